@@ -1,0 +1,99 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { ERROR_CODES } from "../errors/index.ts";
+import { CONFIG_KEYS, describeConfig, loadConfig } from "./index.ts";
+
+function fileWith(data: unknown): string {
+  const dir = mkdtempSync(join(tmpdir(), "rfx-cfg-"));
+  const p = join(dir, "reflexia.config.json");
+  writeFileSync(p, JSON.stringify(data));
+  return p;
+}
+
+describe("loadConfig", () => {
+  it("uses the product guide's defaults", () => {
+    const { config, sources } = loadConfig({ env: {}, file: fileWith({}) });
+    expect(config.adaptive.enabled).toBe(true);
+    expect(config.memory.max_memory_percent).toBe(80);
+    expect(config.cache.enabled).toBe(true);
+    expect(config.cache.size).toBe(1000);
+    expect(config.rag.similarity_top_k).toBe(3);
+    expect(config.rag.chunk_size).toBe(512);
+    expect(config.rag.chunk_overlap).toBe(50);
+    expect(config.vector_db.embedding_dim).toBe(384);
+    expect(config.server.port).toBe(8000);
+    expect(config.server.metrics_port).toBe(9090);
+    expect(sources["rag.chunk_size"]).toBe("default");
+  });
+
+  it("lets env override the file and the file override defaults", () => {
+    const file = fileWith({ rag: { chunk_size: 256, similarity_top_k: 7 }, MAX_MEMORY_PERCENT: 60 });
+    const { config, sources } = loadConfig({ env: { RAG_SIMILARITY_TOP_K: "5", ENABLE_RESPONSE_CACHE: "false" }, file });
+    expect(config.rag.chunk_size).toBe(256);
+    expect(sources["rag.chunk_size"]).toBe("file");
+    expect(config.rag.similarity_top_k).toBe(5);
+    expect(sources["rag.similarity_top_k"]).toBe("env");
+    expect(config.memory.max_memory_percent).toBe(60);
+    expect(config.cache.enabled).toBe(false);
+  });
+
+  it("rejects invalid values and names the key", () => {
+    const bad = (env: Record<string, string>, key: string) => {
+      try {
+        loadConfig({ env, file: fileWith({}) });
+      } catch (e) {
+        expect((e as { code: string }).code).toBe("RFX_CONFIG_INVALID");
+        expect((e as Error).message).toContain(key);
+        return;
+      }
+      throw new Error(`expected ${key} to be rejected`);
+    };
+    bad({ MAX_MEMORY_PERCENT: "150" }, "memory.max_memory_percent");
+    bad({ RESPONSE_CACHE_SIZE: "lots" }, "cache.size");
+    bad({ ENABLE_ADAPTIVE_QUANTIZATION: "maybe" }, "adaptive.enabled");
+    bad({ VECTOR_DB_DISTANCE_METRIC: "manhattan" }, "vector_db.distance_metric");
+    bad({ RAG_CHUNK_SIZE: "100", RAG_CHUNK_OVERLAP: "100" }, "rag.chunk_overlap");
+    bad({ PORT: "-1" }, "server.port");
+  });
+
+  it("rejects a config file that is not JSON", () => {
+    const dir = mkdtempSync(join(tmpdir(), "rfx-cfg-"));
+    const p = join(dir, "bad.json");
+    writeFileSync(p, "{ not json");
+    expect(() => loadConfig({ env: {}, file: p })).toThrow(/bad\.json/);
+  });
+
+  it("freezes the result", () => {
+    const { config } = loadConfig({ env: {}, file: fileWith({}) });
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.rag)).toBe(true);
+  });
+
+  it("describes every key with env name, value and source", () => {
+    const rows = describeConfig(loadConfig({ env: { PORT: "8080" }, file: fileWith({}) }));
+    expect(rows).toHaveLength(CONFIG_KEYS.length);
+    for (const r of rows) expect(r.description.length).toBeGreaterThan(10);
+    expect(rows.find((r) => r.key === "server.port")).toMatchObject({ value: 8080, source: "env", env: "PORT" });
+    expect(new Set(CONFIG_KEYS.map((k) => k.env)).size).toBe(CONFIG_KEYS.length);
+  });
+
+  it("keeps the product guide's names", () => {
+    const envs = CONFIG_KEYS.map((k) => k.env);
+    for (const e of ["ENABLE_ADAPTIVE_QUANTIZATION", "MAX_MEMORY_PERCENT", "ENABLE_RESPONSE_CACHE", "RESPONSE_CACHE_SIZE", "REFLEXIA_HOME"]) expect(envs).toContain(e);
+    const keys = CONFIG_KEYS.map((k) => k.key);
+    for (const k of ["rag.similarity_top_k", "rag.chunk_size", "rag.chunk_overlap", "performance.thread_pool_size", "vector_db.embedding_dim", "vector_db.distance_metric"]) expect(keys).toContain(k);
+  });
+});
+
+describe("error code table", () => {
+  it("documents every code with a 4xx/5xx status", () => {
+    for (const [code, def] of Object.entries(ERROR_CODES)) {
+      expect(code).toMatch(/^RFX_[A-Z_]+$/);
+      expect(def.status).toBeGreaterThanOrEqual(400);
+      expect(def.status).toBeLessThan(600);
+      expect(def.description.length).toBeGreaterThan(10);
+    }
+  });
+});
