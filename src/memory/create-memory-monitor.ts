@@ -1,0 +1,189 @@
+// The memory monitor: samples process, system and cgroup memory and turns them into a budget and a pressure.
+import { readFileSync, writeFileSync } from "node:fs";
+import { freemem, totalmem } from "node:os";
+import { join } from "node:path";
+import { ReflexiaError } from "../errors/index.ts";
+import { readCgroup, type CgroupInfo } from "./read-cgroup.ts";
+
+export const USED_SOURCES = ["cgroup", "process_rss"] as const;
+/** What usedBytes measured: the cgroup's working set (a limit is set) or this process's RSS (no limit). */
+export type UsedSource = (typeof USED_SOURCES)[number];
+
+export interface MemoryMonitorOptions {
+  /** Budget as a percent (1..100) of the effective limit; config key memory.max_memory_percent. */
+  maxMemoryPercent: number;
+  /** Defaults to "/sys/fs/cgroup". */
+  cgroupRoot?: string;
+  /** Defaults to "/proc"; `<procRoot>/meminfo` gives system memory, `<procRoot>/self/*` the process's cgroup and peak. */
+  procRoot?: string;
+}
+
+export interface MemorySample {
+  /** Date.now() when sampled. */
+  timestamp: number;
+  rssBytes: number;
+  heapUsedBytes: number;
+  systemTotalBytes: number;
+  /** MemAvailable (free + reclaimable cache), not MemFree. */
+  systemAvailableBytes: number;
+  cgroupLimitBytes: number | null;
+  /** The cgroup's working set (usage minus inactive file cache); null outside a readable cgroup. */
+  cgroupUsageBytes: number | null;
+  /** min(cgroup limit, system total). */
+  effectiveLimitBytes: number;
+  /** maxMemoryPercent % of effectiveLimitBytes. */
+  budgetBytes: number;
+  /** What counts against the budget; see usedSource. */
+  usedBytes: number;
+  usedSource: UsedSource;
+  /** usedBytes / effectiveLimitBytes * 100. */
+  percent: number;
+  /** usedBytes / budgetBytes (may exceed 1 when over budget). */
+  pressure: number;
+  /** max(0, budgetBytes - usedBytes): what a new load may still take. */
+  freeBudgetBytes: number;
+  /** Highest RSS seen since start or the last resetPeak(). */
+  peakRssBytes: number;
+}
+
+export interface MemoryMonitor {
+  /** Reads everything now; also updates latest() and the peak. */
+  sample(): MemorySample;
+  /** Last sample taken (by sample() or the sampler); takes one when none exists yet. */
+  latest(): MemorySample;
+  /** Samples every intervalMs on an unref'd timer (it never keeps the process alive); restarts if running. */
+  startSampling(intervalMs: number): void;
+  stop(): void;
+  /** Calls the listener after every sample; returns the unsubscribe function. */
+  onSample(listener: (sample: MemorySample) => void): () => void;
+  /** Starts a new peak window (e.g. before a benchmark's long generation). */
+  resetPeak(): void;
+  /** Peak RSS of the current window: the kernel's high-water mark when it could be reset, else the sampled max. */
+  readonly peakRssBytes: number;
+  readonly maxMemoryPercent: number;
+}
+
+function readKb(text: string | null, field: string): number | null {
+  if (text === null) return null;
+  const m = new RegExp(`^${field}:\\s+(\\d+)\\s*kB`, "m").exec(text);
+  return m ? Number(m[1]) * 1024 : null;
+}
+
+function readText(file: string): string | null {
+  try {
+    return readFileSync(file, "utf8");
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Creates a monitor. The budget is maxMemoryPercent of the effective limit, the smaller of the cgroup limit and
+ * system memory. What counts against it depends on where the limit comes from:
+ * - inside a cgroup with a memory limit, the cgroup's working set: the kernel OOM-kills on the cgroup's total,
+ *   including child processes and mmap'd weights, so the process's own RSS would under-count;
+ * - without a limit, this process's RSS: other programs on the host are not ours to budget, and counting them
+ *   would let an unrelated browser make Reflexia refuse loads.
+ */
+export function createMemoryMonitor(options: MemoryMonitorOptions): MemoryMonitor {
+  const { maxMemoryPercent } = options;
+  if (!Number.isFinite(maxMemoryPercent) || maxMemoryPercent <= 0 || maxMemoryPercent > 100) {
+    throw new ReflexiaError("RFX_CONFIG_INVALID", `maxMemoryPercent must be in (0, 100], got ${String(maxMemoryPercent)}`);
+  }
+  const procRoot = options.procRoot ?? "/proc";
+  const cgroupOptions = { cgroupRoot: options.cgroupRoot, procRoot };
+  let sampledPeak = 0;
+  // Linux resets the VmHWM high-water mark when "5" is written to clear_refs; when that works the kernel's peak
+  // catches spikes between samples, otherwise only sampled values count.
+  let kernelPeak = false;
+  let last: MemorySample | null = null;
+  let timer: NodeJS.Timeout | null = null;
+  const listeners = new Set<(s: MemorySample) => void>();
+
+  const kernelHwm = (): number | null => (kernelPeak ? readKb(readText(join(procRoot, "self", "status")), "VmHWM") : null);
+
+  const resetPeak = (): void => {
+    sampledPeak = process.memoryUsage.rss();
+    try {
+      // "r+" never creates the file, so a test procRoot without clear_refs falls back to sampling.
+      writeFileSync(join(procRoot, "self", "clear_refs"), "5", { flag: "r+" });
+      kernelPeak = true;
+    } catch {
+      kernelPeak = false;
+    }
+  };
+
+  const peak = (): number => Math.max(sampledPeak, kernelHwm() ?? 0);
+
+  const sample = (): MemorySample => {
+    const mem = process.memoryUsage();
+    const rss = mem.rss;
+    if (rss > sampledPeak) sampledPeak = rss;
+    const meminfo = readText(join(procRoot, "meminfo"));
+    const systemTotal = readKb(meminfo, "MemTotal") ?? totalmem();
+    const systemAvailable = readKb(meminfo, "MemAvailable") ?? freemem();
+    const cg: CgroupInfo = readCgroup(cgroupOptions);
+    const cgLimit = cg.memory.limitBytes;
+    const cgUsage = cg.memory.workingSetBytes;
+    const effective = cgLimit !== null ? Math.min(cgLimit, systemTotal) : systemTotal;
+    const budget = Math.floor((effective * maxMemoryPercent) / 100);
+    const useCgroup = cgLimit !== null && cgUsage !== null;
+    const used = useCgroup ? cgUsage : rss;
+    const s: MemorySample = {
+      timestamp: Date.now(),
+      rssBytes: rss,
+      heapUsedBytes: mem.heapUsed,
+      systemTotalBytes: systemTotal,
+      systemAvailableBytes: systemAvailable,
+      cgroupLimitBytes: cgLimit,
+      cgroupUsageBytes: cgUsage,
+      effectiveLimitBytes: effective,
+      budgetBytes: budget,
+      usedBytes: used,
+      usedSource: useCgroup ? "cgroup" : "process_rss",
+      percent: effective > 0 ? (used / effective) * 100 : 0,
+      pressure: budget > 0 ? used / budget : 1,
+      freeBudgetBytes: Math.max(0, budget - used),
+      peakRssBytes: peak(),
+    };
+    last = s;
+    for (const l of listeners) {
+      try {
+        l(s);
+      } catch {
+        // A failing listener (e.g. a metrics exporter) must not stop sampling for the others.
+      }
+    }
+    return s;
+  };
+
+  resetPeak();
+
+  return {
+    maxMemoryPercent,
+    sample,
+    latest: () => last ?? sample(),
+    startSampling(intervalMs) {
+      if (!Number.isFinite(intervalMs) || intervalMs < 10) {
+        throw new ReflexiaError("RFX_CONFIG_INVALID", `sampling interval must be at least 10 ms, got ${String(intervalMs)}`);
+      }
+      if (timer) clearInterval(timer);
+      timer = setInterval(sample, intervalMs);
+      timer.unref();
+    },
+    stop() {
+      if (timer) clearInterval(timer);
+      timer = null;
+    },
+    onSample(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    resetPeak,
+    get peakRssBytes() {
+      const rss = process.memoryUsage.rss();
+      if (rss > sampledPeak) sampledPeak = rss;
+      return peak();
+    },
+  };
+}

@@ -1,0 +1,21 @@
+// Memory monitoring: process, system and cgroup figures, the budget derived from them, and the CPU quota.
+export {
+  createMemoryMonitor,
+  USED_SOURCES,
+  type UsedSource,
+  type MemoryMonitor,
+  type MemoryMonitorOptions,
+  type MemorySample,
+} from "./create-memory-monitor.ts";
+export {
+  readCgroup,
+  availableCpus,
+  parseLimit,
+  parseProcCgroup,
+  CGROUP_VERSIONS,
+  type CgroupVersion,
+  type CgroupInfo,
+  type CgroupMemory,
+  type CgroupCpu,
+  type ReadCgroupOptions,
+} from "./read-cgroup.ts";
