@@ -1,0 +1,283 @@
+// Scheduler behaviour against the pausable fake engine: admission, queueing, cancellation, loading and eviction.
+import { describe, expect, it } from "vitest";
+import { ReflexiaError } from "../errors/index.ts";
+import { createFakeEngine } from "../../test/support/fake-engine.ts";
+import { createScheduler } from "./create-scheduler.ts";
+import { defaultParallel } from "./default-parallel.ts";
+import type { SchedulableVariant, SchedulerOptions } from "./types.ts";
+
+const VARIANTS: Record<string, SchedulableVariant> = Object.fromEntries(
+  ["m:a", "m:b", "m:c", "big:f16"].map((ref) => {
+    const [name, tag] = ref.split(":");
+    return [ref, { name, tag, quantization: tag, path: `/models/${name}-${tag}.gguf`, sizeBytes: 1000 }];
+  }),
+);
+
+async function resolveModel(ref: string): Promise<SchedulableVariant> {
+  const v = VARIANTS[ref];
+  if (!v) throw new ReflexiaError("RFX_MODEL_NOT_FOUND", `no model ${ref}`);
+  return v;
+}
+
+function setup(over: Partial<SchedulerOptions> = {}, engineOpts: Parameters<typeof createFakeEngine>[0] = {}) {
+  const engine = createFakeEngine(engineOpts);
+  const scheduler = createScheduler({
+    engine,
+    resolveModel,
+    contextSize: 1024,
+    parallel: 4,
+    queueSize: 16,
+    keepAliveSeconds: 300,
+    maxLoadedVariants: 3,
+    ...over,
+  });
+  return { engine, scheduler };
+}
+
+async function waitFor(cond: () => boolean, what = "condition"): Promise<void> {
+  for (let i = 0; i < 2000; i++) {
+    if (cond()) return;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return "resolved";
+  } catch (e) {
+    return e instanceof ReflexiaError ? e.code : String(e);
+  }
+}
+
+describe("createScheduler", () => {
+  it("runs 16 concurrent streams on parallel 4: at most 4 decode at once, 12 queue, all complete", async () => {
+    const { engine, scheduler } = setup();
+    engine.hold();
+    const streamed: string[][] = Array.from({ length: 16 }, () => []);
+    const jobs = Array.from({ length: 16 }, (_, i) =>
+      scheduler.run("m:a", {}, (lease) => lease.model.generate(`prompt ${i}`, { maxTokens: 8, onText: (t) => streamed[i].push(t) })),
+    );
+    await waitFor(() => engine.held() === 4 && scheduler.status().queued === 12, "4 running and 12 queued");
+    const st = scheduler.status();
+    expect(st.running).toBe(4);
+    expect(st.queued).toBe(12);
+    expect(st.variants[0].activeSequences).toBe(4);
+    engine.resume();
+    const results = await Promise.all(jobs);
+    expect(results.every((r) => r.completionTokens === 8 && r.finishReason === "length")).toBe(true);
+    expect(streamed.every((s) => s.length === 8)).toBe(true);
+    expect(engine.peakConcurrent).toBe(4);
+    expect(scheduler.status()).toMatchObject({ running: 0, queued: 0, peakRunning: 4, peakQueued: 12 });
+  });
+
+  it("serves the queue in FIFO order", async () => {
+    const { engine, scheduler } = setup({ parallel: 1 });
+    engine.hold();
+    const order: number[] = [];
+    const jobs = [0, 1, 2, 3].map((i) =>
+      scheduler.run("m:a", {}, async (lease) => {
+        order.push(i);
+        return lease.model.generate("x", { maxTokens: 1 });
+      }),
+    );
+    await waitFor(() => scheduler.status().queued === 3);
+    engine.resume();
+    await Promise.all(jobs);
+    expect(order).toEqual([0, 1, 2, 3]);
+  });
+
+  it("rejects with RFX_QUEUE_FULL and a Retry-After hint once the queue is full", async () => {
+    const { engine, scheduler } = setup({ parallel: 1, queueSize: 2 });
+    engine.hold();
+    const jobs = [0, 1, 2].map(() => scheduler.run("m:a", {}, (l) => l.model.generate("x", { maxTokens: 2 })));
+    await waitFor(() => scheduler.status().queued === 2);
+    let err: ReflexiaError | undefined;
+    try {
+      await scheduler.acquire("m:a");
+    } catch (e) {
+      err = e as ReflexiaError;
+    }
+    expect(err?.code).toBe("RFX_QUEUE_FULL");
+    expect(err?.details?.retryAfterSeconds).toBeGreaterThanOrEqual(1);
+    engine.resume();
+    await Promise.all(jobs);
+    expect(scheduler.status().queued).toBe(0);
+  });
+
+  it("a cancelled queued request leaves the queue", async () => {
+    const { engine, scheduler } = setup({ parallel: 1 });
+    engine.hold();
+    const first = scheduler.run("m:a", {}, (l) => l.model.generate("x", { maxTokens: 2 }));
+    await waitFor(() => engine.held() === 1);
+    const ac = new AbortController();
+    const queued = scheduler.acquire("m:a", { signal: ac.signal });
+    await waitFor(() => scheduler.status().queued === 1);
+    ac.abort();
+    expect(await codeOf(queued)).toBe("RFX_CANCELLED");
+    expect(scheduler.status().queued).toBe(0);
+    engine.resume();
+    await first;
+    expect(scheduler.status().running).toBe(0);
+  });
+
+  it("a cancelled running generation frees its sequence for the next request", async () => {
+    const { engine, scheduler } = setup({ parallel: 1 }, { tokenDelayMs: 2 });
+    const ac = new AbortController();
+    let tokens = 0;
+    const running = scheduler.run("m:a", { signal: ac.signal }, (l) =>
+      l.model.generate("x", { maxTokens: 100_000, signal: ac.signal, onText: () => tokens++ }),
+    );
+    await waitFor(() => tokens >= 3);
+    const next = scheduler.run("m:a", {}, (l) => l.model.generate("y", { maxTokens: 2 }));
+    await waitFor(() => scheduler.status().queued === 1);
+    ac.abort();
+    const r = await running;
+    expect(r.finishReason).toBe("cancelled");
+    expect((await next).completionTokens).toBe(2);
+    expect(scheduler.status()).toMatchObject({ running: 0, queued: 0 });
+    expect(scheduler.status().variants[0].activeSequences).toBe(0);
+  });
+
+  it("loads a variant once for concurrent first requests", async () => {
+    const { engine, scheduler } = setup({}, { loadDelayMs: 30 });
+    await Promise.all(Array.from({ length: 6 }, () => scheduler.run("m:a", {}, (l) => l.model.generate("x", { maxTokens: 1 }))));
+    expect(engine.loads.length).toBe(1);
+    expect(engine.loads[0]).toMatchObject({ path: "/models/m-a.gguf", contextSize: 1024, parallel: 4, embedding: false });
+  });
+
+  it("reports loadMs for the request that waited for the load and 0 once loaded", async () => {
+    const { scheduler } = setup({}, { loadDelayMs: 20 });
+    const l1 = await scheduler.acquire("m:a");
+    l1.release();
+    const l2 = await scheduler.acquire("m:a");
+    l2.release();
+    expect(l1.loadMs).toBeGreaterThan(0);
+    expect(l2.loadMs).toBe(0);
+  });
+
+  it("keep_alive 0 unloads as soon as the variant is idle; -1 keeps it; a timer expires the default", async () => {
+    const { engine, scheduler } = setup({ keepAliveSeconds: 0.05 });
+    await scheduler.run("m:a", { keepAliveSeconds: 0 }, (l) => l.model.generate("x", { maxTokens: 1 }));
+    await waitFor(() => engine.disposed.length === 1, "m:a unloaded");
+    expect(scheduler.isLoaded("m:a")).toBe(false);
+    await scheduler.run("m:b", { keepAliveSeconds: -1 }, (l) => l.model.generate("x", { maxTokens: 1 }));
+    await scheduler.run("m:c", {}, (l) => l.model.generate("x", { maxTokens: 1 }));
+    expect(scheduler.status().variants.find((v) => v.key === "m:c")?.expiresAt).not.toBeNull();
+    await waitFor(() => !scheduler.isLoaded("m:c"), "m:c expired");
+    await new Promise((r) => setTimeout(r, 80));
+    expect(scheduler.isLoaded("m:b")).toBe(true);
+    expect(scheduler.status().variants.find((v) => v.key === "m:b")?.expiresAt).toBeNull();
+  });
+
+  it("evicts the least recently used idle variant beyond maxLoadedVariants", async () => {
+    const { engine, scheduler } = setup({ maxLoadedVariants: 2 });
+    const use = (ref: string) => scheduler.run(ref, {}, (l) => l.model.generate("x", { maxTokens: 1 }));
+    await use("m:a");
+    await use("m:b");
+    await use("m:a"); // m:b is now the least recently used
+    await use("m:c");
+    expect(engine.disposed).toEqual(["/models/m-b.gguf"]);
+    expect(scheduler.status().variants.map((v) => v.key).sort()).toEqual(["m:a", "m:c"]);
+  });
+
+  it("never evicts a busy variant: a load waits until one becomes idle", async () => {
+    const { engine, scheduler } = setup({ maxLoadedVariants: 1 });
+    engine.hold();
+    const a = scheduler.run("m:a", {}, (l) => l.model.generate("x", { maxTokens: 2 }));
+    await waitFor(() => engine.held() === 1);
+    const b = scheduler.run("m:b", {}, (l) => l.model.generate("x", { maxTokens: 2 }));
+    await new Promise((r) => setTimeout(r, 30));
+    expect(engine.loads.length).toBe(1);
+    expect(scheduler.status().loading).toEqual(["m:b"]);
+    engine.resume();
+    await Promise.all([a, b]);
+    expect(engine.disposed).toEqual(["/models/m-a.gguf"]);
+    expect(scheduler.isLoaded("m:b")).toBe(true);
+  });
+
+  it("respects the memory budget: evicts idle variants, refuses what never fits", async () => {
+    const MiB = 2 ** 20;
+    const estimates: Record<string, number> = { "m:a": 100 * MiB, "m:b": 100 * MiB, "m:c": 100 * MiB, "big:f16": 900 * MiB };
+    let loadedBytes = 0;
+    const { engine, scheduler } = setup({
+      memory: {
+        estimateBytes: (v) => estimates[`${v.name}:${v.tag}`],
+        budgetBytes: () => 450 * MiB,
+        // A process baseline of 200 MiB plus what is loaded, like RSS would show.
+        usedBytes: () => 200 * MiB + loadedBytes,
+      },
+    });
+    const use = async (ref: string) => {
+      await scheduler.run(ref, {}, (l) => l.model.generate("x", { maxTokens: 1 }));
+      loadedBytes = scheduler.status().estimatedLoadedBytes;
+    };
+    expect(scheduler.fit(VARIANTS["big:f16"])).toBe("never");
+    expect(await codeOf(scheduler.acquire("big:f16"))).toBe("RFX_MEMORY_BUDGET");
+    expect(scheduler.status().running).toBe(0);
+    await use("m:a");
+    await use("m:b");
+    expect(scheduler.fit(VARIANTS["m:c"])).toBe("fits_after_eviction");
+    expect(scheduler.fit(VARIANTS["m:a"])).toBe("loaded");
+    await use("m:c");
+    expect(engine.disposed).toEqual(["/models/m-a.gguf"]);
+    expect(scheduler.status().estimatedLoadedBytes).toBe(200 * MiB);
+  });
+
+  it("maps load failures to RFX_ENGINE and frees the sequence", async () => {
+    const { scheduler } = setup({ parallel: 1 }, { failPaths: ["/models/m-a.gguf"] });
+    expect(await codeOf(scheduler.acquire("m:a"))).toBe("RFX_ENGINE");
+    expect(await codeOf(scheduler.acquire("m:a"))).toBe("RFX_ENGINE");
+    expect(scheduler.status()).toMatchObject({ running: 0, queued: 0, loading: [] });
+  });
+
+  it("passes unknown models through as RFX_MODEL_NOT_FOUND", async () => {
+    const { scheduler } = setup();
+    expect(await codeOf(scheduler.acquire("nope:x"))).toBe("RFX_MODEL_NOT_FOUND");
+    expect(scheduler.status().running).toBe(0);
+  });
+
+  it("loads embedding contexts separately from generation ones", async () => {
+    const { engine, scheduler } = setup();
+    await scheduler.run("m:a", { embedding: true }, (l) => l.model.embed(["hi"]));
+    expect(engine.loads[0]).toMatchObject({ embedding: true, parallel: 1 });
+    expect(scheduler.isLoaded("m:a", true)).toBe(true);
+    expect(scheduler.isLoaded("m:a")).toBe(false);
+  });
+
+  it("unload() of a busy variant waits for its last request", async () => {
+    const { engine, scheduler } = setup();
+    engine.hold();
+    const job = scheduler.run("m:a", {}, (l) => l.model.generate("x", { maxTokens: 1 }));
+    await waitFor(() => engine.held() === 1);
+    expect(await scheduler.unload("/models/m-a.gguf")).toBe(1);
+    expect(scheduler.isLoaded("m:a")).toBe(true);
+    engine.resume();
+    await job;
+    await waitFor(() => !scheduler.isLoaded("m:a"));
+  });
+
+  it("drain() refuses new requests, finishes running and queued ones, then unloads", async () => {
+    const { engine, scheduler } = setup({ parallel: 1 });
+    engine.hold();
+    const jobs = [0, 1].map(() => scheduler.run("m:a", {}, (l) => l.model.generate("x", { maxTokens: 3 })));
+    await waitFor(() => scheduler.status().queued === 1);
+    const drained = scheduler.drain();
+    expect(await codeOf(scheduler.acquire("m:a"))).toBe("RFX_NOT_READY");
+    engine.resume();
+    const results = await Promise.all(jobs);
+    await drained;
+    expect(results.map((r) => r.completionTokens)).toEqual([3, 3]);
+    expect(scheduler.status().variants).toEqual([]);
+    expect(engine.disposed).toEqual(["/models/m-a.gguf"]);
+  });
+
+  it("defaultParallel picks two sequences per core within [4, 16]", () => {
+    expect(defaultParallel(1)).toBe(4);
+    expect(defaultParallel(2)).toBe(4);
+    expect(defaultParallel(4)).toBe(8);
+    expect(defaultParallel(64)).toBe(16);
+    expect(defaultParallel(Number.NaN)).toBe(4);
+  });
+});

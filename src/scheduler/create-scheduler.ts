@@ -1,0 +1,489 @@
+// The scheduler: owns loaded variants and their sequences, admits requests through a bounded FIFO queue,
+// loads on demand (deduplicated), keeps idle variants for keep_alive and evicts them by LRU or memory budget.
+import { ReflexiaError } from "../errors/index.ts";
+import type { LoadedModel } from "../engine/types.ts";
+import type {
+  AcquireOptions,
+  EvictionReason,
+  Lease,
+  SchedulableVariant,
+  Scheduler,
+  SchedulerOptions,
+  SchedulerStatus,
+  VariantStatus,
+} from "./types.ts";
+
+interface Waiter {
+  resolve: () => void;
+  reject: (e: unknown) => void;
+  signal?: AbortSignal;
+  onAbort?: () => void;
+}
+
+interface Slot {
+  key: string;
+  running: number;
+  waiters: Waiter[];
+}
+
+interface LoadedEntry {
+  key: string;
+  variant: SchedulableVariant;
+  embedding: boolean;
+  model: LoadedModel;
+  estimatedBytes: number;
+  loadMs: number;
+  loadedAt: number;
+  lastUsedAt: number;
+  /** Idle lifetime in ms: <0 forever, 0 unload as soon as idle. */
+  keepAliveMs: number;
+  expiresAt: number | null;
+  timer: NodeJS.Timeout | null;
+}
+
+interface Loading {
+  promise: Promise<LoadedEntry>;
+  estimatedBytes: number;
+}
+
+/** `name:tag`, with `#embedding` for the separate embedding context of the same file. */
+export function variantKey(variant: { name: string; tag: string }, embedding = false): string {
+  return `${variant.name}:${variant.tag}${embedding ? "#embedding" : ""}`;
+}
+
+function cancelled(): ReflexiaError {
+  return new ReflexiaError("RFX_CANCELLED", "the request was cancelled by the client");
+}
+
+function keepAliveMsOf(seconds: number): number {
+  return seconds < 0 ? -1 : Math.round(seconds * 1000);
+}
+
+export function createScheduler(options: SchedulerOptions): Scheduler {
+  const { engine, resolveModel, contextSize, queueSize, maxLoadedVariants, memory, metrics } = options;
+  const parallel = Math.max(1, Math.floor(options.parallel));
+  const now = options.now ?? Date.now;
+  const defaultKeepAliveMs = keepAliveMsOf(options.keepAliveSeconds);
+
+  const slots = new Map<string, Slot>();
+  const loaded = new Map<string, LoadedEntry>();
+  const loading = new Map<string, Loading>();
+  let draining = false;
+  let peakRunning = 0;
+  let peakQueued = 0;
+  // Mean time a request holds a sequence (EWMA, ms): sizes the Retry-After hint.
+  let holdMsEwma = 1000;
+  // Woken whenever a sequence is released, a variant unloads or a load settles: room may have appeared.
+  let changeWaiters: (() => void)[] = [];
+
+  const totals = (): { running: number; queued: number } => {
+    let running = 0;
+    let queued = 0;
+    for (const s of slots.values()) {
+      running += s.running;
+      queued += s.waiters.length;
+    }
+    return { running, queued };
+  };
+
+  const bumpPeaks = (): void => {
+    const t = totals();
+    if (t.running > peakRunning) peakRunning = t.running;
+    if (t.queued > peakQueued) peakQueued = t.queued;
+  };
+
+  const notifyChange = (): void => {
+    const ws = changeWaiters;
+    changeWaiters = [];
+    for (const w of ws) w();
+  };
+  const waitForChange = (): Promise<void> => new Promise((resolve) => changeWaiters.push(resolve));
+
+  const isIdle = (key: string): boolean => {
+    const s = slots.get(key);
+    return !s || (s.running === 0 && s.waiters.length === 0);
+  };
+
+  const slotOf = (key: string): Slot => {
+    let s = slots.get(key);
+    if (!s) slots.set(key, (s = { key, running: 0, waiters: [] }));
+    return s;
+  };
+
+  const clearTimer = (e: LoadedEntry): void => {
+    if (e.timer) clearTimeout(e.timer);
+    e.timer = null;
+    e.expiresAt = null;
+  };
+
+  const unloadEntry = async (e: LoadedEntry, reason: EvictionReason): Promise<void> => {
+    if (loaded.get(e.key) !== e) return;
+    clearTimer(e);
+    loaded.delete(e.key);
+    try {
+      await e.model.dispose();
+    } finally {
+      metrics?.countEviction?.(e.variant, reason);
+      notifyChange();
+    }
+  };
+
+  /** Arms the keep-alive timer of an idle variant (or unloads it at once for keep_alive 0). */
+  const scheduleExpiry = (e: LoadedEntry): void => {
+    clearTimer(e);
+    if (draining || e.keepAliveMs < 0) return;
+    if (e.keepAliveMs === 0) {
+      void unloadEntry(e, "keep_alive").catch(() => {});
+      return;
+    }
+    e.expiresAt = now() + e.keepAliveMs;
+    e.timer = setTimeout(() => {
+      if (isIdle(e.key)) void unloadEntry(e, "keep_alive").catch(() => {});
+    }, e.keepAliveMs);
+    e.timer.unref();
+  };
+
+  const onIdle = (key: string): void => {
+    const e = loaded.get(key);
+    if (e) {
+      e.lastUsedAt = now();
+      scheduleExpiry(e);
+    }
+    if (slots.get(key)?.running === 0 && slots.get(key)?.waiters.length === 0) slots.delete(key);
+  };
+
+  const releaseSlot = (slot: Slot): void => {
+    const next = slot.waiters.shift();
+    if (next) {
+      // The sequence passes straight to the oldest waiter: running stays the same and FIFO order holds.
+      if (next.onAbort) next.signal?.removeEventListener("abort", next.onAbort);
+      next.resolve();
+    } else {
+      slot.running = Math.max(0, slot.running - 1);
+      if (slot.running === 0) onIdle(slot.key);
+    }
+    notifyChange();
+  };
+
+  const retryAfterSeconds = (queued: number): number =>
+    Math.min(60, Math.max(1, Math.ceil((holdMsEwma * (queued / parallel + 1)) / 1000)));
+
+  const admit = (slot: Slot, signal?: AbortSignal): Promise<void> => {
+    if (slot.running < parallel && slot.waiters.length === 0) {
+      slot.running++;
+      bumpPeaks();
+      return Promise.resolve();
+    }
+    const { queued } = totals();
+    if (queued >= queueSize) {
+      metrics?.countRejection?.("queue_full");
+      const retryAfter = retryAfterSeconds(queued);
+      throw new ReflexiaError("RFX_QUEUE_FULL", `the request queue is full (${queued} waiting); retry in ${retryAfter} s`, {
+        retryAfterSeconds: retryAfter,
+        queued,
+        queueSize,
+      });
+    }
+    return new Promise<void>((resolve, reject) => {
+      const w: Waiter = { resolve, reject, signal };
+      if (signal) {
+        w.onAbort = () => {
+          const i = slot.waiters.indexOf(w);
+          if (i >= 0) slot.waiters.splice(i, 1);
+          if (slot.running === 0 && slot.waiters.length === 0) onIdle(slot.key);
+          notifyChange();
+          reject(cancelled());
+        };
+        signal.addEventListener("abort", w.onAbort, { once: true });
+      }
+      slot.waiters.push(w);
+      bumpPeaks();
+    });
+  };
+
+  const sumEstimates = (exceptKey?: string): { loadedBytes: number; loadingBytes: number } => {
+    let loadedBytes = 0;
+    let loadingBytes = 0;
+    for (const e of loaded.values()) loadedBytes += e.estimatedBytes;
+    for (const [k, l] of loading) if (k !== exceptKey) loadingBytes += l.estimatedBytes;
+    return { loadedBytes, loadingBytes };
+  };
+
+  const lruIdle = (exceptKey: string): LoadedEntry | undefined => {
+    let best: LoadedEntry | undefined;
+    for (const e of loaded.values()) {
+      if (e.key === exceptKey || !isIdle(e.key)) continue;
+      if (!best || e.lastUsedAt < best.lastUsedAt) best = e;
+    }
+    return best;
+  };
+
+  /**
+   * Evicts idle variants until the new one fits both the variant count and the memory budget. When only busy
+   * variants stand in the way it waits for one to become idle; when even an empty server could not hold the
+   * variant it refuses with RFX_MEMORY_BUDGET.
+   */
+  const makeRoom = async (key: string, variant: SchedulableVariant, estimate: number): Promise<void> => {
+    // RSS does not shrink the instant a model is disposed; count what was evicted here as already freed.
+    let credit = 0;
+    for (;;) {
+      const othersCount = loaded.size + [...loading.keys()].filter((k) => k !== key).length;
+      const overCount = othersCount >= maxLoadedVariants;
+      let overMemory = false;
+      if (memory) {
+        const budget = memory.budgetBytes();
+        const used = Math.max(0, memory.usedBytes() - credit);
+        const { loadedBytes, loadingBytes } = sumEstimates(key);
+        const baseline = Math.max(0, used - loadedBytes);
+        if (baseline + estimate > budget) {
+          metrics?.countRejection?.("memory_budget");
+          throw new ReflexiaError(
+            "RFX_MEMORY_BUDGET",
+            `${variant.name}:${variant.tag} needs about ${Math.round(estimate / 2 ** 20)} MiB, which does not fit the memory budget of ${Math.round(budget / 2 ** 20)} MiB even with no other variant loaded (MAX_MEMORY_PERCENT)`,
+            { variant: `${variant.name}:${variant.tag}`, estimatedBytes: estimate, budgetBytes: budget, usedBytes: used },
+          );
+        }
+        overMemory = used + loadingBytes + estimate > budget;
+      }
+      if (!overCount && !overMemory) return;
+      const victim = lruIdle(key);
+      if (victim) {
+        credit += overMemory ? victim.estimatedBytes : 0;
+        await unloadEntry(victim, overMemory ? "memory" : "lru");
+        continue;
+      }
+      const othersBusy = [...loaded.values()].some((e) => e.key !== key && !isIdle(e.key)) || [...loading.keys()].some((k) => k !== key);
+      if (!othersBusy) {
+        // Nothing will ever be released: the estimates say it cannot fit next to what is resident.
+        metrics?.countRejection?.("memory_budget");
+        throw new ReflexiaError("RFX_MEMORY_BUDGET", `${variant.name}:${variant.tag} does not fit the memory budget next to the loaded variants`, {
+          variant: `${variant.name}:${variant.tag}`,
+          estimatedBytes: estimate,
+        });
+      }
+      await waitForChange();
+    }
+  };
+
+  const estimateOf = (variant: SchedulableVariant, embedding: boolean): number =>
+    memory ? memory.estimateBytes(variant, { contextSize, parallel, embedding }) : 0;
+
+  const ensureLoaded = (variant: SchedulableVariant, embedding: boolean): Promise<LoadedEntry> => {
+    const key = variantKey(variant, embedding);
+    const existing = loaded.get(key);
+    if (existing) {
+      clearTimer(existing);
+      return Promise.resolve(existing);
+    }
+    const pending = loading.get(key);
+    if (pending) return pending.promise;
+    const estimatedBytes = estimateOf(variant, embedding);
+    const promise = (async () => {
+      await makeRoom(key, variant, estimatedBytes);
+      const t0 = now();
+      let model: LoadedModel;
+      try {
+        model = await engine.loadModel({ path: variant.path, contextSize, parallel: embedding ? 1 : parallel, threads: options.threads, embedding });
+      } catch (e) {
+        throw e instanceof ReflexiaError ? e : new ReflexiaError("RFX_ENGINE", `loading ${key} failed: ${(e as Error).message}`, { variant: key }, { cause: e });
+      }
+      const loadMs = now() - t0;
+      metrics?.observeLoad?.(variant, loadMs / 1000);
+      const entry: LoadedEntry = {
+        key,
+        variant,
+        embedding,
+        model,
+        estimatedBytes,
+        loadMs,
+        loadedAt: now(),
+        lastUsedAt: now(),
+        keepAliveMs: defaultKeepAliveMs,
+        expiresAt: null,
+        timer: null,
+      };
+      loaded.set(key, entry);
+      return entry;
+    })();
+    loading.set(key, { promise, estimatedBytes });
+    const settle = (): void => {
+      loading.delete(key);
+      notifyChange();
+    };
+    promise.then(settle, settle);
+    return promise;
+  };
+
+  const abortable = <T>(p: Promise<T>, signal?: AbortSignal): Promise<T> => {
+    if (!signal) return p;
+    if (signal.aborted) return Promise.reject(cancelled());
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = (): void => reject(cancelled());
+      signal.addEventListener("abort", onAbort, { once: true });
+      p.then(
+        (v) => {
+          signal.removeEventListener("abort", onAbort);
+          resolve(v);
+        },
+        (e) => {
+          signal.removeEventListener("abort", onAbort);
+          reject(e);
+        },
+      );
+    });
+  };
+
+  const assertAdmitting = (): void => {
+    if (draining) {
+      metrics?.countRejection?.("draining");
+      throw new ReflexiaError("RFX_NOT_READY", "the server is shutting down and no longer accepts requests");
+    }
+  };
+
+  const acquire = async (ref: string, opts: AcquireOptions = {}): Promise<Lease> => {
+    assertAdmitting();
+    if (opts.signal?.aborted) throw cancelled();
+    const variant = await resolveModel(ref);
+    const embedding = opts.embedding === true;
+    const key = variantKey(variant, embedding);
+    const slot = slotOf(key);
+    const tQueue = now();
+    await admit(slot, opts.signal);
+    const queueMs = now() - tQueue;
+    metrics?.observeQueueWait?.(variant, queueMs / 1000);
+    const tLoad = now();
+    let entry: LoadedEntry;
+    try {
+      const wasLoaded = loaded.has(key);
+      entry = await abortable(ensureLoaded(variant, embedding), opts.signal);
+      if (opts.signal?.aborted) throw cancelled();
+      const loadMs = wasLoaded ? 0 : now() - tLoad;
+      if (opts.keepAliveSeconds !== undefined) entry.keepAliveMs = keepAliveMsOf(opts.keepAliveSeconds);
+      clearTimer(entry);
+      entry.lastUsedAt = now();
+      const started = now();
+      let released = false;
+      return {
+        model: entry.model,
+        variant: entry.variant,
+        key,
+        queueMs,
+        loadMs,
+        release() {
+          if (released) return;
+          released = true;
+          holdMsEwma = holdMsEwma * 0.8 + (now() - started) * 0.2;
+          entry.lastUsedAt = now();
+          releaseSlot(slot);
+        },
+      };
+    } catch (e) {
+      releaseSlot(slot);
+      throw e;
+    }
+  };
+
+  const statusOf = (e: LoadedEntry): VariantStatus => {
+    const slot = slots.get(e.key);
+    return {
+      key: e.key,
+      name: e.variant.name,
+      tag: e.variant.tag,
+      quantization: e.variant.quantization,
+      path: e.variant.path,
+      embedding: e.embedding,
+      sizeBytes: e.variant.sizeBytes,
+      estimatedBytes: e.estimatedBytes,
+      contextSize: e.model.contextSize,
+      parallel: e.model.parallel,
+      running: slot?.running ?? 0,
+      queued: slot?.waiters.length ?? 0,
+      activeSequences: e.model.activeSequences(),
+      loadMs: Math.round(e.loadMs),
+      loadedAt: new Date(e.loadedAt).toISOString(),
+      lastUsedAt: new Date(e.lastUsedAt).toISOString(),
+      expiresAt: e.expiresAt === null ? null : new Date(e.expiresAt).toISOString(),
+    };
+  };
+
+  const scheduler: Scheduler = {
+    parallel,
+    acquire,
+    async run(ref, opts, fn) {
+      const lease = await acquire(ref, opts);
+      try {
+        return await fn(lease);
+      } finally {
+        lease.release();
+      }
+    },
+    async load(ref, opts = {}) {
+      assertAdmitting();
+      const variant = await resolveModel(ref);
+      const embedding = opts.embedding === true;
+      const entry = await ensureLoaded(variant, embedding);
+      if (opts.keepAliveSeconds !== undefined) entry.keepAliveMs = keepAliveMsOf(opts.keepAliveSeconds);
+      entry.lastUsedAt = now();
+      if (isIdle(entry.key)) scheduleExpiry(entry);
+      return statusOf(entry);
+    },
+    async unload(refOrPath) {
+      let n = 0;
+      for (const e of [...loaded.values()]) {
+        const matches = e.variant.path === refOrPath || e.key === refOrPath || e.key === `${refOrPath}#embedding`;
+        if (!matches) continue;
+        n++;
+        if (isIdle(e.key)) await unloadEntry(e, "explicit");
+        else e.keepAliveMs = 0; // unloads when its last request ends
+      }
+      return n;
+    },
+    isLoaded(key, embedding = false) {
+      return loaded.has(embedding ? `${key}#embedding` : key);
+    },
+    fit(variant, embedding = false) {
+      const key = variantKey(variant, embedding);
+      if (loaded.has(key)) return "loaded";
+      if (!memory) return "fits";
+      const estimate = estimateOf(variant, embedding);
+      const budget = memory.budgetBytes();
+      const used = memory.usedBytes();
+      const { loadedBytes, loadingBytes } = sumEstimates(key);
+      if (Math.max(0, used - loadedBytes) + estimate > budget) return "never";
+      return used + loadingBytes + estimate <= budget ? "fits" : "fits_after_eviction";
+    },
+    status() {
+      const t = totals();
+      const variants = [...loaded.values()].map(statusOf);
+      return {
+        draining,
+        parallel,
+        queueSize,
+        maxLoadedVariants,
+        contextSize,
+        running: t.running,
+        queued: t.queued,
+        peakRunning,
+        peakQueued,
+        loading: [...loading.keys()],
+        variants,
+        estimatedLoadedBytes: variants.reduce((a, v) => a + v.estimatedBytes, 0),
+      };
+    },
+    resetPeaks() {
+      const t = totals();
+      peakRunning = t.running;
+      peakQueued = t.queued;
+    },
+    async drain() {
+      draining = true;
+      for (;;) {
+        const t = totals();
+        if (t.running === 0 && t.queued === 0 && loading.size === 0) break;
+        await waitForChange();
+      }
+      for (const e of [...loaded.values()]) await unloadEntry(e, "drain").catch(() => {});
+    },
+  };
+  return scheduler;
+}

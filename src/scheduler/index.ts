@@ -1,0 +1,16 @@
+// Scheduling of loaded variants, sequences and the request queue.
+export { createScheduler, variantKey } from "./create-scheduler.ts";
+export { defaultParallel } from "./default-parallel.ts";
+export {
+  EVICTION_REASONS,
+  type EvictionReason,
+  type AcquireOptions,
+  type Lease,
+  type SchedulableVariant,
+  type Scheduler,
+  type SchedulerMemoryHook,
+  type SchedulerMetricsSink,
+  type SchedulerOptions,
+  type SchedulerStatus,
+  type VariantStatus,
+} from "./types.ts";
