@@ -1,0 +1,112 @@
+// Predicts GGUF file size and load-time memory of a llama model for a quantization, mirroring llama.cpp's choices.
+import { ReflexiaError } from "../errors/index.ts";
+import { GGML_TYPE, GGML_TYPES, LLAMA_FTYPE_BY_NAME } from "./ggml-types.ts";
+import { resolveModelDims, type ModelDims, type ModelShapeName } from "./shapes.ts";
+import { layoutLlamaModel } from "./write-synthetic-model.ts";
+
+/** File types whose per-tensor choices this module reproduces (llama.cpp's llama_tensor_get_type, no imatrix). */
+export const ESTIMABLE_FILE_TYPES = ["f32", "f16", "bf16", "q4_0", "q4_1", "q5_0", "q5_1", "q8_0", "q4_k_s", "q4_k_m", "q5_k_s", "q5_k_m", "q6_k"] as const;
+export type EstimableFileType = (typeof ESTIMABLE_FILE_TYPES)[number];
+
+// llama_ftype_get_default_type (src/llama-quant.cpp).
+const DEFAULT_TYPE: Record<EstimableFileType, number> = {
+  f32: GGML_TYPE.F32, f16: GGML_TYPE.F16, bf16: GGML_TYPE.BF16,
+  q4_0: GGML_TYPE.Q4_0, q4_1: GGML_TYPE.Q4_1, q5_0: GGML_TYPE.Q5_0, q5_1: GGML_TYPE.Q5_1, q8_0: GGML_TYPE.Q8_0,
+  q4_k_s: GGML_TYPE.Q4_K, q4_k_m: GGML_TYPE.Q4_K, q5_k_s: GGML_TYPE.Q5_K, q5_k_m: GGML_TYPE.Q5_K, q6_k: GGML_TYPE.Q6_K,
+};
+
+function checkFileType(quant: string): EstimableFileType {
+  if (!(ESTIMABLE_FILE_TYPES as readonly string[]).includes(quant)) {
+    throw new ReflexiaError("RFX_VALIDATION", `quantization "${quant}" cannot be estimated (known: ${ESTIMABLE_FILE_TYPES.join(", ")})`);
+  }
+  return quant as EstimableFileType;
+}
+
+const blockSize = (type: number) => GGML_TYPES.get(type)!.blockSize;
+
+// llama.cpp's use_more_bits: the first and last eighth of the layers and every third one between get more bits.
+function useMoreBits(i: number, n: number): boolean {
+  const e = Math.trunc(n / 8);
+  return i < e || i >= Math.trunc((7 * n) / 8) || (i - e) % 3 === 2;
+}
+
+// tensor_type_fallback: rows that are not whole k-quant blocks drop to a 32-block type, then to f16.
+function fallback(type: number, ncols: number): number {
+  if (ncols % blockSize(type) === 0) return type;
+  const next: Record<number, number> = {
+    [GGML_TYPE.Q2_K]: GGML_TYPE.Q4_0, [GGML_TYPE.Q3_K]: GGML_TYPE.Q4_0,
+    [GGML_TYPE.Q4_K]: GGML_TYPE.Q5_0, [GGML_TYPE.Q5_K]: GGML_TYPE.Q5_1, [GGML_TYPE.Q6_K]: GGML_TYPE.Q8_0,
+  };
+  const t = next[type] ?? type;
+  return ncols % blockSize(t) === 0 ? t : GGML_TYPE.F16;
+}
+
+/**
+ * The ggml type llama.cpp's quantizer gives tensor `name` (dims in ggml order) of a llama model with
+ * `model` dims when asked for `quant`. Norms (1-D) keep their type; the caller handles them.
+ */
+export function plannedTensorType(name: string, dims: number[], model: ModelDims, quant: EstimableFileType): number {
+  const def = DEFAULT_TYPE[quant];
+  const isQuantized = blockSize(def) > 1;
+  if (!isQuantized) return def;
+  const ncols = dims[0];
+  const layer = /^blk\.(\d+)\./.exec(name);
+  const i = layer ? Number(layer[1]) : -1;
+  const n = model.nLayer;
+  let t = def;
+  if (name === "output.weight") {
+    if (ncols % blockSize(def) !== 0) t = GGML_TYPE.Q8_0;
+    else if (def !== GGML_TYPE.Q8_0) t = GGML_TYPE.Q6_K;
+  } else if (name.endsWith(".attn_v.weight")) {
+    if ((quant === "q4_k_m" || quant === "q5_k_m") && useMoreBits(i, n)) t = GGML_TYPE.Q6_K;
+    else if (quant === "q4_k_s" && i < 4) t = GGML_TYPE.Q5_K;
+  } else if (name.endsWith(".ffn_down.weight")) {
+    if ((quant === "q4_k_m" || quant === "q5_k_m") && useMoreBits(i, n)) t = GGML_TYPE.Q6_K;
+    else if (quant === "q4_k_s" && i < Math.trunc(n / 8)) t = GGML_TYPE.Q5_K;
+  }
+  return fallback(t, ncols);
+}
+
+/** Size in bytes of the GGUF file llama.cpp writes for a llama model of this shape quantized to `quant`. */
+export function estimateModelBytes(shape: ModelShapeName | ModelDims, quant: EstimableFileType | string): number {
+  const q = checkFileType(quant);
+  const dims = resolveModelDims(shape);
+  const ftype = LLAMA_FTYPE_BY_NAME.get(q)!;
+  const label = typeof shape === "string" ? shape : "custom";
+  return layoutLlamaModel(dims, ftype, `reflexia-synthetic-${label}`, (name, d) => plannedTensorType(name, d, dims, q)).totalBytes;
+}
+
+export interface MemoryEstimate {
+  weightsBytes: number;
+  /** f16 K and V for every layer and context cell: 2 · n_layer · n_ctx · n_embd_kv · 2 bytes. */
+  kvCacheBytes: number;
+  /** Graph work buffer plus the logits output buffer. */
+  computeBytes: number;
+  totalBytes: number;
+}
+
+/**
+ * Memory to load a llama model of this shape and quantization with a context of `contextSize` KV cells in total
+ * (all sequences together, as LoadModelOptions.contextSize) decoding `parallel` sequences at once.
+ */
+export function estimateMemoryBreakdown(shape: ModelShapeName | ModelDims, quant: EstimableFileType | string, contextSize: number, parallel = 1): MemoryEstimate {
+  const dims = resolveModelDims(shape);
+  if (!Number.isInteger(contextSize) || contextSize <= 0) throw new ReflexiaError("RFX_VALIDATION", `contextSize must be a positive integer (got ${contextSize})`);
+  if (!Number.isInteger(parallel) || parallel <= 0) throw new ReflexiaError("RFX_VALIDATION", `parallel must be a positive integer (got ${parallel})`);
+  const weightsBytes = estimateModelBytes(dims, quant);
+  const nEmbdKv = (dims.nEmbd / dims.nHead) * dims.nHeadKv;
+  const kvCacheBytes = 2 * dims.nLayer * contextSize * nEmbdKv * 2;
+  // One micro-batch (≤ 512 tokens) in flight: f32 activations of the widest layers, the attention scores of one
+  // layer (n_head × batch × n_ctx) without flash attention, and logits for up to `parallel` outputs per step.
+  const nUbatch = Math.min(512, contextSize);
+  const activations = 4 * nUbatch * (4 * dims.nEmbd + 3 * dims.nFf + dims.nVocab);
+  const attention = 4 * nUbatch * contextSize * dims.nHead;
+  const logits = 4 * dims.nVocab * Math.max(parallel, 1);
+  const computeBytes = activations + attention + logits;
+  return { weightsBytes, kvCacheBytes, computeBytes, totalBytes: weightsBytes + kvCacheBytes + computeBytes };
+}
+
+/** Total of estimateMemoryBreakdown: weights + KV cache + compute buffers, in bytes. */
+export function estimateMemoryBytes(shape: ModelShapeName | ModelDims, quant: EstimableFileType | string, contextSize: number, parallel = 1): number {
+  return estimateMemoryBreakdown(shape, quant, contextSize, parallel).totalBytes;
+}

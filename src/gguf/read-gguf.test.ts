@@ -1,0 +1,106 @@
+import { mkdtemp, open, rm, writeFile, truncate, copyFile, mkdir } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readGgufHeader } from "./read-gguf.ts";
+import { writeSyntheticModel } from "./write-synthetic-model.ts";
+import { MODEL_SHAPES } from "./shapes.ts";
+
+let dir: string;
+let tiny: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "rfx-read-gguf-"));
+  tiny = join(dir, "tiny.gguf");
+  await writeSyntheticModel({ path: tiny, shape: "tiny" });
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function expectCode(p: Promise<unknown>, code: string, text: string) {
+  await expect(p).rejects.toMatchObject({ name: "ReflexiaError", code });
+  await expect(p).rejects.toThrow(text);
+}
+
+describe("readGgufHeader", () => {
+  it("reads the hyperparameters, file type and tensor table of a llama GGUF", async () => {
+    const h = await readGgufHeader(tiny);
+    const d = MODEL_SHAPES.tiny;
+    expect(h).toMatchObject({
+      version: 3, architecture: "llama", fileType: "f16", contextLength: d.nCtx, embeddingLength: d.nEmbd,
+      blockCount: d.nLayer, headCount: d.nHead, headCountKv: d.nHeadKv, feedForwardLength: d.nFf, vocabSize: d.nVocab,
+    });
+    expect(h.tensorCount).toBe(3 + 9 * d.nLayer);
+    expect(h.tensors).toHaveLength(h.tensorCount);
+    const embd = h.tensors.find((t) => t.name === "token_embd.weight")!;
+    expect(embd).toMatchObject({ dims: [d.nEmbd, d.nVocab], typeName: "f16", sizeBytes: d.nEmbd * d.nVocab * 2 });
+    expect(h.tensors.find((t) => t.name === "output_norm.weight")).toMatchObject({ typeName: "f32", dims: [d.nEmbd] });
+    const last = h.tensors.reduce((a, t) => (t.offset > a.offset ? t : a));
+    expect(h.dataOffset % 32).toBe(0);
+    expect(h.dataOffset + last.offset + last.sizeBytes).toBe(h.fileSizeBytes);
+    expect(h.parameterCount).toBe(h.tensors.reduce((s, t) => s + t.dims.reduce((a, b) => a * b, 1), 0));
+  });
+
+  it("keeps small metadata values and summarises large arrays", async () => {
+    const h = await readGgufHeader(tiny);
+    expect(h.metadata["tokenizer.ggml.model"]).toBe("llama");
+    expect(h.metadata["tokenizer.ggml.bos_token_id"]).toBe(1);
+    expect(h.metadata["tokenizer.ggml.add_bos_token"]).toBe(true);
+    expect(h.metadata["tokenizer.ggml.tokens"]).toEqual({ arrayType: "string", length: MODEL_SHAPES.tiny.nVocab });
+    expect(h.metadata["tokenizer.ggml.scores"]).toEqual({ arrayType: "f32", length: MODEL_SHAPES.tiny.nVocab });
+    const full = await readGgufHeader(tiny, { maxArrayLength: 10_000 });
+    const tokens = full.metadata["tokenizer.ggml.tokens"] as string[];
+    expect(tokens.slice(0, 3)).toEqual(["<unk>", "<s>", "</s>"]);
+    expect(tokens).toContain("\u2581");
+  });
+
+  it("rejects a file with bad magic", async () => {
+    const p = join(dir, "not.gguf");
+    await writeFile(p, "this is a text file, not a model\n".repeat(10));
+    await expectCode(readGgufHeader(p), "RFX_INVALID_GGUF", `${p}: not a GGUF file (bad magic)`);
+    const empty = join(dir, "empty.gguf");
+    await writeFile(empty, "");
+    await expectCode(readGgufHeader(empty), "RFX_INVALID_GGUF", "bad magic");
+  });
+
+  it("rejects a file cut inside the tensor data", async () => {
+    const p = join(dir, "cut-data.gguf");
+    await copyFile(tiny, p);
+    const h = await readGgufHeader(p);
+    await truncate(p, h.fileSizeBytes - 1);
+    await expectCode(readGgufHeader(p), "RFX_INVALID_GGUF", "truncated");
+  });
+
+  it("rejects a file cut inside the header", async () => {
+    for (const size of [6, 100, 5000]) {
+      const p = join(dir, `cut-header-${size}.gguf`);
+      await copyFile(tiny, p);
+      await truncate(p, size);
+      await expectCode(readGgufHeader(p), "RFX_INVALID_GGUF", "truncated");
+    }
+  });
+
+  it("rejects unsupported versions and garbage counts without crashing", async () => {
+    const p = join(dir, "v9.gguf");
+    await copyFile(tiny, p);
+    const fh = await open(p, "r+");
+    await fh.write(Buffer.from([9, 0, 0, 0]), 0, 4, 4);
+    await fh.close();
+    await expectCode(readGgufHeader(p), "RFX_INVALID_GGUF", "unsupported GGUF version 9");
+    const g = join(dir, "garbage.gguf");
+    const b = Buffer.alloc(64, 0xff);
+    b.write("GGUF", 0, "latin1");
+    b.writeUInt32LE(3, 4);
+    await writeFile(g, b);
+    await expect(readGgufHeader(g)).rejects.toMatchObject({ code: "RFX_INVALID_GGUF" });
+  });
+
+  it("reports a missing path as RFX_NOT_FOUND and a directory as RFX_INVALID_GGUF", async () => {
+    const missing = join(dir, "nope.gguf");
+    await expectCode(readGgufHeader(missing), "RFX_NOT_FOUND", `${missing}: no such file`);
+    const sub = join(dir, "a-dir");
+    await mkdir(sub);
+    await expectCode(readGgufHeader(sub), "RFX_INVALID_GGUF", "not a regular file");
+  });
+});
