@@ -46,6 +46,7 @@ export const CONFIG_KEYS: readonly KeyDef[] = [
   { key: "models.default", env: "DEFAULT_MODEL", schema: str, default: "reflexia-tiny", description: "Model used when a request names none." },
   { key: "models.default_quantization", env: "DEFAULT_QUANTIZATION", schema: z.enum(QUANTIZATIONS), default: "q4_0", description: "Variant used when adaptive quantization is off or a request names a model without tag." },
   { key: "models.context_size", env: "CONTEXT_SIZE", schema: int(128, 1 << 20), default: 4096, description: "Context window (tokens) of each loaded variant, shared by its parallel sequences." },
+  { key: "models.default_max_tokens", env: "DEFAULT_MAX_TOKENS", schema: int(1, 1 << 20), default: 1024, description: "Tokens generated at most when a request sets no limit (max_tokens / num_predict); always capped by the context." },
   { key: "models.keep_alive_seconds", env: "KEEP_ALIVE", schema: int(-1, 1 << 30), default: 300, description: "Seconds an idle variant stays loaded; -1 keeps it forever, 0 unloads after each request." },
   { key: "scheduler.parallel", env: "PARALLEL", schema: int(0, 256), default: 0, description: "Sequences decoded together per loaded variant; 0 picks from the available cores." },
   { key: "scheduler.queue_size", env: "QUEUE_SIZE", schema: int(0, 100_000), default: 64, description: "Requests that may wait for a sequence; beyond it requests get 503 + Retry-After." },
