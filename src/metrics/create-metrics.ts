@@ -1,0 +1,41 @@
+// Assembles Reflexia's Prometheus registry: every metric family plus the process/Node default metrics.
+import { collectDefaultMetrics, Registry } from "prom-client";
+import { createCacheMetrics, type CacheMetrics } from "./cache-metrics.ts";
+import { createHttpMetrics, type HttpMetrics } from "./http-metrics.ts";
+import { createInferenceMetrics, type InferenceMetrics } from "./inference-metrics.ts";
+import { createMemoryMetrics, type MemoryMetrics } from "./memory-metrics.ts";
+import { createPolicyMetrics, type PolicyMetrics } from "./policy-metrics.ts";
+import { createRagMetrics, type RagMetrics } from "./rag-metrics.ts";
+
+export interface CreateMetricsOptions {
+  /**
+   * Register prom-client's default metrics under their standard names (`process_*`, `nodejs_*`, no prefix) so
+   * stock dashboards and alerts work. Defaults to true.
+   */
+  defaultMetrics?: boolean;
+}
+
+export interface ReflexiaMetrics {
+  registry: Registry;
+  http: HttpMetrics;
+  inference: InferenceMetrics;
+  memory: MemoryMetrics;
+  rag: RagMetrics;
+  cache: CacheMetrics;
+  policy: PolicyMetrics;
+}
+
+/** A fresh registry per call, so tests and several apps in one process never share counters. */
+export function createMetrics(options: CreateMetricsOptions = {}): ReflexiaMetrics {
+  const registry = new Registry();
+  if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    http: createHttpMetrics(registry),
+    inference: createInferenceMetrics(registry),
+    memory: createMemoryMetrics(registry),
+    rag: createRagMetrics(registry),
+    cache: createCacheMetrics(registry),
+    policy: createPolicyMetrics(registry),
+  };
+}

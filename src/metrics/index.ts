@@ -1,0 +1,9 @@
+// Prometheus metrics: the registry, every metric family and the separate /metrics listener.
+export { createMetrics, type CreateMetricsOptions, type ReflexiaMetrics } from "./create-metrics.ts";
+export { createMetricsServer, type MetricsServerOptions } from "./metrics-server.ts";
+export { UNMATCHED_ENDPOINT, type HttpMetrics } from "./http-metrics.ts";
+export type { InferenceMetrics } from "./inference-metrics.ts";
+export type { MemoryMetrics } from "./memory-metrics.ts";
+export type { RagMetrics } from "./rag-metrics.ts";
+export type { CacheMetrics } from "./cache-metrics.ts";
+export type { PolicyMetrics } from "./policy-metrics.ts";
