@@ -1,0 +1,40 @@
+# syntax=docker/dockerfile:1
+# Reflexia server image: API + web UI on 8000, Prometheus metrics on 9090, data in the /data volume.
+# Build: docker build -t reflexia .      Run: docker run -p 8000:8000 -p 9090:9090 -v reflexia-data:/data reflexia
+
+FROM node:20-slim AS deps
+WORKDIR /app
+# The prebuilt llama.cpp binaries arrive as npm optional dependencies; never fall back to a source build here.
+ENV NODE_LLAMA_CPP_SKIP_DOWNLOAD=true
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+# The CUDA/Vulkan prebuilts are ~600 MB; a CPU image does not need them (build with KEEP_GPU_BINARIES=true
+# on a GPU base image to keep them).
+ARG KEEP_GPU_BINARIES=false
+RUN if [ "$KEEP_GPU_BINARIES" != "true" ]; then \
+      rm -rf node_modules/@node-llama-cpp/*-cuda* node_modules/@node-llama-cpp/*-vulkan; \
+    fi
+
+FROM node:20-slim
+WORKDIR /app
+ENV NODE_ENV=production \
+    HOST=0.0.0.0 \
+    PORT=8000 \
+    METRICS_PORT=9090 \
+    REFLEXIA_HOME=/data \
+    NODE_LLAMA_CPP_GPU=false
+COPY --from=deps --chown=root:root /app/node_modules ./node_modules
+COPY --chown=root:root package.json package-lock.json tsconfig.json ./
+COPY --chown=root:root bin ./bin
+COPY --chown=root:root src ./src
+COPY --chown=root:root web ./web
+# The code stays root-owned and read-only to the server; only /data (REFLEXIA_HOME) belongs to the
+# unprivileged "node" user (uid 1000) that the image's own base provides.
+RUN mkdir -p /data && chown node:node /data
+USER node
+VOLUME ["/data"]
+EXPOSE 8000 9090
+# node:20-slim has no curl; Node 20's global fetch does the probe.
+HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8000)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+CMD ["node", "bin/reflexia.js", "serve"]
