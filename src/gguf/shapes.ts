@@ -60,7 +60,10 @@ export interface TensorSpec {
   norm: boolean;
 }
 
-/** The tensors of a llama-architecture model: token embeddings, each layer, output norm and head. */
+/**
+ * The tensors of a llama-architecture model, in llama.cpp's weights-map order (non-layer tensors, then layer by
+ * layer, names ascending) so the quantizer writes them in the same order and the data padding matches.
+ */
 export function llamaTensorSpecs(d: ModelDims): TensorSpec[] {
   const headDim = d.nEmbd / d.nHead;
   const nEmbdKv = headDim * d.nHeadKv;
@@ -80,10 +83,16 @@ export function llamaTensorSpecs(d: ModelDims): TensorSpec[] {
     );
   }
   out.push({ name: "output_norm.weight", dims: [d.nEmbd], norm: true }, { name: "output.weight", dims: [d.nEmbd, d.nVocab], norm: false });
-  return out;
+  return out.sort(compareWeightNames);
 }
 
 /** Total weights of a llama model with these dims. */
 export function countParameters(d: ModelDims): number {
   return llamaTensorSpecs(d).reduce((s, t) => s + t.dims.reduce((a, b) => a * b, 1), 0);
+}
+
+// llama_model_loader::weight_name_comparer: by layer ("blk.N.", -1 for none), then byte-wise by name.
+function compareWeightNames(a: TensorSpec, b: TensorSpec): number {
+  const layer = (n: string) => Number(/^blk\.(\d+)\./.exec(n)?.[1] ?? -1);
+  return layer(a.name) - layer(b.name) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 }
