@@ -1,0 +1,340 @@
+// `reflexia models …`: list, show, add, rm, cp, synth, quantize, pull and import-ollama over the model store.
+import { Command } from "commander";
+import cliProgress from "cli-progress";
+import { QUANTIZATIONS, type Config, type Quantization } from "../config/index.ts";
+import { ReflexiaError, toReflexiaError } from "../errors/index.ts";
+import type { ModelDetails, ModelManifest, ModelStore, SynthProgress } from "../registry/index.ts";
+import { formatBytes, printJson, reportError, table } from "./output.ts";
+import { parseIntOption, parseListOption } from "./parse-options.ts";
+
+export interface ModelsCommandContext {
+  config: Readonly<Config>;
+  store: ModelStore;
+}
+
+interface JsonFlag {
+  json?: boolean;
+}
+
+/** A progress bar on stderr, shown only to a person at a terminal: never with --json, never into a pipe. */
+interface Progress {
+  /** `detail` is shown after the percentage (bytes so far, step k/n); `total` may change between calls. */
+  update(value: number, total: number, label: string, detail?: string): void;
+  stop(): void;
+}
+
+function createProgress(json: boolean | undefined): Progress {
+  if (json || !process.stderr.isTTY) return { update() {}, stop() {} };
+  const bar = new cliProgress.SingleBar(
+    { stream: process.stderr, hideCursor: true, clearOnComplete: true, format: "{label} [{bar}] {percentage}% {detail}" },
+    cliProgress.Presets.shades_classic,
+  );
+  let started = false;
+  return {
+    update(value, total, label, detail = "") {
+      const payload = { label, detail };
+      if (!started) {
+        bar.start(total, value, payload);
+        started = true;
+      } else {
+        bar.setTotal(total);
+        bar.update(value, payload);
+      }
+    },
+    stop() {
+      if (started) bar.stop();
+    },
+  };
+}
+
+/** Progress callback for synth/quantize: bytes while writing f16, then tensors of each quantization. */
+function synthProgress(progress: Progress) {
+  return (p: SynthProgress) => {
+    if (p.phase === "write") progress.update(p.done, p.total, "writing f16", `${formatBytes(p.done)}/${formatBytes(p.total)}`);
+    else if (p.phase === "quantize") progress.update(p.done, p.total, "quantizing", `${p.quantization} (${Math.min(Math.floor(p.done) + 1, p.total)}/${p.total})`);
+  };
+}
+
+function formatCount(n: number): string {
+  if (n >= 1e9) return `${(n / 1e9).toFixed(2)}B`;
+  if (n >= 1e6) return `${(n / 1e6).toFixed(1)}M`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)}K`;
+  return String(n);
+}
+
+function parseQuantList(flag: string, value: string): Quantization[] {
+  const list = parseListOption(value);
+  for (const q of list) {
+    if (!(QUANTIZATIONS as readonly string[]).includes(q)) {
+      throw new ReflexiaError("RFX_VALIDATION", `${flag}: unknown quantization ${JSON.stringify(q)} (supported: ${QUANTIZATIONS.join(", ")})`);
+    }
+  }
+  return list as Quantization[];
+}
+
+function variantLine(verb: string, m: ModelManifest): string {
+  return `${verb} ${m.name}:${m.tag}  (${m.quantization}, ${formatBytes(m.sizeBytes)}, ${m.digest.slice(0, 19)}…)\n`;
+}
+
+function printDetails(d: ModelDetails): void {
+  const rows: [string, string][] = [
+    ["Model", `${d.name}:${d.tag}`],
+    ["Architecture", d.gguf.architecture],
+    ["Parameters", `${formatCount(d.gguf.parameterCount)} (${d.gguf.parameterCount.toLocaleString("en-US")})`],
+    ["Context length", String(d.gguf.contextLength)],
+    ["Quantization", d.quantization],
+    ["File size", `${formatBytes(d.sizeBytes)} (${d.sizeBytes.toLocaleString("en-US")} bytes)`],
+    ["Est. memory", `${formatBytes(d.estimatedMemoryBytes)} (weights + ${d.contextSize}-token context)`],
+    ["Layers", String(d.gguf.blockCount)],
+    ["Embedding", String(d.gguf.embeddingLength)],
+    ["Heads (KV)", `${d.gguf.headCount} (${d.gguf.headCountKv})`],
+    ["Vocabulary", String(d.gguf.vocabSize)],
+    ["Digest", d.manifest.digest],
+    ["Source", `${d.manifest.source.kind}: ${d.manifest.source.from}`],
+    ["Added", d.manifest.createdAt],
+    ["Path", d.path],
+    ["Variants", d.variants.join(", ")],
+  ];
+  const w = Math.max(...rows.map(([k]) => k.length));
+  process.stdout.write(rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join("\n") + "\n");
+}
+
+/** Registers `models` and its subcommands on `program`; every action prints one `error: … (CODE)` line on failure. */
+export function registerModelsCommand(program: Command, getContext: () => Promise<ModelsCommandContext>): Command {
+  const models = program.command("models").description("Manage the local model store (GGUF variants by quantization)");
+
+  // Wraps an action so any failure becomes one line on stderr and exit code 1, never a stack trace.
+  const run =
+    <A extends unknown[]>(fn: (...args: A) => Promise<void>) =>
+    async (...args: A): Promise<void> => {
+      try {
+        await fn(...args);
+      } catch (e) {
+        // Plain errors (fs permissions, bugs) still get a code, so every failure reads the same.
+        reportError(toReflexiaError(e));
+      }
+    };
+
+  models
+    .command("list")
+    .alias("ls")
+    .description("List models and their variants")
+    .option("--json", "machine-readable output")
+    .action(
+      run(async (opts: JsonFlag) => {
+        const { store } = await getContext();
+        const all = await store.list();
+        if (opts.json) return printJson(all);
+        if (all.length === 0) {
+          process.stdout.write("no models in the store; try: reflexia models synth --shape tiny --quant q4_0,f16 --name tiny\n");
+          return;
+        }
+        const rows = all.flatMap((m) =>
+          m.variants.map((v) => ({
+            name: m.name,
+            tag: v.tag,
+            quant: v.quantization,
+            size: formatBytes(v.sizeBytes),
+            params: formatCount(v.parameterCount),
+            arch: v.architecture,
+            ctx: v.contextLength,
+            source: v.source.kind,
+            added: v.createdAt.slice(0, 19).replace("T", " "),
+          })),
+        );
+        process.stdout.write(table(rows) + "\n");
+      }),
+    );
+
+  models
+    .command("show")
+    .argument("<name>", "model (name or name:tag)")
+    .description("Show architecture, parameters, context length, quantization, file size and estimated memory")
+    .option("--json", "machine-readable output")
+    .action(
+      run(async (name: string, opts: JsonFlag) => {
+        const { store } = await getContext();
+        const details = await store.show(name);
+        if (opts.json) return printJson(details);
+        printDetails(details);
+      }),
+    );
+
+  models
+    .command("add")
+    .argument("<path>", "GGUF file")
+    .requiredOption("--name <name>", "model name")
+    .option("--tag <tag>", "variant tag (default: the file type read from the GGUF header)")
+    .option("--force", "replace an existing variant with the same name and tag")
+    .option("--json", "machine-readable output")
+    .description("Validate a GGUF file and copy it into the store")
+    .action(
+      run(async (path: string, opts: JsonFlag & { name: string; tag?: string; force?: boolean }) => {
+        const { store } = await getContext();
+        const m = await store.add(path, { name: opts.name, tag: opts.tag, force: opts.force });
+        if (opts.json) return printJson(m);
+        process.stdout.write(variantLine("added", m));
+      }),
+    );
+
+  models
+    .command("rm")
+    .alias("remove")
+    .argument("<name>", "model (name removes every variant, name:tag one)")
+    .option("--json", "machine-readable output")
+    .description("Remove a model or one variant; blobs go once nothing references them")
+    .action(
+      run(async (name: string, opts: JsonFlag) => {
+        const { store } = await getContext();
+        const removed = await store.remove(name);
+        if (opts.json) return printJson({ removed });
+        for (const m of removed) process.stdout.write(`removed ${m.name}:${m.tag}\n`);
+      }),
+    );
+
+  models
+    .command("cp")
+    .alias("copy")
+    .argument("<src>", "source model (name or name:tag)")
+    .argument("<dst>", "destination (name or name:tag)")
+    .option("--force", "replace existing destination variants")
+    .option("--json", "machine-readable output")
+    .description("Copy a model or variant under another name (blobs are shared, not duplicated)")
+    .action(
+      run(async (src: string, dst: string, opts: JsonFlag & { force?: boolean }) => {
+        const { store } = await getContext();
+        const created = await store.copy(src, dst, { force: opts.force });
+        if (opts.json) return printJson({ created });
+        for (const m of created) process.stdout.write(variantLine("copied to", m));
+      }),
+    );
+
+  models
+    .command("synth")
+    .description("Write a synthetic random-weights llama model and add one variant per quantization")
+    .option("--shape <shape>", "tiny | small | 1b | 3b | 7b", "tiny")
+    .option("--quant <list>", `comma-separated quantizations (${QUANTIZATIONS.join(", ")})`, QUANTIZATIONS.join(","))
+    .option("--name <name>", "model name (required unless --dry-run)")
+    .option("--seed <n>", "random seed (same seed, same weights)", parseIntOption("--seed", 0, 2 ** 31 - 1))
+    .option("--dry-run", "only estimate each variant's size and memory")
+    .option("--force", "replace existing variants")
+    .option("--json", "machine-readable output")
+    .action(
+      run(async (opts: JsonFlag & { shape: string; quant: string; name?: string; seed?: number; dryRun?: boolean; force?: boolean }) => {
+        const quant = parseQuantList("--quant", opts.quant);
+        if (!opts.name && !opts.dryRun) throw new ReflexiaError("RFX_VALIDATION", "synth needs --name (or --dry-run)");
+        const { store } = await getContext();
+        const progress = createProgress(opts.json);
+        let result;
+        try {
+          result = await store.synth({
+            shape: opts.shape,
+            quant,
+            name: opts.name ?? `synthetic-${opts.shape}`,
+            seed: opts.seed,
+            dryRun: opts.dryRun,
+            force: opts.force,
+            onProgress: synthProgress(progress),
+          });
+        } finally {
+          progress.stop();
+        }
+        if (opts.json) return printJson(result);
+        if (result.dryRun) {
+          process.stdout.write(
+            table(result.estimates.map((e) => ({ shape: result.shape, quant: e.quantization, size: formatBytes(e.estimatedBytes), memory: formatBytes(e.estimatedMemoryBytes), bytes: e.estimatedBytes }))) + "\n",
+          );
+          return;
+        }
+        for (const m of result.created) process.stdout.write(variantLine("created", m));
+        process.stdout.write("note: synthetic models have random weights; their output is gibberish (for benchmarks and wiring).\n");
+      }),
+    );
+
+  models
+    .command("quantize")
+    .argument("<name>", "model (its most precise variant is the source) or name:tag (that variant is)")
+    .requiredOption("--to <list>", `comma-separated target quantizations (${QUANTIZATIONS.join(", ")})`)
+    .option("--json", "machine-readable output")
+    .description("Create new variants with llama.cpp's quantizer")
+    .action(
+      run(async (name: string, opts: JsonFlag & { to: string }) => {
+        const to = parseQuantList("--to", opts.to);
+        const { store } = await getContext();
+        const progress = createProgress(opts.json);
+        let result;
+        try {
+          result = await store.quantize(name, to, { onProgress: synthProgress(progress) });
+        } finally {
+          progress.stop();
+        }
+        if (opts.json) return printJson(result);
+        process.stdout.write(`source ${result.from.name}:${result.from.tag} (${result.from.quantization})\n`);
+        if (result.requantized) process.stdout.write("warning: the source is already quantized, so the new variants compound its loss; add an f16 variant for better ones\n");
+        for (const m of result.created) process.stdout.write(variantLine("created", m));
+        for (const s of result.skipped) process.stdout.write(`skipped ${s.tag}: ${s.reason}\n`);
+      }),
+    );
+
+  models
+    .command("pull")
+    .argument("<url>", "http(s) URL of a GGUF file")
+    .requiredOption("--name <name>", "model name")
+    .option("--tag <tag>", "variant tag (default: the file type read from the GGUF header)")
+    .option("--sha256 <hex>", "expected sha256 of the file")
+    .option("--force", "replace an existing variant")
+    .option("--json", "machine-readable output")
+    .description("Download a GGUF (resumes an interrupted download) and add it")
+    .action(
+      run(async (url: string, opts: JsonFlag & { name: string; tag?: string; sha256?: string; force?: boolean }) => {
+        const { store } = await getContext();
+        const progress = createProgress(opts.json);
+        // Ctrl-C aborts the transfer but keeps the partial file, so the same command resumes it.
+        const controller = new AbortController();
+        const onSigint = () => controller.abort();
+        process.once("SIGINT", onSigint);
+        let result;
+        try {
+          result = await store.pull(url, {
+            name: opts.name,
+            tag: opts.tag,
+            sha256: opts.sha256,
+            force: opts.force,
+            signal: controller.signal,
+            onProgress: (p) =>
+              progress.update(p.receivedBytes, p.totalBytes ?? p.receivedBytes, p.resumedFrom ? "resuming" : "downloading", `${formatBytes(p.receivedBytes)}/${p.totalBytes === undefined ? "?" : formatBytes(p.totalBytes)}`),
+          });
+        } finally {
+          progress.stop();
+          process.removeListener("SIGINT", onSigint);
+        }
+        if (opts.json) return printJson(result);
+        if (result.resumedFrom) process.stdout.write(`resumed from ${formatBytes(result.resumedFrom)}\n`);
+        process.stdout.write(variantLine("pulled", result.manifest));
+      }),
+    );
+
+  models
+    .command("import-ollama")
+    .argument("[dir]", "Ollama models directory (default: ~/.ollama/models)")
+    .option("--json", "machine-readable output")
+    .description("Add the GGUF models of an Ollama installation (manifests → blobs)")
+    .action(
+      run(async (dir: string | undefined, opts: JsonFlag) => {
+        const { store } = await getContext();
+        const progress = createProgress(opts.json);
+        let result;
+        try {
+          result = await store.importOllama(dir, { onProgress: (p) => progress.update(p.index, p.total, "importing", p.ollamaName) });
+        } finally {
+          progress.stop();
+        }
+        if (opts.json) return printJson(result);
+        for (const m of result.imported) process.stdout.write(variantLine("imported", m));
+        for (const s of result.skipped) process.stdout.write(`skipped ${s.ollamaName}: ${s.reason}\n`);
+        if (result.imported.length === 0 && result.skipped.length === 0) process.stdout.write("no Ollama models found\n");
+      }),
+    );
+
+  return models;
+}

@@ -1,0 +1,179 @@
+// The shapes the model store reads and writes: manifests, variants, listings and operation results.
+import type { Quantization } from "../config/index.ts";
+
+export const MODEL_SOURCE_KINDS = ["file", "url", "ollama", "synth", "quantize", "copy"] as const;
+export type ModelSourceKind = (typeof MODEL_SOURCE_KINDS)[number];
+
+/** Where a variant's bytes came from; kept so `show` can say how a model got into the store. */
+export interface ModelSource {
+  kind: ModelSourceKind;
+  /** Path, URL, Ollama name, synthetic shape or source ref, depending on kind. */
+  from: string;
+}
+
+/** One variant on disk: `$home/models/manifests/<name>/<tag>.json`, pointing at a content-addressed blob. */
+export interface ModelManifest {
+  name: string;
+  tag: string;
+  /** The file type read from the GGUF header, normalised (`q4_0`, `q4_k_m`, `f16`, …). */
+  quantization: string;
+  /** `sha256:<hex>` of the blob. */
+  digest: string;
+  sizeBytes: number;
+  format: "gguf";
+  architecture: string;
+  parameterCount: number;
+  contextLength: number;
+  /** File type as the GGUF header names it (same vocabulary as quantization). */
+  fileType: string;
+  source: ModelSource;
+  /** ISO-8601 time the variant was added. */
+  createdAt: string;
+}
+
+export interface ModelListing {
+  name: string;
+  /** Variants ordered by precision, lowest first. */
+  variants: ModelManifest[];
+  /** Bytes on disk for this name, each blob counted once. */
+  totalBytes: number;
+}
+
+export interface ResolvedModel {
+  name: string;
+  tag: string;
+  quantization: string;
+  /** Absolute path of the GGUF blob. */
+  path: string;
+  sizeBytes: number;
+  manifest: ModelManifest;
+}
+
+export interface ModelDetails extends ResolvedModel {
+  /** Facts read from the GGUF header of the blob itself. */
+  gguf: {
+    version: number;
+    architecture: string;
+    parameterCount: number;
+    contextLength: number;
+    fileType: string;
+    tensorCount: number;
+    [key: string]: unknown;
+  };
+  /** Estimated resident memory to run the variant with `contextSize` tokens of context (= estimatedMemory.totalBytes). */
+  estimatedMemoryBytes: number;
+  estimatedMemory: { weightsBytes: number; kvCacheBytes: number; computeBytes: number; totalBytes: number };
+  /** Context the estimate is for: the configured size, capped at the model's training context as the engine does. */
+  contextSize: number;
+  /** Every tag stored under the same name. */
+  variants: string[];
+}
+
+export interface AddModelOptions {
+  name: string;
+  /** Defaults to the file type read from the GGUF header (`q4_0`, `f16`, …). */
+  tag?: string;
+  /** Replace an existing variant of the same name and tag instead of failing with RFX_MODEL_EXISTS. */
+  force?: boolean;
+  /** Recorded in the manifest. Defaults to {kind: "file", from: <absolute path>}. */
+  source?: ModelSource;
+}
+
+export interface DownloadProgress {
+  receivedBytes: number;
+  /** Undefined when the server sends no length. */
+  totalBytes?: number;
+  /** Bytes already on disk from an earlier, interrupted attempt. */
+  resumedFrom: number;
+}
+
+export interface PullOptions {
+  name: string;
+  tag?: string;
+  /** Expected sha256 (hex, optionally prefixed `sha256:`); a mismatch fails the pull and discards the download. */
+  sha256?: string;
+  force?: boolean;
+  onProgress?: (p: DownloadProgress) => void;
+  /** Aborting keeps the partial file, so the next pull of the same URL resumes. */
+  signal?: AbortSignal;
+}
+
+export interface PullResult {
+  manifest: ModelManifest;
+  /** Byte offset the download resumed from (0 for a fresh download). */
+  resumedFrom: number;
+  /** HTTP requests made (a restart after an ignored Range counts twice). */
+  requests: number;
+}
+
+export interface OllamaImportResult {
+  imported: ModelManifest[];
+  skipped: { ollamaName: string; reason: string }[];
+}
+
+export interface SynthProgress {
+  phase: "write" | "quantize" | "add";
+  quantization?: Quantization;
+  /** Steps done of total within the phase (bytes, tensors or variants, whatever the step reports). */
+  done: number;
+  total: number;
+}
+
+export interface SynthOptions {
+  /** Named synthetic shape: tiny, small, 1b, 3b, 7b. */
+  shape: string;
+  quant: Quantization[];
+  name: string;
+  seed?: number;
+  force?: boolean;
+  /** Only estimate the size of each variant; nothing is written. */
+  dryRun?: boolean;
+  onProgress?: (p: SynthProgress) => void;
+}
+
+export interface SynthEstimate {
+  quantization: Quantization;
+  /** Size of the GGUF file llama.cpp would write. */
+  estimatedBytes: number;
+  /** Memory to run it with the store's context size (capped at the shape's training context). */
+  estimatedMemoryBytes: number;
+  contextSize: number;
+}
+
+export interface SynthResult {
+  dryRun: boolean;
+  name: string;
+  shape: string;
+  /** Present for dry runs. */
+  estimates: SynthEstimate[];
+  /** Present for real runs. */
+  created: ModelManifest[];
+}
+
+export interface QuantizeResult {
+  /** The variant the new ones were made from. */
+  from: ModelManifest;
+  created: ModelManifest[];
+  skipped: { tag: string; reason: string }[];
+  /** True when the source was already quantized (no f32/f16/bf16 variant), so the new variants compound its loss. */
+  requantized: boolean;
+}
+
+export interface EnsureDefaultModelOptions {
+  /** Defaults to "reflexia-tiny". */
+  name?: string;
+  /** Defaults to every supported quantization. */
+  quants?: Quantization[];
+  /** Defaults to "tiny". */
+  shape?: string;
+  /** Defaults to 42 so every first run writes the same model. */
+  seed?: number;
+  onProgress?: (p: SynthProgress) => void;
+}
+
+export interface EnsureDefaultModelResult {
+  created: boolean;
+  name: string;
+  /** Tags created by this call (empty when the model was already complete). */
+  createdTags: string[];
+}
