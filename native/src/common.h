@@ -1,0 +1,78 @@
+// Shared helpers of the Reflexia native addon: clock, promise-returning worker, last llama.cpp error line.
+#pragma once
+
+#include <napi.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "llama.h"
+
+namespace rfx {
+
+// Milliseconds on a monotonic clock; every timing the addon reports uses this one clock.
+inline double now_ms() {
+    using namespace std::chrono;
+    return duration<double, std::milli>(steady_clock::now().time_since_epoch()).count();
+}
+
+// The last warning/error line llama.cpp logged, so a failed load can say why instead of "failed".
+std::string last_llama_error();
+void clear_llama_error();
+
+// Runs `work` on the libuv pool and settles a promise with `done(env)` or the thrown message.
+class PromiseWorker : public Napi::AsyncWorker {
+  public:
+    using Work = std::function<void()>;
+    using Done = std::function<Napi::Value(Napi::Env)>;
+
+    static Napi::Promise Run(Napi::Env env, const char * name, Work work, Done done) {
+        auto * w = new PromiseWorker(env, name, std::move(work), std::move(done));
+        auto promise = w->deferred_.Promise();
+        w->Queue();
+        return promise;
+    }
+
+  protected:
+    void Execute() override {
+        try {
+            work_();
+        } catch (const std::exception & e) {
+            SetError(e.what());
+        } catch (...) {
+            SetError("unknown native error");
+        }
+    }
+    void OnOK() override {
+        try {
+            deferred_.Resolve(done_(Env()));
+        } catch (const Napi::Error & e) {
+            deferred_.Reject(e.Value());
+        }
+    }
+    void OnError(const Napi::Error & e) override { deferred_.Reject(e.Value()); }
+
+  private:
+    PromiseWorker(Napi::Env env, const char * name, Work work, Done done)
+        : Napi::AsyncWorker(env, name), deferred_(Napi::Promise::Deferred::New(env)), work_(std::move(work)),
+          done_(std::move(done)) {}
+
+    Napi::Promise::Deferred deferred_;
+    Work work_;
+    Done done_;
+};
+
+// Owns a llama_model; contexts hold a shared_ptr so the weights outlive every context that reads them.
+struct ModelHolder {
+    llama_model * model = nullptr;
+    const llama_vocab * vocab = nullptr;
+    ~ModelHolder() {
+        if (model) llama_model_free(model);
+    }
+};
+using ModelRef = std::shared_ptr<ModelHolder>;
+
+}  // namespace rfx

@@ -1,0 +1,129 @@
+// Embedding runs on the libuv pool: one sequence per text, pooled by llama.cpp (mean), normalised here.
+#include "embedder.h"
+
+#include <cmath>
+#include <vector>
+
+#include "model.h"
+
+namespace rfx {
+
+Napi::Function Embedder::Define(Napi::Env env) {
+    return DefineClass(env, "Embedder",
+                       {
+                           InstanceMethod("embed", &Embedder::Embed),
+                           InstanceMethod("close", &Embedder::Close),
+                           InstanceMethod("contextSize", &Embedder::ContextSize),
+                       });
+}
+
+// new Embedder(model, {contextSize, threads, poll})
+Embedder::Embedder(const Napi::CallbackInfo & info) : Napi::ObjectWrap<Embedder>(info) {
+    auto env = info.Env();
+    if (info.Length() < 2 || !info[0].IsObject() || !info[1].IsObject()) {
+        throw Napi::TypeError::New(env, "Embedder(model, options)");
+    }
+    auto model = Model::Unwrap(info[0].As<Napi::Object>())->ref();
+    if (!model) throw Napi::Error::New(env, "model is disposed");
+    auto o = info[1].As<Napi::Object>();
+    auto u32 = [&](const char * k, uint32_t d) {
+        return o.Has(k) && o.Get(k).IsNumber() ? o.Get(k).As<Napi::Number>().Uint32Value() : d;
+    };
+    uint32_t n_ctx = u32("contextSize", 2048);
+    int32_t threads = (int32_t) std::max<uint32_t>(1, u32("threads", 1));
+    auto cp = llama_context_default_params();
+    cp.n_ctx = n_ctx;
+    // Pooling needs a whole text in one ubatch.
+    cp.n_batch = n_ctx;
+    cp.n_ubatch = n_ctx;
+    cp.n_seq_max = 1;
+    cp.n_threads = threads;
+    cp.n_threads_batch = threads;
+    cp.embeddings = true;
+    cp.pooling_type = LLAMA_POOLING_TYPE_MEAN;
+    clear_llama_error();
+    auto st = std::make_shared<State>();
+    st->model = model;
+    st->ctx = llama_init_from_model(model->model, cp);
+    if (!st->ctx) {
+        std::string why = last_llama_error();
+        throw Napi::Error::New(env, why.empty() ? "llama.cpp could not create the embedding context" : why);
+    }
+    st->pool.attach(st->ctx, threads, u32("poll", 0));
+    st->n_ctx = (int32_t) llama_n_ctx(st->ctx);
+    state_ = st;
+}
+
+Embedder::~Embedder() = default;
+
+Napi::Value Embedder::ContextSize(const Napi::CallbackInfo & info) {
+    return Napi::Number::New(info.Env(), state_ ? state_->n_ctx : 0);
+}
+
+// embed(Int32Array[]) -> Promise<Float32Array[]>
+Napi::Value Embedder::Embed(const Napi::CallbackInfo & info) {
+    auto env = info.Env();
+    if (!state_) throw Napi::Error::New(env, "embedder is closed");
+    auto arr = info[0].As<Napi::Array>();
+    auto inputs = std::make_shared<std::vector<std::vector<llama_token>>>();
+    for (uint32_t i = 0; i < arr.Length(); ++i) {
+        auto t = arr.Get(i).As<Napi::Int32Array>();
+        inputs->emplace_back(t.Data(), t.Data() + t.ElementLength());
+    }
+    auto st = state_;
+    auto outputs = std::make_shared<std::vector<std::vector<float>>>();
+    return PromiseWorker::Run(
+        env, "rfx.embed",
+        [st, inputs, outputs]() {
+            std::lock_guard<std::mutex> lk(st->mu);
+            if (!st->ctx) throw std::runtime_error("embedder is closed");
+            const int32_t n_embd = llama_model_n_embd(st->model->model);
+            llama_batch batch = llama_batch_init(st->n_ctx, 0, 1);
+            try {
+                for (auto & toks : *inputs) {
+                    if ((int32_t) toks.size() > st->n_ctx || toks.empty()) throw std::runtime_error("context_overflow");
+                    llama_memory_clear(llama_get_memory(st->ctx), true);
+                    batch.n_tokens = 0;
+                    for (size_t i = 0; i < toks.size(); ++i) {
+                        batch.token[i] = toks[i];
+                        batch.pos[i] = (llama_pos) i;
+                        batch.n_seq_id[i] = 1;
+                        batch.seq_id[i][0] = 0;
+                        batch.logits[i] = true;
+                    }
+                    batch.n_tokens = (int32_t) toks.size();
+                    if (llama_decode(st->ctx, batch) != 0) throw std::runtime_error("llama_decode failed while embedding");
+                    const float * e = llama_get_embeddings_seq(st->ctx, 0);
+                    if (!e) throw std::runtime_error("no pooled embedding returned");
+                    std::vector<float> v(e, e + n_embd);
+                    double norm = 0;
+                    for (float x : v) norm += (double) x * x;
+                    norm = std::sqrt(norm);
+                    if (norm > 0)
+                        for (auto & x : v) x = (float) (x / norm);
+                    outputs->push_back(std::move(v));
+                }
+            } catch (...) {
+                llama_batch_free(batch);
+                throw;
+            }
+            llama_batch_free(batch);
+        },
+        [outputs](Napi::Env env) -> Napi::Value {
+            auto out = Napi::Array::New(env, outputs->size());
+            for (size_t i = 0; i < outputs->size(); ++i) {
+                auto & v = (*outputs)[i];
+                auto f = Napi::Float32Array::New(env, v.size());
+                std::copy(v.begin(), v.end(), f.Data());
+                out.Set(i, f);
+            }
+            return out;
+        });
+}
+
+Napi::Value Embedder::Close(const Napi::CallbackInfo & info) {
+    state_.reset();
+    return info.Env().Undefined();
+}
+
+}  // namespace rfx

@@ -1,0 +1,39 @@
+// An embedding context: mean-pooled, L2-normalised sentence vectors from a loaded model.
+#pragma once
+
+#include <memory>
+#include <mutex>
+
+#include "common.h"
+#include "threadpool.h"
+
+namespace rfx {
+
+class Embedder : public Napi::ObjectWrap<Embedder> {
+  public:
+    static Napi::Function Define(Napi::Env env);
+    explicit Embedder(const Napi::CallbackInfo & info);
+    ~Embedder() override;
+
+  private:
+    struct State {
+        ModelRef model;
+        llama_context * ctx = nullptr;
+        Threadpool pool;
+        std::mutex mu;  // one embed() at a time per context
+        int32_t n_ctx = 0;
+        ~State() {
+            if (ctx) llama_free(ctx);
+            pool.reset();
+        }
+    };
+
+    Napi::Value Embed(const Napi::CallbackInfo & info);
+    Napi::Value Close(const Napi::CallbackInfo & info);
+    Napi::Value ContextSize(const Napi::CallbackInfo & info);
+
+    // Shared with in-flight workers, so close() during embed() frees the context only after it finishes.
+    std::shared_ptr<State> state_;
+};
+
+}  // namespace rfx

@@ -1,0 +1,601 @@
+// The continuous-batching decode loop: requests join between steps, prompts are fed in chunks, KV cells freed at end.
+#include "generator.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "model.h"
+
+namespace rfx {
+
+static std::mutex g_live_mu;
+static std::unordered_set<Generator *> g_live;
+
+// Called once per env at teardown: every loop thread must be gone before llama.cpp's statics are destroyed.
+void shutdown_all_generators() {
+    std::vector<Generator *> live;
+    {
+        std::lock_guard<std::mutex> lk(g_live_mu);
+        live.assign(g_live.begin(), g_live.end());
+    }
+    for (auto * g : live) g->shutdown_blocking();
+}
+
+Napi::Function Generator::Define(Napi::Env env) {
+    return DefineClass(env, "Generator",
+                       {
+                           InstanceMethod("submit", &Generator::Submit),
+                           InstanceMethod("cancel", &Generator::Cancel),
+                           InstanceMethod("close", &Generator::Close),
+                           InstanceMethod("stats", &Generator::Stats),
+                           InstanceMethod("resetStats", &Generator::ResetStats),
+                           InstanceMethod("activeCount", &Generator::ActiveCount),
+                       });
+}
+
+static uint32_t opt_u32(const Napi::Object & o, const char * k, uint32_t dflt) {
+    if (!o.Has(k)) return dflt;
+    auto v = o.Get(k);
+    return v.IsNumber() ? v.As<Napi::Number>().Uint32Value() : dflt;
+}
+
+// new Generator(model, {contextSize, parallel, batchSize, threads, poll, kvUnified}, onEvents)
+Generator::Generator(const Napi::CallbackInfo & info) : Napi::ObjectWrap<Generator>(info) {
+    auto env = info.Env();
+    if (info.Length() < 3 || !info[0].IsObject() || !info[1].IsObject() || !info[2].IsFunction()) {
+        throw Napi::TypeError::New(env, "Generator(model, options, onEvents)");
+    }
+    auto * m = Model::Unwrap(info[0].As<Napi::Object>());
+    model_ = m->ref();
+    if (!model_) throw Napi::Error::New(env, "model is disposed");
+    auto o = info[1].As<Napi::Object>();
+    n_ctx_opt_ = opt_u32(o, "contextSize", 4096);
+    n_seq_ = std::max<uint32_t>(1, opt_u32(o, "parallel", 1));
+    n_batch_opt_ = std::max<uint32_t>(n_seq_, opt_u32(o, "batchSize", 512));
+    n_ubatch_opt_ = std::min(n_batch_opt_, std::max<uint32_t>(1, opt_u32(o, "ubatchSize", 512)));
+    n_threads_ = (int32_t) std::max<uint32_t>(1, opt_u32(o, "threads", 1));
+    poll_ = std::min<uint32_t>(100, opt_u32(o, "poll", 0));
+    if (o.Has("kvUnified")) kv_unified_ = o.Get("kvUnified").ToBoolean();
+
+    tsfn_ = Napi::ThreadSafeFunction::New(env, info[2].As<Napi::Function>(), "rfx.generator", 0, 1);
+    holds_ = 1;  // until READY/FATAL: a caller awaiting readiness must not see the process exit under it
+    Ref();       // the JS object lives until CLOSED, whatever JS does with its handle
+    {
+        std::lock_guard<std::mutex> lk(g_live_mu);
+        g_live.insert(this);
+    }
+    thread_ = std::thread([this]() { run(); });
+}
+
+Generator::~Generator() {
+    shutdown_blocking();
+    std::lock_guard<std::mutex> lk(g_live_mu);
+    g_live.erase(this);
+}
+
+void Generator::shutdown_blocking() {
+    stopping_ = true;
+    cv_.notify_all();
+    if (thread_.joinable() && std::this_thread::get_id() != thread_.get_id()) thread_.join();
+}
+
+void Generator::hold(Napi::Env env) {
+    if (closed_) return;
+    if (holds_++ == 0) tsfn_.Ref(env);
+}
+
+void Generator::release(Napi::Env env) {
+    if (closed_) return;
+    if (holds_ > 0 && --holds_ == 0) tsfn_.Unref(env);
+}
+
+static SamplingParams read_sampling(const Napi::Object & o) {
+    SamplingParams p;
+    auto num = [&](const char * k, double d) {
+        if (!o.Has(k)) return d;
+        auto v = o.Get(k);
+        return v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : d;
+    };
+    p.temperature = (float) num("temperature", 0.8);
+    p.top_p = (float) num("topP", 0.95);
+    p.top_k = (int32_t) num("topK", 40);
+    p.seed = (uint32_t) (int64_t) num("seed", 0);
+    p.repeat_penalty = (float) num("repeatPenalty", 1.1);
+    p.repeat_last_n = (int32_t) num("repeatLastN", 64);
+    return p;
+}
+
+// submit(id, Int32Array prompt, {maxTokens, temperature, topP, topK, seed, repeatPenalty, stop, ignoreEos})
+Napi::Value Generator::Submit(const Napi::CallbackInfo & info) {
+    auto env = info.Env();
+    if (close_requested_) throw Napi::Error::New(env, "generator is closed");
+    Request r;
+    r.id = info[0].As<Napi::Number>().DoubleValue();
+    auto toks = info[1].As<Napi::Int32Array>();
+    r.prompt.assign(toks.Data(), toks.Data() + toks.ElementLength());
+    auto o = info[2].As<Napi::Object>();
+    r.sampling = read_sampling(o);
+    if (o.Has("maxTokens")) r.max_tokens = o.Get("maxTokens").As<Napi::Number>().Int32Value();
+    if (o.Has("ignoreEos")) r.ignore_eos = o.Get("ignoreEos").ToBoolean();
+    if (o.Has("stop") && o.Get("stop").IsArray()) {
+        auto a = o.Get("stop").As<Napi::Array>();
+        for (uint32_t i = 0; i < a.Length(); ++i) {
+            std::string s = a.Get(i).As<Napi::String>();
+            if (!s.empty()) r.stops.push_back(s);
+        }
+    }
+    r.t_submit = now_ms();
+    hold(env);
+    {
+        std::lock_guard<std::mutex> lk(mu_);
+        pending_.push_back(std::move(r));
+    }
+    cv_.notify_one();
+    return env.Undefined();
+}
+
+Napi::Value Generator::Cancel(const Napi::CallbackInfo & info) {
+    double id = info[0].As<Napi::Number>().DoubleValue();
+    {
+        std::lock_guard<std::mutex> lk(mu_);
+        cancels_.insert(id);
+    }
+    cv_.notify_one();
+    return info.Env().Undefined();
+}
+
+// close(): every queued and running request ends "cancelled", then CLOSED arrives and the context is freed.
+Napi::Value Generator::Close(const Napi::CallbackInfo & info) {
+    if (!close_requested_) {
+        close_requested_ = true;
+        hold(info.Env());
+        stopping_ = true;
+        cv_.notify_all();
+    }
+    return info.Env().Undefined();
+}
+
+Napi::Value Generator::Stats(const Napi::CallbackInfo & info) {
+    auto env = info.Env();
+    GeneratorStats s;
+    {
+        std::lock_guard<std::mutex> lk(stats_mu_);
+        s = stats_;
+    }
+    auto o = Napi::Object::New(env);
+    o.Set("decodeMs", s.decode_ms);
+    o.Set("busyMs", s.busy_ms);
+    o.Set("sampleMs", s.sample_ms);
+    o.Set("decodeCalls", s.decode_calls);
+    o.Set("batchTokens", s.batch_tokens);
+    o.Set("generatedTokens", s.generated);
+    o.Set("promptTokens", s.prompt_tokens);
+    o.Set("maxBatchSequences", s.max_batch_seqs);
+    // llama.cpp's own accounting: single-token decodes in "eval", multi-token batches in "promptEval".
+    o.Set("llamaEvalMs", s.perf.t_eval_ms);
+    o.Set("llamaEvalCount", s.perf.n_eval);
+    o.Set("llamaPromptEvalMs", s.perf.t_p_eval_ms);
+    o.Set("llamaPromptEvalTokens", s.perf.n_p_eval);
+    return o;
+}
+
+Napi::Value Generator::ResetStats(const Napi::CallbackInfo & info) {
+    std::lock_guard<std::mutex> lk(mu_);
+    reset_stats_ = true;
+    cv_.notify_one();
+    return info.Env().Undefined();
+}
+
+Napi::Value Generator::ActiveCount(const Napi::CallbackInfo & info) {
+    return Napi::Number::New(info.Env(), n_active_.load());
+}
+
+// ---- event delivery -------------------------------------------------------------------------------------------
+
+void Generator::emit(Event && e) {
+    std::lock_guard<std::mutex> lk(out_mu_);
+    // Consecutive text of one request merges, so a slow JS thread receives fewer, larger chunks.
+    if (e.kind == Event::TEXT && !outbox_.empty()) {
+        for (auto it = outbox_.rbegin(); it != outbox_.rend(); ++it) {
+            if (it->id == e.id && it->kind == Event::TEXT) {
+                it->text += e.text;
+                return;
+            }
+            if (it->id == e.id) break;
+        }
+    }
+    outbox_.push_back(std::move(e));
+}
+
+void Generator::notify_js() {
+    if (call_pending_.exchange(true)) return;
+    auto status = tsfn_.NonBlockingCall([this](Napi::Env env, Napi::Function fn) { drain(env, fn); });
+    if (status != napi_ok) call_pending_ = false;
+}
+
+void Generator::drain(Napi::Env env, Napi::Function fn) {
+    call_pending_ = false;
+    std::vector<Event> events;
+    {
+        std::lock_guard<std::mutex> lk(out_mu_);
+        events.swap(outbox_);
+    }
+    if (events.empty() || env == nullptr) return;
+    auto arr = Napi::Array::New(env, events.size());
+    bool closed = false;
+    for (size_t i = 0; i < events.size(); ++i) {
+        auto & e = events[i];
+        auto o = Napi::Object::New(env);
+        static const char * kinds[] = {"ready", "text", "done", "fatal", "closed"};
+        o.Set("kind", kinds[e.kind]);
+        o.Set("id", e.id);
+        if (!e.text.empty()) o.Set("text", e.text);
+        if (!e.error.empty()) o.Set("error", e.error);
+        if (e.kind == Event::READY) {
+            o.Set("contextSize", (double) n_ctx_);
+            o.Set("sequenceContextSize", (double) n_ctx_seq_);
+            o.Set("batchSize", (double) n_batch_);
+            release(env);
+        } else if (e.kind == Event::FATAL) {
+            release(env);
+        } else if (e.kind == Event::DONE) {
+            o.Set("finish", e.finish);
+            o.Set("promptTokens", e.prompt_tokens);
+            o.Set("completionTokens", e.completion_tokens);
+            o.Set("tSubmit", e.t_submit);
+            o.Set("tAdmit", e.t_admit);
+            o.Set("tPromptDone", e.t_prompt_done);
+            o.Set("tEnd", e.t_end);
+            auto tt = Napi::Float64Array::New(env, e.token_times.size());
+            std::copy(e.token_times.begin(), e.token_times.end(), tt.Data());
+            o.Set("tokenTimes", tt);
+            release(env);
+        } else if (e.kind == Event::CLOSED) {
+            closed = true;
+        }
+        arr.Set(i, o);
+    }
+    if (closed) {
+        // The thread has released the tsfn after queuing CLOSED; nothing may touch tsfn_ from here on.
+        closed_ = true;
+        if (thread_.joinable()) thread_.join();
+    }
+    try {
+        fn.Call({arr});
+    } catch (const Napi::Error & e) {
+        // A throwing JS handler must not unwind through libuv; Node reports it as an uncaught exception.
+        e.ThrowAsJavaScriptException();
+    }
+    if (closed) Unref();  // last touch of `this`: the wrapper may be collected from here on
+}
+
+// ---- the loop thread ------------------------------------------------------------------------------------------
+
+static bool abort_cb(void * data) { return ((std::atomic<bool> *) data)->load(); }
+
+void Generator::run() {
+    auto cp = llama_context_default_params();
+    cp.n_ctx = n_ctx_opt_;
+    cp.n_batch = n_batch_opt_;
+    cp.n_ubatch = n_ubatch_opt_;
+    cp.n_seq_max = n_seq_;
+    cp.n_threads = n_threads_;
+    cp.n_threads_batch = n_threads_;
+    cp.kv_unified = kv_unified_;
+    cp.no_perf = false;
+    cp.abort_callback = abort_cb;
+    cp.abort_callback_data = &stopping_;
+    clear_llama_error();
+    ctx_ = llama_init_from_model(model_->model, cp);
+    if (!ctx_) {
+        Event e(Event::FATAL);
+        std::string why = last_llama_error();
+        e.error = why.empty() ? "llama.cpp could not create the context" : why;
+        emit(std::move(e));
+        emit(Event(Event::CLOSED));
+        notify_js();
+        tsfn_.Release();
+        return;
+    }
+    threadpool_.attach(ctx_, n_threads_, poll_);
+    n_ctx_ = (int32_t) llama_n_ctx(ctx_);
+    n_ctx_seq_ = (int32_t) llama_n_ctx_seq(ctx_);
+    n_batch_ = (int32_t) llama_n_batch(ctx_);
+    n_vocab_ = llama_vocab_n_tokens(model_->vocab);
+    batch_ = llama_batch_init(n_batch_, 0, 1);
+    slots_.resize(n_seq_);
+    for (uint32_t i = 0; i < n_seq_; ++i) slots_[i].seq = (llama_seq_id) i;
+    emit(Event(Event::READY));
+    notify_js();
+
+    while (true) {
+        {
+            std::unique_lock<std::mutex> lk(mu_);
+            cv_.wait(lk, [&] {
+                return stopping_ || !pending_.empty() || !cancels_.empty() || reset_stats_ || n_active_ > 0;
+            });
+            if (stopping_) break;
+            if (reset_stats_) {
+                reset_stats_ = false;
+                llama_perf_context_reset(ctx_);
+                std::lock_guard<std::mutex> sl(stats_mu_);
+                stats_ = GeneratorStats{};
+            }
+            for (double id : cancels_) {
+                auto it = std::find_if(pending_.begin(), pending_.end(), [&](const Request & r) { return r.id == id; });
+                if (it != pending_.end()) {
+                    Event e(Event::DONE);
+                    e.id = id;
+                    e.finish = "cancelled";
+                    e.prompt_tokens = (int32_t) it->prompt.size();
+                    e.t_submit = it->t_submit;
+                    e.t_end = now_ms();
+                    emit(std::move(e));
+                    pending_.erase(it);
+                    continue;
+                }
+                for (auto & s : slots_)
+                    if (s.active && s.req.id == id) s.cancelled = true;
+            }
+            cancels_.clear();
+            admit_locked();
+        }
+        for (auto & s : slots_)
+            if (s.active && s.cancelled) finish(s, "cancelled");
+        if (n_active_ > 0) step();
+        notify_js();
+    }
+
+    // Shutdown: everything still queued or running ends "cancelled".
+    for (auto & s : slots_)
+        if (s.active) finish(s, "cancelled");
+    {
+        std::lock_guard<std::mutex> lk(mu_);
+        for (auto & r : pending_) {
+            Event e(Event::DONE);
+            e.id = r.id;
+            e.finish = "cancelled";
+            e.prompt_tokens = (int32_t) r.prompt.size();
+            e.t_submit = r.t_submit;
+            e.t_end = now_ms();
+            emit(std::move(e));
+        }
+        pending_.clear();
+    }
+    llama_batch_free(batch_);
+    llama_free(ctx_);
+    ctx_ = nullptr;
+    threadpool_.reset();
+    emit(Event(Event::CLOSED));
+    notify_js();
+    tsfn_.Release();
+}
+
+int32_t Generator::used_cells() const {
+    int32_t used = 0;
+    for (auto & s : slots_)
+        if (s.active) used += s.n_past;
+    return used;
+}
+
+// Moves queued requests into free slots, oldest first, while the shared KV cache can hold their prompts.
+void Generator::admit_locked() {
+    while (!pending_.empty()) {
+        auto & r = pending_.front();
+        if ((int32_t) r.prompt.size() >= n_ctx_seq_ || r.prompt.empty()) {
+            Event e(Event::DONE);
+            e.id = r.id;
+            e.finish = "error";
+            e.error = r.prompt.empty() ? "empty_prompt" : "context_overflow";
+            e.prompt_tokens = (int32_t) r.prompt.size();
+            e.t_submit = r.t_submit;
+            e.t_end = now_ms();
+            emit(std::move(e));
+            pending_.pop_front();
+            continue;
+        }
+        Slot * free_slot = nullptr;
+        for (auto & s : slots_)
+            if (!s.active) {
+                free_slot = &s;
+                break;
+            }
+        if (!free_slot) return;
+        // With a unified cache all sequences share n_ctx cells: a prompt waits until its cells (plus one step of
+        // growth for everyone running) are free, rather than failing the batch.
+        if (kv_unified_ && n_active_ > 0 && used_cells() + n_active_ + (int32_t) r.prompt.size() + 1 > n_ctx_) return;
+        Slot & s = *free_slot;
+        s.active = true;
+        s.cancelled = false;
+        s.generating = false;
+        s.req = std::move(r);
+        pending_.pop_front();
+        s.prompt_pos = 0;
+        s.n_past = 0;
+        s.n_gen = 0;
+        s.batch_idx = -1;
+        s.t_admit = now_ms();
+        s.t_prompt_done = 0;
+        s.token_times.clear();
+        s.token_times.reserve(std::min(s.req.max_tokens, 4096));
+        s.sampler = std::make_unique<SeqSampler>(s.req.sampling, n_vocab_);
+        size_t from = s.req.prompt.size() > 64 ? s.req.prompt.size() - 64 : 0;
+        for (size_t i = from; i < s.req.prompt.size(); ++i) s.sampler->accept(s.req.prompt[i]);
+        s.text = std::make_unique<TextStream>(s.req.stops);
+        prompt_order_.push_back((int) (&s - slots_.data()));
+        ++n_active_;
+    }
+}
+
+void Generator::finish(Slot & s, const char * reason, const char * error) {
+    Event e(Event::DONE);
+    e.id = s.req.id;
+    e.finish = reason;
+    e.error = error;
+    e.text = s.text ? s.text->take_rest() : std::string();
+    e.prompt_tokens = (int32_t) s.req.prompt.size();
+    e.completion_tokens = s.n_gen;
+    e.t_submit = s.req.t_submit;
+    e.t_admit = s.t_admit;
+    e.t_prompt_done = s.t_prompt_done;
+    e.t_end = now_ms();
+    e.token_times = std::move(s.token_times);
+    emit(std::move(e));
+    // The sequence's KV cells go back to the pool now, not when the slot is reused.
+    llama_memory_seq_rm(llama_get_memory(ctx_), s.seq, -1, -1);
+    s.active = false;
+    s.generating = false;
+    s.sampler.reset();
+    s.text.reset();
+    s.req.prompt.clear();
+    s.req.prompt.shrink_to_fit();
+    prompt_order_.erase(std::remove(prompt_order_.begin(), prompt_order_.end(), (int) (&s - slots_.data())),
+                        prompt_order_.end());
+    --n_active_;
+}
+
+// The shared cache is full: a generating sequence ends "length" (it has output), else the largest prompt fails.
+void Generator::evict_one() {
+    Slot * victim = nullptr;
+    for (auto & s : slots_)
+        if (s.active && s.generating && (!victim || s.n_past > victim->n_past)) victim = &s;
+    if (victim) {
+        finish(*victim, "length");
+        return;
+    }
+    for (auto & s : slots_)
+        if (s.active && (!victim || s.n_past > victim->n_past)) victim = &s;
+    if (victim) finish(*victim, "error", "context_full");
+}
+
+// One decode step: one token for every generating sequence, then prompt chunks up to the batch size.
+void Generator::step() {
+    const double t_step = now_ms();
+    auto & b = batch_;
+    b.n_tokens = 0;
+    auto add = [&](llama_token t, llama_pos pos, llama_seq_id seq, bool logits) {
+        int i = b.n_tokens++;
+        b.token[i] = t;
+        b.pos[i] = pos;
+        b.n_seq_id[i] = 1;
+        b.seq_id[i][0] = seq;
+        b.logits[i] = logits;
+        return i;
+    };
+    int n_seqs = 0;
+    for (auto & s : slots_) {
+        s.batch_idx = -1;
+        if (!s.active || !s.generating) continue;
+        if (s.n_past + 1 > n_ctx_seq_) {
+            finish(s, "length");
+            continue;
+        }
+        s.batch_idx = add(s.last, s.n_past, s.seq, true);
+        ++n_seqs;
+    }
+    std::vector<std::pair<Slot *, int32_t>> chunks;
+    int32_t budget = n_batch_ - b.n_tokens;
+    if (kv_unified_) budget = std::min(budget, n_ctx_ - used_cells() - b.n_tokens);
+    for (int idx : std::vector<int>(prompt_order_)) {
+        auto & s = slots_[idx];
+        if (!s.active || s.generating || budget <= 0) continue;
+        int32_t left = (int32_t) (s.req.prompt.size() - s.prompt_pos);
+        int32_t n = std::min(left, budget);
+        for (int32_t k = 0; k < n; ++k) {
+            bool last = (s.prompt_pos + k + 1 == s.req.prompt.size());
+            int i = add(s.req.prompt[s.prompt_pos + k], s.n_past + k, s.seq, last);
+            if (last) s.batch_idx = i;
+        }
+        chunks.push_back({&s, n});
+        budget -= n;
+        ++n_seqs;
+    }
+    if (b.n_tokens == 0) {
+        // Unified cache full with only prompts waiting: end the longest sequence to make room.
+        evict_one();
+        return;
+    }
+
+    const double t0 = now_ms();
+    int32_t ret = llama_decode(ctx_, b);
+    const double t1 = now_ms();
+    if (ret == 2 && stopping_) return;
+    if (ret == 1) {
+        // No KV slot (memory state is restored): free the largest sequence and retry next step.
+        evict_one();
+        return;
+    }
+    if (ret != 0) {
+        for (auto & s : slots_)
+            if (s.active && s.batch_idx >= 0) finish(s, "error", "decode_failed");
+        for (auto & c : chunks)
+            if (c.first->active) finish(*c.first, "error", "decode_failed");
+        return;
+    }
+    for (auto & c : chunks) {
+        c.first->prompt_pos += c.second;
+        c.first->n_past += c.second;
+    }
+    int32_t n_prompt = 0;
+    for (auto & c : chunks) n_prompt += c.second;
+
+    // Sample every sequence that produced logits this step.
+    int32_t n_sampled = 0;
+    char piece[256];
+    for (auto & s : slots_) {
+        if (!s.active || s.batch_idx < 0) continue;
+        if (s.generating) {
+            s.n_past += 1;
+        } else if (s.prompt_pos < s.req.prompt.size()) {
+            continue;  // mid-prompt chunk: no logits yet
+        }
+        const float * logits = llama_get_logits_ith(ctx_, s.batch_idx);
+        llama_token t = s.sampler->sample(logits);
+        const double t_tok = now_ms();
+        ++n_sampled;
+        if (!s.generating) {
+            s.generating = true;
+            s.t_prompt_done = t_tok;
+        }
+        if (!s.req.ignore_eos && llama_vocab_is_eog(model_->vocab, t)) {
+            finish(s, "stop");
+            continue;
+        }
+        s.sampler->accept(t);
+        s.last = t;
+        s.n_gen += 1;
+        s.token_times.push_back(t_tok);
+        int32_t n = llama_token_to_piece(model_->vocab, t, piece, sizeof(piece), 0, false);
+        bool stopped = n > 0 && s.text->push(piece, (size_t) n);
+        if (stopped) {
+            finish(s, "stop");
+            continue;
+        }
+        if (s.n_gen >= s.req.max_tokens) {
+            finish(s, "length");
+            continue;
+        }
+        std::string ready = s.text->take_ready();
+        if (!ready.empty()) {
+            Event e(Event::TEXT);
+            e.id = s.req.id;
+            e.text = std::move(ready);
+            emit(std::move(e));
+        }
+    }
+    const double t2 = now_ms();
+    {
+        std::lock_guard<std::mutex> lk(stats_mu_);
+        stats_.decode_ms += t1 - t0;
+        stats_.busy_ms += t2 - t_step;
+        stats_.sample_ms += t2 - t1;
+        stats_.decode_calls += 1;
+        stats_.batch_tokens += b.n_tokens;
+        stats_.generated += n_sampled;
+        stats_.prompt_tokens += n_prompt;
+        stats_.max_batch_seqs = std::max<double>(stats_.max_batch_seqs, n_seqs);
+        stats_.perf = llama_perf_context(ctx_);
+    }
+}
+
+}  // namespace rfx

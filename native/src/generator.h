@@ -1,0 +1,140 @@
+// A generation context: one llama_context decoded by a native thread that batches every running sequence.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_set>
+#include <vector>
+
+#include "common.h"
+#include "seq-sampler.h"
+#include "text-stream.h"
+#include "threadpool.h"
+
+namespace rfx {
+
+struct Request {
+    double id = 0;
+    std::vector<llama_token> prompt;
+    SamplingParams sampling;
+    std::vector<std::string> stops;
+    int32_t max_tokens = 256;
+    bool ignore_eos = false;
+    double t_submit = 0;
+};
+
+// One event for JS; DONE carries the final text piece and the request's numbers.
+struct Event {
+    enum Kind { READY, TEXT, DONE, FATAL, CLOSED } kind;
+    explicit Event(Kind k) : kind(k) {}
+    double id = 0;
+    std::string text;
+    std::string finish;  // "stop" | "length" | "cancelled" | "error"
+    std::string error;   // machine code for JS ("context_overflow", "decode_failed", ...) or fatal message
+    int32_t prompt_tokens = 0;
+    int32_t completion_tokens = 0;
+    double t_submit = 0, t_admit = 0, t_prompt_done = 0, t_last = 0, t_end = 0;
+    std::vector<double> token_times;
+};
+
+struct GeneratorStats {
+    double decode_ms = 0;     // wall time inside llama_decode + logits sync
+    double busy_ms = 0;       // wall time of loop steps that had work
+    double sample_ms = 0;     // sampling + detokenizing + stop matching
+    double decode_calls = 0;
+    double batch_tokens = 0;  // tokens submitted to llama_decode
+    double generated = 0;     // tokens sampled
+    double prompt_tokens = 0;
+    double max_batch_seqs = 0;
+    llama_perf_context_data perf{};
+};
+
+class Generator : public Napi::ObjectWrap<Generator> {
+  public:
+    static Napi::Function Define(Napi::Env env);
+    explicit Generator(const Napi::CallbackInfo & info);
+    ~Generator() override;
+
+    // Stops the loop and waits for its thread (env teardown: no JS callback will run any more).
+    void shutdown_blocking();
+
+  private:
+    struct Slot {
+        bool active = false;
+        bool cancelled = false;
+        bool generating = false;
+        llama_seq_id seq = 0;
+        Request req;
+        size_t prompt_pos = 0;
+        int32_t n_past = 0;
+        int32_t n_gen = 0;
+        llama_token last = 0;
+        int32_t batch_idx = -1;  // row of this slot's logits in the current batch, -1 if none
+        double t_admit = 0, t_prompt_done = 0;
+        std::vector<double> token_times;
+        std::unique_ptr<SeqSampler> sampler;
+        std::unique_ptr<TextStream> text;
+    };
+
+    Napi::Value Submit(const Napi::CallbackInfo & info);
+    Napi::Value Cancel(const Napi::CallbackInfo & info);
+    Napi::Value Close(const Napi::CallbackInfo & info);
+    Napi::Value Stats(const Napi::CallbackInfo & info);
+    Napi::Value ResetStats(const Napi::CallbackInfo & info);
+    Napi::Value ActiveCount(const Napi::CallbackInfo & info);
+
+    void run();
+    void step();
+    void admit_locked();
+    void finish(Slot & s, const char * reason, const char * error = "");
+    void evict_one();
+    int32_t used_cells() const;
+    void emit(Event && e);
+    void notify_js();
+    void drain(Napi::Env env, Napi::Function fn);
+    void hold(Napi::Env env);
+    void release(Napi::Env env);
+
+    ModelRef model_;
+    // Options fixed at construction.
+    uint32_t n_ctx_opt_ = 4096, n_batch_opt_ = 512, n_ubatch_opt_ = 512, n_seq_ = 1;
+    int32_t n_threads_ = 1;
+    uint32_t poll_ = 0;
+    bool kv_unified_ = true;
+
+    // Owned by the loop thread.
+    llama_context * ctx_ = nullptr;
+    Threadpool threadpool_;
+    llama_batch batch_{};
+    std::vector<Slot> slots_;
+    int32_t n_ctx_ = 0, n_ctx_seq_ = 0, n_batch_ = 0, n_vocab_ = 0;
+    std::vector<int> prompt_order_;
+
+    // Shared with JS thread.
+    std::thread thread_;
+    std::mutex mu_;
+    std::condition_variable cv_;
+    std::deque<Request> pending_;
+    std::unordered_set<double> cancels_;
+    std::atomic<bool> stopping_{false};
+    std::atomic<int32_t> n_active_{0};
+    bool reset_stats_ = false;
+
+    std::mutex stats_mu_;
+    GeneratorStats stats_;
+
+    std::mutex out_mu_;
+    std::vector<Event> outbox_;
+    std::atomic<bool> call_pending_{false};
+    Napi::ThreadSafeFunction tsfn_;
+    int holds_ = 0;          // JS-thread only: reasons to keep the event loop alive
+    bool closed_ = false;    // JS-thread only: CLOSED delivered, tsfn gone
+    bool close_requested_ = false;
+};
+
+}  // namespace rfx
