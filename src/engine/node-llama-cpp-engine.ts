@@ -1,6 +1,5 @@
 // The Engine backed by node-llama-cpp: loads GGUF variants into contexts and runs a JS-driven token loop on their sequences.
 import { existsSync, statSync } from "node:fs";
-import os from "node:os";
 import {
   getLlama,
   LlamaLogLevel,
@@ -20,6 +19,7 @@ import { resolveSampling } from "./nlc-sampling.ts";
 import { createSequencePool } from "./nlc-sequence-pool.ts";
 import { createStopMatcher } from "./nlc-stop-matcher.ts";
 import { createTokenDecoder } from "./nlc-token-decoder.ts";
+import { availableCores } from "./threads.ts";
 import type {
   ChatMessage,
   Engine,
@@ -50,9 +50,14 @@ const MAX_PARALLEL = 256;
 const REPEAT_WINDOW = 64;
 const BATCH_SIZE = 512;
 
-/** The decode-thread default until src/engine/threads.ts provides the measured one. */
+/**
+ * Default decode threads for this engine: one less than the usable cores (cgroup quota included, from threads.ts).
+ * Unlike the native loop, node-llama-cpp's token loop runs on Node's main thread between decodes, so a compute
+ * thread on every core makes llama.cpp's workers fight it: on 2 busy cores the tiny model decoded ~2,600-3,000 tok/s
+ * with 1 thread and 7-9 tok/s with 2 (`createNodeLlamaCppEngine({threads})`, 128 greedy tokens, load average ~6).
+ */
 export function defaultDecodeThreads(): number {
-  return Math.max(1, os.availableParallelism() - 1);
+  return Math.max(1, availableCores() - 1);
 }
 
 export function createNodeLlamaCppEngine(options: NodeLlamaCppEngineOptions = {}): Engine {
