@@ -54,9 +54,17 @@ describe("estimateMemoryBreakdown", () => {
     const m = estimateMemoryBreakdown("7b", "q4_0", 4096);
     expect(m.kvCacheBytes).toBe(2 * 32 * 4096 * 4096 * 2);
     expect(m.weightsBytes).toBe(estimateModelBytes("7b", "q4_0"));
-    expect(m.totalBytes).toBe(m.weightsBytes + m.kvCacheBytes + m.computeBytes);
+    expect(m.totalBytes).toBe(m.weightsBytes + m.repackBytes + m.kvCacheBytes + m.computeBytes);
     // grouped-query attention shrinks the cache: TinyLlama has 4 of 32 KV heads
     expect(estimateMemoryBreakdown("1b", "q4_0", 2048).kvCacheBytes).toBe(2 * 22 * 2048 * 256 * 2);
+  });
+  it("matches the buffers node-llama-cpp 3.21.1 reported for the small shape at q4_0, 4096 cells", () => {
+    const MiB = 2 ** 20;
+    const m = estimateMemoryBreakdown("small", "q4_0", 4096);
+    expect(m.kvCacheBytes / MiB).toBe(192);
+    expect(Math.abs(m.repackBytes / MiB - 77.62)).toBeLessThan(0.5);
+    expect(Math.abs(m.computeBytes / MiB - (66.5 + 0.12))).toBeLessThan(3);
+    expect(estimateMemoryBreakdown("small", "f16", 4096).repackBytes).toBe(0);
   });
   it("rejects a non-positive context size", () => {
     expect(() => estimateMemoryBreakdown("tiny", "q4_0", 0)).toThrow(expect.objectContaining({ code: "RFX_VALIDATION" }));

@@ -77,7 +77,13 @@ export function estimateModelBytes(shape: ModelShapeName | ModelDims, quant: Est
 }
 
 export interface MemoryEstimate {
+  /** The GGUF file, memory-mapped. */
   weightsBytes: number;
+  /**
+   * Copies of matmul weights that ggml-cpu repacks into interleaved layouts at load (q4_0, q4_K and iq4_nl with
+   * AVX2/NEON): measured 77.6 MiB CPU_REPACK on top of the 119.5 MiB mapped q4_0 `small` file.
+   */
+  repackBytes: number;
   /** f16 K and V for every layer and context cell: 2 · n_layer · n_ctx · n_embd_kv · 2 bytes. */
   kvCacheBytes: number;
   /** Graph work buffer plus the logits output buffer. */
@@ -85,28 +91,37 @@ export interface MemoryEstimate {
   totalBytes: number;
 }
 
+const REPACKED_TYPES = new Set<number>([GGML_TYPE.Q4_0, GGML_TYPE.Q4_K, 20 /* iq4_nl */]);
+
 /**
  * Memory to load a llama model of this shape and quantization with a context of `contextSize` KV cells in total
  * (all sequences together, as LoadModelOptions.contextSize) decoding `parallel` sequences at once.
  */
 export function estimateMemoryBreakdown(shape: ModelShapeName | ModelDims, quant: EstimableFileType | string, contextSize: number, parallel = 1): MemoryEstimate {
   const dims = resolveModelDims(shape);
+  const q = checkFileType(quant);
   if (!Number.isInteger(contextSize) || contextSize <= 0) throw new ReflexiaError("RFX_VALIDATION", `contextSize must be a positive integer (got ${contextSize})`);
   if (!Number.isInteger(parallel) || parallel <= 0) throw new ReflexiaError("RFX_VALIDATION", `parallel must be a positive integer (got ${parallel})`);
-  const weightsBytes = estimateModelBytes(dims, quant);
+  const layout = layoutLlamaModel(dims, LLAMA_FTYPE_BY_NAME.get(q)!, "estimate", (name, d) => plannedTensorType(name, d, dims, q));
+  const weightsBytes = layout.totalBytes;
+  // token_embd is read with get_rows, never through the repacked matmul path; rows must come in groups of 8.
+  const repackBytes = layout.tensors
+    .filter((t) => t.name !== "token_embd.weight" && REPACKED_TYPES.has(t.type) && t.dims.length === 2 && t.dims[1] % 8 === 0)
+    .reduce((s, t) => s + t.sizeBytes, 0);
   const nEmbdKv = (dims.nEmbd / dims.nHead) * dims.nHeadKv;
   const kvCacheBytes = 2 * dims.nLayer * contextSize * nEmbdKv * 2;
-  // One micro-batch (≤ 512 tokens) in flight: f32 activations of the widest layers, the attention scores of one
-  // layer (n_head × batch × n_ctx) without flash attention, and logits for up to `parallel` outputs per step.
+  // llama.cpp sizes the graph for one micro-batch (≤ 512 tokens) with flash attention (its CPU default "auto"):
+  // the peak is either the f32 logits of the batch or a layer's KQ mask plus FFN activations. Calibrated on
+  // node-llama-cpp 3.21.1 logs: small@4096 66.5 MiB (formula 66.5), tiny@4096 10.5 MiB (formula 11.0).
   const nUbatch = Math.min(512, contextSize);
-  const activations = 4 * nUbatch * (4 * dims.nEmbd + 3 * dims.nFf + dims.nVocab);
-  const attention = 4 * nUbatch * contextSize * dims.nHead;
-  const logits = 4 * dims.nVocab * Math.max(parallel, 1);
-  const computeBytes = activations + attention + logits;
-  return { weightsBytes, kvCacheBytes, computeBytes, totalBytes: weightsBytes + kvCacheBytes + computeBytes };
+  const logitsPhase = 4 * nUbatch * (dims.nVocab + 2 * dims.nEmbd);
+  const layerPhase = 4 * nUbatch * (contextSize + 2 * dims.nFf + 2 * dims.nEmbd);
+  const outputBuffer = 4 * dims.nVocab * parallel;
+  const computeBytes = Math.max(logitsPhase, layerPhase) + outputBuffer;
+  return { weightsBytes, repackBytes, kvCacheBytes, computeBytes, totalBytes: weightsBytes + repackBytes + kvCacheBytes + computeBytes };
 }
 
-/** Total of estimateMemoryBreakdown: weights + KV cache + compute buffers, in bytes. */
+/** Total of estimateMemoryBreakdown: weights + repacked copies + KV cache + compute buffers, in bytes. */
 export function estimateMemoryBytes(shape: ModelShapeName | ModelDims, quant: EstimableFileType | string, contextSize: number, parallel = 1): number {
   return estimateMemoryBreakdown(shape, quant, contextSize, parallel).totalBytes;
 }
