@@ -1,9 +1,10 @@
 // Pulls GGUF files from a real local HTTP server: interruption + resume, ignored ranges, 404, sha256 and format checks.
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { downloadWithResume } from "../src/registry/download-with-resume.ts";
 import { createModelStore, type DownloadProgress, type ModelStore } from "../src/registry/index.ts";
 import { makeTempDir, removeDir, sha256, snapshotStore, writeTinyGguf } from "./registry-fixtures.ts";
 
@@ -181,5 +182,31 @@ describe("pull failures leave the store unchanged", () => {
     await expect(store.pull(`${base}/model.gguf`, { name: "keep", tag: "f16" })).rejects.toMatchObject({ code: "RFX_MODEL_EXISTS" });
     expect(requests).toEqual([]);
     expect(await snapshotStore(store)).toEqual(before);
+  });
+});
+
+describe("downloadWithResume edge cases", () => {
+  it("finishes without a body when the partial file is already complete (416 to the Range request)", async () => {
+    const dir = makeTempDir("rfx-dl-");
+    const url = `${base}/model.gguf`;
+    const partPath = join(dir, "x.part");
+    const metaPath = join(dir, "x.json");
+    writeFileSync(partPath, gguf.bytes);
+    writeFileSync(metaPath, JSON.stringify({ url, etag: ETAG, totalBytes: gguf.bytes.length }));
+    const r = await downloadWithResume({ url, partPath, metaPath });
+    expect(requests.map((q) => q.status)).toEqual([416]);
+    expect(r).toEqual({ sha256: gguf.sha256, sizeBytes: gguf.bytes.length, resumedFrom: gguf.bytes.length, requests: 1 });
+    await removeDir(dir);
+  });
+
+  it("does not trust a partial file without its sidecar: starts over with a plain request", async () => {
+    const dir = makeTempDir("rfx-dl-");
+    const partPath = join(dir, "x.part");
+    writeFileSync(partPath, Buffer.from("garbage that is not a prefix"));
+    const r = await downloadWithResume({ url: `${base}/model.gguf`, partPath, metaPath: join(dir, "x.json") });
+    expect(requests[0].headers.range).toBeUndefined();
+    expect(r.sha256).toBe(gguf.sha256);
+    expect(readFileSync(partPath).equals(gguf.bytes)).toBe(true);
+    await removeDir(dir);
   });
 });
