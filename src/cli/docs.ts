@@ -1,0 +1,99 @@
+// `reflexia docs add|list|rm|query`: the RAG document store from the terminal.
+import { readdir, readFile, stat } from "node:fs/promises";
+import { basename, join } from "node:path";
+import type { Command } from "commander";
+import type { CliContextFactory } from "./context.ts";
+import { printJson, table } from "./output.ts";
+import { parseIntOption } from "./parse-options.ts";
+
+async function expandPaths(paths: string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const p of paths) {
+    const s = await stat(p);
+    if (s.isDirectory()) {
+      const entries = await readdir(p, { recursive: true, withFileTypes: true });
+      for (const e of entries) if (e.isFile()) out.push(join(e.parentPath, e.name));
+    } else out.push(p);
+  }
+  return out.sort();
+}
+
+export function registerDocsCommand(program: Command, getContext: CliContextFactory): void {
+  const docs = program.command("docs").description("manage the documents used for retrieval-augmented answers");
+  const open = async () => {
+    const ctx = await getContext();
+    const { openRagForCli } = await import("../services/open-rag.ts");
+    return openRagForCli(ctx.loaded.config);
+  };
+  docs
+    .command("add")
+    .description("ingest files or directories (text, Markdown, HTML, PDF, JSON, CSV, source code)")
+    .argument("<paths...>")
+    .option("--json", "machine-readable output")
+    .action(async (paths: string[], opts: { json?: boolean }) => {
+      const rag = await open();
+      try {
+        const files = await expandPaths(paths);
+        const results = [];
+        let failed = 0;
+        for (const [i, file] of files.entries()) {
+          try {
+            const r = await rag.service.ingest({ content: await readFile(file), filename: basename(file), source: file });
+            results.push({ file, status: r.status, id: r.document.id, chunks: r.chunks });
+          } catch (e) {
+            failed++;
+            results.push({ file, status: "failed", error: (e as Error).message });
+          }
+          if (!opts.json && process.stderr.isTTY) process.stderr.write(`\r[${i + 1}/${files.length}] ${basename(file).slice(0, 50).padEnd(50)}`);
+        }
+        if (!opts.json && process.stderr.isTTY) process.stderr.write("\n");
+        if (opts.json) printJson(results);
+        else process.stdout.write(table(results as Record<string, unknown>[], ["file", "status", "chunks", "error"]) + "\n");
+        if (failed) process.exitCode = 1;
+      } finally {
+        await rag.close();
+      }
+    });
+  docs
+    .command("list")
+    .option("--json", "machine-readable output")
+    .option("--limit <n>", "page size", parseIntOption("--limit", 1, 10_000), 100)
+    .action(async (opts: { json?: boolean; limit: number }) => {
+      const rag = await open();
+      try {
+        const page = await rag.service.list({ offset: 0, limit: opts.limit });
+        if (opts.json) printJson(page);
+        else process.stdout.write(table(page.documents.map((d) => ({ id: d.id, title: d.title, type: d.type, size: d.size, chunks: d.chunkCount })), ["id", "title", "type", "size", "chunks"]) + "\n");
+      } finally {
+        await rag.close();
+      }
+    });
+  docs
+    .command("rm")
+    .argument("<id>")
+    .action(async (id: string) => {
+      const rag = await open();
+      try {
+        await rag.service.delete(id);
+      } finally {
+        await rag.close();
+      }
+    });
+  docs
+    .command("query")
+    .description("retrieve the chunks closest to a question (no generation)")
+    .argument("<question>")
+    .option("-k, --top-k <n>", "results", parseIntOption("--top-k", 1, 100))
+    .option("--json", "machine-readable output")
+    .action(async (question: string, opts: { topK?: number; json?: boolean }) => {
+      const rag = await open();
+      try {
+        const r = await rag.service.query(question, { topK: opts.topK });
+        if (opts.json) return printJson(r);
+        for (const [i, x] of r.results.entries()) process.stdout.write(`${i + 1}. [${x.score.toFixed(3)}] ${x.title} #${x.chunkIndex}\n   ${x.text.slice(0, 200).replace(/\s+/g, " ")}\n`);
+        process.stdout.write(`(${r.timings.totalMs.toFixed(1)} ms)\n`);
+      } finally {
+        await rag.close();
+      }
+    });
+}

@@ -1,0 +1,54 @@
+// `reflexia generate "…"`: one answer, streamed to the terminal, with its timings.
+import type { Command } from "commander";
+import { runLocalGeneration } from "../services/run-local-generation.ts";
+import type { CliContextFactory } from "./context.ts";
+import { printJson } from "./output.ts";
+import { parseIntOption, parseNumberOption } from "./parse-options.ts";
+
+export function registerGenerateCommand(program: Command, getContext: CliContextFactory): void {
+  program
+    .command("generate")
+    .description("generate an answer to a prompt with a local model")
+    .argument("<prompt>", "the prompt")
+    .option("-m, --model <ref>", "model name or name:tag (e.g. reflexia-tiny:q4_0)")
+    .option("-r, --role <id>", "expert role (see `reflexia roles`)")
+    .option("-n, --max-tokens <n>", "tokens to generate at most", parseIntOption("--max-tokens", 1, 1 << 20), 256)
+    .option("-t, --temperature <t>", "sampling temperature (0 = greedy)", parseNumberOption("--temperature", 0, 10))
+    .option("--top-p <p>", "nucleus sampling", parseNumberOption("--top-p", 0, 1))
+    .option("--top-k <k>", "top-k sampling", parseIntOption("--top-k", 0, 1 << 20))
+    .option("--seed <n>", "seed for reproducible sampling", parseIntOption("--seed", 0, 2 ** 31 - 1))
+    .option("--stop <s...>", "stop sequences")
+    .option("--raw", "send the prompt without the chat template")
+    .option("--json", "print one JSON object with the text, token counts and timings")
+    .action(async (prompt: string, opts) => {
+      const ctx = await getContext();
+      await ctx.ensureDefaultModel({ quiet: opts.json });
+      const engine = await ctx.getEngine();
+      const ac = new AbortController();
+      process.once("SIGINT", () => ac.abort());
+      const result = await runLocalGeneration({ engine, store: ctx.store, config: ctx.loaded.config }, prompt, {
+        model: opts.model, role: opts.role, maxTokens: opts.maxTokens, temperature: opts.temperature, topP: opts.topP,
+        topK: opts.topK, seed: opts.seed, stop: opts.stop, raw: opts.raw, signal: ac.signal,
+        onText: opts.json ? undefined : (t) => process.stdout.write(t),
+      });
+      if (opts.json) {
+        return printJson({
+          model: result.model, variant: result.variant, quantization: result.quantization, role: result.role ?? null,
+          text: result.text, finish_reason: result.finishReason, prompt_tokens: result.promptTokens,
+          completion_tokens: result.completionTokens,
+          timings: { load_ms: result.loadMs, ...result.timings, tokens_per_second: tokensPerSecond(result.completionTokens, result.timings.evalMs) },
+        });
+      }
+      const t = result.timings;
+      process.stdout.write("\n");
+      process.stderr.write(
+        `\n[${result.variant}] ${result.completionTokens} tokens (${result.finishReason}) · prompt ${result.promptTokens} tok in ${t.promptEvalMs.toFixed(1)} ms · ` +
+          `ttft ${t.ttftMs.toFixed(1)} ms · ${tokensPerSecond(result.completionTokens, t.evalMs).toFixed(1)} tok/s · load ${result.loadMs.toFixed(0)} ms\n`,
+      );
+    });
+}
+
+/** Decode rate after the first token: tokens beyond the first over the time spent generating them. */
+export function tokensPerSecond(tokens: number, evalMs: number): number {
+  return tokens > 1 && evalMs > 0 ? ((tokens - 1) * 1000) / evalMs : 0;
+}

@@ -1,0 +1,48 @@
+// The reflexia command line: global options, one registered command per file, one error format.
+import { Command } from "commander";
+import { CONFIG_KEYS } from "../config/index.ts";
+import { registerChatCommand } from "./chat.ts";
+import { registerConfigCommand } from "./config-command.ts";
+import { createCliContextFactory } from "./context.ts";
+import { registerGenerateCommand } from "./generate.ts";
+import { registerModelsCommand } from "./models.ts";
+import { reportError } from "./output.ts";
+import { registerRolesCommand } from "./roles-command.ts";
+import { registerServeCommand } from "./serve.ts";
+import { registerBenchmarkCommand } from "./benchmark.ts";
+import { registerDocsCommand } from "./docs.ts";
+
+export function buildProgram(): Command {
+  const program = new Command("reflexia")
+    .description("Run GGUF language models locally through llama.cpp and measure how well they run.")
+    .version("0.1.0")
+    .option("-c, --config <file>", "config file (default: $REFLEXIA_CONFIG or ./reflexia.config.json)")
+    .option("--home <dir>", "data directory (overrides REFLEXIA_HOME)")
+    .option("--threads <n>", "decode threads (overrides performance.thread_pool_size)")
+    .option("--benchmark", "run the benchmark suite (same as `reflexia benchmark`)")
+    .showHelpAfterError()
+    .addHelpText("after", "\nEnvironment variables:\n" + CONFIG_KEYS.map((k) => `  ${k.env.padEnd(30)} ${k.description}`).join("\n"));
+  const getContext = createCliContextFactory(program);
+  registerConfigCommand(program, getContext);
+  registerModelsCommand(program, async () => {
+    const ctx = await getContext();
+    return { config: ctx.loaded.config, store: ctx.store };
+  });
+  registerGenerateCommand(program, getContext);
+  registerChatCommand(program, getContext);
+  registerRolesCommand(program, getContext);
+  registerServeCommand(program, getContext);
+  registerBenchmarkCommand(program, getContext);
+  registerDocsCommand(program, getContext);
+  return program;
+}
+
+const program = buildProgram();
+const argv = process.argv.slice(2);
+// `reflexia --benchmark [...]` is the guide's spelling of `reflexia benchmark`.
+const args = argv.includes("--benchmark") && !argv.includes("benchmark") ? ["benchmark", ...argv.filter((a) => a !== "--benchmark")] : argv;
+try {
+  await program.parseAsync(args, { from: "user" });
+} catch (e) {
+  reportError(e);
+}
