@@ -1,5 +1,5 @@
 // `reflexia chat`: interactive terminal chat with streaming and slash commands.
-import { createInterface } from "node:readline/promises";
+import { createInterface } from "node:readline";
 import type { Command } from "commander";
 import type { ChatMessage, LoadedModel } from "../engine/types.ts";
 import { createRoleCatalog } from "../services/roles.ts";
@@ -35,14 +35,15 @@ export function registerChatCommand(program: Command, getContext: CliContextFact
       process.stdout.write(`reflexia chat · ${variant.name}:${variant.tag}${roleId ? ` · role ${roleId}` : ""}${rag ? " · rag" : ""}\n${HELP}\n`);
       let current: AbortController | undefined;
       rl.on("SIGINT", () => (current ? current.abort() : rl.close()));
+      // The async iterator buffers lines, so piped input (scripts, tests) loses nothing while a reply streams.
+      const lines = rl[Symbol.asyncIterator]();
+      const prompt = () => process.stdout.write("> ");
       try {
-        for (;;) {
-          let line: string;
-          try {
-            line = (await rl.question("> ")).trim();
-          } catch {
-            break; // input closed
-          }
+        for (prompt(); ; prompt()) {
+          const next = await lines.next();
+          if (next.done) break;
+          const line = String(next.value).trim();
+          if (!process.stdin.isTTY) process.stdout.write(line + "\n");
           if (!line) continue;
           if (line.startsWith("/")) {
             const [cmd, ...rest] = line.split(/\s+/);
