@@ -7,7 +7,7 @@ import { Command } from "commander";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { registerModelsCommand } from "../src/cli/models.ts";
 import { loadConfig } from "../src/config/index.ts";
-import { readGgufHeader } from "../src/gguf/index.ts";
+import { estimateMemoryBreakdown, readGgufHeader } from "../src/gguf/index.ts";
 import { createModelStore, type ModelListing, type ModelStore } from "../src/registry/index.ts";
 import { makeTempDir, removeDir, snapshotStore, writeTinyGguf } from "./registry-fixtures.ts";
 
@@ -118,7 +118,10 @@ describe("models synth / list / show / quantize / cp / rm", () => {
     }
     const json = JSON.parse((await cli("show", "t", "--json")).stdout);
     expect(json).toMatchObject({ name: "t", tag: "q4_0", gguf: { architecture: "llama", fileType: "q4_0" } });
-    expect(json.estimatedMemoryBytes).toBeGreaterThan(json.sizeBytes);
+    // The file's real size replaces the estimated weights; the rest comes from the estimator for these dims.
+    const b = estimateMemoryBreakdown("tiny", "q4_0", 4096);
+    expect(json.estimatedMemory).toEqual({ weightsBytes: json.sizeBytes, repackBytes: b.repackBytes, kvCacheBytes: b.kvCacheBytes, computeBytes: b.computeBytes, totalBytes: json.estimatedMemoryBytes });
+    expect(json.estimatedMemoryBytes).toBe(json.sizeBytes + b.repackBytes + b.kvCacheBytes + b.computeBytes);
   });
 
   it("quantize creates the missing variants from the most precise one and skips existing ones", async () => {

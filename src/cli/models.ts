@@ -84,7 +84,7 @@ function printDetails(d: ModelDetails): void {
     ["Context length", String(d.gguf.contextLength)],
     ["Quantization", d.quantization],
     ["File size", `${formatBytes(d.sizeBytes)} (${d.sizeBytes.toLocaleString("en-US")} bytes)`],
-    ["Est. memory", `${formatBytes(d.estimatedMemoryBytes)} (weights + ${d.contextSize}-token context)`],
+    ["Est. memory", `${formatBytes(d.estimatedMemoryBytes)} at a ${d.contextSize}-token context (file ${formatBytes(d.estimatedMemory.weightsBytes)} + repacked ${formatBytes(d.estimatedMemory.repackBytes)} + KV ${formatBytes(d.estimatedMemory.kvCacheBytes)} + compute ${formatBytes(d.estimatedMemory.computeBytes)})`],
     ["Layers", String(d.gguf.blockCount)],
     ["Embedding", String(d.gguf.embeddingLength)],
     ["Heads (KV)", `${d.gguf.headCount} (${d.gguf.headCountKv})`],

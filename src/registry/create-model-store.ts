@@ -155,8 +155,9 @@ function manifestFromHeader(
 }
 
 /**
- * Memory to run a stored variant: the real file size for the weights (it is mapped whole) plus the KV cache and
- * compute buffers of its llama-style dims. Dims the estimator cannot model (non-llama, odd vocab) count weights only.
+ * Memory to run a stored variant: the real file size for the mapped weights, plus what the estimator predicts for
+ * its llama-style dims and file type (repacked weight copies, KV cache, compute buffers). A file type the estimator
+ * does not model still gets KV and compute (they do not depend on it); dims it cannot model count the file only.
  */
 function estimateVariantMemory(header: GgufHeader, sizeBytes: number, contextSize: number): MemoryEstimate {
   const dims = {
@@ -168,12 +169,22 @@ function estimateVariantMemory(header: GgufHeader, sizeBytes: number, contextSiz
     nFf: header.feedForwardLength,
     nCtx: header.contextLength || contextSize,
   };
+  const withFile = (b: MemoryEstimate, repackBytes: number): MemoryEstimate => ({
+    weightsBytes: sizeBytes,
+    repackBytes,
+    kvCacheBytes: b.kvCacheBytes,
+    computeBytes: b.computeBytes,
+    totalBytes: sizeBytes + repackBytes + b.kvCacheBytes + b.computeBytes,
+  });
   try {
-    // The quantization only changes the weights term, which the real file size replaces.
-    const b = estimateMemoryBreakdown(dims, "f16", contextSize);
-    return { weightsBytes: sizeBytes, kvCacheBytes: b.kvCacheBytes, computeBytes: b.computeBytes, totalBytes: sizeBytes + b.kvCacheBytes + b.computeBytes };
+    const b = estimateMemoryBreakdown(dims, header.fileType, contextSize);
+    return withFile(b, b.repackBytes);
   } catch {
-    return { weightsBytes: sizeBytes, kvCacheBytes: 0, computeBytes: 0, totalBytes: sizeBytes };
+    try {
+      return withFile(estimateMemoryBreakdown(dims, "f16", contextSize), 0);
+    } catch {
+      return { weightsBytes: sizeBytes, repackBytes: 0, kvCacheBytes: 0, computeBytes: 0, totalBytes: sizeBytes };
+    }
   }
 }
 
