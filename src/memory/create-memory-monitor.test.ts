@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -126,6 +126,15 @@ describe("createMemoryMonitor", () => {
     expect(during).toBeGreaterThanOrEqual(base + 64 * MiB);
     buf = null;
     expect(m.peakRssBytes).toBeGreaterThanOrEqual(during);
+  });
+
+  it("reports the kernel's peak since process start before any reset, and a fresh window after", () => {
+    const m = createMemoryMonitor({ maxMemoryPercent: 80 });
+    const hwm = Number(/VmHWM:\s+(\d+)/.exec(readFileSync("/proc/self/status", "utf8"))![1]) * 1024;
+    expect(m.peakRssBytes).toBeGreaterThanOrEqual(hwm);
+    m.resetPeak();
+    // After the reset the window starts at the current RSS, not at the process's lifetime high-water mark.
+    expect(m.peakRssBytes).toBeLessThanOrEqual(process.memoryUsage.rss() + 8 * MiB);
   });
 
   it("samples on a timer and notifies listeners until stopped", async () => {

@@ -42,7 +42,7 @@ export interface MemorySample {
   pressure: number;
   /** max(0, budgetBytes - usedBytes): what a new load may still take. */
   freeBudgetBytes: number;
-  /** Highest RSS seen since start or the last resetPeak(). */
+  /** Peak RSS since the process started or the last resetPeak() (see MemoryMonitor.peakRssBytes). */
   peakRssBytes: number;
 }
 
@@ -56,9 +56,12 @@ export interface MemoryMonitor {
   stop(): void;
   /** Calls the listener after every sample; returns the unsubscribe function. */
   onSample(listener: (sample: MemorySample) => void): () => void;
-  /** Starts a new peak window (e.g. before a benchmark's long generation). */
+  /** Starts a new peak window (e.g. before a benchmark's long generation); process-wide on Linux. */
   resetPeak(): void;
-  /** Peak RSS of the current window: the kernel's high-water mark when it could be reset, else the sampled max. */
+  /**
+   * Peak RSS since the process started or the last resetPeak(): the kernel's high-water mark (VmHWM) where
+   * readable and resettable, else the highest sampled RSS.
+   */
   readonly peakRssBytes: number;
   readonly maxMemoryPercent: number;
 }
@@ -92,10 +95,11 @@ export function createMemoryMonitor(options: MemoryMonitorOptions): MemoryMonito
   }
   const procRoot = options.procRoot ?? "/proc";
   const cgroupOptions = { cgroupRoot: options.cgroupRoot, procRoot };
-  let sampledPeak = 0;
-  // Linux resets the VmHWM high-water mark when "5" is written to clear_refs; when that works the kernel's peak
-  // catches spikes between samples, otherwise only sampled values count.
-  let kernelPeak = false;
+  let sampledPeak = process.memoryUsage.rss();
+  // The kernel's VmHWM is the true peak since the process started (it catches spikes between samples). Writing
+  // "5" to clear_refs restarts it; where that write fails, a reset window can only use sampled values. Note the
+  // reset is process-wide: it also restarts process.resourceUsage().maxRSS.
+  let kernelPeak = true;
   let last: MemorySample | null = null;
   let timer: NodeJS.Timeout | null = null;
   const listeners = new Set<(s: MemorySample) => void>();
@@ -156,8 +160,6 @@ export function createMemoryMonitor(options: MemoryMonitorOptions): MemoryMonito
     }
     return s;
   };
-
-  resetPeak();
 
   return {
     maxMemoryPercent,
