@@ -1,0 +1,110 @@
+// Builds the API server (never listens): limits, security headers, auth, rate limiting, CORS, request metrics,
+// the one error handler, every route family and the static web UI.
+import { existsSync, statSync } from "node:fs";
+import { resolve } from "node:path";
+import cors from "@fastify/cors";
+import rateLimit from "@fastify/rate-limit";
+import fastifyStatic from "@fastify/static";
+import Fastify, { type FastifyInstance } from "fastify";
+import { ReflexiaError } from "../errors/index.ts";
+import { UNMATCHED_ENDPOINT } from "../metrics/index.ts";
+import { createApiKeyVerifier, presentedKey } from "./auth.ts";
+import { httpErrorHandler } from "./error-handler.ts";
+import { registerOllamaRoutes } from "./routes/ollama.ts";
+import { registerOpenAiRoutes } from "./routes/openai.ts";
+import { registerReflexiaRoutes } from "./routes/reflexia.ts";
+import { SECURITY_HEADERS } from "./security-headers.ts";
+import type { AppDeps } from "./types.ts";
+
+/** Paths that never need a key or count against the rate limit: probes must work for orchestrators. */
+const PROBE_PATHS = new Set(["/healthz", "/readyz"]);
+
+/** API routes (auth + rate limit apply); everything else is the static UI. */
+export function isApiPath(url: string): boolean {
+  const path = url.split("?")[0];
+  return path.startsWith("/v1/") || path.startsWith("/api/") || path === "/v1" || path === "/api";
+}
+
+export function buildApp(deps: AppDeps): FastifyInstance {
+  const { config, metrics } = deps;
+  const app = Fastify({
+    logger: deps.logger ?? false,
+    bodyLimit: config.server.body_limit_bytes,
+    // Wrong types are errors, not silently coerced; unknown fields are kept (clients send vendor extras).
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: false } },
+    return503OnClosing: true,
+  });
+
+  // JSON only: a text/plain body is 415, not a string that fails validation further down.
+  app.removeContentTypeParser("text/plain");
+  app.setErrorHandler(httpErrorHandler);
+  app.setNotFoundHandler((request, reply) =>
+    httpErrorHandler(new ReflexiaError("RFX_NOT_FOUND", `no route ${request.method} ${request.url.split("?")[0]}`), request, reply),
+  );
+
+  // Security headers first, so errors, streams and static files all carry them.
+  app.addHook("onRequest", async (_request, reply) => {
+    reply.headers(SECURITY_HEADERS);
+  });
+
+  // The endpoint label is the route pattern (bounded cardinality); unmatched URLs share one label.
+  app.addHook("onResponse", async (request, reply) => {
+    const endpoint = request.is404 ? UNMATCHED_ENDPOINT : (request.routeOptions.url ?? UNMATCHED_ENDPOINT);
+    const method = request.method;
+    metrics.http.requests.inc({ method, endpoint, status: String(reply.statusCode) });
+    metrics.http.duration.observe({ method, endpoint }, reply.elapsedTime / 1000);
+  });
+
+  if (config.auth.enabled) {
+    const verify = createApiKeyVerifier(deps.apiKeys ?? []);
+    if ((deps.apiKeys ?? []).length === 0) {
+      throw new ReflexiaError("RFX_CONFIG_INVALID", "auth.enabled (ENABLE_AUTH) is true but no API key is configured (API_KEY or API_KEYS_FILE)");
+    }
+    app.addHook("onRequest", async (request) => {
+      if (request.method === "OPTIONS" || !isApiPath(request.url)) return;
+      if (!verify(presentedKey(request.headers))) {
+        throw new ReflexiaError("RFX_UNAUTHORIZED", "a valid API key is required (Authorization: Bearer <key> or X-API-Key: <key>)");
+      }
+    });
+  }
+
+  if (config.server.cors_origins.length > 0) {
+    const origins = config.server.cors_origins;
+    void app.register(cors, {
+      origin: origins.includes("*") ? true : origins,
+      methods: ["GET", "POST", "DELETE", "OPTIONS"],
+      allowedHeaders: ["content-type", "authorization", "x-api-key"],
+      exposedHeaders: ["x-reflexia-quantization", "x-reflexia-variant", "x-reflexia-reason", "x-reflexia-cache", "retry-after"],
+    });
+  }
+
+  if (config.server.rate_limit_per_minute > 0) {
+    void app.register(rateLimit, {
+      global: true,
+      max: config.server.rate_limit_per_minute,
+      timeWindow: "1 minute",
+      allowList: (request) => !isApiPath(request.url) || PROBE_PATHS.has(request.url.split("?")[0]),
+      errorResponseBuilder: (_request, context) =>
+        Object.assign(new ReflexiaError("RFX_RATE_LIMITED", `rate limit of ${context.max} requests per minute exceeded; retry in ${context.after}`), {
+          statusCode: 429,
+        }),
+    });
+  }
+
+  // Routes live in a child plugin so that they load after rate-limit (its onRoute hook must see them).
+  void app.register(async (api) => {
+    registerReflexiaRoutes(api, deps);
+    registerOpenAiRoutes(api, deps);
+    registerOllamaRoutes(api, deps);
+    if (deps.rag?.registerRoutes) await deps.rag.registerRoutes(api);
+  });
+
+  const webDir = deps.webDir ? resolve(deps.webDir) : null;
+  if (webDir && existsSync(webDir) && statSync(webDir).isDirectory()) {
+    // wildcard:false registers one route per file at startup, so unknown paths reach the JSON 404 handler.
+    void app.register(fastifyStatic, { root: webDir, prefix: "/", wildcard: false, index: ["index.html"], cacheControl: true, maxAge: 60_000 });
+  }
+
+  if (deps.rag?.documentCount) metrics.rag.bindDocumentCount(() => deps.rag!.documentCount!());
+  return app;
+}

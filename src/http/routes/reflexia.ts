@@ -1,0 +1,85 @@
+// Reflexia's own routes: expert roles, the server status, liveness and readiness.
+import type { FastifyInstance } from "fastify";
+import type { AppDeps } from "../types.ts";
+
+export function registerReflexiaRoutes(app: FastifyInstance, deps: AppDeps): void {
+  const startedAt = Date.now();
+
+  app.get("/api/roles", async () => ({
+    roles: deps.roles.list().map((r) => ({ id: r.id, name: r.name, category: r.category, description: r.description, builtin: r.builtin, system_prompt: r.systemPrompt })),
+    categories: deps.roles.categories(),
+  }));
+
+  app.get("/api/status", async () => {
+    const s = deps.scheduler.status();
+    const mem = deps.memory?.latest();
+    const cache = deps.cacheStats?.();
+    const readiness = deps.readiness?.() ?? { ready: true };
+    let documents: number | null = null;
+    if (deps.rag?.documentCount) documents = await deps.rag.documentCount();
+    return {
+      version: deps.version,
+      uptime_seconds: Math.round((Date.now() - startedAt) / 1000),
+      ready: readiness.ready,
+      ready_reason: readiness.reason ?? null,
+      draining: s.draining,
+      default_model: deps.config.models.default,
+      adaptive_quantization: deps.config.adaptive.enabled,
+      queue: {
+        running: s.running,
+        queued: s.queued,
+        queue_size: s.queueSize,
+        parallel: s.parallel,
+        peak_running: s.peakRunning,
+        peak_queued: s.peakQueued,
+      },
+      active_sequences: s.variants.reduce((a, v) => a + v.activeSequences, 0),
+      loading: s.loading,
+      loaded: s.variants.map((v) => ({
+        variant: `${v.name}:${v.tag}`,
+        name: v.name,
+        tag: v.tag,
+        quantization: v.quantization,
+        embedding: v.embedding,
+        size_bytes: v.sizeBytes,
+        estimated_memory_bytes: v.estimatedBytes,
+        context_size: v.contextSize,
+        parallel: v.parallel,
+        running: v.running,
+        queued: v.queued,
+        active_sequences: v.activeSequences,
+        load_ms: v.loadMs,
+        loaded_at: v.loadedAt,
+        last_used_at: v.lastUsedAt,
+        expires_at: v.expiresAt,
+      })),
+      memory: mem
+        ? {
+            used_bytes: mem.usedBytes,
+            used_source: mem.usedSource,
+            rss_bytes: mem.rssBytes,
+            peak_rss_bytes: mem.peakRssBytes,
+            percent: Math.round(mem.percent * 100) / 100,
+            budget_bytes: mem.budgetBytes,
+            effective_limit_bytes: mem.effectiveLimitBytes,
+            cgroup_limit_bytes: mem.cgroupLimitBytes,
+            pressure: Math.round(mem.pressure * 1000) / 1000,
+            max_memory_percent: deps.config.memory.max_memory_percent,
+            estimated_loaded_bytes: s.estimatedLoadedBytes,
+          }
+        : null,
+      cache: cache
+        ? { enabled: deps.config.cache.enabled, size: cache.size, max_entries: cache.maxEntries, hits: cache.hits, misses: cache.misses, hit_rate: Math.round(cache.hitRate * 10000) / 10000, evictions: cache.evictions }
+        : { enabled: false, size: 0, max_entries: 0, hits: 0, misses: 0, hit_rate: 0, evictions: 0 },
+      rag: { documents },
+    };
+  });
+
+  app.get("/healthz", async () => ({ status: "ok" }));
+
+  app.get("/readyz", async (_request, reply) => {
+    const r = deps.readiness?.() ?? { ready: true };
+    if (deps.scheduler.status().draining) return reply.status(503).send({ status: "draining", ready: false });
+    return reply.status(r.ready ? 200 : 503).send({ status: r.ready ? "ready" : "starting", ready: r.ready, reason: r.reason ?? null });
+  });
+}

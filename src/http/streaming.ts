@@ -1,0 +1,89 @@
+// Streaming responses (SSE and NDJSON) over a running inference: headers go out once a sequence is held, so
+// errors before that (queue full, unknown model) still get their status; errors after it end the stream.
+import { PassThrough } from "node:stream";
+import type { FastifyReply, FastifyRequest } from "fastify";
+import { ReflexiaError } from "../errors/index.ts";
+import type { InferenceHooks, ReflexiaMeta } from "../services/inference-service.ts";
+import { toHttpError } from "./error-handler.ts";
+
+/** Aborts when the client goes away before the response finished (frees the sequence or leaves the queue). */
+export function clientAbortSignal(request: FastifyRequest, reply: FastifyReply): AbortSignal {
+  const ac = new AbortController();
+  const onClose = (): void => {
+    if (!reply.raw.writableFinished) ac.abort();
+  };
+  reply.raw.once("close", onClose);
+  request.raw.once("aborted", onClose);
+  return ac.signal;
+}
+
+/** Headers that say which variant served the request (set on streamed and buffered responses alike). */
+export function reflexiaHeaders(meta: ReflexiaMeta): Record<string, string> {
+  return {
+    "x-reflexia-quantization": meta.quantization,
+    "x-reflexia-variant": meta.variant,
+    "x-reflexia-reason": meta.reason,
+    "x-reflexia-cache": meta.cache,
+  };
+}
+
+export interface StreamFormat<T> {
+  contentType: string;
+  /** Written right after the headers (e.g. the assistant-role delta). */
+  start?(meta: ReflexiaMeta): string | null;
+  text(text: string, meta: ReflexiaMeta): string;
+  done(outcome: T, meta: ReflexiaMeta): string;
+  error(error: ReflexiaError): string;
+}
+
+/**
+ * Runs `run` with hooks that open the stream on start and write each text piece. Resolves once the stream is
+ * open (the route returns the reply) or rejects with the error that prevented it from opening.
+ */
+export async function streamInference<T>(
+  reply: FastifyReply,
+  format: StreamFormat<T>,
+  run: (hooks: InferenceHooks) => Promise<T>,
+): Promise<FastifyReply> {
+  let stream: PassThrough | null = null;
+  let meta: ReflexiaMeta | null = null;
+  let markStarted!: () => void;
+  const started = new Promise<void>((r) => (markStarted = r));
+  const write = (s: string | null): void => {
+    if (s && stream && !stream.destroyed && !stream.writableEnded) stream.write(s);
+  };
+  const open = (m: ReflexiaMeta): void => {
+    if (stream) return;
+    meta = m;
+    stream = new PassThrough();
+    // A client that disconnects destroys the pipe; a late write must not become an unhandled 'error'.
+    stream.on("error", () => {});
+    reply
+      .status(200)
+      .headers({ ...reflexiaHeaders(m), "content-type": format.contentType, "cache-control": "no-cache", "x-accel-buffering": "no" })
+      .send(stream);
+    write(format.start?.(m) ?? null);
+    markStarted();
+  };
+  const work = run({
+    onStart: open,
+    onText: (t) => {
+      if (meta) write(format.text(t, meta));
+    },
+  }).then(
+    (outcome) => {
+      if (!stream || !meta) return;
+      write(format.done(outcome, meta));
+      stream.end();
+    },
+    (err) => {
+      if (!stream) throw err;
+      write(format.error(toHttpError(err)));
+      stream.end();
+    },
+  );
+  await Promise.race([started, work]);
+  work.catch(() => {});
+  if (!stream) throw new ReflexiaError("RFX_INTERNAL", "the generation ended before it started");
+  return reply;
+}

@@ -1,0 +1,133 @@
+// Composes the server's use-cases over the lower layers: scheduler (with the memory budget hook), variant
+// selector, response cache, inference, embeddings and model administration.
+import { availableParallelism } from "node:os";
+import { createResponseCache, type ResponseCache } from "../cache/index.ts";
+import type { Config } from "../config/index.ts";
+import type { Engine } from "../engine/types.ts";
+import { availableCpus, createMemoryMonitor, type MemoryMonitor } from "../memory/index.ts";
+import { createMetrics, type ReflexiaMetrics } from "../metrics/index.ts";
+import type { ModelStore } from "../registry/index.ts";
+import { createScheduler, defaultParallel, type SchedulableVariant, type Scheduler } from "../scheduler/index.ts";
+import { createEmbedService, type BuiltinEmbedder, type EmbedService } from "./embed-service.ts";
+import { createInferenceService, type CachedGeneration, type InferenceService } from "./inference-service.ts";
+import { createModelService, type ModelService } from "./model-service.ts";
+import { createRoleCatalog, type RoleCatalog } from "./roles.ts";
+import { createVariantSelector, type AdaptiveChooser, type SelectableVariant, type VariantSelector } from "./select-variant.ts";
+
+export interface CreateServicesOptions {
+  config: Config;
+  engine: Engine;
+  store: ModelStore;
+  /** Defaults to a fresh registry. */
+  metrics?: ReflexiaMetrics;
+  /** Defaults to a monitor with config.memory.max_memory_percent; null disables the memory budget. */
+  memory?: MemoryMonitor | null;
+  /** Offline embedder served for model "builtin" (src/rag's hash embedder). */
+  builtinEmbedder?: BuiltinEmbedder;
+  /** Adaptive-quantization chooser (src/policy); without one untagged names use the default quantization. */
+  adaptive?: AdaptiveChooser | ((ctx: AdaptiveContext) => AdaptiveChooser);
+  /** CPUs used to pick the default parallelism. Defaults to the cgroup-aware count. */
+  cpus?: number;
+}
+
+/** What an adaptive chooser may consult. */
+export interface AdaptiveContext {
+  config: Config;
+  scheduler: Scheduler;
+  memory: MemoryMonitor | null;
+  metrics: ReflexiaMetrics;
+}
+
+export interface Services {
+  config: Config;
+  engine: Engine;
+  store: ModelStore;
+  scheduler: Scheduler;
+  selector: VariantSelector;
+  inference: InferenceService;
+  embeddings: EmbedService;
+  models: ModelService;
+  roles: RoleCatalog;
+  metrics: ReflexiaMetrics;
+  memory: MemoryMonitor | null;
+  cache: ResponseCache<CachedGeneration> | undefined;
+  /** Resolves a reference to a variant with its memory estimate (cached per blob digest). */
+  resolveVariant(ref: string): Promise<SelectableVariant>;
+}
+
+function cpuCount(): number {
+  try {
+    return availableCpus();
+  } catch {
+    return availableParallelism();
+  }
+}
+
+export function createServices(options: CreateServicesOptions): Services {
+  const { config, engine, store } = options;
+  const metrics = options.metrics ?? createMetrics();
+  const memory = options.memory === undefined ? createMemoryMonitor({ maxMemoryPercent: config.memory.max_memory_percent }) : options.memory;
+  const parallel = config.scheduler.parallel > 0 ? config.scheduler.parallel : defaultParallel(options.cpus ?? cpuCount());
+
+  // show() reads the GGUF header; the estimate only changes with the blob, so cache it by digest.
+  const estimates = new Map<string, number>();
+  const resolveVariant = async (ref: string): Promise<SelectableVariant> => {
+    const r = await store.resolve(ref);
+    let est = estimates.get(r.manifest.digest);
+    if (est === undefined) {
+      est = (await store.show(`${r.name}:${r.tag}`)).estimatedMemoryBytes;
+      estimates.set(r.manifest.digest, est);
+    }
+    return { ...r, estimatedBytes: est };
+  };
+
+  const scheduler = createScheduler({
+    engine,
+    resolveModel: resolveVariant,
+    contextSize: config.models.context_size,
+    parallel,
+    queueSize: config.scheduler.queue_size,
+    keepAliveSeconds: config.models.keep_alive_seconds,
+    maxLoadedVariants: config.scheduler.max_loaded_variants,
+    threads: config.performance.thread_pool_size > 0 ? config.performance.thread_pool_size : undefined,
+    metrics: metrics.inference.schedulerSink,
+    memory: memory
+      ? {
+          // The registry's estimate covers weights, repacked copies, KV cache and compute buffers.
+          estimateBytes: (v: SchedulableVariant & { estimatedBytes?: number }) => v.estimatedBytes ?? Math.round(v.sizeBytes * 1.3),
+          budgetBytes: () => memory.latest().budgetBytes,
+          usedBytes: () => memory.sample().usedBytes,
+        }
+      : undefined,
+  });
+  metrics.inference.bindScheduler(() => scheduler.status());
+  if (memory) metrics.memory.bindMemory(() => memory.sample());
+
+  const cache = config.cache.enabled && config.cache.size > 0 ? createResponseCache<CachedGeneration>({ maxEntries: config.cache.size }) : undefined;
+  if (cache) metrics.cache.bindCacheSize(() => cache.stats().size);
+
+  const adaptive =
+    typeof options.adaptive === "function" ? options.adaptive({ config, scheduler, memory, metrics }) : options.adaptive;
+  const selector = createVariantSelector({
+    config,
+    store,
+    scheduler,
+    resolveVariant,
+    adaptive,
+    metrics,
+    pressure: memory ? () => memory.latest().pressure : undefined,
+  });
+  const roles = createRoleCatalog(config.roles.custom);
+  const inference = createInferenceService({ config, scheduler, selector, roles, metrics, cache });
+  const embeddings = createEmbedService({
+    config,
+    scheduler,
+    builtin: options.builtinEmbedder,
+    resolveRef: async (ref) => {
+      const v = await resolveVariant(ref);
+      return { name: v.name, tag: v.tag };
+    },
+  });
+  const models = createModelService({ store, scheduler });
+  return { config, engine, store, scheduler, selector, inference, embeddings, models, roles, metrics, memory, cache, resolveVariant };
+}

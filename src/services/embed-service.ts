@@ -1,0 +1,87 @@
+// The embeddings use-case: a stored model's embedding context through the scheduler, or the builtin hashed
+// embedder (offline, no model) when the request names it.
+import type { Config } from "../config/index.ts";
+import { ReflexiaError } from "../errors/index.ts";
+import type { Scheduler } from "../scheduler/index.ts";
+
+/** The subset of src/rag's Embedder this service needs. */
+export interface BuiltinEmbedder {
+  readonly id: string;
+  readonly dim: number;
+  embed(texts: string[]): Promise<Float32Array[] | number[][]>;
+}
+
+/** Model names that select the builtin embedder (besides its own id, e.g. "hash-v1-384"). */
+export const BUILTIN_EMBEDDER_NAMES = ["builtin", "reflexia-embed"] as const;
+
+export interface EmbedRequest {
+  /** `name[:tag]` of a stored model, or a builtin embedder name; defaults to models.default. */
+  model?: string;
+  input: string[];
+  keepAliveSeconds?: number;
+  signal?: AbortSignal;
+}
+
+export interface EmbedOutcome {
+  /** The model name as served (`name:tag` for stored models). */
+  model: string;
+  embeddings: number[][];
+  promptTokens: number;
+  loadMs: number;
+  totalMs: number;
+  backend: "model" | "builtin";
+}
+
+export interface EmbedServiceOptions {
+  config: Config;
+  scheduler: Scheduler;
+  /** Resolves an untagged name to its variant (the selector's default choice). */
+  resolveRef: (ref: string) => Promise<{ name: string; tag: string }>;
+  builtin?: BuiltinEmbedder;
+}
+
+export interface EmbedService {
+  embed(request: EmbedRequest): Promise<EmbedOutcome>;
+  /** Whether `model` names the builtin embedder. */
+  isBuiltin(model: string): boolean;
+}
+
+function roughTokens(text: string): number {
+  return text.split(/\s+/).filter(Boolean).length;
+}
+
+export function createEmbedService(options: EmbedServiceOptions): EmbedService {
+  const { config, scheduler, builtin } = options;
+  const isBuiltin = (model: string): boolean =>
+    builtin !== undefined && ((BUILTIN_EMBEDDER_NAMES as readonly string[]).includes(model) || model === builtin.id);
+
+  return {
+    isBuiltin,
+    async embed(req) {
+      const t0 = performance.now();
+      const chars = req.input.reduce((a, t) => a + t.length, 0);
+      if (chars > config.server.max_prompt_chars) {
+        throw new ReflexiaError("RFX_PAYLOAD_TOO_LARGE", `the input has ${chars} characters; the limit is ${config.server.max_prompt_chars} (MAX_PROMPT_CHARS)`);
+      }
+      const model = req.model ?? config.models.default;
+      if (isBuiltin(model) && builtin) {
+        const vectors = await builtin.embed(req.input);
+        return {
+          model,
+          embeddings: vectors.map((v) => Array.from(v)),
+          promptTokens: req.input.reduce((a, t) => a + roughTokens(t), 0),
+          loadMs: 0,
+          totalMs: performance.now() - t0,
+          backend: "builtin",
+        };
+      }
+      const resolved = await options.resolveRef(model);
+      const ref = `${resolved.name}:${resolved.tag}`;
+      return scheduler.run(ref, { embedding: true, signal: req.signal, keepAliveSeconds: req.keepAliveSeconds }, async (lease) => {
+        const vectors = req.input.length === 0 ? [] : await lease.model.embed(req.input);
+        const promptTokens = req.input.reduce((a, t) => a + lease.model.tokenize(t).length, 0);
+        return { model: ref, embeddings: vectors, promptTokens, loadMs: lease.loadMs, totalMs: performance.now() - t0, backend: "model" as const };
+      });
+    },
+  };
+}

@@ -1,0 +1,210 @@
+// The generate/chat use-case behind every API: validate, choose the variant, consult the cache, run on a
+// scheduler lease, record metrics and explain the decision.
+import type { Config } from "../config/index.ts";
+import { deriveCacheKey, isCacheable, type ResponseCache } from "../cache/index.ts";
+import type { ChatMessage, FinishReason, GenerationResult, GenerationTimings, SamplingOptions } from "../engine/types.ts";
+import { ReflexiaError } from "../errors/index.ts";
+import type { ReflexiaMetrics } from "../metrics/index.ts";
+import type { Scheduler } from "../scheduler/index.ts";
+import { applyRole, type RoleCatalog } from "./roles.ts";
+import type { VariantSelection, VariantSelector } from "./select-variant.ts";
+
+export const INFERENCE_KINDS = ["chat", "completion"] as const;
+/** chat: messages through the model's chat template; completion: a raw prompt continued as is. */
+export type InferenceKind = (typeof INFERENCE_KINDS)[number];
+
+export const CACHE_OUTCOMES = ["hit", "miss", "bypass"] as const;
+export type CacheOutcome = (typeof CACHE_OUTCOMES)[number];
+
+export interface InferenceRequest {
+  kind: InferenceKind;
+  /** `name` (adaptive variant choice) or `name:tag` (pinned); defaults to models.default. */
+  model?: string;
+  messages?: ChatMessage[];
+  prompt?: string;
+  /** Expert role id; its system prompt is prepended. */
+  role?: string;
+  sampling: SamplingOptions;
+  /** Per-request keep-alive override in seconds. */
+  keepAliveSeconds?: number;
+  signal?: AbortSignal;
+}
+
+/** Why this variant served the request: the Reflexia-specific part of every response. */
+export interface ReflexiaMeta {
+  /** `name:tag` that generated (or whose cached answer was served). */
+  variant: string;
+  model: string;
+  tag: string;
+  quantization: string;
+  /** Machine-readable reason of the variant choice (pinned, default, adaptive_*, memory_*…). */
+  reason: string;
+  complexity: { level: string; score: number } | null;
+  /** Used memory / budget when the choice was made; null without a memory monitor. */
+  memory_pressure: number | null;
+  cache: CacheOutcome;
+  role: string | null;
+  queue_ms: number;
+  load_ms: number;
+}
+
+export interface InferenceHooks {
+  /** Called once the variant is chosen and a sequence is held (or a cache hit is found), before any text. */
+  onStart?(meta: ReflexiaMeta): void;
+  /** Text as it is generated (stop strings already removed). */
+  onText?(text: string): void;
+}
+
+export interface InferenceOutcome {
+  text: string;
+  finishReason: FinishReason;
+  promptTokens: number;
+  completionTokens: number;
+  timings: GenerationTimings;
+  /** Time waiting for the variant to load, ms. */
+  loadMs: number;
+  /** Time waiting in the queue, ms. */
+  queueMs: number;
+  /** Whole call, ms (selection, queue, load and generation). */
+  totalMs: number;
+  meta: ReflexiaMeta;
+}
+
+export interface InferenceServiceOptions {
+  config: Config;
+  scheduler: Scheduler;
+  selector: VariantSelector;
+  roles: RoleCatalog;
+  metrics?: ReflexiaMetrics;
+  /** Response cache; absent or config cache.enabled=false means every request bypasses it. */
+  cache?: ResponseCache<CachedGeneration>;
+}
+
+export interface CachedGeneration {
+  text: string;
+  finishReason: FinishReason;
+  promptTokens: number;
+  completionTokens: number;
+}
+
+export interface InferenceService {
+  run(request: InferenceRequest, hooks?: InferenceHooks): Promise<InferenceOutcome>;
+}
+
+function promptChars(req: InferenceRequest): number {
+  let n = req.prompt?.length ?? 0;
+  for (const m of req.messages ?? []) n += m.content.length;
+  return n;
+}
+
+const ZERO_TIMINGS: GenerationTimings = { queueMs: 0, promptEvalMs: 0, ttftMs: 0, evalMs: 0, totalMs: 0, interTokenMs: [] };
+
+export function createInferenceService(options: InferenceServiceOptions): InferenceService {
+  const { config, scheduler, selector, roles, metrics } = options;
+  const cache = config.cache.enabled ? options.cache : undefined;
+  const contextSize = config.models.context_size;
+  // The engine splits the context between the parallel sequences (as llama.cpp's server does).
+  const perSequence = Math.floor(contextSize / scheduler.parallel);
+
+  const validate = (req: InferenceRequest): void => {
+    const chars = promptChars(req);
+    if (chars > config.server.max_prompt_chars) {
+      throw new ReflexiaError("RFX_PAYLOAD_TOO_LARGE", `the prompt has ${chars} characters; the limit is ${config.server.max_prompt_chars} (MAX_PROMPT_CHARS)`, {
+        chars,
+        limit: config.server.max_prompt_chars,
+      });
+    }
+    if (req.kind === "chat" && (!req.messages || req.messages.length === 0)) {
+      throw new ReflexiaError("RFX_VALIDATION", "messages must contain at least one message");
+    }
+    if (req.kind === "completion" && typeof req.prompt !== "string") {
+      throw new ReflexiaError("RFX_VALIDATION", "prompt is required");
+    }
+    const max = req.sampling.maxTokens;
+    if (max !== undefined && (!Number.isInteger(max) || max < 1)) {
+      throw new ReflexiaError("RFX_VALIDATION", `max_tokens must be a positive integer, got ${String(max)}`);
+    }
+    if (max !== undefined && max > perSequence) {
+      throw new ReflexiaError("RFX_VALIDATION", `max_tokens ${max} exceeds the ${perSequence}-token context of a sequence (CONTEXT_SIZE ${contextSize} / PARALLEL ${scheduler.parallel})`, {
+        maxTokens: max,
+        contextPerSequence: perSequence,
+      });
+    }
+  };
+
+  const metaOf = (sel: VariantSelection, cacheOutcome: CacheOutcome, role: string | undefined, queueMs: number, loadMs: number): ReflexiaMeta => ({
+    variant: `${sel.variant.name}:${sel.variant.tag}`,
+    model: sel.variant.name,
+    tag: sel.variant.tag,
+    quantization: sel.variant.quantization,
+    reason: sel.reason,
+    complexity: sel.complexity ? { level: sel.complexity.level, score: Math.round(sel.complexity.score * 1000) / 1000 } : null,
+    memory_pressure: sel.pressure === null ? null : Math.round(sel.pressure * 1000) / 1000,
+    cache: cacheOutcome,
+    role: role ?? null,
+    queue_ms: Math.round(queueMs * 100) / 100,
+    load_ms: Math.round(loadMs * 100) / 100,
+  });
+
+  return {
+    async run(req, hooks = {}) {
+      const t0 = performance.now();
+      validate(req);
+      const role = req.role ? roles.get(req.role) : undefined;
+      let messages: ChatMessage[] | undefined;
+      let prompt: string | undefined;
+      if (req.kind === "chat") messages = applyRole(req.messages ?? [], role);
+      else prompt = role ? `${role.systemPrompt}\n\n${req.prompt ?? ""}` : req.prompt;
+
+      const sel = await selector.select(req.model ?? config.models.default, { messages: req.messages, prompt: req.prompt });
+      const sampling: SamplingOptions = {
+        ...req.sampling,
+        maxTokens: req.sampling.maxTokens ?? Math.min(config.models.default_max_tokens, perSequence),
+      };
+
+      const cacheable = cache !== undefined && isCacheable({ temperature: sampling.temperature, seed: sampling.seed }, { deterministicOnly: config.cache.deterministic_only });
+      const key = cacheable
+        ? deriveCacheKey({
+            variant: `${sel.variant.name}:${sel.variant.tag}`,
+            kind: req.kind,
+            prompt,
+            messages,
+            role: req.role,
+            sampling: { ...sampling },
+            extra: { contextSize, perSequence },
+          })
+        : "";
+      if (cacheable) {
+        const hit = cache.get(key);
+        if (hit) {
+          metrics?.cache.hits.inc();
+          selector.record(sel);
+          const meta = metaOf(sel, "hit", req.role, 0, 0);
+          hooks.onStart?.(meta);
+          if (hit.text) hooks.onText?.(hit.text);
+          const totalMs = performance.now() - t0;
+          return { ...hit, timings: { ...ZERO_TIMINGS, totalMs }, loadMs: 0, queueMs: 0, totalMs, meta };
+        }
+        metrics?.cache.misses.inc();
+      }
+
+      const lease = await scheduler.acquire(`${sel.variant.name}:${sel.variant.tag}`, { signal: req.signal, keepAliveSeconds: req.keepAliveSeconds });
+      let result: GenerationResult;
+      let meta: ReflexiaMeta;
+      try {
+        meta = metaOf(sel, cacheable ? "miss" : "bypass", req.role, lease.queueMs, lease.loadMs);
+        selector.record(sel);
+        hooks.onStart?.(meta);
+        const opts = { ...sampling, signal: req.signal, onText: hooks.onText };
+        result = req.kind === "chat" ? await lease.model.chat(messages ?? [], opts) : await lease.model.generate(prompt ?? "", opts);
+      } finally {
+        lease.release();
+      }
+      metrics?.inference.observeGeneration(sel.variant, result);
+      if (cacheable && result.finishReason !== "cancelled") {
+        cache.set(key, { text: result.text, finishReason: result.finishReason, promptTokens: result.promptTokens, completionTokens: result.completionTokens });
+      }
+      return { ...result, loadMs: lease.loadMs, queueMs: lease.queueMs, totalMs: performance.now() - t0, meta };
+    },
+  };
+}

@@ -1,0 +1,70 @@
+// Model administration for the APIs: list, show, running variants, copy, delete (unloading first) and create.
+import { QUANTIZATIONS, type Quantization } from "../config/index.ts";
+import { ReflexiaError } from "../errors/index.ts";
+import { parseModelRef, type ModelDetails, type ModelListing, type ModelManifest, type ModelStore } from "../registry/index.ts";
+import type { Scheduler, VariantStatus } from "../scheduler/index.ts";
+
+export interface CreateModelRequest {
+  /** New model reference (`name` or `name:tag`). */
+  model: string;
+  /** Existing model it is made from. */
+  from: string;
+  /** Quantization of the new model (q4_0, q4_k_m, q5_k_m, q8_0, f16; case-insensitive, Ollama spelling accepted). */
+  quantize?: string;
+}
+
+export interface ModelService {
+  list(): Promise<ModelListing[]>;
+  show(ref: string): Promise<ModelDetails>;
+  running(): VariantStatus[];
+  copy(source: string, destination: string): Promise<ModelManifest[]>;
+  /** Unloads the variants (waiting for in-flight requests), then removes them from the store. */
+  remove(ref: string): Promise<ModelManifest[]>;
+  create(request: CreateModelRequest, onStatus?: (status: string) => void): Promise<ModelManifest[]>;
+}
+
+export function normalizeQuantization(q: string): Quantization {
+  const n = q.trim().toLowerCase();
+  if (!(QUANTIZATIONS as readonly string[]).includes(n)) {
+    throw new ReflexiaError("RFX_VALIDATION", `unsupported quantize ${JSON.stringify(q)} (supported: ${QUANTIZATIONS.join(", ")})`, { quantize: q });
+  }
+  return n as Quantization;
+}
+
+export function createModelService(deps: { store: ModelStore; scheduler: Scheduler }): ModelService {
+  const { store, scheduler } = deps;
+  return {
+    list: () => store.list(),
+    show: (ref) => store.show(ref),
+    running: () => scheduler.status().variants,
+    copy: (source, destination) => store.copy(source, destination),
+    async remove(ref) {
+      const parsed = parseModelRef(ref);
+      const targets = parsed.tag ? [(await store.resolve(ref)).manifest] : await store.variants(parsed.name);
+      if (targets.length === 0) await store.resolve(ref); // RFX_MODEL_NOT_FOUND with the store's wording
+      for (const m of targets) await scheduler.unload(`${parsed.name}:${m.tag}`);
+      return store.remove(ref);
+    },
+    async create(req, onStatus) {
+      const from = parseModelRef(req.from);
+      const to = parseModelRef(req.model);
+      if (!req.quantize) {
+        onStatus?.(`copying ${req.from}`);
+        return store.copy(req.from, req.model);
+      }
+      const q = normalizeQuantization(req.quantize);
+      const have = await store.variants(from.name);
+      if (have.length === 0) await store.resolve(req.from);
+      if (!have.some((v) => v.tag === q)) {
+        onStatus?.(`quantizing ${req.from} to ${q}`);
+        const r = await store.quantize(req.from, [q]);
+        if (r.created.length === 0) {
+          throw new ReflexiaError("RFX_VALIDATION", r.skipped.map((s) => s.reason).join("; ") || `cannot quantize ${req.from} to ${q}`);
+        }
+      }
+      onStatus?.(`writing manifest ${to.name}:${to.tag ?? q}`);
+      if (to.name === from.name && (to.tag ?? q) === q) return [(await store.resolve(`${from.name}:${q}`)).manifest];
+      return store.copy(`${from.name}:${q}`, to.tag ? req.model : `${to.name}:${q}`);
+    },
+  };
+}

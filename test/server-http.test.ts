@@ -1,0 +1,350 @@
+// HTTP layer over the real store, scheduler and services with the pausable fake engine: API shapes, the error
+// table, security, and request metrics (app.inject, no socket).
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createFakeEngine } from "./support/fake-engine.ts";
+import { buildTestApp, createTinyHome, parseNdjson, parseSse, testConfig, TINY, type TinyHome } from "./support/server-fixture.ts";
+
+let home: TinyHome;
+
+beforeAll(async () => {
+  home = await createTinyHome(["q4_0", "q8_0"]);
+});
+afterAll(async () => {
+  await home?.cleanup();
+});
+
+function appWith(overrides: Record<string, unknown> = {}, extra: Partial<Parameters<typeof buildTestApp>[0]> = {}) {
+  return buildTestApp({ store: home.store, engine: createFakeEngine(), config: testConfig(home.home, { "scheduler.parallel": 4, ...overrides }), ...extra });
+}
+
+describe("server error table: every bad input is a 4xx with a code, and the server stays up", () => {
+  const cases: { name: string; method: "GET" | "POST" | "DELETE"; url: string; body?: unknown; raw?: string; headers?: Record<string, string>; status: number; code: string }[] = [
+    { name: "malformed JSON", method: "POST", url: "/v1/chat/completions", raw: '{"messages": [', status: 400, code: "RFX_INVALID_JSON" },
+    { name: "empty JSON body", method: "POST", url: "/api/chat", raw: "", status: 400, code: "RFX_INVALID_JSON" },
+    { name: "messages of the wrong type", method: "POST", url: "/v1/chat/completions", body: { model: TINY, messages: "hello" }, status: 400, code: "RFX_VALIDATION" },
+    { name: "max_tokens as a string", method: "POST", url: "/v1/chat/completions", body: { model: TINY, messages: [{ role: "user", content: "hi" }], max_tokens: "5" }, status: 400, code: "RFX_VALIDATION" },
+    { name: "negative max_tokens", method: "POST", url: "/v1/chat/completions", body: { model: TINY, messages: [{ role: "user", content: "hi" }], max_tokens: -3 }, status: 400, code: "RFX_VALIDATION" },
+    { name: "huge max_tokens", method: "POST", url: "/v1/completions", body: { model: TINY, prompt: "hi", max_tokens: 1_000_000_000 }, status: 400, code: "RFX_VALIDATION" },
+    { name: "n > 1", method: "POST", url: "/v1/chat/completions", body: { model: TINY, messages: [{ role: "user", content: "hi" }], n: 2 }, status: 400, code: "RFX_VALIDATION" },
+    { name: "temperature out of range", method: "POST", url: "/v1/chat/completions", body: { messages: [{ role: "user", content: "hi" }], temperature: 7 }, status: 400, code: "RFX_VALIDATION" },
+    { name: "unknown model (OpenAI)", method: "POST", url: "/v1/chat/completions", body: { model: "no-such-model", messages: [{ role: "user", content: "hi" }] }, status: 404, code: "RFX_MODEL_NOT_FOUND" },
+    { name: "unknown variant (Ollama)", method: "POST", url: "/api/generate", body: { model: `${TINY}:q5_k_m`, prompt: "hi", stream: false }, status: 404, code: "RFX_MODEL_NOT_FOUND" },
+    { name: "malformed model name", method: "POST", url: "/api/chat", body: { model: "../etc/passwd", messages: [{ role: "user", content: "x" }] }, status: 400, code: "RFX_VALIDATION" },
+    { name: "unknown role", method: "POST", url: "/api/chat", body: { model: TINY, role: "wizard", messages: [{ role: "user", content: "x" }], stream: false }, status: 400, code: "RFX_VALIDATION" },
+    { name: "num_predict 0", method: "POST", url: "/api/generate", body: { model: TINY, prompt: "x", options: { num_predict: 0 } }, status: 400, code: "RFX_VALIDATION" },
+    { name: "bad keep_alive", method: "POST", url: "/api/generate", body: { model: TINY, prompt: "x", keep_alive: "soon" }, status: 400, code: "RFX_VALIDATION" },
+    { name: "images are unsupported", method: "POST", url: "/api/generate", body: { model: TINY, prompt: "x", images: ["aGVsbG8="] }, status: 400, code: "RFX_VALIDATION" },
+    { name: "tool messages are unsupported", method: "POST", url: "/v1/chat/completions", body: { messages: [{ role: "tool", content: "x" }] }, status: 400, code: "RFX_VALIDATION" },
+    { name: "10 MB prompt", method: "POST", url: "/v1/completions", body: { model: TINY, prompt: "a".repeat(10 * 1024 * 1024) }, status: 413, code: "RFX_PAYLOAD_TOO_LARGE" },
+    { name: "text/plain body", method: "POST", url: "/api/chat", raw: "hello", headers: { "content-type": "text/plain" }, status: 415, code: "RFX_UNSUPPORTED_MEDIA" },
+    { name: "unknown route", method: "GET", url: "/v1/nothing-here", status: 404, code: "RFX_NOT_FOUND" },
+    { name: "wrong method", method: "GET", url: "/api/chat", status: 404, code: "RFX_NOT_FOUND" },
+    { name: "delete of an unknown model", method: "DELETE", url: "/api/delete", body: { model: "ghost:q4_0" }, status: 404, code: "RFX_MODEL_NOT_FOUND" },
+    { name: "show without a model", method: "POST", url: "/api/show", body: {}, status: 400, code: "RFX_VALIDATION" },
+    { name: "create with an unknown quantization", method: "POST", url: "/api/create", body: { model: "x", from: TINY, quantize: "q3_k", stream: false }, status: 400, code: "RFX_VALIDATION" },
+  ];
+  let app: ReturnType<typeof appWith>["app"];
+  beforeAll(() => {
+    ({ app } = appWith({ "server.max_prompt_chars": 100_000 }));
+  });
+  afterAll(() => app.close());
+
+  for (const c of cases) {
+    it(`${c.name} → ${c.status} ${c.code}`, async () => {
+      const res = await app.inject({
+        method: c.method,
+        url: c.url,
+        headers: { "content-type": "application/json", ...c.headers },
+        payload: c.raw !== undefined ? c.raw : c.body !== undefined ? JSON.stringify(c.body) : undefined,
+      });
+      expect(res.statusCode).toBe(c.status);
+      const body = res.json();
+      expect(body.error.code).toBe(c.code);
+      expect(typeof body.error.message).toBe("string");
+      expect(res.headers["content-type"]).toMatch(/application\/json/);
+    });
+  }
+
+  it("a prompt over MAX_PROMPT_CHARS but under the body limit is 413 too", async () => {
+    const res = await app.inject({ method: "POST", url: "/api/generate", payload: { model: TINY, prompt: "b".repeat(200_000), stream: false } });
+    expect(res.statusCode).toBe(413);
+    expect(res.json().error.code).toBe("RFX_PAYLOAD_TOO_LARGE");
+  });
+
+  it("still serves after all of them", async () => {
+    expect((await app.inject({ url: "/healthz" })).statusCode).toBe(200);
+    const res = await app.inject({ method: "POST", url: "/v1/chat/completions", payload: { model: TINY, messages: [{ role: "user", content: "hi" }], max_tokens: 3 } });
+    expect(res.statusCode).toBe(200);
+  });
+});
+
+describe("OpenAI-compatible API", () => {
+  let app: ReturnType<typeof appWith>["app"];
+  let services: ReturnType<typeof appWith>["services"];
+  beforeAll(() => {
+    ({ app, services } = appWith());
+  });
+  afterAll(() => app.close());
+
+  it("chat completion: shape, usage, finish_reason, Reflexia field and header", async () => {
+    const res = await app.inject({
+      method: "POST",
+      url: "/v1/chat/completions",
+      payload: { model: TINY, messages: [{ role: "system", content: "be brief" }, { role: "user", content: "hello" }], max_tokens: 5, temperature: 0.5 },
+    });
+    expect(res.statusCode).toBe(200);
+    const b = res.json();
+    expect(b.object).toBe("chat.completion");
+    expect(b.choices[0].message.role).toBe("assistant");
+    expect(b.choices[0].message.content.split(" ").length).toBe(5);
+    expect(b.choices[0].finish_reason).toBe("length");
+    expect(b.usage.completion_tokens).toBe(5);
+    expect(b.usage.total_tokens).toBe(b.usage.prompt_tokens + 5);
+    expect(b.reflexia).toMatchObject({ variant: `${TINY}:q4_0`, quantization: "q4_0", reason: "default", cache: "bypass" });
+    expect(res.headers["x-reflexia-quantization"]).toBe("q4_0");
+  });
+
+  it("stop sequences end generation with finish_reason stop", async () => {
+    // The fake engine's words are Greek letter names: the first " " after a word is always reached.
+    const res = await app.inject({ method: "POST", url: "/v1/completions", payload: { model: `${TINY}:q8_0`, prompt: "go", max_tokens: 50, stop: [" "] } });
+    const b = res.json();
+    expect(b.choices[0].finish_reason).toBe("stop");
+    expect(b.choices[0].text).not.toContain(" ");
+    expect(b.reflexia).toMatchObject({ variant: `${TINY}:q8_0`, reason: "pinned" });
+  });
+
+  it("streams chat as SSE: role delta, content deltas, finish chunk, usage chunk, [DONE]", async () => {
+    const res = await app.inject({
+      method: "POST",
+      url: "/v1/chat/completions",
+      payload: { model: TINY, messages: [{ role: "user", content: "stream please" }], max_tokens: 4, stream: true, stream_options: { include_usage: true } },
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers["content-type"]).toMatch(/text\/event-stream/);
+    expect(res.headers["x-reflexia-quantization"]).toBe("q4_0");
+    const events = parseSse(res.body) as Record<string, any>[];
+    expect(events.at(-1)).toBe("[DONE]");
+    expect(events[0].choices[0].delta).toEqual({ role: "assistant", content: "" });
+    const content = events.slice(1).filter((e) => e !== "[DONE]" && e.choices?.[0]?.delta?.content).map((e) => e.choices[0].delta.content);
+    expect(content.length).toBe(4);
+    const finish = events.find((e) => e !== "[DONE]" && e.choices?.[0]?.finish_reason);
+    expect(finish?.choices[0].finish_reason).toBe("length");
+    const usage = events.at(-2);
+    expect(usage.choices).toEqual([]);
+    expect(usage.usage.completion_tokens).toBe(4);
+  });
+
+  it("streams completions without a usage chunk unless asked", async () => {
+    const res = await app.inject({ method: "POST", url: "/v1/completions", payload: { prompt: "abc", max_tokens: 3, stream: true } });
+    const events = parseSse(res.body) as Record<string, any>[];
+    expect(events.filter((e) => e !== "[DONE]" && e.usage)).toEqual([]);
+    expect(events.filter((e) => e !== "[DONE]" && e.choices[0]?.text).length).toBe(3);
+  });
+
+  it("embeddings: float and base64 encodings of the same vectors", async () => {
+    const f = (await app.inject({ method: "POST", url: "/v1/embeddings", payload: { model: TINY, input: ["a", "b c"] } })).json();
+    expect(f.data.length).toBe(2);
+    expect(f.data[0].embedding.length).toBe(16);
+    expect(f.model).toBe(`${TINY}:q4_0`);
+    const b = (await app.inject({ method: "POST", url: "/v1/embeddings", payload: { model: TINY, input: "a", encoding_format: "base64" } })).json();
+    const buf = Buffer.from(b.data[0].embedding, "base64");
+    const decoded = Array.from(new Float32Array(buf.buffer, buf.byteOffset, buf.length / 4));
+    expect(decoded.map((x) => x.toFixed(5))).toEqual(f.data[0].embedding.map((x: number) => Math.fround(x).toFixed(5)));
+    expect(services.scheduler.isLoaded(`${TINY}:q4_0`, true)).toBe(true);
+  });
+
+  it("lists models: the bare name (adaptive) and each name:tag", async () => {
+    const b = (await app.inject({ url: "/v1/models" })).json();
+    expect(b.object).toBe("list");
+    expect(b.data.map((m: { id: string }) => m.id)).toEqual([TINY, `${TINY}:q4_0`, `${TINY}:q8_0`]);
+    expect((await app.inject({ url: `/v1/models/${TINY}:q8_0` })).json().id).toBe(`${TINY}:q8_0`);
+    expect((await app.inject({ url: "/v1/models/none:x" })).statusCode).toBe(404);
+  });
+});
+
+describe("Ollama-compatible API", () => {
+  let app: ReturnType<typeof appWith>["app"];
+  beforeAll(() => {
+    ({ app } = appWith());
+  });
+  afterAll(() => app.close());
+
+  it("generate streams NDJSON by default; the final chunk carries the durations in ns", async () => {
+    const res = await app.inject({ method: "POST", url: "/api/generate", payload: { model: TINY, prompt: "hello", options: { num_predict: 3, temperature: 0.2 } } });
+    expect(res.headers["content-type"]).toMatch(/application\/x-ndjson/);
+    const lines = parseNdjson(res.body);
+    expect(lines.length).toBe(4);
+    expect(lines.slice(0, 3).every((l) => l.done === false && typeof l.response === "string")).toBe(true);
+    const last = lines[3];
+    expect(last).toMatchObject({ done: true, done_reason: "length", eval_count: 3, model: TINY });
+    for (const k of ["total_duration", "load_duration", "prompt_eval_count", "prompt_eval_duration", "eval_duration"]) {
+      expect(Number.isInteger(last[k])).toBe(true);
+    }
+    expect(last.total_duration as number).toBeGreaterThan(0);
+  });
+
+  it("generate with stream:false returns one JSON object with the whole response", async () => {
+    const b = (await app.inject({ method: "POST", url: "/api/generate", payload: { model: TINY, prompt: "hello", stream: false, options: { num_predict: 2 } } })).json();
+    expect(b.done).toBe(true);
+    expect(b.response.split(" ").length).toBe(2);
+    expect(b.reflexia.quantization).toBe("q4_0");
+  });
+
+  it("chat (stream and not) applies an expert role", async () => {
+    const streamed = parseNdjson(
+      (await app.inject({ method: "POST", url: "/api/chat", payload: { model: TINY, role: "software-engineer", messages: [{ role: "user", content: "hi" }], options: { num_predict: 2 } } })).body,
+    );
+    expect(streamed.at(-1)).toMatchObject({ done: true, eval_count: 2 });
+    expect((streamed.at(-1)!.reflexia as { role: string }).role).toBe("software-engineer");
+    const whole = (await app.inject({ method: "POST", url: "/api/chat", payload: { model: TINY, messages: [{ role: "user", content: "hi" }], stream: false, options: { num_predict: 2 } } })).json();
+    expect(whole.message.role).toBe("assistant");
+    expect(whole.message.content.split(" ").length).toBe(2);
+  });
+
+  it("tags, show, ps, version", async () => {
+    const tags = (await app.inject({ url: "/api/tags" })).json();
+    expect(tags.models.map((m: { name: string }) => m.name)).toEqual([`${TINY}:q4_0`, `${TINY}:q8_0`]);
+    expect(tags.models[0].details).toMatchObject({ format: "gguf", family: "llama", quantization_level: "Q4_0" });
+    expect(tags.models[0].digest).toMatch(/^[0-9a-f]{64}$/);
+    const show = (await app.inject({ method: "POST", url: "/api/show", payload: { model: `${TINY}:q8_0` } })).json();
+    expect(show.details.quantization_level).toBe("Q8_0");
+    expect(show.model_info["general.architecture"]).toBe("llama");
+    expect(show.reflexia.estimated_memory_bytes).toBeGreaterThan(0);
+    const ps = (await app.inject({ url: "/api/ps" })).json();
+    expect(ps.models.map((m: { name: string }) => m.name)).toContain(`${TINY}:q4_0`);
+    expect((await app.inject({ url: "/api/version" })).json()).toEqual({ version: "test" });
+  });
+
+  it("an empty generate loads the model; keep_alive 0 unloads it", async () => {
+    const load = (await app.inject({ method: "POST", url: "/api/generate", payload: { model: `${TINY}:q8_0` } })).json();
+    expect(load.done_reason).toBe("load");
+    expect((await app.inject({ url: "/api/ps" })).json().models.map((m: { name: string }) => m.name)).toContain(`${TINY}:q8_0`);
+    const unload = (await app.inject({ method: "POST", url: "/api/generate", payload: { model: `${TINY}:q8_0`, keep_alive: 0 } })).json();
+    expect(unload.done_reason).toBe("unload");
+    expect((await app.inject({ url: "/api/ps" })).json().models.map((m: { name: string }) => m.name)).not.toContain(`${TINY}:q8_0`);
+  });
+
+  it("embed and legacy embeddings", async () => {
+    const e = (await app.inject({ method: "POST", url: "/api/embed", payload: { model: TINY, input: ["x", "y"] } })).json();
+    expect(e.embeddings.length).toBe(2);
+    expect(e.prompt_eval_count).toBeGreaterThan(0);
+    const l = (await app.inject({ method: "POST", url: "/api/embeddings", payload: { model: TINY, prompt: "x" } })).json();
+    expect(l.embedding).toEqual(e.embeddings[0]);
+  });
+
+  it("copy, create (quantize from an existing model) and delete", async () => {
+    expect((await app.inject({ method: "POST", url: "/api/copy", payload: { source: `${TINY}:q4_0`, destination: "copied:q4_0" } })).statusCode).toBe(200);
+    const created = await app.inject({ method: "POST", url: "/api/create", payload: { model: "made", from: `${TINY}:q8_0`, quantize: "Q4_0" } });
+    expect(created.statusCode).toBe(200);
+    expect(parseNdjson(created.body).at(-1)).toEqual({ status: "success" });
+    const names = (await app.inject({ url: "/api/tags" })).json().models.map((m: { name: string }) => m.name);
+    expect(names).toEqual(expect.arrayContaining(["copied:q4_0", "made:q4_0"]));
+    expect((await app.inject({ method: "DELETE", url: "/api/delete", payload: { model: "copied:q4_0" } })).statusCode).toBe(200);
+    expect((await app.inject({ method: "DELETE", url: "/api/delete", payload: { name: "made" } })).statusCode).toBe(200);
+    const after = (await app.inject({ url: "/api/tags" })).json().models.map((m: { name: string }) => m.name);
+    expect(after).toEqual([`${TINY}:q4_0`, `${TINY}:q8_0`]);
+  });
+});
+
+describe("Reflexia endpoints", () => {
+  it("roles, status, healthz and readyz (503 until ready)", async () => {
+    let ready = false;
+    const { app } = appWith({}, { ready: () => ready });
+    const roles = (await app.inject({ url: "/api/roles" })).json();
+    expect(roles.roles.length).toBeGreaterThanOrEqual(12);
+    expect(roles.roles[0]).toHaveProperty("system_prompt");
+    const notReady = await app.inject({ url: "/readyz" });
+    expect(notReady.statusCode).toBe(503);
+    ready = true;
+    expect((await app.inject({ url: "/readyz" })).statusCode).toBe(200);
+    expect((await app.inject({ url: "/healthz" })).json()).toEqual({ status: "ok" });
+    const st = (await app.inject({ url: "/api/status" })).json();
+    expect(st.queue).toMatchObject({ running: 0, queued: 0, parallel: 4, queue_size: 64 });
+    expect(st.cache).toMatchObject({ enabled: true, size: 0 });
+    await app.close();
+  });
+
+  it("a repeated deterministic request is a cache hit, by field, header and metric", async () => {
+    const { app, services } = appWith();
+    const payload = { model: TINY, messages: [{ role: "user", content: "cache me" }], max_tokens: 4, temperature: 0 };
+    const first = (await app.inject({ method: "POST", url: "/v1/chat/completions", payload })).json();
+    const second = await app.inject({ method: "POST", url: "/v1/chat/completions", payload: { ...payload, stream: true } });
+    expect(first.reflexia.cache).toBe("miss");
+    expect(second.headers["x-reflexia-cache"]).toBe("hit");
+    const text = (parseSse(second.body) as Record<string, any>[])
+      .filter((e) => e !== "[DONE]" && e.choices?.[0]?.delta?.content)
+      .map((e) => e.choices[0].delta.content)
+      .join("");
+    expect(text).toBe(first.choices[0].message.content);
+    const metricsText = await services.metrics.registry.metrics();
+    expect(metricsText).toMatch(/^reflexia_cache_hits_total 1$/m);
+    expect(metricsText).toMatch(/^reflexia_cache_misses_total 1$/m);
+    const st = (await app.inject({ url: "/api/status" })).json();
+    expect(st.cache).toMatchObject({ size: 1, hits: 1, misses: 1, hit_rate: 0.5 });
+    await app.close();
+  });
+});
+
+describe("security", () => {
+  it("API keys: 401 without, accepted as Bearer or X-API-Key; probes stay open", async () => {
+    const { app } = appWith({ "auth.enabled": true, "auth.api_key": "s3cret" }, { apiKeys: ["s3cret", "other-key"] });
+    const none = await app.inject({ url: "/api/tags" });
+    expect(none.statusCode).toBe(401);
+    expect(none.json().error.code).toBe("RFX_UNAUTHORIZED");
+    expect((await app.inject({ url: "/api/tags", headers: { authorization: "Bearer wrong" } })).statusCode).toBe(401);
+    expect((await app.inject({ url: "/api/tags", headers: { authorization: "Bearer s3cret" } })).statusCode).toBe(200);
+    expect((await app.inject({ url: "/v1/models", headers: { "x-api-key": "other-key" } })).statusCode).toBe(200);
+    expect((await app.inject({ url: "/healthz" })).statusCode).toBe(200);
+    expect((await app.inject({ url: "/readyz" })).statusCode).toBe(200);
+    await app.close();
+  });
+
+  it("rate limiting answers 429 RFX_RATE_LIMITED beyond the per-minute budget", async () => {
+    const { app } = appWith({ "server.rate_limit_per_minute": 2 });
+    expect((await app.inject({ url: "/api/version" })).statusCode).toBe(200);
+    expect((await app.inject({ url: "/api/version" })).statusCode).toBe(200);
+    const third = await app.inject({ url: "/api/version" });
+    expect(third.statusCode).toBe(429);
+    expect(third.json().error.code).toBe("RFX_RATE_LIMITED");
+    expect(third.headers["retry-after"]).toBeDefined();
+    expect((await app.inject({ url: "/healthz" })).statusCode).toBe(200);
+    await app.close();
+  });
+
+  it("security headers everywhere; CORS only when configured", async () => {
+    const { app } = appWith();
+    const res = await app.inject({ url: "/api/version", headers: { origin: "https://evil.example" } });
+    expect(res.headers["x-content-type-options"]).toBe("nosniff");
+    expect(res.headers["x-frame-options"]).toBe("DENY");
+    expect(res.headers["referrer-policy"]).toBe("no-referrer");
+    expect(res.headers["content-security-policy"]).toContain("default-src 'self'");
+    expect(res.headers["access-control-allow-origin"]).toBeUndefined();
+    const err = await app.inject({ url: "/nope" });
+    expect(err.headers["x-content-type-options"]).toBe("nosniff");
+    await app.close();
+    const withCors = appWith({ "server.cors_origins": "https://ui.example" }).app;
+    const ok = await withCors.inject({ url: "/api/version", headers: { origin: "https://ui.example" } });
+    expect(ok.headers["access-control-allow-origin"]).toBe("https://ui.example");
+    const other = await withCors.inject({ url: "/api/version", headers: { origin: "https://evil.example" } });
+    expect(other.headers["access-control-allow-origin"]).toBeUndefined();
+    await withCors.close();
+  });
+});
+
+describe("request metrics", () => {
+  it("label the route pattern, never the raw URL; unknown routes are 'unmatched'", async () => {
+    const { app, services } = appWith();
+    await app.inject({ url: `/v1/models/${TINY}:q4_0` });
+    await app.inject({ url: "/v1/models/secret-probe-123" });
+    await app.inject({ url: "/wp-admin/install.php?x=1" });
+    await app.inject({ method: "POST", url: "/api/show", payload: { model: TINY } });
+    const text = await services.metrics.registry.metrics();
+    expect(text).toContain('reflexia_http_requests_total{method="GET",endpoint="/v1/models/*",status="200"} 1');
+    expect(text).toContain('reflexia_http_requests_total{method="GET",endpoint="/v1/models/*",status="404"} 1');
+    expect(text).toContain('reflexia_http_requests_total{method="GET",endpoint="unmatched",status="404"} 1');
+    expect(text).toContain('reflexia_http_requests_total{method="POST",endpoint="/api/show",status="200"} 1');
+    expect(text).not.toContain("secret-probe-123");
+    expect(text).not.toContain("wp-admin");
+    await app.close();
+  });
+});

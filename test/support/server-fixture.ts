@@ -1,0 +1,94 @@
+// Shared setup for server tests: a temp REFLEXIA_HOME holding the tiny synthetic model family, a config for it,
+// and an app built over real store + scheduler + services with whichever engine the test passes.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Quantization } from "../../src/config/index.ts";
+import { loadConfig, type Config } from "../../src/config/index.ts";
+import type { Engine } from "../../src/engine/types.ts";
+import { buildApp, type AppDeps } from "../../src/http/index.ts";
+import type { MemoryMonitor } from "../../src/memory/index.ts";
+import { createModelStore, type ModelStore } from "../../src/registry/index.ts";
+import { createServices, type CreateServicesOptions, type Services } from "../../src/services/create-services.ts";
+
+export const TINY = "reflexia-tiny";
+
+export interface TinyHome {
+  home: string;
+  store: ModelStore;
+  cleanup(): Promise<void>;
+}
+
+/** A temp home with `reflexia-tiny` in the given quantizations (seeded, so every run writes the same bytes). */
+export async function createTinyHome(quants: Quantization[] = ["q4_0", "q8_0", "f16"]): Promise<TinyHome> {
+  const home = await mkdtemp(join(tmpdir(), "rfx-server-"));
+  const store = createModelStore({ home, defaultQuantization: "q4_0" });
+  await store.synth({ shape: "tiny", quant: quants, name: TINY, seed: 7 });
+  return { home, store, cleanup: () => rm(home, { recursive: true, force: true }) };
+}
+
+/** Config for tests: no env, no config file; dotted-key overrides on top of defaults. */
+export function testConfig(home: string, overrides: Record<string, unknown> = {}): Config {
+  return loadConfig({ env: {}, overrides: { home, "models.default": TINY, ...overrides } }).config as Config;
+}
+
+export interface TestApp {
+  app: ReturnType<typeof buildApp>;
+  services: Services;
+  deps: AppDeps;
+}
+
+export function buildTestApp(options: {
+  store: ModelStore;
+  engine: Engine;
+  config: Config;
+  memory?: MemoryMonitor | null;
+  apiKeys?: string[];
+  ready?: () => boolean;
+  services?: Partial<CreateServicesOptions>;
+}): TestApp {
+  const services = createServices({ config: options.config, engine: options.engine, store: options.store, memory: options.memory ?? null, ...options.services });
+  const deps: AppDeps = {
+    config: options.config,
+    inference: services.inference,
+    embeddings: services.embeddings,
+    models: services.models,
+    roles: services.roles,
+    scheduler: services.scheduler,
+    metrics: services.metrics,
+    memory: services.memory ?? undefined,
+    cacheStats: services.cache ? () => services.cache!.stats() : undefined,
+    apiKeys: options.apiKeys,
+    readiness: options.ready ? () => ({ ready: options.ready!(), reason: options.ready!() ? undefined : "loading" }) : undefined,
+    version: "test",
+  };
+  return { app: buildApp(deps), services, deps };
+}
+
+/** Parses an SSE body into its data payloads (JSON-decoded, except the literal [DONE]). */
+export function parseSse(body: string): unknown[] {
+  return body
+    .split("\n\n")
+    .map((block) => block.trim())
+    .filter((block) => block.startsWith("data: "))
+    .map((block) => {
+      const data = block.slice("data: ".length);
+      return data === "[DONE]" ? "[DONE]" : JSON.parse(data);
+    });
+}
+
+export function parseNdjson(body: string): Record<string, unknown>[] {
+  return body
+    .split("\n")
+    .filter((l) => l.trim().length > 0)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+export async function waitFor(cond: () => boolean | Promise<boolean>, what = "condition", timeoutMs = 20_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await cond()) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
