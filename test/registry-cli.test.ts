@@ -9,7 +9,7 @@ import { registerModelsCommand } from "../src/cli/models.ts";
 import { loadConfig } from "../src/config/index.ts";
 import { estimateMemoryBreakdown, readGgufHeader } from "../src/gguf/index.ts";
 import { createModelStore, type ModelListing, type ModelStore } from "../src/registry/index.ts";
-import { makeTempDir, removeDir, snapshotStore, writeTinyGguf } from "./registry-fixtures.ts";
+import { cleanupTempDirs, makeTempDir, snapshotStore, writeTinyGguf } from "./registry-fixtures.ts";
 
 const GIB = 1024 ** 3;
 
@@ -34,7 +34,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await new Promise((r) => server.close(r));
-  await removeDir(work);
+  await cleanupTempDirs();
 });
 
 /** Runs `reflexia models <args>` in-process and returns what it printed and the exit code it set. */

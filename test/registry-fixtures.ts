@@ -7,8 +7,19 @@ import { join, relative } from "node:path";
 import { writeSyntheticModel } from "../src/gguf/index.ts";
 import type { ModelStore } from "../src/registry/index.ts";
 
+const created = new Set<string>();
+
+/** A fresh temp directory, removed by cleanupTempDirs(). */
 export function makeTempDir(prefix = "rfx-registry-"): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  created.add(dir);
+  return dir;
+}
+
+/** Removes every directory makeTempDir created in this test file; call from afterAll. */
+export async function cleanupTempDirs(): Promise<void> {
+  for (const d of created) await rm(d, { recursive: true, force: true });
+  created.clear();
 }
 
 export async function removeDir(dir: string): Promise<void> {

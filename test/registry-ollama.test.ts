@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createModelStore, OLLAMA_MODEL_MEDIA_TYPE, readOllamaModels } from "../src/registry/index.ts";
-import { makeTempDir, removeDir, sha256, snapshotStore, writeTinyGguf } from "./registry-fixtures.ts";
+import { cleanupTempDirs, makeTempDir, sha256, snapshotStore, writeTinyGguf } from "./registry-fixtures.ts";
 
 let work: string;
 let ollama: string;
@@ -36,7 +36,7 @@ beforeAll(async () => {
   writeFileSync(join(ollama, "blobs", `sha256-${fake}`), gguf.bytes);
   writeManifest("registry.ollama.ai/library/tampered/latest", [{ ...model, digest: `sha256:${fake}` }]);
 });
-afterAll(() => removeDir(work));
+afterAll(() => cleanupTempDirs());
 
 describe("readOllamaModels", () => {
   it("maps Ollama names to Reflexia names and finds the model layer's blob", async () => {

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { downloadWithResume } from "../src/registry/download-with-resume.ts";
 import { createModelStore, type DownloadProgress, type ModelStore } from "../src/registry/index.ts";
-import { makeTempDir, removeDir, sha256, snapshotStore, writeTinyGguf } from "./registry-fixtures.ts";
+import { cleanupTempDirs, makeTempDir, removeDir, sha256, snapshotStore, writeTinyGguf } from "./registry-fixtures.ts";
 
 interface ServerBehaviour {
   /** Destroy the socket after sending this many body bytes of the next full (200) response, once. */
@@ -71,7 +71,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await new Promise((r) => server.close(r));
-  await removeDir(work);
+  await cleanupTempDirs();
 });
 
 let store: ModelStore;

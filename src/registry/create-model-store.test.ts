@@ -3,7 +3,7 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { countParameters, MODEL_SHAPES } from "../gguf/index.ts";
-import { makeTempDir, removeDir, sha256, snapshotStore, writeTinyGguf } from "../../test/registry-fixtures.ts";
+import { cleanupTempDirs, makeTempDir, removeDir, sha256, snapshotStore, writeTinyGguf } from "../../test/registry-fixtures.ts";
 import { createModelStore, type ModelStore } from "./index.ts";
 
 let work: string;
@@ -15,7 +15,7 @@ beforeAll(async () => {
   tiny = await writeTinyGguf(work, 7);
   other = await writeTinyGguf(work, 8);
 });
-afterAll(() => removeDir(work));
+afterAll(() => cleanupTempDirs());
 
 function freshStore(defaultQuantization?: string): ModelStore {
   return createModelStore({ home: makeTempDir("rfx-home-"), defaultQuantization });
