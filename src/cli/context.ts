@@ -31,7 +31,7 @@ export function createCliContextFactory(program: Command): CliContextFactory {
       const g = program.opts<{ config?: string; home?: string; threads?: string }>();
       const loaded = loadConfig({ file: g.config, overrides: { home: g.home, "performance.thread_pool_size": g.threads } });
       const { createModelStore } = await import("../registry/index.ts");
-      const store = createModelStore({ home: loaded.config.home });
+      const store = createModelStore({ home: loaded.config.home, defaultQuantization: loaded.config.models.default_quantization, contextSize: loaded.config.models.context_size });
       let engine: Promise<Engine> | undefined;
       return {
         loaded,

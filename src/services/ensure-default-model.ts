@@ -7,6 +7,6 @@ import type { createModelStore } from "../registry/index.ts";
 export async function ensureDefaultModel(store: ReturnType<typeof createModelStore>, config: Config): Promise<boolean> {
   const models = await store.list();
   if (models.length > 0) return false;
-  await store.synth({ shape: "tiny", quant: [...QUANTIZATIONS], name: config.models.default, seed: 42 });
-  return true;
+  const r = await store.ensureDefaultModel({ name: config.models.default, quants: [...QUANTIZATIONS], shape: "tiny", seed: 42 });
+  return r.created;
 }
