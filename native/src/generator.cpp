@@ -39,7 +39,7 @@ static uint32_t opt_u32(const Napi::Object & o, const char * k, uint32_t dflt) {
     return v.IsNumber() ? v.As<Napi::Number>().Uint32Value() : dflt;
 }
 
-// new Generator(model, {contextSize, parallel, batchSize, threads, poll, kvUnified}, onEvents)
+// new Generator(model, {contextSize, parallel, batchSize, ubatchSize, threads, poll, kvUnified, flushIntervalMs}, onEvents)
 Generator::Generator(const Napi::CallbackInfo & info) : Napi::ObjectWrap<Generator>(info) {
     auto env = info.Env();
     if (info.Length() < 3 || !info[0].IsObject() || !info[1].IsObject() || !info[2].IsFunction()) {
@@ -56,6 +56,8 @@ Generator::Generator(const Napi::CallbackInfo & info) : Napi::ObjectWrap<Generat
     n_threads_ = (int32_t) std::max<uint32_t>(1, opt_u32(o, "threads", 1));
     poll_ = std::min<uint32_t>(100, opt_u32(o, "poll", 0));
     if (o.Has("kvUnified")) kv_unified_ = o.Get("kvUnified").ToBoolean();
+    if (o.Has("flushIntervalMs") && o.Get("flushIntervalMs").IsNumber())
+        flush_ms_ = o.Get("flushIntervalMs").As<Napi::Number>().DoubleValue();
 
     tsfn_ = Napi::ThreadSafeFunction::New(env, info[2].As<Napi::Function>(), "rfx.generator", 0, 1);
     holds_ = 1;  // until READY/FATAL: a caller awaiting readiness must not see the process exit under it
@@ -193,6 +195,7 @@ Napi::Value Generator::ActiveCount(const Napi::CallbackInfo & info) {
 // ---- event delivery -------------------------------------------------------------------------------------------
 
 void Generator::emit(Event && e) {
+    if (e.kind != Event::TEXT) urgent_ = true;
     std::lock_guard<std::mutex> lk(out_mu_);
     // Consecutive text of one request merges, so a slow JS thread receives fewer, larger chunks.
     if (e.kind == Event::TEXT && !outbox_.empty()) {
@@ -343,7 +346,13 @@ void Generator::run() {
         for (auto & s : slots_)
             if (s.active && s.cancelled) finish(s, "cancelled");
         if (n_active_ > 0) step();
-        notify_js();
+        // Text is handed over at most every flush_ms_; anything that ends or starts something goes at once.
+        const double now = now_ms();
+        if (urgent_.load() || n_active_ == 0 || now - last_notify_ >= flush_ms_) {
+            urgent_ = false;
+            last_notify_ = now;
+            notify_js();
+        }
     }
 
     // Shutdown: everything still queued or running ends "cancelled".

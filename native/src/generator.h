@@ -106,6 +106,8 @@ class Generator : public Napi::ObjectWrap<Generator> {
     int32_t n_threads_ = 1;
     uint32_t poll_ = 0;
     bool kv_unified_ = true;
+    // Fewer JS wake-ups per token: on a 2-core machine Node's main thread competes with the decode threads.
+    double flush_ms_ = 0;
 
     // Owned by the loop thread.
     llama_context * ctx_ = nullptr;
@@ -131,6 +133,8 @@ class Generator : public Napi::ObjectWrap<Generator> {
     std::mutex out_mu_;
     std::vector<Event> outbox_;
     std::atomic<bool> call_pending_{false};
+    std::atomic<bool> urgent_{false};
+    double last_notify_ = 0;  // loop thread only
     Napi::ThreadSafeFunction tsfn_;
     int holds_ = 0;          // JS-thread only: reasons to keep the event loop alive
     bool closed_ = false;    // JS-thread only: CLOSED delivered, tsfn gone

@@ -87,6 +87,8 @@ export interface NativeGeneratorOptions {
   threads: number;
   poll: number;
   kvUnified?: boolean;
+  /** Least ms between two hand-overs of streamed text to JS (0 = after every decode step). */
+  flushIntervalMs?: number;
 }
 
 export interface NativeGenerator {

@@ -33,6 +33,11 @@ export interface NativeEngineOptions {
    * cells each. Defaults to false, as llama.cpp's server does with an explicit parallel count.
    */
   kvUnified?: boolean;
+  /**
+   * Least milliseconds between two hand-overs of streamed text to JS; every end of a request is handed over at once.
+   * Defaults to 0 (after every decode step).
+   */
+  flushIntervalMs?: number;
   /** llama.cpp log lines on stderr. Defaults to "silent" (errors still reach the thrown messages). */
   logLevel?: NativeLogLevel;
 }
@@ -114,6 +119,7 @@ export function createNativeEngine(options: NativeEngineOptions = {}): NativeEng
               poll,
               batchSize: Math.max(batchSize, parallel),
               kvUnified: options.kvUnified ?? false,
+              flushIntervalMs: options.flushIntervalMs ?? 0,
             });
         loaded.add(lm);
         const inner = lm.dispose;
@@ -188,6 +194,7 @@ interface GenerationSetup {
   poll: number;
   batchSize: number;
   kvUnified: boolean;
+  flushIntervalMs: number;
 }
 
 async function createGenerationModel(
@@ -212,6 +219,7 @@ async function createGenerationModel(
       threads: setup.threads,
       poll: setup.poll,
       kvUnified: setup.kvUnified,
+      flushIntervalMs: setup.flushIntervalMs,
     },
     (events) => {
       for (const e of events) {

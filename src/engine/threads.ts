@@ -35,10 +35,17 @@ export const DEFAULT_RATIONALE =
   "all available cores, poll 0: the native loop thread is a compute thread and Node's main thread only wakes once " +
   "per decode step, so a second compute thread pays; spinning idle workers (poll > 0) did not speed decode.";
 
-/** Cores this process may run on: os.availableParallelism() capped by the cgroup (v2 cpu.max or v1 cfs quota). */
-export function availableCores(): number {
+export interface CgroupRoots {
+  /** Mount point of the cgroup filesystem. Defaults to "/sys/fs/cgroup". */
+  cgroupRoot?: string;
+  /** Mount point of procfs (for self/cgroup). Defaults to "/proc". */
+  procRoot?: string;
+}
+
+/** Cores this process may run on: os.availableParallelism() capped by the cgroup CPU quota (v2 cpu.max or v1 CFS). */
+export function availableCores(roots: CgroupRoots = {}): number {
   const n = os.availableParallelism();
-  const quota = cgroupCpuQuota();
+  const quota = cgroupCpuQuota(roots);
   return Math.max(1, quota === undefined ? n : Math.min(n, Math.ceil(quota)));
 }
 
@@ -50,18 +57,45 @@ export function resolveThreadPolicy(options: ResolveThreadPolicyOptions = {}): T
   return { threads, poll: 0, availableCores: cores };
 }
 
-/** The CPU quota in cores, or undefined when unlimited or not in a cgroup. */
-function cgroupCpuQuota(): number | undefined {
-  const v2 = readText("/sys/fs/cgroup/cpu.max");
-  if (v2) {
-    const [max, period] = v2.trim().split(/\s+/);
-    if (max !== "max" && Number(period) > 0) return Number(max) / Number(period);
-    return undefined;
+/**
+ * The tightest CPU quota in cores on the path from the process's cgroup up to the root, or undefined when none is
+ * set; a container's quota usually sits on its own cgroup, a systemd slice's on a parent.
+ */
+export function cgroupCpuQuota(roots: CgroupRoots = {}): number | undefined {
+  const cg = roots.cgroupRoot ?? "/sys/fs/cgroup";
+  const selfCgroup = readText(`${roots.procRoot ?? "/proc"}/self/cgroup`) ?? "";
+  let best: number | undefined;
+  const consider = (q: number | undefined) => {
+    if (q !== undefined && q > 0 && (best === undefined || q < best)) best = q;
+  };
+  for (const line of selfCgroup.split("\n")) {
+    const [, controllers, path] = line.split(":");
+    if (path === undefined) continue;
+    const v2 = controllers === "";
+    const v1cpu = controllers.split(",").includes("cpu");
+    if (!v2 && !v1cpu) continue;
+    // Inside a cgroup namespace the path may not exist below the mount; then the mount itself is the process's group.
+    for (let dir = path; ; dir = dir.slice(0, dir.lastIndexOf("/")) || "/") {
+      if (v2) consider(parseCpuMax(readText(`${cg}${dir === "/" ? "" : dir}/cpu.max`)));
+      else
+        for (const mount of ["cpu", "cpu,cpuacct"])
+          consider(parseCfs(readText(`${cg}/${mount}${dir === "/" ? "" : dir}/cpu.cfs_quota_us`), readText(`${cg}/${mount}${dir === "/" ? "" : dir}/cpu.cfs_period_us`)));
+      if (dir === "/") break;
+    }
   }
-  const quota = Number(readText("/sys/fs/cgroup/cpu/cpu.cfs_quota_us") ?? readText("/sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us"));
-  const period = Number(readText("/sys/fs/cgroup/cpu/cpu.cfs_period_us") ?? readText("/sys/fs/cgroup/cpu,cpuacct/cpu.cfs_period_us"));
-  if (quota > 0 && period > 0) return quota / period;
-  return undefined;
+  return best;
+}
+
+function parseCpuMax(text: string | undefined): number | undefined {
+  if (!text) return undefined;
+  const [max, period] = text.trim().split(/\s+/);
+  return max !== "max" && Number(period) > 0 ? Number(max) / Number(period) : undefined;
+}
+
+function parseCfs(quota: string | undefined, period: string | undefined): number | undefined {
+  const q = Number(quota);
+  const p = Number(period);
+  return q > 0 && p > 0 ? q / p : undefined;
 }
 
 function readText(path: string): string | undefined {

@@ -1,0 +1,226 @@
+// Engine speed benchmark: single-stream decode and prompt tok/s, aggregate tok/s at several concurrencies, and the
+// share of wall time inside llama.cpp's decode, on the native engine (optionally beside llama-bench on the same file).
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { ReflexiaError } from "../errors/index.ts";
+import { createNativeEngine, type NativeEngine, type NativeEngineStats, type NativeLoadedModel } from "../engine/native-engine.ts";
+
+export interface EngineBenchmarkOptions {
+  modelPath: string;
+  /** Decode threads; 0 or undefined uses the engine's thread policy. */
+  threads?: number;
+  /** ggml threadpool polling level 0–100. Defaults to the engine's (0). */
+  poll?: number;
+  /** Least ms between text hand-overs to JS (engine option flushIntervalMs). Defaults to the engine's (0). */
+  flushIntervalMs?: number;
+  /** Tokens generated per request. Defaults to 128. */
+  tokens?: number;
+  /** Concurrent sequences for the aggregate runs. Defaults to [1, 4, 8]. */
+  concurrency?: number[];
+  /** Prompt length for the prompt-processing measurement. Defaults to 256 tokens. */
+  promptTokens?: number;
+  /** Runs of each measurement; the median is reported. Defaults to 3. */
+  repetitions?: number;
+  /** A llama-bench binary (built from node-llama-cpp's bundled llama.cpp) to run on the same file and threads. */
+  llamaBench?: string;
+  /** Receives each printed line. Defaults to console.log. */
+  log?: (line: string) => void;
+}
+
+export interface ConcurrencyResult {
+  sequences: number;
+  /** Generated tokens of all sequences / wall time from first submit to last completion. */
+  aggregateTokensPerSecond: number;
+  /** Share of that wall time spent inside llama_decode. */
+  decodeShare: number;
+  wallMs: number;
+}
+
+export interface EngineBenchmarkResult {
+  modelPath: string;
+  fileType: string;
+  parameterCount: number;
+  threads: number;
+  poll: number;
+  cpuBackend: string;
+  tokens: number;
+  /** Single stream: generated tokens after the first / time from first to last token (sampling included). */
+  decodeTokensPerSecond: number;
+  /** llama.cpp's own account of the same run (llama_perf_context eval time: single-token llama_decode calls). */
+  llamaDecodeTokensPerSecond: number;
+  /** Single stream: prompt tokens / prompt evaluation time. */
+  promptTokensPerSecond: number;
+  /** Single stream: share of decode wall time inside llama_decode. */
+  decodeShare: number;
+  concurrency: ConcurrencyResult[];
+  llamaBench?: { decodeTokensPerSecond: number; promptTokensPerSecond: number; command: string };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** A prompt that tokenizes to exactly `n` tokens (BOS included) on this model. */
+function promptOfLength(model: NativeLoadedModel, n: number): string {
+  const words = ["alpha", "river", "stone", "cloud", "green", "sound", "paper", "light", "north", "table"];
+  let text = "";
+  for (let i = 0; model.tokenize(text).length + 1 < n; i++) text += (i ? " " : "") + words[i % words.length];
+  // Trim whole words until it fits, then it is at most a word short: good enough for a rate.
+  while (model.tokenize(text).length + 1 > n) text = text.slice(0, text.lastIndexOf(" "));
+  return text;
+}
+
+function statsDelta(a: NativeEngineStats, b: NativeEngineStats): NativeEngineStats {
+  const out = { ...b };
+  for (const k of Object.keys(b) as Array<keyof NativeEngineStats>) out[k] = b[k] - a[k];
+  return out;
+}
+
+function runLlamaBench(bin: string, modelPath: string, threads: number, promptTokens: number, tokens: number, repetitions: number) {
+  const args = ["-m", modelPath, "-t", String(threads), "-p", String(promptTokens), "-n", String(tokens), "-r", String(repetitions), "-o", "json"];
+  const res = spawnSync(bin, args, { encoding: "utf8", maxBuffer: 16 << 20 });
+  if (res.status !== 0) throw new ReflexiaError("RFX_ENGINE", `llama-bench failed: ${res.stderr.slice(-500)}`);
+  const rows = JSON.parse(res.stdout) as Array<{ n_prompt: number; n_gen: number; avg_ts: number }>;
+  return {
+    promptTokensPerSecond: rows.find((r) => r.n_prompt > 0 && r.n_gen === 0)?.avg_ts ?? 0,
+    decodeTokensPerSecond: rows.find((r) => r.n_gen > 0 && r.n_prompt === 0)?.avg_ts ?? 0,
+    command: [bin, ...args].join(" "),
+  };
+}
+
+/** Runs the benchmark on the native engine and prints one line per figure. */
+export async function runEngineBenchmark(options: EngineBenchmarkOptions): Promise<EngineBenchmarkResult> {
+  const log = options.log ?? ((l: string) => console.log(l));
+  const tokens = options.tokens ?? 128;
+  const concurrency = options.concurrency ?? [1, 4, 8];
+  const promptTokens = options.promptTokens ?? 256;
+  const reps = options.repetitions ?? 3;
+  if (!existsSync(options.modelPath)) throw new ReflexiaError("RFX_MODEL_NOT_FOUND", `model file not found: ${options.modelPath}`);
+  if (!Number.isInteger(tokens) || tokens < 2) throw new ReflexiaError("RFX_VALIDATION", "tokens must be an integer >= 2");
+  if (concurrency.some((c) => !Number.isInteger(c) || c < 1)) throw new ReflexiaError("RFX_VALIDATION", "concurrency must list positive integers");
+
+  const engine: NativeEngine = createNativeEngine({ threads: options.threads, poll: options.poll, flushIntervalMs: options.flushIntervalMs });
+  const parallel = Math.max(1, ...concurrency);
+  // Each sequence needs room for the long prompt plus its generation.
+  const perSeq = Math.ceil((promptTokens + tokens + 16) / 256) * 256;
+  const model = await engine.loadModel({ path: options.modelPath, parallel, contextSize: perSeq * parallel, threads: options.threads });
+  try {
+    const threads = model.threads;
+    const poll = options.poll ?? 0;
+    log(`model ${options.modelPath} (${model.info.fileType}, ${(model.info.parameterCount / 1e6).toFixed(1)} M params), ${threads} threads, poll ${poll}, CPU backend ${engine.cpuBackend}`);
+    const gen = { maxTokens: tokens, ignoreEos: true, seed: 1 };
+    await model.generate("warm up", { ...gen, maxTokens: 8 });
+
+    // Single stream: decode rate, llama.cpp's own eval rate over the same calls, and the decode share.
+    const decode: number[] = [];
+    const llamaDecode: number[] = [];
+    const shares: number[] = [];
+    for (let r = 0; r < reps; r++) {
+      const before = model.stats();
+      const t0 = performance.now();
+      const res = await model.generate("The quick brown fox", gen);
+      const wall = performance.now() - t0;
+      const d = statsDelta(before, model.stats());
+      decode.push(((res.completionTokens - 1) / res.timings.evalMs) * 1000);
+      llamaDecode.push((d.llamaEvalCount / d.llamaEvalMs) * 1000);
+      shares.push(d.decodeMs / wall);
+    }
+    const prompt = promptOfLength(model, promptTokens);
+    const pp: number[] = [];
+    for (let r = 0; r < reps; r++) {
+      const res = await model.generate(prompt, { maxTokens: 1, ignoreEos: true });
+      pp.push((res.promptTokens / res.timings.promptEvalMs) * 1000);
+    }
+    const result: EngineBenchmarkResult = {
+      modelPath: options.modelPath,
+      fileType: model.info.fileType,
+      parameterCount: model.info.parameterCount,
+      threads,
+      poll,
+      cpuBackend: engine.cpuBackend,
+      tokens,
+      decodeTokensPerSecond: median(decode),
+      llamaDecodeTokensPerSecond: median(llamaDecode),
+      promptTokensPerSecond: median(pp),
+      decodeShare: median(shares),
+      concurrency: [],
+    };
+    log(`single stream: decode ${result.decodeTokensPerSecond.toFixed(1)} tok/s (llama.cpp eval time of the same calls: ${result.llamaDecodeTokensPerSecond.toFixed(1)} tok/s), decode share ${(result.decodeShare * 100).toFixed(1)} %`);
+    log(`single stream: prompt ${result.promptTokensPerSecond.toFixed(1)} tok/s (${promptTokens} tokens)`);
+
+    // Aggregate: n concurrent requests with short distinct prompts, as a server would receive them.
+    for (const n of concurrency) {
+      const rates: number[] = [];
+      const nShares: number[] = [];
+      const walls: number[] = [];
+      for (let r = 0; r < reps; r++) {
+        const before = model.stats();
+        const t0 = performance.now();
+        const rs = await Promise.all(Array.from({ length: n }, (_, i) => model.generate(`Request ${i}: tell me about the sea`, { ...gen, seed: i + 1 })));
+        const wall = performance.now() - t0;
+        const d = statsDelta(before, model.stats());
+        rates.push((rs.reduce((s, x) => s + x.completionTokens, 0) / wall) * 1000);
+        nShares.push(d.decodeMs / wall);
+        walls.push(wall);
+      }
+      const c: ConcurrencyResult = { sequences: n, aggregateTokensPerSecond: median(rates), decodeShare: median(nShares), wallMs: median(walls) };
+      result.concurrency.push(c);
+      log(`${n} concurrent: aggregate ${c.aggregateTokensPerSecond.toFixed(1)} tok/s, decode share ${(c.decodeShare * 100).toFixed(1)} %`);
+    }
+
+    if (options.llamaBench) {
+      await model.dispose(); // free the cores' caches and memory before the reference run
+      result.llamaBench = runLlamaBench(options.llamaBench, options.modelPath, threads, promptTokens, tokens, reps);
+      const lb = result.llamaBench;
+      log(`llama-bench (same file, ${threads} threads): decode ${lb.decodeTokensPerSecond.toFixed(1)} tok/s, prompt ${lb.promptTokensPerSecond.toFixed(1)} tok/s`);
+      log(`ratio native/llama-bench: decode ${(result.decodeTokensPerSecond / lb.decodeTokensPerSecond).toFixed(3)}, prompt ${(result.promptTokensPerSecond / lb.promptTokensPerSecond).toFixed(3)}`);
+    }
+    return result;
+  } finally {
+    await model.dispose();
+    await engine.dispose();
+  }
+}
+
+function parseArgs(argv: string[]): EngineBenchmarkOptions & { json: boolean } {
+  const out: EngineBenchmarkOptions & { json: boolean } = { modelPath: "", json: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const v = () => {
+      const x = argv[++i];
+      if (x === undefined) throw new ReflexiaError("RFX_VALIDATION", `${a} needs a value`);
+      return x;
+    };
+    if (a === "--model") out.modelPath = v();
+    else if (a === "--threads") out.threads = Number(v());
+    else if (a === "--poll") out.poll = Number(v());
+    else if (a === "--tokens") out.tokens = Number(v());
+    else if (a === "--flush-ms") out.flushIntervalMs = Number(v());
+    else if (a === "--prompt-tokens") out.promptTokens = Number(v());
+    else if (a === "--repetitions") out.repetitions = Number(v());
+    else if (a === "--concurrency") out.concurrency = v().split(",").map(Number);
+    else if (a === "--llama-bench") out.llamaBench = v();
+    else if (a === "--json") out.json = true;
+    else throw new ReflexiaError("RFX_VALIDATION", `unknown option ${a}`);
+  }
+  if (!out.modelPath) throw new ReflexiaError("RFX_VALIDATION", "--model PATH is required");
+  return out;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  // npx tsx src/bench/engine-bench.ts --model PATH [--threads N] [--poll P] [--tokens N] [--concurrency 1,4,8]
+  //   [--prompt-tokens N] [--repetitions N] [--flush-ms N] [--llama-bench /path/to/llama-bench] [--json]
+  const { json, ...opts } = parseArgs(process.argv.slice(2));
+  runEngineBenchmark(json ? { ...opts, log: () => {} } : opts).then(
+    (r) => {
+      if (json) console.log(JSON.stringify(r, null, 2));
+    },
+    (e: unknown) => {
+      console.error(e instanceof Error ? e.message : String(e));
+      process.exitCode = 1;
+    },
+  );
+}
