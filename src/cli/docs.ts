@@ -23,7 +23,7 @@ export function registerDocsCommand(program: Command, getContext: CliContextFact
   const open = async () => {
     const ctx = await getContext();
     const { openRagForCli } = await import("../services/open-rag.ts");
-    return openRagForCli(ctx.loaded.config);
+    return openRagForCli(ctx.loaded.config, { engine: ctx.getEngine, store: ctx.store });
   };
   docs
     .command("add")
@@ -39,7 +39,7 @@ export function registerDocsCommand(program: Command, getContext: CliContextFact
         for (const [i, file] of files.entries()) {
           try {
             const r = await rag.service.ingest({ content: await readFile(file), filename: basename(file), source: file });
-            results.push({ file, status: r.status, id: r.document.id, chunks: r.chunks });
+            results.push({ file, status: r.status, id: r.document.id, chunks: r.chunks.length });
           } catch (e) {
             failed++;
             results.push({ file, status: "failed", error: (e as Error).message });
