@@ -89,15 +89,6 @@ function formatBytes(n) {
   return `${n.toFixed(n >= 100 || i === 0 ? 0 : 1)} ${units[i]}`;
 }
 
-const pick = (obj, ...paths) => {
-  for (const p of paths) {
-    let cur = obj;
-    for (const part of p.split(".")) cur = cur == null ? undefined : cur[part];
-    if (cur !== undefined && cur !== null) return cur;
-  }
-  return undefined;
-};
-
 // ---------- connection / API key ----------
 
 function setConn(kind, text) {
@@ -191,37 +182,38 @@ async function pollStatus() {
 }
 
 function renderStatus(s) {
-  const memUsed = pick(s, "memory.usedBytes", "memory.used_bytes", "memory.rssBytes", "memory.rss_bytes");
-  const memPct = pick(s, "memory.percent", "memory.usedPercent", "memory.used_percent", "memory.usage_percent");
-  const budget = pick(s, "memory.budgetBytes", "memory.budget_bytes");
-  const hits = pick(s, "cache.hits");
-  const misses = pick(s, "cache.misses");
+  const q = s.queue ?? {};
+  const mem = s.memory;
+  const cache = s.cache;
   const rows = [
-    ["Running", pick(s, "scheduler.running", "running", "active_sequences", "activeSequences")],
-    ["Queued", pick(s, "scheduler.queued", "queued", "queue_depth", "queueDepth")],
-    ["Parallel", pick(s, "scheduler.parallel", "parallel")],
-    ["Memory", memUsed !== undefined ? formatBytes(memUsed) + (typeof memPct === "number" ? ` (${memPct.toFixed(1)}%)` : "") : undefined],
-    ["Budget", budget !== undefined ? formatBytes(budget) : undefined],
-    ["Cache", hits !== undefined ? `${hits} hit / ${misses ?? 0} miss` : undefined],
-    ["Documents", pick(s, "rag.documents", "rag.document_count", "documents")],
+    ["State", s.draining ? "draining" : s.ready === false ? `starting${s.ready_reason ? ` (${s.ready_reason})` : ""}` : "ready"],
+    ["Running", q.running !== undefined ? `${q.running} of ${q.parallel ?? "?"} per variant` : undefined],
+    ["Queued", q.queued !== undefined ? `${q.queued} / ${q.queue_size ?? "?"}` : undefined],
+    ["Active sequences", s.active_sequences],
+    ["Memory", mem ? `${formatBytes(mem.used_bytes)} (${Number(mem.percent).toFixed(1)}%)` : undefined],
+    ["Budget", mem ? `${formatBytes(mem.budget_bytes)} · ${Math.round((mem.pressure ?? 0) * 100)}% used` : undefined],
+    ["Cache", cache?.enabled ? `${cache.hits} hits · ${cache.misses} misses · ${cache.size} entries` : cache ? "off" : undefined],
+    ["Documents", s.rag?.documents ?? undefined],
+    ["Adaptive", s.adaptive_quantization === undefined ? undefined : s.adaptive_quantization ? "on" : "off"],
   ];
   $("status").replaceChildren(
-    ...rows.filter(([, v]) => v !== undefined).flatMap(([k, v]) => [el("dt", { text: k }), el("dd", { text: String(v) })]),
+    ...rows.filter(([, v]) => v !== undefined && v !== null).flatMap(([k, v]) => [el("dt", { text: k }), el("dd", { text: String(v) })]),
   );
-  const variants = pick(s, "scheduler.variants", "variants", "loaded") ?? [];
+  const loaded = s.loaded ?? [];
+  const loading = (s.loading ?? []).map((key) => el("li", {}, el("span", { class: "variant-name", text: key }), el("span", { class: "hint", text: "loading…" })));
   $("variants").replaceChildren(
-    ...(variants.length
-      ? variants.map((v) =>
-          el(
-            "li",
-            {},
-            el("span", { class: "variant-name", text: v.key ?? `${v.name}:${v.tag}` }),
-            el("span", { class: "hint", text: `${v.embedding ? "embedding · " : ""}${v.running ?? 0} running · ${v.queued ?? 0} queued` }),
-          ),
-        )
-      : [el("li", { class: "hint", text: "None loaded yet" })]),
+    ...loaded.map((v) =>
+      el(
+        "li",
+        {},
+        el("span", { class: "variant-name", text: v.variant ?? `${v.name}:${v.tag}` }),
+        el("span", { class: "hint", text: v.embedding ? "embeddings" : `${v.running ?? 0} running · ${v.queued ?? 0} queued` }),
+      ),
+    ),
+    ...loading,
   );
-  $("status-updated").textContent = new Date().toLocaleTimeString();
+  if (!loaded.length && !loading.length) $("variants").append(el("li", { class: "hint", text: "None loaded yet" }));
+  $("status-updated").textContent = `updated ${new Date().toLocaleTimeString()}`;
 }
 
 // ---------- documents ----------
@@ -309,12 +301,10 @@ function addMessage(role, text) {
 function variantInfo(res) {
   const h = (name) => res.headers.get(name) ?? undefined;
   return {
-    model: h("x-reflexia-model"),
     variant: h("x-reflexia-variant"),
     quantization: h("x-reflexia-quantization"),
     reason: h("x-reflexia-reason"),
-    complexity: h("x-reflexia-complexity"),
-    cached: h("x-reflexia-cache"),
+    cache: h("x-reflexia-cache"),
   };
 }
 
@@ -325,39 +315,36 @@ function mergeInfo(info, extra) {
   return out;
 }
 
+const REASONS = {
+  pinned: "variant named in the request",
+  default: "configured default variant",
+};
+
 function renderBadge(meta, info, usage, tps) {
   const parts = [];
-  const variant = info.variant ?? (info.model && info.quantization ? `${info.model}:${info.quantization}` : info.model);
+  const variant = info.variant ?? info.model;
   if (variant) parts.push(el("span", { class: "chip chip-variant", title: "Variant that served this answer", text: String(variant) }));
   if (info.quantization) parts.push(el("span", { class: "chip chip-quant", title: "Quantization", text: String(info.quantization) }));
-  const complexity = info.complexity ?? info.complexity_score;
-  const score = typeof complexity === "object" && complexity !== null ? complexity.score : complexity;
-  if (score !== undefined && score !== "" && !Number.isNaN(Number(score))) {
-    const level = typeof complexity === "object" && complexity?.level ? ` ${complexity.level}` : "";
-    parts.push(el("span", { class: "chip", title: "Prompt complexity score", text: `complexity ${Number(score).toFixed(2)}${level}` }));
+  const c = info.complexity;
+  if (c && typeof c === "object" && typeof c.score === "number") {
+    parts.push(el("span", { class: "chip", title: "Prompt complexity (level and score 0–1)", text: `complexity ${c.level ?? ""} ${c.score.toFixed(2)}`.replace("  ", " ") }));
   }
-  const cached = info.cached ?? info.cache;
-  if (cached === true || cached === "hit") parts.push(el("span", { class: "chip chip-cache", text: "cached" }));
+  if (info.cache === "hit") parts.push(el("span", { class: "chip chip-cache", title: "Served from the response cache", text: "cached" }));
+  if (info.load_ms > 0) parts.push(el("span", { class: "chip chip-plain", title: "Time this request waited for the variant to load", text: `loaded in ${Math.round(info.load_ms)} ms` }));
+  if (info.queue_ms >= 1) parts.push(el("span", { class: "chip chip-plain", title: "Time waiting for a free sequence", text: `queued ${Math.round(info.queue_ms)} ms` }));
   if (usage?.completion_tokens !== undefined) parts.push(el("span", { class: "chip chip-plain", text: `${usage.completion_tokens} tokens${tps ? ` · ${tps.toFixed(1)} tok/s` : ""}` }));
-  const reason = info.reason ?? info.quantization_reason;
   const children = [];
   if (parts.length) children.push(el("div", { class: "badge", role: "group", "aria-label": "How this answer was produced" }, ...parts));
-  if (reason) children.push(el("p", { class: "reason", text: String(reason) }));
+  if (info.reason) {
+    const reason = String(info.reason);
+    children.push(el("p", { class: "reason" }, "Why: ", el("code", { text: reason }), REASONS[reason] ? ` — ${REASONS[reason]}` : ""));
+  }
   meta.replaceChildren(...children);
 }
 
-function buildMessages() {
-  const messages = [];
-  const role = state.roles.find((r) => r.id === $("role").value);
-  // The role's prompt travels as a system message so any OpenAI-compatible server handles it the same way.
-  const systemPrompt = role?.system_prompt ?? role?.systemPrompt;
-  if (systemPrompt) messages.push({ role: "system", content: systemPrompt });
-  return [...messages, ...state.history];
-}
-
-async function sendMessage(text) {
-  state.history.push({ role: "user", content: text });
-  addMessage("user", text);
+async function sendMessage(userText) {
+  state.history.push({ role: "user", content: userText });
+  addMessage("user", userText);
   const reply = addMessage("assistant", "");
   reply.node.classList.add("streaming");
   reply.body.append(el("span", { class: "typing", "aria-hidden": "true" }));
@@ -371,14 +358,14 @@ async function sendMessage(text) {
   const variant = $("variant").value;
   const body = {
     model: variant ? `${model}:${variant}` : model || undefined,
-    messages: buildMessages(),
+    messages: state.history,
     stream: true,
     stream_options: { include_usage: true },
     temperature: Number($("temperature").value),
     max_tokens: Number($("max-tokens").value),
   };
-  const role = $("role").value;
-  if (role && !state.roles.find((r) => r.id === role)?.system_prompt) body.role = role;
+  // Reflexia's extension field: the server prepends the role's system prompt and reports it in `reflexia.role`.
+  if ($("role").value) body.role = $("role").value;
 
   let text = "";
   let info = {};

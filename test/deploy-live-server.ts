@@ -1,0 +1,52 @@
+// Starts the real Reflexia server (src/main.ts startServer: real engine, real store, tiny synthetic model) on
+// free loopback ports for the Prometheus and web UI tests, and tears it down with its temp home.
+import { loadConfig } from "../src/config/index.ts";
+import { startServer, type RunningServer } from "../src/main.ts";
+import { createTinyHome, TINY, type TinyHome } from "./support/server-fixture.ts";
+
+export { TINY };
+
+export interface LiveServer {
+  server: RunningServer;
+  home: TinyHome;
+  /** host:port of the metrics listener, as Prometheus wants a target. */
+  metricsTarget: string;
+  stop(): Promise<void>;
+}
+
+export async function startLiveServer(overrides: Record<string, unknown> = {}): Promise<LiveServer> {
+  const home = await createTinyHome(["q4_0", "q8_0"]);
+  let server: RunningServer | undefined;
+  try {
+    const loaded = loadConfig({
+      env: {},
+      overrides: {
+        home: home.home,
+        "models.default": TINY,
+        "server.host": "127.0.0.1",
+        "server.port": 0,
+        "server.metrics_port": 0,
+        "scheduler.parallel": 2,
+        "models.context_size": 1024,
+        "log.level": "warn",
+        ...overrides,
+      },
+    });
+    server = await startServer({ loaded, store: home.store, logger: false });
+    await server.ready;
+  } catch (e) {
+    await server?.close().catch(() => {});
+    await home.cleanup();
+    throw e;
+  }
+  const s = server;
+  return {
+    server: s,
+    home,
+    metricsTarget: new URL(s.metricsUrl).host,
+    async stop() {
+      await s.close().catch(() => {});
+      await home.cleanup();
+    },
+  };
+}
