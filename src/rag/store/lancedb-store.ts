@@ -1,0 +1,538 @@
+// The embedded LanceDB VectorStore: a documents table and a chunks table whose commit protocol survives SIGKILL.
+//
+// Durability design (what must stay true):
+// - Every LanceDB write (add, mergeInsert, delete, optimize) is one atomic commit: data files are written first
+//   and a new manifest version is published last, so a killed process leaves each table at its previous or its
+//   next version, never in between.
+// - A document is committed in two such writes. (1) All its chunks, vectors included, are appended to `chunks` in
+//   ONE add, tagged with a fresh `ingest_id`. (2) Its row is upserted into `documents` (mergeInsert on id) carrying
+//   that `ingest_id`: this is the commit point, and commitDocument resolves (the caller acks) only after it.
+//   A batch (commitDocuments) does the same with one append of all its chunks and one of all its new rows.
+//   (3) Chunks of the superseded ingest of the same document, if any, are deleted.
+// - A chunk is live only if its document row exists and names its ingest_id. Searches filter on that (in memory,
+//   over-fetching by the number of rows that may be stale), so chunks of an ingest in flight, of a replaced
+//   version not yet deleted, or of a deleted document are never returned.
+// - Opening the store deletes every chunk whose ingest_id no document row names: the leftovers of a crash between
+//   (1) and (2) (a document never acknowledged) or after (2) (old version, deleted document). Deleting a document
+//   removes its row first (the commit point of a delete), then its chunks.
+// So after any crash and reopen each document is either absent or present with exactly the chunks of its last
+// acknowledged ingest.
+import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from "node:fs";
+import { join } from "node:path";
+import * as lancedb from "@lancedb/lancedb";
+import { Field, FixedSizeList, Float32, Float64, Int32, Schema, Utf8 } from "apache-arrow";
+import { ReflexiaError } from "../../errors/index.ts";
+import type { DistanceMetric, DocumentType, RagChunk, RagDocument } from "../types.ts";
+import {
+  distanceToScore,
+  type CommitItem,
+  type DocumentRecord,
+  type EmbeddedChunk,
+  type ListDocumentsOptions,
+  type SearchHit,
+  type SearchOptions,
+  type StoreIndexInfo,
+  type StoreVerifyReport,
+  type VectorStore,
+} from "./vector-store.ts";
+
+export interface LanceDbStoreOptions {
+  /** Directory of the database, e.g. `$REFLEXIA_HOME/rag/lancedb`; created when missing. */
+  dir: string;
+  dim: number;
+  /** Identity of the embedder whose vectors the store holds; reopening with another one is refused. */
+  embedderId: string;
+  /** Defaults to "ip" (config `vector_db.distance_metric`). */
+  distance?: DistanceMetric;
+  /** Chunk rows past which an ANN (IVF_HNSW_SQ) index is built; exact search below. Defaults to 5000. */
+  annThreshold?: number;
+  /** Commits after which optimize() runs in the background (compaction, index refresh). Defaults to 50. */
+  optimizeEvery?: number;
+  /** HNSW search breadth; higher is more accurate and slower. Defaults to 100. */
+  ef?: number;
+  /** Receives errors of background maintenance (they never fail a commit). Defaults to console.warn. */
+  onBackgroundError?: (e: unknown) => void;
+}
+
+interface StoreMeta {
+  format: 1;
+  embedderId: string;
+  dim: number;
+  /** Distance the ANN index was trained with, when one exists. */
+  annDistance?: DistanceMetric;
+  createdAt: string;
+}
+
+/** Document metadata held in memory (no text) plus the ingest that owns its live chunks. */
+interface DocState extends Omit<RagDocument, "text"> {
+  ingestId: string;
+}
+
+const DOCS = "documents";
+const CHUNKS = "chunks";
+const CHUNK_COLUMNS = ["id", "document_id", "ingest_id", "chunk_index", "text", "char_start", "char_end", "token_count"];
+const DOC_META_COLUMNS = ["id", "source", "title", "type", "mime_type", "size", "sha256", "added_at", "chunk_count", "char_count", "ingest_id"];
+const LANCE_DISTANCE: Record<DistanceMetric, "dot" | "cosine" | "l2"> = { ip: "dot", cosine: "cosine", l2: "l2" };
+/** Rows below which an IVF_HNSW_SQ index cannot be trained meaningfully. */
+const MIN_ANN_ROWS = 256;
+/** Versions younger than this survive cleanup, so a search started on an older version can still read it. */
+const KEEP_VERSIONS_MS = 60_000;
+
+function sqlString(s: string): string {
+  return `'${s.replace(/'/g, "''")}'`;
+}
+
+function documentsSchema(): Schema {
+  return new Schema([
+    new Field("id", new Utf8(), false),
+    new Field("source", new Utf8(), false),
+    new Field("title", new Utf8(), false),
+    new Field("type", new Utf8(), false),
+    new Field("mime_type", new Utf8(), false),
+    new Field("size", new Float64(), false),
+    new Field("sha256", new Utf8(), false),
+    new Field("added_at", new Utf8(), false),
+    new Field("chunk_count", new Int32(), false),
+    new Field("char_count", new Int32(), false),
+    new Field("ingest_id", new Utf8(), false),
+    new Field("text", new Utf8(), false),
+  ]);
+}
+
+function chunksSchema(dim: number): Schema {
+  return new Schema([
+    new Field("id", new Utf8(), false),
+    new Field("document_id", new Utf8(), false),
+    new Field("ingest_id", new Utf8(), false),
+    new Field("chunk_index", new Int32(), false),
+    new Field("text", new Utf8(), false),
+    new Field("char_start", new Int32(), false),
+    new Field("char_end", new Int32(), false),
+    new Field("token_count", new Int32(), false),
+    new Field("vector", new FixedSizeList(dim, new Field("item", new Float32(), true)), false),
+  ]);
+}
+
+type Row = Record<string, unknown>;
+
+function rowToDoc(r: Row): DocState {
+  return {
+    id: r.id as string,
+    source: r.source as string,
+    title: r.title as string,
+    type: r.type as DocumentType,
+    mimeType: r.mime_type as string,
+    size: Number(r.size),
+    sha256: r.sha256 as string,
+    addedAt: r.added_at as string,
+    chunkCount: Number(r.chunk_count),
+    charCount: Number(r.char_count),
+    ingestId: r.ingest_id as string,
+  };
+}
+
+function rowToChunk(r: Row): RagChunk {
+  return {
+    id: r.id as string,
+    documentId: r.document_id as string,
+    index: Number(r.chunk_index),
+    text: r.text as string,
+    start: Number(r.char_start),
+    end: Number(r.char_end),
+    tokenCount: Number(r.token_count),
+  };
+}
+
+function publicDoc(d: DocState): RagDocument {
+  const { ingestId: _i, ...doc } = d;
+  return doc;
+}
+
+/** Serialises writes: LanceDB allows concurrent commits, but the commit protocol above assumes one writer. */
+function createMutex() {
+  let tail: Promise<unknown> = Promise.resolve();
+  return <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = tail.then(fn, fn);
+    tail = run.catch(() => undefined);
+    return run;
+  };
+}
+
+function readMeta(path: string): StoreMeta | undefined {
+  if (!existsSync(path)) return undefined;
+  try {
+    return JSON.parse(readFileSync(path, "utf8")) as StoreMeta;
+  } catch (e) {
+    throw new ReflexiaError("RFX_CONFIG_INVALID", `vector store metadata ${path} is unreadable: ${(e as Error).message}`);
+  }
+}
+
+function writeMeta(path: string, meta: StoreMeta): void {
+  // Write-then-rename so a crash never leaves a truncated metadata file.
+  const tmp = `${path}.tmp`;
+  writeFileSync(tmp, JSON.stringify(meta, null, 2));
+  renameSync(tmp, path);
+}
+
+/** Opens (creating when missing) the store under `dir` and removes what an interrupted ingest left behind. */
+export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<VectorStore & { readonly dir: string }> {
+  const { dir, dim, embedderId } = options;
+  const metric = options.distance ?? "ip";
+  const annThreshold = options.annThreshold ?? 5000;
+  const optimizeEvery = options.optimizeEvery ?? 50;
+  const ef = options.ef ?? 100;
+  const onBackgroundError = options.onBackgroundError ?? ((e: unknown) => console.warn(`[rag] background optimize failed: ${(e as Error).message}`));
+  mkdirSync(dir, { recursive: true });
+  const metaPath = join(dir, "reflexia-store.json");
+  let meta = readMeta(metaPath);
+  if (meta && (meta.embedderId !== embedderId || meta.dim !== dim)) {
+    throw new ReflexiaError(
+      "RFX_CONFIG_INVALID",
+      `the vector store at ${dir} holds vectors of embedder ${meta.embedderId} (${meta.dim}-d), not ${embedderId} (${dim}-d); ` +
+        "use the same embedder (rag.embedding_model, vector_db.embedding_dim) or another store directory",
+    );
+  }
+  if (!meta) {
+    meta = { format: 1, embedderId, dim, createdAt: new Date().toISOString() };
+    writeMeta(metaPath, meta);
+  }
+
+  const db = await lancedb.connect(dir);
+  const names = new Set(await db.tableNames());
+  const docsTable = names.has(DOCS) ? await db.openTable(DOCS) : await db.createEmptyTable(DOCS, documentsSchema());
+  const chunksTable = names.has(CHUNKS) ? await db.openTable(CHUNKS) : await db.createEmptyTable(CHUNKS, chunksSchema(dim));
+
+  const indices = await chunksTable.listIndices();
+  if (!indices.some((i) => i.columns.includes("text") && i.indexType === "FTS")) {
+    // BM25 index; rows appended later are searched unindexed until optimize() folds them in.
+    await chunksTable.createIndex("text", { config: lancedb.Index.fts({ withPosition: false }), replace: true });
+  }
+  let hasAnn = indices.some((i) => i.columns.includes("vector"));
+  if (hasAnn && meta.annDistance !== metric) {
+    // An index trained for another distance would rank wrongly: drop it, optimize() rebuilds it.
+    const vectorIndex = indices.find((i) => i.columns.includes("vector"))!;
+    await chunksTable.dropIndex(vectorIndex.name);
+    hasAnn = false;
+  }
+
+  const docs = new Map<string, DocState>();
+  const bySource = new Map<string, string>();
+  let sortedCache: DocState[] | undefined;
+  /** Rebuilds the in-memory view of committed documents from the table (the source of truth). */
+  async function reloadDocs(): Promise<void> {
+    docs.clear();
+    bySource.clear();
+    sortedCache = undefined;
+    for (const r of (await docsTable.query().select(DOC_META_COLUMNS).toArray()) as Row[]) {
+      const d = rowToDoc(r);
+      docs.set(d.id, d);
+      bySource.set(d.source, d.id);
+    }
+  }
+  await reloadDocs();
+
+  // Recovery: drop chunks no committed document owns (see the module comment).
+  const liveIngests = new Set([...docs.values()].map((d) => d.ingestId));
+  const seen = new Set<string>();
+  for (const r of (await chunksTable.query().select(["ingest_id"]).toArray()) as Row[]) seen.add(r.ingest_id as string);
+  const orphans = [...seen].filter((g) => !liveIngests.has(g));
+  for (let i = 0; i < orphans.length; i += 200) {
+    await chunksTable.delete(`ingest_id IN (${orphans.slice(i, i + 200).map(sqlString).join(", ")})`);
+  }
+
+  const exclusive = createMutex();
+  /** Upper bound of chunk rows in the table that are not live (in flight, superseded, deleted). */
+  let staleRows = 0;
+  let commitsSinceOptimize = orphans.length > 0 ? optimizeEvery : 0;
+  let closed = false;
+  let background: Promise<void> = Promise.resolve();
+
+  const live = () => {
+    if (closed) throw new ReflexiaError("RFX_INTERNAL", "the vector store is closed");
+  };
+  const liveChunkCount = () => {
+    let n = 0;
+    for (const d of docs.values()) n += d.chunkCount;
+    return n;
+  };
+  const isLive = (r: Row) => docs.get(r.document_id as string)?.ingestId === r.ingest_id;
+
+  async function optimizeLocked(): Promise<void> {
+    commitsSinceOptimize = 0;
+    await chunksTable.optimize({ cleanupOlderThan: new Date(Date.now() - KEEP_VERSIONS_MS) });
+    await docsTable.optimize({ cleanupOlderThan: new Date(Date.now() - KEEP_VERSIONS_MS) });
+    const rows = await chunksTable.countRows();
+    if (!hasAnn && rows >= Math.max(annThreshold, MIN_ANN_ROWS)) {
+      await chunksTable.createIndex("vector", {
+        // One partition: a single HNSW graph is the recommended layout at these sizes (see the benchmark).
+        config: lancedb.Index.hnswSq({ distanceType: LANCE_DISTANCE[metric], numPartitions: 1 }),
+        replace: true,
+      });
+      hasAnn = true;
+      meta = { ...meta!, annDistance: metric };
+      writeMeta(metaPath, meta);
+    }
+  }
+
+  function scheduleMaintenance(): void {
+    const needsAnn = !hasAnn && liveChunkCount() >= Math.max(annThreshold, MIN_ANN_ROWS);
+    if (commitsSinceOptimize < optimizeEvery && !needsAnn) return;
+    commitsSinceOptimize = 0;
+    background = exclusive(() => (closed ? Promise.resolve() : optimizeLocked())).catch(onBackgroundError);
+  }
+
+  const store: VectorStore & { readonly dir: string } = {
+    kind: "lancedb",
+    dir,
+    dim,
+    distance: metric,
+
+    commitDocument(doc: DocumentRecord, chunks: EmbeddedChunk[]) {
+      return store.commitDocuments([{ doc, chunks }]);
+    },
+
+    commitDocuments(items: CommitItem[]) {
+      return exclusive(async () => {
+        live();
+        if (items.length === 0) return;
+        const ids = new Set<string>();
+        for (const { doc, chunks } of items) {
+          if (ids.has(doc.id)) throw new ReflexiaError("RFX_INTERNAL", `document ${doc.id} appears twice in one commit`);
+          ids.add(doc.id);
+          for (const c of chunks) {
+            if (c.vector.length !== dim) throw new ReflexiaError("RFX_INTERNAL", `chunk vector has ${c.vector.length} dimensions, the store ${dim}`);
+            if (c.documentId !== doc.id) throw new ReflexiaError("RFX_INTERNAL", `chunk ${c.id} belongs to ${c.documentId}, not ${doc.id}`);
+          }
+        }
+        const staged = items.map(({ doc, chunks }) => ({ doc, chunks, ingestId: crypto.randomUUID(), previous: docs.get(doc.id) }));
+        const chunkRows = staged.flatMap(({ doc, chunks, ingestId }) =>
+          chunks.map((c) => ({
+            id: c.id,
+            document_id: doc.id,
+            ingest_id: ingestId,
+            chunk_index: c.index,
+            text: c.text,
+            char_start: c.start,
+            char_end: c.end,
+            token_count: c.tokenCount,
+            vector: Array.from(c.vector),
+          })),
+        );
+        const docRow = ({ doc, chunks, ingestId }: (typeof staged)[number]) => ({
+          id: doc.id,
+          source: doc.source,
+          title: doc.title,
+          type: doc.type,
+          mime_type: doc.mimeType,
+          size: doc.size,
+          sha256: doc.sha256,
+          added_at: doc.addedAt,
+          chunk_count: chunks.length,
+          char_count: doc.charCount,
+          ingest_id: ingestId,
+          text: doc.text,
+        });
+        const fresh = staged.filter((s) => !s.previous);
+        const replacing = staged.filter((s) => s.previous);
+        staleRows += chunkRows.length;
+        try {
+          // Step 1: every chunk of the batch in one atomic append, invisible until step 2 names its ingest.
+          if (chunkRows.length > 0) await chunksTable.add(chunkRows);
+          // Step 2, the commit point: document rows now name the new ingests. New documents are one atomic
+          // append; a replacement must swap its row in one commit (mergeInsert), never delete-then-add, or a crash
+          // in between would lose an acknowledged document. mergeInsert joins against the whole table, so it is
+          // kept to replacements.
+          if (fresh.length > 0) await docsTable.add(fresh.map(docRow));
+          if (replacing.length > 0) await docsTable.mergeInsert("id").whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(replacing.map(docRow));
+        } catch (e) {
+          // Whatever step 1 wrote is unreachable (no document names it) and removed at the next open; rows
+          // already committed in step 2 are complete, so memory is resynchronised from the table.
+          await reloadDocs().catch(() => undefined);
+          throw new ReflexiaError("RFX_INTERNAL", `storing ${items.length} document(s) failed: ${(e as Error).message}`, undefined, { cause: e });
+        }
+        for (const { doc, chunks, ingestId, previous } of staged) {
+          const { text: _t, ...metaOnly } = doc;
+          if (previous && previous.source !== doc.source && bySource.get(previous.source) === doc.id) bySource.delete(previous.source);
+          docs.set(doc.id, { ...metaOnly, chunkCount: chunks.length, ingestId });
+          bySource.set(doc.source, doc.id);
+        }
+        sortedCache = undefined;
+        staleRows -= chunkRows.length;
+        if (replacing.length > 0) {
+          // Step 3: the superseded chunks; a crash here leaves them to the recovery at open.
+          const old = replacing.map((s) => s.previous!);
+          const oldRows = old.reduce((n, p) => n + p.chunkCount, 0);
+          staleRows += oldRows;
+          await chunksTable.delete(`ingest_id IN (${old.map((p) => sqlString(p.ingestId)).join(", ")})`);
+          staleRows -= oldRows;
+        }
+        commitsSinceOptimize++;
+        scheduleMaintenance();
+      });
+    },
+
+    deleteDocument(id: string) {
+      return exclusive(async () => {
+        live();
+        const d = docs.get(id);
+        if (!d) return false;
+        staleRows += d.chunkCount;
+        // The row goes first: once it is gone the chunks are unreachable whatever happens next.
+        await docsTable.delete(`id = ${sqlString(id)}`);
+        docs.delete(id);
+        if (bySource.get(d.source) === id) bySource.delete(d.source);
+        sortedCache = undefined;
+        await chunksTable.delete(`document_id = ${sqlString(id)}`);
+        staleRows -= d.chunkCount;
+        commitsSinceOptimize++;
+        scheduleMaintenance();
+        return true;
+      });
+    },
+
+    async getDocument(id: string, opts?: { withText?: boolean }) {
+      live();
+      const d = docs.get(id);
+      if (!d) return undefined;
+      if (!opts?.withText) return publicDoc(d);
+      const rows = (await docsTable.query().where(`id = ${sqlString(id)}`).select(["text", "ingest_id"]).toArray()) as Row[];
+      const row = rows.find((r) => r.ingest_id === docs.get(id)?.ingestId) ?? rows[0];
+      return row ? { ...publicDoc(d), text: row.text as string } : undefined;
+    },
+
+    async findDocument({ source, sha256 }) {
+      live();
+      if (source !== undefined) {
+        const id = bySource.get(source);
+        if (id) return publicDoc(docs.get(id)!);
+      }
+      if (sha256 !== undefined) {
+        for (const d of docs.values()) if (d.sha256 === sha256) return publicDoc(d);
+      }
+      return undefined;
+    },
+
+    async listDocuments(opts: ListDocumentsOptions = {}) {
+      live();
+      const offset = Math.max(0, opts.offset ?? 0);
+      const limit = Math.max(0, opts.limit ?? 50);
+      sortedCache ??= [...docs.values()].sort((a, b) => (a.addedAt < b.addedAt ? -1 : a.addedAt > b.addedAt ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      return { documents: sortedCache.slice(offset, offset + limit).map(publicDoc), total: sortedCache.length };
+    },
+
+    async getChunks(documentId: string) {
+      live();
+      const d = docs.get(documentId);
+      if (!d) return [];
+      const rows = (await chunksTable
+        .query()
+        .where(`document_id = ${sqlString(documentId)} AND ingest_id = ${sqlString(d.ingestId)}`)
+        .select(CHUNK_COLUMNS)
+        .toArray()) as Row[];
+      return rows.map(rowToChunk).sort((a, b) => a.index - b.index);
+    },
+
+    async vectorSearch(vector: Float32Array, opts: SearchOptions): Promise<SearchHit[]> {
+      live();
+      if (vector.length !== dim) throw new ReflexiaError("RFX_INTERNAL", `query vector has ${vector.length} dimensions, the store ${dim}`);
+      if (opts.limit <= 0 || docs.size === 0) return [];
+      let q = chunksTable
+        .vectorSearch(vector)
+        .distanceType(LANCE_DISTANCE[metric])
+        .select([...CHUNK_COLUMNS, "_distance"])
+        .limit(opts.limit + staleRows);
+      if (opts.exact) q = q.bypassVectorIndex();
+      else if (hasAnn) q = q.ef(Math.max(ef, opts.limit + staleRows));
+      const rows = (await q.toArray()) as Row[];
+      rows.sort((a, b) => Number(a._distance) - Number(b._distance));
+      const hits: SearchHit[] = [];
+      for (const r of rows) {
+        if (!isLive(r)) continue;
+        const distance = Number(r._distance);
+        hits.push({ chunk: rowToChunk(r), score: distanceToScore(distance, metric), distance });
+        if (hits.length === opts.limit) break;
+      }
+      return hits;
+    },
+
+    async textSearch(query: string, opts: SearchOptions): Promise<SearchHit[]> {
+      live();
+      if (opts.limit <= 0 || docs.size === 0 || !/[\p{L}\p{N}]/u.test(query)) return [];
+      const rows = (await chunksTable
+        .query()
+        .fullTextSearch(new lancedb.MatchQuery(query, "text"))
+        .select([...CHUNK_COLUMNS, "_score"])
+        .limit(opts.limit + staleRows)
+        .toArray()) as Row[];
+      // Results merged from indexed and not-yet-indexed fragments come back unordered: rank them here.
+      rows.sort((a, b) => Number(b._score) - Number(a._score));
+      const hits: SearchHit[] = [];
+      for (const r of rows) {
+        if (!isLive(r)) continue;
+        hits.push({ chunk: rowToChunk(r), score: Number(r._score) });
+        if (hits.length === opts.limit) break;
+      }
+      return hits;
+    },
+
+    async counts() {
+      live();
+      return { documents: docs.size, chunks: liveChunkCount() };
+    },
+
+    async indexInfo(): Promise<StoreIndexInfo> {
+      live();
+      const list = await chunksTable.listIndices();
+      const vec = list.find((i) => i.columns.includes("vector"));
+      let unindexedRows = 0;
+      if (vec) unindexedRows = (await chunksTable.indexStats(vec.name))?.numUnindexedRows ?? 0;
+      return { ann: Boolean(vec), unindexedRows, fts: list.some((i) => i.indexType === "FTS") };
+    },
+
+    optimize() {
+      return exclusive(async () => {
+        live();
+        await optimizeLocked();
+      });
+    },
+
+    verify() {
+      return exclusive(async (): Promise<StoreVerifyReport> => {
+        live();
+        const texts = new Map<string, string>();
+        for (const r of (await docsTable.query().select(["id", "text"]).toArray()) as Row[]) texts.set(r.id as string, r.text as string);
+        const byDoc = new Map<string, RagChunk[]>();
+        let orphanChunks = 0;
+        let total = 0;
+        for (const r of (await chunksTable.query().select(CHUNK_COLUMNS).toArray()) as Row[]) {
+          total++;
+          if (!isLive(r)) {
+            orphanChunks++;
+            continue;
+          }
+          const c = rowToChunk(r);
+          (byDoc.get(c.documentId) ?? byDoc.set(c.documentId, []).get(c.documentId)!).push(c);
+        }
+        const incompleteDocuments: string[] = [];
+        for (const d of docs.values()) {
+          const cs = (byDoc.get(d.id) ?? []).sort((a, b) => a.index - b.index);
+          const text = texts.get(d.id);
+          const ok = text !== undefined && cs.length === d.chunkCount && cs.every((c, i) => c.index === i && text.slice(c.start, c.end) === c.text);
+          if (!ok) incompleteDocuments.push(d.id);
+        }
+        return { documents: docs.size, chunks: total - orphanChunks, orphanChunks, incompleteDocuments };
+      });
+    },
+
+    async close() {
+      if (closed) return;
+      await exclusive(async () => undefined);
+      await background;
+      closed = true;
+      docsTable.close();
+      chunksTable.close();
+      db.close();
+    },
+  };
+  return store;
+}
