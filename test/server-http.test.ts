@@ -122,7 +122,7 @@ describe("OpenAI-compatible API", () => {
     expect(res.statusCode).toBe(200);
     expect(res.headers["content-type"]).toMatch(/text\/event-stream/);
     expect(res.headers["x-reflexia-quantization"]).toBe("q4_0");
-    const events = parseSse(res.body) as Record<string, any>[];
+    const events = parseSse(res.body) as any[];
     expect(events.at(-1)).toBe("[DONE]");
     expect(events[0].choices[0].delta).toEqual({ role: "assistant", content: "" });
     const content = events.slice(1).filter((e) => e !== "[DONE]" && e.choices?.[0]?.delta?.content).map((e) => e.choices[0].delta.content);
@@ -136,7 +136,7 @@ describe("OpenAI-compatible API", () => {
 
   it("streams completions without a usage chunk unless asked", async () => {
     const res = await app.inject({ method: "POST", url: "/v1/completions", payload: { prompt: "abc", max_tokens: 3, stream: true } });
-    const events = parseSse(res.body) as Record<string, any>[];
+    const events = parseSse(res.body) as any[];
     expect(events.filter((e) => e !== "[DONE]" && e.usage)).toEqual([]);
     expect(events.filter((e) => e !== "[DONE]" && e.choices[0]?.text).length).toBe(3);
   });
@@ -271,7 +271,7 @@ describe("Reflexia endpoints", () => {
     const second = await app.inject({ method: "POST", url: "/v1/chat/completions", payload: { ...payload, stream: true } });
     expect(first.reflexia.cache).toBe("miss");
     expect(second.headers["x-reflexia-cache"]).toBe("hit");
-    const text = (parseSse(second.body) as Record<string, any>[])
+    const text = (parseSse(second.body) as any[])
       .filter((e) => e !== "[DONE]" && e.choices?.[0]?.delta?.content)
       .map((e) => e.choices[0].delta.content)
       .join("");

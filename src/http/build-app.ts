@@ -105,6 +105,6 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     void app.register(fastifyStatic, { root: webDir, prefix: "/", wildcard: false, index: ["index.html"], cacheControl: true, maxAge: 60_000 });
   }
 
-  if (deps.rag?.documentCount) metrics.rag.bindDocumentCount(() => deps.rag!.documentCount!());
+  if (deps.rag?.stats) metrics.rag.bindStats(() => deps.rag!.stats!());
   return app;
 }

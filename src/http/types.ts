@@ -10,11 +10,12 @@ import type { InferenceService } from "../services/inference-service.ts";
 import type { ModelService } from "../services/model-service.ts";
 import type { RoleCatalog } from "../services/roles.ts";
 
-/** The RAG seam: when present its routes are registered and its document count feeds metrics and /api/status. */
+/** The RAG seam: when present its routes are registered and its stats feed metrics and /api/status. */
 export interface RagSeam {
   /** Registers the /api/documents… routes (under the app's auth, limits and error handler). */
   registerRoutes?(app: FastifyInstance): void | Promise<void>;
-  documentCount?(): number | Promise<number>;
+  /** Stored documents and chunks (feeds reflexia_rag_document_count/_sum and /api/status). */
+  stats?(): { documents: number; chunks: number } | Promise<{ documents: number; chunks: number }>;
 }
 
 export interface Readiness {

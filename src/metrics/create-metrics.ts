@@ -10,7 +10,7 @@ import { createRagMetrics, type RagMetrics } from "./rag-metrics.ts";
 export interface CreateMetricsOptions {
   /**
    * Register prom-client's default metrics under their standard names (`process_*`, `nodejs_*`, no prefix) so
-   * stock dashboards and alerts work. Defaults to true.
+   * stock Node.js dashboards and alerts work. Defaults to true.
    */
   defaultMetrics?: boolean;
 }
@@ -28,7 +28,12 @@ export interface ReflexiaMetrics {
 /** A fresh registry per call, so tests and several apps in one process never share counters. */
 export function createMetrics(options: CreateMetricsOptions = {}): ReflexiaMetrics {
   const registry = new Registry();
-  if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
+  if (options.defaultMetrics !== false) {
+    collectDefaultMetrics({ register: registry });
+    // These three are gauges with a counter's _total suffix (promtool lint fails on them); the same values
+    // stay available per type as nodejs_active_handles / _requests / _resources.
+    for (const name of ["nodejs_active_handles_total", "nodejs_active_requests_total", "nodejs_active_resources_total"]) registry.removeSingleMetric(name);
+  }
   return {
     registry,
     http: createHttpMetrics(registry),

@@ -4,6 +4,6 @@ export { createMetricsServer, type MetricsServerOptions } from "./metrics-server
 export { UNMATCHED_ENDPOINT, type HttpMetrics } from "./http-metrics.ts";
 export type { InferenceMetrics } from "./inference-metrics.ts";
 export type { MemoryMetrics } from "./memory-metrics.ts";
-export type { RagMetrics } from "./rag-metrics.ts";
+export type { RagMetrics, RagStatsSnapshot } from "./rag-metrics.ts";
 export type { CacheMetrics } from "./cache-metrics.ts";
 export type { PolicyMetrics } from "./policy-metrics.ts";

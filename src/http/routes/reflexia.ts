@@ -15,8 +15,7 @@ export function registerReflexiaRoutes(app: FastifyInstance, deps: AppDeps): voi
     const mem = deps.memory?.latest();
     const cache = deps.cacheStats?.();
     const readiness = deps.readiness?.() ?? { ready: true };
-    let documents: number | null = null;
-    if (deps.rag?.documentCount) documents = await deps.rag.documentCount();
+    const rag = deps.rag?.stats ? await deps.rag.stats() : null;
     return {
       version: deps.version,
       uptime_seconds: Math.round((Date.now() - startedAt) / 1000),
@@ -71,7 +70,7 @@ export function registerReflexiaRoutes(app: FastifyInstance, deps: AppDeps): voi
       cache: cache
         ? { enabled: deps.config.cache.enabled, size: cache.size, max_entries: cache.maxEntries, hits: cache.hits, misses: cache.misses, hit_rate: Math.round(cache.hitRate * 10000) / 10000, evictions: cache.evictions }
         : { enabled: false, size: 0, max_entries: 0, hits: 0, misses: 0, hit_rate: 0, evictions: 0 },
-      rag: { documents },
+      rag: rag ? { enabled: true, documents: rag.documents, chunks: rag.chunks } : { enabled: false, documents: 0, chunks: 0 },
     };
   });
 

@@ -1,0 +1,192 @@
+// Composition root: config → store → engine → services (scheduler, cache, policy) → http → listen on server.port,
+// plus the separate metrics listener on server.metrics_port; SIGTERM drains in-flight requests, then exits.
+import { readFileSync } from "node:fs";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import type { FastifyInstance } from "fastify";
+import { loadConfig, type Config, type LoadedConfig } from "./config/index.ts";
+import type { Engine } from "./engine/types.ts";
+import { isReflexiaError } from "./errors/index.ts";
+import { buildApp, loadApiKeys, type AppDeps, type RagSeam, type Readiness } from "./http/index.ts";
+import { createMetricsServer } from "./metrics/index.ts";
+import { createModelStore, type ModelStore } from "./registry/index.ts";
+import { createServices, type CreateServicesOptions, type Services } from "./services/create-services.ts";
+
+export interface StartServerOptions {
+  /** Defaults to loadConfig() (env + config file). */
+  loaded?: LoadedConfig;
+  /** Listen overrides (CLI flags); undefined keeps the config's values. Port 0 picks a free port. */
+  overrides?: { port?: number; metricsPort?: number; host?: string };
+  /** Defaults to the node-llama-cpp engine with performance.thread_pool_size threads. */
+  engine?: Engine;
+  store?: ModelStore;
+  /** Create the offline default model when the store is empty. Defaults to true. */
+  ensureDefaultModel?: boolean;
+  /** Load the default model at startup (readiness waits for it). Defaults to true. */
+  warmUp?: boolean;
+  /** SIGTERM/SIGINT drain and exit the process. Defaults to false (tests close explicitly). */
+  installSignalHandlers?: boolean;
+  /** Web UI directory. Defaults to the repository's web/. */
+  webDir?: string | null;
+  /** Fastify logger setting. Defaults to {level: config.log.level}. */
+  logger?: boolean | { level: string };
+  /** Seconds close() waits for in-flight requests before cutting them off. Defaults to 25 (k8s grace is 30). */
+  drainTimeoutSeconds?: number;
+  /** Extra service options (adaptive chooser, memory monitor, embedder). */
+  services?: Partial<CreateServicesOptions>;
+  /** The RAG seam (routes + document count); defaults to none. */
+  rag?: RagSeam;
+}
+
+export interface RunningServer {
+  /** http://host:port of the API. */
+  url: string;
+  /** http://host:port of the metrics listener (scrape `${metricsUrl}/metrics`). */
+  metricsUrl: string;
+  app: FastifyInstance;
+  metricsApp: FastifyInstance;
+  services: Services;
+  config: Config;
+  /** Resolves once the default model is loaded (rejects when the warm-up failed). */
+  ready: Promise<void>;
+  /** Resolves after close() finished (signal-triggered or explicit). */
+  closed: Promise<void>;
+  /** Stops admitting, waits for in-flight requests (up to the drain timeout), unloads, closes both listeners. */
+  close(): Promise<void>;
+}
+
+
+export function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
+  } catch {
+    return "0.0.0";
+  }
+}
+
+function urlOf(address: string): string {
+  return address.replace("://[::1]", "://localhost").replace("://0.0.0.0", "://127.0.0.1");
+}
+
+export async function startServer(options: StartServerOptions = {}): Promise<RunningServer> {
+  const loaded = options.loaded ?? loadConfig();
+  const config = loaded.config as Config;
+  const store = options.store ?? createModelStore({ home: config.home, defaultQuantization: config.models.default_quantization, contextSize: config.models.context_size });
+  if (options.ensureDefaultModel !== false && (await store.list()).length === 0) {
+    await store.ensureDefaultModel({ name: config.models.default });
+    process.stderr.write(
+      `note: the store was empty, so Reflexia created "${config.models.default}", a SYNTHETIC random-weights model for benchmarking and wiring; add a real model with: reflexia models add FILE.gguf --name NAME\n`,
+    );
+  }
+  const engine =
+    options.engine ?? (await import("./engine/index.ts")).createEngine({ threads: config.performance.thread_pool_size > 0 ? config.performance.thread_pool_size : undefined });
+  const { createHashEmbedder } = await import("./rag/embeddings/hash-embedder.ts");
+  const services = createServices({
+    config,
+    engine,
+    store,
+    builtinEmbedder: createHashEmbedder({ dim: config.vector_db.embedding_dim }),
+    ...options.services,
+  });
+  services.memory?.startSampling(2000);
+
+  let readiness: Readiness = { ready: false, reason: `loading ${config.models.default}` };
+  const deps: AppDeps = {
+    config,
+    inference: services.inference,
+    embeddings: services.embeddings,
+    models: services.models,
+    roles: services.roles,
+    scheduler: services.scheduler,
+    metrics: services.metrics,
+    memory: services.memory ?? undefined,
+    cacheStats: services.cache ? () => services.cache!.stats() : undefined,
+    rag: options.rag,
+    apiKeys: config.auth.enabled ? loadApiKeys(config) : [],
+    readiness: () => readiness,
+    version: packageVersion(),
+    webDir: options.webDir === undefined ? fileURLToPath(new URL("../web", import.meta.url)) : options.webDir,
+    logger: options.logger ?? { level: config.log.level },
+  };
+  const app = buildApp(deps);
+  const metricsApp = createMetricsServer({ registry: services.metrics.registry });
+  const host = options.overrides?.host ?? config.server.host;
+  const address = await app.listen({ port: options.overrides?.port ?? config.server.port, host });
+  let metricsAddress: string;
+  try {
+    metricsAddress = await metricsApp.listen({ port: options.overrides?.metricsPort ?? config.server.metrics_port, host });
+  } catch (e) {
+    await app.close();
+    throw e;
+  }
+
+  // Warm the default model so the first request does not pay the load; /readyz turns 200 when it is in.
+  const ready =
+    options.warmUp === false
+      ? Promise.resolve().then(() => {
+          readiness = { ready: true };
+        })
+      : (async () => {
+          const sel = await services.selector.select(config.models.default, { prompt: "" });
+          await services.scheduler.load(`${sel.variant.name}:${sel.variant.tag}`);
+          readiness = { ready: true };
+        })().catch((e: unknown) => {
+          readiness = { ready: false, reason: `default model failed to load: ${isReflexiaError(e) ? e.message : String(e)}` };
+          app.log.error({ err: e }, "warm-up failed");
+          throw e;
+        });
+  ready.catch(() => {});
+
+  let closing: Promise<void> | null = null;
+  let markClosed!: () => void;
+  const closed = new Promise<void>((r) => (markClosed = r));
+  const drainTimeoutMs = (options.drainTimeoutSeconds ?? 25) * 1000;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      readiness = { ready: false, reason: "draining" };
+      // server.close() only drops keep-alive connections that are idle when it is called; one that finishes its
+      // stream afterwards would hold close() open until the client's keep-alive timeout, so sweep them.
+      const sweep = setInterval(() => app.server.closeIdleConnections?.(), 100);
+      sweep.unref();
+      const drained = Promise.all([services.scheduler.drain(), app.close()]).finally(() => clearInterval(sweep));
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<"timeout">((r) => {
+        timer = setTimeout(() => r("timeout"), drainTimeoutMs);
+        timer.unref();
+      });
+      if ((await Promise.race([drained.then(() => "ok" as const), timeout])) === "timeout") {
+        app.log.warn(`drain did not finish within ${drainTimeoutMs / 1000} s; closing anyway`);
+      }
+      clearTimeout(timer);
+      await metricsApp.close();
+      services.memory?.stop();
+      await engine.dispose().catch(() => {});
+      markClosed();
+    })();
+    return closing;
+  };
+
+  if (options.installSignalHandlers) {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      app.log.info(`${signal}: draining in-flight requests`);
+      void close().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    };
+    process.once("SIGTERM", onSignal);
+    process.once("SIGINT", onSignal);
+  }
+
+  return { url: urlOf(address), metricsUrl: urlOf(metricsAddress), app, metricsApp, services, config, ready, closed, close };
+}
+
+// `tsx src/main.ts` runs the server directly (npm start goes through the CLI's serve command).
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  startServer({ installSignalHandlers: true }).then(
+    (s) => process.stderr.write(`reflexia listening on ${s.url} · metrics on ${s.metricsUrl}/metrics\n`),
+    (e: unknown) => {
+      process.stderr.write(`reflexia: ${e instanceof Error ? e.message : String(e)}\n`);
+      process.exit(1);
+    },
+  );
+}
