@@ -142,7 +142,7 @@ function renderVariants() {
   const previous = select.value;
   const tags = [...(state.models.get($("model").value) ?? [])].sort();
   select.replaceChildren(
-    el("option", { value: "", text: "Adaptive (chosen per request)" }),
+    el("option", { value: "", text: "Adaptive (auto)" }),
     ...tags.map((t) => el("option", { value: t, text: t })),
   );
   if (tags.includes(previous)) select.value = previous;
@@ -218,6 +218,15 @@ function renderStatus(s) {
 
 // ---------- documents ----------
 
+/** Chunk count in whichever shape the documents API reports it (camelCase, snake_case or the chunks themselves). */
+function chunkCountOf(d) {
+  if (!d || typeof d !== "object") return undefined;
+  const c = d.chunk_count ?? d.chunkCount ?? d.chunks;
+  if (Array.isArray(c)) return c.length;
+  if (typeof c === "number") return c;
+  return d.document ? chunkCountOf(d.document) : undefined;
+}
+
 async function loadDocuments() {
   const msg = $("docs-msg");
   try {
@@ -226,10 +235,10 @@ async function loadDocuments() {
     $("docs").replaceChildren(
       ...(docs.length
         ? docs.map((d) => {
-            const name = d.name ?? d.filename ?? d.title ?? d.id;
+            const name = d.title ?? d.name ?? d.filename ?? d.source ?? d.id;
             const del = el("button", { type: "button", class: "btn btn-quiet btn-small", "aria-label": `Delete ${name}`, text: "Delete" });
             del.addEventListener("click", () => deleteDocument(d.id, name));
-            const chunks = d.chunks ?? d.chunk_count ?? d.chunkCount;
+            const chunks = chunkCountOf(d);
             return el("li", {}, el("span", { class: "doc-name", text: name }), chunks !== undefined ? el("span", { class: "hint", text: `${chunks} chunks` }) : null, del);
           })
         : [el("li", { class: "hint", text: "No documents yet" })]),
@@ -269,7 +278,7 @@ function initUpload() {
     announceDocs(`Uploading ${file.name}…`);
     try {
       const body = await apiJson("/api/upload", { method: "POST", body: form });
-      const chunks = body.chunks ?? body.chunk_count ?? body.document?.chunks;
+      const chunks = chunkCountOf(body);
       announceDocs(`Added ${file.name}${chunks !== undefined ? ` (${chunks} chunks)` : ""}.`);
       $("doc-file").value = "";
     } catch (err) {
@@ -328,6 +337,10 @@ function renderBadge(meta, info, usage, tps) {
   const c = info.complexity;
   if (c && typeof c === "object" && typeof c.score === "number") {
     parts.push(el("span", { class: "chip", title: "Prompt complexity (level and score 0–1)", text: `complexity ${c.level ?? ""} ${c.score.toFixed(2)}`.replace("  ", " ") }));
+  }
+  if (info.role) {
+    const role = state.roles.find((r) => r.id === info.role);
+    parts.push(el("span", { class: "chip", title: "Expert role", text: `role: ${role?.name ?? info.role}` }));
   }
   if (info.cache === "hit") parts.push(el("span", { class: "chip chip-cache", title: "Served from the response cache", text: "cached" }));
   if (info.load_ms > 0) parts.push(el("span", { class: "chip chip-plain", title: "Time this request waited for the variant to load", text: `loaded in ${Math.round(info.load_ms)} ms` }));
