@@ -144,6 +144,25 @@ describe.skipIf(bins.skip)("web UI in chromium", () => {
     await page.selectOption("#model", TINY);
   });
 
+  it("uploads, lists and deletes a document through the documents panel", async (ctx) => {
+    // The RAG routes arrive through startServer's `rag` seam; until they are wired the panel says so.
+    const probe = await fetch(`${live.server.url}/api/documents`);
+    if (probe.status === 404) {
+      expect(await page.locator("#docs-msg").textContent()).toMatch(/not available/);
+      ctx.skip("the server exposes no /api/documents yet (RAG routes not wired into startServer)");
+    }
+    await page.setInputFiles("#doc-file", { name: "lighthouse-notes.md", mimeType: "text/markdown", buffer: Buffer.from("# Lighthouses\n\nThe lighthouse keeper trims the wick at dusk and logs the weather every four hours.\n") });
+    await page.click("#upload-form button[type=submit]");
+    await page.waitForFunction(() => /Added lighthouse-notes\.md/.test(document.getElementById("docs-msg")?.textContent ?? ""));
+    const item = page.locator("#docs li", { hasText: "lighthouse" });
+    await item.waitFor();
+    expect(await item.textContent()).toMatch(/\d+ chunks/);
+    page.once("dialog", (d) => void d.accept());
+    await item.locator("button").click();
+    await page.waitForFunction(() => /Deleted/.test(document.getElementById("docs-msg")?.textContent ?? ""));
+    await page.locator("#docs li", { hasText: "lighthouse" }).waitFor({ state: "detached" });
+  });
+
   it("ran without page errors", () => {
     // A 404 on purpose above is logged by chromium as a failed resource; nothing else may be.
     expect(pageErrors.filter((e) => !/status of 404/.test(e))).toEqual([]);
