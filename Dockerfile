@@ -4,10 +4,18 @@
 
 FROM node:20-slim AS deps
 WORKDIR /app
+# The package's install script compiles the native decode engine (native/, node-gyp): it needs python3, make
+# and a C++17 compiler, in this stage only.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ \
+ && rm -rf /var/lib/apt/lists/*
 # The prebuilt llama.cpp binaries arrive as npm optional dependencies; never fall back to a source build here.
 ENV NODE_LLAMA_CPP_SKIP_DOWNLOAD=true
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+COPY native ./native
+# --omit=dev leaves out our node-gyp; native/build.mjs then uses the one npm ships (npm_config_node_gyp).
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force \
+ && test -f native/build/Release/reflexia_native.node
 # The CUDA/Vulkan prebuilts are ~600 MB; a CPU image does not need them (build with KEEP_GPU_BINARIES=true
 # on a GPU base image to keep them).
 ARG KEEP_GPU_BINARIES=false
@@ -24,6 +32,8 @@ ENV NODE_ENV=production \
     REFLEXIA_HOME=/data \
     NODE_LLAMA_CPP_GPU=false
 COPY --from=deps --chown=root:root /app/node_modules ./node_modules
+# The addon finds the llama.cpp libraries through an $ORIGIN-relative rpath, so /app keeps the same layout.
+COPY --from=deps --chown=root:root /app/native ./native
 COPY --chown=root:root package.json package-lock.json tsconfig.json ./
 COPY --chown=root:root bin ./bin
 COPY --chown=root:root src ./src
