@@ -1,0 +1,255 @@
+// API benchmark: single-stream decode tok/s through the HTTP API next to the raw engine's on the same loaded
+// variant in the same run, aggregate tok/s at several concurrencies (HTTP and raw), and the latency of
+// response-cache hits over HTTP. Run: npx tsx src/bench/api-bench.ts [--model M] [--tokens N] [--concurrency 1,4,8]
+import { pathToFileURL } from "node:url";
+import { createReflexiaClient } from "../client/index.ts";
+import { loadConfig, type Config, type LoadedConfig } from "../config/index.ts";
+import type { Engine, GenerationResult } from "../engine/types.ts";
+import { ReflexiaError } from "../errors/index.ts";
+import { startServer } from "../main.ts";
+
+export interface ApiBenchmarkOptions {
+  /** `name:tag` to pin (a bare name uses the default quantization). Defaults to models.default:default_quantization. */
+  model?: string;
+  /** Tokens generated per request. Defaults to 128. */
+  tokens?: number;
+  /** Concurrent requests for the aggregate runs. Defaults to [1, 4, 8]. */
+  concurrency?: number[];
+  /** Runs of each measurement; the median is reported. Defaults to 3. */
+  repetitions?: number;
+  /** Cache-hit requests timed after one miss. Defaults to 200. */
+  cacheRequests?: number;
+  /** Config (home, threads…); ports are always chosen free on 127.0.0.1. Defaults to loadConfig(). */
+  loaded?: LoadedConfig;
+  /** Engine to run on. Defaults to the server's (createEngine). */
+  engine?: Engine;
+  /** Receives each printed line. Defaults to console.log. */
+  log?: (line: string) => void;
+}
+
+export interface ConcurrencyFigures {
+  concurrency: number;
+  /** Generated tokens of all requests / wall time from first submit to last completion, over HTTP. */
+  httpAggregateTokensPerSecond: number;
+  /** The same on the raw LoadedModel (no HTTP, no services). */
+  rawAggregateTokensPerSecond: number;
+}
+
+export interface ApiBenchmarkResult {
+  model: string;
+  quantization: string;
+  engine: string;
+  parallel: number;
+  tokens: number;
+  /** Client-side over HTTP streaming: (tokens − 1) / time from the first to the last text chunk. */
+  httpDecodeTokensPerSecond: number;
+  /** The engine's own decode rate for those same HTTP requests (eval_count − 1) / eval_duration. */
+  httpServerDecodeTokensPerSecond: number;
+  /** Raw engine on the same loaded variant: (tokens − 1) / evalMs. */
+  rawDecodeTokensPerSecond: number;
+  /** httpDecode / rawDecode. */
+  httpOverRaw: number;
+  httpTtftMs: number;
+  rawTtftMs: number;
+  concurrency: ConcurrencyFigures[];
+  cache: { requests: number; missMs: number; hitP50Ms: number; hitP99Ms: number; hitMeanMs: number };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length === 0 ? Number.NaN : s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function percentile(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
+}
+
+const PROMPT = "The quick brown fox";
+
+export async function runApiBenchmark(options: ApiBenchmarkOptions = {}): Promise<ApiBenchmarkResult> {
+  const log = options.log ?? ((l: string) => console.log(l));
+  const tokens = options.tokens ?? 128;
+  const concurrency = options.concurrency ?? [1, 4, 8];
+  const reps = options.repetitions ?? 3;
+  const cacheRequests = options.cacheRequests ?? 200;
+  if (!Number.isInteger(tokens) || tokens < 2) throw new ReflexiaError("RFX_VALIDATION", "tokens must be an integer >= 2");
+  if (concurrency.length === 0 || concurrency.some((c) => !Number.isInteger(c) || c < 1)) throw new ReflexiaError("RFX_VALIDATION", "concurrency must list positive integers");
+
+  const base = options.loaded ?? loadConfig();
+  const parallel = Math.max(...concurrency);
+  // Each sequence gets contextSize / parallel tokens: leave room for the prompt and the generation.
+  const perSequence = Math.ceil((tokens + 64) / 256) * 256;
+  const loaded = loadConfig({
+    env: {},
+    overrides: {
+      ...Object.fromEntries(Object.entries(flatten(base.config as unknown as Record<string, unknown>))),
+      "server.host": "127.0.0.1",
+      "server.port": 0,
+      "server.metrics_port": 0,
+      "scheduler.parallel": parallel,
+      "scheduler.queue_size": Math.max(64, parallel * 4),
+      "models.context_size": Math.max(base.config.models.context_size, perSequence * parallel),
+      "cache.enabled": true,
+      "auth.enabled": false,
+      "server.rate_limit_per_minute": 0,
+      "log.level": "warn",
+    },
+  });
+  const config = loaded.config as Config;
+  const server = await startServer({ loaded, engine: options.engine, logger: false, warmUp: false, webDir: null });
+  try {
+    const requested = options.model ?? `${config.models.default}:${config.models.default_quantization}`;
+    const variant = await server.services.resolveVariant(requested);
+    const ref = `${variant.name}:${variant.tag}`;
+    const client = createReflexiaClient({ baseUrl: server.url });
+    const sampling = { num_predict: tokens, temperature: 0.8, top_k: 40, top_p: 0.95, repeat_penalty: 1.1 };
+    const rawOpts = { maxTokens: tokens, temperature: 0.8, topK: 40, topP: 0.95, repeatPenalty: 1.1 };
+    log(`api-bench: ${ref} (${variant.quantization}), engine ${server.services.engine.name}, parallel ${parallel}, ${tokens} tokens per request, ${reps} repetitions`);
+
+    // Warm-up: loads the variant through the API and runs the first (slower) generation on each path.
+    await client.generate({ model: ref, prompt: PROMPT, raw: true, options: { ...sampling, num_predict: 8, seed: 1 } });
+    await server.services.scheduler.run(ref, {}, (l) => l.model.generate(PROMPT, { ...rawOpts, maxTokens: 8, seed: 1 }));
+
+    const rawSingle = async (seed: number): Promise<GenerationResult> => server.services.scheduler.run(ref, {}, (l) => l.model.generate(PROMPT, { ...rawOpts, seed }));
+    const httpSingle = async (seed: number) => {
+      let first = 0;
+      let last = 0;
+      const t0 = performance.now();
+      const final = await client.generateStream(
+        { model: ref, prompt: PROMPT, raw: true, options: { ...sampling, seed } },
+        {
+          onText: (_t, at) => {
+            if (!first) first = at;
+            last = at;
+          },
+        },
+      );
+      return { final, first, last, t0 };
+    };
+
+    const httpRates: number[] = [];
+    const httpServerRates: number[] = [];
+    const rawRates: number[] = [];
+    const httpTtft: number[] = [];
+    const rawTtft: number[] = [];
+    for (let r = 0; r < reps; r++) {
+      // Alternate the two paths so drift (thermal, other load) affects both alike.
+      const raw = await rawSingle(r + 1);
+      if (raw.completionTokens > 1) rawRates.push(((raw.completionTokens - 1) / raw.timings.evalMs) * 1000);
+      rawTtft.push(raw.timings.ttftMs);
+      const h = await httpSingle(r + 1);
+      if (h.final.eval_count > 1 && h.last > h.first) httpRates.push(((h.final.eval_count - 1) / (h.last - h.first)) * 1000);
+      if (h.final.eval_count > 1) httpServerRates.push(((h.final.eval_count - 1) / h.final.eval_duration) * 1e9);
+      httpTtft.push(h.first - h.t0);
+    }
+    const result: ApiBenchmarkResult = {
+      model: ref,
+      quantization: variant.quantization,
+      engine: server.services.engine.name,
+      parallel,
+      tokens,
+      httpDecodeTokensPerSecond: median(httpRates),
+      httpServerDecodeTokensPerSecond: median(httpServerRates),
+      rawDecodeTokensPerSecond: median(rawRates),
+      httpOverRaw: median(httpRates) / median(rawRates),
+      httpTtftMs: median(httpTtft),
+      rawTtftMs: median(rawTtft),
+      concurrency: [],
+      cache: { requests: 0, missMs: 0, hitP50Ms: 0, hitP99Ms: 0, hitMeanMs: 0 },
+    };
+    log(
+      `single stream decode: HTTP ${result.httpDecodeTokensPerSecond.toFixed(1)} tok/s (server-side ${result.httpServerDecodeTokensPerSecond.toFixed(1)}) vs raw engine ${result.rawDecodeTokensPerSecond.toFixed(1)} tok/s → ratio ${result.httpOverRaw.toFixed(3)}; TTFT HTTP ${result.httpTtftMs.toFixed(1)} ms vs raw ${result.rawTtftMs.toFixed(1)} ms`,
+    );
+
+    for (const n of concurrency) {
+      const httpAgg: number[] = [];
+      const rawAgg: number[] = [];
+      for (let r = 0; r < reps; r++) {
+        let t0 = performance.now();
+        const rs = await Promise.all(Array.from({ length: n }, (_, i) => rawSingle(100 * r + i + 1)));
+        rawAgg.push((rs.reduce((a, x) => a + x.completionTokens, 0) / (performance.now() - t0)) * 1000);
+        t0 = performance.now();
+        const hs = await Promise.all(
+          Array.from({ length: n }, (_, i) => client.generateStream({ model: ref, prompt: `${PROMPT} ${i}`, raw: true, options: { ...sampling, seed: 100 * r + i + 1 } })),
+        );
+        httpAgg.push((hs.reduce((a, x) => a + x.eval_count, 0) / (performance.now() - t0)) * 1000);
+      }
+      const c: ConcurrencyFigures = { concurrency: n, httpAggregateTokensPerSecond: median(httpAgg), rawAggregateTokensPerSecond: median(rawAgg) };
+      result.concurrency.push(c);
+      log(`${n} concurrent: aggregate HTTP ${c.httpAggregateTokensPerSecond.toFixed(1)} tok/s vs raw ${c.rawAggregateTokensPerSecond.toFixed(1)} tok/s`);
+    }
+
+    // Cache hits: a deterministic request (temperature 0) repeated; the first one generates and fills the cache.
+    const det = { model: ref, prompt: "Cache benchmark: name three primary colours.", options: { num_predict: 32, temperature: 0 } };
+    await client.generate({ ...det, prompt: "warm up the chat template", options: { num_predict: 4, temperature: 0.5 } });
+    let t = performance.now();
+    const miss = await client.generate(det);
+    const missMs = performance.now() - t;
+    if (miss.reflexia.cache !== "miss") throw new ReflexiaError("RFX_INTERNAL", `expected a cache miss first, got ${miss.reflexia.cache}`);
+    const hits: number[] = [];
+    for (let i = 0; i < cacheRequests; i++) {
+      t = performance.now();
+      const r = await client.generate(det);
+      hits.push(performance.now() - t);
+      if (r.reflexia.cache !== "hit") throw new ReflexiaError("RFX_INTERNAL", `request ${i + 1} after the first was not a cache hit`);
+    }
+    result.cache = {
+      requests: cacheRequests,
+      missMs,
+      hitP50Ms: percentile(hits, 50),
+      hitP99Ms: percentile(hits, 99),
+      hitMeanMs: hits.reduce((a, b) => a + b, 0) / Math.max(1, hits.length),
+    };
+    log(
+      `cache hit over HTTP (${cacheRequests} requests, 32-token answer): p50 ${result.cache.hitP50Ms.toFixed(2)} ms, p99 ${result.cache.hitP99Ms.toFixed(2)} ms (the generating miss took ${missMs.toFixed(1)} ms)`,
+    );
+    return result;
+  } finally {
+    await server.close();
+  }
+}
+
+/** Nested config → dotted keys, so a loaded config can be re-validated with overrides. */
+function flatten(obj: Record<string, unknown>, prefix = ""): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(obj)) {
+    const key = prefix ? `${prefix}.${k}` : k;
+    if (v && typeof v === "object" && !Array.isArray(v)) Object.assign(out, flatten(v as Record<string, unknown>, key));
+    else out[key] = v;
+  }
+  return out;
+}
+
+function parseArgs(argv: string[]): ApiBenchmarkOptions & { json: boolean } {
+  const out: ApiBenchmarkOptions & { json: boolean } = { json: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const v = (): string => {
+      const x = argv[++i];
+      if (x === undefined) throw new ReflexiaError("RFX_VALIDATION", `${a} needs a value`);
+      return x;
+    };
+    if (a === "--model") out.model = v();
+    else if (a === "--tokens") out.tokens = Number(v());
+    else if (a === "--concurrency") out.concurrency = v().split(",").map(Number);
+    else if (a === "--repetitions") out.repetitions = Number(v());
+    else if (a === "--cache-requests") out.cacheRequests = Number(v());
+    else if (a === "--json") out.json = true;
+    else throw new ReflexiaError("RFX_VALIDATION", `unknown option ${a} (use --model, --tokens, --concurrency, --repetitions, --cache-requests, --json)`);
+  }
+  return out;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  try {
+    const args = parseArgs(process.argv.slice(2));
+    const result = await runApiBenchmark({ ...args, log: args.json ? () => {} : undefined });
+    if (args.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    process.exit(0);
+  } catch (e) {
+    process.stderr.write(`api-bench: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
+  }
+}

@@ -1,0 +1,170 @@
+// Typed HTTP client of a Reflexia server (Ollama-style and Reflexia endpoints), used by remote CLI commands,
+// load tests and benchmarks; errors come back as ReflexiaError with the server's code.
+import { ERROR_CODES, ReflexiaError, type ErrorCode } from "../errors/index.ts";
+
+export interface ClientOptions {
+  /** e.g. http://127.0.0.1:8000 */
+  baseUrl: string;
+  /** Sent as `Authorization: Bearer <key>` when set. */
+  apiKey?: string;
+  /** Defaults to globalThis.fetch. */
+  fetch?: typeof fetch;
+}
+
+export interface GenerateOptionsBody {
+  temperature?: number;
+  top_p?: number;
+  top_k?: number;
+  seed?: number;
+  num_predict?: number;
+  stop?: string[];
+  repeat_penalty?: number;
+}
+
+export interface ReflexiaMetaBody {
+  variant: string;
+  model: string;
+  tag: string;
+  quantization: string;
+  reason: string;
+  complexity: { level: string; score: number } | null;
+  memory_pressure: number | null;
+  cache: "hit" | "miss" | "bypass";
+  role: string | null;
+  queue_ms: number;
+  load_ms: number;
+}
+
+export interface GenerateRequestBody {
+  model: string;
+  prompt: string;
+  system?: string;
+  raw?: boolean;
+  role?: string;
+  keep_alive?: number | string;
+  options?: GenerateOptionsBody;
+}
+
+export interface ChatRequestBody {
+  model: string;
+  messages: { role: "system" | "user" | "assistant"; content: string }[];
+  role?: string;
+  keep_alive?: number | string;
+  options?: GenerateOptionsBody;
+}
+
+/** The final chunk of /api/generate and /api/chat (durations in ns). */
+export interface GenerateFinal {
+  model: string;
+  done: true;
+  done_reason: string;
+  response?: string;
+  message?: { role: string; content: string };
+  total_duration: number;
+  load_duration: number;
+  prompt_eval_count: number;
+  prompt_eval_duration: number;
+  eval_count: number;
+  eval_duration: number;
+  reflexia: ReflexiaMetaBody;
+}
+
+export interface StreamEvents {
+  /** Each text piece with the time it arrived (performance.now()). */
+  onText?(text: string, at: number): void;
+  signal?: AbortSignal;
+}
+
+export interface ReflexiaClient {
+  readonly baseUrl: string;
+  /** Non-streamed generate: the final object with the whole `response`. */
+  generate(body: GenerateRequestBody, signal?: AbortSignal): Promise<GenerateFinal>;
+  /** Streamed generate (NDJSON); resolves with the final chunk. */
+  generateStream(body: GenerateRequestBody, events?: StreamEvents): Promise<GenerateFinal>;
+  chat(body: ChatRequestBody, signal?: AbortSignal): Promise<GenerateFinal>;
+  chatStream(body: ChatRequestBody, events?: StreamEvents): Promise<GenerateFinal>;
+  embed(model: string, input: string[]): Promise<{ model: string; embeddings: number[][] }>;
+  status(): Promise<Record<string, unknown>>;
+  roles(): Promise<{ roles: { id: string; name: string; category: string; description: string }[] }>;
+  tags(): Promise<{ models: { name: string; size: number; details: { quantization_level: string } }[] }>;
+  version(): Promise<{ version: string }>;
+  /** True when /readyz answers 200. */
+  ready(): Promise<boolean>;
+}
+
+async function errorOf(res: Response): Promise<ReflexiaError> {
+  let code: ErrorCode = "RFX_INTERNAL";
+  let message = `HTTP ${res.status}`;
+  try {
+    const body = (await res.json()) as { error?: { code?: string; message?: string } };
+    if (body.error?.code && body.error.code in ERROR_CODES) code = body.error.code as ErrorCode;
+    if (body.error?.message) message = body.error.message;
+  } catch {
+    // Not JSON: keep the status line.
+  }
+  return new ReflexiaError(code, message, { status: res.status, retryAfter: res.headers.get("retry-after") });
+}
+
+export function createReflexiaClient(options: ClientOptions): ReflexiaClient {
+  const baseUrl = options.baseUrl.replace(/\/+$/, "");
+  const doFetch = options.fetch ?? fetch;
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  if (options.apiKey) headers.authorization = `Bearer ${options.apiKey}`;
+
+  const request = async (method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<Response> => {
+    const res = await doFetch(`${baseUrl}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal });
+    if (!res.ok) throw await errorOf(res);
+    return res;
+  };
+  const json = async <T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> =>
+    (await (await request(method, path, body, signal)).json()) as T;
+
+  const stream = async (path: string, body: unknown, field: "response" | "message", events: StreamEvents = {}): Promise<GenerateFinal> => {
+    const res = await request("POST", path, body, events.signal);
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let buf = "";
+    let final: GenerateFinal | null = null;
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      const at = performance.now();
+      buf += decoder.decode(value, { stream: true });
+      let nl: number;
+      while ((nl = buf.indexOf("\n")) >= 0) {
+        const line = buf.slice(0, nl).trim();
+        buf = buf.slice(nl + 1);
+        if (!line) continue;
+        const chunk = JSON.parse(line) as Record<string, unknown>;
+        if (typeof chunk.error === "string") throw new ReflexiaError((chunk.code as ErrorCode) ?? "RFX_INTERNAL", chunk.error);
+        if (chunk.done === true) final = chunk as unknown as GenerateFinal;
+        else {
+          const text = field === "response" ? (chunk.response as string) : (chunk.message as { content: string }).content;
+          if (text) events.onText?.(text, at);
+        }
+      }
+    }
+    if (!final) throw new ReflexiaError("RFX_INTERNAL", "the stream ended without a final chunk");
+    return final;
+  };
+
+  return {
+    baseUrl,
+    generate: (body, signal) => json("POST", "/api/generate", { ...body, stream: false }, signal),
+    generateStream: (body, events) => stream("/api/generate", { ...body, stream: true }, "response", events),
+    chat: (body, signal) => json("POST", "/api/chat", { ...body, stream: false }, signal),
+    chatStream: (body, events) => stream("/api/chat", { ...body, stream: true }, "message", events),
+    embed: (model, input) => json("POST", "/api/embed", { model, input }),
+    status: () => json("GET", "/api/status"),
+    roles: () => json("GET", "/api/roles"),
+    tags: () => json("GET", "/api/tags"),
+    version: () => json("GET", "/api/version"),
+    async ready() {
+      try {
+        return (await doFetch(`${baseUrl}/readyz`)).status === 200;
+      } catch {
+        return false;
+      }
+    },
+  };
+}

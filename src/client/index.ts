@@ -1,0 +1,12 @@
+// The typed HTTP client of a Reflexia server.
+export {
+  createReflexiaClient,
+  type ClientOptions,
+  type ReflexiaClient,
+  type GenerateRequestBody,
+  type ChatRequestBody,
+  type GenerateFinal,
+  type GenerateOptionsBody,
+  type ReflexiaMetaBody,
+  type StreamEvents,
+} from "./create-client.ts";
