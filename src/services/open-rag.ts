@@ -1,7 +1,7 @@
 // Opens the document store with the configured embedder, for the CLI's docs commands and chat --rag.
 import type { Config } from "../config/index.ts";
 import type { Engine, LoadedModel } from "../engine/types.ts";
-import { buildRagPrompt, createLlamaEmbedder, createRagService, ragOptionsFromConfig, type RagService } from "../rag/index.ts";
+import { buildRagPrompt, createLlamaEmbedder, createRagService, ragOptionsFromConfig, type RagObserver, type RagService } from "../rag/index.ts";
 import type { createModelStore } from "../registry/index.ts";
 
 export interface OpenRag {
@@ -17,9 +17,9 @@ export interface OpenRag {
  */
 export async function openRagForCli(
   config: Config,
-  deps: { engine?: () => Promise<Engine>; store?: ReturnType<typeof createModelStore> } = {},
+  deps: { engine?: () => Promise<Engine>; store?: ReturnType<typeof createModelStore>; observer?: RagObserver } = {},
 ): Promise<OpenRag> {
-  const options = ragOptionsFromConfig(config);
+  const options = { ...ragOptionsFromConfig(config), observer: deps.observer };
   let embedModel: LoadedModel | undefined;
   if (!options.embedder) {
     if (!deps.engine || !deps.store) throw new Error(`rag.embedding_model "${options.embeddingModel}" needs the engine and model store`);
