@@ -72,6 +72,8 @@ describe("createRagService", () => {
   it("treats identical content as a no-op and changed content of the same source as a replacement", async () => {
     const { svc, dir } = await service();
     const first = await svc.ingest({ content: ATLAS, source: "/docs/atlas.md" });
+    // Background index maintenance writes too: let it finish before taking the snapshot.
+    await svc.optimize();
     const before = await tableVersions(dir);
     const again = await svc.ingest({ content: ATLAS, source: "/docs/atlas.md" });
     expect(again.status).toBe("unchanged");
@@ -96,6 +98,7 @@ describe("createRagService", () => {
   it("rejects bad uploads with a code and leaves the store unchanged", async () => {
     const { svc, dir } = await service({ maxBytes: 4096 });
     await svc.ingest({ content: ATLAS, source: "seed" });
+    await svc.optimize();
     const before = await tableVersions(dir);
     const cases: [Parameters<RagService["ingest"]>[0], ErrorCode][] = [
       [{ content: "", filename: "empty.txt" }, "RFX_EMPTY_DOCUMENT"],
@@ -195,6 +198,28 @@ describe("createRagService", () => {
     await svc.ingest({ content: ATLAS });
     expect((await svc.stats()).store).toBe("memory");
     expect((await svc.query("Varnholt glass towers", { topK: 1 })).results[0].text).toContain("Varnholt");
+  });
+
+  it("ingests many documents in batches, settling each input on its own", async () => {
+    const { svc } = await service();
+    const progress: number[] = [];
+    const items = await svc.ingestMany(
+      [
+        { content: "First document about harbours.", source: "a" },
+        { content: "", source: "empty" },
+        { content: "Second document about lighthouses.", source: "b" },
+        { content: "First document about harbours.", source: "a-copy" },
+        { content: "Version two of the first document.", source: "a" },
+        { content: "Third document about tides.", source: "c" },
+      ],
+      { batchDocuments: 2, onProgress: (p) => progress.push(p.done) },
+    );
+    expect(items.map((i) => (i.ok ? i.result.status : i.error.code))).toEqual(["created", "RFX_EMPTY_DOCUMENT", "created", "unchanged", "replaced", "created"]);
+    expect(progress).toEqual([1, 2, 3, 4, 5, 6]);
+    expect((await svc.stats()).documents).toBe(3);
+    const a = items[0].ok ? items[0].result.document.id : "";
+    expect((await svc.get(a, { withText: true })).text).toBe("Version two of the first document.");
+    expect(await svc.verify()).toMatchObject({ orphanChunks: 0, incompleteDocuments: [] });
   });
 
   it("stores two concurrent uploads of the same content once", async () => {

@@ -26,3 +26,154 @@ registerStoreConformance("lancedb", {
     return s;
   },
 });
+
+function unitVector(dim: number, seed: number): Float32Array {
+  let s = seed * 2654435761 + 1;
+  const v = new Float32Array(dim);
+  for (let i = 0; i < dim; i++) {
+    s = (Math.imul(s ^ (s >>> 13), 1274126177) + i) >>> 0;
+    v[i] = s / 2 ** 32 - 0.5;
+  }
+  const n = Math.hypot(...v);
+  return v.map((x) => x / n);
+}
+
+function docWithChunks(id: string, vectors: Float32Array[]) {
+  const texts = vectors.map((_, i) => `chunk ${i} of document ${id}`);
+  const text = texts.join("\n\n");
+  let pos = 0;
+  const chunks = texts.map((t, index) => {
+    const start = text.indexOf(t, pos);
+    pos = start + t.length;
+    return { id: `${id}:${index}`, documentId: id, index, text: t, start, end: start + t.length, tokenCount: 5, vector: vectors[index] };
+  });
+  const doc = { id, source: id, title: id, type: "text" as const, mimeType: "text/plain", size: text.length, sha256: `sha-${id}`, addedAt: new Date().toISOString(), chunkCount: chunks.length, charCount: text.length, text };
+  return { doc, chunks };
+}
+
+describe("openLanceDbStore", () => {
+  it("builds an HNSW index past the threshold, keeps recall against exact search and covers rows added later", async () => {
+    const dim = 32;
+    const store = await openLanceDbStore({ dir: join(root, "ann"), dim, embedderId: "t", annThreshold: 300, optimizeEvery: 1_000_000 });
+    try {
+      const items = Array.from({ length: 40 }, (_, d) => docWithChunks(`d${d}`, Array.from({ length: 10 }, (_, c) => unitVector(dim, d * 10 + c))));
+      await store.commitDocuments(items);
+      await store.optimize();
+      expect((await store.indexInfo()).ann).toBe(true);
+      let found = 0;
+      for (let q = 0; q < 20; q++) {
+        const qv = unitVector(dim, 10_000 + q);
+        const exact = new Set((await store.vectorSearch(qv, { limit: 10, exact: true })).map((h) => h.chunk.id));
+        found += (await store.vectorSearch(qv, { limit: 10 })).filter((h) => exact.has(h.chunk.id)).length;
+      }
+      expect(found / 200).toBeGreaterThanOrEqual(0.8);
+      const late = docWithChunks("late", [unitVector(dim, 99_999)]);
+      await store.commitDocument(late.doc, late.chunks);
+      expect((await store.indexInfo()).unindexedRows).toBe(1);
+      expect((await store.vectorSearch(unitVector(dim, 99_999), { limit: 1 }))[0].chunk.documentId).toBe("late");
+      await store.optimize();
+      expect((await store.indexInfo()).unindexedRows).toBe(0);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("never returns chunks of an interrupted commit, and deletes them at the next open", async () => {
+    const dir = join(root, "orphans");
+    const dim = 16;
+    let failAt: "chunks" | "documents" | undefined;
+    const onCommitStep = (step: "chunks" | "documents") => {
+      if (step === failAt) throw new Error(`simulated crash after ${step}`);
+    };
+    let store = await openLanceDbStore({ dir, dim, embedderId: "t", onCommitStep });
+    const withText = (id: string, version: string, seeds: number[]) => {
+      const d = docWithChunks(id, seeds.map((x) => unitVector(dim, x)));
+      d.chunks = d.chunks.map((c) => ({ ...c, id: `${c.id}:${version}`, text: c.text.replace("chunk", `${version} chunk`) }));
+      d.doc.text = d.chunks.map((c) => c.text).join("\n\n");
+      let pos = 0;
+      d.chunks = d.chunks.map((c) => {
+        const start = d.doc.text.indexOf(c.text, pos);
+        pos = start + c.text.length;
+        return { ...c, start, end: pos };
+      });
+      d.doc.charCount = d.doc.text.length;
+      d.doc.sha256 = `sha-${id}-${version}`;
+      return d;
+    };
+    const v1 = withText("a", "v1", [1, 2]);
+    await store.commitDocument(v1.doc, v1.chunks);
+    // Crash between step 1 and step 2: a new document and a replacement whose rows were never written.
+    failAt = "chunks";
+    const ghost = withText("ghost", "g", [50]);
+    await expect(store.commitDocument(ghost.doc, ghost.chunks)).rejects.toMatchObject({ code: "RFX_INTERNAL" });
+    const v2 = withText("a", "v2", [51]);
+    await expect(store.commitDocument(v2.doc, v2.chunks)).rejects.toMatchObject({ code: "RFX_INTERNAL" });
+    failAt = undefined;
+    for (const seed of [50, 51]) {
+      const hits = await store.vectorSearch(unitVector(dim, seed), { limit: 3 });
+      expect(hits.map((h) => h.chunk.text).filter((t) => !t.startsWith("v1"))).toEqual([]);
+    }
+    expect(await store.textSearch("g chunk", { limit: 5 })).toSatisfy((hs: { chunk: { text: string } }[]) => hs.every((h) => h.chunk.text.startsWith("v1")));
+    expect(await store.getDocument("ghost")).toBeUndefined();
+    expect((await store.getChunks("a")).map((c) => c.text)).toEqual(v1.chunks.map((c) => c.text));
+    expect(await store.verify()).toMatchObject({ documents: 1, orphanChunks: 2, incompleteDocuments: [] });
+    // Crash after the commit point of a replacement, before the old chunks are deleted: the new version stands.
+    failAt = "documents";
+    const v3 = withText("a", "v3", [60, 61, 62]);
+    await expect(store.commitDocument(v3.doc, v3.chunks)).rejects.toThrow(/simulated crash/);
+    failAt = undefined;
+    expect((await store.getChunks("a")).map((c) => c.text)).toEqual(v3.chunks.map((c) => c.text));
+    expect((await store.vectorSearch(unitVector(dim, 1), { limit: 10 })).every((h) => h.chunk.text.startsWith("v3"))).toBe(true);
+    expect(await store.verify()).toMatchObject({ documents: 1, chunks: 3, orphanChunks: 4, incompleteDocuments: [] });
+    await store.close();
+    store = await openLanceDbStore({ dir, dim, embedderId: "t" });
+    try {
+      expect(await store.verify()).toEqual({ documents: 1, chunks: 3, orphanChunks: 0, incompleteDocuments: [] });
+      expect((await store.getDocument("a"))?.sha256).toBe("sha-a-v3");
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("refuses another embedder's store and rebuilds the ANN index when the distance changes", async () => {
+    const dir = join(root, "meta");
+    const dim = 16;
+    let store = await openLanceDbStore({ dir, dim, embedderId: "e1", distance: "ip", annThreshold: 256 });
+    await store.commitDocuments(Array.from({ length: 30 }, (_, d) => docWithChunks(`m${d}`, Array.from({ length: 10 }, (_, c) => unitVector(dim, d * 10 + c)))));
+    await store.optimize();
+    expect((await store.indexInfo()).ann).toBe(true);
+    await store.close();
+    await expect(openLanceDbStore({ dir, dim, embedderId: "e2" })).rejects.toMatchObject({ code: "RFX_CONFIG_INVALID" });
+    await expect(openLanceDbStore({ dir, dim: 32, embedderId: "e1" })).rejects.toMatchObject({ code: "RFX_CONFIG_INVALID" });
+    store = await openLanceDbStore({ dir, dim, embedderId: "e1", distance: "l2", annThreshold: 256 });
+    try {
+      expect((await store.indexInfo()).ann).toBe(false);
+      await store.optimize();
+      expect((await store.indexInfo()).ann).toBe(true);
+      const q = unitVector(dim, 7);
+      expect((await store.vectorSearch(q, { limit: 1 }))[0].chunk.id).toBe("m0:7");
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("ranks full-text hits across indexed and not-yet-indexed rows", async () => {
+    const dim = 16;
+    const store = await openLanceDbStore({ dir: join(root, "fts"), dim, embedderId: "t", optimizeEvery: 1_000_000 });
+    try {
+      const mk = (id: string, text: string) => {
+        const d = docWithChunks(id, [unitVector(dim, id.length)]);
+        d.doc.text = text;
+        d.chunks[0] = { ...d.chunks[0], text, start: 0, end: text.length };
+        return d;
+      };
+      await store.commitDocuments([mk("weak", "lighthouse mentioned once among many many other ordinary words here"), mk("other", "nothing relevant at all")]);
+      await store.optimize();
+      await store.commitDocument(mk("strong", "lighthouse lighthouse lighthouse").doc, mk("strong", "lighthouse lighthouse lighthouse").chunks);
+      const hits = await store.textSearch("lighthouse", { limit: 2 });
+      expect(hits.map((h) => h.chunk.documentId)).toEqual(["strong", "weak"]);
+    } finally {
+      await store.close();
+    }
+  });
+});

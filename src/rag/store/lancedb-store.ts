@@ -46,20 +46,27 @@ export interface LanceDbStoreOptions {
   distance?: DistanceMetric;
   /** Chunk rows past which an ANN (IVF_HNSW_SQ) index is built; exact search below. Defaults to 5000. */
   annThreshold?: number;
-  /** Commits after which optimize() runs in the background (compaction, index refresh). Defaults to 50. */
+  /** Commits after which the documents table is compacted in the background. Defaults to 50. */
   optimizeEvery?: number;
   /** HNSW search breadth; higher is more accurate and slower. Defaults to 100. */
   ef?: number;
   /** Receives errors of background maintenance (they never fail a commit). Defaults to console.warn. */
   onBackgroundError?: (e: unknown) => void;
+  /**
+   * Fault-injection seam for tests: called after each write of a commit (`chunks`: step 1 appended, `documents`:
+   * step 2 committed). Throwing from it leaves the tables exactly as a crash at that point would.
+   */
+  onCommitStep?: (step: "chunks" | "documents") => void | Promise<void>;
 }
 
 interface StoreMeta {
   format: 1;
   embedderId: string;
   dim: number;
-  /** Distance the ANN index was trained with, when one exists. */
+  /** Distance metric the ANN index was built for, when one exists. */
   annDistance?: DistanceMetric;
+  /** Rows in the table when the ANN index was built. */
+  annRows?: number;
   createdAt: string;
 }
 
@@ -73,6 +80,14 @@ const CHUNKS = "chunks";
 const CHUNK_COLUMNS = ["id", "document_id", "ingest_id", "chunk_index", "text", "char_start", "char_end", "token_count"];
 const DOC_META_COLUMNS = ["id", "source", "title", "type", "mime_type", "size", "sha256", "added_at", "chunk_count", "char_count", "ingest_id"];
 const LANCE_DISTANCE: Record<DistanceMetric, "dot" | "cosine" | "l2"> = { ip: "dot", cosine: "cosine", l2: "l2" };
+/**
+ * Distance the ANN index is trained and searched with. LanceDB 0.31's IVF_HNSW_SQ with "dot" returns near-random
+ * neighbours (recall@10 0.13 against exact search on 400 random unit vectors, where "cosine" and "l2" reach 0.99),
+ * so inner product is served by a cosine index: every Embedder returns unit vectors, for which both rank alike.
+ */
+const ANN_DISTANCE: Record<DistanceMetric, "cosine" | "l2"> = { ip: "cosine", cosine: "cosine", l2: "l2" };
+/** The ANN index is rebuilt once the table has grown by this factor since it was built (deltas degrade it). */
+const ANN_REBUILD_GROWTH = 2;
 /** Rows below which an IVF_HNSW_SQ index cannot be trained meaningfully. */
 const MIN_ANN_ROWS = 256;
 /** Versions younger than this survive cleanup, so a search started on an older version can still read it. */
@@ -204,10 +219,12 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
 
   const indices = await chunksTable.listIndices();
   if (!indices.some((i) => i.columns.includes("text") && i.indexType === "FTS")) {
-    // BM25 index; rows appended later are searched unindexed until optimize() folds them in.
+    // BM25 index. LanceDB 0.31's search of rows not yet indexed drops matches unpredictably, so searches use only
+    // the index (fastSearch) and every commit is followed by a refresh that folds new rows into it.
     await chunksTable.createIndex("text", { config: lancedb.Index.fts({ withPosition: false }), replace: true });
   }
   let hasAnn = indices.some((i) => i.columns.includes("vector"));
+  let annBuiltRows = hasAnn ? (meta.annRows ?? 0) : 0;
   if (hasAnn && meta.annDistance !== metric) {
     // An index trained for another distance would rank wrongly: drop it, optimize() rebuilds it.
     const vectorIndex = indices.find((i) => i.columns.includes("vector"))!;
@@ -243,9 +260,15 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
   const exclusive = createMutex();
   /** Upper bound of chunk rows in the table that are not live (in flight, superseded, deleted). */
   let staleRows = 0;
-  let commitsSinceOptimize = orphans.length > 0 ? optimizeEvery : 0;
+  let commitsSinceCompaction = orphans.length > 0 ? optimizeEvery : 0;
   let closed = false;
-  let background: Promise<void> = Promise.resolve();
+  /** Commits so far, and the last one whose rows the full-text index covers. */
+  let commitGen = 0;
+  let indexedGen = 0;
+  /** A refresh enqueued behind the writes but not started yet: later commits can ride on it. */
+  let queuedRefresh: Promise<void> | undefined;
+  let lastRefresh: Promise<void> = Promise.resolve();
+  let annJob: Promise<void> | undefined;
 
   const live = () => {
     if (closed) throw new ReflexiaError("RFX_INTERNAL", "the vector store is closed");
@@ -256,29 +279,67 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
     return n;
   };
   const isLive = (r: Row) => docs.get(r.document_id as string)?.ingestId === r.ingest_id;
+  const keepAfter = () => new Date(Date.now() - KEEP_VERSIONS_MS);
 
-  async function optimizeLocked(): Promise<void> {
-    commitsSinceOptimize = 0;
-    await chunksTable.optimize({ cleanupOlderThan: new Date(Date.now() - KEEP_VERSIONS_MS) });
-    await docsTable.optimize({ cleanupOlderThan: new Date(Date.now() - KEEP_VERSIONS_MS) });
-    const rows = await chunksTable.countRows();
-    if (!hasAnn && rows >= Math.max(annThreshold, MIN_ANN_ROWS)) {
-      await chunksTable.createIndex("vector", {
-        // One partition: a single HNSW graph is the recommended layout at these sizes (see the benchmark).
-        config: lancedb.Index.hnswSq({ distanceType: LANCE_DISTANCE[metric], numPartitions: 1 }),
-        replace: true,
-      });
-      hasAnn = true;
-      meta = { ...meta!, annDistance: metric };
-      writeMeta(metaPath, meta);
+  /** Folds new rows into the FTS (and ANN) indexes; compacts the documents table now and then. */
+  async function refreshLocked(): Promise<void> {
+    const gen = commitGen;
+    await chunksTable.optimize({ cleanupOlderThan: keepAfter() });
+    indexedGen = Math.max(indexedGen, gen);
+    if (commitsSinceCompaction >= optimizeEvery) {
+      commitsSinceCompaction = 0;
+      await docsTable.optimize({ cleanupOlderThan: keepAfter() });
     }
   }
 
-  function scheduleMaintenance(): void {
-    const needsAnn = !hasAnn && liveChunkCount() >= Math.max(annThreshold, MIN_ANN_ROWS);
-    if (commitsSinceOptimize < optimizeEvery && !needsAnn) return;
-    commitsSinceOptimize = 0;
-    background = exclusive(() => (closed ? Promise.resolve() : optimizeLocked())).catch(onBackgroundError);
+  const annWanted = (rows: number) => rows >= Math.max(annThreshold, MIN_ANN_ROWS) && (!hasAnn || rows >= annBuiltRows * ANN_REBUILD_GROWTH);
+
+  async function buildAnnLocked(): Promise<void> {
+    const rows = await chunksTable.countRows();
+    if (!annWanted(rows)) return;
+    await chunksTable.createIndex("vector", {
+      // One partition: a single HNSW graph, the layout LanceDB recommends below millions of rows.
+      config: lancedb.Index.hnswSq({ distanceType: ANN_DISTANCE[metric], numPartitions: 1 }),
+      replace: true,
+    });
+    hasAnn = true;
+    annBuiltRows = rows;
+    meta = { ...meta!, annDistance: metric, annRows: rows };
+    writeMeta(metaPath, meta);
+  }
+
+  /** Called inside the write lock after every change: queues one index refresh, and the ANN build when due. */
+  function afterWrite(): void {
+    commitGen++;
+    commitsSinceCompaction++;
+    if (!queuedRefresh) {
+      const p: Promise<void> = exclusive(async () => {
+        queuedRefresh = undefined;
+        if (!closed) await refreshLocked();
+      }).catch(onBackgroundError);
+      queuedRefresh = p;
+      lastRefresh = p;
+    }
+    if (!annJob && annWanted(liveChunkCount())) {
+      annJob = exclusive(async () => {
+        if (!closed) await buildAnnLocked();
+      })
+        .catch(onBackgroundError)
+        .finally(() => {
+          annJob = undefined;
+        });
+    }
+  }
+
+  /** Resolves once the full-text index covers every commit made before the call (read-your-writes for BM25). */
+  async function ftsCaughtUp(): Promise<void> {
+    const need = commitGen;
+    while (indexedGen < need && !closed) {
+      const p = lastRefresh;
+      await p;
+      // A failed refresh leaves indexedGen behind; searching the index as it is beats waiting forever.
+      if (indexedGen < need && p === lastRefresh) return;
+    }
   }
 
   const store: VectorStore & { readonly dir: string } = {
@@ -338,6 +399,7 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
         try {
           // Step 1: every chunk of the batch in one atomic append, invisible until step 2 names its ingest.
           if (chunkRows.length > 0) await chunksTable.add(chunkRows);
+          await options.onCommitStep?.("chunks");
           // Step 2, the commit point: document rows now name the new ingests. New documents are one atomic
           // append; a replacement must swap its row in one commit (mergeInsert), never delete-then-add, or a crash
           // in between would lose an acknowledged document. mergeInsert joins against the whole table, so it is
@@ -345,6 +407,8 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
           if (fresh.length > 0) await docsTable.add(fresh.map(docRow));
           if (replacing.length > 0) await docsTable.mergeInsert("id").whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(replacing.map(docRow));
         } catch (e) {
+          // Rows of step 1 are now orphans: searches must keep skipping them until the next open removes them.
+          afterWrite();
           // Whatever step 1 wrote is unreachable (no document names it) and removed at the next open; rows
           // already committed in step 2 are complete, so memory is resynchronised from the table.
           await reloadDocs().catch(() => undefined);
@@ -358,16 +422,17 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
         }
         sortedCache = undefined;
         staleRows -= chunkRows.length;
-        if (replacing.length > 0) {
+        const superseded = replacing.map((r) => r.previous!);
+        const oldRows = superseded.reduce((n, p) => n + p.chunkCount, 0);
+        staleRows += oldRows;
+        try {
+          await options.onCommitStep?.("documents");
           // Step 3: the superseded chunks; a crash here leaves them to the recovery at open.
-          const old = replacing.map((s) => s.previous!);
-          const oldRows = old.reduce((n, p) => n + p.chunkCount, 0);
-          staleRows += oldRows;
-          await chunksTable.delete(`ingest_id IN (${old.map((p) => sqlString(p.ingestId)).join(", ")})`);
+          if (superseded.length > 0) await chunksTable.delete(`ingest_id IN (${superseded.map((p) => sqlString(p.ingestId)).join(", ")})`);
           staleRows -= oldRows;
+        } finally {
+          afterWrite();
         }
-        commitsSinceOptimize++;
-        scheduleMaintenance();
       });
     },
 
@@ -384,8 +449,7 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
         sortedCache = undefined;
         await chunksTable.delete(`document_id = ${sqlString(id)}`);
         staleRows -= d.chunkCount;
-        commitsSinceOptimize++;
-        scheduleMaintenance();
+        afterWrite();
         return true;
       });
     },
@@ -436,13 +500,14 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
       live();
       if (vector.length !== dim) throw new ReflexiaError("RFX_INTERNAL", `query vector has ${vector.length} dimensions, the store ${dim}`);
       if (opts.limit <= 0 || docs.size === 0) return [];
+      const useAnn = hasAnn && !opts.exact;
       let q = chunksTable
         .vectorSearch(vector)
-        .distanceType(LANCE_DISTANCE[metric])
+        .distanceType(useAnn ? ANN_DISTANCE[metric] : LANCE_DISTANCE[metric])
         .select([...CHUNK_COLUMNS, "_distance"])
         .limit(opts.limit + staleRows);
-      if (opts.exact) q = q.bypassVectorIndex();
-      else if (hasAnn) q = q.ef(Math.max(ef, opts.limit + staleRows));
+      if (useAnn) q = q.ef(Math.max(ef, opts.limit + staleRows));
+      else q = q.bypassVectorIndex();
       const rows = (await q.toArray()) as Row[];
       rows.sort((a, b) => Number(a._distance) - Number(b._distance));
       const hits: SearchHit[] = [];
@@ -458,13 +523,15 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
     async textSearch(query: string, opts: SearchOptions): Promise<SearchHit[]> {
       live();
       if (opts.limit <= 0 || docs.size === 0 || !/[\p{L}\p{N}]/u.test(query)) return [];
+      await ftsCaughtUp();
       const rows = (await chunksTable
         .query()
         .fullTextSearch(new lancedb.MatchQuery(query, "text"))
+        .fastSearch()
         .select([...CHUNK_COLUMNS, "_score"])
         .limit(opts.limit + staleRows)
         .toArray()) as Row[];
-      // Results merged from indexed and not-yet-indexed fragments come back unordered: rank them here.
+      // Ranked here: LanceDB does not promise an order when it merges index segments.
       rows.sort((a, b) => Number(b._score) - Number(a._score));
       const hits: SearchHit[] = [];
       for (const r of rows) {
@@ -492,7 +559,9 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
     optimize() {
       return exclusive(async () => {
         live();
-        await optimizeLocked();
+        commitsSinceCompaction = optimizeEvery;
+        await refreshLocked();
+        await buildAnnLocked();
       });
     },
 
@@ -526,8 +595,10 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
 
     async close() {
       if (closed) return;
+      // Queued maintenance runs first (it is cheap next to a full rebuild at the next open).
       await exclusive(async () => undefined);
-      await background;
+      await lastRefresh;
+      await annJob;
       closed = true;
       docsTable.close();
       chunksTable.close();
