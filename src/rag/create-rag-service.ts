@@ -145,6 +145,8 @@ export interface RagService {
    */
   ingestMany(inputs: IngestInput[], options?: IngestManyOptions): Promise<IngestManyItem[]>;
   list(options?: { offset?: number; limit?: number }): Promise<{ documents: RagDocument[]; total: number; offset: number; limit: number }>;
+  /** The document stored under this source, else one with this content hash; undefined when none. */
+  find(query: { source?: string; sha256?: string }): Promise<RagDocument | undefined>;
   /** Throws RFX_DOCUMENT_NOT_FOUND when unknown. */
   get(id: string, options?: { withText?: boolean; withChunks?: boolean }): Promise<RagDocument & { chunks?: RagChunk[] }>;
   /** Throws RFX_DOCUMENT_NOT_FOUND when unknown; returns the deleted document. */
@@ -391,6 +393,8 @@ export async function createRagService(options: RagServiceOptions): Promise<RagS
       const page = await store.listDocuments({ offset, limit });
       return { ...page, offset, limit };
     },
+
+    find: (query) => store.findDocument(query),
 
     async get(id, opts = {}) {
       const doc = await store.getDocument(id, { withText: opts.withText });
