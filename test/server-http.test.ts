@@ -100,7 +100,8 @@ describe("OpenAI-compatible API", () => {
     expect(b.choices[0].finish_reason).toBe("length");
     expect(b.usage.completion_tokens).toBe(5);
     expect(b.usage.total_tokens).toBe(b.usage.prompt_tokens + 5);
-    expect(b.reflexia).toMatchObject({ variant: `${TINY}:q4_0`, quantization: "q4_0", reason: "default", cache: "bypass" });
+    expect(b.reflexia).toMatchObject({ variant: `${TINY}:q4_0`, quantization: "q4_0", reason: "complexity_low", cache: "bypass", complexity: { level: "low" } });
+    expect(typeof b.reflexia.detail).toBe("string");
     expect(res.headers["x-reflexia-quantization"]).toBe("q4_0");
   });
 

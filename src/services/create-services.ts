@@ -12,7 +12,7 @@ import { createEmbedService, type BuiltinEmbedder, type EmbedService } from "./e
 import { createInferenceService, type CachedGeneration, type InferenceService } from "./inference-service.ts";
 import { createModelService, type ModelService } from "./model-service.ts";
 import { createRoleCatalog, type RoleCatalog } from "./roles.ts";
-import { createVariantSelector, type AdaptiveChooser, type SelectableVariant, type VariantSelector } from "./select-variant.ts";
+import { createVariantSelector, type SelectableVariant, type VariantSelector } from "./select-variant.ts";
 
 export interface CreateServicesOptions {
   config: Config;
@@ -24,18 +24,8 @@ export interface CreateServicesOptions {
   memory?: MemoryMonitor | null;
   /** Offline embedder served for model "builtin" (src/rag's hash embedder). */
   builtinEmbedder?: BuiltinEmbedder;
-  /** Adaptive-quantization chooser (src/policy); without one untagged names use the default quantization. */
-  adaptive?: AdaptiveChooser | ((ctx: AdaptiveContext) => AdaptiveChooser);
   /** CPUs used to pick the default parallelism. Defaults to the cgroup-aware count. */
   cpus?: number;
-}
-
-/** What an adaptive chooser may consult. */
-export interface AdaptiveContext {
-  config: Config;
-  scheduler: Scheduler;
-  memory: MemoryMonitor | null;
-  metrics: ReflexiaMetrics;
 }
 
 export interface Services {
@@ -106,17 +96,7 @@ export function createServices(options: CreateServicesOptions): Services {
   const cache = config.cache.enabled && config.cache.size > 0 ? createResponseCache<CachedGeneration>({ maxEntries: config.cache.size }) : undefined;
   if (cache) metrics.cache.bindCacheSize(() => cache.stats().size);
 
-  const adaptive =
-    typeof options.adaptive === "function" ? options.adaptive({ config, scheduler, memory, metrics }) : options.adaptive;
-  const selector = createVariantSelector({
-    config,
-    store,
-    scheduler,
-    resolveVariant,
-    adaptive,
-    metrics,
-    pressure: memory ? () => memory.latest().pressure : undefined,
-  });
+  const selector = createVariantSelector({ config, store, scheduler, resolveVariant, memory, metrics });
   const roles = createRoleCatalog(config.roles.custom);
   const inference = createInferenceService({ config, scheduler, selector, roles, metrics, cache });
   const embeddings = createEmbedService({

@@ -37,8 +37,10 @@ export interface ReflexiaMeta {
   model: string;
   tag: string;
   quantization: string;
-  /** Machine-readable reason of the variant choice (pinned, default, adaptive_*, memory_*…). */
+  /** Machine-readable reason of the variant choice (the policy's label: pinned, complexity_high, prefer_loaded…). */
   reason: string;
+  /** Human-readable explanation of the choice. */
+  detail: string;
   complexity: { level: string; score: number } | null;
   /** Used memory / budget when the choice was made; null without a memory monitor. */
   memory_pressure: number | null;
@@ -138,6 +140,7 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
     tag: sel.variant.tag,
     quantization: sel.variant.quantization,
     reason: sel.reason,
+    detail: sel.detail,
     complexity: sel.complexity ? { level: sel.complexity.level, score: Math.round(sel.complexity.score * 1000) / 1000 } : null,
     memory_pressure: sel.pressure === null ? null : Math.round(sel.pressure * 1000) / 1000,
     cache: cacheOutcome,

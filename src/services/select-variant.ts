@@ -1,9 +1,11 @@
-// Variant selection for a request: pinned `name:tag` references as given, untagged names by the configured
-// default (or by the adaptive policy when one is plugged in), always checked against the memory budget.
-import type { Config } from "../config/index.ts";
+// Variant selection for a request: complexity analysis + the quantization policy over the model's stored
+// variants, the memory budget and what is loaded, with per-model hysteresis state and decision/switch metrics.
+import { QUANTIZATIONS, type Config, type Quantization } from "../config/index.ts";
 import { ReflexiaError } from "../errors/index.ts";
+import type { MemoryMonitor } from "../memory/index.ts";
 import type { ReflexiaMetrics } from "../metrics/index.ts";
-import type { ModelStore, ResolvedModel } from "../registry/index.ts";
+import { analyzeComplexity, chooseVariant, type ComplexityLevel } from "../policy/index.ts";
+import { parseModelRef, type ModelStore, type ResolvedModel } from "../registry/index.ts";
 import type { Scheduler } from "../scheduler/index.ts";
 
 export interface SelectableVariant extends ResolvedModel {
@@ -13,10 +15,12 @@ export interface SelectableVariant extends ResolvedModel {
 
 export interface VariantSelection {
   variant: SelectableVariant;
-  /** pinned | default | adaptive reasons from the policy (e.g. complexity_high, memory_downgrade, prefer_loaded). */
+  /** The policy's reason label (pinned, adaptive_disabled, complexity_high, prefer_loaded, memory_pressure_downgrade…). */
   reason: string;
+  /** Human-readable explanation of the choice. */
+  detail: string;
   pinned: boolean;
-  complexity: { level: string; score: number } | null;
+  complexity: { level: ComplexityLevel; score: number } | null;
   /** Used memory / budget at decision time; null without a memory monitor. */
   pressure: number | null;
 }
@@ -26,69 +30,102 @@ export interface SelectionInput {
   prompt?: string;
 }
 
-/**
- * The adaptive-quantization seam: given the model's stored variants and the request, pick one. Implemented over
- * src/policy in create-adaptive-chooser.ts; absent when ENABLE_ADAPTIVE_QUANTIZATION=false.
- */
-export interface AdaptiveChooser {
-  choose(name: string, variants: SelectableVariant[], input: SelectionInput): VariantSelection | Promise<VariantSelection>;
-  /** Called with the selection actually served (hysteresis state, switch metrics). */
-  record?(selection: VariantSelection): void;
-}
-
 export interface VariantSelector {
+  /** Chooses the variant; throws RFX_MODEL_NOT_FOUND or RFX_MEMORY_BUDGET (with the policy's explanation). */
   select(ref: string, input: SelectionInput): Promise<VariantSelection>;
-  /** Notes the selection that served a request. */
+  /** Notes the selection that served a request: decision and switch metrics, hysteresis state. */
   record(selection: VariantSelection): void;
 }
 
 export interface VariantSelectorOptions {
   config: Config;
   store: Pick<ModelStore, "resolve" | "variants">;
-  scheduler: Pick<Scheduler, "fit">;
+  scheduler: Pick<Scheduler, "status">;
   /** Resolves a variant with its memory estimate (cached by the caller); defaults to store.resolve. */
   resolveVariant?: (ref: string) => Promise<SelectableVariant>;
-  adaptive?: AdaptiveChooser;
+  memory?: MemoryMonitor | null;
   metrics?: ReflexiaMetrics;
-  /** Memory pressure now (used / budget), when a monitor runs. */
-  pressure?: () => number;
 }
 
-export function createVariantSelector(options: VariantSelectorOptions): VariantSelector {
-  const { config, store, scheduler, adaptive, metrics } = options;
-  const resolveVariant = options.resolveVariant ?? ((ref: string) => store.resolve(ref));
-  const pressureNow = (): number | null => (options.pressure ? options.pressure() : null);
+const isQuantization = (t: string): t is Quantization => (QUANTIZATIONS as readonly string[]).includes(t);
 
-  const refuseIfNeverFits = (sel: VariantSelection): VariantSelection => {
-    if (scheduler.fit(sel.variant) === "never") {
-      const ref = `${sel.variant.name}:${sel.variant.tag}`;
-      throw new ReflexiaError(
-        "RFX_MEMORY_BUDGET",
-        `${ref} needs about ${Math.round((sel.variant.estimatedBytes ?? sel.variant.sizeBytes) / 2 ** 20)} MiB and cannot fit the memory budget (MAX_MEMORY_PERCENT=${config.memory.max_memory_percent})`,
-        { variant: ref, estimatedBytes: sel.variant.estimatedBytes ?? null, reason: sel.pinned ? "pinned_over_budget" : "no_variant_fits" },
-      );
-    }
-    return sel;
-  };
+export function createVariantSelector(options: VariantSelectorOptions): VariantSelector {
+  const { config, store, scheduler, memory, metrics } = options;
+  const resolveVariant: (ref: string) => Promise<SelectableVariant> = options.resolveVariant ?? ((ref: string) => store.resolve(ref));
+  // Per model: the last served quantization and its level, for hysteresis and switch counting.
+  const previous = new Map<string, { quantization: string; level?: ComplexityLevel }>();
 
   return {
     async select(ref, input) {
-      if (ref.includes(":")) {
+      const parsed = parseModelRef(ref);
+      const manifests = await store.variants(parsed.name);
+      if (manifests.length === 0) await resolveVariant(ref); // RFX_MODEL_NOT_FOUND in the store's words
+      const pressureNow = memory ? memory.latest().pressure : null;
+
+      // A tag outside the quantization names (e.g. "latest", "v2") is pinned as is: only the budget applies.
+      if (parsed.tag && !isQuantization(parsed.tag)) {
         const variant = await resolveVariant(ref);
-        return refuseIfNeverFits({ variant, reason: "pinned", pinned: true, complexity: null, pressure: pressureNow() });
+        return { variant, reason: "pinned", detail: `pinned ${ref}`, pinned: true, complexity: null, pressure: pressureNow };
       }
-      if (adaptive && config.adaptive.enabled) {
-        const manifests = await store.variants(ref);
-        if (manifests.length === 0) await resolveVariant(ref); // throws RFX_MODEL_NOT_FOUND with the store's message
-        const variants = await Promise.all(manifests.map((m) => resolveVariant(`${m.name}:${m.tag}`)));
-        return refuseIfNeverFits(await adaptive.choose(ref, variants, input));
+      const policyTagged = manifests.filter((m) => isQuantization(m.tag));
+      if (policyTagged.length === 0) {
+        const variant = await resolveVariant(ref);
+        return { variant, reason: "default", detail: `${variant.tag} is the model's default variant`, pinned: false, complexity: null, pressure: pressureNow };
       }
-      const variant = await resolveVariant(ref);
-      return refuseIfNeverFits({ variant, reason: "default", pinned: false, complexity: null, pressure: pressureNow() });
+
+      const variants = await Promise.all(policyTagged.map((m) => resolveVariant(`${m.name}:${m.tag}`)));
+      const byQuant = new Map(variants.map((v) => [v.tag as Quantization, v]));
+      const complexity = analyzeComplexity({ messages: input.messages, prompt: input.prompt }, { thresholds: config.adaptive.thresholds });
+      const status = scheduler.status();
+      const loaded = status.variants.filter((v) => !v.embedding && v.name === parsed.name && isQuantization(v.tag)).map((v) => v.tag as Quantization);
+      // Idle variants of any model can be evicted to make room.
+      const evictableBytes = status.variants.filter((v) => v.running === 0 && v.queued === 0).reduce((a, v) => a + v.estimatedBytes, 0);
+      const sample = memory?.sample();
+      const prev = previous.get(parsed.name);
+      const decision = chooseVariant({
+        complexity: { score: complexity.score, level: complexity.level },
+        pressure: sample ? sample.pressure : 0,
+        available: [...byQuant.keys()],
+        loaded,
+        previous: prev && isQuantization(prev.quantization) ? prev.quantization : undefined,
+        previousLevel: prev?.level,
+        estimateBytes: Object.fromEntries(variants.map((v) => [v.tag, v.estimatedBytes ?? Math.round(v.sizeBytes * 1.3)])),
+        freeBudgetBytes: sample ? sample.freeBudgetBytes : Number.MAX_SAFE_INTEGER,
+        evictableBytes,
+        hysteresis: config.adaptive.hysteresis,
+        thresholds: config.adaptive.thresholds,
+        adaptive: config.adaptive.enabled,
+        defaultQuantization: config.models.default_quantization,
+        pinned: parsed.tag as Quantization | undefined,
+      });
+      if (decision.action === "refuse") {
+        metrics?.policy.decisions.inc({ quantization: decision.quantization, reason: decision.reason });
+        if (decision.refuseCode === "RFX_MODEL_NOT_FOUND") await resolveVariant(`${parsed.name}:${decision.quantization}`);
+        throw new ReflexiaError(decision.refuseCode ?? "RFX_MEMORY_BUDGET", `${parsed.name}:${decision.quantization} refused: ${decision.detail}`, {
+          variant: `${parsed.name}:${decision.quantization}`,
+          reason: decision.reason,
+          complexity: { level: complexity.level, score: complexity.score },
+          memoryPressure: sample?.pressure ?? null,
+        });
+      }
+      return {
+        variant: byQuant.get(decision.quantization)!,
+        reason: decision.reason,
+        detail: decision.detail,
+        pinned: parsed.tag !== undefined,
+        complexity: { level: decision.level, score: complexity.score },
+        pressure: sample ? sample.pressure : pressureNow,
+      };
     },
     record(selection) {
-      metrics?.policy.decisions.inc({ quantization: selection.variant.quantization, reason: selection.reason });
-      adaptive?.record?.(selection);
+      const name = selection.variant.name;
+      const q = selection.variant.quantization;
+      metrics?.policy.decisions.inc({ quantization: q, reason: selection.reason });
+      // Pinned requests neither count as switches nor steer the adaptive choice of later untagged ones.
+      if (selection.pinned) return;
+      const prev = previous.get(name);
+      if (prev && prev.quantization !== q) metrics?.policy.switches.inc({ from: prev.quantization, to: q, reason: selection.reason });
+      previous.set(name, { quantization: q, level: selection.complexity?.level });
     },
   };
 }
