@@ -11,6 +11,7 @@ import { createScheduler, defaultParallel, type SchedulableVariant, type Schedul
 import { createEmbedService, type BuiltinEmbedder, type EmbedService } from "./embed-service.ts";
 import { createInferenceService, type CachedGeneration, type InferenceService } from "./inference-service.ts";
 import { createModelService, type ModelService } from "./model-service.ts";
+import type { RagAugmenter } from "./rag-augment.ts";
 import { createRoleCatalog, type RoleCatalog } from "./roles.ts";
 import { createVariantSelector, type SelectableVariant, type VariantSelector } from "./select-variant.ts";
 
@@ -24,6 +25,8 @@ export interface CreateServicesOptions {
   memory?: MemoryMonitor | null;
   /** Offline embedder served for model "builtin" (src/rag's hash embedder). */
   builtinEmbedder?: BuiltinEmbedder;
+  /** Serves `rag: true` requests (openServerRag); without it they are refused. */
+  ragAugmenter?: RagAugmenter;
   /** CPUs used to pick the default parallelism. Defaults to the cgroup-aware count. */
   cpus?: number;
 }
@@ -98,7 +101,7 @@ export function createServices(options: CreateServicesOptions): Services {
 
   const selector = createVariantSelector({ config, store, scheduler, resolveVariant, memory, metrics });
   const roles = createRoleCatalog(config.roles.custom);
-  const inference = createInferenceService({ config, scheduler, selector, roles, metrics, cache });
+  const inference = createInferenceService({ config, scheduler, selector, roles, metrics, cache, rag: options.ragAugmenter });
   const embeddings = createEmbedService({
     config,
     scheduler,

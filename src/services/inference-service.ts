@@ -6,6 +6,7 @@ import type { ChatMessage, FinishReason, GenerationResult, GenerationTimings, Sa
 import { ReflexiaError } from "../errors/index.ts";
 import type { ReflexiaMetrics } from "../metrics/index.ts";
 import type { Scheduler } from "../scheduler/index.ts";
+import type { RagAnswerInfo, RagAugmenter, RagRequestOptions, RagSourceInfo } from "./rag-augment.ts";
 import { applyRole, type RoleCatalog } from "./roles.ts";
 import type { VariantSelection, VariantSelector } from "./select-variant.ts";
 
@@ -28,6 +29,8 @@ export interface InferenceRequest {
   /** Per-request keep-alive override in seconds. */
   keepAliveSeconds?: number;
   signal?: AbortSignal;
+  /** Answer from the stored documents: retrieve for the question and quote the sources in the prompt. */
+  rag?: RagRequestOptions;
 }
 
 /** Why this variant served the request: the Reflexia-specific part of every response. */
@@ -45,6 +48,9 @@ export interface ReflexiaMeta {
   /** Used memory / budget when the choice was made; null without a memory monitor. */
   memory_pressure: number | null;
   cache: CacheOutcome;
+  /** RAG requests only: the cited sources ([n] markers in the prompt) and how retrieval went. */
+  sources?: RagSourceInfo[];
+  rag?: RagAnswerInfo;
   role: string | null;
   queue_ms: number;
   load_ms: number;
@@ -80,6 +86,8 @@ export interface InferenceServiceOptions {
   metrics?: ReflexiaMetrics;
   /** Response cache; absent or config cache.enabled=false means every request bypasses it. */
   cache?: ResponseCache<CachedGeneration>;
+  /** Serves `rag` requests; without it they are refused. */
+  rag?: RagAugmenter;
 }
 
 export interface CachedGeneration {
@@ -87,6 +95,8 @@ export interface CachedGeneration {
   finishReason: FinishReason;
   promptTokens: number;
   completionTokens: number;
+  /** The sources a RAG answer cited (the entry is tagged "rag" and dropped when documents change). */
+  rag?: { sources: RagSourceInfo[]; info: RagAnswerInfo };
 }
 
 export interface InferenceService {
@@ -164,6 +174,9 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
         ...req.sampling,
         maxTokens: req.sampling.maxTokens ?? Math.min(config.models.default_max_tokens, perSequence),
       };
+      if (req.rag && !options.rag) throw new ReflexiaError("RFX_VALIDATION", "rag was requested but this server has no document store");
+      // Retrieval precedes the cache lookup: what was retrieved is part of the key.
+      const ragTurn = req.rag ? await options.rag!.begin({ kind: req.kind, messages: req.messages, prompt: req.prompt, rag: req.rag }) : undefined;
 
       const cacheable = cache !== undefined && isCacheable({ temperature: sampling.temperature, seed: sampling.seed }, { deterministicOnly: config.cache.deterministic_only });
       const key = cacheable
@@ -174,6 +187,7 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
             messages,
             role: req.role,
             sampling: { ...sampling },
+            ragFingerprint: ragTurn?.fingerprint,
             extra: { contextSize, perSequence },
           })
         : "";
@@ -182,7 +196,7 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
         if (hit) {
           metrics?.cache.hits.inc();
           selector.record(sel);
-          const meta = metaOf(sel, "hit", req.role, 0, 0);
+          const meta: ReflexiaMeta = { ...metaOf(sel, "hit", req.role, 0, 0), ...(hit.rag ? { sources: hit.rag.sources, rag: hit.rag.info } : {}) };
           hooks.onStart?.(meta);
           if (hit.text) hooks.onText?.(hit.text);
           const totalMs = performance.now() - t0;
@@ -196,6 +210,12 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
       let meta: ReflexiaMeta;
       try {
         meta = metaOf(sel, cacheable ? "miss" : "bypass", req.role, lease.queueMs, lease.loadMs);
+        if (ragTurn) {
+          const contextTokens = Math.min(perSequence, Math.floor(lease.model.contextSize / lease.model.parallel));
+          const applied = ragTurn.apply({ kind: req.kind, messages, prompt }, lease.model, { contextTokens, maxTokens: sampling.maxTokens! });
+          ({ messages, prompt } = applied);
+          meta = { ...meta, sources: applied.sources, rag: applied.info };
+        }
         selector.record(sel);
         hooks.onStart?.(meta);
         const opts = { ...sampling, signal: req.signal, onText: hooks.onText };
@@ -205,7 +225,8 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
       }
       metrics?.inference.observeGeneration(sel.variant, result);
       if (cacheable && result.finishReason !== "cancelled") {
-        cache.set(key, { text: result.text, finishReason: result.finishReason, promptTokens: result.promptTokens, completionTokens: result.completionTokens });
+        const rag = meta.sources && meta.rag ? { sources: meta.sources, info: meta.rag } : undefined;
+        cache.set(key, { text: result.text, finishReason: result.finishReason, promptTokens: result.promptTokens, completionTokens: result.completionTokens, rag }, rag ? { tags: ["rag"] } : undefined);
       }
       return { ...result, loadMs: lease.loadMs, queueMs: lease.queueMs, totalMs: performance.now() - t0, meta };
     },
