@@ -5,6 +5,7 @@ import { ReflexiaError } from "../../errors/index.ts";
 import type { ModelDetails, ModelManifest } from "../../registry/index.ts";
 import type { InferenceOutcome, InferenceRequest, ReflexiaMeta } from "../../services/inference-service.ts";
 import { parseKeepAlive } from "../keep-alive.ts";
+import { ragOptionOf, type RagBodyFields } from "../rag-request.ts";
 import {
   chatBodySchema,
   copyBodySchema,
@@ -156,6 +157,7 @@ export function registerOllamaRoutes(app: FastifyInstance, deps: AppDeps): void 
           keepAliveSeconds,
         };
     req.signal = clientAbortSignal(request, reply);
+    req.rag = ragOptionOf(body as RagBodyFields);
     return respond(
       reply,
       body.stream !== false,
@@ -186,6 +188,7 @@ export function registerOllamaRoutes(app: FastifyInstance, deps: AppDeps): void 
       sampling: samplingOfOllama(body.options, contextSize),
       keepAliveSeconds,
       signal: clientAbortSignal(request, reply),
+      rag: ragOptionOf(body as RagBodyFields),
     };
     const streamed = body.stream !== false;
     return respond(

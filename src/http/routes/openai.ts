@@ -6,6 +6,7 @@ import { ReflexiaError } from "../../errors/index.ts";
 import type { InferenceOutcome, InferenceRequest, ReflexiaMeta } from "../../services/inference-service.ts";
 import { errorBody } from "../error-handler.ts";
 import { parseKeepAlive } from "../keep-alive.ts";
+import { ragOptionOf, type RagBodyFields } from "../rag-request.ts";
 import { chatCompletionBodySchema, completionBodySchema, embeddingsBodySchema } from "../schemas/openai.ts";
 import { clientAbortSignal, reflexiaHeaders, streamInference } from "../streaming.ts";
 import type { AppDeps } from "../types.ts";
@@ -112,6 +113,7 @@ export function registerOpenAiRoutes(app: FastifyInstance, deps: AppDeps): void 
       sampling: samplingOf(body),
       keepAliveSeconds: parseKeepAlive(body.keep_alive),
       signal: clientAbortSignal(request, reply),
+      rag: ragOptionOf(body as RagBodyFields),
     };
     const id = newId("chatcmpl");
     const created = nowSeconds();
@@ -158,6 +160,7 @@ export function registerOpenAiRoutes(app: FastifyInstance, deps: AppDeps): void 
       sampling: samplingOf(body),
       keepAliveSeconds: parseKeepAlive(body.keep_alive),
       signal: clientAbortSignal(request, reply),
+      rag: ragOptionOf(body as RagBodyFields),
     };
     const id = newId("cmpl");
     const created = nowSeconds();

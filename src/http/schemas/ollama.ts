@@ -1,5 +1,6 @@
 // JSON schemas of the Ollama-compatible request bodies.
 import { keepAliveSchema, MAX_TOKENS_BOUND, modelRefSchema, roleIdSchema, stopSchema } from "./common.ts";
+import { ragRequestProperties } from "./documents.ts";
 
 export const ollamaOptionsSchema = {
   type: "object",
@@ -23,6 +24,7 @@ const common = {
   keep_alive: keepAliveSchema,
   format: { anyOf: [{ type: "string" }, { type: "object" }] },
   role: roleIdSchema,
+  ...ragRequestProperties,
 } as const;
 
 const imagesSchema = { type: "array", maxItems: 0 } as const;

@@ -1,5 +1,6 @@
 // JSON schemas of the OpenAI-compatible request bodies (extra fields are accepted and ignored, as OpenAI does).
 import { MAX_TOKENS_BOUND, modelRefSchema, roleIdSchema, stopSchema } from "./common.ts";
+import { ragRequestProperties } from "./documents.ts";
 
 const contentPartSchema = {
   type: "object",
@@ -36,6 +37,7 @@ const sampling = {
   user: { type: "string" },
   role: roleIdSchema,
   keep_alive: { anyOf: [{ type: "number" }, { type: "string", maxLength: 32 }] },
+  ...ragRequestProperties,
 } as const;
 
 export const chatCompletionBodySchema = {
