@@ -7,9 +7,11 @@ import { loadConfig, type Config, type LoadedConfig } from "./config/index.ts";
 import type { Engine } from "./engine/types.ts";
 import { isReflexiaError } from "./errors/index.ts";
 import { buildApp, loadApiKeys, type AppDeps, type RagSeam, type Readiness } from "./http/index.ts";
-import { createMetricsServer } from "./metrics/index.ts";
+import { createRagSeam } from "./http/rag-seam.ts";
+import { createMetrics, createMetricsServer } from "./metrics/index.ts";
 import { createModelStore, type ModelStore } from "./registry/index.ts";
 import { createServices, type CreateServicesOptions, type Services } from "./services/create-services.ts";
+import { openServerRag, type ServerRag } from "./services/open-server-rag.ts";
 
 export interface StartServerOptions {
   /** Defaults to loadConfig() (env + config file). */
@@ -33,8 +35,8 @@ export interface StartServerOptions {
   drainTimeoutSeconds?: number;
   /** Extra service options (adaptive chooser, memory monitor, embedder). */
   services?: Partial<CreateServicesOptions>;
-  /** The RAG seam (routes + document count); defaults to none. */
-  rag?: RagSeam;
+  /** The RAG seam (routes + document count). Defaults to the document store under REFLEXIA_HOME; false disables RAG. */
+  rag?: RagSeam | false;
 }
 
 export interface RunningServer {
@@ -80,11 +82,18 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const engine =
     options.engine ?? (await import("./engine/index.ts")).createEngine({ threads: config.performance.thread_pool_size > 0 ? config.performance.thread_pool_size : undefined });
   const { createHashEmbedder } = await import("./rag/embeddings/hash-embedder.ts");
+  const metrics = options.services?.metrics ?? createMetrics();
+  // The document store opens before the services so inference can answer `rag` requests; a document change drops
+  // the RAG-dependent cache entries (onChange only fires after an ingest or delete, once services exists).
+  const serverRag: ServerRag | undefined =
+    options.rag === undefined ? await openServerRag({ config, engine, store, metrics, onChange: () => services.cache?.invalidateTag("rag") }) : undefined;
   const services = createServices({
     config,
     engine,
     store,
+    metrics,
     builtinEmbedder: createHashEmbedder({ dim: config.vector_db.embedding_dim }),
+    ragAugmenter: serverRag?.augmenter,
     ...options.services,
   });
   services.memory?.startSampling(2000);
@@ -100,7 +109,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     metrics: services.metrics,
     memory: services.memory ?? undefined,
     cacheStats: services.cache ? () => services.cache!.stats() : undefined,
-    rag: options.rag,
+    rag: options.rag || (serverRag ? createRagSeam({ config, service: serverRag.service, counts: serverRag.counts }) : undefined),
     apiKeys: config.auth.enabled ? loadApiKeys(config) : [],
     readiness: () => readiness,
     version: packageVersion(),
@@ -116,6 +125,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     metricsAddress = await metricsApp.listen({ port: options.overrides?.metricsPort ?? config.server.metrics_port, host });
   } catch (e) {
     await app.close();
+    await serverRag?.close().catch(() => {});
     throw e;
   }
 
@@ -159,6 +169,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       clearTimeout(timer);
       await metricsApp.close();
       services.memory?.stop();
+      await serverRag?.close().catch(() => {});
       await engine.dispose().catch(() => {});
       markClosed();
     })();

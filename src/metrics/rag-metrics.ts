@@ -1,5 +1,5 @@
-// RAG metrics: retrieval latency and the number of stored documents.
-import { Histogram, type Registry } from "prom-client";
+// RAG metrics: retrieval and ingestion latency, ingestion failures, and the number of stored documents and chunks.
+import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 
 export interface RagStatsSnapshot {
   documents: number;
@@ -8,6 +8,12 @@ export interface RagStatsSnapshot {
 
 export interface RagMetrics {
   retrievalDuration: Histogram;
+  /** One observation per ingested document (committed, found unchanged, or rejected). */
+  ingestionDuration: Histogram;
+  /** Documents whose ingestion was rejected or failed (nothing of them stored). */
+  ingestionFailures: Counter;
+  /** Stored chunks, read at scrape time from the bound stats provider. */
+  chunks: Gauge;
   /** Sets the provider the document series read at scrape time. */
   bindStats(stats: () => RagStatsSnapshot | Promise<RagStatsSnapshot>): void;
 }
@@ -50,6 +56,25 @@ export function createRagMetrics(registry: Registry): RagMetrics {
   let statsOf: (() => RagStatsSnapshot | Promise<RagStatsSnapshot>) | null = null;
   createDocumentSummary(registry, async () => (statsOf ? await statsOf() : null));
   return {
+    ingestionDuration: new Histogram({
+      name: "reflexia_rag_ingestion_duration_seconds",
+      help: "Time to extract, chunk, embed and durably store one document (rejections included).",
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    }),
+    ingestionFailures: new Counter({
+      name: "reflexia_rag_ingestion_failures_total",
+      help: "Documents whose ingestion was rejected (empty, unsupported, too large) or failed; nothing of them was stored.",
+      registers: [registry],
+    }),
+    chunks: new Gauge({
+      name: "reflexia_rag_chunks",
+      help: "Stored RAG chunks (each with its vector) across all documents.",
+      registers: [registry],
+      async collect() {
+        if (statsOf) this.set((await statsOf()).chunks);
+      },
+    }),
     retrievalDuration: new Histogram({
       name: "reflexia_rag_retrieval_duration_seconds",
       help: "Time to embed a query and retrieve its chunks from the vector store.",
