@@ -265,6 +265,18 @@ describe("Reflexia endpoints", () => {
     await app.close();
   });
 
+  it("while draining, API requests get 503 RFX_NOT_READY with Retry-After and /readyz is 503", async () => {
+    const { app, services } = appWith();
+    await services.scheduler.drain();
+    const res = await app.inject({ method: "POST", url: "/api/generate", payload: { model: TINY, prompt: "x" } });
+    expect(res.statusCode).toBe(503);
+    expect(res.json().error.code).toBe("RFX_NOT_READY");
+    expect(res.headers["retry-after"]).toBe("5");
+    expect((await app.inject({ url: "/readyz" })).statusCode).toBe(503);
+    expect((await app.inject({ url: "/healthz" })).statusCode).toBe(200);
+    await app.close();
+  });
+
   it("a repeated deterministic request is a cache hit, by field, header and metric", async () => {
     const { app, services } = appWith();
     const payload = { model: TINY, messages: [{ role: "user", content: "cache me" }], max_tokens: 4, temperature: 0 };

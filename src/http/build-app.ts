@@ -32,7 +32,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     bodyLimit: config.server.body_limit_bytes,
     // Wrong types are errors, not silently coerced; unknown fields are kept (clients send vendor extras).
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: false } },
-    return503OnClosing: true,
+    // Refusals while draining come from the hook below, in the one error shape, with Retry-After.
+    return503OnClosing: false,
   });
 
   // JSON only: a text/plain body is 415, not a string that fails validation further down.
@@ -45,6 +46,12 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   // Security headers first, so errors, streams and static files all carry them.
   app.addHook("onRequest", async (_request, reply) => {
     reply.headers(SECURITY_HEADERS);
+  });
+
+  app.addHook("onRequest", async (request) => {
+    if (isApiPath(request.url) && deps.scheduler.isDraining()) {
+      throw new ReflexiaError("RFX_NOT_READY", "the server is shutting down and no longer accepts requests", { retryAfterSeconds: 5 });
+    }
   });
 
   // The endpoint label is the route pattern (bounded cardinality); unmatched URLs share one label.

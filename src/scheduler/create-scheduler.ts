@@ -470,6 +470,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         estimatedLoadedBytes: variants.reduce((a, v) => a + v.estimatedBytes, 0),
       };
     },
+    isDraining: () => draining,
     resetPeaks() {
       const t = totals();
       peakRunning = t.running;

@@ -139,6 +139,8 @@ export interface Scheduler {
    */
   fit(variant: SchedulableVariant, embedding?: boolean): "loaded" | "fits" | "fits_after_eviction" | "never";
   status(): SchedulerStatus;
+  /** True once drain() was called: new requests are refused. */
+  isDraining(): boolean;
   resetPeaks(): void;
   /** Stops admitting (new requests get RFX_NOT_READY), waits for in-flight and queued ones, then unloads all. */
   drain(): Promise<void>;

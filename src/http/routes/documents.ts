@@ -100,6 +100,8 @@ export async function registerDocumentRoutes(app: FastifyInstance, options: Docu
   await app.register(async (scope) => {
     await scope.register(multipart, {
       throwFileSizeLimit: true,
+      // Keep the client's name as sent, so a traversal attempt is refused instead of silently cut to a basename.
+      preservePath: true,
       limits: { fileSize: uploadLimit, files: 1, fields: 8, fieldSize: 64 * 1024, parts: 10, headerPairs: 100 },
     });
     scope.post("/api/upload", async (request, reply) => {
