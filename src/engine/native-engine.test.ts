@@ -168,8 +168,10 @@ describe("native engine: robustness", () => {
     }
   });
 
-  it("serves 64 concurrent generations on a context with 8 sequences", async () => {
-    const m = await engine.loadModel({ path: modelPath, parallel: 8, contextSize: 2048 });
+  it("serves 64 concurrent generations on a context with 8 sequences (default thread policy)", async () => {
+    const defaults = createNativeEngine();
+    const m = await defaults.loadModel({ path: modelPath, parallel: 8, contextSize: 2048 });
+    expect(m.threads).toBe(defaults.defaultThreads);
     try {
       let maxActive = 0;
       const rs = await Promise.all(
@@ -191,7 +193,7 @@ describe("native engine: robustness", () => {
       expect(Math.max(...rs.map((r) => r.timings.queueMs))).toBeGreaterThan(0);
       expect(m.activeSequences()).toBe(0);
     } finally {
-      await m.dispose();
+      await defaults.dispose();
     }
   });
 

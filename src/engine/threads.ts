@@ -54,7 +54,9 @@ export function resolveThreadPolicy(options: ResolveThreadPolicyOptions = {}): T
   const cores = options.availableCores ?? availableCores();
   const configured = options.configured ?? 0;
   const threads = configured > 0 ? Math.floor(configured) : cores;
-  return { threads, poll: 0, availableCores: cores };
+  // Workers of a multi-thread pool spin between decode steps: a sleeping worker must be woken for every token, and
+  // on a busy machine that wake-up (not the matmul) decided the speed.
+  return { threads, poll: threads > 1 ? 50 : 0, availableCores: cores };
 }
 
 /**
