@@ -7,7 +7,8 @@
         "src/model.cpp",
         "src/generator.cpp",
         "src/seq-sampler.cpp",
-        "src/embedder.cpp"
+        "src/embedder.cpp",
+        "src/threadpool.cpp"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

@@ -49,7 +49,8 @@ Embedder::Embedder(const Napi::CallbackInfo & info) : Napi::ObjectWrap<Embedder>
         std::string why = last_llama_error();
         throw Napi::Error::New(env, why.empty() ? "llama.cpp could not create the embedding context" : why);
     }
-    st->pool.attach(st->ctx, threads, u32("poll", 0));
+    st->pool = shared_threadpool(threads, u32("poll", 0));
+    st->pool->attach(st->ctx);
     st->n_ctx = (int32_t) llama_n_ctx(st->ctx);
     state_ = st;
 }
@@ -92,7 +93,12 @@ Napi::Value Embedder::Embed(const Napi::CallbackInfo & info) {
                         batch.logits[i] = true;
                     }
                     batch.n_tokens = (int32_t) toks.size();
-                    if (llama_decode(st->ctx, batch) != 0) throw std::runtime_error("llama_decode failed while embedding");
+                    int32_t ret;
+                    {
+                        std::lock_guard<FairLock> turn(decode_lock());
+                        ret = llama_decode(st->ctx, batch);
+                    }
+                    if (ret != 0) throw std::runtime_error("llama_decode failed while embedding");
                     const float * e = llama_get_embeddings_seq(st->ctx, 0);
                     if (!e) throw std::runtime_error("no pooled embedding returned");
                     std::vector<float> v(e, e + n_embd);

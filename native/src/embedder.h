@@ -19,12 +19,12 @@ class Embedder : public Napi::ObjectWrap<Embedder> {
     struct State {
         ModelRef model;
         llama_context * ctx = nullptr;
-        Threadpool pool;
+        std::shared_ptr<Threadpool> pool;
         std::mutex mu;  // one embed() at a time per context
         int32_t n_ctx = 0;
         ~State() {
             if (ctx) llama_free(ctx);
-            pool.reset();
+            pool.reset();  // after llama_free
         }
     };
 

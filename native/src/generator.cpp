@@ -300,7 +300,8 @@ void Generator::run() {
         tsfn_.Release();
         return;
     }
-    threadpool_.attach(ctx_, n_threads_, poll_);
+    threadpool_ = shared_threadpool(n_threads_, poll_);
+    threadpool_->attach(ctx_);
     n_ctx_ = (int32_t) llama_n_ctx(ctx_);
     n_ctx_seq_ = (int32_t) llama_n_ctx_seq(ctx_);
     n_batch_ = (int32_t) llama_n_batch(ctx_);
@@ -374,7 +375,7 @@ void Generator::run() {
     llama_batch_free(batch_);
     llama_free(ctx_);
     ctx_ = nullptr;
-    threadpool_.reset();
+    threadpool_.reset();  // after llama_free: the context no longer uses it
     emit(Event(Event::CLOSED));
     notify_js();
     tsfn_.Release();
@@ -525,9 +526,14 @@ void Generator::step() {
         return;
     }
 
-    const double t0 = now_ms();
-    int32_t ret = llama_decode(ctx_, b);
-    const double t1 = now_ms();
+    int32_t ret;
+    double t0, t1;
+    {
+        std::lock_guard<FairLock> turn(decode_lock());
+        t0 = now_ms();
+        ret = llama_decode(ctx_, b);
+        t1 = now_ms();
+    }
     if (ret == 2 && stopping_) return;
     if (ret == 1) {
         // No KV slot (memory state is restored): free the largest sequence and retry next step.

@@ -111,7 +111,7 @@ class Generator : public Napi::ObjectWrap<Generator> {
 
     // Owned by the loop thread.
     llama_context * ctx_ = nullptr;
-    Threadpool threadpool_;
+    std::shared_ptr<Threadpool> threadpool_;
     llama_batch batch_{};
     std::vector<Slot> slots_;
     int32_t n_ctx_ = 0, n_ctx_seq_ = 0, n_batch_ = 0, n_vocab_ = 0;

@@ -1,44 +1,60 @@
-// A ggml CPU threadpool owned by one context; the CPU backend is a dynamically loaded variant, so its entry points
-// come from the backend registry, never from a link-time symbol.
+// Process-wide decode arbitration: one ggml CPU threadpool per (threads, poll) shared by every context of this addon,
+// and a fair lock so only one llama_decode runs at a time. Two contexts decoding at once on the same cores would
+// make their spin barriers fight (measured: tens of times slower); taking turns step by step costs nothing.
 #pragma once
 
-#include "ggml-backend.h"
-#include "ggml-cpu.h"
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+
 #include "llama.h"
+
+struct ggml_threadpool;
 
 namespace rfx {
 
+// FIFO lock: a loop thread that releases and re-acquires every few ms cannot starve the other contexts.
+class FairLock {
+  public:
+    void lock() {
+        std::unique_lock<std::mutex> lk(mu_);
+        const uint64_t ticket = next_++;
+        cv_.wait(lk, [&] { return serving_ == ticket; });
+    }
+    void unlock() {
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            ++serving_;
+        }
+        cv_.notify_all();
+    }
+
+  private:
+    std::mutex mu_;
+    std::condition_variable cv_;
+    uint64_t next_ = 0, serving_ = 0;
+};
+
+// Held around every llama_decode of the addon.
+FairLock & decode_lock();
+
+// A ggml threadpool; the CPU backend is a dynamically loaded variant, so its entry points come from the registry.
 class Threadpool {
   public:
-    Threadpool() = default;
+    Threadpool(int n_threads, uint32_t poll);
+    ~Threadpool();
     Threadpool(const Threadpool &) = delete;
     Threadpool & operator=(const Threadpool &) = delete;
-    ~Threadpool() { reset(); }
-
-    // Without an attached pool ggml starts and joins fresh threads for every graph; `poll` (0-100) decides
-    // whether idle workers spin for the next graph (fast hand-off) or sleep (leave the core to Node).
-    void attach(llama_context * ctx, int n_threads, uint32_t poll) {
-        auto * dev = ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU);
-        if (!dev) return;
-        auto * reg = ggml_backend_dev_backend_reg(dev);
-        auto fnew = (decltype(ggml_threadpool_new) *) ggml_backend_reg_get_proc_address(reg, "ggml_threadpool_new");
-        free_ = (decltype(ggml_threadpool_free) *) ggml_backend_reg_get_proc_address(reg, "ggml_threadpool_free");
-        if (!fnew || !free_) return;
-        auto tpp = ggml_threadpool_params_default(n_threads);
-        tpp.poll = poll;
-        pool_ = fnew(&tpp);
-        if (pool_) llama_attach_threadpool(ctx, pool_, nullptr);
-    }
-
-    // Call after llama_free of the context it was attached to.
-    void reset() {
-        if (pool_ && free_) free_(pool_);
-        pool_ = nullptr;
-    }
+    // Without an attached pool ggml starts and joins fresh threads for every graph.
+    void attach(llama_context * ctx) const;
 
   private:
     ggml_threadpool * pool_ = nullptr;
     void (*free_)(ggml_threadpool *) = nullptr;
 };
+
+// The shared pool for these settings; it lives while any context holds it (free it only after llama_free).
+std::shared_ptr<Threadpool> shared_threadpool(int n_threads, uint32_t poll);
 
 }  // namespace rfx

@@ -210,6 +210,22 @@ describe("native engine: robustness", () => {
     await m.dispose(); // idempotent
   });
 
+  it("runs two loaded contexts at once, each giving what it gives alone", async () => {
+    // Both contexts use one shared threadpool: without the decode lock their graphs would run on it at once.
+    const defaults = createNativeEngine();
+    try {
+      const [a, b] = await Promise.all([1, 2].map(() => defaults.loadModel({ path: modelPath, parallel: 2, contextSize: 1024 })));
+      const opts = { maxTokens: 40, seed: 11, ignoreEos: true };
+      const aloneA = await a.generate("first context", opts);
+      const aloneB = await b.generate("second context", opts);
+      const [togetherA, togetherB] = await Promise.all([a.generate("first context", opts), b.generate("second context", opts)]);
+      expect(togetherA.text).toBe(aloneA.text);
+      expect(togetherB.text).toBe(aloneB.text);
+    } finally {
+      await defaults.dispose();
+    }
+  });
+
   it("reports a missing file and a non-GGUF file as domain errors", async () => {
     expect(await rejection(engine.loadModel({ path: join(dir, "nope.gguf") }))).toMatchObject({ code: "RFX_MODEL_NOT_FOUND" });
     const bad = join(dir, "bad.gguf");
