@@ -362,3 +362,40 @@ describe("status and metrics", () => {
     expect(value("reflexia_rag_ingestion_failures_total")).toBeGreaterThanOrEqual(5);
   });
 });
+
+describe("rag.embedding_model naming a store model", () => {
+  it("embeds with that GGUF model (loaded with embedding: true) for ingest, query and rag answers", async () => {
+    const h = await createTinyHome(["q4_0"]);
+    const loaded = loadConfig({
+      env: {},
+      overrides: {
+        home: h.home,
+        "models.default": TINY,
+        "server.host": "127.0.0.1",
+        "server.port": 0,
+        "server.metrics_port": 0,
+        "scheduler.parallel": 1,
+        "models.context_size": 2048,
+        "rag.embedding_model": `${TINY}:q4_0`,
+        "log.level": "warn",
+      },
+    });
+    const s = await startServer({ loaded, store: h.store, logger: false, webDir: null, warmUp: false });
+    try {
+      const post = (path: string, json: unknown) => fetch(`${s.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(json) });
+      const stats = (await (await fetch(`${s.url}/api/rag/stats`)).json()) as any;
+      // The tiny model's hidden size, not the builtin embedder's 384.
+      expect(stats.embedder).toEqual({ id: `${TINY}:q4_0`, dim: 256 });
+      const added = await post("/api/documents", { content: DOCS.quokka.content, title: DOCS.quokka.title });
+      expect(added.status).toBe(201);
+      const id = ((await added.json()) as any).document.id;
+      const q = (await (await post("/api/rag/query", { query: "quokka Rottnest", hybrid: false })).json()) as any;
+      expect(q.results[0].document_id).toBe(id);
+      const chat = (await (await post("/v1/chat/completions", { model: TINY, messages: [{ role: "user", content: "quokkas?" }], max_tokens: 2, rag: true })).json()) as any;
+      expect(chat.reflexia.sources[0].document_id).toBe(id);
+    } finally {
+      await s.close();
+      await h.cleanup();
+    }
+  });
+});
