@@ -96,11 +96,13 @@ function withContext(messages: ChatMessage[], context: string): ChatMessage[] {
 
 export function createRagAugmenter(options: RagAugmenterOptions): RagAugmenter {
   const { service } = options;
+  // The service's default top-k never changes; read it once (stats() also inspects the store's indexes).
+  let defaultTopK: number | undefined;
   return {
     async begin(request) {
       const question = questionOf(request);
       const r: RagQueryResult = await service.query(question, { topK: request.rag.topK, hybrid: request.rag.hybrid });
-      const topK = request.rag.topK ?? (await service.stats()).topK;
+      const topK = request.rag.topK ?? (defaultTopK ??= (await service.stats()).topK);
       const fingerprint = createHash("sha256")
         .update(JSON.stringify([r.mode, topK, options.instructions ?? null, r.results.map((x) => [x.chunkId, x.start, x.end, x.text])]))
         .digest("hex");
