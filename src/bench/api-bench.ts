@@ -112,7 +112,8 @@ export async function runApiBenchmark(options: ApiBenchmarkOptions = {}): Promis
     await client.generate({ model: ref, prompt: PROMPT, raw: true, options: { ...sampling, num_predict: 8, seed: 1 } });
     await server.services.scheduler.run(ref, {}, (l) => l.model.generate(PROMPT, { ...rawOpts, maxTokens: 8, seed: 1 }));
 
-    const rawSingle = async (seed: number): Promise<GenerationResult> => server.services.scheduler.run(ref, {}, (l) => l.model.generate(PROMPT, { ...rawOpts, seed }));
+    const rawSingle = async (seed: number, prompt = PROMPT): Promise<GenerationResult> =>
+      server.services.scheduler.run(ref, {}, (l) => l.model.generate(prompt, { ...rawOpts, seed }));
     const httpSingle = async (seed: number) => {
       let first = 0;
       let last = 0;
@@ -168,7 +169,7 @@ export async function runApiBenchmark(options: ApiBenchmarkOptions = {}): Promis
       const rawAgg: number[] = [];
       for (let r = 0; r < reps; r++) {
         let t0 = performance.now();
-        const rs = await Promise.all(Array.from({ length: n }, (_, i) => rawSingle(100 * r + i + 1)));
+        const rs = await Promise.all(Array.from({ length: n }, (_, i) => rawSingle(100 * r + i + 1, `${PROMPT} ${i}`)));
         rawAgg.push((rs.reduce((a, x) => a + x.completionTokens, 0) / (performance.now() - t0)) * 1000);
         t0 = performance.now();
         const hs = await Promise.all(
