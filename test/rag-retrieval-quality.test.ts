@@ -7,7 +7,7 @@ import { generateRagCorpus, type CorpusDocument } from "../src/bench/rag-corpus.
 import { createRagService, type RagService } from "../src/rag/index.ts";
 
 const DOCS = 1000;
-/** Floors a little under the figures measured on this corpus (seed 1): vector 0.924, hybrid 0.966. */
+/** Floors a little under the figures measured on this corpus (seed 1): vector 0.924, hybrid 0.966-0.967 (fused-score ties break on random chunk ids). */
 const FLOOR = { vector: 0.9, hybrid: 0.95 };
 
 describe(`retrieval quality on ${DOCS} generated documents`, () => {
