@@ -69,7 +69,7 @@ describe("openLanceDbStore", () => {
       expect(found / 200).toBeGreaterThanOrEqual(0.8);
       const late = docWithChunks("late", [unitVector(dim, 99_999)]);
       await store.commitDocument(late.doc, late.chunks);
-      expect((await store.indexInfo()).unindexedRows).toBe(1);
+      expect((await store.indexInfo()).unindexedRows).toBeLessThanOrEqual(1);
       expect((await store.vectorSearch(unitVector(dim, 99_999), { limit: 1 }))[0].chunk.documentId).toBe("late");
       await store.optimize();
       expect((await store.indexInfo()).unindexedRows).toBe(0);

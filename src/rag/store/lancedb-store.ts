@@ -18,9 +18,9 @@
 // So after any crash and reopen each document is either absent or present with exactly the chunks of its last
 // acknowledged ingest.
 //
-// Index maintenance: after every commit a refresh (LanceDB optimize) is queued behind the writes; it folds the new
-// rows into the BM25 and HNSW indexes, and full-text searches wait for the refresh covering the commits made before
-// them, so an acknowledged document is searchable by text as soon as by vector. Vector search is exact (every
+// Index maintenance: a refresh (LanceDB optimize) folds new rows into the BM25 and HNSW indexes. It runs when
+// commits pause (debounced), and a full-text search first runs the refresh covering the commits made before it,
+// so an acknowledged document is searchable by text as soon as by vector. Vector search is exact (every
 // vector compared) until the table reaches `annThreshold` rows; then an IVF_HNSW_SQ index is built in the
 // background, and rebuilt whenever the table has doubled since.
 import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from "node:fs";
@@ -95,6 +95,11 @@ const LANCE_DISTANCE: Record<DistanceMetric, "dot" | "cosine" | "l2"> = { ip: "d
  * so inner product is served by a cosine index: every Embedder returns unit vectors, for which both rank alike.
  */
 const ANN_DISTANCE: Record<DistanceMetric, "cosine" | "l2"> = { ip: "cosine", cosine: "cosine", l2: "l2" };
+/** Quiet time after a commit before the index refresh runs, and the longest a refresh is put off. */
+const REFRESH_DEBOUNCE_MS = 200;
+const REFRESH_MAX_DELAY_MS = 2000;
+/** Small fragments found at open past which a refresh (compaction) is started at once. */
+const SMALL_FRAGMENTS_AT_OPEN = 16;
 /** The ANN index is rebuilt once the table has grown by this factor since it was built (deltas degrade it). */
 const ANN_REBUILD_GROWTH = 2;
 /** Rows below which an IVF_HNSW_SQ index cannot be trained meaningfully. */
@@ -319,18 +324,43 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
     writeMeta(metaPath, meta);
   }
 
-  /** Called inside the write lock after every change: queues one index refresh, and the ANN build when due. */
+  /** Queues one refresh behind the writes unless one is already waiting to start. */
+  function queueRefresh(): Promise<void> {
+    if (queuedRefresh) return queuedRefresh;
+    const p: Promise<void> = exclusive(async () => {
+      queuedRefresh = undefined;
+      if (!closed) await refreshLocked();
+    }).catch(onBackgroundError);
+    queuedRefresh = p;
+    lastRefresh = p;
+    return p;
+  }
+
+  let refreshTimer: NodeJS.Timeout | undefined;
+  let dirtySince = 0;
+  /**
+   * A refresh rewrites small fragments (cost grows with the table), so bursts of commits share one: it runs once
+   * writes pause for REFRESH_DEBOUNCE_MS, at the latest REFRESH_MAX_DELAY_MS after the first unindexed commit,
+   * or at once when a full-text search needs it.
+   */
+  function scheduleRefresh(): void {
+    const now = Date.now();
+    if (dirtySince === 0) dirtySince = now;
+    if (refreshTimer) clearTimeout(refreshTimer);
+    const wait = Math.max(0, Math.min(REFRESH_DEBOUNCE_MS, dirtySince + REFRESH_MAX_DELAY_MS - now));
+    refreshTimer = setTimeout(() => {
+      refreshTimer = undefined;
+      dirtySince = 0;
+      void queueRefresh();
+    }, wait);
+    refreshTimer.unref();
+  }
+
+  /** Called inside the write lock after every change: schedules the index refresh, and the ANN build when due. */
   function afterWrite(): void {
     commitGen++;
     commitsSinceCompaction++;
-    if (!queuedRefresh) {
-      const p: Promise<void> = exclusive(async () => {
-        queuedRefresh = undefined;
-        if (!closed) await refreshLocked();
-      }).catch(onBackgroundError);
-      queuedRefresh = p;
-      lastRefresh = p;
-    }
+    scheduleRefresh();
     if (!annJob && annWanted(liveChunkCount())) {
       annJob = exclusive(async () => {
         if (!closed) await buildAnnLocked();
@@ -346,11 +376,19 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
   async function ftsCaughtUp(): Promise<void> {
     const need = commitGen;
     while (indexedGen < need && !closed) {
-      const p = lastRefresh;
+      const p = queueRefresh();
       await p;
       // A failed refresh leaves indexedGen behind; searching the index as it is beats waiting forever.
       if (indexedGen < need && p === lastRefresh) return;
     }
+  }
+
+  // A crash loop or a long burst can leave many small fragments (each commit adds one) that slow every scan:
+  // compact them and bring the indexes up to date in the background right away.
+  const fragments = (await chunksTable.stats()).fragmentStats;
+  if (orphans.length > 0 || fragments.numSmallFragments > SMALL_FRAGMENTS_AT_OPEN) {
+    commitGen++;
+    void queueRefresh();
   }
 
   const store: VectorStore & { readonly dir: string } = {
@@ -606,7 +644,12 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
 
     async close() {
       if (closed) return;
-      // Queued maintenance runs first (it is cheap next to a full rebuild at the next open).
+      // Pending maintenance runs first, so the next open starts from fresh indexes.
+      if (refreshTimer) {
+        clearTimeout(refreshTimer);
+        refreshTimer = undefined;
+        if (indexedGen < commitGen) void queueRefresh();
+      }
       await exclusive(async () => undefined);
       await lastRefresh;
       await annJob;
