@@ -169,6 +169,8 @@ Napi::Value Generator::Stats(const Napi::CallbackInfo & info) {
     o.Set("busyMs", s.busy_ms);
     o.Set("sampleMs", s.sample_ms);
     o.Set("decodeCalls", s.decode_calls);
+    o.Set("singleTokenDecodeMs", s.single_decode_ms);
+    o.Set("singleTokenDecodeCalls", s.single_decode_calls);
     o.Set("batchTokens", s.batch_tokens);
     o.Set("generatedTokens", s.generated);
     o.Set("promptTokens", s.prompt_tokens);
@@ -426,6 +428,7 @@ void Generator::admit_locked() {
         s.batch_idx = -1;
         s.t_admit = now_ms();
         s.t_prompt_done = 0;
+        s.sent_text = false;
         s.token_times.clear();
         s.token_times.reserve(std::min(s.req.max_tokens, 4096));
         s.sampler = std::make_unique<SeqSampler>(s.req.sampling, n_vocab_);
@@ -592,6 +595,9 @@ void Generator::step() {
         }
         std::string ready = s.text->take_ready();
         if (!ready.empty()) {
+            // A request's first text goes out at once (time to first token); later text may wait for the flush.
+            if (!s.sent_text) urgent_ = true;
+            s.sent_text = true;
             Event e(Event::TEXT);
             e.id = s.req.id;
             e.text = std::move(ready);
@@ -605,6 +611,10 @@ void Generator::step() {
         stats_.busy_ms += t2 - t_step;
         stats_.sample_ms += t2 - t1;
         stats_.decode_calls += 1;
+        if (b.n_tokens == 1) {
+            stats_.single_decode_ms += t1 - t0;
+            stats_.single_decode_calls += 1;
+        }
         stats_.batch_tokens += b.n_tokens;
         stats_.generated += n_sampled;
         stats_.prompt_tokens += n_prompt;

@@ -47,6 +47,8 @@ struct GeneratorStats {
     double busy_ms = 0;       // wall time of loop steps that had work
     double sample_ms = 0;     // sampling + detokenizing + stop matching
     double decode_calls = 0;
+    double single_decode_ms = 0;     // the part of decode_ms spent on one-token batches (what llama-bench's tg times)
+    double single_decode_calls = 0;
     double batch_tokens = 0;  // tokens submitted to llama_decode
     double generated = 0;     // tokens sampled
     double prompt_tokens = 0;
@@ -68,6 +70,7 @@ class Generator : public Napi::ObjectWrap<Generator> {
         bool active = false;
         bool cancelled = false;
         bool generating = false;
+        bool sent_text = false;
         llama_seq_id seq = 0;
         Request req;
         size_t prompt_pos = 0;

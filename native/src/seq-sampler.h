@@ -39,6 +39,7 @@ class SeqSampler {
     std::vector<int32_t> counts_;
     std::vector<llama_token> distinct_;
     std::vector<llama_token_data> cur_;
+    std::vector<float> scratch_;
     llama_sampler * chain_ = nullptr;
 };
 

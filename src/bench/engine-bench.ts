@@ -47,8 +47,15 @@ export interface EngineBenchmarkResult {
   tokens: number;
   /** Single stream: generated tokens after the first / time from first to last token (sampling included). */
   decodeTokensPerSecond: number;
-  /** llama.cpp's own account of the same run (llama_perf_context eval time: single-token llama_decode calls). */
+  /**
+   * llama.cpp's own decode speed in the same run: one-token llama_decode calls (+ sync) of the same generation,
+   * timed around the call — what llama-bench's tg test times.
+   */
   llamaDecodeTokensPerSecond: number;
+  /** The same calls by llama_perf_context's eval time (graph compute only, without llama_decode's set-up). */
+  llamaPerfEvalTokensPerSecond: number;
+  /** decodeTokensPerSecond / llamaDecodeTokensPerSecond: what the loop outside llama_decode costs. */
+  decodeRatio: number;
   /** Single stream: prompt tokens / prompt evaluation time. */
   promptTokensPerSecond: number;
   /** Single stream: share of decode wall time inside llama_decode. */
@@ -109,7 +116,7 @@ export async function runEngineBenchmark(options: EngineBenchmarkOptions): Promi
   const model = await engine.loadModel({ path: options.modelPath, parallel, contextSize: perSeq * parallel, threads: options.threads });
   try {
     const threads = model.threads;
-    const poll = options.poll ?? 0;
+    const poll = engine.poll;
     log(`model ${options.modelPath} (${model.info.fileType}, ${(model.info.parameterCount / 1e6).toFixed(1)} M params), ${threads} threads, poll ${poll}, CPU backend ${engine.cpuBackend}`);
     const gen = { maxTokens: tokens, ignoreEos: true, seed: 1 };
     await model.generate("warm up", { ...gen, maxTokens: 8 });
@@ -117,6 +124,8 @@ export async function runEngineBenchmark(options: EngineBenchmarkOptions): Promi
     // Single stream: decode rate, llama.cpp's own eval rate over the same calls, and the decode share.
     const decode: number[] = [];
     const llamaDecode: number[] = [];
+    const perfEval: number[] = [];
+    const ratios: number[] = [];
     const shares: number[] = [];
     for (let r = 0; r < reps; r++) {
       const before = model.stats();
@@ -124,8 +133,12 @@ export async function runEngineBenchmark(options: EngineBenchmarkOptions): Promi
       const res = await model.generate("The quick brown fox", gen);
       const wall = performance.now() - t0;
       const d = statsDelta(before, model.stats());
-      decode.push(((res.completionTokens - 1) / res.timings.evalMs) * 1000);
-      llamaDecode.push((d.llamaEvalCount / d.llamaEvalMs) * 1000);
+      const rate = ((res.completionTokens - 1) / res.timings.evalMs) * 1000;
+      const reference = (d.singleTokenDecodeCalls / d.singleTokenDecodeMs) * 1000;
+      decode.push(rate);
+      llamaDecode.push(reference);
+      perfEval.push((d.llamaEvalCount / d.llamaEvalMs) * 1000);
+      ratios.push(rate / reference);
       shares.push(d.decodeMs / wall);
     }
     const prompt = promptOfLength(model, promptTokens);
@@ -144,11 +157,16 @@ export async function runEngineBenchmark(options: EngineBenchmarkOptions): Promi
       tokens,
       decodeTokensPerSecond: median(decode),
       llamaDecodeTokensPerSecond: median(llamaDecode),
+      llamaPerfEvalTokensPerSecond: median(perfEval),
+      decodeRatio: median(ratios),
       promptTokensPerSecond: median(pp),
       decodeShare: median(shares),
       concurrency: [],
     };
-    log(`single stream: decode ${result.decodeTokensPerSecond.toFixed(1)} tok/s (llama.cpp eval time of the same calls: ${result.llamaDecodeTokensPerSecond.toFixed(1)} tok/s), decode share ${(result.decodeShare * 100).toFixed(1)} %`);
+    log(
+      `single stream: decode ${result.decodeTokensPerSecond.toFixed(1)} tok/s; llama.cpp on the same tokens: llama_decode ${result.llamaDecodeTokensPerSecond.toFixed(1)} tok/s ` +
+        `(perf eval ${result.llamaPerfEvalTokensPerSecond.toFixed(1)}); ratio ${result.decodeRatio.toFixed(3)}; decode share ${(result.decodeShare * 100).toFixed(1)} %`,
+    );
     log(`single stream: prompt ${result.promptTokensPerSecond.toFixed(1)} tok/s (${promptTokens} tokens)`);
 
     // Aggregate: n concurrent requests with short distinct prompts, as a server would receive them.

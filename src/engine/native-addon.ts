@@ -69,6 +69,9 @@ export interface NativeGeneratorStats {
   busyMs: number;
   sampleMs: number;
   decodeCalls: number;
+  /** Part of decodeMs spent on one-token batches, and their count: llama.cpp's own per-token decode time. */
+  singleTokenDecodeMs: number;
+  singleTokenDecodeCalls: number;
   batchTokens: number;
   generatedTokens: number;
   promptTokens: number;

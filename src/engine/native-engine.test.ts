@@ -56,6 +56,16 @@ describe("native engine: generation", () => {
     expect(g2.text).toBe(g1.text);
   });
 
+  it("samples from the top-k: top-k 1 is greedy whatever the seed; top-k 0 samples the whole vocabulary", async () => {
+    const greedy = await model.generate("Top k check", { maxTokens: 32, temperature: 0, ignoreEos: true });
+    for (const seed of [1, 2]) {
+      const top1 = await model.generate("Top k check", { maxTokens: 32, temperature: 1.5, topK: 1, seed, ignoreEos: true });
+      expect(top1.text).toBe(greedy.text);
+    }
+    const all = await model.generate("Top k check", { maxTokens: 32, temperature: 1.5, topK: 0, topP: 1, seed: 1, ignoreEos: true });
+    expect(all.completionTokens).toBe(32);
+  });
+
   it("ends before a stop string and never streams any part of it", async () => {
     const base = await model.generate("Tell me a story", { maxTokens: 48, temperature: 0, ignoreEos: true });
     // A stop string taken from the middle of the greedy output, spanning several characters.
