@@ -43,7 +43,7 @@ export interface RagServiceOptions {
   topK?: number;
   /** Defaults to "ip" (config `vector_db.distance_metric`). */
   distance?: DistanceMetric;
-  /** Chunks past which the ANN index is built. Defaults to 5000 (config `rag.ann_threshold`). */
+  /** Chunks past which the ANN index is built. Defaults to 20000 (config `rag.ann_threshold`). */
   annThreshold?: number;
   /** Fuse vector and BM25 results by default. Defaults to true (config `rag.hybrid`). */
   hybrid?: boolean;
@@ -178,7 +178,7 @@ export async function createRagService(options: RagServiceOptions): Promise<RagS
   const defaultTopK = checkInt("topK", options.topK ?? 3, 1, MAX_TOP_K);
   const defaultHybrid = options.hybrid ?? true;
   const distance = options.distance ?? "ip";
-  const annThreshold = options.annThreshold ?? 5000;
+  const annThreshold = options.annThreshold ?? 20000;
   const embedBatchSize = Math.max(1, options.embedBatchSize ?? 64);
   const observer = options.observer ?? {};
   // Validates chunk settings up front so a bad config fails at startup, not on the first upload.
