@@ -1,0 +1,129 @@
+// Inference benchmark: per quantization variant, the time between generated tokens (avg / p50 / p95 / max from the
+// engine's interTokenMs), decode and prompt tok/s and time to first token, on the engine the server runs.
+import type { Engine } from "../engine/types.ts";
+import { ReflexiaError } from "../errors/index.ts";
+import { compareByPrecision, type ModelStore } from "../registry/index.ts";
+
+export interface InferenceBenchmarkOptions {
+  store: ModelStore;
+  /** The server's engine (createEngine), so the figures are what a request sees minus HTTP. */
+  engine: Engine;
+  /** `name:tag` variants (a bare name resolves to the default quantization); measured lowest precision first. */
+  refs: string[];
+  /** Tokens generated per run. Defaults to 128. */
+  tokens?: number;
+  /** Measured runs per variant after one warm-up run. Defaults to 3. */
+  repetitions?: number;
+  /** Decode threads; undefined uses the engine's default. */
+  threads?: number;
+  /** Receives each printed line. Defaults to console.log. */
+  log?: (line: string) => void;
+}
+
+export interface TokenLatency {
+  avg: number;
+  p50: number;
+  p95: number;
+  max: number;
+}
+
+export interface InferenceVariantResult {
+  ref: string;
+  quantization: string;
+  fileSizeBytes: number;
+  runs: number;
+  /** Generated tokens over all measured runs. */
+  completionTokens: number;
+  /** ms between consecutive generated tokens, pooled over the runs. */
+  msPerToken: TokenLatency;
+  /** 1000 / msPerToken.avg: single-stream decode rate. */
+  tokensPerSecond: number;
+  /** Prompt tokens / prompt evaluation time, median of the runs. */
+  promptTokensPerSecond: number;
+  /** Median time to first token, ms. */
+  ttftMs: number;
+}
+
+export interface InferenceBenchmarkResult {
+  engine: string;
+  tokens: number;
+  repetitions: number;
+  prompt: string;
+  variants: InferenceVariantResult[];
+}
+
+const PROMPT = "The quick brown fox jumps over the lazy dog. Tell me a story about it.";
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+function median(xs: number[]): number {
+  return percentile([...xs].sort((a, b) => a - b), 50);
+}
+
+/** Loads each variant in turn (one at a time, as a fair comparison needs), measures it and unloads it. */
+export async function runInferenceBenchmark(options: InferenceBenchmarkOptions): Promise<InferenceBenchmarkResult> {
+  const log = options.log ?? ((l: string) => console.log(l));
+  const tokens = options.tokens ?? 128;
+  const reps = options.repetitions ?? 3;
+  if (!Number.isInteger(tokens) || tokens < 2) throw new ReflexiaError("RFX_VALIDATION", "tokens must be an integer >= 2");
+  if (!Number.isInteger(reps) || reps < 1) throw new ReflexiaError("RFX_VALIDATION", "repetitions must be a positive integer");
+  if (options.refs.length === 0) throw new ReflexiaError("RFX_VALIDATION", "name at least one model variant");
+  const resolved = (await Promise.all(options.refs.map((r) => options.store.resolve(r)))).sort((a, b) => compareByPrecision(a.quantization, b.quantization));
+  const result: InferenceBenchmarkResult = { engine: options.engine.name, tokens, repetitions: reps, prompt: PROMPT, variants: [] };
+  log(`inference benchmark on ${options.engine.name}: ${tokens} tokens × ${reps} runs per variant`);
+  // Room for the prompt and the generation, rounded up: a bigger context would only cost memory.
+  const contextSize = Math.ceil((tokens + 128) / 256) * 256;
+  for (const v of resolved) {
+    const ref = `${v.name}:${v.tag}`;
+    const model = await options.engine.loadModel({ path: v.path, contextSize, threads: options.threads });
+    try {
+      await model.generate(PROMPT, { maxTokens: 8, seed: 1 });
+      const gaps: number[] = [];
+      const pp: number[] = [];
+      const ttft: number[] = [];
+      let completion = 0;
+      for (let r = 0; r < reps; r++) {
+        const g = await model.generate(PROMPT, { maxTokens: tokens, temperature: 0.8, seed: r + 1 });
+        gaps.push(...g.timings.interTokenMs);
+        completion += g.completionTokens;
+        if (g.timings.promptEvalMs > 0) pp.push((g.promptTokens / g.timings.promptEvalMs) * 1000);
+        ttft.push(g.timings.ttftMs);
+      }
+      const sorted = [...gaps].sort((a, b) => a - b);
+      const avg = sorted.reduce((a, b) => a + b, 0) / Math.max(1, sorted.length);
+      const row: InferenceVariantResult = {
+        ref,
+        quantization: v.quantization,
+        fileSizeBytes: v.sizeBytes,
+        runs: reps,
+        completionTokens: completion,
+        msPerToken: { avg, p50: percentile(sorted, 50), p95: percentile(sorted, 95), max: sorted.at(-1) ?? Number.NaN },
+        tokensPerSecond: avg > 0 ? 1000 / avg : Number.NaN,
+        promptTokensPerSecond: median(pp),
+        ttftMs: median(ttft),
+      };
+      result.variants.push(row);
+    } finally {
+      await model.dispose();
+    }
+  }
+  const head = ["variant", "ms/tok avg", "p50", "p95", "max", "tok/s", "prompt tok/s", "TTFT ms"];
+  const rows = result.variants.map((r) => [
+    r.ref,
+    r.msPerToken.avg.toFixed(2),
+    r.msPerToken.p50.toFixed(2),
+    r.msPerToken.p95.toFixed(2),
+    r.msPerToken.max.toFixed(2),
+    r.tokensPerSecond.toFixed(1),
+    r.promptTokensPerSecond.toFixed(1),
+    r.ttftMs.toFixed(1),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd();
+  log(line(head));
+  for (const r of rows) log(line(r));
+  return result;
+}
