@@ -21,6 +21,7 @@ interface BenchmarkOptions {
   repetitions?: number;
   concurrency?: string[];
   sizes?: string[];
+  llamaBench?: string;
   json?: boolean;
   output?: string;
 }
@@ -59,6 +60,7 @@ export function registerBenchmarkCommand(program: Command, getContext: CliContex
     .option("--repetitions <n>", "inference: measured runs per variant (default 3)", parseIntOption("--repetitions", 1, 1000))
     .option("--concurrency <list>", "engine/api/throughput: concurrency levels (default 1,4,8; suite 1,4)", parseListOption)
     .option("--sizes <list>", "rag: document counts (default 100,1000,10000)", parseListOption)
+    .option("--llama-bench <path>", "engine: a llama-bench binary (built from the bundled llama.cpp) run on the same file and threads as the reference")
     .option("--json", "print the results as JSON on stdout")
     .option("--output <file>", "also write the JSON results to this file")
     .action(async (kindArg: string | undefined, opts: BenchmarkOptions) => {
@@ -135,7 +137,7 @@ export function registerBenchmarkCommand(program: Command, getContext: CliContex
               const variant = await ctx.store.resolve(ref);
               if (kind === "engine") {
                 const { runEngineBenchmark } = await import("../bench/engine-bench.ts");
-                runs.push({ model: ref, ...(await runEngineBenchmark({ modelPath: variant.path, threads, tokens, concurrency, log: log ?? quiet })) });
+                runs.push({ model: ref, ...(await runEngineBenchmark({ modelPath: variant.path, threads, tokens, concurrency, llamaBench: opts.llamaBench, log: log ?? quiet })) });
               } else {
                 const { runApiBenchmark } = await import("../bench/api-bench.ts");
                 runs.push(await runApiBenchmark({ loaded: ctx.loaded, model: ref, tokens, concurrency, log: log ?? quiet }));
