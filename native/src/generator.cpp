@@ -107,7 +107,7 @@ static SamplingParams read_sampling(const Napi::Object & o) {
     return p;
 }
 
-// submit(id, Int32Array prompt, {maxTokens, temperature, topP, topK, seed, repeatPenalty, stop, ignoreEos})
+// submit(id, Int32Array prompt, {maxTokens, temperature, topP, topK, seed, repeatPenalty, stop, ignoreEos, stream})
 Napi::Value Generator::Submit(const Napi::CallbackInfo & info) {
     auto env = info.Env();
     if (close_requested_) throw Napi::Error::New(env, "generator is closed");
@@ -119,6 +119,7 @@ Napi::Value Generator::Submit(const Napi::CallbackInfo & info) {
     r.sampling = read_sampling(o);
     if (o.Has("maxTokens")) r.max_tokens = o.Get("maxTokens").As<Napi::Number>().Int32Value();
     if (o.Has("ignoreEos")) r.ignore_eos = o.Get("ignoreEos").ToBoolean();
+    if (o.Has("stream")) r.stream = o.Get("stream").ToBoolean();
     if (o.Has("stop") && o.Get("stop").IsArray()) {
         auto a = o.Get("stop").As<Napi::Array>();
         for (uint32_t i = 0; i < a.Length(); ++i) {
@@ -593,6 +594,7 @@ void Generator::step() {
             finish(s, "length");
             continue;
         }
+        if (!s.req.stream) continue;
         std::string ready = s.text->take_ready();
         if (!ready.empty()) {
             // A request's first text goes out at once (time to first token); later text may wait for the flush.

@@ -25,6 +25,8 @@ struct Request {
     std::vector<std::string> stops;
     int32_t max_tokens = 256;
     bool ignore_eos = false;
+    // Without a listener for streamed text the whole text comes with DONE: no JS wake-up per token.
+    bool stream = true;
     double t_submit = 0;
 };
 

@@ -42,6 +42,8 @@ export interface NativeSubmitParams {
   repeatLastN?: number;
   stop: string[];
   ignoreEos?: boolean;
+  /** false: no text events, the whole text arrives with "done". Defaults to true. */
+  stream?: boolean;
 }
 
 export type NativeEvent =

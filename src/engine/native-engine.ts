@@ -316,6 +316,8 @@ async function createGenerationModel(
         repeatPenalty: s.repeatPenalty,
         stop: [...s.stop.filter((x) => x.length > 0), ...extraStops],
         ignoreEos: options.ignoreEos ?? false,
+        // Text is only streamed to a listener; otherwise Node is not woken per token at all.
+        stream: options.onText !== undefined,
       });
     } catch (e) {
       pending.delete(id);

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Builds llama.cpp's own llama-bench and llama-server from the source node-llama-cpp bundles, linked to the same
+# prebuilt libraries Reflexia's native engine uses, so the engine benchmark has a same-kernels reference.
+# Usage: native/tools/build-llama-reference.sh OUT_DIR   (never inside the repo; takes ~10 CPU-minutes)
+set -euo pipefail
+OUT=${1:?usage: $0 OUT_DIR}
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+BINS=$(node "$ROOT/native/llama-libs.cjs" dir)
+mkdir -p "$OUT/obj" "$OUT/gen"
+SRC="$OUT/llama-src"
+[ -d "$SRC" ] || git clone -q "$ROOT/node_modules/node-llama-cpp/llama/gitRelease.bundle" "$SRC"
+LIBS="-L$BINS -l:libllama-common.so -l:libllama.v0.4.0.so -l:libggml.v0.4.0.so -l:libggml-base.so -Wl,-rpath,$BINS -pthread"
+INC="-I$OUT/gen -I$SRC/common -I$SRC/include -I$SRC/ggml/include -I$SRC/vendor -I$SRC/tools/mtmd -I$SRC/tools/server -I$SRC -I$SRC/vendor/hash"
+
+# llama-bench: one translation unit plus main.
+g++ -O2 -DNDEBUG -std=c++17 $INC "$SRC"/tools/llama-bench/*.cpp -o "$OUT/llama-bench" $LIBS
+
+# llama-server: server + mtmd sources; cpp-httplib comes from the prebuilt libllama-common; the web UI is stubbed.
+cat > "$OUT/gen/ui.h" <<'H'
+#pragma once
+#include <array>
+#include <string>
+struct llama_ui_asset { std::string name; const unsigned char * data; std::size_t size; std::string etag; std::string type; };
+const llama_ui_asset * llama_ui_find_asset(const std::string & name);
+bool llama_ui_use_gzip();
+const std::array<llama_ui_asset, 0> & llama_ui_get_assets();
+H
+cat > "$OUT/gen/ui.cpp" <<'C'
+#include "ui.h"
+const llama_ui_asset * llama_ui_find_asset(const std::string &) { return nullptr; }
+const std::array<llama_ui_asset, 0> & llama_ui_get_assets() { static const std::array<llama_ui_asset, 0> e{}; return e; }
+bool llama_ui_use_gzip() { return false; }
+C
+{
+  echo "$OUT/gen/ui.cpp"
+  ls "$SRC"/tools/server/*.cpp
+  for f in mtmd mtmd-audio mtmd-image mtmd-helper mtmd-helper-gen clip; do echo "$SRC/tools/mtmd/$f.cpp"; done
+  ls "$SRC"/tools/mtmd/models/*.cpp
+  echo "$SRC/vendor/hash/hash.cpp"
+  for f in xxhash/xxhash sha1/sha1 sha256/sha256; do echo "$SRC/vendor/hash/$f.c"; done
+} > "$OUT/srcs.txt"
+while read -r f; do
+  o="$OUT/obj/$(echo "$f" | tr '/' '_').o"
+  [ -f "$o" ] && continue
+  case "$f" in
+    */tools/server/*) echo "g++ -O2 -DNDEBUG -std=c++17 -fPIC $INC -c $f -o $o" ;;
+    *.c) echo "g++ -x c++ -O1 -DNDEBUG -fPIC $INC -c $f -o $o" ;;
+    *) echo "g++ -O1 -DNDEBUG -std=c++17 -fPIC $INC -c $f -o $o" ;;
+  esac
+done < "$OUT/srcs.txt" > "$OUT/cmds.txt"
+tr '\n' '\0' < "$OUT/cmds.txt" | xargs -0 -r -P "$(nproc)" -I{} sh -c "{}"
+g++ "$OUT"/obj/*.o -o "$OUT/llama-server" $LIBS
+
+# ggml looks for its CPU variants next to the executable.
+ln -sf "$BINS"/libggml-cpu-*.so "$OUT/"
+echo "built $OUT/llama-bench and $OUT/llama-server"
