@@ -199,6 +199,7 @@ Napi::Value Generator::ActiveCount(const Napi::CallbackInfo & info) {
 
 void Generator::emit(Event && e) {
     if (e.kind != Event::TEXT) urgent_ = true;
+    has_events_ = true;
     std::lock_guard<std::mutex> lk(out_mu_);
     // Consecutive text of one request merges, so a slow JS thread receives fewer, larger chunks.
     if (e.kind == Event::TEXT && !outbox_.empty()) {
@@ -214,6 +215,7 @@ void Generator::emit(Event && e) {
 }
 
 void Generator::notify_js() {
+    has_events_ = false;
     if (call_pending_.exchange(true)) return;
     auto status = tsfn_.NonBlockingCall([this](Napi::Env env, Napi::Function fn) { drain(env, fn); });
     if (status != napi_ok) call_pending_ = false;
@@ -350,9 +352,10 @@ void Generator::run() {
         for (auto & s : slots_)
             if (s.active && s.cancelled) finish(s, "cancelled");
         if (n_active_ > 0) step();
-        // Text is handed over at most every flush_ms_; anything that ends or starts something goes at once.
+        // Text is handed over at most every flush_ms_; anything that ends or starts something goes at once. Nothing
+        // to hand over means no call at all: each one wakes Node's thread, which then competes with the decode threads.
         const double now = now_ms();
-        if (urgent_.load() || n_active_ == 0 || now - last_notify_ >= flush_ms_) {
+        if (has_events_.load() && (urgent_.load() || n_active_ == 0 || now - last_notify_ >= flush_ms_)) {
             urgent_ = false;
             last_notify_ = now;
             notify_js();

@@ -139,6 +139,7 @@ class Generator : public Napi::ObjectWrap<Generator> {
     std::vector<Event> outbox_;
     std::atomic<bool> call_pending_{false};
     std::atomic<bool> urgent_{false};
+    std::atomic<bool> has_events_{false};
     double last_notify_ = 0;  // loop thread only
     Napi::ThreadSafeFunction tsfn_;
     int holds_ = 0;          // JS-thread only: reasons to keep the event loop alive
