@@ -181,6 +181,7 @@ Napi::Value Generator::Stats(const Napi::CallbackInfo & info) {
     o.Set("llamaEvalCount", s.perf.n_eval);
     o.Set("llamaPromptEvalMs", s.perf.t_p_eval_ms);
     o.Set("llamaPromptEvalTokens", s.perf.n_p_eval);
+    o.Set("llamaGraphsReused", s.perf.n_reused);
     return o;
 }
 

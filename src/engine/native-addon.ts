@@ -82,6 +82,8 @@ export interface NativeGeneratorStats {
   llamaEvalCount: number;
   llamaPromptEvalMs: number;
   llamaPromptEvalTokens: number;
+  /** Decode graphs llama.cpp reused instead of rebuilding (same batch shape as the step before). */
+  llamaGraphsReused: number;
 }
 
 export interface NativeGeneratorOptions {
