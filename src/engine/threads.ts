@@ -13,6 +13,8 @@ export interface ThreadPolicy {
   poll: number;
   /** Cores this process may use: min(os.availableParallelism(), ceil(cgroup quota / period)). */
   availableCores: number;
+  /** Whether threads came from performance.thread_pool_size or the measured default. */
+  source: "configured" | "default";
 }
 
 export interface ResolveThreadPolicyOptions {
@@ -21,19 +23,6 @@ export interface ResolveThreadPolicyOptions {
   /** Overrides the detected core count (tests, benchmarks). */
   availableCores?: number;
 }
-
-/*
- * Measured (2-core AMD EPYC VM, cgroup v1 without quota; small = 219 M-param llama, native engine,
- * `npx tsx src/bench/engine-bench.ts --model M --threads T --poll P`, 128 tokens, 2 runs each, same session):
- *
- *   single-stream decode tok/s        threads=1 poll=0   threads=2 poll=0   threads=2 poll=50
- *   q4_0                                    see MEASUREMENTS below (filled from the bench run)
- *
- * MEASUREMENTS: see DEFAULT_RATIONALE.
- */
-export const DEFAULT_RATIONALE =
-  "all available cores, poll 0: the native loop thread is a compute thread and Node's main thread only wakes once " +
-  "per decode step, so a second compute thread pays; spinning idle workers (poll > 0) did not speed decode.";
 
 export interface CgroupRoots {
   /** Mount point of the cgroup filesystem. Defaults to "/sys/fs/cgroup". */
@@ -49,6 +38,22 @@ export function availableCores(roots: CgroupRoots = {}): number {
   return Math.max(1, quota === undefined ? n : Math.min(n, Math.ceil(quota)));
 }
 
+/*
+ * Measured on this project's machine (2 vCPU AMD EPYC, zen4 ggml variant, no cgroup CPU quota), native engine,
+ * 210 M-param `small` synthetic model, q4_0, 128 tokens per request, two alternating rounds, machine otherwise idle:
+ *   npx tsx src/bench/engine-bench.ts --model small-q4_0.gguf --threads T --poll P --tokens 128 --concurrency 4,8
+ *
+ *                        single-stream decode   4 concurrent (aggregate)   8 concurrent (aggregate)
+ *   threads 2, poll 50   225 / 215 tok/s        268 / 306 tok/s            307 / 344 tok/s
+ *   threads 2, poll 0    213 / 229              274 / 295                  299 / 341
+ *   threads 1            143 / 144              159 / 157                  182 / 182
+ *
+ * Two threads beat one by ~1.5x when the cores are free, so the default uses every available core. Idle-machine
+ * runs do not separate poll 0 from 50; on a loaded machine (other processes busy on both cores) a sleeping worker
+ * is woken late for every token: llama-bench --poll 0 fell to 4-20 tok/s where --poll 50 kept 199, so multi-thread
+ * pools poll (as llama.cpp's tools do by default). Under heavy foreign load two threads still collapse (7-85 tok/s
+ * seen against 77-135 for one thread): set performance.thread_pool_size = 1 on a host whose cores are shared.
+ */
 /** The thread count and spin policy for a decode context. */
 export function resolveThreadPolicy(options: ResolveThreadPolicyOptions = {}): ThreadPolicy {
   const cores = options.availableCores ?? availableCores();
@@ -56,7 +61,7 @@ export function resolveThreadPolicy(options: ResolveThreadPolicyOptions = {}): T
   const threads = configured > 0 ? Math.floor(configured) : cores;
   // Workers of a multi-thread pool spin between decode steps: a sleeping worker must be woken for every token, and
   // on a busy machine that wake-up (not the matmul) decided the speed.
-  return { threads, poll: threads > 1 ? 50 : 0, availableCores: cores };
+  return { threads, poll: threads > 1 ? 50 : 0, availableCores: cores, source: configured > 0 ? "configured" : "default" };
 }
 
 /**
