@@ -75,6 +75,15 @@ export async function runEngineVsLlama(options: EngineVsLlamaOptions): Promise<P
       "--port", String(port), "--host", "127.0.0.1", "--poll", String(engine.poll), "--no-warmup", "--cache-ram", "0"],
     { stdio: ["ignore", "ignore", "pipe"] },
   );
+  // The server must not outlive this benchmark, whichever way it ends.
+  const killServer = () => server.kill("SIGTERM");
+  const onSignal = () => {
+    killServer();
+    process.exit(130);
+  };
+  process.once("exit", killServer);
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
   let serverLog = "";
   server.stderr?.on("data", (d: Buffer) => (serverLog = (serverLog + d.toString()).slice(-4000)));
   const url = `http://127.0.0.1:${port}`;
@@ -149,7 +158,10 @@ export async function runEngineVsLlama(options: EngineVsLlamaOptions): Promise<P
     }
     return figures;
   } finally {
-    server.kill("SIGTERM");
+    killServer();
+    process.off("exit", killServer);
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
     await engine.dispose();
   }
 }
