@@ -80,7 +80,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     );
   }
   const engine =
-    options.engine ?? (await import("./engine/index.ts")).createEngine({ threads: config.performance.thread_pool_size > 0 ? config.performance.thread_pool_size : undefined });
+    options.engine ?? (await import("./engine/index.ts")).createEngine({ backend: config.engine.backend, threads: config.performance.thread_pool_size > 0 ? config.performance.thread_pool_size : undefined });
   const { createHashEmbedder } = await import("./rag/embeddings/hash-embedder.ts");
   const metrics = options.services?.metrics ?? createMetrics();
   // The document store opens before the services so inference can answer `rag` requests; a document change drops

@@ -350,7 +350,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     const { createModelStore } = await import("../registry/index.ts");
     const { createEngine } = await import("../engine/index.ts");
     const store = createModelStore({ home: config.home, defaultQuantization: config.models.default_quantization, contextSize: config.models.context_size });
-    const engine = createEngine({ threads: opts.threads ?? (config.performance.thread_pool_size || undefined) });
+    const engine = createEngine({ backend: config.engine.backend, threads: opts.threads ?? (config.performance.thread_pool_size || undefined) });
     try {
       const r = await runMemoryBenchmark({
         store,

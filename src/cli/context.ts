@@ -42,7 +42,7 @@ export function createCliContextFactory(program: Command): CliContextFactory {
           if (created && !options.quiet) process.stderr.write(DEFAULT_MODEL_NOTICE(loaded.config.models.default));
         },
         getEngine() {
-          engine ??= import("../engine/index.ts").then((m) => m.createEngine({ threads: loaded.config.performance.thread_pool_size || undefined }));
+          engine ??= import("../engine/index.ts").then((m) => m.createEngine({ backend: loaded.config.engine.backend, threads: loaded.config.performance.thread_pool_size || undefined }));
           return engine;
         },
       };

@@ -51,6 +51,7 @@ export const CONFIG_KEYS: readonly KeyDef[] = [
   { key: "scheduler.parallel", env: "PARALLEL", schema: int(0, 256), default: 0, description: "Sequences decoded together per loaded variant; 0 picks from the available cores." },
   { key: "scheduler.queue_size", env: "QUEUE_SIZE", schema: int(0, 100_000), default: 64, description: "Requests that may wait for a sequence; beyond it requests get 503 + Retry-After." },
   { key: "scheduler.max_loaded_variants", env: "MAX_LOADED_VARIANTS", schema: int(1, 64), default: 3, description: "Most variants kept loaded at once (LRU eviction beyond)." },
+  { key: "engine.backend", env: "ENGINE", schema: z.enum(["auto", "native", "node-llama-cpp"]), default: "auto", description: "Inference backend: the native decode loop (addon built by npm ci), node-llama-cpp's binding, or auto (native when its addon loads)." },
   { key: "performance.thread_pool_size", env: "THREAD_POOL_SIZE", schema: int(0, 1024), default: 0, description: "llama.cpp decode threads; 0 picks a measured default from the cores available (cgroup quota included)." },
   { key: "adaptive.enabled", env: "ENABLE_ADAPTIVE_QUANTIZATION", schema: bool, default: true, description: "Choose the quantization variant per request from prompt complexity and memory pressure." },
   { key: "adaptive.hysteresis", env: "ADAPTIVE_HYSTERESIS", schema: num(0, 1), default: 0.08, description: "Complexity margin a score must cross beyond a threshold before the chosen variant changes." },

@@ -13,6 +13,7 @@ export interface Config {
   auth: { enabled: boolean; api_key: string; keys_file: string };
   models: { default: string; default_quantization: Quantization; context_size: number; default_max_tokens: number; keep_alive_seconds: number };
   scheduler: { parallel: number; queue_size: number; max_loaded_variants: number };
+  engine: { backend: "auto" | "native" | "node-llama-cpp" };
   performance: { thread_pool_size: number };
   adaptive: { enabled: boolean; hysteresis: number; thresholds: [number, number] };
   memory: { max_memory_percent: number };
