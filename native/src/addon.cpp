@@ -1,5 +1,9 @@
 // Entry of the Reflexia native addon: backend loading, logging, and the Model / Generator / Embedder classes.
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
 #include <cstring>
+#include <thread>
 #include <deque>
 
 #include "common.h"
@@ -39,6 +43,27 @@ static void log_cb(ggml_log_level level, const char * text, void *) {
     }
 }
 
+static std::atomic<int> g_work_in_flight{0};
+NativeWorkGuard::NativeWorkGuard() { ++g_work_in_flight; }
+NativeWorkGuard::~NativeWorkGuard() { --g_work_in_flight; }
+
+void wait_for_native_work(int max_ms) {
+    for (int waited = 0; g_work_in_flight.load() > 0 && waited < max_ms; waited += 5)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+}
+
+static void stop_all_native_work() {
+    shutdown_all_generators();
+    wait_for_native_work(10000);
+}
+
+// Loop threads must be gone before ggml's statics are destroyed. A normal end of Node runs the env cleanup hook;
+// process.exit() goes straight to exit(), which runs atexit handlers in reverse order of registration, among them
+// the destructors of function-local statics that ggml creates lazily (first model load, first graph). So the stop
+// is registered again after each context's first decode: the latest registration runs before all of those (a
+// generation in flight at process.exit() crashed inside ggml otherwise). Running it more than once is harmless.
+void register_exit_stop() { std::atexit([]() { stop_all_native_work(); }); }
+
 static bool g_initialized = false;
 
 // init(backendDir, {logLevel}) -> {cpuBackend: description}
@@ -61,6 +86,7 @@ static Napi::Value Init(const Napi::CallbackInfo & info) {
     }
     auto * dev = ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU);
     if (!dev) throw Napi::Error::New(env, "no llama.cpp CPU backend could be loaded");
+    register_exit_stop();
     auto out = Napi::Object::New(env);
     out.Set("cpuBackend", std::string(ggml_backend_dev_description(dev)));
     auto * reg = ggml_backend_dev_backend_reg(dev);
@@ -74,7 +100,7 @@ static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
     exports.Set("Model", Model::Define(env));
     exports.Set("Generator", Generator::Define(env));
     exports.Set("Embedder", Embedder::Define(env));
-    env.AddCleanupHook([]() { shutdown_all_generators(); });
+    env.AddCleanupHook([]() { stop_all_native_work(); });
     return exports;
 }
 

@@ -19,6 +19,16 @@ inline double now_ms() {
     return duration<double, std::milli>(steady_clock::now().time_since_epoch()).count();
 }
 
+// Work on the libuv pool (model loads, embeddings) that Node does not join at exit: the exit hooks wait for it, so
+// llama.cpp's statics are never torn down under it.
+struct NativeWorkGuard {
+    NativeWorkGuard();
+    ~NativeWorkGuard();
+};
+void wait_for_native_work(int max_ms);
+// Registers (again) the at-exit stop of all native work; call after ggml may have created new statics.
+void register_exit_stop();
+
 // The last warning/error line llama.cpp logged, so a failed load can say why instead of "failed".
 std::string last_llama_error();
 void clear_llama_error();

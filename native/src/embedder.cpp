@@ -76,6 +76,7 @@ Napi::Value Embedder::Embed(const Napi::CallbackInfo & info) {
     return PromiseWorker::Run(
         env, "rfx.embed",
         [st, inputs, outputs]() {
+            NativeWorkGuard guard;
             std::lock_guard<std::mutex> lk(st->mu);
             if (!st->ctx) throw std::runtime_error("embedder is closed");
             const int32_t n_embd = llama_model_n_embd(st->model->model);
@@ -99,6 +100,7 @@ Napi::Value Embedder::Embed(const Napi::CallbackInfo & info) {
                         ret = llama_decode(st->ctx, batch);
                     }
                     if (ret != 0) throw std::runtime_error("llama_decode failed while embedding");
+                    if (!st->exit_stop_registered.exchange(true)) register_exit_stop();
                     const float * e = llama_get_embeddings_seq(st->ctx, 0);
                     if (!e) throw std::runtime_error("no pooled embedding returned");
                     std::vector<float> v(e, e + n_embd);

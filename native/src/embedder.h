@@ -1,6 +1,7 @@
 // An embedding context: mean-pooled, L2-normalised sentence vectors from a loaded model.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 
@@ -22,6 +23,7 @@ class Embedder : public Napi::ObjectWrap<Embedder> {
         std::shared_ptr<Threadpool> pool;
         std::mutex mu;  // one embed() at a time per context
         int32_t n_ctx = 0;
+        std::atomic<bool> exit_stop_registered{false};
         ~State() {
             if (ctx) llama_free(ctx);
             pool.reset();  // after llama_free

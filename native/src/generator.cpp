@@ -231,7 +231,11 @@ void Generator::drain(Napi::Env env, Napi::Function fn) {
     }
     if (events.empty() || env == nullptr) return;
     auto arr = Napi::Array::New(env, events.size());
+    // CLOSED means the loop thread has released the tsfn: no Ref/Unref on it in this batch or later.
     bool closed = false;
+    for (auto & e : events)
+        if (e.kind == Event::CLOSED) closed = true;
+    if (closed) closed_ = true;
     for (size_t i = 0; i < events.size(); ++i) {
         auto & e = events[i];
         auto o = Napi::Object::New(env);
@@ -259,16 +263,10 @@ void Generator::drain(Napi::Env env, Napi::Function fn) {
             std::copy(e.token_times.begin(), e.token_times.end(), tt.Data());
             o.Set("tokenTimes", tt);
             release(env);
-        } else if (e.kind == Event::CLOSED) {
-            closed = true;
         }
         arr.Set(i, o);
     }
-    if (closed) {
-        // The thread has released the tsfn after queuing CLOSED; nothing may touch tsfn_ from here on.
-        closed_ = true;
-        if (thread_.joinable()) thread_.join();
-    }
+    if (closed && thread_.joinable()) thread_.join();  // it has nothing left to do but return
     try {
         fn.Call({arr});
     } catch (const Napi::Error & e) {
@@ -554,6 +552,10 @@ void Generator::step() {
         for (auto & c : chunks)
             if (c.first->active) finish(*c.first, "error", "decode_failed");
         return;
+    }
+    if (!exit_stop_registered_) {
+        exit_stop_registered_ = true;
+        register_exit_stop();
     }
     for (auto & c : chunks) {
         c.first->prompt_pos += c.second;

@@ -121,6 +121,7 @@ class Generator : public Napi::ObjectWrap<Generator> {
     std::vector<Slot> slots_;
     int32_t n_ctx_ = 0, n_ctx_seq_ = 0, n_batch_ = 0, n_vocab_ = 0;
     std::vector<int> prompt_order_;
+    bool exit_stop_registered_ = false;
 
     // Shared with JS thread.
     std::thread thread_;

@@ -45,6 +45,7 @@ Napi::Value Model::Load(const Napi::CallbackInfo & info) {
     return PromiseWorker::Run(
         env, "rfx.loadModel",
         [path, use_mmap, result]() {
+            NativeWorkGuard guard;
             clear_llama_error();
             auto mp = llama_model_default_params();
             mp.n_gpu_layers = 0;

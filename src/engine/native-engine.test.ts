@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -236,10 +237,27 @@ describe("native engine: robustness", () => {
     }
   });
 
+  it("exits cleanly when the process exits with a generation in flight", async () => {
+    // process.exit() skips Node's env cleanup: the addon's at-exit hook must stop the loop thread before ggml's
+    // statics are destroyed (without it the `small` model crashed with SIGSEGV in about a third of such exits).
+    const script = join(dir, "exit-in-flight.mts");
+    const engineUrl = new URL("./native-engine.ts", import.meta.url).href;
+    writeFileSync(
+      script,
+      `import { createNativeEngine } from ${JSON.stringify(engineUrl)};\n` +
+        `const m = await createNativeEngine().loadModel({ path: ${JSON.stringify(modelPath)}, contextSize: 4096 });\n` +
+        `m.generate("go", { maxTokens: 4000, ignoreEos: true, onText: () => process.exit(0) });\n`,
+    );
+    for (let i = 0; i < 3; i++) {
+      const r = spawnSync(process.execPath, ["--import", "tsx", script], { encoding: "utf8", timeout: 60_000 });
+      expect({ status: r.status, signal: r.signal, stderr: r.stderr.slice(-300) }).toEqual({ status: 0, signal: null, stderr: "" });
+    }
+  });
+
   it("reports a missing file and a non-GGUF file as domain errors", async () => {
     expect(await rejection(engine.loadModel({ path: join(dir, "nope.gguf") }))).toMatchObject({ code: "RFX_MODEL_NOT_FOUND" });
     const bad = join(dir, "bad.gguf");
-    (await import("node:fs")).writeFileSync(bad, "not a model at all");
+    writeFileSync(bad, "not a model at all");
     const e = await rejection(engine.loadModel({ path: bad }));
     expect(isReflexiaError(e)).toBe(true);
     expect(["RFX_INVALID_GGUF", "RFX_ENGINE"]).toContain((e as { code: string }).code);
