@@ -169,11 +169,14 @@ export async function runApiBenchmark(options: ApiBenchmarkOptions = {}): Promis
       const rawAgg: number[] = [];
       for (let r = 0; r < reps; r++) {
         let t0 = performance.now();
-        const rs = await Promise.all(Array.from({ length: n }, (_, i) => rawSingle(100 * r + i + 1, `${PROMPT} ${i}`)));
+        // Seeds are unique per (level, repetition, request): a seeded request is cacheable, and a repeat of an earlier
+        // (prompt, seed) pair would be served from the response cache instead of generating.
+        const seedOf = (i: number) => 10_000 * n + 100 * r + i + 1;
+        const rs = await Promise.all(Array.from({ length: n }, (_, i) => rawSingle(seedOf(i), `${PROMPT} ${i}`)));
         rawAgg.push((rs.reduce((a, x) => a + x.completionTokens, 0) / (performance.now() - t0)) * 1000);
         t0 = performance.now();
         const hs = await Promise.all(
-          Array.from({ length: n }, (_, i) => client.generateStream({ model: ref, prompt: `${PROMPT} ${i}`, raw: true, options: { ...sampling, seed: 100 * r + i + 1 } })),
+          Array.from({ length: n }, (_, i) => client.generateStream({ model: ref, prompt: `${PROMPT} ${i}`, raw: true, options: { ...sampling, seed: seedOf(i) } })),
         );
         httpAgg.push((hs.reduce((a, x) => a + x.eval_count, 0) / (performance.now() - t0)) * 1000);
       }
