@@ -23,7 +23,7 @@ export interface RagBenchmarkOptions {
   distance?: DistanceMetric;
   /** HNSW search breadth. Defaults to the store's default. */
   ef?: number;
-  /** Threshold the product uses to switch from exact to ANN search (reported, not forced). Defaults to 5000. */
+  /** Threshold the product uses to switch from exact to ANN search (reported, not forced). Defaults to 20000 (config `rag.ann_threshold`). */
   annThreshold?: number;
   /** Working directory; defaults to a temporary one that is removed afterwards. */
   dir?: string;
@@ -95,7 +95,7 @@ export async function runRagBenchmark(options: RagBenchmarkOptions = {}): Promis
   const k = options.k ?? 10;
   const chunkSize = options.chunkSize ?? 512;
   const distance = options.distance ?? "ip";
-  const annThreshold = options.annThreshold ?? 5000;
+  const annThreshold = options.annThreshold ?? 20000;
   const log = options.log ?? (() => undefined);
   const root = options.dir ?? mkdtempSync(join(tmpdir(), "rfx-rag-bench-"));
   const embedder = createHashEmbedder({ dim: 384 });

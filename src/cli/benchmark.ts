@@ -100,7 +100,7 @@ export function registerBenchmarkCommand(program: Command, getContext: CliContex
       };
       const rag = async (s: number[] | undefined) => {
         const { runRagBenchmark } = await import("../bench/rag-bench.ts");
-        return runRagBenchmark({ sizes: s, log: log ?? quiet });
+        return runRagBenchmark({ sizes: s, annThreshold: config.rag.ann_threshold, log: log ?? quiet });
       };
 
       const section = (title: string) => log?.(`\n== ${title} ==`);
