@@ -1,7 +1,8 @@
 // The native Engine: generation runs in Reflexia's C++ addon, whose own thread decodes every running sequence of a
 // context in one continuous batch and hands text to JS in chunks; only tokenizing and bookkeeping stay in JS.
-import { existsSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import { ReflexiaError, isReflexiaError } from "../errors/index.ts";
+import { checkLoadOptions } from "./check-load-options.ts";
 import { fileTypeName } from "../gguf/index.ts";
 import { loadNativeAddon, type NativeEvent, type NativeGenerator, type NativeGeneratorStats, type NativeModel } from "./native-addon.ts";
 import { renderNativeChat } from "./native-chat.ts";
@@ -69,8 +70,6 @@ export interface NativeEngine extends Engine {
   loadModel(options: LoadModelOptions): Promise<NativeLoadedModel>;
 }
 
-const DEFAULT_CONTEXT_SIZE = 4096;
-const MAX_PARALLEL = 256;
 const DEFAULT_BATCH = 512;
 // One frame at 60 Hz: streaming looks continuous, and at ~200 tok/s Node wakes once per ~3 tokens instead of each.
 const DEFAULT_FLUSH_MS = 16;
@@ -147,22 +146,6 @@ export function createNativeEngine(options: NativeEngineOptions = {}): NativeEng
   };
 }
 
-function checkLoadOptions(load: LoadModelOptions): { parallel: number; requestedContext: number } {
-  if (typeof load?.path !== "string" || load.path.length === 0) throw new ReflexiaError("RFX_VALIDATION", "path is required");
-  if (!existsSync(load.path) || !statSync(load.path).isFile())
-    throw new ReflexiaError("RFX_MODEL_NOT_FOUND", `model file not found: ${load.path}`, { path: load.path });
-  const parallel = load.parallel ?? 1;
-  if (!Number.isInteger(parallel) || parallel < 1 || parallel > MAX_PARALLEL)
-    throw new ReflexiaError("RFX_VALIDATION", `parallel must be an integer in [1, ${MAX_PARALLEL}] (got ${parallel})`, { field: "parallel" });
-  const requestedContext = load.contextSize ?? DEFAULT_CONTEXT_SIZE;
-  if (!Number.isInteger(requestedContext) || requestedContext < 16)
-    throw new ReflexiaError("RFX_VALIDATION", `contextSize must be an integer >= 16 (got ${requestedContext})`, { field: "contextSize" });
-  if (requestedContext / parallel < 16)
-    throw new ReflexiaError("RFX_VALIDATION", `contextSize ${requestedContext} leaves fewer than 16 tokens for each of ${parallel} sequences`, { field: "contextSize" });
-  if (load.threads !== undefined && (!Number.isInteger(load.threads) || load.threads < 0))
-    throw new ReflexiaError("RFX_VALIDATION", `threads must be an integer >= 0 (got ${load.threads})`, { field: "threads" });
-  return { parallel, requestedContext };
-}
 
 function notForMode(what: string, mode: string): never {
   throw new ReflexiaError("RFX_BAD_REQUEST", `${what} is not available on a model loaded for ${mode}`);

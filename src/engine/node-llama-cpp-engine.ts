@@ -1,5 +1,4 @@
 // The Engine backed by node-llama-cpp: loads GGUF variants into contexts and runs a JS-driven token loop on their sequences.
-import { existsSync, statSync } from "node:fs";
 import {
   getLlama,
   LlamaLogLevel,
@@ -13,6 +12,7 @@ import {
   type Token,
 } from "node-llama-cpp";
 import { ReflexiaError, isReflexiaError } from "../errors/index.ts";
+import { checkLoadOptions } from "./check-load-options.ts";
 import { createChatRenderer, type ChatRenderer } from "./nlc-chat.ts";
 import { readModelInfo } from "./nlc-model-info.ts";
 import { resolveSampling } from "./nlc-sampling.ts";
@@ -44,8 +44,6 @@ export interface NodeLlamaCppEngineOptions {
   onLog?: (level: NlcLogLevel, message: string) => void;
 }
 
-const DEFAULT_CONTEXT_SIZE = 4096;
-const MAX_PARALLEL = 256;
 // llama.cpp's default repeat_last_n: the penalty looks at this many most recent tokens, prompt included.
 const REPEAT_WINDOW = 64;
 const BATCH_SIZE = 512;
@@ -118,20 +116,6 @@ export function createNodeLlamaCppEngine(options: NodeLlamaCppEngineOptions = {}
   };
 }
 
-function checkLoadOptions(load: LoadModelOptions): { parallel: number; requestedContext: number } {
-  if (typeof load?.path !== "string" || load.path.length === 0) throw new ReflexiaError("RFX_VALIDATION", "path is required");
-  if (!existsSync(load.path) || !statSync(load.path).isFile())
-    throw new ReflexiaError("RFX_MODEL_NOT_FOUND", `model file not found: ${load.path}`, { path: load.path });
-  const parallel = load.parallel ?? 1;
-  if (!Number.isInteger(parallel) || parallel < 1 || parallel > MAX_PARALLEL)
-    throw new ReflexiaError("RFX_VALIDATION", `parallel must be an integer in [1, ${MAX_PARALLEL}] (got ${parallel})`, { field: "parallel" });
-  const requestedContext = load.contextSize ?? DEFAULT_CONTEXT_SIZE;
-  if (!Number.isInteger(requestedContext) || requestedContext < 16)
-    throw new ReflexiaError("RFX_VALIDATION", `contextSize must be an integer >= 16 (got ${requestedContext})`, { field: "contextSize" });
-  if (load.threads !== undefined && (!Number.isInteger(load.threads) || load.threads < 0))
-    throw new ReflexiaError("RFX_VALIDATION", `threads must be an integer >= 0 (got ${load.threads})`, { field: "threads" });
-  return { parallel, requestedContext };
-}
 
 function l2normalise(v: readonly number[]): number[] {
   let sum = 0;
