@@ -6,7 +6,8 @@ import { createReflexiaClient } from "../client/index.ts";
 import { loadConfig, type Config, type LoadedConfig } from "../config/index.ts";
 import type { Engine, GenerationResult } from "../engine/types.ts";
 import { ReflexiaError } from "../errors/index.ts";
-import { startServer } from "../main.ts";
+import { median, percentile } from "./bench-stats.ts";
+import { startBenchServer } from "./start-bench-server.ts";
 
 export interface ApiBenchmarkOptions {
   /** `name:tag` to pin (a bare name uses the default quantization). Defaults to models.default:default_quantization. */
@@ -55,17 +56,6 @@ export interface ApiBenchmarkResult {
   cache: { requests: number; missMs: number; hitP50Ms: number; hitP99Ms: number; hitMeanMs: number };
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length === 0 ? Number.NaN : s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-function percentile(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
-}
-
 const PROMPT = "The quick brown fox";
 
 export async function runApiBenchmark(options: ApiBenchmarkOptions = {}): Promise<ApiBenchmarkResult> {
@@ -79,26 +69,7 @@ export async function runApiBenchmark(options: ApiBenchmarkOptions = {}): Promis
 
   const base = options.loaded ?? loadConfig();
   const parallel = Math.max(...concurrency);
-  // Each sequence gets contextSize / parallel tokens: leave room for the prompt and the generation.
-  const perSequence = Math.ceil((tokens + 64) / 256) * 256;
-  const loaded = loadConfig({
-    env: {},
-    overrides: {
-      ...Object.fromEntries(Object.entries(flatten(base.config as unknown as Record<string, unknown>))),
-      "server.host": "127.0.0.1",
-      "server.port": 0,
-      "server.metrics_port": 0,
-      "scheduler.parallel": parallel,
-      "scheduler.queue_size": Math.max(64, parallel * 4),
-      "models.context_size": Math.max(base.config.models.context_size, perSequence * parallel),
-      "cache.enabled": true,
-      "auth.enabled": false,
-      "server.rate_limit_per_minute": 0,
-      "log.level": "warn",
-    },
-  });
-  const config = loaded.config as Config;
-  const server = await startServer({ loaded, engine: options.engine, logger: false, warmUp: false, webDir: null });
+  const { server, config } = await startBenchServer({ base, parallel, tokens, cache: true, engine: options.engine, rag: true });
   try {
     const requested = options.model ?? `${config.models.default}:${config.models.default_quantization}`;
     const variant = await server.services.resolveVariant(requested);
@@ -213,17 +184,6 @@ export async function runApiBenchmark(options: ApiBenchmarkOptions = {}): Promis
   } finally {
     await server.close();
   }
-}
-
-/** Nested config → dotted keys, so a loaded config can be re-validated with overrides. */
-function flatten(obj: Record<string, unknown>, prefix = ""): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(obj)) {
-    const key = prefix ? `${prefix}.${k}` : k;
-    if (v && typeof v === "object" && !Array.isArray(v)) Object.assign(out, flatten(v as Record<string, unknown>, key));
-    else out[key] = v;
-  }
-  return out;
 }
 
 function parseArgs(argv: string[]): ApiBenchmarkOptions & { json: boolean } {

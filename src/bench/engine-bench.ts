@@ -5,6 +5,7 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { ReflexiaError } from "../errors/index.ts";
 import { createNativeEngine, type NativeEngine, type NativeEngineStats, type NativeLoadedModel } from "../engine/native-engine.ts";
+import { median } from "./bench-stats.ts";
 
 export interface EngineBenchmarkOptions {
   modelPath: string;
@@ -64,11 +65,6 @@ export interface EngineBenchmarkResult {
   llamaBench?: { decodeTokensPerSecond: number; promptTokensPerSecond: number; command: string };
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 
 /** A prompt that tokenizes to exactly `n` tokens (BOS included) on this model. */
 function promptOfLength(model: NativeLoadedModel, n: number): string {

@@ -3,6 +3,7 @@
 import type { Engine } from "../engine/types.ts";
 import { ReflexiaError } from "../errors/index.ts";
 import { compareByPrecision, type ModelStore } from "../registry/index.ts";
+import { percentile } from "./bench-stats.ts";
 
 export interface InferenceBenchmarkOptions {
   store: ModelStore;
@@ -54,10 +55,6 @@ export interface InferenceBenchmarkResult {
 
 const PROMPT = "The quick brown fox jumps over the lazy dog. Tell me a story about it.";
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-}
 
 function median(xs: number[]): number {
   return percentile([...xs].sort((a, b) => a - b), 50);

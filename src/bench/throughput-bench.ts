@@ -1,10 +1,11 @@
 // Throughput benchmark over the HTTP API: closed-loop clients at each concurrency, reporting requests/s, aggregate
 // generated tok/s and request latency p50/p95, on a server started in-process on a free port.
 import { createReflexiaClient } from "../client/index.ts";
-import { loadConfig, type Config, type LoadedConfig } from "../config/index.ts";
+import { loadConfig, type LoadedConfig } from "../config/index.ts";
 import type { Engine } from "../engine/types.ts";
 import { ReflexiaError } from "../errors/index.ts";
-import { startServer } from "../main.ts";
+import { percentile } from "./bench-stats.ts";
+import { startBenchServer } from "./start-bench-server.ts";
 
 export interface ThroughputBenchmarkOptions {
   /** `name:tag` to pin. Defaults to models.default:models.default_quantization. */
@@ -45,22 +46,6 @@ export interface ThroughputBenchmarkResult {
   rows: ThroughputRow[];
 }
 
-function percentile(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? Number.NaN : s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
-}
-
-/** Nested config → dotted keys, so a loaded config can be re-validated with overrides. */
-function flatten(obj: Record<string, unknown>, prefix = ""): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(obj)) {
-    const key = prefix ? `${prefix}.${k}` : k;
-    if (v && typeof v === "object" && !Array.isArray(v)) Object.assign(out, flatten(v as Record<string, unknown>, key));
-    else out[key] = v;
-  }
-  return out;
-}
-
 export async function runThroughputBenchmark(options: ThroughputBenchmarkOptions = {}): Promise<ThroughputBenchmarkResult> {
   const log = options.log ?? ((l: string) => console.log(l));
   const tokens = options.tokens ?? 64;
@@ -72,26 +57,8 @@ export async function runThroughputBenchmark(options: ThroughputBenchmarkOptions
 
   const base = options.loaded ?? loadConfig();
   const parallel = Math.max(...concurrency);
-  const perSequence = Math.ceil((tokens + 64) / 256) * 256;
-  const loaded = loadConfig({
-    env: {},
-    overrides: {
-      ...flatten(base.config as unknown as Record<string, unknown>),
-      "server.host": "127.0.0.1",
-      "server.port": 0,
-      "server.metrics_port": 0,
-      "scheduler.parallel": parallel,
-      "scheduler.queue_size": Math.max(64, parallel * 4),
-      "models.context_size": Math.max(base.config.models.context_size, perSequence * parallel),
-      // Every request must generate: a cache hit would measure the cache, not the engine.
-      "cache.enabled": false,
-      "auth.enabled": false,
-      "server.rate_limit_per_minute": 0,
-      "log.level": "warn",
-    },
-  });
-  const config = loaded.config as Config;
-  const server = await startServer({ loaded, engine: options.engine, logger: false, warmUp: false, webDir: null, rag: false });
+  // Every request must generate: a cache hit would measure the cache, not the engine.
+  const { server, config } = await startBenchServer({ base, parallel, tokens, cache: false, engine: options.engine });
   try {
     const variant = await server.services.resolveVariant(options.model ?? `${config.models.default}:${config.models.default_quantization}`);
     const ref = `${variant.name}:${variant.tag}`;

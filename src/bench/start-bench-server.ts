@@ -1,0 +1,53 @@
+// Starts a real Reflexia server on 127.0.0.1 sized for an HTTP benchmark: free ports, no auth or rate limit.
+import { loadConfig, type Config, type LoadedConfig } from "../config/index.ts";
+import type { Engine } from "../engine/types.ts";
+import { startServer, type RunningServer } from "../main.ts";
+
+export interface StartBenchServerOptions {
+  /** The configuration to start from (home, models, …). */
+  base: LoadedConfig;
+  /** Sequences per loaded variant: the highest concurrency measured. */
+  parallel: number;
+  /** Tokens each request generates; the context is sized so every sequence has room for prompt + answer. */
+  tokens: number;
+  /** Keep the response cache on (cache benchmarks) or off (every request must generate). */
+  cache: boolean;
+  engine?: Engine;
+  /** Open the document store too. Defaults to false. */
+  rag?: boolean;
+}
+
+/** Nested config → dotted keys, so a loaded config can be re-validated with overrides. */
+function flatten(obj: Record<string, unknown>, prefix = ""): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(obj)) {
+    const key = prefix ? `${prefix}.${k}` : k;
+    if (v && typeof v === "object" && !Array.isArray(v)) Object.assign(out, flatten(v as Record<string, unknown>, key));
+    else out[key] = v;
+  }
+  return out;
+}
+
+export async function startBenchServer(options: StartBenchServerOptions): Promise<{ server: RunningServer; config: Config }> {
+  const { base, parallel, tokens } = options;
+  // Each sequence gets contextSize / parallel tokens: leave room for the prompt and the generation.
+  const perSequence = Math.ceil((tokens + 64) / 256) * 256;
+  const loaded = loadConfig({
+    env: {},
+    overrides: {
+      ...flatten(base.config as unknown as Record<string, unknown>),
+      "server.host": "127.0.0.1",
+      "server.port": 0,
+      "server.metrics_port": 0,
+      "scheduler.parallel": parallel,
+      "scheduler.queue_size": Math.max(64, parallel * 4),
+      "models.context_size": Math.max(base.config.models.context_size, perSequence * parallel),
+      "cache.enabled": options.cache,
+      "auth.enabled": false,
+      "server.rate_limit_per_minute": 0,
+      "log.level": "warn",
+    },
+  });
+  const server = await startServer({ loaded, engine: options.engine, logger: false, warmUp: false, webDir: null, ...(options.rag ? {} : { rag: false as const }) });
+  return { server, config: loaded.config as Config };
+}
