@@ -1,8 +1,7 @@
 // Starts the real Reflexia server (src/main.ts startServer: real engine, real store, tiny synthetic model) on
 // free loopback ports for the Prometheus and web UI tests, and tears it down with its temp home.
-import { loadConfig } from "../src/config/index.ts";
 import { startServer, type RunningServer } from "../src/main.ts";
-import { createTinyHome, TINY, type TinyHome } from "./support/server-fixture.ts";
+import { createTinyHome, liveServerConfig, TINY, type TinyHome } from "./support/server-fixture.ts";
 
 export { TINY };
 
@@ -18,19 +17,10 @@ export async function startLiveServer(overrides: Record<string, unknown> = {}): 
   const home = await createTinyHome(["q4_0", "q8_0"]);
   let server: RunningServer | undefined;
   try {
-    const loaded = loadConfig({
-      env: {},
-      overrides: {
-        home: home.home,
-        "models.default": TINY,
-        "server.host": "127.0.0.1",
-        "server.port": 0,
-        "server.metrics_port": 0,
-        "scheduler.parallel": 2,
-        "models.context_size": 1024,
-        "log.level": "warn",
-        ...overrides,
-      },
+    const loaded = liveServerConfig(home.home, {
+      "scheduler.parallel": 2,
+      "models.context_size": 1024,
+      ...overrides,
     });
     server = await startServer({ loaded, store: home.store, logger: false });
     await server.ready;

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config/index.ts";
 import { startServer, type RunningServer } from "../src/main.ts";
 import { writeMinimalPdf } from "../src/rag/extract/write-minimal-pdf.ts";
-import { createTinyHome, parseNdjson, parseSse, TINY, type TinyHome } from "./support/server-fixture.ts";
+import { createTinyHome, liveServerConfig, parseNdjson, parseSse, TINY, type TinyHome } from "./support/server-fixture.ts";
 
 const UPLOAD_LIMIT = 64 * 1024;
 
@@ -70,21 +70,12 @@ const ids: Record<string, string> = {};
 
 beforeAll(async () => {
   home = await createTinyHome(["q4_0"]);
-  const loaded = loadConfig({
-    env: {},
-    overrides: {
-      home: home.home,
-      "models.default": TINY,
-      "server.host": "127.0.0.1",
-      "server.port": 0,
-      "server.metrics_port": 0,
-      "scheduler.parallel": 1,
-      "models.context_size": 4096,
-      "server.upload_limit_bytes": UPLOAD_LIMIT,
-      "rag.chunk_size": 48,
-      "rag.chunk_overlap": 8,
-      "log.level": "warn",
-    },
+  const loaded = liveServerConfig(home.home, {
+    "scheduler.parallel": 1,
+    "models.context_size": 4096,
+    "server.upload_limit_bytes": UPLOAD_LIMIT,
+    "rag.chunk_size": 48,
+    "rag.chunk_overlap": 8,
   });
   server = await startServer({ loaded, store: home.store, logger: false, webDir: null });
   await server.ready;

@@ -7,9 +7,8 @@ import { join } from "node:path";
 import { Ollama } from "ollama";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadConfig } from "../src/config/index.ts";
 import { startServer, type RunningServer } from "../src/main.ts";
-import { createTinyHome, TINY, type TinyHome } from "./support/server-fixture.ts";
+import { createTinyHome, liveServerConfig, TINY, type TinyHome } from "./support/server-fixture.ts";
 
 let home: TinyHome;
 let server: RunningServer;
@@ -18,18 +17,9 @@ let ollama: Ollama;
 
 beforeAll(async () => {
   home = await createTinyHome(["q4_0", "q8_0", "f16"]);
-  const loaded = loadConfig({
-    env: {},
-    overrides: {
-      home: home.home,
-      "models.default": TINY,
-      "server.host": "127.0.0.1",
-      "server.port": 0,
-      "server.metrics_port": 0,
-      "scheduler.parallel": 4,
-      "models.context_size": 2048,
-      "log.level": "warn",
-    },
+  const loaded = liveServerConfig(home.home, {
+    "scheduler.parallel": 4,
+    "models.context_size": 2048,
   });
   server = await startServer({ loaded, store: home.store, logger: false });
   await server.ready;

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Quantization } from "../../src/config/index.ts";
-import { loadConfig, type Config } from "../../src/config/index.ts";
+import { loadConfig, type Config, type LoadedConfig } from "../../src/config/index.ts";
 import type { Engine } from "../../src/engine/types.ts";
 import { buildApp, type AppDeps } from "../../src/http/index.ts";
 import type { MemoryMonitor } from "../../src/memory/index.ts";
@@ -30,6 +30,14 @@ export async function createTinyHome(quants: Quantization[] = ["q4_0", "q8_0", "
 /** Config for tests: no env, no config file; dotted-key overrides on top of defaults. */
 export function testConfig(home: string, overrides: Record<string, unknown> = {}): Config {
   return loadConfig({ env: {}, overrides: { home, "models.default": TINY, ...overrides } }).config as Config;
+}
+
+/** Config for a real listening server on free loopback ports (pass to startServer); overrides win. */
+export function liveServerConfig(home: string, overrides: Record<string, unknown> = {}): LoadedConfig {
+  return loadConfig({
+    env: {},
+    overrides: { home, "models.default": TINY, "server.host": "127.0.0.1", "server.port": 0, "server.metrics_port": 0, "log.level": "warn", ...overrides },
+  });
 }
 
 export interface TestApp {
