@@ -1,30 +1,14 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { useFakeSystemTree } from "./fake-system-tree.ts";
 import { ReflexiaError } from "../errors/index.ts";
 import { createMemoryMonitor } from "./create-memory-monitor.ts";
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
 
-let dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-  dirs = [];
-});
 
-function tree(files: Record<string, string>): { cgroupRoot: string; procRoot: string } {
-  const base = mkdtempSync(join(tmpdir(), "rfx-mem-"));
-  dirs.push(base);
-  for (const [rel, content] of Object.entries(files)) {
-    const file = join(base, rel);
-    mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, content);
-  }
-  mkdirSync(join(base, "cg"), { recursive: true });
-  return { cgroupRoot: join(base, "cg"), procRoot: join(base, "proc") };
-}
+const tree = useFakeSystemTree();
 
 const meminfo = (totalKb: number, availKb: number) =>
   `MemTotal:       ${totalKb} kB\nMemFree:        1 kB\nMemAvailable:   ${availKb} kB\n`;

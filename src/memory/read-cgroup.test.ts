@@ -1,32 +1,15 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { availableParallelism, tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { availableParallelism } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { useFakeSystemTree } from "./fake-system-tree.ts";
 import { availableCpus, parseLimit, parseProcCgroup, readCgroup } from "./read-cgroup.ts";
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
 const V1_SENTINEL = "9223372036854771712";
 
-let dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-  dirs = [];
-});
 
-/** Writes a tree of files under a fresh temp dir: {"a/b/file": "content"}; returns {cgroupRoot, procRoot}. */
-function tree(files: Record<string, string>): { cgroupRoot: string; procRoot: string } {
-  const base = mkdtempSync(join(tmpdir(), "rfx-cgroup-"));
-  dirs.push(base);
-  for (const [rel, content] of Object.entries(files)) {
-    const file = join(base, rel);
-    mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, content);
-  }
-  mkdirSync(join(base, "cg"), { recursive: true });
-  mkdirSync(join(base, "proc", "self"), { recursive: true });
-  return { cgroupRoot: join(base, "cg"), procRoot: join(base, "proc") };
-}
+const tree = useFakeSystemTree();
 
 describe("readCgroup v2", () => {
   it("reads limit, usage, working set and cpu quota of the process's cgroup", () => {
