@@ -44,7 +44,9 @@ while read -r f; do
   [ -f "$o" ] && continue
   case "$f" in
     */tools/server/*) echo "g++ -O2 -DNDEBUG -std=c++17 -fPIC $INC -c $f -o $o" ;;
-    *.c) echo "g++ -x c++ -O1 -DNDEBUG -fPIC $INC -c $f -o $o" ;;
+    # sha1 is built as C++ (it lives in a namespace, as vendor/hash/CMakeLists.txt says); the other vendored C stays C.
+    */sha1/sha1.c) echo "g++ -x c++ -O1 -DNDEBUG -fPIC $INC -I$SRC/vendor/hash -c $f -o $o" ;;
+    *.c) echo "gcc -O1 -DNDEBUG -fPIC $INC -I$SRC/vendor/hash -c $f -o $o" ;;
     *) echo "g++ -O1 -DNDEBUG -std=c++17 -fPIC $INC -c $f -o $o" ;;
   esac
 done < "$OUT/srcs.txt" > "$OUT/cmds.txt"
