@@ -1,13 +1,13 @@
 // End to end: the real server (startServer, real engine, real store) on the tiny synthetic model, driven by the
 // unmodified official `openai` and `ollama` npm clients, plus a real /metrics scrape checked by promtool.
 import { execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Ollama } from "ollama";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startServer, type RunningServer } from "../src/main.ts";
+import { requireBinary } from "./deploy-require-binary.ts";
 import { createTinyHome, liveServerConfig, TINY, type TinyHome } from "./support/server-fixture.ts";
 
 let home: TinyHome;
@@ -198,9 +198,9 @@ describe("metrics listener", () => {
     expect((await fetch(`${server.url}/metrics`)).status).toBe(404);
   });
 
-  it("a real scrape passes promtool check metrics", async () => {
-    const promtool = ["/usr/bin/promtool", "/usr/local/bin/promtool"].find((p) => existsSync(p));
-    expect(promtool, "promtool is required: apt-get install -y prometheus").toBeDefined();
+  it("a real scrape passes promtool check metrics", async (t) => {
+    // Missing in CI fails; on a developer machine without Debian's prometheus the test skips with the install hint.
+    const promtool = requireBinary("promtool", (note) => t.skip(note));
     const text = await (await fetch(`${server.metricsUrl}/metrics`)).text();
     const file = join(home.home, "scrape.prom");
     await writeFile(file, text);
