@@ -39,7 +39,8 @@ static uint32_t opt_u32(const Napi::Object & o, const char * k, uint32_t dflt) {
     return v.IsNumber() ? v.As<Napi::Number>().Uint32Value() : dflt;
 }
 
-// new Generator(model, {contextSize, parallel, batchSize, ubatchSize, threads, poll, kvUnified, flushIntervalMs}, onEvents)
+// new Generator(model, {contextSize, parallel, batchSize, ubatchSize, threads, poll, kvUnified, batchSplit, flushIntervalMs},
+//               onEvents)
 Generator::Generator(const Napi::CallbackInfo & info) : Napi::ObjectWrap<Generator>(info) {
     auto env = info.Env();
     if (info.Length() < 3 || !info[0].IsObject() || !info[1].IsObject() || !info[2].IsFunction()) {
@@ -56,6 +57,13 @@ Generator::Generator(const Napi::CallbackInfo & info) : Napi::ObjectWrap<Generat
     n_threads_ = (int32_t) std::max<uint32_t>(1, opt_u32(o, "threads", 1));
     poll_ = std::min<uint32_t>(100, opt_u32(o, "poll", 0));
     if (o.Has("kvUnified")) kv_unified_ = o.Get("kvUnified").ToBoolean();
+    if (o.Has("batchSplit") && o.Get("batchSplit").IsString()) {
+        std::string v = o.Get("batchSplit").As<Napi::String>();
+        if (v == "never") batch_split_ = BatchSplit::NEVER;
+        else if (v == "always") batch_split_ = BatchSplit::ALWAYS;
+        else if (v == "auto") batch_split_ = BatchSplit::AUTO;
+        else throw Napi::TypeError::New(env, "batchSplit must be \"auto\", \"never\" or \"always\"");
+    }
     if (o.Has("flushIntervalMs") && o.Get("flushIntervalMs").IsNumber())
         flush_ms_ = o.Get("flushIntervalMs").As<Napi::Number>().DoubleValue();
 
@@ -170,12 +178,14 @@ Napi::Value Generator::Stats(const Napi::CallbackInfo & info) {
     o.Set("busyMs", s.busy_ms);
     o.Set("sampleMs", s.sample_ms);
     o.Set("decodeCalls", s.decode_calls);
+    o.Set("decodeSteps", s.decode_steps);
     o.Set("singleTokenDecodeMs", s.single_decode_ms);
     o.Set("singleTokenDecodeCalls", s.single_decode_calls);
     o.Set("batchTokens", s.batch_tokens);
     o.Set("generatedTokens", s.generated);
     o.Set("promptTokens", s.prompt_tokens);
     o.Set("maxBatchSequences", s.max_batch_seqs);
+    o.Set("splitSteps", s.split_steps);
     // llama.cpp's own accounting: single-token decodes in "eval", multi-token batches in "promptEval".
     o.Set("llamaEvalMs", s.perf.t_eval_ms);
     o.Set("llamaEvalCount", s.perf.n_eval);
@@ -312,6 +322,7 @@ void Generator::run() {
     n_vocab_ = llama_vocab_n_tokens(model_->vocab);
     batch_ = llama_batch_init(n_batch_, 0, 1);
     slots_.resize(n_seq_);
+    tuner_.reset(batch_split_, n_seq_);
     for (uint32_t i = 0; i < n_seq_; ++i) slots_[i].seq = (llama_seq_id) i;
     emit(Event(Event::READY));
     notify_js();
@@ -484,30 +495,92 @@ void Generator::evict_one() {
     if (victim) finish(*victim, "error", "context_full");
 }
 
+// ---- batch splitting --------------------------------------------------------------------------------------------
+
+void SplitTuner::reset(BatchSplit mode, uint32_t n_max) {
+    mode_ = mode;
+    ms_.assign(n_max + 1, 0.0);
+    steps_.assign(n_max + 1, 0);
+}
+
+// Split when n one-token calls are predicted cheaper than one n-token call. The option not taken is re-measured
+// every 64th decision at that size while the two are within 1.5x of each other (an exploring step then costs at
+// most half a step in 64), and every 1024th otherwise, so a stale figure cannot lock in the wrong choice.
+// "always" gives every llama_decode call one sequence (a generating token, or one prompt chunk), so each token comes
+// from exactly the calls a single stream would make. "auto" leaves steps with prompt chunks batched (and unmeasured).
+bool SplitTuner::split(int n, bool prompts_waiting) {
+    if (mode_ == BatchSplit::NEVER || n < 1) return false;
+    if (mode_ == BatchSplit::ALWAYS) return n > 1 || prompts_waiting;
+    if (prompts_waiting || n < 2 || n >= (int) ms_.size()) return false;
+    const double batched = ms_[n], single = ms_[1];
+    if (batched == 0) return false;  // measure the batched call first: it is the usual winner
+    if (single == 0) return true;
+    const bool prefer_split = n * single < batched;
+    const double ratio = prefer_split ? batched / (n * single) : (n * single) / batched;
+    const uint32_t every = ratio < 1.5 ? 64 : 1024;
+    const bool explore = ++steps_[n] % every == 0;
+    return prefer_split != explore;
+}
+
+void SplitTuner::record(int n, double ms) {
+    if (n < 1 || n >= (int) ms_.size()) return;
+    ms_[n] = ms_[n] == 0 ? ms : 0.8 * ms_[n] + 0.2 * ms;
+}
+
+static int batch_add(llama_batch & b, llama_token t, llama_pos pos, llama_seq_id seq, bool logits) {
+    int i = b.n_tokens++;
+    b.token[i] = t;
+    b.pos[i] = pos;
+    b.n_seq_id[i] = 1;
+    b.seq_id[i][0] = seq;
+    b.logits[i] = logits;
+    return i;
+}
+
+// One llama_decode of batch_, taking this context's turn on the shared threadpool; `ms` is its wall time.
+int32_t Generator::decode_batch(double & ms) {
+    int32_t ret;
+    {
+        std::lock_guard<FairLock> turn(decode_lock());
+        const double t0 = now_ms();
+        ret = llama_decode(ctx_, batch_);
+        ms = now_ms() - t0;
+    }
+    if (ret == 0 && !exit_stop_registered_) {
+        exit_stop_registered_ = true;
+        register_exit_stop();
+    }
+    return ret;
+}
+
 // One decode step: one token for every generating sequence, then prompt chunks up to the batch size.
 void Generator::step() {
-    const double t_step = now_ms();
+    double t_step = now_ms();
     auto & b = batch_;
     b.n_tokens = 0;
-    auto add = [&](llama_token t, llama_pos pos, llama_seq_id seq, bool logits) {
-        int i = b.n_tokens++;
-        b.token[i] = t;
-        b.pos[i] = pos;
-        b.n_seq_id[i] = 1;
-        b.seq_id[i][0] = seq;
-        b.logits[i] = logits;
-        return i;
-    };
     int n_seqs = 0;
+    bool prompts_waiting = false;
     for (auto & s : slots_) {
         s.batch_idx = -1;
-        if (!s.active || !s.generating) continue;
+        if (!s.active) continue;
+        if (!s.generating) {
+            prompts_waiting = true;
+            continue;
+        }
         if (s.n_past + 1 > n_ctx_seq_) {
             finish(s, "length");
             continue;
         }
-        s.batch_idx = add(s.last, s.n_past, s.seq, true);
+        s.batch_idx = batch_add(b, s.last, s.n_past, s.seq, true);
         ++n_seqs;
+    }
+    if (tuner_.split(n_seqs, prompts_waiting)) {
+        if (!split_step(t_step) || !prompts_waiting) return;
+        // The prompts go in a batch of their own.
+        t_step = now_ms();
+        b.n_tokens = 0;
+        n_seqs = 0;
+        for (auto & s : slots_) s.batch_idx = -1;
     }
     std::vector<std::pair<Slot *, int32_t>> chunks;
     int32_t budget = n_batch_ - b.n_tokens;
@@ -515,11 +588,12 @@ void Generator::step() {
     for (int idx : std::vector<int>(prompt_order_)) {
         auto & s = slots_[idx];
         if (!s.active || s.generating || budget <= 0) continue;
+        if (batch_split_ == BatchSplit::ALWAYS && !chunks.empty()) break;  // one sequence per call
         int32_t left = (int32_t) (s.req.prompt.size() - s.prompt_pos);
         int32_t n = std::min(left, budget);
         for (int32_t k = 0; k < n; ++k) {
             bool last = (s.prompt_pos + k + 1 == s.req.prompt.size());
-            int i = add(s.req.prompt[s.prompt_pos + k], s.n_past + k, s.seq, last);
+            int i = batch_add(b, s.req.prompt[s.prompt_pos + k], s.n_past + k, s.seq, last);
             if (last) s.batch_idx = i;
         }
         chunks.push_back({&s, n});
@@ -532,14 +606,9 @@ void Generator::step() {
         return;
     }
 
-    int32_t ret;
-    double t0, t1;
-    {
-        std::lock_guard<FairLock> turn(decode_lock());
-        t0 = now_ms();
-        ret = llama_decode(ctx_, b);
-        t1 = now_ms();
-    }
+    double decode_ms = 0;
+    const int32_t ret = decode_batch(decode_ms);
+    const double t1 = now_ms();
     if (ret == 2 && stopping_) return;
     if (ret == 1) {
         // No KV slot (memory state is restored): free the largest sequence and retry next step.
@@ -553,20 +622,16 @@ void Generator::step() {
             if (c.first->active) finish(*c.first, "error", "decode_failed");
         return;
     }
-    if (!exit_stop_registered_) {
-        exit_stop_registered_ = true;
-        register_exit_stop();
-    }
     for (auto & c : chunks) {
         c.first->prompt_pos += c.second;
         c.first->n_past += c.second;
     }
     int32_t n_prompt = 0;
     for (auto & c : chunks) n_prompt += c.second;
+    if (n_prompt == 0) tuner_.record(b.n_tokens, decode_ms);
 
     // Sample every sequence that produced logits this step.
     int32_t n_sampled = 0;
-    char piece[256];
     for (auto & s : slots_) {
         if (!s.active || s.batch_idx < 0) continue;
         if (s.generating) {
@@ -574,61 +639,114 @@ void Generator::step() {
         } else if (s.prompt_pos < s.req.prompt.size()) {
             continue;  // mid-prompt chunk: no logits yet
         }
-        const float * logits = llama_get_logits_ith(ctx_, s.batch_idx);
-        llama_token t = s.sampler->sample(logits);
-        const double t_tok = now_ms();
+        take_token(s, llama_get_logits_ith(ctx_, s.batch_idx));
         ++n_sampled;
-        if (!s.generating) {
-            s.generating = true;
-            s.t_prompt_done = t_tok;
-        }
-        if (!s.req.ignore_eos && llama_vocab_is_eog(model_->vocab, t)) {
-            finish(s, "stop");
-            continue;
-        }
-        s.sampler->accept(t);
-        s.last = t;
-        s.n_gen += 1;
-        s.token_times.push_back(t_tok);
-        int32_t n = llama_token_to_piece(model_->vocab, t, piece, sizeof(piece), 0, false);
-        bool stopped = n > 0 && s.text->push(piece, (size_t) n);
-        if (stopped) {
-            finish(s, "stop");
-            continue;
-        }
-        if (s.n_gen >= s.req.max_tokens) {
-            finish(s, "length");
-            continue;
-        }
-        if (!s.req.stream) continue;
-        std::string ready = s.text->take_ready();
-        if (!ready.empty()) {
-            // A request's first text goes out at once (time to first token); later text may wait for the flush.
-            if (!s.sent_text) urgent_ = true;
-            s.sent_text = true;
-            Event e(Event::TEXT);
-            e.id = s.req.id;
-            e.text = std::move(ready);
-            emit(std::move(e));
-        }
     }
+    record_step(t_step, t1, decode_ms, 1, b.n_tokens, n_prompt, n_sampled, n_seqs, false);
+}
+
+// The generating sequences of a step, one one-token llama_decode each, sampled as each call returns. False when
+// the step must end here (stopping, or the KV cache was full).
+bool Generator::split_step(double t_step) {
+    auto & b = batch_;
+    double decode_total = 0, sample_ms = 0;
+    int32_t calls = 0, n_sampled = 0, n_seqs = 0;
+    bool ok = true;
+    for (auto & s : slots_) {
+        if (!s.active || !s.generating || s.batch_idx < 0) continue;
+        ++n_seqs;
+        b.n_tokens = 0;
+        batch_add(b, s.last, s.n_past, s.seq, true);
+        double ms = 0;
+        const int32_t ret = decode_batch(ms);
+        if (ret == 2 && stopping_) {
+            ok = false;
+            break;
+        }
+        if (ret == 1) {
+            evict_one();
+            ok = false;
+            break;
+        }
+        if (ret != 0) {
+            finish(s, "error", "decode_failed");
+            continue;
+        }
+        decode_total += ms;
+        ++calls;
+        tuner_.record(1, ms);
+        s.n_past += 1;
+        const double ts = now_ms();
+        take_token(s, llama_get_logits_ith(ctx_, 0));
+        sample_ms += now_ms() - ts;
+        ++n_sampled;
+    }
+    // Attributed as if one batched call: decode first, then all sampling.
+    if (calls > 0) record_step(t_step, now_ms() - sample_ms, decode_total, calls, calls, 0, n_sampled, n_seqs, true);
+    return ok;
+}
+
+// Samples the slot's next token from `logits`, streams its text, and ends the sequence when it is done.
+// Returns false when the sequence ended.
+bool Generator::take_token(Slot & s, const float * logits) {
+    llama_token t = s.sampler->sample(logits);
+    const double t_tok = now_ms();
+    if (!s.generating) {
+        s.generating = true;
+        s.t_prompt_done = t_tok;
+    }
+    if (!s.req.ignore_eos && llama_vocab_is_eog(model_->vocab, t)) {
+        finish(s, "stop");
+        return false;
+    }
+    s.sampler->accept(t);
+    s.last = t;
+    s.n_gen += 1;
+    s.token_times.push_back(t_tok);
+    char piece[256];
+    int32_t n = llama_token_to_piece(model_->vocab, t, piece, sizeof(piece), 0, false);
+    if (n > 0 && s.text->push(piece, (size_t) n)) {
+        finish(s, "stop");
+        return false;
+    }
+    if (s.n_gen >= s.req.max_tokens) {
+        finish(s, "length");
+        return false;
+    }
+    if (!s.req.stream) return true;
+    std::string ready = s.text->take_ready();
+    if (!ready.empty()) {
+        // A request's first text goes out at once (time to first token); later text may wait for the flush.
+        if (!s.sent_text) urgent_ = true;
+        s.sent_text = true;
+        Event e(Event::TEXT);
+        e.id = s.req.id;
+        e.text = std::move(ready);
+        emit(std::move(e));
+    }
+    return true;
+}
+
+// `t1` is when decoding ended and sampling began.
+void Generator::record_step(double t_step, double t1, double decode_ms, int32_t decode_calls, int32_t n_tokens,
+                            int32_t n_prompt, int32_t n_sampled, int32_t n_seqs, bool split) {
     const double t2 = now_ms();
-    {
-        std::lock_guard<std::mutex> lk(stats_mu_);
-        stats_.decode_ms += t1 - t0;
-        stats_.busy_ms += t2 - t_step;
-        stats_.sample_ms += t2 - t1;
-        stats_.decode_calls += 1;
-        if (b.n_tokens == 1) {
-            stats_.single_decode_ms += t1 - t0;
-            stats_.single_decode_calls += 1;
-        }
-        stats_.batch_tokens += b.n_tokens;
-        stats_.generated += n_sampled;
-        stats_.prompt_tokens += n_prompt;
-        stats_.max_batch_seqs = std::max<double>(stats_.max_batch_seqs, n_seqs);
-        stats_.perf = llama_perf_context(ctx_);
+    std::lock_guard<std::mutex> lk(stats_mu_);
+    stats_.decode_ms += decode_ms;
+    stats_.busy_ms += t2 - t_step;
+    stats_.sample_ms += t2 - t1;
+    stats_.decode_calls += decode_calls;
+    stats_.decode_steps += 1;
+    if (split || n_tokens == 1) {
+        stats_.single_decode_ms += decode_ms;
+        stats_.single_decode_calls += decode_calls;
     }
+    if (split) stats_.split_steps += 1;
+    stats_.batch_tokens += n_tokens;
+    stats_.generated += n_sampled;
+    stats_.prompt_tokens += n_prompt;
+    stats_.max_batch_seqs = std::max<double>(stats_.max_batch_seqs, n_seqs);
+    stats_.perf = llama_perf_context(ctx_);
 }
 
 }  // namespace rfx

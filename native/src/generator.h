@@ -49,13 +49,33 @@ struct GeneratorStats {
     double busy_ms = 0;       // wall time of loop steps that had work
     double sample_ms = 0;     // sampling + detokenizing + stop matching
     double decode_calls = 0;
+    double decode_steps = 0;  // loop steps that decoded: one batched call, or one call per sequence when split
     double single_decode_ms = 0;     // the part of decode_ms spent on one-token batches (what llama-bench's tg times)
     double single_decode_calls = 0;
     double batch_tokens = 0;  // tokens submitted to llama_decode
     double generated = 0;     // tokens sampled
     double prompt_tokens = 0;
     double max_batch_seqs = 0;
+    double split_steps = 0;   // decode steps run as one llama_decode per sequence (see BatchSplit)
     llama_perf_context_data perf{};
+};
+
+// Whether a pure decode step of n > 1 sequences runs as one n-token llama_decode or as n one-token calls. Batching
+// usually wins, but not always: for q8_0 weights ggml's batched kernel (llamafile's tinyBLAS) is slower per token at
+// 2-4 rows than the one-row kernel on some CPUs, so "auto" times both on the running model and takes the faster.
+enum class BatchSplit { NEVER, AUTO, ALWAYS };
+
+// Per-batch-size decode cost, measured on pure decode steps only (prompt chunks change the cost).
+class SplitTuner {
+  public:
+    void reset(BatchSplit mode, uint32_t n_max);
+    bool split(int n, bool prompts_waiting);
+    void record(int n, double ms);
+
+  private:
+    BatchSplit mode_ = BatchSplit::AUTO;
+    std::vector<double> ms_;        // EWMA of one call's wall ms by tokens in the call; 0 = not measured yet
+    std::vector<uint32_t> steps_;   // decisions taken at each size, for periodic re-measuring
 };
 
 class Generator : public Napi::ObjectWrap<Generator> {
@@ -95,6 +115,11 @@ class Generator : public Napi::ObjectWrap<Generator> {
 
     void run();
     void step();
+    bool split_step(double t_step);
+    int32_t decode_batch(double & ms);
+    bool take_token(Slot & s, const float * logits);
+    void record_step(double t_step, double t1, double decode_ms, int32_t decode_calls, int32_t n_tokens, int32_t n_prompt,
+                     int32_t n_sampled, int32_t n_seqs, bool split);
     void admit_locked();
     void finish(Slot & s, const char * reason, const char * error = "");
     void evict_one();
@@ -111,6 +136,7 @@ class Generator : public Napi::ObjectWrap<Generator> {
     int32_t n_threads_ = 1;
     uint32_t poll_ = 0;
     bool kv_unified_ = true;
+    BatchSplit batch_split_ = BatchSplit::AUTO;
     // Fewer JS wake-ups per token: on a 2-core machine Node's main thread competes with the decode threads.
     double flush_ms_ = 0;
 
@@ -122,6 +148,7 @@ class Generator : public Napi::ObjectWrap<Generator> {
     int32_t n_ctx_ = 0, n_ctx_seq_ = 0, n_batch_ = 0, n_vocab_ = 0;
     std::vector<int> prompt_order_;
     bool exit_stop_registered_ = false;
+    SplitTuner tuner_;
 
     // Shared with JS thread.
     std::thread thread_;

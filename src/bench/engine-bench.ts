@@ -4,7 +4,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { ReflexiaError } from "../errors/index.ts";
-import { createNativeEngine, type NativeEngine, type NativeEngineStats, type NativeLoadedModel } from "../engine/native-engine.ts";
+import { createNativeEngine, type BatchSplitMode, type NativeEngine, type NativeEngineStats, type NativeLoadedModel } from "../engine/native-engine.ts";
 import { median } from "./bench-stats.ts";
 
 export interface EngineBenchmarkOptions {
@@ -15,6 +15,8 @@ export interface EngineBenchmarkOptions {
   poll?: number;
   /** Least ms between text hand-overs to JS (engine option flushIntervalMs). Defaults to the engine's (0). */
   flushIntervalMs?: number;
+  /** Engine option batchSplit (one batched call vs one call per sequence). Defaults to the engine's ("auto"). */
+  batchSplit?: BatchSplitMode;
   /** Tokens generated per request. Defaults to 128. */
   tokens?: number;
   /** Concurrent sequences for the aggregate runs. Defaults to [1, 4, 8]. */
@@ -35,6 +37,8 @@ export interface ConcurrencyResult {
   aggregateTokensPerSecond: number;
   /** Share of that wall time spent inside llama_decode. */
   decodeShare: number;
+  /** Share of decode steps that ran as one one-token call per sequence (batchSplit). */
+  splitShare: number;
   wallMs: number;
 }
 
@@ -105,7 +109,12 @@ export async function runEngineBenchmark(options: EngineBenchmarkOptions): Promi
   if (!Number.isInteger(tokens) || tokens < 2) throw new ReflexiaError("RFX_VALIDATION", "tokens must be an integer >= 2");
   if (concurrency.some((c) => !Number.isInteger(c) || c < 1)) throw new ReflexiaError("RFX_VALIDATION", "concurrency must list positive integers");
 
-  const engine: NativeEngine = createNativeEngine({ threads: options.threads, poll: options.poll, flushIntervalMs: options.flushIntervalMs });
+  const engine: NativeEngine = createNativeEngine({
+    threads: options.threads,
+    poll: options.poll,
+    flushIntervalMs: options.flushIntervalMs,
+    batchSplit: options.batchSplit,
+  });
   const parallel = Math.max(1, ...concurrency);
   // Each sequence needs room for the long prompt plus its generation.
   const perSeq = Math.ceil((promptTokens + tokens + 16) / 256) * 256;
@@ -169,6 +178,7 @@ export async function runEngineBenchmark(options: EngineBenchmarkOptions): Promi
     for (const n of concurrency) {
       const rates: number[] = [];
       const nShares: number[] = [];
+      const splits: number[] = [];
       const walls: number[] = [];
       for (let r = 0; r < reps; r++) {
         const before = model.stats();
@@ -178,11 +188,21 @@ export async function runEngineBenchmark(options: EngineBenchmarkOptions): Promi
         const d = statsDelta(before, model.stats());
         rates.push((rs.reduce((s, x) => s + x.completionTokens, 0) / wall) * 1000);
         nShares.push(d.decodeMs / wall);
+        splits.push(d.decodeSteps > 0 ? d.splitSteps / d.decodeSteps : 0);
         walls.push(wall);
       }
-      const c: ConcurrencyResult = { sequences: n, aggregateTokensPerSecond: median(rates), decodeShare: median(nShares), wallMs: median(walls) };
+      const c: ConcurrencyResult = {
+        sequences: n,
+        aggregateTokensPerSecond: median(rates),
+        decodeShare: median(nShares),
+        splitShare: median(splits),
+        wallMs: median(walls),
+      };
       result.concurrency.push(c);
-      log(`${n} concurrent: aggregate ${c.aggregateTokensPerSecond.toFixed(1)} tok/s, decode share ${(c.decodeShare * 100).toFixed(1)} %`);
+      log(
+        `${n} concurrent: aggregate ${c.aggregateTokensPerSecond.toFixed(1)} tok/s, decode share ${(c.decodeShare * 100).toFixed(1)} %, ` +
+          `split steps ${(c.splitShare * 100).toFixed(0)} %`,
+      );
     }
 
     if (options.llamaBench) {
@@ -213,6 +233,7 @@ function parseArgs(argv: string[]): EngineBenchmarkOptions & { json: boolean } {
     else if (a === "--poll") out.poll = Number(v());
     else if (a === "--tokens") out.tokens = Number(v());
     else if (a === "--flush-ms") out.flushIntervalMs = Number(v());
+    else if (a === "--batch-split") out.batchSplit = v() as BatchSplitMode;
     else if (a === "--prompt-tokens") out.promptTokens = Number(v());
     else if (a === "--repetitions") out.repetitions = Number(v());
     else if (a === "--concurrency") out.concurrency = v().split(",").map(Number);
@@ -226,7 +247,7 @@ function parseArgs(argv: string[]): EngineBenchmarkOptions & { json: boolean } {
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   // npx tsx src/bench/engine-bench.ts --model PATH [--threads N] [--poll P] [--tokens N] [--concurrency 1,4,8]
-  //   [--prompt-tokens N] [--repetitions N] [--flush-ms N] [--llama-bench /path/to/llama-bench] [--json]
+  //   [--prompt-tokens N] [--repetitions N] [--flush-ms N] [--batch-split auto|never|always] [--llama-bench PATH] [--json]
   const { json, ...opts } = parseArgs(process.argv.slice(2));
   runEngineBenchmark(json ? { ...opts, log: () => {} } : opts).then(
     (r) => {

@@ -5,7 +5,7 @@ import { existsSync } from "node:fs";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { ReflexiaError } from "../errors/index.ts";
-import { createNativeEngine } from "../engine/native-engine.ts";
+import { createNativeEngine, type BatchSplitMode } from "../engine/native-engine.ts";
 
 export interface EngineVsLlamaOptions {
   modelPath: string;
@@ -15,6 +15,8 @@ export interface EngineVsLlamaOptions {
   llamaBench?: string;
   /** Decode threads for both. Defaults to the native engine's thread policy. */
   threads?: number;
+  /** Native engine option batchSplit. Defaults to the engine's ("auto"). */
+  batchSplit?: BatchSplitMode;
   /** Tokens per request. Defaults to 128. */
   tokens?: number;
   /** Concurrent requests per trial. Defaults to [1, 4, 8]. */
@@ -60,7 +62,7 @@ export async function runEngineVsLlama(options: EngineVsLlamaOptions): Promise<P
   const parallel = Math.max(...concurrency);
   const perSeq = Math.ceil((tokens + 64) / 256) * 256;
 
-  const engine = createNativeEngine({ threads: options.threads });
+  const engine = createNativeEngine({ threads: options.threads, batchSplit: options.batchSplit });
   const model = await engine.loadModel({ path: options.modelPath, parallel, contextSize: perSeq * parallel, threads: options.threads });
   const threads = model.threads;
   // llama-server rejects output that is not valid UTF-8 (random byte tokens of synthetic models): ban the tokens that
@@ -168,7 +170,7 @@ export async function runEngineVsLlama(options: EngineVsLlamaOptions): Promise<P
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   // npx tsx src/bench/engine-vs-llama.ts --model PATH --llama-server BIN [--llama-bench BIN] [--threads N]
-  //   [--tokens N] [--concurrency 1,4,8] [--trials N]
+  //   [--tokens N] [--concurrency 1,4,8] [--trials N] [--batch-split auto|never|always]
   const a = process.argv.slice(2);
   const get = (k: string) => {
     const i = a.indexOf(k);
@@ -183,6 +185,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     tokens: num("--tokens"),
     trials: num("--trials"),
     concurrency: get("--concurrency")?.split(",").map(Number),
+    batchSplit: get("--batch-split") as BatchSplitMode | undefined,
   }).catch((e: unknown) => {
     console.error(e instanceof Error ? e.message : String(e));
     process.exitCode = 1;

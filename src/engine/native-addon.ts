@@ -71,6 +71,8 @@ export interface NativeGeneratorStats {
   busyMs: number;
   sampleMs: number;
   decodeCalls: number;
+  /** Loop steps that decoded (one batched call, or one call per sequence when split). */
+  decodeSteps: number;
   /** Part of decodeMs spent on one-token batches, and their count: llama.cpp's own per-token decode time. */
   singleTokenDecodeMs: number;
   singleTokenDecodeCalls: number;
@@ -78,6 +80,8 @@ export interface NativeGeneratorStats {
   generatedTokens: number;
   promptTokens: number;
   maxBatchSequences: number;
+  /** Decode steps run as one one-token llama_decode per sequence instead of one batch (see batchSplit). */
+  splitSteps: number;
   llamaEvalMs: number;
   llamaEvalCount: number;
   llamaPromptEvalMs: number;
@@ -85,6 +89,9 @@ export interface NativeGeneratorStats {
   /** Decode graphs llama.cpp reused instead of rebuilding (same batch shape as the step before). */
   llamaGraphsReused: number;
 }
+
+export const BATCH_SPLIT_MODES = ["auto", "never", "always"] as const;
+export type BatchSplitMode = (typeof BATCH_SPLIT_MODES)[number];
 
 export interface NativeGeneratorOptions {
   contextSize: number;
@@ -94,6 +101,7 @@ export interface NativeGeneratorOptions {
   threads: number;
   poll: number;
   kvUnified?: boolean;
+  batchSplit?: BatchSplitMode;
   /** Least ms between two hand-overs of streamed text to JS (0 = after every decode step). */
   flushIntervalMs?: number;
 }

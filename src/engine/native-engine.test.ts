@@ -264,6 +264,49 @@ describe("native engine: robustness", () => {
   });
 });
 
+describe("native engine: batch splitting", () => {
+  const prompts = ["split one", "split two two", "split three", "split four four four"];
+  const opts = { maxTokens: 24, temperature: 0.9, ignoreEos: true };
+
+  it("always: every sequence of a concurrent step gives exactly what it gives alone", async () => {
+    const split = createNativeEngine({ threads: 1, batchSplit: "always" });
+    try {
+      const m = await split.loadModel({ path: modelPath, parallel: 4, contextSize: 1024 });
+      const alone: string[] = [];
+      for (const [i, p] of prompts.entries()) alone.push((await m.generate(p, { ...opts, seed: i + 7 })).text);
+      m.resetStats();
+      const together = await Promise.all(prompts.map((p, i) => m.generate(p, { ...opts, seed: i + 7 })));
+      expect(together.map((r) => r.text)).toEqual(alone);
+      const st = m.stats();
+      expect(st.splitSteps).toBeGreaterThan(0);
+      // A split step makes one call per generating sequence, each a one-token batch.
+      expect(st.decodeCalls).toBeGreaterThan(st.decodeSteps);
+      expect(st.singleTokenDecodeCalls).toBeGreaterThan(st.splitSteps);
+    } finally {
+      await split.dispose();
+    }
+  });
+
+  it("never: concurrent sequences always share one batched call", async () => {
+    const batched = createNativeEngine({ threads: 1, batchSplit: "never" });
+    try {
+      const m = await batched.loadModel({ path: modelPath, parallel: 4, contextSize: 1024 });
+      const rs = await Promise.all(prompts.map((p, i) => m.generate(p, { ...opts, seed: i + 7 })));
+      expect(rs.every((r) => r.completionTokens === 24)).toBe(true);
+      const st = m.stats();
+      expect(st.splitSteps).toBe(0);
+      expect(st.decodeCalls).toBe(st.decodeSteps);
+      expect(st.maxBatchSequences).toBe(4);
+    } finally {
+      await batched.dispose();
+    }
+  });
+
+  it("rejects an unknown mode", () => {
+    expect(() => createNativeEngine({ batchSplit: "sometimes" as "auto" })).toThrow(expect.objectContaining({ code: "RFX_VALIDATION" }));
+  });
+});
+
 describe("native engine: embeddings", () => {
   it("returns L2-normalised mean-pooled vectors, identical for identical text", async () => {
     const m = await engine.loadModel({ path: modelPath, embedding: true, contextSize: 512 });

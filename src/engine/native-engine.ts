@@ -4,7 +4,7 @@ import { statSync } from "node:fs";
 import { ReflexiaError, isReflexiaError } from "../errors/index.ts";
 import { checkLoadOptions } from "./check-load-options.ts";
 import { fileTypeName } from "../gguf/index.ts";
-import { loadNativeAddon, type NativeEvent, type NativeGenerator, type NativeGeneratorStats, type NativeModel } from "./native-addon.ts";
+import { BATCH_SPLIT_MODES, loadNativeAddon, type BatchSplitMode, type NativeEvent, type NativeGenerator, type NativeGeneratorStats, type NativeModel } from "./native-addon.ts";
 import { renderNativeChat } from "./native-chat.ts";
 import { resolveSampling } from "./nlc-sampling.ts";
 import { resolveThreadPolicy } from "./threads.ts";
@@ -18,6 +18,8 @@ import type {
   LoadModelOptions,
   ModelInfo,
 } from "./types.ts";
+
+export { BATCH_SPLIT_MODES, type BatchSplitMode } from "./native-addon.ts";
 
 export const NATIVE_LOG_LEVELS = ["silent", "warn", "debug"] as const;
 export type NativeLogLevel = (typeof NATIVE_LOG_LEVELS)[number];
@@ -34,6 +36,14 @@ export interface NativeEngineOptions {
    * cells each. Defaults to false, as llama.cpp's server does with an explicit parallel count.
    */
   kvUnified?: boolean;
+  /**
+   * How a decode step of several generating sequences (and no prompt) reaches llama.cpp: "auto" times one batched
+   * call against one call per sequence on the running model and takes the faster (batching wins almost always, but
+   * ggml's batched q8_0 kernel can lose to its one-row kernel at 2–4 rows); "never" always batches; "always" gives
+   * every llama_decode call a single sequence, prompt chunks included, so each sequence's output is exactly what it
+   * would be alone (slower: for tests and reproducibility). Defaults to "auto".
+   */
+  batchSplit?: BatchSplitMode;
   /**
    * Least milliseconds between two hand-overs of streamed text to JS; a request's first text and its end are handed
    * over at once. Fewer wake-ups of Node's thread leave the cores to the decode threads. Defaults to 16.
@@ -82,6 +92,10 @@ export function createNativeEngine(options: NativeEngineOptions = {}): NativeEng
   if (!Number.isInteger(poll) || poll < 0 || poll > 100) throw new ReflexiaError("RFX_VALIDATION", `poll must be an integer in [0, 100] (got ${poll})`);
   const batchSize = options.batchSize ?? DEFAULT_BATCH;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new ReflexiaError("RFX_VALIDATION", `batchSize must be a positive integer (got ${batchSize})`);
+  const batchSplit = options.batchSplit ?? "auto";
+  if (!BATCH_SPLIT_MODES.includes(batchSplit)) {
+    throw new ReflexiaError("RFX_VALIDATION", `batchSplit must be one of ${BATCH_SPLIT_MODES.join(", ")} (got ${JSON.stringify(batchSplit)})`);
+  }
   const loaded = new Set<LoadedModel>();
   let disposed = false;
 
@@ -123,6 +137,7 @@ export function createNativeEngine(options: NativeEngineOptions = {}): NativeEng
               poll,
               batchSize: Math.max(batchSize, parallel),
               kvUnified: options.kvUnified ?? false,
+              batchSplit,
               flushIntervalMs: options.flushIntervalMs ?? DEFAULT_FLUSH_MS,
             });
         loaded.add(lm);
@@ -182,6 +197,7 @@ interface GenerationSetup {
   poll: number;
   batchSize: number;
   kvUnified: boolean;
+  batchSplit: BatchSplitMode;
   flushIntervalMs: number;
 }
 
@@ -207,6 +223,7 @@ async function createGenerationModel(
       threads: setup.threads,
       poll: setup.poll,
       kvUnified: setup.kvUnified,
+      batchSplit: setup.batchSplit,
       flushIntervalMs: setup.flushIntervalMs,
     },
     (events) => {
