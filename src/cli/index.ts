@@ -11,6 +11,7 @@ import { registerRolesCommand } from "./roles-command.ts";
 import { registerServeCommand } from "./serve.ts";
 import { registerBenchmarkCommand } from "./benchmark.ts";
 import { registerDocsCommand } from "./docs.ts";
+import { registerLoadTestCommand } from "./load-test.ts";
 
 export function buildProgram(): Command {
   const program = new Command("reflexia")
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerServeCommand(program, getContext);
   registerBenchmarkCommand(program, getContext);
   registerDocsCommand(program, getContext);
+  registerLoadTestCommand(program, getContext);
   return program;
 }
 
