@@ -88,6 +88,23 @@ describe("reflexia benchmark", () => {
     }
   });
 
+  it("--benchmark --html writes one self-contained page: the suite's four tables, each with its chart", async () => {
+    const html = join(home, "report.html");
+    const out = join(home, "suite.json");
+    const r = await cli(["--benchmark", "--model", "t", "--tokens", "8", "--concurrency", "1,2", "--sizes", "40,80", "--output", out, "--html", html]);
+    expect(r.code, r.stderr).toBe(0);
+    const page = readFileSync(html, "utf8");
+    const res = JSON.parse(readFileSync(out, "utf8"));
+    expect(res.kind).toBe("suite");
+    for (const id of ["inference", "memory", "throughput", "rag"]) expect(page, id).toMatch(new RegExp(`<section id="${id}">[\\s\\S]*?<svg`));
+    // Inference and memory: one bar per variant and series (avg/p95/max; base/peak/estimate).
+    expect(page.match(/<rect class="bar"/g)).toHaveLength(2 * 3 + 2 * 3);
+    // Throughput: two lines with one point per concurrency level; RAG: three lines over the two sizes.
+    expect(page.match(/<circle class="point"/g)).toHaveLength(2 * 2 + 3 * 2 - (res.rag.rows.filter((x: { ann?: unknown }) => !x.ann).length));
+    for (const v of res.inference.variants) expect(page).toContain(`<td>${v.ref}</td>`);
+    expect(page).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org\/2000\/svg)/);
+  });
+
   it("refuses an unknown kind and a missing model with a code", async () => {
     const bad = await cli(["benchmark", "--test", "speed"]);
     expect(bad.code).toBe(1);

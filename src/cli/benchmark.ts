@@ -1,6 +1,7 @@
 // `reflexia benchmark [kind]` / `reflexia --benchmark [--test kind]`: runs benchmarks from src/bench, prints their
 // tables (stderr) or JSON (stdout) and can write the JSON to a file.
 import { writeFileSync } from "node:fs";
+import { cpus, hostname } from "node:os";
 import type { Command } from "commander";
 import { ReflexiaError } from "../errors/index.ts";
 import type { CliContext, CliContextFactory } from "./context.ts";
@@ -24,6 +25,7 @@ interface BenchmarkOptions {
   llamaBench?: string;
   json?: boolean;
   output?: string;
+  html?: string;
 }
 
 /**
@@ -63,6 +65,7 @@ export function registerBenchmarkCommand(program: Command, getContext: CliContex
     .option("--llama-bench <path>", "engine: a llama-bench binary (built from the bundled llama.cpp) run on the same file and threads as the reference")
     .option("--json", "print the results as JSON on stdout")
     .option("--output <file>", "also write the JSON results to this file")
+    .option("--html <file>", "also write an HTML report (tables and charts, self-contained) to this file")
     .action(async (kindArg: string | undefined, opts: BenchmarkOptions) => {
       const kind = (opts.test ?? kindArg ?? "suite") as BenchmarkKind;
       if (!BENCHMARK_KINDS.includes(kind)) throw new ReflexiaError("RFX_VALIDATION", `unknown benchmark '${kind}'; one of ${BENCHMARK_KINDS.join(", ")}`);
@@ -157,6 +160,11 @@ export function registerBenchmarkCommand(program: Command, getContext: CliContex
       if (opts.output) {
         writeFileSync(opts.output, JSON.stringify(result, null, 2) + "\n");
         if (!opts.json) process.stderr.write(`wrote ${opts.output}\n`);
+      }
+      if (opts.html) {
+        const { renderBenchmarkReport } = await import("../bench/html-report.ts");
+        writeFileSync(opts.html, renderBenchmarkReport(result, { host: `${hostname()}, ${cpus().length} CPUs (${cpus()[0]?.model ?? "unknown"})` }));
+        if (!opts.json) process.stderr.write(`wrote ${opts.html}\n`);
       }
       if (opts.json) printJson(result);
     });

@@ -1,0 +1,42 @@
+import { describe, expect, it } from "vitest";
+import { barChart, escapeHtml, lineChart, renderBenchmarkReport } from "./html-report.ts";
+
+describe("benchmark HTML report", () => {
+  it("draws bars in proportion to their values on a shared axis", () => {
+    const svg = barChart("t", ["q4_0", "f16"], [{ name: "avg", values: [5, 20] }], "ms");
+    const heights = [...svg.matchAll(/<rect class="bar"[^>]* height="([\d.]+)"/g)].map((m) => Number(m[1]));
+    expect(heights).toHaveLength(2);
+    expect(heights[1] / heights[0]).toBeCloseTo(4, 1);
+    // Axis top is a round number at or above the largest value.
+    expect(svg).toContain(">20.0</text>");
+  });
+
+  it("skips missing points instead of drawing them at zero", () => {
+    const svg = lineChart("t", [100, 1000, 10000], [{ name: "ann", values: [Number.NaN, 2, 3] }], "ms", "documents");
+    expect(svg.match(/<circle class="point"/g)).toHaveLength(2);
+    expect(svg).toContain(">10000</text>");
+  });
+
+  it("escapes every name that reaches the page and keeps the raw JSON", () => {
+    const evil = `<script>alert("x")</script>`;
+    const page = renderBenchmarkReport({
+      kind: "inference",
+      engine: evil,
+      tokens: 8,
+      repetitions: 1,
+      prompt: "p",
+      variants: [{ ref: evil, quantization: "q4_0", fileSizeBytes: 1 << 20, runs: 1, completionTokens: 8, msPerToken: { avg: 2, p50: 2, p95: 3, max: 4 }, tokensPerSecond: 500, promptTokensPerSecond: 900, ttftMs: 10 }],
+    });
+    expect(page).not.toContain("<script>");
+    expect(page).toContain(escapeHtml(evil));
+    expect(page).toContain('<section id="inference">');
+    expect(page).toContain("&quot;tokensPerSecond&quot;: 500");
+  });
+
+  it("renders kinds without charts as their JSON", () => {
+    const page = renderBenchmarkReport({ kind: "engine", runs: [{ model: "m:q4_0", decodeTokensPerSecond: 123.4 }] });
+    expect(page).not.toContain("<svg");
+    expect(page).toContain("<details open>");
+    expect(page).toContain("123.4");
+  });
+});
