@@ -97,8 +97,8 @@ describe("reflexia benchmark", () => {
     const res = JSON.parse(readFileSync(out, "utf8"));
     expect(res.kind).toBe("suite");
     for (const id of ["inference", "memory", "throughput", "rag"]) expect(page, id).toMatch(new RegExp(`<section id="${id}">[\\s\\S]*?<svg`));
-    // Inference and memory: one bar per variant and series (avg/p95/max; base/peak/estimate).
-    expect(page.match(/<rect class="bar"/g)).toHaveLength(2 * 3 + 2 * 3);
+    // Inference: one bar per variant and series (avg/p95/max); memory: base/peak and cost/estimate per variant.
+    expect(page.match(/<rect class="bar"/g)).toHaveLength(2 * 3 + 2 * 2 + 2 * 2);
     // Throughput: two lines with one point per concurrency level; RAG: three lines over the two sizes.
     expect(page.match(/<circle class="point"/g)).toHaveLength(2 * 2 + 3 * 2 - (res.rag.rows.filter((x: { ann?: unknown }) => !x.ann).length));
     for (const v of res.inference.variants) expect(page).toContain(`<td>${v.ref}</td>`);

@@ -115,15 +115,30 @@ function inferenceSection(r: InferenceBenchmarkResult): string {
 
 function memorySection(r: MemoryBenchmarkResult): string {
   const v = r.variants;
+  const peak = (x: MemoryBenchmarkResult["variants"][number]) => Math.max(x.baseRssBytes, ...x.levels.map((l) => l.peakRssBytes));
   return (
-    `<section id="memory"><h2>Memory: base and peak RSS by quantization</h2><p>Peak from ${r.peakSource === "kernel_hwm" ? "the kernel's high-water mark" : "sampled RSS"}, ${r.tokens} tokens per prompt, engine ${escapeHtml(r.engine)}.</p>` +
+    `<section id="memory"><h2>Memory: base and peak RSS by quantization</h2><p>Process RSS; peak from ${r.peakSource === "kernel_hwm" ? "the kernel's high-water mark" : "sampled RSS"} ` +
+    `while generating ${r.tokens} tokens per complexity level; cost = peak − RSS before the load, next to the registry's estimate. Engine ${escapeHtml(r.engine)}.</p>` +
     htmlTable(
-      ["variant", "context", "base MiB", "peak MiB", "estimate MiB", "estimate error %", ...(v[0]?.levels.map((l) => `${l.level} +MiB`) ?? [])],
-      v.map((x) => [x.ref, String(x.contextSize), x.baseRssBytes / MiB, x.measuredPeakBytes / MiB, x.estimatedMemoryBytes / MiB, x.estimateErrorPercent, ...x.levels.map((l) => l.deltaOverBaseBytes / MiB)]),
+      ["variant", "context", "before MiB", "base MiB", "peak MiB", "cost MiB", "estimate MiB", "estimate error %", ...(v[0]?.levels.map((l) => `${l.level} +MiB`) ?? [])],
+      v.map((x) => [
+        x.ref,
+        String(x.contextSize),
+        x.rssBeforeLoadBytes / MiB,
+        x.baseRssBytes / MiB,
+        peak(x) / MiB,
+        x.measuredPeakBytes / MiB,
+        x.estimatedMemoryBytes / MiB,
+        x.estimateErrorPercent,
+        ...x.levels.map((l) => l.deltaOverBaseBytes / MiB),
+      ]),
     ) +
-    barChart("resident memory", v.map((x) => x.quantization), [
-      { name: "base", values: v.map((x) => x.baseRssBytes / MiB) },
-      { name: "peak", values: v.map((x) => x.measuredPeakBytes / MiB) },
+    barChart("resident memory of the process", v.map((x) => x.quantization), [
+      { name: "base (loaded)", values: v.map((x) => x.baseRssBytes / MiB) },
+      { name: "peak (generating)", values: v.map((x) => peak(x) / MiB) },
+    ], "MiB") +
+    barChart("what running the variant cost vs the estimate", v.map((x) => x.quantization), [
+      { name: "measured cost", values: v.map((x) => x.measuredPeakBytes / MiB) },
       { name: "estimate", values: v.map((x) => x.estimatedMemoryBytes / MiB) },
     ], "MiB") +
     `</section>`
@@ -156,7 +171,17 @@ function ragSection(r: RagBenchmarkResult): string {
     `<section id="rag"><h2>RAG: retrieval time by document count</h2><p>${escapeHtml(r.embedder)} (${r.dim}-d, ${r.distance}), top-${r.k}, ${r.queries} queries per size.</p>` +
     htmlTable(
       ["documents", "chunks", "exact p50 ms", "exact p95 ms", "ANN p95 ms", "recall@k", "query p95 ms", "hybrid p95 ms", "hit@3 hybrid"],
-      rows.map((x) => [String(x.documents), String(x.chunks), x.exact.p50, x.exact.p95, x.ann?.p95 ?? Number.NaN, x.recallAtK ?? Number.NaN, x.queryVector.p95, x.queryHybrid.p95, x.hitAt3.hybridExact]),
+      rows.map((x) => [
+        String(x.documents),
+        String(x.chunks),
+        fmt(x.exact.p50, 2),
+        fmt(x.exact.p95, 2),
+        fmt(x.ann?.p95 ?? Number.NaN, 2),
+        fmt(x.recallAtK ?? Number.NaN, 3),
+        fmt(x.queryVector.p95, 2),
+        fmt(x.queryHybrid.p95, 2),
+        fmt(x.hitAt3.hybridExact, 3),
+      ]),
     ) +
     lineChart("retrieval latency p95", xs, [
       { name: "exact search", values: rows.map((x) => x.exact.p95) },
