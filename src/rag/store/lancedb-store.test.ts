@@ -177,3 +177,35 @@ describe("openLanceDbStore", () => {
     }
   });
 });
+
+describe("lancedb store after a kill right after an acknowledged commit", () => {
+  it("finds the document by full text once reopened, though the index refresh never ran", async () => {
+    const dir = join(root, "killed-after-ack");
+    // The child commits one document, says so, and SIGKILLs itself before the debounced index refresh can run.
+    const script = `
+      import { openLanceDbStore } from ${JSON.stringify(new URL("./lancedb-store.ts", import.meta.url).pathname)};
+      const s = await openLanceDbStore({ dir: ${JSON.stringify(dir)}, dim: 4, embedderId: "test" });
+      await s.commitDocument({ id: "seed", source: "seed.txt", title: "seed", type: "text", mimeType: "text/plain", size: 9,
+        sha256: "s0", addedAt: new Date(0).toISOString(), chunkCount: 1, charCount: 9, text: "seed text" },
+        [{ id: "seed-0", documentId: "seed", index: 0, text: "seed text", start: 0, end: 9, tokenCount: 2, vector: new Float32Array([1, 0, 0, 0]) }]);
+      await s.optimize();
+      const text = "quorvantix harbour ledger";
+      await s.commitDocument({ id: "late", source: "late.txt", title: "late", type: "text", mimeType: "text/plain", size: text.length,
+        sha256: "s1", addedAt: new Date(1).toISOString(), chunkCount: 1, charCount: text.length, text },
+        [{ id: "late-0", documentId: "late", index: 0, text, start: 0, end: text.length, tokenCount: 3, vector: new Float32Array([0, 1, 0, 0]) }]);
+      process.stdout.write("acked\\n");
+      process.kill(process.pid, "SIGKILL");
+    `;
+    const { spawnSync } = await import("node:child_process");
+    const r = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { encoding: "utf8" });
+    expect(r.stdout, r.stderr).toBe("acked\n");
+    expect(r.signal).toBe("SIGKILL");
+    const s = await openLanceDbStore({ dir, dim: 4, embedderId: "test" });
+    try {
+      expect((await s.getDocument("late"))?.chunkCount).toBe(1);
+      expect((await s.textSearch("quorvantix", { limit: 3 })).map((h) => h.chunk.documentId)).toEqual(["late"]);
+    } finally {
+      await s.close();
+    }
+  });
+});

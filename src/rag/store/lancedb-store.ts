@@ -384,9 +384,13 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
   }
 
   // A crash loop or a long burst can leave many small fragments (each commit adds one) that slow every scan:
-  // compact them and bring the indexes up to date in the background right away.
+  // compact them and bring the indexes up to date in the background right away. A kill after an acknowledged
+  // commit but before its debounced refresh leaves rows the full-text index does not cover (searches use only the
+  // index): counting that as a commit makes the first text search wait for the refresh, as after any commit.
   const fragments = (await chunksTable.stats()).fragmentStats;
-  if (orphans.length > 0 || fragments.numSmallFragments > SMALL_FRAGMENTS_AT_OPEN) {
+  const ftsIndex = (await chunksTable.listIndices()).find((i) => i.columns.includes("text") && i.indexType === "FTS");
+  const ftsUnindexed = ftsIndex ? ((await chunksTable.indexStats(ftsIndex.name))?.numUnindexedRows ?? 0) : 0;
+  if (orphans.length > 0 || ftsUnindexed > 0 || fragments.numSmallFragments > SMALL_FRAGMENTS_AT_OPEN) {
     commitGen++;
     void queueRefresh();
   }
