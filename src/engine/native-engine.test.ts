@@ -302,6 +302,38 @@ describe("native engine: batch splitting", () => {
     }
   });
 
+  it("always: queued, cancelled and disposed-in-flight sequences end cleanly", async () => {
+    const split = createNativeEngine({ threads: 1, batchSplit: "always" });
+    try {
+      const m = await split.loadModel({ path: modelPath, parallel: 4, contextSize: 1024 });
+      const cancel = new AbortController();
+      let texts = 0;
+      const calls = Array.from({ length: 16 }, (_, i) =>
+        m.generate(`queued ${i}`, {
+          maxTokens: i === 3 ? 200 : 10,
+          seed: i,
+          ignoreEos: true,
+          signal: i === 3 ? cancel.signal : undefined,
+          onText: () => {
+            if (i === 3 && ++texts === 3) cancel.abort();
+          },
+        }),
+      );
+      const rs = await Promise.all(calls);
+      expect(rs[3].finishReason).toBe("cancelled");
+      expect(rs.filter((_, i) => i !== 3).every((r) => r.finishReason === "length" && r.completionTokens === 10)).toBe(true);
+      expect(m.activeSequences()).toBe(0);
+      const inFlight = Array.from({ length: 6 }, (_, i) => m.generate(`late ${i}`, { maxTokens: 300, ignoreEos: true }));
+      await new Promise((r) => setTimeout(r, 30));
+      await m.dispose();
+      const ended = await Promise.all(inFlight);
+      expect(ended.every((r) => r.finishReason === "cancelled" || r.finishReason === "length")).toBe(true);
+      expect(ended.some((r) => r.finishReason === "cancelled")).toBe(true);
+    } finally {
+      await split.dispose();
+    }
+  });
+
   it("rejects an unknown mode", () => {
     expect(() => createNativeEngine({ batchSplit: "sometimes" as "auto" })).toThrow(expect.objectContaining({ code: "RFX_VALIDATION" }));
   });
