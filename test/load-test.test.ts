@@ -72,6 +72,8 @@ describe("load test", () => {
     await expect(runLoadTest({ url: server.url, workers: 0 })).rejects.toMatchObject({ code: "RFX_VALIDATION" });
     await expect(runLoadTest({ url: server.url, durationS: 2, rampUpS: 3 })).rejects.toMatchObject({ code: "RFX_VALIDATION" });
     await expect(runLoadTest({ url: "not a url" })).rejects.toMatchObject({ code: "RFX_VALIDATION" });
+    // Nothing listens on port 1: the run fails at once with a clear code instead of counting refusals for its duration.
+    await expect(runLoadTest({ url: "http://127.0.0.1:1", durationS: 60 })).rejects.toMatchObject({ code: "RFX_NOT_READY" });
   });
 
   it("runs from the CLI with --workers --duration --ramp-up and prints JSON", async () => {

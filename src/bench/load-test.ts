@@ -127,13 +127,12 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestRes
     throw new ReflexiaError("RFX_VALIDATION", `load tests only target this machine (127.0.0.1, localhost, ::1), not ${url.hostname}`, { field: "url" });
 
   const client = createReflexiaClient({ baseUrl: url.origin + url.pathname.replace(/\/+$/, ""), apiKey: options.apiKey });
-  let model = options.model;
-  if (!model) {
-    const status = await client.status().catch((e: unknown) => {
-      throw new ReflexiaError("RFX_NOT_READY", `no Reflexia server answers at ${url.origin}: ${e instanceof Error ? e.message : String(e)}`, { url: url.origin });
-    });
-    model = String(status.default_model);
-  }
+  // One look before any load: a server that is not there (or not Reflexia) fails the run at once, not 30 s later.
+  const status = await client.status().catch((e: unknown) => {
+    if (isReflexiaError(e) && e.code === "RFX_UNAUTHORIZED") throw e;
+    throw new ReflexiaError("RFX_NOT_READY", `no Reflexia server answers at ${url.origin}: ${e instanceof Error ? e.message : String(e)}`, { url: url.origin });
+  });
+  const model = options.model ?? String(status.default_model);
 
   const latencies: number[] = [];
   const ttfts: number[] = [];
