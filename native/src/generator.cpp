@@ -687,8 +687,7 @@ bool Generator::split_step(double t_step) {
 }
 
 // Samples the slot's next token from `logits`, streams its text, and ends the sequence when it is done.
-// Returns false when the sequence ended.
-bool Generator::take_token(Slot & s, const float * logits) {
+void Generator::take_token(Slot & s, const float * logits) {
     llama_token t = s.sampler->sample(logits);
     const double t_tok = now_ms();
     if (!s.generating) {
@@ -697,7 +696,7 @@ bool Generator::take_token(Slot & s, const float * logits) {
     }
     if (!s.req.ignore_eos && llama_vocab_is_eog(model_->vocab, t)) {
         finish(s, "stop");
-        return false;
+        return;
     }
     s.sampler->accept(t);
     s.last = t;
@@ -707,13 +706,13 @@ bool Generator::take_token(Slot & s, const float * logits) {
     int32_t n = llama_token_to_piece(model_->vocab, t, piece, sizeof(piece), 0, false);
     if (n > 0 && s.text->push(piece, (size_t) n)) {
         finish(s, "stop");
-        return false;
+        return;
     }
     if (s.n_gen >= s.req.max_tokens) {
         finish(s, "length");
-        return false;
+        return;
     }
-    if (!s.req.stream) return true;
+    if (!s.req.stream) return;
     std::string ready = s.text->take_ready();
     if (!ready.empty()) {
         // A request's first text goes out at once (time to first token); later text may wait for the flush.
@@ -724,7 +723,6 @@ bool Generator::take_token(Slot & s, const float * logits) {
         e.text = std::move(ready);
         emit(std::move(e));
     }
-    return true;
 }
 
 // `t1` is when decoding ended and sampling began.

@@ -117,7 +117,7 @@ class Generator : public Napi::ObjectWrap<Generator> {
     void step();
     bool split_step(double t_step);
     int32_t decode_batch(double & ms);
-    bool take_token(Slot & s, const float * logits);
+    void take_token(Slot & s, const float * logits);
     void record_step(double t_step, double t1, double decode_ms, int32_t decode_calls, int32_t n_tokens, int32_t n_prompt,
                      int32_t n_sampled, int32_t n_seqs, bool split);
     void admit_locked();
