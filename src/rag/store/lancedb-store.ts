@@ -388,7 +388,8 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
   // commit but before its debounced refresh leaves rows the full-text index does not cover (searches use only the
   // index): counting that as a commit makes the first text search wait for the refresh, as after any commit.
   const fragments = (await chunksTable.stats()).fragmentStats;
-  const ftsIndex = (await chunksTable.listIndices()).find((i) => i.columns.includes("text") && i.indexType === "FTS");
+  // `indices` is from before open created a missing FTS index; a freshly created one covers every row already.
+  const ftsIndex = indices.find((i) => i.columns.includes("text") && i.indexType === "FTS");
   const ftsUnindexed = ftsIndex ? ((await chunksTable.indexStats(ftsIndex.name))?.numUnindexedRows ?? 0) : 0;
   if (orphans.length > 0 || ftsUnindexed > 0 || fragments.numSmallFragments > SMALL_FRAGMENTS_AT_OPEN) {
     commitGen++;
