@@ -1,5 +1,6 @@
 // Reflexia's own routes: expert roles, the server status, liveness and readiness.
 import type { FastifyInstance } from "fastify";
+import { PUBLIC_ROUTE } from "../route-access.ts";
 import type { AppDeps } from "../types.ts";
 
 export function registerReflexiaRoutes(app: FastifyInstance, deps: AppDeps): void {
@@ -74,9 +75,9 @@ export function registerReflexiaRoutes(app: FastifyInstance, deps: AppDeps): voi
     };
   });
 
-  app.get("/healthz", async () => ({ status: "ok" }));
+  app.get("/healthz", { config: PUBLIC_ROUTE }, async () => ({ status: "ok" }));
 
-  app.get("/readyz", async (_request, reply) => {
+  app.get("/readyz", { config: PUBLIC_ROUTE }, async (_request, reply) => {
     const r = deps.readiness?.() ?? { ready: true };
     if (deps.scheduler.status().draining) return reply.status(503).send({ status: "draining", ready: false });
     return reply.status(r.ready ? 200 : 503).send({ status: r.ready ? "ready" : "starting", ready: r.ready, reason: r.reason ?? null });
