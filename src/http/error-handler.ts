@@ -4,6 +4,7 @@ import { STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import { ERROR_CODES, ReflexiaError, type ErrorCode } from "../errors/index.ts";
+import { redactStorePaths } from "../registry/redact-store-paths.ts";
 import { SECURITY_HEADERS } from "./security-headers.ts";
 
 const FASTIFY_CODES: Record<string, ErrorCode> = {
@@ -33,9 +34,17 @@ const PARSER_MESSAGES: Partial<Record<ErrorCode, string>> = {
   RFX_REQUEST_TIMEOUT: "the request was not received completely in time",
 };
 
-/** Converts anything thrown in a route into a ReflexiaError with the right code. */
+/**
+ * Converts anything thrown in a route into a ReflexiaError with the right code and a message fit for a client:
+ * an internal error's own text (a stack overflow, a library's message) stays in the log, and paths inside the
+ * model store are never shown.
+ */
 export function toHttpError(error: unknown): ReflexiaError {
-  if (error instanceof ReflexiaError) return error;
+  if (error instanceof ReflexiaError) {
+    if (error.code === "RFX_INTERNAL") return new ReflexiaError("RFX_INTERNAL", "internal server error", undefined, { cause: error });
+    const message = redactStorePaths(error.message);
+    return message === error.message ? error : new ReflexiaError(error.code, message, error.details, { cause: error });
+  }
   const e = error as FastifyError & { validation?: unknown; statusCode?: number; reason?: string };
   if (e && e.validation) {
     return new ReflexiaError("RFX_VALIDATION", e.message, { validation: e.validation });

@@ -5,6 +5,7 @@ import type { FastifyInstance } from "fastify";
 import type { Config } from "../../config/index.ts";
 import { ReflexiaError } from "../../errors/index.ts";
 import type { IngestInput, IngestResult, RagChunk, RagDocument, RagService } from "../../rag/index.ts";
+import { readUpload } from "../read-upload.ts";
 import {
   documentBodySchema,
   documentParamsSchema,
@@ -67,12 +68,6 @@ function ingestReply(r: IngestResult) {
 
 const isTrue = (v: string | undefined): boolean => v === "1" || v === "true";
 
-function fieldValue(fields: Record<string, unknown> | undefined, name: string): string | undefined {
-  const f = fields?.[name];
-  const one = Array.isArray(f) ? f[0] : f;
-  return one && typeof one === "object" && "value" in one && typeof (one as { value: unknown }).value === "string" ? (one as { value: string }).value : undefined;
-}
-
 export async function registerDocumentRoutes(app: FastifyInstance, options: DocumentRoutesOptions): Promise<void> {
   const { config, rag } = options;
   const uploadLimit = config.server.upload_limit_bytes;
@@ -102,33 +97,12 @@ export async function registerDocumentRoutes(app: FastifyInstance, options: Docu
       throwFileSizeLimit: true,
       // Keep the client's name as sent, so a traversal attempt is refused instead of silently cut to a basename.
       preservePath: true,
-      limits: { fileSize: uploadLimit, files: 1, fields: 8, fieldSize: 64 * 1024, parts: 10, headerPairs: 100 },
+      // files: 2 so that readUpload sees a second file and refuses it by name (busboy would only say "limit").
+      limits: { fileSize: uploadLimit, files: 2, fields: 8, fieldSize: 64 * 1024, parts: 10, headerPairs: 100 },
     });
     scope.post("/api/upload", async (request, reply) => {
-      const file = await request.file();
-      if (!file) throw new ReflexiaError("RFX_VALIDATION", "the multipart body has no file (send it in the field \"file\")");
-      if (file.fieldname !== "file") {
-        file.file.resume();
-        throw new ReflexiaError("RFX_VALIDATION", `the file must be sent in the field "file", not ${JSON.stringify(file.fieldname)}`);
-      }
-      let filename: string | undefined;
-      try {
-        filename = checkClientFilename(file.filename);
-      } catch (e) {
-        // Drain the part so the connection stays usable for the error response.
-        file.file.resume();
-        throw e;
-      }
-      // toBuffer throws FST_REQ_FILE_TOO_LARGE (→ 413) past the limit; nothing is stored before it returns.
-      const content = await file.toBuffer();
-      const fields = file.fields as Record<string, unknown>;
-      const r = await rag.ingest({
-        content,
-        filename,
-        mimeType: file.mimetype,
-        title: fieldValue(fields, "title"),
-        source: fieldValue(fields, "source"),
-      });
+      const upload = await readUpload(request, checkClientFilename);
+      const r = await rag.ingest({ content: upload.content, filename: upload.filename, mimeType: upload.mimeType, title: upload.title, source: upload.source });
       return reply.status(r.status === "created" ? 201 : 200).send(ingestReply(r));
     });
   });
