@@ -8,7 +8,8 @@ import type { Engine } from "./engine/types.ts";
 import { isReflexiaError } from "./errors/index.ts";
 import { buildApp, loadApiKeys, type AppDeps, type RagSeam, type Readiness } from "./http/index.ts";
 import { createRagSeam } from "./http/rag-seam.ts";
-import { createMetrics, createMetricsServer } from "./metrics/index.ts";
+import { createMetricsServer } from "./http/metrics-server.ts";
+import { createMetrics } from "./metrics/index.ts";
 import { createModelStore, type ModelStore } from "./registry/index.ts";
 import { createServices, type CreateServicesOptions, type Services } from "./services/create-services.ts";
 import { openServerRag, type ServerRag } from "./services/open-server-rag.ts";
@@ -117,7 +118,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     logger: options.logger ?? { level: config.log.level },
   };
   const app = buildApp(deps);
-  const metricsApp = createMetricsServer({ registry: services.metrics.registry });
+  const metricsApp = createMetricsServer({ registry: services.metrics.registry, apiKeys: deps.apiKeys });
   const host = options.overrides?.host ?? config.server.host;
   const address = await app.listen({ port: options.overrides?.port ?? config.server.port, host });
   let metricsAddress: string;
