@@ -38,6 +38,8 @@ export const CONFIG_KEYS: readonly KeyDef[] = [
   { key: "server.body_limit_bytes", env: "BODY_LIMIT_BYTES", schema: int(1024, 1 << 30), default: 4 * 1024 * 1024, description: "Largest accepted JSON request body in bytes." },
   { key: "server.upload_limit_bytes", env: "UPLOAD_LIMIT_BYTES", schema: int(1024, 1 << 30), default: 20 * 1024 * 1024, description: "Largest accepted document upload in bytes." },
   { key: "server.max_prompt_chars", env: "MAX_PROMPT_CHARS", schema: int(1, 1 << 30), default: 1_000_000, description: "Largest accepted prompt (or sum of messages) in characters." },
+  { key: "embeddings.max_inputs", env: "EMBED_MAX_INPUTS", schema: int(1, 1_000_000), default: 2048, description: "Most texts one embeddings request (/v1/embeddings, /api/embed) may carry; beyond it the request is refused with 413." },
+  { key: "embeddings.batch_size", env: "EMBED_BATCH_SIZE", schema: int(1, 4096), default: 8, description: "Texts embedded per turn on the engine: a long embeddings request yields between batches, so another request waits at most one batch, and a disconnect stops it at the next batch." },
   { key: "server.cors_origins", env: "CORS_ORIGINS", schema: strList, default: [], description: "Allowed CORS origins (comma-separated); empty disables CORS." },
   { key: "server.rate_limit_per_minute", env: "RATE_LIMIT_PER_MINUTE", schema: int(0, 1_000_000), default: 0, description: "Requests per minute per client on API routes; 0 disables rate limiting." },
   { key: "auth.enabled", env: "ENABLE_AUTH", schema: bool, default: false, description: "Require an API key (Authorization: Bearer or X-API-Key) on API routes." },

@@ -11,6 +11,7 @@ export interface Config {
   home: string;
   server: { host: string; port: number; metrics_port: number; body_limit_bytes: number; upload_limit_bytes: number; max_prompt_chars: number; cors_origins: string[]; rate_limit_per_minute: number };
   auth: { enabled: boolean; api_key: string; keys_file: string };
+  embeddings: { max_inputs: number; batch_size: number };
   models: { default: string; default_quantization: Quantization; context_size: number; default_max_tokens: number; keep_alive_seconds: number };
   scheduler: { parallel: number; queue_size: number; max_loaded_variants: number };
   engine: { backend: "auto" | "native" | "node-llama-cpp" };
