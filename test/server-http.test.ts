@@ -245,6 +245,27 @@ describe("Ollama-compatible API", () => {
     const after = (await app.inject({ url: "/api/tags" })).json().models.map((m: { name: string }) => m.name);
     expect(after).toEqual([`${TINY}:q4_0`, `${TINY}:q8_0`]);
   });
+
+  it("create refuses before the first byte what it can know (missing from, bad names, taken destination), streaming or not", async () => {
+    const tags = async () => (await app.inject({ url: "/api/tags" })).json().models.map((m: { name: string }) => m.name);
+    const before = await tags();
+    for (const stream of [true, false]) {
+      for (const [payload, status, code] of [
+        [{ model: "x", from: "ghost" }, 404, "RFX_MODEL_NOT_FOUND"],
+        [{ model: "x", from: `${TINY}:q5_k_m` }, 404, "RFX_MODEL_NOT_FOUND"],
+        [{ model: "x", from: "ghost", quantize: "q8_0" }, 404, "RFX_MODEL_NOT_FOUND"],
+        [{ model: "../x", from: TINY }, 400, "RFX_VALIDATION"],
+        [{ model: "x", from: TINY, quantize: "q3_k" }, 400, "RFX_VALIDATION"],
+        [{ model: TINY, from: `${TINY}:q4_0` }, 409, "RFX_MODEL_EXISTS"],
+        [{ model: `${TINY}:q8_0`, from: `${TINY}:q4_0` }, 409, "RFX_MODEL_EXISTS"],
+      ] as const) {
+        const res = await app.inject({ method: "POST", url: "/api/create", payload: { ...payload, stream } });
+        expect(res.statusCode, `${JSON.stringify(payload)} stream ${stream}: ${res.body}`).toBe(status);
+        expect(res.json().error.code).toBe(code);
+      }
+    }
+    expect(await tags()).toEqual(before);
+  });
 });
 
 describe("Reflexia endpoints", () => {

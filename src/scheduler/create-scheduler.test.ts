@@ -4,6 +4,7 @@ import { ReflexiaError } from "../errors/index.ts";
 import { createFakeEngine } from "../../test/support/fake-engine.ts";
 import { createScheduler } from "./create-scheduler.ts";
 import { defaultParallel } from "./default-parallel.ts";
+import { keepAliveMsOf } from "./keep-alive-ms.ts";
 import type { SchedulableVariant, SchedulerOptions } from "./types.ts";
 
 const VARIANTS: Record<string, SchedulableVariant> = Object.fromEntries(
@@ -169,6 +170,28 @@ describe("createScheduler", () => {
     await new Promise((r) => setTimeout(r, 80));
     expect(scheduler.isLoaded("m:b")).toBe(true);
     expect(scheduler.status().variants.find((v) => v.key === "m:b")?.expiresAt).toBeNull();
+  });
+
+  it("a keep_alive too long for a timer (≥ 24.8 days, 1e308) keeps the variant forever instead of unloading it at once", async () => {
+    const { scheduler } = setup({ keepAliveSeconds: 0.05 });
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on("warning", onWarning);
+    try {
+      for (const [ref, seconds] of [["m:a", 1e308], ["m:b", 25 * 24 * 3600], ["m:c", 2 ** 31]] as const) {
+        await scheduler.run(ref, { keepAliveSeconds: seconds }, (l) => l.model.generate("x", { maxTokens: 1 }));
+      }
+      await new Promise((r) => setTimeout(r, 100));
+      for (const key of ["m:a", "m:b", "m:c"]) {
+        expect(scheduler.isLoaded(key), key).toBe(true);
+        expect(scheduler.status().variants.find((v) => v.key === key)?.expiresAt).toBeNull();
+      }
+      expect(warnings).not.toContain("TimeoutOverflowWarning");
+    } finally {
+      process.off("warning", onWarning);
+    }
+    expect(keepAliveMsOf(24 * 24 * 3600)).toBe(24 * 24 * 3600 * 1000);
+    expect(keepAliveMsOf(25 * 24 * 3600)).toBe(-1);
   });
 
   it("evicts the least recently used idle variant beyond maxLoadedVariants", async () => {

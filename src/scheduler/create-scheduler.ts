@@ -2,6 +2,7 @@
 // loads on demand (deduplicated), keeps idle variants for keep_alive and evicts them by LRU or memory budget.
 import { ReflexiaError } from "../errors/index.ts";
 import type { LoadedModel } from "../engine/types.ts";
+import { keepAliveMsOf } from "./keep-alive-ms.ts";
 import type {
   AcquireOptions,
   EvictionReason,
@@ -53,10 +54,6 @@ export function variantKey(variant: { name: string; tag: string }, embedding = f
 
 function cancelled(): ReflexiaError {
   return new ReflexiaError("RFX_CANCELLED", "the request was cancelled by the client");
-}
-
-function keepAliveMsOf(seconds: number): number {
-  return seconds < 0 ? -1 : Math.round(seconds * 1000);
 }
 
 export function createScheduler(options: SchedulerOptions): Scheduler {

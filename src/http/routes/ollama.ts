@@ -1,9 +1,11 @@
 // Ollama-compatible routes: generate, chat, tags, show, ps, embed(dings), create, copy, delete, version.
+import { PassThrough } from "node:stream";
 import type { FastifyInstance, FastifyReply } from "fastify";
 import type { ChatMessage, SamplingOptions } from "../../engine/types.ts";
 import { ReflexiaError } from "../../errors/index.ts";
 import type { ModelDetails, ModelManifest } from "../../registry/index.ts";
 import type { InferenceOutcome, InferenceRequest, ReflexiaMeta } from "../../services/inference-service.ts";
+import { toHttpError } from "../error-handler.ts";
 import { parseKeepAlive } from "../keep-alive.ts";
 import { ragOptionOf, type RagBodyFields } from "../rag-request.ts";
 import {
@@ -291,20 +293,27 @@ export function registerOllamaRoutes(app: FastifyInstance, deps: AppDeps): void 
 
   app.post("/api/create", { schema: { body: createBodySchema } }, async (request, reply) => {
     const body = request.body as { model?: string; name?: string; from: string; quantize?: string; stream?: boolean };
-    const model = (body.model ?? body.name) as string;
+    const req = { model: (body.model ?? body.name) as string, from: body.from, quantize: body.quantize };
+    // What can be refused is refused before the first byte, with its status; the stream only carries progress
+    // and the errors that can only happen on the way (a failed quantization).
+    await models.checkCreate(req);
     if (body.stream === false) {
-      await models.create({ model, from: body.from, quantize: body.quantize });
+      await models.create(req);
       return { status: "success" };
     }
-    // Streamed status lines, as Ollama sends them; an error after the first line ends the stream with {error}.
-    const statuses: string[] = [];
-    try {
-      await models.create({ model, from: body.from, quantize: body.quantize }, (s) => statuses.push(s));
-    } catch (e) {
-      if (statuses.length === 0) throw e;
-      return reply.type("application/x-ndjson").send(statuses.map((s) => line({ status: s })).join("") + line({ error: (e as Error).message }));
-    }
-    return reply.type("application/x-ndjson").send([...statuses, "success"].map((s) => line({ status: s })).join(""));
+    const stream = new PassThrough();
+    reply.type("application/x-ndjson").send(stream);
+    const write = (x: unknown): void => {
+      if (!stream.writableEnded) stream.write(line(x));
+    };
+    models.create(req, (s) => write({ status: s })).then(
+      () => stream.end(line({ status: "success" })),
+      (e: unknown) => {
+        const err = toHttpError(e);
+        stream.end(line({ error: err.message, code: err.code, done: true }));
+      },
+    );
+    return reply;
   });
 
   app.post("/api/copy", { schema: { body: copyBodySchema } }, async (request, reply) => {
