@@ -6,7 +6,7 @@ import type { FastifyInstance } from "fastify";
 import { loadConfig, type Config, type LoadedConfig } from "./config/index.ts";
 import type { Engine } from "./engine/types.ts";
 import { isReflexiaError } from "./errors/index.ts";
-import { buildApp, loadApiKeys, type AppDeps, type RagSeam, type Readiness } from "./http/index.ts";
+import { buildApp, loadApiKeys, shutdownReason, type AppDeps, type RagSeam, type Readiness } from "./http/index.ts";
 import { createRagSeam } from "./http/rag-seam.ts";
 import { createMetricsServer } from "./http/metrics-server.ts";
 import { createMetrics } from "./metrics/index.ts";
@@ -100,6 +100,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   services.memory?.startSampling(2000);
 
   let readiness: Readiness = { ready: false, reason: `loading ${config.models.default}` };
+  // Aborted at the drain limit: what still runs is cancelled and told so (streams end with an error event).
+  const shutdown = new AbortController();
   const deps: AppDeps = {
     config,
     inference: services.inference,
@@ -116,6 +118,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     version: packageVersion(),
     webDir: options.webDir === undefined ? fileURLToPath(new URL("../web", import.meta.url)) : options.webDir,
     logger: options.logger ?? { level: config.log.level },
+    shutdown: shutdown.signal,
   };
   const app = buildApp(deps);
   const metricsApp = createMetricsServer({ registry: services.metrics.registry, apiKeys: deps.apiKeys });
@@ -165,7 +168,11 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
         timer.unref();
       });
       if ((await Promise.race([drained.then(() => "ok" as const), timeout])) === "timeout") {
-        app.log.warn(`drain did not finish within ${drainTimeoutMs / 1000} s; closing anyway`);
+        app.log.warn(`drain did not finish within ${drainTimeoutMs / 1000} s; ending the requests still running`);
+        // Streams write their final error event and end; generations see the abort at their next token. Give
+        // the replies a moment to reach their clients before the listeners and the engine go.
+        shutdown.abort(shutdownReason());
+        await Promise.race([drained, new Promise((r) => setTimeout(r, 2000).unref())]);
       }
       clearTimeout(timer);
       await metricsApp.close();

@@ -15,6 +15,7 @@ import { registerOllamaRoutes } from "./routes/ollama.ts";
 import { registerOpenAiRoutes } from "./routes/openai.ts";
 import { registerReflexiaRoutes } from "./routes/reflexia.ts";
 import { SECURITY_HEADERS } from "./security-headers.ts";
+import { installShutdownSignal } from "./shutdown-signal.ts";
 import type { AppDeps } from "./types.ts";
 
 export function buildApp(deps: AppDeps): FastifyInstance {
@@ -32,6 +33,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   });
 
   trackRouteAccess(app);
+  installShutdownSignal(app, deps.shutdown);
   declareCorsPreflightPublic(app);
 
   // JSON only: a text/plain body is 415, not a string that fails validation further down.

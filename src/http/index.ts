@@ -4,4 +4,5 @@ export { isPublicRoute, PUBLIC_ROUTE, routeAccessOf, type RouteAccess } from "./
 export { httpErrorHandler, toHttpError, errorBody } from "./error-handler.ts";
 export { loadApiKeys, createApiKeyVerifier, presentedKey } from "./auth.ts";
 export { parseKeepAlive } from "./keep-alive.ts";
+export { shutdownReason } from "./shutdown-signal.ts";
 export type { AppDeps, RagSeam, Readiness } from "./types.ts";

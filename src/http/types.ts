@@ -44,4 +44,9 @@ export interface AppDeps {
   /** Directory of the web UI served at /; skipped when absent or missing. */
   webDir?: string | null;
   logger?: FastifyServerOptions["logger"];
+  /**
+   * Aborted (with shutdownReason()) when the server stops waiting for in-flight requests: their generations are
+   * cancelled and open streams end with a final error event. Defaults to a signal that never fires.
+   */
+  shutdown?: AbortSignal;
 }

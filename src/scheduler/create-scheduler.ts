@@ -52,8 +52,9 @@ export function variantKey(variant: { name: string; tag: string }, embedding = f
   return `${variant.name}:${variant.tag}${embedding ? "#embedding" : ""}`;
 }
 
-function cancelled(): ReflexiaError {
-  return new ReflexiaError("RFX_CANCELLED", "the request was cancelled by the client");
+/** Why a waiting request stops: the abort's own reason when it is one of ours (e.g. the server shutting down), else the client left. */
+function cancelled(signal?: AbortSignal): ReflexiaError {
+  return signal?.reason instanceof ReflexiaError ? signal.reason : new ReflexiaError("RFX_CANCELLED", "the request was cancelled by the client");
 }
 
 export function createScheduler(options: SchedulerOptions): Scheduler {
@@ -189,7 +190,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
           if (i >= 0) slot.waiters.splice(i, 1);
           if (slot.running === 0 && slot.waiters.length === 0) onIdle(slot.key);
           notifyChange();
-          reject(cancelled());
+          reject(cancelled(signal));
         };
         signal.addEventListener("abort", w.onAbort, { once: true });
       }
@@ -313,9 +314,9 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
 
   const abortable = <T>(p: Promise<T>, signal?: AbortSignal): Promise<T> => {
     if (!signal) return p;
-    if (signal.aborted) return Promise.reject(cancelled());
+    if (signal.aborted) return Promise.reject(cancelled(signal));
     return new Promise<T>((resolve, reject) => {
-      const onAbort = (): void => reject(cancelled());
+      const onAbort = (): void => reject(cancelled(signal));
       signal.addEventListener("abort", onAbort, { once: true });
       p.then(
         (v) => {
@@ -339,7 +340,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
 
   const acquire = async (ref: string, opts: AcquireOptions = {}): Promise<Lease> => {
     assertAdmitting();
-    if (opts.signal?.aborted) throw cancelled();
+    if (opts.signal?.aborted) throw cancelled(opts.signal);
     const variant = await resolveModel(ref);
     const embedding = opts.embedding === true;
     const key = variantKey(variant, embedding);
@@ -353,7 +354,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     try {
       const wasLoaded = loaded.has(key);
       entry = await abortable(ensureLoaded(variant, embedding), opts.signal);
-      if (opts.signal?.aborted) throw cancelled();
+      if (opts.signal?.aborted) throw cancelled(opts.signal);
       const loadMs = wasLoaded ? 0 : now() - tLoad;
       if (opts.keepAliveSeconds !== undefined) entry.keepAliveMs = keepAliveMsOf(opts.keepAliveSeconds);
       clearTimer(entry);

@@ -223,6 +223,9 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
       } finally {
         lease.release();
       }
+      // Stopped by the server (shutdown at the drain limit), not by the client: an error with its own code, so
+      // the half answer is never sent or cached as if complete.
+      if (result.finishReason === "cancelled" && req.signal?.reason instanceof ReflexiaError) throw req.signal.reason;
       metrics?.inference.observeGeneration(sel.variant, result);
       if (cacheable && result.finishReason !== "cancelled") {
         const rag = meta.sources && meta.rag ? { sources: meta.sources, info: meta.rag } : undefined;

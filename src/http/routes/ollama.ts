@@ -118,7 +118,7 @@ async function respond(
         contentType: "application/x-ndjson",
         text: (t) => line({ ...piece(t), created_at: createdAt(), done: false }),
         done: (o) => line({ ...final(o), created_at: createdAt() }),
-        error: (e) => line({ error: e.message, code: e.code }),
+        error: (e) => line({ error: e.message, code: e.code, done: true }),
       },
       (hooks) => run(hooks),
     );
