@@ -20,6 +20,9 @@ const strList = z.preprocess(
   z.array(z.string()),
 );
 
+/** How a pull decides that its server stalls or trickles (registry.pull_*); the registry's defaults too. */
+export const PULL_WATCHDOG_DEFAULTS = { readTimeoutSeconds: 30, minBytesPerSecond: 1024 } as const;
+
 export interface KeyDef {
   /** Dotted path in the config file and in the frozen Config object. */
   key: string;
@@ -50,6 +53,8 @@ export const CONFIG_KEYS: readonly KeyDef[] = [
   { key: "models.context_size", env: "CONTEXT_SIZE", schema: int(128, 1 << 20), default: 4096, description: "Context window (tokens) of each loaded variant, shared by its parallel sequences." },
   { key: "models.default_max_tokens", env: "DEFAULT_MAX_TOKENS", schema: int(1, 1 << 20), default: 1024, description: "Tokens generated at most when a request sets no limit (max_tokens / num_predict); always capped by the context." },
   { key: "models.keep_alive_seconds", env: "KEEP_ALIVE", schema: int(-1, 1 << 30), default: 300, description: "Seconds an idle variant stays loaded; -1 keeps it forever, 0 unloads after each request." },
+  { key: "registry.pull_read_timeout_seconds", env: "PULL_READ_TIMEOUT", schema: num(1, 86_400), default: PULL_WATCHDOG_DEFAULTS.readTimeoutSeconds, description: "A model pull fails (keeping its partial file for a resume) when a window of this many seconds brings less than registry.pull_min_bytes_per_second per second: a server that stalls or trickles cannot hold a pull forever." },
+  { key: "registry.pull_min_bytes_per_second", env: "PULL_MIN_SPEED", schema: int(0, 1 << 30), default: PULL_WATCHDOG_DEFAULTS.minBytesPerSecond, description: "Slowest average rate (bytes/s) over each registry.pull_read_timeout_seconds window that a pull accepts; 0 fails only on a full stall." },
   { key: "scheduler.parallel", env: "PARALLEL", schema: int(0, 256), default: 0, description: "Sequences decoded together per loaded variant; 0 picks from the available cores." },
   { key: "scheduler.queue_size", env: "QUEUE_SIZE", schema: int(0, 100_000), default: 64, description: "Requests that may wait for a sequence; beyond it requests get 503 + Retry-After." },
   { key: "scheduler.max_loaded_variants", env: "MAX_LOADED_VARIANTS", schema: int(1, 64), default: 3, description: "Most variants kept loaded at once (LRU eviction beyond)." },

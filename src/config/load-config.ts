@@ -13,6 +13,7 @@ export interface Config {
   auth: { enabled: boolean; api_key: string; keys_file: string };
   embeddings: { max_inputs: number; batch_size: number };
   models: { default: string; default_quantization: Quantization; context_size: number; default_max_tokens: number; keep_alive_seconds: number };
+  registry: { pull_read_timeout_seconds: number; pull_min_bytes_per_second: number };
   scheduler: { parallel: number; queue_size: number; max_loaded_variants: number };
   engine: { backend: "auto" | "native" | "node-llama-cpp" };
   performance: { thread_pool_size: number };

@@ -502,7 +502,15 @@ export function createModelStore(options: ModelStoreOptions): ModelStore {
       await rm(metaPath, { force: true });
     };
     try {
-      const dl = await downloadWithResume({ url: parsedUrl.href, partPath, metaPath, onProgress: opts.onProgress, signal: opts.signal });
+      const dl = await downloadWithResume({
+        url: parsedUrl.href,
+        partPath,
+        metaPath,
+        onProgress: opts.onProgress,
+        signal: opts.signal,
+        readTimeoutSeconds: opts.readTimeoutSeconds,
+        minBytesPerSecond: opts.minBytesPerSecond,
+      });
       if (expected !== undefined && dl.sha256 !== expected) {
         await discard();
         throw new ReflexiaError("RFX_DOWNLOAD_FAILED", `sha256 mismatch for ${url}: expected ${expected}, got ${dl.sha256}`, { url, expected, actual: dl.sha256 });
