@@ -2,7 +2,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { execFileSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Command } from "commander";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -206,6 +206,20 @@ describe("models errors: one line, exit code 1, store unchanged", () => {
     await expectCleanFailure("RFX_INVALID_GGUF", "add", p, "--name", "x");
   });
   it("add of a missing path", () => expectCleanFailure("RFX_NOT_FOUND", "add", join(work, "absent.gguf"), "--name", "x"));
+  it("show of a variant whose blob is damaged names the blob by digest, not by its path", async () => {
+    const other = await writeTinyGguf(work, 6, "other.gguf");
+    await cli("add", other.path, "--name", "damaged");
+    const blob = (await store.resolve("damaged:f16")).path;
+    truncateSync(blob, 64);
+    try {
+      await expectCleanFailure("RFX_INVALID_GGUF", "show", "damaged:f16");
+      const r = await cli("show", "damaged:f16");
+      expect(r.stderr).toContain(`blob sha256:${other.sha256.slice(0, 12)}`);
+      expect(r.stderr).not.toContain(store.root);
+    } finally {
+      await cli("rm", "damaged");
+    }
+  });
   it("add of a FIFO fails at once (no writer is ever waited for)", async () => {
     const fifo = join(work, "pipe.gguf");
     execFileSync("mkfifo", [fifo]);

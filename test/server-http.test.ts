@@ -1,5 +1,6 @@
 // HTTP layer over the real store, scheduler and services with the pausable fake engine: API shapes, the error
 // table, security, and request metrics (app.inject, no socket).
+import { truncateSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createFakeEngine } from "./support/fake-engine.ts";
 import { buildTestApp, createTinyHome, parseNdjson, parseSse, testConfig, TINY, type TinyHome } from "./support/server-fixture.ts";
@@ -362,6 +363,31 @@ describe("security", () => {
     const other = await withCors.inject({ url: "/api/version", headers: { origin: "https://evil.example" } });
     expect(other.headers["access-control-allow-origin"]).toBeUndefined();
     await withCors.close();
+  });
+});
+
+describe("no error message shows a model-store path", () => {
+  it("a corrupt blob and a failing load are reported by model and digest, never by blob path", async () => {
+    const own = await createTinyHome(["q4_0"]);
+    try {
+      const blob = (await own.store.resolve(`${TINY}:q4_0`)).path;
+      expect(blob).toContain("/blobs/sha256-");
+      const { app } = buildTestApp({ store: own.store, engine: createFakeEngine({ failPaths: [blob] }), config: testConfig(own.home) });
+      const gen = await app.inject({ method: "POST", url: "/api/generate", payload: { model: `${TINY}:q4_0`, prompt: "hi", stream: false } });
+      expect(gen.json().error.code).toBe("RFX_ENGINE");
+      const streamed = await app.inject({ method: "POST", url: "/v1/chat/completions", payload: { model: `${TINY}:q4_0`, messages: [{ role: "user", content: "hi" }], stream: true } });
+      truncateSync(blob, 100);
+      const show = await app.inject({ method: "POST", url: "/api/show", payload: { model: `${TINY}:q4_0` } });
+      expect(show.statusCode).toBe(422);
+      for (const res of [gen, streamed, show]) {
+        expect(res.body).not.toContain(own.home);
+        expect(res.body).not.toContain("blobs");
+        expect(res.body).toMatch(/blob sha256:[0-9a-f]{12}/);
+      }
+      await app.close();
+    } finally {
+      await own.cleanup();
+    }
   });
 });
 
