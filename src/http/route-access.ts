@@ -43,11 +43,12 @@ export function declareCorsPreflightPublic(app: FastifyInstance): void {
   });
 }
 
-/** One registered route × method and whether it is public. */
+/** One registered route × method, whether it is public, and the JSON schema of its body (if it declares one). */
 export interface RouteAccess {
   method: string;
   url: string;
   readonly public: boolean;
+  readonly bodySchema: unknown;
 }
 
 const inventories = new WeakMap<FastifyInstance, RouteAccess[]>();
@@ -62,7 +63,18 @@ export function trackRouteAccess(app: FastifyInstance): void {
   app.addHook("onRoute", (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     // Read lazily: onRoute hooks of inner scopes (declareScopePublic) run after this one on the same options.
-    for (const method of methods) list.push({ method, url: route.url, get public() { return route.config?.public === true; } });
+    for (const method of methods) {
+      list.push({
+        method,
+        url: route.url,
+        get public() {
+          return route.config?.public === true;
+        },
+        get bodySchema() {
+          return (route.schema as { body?: unknown } | undefined)?.body;
+        },
+      });
+    }
   });
 }
 

@@ -8,24 +8,28 @@ export interface RawResponse {
   body: string;
 }
 
-export interface RawRequest {
-  method: string;
-  /** The request target as sent: "/%61pi/tags", "http://x/api/tags", "*", "//api/tags"… */
-  target: string;
-  headers?: Record<string, string>;
-  body?: string | Buffer;
-  /** Bytes sent verbatim instead of a request built from the fields above. */
-  raw?: Buffer | string;
-}
+export type RawRequest =
+  | {
+      method: string;
+      /** The request target as sent: "/%61pi/tags", "http://x/api/tags", "*", "//api/tags"… */
+      target: string;
+      headers?: Record<string, string>;
+      body?: string | Buffer;
+    }
+  | {
+      /** Bytes sent verbatim instead of a request built from fields. */
+      raw: Buffer | string;
+    };
 
 /** One request on its own connection (`connection: close`), parsed once the server closes it. */
 export function rawHttp(port: number, req: RawRequest, timeoutMs = 10_000): Promise<RawResponse> {
+  const what = "raw" in req ? JSON.stringify(String(req.raw).slice(0, 60)) : `${req.method} ${req.target}`;
   return new Promise((resolve, reject) => {
     const socket = connect({ host: "127.0.0.1", port });
     const chunks: Buffer[] = [];
     const timer = setTimeout(() => {
       socket.destroy();
-      reject(new Error(`no complete response to ${req.method} ${req.target} within ${timeoutMs} ms`));
+      reject(new Error(`no complete response to ${what} within ${timeoutMs} ms`));
     }, timeoutMs);
     socket.on("data", (d) => chunks.push(d));
     socket.on("error", () => {
@@ -36,7 +40,7 @@ export function rawHttp(port: number, req: RawRequest, timeoutMs = 10_000): Prom
       const text = Buffer.concat(chunks).toString("latin1");
       const headEnd = text.indexOf("\r\n\r\n");
       const m = /^HTTP\/1\.[01] (\d{3})/.exec(text);
-      if (!m || headEnd < 0) return reject(new Error(`no HTTP response to ${req.method} ${req.target}: ${JSON.stringify(text.slice(0, 200))}`));
+      if (!m || headEnd < 0) return reject(new Error(`no HTTP response to ${what}: ${JSON.stringify(text.slice(0, 200))}`));
       const headers: Record<string, string> = {};
       for (const line of text.slice(0, headEnd).split("\r\n").slice(1)) {
         const i = line.indexOf(":");
@@ -47,7 +51,7 @@ export function rawHttp(port: number, req: RawRequest, timeoutMs = 10_000): Prom
       resolve({ status: Number(m[1]), headers, body: body.toString("utf8") });
     });
     socket.on("connect", () => {
-      if (req.raw !== undefined) {
+      if ("raw" in req) {
         socket.write(req.raw);
         return;
       }

@@ -102,6 +102,14 @@ function finalFields(o: InferenceOutcome) {
 }
 
 const line = (x: unknown): string => `${JSON.stringify(x)}\n`;
+
+/** Ollama's `model`, or `name` as older clients send it; both, naming different models, is refused, not guessed. */
+function modelOrName(body: { model?: string; name?: string }): string {
+  if (body.model !== undefined && body.name !== undefined && body.model !== body.name) {
+    throw new ReflexiaError("RFX_VALIDATION", `send "model" or its older name "name", not both with different values (${JSON.stringify(body.model)} vs ${JSON.stringify(body.name)})`);
+  }
+  return (body.model ?? body.name) as string;
+}
 const createdAt = (): string => new Date().toISOString();
 
 async function respond(
@@ -220,7 +228,7 @@ export function registerOllamaRoutes(app: FastifyInstance, deps: AppDeps): void 
 
   app.post("/api/show", { schema: { body: modelNameBodySchema } }, async (request) => {
     const body = request.body as { model?: string; name?: string };
-    const d: ModelDetails = await models.show((body.model ?? body.name) as string);
+    const d: ModelDetails = await models.show(modelOrName(body));
     const g = d.gguf;
     const arch = g.architecture;
     const modelInfo: Record<string, unknown> = {
@@ -293,7 +301,7 @@ export function registerOllamaRoutes(app: FastifyInstance, deps: AppDeps): void 
 
   app.post("/api/create", { schema: { body: createBodySchema } }, async (request, reply) => {
     const body = request.body as { model?: string; name?: string; from: string; quantize?: string; stream?: boolean };
-    const req = { model: (body.model ?? body.name) as string, from: body.from, quantize: body.quantize };
+    const req = { model: modelOrName(body), from: body.from, quantize: body.quantize };
     // What can be refused is refused before the first byte, with its status; the stream only carries progress
     // and the errors that can only happen on the way (a failed quantization).
     await models.checkCreate(req);
@@ -324,7 +332,7 @@ export function registerOllamaRoutes(app: FastifyInstance, deps: AppDeps): void 
 
   app.delete("/api/delete", { schema: { body: modelNameBodySchema } }, async (request, reply) => {
     const body = request.body as { model?: string; name?: string };
-    await models.remove((body.model ?? body.name) as string);
+    await models.remove(modelOrName(body));
     return reply.status(200).send();
   });
 
