@@ -7,6 +7,7 @@ import type { ReflexiaMetrics } from "../metrics/index.ts";
 import type { Scheduler } from "../scheduler/index.ts";
 import type { EmbedService } from "../services/embed-service.ts";
 import type { InferenceService } from "../services/inference-service.ts";
+import type { LiveMetrics } from "../services/live-metrics.ts";
 import type { ModelService } from "../services/model-service.ts";
 import type { RoleCatalog } from "../services/roles.ts";
 
@@ -35,6 +36,8 @@ export interface AppDeps {
   memory?: MemoryMonitor;
   cacheStats?: () => ResponseCacheStats;
   rag?: RagSeam;
+  /** The live metrics ring behind GET /api/metrics/live (the web UI's charts); the route is absent without it. */
+  liveMetrics?: LiveMetrics;
   /** Accepted API keys (loadApiKeys(config)); used only when config.auth.enabled. */
   apiKeys?: readonly string[];
   /** /readyz: 503 until this says ready (main: the default model is loaded). Defaults to always ready. */
