@@ -5,7 +5,7 @@ import type { ModelDetailsBody, ModelsBody } from "../http/routes/models.ts";
 import type { RolesBody, StatusBody } from "../http/routes/reflexia.ts";
 import type { ReflexiaMeta } from "../services/inference-service.ts";
 import type { LiveMetricsSample, LiveMetricsSnapshot } from "../services/live-metrics.ts";
-import type { RagAnswerInfo, RagSourceInfo } from "../services/rag-augment.ts";
+import type { RagAnswerInfo, RagSourceInfo } from "../services/rag/rag-augment.ts";
 
 export type { ModelDetailsBody, ModelsBody, RolesBody, StatusBody, LiveMetricsSample, LiveMetricsSnapshot, RagAnswerInfo, RagSourceInfo };
 

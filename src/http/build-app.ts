@@ -11,6 +11,7 @@ import { UNMATCHED_ENDPOINT } from "../metrics/index.ts";
 import { createApiKeyVerifier, presentedKey } from "./auth.ts";
 import { httpErrorHandler } from "./error-handler.ts";
 import { createFeatureRegistry } from "./features.ts";
+import { registerDocumentRoutes } from "./routes/documents.ts";
 import { registerOllamaRoutes } from "./routes/ollama.ts";
 import { registerOpenAiRoutes } from "./routes/openai.ts";
 import { registerLiveMetricsRoutes } from "./routes/live-metrics.ts";
@@ -113,7 +114,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     registerOllamaRoutes(api, deps);
     registerModelRoutes(api, deps);
     if (deps.liveMetrics) registerLiveMetricsRoutes(api, deps.liveMetrics);
-    if (deps.rag?.registerRoutes) await deps.rag.registerRoutes(api);
+    if (deps.rag) await registerDocumentRoutes(api, { config, rag: deps.rag.service });
   });
 
   const webDir = deps.webDir ? resolve(deps.webDir) : null;
@@ -123,6 +124,6 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     registerWebViewRoutes(app, webDir);
   }
 
-  if (deps.rag?.stats) metrics.rag.bindStats(() => deps.rag!.stats!());
+  if (deps.rag) metrics.rag.bindStats(deps.rag.counts);
   return app;
 }

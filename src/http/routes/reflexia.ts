@@ -19,7 +19,7 @@ export async function statusBody(deps: AppDeps, features: FeatureRegistry, start
   const mem = deps.memory?.latest();
   const cache = deps.cacheStats?.();
   const readiness = deps.readiness?.() ?? { ready: true };
-  const rag = deps.rag?.stats ? await deps.rag.stats() : null;
+  const rag = deps.rag ? deps.rag.counts() : null;
   const limits = deps.inference.limits();
   return {
     version: deps.version,
