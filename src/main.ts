@@ -11,6 +11,9 @@ import { buildApp, loadApiKeys, type AppDeps, type Readiness } from "./http/inde
 import { createMetrics, createMetricsServer } from "./metrics/index.ts";
 import { createModelStore, type ModelStore } from "./registry/index.ts";
 import { createServices, type CreateServicesOptions, type Services } from "./services/create-services.ts";
+import { createBenchmarkHistory } from "./bench/history.ts";
+import { createServerBenchmarks } from "./bench/server-benchmarks.ts";
+import { createBenchmarkJobs } from "./services/benchmark-jobs.ts";
 import { createLiveMetrics } from "./services/live-metrics.ts";
 import { openRag, type OpenRag } from "./services/rag/open-rag.ts";
 
@@ -107,6 +110,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   });
   services.memory?.startSampling(2000);
   const liveMetrics = createLiveMetrics({ metrics: services.metrics, scheduler: services.scheduler, memory: services.memory });
+  const benchmarkHistory = createBenchmarkHistory({ home: config.home });
+  const benchmarkJobs = createBenchmarkJobs({ kinds: createServerBenchmarks({ loaded, store, engine }), store: benchmarkHistory });
 
   let readiness: Readiness = { ready: false, reason: `loading ${config.models.default}` };
   const deps: AppDeps = {
@@ -124,6 +129,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     readiness: () => readiness,
     version: packageVersion(),
     liveMetrics,
+    benchmarks: { jobs: benchmarkJobs, history: benchmarkHistory },
     webDir: options.webDir === undefined ? defaultWebDir() : options.webDir,
     logger: options.logger ?? { level: config.log.level },
   };
@@ -182,6 +188,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       clearTimeout(timer);
       await metricsApp.close();
       liveMetrics.stop();
+      // A benchmark still running holds models on the engine: stop it before the engine goes.
+      if (benchmarkJobs.current()?.status === "running") benchmarkJobs.cancel("current");
+      await benchmarkJobs.idle();
       services.memory?.stop();
       await serverRag?.close().catch(() => {});
       await engine.dispose().catch(() => {});

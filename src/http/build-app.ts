@@ -11,6 +11,7 @@ import { UNMATCHED_ENDPOINT } from "../metrics/index.ts";
 import { createApiKeyVerifier, presentedKey } from "./auth.ts";
 import { httpErrorHandler } from "./error-handler.ts";
 import { createFeatureRegistry } from "./features.ts";
+import { registerBenchmarkRoutes } from "./routes/benchmarks.ts";
 import { registerDocumentRoutes } from "./routes/documents.ts";
 import { registerOllamaRoutes } from "./routes/ollama.ts";
 import { registerOpenAiRoutes } from "./routes/openai.ts";
@@ -114,6 +115,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     registerOllamaRoutes(api, deps);
     registerModelRoutes(api, deps);
     if (deps.liveMetrics) registerLiveMetricsRoutes(api, deps.liveMetrics);
+    if (deps.benchmarks) registerBenchmarkRoutes(api, deps.benchmarks);
     if (deps.rag) await registerDocumentRoutes(api, { config, rag: deps.rag.service });
   });
 
