@@ -3,6 +3,7 @@
 import type { documentJson } from "../http/routes/documents.ts";
 import type { ModelDetailsBody, ModelsBody } from "../http/routes/models.ts";
 import type { RolesBody, StatusBody } from "../http/routes/reflexia.ts";
+import type { BenchmarkJob, BenchmarkJobs } from "../services/benchmark-jobs.ts";
 import type { ReflexiaMeta } from "../services/inference-service.ts";
 import type { LiveMetricsSample, LiveMetricsSnapshot } from "../services/live-metrics.ts";
 import type { RagAnswerInfo, RagSourceInfo } from "../services/rag/rag-augment.ts";
@@ -29,3 +30,14 @@ export type QuantizeProgressLine =
   | { status: string; completed?: number; total?: number }
   | { status: "success"; model: string; quantization: string; size_bytes: number | null }
   | { error: { code: string; message: string } };
+
+export type { BenchmarkJob };
+
+/** GET /api/benchmarks: the kinds the server runs, the current (or last) job, and the stored runs' JSON. */
+export interface BenchmarksBody {
+  kinds: ReturnType<BenchmarkJobs["kinds"]>;
+  current: BenchmarkJob | null;
+  total: number;
+  /** The stored runs as the history keeps them (src/bench/history.ts BenchmarkRun), newest first. */
+  runs: object[];
+}
