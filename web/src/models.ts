@@ -37,8 +37,8 @@ export function createModelsView(): View {
       "tr",
       { "data-variant": v.name },
       el("th", { scope: "row" }, el("span", { class: "variant-name", text: v.tag }), v.tag !== v.quantization ? el("span", { class: "hint", text: ` ${v.quantization}` }) : null),
-      el("td", { class: "num", text: formatBytes(v.size_bytes) }),
-      el("td", { class: "num", text: formatBytes(v.estimated_memory_bytes), title: "Estimated resident memory with the configured context" }),
+      el("td", { class: "num", "data-label": "size", text: formatBytes(v.size_bytes) }),
+      el("td", { class: "num", "data-label": "memory", text: formatBytes(v.estimated_memory_bytes), title: "Estimated resident memory with the configured context" }),
       el("td", { class: "state-cell" }, stateOf(v)),
       el("td", { class: "actions" }, details, load, del),
     );
