@@ -407,7 +407,9 @@ describe.skipIf(bins.skip)("web UI in chromium", () => {
       expect(await axeSerious(page), view).toEqual([]);
     }
     await openView(page, "chat");
-    // The conversation is taller than its region: the wheel scrolls the region, never the page.
+    // The first conversation (five answers and the markdown one) is taller than its region: the wheel scrolls the
+    // region, never the page.
+    await page.click('#conversations .conv-open:has-text("Explain in one sentence")');
     await page.mouse.move(700, 300);
     await page.mouse.wheel(0, -600);
     await page.waitForTimeout(200);
