@@ -1,18 +1,22 @@
 // Composition root: config → store → engine → services (scheduler, cache, policy) → http → listen on server.port,
 // plus the separate metrics listener on server.metrics_port; SIGTERM drains in-flight requests, then exits.
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { FastifyInstance } from "fastify";
 import { loadConfig, type Config, type LoadedConfig } from "./config/index.ts";
 import type { Engine } from "./engine/types.ts";
 import { isReflexiaError } from "./errors/index.ts";
-import { buildApp, loadApiKeys, shutdownReason, type AppDeps, type RagSeam, type Readiness } from "./http/index.ts";
-import { createRagSeam } from "./http/rag-seam.ts";
+import { buildApp, loadApiKeys, shutdownReason, type AppDeps, type Readiness } from "./http/index.ts";
 import { createMetricsServer } from "./http/metrics-server.ts";
 import { createMetrics } from "./metrics/index.ts";
 import { createModelStore, type ModelStore } from "./registry/index.ts";
 import { createServices, type CreateServicesOptions, type Services } from "./services/create-services.ts";
-import { openServerRag, type ServerRag } from "./services/open-server-rag.ts";
+import { createBenchmarkHistory } from "./bench/history.ts";
+import { createServerBenchmarks } from "./bench/server-benchmarks.ts";
+import { createBenchmarkJobs } from "./services/benchmark-jobs.ts";
+import { createLiveMetrics } from "./services/live-metrics.ts";
+import { openRag, type OpenRag } from "./services/rag/open-rag.ts";
 
 export interface StartServerOptions {
   /** Defaults to loadConfig() (env + config file). */
@@ -28,7 +32,7 @@ export interface StartServerOptions {
   warmUp?: boolean;
   /** SIGTERM/SIGINT drain and exit the process. Defaults to false (tests close explicitly). */
   installSignalHandlers?: boolean;
-  /** Web UI directory. Defaults to the repository's web/. */
+  /** Web UI directory. Defaults to the repository's web/dist (built by `npm ci` / `npm run build:web`). */
   webDir?: string | null;
   /** Fastify logger setting. Defaults to {level: config.log.level}. */
   logger?: boolean | { level: string };
@@ -36,8 +40,8 @@ export interface StartServerOptions {
   drainTimeoutSeconds?: number;
   /** Extra service options (adaptive chooser, memory monitor, embedder). */
   services?: Partial<CreateServicesOptions>;
-  /** The RAG seam (routes + document count). Defaults to the document store under REFLEXIA_HOME; false disables RAG. */
-  rag?: RagSeam | false;
+  /** RAG (document routes, `rag` requests) over the document store under REFLEXIA_HOME; false disables it. */
+  rag?: false;
 }
 
 export interface RunningServer {
@@ -66,6 +70,14 @@ export function packageVersion(): string {
   }
 }
 
+/** The built web UI (scripts/build-web.mjs); without it the API still serves, and the note says how to build it. */
+function defaultWebDir(): string | null {
+  const dir = fileURLToPath(new URL("../web/dist", import.meta.url));
+  if (existsSync(join(dir, "index.html"))) return dir;
+  process.stderr.write(`note: the web UI is not built (${dir} is missing); run: npm run build:web\n`);
+  return null;
+}
+
 function urlOf(address: string): string {
   return address.replace("://[::1]", "://localhost").replace("://0.0.0.0", "://127.0.0.1");
 }
@@ -86,8 +98,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const metrics = options.services?.metrics ?? createMetrics();
   // The document store opens before the services so inference can answer `rag` requests; a document change drops
   // the RAG-dependent cache entries (onChange only fires after an ingest or delete, once services exists).
-  const serverRag: ServerRag | undefined =
-    options.rag === undefined ? await openServerRag({ config, engine, store, metrics, onChange: () => services.cache?.invalidateTag("rag") }) : undefined;
+  const serverRag: OpenRag | undefined =
+    options.rag === false ? undefined : await openRag(config, { getEngine: async () => engine, store, metrics, onChange: () => services.cache?.invalidateTag("rag") });
   const services = createServices({
     config,
     engine,
@@ -98,6 +110,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     ...options.services,
   });
   services.memory?.startSampling(2000);
+  const liveMetrics = createLiveMetrics({ metrics: services.metrics, scheduler: services.scheduler, memory: services.memory });
+  const benchmarkHistory = createBenchmarkHistory({ home: config.home });
+  const benchmarkJobs = createBenchmarkJobs({ kinds: createServerBenchmarks({ loaded, store, engine }), store: benchmarkHistory });
 
   let readiness: Readiness = { ready: false, reason: `loading ${config.models.default}` };
   // Aborted at the drain limit: what still runs is cancelled and told so (streams end with an error event).
@@ -112,11 +127,13 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     metrics: services.metrics,
     memory: services.memory ?? undefined,
     cacheStats: services.cache ? () => services.cache!.stats() : undefined,
-    rag: options.rag || (serverRag ? createRagSeam({ config, service: serverRag.service, counts: serverRag.counts }) : undefined),
+    rag: serverRag,
     apiKeys: config.auth.enabled ? loadApiKeys(config) : [],
     readiness: () => readiness,
     version: packageVersion(),
-    webDir: options.webDir === undefined ? fileURLToPath(new URL("../web", import.meta.url)) : options.webDir,
+    liveMetrics,
+    benchmarks: { jobs: benchmarkJobs, history: benchmarkHistory },
+    webDir: options.webDir === undefined ? defaultWebDir() : options.webDir,
     logger: options.logger ?? { level: config.log.level },
     shutdown: shutdown.signal,
   };
@@ -132,6 +149,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     await serverRag?.close().catch(() => {});
     throw e;
   }
+
+  liveMetrics.start();
 
   // Warm the default model so the first request does not pay the load; /readyz turns 200 when it is in.
   const ready =
@@ -176,6 +195,10 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       }
       clearTimeout(timer);
       await metricsApp.close();
+      liveMetrics.stop();
+      // A benchmark still running holds models on the engine: stop it before the engine goes.
+      if (benchmarkJobs.current()?.status === "running") benchmarkJobs.cancel("current");
+      await benchmarkJobs.idle();
       services.memory?.stop();
       await serverRag?.close().catch(() => {});
       await engine.dispose().catch(() => {});

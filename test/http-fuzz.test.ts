@@ -9,9 +9,8 @@ import { join, relative } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, describe, expect, it } from "vitest";
 import { routeAccessOf, type RouteAccess } from "../src/http/index.ts";
-import { createRagSeam } from "../src/http/rag-seam.ts";
 import { modelRefSchema } from "../src/http/schemas/common.ts";
-import { openServerRag } from "../src/services/open-server-rag.ts";
+import { openRag } from "../src/services/rag/open-rag.ts";
 import { createFakeEngine } from "./support/fake-engine.ts";
 import { isValidFor } from "./support/json-schema-check.ts";
 import { rawHttp } from "./support/raw-http.ts";
@@ -36,7 +35,7 @@ const config = testConfig(home.home, {
   "server.body_limit_bytes": BODY_LIMIT,
   "server.max_prompt_chars": 50_000,
 });
-const rag = await openServerRag({ config });
+const rag = await openRag(config);
 const SEED = [
   { content: "Tidal charts for the harbour of Blenport list two high waters a day.", title: "Tides", source: "seed:tides" },
   { content: '{"city":"Varnholt","founded":1291}', title: "City", source: "seed:city", mimeType: "application/json" },
@@ -47,7 +46,7 @@ const { app } = buildTestApp({
   store: home.store,
   engine: createFakeEngine({ tokenDelayMs: 0 }),
   config,
-  rag: createRagSeam({ config, service: rag.service, counts: rag.counts }),
+  rag,
 });
 await app.ready();
 const ROUTES = routeAccessOf(app).filter((r) => BODY_METHODS.includes(r.method));
@@ -185,6 +184,7 @@ function baseBody(route: RouteAccess): BaseBody {
     "POST /api/copy": { source: GHOST, destination: "fuzz-new" },
     "DELETE /api/delete": { model: GHOST },
     "POST /api/documents": { content: "", title: "t" },
+    "POST /api/models/quantize": { from: GHOST, quantize: "q8_0", stream: false },
   };
   const key = `${route.method} ${route.url}`;
   if (writers[key]) return { body: writers[key], refused: true };
@@ -351,7 +351,7 @@ describe("fuzz: no 5xx, RFX_ errors, /healthz alive and stores unchanged after e
     const verify = (await app.inject({ url: "/api/rag/verify" })).json();
     expect(verify).toMatchObject({ ok: true, documents: SEED.length });
     // Reopened from disk: the same documents, nothing half-written.
-    const again = await openServerRag({ config });
+    const again = await openRag(config);
     try {
       const listed = await again.service.list({ limit: 100 });
       expect(listed.documents.map((d) => d.source).sort()).toEqual(SEED.map((d) => d.source).sort());
@@ -364,7 +364,7 @@ describe("fuzz: no 5xx, RFX_ errors, /healthz alive and stores unchanged after e
 
 describe("malformed HTTP on the wire answers in the RFX_ shape with the security headers, and the server lives on", () => {
   it("431, bad Content-Length, bad URL, garbage request line, over-long parameter", async () => {
-    const { app: wire } = buildTestApp({ store: home.store, engine: createFakeEngine(), config, rag: createRagSeam({ config, service: rag.service, counts: rag.counts }) });
+    const { app: wire } = buildTestApp({ store: home.store, engine: createFakeEngine(), config, rag });
     await wire.listen({ host: "127.0.0.1", port: 0 });
     try {
       const port = (wire.server.address() as { port: number }).port;

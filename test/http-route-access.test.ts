@@ -6,13 +6,16 @@ import { readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { routeAccessOf, type RouteAccess } from "../src/http/index.ts";
+import { WEB_VIEW_ALIASES, WEB_VIEWS } from "../src/http/web-views.ts";
 import { startServer, type RunningServer } from "../src/main.ts";
 import { createFakeEngine } from "./support/fake-engine.ts";
 import { rawHttp, type RawResponse } from "./support/raw-http.ts";
 import { createTinyHome, liveServerConfig, TINY, type TinyHome } from "./support/server-fixture.ts";
 
 const KEY = "k-route-access-test";
-const WEB_FILES = readdirSync(fileURLToPath(new URL("../web", import.meta.url)));
+// The served UI: the built bundle (vitest's setup builds it) and the view paths that load its page.
+const WEB_FILES = readdirSync(fileURLToPath(new URL("../web/dist", import.meta.url)));
+const WEB_PATHS: string[] = [...WEB_VIEWS.map((v) => v.path), ...Object.keys(WEB_VIEW_ALIASES)];
 
 let home: TinyHome;
 beforeAll(async () => {
@@ -87,7 +90,7 @@ function send(port: number, route: RouteAccess, target: string, key?: string): P
 function expectedPublic(route: RouteAccess): boolean {
   if (route.method === "OPTIONS" && route.url === "*") return true;
   if (route.url === "/healthz" || route.url === "/readyz") return true;
-  return route.url === "/" || WEB_FILES.includes(route.url.slice(1));
+  return WEB_PATHS.includes(route.url) || WEB_FILES.includes(route.url.slice(1));
 }
 
 describe("auth is decided by the matched route, for every route × method × spelling", () => {

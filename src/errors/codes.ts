@@ -10,6 +10,7 @@ export const ERROR_CODES = {
   RFX_MODEL_NOT_FOUND: { status: 404, description: "No model or variant with that name is in the store." },
   RFX_DOCUMENT_NOT_FOUND: { status: 404, description: "No document with that id is stored." },
   RFX_MODEL_EXISTS: { status: 409, description: "A model variant with that name and tag already exists." },
+  RFX_BENCHMARK_RUNNING: { status: 409, description: "A benchmark started over the API is still running; cancel it or wait for it to finish." },
   RFX_PAYLOAD_TOO_LARGE: { status: 413, description: "The body, prompt or upload exceeds its configured limit." },
   RFX_URI_TOO_LONG: { status: 414, description: "A path parameter of the URL is longer than the router accepts." },
   RFX_UNSUPPORTED_MEDIA: { status: 415, description: "The body's content type, or the upload's content, is not supported." },

@@ -10,10 +10,16 @@ import { ReflexiaError } from "../errors/index.ts";
 import { UNMATCHED_ENDPOINT } from "../metrics/index.ts";
 import { createApiKeyVerifier, presentedKey } from "./auth.ts";
 import { clientErrorHandler, frameworkErrorHandler, httpErrorHandler } from "./error-handler.ts";
+import { createFeatureRegistry } from "./features.ts";
 import { declareCorsPreflightPublic, declareScopePublic, isPublicRoute, trackRouteAccess } from "./route-access.ts";
+import { registerBenchmarkRoutes } from "./routes/benchmarks.ts";
+import { registerDocumentRoutes } from "./routes/documents.ts";
 import { registerOllamaRoutes } from "./routes/ollama.ts";
 import { registerOpenAiRoutes } from "./routes/openai.ts";
+import { registerLiveMetricsRoutes } from "./routes/live-metrics.ts";
+import { registerModelRoutes } from "./routes/models.ts";
 import { registerReflexiaRoutes } from "./routes/reflexia.ts";
+import { registerWebViewRoutes } from "./routes/web-ui.ts";
 import { SECURITY_HEADERS } from "./security-headers.ts";
 import { installShutdownSignal } from "./shutdown-signal.ts";
 import type { AppDeps } from "./types.ts";
@@ -108,12 +114,19 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     );
   });
 
+  // What the router registers is what /api/status advertises to clients (features.ts).
+  const features = createFeatureRegistry();
+  app.addHook("onRoute", features.observe);
+
   // Routes live in a child plugin so that they load after rate-limit (its onRoute hook must see them).
   void app.register(async (api) => {
-    registerReflexiaRoutes(api, deps);
+    registerReflexiaRoutes(api, deps, features);
     registerOpenAiRoutes(api, deps);
     registerOllamaRoutes(api, deps);
-    if (deps.rag?.registerRoutes) await deps.rag.registerRoutes(api);
+    registerModelRoutes(api, deps);
+    if (deps.liveMetrics) registerLiveMetricsRoutes(api, deps.liveMetrics);
+    if (deps.benchmarks) registerBenchmarkRoutes(api, deps.benchmarks);
+    if (deps.rag) await registerDocumentRoutes(api, { config, rag: deps.rag.service });
   });
 
   const webDir = deps.webDir ? resolve(deps.webDir) : null;
@@ -123,9 +136,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     void app.register(async (scope) => {
       declareScopePublic(scope);
       await scope.register(fastifyStatic, { root: webDir, prefix: "/", wildcard: false, index: ["index.html"], cacheControl: true, maxAge: 60_000 });
+      registerWebViewRoutes(scope, webDir);
     });
   }
 
-  if (deps.rag?.stats) metrics.rag.bindStats(() => deps.rag!.stats!());
+  if (deps.rag) metrics.rag.bindStats(deps.rag.counts);
   return app;
 }

@@ -5,4 +5,4 @@ export { httpErrorHandler, toHttpError, errorBody } from "./error-handler.ts";
 export { loadApiKeys, createApiKeyVerifier, presentedKey } from "./auth.ts";
 export { parseKeepAlive } from "./keep-alive.ts";
 export { shutdownReason } from "./shutdown-signal.ts";
-export type { AppDeps, RagSeam, Readiness } from "./types.ts";
+export type { AppDeps, AppRag, Readiness } from "./types.ts";

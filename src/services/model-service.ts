@@ -25,7 +25,8 @@ export interface ModelService {
    * quantization is supported, the destination is free. Throws the 4xx a client should get before any byte.
    */
   checkCreate(request: CreateModelRequest): Promise<void>;
-  create(request: CreateModelRequest, onStatus?: (status: string) => void): Promise<ModelManifest[]>;
+  /** onStatus hears each step; while quantizing, also how far it got (`completed` of `total` variants, fractional). */
+  create(request: CreateModelRequest, onStatus?: (status: string, progress?: { completed: number; total: number }) => void): Promise<ModelManifest[]>;
 }
 
 export function normalizeQuantization(q: string): Quantization {
@@ -73,8 +74,9 @@ export function createModelService(deps: { store: ModelStore; scheduler: Schedul
       const have = await store.variants(from.name);
       if (have.length === 0) await store.resolve(req.from);
       if (!have.some((v) => v.tag === q)) {
-        onStatus?.(`quantizing ${req.from} to ${q}`);
-        const r = await store.quantize(req.from, [q]);
+        const status = `quantizing ${req.from} to ${q}`;
+        onStatus?.(status, { completed: 0, total: 1 });
+        const r = await store.quantize(req.from, [q], { onProgress: (p) => onStatus?.(status, { completed: p.done, total: p.total }) });
         if (r.created.length === 0) {
           throw new ReflexiaError("RFX_VALIDATION", r.skipped.map((s) => s.reason).join("; ") || `cannot quantize ${req.from} to ${q}`);
         }

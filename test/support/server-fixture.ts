@@ -6,7 +6,7 @@ import { join } from "node:path";
 import type { Quantization } from "../../src/config/index.ts";
 import { loadConfig, type Config, type LoadedConfig } from "../../src/config/index.ts";
 import type { Engine } from "../../src/engine/types.ts";
-import { buildApp, type AppDeps, type RagSeam } from "../../src/http/index.ts";
+import { buildApp, type AppDeps, type AppRag } from "../../src/http/index.ts";
 import type { MemoryMonitor } from "../../src/memory/index.ts";
 import { createModelStore, type ModelStore } from "../../src/registry/index.ts";
 import { createServices, type CreateServicesOptions, type Services } from "../../src/services/create-services.ts";
@@ -54,7 +54,7 @@ export function buildTestApp(options: {
   apiKeys?: string[];
   ready?: () => boolean;
   services?: Partial<CreateServicesOptions>;
-  rag?: RagSeam;
+  rag?: AppRag;
 }): TestApp {
   const services = createServices({ config: options.config, engine: options.engine, store: options.store, memory: options.memory ?? null, ...options.services });
   const deps: AppDeps = {

@@ -1,0 +1,152 @@
+// Loads Reflexia's native decode addon (native/build/Release/reflexia_native.node) and types its surface.
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { ReflexiaError } from "../../errors/index.ts";
+import { resolveLlamaLibraryPath } from "../llama-library.ts";
+
+export interface NativeModelInfo {
+  description: string;
+  architecture: string;
+  fileType: number | null;
+  parameterCount: number;
+  tensorBytes: number;
+  trainContextSize: number;
+  embeddingSize: number;
+  layers: number;
+  vocabSize: number;
+  bos: number;
+  eos: number;
+  addBos: boolean;
+}
+
+export interface NativeModel {
+  info(): NativeModelInfo;
+  meta(key: string): string | null;
+  tokenize(text: string, addSpecial: boolean, parseSpecial: boolean): Int32Array;
+  detokenize(tokens: Int32Array, removeSpecial: boolean, unparseSpecial: boolean): string;
+  chatTemplate(): string | null;
+  /** null when llama.cpp does not recognise the template. */
+  applyChatTemplate(template: string | null, roles: string[], contents: string[], addAssistant: boolean): string | null;
+  dispose(): void;
+}
+
+export interface NativeSubmitParams {
+  maxTokens: number;
+  temperature: number;
+  topP: number;
+  topK: number;
+  seed: number;
+  repeatPenalty: number;
+  repeatLastN?: number;
+  stop: string[];
+  ignoreEos?: boolean;
+  /** false: no text events, the whole text arrives with "done". Defaults to true. */
+  stream?: boolean;
+}
+
+export type NativeEvent =
+  | { kind: "ready"; id: number; contextSize: number; sequenceContextSize: number; batchSize: number }
+  | { kind: "fatal"; id: number; error: string }
+  | { kind: "closed"; id: number }
+  | { kind: "text"; id: number; text: string }
+  | {
+      kind: "done";
+      id: number;
+      text?: string;
+      finish: "stop" | "length" | "cancelled" | "error";
+      error?: string;
+      promptTokens: number;
+      completionTokens: number;
+      tSubmit: number;
+      tAdmit: number;
+      tPromptDone: number;
+      tEnd: number;
+      tokenTimes: Float64Array;
+    };
+
+export interface NativeGeneratorStats {
+  decodeMs: number;
+  busyMs: number;
+  sampleMs: number;
+  decodeCalls: number;
+  /** Loop steps that decoded (one batched call, or one call per sequence when split). */
+  decodeSteps: number;
+  /** Part of decodeMs spent on one-token batches, and their count: llama.cpp's own per-token decode time. */
+  singleTokenDecodeMs: number;
+  singleTokenDecodeCalls: number;
+  batchTokens: number;
+  generatedTokens: number;
+  promptTokens: number;
+  maxBatchSequences: number;
+  /** Decode steps run as one one-token llama_decode per sequence instead of one batch (see batchSplit). */
+  splitSteps: number;
+  llamaEvalMs: number;
+  llamaEvalCount: number;
+  llamaPromptEvalMs: number;
+  llamaPromptEvalTokens: number;
+  /** Decode graphs llama.cpp reused instead of rebuilding (same batch shape as the step before). */
+  llamaGraphsReused: number;
+}
+
+export const BATCH_SPLIT_MODES = ["auto", "never", "always"] as const;
+export type BatchSplitMode = (typeof BATCH_SPLIT_MODES)[number];
+
+export interface NativeGeneratorOptions {
+  contextSize: number;
+  parallel: number;
+  batchSize?: number;
+  ubatchSize?: number;
+  threads: number;
+  poll: number;
+  kvUnified?: boolean;
+  batchSplit?: BatchSplitMode;
+  /** Least ms between two hand-overs of streamed text to JS (0 = after every decode step). */
+  flushIntervalMs?: number;
+}
+
+export interface NativeGenerator {
+  submit(id: number, prompt: Int32Array, params: NativeSubmitParams): void;
+  cancel(id: number): void;
+  close(): void;
+  stats(): NativeGeneratorStats;
+  resetStats(): void;
+  activeCount(): number;
+}
+
+export interface NativeEmbedder {
+  embed(inputs: Int32Array[]): Promise<Float32Array[]>;
+  close(): void;
+  contextSize(): number;
+}
+
+export interface NativeAddon {
+  init(backendDir: string, options: { logLevel: number }): { cpuBackend: string; cpuBackendName: string };
+  loadModel(path: string, options: { useMmap?: boolean }): Promise<NativeModel>;
+  Generator: new (model: NativeModel, options: NativeGeneratorOptions, onEvents: (events: NativeEvent[]) => void) => NativeGenerator;
+  Embedder: new (model: NativeModel, options: { contextSize: number; threads: number; poll: number }) => NativeEmbedder;
+}
+
+/** Where `node native/build.mjs` (run by npm install) puts the addon. */
+export const NATIVE_ADDON_PATH = fileURLToPath(new URL("../../../native/build/Release/reflexia_native.node", import.meta.url));
+
+let loaded: { addon: NativeAddon; cpuBackend: string } | undefined;
+
+/** The addon, initialised once per process; RFX_ENGINE when it was not built or cannot load its libraries. */
+export function loadNativeAddon(logLevel = 0): { addon: NativeAddon; cpuBackend: string } {
+  if (loaded) return loaded;
+  if (!existsSync(NATIVE_ADDON_PATH)) {
+    throw new ReflexiaError("RFX_ENGINE", `native engine not built (${NATIVE_ADDON_PATH} missing); run \`node native/build.mjs\``);
+  }
+  let addon: NativeAddon;
+  try {
+    addon = createRequire(import.meta.url)(NATIVE_ADDON_PATH) as NativeAddon;
+  } catch (e) {
+    throw new ReflexiaError("RFX_ENGINE", `native engine failed to load: ${e instanceof Error ? e.message : String(e)}`, undefined, { cause: e });
+  }
+  // ggml picks the best CPU variant (libggml-cpu-<arch>.so) from the directory of the prebuilt libllama.
+  const info = addon.init(dirname(resolveLlamaLibraryPath()), { logLevel });
+  loaded = { addon, cpuBackend: info.cpuBackend };
+  return loaded;
+}

@@ -1,0 +1,357 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { isReflexiaError } from "../../errors/index.ts";
+import { writeSyntheticModel } from "../../gguf/index.ts";
+import { createNativeEngine, type NativeEngine, type NativeLoadedModel } from "./native-engine.ts";
+
+let dir: string;
+let modelPath: string;
+let engine: NativeEngine;
+let model: NativeLoadedModel;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "rfx-native-"));
+  modelPath = join(dir, "tiny-f16.gguf");
+  await writeSyntheticModel({ path: modelPath, shape: "tiny", seed: 42 });
+  engine = createNativeEngine({ threads: 1 });
+  model = await engine.loadModel({ path: modelPath, parallel: 4, contextSize: 2048 });
+});
+
+afterAll(async () => {
+  await engine?.dispose();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function rejection(p: Promise<unknown>): Promise<unknown> {
+  try {
+    await p;
+  } catch (e) {
+    return e;
+  }
+  throw new Error("expected a rejection");
+}
+
+describe("native engine: generation", () => {
+  it("streams exactly the returned text and stops at maxTokens", async () => {
+    const chunks: string[] = [];
+    const r = await model.generate("Once upon a time", { maxTokens: 24, seed: 3, ignoreEos: true, onText: (t) => chunks.push(t) });
+    expect(r.finishReason).toBe("length");
+    expect(r.completionTokens).toBe(24);
+    expect(chunks.length).toBeGreaterThan(1);
+    expect(chunks.join("")).toBe(r.text);
+    expect(r.promptTokens).toBe(model.tokenize("Once upon a time").length + 1); // + BOS
+    expect(r.timings.interTokenMs).toHaveLength(23);
+    expect(r.timings.totalMs).toBeGreaterThanOrEqual(r.timings.ttftMs);
+  });
+
+  it("is deterministic for a fixed seed, sampled and greedy", async () => {
+    const opts = { maxTokens: 32, seed: 1234, temperature: 0.9, ignoreEos: true };
+    const a = await model.generate("The weather today", opts);
+    const b = await model.generate("The weather today", opts);
+    expect(b.text).toBe(a.text);
+    const g1 = await model.generate("The weather today", { maxTokens: 32, temperature: 0, ignoreEos: true });
+    const g2 = await model.generate("The weather today", { maxTokens: 32, temperature: 0, seed: 99, ignoreEos: true });
+    expect(g2.text).toBe(g1.text);
+  });
+
+  it("samples from the top-k: top-k 1 is greedy whatever the seed; top-k 0 samples the whole vocabulary", async () => {
+    const greedy = await model.generate("Top k check", { maxTokens: 32, temperature: 0, ignoreEos: true });
+    for (const seed of [1, 2]) {
+      const top1 = await model.generate("Top k check", { maxTokens: 32, temperature: 1.5, topK: 1, seed, ignoreEos: true });
+      expect(top1.text).toBe(greedy.text);
+    }
+    const all = await model.generate("Top k check", { maxTokens: 32, temperature: 1.5, topK: 0, topP: 1, seed: 1, ignoreEos: true });
+    expect(all.completionTokens).toBe(32);
+  });
+
+  it("ends before a stop string and never streams any part of it", async () => {
+    const base = await model.generate("Tell me a story", { maxTokens: 48, temperature: 0, ignoreEos: true });
+    // A stop string taken from the middle of the greedy output, spanning several characters.
+    const start = Math.floor(base.text.length / 2);
+    const stop = base.text.slice(start, start + 4);
+    expect(stop.length).toBe(4);
+    const cut = base.text.indexOf(stop);
+    const chunks: string[] = [];
+    const r = await model.generate("Tell me a story", { maxTokens: 48, temperature: 0, ignoreEos: true, stop: [stop], onText: (t) => chunks.push(t) });
+    expect(r.finishReason).toBe("stop");
+    expect(r.text).toBe(base.text.slice(0, cut));
+    expect(chunks.join("")).toBe(r.text);
+    expect(r.completionTokens).toBeLessThan(48);
+  });
+
+  it("cancels through an AbortSignal", async () => {
+    const ac = new AbortController();
+    let seen = 0;
+    const r = await model.generate("Count with me", {
+      maxTokens: 400,
+      ignoreEos: true,
+      signal: ac.signal,
+      onText: () => {
+        if (++seen === 2) ac.abort();
+      },
+    });
+    expect(r.finishReason).toBe("cancelled");
+    expect(r.completionTokens).toBeLessThan(400);
+    const pre = new AbortController();
+    pre.abort();
+    expect((await model.generate("x", { signal: pre.signal })).finishReason).toBe("cancelled");
+  });
+
+  it("runs batchGenerate prompts as concurrent sequences", async () => {
+    const prompts = ["alpha", "beta gamma", "delta", "epsilon zeta eta", "theta", "iota"];
+    const rs = await model.batchGenerate(prompts, { maxTokens: 12, temperature: 0, ignoreEos: true });
+    expect(rs).toHaveLength(6);
+    rs.forEach((r, i) => {
+      expect(r.finishReason).toBe("length");
+      expect(r.completionTokens).toBe(12);
+      expect(r.promptTokens).toBe(model.tokenize(prompts[i]).length + 1);
+    });
+    expect(model.stats().maxBatchSequences).toBeGreaterThan(1);
+  });
+
+  it("renders chat with the model's ChatML template", async () => {
+    const text = model.formatChat([
+      { role: "system", content: "be brief" },
+      { role: "user", content: "hi" },
+    ]);
+    expect(text).toBe("<|im_start|>system\nbe brief<|im_end|>\n<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n");
+    const r = await model.chat([{ role: "user", content: "hi" }], { maxTokens: 16, seed: 5 });
+    expect(["stop", "length"]).toContain(r.finishReason);
+    expect(r.text).not.toContain("<|im_end|>");
+    await expect(model.chat([{ role: "wizard" as "user", content: "x" }])).rejects.toMatchObject({ code: "RFX_VALIDATION" });
+  });
+
+  it("round-trips text through tokenize and detokenize", () => {
+    const s = "Grüße, 世界! naïve café";
+    expect(model.detokenize(model.tokenize(s))).toBe(s);
+    expect(() => model.detokenize([1e9])).toThrow();
+  });
+
+  it("rejects bad sampling options and a throwing onText with clear errors", async () => {
+    expect(await rejection(model.generate("x", { topP: 2 }))).toMatchObject({ code: "RFX_VALIDATION" });
+    expect(await rejection(model.generate("x", { maxTokens: -1 }))).toMatchObject({ code: "RFX_VALIDATION" });
+    const boom = new Error("consumer failed");
+    expect(
+      await rejection(
+        model.generate("x", {
+          maxTokens: 50,
+          ignoreEos: true,
+          onText: () => {
+            throw boom;
+          },
+        }),
+      ),
+    ).toBe(boom);
+    expect(model.activeSequences()).toBe(0);
+  });
+});
+
+describe("native engine: robustness", () => {
+  it("fails a prompt longer than the context with RFX_CONTEXT_OVERFLOW and keeps working", async () => {
+    const long = "word ".repeat(model.sequenceContextSize + 10);
+    const e = await rejection(model.generate(long, { maxTokens: 4 }));
+    expect(isReflexiaError(e)).toBe(true);
+    expect(e).toMatchObject({ code: "RFX_CONTEXT_OVERFLOW" });
+    const ok = await model.generate("still fine", { maxTokens: 4, ignoreEos: true });
+    expect(ok.completionTokens).toBe(4);
+  });
+
+  it("cancels mid-prompt without crashing and frees the sequence", async () => {
+    // Small decode batches make the prompt span many steps, so the abort lands while it is being evaluated.
+    const small = createNativeEngine({ threads: 1, batchSize: 32 });
+    const m = await small.loadModel({ path: modelPath, parallel: 1, contextSize: 2048 });
+    try {
+      const prompt = "lorem ipsum dolor sit amet ".repeat(60);
+      const ac = new AbortController();
+      const p = m.generate(prompt, { maxTokens: 16, signal: ac.signal });
+      setImmediate(() => ac.abort());
+      const r = await p;
+      expect(r.finishReason).toBe("cancelled");
+      expect(r.completionTokens).toBe(0);
+      const again = await m.generate(prompt, { maxTokens: 3, ignoreEos: true });
+      expect(again.completionTokens).toBe(3);
+      expect(m.activeSequences()).toBe(0);
+    } finally {
+      await small.dispose();
+    }
+  });
+
+  it("serves 64 concurrent generations on a context with 8 sequences (default thread policy)", async () => {
+    const defaults = createNativeEngine();
+    const m = await defaults.loadModel({ path: modelPath, parallel: 8, contextSize: 2048 });
+    expect(m.threads).toBe(defaults.defaultThreads);
+    try {
+      let maxActive = 0;
+      const rs = await Promise.all(
+        Array.from({ length: 64 }, (_, i) =>
+          m.generate(`request number ${i}`, {
+            maxTokens: 6,
+            seed: i,
+            ignoreEos: true,
+            onText: () => {
+              maxActive = Math.max(maxActive, m.activeSequences());
+            },
+          }),
+        ),
+      );
+      expect(rs.every((r) => r.finishReason === "length" && r.completionTokens === 6)).toBe(true);
+      expect(maxActive).toBeLessThanOrEqual(8);
+      expect(maxActive).toBeGreaterThan(1);
+      // Requests beyond the 8 sequences waited in the queue.
+      expect(Math.max(...rs.map((r) => r.timings.queueMs))).toBeGreaterThan(0);
+      expect(m.activeSequences()).toBe(0);
+    } finally {
+      await defaults.dispose();
+    }
+  });
+
+  it("disposes with sequences in flight: they end cancelled, later calls fail cleanly", async () => {
+    const m = await engine.loadModel({ path: modelPath, parallel: 2, contextSize: 1024 });
+    let started!: () => void;
+    const firstText = new Promise<void>((r) => (started = r));
+    const calls = Array.from({ length: 6 }, (_, i) => m.generate(`in flight ${i}`, { maxTokens: 300, ignoreEos: true, onText: () => started() }));
+    await firstText;
+    await m.dispose();
+    const rs = await Promise.all(calls);
+    expect(rs.every((r) => r.finishReason === "cancelled")).toBe(true);
+    expect(await rejection(m.generate("after", { maxTokens: 2 }))).toMatchObject({ code: "RFX_NOT_READY" });
+    await m.dispose(); // idempotent
+  });
+
+  it("runs two loaded contexts at once, each giving what it gives alone", async () => {
+    // Both contexts use one shared threadpool: without the decode lock their graphs would run on it at once.
+    const defaults = createNativeEngine();
+    try {
+      const [a, b] = await Promise.all([1, 2].map(() => defaults.loadModel({ path: modelPath, parallel: 2, contextSize: 1024 })));
+      const opts = { maxTokens: 40, seed: 11, ignoreEos: true };
+      const aloneA = await a.generate("first context", opts);
+      const aloneB = await b.generate("second context", opts);
+      const [togetherA, togetherB] = await Promise.all([a.generate("first context", opts), b.generate("second context", opts)]);
+      expect(togetherA.text).toBe(aloneA.text);
+      expect(togetherB.text).toBe(aloneB.text);
+    } finally {
+      await defaults.dispose();
+    }
+  });
+
+  it("exits cleanly when the process exits with a generation in flight", async () => {
+    // process.exit() skips Node's env cleanup: the addon's at-exit hook must stop the loop thread before ggml's
+    // statics are destroyed (without it the `small` model crashed with SIGSEGV in about a third of such exits).
+    const script = join(dir, "exit-in-flight.mts");
+    const engineUrl = new URL("./native-engine.ts", import.meta.url).href;
+    writeFileSync(
+      script,
+      `import { createNativeEngine } from ${JSON.stringify(engineUrl)};\n` +
+        `const m = await createNativeEngine().loadModel({ path: ${JSON.stringify(modelPath)}, contextSize: 4096 });\n` +
+        `m.generate("go", { maxTokens: 4000, ignoreEos: true, onText: () => process.exit(0) });\n`,
+    );
+    for (let i = 0; i < 3; i++) {
+      const r = spawnSync(process.execPath, ["--import", "tsx", script], { encoding: "utf8", timeout: 60_000 });
+      expect({ status: r.status, signal: r.signal, stderr: r.stderr.slice(-300) }).toEqual({ status: 0, signal: null, stderr: "" });
+    }
+  });
+
+  it("reports a missing file and a non-GGUF file as domain errors", async () => {
+    expect(await rejection(engine.loadModel({ path: join(dir, "nope.gguf") }))).toMatchObject({ code: "RFX_MODEL_NOT_FOUND" });
+    const bad = join(dir, "bad.gguf");
+    writeFileSync(bad, "not a model at all");
+    const e = await rejection(engine.loadModel({ path: bad }));
+    expect(isReflexiaError(e)).toBe(true);
+    expect(["RFX_INVALID_GGUF", "RFX_ENGINE"]).toContain((e as { code: string }).code);
+  });
+});
+
+describe("native engine: batch splitting", () => {
+  const prompts = ["split one", "split two two", "split three", "split four four four"];
+  const opts = { maxTokens: 24, temperature: 0.9, ignoreEos: true };
+
+  it("always: every sequence of a concurrent step gives exactly what it gives alone", async () => {
+    const split = createNativeEngine({ threads: 1, batchSplit: "always" });
+    try {
+      const m = await split.loadModel({ path: modelPath, parallel: 4, contextSize: 1024 });
+      const alone: string[] = [];
+      for (const [i, p] of prompts.entries()) alone.push((await m.generate(p, { ...opts, seed: i + 7 })).text);
+      m.resetStats();
+      const together = await Promise.all(prompts.map((p, i) => m.generate(p, { ...opts, seed: i + 7 })));
+      expect(together.map((r) => r.text)).toEqual(alone);
+      const st = m.stats();
+      expect(st.splitSteps).toBeGreaterThan(0);
+      // A split step makes one call per generating sequence, each a one-token batch.
+      expect(st.decodeCalls).toBeGreaterThan(st.decodeSteps);
+      expect(st.singleTokenDecodeCalls).toBeGreaterThan(st.splitSteps);
+    } finally {
+      await split.dispose();
+    }
+  });
+
+  it("never: concurrent sequences always share one batched call", async () => {
+    const batched = createNativeEngine({ threads: 1, batchSplit: "never" });
+    try {
+      const m = await batched.loadModel({ path: modelPath, parallel: 4, contextSize: 1024 });
+      const rs = await Promise.all(prompts.map((p, i) => m.generate(p, { ...opts, seed: i + 7 })));
+      expect(rs.every((r) => r.completionTokens === 24)).toBe(true);
+      const st = m.stats();
+      expect(st.splitSteps).toBe(0);
+      expect(st.decodeCalls).toBe(st.decodeSteps);
+      expect(st.maxBatchSequences).toBe(4);
+    } finally {
+      await batched.dispose();
+    }
+  });
+
+  it("always: queued, cancelled and disposed-in-flight sequences end cleanly", async () => {
+    const split = createNativeEngine({ threads: 1, batchSplit: "always" });
+    try {
+      const m = await split.loadModel({ path: modelPath, parallel: 4, contextSize: 1024 });
+      const cancel = new AbortController();
+      let texts = 0;
+      const calls = Array.from({ length: 16 }, (_, i) =>
+        m.generate(`queued ${i}`, {
+          maxTokens: i === 3 ? 200 : 10,
+          seed: i,
+          ignoreEos: true,
+          signal: i === 3 ? cancel.signal : undefined,
+          onText: () => {
+            if (i === 3 && ++texts === 3) cancel.abort();
+          },
+        }),
+      );
+      const rs = await Promise.all(calls);
+      expect(rs[3].finishReason).toBe("cancelled");
+      expect(rs.filter((_, i) => i !== 3).every((r) => r.finishReason === "length" && r.completionTokens === 10)).toBe(true);
+      expect(m.activeSequences()).toBe(0);
+      const inFlight = Array.from({ length: 6 }, (_, i) => m.generate(`late ${i}`, { maxTokens: 300, ignoreEos: true }));
+      await new Promise((r) => setTimeout(r, 30));
+      await m.dispose();
+      const ended = await Promise.all(inFlight);
+      expect(ended.every((r) => r.finishReason === "cancelled" || r.finishReason === "length")).toBe(true);
+      expect(ended.some((r) => r.finishReason === "cancelled")).toBe(true);
+    } finally {
+      await split.dispose();
+    }
+  });
+
+  it("rejects an unknown mode", () => {
+    expect(() => createNativeEngine({ batchSplit: "sometimes" as "auto" })).toThrow(expect.objectContaining({ code: "RFX_VALIDATION" }));
+  });
+});
+
+describe("native engine: embeddings", () => {
+  it("returns L2-normalised mean-pooled vectors, identical for identical text", async () => {
+    const m = await engine.loadModel({ path: modelPath, embedding: true, contextSize: 512 });
+    try {
+      const [a, b, c, empty] = await m.embed(["the cat sat", "the cat sat", "a different sentence", ""]);
+      expect(a).toHaveLength(m.info.embeddingSize);
+      expect(Math.hypot(...a)).toBeCloseTo(1, 5);
+      expect(b).toEqual(a);
+      expect(c).not.toEqual(a);
+      expect(empty.every((x) => x === 0)).toBe(true);
+      expect(await rejection(m.generate("x"))).toMatchObject({ code: "RFX_BAD_REQUEST" });
+    } finally {
+      await m.dispose();
+    }
+  });
+});

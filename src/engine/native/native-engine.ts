@@ -1,0 +1,499 @@
+// The native Engine: generation runs in Reflexia's C++ addon, whose own thread decodes every running sequence of a
+// context in one continuous batch and hands text to JS in chunks; only tokenizing and bookkeeping stay in JS.
+import { statSync } from "node:fs";
+import { ReflexiaError, isReflexiaError } from "../../errors/index.ts";
+import { checkLoadOptions } from "../check-load-options.ts";
+import { fileTypeName } from "../../gguf/index.ts";
+import { BATCH_SPLIT_MODES, loadNativeAddon, type BatchSplitMode, type NativeEvent, type NativeGenerator, type NativeGeneratorStats, type NativeModel } from "./native-addon.ts";
+import { renderNativeChat } from "./native-chat.ts";
+import { resolveSampling } from "../resolve-sampling.ts";
+import { resolveThreadPolicy } from "../threads.ts";
+import type {
+  ChatMessage,
+  Engine,
+  FinishReason,
+  GenerateOptions,
+  GenerationResult,
+  LoadedModel,
+  LoadModelOptions,
+  ModelInfo,
+} from "../types.ts";
+
+export { BATCH_SPLIT_MODES, type BatchSplitMode } from "./native-addon.ts";
+
+export const NATIVE_LOG_LEVELS = ["silent", "warn", "debug"] as const;
+export type NativeLogLevel = (typeof NATIVE_LOG_LEVELS)[number];
+
+export interface NativeEngineOptions {
+  /** Decode threads for loads that do not say (performance.thread_pool_size); 0 or undefined uses the thread policy. */
+  threads?: number;
+  /** ggml threadpool polling level 0–100 (idle workers spin before sleeping). Defaults to the thread policy's (0). */
+  poll?: number;
+  /** Most tokens per decode step: one per generating sequence plus prompt chunks. Defaults to 512. */
+  batchSize?: number;
+  /**
+   * One KV cache shared by all sequences (a sequence may use the whole context) instead of contextSize / parallel
+   * cells each. Defaults to false, as llama.cpp's server does with an explicit parallel count.
+   */
+  kvUnified?: boolean;
+  /**
+   * How a decode step of several generating sequences (and no prompt) reaches llama.cpp: "auto" times one batched
+   * call against one call per sequence on the running model and takes the faster (batching wins almost always, but
+   * ggml's batched q8_0 kernel can lose to its one-row kernel at 2–4 rows); "never" always batches; "always" gives
+   * every llama_decode call a single sequence, prompt chunks included, so each sequence's output is exactly what it
+   * would be alone (slower: for tests and reproducibility). Defaults to "auto".
+   */
+  batchSplit?: BatchSplitMode;
+  /**
+   * Least milliseconds between two hand-overs of streamed text to JS; a request's first text and its end are handed
+   * over at once. Fewer wake-ups of Node's thread leave the cores to the decode threads. Defaults to 16.
+   */
+  flushIntervalMs?: number;
+  /** llama.cpp log lines on stderr. Defaults to "silent" (errors still reach the thrown messages). */
+  logLevel?: NativeLogLevel;
+}
+
+export interface NativeGenerateOptions extends GenerateOptions {
+  /** Keep generating past end-of-generation tokens (benchmarks need exactly maxTokens). Defaults to false. */
+  ignoreEos?: boolean;
+}
+
+/** Decode-loop counters of one context since load or the last resetStats(). */
+export type NativeEngineStats = NativeGeneratorStats;
+
+export interface NativeLoadedModel extends LoadedModel {
+  /** Decode threads of this context. */
+  readonly threads: number;
+  /** Tokens one sequence can hold (contextSize / parallel unless kvUnified). */
+  readonly sequenceContextSize: number;
+  generate(prompt: string, options?: NativeGenerateOptions): Promise<GenerationResult>;
+  batchGenerate(prompts: string[], options?: NativeGenerateOptions): Promise<GenerationResult[]>;
+  stats(): NativeEngineStats;
+  resetStats(): void;
+}
+
+export interface NativeEngine extends Engine {
+  /** The ggml CPU backend variant in use (its description). */
+  readonly cpuBackend: string;
+  /** Threadpool polling level of this engine's contexts. */
+  readonly poll: number;
+  loadModel(options: LoadModelOptions): Promise<NativeLoadedModel>;
+}
+
+const DEFAULT_BATCH = 512;
+// One frame at 60 Hz: streaming looks continuous, and at ~200 tok/s Node wakes once per ~3 tokens instead of each.
+const DEFAULT_FLUSH_MS = 16;
+
+/** Creates the native engine; RFX_ENGINE when the addon is not built (`node native/build.mjs`). */
+export function createNativeEngine(options: NativeEngineOptions = {}): NativeEngine {
+  const { addon, cpuBackend } = loadNativeAddon(NATIVE_LOG_LEVELS.indexOf(options.logLevel ?? "silent"));
+  const policy = resolveThreadPolicy({ configured: options.threads });
+  const poll = options.poll ?? policy.poll;
+  if (!Number.isInteger(poll) || poll < 0 || poll > 100) throw new ReflexiaError("RFX_VALIDATION", `poll must be an integer in [0, 100] (got ${poll})`);
+  const batchSize = options.batchSize ?? DEFAULT_BATCH;
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new ReflexiaError("RFX_VALIDATION", `batchSize must be a positive integer (got ${batchSize})`);
+  const batchSplit = options.batchSplit ?? "auto";
+  if (!BATCH_SPLIT_MODES.includes(batchSplit)) {
+    throw new ReflexiaError("RFX_VALIDATION", `batchSplit must be one of ${BATCH_SPLIT_MODES.join(", ")} (got ${JSON.stringify(batchSplit)})`);
+  }
+  const loaded = new Set<LoadedModel>();
+  let disposed = false;
+
+  return {
+    name: "native",
+    defaultThreads: policy.threads,
+    cpuBackend,
+    poll,
+    async loadModel(load: LoadModelOptions): Promise<NativeLoadedModel> {
+      if (disposed) throw new ReflexiaError("RFX_NOT_READY", "engine has been disposed");
+      const { parallel, requestedContext } = checkLoadOptions(load);
+      const threads = load.threads && load.threads > 0 ? load.threads : policy.threads;
+      let model: NativeModel;
+      try {
+        model = await addon.loadModel(load.path, { useMmap: true });
+      } catch (e) {
+        const msg = e instanceof Error ? e.message : String(e);
+        const code = /gguf|magic|invalid|truncat|unexpected end|failed to (load|read)/i.test(msg) ? "RFX_INVALID_GGUF" : "RFX_ENGINE";
+        throw new ReflexiaError(code, `cannot load ${load.path}: ${msg}`, { path: load.path }, { cause: e });
+      }
+      try {
+        const native = model.info();
+        const info: ModelInfo = {
+          architecture: native.architecture || "unknown",
+          parameterCount: native.parameterCount,
+          trainContextSize: native.trainContextSize,
+          fileType: native.fileType === null ? "unknown" : fileTypeName(native.fileType),
+          sizeBytes: statSync(load.path).size,
+          embeddingSize: native.embeddingSize,
+          vocabSize: native.vocabSize,
+        };
+        const contextSize = Math.min(requestedContext, Math.max(16, native.trainContextSize || requestedContext));
+        const lm = load.embedding
+          ? createEmbeddingModel(addon, load.path, info, model, contextSize, threads, poll)
+          : await createGenerationModel(addon, load.path, info, model, {
+              contextSize,
+              parallel,
+              threads,
+              poll,
+              batchSize: Math.max(batchSize, parallel),
+              kvUnified: options.kvUnified ?? false,
+              batchSplit,
+              flushIntervalMs: options.flushIntervalMs ?? DEFAULT_FLUSH_MS,
+            });
+        loaded.add(lm);
+        const inner = lm.dispose;
+        lm.dispose = async () => {
+          loaded.delete(lm);
+          await inner();
+        };
+        return lm;
+      } catch (e) {
+        model.dispose();
+        if (isReflexiaError(e)) throw e;
+        throw new ReflexiaError("RFX_ENGINE", `cannot create a context for ${load.path}: ${e instanceof Error ? e.message : String(e)}`, { path: load.path }, { cause: e });
+      }
+    },
+    async dispose() {
+      if (disposed) return;
+      disposed = true;
+      await Promise.allSettled([...loaded].map((m) => m.dispose()));
+    },
+  };
+}
+
+
+function notForMode(what: string, mode: string): never {
+  throw new ReflexiaError("RFX_BAD_REQUEST", `${what} is not available on a model loaded for ${mode}`);
+}
+
+function toTokens(model: NativeModel, tokens: number[]): Int32Array {
+  if (!Array.isArray(tokens) || tokens.some((t) => !Number.isInteger(t)))
+    throw new ReflexiaError("RFX_VALIDATION", "tokens must be an array of integers");
+  const vocab = model.info().vocabSize;
+  if (tokens.some((t) => t < 0 || t >= vocab)) throw new ReflexiaError("RFX_VALIDATION", `token ids must be in [0, ${vocab})`);
+  return Int32Array.from(tokens);
+}
+
+type DoneEvent = Extract<NativeEvent, { kind: "done" }>;
+
+interface Finished {
+  event: DoneEvent;
+  text: string;
+  /** What the caller's onText threw, if it did; the request was cancelled then. */
+  callbackError?: unknown;
+}
+
+interface Pending {
+  text: string;
+  onText?: (text: string) => void;
+  callbackError?: unknown;
+  resolve: (f: Finished) => void;
+}
+
+interface GenerationSetup {
+  contextSize: number;
+  parallel: number;
+  threads: number;
+  poll: number;
+  batchSize: number;
+  kvUnified: boolean;
+  batchSplit: BatchSplitMode;
+  flushIntervalMs: number;
+}
+
+async function createGenerationModel(
+  addon: ReturnType<typeof loadNativeAddon>["addon"],
+  path: string,
+  info: ModelInfo,
+  model: NativeModel,
+  setup: GenerationSetup,
+): Promise<NativeLoadedModel> {
+  const pending = new Map<number, Pending>();
+  let onReady: (e: NativeEvent) => void = () => {};
+  let onClosed: () => void = () => {};
+  const ready = new Promise<NativeEvent>((r) => (onReady = r));
+  const closed = new Promise<void>((r) => (onClosed = r));
+
+  const generator: NativeGenerator = new addon.Generator(
+    model,
+    {
+      contextSize: setup.contextSize,
+      parallel: setup.parallel,
+      batchSize: setup.batchSize,
+      threads: setup.threads,
+      poll: setup.poll,
+      kvUnified: setup.kvUnified,
+      batchSplit: setup.batchSplit,
+      flushIntervalMs: setup.flushIntervalMs,
+    },
+    (events) => {
+      for (const e of events) {
+        if (e.kind === "text") {
+          const p = pending.get(e.id);
+          if (p) deliver(p, e.id, e.text);
+        } else if (e.kind === "done") {
+          const p = pending.get(e.id);
+          if (!p) continue;
+          pending.delete(e.id);
+          if (e.text) deliver(p, e.id, e.text);
+          p.resolve({ event: e, text: p.text, callbackError: p.callbackError });
+        } else if (e.kind === "ready" || e.kind === "fatal") {
+          onReady(e);
+        } else if (e.kind === "closed") {
+          onClosed();
+        }
+      }
+    },
+  );
+
+  function deliver(p: Pending, id: number, text: string): void {
+    p.text += text;
+    if (!p.onText || p.callbackError !== undefined) return;
+    try {
+      p.onText(text);
+    } catch (err) {
+      // A throwing onText ends its own generation; the error reaches the caller, not the event loop.
+      p.callbackError = err;
+      generator.cancel(id);
+    }
+  }
+
+  const r = await ready;
+  if (r.kind === "fatal") {
+    generator.close();
+    await closed;
+    throw new ReflexiaError("RFX_ENGINE", `cannot create a context for ${path}: ${r.error}`, { path });
+  }
+  if (r.kind !== "ready") throw new ReflexiaError("RFX_ENGINE", "native generator did not start");
+  const sequenceContextSize = r.sequenceContextSize;
+  const contextSize = r.contextSize;
+
+  let nextId = 1;
+  let disposed = false;
+  let disposing: Promise<void> | undefined;
+  const ensureOpen = () => {
+    if (disposed) throw new ReflexiaError("RFX_NOT_READY", `model ${path} has been unloaded`);
+  };
+
+  async function run(prompt: Int32Array, options: NativeGenerateOptions, extraStops: string[]): Promise<GenerationResult> {
+    const t0 = performance.now();
+    ensureOpen();
+    const s = resolveSampling(options);
+    if (prompt.length === 0) throw new ReflexiaError("RFX_VALIDATION", "prompt is empty and the model has no BOS token to start from");
+    // At least one cell must stay free for a generated token.
+    if (prompt.length >= sequenceContextSize)
+      throw new ReflexiaError(
+        "RFX_CONTEXT_OVERFLOW",
+        `prompt of ${prompt.length} tokens does not fit the ${sequenceContextSize}-token context of a sequence`,
+        { promptTokens: prompt.length, contextSize: sequenceContextSize },
+      );
+    const empty = (finishReason: FinishReason): GenerationResult => {
+      const totalMs = performance.now() - t0;
+      return {
+        text: "",
+        finishReason,
+        promptTokens: prompt.length,
+        completionTokens: 0,
+        timings: { queueMs: 0, promptEvalMs: 0, ttftMs: totalMs, evalMs: 0, totalMs, interTokenMs: [] },
+      };
+    };
+    const signal = options.signal;
+    if (signal?.aborted) return empty("cancelled");
+    if (s.maxTokens === 0) return empty("length");
+
+    const id = nextId++;
+    const done = new Promise<Finished>((resolve) => pending.set(id, { text: "", onText: options.onText, resolve }));
+    const onAbort = () => generator.cancel(id);
+    signal?.addEventListener("abort", onAbort, { once: true });
+    const tSubmitJs = performance.now();
+    try {
+      generator.submit(id, prompt, {
+        maxTokens: s.maxTokens,
+        temperature: s.temperature,
+        topP: s.topP,
+        topK: s.topK,
+        seed: s.seed,
+        repeatPenalty: s.repeatPenalty,
+        stop: [...s.stop.filter((x) => x.length > 0), ...extraStops],
+        ignoreEos: options.ignoreEos ?? false,
+        // Text is only streamed to a listener; otherwise Node is not woken per token at all.
+        stream: options.onText !== undefined,
+      });
+    } catch (e) {
+      pending.delete(id);
+      signal?.removeEventListener("abort", onAbort);
+      ensureOpen();
+      throw new ReflexiaError("RFX_ENGINE", `generation failed: ${e instanceof Error ? e.message : String(e)}`, undefined, { cause: e });
+    }
+    const finished = await done;
+    signal?.removeEventListener("abort", onAbort);
+    if (finished.callbackError !== undefined) throw finished.callbackError;
+    const e = finished.event;
+    if (e.finish === "error") {
+      if (e.error === "context_overflow")
+        throw new ReflexiaError("RFX_CONTEXT_OVERFLOW", `prompt of ${e.promptTokens} tokens does not fit the ${sequenceContextSize}-token context of a sequence`, {
+          promptTokens: e.promptTokens,
+          contextSize: sequenceContextSize,
+        });
+      throw new ReflexiaError("RFX_ENGINE", `generation failed in llama.cpp (${e.error ?? "unknown"})`);
+    }
+    const times = e.tokenTimes;
+    const inter: number[] = [];
+    for (let i = 1; i < times.length; i++) inter.push(times[i] - times[i - 1]);
+    const pre = tSubmitJs - t0;
+    const admitted = e.tAdmit > 0 ? e.tAdmit : e.tEnd;
+    const firstToken = times.length > 0 ? times[0] : e.tPromptDone > 0 ? e.tPromptDone : e.tEnd;
+    return {
+      text: finished.text,
+      finishReason: e.finish,
+      promptTokens: e.promptTokens,
+      completionTokens: e.completionTokens,
+      timings: {
+        queueMs: pre + (admitted - e.tSubmit),
+        promptEvalMs: e.tPromptDone > 0 ? e.tPromptDone - admitted : 0,
+        ttftMs: pre + (firstToken - e.tSubmit),
+        evalMs: times.length > 1 ? times[times.length - 1] - times[0] : 0,
+        totalMs: performance.now() - t0,
+        interTokenMs: inter,
+      },
+    };
+  }
+
+  const inflight = new Set<Promise<unknown>>();
+  function track<T>(p: Promise<T>): Promise<T> {
+    inflight.add(p);
+    const drop = () => inflight.delete(p);
+    p.then(drop, drop);
+    return p;
+  }
+
+  const tokenizePrompt = (text: string) => {
+    if (typeof text !== "string") throw new ReflexiaError("RFX_VALIDATION", "prompt must be a string");
+    // BOS as the vocabulary asks; special-token text parsed, as llama.cpp's server does for raw prompts, so a prompt
+    // rendered by formatChat() evaluates exactly as chat() would.
+    return model.tokenize(text, true, true);
+  };
+
+  const lm: NativeLoadedModel = {
+    path,
+    info,
+    contextSize,
+    parallel: setup.parallel,
+    threads: setup.threads,
+    sequenceContextSize,
+    activeSequences: () => (disposed ? 0 : generator.activeCount()),
+    generate(prompt: string, options: NativeGenerateOptions = {}) {
+      return track((async () => (ensureOpen(), run(tokenizePrompt(prompt), options, [])))());
+    },
+    chat(messages: ChatMessage[], options: NativeGenerateOptions = {}) {
+      return track(
+        (async () => {
+          ensureOpen();
+          const rendered = renderNativeChat(model, messages);
+          return run(tokenizePrompt(rendered.text), options, rendered.stopStrings);
+        })(),
+      );
+    },
+    async batchGenerate(prompts: string[], options: NativeGenerateOptions = {}) {
+      if (!Array.isArray(prompts) || prompts.some((p) => typeof p !== "string"))
+        throw new ReflexiaError("RFX_VALIDATION", "prompts must be an array of strings");
+      // One onText would interleave several streams; batch callers read each result instead.
+      const { onText: _ignored, ...rest } = options;
+      return Promise.all(prompts.map((p) => lm.generate(p, rest)));
+    },
+    formatChat(messages: ChatMessage[]) {
+      ensureOpen();
+      return renderNativeChat(model, messages).text;
+    },
+    tokenize(text: string) {
+      ensureOpen();
+      if (typeof text !== "string") throw new ReflexiaError("RFX_VALIDATION", "text must be a string");
+      return Array.from(model.tokenize(text, false, true));
+    },
+    detokenize(tokens: number[]) {
+      ensureOpen();
+      return model.detokenize(toTokens(model, tokens), false, true);
+    },
+    embed: async () => notForMode("embed", "generation (load with embedding: true)"),
+    stats: () => generator.stats(),
+    resetStats: () => generator.resetStats(),
+    dispose() {
+      disposing ??= (async () => {
+        disposed = true;
+        // Queued and running requests end "cancelled" (their promises resolve) before the context is freed.
+        generator.close();
+        await closed;
+        await Promise.allSettled([...inflight]);
+        model.dispose();
+      })();
+      return disposing;
+    },
+  };
+
+  return lm;
+}
+
+function createEmbeddingModel(
+  addon: ReturnType<typeof loadNativeAddon>["addon"],
+  path: string,
+  info: ModelInfo,
+  model: NativeModel,
+  contextSize: number,
+  threads: number,
+  poll: number,
+): NativeLoadedModel {
+  const embedder = new addon.Embedder(model, { contextSize, threads, poll });
+  let disposed = false;
+  let inflight: Promise<unknown> = Promise.resolve();
+  const ensureOpen = () => {
+    if (disposed) throw new ReflexiaError("RFX_NOT_READY", `model ${path} has been unloaded`);
+  };
+  const mode = "embeddings";
+  return {
+    path,
+    info,
+    contextSize,
+    parallel: 1,
+    threads,
+    sequenceContextSize: contextSize,
+    activeSequences: () => 0,
+    generate: async () => notForMode("generate", mode),
+    chat: async () => notForMode("chat", mode),
+    batchGenerate: async () => notForMode("batchGenerate", mode),
+    formatChat: () => notForMode("formatChat", mode),
+    tokenize: (text) => (ensureOpen(), Array.from(model.tokenize(text, false, true))),
+    detokenize: (tokens) => (ensureOpen(), model.detokenize(toTokens(model, tokens), false, true)),
+    stats: () => notForMode("stats", mode),
+    resetStats: () => notForMode("resetStats", mode),
+    async embed(texts: string[]): Promise<number[][]> {
+      ensureOpen();
+      if (!Array.isArray(texts) || texts.some((t) => typeof t !== "string"))
+        throw new ReflexiaError("RFX_VALIDATION", "texts must be an array of strings");
+      const inputs = texts.map((t) => (t.length === 0 ? null : model.tokenize(t, true, true)));
+      for (const t of inputs)
+        if (t && t.length > contextSize)
+          throw new ReflexiaError("RFX_CONTEXT_OVERFLOW", `text of ${t.length} tokens does not fit the ${contextSize}-token embedding context`, {
+            tokens: t.length,
+            contextSize,
+          });
+      const run = async () => {
+        ensureOpen();
+        const vectors = await embedder.embed(inputs.filter((t): t is Int32Array => t !== null));
+        let k = 0;
+        // An empty text has no tokens to pool: it embeds as the zero vector, as in the node-llama-cpp engine.
+        return inputs.map((t) => (t === null ? new Array<number>(info.embeddingSize).fill(0) : Array.from(vectors[k++])));
+      };
+      // One at a time: the embedding context has one sequence.
+      const p = inflight.then(run, run);
+      inflight = p.catch(() => undefined);
+      return p;
+    },
+    async dispose() {
+      if (disposed) return;
+      disposed = true;
+      await inflight;
+      embedder.close();
+      model.dispose();
+    },
+  };
+}

@@ -1,0 +1,48 @@
+// Sampling options shared by every Engine backend: documented defaults applied, bad values rejected as RFX_VALIDATION.
+import { ReflexiaError } from "../errors/index.ts";
+import type { SamplingOptions } from "./types.ts";
+
+export interface ResolvedSampling {
+  maxTokens: number;
+  temperature: number;
+  topP: number;
+  topK: number;
+  seed: number;
+  repeatPenalty: number;
+  stop: string[];
+}
+
+/** The defaults declared on SamplingOptions in types.ts; keep the two in step. */
+export const SAMPLING_DEFAULTS = {
+  maxTokens: 256,
+  temperature: 0.8,
+  topP: 0.95,
+  topK: 40,
+  repeatPenalty: 1.1,
+} as const;
+
+function check(ok: boolean, field: string, rule: string, value: unknown): void {
+  if (!ok) throw new ReflexiaError("RFX_VALIDATION", `${field} must be ${rule} (got ${JSON.stringify(value)})`, { field });
+}
+
+export function resolveSampling(o: SamplingOptions = {}): ResolvedSampling {
+  const r = {
+    maxTokens: o.maxTokens ?? SAMPLING_DEFAULTS.maxTokens,
+    temperature: o.temperature ?? SAMPLING_DEFAULTS.temperature,
+    topP: o.topP ?? SAMPLING_DEFAULTS.topP,
+    topK: o.topK ?? SAMPLING_DEFAULTS.topK,
+    // A random seed per call unless fixed: node-llama-cpp would otherwise seed from the clock, so concurrent
+    // calls in the same millisecond would sample identically.
+    seed: o.seed ?? Math.floor(Math.random() * 0x7fffffff),
+    repeatPenalty: o.repeatPenalty ?? SAMPLING_DEFAULTS.repeatPenalty,
+    stop: o.stop ?? [],
+  };
+  check(Number.isInteger(r.maxTokens) && r.maxTokens >= 0, "maxTokens", "an integer >= 0", o.maxTokens);
+  check(Number.isFinite(r.temperature) && r.temperature >= 0, "temperature", "a number >= 0", o.temperature);
+  check(Number.isFinite(r.topP) && r.topP > 0 && r.topP <= 1, "topP", "a number in (0, 1]", o.topP);
+  check(Number.isInteger(r.topK) && r.topK >= 0, "topK", "an integer >= 0", o.topK);
+  check(Number.isInteger(r.seed) && r.seed >= 0 && r.seed <= 0xffffffff, "seed", "an integer in [0, 2^32)", o.seed);
+  check(Number.isFinite(r.repeatPenalty) && r.repeatPenalty > 0, "repeatPenalty", "a number > 0", o.repeatPenalty);
+  check(Array.isArray(r.stop) && r.stop.every((s) => typeof s === "string"), "stop", "an array of strings", o.stop);
+  return r;
+}
