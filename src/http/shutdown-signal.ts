@@ -1,5 +1,6 @@
 // The server's shutdown, as requests see it: aborted (with an RFX_NOT_READY reason) when the drain limit is reached,
 // so running generations stop and open streams end with a final error event instead of being cut mid-line.
+import type { Writable } from "node:stream";
 import type { FastifyInstance } from "fastify";
 import { ReflexiaError } from "../errors/index.ts";
 
@@ -20,4 +21,19 @@ export function shutdownReason(): ReflexiaError {
 /** Makes `signal` (or one that never fires) the app's shutdownSignal. */
 export function installShutdownSignal(app: FastifyInstance, signal: AbortSignal | undefined): void {
   app.decorate("shutdownSignal", signal ?? new AbortController().signal);
+}
+
+/**
+ * For progress streams that are not generations (model create/quantize): at the drain limit, write `last` with the
+ * shutdown's reason and end the stream, rather than leave the client with a cut connection. Detaches when the
+ * stream closes.
+ */
+export function endStreamOnShutdown(app: FastifyInstance, stream: Writable, last: (reason: ReflexiaError) => string): void {
+  const signal = app.shutdownSignal;
+  const onShutdown = (): void => {
+    if (!stream.writableEnded && !stream.destroyed) stream.end(last(signal.reason instanceof ReflexiaError ? signal.reason : shutdownReason()));
+  };
+  if (signal.aborted) return onShutdown();
+  signal.addEventListener("abort", onShutdown, { once: true });
+  stream.once("close", () => signal.removeEventListener("abort", onShutdown));
 }

@@ -6,6 +6,7 @@ import { ReflexiaError } from "../../errors/index.ts";
 import type { ModelDetails, ModelManifest } from "../../registry/index.ts";
 import type { InferenceOutcome, InferenceRequest, ReflexiaMeta } from "../../services/inference-service.ts";
 import { toHttpError } from "../error-handler.ts";
+import { endStreamOnShutdown } from "../shutdown-signal.ts";
 import { parseKeepAlive } from "../keep-alive.ts";
 import { ragOptionOf, type RagBodyFields } from "../../services/rag/rag-request.ts";
 import {
@@ -310,15 +311,20 @@ export function registerOllamaRoutes(app: FastifyInstance, deps: AppDeps): void 
       return { status: "success" };
     }
     const stream = new PassThrough();
+    stream.on("error", () => {});
     reply.type("application/x-ndjson").send(stream);
+    endStreamOnShutdown(request.server, stream, (e) => line({ error: e.message, code: e.code, done: true }));
     const write = (x: unknown): void => {
       if (!stream.writableEnded) stream.write(line(x));
     };
+    const finish = (last: unknown): void => {
+      if (!stream.writableEnded) stream.end(line(last));
+    };
     models.create(req, (s) => write({ status: s })).then(
-      () => stream.end(line({ status: "success" })),
+      () => finish({ status: "success" }),
       (e: unknown) => {
         const err = toHttpError(e);
-        stream.end(line({ error: err.message, code: err.code, done: true }));
+        finish({ error: err.message, code: err.code, done: true });
       },
     );
     return reply;
