@@ -1,5 +1,6 @@
 // The server's shutdown, as requests see it: aborted (with an RFX_NOT_READY reason) when the drain limit is reached,
 // so running generations stop and open streams end with a final error event instead of being cut mid-line.
+import { setMaxListeners } from "node:events";
 import type { Writable } from "node:stream";
 import type { FastifyInstance } from "fastify";
 import { ReflexiaError } from "../errors/index.ts";
@@ -20,7 +21,11 @@ export function shutdownReason(): ReflexiaError {
 
 /** Makes `signal` (or one that never fires) the app's shutdownSignal. */
 export function installShutdownSignal(app: FastifyInstance, signal: AbortSignal | undefined): void {
-  app.decorate("shutdownSignal", signal ?? new AbortController().signal);
+  const s = signal ?? new AbortController().signal;
+  // One listener per request in flight (each removed when its request ends): bounded by the queue, and well past
+  // the 10 after which Node would warn of a leak.
+  setMaxListeners(0, s);
+  app.decorate("shutdownSignal", s);
 }
 
 /**
