@@ -1,9 +1,8 @@
 // Composition root: config → store → engine → services (scheduler, cache, policy) → http → listen on server.port,
 // plus the separate metrics listener on server.metrics_port; SIGTERM drains in-flight requests, then exits.
-import { readFileSync } from "node:fs";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { FastifyInstance } from "fastify";
-import { loadConfig, type Config, type LoadedConfig } from "./config/index.ts";
+import { loadConfig, packageVersion, type Config, type LoadedConfig } from "./config/index.ts";
 import type { Engine } from "./engine/types.ts";
 import { isReflexiaError } from "./errors/index.ts";
 import { buildApp, loadApiKeys, type AppDeps, type Readiness } from "./http/index.ts";
@@ -56,21 +55,13 @@ export interface RunningServer {
 }
 
 
-export function packageVersion(): string {
-  try {
-    return (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
-  } catch {
-    return "0.0.0";
-  }
-}
-
 function urlOf(address: string): string {
   return address.replace("://[::1]", "://localhost").replace("://0.0.0.0", "://127.0.0.1");
 }
 
 export async function startServer(options: StartServerOptions = {}): Promise<RunningServer> {
   const loaded = options.loaded ?? loadConfig();
-  const config = loaded.config as Config;
+  const config = loaded.config;
   const store = options.store ?? createModelStore({ home: config.home, defaultQuantization: config.models.default_quantization, contextSize: config.models.context_size });
   if (options.ensureDefaultModel !== false && (await store.list()).length === 0) {
     await store.ensureDefaultModel({ name: config.models.default });

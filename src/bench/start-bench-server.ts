@@ -49,5 +49,5 @@ export async function startBenchServer(options: StartBenchServerOptions): Promis
     },
   });
   const server = await startServer({ loaded, engine: options.engine, logger: false, warmUp: false, webDir: null, ...(options.rag ? {} : { rag: false as const }) });
-  return { server, config: loaded.config as Config };
+  return { server, config: loaded.config };
 }

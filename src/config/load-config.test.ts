@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ERROR_CODES } from "../errors/index.ts";
-import { CONFIG_KEYS, describeConfig, loadConfig } from "./index.ts";
+import { CONFIG_DEFAULTS, CONFIG_KEYS, describeConfig, isDebugEnabled, loadConfig } from "./index.ts";
 
 function fileWith(data: unknown): string {
   const dir = mkdtempSync(join(tmpdir(), "rfx-cfg-"));
@@ -77,6 +77,31 @@ describe("loadConfig", () => {
     for (const r of rows) expect(r.description.length).toBeGreaterThan(10);
     expect(rows.find((r) => r.key === "server.port")).toMatchObject({ value: 8080, source: "env", env: "PORT" });
     expect(new Set(CONFIG_KEYS.map((k) => k.env)).size).toBe(CONFIG_KEYS.length);
+  });
+
+  it("derives the key list from the one schema, each key with its default applied", () => {
+    const { config, sources } = loadConfig({ env: {}, file: fileWith({}) });
+    expect(CONFIG_KEYS.length).toBeGreaterThan(30);
+    for (const k of CONFIG_KEYS) {
+      expect(sources[k.key]).toBe("default");
+      const value = k.key.split(".").reduce<unknown>((o, part) => (o as Record<string, unknown>)[part], config);
+      expect(value, k.key).toEqual(k.key === "home" ? config.home : k.default);
+    }
+    expect(CONFIG_DEFAULTS).toEqual(config);
+  });
+
+  it("refuses malformed structured values with RFX_CONFIG_INVALID, naming the part", () => {
+    expect(() => loadConfig({ env: { REFLEXIA_CUSTOM_ROLES: "{not json" }, file: fileWith({}) })).toThrow(expect.objectContaining({ code: "RFX_CONFIG_INVALID" }));
+    expect(() => loadConfig({ env: { REFLEXIA_CUSTOM_ROLES: '[{"id":"a"}]' }, file: fileWith({}) })).toThrow(/roles\.custom .*0\.name/);
+    expect(() => loadConfig({ env: { COMPLEXITY_THRESHOLDS: "0.2,x" }, file: fileWith({}) })).toThrow(expect.objectContaining({ code: "RFX_CONFIG_INVALID" }));
+  });
+
+  it("reads REFLEXIA_DEBUG through the key table, even without a valid configuration", () => {
+    expect(CONFIG_KEYS.find((k) => k.env === "REFLEXIA_DEBUG")?.key).toBe("log.debug");
+    expect(isDebugEnabled({ REFLEXIA_DEBUG: "1" })).toBe(true);
+    expect(isDebugEnabled({ REFLEXIA_DEBUG: "no" })).toBe(false);
+    expect(isDebugEnabled({ REFLEXIA_DEBUG: "garbage", PORT: "-5" })).toBe(false);
+    expect(isDebugEnabled({})).toBe(false);
   });
 
   it("keeps the product guide's names", () => {

@@ -29,7 +29,7 @@ export async function createTinyHome(quants: Quantization[] = ["q4_0", "q8_0", "
 
 /** Config for tests: no env, no config file; dotted-key overrides on top of defaults. */
 export function testConfig(home: string, overrides: Record<string, unknown> = {}): Config {
-  return loadConfig({ env: {}, overrides: { home, "models.default": TINY, ...overrides } }).config as Config;
+  return loadConfig({ env: {}, overrides: { home, "models.default": TINY, ...overrides } }).config;
 }
 
 /** Config for a real listening server on free loopback ports (pass to startServer); overrides win. */
