@@ -347,9 +347,9 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   const main = async () => {
     const { json, home, model, ...opts } = parseArgs(process.argv.slice(2));
     const { config } = loadConfig({ overrides: { home } });
-    const { createModelStore } = await import("../registry/index.ts");
+    const { createStoreFromConfig } = await import("../registry/index.ts");
     const { createEngine } = await import("../engine/index.ts");
-    const store = createModelStore({ home: config.home, defaultQuantization: config.models.default_quantization, contextSize: config.models.context_size });
+    const store = createStoreFromConfig(config);
     const engine = createEngine({ backend: config.engine.backend, threads: opts.threads ?? (config.performance.thread_pool_size || undefined) });
     try {
       const r = await runMemoryBenchmark({

@@ -1,5 +1,5 @@
 // The engine package's public surface: the Engine contract and the factory the rest of Reflexia calls.
-import { CONFIG_DEFAULTS, type EngineBackend } from "../config/index.ts";
+import { CONFIG_DEFAULTS, type Config, type EngineBackend } from "../config/index.ts";
 import { ReflexiaError } from "../errors/index.ts";
 import { createNativeEngine } from "./native/native-engine.ts";
 import { createNodeLlamaCppEngine, type NodeLlamaCppEngineOptions } from "./node-llama-cpp/node-llama-cpp-engine.ts";
@@ -39,4 +39,9 @@ export function createEngine(options: CreateEngineOptions = {}): Engine {
     (onFallback ?? ((r) => process.stderr.write(`warning: native engine unavailable (${r}); using node-llama-cpp\n`)))(reason);
     return createNodeLlamaCppEngine(rest);
   }
+}
+
+/** The configured backend with performance.thread_pool_size threads (0 picks the measured default). */
+export function createEngineFromConfig(config: Config, options: Omit<CreateEngineOptions, "backend" | "threads"> = {}): Engine {
+  return createEngine({ ...options, backend: config.engine.backend, threads: config.performance.thread_pool_size > 0 ? config.performance.thread_pool_size : undefined });
 }
