@@ -1,5 +1,4 @@
 // The RAG data model shared by extraction, chunking, the vector store and the service.
-import type { DistanceMetric } from "../config/index.ts";
 
 export const DOCUMENT_TYPES = ["text", "markdown", "html", "pdf", "json", "csv", "code"] as const;
 export type DocumentType = (typeof DOCUMENT_TYPES)[number];
