@@ -1,5 +1,7 @@
 // The one wiring of the server: config → store → engine → metrics → RAG → services → the deps buildApp takes.
 // main.ts starts what this builds; the test fixture builds through it too, swapping only the seams it names.
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { packageVersion, type Config } from "./config/index.ts";
 import type { Engine } from "./engine/types.ts";
@@ -10,6 +12,7 @@ import { createHashEmbedder } from "./rag/embeddings/hash-embedder.ts";
 import { createStoreFromConfig, type ModelStore } from "./registry/index.ts";
 import { createServices, type CreateServicesOptions, type Services } from "./services/create-services.ts";
 import { ensureDefaultModel } from "./services/default-model.ts";
+import { createLiveMetrics } from "./services/live-metrics.ts";
 import { openRag, type OpenRag } from "./services/rag/open-rag.ts";
 
 export interface CreateAppDepsOptions {
@@ -33,10 +36,20 @@ export interface CreateAppDepsOptions {
   readiness?: () => Readiness;
   /** Reported by /api/version. Defaults to package.json's version. */
   version?: string;
-  /** Web UI directory. Defaults to the repository's web/; null serves none. */
+  /** Background benchmarks behind /api/benchmarks, built over the wiring's store and engine; absent without it. */
+  benchmarks?: (parts: { store: ModelStore; engine: Engine }) => AppDeps["benchmarks"];
+  /** Web UI directory. Defaults to the repository's web/dist (built by `npm ci` / `npm run build:web`); null serves none. */
   webDir?: string | null;
   /** Fastify logger setting. Defaults to {level: log.level}. */
   logger?: AppDeps["logger"];
+}
+
+/** The built web UI (scripts/build-web.mjs); without it the API still serves, and the note says how to build it. */
+function defaultWebDir(): string | null {
+  const dir = fileURLToPath(new URL("../web/dist", import.meta.url));
+  if (existsSync(join(dir, "index.html"))) return dir;
+  process.stderr.write(`note: the web UI is not built (${dir} is missing); run: npm run build:web\n`);
+  return null;
 }
 
 export interface AppWiring {
@@ -84,7 +97,10 @@ export async function createAppDeps(config: Config, options: CreateAppDepsOption
     apiKeys: options.apiKeys ?? (config.auth.enabled ? loadApiKeys(config) : []),
     readiness: options.readiness,
     version: options.version ?? packageVersion(),
-    webDir: options.webDir === undefined ? fileURLToPath(new URL("../web", import.meta.url)) : options.webDir,
+    // Sampled from the same registry /metrics exposes; the caller starts and stops the sampling.
+    liveMetrics: createLiveMetrics({ metrics: services.metrics, scheduler: services.scheduler, memory: services.memory }),
+    benchmarks: options.benchmarks?.({ store, engine }),
+    webDir: options.webDir === undefined ? defaultWebDir() : options.webDir,
     logger: options.logger ?? { level: config.log.level },
   };
   return {

@@ -15,9 +15,17 @@ export const LAYERS = [
   "services", // use-cases; services/rag/ is the RAG room's service side
   "http", // buildApp(deps): routes, schemas, hooks (never listens)
   "client", // typed HTTP client
-  "app", // the files directly in src/: create-app-deps.ts (the one wiring), main.ts (listens), this file
-  "bench", // benchmarks (start a server through app, or talk HTTP through client)
+  "wiring", // create-app-deps.ts: the one wiring of the server (and this file)
+  "bench", // benchmarks: start a server through the wiring, talk HTTP through client
+  "server", // main.ts: listens, warms up, drains; composes the server's background benchmarks
   "cli", // one file per command
 ] as const;
 
 export type Layer = (typeof LAYERS)[number];
+
+/** Files directly in src/ belong to the layer named here; a directory of src/ is its own layer. */
+export const ROOT_FILE_LAYERS: Readonly<Record<string, Layer>> = {
+  "create-app-deps.ts": "wiring",
+  "layers.ts": "wiring",
+  "main.ts": "server",
+};

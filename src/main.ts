@@ -10,6 +10,9 @@ import { buildApp, type Readiness } from "./http/index.ts";
 import { createMetricsServer } from "./metrics/index.ts";
 import type { ModelStore } from "./registry/index.ts";
 import type { CreateServicesOptions, Services } from "./services/create-services.ts";
+import { createBenchmarkHistory } from "./bench/history.ts";
+import { createServerBenchmarks } from "./bench/server-benchmarks.ts";
+import { createBenchmarkJobs } from "./services/benchmark-jobs.ts";
 
 export interface StartServerOptions {
   /** Defaults to loadConfig() (env + config file). */
@@ -25,7 +28,7 @@ export interface StartServerOptions {
   warmUp?: boolean;
   /** SIGTERM/SIGINT drain and exit the process. Defaults to false (tests close explicitly). */
   installSignalHandlers?: boolean;
-  /** Web UI directory. Defaults to the repository's web/. */
+  /** Web UI directory. Defaults to the repository's web/dist (built by `npm ci` / `npm run build:web`). */
   webDir?: string | null;
   /** Fastify logger setting. Defaults to {level: config.log.level}. */
   logger?: boolean | { level: string };
@@ -72,8 +75,16 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     readiness: () => readiness,
     webDir: options.webDir,
     logger: options.logger,
+    // The server runs benchmarks in the background for /api/benchmarks; bench/ sits above the wiring, so it is
+    // composed here.
+    benchmarks: ({ store, engine }) => {
+      const history = createBenchmarkHistory({ home: config.home });
+      return { jobs: createBenchmarkJobs({ kinds: createServerBenchmarks({ loaded, store, engine }), store: history }), history };
+    },
   });
   const { deps, services } = wiring;
+  const liveMetrics = deps.liveMetrics;
+  const benchmarkJobs = deps.benchmarks?.jobs;
   services.memory?.startSampling(2000);
 
   const app = buildApp(deps);
@@ -88,6 +99,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     await wiring.close();
     throw e;
   }
+
+  liveMetrics?.start();
 
   // Warm the default model so the first request does not pay the load; /readyz turns 200 when it is in.
   const ready =
@@ -128,6 +141,10 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       }
       clearTimeout(timer);
       await metricsApp.close();
+      liveMetrics?.stop();
+      // A benchmark still running holds models on the engine: stop it before the engine goes.
+      if (benchmarkJobs?.current()?.status === "running") benchmarkJobs.cancel("current");
+      await benchmarkJobs?.idle();
       services.memory?.stop();
       await wiring.close();
       markClosed();

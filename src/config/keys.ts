@@ -128,6 +128,9 @@ export const CONFIG_SCHEMA = z.object({
   roles: z.object({
     custom: key(jsonList(z.object({ id: z.string().min(1), name: z.string().min(1), category: z.string().default("custom"), system_prompt: z.string().min(1) })), "REFLEXIA_CUSTOM_ROLES", [], "Extra expert roles: [{id, name, category, system_prompt}]."),
   }),
+  ui: z.object({
+    grafana_url: key(str().refine((s) => s === "" || (/^https?:\/\//i.test(s) && URL.canParse(s)), "must be an http(s) URL or empty"), "GRAFANA_URL", "", "Grafana dashboard URL the web UI's metrics view links to (http or https); empty hides the link."),
+  }),
   log: z.object({
     level: key(z.enum(LOG_LEVELS), "LOG_LEVEL", "info", "Server log level."),
     debug: key(bool(), "REFLEXIA_DEBUG", false, "Print the stack trace of a failed CLI command (it prints only the message otherwise)."),
