@@ -35,25 +35,20 @@ const config = testConfig(home.home, {
   "server.body_limit_bytes": BODY_LIMIT,
   "server.max_prompt_chars": 50_000,
 });
-const rag = await openRag(config);
+const { app, deps } = await buildTestApp({ store: home.store, engine: createFakeEngine({ tokenDelayMs: 0 }), config, rag: true });
+const rag = deps.rag!;
 const SEED = [
   { content: "Tidal charts for the harbour of Blenport list two high waters a day.", title: "Tides", source: "seed:tides" },
   { content: '{"city":"Varnholt","founded":1291}', title: "City", source: "seed:city", mimeType: "application/json" },
 ];
 for (const d of SEED) await rag.service.ingest(d);
 await rag.service.optimize();
-const { app } = buildTestApp({
-  store: home.store,
-  engine: createFakeEngine({ tokenDelayMs: 0 }),
-  config,
-  rag,
-});
 await app.ready();
 const ROUTES = routeAccessOf(app).filter((r) => BODY_METHODS.includes(r.method));
 
 afterAll(async () => {
   await app.close();
-  await rag.close();
+  await rag.service.close();
   await home.cleanup();
 });
 
@@ -364,10 +359,10 @@ describe("fuzz: no 5xx, RFX_ errors, /healthz alive and stores unchanged after e
 
 describe("malformed HTTP on the wire answers in the RFX_ shape with the security headers, and the server lives on", () => {
   it("431, bad Content-Length, bad URL, garbage request line, over-long parameter", async () => {
-    const { app: wire } = buildTestApp({ store: home.store, engine: createFakeEngine(), config, rag });
-    await wire.listen({ host: "127.0.0.1", port: 0 });
-    try {
-      const port = (wire.server.address() as { port: number }).port;
+    // The fuzzed app itself, now on a socket (inject never reaches Node's HTTP parser).
+    await app.listen({ host: "127.0.0.1", port: 0 });
+    {
+      const port = (app.server.address() as { port: number }).port;
       const cases: [string, Parameters<typeof rawHttp>[1], number, string][] = [
         ["40 KB header", { method: "GET", target: "/api/tags", headers: { "x-big": "a".repeat(40_000) } }, 431, "RFX_HEADERS_TOO_LARGE"],
         ["Content-Length: abc", { raw: "POST /api/chat HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n{}" }, 400, "RFX_BAD_REQUEST"],
@@ -386,8 +381,6 @@ describe("malformed HTTP on the wire answers in the RFX_ shape with the security
         expect(r.headers["x-content-type-options"], name).toBe("nosniff");
         expect((await rawHttp(port, { method: "GET", target: "/healthz" })).status, `alive after ${name}`).toBe(200);
       }
-    } finally {
-      await wire.close();
     }
   });
 });

@@ -1,6 +1,6 @@
 // Aborts a transfer that stalls or trickles: every window it checks that enough bytes arrived, so a server that
 // sends nothing, or one byte now and then, cannot hold a pull open forever.
-import { PULL_WATCHDOG_DEFAULTS } from "../config/index.ts";
+import { CONFIG_DEFAULTS } from "../config/index.ts";
 import { ReflexiaError } from "../errors/index.ts";
 
 export interface TransferWatchdogOptions {
@@ -24,8 +24,8 @@ export interface TransferWatchdog {
 }
 
 export function startTransferWatchdog(options: TransferWatchdogOptions): TransferWatchdog {
-  const seconds = options.readTimeoutSeconds ?? PULL_WATCHDOG_DEFAULTS.readTimeoutSeconds;
-  const minRate = options.minBytesPerSecond ?? PULL_WATCHDOG_DEFAULTS.minBytesPerSecond;
+  const seconds = options.readTimeoutSeconds ?? CONFIG_DEFAULTS.registry.pull_read_timeout_seconds;
+  const minRate = options.minBytesPerSecond ?? CONFIG_DEFAULTS.registry.pull_min_bytes_per_second;
   // At least one byte per window, so a rate of 0 still fails a stall.
   const needed = Math.max(1, Math.ceil(minRate * seconds));
   const ac = new AbortController();

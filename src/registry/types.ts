@@ -165,7 +165,7 @@ export interface QuantizeResult {
 }
 
 export interface EnsureDefaultModelOptions {
-  /** Defaults to "reflexia-tiny". */
+  /** Defaults to config `models.default`. */
   name?: string;
   /** Defaults to every supported quantization. */
   quants?: Quantization[];
