@@ -65,6 +65,22 @@ export function packageVersion(): string {
   }
 }
 
+/**
+ * One line on where the layers run and why: info when GPU=… got what it asked for (or auto settled), warn when an
+ * explicit GPU=cuda|vulkan fell back to the CPU.
+ */
+function logGpuChoice(app: FastifyInstance, config: Config, engine: Engine): void {
+  const gpu = engine.gpu;
+  if (!gpu) {
+    if (config.gpu.backend !== "off") app.log.warn(`GPU=${config.gpu.backend} ignored: the ${engine.name} engine runs on the CPU (GPU offload needs the native engine)`);
+    return;
+  }
+  const fellBack = (gpu.requested === "cuda" || gpu.requested === "vulkan") && gpu.backend === "cpu";
+  const line = { gpu: { requested: gpu.requested, backend: gpu.backend, devices: gpu.devices.map((d) => d.description), layers: config.gpu.layers } };
+  if (fellBack) app.log.warn(line, `GPU backend: cpu (fallback) — ${gpu.reason}`);
+  else app.log.info(line, `GPU backend: ${gpu.backend} — ${gpu.reason}`);
+}
+
 function urlOf(address: string): string {
   return address.replace("://[::1]", "://localhost").replace("://0.0.0.0", "://127.0.0.1");
 }
@@ -80,7 +96,12 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     );
   }
   const engine =
-    options.engine ?? (await import("./engine/index.ts")).createEngine({ backend: config.engine.backend, threads: config.performance.thread_pool_size > 0 ? config.performance.thread_pool_size : undefined });
+    options.engine ??
+    (await import("./engine/index.ts")).createEngine({
+      backend: config.engine.backend,
+      threads: config.performance.thread_pool_size > 0 ? config.performance.thread_pool_size : undefined,
+      gpu: config.gpu.backend,
+    });
   const { createHashEmbedder } = await import("./rag/embeddings/hash-embedder.ts");
   const metrics = options.services?.metrics ?? createMetrics();
   // The document store opens before the services so inference can answer `rag` requests; a document change drops
@@ -108,6 +129,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     scheduler: services.scheduler,
     metrics: services.metrics,
     memory: services.memory ?? undefined,
+    gpu: engine.gpu,
     cacheStats: services.cache ? () => services.cache!.stats() : undefined,
     rag: options.rag || (serverRag ? createRagSeam({ config, service: serverRag.service, counts: serverRag.counts }) : undefined),
     apiKeys: config.auth.enabled ? loadApiKeys(config) : [],
@@ -117,6 +139,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     logger: options.logger ?? { level: config.log.level },
   };
   const app = buildApp(deps);
+  logGpuChoice(app, config, engine);
   const metricsApp = createMetricsServer({ registry: services.metrics.registry });
   const host = options.overrides?.host ?? config.server.host;
   const address = await app.listen({ port: options.overrides?.port ?? config.server.port, host });

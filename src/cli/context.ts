@@ -42,7 +42,12 @@ export function createCliContextFactory(program: Command): CliContextFactory {
           if (created && !options.quiet) process.stderr.write(DEFAULT_MODEL_NOTICE(loaded.config.models.default));
         },
         getEngine() {
-          engine ??= import("../engine/index.ts").then((m) => m.createEngine({ backend: loaded.config.engine.backend, threads: loaded.config.performance.thread_pool_size || undefined }));
+          engine ??= import("../engine/index.ts").then((m) => {
+            const e = m.createEngine({ backend: loaded.config.engine.backend, threads: loaded.config.performance.thread_pool_size || undefined, gpu: loaded.config.gpu.backend });
+            // An explicit GPU=cuda|vulkan that could not be honoured is said once, on stderr, before any output.
+            if (e.gpu && e.gpu.backend === "cpu" && (e.gpu.requested === "cuda" || e.gpu.requested === "vulkan")) process.stderr.write(`warning: ${e.gpu.reason}\n`);
+            return e;
+          });
           return engine;
         },
       };

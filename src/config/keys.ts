@@ -4,6 +4,13 @@ import { z } from "zod";
 export const QUANTIZATIONS = ["q4_0", "q4_k_m", "q5_k_m", "q8_0", "f16"] as const;
 export type Quantization = (typeof QUANTIZATIONS)[number];
 
+/** GPU=…: which compute backend runs the layers (the native engine; see src/engine/gpu). */
+export const GPU_MODES = ["auto", "cuda", "vulkan", "off"] as const;
+export type GpuMode = (typeof GPU_MODES)[number];
+/** GPU_LAYERS=…: "auto" fits layers to free VRAM, "max" offloads every layer, or an exact count. */
+export const GPU_LAYER_MODES = ["auto", "max"] as const;
+export type GpuLayersSetting = (typeof GPU_LAYER_MODES)[number] | number;
+
 const bool = z.preprocess((v) => {
   if (typeof v === "string") {
     const s = v.trim().toLowerCase();
@@ -18,6 +25,11 @@ const str = z.string();
 const strList = z.preprocess(
   (v) => (typeof v === "string" ? v.split(",").map((s) => s.trim()).filter(Boolean) : v),
   z.array(z.string()),
+);
+
+const gpuLayers = z.preprocess(
+  (v) => (typeof v === "string" && /^\s*\d+\s*$/.test(v) ? Number(v) : typeof v === "string" ? v.trim().toLowerCase() : v),
+  z.union([z.enum(GPU_LAYER_MODES), z.number().int().min(0).max(100_000)], { error: 'expected "auto", "max" or a whole number of layers (0 or more)' }),
 );
 
 export interface KeyDef {
@@ -52,11 +64,14 @@ export const CONFIG_KEYS: readonly KeyDef[] = [
   { key: "scheduler.queue_size", env: "QUEUE_SIZE", schema: int(0, 100_000), default: 64, description: "Requests that may wait for a sequence; beyond it requests get 503 + Retry-After." },
   { key: "scheduler.max_loaded_variants", env: "MAX_LOADED_VARIANTS", schema: int(1, 64), default: 3, description: "Most variants kept loaded at once (LRU eviction beyond)." },
   { key: "engine.backend", env: "ENGINE", schema: z.enum(["auto", "native", "node-llama-cpp"]), default: "auto", description: "Inference backend: the native decode loop (addon built by npm ci), node-llama-cpp's binding, or auto (native when its addon loads)." },
+  { key: "gpu.backend", env: "GPU", schema: z.enum(GPU_MODES), default: "auto", description: "GPU backend of the native engine: auto (CUDA when a CUDA device and driver are present, else Vulkan on a real GPU, else CPU), cuda, vulkan, or off (CPU only). The choice and its reason are in the log, /api/status and `reflexia doctor`." },
+  { key: "gpu.layers", env: "GPU_LAYERS", schema: gpuLayers, default: "auto", description: "Layers offloaded to the GPU: auto (as many as fit free VRAM with their KV cache, within MAX_VRAM_PERCENT and a safety margin), max (all; refused when they do not fit), or a count (the output layer counts as one, as in llama.cpp's -ngl)." },
   { key: "performance.thread_pool_size", env: "THREAD_POOL_SIZE", schema: int(0, 1024), default: 0, description: "llama.cpp decode threads; 0 picks a measured default from the cores available (cgroup quota included)." },
   { key: "adaptive.enabled", env: "ENABLE_ADAPTIVE_QUANTIZATION", schema: bool, default: true, description: "Choose the quantization variant per request from prompt complexity and memory pressure." },
   { key: "adaptive.hysteresis", env: "ADAPTIVE_HYSTERESIS", schema: num(0, 1), default: 0.08, description: "Complexity margin a score must cross beyond a threshold before the chosen variant changes." },
   { key: "adaptive.thresholds", env: "COMPLEXITY_THRESHOLDS", schema: z.preprocess((v) => (typeof v === "string" ? v.split(",").map(Number) : v), z.tuple([num(0, 1), num(0, 1)])), default: [0.3, 0.6], description: "Complexity scores separating low|medium and medium|high." },
   { key: "memory.max_memory_percent", env: "MAX_MEMORY_PERCENT", schema: num(1, 100), default: 80, description: "Memory budget as a percent of the effective limit (cgroup limit or system memory)." },
+  { key: "memory.max_vram_percent", env: "MAX_VRAM_PERCENT", schema: num(1, 100), default: 90, description: "VRAM budget as a percent of the GPU devices' total memory: what Reflexia's loaded variants may hold together; a load also never takes more than the devices' free memory minus a safety margin." },
   { key: "cache.enabled", env: "ENABLE_RESPONSE_CACHE", schema: bool, default: true, description: "Cache responses of deterministic requests." },
   { key: "cache.size", env: "RESPONSE_CACHE_SIZE", schema: int(0, 10_000_000), default: 1000, description: "Entries kept in the response cache (LRU)." },
   { key: "cache.deterministic_only", env: "CACHE_DETERMINISTIC_ONLY", schema: bool, default: true, description: "Cache only requests with temperature 0 or an explicit seed." },

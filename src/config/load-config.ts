@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { resolve } from "node:path";
 import { ReflexiaError } from "../errors/index.ts";
-import { CONFIG_KEYS, type Quantization } from "./keys.ts";
+import { CONFIG_KEYS, type GpuLayersSetting, type GpuMode, type Quantization } from "./keys.ts";
 
 export type ConfigSource = "default" | "file" | "env" | "override";
 
@@ -14,9 +14,10 @@ export interface Config {
   models: { default: string; default_quantization: Quantization; context_size: number; default_max_tokens: number; keep_alive_seconds: number };
   scheduler: { parallel: number; queue_size: number; max_loaded_variants: number };
   engine: { backend: "auto" | "native" | "node-llama-cpp" };
+  gpu: { backend: GpuMode; layers: GpuLayersSetting };
   performance: { thread_pool_size: number };
   adaptive: { enabled: boolean; hysteresis: number; thresholds: [number, number] };
-  memory: { max_memory_percent: number };
+  memory: { max_memory_percent: number; max_vram_percent: number };
   cache: { enabled: boolean; size: number; deterministic_only: boolean };
   rag: { similarity_top_k: number; chunk_size: number; chunk_overlap: number; embedding_model: string; ann_threshold: number; hybrid: boolean };
   vector_db: { embedding_dim: number; distance_metric: "ip" | "cosine" | "l2" };

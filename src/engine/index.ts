@@ -2,6 +2,7 @@
 import { ReflexiaError } from "../errors/index.ts";
 import { createNativeEngine } from "./native/native-engine.ts";
 import { createNodeLlamaCppEngine, type NodeLlamaCppEngineOptions } from "./node-llama-cpp/node-llama-cpp-engine.ts";
+import type { GpuMode } from "../config/keys.ts";
 import type { Engine } from "./types.ts";
 
 export * from "./types.ts";
@@ -13,11 +14,15 @@ export {
   type NodeLlamaCppEngineOptions,
 } from "./node-llama-cpp/node-llama-cpp-engine.ts";
 export { createNativeEngine, type NativeEngine, type NativeEngineOptions } from "./native/native-engine.ts";
+export { GPU_BACKENDS, backendModules, type GpuBackend, type BackendModule } from "./gpu/library-sets.ts";
+export { isSoftwareDevice, type GpuSelection, type BackendAttempt } from "./gpu/select-gpu-backend.ts";
 
 export const ENGINE_BACKENDS = ["auto", "native", "node-llama-cpp"] as const;
 export type EngineBackend = (typeof ENGINE_BACKENDS)[number];
 
-export interface CreateEngineOptions extends NodeLlamaCppEngineOptions {
+export interface CreateEngineOptions extends Omit<NodeLlamaCppEngineOptions, "gpu"> {
+  /** GPU backend of the native engine (config key gpu.backend). Defaults to "off". */
+  gpu?: GpuMode;
   /** Which backend runs inference. Defaults to "auto": native when its addon loads, else node-llama-cpp. */
   backend?: EngineBackend;
   /** Called once when "auto" falls back to node-llama-cpp, with the reason. Defaults to a warning on stderr. */
@@ -29,10 +34,10 @@ export interface CreateEngineOptions extends NodeLlamaCppEngineOptions {
  * thread (issue 6). node-llama-cpp stays as the fallback for machines where the addon did not build.
  */
 export function createEngine(options: CreateEngineOptions = {}): Engine {
-  const { backend = "auto", onFallback, ...rest } = options;
+  const { backend = "auto", onFallback, gpu, ...rest } = options;
   if (backend === "node-llama-cpp") return createNodeLlamaCppEngine(rest);
   try {
-    return createNativeEngine({ threads: rest.threads });
+    return createNativeEngine({ threads: rest.threads, gpu });
   } catch (e) {
     if (backend === "native") throw e;
     const reason = e instanceof ReflexiaError || e instanceof Error ? e.message : String(e);

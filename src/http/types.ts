@@ -2,6 +2,7 @@
 import type { FastifyInstance, FastifyServerOptions } from "fastify";
 import type { ResponseCacheStats } from "../cache/index.ts";
 import type { Config } from "../config/index.ts";
+import type { EngineGpu } from "../engine/types.ts";
 import type { MemoryMonitor } from "../memory/index.ts";
 import type { ReflexiaMetrics } from "../metrics/index.ts";
 import type { Scheduler } from "../scheduler/index.ts";
@@ -33,6 +34,8 @@ export interface AppDeps {
   scheduler: Scheduler;
   metrics: ReflexiaMetrics;
   memory?: MemoryMonitor;
+  /** The engine's GPU decision (backend, reason, devices) for /api/status; absent for CPU-only engines. */
+  gpu?: EngineGpu;
   cacheStats?: () => ResponseCacheStats;
   rag?: RagSeam;
   /** Accepted API keys (loadApiKeys(config)); used only when config.auth.enabled. */

@@ -9,6 +9,7 @@ export {
   type SchedulableVariant,
   type Scheduler,
   type SchedulerMemoryHook,
+  type GpuPlan,
   type SchedulerMetricsSink,
   type SchedulerOptions,
   type SchedulerStatus,
