@@ -1,22 +1,22 @@
 // What buildApp needs: the services and infrastructure main.ts composes (tests pass their own).
-import type { FastifyInstance, FastifyServerOptions } from "fastify";
+import type { FastifyServerOptions } from "fastify";
 import type { ResponseCacheStats } from "../cache/index.ts";
 import type { Config } from "../config/index.ts";
 import type { EngineGpu } from "../engine/types.ts";
 import type { MemoryMonitor } from "../memory/index.ts";
 import type { ReflexiaMetrics } from "../metrics/index.ts";
+import type { RagService } from "../rag/index.ts";
 import type { Scheduler } from "../scheduler/index.ts";
 import type { EmbedService } from "../services/embed-service.ts";
 import type { InferenceService } from "../services/inference-service.ts";
 import type { ModelService } from "../services/model-service.ts";
 import type { RoleCatalog } from "../services/roles.ts";
 
-/** The RAG seam: when present its routes are registered and its stats feed metrics and /api/status. */
-export interface RagSeam {
-  /** Registers the /api/documents… routes (under the app's auth, limits and error handler). */
-  registerRoutes?(app: FastifyInstance): void | Promise<void>;
-  /** Stored documents and chunks (feeds reflexia_rag_document_count/_sum and /api/status). */
-  stats?(): { documents: number; chunks: number } | Promise<{ documents: number; chunks: number }>;
+/** RAG as the app sees it: when present the /api/documents… routes are registered over the service. */
+export interface AppRag {
+  service: RagService;
+  /** Stored documents and chunks (feeds reflexia_rag_document_count/_sum and /api/status); cheap, no store access. */
+  counts(): { documents: number; chunks: number };
 }
 
 export interface Readiness {
@@ -37,7 +37,7 @@ export interface AppDeps {
   /** The engine's GPU decision (backend, reason, devices) for /api/status; absent for CPU-only engines. */
   gpu?: EngineGpu;
   cacheStats?: () => ResponseCacheStats;
-  rag?: RagSeam;
+  rag?: AppRag;
   /** Accepted API keys (loadApiKeys(config)); used only when config.auth.enabled. */
   apiKeys?: readonly string[];
   /** /readyz: 503 until this says ready (main: the default model is loaded). Defaults to always ready. */
