@@ -29,7 +29,7 @@ export interface StartServerOptions {
   /** Web UI directory. Defaults to the repository's web/. */
   webDir?: string | null;
   /** Fastify logger setting. Defaults to {level: config.log.level}. */
-  logger?: boolean | { level: string };
+  logger?: AppDeps["logger"];
   /** Seconds close() waits for in-flight requests before cutting them off. Defaults to 25 (k8s grace is 30). */
   drainTimeoutSeconds?: number;
   /** Extra service options (adaptive chooser, memory monitor, embedder). */

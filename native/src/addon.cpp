@@ -104,6 +104,7 @@ static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
     exports.Set("loadModel", Napi::Function::New(env, Model::Load));
     exports.Set("loadBackend", Napi::Function::New(env, LoadBackend));
     exports.Set("devices", Napi::Function::New(env, Devices));
+    exports.Set("deviceBandwidth", Napi::Function::New(env, DeviceBandwidth));
     exports.Set("Model", Model::Define(env));
     exports.Set("Generator", Generator::Define(env));
     exports.Set("Embedder", Embedder::Define(env));

@@ -14,6 +14,9 @@ Napi::Value LoadBackend(const Napi::CallbackInfo & info);
 // devices() -> [{index, name, description, backend, type, deviceId, freeBytes, totalBytes}] of every registered device.
 Napi::Value Devices(const Napi::CallbackInfo & info);
 
+// deviceBandwidth(deviceIndex, {bytes, passes, threads}) -> Promise<{bytes, passSeconds}>: a ggml copy on the device.
+Napi::Value DeviceBandwidth(const Napi::CallbackInfo & info);
+
 // Global ggml device indices (as devices() reports them) to device handles; throws on an unknown index.
 std::vector<ggml_backend_dev_t> devices_by_index(const std::vector<int32_t> & indices);
 

@@ -1,5 +1,6 @@
 // Splits a llama model's memory between the CPU and GPU devices for a given number of offloaded layers, from its
 // own tensor sizes (the GGUF's tensor table, or the planned layout of a shape), mirroring llama.cpp's placement.
+import type { GgufHeader } from "./read-gguf.ts";
 import type { ModelDims } from "./shapes.ts";
 import { checkLoadShape, computeBufferBytes, kvBytesPerLayer, repackedBytes } from "./estimate-size.ts";
 
@@ -45,6 +46,11 @@ export interface OffloadPlacement {
   ramBytes: number;
   vram: { weightsBytes: number; kvCacheBytes: number; computeBytes: number };
   ram: { weightsBytes: number; repackBytes: number; kvCacheBytes: number; computeBytes: number };
+  /**
+   * Weight bytes one decoded token reads on each side: every layer's matrices and the output matrix (a tied output
+   * reads all of token_embd), but only one row of token_embd for the input. Bandwidth over these bounds decode speed.
+   */
+  decodeReadBytes: { cpuBytes: number; gpuBytes: number };
 }
 
 /** The repeating layer a tensor belongs to (blk.N.), or -1. */
@@ -96,6 +102,27 @@ export function offloadProfile(tensors: readonly OffloadTensor[], dims: ModelDim
   };
 }
 
+/** The header fields a profile needs (a GgufHeader has them all). */
+export type OffloadHeader = Pick<GgufHeader, "tensors" | "vocabSize" | "embeddingLength" | "blockCount" | "headCount" | "headCountKv" | "feedForwardLength" | "contextLength">;
+
+/**
+ * The offload profile of a GGUF file from its own header: dims from its metadata, the context capped at its
+ * training context as the engine caps it.
+ */
+export function offloadProfileOf(h: OffloadHeader, contextSize: number, parallel = 1): OffloadProfile {
+  const ctx = h.contextLength > 0 ? Math.min(contextSize, h.contextLength) : contextSize;
+  const dims: ModelDims = {
+    nVocab: h.vocabSize,
+    nEmbd: h.embeddingLength,
+    nLayer: h.blockCount,
+    nHead: Math.max(1, h.headCount),
+    nHeadKv: Math.max(1, h.headCountKv || h.headCount),
+    nFf: h.feedForwardLength,
+    nCtx: ctx,
+  };
+  return offloadProfile(h.tensors, dims, ctx, parallel);
+}
+
 /**
  * Where `gpuLayers` offloaded layers put the model (llama.cpp's rule: the last gpuLayers of the n_layer + 1 layers go
  * to the GPU, the output layer first; the input layer never does; -1 means all). With no layer offloaded the
@@ -110,15 +137,19 @@ export function placeLayers(profile: OffloadProfile, gpuLayers: number): Offload
   let ramWeights = profile.inputWeightBytes + (outputOnGpu ? 0 : profile.outputCpuWeightBytes);
   let repack = outputOnGpu ? 0 : profile.outputRepackBytes;
   let gpuKvLayers = 0;
+  let gpuLayerBytes = 0;
+  let cpuLayerBytes = 0;
   for (let il = 0; il < profile.layerCount; il++) {
     if (il >= firstGpuLayer) {
-      vramWeights += profile.layerWeightBytes[il];
+      gpuLayerBytes += profile.layerWeightBytes[il];
       gpuKvLayers++;
     } else {
-      ramWeights += profile.layerWeightBytes[il];
+      cpuLayerBytes += profile.layerWeightBytes[il];
       repack += profile.layerRepackBytes[il];
     }
   }
+  vramWeights += gpuLayerBytes;
+  ramWeights += cpuLayerBytes;
   const cpuKvLayers = profile.layerCount - gpuKvLayers;
   // A split graph needs a work buffer on each side; all layers on one side leave the other with host buffers only.
   const vramCompute = g > 0 ? profile.computeBytes : 0;
@@ -133,5 +164,9 @@ export function placeLayers(profile: OffloadProfile, gpuLayers: number): Offload
     ramBytes: ram.weightsBytes + ram.repackBytes + ram.kvCacheBytes + ram.computeBytes,
     vram,
     ram,
+    decodeReadBytes: {
+      cpuBytes: cpuLayerBytes + (outputOnGpu ? 0 : profile.outputWeightBytes),
+      gpuBytes: gpuLayerBytes + (outputOnGpu ? profile.outputWeightBytes : 0),
+    },
   };
 }

@@ -1,9 +1,10 @@
 // VRAM placement of stored variants: each blob's offload profile from its own GGUF tensor table (read once per
 // file), GPU_LAYERS fitted against the VRAM rule, for the scheduler's loads and the adaptive choice.
 import type { Config } from "../config/index.ts";
-import type { EngineGpu } from "../engine/types.ts";
-import { offloadProfile, readGgufHeader, type GgufHeader, type OffloadProfile } from "../gguf/index.ts";
-import type { MemoryMonitor } from "../memory/index.ts";
+import type { Engine, EngineGpu } from "../engine/types.ts";
+import { ReflexiaError } from "../errors/index.ts";
+import { offloadProfileOf, readGgufHeader, type OffloadHeader, type OffloadProfile } from "../gguf/index.ts";
+import { createMemoryMonitor, type MemoryMonitor } from "../memory/index.ts";
 import { fitGpuLayers, vramSafetyMarginBytes } from "../policy/index.ts";
 import type { GpuPlan } from "../scheduler/index.ts";
 
@@ -28,26 +29,18 @@ export interface GpuPlacerOptions {
   memory: MemoryMonitor | null;
 }
 
-type Header = Pick<GgufHeader, "tensors" | "vocabSize" | "embeddingLength" | "blockCount" | "headCount" | "headCountKv" | "feedForwardLength" | "contextLength">;
-
 export function createGpuPlacer(options: GpuPlacerOptions): GpuPlacer {
   const { config, gpu, memory } = options;
   const active = gpu !== undefined && gpu.backend !== "cpu" && gpu.devices.length > 0;
-  const headers = new Map<string, Header>();
+  const headers = new Map<string, OffloadHeader>();
   const profiles = new Map<string, OffloadProfile>();
 
   const profileOf = (path: string, contextSize: number, parallel: number): OffloadProfile | undefined => {
     const h = headers.get(path);
     if (!h) return undefined;
-    // The engine caps the context at the model's training context; so does the estimate.
-    const ctx = h.contextLength > 0 ? Math.min(contextSize, h.contextLength) : contextSize;
-    const key = `${path}\0${ctx}\0${parallel}`;
+    const key = `${path}\0${contextSize}\0${parallel}`;
     let p = profiles.get(key);
-    if (!p) {
-      const dims = { nVocab: h.vocabSize, nEmbd: h.embeddingLength, nLayer: h.blockCount, nHead: Math.max(1, h.headCount), nHeadKv: Math.max(1, h.headCountKv || h.headCount), nFf: h.feedForwardLength, nCtx: ctx };
-      p = offloadProfile(h.tensors, dims, ctx, parallel);
-      profiles.set(key, p);
-    }
+    if (!p) profiles.set(key, (p = offloadProfileOf(h, contextSize, parallel)));
     return p;
   };
 
@@ -74,4 +67,21 @@ export function createGpuPlacer(options: GpuPlacerOptions): GpuPlacer {
       return Math.max(0, Math.min(free, budget - heldBytes));
     },
   };
+}
+
+/**
+ * GPU layers for a load outside the scheduler (CLI generate/chat, benchmarks): GPU_LAYERS fitted to the devices'
+ * free VRAM within MAX_VRAM_PERCENT, nothing else loaded by this process counted. 0 on the CPU; RFX_MEMORY_BUDGET
+ * when GPU_LAYERS=max or N does not fit.
+ */
+export async function gpuLayersForLoad(engine: Engine, config: Config, path: string, load: { contextSize: number; parallel: number }): Promise<number> {
+  const gpu = engine.gpu;
+  if (!gpu || gpu.backend === "cpu" || gpu.devices.length === 0) return 0;
+  const memory = createMemoryMonitor({ maxMemoryPercent: config.memory.max_memory_percent, maxVramPercent: config.memory.max_vram_percent, gpuDevices: () => gpu.memory() });
+  const placer = createGpuPlacer({ config, gpu, memory });
+  await placer.prepare({ path });
+  const plan = placer.place({ path }, load, placer.availableVramBytes(0));
+  if (!plan) return 0;
+  if (!plan.fits) throw new ReflexiaError("RFX_MEMORY_BUDGET", `${path}: ${plan.detail}`, { vramBytes: plan.vramBytes, gpuLayers: plan.gpuLayers });
+  return plan.gpuLayers;
 }

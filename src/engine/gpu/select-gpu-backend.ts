@@ -116,7 +116,7 @@ export function selectGpuBackend(
     }
     let why = a.error ?? noDevice(requested);
     if (requested === "cuda" && !driverPresent() && !why.startsWith("no NVIDIA driver")) why = `no NVIDIA driver is present and ${why}`;
-    return { requested, backend: "cpu", reason: `GPU=${requested}, but ${why}; running on the CPU`, devices: [], attempts: [a] };
+    return { requested, backend: "cpu", reason: `GPU=${requested}, but ${why}; running on the CPU`, devices: [], attempts: [{ ...a, error: why }] };
   }
   const attempts: BackendAttempt[] = [];
   const cuda: BackendAttempt = driverPresent()

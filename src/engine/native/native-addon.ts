@@ -133,6 +133,8 @@ export interface NativeAddon {
   loadBackend(path: string): { name: string; devices: number } | { error: string };
   /** Every device in ggml's registry, CPU included, with its memory now. */
   devices(): RawDevice[];
+  /** Times a ggml copy of `bytes` on a device: `passes` timed passes after one warm-up. */
+  deviceBandwidth(index: number, options: { bytes: number; passes: number; threads: number }): Promise<{ bytes: number; passSeconds: number[] }>;
   /** gpuLayers go to `devices` (ggml indices); none listed means CPU only. */
   loadModel(path: string, options: { useMmap?: boolean; gpuLayers?: number; devices?: number[] }): Promise<NativeModel>;
   Generator: new (model: NativeModel, options: NativeGeneratorOptions, onEvents: (events: NativeEvent[]) => void) => NativeGenerator;
