@@ -1,6 +1,7 @@
 // Composition root: config → store → engine → services (scheduler, cache, policy) → http → listen on server.port,
 // plus the separate metrics listener on server.metrics_port; SIGTERM drains in-flight requests, then exits.
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { FastifyInstance } from "fastify";
 import { loadConfig, type Config, type LoadedConfig } from "./config/index.ts";
@@ -10,6 +11,10 @@ import { buildApp, loadApiKeys, type AppDeps, type Readiness } from "./http/inde
 import { createMetrics, createMetricsServer } from "./metrics/index.ts";
 import { createModelStore, type ModelStore } from "./registry/index.ts";
 import { createServices, type CreateServicesOptions, type Services } from "./services/create-services.ts";
+import { createBenchmarkHistory } from "./bench/history.ts";
+import { createServerBenchmarks } from "./bench/server-benchmarks.ts";
+import { createBenchmarkJobs } from "./services/benchmark-jobs.ts";
+import { createLiveMetrics } from "./services/live-metrics.ts";
 import { openRag, type OpenRag } from "./services/rag/open-rag.ts";
 
 export interface StartServerOptions {
@@ -26,7 +31,7 @@ export interface StartServerOptions {
   warmUp?: boolean;
   /** SIGTERM/SIGINT drain and exit the process. Defaults to false (tests close explicitly). */
   installSignalHandlers?: boolean;
-  /** Web UI directory. Defaults to the repository's web/. */
+  /** Web UI directory. Defaults to the repository's web/dist (built by `npm ci` / `npm run build:web`). */
   webDir?: string | null;
   /** Fastify logger setting. Defaults to {level: config.log.level}. */
   logger?: AppDeps["logger"];
@@ -80,6 +85,14 @@ function logGpuChoice(app: FastifyInstance, config: Config, engine: Engine): voi
   else app.log.info(line, `GPU backend: ${gpu.backend} — ${gpu.reason}`);
 }
 
+/** The built web UI (scripts/build-web.mjs); without it the API still serves, and the note says how to build it. */
+function defaultWebDir(): string | null {
+  const dir = fileURLToPath(new URL("../web/dist", import.meta.url));
+  if (existsSync(join(dir, "index.html"))) return dir;
+  process.stderr.write(`note: the web UI is not built (${dir} is missing); run: npm run build:web\n`);
+  return null;
+}
+
 function urlOf(address: string): string {
   return address.replace("://[::1]", "://localhost").replace("://0.0.0.0", "://127.0.0.1");
 }
@@ -117,6 +130,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     ...options.services,
   });
   services.memory?.startSampling(2000);
+  const liveMetrics = createLiveMetrics({ metrics: services.metrics, scheduler: services.scheduler, memory: services.memory });
+  const benchmarkHistory = createBenchmarkHistory({ home: config.home });
+  const benchmarkJobs = createBenchmarkJobs({ kinds: createServerBenchmarks({ loaded, store, engine }), store: benchmarkHistory });
 
   let readiness: Readiness = { ready: false, reason: `loading ${config.models.default}` };
   const deps: AppDeps = {
@@ -134,7 +150,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     apiKeys: config.auth.enabled ? loadApiKeys(config) : [],
     readiness: () => readiness,
     version: packageVersion(),
-    webDir: options.webDir === undefined ? fileURLToPath(new URL("../web", import.meta.url)) : options.webDir,
+    liveMetrics,
+    benchmarks: { jobs: benchmarkJobs, history: benchmarkHistory },
+    webDir: options.webDir === undefined ? defaultWebDir() : options.webDir,
     logger: options.logger ?? { level: config.log.level },
   };
   const app = buildApp(deps);
@@ -150,6 +168,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     await serverRag?.close().catch(() => {});
     throw e;
   }
+
+  liveMetrics.start();
 
   // Warm the default model so the first request does not pay the load; /readyz turns 200 when it is in.
   const ready =
@@ -190,6 +210,10 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       }
       clearTimeout(timer);
       await metricsApp.close();
+      liveMetrics.stop();
+      // A benchmark still running holds models on the engine: stop it before the engine goes.
+      if (benchmarkJobs.current()?.status === "running") benchmarkJobs.cancel("current");
+      await benchmarkJobs.idle();
       services.memory?.stop();
       await serverRag?.close().catch(() => {});
       await engine.dispose().catch(() => {});

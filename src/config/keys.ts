@@ -84,5 +84,6 @@ export const CONFIG_KEYS: readonly KeyDef[] = [
   { key: "vector_db.embedding_dim", env: "VECTOR_DB_EMBEDDING_DIM", schema: int(8, 8192), default: 384, description: "Dimension of the built-in embedder's vectors." },
   { key: "vector_db.distance_metric", env: "VECTOR_DB_DISTANCE_METRIC", schema: z.enum(["ip", "cosine", "l2"]), default: "ip", description: "Vector distance: inner product, cosine or L2." },
   { key: "roles.custom", env: "REFLEXIA_CUSTOM_ROLES", schema: z.preprocess((v) => (typeof v === "string" ? JSON.parse(v) : v), z.array(z.object({ id: z.string().min(1), name: z.string().min(1), category: z.string().default("custom"), system_prompt: z.string().min(1) }))), default: [], description: "Extra expert roles: [{id, name, category, system_prompt}]." },
+  { key: "ui.grafana_url", env: "GRAFANA_URL", schema: z.string().refine((s) => s === "" || (/^https?:\/\//i.test(s) && URL.canParse(s)), "must be an http(s) URL or empty"), default: "", description: "Grafana dashboard URL the web UI's metrics view links to (http or https); empty hides the link." },
   { key: "log.level", env: "LOG_LEVEL", schema: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]), default: "info", description: "Server log level." },
 ];

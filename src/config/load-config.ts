@@ -22,6 +22,7 @@ export interface Config {
   rag: { similarity_top_k: number; chunk_size: number; chunk_overlap: number; embedding_model: string; ann_threshold: number; hybrid: boolean };
   vector_db: { embedding_dim: number; distance_metric: "ip" | "cosine" | "l2" };
   roles: { custom: { id: string; name: string; category: string; system_prompt: string }[] };
+  ui: { grafana_url: string };
   log: { level: string };
 }
 
