@@ -3,7 +3,7 @@
 // response-cache hits over HTTP. Run: npx tsx src/bench/api-bench.ts [--model M] [--tokens N] [--concurrency 1,4,8]
 import { pathToFileURL } from "node:url";
 import { createReflexiaClient } from "../client/index.ts";
-import { loadConfig, type Config, type LoadedConfig } from "../config/index.ts";
+import { loadConfig, type LoadedConfig } from "../config/index.ts";
 import type { Engine, GenerationResult } from "../engine/types.ts";
 import { ReflexiaError } from "../errors/index.ts";
 import { median, percentile } from "./bench-stats.ts";

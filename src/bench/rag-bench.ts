@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { CONFIG_DEFAULTS } from "../config/index.ts";
 import { toFloat32 } from "../rag/embeddings/embedder.ts";
 import { createHashEmbedder } from "../rag/embeddings/hash-embedder.ts";
 import { openLanceDbStore } from "../rag/store/lancedb-store.ts";
@@ -23,7 +24,7 @@ export interface RagBenchmarkOptions {
   distance?: DistanceMetric;
   /** HNSW search breadth. Defaults to the store's default. */
   ef?: number;
-  /** Threshold the product uses to switch from exact to ANN search (reported, not forced). Defaults to 20000 (config `rag.ann_threshold`). */
+  /** Threshold the product uses to switch from exact to ANN search (reported, not forced). Defaults to config `rag.ann_threshold`. */
   annThreshold?: number;
   /** Working directory; defaults to a temporary one that is removed afterwards. */
   dir?: string;
@@ -93,12 +94,12 @@ export async function runRagBenchmark(options: RagBenchmarkOptions = {}): Promis
   const sizes = options.sizes ?? [100, 1000, 10000];
   const nQueries = options.queries ?? 200;
   const k = options.k ?? 10;
-  const chunkSize = options.chunkSize ?? 512;
-  const distance = options.distance ?? "ip";
-  const annThreshold = options.annThreshold ?? 20000;
+  const chunkSize = options.chunkSize ?? CONFIG_DEFAULTS.rag.chunk_size;
+  const distance = options.distance ?? CONFIG_DEFAULTS.vector_db.distance_metric;
+  const annThreshold = options.annThreshold ?? CONFIG_DEFAULTS.rag.ann_threshold;
   const log = options.log ?? (() => undefined);
   const root = options.dir ?? mkdtempSync(join(tmpdir(), "rfx-rag-bench-"));
-  const embedder = createHashEmbedder({ dim: 384 });
+  const embedder = createHashEmbedder();
   const rows: RagBenchmarkRow[] = [];
   try {
     for (const size of sizes) {
@@ -107,7 +108,7 @@ export async function runRagBenchmark(options: RagBenchmarkOptions = {}): Promis
       // 30 filler sentences make ~475-token documents (max ~500): one 512-token chunk each; scaled for other sizes.
       const corpus = generateRagCorpus(size, { seed: 7, fillerSentences: Math.max(4, Math.round((30 * chunkSize) / 512)) });
       // Ingest without ANN maintenance, then build the index once, timed on its own.
-      const svc = await createRagService({ dir, embedder, chunkSize, chunkOverlap: 50, distance, annThreshold: Number.MAX_SAFE_INTEGER, hybrid: false });
+      const svc = await createRagService({ dir, embedder, chunkSize, chunkOverlap: CONFIG_DEFAULTS.rag.chunk_overlap, distance, annThreshold: Number.MAX_SAFE_INTEGER, hybrid: false });
       let t0 = performance.now();
       const items = await svc.ingestMany(
         corpus.map((d) => ({ content: d.text, source: d.source, title: d.title })),
@@ -143,7 +144,7 @@ export async function runRagBenchmark(options: RagBenchmarkOptions = {}): Promis
       await store.close();
 
       const defaultPath = hasAnn && chunks >= annThreshold ? "ann" : "exact";
-      const q = await createRagService({ dir, embedder, chunkSize, chunkOverlap: 50, distance, annThreshold: 0 });
+      const q = await createRagService({ dir, embedder, chunkSize, chunkOverlap: CONFIG_DEFAULTS.rag.chunk_overlap, distance, annThreshold: 0 });
       const answered = async (hybrid: boolean, exactSearch: boolean) => {
         let hits = 0;
         for (let i = 0; i < nQueries; i++) {

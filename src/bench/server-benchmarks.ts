@@ -99,7 +99,7 @@ export function createServerBenchmarks(options: ServerBenchmarksOptions): Record
       const variants = await resolveModels(r);
       const tokens = r.tokens ?? 64;
       const concurrency = r.concurrency ?? [1, 4, 8];
-      // Loaded on use: the throughput bench starts a server (main.ts), which loads this module.
+      // Loaded on use: the throughput bench starts a second server (start-bench-server.ts) and its engine.
       const { runThroughputBenchmark } = await import("./throughput-bench.ts");
       const runs: ThroughputBenchmarkResult[] = [];
       for (const [i, v] of variants.entries()) {

@@ -1,3 +1,21 @@
-// Typed, validated, frozen configuration.
-export { CONFIG_KEYS, QUANTIZATIONS, GPU_MODES, GPU_LAYER_MODES, type Quantization, type GpuMode, type GpuLayersSetting, type KeyDef } from "./keys.ts";
-export { loadConfig, describeConfig, type Config, type LoadedConfig, type ConfigSource, type LoadConfigOptions } from "./load-config.ts";
+// Typed, validated, frozen configuration: the key table (with the allowed-value lists) and its one loader.
+export {
+  CONFIG_KEYS,
+  CONFIG_SCHEMA,
+  DISTANCE_METRICS,
+  ENGINE_BACKENDS,
+  GPU_LAYER_MODES,
+  GPU_MODES,
+  LOG_LEVELS,
+  QUANTIZATIONS,
+  type Config,
+  type DistanceMetric,
+  type EngineBackend,
+  type GpuLayersSetting,
+  type GpuMode,
+  type KeyDef,
+  type LogLevel,
+  type Quantization,
+} from "./keys.ts";
+export { packageVersion } from "./package-version.ts";
+export { CONFIG_DEFAULTS, describeConfig, isDebugEnabled, loadConfig, type ConfigSource, type LoadConfigOptions, type LoadedConfig } from "./load-config.ts";

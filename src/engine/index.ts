@@ -1,8 +1,8 @@
 // The engine package's public surface: the Engine contract and the factory the rest of Reflexia calls.
+import { CONFIG_DEFAULTS, type Config, type EngineBackend, type GpuMode } from "../config/index.ts";
 import { ReflexiaError } from "../errors/index.ts";
 import { createNativeEngine } from "./native/native-engine.ts";
 import { createNodeLlamaCppEngine, type NodeLlamaCppEngineOptions } from "./node-llama-cpp/node-llama-cpp-engine.ts";
-import type { GpuMode } from "../config/keys.ts";
 import type { Engine } from "./types.ts";
 
 export * from "./types.ts";
@@ -17,13 +17,12 @@ export { createNativeEngine, type NativeEngine, type NativeEngineOptions } from 
 export { GPU_BACKENDS, backendModules, type GpuBackend, type BackendModule } from "./gpu/library-sets.ts";
 export { isSoftwareDevice, type GpuSelection, type BackendAttempt } from "./gpu/select-gpu-backend.ts";
 
-export const ENGINE_BACKENDS = ["auto", "native", "node-llama-cpp"] as const;
-export type EngineBackend = (typeof ENGINE_BACKENDS)[number];
+export { ENGINE_BACKENDS, type EngineBackend } from "../config/index.ts";
 
 export interface CreateEngineOptions extends Omit<NodeLlamaCppEngineOptions, "gpu"> {
-  /** GPU backend of the native engine (config key gpu.backend). Defaults to "off". */
+  /** GPU backend of the native engine. Defaults to config `gpu.backend`. */
   gpu?: GpuMode;
-  /** Which backend runs inference. Defaults to "auto": native when its addon loads, else node-llama-cpp. */
+  /** Which backend runs inference ("auto": native when its addon loads, else node-llama-cpp). Defaults to config `engine.backend`. */
   backend?: EngineBackend;
   /** Called once when "auto" falls back to node-llama-cpp, with the reason. Defaults to a warning on stderr. */
   onFallback?: (reason: string) => void;
@@ -34,7 +33,7 @@ export interface CreateEngineOptions extends Omit<NodeLlamaCppEngineOptions, "gp
  * thread (issue 6). node-llama-cpp stays as the fallback for machines where the addon did not build.
  */
 export function createEngine(options: CreateEngineOptions = {}): Engine {
-  const { backend = "auto", onFallback, gpu, ...rest } = options;
+  const { backend = CONFIG_DEFAULTS.engine.backend, onFallback, gpu = CONFIG_DEFAULTS.gpu.backend, ...rest } = options;
   if (backend === "node-llama-cpp") return createNodeLlamaCppEngine(rest);
   try {
     return createNativeEngine({ threads: rest.threads, gpu });
@@ -44,4 +43,14 @@ export function createEngine(options: CreateEngineOptions = {}): Engine {
     (onFallback ?? ((r) => process.stderr.write(`warning: native engine unavailable (${r}); using node-llama-cpp\n`)))(reason);
     return createNodeLlamaCppEngine(rest);
   }
+}
+
+/** The configured backend and GPU with performance.thread_pool_size threads (0 picks the measured default). */
+export function createEngineFromConfig(config: Config, options: Omit<CreateEngineOptions, "backend" | "threads" | "gpu"> = {}): Engine {
+  return createEngine({
+    ...options,
+    backend: config.engine.backend,
+    threads: config.performance.thread_pool_size > 0 ? config.performance.thread_pool_size : undefined,
+    gpu: config.gpu.backend,
+  });
 }

@@ -10,7 +10,6 @@ import type {
   SchedulableVariant,
   Scheduler,
   SchedulerOptions,
-  SchedulerStatus,
   VariantStatus,
 } from "./types.ts";
 

@@ -27,6 +27,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from "
 import { join } from "node:path";
 import * as lancedb from "@lancedb/lancedb";
 import { Field, FixedSizeList, Float32, Float64, Int32, Schema, Utf8 } from "apache-arrow";
+import { CONFIG_DEFAULTS } from "../../config/index.ts";
 import { ReflexiaError } from "../../errors/index.ts";
 import type { DistanceMetric, DocumentType, RagChunk, RagDocument } from "../types.ts";
 import {
@@ -48,9 +49,9 @@ export interface LanceDbStoreOptions {
   dim: number;
   /** Identity of the embedder whose vectors the store holds; reopening with another one is refused. */
   embedderId: string;
-  /** Defaults to "ip" (config `vector_db.distance_metric`). */
+  /** Defaults to config `vector_db.distance_metric`. */
   distance?: DistanceMetric;
-  /** Chunk rows past which an ANN (IVF_HNSW_SQ) index is built; exact search below. Defaults to 5000. */
+  /** Chunk rows past which an ANN (IVF_HNSW_SQ) index is built; exact search below. Defaults to config `rag.ann_threshold`. */
   annThreshold?: number;
   /** Commits after which the documents table is compacted in the background. Defaults to 50. */
   optimizeEvery?: number;
@@ -206,8 +207,8 @@ function writeMeta(path: string, meta: StoreMeta): void {
 /** Opens (creating when missing) the store under `dir` and removes what an interrupted ingest left behind. */
 export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<VectorStore & { readonly dir: string }> {
   const { dir, dim, embedderId } = options;
-  const metric = options.distance ?? "ip";
-  const annThreshold = options.annThreshold ?? 5000;
+  const metric = options.distance ?? CONFIG_DEFAULTS.vector_db.distance_metric;
+  const annThreshold = options.annThreshold ?? CONFIG_DEFAULTS.rag.ann_threshold;
   const optimizeEvery = options.optimizeEvery ?? 50;
   const ef = options.ef ?? 300;
   const hnswM = options.hnsw?.m ?? 32;
