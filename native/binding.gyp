@@ -10,7 +10,8 @@
         "src/split-tuner.cpp",
         "src/seq-sampler.cpp",
         "src/embedder.cpp",
-        "src/threadpool.cpp"
+        "src/threadpool.cpp",
+        "src/devices.cpp"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

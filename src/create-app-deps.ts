@@ -94,6 +94,7 @@ export async function createAppDeps(config: Config, options: CreateAppDepsOption
     scheduler: services.scheduler,
     metrics: services.metrics,
     memory: services.memory ?? undefined,
+    gpu: engine.gpu,
     cacheStats: services.cache ? () => services.cache!.stats() : undefined,
     rag,
     apiKeys: options.apiKeys ?? (config.auth.enabled ? loadApiKeys(config) : []),

@@ -6,7 +6,7 @@ import { loadConfig, type Config, type LoadedConfig } from "./config/index.ts";
 import { createAppDeps } from "./create-app-deps.ts";
 import type { Engine } from "./engine/types.ts";
 import { isReflexiaError } from "./errors/index.ts";
-import { buildApp, shutdownReason, type Readiness } from "./http/index.ts";
+import { buildApp, shutdownReason, type AppDeps, type Readiness } from "./http/index.ts";
 import { createMetricsServer } from "./http/metrics-server.ts";
 import type { ModelStore } from "./registry/index.ts";
 import type { CreateServicesOptions, Services } from "./services/create-services.ts";
@@ -31,7 +31,7 @@ export interface StartServerOptions {
   /** Web UI directory. Defaults to the repository's web/dist (built by `npm ci` / `npm run build:web`). */
   webDir?: string | null;
   /** Fastify logger setting. Defaults to {level: config.log.level}. */
-  logger?: boolean | { level: string };
+  logger?: AppDeps["logger"];
   /** Seconds close() waits for in-flight requests before cutting them off. Defaults to 25 (k8s grace is 30). */
   drainTimeoutSeconds?: number;
   /** Extra service options (adaptive chooser, memory monitor, embedder). */
@@ -57,6 +57,22 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+
+/**
+ * One line on where the layers run and why: info when GPU=… got what it asked for (or auto settled), warn when an
+ * explicit GPU=cuda|vulkan fell back to the CPU.
+ */
+function logGpuChoice(app: FastifyInstance, config: Config, engine: Engine): void {
+  const gpu = engine.gpu;
+  if (!gpu) {
+    if (config.gpu.backend !== "off") app.log.warn(`GPU=${config.gpu.backend} ignored: the ${engine.name} engine runs on the CPU (GPU offload needs the native engine)`);
+    return;
+  }
+  const fellBack = (gpu.requested === "cuda" || gpu.requested === "vulkan") && gpu.backend === "cpu";
+  const line = { gpu: { requested: gpu.requested, backend: gpu.backend, devices: gpu.devices.map((d) => d.description), layers: config.gpu.layers } };
+  if (fellBack) app.log.warn(line, `GPU backend: cpu (fallback) — ${gpu.reason}`);
+  else app.log.info(line, `GPU backend: ${gpu.backend} — ${gpu.reason}`);
+}
 
 function urlOf(address: string): string {
   return address.replace("://[::1]", "://localhost").replace("://0.0.0.0", "://127.0.0.1");
@@ -91,6 +107,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   services.memory?.startSampling(2000);
 
   const app = buildApp(deps);
+  logGpuChoice(app, config, wiring.engine);
   const metricsApp = createMetricsServer({ registry: services.metrics.registry, apiKeys: deps.apiKeys });
   const host = options.overrides?.host ?? config.server.host;
   const address = await app.listen({ port: options.overrides?.port ?? config.server.port, host });

@@ -12,6 +12,12 @@ export const DISTANCE_METRICS = ["ip", "cosine", "l2"] as const;
 export type DistanceMetric = (typeof DISTANCE_METRICS)[number];
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+/** GPU=…: which compute backend runs the layers (the native engine; see src/engine/gpu). */
+export const GPU_MODES = ["auto", "cuda", "vulkan", "off"] as const;
+export type GpuMode = (typeof GPU_MODES)[number];
+/** GPU_LAYERS=…: "auto" fits layers to free VRAM, "max" offloads every layer, or an exact count. */
+export const GPU_LAYER_MODES = ["auto", "max"] as const;
+export type GpuLayersSetting = (typeof GPU_LAYER_MODES)[number] | number;
 
 // Each helper returns a fresh schema: a key's metadata is registered on its own schema instance.
 const bool = () =>
@@ -43,6 +49,13 @@ const jsonList = <S extends z.ZodType>(item: S) =>
       return v;
     }
   }, z.array(item));
+
+/** GPU_LAYERS: "auto", "max" or a whole number (from the environment as text). */
+const gpuLayers = () =>
+  z.preprocess(
+    (v) => (typeof v === "string" && /^\s*\d+\s*$/.test(v) ? Number(v) : typeof v === "string" ? v.trim().toLowerCase() : v),
+    z.union([z.enum(GPU_LAYER_MODES), z.number().int().min(0).max(100_000)], { error: 'expected "auto", "max" or a whole number of layers (0 or more)' }),
+  );
 
 function expandHome(p: string): string {
   return p === "~" || p.startsWith("~/") ? resolve(homedir(), p.slice(2)) : resolve(p);
@@ -105,6 +118,10 @@ export const CONFIG_SCHEMA = z.object({
   engine: z.object({
     backend: key(z.enum(ENGINE_BACKENDS), "ENGINE", "auto", "Inference backend: the native decode loop (addon built by npm ci), node-llama-cpp's binding, or auto (native when its addon loads)."),
   }),
+  gpu: z.object({
+    backend: key(z.enum(GPU_MODES), "GPU", "auto", "GPU backend of the native engine: auto (CUDA when a CUDA device and driver are present, else Vulkan on a real GPU, else CPU), cuda, vulkan, or off (CPU only). The choice and its reason are in the log, /api/status and `reflexia doctor`."),
+    layers: key(gpuLayers(), "GPU_LAYERS", "auto", "Layers offloaded to the GPU: auto (as many as fit free VRAM with their KV cache, within MAX_VRAM_PERCENT and a safety margin), max (all; refused when they do not fit), or a count (the output layer counts as one, as in llama.cpp's -ngl)."),
+  }),
   performance: z.object({
     thread_pool_size: key(int(0, 1024), "THREAD_POOL_SIZE", 0, "llama.cpp decode threads; 0 picks a measured default from the cores available (cgroup quota included)."),
   }),
@@ -115,6 +132,7 @@ export const CONFIG_SCHEMA = z.object({
   }),
   memory: z.object({
     max_memory_percent: key(num(1, 100), "MAX_MEMORY_PERCENT", 80, "Memory budget as a percent of the effective limit (cgroup limit or system memory)."),
+    max_vram_percent: key(num(1, 100), "MAX_VRAM_PERCENT", 90, "VRAM budget as a percent of the GPU devices' total memory: what Reflexia's loaded variants may hold together; a load also never takes more than the devices' free memory minus a safety margin."),
   }),
   cache: z.object({
     enabled: key(bool(), "ENABLE_RESPONSE_CACHE", true, "Cache responses of deterministic requests."),

@@ -6,6 +6,7 @@ import { keepAliveMsOf } from "./keep-alive-ms.ts";
 import type {
   AcquireOptions,
   EvictionReason,
+  GpuPlan,
   Lease,
   SchedulableVariant,
   Scheduler,
@@ -32,6 +33,8 @@ interface LoadedEntry {
   embedding: boolean;
   model: LoadedModel;
   estimatedBytes: number;
+  /** VRAM the load's GPU plan holds (0 on the CPU). */
+  vramBytes: number;
   loadMs: number;
   loadedAt: number;
   lastUsedAt: number;
@@ -43,7 +46,9 @@ interface LoadedEntry {
 
 interface Loading {
   promise: Promise<LoadedEntry>;
+  /** Updated once makeRoom has placed the load (RAM may shrink when layers go to the GPU). */
   estimatedBytes: number;
+  vramBytes: number;
 }
 
 /** `name:tag`, with `#embedding` for the separate embedding context of the same file. */
@@ -198,12 +203,30 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     });
   };
 
-  const sumEstimates = (exceptKey?: string): { loadedBytes: number; loadingBytes: number } => {
+  const sumEstimates = (exceptKey?: string): { loadedBytes: number; loadingBytes: number; vramBytes: number } => {
     let loadedBytes = 0;
     let loadingBytes = 0;
-    for (const e of loaded.values()) loadedBytes += e.estimatedBytes;
-    for (const [k, l] of loading) if (k !== exceptKey) loadingBytes += l.estimatedBytes;
-    return { loadedBytes, loadingBytes };
+    let vramBytes = 0;
+    for (const e of loaded.values()) {
+      loadedBytes += e.estimatedBytes;
+      vramBytes += e.vramBytes;
+    }
+    for (const [k, l] of loading) {
+      if (k === exceptKey) continue;
+      loadingBytes += l.estimatedBytes;
+      vramBytes += l.vramBytes;
+    }
+    return { loadedBytes, loadingBytes, vramBytes };
+  };
+
+  /** The least recently used idle variant that holds VRAM. */
+  const lruIdleOnGpu = (exceptKey: string): LoadedEntry | undefined => {
+    let best: LoadedEntry | undefined;
+    for (const e of loaded.values()) {
+      if (e.key === exceptKey || e.vramBytes <= 0 || !isIdle(e.key)) continue;
+      if (!best || e.lastUsedAt < best.lastUsedAt) best = e;
+    }
+    return best;
   };
 
   const lruIdle = (exceptKey: string): LoadedEntry | undefined => {
@@ -213,6 +236,45 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       if (!best || e.lastUsedAt < best.lastUsedAt) best = e;
     }
     return best;
+  };
+
+  /**
+   * With a GPU, the load's split between VRAM and RAM, evicting idle variants that hold VRAM while that gives the
+   * new one more layers (or lets GPU_LAYERS=max / N fit at all). Refuses with RFX_MEMORY_BUDGET when an explicit
+   * layer count cannot fit even then; undefined on the CPU.
+   */
+  const placeOnGpu = async (key: string, variant: SchedulableVariant, embedding: boolean): Promise<GpuPlan | undefined> => {
+    if (!memory?.placeOnGpu || !memory.availableVramBytes) return undefined;
+    const load = { contextSize, parallel: embedding ? 1 : parallel, embedding };
+    for (;;) {
+      const available = memory.availableVramBytes(sumEstimates(key).vramBytes);
+      const plan = memory.placeOnGpu(variant, load, available);
+      if (!plan || (plan.fits && plan.fullyOffloaded)) return plan;
+      let evictable = 0;
+      for (const e of loaded.values()) if (e.key !== key && e.vramBytes > 0 && isIdle(e.key)) evictable += e.vramBytes;
+      const victim = lruIdleOnGpu(key);
+      if (victim && evictable > 0) {
+        const better = memory.placeOnGpu(variant, load, available + evictable)!;
+        if ((better.fits && !plan.fits) || better.gpuLayers > plan.gpuLayers) {
+          await unloadEntry(victim, "memory");
+          continue;
+        }
+      }
+      if (plan.fits) return plan;
+      const othersOnGpu = [...loaded.values()].some((e) => e.key !== key && e.vramBytes > 0) || [...loading].some(([k, l]) => k !== key && l.vramBytes > 0);
+      if (othersOnGpu && memory.placeOnGpu(variant, load, available + sumEstimates(key).vramBytes)!.fits) {
+        // Busy variants hold the VRAM it needs: wait for one to finish (keep-alive or an eviction frees it).
+        await waitForChange();
+        continue;
+      }
+      metrics?.countRejection?.("memory_budget");
+      throw new ReflexiaError("RFX_MEMORY_BUDGET", `${variant.name}:${variant.tag}: ${plan.detail}`, {
+        variant: `${variant.name}:${variant.tag}`,
+        vramBytes: plan.vramBytes,
+        availableVramBytes: available,
+        gpuLayers: plan.gpuLayers,
+      });
+    }
   };
 
   /**
@@ -274,13 +336,25 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     }
     const pending = loading.get(key);
     if (pending) return pending.promise;
-    const estimatedBytes = estimateOf(variant, embedding);
+    const state: Loading = { promise: undefined as unknown as Promise<LoadedEntry>, estimatedBytes: estimateOf(variant, embedding), vramBytes: 0 };
     const promise = (async () => {
-      await makeRoom(key, variant, estimatedBytes);
+      const plan = await placeOnGpu(key, variant, embedding);
+      if (plan) {
+        state.estimatedBytes = plan.ramBytes;
+        state.vramBytes = plan.vramBytes;
+      }
+      await makeRoom(key, variant, state.estimatedBytes);
       const t0 = now();
       let model: LoadedModel;
       try {
-        model = await engine.loadModel({ path: variant.path, contextSize, parallel: embedding ? 1 : parallel, threads: options.threads, embedding });
+        model = await engine.loadModel({
+          path: variant.path,
+          contextSize,
+          parallel: embedding ? 1 : parallel,
+          threads: options.threads,
+          embedding,
+          ...(plan && plan.gpuLayers > 0 ? { gpuLayers: plan.gpuLayers } : {}),
+        });
       } catch (e) {
         throw e instanceof ReflexiaError ? e : new ReflexiaError("RFX_ENGINE", `loading ${key} failed: ${(e as Error).message}`, { variant: key }, { cause: e });
       }
@@ -291,7 +365,8 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         variant,
         embedding,
         model,
-        estimatedBytes,
+        estimatedBytes: state.estimatedBytes,
+        vramBytes: state.vramBytes,
         loadMs,
         loadedAt: now(),
         lastUsedAt: now(),
@@ -302,7 +377,8 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       loaded.set(key, entry);
       return entry;
     })();
-    loading.set(key, { promise, estimatedBytes });
+    state.promise = promise;
+    loading.set(key, state);
     const settle = (): void => {
       loading.delete(key);
       notifyChange();
@@ -391,6 +467,9 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       embedding: e.embedding,
       sizeBytes: e.variant.sizeBytes,
       estimatedBytes: e.estimatedBytes,
+      vramBytes: e.vramBytes,
+      gpuLayers: e.model.offload?.gpuLayers ?? 0,
+      totalLayers: e.model.offload?.totalLayers ?? null,
       contextSize: e.model.contextSize,
       parallel: e.model.parallel,
       running: slot?.running ?? 0,
@@ -465,6 +544,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         loading: [...loading.keys()],
         variants,
         estimatedLoadedBytes: variants.reduce((a, v) => a + v.estimatedBytes, 0),
+        estimatedLoadedVramBytes: variants.reduce((a, v) => a + v.vramBytes, 0),
       };
     },
     isDraining: () => draining,

@@ -10,6 +10,7 @@ export {
   type SchedulableVariant,
   type Scheduler,
   type SchedulerMemoryHook,
+  type GpuPlan,
   type SchedulerMetricsSink,
   type SchedulerOptions,
   type SchedulerStatus,

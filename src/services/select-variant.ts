@@ -7,6 +7,7 @@ import type { ReflexiaMetrics } from "../metrics/index.ts";
 import { analyzeComplexity, chooseVariant, type ComplexityLevel } from "../policy/index.ts";
 import { parseModelRef, type ModelStore, type ResolvedModel } from "../registry/index.ts";
 import type { Scheduler } from "../scheduler/index.ts";
+import type { GpuPlacer } from "./gpu-placement.ts";
 
 export interface SelectableVariant extends ResolvedModel {
   /** Resident memory the variant needs at the configured context, when known. */
@@ -45,12 +46,14 @@ export interface VariantSelectorOptions {
   resolveVariant?: (ref: string) => Promise<SelectableVariant>;
   memory?: MemoryMonitor | null;
   metrics?: ReflexiaMetrics;
+  /** With a GPU: how many layers each variant would get, so the choice prefers one that runs whole on it. */
+  gpu?: GpuPlacer;
 }
 
 const isQuantization = (t: string): t is Quantization => (QUANTIZATIONS as readonly string[]).includes(t);
 
 export function createVariantSelector(options: VariantSelectorOptions): VariantSelector {
-  const { config, store, scheduler, memory, metrics } = options;
+  const { config, store, scheduler, memory, metrics, gpu } = options;
   const resolveVariant: (ref: string) => Promise<SelectableVariant> = options.resolveVariant ?? ((ref: string) => store.resolve(ref));
   // Per model: the last served quantization and its level, for hysteresis and switch counting.
   const previous = new Map<string, { quantization: string; level?: ComplexityLevel }>();
@@ -82,6 +85,19 @@ export function createVariantSelector(options: VariantSelectorOptions): VariantS
       const evictableBytes = status.variants.filter((v) => v.running === 0 && v.queued === 0).reduce((a, v) => a + v.estimatedBytes, 0);
       const sample = memory?.sample();
       const prev = previous.get(parsed.name);
+      // VRAM held by idle variants counts as free here, as their RAM does: the scheduler evicts them for a load.
+      let gpuLayers: Partial<Record<Quantization, { gpuLayers: number; totalLayers: number }>> | undefined;
+      if (gpu?.active) {
+        const idleVram = status.variants.filter((v) => v.running === 0 && v.queued === 0).reduce((a, v) => a + v.vramBytes, 0);
+        const available = gpu.availableVramBytes(status.estimatedLoadedVramBytes) + idleVram;
+        gpuLayers = {};
+        for (const v of variants) {
+          const loadedV = status.variants.find((s) => !s.embedding && s.name === v.name && s.tag === v.tag);
+          const plan = loadedV ? { gpuLayers: loadedV.gpuLayers, totalLayers: loadedV.totalLayers ?? loadedV.gpuLayers } : gpu.place(v, { contextSize: config.models.context_size, parallel: status.parallel }, available);
+          // A GPU_LAYERS=max / N plan that does not fit would be refused: it counts as no layer on the GPU.
+          if (plan) gpuLayers[v.tag as Quantization] = { gpuLayers: "fits" in plan && !plan.fits ? 0 : plan.gpuLayers, totalLayers: plan.totalLayers };
+        }
+      }
       const decision = chooseVariant({
         complexity: { score: complexity.score, level: complexity.level },
         pressure: sample ? sample.pressure : 0,
@@ -97,6 +113,7 @@ export function createVariantSelector(options: VariantSelectorOptions): VariantS
         adaptive: config.adaptive.enabled,
         defaultQuantization: config.models.default_quantization,
         pinned: parsed.tag as Quantization | undefined,
+        gpuLayers,
       });
       if (decision.action === "refuse") {
         metrics?.policy.decisions.inc({ quantization: decision.quantization, reason: decision.reason });

@@ -276,14 +276,14 @@ export function registerOllamaRoutes(app: FastifyInstance, deps: AppDeps): void 
       .map((v) => ({
         name: `${v.name}:${v.tag}`,
         model: `${v.name}:${v.tag}`,
-        size: v.estimatedBytes || v.sizeBytes,
+        size: (v.estimatedBytes || v.sizeBytes) + v.vramBytes,
         digest: "",
         details: { parent_model: "", format: "gguf", family: "", families: [], parameter_size: "", quantization_level: v.quantization.toUpperCase() },
         // Kept forever while busy or with keep_alive -1: a far-future date, as Ollama reports.
         expires_at: v.expiresAt ?? "2318-01-01T00:00:00Z",
-        size_vram: 0,
+        size_vram: v.vramBytes,
         context_length: v.contextSize,
-        reflexia: { running: v.running, queued: v.queued, active_sequences: v.activeSequences, parallel: v.parallel },
+        reflexia: { running: v.running, queued: v.queued, active_sequences: v.activeSequences, parallel: v.parallel, gpu_layers: v.gpuLayers, total_layers: v.totalLayers },
       })),
   }));
 
