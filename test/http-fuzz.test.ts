@@ -220,7 +220,7 @@ function schemaShapes(route: RouteAccess, base: BaseBody): Shape[] {
       if (base.refused && !invalid && field in base.body) continue;
       out.push({ name: `${field} = ${kind} nested ${DEEP_TEXT} deep`, payload: withRawField(base.body, field, raw), headers: json, mustReject: invalid || base.refused });
     }
-    if (fieldSchema === modelRefSchema || field === "filename") {
+    if (JSON.stringify(fieldSchema) === JSON.stringify(modelRefSchema) || field === "filename") {
       for (const bad of BAD_NAMES) out.push(shape(`${field} = ${JSON.stringify(bad)}`, { ...base.body, [field]: bad }, true));
     }
   }

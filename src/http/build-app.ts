@@ -5,6 +5,7 @@ import { resolve } from "node:path";
 import cors from "@fastify/cors";
 import rateLimit from "@fastify/rate-limit";
 import fastifyStatic from "@fastify/static";
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import Fastify, { type FastifyInstance } from "fastify";
 import { ReflexiaError } from "../errors/index.ts";
 import { UNMATCHED_ENDPOINT } from "../metrics/index.ts";
@@ -118,8 +119,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const features = createFeatureRegistry();
   app.addHook("onRoute", features.observe);
 
-  // Routes live in a child plugin so that they load after rate-limit (its onRoute hook must see them).
-  void app.register(async (api) => {
+  // Routes live in a child plugin so that they load after rate-limit (its onRoute hook must see them); through `api`
+  // each route's body, params and query string are typed from its TypeBox schema.
+  void app.register(async (scope) => {
+    const api = scope.withTypeProvider<TypeBoxTypeProvider>();
     registerReflexiaRoutes(api, deps, features);
     registerOpenAiRoutes(api, deps);
     registerOllamaRoutes(api, deps);

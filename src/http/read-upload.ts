@@ -3,7 +3,7 @@
 import type { MultipartFile, MultipartValue } from "@fastify/multipart";
 import type { FastifyRequest } from "fastify";
 import { ReflexiaError } from "../errors/index.ts";
-import { documentBodySchema } from "./schemas/documents.ts";
+import { DOCUMENT_FIELD_MAX_LENGTH } from "./schemas/documents.ts";
 
 export interface Upload {
   content: Buffer;
@@ -16,8 +16,8 @@ export interface Upload {
 
 /** The form fields an upload may carry, limited exactly as the JSON route's fields of the same name. */
 export const UPLOAD_FIELDS = {
-  title: documentBodySchema.properties.title.maxLength,
-  source: documentBodySchema.properties.source.maxLength,
+  title: DOCUMENT_FIELD_MAX_LENGTH.title,
+  source: DOCUMENT_FIELD_MAX_LENGTH.source,
 } as const;
 type UploadField = keyof typeof UPLOAD_FIELDS;
 

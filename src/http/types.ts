@@ -1,5 +1,7 @@
 // What buildApp needs: the services and infrastructure main.ts composes (tests pass their own).
-import type { FastifyServerOptions } from "fastify";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import type { FastifyBaseLogger, FastifyInstance, FastifyServerOptions, RawServerDefault } from "fastify";
 import type { ResponseCacheStats } from "../cache/index.ts";
 import type { Config } from "../config/index.ts";
 import type { EngineGpu } from "../engine/types.ts";
@@ -13,6 +15,9 @@ import type { BenchmarkHistoryReader, BenchmarkJobs } from "../services/benchmar
 import type { LiveMetrics } from "../services/live-metrics.ts";
 import type { ModelService } from "../services/model-service.ts";
 import type { RoleCatalog } from "../services/roles.ts";
+
+/** The app as route files see it: bodies, params and query strings are typed from their TypeBox schemas. */
+export type RouteApp = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
 
 /** RAG as the app sees it: when present the /api/documents… routes are registered over the service. */
 export interface AppRag {

@@ -1,42 +1,36 @@
 // Background benchmark runs over the API: POST /api/benchmarks starts one (one at a time), GET
 // /api/benchmarks/current follows it, POST /api/benchmarks/:id/cancel stops it, and GET /api/benchmarks lists
 // the stored runs with their JSON (GET /api/benchmarks/:id for one).
-import type { FastifyInstance } from "fastify";
-import { BENCHMARK_PARAMS, type BenchmarkHistoryReader, type BenchmarkJobs, type BenchmarkRequest } from "../../services/benchmark-jobs.ts";
+import { Type } from "typebox";
+import { BENCHMARK_PARAMS, type BenchmarkHistoryReader, type BenchmarkJobs } from "../../services/benchmark-jobs.ts";
 import { assertKnownFields } from "../known-fields.ts";
 import { modelRefSchema } from "../schemas/common.ts";
+import type { RouteApp } from "../types.ts";
 
-const intList = { type: "array", minItems: 1, maxItems: 16, items: { type: "integer" } } as const;
+const intList = Type.Array(Type.Integer(), { minItems: 1, maxItems: 16 });
 
-const startBodySchema = {
-  type: "object",
-  required: ["kind"],
-  properties: {
-    kind: { type: "string", minLength: 1, maxLength: 32 },
-    models: { type: "array", minItems: 1, maxItems: 16, items: modelRefSchema },
-    tokens: { type: "integer" },
-    repetitions: { type: "integer" },
-    concurrency: intList,
-    sizes: intList,
-  },
-} as const;
+const startBodySchema = Type.Object({
+  kind: Type.String({ minLength: 1, maxLength: 32 }),
+  models: Type.Optional(Type.Array(modelRefSchema, { minItems: 1, maxItems: 16 })),
+  tokens: Type.Optional(Type.Integer()),
+  repetitions: Type.Optional(Type.Integer()),
+  concurrency: Type.Optional(intList),
+  sizes: Type.Optional(intList),
+});
 
-const listQuerySchema = {
-  type: "object",
-  // The app does not coerce types: numbers in the query string arrive as text.
-  properties: { limit: { type: "string", pattern: "^[0-9]{1,3}$" } },
-} as const;
+// The app does not coerce types: numbers in the query string arrive as text.
+const listQuerySchema = Type.Object({ limit: Type.Optional(Type.String({ pattern: "^[0-9]{1,3}$" })) });
 
-const idParamsSchema = { type: "object", required: ["id"], properties: { id: { type: "string", minLength: 1, maxLength: 128 } } } as const;
+const idParamsSchema = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
 
 export interface BenchmarkRoutesOptions {
   jobs: BenchmarkJobs;
   history: BenchmarkHistoryReader;
 }
 
-export function registerBenchmarkRoutes(app: FastifyInstance, { jobs, history }: BenchmarkRoutesOptions): void {
+export function registerBenchmarkRoutes(app: RouteApp, { jobs, history }: BenchmarkRoutesOptions): void {
   app.get("/api/benchmarks", { schema: { querystring: listQuerySchema } }, async (request) => {
-    const query = request.query as { limit?: string };
+    const query = request.query;
     assertKnownFields(query, ["limit"], "query");
     const limit = Math.min(200, Math.max(1, Number(query.limit ?? 20)));
     const summaries = await history.list();
@@ -50,14 +44,14 @@ export function registerBenchmarkRoutes(app: FastifyInstance, { jobs, history }:
 
   app.get("/api/benchmarks/current", async () => ({ job: jobs.current() }));
 
-  app.get("/api/benchmarks/:id", { schema: { params: idParamsSchema } }, async (request) => history.get((request.params as { id: string }).id));
+  app.get("/api/benchmarks/:id", { schema: { params: idParamsSchema } }, async (request) => history.get(request.params.id));
 
   app.post("/api/benchmarks", { schema: { body: startBodySchema } }, async (request, reply) => {
-    const body = request.body as BenchmarkRequest;
+    const body = request.body;
     assertKnownFields(body, ["kind", ...BENCHMARK_PARAMS]);
     const job = await jobs.start(body);
     return reply.status(202).send({ job });
   });
 
-  app.post("/api/benchmarks/:id/cancel", { schema: { params: idParamsSchema } }, async (request) => ({ job: jobs.cancel((request.params as { id: string }).id) }));
+  app.post("/api/benchmarks/:id/cancel", { schema: { params: idParamsSchema } }, async (request) => ({ job: jobs.cancel(request.params.id) }));
 }

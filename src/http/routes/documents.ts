@@ -1,7 +1,6 @@
 // Document and retrieval routes: ingest (JSON and multipart upload), list/get/delete, retrieval-only queries,
 // store stats and verification. buildApp registers them when given RAG, so auth, limits and the error handler apply.
 import multipart from "@fastify/multipart";
-import type { FastifyInstance } from "fastify";
 import type { Config } from "../../config/index.ts";
 import { ReflexiaError } from "../../errors/index.ts";
 import type { IngestInput, IngestResult, RagChunk, RagDocument, RagService } from "../../rag/index.ts";
@@ -13,6 +12,7 @@ import {
   listDocumentsQuerySchema,
   ragQueryBodySchema,
 } from "../schemas/documents.ts";
+import type { RouteApp } from "../types.ts";
 
 export interface DocumentRoutesOptions {
   config: Config;
@@ -68,14 +68,14 @@ function ingestReply(r: IngestResult) {
 
 const isTrue = (v: string | undefined): boolean => v === "1" || v === "true";
 
-export async function registerDocumentRoutes(app: FastifyInstance, options: DocumentRoutesOptions): Promise<void> {
+export async function registerDocumentRoutes(app: RouteApp, options: DocumentRoutesOptions): Promise<void> {
   const { config, rag } = options;
   const uploadLimit = config.server.upload_limit_bytes;
   // JSON escaping can double a text's size; the service then enforces the upload limit on the real bytes.
   const jsonBodyLimit = Math.max(config.server.body_limit_bytes, uploadLimit * 2 + 64 * 1024);
 
   app.post("/api/documents", { schema: { body: documentBodySchema }, bodyLimit: jsonBodyLimit }, async (request, reply) => {
-    const body = request.body as { content?: string; content_base64?: string; title?: string; source?: string; type?: string; mime_type?: string; filename?: string };
+    const body = request.body;
     if (body.content !== undefined && body.content_base64 !== undefined) {
       throw new ReflexiaError("RFX_VALIDATION", "send either content or content_base64, not both");
     }
@@ -108,26 +108,26 @@ export async function registerDocumentRoutes(app: FastifyInstance, options: Docu
   });
 
   app.get("/api/documents", { schema: { querystring: listDocumentsQuerySchema } }, async (request) => {
-    const q = request.query as { offset?: string; limit?: string };
+    const q = request.query;
     const page = await rag.list({ offset: q.offset !== undefined ? Number(q.offset) : undefined, limit: q.limit !== undefined ? Number(q.limit) : undefined });
     return { documents: page.documents.map(documentJson), total: page.total, offset: page.offset, limit: page.limit };
   });
 
   app.get("/api/documents/:id", { schema: { params: documentParamsSchema, querystring: getDocumentQuerySchema } }, async (request) => {
-    const { id } = request.params as { id: string };
-    const q = request.query as { text?: string; chunks?: string };
+    const { id } = request.params;
+    const q = request.query;
     const d = await rag.get(id, { withText: isTrue(q.text), withChunks: isTrue(q.chunks) });
     return { ...documentJson(d), ...(d.chunks ? { chunks: d.chunks.map(chunkJson) } : {}) };
   });
 
   app.delete("/api/documents/:id", { schema: { params: documentParamsSchema } }, async (request) => {
-    const { id } = request.params as { id: string };
+    const { id } = request.params;
     const d = await rag.delete(id);
     return { deleted: true, document: documentJson(d) };
   });
 
   app.post("/api/rag/query", { schema: { body: ragQueryBodySchema } }, async (request) => {
-    const body = request.body as { query: string; top_k?: number; hybrid?: boolean; exact?: boolean };
+    const body = request.body;
     const r = await rag.query(body.query, { topK: body.top_k, hybrid: body.hybrid, exact: body.exact });
     const ms = (x: number) => Math.round(x * 1000) / 1000;
     return {

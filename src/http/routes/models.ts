@@ -1,7 +1,7 @@
 // The models view's API: every variant with size, memory estimate and load state; one variant's details; and
 // creating a variant by quantizing, streamed as NDJSON progress lines.
 import { PassThrough } from "node:stream";
-import type { FastifyInstance } from "fastify";
+import { Type } from "typebox";
 import { QUANTIZATIONS } from "../../config/index.ts";
 import { ReflexiaError } from "../../errors/index.ts";
 import { parseModelRef } from "../../registry/index.ts";
@@ -10,31 +10,20 @@ import { createModelOverview, type ModelOverview, type VariantDetails, type Vari
 import { errorBody, toHttpError } from "../error-handler.ts";
 import { endStreamOnShutdown } from "../shutdown-signal.ts";
 import { assertKnownFields } from "../known-fields.ts";
-import { modelRefSchema } from "../schemas/common.ts";
-import type { AppDeps } from "../types.ts";
+import { modelRefSchema, wildcardParamsSchema } from "../schemas/common.ts";
+import type { AppDeps, RouteApp } from "../types.ts";
 
 const QUANTIZE_FIELDS = ["from", "quantize", "model", "stream"] as const;
 
-const quantizeBodySchema = {
-  type: "object",
-  required: ["from", "quantize"],
-  properties: {
-    from: modelRefSchema,
-    quantize: { type: "string", minLength: 1, maxLength: 32 },
-    model: modelRefSchema,
-    stream: { type: "boolean" },
-  },
-} as const;
-
-interface QuantizeBody {
+const quantizeBodySchema = Type.Object({
   /** Model (or variant) the new variant is made from. */
-  from: string;
-  quantize: string;
+  from: modelRefSchema,
+  quantize: Type.String({ minLength: 1, maxLength: 32 }),
   /** New reference; defaults to the source's name, so the variant joins that model. */
-  model?: string;
+  model: Type.Optional(modelRefSchema),
   /** NDJSON progress lines (default) or one JSON answer at the end. */
-  stream?: boolean;
-}
+  stream: Type.Optional(Type.Boolean()),
+});
 
 function variantBody(name: string, v: VariantOverview) {
   const m = v.manifest;
@@ -106,15 +95,15 @@ export function modelsBody(list: ModelOverview[]) {
 
 export type ModelsBody = ReturnType<typeof modelsBody>;
 
-export function registerModelRoutes(app: FastifyInstance, deps: AppDeps): void {
+export function registerModelRoutes(app: RouteApp, deps: AppDeps): void {
   const overview = createModelOverview({ models: deps.models, scheduler: deps.scheduler });
 
   app.get("/api/models", async () => modelsBody(await overview.list()));
 
-  app.get("/api/models/*", async (request) => modelDetailsBody(await overview.details((request.params as { "*": string })["*"])));
+  app.get("/api/models/*", { schema: { params: wildcardParamsSchema } }, async (request) => modelDetailsBody(await overview.details(request.params["*"])));
 
   app.post("/api/models/quantize", { schema: { body: quantizeBodySchema } }, async (request, reply) => {
-    const body = request.body as QuantizeBody;
+    const body = request.body;
     assertKnownFields(body, QUANTIZE_FIELDS);
     // Everything that can be refused is refused before the stream opens, so it gets its 4xx status.
     const quantize = normalizeQuantization(body.quantize);

@@ -1,14 +1,14 @@
 // Ollama-compatible routes: generate, chat, tags, show, ps, embed(dings), create, copy, delete, version.
 import { PassThrough } from "node:stream";
-import type { FastifyInstance, FastifyReply } from "fastify";
-import type { ChatMessage, SamplingOptions } from "../../engine/types.ts";
+import type { FastifyReply } from "fastify";
+import type { SamplingOptions } from "../../engine/types.ts";
 import { ReflexiaError } from "../../errors/index.ts";
 import type { ModelDetails, ModelManifest } from "../../registry/index.ts";
 import type { InferenceOutcome, InferenceRequest, ReflexiaMeta } from "../../services/inference-service.ts";
 import { toHttpError } from "../error-handler.ts";
 import { endStreamOnShutdown } from "../shutdown-signal.ts";
 import { parseKeepAlive } from "../keep-alive.ts";
-import { ragOptionOf, type RagBodyFields } from "../../services/rag/rag-request.ts";
+import { ragOptionOf } from "../../services/rag/rag-request.ts";
 import {
   chatBodySchema,
   copyBodySchema,
@@ -17,34 +17,10 @@ import {
   generateBodySchema,
   legacyEmbeddingsBodySchema,
   modelNameBodySchema,
+  type OllamaOptions,
 } from "../schemas/ollama.ts";
 import { clientAbortSignal, reflexiaHeaders, streamInference } from "../streaming.ts";
-import type { AppDeps } from "../types.ts";
-
-interface OllamaOptions {
-  temperature?: number;
-  top_p?: number;
-  top_k?: number;
-  seed?: number;
-  num_predict?: number;
-  stop?: string | string[] | null;
-  repeat_penalty?: number;
-}
-interface CommonBody {
-  model: string;
-  options?: OllamaOptions;
-  stream?: boolean;
-  keep_alive?: number | string;
-  role?: string;
-}
-interface GenerateBody extends CommonBody {
-  prompt?: string;
-  system?: string;
-  raw?: boolean;
-}
-interface ChatBody extends CommonBody {
-  messages?: ChatMessage[];
-}
+import type { AppDeps, RouteApp } from "../types.ts";
 
 const ns = (ms: number): number => Math.max(0, Math.round(ms * 1e6));
 
@@ -136,13 +112,13 @@ async function respond(
   return reply.headers(reflexiaHeaders(o.meta)).send({ ...final(o), created_at: createdAt() });
 }
 
-export function registerOllamaRoutes(app: FastifyInstance, deps: AppDeps): void {
+export function registerOllamaRoutes(app: RouteApp, deps: AppDeps): void {
   const { inference, embeddings, models, scheduler, config } = deps;
   // num_predict -2 (fill the context) means a sequence's share of the context.
   const contextSize = Math.floor(config.models.context_size / scheduler.parallel);
 
   app.post("/api/generate", { schema: { body: generateBodySchema } }, async (request, reply) => {
-    const body = request.body as GenerateBody;
+    const body = request.body;
     const keepAliveSeconds = parseKeepAlive(body.keep_alive);
     // An empty prompt loads (or, with keep_alive 0, unloads) the model, as in Ollama.
     if (!body.prompt && !body.system) {
@@ -168,7 +144,7 @@ export function registerOllamaRoutes(app: FastifyInstance, deps: AppDeps): void 
           keepAliveSeconds,
         };
     req.signal = clientAbortSignal(request, reply);
-    req.rag = ragOptionOf(body as RagBodyFields);
+    req.rag = ragOptionOf(body);
     return respond(
       reply,
       body.stream !== false,
@@ -179,7 +155,7 @@ export function registerOllamaRoutes(app: FastifyInstance, deps: AppDeps): void 
   });
 
   app.post("/api/chat", { schema: { body: chatBodySchema } }, async (request, reply) => {
-    const body = request.body as ChatBody;
+    const body = request.body;
     const keepAliveSeconds = parseKeepAlive(body.keep_alive);
     const messages = (body.messages ?? []).map((m) => ({ role: m.role, content: m.content }));
     if (messages.length === 0) {
@@ -199,7 +175,7 @@ export function registerOllamaRoutes(app: FastifyInstance, deps: AppDeps): void 
       sampling: samplingOfOllama(body.options, contextSize),
       keepAliveSeconds,
       signal: clientAbortSignal(request, reply),
-      rag: ragOptionOf(body as RagBodyFields),
+      rag: ragOptionOf(body),
     };
     const streamed = body.stream !== false;
     return respond(
@@ -228,7 +204,7 @@ export function registerOllamaRoutes(app: FastifyInstance, deps: AppDeps): void 
   });
 
   app.post("/api/show", { schema: { body: modelNameBodySchema } }, async (request) => {
-    const body = request.body as { model?: string; name?: string };
+    const body = request.body;
     const d: ModelDetails = await models.show(modelOrName(body));
     const g = d.gguf;
     const arch = g.architecture;
@@ -288,20 +264,20 @@ export function registerOllamaRoutes(app: FastifyInstance, deps: AppDeps): void 
   }));
 
   app.post("/api/embed", { schema: { body: embedBodySchema } }, async (request, reply) => {
-    const body = request.body as { model: string; input: string | string[]; keep_alive?: number | string };
+    const body = request.body;
     const input = Array.isArray(body.input) ? body.input : [body.input];
     const out = await embeddings.embed({ model: body.model, input, keepAliveSeconds: parseKeepAlive(body.keep_alive), signal: clientAbortSignal(request, reply) });
     return { model: body.model, embeddings: out.embeddings, total_duration: ns(out.totalMs), load_duration: ns(out.loadMs), prompt_eval_count: out.promptTokens };
   });
 
   app.post("/api/embeddings", { schema: { body: legacyEmbeddingsBodySchema } }, async (request, reply) => {
-    const body = request.body as { model: string; prompt: string; keep_alive?: number | string };
+    const body = request.body;
     const out = await embeddings.embed({ model: body.model, input: [body.prompt], keepAliveSeconds: parseKeepAlive(body.keep_alive), signal: clientAbortSignal(request, reply) });
     return { embedding: out.embeddings[0] ?? [] };
   });
 
   app.post("/api/create", { schema: { body: createBodySchema } }, async (request, reply) => {
-    const body = request.body as { model?: string; name?: string; from: string; quantize?: string; stream?: boolean };
+    const body = request.body;
     const req = { model: modelOrName(body), from: body.from, quantize: body.quantize };
     // What can be refused is refused before the first byte, with its status; the stream only carries progress
     // and the errors that can only happen on the way (a failed quantization).
@@ -331,13 +307,13 @@ export function registerOllamaRoutes(app: FastifyInstance, deps: AppDeps): void 
   });
 
   app.post("/api/copy", { schema: { body: copyBodySchema } }, async (request, reply) => {
-    const body = request.body as { source: string; destination: string };
+    const body = request.body;
     await models.copy(body.source, body.destination);
     return reply.status(200).send();
   });
 
   app.delete("/api/delete", { schema: { body: modelNameBodySchema } }, async (request, reply) => {
-    const body = request.body as { model?: string; name?: string };
+    const body = request.body;
     await models.remove(modelOrName(body));
     return reply.status(200).send();
   });

@@ -1,48 +1,16 @@
 // OpenAI-compatible routes: /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models.
 import { randomBytes } from "node:crypto";
-import type { FastifyInstance, FastifyReply } from "fastify";
+import type { FastifyReply } from "fastify";
 import type { ChatMessage, FinishReason, SamplingOptions } from "../../engine/types.ts";
 import { ReflexiaError } from "../../errors/index.ts";
 import type { InferenceOutcome, InferenceRequest, ReflexiaMeta } from "../../services/inference-service.ts";
 import { errorBody } from "../error-handler.ts";
 import { parseKeepAlive } from "../keep-alive.ts";
-import { ragOptionOf, type RagBodyFields } from "../../services/rag/rag-request.ts";
-import { chatCompletionBodySchema, completionBodySchema, embeddingsBodySchema } from "../schemas/openai.ts";
+import { ragOptionOf } from "../../services/rag/rag-request.ts";
+import { wildcardParamsSchema } from "../schemas/common.ts";
+import { chatCompletionBodySchema, completionBodySchema, embeddingsBodySchema, type OpenAiMessage, type OpenAiSamplingBody } from "../schemas/openai.ts";
 import { clientAbortSignal, reflexiaHeaders, streamInference } from "../streaming.ts";
-import type { AppDeps } from "../types.ts";
-
-type ContentPart = { type: string; text?: string };
-interface OpenAiMessage {
-  role: string;
-  content?: string | null | ContentPart[];
-}
-interface OpenAiSamplingBody {
-  model?: string;
-  max_tokens?: number | null;
-  max_completion_tokens?: number | null;
-  temperature?: number | null;
-  top_p?: number | null;
-  top_k?: number;
-  seed?: number | null;
-  n?: number | null;
-  stop?: string | string[] | null;
-  repeat_penalty?: number;
-  stream?: boolean | null;
-  stream_options?: { include_usage?: boolean } | null;
-  role?: string;
-  keep_alive?: number | string;
-}
-interface ChatBody extends OpenAiSamplingBody {
-  messages: OpenAiMessage[];
-}
-interface CompletionBody extends OpenAiSamplingBody {
-  prompt: string | string[];
-}
-interface EmbeddingsBody {
-  model?: string;
-  input: string | string[];
-  encoding_format?: "float" | "base64";
-}
+import type { AppDeps, RouteApp } from "../types.ts";
 
 function textOf(content: OpenAiMessage["content"], index: number): string {
   if (content === null || content === undefined) return "";
@@ -63,7 +31,7 @@ export function toChatMessages(messages: OpenAiMessage[]): ChatMessage[] {
       throw new ReflexiaError("RFX_VALIDATION", `messages[${i}].role ${m.role} is not supported (no tool calling)`);
     }
     // "developer" is OpenAI's newer name for the system message.
-    const role = m.role === "developer" ? "system" : (m.role as ChatMessage["role"]);
+    const role = m.role === "developer" ? "system" : m.role;
     return { role, content: textOf(m.content, i) };
   });
 }
@@ -100,11 +68,11 @@ function sendBuffered(reply: FastifyReply, meta: ReflexiaMeta, body: unknown): F
   return reply.headers(reflexiaHeaders(meta)).send(body);
 }
 
-export function registerOpenAiRoutes(app: FastifyInstance, deps: AppDeps): void {
+export function registerOpenAiRoutes(app: RouteApp, deps: AppDeps): void {
   const { inference, embeddings, models } = deps;
 
   app.post("/v1/chat/completions", { schema: { body: chatCompletionBodySchema } }, async (request, reply) => {
-    const body = request.body as ChatBody;
+    const body = request.body;
     const req: InferenceRequest = {
       kind: "chat",
       model: body.model,
@@ -113,7 +81,7 @@ export function registerOpenAiRoutes(app: FastifyInstance, deps: AppDeps): void 
       sampling: samplingOf(body),
       keepAliveSeconds: parseKeepAlive(body.keep_alive),
       signal: clientAbortSignal(request, reply),
-      rag: ragOptionOf(body as RagBodyFields),
+      rag: ragOptionOf(body),
     };
     const id = newId("chatcmpl");
     const created = nowSeconds();
@@ -150,7 +118,7 @@ export function registerOpenAiRoutes(app: FastifyInstance, deps: AppDeps): void 
   });
 
   app.post("/v1/completions", { schema: { body: completionBodySchema } }, async (request, reply) => {
-    const body = request.body as CompletionBody;
+    const body = request.body;
     const prompt = Array.isArray(body.prompt) ? body.prompt[0] : body.prompt;
     const req: InferenceRequest = {
       kind: "completion",
@@ -160,7 +128,7 @@ export function registerOpenAiRoutes(app: FastifyInstance, deps: AppDeps): void 
       sampling: samplingOf(body),
       keepAliveSeconds: parseKeepAlive(body.keep_alive),
       signal: clientAbortSignal(request, reply),
-      rag: ragOptionOf(body as RagBodyFields),
+      rag: ragOptionOf(body),
     };
     const id = newId("cmpl");
     const created = nowSeconds();
@@ -195,7 +163,7 @@ export function registerOpenAiRoutes(app: FastifyInstance, deps: AppDeps): void 
   });
 
   app.post("/v1/embeddings", { schema: { body: embeddingsBodySchema } }, async (request, reply) => {
-    const body = request.body as EmbeddingsBody;
+    const body = request.body;
     const input = Array.isArray(body.input) ? body.input : [body.input];
     const out = await embeddings.embed({ model: body.model, input, signal: clientAbortSignal(request, reply) });
     const encode = (v: number[]): number[] | string =>
@@ -222,8 +190,8 @@ export function registerOpenAiRoutes(app: FastifyInstance, deps: AppDeps): void 
 
   app.get("/v1/models", async () => ({ object: "list", data: await modelEntries() }));
 
-  app.get("/v1/models/*", async (request) => {
-    const id = (request.params as { "*": string })["*"];
+  app.get("/v1/models/*", { schema: { params: wildcardParamsSchema } }, async (request) => {
+    const id = request.params["*"];
     const found = (await modelEntries()).find((m) => m.id === id);
     if (!found) throw new ReflexiaError("RFX_MODEL_NOT_FOUND", `model ${id} not found`, { model: id });
     return found;

@@ -1,71 +1,58 @@
-// JSON schemas of the document and retrieval routes (/api/documents, /api/upload, /api/rag/*).
+// Schemas of the document and retrieval routes (/api/documents, /api/upload, /api/rag/*), and their types.
+import { Type } from "typebox";
+import { stringEnum } from "./common.ts";
 
 /** Query-string integers arrive as strings (the app never coerces types), so they are matched as digit strings. */
-const digits = { type: "string", pattern: "^[0-9]{1,15}$" } as const;
-const flag = { type: "string", enum: ["1", "0", "true", "false"] } as const;
+const digits = Type.String({ pattern: "^[0-9]{1,15}$" });
+const flag = stringEnum(["1", "0", "true", "false"]);
 
 export const DOCUMENT_TYPE_HINTS = ["text", "markdown", "html", "pdf", "json", "csv", "code"] as const;
 
-export const documentBodySchema = {
-  type: "object",
-  anyOf: [{ required: ["content"] }, { required: ["content_base64"] }],
-  properties: {
+/** Longest title and source a document may have (the JSON route and the multipart upload's form fields alike). */
+export const DOCUMENT_FIELD_MAX_LENGTH = { title: 500, source: 1024 } as const;
+
+export const documentBodySchema = Type.Object(
+  {
     /** The document's text (or markup, JSON, CSV, code). */
-    content: { type: "string" },
+    content: Type.Optional(Type.String()),
     /** The document's bytes in base64 (for PDFs and other binary formats). */
-    content_base64: { type: "string" },
-    title: { type: "string", maxLength: 500 },
+    content_base64: Type.Optional(Type.String()),
+    title: Type.Optional(Type.String({ maxLength: DOCUMENT_FIELD_MAX_LENGTH.title })),
     /** Identity of the origin: re-posting changed content with the same source replaces the document. */
-    source: { type: "string", minLength: 1, maxLength: 1024 },
+    source: Type.Optional(Type.String({ minLength: 1, maxLength: DOCUMENT_FIELD_MAX_LENGTH.source })),
     /** A type hint (the content decides): one of DOCUMENT_TYPE_HINTS. */
-    type: { type: "string", enum: DOCUMENT_TYPE_HINTS },
-    mime_type: { type: "string", maxLength: 200 },
+    type: Type.Optional(stringEnum(DOCUMENT_TYPE_HINTS)),
+    mime_type: Type.Optional(Type.String({ maxLength: 200 })),
     /** A file name used as a type hint and title; never a path. */
-    filename: { type: "string", maxLength: 500 },
+    filename: Type.Optional(Type.String({ maxLength: 500 })),
   },
-} as const;
+  { anyOf: [{ required: ["content"] }, { required: ["content_base64"] }] },
+);
 
-export const listDocumentsQuerySchema = {
-  type: "object",
-  properties: { offset: digits, limit: digits },
-  additionalProperties: false,
-} as const;
+export const listDocumentsQuerySchema = Type.Object({ offset: Type.Optional(digits), limit: Type.Optional(digits) }, { additionalProperties: false });
 
-export const documentParamsSchema = {
-  type: "object",
-  required: ["id"],
-  properties: { id: { type: "string", minLength: 1, maxLength: 200 } },
-} as const;
+export const documentParamsSchema = Type.Object({ id: Type.String({ minLength: 1, maxLength: 200 }) });
 
-export const getDocumentQuerySchema = {
-  type: "object",
-  properties: { text: flag, chunks: flag },
-  additionalProperties: false,
-} as const;
+export const getDocumentQuerySchema = Type.Object({ text: Type.Optional(flag), chunks: Type.Optional(flag) }, { additionalProperties: false });
 
-export const ragQueryBodySchema = {
-  type: "object",
-  required: ["query"],
-  properties: {
-    query: { type: "string", minLength: 1, maxLength: 100_000 },
-    top_k: { type: "integer", minimum: 1, maximum: 100 },
-    hybrid: { type: "boolean" },
-    /** Bypass the ANN index (exact search). */
-    exact: { type: "boolean" },
-  },
-} as const;
+export const ragQueryBodySchema = Type.Object({
+  query: Type.String({ minLength: 1, maxLength: 100_000 }),
+  top_k: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
+  hybrid: Type.Optional(Type.Boolean()),
+  /** Bypass the ANN index (exact search). */
+  exact: Type.Optional(Type.Boolean()),
+});
 
 /** `rag` / `use_rag` on chat and generate bodies: true, or options. */
 export const ragRequestProperties = {
-  rag: {
-    anyOf: [
-      { type: "boolean" },
-      {
-        type: "object",
-        properties: { top_k: { type: "integer", minimum: 1, maximum: 100 }, hybrid: { type: "boolean" } },
-        additionalProperties: false,
-      },
-    ],
-  },
-  use_rag: { type: "boolean" },
-} as const;
+  rag: Type.Optional(
+    Type.Union([
+      Type.Boolean(),
+      Type.Object(
+        { top_k: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })), hybrid: Type.Optional(Type.Boolean()) },
+        { additionalProperties: false },
+      ),
+    ]),
+  ),
+  use_rag: Type.Optional(Type.Boolean()),
+};

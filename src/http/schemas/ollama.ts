@@ -1,112 +1,91 @@
-// JSON schemas of the Ollama-compatible request bodies.
-import { keepAliveSchema, MAX_TOKENS_BOUND, modelRefSchema, roleIdSchema, stopSchema } from "./common.ts";
+// Schemas of the Ollama-compatible request bodies, and the types the routes read them as.
+import { Type, type Static } from "typebox";
+import { keepAliveSchema, MAX_TOKENS_BOUND, modelRefSchema, roleIdSchema, stopSchema, stringEnum } from "./common.ts";
 import { ragRequestProperties } from "./documents.ts";
 
-export const ollamaOptionsSchema = {
-  type: "object",
-  properties: {
-    temperature: { type: "number", minimum: 0, maximum: 100 },
-    top_p: { type: "number", minimum: 0, maximum: 1 },
-    top_k: { type: "integer", minimum: 0, maximum: 100000 },
-    seed: { type: "integer", minimum: -(2 ** 53), maximum: 2 ** 53 },
-    // -1: until the default limit, -2: until the context is full (Ollama's meanings).
-    num_predict: { type: "integer", minimum: -2, maximum: MAX_TOKENS_BOUND },
-    stop: stopSchema,
-    repeat_penalty: { type: "number", minimum: 0, maximum: 10 },
-    num_ctx: { type: "integer", minimum: 1 },
-  },
-} as const;
+export const ollamaOptionsSchema = Type.Object({
+  temperature: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
+  top_p: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+  top_k: Type.Optional(Type.Integer({ minimum: 0, maximum: 100000 })),
+  seed: Type.Optional(Type.Integer({ minimum: -(2 ** 53), maximum: 2 ** 53 })),
+  // -1: until the default limit, -2: until the context is full (Ollama's meanings).
+  num_predict: Type.Optional(Type.Integer({ minimum: -2, maximum: MAX_TOKENS_BOUND })),
+  stop: Type.Optional(stopSchema),
+  repeat_penalty: Type.Optional(Type.Number({ minimum: 0, maximum: 10 })),
+  num_ctx: Type.Optional(Type.Integer({ minimum: 1 })),
+});
+
+export type OllamaOptions = Static<typeof ollamaOptionsSchema>;
 
 const common = {
   model: modelRefSchema,
-  options: ollamaOptionsSchema,
-  stream: { type: "boolean" },
-  keep_alive: keepAliveSchema,
-  format: { anyOf: [{ type: "string" }, { type: "object" }] },
-  role: roleIdSchema,
+  options: Type.Optional(ollamaOptionsSchema),
+  stream: Type.Optional(Type.Boolean()),
+  keep_alive: Type.Optional(keepAliveSchema),
+  format: Type.Optional(Type.Union([Type.String(), Type.Unsafe<Record<string, unknown>>({ type: "object" })])),
+  role: Type.Optional(roleIdSchema),
   ...ragRequestProperties,
-} as const;
+};
 
-const imagesSchema = { type: "array", maxItems: 0 } as const;
+const imagesSchema = Type.Optional(Type.Array(Type.Unknown(), { maxItems: 0 }));
 
-export const generateBodySchema = {
-  type: "object",
-  required: ["model"],
-  properties: {
-    ...common,
-    prompt: { type: "string" },
-    suffix: { type: "string", maxLength: 0 },
-    system: { type: "string" },
-    template: { type: "string" },
-    context: { type: "array", items: { type: "integer" } },
-    raw: { type: "boolean" },
-    images: imagesSchema,
-  },
-} as const;
+export const generateBodySchema = Type.Object({
+  ...common,
+  prompt: Type.Optional(Type.String()),
+  suffix: Type.Optional(Type.String({ maxLength: 0 })),
+  system: Type.Optional(Type.String()),
+  template: Type.Optional(Type.String()),
+  context: Type.Optional(Type.Array(Type.Integer())),
+  raw: Type.Optional(Type.Boolean()),
+  images: imagesSchema,
+});
 
-export const chatBodySchema = {
-  type: "object",
-  required: ["model"],
-  properties: {
-    ...common,
-    messages: {
-      type: "array",
-      maxItems: 10000,
-      items: {
-        type: "object",
-        required: ["role", "content"],
-        properties: {
-          role: { type: "string", enum: ["system", "user", "assistant"] },
-          content: { type: "string" },
-          images: imagesSchema,
-        },
-      },
-    },
-    tools: { type: "array", maxItems: 0 },
-  },
-} as const;
+export const chatBodySchema = Type.Object({
+  ...common,
+  messages: Type.Optional(
+    Type.Array(
+      Type.Object({
+        role: stringEnum(["system", "user", "assistant"]),
+        content: Type.String(),
+        images: imagesSchema,
+      }),
+      { maxItems: 10000 },
+    ),
+  ),
+  tools: Type.Optional(Type.Array(Type.Unknown(), { maxItems: 0 })),
+});
 
 /** /api/show, /api/delete: Ollama clients send `model` (older ones `name`). */
-export const modelNameBodySchema = {
-  type: "object",
-  anyOf: [{ required: ["model"] }, { required: ["name"] }],
-  properties: { model: modelRefSchema, name: modelRefSchema, verbose: { type: "boolean" } },
-} as const;
+export const modelNameBodySchema = Type.Object(
+  { model: Type.Optional(modelRefSchema), name: Type.Optional(modelRefSchema), verbose: Type.Optional(Type.Boolean()) },
+  { anyOf: [{ required: ["model"] }, { required: ["name"] }] },
+);
 
-export const embedBodySchema = {
-  type: "object",
-  required: ["model", "input"],
-  properties: {
-    model: modelRefSchema,
-    // How many inputs is embeddings.max_inputs (EMBED_MAX_INPUTS), checked by the embed service.
-    input: { anyOf: [{ type: "string" }, { type: "array", items: { type: "string" } }] },
-    truncate: { type: "boolean" },
-    options: ollamaOptionsSchema,
-    keep_alive: keepAliveSchema,
-  },
-} as const;
+export const embedBodySchema = Type.Object({
+  model: modelRefSchema,
+  // How many inputs is embeddings.max_inputs (EMBED_MAX_INPUTS), checked by the embed service.
+  input: Type.Union([Type.String(), Type.Array(Type.String())]),
+  truncate: Type.Optional(Type.Boolean()),
+  options: Type.Optional(ollamaOptionsSchema),
+  keep_alive: Type.Optional(keepAliveSchema),
+});
 
-export const legacyEmbeddingsBodySchema = {
-  type: "object",
-  required: ["model", "prompt"],
-  properties: { model: modelRefSchema, prompt: { type: "string" }, options: ollamaOptionsSchema, keep_alive: keepAliveSchema },
-} as const;
+export const legacyEmbeddingsBodySchema = Type.Object({
+  model: modelRefSchema,
+  prompt: Type.String(),
+  options: Type.Optional(ollamaOptionsSchema),
+  keep_alive: Type.Optional(keepAliveSchema),
+});
 
-export const createBodySchema = {
-  type: "object",
-  anyOf: [{ required: ["model"] }, { required: ["name"] }],
-  required: ["from"],
-  properties: {
-    model: modelRefSchema,
-    name: modelRefSchema,
+export const createBodySchema = Type.Object(
+  {
+    model: Type.Optional(modelRefSchema),
+    name: Type.Optional(modelRefSchema),
     from: modelRefSchema,
-    quantize: { type: "string", maxLength: 32 },
-    stream: { type: "boolean" },
+    quantize: Type.Optional(Type.String({ maxLength: 32 })),
+    stream: Type.Optional(Type.Boolean()),
   },
-} as const;
+  { anyOf: [{ required: ["model"] }, { required: ["name"] }] },
+);
 
-export const copyBodySchema = {
-  type: "object",
-  required: ["source", "destination"],
-  properties: { source: modelRefSchema, destination: modelRefSchema },
-} as const;
+export const copyBodySchema = Type.Object({ source: modelRefSchema, destination: modelRefSchema });
