@@ -8,7 +8,8 @@
         "src/generator.cpp",
         "src/seq-sampler.cpp",
         "src/embedder.cpp",
-        "src/threadpool.cpp"
+        "src/threadpool.cpp",
+        "src/vector-index.cpp"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

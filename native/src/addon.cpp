@@ -1,4 +1,4 @@
-// Entry of the Reflexia native addon: backend loading, logging, and the Model / Generator / Embedder classes.
+// Entry of the Reflexia native addon: backend loading, logging, and the Model / Generator / Embedder / VectorIndex classes.
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -11,6 +11,7 @@
 #include "generator.h"
 #include "ggml-backend.h"
 #include "model.h"
+#include "vector-index.h"
 
 namespace rfx {
 
@@ -100,6 +101,7 @@ static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
     exports.Set("Model", Model::Define(env));
     exports.Set("Generator", Generator::Define(env));
     exports.Set("Embedder", Embedder::Define(env));
+    exports.Set("VectorIndex", VectorIndex::Define(env));
     env.AddCleanupHook([]() { stop_all_native_work(); });
     return exports;
 }

@@ -4,6 +4,10 @@ import { z } from "zod";
 export const QUANTIZATIONS = ["q4_0", "q4_k_m", "q5_k_m", "q8_0", "f16"] as const;
 export type Quantization = (typeof QUANTIZATIONS)[number];
 
+/** How the in-memory RAG index stores vectors (see src/rag/store/memory-index.ts). */
+export const MEMORY_INDEX_QUANTIZATIONS = ["int8", "none"] as const;
+export type MemoryIndexQuantization = (typeof MEMORY_INDEX_QUANTIZATIONS)[number];
+
 const bool = z.preprocess((v) => {
   if (typeof v === "string") {
     const s = v.trim().toLowerCase();
@@ -65,6 +69,8 @@ export const CONFIG_KEYS: readonly KeyDef[] = [
   { key: "rag.chunk_overlap", env: "RAG_CHUNK_OVERLAP", schema: int(0, 4096), default: 50, description: "Tokens shared by consecutive chunks." },
   { key: "rag.embedding_model", env: "RAG_EMBEDDING_MODEL", schema: str, default: "builtin", description: "Embedder: 'builtin' (offline hashed features) or a model name in the store." },
   { key: "rag.ann_threshold", env: "RAG_ANN_THRESHOLD", schema: int(0, 1 << 30), default: 20000, description: "Chunk count past which an ANN (HNSW) index is built; exact search below (exact keeps hit@3 higher with the built-in embedder)." },
+  { key: "rag.memory_index_max_bytes", env: "RAG_MEMORY_INDEX_MAX_BYTES", schema: int(0, 2 ** 50), default: 1 << 30, description: "Memory the in-memory search index of the stored chunks may use (vectors, BM25 postings, chunk text; about 7 KB per 512-token chunk of 384-d vectors); searches run there while it fits, in LanceDB (exact, or HNSW past rag.ann_threshold) beyond. 0 turns it off. Its size is in /api/status and reflexia_rag_memory_index_bytes." },
+  { key: "rag.memory_index_quantization", env: "RAG_MEMORY_INDEX_QUANTIZATION", schema: z.enum(MEMORY_INDEX_QUANTIZATIONS), default: "int8", description: "int8: a first pass over an int8 copy of the vectors picks 64 candidates that float32 re-ranks exactly (fastest; 25% more vector memory); none: one float32 pass." },
   { key: "rag.hybrid", env: "RAG_HYBRID", schema: bool, default: true, description: "Fuse vector and full-text (BM25) results with reciprocal rank fusion." },
   { key: "vector_db.embedding_dim", env: "VECTOR_DB_EMBEDDING_DIM", schema: int(8, 8192), default: 384, description: "Dimension of the built-in embedder's vectors." },
   { key: "vector_db.distance_metric", env: "VECTOR_DB_DISTANCE_METRIC", schema: z.enum(["ip", "cosine", "l2"]), default: "ip", description: "Vector distance: inner product, cosine or L2." },

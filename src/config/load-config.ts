@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { resolve } from "node:path";
 import { ReflexiaError } from "../errors/index.ts";
-import { CONFIG_KEYS, type Quantization } from "./keys.ts";
+import { CONFIG_KEYS, type MemoryIndexQuantization, type Quantization } from "./keys.ts";
 
 export type ConfigSource = "default" | "file" | "env" | "override";
 
@@ -18,7 +18,7 @@ export interface Config {
   adaptive: { enabled: boolean; hysteresis: number; thresholds: [number, number] };
   memory: { max_memory_percent: number };
   cache: { enabled: boolean; size: number; deterministic_only: boolean };
-  rag: { similarity_top_k: number; chunk_size: number; chunk_overlap: number; embedding_model: string; ann_threshold: number; hybrid: boolean };
+  rag: { similarity_top_k: number; chunk_size: number; chunk_overlap: number; embedding_model: string; ann_threshold: number; memory_index_max_bytes: number; memory_index_quantization: MemoryIndexQuantization; hybrid: boolean };
   vector_db: { embedding_dim: number; distance_metric: "ip" | "cosine" | "l2" };
   roles: { custom: { id: string; name: string; category: string; system_prompt: string }[] };
   log: { level: string };

@@ -2,13 +2,13 @@
 import type { Config } from "../config/index.ts";
 import type { RagService } from "../rag/index.ts";
 import { registerDocumentRoutes } from "./routes/documents.ts";
-import type { RagSeam } from "./types.ts";
+import type { RagSeam, RagSeamStats } from "./types.ts";
 
 export interface RagSeamOptions {
   config: Config;
   service: RagService;
   /** Cheap current counts (e.g. kept by the service's observer); defaults to asking the store. */
-  counts?: () => { documents: number; chunks: number };
+  counts?: () => RagSeamStats;
 }
 
 export function createRagSeam(options: RagSeamOptions): RagSeam {
@@ -19,7 +19,7 @@ export function createRagSeam(options: RagSeamOptions): RagSeam {
       ? () => options.counts!()
       : async () => {
           const s = await service.stats();
-          return { documents: s.documents, chunks: s.chunks };
+          return { documents: s.documents, chunks: s.chunks, memoryIndex: s.index.memory };
         },
   };
 }

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyServerOptions } from "fastify";
 import type { ResponseCacheStats } from "../cache/index.ts";
 import type { Config } from "../config/index.ts";
 import type { MemoryMonitor } from "../memory/index.ts";
+import type { MemoryIndexInfo } from "../rag/index.ts";
 import type { ReflexiaMetrics } from "../metrics/index.ts";
 import type { Scheduler } from "../scheduler/index.ts";
 import type { EmbedService } from "../services/embed-service.ts";
@@ -14,8 +15,14 @@ import type { RoleCatalog } from "../services/roles.ts";
 export interface RagSeam {
   /** Registers the /api/documents… routes (under the app's auth, limits and error handler). */
   registerRoutes?(app: FastifyInstance): void | Promise<void>;
-  /** Stored documents and chunks (feeds reflexia_rag_document_count/_sum and /api/status). */
-  stats?(): { documents: number; chunks: number } | Promise<{ documents: number; chunks: number }>;
+  /** Stored documents and chunks and the in-memory index (feeds reflexia_rag_* gauges and /api/status). */
+  stats?(): RagSeamStats | Promise<RagSeamStats>;
+}
+
+export interface RagSeamStats {
+  documents: number;
+  chunks: number;
+  memoryIndex?: MemoryIndexInfo;
 }
 
 export interface Readiness {

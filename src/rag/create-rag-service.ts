@@ -13,7 +13,8 @@ import { extractDocument, type ExtractInput } from "./extract/extract-document.t
 import { sanitizeLabel, sanitizeTitle } from "./extract/sanitize-title.ts";
 import { reciprocalRankFusion } from "./retrieve/reciprocal-rank-fusion.ts";
 import { openLanceDbStore } from "./store/lancedb-store.ts";
-import type { CommitItem, EmbeddedChunk, SearchHit, StoreIndexInfo, StoreVerifyReport, VectorStore } from "./store/vector-store.ts";
+import type { MemoryIndexQuantization } from "../config/keys.ts";
+import type { CommitItem, EmbeddedChunk, MemoryIndexInfo, SearchHit, StoreIndexInfo, StoreVerifyReport, VectorStore } from "./store/vector-store.ts";
 import type { DistanceMetric, RagChunk, RagDocument } from "./types.ts";
 
 /** Receives measurements for metrics; the service never imports a metrics library itself. */
@@ -22,8 +23,8 @@ export interface RagObserver {
   onRetrieval?(seconds: number): void;
   /** An ingest finished, in seconds; ok is false when it was rejected or failed. */
   onIngest?(seconds: number, ok: boolean): void;
-  /** Current totals, after open and after every change. */
-  onCounts?(documents: number, chunks: number): void;
+  /** Current totals, after open and after every change; `memoryIndex` when the store has an in-memory index. */
+  onCounts?(documents: number, chunks: number, memoryIndex?: MemoryIndexInfo): void;
 }
 
 export interface RagServiceOptions {
@@ -45,6 +46,11 @@ export interface RagServiceOptions {
   distance?: DistanceMetric;
   /** Chunks past which the ANN index is built. Defaults to 20000 (config `rag.ann_threshold`). */
   annThreshold?: number;
+  /**
+   * Search an in-memory mirror of the live chunks (lancedb-store.ts) while it fits in `maxBytes`. Off when absent;
+   * the product passes config `rag.memory_index_max_bytes` and `rag.memory_index_quantization`.
+   */
+  memoryIndex?: { maxBytes: number; quantization: MemoryIndexQuantization };
   /** Fuse vector and BM25 results by default. Defaults to true (config `rag.hybrid`). */
   hybrid?: boolean;
   /** Largest accepted document in bytes. Defaults to no limit (the HTTP layer passes `server.upload_limit_bytes`). */
@@ -186,7 +192,7 @@ export async function createRagService(options: RagServiceOptions): Promise<RagS
   if (!options.store && !options.dir) throw new ReflexiaError("RFX_CONFIG_INVALID", "createRagService needs a store directory (dir) or a store");
   const store =
     options.store ??
-    (await openLanceDbStore({ dir: options.dir!, dim: embedder.dim, embedderId: embedder.id, distance, annThreshold, optimizeEvery: options.optimizeEvery }));
+    (await openLanceDbStore({ dir: options.dir!, dim: embedder.dim, embedderId: embedder.id, distance, annThreshold, optimizeEvery: options.optimizeEvery, memoryIndex: options.memoryIndex }));
   if (store.dim !== embedder.dim) throw new ReflexiaError("RFX_CONFIG_INVALID", `store has ${store.dim} dimensions, embedder ${embedder.id} ${embedder.dim}`);
 
   let lastAddedAt = 0;
@@ -200,7 +206,7 @@ export async function createRagService(options: RagServiceOptions): Promise<RagS
   const reportCounts = async () => {
     if (!observer.onCounts) return;
     const c = await store.counts();
-    observer.onCounts(c.documents, c.chunks);
+    observer.onCounts(c.documents, c.chunks, store.memoryIndexInfo?.());
   };
   await reportCounts();
 

@@ -3,7 +3,7 @@
 import type { Config } from "../config/index.ts";
 import type { Engine } from "../engine/types.ts";
 import type { ReflexiaMetrics } from "../metrics/index.ts";
-import type { RagObserver, RagService } from "../rag/index.ts";
+import type { MemoryIndexInfo, RagObserver, RagService } from "../rag/index.ts";
 import type { ModelStore } from "../registry/index.ts";
 import { openRagForCli } from "./open-rag.ts";
 import { createRagAugmenter, type RagAugmenter } from "./rag-augment.ts";
@@ -21,15 +21,15 @@ export interface OpenServerRagOptions {
 export interface ServerRag {
   service: RagService;
   augmenter: RagAugmenter;
-  /** Stored documents and chunks, kept current by the service's observer (cheap: no store access). */
-  counts(): { documents: number; chunks: number };
+  /** Stored documents and chunks and the in-memory index, kept current by the service's observer (no store access). */
+  counts(): { documents: number; chunks: number; memoryIndex?: MemoryIndexInfo };
   /** Closes the store and unloads the embedding model, if one was loaded. */
   close(): Promise<void>;
 }
 
 export async function openServerRag(options: OpenServerRagOptions): Promise<ServerRag> {
   const { config, metrics } = options;
-  let counts = { documents: 0, chunks: 0 };
+  let counts: ReturnType<ServerRag["counts"]> = { documents: 0, chunks: 0 };
   let opened = false;
   const observer: RagObserver = {
     onRetrieval: (s) => metrics?.rag.retrievalDuration.observe(s),
@@ -37,8 +37,8 @@ export async function openServerRag(options: OpenServerRagOptions): Promise<Serv
       metrics?.rag.ingestionDuration.observe(s);
       if (!ok) metrics?.rag.ingestionFailures.inc();
     },
-    onCounts(documents, chunks) {
-      counts = { documents, chunks };
+    onCounts(documents, chunks, memoryIndex) {
+      counts = { documents, chunks, memoryIndex };
       // The first report comes from opening the store: nothing changed then.
       if (opened) options.onChange?.();
     },

@@ -4,7 +4,7 @@ import multipart from "@fastify/multipart";
 import type { FastifyInstance } from "fastify";
 import type { Config } from "../../config/index.ts";
 import { ReflexiaError } from "../../errors/index.ts";
-import type { IngestInput, IngestResult, RagChunk, RagDocument, RagService } from "../../rag/index.ts";
+import type { IngestInput, IngestResult, MemoryIndexInfo, RagChunk, RagDocument, RagService } from "../../rag/index.ts";
 import {
   documentBodySchema,
   documentParamsSchema,
@@ -59,6 +59,21 @@ export function checkClientFilename(name: string | undefined): string | undefine
     throw new ReflexiaError("RFX_VALIDATION", `file name ${JSON.stringify(name.slice(0, 100))} is not a plain name (no path separators, control characters or dot-only names)`);
   }
   return name;
+}
+
+/** The in-memory RAG index as /api/status and /api/rag/stats show it. */
+export function memoryIndexJson(m: MemoryIndexInfo) {
+  return {
+    state: m.state,
+    chunks: m.chunks,
+    bytes: m.bytes,
+    max_bytes: m.maxBytes,
+    vector_bytes: m.vectorBytes,
+    text_bytes: m.textBytes,
+    chunk_bytes: m.chunkBytes,
+    quantization: m.quantization,
+    scan: m.scan,
+  };
 }
 
 function ingestReply(r: IngestResult) {
@@ -183,7 +198,7 @@ export async function registerDocumentRoutes(app: FastifyInstance, options: Docu
       store: s.store,
       embedder: s.embedder,
       distance: s.distance,
-      index: { ann: s.index.ann, fts: s.index.fts, unindexed_rows: s.index.unindexedRows },
+      index: { ann: s.index.ann, fts: s.index.fts, unindexed_rows: s.index.unindexedRows, memory: s.index.memory ? memoryIndexJson(s.index.memory) : null },
       chunk_size: s.chunkSize,
       chunk_overlap: s.chunkOverlap,
       top_k: s.topK,

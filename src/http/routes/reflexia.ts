@@ -1,6 +1,7 @@
 // Reflexia's own routes: expert roles, the server status, liveness and readiness.
 import type { FastifyInstance } from "fastify";
 import type { AppDeps } from "../types.ts";
+import { memoryIndexJson } from "./documents.ts";
 
 export function registerReflexiaRoutes(app: FastifyInstance, deps: AppDeps): void {
   const startedAt = Date.now();
@@ -70,7 +71,9 @@ export function registerReflexiaRoutes(app: FastifyInstance, deps: AppDeps): voi
       cache: cache
         ? { enabled: deps.config.cache.enabled, size: cache.size, max_entries: cache.maxEntries, hits: cache.hits, misses: cache.misses, hit_rate: Math.round(cache.hitRate * 10000) / 10000, evictions: cache.evictions }
         : { enabled: false, size: 0, max_entries: 0, hits: 0, misses: 0, hit_rate: 0, evictions: 0 },
-      rag: rag ? { enabled: true, documents: rag.documents, chunks: rag.chunks } : { enabled: false, documents: 0, chunks: 0 },
+      rag: rag
+        ? { enabled: true, documents: rag.documents, chunks: rag.chunks, memory_index: rag.memoryIndex ? memoryIndexJson(rag.memoryIndex) : null }
+        : { enabled: false, documents: 0, chunks: 0, memory_index: null },
     };
   });
 

@@ -11,21 +11,27 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 let n = 0;
 const dirs = new WeakMap<VectorStore, { dir: string; dim: number; distance: VectorStore["distance"] }>();
 
-registerStoreConformance("lancedb", {
-  async open({ dim, distance }) {
+type MemoryIndexOption = Parameters<typeof openLanceDbStore>[0]["memoryIndex"];
+/** The in-memory index as the product runs it (int8 + exact re-rank, native scan) and in its other forms. */
+const MEMORY_INDEX = { maxBytes: 64 << 20, quantization: "int8" } as const;
+const lancedbFactory = (memoryIndex: MemoryIndexOption) => ({
+  async open({ dim, distance }: { dim: number; distance: VectorStore["distance"] }) {
     const dir = join(root, `s${n++}`);
-    const s = await openLanceDbStore({ dir, dim, distance, embedderId: "test" });
+    const s = await openLanceDbStore({ dir, dim, distance, embedderId: "test", memoryIndex });
     dirs.set(s, { dir, dim, distance });
     return s;
   },
-  async reopen(store) {
+  async reopen(store: VectorStore) {
     const o = dirs.get(store)!;
     await store.close();
-    const s = await openLanceDbStore({ ...o, embedderId: "test" });
+    const s = await openLanceDbStore({ ...o, embedderId: "test", memoryIndex });
     dirs.set(s, o);
     return s;
   },
 });
+registerStoreConformance("lancedb (LanceDB searches)", lancedbFactory(undefined));
+registerStoreConformance("lancedb + in-memory index (int8, native scan)", lancedbFactory(MEMORY_INDEX));
+registerStoreConformance("lancedb + in-memory index (float32, TypeScript scan)", lancedbFactory({ maxBytes: 64 << 20, quantization: "none", forceJs: true }));
 
 function unitVector(dim: number, seed: number): Float32Array {
   let s = seed * 2654435761 + 1;

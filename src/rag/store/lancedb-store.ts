@@ -18,6 +18,13 @@
 // So after any crash and reopen each document is either absent or present with exactly the chunks of its last
 // acknowledged ingest.
 //
+// The in-memory index (memory-index.ts), when enabled, mirrors the live chunks and answers every search: it is
+// filled from the table at open (after the recovery above, so it starts equal to what LanceDB holds live) and
+// changed only at the commit points, in the same synchronous step that changes the in-memory document map: a
+// commit's chunks enter it once their document row is committed, a delete's leave it once the row is gone. So it
+// never returns a chunk LanceDB does not hold live, and verify() checks it chunk by chunk. It is dropped (searches
+// go back to LanceDB, with its ANN index past `annThreshold`) when it would outgrow `memoryIndex.maxBytes`.
+//
 // Index maintenance: a refresh (LanceDB optimize) folds new rows into the BM25 and HNSW indexes. It runs when
 // commits pause (debounced), and a full-text search first runs the refresh covering the commits made before it,
 // so an acknowledged document is searchable by text as soon as by vector. Vector search is exact (every
@@ -29,12 +36,14 @@ import * as lancedb from "@lancedb/lancedb";
 import { Field, FixedSizeList, Float32, Float64, Int32, Schema, Utf8 } from "apache-arrow";
 import { ReflexiaError } from "../../errors/index.ts";
 import type { DistanceMetric, DocumentType, RagChunk, RagDocument } from "../types.ts";
+import { createMemoryIndex, type MemoryIndex, type MemoryIndexQuantization } from "./memory-index.ts";
 import {
   distanceToScore,
   type CommitItem,
   type DocumentRecord,
   type EmbeddedChunk,
   type ListDocumentsOptions,
+  type MemoryIndexInfo,
   type SearchHit,
   type SearchOptions,
   type StoreIndexInfo,
@@ -59,6 +68,11 @@ export interface LanceDbStoreOptions {
   /** HNSW graph degree and build breadth. Default to 32 and 400: hashed-feature vectors are nearly orthogonal,
    * and a sparser graph (LanceDB's 20/300) lost a third more true neighbours at 10k chunks. */
   hnsw?: { m?: number; efConstruction?: number };
+  /**
+   * Mirror the live chunks in memory and search them there (see the module comment). Off when absent; the
+   * product passes config `rag.memory_index_max_bytes` and `rag.memory_index_quantization`.
+   */
+  memoryIndex?: { maxBytes: number; quantization: MemoryIndexQuantization; candidates?: number; forceJs?: boolean };
   /** Receives errors of background maintenance (they never fail a commit). Defaults to console.warn. */
   onBackgroundError?: (e: unknown) => void;
   /**
@@ -88,6 +102,7 @@ const DOCS = "documents";
 const CHUNKS = "chunks";
 const CHUNK_COLUMNS = ["id", "document_id", "ingest_id", "chunk_index", "text", "char_start", "char_end", "token_count"];
 const DOC_META_COLUMNS = ["id", "source", "title", "type", "mime_type", "size", "sha256", "added_at", "chunk_count", "char_count", "ingest_id"];
+const CHUNK_FIELDS = ["id", "documentId", "index", "text", "start", "end", "tokenCount"] as const satisfies readonly (keyof RagChunk)[];
 const LANCE_DISTANCE: Record<DistanceMetric, "dot" | "cosine" | "l2"> = { ip: "dot", cosine: "cosine", l2: "l2" };
 /**
  * Distance the ANN index is trained and searched with. LanceDB 0.31's IVF_HNSW_SQ with "dot" returns near-random
@@ -297,6 +312,58 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
   const isLive = (r: Row) => docs.get(r.document_id as string)?.ingestId === r.ingest_id;
   const keepAfter = () => new Date(Date.now() - KEEP_VERSIONS_MS);
 
+  // The in-memory index starts from the table as recovered: exactly the live chunks.
+  const memOptions = options.memoryIndex && options.memoryIndex.maxBytes > 0 ? options.memoryIndex : undefined;
+  let mem: MemoryIndex | undefined;
+  let memState: MemoryIndexInfo["state"] = memOptions ? "serving" : "off";
+  if (memOptions) {
+    mem = createMemoryIndex({ dim, metric, quantization: memOptions.quantization, candidates: memOptions.candidates, forceJs: memOptions.forceJs });
+    await loadMemoryIndex(mem, memOptions.maxBytes);
+  }
+
+  /** Fills the index from the table, a document at a time (its rows come from one append, so they arrive together). */
+  async function loadMemoryIndex(index: MemoryIndex, maxBytes: number): Promise<void> {
+    let live = 0;
+    for (const d of docs.values()) live += d.chunkCount;
+    // The float32 rows alone would not fit: do not even start.
+    if (live * dim * 4 > maxBytes) return dropMemoryIndex();
+    const partial = new Map<string, EmbeddedChunk[]>();
+    for await (const batch of chunksTable.query().select([...CHUNK_COLUMNS, "vector"])) {
+      const vectors = batch.getChild("vector")!;
+      for (let i = 0; i < batch.numRows; i++) {
+        const r = batch.get(i)!.toJSON() as Row;
+        if (!isLive(r)) continue;
+        const documentId = r.document_id as string;
+        const list = partial.get(documentId) ?? partial.set(documentId, []).get(documentId)!;
+        list.push({ ...rowToChunk(r), vector: Float32Array.from(vectors.get(i)!.toArray() as Float32Array) });
+        const d = docs.get(documentId)!;
+        if (list.length === d.chunkCount) {
+          index.setDocument(documentId, d.ingestId, list.sort((a, b) => a.index - b.index));
+          partial.delete(documentId);
+        }
+      }
+      if (index.stats().bytes > maxBytes) return dropMemoryIndex();
+    }
+    // A document whose rows did not all arrive cannot be mirrored exactly: LanceDB serves instead.
+    if (partial.size > 0) {
+      onBackgroundError(new Error(`in-memory index: ${partial.size} document(s) with missing chunk rows; searching LanceDB instead`));
+      dropMemoryIndex();
+    }
+  }
+
+  /** Frees the in-memory index; searches go to LanceDB (and its ANN index is built once due). */
+  function dropMemoryIndex(): void {
+    mem?.clear();
+    mem = undefined;
+    if (memState === "serving") memState = "over_limit";
+  }
+
+  /** After a commit or delete changed `docs`: drops the index when it has outgrown its bound. */
+  function checkMemoryBound(): void {
+    if (mem && memOptions && mem.stats().bytes > memOptions.maxBytes) dropMemoryIndex();
+  }
+
+
   /** Folds new rows into the FTS (and ANN) indexes; compacts the documents table now and then. */
   async function refreshLocked(): Promise<void> {
     const gen = commitGen;
@@ -308,7 +375,9 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
     }
   }
 
-  const annWanted = (rows: number) => rows >= Math.max(annThreshold, MIN_ANN_ROWS) && (!hasAnn || rows >= annBuiltRows * ANN_REBUILD_GROWTH);
+  // While the in-memory index serves, an HNSW index would only cost CPU (minutes at 100k rows): it is built once
+  // LanceDB serves again.
+  const annWanted = (rows: number) => !mem && rows >= Math.max(annThreshold, MIN_ANN_ROWS) && (!hasAnn || rows >= annBuiltRows * ANN_REBUILD_GROWTH);
 
   async function buildAnnLocked(): Promise<void> {
     const rows = await chunksTable.countRows();
@@ -396,7 +465,23 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
     void queueRefresh();
   }
 
+  function memoryInfo(): MemoryIndexInfo {
+    const st = mem?.stats();
+    return {
+      state: memState,
+      maxBytes: memOptions?.maxBytes ?? 0,
+      chunks: st?.chunks ?? 0,
+      bytes: st?.bytes ?? 0,
+      vectorBytes: st?.vectorBytes ?? 0,
+      textBytes: st?.textBytes ?? 0,
+      chunkBytes: st?.chunkBytes ?? 0,
+      quantization: memOptions?.quantization ?? "none",
+      scan: st?.scan ?? "none",
+    };
+  }
+
   const store: VectorStore & { readonly dir: string } = {
+    memoryIndexInfo: memoryInfo,
     kind: "lancedb",
     dir,
     dim,
@@ -466,6 +551,14 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
           // Whatever step 1 wrote is unreachable (no document names it) and removed at the next open; rows
           // already committed in step 2 are complete, so memory is resynchronised from the table.
           await reloadDocs().catch(() => undefined);
+          // The index follows the reloaded map: documents of this batch whose row did commit, and no others.
+          if (mem) {
+            for (const id of [...mem.documentIds()]) if (docs.get(id)?.ingestId !== mem.ingestOf(id)) mem.removeDocument(id);
+            for (const { doc, chunks, ingestId } of staged) if (docs.get(doc.id)?.ingestId === ingestId) mem.setDocument(doc.id, ingestId, chunks);
+            // A document the map names but the index lacks (the reload itself failed): only LanceDB can serve.
+            if (mem.stats().documents !== docs.size) dropMemoryIndex();
+          }
+          checkMemoryBound();
           throw new ReflexiaError("RFX_INTERNAL", `storing ${items.length} document(s) failed: ${(e as Error).message}`, undefined, { cause: e });
         }
         for (const { doc, chunks, ingestId, previous } of staged) {
@@ -473,7 +566,9 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
           if (previous && previous.source !== doc.source && bySource.get(previous.source) === doc.id) bySource.delete(previous.source);
           docs.set(doc.id, { ...metaOnly, chunkCount: chunks.length, ingestId });
           bySource.set(doc.source, doc.id);
+          mem?.setDocument(doc.id, ingestId, chunks);
         }
+        checkMemoryBound();
         sortedCache = undefined;
         staleRows -= chunkRows.length;
         const superseded = replacing.map((r) => r.previous!);
@@ -499,6 +594,7 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
         // The row goes first: once it is gone the chunks are unreachable whatever happens next.
         await docsTable.delete(`id = ${sqlString(id)}`);
         docs.delete(id);
+        mem?.removeDocument(id);
         if (bySource.get(d.source) === id) bySource.delete(d.source);
         sortedCache = undefined;
         await chunksTable.delete(`document_id = ${sqlString(id)}`);
@@ -554,6 +650,7 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
       live();
       if (vector.length !== dim) throw new ReflexiaError("RFX_INTERNAL", `query vector has ${vector.length} dimensions, the store ${dim}`);
       if (opts.limit <= 0 || docs.size === 0) return [];
+      if (mem) return mem.vectorSearch(vector, opts);
       const useAnn = hasAnn && !opts.exact;
       let q = chunksTable
         .vectorSearch(vector)
@@ -577,6 +674,7 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
     async textSearch(query: string, opts: SearchOptions): Promise<SearchHit[]> {
       live();
       if (opts.limit <= 0 || docs.size === 0 || !/[\p{L}\p{N}]/u.test(query)) return [];
+      if (mem) return mem.textSearch(query, opts);
       await ftsCaughtUp();
       const rows = (await chunksTable
         .query()
@@ -607,7 +705,7 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
       const vec = list.find((i) => i.columns.includes("vector"));
       let unindexedRows = 0;
       if (vec) unindexedRows = (await chunksTable.indexStats(vec.name))?.numUnindexedRows ?? 0;
-      return { ann: Boolean(vec), unindexedRows, fts: list.some((i) => i.indexType === "FTS") };
+      return { ann: Boolean(vec), unindexedRows, fts: list.some((i) => i.indexType === "FTS"), ...(memOptions || memState !== "off" ? { memory: memoryInfo() } : {}) };
     },
 
     optimize() {
@@ -627,14 +725,21 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
         const byDoc = new Map<string, RagChunk[]>();
         let orphanChunks = 0;
         let total = 0;
-        for (const r of (await chunksTable.query().select(CHUNK_COLUMNS).toArray()) as Row[]) {
-          total++;
-          if (!isLive(r)) {
-            orphanChunks++;
-            continue;
+        // Live rows by chunk id, for the comparison with the in-memory index.
+        const liveRows = new Map<string, { chunk: RagChunk; ingestId: string; vector: Float32Array }>();
+        for await (const batch of chunksTable.query().select([...CHUNK_COLUMNS, "vector"])) {
+          const vectors = batch.getChild("vector")!;
+          for (let i = 0; i < batch.numRows; i++) {
+            const r = batch.get(i)!.toJSON() as Row;
+            total++;
+            if (!isLive(r)) {
+              orphanChunks++;
+              continue;
+            }
+            const c = rowToChunk(r);
+            (byDoc.get(c.documentId) ?? byDoc.set(c.documentId, []).get(c.documentId)!).push(c);
+            if (mem) liveRows.set(c.id, { chunk: c, ingestId: r.ingest_id as string, vector: vectors.get(i)!.toArray() as Float32Array });
           }
-          const c = rowToChunk(r);
-          (byDoc.get(c.documentId) ?? byDoc.set(c.documentId, []).get(c.documentId)!).push(c);
         }
         const incompleteDocuments: string[] = [];
         for (const d of docs.values()) {
@@ -643,7 +748,26 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
           const ok = text !== undefined && cs.length === d.chunkCount && cs.every((c, i) => c.index === i && text.slice(c.start, c.end) === c.text);
           if (!ok) incompleteDocuments.push(d.id);
         }
-        return { documents: docs.size, chunks: total - orphanChunks, orphanChunks, incompleteDocuments };
+        const report: StoreVerifyReport = { documents: docs.size, chunks: total - orphanChunks, orphanChunks, incompleteDocuments };
+        if (mem) {
+          const mismatched: string[] = [];
+          let held = 0;
+          for (const e of mem.entries()) {
+            held++;
+            const want = liveRows.get(e.chunk.id);
+            liveRows.delete(e.chunk.id);
+            const same =
+              want !== undefined &&
+              want.ingestId === e.ingestId &&
+              CHUNK_FIELDS.every((f) => want.chunk[f] === e.chunk[f]) &&
+              want.vector.length === e.vector.length &&
+              want.vector.every((x, i) => x === e.vector[i]);
+            if (!same) mismatched.push(e.chunk.id);
+          }
+          mismatched.push(...liveRows.keys());
+          report.memoryIndex = { chunks: held, mismatched };
+        }
+        return report;
       });
     },
 
@@ -659,6 +783,7 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
       await lastRefresh;
       await annJob;
       closed = true;
+      mem?.clear();
       docsTable.close();
       chunksTable.close();
       db.close();
