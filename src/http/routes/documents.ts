@@ -210,6 +210,14 @@ export async function registerDocumentRoutes(app: FastifyInstance, options: Docu
   // Full consistency check (every document has exactly its chunks; no orphan chunk): scans the store.
   app.get("/api/rag/verify", async () => {
     const v = await rag.verify();
-    return { ok: v.orphanChunks === 0 && v.incompleteDocuments.length === 0, documents: v.documents, chunks: v.chunks, orphan_chunks: v.orphanChunks, incomplete_documents: v.incompleteDocuments };
+    const memoryOk = (v.memoryIndex?.mismatched.length ?? 0) === 0;
+    return {
+      ok: v.orphanChunks === 0 && v.incompleteDocuments.length === 0 && memoryOk,
+      documents: v.documents,
+      chunks: v.chunks,
+      orphan_chunks: v.orphanChunks,
+      incomplete_documents: v.incompleteDocuments,
+      memory_index: v.memoryIndex ? { chunks: v.memoryIndex.chunks, mismatched: v.memoryIndex.mismatched } : null,
+    };
   });
 }
