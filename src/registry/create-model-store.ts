@@ -1,6 +1,6 @@
 // The model store on disk: content-addressed GGUF blobs, one manifest per variant, and every way a variant gets in or out.
 import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { mkdir, readdir, readFile, rename, rm, rmdir, stat } from "node:fs/promises";
 import { dirname, join, relative, resolve as resolvePath, sep } from "node:path";
 import { QUANTIZATIONS, type Quantization } from "../config/index.ts";
@@ -60,6 +60,11 @@ export interface ModelStore {
   list(): Promise<ModelListing[]>;
   /** Variants stored under `name` (empty when none), lowest precision first. */
   variants(name: string): Promise<ModelManifest[]>;
+  /**
+   * A cheap fingerprint of the variants stored under `name` (one stat of its manifest directory, no reads): every
+   * manifest write is a rename into that directory, so an unchanged stamp means unchanged variants.
+   */
+  catalogStamp(name: string): string;
   /** A variant's blob path and manifest; a bare name resolves to the default quantization. RFX_MODEL_NOT_FOUND otherwise. */
   resolve(ref: string): Promise<ResolvedModel>;
   /** resolve() plus the GGUF header facts of the blob and the estimated memory at the configured context size. */
@@ -255,6 +260,15 @@ export function createModelStore(options: ModelStoreOptions): ModelStore {
     }
     await walk(manifestsDir);
     return out;
+  }
+
+  function catalogStamp(name: string): string {
+    try {
+      const st = statSync(dirname(manifestPath(name, "x")), { bigint: true });
+      return `${st.ino}:${st.mtimeNs}:${st.ctimeNs}`;
+    } catch {
+      return "absent";
+    }
   }
 
   async function variants(name: string): Promise<ModelManifest[]> {
@@ -684,5 +698,5 @@ export function createModelStore(options: ModelStoreOptions): ModelStore {
     return { created: true, name, createdTags: r.created.map((m) => m.tag) };
   }
 
-  return { root, list, variants, resolve, show, add, remove, copy, pull, importOllama, synth, quantize, ensureDefaultModel };
+  return { root, list, variants, catalogStamp, resolve, show, add, remove, copy, pull, importOllama, synth, quantize, ensureDefaultModel };
 }
