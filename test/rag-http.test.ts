@@ -179,6 +179,19 @@ describe("upload edge cases: a 4xx with a code, and the store unchanged", () => 
     { name: "JSON with a path as file name", send: () => api("/api/documents", { method: "POST", json: { content: "hello there", filename: "/etc/passwd" } }), status: 400, code: "RFX_VALIDATION" },
     { name: "multipart without a file", send: () => api("/api/upload", { method: "POST", body: (() => { const f = new FormData(); f.append("title", "x"); return f; })() }), status: 400, code: "RFX_VALIDATION" },
     { name: "file in the wrong field", send: () => upload("a.txt", "hello", "text/plain", "document"), status: 400, code: "RFX_VALIDATION" },
+    { name: "unknown multipart field", send: () => api("/api/upload", { method: "POST", body: (() => { const f = new FormData(); f.append("purpose", "x"); f.append("file", new Blob(["hello"]), "a.txt"); return f; })() }), status: 400, code: "RFX_VALIDATION" },
+    {
+      name: "a title with several files",
+      send: () => api("/api/upload", { method: "POST", body: (() => { const f = new FormData(); f.append("title", "x"); f.append("file", new Blob(["alpha text"]), "a.txt"); f.append("file", new Blob(["beta text"]), "b.txt"); return f; })() }),
+      status: 400,
+      code: "RFX_VALIDATION",
+    },
+    {
+      name: "several files adding up past the upload limit",
+      send: () => api("/api/upload", { method: "POST", body: (() => { const f = new FormData(); for (const n of ["a", "b", "c"]) f.append("file", new Blob(["word ".repeat(UPLOAD_LIMIT / 12)]), `${n}.txt`); return f; })() }),
+      status: 413,
+      code: "RFX_PAYLOAD_TOO_LARGE",
+    },
     { name: "upload as JSON instead of multipart", send: () => api("/api/upload", { method: "POST", json: { content: "hello" } }), status: 415, code: "RFX_UNSUPPORTED_MEDIA" },
   ];
 
@@ -191,6 +204,20 @@ describe("upload edge cases: a 4xx with a code, and the store unchanged", () => 
       expect(await snapshot()).toEqual(before);
     });
   }
+
+  it("an upload of several files ingests them together and reports each one", async () => {
+    const form = new FormData();
+    const texts = ["Kestrel ridge observatory opens at dusk.", "Basalt columns line the northern fjord.", ""];
+    texts.forEach((t, i) => form.append("file", new Blob([t], { type: "text/plain" }), `multi-${i}.txt`));
+    const r = await api("/api/upload", { method: "POST", body: form });
+    expect(r.status, r.text).toBe(200);
+    expect(r.body).toMatchObject({ files: 3, created: 2, failed: 1, unchanged: 0, replaced: 0 });
+    expect(r.body.results.map((x: any) => [x.filename, x.status])).toEqual([["multi-0.txt", "created"], ["multi-1.txt", "created"], ["multi-2.txt", "failed"]]);
+    expect(r.body.results[2].error.code).toBe("RFX_EMPTY_DOCUMENT");
+    const q = await api("/api/rag/query", { method: "POST", json: { query: "kestrel observatory", top_k: 1 } });
+    expect(q.body.results[0].document_id).toBe(r.body.results[0].document.id);
+    for (const x of r.body.results.slice(0, 2)) expect((await api(`/api/documents/${x.document.id}`, { method: "DELETE" })).status).toBe(200);
+  });
 
   it("a real PDF with a text layer is accepted (the 0-byte one was refused for being empty, not for being a PDF)", async () => {
     const pdf = writeMinimalPdf(["Meteorite classification: chondrites contain chondrules."]);

@@ -33,7 +33,8 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import * as lancedb from "@lancedb/lancedb";
-import { Field, FixedSizeList, Float32, Float64, Int32, Schema, Utf8 } from "apache-arrow";
+import { createRequire } from "node:module";
+import type { Data, FixedSizeList as FixedSizeListType, Float32 as Float32Type, Schema as SchemaType, Table as ArrowTableType } from "apache-arrow";
 import { ReflexiaError } from "../../errors/index.ts";
 import type { DistanceMetric, DocumentType, RagChunk, RagDocument } from "../types.ts";
 import { createMemoryIndex, type MemoryIndex, type MemoryIndexQuantization } from "./memory-index.ts";
@@ -50,6 +51,12 @@ import {
   type StoreVerifyReport,
   type VectorStore,
 } from "./vector-store.ts";
+
+// Arrow through require: LanceDB loads apache-arrow's CommonJS build, and its `instanceof` checks only accept
+// objects of that instance (an ESM import is a second copy whose tables LanceDB would have to rebuild).
+const { Field, FixedSizeList, Float32, Float64, Int32, makeData, RecordBatch, Schema, Struct, Table: ArrowTable, Utf8, vectorFromArray } = createRequire(import.meta.url)(
+  "apache-arrow",
+) as typeof import("apache-arrow");
 
 export interface LanceDbStoreOptions {
   /** Directory of the database, e.g. `$REFLEXIA_HOME/rag/lancedb`; created when missing. */
@@ -126,7 +133,7 @@ function sqlString(s: string): string {
   return `'${s.replace(/'/g, "''")}'`;
 }
 
-function documentsSchema(): Schema {
+function documentsSchema(): SchemaType {
   return new Schema([
     new Field("id", new Utf8(), false),
     new Field("source", new Utf8(), false),
@@ -143,7 +150,7 @@ function documentsSchema(): Schema {
   ]);
 }
 
-function chunksSchema(dim: number): Schema {
+function chunksSchema(dim: number): SchemaType {
   return new Schema([
     new Field("id", new Utf8(), false),
     new Field("document_id", new Utf8(), false),
@@ -158,6 +165,34 @@ function chunksSchema(dim: number): Schema {
 }
 
 type Row = Record<string, unknown>;
+
+/**
+ * Chunk rows as one Arrow table built column by column (the vectors copied once into one Float32Array): row
+ * objects would make LanceDB infer a schema and box every float, the largest cost of an ingest batch.
+ */
+function chunksTableOf(rows: { c: EmbeddedChunk; ingestId: string }[]): ArrowTableType {
+  const dim = rows[0]?.c.vector.length ?? 0;
+  const n = rows.length;
+  const vectors = new Float32Array(n * dim);
+  rows.forEach(({ c }, i) => vectors.set(c.vector, i * dim));
+  const schema = chunksSchema(dim);
+  const ints = (f: (c: EmbeddedChunk) => number) => makeData({ type: new Int32(), length: n, nullCount: 0, data: Int32Array.from(rows, ({ c }) => f(c)) });
+  const strings = (values: string[]) => vectorFromArray(values, new Utf8()).data[0];
+  const vectorType = schema.fields.find((f) => f.name === "vector")!.type as FixedSizeListType<Float32Type>;
+  const columns: Record<string, Data> = {
+    id: strings(rows.map(({ c }) => c.id)),
+    document_id: strings(rows.map(({ c }) => c.documentId)),
+    ingest_id: strings(rows.map(({ ingestId }) => ingestId)),
+    chunk_index: ints((c) => c.index),
+    text: strings(rows.map(({ c }) => c.text)),
+    char_start: ints((c) => c.start),
+    char_end: ints((c) => c.end),
+    token_count: ints((c) => c.tokenCount),
+    vector: makeData({ type: vectorType, length: n, nullCount: 0, child: makeData({ type: new Float32(), length: n * dim, nullCount: 0, data: vectors }) }),
+  };
+  const struct = makeData({ type: new Struct(schema.fields), length: n, nullCount: 0, children: schema.fields.map((f) => columns[f.name]) });
+  return new ArrowTable(schema, [new RecordBatch(schema, struct)]);
+}
 
 function rowToDoc(r: Row): DocState {
   return {
@@ -265,16 +300,26 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
 
   const docs = new Map<string, DocState>();
   const bySource = new Map<string, string>();
+  /** Content hash → ids of the documents with it, so a duplicate check is a lookup, not a scan of every document. */
+  const bySha = new Map<string, Set<string>>();
+  const indexSha = (d: { id: string; sha256: string }) => (bySha.get(d.sha256) ?? bySha.set(d.sha256, new Set()).get(d.sha256)!).add(d.id);
+  const unindexSha = (d: { id: string; sha256: string }) => {
+    const ids = bySha.get(d.sha256);
+    ids?.delete(d.id);
+    if (ids?.size === 0) bySha.delete(d.sha256);
+  };
   let sortedCache: DocState[] | undefined;
   /** Rebuilds the in-memory view of committed documents from the table (the source of truth). */
   async function reloadDocs(): Promise<void> {
     docs.clear();
     bySource.clear();
+    bySha.clear();
     sortedCache = undefined;
     for (const r of (await docsTable.query().select(DOC_META_COLUMNS).toArray()) as Row[]) {
       const d = rowToDoc(r);
       docs.set(d.id, d);
       bySource.set(d.source, d.id);
+      indexSha(d);
     }
   }
   await reloadDocs();
@@ -505,19 +550,7 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
           }
         }
         const staged = items.map(({ doc, chunks }) => ({ doc, chunks, ingestId: crypto.randomUUID(), previous: docs.get(doc.id) }));
-        const chunkRows = staged.flatMap(({ doc, chunks, ingestId }) =>
-          chunks.map((c) => ({
-            id: c.id,
-            document_id: doc.id,
-            ingest_id: ingestId,
-            chunk_index: c.index,
-            text: c.text,
-            char_start: c.start,
-            char_end: c.end,
-            token_count: c.tokenCount,
-            vector: Array.from(c.vector),
-          })),
-        );
+        const chunkRows = chunksTableOf(staged.flatMap(({ chunks, ingestId }) => chunks.map((c) => ({ c, ingestId }))));
         const docRow = ({ doc, chunks, ingestId }: (typeof staged)[number]) => ({
           id: doc.id,
           source: doc.source,
@@ -534,10 +567,10 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
         });
         const fresh = staged.filter((s) => !s.previous);
         const replacing = staged.filter((s) => s.previous);
-        staleRows += chunkRows.length;
+        staleRows += chunkRows.numRows;
         try {
           // Step 1: every chunk of the batch in one atomic append, invisible until step 2 names its ingest.
-          if (chunkRows.length > 0) await chunksTable.add(chunkRows);
+          if (chunkRows.numRows > 0) await chunksTable.add(chunkRows);
           await options.onCommitStep?.("chunks");
           // Step 2, the commit point: document rows now name the new ingests. New documents are one atomic
           // append; a replacement must swap its row in one commit (mergeInsert), never delete-then-add, or a crash
@@ -564,13 +597,15 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
         for (const { doc, chunks, ingestId, previous } of staged) {
           const { text: _t, ...metaOnly } = doc;
           if (previous && previous.source !== doc.source && bySource.get(previous.source) === doc.id) bySource.delete(previous.source);
+          if (previous) unindexSha(previous);
           docs.set(doc.id, { ...metaOnly, chunkCount: chunks.length, ingestId });
           bySource.set(doc.source, doc.id);
+          indexSha(doc);
           mem?.setDocument(doc.id, ingestId, chunks);
         }
         checkMemoryBound();
         sortedCache = undefined;
-        staleRows -= chunkRows.length;
+        staleRows -= chunkRows.numRows;
         const superseded = replacing.map((r) => r.previous!);
         const oldRows = superseded.reduce((n, p) => n + p.chunkCount, 0);
         staleRows += oldRows;
@@ -596,6 +631,7 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
         docs.delete(id);
         mem?.removeDocument(id);
         if (bySource.get(d.source) === id) bySource.delete(d.source);
+        unindexSha(d);
         sortedCache = undefined;
         await chunksTable.delete(`document_id = ${sqlString(id)}`);
         staleRows -= d.chunkCount;
@@ -621,7 +657,8 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
         if (id) return publicDoc(docs.get(id)!);
       }
       if (sha256 !== undefined) {
-        for (const d of docs.values()) if (d.sha256 === sha256) return publicDoc(d);
+        const id = bySha.get(sha256)?.values().next().value;
+        if (id !== undefined) return publicDoc(docs.get(id)!);
       }
       return undefined;
     },
