@@ -6,6 +6,8 @@
         "src/addon.cpp",
         "src/model.cpp",
         "src/generator.cpp",
+        "src/decode-loop.cpp",
+        "src/split-tuner.cpp",
         "src/seq-sampler.cpp",
         "src/embedder.cpp",
         "src/threadpool.cpp",

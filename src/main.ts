@@ -6,12 +6,11 @@ import type { FastifyInstance } from "fastify";
 import { loadConfig, type Config, type LoadedConfig } from "./config/index.ts";
 import type { Engine } from "./engine/types.ts";
 import { isReflexiaError } from "./errors/index.ts";
-import { buildApp, loadApiKeys, type AppDeps, type RagSeam, type Readiness } from "./http/index.ts";
-import { createRagSeam } from "./http/rag-seam.ts";
+import { buildApp, loadApiKeys, type AppDeps, type Readiness } from "./http/index.ts";
 import { createMetrics, createMetricsServer } from "./metrics/index.ts";
 import { createModelStore, type ModelStore } from "./registry/index.ts";
 import { createServices, type CreateServicesOptions, type Services } from "./services/create-services.ts";
-import { openServerRag, type ServerRag } from "./services/open-server-rag.ts";
+import { openRag, type OpenRag } from "./services/rag/open-rag.ts";
 
 export interface StartServerOptions {
   /** Defaults to loadConfig() (env + config file). */
@@ -35,8 +34,8 @@ export interface StartServerOptions {
   drainTimeoutSeconds?: number;
   /** Extra service options (adaptive chooser, memory monitor, embedder). */
   services?: Partial<CreateServicesOptions>;
-  /** The RAG seam (routes + document count). Defaults to the document store under REFLEXIA_HOME; false disables RAG. */
-  rag?: RagSeam | false;
+  /** RAG (document routes, `rag` requests) over the document store under REFLEXIA_HOME; false disables it. */
+  rag?: false;
 }
 
 export interface RunningServer {
@@ -85,8 +84,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const metrics = options.services?.metrics ?? createMetrics();
   // The document store opens before the services so inference can answer `rag` requests; a document change drops
   // the RAG-dependent cache entries (onChange only fires after an ingest or delete, once services exists).
-  const serverRag: ServerRag | undefined =
-    options.rag === undefined ? await openServerRag({ config, engine, store, metrics, onChange: () => services.cache?.invalidateTag("rag") }) : undefined;
+  const serverRag: OpenRag | undefined =
+    options.rag === false ? undefined : await openRag(config, { getEngine: async () => engine, store, metrics, onChange: () => services.cache?.invalidateTag("rag") });
   const services = createServices({
     config,
     engine,
@@ -109,7 +108,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     metrics: services.metrics,
     memory: services.memory ?? undefined,
     cacheStats: services.cache ? () => services.cache!.stats() : undefined,
-    rag: options.rag || (serverRag ? createRagSeam({ config, service: serverRag.service, counts: serverRag.counts }) : undefined),
+    rag: serverRag,
     apiKeys: config.auth.enabled ? loadApiKeys(config) : [],
     readiness: () => readiness,
     version: packageVersion(),

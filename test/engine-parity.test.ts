@@ -5,8 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeSyntheticModel } from "../src/gguf/index.ts";
-import { createNativeEngine } from "../src/engine/native-engine.ts";
-import { createNodeLlamaCppEngine } from "../src/engine/node-llama-cpp-engine.ts";
+import { createNativeEngine } from "../src/engine/native/native-engine.ts";
+import { createNodeLlamaCppEngine } from "../src/engine/node-llama-cpp/node-llama-cpp-engine.ts";
 import type { Engine, GenerateOptions } from "../src/engine/types.ts";
 
 let dir: string;

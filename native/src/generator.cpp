@@ -1,8 +1,10 @@
-// The continuous-batching decode loop: requests join between steps, prompts are fed in chunks, KV cells freed at end.
+// The JS-facing Generator: option and request parsing, event delivery through one ThreadSafeFunction, lifetime.
 #include "generator.h"
 
 #include <algorithm>
-#include <cstring>
+#include <mutex>
+#include <unordered_set>
+#include <vector>
 
 #include "model.h"
 
@@ -47,25 +49,26 @@ Generator::Generator(const Napi::CallbackInfo & info) : Napi::ObjectWrap<Generat
         throw Napi::TypeError::New(env, "Generator(model, options, onEvents)");
     }
     auto * m = Model::Unwrap(info[0].As<Napi::Object>());
-    model_ = m->ref();
-    if (!model_) throw Napi::Error::New(env, "model is disposed");
+    ModelRef model = m->ref();
+    if (!model) throw Napi::Error::New(env, "model is disposed");
     auto o = info[1].As<Napi::Object>();
-    n_ctx_opt_ = opt_u32(o, "contextSize", 4096);
-    n_seq_ = std::max<uint32_t>(1, opt_u32(o, "parallel", 1));
-    n_batch_opt_ = std::max<uint32_t>(n_seq_, opt_u32(o, "batchSize", 512));
-    n_ubatch_opt_ = std::min(n_batch_opt_, std::max<uint32_t>(1, opt_u32(o, "ubatchSize", 512)));
-    n_threads_ = (int32_t) std::max<uint32_t>(1, opt_u32(o, "threads", 1));
-    poll_ = std::min<uint32_t>(100, opt_u32(o, "poll", 0));
-    if (o.Has("kvUnified")) kv_unified_ = o.Get("kvUnified").ToBoolean();
+    LoopOptions opt;
+    opt.n_ctx = opt_u32(o, "contextSize", 4096);
+    opt.n_seq = std::max<uint32_t>(1, opt_u32(o, "parallel", 1));
+    opt.n_batch = std::max<uint32_t>(opt.n_seq, opt_u32(o, "batchSize", 512));
+    opt.n_ubatch = std::min(opt.n_batch, std::max<uint32_t>(1, opt_u32(o, "ubatchSize", 512)));
+    opt.n_threads = (int32_t) std::max<uint32_t>(1, opt_u32(o, "threads", 1));
+    opt.poll = std::min<uint32_t>(100, opt_u32(o, "poll", 0));
+    if (o.Has("kvUnified")) opt.kv_unified = o.Get("kvUnified").ToBoolean();
     if (o.Has("batchSplit") && o.Get("batchSplit").IsString()) {
         std::string v = o.Get("batchSplit").As<Napi::String>();
-        if (v == "never") batch_split_ = BatchSplit::NEVER;
-        else if (v == "always") batch_split_ = BatchSplit::ALWAYS;
-        else if (v == "auto") batch_split_ = BatchSplit::AUTO;
+        if (v == "never") opt.batch_split = BatchSplit::NEVER;
+        else if (v == "always") opt.batch_split = BatchSplit::ALWAYS;
+        else if (v == "auto") opt.batch_split = BatchSplit::AUTO;
         else throw Napi::TypeError::New(env, "batchSplit must be \"auto\", \"never\" or \"always\"");
     }
     if (o.Has("flushIntervalMs") && o.Get("flushIntervalMs").IsNumber())
-        flush_ms_ = o.Get("flushIntervalMs").As<Napi::Number>().DoubleValue();
+        opt.flush_ms = o.Get("flushIntervalMs").As<Napi::Number>().DoubleValue();
 
     tsfn_ = Napi::ThreadSafeFunction::New(env, info[2].As<Napi::Function>(), "rfx.generator", 0, 1);
     holds_ = 1;  // until READY/FATAL: a caller awaiting readiness must not see the process exit under it
@@ -74,7 +77,9 @@ Generator::Generator(const Napi::CallbackInfo & info) : Napi::ObjectWrap<Generat
         std::lock_guard<std::mutex> lk(g_live_mu);
         g_live.insert(this);
     }
-    thread_ = std::thread([this]() { run(); });
+    // The loop's last act releases the tsfn: CLOSED is then the last call JS receives.
+    loop_ = std::make_unique<DecodeLoop>(std::move(model), opt, [this]() { wake(); }, [this]() { tsfn_.Release(); });
+    loop_->start();
 }
 
 Generator::~Generator() {
@@ -84,9 +89,7 @@ Generator::~Generator() {
 }
 
 void Generator::shutdown_blocking() {
-    stopping_ = true;
-    cv_.notify_all();
-    if (thread_.joinable() && std::this_thread::get_id() != thread_.get_id()) thread_.join();
+    if (loop_) loop_->stop_and_join();
 }
 
 void Generator::hold(Napi::Env env) {
@@ -137,21 +140,12 @@ Napi::Value Generator::Submit(const Napi::CallbackInfo & info) {
     }
     r.t_submit = now_ms();
     hold(env);
-    {
-        std::lock_guard<std::mutex> lk(mu_);
-        pending_.push_back(std::move(r));
-    }
-    cv_.notify_one();
+    loop_->submit(std::move(r));
     return env.Undefined();
 }
 
 Napi::Value Generator::Cancel(const Napi::CallbackInfo & info) {
-    double id = info[0].As<Napi::Number>().DoubleValue();
-    {
-        std::lock_guard<std::mutex> lk(mu_);
-        cancels_.insert(id);
-    }
-    cv_.notify_one();
+    loop_->cancel(info[0].As<Napi::Number>().DoubleValue());
     return info.Env().Undefined();
 }
 
@@ -160,19 +154,14 @@ Napi::Value Generator::Close(const Napi::CallbackInfo & info) {
     if (!close_requested_) {
         close_requested_ = true;
         hold(info.Env());
-        stopping_ = true;
-        cv_.notify_all();
+        loop_->request_stop();
     }
     return info.Env().Undefined();
 }
 
 Napi::Value Generator::Stats(const Napi::CallbackInfo & info) {
     auto env = info.Env();
-    GeneratorStats s;
-    {
-        std::lock_guard<std::mutex> lk(stats_mu_);
-        s = stats_;
-    }
+    const GeneratorStats s = loop_->stats();
     auto o = Napi::Object::New(env);
     o.Set("decodeMs", s.decode_ms);
     o.Set("busyMs", s.busy_ms);
@@ -196,37 +185,18 @@ Napi::Value Generator::Stats(const Napi::CallbackInfo & info) {
 }
 
 Napi::Value Generator::ResetStats(const Napi::CallbackInfo & info) {
-    std::lock_guard<std::mutex> lk(mu_);
-    reset_stats_ = true;
-    cv_.notify_one();
+    loop_->reset_stats();
     return info.Env().Undefined();
 }
 
 Napi::Value Generator::ActiveCount(const Napi::CallbackInfo & info) {
-    return Napi::Number::New(info.Env(), n_active_.load());
+    return Napi::Number::New(info.Env(), loop_->active_count());
 }
 
 // ---- event delivery -------------------------------------------------------------------------------------------
 
-void Generator::emit(Event && e) {
-    if (e.kind != Event::TEXT) urgent_ = true;
-    has_events_ = true;
-    std::lock_guard<std::mutex> lk(out_mu_);
-    // Consecutive text of one request merges, so a slow JS thread receives fewer, larger chunks.
-    if (e.kind == Event::TEXT && !outbox_.empty()) {
-        for (auto it = outbox_.rbegin(); it != outbox_.rend(); ++it) {
-            if (it->id == e.id && it->kind == Event::TEXT) {
-                it->text += e.text;
-                return;
-            }
-            if (it->id == e.id) break;
-        }
-    }
-    outbox_.push_back(std::move(e));
-}
-
-void Generator::notify_js() {
-    has_events_ = false;
+// Runs on the loop thread: at most one JS call is queued at a time; it takes every event waiting by then.
+void Generator::wake() {
     if (call_pending_.exchange(true)) return;
     auto status = tsfn_.NonBlockingCall([this](Napi::Env env, Napi::Function fn) { drain(env, fn); });
     if (status != napi_ok) call_pending_ = false;
@@ -234,11 +204,7 @@ void Generator::notify_js() {
 
 void Generator::drain(Napi::Env env, Napi::Function fn) {
     call_pending_ = false;
-    std::vector<Event> events;
-    {
-        std::lock_guard<std::mutex> lk(out_mu_);
-        events.swap(outbox_);
-    }
+    std::vector<Event> events = loop_->take_events();
     if (events.empty() || env == nullptr) return;
     auto arr = Napi::Array::New(env, events.size());
     // CLOSED means the loop thread has released the tsfn: no Ref/Unref on it in this batch or later.
@@ -255,9 +221,9 @@ void Generator::drain(Napi::Env env, Napi::Function fn) {
         if (!e.text.empty()) o.Set("text", e.text);
         if (!e.error.empty()) o.Set("error", e.error);
         if (e.kind == Event::READY) {
-            o.Set("contextSize", (double) n_ctx_);
-            o.Set("sequenceContextSize", (double) n_ctx_seq_);
-            o.Set("batchSize", (double) n_batch_);
+            o.Set("contextSize", (double) e.context_size);
+            o.Set("sequenceContextSize", (double) e.sequence_context_size);
+            o.Set("batchSize", (double) e.batch_size);
             release(env);
         } else if (e.kind == Event::FATAL) {
             release(env);
@@ -276,7 +242,7 @@ void Generator::drain(Napi::Env env, Napi::Function fn) {
         }
         arr.Set(i, o);
     }
-    if (closed && thread_.joinable()) thread_.join();  // it has nothing left to do but return
+    if (closed) loop_->stop_and_join();  // its thread has nothing left to do but return
     try {
         fn.Call({arr});
     } catch (const Napi::Error & e) {
@@ -284,467 +250,6 @@ void Generator::drain(Napi::Env env, Napi::Function fn) {
         e.ThrowAsJavaScriptException();
     }
     if (closed) Unref();  // last touch of `this`: the wrapper may be collected from here on
-}
-
-// ---- the loop thread ------------------------------------------------------------------------------------------
-
-static bool abort_cb(void * data) { return ((std::atomic<bool> *) data)->load(); }
-
-void Generator::run() {
-    auto cp = llama_context_default_params();
-    cp.n_ctx = n_ctx_opt_;
-    cp.n_batch = n_batch_opt_;
-    cp.n_ubatch = n_ubatch_opt_;
-    cp.n_seq_max = n_seq_;
-    cp.n_threads = n_threads_;
-    cp.n_threads_batch = n_threads_;
-    cp.kv_unified = kv_unified_;
-    cp.no_perf = false;
-    cp.abort_callback = abort_cb;
-    cp.abort_callback_data = &stopping_;
-    clear_llama_error();
-    ctx_ = llama_init_from_model(model_->model, cp);
-    if (!ctx_) {
-        Event e(Event::FATAL);
-        std::string why = last_llama_error();
-        e.error = why.empty() ? "llama.cpp could not create the context" : why;
-        emit(std::move(e));
-        emit(Event(Event::CLOSED));
-        notify_js();
-        tsfn_.Release();
-        return;
-    }
-    threadpool_ = shared_threadpool(n_threads_, poll_);
-    threadpool_->attach(ctx_);
-    n_ctx_ = (int32_t) llama_n_ctx(ctx_);
-    n_ctx_seq_ = (int32_t) llama_n_ctx_seq(ctx_);
-    n_batch_ = (int32_t) llama_n_batch(ctx_);
-    n_vocab_ = llama_vocab_n_tokens(model_->vocab);
-    batch_ = llama_batch_init(n_batch_, 0, 1);
-    slots_.resize(n_seq_);
-    tuner_.reset(batch_split_, n_seq_);
-    for (uint32_t i = 0; i < n_seq_; ++i) slots_[i].seq = (llama_seq_id) i;
-    emit(Event(Event::READY));
-    notify_js();
-
-    while (true) {
-        {
-            std::unique_lock<std::mutex> lk(mu_);
-            cv_.wait(lk, [&] {
-                return stopping_ || !pending_.empty() || !cancels_.empty() || reset_stats_ || n_active_ > 0;
-            });
-            if (stopping_) break;
-            if (reset_stats_) {
-                reset_stats_ = false;
-                llama_perf_context_reset(ctx_);
-                std::lock_guard<std::mutex> sl(stats_mu_);
-                stats_ = GeneratorStats{};
-            }
-            for (double id : cancels_) {
-                auto it = std::find_if(pending_.begin(), pending_.end(), [&](const Request & r) { return r.id == id; });
-                if (it != pending_.end()) {
-                    Event e(Event::DONE);
-                    e.id = id;
-                    e.finish = "cancelled";
-                    e.prompt_tokens = (int32_t) it->prompt.size();
-                    e.t_submit = it->t_submit;
-                    e.t_end = now_ms();
-                    emit(std::move(e));
-                    pending_.erase(it);
-                    continue;
-                }
-                for (auto & s : slots_)
-                    if (s.active && s.req.id == id) s.cancelled = true;
-            }
-            cancels_.clear();
-            admit_locked();
-        }
-        for (auto & s : slots_)
-            if (s.active && s.cancelled) finish(s, "cancelled");
-        if (n_active_ > 0) step();
-        // Text is handed over at most every flush_ms_; anything that ends or starts something goes at once. Nothing
-        // to hand over means no call at all: each one wakes Node's thread, which then competes with the decode threads.
-        const double now = now_ms();
-        if (has_events_.load() && (urgent_.load() || n_active_ == 0 || now - last_notify_ >= flush_ms_)) {
-            urgent_ = false;
-            last_notify_ = now;
-            notify_js();
-        }
-    }
-
-    // Shutdown: everything still queued or running ends "cancelled".
-    for (auto & s : slots_)
-        if (s.active) finish(s, "cancelled");
-    {
-        std::lock_guard<std::mutex> lk(mu_);
-        for (auto & r : pending_) {
-            Event e(Event::DONE);
-            e.id = r.id;
-            e.finish = "cancelled";
-            e.prompt_tokens = (int32_t) r.prompt.size();
-            e.t_submit = r.t_submit;
-            e.t_end = now_ms();
-            emit(std::move(e));
-        }
-        pending_.clear();
-    }
-    llama_batch_free(batch_);
-    llama_free(ctx_);
-    ctx_ = nullptr;
-    threadpool_.reset();  // after llama_free: the context no longer uses it
-    emit(Event(Event::CLOSED));
-    notify_js();
-    tsfn_.Release();
-}
-
-int32_t Generator::used_cells() const {
-    int32_t used = 0;
-    for (auto & s : slots_)
-        if (s.active) used += s.n_past;
-    return used;
-}
-
-// Moves queued requests into free slots, oldest first, while the shared KV cache can hold their prompts.
-void Generator::admit_locked() {
-    while (!pending_.empty()) {
-        auto & r = pending_.front();
-        if ((int32_t) r.prompt.size() >= n_ctx_seq_ || r.prompt.empty()) {
-            Event e(Event::DONE);
-            e.id = r.id;
-            e.finish = "error";
-            e.error = r.prompt.empty() ? "empty_prompt" : "context_overflow";
-            e.prompt_tokens = (int32_t) r.prompt.size();
-            e.t_submit = r.t_submit;
-            e.t_end = now_ms();
-            emit(std::move(e));
-            pending_.pop_front();
-            continue;
-        }
-        Slot * free_slot = nullptr;
-        for (auto & s : slots_)
-            if (!s.active) {
-                free_slot = &s;
-                break;
-            }
-        if (!free_slot) return;
-        // With a unified cache all sequences share n_ctx cells: a prompt waits until its cells (plus one step of
-        // growth for everyone running) are free, rather than failing the batch.
-        if (kv_unified_ && n_active_ > 0 && used_cells() + n_active_ + (int32_t) r.prompt.size() + 1 > n_ctx_) return;
-        Slot & s = *free_slot;
-        s.active = true;
-        s.cancelled = false;
-        s.generating = false;
-        s.req = std::move(r);
-        pending_.pop_front();
-        s.prompt_pos = 0;
-        s.n_past = 0;
-        s.n_gen = 0;
-        s.batch_idx = -1;
-        s.t_admit = now_ms();
-        s.t_prompt_done = 0;
-        s.sent_text = false;
-        s.token_times.clear();
-        s.token_times.reserve(std::min(s.req.max_tokens, 4096));
-        s.sampler = std::make_unique<SeqSampler>(s.req.sampling, n_vocab_);
-        size_t from = s.req.prompt.size() > 64 ? s.req.prompt.size() - 64 : 0;
-        for (size_t i = from; i < s.req.prompt.size(); ++i) s.sampler->accept(s.req.prompt[i]);
-        s.text = std::make_unique<TextStream>(s.req.stops);
-        prompt_order_.push_back((int) (&s - slots_.data()));
-        ++n_active_;
-    }
-}
-
-void Generator::finish(Slot & s, const char * reason, const char * error) {
-    Event e(Event::DONE);
-    e.id = s.req.id;
-    e.finish = reason;
-    e.error = error;
-    e.text = s.text ? s.text->take_rest() : std::string();
-    e.prompt_tokens = (int32_t) s.req.prompt.size();
-    e.completion_tokens = s.n_gen;
-    e.t_submit = s.req.t_submit;
-    e.t_admit = s.t_admit;
-    e.t_prompt_done = s.t_prompt_done;
-    e.t_end = now_ms();
-    e.token_times = std::move(s.token_times);
-    emit(std::move(e));
-    // The sequence's KV cells go back to the pool now, not when the slot is reused.
-    llama_memory_seq_rm(llama_get_memory(ctx_), s.seq, -1, -1);
-    s.active = false;
-    s.generating = false;
-    s.sampler.reset();
-    s.text.reset();
-    s.req.prompt.clear();
-    s.req.prompt.shrink_to_fit();
-    prompt_order_.erase(std::remove(prompt_order_.begin(), prompt_order_.end(), (int) (&s - slots_.data())),
-                        prompt_order_.end());
-    --n_active_;
-}
-
-// The shared cache is full: a generating sequence ends "length" (it has output), else the largest prompt fails.
-void Generator::evict_one() {
-    Slot * victim = nullptr;
-    for (auto & s : slots_)
-        if (s.active && s.generating && (!victim || s.n_past > victim->n_past)) victim = &s;
-    if (victim) {
-        finish(*victim, "length");
-        return;
-    }
-    for (auto & s : slots_)
-        if (s.active && (!victim || s.n_past > victim->n_past)) victim = &s;
-    if (victim) finish(*victim, "error", "context_full");
-}
-
-// ---- batch splitting --------------------------------------------------------------------------------------------
-
-void SplitTuner::reset(BatchSplit mode, uint32_t n_max) {
-    mode_ = mode;
-    ms_.assign(n_max + 1, 0.0);
-    steps_.assign(n_max + 1, 0);
-}
-
-// Split when n one-token calls are predicted cheaper than one n-token call. The option not taken is re-measured
-// every 64th decision at that size while the two are within 1.5x of each other (an exploring step then costs at
-// most half a step in 64), and every 1024th otherwise, so a stale figure cannot lock in the wrong choice.
-// "always" gives every llama_decode call one sequence (a generating token, or one prompt chunk), so each token comes
-// from exactly the calls a single stream would make. "auto" leaves steps with prompt chunks batched (and unmeasured).
-bool SplitTuner::split(int n, bool prompts_waiting) {
-    if (mode_ == BatchSplit::NEVER || n < 1) return false;
-    if (mode_ == BatchSplit::ALWAYS) return n > 1 || prompts_waiting;
-    if (prompts_waiting || n < 2 || n >= (int) ms_.size()) return false;
-    const double batched = ms_[n], single = ms_[1];
-    if (batched == 0) return false;  // measure the batched call first: it is the usual winner
-    if (single == 0) return true;
-    const bool prefer_split = n * single < batched;
-    const double ratio = prefer_split ? batched / (n * single) : (n * single) / batched;
-    const uint32_t every = ratio < 1.5 ? 64 : 1024;
-    const bool explore = ++steps_[n] % every == 0;
-    return prefer_split != explore;
-}
-
-void SplitTuner::record(int n, double ms) {
-    if (n < 1 || n >= (int) ms_.size()) return;
-    ms_[n] = ms_[n] == 0 ? ms : 0.8 * ms_[n] + 0.2 * ms;
-}
-
-static int batch_add(llama_batch & b, llama_token t, llama_pos pos, llama_seq_id seq, bool logits) {
-    int i = b.n_tokens++;
-    b.token[i] = t;
-    b.pos[i] = pos;
-    b.n_seq_id[i] = 1;
-    b.seq_id[i][0] = seq;
-    b.logits[i] = logits;
-    return i;
-}
-
-// One llama_decode of batch_, taking this context's turn on the shared threadpool; `ms` is its wall time.
-int32_t Generator::decode_batch(double & ms) {
-    int32_t ret;
-    {
-        std::lock_guard<FairLock> turn(decode_lock());
-        const double t0 = now_ms();
-        ret = llama_decode(ctx_, batch_);
-        ms = now_ms() - t0;
-    }
-    if (ret == 0 && !exit_stop_registered_) {
-        exit_stop_registered_ = true;
-        register_exit_stop();
-    }
-    return ret;
-}
-
-// One decode step: one token for every generating sequence, then prompt chunks up to the batch size.
-void Generator::step() {
-    double t_step = now_ms();
-    auto & b = batch_;
-    b.n_tokens = 0;
-    int n_seqs = 0;
-    bool prompts_waiting = false;
-    for (auto & s : slots_) {
-        s.batch_idx = -1;
-        if (!s.active) continue;
-        if (!s.generating) {
-            prompts_waiting = true;
-            continue;
-        }
-        if (s.n_past + 1 > n_ctx_seq_) {
-            finish(s, "length");
-            continue;
-        }
-        s.batch_idx = batch_add(b, s.last, s.n_past, s.seq, true);
-        ++n_seqs;
-    }
-    if (tuner_.split(n_seqs, prompts_waiting)) {
-        if (!split_step(t_step) || !prompts_waiting) return;
-        // The prompts go in a batch of their own.
-        t_step = now_ms();
-        b.n_tokens = 0;
-        n_seqs = 0;
-        for (auto & s : slots_) s.batch_idx = -1;
-    }
-    std::vector<std::pair<Slot *, int32_t>> chunks;
-    int32_t budget = n_batch_ - b.n_tokens;
-    if (kv_unified_) budget = std::min(budget, n_ctx_ - used_cells() - b.n_tokens);
-    for (int idx : std::vector<int>(prompt_order_)) {
-        auto & s = slots_[idx];
-        if (!s.active || s.generating || budget <= 0) continue;
-        if (batch_split_ == BatchSplit::ALWAYS && !chunks.empty()) break;  // one sequence per call
-        int32_t left = (int32_t) (s.req.prompt.size() - s.prompt_pos);
-        int32_t n = std::min(left, budget);
-        for (int32_t k = 0; k < n; ++k) {
-            bool last = (s.prompt_pos + k + 1 == s.req.prompt.size());
-            int i = batch_add(b, s.req.prompt[s.prompt_pos + k], s.n_past + k, s.seq, last);
-            if (last) s.batch_idx = i;
-        }
-        chunks.push_back({&s, n});
-        budget -= n;
-        ++n_seqs;
-    }
-    if (b.n_tokens == 0) {
-        // Unified cache full with only prompts waiting: end the longest sequence to make room.
-        evict_one();
-        return;
-    }
-
-    double decode_ms = 0;
-    const int32_t ret = decode_batch(decode_ms);
-    const double t1 = now_ms();
-    if (ret == 2 && stopping_) return;
-    if (ret == 1) {
-        // No KV slot (memory state is restored): free the largest sequence and retry next step.
-        evict_one();
-        return;
-    }
-    if (ret != 0) {
-        for (auto & s : slots_)
-            if (s.active && s.batch_idx >= 0) finish(s, "error", "decode_failed");
-        for (auto & c : chunks)
-            if (c.first->active) finish(*c.first, "error", "decode_failed");
-        return;
-    }
-    for (auto & c : chunks) {
-        c.first->prompt_pos += c.second;
-        c.first->n_past += c.second;
-    }
-    int32_t n_prompt = 0;
-    for (auto & c : chunks) n_prompt += c.second;
-    if (n_prompt == 0) tuner_.record(b.n_tokens, decode_ms);
-
-    // Sample every sequence that produced logits this step.
-    int32_t n_sampled = 0;
-    for (auto & s : slots_) {
-        if (!s.active || s.batch_idx < 0) continue;
-        if (s.generating) {
-            s.n_past += 1;
-        } else if (s.prompt_pos < s.req.prompt.size()) {
-            continue;  // mid-prompt chunk: no logits yet
-        }
-        take_token(s, llama_get_logits_ith(ctx_, s.batch_idx));
-        ++n_sampled;
-    }
-    record_step(t_step, t1, decode_ms, 1, b.n_tokens, n_prompt, n_sampled, n_seqs, false);
-}
-
-// The generating sequences of a step, one one-token llama_decode each, sampled as each call returns. False when
-// the step must end here (stopping, or the KV cache was full).
-bool Generator::split_step(double t_step) {
-    auto & b = batch_;
-    double decode_total = 0, sample_ms = 0;
-    int32_t calls = 0, n_sampled = 0, n_seqs = 0;
-    bool ok = true;
-    for (auto & s : slots_) {
-        if (!s.active || !s.generating || s.batch_idx < 0) continue;
-        ++n_seqs;
-        b.n_tokens = 0;
-        batch_add(b, s.last, s.n_past, s.seq, true);
-        double ms = 0;
-        const int32_t ret = decode_batch(ms);
-        if (ret == 2 && stopping_) {
-            ok = false;
-            break;
-        }
-        if (ret == 1) {
-            evict_one();
-            ok = false;
-            break;
-        }
-        if (ret != 0) {
-            finish(s, "error", "decode_failed");
-            continue;
-        }
-        decode_total += ms;
-        ++calls;
-        tuner_.record(1, ms);
-        s.n_past += 1;
-        const double ts = now_ms();
-        take_token(s, llama_get_logits_ith(ctx_, 0));
-        sample_ms += now_ms() - ts;
-        ++n_sampled;
-    }
-    // Attributed as if one batched call: decode first, then all sampling.
-    if (calls > 0) record_step(t_step, now_ms() - sample_ms, decode_total, calls, calls, 0, n_sampled, n_seqs, true);
-    return ok;
-}
-
-// Samples the slot's next token from `logits`, streams its text, and ends the sequence when it is done.
-void Generator::take_token(Slot & s, const float * logits) {
-    llama_token t = s.sampler->sample(logits);
-    const double t_tok = now_ms();
-    if (!s.generating) {
-        s.generating = true;
-        s.t_prompt_done = t_tok;
-    }
-    if (!s.req.ignore_eos && llama_vocab_is_eog(model_->vocab, t)) {
-        finish(s, "stop");
-        return;
-    }
-    s.sampler->accept(t);
-    s.last = t;
-    s.n_gen += 1;
-    s.token_times.push_back(t_tok);
-    char piece[256];
-    int32_t n = llama_token_to_piece(model_->vocab, t, piece, sizeof(piece), 0, false);
-    if (n > 0 && s.text->push(piece, (size_t) n)) {
-        finish(s, "stop");
-        return;
-    }
-    if (s.n_gen >= s.req.max_tokens) {
-        finish(s, "length");
-        return;
-    }
-    if (!s.req.stream) return;
-    std::string ready = s.text->take_ready();
-    if (!ready.empty()) {
-        // A request's first text goes out at once (time to first token); later text may wait for the flush.
-        if (!s.sent_text) urgent_ = true;
-        s.sent_text = true;
-        Event e(Event::TEXT);
-        e.id = s.req.id;
-        e.text = std::move(ready);
-        emit(std::move(e));
-    }
-}
-
-// `t1` is when decoding ended and sampling began.
-void Generator::record_step(double t_step, double t1, double decode_ms, int32_t decode_calls, int32_t n_tokens,
-                            int32_t n_prompt, int32_t n_sampled, int32_t n_seqs, bool split) {
-    const double t2 = now_ms();
-    std::lock_guard<std::mutex> lk(stats_mu_);
-    stats_.decode_ms += decode_ms;
-    stats_.busy_ms += t2 - t_step;
-    stats_.sample_ms += t2 - t1;
-    stats_.decode_calls += decode_calls;
-    stats_.decode_steps += 1;
-    if (split || n_tokens == 1) {
-        stats_.single_decode_ms += decode_ms;
-        stats_.single_decode_calls += decode_calls;
-    }
-    if (split) stats_.split_steps += 1;
-    stats_.batch_tokens += n_tokens;
-    stats_.generated += n_sampled;
-    stats_.prompt_tokens += n_prompt;
-    stats_.max_batch_seqs = std::max<double>(stats_.max_batch_seqs, n_seqs);
-    stats_.perf = llama_perf_context(ctx_);
 }
 
 }  // namespace rfx

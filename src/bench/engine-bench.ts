@@ -4,7 +4,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { ReflexiaError } from "../errors/index.ts";
-import { createNativeEngine, type BatchSplitMode, type NativeEngine, type NativeEngineStats, type NativeLoadedModel } from "../engine/native-engine.ts";
+import { createNativeEngine, type BatchSplitMode, type NativeEngine, type NativeEngineStats, type NativeLoadedModel } from "../engine/native/native-engine.ts";
 import { median } from "./bench-stats.ts";
 
 export interface EngineBenchmarkOptions {

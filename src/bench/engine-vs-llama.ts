@@ -5,7 +5,7 @@ import { existsSync } from "node:fs";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { ReflexiaError } from "../errors/index.ts";
-import { createNativeEngine, type BatchSplitMode } from "../engine/native-engine.ts";
+import { createNativeEngine, type BatchSplitMode } from "../engine/native/native-engine.ts";
 
 export interface EngineVsLlamaOptions {
   modelPath: string;

@@ -102,6 +102,6 @@ export function registerChatCommand(program: Command, getContext: CliContextFact
 
 /** Opens the document store for --rag; the prompt builder cites sources by title. */
 async function openRag(ctx: Awaited<ReturnType<CliContextFactory>>) {
-  const { openRagForCli } = await import("../services/open-rag.ts");
-  return openRagForCli(ctx.loaded.config, { engine: ctx.getEngine, store: ctx.store });
+  const { openRag } = await import("../services/rag/open-rag.ts");
+  return openRag(ctx.loaded.config, { getEngine: ctx.getEngine, store: ctx.store });
 }

@@ -23,8 +23,8 @@ export function registerDocsCommand(program: Command, getContext: CliContextFact
   const docs = program.command("docs").description("manage the documents used for retrieval-augmented answers");
   const open = async () => {
     const ctx = await getContext();
-    const { openRagForCli } = await import("../services/open-rag.ts");
-    return openRagForCli(ctx.loaded.config, { engine: ctx.getEngine, store: ctx.store });
+    const { openRag } = await import("../services/rag/open-rag.ts");
+    return openRag(ctx.loaded.config, { getEngine: ctx.getEngine, store: ctx.store });
   };
   docs
     .command("add")

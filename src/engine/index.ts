@@ -1,7 +1,7 @@
 // The engine package's public surface: the Engine contract and the factory the rest of Reflexia calls.
 import { ReflexiaError } from "../errors/index.ts";
-import { createNativeEngine } from "./native-engine.ts";
-import { createNodeLlamaCppEngine, type NodeLlamaCppEngineOptions } from "./node-llama-cpp-engine.ts";
+import { createNativeEngine } from "./native/native-engine.ts";
+import { createNodeLlamaCppEngine, type NodeLlamaCppEngineOptions } from "./node-llama-cpp/node-llama-cpp-engine.ts";
 import type { Engine } from "./types.ts";
 
 export * from "./types.ts";
@@ -11,8 +11,8 @@ export {
   NLC_LOG_LEVELS,
   type NlcLogLevel,
   type NodeLlamaCppEngineOptions,
-} from "./node-llama-cpp-engine.ts";
-export { createNativeEngine, type NativeEngine, type NativeEngineOptions } from "./native-engine.ts";
+} from "./node-llama-cpp/node-llama-cpp-engine.ts";
+export { createNativeEngine, type NativeEngine, type NativeEngineOptions } from "./native/native-engine.ts";
 
 export const ENGINE_BACKENDS = ["auto", "native", "node-llama-cpp"] as const;
 export type EngineBackend = (typeof ENGINE_BACKENDS)[number];

@@ -10,6 +10,7 @@ import { ReflexiaError } from "../errors/index.ts";
 import { UNMATCHED_ENDPOINT } from "../metrics/index.ts";
 import { createApiKeyVerifier, presentedKey } from "./auth.ts";
 import { httpErrorHandler } from "./error-handler.ts";
+import { registerDocumentRoutes } from "./routes/documents.ts";
 import { registerOllamaRoutes } from "./routes/ollama.ts";
 import { registerOpenAiRoutes } from "./routes/openai.ts";
 import { registerReflexiaRoutes } from "./routes/reflexia.ts";
@@ -103,7 +104,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     registerReflexiaRoutes(api, deps);
     registerOpenAiRoutes(api, deps);
     registerOllamaRoutes(api, deps);
-    if (deps.rag?.registerRoutes) await deps.rag.registerRoutes(api);
+    if (deps.rag) await registerDocumentRoutes(api, { config, rag: deps.rag.service });
   });
 
   const webDir = deps.webDir ? resolve(deps.webDir) : null;
@@ -112,6 +113,6 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     void app.register(fastifyStatic, { root: webDir, prefix: "/", wildcard: false, index: ["index.html"], cacheControl: true, maxAge: 60_000 });
   }
 
-  if (deps.rag?.stats) metrics.rag.bindStats(() => deps.rag!.stats!());
+  if (deps.rag) metrics.rag.bindStats(deps.rag.counts);
   return app;
 }

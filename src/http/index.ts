@@ -3,4 +3,4 @@ export { buildApp, isApiPath } from "./build-app.ts";
 export { httpErrorHandler, toHttpError, errorBody } from "./error-handler.ts";
 export { loadApiKeys, createApiKeyVerifier, presentedKey } from "./auth.ts";
 export { parseKeepAlive } from "./keep-alive.ts";
-export type { AppDeps, RagSeam, Readiness } from "./types.ts";
+export type { AppDeps, AppRag, Readiness } from "./types.ts";

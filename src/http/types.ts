@@ -1,25 +1,24 @@
 // What buildApp needs: the services and infrastructure main.ts composes (tests pass their own).
-import type { FastifyInstance, FastifyServerOptions } from "fastify";
+import type { FastifyServerOptions } from "fastify";
 import type { ResponseCacheStats } from "../cache/index.ts";
 import type { Config } from "../config/index.ts";
 import type { MemoryMonitor } from "../memory/index.ts";
-import type { MemoryIndexInfo } from "../rag/index.ts";
 import type { ReflexiaMetrics } from "../metrics/index.ts";
+import type { MemoryIndexInfo, RagService } from "../rag/index.ts";
 import type { Scheduler } from "../scheduler/index.ts";
 import type { EmbedService } from "../services/embed-service.ts";
 import type { InferenceService } from "../services/inference-service.ts";
 import type { ModelService } from "../services/model-service.ts";
 import type { RoleCatalog } from "../services/roles.ts";
 
-/** The RAG seam: when present its routes are registered and its stats feed metrics and /api/status. */
-export interface RagSeam {
-  /** Registers the /api/documents… routes (under the app's auth, limits and error handler). */
-  registerRoutes?(app: FastifyInstance): void | Promise<void>;
-  /** Stored documents and chunks and the in-memory index (feeds reflexia_rag_* gauges and /api/status). */
-  stats?(): RagSeamStats | Promise<RagSeamStats>;
+/** RAG as the app sees it: when present the /api/documents… routes are registered over the service. */
+export interface AppRag {
+  service: RagService;
+  /** Stored documents and chunks and the in-memory index (feeds reflexia_rag_* series and /api/status); cheap, no store access. */
+  counts(): RagCounts;
 }
 
-export interface RagSeamStats {
+export interface RagCounts {
   documents: number;
   chunks: number;
   memoryIndex?: MemoryIndexInfo;
@@ -41,7 +40,7 @@ export interface AppDeps {
   metrics: ReflexiaMetrics;
   memory?: MemoryMonitor;
   cacheStats?: () => ResponseCacheStats;
-  rag?: RagSeam;
+  rag?: AppRag;
   /** Accepted API keys (loadApiKeys(config)); used only when config.auth.enabled. */
   apiKeys?: readonly string[];
   /** /readyz: 503 until this says ready (main: the default model is loaded). Defaults to always ready. */

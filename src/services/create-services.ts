@@ -11,7 +11,7 @@ import { createScheduler, defaultParallel, type SchedulableVariant, type Schedul
 import { createEmbedService, type BuiltinEmbedder, type EmbedService } from "./embed-service.ts";
 import { createInferenceService, type CachedGeneration, type InferenceService } from "./inference-service.ts";
 import { createModelService, type ModelService } from "./model-service.ts";
-import type { RagAugmenter } from "./rag-augment.ts";
+import type { RagAugmenter } from "./rag/rag-augment.ts";
 import { createRoleCatalog, type RoleCatalog } from "./roles.ts";
 import { createVariantSelector, type SelectableVariant, type VariantSelector } from "./select-variant.ts";
 
@@ -25,7 +25,7 @@ export interface CreateServicesOptions {
   memory?: MemoryMonitor | null;
   /** Offline embedder served for model "builtin" (src/rag's hash embedder). */
   builtinEmbedder?: BuiltinEmbedder;
-  /** Serves `rag: true` requests (openServerRag); without it they are refused. */
+  /** Serves `rag: true` requests (openRag); without it they are refused. */
   ragAugmenter?: RagAugmenter;
   /** CPUs used to pick the default parallelism. Defaults to the cgroup-aware count. */
   cpus?: number;

@@ -6,7 +6,7 @@ import type { ChatMessage, FinishReason, GenerationResult, GenerationTimings, Sa
 import { ReflexiaError } from "../errors/index.ts";
 import type { ReflexiaMetrics } from "../metrics/index.ts";
 import type { Scheduler } from "../scheduler/index.ts";
-import type { RagAnswerInfo, RagAugmenter, RagRequestOptions, RagSourceInfo } from "./rag-augment.ts";
+import type { RagAnswerInfo, RagAugmenter, RagRequestOptions, RagSourceInfo } from "./rag/rag-augment.ts";
 import { applyRole, type RoleCatalog } from "./roles.ts";
 import type { VariantSelection, VariantSelector } from "./select-variant.ts";
 

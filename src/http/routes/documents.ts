@@ -1,5 +1,5 @@
 // Document and retrieval routes: ingest (JSON and multipart upload), list/get/delete, retrieval-only queries,
-// store stats and verification. Registered through the RAG seam, so auth, limits and the error handler apply.
+// store stats and verification. buildApp registers them when given RAG, so auth, limits and the error handler apply.
 import multipart from "@fastify/multipart";
 import type { FastifyInstance } from "fastify";
 import type { Config } from "../../config/index.ts";

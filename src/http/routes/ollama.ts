@@ -5,7 +5,7 @@ import { ReflexiaError } from "../../errors/index.ts";
 import type { ModelDetails, ModelManifest } from "../../registry/index.ts";
 import type { InferenceOutcome, InferenceRequest, ReflexiaMeta } from "../../services/inference-service.ts";
 import { parseKeepAlive } from "../keep-alive.ts";
-import { ragOptionOf, type RagBodyFields } from "../rag-request.ts";
+import { ragOptionOf, type RagBodyFields } from "../../services/rag/rag-request.ts";
 import {
   chatBodySchema,
   copyBodySchema,

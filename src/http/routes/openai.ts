@@ -6,7 +6,7 @@ import { ReflexiaError } from "../../errors/index.ts";
 import type { InferenceOutcome, InferenceRequest, ReflexiaMeta } from "../../services/inference-service.ts";
 import { errorBody } from "../error-handler.ts";
 import { parseKeepAlive } from "../keep-alive.ts";
-import { ragOptionOf, type RagBodyFields } from "../rag-request.ts";
+import { ragOptionOf, type RagBodyFields } from "../../services/rag/rag-request.ts";
 import { chatCompletionBodySchema, completionBodySchema, embeddingsBodySchema } from "../schemas/openai.ts";
 import { clientAbortSignal, reflexiaHeaders, streamInference } from "../streaming.ts";
 import type { AppDeps } from "../types.ts";

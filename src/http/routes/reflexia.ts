@@ -16,7 +16,7 @@ export function registerReflexiaRoutes(app: FastifyInstance, deps: AppDeps): voi
     const mem = deps.memory?.latest();
     const cache = deps.cacheStats?.();
     const readiness = deps.readiness?.() ?? { ready: true };
-    const rag = deps.rag?.stats ? await deps.rag.stats() : null;
+    const rag = deps.rag ? deps.rag.counts() : null;
     return {
       version: deps.version,
       uptime_seconds: Math.round((Date.now() - startedAt) / 1000),

@@ -2,7 +2,7 @@
 // built (native/src/vector-index.cpp), else by a plain TypeScript loop with the same results.
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
-import { NATIVE_ADDON_PATH } from "../../engine/native-addon.ts";
+import { NATIVE_ADDON_PATH } from "../../engine/native/native-addon.ts";
 import type { DistanceMetric } from "../types.ts";
 
 export interface VectorMatrixOptions {

@@ -1,13 +1,13 @@
 // The native Engine: generation runs in Reflexia's C++ addon, whose own thread decodes every running sequence of a
 // context in one continuous batch and hands text to JS in chunks; only tokenizing and bookkeeping stay in JS.
 import { statSync } from "node:fs";
-import { ReflexiaError, isReflexiaError } from "../errors/index.ts";
-import { checkLoadOptions } from "./check-load-options.ts";
-import { fileTypeName } from "../gguf/index.ts";
+import { ReflexiaError, isReflexiaError } from "../../errors/index.ts";
+import { checkLoadOptions } from "../check-load-options.ts";
+import { fileTypeName } from "../../gguf/index.ts";
 import { BATCH_SPLIT_MODES, loadNativeAddon, type BatchSplitMode, type NativeEvent, type NativeGenerator, type NativeGeneratorStats, type NativeModel } from "./native-addon.ts";
 import { renderNativeChat } from "./native-chat.ts";
-import { resolveSampling } from "./nlc-sampling.ts";
-import { resolveThreadPolicy } from "./threads.ts";
+import { resolveSampling } from "../resolve-sampling.ts";
+import { resolveThreadPolicy } from "../threads.ts";
 import type {
   ChatMessage,
   Engine,
@@ -17,7 +17,7 @@ import type {
   LoadedModel,
   LoadModelOptions,
   ModelInfo,
-} from "./types.ts";
+} from "../types.ts";
 
 export { BATCH_SPLIT_MODES, type BatchSplitMode } from "./native-addon.ts";
 

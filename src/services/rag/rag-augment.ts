@@ -1,9 +1,9 @@
 // Retrieval-augmented generation for chat/generate requests: retrieve for the question, fingerprint what was
 // retrieved (for the response-cache key), and rewrite the prompt to quote the sources within the free context.
 import { createHash } from "node:crypto";
-import type { ChatMessage } from "../engine/types.ts";
-import { ReflexiaError } from "../errors/index.ts";
-import { buildRagPrompt, createModelTokenizer, type RagQueryResult, type RagService } from "../rag/index.ts";
+import type { ChatMessage } from "../../engine/types.ts";
+import { ReflexiaError } from "../../errors/index.ts";
+import { buildRagPrompt, createModelTokenizer, type RagQueryResult, type RagService } from "../../rag/index.ts";
 
 /** What a request asks of RAG (`rag: true` or `rag: {top_k, hybrid}`). */
 export interface RagRequestOptions {

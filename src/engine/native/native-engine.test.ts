@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { isReflexiaError } from "../errors/index.ts";
-import { writeSyntheticModel } from "../gguf/index.ts";
+import { isReflexiaError } from "../../errors/index.ts";
+import { writeSyntheticModel } from "../../gguf/index.ts";
 import { createNativeEngine, type NativeEngine, type NativeLoadedModel } from "./native-engine.ts";
 
 let dir: string;

@@ -11,15 +11,15 @@ import {
   type SequenceEvaluateOptions,
   type Token,
 } from "node-llama-cpp";
-import { ReflexiaError, isReflexiaError } from "../errors/index.ts";
-import { checkLoadOptions } from "./check-load-options.ts";
+import { ReflexiaError, isReflexiaError } from "../../errors/index.ts";
+import { checkLoadOptions } from "../check-load-options.ts";
 import { createChatRenderer, type ChatRenderer } from "./nlc-chat.ts";
 import { readModelInfo } from "./nlc-model-info.ts";
-import { resolveSampling } from "./nlc-sampling.ts";
+import { resolveSampling } from "../resolve-sampling.ts";
 import { createSequencePool } from "./nlc-sequence-pool.ts";
 import { createStopMatcher } from "./nlc-stop-matcher.ts";
 import { createTokenDecoder } from "./nlc-token-decoder.ts";
-import { availableCores } from "./threads.ts";
+import { availableCores } from "../threads.ts";
 import type {
   ChatMessage,
   Engine,
@@ -28,7 +28,7 @@ import type {
   GenerationResult,
   LoadModelOptions,
   LoadedModel,
-} from "./types.ts";
+} from "../types.ts";
 
 export const NLC_LOG_LEVELS = ["disabled", "fatal", "error", "warn", "info", "log", "debug"] as const;
 export type NlcLogLevel = (typeof NLC_LOG_LEVELS)[number];

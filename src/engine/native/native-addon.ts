@@ -3,8 +3,8 @@ import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ReflexiaError } from "../errors/index.ts";
-import { resolveLlamaLibraryPath } from "./llama-library.ts";
+import { ReflexiaError } from "../../errors/index.ts";
+import { resolveLlamaLibraryPath } from "../llama-library.ts";
 
 export interface NativeModelInfo {
   description: string;
@@ -129,7 +129,7 @@ export interface NativeAddon {
 }
 
 /** Where `node native/build.mjs` (run by npm install) puts the addon. */
-export const NATIVE_ADDON_PATH = fileURLToPath(new URL("../../native/build/Release/reflexia_native.node", import.meta.url));
+export const NATIVE_ADDON_PATH = fileURLToPath(new URL("../../../native/build/Release/reflexia_native.node", import.meta.url));
 
 let loaded: { addon: NativeAddon; cpuBackend: string } | undefined;
 

@@ -1,6 +1,6 @@
 // Chat rendering for the native engine: the model's GGUF template through llama_chat_apply_template, ChatML otherwise.
-import { ReflexiaError } from "../errors/index.ts";
-import { CHAT_ROLES, type ChatMessage } from "./types.ts";
+import { ReflexiaError } from "../../errors/index.ts";
+import { CHAT_ROLES, type ChatMessage } from "../types.ts";
 import type { NativeModel } from "./native-addon.ts";
 
 export interface NativeRenderedChat {

@@ -3,11 +3,11 @@ import { statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ReflexiaError } from "../errors/index.ts";
-import { writeSyntheticModel, type SyntheticModelInfo } from "../gguf/index.ts";
+import { ReflexiaError } from "../../errors/index.ts";
+import { writeSyntheticModel, type SyntheticModelInfo } from "../../gguf/index.ts";
 import { createNodeLlamaCppEngine } from "./node-llama-cpp-engine.ts";
 import { createTokenDecoder } from "./nlc-token-decoder.ts";
-import type { ChatMessage, Engine, GenerationResult, LoadedModel } from "./types.ts";
+import type { ChatMessage, Engine, GenerationResult, LoadedModel } from "../types.ts";
 
 // Real llama.cpp on the tiny synthetic model (random weights: gibberish text, but real tokens, sampling and stops).
 let dir: string;

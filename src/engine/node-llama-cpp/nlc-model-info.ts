@@ -1,7 +1,7 @@
 // ModelInfo of a loaded node-llama-cpp model, read from its GGUF header and llama.cpp's own view of it.
 import { statSync } from "node:fs";
 import { GgufFileType, type LlamaModel } from "node-llama-cpp";
-import type { ModelInfo } from "./types.ts";
+import type { ModelInfo } from "../types.ts";
 
 /** "MOSTLY_Q4_K_M" → "q4_k_m", "ALL_F32" → "f32"; the names Reflexia uses for quantization tags. */
 export function fileTypeName(fileType: number | undefined): string {

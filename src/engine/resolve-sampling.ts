@@ -1,4 +1,4 @@
-// Sampling options with their documented defaults applied and bad values rejected as RFX_VALIDATION.
+// Sampling options shared by every Engine backend: documented defaults applied, bad values rejected as RFX_VALIDATION.
 import { ReflexiaError } from "../errors/index.ts";
 import type { SamplingOptions } from "./types.ts";
 

@@ -1,5 +1,5 @@
 // Reads `rag` / `use_rag` from a chat or generate body into the inference request's RAG options.
-import type { RagRequestOptions } from "../services/rag-augment.ts";
+import type { RagRequestOptions } from "./rag-augment.ts";
 
 export interface RagBodyFields {
   rag?: boolean | { top_k?: number; hybrid?: boolean };

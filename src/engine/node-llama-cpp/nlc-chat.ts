@@ -9,8 +9,8 @@ import {
   type LlamaModel,
   type Token,
 } from "node-llama-cpp";
-import { ReflexiaError } from "../errors/index.ts";
-import type { ChatMessage } from "./types.ts";
+import { ReflexiaError } from "../../errors/index.ts";
+import type { ChatMessage } from "../types.ts";
 
 export interface RenderedChat {
   /** The rendered prompt, special tokens written as their text. */

@@ -1,0 +1,519 @@
+// The continuous-batching decode loop: requests join between steps, prompts are fed in chunks, KV cells freed at end.
+#include "decode-loop.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace rfx {
+
+DecodeLoop::DecodeLoop(ModelRef model, const LoopOptions & options, std::function<void()> wake, std::function<void()> exited)
+    : model_(std::move(model)), opt_(options), wake_(std::move(wake)), exited_(std::move(exited)) {}
+
+DecodeLoop::~DecodeLoop() { stop_and_join(); }
+
+void DecodeLoop::start() {
+    thread_ = std::thread([this]() { run(); });
+}
+
+void DecodeLoop::submit(Request && r) {
+    {
+        std::lock_guard<std::mutex> lk(mu_);
+        pending_.push_back(std::move(r));
+    }
+    cv_.notify_one();
+}
+
+void DecodeLoop::cancel(double id) {
+    {
+        std::lock_guard<std::mutex> lk(mu_);
+        cancels_.insert(id);
+    }
+    cv_.notify_one();
+}
+
+void DecodeLoop::request_stop() {
+    stopping_ = true;
+    cv_.notify_all();
+}
+
+void DecodeLoop::stop_and_join() {
+    request_stop();
+    if (thread_.joinable() && std::this_thread::get_id() != thread_.get_id()) thread_.join();
+}
+
+void DecodeLoop::reset_stats() {
+    std::lock_guard<std::mutex> lk(mu_);
+    reset_stats_ = true;
+    cv_.notify_one();
+}
+
+GeneratorStats DecodeLoop::stats() {
+    std::lock_guard<std::mutex> lk(stats_mu_);
+    return stats_;
+}
+
+std::vector<Event> DecodeLoop::take_events() {
+    std::vector<Event> events;
+    std::lock_guard<std::mutex> lk(out_mu_);
+    events.swap(outbox_);
+    return events;
+}
+
+// ---- event hand-over ------------------------------------------------------------------------------------------
+
+void DecodeLoop::emit(Event && e) {
+    if (e.kind != Event::TEXT) urgent_ = true;
+    has_events_ = true;
+    std::lock_guard<std::mutex> lk(out_mu_);
+    // Consecutive text of one request merges, so a slow JS thread receives fewer, larger chunks.
+    if (e.kind == Event::TEXT && !outbox_.empty()) {
+        for (auto it = outbox_.rbegin(); it != outbox_.rend(); ++it) {
+            if (it->id == e.id && it->kind == Event::TEXT) {
+                it->text += e.text;
+                return;
+            }
+            if (it->id == e.id) break;
+        }
+    }
+    outbox_.push_back(std::move(e));
+}
+
+void DecodeLoop::flush() {
+    has_events_ = false;
+    wake_();
+}
+
+// ---- the loop thread ------------------------------------------------------------------------------------------
+
+static bool abort_cb(void * data) { return ((std::atomic<bool> *) data)->load(); }
+
+void DecodeLoop::run() {
+    auto cp = llama_context_default_params();
+    cp.n_ctx = opt_.n_ctx;
+    cp.n_batch = opt_.n_batch;
+    cp.n_ubatch = opt_.n_ubatch;
+    cp.n_seq_max = opt_.n_seq;
+    cp.n_threads = opt_.n_threads;
+    cp.n_threads_batch = opt_.n_threads;
+    cp.kv_unified = opt_.kv_unified;
+    cp.no_perf = false;
+    cp.abort_callback = abort_cb;
+    cp.abort_callback_data = &stopping_;
+    clear_llama_error();
+    ctx_ = llama_init_from_model(model_->model, cp);
+    if (!ctx_) {
+        Event e(Event::FATAL);
+        std::string why = last_llama_error();
+        e.error = why.empty() ? "llama.cpp could not create the context" : why;
+        emit(std::move(e));
+        emit(Event(Event::CLOSED));
+        flush();
+        exited_();
+        return;
+    }
+    threadpool_ = shared_threadpool(opt_.n_threads, opt_.poll);
+    threadpool_->attach(ctx_);
+    n_ctx_ = (int32_t) llama_n_ctx(ctx_);
+    n_ctx_seq_ = (int32_t) llama_n_ctx_seq(ctx_);
+    n_batch_ = (int32_t) llama_n_batch(ctx_);
+    n_vocab_ = llama_vocab_n_tokens(model_->vocab);
+    batch_ = llama_batch_init(n_batch_, 0, 1);
+    slots_.resize(opt_.n_seq);
+    tuner_.reset(opt_.batch_split, opt_.n_seq);
+    for (uint32_t i = 0; i < opt_.n_seq; ++i) slots_[i].seq = (llama_seq_id) i;
+    Event ready(Event::READY);
+    ready.context_size = n_ctx_;
+    ready.sequence_context_size = n_ctx_seq_;
+    ready.batch_size = n_batch_;
+    emit(std::move(ready));
+    flush();
+
+    while (true) {
+        {
+            std::unique_lock<std::mutex> lk(mu_);
+            cv_.wait(lk, [&] {
+                return stopping_ || !pending_.empty() || !cancels_.empty() || reset_stats_ || n_active_ > 0;
+            });
+            if (stopping_) break;
+            if (reset_stats_) {
+                reset_stats_ = false;
+                llama_perf_context_reset(ctx_);
+                std::lock_guard<std::mutex> sl(stats_mu_);
+                stats_ = GeneratorStats{};
+            }
+            for (double id : cancels_) {
+                auto it = std::find_if(pending_.begin(), pending_.end(), [&](const Request & r) { return r.id == id; });
+                if (it != pending_.end()) {
+                    Event e(Event::DONE);
+                    e.id = id;
+                    e.finish = "cancelled";
+                    e.prompt_tokens = (int32_t) it->prompt.size();
+                    e.t_submit = it->t_submit;
+                    e.t_end = now_ms();
+                    emit(std::move(e));
+                    pending_.erase(it);
+                    continue;
+                }
+                for (auto & s : slots_)
+                    if (s.active && s.req.id == id) s.cancelled = true;
+            }
+            cancels_.clear();
+            admit_locked();
+        }
+        for (auto & s : slots_)
+            if (s.active && s.cancelled) finish(s, "cancelled");
+        if (n_active_ > 0) step();
+        // Text is handed over at most every flush_ms; anything that ends or starts something goes at once. Nothing
+        // to hand over means no call at all: each one wakes Node's thread, which then competes with the decode threads.
+        const double now = now_ms();
+        if (has_events_.load() && (urgent_.load() || n_active_ == 0 || now - last_notify_ >= opt_.flush_ms)) {
+            urgent_ = false;
+            last_notify_ = now;
+            flush();
+        }
+    }
+
+    // Shutdown: everything still queued or running ends "cancelled".
+    for (auto & s : slots_)
+        if (s.active) finish(s, "cancelled");
+    {
+        std::lock_guard<std::mutex> lk(mu_);
+        for (auto & r : pending_) {
+            Event e(Event::DONE);
+            e.id = r.id;
+            e.finish = "cancelled";
+            e.prompt_tokens = (int32_t) r.prompt.size();
+            e.t_submit = r.t_submit;
+            e.t_end = now_ms();
+            emit(std::move(e));
+        }
+        pending_.clear();
+    }
+    llama_batch_free(batch_);
+    llama_free(ctx_);
+    ctx_ = nullptr;
+    threadpool_.reset();  // after llama_free: the context no longer uses it
+    emit(Event(Event::CLOSED));
+    flush();
+    exited_();
+}
+
+int32_t DecodeLoop::used_cells() const {
+    int32_t used = 0;
+    for (auto & s : slots_)
+        if (s.active) used += s.n_past;
+    return used;
+}
+
+// Moves queued requests into free slots, oldest first, while the shared KV cache can hold their prompts.
+void DecodeLoop::admit_locked() {
+    while (!pending_.empty()) {
+        auto & r = pending_.front();
+        if ((int32_t) r.prompt.size() >= n_ctx_seq_ || r.prompt.empty()) {
+            Event e(Event::DONE);
+            e.id = r.id;
+            e.finish = "error";
+            e.error = r.prompt.empty() ? "empty_prompt" : "context_overflow";
+            e.prompt_tokens = (int32_t) r.prompt.size();
+            e.t_submit = r.t_submit;
+            e.t_end = now_ms();
+            emit(std::move(e));
+            pending_.pop_front();
+            continue;
+        }
+        Slot * free_slot = nullptr;
+        for (auto & s : slots_)
+            if (!s.active) {
+                free_slot = &s;
+                break;
+            }
+        if (!free_slot) return;
+        // With a unified cache all sequences share n_ctx cells: a prompt waits until its cells (plus one step of
+        // growth for everyone running) are free, rather than failing the batch.
+        if (opt_.kv_unified && n_active_ > 0 && used_cells() + n_active_ + (int32_t) r.prompt.size() + 1 > n_ctx_) return;
+        Slot & s = *free_slot;
+        s.active = true;
+        s.cancelled = false;
+        s.generating = false;
+        s.req = std::move(r);
+        pending_.pop_front();
+        s.prompt_pos = 0;
+        s.n_past = 0;
+        s.n_gen = 0;
+        s.batch_idx = -1;
+        s.t_admit = now_ms();
+        s.t_prompt_done = 0;
+        s.sent_text = false;
+        s.token_times.clear();
+        s.token_times.reserve(std::min(s.req.max_tokens, 4096));
+        s.sampler = std::make_unique<SeqSampler>(s.req.sampling, n_vocab_);
+        size_t from = s.req.prompt.size() > 64 ? s.req.prompt.size() - 64 : 0;
+        for (size_t i = from; i < s.req.prompt.size(); ++i) s.sampler->accept(s.req.prompt[i]);
+        s.text = std::make_unique<TextStream>(s.req.stops);
+        prompt_order_.push_back((int) (&s - slots_.data()));
+        ++n_active_;
+    }
+}
+
+void DecodeLoop::finish(Slot & s, const char * reason, const char * error) {
+    Event e(Event::DONE);
+    e.id = s.req.id;
+    e.finish = reason;
+    e.error = error;
+    e.text = s.text ? s.text->take_rest() : std::string();
+    e.prompt_tokens = (int32_t) s.req.prompt.size();
+    e.completion_tokens = s.n_gen;
+    e.t_submit = s.req.t_submit;
+    e.t_admit = s.t_admit;
+    e.t_prompt_done = s.t_prompt_done;
+    e.t_end = now_ms();
+    e.token_times = std::move(s.token_times);
+    emit(std::move(e));
+    // The sequence's KV cells go back to the pool now, not when the slot is reused.
+    llama_memory_seq_rm(llama_get_memory(ctx_), s.seq, -1, -1);
+    s.active = false;
+    s.generating = false;
+    s.sampler.reset();
+    s.text.reset();
+    s.req.prompt.clear();
+    s.req.prompt.shrink_to_fit();
+    prompt_order_.erase(std::remove(prompt_order_.begin(), prompt_order_.end(), (int) (&s - slots_.data())),
+                        prompt_order_.end());
+    --n_active_;
+}
+
+// The shared cache is full: a generating sequence ends "length" (it has output), else the largest prompt fails.
+void DecodeLoop::evict_one() {
+    Slot * victim = nullptr;
+    for (auto & s : slots_)
+        if (s.active && s.generating && (!victim || s.n_past > victim->n_past)) victim = &s;
+    if (victim) {
+        finish(*victim, "length");
+        return;
+    }
+    for (auto & s : slots_)
+        if (s.active && (!victim || s.n_past > victim->n_past)) victim = &s;
+    if (victim) finish(*victim, "error", "context_full");
+}
+
+static int batch_add(llama_batch & b, llama_token t, llama_pos pos, llama_seq_id seq, bool logits) {
+    int i = b.n_tokens++;
+    b.token[i] = t;
+    b.pos[i] = pos;
+    b.n_seq_id[i] = 1;
+    b.seq_id[i][0] = seq;
+    b.logits[i] = logits;
+    return i;
+}
+
+// One llama_decode of batch_, taking this context's turn on the shared threadpool; `ms` is its wall time.
+int32_t DecodeLoop::decode_batch(double & ms) {
+    int32_t ret;
+    {
+        std::lock_guard<FairLock> turn(decode_lock());
+        const double t0 = now_ms();
+        ret = llama_decode(ctx_, batch_);
+        ms = now_ms() - t0;
+    }
+    if (ret == 0 && !exit_stop_registered_) {
+        exit_stop_registered_ = true;
+        register_exit_stop();
+    }
+    return ret;
+}
+
+// One decode step: one token for every generating sequence, then prompt chunks up to the batch size.
+void DecodeLoop::step() {
+    double t_step = now_ms();
+    auto & b = batch_;
+    b.n_tokens = 0;
+    int n_seqs = 0;
+    bool prompts_waiting = false;
+    for (auto & s : slots_) {
+        s.batch_idx = -1;
+        if (!s.active) continue;
+        if (!s.generating) {
+            prompts_waiting = true;
+            continue;
+        }
+        if (s.n_past + 1 > n_ctx_seq_) {
+            finish(s, "length");
+            continue;
+        }
+        s.batch_idx = batch_add(b, s.last, s.n_past, s.seq, true);
+        ++n_seqs;
+    }
+    if (tuner_.split(n_seqs, prompts_waiting)) {
+        if (!split_step(t_step) || !prompts_waiting) return;
+        // The prompts go in a batch of their own.
+        t_step = now_ms();
+        b.n_tokens = 0;
+        n_seqs = 0;
+        for (auto & s : slots_) s.batch_idx = -1;
+    }
+    std::vector<std::pair<Slot *, int32_t>> chunks;
+    int32_t budget = n_batch_ - b.n_tokens;
+    if (opt_.kv_unified) budget = std::min(budget, n_ctx_ - used_cells() - b.n_tokens);
+    for (int idx : std::vector<int>(prompt_order_)) {
+        auto & s = slots_[idx];
+        if (!s.active || s.generating || budget <= 0) continue;
+        if (opt_.batch_split == BatchSplit::ALWAYS && !chunks.empty()) break;  // one sequence per call
+        int32_t left = (int32_t) (s.req.prompt.size() - s.prompt_pos);
+        int32_t n = std::min(left, budget);
+        for (int32_t k = 0; k < n; ++k) {
+            bool last = (s.prompt_pos + k + 1 == s.req.prompt.size());
+            int i = batch_add(b, s.req.prompt[s.prompt_pos + k], s.n_past + k, s.seq, last);
+            if (last) s.batch_idx = i;
+        }
+        chunks.push_back({&s, n});
+        budget -= n;
+        ++n_seqs;
+    }
+    if (b.n_tokens == 0) {
+        // Unified cache full with only prompts waiting: end the longest sequence to make room.
+        evict_one();
+        return;
+    }
+
+    double decode_ms = 0;
+    const int32_t ret = decode_batch(decode_ms);
+    const double t1 = now_ms();
+    if (ret == 2 && stopping_) return;
+    if (ret == 1) {
+        // No KV slot (memory state is restored): free the largest sequence and retry next step.
+        evict_one();
+        return;
+    }
+    if (ret != 0) {
+        for (auto & s : slots_)
+            if (s.active && s.batch_idx >= 0) finish(s, "error", "decode_failed");
+        for (auto & c : chunks)
+            if (c.first->active) finish(*c.first, "error", "decode_failed");
+        return;
+    }
+    for (auto & c : chunks) {
+        c.first->prompt_pos += c.second;
+        c.first->n_past += c.second;
+    }
+    int32_t n_prompt = 0;
+    for (auto & c : chunks) n_prompt += c.second;
+    if (n_prompt == 0) tuner_.record(b.n_tokens, decode_ms);
+
+    // Sample every sequence that produced logits this step.
+    int32_t n_sampled = 0;
+    for (auto & s : slots_) {
+        if (!s.active || s.batch_idx < 0) continue;
+        if (s.generating) {
+            s.n_past += 1;
+        } else if (s.prompt_pos < s.req.prompt.size()) {
+            continue;  // mid-prompt chunk: no logits yet
+        }
+        take_token(s, llama_get_logits_ith(ctx_, s.batch_idx));
+        ++n_sampled;
+    }
+    record_step(t_step, t1, decode_ms, 1, b.n_tokens, n_prompt, n_sampled, n_seqs, false);
+}
+
+// The generating sequences of a step, one one-token llama_decode each, sampled as each call returns. False when
+// the step must end here (stopping, or the KV cache was full).
+bool DecodeLoop::split_step(double t_step) {
+    auto & b = batch_;
+    double decode_total = 0, sample_ms = 0;
+    int32_t calls = 0, n_sampled = 0, n_seqs = 0;
+    bool ok = true;
+    for (auto & s : slots_) {
+        if (!s.active || !s.generating || s.batch_idx < 0) continue;
+        ++n_seqs;
+        b.n_tokens = 0;
+        batch_add(b, s.last, s.n_past, s.seq, true);
+        double ms = 0;
+        const int32_t ret = decode_batch(ms);
+        if (ret == 2 && stopping_) {
+            ok = false;
+            break;
+        }
+        if (ret == 1) {
+            evict_one();
+            ok = false;
+            break;
+        }
+        if (ret != 0) {
+            finish(s, "error", "decode_failed");
+            continue;
+        }
+        decode_total += ms;
+        ++calls;
+        tuner_.record(1, ms);
+        s.n_past += 1;
+        const double ts = now_ms();
+        take_token(s, llama_get_logits_ith(ctx_, 0));
+        sample_ms += now_ms() - ts;
+        ++n_sampled;
+    }
+    // Attributed as if one batched call: decode first, then all sampling.
+    if (calls > 0) record_step(t_step, now_ms() - sample_ms, decode_total, calls, calls, 0, n_sampled, n_seqs, true);
+    return ok;
+}
+
+// Samples the slot's next token from `logits`, streams its text, and ends the sequence when it is done.
+void DecodeLoop::take_token(Slot & s, const float * logits) {
+    llama_token t = s.sampler->sample(logits);
+    const double t_tok = now_ms();
+    if (!s.generating) {
+        s.generating = true;
+        s.t_prompt_done = t_tok;
+    }
+    if (!s.req.ignore_eos && llama_vocab_is_eog(model_->vocab, t)) {
+        finish(s, "stop");
+        return;
+    }
+    s.sampler->accept(t);
+    s.last = t;
+    s.n_gen += 1;
+    s.token_times.push_back(t_tok);
+    char piece[256];
+    int32_t n = llama_token_to_piece(model_->vocab, t, piece, sizeof(piece), 0, false);
+    if (n > 0 && s.text->push(piece, (size_t) n)) {
+        finish(s, "stop");
+        return;
+    }
+    if (s.n_gen >= s.req.max_tokens) {
+        finish(s, "length");
+        return;
+    }
+    if (!s.req.stream) return;
+    std::string ready = s.text->take_ready();
+    if (!ready.empty()) {
+        // A request's first text goes out at once (time to first token); later text may wait for the flush.
+        if (!s.sent_text) urgent_ = true;
+        s.sent_text = true;
+        Event e(Event::TEXT);
+        e.id = s.req.id;
+        e.text = std::move(ready);
+        emit(std::move(e));
+    }
+}
+
+// `t1` is when decoding ended and sampling began.
+void DecodeLoop::record_step(double t_step, double t1, double decode_ms, int32_t decode_calls, int32_t n_tokens,
+                            int32_t n_prompt, int32_t n_sampled, int32_t n_seqs, bool split) {
+    const double t2 = now_ms();
+    std::lock_guard<std::mutex> lk(stats_mu_);
+    stats_.decode_ms += decode_ms;
+    stats_.busy_ms += t2 - t_step;
+    stats_.sample_ms += t2 - t1;
+    stats_.decode_calls += decode_calls;
+    stats_.decode_steps += 1;
+    if (split || n_tokens == 1) {
+        stats_.single_decode_ms += decode_ms;
+        stats_.single_decode_calls += decode_calls;
+    }
+    if (split) stats_.split_steps += 1;
+    stats_.batch_tokens += n_tokens;
+    stats_.generated += n_sampled;
+    stats_.prompt_tokens += n_prompt;
+    stats_.max_batch_seqs = std::max<double>(stats_.max_batch_seqs, n_seqs);
+    stats_.perf = llama_perf_context(ctx_);
+}
+
+}  // namespace rfx

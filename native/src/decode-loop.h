@@ -1,0 +1,170 @@
+// The continuous-batching decode loop: one llama_context whose sequences (slots) are decoded together by one native
+// thread; requests join between steps, prompts are fed in chunks, a finished sequence's KV cells are freed at once.
+//
+// Threading: start() launches the loop thread, which alone touches the context, the slots, the batch and the tuner.
+// submit(), cancel(), request_stop(), reset_stats(), stats(), active_count() and take_events() may be called from any
+// other thread (the JS thread in practice): they only touch the queue, the cancel set, the stats and the outbox, each
+// under its mutex. stop_and_join() must not be called on the loop thread. The `wake` and `exited` callbacks run on
+// the loop thread.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_set>
+#include <vector>
+
+#include "common.h"
+#include "seq-sampler.h"
+#include "split-tuner.h"
+#include "text-stream.h"
+#include "threadpool.h"
+
+namespace rfx {
+
+// Fixed for the life of a loop; the JS binding fills them from the Generator options.
+struct LoopOptions {
+    uint32_t n_ctx = 4096, n_batch = 512, n_ubatch = 512, n_seq = 1;
+    int32_t n_threads = 1;
+    uint32_t poll = 0;
+    bool kv_unified = true;
+    BatchSplit batch_split = BatchSplit::AUTO;
+    // Least ms between two hand-overs of streamed text (0 = after every decode step).
+    double flush_ms = 0;
+};
+
+struct Request {
+    double id = 0;
+    std::vector<llama_token> prompt;
+    SamplingParams sampling;
+    std::vector<std::string> stops;
+    int32_t max_tokens = 256;
+    bool ignore_eos = false;
+    // Without a listener for streamed text the whole text comes with DONE: no JS wake-up per token.
+    bool stream = true;
+    double t_submit = 0;
+};
+
+// One event for JS; READY carries the context's sizes, DONE the final text piece and the request's numbers.
+struct Event {
+    enum Kind { READY, TEXT, DONE, FATAL, CLOSED } kind;
+    explicit Event(Kind k) : kind(k) {}
+    double id = 0;
+    std::string text;
+    std::string finish;  // "stop" | "length" | "cancelled" | "error"
+    std::string error;   // machine code for JS ("context_overflow", "decode_failed", ...) or fatal message
+    int32_t context_size = 0, sequence_context_size = 0, batch_size = 0;  // READY only
+    int32_t prompt_tokens = 0;
+    int32_t completion_tokens = 0;
+    double t_submit = 0, t_admit = 0, t_prompt_done = 0, t_last = 0, t_end = 0;
+    std::vector<double> token_times;
+};
+
+struct GeneratorStats {
+    double decode_ms = 0;     // wall time inside llama_decode + logits sync
+    double busy_ms = 0;       // wall time of loop steps that had work
+    double sample_ms = 0;     // sampling + detokenizing + stop matching
+    double decode_calls = 0;
+    double decode_steps = 0;  // loop steps that decoded: one batched call, or one call per sequence when split
+    double single_decode_ms = 0;     // the part of decode_ms spent on one-token batches (what llama-bench's tg times)
+    double single_decode_calls = 0;
+    double batch_tokens = 0;  // tokens submitted to llama_decode
+    double generated = 0;     // tokens sampled
+    double prompt_tokens = 0;
+    double max_batch_seqs = 0;
+    double split_steps = 0;   // decode steps run as one llama_decode per sequence (see BatchSplit)
+    llama_perf_context_data perf{};
+};
+
+class DecodeLoop {
+  public:
+    // `wake`: events wait in the outbox (take them with take_events()). `exited`: the loop thread's last act, after
+    // CLOSED was queued and announced; nothing is called after it.
+    DecodeLoop(ModelRef model, const LoopOptions & options, std::function<void()> wake, std::function<void()> exited);
+    ~DecodeLoop();
+
+    void start();
+    void submit(Request && r);
+    void cancel(double id);
+    // Every queued and running request ends "cancelled", then CLOSED is queued and the context is freed.
+    void request_stop();
+    // request_stop() and wait for the loop thread (env teardown, destruction, or after CLOSED was delivered).
+    void stop_and_join();
+    void reset_stats();
+    GeneratorStats stats();
+    int32_t active_count() const { return n_active_.load(); }
+    std::vector<Event> take_events();
+
+  private:
+    struct Slot {
+        bool active = false;
+        bool cancelled = false;
+        bool generating = false;
+        bool sent_text = false;
+        llama_seq_id seq = 0;
+        Request req;
+        size_t prompt_pos = 0;
+        int32_t n_past = 0;
+        int32_t n_gen = 0;
+        llama_token last = 0;
+        int32_t batch_idx = -1;  // row of this slot's logits in the current batch, -1 if none
+        double t_admit = 0, t_prompt_done = 0;
+        std::vector<double> token_times;
+        std::unique_ptr<SeqSampler> sampler;
+        std::unique_ptr<TextStream> text;
+    };
+
+    void run();
+    void step();
+    bool split_step(double t_step);
+    int32_t decode_batch(double & ms);
+    void take_token(Slot & s, const float * logits);
+    void record_step(double t_step, double t1, double decode_ms, int32_t decode_calls, int32_t n_tokens, int32_t n_prompt,
+                     int32_t n_sampled, int32_t n_seqs, bool split);
+    void admit_locked();
+    void finish(Slot & s, const char * reason, const char * error = "");
+    void evict_one();
+    int32_t used_cells() const;
+    void emit(Event && e);
+    void flush();
+
+    ModelRef model_;
+    const LoopOptions opt_;
+    std::function<void()> wake_, exited_;
+
+    // Owned by the loop thread.
+    llama_context * ctx_ = nullptr;
+    std::shared_ptr<Threadpool> threadpool_;
+    llama_batch batch_{};
+    std::vector<Slot> slots_;
+    int32_t n_ctx_ = 0, n_ctx_seq_ = 0, n_batch_ = 0, n_vocab_ = 0;
+    std::vector<int> prompt_order_;
+    bool exit_stop_registered_ = false;
+    SplitTuner tuner_;
+    double last_notify_ = 0;
+
+    // Shared with other threads.
+    std::thread thread_;
+    std::mutex mu_;
+    std::condition_variable cv_;
+    std::deque<Request> pending_;
+    std::unordered_set<double> cancels_;
+    std::atomic<bool> stopping_{false};
+    std::atomic<int32_t> n_active_{0};
+    bool reset_stats_ = false;
+
+    std::mutex stats_mu_;
+    GeneratorStats stats_;
+
+    std::mutex out_mu_;
+    std::vector<Event> outbox_;
+    std::atomic<bool> urgent_{false};
+    std::atomic<bool> has_events_{false};
+};
+
+}  // namespace rfx

@@ -1,0 +1,72 @@
+// Quantizing stored models: new variants from the most precise one, with llama.cpp's own quantizer.
+import { QUANTIZATIONS, type Quantization } from "../config/index.ts";
+import { ReflexiaError } from "../errors/index.ts";
+import { fileTypePrecision } from "./file-types.ts";
+import { modelNotFound, type ModelCatalog } from "./model-catalog.ts";
+import { parseModelRef } from "./parse-model-ref.ts";
+import type { ModelSource, QuantizeResult, SynthProgress } from "./types.ts";
+
+export interface QuantizeVariantsOptions {
+  onProgress?: (p: SynthProgress) => void;
+}
+
+// Sources llama.cpp quantizes from without re-quantizing (and compounding the loss of) already quantized weights.
+const UNQUANTIZED = new Set(["f32", "f16", "bf16"]);
+
+// Loaded on first use: the quantizer binds libllama through FFI, which listing or resolving models never needs.
+export async function quantizeFile(
+  input: string,
+  output: string,
+  type: Quantization,
+  options: { allowRequantize?: boolean; onProgress?: (done: number, total: number) => void } = {},
+): Promise<void> {
+  const { quantizeModel } = await import("../engine/quantize.ts");
+  await quantizeModel({ input, output, type, allowRequantize: options.allowRequantize, onProgress: options.onProgress });
+}
+
+/** The distinct names in `quants`; RFX_VALIDATION when it is empty or names an unknown quantization. */
+export function validateQuantizations(quants: readonly string[], what: string): Quantization[] {
+  if (quants.length === 0) throw new ReflexiaError("RFX_VALIDATION", `${what}: name at least one quantization (${QUANTIZATIONS.join(", ")})`);
+  for (const q of quants) {
+    if (!(QUANTIZATIONS as readonly string[]).includes(q)) {
+      throw new ReflexiaError("RFX_VALIDATION", `${what}: unknown quantization ${JSON.stringify(q)} (supported: ${QUANTIZATIONS.join(", ")})`, { quantization: q });
+    }
+  }
+  return [...new Set(quants)] as Quantization[];
+}
+
+/** Creates variants `to` of a model from its most precise stored variant (or from the variant `ref` names). */
+export async function quantizeVariants(catalog: ModelCatalog, ref: string, to: Quantization[], opts: QuantizeVariantsOptions = {}): Promise<QuantizeResult> {
+  const parsed = parseModelRef(ref);
+  const targets = validateQuantizations(to, "quantize");
+  const all = await catalog.variants(parsed.name);
+  if (all.length === 0) throw modelNotFound(parsed.name);
+  const from = parsed.tag ? (await catalog.resolve(ref)).manifest : all[all.length - 1]; // variants() sorts most precise last
+  const fromPath = catalog.blobPath(from.digest);
+  const skipped: QuantizeResult["skipped"] = [];
+  const todo: Quantization[] = [];
+  for (const q of targets) {
+    if (all.some((v) => v.tag === q)) skipped.push({ tag: q, reason: `${parsed.name}:${q} already exists` });
+    else if (fileTypePrecision(q) > fileTypePrecision(from.quantization)) {
+      skipped.push({ tag: q, reason: `the most precise source, ${from.name}:${from.tag} (${from.quantization}), is less precise than ${q}` });
+    } else todo.push(q);
+  }
+  const source: ModelSource = { kind: "quantize", from: `${from.name}:${from.tag}` };
+  const requantized = todo.length > 0 && !UNQUANTIZED.has(from.quantization);
+  const created = await catalog.produceAndCommit(
+    todo.map((q, i) => ({
+      tag: q,
+      source,
+      produce: async (out: string) => {
+        opts.onProgress?.({ phase: "quantize", quantization: q, done: i, total: todo.length });
+        await quantizeFile(fromPath, out, q, {
+          allowRequantize: requantized,
+          onProgress: (done, total) => opts.onProgress?.({ phase: "quantize", quantization: q, done: i + done / total, total: todo.length }),
+        });
+      },
+    })),
+    parsed.name,
+    false,
+  );
+  return { from, created, skipped, requantized };
+}
