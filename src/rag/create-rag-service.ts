@@ -351,6 +351,8 @@ export async function createRagService(options: RagServiceOptions): Promise<RagS
   }
 
   async function drainCommits(): Promise<void> {
+    // Documents enqueued in the same synchronous run (a prepared batch) join the first commit together.
+    await Promise.resolve();
     try {
       while (commitQueue.length > 0) {
         // The next batch: in queue order, within every member's limits, each source and content at most once.
@@ -395,6 +397,27 @@ export async function createRagService(options: RagServiceOptions): Promise<RagS
     };
     const waiting = new Set<Promise<void>>();
     let waitingChunks = 0;
+    // Prepared documents are handed to the committer a batch at a time, so one commit takes them together while
+    // the next batch is being prepared.
+    let local: { i: number; started: number; p: Prepared }[] = [];
+    let localChunks = 0;
+    const handOver = () => {
+      for (const { i, started, p } of local) {
+        const n = p.spans.length;
+        waitingChunks += n;
+        const settled: Promise<void> = enqueueCommit(p, maxDocs, maxChunks).then(
+          (result) => finish(i, started, { ok: true, result }),
+          (e) => finish(i, started, { ok: false, error: toReflexiaError(e) }),
+        );
+        waiting.add(settled);
+        void settled.finally(() => {
+          waiting.delete(settled);
+          waitingChunks -= n;
+        });
+      }
+      local = [];
+      localChunks = 0;
+    };
     for (let i = 0; i < inputs.length; i++) {
       const started = performance.now();
       let p: Prepared | IngestResult;
@@ -408,20 +431,13 @@ export async function createRagService(options: RagServiceOptions): Promise<RagS
         finish(i, started, { ok: true, result: p });
         continue;
       }
-      const n = p.spans.length;
-      waitingChunks += n;
-      const settled: Promise<void> = enqueueCommit(p, maxDocs, maxChunks).then(
-        (result) => finish(i, started, { ok: true, result }),
-        (e) => finish(i, started, { ok: false, error: toReflexiaError(e) }),
-      );
-      waiting.add(settled);
-      void settled.finally(() => {
-        waiting.delete(settled);
-        waitingChunks -= n;
-      });
+      local.push({ i, started, p });
+      localChunks += p.spans.length;
+      if (local.length >= maxDocs || localChunks >= maxChunks) handOver();
       // Embedded vectors wait in memory until committed: keep at most about two batches of them.
       while (waitingChunks > 2 * maxChunks && waiting.size > 0) await Promise.race(waiting);
     }
+    handOver();
     await Promise.all(waiting);
     return out;
   }
