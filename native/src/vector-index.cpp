@@ -143,6 +143,7 @@ Napi::Function VectorIndex::Define(Napi::Env env) {
                            InstanceMethod("get", &VectorIndex::Get),
                            InstanceMethod("stats", &VectorIndex::Stats),
                            InstanceMethod("clear", &VectorIndex::Clear),
+                           InstanceMethod("reserve", &VectorIndex::Reserve),
                        });
 }
 
@@ -163,9 +164,10 @@ VectorIndex::VectorIndex(const Napi::CallbackInfo & info) : Napi::ObjectWrap<Vec
     int8_ = o.Has("int8") && o.Get("int8").ToBoolean().Value();
 }
 
-void VectorIndex::reserve(uint32_t rows) {
+void VectorIndex::reserve(uint32_t rows, bool exact) {
     if (rows <= alive_.size()) return;
-    size_t cap = std::max<size_t>({(size_t) rows, alive_.size() * 2, (size_t) 256});
+    // Growth doubles (amortised appends); an exact reserve (the row count is known, as at open) wastes nothing.
+    size_t cap = exact ? (size_t) rows : std::max<size_t>({(size_t) rows, alive_.size() * 2, (size_t) 256});
     f32_.resize(cap * stride_, 0.0f);
     norm2_.resize(cap, 0.0f);
     alive_.resize(cap, 0);
@@ -304,6 +306,15 @@ Napi::Value VectorIndex::Stats(const Napi::CallbackInfo & info) {
     out.Set("bytes", (double) bytes);
     out.Set("isa", kernels().isa);
     return out;
+}
+
+// reserve(rows): allocates room for exactly that many rows now (no later doubling up to it).
+Napi::Value VectorIndex::Reserve(const Napi::CallbackInfo & info) {
+    auto env = info.Env();
+    int64_t rows = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().Int64Value() : -1;
+    if (rows < 0 || rows > (int64_t) UINT32_MAX) throw Napi::RangeError::New(env, "reserve(rows) takes a row count");
+    reserve((uint32_t) rows, true);
+    return env.Undefined();
 }
 
 // clear(): drops every row and frees the memory.

@@ -23,8 +23,9 @@ class VectorIndex : public Napi::ObjectWrap<VectorIndex> {
     Napi::Value Get(const Napi::CallbackInfo & info);
     Napi::Value Stats(const Napi::CallbackInfo & info);
     Napi::Value Clear(const Napi::CallbackInfo & info);
+    Napi::Value Reserve(const Napi::CallbackInfo & info);
 
-    void reserve(uint32_t rows);
+    void reserve(uint32_t rows, bool exact = false);
     void put(uint32_t row, const float * v);
     float exact_distance(const float * q, float q_norm2, uint32_t row) const;
 

@@ -372,6 +372,7 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
     for (const d of docs.values()) live += d.chunkCount;
     // The float32 rows alone would not fit: do not even start.
     if (live * dim * 4 > maxBytes) return dropMemoryIndex();
+    index.reserve(live);
     const partial = new Map<string, EmbeddedChunk[]>();
     for await (const batch of chunksTable.query().select([...CHUNK_COLUMNS, "vector"])) {
       const vectors = batch.getChild("vector")!;

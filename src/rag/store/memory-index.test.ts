@@ -136,6 +136,9 @@ describe("createVectorMatrix", () => {
     expect(m.stats()).toMatchObject({ rows: 6, live: 2 });
     expect(Array.from(m.search(Float32Array.from([0, 1, 0]), 5, 0).rows)).toEqual([5, 0]);
     expect(Array.from(m.search(Float32Array.from([0.9, 0.1, 0]), 1, 8).rows)).toEqual([0]);
+    m.reserve(1000);
+    expect(m.stats().bytes).toBeGreaterThanOrEqual(1000 * 64 * 5);
+    expect(m.stats()).toMatchObject({ rows: 6, live: 2 });
     expect(m.remove(5)).toBe(true);
     expect(m.remove(5)).toBe(false);
     expect(m.get(5)).toBeNull();

@@ -57,6 +57,8 @@ export interface MemoryIndex {
   /** Every chunk held, with its vector (for consistency checks). */
   entries(): IterableIterator<MemoryIndexEntry>;
   stats(): MemoryIndexStats;
+  /** Makes room for this many chunks at once (the count is known when filling from the table). */
+  reserve(chunks: number): void;
   /** Drops everything and frees the memory. */
   clear(): void;
 }
@@ -164,6 +166,10 @@ export function createMemoryIndex(options: MemoryIndexOptions): MemoryIndex {
         quantization,
         scan: m.isa,
       };
+    },
+
+    reserve(n) {
+      matrix.reserve(n);
     },
 
     clear() {

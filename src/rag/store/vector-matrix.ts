@@ -37,6 +37,8 @@ export interface VectorMatrix {
   /** A copy of the stored row, or null when it is not live. */
   get(row: number): Float32Array | null;
   stats(): VectorMatrixStats;
+  /** Allocates room for exactly `rows` rows now (as at open, where the count is known); growth otherwise doubles. */
+  reserve(rows: number): void;
   /** Drops every row and frees the memory. */
   clear(): void;
 }
@@ -69,9 +71,9 @@ function createJsMatrix({ dim, metric }: VectorMatrixOptions): VectorMatrix {
   let alive = new Uint8Array(0);
   let rows = 0;
   let live = 0;
-  const grow = (need: number) => {
+  const grow = (need: number, exact = false) => {
     if (need <= alive.length) return;
-    const cap = Math.max(need, alive.length * 2, 256);
+    const cap = exact ? need : Math.max(need, alive.length * 2, 256);
     const d = new Float32Array(cap * dim);
     d.set(data);
     data = d;
@@ -140,6 +142,9 @@ function createJsMatrix({ dim, metric }: VectorMatrixOptions): VectorMatrix {
     },
     stats() {
       return { rows, live, bytes: data.byteLength + norm2.byteLength + alive.byteLength, isa: "js" };
+    },
+    reserve(n) {
+      grow(n, true);
     },
     clear() {
       data = new Float32Array(0);
