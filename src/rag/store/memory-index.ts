@@ -82,7 +82,8 @@ export function createMemoryIndex(options: MemoryIndexOptions): MemoryIndex {
   let chunkBytes = 0;
 
   const sizeOf = (c: RagChunk) => (c.text.length + c.id.length + c.documentId.length) * 2 + CHUNK_OVERHEAD_BYTES;
-  const hit = (slot: number, distance: number): SearchHit => ({ chunk: chunks[slot]!, score: distanceToScore(distance, metric), distance });
+  // Hits carry copies: a caller changing a result must not change what the index holds.
+  const hit = (slot: number, distance: number): SearchHit => ({ chunk: { ...chunks[slot]! }, score: distanceToScore(distance, metric), distance });
 
   const removeDocument = (documentId: string): void => {
     const d = docs.get(documentId);
@@ -143,7 +144,7 @@ export function createMemoryIndex(options: MemoryIndexOptions): MemoryIndex {
     },
 
     textSearch(query, { limit }) {
-      return text.search(query, limit).map(({ slot, score }) => ({ chunk: chunks[slot]!, score }));
+      return text.search(query, limit).map(({ slot, score }) => ({ chunk: { ...chunks[slot]! }, score }));
     },
 
     *entries() {

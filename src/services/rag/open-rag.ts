@@ -16,6 +16,11 @@ export interface OpenRagOptions {
   metrics?: ReflexiaMetrics;
   /** Called after every change of the stored documents (e.g. to drop RAG-dependent cache entries). */
   onChange?: () => void;
+  /**
+   * Search LanceDB only, without filling the in-memory index (rag.memory_index_*): right for one-shot commands,
+   * where filling it would cost more than the searches it serves. Defaults to false.
+   */
+  withoutMemoryIndex?: boolean;
 }
 
 export interface OpenRag {
@@ -50,7 +55,7 @@ export async function openRag(config: Config, deps: OpenRagOptions = {}): Promis
       if (opened) deps.onChange?.();
     },
   };
-  const options = { ...ragOptionsFromConfig(config), observer };
+  const options = { ...ragOptionsFromConfig(config), observer, ...(deps.withoutMemoryIndex ? { memoryIndex: undefined } : {}) };
   let embedModel: LoadedModel | undefined;
   if (!options.embedder) {
     if (!deps.getEngine || !deps.store) throw new Error(`rag.embedding_model "${options.embeddingModel}" needs the engine and model store`);
