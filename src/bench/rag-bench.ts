@@ -34,7 +34,7 @@ export interface RagBenchmarkOptions {
   annThreshold?: number;
   /** The in-memory index as the product runs it. Defaults to config `rag.memory_index_*`. */
   memoryIndex?: { maxBytes: number; quantization: MemoryIndexQuantization };
-  /** Small documents for the ingest measurement (0 skips it). Defaults to 2000. */
+  /** Small documents for the ingest measurement (0 skips it). Defaults to the largest size, at most 2000. */
   ingestDocuments?: number;
   /** Working directory; defaults to a temporary one that is removed afterwards. */
   dir?: string;
@@ -288,7 +288,7 @@ export async function runRagBenchmark(options: RagBenchmarkOptions = {}): Promis
       log(formatRow(row));
       rmSync(dir, { recursive: true, force: true });
     }
-    const nIngest = options.ingestDocuments ?? 2000;
+    const nIngest = options.ingestDocuments ?? Math.min(2000, Math.max(0, ...sizes));
     if (nIngest > 0) ingest = await measureIngest(join(root, "ingest"), nIngest, memoryIndex, log);
   } finally {
     if (!options.dir) rmSync(root, { recursive: true, force: true });
