@@ -81,6 +81,8 @@ export interface RagBenchmarkRow {
   };
   /** The in-memory index (src/rag/store/memory-index.ts). */
   memory: {
+    /** "serving" unless the corpus exceeds the memory bound (then LanceDB answered the "memory" searches too). */
+    state: MemoryIndexInfo["state"];
     /** Seconds to fill it from the table when the store opens. */
     buildSeconds: number;
     /** What it holds, by part (its own accounting), and the process's resident growth while it was filled. */
@@ -270,6 +272,7 @@ export async function runRagBenchmark(options: RagBenchmarkOptions = {}): Promis
         hitAt3: { ...hits, ...memHits },
         lancedb: { text: stats(lanceText), queryVector: stats(lanceQueryVector), queryHybrid: stats(lanceQueryHybrid), rssDeltaBytes: lanceRss },
         memory: {
+          state: info.state,
           buildSeconds,
           bytes: info.bytes,
           vectorBytes: info.vectorBytes,
@@ -368,7 +371,7 @@ function formatRow(r: RagBenchmarkRow): string {
     ms(r.lancedb.text).padStart(14),
     ms(r.defaultPath === "memory" ? r.queryHybrid : undefined).padStart(14),
     ms(r.lancedb.queryHybrid).padStart(15),
-    `${MiB(r.memory.bytes)} (${MiB(r.memory.rssDeltaBytes)})`.padStart(15),
+    (r.memory.state === "serving" ? `${MiB(r.memory.bytes)} (${MiB(r.memory.rssDeltaBytes)})` : r.memory.state).padStart(15),
     MiB(r.lancedb.rssDeltaBytes).padStart(9),
   ];
   return cells.join(" ");

@@ -68,6 +68,11 @@ const CHUNK_OVERHEAD_BYTES = 160;
 /** Removed slots wait for a text-index purge before reuse; purge once this many (or a quarter of live) wait. */
 const MIN_PURGE_BATCH = 1024;
 
+/** V8 keeps a string of Latin-1 characters at one byte each, any other at two. */
+function stringBytes(s: string): number {
+  return /[^\u0000-\u00ff]/.test(s) ? 2 * s.length : s.length;
+}
+
 export function createMemoryIndex(options: MemoryIndexOptions): MemoryIndex {
   const { dim, metric, quantization } = options;
   const candidates = Math.max(1, options.candidates ?? 64);
@@ -81,7 +86,7 @@ export function createMemoryIndex(options: MemoryIndexOptions): MemoryIndex {
   let live = 0;
   let chunkBytes = 0;
 
-  const sizeOf = (c: RagChunk) => (c.text.length + c.id.length + c.documentId.length) * 2 + CHUNK_OVERHEAD_BYTES;
+  const sizeOf = (c: RagChunk) => stringBytes(c.text) + stringBytes(c.id) + stringBytes(c.documentId) + CHUNK_OVERHEAD_BYTES;
   // Hits carry copies: a caller changing a result must not change what the index holds.
   const hit = (slot: number, distance: number): SearchHit => ({ chunk: { ...chunks[slot]! }, score: distanceToScore(distance, metric), distance });
 
