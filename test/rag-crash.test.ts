@@ -135,6 +135,7 @@ describe("RAG durability under SIGKILL", () => {
         const probe = Float32Array.from((await embedder.embed(["harbour glacier meadow"]))[0]);
         // The index as the reopened store built it, asked for every chunk it holds.
         const withIndex = await openLanceDbStore({ ...opts, memoryIndex: CRASH_STORE_OPTIONS.memoryIndex });
+        await withIndex.memoryIndexReady?.();
         const { chunks } = await withIndex.counts();
         expect(withIndex.memoryIndexInfo?.()).toMatchObject({ state: "serving", chunks });
         const memVector = ids(await withIndex.vectorSearch(probe, { limit: chunks + 10 }));

@@ -229,6 +229,7 @@ export async function runRagBenchmark(options: RagBenchmarkOptions = {}): Promis
       rss0 = rss();
       t0 = performance.now();
       const mem = await openLanceDbStore({ ...storeOptions(dir), annThreshold: Number.MAX_SAFE_INTEGER, memoryIndex });
+      await mem.memoryIndexReady?.();
       const buildSeconds = (performance.now() - t0) / 1000;
       const info: MemoryIndexInfo = mem.memoryIndexInfo!();
       const memRss = rss() - rss0;
@@ -252,6 +253,7 @@ export async function runRagBenchmark(options: RagBenchmarkOptions = {}): Promis
       };
       await lanceSvc.close();
       const memSvc = await createRagService({ dir, embedder, chunkSize, chunkOverlap: 50, distance, annThreshold, memoryIndex });
+      await memSvc.ready();
       const memQueryVector = await time(nQueries, (i) => memSvc.query(questions[i], { topK: 3, hybrid: false }));
       const memQueryHybrid = await time(nQueries, (i) => memSvc.query(questions[i], { topK: 3, hybrid: true }));
       const memHits = { vectorMemory: await hitAt3(memSvc, picks, false, false), hybridMemory: await hitAt3(memSvc, picks, true, false) };
@@ -309,6 +311,7 @@ async function measureIngest(dir: string, n: number, memoryIndex: RagBenchmarkRe
   const corpus = (seed: number) => generateRagCorpus(n, { seed, fillerSentences: 2 });
   rmSync(dir, { recursive: true, force: true });
   const svc = await createRagService({ dir, memoryIndex });
+  await svc.ready();
   const app = Fastify();
   try {
     const a = corpus(11);

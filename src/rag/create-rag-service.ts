@@ -163,6 +163,8 @@ export interface RagService {
   verify(): Promise<StoreVerifyReport>;
   /** Compacts the store and builds/refreshes indexes now (otherwise done in the background). */
   optimize(): Promise<void>;
+  /** Resolves once the store's in-memory index has filled after open (at once for a store without one). */
+  ready(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -212,6 +214,10 @@ export async function createRagService(options: RagServiceOptions): Promise<RagS
     observer.onCounts(c.documents, c.chunks, store.memoryIndexInfo?.());
   };
   await reportCounts();
+  // The in-memory index fills after open: report again once it serves (or was dropped over its bound).
+  let closing = false;
+  const ready = store.memoryIndexReady?.() ?? Promise.resolve();
+  if (store.memoryIndexInfo?.().state === "loading") void ready.then(() => (closing ? undefined : reportCounts()));
 
   async function embedAll(texts: string[]): Promise<Float32Array[]> {
     const out: Float32Array[] = [];
@@ -545,8 +551,10 @@ export async function createRagService(options: RagServiceOptions): Promise<RagS
 
     verify: () => store.verify(),
     optimize: () => store.optimize(),
+    ready: () => ready,
 
     async close() {
+      closing = true;
       await committing;
       await serial(async () => undefined);
       await store.close();

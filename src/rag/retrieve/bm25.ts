@@ -9,12 +9,26 @@ const MAX_TERM_LENGTH = 40;
 /** English function words (the list of tantivy's stop-word filter): they match nearly every chunk. */
 const STOPWORDS = new Set("a an and are as at be but by for if in into is it no not of on or such that the their then there these they this to was will with".split(" "));
 
+/** Word → term (null for a dropped word): the vocabulary repeats, so each word is analysed once. */
+const termOfWord = new Map<string, string | null>();
+const TERM_CACHE_ENTRIES = 200_000;
+
 /** Lower-cased, accent-folded, stemmed words and numbers of `text`, stop words and over-long tokens dropped. */
 export function bm25Terms(text: string): string[] {
   const out: string[] = [];
-  const words = text.toLowerCase().normalize("NFKD").replace(/\p{M}+/gu, "").match(/[\p{L}\p{N}]+/gu);
+  // ASCII text (the usual case) has nothing to fold: skip the Unicode normalisation, which dominated indexing.
+  const ascii = !/[^\x00-\x7f]/.test(text);
+  const words = ascii ? text.toLowerCase().match(/[a-z0-9]+/g) : text.toLowerCase().normalize("NFKD").replace(/\p{M}+/gu, "").match(/[\p{L}\p{N}]+/gu);
   if (!words) return out;
-  for (const w of words) if (w.length <= MAX_TERM_LENGTH && !STOPWORDS.has(w)) out.push(stemEnglish(w));
+  for (const w of words) {
+    let term = termOfWord.get(w);
+    if (term === undefined) {
+      term = w.length <= MAX_TERM_LENGTH && !STOPWORDS.has(w) ? stemEnglish(w) : null;
+      if (termOfWord.size >= TERM_CACHE_ENTRIES) termOfWord.clear();
+      termOfWord.set(w, term);
+    }
+    if (term !== null) out.push(term);
+  }
   return out;
 }
 

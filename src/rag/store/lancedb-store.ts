@@ -357,14 +357,27 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
   const isLive = (r: Row) => docs.get(r.document_id as string)?.ingestId === r.ingest_id;
   const keepAfter = () => new Date(Date.now() - KEEP_VERSIONS_MS);
 
-  // The in-memory index starts from the table as recovered: exactly the live chunks.
+  // The in-memory index starts from the table as recovered: exactly the live chunks. It fills in the background
+  // under the write lock (no commit or delete can interleave, so it sees one consistent state), and searches go to
+  // LanceDB until it is ready: opening a large store does not wait for it (≈ 0.3 ms of CPU per 512-token chunk).
   const memOptions = options.memoryIndex && options.memoryIndex.maxBytes > 0 ? options.memoryIndex : undefined;
   let mem: MemoryIndex | undefined;
-  let memState: MemoryIndexInfo["state"] = memOptions ? "serving" : "off";
+  let memState: MemoryIndexInfo["state"] = memOptions ? "loading" : "off";
+  let memLoaded: Promise<void> = Promise.resolve();
   if (memOptions) {
-    mem = createMemoryIndex({ dim, metric, quantization: memOptions.quantization, candidates: memOptions.candidates, forceJs: memOptions.forceJs });
-    await loadMemoryIndex(mem, memOptions.maxBytes);
+    const index = createMemoryIndex({ dim, metric, quantization: memOptions.quantization, candidates: memOptions.candidates, forceJs: memOptions.forceJs });
+    mem = index;
+    memLoaded = exclusive(async () => {
+      if (closed) return dropMemoryIndex();
+      await loadMemoryIndex(index, memOptions.maxBytes);
+      if (mem === index) memState = "serving";
+    }).catch((e) => {
+      onBackgroundError(e);
+      dropMemoryIndex();
+    });
   }
+  /** The index when it answers searches (not while it fills). */
+  const serving = () => (memState === "serving" ? mem : undefined);
 
   /** Fills the index from the table, a document at a time (its rows come from one append, so they arrive together). */
   async function loadMemoryIndex(index: MemoryIndex, maxBytes: number): Promise<void> {
@@ -401,7 +414,7 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
   function dropMemoryIndex(): void {
     mem?.clear();
     mem = undefined;
-    if (memState === "serving") memState = "over_limit";
+    if (memState === "serving" || memState === "loading") memState = "over_limit";
   }
 
   /** After a commit or delete changed `docs`: drops the index when it has outgrown its bound. */
@@ -528,6 +541,7 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
 
   const store: VectorStore & { readonly dir: string } = {
     memoryIndexInfo: memoryInfo,
+    memoryIndexReady: () => memLoaded,
     kind: "lancedb",
     dir,
     dim,
@@ -688,7 +702,8 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
       live();
       if (vector.length !== dim) throw new ReflexiaError("RFX_INTERNAL", `query vector has ${vector.length} dimensions, the store ${dim}`);
       if (opts.limit <= 0 || docs.size === 0) return [];
-      if (mem) return mem.vectorSearch(vector, opts);
+      const m = serving();
+      if (m) return m.vectorSearch(vector, opts);
       const useAnn = hasAnn && !opts.exact;
       let q = chunksTable
         .vectorSearch(vector)
@@ -712,7 +727,8 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
     async textSearch(query: string, opts: SearchOptions): Promise<SearchHit[]> {
       live();
       if (opts.limit <= 0 || docs.size === 0 || !/[\p{L}\p{N}]/u.test(query)) return [];
-      if (mem) return mem.textSearch(query, opts);
+      const m = serving();
+      if (m) return m.textSearch(query, opts);
       await ftsCaughtUp();
       const rows = (await chunksTable
         .query()

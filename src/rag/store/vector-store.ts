@@ -46,8 +46,11 @@ export interface StoreCounts {
 
 /** The in-memory index of the live chunks (lancedb-store.ts); what serves searches while `state` is "serving". */
 export interface MemoryIndexInfo {
-  /** serving: searches run in memory; over_limit: it would exceed maxBytes, so LanceDB serves; off: not enabled. */
-  state: "serving" | "over_limit" | "off";
+  /**
+   * loading: filling from the table after open (LanceDB serves meanwhile); serving: searches run in memory;
+   * over_limit: it would exceed maxBytes, so LanceDB serves; off: not enabled.
+   */
+  state: "loading" | "serving" | "over_limit" | "off";
   maxBytes: number;
   chunks: number;
   bytes: number;
@@ -117,6 +120,8 @@ export interface VectorStore {
   indexInfo(): Promise<StoreIndexInfo>;
   /** Stores with an in-memory index: its state and size now (cheap, no I/O). */
   memoryIndexInfo?(): MemoryIndexInfo;
+  /** Stores with an in-memory index: resolves once it has filled after open (serving, or dropped over its bound). */
+  memoryIndexReady?(): Promise<void>;
   /** Compacts storage and builds or refreshes indexes (the ANN index once past the threshold). */
   optimize(): Promise<void>;
   verify(): Promise<StoreVerifyReport>;
