@@ -38,6 +38,9 @@ COPY --chown=root:root package.json package-lock.json tsconfig.json ./
 COPY --chown=root:root bin ./bin
 COPY --chown=root:root src ./src
 COPY --chown=root:root web ./web
+COPY --chown=root:root scripts/build-web.mjs ./scripts/build-web.mjs
+# The deps stage installed before web/ was there: bundle the web UI now (esbuild is a dependency; offline).
+RUN node scripts/build-web.mjs
 # The code stays root-owned and read-only to the server; only /data (REFLEXIA_HOME) belongs to the
 # unprivileged "node" user (uid 1000) that the image's own base provides.
 RUN mkdir -p /data && chown node:node /data

@@ -18,6 +18,15 @@ function nodeGypScript() {
   }
 }
 
+// Headers and libllama of different llama.cpp releases would compile and then corrupt memory: refuse to build, and
+// fail the install, rather than fall back quietly.
+try {
+  require("./llama-release.cjs").checkLlamaRelease();
+} catch (e) {
+  console.error(`reflexia: ${e.message}`);
+  process.exit(1);
+}
+
 const gyp = nodeGypScript();
 if (!gyp) {
   console.warn("reflexia: node-gyp not found; the native engine is not built (the node-llama-cpp engine still works).");

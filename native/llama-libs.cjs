@@ -3,14 +3,11 @@
 "use strict";
 const path = require("node:path");
 const fs = require("node:fs");
+const { checkLlamaRelease, defaultBinsDir } = require("./llama-release.cjs");
 
-function binsDir() {
-  // The package exports only its entry (dist/index.js); its root is two levels up.
-  const entry = require.resolve(`@node-llama-cpp/${process.platform}-${process.arch}`, { paths: [__dirname] });
-  return path.join(path.dirname(path.dirname(entry)), "bins", `${process.platform}-${process.arch}`);
-}
-
-const dir = binsDir();
+const dir = defaultBinsDir();
+// binding.gyp runs this before compiling: a header/library release mismatch stops `node-gyp rebuild` here.
+checkLlamaRelease({ binsDir: dir });
 const files = fs.readdirSync(dir);
 // Link only what the addon calls directly; the CPU variants are dlopen()ed by ggml at run time.
 const wanted = [/^libllama\.v[\d.]+\.so$/, /^libggml\.v[\d.]+\.so$/, /^libggml-base\.so$/];

@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# Installs the Debian packages CI tests drive for real: prometheus (+ promtool) and chromium.
-# Idempotent: skips apt entirely when both binaries are already present.
+# Installs the Debian packages CI tests drive for real: prometheus (+ promtool), chromium, and git (the llama.cpp
+# release test reads node-llama-cpp's bundled source, a git bundle). Idempotent: skips apt when all are present.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
 need=()
 command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 [ -x /usr/bin/chromium ] || need+=(chromium)
+command -v git >/dev/null 2>&1 || need+=(git)
 
 if [ ${#need[@]} -eq 0 ]; then
-  echo "ci-system-deps: prometheus, promtool and chromium already installed"
+  echo "ci-system-deps: prometheus, promtool, chromium and git already installed"
 else
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"

@@ -1,23 +1,25 @@
 // Composition root: config → store → engine → services (scheduler, cache, policy) → http → listen on server.port,
 // plus the separate metrics listener on server.metrics_port; SIGTERM drains in-flight requests, then exits.
-import { readFileSync } from "node:fs";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { pathToFileURL } from "node:url";
 import type { FastifyInstance } from "fastify";
 import { loadConfig, type Config, type LoadedConfig } from "./config/index.ts";
+import { createAppDeps } from "./create-app-deps.ts";
 import type { Engine } from "./engine/types.ts";
 import { isReflexiaError } from "./errors/index.ts";
-import { buildApp, loadApiKeys, type AppDeps, type Readiness } from "./http/index.ts";
-import { createMetrics, createMetricsServer } from "./metrics/index.ts";
-import { createModelStore, type ModelStore } from "./registry/index.ts";
-import { createServices, type CreateServicesOptions, type Services } from "./services/create-services.ts";
-import { openRag, type OpenRag } from "./services/rag/open-rag.ts";
+import { buildApp, type Readiness } from "./http/index.ts";
+import { createMetricsServer } from "./metrics/index.ts";
+import type { ModelStore } from "./registry/index.ts";
+import type { CreateServicesOptions, Services } from "./services/create-services.ts";
+import { createBenchmarkHistory } from "./bench/history.ts";
+import { createServerBenchmarks } from "./bench/server-benchmarks.ts";
+import { createBenchmarkJobs } from "./services/benchmark-jobs.ts";
 
 export interface StartServerOptions {
   /** Defaults to loadConfig() (env + config file). */
   loaded?: LoadedConfig;
   /** Listen overrides (CLI flags); undefined keeps the config's values. Port 0 picks a free port. */
   overrides?: { port?: number; metricsPort?: number; host?: string };
-  /** Defaults to the node-llama-cpp engine with performance.thread_pool_size threads. */
+  /** Defaults to the configured engine backend with performance.thread_pool_size threads. */
   engine?: Engine;
   store?: ModelStore;
   /** Create the offline default model when the store is empty. Defaults to true. */
@@ -26,7 +28,7 @@ export interface StartServerOptions {
   warmUp?: boolean;
   /** SIGTERM/SIGINT drain and exit the process. Defaults to false (tests close explicitly). */
   installSignalHandlers?: boolean;
-  /** Web UI directory. Defaults to the repository's web/. */
+  /** Web UI directory. Defaults to the repository's web/dist (built by `npm ci` / `npm run build:web`). */
   webDir?: string | null;
   /** Fastify logger setting. Defaults to {level: config.log.level}. */
   logger?: boolean | { level: string };
@@ -56,65 +58,35 @@ export interface RunningServer {
 }
 
 
-export function packageVersion(): string {
-  try {
-    return (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
-  } catch {
-    return "0.0.0";
-  }
-}
-
 function urlOf(address: string): string {
   return address.replace("://[::1]", "://localhost").replace("://0.0.0.0", "://127.0.0.1");
 }
 
 export async function startServer(options: StartServerOptions = {}): Promise<RunningServer> {
   const loaded = options.loaded ?? loadConfig();
-  const config = loaded.config as Config;
-  const store = options.store ?? createModelStore({ home: config.home, defaultQuantization: config.models.default_quantization, contextSize: config.models.context_size });
-  if (options.ensureDefaultModel !== false && (await store.list()).length === 0) {
-    await store.ensureDefaultModel({ name: config.models.default });
-    process.stderr.write(
-      `note: the store was empty, so Reflexia created "${config.models.default}", a SYNTHETIC random-weights model for benchmarking and wiring; add a real model with: reflexia models add FILE.gguf --name NAME\n`,
-    );
-  }
-  const engine =
-    options.engine ?? (await import("./engine/index.ts")).createEngine({ backend: config.engine.backend, threads: config.performance.thread_pool_size > 0 ? config.performance.thread_pool_size : undefined });
-  const { createHashEmbedder } = await import("./rag/embeddings/hash-embedder.ts");
-  const metrics = options.services?.metrics ?? createMetrics();
-  // The document store opens before the services so inference can answer `rag` requests; a document change drops
-  // the RAG-dependent cache entries (onChange only fires after an ingest or delete, once services exists).
-  const serverRag: OpenRag | undefined =
-    options.rag === false ? undefined : await openRag(config, { getEngine: async () => engine, store, metrics, onChange: () => services.cache?.invalidateTag("rag") });
-  const services = createServices({
-    config,
-    engine,
-    store,
-    metrics,
-    builtinEmbedder: createHashEmbedder({ dim: config.vector_db.embedding_dim }),
-    ragAugmenter: serverRag?.augmenter,
-    ...options.services,
+  const config = loaded.config;
+  let readiness: Readiness = { ready: false, reason: `loading ${config.models.default}` };
+  const wiring = await createAppDeps(config, {
+    store: options.store,
+    engine: options.engine,
+    ensureDefaultModel: options.ensureDefaultModel,
+    rag: options.rag,
+    services: options.services,
+    readiness: () => readiness,
+    webDir: options.webDir,
+    logger: options.logger,
+    // The server runs benchmarks in the background for /api/benchmarks; bench/ sits above the wiring, so it is
+    // composed here.
+    benchmarks: ({ store, engine }) => {
+      const history = createBenchmarkHistory({ home: config.home });
+      return { jobs: createBenchmarkJobs({ kinds: createServerBenchmarks({ loaded, store, engine }), store: history }), history };
+    },
   });
+  const { deps, services } = wiring;
+  const liveMetrics = deps.liveMetrics;
+  const benchmarkJobs = deps.benchmarks?.jobs;
   services.memory?.startSampling(2000);
 
-  let readiness: Readiness = { ready: false, reason: `loading ${config.models.default}` };
-  const deps: AppDeps = {
-    config,
-    inference: services.inference,
-    embeddings: services.embeddings,
-    models: services.models,
-    roles: services.roles,
-    scheduler: services.scheduler,
-    metrics: services.metrics,
-    memory: services.memory ?? undefined,
-    cacheStats: services.cache ? () => services.cache!.stats() : undefined,
-    rag: serverRag,
-    apiKeys: config.auth.enabled ? loadApiKeys(config) : [],
-    readiness: () => readiness,
-    version: packageVersion(),
-    webDir: options.webDir === undefined ? fileURLToPath(new URL("../web", import.meta.url)) : options.webDir,
-    logger: options.logger ?? { level: config.log.level },
-  };
   const app = buildApp(deps);
   const metricsApp = createMetricsServer({ registry: services.metrics.registry });
   const host = options.overrides?.host ?? config.server.host;
@@ -124,9 +96,11 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     metricsAddress = await metricsApp.listen({ port: options.overrides?.metricsPort ?? config.server.metrics_port, host });
   } catch (e) {
     await app.close();
-    await serverRag?.close().catch(() => {});
+    await wiring.close();
     throw e;
   }
+
+  liveMetrics?.start();
 
   // Warm the default model so the first request does not pay the load; /readyz turns 200 when it is in.
   const ready =
@@ -167,9 +141,12 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       }
       clearTimeout(timer);
       await metricsApp.close();
+      liveMetrics?.stop();
+      // A benchmark still running holds models on the engine: stop it before the engine goes.
+      if (benchmarkJobs?.current()?.status === "running") benchmarkJobs.cancel("current");
+      await benchmarkJobs?.idle();
       services.memory?.stop();
-      await serverRag?.close().catch(() => {});
-      await engine.dispose().catch(() => {});
+      await wiring.close();
       markClosed();
     })();
     return closing;

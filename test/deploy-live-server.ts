@@ -1,6 +1,7 @@
 // Starts the real Reflexia server (src/main.ts startServer: real engine, real store, tiny synthetic model) on
 // free loopback ports for the Prometheus and web UI tests, and tears it down with its temp home.
 import { startServer, type RunningServer } from "../src/main.ts";
+import type { Quantization } from "../src/config/index.ts";
 import { createTinyHome, liveServerConfig, TINY, type TinyHome } from "./support/server-fixture.ts";
 
 export { TINY };
@@ -13,8 +14,8 @@ export interface LiveServer {
   stop(): Promise<void>;
 }
 
-export async function startLiveServer(overrides: Record<string, unknown> = {}): Promise<LiveServer> {
-  const home = await createTinyHome(["q4_0", "q8_0"]);
+export async function startLiveServer(overrides: Record<string, unknown> = {}, quants: Quantization[] = ["q4_0", "q8_0"]): Promise<LiveServer> {
+  const home = await createTinyHome(quants);
   let server: RunningServer | undefined;
   try {
     const loaded = liveServerConfig(home.home, {

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createMemoryMonitor } from "../src/memory/index.ts";
 import { createFakeEngine } from "./support/fake-engine.ts";
-import { buildTestApp, createTinyHome, parseNdjson, parseSse, testConfig, TINY, type TinyHome } from "./support/server-fixture.ts";
+import { buildTestApp, createTinyHome, parseNdjson, parseSse, testConfig, TINY, type TestApp, type TinyHome } from "./support/server-fixture.ts";
 
 let home: TinyHome;
 
@@ -44,9 +44,9 @@ describe("server error table: every bad input is a 4xx with a code, and the serv
     { name: "show without a model", method: "POST", url: "/api/show", body: {}, status: 400, code: "RFX_VALIDATION" },
     { name: "create with an unknown quantization", method: "POST", url: "/api/create", body: { model: "x", from: TINY, quantize: "q3_k", stream: false }, status: 400, code: "RFX_VALIDATION" },
   ];
-  let app: ReturnType<typeof appWith>["app"];
-  beforeAll(() => {
-    ({ app } = appWith({ "server.max_prompt_chars": 100_000 }));
+  let app: TestApp["app"];
+  beforeAll(async () => {
+    ({ app } = await appWith({ "server.max_prompt_chars": 100_000 }));
   });
   afterAll(() => app.close());
 
@@ -80,10 +80,10 @@ describe("server error table: every bad input is a 4xx with a code, and the serv
 });
 
 describe("OpenAI-compatible API", () => {
-  let app: ReturnType<typeof appWith>["app"];
-  let services: ReturnType<typeof appWith>["services"];
-  beforeAll(() => {
-    ({ app, services } = appWith());
+  let app: TestApp["app"];
+  let services: TestApp["services"];
+  beforeAll(async () => {
+    ({ app, services } = await appWith());
   });
   afterAll(() => app.close());
 
@@ -165,9 +165,9 @@ describe("OpenAI-compatible API", () => {
 });
 
 describe("Ollama-compatible API", () => {
-  let app: ReturnType<typeof appWith>["app"];
-  beforeAll(() => {
-    ({ app } = appWith());
+  let app: TestApp["app"];
+  beforeAll(async () => {
+    ({ app } = await appWith());
   });
   afterAll(() => app.close());
 
@@ -251,7 +251,7 @@ describe("Ollama-compatible API", () => {
 describe("Reflexia endpoints", () => {
   it("roles, status, healthz and readyz (503 until ready)", async () => {
     let ready = false;
-    const { app } = appWith({}, { ready: () => ready });
+    const { app } = await appWith({}, { ready: () => ready });
     const roles = (await app.inject({ url: "/api/roles" })).json();
     expect(roles.roles.length).toBeGreaterThanOrEqual(12);
     expect(roles.roles[0]).toHaveProperty("system_prompt");
@@ -267,7 +267,7 @@ describe("Reflexia endpoints", () => {
   });
 
   it("while draining, API requests get 503 RFX_NOT_READY with Retry-After and /readyz is 503", async () => {
-    const { app, services } = appWith();
+    const { app, services } = await appWith();
     await services.scheduler.drain();
     const res = await app.inject({ method: "POST", url: "/api/generate", payload: { model: TINY, prompt: "x" } });
     expect(res.statusCode).toBe(503);
@@ -279,7 +279,7 @@ describe("Reflexia endpoints", () => {
   });
 
   it("a repeated deterministic request is a cache hit, by field, header and metric", async () => {
-    const { app, services } = appWith();
+    const { app, services } = await appWith();
     const payload = { model: TINY, messages: [{ role: "user", content: "cache me" }], max_tokens: 4, temperature: 0 };
     const first = (await app.inject({ method: "POST", url: "/v1/chat/completions", payload })).json();
     const second = await app.inject({ method: "POST", url: "/v1/chat/completions", payload: { ...payload, stream: true } });
@@ -304,7 +304,7 @@ describe("Reflexia endpoints", () => {
       let samples = 0;
       const monitor = createMemoryMonitor({ maxMemoryPercent: 80 });
       const memory = { ...monitor, sample: () => (samples++, monitor.sample()) };
-      const { app, services } = buildTestApp({ store: own.store, engine: createFakeEngine(), config: testConfig(own.home, { "scheduler.parallel": 2 }), memory });
+      const { app, services } = await buildTestApp({ store: own.store, engine: createFakeEngine(), config: testConfig(own.home, { "scheduler.parallel": 2 }), memory });
       const ask = async (model: string) => (await app.inject({ method: "POST", url: "/api/generate", payload: { model, prompt: "weights matter", stream: false, options: { temperature: 0, num_predict: 3 } } })).json();
       // Untagged: the first request loads the variant (a fresh sample decides whether it fits); once it is loaded
       // the policy's choice no longer depends on memory, so the repeat is a hit with no sample taken.
@@ -330,7 +330,7 @@ describe("Reflexia endpoints", () => {
 
 describe("security", () => {
   it("API keys: 401 without, accepted as Bearer or X-API-Key; probes stay open", async () => {
-    const { app } = appWith({ "auth.enabled": true, "auth.api_key": "s3cret" }, { apiKeys: ["s3cret", "other-key"] });
+    const { app } = await appWith({ "auth.enabled": true, "auth.api_key": "s3cret" }, { apiKeys: ["s3cret", "other-key"] });
     const none = await app.inject({ url: "/api/tags" });
     expect(none.statusCode).toBe(401);
     expect(none.json().error.code).toBe("RFX_UNAUTHORIZED");
@@ -343,7 +343,7 @@ describe("security", () => {
   });
 
   it("rate limiting answers 429 RFX_RATE_LIMITED beyond the per-minute budget", async () => {
-    const { app } = appWith({ "server.rate_limit_per_minute": 2 });
+    const { app } = await appWith({ "server.rate_limit_per_minute": 2 });
     expect((await app.inject({ url: "/api/version" })).statusCode).toBe(200);
     expect((await app.inject({ url: "/api/version" })).statusCode).toBe(200);
     const third = await app.inject({ url: "/api/version" });
@@ -355,7 +355,7 @@ describe("security", () => {
   });
 
   it("security headers everywhere; CORS only when configured", async () => {
-    const { app } = appWith();
+    const { app } = await appWith();
     const res = await app.inject({ url: "/api/version", headers: { origin: "https://evil.example" } });
     expect(res.headers["x-content-type-options"]).toBe("nosniff");
     expect(res.headers["x-frame-options"]).toBe("DENY");
@@ -365,7 +365,7 @@ describe("security", () => {
     const err = await app.inject({ url: "/nope" });
     expect(err.headers["x-content-type-options"]).toBe("nosniff");
     await app.close();
-    const withCors = appWith({ "server.cors_origins": "https://ui.example" }).app;
+    const withCors = (await appWith({ "server.cors_origins": "https://ui.example" })).app;
     const ok = await withCors.inject({ url: "/api/version", headers: { origin: "https://ui.example" } });
     expect(ok.headers["access-control-allow-origin"]).toBe("https://ui.example");
     const other = await withCors.inject({ url: "/api/version", headers: { origin: "https://evil.example" } });
@@ -376,7 +376,7 @@ describe("security", () => {
 
 describe("request metrics", () => {
   it("label the route pattern, never the raw URL; unknown routes are 'unmatched'", async () => {
-    const { app, services } = appWith();
+    const { app, services } = await appWith();
     await app.inject({ url: `/v1/models/${TINY}:q4_0` });
     await app.inject({ url: "/v1/models/secret-probe-123" });
     await app.inject({ url: "/wp-admin/install.php?x=1" });

@@ -19,7 +19,7 @@ afterEach(async () => {
 });
 
 async function start(engine: FakeEngine, overrides: Record<string, unknown>) {
-  const t = buildTestApp({ store: home.store, engine, config: testConfig(home.home, overrides) });
+  const t = await buildTestApp({ store: home.store, engine, config: testConfig(home.home, overrides) });
   const address = await t.app.listen({ port: 0, host: "127.0.0.1" });
   current = { t, base: address };
   return current;

@@ -1,6 +1,6 @@
 // The web UI's SSE parser, fed the byte streams a server may really produce (split anywhere, CRLF, comments).
 import { describe, expect, it } from "vitest";
-import { createSseParser, readSseJson } from "../web/sse.js";
+import { createSseParser, readNdjson, readSseJson } from "../web/src/sse.ts";
 
 function parseAll(chunks: string[]): [string, string][] {
   const out: [string, string][] = [];
@@ -87,5 +87,18 @@ describe("readSseJson", () => {
   it("reports a stream that ended without [DONE]", async () => {
     const r = await readSseJson(responseOf(['data: {"n":1}\n\n']), () => {});
     expect(r.completed).toBe(false);
+  });
+});
+
+describe("readNdjson", () => {
+  it("yields each line, across chunk boundaries, and a last line without newline", async () => {
+    const got: unknown[] = [];
+    await readNdjson(responseOf(['{"status":"a"}\n{"sta', 'tus":"b","completed":0.5}\n\n{"status":"success"}']), (l) => got.push(l));
+    expect(got).toEqual([{ status: "a" }, { status: "b", completed: 0.5 }, { status: "success" }]);
+  });
+
+  it("throws an error line with its code (Reflexia and Ollama shapes)", async () => {
+    await expect(readNdjson(responseOf(['{"status":"a"}\n{"error":{"code":"RFX_VALIDATION","message":"bad"}}\n']), () => {})).rejects.toMatchObject({ message: "bad", code: "RFX_VALIDATION" });
+    await expect(readNdjson(responseOf(['{"error":"model not found"}\n']), () => {})).rejects.toMatchObject({ message: "model not found" });
   });
 });

@@ -1,4 +1,6 @@
 // Shared helpers of the Reflexia native addon: clock, promise-returning worker, last llama.cpp error line.
+// Threading: now_ms() and the llama.cpp error line are safe from any thread; PromiseWorker::Run must be called on the
+// JS thread (its work runs on the libuv pool, its result is settled back on the JS thread).
 #pragma once
 
 #include <napi.h>

@@ -247,7 +247,8 @@ void DecodeLoop::admit_locked() {
         s.token_times.clear();
         s.token_times.reserve(std::min(s.req.max_tokens, 4096));
         s.sampler = std::make_unique<SeqSampler>(s.req.sampling, n_vocab_);
-        size_t from = s.req.prompt.size() > 64 ? s.req.prompt.size() - 64 : 0;
+        const size_t window = (size_t) std::max(0, s.req.sampling.repeat_last_n);
+        size_t from = s.req.prompt.size() > window ? s.req.prompt.size() - window : 0;
         for (size_t i = from; i < s.req.prompt.size(); ++i) s.sampler->accept(s.req.prompt[i]);
         s.text = std::make_unique<TextStream>(s.req.stops);
         prompt_order_.push_back((int) (&s - slots_.data()));

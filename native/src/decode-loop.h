@@ -27,12 +27,13 @@
 
 namespace rfx {
 
-// Fixed for the life of a loop; the JS binding fills them from the Generator options.
+// Fixed for the life of a loop. The binding fills every field from the Generator options, which JS always passes:
+// the defaults live once, in src/engine/native/native-engine.ts.
 struct LoopOptions {
-    uint32_t n_ctx = 4096, n_batch = 512, n_ubatch = 512, n_seq = 1;
-    int32_t n_threads = 1;
+    uint32_t n_ctx = 0, n_batch = 0, n_ubatch = 0, n_seq = 0;
+    int32_t n_threads = 0;
     uint32_t poll = 0;
-    bool kv_unified = true;
+    bool kv_unified = false;
     BatchSplit batch_split = BatchSplit::AUTO;
     // Least ms between two hand-overs of streamed text (0 = after every decode step).
     double flush_ms = 0;
@@ -43,7 +44,7 @@ struct Request {
     std::vector<llama_token> prompt;
     SamplingParams sampling;
     std::vector<std::string> stops;
-    int32_t max_tokens = 256;
+    int32_t max_tokens = 0;
     bool ignore_eos = false;
     // Without a listener for streamed text the whole text comes with DONE: no JS wake-up per token.
     bool stream = true;

@@ -26,11 +26,13 @@ Embedder::Embedder(const Napi::CallbackInfo & info) : Napi::ObjectWrap<Embedder>
     auto model = Model::Unwrap(info[0].As<Napi::Object>())->ref();
     if (!model) throw Napi::Error::New(env, "model is disposed");
     auto o = info[1].As<Napi::Object>();
-    auto u32 = [&](const char * k, uint32_t d) {
-        return o.Has(k) && o.Get(k).IsNumber() ? o.Get(k).As<Napi::Number>().Uint32Value() : d;
+    // JS always passes these: no default is restated on this side of the binding.
+    auto u32 = [&](const char * k) {
+        if (!o.Has(k) || !o.Get(k).IsNumber()) throw Napi::TypeError::New(env, std::string(k) + " is required (a number)");
+        return o.Get(k).As<Napi::Number>().Uint32Value();
     };
-    uint32_t n_ctx = u32("contextSize", 2048);
-    int32_t threads = (int32_t) std::max<uint32_t>(1, u32("threads", 1));
+    uint32_t n_ctx = u32("contextSize");
+    int32_t threads = (int32_t) std::max<uint32_t>(1, u32("threads"));
     auto cp = llama_context_default_params();
     cp.n_ctx = n_ctx;
     // Pooling needs a whole text in one ubatch.
@@ -49,7 +51,7 @@ Embedder::Embedder(const Napi::CallbackInfo & info) : Napi::ObjectWrap<Embedder>
         std::string why = last_llama_error();
         throw Napi::Error::New(env, why.empty() ? "llama.cpp could not create the embedding context" : why);
     }
-    st->pool = shared_threadpool(threads, u32("poll", 0));
+    st->pool = shared_threadpool(threads, u32("poll"));
     st->pool->attach(st->ctx);
     st->n_ctx = (int32_t) llama_n_ctx(st->ctx);
     state_ = st;

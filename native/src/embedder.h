@@ -1,4 +1,6 @@
 // An embedding context: mean-pooled, L2-normalised sentence vectors from a loaded model.
+// Threading: the methods run on the JS thread; each embed() runs on the libuv pool, one at a time per context
+// (State::mu), and takes its turn on the shared threadpool under decode_lock().
 #pragma once
 
 #include <atomic>

@@ -35,10 +35,15 @@ Napi::Function Generator::Define(Napi::Env env) {
                        });
 }
 
-static uint32_t opt_u32(const Napi::Object & o, const char * k, uint32_t dflt) {
-    if (!o.Has(k)) return dflt;
-    auto v = o.Get(k);
-    return v.IsNumber() ? v.As<Napi::Number>().Uint32Value() : dflt;
+// Options JS always passes are required here, so no default is restated on this side of the binding.
+static double required_number(Napi::Env env, const Napi::Object & o, const char * k) {
+    if (!o.Has(k) || !o.Get(k).IsNumber()) throw Napi::TypeError::New(env, std::string(k) + " is required (a number)");
+    return o.Get(k).As<Napi::Number>().DoubleValue();
+}
+
+static uint32_t required_u32(Napi::Env env, const Napi::Object & o, const char * k) {
+    if (!o.Has(k) || !o.Get(k).IsNumber()) throw Napi::TypeError::New(env, std::string(k) + " is required (a number)");
+    return o.Get(k).As<Napi::Number>().Uint32Value();
 }
 
 // new Generator(model, {contextSize, parallel, batchSize, ubatchSize, threads, poll, kvUnified, batchSplit, flushIntervalMs},
@@ -53,22 +58,23 @@ Generator::Generator(const Napi::CallbackInfo & info) : Napi::ObjectWrap<Generat
     if (!model) throw Napi::Error::New(env, "model is disposed");
     auto o = info[1].As<Napi::Object>();
     LoopOptions opt;
-    opt.n_ctx = opt_u32(o, "contextSize", 4096);
-    opt.n_seq = std::max<uint32_t>(1, opt_u32(o, "parallel", 1));
-    opt.n_batch = std::max<uint32_t>(opt.n_seq, opt_u32(o, "batchSize", 512));
-    opt.n_ubatch = std::min(opt.n_batch, std::max<uint32_t>(1, opt_u32(o, "ubatchSize", 512)));
-    opt.n_threads = (int32_t) std::max<uint32_t>(1, opt_u32(o, "threads", 1));
-    opt.poll = std::min<uint32_t>(100, opt_u32(o, "poll", 0));
-    if (o.Has("kvUnified")) opt.kv_unified = o.Get("kvUnified").ToBoolean();
-    if (o.Has("batchSplit") && o.Get("batchSplit").IsString()) {
-        std::string v = o.Get("batchSplit").As<Napi::String>();
-        if (v == "never") opt.batch_split = BatchSplit::NEVER;
-        else if (v == "always") opt.batch_split = BatchSplit::ALWAYS;
-        else if (v == "auto") opt.batch_split = BatchSplit::AUTO;
-        else throw Napi::TypeError::New(env, "batchSplit must be \"auto\", \"never\" or \"always\"");
-    }
-    if (o.Has("flushIntervalMs") && o.Get("flushIntervalMs").IsNumber())
-        opt.flush_ms = o.Get("flushIntervalMs").As<Napi::Number>().DoubleValue();
+    opt.n_ctx = required_u32(env, o, "contextSize");
+    opt.n_seq = std::max<uint32_t>(1, required_u32(env, o, "parallel"));
+    opt.n_batch = std::max<uint32_t>(opt.n_seq, required_u32(env, o, "batchSize"));
+    // ubatchSize is a native-only tuning knob: without it the micro-batch is the whole batch, as llama.cpp's is
+    // for batches up to its own 512 default.
+    opt.n_ubatch = o.Has("ubatchSize") ? std::min(opt.n_batch, std::max<uint32_t>(1, required_u32(env, o, "ubatchSize")))
+                                       : std::min<uint32_t>(opt.n_batch, 512);
+    opt.n_threads = (int32_t) std::max<uint32_t>(1, required_u32(env, o, "threads"));
+    opt.poll = std::min<uint32_t>(100, required_u32(env, o, "poll"));
+    if (!o.Has("kvUnified") || !o.Get("kvUnified").IsBoolean()) throw Napi::TypeError::New(env, "kvUnified is required (a boolean)");
+    opt.kv_unified = o.Get("kvUnified").As<Napi::Boolean>().Value();
+    const std::string split = o.Has("batchSplit") && o.Get("batchSplit").IsString() ? o.Get("batchSplit").As<Napi::String>().Utf8Value() : "";
+    if (split == "never") opt.batch_split = BatchSplit::NEVER;
+    else if (split == "always") opt.batch_split = BatchSplit::ALWAYS;
+    else if (split == "auto") opt.batch_split = BatchSplit::AUTO;
+    else throw Napi::TypeError::New(env, "batchSplit must be \"auto\", \"never\" or \"always\"");
+    opt.flush_ms = required_number(env, o, "flushIntervalMs");
 
     tsfn_ = Napi::ThreadSafeFunction::New(env, info[2].As<Napi::Function>(), "rfx.generator", 0, 1);
     holds_ = 1;  // until READY/FATAL: a caller awaiting readiness must not see the process exit under it
@@ -102,23 +108,18 @@ void Generator::release(Napi::Env env) {
     if (holds_ > 0 && --holds_ == 0) tsfn_.Unref(env);
 }
 
-static SamplingParams read_sampling(const Napi::Object & o) {
+static SamplingParams read_sampling(Napi::Env env, const Napi::Object & o) {
     SamplingParams p;
-    auto num = [&](const char * k, double d) {
-        if (!o.Has(k)) return d;
-        auto v = o.Get(k);
-        return v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : d;
-    };
-    p.temperature = (float) num("temperature", 0.8);
-    p.top_p = (float) num("topP", 0.95);
-    p.top_k = (int32_t) num("topK", 40);
-    p.seed = (uint32_t) (int64_t) num("seed", 0);
-    p.repeat_penalty = (float) num("repeatPenalty", 1.1);
-    p.repeat_last_n = (int32_t) num("repeatLastN", 64);
+    p.temperature = (float) required_number(env, o, "temperature");
+    p.top_p = (float) required_number(env, o, "topP");
+    p.top_k = (int32_t) required_number(env, o, "topK");
+    p.seed = (uint32_t) (int64_t) required_number(env, o, "seed");
+    p.repeat_penalty = (float) required_number(env, o, "repeatPenalty");
+    p.repeat_last_n = (int32_t) required_number(env, o, "repeatLastN");
     return p;
 }
 
-// submit(id, Int32Array prompt, {maxTokens, temperature, topP, topK, seed, repeatPenalty, stop, ignoreEos, stream})
+// submit(id, Int32Array prompt, {maxTokens, temperature, topP, topK, seed, repeatPenalty, repeatLastN, stop, ignoreEos, stream})
 Napi::Value Generator::Submit(const Napi::CallbackInfo & info) {
     auto env = info.Env();
     if (close_requested_) throw Napi::Error::New(env, "generator is closed");
@@ -127,8 +128,8 @@ Napi::Value Generator::Submit(const Napi::CallbackInfo & info) {
     auto toks = info[1].As<Napi::Int32Array>();
     r.prompt.assign(toks.Data(), toks.Data() + toks.ElementLength());
     auto o = info[2].As<Napi::Object>();
-    r.sampling = read_sampling(o);
-    if (o.Has("maxTokens")) r.max_tokens = o.Get("maxTokens").As<Napi::Number>().Int32Value();
+    r.sampling = read_sampling(env, o);
+    r.max_tokens = (int32_t) required_number(env, o, "maxTokens");
     if (o.Has("ignoreEos")) r.ignore_eos = o.Get("ignoreEos").ToBoolean();
     if (o.Has("stream")) r.stream = o.Get("stream").ToBoolean();
     if (o.Has("stop") && o.Get("stop").IsArray()) {

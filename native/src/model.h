@@ -1,4 +1,6 @@
 // JS handle of a loaded llama_model: metadata, tokenizer, chat template.
+// Threading: the methods run on the JS thread; the load itself runs on the libuv pool (PromiseWorker). The weights
+// (ModelHolder) are shared read-only with decode loops and embedders on their own threads, kept alive by ModelRef.
 #pragma once
 
 #include "common.h"

@@ -1,4 +1,5 @@
 // Per-sequence sampling: repeat penalty over a recent-token window, then top-k, top-p, temperature and a seeded draw.
+// Threading: a SeqSampler belongs to one sequence of one decode loop and is used only on that loop's thread.
 #pragma once
 
 #include <cstdint>
@@ -9,13 +10,14 @@
 
 namespace rfx {
 
+// Every field comes from the request: the defaults live once, in src/engine/resolve-sampling.ts.
 struct SamplingParams {
-    float temperature = 0.8f;
-    float top_p = 0.95f;
-    int32_t top_k = 40;
+    float temperature = 0;
+    float top_p = 1;
+    int32_t top_k = 0;
     uint32_t seed = 0;
-    float repeat_penalty = 1.1f;
-    int32_t repeat_last_n = 64;
+    float repeat_penalty = 1;
+    int32_t repeat_last_n = 0;
 };
 
 class SeqSampler {

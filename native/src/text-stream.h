@@ -1,4 +1,5 @@
 // Turns a sequence's token pieces into text safe to hand out: whole UTF-8 characters only, never a partial stop string.
+// Threading: a TextStream belongs to one sequence of one decode loop and is used only on that loop's thread.
 #pragma once
 
 #include <string>

@@ -1,6 +1,7 @@
 // Process-wide decode arbitration: one ggml CPU threadpool per (threads, poll) shared by every context of this addon,
 // and a fair lock so only one llama_decode runs at a time. Two contexts decoding at once on the same cores would
 // make their spin barriers fight (measured: tens of times slower); taking turns step by step costs nothing.
+// Threading: any thread may call these; decode_lock() is taken by decode-loop threads and embed workers.
 #pragma once
 
 #include <condition_variable>

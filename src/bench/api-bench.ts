@@ -5,7 +5,7 @@ import { Agent, request as httpRequest } from "node:http";
 import { pathToFileURL } from "node:url";
 import { deriveCacheKey } from "../cache/index.ts";
 import { createReflexiaClient } from "../client/index.ts";
-import { loadConfig, type Config, type LoadedConfig } from "../config/index.ts";
+import { loadConfig, type LoadedConfig } from "../config/index.ts";
 import type { Engine, GenerationResult } from "../engine/types.ts";
 import { ReflexiaError } from "../errors/index.ts";
 import { median, percentile } from "./bench-stats.ts";
@@ -175,7 +175,7 @@ export async function runApiBenchmark(options: ApiBenchmarkOptions = {}): Promis
     // Cache hits: a deterministic request (temperature 0) repeated; the first one generates and fills the cache.
     const det = { model: ref, prompt: "Cache benchmark: name three primary colours.", options: { num_predict: 32, temperature: 0 } };
     await client.generate({ ...det, prompt: "warm up the chat template", options: { num_predict: 4, temperature: 0.5 } });
-    let t = performance.now();
+    const t = performance.now();
     const miss = await client.generate(det);
     const missMs = performance.now() - t;
     if (miss.reflexia.cache !== "miss") throw new ReflexiaError("RFX_INTERNAL", `expected a cache miss first, got ${miss.reflexia.cache}`);

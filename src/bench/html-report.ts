@@ -192,8 +192,11 @@ function ragSection(r: RagBenchmarkResult): string {
   );
 }
 
-/** The parts of a result by kind: the suite holds all four; a single kind holds its own (throughput as runs). */
-function parts(result: Record<string, unknown>): string[] {
+/**
+ * The report's sections (tables and SVG charts) of a result by kind: the suite holds all four; a single kind holds
+ * its own (throughput as runs). The web UI's benchmarks view shows these same sections.
+ */
+export function renderBenchmarkSections(result: Record<string, unknown>): string[] {
   const kind = String(result.kind ?? "suite");
   const out: string[] = [];
   const inference = (kind === "suite" ? result.inference : kind === "inference" ? result : undefined) as InferenceBenchmarkResult | undefined;
@@ -209,7 +212,7 @@ function parts(result: Record<string, unknown>): string[] {
 
 /** The whole page. Kinds without charts (engine, api) still get their JSON, so a report never drops figures. */
 export function renderBenchmarkReport(result: Record<string, unknown>, meta: { generatedAt?: Date; host?: string } = {}): string {
-  const sections = parts(result);
+  const sections = renderBenchmarkSections(result);
   const when = (meta.generatedAt ?? new Date()).toISOString();
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Reflexia benchmark: ${escapeHtml(String(result.kind ?? "suite"))}</title>

@@ -19,6 +19,8 @@ export interface InferenceBenchmarkOptions {
   threads?: number;
   /** Receives each printed line. Defaults to console.log. */
   log?: (line: string) => void;
+  /** Aborting stops the run mid-generation and rejects with RFX_CANCELLED (the server's background runs). */
+  signal?: AbortSignal;
 }
 
 export interface TokenLatency {
@@ -83,7 +85,8 @@ export async function runInferenceBenchmark(options: InferenceBenchmarkOptions):
       const ttft: number[] = [];
       let completion = 0;
       for (let r = 0; r < reps; r++) {
-        const g = await model.generate(PROMPT, { maxTokens: tokens, temperature: 0.8, seed: r + 1 });
+        const g = await model.generate(PROMPT, { maxTokens: tokens, temperature: 0.8, seed: r + 1, signal: options.signal });
+        if (options.signal?.aborted) throw new ReflexiaError("RFX_CANCELLED", "the benchmark was cancelled");
         gaps.push(...g.timings.interTokenMs);
         completion += g.completionTokens;
         if (g.timings.promptEvalMs > 0) pp.push((g.promptTokens / g.timings.promptEvalMs) * 1000);

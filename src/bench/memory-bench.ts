@@ -3,7 +3,7 @@
 // npx tsx src/bench/memory-bench.ts --model NAME [--home DIR] [--context N] [--tokens N] [--interval-ms N] [--json]
 import { writeFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
-import { loadConfig } from "../config/index.ts";
+import { CONFIG_DEFAULTS, loadConfig } from "../config/index.ts";
 import type { Engine, GenerationResult, LoadedModel } from "../engine/types.ts";
 import { ReflexiaError } from "../errors/index.ts";
 import { estimateMemoryBreakdown, type MemoryEstimate } from "../gguf/index.ts";
@@ -197,7 +197,7 @@ function printTable(result: MemoryBenchmarkResult, log: (l: string) => void): vo
 export async function runMemoryBenchmark(options: MemoryBenchmarkOptions): Promise<MemoryBenchmarkResult> {
   const log = options.log ?? ((l: string) => console.log(l));
   const tokens = options.tokens ?? 256;
-  const contextSize = options.contextSize ?? 4096;
+  const contextSize = options.contextSize ?? CONFIG_DEFAULTS.models.context_size;
   const interval = options.sampleIntervalMs ?? 20;
   if (!Number.isInteger(tokens) || tokens < 1) throw new ReflexiaError("RFX_VALIDATION", "tokens must be a positive integer");
   if (!Number.isInteger(contextSize) || contextSize < 16) throw new ReflexiaError("RFX_VALIDATION", "contextSize must be an integer >= 16");
@@ -347,9 +347,9 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   const main = async () => {
     const { json, home, model, ...opts } = parseArgs(process.argv.slice(2));
     const { config } = loadConfig({ overrides: { home } });
-    const { createModelStore } = await import("../registry/index.ts");
+    const { createStoreFromConfig } = await import("../registry/index.ts");
     const { createEngine } = await import("../engine/index.ts");
-    const store = createModelStore({ home: config.home, defaultQuantization: config.models.default_quantization, contextSize: config.models.context_size });
+    const store = createStoreFromConfig(config);
     const engine = createEngine({ backend: config.engine.backend, threads: opts.threads ?? (config.performance.thread_pool_size || undefined) });
     try {
       const r = await runMemoryBenchmark({

@@ -6,7 +6,7 @@ import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import Fastify from "fastify";
-import { loadConfig, type MemoryIndexQuantization } from "../config/index.ts";
+import { CONFIG_DEFAULTS, type MemoryIndexQuantization } from "../config/index.ts";
 import { registerDocumentRoutes } from "../http/routes/documents.ts";
 import { toFloat32 } from "../rag/embeddings/embedder.ts";
 import { createHashEmbedder } from "../rag/embeddings/hash-embedder.ts";
@@ -24,9 +24,9 @@ export interface RagBenchmarkOptions {
   queries?: number;
   /** k of recall@k and of every store search. Defaults to 10. */
   k?: number;
-  /** Chunk size in tokens; documents are generated to fill about one chunk. Defaults to 512. */
+  /** Chunk size in tokens; documents are generated to fill about one chunk. Defaults to config `rag.chunk_size`. */
   chunkSize?: number;
-  /** Defaults to "ip". */
+  /** Defaults to config `vector_db.distance_metric`. */
   distance?: DistanceMetric;
   /** HNSW search breadth. Defaults to the store's default. */
   ef?: number;
@@ -171,17 +171,17 @@ async function hitAt3(svc: RagService, picks: CorpusDocument[], hybrid: boolean,
 }
 
 export async function runRagBenchmark(options: RagBenchmarkOptions = {}): Promise<RagBenchmarkResult> {
-  const config = loadConfig().config;
   const sizes = options.sizes ?? [1000, 10000];
   const nQueries = options.queries ?? 200;
   const k = options.k ?? 10;
-  const chunkSize = options.chunkSize ?? 512;
-  const distance = options.distance ?? "ip";
-  const annThreshold = options.annThreshold ?? config.rag.ann_threshold;
-  const memoryIndex = options.memoryIndex ?? { maxBytes: config.rag.memory_index_max_bytes, quantization: config.rag.memory_index_quantization };
+  const chunkSize = options.chunkSize ?? CONFIG_DEFAULTS.rag.chunk_size;
+  const chunkOverlap = CONFIG_DEFAULTS.rag.chunk_overlap;
+  const distance = options.distance ?? CONFIG_DEFAULTS.vector_db.distance_metric;
+  const annThreshold = options.annThreshold ?? CONFIG_DEFAULTS.rag.ann_threshold;
+  const memoryIndex = options.memoryIndex ?? { maxBytes: CONFIG_DEFAULTS.rag.memory_index_max_bytes, quantization: CONFIG_DEFAULTS.rag.memory_index_quantization };
   const log = options.log ?? (() => undefined);
   const root = options.dir ?? mkdtempSync(join(tmpdir(), "rfx-rag-bench-"));
-  const embedder = createHashEmbedder({ dim: 384 });
+  const embedder = createHashEmbedder();
   const storeOptions = (dir: string) => ({ dir, dim: embedder.dim, embedderId: embedder.id, distance });
   const rows: RagBenchmarkRow[] = [];
   let ingest: RagIngestFigures | undefined;
@@ -192,7 +192,7 @@ export async function runRagBenchmark(options: RagBenchmarkOptions = {}): Promis
       // 30 filler sentences make ~475-token documents (max ~500): one 512-token chunk each; scaled for other sizes.
       const corpus = generateRagCorpus(size, { seed: 7, fillerSentences: Math.max(4, Math.round((30 * chunkSize) / 512)) });
       // Ingest without ANN maintenance; LanceDB's index is built once below, timed on its own.
-      const svc = await createRagService({ dir, embedder, chunkSize, chunkOverlap: 50, distance, annThreshold: Number.MAX_SAFE_INTEGER, hybrid: false });
+      const svc = await createRagService({ dir, embedder, chunkSize, chunkOverlap, distance, annThreshold: Number.MAX_SAFE_INTEGER, hybrid: false, memoryIndex: false });
       let t0 = performance.now();
       const items = await svc.ingestMany(
         corpus.map((d) => ({ content: d.text, source: d.source, title: d.title })),
@@ -242,7 +242,7 @@ export async function runRagBenchmark(options: RagBenchmarkOptions = {}): Promis
       log(`  in-memory index: ${info.state}, ${(info.bytes / 2 ** 20).toFixed(1)} MiB (${info.scan} scan), filled in ${buildSeconds.toFixed(2)} s`);
 
       // Service queries on each path (embedding, search, fusion, document lookup).
-      const lanceSvc = await createRagService({ dir, embedder, chunkSize, chunkOverlap: 50, distance, annThreshold });
+      const lanceSvc = await createRagService({ dir, embedder, chunkSize, chunkOverlap, distance, annThreshold, memoryIndex: false });
       const lanceExact = chunks < annThreshold || !hasAnn;
       const lanceQueryVector = await time(nQueries, (i) => lanceSvc.query(questions[i], { topK: 3, hybrid: false, exact: lanceExact }));
       const lanceQueryHybrid = await time(nQueries, (i) => lanceSvc.query(questions[i], { topK: 3, hybrid: true, exact: lanceExact }));
@@ -252,7 +252,7 @@ export async function runRagBenchmark(options: RagBenchmarkOptions = {}): Promis
         ...(hasAnn ? { vectorAnn: await hitAt3(lanceSvc, picks, false, false), hybridAnn: await hitAt3(lanceSvc, picks, true, false) } : {}),
       };
       await lanceSvc.close();
-      const memSvc = await createRagService({ dir, embedder, chunkSize, chunkOverlap: 50, distance, annThreshold, memoryIndex });
+      const memSvc = await createRagService({ dir, embedder, chunkSize, chunkOverlap, distance, annThreshold, memoryIndex });
       await memSvc.ready();
       const memQueryVector = await time(nQueries, (i) => memSvc.query(questions[i], { topK: 3, hybrid: false }));
       const memQueryHybrid = await time(nQueries, (i) => memSvc.query(questions[i], { topK: 3, hybrid: true }));
@@ -334,7 +334,7 @@ async function measureIngest(dir: string, n: number, memoryIndex: RagBenchmarkRe
     );
     const concurrentSinglePerSecond = n / ((performance.now() - t0) / 1000);
 
-    await registerDocumentRoutes(app, { config: loadConfig({ env: {} }).config, rag: svc });
+    await registerDocumentRoutes(app, { config: CONFIG_DEFAULTS, rag: svc });
     const url = await app.listen({ host: "127.0.0.1", port: 0 });
     const c = corpus(13);
     t0 = performance.now();

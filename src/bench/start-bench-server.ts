@@ -1,7 +1,9 @@
 // Starts a real Reflexia server on 127.0.0.1 sized for an HTTP benchmark: free ports, no auth or rate limit.
 import { loadConfig, type Config, type LoadedConfig } from "../config/index.ts";
+import { createAppDeps } from "../create-app-deps.ts";
 import type { Engine } from "../engine/types.ts";
-import { startServer, type RunningServer } from "../main.ts";
+import { buildApp } from "../http/index.ts";
+import type { Services } from "../services/create-services.ts";
 
 export interface StartBenchServerOptions {
   /** The configuration to start from (home, models, …). */
@@ -17,6 +19,15 @@ export interface StartBenchServerOptions {
   rag?: boolean;
 }
 
+/** A listening API server of the production wiring (no metrics listener, warm-up or signal handling). */
+export interface BenchServer {
+  /** http://127.0.0.1:port */
+  url: string;
+  services: Services;
+  /** Closes the server, then RAG and the engine. */
+  close(): Promise<void>;
+}
+
 /** Nested config → dotted keys, so a loaded config can be re-validated with overrides. */
 function flatten(obj: Record<string, unknown>, prefix = ""): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -28,7 +39,7 @@ function flatten(obj: Record<string, unknown>, prefix = ""): Record<string, unkn
   return out;
 }
 
-export async function startBenchServer(options: StartBenchServerOptions): Promise<{ server: RunningServer; config: Config }> {
+export async function startBenchServer(options: StartBenchServerOptions): Promise<{ server: BenchServer; config: Config }> {
   const { base, parallel, tokens } = options;
   // Each sequence gets contextSize / parallel tokens: leave room for the prompt and the generation.
   const perSequence = Math.ceil((tokens + 64) / 256) * 256;
@@ -48,6 +59,21 @@ export async function startBenchServer(options: StartBenchServerOptions): Promis
       "log.level": "warn",
     },
   });
-  const server = await startServer({ loaded, engine: options.engine, logger: false, warmUp: false, webDir: null, ...(options.rag ? {} : { rag: false as const }) });
-  return { server, config: loaded.config as Config };
+  const config = loaded.config;
+  // Built like the real server (createAppDeps) but listened on here: bench/ sits below main.ts in src/layers.ts.
+  const wiring = await createAppDeps(config, { engine: options.engine, rag: options.rag === true, logger: false, webDir: null });
+  const app = buildApp(wiring.deps);
+  let address: string;
+  try {
+    address = await app.listen({ port: 0, host: "127.0.0.1" });
+  } catch (e) {
+    await wiring.close();
+    throw e;
+  }
+  const close = async () => {
+    await wiring.services.scheduler.drain();
+    await app.close();
+    await wiring.close();
+  };
+  return { server: { url: address, services: wiring.services, close }, config };
 }

@@ -1,9 +1,10 @@
 // The in-memory LRU response cache: bounded entries, hit/miss/eviction counters and tag-based invalidation.
+import { CONFIG_DEFAULTS } from "../config/index.ts";
 import { ReflexiaError } from "../errors/index.ts";
 
 /** Options of {@link createResponseCache}. */
 export interface ResponseCacheOptions {
-  /** Most entries kept; the least recently used entry is evicted beyond it. 0 disables storing. Defaults to 1000. */
+  /** Most entries kept; the least recently used entry is evicted beyond it. 0 disables storing. Defaults to config `cache.size`. */
   maxEntries?: number;
 }
 
@@ -55,7 +56,7 @@ interface Entry<T> {
  * invalidation proportional to the entries carrying the tag.
  */
 export function createResponseCache<T>(options: ResponseCacheOptions = {}): ResponseCache<T> {
-  const maxEntries = options.maxEntries ?? 1000;
+  const maxEntries = options.maxEntries ?? CONFIG_DEFAULTS.cache.size;
   if (!Number.isInteger(maxEntries) || maxEntries < 0) {
     throw new ReflexiaError("RFX_CONFIG_INVALID", `response cache maxEntries must be a non-negative integer, got ${String(maxEntries)}`);
   }

@@ -1,6 +1,6 @@
 // The reflexia command line: global options, one registered command per file, one error format.
 import { Command } from "commander";
-import { CONFIG_KEYS } from "../config/index.ts";
+import { CONFIG_KEYS, packageVersion } from "../config/index.ts";
 import { registerChatCommand } from "./chat.ts";
 import { registerConfigCommand } from "./config-command.ts";
 import { createCliContextFactory } from "./context.ts";
@@ -16,7 +16,7 @@ import { registerLoadTestCommand } from "./load-test.ts";
 export function buildProgram(): Command {
   const program = new Command("reflexia")
     .description("Run GGUF language models locally through llama.cpp and measure how well they run.")
-    .version("0.1.0")
+    .version(packageVersion())
     .option("-c, --config <file>", "config file (default: $REFLEXIA_CONFIG or ./reflexia.config.json)")
     .option("--home <dir>", "data directory (overrides REFLEXIA_HOME)")
     .option("--threads <n>", "decode threads (overrides performance.thread_pool_size)")

@@ -1,4 +1,5 @@
 // Printing helpers shared by CLI commands: JSON vs human output and the one-line error format.
+import { isDebugEnabled } from "../config/index.ts";
 import { isReflexiaError } from "../errors/index.ts";
 
 export function printJson(value: unknown): void {
@@ -12,7 +13,7 @@ export function reportError(e: unknown): void {
   } else {
     const msg = e instanceof Error ? e.message : String(e);
     process.stderr.write(`error: ${msg}\n`);
-    if (process.env.REFLEXIA_DEBUG) console.error(e);
+    if (isDebugEnabled()) console.error(e);
   }
   process.exitCode = 1;
 }

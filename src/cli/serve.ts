@@ -1,12 +1,13 @@
 // `reflexia serve`: the API + web UI on server.port and Prometheus metrics on server.metrics_port.
 import type { Command } from "commander";
+import { CONFIG_DEFAULTS } from "../config/index.ts";
 import type { CliContextFactory } from "./context.ts";
 import { parseIntOption } from "./parse-options.ts";
 
 export function registerServeCommand(program: Command, getContext: CliContextFactory): void {
   program
     .command("serve")
-    .description("serve the OpenAI- and Ollama-compatible API and web UI (:8000) and /metrics (:9090)")
+    .description(`serve the OpenAI- and Ollama-compatible API and web UI (:${CONFIG_DEFAULTS.server.port}) and /metrics (:${CONFIG_DEFAULTS.server.metrics_port})`)
     .option("-p, --port <n>", "API port (overrides PORT)", parseIntOption("--port", 0, 65535))
     .option("--metrics-port <n>", "metrics port (overrides METRICS_PORT)", parseIntOption("--metrics-port", 0, 65535))
     .option("--host <addr>", "listen address (overrides HOST)")

@@ -10,3 +10,4 @@ export {
   type ReflexiaMetaBody,
   type StreamEvents,
 } from "./create-client.ts";
+export type * from "./api-types.ts";

@@ -1,3 +1,19 @@
-// Typed, validated, frozen configuration.
-export { CONFIG_KEYS, MEMORY_INDEX_QUANTIZATIONS, QUANTIZATIONS, type MemoryIndexQuantization, type Quantization, type KeyDef } from "./keys.ts";
-export { loadConfig, describeConfig, type Config, type LoadedConfig, type ConfigSource, type LoadConfigOptions } from "./load-config.ts";
+// Typed, validated, frozen configuration: the key table (with the allowed-value lists) and its one loader.
+export {
+  CONFIG_KEYS,
+  CONFIG_SCHEMA,
+  DISTANCE_METRICS,
+  ENGINE_BACKENDS,
+  LOG_LEVELS,
+  MEMORY_INDEX_QUANTIZATIONS,
+  QUANTIZATIONS,
+  type Config,
+  type DistanceMetric,
+  type EngineBackend,
+  type KeyDef,
+  type LogLevel,
+  type MemoryIndexQuantization,
+  type Quantization,
+} from "./keys.ts";
+export { packageVersion } from "./package-version.ts";
+export { CONFIG_DEFAULTS, describeConfig, isDebugEnabled, loadConfig, type ConfigSource, type LoadConfigOptions, type LoadedConfig } from "./load-config.ts";

@@ -2,8 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ERROR_CODES } from "../errors/index.ts";
-import { CONFIG_KEYS, describeConfig, loadConfig } from "./index.ts";
+import { CONFIG_DEFAULTS, CONFIG_KEYS, describeConfig, isDebugEnabled, loadConfig } from "./index.ts";
 
 function fileWith(data: unknown): string {
   const dir = mkdtempSync(join(tmpdir(), "rfx-cfg-"));
@@ -79,21 +78,35 @@ describe("loadConfig", () => {
     expect(new Set(CONFIG_KEYS.map((k) => k.env)).size).toBe(CONFIG_KEYS.length);
   });
 
+  it("derives the key list from the one schema, each key with its default applied", () => {
+    const { config, sources } = loadConfig({ env: {}, file: fileWith({}) });
+    expect(CONFIG_KEYS.length).toBeGreaterThan(30);
+    for (const k of CONFIG_KEYS) {
+      expect(sources[k.key]).toBe("default");
+      const value = k.key.split(".").reduce<unknown>((o, part) => (o as Record<string, unknown>)[part], config);
+      expect(value, k.key).toEqual(k.key === "home" ? config.home : k.default);
+    }
+    expect(CONFIG_DEFAULTS).toEqual(config);
+  });
+
+  it("refuses malformed structured values with RFX_CONFIG_INVALID, naming the part", () => {
+    expect(() => loadConfig({ env: { REFLEXIA_CUSTOM_ROLES: "{not json" }, file: fileWith({}) })).toThrow(expect.objectContaining({ code: "RFX_CONFIG_INVALID" }));
+    expect(() => loadConfig({ env: { REFLEXIA_CUSTOM_ROLES: '[{"id":"a"}]' }, file: fileWith({}) })).toThrow(/roles\.custom .*0\.name/);
+    expect(() => loadConfig({ env: { COMPLEXITY_THRESHOLDS: "0.2,x" }, file: fileWith({}) })).toThrow(expect.objectContaining({ code: "RFX_CONFIG_INVALID" }));
+  });
+
+  it("reads REFLEXIA_DEBUG through the key table, even without a valid configuration", () => {
+    expect(CONFIG_KEYS.find((k) => k.env === "REFLEXIA_DEBUG")?.key).toBe("log.debug");
+    expect(isDebugEnabled({ REFLEXIA_DEBUG: "1" })).toBe(true);
+    expect(isDebugEnabled({ REFLEXIA_DEBUG: "no" })).toBe(false);
+    expect(isDebugEnabled({ REFLEXIA_DEBUG: "garbage", PORT: "-5" })).toBe(false);
+    expect(isDebugEnabled({})).toBe(false);
+  });
+
   it("keeps the product guide's names", () => {
     const envs = CONFIG_KEYS.map((k) => k.env);
     for (const e of ["ENABLE_ADAPTIVE_QUANTIZATION", "MAX_MEMORY_PERCENT", "ENABLE_RESPONSE_CACHE", "RESPONSE_CACHE_SIZE", "REFLEXIA_HOME"]) expect(envs).toContain(e);
     const keys = CONFIG_KEYS.map((k) => k.key);
     for (const k of ["rag.similarity_top_k", "rag.chunk_size", "rag.chunk_overlap", "performance.thread_pool_size", "vector_db.embedding_dim", "vector_db.distance_metric"]) expect(keys).toContain(k);
-  });
-});
-
-describe("error code table", () => {
-  it("documents every code with a 4xx/5xx status", () => {
-    for (const [code, def] of Object.entries(ERROR_CODES)) {
-      expect(code).toMatch(/^RFX_[A-Z_]+$/);
-      expect(def.status).toBeGreaterThanOrEqual(400);
-      expect(def.status).toBeLessThan(600);
-      expect(def.description.length).toBeGreaterThan(10);
-    }
   });
 });

@@ -1,28 +1,9 @@
 // The only reader of process.env and config files: validates every key, records its source and freezes the result.
 import { existsSync, readFileSync } from "node:fs";
-import { homedir } from "node:os";
-import { resolve } from "node:path";
 import { ReflexiaError } from "../errors/index.ts";
-import { CONFIG_KEYS, type MemoryIndexQuantization, type Quantization } from "./keys.ts";
+import { CONFIG_KEYS, CONFIG_SCHEMA, type Config, type KeyDef } from "./keys.ts";
 
 export type ConfigSource = "default" | "file" | "env" | "override";
-
-export interface Config {
-  home: string;
-  server: { host: string; port: number; metrics_port: number; body_limit_bytes: number; upload_limit_bytes: number; max_prompt_chars: number; cors_origins: string[]; rate_limit_per_minute: number };
-  auth: { enabled: boolean; api_key: string; keys_file: string };
-  models: { default: string; default_quantization: Quantization; context_size: number; default_max_tokens: number; keep_alive_seconds: number };
-  scheduler: { parallel: number; queue_size: number; max_loaded_variants: number };
-  engine: { backend: "auto" | "native" | "node-llama-cpp" };
-  performance: { thread_pool_size: number };
-  adaptive: { enabled: boolean; hysteresis: number; thresholds: [number, number] };
-  memory: { max_memory_percent: number };
-  cache: { enabled: boolean; size: number; deterministic_only: boolean };
-  rag: { similarity_top_k: number; chunk_size: number; chunk_overlap: number; embedding_model: string; ann_threshold: number; memory_index_max_bytes: number; memory_index_quantization: MemoryIndexQuantization; hybrid: boolean };
-  vector_db: { embedding_dim: number; distance_metric: "ip" | "cosine" | "l2" };
-  roles: { custom: { id: string; name: string; category: string; system_prompt: string }[] };
-  log: { level: string };
-}
 
 export interface LoadedConfig {
   config: Readonly<Config>;
@@ -63,10 +44,6 @@ function deepFreeze<T>(o: T): T {
   return o;
 }
 
-function expandHome(p: string): string {
-  return p === "~" || p.startsWith("~/") ? resolve(homedir(), p.slice(2)) : resolve(p);
-}
-
 export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   const env = options.env ?? process.env;
   const filePath = options.file ?? env.REFLEXIA_CONFIG ?? (existsSync("reflexia.config.json") ? "reflexia.config.json" : undefined);
@@ -78,41 +55,76 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
       throw new ReflexiaError("RFX_CONFIG_INVALID", `config file ${filePath}: ${(e as Error).message}`);
     }
   }
-  const out: Record<string, unknown> = {};
+  return { ...resolveConfig(fileData, env, options.overrides), file: filePath };
+}
+
+/** The key a zod issue path falls under (the longest key that prefixes it). */
+function keyOfIssue(path: readonly PropertyKey[]): KeyDef | undefined {
+  const dotted = path.map(String).join(".");
+  return CONFIG_KEYS.filter((d) => dotted === d.key || dotted.startsWith(`${d.key}.`)).sort((a, b) => b.key.length - a.key.length)[0];
+}
+
+function resolveConfig(fileData: unknown, env: Record<string, string | undefined>, overrides: Record<string, unknown> | undefined): Omit<LoadedConfig, "file"> {
+  const raw: Record<string, unknown> = {};
+  const rawByKey = new Map<string, unknown>();
   const sources: Record<string, ConfigSource> = {};
   for (const def of CONFIG_KEYS) {
-    let raw: unknown = def.default;
+    let value: unknown = def.default;
     let source: ConfigSource = "default";
     // A file may nest keys ({"rag": {"chunk_size": 512}}) or use the env name at top level.
-    const fromFile = getPath(fileData, def.key) ?? (fileData as Record<string, unknown>)[def.env];
-    if (fromFile !== undefined) { raw = fromFile; source = "file"; }
+    const fromFile = getPath(fileData, def.key) ?? (fileData as Record<string, unknown> | null)?.[def.env];
+    if (fromFile !== undefined) {
+      value = fromFile;
+      source = "file";
+    }
     const fromEnv = env[def.env];
-    if (fromEnv !== undefined && fromEnv !== "") { raw = fromEnv; source = "env"; }
-    if (options.overrides && def.key in options.overrides && options.overrides[def.key] !== undefined) {
-      raw = options.overrides[def.key];
+    if (fromEnv !== undefined && fromEnv !== "") {
+      value = fromEnv;
+      source = "env";
+    }
+    if (overrides && def.key in overrides && overrides[def.key] !== undefined) {
+      value = overrides[def.key];
       source = "override";
     }
-    const parsed = def.schema.safeParse(raw);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      throw new ReflexiaError(
-        "RFX_CONFIG_INVALID",
-        `invalid value for ${def.key} (${def.env}) from ${source}: ${JSON.stringify(raw)} — ${issue?.message ?? "invalid"}`,
-        { key: def.key, env: def.env, source },
-      );
-    }
-    setPath(out, def.key, parsed.data);
+    setPath(raw, def.key, value);
+    rawByKey.set(def.key, value);
     sources[def.key] = source;
   }
-  const config = out as unknown as Config;
-  config.home = expandHome(config.home);
+  const parsed = CONFIG_SCHEMA.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const def = issue ? keyOfIssue(issue.path) : undefined;
+    if (!def) throw new ReflexiaError("RFX_CONFIG_INVALID", `invalid configuration: ${issue?.message ?? "invalid"}`);
+    const source = sources[def.key];
+    // Inside a structured key (roles.custom, adaptive.thresholds) say which part is wrong.
+    const inner = issue.path.slice(def.key.split(".").length).map(String).join(".");
+    throw new ReflexiaError(
+      "RFX_CONFIG_INVALID",
+      `invalid value for ${def.key} (${def.env}) from ${source}: ${JSON.stringify(rawByKey.get(def.key))} — ${inner ? `${inner}: ` : ""}${issue.message}`,
+      { key: def.key, env: def.env, source },
+    );
+  }
+  const config: Config = parsed.data;
   if (config.rag.chunk_overlap >= config.rag.chunk_size) {
     throw new ReflexiaError("RFX_CONFIG_INVALID", `invalid value for rag.chunk_overlap: ${config.rag.chunk_overlap} must be smaller than rag.chunk_size (${config.rag.chunk_size})`, { key: "rag.chunk_overlap" });
   }
   if (config.adaptive.thresholds[0] >= config.adaptive.thresholds[1]) {
     throw new ReflexiaError("RFX_CONFIG_INVALID", "invalid value for adaptive.thresholds: the first must be below the second", { key: "adaptive.thresholds" });
   }
-  return { config: deepFreeze(config), sources: Object.freeze(sources), file: filePath };
+  return { config: deepFreeze(config), sources: Object.freeze(sources) };
+}
+
+/**
+ * Every key at its default: what a lower layer falls back to when its caller passes nothing, so no module restates
+ * a default of the table.
+ */
+export const CONFIG_DEFAULTS: Readonly<Config> = resolveConfig({}, {}, undefined).config;
+
+/** Whether REFLEXIA_DEBUG asks for stack traces; readable before (or without) a valid configuration. */
+export function isDebugEnabled(env: Record<string, string | undefined> = process.env): boolean {
+  const def = CONFIG_KEYS.find((d) => d.key === "log.debug");
+  const parsed = def?.schema.safeParse(env[def.env]);
+  return parsed?.success === true && parsed.data === true;
 }
 
 /** Rows for `reflexia config` and `--help`: key, env name, value, source and description. */

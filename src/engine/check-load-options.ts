@@ -1,10 +1,12 @@
 // Validation of LoadModelOptions shared by every Engine backend, so both reject the same bad loads the same way.
 import { existsSync, statSync } from "node:fs";
+import { CONFIG_DEFAULTS } from "../config/index.ts";
 import { ReflexiaError } from "../errors/index.ts";
 import type { LoadModelOptions } from "./types.ts";
 
-export const DEFAULT_CONTEXT_SIZE = 4096;
 export const MAX_PARALLEL = 256;
+/** Most tokens per llama_decode call (llama.cpp's own n_batch default), for both backends. */
+export const DEFAULT_BATCH_SIZE = 512;
 
 /** Throws RFX_VALIDATION / RFX_MODEL_NOT_FOUND; every sequence must keep at least 16 tokens of context. */
 export function checkLoadOptions(load: LoadModelOptions): { parallel: number; requestedContext: number } {
@@ -14,7 +16,7 @@ export function checkLoadOptions(load: LoadModelOptions): { parallel: number; re
   const parallel = load.parallel ?? 1;
   if (!Number.isInteger(parallel) || parallel < 1 || parallel > MAX_PARALLEL)
     throw new ReflexiaError("RFX_VALIDATION", `parallel must be an integer in [1, ${MAX_PARALLEL}] (got ${parallel})`, { field: "parallel" });
-  const requestedContext = load.contextSize ?? DEFAULT_CONTEXT_SIZE;
+  const requestedContext = load.contextSize ?? CONFIG_DEFAULTS.models.context_size;
   if (!Number.isInteger(requestedContext) || requestedContext < 16)
     throw new ReflexiaError("RFX_VALIDATION", `contextSize must be an integer >= 16 (got ${requestedContext})`, { field: "contextSize" });
   if (requestedContext / parallel < 16)

@@ -1,4 +1,5 @@
 // The engine package's public surface: the Engine contract and the factory the rest of Reflexia calls.
+import { CONFIG_DEFAULTS, type Config, type EngineBackend } from "../config/index.ts";
 import { ReflexiaError } from "../errors/index.ts";
 import { createNativeEngine } from "./native/native-engine.ts";
 import { createNodeLlamaCppEngine, type NodeLlamaCppEngineOptions } from "./node-llama-cpp/node-llama-cpp-engine.ts";
@@ -14,11 +15,10 @@ export {
 } from "./node-llama-cpp/node-llama-cpp-engine.ts";
 export { createNativeEngine, type NativeEngine, type NativeEngineOptions } from "./native/native-engine.ts";
 
-export const ENGINE_BACKENDS = ["auto", "native", "node-llama-cpp"] as const;
-export type EngineBackend = (typeof ENGINE_BACKENDS)[number];
+export { ENGINE_BACKENDS, type EngineBackend } from "../config/index.ts";
 
 export interface CreateEngineOptions extends NodeLlamaCppEngineOptions {
-  /** Which backend runs inference. Defaults to "auto": native when its addon loads, else node-llama-cpp. */
+  /** Which backend runs inference ("auto": native when its addon loads, else node-llama-cpp). Defaults to config `engine.backend`. */
   backend?: EngineBackend;
   /** Called once when "auto" falls back to node-llama-cpp, with the reason. Defaults to a warning on stderr. */
   onFallback?: (reason: string) => void;
@@ -29,7 +29,7 @@ export interface CreateEngineOptions extends NodeLlamaCppEngineOptions {
  * thread (issue 6). node-llama-cpp stays as the fallback for machines where the addon did not build.
  */
 export function createEngine(options: CreateEngineOptions = {}): Engine {
-  const { backend = "auto", onFallback, ...rest } = options;
+  const { backend = CONFIG_DEFAULTS.engine.backend, onFallback, ...rest } = options;
   if (backend === "node-llama-cpp") return createNodeLlamaCppEngine(rest);
   try {
     return createNativeEngine({ threads: rest.threads });
@@ -39,4 +39,9 @@ export function createEngine(options: CreateEngineOptions = {}): Engine {
     (onFallback ?? ((r) => process.stderr.write(`warning: native engine unavailable (${r}); using node-llama-cpp\n`)))(reason);
     return createNodeLlamaCppEngine(rest);
   }
+}
+
+/** The configured backend with performance.thread_pool_size threads (0 picks the measured default). */
+export function createEngineFromConfig(config: Config, options: Omit<CreateEngineOptions, "backend" | "threads"> = {}): Engine {
+  return createEngine({ ...options, backend: config.engine.backend, threads: config.performance.thread_pool_size > 0 ? config.performance.thread_pool_size : undefined });
 }

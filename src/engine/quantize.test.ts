@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { getLlama, LlamaCompletion, LlamaLogLevel } from "node-llama-cpp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { QUANTIZATIONS } from "../config/index.ts";
 import { estimateModelBytes, readGgufHeader, writeSyntheticModel } from "../gguf/index.ts";
 import { quantizeModel } from "./quantize.ts";
 
@@ -21,7 +22,7 @@ afterAll(async () => {
 const leftovers = async () => (await readdir(dir)).filter((f) => f.includes(".partial-"));
 
 describe("quantizeModel", () => {
-  it.each(["q4_0", "q4_k_m", "q5_k_m", "q8_0", "f16"] as const)("writes a %s file that reads back with that file type, at the estimated size", async (type) => {
+  it.each(QUANTIZATIONS)("writes a %s file that reads back with that file type, at the estimated size", async (type) => {
     const output = join(dir, `tiny-${type}.gguf`);
     const progress: number[] = [];
     await quantizeModel({ input: f16, output, type, threads: 1, onProgress: (n) => progress.push(n) });

@@ -12,6 +12,12 @@ export interface ResolvedSampling {
   stop: string[];
 }
 
+/**
+ * Tokens the repeat penalty looks back over, prompt included: llama.cpp's default repeat_last_n. Fixed (not a
+ * request option); both engines use this one value.
+ */
+export const REPEAT_LAST_N = 64;
+
 /** The defaults declared on SamplingOptions in types.ts; keep the two in step. */
 export const SAMPLING_DEFAULTS = {
   maxTokens: 256,

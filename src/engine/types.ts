@@ -70,7 +70,7 @@ export interface ModelInfo {
 export interface LoadModelOptions {
   /** Path of the GGUF file. */
   path: string;
-  /** Context size in tokens shared by all sequences. Defaults to 4096 (capped at the model's train context). */
+  /** Context size in tokens shared by all sequences, capped at the model's train context. Defaults to config `models.context_size`. */
   contextSize?: number;
   /** Sequences decoded together in one batch. Defaults to 1. */
   parallel?: number;

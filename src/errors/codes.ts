@@ -9,6 +9,7 @@ export const ERROR_CODES = {
   RFX_MODEL_NOT_FOUND: { status: 404, description: "No model or variant with that name is in the store." },
   RFX_DOCUMENT_NOT_FOUND: { status: 404, description: "No document with that id is stored." },
   RFX_MODEL_EXISTS: { status: 409, description: "A model variant with that name and tag already exists." },
+  RFX_BENCHMARK_RUNNING: { status: 409, description: "A benchmark started over the API is still running; cancel it or wait for it to finish." },
   RFX_PAYLOAD_TOO_LARGE: { status: 413, description: "The body, prompt or upload exceeds its configured limit." },
   RFX_UNSUPPORTED_MEDIA: { status: 415, description: "The upload's content is not a supported document type." },
   RFX_INVALID_GGUF: { status: 422, description: "The file is not a valid GGUF model (bad magic, truncated or unreadable)." },

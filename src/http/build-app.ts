@@ -10,10 +10,15 @@ import { ReflexiaError } from "../errors/index.ts";
 import { UNMATCHED_ENDPOINT } from "../metrics/index.ts";
 import { createApiKeyVerifier, presentedKey } from "./auth.ts";
 import { httpErrorHandler } from "./error-handler.ts";
+import { createFeatureRegistry } from "./features.ts";
+import { registerBenchmarkRoutes } from "./routes/benchmarks.ts";
 import { registerDocumentRoutes } from "./routes/documents.ts";
 import { registerOllamaRoutes } from "./routes/ollama.ts";
 import { registerOpenAiRoutes } from "./routes/openai.ts";
+import { registerLiveMetricsRoutes } from "./routes/live-metrics.ts";
+import { registerModelRoutes } from "./routes/models.ts";
 import { registerReflexiaRoutes } from "./routes/reflexia.ts";
+import { registerWebViewRoutes } from "./routes/web-ui.ts";
 import { SECURITY_HEADERS } from "./security-headers.ts";
 import type { AppDeps } from "./types.ts";
 
@@ -99,11 +104,18 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     });
   }
 
+  // What the router registers is what /api/status advertises to clients (features.ts).
+  const features = createFeatureRegistry();
+  app.addHook("onRoute", features.observe);
+
   // Routes live in a child plugin so that they load after rate-limit (its onRoute hook must see them).
   void app.register(async (api) => {
-    registerReflexiaRoutes(api, deps);
+    registerReflexiaRoutes(api, deps, features);
     registerOpenAiRoutes(api, deps);
     registerOllamaRoutes(api, deps);
+    registerModelRoutes(api, deps);
+    if (deps.liveMetrics) registerLiveMetricsRoutes(api, deps.liveMetrics);
+    if (deps.benchmarks) registerBenchmarkRoutes(api, deps.benchmarks);
     if (deps.rag) await registerDocumentRoutes(api, { config, rag: deps.rag.service });
   });
 
@@ -111,6 +123,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   if (webDir && existsSync(webDir) && statSync(webDir).isDirectory()) {
     // wildcard:false registers one route per file at startup, so unknown paths reach the JSON 404 handler.
     void app.register(fastifyStatic, { root: webDir, prefix: "/", wildcard: false, index: ["index.html"], cacheControl: true, maxAge: 60_000 });
+    registerWebViewRoutes(app, webDir);
   }
 
   if (deps.rag) metrics.rag.bindStats(deps.rag.counts);

@@ -8,6 +8,8 @@ import type { MemoryIndexInfo, RagService } from "../rag/index.ts";
 import type { Scheduler } from "../scheduler/index.ts";
 import type { EmbedService } from "../services/embed-service.ts";
 import type { InferenceService } from "../services/inference-service.ts";
+import type { BenchmarkHistoryReader, BenchmarkJobs } from "../services/benchmark-jobs.ts";
+import type { LiveMetrics } from "../services/live-metrics.ts";
 import type { ModelService } from "../services/model-service.ts";
 import type { RoleCatalog } from "../services/roles.ts";
 
@@ -41,6 +43,10 @@ export interface AppDeps {
   memory?: MemoryMonitor;
   cacheStats?: () => ResponseCacheStats;
   rag?: AppRag;
+  /** The live metrics ring behind GET /api/metrics/live (the web UI's charts); the route is absent without it. */
+  liveMetrics?: LiveMetrics;
+  /** Background benchmark runs and the stored history behind /api/benchmarks; the routes are absent without it. */
+  benchmarks?: { jobs: BenchmarkJobs; history: BenchmarkHistoryReader };
   /** Accepted API keys (loadApiKeys(config)); used only when config.auth.enabled. */
   apiKeys?: readonly string[];
   /** /readyz: 503 until this says ready (main: the default model is loaded). Defaults to always ready. */

@@ -1,4 +1,5 @@
 // Prompt complexity analysis: a score in [0,1] and a level from cheap text features, without running a model.
+import { CONFIG_DEFAULTS } from "../config/index.ts";
 import { ReflexiaError } from "../errors/index.ts";
 import { LEXICON_DOMAINS, TECHNICAL_LEXICON, type LexiconDomain } from "./technical-lexicon.ts";
 
@@ -34,7 +35,7 @@ export interface ComplexityOptions {
    * prompt out of "low" on its own. Defaults to DEFAULT_COMPLEXITY_OPTIONS.weights.
    */
   weights?: Partial<Record<ComplexityFeature, number>>;
-  /** Scores separating low|medium and medium|high (config key adaptive.thresholds). Defaults to [0.3, 0.6]. */
+  /** Scores separating low|medium and medium|high. Defaults to config `adaptive.thresholds`. */
   thresholds?: readonly [number, number];
   /** Token counts mapped (log scale) to a length value of 0 and 1. Defaults to [16, 640]. */
   lengthTokens?: readonly [number, number];
@@ -82,7 +83,7 @@ export interface ComplexityResult {
  * | languageMix | 0.10   | languages (scripts + Latin function words)        | 3 (2 → 0.7, 1 non-Latin → 0.3) |
  * | turns       | 0.10   | user turns in the conversation                    | 7 (0 at 1)              |
  *
- * Levels: score < 0.3 → low, < 0.6 → medium, else high.
+ * Levels: score below the first of config `adaptive.thresholds` → low, below the second → medium, else high.
  */
 export const DEFAULT_COMPLEXITY_OPTIONS = Object.freeze({
   weights: Object.freeze({
@@ -95,7 +96,7 @@ export const DEFAULT_COMPLEXITY_OPTIONS = Object.freeze({
     languageMix: 0.1,
     turns: 0.1,
   }) as Readonly<Record<ComplexityFeature, number>>,
-  thresholds: Object.freeze([0.3, 0.6]) as readonly [number, number],
+  thresholds: CONFIG_DEFAULTS.adaptive.thresholds,
   lengthTokens: Object.freeze([16, 640]) as readonly [number, number],
   maxAnalyzedChars: 65_536,
 });

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import type { Quantization } from "../config/keys.ts";
+import { QUANTIZATIONS, type Quantization } from "../config/index.ts";
 import { levelOf, type ComplexityLevel } from "./analyze-complexity.ts";
 import { chooseVariant, levelWithHysteresis, REASONS, type ChooseVariantInput, type VariantDecision } from "./choose-variant.ts";
 
 const MiB = 2 ** 20;
-const ALL: Quantization[] = ["q4_0", "q4_k_m", "q5_k_m", "q8_0", "f16"];
+const ALL: Quantization[] = [...QUANTIZATIONS];
 const SIZES: Record<Quantization, number> = { q4_0: 100 * MiB, q4_k_m: 120 * MiB, q5_k_m: 140 * MiB, q8_0: 200 * MiB, f16: 380 * MiB };
 
 const at = (score: number) => ({ score, level: levelOf(score, [0.3, 0.6]) });

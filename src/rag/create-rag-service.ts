@@ -4,6 +4,7 @@
 // why a SIGKILL at any moment leaves each document whole or absent. Everything that can reject an upload
 // (size, type, empty text) runs before the store is touched, so a rejected upload changes nothing.
 import { randomUUID } from "node:crypto";
+import { CONFIG_DEFAULTS } from "../config/index.ts";
 import { ReflexiaError, toReflexiaError } from "../errors/index.ts";
 import { chunkText } from "./chunking/chunk-text.ts";
 import { createApproxTokenizer, type Tokenizer } from "./chunking/tokenizer.ts";
@@ -32,32 +33,32 @@ export interface RagServiceOptions {
   dir?: string;
   /** A store to use instead of opening LanceDB at `dir` (e.g. createMemoryStore in tests). */
   store?: VectorStore;
-  /** Defaults to the built-in hash embedder with 384 dimensions. */
+  /** Defaults to the built-in hash embedder at its default dimension. */
   embedder?: Embedder;
   /** Tokenizer for chunk sizes. Defaults to the approximate word-piece tokenizer. */
   tokenizer?: Tokenizer;
-  /** Defaults to 512 (config `rag.chunk_size`). */
+  /** Defaults to config `rag.chunk_size`. */
   chunkSize?: number;
-  /** Defaults to 50 (config `rag.chunk_overlap`). */
+  /** Defaults to config `rag.chunk_overlap`. */
   chunkOverlap?: number;
-  /** Results per query. Defaults to 3 (config `rag.similarity_top_k`). */
+  /** Results per query. Defaults to config `rag.similarity_top_k`. */
   topK?: number;
-  /** Defaults to "ip" (config `vector_db.distance_metric`). */
+  /** Defaults to config `vector_db.distance_metric`. */
   distance?: DistanceMetric;
-  /** Chunks past which the ANN index is built. Defaults to 20000 (config `rag.ann_threshold`). */
+  /** Chunks past which the ANN index is built. Defaults to config `rag.ann_threshold`. */
   annThreshold?: number;
   /**
-   * Search an in-memory mirror of the live chunks (lancedb-store.ts) while it fits in `maxBytes`. Off when absent;
-   * the product passes config `rag.memory_index_max_bytes` and `rag.memory_index_quantization`.
+   * Search an in-memory mirror of the live chunks (lancedb-store.ts) while it fits in `maxBytes`; false searches
+   * LanceDB only. Defaults to config `rag.memory_index_max_bytes` and `rag.memory_index_quantization`.
    */
-  memoryIndex?: { maxBytes: number; quantization: MemoryIndexQuantization };
-  /** Fuse vector and BM25 results by default. Defaults to true (config `rag.hybrid`). */
+  memoryIndex?: { maxBytes: number; quantization: MemoryIndexQuantization } | false;
+  /** Fuse vector and BM25 results by default. Defaults to config `rag.hybrid`. */
   hybrid?: boolean;
   /** Largest accepted document in bytes. Defaults to no limit (the HTTP layer passes `server.upload_limit_bytes`). */
   maxBytes?: number;
   /** Texts per embedder call during ingest. Defaults to 64. */
   embedBatchSize?: number;
-  /** Commits between background compactions of the LanceDB store. Defaults to 50. */
+  /** Commits between background compactions of the LanceDB store. Defaults to the store's own default. */
   optimizeEvery?: number;
   observer?: RagObserver;
 }
@@ -182,22 +183,26 @@ function checkInt(name: string, v: number, min: number, max: number): number {
 }
 
 export async function createRagService(options: RagServiceOptions): Promise<RagService> {
-  const embedder = options.embedder ?? createHashEmbedder({ dim: 384 });
+  const embedder = options.embedder ?? createHashEmbedder();
   const tokenizer = options.tokenizer ?? createApproxTokenizer();
-  const chunkSize = options.chunkSize ?? 512;
-  const chunkOverlap = options.chunkOverlap ?? 50;
-  const defaultTopK = checkInt("topK", options.topK ?? 3, 1, MAX_TOP_K);
-  const defaultHybrid = options.hybrid ?? true;
-  const distance = options.distance ?? "ip";
-  const annThreshold = options.annThreshold ?? 20000;
+  const chunkSize = options.chunkSize ?? CONFIG_DEFAULTS.rag.chunk_size;
+  const chunkOverlap = options.chunkOverlap ?? CONFIG_DEFAULTS.rag.chunk_overlap;
+  const defaultTopK = checkInt("topK", options.topK ?? CONFIG_DEFAULTS.rag.similarity_top_k, 1, MAX_TOP_K);
+  const defaultHybrid = options.hybrid ?? CONFIG_DEFAULTS.rag.hybrid;
+  const distance = options.distance ?? CONFIG_DEFAULTS.vector_db.distance_metric;
+  const annThreshold = options.annThreshold ?? CONFIG_DEFAULTS.rag.ann_threshold;
   const embedBatchSize = Math.max(1, options.embedBatchSize ?? 64);
   const observer = options.observer ?? {};
+  const memoryIndex =
+    options.memoryIndex === false
+      ? undefined
+      : (options.memoryIndex ?? { maxBytes: CONFIG_DEFAULTS.rag.memory_index_max_bytes, quantization: CONFIG_DEFAULTS.rag.memory_index_quantization });
   // Validates chunk settings up front so a bad config fails at startup, not on the first upload.
   chunkText("probe", { chunkSize, chunkOverlap, tokenizer });
   if (!options.store && !options.dir) throw new ReflexiaError("RFX_CONFIG_INVALID", "createRagService needs a store directory (dir) or a store");
   const store =
     options.store ??
-    (await openLanceDbStore({ dir: options.dir!, dim: embedder.dim, embedderId: embedder.id, distance, annThreshold, optimizeEvery: options.optimizeEvery, memoryIndex: options.memoryIndex }));
+    (await openLanceDbStore({ dir: options.dir!, dim: embedder.dim, embedderId: embedder.id, distance, annThreshold, optimizeEvery: options.optimizeEvery, memoryIndex }));
   if (store.dim !== embedder.dim) throw new ReflexiaError("RFX_CONFIG_INVALID", `store has ${store.dim} dimensions, embedder ${embedder.id} ${embedder.dim}`);
 
   let lastAddedAt = 0;

@@ -25,4 +25,3 @@ export {
   type RagServiceOptions,
   type RagStats,
 } from "./create-rag-service.ts";
-export { ragOptionsFromConfig, ragStoreDir } from "./rag-options-from-config.ts";

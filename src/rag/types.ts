@@ -3,8 +3,8 @@
 export const DOCUMENT_TYPES = ["text", "markdown", "html", "pdf", "json", "csv", "code"] as const;
 export type DocumentType = (typeof DOCUMENT_TYPES)[number];
 
-export const DISTANCE_METRICS = ["ip", "cosine", "l2"] as const;
-export type DistanceMetric = (typeof DISTANCE_METRICS)[number];
+// The allowed metrics are listed once, beside the config key vector_db.distance_metric.
+export { DISTANCE_METRICS, type DistanceMetric } from "../config/index.ts";
 
 /** A committed document: its metadata and, when asked for, its extracted text. */
 export interface RagDocument {

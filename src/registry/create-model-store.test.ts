@@ -3,7 +3,7 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { countParameters, MODEL_SHAPES } from "../gguf/index.ts";
-import { cleanupTempDirs, makeTempDir, removeDir, sha256, snapshotStore, writeTinyGguf } from "../../test/registry-fixtures.ts";
+import { cleanupTempDirs, makeTempDir, removeDir, snapshotStore, writeTinyGguf } from "../../test/registry-fixtures.ts";
 import { createModelStore, type ModelStore } from "./index.ts";
 
 let work: string;

@@ -1,5 +1,5 @@
 // The model store: the catalog on disk plus every way a model comes in (pull, Ollama import, synthesis, quantization).
-import type { Quantization } from "../config/index.ts";
+import type { Config, Quantization } from "../config/index.ts";
 import { importOllamaModels, type ImportOllamaOptions } from "./import-ollama.ts";
 import { createModelCatalog, type CopyModelOptions, type ModelCatalog, type ModelCatalogOptions } from "./model-catalog.ts";
 import { pullModel } from "./pull-model.ts";
@@ -31,6 +31,11 @@ export interface ModelStore extends Pick<ModelCatalog, "root" | "list" | "varian
   quantize(ref: string, to: Quantization[], options?: QuantizeVariantsOptions): Promise<QuantizeResult>;
   /** Creates the missing variants of the offline default model; `created` says whether anything was written. */
   ensureDefaultModel(options?: EnsureDefaultModelOptions): Promise<EnsureDefaultModelResult>;
+}
+
+/** The store under config.home, resolving bare names and estimating memory as the config says. */
+export function createStoreFromConfig(config: Config): ModelStore {
+  return createModelStore({ home: config.home, defaultQuantization: config.models.default_quantization, contextSize: config.models.context_size });
 }
 
 export function createModelStore(options: ModelStoreOptions): ModelStore {

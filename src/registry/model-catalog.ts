@@ -4,6 +4,7 @@ import { createHash } from "node:crypto";
 import { existsSync, statSync } from "node:fs";
 import { mkdir, readdir, readFile, rename, rm, rmdir, stat } from "node:fs/promises";
 import { dirname, join, relative, resolve as resolvePath, sep } from "node:path";
+import { CONFIG_DEFAULTS } from "../config/index.ts";
 import { ReflexiaError } from "../errors/index.ts";
 import { readGgufHeader, estimateMemoryBreakdown, type GgufHeader, type MemoryEstimate } from "../gguf/index.ts";
 import { copyFileHashed, feedHash, fsyncDir, fsyncFile, tempPath, writeFileAtomic } from "./atomic-fs.ts";
@@ -15,9 +16,9 @@ import type { AddModelOptions, ModelDetails, ModelListing, ModelManifest, ModelS
 export interface ModelCatalogOptions {
   /** Reflexia home; the store lives in `<home>/models`. */
   home: string;
-  /** Variant a bare model name resolves to. Defaults to "q4_0" (config `models.default_quantization`). */
+  /** Variant a bare model name resolves to. Defaults to config `models.default_quantization`. */
   defaultQuantization?: string;
-  /** Context size `show` estimates memory for. Defaults to 4096. */
+  /** Context size `show` estimates memory for. Defaults to config `models.context_size`. */
   contextSize?: number;
 }
 
@@ -74,8 +75,6 @@ export interface ModelCatalog {
   /** Runs each job into a fresh temp file, stages each, commits them together, and always cleans the temp files. */
   produceAndCommit(jobs: ProduceJob[], name: string, force: boolean): Promise<ModelManifest[]>;
 }
-
-const DEFAULT_CONTEXT_SIZE = 4096;
 
 const TEMP_PREFIX = ".tmp-";
 
@@ -175,8 +174,8 @@ export function createModelCatalog(options: ModelCatalogOptions): ModelCatalog {
   const partialDir = join(root, "partial");
   const tmpDir = join(root, "tmp");
   const lockPath = join(root, ".lock");
-  const defaultQuantization = options.defaultQuantization ?? "q4_0";
-  const contextSize = options.contextSize ?? DEFAULT_CONTEXT_SIZE;
+  const defaultQuantization = options.defaultQuantization ?? CONFIG_DEFAULTS.models.default_quantization;
+  const contextSize = options.contextSize ?? CONFIG_DEFAULTS.models.context_size;
 
   const blobPath = (digest: string) => join(blobsDir, `sha256-${digestHex(digest)}`);
   const manifestPath = (name: string, tag: string) => join(manifestsDir, ...name.split("/"), `${tag}.json`);

@@ -1,6 +1,6 @@
 // Synthetic models: a seeded random-weights GGUF of a known shape, quantized into the requested variants.
 import { rename, rm } from "node:fs/promises";
-import { QUANTIZATIONS } from "../config/index.ts";
+import { CONFIG_DEFAULTS, QUANTIZATIONS } from "../config/index.ts";
 import { ReflexiaError } from "../errors/index.ts";
 import { estimateModelBytes, estimateMemoryBytes, isModelShapeName, MODEL_SHAPES, writeSyntheticModel } from "../gguf/index.ts";
 import { tempPath } from "./atomic-fs.ts";
@@ -64,7 +64,7 @@ export async function synthModel(catalog: ModelCatalog, opts: SynthOptions): Pro
 
 /** Creates the missing variants of the offline default model; `created` says whether anything was written. */
 export async function ensureDefaultModel(catalog: ModelCatalog, opts: EnsureDefaultModelOptions = {}): Promise<EnsureDefaultModelResult> {
-  const name = opts.name ?? "reflexia-tiny";
+  const name = opts.name ?? CONFIG_DEFAULTS.models.default;
   const quants = validateQuantizations(opts.quants ?? [...QUANTIZATIONS], "default model");
   const have = new Set((await catalog.variants(name)).map((v) => v.tag));
   const missing = quants.filter((q) => !have.has(q));

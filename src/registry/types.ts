@@ -161,7 +161,7 @@ export interface QuantizeResult {
 }
 
 export interface EnsureDefaultModelOptions {
-  /** Defaults to "reflexia-tiny". */
+  /** Defaults to config `models.default`. */
   name?: string;
   /** Defaults to every supported quantization. */
   quants?: Quantization[];

@@ -123,7 +123,7 @@ describe("createScheduler", () => {
   });
 
   it("a cancelled running generation frees its sequence for the next request", async () => {
-    const { engine, scheduler } = setup({ parallel: 1 }, { tokenDelayMs: 2 });
+    const { scheduler } = setup({ parallel: 1 }, { tokenDelayMs: 2 });
     const ac = new AbortController();
     let tokens = 0;
     const running = scheduler.run("m:a", { signal: ac.signal }, (l) =>

@@ -9,7 +9,6 @@ import type {
   SchedulableVariant,
   Scheduler,
   SchedulerOptions,
-  SchedulerStatus,
   VariantStatus,
 } from "./types.ts";
 

@@ -99,8 +99,19 @@ export interface CachedGeneration {
   rag?: { sources: RagSourceInfo[]; info: RagAnswerInfo };
 }
 
+/** The per-request limits run() enforces, for clients that size their input to them (the web UI's fields). */
+export interface InferenceLimits {
+  /** Largest max_tokens accepted: a sequence's share of the context (CONTEXT_SIZE / PARALLEL). */
+  maxTokens: number;
+  /** Tokens generated when a request sets no limit (DEFAULT_MAX_TOKENS, capped at maxTokens). */
+  defaultMaxTokens: number;
+  /** Largest prompt (or sum of messages) in characters (MAX_PROMPT_CHARS). */
+  maxPromptChars: number;
+}
+
 export interface InferenceService {
   run(request: InferenceRequest, hooks?: InferenceHooks): Promise<InferenceOutcome>;
+  limits(): InferenceLimits;
 }
 
 function promptChars(req: InferenceRequest): number {
@@ -117,6 +128,7 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
   const contextSize = config.models.context_size;
   // The engine splits the context between the parallel sequences (as llama.cpp's server does).
   const perSequence = Math.floor(contextSize / scheduler.parallel);
+  const defaultMaxTokens = Math.min(config.models.default_max_tokens, perSequence);
 
   const validate = (req: InferenceRequest): void => {
     const chars = promptChars(req);
@@ -160,6 +172,7 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
   });
 
   return {
+    limits: () => ({ maxTokens: perSequence, defaultMaxTokens, maxPromptChars: config.server.max_prompt_chars }),
     async run(req, hooks = {}) {
       const t0 = performance.now();
       validate(req);
@@ -172,7 +185,7 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
       const sel = await selector.select(req.model ?? config.models.default, { messages: req.messages, prompt: req.prompt });
       const sampling: SamplingOptions = {
         ...req.sampling,
-        maxTokens: req.sampling.maxTokens ?? Math.min(config.models.default_max_tokens, perSequence),
+        maxTokens: req.sampling.maxTokens ?? defaultMaxTokens,
       };
       if (req.rag && !options.rag) throw new ReflexiaError("RFX_VALIDATION", "rag was requested but this server has no document store");
       // Retrieval precedes the cache lookup: what was retrieved is part of the key.

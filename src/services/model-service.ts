@@ -20,7 +20,8 @@ export interface ModelService {
   copy(source: string, destination: string): Promise<ModelManifest[]>;
   /** Unloads the variants (waiting for in-flight requests), then removes them from the store. */
   remove(ref: string): Promise<ModelManifest[]>;
-  create(request: CreateModelRequest, onStatus?: (status: string) => void): Promise<ModelManifest[]>;
+  /** onStatus hears each step; while quantizing, also how far it got (`completed` of `total` variants, fractional). */
+  create(request: CreateModelRequest, onStatus?: (status: string, progress?: { completed: number; total: number }) => void): Promise<ModelManifest[]>;
 }
 
 export function normalizeQuantization(q: string): Quantization {
@@ -56,8 +57,9 @@ export function createModelService(deps: { store: ModelStore; scheduler: Schedul
       const have = await store.variants(from.name);
       if (have.length === 0) await store.resolve(req.from);
       if (!have.some((v) => v.tag === q)) {
-        onStatus?.(`quantizing ${req.from} to ${q}`);
-        const r = await store.quantize(req.from, [q]);
+        const status = `quantizing ${req.from} to ${q}`;
+        onStatus?.(status, { completed: 0, total: 1 });
+        const r = await store.quantize(req.from, [q], { onProgress: (p) => onStatus?.(status, { completed: p.done, total: p.total }) });
         if (r.created.length === 0) {
           throw new ReflexiaError("RFX_VALIDATION", r.skipped.map((s) => s.reason).join("; ") || `cannot quantize ${req.from} to ${q}`);
         }

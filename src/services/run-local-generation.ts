@@ -1,7 +1,7 @@
 // One-shot local generation for the CLI: resolve a model reference, load it, apply a role, generate, unload.
 import type { Config } from "../config/index.ts";
 import type { ChatMessage, Engine, GenerateOptions, GenerationResult, LoadedModel } from "../engine/types.ts";
-import type { createModelStore } from "../registry/index.ts";
+import type { ModelStore } from "../registry/index.ts";
 import { createRoleCatalog } from "./roles.ts";
 
 export interface LocalGenerationOptions extends Omit<GenerateOptions, "signal"> {
@@ -21,7 +21,7 @@ export interface LocalGenerationResult extends GenerationResult {
 }
 
 /** Resolves `name` or `name:tag`; an untagged name uses the configured default quantization when it exists. */
-export async function resolveLocalModel(store: ReturnType<typeof createModelStore>, config: Config, ref?: string) {
+export async function resolveLocalModel(store: ModelStore, config: Config, ref?: string) {
   const wanted = ref ?? config.models.default;
   if (wanted.includes(":")) return store.resolve(wanted);
   try {
@@ -44,7 +44,7 @@ export function buildMessages(config: Config, prompt: string, roleId?: string, h
 }
 
 export async function runLocalGeneration(
-  deps: { engine: Engine; store: ReturnType<typeof createModelStore>; config: Config },
+  deps: { engine: Engine; store: ModelStore; config: Config },
   prompt: string,
   options: LocalGenerationOptions = {},
 ): Promise<LocalGenerationResult> {

@@ -1,5 +1,5 @@
 // Shared setup for server tests: a temp REFLEXIA_HOME holding the tiny synthetic model family, a config for it,
-// and an app built over real store + scheduler + services with whichever engine the test passes.
+// and an app built by the production wiring (createAppDeps) with whichever engine the test passes.
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,7 +9,8 @@ import type { Engine } from "../../src/engine/types.ts";
 import { buildApp, type AppDeps } from "../../src/http/index.ts";
 import type { MemoryMonitor } from "../../src/memory/index.ts";
 import { createModelStore, type ModelStore } from "../../src/registry/index.ts";
-import { createServices, type CreateServicesOptions, type Services } from "../../src/services/create-services.ts";
+import { createAppDeps } from "../../src/create-app-deps.ts";
+import type { CreateServicesOptions, Services } from "../../src/services/create-services.ts";
 
 export const TINY = "reflexia-tiny";
 
@@ -29,7 +30,7 @@ export async function createTinyHome(quants: Quantization[] = ["q4_0", "q8_0", "
 
 /** Config for tests: no env, no config file; dotted-key overrides on top of defaults. */
 export function testConfig(home: string, overrides: Record<string, unknown> = {}): Config {
-  return loadConfig({ env: {}, overrides: { home, "models.default": TINY, ...overrides } }).config as Config;
+  return loadConfig({ env: {}, overrides: { home, "models.default": TINY, ...overrides } }).config;
 }
 
 /** Config for a real listening server on free loopback ports (pass to startServer); overrides win. */
@@ -46,7 +47,11 @@ export interface TestApp {
   deps: AppDeps;
 }
 
-export function buildTestApp(options: {
+/**
+ * The production wiring (createAppDeps) over the test's store and engine, without RAG, the default-model step or
+ * the web UI; memory budget off unless the test passes a monitor.
+ */
+export async function buildTestApp(options: {
   store: ModelStore;
   engine: Engine;
   config: Config;
@@ -54,22 +59,20 @@ export function buildTestApp(options: {
   apiKeys?: string[];
   ready?: () => boolean;
   services?: Partial<CreateServicesOptions>;
-}): TestApp {
-  const services = createServices({ config: options.config, engine: options.engine, store: options.store, memory: options.memory ?? null, ...options.services });
-  const deps: AppDeps = {
-    config: options.config,
-    inference: services.inference,
-    embeddings: services.embeddings,
-    models: services.models,
-    roles: services.roles,
-    scheduler: services.scheduler,
-    metrics: services.metrics,
-    memory: services.memory ?? undefined,
-    cacheStats: services.cache ? () => services.cache!.stats() : undefined,
+}): Promise<TestApp> {
+  const { deps, services } = await createAppDeps(options.config, {
+    store: options.store,
+    engine: options.engine,
+    ensureDefaultModel: false,
+    rag: false,
+    memory: options.memory ?? null,
+    services: options.services,
     apiKeys: options.apiKeys,
     readiness: options.ready ? () => ({ ready: options.ready!(), reason: options.ready!() ? undefined : "loading" }) : undefined,
     version: "test",
-  };
+    webDir: null,
+    logger: false,
+  });
   return { app: buildApp(deps), services, deps };
 }
 

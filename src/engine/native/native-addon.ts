@@ -39,7 +39,7 @@ export interface NativeSubmitParams {
   topK: number;
   seed: number;
   repeatPenalty: number;
-  repeatLastN?: number;
+  repeatLastN: number;
   stop: string[];
   ignoreEos?: boolean;
   /** false: no text events, the whole text arrives with "done". Defaults to true. */
@@ -93,17 +93,19 @@ export interface NativeGeneratorStats {
 export const BATCH_SPLIT_MODES = ["auto", "never", "always"] as const;
 export type BatchSplitMode = (typeof BATCH_SPLIT_MODES)[number];
 
+/** Every field but ubatchSize is required: the addon restates no default (they live in native-engine.ts). */
 export interface NativeGeneratorOptions {
   contextSize: number;
   parallel: number;
-  batchSize?: number;
+  batchSize: number;
+  /** Tokens per llama.cpp micro-batch. Defaults to the batch size, at most 512. */
   ubatchSize?: number;
   threads: number;
   poll: number;
-  kvUnified?: boolean;
-  batchSplit?: BatchSplitMode;
+  kvUnified: boolean;
+  batchSplit: BatchSplitMode;
   /** Least ms between two hand-overs of streamed text to JS (0 = after every decode step). */
-  flushIntervalMs?: number;
+  flushIntervalMs: number;
 }
 
 export interface NativeGenerator {

@@ -2,11 +2,11 @@
 // context in one continuous batch and hands text to JS in chunks; only tokenizing and bookkeeping stay in JS.
 import { statSync } from "node:fs";
 import { ReflexiaError, isReflexiaError } from "../../errors/index.ts";
-import { checkLoadOptions } from "../check-load-options.ts";
+import { checkLoadOptions, DEFAULT_BATCH_SIZE } from "../check-load-options.ts";
 import { fileTypeName } from "../../gguf/index.ts";
 import { BATCH_SPLIT_MODES, loadNativeAddon, type BatchSplitMode, type NativeEvent, type NativeGenerator, type NativeGeneratorStats, type NativeModel } from "./native-addon.ts";
 import { renderNativeChat } from "./native-chat.ts";
-import { resolveSampling } from "../resolve-sampling.ts";
+import { REPEAT_LAST_N, resolveSampling } from "../resolve-sampling.ts";
 import { resolveThreadPolicy } from "../threads.ts";
 import type {
   ChatMessage,
@@ -29,7 +29,7 @@ export interface NativeEngineOptions {
   threads?: number;
   /** ggml threadpool polling level 0–100 (idle workers spin before sleeping). Defaults to the thread policy's (0). */
   poll?: number;
-  /** Most tokens per decode step: one per generating sequence plus prompt chunks. Defaults to 512. */
+  /** Most tokens per decode step: one per generating sequence plus prompt chunks. Defaults to DEFAULT_BATCH_SIZE (check-load-options.ts). */
   batchSize?: number;
   /**
    * One KV cache shared by all sequences (a sequence may use the whole context) instead of contextSize / parallel
@@ -80,7 +80,6 @@ export interface NativeEngine extends Engine {
   loadModel(options: LoadModelOptions): Promise<NativeLoadedModel>;
 }
 
-const DEFAULT_BATCH = 512;
 // One frame at 60 Hz: streaming looks continuous, and at ~200 tok/s Node wakes once per ~3 tokens instead of each.
 const DEFAULT_FLUSH_MS = 16;
 
@@ -90,7 +89,7 @@ export function createNativeEngine(options: NativeEngineOptions = {}): NativeEng
   const policy = resolveThreadPolicy({ configured: options.threads });
   const poll = options.poll ?? policy.poll;
   if (!Number.isInteger(poll) || poll < 0 || poll > 100) throw new ReflexiaError("RFX_VALIDATION", `poll must be an integer in [0, 100] (got ${poll})`);
-  const batchSize = options.batchSize ?? DEFAULT_BATCH;
+  const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new ReflexiaError("RFX_VALIDATION", `batchSize must be a positive integer (got ${batchSize})`);
   const batchSplit = options.batchSplit ?? "auto";
   if (!BATCH_SPLIT_MODES.includes(batchSplit)) {
@@ -314,6 +313,7 @@ async function createGenerationModel(
         topK: s.topK,
         seed: s.seed,
         repeatPenalty: s.repeatPenalty,
+        repeatLastN: REPEAT_LAST_N,
         stop: [...s.stop.filter((x) => x.length > 0), ...extraStops],
         ignoreEos: options.ignoreEos ?? false,
         // Text is only streamed to a listener; otherwise Node is not woken per token at all.

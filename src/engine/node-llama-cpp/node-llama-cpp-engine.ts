@@ -12,10 +12,10 @@ import {
   type Token,
 } from "node-llama-cpp";
 import { ReflexiaError, isReflexiaError } from "../../errors/index.ts";
-import { checkLoadOptions } from "../check-load-options.ts";
+import { checkLoadOptions, DEFAULT_BATCH_SIZE } from "../check-load-options.ts";
 import { createChatRenderer, type ChatRenderer } from "./nlc-chat.ts";
 import { readModelInfo } from "./nlc-model-info.ts";
-import { resolveSampling } from "../resolve-sampling.ts";
+import { REPEAT_LAST_N, resolveSampling } from "../resolve-sampling.ts";
 import { createSequencePool } from "./nlc-sequence-pool.ts";
 import { createStopMatcher } from "./nlc-stop-matcher.ts";
 import { createTokenDecoder } from "./nlc-token-decoder.ts";
@@ -44,9 +44,8 @@ export interface NodeLlamaCppEngineOptions {
   onLog?: (level: NlcLogLevel, message: string) => void;
 }
 
-// llama.cpp's default repeat_last_n: the penalty looks at this many most recent tokens, prompt included.
-const REPEAT_WINDOW = 64;
-const BATCH_SIZE = 512;
+// The penalty looks at this many most recent tokens, prompt included (shared with the native engine).
+const REPEAT_WINDOW = REPEAT_LAST_N;
 
 /**
  * Default decode threads for this engine: one less than the usable cores (cgroup quota included, from threads.ts).
@@ -176,7 +175,7 @@ async function loadNodeLlamaCppModel(
       contextSize: perSequence,
       sequences: parallel,
       threads,
-      batchSize: Math.min(BATCH_SIZE, perSequence * parallel),
+      batchSize: Math.min(DEFAULT_BATCH_SIZE, perSequence * parallel),
     });
     return createGenerationModel(load.path, info, model, context, parallel);
   } catch (e) {

@@ -1,11 +1,12 @@
 // Splits text into token-bounded, overlapping chunks cut at paragraph, then sentence, then word boundaries.
+import { CONFIG_DEFAULTS } from "../../config/index.ts";
 import { ReflexiaError } from "../../errors/index.ts";
 import { createApproxTokenizer, type Tokenizer } from "./tokenizer.ts";
 
 export interface ChunkTextOptions {
-  /** Most tokens per chunk. Defaults to 512 (config `rag.chunk_size`). */
+  /** Most tokens per chunk. Defaults to config `rag.chunk_size`. */
   chunkSize?: number;
-  /** Tokens repeated from the end of one chunk at the start of the next. Defaults to 50 (config `rag.chunk_overlap`). */
+  /** Tokens repeated from the end of one chunk at the start of the next. Defaults to config `rag.chunk_overlap`. */
   chunkOverlap?: number;
   /** Defaults to the approximate word-piece tokenizer. */
   tokenizer?: Tokenizer;
@@ -68,8 +69,8 @@ function splitAtom(text: string, atom: Atom, maxTokens: number, tokenizer: Token
 }
 
 export function chunkText(text: string, options: ChunkTextOptions = {}): TextChunk[] {
-  const chunkSize = options.chunkSize ?? 512;
-  const overlap = options.chunkOverlap ?? 50;
+  const chunkSize = options.chunkSize ?? CONFIG_DEFAULTS.rag.chunk_size;
+  const overlap = options.chunkOverlap ?? CONFIG_DEFAULTS.rag.chunk_overlap;
   const tokenizer = options.tokenizer ?? createApproxTokenizer();
   if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new ReflexiaError("RFX_CONFIG_INVALID", `rag.chunk_size must be a positive integer, got ${chunkSize}`);
   if (!Number.isInteger(overlap) || overlap < 0 || overlap >= chunkSize) {

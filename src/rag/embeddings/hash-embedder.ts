@@ -1,9 +1,10 @@
 // The built-in offline embedder: signed hashing of word, bigram and character n-gram features, weighted by salience.
+import { CONFIG_DEFAULTS } from "../../config/index.ts";
 import { stemEnglish } from "../chunking/stem-english.ts";
 import { l2Normalize, type Embedder } from "./embedder.ts";
 
 export interface HashEmbedderOptions {
-  /** Vector dimension. Defaults to 384 (config `vector_db.embedding_dim`). */
+  /** Vector dimension. Defaults to config `vector_db.embedding_dim`. */
   dim?: number;
   /** Feature weights, for experiments; changing them changes the vector space (and the embedder id). */
   weights?: Partial<HashFeatureWeights>;
@@ -149,7 +150,7 @@ function embedOne(text: string, dim: number, WEIGHT: HashFeatureWeights): Float3
 
 /** Creates the built-in embedder: deterministic, model-free, L2-normalised vectors. */
 export function createHashEmbedder(options: HashEmbedderOptions = {}): Embedder {
-  const dim = options.dim ?? 384;
+  const dim = options.dim ?? CONFIG_DEFAULTS.vector_db.embedding_dim;
   if (!Number.isInteger(dim) || dim < 8) throw new RangeError(`hash embedder dim must be an integer >= 8, got ${dim}`);
   const weights = { ...DEFAULT_HASH_WEIGHTS, ...options.weights };
   const custom = Object.keys(DEFAULT_HASH_WEIGHTS).some((k) => weights[k as keyof HashFeatureWeights] !== DEFAULT_HASH_WEIGHTS[k as keyof HashFeatureWeights]);

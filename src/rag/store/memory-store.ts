@@ -1,4 +1,5 @@
 // An in-memory reference VectorStore: exact search and plain BM25, for unit tests and as the oracle in benchmarks.
+import { CONFIG_DEFAULTS } from "../../config/index.ts";
 import { ReflexiaError } from "../../errors/index.ts";
 import { bm25Idf, bm25Terms, bm25TermScore } from "../retrieve/bm25.ts";
 import type { DistanceMetric, RagChunk, RagDocument } from "../types.ts";
@@ -15,7 +16,7 @@ import {
 
 export interface MemoryStoreOptions {
   dim: number;
-  /** Defaults to "ip". */
+  /** Defaults to config `vector_db.distance_metric`. */
   distance?: DistanceMetric;
 }
 
@@ -49,7 +50,7 @@ function publicDoc(rec: DocumentRecord, withText: boolean): RagDocument {
 
 export function createMemoryStore(options: MemoryStoreOptions): VectorStore {
   const dim = options.dim;
-  const metric = options.distance ?? "ip";
+  const metric = options.distance ?? CONFIG_DEFAULTS.vector_db.distance_metric;
   const docs = new Map<string, DocumentRecord>();
   const chunks = new Map<string, EmbeddedChunk[]>();
   let closed = false;

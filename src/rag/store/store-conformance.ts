@@ -1,5 +1,6 @@
 // The one conformance suite every VectorStore passes; each implementation's test file registers it.
 import { afterEach, describe, expect, it } from "vitest";
+import { CONFIG_DEFAULTS } from "../../config/index.ts";
 import type { DistanceMetric } from "../types.ts";
 import type { DocumentRecord, EmbeddedChunk, VectorStore } from "./vector-store.ts";
 
@@ -50,7 +51,7 @@ function makeDoc(id: string, paragraphs: string[], vectors: Float32Array[], extr
 export function registerStoreConformance(name: string, factory: StoreFactory): void {
   describe(`VectorStore conformance: ${name}`, () => {
     const opened: VectorStore[] = [];
-    const open = async (distance: DistanceMetric = "ip") => {
+    const open = async (distance: DistanceMetric = CONFIG_DEFAULTS.vector_db.distance_metric) => {
       const s = await factory.open({ dim: DIM, distance });
       opened.push(s);
       return s;

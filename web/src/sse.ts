@@ -1,24 +1,40 @@
 // Server-sent-events parsing for the web UI: turns a fetch() body into the JSON payloads of its `data:` events.
 
+export interface SseParser {
+  /** Feeds decoded text. */
+  push(text: string): void;
+  /** Flushes a final event that the stream ended without a blank line after. */
+  end(): void;
+}
+
+/** An `event: error` or a payload holding `error`, thrown so callers handle one failure path. */
+export class StreamError extends Error {
+  readonly code: string | undefined;
+  constructor(message: string, code?: string) {
+    super(message);
+    this.name = "StreamError";
+    this.code = code;
+  }
+}
+
 /**
  * Incremental SSE parser (the WHATWG event-stream rules the UI needs: `data:` lines joined by "\n", events
  * ended by a blank line, `:` comments ignored, CR, LF and CRLF line ends). Chunks may split anywhere,
  * including inside a line or between the CR and LF of a CRLF.
- * @param {(data: string, event: string) => void} onEvent called once per complete event that carried data
  */
-export function createSseParser(onEvent) {
+export function createSseParser(onEvent: (data: string, event: string) => void): SseParser {
   let buffer = "";
-  let dataLines = [];
+  let dataLines: string[] = [];
   let eventName = "message";
   let pendingCR = false;
 
-  function dispatch() {
+  function dispatch(): void {
     if (dataLines.length > 0) onEvent(dataLines.join("\n"), eventName);
     dataLines = [];
     eventName = "message";
   }
 
-  function line(text) {
+  function line(text: string): void {
     if (text === "") return dispatch();
     if (text.startsWith(":")) return;
     const colon = text.indexOf(":");
@@ -30,7 +46,6 @@ export function createSseParser(onEvent) {
   }
 
   return {
-    /** Feeds decoded text. */
     push(text) {
       // A chunk that begins with the LF of a CRLF split across chunks must not count as a second line end.
       if (pendingCR && text.startsWith("\n")) text = text.slice(1);
@@ -52,7 +67,6 @@ export function createSseParser(onEvent) {
       }
       buffer = buffer.slice(start);
     },
-    /** Flushes a final event that the stream ended without a blank line after. */
     end() {
       if (buffer !== "") line(buffer);
       buffer = "";
@@ -61,25 +75,20 @@ export function createSseParser(onEvent) {
   };
 }
 
-/**
- * Reads an OpenAI-style SSE response and calls onJson for each JSON payload until `data: [DONE]`.
- * An `event: error` or a payload holding `error` is thrown as an Error so callers handle one failure path.
- * @param {Response} response
- * @param {(payload: any) => void} onJson
- */
-export async function readSseJson(response, onJson) {
+/** Reads an OpenAI-style SSE response and calls onJson for each JSON payload until `data: [DONE]`. */
+export async function readSseJson(response: Response, onJson: (payload: any) => void): Promise<{ completed: boolean }> {
   if (!response.body) throw new Error("response has no body");
   const reader = response.body.getReader();
   const decoder = new TextDecoder();
   let done = false;
-  let failure = null;
+  let failure: Error | null = null;
   const parser = createSseParser((data, event) => {
     if (done || failure) return;
     if (data === "[DONE]") {
       done = true;
       return;
     }
-    let payload;
+    let payload: any;
     try {
       payload = JSON.parse(data);
     } catch {
@@ -88,8 +97,7 @@ export async function readSseJson(response, onJson) {
     }
     if (event === "error" || (payload && payload.error)) {
       const err = payload.error ?? payload;
-      failure = new Error(err.message ?? String(err));
-      failure.code = err.code;
+      failure = new StreamError(err.message ?? String(err), err.code);
       return;
     }
     onJson(payload);
@@ -110,4 +118,38 @@ export async function readSseJson(response, onJson) {
   }
   if (failure) throw failure;
   return { completed: done };
+}
+
+/** Reads an NDJSON response line by line (Ollama-style progress streams); a line holding `error` is thrown. */
+export async function readNdjson<T>(response: Response, onLine: (line: T) => void): Promise<void> {
+  if (!response.body) throw new Error("response has no body");
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  const handle = (text: string): void => {
+    const trimmed = text.trim();
+    if (!trimmed) return;
+    const payload = JSON.parse(trimmed);
+    if (payload && payload.error) {
+      const err = typeof payload.error === "string" ? { message: payload.error, code: payload.code } : payload.error;
+      throw new StreamError(err.message ?? "stream failed", err.code);
+    }
+    onLine(payload as T);
+  };
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += decoder.decode(value, { stream: true });
+      let nl: number;
+      while ((nl = buffer.indexOf("\n")) >= 0) {
+        handle(buffer.slice(0, nl));
+        buffer = buffer.slice(nl + 1);
+      }
+    }
+    handle(buffer + decoder.decode());
+  } catch (e) {
+    await reader.cancel().catch(() => {});
+    throw e;
+  }
 }

@@ -1,8 +1,7 @@
 // Maps configuration keys (rag.*, vector_db.*, server.upload_limit_bytes, home) to createRagService options.
 import { join } from "node:path";
-import type { Config } from "../config/index.ts";
-import { createHashEmbedder } from "./embeddings/hash-embedder.ts";
-import type { RagServiceOptions } from "./create-rag-service.ts";
+import type { Config } from "../../config/index.ts";
+import { createHashEmbedder, type RagServiceOptions } from "../../rag/index.ts";
 
 /** Where the embedded vector database lives under REFLEXIA_HOME. */
 export function ragStoreDir(home: string): string {
