@@ -433,11 +433,13 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
   /** Folds new rows into the FTS (and ANN) indexes; compacts the documents table now and then. */
   /** How long the last refresh took (it bounds how often a burst of commits triggers one). */
   let lastRefreshMs = 0;
+  let lastRefreshEnd = 0;
   async function refreshLocked(): Promise<void> {
     const gen = commitGen;
     const t0 = performance.now();
     await chunksTable.optimize({ cleanupOlderThan: keepAfter() });
-    lastRefreshMs = performance.now() - t0;
+    lastRefreshEnd = performance.now();
+    lastRefreshMs = lastRefreshEnd - t0;
     indexedGen = Math.max(indexedGen, gen);
     if (commitsSinceCompaction >= optimizeEvery) {
       commitsSinceCompaction = 0;
@@ -479,15 +481,19 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
   let dirtySince = 0;
   /**
    * A refresh rewrites small fragments (cost grows with the table), so bursts of commits share one: it runs once
-   * writes pause for REFRESH_DEBOUNCE_MS, at the latest REFRESH_MAX_DELAY_MS (or REFRESH_DUTY_FACTOR × the last
-   * refresh's duration) after the first unindexed commit, or at once when a full-text search of LanceDB needs it.
+   * writes pause for REFRESH_DEBOUNCE_MS, at the latest REFRESH_MAX_DELAY_MS after the first unindexed commit, and
+   * never sooner than REFRESH_DUTY_FACTOR × the last refresh's duration after it ended; at once when a full-text
+   * search of LanceDB needs it.
    */
   function scheduleRefresh(): void {
     const now = Date.now();
     if (dirtySince === 0) dirtySince = now;
     if (refreshTimer) clearTimeout(refreshTimer);
-    const maxDelay = Math.max(REFRESH_MAX_DELAY_MS, REFRESH_DUTY_FACTOR * lastRefreshMs);
-    const wait = Math.max(0, Math.min(REFRESH_DEBOUNCE_MS, dirtySince + maxDelay - now));
+    // Never sooner than REFRESH_DUTY_FACTOR × its last duration after the last one ended: commits that pause
+    // briefly (concurrent uploads) would otherwise start a refresh in every pause.
+    const gap = REFRESH_DUTY_FACTOR * lastRefreshMs;
+    const maxDelay = Math.max(REFRESH_MAX_DELAY_MS, gap);
+    const wait = Math.max(0, lastRefreshEnd + gap - performance.now(), Math.min(REFRESH_DEBOUNCE_MS, dirtySince + maxDelay - now));
     refreshTimer = setTimeout(() => {
       refreshTimer = undefined;
       dirtySince = 0;
