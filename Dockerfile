@@ -1,6 +1,9 @@
 # syntax=docker/dockerfile:1
 # Reflexia server image: API + web UI on 8000, Prometheus metrics on 9090, data in the /data volume.
-# Build: docker build -t reflexia .      Run: docker run -p 8000:8000 -p 9090:9090 -v reflexia-data:/data reflexia
+# Build: docker build -t reflexia .
+# Run:   docker run -e API_KEY="$(openssl rand -hex 32)" -p 8000:8000 -p 9090:9090 -v reflexia-data:/data reflexia
+# Both listeners bind all interfaces in the container, so the image requires an API key by default (ENABLE_AUTH=true)
+# on the API and on /metrics; pass -e ENABLE_AUTH=false only on a network you trust.
 
 FROM node:20-slim AS deps
 WORKDIR /app
@@ -29,6 +32,7 @@ ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=8000 \
     METRICS_PORT=9090 \
+    ENABLE_AUTH=true \
     REFLEXIA_HOME=/data \
     NODE_LLAMA_CPP_GPU=false
 COPY --from=deps --chown=root:root /app/node_modules ./node_modules

@@ -11,7 +11,8 @@
         "src/seq-sampler.cpp",
         "src/embedder.cpp",
         "src/threadpool.cpp",
-        "src/vector-index.cpp"
+        "src/vector-index.cpp",
+        "src/devices.cpp"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

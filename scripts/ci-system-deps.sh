@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Installs the Debian packages CI tests drive for real: prometheus (+ promtool), chromium, and git (the llama.cpp
-# release test reads node-llama-cpp's bundled source, a git bundle). Idempotent: skips apt when all are present.
+# Installs the Debian packages CI tests drive for real: prometheus (+ promtool), chromium, git (the llama.cpp
+# release test reads node-llama-cpp's bundled source, a git bundle), and Mesa's software Vulkan driver (llvmpipe)
+# with the Vulkan loader, which the GPU path test runs ggml's Vulkan backend on. Idempotent: skips apt when all are
+# present.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
@@ -8,9 +10,11 @@ need=()
 command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 command -v git >/dev/null 2>&1 || need+=(git)
+ls /usr/share/vulkan/icd.d/lvp_icd.*.json >/dev/null 2>&1 || need+=(mesa-vulkan-drivers)
+ldconfig -p 2>/dev/null | grep 'libvulkan\.so\.1 ' >/dev/null || need+=(libvulkan1)
 
 if [ ${#need[@]} -eq 0 ]; then
-  echo "ci-system-deps: prometheus, promtool, chromium and git already installed"
+  echo "ci-system-deps: prometheus, promtool, chromium, git, mesa-vulkan-drivers and libvulkan1 already installed"
 else
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -30,3 +34,4 @@ fi
 prometheus --version 2>&1 | head -n 1
 promtool --version 2>&1 | head -n 1
 /usr/bin/chromium --version 2>/dev/null
+ls /usr/share/vulkan/icd.d/lvp_icd.*.json

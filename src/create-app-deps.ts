@@ -42,6 +42,8 @@ export interface CreateAppDepsOptions {
   webDir?: string | null;
   /** Fastify logger setting. Defaults to {level: log.level}. */
   logger?: AppDeps["logger"];
+  /** Aborted at the drain limit (AppDeps.shutdown). Defaults to a signal that never fires. */
+  shutdown?: AbortSignal;
 }
 
 /** The built web UI (scripts/build-web.mjs); without it the API still serves, and the note says how to build it. */
@@ -92,6 +94,7 @@ export async function createAppDeps(config: Config, options: CreateAppDepsOption
     scheduler: services.scheduler,
     metrics: services.metrics,
     memory: services.memory ?? undefined,
+    gpu: engine.gpu,
     cacheStats: services.cache ? () => services.cache!.stats() : undefined,
     rag,
     apiKeys: options.apiKeys ?? (config.auth.enabled ? loadApiKeys(config) : []),
@@ -102,6 +105,7 @@ export async function createAppDeps(config: Config, options: CreateAppDepsOption
     benchmarks: options.benchmarks?.({ store, engine }),
     webDir: options.webDir === undefined ? defaultWebDir() : options.webDir,
     logger: options.logger ?? { level: config.log.level },
+    shutdown: options.shutdown,
   };
   return {
     deps,

@@ -6,8 +6,8 @@ import { loadConfig, type Config, type LoadedConfig } from "./config/index.ts";
 import { createAppDeps } from "./create-app-deps.ts";
 import type { Engine } from "./engine/types.ts";
 import { isReflexiaError } from "./errors/index.ts";
-import { buildApp, type Readiness } from "./http/index.ts";
-import { createMetricsServer } from "./metrics/index.ts";
+import { buildApp, shutdownReason, type AppDeps, type Readiness } from "./http/index.ts";
+import { createMetricsServer } from "./http/metrics-server.ts";
 import type { ModelStore } from "./registry/index.ts";
 import type { CreateServicesOptions, Services } from "./services/create-services.ts";
 import { createBenchmarkHistory } from "./bench/history.ts";
@@ -31,7 +31,7 @@ export interface StartServerOptions {
   /** Web UI directory. Defaults to the repository's web/dist (built by `npm ci` / `npm run build:web`). */
   webDir?: string | null;
   /** Fastify logger setting. Defaults to {level: config.log.level}. */
-  logger?: boolean | { level: string };
+  logger?: AppDeps["logger"];
   /** Seconds close() waits for in-flight requests before cutting them off. Defaults to 25 (k8s grace is 30). */
   drainTimeoutSeconds?: number;
   /** Extra service options (adaptive chooser, memory monitor, embedder). */
@@ -58,6 +58,22 @@ export interface RunningServer {
 }
 
 
+/**
+ * One line on where the layers run and why: info when GPU=… got what it asked for (or auto settled), warn when an
+ * explicit GPU=cuda|vulkan fell back to the CPU.
+ */
+function logGpuChoice(app: FastifyInstance, config: Config, engine: Engine): void {
+  const gpu = engine.gpu;
+  if (!gpu) {
+    if (config.gpu.backend !== "off") app.log.warn(`GPU=${config.gpu.backend} ignored: the ${engine.name} engine runs on the CPU (GPU offload needs the native engine)`);
+    return;
+  }
+  const fellBack = (gpu.requested === "cuda" || gpu.requested === "vulkan") && gpu.backend === "cpu";
+  const line = { gpu: { requested: gpu.requested, backend: gpu.backend, devices: gpu.devices.map((d) => d.description), layers: config.gpu.layers } };
+  if (fellBack) app.log.warn(line, `GPU backend: cpu (fallback) — ${gpu.reason}`);
+  else app.log.info(line, `GPU backend: ${gpu.backend} — ${gpu.reason}`);
+}
+
 function urlOf(address: string): string {
   return address.replace("://[::1]", "://localhost").replace("://0.0.0.0", "://127.0.0.1");
 }
@@ -66,6 +82,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const loaded = options.loaded ?? loadConfig();
   const config = loaded.config;
   let readiness: Readiness = { ready: false, reason: `loading ${config.models.default}` };
+  // Aborted at the drain limit: what still runs is cancelled and told so (streams end with an error event).
+  const shutdown = new AbortController();
   const wiring = await createAppDeps(config, {
     store: options.store,
     engine: options.engine,
@@ -75,6 +93,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     readiness: () => readiness,
     webDir: options.webDir,
     logger: options.logger,
+    shutdown: shutdown.signal,
     // The server runs benchmarks in the background for /api/benchmarks; bench/ sits above the wiring, so it is
     // composed here.
     benchmarks: ({ store, engine }) => {
@@ -88,7 +107,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   services.memory?.startSampling(2000);
 
   const app = buildApp(deps);
-  const metricsApp = createMetricsServer({ registry: services.metrics.registry });
+  logGpuChoice(app, config, wiring.engine);
+  const metricsApp = createMetricsServer({ registry: services.metrics.registry, apiKeys: deps.apiKeys });
   const host = options.overrides?.host ?? config.server.host;
   const address = await app.listen({ port: options.overrides?.port ?? config.server.port, host });
   let metricsAddress: string;
@@ -137,7 +157,11 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
         timer.unref();
       });
       if ((await Promise.race([drained.then(() => "ok" as const), timeout])) === "timeout") {
-        app.log.warn(`drain did not finish within ${drainTimeoutMs / 1000} s; closing anyway`);
+        app.log.warn(`drain did not finish within ${drainTimeoutMs / 1000} s; ending the requests still running`);
+        // Streams write their final error event and end; generations see the abort at their next token. Give
+        // the replies a moment to reach their clients before the listeners and the engine go.
+        shutdown.abort(shutdownReason());
+        await Promise.race([drained, new Promise((r) => setTimeout(r, 2000).unref())]);
       }
       clearTimeout(timer);
       await metricsApp.close();

@@ -86,6 +86,59 @@ describe("reflexia CLI", () => {
     expect(rows.find((k) => k.key === "rag.chunk_size")).toMatchObject({ value: 512, source: "default" });
   });
 
+  it("config names the GPU backend it yields and why; a bad GPU_LAYERS is refused by name", async () => {
+    const r = await run(process.execPath, [BIN, "config", "--json"], { env: { ...env(), GPU: "off", GPU_LAYERS: "12" } });
+    const j = JSON.parse(r.stdout) as { keys: { key: string; value: unknown; source: string }[]; gpu: { requested: string; backend: string; reason: string } };
+    expect(j.keys.find((k) => k.key === "gpu.layers")).toMatchObject({ value: 12, source: "env" });
+    expect(j.gpu).toEqual({ requested: "off", backend: "cpu", reason: "GPU=off: every layer runs on the CPU" });
+    const text = await run(process.execPath, [BIN, "config"], { env: { ...env(), GPU: "off" } });
+    expect(text.stdout).toContain("\nGPU backend: cpu — GPU=off: every layer runs on the CPU\n");
+    const refused = await new Promise<{ code: number; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [BIN, "config"], { env: { ...env(), GPU_LAYERS: "lots" } });
+      let stderr = "";
+      child.stderr.on("data", (d) => (stderr += d));
+      child.on("close", (code) => resolve({ code: code ?? -1, stderr }));
+    });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toBe('error: invalid value for gpu.layers (GPU_LAYERS) from env: "lots" — expected "auto", "max" or a whole number of layers (0 or more) (RFX_CONFIG_INVALID)\n');
+  });
+
+  it("doctor prints the CPU, the ggml CPU variant, drivers, GPU devices and the backend chosen with its reason", async () => {
+    const r = await cli(["doctor"]);
+    expect(r.code, r.stderr).toBe(0);
+    for (const s of ["CPU\n", "ggml CPU variant", "Library sets", "Drivers\n", "libvulkan.so.1", "GPU devices\n", "Backend: GPU=auto → "]) expect(r.stdout).toContain(s);
+    const j = JSON.parse((await cli(["doctor", "--json"])).stdout) as {
+      system: { cpuFlags: string[]; ggmlCpuVariant?: string };
+      gpu: { chosen: { requested: string; backend: string; reason: string }; backends: { backend: string }[]; librarySets: { backend: string; installed: boolean }[] };
+    };
+    expect(j.system.ggmlCpuVariant).toMatch(/^[a-z0-9_]+$/);
+    expect(j.gpu.backends.map((b) => b.backend)).toEqual(["cuda", "vulkan"]);
+    expect(j.gpu.librarySets.every((s) => s.installed)).toBe(true);
+    expect(j.gpu.chosen.requested).toBe("auto");
+    if (process.env.CI) {
+      expect(j.gpu.chosen.backend).toBe("cpu");
+      expect(r.stdout).toContain(`Backend: GPU=auto → cpu\n  ${j.gpu.chosen.reason}\n`);
+    }
+  });
+
+  it("models fit --shape 7b gives each quantization's RAM, VRAM, GPU layers and a tok/s bound", async () => {
+    const r = await cli(["models", "fit", "--shape", "7b", "--context", "2048", "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout) as { contextSize: number; bandwidth: { cpuBytesPerSecond: number }; rows: { quantization: string; ramBytes: number; gpuLayers: number; totalLayers: number; decodeTokensPerSecond: number }[] };
+    expect(j.contextSize).toBe(2048);
+    expect(j.rows.map((x) => x.quantization)).toEqual(["q4_0", "q4_k_m", "q5_k_m", "q8_0", "f16"]);
+    expect(j.rows.every((x) => x.totalLayers === 33 && x.ramBytes > 3 * 2 ** 30)).toBe(true);
+    expect(j.bandwidth.cpuBytesPerSecond).toBeGreaterThan(1e8);
+    expect(j.rows[0]!.decodeTokensPerSecond).toBeGreaterThan(j.rows[4]!.decodeTokensPerSecond);
+    const text = await cli(["models", "fit", "--shape", "tiny", "--no-measure"]);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/^VARIANT +FILE +RAM +VRAM +GPU LAYERS +DECODE TOK\/S \(BOUND\)$/m);
+    expect(text.stdout).toMatch(/^tiny q4_0 .* 0\/3 +-$/m);
+    const bad = await cli(["models", "fit"]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toBe("error: models fit needs a MODEL or --shape (one of them) (RFX_VALIDATION)\n");
+  });
+
   it("creates the synthetic default model on first run in an empty store and says what it is", async () => {
     const fresh = mkdtempSync(join(tmpdir(), "rfx-first-"));
     try {

@@ -1,7 +1,8 @@
 // Parses every deployment artefact (Kubernetes manifests, compose, Prometheus and Grafana provisioning, Dockerfile,
 // dashboard) and checks that they agree with each other and with the server's config keys and metrics.
 import { execFileSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
@@ -157,6 +158,12 @@ describe("kubernetes manifests", () => {
     expect(sm.spec.namespaceSelector.matchNames).toContain(one("Namespace").metadata.name);
     expect(sm.spec.endpoints).toHaveLength(1);
     expect(sm.spec.endpoints[0]).toMatchObject({ port: "metrics", path: "/metrics" });
+    // Auth is on (configmap), so /metrics asks for the key: the scrape carries it from the server's own Secret.
+    expect(one("ConfigMap").data.ENABLE_AUTH).toBe("true");
+    const secret = one("Secret");
+    expect(sm.spec.endpoints[0].authorization).toEqual({ type: "Bearer", credentials: { name: secret.metadata.name, key: "API_KEY" } });
+    // An annotation-driven scrape cannot send the key; it would only collect 401s.
+    expect(Object.keys(dep.spec.template.metadata.annotations ?? {}).filter((k) => k.startsWith("prometheus.io/"))).toEqual([]);
 
     const hpa = one("HorizontalPodAutoscaler");
     expect(hpa.spec.scaleTargetRef).toEqual({ apiVersion: dep.apiVersion, kind: "Deployment", name: dep.metadata.name });
@@ -190,6 +197,12 @@ describe("Dockerfile", () => {
     expect(hc).toMatch(/\/healthz/);
   });
 
+  it("listens on all interfaces only with auth on by default (the API and /metrics ask for the key)", () => {
+    const env = Object.fromEntries(lines.filter((l) => /^ENV /.test(l)).flatMap((l) => [...l.matchAll(/(\w+)=(\S+)/g)].map((m) => [m[1], m[2]])));
+    expect(env.HOST).toBe("0.0.0.0");
+    expect(env.ENABLE_AUTH).toBe("true");
+  });
+
   it("copies only paths that exist, and its ENV config keys are real", () => {
     for (const l of lines.filter((l) => /^COPY /.test(l) && !/--from=/.test(l))) {
       const parts = l.split(/\s+/).slice(1).filter((p) => !p.startsWith("--"));
@@ -217,6 +230,22 @@ describe("docker-compose with Prometheus and Grafana", () => {
     }
     for (const k of Object.keys(compose.services.reflexia.environment)) expect(CONFIG_ENVS.has(k), `reflexia env ${k}`).toBe(true);
     expect(compose.services.reflexia.environment.HOST).toBe("0.0.0.0");
+    // Listening on all interfaces, so auth defaults to on and the key is required to start at all.
+    expect(compose.services.reflexia.environment.ENABLE_AUTH).toBe("${ENABLE_AUTH:-true}");
+    expect(compose.services.reflexia.environment.API_KEY).toMatch(/^\$\{API_KEY:\?/);
+  });
+
+  it("Prometheus sends the same API key as a Bearer token, from a secret made of the variable reflexia reads", () => {
+    const [prom] = readYamlDocs(join(ROOT, "prometheus.yml"));
+    const job = prom.scrape_configs.find((j: Doc) => j.job_name === "reflexia");
+    expect(job.authorization.type).toBe("Bearer");
+    const file: string = job.authorization.credentials_file;
+    const secrets: string[] = compose.services.prometheus.secrets;
+    // Compose mounts a short-syntax secret at /run/secrets/<name>.
+    const mounted = secrets.find((name) => `/run/secrets/${name}` === file);
+    expect(mounted, `a prometheus secret mounted at ${file}`).toBeDefined();
+    expect(compose.secrets[mounted!]).toEqual({ environment: "API_KEY" });
+    expect(compose.services.reflexia.environment.API_KEY).toContain("API_KEY");
   });
 
   it("Prometheus scrapes the compose reflexia service on its metrics port", () => {
@@ -229,10 +258,20 @@ describe("docker-compose with Prometheus and Grafana", () => {
     expect(job.static_configs.flatMap((s: Doc) => s.targets)).toContain(`reflexia:${port}`);
   });
 
-  it("prometheus.yml passes promtool check config", (ctx) => {
+  it("prometheus.yml passes promtool check config (with its key file where compose mounts it)", (ctx) => {
     const promtool = requireBinary("promtool", (note) => ctx.skip(note));
-    const out = execFileSync(promtool, ["check", "config", join(ROOT, "prometheus.yml")], { encoding: "utf8" });
-    expect(out).toMatch(/SUCCESS/);
+    // promtool checks that the credentials file exists: point it at a stand-in for the mounted secret.
+    const dir = mkdtempSync(join(tmpdir(), "rfx-promtool-"));
+    try {
+      writeFileSync(join(dir, "key"), "k");
+      const text = readFileSync(join(ROOT, "prometheus.yml"), "utf8").replace("/run/secrets/reflexia_api_key", join(dir, "key"));
+      expect(text).toContain(join(dir, "key"));
+      writeFileSync(join(dir, "prometheus.yml"), text);
+      const out = execFileSync(promtool, ["check", "config", join(dir, "prometheus.yml")], { encoding: "utf8" });
+      expect(out).toMatch(/SUCCESS/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("Grafana is provisioned with a Prometheus datasource and the dashboard directory that holds the dashboard", () => {

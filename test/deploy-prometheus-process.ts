@@ -11,6 +11,10 @@ export interface PrometheusProcessOptions {
   /** host:port targets of the "reflexia" job. */
   targets: string[];
   scrapeIntervalSeconds?: number;
+  /** The server's API key: the "reflexia" job sends it as Bearer from a credentials file, as prometheus.yml does. */
+  bearerKey?: string;
+  /** Also scrape the targets without a key, as job "reflexia-without-key" (its `up` shows whether that works). */
+  unauthenticatedJob?: boolean;
 }
 
 export interface PrometheusProcess {
@@ -50,6 +54,9 @@ process.once("exit", () => {
 export async function startPrometheus(options: PrometheusProcessOptions): Promise<PrometheusProcess> {
   const dir = mkdtempSync(join(tmpdir(), "reflexia-prom-"));
   const interval = `${options.scrapeIntervalSeconds ?? 1}s`;
+  const targets = `      - targets: [${options.targets.map((t) => JSON.stringify(t)).join(", ")}]`;
+  const keyFile = join(dir, "reflexia-api-key");
+  if (options.bearerKey !== undefined) writeFileSync(keyFile, options.bearerKey, { mode: 0o600 });
   const config = [
     "global:",
     `  scrape_interval: ${interval}`,
@@ -58,8 +65,10 @@ export async function startPrometheus(options: PrometheusProcessOptions): Promis
     "scrape_configs:",
     "  - job_name: reflexia",
     "    metrics_path: /metrics",
+    ...(options.bearerKey !== undefined ? ["    authorization:", "      type: Bearer", `      credentials_file: ${JSON.stringify(keyFile)}`] : []),
     "    static_configs:",
-    `      - targets: [${options.targets.map((t) => JSON.stringify(t)).join(", ")}]`,
+    targets,
+    ...(options.unauthenticatedJob ? ["  - job_name: reflexia-without-key", "    metrics_path: /metrics", "    static_configs:", targets] : []),
     "",
   ].join("\n");
   writeFileSync(join(dir, "prometheus.yml"), config);

@@ -29,16 +29,18 @@ describe.skipIf(bins.skip)("Prometheus against the live server", () => {
   let api: string;
   let scrapeAfterTraffic = "";
 
+  // Auth on, as in kubernetes/configmap.yaml: the metrics listener wants the key too, and Prometheus sends it.
+  const KEY = "prometheus-live-test-key";
   const post = (path: string, body: unknown) =>
-    fetch(`${api}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    fetch(`${api}${path}`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${KEY}` }, body: JSON.stringify(body) });
 
   beforeAll(async () => {
     const prometheus = bins.require("prometheus");
     bins.require("promtool");
-    live = await startLiveServer();
+    live = await startLiveServer({ "auth.enabled": true, "auth.api_key": KEY });
     api = live.server.url;
     // Prometheus starts before the traffic so that counters are seen rising, as in production.
-    prom = await startPrometheus({ binary: prometheus, targets: [live.metricsTarget], scrapeIntervalSeconds: 1 });
+    prom = await startPrometheus({ binary: prometheus, targets: [live.metricsTarget], scrapeIntervalSeconds: 1, bearerKey: KEY, unauthenticatedJob: true });
 
     const chat = { model: TINY, messages: [{ role: "user", content: "Explain what a histogram is." }], max_tokens: 12, temperature: 0, seed: 1 };
     const statuses: Record<string, number> = {};
@@ -54,7 +56,7 @@ describe.skipIf(bins.skip)("Prometheus against the live server", () => {
     await note("pinned q8_0", post("/v1/chat/completions", { ...chat, model: `${TINY}:q8_0`, temperature: 0.5, seed: undefined }));
     await note("ollama generate", post("/api/generate", { model: TINY, prompt: "Hello", stream: false, options: { num_predict: 6 } }));
     await note("unknown model", post("/v1/chat/completions", { ...chat, model: "no-such-model" }));
-    await note("status", fetch(`${api}/api/status`));
+    await note("status", fetch(`${api}/api/status`, { headers: { "x-api-key": KEY } }));
     expect(statuses).toEqual({
       chat: 200,
       "chat (cache hit)": 200,
@@ -66,7 +68,7 @@ describe.skipIf(bins.skip)("Prometheus against the live server", () => {
       status: 200,
     });
 
-    scrapeAfterTraffic = await (await fetch(`${live.server.metricsUrl}/metrics`)).text();
+    scrapeAfterTraffic = await (await fetch(`${live.server.metricsUrl}/metrics`, { headers: { authorization: `Bearer ${KEY}` } })).text();
     // Wait until Prometheus holds a scrape taken after all that traffic, then two more so every rate() window
     // has at least two post-traffic samples.
     const generated = Number(/^reflexia_generated_tokens_total\{[^}]*quantization="q8_0"[^}]*\} (\S+)$/m.exec(scrapeAfterTraffic)?.[1] ?? "NaN");
@@ -103,10 +105,16 @@ describe.skipIf(bins.skip)("Prometheus against the live server", () => {
       expect(samples.has(n), n).toBe(true);
   });
 
-  it("Prometheus scrapes the server successfully", async () => {
+  it("Prometheus scrapes the server with the key from its credentials file; without it the scrape is refused", async () => {
     const r = await prom.query('up{job="reflexia"}');
     expect(r.status).toBe("success");
     expect(r.data!.result.map((x) => x.value![1])).toEqual(["1"]);
+    const without = await prom.query('up{job="reflexia-without-key"}');
+    expect(without.data!.result.map((x) => x.value![1])).toEqual(["0"]);
+    const plain = await fetch(`${live.server.metricsUrl}/metrics`);
+    expect(plain.status).toBe(401);
+    expect(((await plain.json()) as { error: { code: string } }).error.code).toBe("RFX_UNAUTHORIZED");
+    expect((await fetch(`${live.server.metricsUrl}/metrics`, { headers: { authorization: "Bearer wrong" } })).status).toBe(401);
   });
 
   it("every PromQL expression of the dashboard returns data", async () => {

@@ -1,7 +1,8 @@
 // `reflexia models …` end to end through commander: synth (real quantizer), list/show/cp/rm/quantize, and error lines.
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Command } from "commander";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -27,15 +28,21 @@ beforeAll(async () => {
   gguf = await writeTinyGguf(work, 5);
   server = createServer((req, res) => {
     if (req.url === "/model.gguf") res.writeHead(200, { "content-length": String(gguf.bytes.length) }).end(gguf.bytes);
+    // Headers and a few bytes, then nothing: a stalled mirror.
+    else if (req.url === "/stall.gguf") res.writeHead(200, { "content-length": String(gguf.bytes.length) }).write(gguf.bytes.subarray(0, 10));
     else res.writeHead(404).end();
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
 afterAll(async () => {
+  server.closeAllConnections();
   await new Promise((r) => server.close(r));
   await cleanupTempDirs();
 });
+
+/** Environment of the next cli() calls besides REFLEXIA_HOME (config keys such as PULL_READ_TIMEOUT). */
+let cliEnv: Record<string, string> = {};
 
 /** Runs `reflexia models <args>` in-process and returns what it printed and the exit code it set. */
 async function cli(...args: string[]): Promise<{ stdout: string; stderr: string; exitCode: number }> {
@@ -43,7 +50,7 @@ async function cli(...args: string[]): Promise<{ stdout: string; stderr: string;
   // An explicit empty config file keeps a reflexia.config.json in the working directory out of the test.
   const file = join(work, "reflexia.config.json");
   writeFileSync(file, "{}");
-  const { config } = loadConfig({ env: { REFLEXIA_HOME: home }, file });
+  const { config } = loadConfig({ env: { ...cliEnv, REFLEXIA_HOME: home }, file });
   registerModelsCommand(program, async () => ({ config, store }));
   let stdout = "";
   let stderr = "";
@@ -59,6 +66,44 @@ async function cli(...args: string[]): Promise<{ stdout: string; stderr: string;
     out.mockRestore();
     err.mockRestore();
   }
+}
+
+/** A GGUF's bytes with `general.alignment` (u32) added as the last metadata entry; the rest is unchanged. */
+function withAlignment(bytes: Buffer, alignment: number): Buffer {
+  const kvCount = bytes.readBigUInt64LE(16);
+  // Walk the metadata to its end, to insert the new entry there.
+  let off = 24;
+  const str = () => {
+    const n = Number(bytes.readBigUInt64LE(off));
+    off += 8 + n;
+  };
+  const SIZE: Record<number, number> = { 0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8 };
+  const value = (type: number): void => {
+    if (type === 8) return str();
+    if (type === 9) {
+      const item = bytes.readUInt32LE(off);
+      const len = Number(bytes.readBigUInt64LE(off + 4));
+      off += 12;
+      for (let i = 0; i < len; i++) value(item);
+      return;
+    }
+    off += SIZE[type];
+  };
+  for (let i = 0n; i < kvCount; i++) {
+    str();
+    const type = bytes.readUInt32LE(off);
+    off += 4;
+    value(type);
+  }
+  const key = Buffer.from("general.alignment");
+  const entry = Buffer.alloc(8 + key.length + 4 + 4);
+  entry.writeBigUInt64LE(BigInt(key.length), 0);
+  key.copy(entry, 8);
+  entry.writeUInt32LE(4, 8 + key.length);
+  entry.writeUInt32LE(alignment, 12 + key.length);
+  const out = Buffer.concat([bytes.subarray(0, off), entry, bytes.subarray(off)]);
+  out.writeBigUInt64LE(kvCount + 1n, 16);
+  return out;
 }
 
 /** A failure is one `error: … (CODE)` line on stderr, nothing on stdout, exit code 1, and an untouched store. */
@@ -161,9 +206,52 @@ describe("models errors: one line, exit code 1, store unchanged", () => {
     await expectCleanFailure("RFX_INVALID_GGUF", "add", p, "--name", "x");
   });
   it("add of a missing path", () => expectCleanFailure("RFX_NOT_FOUND", "add", join(work, "absent.gguf"), "--name", "x"));
+  it("show of a variant whose blob is damaged names the blob by digest, not by its path", async () => {
+    const other = await writeTinyGguf(work, 6, "other.gguf");
+    await cli("add", other.path, "--name", "damaged");
+    const blob = (await store.resolve("damaged:f16")).path;
+    truncateSync(blob, 64);
+    try {
+      await expectCleanFailure("RFX_INVALID_GGUF", "show", "damaged:f16");
+      const r = await cli("show", "damaged:f16");
+      expect(r.stderr).toContain(`blob sha256:${other.sha256.slice(0, 12)}`);
+      expect(r.stderr).not.toContain(store.root);
+    } finally {
+      await cli("rm", "damaged");
+    }
+  });
+  it("add of a FIFO fails at once (no writer is ever waited for)", async () => {
+    const fifo = join(work, "pipe.gguf");
+    execFileSync("mkfifo", [fifo]);
+    await expectCleanFailure("RFX_INVALID_GGUF", "add", fifo, "--name", "x");
+  }, 10_000);
+  it("add of a GGUF whose general.alignment is 0 or not a power of two", async () => {
+    for (const value of [0, 24]) {
+      const p = join(work, `align-${value}.gguf`);
+      // A real model's bytes with the alignment key appended to its metadata: only the alignment is wrong.
+      writeFileSync(p, withAlignment(gguf.bytes, value));
+      await expectCleanFailure("RFX_INVALID_GGUF", "add", p, "--name", "x");
+      expect((await cli("add", p, "--name", "x")).stderr).toContain(`general.alignment is ${value}`);
+    }
+  });
   it("rm of an unknown name", () => expectCleanFailure("RFX_MODEL_NOT_FOUND", "rm", "ghost"));
   it("show of an unknown variant", () => expectCleanFailure("RFX_MODEL_NOT_FOUND", "show", "t:q2_k"));
   it("pull of a URL that 404s", () => expectCleanFailure("RFX_DOWNLOAD_FAILED", "pull", `${base}/missing.gguf`, "--name", "x"));
+  it("pull from a server that stalls fails after PULL_READ_TIMEOUT with one line", async () => {
+    cliEnv = { PULL_READ_TIMEOUT: "1" };
+    try {
+      const before = await store.list();
+      const r = await cli("pull", `${base}/stall.gguf`, "--name", "x");
+      expect(r.exitCode).toBe(1);
+      expect(r.stdout).toBe("");
+      expect(r.stderr).toMatch(/^error: download of \S+ stalled: (no data|\d+ bytes) in 1 s [^\n]+ \(RFX_DOWNLOAD_FAILED\)\n$/);
+      // Nothing added; the 10 bytes stay in partial/ for a resume.
+      expect(await store.list()).toEqual(before);
+    } finally {
+      cliEnv = {};
+      server.closeAllConnections();
+    }
+  }, 15_000);
   it("pull whose sha256 mismatches", () => expectCleanFailure("RFX_DOWNLOAD_FAILED", "pull", `${base}/model.gguf`, "--name", "x", "--sha256", "0".repeat(64)));
   it("synth with an unknown quantization or shape", async () => {
     await expectCleanFailure("RFX_VALIDATION", "synth", "--shape", "tiny", "--quant", "q3_x", "--name", "x");

@@ -15,6 +15,12 @@ interface ServerBehaviour {
   ignoreRange?: boolean;
   /** Send no ETag (so If-Range falls back to Last-Modified). */
   noEtag?: boolean;
+  /** Send this many body bytes of a full response, then nothing, keeping the connection open. */
+  stallAfter?: number;
+  /** Accept the request and never answer it. */
+  silent?: boolean;
+  /** Send the body one byte at a time, this many ms apart. */
+  trickleMs?: number;
 }
 
 let work: string;
@@ -31,6 +37,7 @@ beforeAll(async () => {
   gguf = await writeTinyGguf(work, 11);
   server = createServer((req, res) => {
     const record = (status: number) => requests.push({ url: req.url ?? "", headers: req.headers, status });
+    if (behaviour.silent) return;
     const body = req.url === "/model.gguf" ? gguf.bytes : req.url === "/notes.txt" ? Buffer.from("not a model\n".repeat(1000)) : undefined;
     if (!body) {
       record(404);
@@ -56,6 +63,15 @@ beforeAll(async () => {
     }
     record(200);
     res.writeHead(200, { ...headers, "content-length": String(body.length) });
+    if (behaviour.stallAfter !== undefined) {
+      res.write(body.subarray(0, behaviour.stallAfter));
+      return;
+    }
+    if (behaviour.trickleMs !== undefined) {
+      let i = 0;
+      const t = setInterval(() => (res.destroyed || i >= body.length ? clearInterval(t) : res.write(body.subarray(i, ++i))), behaviour.trickleMs);
+      return;
+    }
     const cut = behaviour.cutAfter;
     if (cut !== undefined) {
       behaviour = { ...behaviour, cutAfter: undefined };
@@ -70,6 +86,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  server.closeAllConnections();
   await new Promise((r) => server.close(r));
   await cleanupTempDirs();
 });
@@ -82,6 +99,48 @@ beforeEach(() => {
 });
 
 const partials = () => readdirSync(join(store.root, "partial")).filter((f) => f.endsWith(".part"));
+
+describe("pull from a server that stalls or trickles fails in bounded time, keeping the partial for a resume", () => {
+  const watchdog = { readTimeoutSeconds: 1, minBytesPerSecond: 1024 };
+  const failure = (p: Promise<unknown>, text: RegExp) => expect(p).rejects.toSatisfy((e: any) => e.code === "RFX_DOWNLOAD_FAILED" && text.test(e.message));
+
+  it("stalls mid-body: fails with a one-line reason, then the next pull resumes from the kept bytes", async () => {
+    behaviour = { stallAfter: 100_000 };
+    const before = await snapshotStore(store);
+    await failure(store.pull(`${base}/model.gguf`, { name: "slow", ...watchdog }), /stalled: no data in 1 s .*PULL_READ_TIMEOUT.*100000 bytes kept/);
+    expect(partials()).toHaveLength(1);
+    expect((await snapshotStore(store)).listing).toEqual(before.listing);
+    server.closeAllConnections();
+    behaviour = {};
+    const r = await store.pull(`${base}/model.gguf`, { name: "slow", sha256: gguf.sha256, ...watchdog });
+    expect(r.resumedFrom).toBe(100_000);
+    expect(requests.at(-1)).toMatchObject({ status: 206 });
+  }, 15_000);
+
+  it("never answers: fails without waiting for headers forever", async () => {
+    behaviour = { silent: true };
+    await failure(store.pull(`${base}/model.gguf`, { name: "mute", ...watchdog }), /stalled: no data in 1 s/);
+    expect((await store.list()).length).toBe(0);
+    server.closeAllConnections();
+  }, 15_000);
+
+  it("trickles one byte every 50 ms: under the minimum rate, so it fails too", async () => {
+    behaviour = { trickleMs: 50 };
+    await failure(store.pull(`${base}/model.gguf`, { name: "drip", ...watchdog }), /stalled: \d+ bytes in 1 s \(less than 1024 bytes\/s/);
+    expect((await store.list()).length).toBe(0);
+    server.closeAllConnections();
+  }, 15_000);
+
+  it("a rate of 0 only fails a full stall, not a trickle", async () => {
+    behaviour = { trickleMs: 20, noEtag: true };
+    const slow = store.pull(`${base}/model.gguf`, { name: "patient", readTimeoutSeconds: 0.5, minBytesPerSecond: 0 });
+    await new Promise((r) => setTimeout(r, 2500));
+    // Still going after 5 windows: bytes keep arriving.
+    expect(partials()).toHaveLength(1);
+    server.closeAllConnections();
+    await failure(slow, /interrupted|stalled/);
+  }, 15_000);
+});
 
 describe("pull", () => {
   it("downloads, validates and adds a GGUF; tag defaults to its file type", async () => {

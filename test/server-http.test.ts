@@ -1,5 +1,6 @@
 // HTTP layer over the real store, scheduler and services with the pausable fake engine: API shapes, the error
 // table, security, and request metrics (app.inject, no socket).
+import { truncateSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createMemoryMonitor } from "../src/memory/index.ts";
 import { createFakeEngine } from "./support/fake-engine.ts";
@@ -246,6 +247,27 @@ describe("Ollama-compatible API", () => {
     const after = (await app.inject({ url: "/api/tags" })).json().models.map((m: { name: string }) => m.name);
     expect(after).toEqual([`${TINY}:q4_0`, `${TINY}:q8_0`]);
   });
+
+  it("create refuses before the first byte what it can know (missing from, bad names, taken destination), streaming or not", async () => {
+    const tags = async () => (await app.inject({ url: "/api/tags" })).json().models.map((m: { name: string }) => m.name);
+    const before = await tags();
+    for (const stream of [true, false]) {
+      for (const [payload, status, code] of [
+        [{ model: "x", from: "ghost" }, 404, "RFX_MODEL_NOT_FOUND"],
+        [{ model: "x", from: `${TINY}:q5_k_m` }, 404, "RFX_MODEL_NOT_FOUND"],
+        [{ model: "x", from: "ghost", quantize: "q8_0" }, 404, "RFX_MODEL_NOT_FOUND"],
+        [{ model: "../x", from: TINY }, 400, "RFX_VALIDATION"],
+        [{ model: "x", from: TINY, quantize: "q3_k" }, 400, "RFX_VALIDATION"],
+        [{ model: TINY, from: `${TINY}:q4_0` }, 409, "RFX_MODEL_EXISTS"],
+        [{ model: `${TINY}:q8_0`, from: `${TINY}:q4_0` }, 409, "RFX_MODEL_EXISTS"],
+      ] as const) {
+        const res = await app.inject({ method: "POST", url: "/api/create", payload: { ...payload, stream } });
+        expect(res.statusCode, `${JSON.stringify(payload)} stream ${stream}: ${res.body}`).toBe(status);
+        expect(res.json().error.code).toBe(code);
+      }
+    }
+    expect(await tags()).toEqual(before);
+  });
 });
 
 describe("Reflexia endpoints", () => {
@@ -371,6 +393,31 @@ describe("security", () => {
     const other = await withCors.inject({ url: "/api/version", headers: { origin: "https://evil.example" } });
     expect(other.headers["access-control-allow-origin"]).toBeUndefined();
     await withCors.close();
+  });
+});
+
+describe("no error message shows a model-store path", () => {
+  it("a corrupt blob and a failing load are reported by model and digest, never by blob path", async () => {
+    const own = await createTinyHome(["q4_0"]);
+    try {
+      const blob = (await own.store.resolve(`${TINY}:q4_0`)).path;
+      expect(blob).toContain("/blobs/sha256-");
+      const { app } = await buildTestApp({ store: own.store, engine: createFakeEngine({ failPaths: [blob] }), config: testConfig(own.home) });
+      const gen = await app.inject({ method: "POST", url: "/api/generate", payload: { model: `${TINY}:q4_0`, prompt: "hi", stream: false } });
+      expect(gen.json().error.code).toBe("RFX_ENGINE");
+      const streamed = await app.inject({ method: "POST", url: "/v1/chat/completions", payload: { model: `${TINY}:q4_0`, messages: [{ role: "user", content: "hi" }], stream: true } });
+      truncateSync(blob, 100);
+      const show = await app.inject({ method: "POST", url: "/api/show", payload: { model: `${TINY}:q4_0` } });
+      expect(show.statusCode).toBe(422);
+      for (const res of [gen, streamed, show]) {
+        expect(res.body).not.toContain(own.home);
+        expect(res.body).not.toContain("blobs");
+        expect(res.body).toMatch(/blob sha256:[0-9a-f]{12}/);
+      }
+      await app.close();
+    } finally {
+      await own.cleanup();
+    }
   });
 });
 

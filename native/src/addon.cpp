@@ -8,6 +8,7 @@
 
 #include "common.h"
 #include "embedder.h"
+#include "devices.h"
 #include "generator.h"
 #include "ggml-backend.h"
 #include "model.h"
@@ -31,7 +32,11 @@ void clear_llama_error() {
     g_last_error.clear();
 }
 
+static thread_local LogCapture * t_capture = nullptr;
+void set_log_capture(LogCapture * capture) { t_capture = capture; }
+
 static void log_cb(ggml_log_level level, const char * text, void *) {
+    if (t_capture && text) t_capture->lines.emplace_back(text);
     if (level == GGML_LOG_LEVEL_ERROR || level == GGML_LOG_LEVEL_WARN) {
         std::lock_guard<std::mutex> lk(g_log_mu);
         std::string line(text);
@@ -98,6 +103,9 @@ static Napi::Value Init(const Napi::CallbackInfo & info) {
 static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
     exports.Set("init", Napi::Function::New(env, Init));
     exports.Set("loadModel", Napi::Function::New(env, Model::Load));
+    exports.Set("loadBackend", Napi::Function::New(env, LoadBackend));
+    exports.Set("devices", Napi::Function::New(env, Devices));
+    exports.Set("deviceBandwidth", Napi::Function::New(env, DeviceBandwidth));
     exports.Set("Model", Model::Define(env));
     exports.Set("Generator", Generator::Define(env));
     exports.Set("Embedder", Embedder::Define(env));

@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "llama.h"
 
@@ -34,6 +35,13 @@ void register_exit_stop();
 // The last warning/error line llama.cpp logged, so a failed load can say why instead of "failed".
 std::string last_llama_error();
 void clear_llama_error();
+
+// Every line llama.cpp logs on the calling thread while set (a model load reads its offload summary from it);
+// per thread, so concurrent loads on the libuv pool never see each other's lines. nullptr ends the capture.
+struct LogCapture {
+    std::vector<std::string> lines;
+};
+void set_log_capture(LogCapture * capture);
 
 // Runs `work` on the libuv pool and settles a promise with `done(env)` or the thrown message.
 class PromiseWorker : public Napi::AsyncWorker {
@@ -81,6 +89,10 @@ class PromiseWorker : public Napi::AsyncWorker {
 struct ModelHolder {
     llama_model * model = nullptr;
     const llama_vocab * vocab = nullptr;
+    // Layers llama.cpp put on GPU devices (output layer counted, as llama.cpp's n_gpu_layers does) and the size of
+    // each weight buffer it allocated, by buffer name ("CPU_Mapped", "CPU_REPACK", "Vulkan0", "CUDA0", ...).
+    int32_t gpu_layers = 0;
+    std::vector<std::pair<std::string, double>> weight_buffers;
     ~ModelHolder() {
         if (model) llama_model_free(model);
     }

@@ -1,7 +1,10 @@
 // Model loading off the JS thread, and the synchronous tokenizer / metadata / chat-template calls.
 #include "model.h"
 
+#include <cstdlib>
 #include <vector>
+
+#include "devices.h"
 
 namespace rfx {
 
@@ -32,25 +35,63 @@ Model::Model(const Napi::CallbackInfo & info) : Napi::ObjectWrap<Model>(info) {
     model_ = *holder;
 }
 
-// loadModel(path, {useMmap}) -> Promise<Model>
+// The offload summary of a load from llama.cpp's own log lines ("model buffer size" per weight buffer).
+static void read_load_log(const LogCapture & cap, ModelHolder & h) {
+    for (const auto & line : cap.lines) {
+        auto at = line.find(" model buffer size = ");
+        if (at == std::string::npos) continue;
+        auto start = line.find(": ");
+        if (start == std::string::npos || start >= at) continue;
+        std::string name = line.substr(start + 2, at - start - 2);
+        name.erase(0, name.find_first_not_of(' '));
+        double mib = std::atof(line.c_str() + at + 21);
+        h.weight_buffers.emplace_back(name, mib * 1024.0 * 1024.0);
+    }
+}
+
+// loadModel(path, {useMmap, gpuLayers, devices}) -> Promise<Model>
+// gpuLayers: layers to put on `devices` (-1 all, output layer included as in llama.cpp's n_gpu_layers); devices:
+// global ggml device indices (devices()). No devices means CPU only, whatever is registered: a backend module that
+// was loaded but not chosen (e.g. a software Vulkan device under GPU=auto) never receives layers by default.
 Napi::Value Model::Load(const Napi::CallbackInfo & info) {
     auto env = info.Env();
     std::string path = info[0].As<Napi::String>();
     bool use_mmap = true;
+    int32_t gpu_layers = 0;
+    std::vector<int32_t> device_indices;
     if (info.Length() > 1 && info[1].IsObject()) {
         auto o = info[1].As<Napi::Object>();
         if (o.Has("useMmap")) use_mmap = o.Get("useMmap").ToBoolean();
+        if (o.Has("gpuLayers") && o.Get("gpuLayers").IsNumber()) gpu_layers = o.Get("gpuLayers").As<Napi::Number>().Int32Value();
+        if (o.Has("devices") && o.Get("devices").IsArray()) {
+            auto a = o.Get("devices").As<Napi::Array>();
+            for (uint32_t i = 0; i < a.Length(); ++i) device_indices.push_back(a.Get(i).As<Napi::Number>().Int32Value());
+        }
     }
+    // Resolved on the JS thread so a bad index is a synchronous error, not a failed load.
+    std::vector<ggml_backend_dev_t> devs;
+    try {
+        devs = devices_by_index(device_indices);
+    } catch (const std::exception & e) {
+        throw Napi::RangeError::New(env, e.what());
+    }
+    if (devs.empty()) gpu_layers = 0;
     auto result = std::make_shared<ModelRef>();
     return PromiseWorker::Run(
         env, "rfx.loadModel",
-        [path, use_mmap, result]() {
+        [path, use_mmap, gpu_layers, devs, result]() {
             NativeWorkGuard guard;
             clear_llama_error();
             auto mp = llama_model_default_params();
-            mp.n_gpu_layers = 0;
+            std::vector<ggml_backend_dev_t> list(devs);
+            list.push_back(nullptr);
+            mp.devices = list.data();
+            mp.n_gpu_layers = gpu_layers;
             mp.load_mode = use_mmap ? LLAMA_LOAD_MODE_MMAP : LLAMA_LOAD_MODE_NONE;
+            LogCapture cap;
+            set_log_capture(&cap);
             llama_model * m = llama_model_load_from_file(path.c_str(), mp);
+            set_log_capture(nullptr);
             if (!m) {
                 std::string why = last_llama_error();
                 throw std::runtime_error(why.empty() ? "llama.cpp could not load the model" : why);
@@ -58,6 +99,11 @@ Napi::Value Model::Load(const Napi::CallbackInfo & info) {
             auto h = std::make_shared<ModelHolder>();
             h->model = m;
             h->vocab = llama_model_get_vocab(m);
+            // llama.cpp: the last min(n_gpu_layers, n_layer + 1) layers, the output layer counting as one, go to
+            // the devices; a negative count means all of them.
+            int32_t n_all = llama_model_n_layer(m) + 1;
+            h->gpu_layers = devs.empty() ? 0 : (gpu_layers < 0 ? n_all : std::min(gpu_layers, n_all));
+            read_load_log(cap, *h);
             *result = h;
         },
         [result](Napi::Env env) -> Napi::Value {
@@ -102,6 +148,15 @@ Napi::Value Model::Info(const Napi::CallbackInfo & info) {
     o.Set("bos", llama_vocab_bos(h.vocab));
     o.Set("eos", llama_vocab_eos(h.vocab));
     o.Set("addBos", llama_vocab_get_add_bos(h.vocab));
+    o.Set("gpuLayers", h.gpu_layers);
+    auto bufs = Napi::Array::New(env, h.weight_buffers.size());
+    for (size_t i = 0; i < h.weight_buffers.size(); ++i) {
+        auto b = Napi::Object::New(env);
+        b.Set("name", h.weight_buffers[i].first);
+        b.Set("bytes", h.weight_buffers[i].second);
+        bufs.Set((uint32_t) i, b);
+    }
+    o.Set("weightBuffers", bufs);
     return o;
 }
 

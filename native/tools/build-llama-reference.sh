@@ -1,15 +1,24 @@
 #!/usr/bin/env bash
 # Builds llama.cpp's own llama-bench and llama-server from the source node-llama-cpp bundles, linked to the same
 # prebuilt libraries Reflexia's native engine uses, so the engine benchmark has a same-kernels reference.
-# Usage: native/tools/build-llama-reference.sh OUT_DIR   (never inside the repo; takes ~10 CPU-minutes)
+# Usage: native/tools/build-llama-reference.sh [--gpu cuda|vulkan] OUT_DIR   (never inside the repo; ~10 CPU-minutes)
+#   --gpu SET  links the CUDA or Vulkan prebuilt set instead of the CPU one and puts its backend module
+#              (libggml-cuda.so / libggml-vulkan.so) next to the binaries, where ggml_backend_load_all() finds it:
+#              the reference for GPU=cuda / GPU=vulkan runs (pass -ngl to llama-bench; benchmark engine does).
 set -euo pipefail
-OUT=${1:?usage: $0 OUT_DIR}
+SET=cpu
+if [ "${1:-}" = "--gpu" ]; then
+  SET=${2:?--gpu needs cuda or vulkan}
+  case "$SET" in cuda|vulkan) ;; *) echo "--gpu: unknown set $SET (cuda or vulkan)" >&2; exit 2 ;; esac
+  shift 2
+fi
+OUT=${1:?usage: $0 [--gpu cuda|vulkan] OUT_DIR}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-BINS=$(node "$ROOT/native/llama-libs.cjs" dir)
+BINS=$(node "$ROOT/native/llama-libs.cjs" dir "$SET")
 mkdir -p "$OUT/obj" "$OUT/gen"
 SRC="$OUT/llama-src"
 [ -d "$SRC" ] || git clone -q "$ROOT/node_modules/node-llama-cpp/llama/gitRelease.bundle" "$SRC"
-LIBS="-L$BINS -l:libllama-common.so -l:libllama.v0.4.0.so -l:libggml.v0.4.0.so -l:libggml-base.so -Wl,-rpath,$BINS -pthread"
+LIBS="$(node "$ROOT/native/llama-libs.cjs" libs "$SET") -l:libllama-common.so -Wl,-rpath,$BINS -pthread"
 INC="-I$OUT/gen -I$SRC/common -I$SRC/include -I$SRC/ggml/include -I$SRC/vendor -I$SRC/tools/mtmd -I$SRC/tools/server -I$SRC -I$SRC/vendor/hash"
 
 # llama-bench: one translation unit plus main.
@@ -53,6 +62,9 @@ done < "$OUT/srcs.txt" > "$OUT/cmds.txt"
 tr '\n' '\0' < "$OUT/cmds.txt" | xargs -0 -r -P "$(nproc)" -I{} sh -c "{}"
 g++ "$OUT"/obj/*.o -o "$OUT/llama-server" $LIBS
 
-# ggml looks for its CPU variants next to the executable.
+# ggml looks for its CPU variants (and a GPU set's backend module) next to the executable.
 ln -sf "$BINS"/libggml-cpu-*.so "$OUT/"
-echo "built $OUT/llama-bench and $OUT/llama-server"
+rm -f "$OUT/libggml-cuda.so" "$OUT/libggml-vulkan.so"
+[ "$SET" = cpu ] || ln -sf "$BINS/libggml-$SET.so" "$OUT/"
+echo "$SET" > "$OUT/library-set"
+echo "built $OUT/llama-bench and $OUT/llama-server against the $SET set"

@@ -5,7 +5,9 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { ReflexiaError } from "../errors/index.ts";
 import { createNativeEngine, type BatchSplitMode, type NativeEngine, type NativeEngineStats, type NativeLoadedModel } from "../engine/native/native-engine.ts";
+import { loadConfig, type Config } from "../config/index.ts";
 import { median } from "./bench-stats.ts";
+import { benchGpuLayers, checkReferenceSet, describeBenchGpu, type BenchGpu } from "./gpu-load.ts";
 
 export interface EngineBenchmarkOptions {
   modelPath: string;
@@ -27,6 +29,8 @@ export interface EngineBenchmarkOptions {
   repetitions?: number;
   /** A llama-bench binary (built from node-llama-cpp's bundled llama.cpp) to run on the same file and threads. */
   llamaBench?: string;
+  /** GPU=… and GPU_LAYERS of this config place the layers as the server would. Defaults to the CPU. */
+  config?: Config;
   /** Receives each printed line. Defaults to console.log. */
   log?: (line: string) => void;
 }
@@ -49,12 +53,15 @@ export interface EngineBenchmarkResult {
   threads: number;
   poll: number;
   cpuBackend: string;
+  /** Where the layers ran (GPU=…, GPU_LAYERS): the figures are for this backend. */
+  gpu: BenchGpu;
   tokens: number;
   /** Single stream: generated tokens after the first / time from first to last token (sampling included). */
   decodeTokensPerSecond: number;
   /**
    * llama.cpp's own decode speed in the same run: one-token llama_decode calls (+ sync) of the same generation,
-   * timed around the call — what llama-bench's tg test times.
+   * timed around the call — what llama-bench's tg test times. On a GPU backend llama_decode returns once the graph is
+   * queued, before the device finishes, so there it is llama_perf_context's eval rate (which waits for the device).
    */
   llamaDecodeTokensPerSecond: number;
   /** The same calls by llama_perf_context's eval time (graph compute only, without llama_decode's set-up). */
@@ -66,7 +73,7 @@ export interface EngineBenchmarkResult {
   /** Single stream: share of decode wall time inside llama_decode. */
   decodeShare: number;
   concurrency: ConcurrencyResult[];
-  llamaBench?: { decodeTokensPerSecond: number; promptTokensPerSecond: number; command: string };
+  llamaBench?: { decodeTokensPerSecond: number; promptTokensPerSecond: number; command: string; backends: string; gpuLayers: number };
 }
 
 
@@ -86,15 +93,18 @@ function statsDelta(a: NativeEngineStats, b: NativeEngineStats): NativeEngineSta
   return out;
 }
 
-function runLlamaBench(bin: string, modelPath: string, threads: number, promptTokens: number, tokens: number, repetitions: number) {
-  const args = ["-m", modelPath, "-t", String(threads), "-p", String(promptTokens), "-n", String(tokens), "-r", String(repetitions), "-o", "json"];
+function runLlamaBench(bin: string, modelPath: string, threads: number, gpuLayers: number, promptTokens: number, tokens: number, repetitions: number) {
+  // -ngl always: llama-bench offloads 99 layers by default, which on a GPU build is not what the engine ran.
+  const args = ["-m", modelPath, "-t", String(threads), "-ngl", String(gpuLayers), "-p", String(promptTokens), "-n", String(tokens), "-r", String(repetitions), "-o", "json"];
   const res = spawnSync(bin, args, { encoding: "utf8", maxBuffer: 16 << 20 });
   if (res.status !== 0) throw new ReflexiaError("RFX_ENGINE", `llama-bench failed: ${res.stderr.slice(-500)}`);
-  const rows = JSON.parse(res.stdout) as Array<{ n_prompt: number; n_gen: number; avg_ts: number }>;
+  const rows = JSON.parse(res.stdout) as Array<{ n_prompt: number; n_gen: number; avg_ts: number; backends?: string; n_gpu_layers?: number }>;
   return {
     promptTokensPerSecond: rows.find((r) => r.n_prompt > 0 && r.n_gen === 0)?.avg_ts ?? 0,
     decodeTokensPerSecond: rows.find((r) => r.n_gen > 0 && r.n_prompt === 0)?.avg_ts ?? 0,
     command: [bin, ...args].join(" "),
+    backends: rows[0]?.backends ?? "unknown",
+    gpuLayers: rows[0]?.n_gpu_layers ?? gpuLayers,
   };
 }
 
@@ -114,15 +124,20 @@ export async function runEngineBenchmark(options: EngineBenchmarkOptions): Promi
     poll: options.poll,
     flushIntervalMs: options.flushIntervalMs,
     batchSplit: options.batchSplit,
+    gpu: options.config?.gpu.backend ?? "off",
   });
+  if (options.llamaBench) checkReferenceSet(options.llamaBench, engine.gpu.backend);
   const parallel = Math.max(1, ...concurrency);
   // Each sequence needs room for the long prompt plus its generation.
   const perSeq = Math.ceil((promptTokens + tokens + 16) / 256) * 256;
-  const model = await engine.loadModel({ path: options.modelPath, parallel, contextSize: perSeq * parallel, threads: options.threads });
+  const gpuLayers = await benchGpuLayers(engine, options.config, options.modelPath, { contextSize: perSeq * parallel, parallel });
+  const model = await engine.loadModel({ path: options.modelPath, parallel, contextSize: perSeq * parallel, threads: options.threads, ...(gpuLayers > 0 ? { gpuLayers } : {}) });
   try {
     const threads = model.threads;
     const poll = engine.poll;
+    const gpu = describeBenchGpu(engine, model.offload);
     log(`model ${options.modelPath} (${model.info.fileType}, ${(model.info.parameterCount / 1e6).toFixed(1)} M params), ${threads} threads, poll ${poll}, CPU backend ${engine.cpuBackend}`);
+    log(`compute: ${gpu.backend}${gpu.devices.length ? ` on ${gpu.devices.join(", ")}` : ""}, ${gpu.gpuLayers}/${gpu.totalLayers} layers on the GPU`);
     const gen = { maxTokens: tokens, ignoreEos: true, seed: 1 };
     await model.generate("warm up", { ...gen, maxTokens: 8 });
 
@@ -139,10 +154,11 @@ export async function runEngineBenchmark(options: EngineBenchmarkOptions): Promi
       const wall = performance.now() - t0;
       const d = statsDelta(before, model.stats());
       const rate = ((res.completionTokens - 1) / res.timings.evalMs) * 1000;
-      const reference = (d.singleTokenDecodeCalls / d.singleTokenDecodeMs) * 1000;
+      const perf = (d.llamaEvalCount / d.llamaEvalMs) * 1000;
+      const reference = gpu.backend === "cpu" ? (d.singleTokenDecodeCalls / d.singleTokenDecodeMs) * 1000 : perf;
       decode.push(rate);
       llamaDecode.push(reference);
-      perfEval.push((d.llamaEvalCount / d.llamaEvalMs) * 1000);
+      perfEval.push(perf);
       ratios.push(rate / reference);
       shares.push(d.decodeMs / wall);
     }
@@ -159,6 +175,7 @@ export async function runEngineBenchmark(options: EngineBenchmarkOptions): Promi
       threads,
       poll,
       cpuBackend: engine.cpuBackend,
+      gpu,
       tokens,
       decodeTokensPerSecond: median(decode),
       llamaDecodeTokensPerSecond: median(llamaDecode),
@@ -169,7 +186,7 @@ export async function runEngineBenchmark(options: EngineBenchmarkOptions): Promi
       concurrency: [],
     };
     log(
-      `single stream: decode ${result.decodeTokensPerSecond.toFixed(1)} tok/s; llama.cpp on the same tokens: llama_decode ${result.llamaDecodeTokensPerSecond.toFixed(1)} tok/s ` +
+      `single stream: decode ${result.decodeTokensPerSecond.toFixed(1)} tok/s; llama.cpp on the same tokens: ${gpu.backend === "cpu" ? "llama_decode" : "device-synchronised eval"} ${result.llamaDecodeTokensPerSecond.toFixed(1)} tok/s ` +
         `(perf eval ${result.llamaPerfEvalTokensPerSecond.toFixed(1)}); ratio ${result.decodeRatio.toFixed(3)}; decode share ${(result.decodeShare * 100).toFixed(1)} %`,
     );
     log(`single stream: prompt ${result.promptTokensPerSecond.toFixed(1)} tok/s (${promptTokens} tokens)`);
@@ -207,9 +224,9 @@ export async function runEngineBenchmark(options: EngineBenchmarkOptions): Promi
 
     if (options.llamaBench) {
       await model.dispose(); // free the cores' caches and memory before the reference run
-      result.llamaBench = runLlamaBench(options.llamaBench, options.modelPath, threads, promptTokens, tokens, reps);
+      result.llamaBench = runLlamaBench(options.llamaBench, options.modelPath, threads, gpu.gpuLayers, promptTokens, tokens, reps);
       const lb = result.llamaBench;
-      log(`llama-bench (same file, ${threads} threads): decode ${lb.decodeTokensPerSecond.toFixed(1)} tok/s, prompt ${lb.promptTokensPerSecond.toFixed(1)} tok/s`);
+      log(`llama-bench (same file, ${threads} threads, ${lb.backends}, -ngl ${lb.gpuLayers}): decode ${lb.decodeTokensPerSecond.toFixed(1)} tok/s, prompt ${lb.promptTokensPerSecond.toFixed(1)} tok/s`);
       log(`ratio native/llama-bench: decode ${(result.decodeTokensPerSecond / lb.decodeTokensPerSecond).toFixed(3)}, prompt ${(result.promptTokensPerSecond / lb.promptTokensPerSecond).toFixed(3)}`);
     }
     return result;
@@ -238,16 +255,20 @@ function parseArgs(argv: string[]): EngineBenchmarkOptions & { json: boolean } {
     else if (a === "--repetitions") out.repetitions = Number(v());
     else if (a === "--concurrency") out.concurrency = v().split(",").map(Number);
     else if (a === "--llama-bench") out.llamaBench = v();
+    else if (a === "--gpu") out.config = loadConfig({ overrides: { "gpu.backend": v(), "gpu.layers": out.config?.gpu.layers } }).config;
     else if (a === "--json") out.json = true;
     else throw new ReflexiaError("RFX_VALIDATION", `unknown option ${a}`);
   }
   if (!out.modelPath) throw new ReflexiaError("RFX_VALIDATION", "--model PATH is required");
+  // GPU and GPU_LAYERS come from the environment / config file as for the server; --gpu overrides GPU.
+  out.config ??= loadConfig().config;
   return out;
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   // npx tsx src/bench/engine-bench.ts --model PATH [--threads N] [--poll P] [--tokens N] [--concurrency 1,4,8]
   //   [--prompt-tokens N] [--repetitions N] [--flush-ms N] [--batch-split auto|never|always] [--llama-bench PATH] [--json]
+  //   [--gpu auto|cuda|vulkan|off]   (GPU_LAYERS from the environment; default GPU is the config's)
   const { json, ...opts } = parseArgs(process.argv.slice(2));
   runEngineBenchmark(json ? { ...opts, log: () => {} } : opts).then(
     (r) => {

@@ -5,7 +5,9 @@ import { existsSync } from "node:fs";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { ReflexiaError } from "../errors/index.ts";
+import { loadConfig, type Config } from "../config/index.ts";
 import { createNativeEngine, type BatchSplitMode } from "../engine/native/native-engine.ts";
+import { benchGpuLayers, checkReferenceSet, describeBenchGpu } from "./gpu-load.ts";
 
 export interface EngineVsLlamaOptions {
   modelPath: string;
@@ -23,6 +25,8 @@ export interface EngineVsLlamaOptions {
   concurrency?: number[];
   /** Paired trials per concurrency. Defaults to 5. */
   trials?: number;
+  /** GPU=… and GPU_LAYERS: the engine places layers as the server would and llama.cpp gets the same -ngl. Defaults to the CPU. */
+  config?: Config;
   log?: (line: string) => void;
 }
 
@@ -62,9 +66,14 @@ export async function runEngineVsLlama(options: EngineVsLlamaOptions): Promise<P
   const parallel = Math.max(...concurrency);
   const perSeq = Math.ceil((tokens + 64) / 256) * 256;
 
-  const engine = createNativeEngine({ threads: options.threads, batchSplit: options.batchSplit });
-  const model = await engine.loadModel({ path: options.modelPath, parallel, contextSize: perSeq * parallel, threads: options.threads });
+  const engine = createNativeEngine({ threads: options.threads, batchSplit: options.batchSplit, gpu: options.config?.gpu.backend ?? "off" });
+  for (const bin of [options.llamaServer, options.llamaBench].filter((x): x is string => !!x)) checkReferenceSet(bin, engine.gpu.backend);
+  const gpuLayers = await benchGpuLayers(engine, options.config, options.modelPath, { contextSize: perSeq * parallel, parallel });
+  const model = await engine.loadModel({ path: options.modelPath, parallel, contextSize: perSeq * parallel, threads: options.threads, ...(gpuLayers > 0 ? { gpuLayers } : {}) });
   const threads = model.threads;
+  const gpu = describeBenchGpu(engine, model.offload);
+  // Both sides offload the same layers: llama.cpp's -ngl counts them as the engine does (output layer included).
+  const ngl = String(gpu.gpuLayers);
   // llama-server rejects output that is not valid UTF-8 (random byte tokens of synthetic models): ban the tokens that
   // do not decode to text on their own. The native engine samples without the ban; the work per token is the same.
   const banned: Array<[number, false]> = [];
@@ -73,7 +82,7 @@ export async function runEngineVsLlama(options: EngineVsLlamaOptions): Promise<P
   const port = await freePort();
   const server: ChildProcess = spawn(
     options.llamaServer,
-    ["-m", options.modelPath, "-t", String(threads), "-tb", String(threads), "-np", String(parallel), "-c", String(perSeq * parallel),
+    ["-m", options.modelPath, "-t", String(threads), "-tb", String(threads), "-ngl", ngl, "-np", String(parallel), "-c", String(perSeq * parallel),
       "--port", String(port), "--host", "127.0.0.1", "--poll", String(engine.poll), "--no-warmup", "--cache-ram", "0"],
     { stdio: ["ignore", "ignore", "pipe"] },
   );
@@ -98,6 +107,7 @@ export async function runEngineVsLlama(options: EngineVsLlamaOptions): Promise<P
       await pause(100);
     }
     log(`model ${options.modelPath} (${model.info.fileType}), ${threads} threads, poll ${engine.poll}, ${tokens} tokens per request, ${trials} paired trials`);
+    log(`compute: ${gpu.backend}${gpu.devices.length ? ` on ${gpu.devices.join(", ")}` : ""}, ${gpu.gpuLayers}/${gpu.totalLayers} layers on the GPU (llama.cpp -ngl ${ngl})`);
 
     const prompt = (i: number) => `Request ${i}: tell me about the sea`;
     const serverOne = async (i: number): Promise<number> => {
@@ -144,7 +154,7 @@ export async function runEngineVsLlama(options: EngineVsLlamaOptions): Promise<P
         const r = await model.generate(prompt(0), { maxTokens: tokens, ignoreEos: true, seed: 1 });
         f.native.push(((r.completionTokens - 1) / r.timings.evalMs) * 1000);
         await pause(300);
-        const args = ["-m", options.modelPath, "-t", String(threads), "--poll", String(engine.poll), "-p", "0", "-n", String(tokens), "-r", "1", "-o", "json"];
+        const args = ["-m", options.modelPath, "-t", String(threads), "-ngl", ngl, "--poll", String(engine.poll), "-p", "0", "-n", String(tokens), "-r", "1", "-o", "json"];
         const res = spawnSync(options.llamaBench, args, { encoding: "utf8", maxBuffer: 16 << 20 });
         if (res.status !== 0) throw new ReflexiaError("RFX_ENGINE", `llama-bench failed: ${res.stderr.slice(-500)}`);
         f.llama.push((JSON.parse(res.stdout) as Array<{ avg_ts: number }>)[0].avg_ts);
@@ -171,6 +181,7 @@ export async function runEngineVsLlama(options: EngineVsLlamaOptions): Promise<P
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   // npx tsx src/bench/engine-vs-llama.ts --model PATH --llama-server BIN [--llama-bench BIN] [--threads N]
   //   [--tokens N] [--concurrency 1,4,8] [--trials N] [--batch-split auto|never|always]
+  //   GPU / GPU_LAYERS from the environment or config file, as for the server.
   const a = process.argv.slice(2);
   const get = (k: string) => {
     const i = a.indexOf(k);
@@ -186,6 +197,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     trials: num("--trials"),
     concurrency: get("--concurrency")?.split(",").map(Number),
     batchSplit: get("--batch-split") as BatchSplitMode | undefined,
+    config: loadConfig().config,
   }).catch((e: unknown) => {
     console.error(e instanceof Error ? e.message : String(e));
     process.exitCode = 1;

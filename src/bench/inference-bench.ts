@@ -17,6 +17,8 @@ export interface InferenceBenchmarkOptions {
   repetitions?: number;
   /** Decode threads; undefined uses the engine's default. */
   threads?: number;
+  /** GPU layers for a load (GPU_LAYERS fitted as the server would: gpuLayersForLoad). Defaults to none (CPU). */
+  gpuLayersFor?: (path: string, load: { contextSize: number; parallel: number }) => Promise<number>;
   /** Receives each printed line. Defaults to console.log. */
   log?: (line: string) => void;
   /** Aborting stops the run mid-generation and rejects with RFX_CANCELLED (the server's background runs). */
@@ -72,12 +74,13 @@ export async function runInferenceBenchmark(options: InferenceBenchmarkOptions):
   if (options.refs.length === 0) throw new ReflexiaError("RFX_VALIDATION", "name at least one model variant");
   const resolved = (await Promise.all(options.refs.map((r) => options.store.resolve(r)))).sort((a, b) => compareByPrecision(a.quantization, b.quantization));
   const result: InferenceBenchmarkResult = { engine: options.engine.name, tokens, repetitions: reps, prompt: PROMPT, variants: [] };
-  log(`inference benchmark on ${options.engine.name}: ${tokens} tokens × ${reps} runs per variant`);
+  log(`inference benchmark on ${options.engine.name} (${options.engine.gpu?.backend ?? "cpu"}): ${tokens} tokens × ${reps} runs per variant`);
   // Room for the prompt and the generation, rounded up: a bigger context would only cost memory.
   const contextSize = Math.ceil((tokens + 128) / 256) * 256;
   for (const v of resolved) {
     const ref = `${v.name}:${v.tag}`;
-    const model = await options.engine.loadModel({ path: v.path, contextSize, threads: options.threads });
+    const gpuLayers = (await options.gpuLayersFor?.(v.path, { contextSize, parallel: 1 })) ?? 0;
+    const model = await options.engine.loadModel({ path: v.path, contextSize, threads: options.threads, ...(gpuLayers > 0 ? { gpuLayers } : {}) });
     try {
       await model.generate(PROMPT, { maxTokens: 8, seed: 1 });
       const gaps: number[] = [];

@@ -3,6 +3,7 @@
 // Only loopback servers are targets, and every run is bounded in time and in request count.
 import { createReflexiaClient, type GenerateFinal } from "../client/index.ts";
 import { isReflexiaError, ReflexiaError } from "../errors/index.ts";
+import { linkAbort, pause } from "./abort-link.ts";
 import { percentile } from "./bench-stats.ts";
 
 export interface LoadTestOptions {
@@ -93,13 +94,6 @@ function summary(xs: number[]): LatencySummary {
   return { p50: percentile(xs, 50), p95: percentile(xs, 95), p99: percentile(xs, 99), max: xs.length ? Math.max(...xs) : 0 };
 }
 
-const pause = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    if (ms <= 0 || signal?.aborted) return resolve();
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
-  });
-
 export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestResult> {
   const workers = options.workers ?? 4;
   const durationS = options.durationS ?? 30;
@@ -159,10 +153,13 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestRes
       let first = 0;
       // A distinct prompt and seed per request: identical requests would be answered by the response cache.
       const body = { model, prompt: `Load test worker ${w} request ${i}: tell me about the sea`, raw: true, options: { num_predict: maxTokens, seed: w * 100_003 + i } };
+      // A child of the run's stop signal per request, released after it: the stop signal keeps at most one
+      // listener per worker however many requests the run sends.
+      const link = linkAbort(hardStop.signal);
       try {
         const final: GenerateFinal = stream
-          ? await client.generateStream(body, { signal: hardStop.signal, onText: (_text, at) => (first ||= at) })
-          : await client.generate(body, hardStop.signal);
+          ? await client.generateStream(body, { signal: link.signal, onText: (_text, at) => (first ||= at) })
+          : await client.generate(body, link.signal);
         const end = performance.now();
         latencies.push(end - t);
         if (first) ttfts.push(first - t);
@@ -182,6 +179,8 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestRes
         lastEnd = Math.max(lastEnd, end);
         // A refused request (full queue, rate limit) is retried after a short back-off, as a real client would.
         if (!hardStop.signal.aborted) await pause(100, hardStop.signal);
+      } finally {
+        link.release();
       }
     }
   };

@@ -62,7 +62,7 @@ export function registerBenchmarkCommand(program: Command, getContext: CliContex
     .option("--repetitions <n>", "inference: measured runs per variant (default 3)", parseIntOption("--repetitions", 1, 1000))
     .option("--concurrency <list>", "engine/api/throughput: concurrency levels (default 1,4,8; suite 1,4)", parseListOption)
     .option("--sizes <list>", "rag: document counts (default 100,1000,10000)", parseListOption)
-    .option("--llama-bench <path>", "engine: a llama-bench binary (built from the bundled llama.cpp) run on the same file and threads as the reference")
+    .option("--llama-bench <path>", "engine: a llama-bench binary (native/tools/build-llama-reference.sh; --gpu cuda|vulkan for GPU runs) run on the same file, threads and GPU layers as the reference")
     .option("--json", "print the results as JSON on stdout")
     .option("--output <file>", "also write the JSON results to this file")
     .option("--html <file>", "also write an HTML report (tables and charts, self-contained) to this file")
@@ -88,7 +88,10 @@ export function registerBenchmarkCommand(program: Command, getContext: CliContex
 
       const inference = async (refs: string[], t: number, repetitions = opts.repetitions) => {
         const { runInferenceBenchmark } = await import("../bench/inference-bench.ts");
-        return runInferenceBenchmark({ store: ctx.store, engine: await engine(), refs, tokens: t, repetitions, threads, log: log ?? quiet });
+        const e = await engine();
+        const { gpuLayersForLoad } = await import("../services/gpu-placement.ts");
+        const gpuLayersFor = (path: string, load: { contextSize: number; parallel: number }) => gpuLayersForLoad(e, config, path, load);
+        return runInferenceBenchmark({ store: ctx.store, engine: e, refs, tokens: t, repetitions, threads, gpuLayersFor, log: log ?? quiet });
       };
       const memory = async (refs: string[], t: number) => {
         const { runMemoryBenchmark } = await import("../bench/memory-bench.ts");
@@ -140,7 +143,7 @@ export function registerBenchmarkCommand(program: Command, getContext: CliContex
               const variant = await ctx.store.resolve(ref);
               if (kind === "engine") {
                 const { runEngineBenchmark } = await import("../bench/engine-bench.ts");
-                runs.push({ model: ref, ...(await runEngineBenchmark({ modelPath: variant.path, threads, tokens, concurrency, llamaBench: opts.llamaBench, log: log ?? quiet })) });
+                runs.push({ model: ref, ...(await runEngineBenchmark({ modelPath: variant.path, threads, tokens, concurrency, llamaBench: opts.llamaBench, config, log: log ?? quiet })) });
               } else {
                 const { runApiBenchmark } = await import("../bench/api-bench.ts");
                 runs.push(await runApiBenchmark({ loaded: ctx.loaded, model: ref, tokens, concurrency, log: log ?? quiet }));

@@ -35,7 +35,12 @@ export function createCliContextFactory(program: Command): CliContextFactory {
           await ensureDefaultModel(store, loaded.config, { onNotice: options.quiet ? undefined : (n) => process.stderr.write(n) });
         },
         getEngine() {
-          engine ??= import("../engine/index.ts").then((m) => m.createEngineFromConfig(loaded.config));
+          engine ??= import("../engine/index.ts").then((m) => {
+            const e = m.createEngineFromConfig(loaded.config);
+            // An explicit GPU=cuda|vulkan that could not be honoured is said once, on stderr, before any output.
+            if (e.gpu && e.gpu.backend === "cpu" && (e.gpu.requested === "cuda" || e.gpu.requested === "vulkan")) process.stderr.write(`warning: ${e.gpu.reason}\n`);
+            return e;
+          });
           return engine;
         },
       };

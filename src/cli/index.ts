@@ -6,11 +6,13 @@ import { registerConfigCommand } from "./config-command.ts";
 import { createCliContextFactory } from "./context.ts";
 import { registerGenerateCommand } from "./generate.ts";
 import { registerModelsCommand } from "./models.ts";
+import { registerModelsFitCommand } from "./models-fit.ts";
 import { reportError } from "./output.ts";
 import { registerRolesCommand } from "./roles-command.ts";
 import { registerServeCommand } from "./serve.ts";
 import { registerBenchmarkCommand } from "./benchmark.ts";
 import { registerDocsCommand } from "./docs.ts";
+import { registerDoctorCommand } from "./doctor.ts";
 import { registerLoadTestCommand } from "./load-test.ts";
 
 export function buildProgram(): Command {
@@ -25,16 +27,18 @@ export function buildProgram(): Command {
     .addHelpText("after", "\nEnvironment variables:\n" + CONFIG_KEYS.map((k) => `  ${k.env.padEnd(30)} ${k.description}`).join("\n"));
   const getContext = createCliContextFactory(program);
   registerConfigCommand(program, getContext);
-  registerModelsCommand(program, async () => {
+  const modelsContext = async () => {
     const ctx = await getContext();
     return { config: ctx.loaded.config, store: ctx.store };
-  });
+  };
+  registerModelsFitCommand(registerModelsCommand(program, modelsContext), modelsContext);
   registerGenerateCommand(program, getContext);
   registerChatCommand(program, getContext);
   registerRolesCommand(program, getContext);
   registerServeCommand(program, getContext);
   registerBenchmarkCommand(program, getContext);
   registerDocsCommand(program, getContext);
+  registerDoctorCommand(program, getContext);
   registerLoadTestCommand(program, getContext);
   return program;
 }

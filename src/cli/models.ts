@@ -287,7 +287,7 @@ export function registerModelsCommand(program: Command, getContext: () => Promis
     .description("Download a GGUF (resumes an interrupted download) and add it")
     .action(
       run(async (url: string, opts: JsonFlag & { name: string; tag?: string; sha256?: string; force?: boolean }) => {
-        const { store } = await getContext();
+        const { store, config } = await getContext();
         const progress = createProgress(opts.json);
         // Ctrl-C aborts the transfer but keeps the partial file, so the same command resumes it.
         const controller = new AbortController();
@@ -301,6 +301,8 @@ export function registerModelsCommand(program: Command, getContext: () => Promis
             sha256: opts.sha256,
             force: opts.force,
             signal: controller.signal,
+            readTimeoutSeconds: config.registry.pull_read_timeout_seconds,
+            minBytesPerSecond: config.registry.pull_min_bytes_per_second,
             onProgress: (p) =>
               progress.update(p.receivedBytes, p.totalBytes ?? p.receivedBytes, p.resumedFrom ? "resuming" : "downloading", `${formatBytes(p.receivedBytes)}/${p.totalBytes === undefined ? "?" : formatBytes(p.totalBytes)}`),
           });

@@ -1,6 +1,7 @@
 // Printing helpers shared by CLI commands: JSON vs human output and the one-line error format.
 import { isDebugEnabled } from "../config/index.ts";
 import { isReflexiaError } from "../errors/index.ts";
+import { redactStorePaths } from "../registry/redact-store-paths.ts";
 
 export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + "\n");
@@ -9,10 +10,10 @@ export function printJson(value: unknown): void {
 /** Prints one clear line for a failure and sets a non-zero exit code; no stack traces for domain errors. */
 export function reportError(e: unknown): void {
   if (isReflexiaError(e)) {
-    process.stderr.write(`error: ${e.message} (${e.code})\n`);
+    process.stderr.write(`error: ${redactStorePaths(e.message)} (${e.code})\n`);
   } else {
     const msg = e instanceof Error ? e.message : String(e);
-    process.stderr.write(`error: ${msg}\n`);
+    process.stderr.write(`error: ${redactStorePaths(msg)}\n`);
     if (isDebugEnabled()) console.error(e);
   }
   process.exitCode = 1;

@@ -15,6 +15,12 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 /** How the in-memory RAG index stores vectors (see src/rag/store/memory-index.ts). */
 export const MEMORY_INDEX_QUANTIZATIONS = ["int8", "none"] as const;
 export type MemoryIndexQuantization = (typeof MEMORY_INDEX_QUANTIZATIONS)[number];
+/** GPU=…: which compute backend runs the layers (the native engine; see src/engine/gpu). */
+export const GPU_MODES = ["auto", "cuda", "vulkan", "off"] as const;
+export type GpuMode = (typeof GPU_MODES)[number];
+/** GPU_LAYERS=…: "auto" fits layers to free VRAM, "max" offloads every layer, or an exact count. */
+export const GPU_LAYER_MODES = ["auto", "max"] as const;
+export type GpuLayersSetting = (typeof GPU_LAYER_MODES)[number] | number;
 
 // Each helper returns a fresh schema: a key's metadata is registered on its own schema instance.
 const bool = () =>
@@ -46,6 +52,13 @@ const jsonList = <S extends z.ZodType>(item: S) =>
       return v;
     }
   }, z.array(item));
+
+/** GPU_LAYERS: "auto", "max" or a whole number (from the environment as text). */
+const gpuLayers = () =>
+  z.preprocess(
+    (v) => (typeof v === "string" && /^\s*\d+\s*$/.test(v) ? Number(v) : typeof v === "string" ? v.trim().toLowerCase() : v),
+    z.union([z.enum(GPU_LAYER_MODES), z.number().int().min(0).max(100_000)], { error: 'expected "auto", "max" or a whole number of layers (0 or more)' }),
+  );
 
 function expandHome(p: string): string {
   return p === "~" || p.startsWith("~/") ? resolve(homedir(), p.slice(2)) : resolve(p);
@@ -81,9 +94,17 @@ export const CONFIG_SCHEMA = z.object({
     rate_limit_per_minute: key(int(0, 1_000_000), "RATE_LIMIT_PER_MINUTE", 0, "Requests per minute per client on API routes; 0 disables rate limiting."),
   }),
   auth: z.object({
-    enabled: key(bool(), "ENABLE_AUTH", false, "Require an API key (Authorization: Bearer or X-API-Key) on API routes."),
+    enabled: key(bool(), "ENABLE_AUTH", false, "Require an API key (Authorization: Bearer or X-API-Key) on every route but the probes and the web UI's files, and on /metrics."),
     api_key: key(str(), "API_KEY", "", "The API key accepted when auth is enabled."),
     keys_file: key(str(), "API_KEYS_FILE", "", "File with one accepted API key per line."),
+  }),
+  embeddings: z.object({
+    max_inputs: key(int(1, 1_000_000), "EMBED_MAX_INPUTS", 2048, "Most texts one embeddings request (/v1/embeddings, /api/embed) may carry; beyond it the request is refused with 413."),
+    batch_size: key(int(1, 4096), "EMBED_BATCH_SIZE", 8, "Texts embedded per turn on the engine: a long embeddings request yields between batches, so another request waits at most one batch, and a disconnect stops it at the next batch."),
+  }),
+  registry: z.object({
+    pull_read_timeout_seconds: key(num(1, 86_400), "PULL_READ_TIMEOUT", 30, "A model pull fails (keeping its partial file for a resume) when a window of this many seconds brings less than registry.pull_min_bytes_per_second per second: a server that stalls or trickles cannot hold a pull forever."),
+    pull_min_bytes_per_second: key(int(0, 1 << 30), "PULL_MIN_SPEED", 1024, "Slowest average rate (bytes/s) over each registry.pull_read_timeout_seconds window that a pull accepts; 0 fails only on a full stall."),
   }),
   models: z.object({
     default: key(str(), "DEFAULT_MODEL", "reflexia-tiny", "Model used when a request names none."),
@@ -100,6 +121,10 @@ export const CONFIG_SCHEMA = z.object({
   engine: z.object({
     backend: key(z.enum(ENGINE_BACKENDS), "ENGINE", "auto", "Inference backend: the native decode loop (addon built by npm ci), node-llama-cpp's binding, or auto (native when its addon loads)."),
   }),
+  gpu: z.object({
+    backend: key(z.enum(GPU_MODES), "GPU", "auto", "GPU backend of the native engine: auto (CUDA when a CUDA device and driver are present, else Vulkan on a real GPU, else CPU), cuda, vulkan, or off (CPU only). The choice and its reason are in the log, /api/status and `reflexia doctor`."),
+    layers: key(gpuLayers(), "GPU_LAYERS", "auto", "Layers offloaded to the GPU: auto (as many as fit free VRAM with their KV cache, within MAX_VRAM_PERCENT and a safety margin), max (all; refused when they do not fit), or a count (the output layer counts as one, as in llama.cpp's -ngl)."),
+  }),
   performance: z.object({
     thread_pool_size: key(int(0, 1024), "THREAD_POOL_SIZE", 0, "llama.cpp decode threads; 0 picks a measured default from the cores available (cgroup quota included)."),
   }),
@@ -110,6 +135,7 @@ export const CONFIG_SCHEMA = z.object({
   }),
   memory: z.object({
     max_memory_percent: key(num(1, 100), "MAX_MEMORY_PERCENT", 80, "Memory budget as a percent of the effective limit (cgroup limit or system memory)."),
+    max_vram_percent: key(num(1, 100), "MAX_VRAM_PERCENT", 90, "VRAM budget as a percent of the GPU devices' total memory: what Reflexia's loaded variants may hold together; a load also never takes more than the devices' free memory minus a safety margin."),
   }),
   cache: z.object({
     enabled: key(bool(), "ENABLE_RESPONSE_CACHE", true, "Cache responses of deterministic requests."),

@@ -1,5 +1,5 @@
 // The engine package's public surface: the Engine contract and the factory the rest of Reflexia calls.
-import { CONFIG_DEFAULTS, type Config, type EngineBackend } from "../config/index.ts";
+import { CONFIG_DEFAULTS, type Config, type EngineBackend, type GpuMode } from "../config/index.ts";
 import { ReflexiaError } from "../errors/index.ts";
 import { createNativeEngine } from "./native/native-engine.ts";
 import { createNodeLlamaCppEngine, type NodeLlamaCppEngineOptions } from "./node-llama-cpp/node-llama-cpp-engine.ts";
@@ -14,10 +14,14 @@ export {
   type NodeLlamaCppEngineOptions,
 } from "./node-llama-cpp/node-llama-cpp-engine.ts";
 export { createNativeEngine, type NativeEngine, type NativeEngineOptions } from "./native/native-engine.ts";
+export { GPU_BACKENDS, backendModules, type GpuBackend, type BackendModule } from "./gpu/library-sets.ts";
+export { isSoftwareDevice, type GpuSelection, type BackendAttempt } from "./gpu/select-gpu-backend.ts";
 
 export { ENGINE_BACKENDS, type EngineBackend } from "../config/index.ts";
 
-export interface CreateEngineOptions extends NodeLlamaCppEngineOptions {
+export interface CreateEngineOptions extends Omit<NodeLlamaCppEngineOptions, "gpu"> {
+  /** GPU backend of the native engine. Defaults to config `gpu.backend`. */
+  gpu?: GpuMode;
   /** Which backend runs inference ("auto": native when its addon loads, else node-llama-cpp). Defaults to config `engine.backend`. */
   backend?: EngineBackend;
   /** Called once when "auto" falls back to node-llama-cpp, with the reason. Defaults to a warning on stderr. */
@@ -29,10 +33,10 @@ export interface CreateEngineOptions extends NodeLlamaCppEngineOptions {
  * thread (issue 6). node-llama-cpp stays as the fallback for machines where the addon did not build.
  */
 export function createEngine(options: CreateEngineOptions = {}): Engine {
-  const { backend = CONFIG_DEFAULTS.engine.backend, onFallback, ...rest } = options;
+  const { backend = CONFIG_DEFAULTS.engine.backend, onFallback, gpu = CONFIG_DEFAULTS.gpu.backend, ...rest } = options;
   if (backend === "node-llama-cpp") return createNodeLlamaCppEngine(rest);
   try {
-    return createNativeEngine({ threads: rest.threads });
+    return createNativeEngine({ threads: rest.threads, gpu });
   } catch (e) {
     if (backend === "native") throw e;
     const reason = e instanceof ReflexiaError || e instanceof Error ? e.message : String(e);
@@ -41,7 +45,12 @@ export function createEngine(options: CreateEngineOptions = {}): Engine {
   }
 }
 
-/** The configured backend with performance.thread_pool_size threads (0 picks the measured default). */
-export function createEngineFromConfig(config: Config, options: Omit<CreateEngineOptions, "backend" | "threads"> = {}): Engine {
-  return createEngine({ ...options, backend: config.engine.backend, threads: config.performance.thread_pool_size > 0 ? config.performance.thread_pool_size : undefined });
+/** The configured backend and GPU with performance.thread_pool_size threads (0 picks the measured default). */
+export function createEngineFromConfig(config: Config, options: Omit<CreateEngineOptions, "backend" | "threads" | "gpu"> = {}): Engine {
+  return createEngine({
+    ...options,
+    backend: config.engine.backend,
+    threads: config.performance.thread_pool_size > 0 ? config.performance.thread_pool_size : undefined,
+    gpu: config.gpu.backend,
+  });
 }

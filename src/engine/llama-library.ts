@@ -1,4 +1,4 @@
-// Locates the prebuilt libllama that node-llama-cpp ships, for direct C API calls through koffi.
+// Locates the prebuilt llama.cpp packages node-llama-cpp installs: the CPU libllama, and the GPU sets' folders.
 import { existsSync, readdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
@@ -11,27 +11,31 @@ const LIB_PATTERN: Record<string, RegExp> = {
 };
 
 /**
- * Absolute path of the CPU build of libllama inside the `bins` folder of `@node-llama-cpp/<platform>-<arch>`; its sibling libggml*
- * files are found through the library's $ORIGIN runpath, so loading it by absolute path is enough.
+ * Root folder of an installed `@node-llama-cpp/<platform>-<arch><suffix>` package ("" the CPU build, "-cuda",
+ * "-cuda-ext", "-vulkan"), or undefined when npm did not install it (optional dependencies of node-llama-cpp).
  */
-export function resolveLlamaLibraryPath(): string {
-  const pkg = `@node-llama-cpp/${process.platform}-${process.arch}`;
+export function prebuiltPackageRoot(suffix = ""): string | undefined {
+  const pkg = `@node-llama-cpp/${process.platform}-${process.arch}${suffix}`;
   const require = createRequire(import.meta.url);
-  let pkgRoot: string | undefined;
   // The platform package is an optional dependency of node-llama-cpp: hoisted, or nested under it. Its exports
   // hide package.json, so resolve its entry point and walk up to the directory holding its package.json.
   for (const from of [import.meta.url, safeResolve(require, "node-llama-cpp")]) {
     const entry = from && safeResolve(createRequire(from), pkg);
     if (!entry) continue;
     for (let dir = dirname(entry); dir !== dirname(dir); dir = dirname(dir)) {
-      if (existsSync(join(dir, "package.json")) && existsSync(join(dir, "bins"))) {
-        pkgRoot = dir;
-        break;
-      }
+      if (existsSync(join(dir, "package.json")) && existsSync(join(dir, "bins"))) return dir;
     }
-    if (pkgRoot) break;
   }
-  if (!pkgRoot) throw new ReflexiaError("RFX_ENGINE", `prebuilt llama.cpp binaries not installed (${pkg} is missing; run npm ci)`);
+  return undefined;
+}
+
+/**
+ * Absolute path of the CPU build of libllama inside the `bins` folder of `@node-llama-cpp/<platform>-<arch>`; its sibling libggml*
+ * files are found through the library's $ORIGIN runpath, so loading it by absolute path is enough.
+ */
+export function resolveLlamaLibraryPath(): string {
+  const pkgRoot = prebuiltPackageRoot();
+  if (!pkgRoot) throw new ReflexiaError("RFX_ENGINE", `prebuilt llama.cpp binaries not installed (@node-llama-cpp/${process.platform}-${process.arch} is missing; run npm ci)`);
   const pattern = LIB_PATTERN[process.platform];
   const binsDir = join(pkgRoot, "bins");
   const candidates = existsSync(binsDir) ? readdirSync(binsDir).map((d) => join(binsDir, d)) : [];
@@ -50,7 +54,8 @@ function safeResolve(require: NodeRequire, id: string): string | undefined {
   }
 }
 
-function safeReaddir(dir: string): string[] {
+/** readdirSync, or [] for a folder that is not there. */
+export function safeReaddir(dir: string): string[] {
   try {
     return readdirSync(dir);
   } catch {

@@ -1,4 +1,5 @@
 // The Engine contract: everything above src/engine/ talks to llama.cpp only through these types.
+import type { GpuMode } from "../config/keys.ts";
 
 export const FINISH_REASONS = ["stop", "length", "cancelled"] as const;
 export type FinishReason = (typeof FINISH_REASONS)[number];
@@ -78,6 +79,56 @@ export interface LoadModelOptions {
   threads?: number;
   /** Load for embeddings instead of generation. Defaults to false. */
   embedding?: boolean;
+  /**
+   * Layers to put on the engine's GPU devices, llama.cpp's n_gpu_layers: the last N of the n_layer + 1 layers (the
+   * output layer counts as one); -1 offloads all. Defaults to 0 (CPU). Refused by an engine without GPU devices.
+   */
+  gpuLayers?: number;
+}
+
+/** Where a loaded model's layers went (engines with GPU support report it). */
+export interface ModelOffload {
+  /** Layers on GPU devices, the output layer counted as one (llama.cpp's "offloaded N/M layers"). */
+  gpuLayers: number;
+  /** n_layer + 1: what gpuLayers counts up to. */
+  totalLayers: number;
+  /** Each weight buffer llama.cpp allocated, by its name ("CPU_Mapped", "CPU_REPACK", "CUDA0", "Vulkan0", ...). */
+  weightBuffers: { name: string; bytes: number }[];
+}
+
+export const COMPUTE_BACKENDS = ["cpu", "cuda", "vulkan"] as const;
+/** What runs the layers: the CPU alone, or a GPU backend next to it. */
+export type ComputeBackend = (typeof COMPUTE_BACKENDS)[number];
+
+export interface GpuDeviceInfo {
+  /** ggml's global device index (what a load's device list names). */
+  index: number;
+  /** ggml's name: "CUDA0", "Vulkan0", ... (the `device` label of reflexia_gpu_memory_usage_bytes). */
+  name: string;
+  /** The driver's name of the device, e.g. "NVIDIA H100 80GB HBM3" or "llvmpipe (LLVM 15.0.6, 256 bits)". */
+  description: string;
+  /** ggml backend: "CUDA", "Vulkan". */
+  backend: string;
+  /** ggml device type: "gpu" or "igpu" (integrated, shares host memory). */
+  type: string;
+  /** PCI bus id when the backend knows it. */
+  deviceId: string | null;
+  freeBytes: number;
+  totalBytes: number;
+  /** A CPU rendering the device in software (Mesa llvmpipe/lavapipe, SwiftShader): never picked by GPU=auto. */
+  software: boolean;
+}
+
+/** The GPU decision of an engine: what GPU=… asked, what runs, why, and on which devices. */
+export interface EngineGpu {
+  requested: GpuMode;
+  backend: ComputeBackend;
+  /** One sentence a person can act on: why this backend (and why not the others). */
+  reason: string;
+  /** The devices layers go to; empty on CPU. */
+  devices: readonly GpuDeviceInfo[];
+  /** Free / total memory of those devices now. */
+  memory(): GpuDeviceInfo[];
 }
 
 /** A loaded variant with its context; holds native memory until dispose(). */
@@ -86,6 +137,8 @@ export interface LoadedModel {
   readonly info: ModelInfo;
   readonly contextSize: number;
   readonly parallel: number;
+  /** Where the layers went; undefined for engines without GPU support (all on the CPU). */
+  readonly offload?: ModelOffload;
   /** Sequences currently generating. */
   activeSequences(): number;
   /** Generates a continuation of a raw prompt. Waits for a free sequence when all are busy. */
@@ -108,6 +161,8 @@ export interface Engine {
   readonly name: string;
   /** Decode threads used when a load does not say. */
   readonly defaultThreads: number;
+  /** The GPU backend decision; undefined for engines that run on the CPU only. */
+  readonly gpu?: EngineGpu;
   loadModel(options: LoadModelOptions): Promise<LoadedModel>;
   dispose(): Promise<void>;
 }

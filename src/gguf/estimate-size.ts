@@ -94,31 +94,59 @@ export interface MemoryEstimate {
 const REPACKED_TYPES = new Set<number>([GGML_TYPE.Q4_0, GGML_TYPE.Q4_K, 20 /* iq4_nl */]);
 
 /**
- * Memory to load a llama model of this shape and quantization with a context of `contextSize` KV cells in total
- * (all sequences together, as LoadModelOptions.contextSize) decoding `parallel` sequences at once.
+ * Bytes ggml-cpu copies into an interleaved layout at load when the tensor runs on the CPU: q4_0 / q4_K / iq4_nl
+ * matmul weights whose row count is a multiple of 8. token_embd is read with get_rows, never repacked.
  */
-export function estimateMemoryBreakdown(shape: ModelShapeName | ModelDims, quant: EstimableFileType | string, contextSize: number, parallel = 1): MemoryEstimate {
-  const dims = resolveModelDims(shape);
-  const q = checkFileType(quant);
-  if (!Number.isInteger(contextSize) || contextSize <= 0) throw new ReflexiaError("RFX_VALIDATION", `contextSize must be a positive integer (got ${contextSize})`);
-  if (!Number.isInteger(parallel) || parallel <= 0) throw new ReflexiaError("RFX_VALIDATION", `parallel must be a positive integer (got ${parallel})`);
-  const layout = layoutLlamaModel(dims, LLAMA_FTYPE_BY_NAME.get(q)!, "estimate", (name, d) => plannedTensorType(name, d, dims, q));
-  const weightsBytes = layout.totalBytes;
-  // token_embd is read with get_rows, never through the repacked matmul path; rows must come in groups of 8.
-  const repackBytes = layout.tensors
-    .filter((t) => t.name !== "token_embd.weight" && REPACKED_TYPES.has(t.type) && t.dims.length === 2 && t.dims[1] % 8 === 0)
-    .reduce((s, t) => s + t.sizeBytes, 0);
+export function repackedBytes(t: { name: string; type: number; dims: number[]; sizeBytes: number }): number {
+  return t.name !== "token_embd.weight" && REPACKED_TYPES.has(t.type) && t.dims.length === 2 && t.dims[1] % 8 === 0 ? t.sizeBytes : 0;
+}
+
+/** f16 K and V of one layer for `contextSize` cells: 2 · n_ctx · n_embd_kv · 2 bytes. */
+export function kvBytesPerLayer(dims: ModelDims, contextSize: number): number {
   const nEmbdKv = (dims.nEmbd / dims.nHead) * dims.nHeadKv;
-  const kvCacheBytes = 2 * dims.nLayer * contextSize * nEmbdKv * 2;
-  // llama.cpp sizes the graph for one micro-batch (≤ 512 tokens) with flash attention (its CPU default "auto"):
-  // the peak is either the f32 logits of the batch or a layer's KQ mask plus FFN activations. Calibrated on
-  // node-llama-cpp 3.21.1 logs: small@4096 66.5 MiB (formula 66.5), tiny@4096 10.5 MiB (formula 11.0).
+  return 2 * contextSize * nEmbdKv * 2;
+}
+
+/**
+ * The graph work buffer plus the logits output buffer. llama.cpp sizes the graph for one micro-batch (≤ 512
+ * tokens) with flash attention (its default "auto"): the peak is either the f32 logits of the batch or a layer's KQ
+ * mask plus FFN activations. Calibrated on node-llama-cpp 3.21.1 logs: small@4096 66.5 MiB (formula 66.5),
+ * tiny@4096 10.5 MiB (formula 11.0).
+ */
+export function computeBufferBytes(dims: ModelDims, contextSize: number, parallel: number): number {
   const nUbatch = Math.min(512, contextSize);
   const logitsPhase = 4 * nUbatch * (dims.nVocab + 2 * dims.nEmbd);
   const layerPhase = 4 * nUbatch * (contextSize + 2 * dims.nFf + 2 * dims.nEmbd);
   const outputBuffer = 4 * dims.nVocab * parallel;
-  const computeBytes = Math.max(logitsPhase, layerPhase) + outputBuffer;
+  return Math.max(logitsPhase, layerPhase) + outputBuffer;
+}
+
+/**
+ * Memory to load a llama model of this shape and quantization with a context of `contextSize` KV cells in total
+ * (all sequences together, as LoadModelOptions.contextSize) decoding `parallel` sequences at once, on the CPU.
+ */
+export function estimateMemoryBreakdown(shape: ModelShapeName | ModelDims, quant: EstimableFileType | string, contextSize: number, parallel = 1): MemoryEstimate {
+  const dims = resolveModelDims(shape);
+  const q = checkFileType(quant);
+  checkLoadShape(contextSize, parallel);
+  const layout = layoutLlamaModel(dims, LLAMA_FTYPE_BY_NAME.get(q)!, "estimate", (name, d) => plannedTensorType(name, d, dims, q));
+  const weightsBytes = layout.totalBytes;
+  const repackBytes = layout.tensors.reduce((s, t) => s + repackedBytes(t), 0);
+  const kvCacheBytes = dims.nLayer * kvBytesPerLayer(dims, contextSize);
+  const computeBytes = computeBufferBytes(dims, contextSize, parallel);
   return { weightsBytes, repackBytes, kvCacheBytes, computeBytes, totalBytes: weightsBytes + repackBytes + kvCacheBytes + computeBytes };
+}
+
+export function checkLoadShape(contextSize: number, parallel: number): void {
+  if (!Number.isInteger(contextSize) || contextSize <= 0) throw new ReflexiaError("RFX_VALIDATION", `contextSize must be a positive integer (got ${contextSize})`);
+  if (!Number.isInteger(parallel) || parallel <= 0) throw new ReflexiaError("RFX_VALIDATION", `parallel must be a positive integer (got ${parallel})`);
+}
+
+/** The tensors llama.cpp's quantizer writes for a llama model of this shape and file type (names, types, sizes). */
+export function plannedTensors(shape: ModelShapeName | ModelDims, quant: EstimableFileType | string): { name: string; type: number; dims: number[]; sizeBytes: number }[] {
+  const dims = resolveModelDims(shape);
+  const q = checkFileType(quant);
+  return layoutLlamaModel(dims, LLAMA_FTYPE_BY_NAME.get(q)!, "estimate", (name, d) => plannedTensorType(name, d, dims, q)).tensors;
 }
 
 /** Total of estimateMemoryBreakdown: weights + repacked copies + KV cache + compute buffers, in bytes. */

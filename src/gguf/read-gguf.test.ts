@@ -2,6 +2,8 @@ import { mkdtemp, open, rm, writeFile, truncate, copyFile, mkdir } from "node:fs
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { execFileSync } from "node:child_process";
+import { encodeGgufHeader, type GgufEntry } from "./gguf-encoder.ts";
 import { readGgufHeader } from "./read-gguf.ts";
 import { writeSyntheticModel } from "./write-synthetic-model.ts";
 import { MODEL_SHAPES } from "./shapes.ts";
@@ -102,5 +104,31 @@ describe("readGgufHeader", () => {
     const sub = join(dir, "a-dir");
     await mkdir(sub);
     await expectCode(readGgufHeader(sub), "RFX_INVALID_GGUF", "not a regular file");
+  });
+
+  it("refuses a FIFO at once instead of waiting for a writer, and a device", async () => {
+    const fifo = join(dir, "pipe.gguf");
+    execFileSync("mkfifo", [fifo]);
+    const t0 = performance.now();
+    await expectCode(readGgufHeader(fifo), "RFX_INVALID_GGUF", "is a FIFO, not a regular file");
+    expect(performance.now() - t0).toBeLessThan(5000);
+    await expectCode(readGgufHeader("/dev/zero"), "RFX_INVALID_GGUF", "is a device");
+  });
+
+  it("refuses general.alignment 0, not a power of two, or not an integer, as llama.cpp does; accepts 64", async () => {
+    const write = async (name: string, entry: GgufEntry) => {
+      const p = join(dir, name);
+      await writeFile(p, encodeGgufHeader([["general.architecture", { type: "string", value: "llama" }], ["general.alignment", entry]], []));
+      return p;
+    };
+    for (const [name, entry, shown] of [
+      ["align-0.gguf", { type: "u32", value: 0 }, "general.alignment is 0"],
+      ["align-3.gguf", { type: "u32", value: 3 }, "general.alignment is 3"],
+      ["align-48.gguf", { type: "u32", value: 48 }, "general.alignment is 48"],
+      ["align-str.gguf", { type: "string", value: "32" }, 'general.alignment is "32"'],
+    ] as const) {
+      await expectCode(readGgufHeader(await write(name, entry)), "RFX_INVALID_GGUF", shown);
+    }
+    expect((await readGgufHeader(await write("align-64.gguf", { type: "u32", value: 64 }))).alignment).toBe(64);
   });
 });

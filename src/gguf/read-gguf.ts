@@ -1,4 +1,5 @@
 // Reads a GGUF file's header (metadata and tensor table) without touching tensor data.
+import { constants, type Stats } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import { ReflexiaError } from "../errors/index.ts";
 import { GGML_TYPES, fileTypeName, LLAMA_FTYPE_NAMES } from "./ggml-types.ts";
@@ -165,6 +166,24 @@ async function readValue(r: Reader, type: number, maxArrayLength: number): Promi
   return { arrayType: VALUE_TYPES[itemType], length };
 }
 
+/** What a non-regular file is, for the one-line refusal. */
+function kindOf(st: Stats): string {
+  if (st.isFIFO()) return "a FIFO";
+  if (st.isDirectory()) return "a directory";
+  if (st.isCharacterDevice() || st.isBlockDevice()) return "a device";
+  if (st.isSocket()) return "a socket";
+  return "not a regular file";
+}
+
+/** general.alignment as llama.cpp's gguf reader accepts it: a u32 that is a non-zero power of two. */
+function alignmentOf(path: string, value: GgufValue | undefined): number {
+  if (value === undefined) return DEFAULT_ALIGNMENT;
+  if (typeof value !== "number" || !Number.isInteger(value) || value <= 0 || (value & (value - 1)) !== 0) {
+    throw invalid(path, `general.alignment is ${typeof value === "number" || typeof value === "bigint" ? String(value) : JSON.stringify(value)}; it must be a power of two`);
+  }
+  return value;
+}
+
 function invalid(path: string, why: string, cause?: unknown): ReflexiaError {
   return new ReflexiaError("RFX_INVALID_GGUF", `${path}: ${why}`, { path }, { cause });
 }
@@ -178,7 +197,8 @@ export async function readGgufHeader(path: string, options: ReadGgufHeaderOption
   const maxArrayLength = options.maxArrayLength ?? 64;
   let fh: FileHandle;
   try {
-    fh = await open(path, "r");
+    // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever; a regular file reads the same.
+    fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === "ENOENT") throw new ReflexiaError("RFX_NOT_FOUND", `${path}: no such file`, { path }, { cause: e });
@@ -186,7 +206,7 @@ export async function readGgufHeader(path: string, options: ReadGgufHeaderOption
   }
   try {
     const st = await fh.stat();
-    if (!st.isFile()) throw invalid(path, "not a regular file");
+    if (!st.isFile()) throw invalid(path, `is ${kindOf(st)}, not a regular file`);
     const fileSizeBytes = st.size;
     const r = new Reader(fh, fileSizeBytes);
     try {
@@ -202,7 +222,7 @@ export async function readGgufHeader(path: string, options: ReadGgufHeaderOption
         if (VALUE_TYPES[type] === undefined) throw invalid(path, `metadata "${key}" has unknown type ${type}`);
         metadata[key] = await readValue(r, type, maxArrayLength);
       }
-      const alignment = typeof metadata["general.alignment"] === "number" ? (metadata["general.alignment"] as number) : DEFAULT_ALIGNMENT;
+      const alignment = alignmentOf(path, metadata["general.alignment"]);
       const tensors: GgufTensorInfo[] = [];
       let parameterCount = 0;
       for (let i = 0; i < tensorCount; i++) {

@@ -9,8 +9,9 @@ import Fastify, { type FastifyInstance } from "fastify";
 import { ReflexiaError } from "../errors/index.ts";
 import { UNMATCHED_ENDPOINT } from "../metrics/index.ts";
 import { createApiKeyVerifier, presentedKey } from "./auth.ts";
-import { httpErrorHandler } from "./error-handler.ts";
+import { clientErrorHandler, frameworkErrorHandler, httpErrorHandler } from "./error-handler.ts";
 import { createFeatureRegistry } from "./features.ts";
+import { declareCorsPreflightPublic, declareScopePublic, isPublicRoute, trackRouteAccess } from "./route-access.ts";
 import { registerBenchmarkRoutes } from "./routes/benchmarks.ts";
 import { registerDocumentRoutes } from "./routes/documents.ts";
 import { registerOllamaRoutes } from "./routes/ollama.ts";
@@ -20,16 +21,8 @@ import { registerModelRoutes } from "./routes/models.ts";
 import { registerReflexiaRoutes } from "./routes/reflexia.ts";
 import { registerWebViewRoutes } from "./routes/web-ui.ts";
 import { SECURITY_HEADERS } from "./security-headers.ts";
+import { installShutdownSignal } from "./shutdown-signal.ts";
 import type { AppDeps } from "./types.ts";
-
-/** Paths that never need a key or count against the rate limit: probes must work for orchestrators. */
-const PROBE_PATHS = new Set(["/healthz", "/readyz"]);
-
-/** API routes (auth + rate limit apply); everything else is the static UI. */
-export function isApiPath(url: string): boolean {
-  const path = url.split("?")[0];
-  return path.startsWith("/v1/") || path.startsWith("/api/") || path === "/v1" || path === "/api";
-}
 
 export function buildApp(deps: AppDeps): FastifyInstance {
   const { config, metrics } = deps;
@@ -40,22 +33,25 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: false } },
     // Refusals while draining come from the hook below, in the one error shape, with Retry-After.
     return503OnClosing: false,
+    // Errors raised before fastify has a route (router, HTTP parser) go through the one mapper too.
+    frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler,
   });
+
+  trackRouteAccess(app);
+  installShutdownSignal(app, deps.shutdown);
+  declareCorsPreflightPublic(app);
 
   // JSON only: a text/plain body is 415, not a string that fails validation further down.
   app.removeContentTypeParser("text/plain");
   app.setErrorHandler(httpErrorHandler);
-  app.setNotFoundHandler((request, reply) =>
-    httpErrorHandler(new ReflexiaError("RFX_NOT_FOUND", `no route ${request.method} ${request.url.split("?")[0]}`), request, reply),
-  );
-
   // Security headers first, so errors, streams and static files all carry them.
   app.addHook("onRequest", async (_request, reply) => {
     reply.headers(SECURITY_HEADERS);
   });
 
   app.addHook("onRequest", async (request) => {
-    if (isApiPath(request.url) && deps.scheduler.isDraining()) {
+    if (!isPublicRoute(request) && deps.scheduler.isDraining()) {
       throw new ReflexiaError("RFX_NOT_READY", "the server is shutting down and no longer accepts requests", { retryAfterSeconds: 5 });
     }
   });
@@ -73,8 +69,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     if ((deps.apiKeys ?? []).length === 0) {
       throw new ReflexiaError("RFX_CONFIG_INVALID", "auth.enabled (ENABLE_AUTH) is true but no API key is configured (API_KEY or API_KEYS_FILE)");
     }
-    app.addHook("onRequest", async (request) => {
-      if (request.method === "OPTIONS" || !isApiPath(request.url)) return;
+    // preParsing, not onRequest: the rate limit (a route-level onRequest hook) runs first, so unauthenticated
+    // guesses count against it; the body is still unread, so nothing is parsed for a client without a key.
+    app.addHook("preParsing", async (request) => {
+      if (isPublicRoute(request)) return;
       if (!verify(presentedKey(request.headers))) {
         throw new ReflexiaError("RFX_UNAUTHORIZED", "a valid API key is required (Authorization: Bearer <key> or X-API-Key: <key>)");
       }
@@ -88,6 +86,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       methods: ["GET", "POST", "DELETE", "OPTIONS"],
       allowedHeaders: ["content-type", "authorization", "x-api-key"],
       exposedHeaders: ["x-reflexia-quantization", "x-reflexia-variant", "x-reflexia-reason", "x-reflexia-cache", "retry-after"],
+      // A preflight without Origin gets an empty 204 rather than the plugin's text/plain 400 (no RFX_ shape).
+      strictPreflight: false,
     });
   }
 
@@ -96,13 +96,23 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       global: true,
       max: config.server.rate_limit_per_minute,
       timeWindow: "1 minute",
-      allowList: (request) => !isApiPath(request.url) || PROBE_PATHS.has(request.url.split("?")[0]),
+      allowList: (request) => isPublicRoute(request),
       errorResponseBuilder: (_request, context) =>
         Object.assign(new ReflexiaError("RFX_RATE_LIMITED", `rate limit of ${context.max} requests per minute exceeded; retry in ${context.after}`), {
           statusCode: 429,
         }),
     });
   }
+
+  // Unmatched URLs are protected like any route (drain, key, rate limit): without a key they answer 401, exactly
+  // as an existing protected route does, so the route map cannot be probed; with a key, 404. (A not-found
+  // handler takes no onRequest hook, so its rate limit runs at preValidation.)
+  app.after(() => {
+    const limit = config.server.rate_limit_per_minute > 0 ? { preValidation: app.rateLimit() } : {};
+    app.setNotFoundHandler(limit, (request, reply) =>
+      httpErrorHandler(new ReflexiaError("RFX_NOT_FOUND", `no route ${request.method} ${request.url.split("?")[0].slice(0, 200)}`), request, reply),
+    );
+  });
 
   // What the router registers is what /api/status advertises to clients (features.ts).
   const features = createFeatureRegistry();
@@ -121,9 +131,13 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   const webDir = deps.webDir ? resolve(deps.webDir) : null;
   if (webDir && existsSync(webDir) && statSync(webDir).isDirectory()) {
-    // wildcard:false registers one route per file at startup, so unknown paths reach the JSON 404 handler.
-    void app.register(fastifyStatic, { root: webDir, prefix: "/", wildcard: false, index: ["index.html"], cacheControl: true, maxAge: 60_000 });
-    registerWebViewRoutes(app, webDir);
+    // wildcard:false registers one route per file at startup, so unknown paths reach the JSON 404 handler. The UI's
+    // files are public (the page asks for the key itself); its API calls are not.
+    void app.register(async (scope) => {
+      declareScopePublic(scope);
+      await scope.register(fastifyStatic, { root: webDir, prefix: "/", wildcard: false, index: ["index.html"], cacheControl: true, maxAge: 60_000 });
+      registerWebViewRoutes(scope, webDir);
+    });
   }
 
   if (deps.rag) metrics.rag.bindStats(deps.rag.counts);

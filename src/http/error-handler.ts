@@ -1,7 +1,11 @@
-// The one place HTTP maps errors to responses: ReflexiaError codes via the code table, fastify's own errors to
-// their codes, anything else to RFX_INTERNAL; the body is always {error: {code, message}}.
+// The one place HTTP maps errors to responses: ReflexiaError codes via the code table, fastify's and Node's HTTP
+// parser's own errors to their codes, anything else to RFX_INTERNAL; the body is always {error: {code, message}}.
+import { STATUS_CODES } from "node:http";
+import type { Duplex } from "node:stream";
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import { ERROR_CODES, ReflexiaError, type ErrorCode } from "../errors/index.ts";
+import { redactStorePaths } from "../registry/redact-store-paths.ts";
+import { SECURITY_HEADERS } from "./security-headers.ts";
 
 const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_JSON_BODY: "RFX_INVALID_JSON",
@@ -16,17 +20,40 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_FILES_LIMIT: "RFX_PAYLOAD_TOO_LARGE",
   FST_FIELDS_LIMIT: "RFX_PAYLOAD_TOO_LARGE",
   FST_INVALID_MULTIPART_CONTENT_TYPE: "RFX_UNSUPPORTED_MEDIA",
+  FST_ERR_BAD_URL: "RFX_BAD_REQUEST",
+  FST_ERR_MAX_PARAM_LENGTH: "RFX_URI_TOO_LONG",
+  FST_ERR_CTP_INVALID_TYPE: "RFX_UNSUPPORTED_MEDIA",
+  // Node's HTTP parser (the 'clientError' event): the request never reached fastify.
+  HPE_HEADER_OVERFLOW: "RFX_HEADERS_TOO_LARGE",
+  ERR_HTTP_REQUEST_TIMEOUT: "RFX_REQUEST_TIMEOUT",
 };
 
-/** Converts anything thrown in a route into a ReflexiaError with the right code. */
+/** Messages for the parser's errors, whose own text ("Parse Error: ...") says little to a client. */
+const PARSER_MESSAGES: Partial<Record<ErrorCode, string>> = {
+  RFX_HEADERS_TOO_LARGE: "the request headers are larger than the server accepts (16 KiB by default)",
+  RFX_REQUEST_TIMEOUT: "the request was not received completely in time",
+};
+
+/**
+ * Converts anything thrown in a route into a ReflexiaError with the right code and a message fit for a client:
+ * an internal error's own text (a stack overflow, a library's message) stays in the log, and paths inside the
+ * model store are never shown.
+ */
 export function toHttpError(error: unknown): ReflexiaError {
-  if (error instanceof ReflexiaError) return error;
-  const e = error as FastifyError & { validation?: unknown; statusCode?: number };
+  if (error instanceof ReflexiaError) {
+    if (error.code === "RFX_INTERNAL") return new ReflexiaError("RFX_INTERNAL", "internal server error", undefined, { cause: error });
+    const message = redactStorePaths(error.message);
+    return message === error.message ? error : new ReflexiaError(error.code, message, error.details, { cause: error });
+  }
+  const e = error as FastifyError & { validation?: unknown; statusCode?: number; reason?: string };
   if (e && e.validation) {
     return new ReflexiaError("RFX_VALIDATION", e.message, { validation: e.validation });
   }
   const mapped = e?.code ? FASTIFY_CODES[e.code] : undefined;
-  if (mapped) return new ReflexiaError(mapped, e.message);
+  if (mapped) return new ReflexiaError(mapped, PARSER_MESSAGES[mapped] ?? e.message);
+  if (typeof e?.code === "string" && e.code.startsWith("HPE_")) {
+    return new ReflexiaError("RFX_BAD_REQUEST", `malformed HTTP request (${e.code}${e.reason ? `: ${e.reason}` : ""})`);
+  }
   // JSON.parse / secure-json-parse failures arrive as SyntaxError with status 400.
   if (e instanceof SyntaxError && e.statusCode === 400) return new ReflexiaError("RFX_INVALID_JSON", `invalid JSON body: ${e.message}`);
   const status = typeof e?.statusCode === "number" ? e.statusCode : 500;
@@ -53,4 +80,37 @@ export function httpErrorHandler(error: unknown, request: FastifyRequest, reply:
     reply.header("retry-after", String(retry));
   }
   return reply.status(status).type("application/json; charset=utf-8").send(errorBody(e));
+}
+
+/**
+ * Fastify's `frameworkErrors`: errors the router raises before any hook runs (a malformed percent-encoding, an
+ * over-long path parameter), in the same shape and with the same headers as every other error.
+ */
+export function frameworkErrorHandler(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  reply.headers(SECURITY_HEADERS);
+  return httpErrorHandler(error, request, reply);
+}
+
+/**
+ * Fastify's `clientErrorHandler`: Node's HTTP parser rejected the bytes (a header block over the limit, a bad
+ * Content-Length, a malformed request line) before a request object exists, so the reply is written on the
+ * socket by hand, then the connection is closed, as Node itself does.
+ */
+export function clientErrorHandler(error: Error & { code?: string }, socket: Duplex): void {
+  // A reset or an already destroyed socket has nobody left to answer.
+  if (error.code === "ECONNRESET" || socket.destroyed) return;
+  const e = toHttpError(error);
+  const status = ERROR_CODES[e.code].status;
+  const body = JSON.stringify(errorBody(e));
+  const headers = {
+    ...SECURITY_HEADERS,
+    "content-type": "application/json; charset=utf-8",
+    "content-length": String(Buffer.byteLength(body)),
+    connection: "close",
+  };
+  if (socket.writable) {
+    const head = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join("");
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}\r\n${head}\r\n${body}`);
+  }
+  socket.destroy(error);
 }

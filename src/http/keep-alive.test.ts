@@ -19,6 +19,13 @@ describe("parseKeepAlive", () => {
     ["1.5s", 1.5],
     ["250ms", 0.25],
     ["-1m", -1],
+    // Past setTimeout's range (2^31 − 1 ms ≈ 24.8 days) is forever, not an overflow that unloads at once.
+    [1e308, -1],
+    ["720h", -1],
+    [2_147_484, -1],
+    [2_147_483, 2_147_483],
+    ["596h", 596 * 3600],
+    ["99999999999", -1],
   ] as const)("%j → %j", (input, expected) => {
     expect(parseKeepAlive(input as never)).toBe(expected);
   });

@@ -5,15 +5,24 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import { ReflexiaError } from "../errors/index.ts";
 import type { InferenceHooks, ReflexiaMeta } from "../services/inference-service.ts";
 import { toHttpError } from "./error-handler.ts";
+import "./shutdown-signal.ts";
 
-/** Aborts when the client goes away before the response finished (frees the sequence or leaves the queue). */
+/**
+ * Aborts when the client goes away before the response finished (frees the sequence or leaves the queue), or
+ * when the server's shutdown reaches its drain limit (with the shutdown's reason, so the client is told why).
+ */
 export function clientAbortSignal(request: FastifyRequest, reply: FastifyReply): AbortSignal {
   const ac = new AbortController();
+  const shutdown = request.server.shutdownSignal;
+  const onShutdown = (): void => ac.abort(shutdown.reason);
   const onClose = (): void => {
+    shutdown.removeEventListener("abort", onShutdown);
     if (!reply.raw.writableFinished) ac.abort();
   };
   reply.raw.once("close", onClose);
   request.raw.once("aborted", onClose);
+  if (shutdown.aborted) onShutdown();
+  else shutdown.addEventListener("abort", onShutdown, { once: true });
   return ac.signal;
 }
 
@@ -33,6 +42,7 @@ export interface StreamFormat<T> {
   start?(meta: ReflexiaMeta): string | null;
   text(text: string, meta: ReflexiaMeta): string;
   done(outcome: T, meta: ReflexiaMeta): string;
+  /** The final event of a stream that failed after it opened (also sent when the server shuts down under it). */
   error(error: ReflexiaError): string;
 }
 
@@ -52,12 +62,24 @@ export async function streamInference<T>(
   const write = (s: string | null): void => {
     if (s && stream && !stream.destroyed && !stream.writableEnded) stream.write(s);
   };
+  /** Writes the last event once and ends the stream; whatever the generation does afterwards is dropped. */
+  const finish = (last: string): void => {
+    write(last);
+    stream?.end();
+  };
+  // At the drain limit the stream ends with an error event at once, whether or not the engine has stopped yet.
+  const shutdown = reply.request.server.shutdownSignal;
+  const onShutdown = (): void => {
+    if (stream) finish(format.error(toHttpError(shutdown.reason)));
+  };
+  shutdown.addEventListener("abort", onShutdown, { once: true });
   const open = (m: ReflexiaMeta): void => {
     if (stream) return;
     meta = m;
     stream = new PassThrough();
     // A client that disconnects destroys the pipe; a late write must not become an unhandled 'error'.
     stream.on("error", () => {});
+    stream.once("close", () => shutdown.removeEventListener("abort", onShutdown));
     reply
       .status(200)
       .headers({ ...reflexiaHeaders(m), "content-type": format.contentType, "cache-control": "no-cache", "x-accel-buffering": "no" })
@@ -73,16 +95,16 @@ export async function streamInference<T>(
   }).then(
     (outcome) => {
       if (!stream || !meta) return;
-      write(format.done(outcome, meta));
-      stream.end();
+      finish(format.done(outcome, meta));
     },
     (err) => {
       if (!stream) throw err;
-      write(format.error(toHttpError(err)));
-      stream.end();
+      finish(format.error(toHttpError(err)));
     },
   );
-  await Promise.race([started, work]);
+  await Promise.race([started, work]).finally(() => {
+    if (!stream) shutdown.removeEventListener("abort", onShutdown);
+  });
   work.catch(() => {});
   if (!stream) throw new ReflexiaError("RFX_INTERNAL", "the generation ended before it started");
   return reply;

@@ -2,6 +2,7 @@
 import type { FastifyServerOptions } from "fastify";
 import type { ResponseCacheStats } from "../cache/index.ts";
 import type { Config } from "../config/index.ts";
+import type { EngineGpu } from "../engine/types.ts";
 import type { MemoryMonitor } from "../memory/index.ts";
 import type { ReflexiaMetrics } from "../metrics/index.ts";
 import type { MemoryIndexInfo, RagService } from "../rag/index.ts";
@@ -41,6 +42,8 @@ export interface AppDeps {
   scheduler: Scheduler;
   metrics: ReflexiaMetrics;
   memory?: MemoryMonitor;
+  /** The engine's GPU decision (backend, reason, devices) for /api/status; absent for CPU-only engines. */
+  gpu?: EngineGpu;
   cacheStats?: () => ResponseCacheStats;
   rag?: AppRag;
   /** The live metrics ring behind GET /api/metrics/live (the web UI's charts); the route is absent without it. */
@@ -56,4 +59,9 @@ export interface AppDeps {
   /** Directory of the web UI served at /; skipped when absent or missing. */
   webDir?: string | null;
   logger?: FastifyServerOptions["logger"];
+  /**
+   * Aborted (with shutdownReason()) when the server stops waiting for in-flight requests: their generations are
+   * cancelled and open streams end with a final error event. Defaults to a signal that never fires.
+   */
+  shutdown?: AbortSignal;
 }

@@ -149,3 +149,37 @@ describe("createMemoryMonitor", () => {
     expect(() => createMemoryMonitor({ maxMemoryPercent: 50 }).startSampling(0)).toThrow(ReflexiaError);
   });
 });
+
+describe("createMemoryMonitor: GPU devices", () => {
+  it("reports each device's VRAM, the total and the MAX_VRAM_PERCENT budget; null without devices", () => {
+    const t = tree({ "proc/meminfo": meminfo(4 * 1024 * 1024, 3 * 1024 * 1024) });
+    let free = 20 * GiB;
+    const m = createMemoryMonitor({
+      maxMemoryPercent: 80,
+      maxVramPercent: 50,
+      gpuDevices: () => [
+        { name: "CUDA0", description: "NVIDIA A10", freeBytes: free, totalBytes: 24 * GiB },
+        { name: "CUDA1", description: "NVIDIA A10", freeBytes: 24 * GiB, totalBytes: 24 * GiB },
+      ],
+      ...t,
+    });
+    const s = m.sample().gpu!;
+    expect(s.devices.map((d) => [d.name, d.usedBytes])).toEqual([["CUDA0", 4 * GiB], ["CUDA1", 0]]);
+    expect(s).toMatchObject({ totalBytes: 48 * GiB, freeBytes: 44 * GiB, budgetBytes: 24 * GiB, maxVramPercent: 50 });
+    free = 10 * GiB;
+    expect(m.sample().gpu!.devices[0]!.usedBytes).toBe(14 * GiB);
+    expect(createMemoryMonitor({ maxMemoryPercent: 80, ...t }).sample().gpu).toBeNull();
+  });
+
+  it("a device that cannot answer reads as absent; the RAM figures still come", () => {
+    const t = tree({ "proc/meminfo": meminfo(4 * 1024 * 1024, 3 * 1024 * 1024) });
+    const s = createMemoryMonitor({ maxMemoryPercent: 80, gpuDevices: () => { throw new Error("device lost"); }, ...t }).sample();
+    expect(s.gpu).toBeNull();
+    expect(s.systemTotalBytes).toBe(4 * GiB);
+  });
+
+  it("refuses a VRAM percent outside (0, 100]", () => {
+    expect(() => createMemoryMonitor({ maxMemoryPercent: 80, maxVramPercent: 0 })).toThrow(ReflexiaError);
+    expect(() => createMemoryMonitor({ maxMemoryPercent: 80, maxVramPercent: 101 })).toThrow(/maxVramPercent must be in \(0, 100\]/);
+  });
+});

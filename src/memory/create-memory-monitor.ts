@@ -1,4 +1,4 @@
-// The memory monitor: samples process, system and cgroup memory and turns them into a budget and a pressure.
+// The memory monitor: samples process, system, cgroup and GPU memory and turns them into budgets and a pressure.
 import { readFileSync, writeFileSync } from "node:fs";
 import { freemem, totalmem } from "node:os";
 import { join } from "node:path";
@@ -16,6 +16,33 @@ export interface MemoryMonitorOptions {
   cgroupRoot?: string;
   /** Defaults to "/proc"; `<procRoot>/meminfo` gives system memory, `<procRoot>/self/*` the process's cgroup and peak. */
   procRoot?: string;
+  /** The GPU devices layers go to, with their memory now (the engine's gpu.memory()); absent or empty on the CPU. */
+  gpuDevices?: () => readonly GpuDeviceMemory[];
+  /** VRAM budget as a percent (1..100) of the devices' total; config key memory.max_vram_percent. Defaults to 90. */
+  maxVramPercent?: number;
+}
+
+/** A GPU device's memory as the engine reports it. */
+export interface GpuDeviceMemory {
+  /** ggml's device name ("CUDA0", "Vulkan0"). */
+  name: string;
+  description: string;
+  freeBytes: number;
+  totalBytes: number;
+}
+
+export interface GpuDeviceSample extends GpuDeviceMemory {
+  /** totalBytes - freeBytes: what every process on the device holds, this one included. */
+  usedBytes: number;
+}
+
+export interface GpuMemorySample {
+  devices: GpuDeviceSample[];
+  totalBytes: number;
+  freeBytes: number;
+  /** maxVramPercent % of totalBytes: what Reflexia's loaded variants may hold together. */
+  budgetBytes: number;
+  maxVramPercent: number;
 }
 
 export interface MemorySample {
@@ -44,6 +71,8 @@ export interface MemorySample {
   freeBudgetBytes: number;
   /** Peak RSS since the process started or the last resetPeak() (see MemoryMonitor.peakRssBytes). */
   peakRssBytes: number;
+  /** VRAM of the GPU devices in use; null on the CPU. */
+  gpu: GpuMemorySample | null;
 }
 
 export interface MemoryMonitor {
@@ -64,6 +93,7 @@ export interface MemoryMonitor {
    */
   readonly peakRssBytes: number;
   readonly maxMemoryPercent: number;
+  readonly maxVramPercent: number;
 }
 
 function readKb(text: string | null, field: string): number | null {
@@ -90,8 +120,9 @@ function readText(file: string): string | null {
  */
 export function createMemoryMonitor(options: MemoryMonitorOptions): MemoryMonitor {
   const { maxMemoryPercent } = options;
-  if (!Number.isFinite(maxMemoryPercent) || maxMemoryPercent <= 0 || maxMemoryPercent > 100) {
-    throw new ReflexiaError("RFX_CONFIG_INVALID", `maxMemoryPercent must be in (0, 100], got ${String(maxMemoryPercent)}`);
+  const maxVramPercent = options.maxVramPercent ?? 90;
+  for (const [name, v] of [["maxMemoryPercent", maxMemoryPercent], ["maxVramPercent", maxVramPercent]] as const) {
+    if (!Number.isFinite(v) || v <= 0 || v > 100) throw new ReflexiaError("RFX_CONFIG_INVALID", `${name} must be in (0, 100], got ${String(v)}`);
   }
   const procRoot = options.procRoot ?? "/proc";
   const cgroupOptions = { cgroupRoot: options.cgroupRoot, procRoot };
@@ -118,6 +149,26 @@ export function createMemoryMonitor(options: MemoryMonitorOptions): MemoryMonito
   };
 
   const peak = (): number => Math.max(sampledPeak, kernelHwm() ?? 0);
+
+  const sampleGpu = (): GpuMemorySample | null => {
+    let raw: readonly GpuDeviceMemory[] = [];
+    try {
+      raw = options.gpuDevices?.() ?? [];
+    } catch {
+      // A device that cannot answer reads as absent rather than stopping the RAM figures.
+      raw = [];
+    }
+    if (raw.length === 0) return null;
+    const devices = raw.map((d) => ({ name: d.name, description: d.description, freeBytes: d.freeBytes, totalBytes: d.totalBytes, usedBytes: Math.max(0, d.totalBytes - d.freeBytes) }));
+    const totalBytes = devices.reduce((a, d) => a + d.totalBytes, 0);
+    return {
+      devices,
+      totalBytes,
+      freeBytes: devices.reduce((a, d) => a + d.freeBytes, 0),
+      budgetBytes: Math.floor((totalBytes * maxVramPercent) / 100),
+      maxVramPercent,
+    };
+  };
 
   const sample = (): MemorySample => {
     const mem = process.memoryUsage();
@@ -149,6 +200,7 @@ export function createMemoryMonitor(options: MemoryMonitorOptions): MemoryMonito
       pressure: budget > 0 ? used / budget : 1,
       freeBudgetBytes: Math.max(0, budget - used),
       peakRssBytes: peak(),
+      gpu: sampleGpu(),
     };
     last = s;
     for (const l of listeners) {
@@ -163,6 +215,7 @@ export function createMemoryMonitor(options: MemoryMonitorOptions): MemoryMonito
 
   return {
     maxMemoryPercent,
+    maxVramPercent,
     sample,
     latest: () => last ?? sample(),
     startSampling(intervalMs) {

@@ -6,6 +6,9 @@ export {
   type MemoryMonitor,
   type MemoryMonitorOptions,
   type MemorySample,
+  type GpuDeviceMemory,
+  type GpuDeviceSample,
+  type GpuMemorySample,
 } from "./create-memory-monitor.ts";
 export {
   readCgroup,

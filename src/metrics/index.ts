@@ -1,6 +1,5 @@
-// Prometheus metrics: the registry, every metric family and the separate /metrics listener.
+// Prometheus metrics: the registry and every metric family (the /metrics listener is http/metrics-server.ts).
 export { createMetrics, type CreateMetricsOptions, type ReflexiaMetrics } from "./create-metrics.ts";
-export { createMetricsServer, type MetricsServerOptions } from "./metrics-server.ts";
 export { UNMATCHED_ENDPOINT, type HttpMetrics } from "./http-metrics.ts";
 export type { InferenceMetrics } from "./inference-metrics.ts";
 export type { MemoryMetrics } from "./memory-metrics.ts";

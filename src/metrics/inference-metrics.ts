@@ -1,7 +1,7 @@
 // Inference and scheduling metrics: durations, token latencies, token counts, queue, loads and loaded variants.
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import type { GenerationResult } from "../engine/types.ts";
-import type { SchedulerMetricsSink, SchedulerStatus } from "../scheduler/index.ts";
+import type { SchedulerMetricsSink, SchedulerStatus, VariantStatus } from "../scheduler/index.ts";
 
 type VariantLabels = "model" | "quantization";
 
@@ -19,6 +19,7 @@ export interface InferenceMetrics {
   queued: Gauge;
   loadedVariants: Gauge;
   activeSequences: Gauge<VariantLabels>;
+  gpuLayers: Gauge<VariantLabels>;
   /** Records one finished generation (durations, token latencies, token counts). */
   observeGeneration(variant: { name: string; quantization: string }, result: GenerationResult): void;
   /** The scheduler's observation seam. */
@@ -31,6 +32,12 @@ export function createInferenceMetrics(registry: Registry): InferenceMetrics {
   let statusOf: (() => SchedulerStatus) | null = null;
   const labelNames = ["model", "quantization"] as const;
   const registers = [registry];
+  // Per-variant gauges are rebuilt from the scheduler at each scrape, so an unloaded variant leaves the scrape.
+  const perGenerationVariant = (gauge: Gauge<VariantLabels>, value: (v: VariantStatus) => number): void => {
+    if (!statusOf) return;
+    gauge.reset();
+    for (const v of statusOf().variants) if (!v.embedding) gauge.inc({ model: v.name, quantization: v.quantization }, value(v));
+  };
   const m = {
     inferenceDuration: new Histogram({
       name: "reflexia_model_inference_duration_seconds",
@@ -111,11 +118,16 @@ export function createInferenceMetrics(registry: Registry): InferenceMetrics {
       labelNames,
       registers,
       collect() {
-        if (!statusOf) return;
-        this.reset();
-        for (const v of statusOf().variants) {
-          if (!v.embedding) this.inc({ model: v.name, quantization: v.quantization }, v.activeSequences);
-        }
+        perGenerationVariant(this, (v) => v.activeSequences);
+      },
+    }),
+    gpuLayers: new Gauge({
+      name: "reflexia_gpu_layers",
+      help: "Layers of a loaded variant on the GPU (output layer counted, as llama.cpp's n_gpu_layers); 0 when it runs on the CPU.",
+      labelNames,
+      registers,
+      collect() {
+        perGenerationVariant(this, (v) => v.gpuLayers);
       },
     }),
   };

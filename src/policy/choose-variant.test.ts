@@ -198,3 +198,36 @@ describe("hysteresis over a sequence of requests", () => {
     expect(moved).toMatchObject({ quantization: "q8_0", reason: "complexity_high", level: "high" });
   });
 });
+
+describe("chooseVariant with a GPU", () => {
+  // 33 layers; f16 and q8_0 only partly fit the VRAM left, the 4/5-bit variants fit whole.
+  const gpuLayers = {
+    q4_0: { gpuLayers: 33, totalLayers: 33 },
+    q4_k_m: { gpuLayers: 33, totalLayers: 33 },
+    q5_k_m: { gpuLayers: 33, totalLayers: 33 },
+    q8_0: { gpuLayers: 20, totalLayers: 33 },
+    f16: { gpuLayers: 9, totalLayers: 33 },
+  };
+
+  it("steps a target that would be split with the CPU down to the largest variant that runs whole on the GPU", () => {
+    const d = chooseVariant(input({ complexity: at(0.8), gpuLayers }));
+    expect(d).toMatchObject({ quantization: "q5_k_m", reason: "gpu_offload_downgrade", action: "load", target: "q8_0", level: "high" });
+    expect(d.detail).toMatch(/q8_0 would run 20\/33 layers on the GPU, q5_k_m runs whole on it/);
+  });
+
+  it("keeps a target that fits the GPU whole, and a split one when nothing smaller fits whole", () => {
+    expect(chooseVariant(input({ complexity: at(0.45), gpuLayers }))).toMatchObject({ quantization: "q5_k_m", reason: "complexity_medium" });
+    const none = { ...gpuLayers, q4_0: { gpuLayers: 5, totalLayers: 33 }, q4_k_m: { gpuLayers: 4, totalLayers: 33 }, q5_k_m: { gpuLayers: 3, totalLayers: 33 } };
+    expect(chooseVariant(input({ complexity: at(0.8), gpuLayers: none }))).toMatchObject({ quantization: "q8_0", reason: "complexity_high" });
+  });
+
+  it("never substitutes for a pinned variant or with adaptive quantization off", () => {
+    expect(chooseVariant(input({ pinned: "f16", gpuLayers }))).toMatchObject({ quantization: "f16", reason: "pinned" });
+    expect(chooseVariant(input({ adaptive: false, defaultQuantization: "q8_0", gpuLayers }))).toMatchObject({ quantization: "q8_0", reason: "adaptive_disabled" });
+  });
+
+  it("the whole-on-GPU variant must still fit RAM", () => {
+    const d = chooseVariant(input({ complexity: at(0.8), gpuLayers, estimateBytes: { ...SIZES, q5_k_m: 1e15, q4_k_m: 1e15 } }));
+    expect(d).toMatchObject({ quantization: "q4_0", reason: "gpu_offload_downgrade" });
+  });
+});

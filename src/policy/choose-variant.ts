@@ -12,6 +12,7 @@ export const REASONS = [
   "hysteresis_hold",
   "prefer_loaded",
   "memory_pressure_downgrade",
+  "gpu_offload_downgrade",
   "nearest_available",
   "only_available",
   "no_variant_fits",
@@ -75,6 +76,12 @@ export interface ChooseVariantInput {
   defaultQuantization: Quantization;
   /** The request named model:tag; no other variant may serve it. */
   pinned?: Quantization;
+  /**
+   * With a GPU: the layers each stored variant would get on it now (VRAM held by idle variants counted as free) out
+   * of its n_layer + 1. Absent on the CPU. A variant that runs whole on the GPU decodes several times faster than a
+   * larger one split with the CPU (the CPU part bounds every token), so the choice steps down to one that fits whole.
+   */
+  gpuLayers?: Partial<Record<Quantization, { gpuLayers: number; totalLayers: number }>>;
 }
 
 export interface ChooseVariantOptions {
@@ -157,7 +164,9 @@ function nearest(wanted: Quantization, stored: readonly Quantization[]): Quantiz
  *    target, the first of its preferred variants in the store;
  * 4. a loaded target is used; else a loaded variant within preferLoadedMaxGap ranks of it (prefer_loaded);
  * 5. memory pressure lowers a target that would have to be loaded by one or two ranks;
- * 6. from there downward, the first variant that is loaded or fits the free budget; then the first that fits
+ * 6. with a GPU (input.gpuLayers), a start variant that would be split between GPU and CPU gives way to the
+ *    largest variant below it that runs whole on the GPU and fits RAM (gpu_offload_downgrade);
+ * 7. from there downward, the first variant that is loaded or fits the free budget; then the first that fits
  *    once idle variants are evicted; then any loaded variant, even a larger one; else RFX_MEMORY_BUDGET.
  * A variant without a size estimate never counts as fitting unless it is loaded.
  */
@@ -273,6 +282,24 @@ export function chooseVariant(input: ChooseVariantInput, options: ChooseVariantO
     return { quantization: q, reason: r, action, level, target, detail: `${why}${pressureNote}${fitNote}; ${actionNote(q, action)}`, dependsOnMemory: true };
   };
   const candidates = stored.filter((q) => rankOf(q) <= rankOf(start)).reverse();
+  const gpu = input.gpuLayers;
+  const whole = (q: Quantization): boolean => gpu?.[q] !== undefined && gpu[q]!.gpuLayers >= gpu[q]!.totalLayers;
+  if (gpu && gpu[start] && !whole(start)) {
+    const full = candidates.find((q) => whole(q) && (loaded.has(q) || fitsEvicting(q)));
+    if (full !== undefined) {
+      const s = gpu[start]!;
+      const action = actionFor(full);
+      return {
+        quantization: full,
+        reason: "gpu_offload_downgrade",
+        action,
+        level,
+        target,
+        detail: `${why}${pressureNote}; ${start} would run ${s.gpuLayers}/${s.totalLayers} layers on the GPU, ${full} runs whole on it; ${actionNote(full, action)}`,
+        dependsOnMemory: true,
+      };
+    }
+  }
   const now = candidates.find((q) => loaded.has(q) || fitsNow(q));
   if (now !== undefined) return decide(now, actionFor(now));
   const evicting = candidates.find(fitsEvicting);

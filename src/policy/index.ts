@@ -30,3 +30,4 @@ export {
   type VariantDecision,
 } from "./choose-variant.ts";
 export { TECHNICAL_LEXICON, LEXICON_DOMAINS, type LexiconDomain } from "./technical-lexicon.ts";
+export { fitGpuLayers, vramSafetyMarginBytes, type GpuLayerFit } from "./fit-gpu-layers.ts";

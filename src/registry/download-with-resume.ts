@@ -5,6 +5,7 @@ import { open, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { ReflexiaError } from "../errors/index.ts";
 import { feedHash } from "./atomic-fs.ts";
+import { startTransferWatchdog, type TransferWatchdog } from "./transfer-watchdog.ts";
 import type { DownloadProgress } from "./types.ts";
 
 export interface DownloadWithResumeOptions {
@@ -15,6 +16,10 @@ export interface DownloadWithResumeOptions {
   metaPath: string;
   onProgress?: (p: DownloadProgress) => void;
   signal?: AbortSignal;
+  /** Stall/trickle detection window (config `registry.pull_read_timeout_seconds`); see transfer-watchdog.ts. */
+  readTimeoutSeconds?: number;
+  /** Slowest accepted average rate per window (config `registry.pull_min_bytes_per_second`). */
+  minBytesPerSecond?: number;
 }
 
 export interface DownloadWithResumeResult {
@@ -70,6 +75,22 @@ export async function downloadWithResume(options: DownloadWithResumeOptions): Pr
   let alreadyComplete = false;
 
   for (let attempt = 0; attempt < 3; attempt++) {
+    // Each request has its own watchdog, from the moment it is sent (a server that never answers is a stall too).
+    const watchdog = startTransferWatchdog({ readTimeoutSeconds: options.readTimeoutSeconds, minBytesPerSecond: options.minBytesPerSecond, signal, what: `download of ${url}` });
+    try {
+      const done = await attemptDownload(watchdog);
+      if (done === "retry") continue;
+      if (done === "complete") {
+        alreadyComplete = true;
+        break;
+      }
+      return done;
+    } finally {
+      watchdog.stop();
+    }
+  }
+
+  async function attemptDownload(watchdog: TransferWatchdog): Promise<DownloadWithResumeResult | "retry" | "complete"> {
     const headers: Record<string, string> = { "accept-encoding": "identity" };
     if (offset > 0) {
       headers.range = `bytes=${offset}-`;
@@ -80,8 +101,9 @@ export async function downloadWithResume(options: DownloadWithResumeOptions): Pr
     let res: Response;
     try {
       requests++;
-      res = await fetch(url, { headers, signal, redirect: "follow" });
+      res = await fetch(url, { headers, signal: watchdog.signal, redirect: "follow" });
     } catch (e) {
+      if (watchdog.tripped) throw watchdog.tripped;
       if (isAbort(e, signal)) throw new ReflexiaError("RFX_CANCELLED", `download of ${url} cancelled`, { receivedBytes: offset });
       const cause = (e as Error & { cause?: Error }).cause?.message ?? (e as Error).message;
       throw new ReflexiaError("RFX_DOWNLOAD_FAILED", `download of ${url} failed: ${cause}`, { url }, { cause: e });
@@ -90,13 +112,10 @@ export async function downloadWithResume(options: DownloadWithResumeOptions): Pr
     if (res.status === 416 && offset > 0) {
       await res.body?.cancel();
       const total = parseContentRange(res.headers.get("content-range"))?.total ?? meta?.totalBytes;
-      if (total === offset) {
-        alreadyComplete = true;
-        break;
-      }
+      if (total === offset) return "complete";
       offset = 0;
       await rm(partPath, { force: true });
-      continue;
+      return "retry";
     }
     if (!res.ok) {
       await res.body?.cancel();
@@ -117,7 +136,7 @@ export async function downloadWithResume(options: DownloadWithResumeOptions): Pr
         await res.body?.cancel();
         offset = 0;
         await rm(partPath, { force: true });
-        continue;
+        return "retry";
       }
       append = true;
       totalBytes = range.total;
@@ -143,6 +162,7 @@ export async function downloadWithResume(options: DownloadWithResumeOptions): Pr
       if (res.body) {
         for await (const chunk of Readable.fromWeb(res.body as import("node:stream/web").ReadableStream<Uint8Array>)) {
           const buf = chunk as Buffer;
+          watchdog.progress(buf.length);
           hash.update(buf);
           let off = 0;
           while (off < buf.length) off += (await out.write(buf, off, buf.length - off)).bytesWritten;
@@ -152,6 +172,9 @@ export async function downloadWithResume(options: DownloadWithResumeOptions): Pr
       }
       await out.sync();
     } catch (e) {
+      if (watchdog.tripped) {
+        throw new ReflexiaError("RFX_DOWNLOAD_FAILED", `${watchdog.tripped.message} (${received} bytes kept)`, { url, receivedBytes: received }, { cause: e });
+      }
       if (isAbort(e, signal)) {
         throw new ReflexiaError("RFX_CANCELLED", `download of ${url} cancelled after ${received} bytes; pull again to resume`, { receivedBytes: received });
       }

@@ -44,7 +44,15 @@ export async function pullModel(catalog: ModelCatalog, url: string, opts: PullOp
     await rm(metaPath, { force: true });
   };
   try {
-    const dl = await downloadWithResume({ url: parsedUrl.href, partPath, metaPath, onProgress: opts.onProgress, signal: opts.signal });
+    const dl = await downloadWithResume({
+      url: parsedUrl.href,
+      partPath,
+      metaPath,
+      onProgress: opts.onProgress,
+      signal: opts.signal,
+      readTimeoutSeconds: opts.readTimeoutSeconds,
+      minBytesPerSecond: opts.minBytesPerSecond,
+    });
     if (expected !== undefined && dl.sha256 !== expected) {
       await discard();
       throw new ReflexiaError("RFX_DOWNLOAD_FAILED", `sha256 mismatch for ${url}: expected ${expected}, got ${dl.sha256}`, { url, expected, actual: dl.sha256 });

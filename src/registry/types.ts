@@ -97,6 +97,10 @@ export interface PullOptions {
   onProgress?: (p: DownloadProgress) => void;
   /** Aborting keeps the partial file, so the next pull of the same URL resumes. */
   signal?: AbortSignal;
+  /** Stall/trickle window in seconds. Defaults to 30 (config `registry.pull_read_timeout_seconds`). */
+  readTimeoutSeconds?: number;
+  /** Slowest accepted average rate per window, bytes/s. Defaults to 1024 (config `registry.pull_min_bytes_per_second`). */
+  minBytesPerSecond?: number;
 }
 
 export interface PullResult {

@@ -4,6 +4,7 @@ import { ReflexiaError } from "../errors/index.ts";
 import { createFakeEngine } from "../../test/support/fake-engine.ts";
 import { createScheduler } from "./create-scheduler.ts";
 import { defaultParallel } from "./default-parallel.ts";
+import { keepAliveMsOf } from "./keep-alive-ms.ts";
 import type { SchedulableVariant, SchedulerOptions } from "./types.ts";
 
 const VARIANTS: Record<string, SchedulableVariant> = Object.fromEntries(
@@ -171,6 +172,28 @@ describe("createScheduler", () => {
     expect(scheduler.status().variants.find((v) => v.key === "m:b")?.expiresAt).toBeNull();
   });
 
+  it("a keep_alive too long for a timer (≥ 24.8 days, 1e308) keeps the variant forever instead of unloading it at once", async () => {
+    const { scheduler } = setup({ keepAliveSeconds: 0.05 });
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on("warning", onWarning);
+    try {
+      for (const [ref, seconds] of [["m:a", 1e308], ["m:b", 25 * 24 * 3600], ["m:c", 2 ** 31]] as const) {
+        await scheduler.run(ref, { keepAliveSeconds: seconds }, (l) => l.model.generate("x", { maxTokens: 1 }));
+      }
+      await new Promise((r) => setTimeout(r, 100));
+      for (const key of ["m:a", "m:b", "m:c"]) {
+        expect(scheduler.isLoaded(key), key).toBe(true);
+        expect(scheduler.status().variants.find((v) => v.key === key)?.expiresAt).toBeNull();
+      }
+      expect(warnings).not.toContain("TimeoutOverflowWarning");
+    } finally {
+      process.off("warning", onWarning);
+    }
+    expect(keepAliveMsOf(24 * 24 * 3600)).toBe(24 * 24 * 3600 * 1000);
+    expect(keepAliveMsOf(25 * 24 * 3600)).toBe(-1);
+  });
+
   it("evicts the least recently used idle variant beyond maxLoadedVariants", async () => {
     const { engine, scheduler } = setup({ maxLoadedVariants: 2 });
     const use = (ref: string) => scheduler.run(ref, {}, (l) => l.model.generate("x", { maxTokens: 1 }));
@@ -223,6 +246,78 @@ describe("createScheduler", () => {
     await use("m:c");
     expect(engine.disposed).toEqual(["/models/m-a.gguf"]);
     expect(scheduler.status().estimatedLoadedBytes).toBe(200 * MiB);
+  });
+
+  it("places layers on the GPU: evicts idle variants holding VRAM for a whole fit, refuses GPU_LAYERS=max that cannot fit", async () => {
+    const MiB = 2 ** 20;
+    // VRAM: 1000 MiB available minus what loaded variants hold; a variant needs 30 MiB per layer (33 layers = 990).
+    const perLayer = 30 * MiB;
+    let setting: "auto" | "max" = "auto";
+    const place = (_v: SchedulableVariant, _l: unknown, available: number) => {
+      const g = setting === "max" ? 33 : Math.min(33, Math.floor(available / perLayer));
+      return { gpuLayers: g, totalLayers: 33, fullyOffloaded: g === 33, vramBytes: g * perLayer, ramBytes: (33 - g) * perLayer + 10 * MiB, fits: g * perLayer <= available, detail: `${g}/33 layers` };
+    };
+    const { engine, scheduler } = setup({
+      memory: {
+        estimateBytes: () => 33 * perLayer,
+        budgetBytes: () => 100_000 * MiB,
+        usedBytes: () => 0,
+        placeOnGpu: place,
+        availableVramBytes: (held) => Math.max(0, 1000 * MiB - held),
+      },
+    });
+    await scheduler.run("m:a", {}, (l) => l.model.generate("x", { maxTokens: 1 }));
+    expect(engine.loads.at(-1)!.gpuLayers).toBe(33);
+    const a = scheduler.status().variants[0]!;
+    expect(a).toMatchObject({ gpuLayers: 33, totalLayers: 33, vramBytes: 990 * MiB, estimatedBytes: 10 * MiB });
+    expect(scheduler.status().estimatedLoadedVramBytes).toBe(990 * MiB);
+
+    // m:b would get no layer next to m:a; m:a is idle, so it goes and m:b runs whole on the GPU.
+    await scheduler.run("m:b", {}, (l) => l.model.generate("x", { maxTokens: 1 }));
+    expect(engine.disposed).toEqual(["/models/m-a.gguf"]);
+    expect(engine.loads.at(-1)!.gpuLayers).toBe(33);
+
+    // While m:b is busy it keeps its VRAM: auto loads m:c with what is left (none), on the CPU.
+    engine.hold();
+    const busy = scheduler.run("m:b", {}, (l) => l.model.generate("x", { maxTokens: 2 }));
+    await waitFor(() => engine.held() === 1, "m:b busy");
+    await scheduler.run("m:c", {}, async (l) => l.model.offload?.gpuLayers).then((g) => expect(g).toBe(0));
+    expect(engine.loads.at(-1)!.gpuLayers).toBeUndefined();
+    engine.resume();
+    await busy;
+
+    // max: the layers must fit; with nothing idle to evict that can free enough, the load is refused up front.
+    setting = "max";
+    await scheduler.unload("m:c");
+    engine.hold();
+    const busyB = scheduler.run("m:b", {}, (l) => l.model.generate("x", { maxTokens: 2 }));
+    await waitFor(() => engine.held() === 1, "m:b busy again");
+    const pending = scheduler.acquire("big:f16");
+    // m:b holds the VRAM big needs: it waits for m:b instead of failing, then m:b idles and is evicted.
+    engine.resume();
+    await busyB;
+    const lease = await pending;
+    expect(lease.model.offload?.gpuLayers).toBe(33);
+    lease.release();
+    expect(engine.disposed).toContain("/models/m-b.gguf");
+  });
+
+  it("refuses GPU_LAYERS=max with RFX_MEMORY_BUDGET when the VRAM is not there at all", async () => {
+    const MiB = 2 ** 20;
+    const { scheduler } = setup({
+      memory: {
+        estimateBytes: () => 10 * MiB,
+        budgetBytes: () => 100_000 * MiB,
+        usedBytes: () => 0,
+        placeOnGpu: () => ({ gpuLayers: 33, totalLayers: 33, fullyOffloaded: true, vramBytes: 2000 * MiB, ramBytes: 10 * MiB, fits: false, detail: "GPU_LAYERS=max needs 2000 MiB VRAM" }),
+        availableVramBytes: () => 1000 * MiB,
+      },
+    });
+    const err = await scheduler.acquire("m:a").catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ReflexiaError);
+    expect((err as ReflexiaError).code).toBe("RFX_MEMORY_BUDGET");
+    expect((err as ReflexiaError).message).toBe("m:a: GPU_LAYERS=max needs 2000 MiB VRAM");
+    expect(scheduler.status().running).toBe(0);
   });
 
   it("maps load failures to RFX_ENGINE and frees the sequence", async () => {

@@ -2,9 +2,11 @@
 // loads on demand (deduplicated), keeps idle variants for keep_alive and evicts them by LRU or memory budget.
 import { ReflexiaError } from "../errors/index.ts";
 import type { LoadedModel } from "../engine/types.ts";
+import { keepAliveMsOf } from "./keep-alive-ms.ts";
 import type {
   AcquireOptions,
   EvictionReason,
+  GpuPlan,
   Lease,
   SchedulableVariant,
   Scheduler,
@@ -31,6 +33,8 @@ interface LoadedEntry {
   embedding: boolean;
   model: LoadedModel;
   estimatedBytes: number;
+  /** VRAM the load's GPU plan holds (0 on the CPU). */
+  vramBytes: number;
   loadMs: number;
   loadedAt: number;
   lastUsedAt: number;
@@ -42,7 +46,9 @@ interface LoadedEntry {
 
 interface Loading {
   promise: Promise<LoadedEntry>;
+  /** Updated once makeRoom has placed the load (RAM may shrink when layers go to the GPU). */
   estimatedBytes: number;
+  vramBytes: number;
 }
 
 /** `name:tag`, with `#embedding` for the separate embedding context of the same file. */
@@ -50,12 +56,9 @@ export function variantKey(variant: { name: string; tag: string }, embedding = f
   return `${variant.name}:${variant.tag}${embedding ? "#embedding" : ""}`;
 }
 
-function cancelled(): ReflexiaError {
-  return new ReflexiaError("RFX_CANCELLED", "the request was cancelled by the client");
-}
-
-function keepAliveMsOf(seconds: number): number {
-  return seconds < 0 ? -1 : Math.round(seconds * 1000);
+/** Why a waiting request stops: the abort's own reason when it is one of ours (e.g. the server shutting down), else the client left. */
+function cancelled(signal?: AbortSignal): ReflexiaError {
+  return signal?.reason instanceof ReflexiaError ? signal.reason : new ReflexiaError("RFX_CANCELLED", "the request was cancelled by the client");
 }
 
 export function createScheduler(options: SchedulerOptions): Scheduler {
@@ -191,7 +194,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
           if (i >= 0) slot.waiters.splice(i, 1);
           if (slot.running === 0 && slot.waiters.length === 0) onIdle(slot.key);
           notifyChange();
-          reject(cancelled());
+          reject(cancelled(signal));
         };
         signal.addEventListener("abort", w.onAbort, { once: true });
       }
@@ -200,12 +203,30 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     });
   };
 
-  const sumEstimates = (exceptKey?: string): { loadedBytes: number; loadingBytes: number } => {
+  const sumEstimates = (exceptKey?: string): { loadedBytes: number; loadingBytes: number; vramBytes: number } => {
     let loadedBytes = 0;
     let loadingBytes = 0;
-    for (const e of loaded.values()) loadedBytes += e.estimatedBytes;
-    for (const [k, l] of loading) if (k !== exceptKey) loadingBytes += l.estimatedBytes;
-    return { loadedBytes, loadingBytes };
+    let vramBytes = 0;
+    for (const e of loaded.values()) {
+      loadedBytes += e.estimatedBytes;
+      vramBytes += e.vramBytes;
+    }
+    for (const [k, l] of loading) {
+      if (k === exceptKey) continue;
+      loadingBytes += l.estimatedBytes;
+      vramBytes += l.vramBytes;
+    }
+    return { loadedBytes, loadingBytes, vramBytes };
+  };
+
+  /** The least recently used idle variant that holds VRAM. */
+  const lruIdleOnGpu = (exceptKey: string): LoadedEntry | undefined => {
+    let best: LoadedEntry | undefined;
+    for (const e of loaded.values()) {
+      if (e.key === exceptKey || e.vramBytes <= 0 || !isIdle(e.key)) continue;
+      if (!best || e.lastUsedAt < best.lastUsedAt) best = e;
+    }
+    return best;
   };
 
   const lruIdle = (exceptKey: string): LoadedEntry | undefined => {
@@ -215,6 +236,45 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       if (!best || e.lastUsedAt < best.lastUsedAt) best = e;
     }
     return best;
+  };
+
+  /**
+   * With a GPU, the load's split between VRAM and RAM, evicting idle variants that hold VRAM while that gives the
+   * new one more layers (or lets GPU_LAYERS=max / N fit at all). Refuses with RFX_MEMORY_BUDGET when an explicit
+   * layer count cannot fit even then; undefined on the CPU.
+   */
+  const placeOnGpu = async (key: string, variant: SchedulableVariant, embedding: boolean): Promise<GpuPlan | undefined> => {
+    if (!memory?.placeOnGpu || !memory.availableVramBytes) return undefined;
+    const load = { contextSize, parallel: embedding ? 1 : parallel, embedding };
+    for (;;) {
+      const available = memory.availableVramBytes(sumEstimates(key).vramBytes);
+      const plan = memory.placeOnGpu(variant, load, available);
+      if (!plan || (plan.fits && plan.fullyOffloaded)) return plan;
+      let evictable = 0;
+      for (const e of loaded.values()) if (e.key !== key && e.vramBytes > 0 && isIdle(e.key)) evictable += e.vramBytes;
+      const victim = lruIdleOnGpu(key);
+      if (victim && evictable > 0) {
+        const better = memory.placeOnGpu(variant, load, available + evictable)!;
+        if ((better.fits && !plan.fits) || better.gpuLayers > plan.gpuLayers) {
+          await unloadEntry(victim, "memory");
+          continue;
+        }
+      }
+      if (plan.fits) return plan;
+      const othersOnGpu = [...loaded.values()].some((e) => e.key !== key && e.vramBytes > 0) || [...loading].some(([k, l]) => k !== key && l.vramBytes > 0);
+      if (othersOnGpu && memory.placeOnGpu(variant, load, available + sumEstimates(key).vramBytes)!.fits) {
+        // Busy variants hold the VRAM it needs: wait for one to finish (keep-alive or an eviction frees it).
+        await waitForChange();
+        continue;
+      }
+      metrics?.countRejection?.("memory_budget");
+      throw new ReflexiaError("RFX_MEMORY_BUDGET", `${variant.name}:${variant.tag}: ${plan.detail}`, {
+        variant: `${variant.name}:${variant.tag}`,
+        vramBytes: plan.vramBytes,
+        availableVramBytes: available,
+        gpuLayers: plan.gpuLayers,
+      });
+    }
   };
 
   /**
@@ -276,13 +336,25 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     }
     const pending = loading.get(key);
     if (pending) return pending.promise;
-    const estimatedBytes = estimateOf(variant, embedding);
+    const state: Loading = { promise: undefined as unknown as Promise<LoadedEntry>, estimatedBytes: estimateOf(variant, embedding), vramBytes: 0 };
     const promise = (async () => {
-      await makeRoom(key, variant, estimatedBytes);
+      const plan = await placeOnGpu(key, variant, embedding);
+      if (plan) {
+        state.estimatedBytes = plan.ramBytes;
+        state.vramBytes = plan.vramBytes;
+      }
+      await makeRoom(key, variant, state.estimatedBytes);
       const t0 = now();
       let model: LoadedModel;
       try {
-        model = await engine.loadModel({ path: variant.path, contextSize, parallel: embedding ? 1 : parallel, threads: options.threads, embedding });
+        model = await engine.loadModel({
+          path: variant.path,
+          contextSize,
+          parallel: embedding ? 1 : parallel,
+          threads: options.threads,
+          embedding,
+          ...(plan && plan.gpuLayers > 0 ? { gpuLayers: plan.gpuLayers } : {}),
+        });
       } catch (e) {
         throw e instanceof ReflexiaError ? e : new ReflexiaError("RFX_ENGINE", `loading ${key} failed: ${(e as Error).message}`, { variant: key }, { cause: e });
       }
@@ -293,7 +365,8 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         variant,
         embedding,
         model,
-        estimatedBytes,
+        estimatedBytes: state.estimatedBytes,
+        vramBytes: state.vramBytes,
         loadMs,
         loadedAt: now(),
         lastUsedAt: now(),
@@ -304,7 +377,8 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       loaded.set(key, entry);
       return entry;
     })();
-    loading.set(key, { promise, estimatedBytes });
+    state.promise = promise;
+    loading.set(key, state);
     const settle = (): void => {
       loading.delete(key);
       notifyChange();
@@ -315,9 +389,9 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
 
   const abortable = <T>(p: Promise<T>, signal?: AbortSignal): Promise<T> => {
     if (!signal) return p;
-    if (signal.aborted) return Promise.reject(cancelled());
+    if (signal.aborted) return Promise.reject(cancelled(signal));
     return new Promise<T>((resolve, reject) => {
-      const onAbort = (): void => reject(cancelled());
+      const onAbort = (): void => reject(cancelled(signal));
       signal.addEventListener("abort", onAbort, { once: true });
       p.then(
         (v) => {
@@ -341,7 +415,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
 
   const acquire = async (ref: string, opts: AcquireOptions = {}): Promise<Lease> => {
     assertAdmitting();
-    if (opts.signal?.aborted) throw cancelled();
+    if (opts.signal?.aborted) throw cancelled(opts.signal);
     const variant = await resolveModel(ref);
     const embedding = opts.embedding === true;
     const key = variantKey(variant, embedding);
@@ -355,7 +429,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     try {
       const wasLoaded = loaded.has(key);
       entry = await abortable(ensureLoaded(variant, embedding), opts.signal);
-      if (opts.signal?.aborted) throw cancelled();
+      if (opts.signal?.aborted) throw cancelled(opts.signal);
       const loadMs = wasLoaded ? 0 : now() - tLoad;
       if (opts.keepAliveSeconds !== undefined) entry.keepAliveMs = keepAliveMsOf(opts.keepAliveSeconds);
       clearTimer(entry);
@@ -393,6 +467,9 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       embedding: e.embedding,
       sizeBytes: e.variant.sizeBytes,
       estimatedBytes: e.estimatedBytes,
+      vramBytes: e.vramBytes,
+      gpuLayers: e.model.offload?.gpuLayers ?? 0,
+      totalLayers: e.model.offload?.totalLayers ?? null,
       contextSize: e.model.contextSize,
       parallel: e.model.parallel,
       running: slot?.running ?? 0,
@@ -467,6 +544,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         loading: [...loading.keys()],
         variants,
         estimatedLoadedBytes: variants.reduce((a, v) => a + v.estimatedBytes, 0),
+        estimatedLoadedVramBytes: variants.reduce((a, v) => a + v.vramBytes, 0),
       };
     },
     isDraining: () => draining,

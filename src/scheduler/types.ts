@@ -22,6 +22,32 @@ export interface SchedulerMemoryHook {
   budgetBytes(): number;
   /** Bytes counted against the budget right now (process RSS or the cgroup working set). */
   usedBytes(): number;
+  /**
+   * With a GPU: where a load would put the variant's layers when it may take `availableVramBytes` of VRAM (GPU_LAYERS
+   * applied), with the RAM the CPU side then needs. Absent on the CPU, undefined for a variant it cannot place
+   * (estimateBytes is then all there is).
+   */
+  placeOnGpu?(variant: SchedulableVariant, load: { contextSize: number; parallel: number; embedding: boolean }, availableVramBytes: number): GpuPlan | undefined;
+  /**
+   * VRAM a new load may take now, nothing evicted: min(the devices' free memory minus the safety margin,
+   * MAX_VRAM_PERCENT of their total minus `heldBytes`, the VRAM the loaded and loading variants hold).
+   */
+  availableVramBytes?(heldBytes: number): number;
+}
+
+/** A load's split between GPU and CPU (src/policy fitGpuLayers). */
+export interface GpuPlan {
+  /** Layers on the GPU, the output layer counted (llama.cpp's n_gpu_layers). */
+  gpuLayers: number;
+  /** n_layer + 1. */
+  totalLayers: number;
+  fullyOffloaded: boolean;
+  vramBytes: number;
+  ramBytes: number;
+  /** False when GPU_LAYERS=max or N needs more VRAM than available: the load is refused, not attempted. */
+  fits: boolean;
+  /** One line on the split (and, when it does not fit, what to do). */
+  detail: string;
 }
 
 /** Observations the scheduler reports; src/metrics implements it. Every method is optional. */
@@ -86,7 +112,13 @@ export interface VariantStatus {
   path: string;
   embedding: boolean;
   sizeBytes: number;
+  /** RAM the variant is estimated to hold (its CPU side when layers are on a GPU). */
   estimatedBytes: number;
+  /** VRAM the variant is estimated to hold (0 on the CPU): Ollama's size_vram. */
+  vramBytes: number;
+  /** Layers llama.cpp put on the GPU (output layer counted), and what that counts up to (n_layer + 1). */
+  gpuLayers: number;
+  totalLayers: number | null;
   contextSize: number;
   parallel: number;
   /** Requests holding a sequence on this variant. */
@@ -120,6 +152,8 @@ export interface SchedulerStatus {
   variants: VariantStatus[];
   /** Bytes the loaded variants are estimated to hold (0 without a memory hook). */
   estimatedLoadedBytes: number;
+  /** VRAM the loaded variants are estimated to hold (0 on the CPU). */
+  estimatedLoadedVramBytes: number;
 }
 
 export interface Scheduler {

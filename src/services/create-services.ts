@@ -9,6 +9,7 @@ import { createMetrics, type ReflexiaMetrics } from "../metrics/index.ts";
 import type { ModelStore } from "../registry/index.ts";
 import { createScheduler, defaultParallel, type SchedulableVariant, type Scheduler } from "../scheduler/index.ts";
 import { createEmbedService, type BuiltinEmbedder, type EmbedService } from "./embed-service.ts";
+import { createGpuPlacer, type GpuPlacer } from "./gpu-placement.ts";
 import { createInferenceService, type CachedGeneration, type InferenceService } from "./inference-service.ts";
 import { createModelService, type ModelService } from "./model-service.ts";
 import type { RagAugmenter } from "./rag/rag-augment.ts";
@@ -44,6 +45,8 @@ export interface Services {
   metrics: ReflexiaMetrics;
   memory: MemoryMonitor | null;
   cache: ResponseCache<CachedGeneration> | undefined;
+  /** VRAM placement of variants (inactive on the CPU). */
+  gpu: GpuPlacer;
   /** Resolves a reference to a variant with its memory estimate (cached per blob digest). */
   resolveVariant(ref: string): Promise<SelectableVariant>;
 }
@@ -59,7 +62,12 @@ function cpuCount(): number {
 export function createServices(options: CreateServicesOptions): Services {
   const { config, engine, store } = options;
   const metrics = options.metrics ?? createMetrics();
-  const memory = options.memory === undefined ? createMemoryMonitor({ maxMemoryPercent: config.memory.max_memory_percent }) : options.memory;
+  const engineGpu = engine.gpu && engine.gpu.backend !== "cpu" ? engine.gpu : undefined;
+  const memory =
+    options.memory === undefined
+      ? createMemoryMonitor({ maxMemoryPercent: config.memory.max_memory_percent, maxVramPercent: config.memory.max_vram_percent, gpuDevices: engineGpu ? () => engineGpu.memory() : undefined })
+      : options.memory;
+  const gpu = createGpuPlacer({ config, gpu: engine.gpu, memory });
   const parallel = config.scheduler.parallel > 0 ? config.scheduler.parallel : defaultParallel(options.cpus ?? cpuCount());
 
   // show() reads the GGUF header; the estimate only changes with the blob, so cache it by digest.
@@ -71,6 +79,7 @@ export function createServices(options: CreateServicesOptions): Services {
       est = (await store.show(`${r.name}:${r.tag}`)).estimatedMemoryBytes;
       estimates.set(r.manifest.digest, est);
     }
+    await gpu.prepare(r);
     return { ...r, estimatedBytes: est };
   };
 
@@ -90,6 +99,12 @@ export function createServices(options: CreateServicesOptions): Services {
           estimateBytes: (v: SchedulableVariant & { estimatedBytes?: number }) => v.estimatedBytes ?? Math.round(v.sizeBytes * 1.3),
           budgetBytes: () => memory.latest().budgetBytes,
           usedBytes: () => memory.sample().usedBytes,
+          ...(gpu.active
+            ? {
+                placeOnGpu: (v: SchedulableVariant, load: { contextSize: number; parallel: number }, available: number) => gpu.place(v, load, available),
+                availableVramBytes: (held: number) => gpu.availableVramBytes(held),
+              }
+            : {}),
         }
       : undefined,
   });
@@ -99,7 +114,7 @@ export function createServices(options: CreateServicesOptions): Services {
   const cache = config.cache.enabled && config.cache.size > 0 ? createResponseCache<CachedGeneration>({ maxEntries: config.cache.size }) : undefined;
   if (cache) metrics.cache.bindCacheSize(() => cache.stats().size);
 
-  const selector = createVariantSelector({ config, store, scheduler, resolveVariant, memory, metrics });
+  const selector = createVariantSelector({ config, store, scheduler, resolveVariant, memory, metrics, gpu });
   const roles = createRoleCatalog(config.roles.custom);
   const inference = createInferenceService({ config, scheduler, selector, roles, metrics, cache, rag: options.ragAugmenter });
   const embeddings = createEmbedService({
@@ -112,5 +127,5 @@ export function createServices(options: CreateServicesOptions): Services {
     },
   });
   const models = createModelService({ store, scheduler });
-  return { config, engine, store, scheduler, selector, inference, embeddings, models, roles, metrics, memory, cache, resolveVariant };
+  return { config, engine, store, scheduler, selector, inference, embeddings, models, roles, metrics, memory, cache, gpu, resolveVariant };
 }

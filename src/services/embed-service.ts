@@ -1,5 +1,6 @@
 // The embeddings use-case: a stored model's embedding context through the scheduler, or the builtin hashed
-// embedder (offline, no model) when the request names it.
+// embedder (offline, no model) when the request names it. Model embeddings run in batches of
+// embeddings.batch_size, each under its own lease, so a long request cannot hold the engine against later ones.
 import type { Config } from "../config/index.ts";
 import { ReflexiaError } from "../errors/index.ts";
 import type { Scheduler } from "../scheduler/index.ts";
@@ -59,6 +60,10 @@ export function createEmbedService(options: EmbedServiceOptions): EmbedService {
     isBuiltin,
     async embed(req) {
       const t0 = performance.now();
+      const { max_inputs: maxInputs, batch_size: batchSize } = config.embeddings;
+      if (req.input.length > maxInputs) {
+        throw new ReflexiaError("RFX_PAYLOAD_TOO_LARGE", `the request has ${req.input.length} inputs; the limit is ${maxInputs} (EMBED_MAX_INPUTS)`, { inputs: req.input.length, limit: maxInputs });
+      }
       const chars = req.input.reduce((a, t) => a + t.length, 0);
       if (chars > config.server.max_prompt_chars) {
         throw new ReflexiaError("RFX_PAYLOAD_TOO_LARGE", `the input has ${chars} characters; the limit is ${config.server.max_prompt_chars} (MAX_PROMPT_CHARS)`);
@@ -77,11 +82,22 @@ export function createEmbedService(options: EmbedServiceOptions): EmbedService {
       }
       const resolved = await options.resolveRef(model);
       const ref = `${resolved.name}:${resolved.tag}`;
-      return scheduler.run(ref, { embedding: true, signal: req.signal, keepAliveSeconds: req.keepAliveSeconds }, async (lease) => {
-        const vectors = req.input.length === 0 ? [] : await lease.model.embed(req.input);
-        const promptTokens = req.input.reduce((a, t) => a + lease.model.tokenize(t).length, 0);
-        return { model: ref, embeddings: vectors, promptTokens, loadMs: lease.loadMs, totalMs: performance.now() - t0, backend: "model" as const };
-      });
+      const embeddings: number[][] = [];
+      let promptTokens = 0;
+      let loadMs = 0;
+      // One lease per batch: the scheduler's queue is FIFO, so a request that arrives meanwhile gets the engine
+      // at the next batch boundary, and a client that went away stops costing anything there. (An empty input
+      // still takes one turn: the model is resolved and loaded, as for any request.)
+      for (let start = 0; start === 0 || start < req.input.length; start += batchSize) {
+        if (req.signal?.aborted) throw new ReflexiaError("RFX_CANCELLED", "the request was cancelled by the client");
+        const batch = req.input.slice(start, start + batchSize);
+        await scheduler.run(ref, { embedding: true, signal: req.signal, keepAliveSeconds: req.keepAliveSeconds }, async (lease) => {
+          if (start === 0) loadMs = lease.loadMs;
+          if (batch.length > 0) embeddings.push(...(await lease.model.embed(batch)));
+          for (const t of batch) promptTokens += lease.model.tokenize(t).length;
+        });
+      }
+      return { model: ref, embeddings, promptTokens, loadMs, totalMs: performance.now() - t0, backend: "model" as const };
     },
   };
 }

@@ -239,6 +239,9 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
       } finally {
         lease.release();
       }
+      // Stopped by the server (shutdown at the drain limit), not by the client: an error with its own code, so
+      // the half answer is never sent or cached as if complete.
+      if (result.finishReason === "cancelled" && req.signal?.reason instanceof ReflexiaError) throw req.signal.reason;
       metrics?.inference.observeGeneration(sel.variant, result);
       // Stored only when the weights that ran are the ones the key names (a variant replaced while loaded keeps
       // serving from its old file until unloaded; its answer must not be filed under the new digest).

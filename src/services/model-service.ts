@@ -20,6 +20,11 @@ export interface ModelService {
   copy(source: string, destination: string): Promise<ModelManifest[]>;
   /** Unloads the variants (waiting for in-flight requests), then removes them from the store. */
   remove(ref: string): Promise<ModelManifest[]>;
+  /**
+   * Everything about a create request that can be known before it starts: the names parse, `from` exists, the
+   * quantization is supported, the destination is free. Throws the 4xx a client should get before any byte.
+   */
+  checkCreate(request: CreateModelRequest): Promise<void>;
   /** onStatus hears each step; while quantizing, also how far it got (`completed` of `total` variants, fractional). */
   create(request: CreateModelRequest, onStatus?: (status: string, progress?: { completed: number; total: number }) => void): Promise<ModelManifest[]>;
 }
@@ -45,6 +50,18 @@ export function createModelService(deps: { store: ModelStore; scheduler: Schedul
       if (targets.length === 0) await store.resolve(ref); // RFX_MODEL_NOT_FOUND with the store's wording
       for (const m of targets) await scheduler.unload(`${parsed.name}:${m.tag}`);
       return store.remove(ref);
+    },
+    async checkCreate(req) {
+      const from = parseModelRef(req.from);
+      const to = parseModelRef(req.model);
+      const q = req.quantize ? normalizeQuantization(req.quantize) : undefined;
+      const sources = from.tag || to.tag || q ? [(await store.resolve(req.from)).manifest] : await store.variants(from.name);
+      if (sources.length === 0) await store.resolve(req.from); // RFX_MODEL_NOT_FOUND with the store's wording
+      // The tags create() will write under `to.name` (a quantize that lands on the source itself writes nothing).
+      const tags = q ? (to.name === from.name && (to.tag ?? q) === q ? [] : [to.tag ?? q]) : sources.map((m) => to.tag ?? m.tag);
+      const taken = new Set((await store.variants(to.name)).map((m) => m.tag));
+      const clash = tags.find((t) => taken.has(t));
+      if (clash) throw new ReflexiaError("RFX_MODEL_EXISTS", `model ${to.name}:${clash} already exists (delete it first)`, { model: `${to.name}:${clash}` });
     },
     async create(req, onStatus) {
       const from = parseModelRef(req.from);

@@ -2,6 +2,7 @@
 import type { Config } from "../config/index.ts";
 import type { ChatMessage, Engine, GenerateOptions, GenerationResult, LoadedModel } from "../engine/types.ts";
 import type { ModelStore } from "../registry/index.ts";
+import { gpuLayersForLoad } from "./gpu-placement.ts";
 import { createRoleCatalog } from "./roles.ts";
 
 export interface LocalGenerationOptions extends Omit<GenerateOptions, "signal"> {
@@ -33,7 +34,8 @@ export async function resolveLocalModel(store: ModelStore, config: Config, ref?:
 
 export async function openLocalModel(engine: Engine, config: Config, path: string): Promise<{ model: LoadedModel; loadMs: number }> {
   const t0 = performance.now();
-  const model = await engine.loadModel({ path, contextSize: config.models.context_size, parallel: 1 });
+  const gpuLayers = await gpuLayersForLoad(engine, config, path, { contextSize: config.models.context_size, parallel: 1 });
+  const model = await engine.loadModel({ path, contextSize: config.models.context_size, parallel: 1, ...(gpuLayers > 0 ? { gpuLayers } : {}) });
   return { model, loadMs: performance.now() - t0 };
 }
 

@@ -7,6 +7,7 @@ import type { ReflexiaMetrics } from "../metrics/index.ts";
 import { analyzeComplexity, chooseVariant, type ComplexityLevel } from "../policy/index.ts";
 import { parseModelRef, type ModelManifest, type ModelStore, type ResolvedModel } from "../registry/index.ts";
 import type { Scheduler } from "../scheduler/index.ts";
+import type { GpuPlacer } from "./gpu-placement.ts";
 
 export interface SelectableVariant extends ResolvedModel {
   /** Resident memory the variant needs at the configured context, when known. */
@@ -46,6 +47,8 @@ export interface VariantSelectorOptions {
   resolveVariant?: (ref: string) => Promise<SelectableVariant>;
   memory?: MemoryMonitor | null;
   metrics?: ReflexiaMetrics;
+  /** With a GPU: how many layers each variant would get, so the choice prefers one that runs whole on it. */
+  gpu?: GpuPlacer;
 }
 
 const isQuantization = (t: string): t is Quantization => (QUANTIZATIONS as readonly string[]).includes(t);
@@ -55,7 +58,7 @@ const COMPLEXITY_MEMO_ENTRIES = 512;
 const COMPLEXITY_MEMO_MAX_CHARS = 16_384;
 
 export function createVariantSelector(options: VariantSelectorOptions): VariantSelector {
-  const { config, store, scheduler, memory, metrics } = options;
+  const { config, store, scheduler, memory, metrics, gpu } = options;
   const resolveVariant: (ref: string) => Promise<SelectableVariant> = options.resolveVariant ?? ((ref: string) => store.resolve(ref));
   // Per model: the last served quantization and its level, for hysteresis and switch counting.
   const previous = new Map<string, { quantization: string; level?: ComplexityLevel }>();
@@ -115,7 +118,21 @@ export function createVariantSelector(options: VariantSelectorOptions): VariantS
       // Idle variants of any model can be evicted to make room.
       const evictableBytes = status.variants.filter((v) => v.running === 0 && v.queued === 0).reduce((a, v) => a + v.estimatedBytes, 0);
       const prev = previous.get(parsed.name);
-      const decide = (sample: MemorySample | undefined) =>
+      // VRAM held by idle variants counts as free here, as their RAM does: the scheduler evicts them for a load.
+      const placeOnGpu = (): Partial<Record<Quantization, { gpuLayers: number; totalLayers: number }>> | undefined => {
+        if (!gpu?.active) return undefined;
+        const idleVram = status.variants.filter((v) => v.running === 0 && v.queued === 0).reduce((a, v) => a + v.vramBytes, 0);
+        const available = gpu.availableVramBytes(status.estimatedLoadedVramBytes) + idleVram;
+        const gpuLayers: Partial<Record<Quantization, { gpuLayers: number; totalLayers: number }>> = {};
+        for (const v of variants) {
+          const loadedV = status.variants.find((s) => !s.embedding && s.name === v.name && s.tag === v.tag);
+          const plan = loadedV ? { gpuLayers: loadedV.gpuLayers, totalLayers: loadedV.totalLayers ?? loadedV.gpuLayers } : gpu.place(v, { contextSize: config.models.context_size, parallel: status.parallel }, available);
+          // A GPU_LAYERS=max / N plan that does not fit would be refused: it counts as no layer on the GPU.
+          if (plan) gpuLayers[v.tag as Quantization] = { gpuLayers: "fits" in plan && !plan.fits ? 0 : plan.gpuLayers, totalLayers: plan.totalLayers };
+        }
+        return gpuLayers;
+      };
+      const decide = (sample: MemorySample | undefined, gpuLayers: ReturnType<typeof placeOnGpu>) =>
         chooseVariant({
           complexity: { score: complexity.score, level: complexity.level },
           pressure: sample ? sample.pressure : 0,
@@ -131,14 +148,16 @@ export function createVariantSelector(options: VariantSelectorOptions): VariantS
           adaptive: config.adaptive.enabled,
           defaultQuantization: config.models.default_quantization,
           pinned: parsed.tag as Quantization | undefined,
+          gpuLayers,
         });
-      // The last periodic sample first: when a loaded variant is chosen regardless of memory (the usual case once
-      // warm) no fresh sample is taken; otherwise the choice is made again on a fresh one.
+      // The last periodic sample first and no GPU placement: when a loaded variant is chosen regardless of memory
+      // (the usual case once warm) neither could change the choice; otherwise it is made again on a fresh sample
+      // and the VRAM placement.
       let sample = memory?.latest();
-      let decision = decide(sample);
-      if (decision.dependsOnMemory && memory) {
-        sample = memory.sample();
-        decision = decide(sample);
+      let decision = decide(sample, undefined);
+      if (decision.dependsOnMemory && (memory || gpu?.active)) {
+        sample = memory?.sample();
+        decision = decide(sample, placeOnGpu());
       }
       if (decision.action === "refuse") {
         metrics?.policy.decisions.inc({ quantization: decision.quantization, reason: decision.reason });

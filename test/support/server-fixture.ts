@@ -59,12 +59,14 @@ export async function buildTestApp(options: {
   apiKeys?: string[];
   ready?: () => boolean;
   services?: Partial<CreateServicesOptions>;
+  /** Open the real document store under the config's home (document routes, `rag` requests). Defaults to false. */
+  rag?: boolean;
 }): Promise<TestApp> {
   const { deps, services } = await createAppDeps(options.config, {
     store: options.store,
     engine: options.engine,
     ensureDefaultModel: false,
-    rag: false,
+    rag: options.rag ?? false,
     memory: options.memory ?? null,
     services: options.services,
     apiKeys: options.apiKeys,

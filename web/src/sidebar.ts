@@ -37,6 +37,7 @@ function renderStatus(s: StatusBody): void {
     ["Active sequences", s.active_sequences],
     ["Memory", mem ? `${formatBytes(mem.used_bytes)} (${Number(mem.percent).toFixed(1)}%)` : undefined],
     ["Budget", mem ? `${formatBytes(mem.budget_bytes)} · ${Math.round((mem.pressure ?? 0) * 100)}% used` : undefined],
+    ["Compute", s.gpu.backend === "cpu" ? "CPU" : `${s.gpu.backend.toUpperCase()} · ${s.gpu.devices.map((d) => `${d.description}, ${formatBytes(d.free_bytes)} free`).join(" · ")}`],
     ["Cache", cache.enabled ? `${cache.hits} hits · ${cache.misses} misses · ${plural(cache.size, "entry", "entries")}` : "off"],
     ["Documents", s.rag.enabled ? `${s.rag.documents} (${plural(s.rag.chunks, "chunk")})` : undefined],
     ["Adaptive", s.adaptive_quantization ? "on" : "off"],
@@ -47,7 +48,7 @@ function renderStatus(s: StatusBody): void {
       "li",
       {},
       el("span", { class: "variant-name", text: v.variant }),
-      el("span", { class: "hint", text: v.embedding ? "embeddings" : `${v.running} running · ${v.queued} queued${v.expires_at ? ` · unloads ${relativeTime(v.expires_at)}` : ""}` }),
+      el("span", { class: "hint", text: `${v.embedding ? "embeddings" : `${v.running} running · ${v.queued} queued`}${v.gpu_layers ? ` · ${v.gpu_layers}/${v.total_layers} layers on GPU` : ""}${!v.embedding && v.expires_at ? ` · unloads ${relativeTime(v.expires_at)}` : ""}` }),
     ),
   );
   const loading = s.loading.map((key) => el("li", {}, el("span", { class: "variant-name", text: key }), el("span", { class: "hint", text: "loading…" })));

@@ -4,6 +4,8 @@ import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ReflexiaError } from "../../errors/index.ts";
+import type { GpuMode } from "../../config/keys.ts";
+import { selectGpuBackend, type GpuSelection, type RawDevice } from "../gpu/select-gpu-backend.ts";
 import { resolveLlamaLibraryPath } from "../llama-library.ts";
 
 export interface NativeModelInfo {
@@ -19,6 +21,10 @@ export interface NativeModelInfo {
   bos: number;
   eos: number;
   addBos: boolean;
+  /** Layers llama.cpp put on the load's devices (the output layer counts as one). */
+  gpuLayers: number;
+  /** Weight buffers llama.cpp allocated ("CPU_Mapped", "CPU_REPACK", "Vulkan0", ...), from its load log. */
+  weightBuffers: { name: string; bytes: number }[];
 }
 
 export interface NativeModel {
@@ -125,7 +131,14 @@ export interface NativeEmbedder {
 
 export interface NativeAddon {
   init(backendDir: string, options: { logLevel: number }): { cpuBackend: string; cpuBackendName: string };
-  loadModel(path: string, options: { useMmap?: boolean }): Promise<NativeModel>;
+  /** Registers a ggml backend module (libggml-cuda.so / libggml-vulkan.so); never call twice for one path. */
+  loadBackend(path: string): { name: string; devices: number } | { error: string };
+  /** Every device in ggml's registry, CPU included, with its memory now. */
+  devices(): RawDevice[];
+  /** Times a ggml copy of `bytes` on a device: `passes` timed passes after one warm-up. */
+  deviceBandwidth(index: number, options: { bytes: number; passes: number; threads: number }): Promise<{ bytes: number; passSeconds: number[] }>;
+  /** gpuLayers go to `devices` (ggml indices); none listed means CPU only. */
+  loadModel(path: string, options: { useMmap?: boolean; gpuLayers?: number; devices?: number[] }): Promise<NativeModel>;
   Generator: new (model: NativeModel, options: NativeGeneratorOptions, onEvents: (events: NativeEvent[]) => void) => NativeGenerator;
   Embedder: new (model: NativeModel, options: { contextSize: number; threads: number; poll: number }) => NativeEmbedder;
 }
@@ -134,6 +147,28 @@ export interface NativeAddon {
 export const NATIVE_ADDON_PATH = fileURLToPath(new URL("../../../native/build/Release/reflexia_native.node", import.meta.url));
 
 let loaded: { addon: NativeAddon; cpuBackend: string } | undefined;
+// A backend module registers its devices again each time ggml loads it: one load per path per process.
+const backendLoads = new Map<string, ReturnType<NativeAddon["loadBackend"]>>();
+const selections = new Map<GpuMode, GpuSelection>();
+
+/**
+ * The GPU decision for this process and mode, made once (modules stay registered for the life of the process; each
+ * engine gives layers only to its own selection's devices).
+ */
+export function selectNativeGpu(requested: GpuMode, logLevel = 0): GpuSelection {
+  const { addon } = loadNativeAddon(logLevel);
+  let s = selections.get(requested);
+  if (!s) {
+    const once = (path: string) => {
+      let r = backendLoads.get(path);
+      if (!r) backendLoads.set(path, (r = addon.loadBackend(path)));
+      return r;
+    };
+    s = selectGpuBackend({ loadBackend: once, devices: () => addon.devices() }, requested);
+    selections.set(requested, s);
+  }
+  return s;
+}
 
 /** The addon, initialised once per process; RFX_ENGINE when it was not built or cannot load its libraries. */
 export function loadNativeAddon(logLevel = 0): { addon: NativeAddon; cpuBackend: string } {

@@ -4,7 +4,9 @@ import { statSync } from "node:fs";
 import { ReflexiaError, isReflexiaError } from "../../errors/index.ts";
 import { checkLoadOptions, DEFAULT_BATCH_SIZE } from "../check-load-options.ts";
 import { fileTypeName } from "../../gguf/index.ts";
-import { BATCH_SPLIT_MODES, loadNativeAddon, type BatchSplitMode, type NativeEvent, type NativeGenerator, type NativeGeneratorStats, type NativeModel } from "./native-addon.ts";
+import type { GpuMode } from "../../config/keys.ts";
+import { isSoftwareDevice } from "../gpu/select-gpu-backend.ts";
+import { BATCH_SPLIT_MODES, loadNativeAddon, selectNativeGpu, type BatchSplitMode, type NativeEvent, type NativeGenerator, type NativeGeneratorStats, type NativeModel } from "./native-addon.ts";
 import { renderNativeChat } from "./native-chat.ts";
 import { REPEAT_LAST_N, resolveSampling } from "../resolve-sampling.ts";
 import { resolveThreadPolicy } from "../threads.ts";
@@ -13,10 +15,12 @@ import type {
   Engine,
   FinishReason,
   GenerateOptions,
+  EngineGpu,
   GenerationResult,
   LoadedModel,
   LoadModelOptions,
   ModelInfo,
+  ModelOffload,
 } from "../types.ts";
 
 export { BATCH_SPLIT_MODES, type BatchSplitMode } from "./native-addon.ts";
@@ -51,6 +55,12 @@ export interface NativeEngineOptions {
   flushIntervalMs?: number;
   /** llama.cpp log lines on stderr. Defaults to "silent" (errors still reach the thrown messages). */
   logLevel?: NativeLogLevel;
+  /**
+   * GPU backend (config key gpu.backend): "auto" picks CUDA, else a real Vulkan GPU, else the CPU; "cuda" / "vulkan"
+   * that backend or the CPU with the reason in `gpu.reason`. Loads put layers on it only when they ask (gpuLayers).
+   * Defaults to "off".
+   */
+  gpu?: GpuMode;
 }
 
 export interface NativeGenerateOptions extends GenerateOptions {
@@ -62,6 +72,7 @@ export interface NativeGenerateOptions extends GenerateOptions {
 export type NativeEngineStats = NativeGeneratorStats;
 
 export interface NativeLoadedModel extends LoadedModel {
+  readonly offload: ModelOffload;
   /** Decode threads of this context. */
   readonly threads: number;
   /** Tokens one sequence can hold (contextSize / parallel unless kvUnified). */
@@ -75,6 +86,7 @@ export interface NativeLoadedModel extends LoadedModel {
 export interface NativeEngine extends Engine {
   /** The ggml CPU backend variant in use (its description). */
   readonly cpuBackend: string;
+  readonly gpu: EngineGpu;
   /** Threadpool polling level of this engine's contexts. */
   readonly poll: number;
   loadModel(options: LoadModelOptions): Promise<NativeLoadedModel>;
@@ -97,19 +109,38 @@ export function createNativeEngine(options: NativeEngineOptions = {}): NativeEng
   }
   const loaded = new Set<LoadedModel>();
   let disposed = false;
+  const selection = selectNativeGpu(options.gpu ?? "off", NATIVE_LOG_LEVELS.indexOf(options.logLevel ?? "silent"));
+  const deviceIndices = selection.devices.map((d) => d.index);
+  const gpu: EngineGpu = {
+    requested: selection.requested,
+    backend: selection.backend,
+    reason: selection.reason,
+    devices: selection.devices,
+    memory: () =>
+      addon
+        .devices()
+        .filter((d) => deviceIndices.includes(d.index))
+        .map((d) => ({ ...d, software: isSoftwareDevice(d.description) })),
+  };
 
   return {
     name: "native",
     defaultThreads: policy.threads,
     cpuBackend,
     poll,
+    gpu,
     async loadModel(load: LoadModelOptions): Promise<NativeLoadedModel> {
       if (disposed) throw new ReflexiaError("RFX_NOT_READY", "engine has been disposed");
       const { parallel, requestedContext } = checkLoadOptions(load);
       const threads = load.threads && load.threads > 0 ? load.threads : policy.threads;
+      const gpuLayers = load.gpuLayers ?? 0;
+      if (!Number.isInteger(gpuLayers) || gpuLayers < -1)
+        throw new ReflexiaError("RFX_VALIDATION", `gpuLayers must be -1 (all) or a whole number of layers (got ${gpuLayers})`);
+      if (gpuLayers !== 0 && deviceIndices.length === 0)
+        throw new ReflexiaError("RFX_VALIDATION", `gpuLayers ${gpuLayers} asks for a GPU, but this engine runs on the CPU (${selection.reason})`);
       let model: NativeModel;
       try {
-        model = await addon.loadModel(load.path, { useMmap: true });
+        model = await addon.loadModel(load.path, { useMmap: true, gpuLayers, devices: gpuLayers === 0 ? [] : deviceIndices });
       } catch (e) {
         const msg = e instanceof Error ? e.message : String(e);
         const code = /gguf|magic|invalid|truncat|unexpected end|failed to (load|read)/i.test(msg) ? "RFX_INVALID_GGUF" : "RFX_ENGINE";
@@ -127,9 +158,10 @@ export function createNativeEngine(options: NativeEngineOptions = {}): NativeEng
           vocabSize: native.vocabSize,
         };
         const contextSize = Math.min(requestedContext, Math.max(16, native.trainContextSize || requestedContext));
+        const offload: ModelOffload = { gpuLayers: native.gpuLayers, totalLayers: native.layers + 1, weightBuffers: native.weightBuffers };
         const lm = load.embedding
-          ? createEmbeddingModel(addon, load.path, info, model, contextSize, threads, poll)
-          : await createGenerationModel(addon, load.path, info, model, {
+          ? createEmbeddingModel(addon, load.path, info, model, contextSize, threads, poll, offload)
+          : await createGenerationModel(addon, load.path, info, model, offload, {
               contextSize,
               parallel,
               threads,
@@ -205,6 +237,7 @@ async function createGenerationModel(
   path: string,
   info: ModelInfo,
   model: NativeModel,
+  offload: ModelOffload,
   setup: GenerationSetup,
 ): Promise<NativeLoadedModel> {
   const pending = new Map<number, Pending>();
@@ -377,6 +410,7 @@ async function createGenerationModel(
   const lm: NativeLoadedModel = {
     path,
     info,
+    offload,
     contextSize,
     parallel: setup.parallel,
     threads: setup.threads,
@@ -441,6 +475,7 @@ function createEmbeddingModel(
   contextSize: number,
   threads: number,
   poll: number,
+  offload: ModelOffload,
 ): NativeLoadedModel {
   const embedder = new addon.Embedder(model, { contextSize, threads, poll });
   let disposed = false;
@@ -452,6 +487,7 @@ function createEmbeddingModel(
   return {
     path,
     info,
+    offload,
     contextSize,
     parallel: 1,
     threads,

@@ -137,6 +137,9 @@ async function loadNodeLlamaCppModel(
   const { parallel, requestedContext } = checkLoadOptions(load);
   const threads = load.threads && load.threads > 0 ? load.threads : defaultThreads;
   const embedding = load.embedding ?? false;
+  // GPU layers are placed by the native engine (GPU=…); this backend offloads only with its own gpu: "auto".
+  if ((load.gpuLayers ?? 0) !== 0)
+    throw new ReflexiaError("RFX_VALIDATION", `gpuLayers ${load.gpuLayers} needs the native engine (ENGINE=native); the node-llama-cpp engine does not place GPU layers`);
 
   let model: LlamaModel;
   try {

@@ -5,6 +5,7 @@ import type { FastifyInstance } from "fastify";
 import type { Config } from "../../config/index.ts";
 import { ReflexiaError } from "../../errors/index.ts";
 import type { IngestInput, IngestResult, MemoryIndexInfo, RagChunk, RagDocument, RagService } from "../../rag/index.ts";
+import { readUpload } from "../read-upload.ts";
 import {
   documentBodySchema,
   documentParamsSchema,
@@ -12,10 +13,6 @@ import {
   listDocumentsQuerySchema,
   ragQueryBodySchema,
 } from "../schemas/documents.ts";
-
-/** Files one /api/upload may carry (together within server.upload_limit_bytes), and its other fields. */
-const MAX_UPLOAD_FILES = 1000;
-const UPLOAD_FIELDS = ["title", "source"];
 
 export interface DocumentRoutesOptions {
   config: Config;
@@ -115,55 +112,13 @@ export async function registerDocumentRoutes(app: FastifyInstance, options: Docu
       throwFileSizeLimit: true,
       // Keep the client's name as sent, so a traversal attempt is refused instead of silently cut to a basename.
       preservePath: true,
-      limits: { fileSize: uploadLimit, files: MAX_UPLOAD_FILES, fields: UPLOAD_FIELDS.length, fieldSize: 64 * 1024, parts: MAX_UPLOAD_FILES + UPLOAD_FIELDS.length, headerPairs: 100 },
+      // files: 2 so that readUpload sees a second file and refuses it by name (busboy would only say "limit").
+      limits: { fileSize: uploadLimit, files: 2, fields: 8, fieldSize: 64 * 1024, parts: 10, headerPairs: 100 },
     });
     scope.post("/api/upload", async (request, reply) => {
-      const files: { filename?: string; content: Buffer; mimeType: string }[] = [];
-      const fields: Record<string, string> = {};
-      let total = 0;
-      for await (const part of request.parts()) {
-        if (part.type !== "file") {
-          if (!UPLOAD_FIELDS.includes(part.fieldname)) {
-            throw new ReflexiaError("RFX_VALIDATION", `unknown multipart field ${JSON.stringify(part.fieldname)} (send files in "file", and optionally ${UPLOAD_FIELDS.map((f) => `"${f}"`).join(" and ")})`);
-          }
-          fields[part.fieldname] = String(part.value);
-          continue;
-        }
-        let filename: string | undefined;
-        try {
-          if (part.fieldname !== "file") throw new ReflexiaError("RFX_VALIDATION", `the file must be sent in the field "file", not ${JSON.stringify(part.fieldname)}`);
-          filename = checkClientFilename(part.filename);
-        } catch (e) {
-          // Drain the part so the connection stays usable for the error response.
-          part.file.resume();
-          throw e;
-        }
-        // toBuffer throws FST_REQ_FILE_TOO_LARGE (→ 413) past the limit; nothing is stored before every part is read.
-        const content = await part.toBuffer();
-        total += content.length;
-        if (total > uploadLimit) {
-          throw new ReflexiaError("RFX_PAYLOAD_TOO_LARGE", `the files of one upload add up to more than ${uploadLimit} bytes (UPLOAD_LIMIT_BYTES); send them in several requests`);
-        }
-        files.push({ filename, content, mimeType: part.mimetype });
-      }
-      if (files.length === 0) throw new ReflexiaError("RFX_VALIDATION", 'the multipart body has no file (send it in the field "file")');
-      if (files.length === 1) {
-        const [f] = files;
-        const r = await rag.ingest({ content: f.content, filename: f.filename, mimeType: f.mimeType, title: fields.title, source: fields.source });
-        return reply.status(r.status === "created" ? 201 : 200).send(ingestReply(r));
-      }
-      // Many files: one batched ingest (shared commits); each file settles on its own, like `reflexia docs add DIR`.
-      for (const name of UPLOAD_FIELDS) {
-        if (fields[name] !== undefined) throw new ReflexiaError("RFX_VALIDATION", `"${name}" names one document; an upload of ${files.length} files takes each file's name instead`);
-      }
-      const items = await rag.ingestMany(files.map((f) => ({ content: f.content, filename: f.filename, mimeType: f.mimeType })));
-      const results = items.map((it, i) =>
-        it.ok
-          ? { filename: files[i].filename ?? null, status: it.result.status, document: documentJson(it.result.document) }
-          : { filename: files[i].filename ?? null, status: "failed" as const, error: { code: it.error.code, message: it.error.message } },
-      );
-      const count = (status: string) => results.filter((r) => r.status === status).length;
-      return reply.status(200).send({ files: results.length, created: count("created"), replaced: count("replaced"), unchanged: count("unchanged"), failed: count("failed"), results });
+      const upload = await readUpload(request, checkClientFilename);
+      const r = await rag.ingest({ content: upload.content, filename: upload.filename, mimeType: upload.mimeType, title: upload.title, source: upload.source });
+      return reply.status(r.status === "created" ? 201 : 200).send(ingestReply(r));
     });
   });
 

@@ -8,6 +8,7 @@ import { parseModelRef } from "../../registry/index.ts";
 import { normalizeQuantization } from "../../services/model-service.ts";
 import { createModelOverview, type ModelOverview, type VariantDetails, type VariantOverview } from "../../services/model-overview.ts";
 import { errorBody, toHttpError } from "../error-handler.ts";
+import { endStreamOnShutdown } from "../shutdown-signal.ts";
 import { assertKnownFields } from "../known-fields.ts";
 import { modelRefSchema } from "../schemas/common.ts";
 import type { AppDeps } from "../types.ts";
@@ -136,6 +137,7 @@ export function registerModelRoutes(app: FastifyInstance, deps: AppDeps): void {
       if (!stream.destroyed && !stream.writableEnded) stream.write(`${JSON.stringify(o)}\n`);
     };
     reply.status(200).headers({ "content-type": "application/x-ndjson", "cache-control": "no-cache", "x-accel-buffering": "no" }).send(stream);
+    endStreamOnShutdown(request.server, stream, (e) => `${JSON.stringify({ ...errorBody(e), done: true })}\n`);
     // Progress arrives per tensor; a line per percent is plenty for a progress bar.
     let lastPercent = -1;
     create((status, p) => {

@@ -1,9 +1,12 @@
 // Ollama-compatible routes: generate, chat, tags, show, ps, embed(dings), create, copy, delete, version.
+import { PassThrough } from "node:stream";
 import type { FastifyInstance, FastifyReply } from "fastify";
 import type { ChatMessage, SamplingOptions } from "../../engine/types.ts";
 import { ReflexiaError } from "../../errors/index.ts";
 import type { ModelDetails, ModelManifest } from "../../registry/index.ts";
 import type { InferenceOutcome, InferenceRequest, ReflexiaMeta } from "../../services/inference-service.ts";
+import { toHttpError } from "../error-handler.ts";
+import { endStreamOnShutdown } from "../shutdown-signal.ts";
 import { parseKeepAlive } from "../keep-alive.ts";
 import { ragOptionOf, type RagBodyFields } from "../../services/rag/rag-request.ts";
 import {
@@ -100,6 +103,14 @@ function finalFields(o: InferenceOutcome) {
 }
 
 const line = (x: unknown): string => `${JSON.stringify(x)}\n`;
+
+/** Ollama's `model`, or `name` as older clients send it; both, naming different models, is refused, not guessed. */
+function modelOrName(body: { model?: string; name?: string }): string {
+  if (body.model !== undefined && body.name !== undefined && body.model !== body.name) {
+    throw new ReflexiaError("RFX_VALIDATION", `send "model" or its older name "name", not both with different values (${JSON.stringify(body.model)} vs ${JSON.stringify(body.name)})`);
+  }
+  return (body.model ?? body.name) as string;
+}
 const createdAt = (): string => new Date().toISOString();
 
 async function respond(
@@ -116,7 +127,7 @@ async function respond(
         contentType: "application/x-ndjson",
         text: (t) => line({ ...piece(t), created_at: createdAt(), done: false }),
         done: (o) => line({ ...final(o), created_at: createdAt() }),
-        error: (e) => line({ error: e.message, code: e.code }),
+        error: (e) => line({ error: e.message, code: e.code, done: true }),
       },
       (hooks) => run(hooks),
     );
@@ -218,7 +229,7 @@ export function registerOllamaRoutes(app: FastifyInstance, deps: AppDeps): void 
 
   app.post("/api/show", { schema: { body: modelNameBodySchema } }, async (request) => {
     const body = request.body as { model?: string; name?: string };
-    const d: ModelDetails = await models.show((body.model ?? body.name) as string);
+    const d: ModelDetails = await models.show(modelOrName(body));
     const g = d.gguf;
     const arch = g.architecture;
     const modelInfo: Record<string, unknown> = {
@@ -265,14 +276,14 @@ export function registerOllamaRoutes(app: FastifyInstance, deps: AppDeps): void 
       .map((v) => ({
         name: `${v.name}:${v.tag}`,
         model: `${v.name}:${v.tag}`,
-        size: v.estimatedBytes || v.sizeBytes,
+        size: (v.estimatedBytes || v.sizeBytes) + v.vramBytes,
         digest: "",
         details: { parent_model: "", format: "gguf", family: "", families: [], parameter_size: "", quantization_level: v.quantization.toUpperCase() },
         // Kept forever while busy or with keep_alive -1: a far-future date, as Ollama reports.
         expires_at: v.expiresAt ?? "2318-01-01T00:00:00Z",
-        size_vram: 0,
+        size_vram: v.vramBytes,
         context_length: v.contextSize,
-        reflexia: { running: v.running, queued: v.queued, active_sequences: v.activeSequences, parallel: v.parallel },
+        reflexia: { running: v.running, queued: v.queued, active_sequences: v.activeSequences, parallel: v.parallel, gpu_layers: v.gpuLayers, total_layers: v.totalLayers },
       })),
   }));
 
@@ -291,20 +302,32 @@ export function registerOllamaRoutes(app: FastifyInstance, deps: AppDeps): void 
 
   app.post("/api/create", { schema: { body: createBodySchema } }, async (request, reply) => {
     const body = request.body as { model?: string; name?: string; from: string; quantize?: string; stream?: boolean };
-    const model = (body.model ?? body.name) as string;
+    const req = { model: modelOrName(body), from: body.from, quantize: body.quantize };
+    // What can be refused is refused before the first byte, with its status; the stream only carries progress
+    // and the errors that can only happen on the way (a failed quantization).
+    await models.checkCreate(req);
     if (body.stream === false) {
-      await models.create({ model, from: body.from, quantize: body.quantize });
+      await models.create(req);
       return { status: "success" };
     }
-    // Streamed status lines, as Ollama sends them; an error after the first line ends the stream with {error}.
-    const statuses: string[] = [];
-    try {
-      await models.create({ model, from: body.from, quantize: body.quantize }, (s) => statuses.push(s));
-    } catch (e) {
-      if (statuses.length === 0) throw e;
-      return reply.type("application/x-ndjson").send(statuses.map((s) => line({ status: s })).join("") + line({ error: (e as Error).message }));
-    }
-    return reply.type("application/x-ndjson").send([...statuses, "success"].map((s) => line({ status: s })).join(""));
+    const stream = new PassThrough();
+    stream.on("error", () => {});
+    reply.type("application/x-ndjson").send(stream);
+    endStreamOnShutdown(request.server, stream, (e) => line({ error: e.message, code: e.code, done: true }));
+    const write = (x: unknown): void => {
+      if (!stream.writableEnded) stream.write(line(x));
+    };
+    const finish = (last: unknown): void => {
+      if (!stream.writableEnded) stream.end(line(last));
+    };
+    models.create(req, (s) => write({ status: s })).then(
+      () => finish({ status: "success" }),
+      (e: unknown) => {
+        const err = toHttpError(e);
+        finish({ error: err.message, code: err.code, done: true });
+      },
+    );
+    return reply;
   });
 
   app.post("/api/copy", { schema: { body: copyBodySchema } }, async (request, reply) => {
@@ -315,7 +338,7 @@ export function registerOllamaRoutes(app: FastifyInstance, deps: AppDeps): void 
 
   app.delete("/api/delete", { schema: { body: modelNameBodySchema } }, async (request, reply) => {
     const body = request.body as { model?: string; name?: string };
-    await models.remove((body.model ?? body.name) as string);
+    await models.remove(modelOrName(body));
     return reply.status(200).send();
   });
 

@@ -1,8 +1,26 @@
 // Reflexia's own routes: expert roles, the server status, liveness and readiness.
 import type { FastifyInstance } from "fastify";
+import type { GpuMemorySample } from "../../memory/index.ts";
 import type { FeatureRegistry } from "../features.ts";
+import { PUBLIC_ROUTE } from "../route-access.ts";
 import type { AppDeps } from "../types.ts";
 import { memoryIndexJson } from "./documents.ts";
+
+/** The backend that runs the layers and why (GPU=…), its devices' VRAM now, and the VRAM budget. */
+function gpuStatus(deps: AppDeps, sample: GpuMemorySample | null, loadedVramBytes: number) {
+  const gpu = deps.gpu;
+  const devices = sample?.devices ?? (gpu && gpu.backend !== "cpu" ? gpu.memory() : []);
+  return {
+    requested: gpu?.requested ?? deps.config.gpu.backend,
+    backend: gpu?.backend ?? "cpu",
+    reason: gpu?.reason ?? `the ${deps.config.engine.backend} engine runs on the CPU (GPU offload needs the native engine)`,
+    layers: deps.config.gpu.layers,
+    devices: devices.map((d) => ({ name: d.name, description: d.description, total_bytes: d.totalBytes, free_bytes: d.freeBytes, used_bytes: Math.max(0, d.totalBytes - d.freeBytes) })),
+    max_vram_percent: deps.config.memory.max_vram_percent,
+    budget_bytes: sample?.budgetBytes ?? null,
+    estimated_loaded_vram_bytes: loadedVramBytes,
+  };
+}
 
 /** GET /api/roles: the expert roles and their categories. */
 export function rolesBody(deps: Pick<AppDeps, "roles">) {
@@ -14,7 +32,7 @@ export function rolesBody(deps: Pick<AppDeps, "roles">) {
 
 export type RolesBody = ReturnType<typeof rolesBody>;
 
-/** GET /api/status: readiness, queue, loaded variants, memory, cache, documents, limits and features. */
+/** GET /api/status: readiness, queue, loaded variants, memory, GPU, cache, documents, limits and features. */
 export async function statusBody(deps: AppDeps, features: FeatureRegistry, startedAt: number) {
   const s = deps.scheduler.status();
   const mem = deps.memory?.latest();
@@ -59,6 +77,9 @@ export async function statusBody(deps: AppDeps, features: FeatureRegistry, start
       embedding: v.embedding,
       size_bytes: v.sizeBytes,
       estimated_memory_bytes: v.estimatedBytes,
+      size_vram: v.vramBytes,
+      gpu_layers: v.gpuLayers,
+      total_layers: v.totalLayers,
       context_size: v.contextSize,
       parallel: v.parallel,
       running: v.running,
@@ -84,6 +105,7 @@ export async function statusBody(deps: AppDeps, features: FeatureRegistry, start
           estimated_loaded_bytes: s.estimatedLoadedBytes,
         }
       : null,
+    gpu: gpuStatus(deps, mem?.gpu ?? null, s.estimatedLoadedVramBytes),
     cache: cache
       ? { enabled: deps.config.cache.enabled, size: cache.size, max_entries: cache.maxEntries, hits: cache.hits, misses: cache.misses, hit_rate: Math.round(cache.hitRate * 10000) / 10000, evictions: cache.evictions }
       : { enabled: false, size: 0, max_entries: 0, hits: 0, misses: 0, hit_rate: 0, evictions: 0 },
@@ -102,9 +124,9 @@ export function registerReflexiaRoutes(app: FastifyInstance, deps: AppDeps, feat
 
   app.get("/api/status", async () => statusBody(deps, features, startedAt));
 
-  app.get("/healthz", async () => ({ status: "ok" }));
+  app.get("/healthz", { config: PUBLIC_ROUTE }, async () => ({ status: "ok" }));
 
-  app.get("/readyz", async (_request, reply) => {
+  app.get("/readyz", { config: PUBLIC_ROUTE }, async (_request, reply) => {
     const r = deps.readiness?.() ?? { ready: true };
     if (deps.scheduler.status().draining) return reply.status(503).send({ status: "draining", ready: false });
     return reply.status(r.ready ? 200 : 503).send({ status: r.ready ? "ready" : "starting", ready: r.ready, reason: r.reason ?? null });

@@ -78,7 +78,8 @@ export const embedBodySchema = {
   required: ["model", "input"],
   properties: {
     model: modelRefSchema,
-    input: { anyOf: [{ type: "string" }, { type: "array", maxItems: 2048, items: { type: "string" } }] },
+    // How many inputs is embeddings.max_inputs (EMBED_MAX_INPUTS), checked by the embed service.
+    input: { anyOf: [{ type: "string" }, { type: "array", items: { type: "string" } }] },
     truncate: { type: "boolean" },
     options: ollamaOptionsSchema,
     keep_alive: keepAliveSchema,

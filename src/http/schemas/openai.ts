@@ -72,7 +72,8 @@ export const embeddingsBodySchema = {
     input: {
       anyOf: [
         { type: "string" },
-        { type: "array", minItems: 1, maxItems: 2048, items: { type: "string" } },
+        // How many inputs is embeddings.max_inputs (EMBED_MAX_INPUTS), checked by the embed service.
+        { type: "array", minItems: 1, items: { type: "string" } },
       ],
     },
     encoding_format: { type: "string", enum: ["float", "base64"] },

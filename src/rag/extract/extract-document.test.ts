@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { isReflexiaError, type ErrorCode } from "../../errors/index.ts";
 import { decodeHtmlEntities } from "./html-to-text.ts";
 import { extractDocument } from "./extract-document.ts";
+import { MAX_JSON_DEPTH } from "./json-to-text.ts";
 import { sanitizeTitle } from "./sanitize-title.ts";
 import { writeMinimalPdf } from "./write-minimal-pdf.ts";
 
@@ -86,6 +87,17 @@ describe("extractDocument", () => {
     const arr = await extractDocument({ content: '[{"a":1},{"a":2}]' });
     expect(arr.text).toBe("[0].a: 1\n\n[1].a: 2");
     expect((await extractDocument({ content: "{not json", filename: "bad.json" })).type).toBe("text");
+  });
+
+  it("refuses JSON nested past MAX_JSON_DEPTH with a 4xx code instead of overflowing the stack; deep but bounded JSON reads", async () => {
+    const deep = "[".repeat(100_000) + "]".repeat(100_000);
+    await rejects(extractDocument({ content: deep, filename: "deep.json" }), "RFX_VALIDATION");
+    const objects = '{"a":'.repeat(50_000) + "1" + "}".repeat(50_000);
+    await rejects(extractDocument({ content: objects, mimeType: "application/json" }), "RFX_VALIDATION");
+    const ok = await extractDocument({ content: '{"a":'.repeat(MAX_JSON_DEPTH) + '"leaf"' + "}".repeat(MAX_JSON_DEPTH), filename: "ok.json" });
+    expect(ok.type).toBe("json");
+    expect(ok.text).toContain("leaf");
+    await rejects(extractDocument({ content: '{"a":'.repeat(MAX_JSON_DEPTH + 1) + "1" + "}".repeat(MAX_JSON_DEPTH + 1), filename: "x.json" }), "RFX_VALIDATION");
   });
 
   it("renders CSV and TSV rows as header: value pairs, honouring quotes", async () => {

@@ -1,0 +1,59 @@
+// Requests still running when shutdown reaches its drain limit are told so: SSE and NDJSON streams end with a final
+// error event (RFX_NOT_READY; NDJSON with done: true), a buffered request gets 503, and the generations are
+// cancelled, instead of connections being cut mid-line. Real server (startServer) over a slow fake engine.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startServer, type RunningServer } from "../src/main.ts";
+import { createFakeEngine, type FakeEngine } from "./support/fake-engine.ts";
+import { createTinyHome, liveServerConfig, parseNdjson, parseSse, TINY, waitFor, type TinyHome } from "./support/server-fixture.ts";
+
+let home: TinyHome;
+beforeAll(async () => {
+  home = await createTinyHome(["q4_0"]);
+});
+afterAll(async () => {
+  await home?.cleanup();
+});
+
+describe("shutdown at the drain limit", () => {
+  let server: RunningServer;
+  let engine: FakeEngine;
+
+  beforeAll(async () => {
+    // 40 ms a token and 900 tokens asked: nothing below finishes within the 1 s drain limit.
+    engine = createFakeEngine({ tokenDelayMs: 40 });
+    server = await startServer({ loaded: liveServerConfig(home.home, { "scheduler.parallel": 4 }), store: home.store, engine, logger: false, webDir: null, drainTimeoutSeconds: 1 });
+    await server.ready;
+  });
+
+  it("ends streams with an error event, answers buffered requests 503, and cancels the generations", async () => {
+    const post = (path: string, body: unknown) =>
+      fetch(`${server.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    const sse = await post("/v1/chat/completions", { model: TINY, messages: [{ role: "user", content: "tell me everything" }], max_tokens: 900, stream: true });
+    const ndjson = await post("/api/generate", { model: TINY, prompt: "a long story", options: { num_predict: 900 } });
+    const buffered = post("/api/generate", { model: TINY, prompt: "another long story", stream: false, options: { num_predict: 900 } });
+    expect(sse.status).toBe(200);
+    expect(ndjson.status).toBe(200);
+    await waitFor(() => engine.running() === 3, "three generations running");
+
+    const closing = server.close();
+    const [sseText, ndjsonText, bufferedRes] = await Promise.all([sse.text(), ndjson.text(), buffered]);
+    await closing;
+
+    const events = parseSse(sseText);
+    expect(events.at(-1)).toBe("[DONE]");
+    expect(events.at(-2)).toMatchObject({ error: { code: "RFX_NOT_READY" } });
+    expect(events.filter((e) => typeof e === "object" && e !== null && "error" in e)).toHaveLength(1);
+    expect(events.length).toBeGreaterThan(3); // it really was streaming tokens before
+
+    const lines = parseNdjson(ndjsonText);
+    expect(lines.at(-1)).toMatchObject({ code: "RFX_NOT_READY", done: true });
+    expect(typeof lines.at(-1)!.error).toBe("string");
+    expect(lines.slice(0, -1).every((l) => l.done === false)).toBe(true);
+    expect(lines.length).toBeGreaterThan(2);
+
+    expect(bufferedRes.status).toBe(503);
+    expect(((await bufferedRes.json()) as { error: { code: string } }).error.code).toBe("RFX_NOT_READY");
+
+    await waitFor(() => engine.running() === 0, "generations cancelled", 5000);
+  }, 60_000);
+});
