@@ -11,6 +11,7 @@
         "src/seq-sampler.cpp",
         "src/embedder.cpp",
         "src/threadpool.cpp",
+        "src/vector-index.cpp",
         "src/devices.cpp"
       ],
       "include_dirs": [

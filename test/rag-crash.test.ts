@@ -7,7 +7,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { chunkText, createRagService, type RagDocument } from "../src/rag/index.ts";
+import { chunkText, createRagService, openLanceDbStore, type RagDocument, type SearchHit } from "../src/rag/index.ts";
+import { createHashEmbedder } from "../src/rag/embeddings/hash-embedder.ts";
 import { CRASH_STORE_OPTIONS, crashDocText, crashOp, type CrashOp } from "./fixtures/rag-crash-ops.ts";
 
 const CHILD = fileURLToPath(new URL("./fixtures/rag-crash-child.ts", import.meta.url));
@@ -15,8 +16,8 @@ const CYCLES = 12;
 const dir = mkdtempSync(join(tmpdir(), "rfx-rag-crash-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Runs the child from op `start`, kills it with SIGKILL after a random delay, returns the last acked op. */
-async function runAndKill(start: number, killFromSpawn: boolean): Promise<{ lastAck: number; killedDuring: string }> {
+/** Runs the child on `dir` from op `start`, kills it with SIGKILL after a random delay, returns the last acked op. */
+async function runAndKill(dir: string, start: number, killFromSpawn: boolean): Promise<{ lastAck: number; killedDuring: string }> {
   const child = spawn(process.execPath, ["--import", "tsx", CHILD, dir, String(start)], { stdio: ["ignore", "pipe", "pipe"] });
   let lastAck = start - 1;
   let stderr = "";
@@ -75,7 +76,7 @@ describe("RAG durability under SIGKILL", () => {
     let totalAcked = 0;
     const log: string[] = [];
     for (let cycle = 0; cycle < CYCLES; cycle++) {
-      const { lastAck, killedDuring } = await runAndKill(next, cycle % 6 === 5);
+      const { lastAck, killedDuring } = await runAndKill(dir, next, cycle % 6 === 5);
       totalAcked += lastAck + 1 - next;
       log.push(`cycle ${cycle}: acked ops ${next}..${lastAck}, killed during ${killedDuring}`);
       if (process.env.RAG_CRASH_DEBUG) process.stderr.write(`${log[log.length - 1]}\n`);
@@ -85,6 +86,7 @@ describe("RAG durability under SIGKILL", () => {
         const report = await svc.verify();
         expect(report.orphanChunks, log.join("\n")).toBe(0);
         expect(report.incompleteDocuments, log.join("\n")).toEqual([]);
+        expect(report.memoryIndex, log.join("\n")).toEqual({ chunks: report.chunks, mismatched: [] });
         const present = new Map<string, RagDocument>();
         for (let offset = 0; ; offset += 1000) {
           const page = await svc.list({ offset, limit: 1000 });
@@ -118,5 +120,42 @@ describe("RAG durability under SIGKILL", () => {
     console.log(`[rag-crash] ${totalAcked} ops acknowledged over ${CYCLES} SIGKILLs\n${log.join("\n")}`);
     // Kills must land mid-ingestion, not only before the first op, or the test proves nothing.
     expect(totalAcked).toBeGreaterThanOrEqual(CYCLES * 2);
+  });
+
+  it("after each kill and reopen, the in-memory index returns exactly the chunks LanceDB holds live", async () => {
+    const own = mkdtempSync(join(tmpdir(), "rfx-rag-crash-mem-"));
+    try {
+      const embedder = createHashEmbedder({ dim: 384 });
+      const opts = { dir: own, dim: embedder.dim, embedderId: embedder.id, annThreshold: CRASH_STORE_OPTIONS.annThreshold };
+      const ids = (hits: SearchHit[]) => hits.map((h) => h.chunk.id).sort();
+      let next = 0;
+      for (let cycle = 0; cycle < 4; cycle++) {
+        const { lastAck } = await runAndKill(own, next, false);
+        next = lastAck + 1;
+        const probe = Float32Array.from((await embedder.embed(["harbour glacier meadow"]))[0]);
+        // The index as the reopened store built it, asked for every chunk it holds.
+        const withIndex = await openLanceDbStore({ ...opts, memoryIndex: CRASH_STORE_OPTIONS.memoryIndex });
+        await withIndex.memoryIndexReady?.();
+        const { chunks } = await withIndex.counts();
+        expect(withIndex.memoryIndexInfo?.()).toMatchObject({ state: "serving", chunks });
+        const memVector = ids(await withIndex.vectorSearch(probe, { limit: chunks + 10 }));
+        const memText = ids(await withIndex.textSearch("glacier", { limit: chunks + 10 }));
+        expect((await withIndex.verify()).memoryIndex).toEqual({ chunks, mismatched: [] });
+        await withIndex.close();
+        // LanceDB's own searches over the same data are the oracle.
+        const lance = await openLanceDbStore(opts);
+        try {
+          expect(memVector).toHaveLength(chunks);
+          expect(memVector).toEqual(ids(await lance.vectorSearch(probe, { limit: chunks + 10, exact: true })));
+          expect(memText).toEqual(ids(await lance.textSearch("glacier", { limit: chunks + 10 })));
+          expect(memText.length).toBeGreaterThan(0);
+        } finally {
+          await lance.close();
+        }
+      }
+      expect(next).toBeGreaterThan(4);
+    } finally {
+      rmSync(own, { recursive: true, force: true });
+    }
   });
 });

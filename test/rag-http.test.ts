@@ -352,10 +352,15 @@ describe("rag: true on the generation endpoints (the tiny model's text is gibber
 });
 
 describe("status and metrics", () => {
-  it("/api/status reports the document and chunk counts", async () => {
+  it("/api/status reports the document and chunk counts and the in-memory index serving them", async () => {
     const s = await api("/api/status");
     const stats = await api("/api/rag/stats");
-    expect(s.body.rag).toEqual({ enabled: true, documents: 3, chunks: stats.body.chunks });
+    expect(s.body.rag).toMatchObject({ enabled: true, documents: 3, chunks: stats.body.chunks });
+    const mem = s.body.rag.memory_index;
+    expect(mem).toMatchObject({ state: "serving", chunks: stats.body.chunks, quantization: "int8", max_bytes: 1 << 30 });
+    expect(mem.bytes).toBe(mem.vector_bytes + mem.text_bytes + mem.chunk_bytes);
+    expect(mem.vector_bytes).toBeGreaterThan(0);
+    expect(stats.body.index.memory).toMatchObject({ state: "serving", chunks: stats.body.chunks });
   });
 
   it("/metrics exports retrieval, ingestion, failure and count series", async () => {
@@ -369,6 +374,8 @@ describe("status and metrics", () => {
     expect(value("reflexia_rag_retrieval_duration_seconds_count")).toBeGreaterThan(5);
     expect(value("reflexia_rag_document_count")).toBe(3);
     expect(value("reflexia_rag_chunks")).toBe(stats.body.chunks);
+    expect(value("reflexia_rag_memory_index_serving")).toBe(1);
+    expect(value("reflexia_rag_memory_index_bytes")).toBe(stats.body.index.memory.bytes);
     // Ingested: 3 + unchanged + replaced + harbour + pdf + glacier, plus every rejected upload that reached the service.
     expect(value("reflexia_rag_ingestion_duration_seconds_count")).toBeGreaterThanOrEqual(8);
     // Rejected by the service: empty file, 0-byte PDF, binary, JSON over the limit, empty JSON.

@@ -141,6 +141,8 @@ describe("RAG durability across SIGKILL of the server", () => {
     const check = async (url: string) => {
       const verify = await json(`${url}/api/rag/verify`);
       expect(verify, "store verification after restart").toMatchObject({ ok: true, orphan_chunks: 0, incomplete_documents: [] });
+      // The in-memory index rebuilt at open holds exactly the live chunks (same ids, fields and vectors).
+      expect(verify.memory_index, "in-memory index after restart").toEqual({ chunks: verify.chunks, mismatched: [] });
       const list = await json(`${url}/api/documents?limit=1000`);
       expect(list.total).toBe(list.documents.length);
       const listed = new Map<string, any>(list.documents.map((d: any) => [d.id, d]));

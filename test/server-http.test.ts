@@ -2,6 +2,7 @@
 // table, security, and request metrics (app.inject, no socket).
 import { truncateSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createMemoryMonitor } from "../src/memory/index.ts";
 import { createFakeEngine } from "./support/fake-engine.ts";
 import { buildTestApp, createTinyHome, parseNdjson, parseSse, testConfig, TINY, type TestApp, type TinyHome } from "./support/server-fixture.ts";
 
@@ -317,6 +318,35 @@ describe("Reflexia endpoints", () => {
     const st = (await app.inject({ url: "/api/status" })).json();
     expect(st.cache).toMatchObject({ size: 1, hits: 1, misses: 1, hit_rate: 0.5 });
     await app.close();
+  });
+
+  it("a hit is what a miss would run: keyed by the variant's weights, and answered without a fresh memory sample only when the choice cannot depend on memory", async () => {
+    const own = await createTinyHome(["q4_0", "q8_0"]);
+    try {
+      let samples = 0;
+      const monitor = createMemoryMonitor({ maxMemoryPercent: 80 });
+      const memory = { ...monitor, sample: () => (samples++, monitor.sample()) };
+      const { app, services } = await buildTestApp({ store: own.store, engine: createFakeEngine(), config: testConfig(own.home, { "scheduler.parallel": 2 }), memory });
+      const ask = async (model: string) => (await app.inject({ method: "POST", url: "/api/generate", payload: { model, prompt: "weights matter", stream: false, options: { temperature: 0, num_predict: 3 } } })).json();
+      // Untagged: the first request loads the variant (a fresh sample decides whether it fits); once it is loaded
+      // the policy's choice no longer depends on memory, so the repeat is a hit with no sample taken.
+      expect((await ask(TINY)).reflexia).toMatchObject({ cache: "miss", variant: `${TINY}:q4_0` });
+      const before = samples;
+      expect((await ask(TINY)).reflexia).toMatchObject({ cache: "hit", variant: `${TINY}:q4_0` });
+      expect((await ask(`${TINY}:q4_0`)).reflexia.cache).toBe("hit");
+      expect(samples).toBe(before);
+      // The same name:tag now points at other weights: the old answer must not be served, and what the still-loaded
+      // old file generates must not be filed under the new weights either.
+      await own.store.copy(`${TINY}:q8_0`, `${TINY}:q4_0`, { force: true });
+      expect((await ask(`${TINY}:q4_0`)).reflexia.cache).toBe("miss");
+      expect((await ask(`${TINY}:q4_0`)).reflexia.cache).toBe("miss");
+      await services.scheduler.unload(`${TINY}:q4_0`);
+      expect((await ask(`${TINY}:q4_0`)).reflexia.cache).toBe("miss");
+      expect((await ask(`${TINY}:q4_0`)).reflexia.cache).toBe("hit");
+      await app.close();
+    } finally {
+      await own.cleanup();
+    }
   });
 });
 

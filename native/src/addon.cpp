@@ -1,4 +1,4 @@
-// Entry of the Reflexia native addon: backend loading, logging, and the Model / Generator / Embedder classes.
+// Entry of the Reflexia native addon: backend loading, logging, and the Model / Generator / Embedder / VectorIndex classes.
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -12,6 +12,7 @@
 #include "generator.h"
 #include "ggml-backend.h"
 #include "model.h"
+#include "vector-index.h"
 
 namespace rfx {
 
@@ -108,6 +109,7 @@ static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
     exports.Set("Model", Model::Define(env));
     exports.Set("Generator", Generator::Define(env));
     exports.Set("Embedder", Embedder::Define(env));
+    exports.Set("VectorIndex", VectorIndex::Define(env));
     env.AddCleanupHook([]() { stop_all_native_work(); });
     return exports;
 }

@@ -24,7 +24,8 @@ export function registerDocsCommand(program: Command, getContext: CliContextFact
   const open = async () => {
     const ctx = await getContext();
     const { openRag } = await import("../services/rag/open-rag.ts");
-    return openRag(ctx.loaded.config, { getEngine: ctx.getEngine, store: ctx.store });
+    // One command, then exit: filling the in-memory index would cost more than the one query it could serve.
+    return openRag(ctx.loaded.config, { getEngine: ctx.getEngine, store: ctx.store, withoutMemoryIndex: true });
   };
   docs
     .command("add")

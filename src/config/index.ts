@@ -7,6 +7,7 @@ export {
   GPU_LAYER_MODES,
   GPU_MODES,
   LOG_LEVELS,
+  MEMORY_INDEX_QUANTIZATIONS,
   QUANTIZATIONS,
   type Config,
   type DistanceMetric,
@@ -15,6 +16,7 @@ export {
   type GpuMode,
   type KeyDef,
   type LogLevel,
+  type MemoryIndexQuantization,
   type Quantization,
 } from "./keys.ts";
 export { packageVersion } from "./package-version.ts";

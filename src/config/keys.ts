@@ -12,6 +12,9 @@ export const DISTANCE_METRICS = ["ip", "cosine", "l2"] as const;
 export type DistanceMetric = (typeof DISTANCE_METRICS)[number];
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+/** How the in-memory RAG index stores vectors (see src/rag/store/memory-index.ts). */
+export const MEMORY_INDEX_QUANTIZATIONS = ["int8", "none"] as const;
+export type MemoryIndexQuantization = (typeof MEMORY_INDEX_QUANTIZATIONS)[number];
 /** GPU=…: which compute backend runs the layers (the native engine; see src/engine/gpu). */
 export const GPU_MODES = ["auto", "cuda", "vulkan", "off"] as const;
 export type GpuMode = (typeof GPU_MODES)[number];
@@ -145,6 +148,18 @@ export const CONFIG_SCHEMA = z.object({
     chunk_overlap: key(int(0, 4096), "RAG_CHUNK_OVERLAP", 50, "Tokens shared by consecutive chunks."),
     embedding_model: key(str(), "RAG_EMBEDDING_MODEL", "builtin", "Embedder: 'builtin' (offline hashed features) or a model name in the store."),
     ann_threshold: key(int(0, 1 << 30), "RAG_ANN_THRESHOLD", 20000, "Chunk count past which an ANN (HNSW) index is built; exact search below (exact keeps hit@3 higher with the built-in embedder)."),
+    memory_index_max_bytes: key(
+      int(0, 2 ** 50),
+      "RAG_MEMORY_INDEX_MAX_BYTES",
+      1 << 30,
+      "Memory the in-memory search index of the stored chunks may use (vectors, BM25 postings, chunk text; about 7 KB per 512-token chunk of 384-d vectors); searches run there while it fits, in LanceDB (exact, or HNSW past rag.ann_threshold) beyond. 0 turns it off. Its size is in /api/status and reflexia_rag_memory_index_bytes.",
+    ),
+    memory_index_quantization: key(
+      z.enum(MEMORY_INDEX_QUANTIZATIONS),
+      "RAG_MEMORY_INDEX_QUANTIZATION",
+      "int8",
+      "int8: a first pass over an int8 copy of the vectors picks 64 candidates that float32 re-ranks exactly (fastest; 25% more vector memory); none: one float32 pass.",
+    ),
     hybrid: key(bool(), "RAG_HYBRID", true, "Fuse vector and full-text (BM25) results with reciprocal rank fusion."),
   }),
   vector_db: z.object({

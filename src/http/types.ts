@@ -7,7 +7,7 @@ import type { Config } from "../config/index.ts";
 import type { EngineGpu } from "../engine/types.ts";
 import type { MemoryMonitor } from "../memory/index.ts";
 import type { ReflexiaMetrics } from "../metrics/index.ts";
-import type { RagService } from "../rag/index.ts";
+import type { MemoryIndexInfo, RagService } from "../rag/index.ts";
 import type { Scheduler } from "../scheduler/index.ts";
 import type { EmbedService } from "../services/embed-service.ts";
 import type { InferenceService } from "../services/inference-service.ts";
@@ -22,8 +22,14 @@ export type RouteApp = FastifyInstance<RawServerDefault, IncomingMessage, Server
 /** RAG as the app sees it: when present the /api/documents… routes are registered over the service. */
 export interface AppRag {
   service: RagService;
-  /** Stored documents and chunks (feeds reflexia_rag_document_count/_sum and /api/status); cheap, no store access. */
-  counts(): { documents: number; chunks: number };
+  /** Stored documents and chunks and the in-memory index (feeds reflexia_rag_* series and /api/status); cheap, no store access. */
+  counts(): RagCounts;
+}
+
+export interface RagCounts {
+  documents: number;
+  chunks: number;
+  memoryIndex?: MemoryIndexInfo;
 }
 
 export interface Readiness {

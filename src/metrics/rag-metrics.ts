@@ -4,6 +4,8 @@ import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 export interface RagStatsSnapshot {
   documents: number;
   chunks: number;
+  /** The in-memory search index, when the store has one. */
+  memoryIndex?: { state: string; bytes: number };
 }
 
 export interface RagMetrics {
@@ -14,6 +16,10 @@ export interface RagMetrics {
   ingestionFailures: Counter;
   /** Stored chunks, read at scrape time from the bound stats provider. */
   chunks: Gauge;
+  /** Bytes held by the in-memory search index (0 when off or over its limit). */
+  memoryIndexBytes: Gauge;
+  /** 1 while searches run in the in-memory index, 0 while LanceDB serves them. */
+  memoryIndexServing: Gauge;
   /** Sets the provider the document series read at scrape time. */
   bindStats(stats: () => RagStatsSnapshot | Promise<RagStatsSnapshot>): void;
 }
@@ -73,6 +79,22 @@ export function createRagMetrics(registry: Registry): RagMetrics {
       registers: [registry],
       async collect() {
         if (statsOf) this.set((await statsOf()).chunks);
+      },
+    }),
+    memoryIndexBytes: new Gauge({
+      name: "reflexia_rag_memory_index_bytes",
+      help: "Bytes the in-memory RAG search index holds (vectors, BM25 postings, chunk text); bounded by rag.memory_index_max_bytes.",
+      registers: [registry],
+      async collect() {
+        if (statsOf) this.set((await statsOf()).memoryIndex?.bytes ?? 0);
+      },
+    }),
+    memoryIndexServing: new Gauge({
+      name: "reflexia_rag_memory_index_serving",
+      help: "1 while RAG searches run in the in-memory index, 0 while LanceDB serves them (index off or over its limit).",
+      registers: [registry],
+      async collect() {
+        if (statsOf) this.set((await statsOf()).memoryIndex?.state === "serving" ? 1 : 0);
       },
     }),
     retrievalDuration: new Histogram({

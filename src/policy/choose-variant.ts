@@ -109,6 +109,12 @@ export interface VariantDecision {
   target: Quantization;
   /** Human-readable explanation for logs, the response and the X-Reflexia-Quantization header. */
   detail: string;
+  /**
+   * Whether the memory figures (pressure, free budget, evictable bytes) could have changed the choice: false when
+   * a loaded variant is used because it is the target, pinned, the default or a loaded neighbour. The response cache
+   * relies on it to answer a hit without a fresh memory sample (src/services/inference-service.ts).
+   */
+  dependsOnMemory: boolean;
 }
 
 export const rankOf = (q: Quantization): number => QUANTIZATIONS.indexOf(q);
@@ -183,7 +189,7 @@ export function chooseVariant(input: ChooseVariantInput, options: ChooseVariantO
 
   // The exact-variant paths (pinned, adaptive off): that variant or a refusal.
   const exact = (q: Quantization, reason: Reason, level: ComplexityLevel, why: string): VariantDecision => {
-    const base = { quantization: q, reason, level, target: q };
+    const base = { quantization: q, reason, level, target: q, dependsOnMemory: !loaded.has(q) };
     if (!stored.includes(q)) {
       return { ...base, action: "refuse", refuseCode: "RFX_MODEL_NOT_FOUND", detail: `${why}; ${q} is not in the store` };
     }
@@ -211,6 +217,7 @@ export function chooseVariant(input: ChooseVariantInput, options: ChooseVariantO
       level: input.complexity.level,
       target: input.defaultQuantization,
       detail: "the model has no stored variant",
+      dependsOnMemory: false,
     };
   }
   if (!input.adaptive) {
@@ -243,7 +250,7 @@ export function chooseVariant(input: ChooseVariantInput, options: ChooseVariantO
 
   // Loaded: the target itself, or a neighbour close enough that loading the target is not worth its memory.
   if (loaded.has(target)) {
-    return { quantization: target, reason, action: "use", level, target, detail: `${why}; ${actionNote(target, "use")}` };
+    return { quantization: target, reason, action: "use", level, target, detail: `${why}; ${actionNote(target, "use")}`, dependsOnMemory: false };
   }
   if (maxGap > 0) {
     const near = [...loaded]
@@ -258,6 +265,7 @@ export function chooseVariant(input: ChooseVariantInput, options: ChooseVariantO
         level,
         target,
         detail: `${why}; ${near} is loaded and within ${maxGap} rank of ${target}, so ${target} is not loaded`,
+        dependsOnMemory: false,
       };
     }
   }
@@ -271,7 +279,7 @@ export function chooseVariant(input: ChooseVariantInput, options: ChooseVariantO
   const decide = (q: Quantization, action: Action): VariantDecision => {
     const fitNote = q !== start ? `; ${start} does not fit (needs ${MiB(need(start))})` : "";
     const r: Reason = q === target ? reason : loaded.has(q) && rankOf(q) > rankOf(target) ? "prefer_loaded" : "memory_pressure_downgrade";
-    return { quantization: q, reason: r, action, level, target, detail: `${why}${pressureNote}${fitNote}; ${actionNote(q, action)}` };
+    return { quantization: q, reason: r, action, level, target, detail: `${why}${pressureNote}${fitNote}; ${actionNote(q, action)}`, dependsOnMemory: true };
   };
   const candidates = stored.filter((q) => rankOf(q) <= rankOf(start)).reverse();
   const gpu = input.gpuLayers;
@@ -288,6 +296,7 @@ export function chooseVariant(input: ChooseVariantInput, options: ChooseVariantO
         level,
         target,
         detail: `${why}${pressureNote}; ${start} would run ${s.gpuLayers}/${s.totalLayers} layers on the GPU, ${full} runs whole on it; ${actionNote(full, action)}`,
+        dependsOnMemory: true,
       };
     }
   }
@@ -308,5 +317,6 @@ export function chooseVariant(input: ChooseVariantInput, options: ChooseVariantO
     level,
     target,
     detail: `${why}; no stored variant fits: the smallest, ${smallest}, needs ${MiB(need(smallest))} (${budgetNote})`,
+    dependsOnMemory: true,
   };
 }

@@ -14,7 +14,8 @@ import { extractDocument, type ExtractInput } from "./extract/extract-document.t
 import { sanitizeLabel, sanitizeTitle } from "./extract/sanitize-title.ts";
 import { reciprocalRankFusion } from "./retrieve/reciprocal-rank-fusion.ts";
 import { openLanceDbStore } from "./store/lancedb-store.ts";
-import type { CommitItem, EmbeddedChunk, SearchHit, StoreIndexInfo, StoreVerifyReport, VectorStore } from "./store/vector-store.ts";
+import type { MemoryIndexQuantization } from "../config/keys.ts";
+import type { CommitItem, EmbeddedChunk, MemoryIndexInfo, SearchHit, StoreIndexInfo, StoreVerifyReport, VectorStore } from "./store/vector-store.ts";
 import type { DistanceMetric, RagChunk, RagDocument } from "./types.ts";
 
 /** Receives measurements for metrics; the service never imports a metrics library itself. */
@@ -23,8 +24,8 @@ export interface RagObserver {
   onRetrieval?(seconds: number): void;
   /** An ingest finished, in seconds; ok is false when it was rejected or failed. */
   onIngest?(seconds: number, ok: boolean): void;
-  /** Current totals, after open and after every change. */
-  onCounts?(documents: number, chunks: number): void;
+  /** Current totals, after open and after every change; `memoryIndex` when the store has an in-memory index. */
+  onCounts?(documents: number, chunks: number, memoryIndex?: MemoryIndexInfo): void;
 }
 
 export interface RagServiceOptions {
@@ -46,6 +47,11 @@ export interface RagServiceOptions {
   distance?: DistanceMetric;
   /** Chunks past which the ANN index is built. Defaults to config `rag.ann_threshold`. */
   annThreshold?: number;
+  /**
+   * Search an in-memory mirror of the live chunks (lancedb-store.ts) while it fits in `maxBytes`; false searches
+   * LanceDB only. Defaults to config `rag.memory_index_max_bytes` and `rag.memory_index_quantization`.
+   */
+  memoryIndex?: { maxBytes: number; quantization: MemoryIndexQuantization } | false;
   /** Fuse vector and BM25 results by default. Defaults to config `rag.hybrid`. */
   hybrid?: boolean;
   /** Largest accepted document in bytes. Defaults to no limit (the HTTP layer passes `server.upload_limit_bytes`). */
@@ -80,9 +86,9 @@ export interface IngestResult {
 export type IngestManyItem = { ok: true; result: IngestResult } | { ok: false; error: ReflexiaError };
 
 export interface IngestManyOptions {
-  /** Documents committed together at most. Defaults to 64. */
+  /** Documents committed together at most. Defaults to 256. */
   batchDocuments?: number;
-  /** Chunks committed together at most (bounds memory of a batch). Defaults to 1024. */
+  /** Chunks committed together at most (bounds memory of a batch and of the vectors waiting for it). Defaults to 2048. */
   batchChunks?: number;
   /** Called as each input is settled (committed, unchanged or rejected), e.g. for a progress bar. */
   onProgress?(progress: { done: number; total: number; index: number; item: IngestManyItem }): void;
@@ -158,9 +164,14 @@ export interface RagService {
   verify(): Promise<StoreVerifyReport>;
   /** Compacts the store and builds/refreshes indexes now (otherwise done in the background). */
   optimize(): Promise<void>;
+  /** Resolves once the store's in-memory index has filled after open (at once for a store without one). */
+  ready(): Promise<void>;
   close(): Promise<void>;
 }
 
+/** Documents and chunks committed together at most by default (IngestManyOptions). */
+const DEFAULT_BATCH_DOCUMENTS = 256;
+const DEFAULT_BATCH_CHUNKS = 2048;
 /** Candidates fetched from each retriever before fusion: fusion needs depth beyond topK to reward agreement. */
 const FUSION_DEPTH_FACTOR = 4;
 const MIN_FUSION_DEPTH = 20;
@@ -182,12 +193,16 @@ export async function createRagService(options: RagServiceOptions): Promise<RagS
   const annThreshold = options.annThreshold ?? CONFIG_DEFAULTS.rag.ann_threshold;
   const embedBatchSize = Math.max(1, options.embedBatchSize ?? 64);
   const observer = options.observer ?? {};
+  const memoryIndex =
+    options.memoryIndex === false
+      ? undefined
+      : (options.memoryIndex ?? { maxBytes: CONFIG_DEFAULTS.rag.memory_index_max_bytes, quantization: CONFIG_DEFAULTS.rag.memory_index_quantization });
   // Validates chunk settings up front so a bad config fails at startup, not on the first upload.
   chunkText("probe", { chunkSize, chunkOverlap, tokenizer });
   if (!options.store && !options.dir) throw new ReflexiaError("RFX_CONFIG_INVALID", "createRagService needs a store directory (dir) or a store");
   const store =
     options.store ??
-    (await openLanceDbStore({ dir: options.dir!, dim: embedder.dim, embedderId: embedder.id, distance, annThreshold, optimizeEvery: options.optimizeEvery }));
+    (await openLanceDbStore({ dir: options.dir!, dim: embedder.dim, embedderId: embedder.id, distance, annThreshold, optimizeEvery: options.optimizeEvery, memoryIndex }));
   if (store.dim !== embedder.dim) throw new ReflexiaError("RFX_CONFIG_INVALID", `store has ${store.dim} dimensions, embedder ${embedder.id} ${embedder.dim}`);
 
   let lastAddedAt = 0;
@@ -201,9 +216,13 @@ export async function createRagService(options: RagServiceOptions): Promise<RagS
   const reportCounts = async () => {
     if (!observer.onCounts) return;
     const c = await store.counts();
-    observer.onCounts(c.documents, c.chunks);
+    observer.onCounts(c.documents, c.chunks, store.memoryIndexInfo?.());
   };
   await reportCounts();
+  // The in-memory index fills after open: report again once it serves (or was dropped over its bound).
+  let closing = false;
+  const ready = store.memoryIndexReady?.() ?? Promise.resolve();
+  if (store.memoryIndexInfo?.().state === "loading") void ready.then(() => (closing ? undefined : reportCounts()));
 
   async function embedAll(texts: string[]): Promise<Float32Array[]> {
     const out: Float32Array[] = [];
@@ -234,12 +253,23 @@ export async function createRagService(options: RagServiceOptions): Promise<RagS
     return dup ? { same: dup } : {};
   }
 
+  /** Sources and content hashes of documents queued or being committed (counts: one may be queued twice). */
+  const queuedKeys = new Map<string, number>();
+  const countKey = (k: string, d: number) => {
+    const n = (queuedKeys.get(k) ?? 0) + d;
+    if (n > 0) queuedKeys.set(k, n);
+    else queuedKeys.delete(k);
+  };
+
   /** Everything that can reject an input happens here, before the store is written. */
   async function prepare(input: IngestInput): Promise<Prepared | IngestResult> {
     const extracted = await extractDocument(input, { maxBytes: options.maxBytes });
     const source = (input.source !== undefined ? sanitizeLabel(input.source) : "") || sanitizeTitle(input.filename) || `sha256:${extracted.sha256}`;
-    const { same } = await existingFor(source, extracted.sha256);
-    if (same) return unchanged(same);
+    // A queued document with this source or content may change the answer: the commit decides then (it re-checks).
+    if (!queuedKeys.has(`s:${source}`) && !queuedKeys.has(`h:${extracted.sha256}`)) {
+      const { same } = await existingFor(source, extracted.sha256);
+      if (same) return unchanged(same);
+    }
     const spans = chunkText(extracted.text, { chunkSize, chunkOverlap, tokenizer });
     const vectors = await embedAll(spans.map((c) => c.text));
     return { source, extracted, spans, vectors };
@@ -299,54 +329,127 @@ export async function createRagService(options: RagServiceOptions): Promise<RagS
     });
   }
 
+  /**
+   * Group commit: prepared documents wait here and one committer writes whatever has gathered as one store batch
+   * while the callers go on extracting and embedding the next ones. Concurrent uploads share commits this way, and
+   * a long ingestMany overlaps embedding (JS thread) with LanceDB's writes (its own threads). FIFO order keeps the
+   * outcome of a source or content sent twice what one-by-one ingestion gives.
+   */
+  interface Queued {
+    p: Prepared;
+    maxDocs: number;
+    maxChunks: number;
+    resolve(r: IngestResult): void;
+    reject(e: unknown): void;
+  }
+  const commitQueue: Queued[] = [];
+  /** The committer while it runs (close waits for it); `draining` drops synchronously as its loop ends. */
+  let committing: Promise<void> = Promise.resolve();
+  let draining = false;
+
+  function enqueueCommit(p: Prepared, maxDocs: number, maxChunks: number): Promise<IngestResult> {
+    countKey(`s:${p.source}`, 1);
+    countKey(`h:${p.extracted.sha256}`, 1);
+    const done = new Promise<IngestResult>((resolve, reject) => commitQueue.push({ p, maxDocs, maxChunks, resolve, reject }));
+    if (!draining) {
+      draining = true;
+      committing = drainCommits();
+    }
+    return done.finally(() => {
+      countKey(`s:${p.source}`, -1);
+      countKey(`h:${p.extracted.sha256}`, -1);
+    });
+  }
+
+  async function drainCommits(): Promise<void> {
+    // Documents enqueued in the same synchronous run (a prepared batch) join the first commit together.
+    await Promise.resolve();
+    try {
+      while (commitQueue.length > 0) {
+        // The next batch: in queue order, within every member's limits, each source and content at most once.
+        const batch: Queued[] = [];
+        const keys = new Set<string>();
+        let chunks = 0;
+        let maxDocs = Infinity;
+        let maxChunks = Infinity;
+        while (commitQueue.length > 0) {
+          const q = commitQueue[0];
+          const docsCap = Math.min(maxDocs, q.maxDocs);
+          const chunksCap = Math.min(maxChunks, q.maxChunks);
+          const clash = keys.has(`s:${q.p.source}`) || keys.has(`h:${q.p.extracted.sha256}`);
+          if (batch.length > 0 && (clash || batch.length >= docsCap || chunks + q.p.spans.length > chunksCap)) break;
+          batch.push(commitQueue.shift()!);
+          keys.add(`s:${q.p.source}`).add(`h:${q.p.extracted.sha256}`);
+          chunks += q.p.spans.length;
+          maxDocs = docsCap;
+          maxChunks = chunksCap;
+        }
+        try {
+          const results = await commit(batch.map((b) => b.p));
+          batch.forEach((b, k) => b.resolve(results[k]));
+        } catch (e) {
+          for (const b of batch) b.reject(e);
+        }
+      }
+    } finally {
+      draining = false;
+    }
+  }
+
   async function ingestMany(inputs: IngestInput[], opts: IngestManyOptions = {}): Promise<IngestManyItem[]> {
-    const maxDocs = Math.max(1, opts.batchDocuments ?? 64);
-    const maxChunks = Math.max(1, opts.batchChunks ?? 1024);
+    const maxDocs = Math.max(1, opts.batchDocuments ?? DEFAULT_BATCH_DOCUMENTS);
+    const maxChunks = Math.max(1, opts.batchChunks ?? DEFAULT_BATCH_CHUNKS);
     const out: IngestManyItem[] = new Array(inputs.length);
-    const started: number[] = new Array(inputs.length);
-    let pending: { index: number; p: Prepared }[] = [];
     let done = 0;
-    const finish = (index: number, item: IngestManyItem) => {
+    const finish = (index: number, started: number, item: IngestManyItem) => {
       out[index] = item;
-      observer.onIngest?.((performance.now() - started[index]) / 1000, item.ok);
+      observer.onIngest?.((performance.now() - started) / 1000, item.ok);
       opts.onProgress?.({ done: ++done, total: inputs.length, index, item });
     };
-    const flush = async () => {
-      const batch = pending;
-      pending = [];
-      if (batch.length === 0) return;
-      try {
-        const results = await commit(batch.map((b) => b.p));
-        batch.forEach((b, k) => finish(b.index, { ok: true, result: results[k] }));
-      } catch (e) {
-        for (const b of batch) finish(b.index, { ok: false, error: toReflexiaError(e) });
+    const waiting = new Set<Promise<void>>();
+    let waitingChunks = 0;
+    // Prepared documents are handed to the committer a batch at a time, so one commit takes them together while
+    // the next batch is being prepared.
+    let local: { i: number; started: number; p: Prepared }[] = [];
+    let localChunks = 0;
+    const handOver = () => {
+      for (const { i, started, p } of local) {
+        const n = p.spans.length;
+        waitingChunks += n;
+        const settled: Promise<void> = enqueueCommit(p, maxDocs, maxChunks).then(
+          (result) => finish(i, started, { ok: true, result }),
+          (e) => finish(i, started, { ok: false, error: toReflexiaError(e) }),
+        );
+        waiting.add(settled);
+        void settled.finally(() => {
+          waiting.delete(settled);
+          waitingChunks -= n;
+        });
       }
+      local = [];
+      localChunks = 0;
     };
     for (let i = 0; i < inputs.length; i++) {
-      started[i] = performance.now();
+      const started = performance.now();
+      let p: Prepared | IngestResult;
       try {
-        let p = await prepare(inputs[i]);
-        if ("status" in p) {
-          finish(i, { ok: true, result: p });
-          continue;
-        }
-        const clash = (q: Prepared) => pending.some((b) => b.p.source === q.source || b.p.extracted.sha256 === q.extracted.sha256);
-        if (clash(p)) {
-          // A source or content repeated within the batch: commit what precedes it so the later one sees it.
-          await flush();
-          p = await prepare(inputs[i]);
-          if ("status" in p) {
-            finish(i, { ok: true, result: p });
-            continue;
-          }
-        }
-        pending.push({ index: i, p });
-        if (pending.length >= maxDocs || pending.reduce((n, b) => n + b.p.spans.length, 0) >= maxChunks) await flush();
+        p = await prepare(inputs[i]);
       } catch (e) {
-        finish(i, { ok: false, error: toReflexiaError(e) });
+        finish(i, started, { ok: false, error: toReflexiaError(e) });
+        continue;
       }
+      if ("status" in p) {
+        finish(i, started, { ok: true, result: p });
+        continue;
+      }
+      local.push({ i, started, p });
+      localChunks += p.spans.length;
+      if (local.length >= maxDocs || localChunks >= maxChunks) handOver();
+      // Embedded vectors wait in memory until committed: keep at most about two batches of them.
+      while (waitingChunks > 2 * maxChunks && waiting.size > 0) await Promise.race(waiting);
     }
-    await flush();
+    handOver();
+    await Promise.all(waiting);
     return out;
   }
 
@@ -453,8 +556,11 @@ export async function createRagService(options: RagServiceOptions): Promise<RagS
 
     verify: () => store.verify(),
     optimize: () => store.optimize(),
+    ready: () => ready,
 
     async close() {
+      closing = true;
+      await committing;
       await serial(async () => undefined);
       await store.close();
     },

@@ -20,7 +20,7 @@ export type ModelStoreOptions = ModelCatalogOptions;
 export type { CopyModelOptions, ImportOllamaOptions, QuantizeVariantsOptions };
 
 /** What callers get: the catalog's public half (the staging primitives stay with the ways in) plus the ways in. */
-export interface ModelStore extends Pick<ModelCatalog, "root" | "list" | "variants" | "resolve" | "show" | "add" | "remove" | "copy"> {
+export interface ModelStore extends Pick<ModelCatalog, "root" | "list" | "variants" | "catalogStamp" | "resolve" | "show" | "add" | "remove" | "copy"> {
   /** Downloads a GGUF over HTTP(S) with resume, checks size, sha256 and format, then adds it. */
   pull(url: string, options: PullOptions): Promise<PullResult>;
   /** Adds every model of an Ollama models directory. Defaults to ~/.ollama/models. */
@@ -40,11 +40,12 @@ export function createStoreFromConfig(config: Config): ModelStore {
 
 export function createModelStore(options: ModelStoreOptions): ModelStore {
   const catalog = createModelCatalog(options);
-  const { root, list, variants, resolve, show, add, remove, copy } = catalog;
+  const { root, list, variants, catalogStamp, resolve, show, add, remove, copy } = catalog;
   return {
     root,
     list,
     variants,
+    catalogStamp,
     resolve,
     show,
     add,

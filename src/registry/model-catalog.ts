@@ -1,7 +1,7 @@
 // The model catalog on disk: content-addressed GGUF blobs and one manifest per variant; resolve, list, show, add,
 // remove, copy, and the staged commit and garbage collection every way a model comes in goes through.
 import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { mkdir, readdir, readFile, rename, rm, rmdir, stat } from "node:fs/promises";
 import { dirname, join, relative, resolve as resolvePath, sep } from "node:path";
 import { CONFIG_DEFAULTS } from "../config/index.ts";
@@ -47,6 +47,11 @@ export interface ModelCatalog {
   list(): Promise<ModelListing[]>;
   /** Variants stored under `name` (empty when none), lowest precision first. */
   variants(name: string): Promise<ModelManifest[]>;
+  /**
+   * A cheap fingerprint of the variants stored under `name` (one stat of its manifest directory, no reads): every
+   * manifest write is a rename into that directory, so an unchanged stamp means unchanged variants.
+   */
+  catalogStamp(name: string): string;
   /** A variant's blob path and manifest; a bare name resolves to the default quantization. RFX_MODEL_NOT_FOUND otherwise. */
   resolve(ref: string): Promise<ResolvedModel>;
   /** resolve() plus the GGUF header facts of the blob and the estimated memory at the configured context size. */
@@ -218,6 +223,15 @@ export function createModelCatalog(options: ModelCatalogOptions): ModelCatalog {
     }
     await walk(manifestsDir);
     return out;
+  }
+
+  function catalogStamp(name: string): string {
+    try {
+      const st = statSync(dirname(manifestPath(name, "x")), { bigint: true });
+      return `${st.ino}:${st.mtimeNs}:${st.ctimeNs}`;
+    } catch {
+      return "absent";
+    }
   }
 
   async function variants(name: string): Promise<ModelManifest[]> {
@@ -466,6 +480,7 @@ export function createModelCatalog(options: ModelCatalogOptions): ModelCatalog {
     contextSize,
     list,
     variants,
+    catalogStamp,
     resolve,
     show,
     add,

@@ -192,9 +192,12 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
       const ragTurn = req.rag ? await options.rag!.begin({ kind: req.kind, messages: req.messages, prompt: req.prompt, rag: req.rag }) : undefined;
 
       const cacheable = cache !== undefined && isCacheable({ temperature: sampling.temperature, seed: sampling.seed }, { deterministicOnly: config.cache.deterministic_only });
+      // The key names the weights (the blob's digest), not only name:tag: a variant replaced under the same name
+      // must not answer with its predecessor's text. The variant is the one a miss would run: the selector chose it
+      // as for any request, on the last memory sample when the choice cannot depend on memory (a loaded variant).
       const key = cacheable
         ? deriveCacheKey({
-            variant: `${sel.variant.name}:${sel.variant.tag}`,
+            variant: `${sel.variant.name}:${sel.variant.tag}@${sel.variant.manifest.digest}`,
             kind: req.kind,
             prompt,
             messages,
@@ -240,7 +243,9 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
       // the half answer is never sent or cached as if complete.
       if (result.finishReason === "cancelled" && req.signal?.reason instanceof ReflexiaError) throw req.signal.reason;
       metrics?.inference.observeGeneration(sel.variant, result);
-      if (cacheable && result.finishReason !== "cancelled") {
+      // Stored only when the weights that ran are the ones the key names (a variant replaced while loaded keeps
+      // serving from its old file until unloaded; its answer must not be filed under the new digest).
+      if (cacheable && result.finishReason !== "cancelled" && lease.variant.path === sel.variant.path) {
         const rag = meta.sources && meta.rag ? { sources: meta.sources, info: meta.rag } : undefined;
         cache.set(key, { text: result.text, finishReason: result.finishReason, promptTokens: result.promptTokens, completionTokens: result.completionTokens, rag }, rag ? { tags: ["rag"] } : undefined);
       }

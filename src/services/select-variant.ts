@@ -2,10 +2,10 @@
 // variants, the memory budget and what is loaded, with per-model hysteresis state and decision/switch metrics.
 import { QUANTIZATIONS, type Config, type Quantization } from "../config/index.ts";
 import { ReflexiaError } from "../errors/index.ts";
-import type { MemoryMonitor } from "../memory/index.ts";
+import type { MemoryMonitor, MemorySample } from "../memory/index.ts";
 import type { ReflexiaMetrics } from "../metrics/index.ts";
 import { analyzeComplexity, chooseVariant, type ComplexityLevel } from "../policy/index.ts";
-import { parseModelRef, type ModelStore, type ResolvedModel } from "../registry/index.ts";
+import { parseModelRef, type ModelManifest, type ModelStore, type ResolvedModel } from "../registry/index.ts";
 import type { Scheduler } from "../scheduler/index.ts";
 import type { GpuPlacer } from "./gpu-placement.ts";
 
@@ -40,7 +40,8 @@ export interface VariantSelector {
 
 export interface VariantSelectorOptions {
   config: Config;
-  store: Pick<ModelStore, "resolve" | "variants">;
+  /** With catalogStamp, a model's variants are read once and reused while its stamp is unchanged. */
+  store: Pick<ModelStore, "resolve" | "variants"> & Partial<Pick<ModelStore, "catalogStamp">>;
   scheduler: Pick<Scheduler, "status">;
   /** Resolves a variant with its memory estimate (cached by the caller); defaults to store.resolve. */
   resolveVariant?: (ref: string) => Promise<SelectableVariant>;
@@ -52,16 +53,50 @@ export interface VariantSelectorOptions {
 
 const isQuantization = (t: string): t is Quantization => (QUANTIZATIONS as readonly string[]).includes(t);
 
+/** Inputs remembered by the complexity memo, and the longest input it keys (longer ones are analysed each time). */
+const COMPLEXITY_MEMO_ENTRIES = 512;
+const COMPLEXITY_MEMO_MAX_CHARS = 16_384;
+
 export function createVariantSelector(options: VariantSelectorOptions): VariantSelector {
   const { config, store, scheduler, memory, metrics, gpu } = options;
   const resolveVariant: (ref: string) => Promise<SelectableVariant> = options.resolveVariant ?? ((ref: string) => store.resolve(ref));
   // Per model: the last served quantization and its level, for hysteresis and switch counting.
   const previous = new Map<string, { quantization: string; level?: ComplexityLevel }>();
+  // Per model: its manifests and resolved policy variants, valid while the store's catalog stamp is unchanged, so
+  // a request reads no file (a cache hit then costs no I/O at all).
+  const catalogs = new Map<string, { stamp: string; manifests: ModelManifest[]; variants: SelectableVariant[] }>();
+  // The analysis is a pure function of the text (≈ 0.1-0.2 ms of regexes for a short prompt): a repeated request,
+  // the case the response cache serves, reuses it.
+  const complexityMemo = new Map<string, ReturnType<typeof analyzeComplexity>>();
+  const complexityOf = (input: SelectionInput) => {
+    let key: string | undefined = JSON.stringify([input.prompt ?? null, input.messages?.map((m) => [m.role, m.content]) ?? null]);
+    if (key.length > COMPLEXITY_MEMO_MAX_CHARS) key = undefined;
+    const memo = key === undefined ? undefined : complexityMemo.get(key);
+    if (memo) return memo;
+    const result = analyzeComplexity({ messages: input.messages, prompt: input.prompt }, { thresholds: config.adaptive.thresholds });
+    if (key !== undefined) {
+      if (complexityMemo.size >= COMPLEXITY_MEMO_ENTRIES) complexityMemo.delete(complexityMemo.keys().next().value!);
+      complexityMemo.set(key, result);
+    }
+    return result;
+  };
+
+  async function catalogOf(name: string): Promise<{ manifests: ModelManifest[]; variants: SelectableVariant[] }> {
+    const stamp = store.catalogStamp?.(name);
+    const cached = catalogs.get(name);
+    if (cached && stamp !== undefined && cached.stamp === stamp) return cached;
+    // Read after the stamp: the data is at least as new as the stamp it is filed under.
+    const manifests = await store.variants(name);
+    const variants = await Promise.all(manifests.filter((m) => isQuantization(m.tag)).map((m) => resolveVariant(`${m.name}:${m.tag}`)));
+    const fresh = { stamp: stamp ?? "", manifests, variants };
+    if (stamp !== undefined) catalogs.set(name, fresh);
+    return fresh;
+  }
 
   return {
     async select(ref, input) {
       const parsed = parseModelRef(ref);
-      const manifests = await store.variants(parsed.name);
+      const { manifests, variants } = await catalogOf(parsed.name);
       if (manifests.length === 0) await resolveVariant(ref); // RFX_MODEL_NOT_FOUND in the store's words
       const pressureNow = memory ? memory.latest().pressure : null;
 
@@ -76,45 +111,54 @@ export function createVariantSelector(options: VariantSelectorOptions): VariantS
         return { variant, reason: "default", detail: `${variant.tag} is the model's default variant`, pinned: false, complexity: null, pressure: pressureNow };
       }
 
-      const variants = await Promise.all(policyTagged.map((m) => resolveVariant(`${m.name}:${m.tag}`)));
       const byQuant = new Map(variants.map((v) => [v.tag as Quantization, v]));
-      const complexity = analyzeComplexity({ messages: input.messages, prompt: input.prompt }, { thresholds: config.adaptive.thresholds });
+      const complexity = complexityOf(input);
       const status = scheduler.status();
       const loaded = status.variants.filter((v) => !v.embedding && v.name === parsed.name && isQuantization(v.tag)).map((v) => v.tag as Quantization);
       // Idle variants of any model can be evicted to make room.
       const evictableBytes = status.variants.filter((v) => v.running === 0 && v.queued === 0).reduce((a, v) => a + v.estimatedBytes, 0);
-      const sample = memory?.sample();
       const prev = previous.get(parsed.name);
       // VRAM held by idle variants counts as free here, as their RAM does: the scheduler evicts them for a load.
-      let gpuLayers: Partial<Record<Quantization, { gpuLayers: number; totalLayers: number }>> | undefined;
-      if (gpu?.active) {
+      const placeOnGpu = (): Partial<Record<Quantization, { gpuLayers: number; totalLayers: number }>> | undefined => {
+        if (!gpu?.active) return undefined;
         const idleVram = status.variants.filter((v) => v.running === 0 && v.queued === 0).reduce((a, v) => a + v.vramBytes, 0);
         const available = gpu.availableVramBytes(status.estimatedLoadedVramBytes) + idleVram;
-        gpuLayers = {};
+        const gpuLayers: Partial<Record<Quantization, { gpuLayers: number; totalLayers: number }>> = {};
         for (const v of variants) {
           const loadedV = status.variants.find((s) => !s.embedding && s.name === v.name && s.tag === v.tag);
           const plan = loadedV ? { gpuLayers: loadedV.gpuLayers, totalLayers: loadedV.totalLayers ?? loadedV.gpuLayers } : gpu.place(v, { contextSize: config.models.context_size, parallel: status.parallel }, available);
           // A GPU_LAYERS=max / N plan that does not fit would be refused: it counts as no layer on the GPU.
           if (plan) gpuLayers[v.tag as Quantization] = { gpuLayers: "fits" in plan && !plan.fits ? 0 : plan.gpuLayers, totalLayers: plan.totalLayers };
         }
+        return gpuLayers;
+      };
+      const decide = (sample: MemorySample | undefined, gpuLayers: ReturnType<typeof placeOnGpu>) =>
+        chooseVariant({
+          complexity: { score: complexity.score, level: complexity.level },
+          pressure: sample ? sample.pressure : 0,
+          available: [...byQuant.keys()],
+          loaded,
+          previous: prev && isQuantization(prev.quantization) ? prev.quantization : undefined,
+          previousLevel: prev?.level,
+          estimateBytes: Object.fromEntries(variants.map((v) => [v.tag, v.estimatedBytes ?? Math.round(v.sizeBytes * 1.3)])),
+          freeBudgetBytes: sample ? sample.freeBudgetBytes : Number.MAX_SAFE_INTEGER,
+          evictableBytes,
+          hysteresis: config.adaptive.hysteresis,
+          thresholds: config.adaptive.thresholds,
+          adaptive: config.adaptive.enabled,
+          defaultQuantization: config.models.default_quantization,
+          pinned: parsed.tag as Quantization | undefined,
+          gpuLayers,
+        });
+      // The last periodic sample first and no GPU placement: when a loaded variant is chosen regardless of memory
+      // (the usual case once warm) neither could change the choice; otherwise it is made again on a fresh sample
+      // and the VRAM placement.
+      let sample = memory?.latest();
+      let decision = decide(sample, undefined);
+      if (decision.dependsOnMemory && (memory || gpu?.active)) {
+        sample = memory?.sample();
+        decision = decide(sample, placeOnGpu());
       }
-      const decision = chooseVariant({
-        complexity: { score: complexity.score, level: complexity.level },
-        pressure: sample ? sample.pressure : 0,
-        available: [...byQuant.keys()],
-        loaded,
-        previous: prev && isQuantization(prev.quantization) ? prev.quantization : undefined,
-        previousLevel: prev?.level,
-        estimateBytes: Object.fromEntries(variants.map((v) => [v.tag, v.estimatedBytes ?? Math.round(v.sizeBytes * 1.3)])),
-        freeBudgetBytes: sample ? sample.freeBudgetBytes : Number.MAX_SAFE_INTEGER,
-        evictableBytes,
-        hysteresis: config.adaptive.hysteresis,
-        thresholds: config.adaptive.thresholds,
-        adaptive: config.adaptive.enabled,
-        defaultQuantization: config.models.default_quantization,
-        pinned: parsed.tag as Quantization | undefined,
-        gpuLayers,
-      });
       if (decision.action === "refuse") {
         metrics?.policy.decisions.inc({ quantization: decision.quantization, reason: decision.reason });
         if (decision.refuseCode === "RFX_MODEL_NOT_FOUND") await resolveVariant(`${parsed.name}:${decision.quantization}`);

@@ -3,7 +3,7 @@
 import multipart from "@fastify/multipart";
 import type { Config } from "../../config/index.ts";
 import { ReflexiaError } from "../../errors/index.ts";
-import type { IngestInput, IngestResult, RagChunk, RagDocument, RagService } from "../../rag/index.ts";
+import type { IngestInput, IngestResult, MemoryIndexInfo, RagChunk, RagDocument, RagService } from "../../rag/index.ts";
 import { readUpload } from "../read-upload.ts";
 import {
   documentBodySchema,
@@ -60,6 +60,21 @@ export function checkClientFilename(name: string | undefined): string | undefine
     throw new ReflexiaError("RFX_VALIDATION", `file name ${JSON.stringify(name.slice(0, 100))} is not a plain name (no path separators, control characters or dot-only names)`);
   }
   return name;
+}
+
+/** The in-memory RAG index as /api/status and /api/rag/stats show it. */
+export function memoryIndexJson(m: MemoryIndexInfo) {
+  return {
+    state: m.state,
+    chunks: m.chunks,
+    bytes: m.bytes,
+    max_bytes: m.maxBytes,
+    vector_bytes: m.vectorBytes,
+    text_bytes: m.textBytes,
+    chunk_bytes: m.chunkBytes,
+    quantization: m.quantization,
+    scan: m.scan,
+  };
 }
 
 function ingestReply(r: IngestResult) {
@@ -157,7 +172,7 @@ export async function registerDocumentRoutes(app: RouteApp, options: DocumentRou
       store: s.store,
       embedder: s.embedder,
       distance: s.distance,
-      index: { ann: s.index.ann, fts: s.index.fts, unindexed_rows: s.index.unindexedRows },
+      index: { ann: s.index.ann, fts: s.index.fts, unindexed_rows: s.index.unindexedRows, memory: s.index.memory ? memoryIndexJson(s.index.memory) : null },
       chunk_size: s.chunkSize,
       chunk_overlap: s.chunkOverlap,
       top_k: s.topK,
@@ -169,6 +184,14 @@ export async function registerDocumentRoutes(app: RouteApp, options: DocumentRou
   // Full consistency check (every document has exactly its chunks; no orphan chunk): scans the store.
   app.get("/api/rag/verify", async () => {
     const v = await rag.verify();
-    return { ok: v.orphanChunks === 0 && v.incompleteDocuments.length === 0, documents: v.documents, chunks: v.chunks, orphan_chunks: v.orphanChunks, incomplete_documents: v.incompleteDocuments };
+    const memoryOk = (v.memoryIndex?.mismatched.length ?? 0) === 0;
+    return {
+      ok: v.orphanChunks === 0 && v.incompleteDocuments.length === 0 && memoryOk,
+      documents: v.documents,
+      chunks: v.chunks,
+      orphan_chunks: v.orphanChunks,
+      incomplete_documents: v.incompleteDocuments,
+      memory_index: v.memoryIndex ? { chunks: v.memoryIndex.chunks, mismatched: v.memoryIndex.mismatched } : null,
+    };
   });
 }

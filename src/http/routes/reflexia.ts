@@ -4,6 +4,7 @@ import type { GpuMemorySample } from "../../memory/index.ts";
 import type { FeatureRegistry } from "../features.ts";
 import { PUBLIC_ROUTE } from "../route-access.ts";
 import type { AppDeps } from "../types.ts";
+import { memoryIndexJson } from "./documents.ts";
 
 /** The backend that runs the layers and why (GPU=…), its devices' VRAM now, and the VRAM budget. */
 function gpuStatus(deps: AppDeps, sample: GpuMemorySample | null, loadedVramBytes: number) {
@@ -108,7 +109,9 @@ export async function statusBody(deps: AppDeps, features: FeatureRegistry, start
     cache: cache
       ? { enabled: deps.config.cache.enabled, size: cache.size, max_entries: cache.maxEntries, hits: cache.hits, misses: cache.misses, hit_rate: Math.round(cache.hitRate * 10000) / 10000, evictions: cache.evictions }
       : { enabled: false, size: 0, max_entries: 0, hits: 0, misses: 0, hit_rate: 0, evictions: 0 },
-    rag: rag ? { enabled: true, documents: rag.documents, chunks: rag.chunks } : { enabled: false, documents: 0, chunks: 0 },
+    rag: rag
+      ? { enabled: true, documents: rag.documents, chunks: rag.chunks, memory_index: rag.memoryIndex ? memoryIndexJson(rag.memoryIndex) : null }
+      : { enabled: false, documents: 0, chunks: 0, memory_index: null },
   };
 }
 

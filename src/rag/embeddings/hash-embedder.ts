@@ -1,5 +1,6 @@
 // The built-in offline embedder: signed hashing of word, bigram and character n-gram features, weighted by salience.
 import { CONFIG_DEFAULTS } from "../../config/index.ts";
+import { stemEnglish } from "../chunking/stem-english.ts";
 import { l2Normalize, type Embedder } from "./embedder.ts";
 
 export interface HashEmbedderOptions {
@@ -69,18 +70,6 @@ export const DEFAULT_HASH_WEIGHTS: Readonly<HashFeatureWeights> = {
   charGrams: 1.3,
 };
 
-/** Strips the commonest English inflections so "exports"/"exported"/"exporting" share a word feature. */
-function stem(w: string): string {
-  if (w.length <= 3 || /\d/.test(w)) return w;
-  if (w.endsWith("ies") && w.length > 4) return `${w.slice(0, -3)}y`;
-  if (w.endsWith("sses")) return w.slice(0, -2);
-  if (w.endsWith("ing") && w.length > 5) return w.slice(0, -3);
-  if (w.endsWith("ed") && w.length > 4) return w.slice(0, -2);
-  if (w.endsWith("es") && w.length > 4 && /(?:ch|sh|x|z|ss)es$/.test(w)) return w.slice(0, -2);
-  if (w.endsWith("s") && !w.endsWith("ss") && !w.endsWith("us") && !w.endsWith("is")) return w.slice(0, -1);
-  return w;
-}
-
 /** FNV-1a over UTF-16 units of s[from, to) seeded per feature kind, then murmur3's finaliser for mixing. */
 function hashRange(s: string, from: number, to: number, seed: number): number {
   let h = (0x811c9dc5 ^ seed) >>> 0;
@@ -132,7 +121,7 @@ function embedOne(text: string, dim: number, WEIGHT: HashFeatureWeights): Float3
     // questions usually hinge on.
     const salient = (!sentenceStart && tok[0] !== raw[0]) || /\d/.test(tok);
     sentenceStart = false;
-    const w = stem(raw);
+    const w = stemEnglish(raw);
     const isStop = STOPWORDS.has(raw);
     const base = isStop ? WEIGHT.stopword : COMMON_WORDS.has(raw) || COMMON_WORDS.has(w) ? WEIGHT.common : WEIGHT.word;
     const weight = salient && !isStop ? base * WEIGHT.salient : base;

@@ -11,21 +11,27 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 let n = 0;
 const dirs = new WeakMap<VectorStore, { dir: string; dim: number; distance: VectorStore["distance"] }>();
 
-registerStoreConformance("lancedb", {
-  async open({ dim, distance }) {
+type MemoryIndexOption = Parameters<typeof openLanceDbStore>[0]["memoryIndex"];
+/** The in-memory index as the product runs it (int8 + exact re-rank, native scan) and in its other forms. */
+const MEMORY_INDEX = { maxBytes: 64 << 20, quantization: "int8" } as const;
+const lancedbFactory = (memoryIndex: MemoryIndexOption) => ({
+  async open({ dim, distance }: { dim: number; distance: VectorStore["distance"] }) {
     const dir = join(root, `s${n++}`);
-    const s = await openLanceDbStore({ dir, dim, distance, embedderId: "test" });
+    const s = await openLanceDbStore({ dir, dim, distance, embedderId: "test", memoryIndex });
     dirs.set(s, { dir, dim, distance });
     return s;
   },
-  async reopen(store) {
+  async reopen(store: VectorStore) {
     const o = dirs.get(store)!;
     await store.close();
-    const s = await openLanceDbStore({ ...o, embedderId: "test" });
+    const s = await openLanceDbStore({ ...o, embedderId: "test", memoryIndex });
     dirs.set(s, o);
     return s;
   },
 });
+registerStoreConformance("lancedb (LanceDB searches)", lancedbFactory(undefined));
+registerStoreConformance("lancedb + in-memory index (int8, native scan)", lancedbFactory(MEMORY_INDEX));
+registerStoreConformance("lancedb + in-memory index (float32, TypeScript scan)", lancedbFactory({ maxBytes: 64 << 20, quantization: "none", forceJs: true }));
 
 function unitVector(dim: number, seed: number): Float32Array {
   let s = seed * 2654435761 + 1;
@@ -78,14 +84,17 @@ describe("openLanceDbStore", () => {
     }
   });
 
-  it("never returns chunks of an interrupted commit, and deletes them at the next open", async () => {
-    const dir = join(root, "orphans");
+  it.each([
+    ["LanceDB searches", undefined],
+    ["in-memory index", MEMORY_INDEX],
+  ] as const)("never returns chunks of an interrupted commit, and deletes them at the next open (%s)", async (name, memoryIndex) => {
+    const dir = join(root, `orphans-${name.replace(/\W/g, "")}`);
     const dim = 16;
     let failAt: "chunks" | "documents" | undefined;
     const onCommitStep = (step: "chunks" | "documents") => {
       if (step === failAt) throw new Error(`simulated crash after ${step}`);
     };
-    let store = await openLanceDbStore({ dir, dim, embedderId: "t", onCommitStep });
+    let store = await openLanceDbStore({ dir, dim, embedderId: "t", onCommitStep, memoryIndex });
     const withText = (id: string, version: string, seeds: number[]) => {
       const d = docWithChunks(id, seeds.map((x) => unitVector(dim, x)));
       d.chunks = d.chunks.map((c) => ({ ...c, id: `${c.id}:${version}`, text: c.text.replace("chunk", `${version} chunk`) }));
@@ -116,7 +125,7 @@ describe("openLanceDbStore", () => {
     expect(await store.textSearch("g chunk", { limit: 5 })).toSatisfy((hs: { chunk: { text: string } }[]) => hs.every((h) => h.chunk.text.startsWith("v1")));
     expect(await store.getDocument("ghost")).toBeUndefined();
     expect((await store.getChunks("a")).map((c) => c.text)).toEqual(v1.chunks.map((c) => c.text));
-    expect(await store.verify()).toMatchObject({ documents: 1, orphanChunks: 2, incompleteDocuments: [] });
+    expect(await store.verify()).toMatchObject({ documents: 1, orphanChunks: 2, incompleteDocuments: [], ...(memoryIndex ? { memoryIndex: { chunks: 2, mismatched: [] } } : {}) });
     // Crash after the commit point of a replacement, before the old chunks are deleted: the new version stands.
     failAt = "documents";
     const v3 = withText("a", "v3", [60, 61, 62]);
@@ -124,12 +133,41 @@ describe("openLanceDbStore", () => {
     failAt = undefined;
     expect((await store.getChunks("a")).map((c) => c.text)).toEqual(v3.chunks.map((c) => c.text));
     expect((await store.vectorSearch(unitVector(dim, 1), { limit: 10 })).every((h) => h.chunk.text.startsWith("v3"))).toBe(true);
-    expect(await store.verify()).toMatchObject({ documents: 1, chunks: 3, orphanChunks: 4, incompleteDocuments: [] });
+    expect(await store.verify()).toMatchObject({ documents: 1, chunks: 3, orphanChunks: 4, incompleteDocuments: [], ...(memoryIndex ? { memoryIndex: { chunks: 3, mismatched: [] } } : {}) });
     await store.close();
-    store = await openLanceDbStore({ dir, dim, embedderId: "t" });
+    store = await openLanceDbStore({ dir, dim, embedderId: "t", memoryIndex });
     try {
-      expect(await store.verify()).toEqual({ documents: 1, chunks: 3, orphanChunks: 0, incompleteDocuments: [] });
+      expect(await store.verify()).toEqual({ documents: 1, chunks: 3, orphanChunks: 0, incompleteDocuments: [], ...(memoryIndex ? { memoryIndex: { chunks: 3, mismatched: [] } } : {}) });
       expect((await store.getDocument("a"))?.sha256).toBe("sha-a-v3");
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("drops the in-memory index past its bound: LanceDB serves the same results and builds its ANN index", async () => {
+    const dim = 32;
+    const items = Array.from({ length: 40 }, (_, d) => docWithChunks(`b${d}`, Array.from({ length: 10 }, (_, c) => unitVector(dim, d * 10 + c))));
+    // Room for about half the chunks: the first half fits, the commit of the second crosses the bound.
+    const maxBytes = 260_000;
+    const store = await openLanceDbStore({ dir: join(root, "bound"), dim, embedderId: "t", annThreshold: 300, memoryIndex: { maxBytes, quantization: "int8" } });
+    try {
+      await store.commitDocuments(items.slice(0, 20));
+      const info = store.memoryIndexInfo!();
+      expect(info).toMatchObject({ state: "serving", chunks: 200, maxBytes });
+      expect(info.bytes).toBeLessThanOrEqual(maxBytes);
+      const q = unitVector(dim, 12345);
+      const before = (await store.vectorSearch(q, { limit: 5 })).map((h) => h.chunk.id);
+      await store.commitDocuments(items.slice(20));
+      expect(store.memoryIndexInfo!()).toMatchObject({ state: "over_limit", chunks: 0, bytes: 0 });
+      expect((await store.indexInfo()).memory?.state).toBe("over_limit");
+      const exact = (await store.vectorSearch(q, { limit: 400, exact: true })).map((h) => h.chunk.id);
+      expect(exact).toHaveLength(400);
+      expect(exact.filter((id) => id.startsWith("b") && Number(id.slice(1).split(":")[0]) < 20).slice(0, 5)).toEqual(before);
+      expect((await store.textSearch("document b33", { limit: 3 })).length).toBeGreaterThan(0);
+      // Past rag.ann_threshold with LanceDB serving again, its HNSW index is built in the background.
+      await store.optimize();
+      expect((await store.indexInfo()).ann).toBe(true);
+      expect((await store.verify()).memoryIndex).toBeUndefined();
     } finally {
       await store.close();
     }

@@ -18,6 +18,13 @@
 // So after any crash and reopen each document is either absent or present with exactly the chunks of its last
 // acknowledged ingest.
 //
+// The in-memory index (memory-index.ts), when enabled, mirrors the live chunks and answers every search: it is
+// filled from the table at open (after the recovery above, so it starts equal to what LanceDB holds live) and
+// changed only at the commit points, in the same synchronous step that changes the in-memory document map: a
+// commit's chunks enter it once their document row is committed, a delete's leave it once the row is gone. So it
+// never returns a chunk LanceDB does not hold live, and verify() checks it chunk by chunk. It is dropped (searches
+// go back to LanceDB, with its ANN index past `annThreshold`) when it would outgrow `memoryIndex.maxBytes`.
+//
 // Index maintenance: a refresh (LanceDB optimize) folds new rows into the BM25 and HNSW indexes. It runs when
 // commits pause (debounced), and a full-text search first runs the refresh covering the commits made before it,
 // so an acknowledged document is searchable by text as soon as by vector. Vector search is exact (every
@@ -26,22 +33,31 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import * as lancedb from "@lancedb/lancedb";
-import { Field, FixedSizeList, Float32, Float64, Int32, Schema, Utf8 } from "apache-arrow";
+import { createRequire } from "node:module";
+import type { Data, FixedSizeList as FixedSizeListType, Float32 as Float32Type, Schema as SchemaType, Table as ArrowTableType } from "apache-arrow";
 import { CONFIG_DEFAULTS } from "../../config/index.ts";
 import { ReflexiaError } from "../../errors/index.ts";
 import type { DistanceMetric, DocumentType, RagChunk, RagDocument } from "../types.ts";
+import { createMemoryIndex, type MemoryIndex, type MemoryIndexQuantization } from "./memory-index.ts";
 import {
   distanceToScore,
   type CommitItem,
   type DocumentRecord,
   type EmbeddedChunk,
   type ListDocumentsOptions,
+  type MemoryIndexInfo,
   type SearchHit,
   type SearchOptions,
   type StoreIndexInfo,
   type StoreVerifyReport,
   type VectorStore,
 } from "./vector-store.ts";
+
+// Arrow through require: LanceDB loads apache-arrow's CommonJS build, and its `instanceof` checks only accept
+// objects of that instance (an ESM import is a second copy whose tables LanceDB would have to rebuild).
+const { Field, FixedSizeList, Float32, Float64, Int32, makeData, RecordBatch, Schema, Struct, Table: ArrowTable, Utf8, vectorFromArray } = createRequire(import.meta.url)(
+  "apache-arrow",
+) as typeof import("apache-arrow");
 
 export interface LanceDbStoreOptions {
   /** Directory of the database, e.g. `$REFLEXIA_HOME/rag/lancedb`; created when missing. */
@@ -60,6 +76,11 @@ export interface LanceDbStoreOptions {
   /** HNSW graph degree and build breadth. Default to 32 and 400: hashed-feature vectors are nearly orthogonal,
    * and a sparser graph (LanceDB's 20/300) lost a third more true neighbours at 10k chunks. */
   hnsw?: { m?: number; efConstruction?: number };
+  /**
+   * Mirror the live chunks in memory and search them there (see the module comment). Off when absent; the
+   * product passes config `rag.memory_index_max_bytes` and `rag.memory_index_quantization`.
+   */
+  memoryIndex?: { maxBytes: number; quantization: MemoryIndexQuantization; candidates?: number; forceJs?: boolean };
   /** Receives errors of background maintenance (they never fail a commit). Defaults to console.warn. */
   onBackgroundError?: (e: unknown) => void;
   /**
@@ -89,6 +110,7 @@ const DOCS = "documents";
 const CHUNKS = "chunks";
 const CHUNK_COLUMNS = ["id", "document_id", "ingest_id", "chunk_index", "text", "char_start", "char_end", "token_count"];
 const DOC_META_COLUMNS = ["id", "source", "title", "type", "mime_type", "size", "sha256", "added_at", "chunk_count", "char_count", "ingest_id"];
+const CHUNK_FIELDS = ["id", "documentId", "index", "text", "start", "end", "tokenCount"] as const satisfies readonly (keyof RagChunk)[];
 const LANCE_DISTANCE: Record<DistanceMetric, "dot" | "cosine" | "l2"> = { ip: "dot", cosine: "cosine", l2: "l2" };
 /**
  * Distance the ANN index is trained and searched with. LanceDB 0.31's IVF_HNSW_SQ with "dot" returns near-random
@@ -99,6 +121,12 @@ const ANN_DISTANCE: Record<DistanceMetric, "cosine" | "l2"> = { ip: "cosine", co
 /** Quiet time after a commit before the index refresh runs, and the longest a refresh is put off. */
 const REFRESH_DEBOUNCE_MS = 200;
 const REFRESH_MAX_DELAY_MS = 2000;
+/**
+ * During a burst of commits the refresh waits at least this many times its own last duration: folding rows into the
+ * BM25 index took 2.5-6 s at 5,000-36,000 chunks of 512 tokens (it holds the write lock), so at most about a fifth
+ * of a long ingest goes to it instead of most of it.
+ */
+const REFRESH_DUTY_FACTOR = 4;
 /** Small fragments found at open past which a refresh (compaction) is started at once. */
 const SMALL_FRAGMENTS_AT_OPEN = 16;
 /** The ANN index is rebuilt once the table has grown by this factor since it was built (deltas degrade it). */
@@ -112,7 +140,7 @@ function sqlString(s: string): string {
   return `'${s.replace(/'/g, "''")}'`;
 }
 
-function documentsSchema(): Schema {
+function documentsSchema(): SchemaType {
   return new Schema([
     new Field("id", new Utf8(), false),
     new Field("source", new Utf8(), false),
@@ -129,7 +157,7 @@ function documentsSchema(): Schema {
   ]);
 }
 
-function chunksSchema(dim: number): Schema {
+function chunksSchema(dim: number): SchemaType {
   return new Schema([
     new Field("id", new Utf8(), false),
     new Field("document_id", new Utf8(), false),
@@ -144,6 +172,34 @@ function chunksSchema(dim: number): Schema {
 }
 
 type Row = Record<string, unknown>;
+
+/**
+ * Chunk rows as one Arrow table built column by column (the vectors copied once into one Float32Array): row
+ * objects would make LanceDB infer a schema and box every float, the largest cost of an ingest batch.
+ */
+function chunksTableOf(rows: { c: EmbeddedChunk; ingestId: string }[]): ArrowTableType {
+  const dim = rows[0]?.c.vector.length ?? 0;
+  const n = rows.length;
+  const vectors = new Float32Array(n * dim);
+  rows.forEach(({ c }, i) => vectors.set(c.vector, i * dim));
+  const schema = chunksSchema(dim);
+  const ints = (f: (c: EmbeddedChunk) => number) => makeData({ type: new Int32(), length: n, nullCount: 0, data: Int32Array.from(rows, ({ c }) => f(c)) });
+  const strings = (values: string[]) => vectorFromArray(values, new Utf8()).data[0];
+  const vectorType = schema.fields.find((f) => f.name === "vector")!.type as FixedSizeListType<Float32Type>;
+  const columns: Record<string, Data> = {
+    id: strings(rows.map(({ c }) => c.id)),
+    document_id: strings(rows.map(({ c }) => c.documentId)),
+    ingest_id: strings(rows.map(({ ingestId }) => ingestId)),
+    chunk_index: ints((c) => c.index),
+    text: strings(rows.map(({ c }) => c.text)),
+    char_start: ints((c) => c.start),
+    char_end: ints((c) => c.end),
+    token_count: ints((c) => c.tokenCount),
+    vector: makeData({ type: vectorType, length: n, nullCount: 0, child: makeData({ type: new Float32(), length: n * dim, nullCount: 0, data: vectors }) }),
+  };
+  const struct = makeData({ type: new Struct(schema.fields), length: n, nullCount: 0, children: schema.fields.map((f) => columns[f.name]) });
+  return new ArrowTable(schema, [new RecordBatch(schema, struct)]);
+}
 
 function rowToDoc(r: Row): DocState {
   return {
@@ -251,16 +307,26 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
 
   const docs = new Map<string, DocState>();
   const bySource = new Map<string, string>();
+  /** Content hash → ids of the documents with it, so a duplicate check is a lookup, not a scan of every document. */
+  const bySha = new Map<string, Set<string>>();
+  const indexSha = (d: { id: string; sha256: string }) => (bySha.get(d.sha256) ?? bySha.set(d.sha256, new Set()).get(d.sha256)!).add(d.id);
+  const unindexSha = (d: { id: string; sha256: string }) => {
+    const ids = bySha.get(d.sha256);
+    ids?.delete(d.id);
+    if (ids?.size === 0) bySha.delete(d.sha256);
+  };
   let sortedCache: DocState[] | undefined;
   /** Rebuilds the in-memory view of committed documents from the table (the source of truth). */
   async function reloadDocs(): Promise<void> {
     docs.clear();
     bySource.clear();
+    bySha.clear();
     sortedCache = undefined;
     for (const r of (await docsTable.query().select(DOC_META_COLUMNS).toArray()) as Row[]) {
       const d = rowToDoc(r);
       docs.set(d.id, d);
       bySource.set(d.source, d.id);
+      indexSha(d);
     }
   }
   await reloadDocs();
@@ -298,10 +364,82 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
   const isLive = (r: Row) => docs.get(r.document_id as string)?.ingestId === r.ingest_id;
   const keepAfter = () => new Date(Date.now() - KEEP_VERSIONS_MS);
 
+  // The in-memory index starts from the table as recovered: exactly the live chunks. It fills in the background
+  // under the write lock (no commit or delete can interleave, so it sees one consistent state), and searches go to
+  // LanceDB until it is ready: opening a large store does not wait for it (≈ 0.3 ms of CPU per 512-token chunk).
+  const memOptions = options.memoryIndex && options.memoryIndex.maxBytes > 0 ? options.memoryIndex : undefined;
+  let mem: MemoryIndex | undefined;
+  let memState: MemoryIndexInfo["state"] = memOptions ? "loading" : "off";
+  let memLoaded: Promise<void> = Promise.resolve();
+  if (memOptions) {
+    const index = createMemoryIndex({ dim, metric, quantization: memOptions.quantization, candidates: memOptions.candidates, forceJs: memOptions.forceJs });
+    mem = index;
+    memLoaded = exclusive(async () => {
+      if (closed) return dropMemoryIndex();
+      await loadMemoryIndex(index, memOptions.maxBytes);
+      if (mem === index) memState = "serving";
+    }).catch((e) => {
+      onBackgroundError(e);
+      dropMemoryIndex();
+    });
+  }
+  /** The index when it answers searches (not while it fills). */
+  const serving = () => (memState === "serving" ? mem : undefined);
+
+  /** Fills the index from the table, a document at a time (its rows come from one append, so they arrive together). */
+  async function loadMemoryIndex(index: MemoryIndex, maxBytes: number): Promise<void> {
+    let live = 0;
+    for (const d of docs.values()) live += d.chunkCount;
+    // The float32 rows alone would not fit: do not even start.
+    if (live * dim * 4 > maxBytes) return dropMemoryIndex();
+    index.reserve(live);
+    const partial = new Map<string, EmbeddedChunk[]>();
+    for await (const batch of chunksTable.query().select([...CHUNK_COLUMNS, "vector"])) {
+      const vectors = batch.getChild("vector")!;
+      for (let i = 0; i < batch.numRows; i++) {
+        const r = batch.get(i)!.toJSON() as Row;
+        if (!isLive(r)) continue;
+        const documentId = r.document_id as string;
+        const list = partial.get(documentId) ?? partial.set(documentId, []).get(documentId)!;
+        list.push({ ...rowToChunk(r), vector: Float32Array.from(vectors.get(i)!.toArray() as Float32Array) });
+        const d = docs.get(documentId)!;
+        if (list.length === d.chunkCount) {
+          index.setDocument(documentId, d.ingestId, list.sort((a, b) => a.index - b.index));
+          partial.delete(documentId);
+        }
+      }
+      if (index.stats().bytes > maxBytes) return dropMemoryIndex();
+    }
+    // A document whose rows did not all arrive cannot be mirrored exactly: LanceDB serves instead.
+    if (partial.size > 0) {
+      onBackgroundError(new Error(`in-memory index: ${partial.size} document(s) with missing chunk rows; searching LanceDB instead`));
+      dropMemoryIndex();
+    }
+  }
+
+  /** Frees the in-memory index; searches go to LanceDB (and its ANN index is built once due). */
+  function dropMemoryIndex(): void {
+    mem?.clear();
+    mem = undefined;
+    if (memState === "serving" || memState === "loading") memState = "over_limit";
+  }
+
+  /** After a commit or delete changed `docs`: drops the index when it has outgrown its bound. */
+  function checkMemoryBound(): void {
+    if (mem && memOptions && mem.stats().bytes > memOptions.maxBytes) dropMemoryIndex();
+  }
+
+
   /** Folds new rows into the FTS (and ANN) indexes; compacts the documents table now and then. */
+  /** How long the last refresh took (it bounds how often a burst of commits triggers one). */
+  let lastRefreshMs = 0;
+  let lastRefreshEnd = 0;
   async function refreshLocked(): Promise<void> {
     const gen = commitGen;
+    const t0 = performance.now();
     await chunksTable.optimize({ cleanupOlderThan: keepAfter() });
+    lastRefreshEnd = performance.now();
+    lastRefreshMs = lastRefreshEnd - t0;
     indexedGen = Math.max(indexedGen, gen);
     if (commitsSinceCompaction >= optimizeEvery) {
       commitsSinceCompaction = 0;
@@ -309,7 +447,9 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
     }
   }
 
-  const annWanted = (rows: number) => rows >= Math.max(annThreshold, MIN_ANN_ROWS) && (!hasAnn || rows >= annBuiltRows * ANN_REBUILD_GROWTH);
+  // While the in-memory index serves, an HNSW index would only cost CPU (minutes at 100k rows): it is built once
+  // LanceDB serves again.
+  const annWanted = (rows: number) => !mem && rows >= Math.max(annThreshold, MIN_ANN_ROWS) && (!hasAnn || rows >= annBuiltRows * ANN_REBUILD_GROWTH);
 
   async function buildAnnLocked(): Promise<void> {
     const rows = await chunksTable.countRows();
@@ -341,14 +481,19 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
   let dirtySince = 0;
   /**
    * A refresh rewrites small fragments (cost grows with the table), so bursts of commits share one: it runs once
-   * writes pause for REFRESH_DEBOUNCE_MS, at the latest REFRESH_MAX_DELAY_MS after the first unindexed commit,
-   * or at once when a full-text search needs it.
+   * writes pause for REFRESH_DEBOUNCE_MS, at the latest REFRESH_MAX_DELAY_MS after the first unindexed commit, and
+   * never sooner than REFRESH_DUTY_FACTOR × the last refresh's duration after it ended; at once when a full-text
+   * search of LanceDB needs it.
    */
   function scheduleRefresh(): void {
     const now = Date.now();
     if (dirtySince === 0) dirtySince = now;
     if (refreshTimer) clearTimeout(refreshTimer);
-    const wait = Math.max(0, Math.min(REFRESH_DEBOUNCE_MS, dirtySince + REFRESH_MAX_DELAY_MS - now));
+    // Never sooner than REFRESH_DUTY_FACTOR × its last duration after the last one ended: commits that pause
+    // briefly (concurrent uploads) would otherwise start a refresh in every pause.
+    const gap = REFRESH_DUTY_FACTOR * lastRefreshMs;
+    const maxDelay = Math.max(REFRESH_MAX_DELAY_MS, gap);
+    const wait = Math.max(0, lastRefreshEnd + gap - performance.now(), Math.min(REFRESH_DEBOUNCE_MS, dirtySince + maxDelay - now));
     refreshTimer = setTimeout(() => {
       refreshTimer = undefined;
       dirtySince = 0;
@@ -397,7 +542,24 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
     void queueRefresh();
   }
 
+  function memoryInfo(): MemoryIndexInfo {
+    const st = mem?.stats();
+    return {
+      state: memState,
+      maxBytes: memOptions?.maxBytes ?? 0,
+      chunks: st?.chunks ?? 0,
+      bytes: st?.bytes ?? 0,
+      vectorBytes: st?.vectorBytes ?? 0,
+      textBytes: st?.textBytes ?? 0,
+      chunkBytes: st?.chunkBytes ?? 0,
+      quantization: memOptions?.quantization ?? "none",
+      scan: st?.scan ?? "none",
+    };
+  }
+
   const store: VectorStore & { readonly dir: string } = {
+    memoryIndexInfo: memoryInfo,
+    memoryIndexReady: () => memLoaded,
     kind: "lancedb",
     dir,
     dim,
@@ -421,19 +583,7 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
           }
         }
         const staged = items.map(({ doc, chunks }) => ({ doc, chunks, ingestId: crypto.randomUUID(), previous: docs.get(doc.id) }));
-        const chunkRows = staged.flatMap(({ doc, chunks, ingestId }) =>
-          chunks.map((c) => ({
-            id: c.id,
-            document_id: doc.id,
-            ingest_id: ingestId,
-            chunk_index: c.index,
-            text: c.text,
-            char_start: c.start,
-            char_end: c.end,
-            token_count: c.tokenCount,
-            vector: Array.from(c.vector),
-          })),
-        );
+        const chunkRows = chunksTableOf(staged.flatMap(({ chunks, ingestId }) => chunks.map((c) => ({ c, ingestId }))));
         const docRow = ({ doc, chunks, ingestId }: (typeof staged)[number]) => ({
           id: doc.id,
           source: doc.source,
@@ -450,10 +600,10 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
         });
         const fresh = staged.filter((s) => !s.previous);
         const replacing = staged.filter((s) => s.previous);
-        staleRows += chunkRows.length;
+        staleRows += chunkRows.numRows;
         try {
           // Step 1: every chunk of the batch in one atomic append, invisible until step 2 names its ingest.
-          if (chunkRows.length > 0) await chunksTable.add(chunkRows);
+          if (chunkRows.numRows > 0) await chunksTable.add(chunkRows);
           await options.onCommitStep?.("chunks");
           // Step 2, the commit point: document rows now name the new ingests. New documents are one atomic
           // append; a replacement must swap its row in one commit (mergeInsert), never delete-then-add, or a crash
@@ -467,16 +617,28 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
           // Whatever step 1 wrote is unreachable (no document names it) and removed at the next open; rows
           // already committed in step 2 are complete, so memory is resynchronised from the table.
           await reloadDocs().catch(() => undefined);
+          // The index follows the reloaded map: documents of this batch whose row did commit, and no others.
+          if (mem) {
+            for (const id of [...mem.documentIds()]) if (docs.get(id)?.ingestId !== mem.ingestOf(id)) mem.removeDocument(id);
+            for (const { doc, chunks, ingestId } of staged) if (docs.get(doc.id)?.ingestId === ingestId) mem.setDocument(doc.id, ingestId, chunks);
+            // A document the map names but the index lacks (the reload itself failed): only LanceDB can serve.
+            if (mem.stats().documents !== docs.size) dropMemoryIndex();
+          }
+          checkMemoryBound();
           throw new ReflexiaError("RFX_INTERNAL", `storing ${items.length} document(s) failed: ${(e as Error).message}`, undefined, { cause: e });
         }
         for (const { doc, chunks, ingestId, previous } of staged) {
           const { text: _t, ...metaOnly } = doc;
           if (previous && previous.source !== doc.source && bySource.get(previous.source) === doc.id) bySource.delete(previous.source);
+          if (previous) unindexSha(previous);
           docs.set(doc.id, { ...metaOnly, chunkCount: chunks.length, ingestId });
           bySource.set(doc.source, doc.id);
+          indexSha(doc);
+          mem?.setDocument(doc.id, ingestId, chunks);
         }
+        checkMemoryBound();
         sortedCache = undefined;
-        staleRows -= chunkRows.length;
+        staleRows -= chunkRows.numRows;
         const superseded = replacing.map((r) => r.previous!);
         const oldRows = superseded.reduce((n, p) => n + p.chunkCount, 0);
         staleRows += oldRows;
@@ -500,7 +662,9 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
         // The row goes first: once it is gone the chunks are unreachable whatever happens next.
         await docsTable.delete(`id = ${sqlString(id)}`);
         docs.delete(id);
+        mem?.removeDocument(id);
         if (bySource.get(d.source) === id) bySource.delete(d.source);
+        unindexSha(d);
         sortedCache = undefined;
         await chunksTable.delete(`document_id = ${sqlString(id)}`);
         staleRows -= d.chunkCount;
@@ -526,7 +690,8 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
         if (id) return publicDoc(docs.get(id)!);
       }
       if (sha256 !== undefined) {
-        for (const d of docs.values()) if (d.sha256 === sha256) return publicDoc(d);
+        const id = bySha.get(sha256)?.values().next().value;
+        if (id !== undefined) return publicDoc(docs.get(id)!);
       }
       return undefined;
     },
@@ -555,6 +720,8 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
       live();
       if (vector.length !== dim) throw new ReflexiaError("RFX_INTERNAL", `query vector has ${vector.length} dimensions, the store ${dim}`);
       if (opts.limit <= 0 || docs.size === 0) return [];
+      const m = serving();
+      if (m) return m.vectorSearch(vector, opts);
       const useAnn = hasAnn && !opts.exact;
       let q = chunksTable
         .vectorSearch(vector)
@@ -578,6 +745,8 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
     async textSearch(query: string, opts: SearchOptions): Promise<SearchHit[]> {
       live();
       if (opts.limit <= 0 || docs.size === 0 || !/[\p{L}\p{N}]/u.test(query)) return [];
+      const m = serving();
+      if (m) return m.textSearch(query, opts);
       await ftsCaughtUp();
       const rows = (await chunksTable
         .query()
@@ -608,7 +777,7 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
       const vec = list.find((i) => i.columns.includes("vector"));
       let unindexedRows = 0;
       if (vec) unindexedRows = (await chunksTable.indexStats(vec.name))?.numUnindexedRows ?? 0;
-      return { ann: Boolean(vec), unindexedRows, fts: list.some((i) => i.indexType === "FTS") };
+      return { ann: Boolean(vec), unindexedRows, fts: list.some((i) => i.indexType === "FTS"), ...(memOptions || memState !== "off" ? { memory: memoryInfo() } : {}) };
     },
 
     optimize() {
@@ -628,14 +797,21 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
         const byDoc = new Map<string, RagChunk[]>();
         let orphanChunks = 0;
         let total = 0;
-        for (const r of (await chunksTable.query().select(CHUNK_COLUMNS).toArray()) as Row[]) {
-          total++;
-          if (!isLive(r)) {
-            orphanChunks++;
-            continue;
+        // Live rows by chunk id, for the comparison with the in-memory index.
+        const liveRows = new Map<string, { chunk: RagChunk; ingestId: string; vector: Float32Array }>();
+        for await (const batch of chunksTable.query().select([...CHUNK_COLUMNS, "vector"])) {
+          const vectors = batch.getChild("vector")!;
+          for (let i = 0; i < batch.numRows; i++) {
+            const r = batch.get(i)!.toJSON() as Row;
+            total++;
+            if (!isLive(r)) {
+              orphanChunks++;
+              continue;
+            }
+            const c = rowToChunk(r);
+            (byDoc.get(c.documentId) ?? byDoc.set(c.documentId, []).get(c.documentId)!).push(c);
+            if (mem) liveRows.set(c.id, { chunk: c, ingestId: r.ingest_id as string, vector: vectors.get(i)!.toArray() as Float32Array });
           }
-          const c = rowToChunk(r);
-          (byDoc.get(c.documentId) ?? byDoc.set(c.documentId, []).get(c.documentId)!).push(c);
         }
         const incompleteDocuments: string[] = [];
         for (const d of docs.values()) {
@@ -644,7 +820,26 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
           const ok = text !== undefined && cs.length === d.chunkCount && cs.every((c, i) => c.index === i && text.slice(c.start, c.end) === c.text);
           if (!ok) incompleteDocuments.push(d.id);
         }
-        return { documents: docs.size, chunks: total - orphanChunks, orphanChunks, incompleteDocuments };
+        const report: StoreVerifyReport = { documents: docs.size, chunks: total - orphanChunks, orphanChunks, incompleteDocuments };
+        if (mem) {
+          const mismatched: string[] = [];
+          let held = 0;
+          for (const e of mem.entries()) {
+            held++;
+            const want = liveRows.get(e.chunk.id);
+            liveRows.delete(e.chunk.id);
+            const same =
+              want !== undefined &&
+              want.ingestId === e.ingestId &&
+              CHUNK_FIELDS.every((f) => want.chunk[f] === e.chunk[f]) &&
+              want.vector.length === e.vector.length &&
+              want.vector.every((x, i) => x === e.vector[i]);
+            if (!same) mismatched.push(e.chunk.id);
+          }
+          mismatched.push(...liveRows.keys());
+          report.memoryIndex = { chunks: held, mismatched };
+        }
+        return report;
       });
     },
 
@@ -660,6 +855,7 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
       await lastRefresh;
       await annJob;
       closed = true;
+      mem?.clear();
       docsTable.close();
       chunksTable.close();
       db.close();

@@ -1,6 +1,7 @@
 // An in-memory reference VectorStore: exact search and plain BM25, for unit tests and as the oracle in benchmarks.
 import { CONFIG_DEFAULTS } from "../../config/index.ts";
 import { ReflexiaError } from "../../errors/index.ts";
+import { bm25Idf, bm25Terms, bm25TermScore } from "../retrieve/bm25.ts";
 import type { DistanceMetric, RagChunk, RagDocument } from "../types.ts";
 import {
   distanceToScore,
@@ -19,12 +20,6 @@ export interface MemoryStoreOptions {
   distance?: DistanceMetric;
 }
 
-const BM25_K1 = 1.2;
-const BM25_B = 0.75;
-
-function terms(text: string): string[] {
-  return text.toLowerCase().normalize("NFKD").replace(/\p{M}+/gu, "").match(/[\p{L}\p{N}]+/gu) ?? [];
-}
 
 export function distanceBetween(a: Float32Array, b: Float32Array, metric: DistanceMetric): number {
   if (metric === "l2") {
@@ -121,10 +116,10 @@ export function createMemoryStore(options: MemoryStoreOptions): VectorStore {
     },
     async textSearch(query: string, opts: SearchOptions): Promise<SearchHit[]> {
       live();
-      const q = [...new Set(terms(query))];
+      const q = [...new Set(bm25Terms(query))];
       const all = allChunks();
       if (q.length === 0 || all.length === 0) return [];
-      const docTerms = all.map((c) => terms(c.text));
+      const docTerms = all.map((c) => bm25Terms(c.text));
       const avgLen = docTerms.reduce((s, t) => s + t.length, 0) / all.length;
       const df = new Map<string, number>();
       for (const t of docTerms) for (const term of new Set(t)) if (q.includes(term)) df.set(term, (df.get(term) ?? 0) + 1);
@@ -135,8 +130,7 @@ export function createMemoryStore(options: MemoryStoreOptions): VectorStore {
         let score = 0;
         for (const [term, f] of tf) {
           const n = df.get(term)!;
-          const idf = Math.log(1 + (all.length - n + 0.5) / (n + 0.5));
-          score += (idf * f * (BM25_K1 + 1)) / (f + BM25_K1 * (1 - BM25_B + (BM25_B * docTerms[i].length) / avgLen));
+          score += bm25TermScore(bm25Idf(all.length, n), f, docTerms[i].length, avgLen);
         }
         if (score > 0) hits.push({ chunk: stripVector(c), score });
       });

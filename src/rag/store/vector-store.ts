@@ -44,6 +44,24 @@ export interface StoreCounts {
   chunks: number;
 }
 
+/** The in-memory index of the live chunks (lancedb-store.ts); what serves searches while `state` is "serving". */
+export interface MemoryIndexInfo {
+  /**
+   * loading: filling from the table after open (LanceDB serves meanwhile); serving: searches run in memory;
+   * over_limit: it would exceed maxBytes, so LanceDB serves; off: not enabled.
+   */
+  state: "loading" | "serving" | "over_limit" | "off";
+  maxBytes: number;
+  chunks: number;
+  bytes: number;
+  vectorBytes: number;
+  textBytes: number;
+  chunkBytes: number;
+  quantization: string;
+  /** Vector scan kernel: avx512, avx2, scalar (native addon) or js. */
+  scan: string;
+}
+
 export interface StoreIndexInfo {
   /** An ANN index covers the vectors (searches are approximate). */
   ann: boolean;
@@ -51,6 +69,8 @@ export interface StoreIndexInfo {
   unindexedRows: number;
   /** A full-text (BM25) index exists. */
   fts: boolean;
+  /** Stores with an in-memory index report it here. */
+  memory?: MemoryIndexInfo;
 }
 
 /** What a consistency check of the store found. */
@@ -61,6 +81,11 @@ export interface StoreVerifyReport {
   orphanChunks: number;
   /** Committed documents whose stored chunks are not exactly 0..chunkCount-1 with valid offsets. */
   incompleteDocuments: string[];
+  /**
+   * Stores with an in-memory index serving: the chunks it holds and the ids of those that differ from the live
+   * chunks in the database (missing, extra, other ingest, other fields or vector). Must be empty.
+   */
+  memoryIndex?: { chunks: number; mismatched: string[] };
 }
 
 /**
@@ -93,6 +118,10 @@ export interface VectorStore {
   textSearch(query: string, options: SearchOptions): Promise<SearchHit[]>;
   counts(): Promise<StoreCounts>;
   indexInfo(): Promise<StoreIndexInfo>;
+  /** Stores with an in-memory index: its state and size now (cheap, no I/O). */
+  memoryIndexInfo?(): MemoryIndexInfo;
+  /** Stores with an in-memory index: resolves once it has filled after open (serving, or dropped over its bound). */
+  memoryIndexReady?(): Promise<void>;
   /** Compacts storage and builds or refreshes indexes (the ANN index once past the threshold). */
   optimize(): Promise<void>;
   verify(): Promise<StoreVerifyReport>;

@@ -4,7 +4,7 @@ import type { Config } from "../../config/index.ts";
 import type { Engine, LoadedModel } from "../../engine/types.ts";
 import type { ReflexiaMetrics } from "../../metrics/index.ts";
 import { ReflexiaError, isReflexiaError } from "../../errors/index.ts";
-import { buildRagPrompt, createLlamaEmbedder, createRagService, type RagObserver, type RagService } from "../../rag/index.ts";
+import { buildRagPrompt, createLlamaEmbedder, createRagService, type MemoryIndexInfo, type RagObserver, type RagService } from "../../rag/index.ts";
 import type { ModelStore } from "../../registry/index.ts";
 import { createRagAugmenter, type RagAugmenter } from "./rag-augment.ts";
 import { ragOptionsFromConfig } from "./rag-options-from-config.ts";
@@ -18,14 +18,19 @@ export interface OpenRagOptions {
   metrics?: ReflexiaMetrics;
   /** Called after every change of the stored documents (e.g. to drop RAG-dependent cache entries). */
   onChange?: () => void;
+  /**
+   * Search LanceDB only, without filling the in-memory index (rag.memory_index_*): right for one-shot commands,
+   * where filling it would cost more than the searches it serves. Defaults to false.
+   */
+  withoutMemoryIndex?: boolean;
 }
 
 export interface OpenRag {
   service: RagService;
   /** Answers `rag` requests of chat/generate. */
   augmenter: RagAugmenter;
-  /** Stored documents and chunks, kept current by the service's observer (cheap: no store access). */
-  counts(): { documents: number; chunks: number };
+  /** Stored documents and chunks and the in-memory index, kept current by the service's observer (no store access). */
+  counts(): { documents: number; chunks: number; memoryIndex?: MemoryIndexInfo };
   /** Retrieves for the question and returns a cited prompt plus one display line per source. */
   answerPrompt(question: string): Promise<{ prompt: string; sources: string[] }>;
   /** Closes the store and unloads the embedding model, if one was loaded. */
@@ -38,7 +43,7 @@ export interface OpenRag {
  */
 export async function openRag(config: Config, deps: OpenRagOptions = {}): Promise<OpenRag> {
   const { metrics } = deps;
-  let counts = { documents: 0, chunks: 0 };
+  let counts: ReturnType<OpenRag["counts"]> = { documents: 0, chunks: 0 };
   let opened = false;
   const observer: RagObserver = {
     onRetrieval: (s) => metrics?.rag.retrievalDuration.observe(s),
@@ -46,13 +51,13 @@ export async function openRag(config: Config, deps: OpenRagOptions = {}): Promis
       metrics?.rag.ingestionDuration.observe(s);
       if (!ok) metrics?.rag.ingestionFailures.inc();
     },
-    onCounts(documents, chunks) {
-      counts = { documents, chunks };
+    onCounts(documents, chunks, memoryIndex) {
+      counts = { documents, chunks, memoryIndex };
       // The first report comes from opening the store: nothing changed then.
       if (opened) deps.onChange?.();
     },
   };
-  const options = { ...ragOptionsFromConfig(config), observer };
+  const options = { ...ragOptionsFromConfig(config), observer, ...(deps.withoutMemoryIndex ? { memoryIndex: false as const } : {}) };
   let embedModel: LoadedModel | undefined;
   if (!options.embedder) {
     // A model name that cannot be used is a configuration mistake: say which key to fix (never a bare 500).

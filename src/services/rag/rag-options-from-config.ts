@@ -21,6 +21,7 @@ export function ragOptionsFromConfig(config: Pick<Config, "home" | "rag" | "vect
     topK: config.rag.similarity_top_k,
     hybrid: config.rag.hybrid,
     annThreshold: config.rag.ann_threshold,
+    memoryIndex: { maxBytes: config.rag.memory_index_max_bytes, quantization: config.rag.memory_index_quantization },
     distance: config.vector_db.distance_metric,
     maxBytes: config.server.upload_limit_bytes,
     embeddingModel: config.rag.embedding_model,
