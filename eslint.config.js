@@ -4,7 +4,15 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 // Node's globals for the plain-JS files (TypeScript checks names in .ts files itself).
-const NODE_GLOBALS = { process: "readonly", console: "readonly", Buffer: "readonly", URL: "readonly", require: "readonly", module: "writable", __dirname: "readonly" };
+const NODE_GLOBALS = {
+  process: "readonly",
+  console: "readonly",
+  Buffer: "readonly",
+  URL: "readonly",
+  require: "readonly",
+  module: "writable",
+  __dirname: "readonly",
+};
 
 export default tseslint.config(
   { ignores: ["node_modules/", "native/build/", "web/", "coverage/"] },
@@ -13,7 +21,10 @@ export default tseslint.config(
   {
     rules: {
       // `_`-prefixed names are the house's way of saying "deliberately unused" (omitting a key from a rest object).
-      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrors: "none", ignoreRestSiblings: true }],
+      "@typescript-eslint/no-unused-vars": [
+        "error",
+        { argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrors: "none", ignoreRestSiblings: true },
+      ],
       // The sanitizers (titles, labels, uploaded names, complexity tokens) match control characters on purpose.
       "no-control-regex": "off",
       // TypeScript's definite-assignment analysis already guards these; the rule flags defensive initialisers.

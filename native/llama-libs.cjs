@@ -25,7 +25,11 @@ const files = fs.readdirSync(dir);
 // Link only what the addon calls directly; the CPU variants (and a GPU set's backend module) are dlopen()ed by ggml
 // at run time. A GPU set names its libraries libllama.<set>.v*.so (their code is the CPU set's: see README.md).
 const tag = set === "cpu" ? "" : `\\.${set}`;
-const wanted = [new RegExp(`^libllama${tag}\\.v[\\d.]+\\.so$`), new RegExp(`^libggml${tag}\\.v[\\d.]+\\.so$`), /^libggml-base\.so$/];
+const wanted = [
+  new RegExp(`^libllama${tag}\\.v[\\d.]+\\.so$`),
+  new RegExp(`^libggml${tag}\\.v[\\d.]+\\.so$`),
+  /^libggml-base\.so$/,
+];
 const libs = wanted.map((re) => {
   const f = files.find((n) => re.test(n));
   if (!f) throw new Error(`missing ${re} in ${dir}`);

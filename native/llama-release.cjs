@@ -35,20 +35,28 @@ function checkLlamaRelease(dirs = {}) {
   for (const [name, hash] of Object.entries(marker.headers)) {
     const file = path.join(includeDir, name);
     if (!fs.existsSync(file)) problems.push(`vendored header ${name} is missing`);
-    else if (sha256(file) !== hash) problems.push(`vendored header ${name} is not the ${want.release} file ${RELEASE_FILE} records (edited, or copied from another release)`);
+    else if (sha256(file) !== hash)
+      problems.push(
+        `vendored header ${name} is not the ${want.release} file ${RELEASE_FILE} records (edited, or copied from another release)`,
+      );
   }
   const unlisted = fs.readdirSync(includeDir).filter((f) => f.endsWith(".h") && !(f in marker.headers));
   if (unlisted.length) problems.push(`headers not recorded in ${RELEASE_FILE}: ${unlisted.join(", ")}`);
 
   const metaFile = path.join(binsDir, "_nlcBuildMetadata.json");
-  const built = fs.existsSync(metaFile) ? JSON.parse(fs.readFileSync(metaFile, "utf8")).buildOptions?.llamaCpp : undefined;
+  const built = fs.existsSync(metaFile)
+    ? JSON.parse(fs.readFileSync(metaFile, "utf8")).buildOptions?.llamaCpp
+    : undefined;
   if (!built) problems.push(`${metaFile} does not say which llama.cpp release the prebuilt libraries come from`);
   else if (built.release !== want.release || built.repo !== want.repo) {
-    problems.push(`the headers are ${want.repo} ${want.release} but the linked libraries were built from ${built.repo} ${built.release}`);
+    problems.push(
+      `the headers are ${want.repo} ${want.release} but the linked libraries were built from ${built.repo} ${built.release}`,
+    );
   }
   const lib = fs.readdirSync(binsDir).find((f) => /^libllama\.v[\d.]+\.(so|dylib)$/.test(f));
   const libRelease = lib && `v${lib.replace(/^libllama\.v/, "").replace(/\.(so|dylib)$/, "")}`;
-  if (lib && libRelease !== want.release) problems.push(`the headers are ${want.release} but the linked library is ${lib}`);
+  if (lib && libRelease !== want.release)
+    problems.push(`the headers are ${want.release} but the linked library is ${lib}`);
 
   if (problems.length) {
     const e = new Error(

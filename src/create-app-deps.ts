@@ -74,7 +74,15 @@ export async function createAppDeps(config: Config, options: CreateAppDepsOption
   const metrics = options.services?.metrics ?? createMetrics();
   // RAG opens before the services so inference can answer `rag` requests; a document change drops the
   // RAG-dependent cache entries (onChange only fires after an ingest or delete, once services exists).
-  const rag = options.rag === false ? undefined : await openRag(config, { getEngine: async () => engine, store, metrics, onChange: () => services.cache?.invalidateTag("rag") });
+  const rag =
+    options.rag === false
+      ? undefined
+      : await openRag(config, {
+          getEngine: async () => engine,
+          store,
+          metrics,
+          onChange: () => services.cache?.invalidateTag("rag"),
+        });
   const services: Services = createServices({
     config,
     engine,
@@ -101,7 +109,11 @@ export async function createAppDeps(config: Config, options: CreateAppDepsOption
     readiness: options.readiness,
     version: options.version ?? packageVersion(),
     // Sampled from the same registry /metrics exposes; the caller starts and stops the sampling.
-    liveMetrics: createLiveMetrics({ metrics: services.metrics, scheduler: services.scheduler, memory: services.memory }),
+    liveMetrics: createLiveMetrics({
+      metrics: services.metrics,
+      scheduler: services.scheduler,
+      memory: services.memory,
+    }),
     benchmarks: options.benchmarks?.({ store, engine }),
     webDir: options.webDir === undefined ? defaultWebDir() : options.webDir,
     logger: options.logger ?? { level: config.log.level },

@@ -57,7 +57,6 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-
 /**
  * One line on where the layers run and why: info when GPU=… got what it asked for (or auto settled), warn when an
  * explicit GPU=cuda|vulkan fell back to the CPU.
@@ -65,11 +64,21 @@ export interface RunningServer {
 function logGpuChoice(app: FastifyInstance, config: Config, engine: Engine): void {
   const gpu = engine.gpu;
   if (!gpu) {
-    if (config.gpu.backend !== "off") app.log.warn(`GPU=${config.gpu.backend} ignored: the ${engine.name} engine runs on the CPU (GPU offload needs the native engine)`);
+    if (config.gpu.backend !== "off")
+      app.log.warn(
+        `GPU=${config.gpu.backend} ignored: the ${engine.name} engine runs on the CPU (GPU offload needs the native engine)`,
+      );
     return;
   }
   const fellBack = (gpu.requested === "cuda" || gpu.requested === "vulkan") && gpu.backend === "cpu";
-  const line = { gpu: { requested: gpu.requested, backend: gpu.backend, devices: gpu.devices.map((d) => d.description), layers: config.gpu.layers } };
+  const line = {
+    gpu: {
+      requested: gpu.requested,
+      backend: gpu.backend,
+      devices: gpu.devices.map((d) => d.description),
+      layers: config.gpu.layers,
+    },
+  };
   if (fellBack) app.log.warn(line, `GPU backend: cpu (fallback) — ${gpu.reason}`);
   else app.log.info(line, `GPU backend: ${gpu.backend} — ${gpu.reason}`);
 }
@@ -98,7 +107,10 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     // composed here.
     benchmarks: ({ store, engine }) => {
       const history = createBenchmarkHistory({ home: config.home });
-      return { jobs: createBenchmarkJobs({ kinds: createServerBenchmarks({ loaded, store, engine }), store: history }), history };
+      return {
+        jobs: createBenchmarkJobs({ kinds: createServerBenchmarks({ loaded, store, engine }), store: history }),
+        history,
+      };
     },
   });
   const { deps, services } = wiring;
@@ -113,7 +125,10 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const address = await app.listen({ port: options.overrides?.port ?? config.server.port, host });
   let metricsAddress: string;
   try {
-    metricsAddress = await metricsApp.listen({ port: options.overrides?.metricsPort ?? config.server.metrics_port, host });
+    metricsAddress = await metricsApp.listen({
+      port: options.overrides?.metricsPort ?? config.server.metrics_port,
+      host,
+    });
   } catch (e) {
     await app.close();
     await wiring.close();
@@ -133,7 +148,10 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
           await services.scheduler.load(`${sel.variant.name}:${sel.variant.tag}`);
           readiness = { ready: true };
         })().catch((e: unknown) => {
-          readiness = { ready: false, reason: `default model failed to load: ${isReflexiaError(e) ? e.message : String(e)}` };
+          readiness = {
+            ready: false,
+            reason: `default model failed to load: ${isReflexiaError(e) ? e.message : String(e)}`,
+          };
           app.log.error({ err: e }, "warm-up failed");
           throw e;
         });
@@ -188,7 +206,17 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     process.once("SIGINT", onSignal);
   }
 
-  return { url: urlOf(address), metricsUrl: urlOf(metricsAddress), app, metricsApp, services, config, ready, closed, close };
+  return {
+    url: urlOf(address),
+    metricsUrl: urlOf(metricsAddress),
+    app,
+    metricsApp,
+    services,
+    config,
+    ready,
+    closed,
+    close,
+  };
 }
 
 // `tsx src/main.ts` runs the server directly (npm start goes through the CLI's serve command).

@@ -11,7 +11,11 @@ let home: string;
 
 async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, REFLEXIA_HOME: home }, cwd: home, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: { ...process.env, REFLEXIA_HOME: home },
+      cwd: home,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
@@ -73,7 +77,18 @@ describe("reflexia benchmark", () => {
   });
 
   it("--test throughput runs closed-loop HTTP clients and counts every request", async () => {
-    const r = await cli(["benchmark", "--test", "throughput", "--model", "t:q4_0", "--tokens", "8", "--concurrency", "1,2", "--json"]);
+    const r = await cli([
+      "benchmark",
+      "--test",
+      "throughput",
+      "--model",
+      "t:q4_0",
+      "--tokens",
+      "8",
+      "--concurrency",
+      "1,2",
+      "--json",
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const [run] = JSON.parse(r.stdout).runs;
     expect(run.model).toBe("t:q4_0");
@@ -91,16 +106,33 @@ describe("reflexia benchmark", () => {
   it("--benchmark --html writes one self-contained page: the suite's four tables, each with its chart", async () => {
     const html = join(home, "report.html");
     const out = join(home, "suite.json");
-    const r = await cli(["--benchmark", "--model", "t", "--tokens", "8", "--concurrency", "1,2", "--sizes", "40,80", "--output", out, "--html", html]);
+    const r = await cli([
+      "--benchmark",
+      "--model",
+      "t",
+      "--tokens",
+      "8",
+      "--concurrency",
+      "1,2",
+      "--sizes",
+      "40,80",
+      "--output",
+      out,
+      "--html",
+      html,
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const page = readFileSync(html, "utf8");
     const res = JSON.parse(readFileSync(out, "utf8"));
     expect(res.kind).toBe("suite");
-    for (const id of ["inference", "memory", "throughput", "rag"]) expect(page, id).toMatch(new RegExp(`<section id="${id}">[\\s\\S]*?<svg`));
+    for (const id of ["inference", "memory", "throughput", "rag"])
+      expect(page, id).toMatch(new RegExp(`<section id="${id}">[\\s\\S]*?<svg`));
     // Inference: one bar per variant and series (avg/p95/max); memory: base/peak and cost/estimate per variant.
     expect(page.match(/<rect class="bar"/g)).toHaveLength(2 * 3 + 2 * 2 + 2 * 2);
     // Throughput: two lines with one point per concurrency level; RAG: three lines over the two sizes.
-    expect(page.match(/<circle class="point"/g)).toHaveLength(2 * 2 + 3 * 2 - (res.rag.rows.filter((x: { ann?: unknown }) => !x.ann).length));
+    expect(page.match(/<circle class="point"/g)).toHaveLength(
+      2 * 2 + 3 * 2 - res.rag.rows.filter((x: { ann?: unknown }) => !x.ann).length,
+    );
     for (const v of res.inference.variants) expect(page).toContain(`<td>${v.ref}</td>`);
     expect(page).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org\/2000\/svg)/);
   });

@@ -30,7 +30,17 @@ afterAll(() => rmSync(home, { recursive: true, force: true }));
 
 describe("reflexia CLI", () => {
   it("synthesizes a model in three quantizations, lists their file types and generates 16 tokens", async () => {
-    const synth = await cli(["models", "synth", "--shape", "tiny", "--quant", "q4_0,q8_0,f16", "--name", "t", "--json"]);
+    const synth = await cli([
+      "models",
+      "synth",
+      "--shape",
+      "tiny",
+      "--quant",
+      "q4_0,q8_0,f16",
+      "--name",
+      "t",
+      "--json",
+    ]);
     expect(synth.code, synth.stderr).toBe(0);
     const list = JSON.parse((await cli(["models", "list", "--json"])).stdout);
     const t = list.find((m: { name: string }) => m.name === "t");
@@ -47,7 +57,18 @@ describe("reflexia CLI", () => {
   });
 
   it("reports a 7b q4_0 within 5% of llama.cpp's 3.56 GiB without writing it", async () => {
-    const r = await cli(["models", "synth", "--shape", "7b", "--quant", "q4_0", "--name", "big", "--dry-run", "--json"]);
+    const r = await cli([
+      "models",
+      "synth",
+      "--shape",
+      "7b",
+      "--quant",
+      "q4_0",
+      "--name",
+      "big",
+      "--dry-run",
+      "--json",
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const text = r.stdout;
     const bytes = Number(text.match(/"(?:sizeBytes|bytes|estimatedBytes)"\s*:\s*(\d+)/)?.[1]);
@@ -57,7 +78,10 @@ describe("reflexia CLI", () => {
   });
 
   it("chats interactively with slash commands from piped input", async () => {
-    const r = await cli(["chat", "--model", "t:q4_0", "-n", "4"], "hello\n/role teacher\n/stats\n/role nope\n/model t:f16\n/clear\n/exit\n");
+    const r = await cli(
+      ["chat", "--model", "t:q4_0", "-n", "4"],
+      "hello\n/role teacher\n/stats\n/role nope\n/model t:f16\n/clear\n/exit\n",
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain("role: teacher");
     expect(r.stdout).toMatch(/turns 1 · prompt tokens \d+ · generated 4/);
@@ -87,8 +111,13 @@ describe("reflexia CLI", () => {
   });
 
   it("config names the GPU backend it yields and why; a bad GPU_LAYERS is refused by name", async () => {
-    const r = await run(process.execPath, [BIN, "config", "--json"], { env: { ...env(), GPU: "off", GPU_LAYERS: "12" } });
-    const j = JSON.parse(r.stdout) as { keys: { key: string; value: unknown; source: string }[]; gpu: { requested: string; backend: string; reason: string } };
+    const r = await run(process.execPath, [BIN, "config", "--json"], {
+      env: { ...env(), GPU: "off", GPU_LAYERS: "12" },
+    });
+    const j = JSON.parse(r.stdout) as {
+      keys: { key: string; value: unknown; source: string }[];
+      gpu: { requested: string; backend: string; reason: string };
+    };
     expect(j.keys.find((k) => k.key === "gpu.layers")).toMatchObject({ value: 12, source: "env" });
     expect(j.gpu).toEqual({ requested: "off", backend: "cpu", reason: "GPU=off: every layer runs on the CPU" });
     const text = await run(process.execPath, [BIN, "config"], { env: { ...env(), GPU: "off" } });
@@ -100,16 +129,31 @@ describe("reflexia CLI", () => {
       child.on("close", (code) => resolve({ code: code ?? -1, stderr }));
     });
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toBe('error: invalid value for gpu.layers (GPU_LAYERS) from env: "lots" — expected "auto", "max" or a whole number of layers (0 or more) (RFX_CONFIG_INVALID)\n');
+    expect(refused.stderr).toBe(
+      'error: invalid value for gpu.layers (GPU_LAYERS) from env: "lots" — expected "auto", "max" or a whole number of layers (0 or more) (RFX_CONFIG_INVALID)\n',
+    );
   });
 
   it("doctor prints the CPU, the ggml CPU variant, drivers, GPU devices and the backend chosen with its reason", async () => {
     const r = await cli(["doctor"]);
     expect(r.code, r.stderr).toBe(0);
-    for (const s of ["CPU\n", "ggml CPU variant", "Library sets", "Drivers\n", "libvulkan.so.1", "GPU devices\n", "Backend: GPU=auto → "]) expect(r.stdout).toContain(s);
+    for (const s of [
+      "CPU\n",
+      "ggml CPU variant",
+      "Library sets",
+      "Drivers\n",
+      "libvulkan.so.1",
+      "GPU devices\n",
+      "Backend: GPU=auto → ",
+    ])
+      expect(r.stdout).toContain(s);
     const j = JSON.parse((await cli(["doctor", "--json"])).stdout) as {
       system: { cpuFlags: string[]; ggmlCpuVariant?: string };
-      gpu: { chosen: { requested: string; backend: string; reason: string }; backends: { backend: string }[]; librarySets: { backend: string; installed: boolean }[] };
+      gpu: {
+        chosen: { requested: string; backend: string; reason: string };
+        backends: { backend: string }[];
+        librarySets: { backend: string; installed: boolean }[];
+      };
     };
     expect(j.system.ggmlCpuVariant).toMatch(/^[a-z0-9_]+$/);
     expect(j.gpu.backends.map((b) => b.backend)).toEqual(["cuda", "vulkan"]);
@@ -124,7 +168,17 @@ describe("reflexia CLI", () => {
   it("models fit --shape 7b gives each quantization's RAM, VRAM, GPU layers and a tok/s bound", async () => {
     const r = await cli(["models", "fit", "--shape", "7b", "--context", "2048", "--json"]);
     expect(r.code, r.stderr).toBe(0);
-    const j = JSON.parse(r.stdout) as { contextSize: number; bandwidth: { cpuBytesPerSecond: number }; rows: { quantization: string; ramBytes: number; gpuLayers: number; totalLayers: number; decodeTokensPerSecond: number }[] };
+    const j = JSON.parse(r.stdout) as {
+      contextSize: number;
+      bandwidth: { cpuBytesPerSecond: number };
+      rows: {
+        quantization: string;
+        ramBytes: number;
+        gpuLayers: number;
+        totalLayers: number;
+        decodeTokensPerSecond: number;
+      }[];
+    };
     expect(j.contextSize).toBe(2048);
     expect(j.rows.map((x) => x.quantization)).toEqual(["q4_0", "q4_k_m", "q5_k_m", "q8_0", "f16"]);
     expect(j.rows.every((x) => x.totalLayers === 33 && x.ramBytes > 3 * 2 ** 30)).toBe(true);
@@ -142,12 +196,23 @@ describe("reflexia CLI", () => {
   it("creates the synthetic default model on first run in an empty store and says what it is", async () => {
     const fresh = mkdtempSync(join(tmpdir(), "rfx-first-"));
     try {
-      const r = await run(process.execPath, [BIN, "generate", "hi", "--max-tokens", "4"], { env: { ...env(), REFLEXIA_HOME: fresh } });
+      const r = await run(process.execPath, [BIN, "generate", "hi", "--max-tokens", "4"], {
+        env: { ...env(), REFLEXIA_HOME: fresh },
+      });
       expect(r.stderr).toContain("SYNTHETIC");
       expect(r.stderr).toContain("models add");
-      const list = JSON.parse((await run(process.execPath, [BIN, "models", "list", "--json"], { env: { ...env(), REFLEXIA_HOME: fresh } })).stdout);
+      const list = JSON.parse(
+        (await run(process.execPath, [BIN, "models", "list", "--json"], { env: { ...env(), REFLEXIA_HOME: fresh } }))
+          .stdout,
+      );
       expect(list[0].name).toBe("reflexia-tiny");
-      expect(list[0].variants.map((v: { quantization: string }) => v.quantization).sort()).toEqual(["f16", "q4_0", "q4_k_m", "q5_k_m", "q8_0"]);
+      expect(list[0].variants.map((v: { quantization: string }) => v.quantization).sort()).toEqual([
+        "f16",
+        "q4_0",
+        "q4_k_m",
+        "q5_k_m",
+        "q8_0",
+      ]);
     } finally {
       rmSync(fresh, { recursive: true, force: true });
     }

@@ -27,7 +27,16 @@ export interface Dashboard {
   uid: string;
   schemaVersion: number;
   panels: DashboardPanel[];
-  templating: { list: { name: string; type: string; query?: unknown; definition?: string; allValue?: string; includeAll?: boolean }[] };
+  templating: {
+    list: {
+      name: string;
+      type: string;
+      query?: unknown;
+      definition?: string;
+      allValue?: string;
+      includeAll?: boolean;
+    }[];
+  };
   [k: string]: unknown;
 }
 
@@ -50,13 +59,37 @@ export function allPanels(d: Dashboard): DashboardPanel[] {
 export function dashboardQueries(d: Dashboard): DashboardQuery[] {
   return allPanels(d)
     .filter((p) => p.type !== "row")
-    .flatMap((p) => (p.targets ?? []).map((t) => ({ panel: p.title, panelType: p.type, refId: t.refId ?? "A", expr: t.expr })));
+    .flatMap((p) =>
+      (p.targets ?? []).map((t) => ({ panel: p.title, panelType: p.type, refId: t.refId ?? "A", expr: t.expr })),
+    );
 }
 
 const FUNCTIONS_AND_KEYWORDS = new Set([
-  "by", "without", "on", "ignoring", "group_left", "group_right", "bool", "and", "or", "unless", "offset",
-  "sum", "min", "max", "avg", "count", "stddev", "stdvar", "topk", "bottomk", "quantile", "count_values", "group",
-  "inf", "nan",
+  "by",
+  "without",
+  "on",
+  "ignoring",
+  "group_left",
+  "group_right",
+  "bool",
+  "and",
+  "or",
+  "unless",
+  "offset",
+  "sum",
+  "min",
+  "max",
+  "avg",
+  "count",
+  "stddev",
+  "stdvar",
+  "topk",
+  "bottomk",
+  "quantile",
+  "count_values",
+  "group",
+  "inf",
+  "nan",
 ]);
 
 /**
@@ -92,7 +125,13 @@ export function familyOf(sampleName: string): string {
 
 /** Grafana's variables, as Grafana itself would fill them for a dashboard showing the last few minutes. */
 export function instantiate(expr: string, vars: Record<string, string> = {}): string {
-  const all: Record<string, string> = { __rate_interval: "30s", __interval: "15s", __range: "5m", __range_s: "300", ...vars };
+  const all: Record<string, string> = {
+    __rate_interval: "30s",
+    __interval: "15s",
+    __range: "5m",
+    __range_s: "300",
+    ...vars,
+  };
   return expr.replace(/\$\{(\w+)(?::\w+)?\}|\$(\w+)/g, (whole, a: string | undefined, b: string | undefined) => {
     const name = (a ?? b)!;
     if (!(name in all)) throw new Error(`dashboard query uses an unknown variable ${whole}: ${expr}`);

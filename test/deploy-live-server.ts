@@ -14,7 +14,10 @@ export interface LiveServer {
   stop(): Promise<void>;
 }
 
-export async function startLiveServer(overrides: Record<string, unknown> = {}, quants: Quantization[] = ["q4_0", "q8_0"]): Promise<LiveServer> {
+export async function startLiveServer(
+  overrides: Record<string, unknown> = {},
+  quants: Quantization[] = ["q4_0", "q8_0"],
+): Promise<LiveServer> {
   const home = await createTinyHome(quants);
   let server: RunningServer | undefined;
   try {

@@ -92,9 +92,12 @@ describe("kubernetes manifests", () => {
     const [k] = readYamlDocs(join(ROOT, "kubernetes/kustomization.yaml"));
     expect(k.kind).toBe("Kustomization");
     expect(k.namespace).toBe(one("Namespace").metadata.name);
-    const manifests = readdirSync(join(ROOT, "kubernetes")).filter((n) => /\.ya?ml$/.test(n) && n !== "kustomization.yaml");
+    const manifests = readdirSync(join(ROOT, "kubernetes")).filter(
+      (n) => /\.ya?ml$/.test(n) && n !== "kustomization.yaml",
+    );
     expect([...k.resources].sort()).toEqual(manifests.sort());
-    for (const g of k.configMapGenerator ?? []) for (const f of g.files) expect(existsSync(join(ROOT, "kubernetes", f)), f).toBe(true);
+    for (const g of k.configMapGenerator ?? [])
+      for (const f of g.files) expect(existsSync(join(ROOT, "kubernetes", f)), f).toBe(true);
   });
 
   it("configmap keys are real config env names and the whole map passes loadConfig", () => {
@@ -105,7 +108,8 @@ describe("kubernetes manifests", () => {
       expect(typeof v, `${k} must be a string in a ConfigMap`).toBe("string");
     }
     const secret = one("Secret");
-    for (const k of Object.keys(secret.stringData ?? secret.data ?? {})) expect(CONFIG_ENVS.has(k), `secret key ${k}`).toBe(true);
+    for (const k of Object.keys(secret.stringData ?? secret.data ?? {}))
+      expect(CONFIG_ENVS.has(k), `secret key ${k}`).toBe(true);
     expect(Object.keys(secret.stringData ?? {})).toContain("API_KEY");
     // Explicit file path that does not exist would throw; point at nothing by giving only env.
     const { config } = loadConfig({ env: { ...data, ...secret.stringData }, file: undefined });
@@ -134,7 +138,10 @@ describe("kubernetes manifests", () => {
       expect(c.resources?.[kind]?.memory, `${kind}.memory`).toBeTruthy();
     }
     expect(c.envFrom).toEqual(
-      expect.arrayContaining([{ configMapRef: { name: cm.metadata.name } }, { secretRef: { name: one("Secret").metadata.name } }]),
+      expect.arrayContaining([
+        { configMapRef: { name: cm.metadata.name } },
+        { secretRef: { name: one("Secret").metadata.name } },
+      ]),
     );
     const claim = pod.volumes.find((v: Doc) => v.persistentVolumeClaim)?.persistentVolumeClaim.claimName;
     expect(claim).toBe(one("PersistentVolumeClaim").metadata.name);
@@ -150,7 +157,10 @@ describe("kubernetes manifests", () => {
     const podLabels = dep.spec.template.metadata.labels;
     expect(podLabels).toMatchObject(svc.spec.selector);
     const containerPorts = dep.spec.template.spec.containers[0].ports.map((p: Doc) => p.name);
-    expect(svc.spec.ports.map((p: Doc) => [p.name, p.port])).toEqual([["http", 8000], ["metrics", 9090]]);
+    expect(svc.spec.ports.map((p: Doc) => [p.name, p.port])).toEqual([
+      ["http", 8000],
+      ["metrics", 9090],
+    ]);
     for (const p of svc.spec.ports) expect(containerPorts).toContain(p.targetPort);
 
     const sm = one("ServiceMonitor");
@@ -161,12 +171,21 @@ describe("kubernetes manifests", () => {
     // Auth is on (configmap), so /metrics asks for the key: the scrape carries it from the server's own Secret.
     expect(one("ConfigMap").data.ENABLE_AUTH).toBe("true");
     const secret = one("Secret");
-    expect(sm.spec.endpoints[0].authorization).toEqual({ type: "Bearer", credentials: { name: secret.metadata.name, key: "API_KEY" } });
+    expect(sm.spec.endpoints[0].authorization).toEqual({
+      type: "Bearer",
+      credentials: { name: secret.metadata.name, key: "API_KEY" },
+    });
     // An annotation-driven scrape cannot send the key; it would only collect 401s.
-    expect(Object.keys(dep.spec.template.metadata.annotations ?? {}).filter((k) => k.startsWith("prometheus.io/"))).toEqual([]);
+    expect(
+      Object.keys(dep.spec.template.metadata.annotations ?? {}).filter((k) => k.startsWith("prometheus.io/")),
+    ).toEqual([]);
 
     const hpa = one("HorizontalPodAutoscaler");
-    expect(hpa.spec.scaleTargetRef).toEqual({ apiVersion: dep.apiVersion, kind: "Deployment", name: dep.metadata.name });
+    expect(hpa.spec.scaleTargetRef).toEqual({
+      apiVersion: dep.apiVersion,
+      kind: "Deployment",
+      name: dep.metadata.name,
+    });
     expect(hpa.spec.minReplicas).toBeGreaterThanOrEqual(1);
     expect(hpa.spec.maxReplicas).toBeGreaterThanOrEqual(hpa.spec.minReplicas);
     expect(hpa.spec.metrics.length).toBeGreaterThan(0);
@@ -181,7 +200,11 @@ describe("kubernetes manifests", () => {
 
 describe("Dockerfile", () => {
   const text = readFileSync(join(ROOT, "Dockerfile"), "utf8");
-  const lines = text.replace(/\\\n/g, " ").split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#"));
+  const lines = text
+    .replace(/\\\n/g, " ")
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith("#"));
 
   it("builds on node:20-slim with npm ci, runs as a non-root user, exposes 8000 and 9090, has a /healthz HEALTHCHECK", () => {
     const froms = lines.filter((l) => /^FROM /i.test(l));
@@ -198,14 +221,19 @@ describe("Dockerfile", () => {
   });
 
   it("listens on all interfaces only with auth on by default (the API and /metrics ask for the key)", () => {
-    const env = Object.fromEntries(lines.filter((l) => /^ENV /.test(l)).flatMap((l) => [...l.matchAll(/(\w+)=(\S+)/g)].map((m) => [m[1], m[2]])));
+    const env = Object.fromEntries(
+      lines.filter((l) => /^ENV /.test(l)).flatMap((l) => [...l.matchAll(/(\w+)=(\S+)/g)].map((m) => [m[1], m[2]])),
+    );
     expect(env.HOST).toBe("0.0.0.0");
     expect(env.ENABLE_AUTH).toBe("true");
   });
 
   it("copies only paths that exist, and its ENV config keys are real", () => {
     for (const l of lines.filter((l) => /^COPY /.test(l) && !/--from=/.test(l))) {
-      const parts = l.split(/\s+/).slice(1).filter((p) => !p.startsWith("--"));
+      const parts = l
+        .split(/\s+/)
+        .slice(1)
+        .filter((p) => !p.startsWith("--"));
       for (const src of parts.slice(0, -1)) expect(existsSync(join(ROOT, src)), `COPY ${src}`).toBe(true);
     }
     const envs = lines.filter((l) => /^ENV /.test(l)).flatMap((l) => [...l.matchAll(/(\w+)=/g)].map((m) => m[1]));
@@ -228,7 +256,8 @@ describe("docker-compose with Prometheus and Grafana", () => {
         else expect(Object.keys(compose.volumes ?? {}), `${name}: named volume ${src}`).toContain(src);
       }
     }
-    for (const k of Object.keys(compose.services.reflexia.environment)) expect(CONFIG_ENVS.has(k), `reflexia env ${k}`).toBe(true);
+    for (const k of Object.keys(compose.services.reflexia.environment))
+      expect(CONFIG_ENVS.has(k), `reflexia env ${k}`).toBe(true);
     expect(compose.services.reflexia.environment.HOST).toBe("0.0.0.0");
     // Listening on all interfaces, so auth defaults to on and the key is required to start at all.
     expect(compose.services.reflexia.environment.ENABLE_AUTH).toBe("${ENABLE_AUTH:-true}");
@@ -264,7 +293,10 @@ describe("docker-compose with Prometheus and Grafana", () => {
     const dir = mkdtempSync(join(tmpdir(), "rfx-promtool-"));
     try {
       writeFileSync(join(dir, "key"), "k");
-      const text = readFileSync(join(ROOT, "prometheus.yml"), "utf8").replace("/run/secrets/reflexia_api_key", join(dir, "key"));
+      const text = readFileSync(join(ROOT, "prometheus.yml"), "utf8").replace(
+        "/run/secrets/reflexia_api_key",
+        join(dir, "key"),
+      );
       expect(text).toContain(join(dir, "key"));
       writeFileSync(join(dir, "prometheus.yml"), text);
       const out = execFileSync(promtool, ["check", "config", join(dir, "prometheus.yml")], { encoding: "utf8" });
@@ -280,10 +312,14 @@ describe("docker-compose with Prometheus and Grafana", () => {
     const provisioning = mounts.find(([, target]: string[]) => target === "/etc/grafana/provisioning");
     expect(provisioning, "provisioning mount").toBeDefined();
     const provDir = join(ROOT, provisioning[0]);
-    const ds = walk(join(provDir, "datasources")).flatMap(readYamlDocs).flatMap((d) => d.datasources);
+    const ds = walk(join(provDir, "datasources"))
+      .flatMap(readYamlDocs)
+      .flatMap((d) => d.datasources);
     const prom = ds.find((d: Doc) => d.type === "prometheus");
     expect(prom.url).toBe("http://prometheus:9090");
-    const providers = walk(join(provDir, "dashboards")).flatMap(readYamlDocs).flatMap((d) => d.providers);
+    const providers = walk(join(provDir, "dashboards"))
+      .flatMap(readYamlDocs)
+      .flatMap((d) => d.providers);
     expect(providers).toHaveLength(1);
     const dashboardMount = mounts.find(([src]: string[]) => src === "./kubernetes/grafana-dashboard.json");
     expect(dashboardMount, "dashboard mount").toBeDefined();
@@ -335,12 +371,20 @@ describe("grafana dashboard", () => {
       "reflexia_rag_document_count",
     ])
       expect(all, m).toContain(m);
-    for (const q of [0.5, 0.95, 0.99]) expect(all).toContain(`histogram_quantile(${q}, sum by (le, model, quantization) (rate(reflexia_model_inference_duration_seconds_bucket`);
+    for (const q of [0.5, 0.95, 0.99])
+      expect(all).toContain(
+        `histogram_quantile(${q}, sum by (le, model, quantization) (rate(reflexia_model_inference_duration_seconds_bucket`,
+      );
   });
 
   it("extracts metric names from PromQL correctly", () => {
-    expect(metricNamesIn('histogram_quantile(0.95, sum by (le, model) (rate(a_b_bucket{x="y(z)"}[$__rate_interval])))')).toEqual(["a_b_bucket"]);
-    expect(metricNamesIn("sum(rate(x_total[5m])) / (sum(rate(y_total[5m])) + 1e3) or vector(0)")).toEqual(["x_total", "y_total"]);
+    expect(
+      metricNamesIn('histogram_quantile(0.95, sum by (le, model) (rate(a_b_bucket{x="y(z)"}[$__rate_interval])))'),
+    ).toEqual(["a_b_bucket"]);
+    expect(metricNamesIn("sum(rate(x_total[5m])) / (sum(rate(y_total[5m])) + 1e3) or vector(0)")).toEqual([
+      "x_total",
+      "y_total",
+    ]);
     expect(metricNamesIn("max without (instance) (g) * on (model) group_left (tag) h")).toEqual(["g", "h"]);
   });
 
@@ -352,7 +396,8 @@ describe("grafana dashboard", () => {
       for (const n of names) expect(isExported(n, families), `${q.panel}/${q.refId}: ${n} is not exported`).toBe(true);
     }
     for (const v of dashboard.templating.list.filter((v) => v.type === "query")) {
-      const def = typeof v.query === "object" && v.query !== null ? (v.query as { query: string }).query : String(v.query);
+      const def =
+        typeof v.query === "object" && v.query !== null ? (v.query as { query: string }).query : String(v.query);
       const metric = /label_values\((\w+)\s*,/.exec(def)?.[1];
       expect(metric, `variable ${v.name}`).toBeDefined();
       expect(isExported(metric!, families), `variable ${v.name}: ${metric}`).toBe(true);

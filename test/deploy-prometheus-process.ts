@@ -65,10 +65,14 @@ export async function startPrometheus(options: PrometheusProcessOptions): Promis
     "scrape_configs:",
     "  - job_name: reflexia",
     "    metrics_path: /metrics",
-    ...(options.bearerKey !== undefined ? ["    authorization:", "      type: Bearer", `      credentials_file: ${JSON.stringify(keyFile)}`] : []),
+    ...(options.bearerKey !== undefined
+      ? ["    authorization:", "      type: Bearer", `      credentials_file: ${JSON.stringify(keyFile)}`]
+      : []),
     "    static_configs:",
     targets,
-    ...(options.unauthenticatedJob ? ["  - job_name: reflexia-without-key", "    metrics_path: /metrics", "    static_configs:", targets] : []),
+    ...(options.unauthenticatedJob
+      ? ["  - job_name: reflexia-without-key", "    metrics_path: /metrics", "    static_configs:", targets]
+      : []),
     "",
   ].join("\n");
   writeFileSync(join(dir, "prometheus.yml"), config);

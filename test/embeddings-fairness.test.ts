@@ -37,8 +37,19 @@ const calls: number[] = [];
 beforeAll(async () => {
   home = await createTinyHome(["q4_0"]);
   // One sequence: the strictest case, where a request holding the engine for its whole input would block the rest.
-  const loaded = liveServerConfig(home.home, { "scheduler.parallel": 1, "embeddings.batch_size": BATCH, "embeddings.max_inputs": 2048 });
-  server = await startServer({ loaded, store: home.store, engine: countingEngine(createEngine({}), calls), logger: false, webDir: null, warmUp: false });
+  const loaded = liveServerConfig(home.home, {
+    "scheduler.parallel": 1,
+    "embeddings.batch_size": BATCH,
+    "embeddings.max_inputs": 2048,
+  });
+  server = await startServer({
+    loaded,
+    store: home.store,
+    engine: countingEngine(createEngine({}), calls),
+    logger: false,
+    webDir: null,
+    warmUp: false,
+  });
   await server.ready;
 }, 120_000);
 
@@ -47,20 +58,29 @@ afterAll(async () => {
   await home?.cleanup();
 });
 
-const filler = "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore et dolore magna aliqua ";
+const filler =
+  "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore et dolore magna aliqua ";
 /** 378 characters, as in the issue's report; distinct so no layer can deduplicate them. */
 const text378 = (i: number): string => `${i} ${filler.repeat(4)}`.slice(0, 378);
 
 /** Fails with a message (instead of the test timing out) when a request takes far past its budget. */
 function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} still waiting after ${Math.round(ms)} ms`)), ms)));
+  const late = new Promise<never>(
+    (_, reject) =>
+      (timer = setTimeout(() => reject(new Error(`${what} still waiting after ${Math.round(ms)} ms`)), ms)),
+  );
   return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
 async function embed(input: string[], signal?: AbortSignal): Promise<{ status: number; ms: number; body: any }> {
   const t0 = performance.now();
-  const res = await fetch(`${server.url}/api/embed`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: MODEL, input }), signal });
+  const res = await fetch(`${server.url}/api/embed`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ model: MODEL, input }),
+    signal,
+  });
   const body = await res.json();
   return { status: res.status, ms: performance.now() - t0, body };
 }
@@ -76,7 +96,10 @@ describe("a 2,048-input embeddings request cannot hold the engine", () => {
     const budget = 5 * (batch.ms + word.ms);
 
     const ac = new AbortController();
-    const big = embed(Array.from({ length: 2048 }, (_, i) => text378(i)), ac.signal).catch((e: Error) => e);
+    const big = embed(
+      Array.from({ length: 2048 }, (_, i) => text378(i)),
+      ac.signal,
+    ).catch((e: Error) => e);
     // During: the big request is well into its batches.
     await new Promise((r) => setTimeout(r, 1500));
     const during = await within(embed(["during"]), 2 * budget, "one word during the big request");
@@ -91,15 +114,23 @@ describe("a 2,048-input embeddings request cannot hold the engine", () => {
     const doneBefore = calls.filter((n) => n === BATCH).length;
     // Far from all 512 batches ran: the request was cut at a batch boundary, not run to the end.
     expect(doneBefore).toBeLessThan(2048 / BATCH / 2);
-    expect(during.ms, `one word during the big request: ${during.ms.toFixed(0)} ms vs one batch ${batch.ms.toFixed(0)} ms + one word ${word.ms.toFixed(0)} ms`).toBeLessThan(budget);
-    expect(after.ms, `one word after the abort: ${after.ms.toFixed(0)} ms vs one batch ${batch.ms.toFixed(0)} ms + one word ${word.ms.toFixed(0)} ms`).toBeLessThan(budget);
+    expect(
+      during.ms,
+      `one word during the big request: ${during.ms.toFixed(0)} ms vs one batch ${batch.ms.toFixed(0)} ms + one word ${word.ms.toFixed(0)} ms`,
+    ).toBeLessThan(budget);
+    expect(
+      after.ms,
+      `one word after the abort: ${after.ms.toFixed(0)} ms vs one batch ${batch.ms.toFixed(0)} ms + one word ${word.ms.toFixed(0)} ms`,
+    ).toBeLessThan(budget);
 
     // Cancelled: after the abort at most the batch already on the engine ran, then only the one-word request.
     await new Promise((r) => setTimeout(r, Math.min(budget, 5000)));
     const since = calls.slice(abortedAt);
     expect(since.filter((n) => n === BATCH).length).toBeLessThanOrEqual(1);
     expect(since.filter((n) => n === 1)).toEqual([1]);
-    const status = (await (await fetch(`${server.url}/api/status`)).json()) as { queue: { running: number; queued: number } };
+    const status = (await (await fetch(`${server.url}/api/status`)).json()) as {
+      queue: { running: number; queued: number };
+    };
     expect(status.queue).toMatchObject({ running: 0, queued: 0 });
   }, 120_000);
 
@@ -109,7 +140,11 @@ describe("a 2,048-input embeddings request cannot hold the engine", () => {
     expect(r.status).toBe(413);
     expect(r.body.error.code).toBe("RFX_PAYLOAD_TOO_LARGE");
     expect(r.body.error.message).toContain("EMBED_MAX_INPUTS");
-    const openai = await fetch(`${server.url}/v1/embeddings`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: MODEL, input: Array.from({ length: 2049 }, () => "x") }) });
+    const openai = await fetch(`${server.url}/v1/embeddings`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: MODEL, input: Array.from({ length: 2049 }, () => "x") }),
+    });
     expect(openai.status).toBe(413);
     expect(calls.length).toBe(before);
   });

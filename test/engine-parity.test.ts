@@ -24,7 +24,11 @@ const CASES: Array<[string, string, GenerateOptions]> = [
   ["greedy, no penalty", "The weather today", { maxTokens: 32, temperature: 0, repeatPenalty: 1 }],
   ["greedy, default penalty", "Once upon a time", { maxTokens: 32, temperature: 0 }],
   ["sampled, fixed seed", "The weather today", { maxTokens: 32, temperature: 0.9, seed: 1234 }],
-  ["sampled, top-k 5 top-p 0.8", "Tell me a story", { maxTokens: 32, temperature: 1.1, topK: 5, topP: 0.8, seed: 77, repeatPenalty: 1.3 }],
+  [
+    "sampled, top-k 5 top-p 0.8",
+    "Tell me a story",
+    { maxTokens: 32, temperature: 1.1, topK: 5, topP: 0.8, seed: 77, repeatPenalty: 1.3 },
+  ],
 ];
 
 async function outputs(engine: Engine): Promise<string[]> {

@@ -22,7 +22,13 @@ beforeAll(async () => {
       done();
     },
   });
-  server = await startServer({ loaded, store: home.store, logger: { level: "info", stream }, webDir: null, rag: false });
+  server = await startServer({
+    loaded,
+    store: home.store,
+    logger: { level: "info", stream },
+    webDir: null,
+    rag: false,
+  });
   await server.ready;
 });
 
@@ -34,7 +40,14 @@ afterAll(async () => {
 describe("GPU=auto without a real GPU", () => {
   it("runs on the CPU and says why in the log and /api/status", async () => {
     const status = (await (await fetch(`${server.url}/api/status`)).json()) as {
-      gpu: { requested: string; backend: string; reason: string; devices: unknown[]; layers: string; budget_bytes: number | null };
+      gpu: {
+        requested: string;
+        backend: string;
+        reason: string;
+        devices: unknown[];
+        layers: string;
+        budget_bytes: number | null;
+      };
       loaded: { variant: string; gpu_layers: number; size_vram: number }[];
     };
     expect(status.gpu.requested).toBe("auto");
@@ -47,7 +60,9 @@ describe("GPU=auto without a real GPU", () => {
     expect(v.gpu_layers).toBe(0);
     expect(v.size_vram).toBe(0);
 
-    const line = logLines.map((l) => JSON.parse(l) as { msg: string; level: number; gpu?: { backend: string } }).find((l) => l.msg.startsWith("GPU backend:"));
+    const line = logLines
+      .map((l) => JSON.parse(l) as { msg: string; level: number; gpu?: { backend: string } })
+      .find((l) => l.msg.startsWith("GPU backend:"));
     expect(line?.msg).toBe(`GPU backend: cpu — ${status.gpu.reason}`);
     expect(line?.gpu?.backend).toBe("cpu");
     expect(line?.level).toBe(30); // info: auto settling on the CPU is not a failure

@@ -18,7 +18,11 @@ function elfSections(path: string, names: string[]): Map<string, Buffer> {
   const shstrndx = b.readUInt16LE(0x3e);
   const header = (i: number) => {
     const o = shoff + i * shentsize;
-    return { name: b.readUInt32LE(o), offset: Number(b.readBigUInt64LE(o + 0x18)), size: Number(b.readBigUInt64LE(o + 0x20)) };
+    return {
+      name: b.readUInt32LE(o),
+      offset: Number(b.readBigUInt64LE(o + 0x18)),
+      size: Number(b.readBigUInt64LE(o + 0x20)),
+    };
   };
   const strtab = header(shstrndx);
   const out = new Map<string, Buffer>();

@@ -16,7 +16,8 @@ process.env.GGML_VK_VISIBLE_DEVICES = "0";
 
 const ICD_DIR = "/usr/share/vulkan/icd.d";
 const haveLlvmpipe = existsSync(ICD_DIR) && readdirSync(ICD_DIR).some((f) => f.startsWith("lvp_icd"));
-const HINT = "Mesa's llvmpipe Vulkan driver is missing: run scripts/ci-system-deps.sh (apt-get install mesa-vulkan-drivers libvulkan1)";
+const HINT =
+  "Mesa's llvmpipe Vulkan driver is missing: run scripts/ci-system-deps.sh (apt-get install mesa-vulkan-drivers libvulkan1)";
 if (!haveLlvmpipe) {
   if (isCI()) throw new Error(`${HINT} — required in CI`);
   console.warn(`SKIPPED: ${HINT}`);
@@ -71,7 +72,9 @@ describe.skipIf(!haveLlvmpipe)("GPU=vulkan on llvmpipe", () => {
       expect(vk.offload.gpuLayers).toBe(vk.offload.totalLayers);
       // The weights llama.cpp put on the device are what the estimator places there, from the file's tensor table.
       const planned = placeLayers(offloadProfileOf(await readGgufHeader(path), CONTEXT), -1);
-      const onDevice = vk.offload.weightBuffers.filter((b) => b.name.startsWith("Vulkan")).reduce((a, b) => a + b.bytes, 0);
+      const onDevice = vk.offload.weightBuffers
+        .filter((b) => b.name.startsWith("Vulkan"))
+        .reduce((a, b) => a + b.bytes, 0);
       expect(Math.abs(onDevice - planned.vram.weightsBytes) / planned.vram.weightsBytes).toBeLessThan(0.01);
       const got = await vk.generate(PROMPT, { maxTokens: TOKENS, temperature: 0, ignoreEos: true });
       expect(got.completionTokens).toBe(TOKENS);
@@ -87,13 +90,19 @@ describe.skipIf(!haveLlvmpipe)("GPU=vulkan on llvmpipe", () => {
     expect(auto.devices.every((d) => !d.software)).toBe(true);
     // CI machines have no GPU; elsewhere a real one may legitimately win.
     if (isCI()) expect(auto.backend).toBe("cpu");
-    if (auto.backend === "cpu") expect(auto.reason).toMatch(/llvmpipe.*a software renderer on the CPU, which auto never picks/);
+    if (auto.backend === "cpu")
+      expect(auto.reason).toMatch(/llvmpipe.*a software renderer on the CPU, which auto never picks/);
   });
 
   describe("a server with GPU=vulkan GPU_LAYERS=max", () => {
     let server: RunningServer;
     beforeAll(async () => {
-      const loaded = liveServerConfig(home.home, { "gpu.backend": "vulkan", "gpu.layers": "max", "models.context_size": CONTEXT, "scheduler.parallel": 1 });
+      const loaded = liveServerConfig(home.home, {
+        "gpu.backend": "vulkan",
+        "gpu.layers": "max",
+        "models.context_size": CONTEXT,
+        "scheduler.parallel": 1,
+      });
       server = await startServer({ loaded, store: home.store, logger: false, webDir: null, rag: false });
       await server.ready;
     });
@@ -103,8 +112,19 @@ describe.skipIf(!haveLlvmpipe)("GPU=vulkan on llvmpipe", () => {
 
     it("reports the backend, the offloaded layers and size_vram in /api/status, /api/ps and the metrics", async () => {
       const status = (await (await fetch(`${server.url}/api/status`)).json()) as {
-        gpu: { backend: string; reason: string; devices: { name: string; total_bytes: number }[]; estimated_loaded_vram_bytes: number };
-        loaded: { variant: string; gpu_layers: number; total_layers: number; size_vram: number; estimated_memory_bytes: number }[];
+        gpu: {
+          backend: string;
+          reason: string;
+          devices: { name: string; total_bytes: number }[];
+          estimated_loaded_vram_bytes: number;
+        };
+        loaded: {
+          variant: string;
+          gpu_layers: number;
+          total_layers: number;
+          size_vram: number;
+          estimated_memory_bytes: number;
+        }[];
       };
       expect(status.gpu.backend).toBe("vulkan");
       expect(status.gpu.devices.map((d) => d.name)).toEqual(["Vulkan0"]);
@@ -114,7 +134,9 @@ describe.skipIf(!haveLlvmpipe)("GPU=vulkan on llvmpipe", () => {
       expect(v.size_vram).toBeGreaterThan(0);
       expect(status.gpu.estimated_loaded_vram_bytes).toBe(v.size_vram);
 
-      const ps = (await (await fetch(`${server.url}/api/ps`)).json()) as { models: { name: string; size: number; size_vram: number }[] };
+      const ps = (await (await fetch(`${server.url}/api/ps`)).json()) as {
+        models: { name: string; size: number; size_vram: number }[];
+      };
       const m = ps.models.find((x) => x.name === `${TINY}:f16`)!;
       expect(m.size_vram).toBe(v.size_vram);
       expect(m.size).toBe(v.estimated_memory_bytes + v.size_vram);
@@ -122,7 +144,13 @@ describe.skipIf(!haveLlvmpipe)("GPU=vulkan on llvmpipe", () => {
       const r = await fetch(`${server.url}/api/generate`, {
         method: "POST",
         headers: { "content-type": "application/json" },
-        body: JSON.stringify({ model: `${TINY}:f16`, prompt: PROMPT, raw: true, stream: false, options: { temperature: 0, num_predict: 3 } }),
+        body: JSON.stringify({
+          model: `${TINY}:f16`,
+          prompt: PROMPT,
+          raw: true,
+          stream: false,
+          options: { temperature: 0, num_predict: 3 },
+        }),
       });
       expect(r.status).toBe(200);
       expect(((await r.json()) as { eval_count: number }).eval_count).toBeGreaterThan(0);

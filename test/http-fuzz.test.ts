@@ -35,10 +35,19 @@ const config = testConfig(home.home, {
   "server.body_limit_bytes": BODY_LIMIT,
   "server.max_prompt_chars": 50_000,
 });
-const { app, deps } = await buildTestApp({ store: home.store, engine: createFakeEngine({ tokenDelayMs: 0 }), config, rag: true });
+const { app, deps } = await buildTestApp({
+  store: home.store,
+  engine: createFakeEngine({ tokenDelayMs: 0 }),
+  config,
+  rag: true,
+});
 const rag = deps.rag!;
 const SEED = [
-  { content: "Tidal charts for the harbour of Blenport list two high waters a day.", title: "Tides", source: "seed:tides" },
+  {
+    content: "Tidal charts for the harbour of Blenport list two high waters a day.",
+    title: "Tides",
+    source: "seed:tides",
+  },
   { content: '{"city":"Varnholt","founded":1291}', title: "City", source: "seed:city", mimeType: "application/json" },
 ];
 for (const d of SEED) await rag.service.ingest(d);
@@ -102,7 +111,12 @@ const json = { "content-type": "application/json" };
 
 /** Bodies that are broken whatever the route: all must be refused. */
 function genericShapes(): Shape[] {
-  const reject = (name: string, payload: string | Buffer, headers: Record<string, string> = json): Shape => ({ name, payload, headers, mustReject: true });
+  const reject = (name: string, payload: string | Buffer, headers: Record<string, string> = json): Shape => ({
+    name,
+    payload,
+    headers,
+    mustReject: true,
+  });
   return [
     reject("empty body", ""),
     reject("whitespace body", "   \n"),
@@ -152,15 +166,58 @@ function candidates(schema: Record<string, unknown>): unknown[] {
   const long = "x".repeat(typeof schema.maxLength === "number" ? schema.maxLength + 1 : 100_001);
   const tooMany = typeof schema.maxItems === "number" ? Array.from({ length: schema.maxItems + 1 }, () => "x") : [];
   return [
-    0, -1, 1.5, 2 ** 31, 2 ** 53 + 2, 1e308, -1e308, true, false, null,
-    "", " ", "NaN", "Infinity", "-1", "1e999", "0x1F", "\u0000", "a\u0000b", "\ud800", "../../../../etc/passwd", "..\\..\\windows\\win.ini", long,
-    [], [null], [1, "a"], tooMany, [[[["deep"]]]], deepArray(DEEP_VALUE),
-    {}, { a: 1 }, { role: 1, content: [] }, deepObject(DEEP_VALUE),
+    0,
+    -1,
+    1.5,
+    2 ** 31,
+    2 ** 53 + 2,
+    1e308,
+    -1e308,
+    true,
+    false,
+    null,
+    "",
+    " ",
+    "NaN",
+    "Infinity",
+    "-1",
+    "1e999",
+    "0x1F",
+    "\u0000",
+    "a\u0000b",
+    "\ud800",
+    "../../../../etc/passwd",
+    "..\\..\\windows\\win.ini",
+    long,
+    [],
+    [null],
+    [1, "a"],
+    tooMany,
+    [[[["deep"]]]],
+    deepArray(DEEP_VALUE),
+    {},
+    { a: 1 },
+    { role: 1, content: [] },
+    deepObject(DEEP_VALUE),
   ];
 }
 
 /** Names that must never be taken as a model name, a file name or a path. */
-const BAD_NAMES = ["..", "../x", "../../etc/passwd", "/etc/passwd", "x/../../y", "C:\\x", "a\u0000b", "%2e%2e%2fx", "name:tag:extra", ":", "x:", " ", "x\ny"];
+const BAD_NAMES = [
+  "..",
+  "../x",
+  "../../etc/passwd",
+  "/etc/passwd",
+  "x/../../y",
+  "C:\\x",
+  "a\u0000b",
+  "%2e%2e%2fx",
+  "name:tag:extra",
+  ":",
+  "x:",
+  " ",
+  "x\ny",
+];
 
 interface BaseBody {
   body: Record<string, unknown>;
@@ -197,31 +254,53 @@ function baseBody(route: RouteAccess): BaseBody {
   };
   const body: Record<string, unknown> = {};
   for (const k of schema.required ?? []) body[k] = plausible[k] ?? "x";
-  for (const k of ["model", "prompt", "messages", "stream", "max_tokens", "options"]) if (schema.properties?.[k] && !(k in body)) body[k] = plausible[k];
+  for (const k of ["model", "prompt", "messages", "stream", "max_tokens", "options"])
+    if (schema.properties?.[k] && !(k in body)) body[k] = plausible[k];
   return { body, refused: false };
 }
 
 /** Every schema field given each candidate (invalid ones must be refused), every required field left out, bad names. */
 function schemaShapes(route: RouteAccess, base: BaseBody): Shape[] {
-  const schema = route.bodySchema as { properties?: Record<string, Record<string, unknown>>; required?: string[] } | undefined;
+  const schema = route.bodySchema as
+    { properties?: Record<string, Record<string, unknown>>; required?: string[] } | undefined;
   if (!schema?.properties) return [];
   const out: Shape[] = [];
-  const shape = (name: string, body: Record<string, unknown>, mustReject: boolean): Shape => ({ name, payload: JSON.stringify(body), headers: json, mustReject: mustReject || base.refused });
+  const shape = (name: string, body: Record<string, unknown>, mustReject: boolean): Shape => ({
+    name,
+    payload: JSON.stringify(body),
+    headers: json,
+    mustReject: mustReject || base.refused,
+  });
   for (const [field, fieldSchema] of Object.entries(schema.properties)) {
     candidates(fieldSchema).forEach((value, i) => {
       const invalid = !isValidFor(fieldSchema, value);
       // Writers' bases stay refused only while the field that makes them refused is left alone.
       if (base.refused && !invalid && field in base.body) return;
-      out.push(shape(`${field} = candidate ${i} (${JSON.stringify(value)?.slice(0, 40)})`, { ...base.body, [field]: value }, invalid));
+      out.push(
+        shape(
+          `${field} = candidate ${i} (${JSON.stringify(value)?.slice(0, 40)})`,
+          { ...base.body, [field]: value },
+          invalid,
+        ),
+      );
     });
     // 100,000 levels inside the field, as text: refused unless the field takes any object, and then never a crash.
-    for (const [kind, raw, value] of [["array", deepArrayText(DEEP_TEXT), deepArray(3)], ["object", deepObjectText(DEEP_TEXT), deepObject(3)]] as const) {
+    for (const [kind, raw, value] of [
+      ["array", deepArrayText(DEEP_TEXT), deepArray(3)],
+      ["object", deepObjectText(DEEP_TEXT), deepObject(3)],
+    ] as const) {
       const invalid = !isValidFor(fieldSchema, value);
       if (base.refused && !invalid && field in base.body) continue;
-      out.push({ name: `${field} = ${kind} nested ${DEEP_TEXT} deep`, payload: withRawField(base.body, field, raw), headers: json, mustReject: invalid || base.refused });
+      out.push({
+        name: `${field} = ${kind} nested ${DEEP_TEXT} deep`,
+        payload: withRawField(base.body, field, raw),
+        headers: json,
+        mustReject: invalid || base.refused,
+      });
     }
     if (JSON.stringify(fieldSchema) === JSON.stringify(modelRefSchema) || field === "filename") {
-      for (const bad of BAD_NAMES) out.push(shape(`${field} = ${JSON.stringify(bad)}`, { ...base.body, [field]: bad }, true));
+      for (const bad of BAD_NAMES)
+        out.push(shape(`${field} = ${JSON.stringify(bad)}`, { ...base.body, [field]: bad }, true));
     }
   }
   for (const field of schema.required ?? []) {
@@ -232,7 +311,12 @@ function schemaShapes(route: RouteAccess, base: BaseBody): Shape[] {
   const [firstKey] = Object.keys(base.body);
   if (firstKey !== undefined) {
     // The same key twice (the first a wrong type): JSON.parse keeps the last, so this is the base again.
-    out.push({ name: "duplicate keys", payload: `{${JSON.stringify(firstKey)}:[[[1]]],${JSON.stringify(base.body).slice(1)}`, headers: json, mustReject: base.refused });
+    out.push({
+      name: "duplicate keys",
+      payload: `{${JSON.stringify(firstKey)}:[[[1]]],${JSON.stringify(base.body).slice(1)}`,
+      headers: json,
+      mustReject: base.refused,
+    });
   }
   return out;
 }
@@ -241,7 +325,8 @@ function schemaShapes(route: RouteAccess, base: BaseBody): Shape[] {
 function multipartShapes(): Shape[] {
   const B = "fuzzboundary";
   const part = (headers: string, content: string) => `--${B}\r\n${headers}\r\n\r\n${content}\r\n`;
-  const file = (name = "a.txt", content = "hello there, fuzz", field = "file") => part(`content-disposition: form-data; name="${field}"; filename="${name}"\r\ncontent-type: text/plain`, content);
+  const file = (name = "a.txt", content = "hello there, fuzz", field = "file") =>
+    part(`content-disposition: form-data; name="${field}"; filename="${name}"\r\ncontent-type: text/plain`, content);
   const field = (name: string, value: string) => part(`content-disposition: form-data; name="${name}"`, value);
   const end = `--${B}--\r\n`;
   const mp = (name: string, body: string | Buffer, headers: Record<string, string> = {}): Shape => ({
@@ -282,8 +367,26 @@ function multipartShapes(): Shape[] {
 /** Path parameters for routes like DELETE /api/documents/:id: none names a stored document. */
 function paramShapes(): Shape[] {
   return [
-    "ghost", "..", "%2e%2e", "..%2F..%2Fetc%2Fpasswd", "a%00b", "%FF", "%E0%A4%A", "*", "x".repeat(200), "x".repeat(201), "x".repeat(2000),
-    "'%3B DROP TABLE documents%3B --", "%F0%9F%92%A5", "null", "undefined", "0", "-1", "%20", "a%2Fb", "a%5Cb",
+    "ghost",
+    "..",
+    "%2e%2e",
+    "..%2F..%2Fetc%2Fpasswd",
+    "a%00b",
+    "%FF",
+    "%E0%A4%A",
+    "*",
+    "x".repeat(200),
+    "x".repeat(201),
+    "x".repeat(2000),
+    "'%3B DROP TABLE documents%3B --",
+    "%F0%9F%92%A5",
+    "null",
+    "undefined",
+    "0",
+    "-1",
+    "%20",
+    "a%2Fb",
+    "a%5Cb",
   ].map((param) => ({ name: `id ${JSON.stringify(param.slice(0, 40))}`, param, mustReject: true }));
 }
 
@@ -302,45 +405,71 @@ function urlFor(route: RouteAccess, shape: Shape): string {
 describe("fuzz: no 5xx, RFX_ errors, /healthz alive and stores unchanged after every malformed request", () => {
   it("the route list has every body-carrying endpoint", () => {
     const keys = ROUTES.map((r) => `${r.method} ${r.url}`);
-    for (const k of ["POST /api/generate", "POST /api/chat", "POST /api/embed", "POST /api/embeddings", "POST /api/show", "POST /api/create", "POST /api/copy", "DELETE /api/delete", "POST /v1/chat/completions", "POST /v1/completions", "POST /v1/embeddings", "POST /api/documents", "POST /api/upload", "DELETE /api/documents/:id", "POST /api/rag/query"]) {
+    for (const k of [
+      "POST /api/generate",
+      "POST /api/chat",
+      "POST /api/embed",
+      "POST /api/embeddings",
+      "POST /api/show",
+      "POST /api/create",
+      "POST /api/copy",
+      "DELETE /api/delete",
+      "POST /v1/chat/completions",
+      "POST /v1/completions",
+      "POST /v1/embeddings",
+      "POST /api/documents",
+      "POST /api/upload",
+      "DELETE /api/documents/:id",
+      "POST /api/rag/query",
+    ]) {
       expect(keys).toContain(k);
     }
   });
 
   const initial = snapshot();
 
-  it.each(ROUTES.map((r) => [`${r.method} ${r.url}`, r] as const))("%s", async (_name, route) => {
-    const before = await initial;
-    const shapes = shapesFor(route);
-    const failures: string[] = [];
-    let refused = 0;
-    for (const shape of shapes) {
-      const res = await app.inject({ method: route.method as "POST", url: urlFor(route, shape), headers: shape.headers, payload: shape.payload });
-      const where = `${shape.name}: ${res.statusCode} ${res.body.slice(0, 200)}`;
-      if (res.statusCode >= 500) failures.push(`5xx — ${where}`);
-      else if (res.statusCode >= 400) {
-        refused++;
-        let code: unknown;
-        try {
-          const body = res.json();
-          code = body.error?.code;
-          if (typeof body.error?.message !== "string") failures.push(`no message — ${where}`);
-        } catch {
-          failures.push(`not JSON — ${where}`);
+  it.each(ROUTES.map((r) => [`${r.method} ${r.url}`, r] as const))(
+    "%s",
+    async (_name, route) => {
+      const before = await initial;
+      const shapes = shapesFor(route);
+      const failures: string[] = [];
+      let refused = 0;
+      for (const shape of shapes) {
+        const res = await app.inject({
+          method: route.method as "POST",
+          url: urlFor(route, shape),
+          headers: shape.headers,
+          payload: shape.payload,
+        });
+        const where = `${shape.name}: ${res.statusCode} ${res.body.slice(0, 200)}`;
+        if (res.statusCode >= 500) failures.push(`5xx — ${where}`);
+        else if (res.statusCode >= 400) {
+          refused++;
+          let code: unknown;
+          try {
+            const body = res.json();
+            code = body.error?.code;
+            if (typeof body.error?.message !== "string") failures.push(`no message — ${where}`);
+          } catch {
+            failures.push(`not JSON — ${where}`);
+          }
+          if (typeof code !== "string" || !code.startsWith("RFX_")) failures.push(`not the RFX_ shape — ${where}`);
+          if (!String(res.headers["content-type"]).startsWith("application/json"))
+            failures.push(`content-type ${res.headers["content-type"]} — ${where}`);
+        } else if (shape.mustReject) failures.push(`accepted — ${where}`);
+        if ((await app.inject({ url: "/healthz" })).statusCode !== 200) failures.push(`/healthz down after — ${where}`);
+        if ((await snapshot()) !== before) {
+          failures.push(`a store changed after — ${where}`);
+          break;
         }
-        if (typeof code !== "string" || !code.startsWith("RFX_")) failures.push(`not the RFX_ shape — ${where}`);
-        if (!String(res.headers["content-type"]).startsWith("application/json")) failures.push(`content-type ${res.headers["content-type"]} — ${where}`);
-      } else if (shape.mustReject) failures.push(`accepted — ${where}`);
-      if ((await app.inject({ url: "/healthz" })).statusCode !== 200) failures.push(`/healthz down after — ${where}`);
-      if ((await snapshot()) !== before) {
-        failures.push(`a store changed after — ${where}`);
-        break;
       }
-    }
-    expect(failures).toEqual([]);
-    expect(shapes.length).toBeGreaterThanOrEqual(50);
-    expect(refused).toBeGreaterThanOrEqual(50);
-  }, 120_000);
+      expect(failures).toEqual([]);
+      expect(shapes.length).toBeGreaterThanOrEqual(50);
+      expect(refused).toBeGreaterThanOrEqual(50);
+    },
+    120_000,
+  );
 
   it("after all of it the document store on disk is the seed, whole and consistent", async () => {
     const verify = (await app.inject({ url: "/api/rag/verify" })).json();
@@ -364,14 +493,48 @@ describe("malformed HTTP on the wire answers in the RFX_ shape with the security
     {
       const port = (app.server.address() as { port: number }).port;
       const cases: [string, Parameters<typeof rawHttp>[1], number, string][] = [
-        ["40 KB header", { method: "GET", target: "/api/tags", headers: { "x-big": "a".repeat(40_000) } }, 431, "RFX_HEADERS_TOO_LARGE"],
-        ["Content-Length: abc", { raw: "POST /api/chat HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n{}" }, 400, "RFX_BAD_REQUEST"],
-        ["Content-Length: -1", { raw: "POST /api/chat HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n" }, 400, "RFX_BAD_REQUEST"],
-        ["Content-Length with Transfer-Encoding", { raw: "POST /api/chat HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" }, 400, "RFX_BAD_REQUEST"],
-        ["bad chunk size", { raw: "POST /api/chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n" }, 400, "RFX_BAD_REQUEST"],
+        [
+          "40 KB header",
+          { method: "GET", target: "/api/tags", headers: { "x-big": "a".repeat(40_000) } },
+          431,
+          "RFX_HEADERS_TOO_LARGE",
+        ],
+        [
+          "Content-Length: abc",
+          { raw: "POST /api/chat HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n{}" },
+          400,
+          "RFX_BAD_REQUEST",
+        ],
+        [
+          "Content-Length: -1",
+          { raw: "POST /api/chat HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n" },
+          400,
+          "RFX_BAD_REQUEST",
+        ],
+        [
+          "Content-Length with Transfer-Encoding",
+          {
+            raw: "POST /api/chat HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+          },
+          400,
+          "RFX_BAD_REQUEST",
+        ],
+        [
+          "bad chunk size",
+          {
+            raw: "POST /api/chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n",
+          },
+          400,
+          "RFX_BAD_REQUEST",
+        ],
         ["garbage request line", { raw: "HELLO\r\n\r\n" }, 400, "RFX_BAD_REQUEST"],
         ["bad percent-encoding", { method: "GET", target: "/api/%E0%A4%A" }, 400, "RFX_BAD_REQUEST"],
-        ["over-long path parameter", { method: "GET", target: `/api/documents/${"a".repeat(1000)}` }, 414, "RFX_URI_TOO_LONG"],
+        [
+          "over-long path parameter",
+          { method: "GET", target: `/api/documents/${"a".repeat(1000)}` },
+          414,
+          "RFX_URI_TOO_LONG",
+        ],
         ["invalid JSON", { method: "POST", target: "/api/chat", headers: json, body: "{bad" }, 400, "RFX_INVALID_JSON"],
       ];
       for (const [name, req, status, code] of cases) {

@@ -61,10 +61,19 @@ export function spellings(path: string): { name: string; target: string }[] {
   if (letter >= 0) {
     const ch = path[letter];
     out.push({ name: "one letter %-encoded", target: path.slice(0, letter) + pct(ch) + path.slice(letter + 1) });
-    out.push({ name: "one letter %-encoded, lower-case hex", target: path.slice(0, letter) + pct(ch).toLowerCase() + path.slice(letter + 1) });
-    out.push({ name: "double %-encoding", target: path.slice(0, letter) + `%25${pct(ch).slice(1)}` + path.slice(letter + 1) });
+    out.push({
+      name: "one letter %-encoded, lower-case hex",
+      target: path.slice(0, letter) + pct(ch).toLowerCase() + path.slice(letter + 1),
+    });
+    out.push({
+      name: "double %-encoding",
+      target: path.slice(0, letter) + `%25${pct(ch).slice(1)}` + path.slice(letter + 1),
+    });
     out.push({ name: "every letter %-encoded", target: path.replace(/[a-z]/gi, pct) });
-    out.push({ name: "first letter upper case", target: path.slice(0, letter) + ch.toUpperCase() + path.slice(letter + 1) });
+    out.push({
+      name: "first letter upper case",
+      target: path.slice(0, letter) + ch.toUpperCase() + path.slice(letter + 1),
+    });
   }
   if (lastSlash > 0) {
     out.push({ name: "inner //", target: `${path.slice(0, lastSlash)}/${path.slice(lastSlash)}` });
@@ -80,8 +89,10 @@ export function spellings(path: string): { name: string; target: string }[] {
 function send(port: number, route: RouteAccess, target: string, key?: string): Promise<RawResponse> {
   const headers: Record<string, string> = {};
   if (key !== undefined) headers.authorization = `Bearer ${key}`;
-  if (route.method === "OPTIONS") Object.assign(headers, { origin: "https://ui.example", "access-control-request-method": "GET" });
-  const hasBody = route.method === "POST" || route.method === "DELETE" || route.method === "PUT" || route.method === "PATCH";
+  if (route.method === "OPTIONS")
+    Object.assign(headers, { origin: "https://ui.example", "access-control-request-method": "GET" });
+  const hasBody =
+    route.method === "POST" || route.method === "DELETE" || route.method === "PUT" || route.method === "PATCH";
   // An empty JSON object: every body route refuses it (400) before doing anything, so the walk changes nothing.
   if (hasBody) headers["content-type"] = "application/json";
   return rawHttp(port, { method: route.method, target, headers, body: hasBody ? "{}" : undefined });
@@ -114,7 +125,15 @@ describe("auth is decided by the matched route, for every route × method × spe
     const printedCount = [...printed.matchAll(/\(([A-Z, ]+)\)/g)].reduce((n, m) => n + m[1].split(",").length, 0);
     expect(routes.length).toBe(printedCount);
     expect(routes.length).toBeGreaterThan(30);
-    for (const r of ["POST /api/generate", "DELETE /api/delete", "POST /api/documents", "POST /api/upload", "GET /v1/models/*", "HEAD /api/tags", "OPTIONS *"]) {
+    for (const r of [
+      "POST /api/generate",
+      "DELETE /api/delete",
+      "POST /api/documents",
+      "POST /api/upload",
+      "GET /v1/models/*",
+      "HEAD /api/tags",
+      "OPTIONS *",
+    ]) {
       expect(routes.map((x) => `${x.method} ${x.url}`)).toContain(r);
     }
     for (const r of routes) expect(r.public, `${r.method} ${r.url}`).toBe(expectedPublic(r));
@@ -134,8 +153,10 @@ describe("auth is decided by the matched route, for every route × method × spe
         if (good.status === 401 || good.status >= 500) failures.push(where);
         else if (!route.public) {
           if (none.status !== 401 || wrong.status !== 401) failures.push(where);
-          else if (route.method !== "HEAD" && JSON.parse(none.body).error?.code !== "RFX_UNAUTHORIZED") failures.push(`${where}: body ${none.body}`);
-        } else if (s.name === "plain" ? none.status !== good.status : ![401, good.status].includes(none.status)) failures.push(where);
+          else if (route.method !== "HEAD" && JSON.parse(none.body).error?.code !== "RFX_UNAUTHORIZED")
+            failures.push(`${where}: body ${none.body}`);
+        } else if (s.name === "plain" ? none.status !== good.status : ![401, good.status].includes(none.status))
+          failures.push(where);
       }
     }
     expect(failures).toEqual([]);
@@ -143,7 +164,13 @@ describe("auth is decided by the matched route, for every route × method × spe
   }, 120_000);
 
   it("unmatched URLs and methods answer 401 without a key (no route map to probe) and 404 with it", async () => {
-    for (const [method, target] of [["GET", "/nothing-here"], ["PUT", "/api/tags"], ["GET", "/api"], ["POST", "/v1/chat/completions/"], ["GET", "/%2e%2e/%2e%2e/etc/passwd"]]) {
+    for (const [method, target] of [
+      ["GET", "/nothing-here"],
+      ["PUT", "/api/tags"],
+      ["GET", "/api"],
+      ["POST", "/v1/chat/completions/"],
+      ["GET", "/%2e%2e/%2e%2e/etc/passwd"],
+    ]) {
       const none = await rawHttp(port, { method, target });
       expect(none.status, `${method} ${target}`).toBe(401);
       const good = await rawHttp(port, { method, target, headers: { "x-api-key": KEY } });
@@ -163,14 +190,23 @@ describe("auth is decided by the matched route, for every route × method × spe
       { method: "POST", target: "http://x/api/copy", body: `{"source":"${TINY}:q4_0","destination":"stolen"}` },
     ];
     for (const t of tricks) {
-      const r = await rawHttp(port, { method: t.method, target: t.target, body: t.body, headers: t.body ? { "content-type": "application/json" } : {} });
+      const r = await rawHttp(port, {
+        method: t.method,
+        target: t.target,
+        body: t.body,
+        headers: t.body ? { "content-type": "application/json" } : {},
+      });
       expect(r.status, `${t.method} ${t.target}`).toBe(401);
       expect(JSON.parse(r.body).error.code).toBe("RFX_UNAUTHORIZED");
     }
     expect((await home.store.list()).map((m) => m.name)).toEqual(before);
     // …while the key still opens them, spelled the same way.
-    expect((await rawHttp(port, { method: "GET", target: "/%61pi/tags", headers: { "x-api-key": KEY } })).status).toBe(200);
-    expect((await rawHttp(port, { method: "GET", target: "http://x/api/tags", headers: { "x-api-key": KEY } })).status).toBe(200);
+    expect((await rawHttp(port, { method: "GET", target: "/%61pi/tags", headers: { "x-api-key": KEY } })).status).toBe(
+      200,
+    );
+    expect(
+      (await rawHttp(port, { method: "GET", target: "http://x/api/tags", headers: { "x-api-key": KEY } })).status,
+    ).toBe(200);
   });
 });
 

@@ -24,7 +24,10 @@ function layerOf(file: string): string {
 /** Relative imports of a file (static, re-exports, type-only and dynamic import()), resolved to paths. */
 function importsOf(file: string): string[] {
   const info = ts.preProcessFile(readFileSync(file, "utf8"), true, true);
-  return info.importedFiles.map((f) => f.fileName).filter((s) => s.startsWith(".")).map((s) => resolve(dirname(file), s));
+  return info.importedFiles
+    .map((f) => f.fileName)
+    .filter((s) => s.startsWith("."))
+    .map((s) => resolve(dirname(file), s));
 }
 
 const files = sourceFiles(SRC);
@@ -42,7 +45,9 @@ describe("import direction (src/layers.ts)", () => {
     for (const [file, targets] of graph) {
       for (const target of targets) {
         if (rank(layerOf(target)) > rank(layerOf(file))) {
-          upward.push(`${relative(SRC, file)} (${layerOf(file)}) imports ${relative(SRC, target)} (${layerOf(target)})`);
+          upward.push(
+            `${relative(SRC, file)} (${layerOf(file)}) imports ${relative(SRC, target)} (${layerOf(target)})`,
+          );
         }
       }
     }
@@ -58,7 +63,14 @@ describe("import direction (src/layers.ts)", () => {
       stack.push(f);
       for (const t of graph.get(f) ?? []) {
         if (!graph.has(t)) continue;
-        if (state.get(t) === "open") cycles.push(stack.slice(stack.indexOf(t)).concat(t).map((p) => relative(SRC, p)).join(" → "));
+        if (state.get(t) === "open")
+          cycles.push(
+            stack
+              .slice(stack.indexOf(t))
+              .concat(t)
+              .map((p) => relative(SRC, p))
+              .join(" → "),
+          );
         else if (!state.has(t)) visit(t);
       }
       stack.pop();
@@ -69,7 +81,9 @@ describe("import direction (src/layers.ts)", () => {
   });
 
   it("resolves every relative import to a file (so a typo cannot hide an edge)", () => {
-    const missing = [...graph].flatMap(([f, ts]) => ts.filter((t) => !graph.has(t)).map((t) => `${relative(SRC, f)} → ${relative(SRC, t)}`));
+    const missing = [...graph].flatMap(([f, ts]) =>
+      ts.filter((t) => !graph.has(t)).map((t) => `${relative(SRC, f)} → ${relative(SRC, t)}`),
+    );
     expect(missing).toEqual([]);
   });
 });

@@ -13,7 +13,11 @@ const BIN = join(import.meta.dirname, "..", "bin", "reflexia.js");
 
 beforeAll(async () => {
   home = await createTinyHome(["q4_0", "f16"]);
-  const loaded = liveServerConfig(home.home, { "scheduler.parallel": 2, "scheduler.queue_size": 2, "models.context_size": 1024 });
+  const loaded = liveServerConfig(home.home, {
+    "scheduler.parallel": 2,
+    "scheduler.queue_size": 2,
+    "models.context_size": 1024,
+  });
   server = await startServer({ loaded, store: home.store, logger: false });
   await server.ready;
 });
@@ -54,30 +58,61 @@ describe("load test", () => {
 
   it("counts the server's refusals by code instead of failing, and pinned variants are honoured", async () => {
     // 6 workers on 2 sequences and a queue of 2: some requests are refused with RFX_QUEUE_FULL.
-    const r = await runLoadTest({ url: server.url, model: `${TINY}:f16`, workers: 6, durationS: 2, maxTokens: 48, stream: false });
+    const r = await runLoadTest({
+      url: server.url,
+      model: `${TINY}:f16`,
+      workers: 6,
+      durationS: 2,
+      maxTokens: 48,
+      stream: false,
+    });
     expect(r.succeeded).toBeGreaterThan(0);
     expect(r.errors.RFX_QUEUE_FULL).toBeGreaterThan(0);
     expect(Object.values(r.errors).reduce((a, b) => a + b, 0)).toBe(r.failed);
     expect(Object.keys(r.variants)).toEqual([`${TINY}:f16`]);
     expect(r.ttftMs).toBeNull();
-    const unknown = await runLoadTest({ url: server.url, model: "no-such-model", workers: 1, durationS: 1, maxRequests: 3 });
+    const unknown = await runLoadTest({
+      url: server.url,
+      model: "no-such-model",
+      workers: 1,
+      durationS: 1,
+      maxRequests: 3,
+    });
     expect(unknown.requests).toBe(3);
     expect(unknown.errors).toEqual({ RFX_MODEL_NOT_FOUND: 3 });
   });
 
   it("targets loopback only and rejects bad bounds before sending anything", async () => {
     for (const h of ["127.0.0.1", "127.1.2.3", "localhost", "[::1]"]) expect(isLoopbackHost(h), h).toBe(true);
-    for (const h of ["10.0.0.1", "192.168.1.1", "example.com", "127.0.0.256", "0.0.0.0", "::2"]) expect(isLoopbackHost(h), h).toBe(false);
+    for (const h of ["10.0.0.1", "192.168.1.1", "example.com", "127.0.0.256", "0.0.0.0", "::2"])
+      expect(isLoopbackHost(h), h).toBe(false);
     await expect(runLoadTest({ url: "http://10.1.2.3:8000" })).rejects.toMatchObject({ code: "RFX_VALIDATION" });
     await expect(runLoadTest({ url: server.url, workers: 0 })).rejects.toMatchObject({ code: "RFX_VALIDATION" });
-    await expect(runLoadTest({ url: server.url, durationS: 2, rampUpS: 3 })).rejects.toMatchObject({ code: "RFX_VALIDATION" });
+    await expect(runLoadTest({ url: server.url, durationS: 2, rampUpS: 3 })).rejects.toMatchObject({
+      code: "RFX_VALIDATION",
+    });
     await expect(runLoadTest({ url: "not a url" })).rejects.toMatchObject({ code: "RFX_VALIDATION" });
     // Nothing listens on port 1: the run fails at once with a clear code instead of counting refusals for its duration.
-    await expect(runLoadTest({ url: "http://127.0.0.1:1", durationS: 60 })).rejects.toMatchObject({ code: "RFX_NOT_READY" });
+    await expect(runLoadTest({ url: "http://127.0.0.1:1", durationS: 60 })).rejects.toMatchObject({
+      code: "RFX_NOT_READY",
+    });
   });
 
   it("runs from the CLI with --workers --duration --ramp-up and prints JSON", async () => {
-    const ok = await cli(["load-test", "--url", server.url, "--workers", "2", "--duration", "2", "--ramp-up", "1", "--max-tokens", "4", "--json"]);
+    const ok = await cli([
+      "load-test",
+      "--url",
+      server.url,
+      "--workers",
+      "2",
+      "--duration",
+      "2",
+      "--ramp-up",
+      "1",
+      "--max-tokens",
+      "4",
+      "--json",
+    ]);
     expect(ok.code, ok.stderr).toBe(0);
     const r = JSON.parse(ok.stdout);
     expect(r.workers).toBe(2);

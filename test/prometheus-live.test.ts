@@ -32,7 +32,11 @@ describe.skipIf(bins.skip)("Prometheus against the live server", () => {
   // Auth on, as in kubernetes/configmap.yaml: the metrics listener wants the key too, and Prometheus sends it.
   const KEY = "prometheus-live-test-key";
   const post = (path: string, body: unknown) =>
-    fetch(`${api}${path}`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${KEY}` }, body: JSON.stringify(body) });
+    fetch(`${api}${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${KEY}` },
+      body: JSON.stringify(body),
+    });
 
   beforeAll(async () => {
     const prometheus = bins.require("prometheus");
@@ -40,9 +44,21 @@ describe.skipIf(bins.skip)("Prometheus against the live server", () => {
     live = await startLiveServer({ "auth.enabled": true, "auth.api_key": KEY });
     api = live.server.url;
     // Prometheus starts before the traffic so that counters are seen rising, as in production.
-    prom = await startPrometheus({ binary: prometheus, targets: [live.metricsTarget], scrapeIntervalSeconds: 1, bearerKey: KEY, unauthenticatedJob: true });
+    prom = await startPrometheus({
+      binary: prometheus,
+      targets: [live.metricsTarget],
+      scrapeIntervalSeconds: 1,
+      bearerKey: KEY,
+      unauthenticatedJob: true,
+    });
 
-    const chat = { model: TINY, messages: [{ role: "user", content: "Explain what a histogram is." }], max_tokens: 12, temperature: 0, seed: 1 };
+    const chat = {
+      model: TINY,
+      messages: [{ role: "user", content: "Explain what a histogram is." }],
+      max_tokens: 12,
+      temperature: 0,
+      seed: 1,
+    };
     const statuses: Record<string, number> = {};
     const note = async (name: string, r: Promise<Response>) => {
       const res = await r;
@@ -51,10 +67,28 @@ describe.skipIf(bins.skip)("Prometheus against the live server", () => {
     };
     await note("chat", post("/v1/chat/completions", chat));
     await note("chat (cache hit)", post("/v1/chat/completions", chat));
-    await note("chat stream", post("/v1/chat/completions", { ...chat, temperature: 0.8, seed: undefined, stream: true, stream_options: { include_usage: true } }));
-    await note("completion", post("/v1/completions", { model: TINY, prompt: "Once upon a time", max_tokens: 8, temperature: 0.7 }));
-    await note("pinned q8_0", post("/v1/chat/completions", { ...chat, model: `${TINY}:q8_0`, temperature: 0.5, seed: undefined }));
-    await note("ollama generate", post("/api/generate", { model: TINY, prompt: "Hello", stream: false, options: { num_predict: 6 } }));
+    await note(
+      "chat stream",
+      post("/v1/chat/completions", {
+        ...chat,
+        temperature: 0.8,
+        seed: undefined,
+        stream: true,
+        stream_options: { include_usage: true },
+      }),
+    );
+    await note(
+      "completion",
+      post("/v1/completions", { model: TINY, prompt: "Once upon a time", max_tokens: 8, temperature: 0.7 }),
+    );
+    await note(
+      "pinned q8_0",
+      post("/v1/chat/completions", { ...chat, model: `${TINY}:q8_0`, temperature: 0.5, seed: undefined }),
+    );
+    await note(
+      "ollama generate",
+      post("/api/generate", { model: TINY, prompt: "Hello", stream: false, options: { num_predict: 6 } }),
+    );
     await note("unknown model", post("/v1/chat/completions", { ...chat, model: "no-such-model" }));
     await note("status", fetch(`${api}/api/status`, { headers: { "x-api-key": KEY } }));
     expect(statuses).toEqual({
@@ -68,10 +102,15 @@ describe.skipIf(bins.skip)("Prometheus against the live server", () => {
       status: 200,
     });
 
-    scrapeAfterTraffic = await (await fetch(`${live.server.metricsUrl}/metrics`, { headers: { authorization: `Bearer ${KEY}` } })).text();
+    scrapeAfterTraffic = await (
+      await fetch(`${live.server.metricsUrl}/metrics`, { headers: { authorization: `Bearer ${KEY}` } })
+    ).text();
     // Wait until Prometheus holds a scrape taken after all that traffic, then two more so every rate() window
     // has at least two post-traffic samples.
-    const generated = Number(/^reflexia_generated_tokens_total\{[^}]*quantization="q8_0"[^}]*\} (\S+)$/m.exec(scrapeAfterTraffic)?.[1] ?? "NaN");
+    const generated = Number(
+      /^reflexia_generated_tokens_total\{[^}]*quantization="q8_0"[^}]*\} (\S+)$/m.exec(scrapeAfterTraffic)?.[1] ??
+        "NaN",
+    );
     expect(generated).toBeGreaterThan(0);
     const deadline = Date.now() + 60_000;
     for (;;) {
@@ -101,7 +140,10 @@ describe.skipIf(bins.skip)("Prometheus against the live server", () => {
   });
 
   it("promtool check metrics accepts a real scrape", () => {
-    const r = spawnSync(bins.require("promtool"), ["check", "metrics"], { input: scrapeAfterTraffic, encoding: "utf8" });
+    const r = spawnSync(bins.require("promtool"), ["check", "metrics"], {
+      input: scrapeAfterTraffic,
+      encoding: "utf8",
+    });
     expect(`${r.stdout}${r.stderr}`.trim()).toBe("");
     expect(r.status).toBe(0);
   });
@@ -113,7 +155,14 @@ describe.skipIf(bins.skip)("Prometheus against the live server", () => {
       for (const n of metricNamesIn(q.expr)) if (!isExported(n, families)) missing.push(`${q.panel}: ${n}`);
     expect(missing).toEqual([]);
     // The guide's exact names are real samples in the scrape, not only declared families.
-    for (const n of ["reflexia_http_requests_total", "reflexia_model_inference_duration_seconds_bucket", "reflexia_memory_usage_bytes", "reflexia_memory_usage_percent", "reflexia_rag_retrieval_duration_seconds_bucket", "reflexia_rag_document_count"])
+    for (const n of [
+      "reflexia_http_requests_total",
+      "reflexia_model_inference_duration_seconds_bucket",
+      "reflexia_memory_usage_bytes",
+      "reflexia_memory_usage_percent",
+      "reflexia_rag_retrieval_duration_seconds_bucket",
+      "reflexia_rag_document_count",
+    ])
       expect(samples.has(n), n).toBe(true);
   });
 
@@ -127,7 +176,9 @@ describe.skipIf(bins.skip)("Prometheus against the live server", () => {
     const plain = await fetch(`${live.server.metricsUrl}/metrics`);
     expect(plain.status).toBe(401);
     expect(((await plain.json()) as { error: { code: string } }).error.code).toBe("RFX_UNAUTHORIZED");
-    expect((await fetch(`${live.server.metricsUrl}/metrics`, { headers: { authorization: "Bearer wrong" } })).status).toBe(401);
+    expect(
+      (await fetch(`${live.server.metricsUrl}/metrics`, { headers: { authorization: "Bearer wrong" } })).status,
+    ).toBe(401);
   });
 
   it("every PromQL expression of the dashboard returns data", async () => {

@@ -17,8 +17,14 @@ const dir = mkdtempSync(join(tmpdir(), "rfx-rag-crash-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Runs the child on `dir` from op `start`, kills it with SIGKILL after a random delay, returns the last acked op. */
-async function runAndKill(dir: string, start: number, killFromSpawn: boolean): Promise<{ lastAck: number; killedDuring: string }> {
-  const child = spawn(process.execPath, ["--import", "tsx", CHILD, dir, String(start)], { stdio: ["ignore", "pipe", "pipe"] });
+async function runAndKill(
+  dir: string,
+  start: number,
+  killFromSpawn: boolean,
+): Promise<{ lastAck: number; killedDuring: string }> {
+  const child = spawn(process.execPath, ["--import", "tsx", CHILD, dir, String(start)], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let lastAck = start - 1;
   let stderr = "";
   let ready = false;
@@ -105,12 +111,16 @@ describe("RAG durability under SIGKILL", () => {
           const version = doc ? [1, 2].find((v) => sha(crashDocText(source, v)) === doc.sha256) : undefined;
           if (doc) expect(version, `${source} holds content of no known version`).toBeDefined();
           const allowed = [acked.get(source), ...(inFlight.has(source) ? [inFlight.get(source)] : [])];
-          expect(allowed, `${source}: found ${doc ? `v${version}` : "nothing"}\n${log.join("\n")}`).toContain(doc ? version : undefined);
+          expect(allowed, `${source}: found ${doc ? `v${version}` : "nothing"}\n${log.join("\n")}`).toContain(
+            doc ? version : undefined,
+          );
           if (!doc || !touched.has(source)) continue;
           // Whole: exactly the chunks the text produces, at the same offsets (verify() covered the others).
           const expected = chunkText(crashDocText(source, version!), CRASH_STORE_OPTIONS);
           const stored = (await svc.get(doc.id, { withChunks: true })).chunks!;
-          expect(stored.map((c) => [c.index, c.start, c.end, c.text])).toEqual(expected.map((c) => [c.index, c.start, c.end, c.text]));
+          expect(stored.map((c) => [c.index, c.start, c.end, c.text])).toEqual(
+            expected.map((c) => [c.index, c.start, c.end, c.text]),
+          );
         }
       } finally {
         await svc.close();
@@ -126,7 +136,12 @@ describe("RAG durability under SIGKILL", () => {
     const own = mkdtempSync(join(tmpdir(), "rfx-rag-crash-mem-"));
     try {
       const embedder = createHashEmbedder({ dim: 384 });
-      const opts = { dir: own, dim: embedder.dim, embedderId: embedder.id, annThreshold: CRASH_STORE_OPTIONS.annThreshold };
+      const opts = {
+        dir: own,
+        dim: embedder.dim,
+        embedderId: embedder.id,
+        annThreshold: CRASH_STORE_OPTIONS.annThreshold,
+      };
       const ids = (hits: SearchHit[]) => hits.map((h) => h.chunk.id).sort();
       let next = 0;
       for (let cycle = 0; cycle < 4; cycle++) {

@@ -6,7 +6,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config/index.ts";
 import { startServer, type RunningServer } from "../src/main.ts";
 import { writeMinimalPdf } from "../src/rag/extract/write-minimal-pdf.ts";
-import { createTinyHome, liveServerConfig, parseNdjson, parseSse, TINY, type TinyHome } from "./support/server-fixture.ts";
+import {
+  createTinyHome,
+  liveServerConfig,
+  parseNdjson,
+  parseSse,
+  TINY,
+  type TinyHome,
+} from "./support/server-fixture.ts";
 
 const UPLOAD_LIMIT = 64 * 1024;
 
@@ -35,7 +42,10 @@ const DOCS = {
   },
 };
 
-async function api(path: string, init: RequestInit & { json?: unknown } = {}): Promise<{ status: number; body: any; text: string; headers: Headers }> {
+async function api(
+  path: string,
+  init: RequestInit & { json?: unknown } = {},
+): Promise<{ status: number; body: any; text: string; headers: Headers }> {
   const headers = new Headers(init.headers);
   let body = init.body;
   if (init.json !== undefined) {
@@ -67,14 +77,23 @@ function form(fill: (f: FormData) => unknown) {
 }
 
 function rawMultipart(boundary: string, body: string | Uint8Array, headers: Record<string, string> = {}) {
-  return api("/api/upload", { method: "POST", headers: { "content-type": `multipart/form-data; boundary=${boundary}`, ...headers }, body: typeof body === "string" ? body : new Uint8Array(body) });
+  return api("/api/upload", {
+    method: "POST",
+    headers: { "content-type": `multipart/form-data; boundary=${boundary}`, ...headers },
+    body: typeof body === "string" ? body : new Uint8Array(body),
+  });
 }
 
 /** Everything that identifies the store's contents: documents (ids, hashes, chunk counts) and totals. */
 async function snapshot() {
   const list = await api("/api/documents?limit=1000");
   const stats = await api("/api/rag/stats");
-  return { docs: list.body.documents.map((d: any) => [d.id, d.sha256, d.chunk_count]), total: list.body.total, documents: stats.body.documents, chunks: stats.body.chunks };
+  return {
+    docs: list.body.documents.map((d: any) => [d.id, d.sha256, d.chunk_count]),
+    total: list.body.total,
+    documents: stats.body.documents,
+    chunks: stats.body.chunks,
+  };
 }
 
 const ids: Record<string, string> = {};
@@ -100,21 +119,34 @@ afterAll(async () => {
 describe("documents API", () => {
   it("ingests JSON documents: 201 created, 200 unchanged, 200 replaced (same id)", async () => {
     for (const [key, d] of Object.entries(DOCS)) {
-      const r = await api("/api/documents", { method: "POST", json: { content: d.content, title: d.title, source: `test:${key}`, type: "markdown" } });
+      const r = await api("/api/documents", {
+        method: "POST",
+        json: { content: d.content, title: d.title, source: `test:${key}`, type: "markdown" },
+      });
       expect(r.status).toBe(201);
       expect(r.body.status).toBe("created");
-      expect(r.body.document).toMatchObject({ title: d.title, source: `test:${key}`, size: Buffer.byteLength(d.content) });
+      expect(r.body.document).toMatchObject({
+        title: d.title,
+        source: `test:${key}`,
+        size: Buffer.byteLength(d.content),
+      });
       expect(r.body.document.chunk_count).toBeGreaterThan(0);
       expect(r.body.document.sha256).toMatch(/^[0-9a-f]{64}$/);
       ids[key] = r.body.document.id;
     }
-    const again = await api("/api/documents", { method: "POST", json: { content: DOCS.quokka.content, title: DOCS.quokka.title, source: "test:quokka" } });
+    const again = await api("/api/documents", {
+      method: "POST",
+      json: { content: DOCS.quokka.content, title: DOCS.quokka.title, source: "test:quokka" },
+    });
     expect(again.status).toBe(200);
     expect(again.body.status).toBe("unchanged");
     expect(again.body.document.id).toBe(ids.quokka);
 
     const changed = `${DOCS.sourdough.content}\n\nRetard the dough overnight in the refrigerator for a sourer crumb.`;
-    const replaced = await api("/api/documents", { method: "POST", json: { content: changed, title: DOCS.sourdough.title, source: "test:sourdough" } });
+    const replaced = await api("/api/documents", {
+      method: "POST",
+      json: { content: changed, title: DOCS.sourdough.title, source: "test:sourdough" },
+    });
     expect(replaced.status).toBe(200);
     expect(replaced.body.status).toBe("replaced");
     expect(replaced.body.document.id).toBe(ids.sourdough);
@@ -122,7 +154,11 @@ describe("documents API", () => {
   });
 
   it("ingests a multipart upload; the file name is only a title", async () => {
-    const r = await upload("harbour-notes.md", "# Harbour notes\n\nThe harbourmaster Ingeborg schedules dredging of the silted channel every spring.\n", "text/markdown");
+    const r = await upload(
+      "harbour-notes.md",
+      "# Harbour notes\n\nThe harbourmaster Ingeborg schedules dredging of the silted channel every spring.\n",
+      "text/markdown",
+    );
     expect(r.status).toBe(201);
     expect(r.body.document).toMatchObject({ type: "markdown", source: "harbour-notes.md" });
     expect(r.body.document.chunk_count).toBeGreaterThan(0);
@@ -135,7 +171,9 @@ describe("documents API", () => {
     expect(all.body.total).toBe(4);
     expect(all.body.offset).toBe(0);
     for (const d of all.body.documents) {
-      expect(Object.keys(d)).toEqual(expect.arrayContaining(["id", "title", "source", "type", "size", "sha256", "added_at", "chunk_count"]));
+      expect(Object.keys(d)).toEqual(
+        expect.arrayContaining(["id", "title", "source", "type", "size", "sha256", "added_at", "chunk_count"]),
+      );
     }
     expect(all.body.documents.map((d: any) => d.id).sort()).toEqual(Object.values(ids).sort());
     const page = await api("/api/documents?offset=1&limit=2");
@@ -179,29 +217,176 @@ describe("upload edge cases: a 4xx with a code, and the store unchanged", () => 
   const binary = new Uint8Array(4096).map((_, i) => (i * 7919 + 13) % 256);
   const cases: { name: string; send: () => ReturnType<typeof api>; status: number; code: string }[] = [
     { name: "empty file", send: () => upload("empty.txt", "", "text/plain"), status: 422, code: "RFX_EMPTY_DOCUMENT" },
-    { name: "0-byte PDF", send: () => upload("report.pdf", new Uint8Array(0), "application/pdf"), status: 422, code: "RFX_EMPTY_DOCUMENT" },
-    { name: "binary with a .txt name", send: () => upload("notes.txt", binary, "text/plain"), status: 415, code: "RFX_UNSUPPORTED_MEDIA" },
-    { name: "path-traversal file name", send: () => upload("../../etc/passwd.txt", "root:x:0:0:root:/root:/bin/bash\n", "text/plain"), status: 400, code: "RFX_VALIDATION" },
-    { name: "Windows path-traversal file name", send: () => upload("..\\..\\boot.ini", "[boot loader]\n", "text/plain"), status: 400, code: "RFX_VALIDATION" },
-    { name: "file over the upload limit", send: () => upload("big.txt", "word ".repeat(UPLOAD_LIMIT / 5 + 100), "text/plain"), status: 413, code: "RFX_PAYLOAD_TOO_LARGE" },
-    { name: "JSON content over the upload limit", send: () => api("/api/documents", { method: "POST", json: { content: "x".repeat(UPLOAD_LIMIT + 1) } }), status: 413, code: "RFX_PAYLOAD_TOO_LARGE" },
-    { name: "empty JSON content", send: () => api("/api/documents", { method: "POST", json: { content: "" } }), status: 422, code: "RFX_EMPTY_DOCUMENT" },
-    { name: "JSON without content", send: () => api("/api/documents", { method: "POST", json: { title: "x" } }), status: 400, code: "RFX_VALIDATION" },
-    { name: "JSON with a path as file name", send: () => api("/api/documents", { method: "POST", json: { content: "hello there", filename: "/etc/passwd" } }), status: 400, code: "RFX_VALIDATION" },
-    { name: "multipart without a file", send: () => api("/api/upload", { method: "POST", body: (() => { const f = new FormData(); f.append("title", "x"); return f; })() }), status: 400, code: "RFX_VALIDATION" },
-    { name: "file in the wrong field", send: () => upload("a.txt", "hello", "text/plain", "document"), status: 400, code: "RFX_VALIDATION" },
-    { name: "upload as JSON instead of multipart", send: () => api("/api/upload", { method: "POST", json: { content: "hello" } }), status: 415, code: "RFX_UNSUPPORTED_MEDIA" },
-    { name: "a second file", send: () => form((f) => (f.append("file", new Blob(["first"]), "a.txt"), f.append("file", new Blob(["second"]), "b.txt"))), status: 400, code: "RFX_VALIDATION" },
-    { name: "a title over the JSON route's 500 characters", send: () => form((f) => (f.append("title", "t".repeat(501)), f.append("file", new Blob(["hello there"]), "a.txt"))), status: 400, code: "RFX_VALIDATION" },
-    { name: "a title past the parser's field size (never silently cut)", send: () => form((f) => (f.append("title", "t".repeat(100_000)), f.append("file", new Blob(["hello there"]), "a.txt"))), status: 400, code: "RFX_VALIDATION" },
-    { name: "an unknown form field", send: () => form((f) => (f.append("file", new Blob(["hello there"]), "a.txt"), f.append("tags", "x"))), status: 400, code: "RFX_VALIDATION" },
-    { name: "a repeated form field", send: () => form((f) => (f.append("source", "a"), f.append("source", "b"), f.append("file", new Blob(["hello there"]), "a.txt"))), status: 400, code: "RFX_VALIDATION" },
-    { name: "multipart body that is one byte", send: () => rawMultipart("XX", "x"), status: 400, code: "RFX_BAD_REQUEST" },
-    { name: "multipart without the closing boundary", send: () => rawMultipart("XX", '--XX\r\ncontent-disposition: form-data; name="file"; filename="a.txt"\r\n\r\nhello'), status: 400, code: "RFX_BAD_REQUEST" },
-    { name: "multipart with a 1,000-character boundary", send: () => rawMultipart("B".repeat(1000), `--${"B".repeat(1000)}\r\ncontent-disposition: form-data; name="file"; filename="a.txt"\r\n\r\nhello\r\n--${"B".repeat(1000)}--\r\n`), status: 400, code: "RFX_BAD_REQUEST" },
-    { name: "multipart without a boundary", send: () => api("/api/upload", { method: "POST", headers: { "content-type": "multipart/form-data" }, body: "x" }), status: 400, code: "RFX_BAD_REQUEST" },
-    { name: "gzip-encoded multipart", send: () => rawMultipart("XX", gzipSync('--XX\r\ncontent-disposition: form-data; name="file"; filename="a.txt"\r\n\r\nhello\r\n--XX--\r\n'), { "content-encoding": "gzip" }), status: 400, code: "RFX_BAD_REQUEST" },
-    { name: "a JSON document nested 30,000 deep", send: () => api("/api/documents", { method: "POST", json: { content: "[".repeat(30_000) + "]".repeat(30_000), type: "json" } }), status: 400, code: "RFX_VALIDATION" },
+    {
+      name: "0-byte PDF",
+      send: () => upload("report.pdf", new Uint8Array(0), "application/pdf"),
+      status: 422,
+      code: "RFX_EMPTY_DOCUMENT",
+    },
+    {
+      name: "binary with a .txt name",
+      send: () => upload("notes.txt", binary, "text/plain"),
+      status: 415,
+      code: "RFX_UNSUPPORTED_MEDIA",
+    },
+    {
+      name: "path-traversal file name",
+      send: () => upload("../../etc/passwd.txt", "root:x:0:0:root:/root:/bin/bash\n", "text/plain"),
+      status: 400,
+      code: "RFX_VALIDATION",
+    },
+    {
+      name: "Windows path-traversal file name",
+      send: () => upload("..\\..\\boot.ini", "[boot loader]\n", "text/plain"),
+      status: 400,
+      code: "RFX_VALIDATION",
+    },
+    {
+      name: "file over the upload limit",
+      send: () => upload("big.txt", "word ".repeat(UPLOAD_LIMIT / 5 + 100), "text/plain"),
+      status: 413,
+      code: "RFX_PAYLOAD_TOO_LARGE",
+    },
+    {
+      name: "JSON content over the upload limit",
+      send: () => api("/api/documents", { method: "POST", json: { content: "x".repeat(UPLOAD_LIMIT + 1) } }),
+      status: 413,
+      code: "RFX_PAYLOAD_TOO_LARGE",
+    },
+    {
+      name: "empty JSON content",
+      send: () => api("/api/documents", { method: "POST", json: { content: "" } }),
+      status: 422,
+      code: "RFX_EMPTY_DOCUMENT",
+    },
+    {
+      name: "JSON without content",
+      send: () => api("/api/documents", { method: "POST", json: { title: "x" } }),
+      status: 400,
+      code: "RFX_VALIDATION",
+    },
+    {
+      name: "JSON with a path as file name",
+      send: () => api("/api/documents", { method: "POST", json: { content: "hello there", filename: "/etc/passwd" } }),
+      status: 400,
+      code: "RFX_VALIDATION",
+    },
+    {
+      name: "multipart without a file",
+      send: () =>
+        api("/api/upload", {
+          method: "POST",
+          body: (() => {
+            const f = new FormData();
+            f.append("title", "x");
+            return f;
+          })(),
+        }),
+      status: 400,
+      code: "RFX_VALIDATION",
+    },
+    {
+      name: "file in the wrong field",
+      send: () => upload("a.txt", "hello", "text/plain", "document"),
+      status: 400,
+      code: "RFX_VALIDATION",
+    },
+    {
+      name: "upload as JSON instead of multipart",
+      send: () => api("/api/upload", { method: "POST", json: { content: "hello" } }),
+      status: 415,
+      code: "RFX_UNSUPPORTED_MEDIA",
+    },
+    {
+      name: "a second file",
+      send: () =>
+        form((f) => (f.append("file", new Blob(["first"]), "a.txt"), f.append("file", new Blob(["second"]), "b.txt"))),
+      status: 400,
+      code: "RFX_VALIDATION",
+    },
+    {
+      name: "a title over the JSON route's 500 characters",
+      send: () =>
+        form((f) => (f.append("title", "t".repeat(501)), f.append("file", new Blob(["hello there"]), "a.txt"))),
+      status: 400,
+      code: "RFX_VALIDATION",
+    },
+    {
+      name: "a title past the parser's field size (never silently cut)",
+      send: () =>
+        form((f) => (f.append("title", "t".repeat(100_000)), f.append("file", new Blob(["hello there"]), "a.txt"))),
+      status: 400,
+      code: "RFX_VALIDATION",
+    },
+    {
+      name: "an unknown form field",
+      send: () => form((f) => (f.append("file", new Blob(["hello there"]), "a.txt"), f.append("tags", "x"))),
+      status: 400,
+      code: "RFX_VALIDATION",
+    },
+    {
+      name: "a repeated form field",
+      send: () =>
+        form(
+          (f) => (
+            f.append("source", "a"),
+            f.append("source", "b"),
+            f.append("file", new Blob(["hello there"]), "a.txt")
+          ),
+        ),
+      status: 400,
+      code: "RFX_VALIDATION",
+    },
+    {
+      name: "multipart body that is one byte",
+      send: () => rawMultipart("XX", "x"),
+      status: 400,
+      code: "RFX_BAD_REQUEST",
+    },
+    {
+      name: "multipart without the closing boundary",
+      send: () =>
+        rawMultipart("XX", '--XX\r\ncontent-disposition: form-data; name="file"; filename="a.txt"\r\n\r\nhello'),
+      status: 400,
+      code: "RFX_BAD_REQUEST",
+    },
+    {
+      name: "multipart with a 1,000-character boundary",
+      send: () =>
+        rawMultipart(
+          "B".repeat(1000),
+          `--${"B".repeat(1000)}\r\ncontent-disposition: form-data; name="file"; filename="a.txt"\r\n\r\nhello\r\n--${"B".repeat(1000)}--\r\n`,
+        ),
+      status: 400,
+      code: "RFX_BAD_REQUEST",
+    },
+    {
+      name: "multipart without a boundary",
+      send: () => api("/api/upload", { method: "POST", headers: { "content-type": "multipart/form-data" }, body: "x" }),
+      status: 400,
+      code: "RFX_BAD_REQUEST",
+    },
+    {
+      name: "gzip-encoded multipart",
+      send: () =>
+        rawMultipart(
+          "XX",
+          gzipSync('--XX\r\ncontent-disposition: form-data; name="file"; filename="a.txt"\r\n\r\nhello\r\n--XX--\r\n'),
+          { "content-encoding": "gzip" },
+        ),
+      status: 400,
+      code: "RFX_BAD_REQUEST",
+    },
+    {
+      name: "a JSON document nested 30,000 deep",
+      send: () =>
+        api("/api/documents", {
+          method: "POST",
+          json: { content: "[".repeat(30_000) + "]".repeat(30_000), type: "json" },
+        }),
+      status: 400,
+      code: "RFX_VALIDATION",
+    },
   ];
 
   for (const c of cases) {
@@ -237,17 +422,29 @@ describe("retrieval", () => {
     expect(r.body.results.length).toBeGreaterThan(0);
     expect(r.body.results.length).toBeLessThanOrEqual(2);
     const top = r.body.results[0];
-    expect(top).toMatchObject({ document_id: ids.quokka, title: DOCS.quokka.title, chunk_index: expect.any(Number), score: expect.any(Number) });
+    expect(top).toMatchObject({
+      document_id: ids.quokka,
+      title: DOCS.quokka.title,
+      chunk_index: expect.any(Number),
+      score: expect.any(Number),
+    });
     expect(DOCS.quokka.content.slice(top.start, top.end)).toBe(top.text);
     for (const k of ["embed_ms", "search_ms", "total_ms"]) expect(typeof r.body.timings[k]).toBe("number");
-    const vec = await api("/api/rag/query", { method: "POST", json: { query: "rye flour levain feeding", hybrid: false } });
+    const vec = await api("/api/rag/query", {
+      method: "POST",
+      json: { query: "rye flour levain feeding", hybrid: false },
+    });
     expect(vec.body.mode).toBe("vector");
     expect(vec.body.results[0].document_id).toBe(ids.sourdough);
   });
 
   it("rejects bad queries with codes", async () => {
-    expect((await api("/api/rag/query", { method: "POST", json: { query: "" } })).body.error.code).toBe("RFX_VALIDATION");
-    expect((await api("/api/rag/query", { method: "POST", json: { query: "x", top_k: 0 } })).body.error.code).toBe("RFX_VALIDATION");
+    expect((await api("/api/rag/query", { method: "POST", json: { query: "" } })).body.error.code).toBe(
+      "RFX_VALIDATION",
+    );
+    expect((await api("/api/rag/query", { method: "POST", json: { query: "x", top_k: 0 } })).body.error.code).toBe(
+      "RFX_VALIDATION",
+    );
     expect((await api("/api/rag/query", { method: "POST", json: { top_k: 3 } })).status).toBe(400);
   });
 });
@@ -259,19 +456,30 @@ describe("rag: true on the generation endpoints (the tiny model's text is gibber
     expect(sources[0].document_id).toBe(id);
     expect(sources[0].n).toBe(1);
     for (const s of sources) {
-      expect(s).toMatchObject({ title: expect.any(String), chunk_index: expect.any(Number), score: expect.any(Number), text: expect.any(String) });
+      expect(s).toMatchObject({
+        title: expect.any(String),
+        chunk_index: expect.any(Number),
+        score: expect.any(Number),
+        text: expect.any(String),
+      });
     }
     expect(content.slice(sources[0].start, sources[0].end)).toBe(sources[0].text);
   };
 
   it("/v1/chat/completions returns reflexia.sources citing the right document", async () => {
-    const r = await api("/v1/chat/completions", { method: "POST", json: { model: TINY, messages: [{ role: "user", content: question }], max_tokens: 4, rag: true } });
+    const r = await api("/v1/chat/completions", {
+      method: "POST",
+      json: { model: TINY, messages: [{ role: "user", content: question }], max_tokens: 4, rag: true },
+    });
     expect(r.status, r.text).toBe(200);
     checkSources(r.body.reflexia.sources, ids.lighthouse, DOCS.lighthouse.content);
     expect(r.body.reflexia.rag).toMatchObject({ mode: "hybrid", top_k: 3 });
     expect(r.body.reflexia.rag.context_tokens).toBeGreaterThan(0);
     // The prompt carried the sources: far more prompt tokens than the question alone.
-    const plain = await api("/v1/chat/completions", { method: "POST", json: { model: TINY, messages: [{ role: "user", content: question }], max_tokens: 4 } });
+    const plain = await api("/v1/chat/completions", {
+      method: "POST",
+      json: { model: TINY, messages: [{ role: "user", content: question }], max_tokens: 4 },
+    });
     expect(plain.body.reflexia.sources).toBeUndefined();
     expect(r.body.usage.prompt_tokens).toBeGreaterThan(plain.body.usage.prompt_tokens + 50);
   });
@@ -279,7 +487,13 @@ describe("rag: true on the generation endpoints (the tiny model's text is gibber
   it("streamed chat carries the sources in the final chunk", async () => {
     const r = await api("/v1/chat/completions", {
       method: "POST",
-      json: { model: TINY, messages: [{ role: "user", content: "Which island has twelve thousand quokkas?" }], max_tokens: 4, stream: true, rag: { top_k: 1 } },
+      json: {
+        model: TINY,
+        messages: [{ role: "user", content: "Which island has twelve thousand quokkas?" }],
+        max_tokens: 4,
+        stream: true,
+        rag: { top_k: 1 },
+      },
     });
     expect(r.status).toBe(200);
     const events = parseSse(r.text).filter((e) => e !== "[DONE]") as any[];
@@ -290,15 +504,30 @@ describe("rag: true on the generation endpoints (the tiny model's text is gibber
   });
 
   it("/v1/completions, /api/generate (use_rag) and /api/chat cite the right documents", async () => {
-    const c = await api("/v1/completions", { method: "POST", json: { model: TINY, prompt: "Feeding a sourdough starter with rye flour:", max_tokens: 4, rag: true } });
+    const c = await api("/v1/completions", {
+      method: "POST",
+      json: { model: TINY, prompt: "Feeding a sourdough starter with rye flour:", max_tokens: 4, rag: true },
+    });
     expect(c.status, c.text).toBe(200);
     checkSources(c.body.reflexia.sources, ids.sourdough, DOCS.sourdough.content);
 
-    const g = await api("/api/generate", { method: "POST", json: { model: TINY, prompt: "quokka population on Rottnest Island", stream: false, use_rag: true, options: { num_predict: 4 } } });
+    const g = await api("/api/generate", {
+      method: "POST",
+      json: {
+        model: TINY,
+        prompt: "quokka population on Rottnest Island",
+        stream: false,
+        use_rag: true,
+        options: { num_predict: 4 },
+      },
+    });
     expect(g.status, g.text).toBe(200);
     checkSources(g.body.reflexia.sources, ids.quokka, DOCS.quokka.content);
 
-    const ch = await api("/api/chat", { method: "POST", json: { model: TINY, messages: [{ role: "user", content: question }], rag: true, options: { num_predict: 4 } } });
+    const ch = await api("/api/chat", {
+      method: "POST",
+      json: { model: TINY, messages: [{ role: "user", content: question }], rag: true, options: { num_predict: 4 } },
+    });
     expect(ch.status).toBe(200);
     const final = parseNdjson(ch.text).at(-1) as any;
     expect(final.done).toBe(true);
@@ -307,32 +536,55 @@ describe("rag: true on the generation endpoints (the tiny model's text is gibber
 
   it("sources are cut to the context window left after max_tokens; no room at all is RFX_CONTEXT_OVERFLOW", async () => {
     const msg = [{ role: "user", content: question }];
-    const full = await api("/v1/chat/completions", { method: "POST", json: { model: TINY, messages: msg, max_tokens: 4, rag: { top_k: 3 } } });
+    const full = await api("/v1/chat/completions", {
+      method: "POST",
+      json: { model: TINY, messages: msg, max_tokens: 4, rag: { top_k: 3 } },
+    });
     expect(full.body.reflexia.sources).toHaveLength(3);
     expect(full.body.reflexia.sources.some((s: any) => s.truncated)).toBe(false);
     // Leave the prompt about 330 tokens less than all three sources need (4096-token context, one sequence).
     const maxTokens = 4096 - full.body.usage.prompt_tokens + 330;
-    const cut = await api("/v1/chat/completions", { method: "POST", json: { model: TINY, messages: msg, max_tokens: maxTokens, rag: { top_k: 3 } } });
+    const cut = await api("/v1/chat/completions", {
+      method: "POST",
+      json: { model: TINY, messages: msg, max_tokens: maxTokens, rag: { top_k: 3 } },
+    });
     expect(cut.status, cut.text).toBe(200);
     const sources = cut.body.reflexia.sources;
     expect(sources.length).toBeGreaterThan(0);
     expect(sources.length < 3 || sources.at(-1).truncated).toBe(true);
     expect(cut.body.usage.prompt_tokens + maxTokens).toBeLessThanOrEqual(4096);
-    for (const s of sources) expect(DOCS[s.title === DOCS.lighthouse.title ? "lighthouse" : s.title === DOCS.quokka.title ? "quokka" : "sourdough"].content.slice(s.start, s.end)).toBe(s.text);
-    const over = await api("/v1/chat/completions", { method: "POST", json: { model: TINY, messages: msg, max_tokens: 4090, rag: true } });
+    for (const s of sources)
+      expect(
+        DOCS[
+          s.title === DOCS.lighthouse.title ? "lighthouse" : s.title === DOCS.quokka.title ? "quokka" : "sourdough"
+        ].content.slice(s.start, s.end),
+      ).toBe(s.text);
+    const over = await api("/v1/chat/completions", {
+      method: "POST",
+      json: { model: TINY, messages: msg, max_tokens: 4090, rag: true },
+    });
     expect(over.status).toBe(400);
     expect(over.body.error.code).toBe("RFX_CONTEXT_OVERFLOW");
   });
 
   it("deterministic RAG answers are cached, and any document change invalidates them", async () => {
-    const body = { model: TINY, messages: [{ role: "user", content: question }], max_tokens: 4, temperature: 0, rag: true };
+    const body = {
+      model: TINY,
+      messages: [{ role: "user", content: question }],
+      max_tokens: 4,
+      temperature: 0,
+      rag: true,
+    };
     const first = await api("/v1/chat/completions", { method: "POST", json: body });
     const second = await api("/v1/chat/completions", { method: "POST", json: body });
     expect(second.body.reflexia.cache).toBe("hit");
     expect(second.body.reflexia.sources).toEqual(first.body.reflexia.sources);
     expect(second.body.choices[0].message.content).toBe(first.body.choices[0].message.content);
     // An unrelated document: the retrieved chunks may stay the same, yet the cached answer is dropped.
-    const added = await api("/api/documents", { method: "POST", json: { content: "Glaciers carve cirques and U-shaped valleys.", source: "test:glacier" } });
+    const added = await api("/api/documents", {
+      method: "POST",
+      json: { content: "Glaciers carve cirques and U-shaped valleys.", source: "test:glacier" },
+    });
     expect(added.status).toBe(201);
     const third = await api("/v1/chat/completions", { method: "POST", json: body });
     expect(third.body.reflexia.cache).toBe("miss");
@@ -342,10 +594,16 @@ describe("rag: true on the generation endpoints (the tiny model's text is gibber
   });
 
   it("rag on a chat without a user message, and rag of the wrong type, are 400s", async () => {
-    const noUser = await api("/v1/chat/completions", { method: "POST", json: { model: TINY, messages: [{ role: "system", content: "be brief" }], max_tokens: 2, rag: true } });
+    const noUser = await api("/v1/chat/completions", {
+      method: "POST",
+      json: { model: TINY, messages: [{ role: "system", content: "be brief" }], max_tokens: 2, rag: true },
+    });
     expect(noUser.status).toBe(400);
     expect(noUser.body.error.code).toBe("RFX_VALIDATION");
-    const wrong = await api("/api/chat", { method: "POST", json: { model: TINY, messages: [{ role: "user", content: "hi" }], rag: "yes" } });
+    const wrong = await api("/api/chat", {
+      method: "POST",
+      json: { model: TINY, messages: [{ role: "user", content: "hi" }], rag: "yes" },
+    });
     expect(wrong.status).toBe(400);
     expect(wrong.body.error.code).toBe("RFX_VALIDATION");
   });
@@ -357,7 +615,12 @@ describe("status and metrics", () => {
     const stats = await api("/api/rag/stats");
     expect(s.body.rag).toMatchObject({ enabled: true, documents: 3, chunks: stats.body.chunks });
     const mem = s.body.rag.memory_index;
-    expect(mem).toMatchObject({ state: "serving", chunks: stats.body.chunks, quantization: "int8", max_bytes: 1 << 30 });
+    expect(mem).toMatchObject({
+      state: "serving",
+      chunks: stats.body.chunks,
+      quantization: "int8",
+      max_bytes: 1 << 30,
+    });
     expect(mem.bytes).toBe(mem.vector_bytes + mem.text_bytes + mem.chunk_bytes);
     expect(mem.vector_bytes).toBeGreaterThan(0);
     expect(stats.body.index.memory).toMatchObject({ state: "serving", chunks: stats.body.chunks });
@@ -402,7 +665,12 @@ describe("rag.embedding_model naming a store model", () => {
     });
     const s = await startServer({ loaded, store: h.store, logger: false, webDir: null, warmUp: false });
     try {
-      const post = (path: string, json: unknown) => fetch(`${s.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(json) });
+      const post = (path: string, json: unknown) =>
+        fetch(`${s.url}${path}`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(json),
+        });
       const stats = (await (await fetch(`${s.url}/api/rag/stats`)).json()) as any;
       // The tiny model's hidden size, not the builtin embedder's 384.
       expect(stats.embedder).toEqual({ id: `${TINY}:q4_0`, dim: 256 });
@@ -411,7 +679,14 @@ describe("rag.embedding_model naming a store model", () => {
       const id = ((await added.json()) as any).document.id;
       const q = (await (await post("/api/rag/query", { query: "quokka Rottnest", hybrid: false })).json()) as any;
       expect(q.results[0].document_id).toBe(id);
-      const chat = (await (await post("/v1/chat/completions", { model: TINY, messages: [{ role: "user", content: "quokkas?" }], max_tokens: 2, rag: true })).json()) as any;
+      const chat = (await (
+        await post("/v1/chat/completions", {
+          model: TINY,
+          messages: [{ role: "user", content: "quokkas?" }],
+          max_tokens: 2,
+          rag: true,
+        })
+      ).json()) as any;
       expect(chat.reflexia.sources[0].document_id).toBe(id);
     } finally {
       await s.close();

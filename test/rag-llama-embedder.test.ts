@@ -30,7 +30,11 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-registerEmbedderConformance("llama (synthetic tiny GGUF)", async () => createLlamaEmbedder(await load(), { id: "tiny-embed", batchSize: 3 }), async () => undefined);
+registerEmbedderConformance(
+  "llama (synthetic tiny GGUF)",
+  async () => createLlamaEmbedder(await load(), { id: "tiny-embed", batchSize: 3 }),
+  async () => undefined,
+);
 
 describe("RAG service on the GGUF embedder", () => {
   let model: LoadedModel;
@@ -40,7 +44,13 @@ describe("RAG service on the GGUF embedder", () => {
 
   it("ingests, stores the model's dimension and retrieves a chunk by its own text", async () => {
     const embedder = createLlamaEmbedder(model, { id: "tiny-embed" });
-    const svc = await createRagService({ dir: join(dir, "store"), embedder, chunkSize: 48, chunkOverlap: 4, hybrid: false });
+    const svc = await createRagService({
+      dir: join(dir, "store"),
+      embedder,
+      chunkSize: 48,
+      chunkOverlap: 4,
+      hybrid: false,
+    });
     try {
       const text = [
         "Blenport is the harbour capital of Zorvania.",

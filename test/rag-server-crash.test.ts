@@ -49,7 +49,10 @@ function tagOf(n: number): string {
   return `zorblat${s}`;
 }
 
-const WORDS = "harbour granite ledger orchard lantern meadow quarry beacon thicket saddle furnace parchment compass tundra bramble cistern".split(" ");
+const WORDS =
+  "harbour granite ledger orchard lantern meadow quarry beacon thicket saddle furnace parchment compass tundra bramble cistern".split(
+    " ",
+  );
 
 /** A few hundred words over several paragraphs, so each document spans several chunks. */
 function documentText(n: number, random: () => number): string {
@@ -65,20 +68,24 @@ function documentText(n: number, random: () => number): string {
 }
 
 function startChild(home: string): Promise<Child> {
-  const proc = spawn(process.execPath, ["bin/reflexia.js", "serve", "--port", "0", "--metrics-port", "0", "--host", "127.0.0.1"], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      REFLEXIA_HOME: home,
-      DEFAULT_MODEL: TINY,
-      LOG_LEVEL: "warn",
-      PARALLEL: "1",
-      CONTEXT_SIZE: "512",
-      RAG_CHUNK_SIZE: "64",
-      RAG_CHUNK_OVERLAP: "8",
+  const proc = spawn(
+    process.execPath,
+    ["bin/reflexia.js", "serve", "--port", "0", "--metrics-port", "0", "--host", "127.0.0.1"],
+    {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        REFLEXIA_HOME: home,
+        DEFAULT_MODEL: TINY,
+        LOG_LEVEL: "warn",
+        PARALLEL: "1",
+        CONTEXT_SIZE: "512",
+        RAG_CHUNK_SIZE: "64",
+        RAG_CHUNK_OVERLAP: "8",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
     },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  );
   let out = "";
   proc.stdout!.on("data", (d) => (out += d));
   proc.stderr!.on("data", (d) => (out += d));
@@ -127,108 +134,132 @@ afterAll(async () => {
 });
 
 describe("RAG durability across SIGKILL of the server", () => {
-  it(`${ROUNDS} rounds of kill-during-ingest: acknowledged documents whole, no partial ones`, { timeout: 120_000 }, async () => {
-    const seed = Number(process.env.RAG_CRASH_SEED ?? Date.now() % 1_000_000);
-    console.log(`rag-crash seed ${seed} (rerun with RAG_CRASH_SEED=${seed})`);
-    const random = rng(seed);
-    const acked = new Map<string, Ack>();
-    /** Every content ever sent, by sha256: an unacknowledged document may be present, but only whole. */
-    const sent = new Map<string, string>();
-    const rounds: { acked: number; inFlightAtKill: number; presentUnacked: number }[] = [];
-    let n = 0;
-    let posted = 0;
+  it(
+    `${ROUNDS} rounds of kill-during-ingest: acknowledged documents whole, no partial ones`,
+    { timeout: 120_000 },
+    async () => {
+      const seed = Number(process.env.RAG_CRASH_SEED ?? Date.now() % 1_000_000);
+      console.log(`rag-crash seed ${seed} (rerun with RAG_CRASH_SEED=${seed})`);
+      const random = rng(seed);
+      const acked = new Map<string, Ack>();
+      /** Every content ever sent, by sha256: an unacknowledged document may be present, but only whole. */
+      const sent = new Map<string, string>();
+      const rounds: { acked: number; inFlightAtKill: number; presentUnacked: number }[] = [];
+      let n = 0;
+      let posted = 0;
 
-    const check = async (url: string) => {
-      const verify = await json(`${url}/api/rag/verify`);
-      expect(verify, "store verification after restart").toMatchObject({ ok: true, orphan_chunks: 0, incomplete_documents: [] });
-      // The in-memory index rebuilt at open holds exactly the live chunks (same ids, fields and vectors).
-      expect(verify.memory_index, "in-memory index after restart").toEqual({ chunks: verify.chunks, mismatched: [] });
-      const list = await json(`${url}/api/documents?limit=1000`);
-      expect(list.total).toBe(list.documents.length);
-      const listed = new Map<string, any>(list.documents.map((d: any) => [d.id, d]));
-      for (const a of acked.values()) expect(listed.has(a.id), `acknowledged document ${a.tag} is listed`).toBe(true);
-      let presentUnacked = 0;
-      for (const d of list.documents) {
-        const full = await json(`${url}/api/documents/${d.id}?text=1&chunks=1`);
-        // Whole: the exact text that was sent, chunked 0..n-1 with every chunk quoting it exactly.
-        expect(sent.get(full.sha256), `document ${d.id} has the text of a posted document`).toBe(full.text);
-        expect(full.chunks).toHaveLength(full.chunk_count);
-        full.chunks.forEach((c: any, i: number) => {
-          expect(c.index).toBe(i);
-          expect(c.text).toBe(full.text.slice(c.start, c.end));
+      const check = async (url: string) => {
+        const verify = await json(`${url}/api/rag/verify`);
+        expect(verify, "store verification after restart").toMatchObject({
+          ok: true,
+          orphan_chunks: 0,
+          incomplete_documents: [],
         });
-        const a = acked.get(d.id);
-        if (a) {
-          expect(full.chunk_count, `acknowledged ${a.tag} keeps its chunk count`).toBe(a.chunkCount);
-          expect(full.text).toBe(a.content);
-        } else presentUnacked++;
-      }
-      // Retrievable: a few acknowledged documents are found by their unique word.
-      const sample = [...acked.values()].sort(() => random() - 0.5).slice(0, 4);
-      for (const a of sample) {
-        const q = await json(`${url}/api/rag/query`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: `${a.tag} record`, top_k: 3 }) });
-        expect(q.results.map((r: any) => r.document_id), `query for ${a.tag}`).toContain(a.id);
-      }
-      return presentUnacked;
-    };
-
-    for (let round = 0; round <= ROUNDS; round++) {
-      child = await startChild(home.home);
-      const url = child.url;
-      if (round > 0) rounds[round - 1].presentUnacked = await check(url);
-      if (round === ROUNDS) break;
-
-      // Kill once a random number of this round's documents has been acknowledged (plus a random few ms), so the
-      // kill always lands with requests in flight, at a different point of the commit protocol each time.
-      const killAfter = 4 + Math.floor(random() * (DOCS_PER_ROUND / 3));
-      const killJitterMs = Math.floor(random() * 25);
-      const queue = Array.from({ length: DOCS_PER_ROUND }, () => n++);
-      let roundAcks = 0;
-      let inFlight = 0;
-      let inFlightAtKill = -1;
-      let killed = false;
-      const proc = child.proc;
-      const kill = () => {
-        if (killed) return;
-        killed = true;
-        setTimeout(() => {
-          inFlightAtKill = inFlight;
-          proc.kill("SIGKILL");
-        }, killJitterMs);
-      };
-      const worker = async () => {
-        while (queue.length > 0 && !killed) {
-          const i = queue.shift()!;
-          const content = documentText(i, random);
-          sent.set(createHash("sha256").update(content).digest("hex"), content);
-          inFlight++;
-          posted++;
-          try {
-            const res = await fetch(`${url}/api/documents`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ content, title: tagOf(i) }) });
-            const body = (await res.json()) as any;
-            if (res.status === 201) {
-              acked.set(body.document.id, { id: body.document.id, chunkCount: body.document.chunk_count, content, tag: tagOf(i) });
-              if (++roundAcks >= killAfter) kill();
-            } else throw new Error(`unexpected ${res.status}: ${JSON.stringify(body)}`);
-          } catch (e) {
-            // A request cut by the kill is unacknowledged: its document may be absent or whole, never partial.
-            if (!killed && proc.exitCode === null) throw e;
-          } finally {
-            inFlight--;
-          }
+        // The in-memory index rebuilt at open holds exactly the live chunks (same ids, fields and vectors).
+        expect(verify.memory_index, "in-memory index after restart").toEqual({ chunks: verify.chunks, mismatched: [] });
+        const list = await json(`${url}/api/documents?limit=1000`);
+        expect(list.total).toBe(list.documents.length);
+        const listed = new Map<string, any>(list.documents.map((d: any) => [d.id, d]));
+        for (const a of acked.values()) expect(listed.has(a.id), `acknowledged document ${a.tag} is listed`).toBe(true);
+        let presentUnacked = 0;
+        for (const d of list.documents) {
+          const full = await json(`${url}/api/documents/${d.id}?text=1&chunks=1`);
+          // Whole: the exact text that was sent, chunked 0..n-1 with every chunk quoting it exactly.
+          expect(sent.get(full.sha256), `document ${d.id} has the text of a posted document`).toBe(full.text);
+          expect(full.chunks).toHaveLength(full.chunk_count);
+          full.chunks.forEach((c: any, i: number) => {
+            expect(c.index).toBe(i);
+            expect(c.text).toBe(full.text.slice(c.start, c.end));
+          });
+          const a = acked.get(d.id);
+          if (a) {
+            expect(full.chunk_count, `acknowledged ${a.tag} keeps its chunk count`).toBe(a.chunkCount);
+            expect(full.text).toBe(a.content);
+          } else presentUnacked++;
         }
+        // Retrievable: a few acknowledged documents are found by their unique word.
+        const sample = [...acked.values()].sort(() => random() - 0.5).slice(0, 4);
+        for (const a of sample) {
+          const q = await json(`${url}/api/rag/query`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ query: `${a.tag} record`, top_k: 3 }),
+          });
+          expect(
+            q.results.map((r: any) => r.document_id),
+            `query for ${a.tag}`,
+          ).toContain(a.id);
+        }
+        return presentUnacked;
       };
-      await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-      // Every worker stops posting once the kill is scheduled; kill() again is a no-op then (and a safety net).
-      kill();
-      const code = await child.exited;
-      expect(code, child.log()).toBeNull();
-      rounds.push({ acked: roundAcks, inFlightAtKill, presentUnacked: 0 });
-    }
-    const last = child!;
-    last.proc.kill("SIGTERM");
-    await last.exited;
-    console.log(`rag-crash rounds: ${JSON.stringify(rounds)}; acknowledged ${acked.size} of ${posted} posted`);
-    expect(acked.size).toBeGreaterThan(ROUNDS * 4 - 1);
-  });
+
+      for (let round = 0; round <= ROUNDS; round++) {
+        child = await startChild(home.home);
+        const url = child.url;
+        if (round > 0) rounds[round - 1].presentUnacked = await check(url);
+        if (round === ROUNDS) break;
+
+        // Kill once a random number of this round's documents has been acknowledged (plus a random few ms), so the
+        // kill always lands with requests in flight, at a different point of the commit protocol each time.
+        const killAfter = 4 + Math.floor(random() * (DOCS_PER_ROUND / 3));
+        const killJitterMs = Math.floor(random() * 25);
+        const queue = Array.from({ length: DOCS_PER_ROUND }, () => n++);
+        let roundAcks = 0;
+        let inFlight = 0;
+        let inFlightAtKill = -1;
+        let killed = false;
+        const proc = child.proc;
+        const kill = () => {
+          if (killed) return;
+          killed = true;
+          setTimeout(() => {
+            inFlightAtKill = inFlight;
+            proc.kill("SIGKILL");
+          }, killJitterMs);
+        };
+        const worker = async () => {
+          while (queue.length > 0 && !killed) {
+            const i = queue.shift()!;
+            const content = documentText(i, random);
+            sent.set(createHash("sha256").update(content).digest("hex"), content);
+            inFlight++;
+            posted++;
+            try {
+              const res = await fetch(`${url}/api/documents`, {
+                method: "POST",
+                headers: { "content-type": "application/json" },
+                body: JSON.stringify({ content, title: tagOf(i) }),
+              });
+              const body = (await res.json()) as any;
+              if (res.status === 201) {
+                acked.set(body.document.id, {
+                  id: body.document.id,
+                  chunkCount: body.document.chunk_count,
+                  content,
+                  tag: tagOf(i),
+                });
+                if (++roundAcks >= killAfter) kill();
+              } else throw new Error(`unexpected ${res.status}: ${JSON.stringify(body)}`);
+            } catch (e) {
+              // A request cut by the kill is unacknowledged: its document may be absent or whole, never partial.
+              if (!killed && proc.exitCode === null) throw e;
+            } finally {
+              inFlight--;
+            }
+          }
+        };
+        await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+        // Every worker stops posting once the kill is scheduled; kill() again is a no-op then (and a safety net).
+        kill();
+        const code = await child.exited;
+        expect(code, child.log()).toBeNull();
+        rounds.push({ acked: roundAcks, inFlightAtKill, presentUnacked: 0 });
+      }
+      const last = child!;
+      last.proc.kill("SIGTERM");
+      await last.exited;
+      console.log(`rag-crash rounds: ${JSON.stringify(rounds)}; acknowledged ${acked.size} of ${posted} posted`);
+      expect(acked.size).toBeGreaterThan(ROUNDS * 4 - 1);
+    },
+  );
 });

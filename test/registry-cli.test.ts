@@ -29,7 +29,8 @@ beforeAll(async () => {
   server = createServer((req, res) => {
     if (req.url === "/model.gguf") res.writeHead(200, { "content-length": String(gguf.bytes.length) }).end(gguf.bytes);
     // Headers and a few bytes, then nothing: a stalled mirror.
-    else if (req.url === "/stall.gguf") res.writeHead(200, { "content-length": String(gguf.bytes.length) }).write(gguf.bytes.subarray(0, 10));
+    else if (req.url === "/stall.gguf")
+      res.writeHead(200, { "content-length": String(gguf.bytes.length) }).write(gguf.bytes.subarray(0, 10));
     else res.writeHead(404).end();
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
@@ -54,8 +55,12 @@ async function cli(...args: string[]): Promise<{ stdout: string; stderr: string;
   registerModelsCommand(program, async () => ({ config, store }));
   let stdout = "";
   let stderr = "";
-  const out = vi.spyOn(process.stdout, "write").mockImplementation((c: string | Uint8Array) => ((stdout += String(c)), true));
-  const err = vi.spyOn(process.stderr, "write").mockImplementation((c: string | Uint8Array) => ((stderr += String(c)), true));
+  const out = vi
+    .spyOn(process.stdout, "write")
+    .mockImplementation((c: string | Uint8Array) => ((stdout += String(c)), true));
+  const err = vi
+    .spyOn(process.stderr, "write")
+    .mockImplementation((c: string | Uint8Array) => ((stderr += String(c)), true));
   const previous = process.exitCode;
   process.exitCode = 0;
   try {
@@ -141,7 +146,11 @@ describe("models synth / list / show / quantize / cp / rm", () => {
     expect(r.stderr).toBe(""); // stderr is not a TTY here, so no progress bar
     const list: ModelListing[] = JSON.parse((await cli("list", "--json")).stdout);
     expect(list.map((m) => m.name)).toEqual(["t"]);
-    expect(list[0].variants.map((v) => [v.tag, v.fileType])).toEqual([["q4_0", "q4_0"], ["q8_0", "q8_0"], ["f16", "f16"]]);
+    expect(list[0].variants.map((v) => [v.tag, v.fileType])).toEqual([
+      ["q4_0", "q4_0"],
+      ["q8_0", "q8_0"],
+      ["f16", "f16"],
+    ]);
     for (const v of list[0].variants) {
       const resolved = await store.resolve(`t:${v.tag}`);
       expect((await readGgufHeader(resolved.path)).fileType).toBe(v.tag);
@@ -158,14 +167,27 @@ describe("models synth / list / show / quantize / cp / rm", () => {
   it("show prints architecture, parameters, context length, quantization, file size and estimated memory", async () => {
     const r = await cli("show", "t:q4_0");
     expect(r.exitCode).toBe(0);
-    for (const re of [/Architecture\s+llama/, /Parameters\s+[\d.]+M/, /Context length\s+4096/, /Quantization\s+q4_0/, /File size\s+[\d.]+ MiB/, /Est\. memory\s+[\d.]+ MiB/]) {
+    for (const re of [
+      /Architecture\s+llama/,
+      /Parameters\s+[\d.]+M/,
+      /Context length\s+4096/,
+      /Quantization\s+q4_0/,
+      /File size\s+[\d.]+ MiB/,
+      /Est\. memory\s+[\d.]+ MiB/,
+    ]) {
       expect(r.stdout).toMatch(re);
     }
     const json = JSON.parse((await cli("show", "t", "--json")).stdout);
     expect(json).toMatchObject({ name: "t", tag: "q4_0", gguf: { architecture: "llama", fileType: "q4_0" } });
     // The file's real size replaces the estimated weights; the rest comes from the estimator for these dims.
     const b = estimateMemoryBreakdown("tiny", "q4_0", 4096);
-    expect(json.estimatedMemory).toEqual({ weightsBytes: json.sizeBytes, repackBytes: b.repackBytes, kvCacheBytes: b.kvCacheBytes, computeBytes: b.computeBytes, totalBytes: json.estimatedMemoryBytes });
+    expect(json.estimatedMemory).toEqual({
+      weightsBytes: json.sizeBytes,
+      repackBytes: b.repackBytes,
+      kvCacheBytes: b.kvCacheBytes,
+      computeBytes: b.computeBytes,
+      totalBytes: json.estimatedMemoryBytes,
+    });
     expect(json.estimatedMemoryBytes).toBe(json.sizeBytes + b.repackBytes + b.kvCacheBytes + b.computeBytes);
   });
 
@@ -173,7 +195,10 @@ describe("models synth / list / show / quantize / cp / rm", () => {
     const r = JSON.parse((await cli("quantize", "t", "--to", "q4_k_m,q5_k_m,q4_0", "--json")).stdout);
     expect(r.from).toMatchObject({ tag: "f16" });
     expect(r.requantized).toBe(false);
-    expect(r.created.map((m: { tag: string; fileType: string }) => [m.tag, m.fileType])).toEqual([["q4_k_m", "q4_k_m"], ["q5_k_m", "q5_k_m"]]);
+    expect(r.created.map((m: { tag: string; fileType: string }) => [m.tag, m.fileType])).toEqual([
+      ["q4_k_m", "q4_k_m"],
+      ["q5_k_m", "q5_k_m"],
+    ]);
     expect(r.skipped).toEqual([{ tag: "q4_0", reason: "t:q4_0 already exists" }]);
     expect((await store.variants("t")).map((v) => v.tag)).toEqual(["q4_0", "q4_k_m", "q5_k_m", "q8_0", "f16"]);
   });
@@ -189,7 +214,10 @@ describe("models synth / list / show / quantize / cp / rm", () => {
 
   it("add and pull succeed through the CLI", async () => {
     expect((await cli("add", gguf.path, "--name", "added")).stdout).toMatch(/^added added:f16 /);
-    const pulled = JSON.parse((await cli("pull", `${base}/model.gguf`, "--name", "pulled", "--tag", "x", "--sha256", gguf.sha256, "--json")).stdout);
+    const pulled = JSON.parse(
+      (await cli("pull", `${base}/model.gguf`, "--name", "pulled", "--tag", "x", "--sha256", gguf.sha256, "--json"))
+        .stdout,
+    );
     expect(pulled.manifest).toMatchObject({ name: "pulled", tag: "x", digest: `sha256:${gguf.sha256}` });
   });
 });
@@ -205,7 +233,8 @@ describe("models errors: one line, exit code 1, store unchanged", () => {
     writeFileSync(p, gguf.bytes.subarray(0, gguf.bytes.length - 1000));
     await expectCleanFailure("RFX_INVALID_GGUF", "add", p, "--name", "x");
   });
-  it("add of a missing path", () => expectCleanFailure("RFX_NOT_FOUND", "add", join(work, "absent.gguf"), "--name", "x"));
+  it("add of a missing path", () =>
+    expectCleanFailure("RFX_NOT_FOUND", "add", join(work, "absent.gguf"), "--name", "x"));
   it("show of a variant whose blob is damaged names the blob by digest, not by its path", async () => {
     const other = await writeTinyGguf(work, 6, "other.gguf");
     await cli("add", other.path, "--name", "damaged");
@@ -236,7 +265,8 @@ describe("models errors: one line, exit code 1, store unchanged", () => {
   });
   it("rm of an unknown name", () => expectCleanFailure("RFX_MODEL_NOT_FOUND", "rm", "ghost"));
   it("show of an unknown variant", () => expectCleanFailure("RFX_MODEL_NOT_FOUND", "show", "t:q2_k"));
-  it("pull of a URL that 404s", () => expectCleanFailure("RFX_DOWNLOAD_FAILED", "pull", `${base}/missing.gguf`, "--name", "x"));
+  it("pull of a URL that 404s", () =>
+    expectCleanFailure("RFX_DOWNLOAD_FAILED", "pull", `${base}/missing.gguf`, "--name", "x"));
   it("pull from a server that stalls fails after PULL_READ_TIMEOUT with one line", async () => {
     cliEnv = { PULL_READ_TIMEOUT: "1" };
     try {
@@ -244,7 +274,9 @@ describe("models errors: one line, exit code 1, store unchanged", () => {
       const r = await cli("pull", `${base}/stall.gguf`, "--name", "x");
       expect(r.exitCode).toBe(1);
       expect(r.stdout).toBe("");
-      expect(r.stderr).toMatch(/^error: download of \S+ stalled: (no data|\d+ bytes) in 1 s [^\n]+ \(RFX_DOWNLOAD_FAILED\)\n$/);
+      expect(r.stderr).toMatch(
+        /^error: download of \S+ stalled: (no data|\d+ bytes) in 1 s [^\n]+ \(RFX_DOWNLOAD_FAILED\)\n$/,
+      );
       // Nothing added; the 10 bytes stay in partial/ for a resume.
       expect(await store.list()).toEqual(before);
     } finally {
@@ -252,20 +284,27 @@ describe("models errors: one line, exit code 1, store unchanged", () => {
       server.closeAllConnections();
     }
   }, 15_000);
-  it("pull whose sha256 mismatches", () => expectCleanFailure("RFX_DOWNLOAD_FAILED", "pull", `${base}/model.gguf`, "--name", "x", "--sha256", "0".repeat(64)));
+  it("pull whose sha256 mismatches", () =>
+    expectCleanFailure("RFX_DOWNLOAD_FAILED", "pull", `${base}/model.gguf`, "--name", "x", "--sha256", "0".repeat(64)));
   it("synth with an unknown quantization or shape", async () => {
     await expectCleanFailure("RFX_VALIDATION", "synth", "--shape", "tiny", "--quant", "q3_x", "--name", "x");
     await expectCleanFailure("RFX_VALIDATION", "synth", "--shape", "huge", "--quant", "q4_0", "--name", "x");
   });
-  it("synth of an existing variant", () => expectCleanFailure("RFX_MODEL_EXISTS", "synth", "--shape", "tiny", "--quant", "q8_0", "--name", "t"));
-  it("import-ollama of a directory without manifests", () => expectCleanFailure("RFX_NOT_FOUND", "import-ollama", join(work, "no-ollama")));
+  it("synth of an existing variant", () =>
+    expectCleanFailure("RFX_MODEL_EXISTS", "synth", "--shape", "tiny", "--quant", "q8_0", "--name", "t"));
+  it("import-ollama of a directory without manifests", () =>
+    expectCleanFailure("RFX_NOT_FOUND", "import-ollama", join(work, "no-ollama")));
 });
 
 describe("ensureDefaultModel", () => {
   it("creates reflexia-tiny with all five variants once, then reports nothing to do", async () => {
     const s = createModelStore({ home: join(work, "fresh-home") });
     const first = await s.ensureDefaultModel();
-    expect(first).toEqual({ created: true, name: "reflexia-tiny", createdTags: ["q4_0", "q4_k_m", "q5_k_m", "q8_0", "f16"] });
+    expect(first).toEqual({
+      created: true,
+      name: "reflexia-tiny",
+      createdTags: ["q4_0", "q4_k_m", "q5_k_m", "q8_0", "f16"],
+    });
     const variants = await s.variants("reflexia-tiny");
     expect(variants.map((v) => v.fileType)).toEqual(["q4_0", "q4_k_m", "q5_k_m", "q8_0", "f16"]);
     expect((await s.resolve("reflexia-tiny")).tag).toBe("q4_0");

@@ -27,7 +27,11 @@ export async function removeDir(dir: string): Promise<void> {
 }
 
 /** Writes the tiny synthetic f16 model (a few MB, real GGUF) and returns its path and sha256. */
-export async function writeTinyGguf(dir: string, seed = 7, file = `tiny-${seed}.gguf`): Promise<{ path: string; sha256: string; bytes: Buffer }> {
+export async function writeTinyGguf(
+  dir: string,
+  seed = 7,
+  file = `tiny-${seed}.gguf`,
+): Promise<{ path: string; sha256: string; bytes: Buffer }> {
   const path = join(dir, file);
   await writeSyntheticModel({ path, shape: "tiny", seed });
   const bytes = readFileSync(path);

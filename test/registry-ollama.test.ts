@@ -12,8 +12,20 @@ let gguf: { path: string; sha256: string; bytes: Buffer };
 function writeManifest(rel: string, layers: { mediaType: string; digest: string; size: number }[]): void {
   const p = join(ollama, "manifests", rel);
   mkdirSync(join(p, ".."), { recursive: true });
-  const config = { mediaType: "application/vnd.docker.container.image.v1+json", digest: `sha256:${"c".repeat(64)}`, size: 2 };
-  writeFileSync(p, JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.docker.distribution.manifest.v2+json", config, layers }));
+  const config = {
+    mediaType: "application/vnd.docker.container.image.v1+json",
+    digest: `sha256:${"c".repeat(64)}`,
+    size: 2,
+  };
+  writeFileSync(
+    p,
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: "application/vnd.docker.distribution.manifest.v2+json",
+      config,
+      layers,
+    }),
+  );
 }
 
 beforeAll(async () => {
@@ -25,7 +37,11 @@ beforeAll(async () => {
   const license = Buffer.from("MIT license text");
   writeFileSync(join(ollama, "blobs", `sha256-${sha256(license)}`), license);
   const model = { mediaType: OLLAMA_MODEL_MEDIA_TYPE, digest: `sha256:${gguf.sha256}`, size: gguf.bytes.length };
-  const lic = { mediaType: "application/vnd.ollama.image.license", digest: `sha256:${sha256(license)}`, size: license.length };
+  const lic = {
+    mediaType: "application/vnd.ollama.image.license",
+    digest: `sha256:${sha256(license)}`,
+    size: license.length,
+  };
   writeManifest("registry.ollama.ai/library/tinyllama/latest", [model, lic]);
   writeManifest("registry.ollama.ai/library/tinyllama/1.1b-q4", [model]);
   writeManifest("registry.ollama.ai/someone/custom/v2", [model]);
@@ -42,7 +58,12 @@ describe("readOllamaModels", () => {
   it("maps Ollama names to Reflexia names and finds the model layer's blob", async () => {
     const entries = await readOllamaModels(ollama);
     const byName = Object.fromEntries(entries.map((e) => [e.ollamaName, e]));
-    expect(byName["tinyllama:latest"]).toMatchObject({ name: "tinyllama", tag: "latest", digest: `sha256:${gguf.sha256}`, blobPath: join(ollama, "blobs", `sha256-${gguf.sha256}`) });
+    expect(byName["tinyllama:latest"]).toMatchObject({
+      name: "tinyllama",
+      tag: "latest",
+      digest: `sha256:${gguf.sha256}`,
+      blobPath: join(ollama, "blobs", `sha256-${gguf.sha256}`),
+    });
     expect(byName["someone/custom:v2"]).toMatchObject({ name: "someone/custom", tag: "v2" });
     expect(byName["ghost:latest"].problem).toMatch(/missing/);
     expect(byName["adapter-only:latest"].problem).toMatch(/no model layer/);
@@ -57,8 +78,18 @@ describe("store.importOllama", () => {
   it("adds every importable model as a variant, shares the blob, and skips the rest with reasons", async () => {
     const store = createModelStore({ home: makeTempDir("rfx-home-") });
     const r = await store.importOllama(ollama);
-    expect(r.imported.map((m) => `${m.name}:${m.tag}`).sort()).toEqual(["someone/custom:v2", "tinyllama:1.1b-q4", "tinyllama:latest"]);
-    for (const m of r.imported) expect(m).toMatchObject({ digest: `sha256:${gguf.sha256}`, fileType: "f16", architecture: "llama", source: { kind: "ollama" } });
+    expect(r.imported.map((m) => `${m.name}:${m.tag}`).sort()).toEqual([
+      "someone/custom:v2",
+      "tinyllama:1.1b-q4",
+      "tinyllama:latest",
+    ]);
+    for (const m of r.imported)
+      expect(m).toMatchObject({
+        digest: `sha256:${gguf.sha256}`,
+        fileType: "f16",
+        architecture: "llama",
+        source: { kind: "ollama" },
+      });
     const skipped = Object.fromEntries(r.skipped.map((s) => [s.ollamaName, s.reason]));
     expect(Object.keys(skipped).sort()).toEqual(["adapter-only:latest", "ghost:latest", "tampered:latest"]);
     expect(skipped["tampered:latest"]).toMatch(/sha256/);

@@ -38,13 +38,22 @@ beforeAll(async () => {
   server = createServer((req, res) => {
     const record = (status: number) => requests.push({ url: req.url ?? "", headers: req.headers, status });
     if (behaviour.silent) return;
-    const body = req.url === "/model.gguf" ? gguf.bytes : req.url === "/notes.txt" ? Buffer.from("not a model\n".repeat(1000)) : undefined;
+    const body =
+      req.url === "/model.gguf"
+        ? gguf.bytes
+        : req.url === "/notes.txt"
+          ? Buffer.from("not a model\n".repeat(1000))
+          : undefined;
     if (!body) {
       record(404);
       res.writeHead(404).end("not found");
       return;
     }
-    const headers: Record<string, string> = { "content-type": "application/octet-stream", "last-modified": LAST_MODIFIED, "accept-ranges": "bytes" };
+    const headers: Record<string, string> = {
+      "content-type": "application/octet-stream",
+      "last-modified": LAST_MODIFIED,
+      "accept-ranges": "bytes",
+    };
     if (!behaviour.noEtag) headers.etag = ETAG;
     const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? "");
     const ifRange = req.headers["if-range"];
@@ -57,7 +66,11 @@ beforeAll(async () => {
         return;
       }
       record(206);
-      res.writeHead(206, { ...headers, "content-length": String(body.length - start), "content-range": `bytes ${start}-${body.length - 1}/${body.length}` });
+      res.writeHead(206, {
+        ...headers,
+        "content-length": String(body.length - start),
+        "content-range": `bytes ${start}-${body.length - 1}/${body.length}`,
+      });
       res.end(body.subarray(start));
       return;
     }
@@ -69,7 +82,10 @@ beforeAll(async () => {
     }
     if (behaviour.trickleMs !== undefined) {
       let i = 0;
-      const t = setInterval(() => (res.destroyed || i >= body.length ? clearInterval(t) : res.write(body.subarray(i, ++i))), behaviour.trickleMs);
+      const t = setInterval(
+        () => (res.destroyed || i >= body.length ? clearInterval(t) : res.write(body.subarray(i, ++i))),
+        behaviour.trickleMs,
+      );
       return;
     }
     const cut = behaviour.cutAfter;
@@ -102,12 +118,16 @@ const partials = () => readdirSync(join(store.root, "partial")).filter((f) => f.
 
 describe("pull from a server that stalls or trickles fails in bounded time, keeping the partial for a resume", () => {
   const watchdog = { readTimeoutSeconds: 1, minBytesPerSecond: 1024 };
-  const failure = (p: Promise<unknown>, text: RegExp) => expect(p).rejects.toSatisfy((e: any) => e.code === "RFX_DOWNLOAD_FAILED" && text.test(e.message));
+  const failure = (p: Promise<unknown>, text: RegExp) =>
+    expect(p).rejects.toSatisfy((e: any) => e.code === "RFX_DOWNLOAD_FAILED" && text.test(e.message));
 
   it("stalls mid-body: fails with a one-line reason, then the next pull resumes from the kept bytes", async () => {
     behaviour = { stallAfter: 100_000 };
     const before = await snapshotStore(store);
-    await failure(store.pull(`${base}/model.gguf`, { name: "slow", ...watchdog }), /stalled: no data in 1 s .*PULL_READ_TIMEOUT.*100000 bytes kept/);
+    await failure(
+      store.pull(`${base}/model.gguf`, { name: "slow", ...watchdog }),
+      /stalled: no data in 1 s .*PULL_READ_TIMEOUT.*100000 bytes kept/,
+    );
     expect(partials()).toHaveLength(1);
     expect((await snapshotStore(store)).listing).toEqual(before.listing);
     server.closeAllConnections();
@@ -126,7 +146,10 @@ describe("pull from a server that stalls or trickles fails in bounded time, keep
 
   it("trickles one byte every 50 ms: under the minimum rate, so it fails too", async () => {
     behaviour = { trickleMs: 50 };
-    await failure(store.pull(`${base}/model.gguf`, { name: "drip", ...watchdog }), /stalled: \d+ bytes in 1 s \(less than 1024 bytes\/s/);
+    await failure(
+      store.pull(`${base}/model.gguf`, { name: "drip", ...watchdog }),
+      /stalled: \d+ bytes in 1 s \(less than 1024 bytes\/s/,
+    );
     expect((await store.list()).length).toBe(0);
     server.closeAllConnections();
   }, 15_000);
@@ -145,10 +168,24 @@ describe("pull from a server that stalls or trickles fails in bounded time, keep
 describe("pull", () => {
   it("downloads, validates and adds a GGUF; tag defaults to its file type", async () => {
     const progress: DownloadProgress[] = [];
-    const r = await store.pull(`${base}/model.gguf`, { name: "web", sha256: gguf.sha256, onProgress: (p) => progress.push(p) });
-    expect(r.manifest).toMatchObject({ name: "web", tag: "f16", digest: `sha256:${gguf.sha256}`, sizeBytes: gguf.bytes.length, source: { kind: "url", from: `${base}/model.gguf` } });
+    const r = await store.pull(`${base}/model.gguf`, {
+      name: "web",
+      sha256: gguf.sha256,
+      onProgress: (p) => progress.push(p),
+    });
+    expect(r.manifest).toMatchObject({
+      name: "web",
+      tag: "f16",
+      digest: `sha256:${gguf.sha256}`,
+      sizeBytes: gguf.bytes.length,
+      source: { kind: "url", from: `${base}/model.gguf` },
+    });
     expect(r.resumedFrom).toBe(0);
-    expect(progress.at(-1)).toEqual({ receivedBytes: gguf.bytes.length, totalBytes: gguf.bytes.length, resumedFrom: 0 });
+    expect(progress.at(-1)).toEqual({
+      receivedBytes: gguf.bytes.length,
+      totalBytes: gguf.bytes.length,
+      resumedFrom: 0,
+    });
     expect(readFileSync((await store.resolve("web:f16")).path).equals(gguf.bytes)).toBe(true);
     expect(readdirSync(join(store.root, "partial")).filter((f) => !f.endsWith(".lock"))).toEqual([]);
   });
@@ -156,7 +193,9 @@ describe("pull", () => {
   it("resumes after the server drops the connection midway, with a Range request, to a byte-identical file", async () => {
     const cut = Math.floor(gguf.bytes.length / 3);
     behaviour = { cutAfter: cut };
-    await expect(store.pull(`${base}/model.gguf`, { name: "web", tag: "v1" })).rejects.toMatchObject({ code: "RFX_DOWNLOAD_FAILED" });
+    await expect(store.pull(`${base}/model.gguf`, { name: "web", tag: "v1" })).rejects.toMatchObject({
+      code: "RFX_DOWNLOAD_FAILED",
+    });
     expect(await store.list()).toEqual([]);
     expect(partials()).toHaveLength(1);
     const kept = readFileSync(join(store.root, "partial", partials()[0]));
@@ -181,7 +220,11 @@ describe("pull", () => {
     const controller = new AbortController();
     const abortAt = 1 << 20;
     await expect(
-      store.pull(`${base}/model.gguf`, { name: "web", signal: controller.signal, onProgress: (p) => p.receivedBytes >= abortAt && controller.abort() }),
+      store.pull(`${base}/model.gguf`, {
+        name: "web",
+        signal: controller.signal,
+        onProgress: (p) => p.receivedBytes >= abortAt && controller.abort(),
+      }),
     ).rejects.toMatchObject({ code: "RFX_CANCELLED" });
     const kept = readFileSync(join(store.root, "partial", partials()[0])).length;
     expect(kept).toBeGreaterThanOrEqual(abortAt);
@@ -196,7 +239,9 @@ describe("pull", () => {
 
   it("restarts from zero when the server ignores Range, still ending byte-identical", async () => {
     behaviour = { cutAfter: 100_000 };
-    await expect(store.pull(`${base}/model.gguf`, { name: "web" })).rejects.toMatchObject({ code: "RFX_DOWNLOAD_FAILED" });
+    await expect(store.pull(`${base}/model.gguf`, { name: "web" })).rejects.toMatchObject({
+      code: "RFX_DOWNLOAD_FAILED",
+    });
     behaviour = { ignoreRange: true };
     const r = await store.pull(`${base}/model.gguf`, { name: "web", sha256: gguf.sha256 });
     expect(requests.at(-1)!.headers.range).toMatch(/^bytes=\d+-$/);
@@ -222,7 +267,10 @@ describe("pull failures leave the store unchanged", () => {
 
   it("sha256 mismatch → RFX_DOWNLOAD_FAILED, download discarded", async () => {
     const err = await store.pull(`${base}/model.gguf`, { name: "web", sha256: "ab".repeat(32) }).catch((e) => e);
-    expect(err).toMatchObject({ code: "RFX_DOWNLOAD_FAILED", details: { expected: "ab".repeat(32), actual: gguf.sha256 } });
+    expect(err).toMatchObject({
+      code: "RFX_DOWNLOAD_FAILED",
+      details: { expected: "ab".repeat(32), actual: gguf.sha256 },
+    });
     expect(await snapshotStore(store)).toEqual(before);
   });
 
@@ -236,9 +284,13 @@ describe("pull failures leave the store unchanged", () => {
     await new Promise<void>((r) => server2.listen(0, "127.0.0.1", r));
     const deadPort = (server2.address() as AddressInfo).port;
     await new Promise((r) => server2.close(r));
-    await expect(store.pull(`http://127.0.0.1:${deadPort}/x.gguf`, { name: "web" })).rejects.toMatchObject({ code: "RFX_DOWNLOAD_FAILED" });
+    await expect(store.pull(`http://127.0.0.1:${deadPort}/x.gguf`, { name: "web" })).rejects.toMatchObject({
+      code: "RFX_DOWNLOAD_FAILED",
+    });
     await expect(store.pull(`file://${gguf.path}`, { name: "web" })).rejects.toMatchObject({ code: "RFX_VALIDATION" });
-    await expect(store.pull(`${base}/model.gguf`, { name: "keep", tag: "f16" })).rejects.toMatchObject({ code: "RFX_MODEL_EXISTS" });
+    await expect(store.pull(`${base}/model.gguf`, { name: "keep", tag: "f16" })).rejects.toMatchObject({
+      code: "RFX_MODEL_EXISTS",
+    });
     expect(requests).toEqual([]);
     expect(await snapshotStore(store)).toEqual(before);
   });
@@ -254,7 +306,12 @@ describe("downloadWithResume edge cases", () => {
     writeFileSync(metaPath, JSON.stringify({ url, etag: ETAG, totalBytes: gguf.bytes.length }));
     const r = await downloadWithResume({ url, partPath, metaPath });
     expect(requests.map((q) => q.status)).toEqual([416]);
-    expect(r).toEqual({ sha256: gguf.sha256, sizeBytes: gguf.bytes.length, resumedFrom: gguf.bytes.length, requests: 1 });
+    expect(r).toEqual({
+      sha256: gguf.sha256,
+      sizeBytes: gguf.bytes.length,
+      resumedFrom: gguf.bytes.length,
+      requests: 1,
+    });
     await removeDir(dir);
   });
 

@@ -21,7 +21,16 @@ afterAll(async () => {
 async function start(overrides: Record<string, unknown> = {}): Promise<RunningServer> {
   const loaded = loadConfig({
     env: {},
-    overrides: { home: home.home, "models.default": TINY, "server.host": "127.0.0.1", "server.port": 0, "server.metrics_port": 0, "scheduler.parallel": 2, "models.context_size": 1024, ...overrides },
+    overrides: {
+      home: home.home,
+      "models.default": TINY,
+      "server.host": "127.0.0.1",
+      "server.port": 0,
+      "server.metrics_port": 0,
+      "scheduler.parallel": 2,
+      "models.context_size": 1024,
+      ...overrides,
+    },
   });
   const server = await startServer({ loaded, store: home.store, logger: false, webDir: null });
   await server.ready;
@@ -34,7 +43,11 @@ async function chat(server: RunningServer, model: string, content: string, extra
     headers: { "content-type": "application/json" },
     body: JSON.stringify({ model, messages: [{ role: "user", content }], max_tokens: 4, ...extra }),
   });
-  return { status: res.status, header: res.headers.get("x-reflexia-quantization"), body: (await res.json()) as Record<string, any> };
+  return {
+    status: res.status,
+    header: res.headers.get("x-reflexia-quantization"),
+    body: (await res.json()) as Record<string, any>,
+  };
 }
 
 describe("adaptive quantization on the tiny family", () => {
@@ -50,19 +63,33 @@ describe("adaptive quantization on the tiny family", () => {
     const simple = await chat(server, TINY, SIMPLE);
     expect(simple.status).toBe(200);
     expect(simple.header).toBe("q4_0");
-    expect(simple.body.reflexia).toMatchObject({ quantization: "q4_0", reason: "complexity_low", complexity: { level: "low" } });
+    expect(simple.body.reflexia).toMatchObject({
+      quantization: "q4_0",
+      reason: "complexity_low",
+      complexity: { level: "low" },
+    });
     expect(typeof simple.body.reflexia.memory_pressure).toBe("number");
 
     const complex = await chat(server, TINY, COMPLEX);
     expect(complex.header).toBe("q8_0");
-    expect(complex.body.reflexia).toMatchObject({ quantization: "q8_0", reason: "complexity_high", complexity: { level: "high" } });
+    expect(complex.body.reflexia).toMatchObject({
+      quantization: "q8_0",
+      reason: "complexity_high",
+      complexity: { level: "high" },
+    });
     expect(complex.body.reflexia.complexity.score).toBeGreaterThan(simple.body.reflexia.complexity.score);
     expect(complex.body.reflexia.detail).toContain("q8_0");
 
     const metrics = await (await fetch(`${server.metricsUrl}/metrics`)).text();
-    expect(metrics).toMatch(/^reflexia_quantization_decisions_total\{quantization="q4_0",reason="complexity_low"\} [1-9]/m);
-    expect(metrics).toMatch(/^reflexia_quantization_decisions_total\{quantization="q8_0",reason="complexity_high"\} 1$/m);
-    expect(metrics).toMatch(/^reflexia_quantization_switches_total\{from="q4_0",to="q8_0",reason="complexity_high"\} 1$/m);
+    expect(metrics).toMatch(
+      /^reflexia_quantization_decisions_total\{quantization="q4_0",reason="complexity_low"\} [1-9]/m,
+    );
+    expect(metrics).toMatch(
+      /^reflexia_quantization_decisions_total\{quantization="q8_0",reason="complexity_high"\} 1$/m,
+    );
+    expect(metrics).toMatch(
+      /^reflexia_quantization_switches_total\{from="q4_0",to="q8_0",reason="complexity_high"\} 1$/m,
+    );
   });
 
   it("a pinned name:tag is served by exactly that variant", async () => {
@@ -82,19 +109,30 @@ describe("adaptive quantization on the tiny family", () => {
     const streamed = await fetch(`${server.url}/api/chat`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ model: TINY, messages: [{ role: "user", content: "Name a colour." }], options: { temperature: 0, num_predict: 6 } }),
+      body: JSON.stringify({
+        model: TINY,
+        messages: [{ role: "user", content: "Name a colour." }],
+        options: { temperature: 0, num_predict: 6 },
+      }),
     });
     const lines = parseNdjson(await streamed.text());
-    const text = lines.filter((l) => !l.done).map((l) => (l.message as { content: string }).content).join("");
+    const text = lines
+      .filter((l) => !l.done)
+      .map((l) => (l.message as { content: string }).content)
+      .join("");
     expect((lines.at(-1)!.reflexia as { cache: string }).cache).toBe("hit");
     expect(text).toBe(first.body.choices[0].message.content);
     const metrics = await (await fetch(`${server.metricsUrl}/metrics`)).text();
     expect(Number(/^reflexia_cache_hits_total (\d+)/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(2);
-    const st = (await (await fetch(`${server.url}/api/status`)).json()) as { cache: { size: number; hit_rate: number } };
+    const st = (await (await fetch(`${server.url}/api/status`)).json()) as {
+      cache: { size: number; hit_rate: number };
+    };
     expect(st.cache.size).toBeGreaterThanOrEqual(1);
     expect(st.cache.hit_rate).toBeGreaterThan(0);
     // Sampling with temperature > 0 and no seed is never served from the cache.
-    expect((await chat(server, TINY, "Name a colour.", { temperature: 0.9, max_tokens: 6 })).body.reflexia.cache).toBe("bypass");
+    expect((await chat(server, TINY, "Name a colour.", { temperature: 0.9, max_tokens: 6 })).body.reflexia.cache).toBe(
+      "bypass",
+    );
   });
 });
 

@@ -25,11 +25,22 @@ describe("runApiBenchmark", () => {
       log: (l) => lines.push(l),
     });
     expect(r.model).toBe(`${TINY}:q4_0`);
-    for (const v of [r.httpDecodeTokensPerSecond, r.rawDecodeTokensPerSecond, r.httpServerDecodeTokensPerSecond, r.cache.hitP50Ms, r.cache.hitP99Ms, r.cache.fetchHitP50Ms, r.cache.fetchHitP99Ms, r.cache.keyDerivationUs]) {
+    for (const v of [
+      r.httpDecodeTokensPerSecond,
+      r.rawDecodeTokensPerSecond,
+      r.httpServerDecodeTokensPerSecond,
+      r.cache.hitP50Ms,
+      r.cache.hitP99Ms,
+      r.cache.fetchHitP50Ms,
+      r.cache.fetchHitP99Ms,
+      r.cache.keyDerivationUs,
+    ]) {
       expect(Number.isFinite(v) && v > 0).toBe(true);
     }
     expect(r.concurrency.map((c) => c.concurrency)).toEqual([1, 2]);
-    expect(r.concurrency.every((c) => c.httpAggregateTokensPerSecond > 0 && c.rawAggregateTokensPerSecond > 0)).toBe(true);
+    expect(r.concurrency.every((c) => c.httpAggregateTokensPerSecond > 0 && c.rawAggregateTokensPerSecond > 0)).toBe(
+      true,
+    );
     expect(r.cache.requests).toBe(5);
     expect(lines.some((l) => l.startsWith("single stream decode: HTTP"))).toBe(true);
     expect(lines.some((l) => l.startsWith("cache hit over HTTP"))).toBe(true);

@@ -40,12 +40,17 @@ describe("graceful shutdown", () => {
         child.once("exit", () => reject(new Error(`server exited early: ${stderr}`)));
       });
       // Wait for the warm-up so the request below is decoding when the signal arrives.
-      for (let i = 0; i < 600 && (await fetch(`${url}/readyz`)).status !== 200; i++) await new Promise((r) => setTimeout(r, 50));
+      for (let i = 0; i < 600 && (await fetch(`${url}/readyz`)).status !== 200; i++)
+        await new Promise((r) => setTimeout(r, 50));
 
       const res = await fetch(`${url}/api/generate`, {
         method: "POST",
         headers: { "content-type": "application/json" },
-        body: JSON.stringify({ model: TINY, prompt: "a long story", options: { num_predict: 300, temperature: 0.8, seed: 1 } }),
+        body: JSON.stringify({
+          model: TINY,
+          prompt: "a long story",
+          options: { num_predict: 300, temperature: 0.8, seed: 1 },
+        }),
       });
       const reader = res.body!.getReader();
       let body = new TextDecoder().decode((await reader.read()).value);

@@ -34,7 +34,13 @@ afterAll(async () => {
 
 describe("openai npm client", () => {
   it("chat", async () => {
-    const r = await openai.chat.completions.create({ model: TINY, messages: [{ role: "user", content: "Say hi" }], max_tokens: 12, temperature: 0.7, seed: 3 });
+    const r = await openai.chat.completions.create({
+      model: TINY,
+      messages: [{ role: "user", content: "Say hi" }],
+      max_tokens: 12,
+      temperature: 0.7,
+      seed: 3,
+    });
     expect(r.choices[0].message.role).toBe("assistant");
     expect(typeof r.choices[0].message.content).toBe("string");
     expect(["stop", "length"]).toContain(r.choices[0].finish_reason);
@@ -66,7 +72,12 @@ describe("openai npm client", () => {
   });
 
   it("completions", async () => {
-    const r = await openai.completions.create({ model: TINY, prompt: "Once upon a time", max_tokens: 8, temperature: 0 });
+    const r = await openai.completions.create({
+      model: TINY,
+      prompt: "Once upon a time",
+      max_tokens: 8,
+      temperature: 0,
+    });
     expect(r.choices[0].text.length).toBeGreaterThan(0);
     expect(r.usage!.completion_tokens).toBeLessThanOrEqual(8);
   });
@@ -87,13 +98,20 @@ describe("openai npm client", () => {
   });
 
   it("maps server errors to the client's error classes", async () => {
-    await expect(openai.chat.completions.create({ model: "missing-model", messages: [{ role: "user", content: "x" }] })).rejects.toMatchObject({ status: 404 });
+    await expect(
+      openai.chat.completions.create({ model: "missing-model", messages: [{ role: "user", content: "x" }] }),
+    ).rejects.toMatchObject({ status: 404 });
   });
 });
 
 describe("ollama npm client", () => {
   it("generate (stream:false and streamed)", async () => {
-    const r = await ollama.generate({ model: TINY, prompt: "Why is the sky blue?", stream: false, options: { num_predict: 8, temperature: 0.5 } });
+    const r = await ollama.generate({
+      model: TINY,
+      prompt: "Why is the sky blue?",
+      stream: false,
+      options: { num_predict: 8, temperature: 0.5 },
+    });
     expect(r.done).toBe(true);
     expect(r.eval_count).toBeGreaterThan(0);
     expect(r.eval_count).toBeLessThanOrEqual(8);
@@ -101,7 +119,12 @@ describe("ollama npm client", () => {
     expect(r.prompt_eval_count).toBeGreaterThan(0);
     let parts = 0;
     let last: Awaited<ReturnType<typeof ollama.generate>> | undefined;
-    for await (const part of await ollama.generate({ model: TINY, prompt: "Tell a story", stream: true, options: { num_predict: 6 } })) {
+    for await (const part of await ollama.generate({
+      model: TINY,
+      prompt: "Tell a story",
+      stream: true,
+      options: { num_predict: 6 },
+    })) {
       parts++;
       last = part;
     }
@@ -111,11 +134,21 @@ describe("ollama npm client", () => {
   });
 
   it("chat (stream and not)", async () => {
-    const r = await ollama.chat({ model: TINY, messages: [{ role: "user", content: "hello" }], stream: false, options: { num_predict: 6 } });
+    const r = await ollama.chat({
+      model: TINY,
+      messages: [{ role: "user", content: "hello" }],
+      stream: false,
+      options: { num_predict: 6 },
+    });
     expect(r.message.role).toBe("assistant");
     expect(r.done).toBe(true);
     let content = "";
-    for await (const part of await ollama.chat({ model: `${TINY}:f16`, messages: [{ role: "user", content: "hello" }], stream: true, options: { num_predict: 6 } })) {
+    for await (const part of await ollama.chat({
+      model: `${TINY}:f16`,
+      messages: [{ role: "user", content: "hello" }],
+      stream: true,
+      options: { num_predict: 6 },
+    })) {
       content += part.message.content;
       if (part.done) expect(part.eval_count).toBeGreaterThan(0);
     }
@@ -124,7 +157,9 @@ describe("ollama npm client", () => {
 
   it("list, ps, show", async () => {
     const list = await ollama.list();
-    expect(list.models.map((m) => m.name)).toEqual(expect.arrayContaining([`${TINY}:q4_0`, `${TINY}:q8_0`, `${TINY}:f16`]));
+    expect(list.models.map((m) => m.name)).toEqual(
+      expect.arrayContaining([`${TINY}:q4_0`, `${TINY}:q8_0`, `${TINY}:f16`]),
+    );
     const ps = await ollama.ps();
     expect(ps.models.map((m) => m.name)).toContain(`${TINY}:q4_0`);
     const show = await ollama.show({ model: `${TINY}:q8_0` });
@@ -152,14 +187,21 @@ describe("real engine under concurrency", () => {
     server.services.scheduler.resetPeaks();
     const runs = Array.from({ length: 16 }, async (_, i) => {
       let n = 0;
-      for await (const part of await ollama.generate({ model: TINY, prompt: `request number ${i}`, stream: true, options: { num_predict: 48, temperature: 0.8, seed: i } })) {
+      for await (const part of await ollama.generate({
+        model: TINY,
+        prompt: `request number ${i}`,
+        stream: true,
+        options: { num_predict: 48, temperature: 0.8, seed: i },
+      })) {
         if (part.done) n = part.eval_count;
       }
       return n;
     });
     const counts = await Promise.all(runs);
     expect(counts.every((n) => n > 0)).toBe(true);
-    const st = (await (await fetch(`${server.url}/api/status`)).json()) as { queue: { peak_running: number; peak_queued: number; running: number; queued: number } };
+    const st = (await (await fetch(`${server.url}/api/status`)).json()) as {
+      queue: { peak_running: number; peak_queued: number; running: number; queued: number };
+    };
     expect(st.queue.peak_running).toBe(4);
     expect(st.queue.peak_queued).toBeGreaterThan(0);
     expect(st.queue).toMatchObject({ running: 0, queued: 0 });
@@ -194,10 +236,15 @@ describe("metrics listener", () => {
     // Series names, not TYPE lines: reflexia_rag_document_count is the _count series of a summary (see rag-metrics.ts).
     for (const name of REQUIRED) expect(text, name).toMatch(new RegExp(`^${name}(_bucket|_sum|_count)?(\\{| )`, "m"));
     expect(text).toMatch(/^reflexia_http_requests_total\{method="POST",endpoint="\/api\/generate",status="200"\} \d+/m);
-    expect(text).toMatch(/^reflexia_model_inference_duration_seconds_count\{model="reflexia-tiny",quantization="q4_0"\} [1-9]/m);
+    expect(text).toMatch(
+      /^reflexia_model_inference_duration_seconds_count\{model="reflexia-tiny",quantization="q4_0"\} [1-9]/m,
+    );
     // The API port never exposes the families: /metrics there is the web UI's metrics view (HTML), or a 404 without UI.
     const api = await fetch(`${server.url}/metrics`);
-    expect(api.status === 404 || /^text\/html/.test(api.headers.get("content-type") ?? ""), `status ${api.status}`).toBe(true);
+    expect(
+      api.status === 404 || /^text\/html/.test(api.headers.get("content-type") ?? ""),
+      `status ${api.status}`,
+    ).toBe(true);
     expect(await api.text()).not.toMatch(/^reflexia_/m);
   });
 
@@ -208,7 +255,9 @@ describe("metrics listener", () => {
     const file = join(home.home, "scrape.prom");
     await writeFile(file, text);
     // promtool reads the exposition from stdin and exits non-zero on any problem (lint findings included).
-    const out = execFileSync("bash", ["-c", `${promtool} check metrics < ${file} 2>&1; echo "rc=$?"`], { encoding: "utf8" });
+    const out = execFileSync("bash", ["-c", `${promtool} check metrics < ${file} 2>&1; echo "rc=$?"`], {
+      encoding: "utf8",
+    });
     expect(out.trim()).toBe("rc=0");
   });
 });

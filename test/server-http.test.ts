@@ -4,7 +4,16 @@ import { truncateSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createMemoryMonitor } from "../src/memory/index.ts";
 import { createFakeEngine } from "./support/fake-engine.ts";
-import { buildTestApp, createTinyHome, parseNdjson, parseSse, testConfig, TINY, type TestApp, type TinyHome } from "./support/server-fixture.ts";
+import {
+  buildTestApp,
+  createTinyHome,
+  parseNdjson,
+  parseSse,
+  testConfig,
+  TINY,
+  type TestApp,
+  type TinyHome,
+} from "./support/server-fixture.ts";
 
 let home: TinyHome;
 
@@ -16,34 +25,182 @@ afterAll(async () => {
 });
 
 function appWith(overrides: Record<string, unknown> = {}, extra: Partial<Parameters<typeof buildTestApp>[0]> = {}) {
-  return buildTestApp({ store: home.store, engine: createFakeEngine(), config: testConfig(home.home, { "scheduler.parallel": 4, ...overrides }), ...extra });
+  return buildTestApp({
+    store: home.store,
+    engine: createFakeEngine(),
+    config: testConfig(home.home, { "scheduler.parallel": 4, ...overrides }),
+    ...extra,
+  });
 }
 
 describe("server error table: every bad input is a 4xx with a code, and the server stays up", () => {
-  const cases: { name: string; method: "GET" | "POST" | "DELETE"; url: string; body?: unknown; raw?: string; headers?: Record<string, string>; status: number; code: string }[] = [
-    { name: "malformed JSON", method: "POST", url: "/v1/chat/completions", raw: '{"messages": [', status: 400, code: "RFX_INVALID_JSON" },
+  const cases: {
+    name: string;
+    method: "GET" | "POST" | "DELETE";
+    url: string;
+    body?: unknown;
+    raw?: string;
+    headers?: Record<string, string>;
+    status: number;
+    code: string;
+  }[] = [
+    {
+      name: "malformed JSON",
+      method: "POST",
+      url: "/v1/chat/completions",
+      raw: '{"messages": [',
+      status: 400,
+      code: "RFX_INVALID_JSON",
+    },
     { name: "empty JSON body", method: "POST", url: "/api/chat", raw: "", status: 400, code: "RFX_INVALID_JSON" },
-    { name: "messages of the wrong type", method: "POST", url: "/v1/chat/completions", body: { model: TINY, messages: "hello" }, status: 400, code: "RFX_VALIDATION" },
-    { name: "max_tokens as a string", method: "POST", url: "/v1/chat/completions", body: { model: TINY, messages: [{ role: "user", content: "hi" }], max_tokens: "5" }, status: 400, code: "RFX_VALIDATION" },
-    { name: "negative max_tokens", method: "POST", url: "/v1/chat/completions", body: { model: TINY, messages: [{ role: "user", content: "hi" }], max_tokens: -3 }, status: 400, code: "RFX_VALIDATION" },
-    { name: "huge max_tokens", method: "POST", url: "/v1/completions", body: { model: TINY, prompt: "hi", max_tokens: 1_000_000_000 }, status: 400, code: "RFX_VALIDATION" },
-    { name: "n > 1", method: "POST", url: "/v1/chat/completions", body: { model: TINY, messages: [{ role: "user", content: "hi" }], n: 2 }, status: 400, code: "RFX_VALIDATION" },
-    { name: "temperature out of range", method: "POST", url: "/v1/chat/completions", body: { messages: [{ role: "user", content: "hi" }], temperature: 7 }, status: 400, code: "RFX_VALIDATION" },
-    { name: "unknown model (OpenAI)", method: "POST", url: "/v1/chat/completions", body: { model: "no-such-model", messages: [{ role: "user", content: "hi" }] }, status: 404, code: "RFX_MODEL_NOT_FOUND" },
-    { name: "unknown variant (Ollama)", method: "POST", url: "/api/generate", body: { model: `${TINY}:q5_k_m`, prompt: "hi", stream: false }, status: 404, code: "RFX_MODEL_NOT_FOUND" },
-    { name: "malformed model name", method: "POST", url: "/api/chat", body: { model: "../etc/passwd", messages: [{ role: "user", content: "x" }] }, status: 400, code: "RFX_VALIDATION" },
-    { name: "unknown role", method: "POST", url: "/api/chat", body: { model: TINY, role: "wizard", messages: [{ role: "user", content: "x" }], stream: false }, status: 400, code: "RFX_VALIDATION" },
-    { name: "num_predict 0", method: "POST", url: "/api/generate", body: { model: TINY, prompt: "x", options: { num_predict: 0 } }, status: 400, code: "RFX_VALIDATION" },
-    { name: "bad keep_alive", method: "POST", url: "/api/generate", body: { model: TINY, prompt: "x", keep_alive: "soon" }, status: 400, code: "RFX_VALIDATION" },
-    { name: "images are unsupported", method: "POST", url: "/api/generate", body: { model: TINY, prompt: "x", images: ["aGVsbG8="] }, status: 400, code: "RFX_VALIDATION" },
-    { name: "tool messages are unsupported", method: "POST", url: "/v1/chat/completions", body: { messages: [{ role: "tool", content: "x" }] }, status: 400, code: "RFX_VALIDATION" },
-    { name: "10 MB prompt", method: "POST", url: "/v1/completions", body: { model: TINY, prompt: "a".repeat(10 * 1024 * 1024) }, status: 413, code: "RFX_PAYLOAD_TOO_LARGE" },
-    { name: "text/plain body", method: "POST", url: "/api/chat", raw: "hello", headers: { "content-type": "text/plain" }, status: 415, code: "RFX_UNSUPPORTED_MEDIA" },
+    {
+      name: "messages of the wrong type",
+      method: "POST",
+      url: "/v1/chat/completions",
+      body: { model: TINY, messages: "hello" },
+      status: 400,
+      code: "RFX_VALIDATION",
+    },
+    {
+      name: "max_tokens as a string",
+      method: "POST",
+      url: "/v1/chat/completions",
+      body: { model: TINY, messages: [{ role: "user", content: "hi" }], max_tokens: "5" },
+      status: 400,
+      code: "RFX_VALIDATION",
+    },
+    {
+      name: "negative max_tokens",
+      method: "POST",
+      url: "/v1/chat/completions",
+      body: { model: TINY, messages: [{ role: "user", content: "hi" }], max_tokens: -3 },
+      status: 400,
+      code: "RFX_VALIDATION",
+    },
+    {
+      name: "huge max_tokens",
+      method: "POST",
+      url: "/v1/completions",
+      body: { model: TINY, prompt: "hi", max_tokens: 1_000_000_000 },
+      status: 400,
+      code: "RFX_VALIDATION",
+    },
+    {
+      name: "n > 1",
+      method: "POST",
+      url: "/v1/chat/completions",
+      body: { model: TINY, messages: [{ role: "user", content: "hi" }], n: 2 },
+      status: 400,
+      code: "RFX_VALIDATION",
+    },
+    {
+      name: "temperature out of range",
+      method: "POST",
+      url: "/v1/chat/completions",
+      body: { messages: [{ role: "user", content: "hi" }], temperature: 7 },
+      status: 400,
+      code: "RFX_VALIDATION",
+    },
+    {
+      name: "unknown model (OpenAI)",
+      method: "POST",
+      url: "/v1/chat/completions",
+      body: { model: "no-such-model", messages: [{ role: "user", content: "hi" }] },
+      status: 404,
+      code: "RFX_MODEL_NOT_FOUND",
+    },
+    {
+      name: "unknown variant (Ollama)",
+      method: "POST",
+      url: "/api/generate",
+      body: { model: `${TINY}:q5_k_m`, prompt: "hi", stream: false },
+      status: 404,
+      code: "RFX_MODEL_NOT_FOUND",
+    },
+    {
+      name: "malformed model name",
+      method: "POST",
+      url: "/api/chat",
+      body: { model: "../etc/passwd", messages: [{ role: "user", content: "x" }] },
+      status: 400,
+      code: "RFX_VALIDATION",
+    },
+    {
+      name: "unknown role",
+      method: "POST",
+      url: "/api/chat",
+      body: { model: TINY, role: "wizard", messages: [{ role: "user", content: "x" }], stream: false },
+      status: 400,
+      code: "RFX_VALIDATION",
+    },
+    {
+      name: "num_predict 0",
+      method: "POST",
+      url: "/api/generate",
+      body: { model: TINY, prompt: "x", options: { num_predict: 0 } },
+      status: 400,
+      code: "RFX_VALIDATION",
+    },
+    {
+      name: "bad keep_alive",
+      method: "POST",
+      url: "/api/generate",
+      body: { model: TINY, prompt: "x", keep_alive: "soon" },
+      status: 400,
+      code: "RFX_VALIDATION",
+    },
+    {
+      name: "images are unsupported",
+      method: "POST",
+      url: "/api/generate",
+      body: { model: TINY, prompt: "x", images: ["aGVsbG8="] },
+      status: 400,
+      code: "RFX_VALIDATION",
+    },
+    {
+      name: "tool messages are unsupported",
+      method: "POST",
+      url: "/v1/chat/completions",
+      body: { messages: [{ role: "tool", content: "x" }] },
+      status: 400,
+      code: "RFX_VALIDATION",
+    },
+    {
+      name: "10 MB prompt",
+      method: "POST",
+      url: "/v1/completions",
+      body: { model: TINY, prompt: "a".repeat(10 * 1024 * 1024) },
+      status: 413,
+      code: "RFX_PAYLOAD_TOO_LARGE",
+    },
+    {
+      name: "text/plain body",
+      method: "POST",
+      url: "/api/chat",
+      raw: "hello",
+      headers: { "content-type": "text/plain" },
+      status: 415,
+      code: "RFX_UNSUPPORTED_MEDIA",
+    },
     { name: "unknown route", method: "GET", url: "/v1/nothing-here", status: 404, code: "RFX_NOT_FOUND" },
     { name: "wrong method", method: "GET", url: "/api/chat", status: 404, code: "RFX_NOT_FOUND" },
-    { name: "delete of an unknown model", method: "DELETE", url: "/api/delete", body: { model: "ghost:q4_0" }, status: 404, code: "RFX_MODEL_NOT_FOUND" },
+    {
+      name: "delete of an unknown model",
+      method: "DELETE",
+      url: "/api/delete",
+      body: { model: "ghost:q4_0" },
+      status: 404,
+      code: "RFX_MODEL_NOT_FOUND",
+    },
     { name: "show without a model", method: "POST", url: "/api/show", body: {}, status: 400, code: "RFX_VALIDATION" },
-    { name: "create with an unknown quantization", method: "POST", url: "/api/create", body: { model: "x", from: TINY, quantize: "q3_k", stream: false }, status: 400, code: "RFX_VALIDATION" },
+    {
+      name: "create with an unknown quantization",
+      method: "POST",
+      url: "/api/create",
+      body: { model: "x", from: TINY, quantize: "q3_k", stream: false },
+      status: 400,
+      code: "RFX_VALIDATION",
+    },
   ];
   let app: TestApp["app"];
   beforeAll(async () => {
@@ -68,14 +225,22 @@ describe("server error table: every bad input is a 4xx with a code, and the serv
   }
 
   it("a prompt over MAX_PROMPT_CHARS but under the body limit is 413 too", async () => {
-    const res = await app.inject({ method: "POST", url: "/api/generate", payload: { model: TINY, prompt: "b".repeat(200_000), stream: false } });
+    const res = await app.inject({
+      method: "POST",
+      url: "/api/generate",
+      payload: { model: TINY, prompt: "b".repeat(200_000), stream: false },
+    });
     expect(res.statusCode).toBe(413);
     expect(res.json().error.code).toBe("RFX_PAYLOAD_TOO_LARGE");
   });
 
   it("still serves after all of them", async () => {
     expect((await app.inject({ url: "/healthz" })).statusCode).toBe(200);
-    const res = await app.inject({ method: "POST", url: "/v1/chat/completions", payload: { model: TINY, messages: [{ role: "user", content: "hi" }], max_tokens: 3 } });
+    const res = await app.inject({
+      method: "POST",
+      url: "/v1/chat/completions",
+      payload: { model: TINY, messages: [{ role: "user", content: "hi" }], max_tokens: 3 },
+    });
     expect(res.statusCode).toBe(200);
   });
 });
@@ -92,7 +257,15 @@ describe("OpenAI-compatible API", () => {
     const res = await app.inject({
       method: "POST",
       url: "/v1/chat/completions",
-      payload: { model: TINY, messages: [{ role: "system", content: "be brief" }, { role: "user", content: "hello" }], max_tokens: 5, temperature: 0.5 },
+      payload: {
+        model: TINY,
+        messages: [
+          { role: "system", content: "be brief" },
+          { role: "user", content: "hello" },
+        ],
+        max_tokens: 5,
+        temperature: 0.5,
+      },
     });
     expect(res.statusCode).toBe(200);
     const b = res.json();
@@ -102,14 +275,24 @@ describe("OpenAI-compatible API", () => {
     expect(b.choices[0].finish_reason).toBe("length");
     expect(b.usage.completion_tokens).toBe(5);
     expect(b.usage.total_tokens).toBe(b.usage.prompt_tokens + 5);
-    expect(b.reflexia).toMatchObject({ variant: `${TINY}:q4_0`, quantization: "q4_0", reason: "complexity_low", cache: "bypass", complexity: { level: "low" } });
+    expect(b.reflexia).toMatchObject({
+      variant: `${TINY}:q4_0`,
+      quantization: "q4_0",
+      reason: "complexity_low",
+      cache: "bypass",
+      complexity: { level: "low" },
+    });
     expect(typeof b.reflexia.detail).toBe("string");
     expect(res.headers["x-reflexia-quantization"]).toBe("q4_0");
   });
 
   it("stop sequences end generation with finish_reason stop", async () => {
     // The fake engine's words are Greek letter names: the first " " after a word is always reached.
-    const res = await app.inject({ method: "POST", url: "/v1/completions", payload: { model: `${TINY}:q8_0`, prompt: "go", max_tokens: 50, stop: [" "] } });
+    const res = await app.inject({
+      method: "POST",
+      url: "/v1/completions",
+      payload: { model: `${TINY}:q8_0`, prompt: "go", max_tokens: 50, stop: [" "] },
+    });
     const b = res.json();
     expect(b.choices[0].finish_reason).toBe("stop");
     expect(b.choices[0].text).not.toContain(" ");
@@ -120,7 +303,13 @@ describe("OpenAI-compatible API", () => {
     const res = await app.inject({
       method: "POST",
       url: "/v1/chat/completions",
-      payload: { model: TINY, messages: [{ role: "user", content: "stream please" }], max_tokens: 4, stream: true, stream_options: { include_usage: true } },
+      payload: {
+        model: TINY,
+        messages: [{ role: "user", content: "stream please" }],
+        max_tokens: 4,
+        stream: true,
+        stream_options: { include_usage: true },
+      },
     });
     expect(res.statusCode).toBe(200);
     expect(res.headers["content-type"]).toMatch(/text\/event-stream/);
@@ -128,7 +317,10 @@ describe("OpenAI-compatible API", () => {
     const events = parseSse(res.body) as any[];
     expect(events.at(-1)).toBe("[DONE]");
     expect(events[0].choices[0].delta).toEqual({ role: "assistant", content: "" });
-    const content = events.slice(1).filter((e) => e !== "[DONE]" && e.choices?.[0]?.delta?.content).map((e) => e.choices[0].delta.content);
+    const content = events
+      .slice(1)
+      .filter((e) => e !== "[DONE]" && e.choices?.[0]?.delta?.content)
+      .map((e) => e.choices[0].delta.content);
     expect(content.length).toBe(4);
     const finish = events.find((e) => e !== "[DONE]" && e.choices?.[0]?.finish_reason);
     expect(finish?.choices[0].finish_reason).toBe("length");
@@ -138,18 +330,30 @@ describe("OpenAI-compatible API", () => {
   });
 
   it("streams completions without a usage chunk unless asked", async () => {
-    const res = await app.inject({ method: "POST", url: "/v1/completions", payload: { prompt: "abc", max_tokens: 3, stream: true } });
+    const res = await app.inject({
+      method: "POST",
+      url: "/v1/completions",
+      payload: { prompt: "abc", max_tokens: 3, stream: true },
+    });
     const events = parseSse(res.body) as any[];
     expect(events.filter((e) => e !== "[DONE]" && e.usage)).toEqual([]);
     expect(events.filter((e) => e !== "[DONE]" && e.choices[0]?.text).length).toBe(3);
   });
 
   it("embeddings: float and base64 encodings of the same vectors", async () => {
-    const f = (await app.inject({ method: "POST", url: "/v1/embeddings", payload: { model: TINY, input: ["a", "b c"] } })).json();
+    const f = (
+      await app.inject({ method: "POST", url: "/v1/embeddings", payload: { model: TINY, input: ["a", "b c"] } })
+    ).json();
     expect(f.data.length).toBe(2);
     expect(f.data[0].embedding.length).toBe(16);
     expect(f.model).toBe(`${TINY}:q4_0`);
-    const b = (await app.inject({ method: "POST", url: "/v1/embeddings", payload: { model: TINY, input: "a", encoding_format: "base64" } })).json();
+    const b = (
+      await app.inject({
+        method: "POST",
+        url: "/v1/embeddings",
+        payload: { model: TINY, input: "a", encoding_format: "base64" },
+      })
+    ).json();
     const buf = Buffer.from(b.data[0].embedding, "base64");
     const decoded = Array.from(new Float32Array(buf.buffer, buf.byteOffset, buf.length / 4));
     expect(decoded.map((x) => x.toFixed(5))).toEqual(f.data[0].embedding.map((x: number) => Math.fround(x).toFixed(5)));
@@ -173,7 +377,11 @@ describe("Ollama-compatible API", () => {
   afterAll(() => app.close());
 
   it("generate streams NDJSON by default; the final chunk carries the durations in ns", async () => {
-    const res = await app.inject({ method: "POST", url: "/api/generate", payload: { model: TINY, prompt: "hello", options: { num_predict: 3, temperature: 0.2 } } });
+    const res = await app.inject({
+      method: "POST",
+      url: "/api/generate",
+      payload: { model: TINY, prompt: "hello", options: { num_predict: 3, temperature: 0.2 } },
+    });
     expect(res.headers["content-type"]).toMatch(/application\/x-ndjson/);
     const lines = parseNdjson(res.body);
     expect(lines.length).toBe(4);
@@ -187,7 +395,13 @@ describe("Ollama-compatible API", () => {
   });
 
   it("generate with stream:false returns one JSON object with the whole response", async () => {
-    const b = (await app.inject({ method: "POST", url: "/api/generate", payload: { model: TINY, prompt: "hello", stream: false, options: { num_predict: 2 } } })).json();
+    const b = (
+      await app.inject({
+        method: "POST",
+        url: "/api/generate",
+        payload: { model: TINY, prompt: "hello", stream: false, options: { num_predict: 2 } },
+      })
+    ).json();
     expect(b.done).toBe(true);
     expect(b.response.split(" ").length).toBe(2);
     expect(b.reflexia.quantization).toBe("q4_0");
@@ -195,11 +409,33 @@ describe("Ollama-compatible API", () => {
 
   it("chat (stream and not) applies an expert role", async () => {
     const streamed = parseNdjson(
-      (await app.inject({ method: "POST", url: "/api/chat", payload: { model: TINY, role: "software-engineer", messages: [{ role: "user", content: "hi" }], options: { num_predict: 2 } } })).body,
+      (
+        await app.inject({
+          method: "POST",
+          url: "/api/chat",
+          payload: {
+            model: TINY,
+            role: "software-engineer",
+            messages: [{ role: "user", content: "hi" }],
+            options: { num_predict: 2 },
+          },
+        })
+      ).body,
     );
     expect(streamed.at(-1)).toMatchObject({ done: true, eval_count: 2 });
     expect((streamed.at(-1)!.reflexia as { role: string }).role).toBe("software-engineer");
-    const whole = (await app.inject({ method: "POST", url: "/api/chat", payload: { model: TINY, messages: [{ role: "user", content: "hi" }], stream: false, options: { num_predict: 2 } } })).json();
+    const whole = (
+      await app.inject({
+        method: "POST",
+        url: "/api/chat",
+        payload: {
+          model: TINY,
+          messages: [{ role: "user", content: "hi" }],
+          stream: false,
+          options: { num_predict: 2 },
+        },
+      })
+    ).json();
     expect(whole.message.role).toBe("assistant");
     expect(whole.message.content.split(" ").length).toBe(2);
   });
@@ -219,37 +455,66 @@ describe("Ollama-compatible API", () => {
   });
 
   it("an empty generate loads the model; keep_alive 0 unloads it", async () => {
-    const load = (await app.inject({ method: "POST", url: "/api/generate", payload: { model: `${TINY}:q8_0` } })).json();
+    const load = (
+      await app.inject({ method: "POST", url: "/api/generate", payload: { model: `${TINY}:q8_0` } })
+    ).json();
     expect(load.done_reason).toBe("load");
-    expect((await app.inject({ url: "/api/ps" })).json().models.map((m: { name: string }) => m.name)).toContain(`${TINY}:q8_0`);
-    const unload = (await app.inject({ method: "POST", url: "/api/generate", payload: { model: `${TINY}:q8_0`, keep_alive: 0 } })).json();
+    expect((await app.inject({ url: "/api/ps" })).json().models.map((m: { name: string }) => m.name)).toContain(
+      `${TINY}:q8_0`,
+    );
+    const unload = (
+      await app.inject({ method: "POST", url: "/api/generate", payload: { model: `${TINY}:q8_0`, keep_alive: 0 } })
+    ).json();
     expect(unload.done_reason).toBe("unload");
-    expect((await app.inject({ url: "/api/ps" })).json().models.map((m: { name: string }) => m.name)).not.toContain(`${TINY}:q8_0`);
+    expect((await app.inject({ url: "/api/ps" })).json().models.map((m: { name: string }) => m.name)).not.toContain(
+      `${TINY}:q8_0`,
+    );
   });
 
   it("embed and legacy embeddings", async () => {
-    const e = (await app.inject({ method: "POST", url: "/api/embed", payload: { model: TINY, input: ["x", "y"] } })).json();
+    const e = (
+      await app.inject({ method: "POST", url: "/api/embed", payload: { model: TINY, input: ["x", "y"] } })
+    ).json();
     expect(e.embeddings.length).toBe(2);
     expect(e.prompt_eval_count).toBeGreaterThan(0);
-    const l = (await app.inject({ method: "POST", url: "/api/embeddings", payload: { model: TINY, prompt: "x" } })).json();
+    const l = (
+      await app.inject({ method: "POST", url: "/api/embeddings", payload: { model: TINY, prompt: "x" } })
+    ).json();
     expect(l.embedding).toEqual(e.embeddings[0]);
   });
 
   it("copy, create (quantize from an existing model) and delete", async () => {
-    expect((await app.inject({ method: "POST", url: "/api/copy", payload: { source: `${TINY}:q4_0`, destination: "copied:q4_0" } })).statusCode).toBe(200);
-    const created = await app.inject({ method: "POST", url: "/api/create", payload: { model: "made", from: `${TINY}:q8_0`, quantize: "Q4_0" } });
+    expect(
+      (
+        await app.inject({
+          method: "POST",
+          url: "/api/copy",
+          payload: { source: `${TINY}:q4_0`, destination: "copied:q4_0" },
+        })
+      ).statusCode,
+    ).toBe(200);
+    const created = await app.inject({
+      method: "POST",
+      url: "/api/create",
+      payload: { model: "made", from: `${TINY}:q8_0`, quantize: "Q4_0" },
+    });
     expect(created.statusCode).toBe(200);
     expect(parseNdjson(created.body).at(-1)).toEqual({ status: "success" });
     const names = (await app.inject({ url: "/api/tags" })).json().models.map((m: { name: string }) => m.name);
     expect(names).toEqual(expect.arrayContaining(["copied:q4_0", "made:q4_0"]));
-    expect((await app.inject({ method: "DELETE", url: "/api/delete", payload: { model: "copied:q4_0" } })).statusCode).toBe(200);
-    expect((await app.inject({ method: "DELETE", url: "/api/delete", payload: { name: "made" } })).statusCode).toBe(200);
+    expect(
+      (await app.inject({ method: "DELETE", url: "/api/delete", payload: { model: "copied:q4_0" } })).statusCode,
+    ).toBe(200);
+    expect((await app.inject({ method: "DELETE", url: "/api/delete", payload: { name: "made" } })).statusCode).toBe(
+      200,
+    );
     const after = (await app.inject({ url: "/api/tags" })).json().models.map((m: { name: string }) => m.name);
     expect(after).toEqual([`${TINY}:q4_0`, `${TINY}:q8_0`]);
   });
 
   it("create refuses before the first byte what it can know (missing from, bad names, taken destination), streaming or not", async () => {
-    const tags = async () => (await app.inject({ url: "/api/tags" })).json().models.map((m: { name: string }) => m.name);
+    const tags = async () =>
+      (await app.inject({ url: "/api/tags" })).json().models.map((m: { name: string }) => m.name);
     const before = await tags();
     for (const stream of [true, false]) {
       for (const [payload, status, code] of [
@@ -304,7 +569,11 @@ describe("Reflexia endpoints", () => {
     const { app, services } = await appWith();
     const payload = { model: TINY, messages: [{ role: "user", content: "cache me" }], max_tokens: 4, temperature: 0 };
     const first = (await app.inject({ method: "POST", url: "/v1/chat/completions", payload })).json();
-    const second = await app.inject({ method: "POST", url: "/v1/chat/completions", payload: { ...payload, stream: true } });
+    const second = await app.inject({
+      method: "POST",
+      url: "/v1/chat/completions",
+      payload: { ...payload, stream: true },
+    });
     expect(first.reflexia.cache).toBe("miss");
     expect(second.headers["x-reflexia-cache"]).toBe("hit");
     const text = (parseSse(second.body) as any[])
@@ -326,8 +595,20 @@ describe("Reflexia endpoints", () => {
       let samples = 0;
       const monitor = createMemoryMonitor({ maxMemoryPercent: 80 });
       const memory = { ...monitor, sample: () => (samples++, monitor.sample()) };
-      const { app, services } = await buildTestApp({ store: own.store, engine: createFakeEngine(), config: testConfig(own.home, { "scheduler.parallel": 2 }), memory });
-      const ask = async (model: string) => (await app.inject({ method: "POST", url: "/api/generate", payload: { model, prompt: "weights matter", stream: false, options: { temperature: 0, num_predict: 3 } } })).json();
+      const { app, services } = await buildTestApp({
+        store: own.store,
+        engine: createFakeEngine(),
+        config: testConfig(own.home, { "scheduler.parallel": 2 }),
+        memory,
+      });
+      const ask = async (model: string) =>
+        (
+          await app.inject({
+            method: "POST",
+            url: "/api/generate",
+            payload: { model, prompt: "weights matter", stream: false, options: { temperature: 0, num_predict: 3 } },
+          })
+        ).json();
       // Untagged: the first request loads the variant (a fresh sample decides whether it fits); once it is loaded
       // the policy's choice no longer depends on memory, so the repeat is a hit with no sample taken.
       expect((await ask(TINY)).reflexia).toMatchObject({ cache: "miss", variant: `${TINY}:q4_0` });
@@ -352,7 +633,10 @@ describe("Reflexia endpoints", () => {
 
 describe("security", () => {
   it("API keys: 401 without, accepted as Bearer or X-API-Key; probes stay open", async () => {
-    const { app } = await appWith({ "auth.enabled": true, "auth.api_key": "s3cret" }, { apiKeys: ["s3cret", "other-key"] });
+    const { app } = await appWith(
+      { "auth.enabled": true, "auth.api_key": "s3cret" },
+      { apiKeys: ["s3cret", "other-key"] },
+    );
     const none = await app.inject({ url: "/api/tags" });
     expect(none.statusCode).toBe(401);
     expect(none.json().error.code).toBe("RFX_UNAUTHORIZED");
@@ -402,10 +686,22 @@ describe("no error message shows a model-store path", () => {
     try {
       const blob = (await own.store.resolve(`${TINY}:q4_0`)).path;
       expect(blob).toContain("/blobs/sha256-");
-      const { app } = await buildTestApp({ store: own.store, engine: createFakeEngine({ failPaths: [blob] }), config: testConfig(own.home) });
-      const gen = await app.inject({ method: "POST", url: "/api/generate", payload: { model: `${TINY}:q4_0`, prompt: "hi", stream: false } });
+      const { app } = await buildTestApp({
+        store: own.store,
+        engine: createFakeEngine({ failPaths: [blob] }),
+        config: testConfig(own.home),
+      });
+      const gen = await app.inject({
+        method: "POST",
+        url: "/api/generate",
+        payload: { model: `${TINY}:q4_0`, prompt: "hi", stream: false },
+      });
       expect(gen.json().error.code).toBe("RFX_ENGINE");
-      const streamed = await app.inject({ method: "POST", url: "/v1/chat/completions", payload: { model: `${TINY}:q4_0`, messages: [{ role: "user", content: "hi" }], stream: true } });
+      const streamed = await app.inject({
+        method: "POST",
+        url: "/v1/chat/completions",
+        payload: { model: `${TINY}:q4_0`, messages: [{ role: "user", content: "hi" }], stream: true },
+      });
       truncateSync(blob, 100);
       const show = await app.inject({ method: "POST", url: "/api/show", payload: { model: `${TINY}:q4_0` } });
       expect(show.statusCode).toBe(422);

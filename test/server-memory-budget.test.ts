@@ -32,8 +32,21 @@ beforeAll(async () => {
 
   // First a server without a budget that only loads the tiny "warm" model: the engine's native libraries are
   // then resident, so the RSS measured next is the baseline a variant load adds to.
-  const base = { home, "models.default": "warm", "server.host": "127.0.0.1", "server.port": 0, "server.metrics_port": 0, "scheduler.parallel": 1, "models.context_size": CONTEXT };
-  const warm = await startServer({ loaded: loadConfig({ env: {}, overrides: base }), store, logger: false, webDir: null });
+  const base = {
+    home,
+    "models.default": "warm",
+    "server.host": "127.0.0.1",
+    "server.port": 0,
+    "server.metrics_port": 0,
+    "scheduler.parallel": 1,
+    "models.context_size": CONTEXT,
+  };
+  const warm = await startServer({
+    loaded: loadConfig({ env: {}, overrides: base }),
+    store,
+    logger: false,
+    webDir: null,
+  });
   await warm.ready;
   await warm.close();
 
@@ -93,11 +106,15 @@ describe("memory budget (MAX_MEMORY_PERCENT) on the small family", () => {
     expect(served).toEqual(["q5_k_m", "q5_k_m", "q5_k_m"]);
     const metrics = await (await fetch(`${server.metricsUrl}/metrics`)).text();
     // The complex prompt wanted f16 (its level's target) and was lowered for memory.
-    expect(metrics).toMatch(/^reflexia_quantization_decisions_total\{quantization="q5_k_m",reason="memory_pressure_downgrade"\} 1$/m);
+    expect(metrics).toMatch(
+      /^reflexia_quantization_decisions_total\{quantization="q5_k_m",reason="memory_pressure_downgrade"\} 1$/m,
+    );
     expect(metrics).toMatch(/^reflexia_memory_usage_bytes \d+/m);
     expect(rssSamples.length).toBeGreaterThan(5);
     expect(Math.max(...rssSamples)).toBeLessThan(budgetBytes);
-    const st = (await (await fetch(`${server.url}/api/status`)).json()) as { memory: { budget_bytes: number; used_bytes: number } };
+    const st = (await (await fetch(`${server.url}/api/status`)).json()) as {
+      memory: { budget_bytes: number; used_bytes: number };
+    };
     expect(st.memory.used_bytes).toBeLessThan(st.memory.budget_bytes);
   });
 });

@@ -2,7 +2,15 @@
 // client disconnect freeing its sequence — each asserted through /api/status and /metrics.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createFakeEngine, type FakeEngine } from "./support/fake-engine.ts";
-import { buildTestApp, createTinyHome, testConfig, TINY, waitFor, type TestApp, type TinyHome } from "./support/server-fixture.ts";
+import {
+  buildTestApp,
+  createTinyHome,
+  testConfig,
+  TINY,
+  waitFor,
+  type TestApp,
+  type TinyHome,
+} from "./support/server-fixture.ts";
 
 let home: TinyHome;
 let current: { t: TestApp; base: string } | null = null;

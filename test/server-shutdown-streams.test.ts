@@ -4,7 +4,15 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startServer, type RunningServer } from "../src/main.ts";
 import { createFakeEngine, type FakeEngine } from "./support/fake-engine.ts";
-import { createTinyHome, liveServerConfig, parseNdjson, parseSse, TINY, waitFor, type TinyHome } from "./support/server-fixture.ts";
+import {
+  createTinyHome,
+  liveServerConfig,
+  parseNdjson,
+  parseSse,
+  TINY,
+  waitFor,
+  type TinyHome,
+} from "./support/server-fixture.ts";
 
 let home: TinyHome;
 beforeAll(async () => {
@@ -21,16 +29,37 @@ describe("shutdown at the drain limit", () => {
   beforeAll(async () => {
     // 40 ms a token and 900 tokens asked: nothing below finishes within the 1 s drain limit.
     engine = createFakeEngine({ tokenDelayMs: 40 });
-    server = await startServer({ loaded: liveServerConfig(home.home, { "scheduler.parallel": 4 }), store: home.store, engine, logger: false, webDir: null, drainTimeoutSeconds: 1 });
+    server = await startServer({
+      loaded: liveServerConfig(home.home, { "scheduler.parallel": 4 }),
+      store: home.store,
+      engine,
+      logger: false,
+      webDir: null,
+      drainTimeoutSeconds: 1,
+    });
     await server.ready;
   });
 
   it("ends streams with an error event, answers buffered requests 503, and cancels the generations", async () => {
     const post = (path: string, body: unknown) =>
-      fetch(`${server.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
-    const sse = await post("/v1/chat/completions", { model: TINY, messages: [{ role: "user", content: "tell me everything" }], max_tokens: 900, stream: true });
+      fetch(`${server.url}${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    const sse = await post("/v1/chat/completions", {
+      model: TINY,
+      messages: [{ role: "user", content: "tell me everything" }],
+      max_tokens: 900,
+      stream: true,
+    });
     const ndjson = await post("/api/generate", { model: TINY, prompt: "a long story", options: { num_predict: 900 } });
-    const buffered = post("/api/generate", { model: TINY, prompt: "another long story", stream: false, options: { num_predict: 900 } });
+    const buffered = post("/api/generate", {
+      model: TINY,
+      prompt: "another long story",
+      stream: false,
+      options: { num_predict: 900 },
+    });
     expect(sse.status).toBe(200);
     expect(ndjson.status).toBe(200);
     await waitFor(() => engine.running() === 3, "three generations running");

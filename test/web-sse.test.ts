@@ -13,7 +13,7 @@ function parseAll(chunks: string[]): [string, string][] {
 const STREAM =
   ": keep-alive comment\n\n" +
   'data: {"a":1}\n\n' +
-  "event: error\r\ndata: {\"error\":{\"code\":\"X\"}}\r\n\r\n" +
+  'event: error\r\ndata: {"error":{"code":"X"}}\r\n\r\n' +
   "data: line1\ndata: line2\n\n" +
   "data:nospace\r\r" +
   "data: [DONE]\n\n";
@@ -61,7 +61,10 @@ function responseOf(chunks: string[]): Response {
 describe("readSseJson", () => {
   it("yields JSON payloads until [DONE] and ignores anything after it", async () => {
     const got: unknown[] = [];
-    const r = await readSseJson(responseOf(['data: {"n":1}\n\ndata: {"n"', ':2}\n\ndata: [DONE]\n\ndata: {"n":3}\n\n']), (j) => got.push(j));
+    const r = await readSseJson(
+      responseOf(['data: {"n":1}\n\ndata: {"n"', ':2}\n\ndata: [DONE]\n\ndata: {"n":3}\n\n']),
+      (j) => got.push(j),
+    );
     expect(got).toEqual([{ n: 1 }, { n: 2 }]);
     expect(r.completed).toBe(true);
   });
@@ -80,7 +83,10 @@ describe("readSseJson", () => {
   });
 
   it("throws the server's error event with its code", async () => {
-    const p = readSseJson(responseOf(['data: {"n":1}\n\n', 'event: error\ndata: {"error":{"code":"RFX_ENGINE","message":"boom"}}\n\n']), () => {});
+    const p = readSseJson(
+      responseOf(['data: {"n":1}\n\n', 'event: error\ndata: {"error":{"code":"RFX_ENGINE","message":"boom"}}\n\n']),
+      () => {},
+    );
     await expect(p).rejects.toMatchObject({ message: "boom", code: "RFX_ENGINE" });
   });
 
@@ -93,12 +99,18 @@ describe("readSseJson", () => {
 describe("readNdjson", () => {
   it("yields each line, across chunk boundaries, and a last line without newline", async () => {
     const got: unknown[] = [];
-    await readNdjson(responseOf(['{"status":"a"}\n{"sta', 'tus":"b","completed":0.5}\n\n{"status":"success"}']), (l) => got.push(l));
+    await readNdjson(responseOf(['{"status":"a"}\n{"sta', 'tus":"b","completed":0.5}\n\n{"status":"success"}']), (l) =>
+      got.push(l),
+    );
     expect(got).toEqual([{ status: "a" }, { status: "b", completed: 0.5 }, { status: "success" }]);
   });
 
   it("throws an error line with its code (Reflexia and Ollama shapes)", async () => {
-    await expect(readNdjson(responseOf(['{"status":"a"}\n{"error":{"code":"RFX_VALIDATION","message":"bad"}}\n']), () => {})).rejects.toMatchObject({ message: "bad", code: "RFX_VALIDATION" });
-    await expect(readNdjson(responseOf(['{"error":"model not found"}\n']), () => {})).rejects.toMatchObject({ message: "model not found" });
+    await expect(
+      readNdjson(responseOf(['{"status":"a"}\n{"error":{"code":"RFX_VALIDATION","message":"bad"}}\n']), () => {}),
+    ).rejects.toMatchObject({ message: "bad", code: "RFX_VALIDATION" });
+    await expect(readNdjson(responseOf(['{"error":"model not found"}\n']), () => {})).rejects.toMatchObject({
+      message: "model not found",
+    });
   });
 });

@@ -56,9 +56,20 @@ async function chat(page: Page, text: string) {
 async function axeSerious(page: Page): Promise<string[]> {
   await page.evaluate(AXE_SOURCE);
   return page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run(ctx: Document, o: object): Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }> } }).axe;
+    const axe = (
+      window as unknown as {
+        axe: {
+          run(
+            ctx: Document,
+            o: object,
+          ): Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }>;
+        };
+      }
+    ).axe;
     const r = await axe.run(document, { resultTypes: ["violations"] });
-    return r.violations.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.impact} ${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+    return r.violations
+      .filter((v) => v.impact === "serious" || v.impact === "critical")
+      .map((v) => `${v.impact} ${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
   });
 }
 
@@ -118,15 +129,22 @@ describe.skipIf(bins.skip)("web UI in chromium", () => {
 
   it("loads models, variants, roles, the status panel and the server's max-tokens limit", async () => {
     await page.waitForSelector(`#model option[value="${TINY}"]`, { state: "attached" });
-    const variants = await page.locator("#variant option").evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
+    const variants = await page
+      .locator("#variant option")
+      .evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
     expect(variants).toEqual(["", "q4_0", "f16"]);
     await page.waitForFunction(() => document.querySelectorAll("#role option").length > 5);
     await page.waitForSelector("#variants .variant-name");
     expect(await page.locator("#variants .variant-name").allTextContents()).toContain(`${TINY}:q4_0`);
     expect(await page.locator("#conn").getAttribute("data-state")).toBe("ok");
-    expect(await page.locator("#status dt").allTextContents()).toEqual(expect.arrayContaining(["Running", "Queued", "Memory", "Cache"]));
+    expect(await page.locator("#status dt").allTextContents()).toEqual(
+      expect.arrayContaining(["Running", "Queued", "Memory", "Cache"]),
+    );
     // context 1024 shared by 2 sequences: the server refuses max_tokens above 512, and the field says so.
-    const status = (await (await fetch(`${live.server.url}/api/status`)).json()) as { limits: { max_tokens: number }; features: Record<string, boolean> };
+    const status = (await (await fetch(`${live.server.url}/api/status`)).json()) as {
+      limits: { max_tokens: number };
+      features: Record<string, boolean>;
+    };
     expect(status.limits.max_tokens).toBe(512);
     expect(await page.getAttribute("#max-tokens", "max")).toBe("512");
     expect(await page.textContent("#max-tokens-hint")).toContain("512");
@@ -146,7 +164,10 @@ describe.skipIf(bins.skip)("web UI in chromium", () => {
     const quant = response!.headers()["x-reflexia-quantization"];
     expect(["q4_0", "f16"]).toContain(quant);
 
-    const events = (await response!.text()).split("\n\n").map((b) => b.replace(/^data: /, "").trim()).filter((d) => d && d !== "[DONE]");
+    const events = (await response!.text())
+      .split("\n\n")
+      .map((b) => b.replace(/^data: /, "").trim())
+      .filter((d) => d && d !== "[DONE]");
     const parsed = events.map((d) => JSON.parse(d));
     const meta = parsed.find((e) => e.reflexia)?.reflexia;
     const usage = parsed.find((e) => e.usage)?.usage;
@@ -156,15 +177,21 @@ describe.skipIf(bins.skip)("web UI in chromium", () => {
     const chips = await reply.locator(".badge .chip").allTextContents();
     expect(chips).toContain(`${TINY}:${quant}`);
     expect(chips).toContain(quant);
-    if (meta.complexity) expect(chips).toContain(`complexity ${meta.complexity.level} ${meta.complexity.score.toFixed(2)}`);
-    expect(chips.some((c) => new RegExp(`^${usage.completion_tokens} tokens? · [\\d.]+ tok/s$`).test(c)), chips.join(" | ")).toBe(true);
+    if (meta.complexity)
+      expect(chips).toContain(`complexity ${meta.complexity.level} ${meta.complexity.score.toFixed(2)}`);
+    expect(
+      chips.some((c) => new RegExp(`^${usage.completion_tokens} tokens? · [\\d.]+ tok/s$`).test(c)),
+      chips.join(" | "),
+    ).toBe(true);
     expect(chips.some((c) => /^TTFT \d+ ms$/.test(c))).toBe(true);
     expect(await reply.locator(".reason code").textContent()).toBe(meta.reason);
     expect(response!.headers()["x-reflexia-reason"]).toBe(meta.reason);
 
     // The copy button puts the answer's text on the clipboard.
     await reply.locator('button[aria-label="Copy this answer"]').click();
-    const stored = await page.evaluate(() => JSON.parse(localStorage.getItem("reflexia.conversations.v1")!)[0].messages[1].content as string);
+    const stored = await page.evaluate(
+      () => JSON.parse(localStorage.getItem("reflexia.conversations.v1")!)[0].messages[1].content as string,
+    );
     expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(stored);
   });
 
@@ -190,7 +217,10 @@ describe.skipIf(bins.skip)("web UI in chromium", () => {
       page.click('button[aria-label="Regenerate this answer"]'),
     ]);
     expect(JSON.parse(again.postData() ?? "{}").messages).toEqual(sent.messages);
-    await page.waitForFunction(() => !document.querySelector(".msg-assistant.streaming") && document.querySelectorAll(".msg-assistant").length === 2);
+    await page.waitForFunction(
+      () =>
+        !document.querySelector(".msg-assistant.streaming") && document.querySelectorAll(".msg-assistant").length === 2,
+    );
     await page.selectOption("#variant", "");
     await page.selectOption("#role", "");
     await shot(page, "desktop-chat");
@@ -200,7 +230,9 @@ describe.skipIf(bins.skip)("web UI in chromium", () => {
     await page.fill("#max-tokens", "512");
     await page.fill("#prompt", "Tell me a long story.");
     await page.press("#prompt", "Enter");
-    await page.waitForFunction(() => (document.querySelector(".msg-assistant.streaming .msg-body")?.textContent ?? "").length > 0);
+    await page.waitForFunction(
+      () => (document.querySelector(".msg-assistant.streaming .msg-body")?.textContent ?? "").length > 0,
+    );
     await page.click("#stop");
     const reply = page.locator(".msg-assistant").last();
     await page.waitForFunction(() => !document.querySelector(".msg-assistant.streaming"));
@@ -271,10 +303,14 @@ describe.skipIf(bins.skip)("web UI in chromium", () => {
     await page.setInputFiles("#doc-file", {
       name: "lighthouse-notes.md",
       mimeType: "text/markdown",
-      buffer: Buffer.from("# Lighthouses\n\nThe lighthouse keeper trims the wick at dusk and logs the weather every four hours.\n"),
+      buffer: Buffer.from(
+        "# Lighthouses\n\nThe lighthouse keeper trims the wick at dusk and logs the weather every four hours.\n",
+      ),
     });
     await page.click("#upload-form button[type=submit]");
-    await page.waitForFunction(() => /Added lighthouse-notes\.md \(1 chunk\)/.test(document.getElementById("docs-msg")?.textContent ?? ""));
+    await page.waitForFunction(() =>
+      /Added lighthouse-notes\.md \(1 chunk\)/.test(document.getElementById("docs-msg")?.textContent ?? ""),
+    );
     await page.locator("#docs li", { hasText: "lighthouse" }).waitFor();
     expect(await page.locator("#docs li", { hasText: "lighthouse" }).textContent()).toMatch(/1 chunk(?!s)/);
 
@@ -322,14 +358,23 @@ describe.skipIf(bins.skip)("web UI in chromium", () => {
     await page.selectOption("#quantize-from", TINY);
     await page.selectOption("#quantize-to", "q8_0");
     await page.click("#quantize-submit");
-    await page.waitForFunction(() => /^Created reflexia-tiny:q8_0/.test(document.getElementById("quantize-msg")?.textContent ?? ""), null, { timeout: 60_000 });
+    await page.waitForFunction(
+      () => /^Created reflexia-tiny:q8_0/.test(document.getElementById("quantize-msg")?.textContent ?? ""),
+      null,
+      { timeout: 60_000 },
+    );
     await row("q8_0").waitFor();
     expect(await row("q8_0").locator(".state").textContent()).toBe("not loaded");
-    const listed = (await (await fetch(`${live.server.url}/api/tags`)).json()) as { models: { name: string; details: { quantization_level: string } }[] };
+    const listed = (await (await fetch(`${live.server.url}/api/tags`)).json()) as {
+      models: { name: string; details: { quantization_level: string } }[];
+    };
     expect(listed.models.find((m) => m.name === `${TINY}:q8_0`)?.details.quantization_level).toBe("Q8_0");
 
     await row("q8_0").locator("button", { hasText: "Load" }).click();
-    await page.waitForFunction((sel) => /^loaded/.test(document.querySelector(`${sel} .state`)?.textContent ?? ""), `tr[data-variant="${TINY}:q8_0"]`);
+    await page.waitForFunction(
+      (sel) => /^loaded/.test(document.querySelector(`${sel} .state`)?.textContent ?? ""),
+      `tr[data-variant="${TINY}:q8_0"]`,
+    );
     await shot(page, "desktop-models");
 
     await row("q8_0").locator("button", { hasText: "Delete" }).click();
@@ -343,12 +388,24 @@ describe.skipIf(bins.skip)("web UI in chromium", () => {
     const tokens = page.locator('figure[data-title="Tokens per second"]');
     await tokens.waitFor();
     // The chat above generated tokens within the last minutes: the series has points and a maximum above zero.
-    await page.waitForFunction(() => Number(document.querySelector('figure[data-title="Requests by status"]')?.getAttribute("data-max")) > 0);
+    await page.waitForFunction(
+      () => Number(document.querySelector('figure[data-title="Requests by status"]')?.getAttribute("data-max")) > 0,
+    );
     expect(Number(await tokens.getAttribute("data-points"))).toBeGreaterThan(0);
-    for (const title of ["Tokens per second", "Time to first token", "Inter-token latency", "Requests by status", "Queue depth", "Memory", "Cache hit ratio"]) {
+    for (const title of [
+      "Tokens per second",
+      "Time to first token",
+      "Inter-token latency",
+      "Requests by status",
+      "Queue depth",
+      "Memory",
+      "Cache hit ratio",
+    ]) {
       expect(await page.locator(`figure[data-title="${title}"] svg`).count(), title).toBe(1);
     }
-    await page.waitForFunction(() => Number(document.querySelector('figure[data-title="Memory"]')?.getAttribute("data-max")) > 0);
+    await page.waitForFunction(
+      () => Number(document.querySelector('figure[data-title="Memory"]')?.getAttribute("data-max")) > 0,
+    );
     await shot(page, "desktop-metrics");
   });
 
@@ -356,12 +413,17 @@ describe.skipIf(bins.skip)("web UI in chromium", () => {
     await openView(page, "benchmarks");
     await page.waitForSelector('#bench-kind option[value="inference"]', { state: "attached" });
     await page.selectOption("#bench-kind", "inference");
-    for (const box of await page.locator("#bench-variants input").all()) await box.setChecked((await box.getAttribute("value")) === `${TINY}:q4_0`);
+    for (const box of await page.locator("#bench-variants input").all())
+      await box.setChecked((await box.getAttribute("value")) === `${TINY}:q4_0`);
     await page.fill("#bench-tokens", "16");
     await page.fill("#bench-repetitions", "1");
     const runOnce = async () => {
       await page.click("#bench-run");
-      await page.waitForFunction(() => /^Finished inference/.test(document.getElementById("bench-msg")?.textContent ?? ""), null, { timeout: 90_000 });
+      await page.waitForFunction(
+        () => /^Finished inference/.test(document.getElementById("bench-msg")?.textContent ?? ""),
+        null,
+        { timeout: 90_000 },
+      );
     };
     await runOnce();
     const report = page.locator("#bench-report .report").first();
@@ -371,7 +433,9 @@ describe.skipIf(bins.skip)("web UI in chromium", () => {
     expect(await report.locator("table tbody tr").first().textContent()).toContain(`${TINY}:q4_0`);
 
     // The stored run, with its JSON, as the API lists it.
-    const listed = (await (await fetch(`${live.server.url}/api/benchmarks`)).json()) as { runs: { id: string; kind: string; models: { ref: string; digest: string }[]; result: { variants: unknown[] } }[] };
+    const listed = (await (await fetch(`${live.server.url}/api/benchmarks`)).json()) as {
+      runs: { id: string; kind: string; models: { ref: string; digest: string }[]; result: { variants: unknown[] } }[];
+    };
     expect(listed.runs[0]).toMatchObject({ kind: "inference", models: [{ ref: `${TINY}:q4_0` }] });
     expect(listed.runs[0].models[0].digest).toMatch(/^sha256:/);
     expect(listed.runs[0].result.variants).toHaveLength(1);
@@ -382,7 +446,9 @@ describe.skipIf(bins.skip)("web UI in chromium", () => {
     await page.click("#bench-compare");
     const table = page.locator("#bench-report table.table");
     await table.waitFor();
-    expect(await table.locator("tbody tr", { hasText: "q4_0 tok/s" }).locator("td").last().textContent()).toMatch(/^[\d.]+×$/);
+    expect(await table.locator("tbody tr", { hasText: "q4_0 tok/s" }).locator("td").last().textContent()).toMatch(
+      /^[\d.]+×$/,
+    );
     expect(await page.locator("#bench-report .bench-compare .report").count()).toBe(2);
     expect(await page.textContent("#bench-report")).toContain("same machine");
     await shot(page, "desktop-benchmarks");
@@ -393,7 +459,11 @@ describe.skipIf(bins.skip)("web UI in chromium", () => {
     await page.click("#bench-run");
     await page.waitForSelector("#bench-cancel:not([hidden])");
     await page.click("#bench-cancel");
-    await page.waitForFunction(() => /^Cancelled inference/.test(document.getElementById("bench-msg")?.textContent ?? ""), null, { timeout: 60_000 });
+    await page.waitForFunction(
+      () => /^Cancelled inference/.test(document.getElementById("bench-msg")?.textContent ?? ""),
+      null,
+      { timeout: 60_000 },
+    );
     expect(((await (await fetch(`${live.server.url}/api/benchmarks`)).json()) as { total: number }).total).toBe(2);
   });
 
@@ -414,7 +484,12 @@ describe.skipIf(bins.skip)("web UI in chromium", () => {
     await page.mouse.wheel(0, -600);
     await page.waitForTimeout(200);
     expect(await page.evaluate(() => document.scrollingElement!.scrollTop)).toBe(0);
-    expect(await page.evaluate(() => document.getElementById("chat-scroll")!.scrollHeight > document.getElementById("chat-scroll")!.clientHeight)).toBe(true);
+    expect(
+      await page.evaluate(
+        () =>
+          document.getElementById("chat-scroll")!.scrollHeight > document.getElementById("chat-scroll")!.clientHeight,
+      ),
+    ).toBe(true);
     const header = await page.locator(".topbar").boundingBox();
     const composer = await page.locator("#composer").boundingBox();
     expect(header!.y).toBe(0);
@@ -452,7 +527,11 @@ describe.skipIf(bins.skip)("web UI in chromium", () => {
     expect(box.x + box.width).toBeLessThanOrEqual(PHONE.width);
     expect(box.height).toBe(PHONE.height);
     // Nothing in the drawer is cut or scrolls on its own except the drawer itself.
-    expect(await phone.evaluate(() => [...document.querySelectorAll("#sidebar .panel")].every((p) => p.scrollHeight <= p.clientHeight + 1))).toBe(true);
+    expect(
+      await phone.evaluate(() =>
+        [...document.querySelectorAll("#sidebar .panel")].every((p) => p.scrollHeight <= p.clientHeight + 1),
+      ),
+    ).toBe(true);
     expect(await axeSerious(phone)).toEqual([]);
     await shot(phone, "phone-drawer");
     await phone.keyboard.press("Escape");
@@ -487,14 +566,24 @@ describe.skipIf(bins.skip)("web UI in chromium", () => {
     await kb.fill("#max-tokens", "8");
     await kb.focus("#prompt");
     await kb.keyboard.type("Hello from the keyboard");
-    const [req] = await Promise.all([kb.waitForRequest((r) => r.url().endsWith("/v1/chat/completions")), kb.keyboard.press("Enter")]);
+    const [req] = await Promise.all([
+      kb.waitForRequest((r) => r.url().endsWith("/v1/chat/completions")),
+      kb.keyboard.press("Enter"),
+    ]);
     expect(JSON.parse(req.postData() ?? "{}").messages.at(-1).content).toBe("Hello from the keyboard");
-    await kb.waitForFunction(() => document.querySelector(".msg-assistant") && !document.querySelector(".msg-assistant.streaming"));
+    await kb.waitForFunction(
+      () => document.querySelector(".msg-assistant") && !document.querySelector(".msg-assistant.streaming"),
+    );
     await kb.close();
   });
 
   it("serves the page at each view's path (reload and links land on the view)", async () => {
-    for (const [path, view] of [["/models", "models"], ["/metrics", "metrics"], ["/benchmarks", "benchmarks"], ["/benchmark", "benchmarks"]] as const) {
+    for (const [path, view] of [
+      ["/models", "models"],
+      ["/metrics", "metrics"],
+      ["/benchmarks", "benchmarks"],
+      ["/benchmark", "benchmarks"],
+    ] as const) {
       const res = await fetch(`${live.server.url}${path}`);
       expect(res.status, path).toBe(200);
       expect(res.headers.get("content-type")).toMatch(/^text\/html/);

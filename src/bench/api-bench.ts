@@ -80,12 +80,21 @@ export async function runApiBenchmark(options: ApiBenchmarkOptions = {}): Promis
   const concurrency = options.concurrency ?? [1, 4, 8];
   const reps = options.repetitions ?? 3;
   const cacheRequests = options.cacheRequests ?? 200;
-  if (!Number.isInteger(tokens) || tokens < 2) throw new ReflexiaError("RFX_VALIDATION", "tokens must be an integer >= 2");
-  if (concurrency.length === 0 || concurrency.some((c) => !Number.isInteger(c) || c < 1)) throw new ReflexiaError("RFX_VALIDATION", "concurrency must list positive integers");
+  if (!Number.isInteger(tokens) || tokens < 2)
+    throw new ReflexiaError("RFX_VALIDATION", "tokens must be an integer >= 2");
+  if (concurrency.length === 0 || concurrency.some((c) => !Number.isInteger(c) || c < 1))
+    throw new ReflexiaError("RFX_VALIDATION", "concurrency must list positive integers");
 
   const base = options.loaded ?? loadConfig();
   const parallel = Math.max(...concurrency);
-  const { server, config } = await startBenchServer({ base, parallel, tokens, cache: true, engine: options.engine, rag: true });
+  const { server, config } = await startBenchServer({
+    base,
+    parallel,
+    tokens,
+    cache: true,
+    engine: options.engine,
+    rag: true,
+  });
   try {
     const requested = options.model ?? `${config.models.default}:${config.models.default_quantization}`;
     const variant = await server.services.resolveVariant(requested);
@@ -93,11 +102,15 @@ export async function runApiBenchmark(options: ApiBenchmarkOptions = {}): Promis
     const client = createReflexiaClient({ baseUrl: server.url });
     const sampling = { num_predict: tokens, temperature: 0.8, top_k: 40, top_p: 0.95, repeat_penalty: 1.1 };
     const rawOpts = { maxTokens: tokens, temperature: 0.8, topK: 40, topP: 0.95, repeatPenalty: 1.1 };
-    log(`api-bench: ${ref} (${variant.quantization}), engine ${server.services.engine.name}, parallel ${parallel}, ${tokens} tokens per request, ${reps} repetitions`);
+    log(
+      `api-bench: ${ref} (${variant.quantization}), engine ${server.services.engine.name}, parallel ${parallel}, ${tokens} tokens per request, ${reps} repetitions`,
+    );
 
     // Warm-up: loads the variant through the API and runs the first (slower) generation on each path.
     await client.generate({ model: ref, prompt: PROMPT, raw: true, options: { ...sampling, num_predict: 8, seed: 1 } });
-    await server.services.scheduler.run(ref, {}, (l) => l.model.generate(PROMPT, { ...rawOpts, maxTokens: 8, seed: 1 }));
+    await server.services.scheduler.run(ref, {}, (l) =>
+      l.model.generate(PROMPT, { ...rawOpts, maxTokens: 8, seed: 1 }),
+    );
 
     const rawSingle = async (seed: number, prompt = PROMPT): Promise<GenerationResult> =>
       server.services.scheduler.run(ref, {}, (l) => l.model.generate(prompt, { ...rawOpts, seed }));
@@ -128,7 +141,8 @@ export async function runApiBenchmark(options: ApiBenchmarkOptions = {}): Promis
       const h = await httpSingle(r + 1);
       // First token to end of stream: engines may coalesce streamed text (the native one flushes every 16 ms), so
       // the gap between the first and last text chunk can be zero on a fast model; the stream's end is always after.
-      if (h.final.eval_count > 1 && h.end > h.first) httpRates.push(((h.final.eval_count - 1) / (h.end - h.first)) * 1000);
+      if (h.final.eval_count > 1 && h.end > h.first)
+        httpRates.push(((h.final.eval_count - 1) / (h.end - h.first)) * 1000);
       if (h.final.eval_count > 1) httpServerRates.push(((h.final.eval_count - 1) / h.final.eval_duration) * 1e9);
       httpTtft.push(h.first - h.t0);
     }
@@ -145,7 +159,16 @@ export async function runApiBenchmark(options: ApiBenchmarkOptions = {}): Promis
       httpTtftMs: median(httpTtft),
       rawTtftMs: median(rawTtft),
       concurrency: [],
-      cache: { requests: 0, missMs: 0, hitP50Ms: 0, hitP99Ms: 0, hitMeanMs: 0, fetchHitP50Ms: 0, fetchHitP99Ms: 0, keyDerivationUs: 0 },
+      cache: {
+        requests: 0,
+        missMs: 0,
+        hitP50Ms: 0,
+        hitP99Ms: 0,
+        hitMeanMs: 0,
+        fetchHitP50Ms: 0,
+        fetchHitP99Ms: 0,
+        keyDerivationUs: 0,
+      },
     };
     log(
       `single stream decode: HTTP ${result.httpDecodeTokensPerSecond.toFixed(1)} tok/s (server-side ${result.httpServerDecodeTokensPerSecond.toFixed(1)}) vs raw engine ${result.rawDecodeTokensPerSecond.toFixed(1)} tok/s → ratio ${result.httpOverRaw.toFixed(3)}; TTFT HTTP ${result.httpTtftMs.toFixed(1)} ms vs raw ${result.rawTtftMs.toFixed(1)} ms`,
@@ -163,34 +186,64 @@ export async function runApiBenchmark(options: ApiBenchmarkOptions = {}): Promis
         rawAgg.push((rs.reduce((a, x) => a + x.completionTokens, 0) / (performance.now() - t0)) * 1000);
         t0 = performance.now();
         const hs = await Promise.all(
-          Array.from({ length: n }, (_, i) => client.generateStream({ model: ref, prompt: `${PROMPT} ${i}`, raw: true, options: { ...sampling, seed: seedOf(i) } })),
+          Array.from({ length: n }, (_, i) =>
+            client.generateStream({
+              model: ref,
+              prompt: `${PROMPT} ${i}`,
+              raw: true,
+              options: { ...sampling, seed: seedOf(i) },
+            }),
+          ),
         );
         httpAgg.push((hs.reduce((a, x) => a + x.eval_count, 0) / (performance.now() - t0)) * 1000);
       }
-      const c: ConcurrencyFigures = { concurrency: n, httpAggregateTokensPerSecond: median(httpAgg), rawAggregateTokensPerSecond: median(rawAgg) };
+      const c: ConcurrencyFigures = {
+        concurrency: n,
+        httpAggregateTokensPerSecond: median(httpAgg),
+        rawAggregateTokensPerSecond: median(rawAgg),
+      };
       result.concurrency.push(c);
-      log(`${n} concurrent: aggregate HTTP ${c.httpAggregateTokensPerSecond.toFixed(1)} tok/s vs raw ${c.rawAggregateTokensPerSecond.toFixed(1)} tok/s`);
+      log(
+        `${n} concurrent: aggregate HTTP ${c.httpAggregateTokensPerSecond.toFixed(1)} tok/s vs raw ${c.rawAggregateTokensPerSecond.toFixed(1)} tok/s`,
+      );
     }
 
     // Cache hits: a deterministic request (temperature 0) repeated; the first one generates and fills the cache.
-    const det = { model: ref, prompt: "Cache benchmark: name three primary colours.", options: { num_predict: 32, temperature: 0 } };
-    await client.generate({ ...det, prompt: "warm up the chat template", options: { num_predict: 4, temperature: 0.5 } });
+    const det = {
+      model: ref,
+      prompt: "Cache benchmark: name three primary colours.",
+      options: { num_predict: 32, temperature: 0 },
+    };
+    await client.generate({
+      ...det,
+      prompt: "warm up the chat template",
+      options: { num_predict: 4, temperature: 0.5 },
+    });
     const t = performance.now();
     const miss = await client.generate(det);
     const missMs = performance.now() - t;
-    if (miss.reflexia.cache !== "miss") throw new ReflexiaError("RFX_INTERNAL", `expected a cache miss first, got ${miss.reflexia.cache}`);
+    if (miss.reflexia.cache !== "miss")
+      throw new ReflexiaError("RFX_INTERNAL", `expected a cache miss first, got ${miss.reflexia.cache}`);
     // A connection-reusing client: what a hit costs the server plus one round trip on loopback.
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     const body = JSON.stringify({ ...det, stream: false });
     const target = new URL("/api/generate", server.url);
     const post = () =>
       new Promise<string>((resolve, reject) => {
-        const req = httpRequest(target, { method: "POST", agent, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) } }, (res) => {
-          let text = "";
-          res.setEncoding("utf8");
-          res.on("data", (d: string) => (text += d));
-          res.on("end", () => resolve(text));
-        });
+        const req = httpRequest(
+          target,
+          {
+            method: "POST",
+            agent,
+            headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
+          },
+          (res) => {
+            let text = "";
+            res.setEncoding("utf8");
+            res.on("data", (d: string) => (text += d));
+            res.on("end", () => resolve(text));
+          },
+        );
         req.on("error", reject);
         req.end(body);
       });
@@ -201,14 +254,21 @@ export async function runApiBenchmark(options: ApiBenchmarkOptions = {}): Promis
         const t1 = performance.now();
         const r = await send();
         out.push(performance.now() - t1);
-        if (r.reflexia.cache !== "hit") throw new ReflexiaError("RFX_INTERNAL", `request ${i + 1} after the first was not a cache hit`);
+        if (r.reflexia.cache !== "hit")
+          throw new ReflexiaError("RFX_INTERNAL", `request ${i + 1} after the first was not a cache hit`);
       }
       return out;
     };
     const hits = await timeHits(async () => JSON.parse(await post()));
     agent.destroy();
     const fetchHits = await timeHits(() => client.generate(det));
-    const parts = { variant: `${ref}@${variant.manifest.digest}`, kind: "completion", prompt: det.prompt, sampling: { maxTokens: 32, temperature: 0 }, extra: { contextSize: config.models.context_size } };
+    const parts = {
+      variant: `${ref}@${variant.manifest.digest}`,
+      kind: "completion",
+      prompt: det.prompt,
+      sampling: { maxTokens: 32, temperature: 0 },
+      extra: { contextSize: config.models.context_size },
+    };
     const t2 = performance.now();
     for (let i = 0; i < 10_000; i++) deriveCacheKey(parts);
     result.cache = {
@@ -246,7 +306,11 @@ function parseArgs(argv: string[]): ApiBenchmarkOptions & { json: boolean } {
     else if (a === "--repetitions") out.repetitions = Number(v());
     else if (a === "--cache-requests") out.cacheRequests = Number(v());
     else if (a === "--json") out.json = true;
-    else throw new ReflexiaError("RFX_VALIDATION", `unknown option ${a} (use --model, --tokens, --concurrency, --repetitions, --cache-requests, --json)`);
+    else
+      throw new ReflexiaError(
+        "RFX_VALIDATION",
+        `unknown option ${a} (use --model, --tokens, --concurrency, --repetitions, --cache-requests, --json)`,
+      );
   }
   return out;
 }

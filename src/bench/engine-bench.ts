@@ -4,7 +4,13 @@ import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { ReflexiaError } from "../errors/index.ts";
-import { createNativeEngine, type BatchSplitMode, type NativeEngine, type NativeEngineStats, type NativeLoadedModel } from "../engine/native/native-engine.ts";
+import {
+  createNativeEngine,
+  type BatchSplitMode,
+  type NativeEngine,
+  type NativeEngineStats,
+  type NativeLoadedModel,
+} from "../engine/native/native-engine.ts";
 import { loadConfig, type Config } from "../config/index.ts";
 import { median } from "./bench-stats.ts";
 import { benchGpuLayers, checkReferenceSet, describeBenchGpu, type BenchGpu } from "./gpu-load.ts";
@@ -73,9 +79,14 @@ export interface EngineBenchmarkResult {
   /** Single stream: share of decode wall time inside llama_decode. */
   decodeShare: number;
   concurrency: ConcurrencyResult[];
-  llamaBench?: { decodeTokensPerSecond: number; promptTokensPerSecond: number; command: string; backends: string; gpuLayers: number };
+  llamaBench?: {
+    decodeTokensPerSecond: number;
+    promptTokensPerSecond: number;
+    command: string;
+    backends: string;
+    gpuLayers: number;
+  };
 }
-
 
 /** A prompt that tokenizes to exactly `n` tokens (BOS included) on this model. */
 function promptOfLength(model: NativeLoadedModel, n: number): string {
@@ -93,12 +104,41 @@ function statsDelta(a: NativeEngineStats, b: NativeEngineStats): NativeEngineSta
   return out;
 }
 
-function runLlamaBench(bin: string, modelPath: string, threads: number, gpuLayers: number, promptTokens: number, tokens: number, repetitions: number) {
+function runLlamaBench(
+  bin: string,
+  modelPath: string,
+  threads: number,
+  gpuLayers: number,
+  promptTokens: number,
+  tokens: number,
+  repetitions: number,
+) {
   // -ngl always: llama-bench offloads 99 layers by default, which on a GPU build is not what the engine ran.
-  const args = ["-m", modelPath, "-t", String(threads), "-ngl", String(gpuLayers), "-p", String(promptTokens), "-n", String(tokens), "-r", String(repetitions), "-o", "json"];
+  const args = [
+    "-m",
+    modelPath,
+    "-t",
+    String(threads),
+    "-ngl",
+    String(gpuLayers),
+    "-p",
+    String(promptTokens),
+    "-n",
+    String(tokens),
+    "-r",
+    String(repetitions),
+    "-o",
+    "json",
+  ];
   const res = spawnSync(bin, args, { encoding: "utf8", maxBuffer: 16 << 20 });
   if (res.status !== 0) throw new ReflexiaError("RFX_ENGINE", `llama-bench failed: ${res.stderr.slice(-500)}`);
-  const rows = JSON.parse(res.stdout) as Array<{ n_prompt: number; n_gen: number; avg_ts: number; backends?: string; n_gpu_layers?: number }>;
+  const rows = JSON.parse(res.stdout) as Array<{
+    n_prompt: number;
+    n_gen: number;
+    avg_ts: number;
+    backends?: string;
+    n_gpu_layers?: number;
+  }>;
   return {
     promptTokensPerSecond: rows.find((r) => r.n_prompt > 0 && r.n_gen === 0)?.avg_ts ?? 0,
     decodeTokensPerSecond: rows.find((r) => r.n_gen > 0 && r.n_prompt === 0)?.avg_ts ?? 0,
@@ -115,9 +155,12 @@ export async function runEngineBenchmark(options: EngineBenchmarkOptions): Promi
   const concurrency = options.concurrency ?? [1, 4, 8];
   const promptTokens = options.promptTokens ?? 256;
   const reps = options.repetitions ?? 3;
-  if (!existsSync(options.modelPath)) throw new ReflexiaError("RFX_MODEL_NOT_FOUND", `model file not found: ${options.modelPath}`);
-  if (!Number.isInteger(tokens) || tokens < 2) throw new ReflexiaError("RFX_VALIDATION", "tokens must be an integer >= 2");
-  if (concurrency.some((c) => !Number.isInteger(c) || c < 1)) throw new ReflexiaError("RFX_VALIDATION", "concurrency must list positive integers");
+  if (!existsSync(options.modelPath))
+    throw new ReflexiaError("RFX_MODEL_NOT_FOUND", `model file not found: ${options.modelPath}`);
+  if (!Number.isInteger(tokens) || tokens < 2)
+    throw new ReflexiaError("RFX_VALIDATION", "tokens must be an integer >= 2");
+  if (concurrency.some((c) => !Number.isInteger(c) || c < 1))
+    throw new ReflexiaError("RFX_VALIDATION", "concurrency must list positive integers");
 
   const engine: NativeEngine = createNativeEngine({
     threads: options.threads,
@@ -130,14 +173,27 @@ export async function runEngineBenchmark(options: EngineBenchmarkOptions): Promi
   const parallel = Math.max(1, ...concurrency);
   // Each sequence needs room for the long prompt plus its generation.
   const perSeq = Math.ceil((promptTokens + tokens + 16) / 256) * 256;
-  const gpuLayers = await benchGpuLayers(engine, options.config, options.modelPath, { contextSize: perSeq * parallel, parallel });
-  const model = await engine.loadModel({ path: options.modelPath, parallel, contextSize: perSeq * parallel, threads: options.threads, ...(gpuLayers > 0 ? { gpuLayers } : {}) });
+  const gpuLayers = await benchGpuLayers(engine, options.config, options.modelPath, {
+    contextSize: perSeq * parallel,
+    parallel,
+  });
+  const model = await engine.loadModel({
+    path: options.modelPath,
+    parallel,
+    contextSize: perSeq * parallel,
+    threads: options.threads,
+    ...(gpuLayers > 0 ? { gpuLayers } : {}),
+  });
   try {
     const threads = model.threads;
     const poll = engine.poll;
     const gpu = describeBenchGpu(engine, model.offload);
-    log(`model ${options.modelPath} (${model.info.fileType}, ${(model.info.parameterCount / 1e6).toFixed(1)} M params), ${threads} threads, poll ${poll}, CPU backend ${engine.cpuBackend}`);
-    log(`compute: ${gpu.backend}${gpu.devices.length ? ` on ${gpu.devices.join(", ")}` : ""}, ${gpu.gpuLayers}/${gpu.totalLayers} layers on the GPU`);
+    log(
+      `model ${options.modelPath} (${model.info.fileType}, ${(model.info.parameterCount / 1e6).toFixed(1)} M params), ${threads} threads, poll ${poll}, CPU backend ${engine.cpuBackend}`,
+    );
+    log(
+      `compute: ${gpu.backend}${gpu.devices.length ? ` on ${gpu.devices.join(", ")}` : ""}, ${gpu.gpuLayers}/${gpu.totalLayers} layers on the GPU`,
+    );
     const gen = { maxTokens: tokens, ignoreEos: true, seed: 1 };
     await model.generate("warm up", { ...gen, maxTokens: 8 });
 
@@ -200,7 +256,11 @@ export async function runEngineBenchmark(options: EngineBenchmarkOptions): Promi
       for (let r = 0; r < reps; r++) {
         const before = model.stats();
         const t0 = performance.now();
-        const rs = await Promise.all(Array.from({ length: n }, (_, i) => model.generate(`Request ${i}: tell me about the sea`, { ...gen, seed: i + 1 })));
+        const rs = await Promise.all(
+          Array.from({ length: n }, (_, i) =>
+            model.generate(`Request ${i}: tell me about the sea`, { ...gen, seed: i + 1 }),
+          ),
+        );
         const wall = performance.now() - t0;
         const d = statsDelta(before, model.stats());
         rates.push((rs.reduce((s, x) => s + x.completionTokens, 0) / wall) * 1000);
@@ -224,10 +284,22 @@ export async function runEngineBenchmark(options: EngineBenchmarkOptions): Promi
 
     if (options.llamaBench) {
       await model.dispose(); // free the cores' caches and memory before the reference run
-      result.llamaBench = runLlamaBench(options.llamaBench, options.modelPath, threads, gpu.gpuLayers, promptTokens, tokens, reps);
+      result.llamaBench = runLlamaBench(
+        options.llamaBench,
+        options.modelPath,
+        threads,
+        gpu.gpuLayers,
+        promptTokens,
+        tokens,
+        reps,
+      );
       const lb = result.llamaBench;
-      log(`llama-bench (same file, ${threads} threads, ${lb.backends}, -ngl ${lb.gpuLayers}): decode ${lb.decodeTokensPerSecond.toFixed(1)} tok/s, prompt ${lb.promptTokensPerSecond.toFixed(1)} tok/s`);
-      log(`ratio native/llama-bench: decode ${(result.decodeTokensPerSecond / lb.decodeTokensPerSecond).toFixed(3)}, prompt ${(result.promptTokensPerSecond / lb.promptTokensPerSecond).toFixed(3)}`);
+      log(
+        `llama-bench (same file, ${threads} threads, ${lb.backends}, -ngl ${lb.gpuLayers}): decode ${lb.decodeTokensPerSecond.toFixed(1)} tok/s, prompt ${lb.promptTokensPerSecond.toFixed(1)} tok/s`,
+      );
+      log(
+        `ratio native/llama-bench: decode ${(result.decodeTokensPerSecond / lb.decodeTokensPerSecond).toFixed(3)}, prompt ${(result.promptTokensPerSecond / lb.promptTokensPerSecond).toFixed(3)}`,
+      );
     }
     return result;
   } finally {
@@ -255,7 +327,8 @@ function parseArgs(argv: string[]): EngineBenchmarkOptions & { json: boolean } {
     else if (a === "--repetitions") out.repetitions = Number(v());
     else if (a === "--concurrency") out.concurrency = v().split(",").map(Number);
     else if (a === "--llama-bench") out.llamaBench = v();
-    else if (a === "--gpu") out.config = loadConfig({ overrides: { "gpu.backend": v(), "gpu.layers": out.config?.gpu.layers } }).config;
+    else if (a === "--gpu")
+      out.config = loadConfig({ overrides: { "gpu.backend": v(), "gpu.layers": out.config?.gpu.layers } }).config;
     else if (a === "--json") out.json = true;
     else throw new ReflexiaError("RFX_VALIDATION", `unknown option ${a}`);
   }

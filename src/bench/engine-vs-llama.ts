@@ -66,10 +66,24 @@ export async function runEngineVsLlama(options: EngineVsLlamaOptions): Promise<P
   const parallel = Math.max(...concurrency);
   const perSeq = Math.ceil((tokens + 64) / 256) * 256;
 
-  const engine = createNativeEngine({ threads: options.threads, batchSplit: options.batchSplit, gpu: options.config?.gpu.backend ?? "off" });
-  for (const bin of [options.llamaServer, options.llamaBench].filter((x): x is string => !!x)) checkReferenceSet(bin, engine.gpu.backend);
-  const gpuLayers = await benchGpuLayers(engine, options.config, options.modelPath, { contextSize: perSeq * parallel, parallel });
-  const model = await engine.loadModel({ path: options.modelPath, parallel, contextSize: perSeq * parallel, threads: options.threads, ...(gpuLayers > 0 ? { gpuLayers } : {}) });
+  const engine = createNativeEngine({
+    threads: options.threads,
+    batchSplit: options.batchSplit,
+    gpu: options.config?.gpu.backend ?? "off",
+  });
+  for (const bin of [options.llamaServer, options.llamaBench].filter((x): x is string => !!x))
+    checkReferenceSet(bin, engine.gpu.backend);
+  const gpuLayers = await benchGpuLayers(engine, options.config, options.modelPath, {
+    contextSize: perSeq * parallel,
+    parallel,
+  });
+  const model = await engine.loadModel({
+    path: options.modelPath,
+    parallel,
+    contextSize: perSeq * parallel,
+    threads: options.threads,
+    ...(gpuLayers > 0 ? { gpuLayers } : {}),
+  });
   const threads = model.threads;
   const gpu = describeBenchGpu(engine, model.offload);
   // Both sides offload the same layers: llama.cpp's -ngl counts them as the engine does (output layer included).
@@ -77,13 +91,35 @@ export async function runEngineVsLlama(options: EngineVsLlamaOptions): Promise<P
   // llama-server rejects output that is not valid UTF-8 (random byte tokens of synthetic models): ban the tokens that
   // do not decode to text on their own. The native engine samples without the ban; the work per token is the same.
   const banned: Array<[number, false]> = [];
-  for (let id = 0; id < model.info.vocabSize; id++) if (model.detokenize([id]).includes("\uFFFD")) banned.push([id, false]);
+  for (let id = 0; id < model.info.vocabSize; id++)
+    if (model.detokenize([id]).includes("\uFFFD")) banned.push([id, false]);
 
   const port = await freePort();
   const server: ChildProcess = spawn(
     options.llamaServer,
-    ["-m", options.modelPath, "-t", String(threads), "-tb", String(threads), "-ngl", ngl, "-np", String(parallel), "-c", String(perSeq * parallel),
-      "--port", String(port), "--host", "127.0.0.1", "--poll", String(engine.poll), "--no-warmup", "--cache-ram", "0"],
+    [
+      "-m",
+      options.modelPath,
+      "-t",
+      String(threads),
+      "-tb",
+      String(threads),
+      "-ngl",
+      ngl,
+      "-np",
+      String(parallel),
+      "-c",
+      String(perSeq * parallel),
+      "--port",
+      String(port),
+      "--host",
+      "127.0.0.1",
+      "--poll",
+      String(engine.poll),
+      "--no-warmup",
+      "--cache-ram",
+      "0",
+    ],
     { stdio: ["ignore", "ignore", "pipe"] },
   );
   // The server must not outlive this benchmark, whichever way it ends.
@@ -101,28 +137,47 @@ export async function runEngineVsLlama(options: EngineVsLlamaOptions): Promise<P
   try {
     for (let i = 0; ; i++) {
       if (server.exitCode !== null) throw new ReflexiaError("RFX_ENGINE", `llama-server exited: ${serverLog}`);
-      const ok = await fetch(`${url}/health`).then((r) => r.ok, () => false);
+      const ok = await fetch(`${url}/health`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ok) break;
       if (i > 600) throw new ReflexiaError("RFX_ENGINE", `llama-server did not start: ${serverLog}`);
       await pause(100);
     }
-    log(`model ${options.modelPath} (${model.info.fileType}), ${threads} threads, poll ${engine.poll}, ${tokens} tokens per request, ${trials} paired trials`);
-    log(`compute: ${gpu.backend}${gpu.devices.length ? ` on ${gpu.devices.join(", ")}` : ""}, ${gpu.gpuLayers}/${gpu.totalLayers} layers on the GPU (llama.cpp -ngl ${ngl})`);
+    log(
+      `model ${options.modelPath} (${model.info.fileType}), ${threads} threads, poll ${engine.poll}, ${tokens} tokens per request, ${trials} paired trials`,
+    );
+    log(
+      `compute: ${gpu.backend}${gpu.devices.length ? ` on ${gpu.devices.join(", ")}` : ""}, ${gpu.gpuLayers}/${gpu.totalLayers} layers on the GPU (llama.cpp -ngl ${ngl})`,
+    );
 
     const prompt = (i: number) => `Request ${i}: tell me about the sea`;
     const serverOne = async (i: number): Promise<number> => {
       const r = await fetch(`${url}/completion`, {
         method: "POST",
         headers: { "content-type": "application/json" },
-        body: JSON.stringify({ prompt: prompt(i), n_predict: tokens, ignore_eos: true, seed: i + 1, cache_prompt: false, logit_bias: banned }),
+        body: JSON.stringify({
+          prompt: prompt(i),
+          n_predict: tokens,
+          ignore_eos: true,
+          seed: i + 1,
+          cache_prompt: false,
+          logit_bias: banned,
+        }),
       });
       const j = (await r.json()) as { tokens_predicted?: number; error?: unknown };
-      if (j.tokens_predicted === undefined) throw new ReflexiaError("RFX_ENGINE", `llama-server: ${JSON.stringify(j.error)}`);
+      if (j.tokens_predicted === undefined)
+        throw new ReflexiaError("RFX_ENGINE", `llama-server: ${JSON.stringify(j.error)}`);
       return j.tokens_predicted;
     };
     const nativeRun = async (n: number) => {
       const t0 = performance.now();
-      const rs = await Promise.all(Array.from({ length: n }, (_, i) => model.generate(prompt(i), { maxTokens: tokens, ignoreEos: true, seed: i + 1 })));
+      const rs = await Promise.all(
+        Array.from({ length: n }, (_, i) =>
+          model.generate(prompt(i), { maxTokens: tokens, ignoreEos: true, seed: i + 1 }),
+        ),
+      );
       return (rs.reduce((s, r) => s + r.completionTokens, 0) / (performance.now() - t0)) * 1000;
     };
     const serverRun = async (n: number) => {
@@ -135,7 +190,12 @@ export async function runEngineVsLlama(options: EngineVsLlamaOptions): Promise<P
 
     const figures: PairedFigure[] = [];
     for (const n of concurrency) {
-      const f: PairedFigure = { label: `${n} concurrent aggregate tok/s, native vs llama-server`, native: [], llama: [], medianRatio: 0 };
+      const f: PairedFigure = {
+        label: `${n} concurrent aggregate tok/s, native vs llama-server`,
+        native: [],
+        llama: [],
+        medianRatio: 0,
+      };
       for (let t = 0; t < trials; t++) {
         // Alternate who goes first, and let the other side's spinning workers go to sleep in between.
         const order = t % 2 === 0 ? ["native", "llama"] : ["llama", "native"];
@@ -148,13 +208,35 @@ export async function runEngineVsLlama(options: EngineVsLlamaOptions): Promise<P
       figures.push(f);
     }
     if (options.llamaBench) {
-      const f: PairedFigure = { label: "single-stream decode tok/s, native vs llama-bench tg", native: [], llama: [], medianRatio: 0 };
+      const f: PairedFigure = {
+        label: "single-stream decode tok/s, native vs llama-bench tg",
+        native: [],
+        llama: [],
+        medianRatio: 0,
+      };
       for (let t = 0; t < trials; t++) {
         await pause(300);
         const r = await model.generate(prompt(0), { maxTokens: tokens, ignoreEos: true, seed: 1 });
         f.native.push(((r.completionTokens - 1) / r.timings.evalMs) * 1000);
         await pause(300);
-        const args = ["-m", options.modelPath, "-t", String(threads), "-ngl", ngl, "--poll", String(engine.poll), "-p", "0", "-n", String(tokens), "-r", "1", "-o", "json"];
+        const args = [
+          "-m",
+          options.modelPath,
+          "-t",
+          String(threads),
+          "-ngl",
+          ngl,
+          "--poll",
+          String(engine.poll),
+          "-p",
+          "0",
+          "-n",
+          String(tokens),
+          "-r",
+          "1",
+          "-o",
+          "json",
+        ];
         const res = spawnSync(options.llamaBench, args, { encoding: "utf8", maxBuffer: 16 << 20 });
         if (res.status !== 0) throw new ReflexiaError("RFX_ENGINE", `llama-bench failed: ${res.stderr.slice(-500)}`);
         f.llama.push((JSON.parse(res.stdout) as Array<{ avg_ts: number }>)[0].avg_ts);

@@ -18,12 +18,23 @@ export interface BenchGpu {
 }
 
 /** GPU layers for a benchmark load: GPU_LAYERS of `config` fitted to this machine (0 without a config or a GPU). */
-export async function benchGpuLayers(engine: NativeEngine, config: Config | undefined, path: string, load: { contextSize: number; parallel: number }): Promise<number> {
+export async function benchGpuLayers(
+  engine: NativeEngine,
+  config: Config | undefined,
+  path: string,
+  load: { contextSize: number; parallel: number },
+): Promise<number> {
   return config ? gpuLayersForLoad(engine, config, path, load) : 0;
 }
 
 export function describeBenchGpu(engine: NativeEngine, offload: { gpuLayers: number; totalLayers: number }): BenchGpu {
-  return { backend: engine.gpu.backend, reason: engine.gpu.reason, devices: engine.gpu.devices.map((d) => d.description), gpuLayers: offload.gpuLayers, totalLayers: offload.totalLayers };
+  return {
+    backend: engine.gpu.backend,
+    reason: engine.gpu.reason,
+    devices: engine.gpu.devices.map((d) => d.description),
+    gpuLayers: offload.gpuLayers,
+    totalLayers: offload.totalLayers,
+  };
 }
 
 /** The set a reference binary was built against (build-llama-reference.sh writes it beside the binaries). */

@@ -31,7 +31,15 @@ describe("createBenchmarkHistory", () => {
     expect(stored.system.logicalCpus).toBeGreaterThan(0);
     expect(stored.system.totalMemoryBytes).toBeGreaterThan(0);
     const got = await h.get(id);
-    expect(got).toMatchObject({ id, kind: "inference", version: 1, args: run().args, config: run().config, models: run().models, result: run().result });
+    expect(got).toMatchObject({
+      id,
+      kind: "inference",
+      version: 1,
+      args: run().args,
+      config: run().config,
+      models: run().models,
+      result: run().result,
+    });
     expect(Date.parse(got.createdAt)).not.toBeNaN();
   });
 
@@ -67,7 +75,15 @@ describe("createBenchmarkHistory", () => {
 
 describe("system info", () => {
   it("keeps only the SIMD flags ggml's kernels depend on, x86 and ARM", () => {
-    expect(parseCpuFlags("processor : 0\nflags\t\t: fpu sse4_2 avx avx2 fma f16c avx512f avx512_vnni ht\n")).toEqual(["sse4_2", "avx", "f16c", "fma", "avx2", "avx512f", "avx512_vnni"]);
+    expect(parseCpuFlags("processor : 0\nflags\t\t: fpu sse4_2 avx avx2 fma f16c avx512f avx512_vnni ht\n")).toEqual([
+      "sse4_2",
+      "avx",
+      "f16c",
+      "fma",
+      "avx2",
+      "avx512f",
+      "avx512_vnni",
+    ]);
     expect(parseCpuFlags("Features\t: fp asimd asimddp sve i8mm\n")).toEqual(["asimd", "asimddp", "i8mm", "sve"]);
     expect(parseCpuFlags("")).toEqual([]);
   });

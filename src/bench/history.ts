@@ -89,7 +89,12 @@ export function isBenchmarkRunId(id: string): boolean {
 
 function makeId(createdAt: string, kind: string): string {
   const stamp = createdAt.replace(/[-:.]/g, "");
-  const k = kind.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 32) || "run";
+  const k =
+    kind
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, "-")
+      .replace(/^-+|-+$/g, "")
+      .slice(0, 32) || "run";
   return `${stamp}-${k}-${randomBytes(3).toString("hex")}`;
 }
 
@@ -97,17 +102,25 @@ const isObject = (x: unknown): x is Record<string, unknown> => typeof x === "obj
 
 /** Checks the shape of a stored (or user-supplied) run; RFX_VALIDATION names the first field that is wrong. */
 export function parseBenchmarkRun(data: unknown, where = "benchmark run"): BenchmarkRun {
-  const bad = (field: string) => new ReflexiaError("RFX_VALIDATION", `${where} is not a Reflexia benchmark run: ${field}`);
+  const bad = (field: string) =>
+    new ReflexiaError("RFX_VALIDATION", `${where} is not a Reflexia benchmark run: ${field}`);
   if (!isObject(data)) throw bad("not a JSON object");
-  if (data.version !== BENCHMARK_RUN_VERSION) throw bad(`version ${JSON.stringify(data.version)} (this Reflexia reads ${BENCHMARK_RUN_VERSION})`);
+  if (data.version !== BENCHMARK_RUN_VERSION)
+    throw bad(`version ${JSON.stringify(data.version)} (this Reflexia reads ${BENCHMARK_RUN_VERSION})`);
   if (typeof data.id !== "string" || !isBenchmarkRunId(data.id)) throw bad("id missing or malformed");
   if (typeof data.kind !== "string") throw bad("kind missing");
-  if (typeof data.createdAt !== "string" || Number.isNaN(Date.parse(data.createdAt))) throw bad("createdAt missing or not a date");
-  if (!Array.isArray(data.args) || !data.args.every((a) => typeof a === "string")) throw bad("args must be a list of strings");
+  if (typeof data.createdAt !== "string" || Number.isNaN(Date.parse(data.createdAt)))
+    throw bad("createdAt missing or not a date");
+  if (!Array.isArray(data.args) || !data.args.every((a) => typeof a === "string"))
+    throw bad("args must be a list of strings");
   if (!isObject(data.config)) throw bad("config missing");
   if (!isObject(data.result)) throw bad("result missing");
-  if (!isObject(data.system) || typeof data.system.hostname !== "string" || typeof data.system.cpuModel !== "string") throw bad("system info missing");
-  if (!Array.isArray(data.models) || !data.models.every((m) => isObject(m) && typeof m.ref === "string" && typeof m.digest === "string")) {
+  if (!isObject(data.system) || typeof data.system.hostname !== "string" || typeof data.system.cpuModel !== "string")
+    throw bad("system info missing");
+  if (
+    !Array.isArray(data.models) ||
+    !data.models.every((m) => isObject(m) && typeof m.ref === "string" && typeof m.digest === "string")
+  ) {
     throw bad("models must list {ref, digest, …}");
   }
   return data as unknown as BenchmarkRun;
@@ -148,11 +161,19 @@ export function createBenchmarkHistory(options: BenchmarkHistoryOptions): Benchm
   return {
     dir,
     async save(input) {
-      if (typeof input.kind !== "string" || input.kind.length === 0) throw new ReflexiaError("RFX_VALIDATION", "a benchmark run needs a kind");
+      if (typeof input.kind !== "string" || input.kind.length === 0)
+        throw new ReflexiaError("RFX_VALIDATION", "a benchmark run needs a kind");
       const createdAt = input.createdAt ?? new Date().toISOString();
-      if (Number.isNaN(Date.parse(createdAt))) throw new ReflexiaError("RFX_VALIDATION", `createdAt ${JSON.stringify(createdAt)} is not a date`);
+      if (Number.isNaN(Date.parse(createdAt)))
+        throw new ReflexiaError("RFX_VALIDATION", `createdAt ${JSON.stringify(createdAt)} is not a date`);
       const id = makeId(createdAt, input.kind);
-      const run: BenchmarkRun = { ...input, version: BENCHMARK_RUN_VERSION, id, createdAt, system: input.system ?? collectSystemInfo() };
+      const run: BenchmarkRun = {
+        ...input,
+        version: BENCHMARK_RUN_VERSION,
+        id,
+        createdAt,
+        system: input.system ?? collectSystemInfo(),
+      };
       // Atomic: a listing running beside a save sees the whole run or none of it.
       await writeFileAtomic(file(id), JSON.stringify(run, null, 2) + "\n");
       return id;
@@ -180,16 +201,25 @@ export function createBenchmarkHistory(options: BenchmarkHistoryOptions): Benchm
     },
     async get(id) {
       if (typeof id !== "string" || !isBenchmarkRunId(id)) {
-        throw new ReflexiaError("RFX_VALIDATION", `${JSON.stringify(id)} is not a benchmark run id (letters, digits, '-' and '_', up to 128)`);
+        throw new ReflexiaError(
+          "RFX_VALIDATION",
+          `${JSON.stringify(id)} is not a benchmark run id (letters, digits, '-' and '_', up to 128)`,
+        );
       }
       let run: BenchmarkRun | undefined;
       try {
         run = await read(id);
       } catch (e) {
-        if (e instanceof SyntaxError) throw new ReflexiaError("RFX_VALIDATION", `stored run ${id} is not valid JSON (${file(id)})`);
+        if (e instanceof SyntaxError)
+          throw new ReflexiaError("RFX_VALIDATION", `stored run ${id} is not valid JSON (${file(id)})`);
         throw e;
       }
-      if (!run) throw new ReflexiaError("RFX_NOT_FOUND", `no benchmark run ${id} in ${dir} (\`reflexia benchmark history\` lists them)`, { id });
+      if (!run)
+        throw new ReflexiaError(
+          "RFX_NOT_FOUND",
+          `no benchmark run ${id} in ${dir} (\`reflexia benchmark history\` lists them)`,
+          { id },
+        );
       return run;
     },
   };

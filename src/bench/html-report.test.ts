@@ -25,7 +25,19 @@ describe("benchmark HTML report", () => {
       tokens: 8,
       repetitions: 1,
       prompt: "p",
-      variants: [{ ref: evil, quantization: "q4_0", fileSizeBytes: 1 << 20, runs: 1, completionTokens: 8, msPerToken: { avg: 2, p50: 2, p95: 3, max: 4 }, tokensPerSecond: 500, promptTokensPerSecond: 900, ttftMs: 10 }],
+      variants: [
+        {
+          ref: evil,
+          quantization: "q4_0",
+          fileSizeBytes: 1 << 20,
+          runs: 1,
+          completionTokens: 8,
+          msPerToken: { avg: 2, p50: 2, p95: 3, max: 4 },
+          tokensPerSecond: 500,
+          promptTokensPerSecond: 900,
+          ttftMs: 10,
+        },
+      ],
     });
     expect(page).not.toContain("<script>");
     expect(page).toContain(escapeHtml(evil));

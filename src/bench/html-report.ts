@@ -36,14 +36,19 @@ function frame(title: string, yUnit: string, yMax: number, body: string, legend:
     return `<line x1="${PAD.left}" x2="${W - PAD.right}" y1="${y}" y2="${y}" stroke="#e5e7eb"/><text x="${PAD.left - 6}" y="${y + 4}" text-anchor="end">${fmt(yMax * f, yMax * f >= 100 ? 0 : yMax >= 10 ? 1 : 2)}</text>`;
   });
   const keys = legend
-    .map((s, i) => `<rect x="${PAD.left + i * 150}" y="10" width="10" height="10" fill="${COLORS[i % COLORS.length]}"/><text x="${PAD.left + i * 150 + 14}" y="19">${escapeHtml(s.name)}</text>`)
+    .map(
+      (s, i) =>
+        `<rect x="${PAD.left + i * 150}" y="10" width="10" height="10" fill="${COLORS[i % COLORS.length]}"/><text x="${PAD.left + i * 150 + 14}" y="19">${escapeHtml(s.name)}</text>`,
+    )
     .join("");
   return (
     `<figure><figcaption>${escapeHtml(title)}</figcaption>` +
     `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${escapeHtml(title)}" font-size="11" font-family="sans-serif">` +
     ticks.join("") +
     `<text x="14" y="${PAD.top + plotH / 2}" transform="rotate(-90 14 ${PAD.top + plotH / 2})" text-anchor="middle">${escapeHtml(yUnit)}</text>` +
-    (xLabel ? `<text x="${PAD.left + (W - PAD.left - PAD.right) / 2}" y="${H - 6}" text-anchor="middle">${escapeHtml(xLabel)}</text>` : "") +
+    (xLabel
+      ? `<text x="${PAD.left + (W - PAD.left - PAD.right) / 2}" y="${H - 6}" text-anchor="middle">${escapeHtml(xLabel)}</text>`
+      : "") +
     keys +
     body +
     `</svg></figure>`
@@ -79,13 +84,18 @@ export function lineChart(title: string, xs: number[], series: ChartSeries[], yU
   // Evenly spaced x positions labelled with the values: concurrency 1/4/8 and sizes 100/1k/10k read best that way.
   const px = (i: number) => PAD.left + (xs.length === 1 ? plotW / 2 : (plotW * i) / (xs.length - 1));
   const py = (v: number) => PAD.top + plotH - (v / yMax) * plotH;
-  let body = xs.map((x, i) => `<text x="${px(i).toFixed(1)}" y="${H - PAD.bottom + 16}" text-anchor="middle">${x}</text>`).join("");
+  let body = xs
+    .map((x, i) => `<text x="${px(i).toFixed(1)}" y="${H - PAD.bottom + 16}" text-anchor="middle">${x}</text>`)
+    .join("");
   series.forEach((s, si) => {
     const color = COLORS[si % COLORS.length];
     const pts = s.values.map((v, i) => [px(i), v] as const).filter(([, v]) => Number.isFinite(v));
     body += `<polyline fill="none" stroke="${color}" stroke-width="2" points="${pts.map(([x, v]) => `${x.toFixed(1)},${py(v).toFixed(1)}`).join(" ")}"/>`;
     body += pts
-      .map(([x, v]) => `<circle class="point" cx="${x.toFixed(1)}" cy="${py(v).toFixed(1)}" r="3.5" fill="${color}"><title>${escapeHtml(`${s.name}: ${fmt(v, 2)} ${yUnit}`)}</title></circle>`)
+      .map(
+        ([x, v]) =>
+          `<circle class="point" cx="${x.toFixed(1)}" cy="${py(v).toFixed(1)}" r="3.5" fill="${color}"><title>${escapeHtml(`${s.name}: ${fmt(v, 2)} ${yUnit}`)}</title></circle>`,
+      )
       .join("");
   });
   return frame(title, yUnit, yMax, body, series, xLabel);
@@ -102,25 +112,51 @@ function inferenceSection(r: InferenceBenchmarkResult): string {
     `<section id="inference"><h2>Inference: ms per token by quantization</h2><p>${v.length} variants, ${r.tokens} tokens per run, ${r.repetitions} runs each, engine ${escapeHtml(r.engine)}.</p>` +
     htmlTable(
       ["variant", "file MiB", "ms/token avg", "p50", "p95", "max", "tok/s", "prompt tok/s", "TTFT ms"],
-      v.map((x) => [x.ref, x.fileSizeBytes / MiB, x.msPerToken.avg, x.msPerToken.p50, x.msPerToken.p95, x.msPerToken.max, x.tokensPerSecond, x.promptTokensPerSecond, x.ttftMs]),
+      v.map((x) => [
+        x.ref,
+        x.fileSizeBytes / MiB,
+        x.msPerToken.avg,
+        x.msPerToken.p50,
+        x.msPerToken.p95,
+        x.msPerToken.max,
+        x.tokensPerSecond,
+        x.promptTokensPerSecond,
+        x.ttftMs,
+      ]),
     ) +
-    barChart("ms per generated token", v.map((x) => x.quantization), [
-      { name: "avg", values: v.map((x) => x.msPerToken.avg) },
-      { name: "p95", values: v.map((x) => x.msPerToken.p95) },
-      { name: "max", values: v.map((x) => x.msPerToken.max) },
-    ], "ms") +
+    barChart(
+      "ms per generated token",
+      v.map((x) => x.quantization),
+      [
+        { name: "avg", values: v.map((x) => x.msPerToken.avg) },
+        { name: "p95", values: v.map((x) => x.msPerToken.p95) },
+        { name: "max", values: v.map((x) => x.msPerToken.max) },
+      ],
+      "ms",
+    ) +
     `</section>`
   );
 }
 
 function memorySection(r: MemoryBenchmarkResult): string {
   const v = r.variants;
-  const peak = (x: MemoryBenchmarkResult["variants"][number]) => Math.max(x.baseRssBytes, ...x.levels.map((l) => l.peakRssBytes));
+  const peak = (x: MemoryBenchmarkResult["variants"][number]) =>
+    Math.max(x.baseRssBytes, ...x.levels.map((l) => l.peakRssBytes));
   return (
     `<section id="memory"><h2>Memory: base and peak RSS by quantization</h2><p>Process RSS; peak from ${r.peakSource === "kernel_hwm" ? "the kernel's high-water mark" : "sampled RSS"} ` +
     `while generating ${r.tokens} tokens per complexity level; cost = peak − RSS before the load, next to the registry's estimate. Engine ${escapeHtml(r.engine)}.</p>` +
     htmlTable(
-      ["variant", "context", "before MiB", "base MiB", "peak MiB", "cost MiB", "estimate MiB", "estimate error %", ...(v[0]?.levels.map((l) => `${l.level} +MiB`) ?? [])],
+      [
+        "variant",
+        "context",
+        "before MiB",
+        "base MiB",
+        "peak MiB",
+        "cost MiB",
+        "estimate MiB",
+        "estimate error %",
+        ...(v[0]?.levels.map((l) => `${l.level} +MiB`) ?? []),
+      ],
       v.map((x) => [
         x.ref,
         String(x.contextSize),
@@ -133,14 +169,24 @@ function memorySection(r: MemoryBenchmarkResult): string {
         ...x.levels.map((l) => l.deltaOverBaseBytes / MiB),
       ]),
     ) +
-    barChart("resident memory of the process", v.map((x) => x.quantization), [
-      { name: "base (loaded)", values: v.map((x) => x.baseRssBytes / MiB) },
-      { name: "peak (generating)", values: v.map((x) => peak(x) / MiB) },
-    ], "MiB") +
-    barChart("what running the variant cost vs the estimate", v.map((x) => x.quantization), [
-      { name: "measured cost", values: v.map((x) => x.measuredPeakBytes / MiB) },
-      { name: "estimate", values: v.map((x) => x.estimatedMemoryBytes / MiB) },
-    ], "MiB") +
+    barChart(
+      "resident memory of the process",
+      v.map((x) => x.quantization),
+      [
+        { name: "base (loaded)", values: v.map((x) => x.baseRssBytes / MiB) },
+        { name: "peak (generating)", values: v.map((x) => peak(x) / MiB) },
+      ],
+      "MiB",
+    ) +
+    barChart(
+      "what running the variant cost vs the estimate",
+      v.map((x) => x.quantization),
+      [
+        { name: "measured cost", values: v.map((x) => x.measuredPeakBytes / MiB) },
+        { name: "estimate", values: v.map((x) => x.estimatedMemoryBytes / MiB) },
+      ],
+      "MiB",
+    ) +
     `</section>`
   );
 }
@@ -154,10 +200,29 @@ function throughputSection(runs: ThroughputBenchmarkResult[]): string {
           `<h3>${escapeHtml(t.model)}</h3><p>Over HTTP, ${t.tokens} tokens per request, parallel ${t.parallel}, engine ${escapeHtml(t.engine)}.</p>` +
           htmlTable(
             ["concurrency", "requests", "req/s", "tok/s", "latency p50 ms", "p95 ms"],
-            t.rows.map((r) => [String(r.concurrency), String(r.requests), r.requestsPerSecond, r.aggregateTokensPerSecond, r.latencyP50Ms, r.latencyP95Ms]),
+            t.rows.map((r) => [
+              String(r.concurrency),
+              String(r.requests),
+              r.requestsPerSecond,
+              r.aggregateTokensPerSecond,
+              r.latencyP50Ms,
+              r.latencyP95Ms,
+            ]),
           ) +
-          lineChart(`${t.model}: aggregate generated tokens per second`, t.rows.map((r) => r.concurrency), [{ name: "tok/s", values: t.rows.map((r) => r.aggregateTokensPerSecond) }], "tok/s", "concurrent clients") +
-          lineChart(`${t.model}: requests per second`, t.rows.map((r) => r.concurrency), [{ name: "req/s", values: t.rows.map((r) => r.requestsPerSecond) }], "req/s", "concurrent clients"),
+          lineChart(
+            `${t.model}: aggregate generated tokens per second`,
+            t.rows.map((r) => r.concurrency),
+            [{ name: "tok/s", values: t.rows.map((r) => r.aggregateTokensPerSecond) }],
+            "tok/s",
+            "concurrent clients",
+          ) +
+          lineChart(
+            `${t.model}: requests per second`,
+            t.rows.map((r) => r.concurrency),
+            [{ name: "req/s", values: t.rows.map((r) => r.requestsPerSecond) }],
+            "req/s",
+            "concurrent clients",
+          ),
       )
       .join("") +
     `</section>`
@@ -170,7 +235,17 @@ function ragSection(r: RagBenchmarkResult): string {
   return (
     `<section id="rag"><h2>RAG: retrieval time by document count</h2><p>${escapeHtml(r.embedder)} (${r.dim}-d, ${r.distance}), top-${r.k}, ${r.queries} queries per size.</p>` +
     htmlTable(
-      ["documents", "chunks", "exact p50 ms", "exact p95 ms", "ANN p95 ms", "recall@k", "query p95 ms", "hybrid p95 ms", "hit@3 hybrid"],
+      [
+        "documents",
+        "chunks",
+        "exact p50 ms",
+        "exact p95 ms",
+        "ANN p95 ms",
+        "recall@k",
+        "query p95 ms",
+        "hybrid p95 ms",
+        "hit@3 hybrid",
+      ],
       rows.map((x) => [
         String(x.documents),
         String(x.chunks),
@@ -183,11 +258,17 @@ function ragSection(r: RagBenchmarkResult): string {
         fmt(x.hitAt3.hybridExact, 3),
       ]),
     ) +
-    lineChart("retrieval latency p95", xs, [
-      { name: "exact search", values: rows.map((x) => x.exact.p95) },
-      { name: "HNSW", values: rows.map((x) => x.ann?.p95 ?? Number.NaN) },
-      { name: "service query", values: rows.map((x) => x.queryVector.p95) },
-    ], "ms", "documents") +
+    lineChart(
+      "retrieval latency p95",
+      xs,
+      [
+        { name: "exact search", values: rows.map((x) => x.exact.p95) },
+        { name: "HNSW", values: rows.map((x) => x.ann?.p95 ?? Number.NaN) },
+        { name: "service query", values: rows.map((x) => x.queryVector.p95) },
+      ],
+      "ms",
+      "documents",
+    ) +
     `</section>`
   );
 }
@@ -199,9 +280,12 @@ function ragSection(r: RagBenchmarkResult): string {
 export function renderBenchmarkSections(result: Record<string, unknown>): string[] {
   const kind = String(result.kind ?? "suite");
   const out: string[] = [];
-  const inference = (kind === "suite" ? result.inference : kind === "inference" ? result : undefined) as InferenceBenchmarkResult | undefined;
-  const memory = (kind === "suite" ? result.memory : kind === "memory" ? result : undefined) as MemoryBenchmarkResult | undefined;
-  const throughput = (kind === "suite" ? result.throughput : kind === "throughput" ? result.runs : undefined) as ThroughputBenchmarkResult[] | undefined;
+  const inference = (kind === "suite" ? result.inference : kind === "inference" ? result : undefined) as
+    InferenceBenchmarkResult | undefined;
+  const memory = (kind === "suite" ? result.memory : kind === "memory" ? result : undefined) as
+    MemoryBenchmarkResult | undefined;
+  const throughput = (kind === "suite" ? result.throughput : kind === "throughput" ? result.runs : undefined) as
+    ThroughputBenchmarkResult[] | undefined;
   const rag = (kind === "suite" ? result.rag : kind === "rag" ? result : undefined) as RagBenchmarkResult | undefined;
   if (inference?.variants?.length) out.push(inferenceSection(inference));
   if (memory?.variants?.length) out.push(memorySection(memory));
@@ -211,7 +295,10 @@ export function renderBenchmarkSections(result: Record<string, unknown>): string
 }
 
 /** The whole page. Kinds without charts (engine, api) still get their JSON, so a report never drops figures. */
-export function renderBenchmarkReport(result: Record<string, unknown>, meta: { generatedAt?: Date; host?: string } = {}): string {
+export function renderBenchmarkReport(
+  result: Record<string, unknown>,
+  meta: { generatedAt?: Date; host?: string } = {},
+): string {
   const sections = renderBenchmarkSections(result);
   const when = (meta.generatedAt ?? new Date()).toISOString();
   return `<!doctype html>

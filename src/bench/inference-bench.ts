@@ -59,9 +59,11 @@ export interface InferenceBenchmarkResult {
 
 const PROMPT = "The quick brown fox jumps over the lazy dog. Tell me a story about it.";
 
-
 function median(xs: number[]): number {
-  return percentile([...xs].sort((a, b) => a - b), 50);
+  return percentile(
+    [...xs].sort((a, b) => a - b),
+    50,
+  );
 }
 
 /** Loads each variant in turn (one at a time, as a fair comparison needs), measures it and unloads it. */
@@ -69,18 +71,35 @@ export async function runInferenceBenchmark(options: InferenceBenchmarkOptions):
   const log = options.log ?? ((l: string) => console.log(l));
   const tokens = options.tokens ?? 128;
   const reps = options.repetitions ?? 3;
-  if (!Number.isInteger(tokens) || tokens < 2) throw new ReflexiaError("RFX_VALIDATION", "tokens must be an integer >= 2");
-  if (!Number.isInteger(reps) || reps < 1) throw new ReflexiaError("RFX_VALIDATION", "repetitions must be a positive integer");
+  if (!Number.isInteger(tokens) || tokens < 2)
+    throw new ReflexiaError("RFX_VALIDATION", "tokens must be an integer >= 2");
+  if (!Number.isInteger(reps) || reps < 1)
+    throw new ReflexiaError("RFX_VALIDATION", "repetitions must be a positive integer");
   if (options.refs.length === 0) throw new ReflexiaError("RFX_VALIDATION", "name at least one model variant");
-  const resolved = (await Promise.all(options.refs.map((r) => options.store.resolve(r)))).sort((a, b) => compareByPrecision(a.quantization, b.quantization));
-  const result: InferenceBenchmarkResult = { engine: options.engine.name, tokens, repetitions: reps, prompt: PROMPT, variants: [] };
-  log(`inference benchmark on ${options.engine.name} (${options.engine.gpu?.backend ?? "cpu"}): ${tokens} tokens × ${reps} runs per variant`);
+  const resolved = (await Promise.all(options.refs.map((r) => options.store.resolve(r)))).sort((a, b) =>
+    compareByPrecision(a.quantization, b.quantization),
+  );
+  const result: InferenceBenchmarkResult = {
+    engine: options.engine.name,
+    tokens,
+    repetitions: reps,
+    prompt: PROMPT,
+    variants: [],
+  };
+  log(
+    `inference benchmark on ${options.engine.name} (${options.engine.gpu?.backend ?? "cpu"}): ${tokens} tokens × ${reps} runs per variant`,
+  );
   // Room for the prompt and the generation, rounded up: a bigger context would only cost memory.
   const contextSize = Math.ceil((tokens + 128) / 256) * 256;
   for (const v of resolved) {
     const ref = `${v.name}:${v.tag}`;
     const gpuLayers = (await options.gpuLayersFor?.(v.path, { contextSize, parallel: 1 })) ?? 0;
-    const model = await options.engine.loadModel({ path: v.path, contextSize, threads: options.threads, ...(gpuLayers > 0 ? { gpuLayers } : {}) });
+    const model = await options.engine.loadModel({
+      path: v.path,
+      contextSize,
+      threads: options.threads,
+      ...(gpuLayers > 0 ? { gpuLayers } : {}),
+    });
     try {
       await model.generate(PROMPT, { maxTokens: 8, seed: 1 });
       const gaps: number[] = [];
@@ -88,7 +107,12 @@ export async function runInferenceBenchmark(options: InferenceBenchmarkOptions):
       const ttft: number[] = [];
       let completion = 0;
       for (let r = 0; r < reps; r++) {
-        const g = await model.generate(PROMPT, { maxTokens: tokens, temperature: 0.8, seed: r + 1, signal: options.signal });
+        const g = await model.generate(PROMPT, {
+          maxTokens: tokens,
+          temperature: 0.8,
+          seed: r + 1,
+          signal: options.signal,
+        });
         if (options.signal?.aborted) throw new ReflexiaError("RFX_CANCELLED", "the benchmark was cancelled");
         gaps.push(...g.timings.interTokenMs);
         completion += g.completionTokens;
@@ -125,7 +149,11 @@ export async function runInferenceBenchmark(options: InferenceBenchmarkOptions):
     r.ttftMs.toFixed(1),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]))
+      .join("  ")
+      .trimEnd();
   log(line(head));
   for (const r of rows) log(line(r));
   return result;

@@ -87,11 +87,19 @@ export function isLoopbackHost(hostname: string): boolean {
 }
 
 function checkInt(name: string, value: number, [lo, hi]: readonly [number, number]): void {
-  if (!Number.isInteger(value) || value < lo || value > hi) throw new ReflexiaError("RFX_VALIDATION", `${name} must be an integer in [${lo}, ${hi}] (got ${value})`, { field: name });
+  if (!Number.isInteger(value) || value < lo || value > hi)
+    throw new ReflexiaError("RFX_VALIDATION", `${name} must be an integer in [${lo}, ${hi}] (got ${value})`, {
+      field: name,
+    });
 }
 
 function summary(xs: number[]): LatencySummary {
-  return { p50: percentile(xs, 50), p95: percentile(xs, 95), p99: percentile(xs, 99), max: xs.length ? Math.max(...xs) : 0 };
+  return {
+    p50: percentile(xs, 50),
+    p95: percentile(xs, 95),
+    p99: percentile(xs, 99),
+    max: xs.length ? Math.max(...xs) : 0,
+  };
 }
 
 export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestResult> {
@@ -108,23 +116,38 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestRes
   checkInt("max-tokens", maxTokens, LIMITS.maxTokens);
   checkInt("max-requests", maxRequests, LIMITS.maxRequests);
   if (!Number.isFinite(rampUpS) || rampUpS < 0 || rampUpS > durationS)
-    throw new ReflexiaError("RFX_VALIDATION", `ramp-up must be a number of seconds in [0, duration] (got ${rampUpS})`, { field: "ramp-up" });
-  if (!Number.isFinite(graceS) || graceS < 0) throw new ReflexiaError("RFX_VALIDATION", `grace must be >= 0 seconds (got ${graceS})`);
+    throw new ReflexiaError("RFX_VALIDATION", `ramp-up must be a number of seconds in [0, duration] (got ${rampUpS})`, {
+      field: "ramp-up",
+    });
+  if (!Number.isFinite(graceS) || graceS < 0)
+    throw new ReflexiaError("RFX_VALIDATION", `grace must be >= 0 seconds (got ${graceS})`);
   let url: URL;
   try {
     url = new URL(options.url);
   } catch {
     throw new ReflexiaError("RFX_VALIDATION", `not a URL: ${options.url}`, { field: "url" });
   }
-  if (url.protocol !== "http:" && url.protocol !== "https:") throw new ReflexiaError("RFX_VALIDATION", `url must be http(s) (got ${url.protocol})`, { field: "url" });
+  if (url.protocol !== "http:" && url.protocol !== "https:")
+    throw new ReflexiaError("RFX_VALIDATION", `url must be http(s) (got ${url.protocol})`, { field: "url" });
   if (!isLoopbackHost(url.hostname))
-    throw new ReflexiaError("RFX_VALIDATION", `load tests only target this machine (127.0.0.1, localhost, ::1), not ${url.hostname}`, { field: "url" });
+    throw new ReflexiaError(
+      "RFX_VALIDATION",
+      `load tests only target this machine (127.0.0.1, localhost, ::1), not ${url.hostname}`,
+      { field: "url" },
+    );
 
-  const client = createReflexiaClient({ baseUrl: url.origin + url.pathname.replace(/\/+$/, ""), apiKey: options.apiKey });
+  const client = createReflexiaClient({
+    baseUrl: url.origin + url.pathname.replace(/\/+$/, ""),
+    apiKey: options.apiKey,
+  });
   // One look before any load: a server that is not there (or not Reflexia) fails the run at once, not 30 s later.
   const status = await client.status().catch((e: unknown) => {
     if (isReflexiaError(e) && e.code === "RFX_UNAUTHORIZED") throw e;
-    throw new ReflexiaError("RFX_NOT_READY", `no Reflexia server answers at ${url.origin}: ${e instanceof Error ? e.message : String(e)}`, { url: url.origin });
+    throw new ReflexiaError(
+      "RFX_NOT_READY",
+      `no Reflexia server answers at ${url.origin}: ${e instanceof Error ? e.message : String(e)}`,
+      { url: url.origin },
+    );
   });
   const model = options.model ?? String(status.default_model);
 
@@ -132,7 +155,13 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestRes
   const ttfts: number[] = [];
   const errors: Record<string, number> = {};
   const variants: Record<string, number> = {};
-  const timeline: LoadTestSecond[] = Array.from({ length: durationS + Math.ceil(graceS) + 1 }, (_, second) => ({ second, workers: 0, completed: 0, errors: 0, completionTokens: 0 }));
+  const timeline: LoadTestSecond[] = Array.from({ length: durationS + Math.ceil(graceS) + 1 }, (_, second) => ({
+    second,
+    workers: 0,
+    completed: 0,
+    errors: 0,
+    completionTokens: 0,
+  }));
   let started = 0;
   let succeeded = 0;
   let completionTokens = 0;
@@ -142,7 +171,9 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestRes
   const endAt = t0 + durationS * 1000;
   const rowAt = (t: number) => timeline[Math.min(timeline.length - 1, Math.floor((t - t0) / 1000))];
   const killer = setTimeout(() => hardStop.abort(), (durationS + graceS) * 1000);
-  log(`load test: ${workers} workers over ${rampUpS} s ramp-up, ${durationS} s, ${maxTokens} tokens per request, model ${model}, ${url.origin}`);
+  log(
+    `load test: ${workers} workers over ${rampUpS} s ramp-up, ${durationS} s, ${maxTokens} tokens per request, model ${model}, ${url.origin}`,
+  );
 
   const worker = async (w: number) => {
     await pause(workers > 1 ? (rampUpS * 1000 * w) / workers : 0, hardStop.signal);
@@ -152,7 +183,12 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestRes
       const t = performance.now();
       let first = 0;
       // A distinct prompt and seed per request: identical requests would be answered by the response cache.
-      const body = { model, prompt: `Load test worker ${w} request ${i}: tell me about the sea`, raw: true, options: { num_predict: maxTokens, seed: w * 100_003 + i } };
+      const body = {
+        model,
+        prompt: `Load test worker ${w} request ${i}: tell me about the sea`,
+        raw: true,
+        options: { num_predict: maxTokens, seed: w * 100_003 + i },
+      };
       // A child of the run's stop signal per request, released after it: the stop signal keeps at most one
       // listener per worker however many requests the run sends.
       const link = linkAbort(hardStop.signal);

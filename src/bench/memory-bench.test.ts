@@ -43,7 +43,14 @@ describe("pickLevelPrompts", () => {
 describe("runMemoryBenchmark", () => {
   it("measures every variant of a model, lowest precision first, at each complexity level", async () => {
     const lines: string[] = [];
-    const r = await runMemoryBenchmark({ store, engine, model: "t", contextSize: 2048, tokens: 16, log: (l) => lines.push(l) });
+    const r = await runMemoryBenchmark({
+      store,
+      engine,
+      model: "t",
+      contextSize: 2048,
+      tokens: 16,
+      log: (l) => lines.push(l),
+    });
     expect(r.variants.map((v) => v.ref)).toEqual(["t:q4_0", "t:f16"]);
     expect(r.tokens).toBe(16);
     expect(r.engine).toBe(engine.name);
@@ -55,7 +62,12 @@ describe("runMemoryBenchmark", () => {
       const b = estimateMemoryBreakdown("tiny", v.quantization, 2048);
       expect(v.estimatedMemory.kvCacheBytes).toBe(b.kvCacheBytes);
       expect(v.estimatedMemory.weightsBytes).toBe(details.sizeBytes);
-      expect(v.estimatedMemoryBytes).toBe(v.estimatedMemory.weightsBytes + v.estimatedMemory.repackBytes + v.estimatedMemory.kvCacheBytes + v.estimatedMemory.computeBytes);
+      expect(v.estimatedMemoryBytes).toBe(
+        v.estimatedMemory.weightsBytes +
+          v.estimatedMemory.repackBytes +
+          v.estimatedMemory.kvCacheBytes +
+          v.estimatedMemory.computeBytes,
+      );
       expect(v.estimatedMemoryBytes).toBeLessThan(details.estimatedMemoryBytes); // 2048 cells hold less KV than 4096
       expect(v.rssBeforeLoadBytes).toBeGreaterThan(0);
       expect(v.loadDeltaBytes).toBe(v.baseRssBytes - v.rssBeforeLoadBytes);
@@ -71,7 +83,9 @@ describe("runMemoryBenchmark", () => {
       }
       // The high-level fixture is the longest prompt: more tokens evaluated than the low one.
       expect(v.levels[2].promptTokens).toBeGreaterThan(v.levels[0].promptTokens);
-      expect(v.measuredPeakBytes).toBe(Math.max(v.baseRssBytes, ...v.levels.map((l) => l.peakRssBytes)) - v.rssBeforeLoadBytes);
+      expect(v.measuredPeakBytes).toBe(
+        Math.max(v.baseRssBytes, ...v.levels.map((l) => l.peakRssBytes)) - v.rssBeforeLoadBytes,
+      );
       expect(v.rssAfterUnloadBytes).toBeGreaterThan(0);
     }
     // The table: a header and one row per variant.
@@ -83,17 +97,41 @@ describe("runMemoryBenchmark", () => {
   });
 
   it("takes explicit refs in precision order and refuses bad input with codes", async () => {
-    const r = await runMemoryBenchmark({ store, engine, refs: ["t:f16", "t:q4_0"], contextSize: 2048, tokens: 4, warmUp: false, log: () => {} });
+    const r = await runMemoryBenchmark({
+      store,
+      engine,
+      refs: ["t:f16", "t:q4_0"],
+      contextSize: 2048,
+      tokens: 4,
+      warmUp: false,
+      log: () => {},
+    });
     expect(r.variants.map((v) => v.ref)).toEqual(["t:q4_0", "t:f16"]);
     expect(r.rssAfterWarmUpBytes).toBeNull();
 
-    const codeOf = async (p: Promise<unknown>) => p.then(() => "resolved", (e: unknown) => (isReflexiaError(e) ? e.code : String(e)));
-    expect(await codeOf(runMemoryBenchmark({ store, engine, model: "nope", log: () => {} }))).toBe("RFX_MODEL_NOT_FOUND");
-    expect(await codeOf(runMemoryBenchmark({ store, engine, refs: ["t:q8_0"], log: () => {} }))).toBe("RFX_MODEL_NOT_FOUND");
-    expect(await codeOf(runMemoryBenchmark({ store, engine, model: "t", tokens: 0, log: () => {} }))).toBe("RFX_VALIDATION");
-    expect(await codeOf(runMemoryBenchmark({ store, engine, model: "t", sampleIntervalMs: 1, log: () => {} }))).toBe("RFX_VALIDATION");
+    const codeOf = async (p: Promise<unknown>) =>
+      p.then(
+        () => "resolved",
+        (e: unknown) => (isReflexiaError(e) ? e.code : String(e)),
+      );
+    expect(await codeOf(runMemoryBenchmark({ store, engine, model: "nope", log: () => {} }))).toBe(
+      "RFX_MODEL_NOT_FOUND",
+    );
+    expect(await codeOf(runMemoryBenchmark({ store, engine, refs: ["t:q8_0"], log: () => {} }))).toBe(
+      "RFX_MODEL_NOT_FOUND",
+    );
+    expect(await codeOf(runMemoryBenchmark({ store, engine, model: "t", tokens: 0, log: () => {} }))).toBe(
+      "RFX_VALIDATION",
+    );
+    expect(await codeOf(runMemoryBenchmark({ store, engine, model: "t", sampleIntervalMs: 1, log: () => {} }))).toBe(
+      "RFX_VALIDATION",
+    );
     expect(await codeOf(runMemoryBenchmark({ store, engine, log: () => {} }))).toBe("RFX_VALIDATION");
     // The tiny vocabulary spells the long high-level prompt in over 1,000 tokens: 256 cells cannot hold it.
-    expect(await codeOf(runMemoryBenchmark({ store, engine, model: "t", contextSize: 256, tokens: 4, warmUp: false, log: () => {} }))).toBe("RFX_CONTEXT_OVERFLOW");
+    expect(
+      await codeOf(
+        runMemoryBenchmark({ store, engine, model: "t", contextSize: 256, tokens: 4, warmUp: false, log: () => {} }),
+      ),
+    ).toBe("RFX_CONTEXT_OVERFLOW");
   });
 });

@@ -139,7 +139,11 @@ function estimateAt(details: ModelDetails, contextSize: number): MemoryEstimate 
     };
     const b = estimateMemoryBreakdown(dims, g.fileType, contextSize);
     // Same rule as the store: the mapped weights are the real file, not the estimator's layout.
-    return { ...b, weightsBytes: details.sizeBytes, totalBytes: details.sizeBytes + b.repackBytes + b.kvCacheBytes + b.computeBytes };
+    return {
+      ...b,
+      weightsBytes: details.sizeBytes,
+      totalBytes: details.sizeBytes + b.repackBytes + b.kvCacheBytes + b.computeBytes,
+    };
   } catch {
     return details.estimatedMemory;
   }
@@ -162,7 +166,8 @@ async function resolveRefs(options: MemoryBenchmarkOptions): Promise<string[]> {
   }
   if (!options.model) throw new ReflexiaError("RFX_VALIDATION", "name a model or list refs to benchmark");
   const variants = await options.store.variants(options.model);
-  if (variants.length === 0) throw new ReflexiaError("RFX_MODEL_NOT_FOUND", `model ${options.model} not found`, { model: options.model });
+  if (variants.length === 0)
+    throw new ReflexiaError("RFX_MODEL_NOT_FOUND", `model ${options.model} not found`, { model: options.model });
   return variants.map((v) => `${v.name}:${v.tag}`);
 }
 
@@ -178,19 +183,49 @@ async function longGeneration(model: LoadedModel, prompt: string, tokens: number
 }
 
 function printTable(result: MemoryBenchmarkResult, log: (l: string) => void): void {
-  const head = ["variant", "file MiB", "estimate MiB", "before MiB", "base MiB", "load Δ MiB", "peak low", "peak medium", "peak high", "est. err %", "after unload MiB"];
+  const head = [
+    "variant",
+    "file MiB",
+    "estimate MiB",
+    "before MiB",
+    "base MiB",
+    "load Δ MiB",
+    "peak low",
+    "peak medium",
+    "peak high",
+    "est. err %",
+    "after unload MiB",
+  ];
   const rows = result.variants.map((v) => {
     const peak = (lvl: ComplexityLevel) => {
       const l = v.levels.find((x) => x.level === lvl);
       return l ? `${mib(l.peakRssBytes)} (${signedMib(l.deltaOverBaseBytes)})` : "";
     };
-    return [v.ref, mib(v.fileSizeBytes), mib(v.estimatedMemoryBytes), mib(v.rssBeforeLoadBytes), mib(v.baseRssBytes), mib(v.loadDeltaBytes), peak("low"), peak("medium"), peak("high"), v.estimateErrorPercent.toFixed(1), mib(v.rssAfterUnloadBytes)];
+    return [
+      v.ref,
+      mib(v.fileSizeBytes),
+      mib(v.estimatedMemoryBytes),
+      mib(v.rssBeforeLoadBytes),
+      mib(v.baseRssBytes),
+      mib(v.loadDeltaBytes),
+      peak("low"),
+      peak("medium"),
+      peak("high"),
+      v.estimateErrorPercent.toFixed(1),
+      mib(v.rssAfterUnloadBytes),
+    ];
   });
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]))
+      .join("  ")
+      .trimEnd();
   log(line(head));
   for (const r of rows) log(line(r));
-  log(`peaks are RSS in MiB (± vs base), source ${result.peakSource}; est. err = (estimate − (peak − before)) / (peak − before)`);
+  log(
+    `peaks are RSS in MiB (± vs base), source ${result.peakSource}; est. err = (estimate − (peak − before)) / (peak − before)`,
+  );
 }
 
 /** Measures each variant in turn on `engine`, prints a table and returns the figures. */
@@ -199,9 +234,12 @@ export async function runMemoryBenchmark(options: MemoryBenchmarkOptions): Promi
   const tokens = options.tokens ?? 256;
   const contextSize = options.contextSize ?? CONFIG_DEFAULTS.models.context_size;
   const interval = options.sampleIntervalMs ?? 20;
-  if (!Number.isInteger(tokens) || tokens < 1) throw new ReflexiaError("RFX_VALIDATION", "tokens must be a positive integer");
-  if (!Number.isInteger(contextSize) || contextSize < 16) throw new ReflexiaError("RFX_VALIDATION", "contextSize must be an integer >= 16");
-  if (!Number.isFinite(interval) || interval < 10) throw new ReflexiaError("RFX_VALIDATION", "sampleIntervalMs must be at least 10");
+  if (!Number.isInteger(tokens) || tokens < 1)
+    throw new ReflexiaError("RFX_VALIDATION", "tokens must be a positive integer");
+  if (!Number.isInteger(contextSize) || contextSize < 16)
+    throw new ReflexiaError("RFX_VALIDATION", "contextSize must be an integer >= 16");
+  if (!Number.isFinite(interval) || interval < 10)
+    throw new ReflexiaError("RFX_VALIDATION", "sampleIntervalMs must be at least 10");
   const refs = await resolveRefs(options);
   const prompts = pickLevelPrompts();
   const monitor = options.monitor ?? createMemoryMonitor({ maxMemoryPercent: 100 });
@@ -231,7 +269,9 @@ export async function runMemoryBenchmark(options: MemoryBenchmarkOptions): Promi
     prompts,
     variants: [],
   };
-  log(`memory benchmark on ${options.engine.name}: ${refs.join(", ")}; context ${contextSize}, ${tokens} tokens per level, RSS every ${interval} ms`);
+  log(
+    `memory benchmark on ${options.engine.name}: ${refs.join(", ")}; context ${contextSize}, ${tokens} tokens per level, RSS every ${interval} ms`,
+  );
   for (const p of prompts) log(`  ${p.level}: fixture ${p.id} (score ${p.score.toFixed(2)}, ${p.text.length} chars)`);
 
   for (const ref of refs) {
@@ -314,7 +354,12 @@ export async function runMemoryBenchmark(options: MemoryBenchmarkOptions): Promi
     result.variants.push(v);
     log(
       `${ref}: before ${mib(before)} MiB, base ${mib(base)} MiB (load +${mib(loadDelta)}; estimate ${mib(estimate.totalBytes)}), ` +
-        levels.map((l) => `${l.level} peak ${mib(l.peakRssBytes)} (${signedMib(l.deltaOverBaseBytes)}, ${l.completionTokens} tok)`).join(", ") +
+        levels
+          .map(
+            (l) =>
+              `${l.level} peak ${mib(l.peakRssBytes)} (${signedMib(l.deltaOverBaseBytes)}, ${l.completionTokens} tok)`,
+          )
+          .join(", ") +
         `, after unload ${mib(after)} MiB`,
     );
   }
@@ -323,7 +368,15 @@ export async function runMemoryBenchmark(options: MemoryBenchmarkOptions): Promi
 }
 
 function parseArgs(argv: string[]) {
-  const out: { model?: string; home?: string; contextSize?: number; tokens?: number; sampleIntervalMs?: number; threads?: number; json: boolean } = { json: false };
+  const out: {
+    model?: string;
+    home?: string;
+    contextSize?: number;
+    tokens?: number;
+    sampleIntervalMs?: number;
+    threads?: number;
+    json: boolean;
+  } = { json: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = () => {
@@ -350,7 +403,10 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     const { createStoreFromConfig } = await import("../registry/index.ts");
     const { createEngine } = await import("../engine/index.ts");
     const store = createStoreFromConfig(config);
-    const engine = createEngine({ backend: config.engine.backend, threads: opts.threads ?? (config.performance.thread_pool_size || undefined) });
+    const engine = createEngine({
+      backend: config.engine.backend,
+      threads: opts.threads ?? (config.performance.thread_pool_size || undefined),
+    });
     try {
       const r = await runMemoryBenchmark({
         store,

@@ -68,7 +68,14 @@ export interface RagBenchmarkRow {
   /** Service hybrid query (vector + BM25, fused by reciprocal rank) on the default path, ms. */
   queryHybrid: LatencyStats;
   /** Share of the timed questions whose answer chunk is in the top 3, by path and mode. */
-  hitAt3: { vectorExact: number; hybridExact: number; vectorAnn?: number; hybridAnn?: number; vectorMemory: number; hybridMemory: number };
+  hitAt3: {
+    vectorExact: number;
+    hybridExact: number;
+    vectorAnn?: number;
+    hybridAnn?: number;
+    vectorMemory: number;
+    hybridMemory: number;
+  };
   /** LanceDB's paths beyond the vector search. */
   lancedb: {
     /** BM25 search alone, ms. */
@@ -132,7 +139,11 @@ export interface RagBenchmarkResult {
 }
 
 function stats(samples: number[]): LatencyStats {
-  return { p50: percentile(samples, 50), p95: percentile(samples, 95), mean: samples.reduce((a, b) => a + b, 0) / Math.max(1, samples.length) };
+  return {
+    p50: percentile(samples, 50),
+    p95: percentile(samples, 95),
+    mean: samples.reduce((a, b) => a + b, 0) / Math.max(1, samples.length),
+  };
 }
 
 async function time<T>(n: number, fn: (i: number) => Promise<T>): Promise<number[]> {
@@ -178,7 +189,10 @@ export async function runRagBenchmark(options: RagBenchmarkOptions = {}): Promis
   const chunkOverlap = CONFIG_DEFAULTS.rag.chunk_overlap;
   const distance = options.distance ?? CONFIG_DEFAULTS.vector_db.distance_metric;
   const annThreshold = options.annThreshold ?? CONFIG_DEFAULTS.rag.ann_threshold;
-  const memoryIndex = options.memoryIndex ?? { maxBytes: CONFIG_DEFAULTS.rag.memory_index_max_bytes, quantization: CONFIG_DEFAULTS.rag.memory_index_quantization };
+  const memoryIndex = options.memoryIndex ?? {
+    maxBytes: CONFIG_DEFAULTS.rag.memory_index_max_bytes,
+    quantization: CONFIG_DEFAULTS.rag.memory_index_quantization,
+  };
   const log = options.log ?? (() => undefined);
   const root = options.dir ?? mkdtempSync(join(tmpdir(), "rfx-rag-bench-"));
   const embedder = createHashEmbedder();
@@ -190,9 +204,21 @@ export async function runRagBenchmark(options: RagBenchmarkOptions = {}): Promis
       const dir = join(root, `n${size}`);
       rmSync(dir, { recursive: true, force: true });
       // 30 filler sentences make ~475-token documents (max ~500): one 512-token chunk each; scaled for other sizes.
-      const corpus = generateRagCorpus(size, { seed: 7, fillerSentences: Math.max(4, Math.round((30 * chunkSize) / 512)) });
+      const corpus = generateRagCorpus(size, {
+        seed: 7,
+        fillerSentences: Math.max(4, Math.round((30 * chunkSize) / 512)),
+      });
       // Ingest without ANN maintenance; LanceDB's index is built once below, timed on its own.
-      const svc = await createRagService({ dir, embedder, chunkSize, chunkOverlap, distance, annThreshold: Number.MAX_SAFE_INTEGER, hybrid: false, memoryIndex: false });
+      const svc = await createRagService({
+        dir,
+        embedder,
+        chunkSize,
+        chunkOverlap,
+        distance,
+        annThreshold: Number.MAX_SAFE_INTEGER,
+        hybrid: false,
+        memoryIndex: false,
+      });
       let t0 = performance.now();
       const items = await svc.ingestMany(
         corpus.map((d) => ({ content: d.text, source: d.source, title: d.title })),
@@ -215,12 +241,17 @@ export async function runRagBenchmark(options: RagBenchmarkOptions = {}): Promis
       await lance.optimize();
       const hasAnn = (await lance.indexInfo()).ann;
       const annBuildSeconds = hasAnn ? (performance.now() - t0) / 1000 : undefined;
-      log(`${size} documents, ${chunks} chunks: ingested in ${ingestSeconds.toFixed(1)} s${annBuildSeconds !== undefined ? `, LanceDB HNSW built in ${annBuildSeconds.toFixed(1)} s` : ""}`);
+      log(
+        `${size} documents, ${chunks} chunks: ingested in ${ingestSeconds.toFixed(1)} s${annBuildSeconds !== undefined ? `, LanceDB HNSW built in ${annBuildSeconds.toFixed(1)} s` : ""}`,
+      );
       const exact = await time(nQueries, (i) => lance.vectorSearch(vectors[i], { limit: k, exact: true }));
       const truth: Set<string>[] = [];
-      for (let i = 0; i < nQueries; i++) truth.push(ids(await lance.vectorSearch(vectors[i], { limit: k, exact: true })));
+      for (let i = 0; i < nQueries; i++)
+        truth.push(ids(await lance.vectorSearch(vectors[i], { limit: k, exact: true })));
       const ann = hasAnn ? await time(nQueries, (i) => lance.vectorSearch(vectors[i], { limit: k })) : undefined;
-      const recallAtK = hasAnn ? await recall(nQueries, truth, (i) => lance.vectorSearch(vectors[i], { limit: k })) : undefined;
+      const recallAtK = hasAnn
+        ? await recall(nQueries, truth, (i) => lance.vectorSearch(vectors[i], { limit: k }))
+        : undefined;
       const lanceText = await time(nQueries, (i) => lance.textSearch(questions[i], { limit: k }));
       const lanceRss = rss() - rss0;
       await lance.close();
@@ -239,24 +270,54 @@ export async function runRagBenchmark(options: RagBenchmarkOptions = {}): Promis
       const recallInt8 = await recall(nQueries, truth, (i) => mem.vectorSearch(vectors[i], { limit: k }));
       const memText = await time(nQueries, (i) => mem.textSearch(questions[i], { limit: k }));
       await mem.close();
-      log(`  in-memory index: ${info.state}, ${(info.bytes / 2 ** 20).toFixed(1)} MiB (${info.scan} scan), filled in ${buildSeconds.toFixed(2)} s`);
+      log(
+        `  in-memory index: ${info.state}, ${(info.bytes / 2 ** 20).toFixed(1)} MiB (${info.scan} scan), filled in ${buildSeconds.toFixed(2)} s`,
+      );
 
       // Service queries on each path (embedding, search, fusion, document lookup).
-      const lanceSvc = await createRagService({ dir, embedder, chunkSize, chunkOverlap, distance, annThreshold, memoryIndex: false });
+      const lanceSvc = await createRagService({
+        dir,
+        embedder,
+        chunkSize,
+        chunkOverlap,
+        distance,
+        annThreshold,
+        memoryIndex: false,
+      });
       const lanceExact = chunks < annThreshold || !hasAnn;
-      const lanceQueryVector = await time(nQueries, (i) => lanceSvc.query(questions[i], { topK: 3, hybrid: false, exact: lanceExact }));
-      const lanceQueryHybrid = await time(nQueries, (i) => lanceSvc.query(questions[i], { topK: 3, hybrid: true, exact: lanceExact }));
+      const lanceQueryVector = await time(nQueries, (i) =>
+        lanceSvc.query(questions[i], { topK: 3, hybrid: false, exact: lanceExact }),
+      );
+      const lanceQueryHybrid = await time(nQueries, (i) =>
+        lanceSvc.query(questions[i], { topK: 3, hybrid: true, exact: lanceExact }),
+      );
       const hits = {
         vectorExact: await hitAt3(lanceSvc, picks, false, true),
         hybridExact: await hitAt3(lanceSvc, picks, true, true),
-        ...(hasAnn ? { vectorAnn: await hitAt3(lanceSvc, picks, false, false), hybridAnn: await hitAt3(lanceSvc, picks, true, false) } : {}),
+        ...(hasAnn
+          ? {
+              vectorAnn: await hitAt3(lanceSvc, picks, false, false),
+              hybridAnn: await hitAt3(lanceSvc, picks, true, false),
+            }
+          : {}),
       };
       await lanceSvc.close();
-      const memSvc = await createRagService({ dir, embedder, chunkSize, chunkOverlap, distance, annThreshold, memoryIndex });
+      const memSvc = await createRagService({
+        dir,
+        embedder,
+        chunkSize,
+        chunkOverlap,
+        distance,
+        annThreshold,
+        memoryIndex,
+      });
       await memSvc.ready();
       const memQueryVector = await time(nQueries, (i) => memSvc.query(questions[i], { topK: 3, hybrid: false }));
       const memQueryHybrid = await time(nQueries, (i) => memSvc.query(questions[i], { topK: 3, hybrid: true }));
-      const memHits = { vectorMemory: await hitAt3(memSvc, picks, false, false), hybridMemory: await hitAt3(memSvc, picks, true, false) };
+      const memHits = {
+        vectorMemory: await hitAt3(memSvc, picks, false, false),
+        hybridMemory: await hitAt3(memSvc, picks, true, false),
+      };
       await memSvc.close();
 
       const defaultPath = info.state === "serving" ? "memory" : lanceExact ? "exact" : "ann";
@@ -272,7 +333,12 @@ export async function runRagBenchmark(options: RagBenchmarkOptions = {}): Promis
         queryVector: stats(defaultPath === "memory" ? memQueryVector : lanceQueryVector),
         queryHybrid: stats(defaultPath === "memory" ? memQueryHybrid : lanceQueryHybrid),
         hitAt3: { ...hits, ...memHits },
-        lancedb: { text: stats(lanceText), queryVector: stats(lanceQueryVector), queryHybrid: stats(lanceQueryHybrid), rssDeltaBytes: lanceRss },
+        lancedb: {
+          text: stats(lanceText),
+          queryVector: stats(lanceQueryVector),
+          queryHybrid: stats(lanceQueryHybrid),
+          rssDeltaBytes: lanceRss,
+        },
         memory: {
           state: info.state,
           buildSeconds,
@@ -298,7 +364,18 @@ export async function runRagBenchmark(options: RagBenchmarkOptions = {}): Promis
   } finally {
     if (!options.dir) rmSync(root, { recursive: true, force: true });
   }
-  return { embedder: embedder.id, dim: embedder.dim, distance, k, queries: nQueries, chunkSize, cpus: cpus().length, memoryIndex, rows, ...(ingest ? { ingest } : {}) };
+  return {
+    embedder: embedder.id,
+    dim: embedder.dim,
+    distance,
+    k,
+    queries: nQueries,
+    chunkSize,
+    cpus: cpus().length,
+    memoryIndex,
+    rows,
+    ...(ingest ? { ingest } : {}),
+  };
 }
 
 /**
@@ -308,7 +385,12 @@ export async function runRagBenchmark(options: RagBenchmarkOptions = {}): Promis
 /** Upload requests the ingest measurement keeps in flight. */
 const UPLOADS_IN_FLIGHT = 16;
 
-async function measureIngest(dir: string, n: number, memoryIndex: RagBenchmarkResult["memoryIndex"], log: (l: string) => void): Promise<RagIngestFigures> {
+async function measureIngest(
+  dir: string,
+  n: number,
+  memoryIndex: RagBenchmarkResult["memoryIndex"],
+  log: (l: string) => void,
+): Promise<RagIngestFigures> {
   const concurrency = 8;
   const corpus = (seed: number) => generateRagCorpus(n, { seed, fillerSentences: 2 });
   rmSync(dir, { recursive: true, force: true });
@@ -348,15 +430,28 @@ async function measureIngest(dir: string, n: number, memoryIndex: RagBenchmarkRe
         while (nextUpload < n) {
           const d = c[nextUpload++];
           const form = new FormData();
-          form.append("file", new Blob([d.text], { type: "text/plain" }), `${d.source.replace(/[^A-Za-z0-9-]+/g, "-")}.txt`);
+          form.append(
+            "file",
+            new Blob([d.text], { type: "text/plain" }),
+            `${d.source.replace(/[^A-Za-z0-9-]+/g, "-")}.txt`,
+          );
           const res = await fetch(`${url}/api/upload`, { method: "POST", body: form });
-          if (res.status !== 201) throw new Error(`/api/upload answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
+          if (res.status !== 201)
+            throw new Error(`/api/upload answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
           await res.arrayBuffer().catch(() => undefined);
         }
       }),
     );
     const uploadPerSecond = n / ((performance.now() - t0) / 1000);
-    const figures = { documents: n, words, ingestManyPerSecond, concurrentSinglePerSecond, concurrency, uploadPerSecond, uploadsInFlight: UPLOADS_IN_FLIGHT };
+    const figures = {
+      documents: n,
+      words,
+      ingestManyPerSecond,
+      concurrentSinglePerSecond,
+      concurrency,
+      uploadPerSecond,
+      uploadsInFlight: UPLOADS_IN_FLIGHT,
+    };
     log(formatIngest(figures));
     return figures;
   } finally {
@@ -384,7 +479,10 @@ function formatRow(r: RagBenchmarkRow): string {
     ms(r.lancedb.text).padStart(14),
     ms(r.defaultPath === "memory" ? r.queryHybrid : undefined).padStart(14),
     ms(r.lancedb.queryHybrid).padStart(15),
-    (r.memory.state === "serving" ? `${MiB(r.memory.bytes)} (${MiB(r.memory.rssDeltaBytes)})` : r.memory.state).padStart(15),
+    (r.memory.state === "serving"
+      ? `${MiB(r.memory.bytes)} (${MiB(r.memory.rssDeltaBytes)})`
+      : r.memory.state
+    ).padStart(15),
     MiB(r.lancedb.rssDeltaBytes).padStart(9),
   ];
   return cells.join(" ");

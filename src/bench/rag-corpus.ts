@@ -31,7 +31,35 @@ function rng(seed: number): () => number {
   };
 }
 
-const ONSETS = ["b", "br", "c", "d", "dr", "f", "g", "gr", "h", "k", "kl", "l", "m", "n", "p", "qu", "r", "s", "st", "t", "tr", "v", "w", "z", "zh", "th", "sk"];
+const ONSETS = [
+  "b",
+  "br",
+  "c",
+  "d",
+  "dr",
+  "f",
+  "g",
+  "gr",
+  "h",
+  "k",
+  "kl",
+  "l",
+  "m",
+  "n",
+  "p",
+  "qu",
+  "r",
+  "s",
+  "st",
+  "t",
+  "tr",
+  "v",
+  "w",
+  "z",
+  "zh",
+  "th",
+  "sk",
+];
 const VOWELS = ["a", "e", "i", "o", "u", "ae", "ia", "ou", "ei"];
 const CODAS = ["", "n", "r", "l", "s", "th", "nd", "rk", "st", "m", "x"];
 
@@ -55,7 +83,10 @@ function nameMaker(rand: () => number) {
 }
 
 interface FactTemplate {
-  build(names: (suffixes: readonly string[]) => string, rand: () => number): { title: string; fact: string; question: string; answer: string; subject: string };
+  build(
+    names: (suffixes: readonly string[]) => string,
+    rand: () => number,
+  ): { title: string; fact: string; question: string; answer: string; subject: string };
 }
 
 const PLACE = ["ia", "land", "mark", "istan", "ora", "ovia"] as const;
@@ -68,7 +99,13 @@ const TEMPLATES: FactTemplate[] = [
     build: (nm) => {
       const country = nm(PLACE);
       const city = nm(TOWN);
-      return { subject: country, title: `${country}`, fact: `The capital of the fictional country ${country} is ${city}.`, question: `Which city is the capital of ${country}?`, answer: city };
+      return {
+        subject: country,
+        title: `${country}`,
+        fact: `The capital of the fictional country ${country} is ${city}.`,
+        question: `Which city is the capital of ${country}?`,
+        answer: city,
+      };
     },
   },
   {
@@ -76,49 +113,91 @@ const TEMPLATES: FactTemplate[] = [
       const person = `${nm(PERSON)} ${nm(PERSON)}`;
       const device = nm(THING);
       const year = 1700 + Math.floor(r() * 300);
-      return { subject: device, title: `The ${device}`, fact: `The ${device} engine was invented by ${person} in ${year}.`, question: `Who created the ${device} engine?`, answer: person.split(" ")[1] };
+      return {
+        subject: device,
+        title: `The ${device}`,
+        fact: `The ${device} engine was invented by ${person} in ${year}.`,
+        question: `Who created the ${device} engine?`,
+        answer: person.split(" ")[1],
+      };
     },
   },
   {
     build: (nm) => {
       const river = nm(["", "a", "el"]);
       const sea = nm(["", "ic", "ean"]);
-      return { subject: river, title: `${river} river`, fact: `The ${river} river empties into the ${sea} Sea after a long journey.`, question: `Into which sea does the ${river} flow?`, answer: sea };
+      return {
+        subject: river,
+        title: `${river} river`,
+        fact: `The ${river} river empties into the ${sea} Sea after a long journey.`,
+        question: `Into which sea does the ${river} flow?`,
+        answer: sea,
+      };
     },
   },
   {
     build: (nm) => {
       const company = nm(["corp", "tech", "ware", "works"]);
       const city = nm(TOWN);
-      return { subject: company, title: `${company}`, fact: `${company} has its headquarters in the city of ${city}.`, question: `Where is ${company} based?`, answer: city };
+      return {
+        subject: company,
+        title: `${company}`,
+        fact: `${company} has its headquarters in the city of ${city}.`,
+        question: `Where is ${company} based?`,
+        answer: city,
+      };
     },
   },
   {
     build: (nm, r) => {
       const element = nm(["ium", "on", "ine"]);
       const z = 120 + Math.floor(r() * 400);
-      return { subject: element, title: `${element}`, fact: `The synthetic element ${element} has atomic number ${z}.`, question: `What is the atomic number of ${element}?`, answer: String(z) };
+      return {
+        subject: element,
+        title: `${element}`,
+        fact: `The synthetic element ${element} has atomic number ${z}.`,
+        question: `What is the atomic number of ${element}?`,
+        answer: String(z),
+      };
     },
   },
   {
     build: (nm, r) => {
       const peak = nm(["", "horn", "berg", "peak"]);
       const h = 2000 + Math.floor(r() * 6000);
-      return { subject: peak, title: `Mount ${peak}`, fact: `Mount ${peak} rises ${h} metres above sea level.`, question: `How tall is ${peak}?`, answer: String(h) };
+      return {
+        subject: peak,
+        title: `Mount ${peak}`,
+        fact: `Mount ${peak} rises ${h} metres above sea level.`,
+        question: `How tall is ${peak}?`,
+        answer: String(h),
+      };
     },
   },
   {
     build: (nm) => {
       const festival = nm(["fest", "mas", "tide"]);
       const fruit = nm(["berry", "fruit", "nut"]);
-      return { subject: festival, title: `${festival} festival`, fact: `During the ${festival} festival people traditionally eat ${fruit} pies.`, question: `What food is eaten at ${festival}?`, answer: fruit };
+      return {
+        subject: festival,
+        title: `${festival} festival`,
+        fact: `During the ${festival} festival people traditionally eat ${fruit} pies.`,
+        question: `What food is eaten at ${festival}?`,
+        answer: fruit,
+      };
     },
   },
   {
     build: (nm, r) => {
       const ship = nm(["", "a", "ia"]);
       const crew = 20 + Math.floor(r() * 900);
-      return { subject: ship, title: `The ship ${ship}`, fact: `The research vessel ${ship} carries a crew of ${crew} sailors.`, question: `How many people serve aboard the ${ship}?`, answer: String(crew) };
+      return {
+        subject: ship,
+        title: `The ship ${ship}`,
+        fact: `The research vessel ${ship} carries a crew of ${crew} sailors.`,
+        question: `How many people serve aboard the ${ship}?`,
+        answer: String(crew),
+      };
     },
   },
 ];
@@ -162,7 +241,8 @@ export function generateRagCorpus(count: number, options: CorpusOptions = {}): C
     const t = TEMPLATES[i % TEMPLATES.length].build(names, rand);
     const sentences: string[] = [];
     for (let k = 0; k < fillerCount; k++) {
-      const other = distractorNames.length > 0 ? distractorNames[Math.floor(rand() * distractorNames.length)] : names(PLACE);
+      const other =
+        distractorNames.length > 0 ? distractorNames[Math.floor(rand() * distractorNames.length)] : names(PLACE);
       sentences.push(FILLERS[Math.floor(rand() * FILLERS.length)].replace("{X}", other));
     }
     // The fact sits at a random position so it is not always at the start of the first chunk.
@@ -170,7 +250,14 @@ export function generateRagCorpus(count: number, options: CorpusOptions = {}): C
     sentences.splice(at, 0, t.fact);
     const paragraphs: string[] = [];
     for (let k = 0; k < sentences.length; k += 5) paragraphs.push(sentences.slice(k, k + 5).join(" "));
-    docs.push({ source: `corpus/${i}`, title: t.title, text: `${t.title}\n\n${paragraphs.join("\n\n")}\n`, question: t.question, factSentence: t.fact, answer: t.answer });
+    docs.push({
+      source: `corpus/${i}`,
+      title: t.title,
+      text: `${t.title}\n\n${paragraphs.join("\n\n")}\n`,
+      question: t.question,
+      factSentence: t.fact,
+      answer: t.answer,
+    });
     // Subjects of earlier documents reappear as noise in later ones: lexical matches that are not the answer.
     distractorNames.push(t.subject);
   }

@@ -18,15 +18,25 @@ export interface ServerBenchmarksOptions {
 }
 
 /** Bounds that keep one API-started run to minutes on a small machine. */
-const LIMITS = { models: 8, tokens: [2, 4096], repetitions: [1, 20], concurrency: [1, 32], levels: 6, sizes: [1, 20_000], sizeCount: 4 } as const;
+const LIMITS = {
+  models: 8,
+  tokens: [2, 4096],
+  repetitions: [1, 20],
+  concurrency: [1, 32],
+  levels: 6,
+  sizes: [1, 20_000],
+  sizeCount: 4,
+} as const;
 
 function intIn(name: string, v: number | undefined, [lo, hi]: readonly [number, number]): void {
-  if (v !== undefined && (!Number.isInteger(v) || v < lo || v > hi)) throw new ReflexiaError("RFX_VALIDATION", `${name} must be an integer in [${lo}, ${hi}]; got ${String(v)}`);
+  if (v !== undefined && (!Number.isInteger(v) || v < lo || v > hi))
+    throw new ReflexiaError("RFX_VALIDATION", `${name} must be an integer in [${lo}, ${hi}]; got ${String(v)}`);
 }
 
 function listIn(name: string, v: number[] | undefined, range: readonly [number, number], most: number): void {
   if (v === undefined) return;
-  if (!Array.isArray(v) || v.length === 0 || v.length > most) throw new ReflexiaError("RFX_VALIDATION", `${name} must list 1 to ${most} values`);
+  if (!Array.isArray(v) || v.length === 0 || v.length > most)
+    throw new ReflexiaError("RFX_VALIDATION", `${name} must list 1 to ${most} values`);
   v.forEach((x, i) => intIn(`${name}[${i}]`, x, range));
 }
 
@@ -46,12 +56,18 @@ export function createServerBenchmarks(options: ServerBenchmarksOptions): Record
   /** The variants a run measures, resolved (RFX_MODEL_NOT_FOUND as a 4xx before the run starts), lowest precision first. */
   const resolveModels = async (r: BenchmarkRequest) => {
     const refs = r.models ?? defaultRefs();
-    if (!Array.isArray(refs) || refs.length === 0 || refs.length > LIMITS.models) throw new ReflexiaError("RFX_VALIDATION", `models must list 1 to ${LIMITS.models} variants`);
+    if (!Array.isArray(refs) || refs.length === 0 || refs.length > LIMITS.models)
+      throw new ReflexiaError("RFX_VALIDATION", `models must list 1 to ${LIMITS.models} variants`);
     const resolved = await Promise.all(refs.map((ref) => store.resolve(ref)));
     return resolved.sort((a, b) => compareByPrecision(a.quantization, b.quantization));
   };
   const modelRefs = (rs: Awaited<ReturnType<typeof resolveModels>>): BenchmarkOutcome["models"] =>
-    rs.map((v) => ({ ref: `${v.name}:${v.tag}`, digest: v.manifest.digest, quantization: v.quantization, sizeBytes: v.sizeBytes }));
+    rs.map((v) => ({
+      ref: `${v.name}:${v.tag}`,
+      digest: v.manifest.digest,
+      quantization: v.quantization,
+      sizeBytes: v.sizeBytes,
+    }));
   const cancelled = (signal: AbortSignal): void => {
     if (signal.aborted) throw new ReflexiaError("RFX_CANCELLED", "the benchmark was cancelled");
   };
@@ -73,7 +89,18 @@ export function createServerBenchmarks(options: ServerBenchmarksOptions): Record
       for (const [i, v] of variants.entries()) {
         cancelled(ctx.signal);
         ctx.progress(i, variants.length);
-        parts.push(await runInferenceBenchmark({ store, engine, refs: [`${v.name}:${v.tag}`], tokens, repetitions, threads, log: ctx.log, signal: ctx.signal }));
+        parts.push(
+          await runInferenceBenchmark({
+            store,
+            engine,
+            refs: [`${v.name}:${v.tag}`],
+            tokens,
+            repetitions,
+            threads,
+            log: ctx.log,
+            signal: ctx.signal,
+          }),
+        );
       }
       ctx.progress(variants.length, variants.length);
       const result = { kind: "inference", ...parts[0], variants: parts.flatMap((p) => p.variants) };
@@ -88,7 +115,8 @@ export function createServerBenchmarks(options: ServerBenchmarksOptions): Record
   };
 
   const throughput: BenchmarkKind = {
-    description: "requests/s and aggregate tok/s by concurrency through the HTTP API (a second server on a free loopback port)",
+    description:
+      "requests/s and aggregate tok/s by concurrency through the HTTP API (a second server on a free loopback port)",
     params: ["models", "tokens", "concurrency"],
     async check(r) {
       intIn("tokens", r.tokens, LIMITS.tokens);
@@ -105,7 +133,15 @@ export function createServerBenchmarks(options: ServerBenchmarksOptions): Record
       for (const [i, v] of variants.entries()) {
         cancelled(ctx.signal);
         ctx.progress(i, variants.length);
-        runs.push(await runThroughputBenchmark({ loaded: options.loaded, model: `${v.name}:${v.tag}`, tokens, concurrency, log: ctx.log }));
+        runs.push(
+          await runThroughputBenchmark({
+            loaded: options.loaded,
+            model: `${v.name}:${v.tag}`,
+            tokens,
+            concurrency,
+            log: ctx.log,
+          }),
+        );
       }
       ctx.progress(variants.length, variants.length);
       return {
@@ -113,7 +149,12 @@ export function createServerBenchmarks(options: ServerBenchmarksOptions): Record
         args: argsOf(r),
         config: { threads: threads ?? engine.defaultThreads, tokens, concurrency, source: "api" },
         models: modelRefs(variants),
-        headline: runs.map((t) => `${t.quantization} ${Math.max(...t.rows.map((x) => x.aggregateTokensPerSecond)).toFixed(1)} tok/s peak`).join(", "),
+        headline: runs
+          .map(
+            (t) =>
+              `${t.quantization} ${Math.max(...t.rows.map((x) => x.aggregateTokensPerSecond)).toFixed(1)} tok/s peak`,
+          )
+          .join(", "),
       };
     },
   };

@@ -39,7 +39,9 @@ function flatten(obj: Record<string, unknown>, prefix = ""): Record<string, unkn
   return out;
 }
 
-export async function startBenchServer(options: StartBenchServerOptions): Promise<{ server: BenchServer; config: Config }> {
+export async function startBenchServer(
+  options: StartBenchServerOptions,
+): Promise<{ server: BenchServer; config: Config }> {
   const { base, parallel, tokens } = options;
   // Each sequence gets contextSize / parallel tokens: leave room for the prompt and the generation.
   const perSequence = Math.ceil((tokens + 64) / 256) * 256;
@@ -61,7 +63,12 @@ export async function startBenchServer(options: StartBenchServerOptions): Promis
   });
   const config = loaded.config;
   // Built like the real server (createAppDeps) but listened on here: bench/ sits below main.ts in src/layers.ts.
-  const wiring = await createAppDeps(config, { engine: options.engine, rag: options.rag === true, logger: false, webDir: null });
+  const wiring = await createAppDeps(config, {
+    engine: options.engine,
+    rag: options.rag === true,
+    logger: false,
+    webDir: null,
+  });
   const app = buildApp(wiring.deps);
   let address: string;
   try {

@@ -25,8 +25,29 @@ export interface BenchmarkSystemInfo {
 
 /** Flags that decide which ggml kernels run; everything else in /proc/cpuinfo does not change a figure. */
 const RELEVANT_FLAGS = [
-  "sse4_2", "avx", "f16c", "fma", "avx2", "avx_vnni", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx512_bf16",
-  "avx512_fp16", "amx_tile", "amx_int8", "amx_bf16", "neon", "asimd", "asimddp", "asimdhp", "i8mm", "sve", "sve2", "bf16",
+  "sse4_2",
+  "avx",
+  "f16c",
+  "fma",
+  "avx2",
+  "avx_vnni",
+  "avx512f",
+  "avx512bw",
+  "avx512vl",
+  "avx512_vnni",
+  "avx512_bf16",
+  "avx512_fp16",
+  "amx_tile",
+  "amx_int8",
+  "amx_bf16",
+  "neon",
+  "asimd",
+  "asimddp",
+  "asimdhp",
+  "i8mm",
+  "sve",
+  "sve2",
+  "bf16",
 ] as const;
 
 function readText(path: string): string {

@@ -46,27 +46,43 @@ export interface ThroughputBenchmarkResult {
   rows: ThroughputRow[];
 }
 
-export async function runThroughputBenchmark(options: ThroughputBenchmarkOptions = {}): Promise<ThroughputBenchmarkResult> {
+export async function runThroughputBenchmark(
+  options: ThroughputBenchmarkOptions = {},
+): Promise<ThroughputBenchmarkResult> {
   const log = options.log ?? ((l: string) => console.log(l));
   const tokens = options.tokens ?? 64;
   const concurrency = options.concurrency ?? [1, 4, 8];
   const perClient = options.requestsPerClient ?? 4;
-  if (!Number.isInteger(tokens) || tokens < 1) throw new ReflexiaError("RFX_VALIDATION", "tokens must be a positive integer");
-  if (concurrency.length === 0 || concurrency.some((c) => !Number.isInteger(c) || c < 1)) throw new ReflexiaError("RFX_VALIDATION", "concurrency must list positive integers");
-  if (!Number.isInteger(perClient) || perClient < 1) throw new ReflexiaError("RFX_VALIDATION", "requestsPerClient must be a positive integer");
+  if (!Number.isInteger(tokens) || tokens < 1)
+    throw new ReflexiaError("RFX_VALIDATION", "tokens must be a positive integer");
+  if (concurrency.length === 0 || concurrency.some((c) => !Number.isInteger(c) || c < 1))
+    throw new ReflexiaError("RFX_VALIDATION", "concurrency must list positive integers");
+  if (!Number.isInteger(perClient) || perClient < 1)
+    throw new ReflexiaError("RFX_VALIDATION", "requestsPerClient must be a positive integer");
 
   const base = options.loaded ?? loadConfig();
   const parallel = Math.max(...concurrency);
   // Every request must generate: a cache hit would measure the cache, not the engine.
   const { server, config } = await startBenchServer({ base, parallel, tokens, cache: false, engine: options.engine });
   try {
-    const variant = await server.services.resolveVariant(options.model ?? `${config.models.default}:${config.models.default_quantization}`);
+    const variant = await server.services.resolveVariant(
+      options.model ?? `${config.models.default}:${config.models.default_quantization}`,
+    );
     const ref = `${variant.name}:${variant.tag}`;
     const client = createReflexiaClient({ baseUrl: server.url });
     const sampling = { num_predict: tokens, temperature: 0.8, top_k: 40, top_p: 0.95, repeat_penalty: 1.1 };
-    log(`throughput: ${ref} over HTTP, parallel ${parallel}, ${tokens} tokens per request, ${perClient} requests per client`);
+    log(
+      `throughput: ${ref} over HTTP, parallel ${parallel}, ${tokens} tokens per request, ${perClient} requests per client`,
+    );
     await client.generate({ model: ref, prompt: "warm up", raw: true, options: { ...sampling, num_predict: 8 } });
-    const result: ThroughputBenchmarkResult = { model: ref, quantization: variant.quantization, engine: server.services.engine.name, parallel, tokens, rows: [] };
+    const result: ThroughputBenchmarkResult = {
+      model: ref,
+      quantization: variant.quantization,
+      engine: server.services.engine.name,
+      parallel,
+      tokens,
+      rows: [],
+    };
     for (const n of concurrency) {
       const latencies: number[] = [];
       let completion = 0;
@@ -75,7 +91,12 @@ export async function runThroughputBenchmark(options: ThroughputBenchmarkOptions
         Array.from({ length: n }, async (_, c) => {
           for (let i = 0; i < perClient; i++) {
             const t = performance.now();
-            const r = await client.generate({ model: ref, prompt: `Request ${c}.${i}: tell me about the sea`, raw: true, options: sampling });
+            const r = await client.generate({
+              model: ref,
+              prompt: `Request ${c}.${i}: tell me about the sea`,
+              raw: true,
+              options: sampling,
+            });
             latencies.push(performance.now() - t);
             completion += r.eval_count;
           }

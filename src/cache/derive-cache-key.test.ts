@@ -40,9 +40,36 @@ describe("deriveCacheKey", () => {
     ["variant", { ...base, variant: "reflexia-tiny:q8_0" }],
     ["kind", { ...base, kind: "generate" }],
     ["prompt added", { ...base, prompt: "x" }],
-    ["message content", { ...base, messages: [{ role: "system", content: "be brief" }, { role: "user", content: "hi!" }] }],
-    ["message role", { ...base, messages: [{ role: "system", content: "be brief" }, { role: "assistant", content: "hi" }] }],
-    ["message order", { ...base, messages: [{ role: "user", content: "hi" }, { role: "system", content: "be brief" }] }],
+    [
+      "message content",
+      {
+        ...base,
+        messages: [
+          { role: "system", content: "be brief" },
+          { role: "user", content: "hi!" },
+        ],
+      },
+    ],
+    [
+      "message role",
+      {
+        ...base,
+        messages: [
+          { role: "system", content: "be brief" },
+          { role: "assistant", content: "hi" },
+        ],
+      },
+    ],
+    [
+      "message order",
+      {
+        ...base,
+        messages: [
+          { role: "user", content: "hi" },
+          { role: "system", content: "be brief" },
+        ],
+      },
+    ],
     ["message dropped", { ...base, messages: [{ role: "user", content: "hi" }] }],
     ["role", { ...base, role: "lawyer" }],
     ["role removed", { ...base, role: undefined }],

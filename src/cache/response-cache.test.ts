@@ -45,7 +45,15 @@ describe("createResponseCache", () => {
     c.get("a");
     c.get("a");
     c.get("zz");
-    expect(c.stats()).toEqual({ size: 1, maxEntries: 10, hits: 3, misses: 1, hitRate: 0.75, evictions: 0, invalidations: 0 });
+    expect(c.stats()).toEqual({
+      size: 1,
+      maxEntries: 10,
+      hits: 3,
+      misses: 1,
+      hitRate: 0.75,
+      evictions: 0,
+      invalidations: 0,
+    });
   });
 
   it("stores falsy values and tells them from misses", () => {

@@ -58,7 +58,10 @@ interface Entry<T> {
 export function createResponseCache<T>(options: ResponseCacheOptions = {}): ResponseCache<T> {
   const maxEntries = options.maxEntries ?? CONFIG_DEFAULTS.cache.size;
   if (!Number.isInteger(maxEntries) || maxEntries < 0) {
-    throw new ReflexiaError("RFX_CONFIG_INVALID", `response cache maxEntries must be a non-negative integer, got ${String(maxEntries)}`);
+    throw new ReflexiaError(
+      "RFX_CONFIG_INVALID",
+      `response cache maxEntries must be a non-negative integer, got ${String(maxEntries)}`,
+    );
   }
   const entries = new Map<string, Entry<T>>();
   const byTag = new Map<string, Set<string>>();

@@ -32,7 +32,9 @@ export function registerChatCommand(program: Command, getContext: CliContextFact
       const stats = { turns: 0, promptTokens: 0, completionTokens: 0, lastTps: 0, lastTtft: 0 };
       const rag = opts.rag ? await openRag(ctx) : undefined;
       const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: process.stdin.isTTY });
-      process.stdout.write(`reflexia chat · ${variant.name}:${variant.tag}${roleId ? ` · role ${roleId}` : ""}${rag ? " · rag" : ""}\n${HELP}\n`);
+      process.stdout.write(
+        `reflexia chat · ${variant.name}:${variant.tag}${roleId ? ` · role ${roleId}` : ""}${rag ? " · rag" : ""}\n${HELP}\n`,
+      );
       let current: AbortController | undefined;
       rl.on("SIGINT", () => (current ? current.abort() : rl.close()));
       // The async iterator buffers lines, so piped input (scripts, tests) loses nothing while a reply streams.
@@ -51,18 +53,32 @@ export function registerChatCommand(program: Command, getContext: CliContextFact
             try {
               if (cmd === "/exit" || cmd === "/quit") break;
               else if (cmd === "/help") process.stdout.write(HELP + "\n");
-              else if (cmd === "/clear") { history = []; process.stdout.write("history cleared\n"); }
-              else if (cmd === "/roles") process.stdout.write(roles.list().map((r) => `${r.id.padEnd(22)} ${r.category.padEnd(12)} ${r.name}`).join("\n") + "\n");
-              else if (cmd === "/role") { roleId = !arg || arg === "none" ? undefined : roles.get(arg).id; process.stdout.write(`role: ${roleId ?? "none"}\n`); }
-              else if (cmd === "/model") {
+              else if (cmd === "/clear") {
+                history = [];
+                process.stdout.write("history cleared\n");
+              } else if (cmd === "/roles")
+                process.stdout.write(
+                  roles
+                    .list()
+                    .map((r) => `${r.id.padEnd(22)} ${r.category.padEnd(12)} ${r.name}`)
+                    .join("\n") + "\n",
+                );
+              else if (cmd === "/role") {
+                roleId = !arg || arg === "none" ? undefined : roles.get(arg).id;
+                process.stdout.write(`role: ${roleId ?? "none"}\n`);
+              } else if (cmd === "/model") {
                 const next = await resolveLocalModel(ctx.store, config, arg || undefined);
                 const opened = await openLocalModel(engine, config, next.path);
                 await model.dispose();
                 model = opened.model;
                 variant = next;
-                process.stdout.write(`model: ${variant.name}:${variant.tag} (loaded in ${opened.loadMs.toFixed(0)} ms)\n`);
+                process.stdout.write(
+                  `model: ${variant.name}:${variant.tag} (loaded in ${opened.loadMs.toFixed(0)} ms)\n`,
+                );
               } else if (cmd === "/stats") {
-                process.stdout.write(`model ${variant.name}:${variant.tag} · turns ${stats.turns} · prompt tokens ${stats.promptTokens} · generated ${stats.completionTokens} · last ${stats.lastTps.toFixed(1)} tok/s, ttft ${stats.lastTtft.toFixed(0)} ms · history ${history.length} messages\n`);
+                process.stdout.write(
+                  `model ${variant.name}:${variant.tag} · turns ${stats.turns} · prompt tokens ${stats.promptTokens} · generated ${stats.completionTokens} · last ${stats.lastTps.toFixed(1)} tok/s, ttft ${stats.lastTtft.toFixed(0)} ms · history ${history.length} messages\n`,
+                );
               } else process.stdout.write(`unknown command ${cmd}; ${HELP}\n`);
             } catch (e) {
               process.stdout.write(`error: ${(e as Error).message}\n`);
@@ -79,7 +95,9 @@ export function registerChatCommand(program: Command, getContext: CliContextFact
           }
           current = new AbortController();
           const result = await model.chat([...system, ...history, { role: "user", content: userContent }], {
-            maxTokens: opts.maxTokens, temperature: opts.temperature, signal: current.signal,
+            maxTokens: opts.maxTokens,
+            temperature: opts.temperature,
+            signal: current.signal,
             onText: (t) => process.stdout.write(t),
           });
           current = undefined;

@@ -23,7 +23,10 @@ export function createCliContextFactory(program: Command): CliContextFactory {
   return async () => {
     cached ??= (async () => {
       const g = program.opts<{ config?: string; home?: string; threads?: string }>();
-      const loaded = loadConfig({ file: g.config, overrides: { home: g.home, "performance.thread_pool_size": g.threads } });
+      const loaded = loadConfig({
+        file: g.config,
+        overrides: { home: g.home, "performance.thread_pool_size": g.threads },
+      });
       const { createStoreFromConfig } = await import("../registry/index.ts");
       const store = createStoreFromConfig(loaded.config);
       let engine: Promise<Engine> | undefined;
@@ -32,13 +35,16 @@ export function createCliContextFactory(program: Command): CliContextFactory {
         store,
         async ensureDefaultModel(options = {}) {
           const { ensureDefaultModel } = await import("../services/default-model.ts");
-          await ensureDefaultModel(store, loaded.config, { onNotice: options.quiet ? undefined : (n) => process.stderr.write(n) });
+          await ensureDefaultModel(store, loaded.config, {
+            onNotice: options.quiet ? undefined : (n) => process.stderr.write(n),
+          });
         },
         getEngine() {
           engine ??= import("../engine/index.ts").then((m) => {
             const e = m.createEngineFromConfig(loaded.config);
             // An explicit GPU=cuda|vulkan that could not be honoured is said once, on stderr, before any output.
-            if (e.gpu && e.gpu.backend === "cpu" && (e.gpu.requested === "cuda" || e.gpu.requested === "vulkan")) process.stderr.write(`warning: ${e.gpu.reason}\n`);
+            if (e.gpu && e.gpu.backend === "cpu" && (e.gpu.requested === "cuda" || e.gpu.requested === "vulkan"))
+              process.stderr.write(`warning: ${e.gpu.reason}\n`);
             return e;
           });
           return engine;

@@ -37,19 +37,32 @@ export function registerDocsCommand(program: Command, getContext: CliContextFact
       try {
         const files = await expandPaths(paths);
         // One batched ingest: documents are committed together (each still all-or-nothing), far faster than one by one.
-        const inputs = await Promise.all(files.map(async (file) => ({ content: await readFile(file), filename: basename(file), source: file })));
-        const bar = !opts.json && process.stderr.isTTY ? new SingleBar({ format: "ingesting [{bar}] {value}/{total} documents" }, Presets.shades_classic) : undefined;
+        const inputs = await Promise.all(
+          files.map(async (file) => ({ content: await readFile(file), filename: basename(file), source: file })),
+        );
+        const bar =
+          !opts.json && process.stderr.isTTY
+            ? new SingleBar({ format: "ingesting [{bar}] {value}/{total} documents" }, Presets.shades_classic)
+            : undefined;
         bar?.start(files.length, 0);
         const items = await rag.service.ingestMany(inputs, { onProgress: (p) => bar?.update(p.done) });
         bar?.stop();
         const results = items.map((item, i) =>
           item.ok
-            ? { file: files[i], status: item.result.status, id: item.result.document.id, chunks: item.result.chunks.length }
+            ? {
+                file: files[i],
+                status: item.result.status,
+                id: item.result.document.id,
+                chunks: item.result.chunks.length,
+              }
             : { file: files[i], status: "failed", error: `${item.error.message} (${item.error.code})` },
         );
         const failed = results.filter((r) => r.status === "failed").length;
         if (opts.json) printJson(results);
-        else process.stdout.write(table(results as Record<string, unknown>[], ["file", "status", "chunks", "error"]) + "\n");
+        else
+          process.stdout.write(
+            table(results as Record<string, unknown>[], ["file", "status", "chunks", "error"]) + "\n",
+          );
         if (failed) process.exitCode = 1;
       } finally {
         await rag.close();
@@ -64,7 +77,19 @@ export function registerDocsCommand(program: Command, getContext: CliContextFact
       try {
         const page = await rag.service.list({ offset: 0, limit: opts.limit });
         if (opts.json) printJson(page);
-        else process.stdout.write(table(page.documents.map((d) => ({ id: d.id, title: d.title, type: d.type, size: d.size, chunks: d.chunkCount })), ["id", "title", "type", "size", "chunks"]) + "\n");
+        else
+          process.stdout.write(
+            table(
+              page.documents.map((d) => ({
+                id: d.id,
+                title: d.title,
+                type: d.type,
+                size: d.size,
+                chunks: d.chunkCount,
+              })),
+              ["id", "title", "type", "size", "chunks"],
+            ) + "\n",
+          );
       } finally {
         await rag.close();
       }
@@ -91,7 +116,10 @@ export function registerDocsCommand(program: Command, getContext: CliContextFact
       try {
         const r = await rag.service.query(question, { topK: opts.topK });
         if (opts.json) return printJson(r);
-        for (const [i, x] of r.results.entries()) process.stdout.write(`${i + 1}. [${x.score.toFixed(3)}] ${x.title} #${x.chunkIndex}\n   ${x.text.slice(0, 200).replace(/\s+/g, " ")}\n`);
+        for (const [i, x] of r.results.entries())
+          process.stdout.write(
+            `${i + 1}. [${x.score.toFixed(3)}] ${x.title} #${x.chunkIndex}\n   ${x.text.slice(0, 200).replace(/\s+/g, " ")}\n`,
+          );
         process.stdout.write(`(${r.timings.totalMs.toFixed(1)} ms)\n`);
       } finally {
         await rag.close();

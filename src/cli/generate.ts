@@ -27,16 +27,33 @@ export function registerGenerateCommand(program: Command, getContext: CliContext
       const ac = new AbortController();
       process.once("SIGINT", () => ac.abort());
       const result = await runLocalGeneration({ engine, store: ctx.store, config: ctx.loaded.config }, prompt, {
-        model: opts.model, role: opts.role, maxTokens: opts.maxTokens, temperature: opts.temperature, topP: opts.topP,
-        topK: opts.topK, seed: opts.seed, stop: opts.stop, raw: opts.raw, signal: ac.signal,
+        model: opts.model,
+        role: opts.role,
+        maxTokens: opts.maxTokens,
+        temperature: opts.temperature,
+        topP: opts.topP,
+        topK: opts.topK,
+        seed: opts.seed,
+        stop: opts.stop,
+        raw: opts.raw,
+        signal: ac.signal,
         onText: opts.json ? undefined : (t) => process.stdout.write(t),
       });
       if (opts.json) {
         return printJson({
-          model: result.model, variant: result.variant, quantization: result.quantization, role: result.role ?? null,
-          text: result.text, finish_reason: result.finishReason, prompt_tokens: result.promptTokens,
+          model: result.model,
+          variant: result.variant,
+          quantization: result.quantization,
+          role: result.role ?? null,
+          text: result.text,
+          finish_reason: result.finishReason,
+          prompt_tokens: result.promptTokens,
           completion_tokens: result.completionTokens,
-          timings: { load_ms: result.loadMs, ...result.timings, tokens_per_second: tokensPerSecond(result.completionTokens, result.timings.evalMs) },
+          timings: {
+            load_ms: result.loadMs,
+            ...result.timings,
+            tokens_per_second: tokensPerSecond(result.completionTokens, result.timings.evalMs),
+          },
         });
       }
       const t = result.timings;

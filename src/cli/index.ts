@@ -24,7 +24,10 @@ export function buildProgram(): Command {
     .option("--threads <n>", "decode threads (overrides performance.thread_pool_size)")
     .option("--benchmark", "run the benchmark suite (same as `reflexia benchmark`)")
     .showHelpAfterError()
-    .addHelpText("after", "\nEnvironment variables:\n" + CONFIG_KEYS.map((k) => `  ${k.env.padEnd(30)} ${k.description}`).join("\n"));
+    .addHelpText(
+      "after",
+      "\nEnvironment variables:\n" + CONFIG_KEYS.map((k) => `  ${k.env.padEnd(30)} ${k.description}`).join("\n"),
+    );
   const getContext = createCliContextFactory(program);
   registerConfigCommand(program, getContext);
   const modelsContext = async () => {
@@ -46,7 +49,10 @@ export function buildProgram(): Command {
 const program = buildProgram();
 const argv = process.argv.slice(2);
 // `reflexia --benchmark [...]` is the guide's spelling of `reflexia benchmark`.
-const args = argv.includes("--benchmark") && !argv.includes("benchmark") ? ["benchmark", ...argv.filter((a) => a !== "--benchmark")] : argv;
+const args =
+  argv.includes("--benchmark") && !argv.includes("benchmark")
+    ? ["benchmark", ...argv.filter((a) => a !== "--benchmark")]
+    : argv;
 try {
   await program.parseAsync(args, { from: "user" });
 } catch (e) {

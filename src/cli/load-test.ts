@@ -25,29 +25,63 @@ const ms = (x: number) => (Number.isFinite(x) ? x.toFixed(0) : "-");
 
 function printSummary(r: LoadTestResult): void {
   const lines = [
-    `target      ${r.url}  model ${r.model}  (${Object.entries(r.variants).map(([v, n]) => `${v} ×${n}`).join(", ") || "no answer"})`,
+    `target      ${r.url}  model ${r.model}  (${
+      Object.entries(r.variants)
+        .map(([v, n]) => `${v} ×${n}`)
+        .join(", ") || "no answer"
+    })`,
     `load        ${r.workers} workers, ${r.rampUpS} s ramp-up, ${r.durationS} s, ${r.maxTokens} tokens per request${r.stream ? ", streamed" : ""}`,
-    `requests    ${r.requests} (${r.succeeded} ok, ${r.failed} failed${r.failed ? `: ${Object.entries(r.errors).map(([c, n]) => `${c} ×${n}`).join(", ")}` : ""}) in ${(r.wallMs / 1000).toFixed(1)} s`,
+    `requests    ${r.requests} (${r.succeeded} ok, ${r.failed} failed${
+      r.failed
+        ? `: ${Object.entries(r.errors)
+            .map(([c, n]) => `${c} ×${n}`)
+            .join(", ")}`
+        : ""
+    }) in ${(r.wallMs / 1000).toFixed(1)} s`,
     `throughput  ${r.requestsPerSecond.toFixed(2)} req/s, ${r.tokensPerSecond.toFixed(1)} generated tok/s`,
     `latency ms  p50 ${ms(r.latencyMs.p50)}  p95 ${ms(r.latencyMs.p95)}  p99 ${ms(r.latencyMs.p99)}  max ${ms(r.latencyMs.max)}`,
   ];
-  if (r.ttftMs) lines.push(`TTFT ms     p50 ${ms(r.ttftMs.p50)}  p95 ${ms(r.ttftMs.p95)}  p99 ${ms(r.ttftMs.p99)}  max ${ms(r.ttftMs.max)}`);
+  if (r.ttftMs)
+    lines.push(
+      `TTFT ms     p50 ${ms(r.ttftMs.p50)}  p95 ${ms(r.ttftMs.p95)}  p99 ${ms(r.ttftMs.p99)}  max ${ms(r.ttftMs.max)}`,
+    );
   process.stdout.write(lines.join("\n") + "\n\n");
-  const rows = r.timeline.map((s) => ({ second: s.second, workers: s.workers, completed: s.completed, errors: s.errors, tokens: s.completionTokens }));
+  const rows = r.timeline.map((s) => ({
+    second: s.second,
+    workers: s.workers,
+    completed: s.completed,
+    errors: s.errors,
+    tokens: s.completionTokens,
+  }));
   process.stdout.write(table(rows, ["second", "workers", "completed", "errors", "tokens"]) + "\n");
 }
 
 export function registerLoadTestCommand(program: Command, getContext: CliContextFactory): void {
   program
     .command("load-test")
-    .description("load a running server on this machine with closed-loop workers; throughput, latency, TTFT, errors per second")
+    .description(
+      "load a running server on this machine with closed-loop workers; throughput, latency, TTFT, errors per second",
+    )
     .option("--url <url>", "server base URL, loopback only (default: http://127.0.0.1:<server.port>)")
-    .option("-m, --model <ref>", "model to request; a bare name lets adaptive quantization choose (default: the server's default model)")
+    .option(
+      "-m, --model <ref>",
+      "model to request; a bare name lets adaptive quantization choose (default: the server's default model)",
+    )
     .option("--workers <n>", "concurrent workers", parseIntOption("--workers", 1, 256), 4)
     .option("--duration <s>", "seconds during which requests start", parseIntOption("--duration", 1, 3600), 30)
-    .option("--ramp-up <s>", "seconds over which the workers start, evenly spaced", parseNumberOption("--ramp-up", 0, 3600), 0)
+    .option(
+      "--ramp-up <s>",
+      "seconds over which the workers start, evenly spaced",
+      parseNumberOption("--ramp-up", 0, 3600),
+      0,
+    )
     .option("--max-tokens <n>", "tokens generated per request", parseIntOption("--max-tokens", 1, 4096), 32)
-    .option("--max-requests <n>", "requests at most over the run", parseIntOption("--max-requests", 1, 1_000_000), 100_000)
+    .option(
+      "--max-requests <n>",
+      "requests at most over the run",
+      parseIntOption("--max-requests", 1, 1_000_000),
+      100_000,
+    )
     .option("--no-stream", "non-streamed requests (no time to first token)")
     .option("--api-key <key>", "Bearer key for a server with ENABLE_AUTH (default: auth.api_key)")
     .option("--json", "print the result as JSON")

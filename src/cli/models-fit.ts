@@ -15,7 +15,8 @@ interface FitOptions {
   json?: boolean;
 }
 
-const GB = (bytesPerSecond: number | null) => (bytesPerSecond === null ? "not measured" : `${(bytesPerSecond / 1e9).toFixed(1)} GB/s`);
+const GB = (bytesPerSecond: number | null) =>
+  bytesPerSecond === null ? "not measured" : `${(bytesPerSecond / 1e9).toFixed(1)} GB/s`;
 
 function printReport(r: FitReport): void {
   const lines = [
@@ -45,34 +46,67 @@ export function registerModelsFitCommand(models: Command, getContext: () => Prom
   models
     .command("fit")
     .argument("[model]", "a stored model (every variant) or name:tag")
-    .option("--shape <shape>", `a model shape instead of a stored model (${MODEL_SHAPE_NAMES.join(", ")}): the answer before a download`)
-    .option("--context <n>", "context cells to plan for (default: models.context_size)", parseIntOption("--context", 16, 1 << 20))
+    .option(
+      "--shape <shape>",
+      `a model shape instead of a stored model (${MODEL_SHAPE_NAMES.join(", ")}): the answer before a download`,
+    )
+    .option(
+      "--context <n>",
+      "context cells to plan for (default: models.context_size)",
+      parseIntOption("--context", 16, 1 << 20),
+    )
     .option("--no-measure", "skip the bandwidth measurement (no tok/s column)")
     .option("--json", "machine-readable output")
     .description("Which quantization fits this machine: RAM / VRAM per variant, GPU layers, decode tok/s bound")
     .action(async (model: string | undefined, opts: FitOptions) => {
       try {
-        if ((model === undefined) === (opts.shape === undefined)) throw new ReflexiaError("RFX_VALIDATION", "models fit needs a MODEL or --shape (one of them)");
+        if ((model === undefined) === (opts.shape === undefined))
+          throw new ReflexiaError("RFX_VALIDATION", "models fit needs a MODEL or --shape (one of them)");
         if (opts.shape !== undefined && !isModelShapeName(opts.shape))
-          throw new ReflexiaError("RFX_VALIDATION", `--shape: unknown shape ${JSON.stringify(opts.shape)} (known: ${MODEL_SHAPE_NAMES.join(", ")})`);
+          throw new ReflexiaError(
+            "RFX_VALIDATION",
+            `--shape: unknown shape ${JSON.stringify(opts.shape)} (known: ${MODEL_SHAPE_NAMES.join(", ")})`,
+          );
         const { config, store } = await getContext();
-        const [{ createEngine }, { buildFitReport }, { measureDeviceBandwidth }, { loadNativeAddon }] = await Promise.all([
-          import("../engine/index.ts"),
-          import("../services/fit-report.ts"),
-          import("../engine/gpu/device-bandwidth.ts"),
-          import("../engine/native/native-addon.ts"),
-        ]);
-        const engine = createEngine({ backend: config.engine.backend, threads: config.performance.thread_pool_size || undefined, gpu: config.gpu.backend });
+        const [{ createEngine }, { buildFitReport }, { measureDeviceBandwidth }, { loadNativeAddon }] =
+          await Promise.all([
+            import("../engine/index.ts"),
+            import("../services/fit-report.ts"),
+            import("../engine/gpu/device-bandwidth.ts"),
+            import("../engine/native/native-addon.ts"),
+          ]);
+        const engine = createEngine({
+          backend: config.engine.backend,
+          threads: config.performance.thread_pool_size || undefined,
+          gpu: config.gpu.backend,
+        });
         try {
           const bandwidth: { cpuBytesPerSecond?: number; gpuBytesPerSecond?: number } = {};
           if (opts.measure && engine.name === "native") {
-            const cpu = loadNativeAddon().addon.devices().find((d) => d.type === "cpu");
-            if (cpu) bandwidth.cpuBytesPerSecond = (await measureDeviceBandwidth(cpu.index, { threads: engine.defaultThreads })).bytesPerSecond;
+            const cpu = loadNativeAddon()
+              .addon.devices()
+              .find((d) => d.type === "cpu");
+            if (cpu)
+              bandwidth.cpuBytesPerSecond = (
+                await measureDeviceBandwidth(cpu.index, { threads: engine.defaultThreads })
+              ).bytesPerSecond;
             const dev = engine.gpu?.devices[0];
             // A software Vulkan device copies at ~0.1 GB/s: a small buffer keeps the measurement to a second or two.
-            if (dev) bandwidth.gpuBytesPerSecond = (await measureDeviceBandwidth(dev.index, dev.software ? { bytes: 16 * 2 ** 20, passes: 1 } : { bytes: 1024 * 2 ** 20 })).bytesPerSecond;
+            if (dev)
+              bandwidth.gpuBytesPerSecond = (
+                await measureDeviceBandwidth(
+                  dev.index,
+                  dev.software ? { bytes: 16 * 2 ** 20, passes: 1 } : { bytes: 1024 * 2 ** 20 },
+                )
+              ).bytesPerSecond;
           }
-          const report = await buildFitReport({ config, target: opts.shape !== undefined ? { shape: opts.shape as never } : { ref: model!, store }, gpu: engine.gpu, bandwidth, contextSize: opts.context });
+          const report = await buildFitReport({
+            config,
+            target: opts.shape !== undefined ? { shape: opts.shape as never } : { ref: model!, store },
+            gpu: engine.gpu,
+            bandwidth,
+            contextSize: opts.context,
+          });
           if (opts.json) printJson(report);
           else printReport(report);
         } finally {

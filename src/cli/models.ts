@@ -26,7 +26,12 @@ interface Progress {
 function createProgress(json: boolean | undefined): Progress {
   if (json || !process.stderr.isTTY) return { update() {}, stop() {} };
   const bar = new cliProgress.SingleBar(
-    { stream: process.stderr, hideCursor: true, clearOnComplete: true, format: "{label} [{bar}] {percentage}% {detail}" },
+    {
+      stream: process.stderr,
+      hideCursor: true,
+      clearOnComplete: true,
+      format: "{label} [{bar}] {percentage}% {detail}",
+    },
     cliProgress.Presets.shades_classic,
   );
   let started = false;
@@ -50,8 +55,15 @@ function createProgress(json: boolean | undefined): Progress {
 /** Progress callback for synth/quantize: bytes while writing f16, then tensors of each quantization. */
 function synthProgress(progress: Progress) {
   return (p: SynthProgress) => {
-    if (p.phase === "write") progress.update(p.done, p.total, "writing f16", `${formatBytes(p.done)}/${formatBytes(p.total)}`);
-    else if (p.phase === "quantize") progress.update(p.done, p.total, "quantizing", `${p.quantization} (${Math.min(Math.floor(p.done) + 1, p.total)}/${p.total})`);
+    if (p.phase === "write")
+      progress.update(p.done, p.total, "writing f16", `${formatBytes(p.done)}/${formatBytes(p.total)}`);
+    else if (p.phase === "quantize")
+      progress.update(
+        p.done,
+        p.total,
+        "quantizing",
+        `${p.quantization} (${Math.min(Math.floor(p.done) + 1, p.total)}/${p.total})`,
+      );
   };
 }
 
@@ -66,7 +78,10 @@ function parseQuantList(flag: string, value: string): Quantization[] {
   const list = parseListOption(value);
   for (const q of list) {
     if (!(QUANTIZATIONS as readonly string[]).includes(q)) {
-      throw new ReflexiaError("RFX_VALIDATION", `${flag}: unknown quantization ${JSON.stringify(q)} (supported: ${QUANTIZATIONS.join(", ")})`);
+      throw new ReflexiaError(
+        "RFX_VALIDATION",
+        `${flag}: unknown quantization ${JSON.stringify(q)} (supported: ${QUANTIZATIONS.join(", ")})`,
+      );
     }
   }
   return list as Quantization[];
@@ -84,7 +99,10 @@ function printDetails(d: ModelDetails): void {
     ["Context length", String(d.gguf.contextLength)],
     ["Quantization", d.quantization],
     ["File size", `${formatBytes(d.sizeBytes)} (${d.sizeBytes.toLocaleString("en-US")} bytes)`],
-    ["Est. memory", `${formatBytes(d.estimatedMemoryBytes)} at a ${d.contextSize}-token context (file ${formatBytes(d.estimatedMemory.weightsBytes)} + repacked ${formatBytes(d.estimatedMemory.repackBytes)} + KV ${formatBytes(d.estimatedMemory.kvCacheBytes)} + compute ${formatBytes(d.estimatedMemory.computeBytes)})`],
+    [
+      "Est. memory",
+      `${formatBytes(d.estimatedMemoryBytes)} at a ${d.contextSize}-token context (file ${formatBytes(d.estimatedMemory.weightsBytes)} + repacked ${formatBytes(d.estimatedMemory.repackBytes)} + KV ${formatBytes(d.estimatedMemory.kvCacheBytes)} + compute ${formatBytes(d.estimatedMemory.computeBytes)})`,
+    ],
     ["Layers", String(d.gguf.blockCount)],
     ["Embedding", String(d.gguf.embeddingLength)],
     ["Heads (KV)", `${d.gguf.headCount} (${d.gguf.headCountKv})`],
@@ -126,7 +144,9 @@ export function registerModelsCommand(program: Command, getContext: () => Promis
         const all = await store.list();
         if (opts.json) return printJson(all);
         if (all.length === 0) {
-          process.stdout.write("no models in the store; try: reflexia models synth --shape tiny --quant q4_0,f16 --name tiny\n");
+          process.stdout.write(
+            "no models in the store; try: reflexia models synth --shape tiny --quant q4_0,f16 --name tiny\n",
+          );
           return;
         }
         const rows = all.flatMap((m) =>
@@ -220,35 +240,57 @@ export function registerModelsCommand(program: Command, getContext: () => Promis
     .option("--force", "replace existing variants")
     .option("--json", "machine-readable output")
     .action(
-      run(async (opts: JsonFlag & { shape: string; quant: string; name?: string; seed?: number; dryRun?: boolean; force?: boolean }) => {
-        const quant = parseQuantList("--quant", opts.quant);
-        if (!opts.name && !opts.dryRun) throw new ReflexiaError("RFX_VALIDATION", "synth needs --name (or --dry-run)");
-        const { store } = await getContext();
-        const progress = createProgress(opts.json);
-        let result;
-        try {
-          result = await store.synth({
-            shape: opts.shape,
-            quant,
-            name: opts.name ?? `synthetic-${opts.shape}`,
-            seed: opts.seed,
-            dryRun: opts.dryRun,
-            force: opts.force,
-            onProgress: synthProgress(progress),
-          });
-        } finally {
-          progress.stop();
-        }
-        if (opts.json) return printJson(result);
-        if (result.dryRun) {
+      run(
+        async (
+          opts: JsonFlag & {
+            shape: string;
+            quant: string;
+            name?: string;
+            seed?: number;
+            dryRun?: boolean;
+            force?: boolean;
+          },
+        ) => {
+          const quant = parseQuantList("--quant", opts.quant);
+          if (!opts.name && !opts.dryRun)
+            throw new ReflexiaError("RFX_VALIDATION", "synth needs --name (or --dry-run)");
+          const { store } = await getContext();
+          const progress = createProgress(opts.json);
+          let result;
+          try {
+            result = await store.synth({
+              shape: opts.shape,
+              quant,
+              name: opts.name ?? `synthetic-${opts.shape}`,
+              seed: opts.seed,
+              dryRun: opts.dryRun,
+              force: opts.force,
+              onProgress: synthProgress(progress),
+            });
+          } finally {
+            progress.stop();
+          }
+          if (opts.json) return printJson(result);
+          if (result.dryRun) {
+            process.stdout.write(
+              table(
+                result.estimates.map((e) => ({
+                  shape: result.shape,
+                  quant: e.quantization,
+                  size: formatBytes(e.estimatedBytes),
+                  memory: formatBytes(e.estimatedMemoryBytes),
+                  bytes: e.estimatedBytes,
+                })),
+              ) + "\n",
+            );
+            return;
+          }
+          for (const m of result.created) process.stdout.write(variantLine("created", m));
           process.stdout.write(
-            table(result.estimates.map((e) => ({ shape: result.shape, quant: e.quantization, size: formatBytes(e.estimatedBytes), memory: formatBytes(e.estimatedMemoryBytes), bytes: e.estimatedBytes }))) + "\n",
+            "note: synthetic models have random weights; their output is gibberish (for benchmarks and wiring).\n",
           );
-          return;
-        }
-        for (const m of result.created) process.stdout.write(variantLine("created", m));
-        process.stdout.write("note: synthetic models have random weights; their output is gibberish (for benchmarks and wiring).\n");
-      }),
+        },
+      ),
     );
 
   models
@@ -270,7 +312,10 @@ export function registerModelsCommand(program: Command, getContext: () => Promis
         }
         if (opts.json) return printJson(result);
         process.stdout.write(`source ${result.from.name}:${result.from.tag} (${result.from.quantization})\n`);
-        if (result.requantized) process.stdout.write("warning: the source is already quantized, so the new variants compound its loss; add an f16 variant for better ones\n");
+        if (result.requantized)
+          process.stdout.write(
+            "warning: the source is already quantized, so the new variants compound its loss; add an f16 variant for better ones\n",
+          );
         for (const m of result.created) process.stdout.write(variantLine("created", m));
         for (const s of result.skipped) process.stdout.write(`skipped ${s.tag}: ${s.reason}\n`);
       }),
@@ -304,7 +349,12 @@ export function registerModelsCommand(program: Command, getContext: () => Promis
             readTimeoutSeconds: config.registry.pull_read_timeout_seconds,
             minBytesPerSecond: config.registry.pull_min_bytes_per_second,
             onProgress: (p) =>
-              progress.update(p.receivedBytes, p.totalBytes ?? p.receivedBytes, p.resumedFrom ? "resuming" : "downloading", `${formatBytes(p.receivedBytes)}/${p.totalBytes === undefined ? "?" : formatBytes(p.totalBytes)}`),
+              progress.update(
+                p.receivedBytes,
+                p.totalBytes ?? p.receivedBytes,
+                p.resumedFrom ? "resuming" : "downloading",
+                `${formatBytes(p.receivedBytes)}/${p.totalBytes === undefined ? "?" : formatBytes(p.totalBytes)}`,
+              ),
           });
         } finally {
           progress.stop();
@@ -327,14 +377,17 @@ export function registerModelsCommand(program: Command, getContext: () => Promis
         const progress = createProgress(opts.json);
         let result;
         try {
-          result = await store.importOllama(dir, { onProgress: (p) => progress.update(p.index, p.total, "importing", p.ollamaName) });
+          result = await store.importOllama(dir, {
+            onProgress: (p) => progress.update(p.index, p.total, "importing", p.ollamaName),
+          });
         } finally {
           progress.stop();
         }
         if (opts.json) return printJson(result);
         for (const m of result.imported) process.stdout.write(variantLine("imported", m));
         for (const s of result.skipped) process.stdout.write(`skipped ${s.ollamaName}: ${s.reason}\n`);
-        if (result.imported.length === 0 && result.skipped.length === 0) process.stdout.write("no Ollama models found\n");
+        if (result.imported.length === 0 && result.skipped.length === 0)
+          process.stdout.write("no Ollama models found\n");
       }),
     );
 

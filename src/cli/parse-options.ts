@@ -4,7 +4,8 @@ import { InvalidArgumentError } from "commander";
 export function parseIntOption(flag: string, min: number, max: number) {
   return (v: string): number => {
     const n = Number(v);
-    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${flag} must be an integer in [${min}, ${max}]`);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new InvalidArgumentError(`${flag} must be an integer in [${min}, ${max}]`);
     return n;
   };
 }
@@ -12,11 +13,15 @@ export function parseIntOption(flag: string, min: number, max: number) {
 export function parseNumberOption(flag: string, min: number, max: number) {
   return (v: string): number => {
     const n = Number(v);
-    if (!Number.isFinite(n) || n < min || n > max) throw new InvalidArgumentError(`${flag} must be a number in [${min}, ${max}]`);
+    if (!Number.isFinite(n) || n < min || n > max)
+      throw new InvalidArgumentError(`${flag} must be a number in [${min}, ${max}]`);
     return n;
   };
 }
 
 export function parseListOption(v: string): string[] {
-  return v.split(",").map((s) => s.trim()).filter(Boolean);
+  return v
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
 }

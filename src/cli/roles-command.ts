@@ -13,6 +13,11 @@ export function registerRolesCommand(program: Command, getContext: CliContextFac
       const ctx = await getContext();
       const roles = createRoleCatalog(ctx.loaded.config.roles.custom).list();
       if (opts.json) return printJson(roles);
-      process.stdout.write(table(roles.map((r) => ({ id: r.id, category: r.category, name: r.name })), ["id", "category", "name"]) + "\n");
+      process.stdout.write(
+        table(
+          roles.map((r) => ({ id: r.id, category: r.category, name: r.name })),
+          ["id", "category", "name"],
+        ) + "\n",
+      );
     });
 }

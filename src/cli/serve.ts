@@ -7,7 +7,9 @@ import { parseIntOption } from "./parse-options.ts";
 export function registerServeCommand(program: Command, getContext: CliContextFactory): void {
   program
     .command("serve")
-    .description(`serve the OpenAI- and Ollama-compatible API and web UI (:${CONFIG_DEFAULTS.server.port}) and /metrics (:${CONFIG_DEFAULTS.server.metrics_port})`)
+    .description(
+      `serve the OpenAI- and Ollama-compatible API and web UI (:${CONFIG_DEFAULTS.server.port}) and /metrics (:${CONFIG_DEFAULTS.server.metrics_port})`,
+    )
     .option("-p, --port <n>", "API port (overrides PORT)", parseIntOption("--port", 0, 65535))
     .option("--metrics-port <n>", "metrics port (overrides METRICS_PORT)", parseIntOption("--metrics-port", 0, 65535))
     .option("--host <addr>", "listen address (overrides HOST)")

@@ -8,7 +8,16 @@ import type { ReflexiaMeta } from "../services/inference-service.ts";
 import type { LiveMetricsSample, LiveMetricsSnapshot } from "../services/live-metrics.ts";
 import type { RagAnswerInfo, RagSourceInfo } from "../services/rag/rag-augment.ts";
 
-export type { ModelDetailsBody, ModelsBody, RolesBody, StatusBody, LiveMetricsSample, LiveMetricsSnapshot, RagAnswerInfo, RagSourceInfo };
+export type {
+  ModelDetailsBody,
+  ModelsBody,
+  RolesBody,
+  StatusBody,
+  LiveMetricsSample,
+  LiveMetricsSnapshot,
+  RagAnswerInfo,
+  RagSourceInfo,
+};
 
 export type ServerFeaturesBody = StatusBody["features"];
 export type DocumentBody = ReturnType<typeof documentJson>;

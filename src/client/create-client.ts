@@ -112,14 +112,24 @@ export function createReflexiaClient(options: ClientOptions): ReflexiaClient {
   if (options.apiKey) headers.authorization = `Bearer ${options.apiKey}`;
 
   const request = async (method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<Response> => {
-    const res = await doFetch(`${baseUrl}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal });
+    const res = await doFetch(`${baseUrl}${path}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal,
+    });
     if (!res.ok) throw await errorOf(res);
     return res;
   };
   const json = async <T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> =>
     (await (await request(method, path, body, signal)).json()) as T;
 
-  const stream = async (path: string, body: unknown, field: "response" | "message", events: StreamEvents = {}): Promise<GenerateFinal> => {
+  const stream = async (
+    path: string,
+    body: unknown,
+    field: "response" | "message",
+    events: StreamEvents = {},
+  ): Promise<GenerateFinal> => {
     const res = await request("POST", path, body, events.signal);
     const reader = res.body!.getReader();
     const decoder = new TextDecoder();
@@ -136,10 +146,12 @@ export function createReflexiaClient(options: ClientOptions): ReflexiaClient {
         buf = buf.slice(nl + 1);
         if (!line) continue;
         const chunk = JSON.parse(line) as Record<string, unknown>;
-        if (typeof chunk.error === "string") throw new ReflexiaError((chunk.code as ErrorCode) ?? "RFX_INTERNAL", chunk.error);
+        if (typeof chunk.error === "string")
+          throw new ReflexiaError((chunk.code as ErrorCode) ?? "RFX_INTERNAL", chunk.error);
         if (chunk.done === true) final = chunk as unknown as GenerateFinal;
         else {
-          const text = field === "response" ? (chunk.response as string) : (chunk.message as { content: string }).content;
+          const text =
+            field === "response" ? (chunk.response as string) : (chunk.message as { content: string }).content;
           if (text) events.onText?.(text, at);
         }
       }

@@ -20,4 +20,12 @@ export {
   type Quantization,
 } from "./keys.ts";
 export { packageVersion } from "./package-version.ts";
-export { CONFIG_DEFAULTS, describeConfig, isDebugEnabled, loadConfig, type ConfigSource, type LoadConfigOptions, type LoadedConfig } from "./load-config.ts";
+export {
+  CONFIG_DEFAULTS,
+  describeConfig,
+  isDebugEnabled,
+  loadConfig,
+  type ConfigSource,
+  type LoadConfigOptions,
+  type LoadedConfig,
+} from "./load-config.ts";

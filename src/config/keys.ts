@@ -37,11 +37,18 @@ const num = (min: number, max: number) => z.coerce.number().min(min).max(max);
 const str = () => z.string();
 const strList = () =>
   z.preprocess(
-    (v) => (typeof v === "string" ? v.split(",").map((s) => s.trim()).filter(Boolean) : v),
+    (v) =>
+      typeof v === "string"
+        ? v
+            .split(",")
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : v,
     z.array(z.string()),
   );
 /** A comma-separated env value becomes numbers. */
-const numList = <S extends z.ZodType>(schema: S) => z.preprocess((v) => (typeof v === "string" ? v.split(",").map(Number) : v), schema);
+const numList = <S extends z.ZodType>(schema: S) =>
+  z.preprocess((v) => (typeof v === "string" ? v.split(",").map(Number) : v), schema);
 /** An env value holds JSON; text that is not JSON stays a string, so the schema refuses it with a message. */
 const jsonList = <S extends z.ZodType>(item: S) =>
   z.preprocess((v) => {
@@ -56,8 +63,11 @@ const jsonList = <S extends z.ZodType>(item: S) =>
 /** GPU_LAYERS: "auto", "max" or a whole number (from the environment as text). */
 const gpuLayers = () =>
   z.preprocess(
-    (v) => (typeof v === "string" && /^\s*\d+\s*$/.test(v) ? Number(v) : typeof v === "string" ? v.trim().toLowerCase() : v),
-    z.union([z.enum(GPU_LAYER_MODES), z.number().int().min(0).max(100_000)], { error: 'expected "auto", "max" or a whole number of layers (0 or more)' }),
+    (v) =>
+      typeof v === "string" && /^\s*\d+\s*$/.test(v) ? Number(v) : typeof v === "string" ? v.trim().toLowerCase() : v,
+    z.union([z.enum(GPU_LAYER_MODES), z.number().int().min(0).max(100_000)], {
+      error: 'expected "auto", "max" or a whole number of layers (0 or more)',
+    }),
   );
 
 function expandHome(p: string): string {
@@ -82,72 +92,217 @@ function key<S extends z.ZodType>(schema: S, env: string, dflt: z.output<S>, des
 
 /** Every key, nested as in the config file and the Config object. */
 export const CONFIG_SCHEMA = z.object({
-  home: key(str().transform(expandHome), "REFLEXIA_HOME", "~/.reflexia", "Directory holding the model store, vector database and other data."),
+  home: key(
+    str().transform(expandHome),
+    "REFLEXIA_HOME",
+    "~/.reflexia",
+    "Directory holding the model store, vector database and other data.",
+  ),
   server: z.object({
     host: key(str(), "HOST", "127.0.0.1", "Address the API server listens on."),
     port: key(int(0, 65535), "PORT", 8000, "Port of the OpenAI/Ollama-compatible API and web UI."),
     metrics_port: key(int(0, 65535), "METRICS_PORT", 9090, "Port of the separate Prometheus /metrics listener."),
-    body_limit_bytes: key(int(1024, 1 << 30), "BODY_LIMIT_BYTES", 4 * 1024 * 1024, "Largest accepted JSON request body in bytes."),
-    upload_limit_bytes: key(int(1024, 1 << 30), "UPLOAD_LIMIT_BYTES", 20 * 1024 * 1024, "Largest accepted document upload in bytes."),
-    max_prompt_chars: key(int(1, 1 << 30), "MAX_PROMPT_CHARS", 1_000_000, "Largest accepted prompt (or sum of messages) in characters."),
+    body_limit_bytes: key(
+      int(1024, 1 << 30),
+      "BODY_LIMIT_BYTES",
+      4 * 1024 * 1024,
+      "Largest accepted JSON request body in bytes.",
+    ),
+    upload_limit_bytes: key(
+      int(1024, 1 << 30),
+      "UPLOAD_LIMIT_BYTES",
+      20 * 1024 * 1024,
+      "Largest accepted document upload in bytes.",
+    ),
+    max_prompt_chars: key(
+      int(1, 1 << 30),
+      "MAX_PROMPT_CHARS",
+      1_000_000,
+      "Largest accepted prompt (or sum of messages) in characters.",
+    ),
     cors_origins: key(strList(), "CORS_ORIGINS", [], "Allowed CORS origins (comma-separated); empty disables CORS."),
-    rate_limit_per_minute: key(int(0, 1_000_000), "RATE_LIMIT_PER_MINUTE", 0, "Requests per minute per client on API routes; 0 disables rate limiting."),
+    rate_limit_per_minute: key(
+      int(0, 1_000_000),
+      "RATE_LIMIT_PER_MINUTE",
+      0,
+      "Requests per minute per client on API routes; 0 disables rate limiting.",
+    ),
   }),
   auth: z.object({
-    enabled: key(bool(), "ENABLE_AUTH", false, "Require an API key (Authorization: Bearer or X-API-Key) on every route but the probes and the web UI's files, and on /metrics."),
+    enabled: key(
+      bool(),
+      "ENABLE_AUTH",
+      false,
+      "Require an API key (Authorization: Bearer or X-API-Key) on every route but the probes and the web UI's files, and on /metrics.",
+    ),
     api_key: key(str(), "API_KEY", "", "The API key accepted when auth is enabled."),
     keys_file: key(str(), "API_KEYS_FILE", "", "File with one accepted API key per line."),
   }),
   embeddings: z.object({
-    max_inputs: key(int(1, 1_000_000), "EMBED_MAX_INPUTS", 2048, "Most texts one embeddings request (/v1/embeddings, /api/embed) may carry; beyond it the request is refused with 413."),
-    batch_size: key(int(1, 4096), "EMBED_BATCH_SIZE", 8, "Texts embedded per turn on the engine: a long embeddings request yields between batches, so another request waits at most one batch, and a disconnect stops it at the next batch."),
+    max_inputs: key(
+      int(1, 1_000_000),
+      "EMBED_MAX_INPUTS",
+      2048,
+      "Most texts one embeddings request (/v1/embeddings, /api/embed) may carry; beyond it the request is refused with 413.",
+    ),
+    batch_size: key(
+      int(1, 4096),
+      "EMBED_BATCH_SIZE",
+      8,
+      "Texts embedded per turn on the engine: a long embeddings request yields between batches, so another request waits at most one batch, and a disconnect stops it at the next batch.",
+    ),
   }),
   registry: z.object({
-    pull_read_timeout_seconds: key(num(1, 86_400), "PULL_READ_TIMEOUT", 30, "A model pull fails (keeping its partial file for a resume) when a window of this many seconds brings less than registry.pull_min_bytes_per_second per second: a server that stalls or trickles cannot hold a pull forever."),
-    pull_min_bytes_per_second: key(int(0, 1 << 30), "PULL_MIN_SPEED", 1024, "Slowest average rate (bytes/s) over each registry.pull_read_timeout_seconds window that a pull accepts; 0 fails only on a full stall."),
+    pull_read_timeout_seconds: key(
+      num(1, 86_400),
+      "PULL_READ_TIMEOUT",
+      30,
+      "A model pull fails (keeping its partial file for a resume) when a window of this many seconds brings less than registry.pull_min_bytes_per_second per second: a server that stalls or trickles cannot hold a pull forever.",
+    ),
+    pull_min_bytes_per_second: key(
+      int(0, 1 << 30),
+      "PULL_MIN_SPEED",
+      1024,
+      "Slowest average rate (bytes/s) over each registry.pull_read_timeout_seconds window that a pull accepts; 0 fails only on a full stall.",
+    ),
   }),
   models: z.object({
     default: key(str(), "DEFAULT_MODEL", "reflexia-tiny", "Model used when a request names none."),
-    default_quantization: key(z.enum(QUANTIZATIONS), "DEFAULT_QUANTIZATION", "q4_0", "Variant used when adaptive quantization is off or a request names a model without tag."),
-    context_size: key(int(128, 1 << 20), "CONTEXT_SIZE", 4096, "Context window (tokens) of each loaded variant, shared by its parallel sequences."),
-    default_max_tokens: key(int(1, 1 << 20), "DEFAULT_MAX_TOKENS", 1024, "Tokens generated at most when a request sets no limit (max_tokens / num_predict); always capped by the context."),
-    keep_alive_seconds: key(int(-1, 1 << 30), "KEEP_ALIVE", 300, "Seconds an idle variant stays loaded; -1 keeps it forever, 0 unloads after each request."),
+    default_quantization: key(
+      z.enum(QUANTIZATIONS),
+      "DEFAULT_QUANTIZATION",
+      "q4_0",
+      "Variant used when adaptive quantization is off or a request names a model without tag.",
+    ),
+    context_size: key(
+      int(128, 1 << 20),
+      "CONTEXT_SIZE",
+      4096,
+      "Context window (tokens) of each loaded variant, shared by its parallel sequences.",
+    ),
+    default_max_tokens: key(
+      int(1, 1 << 20),
+      "DEFAULT_MAX_TOKENS",
+      1024,
+      "Tokens generated at most when a request sets no limit (max_tokens / num_predict); always capped by the context.",
+    ),
+    keep_alive_seconds: key(
+      int(-1, 1 << 30),
+      "KEEP_ALIVE",
+      300,
+      "Seconds an idle variant stays loaded; -1 keeps it forever, 0 unloads after each request.",
+    ),
   }),
   scheduler: z.object({
-    parallel: key(int(0, 256), "PARALLEL", 0, "Sequences decoded together per loaded variant; 0 picks from the available cores."),
-    queue_size: key(int(0, 100_000), "QUEUE_SIZE", 64, "Requests that may wait for a sequence; beyond it requests get 503 + Retry-After."),
-    max_loaded_variants: key(int(1, 64), "MAX_LOADED_VARIANTS", 3, "Most variants kept loaded at once (LRU eviction beyond)."),
+    parallel: key(
+      int(0, 256),
+      "PARALLEL",
+      0,
+      "Sequences decoded together per loaded variant; 0 picks from the available cores.",
+    ),
+    queue_size: key(
+      int(0, 100_000),
+      "QUEUE_SIZE",
+      64,
+      "Requests that may wait for a sequence; beyond it requests get 503 + Retry-After.",
+    ),
+    max_loaded_variants: key(
+      int(1, 64),
+      "MAX_LOADED_VARIANTS",
+      3,
+      "Most variants kept loaded at once (LRU eviction beyond).",
+    ),
   }),
   engine: z.object({
-    backend: key(z.enum(ENGINE_BACKENDS), "ENGINE", "auto", "Inference backend: the native decode loop (addon built by npm ci), node-llama-cpp's binding, or auto (native when its addon loads)."),
+    backend: key(
+      z.enum(ENGINE_BACKENDS),
+      "ENGINE",
+      "auto",
+      "Inference backend: the native decode loop (addon built by npm ci), node-llama-cpp's binding, or auto (native when its addon loads).",
+    ),
   }),
   gpu: z.object({
-    backend: key(z.enum(GPU_MODES), "GPU", "auto", "GPU backend of the native engine: auto (CUDA when a CUDA device and driver are present, else Vulkan on a real GPU, else CPU), cuda, vulkan, or off (CPU only). The choice and its reason are in the log, /api/status and `reflexia doctor`."),
-    layers: key(gpuLayers(), "GPU_LAYERS", "auto", "Layers offloaded to the GPU: auto (as many as fit free VRAM with their KV cache, within MAX_VRAM_PERCENT and a safety margin), max (all; refused when they do not fit), or a count (the output layer counts as one, as in llama.cpp's -ngl)."),
+    backend: key(
+      z.enum(GPU_MODES),
+      "GPU",
+      "auto",
+      "GPU backend of the native engine: auto (CUDA when a CUDA device and driver are present, else Vulkan on a real GPU, else CPU), cuda, vulkan, or off (CPU only). The choice and its reason are in the log, /api/status and `reflexia doctor`.",
+    ),
+    layers: key(
+      gpuLayers(),
+      "GPU_LAYERS",
+      "auto",
+      "Layers offloaded to the GPU: auto (as many as fit free VRAM with their KV cache, within MAX_VRAM_PERCENT and a safety margin), max (all; refused when they do not fit), or a count (the output layer counts as one, as in llama.cpp's -ngl).",
+    ),
   }),
   performance: z.object({
-    thread_pool_size: key(int(0, 1024), "THREAD_POOL_SIZE", 0, "llama.cpp decode threads; 0 picks a measured default from the cores available (cgroup quota included)."),
+    thread_pool_size: key(
+      int(0, 1024),
+      "THREAD_POOL_SIZE",
+      0,
+      "llama.cpp decode threads; 0 picks a measured default from the cores available (cgroup quota included).",
+    ),
   }),
   adaptive: z.object({
-    enabled: key(bool(), "ENABLE_ADAPTIVE_QUANTIZATION", true, "Choose the quantization variant per request from prompt complexity and memory pressure."),
-    hysteresis: key(num(0, 1), "ADAPTIVE_HYSTERESIS", 0.08, "Complexity margin a score must cross beyond a threshold before the chosen variant changes."),
-    thresholds: key(numList(z.tuple([num(0, 1), num(0, 1)])), "COMPLEXITY_THRESHOLDS", [0.3, 0.6], "Complexity scores separating low|medium and medium|high."),
+    enabled: key(
+      bool(),
+      "ENABLE_ADAPTIVE_QUANTIZATION",
+      true,
+      "Choose the quantization variant per request from prompt complexity and memory pressure.",
+    ),
+    hysteresis: key(
+      num(0, 1),
+      "ADAPTIVE_HYSTERESIS",
+      0.08,
+      "Complexity margin a score must cross beyond a threshold before the chosen variant changes.",
+    ),
+    thresholds: key(
+      numList(z.tuple([num(0, 1), num(0, 1)])),
+      "COMPLEXITY_THRESHOLDS",
+      [0.3, 0.6],
+      "Complexity scores separating low|medium and medium|high.",
+    ),
   }),
   memory: z.object({
-    max_memory_percent: key(num(1, 100), "MAX_MEMORY_PERCENT", 80, "Memory budget as a percent of the effective limit (cgroup limit or system memory)."),
-    max_vram_percent: key(num(1, 100), "MAX_VRAM_PERCENT", 90, "VRAM budget as a percent of the GPU devices' total memory: what Reflexia's loaded variants may hold together; a load also never takes more than the devices' free memory minus a safety margin."),
+    max_memory_percent: key(
+      num(1, 100),
+      "MAX_MEMORY_PERCENT",
+      80,
+      "Memory budget as a percent of the effective limit (cgroup limit or system memory).",
+    ),
+    max_vram_percent: key(
+      num(1, 100),
+      "MAX_VRAM_PERCENT",
+      90,
+      "VRAM budget as a percent of the GPU devices' total memory: what Reflexia's loaded variants may hold together; a load also never takes more than the devices' free memory minus a safety margin.",
+    ),
   }),
   cache: z.object({
     enabled: key(bool(), "ENABLE_RESPONSE_CACHE", true, "Cache responses of deterministic requests."),
     size: key(int(0, 10_000_000), "RESPONSE_CACHE_SIZE", 1000, "Entries kept in the response cache (LRU)."),
-    deterministic_only: key(bool(), "CACHE_DETERMINISTIC_ONLY", true, "Cache only requests with temperature 0 or an explicit seed."),
+    deterministic_only: key(
+      bool(),
+      "CACHE_DETERMINISTIC_ONLY",
+      true,
+      "Cache only requests with temperature 0 or an explicit seed.",
+    ),
   }),
   rag: z.object({
     similarity_top_k: key(int(1, 100), "RAG_SIMILARITY_TOP_K", 3, "Chunks retrieved per RAG query."),
     chunk_size: key(int(16, 8192), "RAG_CHUNK_SIZE", 512, "Chunk length in tokens."),
     chunk_overlap: key(int(0, 4096), "RAG_CHUNK_OVERLAP", 50, "Tokens shared by consecutive chunks."),
-    embedding_model: key(str(), "RAG_EMBEDDING_MODEL", "builtin", "Embedder: 'builtin' (offline hashed features) or a model name in the store."),
-    ann_threshold: key(int(0, 1 << 30), "RAG_ANN_THRESHOLD", 20000, "Chunk count past which an ANN (HNSW) index is built; exact search below (exact keeps hit@3 higher with the built-in embedder)."),
+    embedding_model: key(
+      str(),
+      "RAG_EMBEDDING_MODEL",
+      "builtin",
+      "Embedder: 'builtin' (offline hashed features) or a model name in the store.",
+    ),
+    ann_threshold: key(
+      int(0, 1 << 30),
+      "RAG_ANN_THRESHOLD",
+      20000,
+      "Chunk count past which an ANN (HNSW) index is built; exact search below (exact keeps hit@3 higher with the built-in embedder).",
+    ),
     memory_index_max_bytes: key(
       int(0, 2 ** 50),
       "RAG_MEMORY_INDEX_MAX_BYTES",
@@ -164,17 +319,44 @@ export const CONFIG_SCHEMA = z.object({
   }),
   vector_db: z.object({
     embedding_dim: key(int(8, 8192), "VECTOR_DB_EMBEDDING_DIM", 384, "Dimension of the built-in embedder's vectors."),
-    distance_metric: key(z.enum(DISTANCE_METRICS), "VECTOR_DB_DISTANCE_METRIC", "ip", "Vector distance: inner product, cosine or L2."),
+    distance_metric: key(
+      z.enum(DISTANCE_METRICS),
+      "VECTOR_DB_DISTANCE_METRIC",
+      "ip",
+      "Vector distance: inner product, cosine or L2.",
+    ),
   }),
   roles: z.object({
-    custom: key(jsonList(z.object({ id: z.string().min(1), name: z.string().min(1), category: z.string().default("custom"), system_prompt: z.string().min(1) })), "REFLEXIA_CUSTOM_ROLES", [], "Extra expert roles: [{id, name, category, system_prompt}]."),
+    custom: key(
+      jsonList(
+        z.object({
+          id: z.string().min(1),
+          name: z.string().min(1),
+          category: z.string().default("custom"),
+          system_prompt: z.string().min(1),
+        }),
+      ),
+      "REFLEXIA_CUSTOM_ROLES",
+      [],
+      "Extra expert roles: [{id, name, category, system_prompt}].",
+    ),
   }),
   ui: z.object({
-    grafana_url: key(str().refine((s) => s === "" || (/^https?:\/\//i.test(s) && URL.canParse(s)), "must be an http(s) URL or empty"), "GRAFANA_URL", "", "Grafana dashboard URL the web UI's metrics view links to (http or https); empty hides the link."),
+    grafana_url: key(
+      str().refine((s) => s === "" || (/^https?:\/\//i.test(s) && URL.canParse(s)), "must be an http(s) URL or empty"),
+      "GRAFANA_URL",
+      "",
+      "Grafana dashboard URL the web UI's metrics view links to (http or https); empty hides the link.",
+    ),
   }),
   log: z.object({
     level: key(z.enum(LOG_LEVELS), "LOG_LEVEL", "info", "Server log level."),
-    debug: key(bool(), "REFLEXIA_DEBUG", false, "Print the stack trace of a failed CLI command (it prints only the message otherwise)."),
+    debug: key(
+      bool(),
+      "REFLEXIA_DEBUG",
+      false,
+      "Print the stack trace of a failed CLI command (it prints only the message otherwise).",
+    ),
   }),
 });
 

@@ -29,7 +29,10 @@ describe("loadConfig", () => {
 
   it("lets env override the file and the file override defaults", () => {
     const file = fileWith({ rag: { chunk_size: 256, similarity_top_k: 7 }, MAX_MEMORY_PERCENT: 60 });
-    const { config, sources } = loadConfig({ env: { RAG_SIMILARITY_TOP_K: "5", ENABLE_RESPONSE_CACHE: "false" }, file });
+    const { config, sources } = loadConfig({
+      env: { RAG_SIMILARITY_TOP_K: "5", ENABLE_RESPONSE_CACHE: "false" },
+      file,
+    });
     expect(config.rag.chunk_size).toBe(256);
     expect(sources["rag.chunk_size"]).toBe("file");
     expect(config.rag.similarity_top_k).toBe(5);
@@ -90,9 +93,15 @@ describe("loadConfig", () => {
   });
 
   it("refuses malformed structured values with RFX_CONFIG_INVALID, naming the part", () => {
-    expect(() => loadConfig({ env: { REFLEXIA_CUSTOM_ROLES: "{not json" }, file: fileWith({}) })).toThrow(expect.objectContaining({ code: "RFX_CONFIG_INVALID" }));
-    expect(() => loadConfig({ env: { REFLEXIA_CUSTOM_ROLES: '[{"id":"a"}]' }, file: fileWith({}) })).toThrow(/roles\.custom .*0\.name/);
-    expect(() => loadConfig({ env: { COMPLEXITY_THRESHOLDS: "0.2,x" }, file: fileWith({}) })).toThrow(expect.objectContaining({ code: "RFX_CONFIG_INVALID" }));
+    expect(() => loadConfig({ env: { REFLEXIA_CUSTOM_ROLES: "{not json" }, file: fileWith({}) })).toThrow(
+      expect.objectContaining({ code: "RFX_CONFIG_INVALID" }),
+    );
+    expect(() => loadConfig({ env: { REFLEXIA_CUSTOM_ROLES: '[{"id":"a"}]' }, file: fileWith({}) })).toThrow(
+      /roles\.custom .*0\.name/,
+    );
+    expect(() => loadConfig({ env: { COMPLEXITY_THRESHOLDS: "0.2,x" }, file: fileWith({}) })).toThrow(
+      expect.objectContaining({ code: "RFX_CONFIG_INVALID" }),
+    );
   });
 
   it("reads REFLEXIA_DEBUG through the key table, even without a valid configuration", () => {
@@ -105,8 +114,23 @@ describe("loadConfig", () => {
 
   it("keeps the product guide's names", () => {
     const envs = CONFIG_KEYS.map((k) => k.env);
-    for (const e of ["ENABLE_ADAPTIVE_QUANTIZATION", "MAX_MEMORY_PERCENT", "ENABLE_RESPONSE_CACHE", "RESPONSE_CACHE_SIZE", "REFLEXIA_HOME"]) expect(envs).toContain(e);
+    for (const e of [
+      "ENABLE_ADAPTIVE_QUANTIZATION",
+      "MAX_MEMORY_PERCENT",
+      "ENABLE_RESPONSE_CACHE",
+      "RESPONSE_CACHE_SIZE",
+      "REFLEXIA_HOME",
+    ])
+      expect(envs).toContain(e);
     const keys = CONFIG_KEYS.map((k) => k.key);
-    for (const k of ["rag.similarity_top_k", "rag.chunk_size", "rag.chunk_overlap", "performance.thread_pool_size", "vector_db.embedding_dim", "vector_db.distance_metric"]) expect(keys).toContain(k);
+    for (const k of [
+      "rag.similarity_top_k",
+      "rag.chunk_size",
+      "rag.chunk_overlap",
+      "performance.thread_pool_size",
+      "vector_db.embedding_dim",
+      "vector_db.distance_metric",
+    ])
+      expect(keys).toContain(k);
   });
 });

@@ -46,7 +46,8 @@ function deepFreeze<T>(o: T): T {
 
 export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   const env = options.env ?? process.env;
-  const filePath = options.file ?? env.REFLEXIA_CONFIG ?? (existsSync("reflexia.config.json") ? "reflexia.config.json" : undefined);
+  const filePath =
+    options.file ?? env.REFLEXIA_CONFIG ?? (existsSync("reflexia.config.json") ? "reflexia.config.json" : undefined);
   let fileData: unknown = {};
   if (filePath) {
     try {
@@ -61,10 +62,16 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
 /** The key a zod issue path falls under (the longest key that prefixes it). */
 function keyOfIssue(path: readonly PropertyKey[]): KeyDef | undefined {
   const dotted = path.map(String).join(".");
-  return CONFIG_KEYS.filter((d) => dotted === d.key || dotted.startsWith(`${d.key}.`)).sort((a, b) => b.key.length - a.key.length)[0];
+  return CONFIG_KEYS.filter((d) => dotted === d.key || dotted.startsWith(`${d.key}.`)).sort(
+    (a, b) => b.key.length - a.key.length,
+  )[0];
 }
 
-function resolveConfig(fileData: unknown, env: Record<string, string | undefined>, overrides: Record<string, unknown> | undefined): Omit<LoadedConfig, "file"> {
+function resolveConfig(
+  fileData: unknown,
+  env: Record<string, string | undefined>,
+  overrides: Record<string, unknown> | undefined,
+): Omit<LoadedConfig, "file"> {
   const raw: Record<string, unknown> = {};
   const rawByKey = new Map<string, unknown>();
   const sources: Record<string, ConfigSource> = {};
@@ -106,10 +113,18 @@ function resolveConfig(fileData: unknown, env: Record<string, string | undefined
   }
   const config: Config = parsed.data;
   if (config.rag.chunk_overlap >= config.rag.chunk_size) {
-    throw new ReflexiaError("RFX_CONFIG_INVALID", `invalid value for rag.chunk_overlap: ${config.rag.chunk_overlap} must be smaller than rag.chunk_size (${config.rag.chunk_size})`, { key: "rag.chunk_overlap" });
+    throw new ReflexiaError(
+      "RFX_CONFIG_INVALID",
+      `invalid value for rag.chunk_overlap: ${config.rag.chunk_overlap} must be smaller than rag.chunk_size (${config.rag.chunk_size})`,
+      { key: "rag.chunk_overlap" },
+    );
   }
   if (config.adaptive.thresholds[0] >= config.adaptive.thresholds[1]) {
-    throw new ReflexiaError("RFX_CONFIG_INVALID", "invalid value for adaptive.thresholds: the first must be below the second", { key: "adaptive.thresholds" });
+    throw new ReflexiaError(
+      "RFX_CONFIG_INVALID",
+      "invalid value for adaptive.thresholds: the first must be below the second",
+      { key: "adaptive.thresholds" },
+    );
   }
   return { config: deepFreeze(config), sources: Object.freeze(sources) };
 }
@@ -128,6 +143,14 @@ export function isDebugEnabled(env: Record<string, string | undefined> = process
 }
 
 /** Rows for `reflexia config` and `--help`: key, env name, value, source and description. */
-export function describeConfig(loaded: LoadedConfig): { key: string; env: string; value: unknown; source: ConfigSource; description: string }[] {
-  return CONFIG_KEYS.map((d) => ({ key: d.key, env: d.env, value: getPath(loaded.config, d.key), source: loaded.sources[d.key], description: d.description }));
+export function describeConfig(
+  loaded: LoadedConfig,
+): { key: string; env: string; value: unknown; source: ConfigSource; description: string }[] {
+  return CONFIG_KEYS.map((d) => ({
+    key: d.key,
+    env: d.env,
+    value: getPath(loaded.config, d.key),
+    source: loaded.sources[d.key],
+    description: d.description,
+  }));
 }

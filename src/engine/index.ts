@@ -40,13 +40,18 @@ export function createEngine(options: CreateEngineOptions = {}): Engine {
   } catch (e) {
     if (backend === "native") throw e;
     const reason = e instanceof ReflexiaError || e instanceof Error ? e.message : String(e);
-    (onFallback ?? ((r) => process.stderr.write(`warning: native engine unavailable (${r}); using node-llama-cpp\n`)))(reason);
+    (onFallback ?? ((r) => process.stderr.write(`warning: native engine unavailable (${r}); using node-llama-cpp\n`)))(
+      reason,
+    );
     return createNodeLlamaCppEngine(rest);
   }
 }
 
 /** The configured backend and GPU with performance.thread_pool_size threads (0 picks the measured default). */
-export function createEngineFromConfig(config: Config, options: Omit<CreateEngineOptions, "backend" | "threads" | "gpu"> = {}): Engine {
+export function createEngineFromConfig(
+  config: Config,
+  options: Omit<CreateEngineOptions, "backend" | "threads" | "gpu"> = {},
+): Engine {
   return createEngine({
     ...options,
     backend: config.engine.backend,

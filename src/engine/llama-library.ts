@@ -35,7 +35,11 @@ export function prebuiltPackageRoot(suffix = ""): string | undefined {
  */
 export function resolveLlamaLibraryPath(): string {
   const pkgRoot = prebuiltPackageRoot();
-  if (!pkgRoot) throw new ReflexiaError("RFX_ENGINE", `prebuilt llama.cpp binaries not installed (@node-llama-cpp/${process.platform}-${process.arch} is missing; run npm ci)`);
+  if (!pkgRoot)
+    throw new ReflexiaError(
+      "RFX_ENGINE",
+      `prebuilt llama.cpp binaries not installed (@node-llama-cpp/${process.platform}-${process.arch} is missing; run npm ci)`,
+    );
   const pattern = LIB_PATTERN[process.platform];
   const binsDir = join(pkgRoot, "bins");
   const candidates = existsSync(binsDir) ? readdirSync(binsDir).map((d) => join(binsDir, d)) : [];

@@ -38,13 +38,22 @@ function main(): number {
   });
   const backendInit = lib.func("void llama_backend_init(void)");
   const defaults = lib.func("llama_model_quantize_params llama_model_quantize_default_params(void)");
-  const quantize = lib.func("uint32_t llama_model_quantize(const char *fname_inp, const char *fname_out, const llama_model_quantize_params *params)");
+  const quantize = lib.func(
+    "uint32_t llama_model_quantize(const char *fname_inp, const char *fname_out, const llama_model_quantize_params *params)",
+  );
 
   const params = defaults() as Record<string, unknown>;
   // A layout mismatch would hand llama.cpp garbage; the known defaults prove the struct matches the binary.
-  if (params.ftype !== 7 || params.output_tensor_type !== GGML_TYPE_COUNT || params.token_embedding_type !== GGML_TYPE_COUNT ||
-      params.quantize_output_tensor !== true || BigInt(params.max_buf_size as number | bigint) !== QUANT_MAX_BUF_SIZE) {
-    process.stderr.write(`RFX_LAYOUT: llama_model_quantize_params defaults do not match the expected layout: ${JSON.stringify(params, (_k, v) => (typeof v === "bigint" ? String(v) : v))}\n`);
+  if (
+    params.ftype !== 7 ||
+    params.output_tensor_type !== GGML_TYPE_COUNT ||
+    params.token_embedding_type !== GGML_TYPE_COUNT ||
+    params.quantize_output_tensor !== true ||
+    BigInt(params.max_buf_size as number | bigint) !== QUANT_MAX_BUF_SIZE
+  ) {
+    process.stderr.write(
+      `RFX_LAYOUT: llama_model_quantize_params defaults do not match the expected layout: ${JSON.stringify(params, (_k, v) => (typeof v === "bigint" ? String(v) : v))}\n`,
+    );
     return 3;
   }
   backendInit();

@@ -35,16 +35,24 @@ const CHILD = fileURLToPath(new URL("./quantize-child.ts", import.meta.url));
 export async function quantizeModel(options: QuantizeModelOptions): Promise<void> {
   const { input, output, type } = options;
   if (!(QUANTIZATIONS as readonly string[]).includes(type)) {
-    throw new ReflexiaError("RFX_VALIDATION", `unknown quantization "${type}" (choose one of ${QUANTIZATIONS.join(", ")})`);
+    throw new ReflexiaError(
+      "RFX_VALIDATION",
+      `unknown quantization "${type}" (choose one of ${QUANTIZATIONS.join(", ")})`,
+    );
   }
   const threads = options.threads ?? 0;
-  if (!Number.isInteger(threads) || threads < 0) throw new ReflexiaError("RFX_VALIDATION", `threads must be a non-negative integer (got ${threads})`);
+  if (!Number.isInteger(threads) || threads < 0)
+    throw new ReflexiaError("RFX_VALIDATION", `threads must be a non-negative integer (got ${threads})`);
   // Validate in JS first: llama.cpp may abort the process on malformed files instead of returning an error.
   const header = await readGgufHeader(input);
   if (!UNQUANTIZED_SOURCES.has(header.fileType) && !options.allowRequantize) {
-    throw new ReflexiaError("RFX_VALIDATION", `${input}: source is already ${header.fileType}; quantize from an f32/f16/bf16 file or pass allowRequantize`);
+    throw new ReflexiaError(
+      "RFX_VALIDATION",
+      `${input}: source is already ${header.fileType}; quantize from an f32/f16/bf16 file or pass allowRequantize`,
+    );
   }
-  if (header.architecture === "unknown") throw new ReflexiaError("RFX_INVALID_GGUF", `${input}: general.architecture is missing`);
+  if (header.architecture === "unknown")
+    throw new ReflexiaError("RFX_INVALID_GGUF", `${input}: general.architecture is missing`);
   const outDir = await stat(dirname(resolve(output))).catch(() => null);
   if (!outDir?.isDirectory()) throw new ReflexiaError("RFX_VALIDATION", `${output}: its directory does not exist`);
 
@@ -93,13 +101,19 @@ function runChild(args: QuantizeChildArgs, tensorCount: number, options: Quantiz
     });
     const onAbort = () => child.kill("SIGKILL");
     options.signal?.addEventListener("abort", onAbort, { once: true });
-    child.on("error", (e) => reject(new ReflexiaError("RFX_ENGINE", `cannot start the quantizer: ${e.message}`, undefined, { cause: e })));
+    child.on("error", (e) =>
+      reject(new ReflexiaError("RFX_ENGINE", `cannot start the quantizer: ${e.message}`, undefined, { cause: e })),
+    );
     child.on("close", (code, sig) => {
       options.signal?.removeEventListener("abort", onAbort);
       if (options.signal?.aborted) return reject(cancelled());
       if (code === 0) return done();
       const reason = lastError(log) ?? (sig ? `killed by ${sig}` : `exit code ${code}`);
-      reject(new ReflexiaError("RFX_ENGINE", `quantizing ${args.input} to ${options.type} failed: ${reason}`, { log: log.slice(-4000) }));
+      reject(
+        new ReflexiaError("RFX_ENGINE", `quantizing ${args.input} to ${options.type} failed: ${reason}`, {
+          log: log.slice(-4000),
+        }),
+      );
     });
   });
 }

@@ -28,7 +28,8 @@ export const SAMPLING_DEFAULTS = {
 } as const;
 
 function check(ok: boolean, field: string, rule: string, value: unknown): void {
-  if (!ok) throw new ReflexiaError("RFX_VALIDATION", `${field} must be ${rule} (got ${JSON.stringify(value)})`, { field });
+  if (!ok)
+    throw new ReflexiaError("RFX_VALIDATION", `${field} must be ${rule} (got ${JSON.stringify(value)})`, { field });
 }
 
 export function resolveSampling(o: SamplingOptions = {}): ResolvedSampling {

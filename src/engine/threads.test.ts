@@ -13,7 +13,9 @@ describe("thread policy", () => {
 
   it("uses performance.thread_pool_size when set, the measured default otherwise", () => {
     expect(resolveThreadPolicy({ configured: 3, availableCores: 2 }).threads).toBe(3);
-    expect(resolveThreadPolicy({ configured: 0, availableCores: 2 }).threads).toBe(resolveThreadPolicy({ availableCores: 2 }).threads);
+    expect(resolveThreadPolicy({ configured: 0, availableCores: 2 }).threads).toBe(
+      resolveThreadPolicy({ availableCores: 2 }).threads,
+    );
     for (const cores of [1, 2, 4, 16]) {
       const p = resolveThreadPolicy({ availableCores: cores });
       expect(p.threads).toBeGreaterThanOrEqual(1);
@@ -39,7 +41,11 @@ describe("cgroup CPU quota", () => {
   afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
   it("reads v2 cpu.max on the process's cgroup path, tightest wins", () => {
-    const roots = tree({ "proc/self/cgroup": "0::/app/worker\n", "cg/app/cpu.max": "150000 100000\n", "cg/app/worker/cpu.max": "max 100000\n" });
+    const roots = tree({
+      "proc/self/cgroup": "0::/app/worker\n",
+      "cg/app/cpu.max": "150000 100000\n",
+      "cg/app/worker/cpu.max": "max 100000\n",
+    });
     expect(cgroupCpuQuota(roots)).toBe(1.5);
     expect(availableCores(roots)).toBe(Math.min(os.availableParallelism(), 2));
   });
@@ -52,7 +58,11 @@ describe("cgroup CPU quota", () => {
     });
     expect(cgroupCpuQuota(roots)).toBe(1);
     expect(availableCores(roots)).toBe(1);
-    const unlimited = tree({ "proc/self/cgroup": "4:cpu:/x\n", "cg/cpu/x/cpu.cfs_quota_us": "-1\n", "cg/cpu/x/cpu.cfs_period_us": "100000\n" });
+    const unlimited = tree({
+      "proc/self/cgroup": "4:cpu:/x\n",
+      "cg/cpu/x/cpu.cfs_quota_us": "-1\n",
+      "cg/cpu/x/cpu.cfs_period_us": "100000\n",
+    });
     expect(cgroupCpuQuota(unlimited)).toBeUndefined();
     expect(availableCores(unlimited)).toBe(os.availableParallelism());
   });

@@ -61,7 +61,12 @@ export function resolveThreadPolicy(options: ResolveThreadPolicyOptions = {}): T
   const threads = configured > 0 ? Math.floor(configured) : cores;
   // Workers of a multi-thread pool spin between decode steps: a sleeping worker must be woken for every token, and
   // on a busy machine that wake-up (not the matmul) decided the speed.
-  return { threads, poll: threads > 1 ? 50 : 0, availableCores: cores, source: configured > 0 ? "configured" : "default" };
+  return {
+    threads,
+    poll: threads > 1 ? 50 : 0,
+    availableCores: cores,
+    source: configured > 0 ? "configured" : "default",
+  };
 }
 
 /**
@@ -86,7 +91,12 @@ export function cgroupCpuQuota(roots: CgroupRoots = {}): number | undefined {
       if (v2) consider(parseCpuMax(readText(`${cg}${dir === "/" ? "" : dir}/cpu.max`)));
       else
         for (const mount of ["cpu", "cpu,cpuacct"])
-          consider(parseCfs(readText(`${cg}/${mount}${dir === "/" ? "" : dir}/cpu.cfs_quota_us`), readText(`${cg}/${mount}${dir === "/" ? "" : dir}/cpu.cfs_period_us`)));
+          consider(
+            parseCfs(
+              readText(`${cg}/${mount}${dir === "/" ? "" : dir}/cpu.cfs_quota_us`),
+              readText(`${cg}/${mount}${dir === "/" ? "" : dir}/cpu.cfs_period_us`),
+            ),
+          );
       if (dir === "/") break;
     }
   }

@@ -29,7 +29,8 @@ function codesUsedInSource(): Map<string, string[]> {
 /** Rows of the README's error table: `| \`RFX_…\` | status | meaning |`. */
 function readmeTable(): Map<string, number> {
   const rows = new Map<string, number>();
-  for (const m of readFileSync(join(ROOT, "README.md"), "utf8").matchAll(/^\| `(RFX_[A-Z_]+)` \| (\d{3}) \|/gm)) rows.set(m[1], Number(m[2]));
+  for (const m of readFileSync(join(ROOT, "README.md"), "utf8").matchAll(/^\| `(RFX_[A-Z_]+)` \| (\d{3}) \|/gm))
+    rows.set(m[1], Number(m[2]));
   return rows;
 }
 
@@ -45,14 +46,27 @@ describe("error code table (src/errors/codes.ts)", () => {
 
   it("has every code raised somewhere in src/, and every code raised in src/ in the table", () => {
     const used = codesUsedInSource();
-    expect(CODES.filter((c) => !used.has(c)), "codes nothing raises: remove them or raise them").toEqual([]);
-    expect([...used.keys()].filter((c) => !CODES.includes(c)), "codes used but missing from the table").toEqual([]);
+    expect(
+      CODES.filter((c) => !used.has(c)),
+      "codes nothing raises: remove them or raise them",
+    ).toEqual([]);
+    expect(
+      [...used.keys()].filter((c) => !CODES.includes(c)),
+      "codes used but missing from the table",
+    ).toEqual([]);
   });
 
   it("is the README's error table, both ways, with the same statuses", () => {
     const readme = readmeTable();
-    expect(CODES.filter((c) => !readme.has(c)), "codes missing from the README table").toEqual([]);
-    expect([...readme.keys()].filter((c) => !CODES.includes(c)), "README rows for codes that do not exist").toEqual([]);
-    for (const c of CODES) expect(readme.get(c), `README status of ${c}`).toBe(ERROR_CODES[c as keyof typeof ERROR_CODES].status);
+    expect(
+      CODES.filter((c) => !readme.has(c)),
+      "codes missing from the README table",
+    ).toEqual([]);
+    expect(
+      [...readme.keys()].filter((c) => !CODES.includes(c)),
+      "README rows for codes that do not exist",
+    ).toEqual([]);
+    for (const c of CODES)
+      expect(readme.get(c), `README status of ${c}`).toBe(ERROR_CODES[c as keyof typeof ERROR_CODES].status);
   });
 });

@@ -12,7 +12,9 @@ const layer = (n: number) => profile.layerWeightBytes[n]!;
 describe("offloadProfile / placeLayers", () => {
   it("splits the tensor table into input, 32 layers and the output layer, bytes conserved", () => {
     expect(profile.layerCount).toBe(32);
-    expect(profile.inputWeightBytes + profile.layerWeightBytes.reduce((a, b) => a + b, 0) + profile.outputWeightBytes).toBe(total);
+    expect(
+      profile.inputWeightBytes + profile.layerWeightBytes.reduce((a, b) => a + b, 0) + profile.outputWeightBytes,
+    ).toBe(total);
     expect(profile.kvBytesPerLayer).toBe(kvBytesPerLayer(dims7b, 4096));
     expect(profile.kvBytesPerLayer).toBe(2 * 4096 * 4096 * 2); // f16 K and V, n_embd_kv 4096
   });
@@ -47,7 +49,12 @@ describe("offloadProfile / placeLayers", () => {
     expect(placeLayers(profile, -1)).toEqual(all);
     expect(placeLayers(profile, 99)).toEqual(all);
     expect(all.fullyOffloaded).toBe(true);
-    expect(all.ram).toEqual({ weightsBytes: profile.inputWeightBytes, repackBytes: 0, kvCacheBytes: 0, computeBytes: profile.hostBufferBytes });
+    expect(all.ram).toEqual({
+      weightsBytes: profile.inputWeightBytes,
+      repackBytes: 0,
+      kvCacheBytes: 0,
+      computeBytes: profile.hostBufferBytes,
+    });
     expect(all.vram.weightsBytes).toBe(total - profile.inputWeightBytes);
     expect(all.vram.kvCacheBytes).toBe(32 * profile.kvBytesPerLayer);
     expect(all.decodeReadBytes).toEqual({ cpuBytes: 0, gpuBytes: total - profile.inputWeightBytes });

@@ -60,7 +60,12 @@ const layerOf = (name: string): number => Number(/^blk\.(\d+)\./.exec(name)?.[1]
  * The offload profile of a model from its tensors (a GGUF header's tensor table, or estimate-size's planned layout)
  * and its dims, for `contextSize` KV cells in total decoding `parallel` sequences.
  */
-export function offloadProfile(tensors: readonly OffloadTensor[], dims: ModelDims, contextSize: number, parallel = 1): OffloadProfile {
+export function offloadProfile(
+  tensors: readonly OffloadTensor[],
+  dims: ModelDims,
+  contextSize: number,
+  parallel = 1,
+): OffloadProfile {
   checkLoadShape(contextSize, parallel);
   const n = dims.nLayer;
   const layerWeightBytes = new Array<number>(n).fill(0);
@@ -103,7 +108,17 @@ export function offloadProfile(tensors: readonly OffloadTensor[], dims: ModelDim
 }
 
 /** The header fields a profile needs (a GgufHeader has them all). */
-export type OffloadHeader = Pick<GgufHeader, "tensors" | "vocabSize" | "embeddingLength" | "blockCount" | "headCount" | "headCountKv" | "feedForwardLength" | "contextLength">;
+export type OffloadHeader = Pick<
+  GgufHeader,
+  | "tensors"
+  | "vocabSize"
+  | "embeddingLength"
+  | "blockCount"
+  | "headCount"
+  | "headCountKv"
+  | "feedForwardLength"
+  | "contextLength"
+>;
 
 /**
  * The offload profile of a GGUF file from its own header: dims from its metadata, the context capped at its
@@ -154,8 +169,17 @@ export function placeLayers(profile: OffloadProfile, gpuLayers: number): Offload
   // A split graph needs a work buffer on each side; all layers on one side leave the other with host buffers only.
   const vramCompute = g > 0 ? profile.computeBytes : 0;
   const ramCompute = g < total ? profile.computeBytes : profile.hostBufferBytes;
-  const vram = { weightsBytes: vramWeights, kvCacheBytes: gpuKvLayers * profile.kvBytesPerLayer, computeBytes: vramCompute };
-  const ram = { weightsBytes: ramWeights, repackBytes: repack, kvCacheBytes: cpuKvLayers * profile.kvBytesPerLayer, computeBytes: ramCompute };
+  const vram = {
+    weightsBytes: vramWeights,
+    kvCacheBytes: gpuKvLayers * profile.kvBytesPerLayer,
+    computeBytes: vramCompute,
+  };
+  const ram = {
+    weightsBytes: ramWeights,
+    repackBytes: repack,
+    kvCacheBytes: cpuKvLayers * profile.kvBytesPerLayer,
+    computeBytes: ramCompute,
+  };
   return {
     gpuLayers: g,
     totalLayers: total,

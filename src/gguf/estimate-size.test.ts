@@ -37,7 +37,9 @@ describe("plannedTensorType (llama.cpp llama_tensor_get_type)", () => {
     expect(plannedTensorType("token_embd.weight", [4096, 32000], d, "q4_0")).toBe(GGML_TYPE.Q4_0);
   });
   it("bumps attn_v and ffn_down of the first, last and every third layer to q6_K for q4_k_m", () => {
-    const types = Array.from({ length: 32 }, (_, i) => plannedTensorType(`blk.${i}.ffn_down.weight`, [11008, 4096], d, "q4_k_m"));
+    const types = Array.from({ length: 32 }, (_, i) =>
+      plannedTensorType(`blk.${i}.ffn_down.weight`, [11008, 4096], d, "q4_k_m"),
+    );
     const bumped = types.flatMap((t, i) => (t === GGML_TYPE.Q6_K ? [i] : []));
     expect(bumped).toEqual([0, 1, 2, 3, 6, 9, 12, 15, 18, 21, 24, 27, 28, 29, 30, 31]);
     expect(plannedTensorType("blk.5.attn_q.weight", [4096, 4096], d, "q4_k_m")).toBe(GGML_TYPE.Q4_K);
@@ -67,6 +69,8 @@ describe("estimateMemoryBreakdown", () => {
     expect(estimateMemoryBreakdown("small", "f16", 4096).repackBytes).toBe(0);
   });
   it("rejects a non-positive context size", () => {
-    expect(() => estimateMemoryBreakdown("tiny", "q4_0", 0)).toThrow(expect.objectContaining({ code: "RFX_VALIDATION" }));
+    expect(() => estimateMemoryBreakdown("tiny", "q4_0", 0)).toThrow(
+      expect.objectContaining({ code: "RFX_VALIDATION" }),
+    );
   });
 });

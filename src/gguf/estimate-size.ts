@@ -5,19 +5,46 @@ import { resolveModelDims, type ModelDims, type ModelShapeName } from "./shapes.
 import { layoutLlamaModel } from "./write-synthetic-model.ts";
 
 /** File types whose per-tensor choices this module reproduces (llama.cpp's llama_tensor_get_type, no imatrix). */
-export const ESTIMABLE_FILE_TYPES = ["f32", "f16", "bf16", "q4_0", "q4_1", "q5_0", "q5_1", "q8_0", "q4_k_s", "q4_k_m", "q5_k_s", "q5_k_m", "q6_k"] as const;
+export const ESTIMABLE_FILE_TYPES = [
+  "f32",
+  "f16",
+  "bf16",
+  "q4_0",
+  "q4_1",
+  "q5_0",
+  "q5_1",
+  "q8_0",
+  "q4_k_s",
+  "q4_k_m",
+  "q5_k_s",
+  "q5_k_m",
+  "q6_k",
+] as const;
 export type EstimableFileType = (typeof ESTIMABLE_FILE_TYPES)[number];
 
 // llama_ftype_get_default_type (src/llama-quant.cpp).
 const DEFAULT_TYPE: Record<EstimableFileType, number> = {
-  f32: GGML_TYPE.F32, f16: GGML_TYPE.F16, bf16: GGML_TYPE.BF16,
-  q4_0: GGML_TYPE.Q4_0, q4_1: GGML_TYPE.Q4_1, q5_0: GGML_TYPE.Q5_0, q5_1: GGML_TYPE.Q5_1, q8_0: GGML_TYPE.Q8_0,
-  q4_k_s: GGML_TYPE.Q4_K, q4_k_m: GGML_TYPE.Q4_K, q5_k_s: GGML_TYPE.Q5_K, q5_k_m: GGML_TYPE.Q5_K, q6_k: GGML_TYPE.Q6_K,
+  f32: GGML_TYPE.F32,
+  f16: GGML_TYPE.F16,
+  bf16: GGML_TYPE.BF16,
+  q4_0: GGML_TYPE.Q4_0,
+  q4_1: GGML_TYPE.Q4_1,
+  q5_0: GGML_TYPE.Q5_0,
+  q5_1: GGML_TYPE.Q5_1,
+  q8_0: GGML_TYPE.Q8_0,
+  q4_k_s: GGML_TYPE.Q4_K,
+  q4_k_m: GGML_TYPE.Q4_K,
+  q5_k_s: GGML_TYPE.Q5_K,
+  q5_k_m: GGML_TYPE.Q5_K,
+  q6_k: GGML_TYPE.Q6_K,
 };
 
 function checkFileType(quant: string): EstimableFileType {
   if (!(ESTIMABLE_FILE_TYPES as readonly string[]).includes(quant)) {
-    throw new ReflexiaError("RFX_VALIDATION", `quantization "${quant}" cannot be estimated (known: ${ESTIMABLE_FILE_TYPES.join(", ")})`);
+    throw new ReflexiaError(
+      "RFX_VALIDATION",
+      `quantization "${quant}" cannot be estimated (known: ${ESTIMABLE_FILE_TYPES.join(", ")})`,
+    );
   }
   return quant as EstimableFileType;
 }
@@ -34,8 +61,11 @@ function useMoreBits(i: number, n: number): boolean {
 function fallback(type: number, ncols: number): number {
   if (ncols % blockSize(type) === 0) return type;
   const next: Record<number, number> = {
-    [GGML_TYPE.Q2_K]: GGML_TYPE.Q4_0, [GGML_TYPE.Q3_K]: GGML_TYPE.Q4_0,
-    [GGML_TYPE.Q4_K]: GGML_TYPE.Q5_0, [GGML_TYPE.Q5_K]: GGML_TYPE.Q5_1, [GGML_TYPE.Q6_K]: GGML_TYPE.Q8_0,
+    [GGML_TYPE.Q2_K]: GGML_TYPE.Q4_0,
+    [GGML_TYPE.Q3_K]: GGML_TYPE.Q4_0,
+    [GGML_TYPE.Q4_K]: GGML_TYPE.Q5_0,
+    [GGML_TYPE.Q5_K]: GGML_TYPE.Q5_1,
+    [GGML_TYPE.Q6_K]: GGML_TYPE.Q8_0,
   };
   const t = next[type] ?? type;
   return ncols % blockSize(t) === 0 ? t : GGML_TYPE.F16;
@@ -73,7 +103,8 @@ export function estimateModelBytes(shape: ModelShapeName | ModelDims, quant: Est
   const dims = resolveModelDims(shape);
   const ftype = LLAMA_FTYPE_BY_NAME.get(q)!;
   const label = typeof shape === "string" ? shape : "custom";
-  return layoutLlamaModel(dims, ftype, `reflexia-synthetic-${label}`, (name, d) => plannedTensorType(name, d, dims, q)).totalBytes;
+  return layoutLlamaModel(dims, ftype, `reflexia-synthetic-${label}`, (name, d) => plannedTensorType(name, d, dims, q))
+    .totalBytes;
 }
 
 export interface MemoryEstimate {
@@ -98,7 +129,9 @@ const REPACKED_TYPES = new Set<number>([GGML_TYPE.Q4_0, GGML_TYPE.Q4_K, 20 /* iq
  * matmul weights whose row count is a multiple of 8. token_embd is read with get_rows, never repacked.
  */
 export function repackedBytes(t: { name: string; type: number; dims: number[]; sizeBytes: number }): number {
-  return t.name !== "token_embd.weight" && REPACKED_TYPES.has(t.type) && t.dims.length === 2 && t.dims[1] % 8 === 0 ? t.sizeBytes : 0;
+  return t.name !== "token_embd.weight" && REPACKED_TYPES.has(t.type) && t.dims.length === 2 && t.dims[1] % 8 === 0
+    ? t.sizeBytes
+    : 0;
 }
 
 /** f16 K and V of one layer for `contextSize` cells: 2 · n_ctx · n_embd_kv · 2 bytes. */
@@ -125,31 +158,56 @@ export function computeBufferBytes(dims: ModelDims, contextSize: number, paralle
  * Memory to load a llama model of this shape and quantization with a context of `contextSize` KV cells in total
  * (all sequences together, as LoadModelOptions.contextSize) decoding `parallel` sequences at once, on the CPU.
  */
-export function estimateMemoryBreakdown(shape: ModelShapeName | ModelDims, quant: EstimableFileType | string, contextSize: number, parallel = 1): MemoryEstimate {
+export function estimateMemoryBreakdown(
+  shape: ModelShapeName | ModelDims,
+  quant: EstimableFileType | string,
+  contextSize: number,
+  parallel = 1,
+): MemoryEstimate {
   const dims = resolveModelDims(shape);
   const q = checkFileType(quant);
   checkLoadShape(contextSize, parallel);
-  const layout = layoutLlamaModel(dims, LLAMA_FTYPE_BY_NAME.get(q)!, "estimate", (name, d) => plannedTensorType(name, d, dims, q));
+  const layout = layoutLlamaModel(dims, LLAMA_FTYPE_BY_NAME.get(q)!, "estimate", (name, d) =>
+    plannedTensorType(name, d, dims, q),
+  );
   const weightsBytes = layout.totalBytes;
   const repackBytes = layout.tensors.reduce((s, t) => s + repackedBytes(t), 0);
   const kvCacheBytes = dims.nLayer * kvBytesPerLayer(dims, contextSize);
   const computeBytes = computeBufferBytes(dims, contextSize, parallel);
-  return { weightsBytes, repackBytes, kvCacheBytes, computeBytes, totalBytes: weightsBytes + repackBytes + kvCacheBytes + computeBytes };
+  return {
+    weightsBytes,
+    repackBytes,
+    kvCacheBytes,
+    computeBytes,
+    totalBytes: weightsBytes + repackBytes + kvCacheBytes + computeBytes,
+  };
 }
 
 export function checkLoadShape(contextSize: number, parallel: number): void {
-  if (!Number.isInteger(contextSize) || contextSize <= 0) throw new ReflexiaError("RFX_VALIDATION", `contextSize must be a positive integer (got ${contextSize})`);
-  if (!Number.isInteger(parallel) || parallel <= 0) throw new ReflexiaError("RFX_VALIDATION", `parallel must be a positive integer (got ${parallel})`);
+  if (!Number.isInteger(contextSize) || contextSize <= 0)
+    throw new ReflexiaError("RFX_VALIDATION", `contextSize must be a positive integer (got ${contextSize})`);
+  if (!Number.isInteger(parallel) || parallel <= 0)
+    throw new ReflexiaError("RFX_VALIDATION", `parallel must be a positive integer (got ${parallel})`);
 }
 
 /** The tensors llama.cpp's quantizer writes for a llama model of this shape and file type (names, types, sizes). */
-export function plannedTensors(shape: ModelShapeName | ModelDims, quant: EstimableFileType | string): { name: string; type: number; dims: number[]; sizeBytes: number }[] {
+export function plannedTensors(
+  shape: ModelShapeName | ModelDims,
+  quant: EstimableFileType | string,
+): { name: string; type: number; dims: number[]; sizeBytes: number }[] {
   const dims = resolveModelDims(shape);
   const q = checkFileType(quant);
-  return layoutLlamaModel(dims, LLAMA_FTYPE_BY_NAME.get(q)!, "estimate", (name, d) => plannedTensorType(name, d, dims, q)).tensors;
+  return layoutLlamaModel(dims, LLAMA_FTYPE_BY_NAME.get(q)!, "estimate", (name, d) =>
+    plannedTensorType(name, d, dims, q),
+  ).tensors;
 }
 
 /** Total of estimateMemoryBreakdown: weights + repacked copies + KV cache + compute buffers, in bytes. */
-export function estimateMemoryBytes(shape: ModelShapeName | ModelDims, quant: EstimableFileType | string, contextSize: number, parallel = 1): number {
+export function estimateMemoryBytes(
+  shape: ModelShapeName | ModelDims,
+  quant: EstimableFileType | string,
+  contextSize: number,
+  parallel = 1,
+): number {
   return estimateMemoryBreakdown(shape, quant, contextSize, parallel).totalBytes;
 }

@@ -51,8 +51,19 @@ export const GGML_TYPES: ReadonlyMap<number, GgmlTypeInfo> = new Map(TYPES.map((
 
 /** ggml type ids used by the writer, the estimator and the quantizer. */
 export const GGML_TYPE = {
-  F32: 0, F16: 1, Q4_0: 2, Q4_1: 3, Q5_0: 6, Q5_1: 7, Q8_0: 8,
-  Q2_K: 10, Q3_K: 11, Q4_K: 12, Q5_K: 13, Q6_K: 14, BF16: 30,
+  F32: 0,
+  F16: 1,
+  Q4_0: 2,
+  Q4_1: 3,
+  Q5_0: 6,
+  Q5_1: 7,
+  Q8_0: 8,
+  Q2_K: 10,
+  Q3_K: 11,
+  Q4_K: 12,
+  Q5_K: 13,
+  Q6_K: 14,
+  BF16: 30,
 } as const;
 
 /** Bytes of `elements` values of ggml type `typeId` (rows are whole blocks, so elements must divide evenly). */
@@ -64,12 +75,42 @@ export function ggmlTypeBytes(typeId: number, elements: number): number {
 
 // llama.h `enum llama_ftype` → the lower-case names Reflexia uses (ollama / llama.cpp CLI spelling).
 const FTYPES: Array<[number, string]> = [
-  [0, "f32"], [1, "f16"], [2, "q4_0"], [3, "q4_1"], [7, "q8_0"], [8, "q5_0"], [9, "q5_1"],
-  [10, "q2_k"], [11, "q3_k_s"], [12, "q3_k_m"], [13, "q3_k_l"], [14, "q4_k_s"], [15, "q4_k_m"],
-  [16, "q5_k_s"], [17, "q5_k_m"], [18, "q6_k"], [19, "iq2_xxs"], [20, "iq2_xs"], [21, "q2_k_s"],
-  [22, "iq3_xs"], [23, "iq3_xxs"], [24, "iq1_s"], [25, "iq4_nl"], [26, "iq3_s"], [27, "iq3_m"],
-  [28, "iq2_s"], [29, "iq2_m"], [30, "iq4_xs"], [31, "iq1_m"], [32, "bf16"], [36, "tq1_0"],
-  [37, "tq2_0"], [38, "mxfp4_moe"], [39, "nvfp4"], [40, "q1_0"], [41, "q2_0"],
+  [0, "f32"],
+  [1, "f16"],
+  [2, "q4_0"],
+  [3, "q4_1"],
+  [7, "q8_0"],
+  [8, "q5_0"],
+  [9, "q5_1"],
+  [10, "q2_k"],
+  [11, "q3_k_s"],
+  [12, "q3_k_m"],
+  [13, "q3_k_l"],
+  [14, "q4_k_s"],
+  [15, "q4_k_m"],
+  [16, "q5_k_s"],
+  [17, "q5_k_m"],
+  [18, "q6_k"],
+  [19, "iq2_xxs"],
+  [20, "iq2_xs"],
+  [21, "q2_k_s"],
+  [22, "iq3_xs"],
+  [23, "iq3_xxs"],
+  [24, "iq1_s"],
+  [25, "iq4_nl"],
+  [26, "iq3_s"],
+  [27, "iq3_m"],
+  [28, "iq2_s"],
+  [29, "iq2_m"],
+  [30, "iq4_xs"],
+  [31, "iq1_m"],
+  [32, "bf16"],
+  [36, "tq1_0"],
+  [37, "tq2_0"],
+  [38, "mxfp4_moe"],
+  [39, "nvfp4"],
+  [40, "q1_0"],
+  [41, "q2_0"],
 ];
 
 /** LLAMA_FTYPE value → name, e.g. 2 → "q4_0", 15 → "q4_k_m". */

@@ -15,14 +15,41 @@ export interface GgufTensorEntry {
 }
 
 const TYPE_IDS: Record<GgufScalarType | "string" | "array", number> = {
-  u8: 0, i8: 1, u16: 2, i16: 3, u32: 4, i32: 5, f32: 6, bool: 7, string: 8, array: 9, u64: 10, i64: 11, f64: 12,
+  u8: 0,
+  i8: 1,
+  u16: 2,
+  i16: 3,
+  u32: 4,
+  i32: 5,
+  f32: 6,
+  bool: 7,
+  string: 8,
+  array: 9,
+  u64: 10,
+  i64: 11,
+  f64: 12,
 };
-const SIZES: Record<GgufScalarType, number> = { u8: 1, i8: 1, u16: 2, i16: 2, u32: 4, i32: 4, f32: 4, bool: 1, u64: 8, i64: 8, f64: 8 };
+const SIZES: Record<GgufScalarType, number> = {
+  u8: 1,
+  i8: 1,
+  u16: 2,
+  i16: 2,
+  u32: 4,
+  i32: 4,
+  f32: 4,
+  bool: 1,
+  u64: 8,
+  i64: 8,
+  f64: 8,
+};
 
 export const GGUF_ALIGNMENT = 32;
 
 /** Bytes of a GGUF v3 header with these entries, padded to the data alignment. */
-export function encodeGgufHeader(metadata: ReadonlyArray<[string, GgufEntry]>, tensors: ReadonlyArray<GgufTensorEntry>): Buffer {
+export function encodeGgufHeader(
+  metadata: ReadonlyArray<[string, GgufEntry]>,
+  tensors: ReadonlyArray<GgufTensorEntry>,
+): Buffer {
   const parts: Buffer[] = [];
   const fixed = (n: number, fill: (b: Buffer) => void) => {
     const b = Buffer.allocUnsafe(n);
@@ -38,16 +65,37 @@ export function encodeGgufHeader(metadata: ReadonlyArray<[string, GgufEntry]>, t
     fixed(SIZES[t], (b) => {
       const n = typeof v === "boolean" ? (v ? 1 : 0) : v;
       switch (t) {
-        case "u8": case "bool": b.writeUInt8(n); break;
-        case "i8": b.writeInt8(n); break;
-        case "u16": b.writeUInt16LE(n); break;
-        case "i16": b.writeInt16LE(n); break;
-        case "u32": b.writeUInt32LE(n); break;
-        case "i32": b.writeInt32LE(n); break;
-        case "f32": b.writeFloatLE(n); break;
-        case "u64": b.writeBigUInt64LE(BigInt(n)); break;
-        case "i64": b.writeBigInt64LE(BigInt(n)); break;
-        case "f64": b.writeDoubleLE(n); break;
+        case "u8":
+        case "bool":
+          b.writeUInt8(n);
+          break;
+        case "i8":
+          b.writeInt8(n);
+          break;
+        case "u16":
+          b.writeUInt16LE(n);
+          break;
+        case "i16":
+          b.writeInt16LE(n);
+          break;
+        case "u32":
+          b.writeUInt32LE(n);
+          break;
+        case "i32":
+          b.writeInt32LE(n);
+          break;
+        case "f32":
+          b.writeFloatLE(n);
+          break;
+        case "u64":
+          b.writeBigUInt64LE(BigInt(n));
+          break;
+        case "i64":
+          b.writeBigInt64LE(BigInt(n));
+          break;
+        case "f64":
+          b.writeDoubleLE(n);
+          break;
       }
     });
 
@@ -69,7 +117,12 @@ export function encodeGgufHeader(metadata: ReadonlyArray<[string, GgufEntry]>, t
       if (e.itemType === "string") for (const v of e.value) str(String(v));
       else if (e.itemType === "f32" || e.itemType === "i32" || e.itemType === "u32") {
         // Typed bulk path: vocab scores and token types are tens of thousands of entries.
-        const arr = e.itemType === "f32" ? Float32Array.from(e.value as number[]) : e.itemType === "i32" ? Int32Array.from(e.value as number[]) : Uint32Array.from(e.value as number[]);
+        const arr =
+          e.itemType === "f32"
+            ? Float32Array.from(e.value as number[])
+            : e.itemType === "i32"
+              ? Int32Array.from(e.value as number[])
+              : Uint32Array.from(e.value as number[]);
         parts.push(Buffer.from(arr.buffer, arr.byteOffset, arr.byteLength));
       } else for (const v of e.value) scalar(e.itemType, v as number | boolean);
     } else scalar(e.type, e.value);

@@ -30,8 +30,16 @@ describe("readGgufHeader", () => {
     const h = await readGgufHeader(tiny);
     const d = MODEL_SHAPES.tiny;
     expect(h).toMatchObject({
-      version: 3, architecture: "llama", fileType: "f16", contextLength: d.nCtx, embeddingLength: d.nEmbd,
-      blockCount: d.nLayer, headCount: d.nHead, headCountKv: d.nHeadKv, feedForwardLength: d.nFf, vocabSize: d.nVocab,
+      version: 3,
+      architecture: "llama",
+      fileType: "f16",
+      contextLength: d.nCtx,
+      embeddingLength: d.nEmbd,
+      blockCount: d.nLayer,
+      headCount: d.nHead,
+      headCountKv: d.nHeadKv,
+      feedForwardLength: d.nFf,
+      vocabSize: d.nVocab,
     });
     expect(h.tensorCount).toBe(3 + 9 * d.nLayer);
     expect(h.tensors).toHaveLength(h.tensorCount);
@@ -118,7 +126,16 @@ describe("readGgufHeader", () => {
   it("refuses general.alignment 0, not a power of two, or not an integer, as llama.cpp does; accepts 64", async () => {
     const write = async (name: string, entry: GgufEntry) => {
       const p = join(dir, name);
-      await writeFile(p, encodeGgufHeader([["general.architecture", { type: "string", value: "llama" }], ["general.alignment", entry]], []));
+      await writeFile(
+        p,
+        encodeGgufHeader(
+          [
+            ["general.architecture", { type: "string", value: "llama" }],
+            ["general.alignment", entry],
+          ],
+          [],
+        ),
+      );
       return p;
     };
     for (const [name, entry, shown] of [

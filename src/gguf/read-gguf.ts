@@ -53,7 +53,21 @@ export interface ReadGgufHeaderOptions {
 
 const GGUF_MAGIC = 0x46554747; // "GGUF" read as little-endian u32
 const DEFAULT_ALIGNMENT = 32;
-const VALUE_TYPES = ["u8", "i8", "u16", "i16", "u32", "i32", "f32", "bool", "string", "array", "u64", "i64", "f64"] as const;
+const VALUE_TYPES = [
+  "u8",
+  "i8",
+  "u16",
+  "i16",
+  "u32",
+  "i32",
+  "f32",
+  "bool",
+  "string",
+  "array",
+  "u64",
+  "i64",
+  "f64",
+] as const;
 const FIXED_SIZE: Record<number, number> = { 0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8 };
 const CHUNK = 1 << 20;
 
@@ -65,7 +79,10 @@ class Reader {
   private buf = Buffer.alloc(0);
   private pos = 0;
   private fileOffset = 0; // file offset of buf[0]
-  constructor(private readonly fh: FileHandle, private readonly fileSize: number) {}
+  constructor(
+    private readonly fh: FileHandle,
+    private readonly fileSize: number,
+  ) {}
 
   get offset(): number {
     return this.fileOffset + this.pos;
@@ -127,17 +144,28 @@ class Reader {
     const p = this.pos;
     this.pos += size;
     switch (type) {
-      case 0: return b.readUInt8(p);
-      case 1: return b.readInt8(p);
-      case 2: return b.readUInt16LE(p);
-      case 3: return b.readInt16LE(p);
-      case 4: return b.readUInt32LE(p);
-      case 5: return b.readInt32LE(p);
-      case 6: return b.readFloatLE(p);
-      case 7: return b.readUInt8(p) !== 0;
-      case 10: return safeNumber(b.readBigUInt64LE(p));
-      case 11: return safeNumber(b.readBigInt64LE(p));
-      default: return b.readDoubleLE(p); // 12: f64
+      case 0:
+        return b.readUInt8(p);
+      case 1:
+        return b.readInt8(p);
+      case 2:
+        return b.readUInt16LE(p);
+      case 3:
+        return b.readInt16LE(p);
+      case 4:
+        return b.readUInt32LE(p);
+      case 5:
+        return b.readInt32LE(p);
+      case 6:
+        return b.readFloatLE(p);
+      case 7:
+        return b.readUInt8(p) !== 0;
+      case 10:
+        return safeNumber(b.readBigUInt64LE(p));
+      case 11:
+        return safeNumber(b.readBigInt64LE(p));
+      default:
+        return b.readDoubleLE(p); // 12: f64
     }
   }
 }
@@ -151,7 +179,8 @@ async function readValue(r: Reader, type: number, maxArrayLength: number): Promi
   if (type !== 9) return r.scalar(type);
   const itemType = await r.u32();
   const length = await r.u64();
-  if (itemType === 9 || VALUE_TYPES[itemType] === undefined) throw new RangeError(`unsupported array item type ${itemType}`);
+  if (itemType === 9 || VALUE_TYPES[itemType] === undefined)
+    throw new RangeError(`unsupported array item type ${itemType}`);
   if (length <= maxArrayLength) {
     const out: GgufValue[] = [];
     for (let i = 0; i < length; i++) out.push(await readValue(r, itemType, maxArrayLength));
@@ -179,7 +208,10 @@ function kindOf(st: Stats): string {
 function alignmentOf(path: string, value: GgufValue | undefined): number {
   if (value === undefined) return DEFAULT_ALIGNMENT;
   if (typeof value !== "number" || !Number.isInteger(value) || value <= 0 || (value & (value - 1)) !== 0) {
-    throw invalid(path, `general.alignment is ${typeof value === "number" || typeof value === "bigint" ? String(value) : JSON.stringify(value)}; it must be a power of two`);
+    throw invalid(
+      path,
+      `general.alignment is ${typeof value === "number" || typeof value === "bigint" ? String(value) : JSON.stringify(value)}; it must be a power of two`,
+    );
   }
   return value;
 }
@@ -236,16 +268,36 @@ export async function readGgufHeader(path: string, options: ReadGgufHeaderOption
         const info = GGML_TYPES.get(type);
         if (!info) throw invalid(path, `tensor "${name}" has unknown ggml type ${type}`);
         const elements = dims.reduce((a, b) => a * b, 1);
-        if (dims[0] % info.blockSize !== 0) throw invalid(path, `tensor "${name}" row length ${dims[0]} is not a multiple of ${info.blockSize} (${info.name})`);
+        if (dims[0] % info.blockSize !== 0)
+          throw invalid(
+            path,
+            `tensor "${name}" row length ${dims[0]} is not a multiple of ${info.blockSize} (${info.name})`,
+          );
         parameterCount += elements;
-        tensors.push({ name, dims, type, typeName: info.name, offset, sizeBytes: (elements / info.blockSize) * info.typeSize });
+        tensors.push({
+          name,
+          dims,
+          type,
+          typeName: info.name,
+          offset,
+          sizeBytes: (elements / info.blockSize) * info.typeSize,
+        });
       }
       const dataOffset = Math.ceil(r.offset / alignment) * alignment;
       const dataEnd = tensors.reduce((m, t) => Math.max(m, dataOffset + t.offset + t.sizeBytes), dataOffset);
       if (tensors.length > 0 && dataEnd > fileSizeBytes) {
         throw invalid(path, `truncated (tensor data ends at ${dataEnd} bytes, file has ${fileSizeBytes})`);
       }
-      return summarise({ version, tensorCount, metadata, tensors, dataOffset, alignment, fileSizeBytes, parameterCount });
+      return summarise({
+        version,
+        tensorCount,
+        metadata,
+        tensors,
+        dataOffset,
+        alignment,
+        fileSizeBytes,
+        parameterCount,
+      });
     } catch (e) {
       if (e instanceof ReflexiaError) throw e;
       if (e instanceof Truncated) throw invalid(path, `truncated (header cut at ${fileSizeBytes} bytes)`, e);
@@ -257,18 +309,26 @@ export async function readGgufHeader(path: string, options: ReadGgufHeaderOption
   }
 }
 
-type Parsed = Pick<GgufHeader, "version" | "tensorCount" | "metadata" | "tensors" | "dataOffset" | "alignment" | "fileSizeBytes" | "parameterCount">;
+type Parsed = Pick<
+  GgufHeader,
+  "version" | "tensorCount" | "metadata" | "tensors" | "dataOffset" | "alignment" | "fileSizeBytes" | "parameterCount"
+>;
 
 function summarise(p: Parsed): GgufHeader {
   const m = p.metadata;
-  const architecture = typeof m["general.architecture"] === "string" ? (m["general.architecture"] as string) : "unknown";
+  const architecture =
+    typeof m["general.architecture"] === "string" ? (m["general.architecture"] as string) : "unknown";
   const num = (key: string): number => {
     const v = m[`${architecture}.${key}`];
     return typeof v === "number" ? v : typeof v === "bigint" ? Number(v) : 0;
   };
   const headCount = num("attention.head_count");
   const tokens = m["tokenizer.ggml.tokens"];
-  const vocabFromTokens = Array.isArray(tokens) ? tokens.length : tokens && typeof tokens === "object" ? (tokens as GgufArraySummary).length : 0;
+  const vocabFromTokens = Array.isArray(tokens)
+    ? tokens.length
+    : tokens && typeof tokens === "object"
+      ? (tokens as GgufArraySummary).length
+      : 0;
   return {
     ...p,
     architecture,

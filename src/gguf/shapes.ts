@@ -36,17 +36,35 @@ export function isModelShapeName(s: string): s is ModelShapeName {
 export function resolveModelDims(shape: ModelShapeName | ModelDims): ModelDims {
   if (typeof shape === "string") {
     const d = MODEL_SHAPES[shape];
-    if (!d) throw new ReflexiaError("RFX_VALIDATION", `unknown model shape "${shape}" (known: ${MODEL_SHAPE_NAMES.join(", ")})`);
+    if (!d)
+      throw new ReflexiaError(
+        "RFX_VALIDATION",
+        `unknown model shape "${shape}" (known: ${MODEL_SHAPE_NAMES.join(", ")})`,
+      );
     return { ...d };
   }
   for (const k of ["nVocab", "nEmbd", "nLayer", "nHead", "nHeadKv", "nFf", "nCtx"] as const) {
     const v = shape[k];
-    if (!Number.isInteger(v) || v <= 0) throw new ReflexiaError("RFX_VALIDATION", `model dims: ${k} must be a positive integer (got ${v})`);
+    if (!Number.isInteger(v) || v <= 0)
+      throw new ReflexiaError("RFX_VALIDATION", `model dims: ${k} must be a positive integer (got ${v})`);
   }
-  if (shape.nEmbd % shape.nHead !== 0) throw new ReflexiaError("RFX_VALIDATION", `model dims: nEmbd ${shape.nEmbd} is not a multiple of nHead ${shape.nHead}`);
-  if (shape.nHead % shape.nHeadKv !== 0) throw new ReflexiaError("RFX_VALIDATION", `model dims: nHead ${shape.nHead} is not a multiple of nHeadKv ${shape.nHeadKv}`);
-  if ((shape.nEmbd / shape.nHead) % 2 !== 0) throw new ReflexiaError("RFX_VALIDATION", `model dims: head size ${shape.nEmbd / shape.nHead} must be even (RoPE)`);
-  if (shape.nVocab < MIN_VOCAB) throw new ReflexiaError("RFX_VALIDATION", `model dims: nVocab must be at least ${MIN_VOCAB} (specials, 256 byte tokens, ▁)`);
+  if (shape.nEmbd % shape.nHead !== 0)
+    throw new ReflexiaError(
+      "RFX_VALIDATION",
+      `model dims: nEmbd ${shape.nEmbd} is not a multiple of nHead ${shape.nHead}`,
+    );
+  if (shape.nHead % shape.nHeadKv !== 0)
+    throw new ReflexiaError(
+      "RFX_VALIDATION",
+      `model dims: nHead ${shape.nHead} is not a multiple of nHeadKv ${shape.nHeadKv}`,
+    );
+  if ((shape.nEmbd / shape.nHead) % 2 !== 0)
+    throw new ReflexiaError("RFX_VALIDATION", `model dims: head size ${shape.nEmbd / shape.nHead} must be even (RoPE)`);
+  if (shape.nVocab < MIN_VOCAB)
+    throw new ReflexiaError(
+      "RFX_VALIDATION",
+      `model dims: nVocab must be at least ${MIN_VOCAB} (specials, 256 byte tokens, ▁)`,
+    );
   return { ...shape };
 }
 
@@ -82,7 +100,10 @@ export function llamaTensorSpecs(d: ModelDims): TensorSpec[] {
       { name: `${p}ffn_down.weight`, dims: [d.nFf, d.nEmbd], norm: false },
     );
   }
-  out.push({ name: "output_norm.weight", dims: [d.nEmbd], norm: true }, { name: "output.weight", dims: [d.nEmbd, d.nVocab], norm: false });
+  out.push(
+    { name: "output_norm.weight", dims: [d.nEmbd], norm: true },
+    { name: "output.weight", dims: [d.nEmbd, d.nVocab], norm: false },
+  );
   return out.sort(compareWeightNames);
 }
 

@@ -77,6 +77,7 @@ export function buildSyntheticVocab(size: number): SyntheticVocab {
     seen.add(piece);
     add(piece, TOKEN_TYPE.NORMAL, -tokens.length);
   }
-  if (tokens.length < size) throw new RangeError(`vocabulary size ${size} exceeds the ${tokens.length} synthetic pieces`);
+  if (tokens.length < size)
+    throw new RangeError(`vocabulary size ${size} exceeds the ${tokens.length} synthetic pieces`);
   return { tokens, scores, types, unkId: 0, bosId: 1, eosId: 2 };
 }

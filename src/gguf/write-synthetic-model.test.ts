@@ -18,7 +18,10 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const sha = async (p: string) => createHash("sha256").update(await readFile(p)).digest("hex");
+const sha = async (p: string) =>
+  createHash("sha256")
+    .update(await readFile(p))
+    .digest("hex");
 
 describe("writeSyntheticModel", () => {
   it("is deterministic for a seed and differs across seeds", async () => {
@@ -78,8 +81,12 @@ describe("writeSyntheticModel", () => {
 
   it("rejects impossible dims with RFX_VALIDATION", async () => {
     const bad: ModelDims = { ...MODEL_SHAPES.tiny, nHead: 3 };
-    await expect(writeSyntheticModel({ path: join(dir, "bad.gguf"), shape: bad })).rejects.toMatchObject({ code: "RFX_VALIDATION" });
-    await expect(writeSyntheticModel({ path: join(dir, "bad.gguf"), shape: { ...MODEL_SHAPES.tiny, nVocab: 100 } })).rejects.toThrow("nVocab");
+    await expect(writeSyntheticModel({ path: join(dir, "bad.gguf"), shape: bad })).rejects.toMatchObject({
+      code: "RFX_VALIDATION",
+    });
+    await expect(
+      writeSyntheticModel({ path: join(dir, "bad.gguf"), shape: { ...MODEL_SHAPES.tiny, nVocab: 100 } }),
+    ).rejects.toThrow("nVocab");
   });
 
   it("loads and generates in node-llama-cpp with no warnings, and text round-trips through the tokenizer", async () => {
@@ -101,7 +108,11 @@ describe("writeSyntheticModel", () => {
       const context = await model.createContext({ contextSize: 256 });
       const completion = new LlamaCompletion({ contextSequence: context.getSequence() });
       let generated = 0;
-      await completion.generateCompletion("Hello world", { maxTokens: 8, temperature: 0, onToken: (t) => (generated += t.length) });
+      await completion.generateCompletion("Hello world", {
+        maxTokens: 8,
+        temperature: 0,
+        onToken: (t) => (generated += t.length),
+      });
       expect(generated).toBeGreaterThan(0);
       await context.dispose();
       expect(warnings).toEqual([]);

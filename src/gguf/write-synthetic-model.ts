@@ -46,7 +46,14 @@ export function syntheticMetadata(dims: ModelDims, fileType: number, name: strin
   return [
     ["general.architecture", { type: "string", value: "llama" }],
     ["general.name", { type: "string", value: name }],
-    ["general.description", { type: "string", value: "Synthetic random-weights model written by Reflexia for benchmarking and wiring; its output is gibberish." }],
+    [
+      "general.description",
+      {
+        type: "string",
+        value:
+          "Synthetic random-weights model written by Reflexia for benchmarking and wiring; its output is gibberish.",
+      },
+    ],
     ["general.file_type", u32(fileType)],
     ["general.quantization_version", u32(2)],
     ["llama.context_length", u32(dims.nCtx)],
@@ -76,12 +83,20 @@ export function syntheticMetadata(dims: ModelDims, fileType: number, name: strin
  * Header bytes and tensor table of a llama model whose tensors get `typeOf(name, dims)` (norms excluded: f32).
  * Shared by the writer and the size estimator so the estimate counts the same bytes the writer produces.
  */
-export function layoutLlamaModel(dims: ModelDims, fileType: number, name: string, typeOf: (name: string, dims: number[]) => number) {
+export function layoutLlamaModel(
+  dims: ModelDims,
+  fileType: number,
+  name: string,
+  typeOf: (name: string, dims: number[]) => number,
+) {
   let offset = 0;
   const tensors: Array<GgufTensorEntry & { sizeBytes: number; norm: boolean }> = [];
   for (const spec of llamaTensorSpecs(dims)) {
     const type = spec.norm ? GGML_TYPE.F32 : typeOf(spec.name, spec.dims);
-    const sizeBytes = ggmlTypeBytes(type, spec.dims.reduce((a, b) => a * b, 1));
+    const sizeBytes = ggmlTypeBytes(
+      type,
+      spec.dims.reduce((a, b) => a * b, 1),
+    );
     tensors.push({ name: spec.name, dims: spec.dims, type, offset, sizeBytes, norm: spec.norm });
     offset = alignUp(offset + sizeBytes);
   }
@@ -97,7 +112,12 @@ export async function writeSyntheticModel(options: WriteSyntheticModelOptions): 
   const seed = options.seed ?? 42;
   const shapeLabel = typeof options.shape === "string" ? options.shape : options.shape ? "custom" : "tiny";
   const weightType = dtype === "f16" ? GGML_TYPE.F16 : GGML_TYPE.F32;
-  const { header, tensors, totalBytes } = layoutLlamaModel(dims, dtype === "f16" ? 1 : 0, options.name ?? `reflexia-synthetic-${shapeLabel}`, () => weightType);
+  const { header, tensors, totalBytes } = layoutLlamaModel(
+    dims,
+    dtype === "f16" ? 1 : 0,
+    options.name ?? `reflexia-synthetic-${shapeLabel}`,
+    () => weightType,
+  );
 
   const table = normalTable(seed, dtype);
   const tmp = `${options.path}.partial-${process.pid}`;
@@ -142,7 +162,8 @@ export async function writeSyntheticModel(options: WriteSyntheticModelOptions): 
       while (left > 0) {
         const len = Math.min(left, CHUNK_BYTES);
         const b = bufs[which];
-        if (t.norm) new Float32Array(b.buffer, b.byteOffset, len >>> 2).fill(1); // RMS-norm weights are 1
+        if (t.norm)
+          new Float32Array(b.buffer, b.byteOffset, len >>> 2).fill(1); // RMS-norm weights are 1
         else rng = fillRandom(b, len, table, rng);
         // Wait for the write of the other buffer, which is the one filled next.
         await queue(len);
@@ -196,14 +217,18 @@ function fillRandom(b: Buffer, len: number, table: Uint16Array | Float32Array, s
   if (table instanceof Uint16Array) {
     const out = new Uint16Array(b.buffer, b.byteOffset, len >>> 1);
     for (let i = 0; i < out.length; i += 2) {
-      x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
       out[i] = table[x & 0xffff];
       out[i + 1] = table[(x >>> 16) & 0xffff];
     }
   } else {
     const out = new Float32Array(b.buffer, b.byteOffset, len >>> 2);
     for (let i = 0; i < out.length; i += 2) {
-      x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
       out[i] = table[x & 0xffff];
       out[i + 1] = table[(x >>> 16) & 0xffff];
     }

@@ -14,13 +14,19 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const auth = (a: Partial<{ enabled: boolean; api_key: string; keys_file: string }>) => ({ auth: { enabled: false, api_key: "", keys_file: "", ...a } });
+const auth = (a: Partial<{ enabled: boolean; api_key: string; keys_file: string }>) => ({
+  auth: { enabled: false, api_key: "", keys_file: "", ...a },
+});
 
 describe("loadApiKeys", () => {
   it("merges api_key with the keys file, skipping blanks and # comments", async () => {
     const file = join(dir, "keys.txt");
     await writeFile(file, "# team keys\nalpha-key\n\n  beta-key  \r\n#gamma\n");
-    expect(loadApiKeys(auth({ enabled: true, api_key: "main", keys_file: file }))).toEqual(["main", "alpha-key", "beta-key"]);
+    expect(loadApiKeys(auth({ enabled: true, api_key: "main", keys_file: file }))).toEqual([
+      "main",
+      "alpha-key",
+      "beta-key",
+    ]);
   });
 
   it("refuses auth without any key, and a missing keys file, naming the key", () => {

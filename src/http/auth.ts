@@ -14,7 +14,11 @@ export function loadApiKeys(config: Pick<Config, "auth">): string[] {
     try {
       text = readFileSync(config.auth.keys_file, "utf8");
     } catch (e) {
-      throw new ReflexiaError("RFX_CONFIG_INVALID", `auth.keys_file (API_KEYS_FILE) ${config.auth.keys_file}: ${(e as Error).message}`, { key: "auth.keys_file" });
+      throw new ReflexiaError(
+        "RFX_CONFIG_INVALID",
+        `auth.keys_file (API_KEYS_FILE) ${config.auth.keys_file}: ${(e as Error).message}`,
+        { key: "auth.keys_file" },
+      );
     }
     for (const line of text.split(/\r?\n/)) {
       const k = line.trim();
@@ -22,7 +26,11 @@ export function loadApiKeys(config: Pick<Config, "auth">): string[] {
     }
   }
   if (config.auth.enabled && keys.length === 0) {
-    throw new ReflexiaError("RFX_CONFIG_INVALID", "auth.enabled (ENABLE_AUTH) is true but no key is configured: set API_KEY or API_KEYS_FILE", { key: "auth.enabled" });
+    throw new ReflexiaError(
+      "RFX_CONFIG_INVALID",
+      "auth.enabled (ENABLE_AUTH) is true but no key is configured: set API_KEY or API_KEYS_FILE",
+      { key: "auth.enabled" },
+    );
   }
   return keys;
 }

@@ -53,7 +53,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   app.addHook("onRequest", async (request) => {
     if (!isPublicRoute(request) && deps.scheduler.isDraining()) {
-      throw new ReflexiaError("RFX_NOT_READY", "the server is shutting down and no longer accepts requests", { retryAfterSeconds: 5 });
+      throw new ReflexiaError("RFX_NOT_READY", "the server is shutting down and no longer accepts requests", {
+        retryAfterSeconds: 5,
+      });
     }
   });
 
@@ -68,14 +70,20 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   if (config.auth.enabled) {
     const verify = createApiKeyVerifier(deps.apiKeys ?? []);
     if ((deps.apiKeys ?? []).length === 0) {
-      throw new ReflexiaError("RFX_CONFIG_INVALID", "auth.enabled (ENABLE_AUTH) is true but no API key is configured (API_KEY or API_KEYS_FILE)");
+      throw new ReflexiaError(
+        "RFX_CONFIG_INVALID",
+        "auth.enabled (ENABLE_AUTH) is true but no API key is configured (API_KEY or API_KEYS_FILE)",
+      );
     }
     // preParsing, not onRequest: the rate limit (a route-level onRequest hook) runs first, so unauthenticated
     // guesses count against it; the body is still unread, so nothing is parsed for a client without a key.
     app.addHook("preParsing", async (request) => {
       if (isPublicRoute(request)) return;
       if (!verify(presentedKey(request.headers))) {
-        throw new ReflexiaError("RFX_UNAUTHORIZED", "a valid API key is required (Authorization: Bearer <key> or X-API-Key: <key>)");
+        throw new ReflexiaError(
+          "RFX_UNAUTHORIZED",
+          "a valid API key is required (Authorization: Bearer <key> or X-API-Key: <key>)",
+        );
       }
     });
   }
@@ -86,7 +94,13 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       origin: origins.includes("*") ? true : origins,
       methods: ["GET", "POST", "DELETE", "OPTIONS"],
       allowedHeaders: ["content-type", "authorization", "x-api-key"],
-      exposedHeaders: ["x-reflexia-quantization", "x-reflexia-variant", "x-reflexia-reason", "x-reflexia-cache", "retry-after"],
+      exposedHeaders: [
+        "x-reflexia-quantization",
+        "x-reflexia-variant",
+        "x-reflexia-reason",
+        "x-reflexia-cache",
+        "retry-after",
+      ],
       // A preflight without Origin gets an empty 204 rather than the plugin's text/plain 400 (no RFX_ shape).
       strictPreflight: false,
     });
@@ -99,9 +113,15 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       timeWindow: "1 minute",
       allowList: (request) => isPublicRoute(request),
       errorResponseBuilder: (_request, context) =>
-        Object.assign(new ReflexiaError("RFX_RATE_LIMITED", `rate limit of ${context.max} requests per minute exceeded; retry in ${context.after}`), {
-          statusCode: 429,
-        }),
+        Object.assign(
+          new ReflexiaError(
+            "RFX_RATE_LIMITED",
+            `rate limit of ${context.max} requests per minute exceeded; retry in ${context.after}`,
+          ),
+          {
+            statusCode: 429,
+          },
+        ),
     });
   }
 
@@ -111,7 +131,11 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.after(() => {
     const limit = config.server.rate_limit_per_minute > 0 ? { preValidation: app.rateLimit() } : {};
     app.setNotFoundHandler(limit, (request, reply) =>
-      httpErrorHandler(new ReflexiaError("RFX_NOT_FOUND", `no route ${request.method} ${request.url.split("?")[0].slice(0, 200)}`), request, reply),
+      httpErrorHandler(
+        new ReflexiaError("RFX_NOT_FOUND", `no route ${request.method} ${request.url.split("?")[0].slice(0, 200)}`),
+        request,
+        reply,
+      ),
     );
   });
 
@@ -138,7 +162,14 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     // files are public (the page asks for the key itself); its API calls are not.
     void app.register(async (scope) => {
       declareScopePublic(scope);
-      await scope.register(fastifyStatic, { root: webDir, prefix: "/", wildcard: false, index: ["index.html"], cacheControl: true, maxAge: 60_000 });
+      await scope.register(fastifyStatic, {
+        root: webDir,
+        prefix: "/",
+        wildcard: false,
+        index: ["index.html"],
+        cacheControl: true,
+        maxAge: 60_000,
+      });
       registerWebViewRoutes(scope, webDir);
     });
   }

@@ -41,7 +41,8 @@ const PARSER_MESSAGES: Partial<Record<ErrorCode, string>> = {
  */
 export function toHttpError(error: unknown): ReflexiaError {
   if (error instanceof ReflexiaError) {
-    if (error.code === "RFX_INTERNAL") return new ReflexiaError("RFX_INTERNAL", "internal server error", undefined, { cause: error });
+    if (error.code === "RFX_INTERNAL")
+      return new ReflexiaError("RFX_INTERNAL", "internal server error", undefined, { cause: error });
     const message = redactStorePaths(error.message);
     return message === error.message ? error : new ReflexiaError(error.code, message, error.details, { cause: error });
   }
@@ -55,7 +56,8 @@ export function toHttpError(error: unknown): ReflexiaError {
     return new ReflexiaError("RFX_BAD_REQUEST", `malformed HTTP request (${e.code}${e.reason ? `: ${e.reason}` : ""})`);
   }
   // JSON.parse / secure-json-parse failures arrive as SyntaxError with status 400.
-  if (e instanceof SyntaxError && e.statusCode === 400) return new ReflexiaError("RFX_INVALID_JSON", `invalid JSON body: ${e.message}`);
+  if (e instanceof SyntaxError && e.statusCode === 400)
+    return new ReflexiaError("RFX_INVALID_JSON", `invalid JSON body: ${e.message}`);
   const status = typeof e?.statusCode === "number" ? e.statusCode : 500;
   if (status === 429) return new ReflexiaError("RFX_RATE_LIMITED", e.message || "rate limit exceeded");
   if (status === 404) return new ReflexiaError("RFX_NOT_FOUND", e.message);
@@ -109,7 +111,9 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: Dup
     connection: "close",
   };
   if (socket.writable) {
-    const head = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join("");
+    const head = Object.entries(headers)
+      .map(([k, v]) => `${k}: ${v}\r\n`)
+      .join("");
     socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}\r\n${head}\r\n${body}`);
   }
   socket.destroy(error);

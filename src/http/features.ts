@@ -35,7 +35,9 @@ export function createFeatureRegistry(): FeatureRegistry {
     observe(route) {
       for (const m of Array.isArray(route.method) ? route.method : [route.method]) routes.add(`${m} ${route.url}`);
       const declared = (route.config as { capabilities?: unknown } | undefined)?.capabilities;
-      if (Array.isArray(declared)) for (const c of declared) if ((ROUTE_CAPABILITIES as readonly unknown[]).includes(c)) capabilities.add(String(c));
+      if (Array.isArray(declared))
+        for (const c of declared)
+          if ((ROUTE_CAPABILITIES as readonly unknown[]).includes(c)) capabilities.add(String(c));
     },
     features: () => ({
       pull: routes.has("POST /api/pull"),

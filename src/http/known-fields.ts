@@ -5,8 +5,12 @@ export function assertKnownFields(body: unknown, known: readonly string[], where
   if (!body || typeof body !== "object" || Array.isArray(body)) return;
   const unknown = Object.keys(body).filter((k) => !known.includes(k));
   if (unknown.length > 0) {
-    throw new ReflexiaError("RFX_VALIDATION", `${where} field${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => JSON.stringify(k)).join(", ")} not supported here (accepted: ${known.join(", ")})`, {
-      fields: unknown,
-    });
+    throw new ReflexiaError(
+      "RFX_VALIDATION",
+      `${where} field${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => JSON.stringify(k)).join(", ")} not supported here (accepted: ${known.join(", ")})`,
+      {
+        fields: unknown,
+      },
+    );
   }
 }

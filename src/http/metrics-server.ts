@@ -17,7 +17,13 @@ export interface MetricsServerOptions {
 export function createMetricsServer(options: MetricsServerOptions): FastifyInstance {
   const app = Fastify({ logger: false, frameworkErrors: frameworkErrorHandler, clientErrorHandler });
   app.setErrorHandler(httpErrorHandler);
-  app.setNotFoundHandler((request, reply) => httpErrorHandler(new ReflexiaError("RFX_NOT_FOUND", `no route ${request.method} ${request.url.split("?")[0].slice(0, 200)}`), request, reply));
+  app.setNotFoundHandler((request, reply) =>
+    httpErrorHandler(
+      new ReflexiaError("RFX_NOT_FOUND", `no route ${request.method} ${request.url.split("?")[0].slice(0, 200)}`),
+      request,
+      reply,
+    ),
+  );
   app.addHook("onRequest", async (_request, reply) => {
     reply.headers(SECURITY_HEADERS);
   });
@@ -28,7 +34,10 @@ export function createMetricsServer(options: MetricsServerOptions): FastifyInsta
     app.addHook("onRequest", async (request, reply) => {
       if (!verify(presentedKey(request.headers))) {
         reply.header("www-authenticate", 'Bearer realm="reflexia-metrics"');
-        throw new ReflexiaError("RFX_UNAUTHORIZED", "a valid API key is required to scrape metrics (Prometheus: authorization: {type: Bearer, credentials_file: …})");
+        throw new ReflexiaError(
+          "RFX_UNAUTHORIZED",
+          "a valid API key is required to scrape metrics (Prometheus: authorization: {type: Bearer, credentials_file: …})",
+        );
       }
     });
   }

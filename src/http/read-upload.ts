@@ -27,15 +27,31 @@ const isUploadField = (name: string): name is UploadField => Object.hasOwn(UPLOA
 function malformed(e: unknown): unknown {
   if (e instanceof ReflexiaError) return e;
   const err = e as { code?: string; statusCode?: number; message?: string };
-  if (typeof err?.code === "string" && err.code.startsWith("FST_") && typeof err.statusCode === "number" && err.statusCode < 500) return e;
-  return new ReflexiaError("RFX_BAD_REQUEST", `malformed multipart body: ${err?.message ?? String(e)}`, undefined, { cause: e });
+  if (
+    typeof err?.code === "string" &&
+    err.code.startsWith("FST_") &&
+    typeof err.statusCode === "number" &&
+    err.statusCode < 500
+  )
+    return e;
+  return new ReflexiaError("RFX_BAD_REQUEST", `malformed multipart body: ${err?.message ?? String(e)}`, undefined, {
+    cause: e,
+  });
 }
 
 function checkField(part: MultipartValue, fields: Partial<Record<UploadField, string>>): void {
   const name = part.fieldname;
-  if (part.fieldnameTruncated) throw new ReflexiaError("RFX_VALIDATION", "a form field name is longer than the server reads");
+  if (part.fieldnameTruncated)
+    throw new ReflexiaError("RFX_VALIDATION", "a form field name is longer than the server reads");
   if (!isUploadField(name)) {
-    throw new ReflexiaError("RFX_VALIDATION", `unknown form field ${JSON.stringify(name.slice(0, 100))}; an upload takes "file" and optionally ${Object.keys(UPLOAD_FIELDS).map((f) => `"${f}"`).join(", ")}`);
+    throw new ReflexiaError(
+      "RFX_VALIDATION",
+      `unknown form field ${JSON.stringify(name.slice(0, 100))}; an upload takes "file" and optionally ${Object.keys(
+        UPLOAD_FIELDS,
+      )
+        .map((f) => `"${f}"`)
+        .join(", ")}`,
+    );
   }
   if (fields[name] !== undefined) throw new ReflexiaError("RFX_VALIDATION", `the form field "${name}" is sent twice`);
   const value = part.value;
@@ -43,7 +59,10 @@ function checkField(part: MultipartValue, fields: Partial<Record<UploadField, st
   const limit = UPLOAD_FIELDS[name];
   // A value cut by the parser's field-size limit is refused, never stored shortened.
   if (part.valueTruncated || value.length > limit) {
-    throw new ReflexiaError("RFX_VALIDATION", `the form field "${name}" is longer than ${limit} characters (the same limit as the JSON route)`);
+    throw new ReflexiaError(
+      "RFX_VALIDATION",
+      `the form field "${name}" is longer than ${limit} characters (the same limit as the JSON route)`,
+    );
   }
   fields[name] = value;
 }
@@ -52,7 +71,10 @@ function checkField(part: MultipartValue, fields: Partial<Record<UploadField, st
  * Reads the whole multipart body. A second file, an unknown or repeated field, or an over-long one is refused
  * before the caller stores anything; `onFile` checks the client's file name before its bytes are read.
  */
-export async function readUpload(request: FastifyRequest, onFile: (filename: string | undefined) => string | undefined): Promise<Upload> {
+export async function readUpload(
+  request: FastifyRequest,
+  onFile: (filename: string | undefined) => string | undefined,
+): Promise<Upload> {
   const fields: Partial<Record<UploadField, string>> = {};
   let file: { content: Buffer; filename: string | undefined; mimeType: string } | undefined;
   let current: MultipartFile | undefined;
@@ -64,9 +86,13 @@ export async function readUpload(request: FastifyRequest, onFile: (filename: str
       }
       current = part;
       if (part.fieldname !== "file") {
-        throw new ReflexiaError("RFX_VALIDATION", `the file must be sent in the field "file", not ${JSON.stringify(part.fieldname.slice(0, 100))}`);
+        throw new ReflexiaError(
+          "RFX_VALIDATION",
+          `the file must be sent in the field "file", not ${JSON.stringify(part.fieldname.slice(0, 100))}`,
+        );
       }
-      if (file) throw new ReflexiaError("RFX_VALIDATION", "the upload has more than one file; send one file per request");
+      if (file)
+        throw new ReflexiaError("RFX_VALIDATION", "the upload has more than one file; send one file per request");
       const filename = onFile(part.filename || undefined);
       // toBuffer throws FST_REQ_FILE_TOO_LARGE (→ 413) past the limit; nothing is stored before this returns.
       file = { content: await part.toBuffer(), filename, mimeType: part.mimetype };

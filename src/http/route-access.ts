@@ -39,7 +39,8 @@ export function declareScopePublic(scope: FastifyInstance): void {
 export function declareCorsPreflightPublic(app: FastifyInstance): void {
   app.addHook("onRoute", (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
-    if (route.url === "*" && methods.length === 1 && methods[0] === "OPTIONS") route.config = { ...route.config, public: true };
+    if (route.url === "*" && methods.length === 1 && methods[0] === "OPTIONS")
+      route.config = { ...route.config, public: true };
   });
 }
 

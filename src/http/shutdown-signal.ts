@@ -14,9 +14,13 @@ declare module "fastify" {
 
 /** The reason the shutdown aborts with: what a request still running at the drain limit is told. */
 export function shutdownReason(): ReflexiaError {
-  return new ReflexiaError("RFX_NOT_READY", "the server shut down before this request finished; retry on another instance or after the restart", {
-    retryAfterSeconds: 5,
-  });
+  return new ReflexiaError(
+    "RFX_NOT_READY",
+    "the server shut down before this request finished; retry on another instance or after the restart",
+    {
+      retryAfterSeconds: 5,
+    },
+  );
 }
 
 /** Makes `signal` (or one that never fires) the app's shutdownSignal. */
@@ -33,10 +37,15 @@ export function installShutdownSignal(app: FastifyInstance, signal: AbortSignal 
  * shutdown's reason and end the stream, rather than leave the client with a cut connection. Detaches when the
  * stream closes.
  */
-export function endStreamOnShutdown(app: FastifyInstance, stream: Writable, last: (reason: ReflexiaError) => string): void {
+export function endStreamOnShutdown(
+  app: FastifyInstance,
+  stream: Writable,
+  last: (reason: ReflexiaError) => string,
+): void {
   const signal = app.shutdownSignal;
   const onShutdown = (): void => {
-    if (!stream.writableEnded && !stream.destroyed) stream.end(last(signal.reason instanceof ReflexiaError ? signal.reason : shutdownReason()));
+    if (!stream.writableEnded && !stream.destroyed)
+      stream.end(last(signal.reason instanceof ReflexiaError ? signal.reason : shutdownReason()));
   };
   if (signal.aborted) return onShutdown();
   signal.addEventListener("abort", onShutdown, { once: true });

@@ -82,7 +82,12 @@ export async function streamInference<T>(
     stream.once("close", () => shutdown.removeEventListener("abort", onShutdown));
     reply
       .status(200)
-      .headers({ ...reflexiaHeaders(m), "content-type": format.contentType, "cache-control": "no-cache", "x-accel-buffering": "no" })
+      .headers({
+        ...reflexiaHeaders(m),
+        "content-type": format.contentType,
+        "cache-control": "no-cache",
+        "x-accel-buffering": "no",
+      })
       .send(stream);
     write(format.start?.(m) ?? null);
     markStarted();

@@ -17,7 +17,13 @@ import type { ModelService } from "../services/model-service.ts";
 import type { RoleCatalog } from "../services/roles.ts";
 
 /** The app as route files see it: bodies, params and query strings are typed from their TypeBox schemas. */
-export type RouteApp = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
+export type RouteApp = FastifyInstance<
+  RawServerDefault,
+  IncomingMessage,
+  ServerResponse,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
 
 /** RAG as the app sees it: when present the /api/documents… routes are registered over the service. */
 export interface AppRag {

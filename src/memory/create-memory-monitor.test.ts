@@ -7,7 +7,6 @@ import { createMemoryMonitor } from "./create-memory-monitor.ts";
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
 
-
 const tree = useFakeSystemTree();
 
 const meminfo = (totalKb: number, availKb: number) =>
@@ -164,7 +163,10 @@ describe("createMemoryMonitor: GPU devices", () => {
       ...t,
     });
     const s = m.sample().gpu!;
-    expect(s.devices.map((d) => [d.name, d.usedBytes])).toEqual([["CUDA0", 4 * GiB], ["CUDA1", 0]]);
+    expect(s.devices.map((d) => [d.name, d.usedBytes])).toEqual([
+      ["CUDA0", 4 * GiB],
+      ["CUDA1", 0],
+    ]);
     expect(s).toMatchObject({ totalBytes: 48 * GiB, freeBytes: 44 * GiB, budgetBytes: 24 * GiB, maxVramPercent: 50 });
     free = 10 * GiB;
     expect(m.sample().gpu!.devices[0]!.usedBytes).toBe(14 * GiB);
@@ -173,13 +175,21 @@ describe("createMemoryMonitor: GPU devices", () => {
 
   it("a device that cannot answer reads as absent; the RAM figures still come", () => {
     const t = tree({ "proc/meminfo": meminfo(4 * 1024 * 1024, 3 * 1024 * 1024) });
-    const s = createMemoryMonitor({ maxMemoryPercent: 80, gpuDevices: () => { throw new Error("device lost"); }, ...t }).sample();
+    const s = createMemoryMonitor({
+      maxMemoryPercent: 80,
+      gpuDevices: () => {
+        throw new Error("device lost");
+      },
+      ...t,
+    }).sample();
     expect(s.gpu).toBeNull();
     expect(s.systemTotalBytes).toBe(4 * GiB);
   });
 
   it("refuses a VRAM percent outside (0, 100]", () => {
     expect(() => createMemoryMonitor({ maxMemoryPercent: 80, maxVramPercent: 0 })).toThrow(ReflexiaError);
-    expect(() => createMemoryMonitor({ maxMemoryPercent: 80, maxVramPercent: 101 })).toThrow(/maxVramPercent must be in \(0, 100\]/);
+    expect(() => createMemoryMonitor({ maxMemoryPercent: 80, maxVramPercent: 101 })).toThrow(
+      /maxVramPercent must be in \(0, 100\]/,
+    );
   });
 });

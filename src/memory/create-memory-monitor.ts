@@ -121,8 +121,12 @@ function readText(file: string): string | null {
 export function createMemoryMonitor(options: MemoryMonitorOptions): MemoryMonitor {
   const { maxMemoryPercent } = options;
   const maxVramPercent = options.maxVramPercent ?? 90;
-  for (const [name, v] of [["maxMemoryPercent", maxMemoryPercent], ["maxVramPercent", maxVramPercent]] as const) {
-    if (!Number.isFinite(v) || v <= 0 || v > 100) throw new ReflexiaError("RFX_CONFIG_INVALID", `${name} must be in (0, 100], got ${String(v)}`);
+  for (const [name, v] of [
+    ["maxMemoryPercent", maxMemoryPercent],
+    ["maxVramPercent", maxVramPercent],
+  ] as const) {
+    if (!Number.isFinite(v) || v <= 0 || v > 100)
+      throw new ReflexiaError("RFX_CONFIG_INVALID", `${name} must be in (0, 100], got ${String(v)}`);
   }
   const procRoot = options.procRoot ?? "/proc";
   const cgroupOptions = { cgroupRoot: options.cgroupRoot, procRoot };
@@ -135,7 +139,8 @@ export function createMemoryMonitor(options: MemoryMonitorOptions): MemoryMonito
   let timer: NodeJS.Timeout | null = null;
   const listeners = new Set<(s: MemorySample) => void>();
 
-  const kernelHwm = (): number | null => (kernelPeak ? readKb(readText(join(procRoot, "self", "status")), "VmHWM") : null);
+  const kernelHwm = (): number | null =>
+    kernelPeak ? readKb(readText(join(procRoot, "self", "status")), "VmHWM") : null;
 
   const resetPeak = (): void => {
     sampledPeak = process.memoryUsage.rss();
@@ -159,7 +164,13 @@ export function createMemoryMonitor(options: MemoryMonitorOptions): MemoryMonito
       raw = [];
     }
     if (raw.length === 0) return null;
-    const devices = raw.map((d) => ({ name: d.name, description: d.description, freeBytes: d.freeBytes, totalBytes: d.totalBytes, usedBytes: Math.max(0, d.totalBytes - d.freeBytes) }));
+    const devices = raw.map((d) => ({
+      name: d.name,
+      description: d.description,
+      freeBytes: d.freeBytes,
+      totalBytes: d.totalBytes,
+      usedBytes: Math.max(0, d.totalBytes - d.freeBytes),
+    }));
     const totalBytes = devices.reduce((a, d) => a + d.totalBytes, 0);
     return {
       devices,
@@ -220,7 +231,10 @@ export function createMemoryMonitor(options: MemoryMonitorOptions): MemoryMonito
     latest: () => last ?? sample(),
     startSampling(intervalMs) {
       if (!Number.isFinite(intervalMs) || intervalMs < 10) {
-        throw new ReflexiaError("RFX_CONFIG_INVALID", `sampling interval must be at least 10 ms, got ${String(intervalMs)}`);
+        throw new ReflexiaError(
+          "RFX_CONFIG_INVALID",
+          `sampling interval must be at least 10 ms, got ${String(intervalMs)}`,
+        );
       }
       if (timer) clearInterval(timer);
       timer = setInterval(sample, intervalMs);

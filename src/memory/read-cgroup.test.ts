@@ -8,7 +8,6 @@ const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
 const V1_SENTINEL = "9223372036854771712";
 
-
 const tree = useFakeSystemTree();
 
 describe("readCgroup v2", () => {
@@ -217,6 +216,8 @@ describe("availableCpus", () => {
 
   it("uses os.availableParallelism without cgroups", () => {
     const t = tree({});
-    expect(availableCpus({ cgroupRoot: join(t.cgroupRoot, "none"), procRoot: t.procRoot })).toBe(availableParallelism());
+    expect(availableCpus({ cgroupRoot: join(t.cgroupRoot, "none"), procRoot: t.procRoot })).toBe(
+      availableParallelism(),
+    );
   });
 });

@@ -107,7 +107,10 @@ export function parseProcCgroup(text: string): CgroupLine[] {
     const first = line.indexOf(":");
     const second = line.indexOf(":", first + 1);
     if (first < 0 || second < 0) continue;
-    const controllers = line.slice(first + 1, second).split(",").filter(Boolean);
+    const controllers = line
+      .slice(first + 1, second)
+      .split(",")
+      .filter(Boolean);
     const path = line.slice(second + 1);
     if (!path.startsWith("/")) continue;
     out.push({ controllers, path });

@@ -12,7 +12,11 @@ export interface CacheMetrics {
 export function createCacheMetrics(registry: Registry): CacheMetrics {
   let sizeOf: (() => number) | null = null;
   return {
-    hits: new Counter({ name: "reflexia_cache_hits_total", help: "Requests answered from the response cache.", registers: [registry] }),
+    hits: new Counter({
+      name: "reflexia_cache_hits_total",
+      help: "Requests answered from the response cache.",
+      registers: [registry],
+    }),
     misses: new Counter({
       name: "reflexia_cache_misses_total",
       help: "Cacheable requests not found in the response cache (then generated and stored).",

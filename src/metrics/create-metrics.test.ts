@@ -20,13 +20,16 @@ describe("createMetrics", () => {
 
   it("labels the inference histogram by model and quantization", async () => {
     const m = createMetrics({ defaultMetrics: false });
-    m.inference.observeGeneration({ name: "tiny", quantization: "q4_0" }, {
-      text: "x",
-      finishReason: "length",
-      promptTokens: 3,
-      completionTokens: 2,
-      timings: { queueMs: 0, promptEvalMs: 1, ttftMs: 2, evalMs: 3, totalMs: 5, interTokenMs: [3] },
-    });
+    m.inference.observeGeneration(
+      { name: "tiny", quantization: "q4_0" },
+      {
+        text: "x",
+        finishReason: "length",
+        promptTokens: 3,
+        completionTokens: 2,
+        timings: { queueMs: 0, promptEvalMs: 1, ttftMs: 2, evalMs: 3, totalMs: 5, interTokenMs: [3] },
+      },
+    );
     const text = await m.registry.metrics();
     expect(text).toContain('reflexia_model_inference_duration_seconds_count{model="tiny",quantization="q4_0"} 1');
     expect(text).toContain('reflexia_generated_tokens_total{model="tiny",quantization="q4_0"} 2');

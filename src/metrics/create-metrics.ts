@@ -32,7 +32,8 @@ export function createMetrics(options: CreateMetricsOptions = {}): ReflexiaMetri
     collectDefaultMetrics({ register: registry });
     // These three are gauges with a counter's _total suffix (promtool lint fails on them); the same values
     // stay available per type as nodejs_active_handles / _requests / _resources.
-    for (const name of ["nodejs_active_handles_total", "nodejs_active_requests_total", "nodejs_active_resources_total"]) registry.removeSingleMetric(name);
+    for (const name of ["nodejs_active_handles_total", "nodejs_active_requests_total", "nodejs_active_resources_total"])
+      registry.removeSingleMetric(name);
   }
   return {
     registry,

@@ -6,7 +6,13 @@ import { bucketDelta, counterTotals, histogramBuckets, histogramQuantile } from 
 describe("histogram snapshots", () => {
   it("sums buckets over labels and interpolates inside the bucket", async () => {
     const registry = new Registry();
-    const h = new Histogram({ name: "t_seconds", help: "t", labelNames: ["m"], buckets: [1, 2, 4], registers: [registry] });
+    const h = new Histogram({
+      name: "t_seconds",
+      help: "t",
+      labelNames: ["m"],
+      buckets: [1, 2, 4],
+      registers: [registry],
+    });
     // 4 observations in (1,2], 4 in (2,4]: the median is the top of the first of those buckets.
     for (let i = 0; i < 4; i++) h.observe({ m: "a" }, 1.5);
     for (let i = 0; i < 4; i++) h.observe({ m: "b" }, 3);

@@ -6,4 +6,10 @@ export type { MemoryMetrics } from "./memory-metrics.ts";
 export type { RagMetrics, RagStatsSnapshot } from "./rag-metrics.ts";
 export type { CacheMetrics } from "./cache-metrics.ts";
 export type { PolicyMetrics } from "./policy-metrics.ts";
-export { bucketDelta, counterTotals, histogramBuckets, histogramQuantile, type BucketSnapshot } from "./histogram-snapshot.ts";
+export {
+  bucketDelta,
+  counterTotals,
+  histogramBuckets,
+  histogramQuantile,
+  type BucketSnapshot,
+} from "./histogram-snapshot.ts";

@@ -36,7 +36,8 @@ export function createInferenceMetrics(registry: Registry): InferenceMetrics {
   const perGenerationVariant = (gauge: Gauge<VariantLabels>, value: (v: VariantStatus) => number): void => {
     if (!statusOf) return;
     gauge.reset();
-    for (const v of statusOf().variants) if (!v.embedding) gauge.inc({ model: v.name, quantization: v.quantization }, value(v));
+    for (const v of statusOf().variants)
+      if (!v.embedding) gauge.inc({ model: v.name, quantization: v.quantization }, value(v));
   };
   const m = {
     inferenceDuration: new Histogram({
@@ -67,8 +68,18 @@ export function createInferenceMetrics(registry: Registry): InferenceMetrics {
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers,
     }),
-    promptTokens: new Counter({ name: "reflexia_prompt_tokens_total", help: "Prompt tokens evaluated.", labelNames, registers }),
-    generatedTokens: new Counter({ name: "reflexia_generated_tokens_total", help: "Tokens generated.", labelNames, registers }),
+    promptTokens: new Counter({
+      name: "reflexia_prompt_tokens_total",
+      help: "Prompt tokens evaluated.",
+      labelNames,
+      registers,
+    }),
+    generatedTokens: new Counter({
+      name: "reflexia_generated_tokens_total",
+      help: "Tokens generated.",
+      labelNames,
+      registers,
+    }),
     modelLoadDuration: new Histogram({
       name: "reflexia_model_load_duration_seconds",
       help: "Time to load a variant and create its context.",

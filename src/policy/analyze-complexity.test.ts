@@ -15,7 +15,9 @@ const RANK: Record<ComplexityLevel, number> = { low: 0, medium: 1, high: 2 };
 
 function evaluate(set: readonly ComplexityFixture[]) {
   const rows = set.map((f) => ({ f, r: analyzeComplexity(f.input) }));
-  const wrong = rows.filter(({ f, r }) => r.level !== f.level).map(({ f, r }) => `${f.id}: ${f.level} scored ${r.score.toFixed(3)} (${r.level})`);
+  const wrong = rows
+    .filter(({ f, r }) => r.level !== f.level)
+    .map(({ f, r }) => `${f.id}: ${f.level} scored ${r.score.toFixed(3)} (${r.level})`);
   const mean = (level: ComplexityLevel) => {
     const s = rows.filter(({ f }) => f.level === level).map(({ r }) => r.score);
     return s.reduce((a, b) => a + b, 0) / s.length;
@@ -27,7 +29,8 @@ function evaluate(set: readonly ComplexityFixture[]) {
 describe("labelled complexity set", () => {
   it("has at least 30 prompts with every level represented and unique ids", () => {
     expect(COMPLEXITY_FIXTURES.length).toBeGreaterThanOrEqual(30);
-    for (const level of COMPLEXITY_LEVELS) expect(COMPLEXITY_FIXTURES.filter((f) => f.level === level).length).toBeGreaterThanOrEqual(10);
+    for (const level of COMPLEXITY_LEVELS)
+      expect(COMPLEXITY_FIXTURES.filter((f) => f.level === level).length).toBeGreaterThanOrEqual(10);
     const ids = [...COMPLEXITY_FIXTURES, ...COMPLEXITY_HOLDOUT].map((f) => f.id);
     expect(new Set(ids).size).toBe(ids.length);
   });
@@ -54,7 +57,9 @@ describe("labelled complexity set", () => {
 
 describe("analyzeComplexity", () => {
   it("returns a bounded score, a level from the thresholds and every feature", () => {
-    const r = analyzeComplexity({ prompt: "Prove that $\\sqrt{2}$ is irrational using a rigorous argument by contradiction." });
+    const r = analyzeComplexity({
+      prompt: "Prove that $\\sqrt{2}$ is irrational using a rigorous argument by contradiction.",
+    });
     expect(r.score).toBeGreaterThanOrEqual(0);
     expect(r.score).toBeLessThanOrEqual(1);
     expect(r.level).toBe(levelOf(r.score));
@@ -77,7 +82,10 @@ describe("analyzeComplexity", () => {
   });
 
   it("ignores system messages, counts user turns and grows with conversation depth", () => {
-    const system = { role: "system", content: "You are an expert in Kubernetes, PostgreSQL, TCP, cryptography, compilers and quantum mechanics." };
+    const system = {
+      role: "system",
+      content: "You are an expert in Kubernetes, PostgreSQL, TCP, cryptography, compilers and quantum mechanics.",
+    };
     const one = analyzeComplexity({ messages: [system, { role: "user", content: "Hi there" }] });
     expect(one.score).toBe(0);
     expect(one.features.turns.raw).toBe(1);
@@ -111,7 +119,9 @@ describe("analyzeComplexity", () => {
   });
 
   it("does not read money as LaTeX or English prose as code", () => {
-    const r = analyzeComplexity({ prompt: "I paid $5 for lunch and $12 for dinner; if it rains, for a while we stay in." });
+    const r = analyzeComplexity({
+      prompt: "I paid $5 for lunch and $12 for dinner; if it rains, for a while we stay in.",
+    });
     expect(r.features.math.raw).toBeLessThanOrEqual(1);
     expect(r.features.code.raw).toBeLessThanOrEqual(1);
     expect(r.level).toBe("low");

@@ -107,7 +107,8 @@ const clamp01 = (x: number): number => (x <= 0 || Number.isNaN(x) ? 0 : x >= 1 ?
 // Tokens
 
 const CJK = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}\p{Script=Thai}]/u;
-const PIECE = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}\p{Script=Thai}]|[\p{L}\p{M}\p{N}_]+|[^\s\p{L}\p{M}\p{N}_]/gu;
+const PIECE =
+  /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}\p{Script=Thai}]|[\p{L}\p{M}\p{N}_]+|[^\s\p{L}\p{M}\p{N}_]/gu;
 
 /**
  * Approximates a BPE/SentencePiece token count without a vocabulary: an ASCII word of up to 7 characters is one
@@ -120,7 +121,12 @@ export function estimateTokens(text: string): number {
   for (const m of text.matchAll(PIECE)) {
     const piece = m[0];
     if (CJK.test(piece)) n += 1;
-    else if (/^[\p{L}\p{M}\p{N}_]/u.test(piece)) n += /^[\x00-\x7f]+$/.test(piece) ? (piece.length <= 7 ? 1 : Math.ceil(piece.length / 5)) : Math.ceil(piece.length / 2);
+    else if (/^[\p{L}\p{M}\p{N}_]/u.test(piece))
+      n += /^[\x00-\x7f]+$/.test(piece)
+        ? piece.length <= 7
+          ? 1
+          : Math.ceil(piece.length / 5)
+        : Math.ceil(piece.length / 2);
     else n += 1;
   }
   return n;
@@ -140,9 +146,12 @@ for (const domain of LEXICON_DOMAINS) {
 }
 
 function lexiconWords(text: string): string[] {
-  return (text.toLowerCase().replace(/[-_/]/g, " ").match(/[a-z0-9][a-z0-9+#'.]*/g) ?? []).map((w) =>
-    w.replace(/[.']+$/, "").replace(/'s$/, ""),
-  );
+  return (
+    text
+      .toLowerCase()
+      .replace(/[-_/]/g, " ")
+      .match(/[a-z0-9][a-z0-9+#'.]*/g) ?? []
+  ).map((w) => w.replace(/[.']+$/, "").replace(/'s$/, ""));
 }
 
 function singular(w: string): string[] {
@@ -162,7 +171,8 @@ function matchLexicon(words: string[]): { hits: number; unique: Set<string>; dom
     // one term, not three.
     const grams: string[] = [];
     let prefix = "";
-    for (let n = 0; n < MAX_TERM_WORDS && i + n < words.length; n++) grams.push((prefix = n === 0 ? words[i]! : `${prefix} ${words[i + n]}`));
+    for (let n = 0; n < MAX_TERM_WORDS && i + n < words.length; n++)
+      grams.push((prefix = n === 0 ? words[i]! : `${prefix} ${words[i + n]}`));
     let matched = 0;
     for (let n = grams.length; n >= 1 && !matched; n--) {
       const gram = grams[n - 1]!;
@@ -235,7 +245,8 @@ const TECH_TOKENS = [
 ];
 
 /** Asking for code counts like a few lines of it: the answer will be code even when the question holds none. */
-const CODE_REQUEST = /\b(write|implement|create|build|generate|fix|refactor)\b[^.?!\n]{0,60}\b(function|class|method|script|program|module|query|regex|code|endpoint|unit tests?)\b/i;
+const CODE_REQUEST =
+  /\b(write|implement|create|build|generate|fix|refactor)\b[^.?!\n]{0,60}\b(function|class|method|script|program|module|query|regex|code|endpoint|unit tests?)\b/i;
 
 function codeRaw(text: string): number {
   const fences = Math.floor(countMatches(text, FENCE) / 2);
@@ -245,17 +256,22 @@ function codeRaw(text: string): number {
   const operators = countMatches(text, CODE_OPERATORS);
   const inline = countMatches(text, INLINE_CODE);
   const request = CODE_REQUEST.test(text) ? 4 : 0;
-  const techTokens = Math.min(6, TECH_TOKENS.reduce((n, re) => n + countMatches(text, re), 0));
+  const techTokens = Math.min(
+    6,
+    TECH_TOKENS.reduce((n, re) => n + countMatches(text, re), 0),
+  );
   return fences * 3 + codeLines + (keywords + operators) / 2 + inline * 2 + request + techTokens;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // Math
 
-const LATEX = /\\(frac|dfrac|sum|prod|int|iint|oint|sqrt|lim|partial|nabla|infty|alpha|beta|gamma|delta|epsilon|varepsilon|theta|lambda|mu|sigma|omega|pi|phi|psi|cdot|times|leq|geq|neq|approx|equiv|in|forall|exists|mathbb|mathbf|mathcal|hat|bar|vec|left|right|begin|end|log|ln|sin|cos|exp|binom|det|top)\b/g;
+const LATEX =
+  /\\(frac|dfrac|sum|prod|int|iint|oint|sqrt|lim|partial|nabla|infty|alpha|beta|gamma|delta|epsilon|varepsilon|theta|lambda|mu|sigma|omega|pi|phi|psi|cdot|times|leq|geq|neq|approx|equiv|in|forall|exists|mathbb|mathbf|mathcal|hat|bar|vec|left|right|begin|end|log|ln|sin|cos|exp|binom|det|top)\b/g;
 const DOLLAR_MATH = /\$\$[^$]+\$\$|\$(?!\s)(?!\d+(?:[.,]\d+)?(?:\s|$|[.,!?)]))[^$\n]+?(?<!\s)\$/g;
 const MATH_SYMBOLS = /[∑∏∫∮√∞∂∇∈∉∀∃≤≥≠≈≡±×÷→⇒⇔∧∨¬⊂⊆∪∩]/g;
-const EQUATION = /(?:\b[a-zA-Z]\w*\s*\([a-z, ]+\)|\b\d*[a-zA-Z](?:\^\S+|_\{?\w+\}?)?)\s*(?:[+\-*/]\s*[\w^()]+\s*)*=\s*[-\w(\\]/g;
+const EQUATION =
+  /(?:\b[a-zA-Z]\w*\s*\([a-z, ]+\)|\b\d*[a-zA-Z](?:\^\S+|_\{?\w+\}?)?)\s*(?:[+\-*/]\s*[\w^()]+\s*)*=\s*[-\w(\\]/g;
 /** Percentages and money amounts: quantitative constraints the answer must compute with. */
 const QUANTITIES = /\b\d+(?:[.,]\d+)?\s?%|[$€£¥]\s?\d/g;
 const POWER_SUBSCRIPT = /\b[a-zA-Z)\]]\s?\^\s?[\w{(-]|\b[a-zA-Z]_\{?[\w]+\}?|\bO\(\s*n[\w^ *+]*\)/g;
@@ -340,8 +356,41 @@ const SCRIPTS: ReadonlyArray<[string, RegExp]> = [
 /** Function words distinctive enough to tell Latin-script languages apart (shared words are left out). */
 const STOPWORDS: Readonly<Record<string, ReadonlySet<string>>> = {
   en: new Set(["the", "and", "is", "are", "of", "with", "what", "how", "this", "that", "you", "my", "it", "for", "to"]),
-  fr: new Set(["le", "les", "des", "est", "et", "une", "je", "vous", "avec", "pour", "pas", "sur", "dans", "ça", "comment", "qui"]),
-  de: new Set(["der", "die", "das", "und", "ist", "nicht", "ich", "mit", "eine", "wie", "warum", "bitte", "mir", "sie", "als"]),
+  fr: new Set([
+    "le",
+    "les",
+    "des",
+    "est",
+    "et",
+    "une",
+    "je",
+    "vous",
+    "avec",
+    "pour",
+    "pas",
+    "sur",
+    "dans",
+    "ça",
+    "comment",
+    "qui",
+  ]),
+  de: new Set([
+    "der",
+    "die",
+    "das",
+    "und",
+    "ist",
+    "nicht",
+    "ich",
+    "mit",
+    "eine",
+    "wie",
+    "warum",
+    "bitte",
+    "mir",
+    "sie",
+    "als",
+  ]),
   es: new Set(["el", "los", "las", "es", "y", "una", "por", "para", "con", "qué", "cómo", "muy", "pero", "está"]),
   it: new Set(["il", "gli", "è", "e", "una", "per", "con", "che", "non", "sono", "della", "perché", "questo"]),
   pt: new Set(["o", "os", "as", "é", "uma", "não", "com", "para", "que", "você", "isso", "muito", "está"]),
@@ -369,13 +418,18 @@ function detectLanguages(text: string): { languages: number; nonEnglishOnly: boo
   // Among Latin-script text, count languages by distinctive function words.
   const words = (text.toLowerCase().match(/\p{Script=Latin}+/gu) ?? []).filter(Boolean);
   const hits: Record<string, number> = {};
-  for (const w of words) for (const [lang, set] of Object.entries(STOPWORDS)) if (set.has(w)) hits[lang] = (hits[lang] ?? 0) + 1;
+  for (const w of words)
+    for (const [lang, set] of Object.entries(STOPWORDS)) if (set.has(w)) hits[lang] = (hits[lang] ?? 0) + 1;
   const totalHits = Object.values(hits).reduce((a, b) => a + b, 0);
   const latinLangs = Object.values(hits).filter((n) => n >= 3 && n / totalHits >= 0.2).length;
-  const languages = scripts.filter((s) => s !== "latin").length + Math.max(scripts.includes("latin") ? 1 : 0, latinLangs);
+  const languages =
+    scripts.filter((s) => s !== "latin").length + Math.max(scripts.includes("latin") ? 1 : 0, latinLangs);
   const top = Object.entries(hits).sort((a, b) => b[1] - a[1])[0];
   const nonEnglishLatin = top !== undefined && top[0] !== "en" && top[1] >= 2 && (hits.en ?? 0) <= 1;
-  return { languages, nonEnglishOnly: (scripts.length > 0 && !scripts.includes("latin")) || (languages === 1 && nonEnglishLatin) };
+  return {
+    languages,
+    nonEnglishOnly: (scripts.length > 0 && !scripts.includes("latin")) || (languages === 1 && nonEnglishLatin),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -383,7 +437,10 @@ function detectLanguages(text: string): { languages: number; nonEnglishOnly: boo
 function validate(options: ComplexityOptions): void {
   const t = options.thresholds;
   if (t && !(t.length === 2 && t[0] >= 0 && t[1] <= 1 && t[0] <= t[1])) {
-    throw new ReflexiaError("RFX_CONFIG_INVALID", `complexity thresholds must be two ascending numbers in [0,1], got ${JSON.stringify(t)}`);
+    throw new ReflexiaError(
+      "RFX_CONFIG_INVALID",
+      `complexity thresholds must be two ascending numbers in [0,1], got ${JSON.stringify(t)}`,
+    );
   }
   for (const [k, w] of Object.entries(options.weights ?? {})) {
     if (!(COMPLEXITY_FEATURES as readonly string[]).includes(k) || typeof w !== "number" || !(w >= 0)) {
@@ -396,12 +453,18 @@ function validate(options: ComplexityOptions): void {
   }
   const l = options.lengthTokens;
   if (l && !(l[0] > 0 && l[1] > l[0])) {
-    throw new ReflexiaError("RFX_CONFIG_INVALID", `lengthTokens must be two ascending positive numbers, got ${JSON.stringify(l)}`);
+    throw new ReflexiaError(
+      "RFX_CONFIG_INVALID",
+      `lengthTokens must be two ascending positive numbers, got ${JSON.stringify(l)}`,
+    );
   }
 }
 
 /** Maps a score to a level with the given thresholds: < t0 low, < t1 medium, else high. */
-export function levelOf(score: number, thresholds: readonly [number, number] = DEFAULT_COMPLEXITY_OPTIONS.thresholds): ComplexityLevel {
+export function levelOf(
+  score: number,
+  thresholds: readonly [number, number] = DEFAULT_COMPLEXITY_OPTIONS.thresholds,
+): ComplexityLevel {
   return score < thresholds[0] ? "low" : score < thresholds[1] ? "medium" : "high";
 }
 
@@ -432,7 +495,8 @@ export function analyzeComplexity(input: ComplexityInput, options: ComplexityOpt
   const half = Math.floor(maxChars / 2);
   const text = full.length <= maxChars ? full : `${full.slice(0, half)}\n\n${full.slice(full.length - half)}`;
 
-  const tokens = full.length <= maxChars ? estimateTokens(text) : Math.round((estimateTokens(text) * full.length) / text.length);
+  const tokens =
+    full.length <= maxChars ? estimateTokens(text) : Math.round((estimateTokens(text) * full.length) / text.length);
   const words = lexiconWords(text);
   const lex = matchLexicon(words);
   const density = words.length > 0 ? lex.hits / words.length : 0;

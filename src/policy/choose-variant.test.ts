@@ -1,11 +1,23 @@
 import { describe, expect, it } from "vitest";
 import { QUANTIZATIONS, type Quantization } from "../config/index.ts";
 import { levelOf, type ComplexityLevel } from "./analyze-complexity.ts";
-import { chooseVariant, levelWithHysteresis, REASONS, type ChooseVariantInput, type VariantDecision } from "./choose-variant.ts";
+import {
+  chooseVariant,
+  levelWithHysteresis,
+  REASONS,
+  type ChooseVariantInput,
+  type VariantDecision,
+} from "./choose-variant.ts";
 
 const MiB = 2 ** 20;
 const ALL: Quantization[] = [...QUANTIZATIONS];
-const SIZES: Record<Quantization, number> = { q4_0: 100 * MiB, q4_k_m: 120 * MiB, q5_k_m: 140 * MiB, q8_0: 200 * MiB, f16: 380 * MiB };
+const SIZES: Record<Quantization, number> = {
+  q4_0: 100 * MiB,
+  q4_k_m: 120 * MiB,
+  q5_k_m: 140 * MiB,
+  q8_0: 200 * MiB,
+  f16: 380 * MiB,
+};
 
 const at = (score: number) => ({ score, level: levelOf(score, [0.3, 0.6]) });
 
@@ -30,51 +42,207 @@ type Row = [string, Partial<ChooseVariantInput>, Partial<VariantDecision>];
 
 const rows: Row[] = [
   // complexity → target
-  ["low → q4_0", { complexity: at(0.1) }, { quantization: "q4_0", reason: "complexity_low", action: "load", level: "low" }],
-  ["medium → q5_k_m", { complexity: at(0.45) }, { quantization: "q5_k_m", reason: "complexity_medium", action: "load" }],
+  [
+    "low → q4_0",
+    { complexity: at(0.1) },
+    { quantization: "q4_0", reason: "complexity_low", action: "load", level: "low" },
+  ],
+  [
+    "medium → q5_k_m",
+    { complexity: at(0.45) },
+    { quantization: "q5_k_m", reason: "complexity_medium", action: "load" },
+  ],
   ["high → q8_0", { complexity: at(0.8) }, { quantization: "q8_0", reason: "complexity_high", action: "load" }],
-  ["medium without q5_k_m → q4_k_m", { complexity: at(0.45), available: ["q4_0", "q4_k_m", "q8_0"] }, { quantization: "q4_k_m", reason: "complexity_medium" }],
-  ["high without q8_0 → f16", { complexity: at(0.9), available: ["q4_0", "f16"] }, { quantization: "f16", reason: "complexity_high" }],
-  ["low without q4_0/q4_k_m → nearest (smaller on ties)", { complexity: at(0.1), available: ["q5_k_m", "f16"] }, { quantization: "q5_k_m", reason: "nearest_available" }],
-  ["medium with only q4_0 and q8_0 → nearest to q5_k_m", { complexity: at(0.45), available: ["q4_0", "q8_0"] }, { quantization: "q8_0", reason: "nearest_available" }],
-  ["a single stored variant serves everything", { complexity: at(0.95), available: ["q4_0"] }, { quantization: "q4_0", reason: "only_available", action: "load" }],
-  ["unknown names in the store are ignored", { complexity: at(0.8), available: ["q8_0", "q3_k_s" as Quantization] }, { quantization: "q8_0", reason: "only_available" }],
+  [
+    "medium without q5_k_m → q4_k_m",
+    { complexity: at(0.45), available: ["q4_0", "q4_k_m", "q8_0"] },
+    { quantization: "q4_k_m", reason: "complexity_medium" },
+  ],
+  [
+    "high without q8_0 → f16",
+    { complexity: at(0.9), available: ["q4_0", "f16"] },
+    { quantization: "f16", reason: "complexity_high" },
+  ],
+  [
+    "low without q4_0/q4_k_m → nearest (smaller on ties)",
+    { complexity: at(0.1), available: ["q5_k_m", "f16"] },
+    { quantization: "q5_k_m", reason: "nearest_available" },
+  ],
+  [
+    "medium with only q4_0 and q8_0 → nearest to q5_k_m",
+    { complexity: at(0.45), available: ["q4_0", "q8_0"] },
+    { quantization: "q8_0", reason: "nearest_available" },
+  ],
+  [
+    "a single stored variant serves everything",
+    { complexity: at(0.95), available: ["q4_0"] },
+    { quantization: "q4_0", reason: "only_available", action: "load" },
+  ],
+  [
+    "unknown names in the store are ignored",
+    { complexity: at(0.8), available: ["q8_0", "q3_k_s" as Quantization] },
+    { quantization: "q8_0", reason: "only_available" },
+  ],
   // loaded variants
-  ["loaded target is used", { complexity: at(0.8), loaded: ["q8_0"] }, { quantization: "q8_0", reason: "complexity_high", action: "use" }],
-  ["adjacent loaded variant below the target is preferred", { complexity: at(0.8), loaded: ["q5_k_m"] }, { quantization: "q5_k_m", reason: "prefer_loaded", action: "use", target: "q8_0" }],
-  ["adjacent loaded variant above the target is preferred", { complexity: at(0.1), loaded: ["q4_k_m"] }, { quantization: "q4_k_m", reason: "prefer_loaded", action: "use", target: "q4_0" }],
-  ["between two adjacent loaded variants the larger wins", { complexity: at(0.8), loaded: ["q5_k_m", "f16"] }, { quantization: "f16", reason: "prefer_loaded" }],
-  ["a loaded variant two ranks away does not stop the load", { complexity: at(0.1), loaded: ["q5_k_m"] }, { quantization: "q4_0", reason: "complexity_low", action: "load" }],
-  ["loaded variants of other quantizations not stored are ignored", { complexity: at(0.8), available: ["q4_0", "q8_0"], loaded: ["q5_k_m"] }, { quantization: "q8_0", action: "load" }],
+  [
+    "loaded target is used",
+    { complexity: at(0.8), loaded: ["q8_0"] },
+    { quantization: "q8_0", reason: "complexity_high", action: "use" },
+  ],
+  [
+    "adjacent loaded variant below the target is preferred",
+    { complexity: at(0.8), loaded: ["q5_k_m"] },
+    { quantization: "q5_k_m", reason: "prefer_loaded", action: "use", target: "q8_0" },
+  ],
+  [
+    "adjacent loaded variant above the target is preferred",
+    { complexity: at(0.1), loaded: ["q4_k_m"] },
+    { quantization: "q4_k_m", reason: "prefer_loaded", action: "use", target: "q4_0" },
+  ],
+  [
+    "between two adjacent loaded variants the larger wins",
+    { complexity: at(0.8), loaded: ["q5_k_m", "f16"] },
+    { quantization: "f16", reason: "prefer_loaded" },
+  ],
+  [
+    "a loaded variant two ranks away does not stop the load",
+    { complexity: at(0.1), loaded: ["q5_k_m"] },
+    { quantization: "q4_0", reason: "complexity_low", action: "load" },
+  ],
+  [
+    "loaded variants of other quantizations not stored are ignored",
+    { complexity: at(0.8), available: ["q4_0", "q8_0"], loaded: ["q5_k_m"] },
+    { quantization: "q8_0", action: "load" },
+  ],
   // pressure
-  ["pressure ≥ 0.75 lowers a target to load by one rank", { complexity: at(0.8), pressure: 0.8 }, { quantization: "q5_k_m", reason: "memory_pressure_downgrade", action: "load", target: "q8_0" }],
-  ["pressure ≥ 0.9 lowers it by two ranks", { complexity: at(0.8), pressure: 0.95 }, { quantization: "q4_k_m", reason: "memory_pressure_downgrade" }],
-  ["pressure never goes below the smallest stored", { complexity: at(0.45), pressure: 0.99, available: ["q4_k_m", "q5_k_m"] }, { quantization: "q4_k_m", reason: "memory_pressure_downgrade" }],
-  ["pressure does not move a loaded target", { complexity: at(0.8), pressure: 0.95, loaded: ["q8_0"] }, { quantization: "q8_0", action: "use", reason: "complexity_high" }],
-  ["pressure below 0.75 changes nothing", { complexity: at(0.8), pressure: 0.74 }, { quantization: "q8_0", reason: "complexity_high" }],
+  [
+    "pressure ≥ 0.75 lowers a target to load by one rank",
+    { complexity: at(0.8), pressure: 0.8 },
+    { quantization: "q5_k_m", reason: "memory_pressure_downgrade", action: "load", target: "q8_0" },
+  ],
+  [
+    "pressure ≥ 0.9 lowers it by two ranks",
+    { complexity: at(0.8), pressure: 0.95 },
+    { quantization: "q4_k_m", reason: "memory_pressure_downgrade" },
+  ],
+  [
+    "pressure never goes below the smallest stored",
+    { complexity: at(0.45), pressure: 0.99, available: ["q4_k_m", "q5_k_m"] },
+    { quantization: "q4_k_m", reason: "memory_pressure_downgrade" },
+  ],
+  [
+    "pressure does not move a loaded target",
+    { complexity: at(0.8), pressure: 0.95, loaded: ["q8_0"] },
+    { quantization: "q8_0", action: "use", reason: "complexity_high" },
+  ],
+  [
+    "pressure below 0.75 changes nothing",
+    { complexity: at(0.8), pressure: 0.74 },
+    { quantization: "q8_0", reason: "complexity_high" },
+  ],
   // hard fit
-  ["a target that does not fit is downgraded until one fits", { complexity: at(0.8), freeBudgetBytes: 150 * MiB }, { quantization: "q5_k_m", reason: "memory_pressure_downgrade", action: "load" }],
-  ["only the smallest fits → the smallest", { complexity: at(0.99), freeBudgetBytes: 110 * MiB }, { quantization: "q4_0", reason: "memory_pressure_downgrade", action: "load" }],
-  ["downgrade stops at a loaded variant before evicting", { complexity: at(0.8), freeBudgetBytes: 10 * MiB, evictableBytes: 500 * MiB, loaded: ["q4_0"] }, { quantization: "q4_0", action: "use", reason: "memory_pressure_downgrade" }],
-  ["nothing fits now but the target fits after eviction", { complexity: at(0.8), freeBudgetBytes: 50 * MiB, evictableBytes: 200 * MiB }, { quantization: "q8_0", action: "evict_then_load", reason: "complexity_high" }],
-  ["after eviction only a smaller one fits", { complexity: at(0.8), freeBudgetBytes: 50 * MiB, evictableBytes: 80 * MiB }, { quantization: "q4_k_m", action: "evict_then_load", reason: "memory_pressure_downgrade" }],
-  ["a larger loaded variant serves rather than a refusal", { complexity: at(0.1), freeBudgetBytes: 0, loaded: ["f16"] }, { quantization: "f16", action: "use", reason: "prefer_loaded" }],
-  ["nothing fits even after eviction → refuse", { complexity: at(0.8), freeBudgetBytes: 50 * MiB, evictableBytes: 40 * MiB }, { quantization: "q4_0", action: "refuse", refuseCode: "RFX_MEMORY_BUDGET", reason: "no_variant_fits" }],
-  ["a variant without an estimate never counts as fitting", { complexity: at(0.8), estimateBytes: { q4_0: SIZES.q4_0, q4_k_m: SIZES.q4_k_m, q5_k_m: SIZES.q5_k_m } }, { quantization: "q5_k_m", reason: "memory_pressure_downgrade" }],
-  ["no stored variant at all → not found", { available: [] }, { action: "refuse", refuseCode: "RFX_MODEL_NOT_FOUND", reason: "not_available" }],
+  [
+    "a target that does not fit is downgraded until one fits",
+    { complexity: at(0.8), freeBudgetBytes: 150 * MiB },
+    { quantization: "q5_k_m", reason: "memory_pressure_downgrade", action: "load" },
+  ],
+  [
+    "only the smallest fits → the smallest",
+    { complexity: at(0.99), freeBudgetBytes: 110 * MiB },
+    { quantization: "q4_0", reason: "memory_pressure_downgrade", action: "load" },
+  ],
+  [
+    "downgrade stops at a loaded variant before evicting",
+    { complexity: at(0.8), freeBudgetBytes: 10 * MiB, evictableBytes: 500 * MiB, loaded: ["q4_0"] },
+    { quantization: "q4_0", action: "use", reason: "memory_pressure_downgrade" },
+  ],
+  [
+    "nothing fits now but the target fits after eviction",
+    { complexity: at(0.8), freeBudgetBytes: 50 * MiB, evictableBytes: 200 * MiB },
+    { quantization: "q8_0", action: "evict_then_load", reason: "complexity_high" },
+  ],
+  [
+    "after eviction only a smaller one fits",
+    { complexity: at(0.8), freeBudgetBytes: 50 * MiB, evictableBytes: 80 * MiB },
+    { quantization: "q4_k_m", action: "evict_then_load", reason: "memory_pressure_downgrade" },
+  ],
+  [
+    "a larger loaded variant serves rather than a refusal",
+    { complexity: at(0.1), freeBudgetBytes: 0, loaded: ["f16"] },
+    { quantization: "f16", action: "use", reason: "prefer_loaded" },
+  ],
+  [
+    "nothing fits even after eviction → refuse",
+    { complexity: at(0.8), freeBudgetBytes: 50 * MiB, evictableBytes: 40 * MiB },
+    { quantization: "q4_0", action: "refuse", refuseCode: "RFX_MEMORY_BUDGET", reason: "no_variant_fits" },
+  ],
+  [
+    "a variant without an estimate never counts as fitting",
+    { complexity: at(0.8), estimateBytes: { q4_0: SIZES.q4_0, q4_k_m: SIZES.q4_k_m, q5_k_m: SIZES.q5_k_m } },
+    { quantization: "q5_k_m", reason: "memory_pressure_downgrade" },
+  ],
+  [
+    "no stored variant at all → not found",
+    { available: [] },
+    { action: "refuse", refuseCode: "RFX_MODEL_NOT_FOUND", reason: "not_available" },
+  ],
   // pinned
-  ["pinned fits → load it whatever the complexity", { pinned: "f16", complexity: at(0.05) }, { quantization: "f16", reason: "pinned", action: "load" }],
-  ["pinned loaded → use", { pinned: "q8_0", loaded: ["q8_0"] }, { quantization: "q8_0", reason: "pinned", action: "use" }],
-  ["pinned ignores pressure and loaded neighbours", { pinned: "q8_0", pressure: 0.95, loaded: ["q5_k_m"] }, { quantization: "q8_0", reason: "pinned", action: "load" }],
-  ["pinned fits only after eviction", { pinned: "q8_0", freeBudgetBytes: 100 * MiB, evictableBytes: 100 * MiB }, { quantization: "q8_0", action: "evict_then_load" }],
-  ["pinned that cannot fit is refused, never downgraded", { pinned: "f16", freeBudgetBytes: 300 * MiB, evictableBytes: 50 * MiB }, { quantization: "f16", reason: "pinned", action: "refuse", refuseCode: "RFX_MEMORY_BUDGET" }],
-  ["pinned that is not stored is not found", { pinned: "q5_k_m", available: ["q4_0", "q8_0"] }, { quantization: "q5_k_m", action: "refuse", refuseCode: "RFX_MODEL_NOT_FOUND" }],
+  [
+    "pinned fits → load it whatever the complexity",
+    { pinned: "f16", complexity: at(0.05) },
+    { quantization: "f16", reason: "pinned", action: "load" },
+  ],
+  [
+    "pinned loaded → use",
+    { pinned: "q8_0", loaded: ["q8_0"] },
+    { quantization: "q8_0", reason: "pinned", action: "use" },
+  ],
+  [
+    "pinned ignores pressure and loaded neighbours",
+    { pinned: "q8_0", pressure: 0.95, loaded: ["q5_k_m"] },
+    { quantization: "q8_0", reason: "pinned", action: "load" },
+  ],
+  [
+    "pinned fits only after eviction",
+    { pinned: "q8_0", freeBudgetBytes: 100 * MiB, evictableBytes: 100 * MiB },
+    { quantization: "q8_0", action: "evict_then_load" },
+  ],
+  [
+    "pinned that cannot fit is refused, never downgraded",
+    { pinned: "f16", freeBudgetBytes: 300 * MiB, evictableBytes: 50 * MiB },
+    { quantization: "f16", reason: "pinned", action: "refuse", refuseCode: "RFX_MEMORY_BUDGET" },
+  ],
+  [
+    "pinned that is not stored is not found",
+    { pinned: "q5_k_m", available: ["q4_0", "q8_0"] },
+    { quantization: "q5_k_m", action: "refuse", refuseCode: "RFX_MODEL_NOT_FOUND" },
+  ],
   // adaptive off
-  ["adaptive off → default whatever the complexity", { adaptive: false, complexity: at(0.95) }, { quantization: "q4_0", reason: "adaptive_disabled", action: "load" }],
-  ["adaptive off uses a non-q4 default", { adaptive: false, defaultQuantization: "q8_0", complexity: at(0.05) }, { quantization: "q8_0", reason: "adaptive_disabled" }],
-  ["adaptive off ignores loaded neighbours and pressure", { adaptive: false, defaultQuantization: "q8_0", loaded: ["q5_k_m"], pressure: 0.95 }, { quantization: "q8_0", reason: "adaptive_disabled", action: "load" }],
-  ["adaptive off with the default not stored → nearest stored", { adaptive: false, defaultQuantization: "q4_k_m", available: ["q4_0", "q8_0"] }, { quantization: "q4_0", reason: "nearest_available" }],
-  ["adaptive off with the default over budget → refuse, no downgrade", { adaptive: false, defaultQuantization: "q8_0", freeBudgetBytes: 150 * MiB }, { quantization: "q8_0", action: "refuse", refuseCode: "RFX_MEMORY_BUDGET", reason: "adaptive_disabled" }],
+  [
+    "adaptive off → default whatever the complexity",
+    { adaptive: false, complexity: at(0.95) },
+    { quantization: "q4_0", reason: "adaptive_disabled", action: "load" },
+  ],
+  [
+    "adaptive off uses a non-q4 default",
+    { adaptive: false, defaultQuantization: "q8_0", complexity: at(0.05) },
+    { quantization: "q8_0", reason: "adaptive_disabled" },
+  ],
+  [
+    "adaptive off ignores loaded neighbours and pressure",
+    { adaptive: false, defaultQuantization: "q8_0", loaded: ["q5_k_m"], pressure: 0.95 },
+    { quantization: "q8_0", reason: "adaptive_disabled", action: "load" },
+  ],
+  [
+    "adaptive off with the default not stored → nearest stored",
+    { adaptive: false, defaultQuantization: "q4_k_m", available: ["q4_0", "q8_0"] },
+    { quantization: "q4_0", reason: "nearest_available" },
+  ],
+  [
+    "adaptive off with the default over budget → refuse, no downgrade",
+    { adaptive: false, defaultQuantization: "q8_0", freeBudgetBytes: 150 * MiB },
+    { quantization: "q8_0", action: "refuse", refuseCode: "RFX_MEMORY_BUDGET", reason: "adaptive_disabled" },
+  ],
 ];
 
 describe("chooseVariant", () => {
@@ -88,7 +256,8 @@ describe("chooseVariant", () => {
   });
 
   it("never returns a non-loaded variant that exceeds free + evictable memory (exhaustive sweep)", () => {
-    const subsets = (xs: Quantization[]): Quantization[][] => xs.reduce<Quantization[][]>((acc, x) => acc.concat(acc.map((s) => [...s, x])), [[]]);
+    const subsets = (xs: Quantization[]): Quantization[][] =>
+      xs.reduce<Quantization[][]>((acc, x) => acc.concat(acc.map((s) => [...s, x])), [[]]);
     let checked = 0;
     for (const available of subsets(ALL).filter((s) => s.length > 0)) {
       for (const loaded of subsets(available).filter((s) => s.length <= 2)) {
@@ -96,7 +265,16 @@ describe("chooseVariant", () => {
           for (const free of [0, 90, 130, 210, 1000].map((m) => m * MiB)) {
             for (const evictable of [0, 100 * MiB]) {
               for (const pressure of [0.1, 0.95]) {
-                const d = chooseVariant(input({ available, loaded, complexity: at(score), freeBudgetBytes: free, evictableBytes: evictable, pressure }));
+                const d = chooseVariant(
+                  input({
+                    available,
+                    loaded,
+                    complexity: at(score),
+                    freeBudgetBytes: free,
+                    evictableBytes: evictable,
+                    pressure,
+                  }),
+                );
                 checked++;
                 if (d.action === "refuse") {
                   // Refusing is only allowed when no stored variant is loaded or fits after eviction.
@@ -136,9 +314,12 @@ describe("levelWithHysteresis", () => {
     [0.51, "high", "medium"],
     [0.2, "high", "low"],
     [0.45, undefined, "medium"],
-  ] as Array<[number, ComplexityLevel | undefined, ComplexityLevel]>)("score %s after %s → %s", (score, prev, expected) => {
-    expect(levelWithHysteresis(score, t, 0.08, prev)).toBe(expected);
-  });
+  ] as Array<[number, ComplexityLevel | undefined, ComplexityLevel]>)(
+    "score %s after %s → %s",
+    (score, prev, expected) => {
+      expect(levelWithHysteresis(score, t, 0.08, prev)).toBe(expected);
+    },
+  );
 
   it("with zero hysteresis is the plain level", () => {
     for (const s of [0, 0.29, 0.3, 0.59, 0.6, 1]) expect(levelWithHysteresis(s, t, 0, "high")).toBe(levelOf(s, t));
@@ -147,7 +328,10 @@ describe("levelWithHysteresis", () => {
 
 describe("hysteresis over a sequence of requests", () => {
   /** Runs requests like a server would: load what is chosen, remember the choice and its level. */
-  function simulate(scores: number[], hysteresis: number): { chosen: Quantization[]; reasons: string[]; switches: number } {
+  function simulate(
+    scores: number[],
+    hysteresis: number,
+  ): { chosen: Quantization[]; reasons: string[]; switches: number } {
     let previous: Quantization | undefined;
     let previousLevel: ComplexityLevel | undefined;
     const loaded = new Set<Quantization>();
@@ -156,7 +340,10 @@ describe("hysteresis over a sequence of requests", () => {
     let switches = 0;
     for (const score of scores) {
       // preferLoadedMaxGap 0 isolates hysteresis from the loaded-variant preference.
-      const d = chooseVariant(input({ complexity: at(score), previous, previousLevel, loaded: [...loaded], hysteresis }), { preferLoadedMaxGap: 0 });
+      const d = chooseVariant(
+        input({ complexity: at(score), previous, previousLevel, loaded: [...loaded], hysteresis }),
+        { preferLoadedMaxGap: 0 },
+      );
       if (previous !== undefined && d.quantization !== previous) switches++;
       previous = d.quantization;
       previousLevel = d.level;
@@ -194,7 +381,9 @@ describe("hysteresis over a sequence of requests", () => {
   it("previousLevel defaults from the previous quantization", () => {
     const held = chooseVariant(input({ complexity: at(0.63), previous: "q5_k_m", loaded: ["q5_k_m"] }));
     expect(held).toMatchObject({ quantization: "q5_k_m", reason: "hysteresis_hold", level: "medium" });
-    const moved = chooseVariant(input({ complexity: at(0.7), previous: "q5_k_m", loaded: ["q5_k_m"] }), { preferLoadedMaxGap: 0 });
+    const moved = chooseVariant(input({ complexity: at(0.7), previous: "q5_k_m", loaded: ["q5_k_m"] }), {
+      preferLoadedMaxGap: 0,
+    });
     expect(moved).toMatchObject({ quantization: "q8_0", reason: "complexity_high", level: "high" });
   });
 });
@@ -211,23 +400,45 @@ describe("chooseVariant with a GPU", () => {
 
   it("steps a target that would be split with the CPU down to the largest variant that runs whole on the GPU", () => {
     const d = chooseVariant(input({ complexity: at(0.8), gpuLayers }));
-    expect(d).toMatchObject({ quantization: "q5_k_m", reason: "gpu_offload_downgrade", action: "load", target: "q8_0", level: "high" });
+    expect(d).toMatchObject({
+      quantization: "q5_k_m",
+      reason: "gpu_offload_downgrade",
+      action: "load",
+      target: "q8_0",
+      level: "high",
+    });
     expect(d.detail).toMatch(/q8_0 would run 20\/33 layers on the GPU, q5_k_m runs whole on it/);
   });
 
   it("keeps a target that fits the GPU whole, and a split one when nothing smaller fits whole", () => {
-    expect(chooseVariant(input({ complexity: at(0.45), gpuLayers }))).toMatchObject({ quantization: "q5_k_m", reason: "complexity_medium" });
-    const none = { ...gpuLayers, q4_0: { gpuLayers: 5, totalLayers: 33 }, q4_k_m: { gpuLayers: 4, totalLayers: 33 }, q5_k_m: { gpuLayers: 3, totalLayers: 33 } };
-    expect(chooseVariant(input({ complexity: at(0.8), gpuLayers: none }))).toMatchObject({ quantization: "q8_0", reason: "complexity_high" });
+    expect(chooseVariant(input({ complexity: at(0.45), gpuLayers }))).toMatchObject({
+      quantization: "q5_k_m",
+      reason: "complexity_medium",
+    });
+    const none = {
+      ...gpuLayers,
+      q4_0: { gpuLayers: 5, totalLayers: 33 },
+      q4_k_m: { gpuLayers: 4, totalLayers: 33 },
+      q5_k_m: { gpuLayers: 3, totalLayers: 33 },
+    };
+    expect(chooseVariant(input({ complexity: at(0.8), gpuLayers: none }))).toMatchObject({
+      quantization: "q8_0",
+      reason: "complexity_high",
+    });
   });
 
   it("never substitutes for a pinned variant or with adaptive quantization off", () => {
     expect(chooseVariant(input({ pinned: "f16", gpuLayers }))).toMatchObject({ quantization: "f16", reason: "pinned" });
-    expect(chooseVariant(input({ adaptive: false, defaultQuantization: "q8_0", gpuLayers }))).toMatchObject({ quantization: "q8_0", reason: "adaptive_disabled" });
+    expect(chooseVariant(input({ adaptive: false, defaultQuantization: "q8_0", gpuLayers }))).toMatchObject({
+      quantization: "q8_0",
+      reason: "adaptive_disabled",
+    });
   });
 
   it("the whole-on-GPU variant must still fit RAM", () => {
-    const d = chooseVariant(input({ complexity: at(0.8), gpuLayers, estimateBytes: { ...SIZES, q5_k_m: 1e15, q4_k_m: 1e15 } }));
+    const d = chooseVariant(
+      input({ complexity: at(0.8), gpuLayers, estimateBytes: { ...SIZES, q5_k_m: 1e15, q4_k_m: 1e15 } }),
+    );
     expect(d).toMatchObject({ quantization: "q4_0", reason: "gpu_offload_downgrade" });
   });
 });

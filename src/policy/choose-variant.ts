@@ -185,13 +185,20 @@ export function chooseVariant(input: ChooseVariantInput, options: ChooseVariantO
   const actionFor = (q: Quantization): Action => (loaded.has(q) ? "use" : fitsNow(q) ? "load" : "evict_then_load");
   const budgetNote = `free budget ${MiB(free)}${evictable > 0 ? ` + ${MiB(evictable)} evictable` : ""}, pressure ${input.pressure.toFixed(2)}`;
   const actionNote = (q: Quantization, action: Action): string =>
-    action === "use" ? `${q} is loaded` : `${q} needs ${MiB(need(q))}${action === "evict_then_load" ? " after evicting idle variants" : ""}; ${budgetNote}`;
+    action === "use"
+      ? `${q} is loaded`
+      : `${q} needs ${MiB(need(q))}${action === "evict_then_load" ? " after evicting idle variants" : ""}; ${budgetNote}`;
 
   // The exact-variant paths (pinned, adaptive off): that variant or a refusal.
   const exact = (q: Quantization, reason: Reason, level: ComplexityLevel, why: string): VariantDecision => {
     const base = { quantization: q, reason, level, target: q, dependsOnMemory: !loaded.has(q) };
     if (!stored.includes(q)) {
-      return { ...base, action: "refuse", refuseCode: "RFX_MODEL_NOT_FOUND", detail: `${why}; ${q} is not in the store` };
+      return {
+        ...base,
+        action: "refuse",
+        refuseCode: "RFX_MODEL_NOT_FOUND",
+        detail: `${why}; ${q} is not in the store`,
+      };
     }
     if (fitsEvicting(q)) {
       const action = actionFor(q);
@@ -222,13 +229,20 @@ export function chooseVariant(input: ChooseVariantInput, options: ChooseVariantO
   }
   if (!input.adaptive) {
     const d = input.defaultQuantization;
-    if (stored.includes(d)) return exact(d, "adaptive_disabled", input.complexity.level, `adaptive quantization off; default ${d}`);
+    if (stored.includes(d))
+      return exact(d, "adaptive_disabled", input.complexity.level, `adaptive quantization off; default ${d}`);
     const n = nearest(d, stored);
-    return exact(n, "nearest_available", input.complexity.level, `adaptive quantization off; default ${d} not stored, nearest is ${n}`);
+    return exact(
+      n,
+      "nearest_available",
+      input.complexity.level,
+      `adaptive quantization off; default ${d} not stored, nearest is ${n}`,
+    );
   }
 
   // Target from the level, held by hysteresis.
-  const previousLevel = input.previousLevel ?? (input.previous !== undefined ? LEVEL_OF_QUANT[input.previous] : undefined);
+  const previousLevel =
+    input.previousLevel ?? (input.previous !== undefined ? LEVEL_OF_QUANT[input.previous] : undefined);
   const rawLevel = levelOf(input.complexity.score, input.thresholds);
   const level = levelWithHysteresis(input.complexity.score, input.thresholds, input.hysteresis, previousLevel);
   const preferred = levelTargets[level].find((q) => stored.includes(q));
@@ -250,13 +264,23 @@ export function chooseVariant(input: ChooseVariantInput, options: ChooseVariantO
 
   // Loaded: the target itself, or a neighbour close enough that loading the target is not worth its memory.
   if (loaded.has(target)) {
-    return { quantization: target, reason, action: "use", level, target, detail: `${why}; ${actionNote(target, "use")}`, dependsOnMemory: false };
+    return {
+      quantization: target,
+      reason,
+      action: "use",
+      level,
+      target,
+      detail: `${why}; ${actionNote(target, "use")}`,
+      dependsOnMemory: false,
+    };
   }
   if (maxGap > 0) {
     const near = [...loaded]
       .filter((q) => Math.abs(rankOf(q) - rankOf(target)) <= maxGap)
       // The closer first; between equally close ones the larger (better output, costs nothing now).
-      .sort((a, b) => Math.abs(rankOf(a) - rankOf(target)) - Math.abs(rankOf(b) - rankOf(target)) || rankOf(b) - rankOf(a))[0];
+      .sort(
+        (a, b) => Math.abs(rankOf(a) - rankOf(target)) - Math.abs(rankOf(b) - rankOf(target)) || rankOf(b) - rankOf(a),
+      )[0];
     if (near !== undefined) {
       return {
         quantization: near,
@@ -278,8 +302,21 @@ export function chooseVariant(input: ChooseVariantInput, options: ChooseVariantO
 
   const decide = (q: Quantization, action: Action): VariantDecision => {
     const fitNote = q !== start ? `; ${start} does not fit (needs ${MiB(need(start))})` : "";
-    const r: Reason = q === target ? reason : loaded.has(q) && rankOf(q) > rankOf(target) ? "prefer_loaded" : "memory_pressure_downgrade";
-    return { quantization: q, reason: r, action, level, target, detail: `${why}${pressureNote}${fitNote}; ${actionNote(q, action)}`, dependsOnMemory: true };
+    const r: Reason =
+      q === target
+        ? reason
+        : loaded.has(q) && rankOf(q) > rankOf(target)
+          ? "prefer_loaded"
+          : "memory_pressure_downgrade";
+    return {
+      quantization: q,
+      reason: r,
+      action,
+      level,
+      target,
+      detail: `${why}${pressureNote}${fitNote}; ${actionNote(q, action)}`,
+      dependsOnMemory: true,
+    };
   };
   const candidates = stored.filter((q) => rankOf(q) <= rankOf(start)).reverse();
   const gpu = input.gpuLayers;

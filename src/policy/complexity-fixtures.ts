@@ -50,17 +50,37 @@ export const COMPLEXITY_FIXTURES: readonly ComplexityFixture[] = [
     "medium",
     "What is the difference between a Roth IRA and a traditional IRA, and which one makes more sense for someone in their twenties with a low income tax rate?",
   ),
-  p("https-password", "medium", "How does HTTPS keep my password safe when I log in to a website? Explain how the encryption works in simple terms."),
-  p("p-value", "medium", "Can you explain what a p-value means in a clinical trial, in plain language, and why p < 0.05 is not proof of an effect?"),
-  p("palindrome", "medium", "Write a Python function that checks whether a string is a palindrome, ignoring spaces and punctuation."),
-  p("regex", "medium", "What does this regex match? `^\\d{3}-\\d{4}$` Could it also match a phone number with an area code?"),
+  p(
+    "https-password",
+    "medium",
+    "How does HTTPS keep my password safe when I log in to a website? Explain how the encryption works in simple terms.",
+  ),
+  p(
+    "p-value",
+    "medium",
+    "Can you explain what a p-value means in a clinical trial, in plain language, and why p < 0.05 is not proof of an effect?",
+  ),
+  p(
+    "palindrome",
+    "medium",
+    "Write a Python function that checks whether a string is a palindrome, ignoring spaces and punctuation.",
+  ),
+  p(
+    "regex",
+    "medium",
+    "What does this regex match? `^\\d{3}-\\d{4}$` Could it also match a phone number with an area code?",
+  ),
   p("linear-equation", "medium", "Solve for x: 3x + 7 = 22, and show your steps."),
   p(
     "rent-vs-buy",
     "medium",
     "Compare the pros and cons of renting vs buying a flat in a big city when mortgage interest rates are around 6%. I have savings for a 10% down payment.",
   ),
-  p("vaccines", "medium", "Explain how vaccines train the immune system, including the role of antibodies and memory cells."),
+  p(
+    "vaccines",
+    "medium",
+    "Explain how vaccines train the immune system, including the role of antibodies and memory cells.",
+  ),
   p(
     "gdpr-erasure",
     "medium",
@@ -86,7 +106,10 @@ export const COMPLEXITY_FIXTURES: readonly ComplexityFixture[] = [
     "medium",
     ["user", "I'm learning SQL for my job as a data analyst."],
     ["assistant", "Great! SQL is very useful. What would you like to start with?"],
-    ["user", "What's the difference between INNER JOIN and LEFT JOIN? Show a small example with customers and orders tables."],
+    [
+      "user",
+      "What's the difference between INNER JOIN and LEFT JOIN? Show a small example with customers and orders tables.",
+    ],
   ),
 
   // ---- high -----------------------------------------------------------------------------------------------------
@@ -139,12 +162,18 @@ export const COMPLEXITY_FIXTURES: readonly ComplexityFixture[] = [
     "k8s-oom",
     "high",
     ["user", "Our Java service on Kubernetes keeps getting OOMKilled even though the heap is only 60% used."],
-    ["assistant", "That usually means memory outside the Java heap is growing. Can you share the pod spec and JVM flags?"],
+    [
+      "assistant",
+      "That usually means memory outside the Java heap is growing. Can you share the pod spec and JVM flags?",
+    ],
     [
       "user",
       "Sure:\n\n```yaml\napiVersion: apps/v1\nkind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n        - name: api\n          image: registry/api:1.4\n          resources:\n            limits:\n              memory: 2Gi\n          env:\n            - name: JAVA_OPTS\n              value: -Xmx1800m -XX:+UseG1GC\n```",
     ],
-    ["assistant", "With -Xmx1800m under a 2Gi limit there is almost no room for metaspace, thread stacks and direct buffers."],
+    [
+      "assistant",
+      "With -Xmx1800m under a 2Gi limit there is almost no room for metaspace, thread stacks and direct buffers.",
+    ],
     [
       "user",
       "Right. How should I size -Xmx, MaxMetaspaceSize and MaxDirectMemorySize for this container, how do I measure native memory with NMT, and what are the trade-offs of using -XX:MaxRAMPercentage instead?",
@@ -202,7 +231,11 @@ export const COMPLEXITY_FIXTURES: readonly ComplexityFixture[] = [
   p("git-undo", "medium", "How do I undo my last git commit without losing the changes in my working directory?"),
   p("inflation", "medium", "Why does inflation usually go down when the central bank raises interest rates?"),
   p("bash-loop", "medium", "Write a bash script that renames every .jpeg file in a folder to .jpg."),
-  p("insulin", "medium", "Explain the difference between type 1 and type 2 diabetes and how insulin is involved in each."),
+  p(
+    "insulin",
+    "medium",
+    "Explain the difference between type 1 and type 2 diabetes and how insulin is involved in each.",
+  ),
   p("quadratic", "medium", "Find the roots of x^2 - 5x + 6 = 0 and explain how the quadratic formula works."),
   p(
     "lru-impl",
@@ -264,7 +297,11 @@ export const COMPLEXITY_HOLDOUT: readonly ComplexityFixture[] = [
     "medium",
     "Why does this print 3 three times instead of 0, 1, 2?\n\n```js\nfor (var i = 0; i < 3; i++) {\n  setTimeout(() => console.log(i), 0);\n}\n```",
   ),
-  p("h2-compound", "medium", "If I invest $200 a month at 7% annual return, roughly how much will I have after 20 years? Explain the calculation."),
+  p(
+    "h2-compound",
+    "medium",
+    "If I invest $200 a month at 7% annual return, roughly how much will I have after 20 years? Explain the calculation.",
+  ),
   p(
     "h2-bayes",
     "high",
@@ -278,7 +315,7 @@ export const COMPLEXITY_HOLDOUT: readonly ComplexityFixture[] = [
   p(
     "h2-contract-review",
     "high",
-    "Review this indemnification clause from a SaaS vendor agreement and identify the risks for us as the customer: \"Customer shall indemnify, defend and hold harmless Vendor from any and all claims arising out of or related to Customer's use of the Service, including claims of intellectual property infringement.\" Propose a balanced mutual indemnity with a liability cap, and explain which carve-outs are market standard.",
+    'Review this indemnification clause from a SaaS vendor agreement and identify the risks for us as the customer: "Customer shall indemnify, defend and hold harmless Vendor from any and all claims arising out of or related to Customer\'s use of the Service, including claims of intellectual property infringement." Propose a balanced mutual indemnity with a liability cap, and explain which carve-outs are market standard.',
   ),
   p(
     "h2-transformer",

@@ -15,7 +15,9 @@ describe("fitGpuLayers", () => {
     expect(half.gpuLayers).toBeLessThan(33);
     expect(half.vramBytes).toBeLessThanOrEqual(full / 2);
     expect(placeLayers(profile, half.gpuLayers + 1).vramBytes).toBeGreaterThan(full / 2);
-    expect(half.detail).toMatch(/^\d+\/33 layers on the GPU \(\d+ MiB VRAM of \d+ MiB available, \d+ MiB RAM\); all 33 would need \d+ MiB$/);
+    expect(half.detail).toMatch(
+      /^\d+\/33 layers on the GPU \(\d+ MiB VRAM of \d+ MiB available, \d+ MiB RAM\); all 33 would need \d+ MiB$/,
+    );
     expect(fitGpuLayers(profile, "auto", 0)).toMatchObject({ gpuLayers: 0, vramBytes: 0, fits: true });
   });
 
@@ -23,7 +25,9 @@ describe("fitGpuLayers", () => {
     expect(fitGpuLayers(profile, "max", 24 * GiB)).toMatchObject({ gpuLayers: 33, fits: true });
     const tooSmall = fitGpuLayers(profile, "max", 4 * GiB);
     expect(tooSmall).toMatchObject({ gpuLayers: 33, fits: false });
-    expect(tooSmall.detail).toMatch(/^GPU_LAYERS=max needs \d+ MiB VRAM for 33\/33 layers, but 4096 MiB is available .*set GPU_LAYERS=auto/);
+    expect(tooSmall.detail).toMatch(
+      /^GPU_LAYERS=max needs \d+ MiB VRAM for 33\/33 layers, but 4096 MiB is available .*set GPU_LAYERS=auto/,
+    );
     expect(fitGpuLayers(profile, 10, 4 * GiB)).toMatchObject({ gpuLayers: 10, fits: true, fullyOffloaded: false });
     expect(fitGpuLayers(profile, 500, 24 * GiB).gpuLayers).toBe(33);
     expect(fitGpuLayers(profile, 0, 0)).toMatchObject({ gpuLayers: 0, fits: true });

@@ -31,7 +31,11 @@ const mib = (n: number): string => `${Math.round(n / MiB)} MiB`;
  * together). auto: the most layers that fit, all of them when they do; max: every layer; N: min(N, n_layer + 1).
  * Pure: the caller measures free VRAM and the budget.
  */
-export function fitGpuLayers(profile: OffloadProfile, setting: GpuLayersSetting, availableVramBytes: number): GpuLayerFit {
+export function fitGpuLayers(
+  profile: OffloadProfile,
+  setting: GpuLayersSetting,
+  availableVramBytes: number,
+): GpuLayerFit {
   const total = profile.layerCount + 1;
   const available = Math.max(0, availableVramBytes);
   let placement: OffloadPlacement;

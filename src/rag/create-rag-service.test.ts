@@ -52,7 +52,13 @@ describe("createRagService", () => {
     const { svc } = await service();
     const r = await svc.ingest({ content: ATLAS, filename: "atlas.md", source: "/docs/atlas.md" });
     expect(r.status).toBe("created");
-    expect(r.document).toMatchObject({ source: "/docs/atlas.md", title: "atlas.md", type: "markdown", size: Buffer.byteLength(ATLAS), chunkCount: r.chunks.length });
+    expect(r.document).toMatchObject({
+      source: "/docs/atlas.md",
+      title: "atlas.md",
+      type: "markdown",
+      size: Buffer.byteLength(ATLAS),
+      chunkCount: r.chunks.length,
+    });
     expect(r.document.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(Date.parse(r.document.addedAt)).not.toBeNaN();
     const full = await svc.get(r.document.id, { withText: true, withChunks: true });
@@ -66,7 +72,13 @@ describe("createRagService", () => {
       expect(q.timings.totalMs).toBeGreaterThanOrEqual(q.timings.searchMs);
       if (hybrid) expect(Object.keys(q.results[0].scores ?? {})).toContain("vector");
     }
-    expect(await svc.stats()).toMatchObject({ documents: 1, chunks: r.chunks.length, store: "lancedb", embedder: { id: "hash-v1-384", dim: 384 }, distance: "ip" });
+    expect(await svc.stats()).toMatchObject({
+      documents: 1,
+      chunks: r.chunks.length,
+      store: "lancedb",
+      embedder: { id: "hash-v1-384", dim: 384 },
+      distance: "ip",
+    });
   });
 
   it("treats identical content as a no-op and changed content of the same source as a replacement", async () => {
@@ -104,7 +116,14 @@ describe("createRagService", () => {
       [{ content: "", filename: "empty.txt" }, "RFX_EMPTY_DOCUMENT"],
       [{ content: "   \n\n  ", filename: "blank.md" }, "RFX_EMPTY_DOCUMENT"],
       [{ content: Buffer.alloc(0), filename: "zero.pdf", mimeType: "application/pdf" }, "RFX_EMPTY_DOCUMENT"],
-      [{ content: Buffer.from([0x4d, 0x5a, 0x90, 0x00, 0x03, 0x00, 0x00, 0x00, 0x04]), filename: "readme.txt", mimeType: "text/plain" }, "RFX_UNSUPPORTED_MEDIA"],
+      [
+        {
+          content: Buffer.from([0x4d, 0x5a, 0x90, 0x00, 0x03, 0x00, 0x00, 0x00, 0x04]),
+          filename: "readme.txt",
+          mimeType: "text/plain",
+        },
+        "RFX_UNSUPPORTED_MEDIA",
+      ],
       [{ content: "a".repeat(5000), filename: "big.txt" }, "RFX_PAYLOAD_TOO_LARGE"],
       [{ content: Buffer.from("%PDF-1.4 broken"), filename: "broken.pdf" }, "RFX_UNSUPPORTED_MEDIA"],
     ];
@@ -132,7 +151,10 @@ describe("createRagService", () => {
 
   it("ingests a PDF by content and quotes it exactly", async () => {
     const { svc } = await service();
-    const r = await svc.ingest({ content: writeMinimalPdf(["Blenport lies on the Amber Coast.", "Its lighthouse is 80 metres tall."]), filename: "coast.pdf" });
+    const r = await svc.ingest({
+      content: writeMinimalPdf(["Blenport lies on the Amber Coast.", "Its lighthouse is 80 metres tall."]),
+      filename: "coast.pdf",
+    });
     expect(r.document.type).toBe("pdf");
     const q = await svc.query("How tall is the lighthouse?", { topK: 1 });
     expect(q.results[0].text).toContain("80 metres");
@@ -141,7 +163,10 @@ describe("createRagService", () => {
   it("lists with paging, gets and deletes by id, and answers RFX_DOCUMENT_NOT_FOUND for unknown ids", async () => {
     const { svc } = await service();
     const ids: string[] = [];
-    for (let i = 0; i < 5; i++) ids.push((await svc.ingest({ content: `Document number ${i} about topic ${i * 7}.`, source: `doc-${i}` })).document.id);
+    for (let i = 0; i < 5; i++)
+      ids.push(
+        (await svc.ingest({ content: `Document number ${i} about topic ${i * 7}.`, source: `doc-${i}` })).document.id,
+      );
     const page = await svc.list({ offset: 1, limit: 2 });
     expect(page).toMatchObject({ total: 5, offset: 1, limit: 2 });
     expect(page.documents.map((d) => d.id)).toEqual(ids.slice(1, 3));
@@ -179,7 +204,13 @@ describe("createRagService", () => {
     await svc.ingest({ content: ATLAS });
     await svc.ingest({ content: "" }).catch(() => undefined);
     await svc.query("capital");
-    expect(events).toEqual(["counts:0:true", "counts:1:true", "ingest:true:true", "ingest:false:true", "retrieval:true"]);
+    expect(events).toEqual([
+      "counts:0:true",
+      "counts:1:true",
+      "ingest:true:true",
+      "ingest:false:true",
+      "retrieval:true",
+    ]);
   });
 
   it("keeps documents across a restart and refuses a store built by another embedder", async () => {
@@ -216,7 +247,14 @@ describe("createRagService", () => {
       ],
       { batchDocuments: 2, onProgress: (p) => progress.push(p.done) },
     );
-    expect(items.map((i) => (i.ok ? i.result.status : i.error.code))).toEqual(["created", "RFX_EMPTY_DOCUMENT", "created", "unchanged", "replaced", "created"]);
+    expect(items.map((i) => (i.ok ? i.result.status : i.error.code))).toEqual([
+      "created",
+      "RFX_EMPTY_DOCUMENT",
+      "created",
+      "unchanged",
+      "replaced",
+      "created",
+    ]);
     expect(progress).toEqual([1, 2, 3, 4, 5, 6]);
     expect((await svc.stats()).documents).toBe(3);
     const a = items[0].ok ? items[0].result.document.id : "";
@@ -226,7 +264,10 @@ describe("createRagService", () => {
 
   it("stores two concurrent uploads of the same content once", async () => {
     const { svc } = await service();
-    const [a, b] = await Promise.all([svc.ingest({ content: ATLAS, source: "s" }), svc.ingest({ content: ATLAS, source: "s" })]);
+    const [a, b] = await Promise.all([
+      svc.ingest({ content: ATLAS, source: "s" }),
+      svc.ingest({ content: ATLAS, source: "s" }),
+    ]);
     expect([a.status, b.status].sort()).toEqual(["created", "unchanged"]);
     expect((await svc.stats()).documents).toBe(1);
   });

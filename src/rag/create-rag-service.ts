@@ -15,7 +15,15 @@ import { sanitizeLabel, sanitizeTitle } from "./extract/sanitize-title.ts";
 import { reciprocalRankFusion } from "./retrieve/reciprocal-rank-fusion.ts";
 import { openLanceDbStore } from "./store/lancedb-store.ts";
 import type { MemoryIndexQuantization } from "../config/keys.ts";
-import type { CommitItem, EmbeddedChunk, MemoryIndexInfo, SearchHit, StoreIndexInfo, StoreVerifyReport, VectorStore } from "./store/vector-store.ts";
+import type {
+  CommitItem,
+  EmbeddedChunk,
+  MemoryIndexInfo,
+  SearchHit,
+  StoreIndexInfo,
+  StoreVerifyReport,
+  VectorStore,
+} from "./store/vector-store.ts";
 import type { DistanceMetric, RagChunk, RagDocument } from "./types.ts";
 
 /** Receives measurements for metrics; the service never imports a metrics library itself. */
@@ -151,11 +159,17 @@ export interface RagService {
    * not stop the others.
    */
   ingestMany(inputs: IngestInput[], options?: IngestManyOptions): Promise<IngestManyItem[]>;
-  list(options?: { offset?: number; limit?: number }): Promise<{ documents: RagDocument[]; total: number; offset: number; limit: number }>;
+  list(options?: {
+    offset?: number;
+    limit?: number;
+  }): Promise<{ documents: RagDocument[]; total: number; offset: number; limit: number }>;
   /** The document stored under this source, else one with this content hash; undefined when none. */
   find(query: { source?: string; sha256?: string }): Promise<RagDocument | undefined>;
   /** Throws RFX_DOCUMENT_NOT_FOUND when unknown. */
-  get(id: string, options?: { withText?: boolean; withChunks?: boolean }): Promise<RagDocument & { chunks?: RagChunk[] }>;
+  get(
+    id: string,
+    options?: { withText?: boolean; withChunks?: boolean },
+  ): Promise<RagDocument & { chunks?: RagChunk[] }>;
   /** Throws RFX_DOCUMENT_NOT_FOUND when unknown; returns the deleted document. */
   delete(id: string): Promise<RagDocument>;
   query(text: string, options?: RagQueryOptions): Promise<RagQueryResult>;
@@ -178,7 +192,8 @@ const MIN_FUSION_DEPTH = 20;
 const MAX_TOP_K = 100;
 
 function checkInt(name: string, v: number, min: number, max: number): number {
-  if (!Number.isInteger(v) || v < min || v > max) throw new ReflexiaError("RFX_VALIDATION", `${name} must be an integer in [${min}, ${max}], got ${v}`);
+  if (!Number.isInteger(v) || v < min || v > max)
+    throw new ReflexiaError("RFX_VALIDATION", `${name} must be an integer in [${min}, ${max}], got ${v}`);
   return v;
 }
 
@@ -196,14 +211,30 @@ export async function createRagService(options: RagServiceOptions): Promise<RagS
   const memoryIndex =
     options.memoryIndex === false
       ? undefined
-      : (options.memoryIndex ?? { maxBytes: CONFIG_DEFAULTS.rag.memory_index_max_bytes, quantization: CONFIG_DEFAULTS.rag.memory_index_quantization });
+      : (options.memoryIndex ?? {
+          maxBytes: CONFIG_DEFAULTS.rag.memory_index_max_bytes,
+          quantization: CONFIG_DEFAULTS.rag.memory_index_quantization,
+        });
   // Validates chunk settings up front so a bad config fails at startup, not on the first upload.
   chunkText("probe", { chunkSize, chunkOverlap, tokenizer });
-  if (!options.store && !options.dir) throw new ReflexiaError("RFX_CONFIG_INVALID", "createRagService needs a store directory (dir) or a store");
+  if (!options.store && !options.dir)
+    throw new ReflexiaError("RFX_CONFIG_INVALID", "createRagService needs a store directory (dir) or a store");
   const store =
     options.store ??
-    (await openLanceDbStore({ dir: options.dir!, dim: embedder.dim, embedderId: embedder.id, distance, annThreshold, optimizeEvery: options.optimizeEvery, memoryIndex }));
-  if (store.dim !== embedder.dim) throw new ReflexiaError("RFX_CONFIG_INVALID", `store has ${store.dim} dimensions, embedder ${embedder.id} ${embedder.dim}`);
+    (await openLanceDbStore({
+      dir: options.dir!,
+      dim: embedder.dim,
+      embedderId: embedder.id,
+      distance,
+      annThreshold,
+      optimizeEvery: options.optimizeEvery,
+      memoryIndex,
+    }));
+  if (store.dim !== embedder.dim)
+    throw new ReflexiaError(
+      "RFX_CONFIG_INVALID",
+      `store has ${store.dim} dimensions, embedder ${embedder.id} ${embedder.dim}`,
+    );
 
   let lastAddedAt = 0;
   let tail: Promise<unknown> = Promise.resolve();
@@ -264,7 +295,10 @@ export async function createRagService(options: RagServiceOptions): Promise<RagS
   /** Everything that can reject an input happens here, before the store is written. */
   async function prepare(input: IngestInput): Promise<Prepared | IngestResult> {
     const extracted = await extractDocument(input, { maxBytes: options.maxBytes });
-    const source = (input.source !== undefined ? sanitizeLabel(input.source) : "") || sanitizeTitle(input.filename) || `sha256:${extracted.sha256}`;
+    const source =
+      (input.source !== undefined ? sanitizeLabel(input.source) : "") ||
+      sanitizeTitle(input.filename) ||
+      `sha256:${extracted.sha256}`;
     // A queued document with this source or content may change the answer: the commit decides then (it re-checks).
     if (!queuedKeys.has(`s:${source}`) && !queuedKeys.has(`h:${extracted.sha256}`)) {
       const { same } = await existingFor(source, extracted.sha256);
@@ -323,7 +357,11 @@ export async function createRagService(options: RagServiceOptions): Promise<RagS
         await reportCounts();
       }
       for (const sl of slots) {
-        results[sl.index] = { document: sl.document, chunks: sl.chunks.map(({ vector: _v, ...c }) => c), status: sl.replaced ? "replaced" : "created" };
+        results[sl.index] = {
+          document: sl.document,
+          chunks: sl.chunks.map(({ vector: _v, ...c }) => c),
+          status: sl.replaced ? "replaced" : "created",
+        };
       }
       return results;
     });
@@ -350,7 +388,9 @@ export async function createRagService(options: RagServiceOptions): Promise<RagS
   function enqueueCommit(p: Prepared, maxDocs: number, maxChunks: number): Promise<IngestResult> {
     countKey(`s:${p.source}`, 1);
     countKey(`h:${p.extracted.sha256}`, 1);
-    const done = new Promise<IngestResult>((resolve, reject) => commitQueue.push({ p, maxDocs, maxChunks, resolve, reject }));
+    const done = new Promise<IngestResult>((resolve, reject) =>
+      commitQueue.push({ p, maxDocs, maxChunks, resolve, reject }),
+    );
     if (!draining) {
       draining = true;
       committing = drainCommits();
@@ -453,7 +493,10 @@ export async function createRagService(options: RagServiceOptions): Promise<RagS
     return out;
   }
 
-  async function resultsFor(hits: SearchHit[], scores?: (h: SearchHit) => Record<string, number> | undefined): Promise<RagResult[]> {
+  async function resultsFor(
+    hits: SearchHit[],
+    scores?: (h: SearchHit) => Record<string, number> | undefined,
+  ): Promise<RagResult[]> {
     const out: RagResult[] = [];
     const docCache = new Map<string, RagDocument | undefined>();
     for (const h of hits) {
@@ -509,14 +552,16 @@ export async function createRagService(options: RagServiceOptions): Promise<RagS
     delete(id) {
       return serial(async () => {
         const doc = await store.getDocument(id);
-        if (!doc || !(await store.deleteDocument(id))) throw new ReflexiaError("RFX_DOCUMENT_NOT_FOUND", `no document with id ${JSON.stringify(id)}`);
+        if (!doc || !(await store.deleteDocument(id)))
+          throw new ReflexiaError("RFX_DOCUMENT_NOT_FOUND", `no document with id ${JSON.stringify(id)}`);
         await reportCounts();
         return doc;
       });
     },
 
     async query(text, opts = {}) {
-      if (typeof text !== "string" || text.trim() === "") throw new ReflexiaError("RFX_VALIDATION", "the query text is empty");
+      if (typeof text !== "string" || text.trim() === "")
+        throw new ReflexiaError("RFX_VALIDATION", "the query text is empty");
       const topK = checkInt("topK", opts.topK ?? defaultTopK, 1, MAX_TOP_K);
       const hybrid = opts.hybrid ?? defaultHybrid;
       const t0 = performance.now();
@@ -525,7 +570,10 @@ export async function createRagService(options: RagServiceOptions): Promise<RagS
       let results: RagResult[];
       if (hybrid) {
         const depth = Math.max(topK * FUSION_DEPTH_FACTOR, MIN_FUSION_DEPTH);
-        const [vec, txt] = await Promise.all([store.vectorSearch(vector, { limit: depth, exact: opts.exact }), store.textSearch(text, { limit: depth })]);
+        const [vec, txt] = await Promise.all([
+          store.vectorSearch(vector, { limit: depth, exact: opts.exact }),
+          store.textSearch(text, { limit: depth }),
+        ]);
         const fused = reciprocalRankFusion({ vector: vec, text: txt }, { limit: topK });
         results = await resultsFor(fused, (h) => (h as (typeof fused)[number]).scores);
       } else {
@@ -533,7 +581,11 @@ export async function createRagService(options: RagServiceOptions): Promise<RagS
       }
       const t2 = performance.now();
       observer.onRetrieval?.((t2 - t0) / 1000);
-      return { results, mode: hybrid ? "hybrid" : "vector", timings: { embedMs: t1 - t0, searchMs: t2 - t1, totalMs: t2 - t0 } };
+      return {
+        results,
+        mode: hybrid ? "hybrid" : "vector",
+        timings: { embedMs: t1 - t0, searchMs: t2 - t1, totalMs: t2 - t0 },
+      };
     },
 
     async stats() {

@@ -29,7 +29,16 @@ describe("createModelStore: add / list / resolve / show", () => {
   it("adds a GGUF as a content-addressed blob with a manifest, tag defaulting to the file type", async () => {
     const store = freshStore();
     const m = await store.add(tiny.path, { name: "tiny" });
-    expect(m).toMatchObject({ name: "tiny", tag: "f16", quantization: "f16", fileType: "f16", format: "gguf", architecture: "llama", digest: `sha256:${tiny.sha256}`, sizeBytes: tiny.bytes.length });
+    expect(m).toMatchObject({
+      name: "tiny",
+      tag: "f16",
+      quantization: "f16",
+      fileType: "f16",
+      format: "gguf",
+      architecture: "llama",
+      digest: `sha256:${tiny.sha256}`,
+      sizeBytes: tiny.bytes.length,
+    });
     expect(m.source).toEqual({ kind: "file", from: tiny.path });
     expect(m.parameterCount).toBe(countParameters(MODEL_SHAPES.tiny));
     expect(m.contextLength).toBe(MODEL_SHAPES.tiny.nCtx);
@@ -68,7 +77,13 @@ describe("createModelStore: add / list / resolve / show", () => {
     const store = freshStore();
     await store.add(tiny.path, { name: "tiny" });
     const d = await store.show("tiny");
-    expect(d.gguf).toMatchObject({ architecture: "llama", parameterCount: countParameters(MODEL_SHAPES.tiny), contextLength: 4096, fileType: "f16", blockCount: 2 });
+    expect(d.gguf).toMatchObject({
+      architecture: "llama",
+      parameterCount: countParameters(MODEL_SHAPES.tiny),
+      contextLength: 4096,
+      fileType: "f16",
+      blockCount: 2,
+    });
     expect(d.contextSize).toBe(4096);
     expect(d.estimatedMemory.weightsBytes).toBe(tiny.bytes.length);
     // KV cache of tiny at 4096 cells: 2 (K,V) · 2 layers · 4096 · 128 (n_embd_kv) · 2 bytes.
@@ -94,7 +109,12 @@ describe("createModelStore: remove and copy share blobs safely", () => {
     const store = freshStore();
     await store.add(tiny.path, { name: "a" });
     const [c] = await store.copy("a", "b");
-    expect(c).toMatchObject({ name: "b", tag: "f16", digest: `sha256:${tiny.sha256}`, source: { kind: "copy", from: "a:f16" } });
+    expect(c).toMatchObject({
+      name: "b",
+      tag: "f16",
+      digest: `sha256:${tiny.sha256}`,
+      source: { kind: "copy", from: "a:f16" },
+    });
     const blobs = () => readdirSync(join(store.root, "blobs"));
     expect(blobs()).toEqual([`sha256-${tiny.sha256}`]);
     await expectCode(store.copy("a", "b"), "RFX_MODEL_EXISTS");

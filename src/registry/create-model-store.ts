@@ -1,7 +1,12 @@
 // The model store: the catalog on disk plus every way a model comes in (pull, Ollama import, synthesis, quantization).
 import type { Config, Quantization } from "../config/index.ts";
 import { importOllamaModels, type ImportOllamaOptions } from "./import-ollama.ts";
-import { createModelCatalog, type CopyModelOptions, type ModelCatalog, type ModelCatalogOptions } from "./model-catalog.ts";
+import {
+  createModelCatalog,
+  type CopyModelOptions,
+  type ModelCatalog,
+  type ModelCatalogOptions,
+} from "./model-catalog.ts";
 import { pullModel } from "./pull-model.ts";
 import { quantizeVariants, type QuantizeVariantsOptions } from "./quantize-variants.ts";
 import { ensureDefaultModel, synthModel } from "./synth-model.ts";
@@ -20,7 +25,10 @@ export type ModelStoreOptions = ModelCatalogOptions;
 export type { CopyModelOptions, ImportOllamaOptions, QuantizeVariantsOptions };
 
 /** What callers get: the catalog's public half (the staging primitives stay with the ways in) plus the ways in. */
-export interface ModelStore extends Pick<ModelCatalog, "root" | "list" | "variants" | "catalogStamp" | "resolve" | "show" | "add" | "remove" | "copy"> {
+export interface ModelStore extends Pick<
+  ModelCatalog,
+  "root" | "list" | "variants" | "catalogStamp" | "resolve" | "show" | "add" | "remove" | "copy"
+> {
   /** Downloads a GGUF over HTTP(S) with resume, checks size, sha256 and format, then adds it. */
   pull(url: string, options: PullOptions): Promise<PullResult>;
   /** Adds every model of an Ollama models directory. Defaults to ~/.ollama/models. */
@@ -35,7 +43,11 @@ export interface ModelStore extends Pick<ModelCatalog, "root" | "list" | "varian
 
 /** The store under config.home, resolving bare names and estimating memory as the config says. */
 export function createStoreFromConfig(config: Config): ModelStore {
-  return createModelStore({ home: config.home, defaultQuantization: config.models.default_quantization, contextSize: config.models.context_size });
+  return createModelStore({
+    home: config.home,
+    defaultQuantization: config.models.default_quantization,
+    contextSize: config.models.context_size,
+  });
 }
 
 export function createModelStore(options: ModelStoreOptions): ModelStore {

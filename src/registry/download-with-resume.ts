@@ -76,7 +76,12 @@ export async function downloadWithResume(options: DownloadWithResumeOptions): Pr
 
   for (let attempt = 0; attempt < 3; attempt++) {
     // Each request has its own watchdog, from the moment it is sent (a server that never answers is a stall too).
-    const watchdog = startTransferWatchdog({ readTimeoutSeconds: options.readTimeoutSeconds, minBytesPerSecond: options.minBytesPerSecond, signal, what: `download of ${url}` });
+    const watchdog = startTransferWatchdog({
+      readTimeoutSeconds: options.readTimeoutSeconds,
+      minBytesPerSecond: options.minBytesPerSecond,
+      signal,
+      what: `download of ${url}`,
+    });
     try {
       const done = await attemptDownload(watchdog);
       if (done === "retry") continue;
@@ -104,7 +109,8 @@ export async function downloadWithResume(options: DownloadWithResumeOptions): Pr
       res = await fetch(url, { headers, signal: watchdog.signal, redirect: "follow" });
     } catch (e) {
       if (watchdog.tripped) throw watchdog.tripped;
-      if (isAbort(e, signal)) throw new ReflexiaError("RFX_CANCELLED", `download of ${url} cancelled`, { receivedBytes: offset });
+      if (isAbort(e, signal))
+        throw new ReflexiaError("RFX_CANCELLED", `download of ${url} cancelled`, { receivedBytes: offset });
       const cause = (e as Error & { cause?: Error }).cause?.message ?? (e as Error).message;
       throw new ReflexiaError("RFX_DOWNLOAD_FAILED", `download of ${url} failed: ${cause}`, { url }, { cause: e });
     }
@@ -124,7 +130,11 @@ export async function downloadWithResume(options: DownloadWithResumeOptions): Pr
         await rm(partPath, { force: true });
         await rm(metaPath, { force: true });
       }
-      throw new ReflexiaError("RFX_DOWNLOAD_FAILED", `download of ${url} failed: HTTP ${res.status} ${res.statusText}`.trim(), { url, status: res.status });
+      throw new ReflexiaError(
+        "RFX_DOWNLOAD_FAILED",
+        `download of ${url} failed: HTTP ${res.status} ${res.statusText}`.trim(),
+        { url, status: res.status },
+      );
     }
 
     let totalBytes: number | undefined;
@@ -173,10 +183,19 @@ export async function downloadWithResume(options: DownloadWithResumeOptions): Pr
       await out.sync();
     } catch (e) {
       if (watchdog.tripped) {
-        throw new ReflexiaError("RFX_DOWNLOAD_FAILED", `${watchdog.tripped.message} (${received} bytes kept)`, { url, receivedBytes: received }, { cause: e });
+        throw new ReflexiaError(
+          "RFX_DOWNLOAD_FAILED",
+          `${watchdog.tripped.message} (${received} bytes kept)`,
+          { url, receivedBytes: received },
+          { cause: e },
+        );
       }
       if (isAbort(e, signal)) {
-        throw new ReflexiaError("RFX_CANCELLED", `download of ${url} cancelled after ${received} bytes; pull again to resume`, { receivedBytes: received });
+        throw new ReflexiaError(
+          "RFX_CANCELLED",
+          `download of ${url} cancelled after ${received} bytes; pull again to resume`,
+          { receivedBytes: received },
+        );
       }
       throw new ReflexiaError(
         "RFX_DOWNLOAD_FAILED",
@@ -193,13 +212,21 @@ export async function downloadWithResume(options: DownloadWithResumeOptions): Pr
         await rm(partPath, { force: true });
         await rm(metaPath, { force: true });
       }
-      throw new ReflexiaError("RFX_DOWNLOAD_FAILED", `download of ${url} has ${received} bytes, expected ${totalBytes}`, { url, receivedBytes: received, totalBytes });
+      throw new ReflexiaError(
+        "RFX_DOWNLOAD_FAILED",
+        `download of ${url} has ${received} bytes, expected ${totalBytes}`,
+        { url, receivedBytes: received, totalBytes },
+      );
     }
     return { sha256: hash.digest("hex"), sizeBytes: received, resumedFrom, requests };
   }
 
   if (!alreadyComplete) {
-    throw new ReflexiaError("RFX_DOWNLOAD_FAILED", `download of ${url} failed: the server kept answering with unusable ranges`, { url });
+    throw new ReflexiaError(
+      "RFX_DOWNLOAD_FAILED",
+      `download of ${url} failed: the server kept answering with unusable ranges`,
+      { url },
+    );
   }
   const size = await sizeOf(partPath);
   const hash = await feedHash(createHash("sha256"), partPath);

@@ -11,7 +11,11 @@ export interface ImportOllamaOptions {
 }
 
 /** Adds every model of an Ollama models directory (defaults to ~/.ollama/models); a model that cannot come in is skipped with why. */
-export async function importOllamaModels(catalog: ModelCatalog, dir: string = defaultOllamaModelsDir(), opts: ImportOllamaOptions = {}): Promise<OllamaImportResult> {
+export async function importOllamaModels(
+  catalog: ModelCatalog,
+  dir: string = defaultOllamaModelsDir(),
+  opts: ImportOllamaOptions = {},
+): Promise<OllamaImportResult> {
   const entries = await readOllamaModels(dir);
   const result: OllamaImportResult = { imported: [], skipped: [] };
   for (const [index, e] of entries.entries()) {
@@ -25,10 +29,23 @@ export async function importOllamaModels(catalog: ModelCatalog, dir: string = de
       assertTag(e.tag);
       const existing = await catalog.readManifest(e.name, e.tag);
       if (existing) {
-        result.skipped.push({ ollamaName: e.ollamaName, reason: existing.digest === e.digest ? `already imported as ${e.name}:${e.tag}` : `${e.name}:${e.tag} exists with other content` });
+        result.skipped.push({
+          ollamaName: e.ollamaName,
+          reason:
+            existing.digest === e.digest
+              ? `already imported as ${e.name}:${e.tag}`
+              : `${e.name}:${e.tag} exists with other content`,
+        });
         continue;
       }
-      const staged = await catalog.stageCopy(e.blobPath, e.name, e.tag, { kind: "ollama", from: e.ollamaName }, false, digestHex(e.digest));
+      const staged = await catalog.stageCopy(
+        e.blobPath,
+        e.name,
+        e.tag,
+        { kind: "ollama", from: e.ollamaName },
+        false,
+        digestHex(e.digest),
+      );
       try {
         result.imported.push(...(await catalog.commit([staged], false)));
       } finally {

@@ -1,6 +1,19 @@
 // The model store: content-addressed GGUF blobs + per-variant manifests, pull with resume, Ollama import, synthesis.
-export { createModelStore, createStoreFromConfig, type ModelStore, type ModelStoreOptions, type CopyModelOptions, type ImportOllamaOptions, type QuantizeVariantsOptions } from "./create-model-store.ts";
+export {
+  createModelStore,
+  createStoreFromConfig,
+  type ModelStore,
+  type ModelStoreOptions,
+  type CopyModelOptions,
+  type ImportOllamaOptions,
+  type QuantizeVariantsOptions,
+} from "./create-model-store.ts";
 export { parseModelRef, formatModelRef, isValidModelName, isValidTag, type ModelRef } from "./parse-model-ref.ts";
-export { readOllamaModels, defaultOllamaModelsDir, OLLAMA_MODEL_MEDIA_TYPE, type OllamaModelEntry } from "./read-ollama-models.ts";
+export {
+  readOllamaModels,
+  defaultOllamaModelsDir,
+  OLLAMA_MODEL_MEDIA_TYPE,
+  type OllamaModelEntry,
+} from "./read-ollama-models.ts";
 export { compareByPrecision, fileTypePrecision } from "./file-types.ts";
 export * from "./types.ts";

@@ -11,7 +11,14 @@ import { copyFileHashed, feedHash, fsyncDir, fsyncFile, tempPath, writeFileAtomi
 import { compareByPrecision, tagFromFileType } from "./file-types.ts";
 import { assertModelName, assertTag, formatModelRef, parseModelRef } from "./parse-model-ref.ts";
 import { isProcessAlive, withStoreLock } from "./store-lock.ts";
-import type { AddModelOptions, ModelDetails, ModelListing, ModelManifest, ModelSource, ResolvedModel } from "./types.ts";
+import type {
+  AddModelOptions,
+  ModelDetails,
+  ModelListing,
+  ModelManifest,
+  ModelSource,
+  ResolvedModel,
+} from "./types.ts";
 
 export interface ModelCatalogOptions {
   /** Reflexia home; the store lives in `<home>/models`. */
@@ -71,7 +78,14 @@ export interface ModelCatalog {
   /** Moves staged files into blobs/ and writes their manifests under the store lock (RFX_MODEL_EXISTS unless force). */
   commit(staged: StagedFile[], force: boolean): Promise<ModelManifest[]>;
   /** Validates `src` as GGUF, then copies it into tmp/ while hashing (the caller removes the copy when done). */
-  stageCopy(src: string, name: string, tag: string | undefined, source: ModelSource, force: boolean, expectedSha256?: string): Promise<StagedFile>;
+  stageCopy(
+    src: string,
+    name: string,
+    tag: string | undefined,
+    source: ModelSource,
+    force: boolean,
+    expectedSha256?: string,
+  ): Promise<StagedFile>;
   /** Runs each job into a fresh temp file, stages each, commits them together, and always cleans the temp files. */
   produceAndCommit(jobs: ProduceJob[], name: string, force: boolean): Promise<ModelManifest[]>;
 }
@@ -89,12 +103,22 @@ export function modelNotFound(ref: string, hint = ""): ReflexiaError {
 
 /** RFX_MODEL_EXISTS for `ref`. */
 export function modelExists(ref: string): ReflexiaError {
-  return new ReflexiaError("RFX_MODEL_EXISTS", `model ${ref} already exists (remove it first, or replace it with --force)`, { model: ref });
+  return new ReflexiaError(
+    "RFX_MODEL_EXISTS",
+    `model ${ref} already exists (remove it first, or replace it with --force)`,
+    { model: ref },
+  );
 }
 
 function isManifest(x: unknown): x is ModelManifest {
   const m = x as ModelManifest;
-  return Boolean(m) && typeof m.name === "string" && typeof m.tag === "string" && typeof m.digest === "string" && /^sha256:[0-9a-f]{64}$/.test(m.digest);
+  return (
+    Boolean(m) &&
+    typeof m.name === "string" &&
+    typeof m.tag === "string" &&
+    typeof m.digest === "string" &&
+    /^sha256:[0-9a-f]{64}$/.test(m.digest)
+  );
 }
 
 function manifestFromHeader(
@@ -239,7 +263,9 @@ export function createModelCatalog(options: ModelCatalogOptions): ModelCatalog {
     const dir = join(manifestsDir, ...name.split("/"));
     let files: string[];
     try {
-      files = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isFile() && e.name.endsWith(".json") && !e.name.startsWith(TEMP_PREFIX)).map((e) => e.name);
+      files = (await readdir(dir, { withFileTypes: true }))
+        .filter((e) => e.isFile() && e.name.endsWith(".json") && !e.name.startsWith(TEMP_PREFIX))
+        .map((e) => e.name);
     } catch {
       return [];
     }
@@ -302,16 +328,36 @@ export function createModelCatalog(options: ModelCatalogOptions): ModelCatalog {
   }
 
   /** Validates and hashes a file already inside the store (tmp/ or partial/) so it can be committed by rename. */
-  async function stageInPlace(path: string, name: string, tag: string | undefined, source: ModelSource): Promise<StagedFile> {
+  async function stageInPlace(
+    path: string,
+    name: string,
+    tag: string | undefined,
+    source: ModelSource,
+  ): Promise<StagedFile> {
     const header = await readGgufHeader(path);
     await fsyncFile(path);
     const hash = await feedHash(createHash("sha256"), path);
     const { size } = await stat(path);
-    return { path, sha256: hash.digest("hex"), sizeBytes: size, header, name, tag: tag ?? tagFromFileType(header.fileType), source };
+    return {
+      path,
+      sha256: hash.digest("hex"),
+      sizeBytes: size,
+      header,
+      name,
+      tag: tag ?? tagFromFileType(header.fileType),
+      source,
+    };
   }
 
   /** Validates `src` as GGUF first (so a bad file never touches the store), then copies it into tmp/ while hashing. */
-  async function stageCopy(src: string, name: string, tag: string | undefined, source: ModelSource, force: boolean, expectedSha256?: string): Promise<StagedFile> {
+  async function stageCopy(
+    src: string,
+    name: string,
+    tag: string | undefined,
+    source: ModelSource,
+    force: boolean,
+    expectedSha256?: string,
+  ): Promise<StagedFile> {
     const header = await readGgufHeader(src);
     const finalTag = tag ?? tagFromFileType(header.fileType);
     assertTag(finalTag);
@@ -324,7 +370,11 @@ export function createModelCatalog(options: ModelCatalogOptions): ModelCatalog {
         throw new ReflexiaError("RFX_INVALID_GGUF", `${src}: changed while it was being copied`, { path: src });
       }
       if (expectedSha256 && sha256 !== expectedSha256) {
-        throw new ReflexiaError("RFX_INVALID_GGUF", `${src}: sha256 ${sha256} does not match its name ${expectedSha256}`, { path: src });
+        throw new ReflexiaError(
+          "RFX_INVALID_GGUF",
+          `${src}: sha256 ${sha256} does not match its name ${expectedSha256}`,
+          { path: src },
+        );
       }
       return { path: tmp, sha256, sizeBytes, header, name, tag: finalTag, source };
     } catch (e) {
@@ -340,7 +390,10 @@ export function createModelCatalog(options: ModelCatalogOptions): ModelCatalog {
       manifest = await readManifest(parsed.name, parsed.tag);
       if (!manifest) {
         const tags = (await variants(parsed.name)).map((v) => v.tag);
-        throw modelNotFound(formatModelRef(parsed), tags.length ? ` (available: ${tags.map((t) => `${parsed.name}:${t}`).join(", ")})` : "");
+        throw modelNotFound(
+          formatModelRef(parsed),
+          tags.length ? ` (available: ${tags.map((t) => `${parsed.name}:${t}`).join(", ")})` : "",
+        );
       }
       manifest = { ...manifest, name: parsed.name, tag: parsed.tag };
     } else {
@@ -354,8 +407,19 @@ export function createModelCatalog(options: ModelCatalogOptions): ModelCatalog {
         [...all].sort((a, b) => a.sizeBytes - b.sizeBytes)[0];
     }
     const path = blobPath(manifest.digest);
-    if (!existsSync(path)) throw modelNotFound(`${manifest.name}:${manifest.tag}`, ` (its blob ${manifest.digest} is missing; add the model again)`);
-    return { name: manifest.name, tag: manifest.tag, quantization: manifest.quantization, path, sizeBytes: manifest.sizeBytes, manifest };
+    if (!existsSync(path))
+      throw modelNotFound(
+        `${manifest.name}:${manifest.tag}`,
+        ` (its blob ${manifest.digest} is missing; add the model again)`,
+      );
+    return {
+      name: manifest.name,
+      tag: manifest.tag,
+      quantization: manifest.quantization,
+      path,
+      sizeBytes: manifest.sizeBytes,
+      manifest,
+    };
   }
 
   async function list(): Promise<ModelListing[]> {
@@ -404,7 +468,13 @@ export function createModelCatalog(options: ModelCatalogOptions): ModelCatalog {
     assertModelName(opts.name);
     if (opts.tag !== undefined) assertTag(opts.tag);
     const abs = resolvePath(path);
-    const staged = await stageCopy(abs, opts.name, opts.tag, opts.source ?? { kind: "file", from: abs }, Boolean(opts.force));
+    const staged = await stageCopy(
+      abs,
+      opts.name,
+      opts.tag,
+      opts.source ?? { kind: "file", from: abs },
+      Boolean(opts.force),
+    );
     try {
       return (await commit([staged], Boolean(opts.force)))[0];
     } finally {
@@ -415,7 +485,9 @@ export function createModelCatalog(options: ModelCatalogOptions): ModelCatalog {
   async function remove(ref: string): Promise<ModelManifest[]> {
     const parsed = parseModelRef(ref);
     const lookup = async () =>
-      parsed.tag ? [await readManifest(parsed.name, parsed.tag)].filter((m): m is ModelManifest => Boolean(m)) : await variants(parsed.name);
+      parsed.tag
+        ? [await readManifest(parsed.name, parsed.tag)].filter((m): m is ModelManifest => Boolean(m))
+        : await variants(parsed.name);
     // Unknown refs fail before the lock, so a typo never creates or touches anything.
     if ((await lookup()).length === 0) throw modelNotFound(formatModelRef(parsed));
     return locked(async () => {
@@ -438,11 +510,19 @@ export function createModelCatalog(options: ModelCatalogOptions): ModelCatalog {
     return locked(async () => {
       const created: ModelManifest[] = [];
       const planned = sources.map((m) => ({ src: m, tag: to.tag ?? m.tag }));
-      if (!opts.force) for (const p of planned) if (await readManifest(to.name, p.tag)) throw modelExists(`${to.name}:${p.tag}`);
+      if (!opts.force)
+        for (const p of planned) if (await readManifest(to.name, p.tag)) throw modelExists(`${to.name}:${p.tag}`);
       for (const p of planned) {
         // The blob must still be there: a concurrent remove could have collected it since resolve().
-        if (!existsSync(blobPath(p.src.digest))) throw modelNotFound(`${p.src.name}:${p.src.tag}`, " (its blob is missing)");
-        const m: ModelManifest = { ...p.src, name: to.name, tag: p.tag, source: { kind: "copy", from: `${p.src.name}:${p.src.tag}` }, createdAt: new Date().toISOString() };
+        if (!existsSync(blobPath(p.src.digest)))
+          throw modelNotFound(`${p.src.name}:${p.src.tag}`, " (its blob is missing)");
+        const m: ModelManifest = {
+          ...p.src,
+          name: to.name,
+          tag: p.tag,
+          source: { kind: "copy", from: `${p.src.name}:${p.src.tag}` },
+          createdAt: new Date().toISOString(),
+        };
         await writeFileAtomic(manifestPath(m.name, m.tag), JSON.stringify(m, null, 2) + "\n");
         created.push(m);
       }
@@ -452,11 +532,7 @@ export function createModelCatalog(options: ModelCatalogOptions): ModelCatalog {
   }
 
   /** Runs `produce` into fresh temp files, stages each, commits them together, and always cleans the temp files. */
-  async function produceAndCommit(
-    jobs: ProduceJob[],
-    name: string,
-    force: boolean,
-  ): Promise<ModelManifest[]> {
+  async function produceAndCommit(jobs: ProduceJob[], name: string, force: boolean): Promise<ModelManifest[]> {
     await ensureDirs();
     const temps: string[] = [];
     try {

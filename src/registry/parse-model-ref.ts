@@ -22,14 +22,22 @@ export function isValidTag(tag: string): boolean {
 
 export function assertModelName(name: string): string {
   if (!isValidModelName(name)) {
-    throw new ReflexiaError("RFX_VALIDATION", `invalid model name ${JSON.stringify(name)}: use letters, digits, '.', '_', '-' (and '/' between parts)`, { name });
+    throw new ReflexiaError(
+      "RFX_VALIDATION",
+      `invalid model name ${JSON.stringify(name)}: use letters, digits, '.', '_', '-' (and '/' between parts)`,
+      { name },
+    );
   }
   return name;
 }
 
 export function assertTag(tag: string): string {
   if (!isValidTag(tag)) {
-    throw new ReflexiaError("RFX_VALIDATION", `invalid model tag ${JSON.stringify(tag)}: use letters, digits, '.', '_', '-'`, { tag });
+    throw new ReflexiaError(
+      "RFX_VALIDATION",
+      `invalid model tag ${JSON.stringify(tag)}: use letters, digits, '.', '_', '-'`,
+      { tag },
+    );
   }
   return tag;
 }

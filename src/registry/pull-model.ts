@@ -24,7 +24,9 @@ export async function pullModel(catalog: ModelCatalog, url: string, opts: PullOp
     throw new ReflexiaError("RFX_VALIDATION", `not a URL: ${JSON.stringify(url)}`, { url });
   }
   if (parsedUrl.protocol !== "http:" && parsedUrl.protocol !== "https:") {
-    throw new ReflexiaError("RFX_VALIDATION", `only http and https URLs can be pulled (got ${parsedUrl.protocol})`, { url });
+    throw new ReflexiaError("RFX_VALIDATION", `only http and https URLs can be pulled (got ${parsedUrl.protocol})`, {
+      url,
+    });
   }
   assertModelName(opts.name);
   if (opts.tag !== undefined) assertTag(opts.tag);
@@ -32,7 +34,8 @@ export async function pullModel(catalog: ModelCatalog, url: string, opts: PullOp
   if (expected !== undefined && !/^[0-9a-f]{64}$/.test(expected)) {
     throw new ReflexiaError("RFX_VALIDATION", `--sha256 must be 64 hex digits (got ${JSON.stringify(opts.sha256)})`);
   }
-  if (opts.tag && !opts.force && (await catalog.readManifest(opts.name, opts.tag))) throw modelExists(`${opts.name}:${opts.tag}`);
+  if (opts.tag && !opts.force && (await catalog.readManifest(opts.name, opts.tag)))
+    throw modelExists(`${opts.name}:${opts.tag}`);
 
   await catalog.ensureDirs();
   const key = sha256Hex(parsedUrl.href).slice(0, 32);
@@ -55,7 +58,11 @@ export async function pullModel(catalog: ModelCatalog, url: string, opts: PullOp
     });
     if (expected !== undefined && dl.sha256 !== expected) {
       await discard();
-      throw new ReflexiaError("RFX_DOWNLOAD_FAILED", `sha256 mismatch for ${url}: expected ${expected}, got ${dl.sha256}`, { url, expected, actual: dl.sha256 });
+      throw new ReflexiaError(
+        "RFX_DOWNLOAD_FAILED",
+        `sha256 mismatch for ${url}: expected ${expected}, got ${dl.sha256}`,
+        { url, expected, actual: dl.sha256 },
+      );
     }
     let header: GgufHeader;
     try {

@@ -21,22 +21,38 @@ export async function quantizeFile(
   options: { allowRequantize?: boolean; onProgress?: (done: number, total: number) => void } = {},
 ): Promise<void> {
   const { quantizeModel } = await import("../engine/quantize.ts");
-  await quantizeModel({ input, output, type, allowRequantize: options.allowRequantize, onProgress: options.onProgress });
+  await quantizeModel({
+    input,
+    output,
+    type,
+    allowRequantize: options.allowRequantize,
+    onProgress: options.onProgress,
+  });
 }
 
 /** The distinct names in `quants`; RFX_VALIDATION when it is empty or names an unknown quantization. */
 export function validateQuantizations(quants: readonly string[], what: string): Quantization[] {
-  if (quants.length === 0) throw new ReflexiaError("RFX_VALIDATION", `${what}: name at least one quantization (${QUANTIZATIONS.join(", ")})`);
+  if (quants.length === 0)
+    throw new ReflexiaError("RFX_VALIDATION", `${what}: name at least one quantization (${QUANTIZATIONS.join(", ")})`);
   for (const q of quants) {
     if (!(QUANTIZATIONS as readonly string[]).includes(q)) {
-      throw new ReflexiaError("RFX_VALIDATION", `${what}: unknown quantization ${JSON.stringify(q)} (supported: ${QUANTIZATIONS.join(", ")})`, { quantization: q });
+      throw new ReflexiaError(
+        "RFX_VALIDATION",
+        `${what}: unknown quantization ${JSON.stringify(q)} (supported: ${QUANTIZATIONS.join(", ")})`,
+        { quantization: q },
+      );
     }
   }
   return [...new Set(quants)] as Quantization[];
 }
 
 /** Creates variants `to` of a model from its most precise stored variant (or from the variant `ref` names). */
-export async function quantizeVariants(catalog: ModelCatalog, ref: string, to: Quantization[], opts: QuantizeVariantsOptions = {}): Promise<QuantizeResult> {
+export async function quantizeVariants(
+  catalog: ModelCatalog,
+  ref: string,
+  to: Quantization[],
+  opts: QuantizeVariantsOptions = {},
+): Promise<QuantizeResult> {
   const parsed = parseModelRef(ref);
   const targets = validateQuantizations(to, "quantize");
   const all = await catalog.variants(parsed.name);
@@ -48,7 +64,10 @@ export async function quantizeVariants(catalog: ModelCatalog, ref: string, to: Q
   for (const q of targets) {
     if (all.some((v) => v.tag === q)) skipped.push({ tag: q, reason: `${parsed.name}:${q} already exists` });
     else if (fileTypePrecision(q) > fileTypePrecision(from.quantization)) {
-      skipped.push({ tag: q, reason: `the most precise source, ${from.name}:${from.tag} (${from.quantization}), is less precise than ${q}` });
+      skipped.push({
+        tag: q,
+        reason: `the most precise source, ${from.name}:${from.tag} (${from.quantization}), is less precise than ${q}`,
+      });
     } else todo.push(q);
   }
   const source: ModelSource = { kind: "quantize", from: `${from.name}:${from.tag}` };
@@ -61,7 +80,8 @@ export async function quantizeVariants(catalog: ModelCatalog, ref: string, to: Q
         opts.onProgress?.({ phase: "quantize", quantization: q, done: i, total: todo.length });
         await quantizeFile(fromPath, out, q, {
           allowRequantize: requantized,
-          onProgress: (done, total) => opts.onProgress?.({ phase: "quantize", quantization: q, done: i + done / total, total: todo.length }),
+          onProgress: (done, total) =>
+            opts.onProgress?.({ phase: "quantize", quantization: q, done: i + done / total, total: todo.length }),
         });
       },
     })),

@@ -42,7 +42,9 @@ async function walkFiles(dir: string): Promise<string[]> {
 export async function readOllamaModels(dir: string = defaultOllamaModelsDir()): Promise<OllamaModelEntry[]> {
   const manifestsDir = join(dir, "manifests");
   if (!existsSync(manifestsDir) || !(await stat(manifestsDir)).isDirectory()) {
-    throw new ReflexiaError("RFX_NOT_FOUND", `no Ollama models directory at ${dir} (expected ${manifestsDir})`, { dir });
+    throw new ReflexiaError("RFX_NOT_FOUND", `no Ollama models directory at ${dir} (expected ${manifestsDir})`, {
+      dir,
+    });
   }
   const entries: OllamaModelEntry[] = [];
   for (const file of (await walkFiles(manifestsDir)).sort()) {
@@ -82,7 +84,9 @@ export async function readOllamaModels(dir: string = defaultOllamaModelsDir()): 
     const hex = layer.digest.slice(7);
     entry.digest = `sha256:${hex}`;
     // Current Ollama names blobs sha256-<hex>; older versions used sha256:<hex>.
-    const blobPath = [join(dir, "blobs", `sha256-${hex}`), join(dir, "blobs", `sha256:${hex}`)].find((p) => existsSync(p));
+    const blobPath = [join(dir, "blobs", `sha256-${hex}`), join(dir, "blobs", `sha256:${hex}`)].find((p) =>
+      existsSync(p),
+    );
     if (!blobPath) {
       entries.push({ ...entry, problem: `blob ${entry.digest} is missing` });
       continue;

@@ -7,7 +7,9 @@ describe("redactStorePaths", () => {
     expect(redactStorePaths(`cannot create a context for /home/u/.reflexia/models/blobs/sha256-${hex}: bad`)).toBe(
       "cannot create a context for blob sha256:0123456789ab: bad",
     );
-    expect(redactStorePaths(`"/tmp/rfx/models/blobs/sha256-${hex}" is truncated`)).toBe('"blob sha256:0123456789ab" is truncated');
+    expect(redactStorePaths(`"/tmp/rfx/models/blobs/sha256-${hex}" is truncated`)).toBe(
+      '"blob sha256:0123456789ab" is truncated',
+    );
     expect(redactStorePaths(`C:\\data\\models\\blobs\\sha256-${hex}: x`)).toBe("blob sha256:0123456789ab: x");
     expect(redactStorePaths("/srv/models/tmp/7f3a.gguf: no tensors")).toBe("a staged file: no tensors");
     expect(redactStorePaths("/srv/models/partial/abc.part: short")).toBe("a partial download: short");

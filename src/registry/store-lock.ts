@@ -40,7 +40,11 @@ export async function acquirePidLock(path: string, waitMs: number, what: string)
       continue;
     }
     if (Date.now() >= deadline) {
-      throw new ReflexiaError("RFX_NOT_READY", `${what} is locked by process ${holder || "?"}; retry when it finishes`, { lock: path, pid: holder });
+      throw new ReflexiaError(
+        "RFX_NOT_READY",
+        `${what} is locked by process ${holder || "?"}; retry when it finishes`,
+        { lock: path, pid: holder },
+      );
     }
     await new Promise((r) => setTimeout(r, 25));
   }
@@ -49,14 +53,16 @@ export async function acquirePidLock(path: string, waitMs: number, what: string)
 /** Runs `fn` while holding the store lock at `lockPath`; calls for the same path in this process queue up. */
 export async function withStoreLock<T>(lockPath: string, fn: () => Promise<T>): Promise<T> {
   const previous = chains.get(lockPath) ?? Promise.resolve();
-  const run = previous.catch(() => undefined).then(async () => {
-    const release = await acquirePidLock(lockPath, 60_000, "the model store");
-    try {
-      return await fn();
-    } finally {
-      await release();
-    }
-  });
+  const run = previous
+    .catch(() => undefined)
+    .then(async () => {
+      const release = await acquirePidLock(lockPath, 60_000, "the model store");
+      try {
+        return await fn();
+      } finally {
+        await release();
+      }
+    });
   chains.set(lockPath, run);
   try {
     return await run;

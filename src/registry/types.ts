@@ -63,7 +63,13 @@ export interface ModelDetails extends ResolvedModel {
   /** Estimated resident memory to run the variant with `contextSize` tokens of context (= estimatedMemory.totalBytes). */
   estimatedMemoryBytes: number;
   /** weights (the file) + repacked weight copies + KV cache + compute buffers. */
-  estimatedMemory: { weightsBytes: number; repackBytes: number; kvCacheBytes: number; computeBytes: number; totalBytes: number };
+  estimatedMemory: {
+    weightsBytes: number;
+    repackBytes: number;
+    kvCacheBytes: number;
+    computeBytes: number;
+    totalBytes: number;
+  };
   /** Context the estimate is for: the configured size, capped at the model's training context as the engine does. */
   contextSize: number;
   /** Every tag stored under the same name. */

@@ -58,7 +58,9 @@ describe("createScheduler", () => {
     engine.hold();
     const streamed: string[][] = Array.from({ length: 16 }, () => []);
     const jobs = Array.from({ length: 16 }, (_, i) =>
-      scheduler.run("m:a", {}, (lease) => lease.model.generate(`prompt ${i}`, { maxTokens: 8, onText: (t) => streamed[i].push(t) })),
+      scheduler.run("m:a", {}, (lease) =>
+        lease.model.generate(`prompt ${i}`, { maxTokens: 8, onText: (t) => streamed[i].push(t) }),
+      ),
     );
     await waitFor(() => engine.held() === 4 && scheduler.status().queued === 12, "4 running and 12 queued");
     const st = scheduler.status();
@@ -143,9 +145,16 @@ describe("createScheduler", () => {
 
   it("loads a variant once for concurrent first requests", async () => {
     const { engine, scheduler } = setup({}, { loadDelayMs: 30 });
-    await Promise.all(Array.from({ length: 6 }, () => scheduler.run("m:a", {}, (l) => l.model.generate("x", { maxTokens: 1 }))));
+    await Promise.all(
+      Array.from({ length: 6 }, () => scheduler.run("m:a", {}, (l) => l.model.generate("x", { maxTokens: 1 }))),
+    );
     expect(engine.loads.length).toBe(1);
-    expect(engine.loads[0]).toMatchObject({ path: "/models/m-a.gguf", contextSize: 1024, parallel: 4, embedding: false });
+    expect(engine.loads[0]).toMatchObject({
+      path: "/models/m-a.gguf",
+      contextSize: 1024,
+      parallel: 4,
+      embedding: false,
+    });
   });
 
   it("reports loadMs for the request that waited for the load and 0 once loaded", async () => {
@@ -178,7 +187,11 @@ describe("createScheduler", () => {
     const onWarning = (w: Error) => warnings.push(w.name);
     process.on("warning", onWarning);
     try {
-      for (const [ref, seconds] of [["m:a", 1e308], ["m:b", 25 * 24 * 3600], ["m:c", 2 ** 31]] as const) {
+      for (const [ref, seconds] of [
+        ["m:a", 1e308],
+        ["m:b", 25 * 24 * 3600],
+        ["m:c", 2 ** 31],
+      ] as const) {
         await scheduler.run(ref, { keepAliveSeconds: seconds }, (l) => l.model.generate("x", { maxTokens: 1 }));
       }
       await new Promise((r) => setTimeout(r, 100));
@@ -202,7 +215,12 @@ describe("createScheduler", () => {
     await use("m:a"); // m:b is now the least recently used
     await use("m:c");
     expect(engine.disposed).toEqual(["/models/m-b.gguf"]);
-    expect(scheduler.status().variants.map((v) => v.key).sort()).toEqual(["m:a", "m:c"]);
+    expect(
+      scheduler
+        .status()
+        .variants.map((v) => v.key)
+        .sort(),
+    ).toEqual(["m:a", "m:c"]);
   });
 
   it("never evicts a busy variant: a load waits until one becomes idle", async () => {
@@ -222,7 +240,12 @@ describe("createScheduler", () => {
 
   it("respects the memory budget: evicts idle variants, refuses what never fits", async () => {
     const MiB = 2 ** 20;
-    const estimates: Record<string, number> = { "m:a": 100 * MiB, "m:b": 100 * MiB, "m:c": 100 * MiB, "big:f16": 900 * MiB };
+    const estimates: Record<string, number> = {
+      "m:a": 100 * MiB,
+      "m:b": 100 * MiB,
+      "m:c": 100 * MiB,
+      "big:f16": 900 * MiB,
+    };
     let loadedBytes = 0;
     const { engine, scheduler } = setup({
       memory: {
@@ -255,7 +278,15 @@ describe("createScheduler", () => {
     let setting: "auto" | "max" = "auto";
     const place = (_v: SchedulableVariant, _l: unknown, available: number) => {
       const g = setting === "max" ? 33 : Math.min(33, Math.floor(available / perLayer));
-      return { gpuLayers: g, totalLayers: 33, fullyOffloaded: g === 33, vramBytes: g * perLayer, ramBytes: (33 - g) * perLayer + 10 * MiB, fits: g * perLayer <= available, detail: `${g}/33 layers` };
+      return {
+        gpuLayers: g,
+        totalLayers: 33,
+        fullyOffloaded: g === 33,
+        vramBytes: g * perLayer,
+        ramBytes: (33 - g) * perLayer + 10 * MiB,
+        fits: g * perLayer <= available,
+        detail: `${g}/33 layers`,
+      };
     };
     const { engine, scheduler } = setup({
       memory: {
@@ -309,7 +340,15 @@ describe("createScheduler", () => {
         estimateBytes: () => 10 * MiB,
         budgetBytes: () => 100_000 * MiB,
         usedBytes: () => 0,
-        placeOnGpu: () => ({ gpuLayers: 33, totalLayers: 33, fullyOffloaded: true, vramBytes: 2000 * MiB, ramBytes: 10 * MiB, fits: false, detail: "GPU_LAYERS=max needs 2000 MiB VRAM" }),
+        placeOnGpu: () => ({
+          gpuLayers: 33,
+          totalLayers: 33,
+          fullyOffloaded: true,
+          vramBytes: 2000 * MiB,
+          ramBytes: 10 * MiB,
+          fits: false,
+          detail: "GPU_LAYERS=max needs 2000 MiB VRAM",
+        }),
         availableVramBytes: () => 1000 * MiB,
       },
     });

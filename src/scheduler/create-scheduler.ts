@@ -58,7 +58,9 @@ export function variantKey(variant: { name: string; tag: string }, embedding = f
 
 /** Why a waiting request stops: the abort's own reason when it is one of ours (e.g. the server shutting down), else the client left. */
 function cancelled(signal?: AbortSignal): ReflexiaError {
-  return signal?.reason instanceof ReflexiaError ? signal.reason : new ReflexiaError("RFX_CANCELLED", "the request was cancelled by the client");
+  return signal?.reason instanceof ReflexiaError
+    ? signal.reason
+    : new ReflexiaError("RFX_CANCELLED", "the request was cancelled by the client");
 }
 
 export function createScheduler(options: SchedulerOptions): Scheduler {
@@ -180,11 +182,15 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     if (queued >= queueSize) {
       metrics?.countRejection?.("queue_full");
       const retryAfter = retryAfterSeconds(queued);
-      throw new ReflexiaError("RFX_QUEUE_FULL", `the request queue is full (${queued} waiting); retry in ${retryAfter} s`, {
-        retryAfterSeconds: retryAfter,
-        queued,
-        queueSize,
-      });
+      throw new ReflexiaError(
+        "RFX_QUEUE_FULL",
+        `the request queue is full (${queued} waiting); retry in ${retryAfter} s`,
+        {
+          retryAfterSeconds: retryAfter,
+          queued,
+          queueSize,
+        },
+      );
     }
     return new Promise<void>((resolve, reject) => {
       const w: Waiter = { resolve, reject, signal };
@@ -243,7 +249,11 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
    * new one more layers (or lets GPU_LAYERS=max / N fit at all). Refuses with RFX_MEMORY_BUDGET when an explicit
    * layer count cannot fit even then; undefined on the CPU.
    */
-  const placeOnGpu = async (key: string, variant: SchedulableVariant, embedding: boolean): Promise<GpuPlan | undefined> => {
+  const placeOnGpu = async (
+    key: string,
+    variant: SchedulableVariant,
+    embedding: boolean,
+  ): Promise<GpuPlan | undefined> => {
     if (!memory?.placeOnGpu || !memory.availableVramBytes) return undefined;
     const load = { contextSize, parallel: embedding ? 1 : parallel, embedding };
     for (;;) {
@@ -261,7 +271,9 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         }
       }
       if (plan.fits) return plan;
-      const othersOnGpu = [...loaded.values()].some((e) => e.key !== key && e.vramBytes > 0) || [...loading].some(([k, l]) => k !== key && l.vramBytes > 0);
+      const othersOnGpu =
+        [...loaded.values()].some((e) => e.key !== key && e.vramBytes > 0) ||
+        [...loading].some(([k, l]) => k !== key && l.vramBytes > 0);
       if (othersOnGpu && memory.placeOnGpu(variant, load, available + sumEstimates(key).vramBytes)!.fits) {
         // Busy variants hold the VRAM it needs: wait for one to finish (keep-alive or an eviction frees it).
         await waitForChange();
@@ -299,7 +311,12 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
           throw new ReflexiaError(
             "RFX_MEMORY_BUDGET",
             `${variant.name}:${variant.tag} needs about ${Math.round(estimate / 2 ** 20)} MiB, which does not fit the memory budget of ${Math.round(budget / 2 ** 20)} MiB even with no other variant loaded (MAX_MEMORY_PERCENT)`,
-            { variant: `${variant.name}:${variant.tag}`, estimatedBytes: estimate, budgetBytes: budget, usedBytes: used },
+            {
+              variant: `${variant.name}:${variant.tag}`,
+              estimatedBytes: estimate,
+              budgetBytes: budget,
+              usedBytes: used,
+            },
           );
         }
         overMemory = used + loadingBytes + estimate > budget;
@@ -311,14 +328,19 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         await unloadEntry(victim, overMemory ? "memory" : "lru");
         continue;
       }
-      const othersBusy = [...loaded.values()].some((e) => e.key !== key && !isIdle(e.key)) || [...loading.keys()].some((k) => k !== key);
+      const othersBusy =
+        [...loaded.values()].some((e) => e.key !== key && !isIdle(e.key)) || [...loading.keys()].some((k) => k !== key);
       if (!othersBusy) {
         // Nothing will ever be released: the estimates say it cannot fit next to what is resident.
         metrics?.countRejection?.("memory_budget");
-        throw new ReflexiaError("RFX_MEMORY_BUDGET", `${variant.name}:${variant.tag} does not fit the memory budget next to the loaded variants`, {
-          variant: `${variant.name}:${variant.tag}`,
-          estimatedBytes: estimate,
-        });
+        throw new ReflexiaError(
+          "RFX_MEMORY_BUDGET",
+          `${variant.name}:${variant.tag} does not fit the memory budget next to the loaded variants`,
+          {
+            variant: `${variant.name}:${variant.tag}`,
+            estimatedBytes: estimate,
+          },
+        );
       }
       await waitForChange();
     }
@@ -336,7 +358,11 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     }
     const pending = loading.get(key);
     if (pending) return pending.promise;
-    const state: Loading = { promise: undefined as unknown as Promise<LoadedEntry>, estimatedBytes: estimateOf(variant, embedding), vramBytes: 0 };
+    const state: Loading = {
+      promise: undefined as unknown as Promise<LoadedEntry>,
+      estimatedBytes: estimateOf(variant, embedding),
+      vramBytes: 0,
+    };
     const promise = (async () => {
       const plan = await placeOnGpu(key, variant, embedding);
       if (plan) {
@@ -356,7 +382,14 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
           ...(plan && plan.gpuLayers > 0 ? { gpuLayers: plan.gpuLayers } : {}),
         });
       } catch (e) {
-        throw e instanceof ReflexiaError ? e : new ReflexiaError("RFX_ENGINE", `loading ${key} failed: ${(e as Error).message}`, { variant: key }, { cause: e });
+        throw e instanceof ReflexiaError
+          ? e
+          : new ReflexiaError(
+              "RFX_ENGINE",
+              `loading ${key} failed: ${(e as Error).message}`,
+              { variant: key },
+              { cause: e },
+            );
       }
       const loadMs = now() - t0;
       metrics?.observeLoad?.(variant, loadMs / 1000);

@@ -17,7 +17,10 @@ export interface SchedulableVariant {
  */
 export interface SchedulerMemoryHook {
   /** Resident bytes the variant will need once loaded with this context (weights + KV cache + buffers). */
-  estimateBytes(variant: SchedulableVariant, load: { contextSize: number; parallel: number; embedding: boolean }): number;
+  estimateBytes(
+    variant: SchedulableVariant,
+    load: { contextSize: number; parallel: number; embedding: boolean },
+  ): number;
   /** The memory budget in bytes (MAX_MEMORY_PERCENT of the effective limit). */
   budgetBytes(): number;
   /** Bytes counted against the budget right now (process RSS or the cgroup working set). */
@@ -27,7 +30,11 @@ export interface SchedulerMemoryHook {
    * applied), with the RAM the CPU side then needs. Absent on the CPU, undefined for a variant it cannot place
    * (estimateBytes is then all there is).
    */
-  placeOnGpu?(variant: SchedulableVariant, load: { contextSize: number; parallel: number; embedding: boolean }, availableVramBytes: number): GpuPlan | undefined;
+  placeOnGpu?(
+    variant: SchedulableVariant,
+    load: { contextSize: number; parallel: number; embedding: boolean },
+    availableVramBytes: number,
+  ): GpuPlan | undefined;
   /**
    * VRAM a new load may take now, nothing evicted: min(the devices' free memory minus the safety margin,
    * MAX_VRAM_PERCENT of their total minus `heldBytes`, the VRAM the loaded and loading variants hold).

@@ -87,7 +87,10 @@ export interface BenchmarkJobs {
 
 const MAX_LOG_LINES = 200;
 
-export function createBenchmarkJobs(options: { kinds: Record<string, BenchmarkKind>; store: BenchmarkStore }): BenchmarkJobs {
+export function createBenchmarkJobs(options: {
+  kinds: Record<string, BenchmarkKind>;
+  store: BenchmarkStore;
+}): BenchmarkJobs {
   const { kinds, store } = options;
   let job: BenchmarkJob | null = null;
   let controller: AbortController | null = null;
@@ -100,12 +103,23 @@ export function createBenchmarkJobs(options: { kinds: Record<string, BenchmarkKi
     async start(request) {
       const kind = kinds[request.kind];
       if (!kind) {
-        throw new ReflexiaError("RFX_VALIDATION", `kind ${JSON.stringify(request.kind)} cannot run in the server (one of: ${Object.keys(kinds).join(", ")}; the others run with \`reflexia benchmark\`)`);
+        throw new ReflexiaError(
+          "RFX_VALIDATION",
+          `kind ${JSON.stringify(request.kind)} cannot run in the server (one of: ${Object.keys(kinds).join(", ")}; the others run with \`reflexia benchmark\`)`,
+        );
       }
       const extra = BENCHMARK_PARAMS.filter((p) => request[p] !== undefined && !kind.params.includes(p));
-      if (extra.length > 0) throw new ReflexiaError("RFX_VALIDATION", `${request.kind} does not take ${extra.join(", ")} (it takes: ${kind.params.join(", ") || "nothing"})`);
+      if (extra.length > 0)
+        throw new ReflexiaError(
+          "RFX_VALIDATION",
+          `${request.kind} does not take ${extra.join(", ")} (it takes: ${kind.params.join(", ") || "nothing"})`,
+        );
       if (job && (job.status === "running" || job.status === "cancelling")) {
-        throw new ReflexiaError("RFX_BENCHMARK_RUNNING", `benchmark ${job.id} (${job.kind}) is still running; cancel it or wait for it to finish`, { id: job.id });
+        throw new ReflexiaError(
+          "RFX_BENCHMARK_RUNNING",
+          `benchmark ${job.id} (${job.kind}) is still running; cancel it or wait for it to finish`,
+          { id: job.id },
+        );
       }
       await kind.check(request);
       const started = performance.now();
@@ -138,7 +152,11 @@ export function createBenchmarkJobs(options: { kinds: Record<string, BenchmarkKi
         try {
           const outcome = await kind.run(request, ctx);
           if (ac.signal.aborted) throw new ReflexiaError("RFX_CANCELLED", "the benchmark was cancelled");
-          j.run_id = await store.save({ ...outcome, kind: request.kind, durationMs: Math.round(performance.now() - started) });
+          j.run_id = await store.save({
+            ...outcome,
+            kind: request.kind,
+            durationMs: Math.round(performance.now() - started),
+          });
           j.progress = { completed: j.progress.total, total: j.progress.total };
           j.status = "succeeded";
         } catch (e) {
@@ -146,7 +164,9 @@ export function createBenchmarkJobs(options: { kinds: Record<string, BenchmarkKi
             j.status = "cancelled";
           } else {
             j.status = "failed";
-            j.error = isReflexiaError(e) ? { code: e.code, message: e.message } : { code: "RFX_INTERNAL", message: e instanceof Error ? e.message : String(e) };
+            j.error = isReflexiaError(e)
+              ? { code: e.code, message: e.message }
+              : { code: "RFX_INTERNAL", message: e instanceof Error ? e.message : String(e) };
           }
         } finally {
           j.finished_at = new Date().toISOString();
@@ -157,7 +177,12 @@ export function createBenchmarkJobs(options: { kinds: Record<string, BenchmarkKi
     },
     current: () => (job ? snapshot(job) : null),
     cancel(id) {
-      if (!job || (id !== "current" && id !== job.id)) throw new ReflexiaError("RFX_NOT_FOUND", `no benchmark job ${id} (only the current or last job can be cancelled)`, { id });
+      if (!job || (id !== "current" && id !== job.id))
+        throw new ReflexiaError(
+          "RFX_NOT_FOUND",
+          `no benchmark job ${id} (only the current or last job can be cancelled)`,
+          { id },
+        );
       if (job.status === "running") {
         job.status = "cancelling";
         controller?.abort();

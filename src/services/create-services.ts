@@ -65,10 +65,15 @@ export function createServices(options: CreateServicesOptions): Services {
   const engineGpu = engine.gpu && engine.gpu.backend !== "cpu" ? engine.gpu : undefined;
   const memory =
     options.memory === undefined
-      ? createMemoryMonitor({ maxMemoryPercent: config.memory.max_memory_percent, maxVramPercent: config.memory.max_vram_percent, gpuDevices: engineGpu ? () => engineGpu.memory() : undefined })
+      ? createMemoryMonitor({
+          maxMemoryPercent: config.memory.max_memory_percent,
+          maxVramPercent: config.memory.max_vram_percent,
+          gpuDevices: engineGpu ? () => engineGpu.memory() : undefined,
+        })
       : options.memory;
   const gpu = createGpuPlacer({ config, gpu: engine.gpu, memory });
-  const parallel = config.scheduler.parallel > 0 ? config.scheduler.parallel : defaultParallel(options.cpus ?? cpuCount());
+  const parallel =
+    config.scheduler.parallel > 0 ? config.scheduler.parallel : defaultParallel(options.cpus ?? cpuCount());
 
   // show() reads the GGUF header; the estimate only changes with the blob, so cache it by digest.
   const estimates = new Map<string, number>();
@@ -96,12 +101,17 @@ export function createServices(options: CreateServicesOptions): Services {
     memory: memory
       ? {
           // The registry's estimate covers weights, repacked copies, KV cache and compute buffers.
-          estimateBytes: (v: SchedulableVariant & { estimatedBytes?: number }) => v.estimatedBytes ?? Math.round(v.sizeBytes * 1.3),
+          estimateBytes: (v: SchedulableVariant & { estimatedBytes?: number }) =>
+            v.estimatedBytes ?? Math.round(v.sizeBytes * 1.3),
           budgetBytes: () => memory.latest().budgetBytes,
           usedBytes: () => memory.sample().usedBytes,
           ...(gpu.active
             ? {
-                placeOnGpu: (v: SchedulableVariant, load: { contextSize: number; parallel: number }, available: number) => gpu.place(v, load, available),
+                placeOnGpu: (
+                  v: SchedulableVariant,
+                  load: { contextSize: number; parallel: number },
+                  available: number,
+                ) => gpu.place(v, load, available),
                 availableVramBytes: (held: number) => gpu.availableVramBytes(held),
               }
             : {}),
@@ -111,12 +121,23 @@ export function createServices(options: CreateServicesOptions): Services {
   metrics.inference.bindScheduler(() => scheduler.status());
   if (memory) metrics.memory.bindMemory(() => memory.sample());
 
-  const cache = config.cache.enabled && config.cache.size > 0 ? createResponseCache<CachedGeneration>({ maxEntries: config.cache.size }) : undefined;
+  const cache =
+    config.cache.enabled && config.cache.size > 0
+      ? createResponseCache<CachedGeneration>({ maxEntries: config.cache.size })
+      : undefined;
   if (cache) metrics.cache.bindCacheSize(() => cache.stats().size);
 
   const selector = createVariantSelector({ config, store, scheduler, resolveVariant, memory, metrics, gpu });
   const roles = createRoleCatalog(config.roles.custom);
-  const inference = createInferenceService({ config, scheduler, selector, roles, metrics, cache, rag: options.ragAugmenter });
+  const inference = createInferenceService({
+    config,
+    scheduler,
+    selector,
+    roles,
+    metrics,
+    cache,
+    rag: options.ragAugmenter,
+  });
   const embeddings = createEmbedService({
     config,
     scheduler,
@@ -127,5 +148,20 @@ export function createServices(options: CreateServicesOptions): Services {
     },
   });
   const models = createModelService({ store, scheduler });
-  return { config, engine, store, scheduler, selector, inference, embeddings, models, roles, metrics, memory, cache, gpu, resolveVariant };
+  return {
+    config,
+    engine,
+    store,
+    scheduler,
+    selector,
+    inference,
+    embeddings,
+    models,
+    roles,
+    metrics,
+    memory,
+    cache,
+    gpu,
+    resolveVariant,
+  };
 }

@@ -19,7 +19,11 @@ export interface EnsureDefaultModelOptions {
 }
 
 /** Creates `models.default` when the store is empty; returns whether it did. Fast: the tiny shape takes seconds. */
-export async function ensureDefaultModel(store: ModelStore, config: Config, options: EnsureDefaultModelOptions = {}): Promise<boolean> {
+export async function ensureDefaultModel(
+  store: ModelStore,
+  config: Config,
+  options: EnsureDefaultModelOptions = {},
+): Promise<boolean> {
   if ((await store.list()).length > 0) return false;
   const r = await store.ensureDefaultModel({ name: config.models.default });
   if (r.created) options.onNotice?.(defaultModelNotice(r.name, r.createdTags));

@@ -62,11 +62,18 @@ export function createEmbedService(options: EmbedServiceOptions): EmbedService {
       const t0 = performance.now();
       const { max_inputs: maxInputs, batch_size: batchSize } = config.embeddings;
       if (req.input.length > maxInputs) {
-        throw new ReflexiaError("RFX_PAYLOAD_TOO_LARGE", `the request has ${req.input.length} inputs; the limit is ${maxInputs} (EMBED_MAX_INPUTS)`, { inputs: req.input.length, limit: maxInputs });
+        throw new ReflexiaError(
+          "RFX_PAYLOAD_TOO_LARGE",
+          `the request has ${req.input.length} inputs; the limit is ${maxInputs} (EMBED_MAX_INPUTS)`,
+          { inputs: req.input.length, limit: maxInputs },
+        );
       }
       const chars = req.input.reduce((a, t) => a + t.length, 0);
       if (chars > config.server.max_prompt_chars) {
-        throw new ReflexiaError("RFX_PAYLOAD_TOO_LARGE", `the input has ${chars} characters; the limit is ${config.server.max_prompt_chars} (MAX_PROMPT_CHARS)`);
+        throw new ReflexiaError(
+          "RFX_PAYLOAD_TOO_LARGE",
+          `the input has ${chars} characters; the limit is ${config.server.max_prompt_chars} (MAX_PROMPT_CHARS)`,
+        );
       }
       const model = req.model ?? config.models.default;
       if (isBuiltin(model) && builtin) {
@@ -91,13 +98,24 @@ export function createEmbedService(options: EmbedServiceOptions): EmbedService {
       for (let start = 0; start === 0 || start < req.input.length; start += batchSize) {
         if (req.signal?.aborted) throw new ReflexiaError("RFX_CANCELLED", "the request was cancelled by the client");
         const batch = req.input.slice(start, start + batchSize);
-        await scheduler.run(ref, { embedding: true, signal: req.signal, keepAliveSeconds: req.keepAliveSeconds }, async (lease) => {
-          if (start === 0) loadMs = lease.loadMs;
-          if (batch.length > 0) embeddings.push(...(await lease.model.embed(batch)));
-          for (const t of batch) promptTokens += lease.model.tokenize(t).length;
-        });
+        await scheduler.run(
+          ref,
+          { embedding: true, signal: req.signal, keepAliveSeconds: req.keepAliveSeconds },
+          async (lease) => {
+            if (start === 0) loadMs = lease.loadMs;
+            if (batch.length > 0) embeddings.push(...(await lease.model.embed(batch)));
+            for (const t of batch) promptTokens += lease.model.tokenize(t).length;
+          },
+        );
       }
-      return { model: ref, embeddings, promptTokens, loadMs, totalMs: performance.now() - t0, backend: "model" as const };
+      return {
+        model: ref,
+        embeddings,
+        promptTokens,
+        loadMs,
+        totalMs: performance.now() - t0,
+        backend: "model" as const,
+      };
     },
   };
 }

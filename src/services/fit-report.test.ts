@@ -7,17 +7,38 @@ import { createTinyHome, TINY } from "../../test/support/server-fixture.ts";
 import { buildFitReport } from "./fit-report.ts";
 
 const GiB = 2 ** 30;
-const config = (over: Record<string, unknown> = {}) => loadConfig({ env: {}, overrides: { "models.context_size": 4096, ...over } }).config as Config;
+const config = (over: Record<string, unknown> = {}) =>
+  loadConfig({ env: {}, overrides: { "models.context_size": 4096, ...over } }).config as Config;
 
 /** An engine GPU decision with one device of `freeGiB` free out of `totalGiB`. */
 function fakeGpu(freeGiB: number, totalGiB = 24): EngineGpu {
-  const dev = { index: 1, name: "CUDA0", description: "NVIDIA L4", backend: "CUDA", type: "gpu", deviceId: null, freeBytes: freeGiB * GiB, totalBytes: totalGiB * GiB, software: false };
-  return { requested: "auto", backend: "cuda", reason: "GPU=auto: CUDA on CUDA0", devices: [dev], memory: () => [{ ...dev }] };
+  const dev = {
+    index: 1,
+    name: "CUDA0",
+    description: "NVIDIA L4",
+    backend: "CUDA",
+    type: "gpu",
+    deviceId: null,
+    freeBytes: freeGiB * GiB,
+    totalBytes: totalGiB * GiB,
+    software: false,
+  };
+  return {
+    requested: "auto",
+    backend: "cuda",
+    reason: "GPU=auto: CUDA on CUDA0",
+    devices: [dev],
+    memory: () => [{ ...dev }],
+  };
 }
 
 describe("buildFitReport", () => {
   it("on the CPU: every variant of a shape in RAM, and tok/s from the CPU bandwidth over the bytes a token reads", async () => {
-    const r = await buildFitReport({ config: config(), target: { shape: "7b" }, bandwidth: { cpuBytesPerSecond: 20e9 } });
+    const r = await buildFitReport({
+      config: config(),
+      target: { shape: "7b" },
+      bandwidth: { cpuBytesPerSecond: 20e9 },
+    });
     expect(r.rows.map((x) => x.quantization)).toEqual(["q4_0", "q4_k_m", "q5_k_m", "q8_0", "f16"]);
     expect(r).toMatchObject({ backend: "cpu", availableVramBytes: 0, contextSize: 4096 });
     const q8 = r.rows.find((x) => x.quantization === "q8_0")!;
@@ -34,7 +55,12 @@ describe("buildFitReport", () => {
 
   it("with a GPU: fits each variant to the available VRAM; a split one is bounded by both bandwidths", async () => {
     const gpu = fakeGpu(9);
-    const r = await buildFitReport({ config: config(), target: { shape: "7b" }, gpu, bandwidth: { cpuBytesPerSecond: 20e9, gpuBytesPerSecond: 300e9 } });
+    const r = await buildFitReport({
+      config: config(),
+      target: { shape: "7b" },
+      gpu,
+      bandwidth: { cpuBytesPerSecond: 20e9, gpuBytesPerSecond: 300e9 },
+    });
     expect(r.availableVramBytes).toBe(9 * GiB - vramSafetyMarginBytes(24 * GiB));
     const q4 = r.rows.find((x) => x.quantization === "q4_0")!;
     const f16 = r.rows.find((x) => x.quantization === "f16")!;
@@ -43,13 +69,21 @@ describe("buildFitReport", () => {
     expect(f16.gpuLayers).toBeLessThan(33);
     expect(f16.vramBytes).toBeLessThanOrEqual(r.availableVramBytes);
     const p = placeLayers(offloadProfile(plannedTensors("7b", "f16"), MODEL_SHAPES["7b"], 4096), f16.gpuLayers);
-    expect(f16.decodeTokensPerSecond).toBeCloseTo(1 / (p.decodeReadBytes.cpuBytes / 20e9 + p.decodeReadBytes.gpuBytes / 300e9), 6);
+    expect(f16.decodeTokensPerSecond).toBeCloseTo(
+      1 / (p.decodeReadBytes.cpuBytes / 20e9 + p.decodeReadBytes.gpuBytes / 300e9),
+      6,
+    );
     // The q4_0 fully offloaded is several times faster than the f16 split with the CPU.
     expect(q4.decodeTokensPerSecond! / f16.decodeTokensPerSecond!).toBeGreaterThan(4);
   });
 
   it("GPU_LAYERS=max marks variants whose layers do not fit; no GPU bandwidth leaves tok/s empty where the GPU reads", async () => {
-    const r = await buildFitReport({ config: config({ "gpu.layers": "max" }), target: { shape: "7b" }, gpu: fakeGpu(9), bandwidth: { cpuBytesPerSecond: 20e9 } });
+    const r = await buildFitReport({
+      config: config({ "gpu.layers": "max" }),
+      target: { shape: "7b" },
+      gpu: fakeGpu(9),
+      bandwidth: { cpuBytesPerSecond: 20e9 },
+    });
     expect(r.rows.map((x) => [x.quantization, x.gpuLayers, x.fitsVram])).toEqual([
       ["q4_0", 33, true],
       ["q4_k_m", 33, true],
@@ -70,7 +104,9 @@ describe("buildFitReport", () => {
         expect(x.fileBytes).toBeGreaterThan(0);
         expect(x.decodeTokensPerSecond).toBeNull(); // no bandwidth given
       }
-      await expect(buildFitReport({ config: config(), target: { ref: "nope", store: home.store } })).rejects.toMatchObject({ code: "RFX_MODEL_NOT_FOUND" });
+      await expect(
+        buildFitReport({ config: config(), target: { ref: "nope", store: home.store } }),
+      ).rejects.toMatchObject({ code: "RFX_MODEL_NOT_FOUND" });
     } finally {
       await home.cleanup();
     }

@@ -3,7 +3,18 @@
 import { QUANTIZATIONS, type Config } from "../config/index.ts";
 import type { EngineGpu } from "../engine/types.ts";
 import { ReflexiaError } from "../errors/index.ts";
-import { estimateModelBytes, MODEL_SHAPES, offloadProfile, offloadProfileOf, placeLayers, plannedTensors, readGgufHeader, resolveModelDims, type ModelShapeName, type OffloadProfile } from "../gguf/index.ts";
+import {
+  estimateModelBytes,
+  MODEL_SHAPES,
+  offloadProfile,
+  offloadProfileOf,
+  placeLayers,
+  plannedTensors,
+  readGgufHeader,
+  resolveModelDims,
+  type ModelShapeName,
+  type OffloadProfile,
+} from "../gguf/index.ts";
 import { createMemoryMonitor } from "../memory/index.ts";
 import { fitGpuLayers } from "../policy/index.ts";
 import { parseModelRef, type ModelStore } from "../registry/index.ts";
@@ -74,13 +85,21 @@ async function candidatesOf(target: FitTarget): Promise<Candidate[]> {
     }));
   }
   const parsed = parseModelRef(target.ref);
-  const refs = parsed.tag ? [`${parsed.name}:${parsed.tag}`] : (await target.store.variants(parsed.name)).map((m) => `${m.name}:${m.tag}`);
+  const refs = parsed.tag
+    ? [`${parsed.name}:${parsed.tag}`]
+    : (await target.store.variants(parsed.name)).map((m) => `${m.name}:${m.tag}`);
   if (refs.length === 0) await target.store.resolve(target.ref); // RFX_MODEL_NOT_FOUND in the store's words
   const out: Candidate[] = [];
   for (const ref of refs) {
     const r = await target.store.resolve(ref);
     const h = await readGgufHeader(r.path);
-    out.push({ variant: ref, quantization: r.quantization, fileBytes: r.sizeBytes, profile: (ctx: number) => offloadProfileOf(h, ctx, 1), trainContext: h.contextLength });
+    out.push({
+      variant: ref,
+      quantization: r.quantization,
+      fileBytes: r.sizeBytes,
+      profile: (ctx: number) => offloadProfileOf(h, ctx, 1),
+      trainContext: h.contextLength,
+    });
   }
   return out;
 }
@@ -88,14 +107,22 @@ async function candidatesOf(target: FitTarget): Promise<Candidate[]> {
 export async function buildFitReport(options: FitReportOptions): Promise<FitReport> {
   const { config, target } = options;
   const gpu = options.gpu && options.gpu.backend !== "cpu" && options.gpu.devices.length > 0 ? options.gpu : undefined;
-  const memory = createMemoryMonitor({ maxMemoryPercent: config.memory.max_memory_percent, maxVramPercent: config.memory.max_vram_percent, gpuDevices: gpu ? () => gpu.memory() : undefined });
+  const memory = createMemoryMonitor({
+    maxMemoryPercent: config.memory.max_memory_percent,
+    maxVramPercent: config.memory.max_vram_percent,
+    gpuDevices: gpu ? () => gpu.memory() : undefined,
+  });
   const placer = createGpuPlacer({ config, gpu, memory });
   const available = placer.availableVramBytes(0);
   const freeRam = memory.sample().freeBudgetBytes;
   const cpuBw = options.bandwidth?.cpuBytesPerSecond ?? null;
   const gpuBw = options.bandwidth?.gpuBytesPerSecond ?? null;
   const wanted = options.contextSize ?? config.models.context_size;
-  if (!Number.isInteger(wanted) || wanted < 16) throw new ReflexiaError("RFX_VALIDATION", `context size must be a whole number of at least 16 tokens (got ${wanted})`);
+  if (!Number.isInteger(wanted) || wanted < 16)
+    throw new ReflexiaError(
+      "RFX_VALIDATION",
+      `context size must be a whole number of at least 16 tokens (got ${wanted})`,
+    );
   const candidates = await candidatesOf(target);
   let contextSize = wanted;
   const rows = candidates.map((c): FitRow => {
@@ -103,7 +130,9 @@ export async function buildFitReport(options: FitReportOptions): Promise<FitRepo
     const profile = c.profile(contextSize);
     const p = gpu ? fitGpuLayers(profile, config.gpu.layers, available) : { ...placeLayers(profile, 0), fits: true };
     const { cpuBytes, gpuBytes } = p.decodeReadBytes;
-    const seconds = (cpuBytes > 0 ? (cpuBw ? cpuBytes / cpuBw : Number.NaN) : 0) + (gpuBytes > 0 ? (gpuBw ? gpuBytes / gpuBw : Number.NaN) : 0);
+    const seconds =
+      (cpuBytes > 0 ? (cpuBw ? cpuBytes / cpuBw : Number.NaN) : 0) +
+      (gpuBytes > 0 ? (gpuBw ? gpuBytes / gpuBw : Number.NaN) : 0);
     return {
       variant: c.variant,
       quantization: c.quantization,
@@ -118,7 +147,10 @@ export async function buildFitReport(options: FitReportOptions): Promise<FitRepo
     };
   });
   return {
-    target: "shape" in target ? `shape ${target.shape} (${MODEL_SHAPES[target.shape].nLayer} layers, estimated from the planned tensor layout)` : target.ref,
+    target:
+      "shape" in target
+        ? `shape ${target.shape} (${MODEL_SHAPES[target.shape].nLayer} layers, estimated from the planned tensor layout)`
+        : target.ref,
     contextSize,
     gpuLayersSetting: config.gpu.layers,
     backend: options.gpu?.backend ?? "cpu",

@@ -14,7 +14,11 @@ export interface GpuPlacer {
   /** Reads the variant's GGUF header (once per path) so place() can answer synchronously. */
   prepare(variant: { path: string }): Promise<void>;
   /** GPU_LAYERS fitted to `availableVramBytes` for this load; undefined when the header was not prepared or on the CPU. */
-  place(variant: { path: string }, load: { contextSize: number; parallel: number }, availableVramBytes: number): GpuPlan | undefined;
+  place(
+    variant: { path: string },
+    load: { contextSize: number; parallel: number },
+    availableVramBytes: number,
+  ): GpuPlan | undefined;
   /**
    * VRAM a load may take now, nothing evicted: min(Σ over devices of free − safety margin, MAX_VRAM_PERCENT of
    * their total − `heldBytes`, the VRAM Reflexia's loaded variants hold). 0 on the CPU.
@@ -55,7 +59,15 @@ export function createGpuPlacer(options: GpuPlacerOptions): GpuPlacer {
       const profile = profileOf(variant.path, load.contextSize, load.parallel);
       if (!profile) return undefined;
       const fit = fitGpuLayers(profile, config.gpu.layers, availableVramBytes);
-      return { gpuLayers: fit.gpuLayers, totalLayers: fit.totalLayers, fullyOffloaded: fit.fullyOffloaded, vramBytes: fit.vramBytes, ramBytes: fit.ramBytes, fits: fit.fits, detail: fit.detail };
+      return {
+        gpuLayers: fit.gpuLayers,
+        totalLayers: fit.totalLayers,
+        fullyOffloaded: fit.fullyOffloaded,
+        vramBytes: fit.vramBytes,
+        ramBytes: fit.ramBytes,
+        fits: fit.fits,
+        detail: fit.detail,
+      };
     },
     availableVramBytes(heldBytes) {
       if (!active) return 0;
@@ -74,14 +86,27 @@ export function createGpuPlacer(options: GpuPlacerOptions): GpuPlacer {
  * free VRAM within MAX_VRAM_PERCENT, nothing else loaded by this process counted. 0 on the CPU; RFX_MEMORY_BUDGET
  * when GPU_LAYERS=max or N does not fit.
  */
-export async function gpuLayersForLoad(engine: Engine, config: Config, path: string, load: { contextSize: number; parallel: number }): Promise<number> {
+export async function gpuLayersForLoad(
+  engine: Engine,
+  config: Config,
+  path: string,
+  load: { contextSize: number; parallel: number },
+): Promise<number> {
   const gpu = engine.gpu;
   if (!gpu || gpu.backend === "cpu" || gpu.devices.length === 0) return 0;
-  const memory = createMemoryMonitor({ maxMemoryPercent: config.memory.max_memory_percent, maxVramPercent: config.memory.max_vram_percent, gpuDevices: () => gpu.memory() });
+  const memory = createMemoryMonitor({
+    maxMemoryPercent: config.memory.max_memory_percent,
+    maxVramPercent: config.memory.max_vram_percent,
+    gpuDevices: () => gpu.memory(),
+  });
   const placer = createGpuPlacer({ config, gpu, memory });
   await placer.prepare({ path });
   const plan = placer.place({ path }, load, placer.availableVramBytes(0));
   if (!plan) return 0;
-  if (!plan.fits) throw new ReflexiaError("RFX_MEMORY_BUDGET", `${path}: ${plan.detail}`, { vramBytes: plan.vramBytes, gpuLayers: plan.gpuLayers });
+  if (!plan.fits)
+    throw new ReflexiaError("RFX_MEMORY_BUDGET", `${path}: ${plan.detail}`, {
+      vramBytes: plan.vramBytes,
+      gpuLayers: plan.gpuLayers,
+    });
   return plan.gpuLayers;
 }

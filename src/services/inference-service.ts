@@ -2,7 +2,13 @@
 // scheduler lease, record metrics and explain the decision.
 import type { Config } from "../config/index.ts";
 import { deriveCacheKey, isCacheable, type ResponseCache } from "../cache/index.ts";
-import type { ChatMessage, FinishReason, GenerationResult, GenerationTimings, SamplingOptions } from "../engine/types.ts";
+import type {
+  ChatMessage,
+  FinishReason,
+  GenerationResult,
+  GenerationTimings,
+  SamplingOptions,
+} from "../engine/types.ts";
 import { ReflexiaError } from "../errors/index.ts";
 import type { ReflexiaMetrics } from "../metrics/index.ts";
 import type { Scheduler } from "../scheduler/index.ts";
@@ -120,7 +126,14 @@ function promptChars(req: InferenceRequest): number {
   return n;
 }
 
-const ZERO_TIMINGS: GenerationTimings = { queueMs: 0, promptEvalMs: 0, ttftMs: 0, evalMs: 0, totalMs: 0, interTokenMs: [] };
+const ZERO_TIMINGS: GenerationTimings = {
+  queueMs: 0,
+  promptEvalMs: 0,
+  ttftMs: 0,
+  evalMs: 0,
+  totalMs: 0,
+  interTokenMs: [],
+};
 
 export function createInferenceService(options: InferenceServiceOptions): InferenceService {
   const { config, scheduler, selector, roles, metrics } = options;
@@ -133,10 +146,14 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
   const validate = (req: InferenceRequest): void => {
     const chars = promptChars(req);
     if (chars > config.server.max_prompt_chars) {
-      throw new ReflexiaError("RFX_PAYLOAD_TOO_LARGE", `the prompt has ${chars} characters; the limit is ${config.server.max_prompt_chars} (MAX_PROMPT_CHARS)`, {
-        chars,
-        limit: config.server.max_prompt_chars,
-      });
+      throw new ReflexiaError(
+        "RFX_PAYLOAD_TOO_LARGE",
+        `the prompt has ${chars} characters; the limit is ${config.server.max_prompt_chars} (MAX_PROMPT_CHARS)`,
+        {
+          chars,
+          limit: config.server.max_prompt_chars,
+        },
+      );
     }
     if (req.kind === "chat" && (!req.messages || req.messages.length === 0)) {
       throw new ReflexiaError("RFX_VALIDATION", "messages must contain at least one message");
@@ -149,21 +166,33 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
       throw new ReflexiaError("RFX_VALIDATION", `max_tokens must be a positive integer, got ${String(max)}`);
     }
     if (max !== undefined && max > perSequence) {
-      throw new ReflexiaError("RFX_VALIDATION", `max_tokens ${max} exceeds the ${perSequence}-token context of a sequence (CONTEXT_SIZE ${contextSize} / PARALLEL ${scheduler.parallel})`, {
-        maxTokens: max,
-        contextPerSequence: perSequence,
-      });
+      throw new ReflexiaError(
+        "RFX_VALIDATION",
+        `max_tokens ${max} exceeds the ${perSequence}-token context of a sequence (CONTEXT_SIZE ${contextSize} / PARALLEL ${scheduler.parallel})`,
+        {
+          maxTokens: max,
+          contextPerSequence: perSequence,
+        },
+      );
     }
   };
 
-  const metaOf = (sel: VariantSelection, cacheOutcome: CacheOutcome, role: string | undefined, queueMs: number, loadMs: number): ReflexiaMeta => ({
+  const metaOf = (
+    sel: VariantSelection,
+    cacheOutcome: CacheOutcome,
+    role: string | undefined,
+    queueMs: number,
+    loadMs: number,
+  ): ReflexiaMeta => ({
     variant: `${sel.variant.name}:${sel.variant.tag}`,
     model: sel.variant.name,
     tag: sel.variant.tag,
     quantization: sel.variant.quantization,
     reason: sel.reason,
     detail: sel.detail,
-    complexity: sel.complexity ? { level: sel.complexity.level, score: Math.round(sel.complexity.score * 1000) / 1000 } : null,
+    complexity: sel.complexity
+      ? { level: sel.complexity.level, score: Math.round(sel.complexity.score * 1000) / 1000 }
+      : null,
     memory_pressure: sel.pressure === null ? null : Math.round(sel.pressure * 1000) / 1000,
     cache: cacheOutcome,
     role: role ?? null,
@@ -182,16 +211,27 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
       if (req.kind === "chat") messages = applyRole(req.messages ?? [], role);
       else prompt = role ? `${role.systemPrompt}\n\n${req.prompt ?? ""}` : req.prompt;
 
-      const sel = await selector.select(req.model ?? config.models.default, { messages: req.messages, prompt: req.prompt });
+      const sel = await selector.select(req.model ?? config.models.default, {
+        messages: req.messages,
+        prompt: req.prompt,
+      });
       const sampling: SamplingOptions = {
         ...req.sampling,
         maxTokens: req.sampling.maxTokens ?? defaultMaxTokens,
       };
-      if (req.rag && !options.rag) throw new ReflexiaError("RFX_VALIDATION", "rag was requested but this server has no document store");
+      if (req.rag && !options.rag)
+        throw new ReflexiaError("RFX_VALIDATION", "rag was requested but this server has no document store");
       // Retrieval precedes the cache lookup: what was retrieved is part of the key.
-      const ragTurn = req.rag ? await options.rag!.begin({ kind: req.kind, messages: req.messages, prompt: req.prompt, rag: req.rag }) : undefined;
+      const ragTurn = req.rag
+        ? await options.rag!.begin({ kind: req.kind, messages: req.messages, prompt: req.prompt, rag: req.rag })
+        : undefined;
 
-      const cacheable = cache !== undefined && isCacheable({ temperature: sampling.temperature, seed: sampling.seed }, { deterministicOnly: config.cache.deterministic_only });
+      const cacheable =
+        cache !== undefined &&
+        isCacheable(
+          { temperature: sampling.temperature, seed: sampling.seed },
+          { deterministicOnly: config.cache.deterministic_only },
+        );
       // The key names the weights (the blob's digest), not only name:tag: a variant replaced under the same name
       // must not answer with its predecessor's text. The variant is the one a miss would run: the selector chose it
       // as for any request, on the last memory sample when the choice cannot depend on memory (a loaded variant).
@@ -212,7 +252,10 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
         if (hit) {
           metrics?.cache.hits.inc();
           selector.record(sel);
-          const meta: ReflexiaMeta = { ...metaOf(sel, "hit", req.role, 0, 0), ...(hit.rag ? { sources: hit.rag.sources, rag: hit.rag.info } : {}) };
+          const meta: ReflexiaMeta = {
+            ...metaOf(sel, "hit", req.role, 0, 0),
+            ...(hit.rag ? { sources: hit.rag.sources, rag: hit.rag.info } : {}),
+          };
           hooks.onStart?.(meta);
           if (hit.text) hooks.onText?.(hit.text);
           const totalMs = performance.now() - t0;
@@ -221,21 +264,30 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
         metrics?.cache.misses.inc();
       }
 
-      const lease = await scheduler.acquire(`${sel.variant.name}:${sel.variant.tag}`, { signal: req.signal, keepAliveSeconds: req.keepAliveSeconds });
+      const lease = await scheduler.acquire(`${sel.variant.name}:${sel.variant.tag}`, {
+        signal: req.signal,
+        keepAliveSeconds: req.keepAliveSeconds,
+      });
       let result: GenerationResult;
       let meta: ReflexiaMeta;
       try {
         meta = metaOf(sel, cacheable ? "miss" : "bypass", req.role, lease.queueMs, lease.loadMs);
         if (ragTurn) {
           const contextTokens = Math.min(perSequence, Math.floor(lease.model.contextSize / lease.model.parallel));
-          const applied = ragTurn.apply({ kind: req.kind, messages, prompt }, lease.model, { contextTokens, maxTokens: sampling.maxTokens! });
+          const applied = ragTurn.apply({ kind: req.kind, messages, prompt }, lease.model, {
+            contextTokens,
+            maxTokens: sampling.maxTokens!,
+          });
           ({ messages, prompt } = applied);
           meta = { ...meta, sources: applied.sources, rag: applied.info };
         }
         selector.record(sel);
         hooks.onStart?.(meta);
         const opts = { ...sampling, signal: req.signal, onText: hooks.onText };
-        result = req.kind === "chat" ? await lease.model.chat(messages ?? [], opts) : await lease.model.generate(prompt ?? "", opts);
+        result =
+          req.kind === "chat"
+            ? await lease.model.chat(messages ?? [], opts)
+            : await lease.model.generate(prompt ?? "", opts);
       } finally {
         lease.release();
       }
@@ -247,7 +299,17 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
       // serving from its old file until unloaded; its answer must not be filed under the new digest).
       if (cacheable && result.finishReason !== "cancelled" && lease.variant.path === sel.variant.path) {
         const rag = meta.sources && meta.rag ? { sources: meta.sources, info: meta.rag } : undefined;
-        cache.set(key, { text: result.text, finishReason: result.finishReason, promptTokens: result.promptTokens, completionTokens: result.completionTokens, rag }, rag ? { tags: ["rag"] } : undefined);
+        cache.set(
+          key,
+          {
+            text: result.text,
+            finishReason: result.finishReason,
+            promptTokens: result.promptTokens,
+            completionTokens: result.completionTokens,
+            rag,
+          },
+          rag ? { tags: ["rag"] } : undefined,
+        );
       }
       return { ...result, loadMs: lease.loadMs, queueMs: lease.queueMs, totalMs: performance.now() - t0, meta };
     },

@@ -8,12 +8,32 @@ function setup() {
   const metrics = createMetrics({ defaultMetrics: false });
   let t = 1_000_000;
   const status = { running: 1, queued: 2 } as SchedulerStatus;
-  const live = createLiveMetrics({ metrics, scheduler: { status: () => status }, intervalMs: 1000, windowMs: 4000, retain: 5, now: () => t });
+  const live = createLiveMetrics({
+    metrics,
+    scheduler: { status: () => status },
+    intervalMs: 1000,
+    windowMs: 4000,
+    retain: 5,
+    now: () => t,
+  });
   const tick = (ms: number) => (t += ms);
   const generation = (tokens: number, ttftMs: number, gapMs: number) =>
     metrics.inference.observeGeneration(
       { name: "m", quantization: "q4_0" },
-      { text: "", finishReason: "length", promptTokens: 10, completionTokens: tokens, timings: { queueMs: 0, promptEvalMs: 1, ttftMs, evalMs: 1, totalMs: 1, interTokenMs: Array(tokens - 1).fill(gapMs) } },
+      {
+        text: "",
+        finishReason: "length",
+        promptTokens: 10,
+        completionTokens: tokens,
+        timings: {
+          queueMs: 0,
+          promptEvalMs: 1,
+          ttftMs,
+          evalMs: 1,
+          totalMs: 1,
+          interTokenMs: Array(tokens - 1).fill(gapMs),
+        },
+      },
     );
   return { metrics, live, tick, generation, status };
 }

@@ -2,7 +2,14 @@
 // histograms /metrics exports), the scheduler and the memory monitor every few seconds into a ring of the last
 // minutes, as rates and quantiles over a trailing window, so the browser never parses Prometheus text.
 import type { MemoryMonitor } from "../memory/index.ts";
-import { bucketDelta, counterTotals, histogramBuckets, histogramQuantile, type BucketSnapshot, type ReflexiaMetrics } from "../metrics/index.ts";
+import {
+  bucketDelta,
+  counterTotals,
+  histogramBuckets,
+  histogramQuantile,
+  type BucketSnapshot,
+  type ReflexiaMetrics,
+} from "../metrics/index.ts";
 import type { Scheduler } from "../scheduler/index.ts";
 
 export interface LiveMetricsOptions {
@@ -100,7 +107,16 @@ export function createLiveMetrics(options: LiveMetricsOptions): LiveMetrics {
       counterTotals(metrics.cache.hits),
       counterTotals(metrics.cache.misses),
     ]);
-    return { t: now(), generated: sum(generated), prompt: sum(prompt), ttft, interToken, status, hits: sum(hits), misses: sum(misses) };
+    return {
+      t: now(),
+      generated: sum(generated),
+      prompt: sum(prompt),
+      ttft,
+      interToken,
+      status,
+      hits: sum(hits),
+      misses: sum(misses),
+    };
   };
 
   const sample = async (): Promise<LiveMetricsSample> => {
@@ -110,7 +126,8 @@ export function createLiveMetrics(options: LiveMetricsOptions): LiveMetrics {
     readings.push(r);
     while (readings.length > 1 && r.t - readings[0].t > windowMs + intervalMs) readings.shift();
     const dt = base ? Math.max(1, r.t - base.t) / 1000 : 0;
-    const rate = (later: number, earlier: number | undefined): number => (base && dt > 0 ? round(Math.max(0, later - (earlier ?? 0)) / dt) : 0);
+    const rate = (later: number, earlier: number | undefined): number =>
+      base && dt > 0 ? round(Math.max(0, later - (earlier ?? 0)) / dt) : 0;
     const requests: Record<string, number> = {};
     for (const [code, n] of r.status) {
       const per = rate(n, base?.status.get(code));
@@ -129,7 +146,9 @@ export function createLiveMetrics(options: LiveMetricsOptions): LiveMetrics {
       requests_per_second: requests,
       queue: { running: s.running, queued: s.queued },
       // The engines run on the CPU (no GPU offload is configured), so there is no device memory to report.
-      memory: mem ? { used_bytes: mem.usedBytes, rss_bytes: mem.rssBytes, budget_bytes: mem.budgetBytes, vram_used_bytes: null } : null,
+      memory: mem
+        ? { used_bytes: mem.usedBytes, rss_bytes: mem.rssBytes, budget_bytes: mem.budgetBytes, vram_used_bytes: null }
+        : null,
       cache_hit_ratio: hits + misses > 0 ? round(hits / (hits + misses), 4) : null,
     };
     samples.push(out);

@@ -35,7 +35,10 @@ export interface ModelOverviewService {
   details(ref: string): Promise<VariantDetails>;
 }
 
-export function createModelOverview(deps: { models: ModelService; scheduler: Pick<Scheduler, "status"> }): ModelOverviewService {
+export function createModelOverview(deps: {
+  models: ModelService;
+  scheduler: Pick<Scheduler, "status">;
+}): ModelOverviewService {
   const { models, scheduler } = deps;
   // show() reads the GGUF header; blobs are content-addressed, so a digest's answers never change.
   const byDigest = new Map<string, Promise<VariantDetails>>();

@@ -1,7 +1,13 @@
 // Model administration for the APIs: list, show, running variants, copy, delete (unloading first) and create.
 import { QUANTIZATIONS, type Quantization } from "../config/index.ts";
 import { ReflexiaError } from "../errors/index.ts";
-import { parseModelRef, type ModelDetails, type ModelListing, type ModelManifest, type ModelStore } from "../registry/index.ts";
+import {
+  parseModelRef,
+  type ModelDetails,
+  type ModelListing,
+  type ModelManifest,
+  type ModelStore,
+} from "../registry/index.ts";
 import type { Scheduler, VariantStatus } from "../scheduler/index.ts";
 
 export interface CreateModelRequest {
@@ -26,13 +32,20 @@ export interface ModelService {
    */
   checkCreate(request: CreateModelRequest): Promise<void>;
   /** onStatus hears each step; while quantizing, also how far it got (`completed` of `total` variants, fractional). */
-  create(request: CreateModelRequest, onStatus?: (status: string, progress?: { completed: number; total: number }) => void): Promise<ModelManifest[]>;
+  create(
+    request: CreateModelRequest,
+    onStatus?: (status: string, progress?: { completed: number; total: number }) => void,
+  ): Promise<ModelManifest[]>;
 }
 
 export function normalizeQuantization(q: string): Quantization {
   const n = q.trim().toLowerCase();
   if (!(QUANTIZATIONS as readonly string[]).includes(n)) {
-    throw new ReflexiaError("RFX_VALIDATION", `unsupported quantize ${JSON.stringify(q)} (supported: ${QUANTIZATIONS.join(", ")})`, { quantize: q });
+    throw new ReflexiaError(
+      "RFX_VALIDATION",
+      `unsupported quantize ${JSON.stringify(q)} (supported: ${QUANTIZATIONS.join(", ")})`,
+      { quantize: q },
+    );
   }
   return n as Quantization;
 }
@@ -55,13 +68,21 @@ export function createModelService(deps: { store: ModelStore; scheduler: Schedul
       const from = parseModelRef(req.from);
       const to = parseModelRef(req.model);
       const q = req.quantize ? normalizeQuantization(req.quantize) : undefined;
-      const sources = from.tag || to.tag || q ? [(await store.resolve(req.from)).manifest] : await store.variants(from.name);
+      const sources =
+        from.tag || to.tag || q ? [(await store.resolve(req.from)).manifest] : await store.variants(from.name);
       if (sources.length === 0) await store.resolve(req.from); // RFX_MODEL_NOT_FOUND with the store's wording
       // The tags create() will write under `to.name` (a quantize that lands on the source itself writes nothing).
-      const tags = q ? (to.name === from.name && (to.tag ?? q) === q ? [] : [to.tag ?? q]) : sources.map((m) => to.tag ?? m.tag);
+      const tags = q
+        ? to.name === from.name && (to.tag ?? q) === q
+          ? []
+          : [to.tag ?? q]
+        : sources.map((m) => to.tag ?? m.tag);
       const taken = new Set((await store.variants(to.name)).map((m) => m.tag));
       const clash = tags.find((t) => taken.has(t));
-      if (clash) throw new ReflexiaError("RFX_MODEL_EXISTS", `model ${to.name}:${clash} already exists (delete it first)`, { model: `${to.name}:${clash}` });
+      if (clash)
+        throw new ReflexiaError("RFX_MODEL_EXISTS", `model ${to.name}:${clash} already exists (delete it first)`, {
+          model: `${to.name}:${clash}`,
+        });
     },
     async create(req, onStatus) {
       const from = parseModelRef(req.from);
@@ -76,9 +97,14 @@ export function createModelService(deps: { store: ModelStore; scheduler: Schedul
       if (!have.some((v) => v.tag === q)) {
         const status = `quantizing ${req.from} to ${q}`;
         onStatus?.(status, { completed: 0, total: 1 });
-        const r = await store.quantize(req.from, [q], { onProgress: (p) => onStatus?.(status, { completed: p.done, total: p.total }) });
+        const r = await store.quantize(req.from, [q], {
+          onProgress: (p) => onStatus?.(status, { completed: p.done, total: p.total }),
+        });
         if (r.created.length === 0) {
-          throw new ReflexiaError("RFX_VALIDATION", r.skipped.map((s) => s.reason).join("; ") || `cannot quantize ${req.from} to ${q}`);
+          throw new ReflexiaError(
+            "RFX_VALIDATION",
+            r.skipped.map((s) => s.reason).join("; ") || `cannot quantize ${req.from} to ${q}`,
+          );
         }
       }
       onStatus?.(`writing manifest ${to.name}:${to.tag ?? q}`);

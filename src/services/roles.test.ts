@@ -35,7 +35,9 @@ describe("role catalogue", () => {
     }
     expect(err).toBeInstanceOf(ReflexiaError);
     expect((err as ReflexiaError).code).toBe("RFX_VALIDATION");
-    expect((err as ReflexiaError).message).toMatch(/unknown role 'astronaut'; available: .*software-engineer.*historian/);
+    expect((err as ReflexiaError).message).toMatch(
+      /unknown role 'astronaut'; available: .*software-engineer.*historian/,
+    );
     expect(catalog.find("astronaut")).toBeUndefined();
   });
 
@@ -45,7 +47,11 @@ describe("role catalogue", () => {
       { id: "pirate", name: "Pirate", category: "custom", system_prompt: "Talk like a pirate." },
       { id: "Historian", name: "Local Historian", system_prompt: "You know the town's history." },
     ]);
-    expect(catalog.get("sql-expert")).toMatchObject({ category: "technology", systemPrompt: "You write efficient SQL.", builtin: false });
+    expect(catalog.get("sql-expert")).toMatchObject({
+      category: "technology",
+      systemPrompt: "You write efficient SQL.",
+      builtin: false,
+    });
     expect(catalog.get("pirate").category).toBe("custom");
     expect(catalog.get("historian")).toMatchObject({ name: "Local Historian", category: "custom", builtin: false });
     const builtinCount = createRoleCatalog().list().length;
@@ -54,8 +60,12 @@ describe("role catalogue", () => {
   });
 
   it("rejects invalid custom roles with RFX_CONFIG_INVALID naming the entry", () => {
-    expect(() => createRoleCatalog([{ id: "bad id!", name: "x", system_prompt: "y" }])).toThrow(/roles\.custom\[0\]\.id/);
-    expect(() => createRoleCatalog([{ id: "ok", name: "x", system_prompt: "  " }])).toThrow(/roles\.custom\[0\]\.system_prompt/);
+    expect(() => createRoleCatalog([{ id: "bad id!", name: "x", system_prompt: "y" }])).toThrow(
+      /roles\.custom\[0\]\.id/,
+    );
+    expect(() => createRoleCatalog([{ id: "ok", name: "x", system_prompt: "  " }])).toThrow(
+      /roles\.custom\[0\]\.system_prompt/,
+    );
     expect(() =>
       createRoleCatalog([
         { id: "a", name: "A", system_prompt: "p" },

@@ -175,13 +175,18 @@ function customToRole(c: CustomRoleConfig, index: number): Role {
   if (typeof c?.id !== "string" || !ROLE_ID.test(normaliseId(c.id)))
     throw bad("id", "must be 1-64 characters of a-z, 0-9, '.', '_' or '-', starting with a letter or digit");
   if (typeof c.name !== "string" || c.name.trim() === "") throw bad("name", "must be a non-empty string");
-  if (typeof c.system_prompt !== "string" || c.system_prompt.trim() === "") throw bad("system_prompt", "must be a non-empty string");
-  if (c.category !== undefined && (typeof c.category !== "string" || c.category.trim() === "")) throw bad("category", "must be a non-empty string");
+  if (typeof c.system_prompt !== "string" || c.system_prompt.trim() === "")
+    throw bad("system_prompt", "must be a non-empty string");
+  if (c.category !== undefined && (typeof c.category !== "string" || c.category.trim() === ""))
+    throw bad("category", "must be a non-empty string");
   return {
     id: normaliseId(c.id),
     name: c.name.trim(),
     category: c.category?.trim().toLowerCase() || "custom",
-    description: typeof c.description === "string" && c.description.trim() ? c.description.trim() : `Custom role: ${c.name.trim()}`,
+    description:
+      typeof c.description === "string" && c.description.trim()
+        ? c.description.trim()
+        : `Custom role: ${c.name.trim()}`,
     systemPrompt: c.system_prompt.trim(),
     builtin: false,
   };
@@ -198,7 +203,11 @@ export function createRoleCatalog(custom: readonly CustomRoleConfig[] = []): Rol
   custom.forEach((c, i) => {
     const role = customToRole(c, i);
     if (seen.has(role.id))
-      throw new ReflexiaError("RFX_CONFIG_INVALID", `roles.custom[${i}].id '${role.id}' is defined twice`, { key: "roles.custom", index: i, field: "id" });
+      throw new ReflexiaError("RFX_CONFIG_INVALID", `roles.custom[${i}].id '${role.id}' is defined twice`, {
+        key: "roles.custom",
+        index: i,
+        field: "id",
+      });
     seen.add(role.id);
     byId.set(role.id, Object.freeze(role));
   });
@@ -211,9 +220,13 @@ export function createRoleCatalog(custom: readonly CustomRoleConfig[] = []): Rol
     get(id: string): Role {
       const role = find(id);
       if (!role)
-        throw new ReflexiaError("RFX_VALIDATION", `unknown role '${String(id)}'; available: ${roles.map((r) => r.id).join(", ")}`, {
-          field: "role",
-        });
+        throw new ReflexiaError(
+          "RFX_VALIDATION",
+          `unknown role '${String(id)}'; available: ${roles.map((r) => r.id).join(", ")}`,
+          {
+            field: "role",
+          },
+        );
       return role;
     },
     categories(): string[] {
@@ -228,7 +241,10 @@ export function createRoleCatalog(custom: readonly CustomRoleConfig[] = []): Rol
  * Returns the messages with the role's system prompt first. An existing leading system message is kept after the
  * role's prompt in the same message, since many chat templates honour only one system message.
  */
-export function applyRole(messages: readonly ChatMessage[], role: Pick<Role, "systemPrompt"> | undefined): ChatMessage[] {
+export function applyRole(
+  messages: readonly ChatMessage[],
+  role: Pick<Role, "systemPrompt"> | undefined,
+): ChatMessage[] {
   if (!role) return messages.map((m) => ({ ...m }));
   const [first, ...rest] = messages;
   if (first?.role === "system") {

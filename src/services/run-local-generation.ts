@@ -32,16 +32,34 @@ export async function resolveLocalModel(store: ModelStore, config: Config, ref?:
   }
 }
 
-export async function openLocalModel(engine: Engine, config: Config, path: string): Promise<{ model: LoadedModel; loadMs: number }> {
+export async function openLocalModel(
+  engine: Engine,
+  config: Config,
+  path: string,
+): Promise<{ model: LoadedModel; loadMs: number }> {
   const t0 = performance.now();
-  const gpuLayers = await gpuLayersForLoad(engine, config, path, { contextSize: config.models.context_size, parallel: 1 });
-  const model = await engine.loadModel({ path, contextSize: config.models.context_size, parallel: 1, ...(gpuLayers > 0 ? { gpuLayers } : {}) });
+  const gpuLayers = await gpuLayersForLoad(engine, config, path, {
+    contextSize: config.models.context_size,
+    parallel: 1,
+  });
+  const model = await engine.loadModel({
+    path,
+    contextSize: config.models.context_size,
+    parallel: 1,
+    ...(gpuLayers > 0 ? { gpuLayers } : {}),
+  });
   return { model, loadMs: performance.now() - t0 };
 }
 
-export function buildMessages(config: Config, prompt: string, roleId?: string, history: ChatMessage[] = []): ChatMessage[] {
+export function buildMessages(
+  config: Config,
+  prompt: string,
+  roleId?: string,
+  history: ChatMessage[] = [],
+): ChatMessage[] {
   const messages: ChatMessage[] = [];
-  if (roleId) messages.push({ role: "system", content: createRoleCatalog(config.roles.custom).get(roleId).systemPrompt });
+  if (roleId)
+    messages.push({ role: "system", content: createRoleCatalog(config.roles.custom).get(roleId).systemPrompt });
   return [...messages, ...history, { role: "user", content: prompt }];
 }
 
@@ -57,7 +75,14 @@ export async function runLocalGeneration(
   const { model, loadMs } = await openLocalModel(engine, config, variant.path);
   try {
     const result = options.raw ? await model.generate(prompt, options) : await model.chat(messages, options);
-    return { ...result, model: variant.name, variant: `${variant.name}:${variant.tag}`, quantization: variant.quantization, role: options.role, loadMs };
+    return {
+      ...result,
+      model: variant.name,
+      variant: `${variant.name}:${variant.tag}`,
+      quantization: variant.quantization,
+      role: options.role,
+      loadMs,
+    };
   } finally {
     await model.dispose();
   }

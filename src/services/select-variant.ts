@@ -59,7 +59,8 @@ const COMPLEXITY_MEMO_MAX_CHARS = 16_384;
 
 export function createVariantSelector(options: VariantSelectorOptions): VariantSelector {
   const { config, store, scheduler, memory, metrics, gpu } = options;
-  const resolveVariant: (ref: string) => Promise<SelectableVariant> = options.resolveVariant ?? ((ref: string) => store.resolve(ref));
+  const resolveVariant: (ref: string) => Promise<SelectableVariant> =
+    options.resolveVariant ?? ((ref: string) => store.resolve(ref));
   // Per model: the last served quantization and its level, for hysteresis and switch counting.
   const previous = new Map<string, { quantization: string; level?: ComplexityLevel }>();
   // Per model: its manifests and resolved policy variants, valid while the store's catalog stamp is unchanged, so
@@ -69,11 +70,17 @@ export function createVariantSelector(options: VariantSelectorOptions): VariantS
   // the case the response cache serves, reuses it.
   const complexityMemo = new Map<string, ReturnType<typeof analyzeComplexity>>();
   const complexityOf = (input: SelectionInput) => {
-    let key: string | undefined = JSON.stringify([input.prompt ?? null, input.messages?.map((m) => [m.role, m.content]) ?? null]);
+    let key: string | undefined = JSON.stringify([
+      input.prompt ?? null,
+      input.messages?.map((m) => [m.role, m.content]) ?? null,
+    ]);
     if (key.length > COMPLEXITY_MEMO_MAX_CHARS) key = undefined;
     const memo = key === undefined ? undefined : complexityMemo.get(key);
     if (memo) return memo;
-    const result = analyzeComplexity({ messages: input.messages, prompt: input.prompt }, { thresholds: config.adaptive.thresholds });
+    const result = analyzeComplexity(
+      { messages: input.messages, prompt: input.prompt },
+      { thresholds: config.adaptive.thresholds },
+    );
     if (key !== undefined) {
       if (complexityMemo.size >= COMPLEXITY_MEMO_ENTRIES) complexityMemo.delete(complexityMemo.keys().next().value!);
       complexityMemo.set(key, result);
@@ -87,7 +94,9 @@ export function createVariantSelector(options: VariantSelectorOptions): VariantS
     if (cached && stamp !== undefined && cached.stamp === stamp) return cached;
     // Read after the stamp: the data is at least as new as the stamp it is filed under.
     const manifests = await store.variants(name);
-    const variants = await Promise.all(manifests.filter((m) => isQuantization(m.tag)).map((m) => resolveVariant(`${m.name}:${m.tag}`)));
+    const variants = await Promise.all(
+      manifests.filter((m) => isQuantization(m.tag)).map((m) => resolveVariant(`${m.name}:${m.tag}`)),
+    );
     const fresh = { stamp: stamp ?? "", manifests, variants };
     if (stamp !== undefined) catalogs.set(name, fresh);
     return fresh;
@@ -103,32 +112,58 @@ export function createVariantSelector(options: VariantSelectorOptions): VariantS
       // A tag outside the quantization names (e.g. "latest", "v2") is pinned as is: only the budget applies.
       if (parsed.tag && !isQuantization(parsed.tag)) {
         const variant = await resolveVariant(ref);
-        return { variant, reason: "pinned", detail: `pinned ${ref}`, pinned: true, complexity: null, pressure: pressureNow };
+        return {
+          variant,
+          reason: "pinned",
+          detail: `pinned ${ref}`,
+          pinned: true,
+          complexity: null,
+          pressure: pressureNow,
+        };
       }
       const policyTagged = manifests.filter((m) => isQuantization(m.tag));
       if (policyTagged.length === 0) {
         const variant = await resolveVariant(ref);
-        return { variant, reason: "default", detail: `${variant.tag} is the model's default variant`, pinned: false, complexity: null, pressure: pressureNow };
+        return {
+          variant,
+          reason: "default",
+          detail: `${variant.tag} is the model's default variant`,
+          pinned: false,
+          complexity: null,
+          pressure: pressureNow,
+        };
       }
 
       const byQuant = new Map(variants.map((v) => [v.tag as Quantization, v]));
       const complexity = complexityOf(input);
       const status = scheduler.status();
-      const loaded = status.variants.filter((v) => !v.embedding && v.name === parsed.name && isQuantization(v.tag)).map((v) => v.tag as Quantization);
+      const loaded = status.variants
+        .filter((v) => !v.embedding && v.name === parsed.name && isQuantization(v.tag))
+        .map((v) => v.tag as Quantization);
       // Idle variants of any model can be evicted to make room.
-      const evictableBytes = status.variants.filter((v) => v.running === 0 && v.queued === 0).reduce((a, v) => a + v.estimatedBytes, 0);
+      const evictableBytes = status.variants
+        .filter((v) => v.running === 0 && v.queued === 0)
+        .reduce((a, v) => a + v.estimatedBytes, 0);
       const prev = previous.get(parsed.name);
       // VRAM held by idle variants counts as free here, as their RAM does: the scheduler evicts them for a load.
       const placeOnGpu = (): Partial<Record<Quantization, { gpuLayers: number; totalLayers: number }>> | undefined => {
         if (!gpu?.active) return undefined;
-        const idleVram = status.variants.filter((v) => v.running === 0 && v.queued === 0).reduce((a, v) => a + v.vramBytes, 0);
+        const idleVram = status.variants
+          .filter((v) => v.running === 0 && v.queued === 0)
+          .reduce((a, v) => a + v.vramBytes, 0);
         const available = gpu.availableVramBytes(status.estimatedLoadedVramBytes) + idleVram;
         const gpuLayers: Partial<Record<Quantization, { gpuLayers: number; totalLayers: number }>> = {};
         for (const v of variants) {
           const loadedV = status.variants.find((s) => !s.embedding && s.name === v.name && s.tag === v.tag);
-          const plan = loadedV ? { gpuLayers: loadedV.gpuLayers, totalLayers: loadedV.totalLayers ?? loadedV.gpuLayers } : gpu.place(v, { contextSize: config.models.context_size, parallel: status.parallel }, available);
+          const plan = loadedV
+            ? { gpuLayers: loadedV.gpuLayers, totalLayers: loadedV.totalLayers ?? loadedV.gpuLayers }
+            : gpu.place(v, { contextSize: config.models.context_size, parallel: status.parallel }, available);
           // A GPU_LAYERS=max / N plan that does not fit would be refused: it counts as no layer on the GPU.
-          if (plan) gpuLayers[v.tag as Quantization] = { gpuLayers: "fits" in plan && !plan.fits ? 0 : plan.gpuLayers, totalLayers: plan.totalLayers };
+          if (plan)
+            gpuLayers[v.tag as Quantization] = {
+              gpuLayers: "fits" in plan && !plan.fits ? 0 : plan.gpuLayers,
+              totalLayers: plan.totalLayers,
+            };
         }
         return gpuLayers;
       };
@@ -140,7 +175,9 @@ export function createVariantSelector(options: VariantSelectorOptions): VariantS
           loaded,
           previous: prev && isQuantization(prev.quantization) ? prev.quantization : undefined,
           previousLevel: prev?.level,
-          estimateBytes: Object.fromEntries(variants.map((v) => [v.tag, v.estimatedBytes ?? Math.round(v.sizeBytes * 1.3)])),
+          estimateBytes: Object.fromEntries(
+            variants.map((v) => [v.tag, v.estimatedBytes ?? Math.round(v.sizeBytes * 1.3)]),
+          ),
           freeBudgetBytes: sample ? sample.freeBudgetBytes : Number.MAX_SAFE_INTEGER,
           evictableBytes,
           hysteresis: config.adaptive.hysteresis,
@@ -161,13 +198,18 @@ export function createVariantSelector(options: VariantSelectorOptions): VariantS
       }
       if (decision.action === "refuse") {
         metrics?.policy.decisions.inc({ quantization: decision.quantization, reason: decision.reason });
-        if (decision.refuseCode === "RFX_MODEL_NOT_FOUND") await resolveVariant(`${parsed.name}:${decision.quantization}`);
-        throw new ReflexiaError(decision.refuseCode ?? "RFX_MEMORY_BUDGET", `${parsed.name}:${decision.quantization} refused: ${decision.detail}`, {
-          variant: `${parsed.name}:${decision.quantization}`,
-          reason: decision.reason,
-          complexity: { level: complexity.level, score: complexity.score },
-          memoryPressure: sample?.pressure ?? null,
-        });
+        if (decision.refuseCode === "RFX_MODEL_NOT_FOUND")
+          await resolveVariant(`${parsed.name}:${decision.quantization}`);
+        throw new ReflexiaError(
+          decision.refuseCode ?? "RFX_MEMORY_BUDGET",
+          `${parsed.name}:${decision.quantization} refused: ${decision.detail}`,
+          {
+            variant: `${parsed.name}:${decision.quantization}`,
+            reason: decision.reason,
+            complexity: { level: complexity.level, score: complexity.score },
+            memoryPressure: sample?.pressure ?? null,
+          },
+        );
       }
       return {
         variant: byQuant.get(decision.quantization)!,
@@ -185,7 +227,8 @@ export function createVariantSelector(options: VariantSelectorOptions): VariantS
       // Pinned requests neither count as switches nor steer the adaptive choice of later untagged ones.
       if (selection.pinned) return;
       const prev = previous.get(name);
-      if (prev && prev.quantization !== q) metrics?.policy.switches.inc({ from: prev.quantization, to: q, reason: selection.reason });
+      if (prev && prev.quantization !== q)
+        metrics?.policy.switches.inc({ from: prev.quantization, to: q, reason: selection.reason });
       previous.set(name, { quantization: q, level: selection.complexity?.level });
     },
   };

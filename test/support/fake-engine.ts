@@ -76,7 +76,9 @@ export function createFakeEngine(options: FakeEngineOptions = {}): FakeEngine {
         const promptTokens = tokenize(prompt).length;
         const maxTokens = o.maxTokens ?? 256;
         // Seeded output so deterministic requests are reproducible and different prompts differ.
-        const seed = createHash("sha1").update(`${prompt}|${o.seed ?? 0}|${o.temperature ?? 0.8}`).digest();
+        const seed = createHash("sha1")
+          .update(`${prompt}|${o.seed ?? 0}|${o.temperature ?? 0.8}`)
+          .digest();
         let text = "";
         let completionTokens = 0;
         let finishReason: GenerationResult["finishReason"] = "length";
@@ -137,7 +139,11 @@ export function createFakeEngine(options: FakeEngineOptions = {}): FakeEngine {
       contextSize,
       parallel,
       // As a 32-layer model would report it: the layers the load asked for (-1 = all 33).
-      offload: { gpuLayers: load.gpuLayers === -1 ? 33 : Math.min(load.gpuLayers ?? 0, 33), totalLayers: 33, weightBuffers: [] },
+      offload: {
+        gpuLayers: load.gpuLayers === -1 ? 33 : Math.min(load.gpuLayers ?? 0, 33),
+        totalLayers: 33,
+        weightBuffers: [],
+      },
       info: {
         architecture: "llama",
         parameterCount: 1_000_000,

@@ -40,7 +40,8 @@ export function rawHttp(port: number, req: RawRequest, timeoutMs = 10_000): Prom
       const text = Buffer.concat(chunks).toString("latin1");
       const headEnd = text.indexOf("\r\n\r\n");
       const m = /^HTTP\/1\.[01] (\d{3})/.exec(text);
-      if (!m || headEnd < 0) return reject(new Error(`no HTTP response to ${what}: ${JSON.stringify(text.slice(0, 200))}`));
+      if (!m || headEnd < 0)
+        return reject(new Error(`no HTTP response to ${what}: ${JSON.stringify(text.slice(0, 200))}`));
       const headers: Record<string, string> = {};
       for (const line of text.slice(0, headEnd).split("\r\n").slice(1)) {
         const i = line.indexOf(":");
@@ -57,8 +58,11 @@ export function rawHttp(port: number, req: RawRequest, timeoutMs = 10_000): Prom
       }
       const body = req.body === undefined ? undefined : Buffer.isBuffer(req.body) ? req.body : Buffer.from(req.body);
       const headers: Record<string, string> = { host: `127.0.0.1:${port}`, connection: "close", ...req.headers };
-      if (body && !Object.keys(headers).some((h) => h.toLowerCase() === "content-length")) headers["content-length"] = String(body.length);
-      const head = `${req.method} ${req.target} HTTP/1.1\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join("")}\r\n`;
+      if (body && !Object.keys(headers).some((h) => h.toLowerCase() === "content-length"))
+        headers["content-length"] = String(body.length);
+      const head = `${req.method} ${req.target} HTTP/1.1\r\n${Object.entries(headers)
+        .map(([k, v]) => `${k}: ${v}\r\n`)
+        .join("")}\r\n`;
       socket.write(body ? Buffer.concat([Buffer.from(head, "latin1"), body]) : Buffer.from(head, "latin1"));
     });
   });

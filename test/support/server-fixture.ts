@@ -37,7 +37,15 @@ export function testConfig(home: string, overrides: Record<string, unknown> = {}
 export function liveServerConfig(home: string, overrides: Record<string, unknown> = {}): LoadedConfig {
   return loadConfig({
     env: {},
-    overrides: { home, "models.default": TINY, "server.host": "127.0.0.1", "server.port": 0, "server.metrics_port": 0, "log.level": "warn", ...overrides },
+    overrides: {
+      home,
+      "models.default": TINY,
+      "server.host": "127.0.0.1",
+      "server.port": 0,
+      "server.metrics_port": 0,
+      "log.level": "warn",
+      ...overrides,
+    },
   });
 }
 
@@ -70,7 +78,9 @@ export async function buildTestApp(options: {
     memory: options.memory ?? null,
     services: options.services,
     apiKeys: options.apiKeys,
-    readiness: options.ready ? () => ({ ready: options.ready!(), reason: options.ready!() ? undefined : "loading" }) : undefined,
+    readiness: options.ready
+      ? () => ({ ready: options.ready!(), reason: options.ready!() ? undefined : "loading" })
+      : undefined,
     version: "test",
     webDir: null,
     logger: false,
@@ -97,7 +107,11 @@ export function parseNdjson(body: string): Record<string, unknown>[] {
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
-export async function waitFor(cond: () => boolean | Promise<boolean>, what = "condition", timeoutMs = 20_000): Promise<void> {
+export async function waitFor(
+  cond: () => boolean | Promise<boolean>,
+  what = "condition",
+  timeoutMs = 20_000,
+): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
     if (await cond()) return;

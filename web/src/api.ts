@@ -58,7 +58,12 @@ export async function apiJson<T>(path: string, options?: RequestInit): Promise<T
 
 /** POST with a JSON body. */
 export function postJson(path: string, body: unknown, options: RequestInit = {}): Promise<Response> {
-  return api(path, { ...options, method: "POST", headers: { "Content-Type": "application/json", ...(options.headers as Record<string, string> | undefined) }, body: JSON.stringify(body) });
+  return api(path, {
+    ...options,
+    method: "POST",
+    headers: { "Content-Type": "application/json", ...(options.headers as Record<string, string> | undefined) },
+    body: JSON.stringify(body),
+  });
 }
 
 export function describeError(err: unknown): string {

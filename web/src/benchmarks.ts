@@ -16,12 +16,20 @@ function figures(run: BenchmarkRun): Map<string, { value: number; lower: boolean
   const out = new Map<string, { value: number; lower: boolean }>();
   const r = run.result as Record<string, any>;
   for (const v of r.variants ?? []) {
-    if (typeof v.tokensPerSecond === "number") out.set(`${v.quantization} tok/s`, { value: v.tokensPerSecond, lower: false });
-    if (typeof v.msPerToken?.p95 === "number") out.set(`${v.quantization} ms/token p95`, { value: v.msPerToken.p95, lower: true });
+    if (typeof v.tokensPerSecond === "number")
+      out.set(`${v.quantization} tok/s`, { value: v.tokensPerSecond, lower: false });
+    if (typeof v.msPerToken?.p95 === "number")
+      out.set(`${v.quantization} ms/token p95`, { value: v.msPerToken.p95, lower: true });
     if (typeof v.ttftMs === "number") out.set(`${v.quantization} TTFT ms`, { value: v.ttftMs, lower: true });
   }
-  for (const t of r.runs ?? []) for (const row of t.rows ?? []) out.set(`${t.quantization ?? t.model} c=${row.concurrency} tok/s`, { value: row.aggregateTokensPerSecond, lower: false });
-  for (const row of r.rows ?? []) if (row.exact) out.set(`${row.documents} docs exact p95 ms`, { value: row.exact.p95, lower: true });
+  for (const t of r.runs ?? [])
+    for (const row of t.rows ?? [])
+      out.set(`${t.quantization ?? t.model} c=${row.concurrency} tok/s`, {
+        value: row.aggregateTokensPerSecond,
+        lower: false,
+      });
+  for (const row of r.rows ?? [])
+    if (row.exact) out.set(`${row.documents} docs exact p95 ms`, { value: row.exact.p95, lower: true });
   return out;
 }
 
@@ -35,10 +43,18 @@ function reportOf(run: BenchmarkRun): HTMLElement {
     "article",
     { class: "panel report", "aria-label": `Benchmark ${run.id}`, "data-run": run.id },
     el("h3", { text: `${run.kind} · ${new Date(run.createdAt).toLocaleString()}` }),
-    el("p", { class: "hint", text: `${run.id} · ${run.system.hostname} · ${run.system.cpuModel}${run.durationMs ? ` · ${(run.durationMs / 1000).toFixed(1)} s` : ""}` }),
+    el("p", {
+      class: "hint",
+      text: `${run.id} · ${run.system.hostname} · ${run.system.cpuModel}${run.durationMs ? ` · ${(run.durationMs / 1000).toFixed(1)} s` : ""}`,
+    }),
     run.headline ? el("p", { text: run.headline }) : null,
     body,
-    el("details", {}, el("summary", { text: "JSON" }), el("pre", { tabindex: "0" }, el("code", { text: JSON.stringify(run, null, 2) }))),
+    el(
+      "details",
+      {},
+      el("summary", { text: "JSON" }),
+      el("pre", { tabindex: "0" }, el("code", { text: JSON.stringify(run, null, 2) })),
+    ),
   );
 }
 
@@ -51,7 +67,8 @@ function comparison(a: BenchmarkRun, b: BenchmarkRun): HTMLElement {
     const x = fa.get(n);
     const y = fb.get(n);
     const ratio = x && y && x.value > 0 ? y.value / x.value : undefined;
-    const better = ratio === undefined ? "" : (x!.lower ? ratio < 1 : ratio > 1) ? "delta-up" : ratio === 1 ? "" : "delta-down";
+    const better =
+      ratio === undefined ? "" : (x!.lower ? ratio < 1 : ratio > 1) ? "delta-up" : ratio === 1 ? "" : "delta-down";
     return el(
       "tr",
       {},
@@ -65,14 +82,30 @@ function comparison(a: BenchmarkRun, b: BenchmarkRun): HTMLElement {
     "section",
     { class: "panel", "aria-label": "Comparison" },
     el("h3", { text: "Comparison" }),
-    el("p", { class: "hint", text: sameHost ? "Both runs are from the same machine: the ratios compare like with like (other load on the machine still adds noise)." : "The runs are from different machines or CPUs: ratios mix the hardware difference with any software change." }),
+    el("p", {
+      class: "hint",
+      text: sameHost
+        ? "Both runs are from the same machine: the ratios compare like with like (other load on the machine still adds noise)."
+        : "The runs are from different machines or CPUs: ratios mix the hardware difference with any software change.",
+    }),
     el(
       "div",
       { class: "table-wrap" },
       el(
         "table",
         { class: "table" },
-        el("thead", {}, el("tr", {}, el("th", { scope: "col", text: "figure" }), el("th", { scope: "col", class: "num", text: "A" }), el("th", { scope: "col", class: "num", text: "B" }), el("th", { scope: "col", class: "num", text: "B / A" }))),
+        el(
+          "thead",
+          {},
+          el(
+            "tr",
+            {},
+            el("th", { scope: "col", text: "figure" }),
+            el("th", { scope: "col", class: "num", text: "A" }),
+            el("th", { scope: "col", class: "num", text: "B" }),
+            el("th", { scope: "col", class: "num", text: "B / A" }),
+          ),
+        ),
         el("tbody", {}, ...rows),
       ),
     ),
@@ -96,7 +129,8 @@ export function createBenchmarksView(): View {
     $("bench-kind-hint").textContent = kind?.description ?? "";
     const params = new Set(kind?.params ?? []);
     $("bench-variants-field").hidden = !params.has("models");
-    for (const f of document.querySelectorAll<HTMLElement>("#bench-form [data-param]")) f.hidden = !params.has(f.dataset.param as never);
+    for (const f of document.querySelectorAll<HTMLElement>("#bench-form [data-param]"))
+      f.hidden = !params.has(f.dataset.param as never);
   }
 
   function renderRuns(): void {
@@ -109,18 +143,35 @@ export function createBenchmarksView(): View {
         el(
           "table",
           { class: "table" },
-          el("thead", {}, el("tr", {}, ...["Compare", "When", "Kind", "Models", "Headline", ""].map((h) => el("th", { scope: "col", text: h })))),
+          el(
+            "thead",
+            {},
+            el(
+              "tr",
+              {},
+              ...["Compare", "When", "Kind", "Models", "Headline", ""].map((h) => el("th", { scope: "col", text: h })),
+            ),
+          ),
           el(
             "tbody",
             {},
             ...runs.map((r) => {
-              const check = el("input", { type: "checkbox", "aria-label": `Select ${r.id} for comparison`, checked: selected.has(r.id) });
+              const check = el("input", {
+                type: "checkbox",
+                "aria-label": `Select ${r.id} for comparison`,
+                checked: selected.has(r.id),
+              });
               check.addEventListener("change", () => {
                 if (check.checked) selected.add(r.id);
                 else selected.delete(r.id);
                 $<HTMLButtonElement>("bench-compare").disabled = selected.size !== 2;
               });
-              const view = el("button", { type: "button", class: "btn btn-quiet btn-small", text: "View", "aria-label": `View ${r.id}` });
+              const view = el("button", {
+                type: "button",
+                class: "btn btn-quiet btn-small",
+                text: "View",
+                "aria-label": `View ${r.id}`,
+              });
               view.addEventListener("click", () => showReports([r]));
               return el(
                 "tr",
@@ -159,7 +210,10 @@ export function createBenchmarksView(): View {
     }
     if (!job) return;
     const what = `${job.kind} (${job.id})`;
-    if (job.status === "running") say(`Running ${what}: step ${Math.min(job.progress.completed + 1, job.progress.total)} of ${job.progress.total}…`);
+    if (job.status === "running")
+      say(
+        `Running ${what}: step ${Math.min(job.progress.completed + 1, job.progress.total)} of ${job.progress.total}…`,
+      );
     else if (job.status === "cancelling") say(`Cancelling ${what}…`);
     else if (job.status === "succeeded") say(`Finished ${what}; stored as ${job.run_id}.`);
     else if (job.status === "cancelled") say(`Cancelled ${what}.`);
@@ -188,20 +242,30 @@ export function createBenchmarksView(): View {
   async function load(): Promise<void> {
     if (!available) return;
     try {
-      const [list, models] = await Promise.all([apiJson<BenchmarksBody>("/api/benchmarks"), apiJson<ModelsBody>("/api/models")]);
+      const [list, models] = await Promise.all([
+        apiJson<BenchmarksBody>("/api/benchmarks"),
+        apiJson<ModelsBody>("/api/models"),
+      ]);
       body = list;
       const kindSelect = $<HTMLSelectElement>("bench-kind");
       const previous = kindSelect.value;
       kindSelect.replaceChildren(...list.kinds.map((k) => el("option", { value: k.kind, text: k.kind })));
       if (list.kinds.some((k) => k.kind === previous)) kindSelect.value = previous;
-      const checked = new Set([...document.querySelectorAll<HTMLInputElement>("#bench-variants input:checked")].map((i) => i.value));
+      const checked = new Set(
+        [...document.querySelectorAll<HTMLInputElement>("#bench-variants input:checked")].map((i) => i.value),
+      );
       const refs = models.models.flatMap((m) => m.variants.map((v) => v.name));
       if (checked.size === 0 && refs.length) checked.add(refs[0]);
-      $("bench-variants").replaceChildren(...refs.map((ref) => el("label", {}, el("input", { type: "checkbox", value: ref, checked: checked.has(ref) }), ref)));
+      $("bench-variants").replaceChildren(
+        ...refs.map((ref) =>
+          el("label", {}, el("input", { type: "checkbox", value: ref, checked: checked.has(ref) }), ref),
+        ),
+      );
       applyKind();
       renderRuns();
       renderJob(list.current);
-      if (list.current && (list.current.status === "running" || list.current.status === "cancelling")) timer = setTimeout(() => void follow(), POLL_MS);
+      if (list.current && (list.current.status === "running" || list.current.status === "cancelling"))
+        timer = setTimeout(() => void follow(), POLL_MS);
     } catch (err) {
       say(describeError(err));
     }
@@ -224,7 +288,9 @@ export function createBenchmarksView(): View {
       const params = new Set<string>(kind.params);
       const request: Record<string, unknown> = { kind: kind.kind };
       if (params.has("models")) {
-        const models = [...document.querySelectorAll<HTMLInputElement>("#bench-variants input:checked")].map((i) => i.value);
+        const models = [...document.querySelectorAll<HTMLInputElement>("#bench-variants input:checked")].map(
+          (i) => i.value,
+        );
         if (models.length === 0) return say("Choose at least one variant.");
         request.models = models;
       }
@@ -242,7 +308,10 @@ export function createBenchmarksView(): View {
     });
     $("bench-cancel").addEventListener("click", async () => {
       try {
-        renderJob(((await (await api("/api/benchmarks/current/cancel", { method: "POST" })).json()) as { job: BenchmarkJob }).job);
+        renderJob(
+          ((await (await api("/api/benchmarks/current/cancel", { method: "POST" })).json()) as { job: BenchmarkJob })
+            .job,
+        );
       } catch (err) {
         say(describeError(err));
       }

@@ -26,7 +26,10 @@ export interface TimeChartOptions {
   yMax?: number;
 }
 
-function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number>): SVGElementTagNameMap[K] {
+function svg<K extends keyof SVGElementTagNameMap>(
+  tag: K,
+  attrs: Record<string, string | number>,
+): SVGElementTagNameMap[K] {
   const node = document.createElementNS(SVG, tag);
   for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
   return node;
@@ -57,7 +60,12 @@ export function timeChart(o: TimeChartOptions): HTMLElement {
     const v = [...s.values].reverse().find((x) => x !== null);
     return `${s.name} ${v === undefined || v === null ? "–" : fmt(v)}`;
   });
-  const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart", role: "img", "aria-label": `${o.title} (${o.unit}), last ${Math.round(o.spanMs / 60000)} min: ${latest.join(", ")}` });
+  const root = svg("svg", {
+    viewBox: `0 0 ${W} ${H}`,
+    class: "chart",
+    role: "img",
+    "aria-label": `${o.title} (${o.unit}), last ${Math.round(o.spanMs / 60000)} min: ${latest.join(", ")}`,
+  });
   for (const f of [0, 0.5, 1]) {
     const ty = PAD.top + plotH * (1 - f);
     root.append(svg("line", { x1: PAD.left, x2: W - PAD.right, y1: ty, y2: ty, class: "grid" }));
@@ -65,7 +73,10 @@ export function timeChart(o: TimeChartOptions): HTMLElement {
     label.textContent = fmt(yMax * f);
     root.append(label);
   }
-  for (const [t, anchor, text] of [[PAD.left, "start", `−${Math.round(o.spanMs / 60000)} min`], [W - PAD.right, "end", "now"]] as const) {
+  for (const [t, anchor, text] of [
+    [PAD.left, "start", `−${Math.round(o.spanMs / 60000)} min`],
+    [W - PAD.right, "end", "now"],
+  ] as const) {
     const label = svg("text", { x: t, y: H - 6, "text-anchor": anchor, class: "tick" });
     label.textContent = text;
     root.append(label);
@@ -92,12 +103,19 @@ export function timeChart(o: TimeChartOptions): HTMLElement {
   const legend = el(
     "ul",
     { class: "legend" },
-    ...o.series.map((s, si) => el("li", {}, el("span", { class: `swatch series-${si}`, "aria-hidden": "true" }), `${latest[si]}`)),
+    ...o.series.map((s, si) =>
+      el("li", {}, el("span", { class: `swatch series-${si}`, "aria-hidden": "true" }), `${latest[si]}`),
+    ),
   );
   return el(
     "figure",
     { class: "chart-card panel", "data-points": points, "data-max": dataMax, "data-title": o.title },
-    el("figcaption", {}, el("span", { class: "chart-title", text: o.title }), el("span", { class: "hint", text: o.unit })),
+    el(
+      "figcaption",
+      {},
+      el("span", { class: "chart-title", text: o.title }),
+      el("span", { class: "hint", text: o.unit }),
+    ),
     root,
     legend,
   );

@@ -3,7 +3,13 @@
 // what each reply cost (tokens, tok/s, time to first token), stopped replies included.
 import type { ModelsBody, RagSourceInfo, ReflexiaMetaJson, RolesBody, StatusBody } from "../../src/client/index.ts";
 import { api, apiJson, describeError } from "./api.ts";
-import { createConversationStore, UNTITLED, type Conversation, type ReplyStats, type StoredMessage } from "./conversations.ts";
+import {
+  createConversationStore,
+  UNTITLED,
+  type Conversation,
+  type ReplyStats,
+  type StoredMessage,
+} from "./conversations.ts";
 import { openDialog } from "./dialog.ts";
 import { $, el, formatNumber, plural } from "./dom.ts";
 import { copyButton, renderMarkdown } from "./markdown.ts";
@@ -43,7 +49,10 @@ export function createChatView(): ChatView {
     const select = $<HTMLSelectElement>("variant");
     const previous = select.value;
     const tags = models.get($<HTMLSelectElement>("model").value) ?? [];
-    select.replaceChildren(el("option", { value: "", text: "Adaptive (auto)" }), ...tags.map((t) => el("option", { value: t, text: t })));
+    select.replaceChildren(
+      el("option", { value: "", text: "Adaptive (auto)" }),
+      ...tags.map((t) => el("option", { value: t, text: t })),
+    );
     if (tags.includes(previous)) select.value = previous;
   }
 
@@ -66,7 +75,9 @@ export function createChatView(): ChatView {
     for (const r of roles) groups.set(r.category, [...(groups.get(r.category) ?? []), r]);
     select.replaceChildren(
       el("option", { value: "", text: "None" }),
-      ...[...groups].map(([cat, list]) => el("optgroup", { label: cat }, ...list.map((r) => el("option", { value: r.id, text: r.name })))),
+      ...[...groups].map(([cat, list]) =>
+        el("optgroup", { label: cat }, ...list.map((r) => el("option", { value: r.id, text: r.name }))),
+      ),
     );
     if (roles.some((r) => r.id === previous)) select.value = previous;
   }
@@ -77,13 +88,16 @@ export function createChatView(): ChatView {
     const max = s.limits.max_tokens;
     input.max = String(max);
     if (Number(input.value) > max) input.value = String(max);
-    $("max-tokens-hint").textContent = `Up to ${max} per request on this server (context ${s.limits.context_size} shared by ${s.limits.parallel} sequences).`;
+    $("max-tokens-hint").textContent =
+      `Up to ${max} per request on this server (context ${s.limits.context_size} shared by ${s.limits.parallel} sequences).`;
     features = s.features;
     $("json-toggle-label").hidden = !s.features.json_mode;
     if (!s.features.json_mode) $<HTMLInputElement>("json-toggle").checked = false;
     const rag = $<HTMLInputElement>("rag-toggle");
     rag.disabled = !s.features.rag;
-    rag.parentElement!.title = s.features.rag ? "Answer from your uploaded documents and list the sources" : "This server has no document store";
+    rag.parentElement!.title = s.features.rag
+      ? "Answer from your uploaded documents and list the sources"
+      : "This server has no document store";
   }
 
   // ---------- conversations ----------
@@ -91,15 +105,39 @@ export function createChatView(): ChatView {
   function renderConversationList(): void {
     const list = store.list();
     const items = list.map((c) => {
-      const open = el("button", { type: "button", class: "conv-open", text: c.title || UNTITLED, "aria-current": c.id === conversation.id ? "true" : undefined });
+      const open = el("button", {
+        type: "button",
+        class: "conv-open",
+        text: c.title || UNTITLED,
+        "aria-current": c.id === conversation.id ? "true" : undefined,
+      });
       open.addEventListener("click", () => openConversation(c.id));
-      const rename = el("button", { type: "button", class: "btn btn-quiet btn-small", text: "Rename", "aria-label": `Rename ${c.title || UNTITLED}` });
+      const rename = el("button", {
+        type: "button",
+        class: "btn btn-quiet btn-small",
+        text: "Rename",
+        "aria-label": `Rename ${c.title || UNTITLED}`,
+      });
       rename.addEventListener("click", () => void renameConversation(c));
-      const del = el("button", { type: "button", class: "btn btn-quiet btn-small", text: "Delete", "aria-label": `Delete ${c.title || UNTITLED}` });
+      const del = el("button", {
+        type: "button",
+        class: "btn btn-quiet btn-small",
+        text: "Delete",
+        "aria-label": `Delete ${c.title || UNTITLED}`,
+      });
       del.addEventListener("click", () => void deleteConversation(c));
-      return el("li", { class: c.id === conversation.id ? "current" : undefined }, open, el("span", { class: "conv-actions" }, rename, del));
+      return el(
+        "li",
+        { class: c.id === conversation.id ? "current" : undefined },
+        open,
+        el("span", { class: "conv-actions" }, rename, del),
+      );
     });
-    $("conversations").replaceChildren(...(items.length ? items : [el("li", { class: "hint", text: "Nothing yet: your chats are kept in this browser." })]));
+    $("conversations").replaceChildren(
+      ...(items.length
+        ? items
+        : [el("li", { class: "hint", text: "Nothing yet: your chats are kept in this browser." })]),
+    );
     $("chat-title").textContent = conversation.title || UNTITLED;
   }
 
@@ -113,7 +151,13 @@ export function createChatView(): ChatView {
   }
 
   async function renameConversation(c: Conversation): Promise<void> {
-    const input = el("input", { type: "text", id: "rename-input", value: c.title, "aria-label": "New name", class: "wide" });
+    const input = el("input", {
+      type: "text",
+      id: "rename-input",
+      value: c.title,
+      "aria-label": "New name",
+      class: "wide",
+    });
     const ok = await openDialogWithInput("Rename conversation", input);
     if (!ok) return;
     store.rename(c.id, input.value);
@@ -135,7 +179,15 @@ export function createChatView(): ChatView {
   }
 
   async function deleteConversation(c: Conversation): Promise<void> {
-    if (!(await openDialog({ title: "Delete conversation", content: `Delete “${c.title || UNTITLED}”? This cannot be undone.`, confirm: "Delete", danger: true }))) return;
+    if (
+      !(await openDialog({
+        title: "Delete conversation",
+        content: `Delete “${c.title || UNTITLED}”? This cannot be undone.`,
+        confirm: "Delete",
+        danger: true,
+      }))
+    )
+      return;
     store.remove(c.id);
     if (c.id === conversation.id) openConversation(null);
     else renderConversationList();
@@ -168,7 +220,14 @@ export function createChatView(): ChatView {
     const extra = el("div", { class: "msg-extra" });
     const meta = el("div", { class: "msg-meta" });
     const actions = el("div", { class: "msg-actions" });
-    const node = el("article", { class: `msg msg-${role}`, "aria-label": role === "user" ? "You" : "Reflexia" }, body, extra, meta, actions);
+    const node = el(
+      "article",
+      { class: `msg msg-${role}`, "aria-label": role === "user" ? "You" : "Reflexia" },
+      body,
+      extra,
+      meta,
+      actions,
+    );
     $("messages").append(node);
     return { node, body, extra, meta, actions };
   }
@@ -189,15 +248,24 @@ export function createChatView(): ChatView {
     r.node.classList.toggle("msg-stopped", Boolean(m.stopped));
     if (m.content) renderMarkdown(r.body, m.content);
     else r.body.replaceChildren();
-    if (m.stopped) r.body.append(el("p", { class: "stopped-note", text: m.content ? "— stopped" : "Stopped before the first token." }));
+    if (m.stopped)
+      r.body.append(
+        el("p", { class: "stopped-note", text: m.content ? "— stopped" : "Stopped before the first token." }),
+      );
     if (m.error) r.body.append(el("p", { class: "error-text", text: m.error }));
-    if (!m.content && !m.stopped && !m.error && !m.toolCalls?.length) r.body.append(el("p", { class: "hint", text: "(empty response)" }));
+    if (!m.content && !m.stopped && !m.error && !m.toolCalls?.length)
+      r.body.append(el("p", { class: "hint", text: "(empty response)" }));
     r.extra.replaceChildren(...toolCallsOf(m), ...sourcesOf(m.meta?.sources));
     renderBadge(r.meta, m);
     const actions: HTMLElement[] = [];
     if (m.content) actions.push(copyButton("Copy this answer", () => m.content));
     if (index === conversation.messages.length - 1) {
-      const regen = el("button", { type: "button", class: "btn btn-quiet btn-small", text: "Regenerate", "aria-label": "Regenerate this answer" });
+      const regen = el("button", {
+        type: "button",
+        class: "btn btn-quiet btn-small",
+        text: "Regenerate",
+        "aria-label": "Regenerate this answer",
+      });
       regen.addEventListener("click", () => void regenerate());
       actions.push(regen);
     }
@@ -210,7 +278,14 @@ export function createChatView(): ChatView {
       el(
         "div",
         { class: "tool-calls", role: "group", "aria-label": "Tool calls" },
-        ...m.toolCalls.map((t) => el("div", { class: "tool-call" }, el("span", { class: "chip chip-tool", text: `tool: ${t.name}` }), el("pre", { tabindex: "0" }, el("code", { text: t.arguments })))),
+        ...m.toolCalls.map((t) =>
+          el(
+            "div",
+            { class: "tool-call" },
+            el("span", { class: "chip chip-tool", text: `tool: ${t.name}` }),
+            el("pre", { tabindex: "0" }, el("code", { text: t.arguments })),
+          ),
+        ),
       ),
     ];
   }
@@ -251,32 +326,110 @@ export function createChatView(): ChatView {
   function renderBadge(meta: HTMLElement, m: StoredMessage): void {
     const info = m.meta;
     const parts: HTMLElement[] = [];
-    if (info?.variant) parts.push(el("span", { class: "chip chip-variant", title: "Variant that served this answer", text: info.variant }));
-    if (info?.quantization) parts.push(el("span", { class: "chip chip-quant", title: "Quantization", text: info.quantization }));
+    if (info?.variant)
+      parts.push(
+        el("span", { class: "chip chip-variant", title: "Variant that served this answer", text: info.variant }),
+      );
+    if (info?.quantization)
+      parts.push(el("span", { class: "chip chip-quant", title: "Quantization", text: info.quantization }));
     const c = info?.complexity;
-    if (c && typeof c.score === "number") parts.push(el("span", { class: "chip", title: "Prompt complexity (level and score 0–1)", text: `complexity ${c.level} ${c.score.toFixed(2)}` }));
+    if (c && typeof c.score === "number")
+      parts.push(
+        el("span", {
+          class: "chip",
+          title: "Prompt complexity (level and score 0–1)",
+          text: `complexity ${c.level} ${c.score.toFixed(2)}`,
+        }),
+      );
     if (info?.role) {
       const role = roles.find((r) => r.id === info.role);
       parts.push(el("span", { class: "chip", title: "Expert role", text: `role: ${role?.name ?? info.role}` }));
     }
-    if (info?.cache === "hit") parts.push(el("span", { class: "chip chip-cache", title: "Served from the response cache", text: "cached" }));
-    if (m.rag) parts.push(el("span", { class: "chip chip-rag", title: "Answered from your documents", text: info?.sources ? `documents: ${plural(info.sources.length, "source")}` : "documents" }));
-    if (m.json) parts.push(el("span", { class: "chip chip-json", title: "The request asked for JSON output", text: "JSON mode" }));
-    if (m.toolCalls?.length) parts.push(el("span", { class: "chip chip-tool", title: "The model called tools", text: plural(m.toolCalls.length, "tool call") }));
-    if (info && info.load_ms > 0) parts.push(el("span", { class: "chip", title: "Time this request waited for the variant to load", text: `loaded in ${Math.round(info.load_ms)} ms` }));
-    if (info && info.queue_ms >= 1) parts.push(el("span", { class: "chip", title: "Time waiting for a free sequence", text: `queued ${Math.round(info.queue_ms)} ms` }));
+    if (info?.cache === "hit")
+      parts.push(el("span", { class: "chip chip-cache", title: "Served from the response cache", text: "cached" }));
+    if (m.rag)
+      parts.push(
+        el("span", {
+          class: "chip chip-rag",
+          title: "Answered from your documents",
+          text: info?.sources ? `documents: ${plural(info.sources.length, "source")}` : "documents",
+        }),
+      );
+    if (m.json)
+      parts.push(
+        el("span", { class: "chip chip-json", title: "The request asked for JSON output", text: "JSON mode" }),
+      );
+    if (m.toolCalls?.length)
+      parts.push(
+        el("span", {
+          class: "chip chip-tool",
+          title: "The model called tools",
+          text: plural(m.toolCalls.length, "tool call"),
+        }),
+      );
+    if (info && info.load_ms > 0)
+      parts.push(
+        el("span", {
+          class: "chip",
+          title: "Time this request waited for the variant to load",
+          text: `loaded in ${Math.round(info.load_ms)} ms`,
+        }),
+      );
+    if (info && info.queue_ms >= 1)
+      parts.push(
+        el("span", {
+          class: "chip",
+          title: "Time waiting for a free sequence",
+          text: `queued ${Math.round(info.queue_ms)} ms`,
+        }),
+      );
     const s = m.stats;
     if (s) {
       const approx = s.counted === "stream" ? "≈" : "";
       parts.push(
-        el("span", { class: "chip chip-stats", title: s.counted === "stream" ? "Counted from the streamed pieces (the server sent no usage)" : "Tokens the server generated" }, `${approx}${plural(s.tokens, "token")}${s.tokensPerSecond ? ` · ${formatNumber(s.tokensPerSecond)} tok/s` : ""}`),
+        el(
+          "span",
+          {
+            class: "chip chip-stats",
+            title:
+              s.counted === "stream"
+                ? "Counted from the streamed pieces (the server sent no usage)"
+                : "Tokens the server generated",
+          },
+          `${approx}${plural(s.tokens, "token")}${s.tokensPerSecond ? ` · ${formatNumber(s.tokensPerSecond)} tok/s` : ""}`,
+        ),
       );
-      if (s.ttftMs !== undefined) parts.push(el("span", { class: "chip", title: "Time to first token, as this page measured it", text: `TTFT ${Math.round(s.ttftMs)} ms` }));
-      parts.push(el("span", { class: "chip", title: "Whole reply, as this page measured it", text: `${(s.durationMs / 1000).toFixed(1)} s` }));
+      if (s.ttftMs !== undefined)
+        parts.push(
+          el("span", {
+            class: "chip",
+            title: "Time to first token, as this page measured it",
+            text: `TTFT ${Math.round(s.ttftMs)} ms`,
+          }),
+        );
+      parts.push(
+        el("span", {
+          class: "chip",
+          title: "Whole reply, as this page measured it",
+          text: `${(s.durationMs / 1000).toFixed(1)} s`,
+        }),
+      );
     }
     const children: HTMLElement[] = [];
-    if (parts.length) children.push(el("div", { class: "badge", role: "group", "aria-label": "How this answer was produced" }, ...parts));
-    if (info?.reason) children.push(el("p", { class: "reason" }, "Why: ", el("code", { text: info.reason }), REASONS[info.reason] ? ` — ${REASONS[info.reason]}` : info.detail ? ` — ${info.detail}` : ""));
+    if (parts.length)
+      children.push(
+        el("div", { class: "badge", role: "group", "aria-label": "How this answer was produced" }, ...parts),
+      );
+    if (info?.reason)
+      children.push(
+        el(
+          "p",
+          { class: "reason" },
+          "Why: ",
+          el("code", { text: info.reason }),
+          REASONS[info.reason] ? ` — ${REASONS[info.reason]}` : info.detail ? ` — ${info.detail}` : "",
+        ),
+      );
     meta.replaceChildren(...children);
   }
 
@@ -292,7 +445,9 @@ export function createChatView(): ChatView {
 
   /** The history the model sees: user turns and finished answers (failed or empty replies are left out). */
   function historyForRequest(): { role: "user" | "assistant"; content: string }[] {
-    return conversation.messages.filter((m) => m.role === "user" || (m.content && !m.error)).map((m) => ({ role: m.role, content: m.content }));
+    return conversation.messages
+      .filter((m) => m.role === "user" || (m.content && !m.error))
+      .map((m) => ({ role: m.role, content: m.content }));
   }
 
   async function reply(): Promise<void> {
@@ -388,7 +543,8 @@ export function createChatView(): ChatView {
       finishRender(r, message, index);
       // Only the newest answer offers Regenerate.
       const previous = $("messages").querySelectorAll(".msg-assistant");
-      for (const n of [...previous].slice(0, -1)) n.querySelector(".msg-actions button[aria-label='Regenerate this answer']")?.remove();
+      for (const n of [...previous].slice(0, -1))
+        n.querySelector(".msg-actions button[aria-label='Regenerate this answer']")?.remove();
       persist();
       setBusy(false);
       scrollToEnd();

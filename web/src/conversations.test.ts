@@ -20,7 +20,10 @@ describe("createConversationStore", () => {
     let n = 0;
     const store = createConversationStore(memoryStorage(), () => `c${++n}`);
     const a = store.create();
-    a.messages.push({ role: "user", content: "How do lighthouses work?\nDetails please" }, { role: "assistant", content: "They shine." });
+    a.messages.push(
+      { role: "user", content: "How do lighthouses work?\nDetails please" },
+      { role: "assistant", content: "They shine." },
+    );
     store.save(a);
     await new Promise((r) => setTimeout(r, 2));
     const b = store.create();

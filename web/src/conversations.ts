@@ -67,11 +67,16 @@ export function titleFrom(text: string): string {
   return line.length > 60 ? `${line.slice(0, 57)}…` : line || UNTITLED;
 }
 
-export function createConversationStore(storage: KeyValueStorage, newId: () => string = () => crypto.randomUUID()): ConversationStore {
+export function createConversationStore(
+  storage: KeyValueStorage,
+  newId: () => string = () => crypto.randomUUID(),
+): ConversationStore {
   const read = (): Conversation[] => {
     try {
       const parsed = JSON.parse(storage.getItem(LIST_KEY) ?? "[]");
-      return Array.isArray(parsed) ? parsed.filter((c) => c && typeof c.id === "string" && Array.isArray(c.messages)) : [];
+      return Array.isArray(parsed)
+        ? parsed.filter((c) => c && typeof c.id === "string" && Array.isArray(c.messages))
+        : [];
     } catch {
       return [];
     }
@@ -98,7 +103,11 @@ export function createConversationStore(storage: KeyValueStorage, newId: () => s
     },
     save(c) {
       const firstUser = c.messages.find((m) => m.role === "user");
-      const stored: Conversation = { ...c, title: c.title || (firstUser ? titleFrom(firstUser.content) : ""), updatedAt: Date.now() };
+      const stored: Conversation = {
+        ...c,
+        title: c.title || (firstUser ? titleFrom(firstUser.content) : ""),
+        updatedAt: Date.now(),
+      };
       Object.assign(c, { title: stored.title, updatedAt: stored.updatedAt });
       write([stored, ...read().filter((x) => x.id !== c.id)]);
     },

@@ -17,7 +17,9 @@ export function openDialog(options: DialogOptions): Promise<boolean> {
   const cancel = $<HTMLButtonElement>("dialog-cancel");
   $("dialog-title").textContent = options.title;
   const content = $("dialog-content");
-  content.replaceChildren(typeof options.content === "string" ? document.createTextNode(options.content) : options.content);
+  content.replaceChildren(
+    typeof options.content === "string" ? document.createTextNode(options.content) : options.content,
+  );
   ok.hidden = !options.confirm;
   ok.textContent = options.confirm ?? "OK";
   ok.className = `btn ${options.danger ? "btn-danger" : "btn-primary"}`;

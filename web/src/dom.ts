@@ -11,7 +11,11 @@ export function $<T extends HTMLElement = HTMLElement>(id: string): T {
 }
 
 /** Creates an element: `class`, `text` and attributes (false/null/undefined omitted, true as an empty value). */
-export function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
+export function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Attrs = {},
+  ...children: Child[]
+): HTMLElementTagNameMap[K] {
   const node = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
     if (v === undefined || v === null || v === false) continue;

@@ -100,8 +100,13 @@ function initRouter(): void {
 
 async function refreshAll(): Promise<void> {
   const status = await pollStatus();
-  const results = await Promise.allSettled([chat.refresh(), loadDocuments(), ...(active !== "chat" ? [views[active].refresh()] : [])]);
-  if (!status && results.some((r) => r.status === "rejected" && isUnauthorized(r.reason))) setConn("warn", "API key needed");
+  const results = await Promise.allSettled([
+    chat.refresh(),
+    loadDocuments(),
+    ...(active !== "chat" ? [views[active].refresh()] : []),
+  ]);
+  if (!status && results.some((r) => r.status === "rejected" && isUnauthorized(r.reason)))
+    setConn("warn", "API key needed");
 }
 
 initDrawer();

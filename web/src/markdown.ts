@@ -24,7 +24,26 @@ import yaml from "highlight.js/lib/languages/yaml";
 import MarkdownIt from "markdown-it";
 import { el } from "./dom.ts";
 
-const LANGUAGES = { bash, c, cpp, css, diff, go, java, javascript, json, markdown: markdownLang, plaintext, python, rust, shell, sql, typescript, xml, yaml };
+const LANGUAGES = {
+  bash,
+  c,
+  cpp,
+  css,
+  diff,
+  go,
+  java,
+  javascript,
+  json,
+  markdown: markdownLang,
+  plaintext,
+  python,
+  rust,
+  shell,
+  sql,
+  typescript,
+  xml,
+  yaml,
+};
 for (const [name, lang] of Object.entries(LANGUAGES)) hljs.registerLanguage(name, lang);
 
 const md = new MarkdownIt({
@@ -53,7 +72,11 @@ DOMPurify.addHook("afterSanitizeAttributes", (node) => {
 
 /** The sanitised HTML of a markdown text (exported for the unit test). */
 export function markdownToSafeHtml(text: string): string {
-  return DOMPurify.sanitize(md.render(text), { USE_PROFILES: { html: true }, FORBID_TAGS: ["style", "form", "input", "button", "img"], FORBID_ATTR: ["style"] });
+  return DOMPurify.sanitize(md.render(text), {
+    USE_PROFILES: { html: true },
+    FORBID_TAGS: ["style", "form", "input", "button", "img"],
+    FORBID_ATTR: ["style"],
+  });
 }
 
 /** Copies text to the clipboard; falls back to a hidden textarea where the Clipboard API is unavailable. */
@@ -75,7 +98,11 @@ export async function copyText(text: string): Promise<void> {
 }
 
 /** A button that copies `text()` and says so for a moment. */
-export function copyButton(label: string, text: () => string, className = "btn btn-quiet btn-small"): HTMLButtonElement {
+export function copyButton(
+  label: string,
+  text: () => string,
+  className = "btn btn-quiet btn-small",
+): HTMLButtonElement {
   const button = el("button", { type: "button", class: className, text: "Copy", "aria-label": label });
   button.addEventListener("click", async () => {
     await copyText(text());
@@ -92,7 +119,12 @@ export function renderMarkdown(target: HTMLElement, text: string): void {
     const code = pre.querySelector("code");
     const lang = /language-([\w-]+)/.exec(code?.className ?? "")?.[1] ?? "";
     if (code && lang && hljs.getLanguage(lang)) code.classList.add("hljs");
-    const bar = el("div", { class: "code-bar" }, el("span", { class: "code-lang", text: lang || "text" }), copyButton(`Copy ${lang || "code"} block`, () => code?.textContent ?? pre.textContent ?? ""));
+    const bar = el(
+      "div",
+      { class: "code-bar" },
+      el("span", { class: "code-lang", text: lang || "text" }),
+      copyButton(`Copy ${lang || "code"} block`, () => code?.textContent ?? pre.textContent ?? ""),
+    );
     const wrap = el("div", { class: "code-block" });
     pre.replaceWith(wrap);
     wrap.append(bar, pre);

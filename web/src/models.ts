@@ -27,18 +27,43 @@ export function createModelsView(): View {
   }
 
   function variantRow(v: ModelVariantBody): HTMLTableRowElement {
-    const details = el("button", { type: "button", class: "btn btn-quiet btn-small", text: "Details", "aria-label": `Details of ${v.name}` });
+    const details = el("button", {
+      type: "button",
+      class: "btn btn-quiet btn-small",
+      text: "Details",
+      "aria-label": `Details of ${v.name}`,
+    });
     details.addEventListener("click", () => void showDetails(v.name));
-    const load = el("button", { type: "button", class: "btn btn-quiet btn-small", text: v.loaded ? "Unload" : "Load", "aria-label": `${v.loaded ? "Unload" : "Load"} ${v.name}` });
+    const load = el("button", {
+      type: "button",
+      class: "btn btn-quiet btn-small",
+      text: v.loaded ? "Unload" : "Load",
+      "aria-label": `${v.loaded ? "Unload" : "Load"} ${v.name}`,
+    });
     load.addEventListener("click", () => void setLoaded(v, !v.loaded, load));
-    const del = el("button", { type: "button", class: "btn btn-quiet btn-small btn-danger-text", text: "Delete", "aria-label": `Delete ${v.name}` });
+    const del = el("button", {
+      type: "button",
+      class: "btn btn-quiet btn-small btn-danger-text",
+      text: "Delete",
+      "aria-label": `Delete ${v.name}`,
+    });
     del.addEventListener("click", () => void deleteVariant(v));
     return el(
       "tr",
       { "data-variant": v.name },
-      el("th", { scope: "row" }, el("span", { class: "variant-name", text: v.tag }), v.tag !== v.quantization ? el("span", { class: "hint", text: ` ${v.quantization}` }) : null),
+      el(
+        "th",
+        { scope: "row" },
+        el("span", { class: "variant-name", text: v.tag }),
+        v.tag !== v.quantization ? el("span", { class: "hint", text: ` ${v.quantization}` }) : null,
+      ),
       el("td", { class: "num", "data-label": "size", text: formatBytes(v.size_bytes) }),
-      el("td", { class: "num", "data-label": "memory", text: formatBytes(v.estimated_memory_bytes), title: "Estimated resident memory with the configured context" }),
+      el("td", {
+        class: "num",
+        "data-label": "memory",
+        text: formatBytes(v.estimated_memory_bytes),
+        title: "Estimated resident memory with the configured context",
+      }),
       el("td", { class: "state-cell" }, stateOf(v)),
       el("td", { class: "actions" }, details, load, del),
     );
@@ -47,7 +72,12 @@ export function createModelsView(): View {
   function render(body: ModelsBody): void {
     const list = $("model-list");
     if (body.models.length === 0) {
-      list.replaceChildren(el("p", { class: "hint", text: "The store is empty. Add a model with `reflexia models add FILE.gguf --name NAME`." }));
+      list.replaceChildren(
+        el("p", {
+          class: "hint",
+          text: "The store is empty. Add a model with `reflexia models add FILE.gguf --name NAME`.",
+        }),
+      );
     } else {
       list.replaceChildren(
         ...body.models.map((m) => {
@@ -59,7 +89,10 @@ export function createModelsView(): View {
               "div",
               { class: "panel-head" },
               el("h3", { class: "model-name", text: m.name }),
-              el("span", { class: "hint", text: `${first?.architecture ?? ""} · ${formatBytes(m.total_bytes)} on disk` }),
+              el("span", {
+                class: "hint",
+                text: `${first?.architecture ?? ""} · ${formatBytes(m.total_bytes)} on disk`,
+              }),
             ),
             el(
               "div",
@@ -71,7 +104,17 @@ export function createModelsView(): View {
                 el(
                   "thead",
                   {},
-                  el("tr", {}, ...["Variant", "Size", "Memory (est.)", "State", "Actions"].map((h) => el("th", { scope: "col", class: h === "Size" || h.startsWith("Memory") ? "num" : undefined, text: h }))),
+                  el(
+                    "tr",
+                    {},
+                    ...["Variant", "Size", "Memory (est.)", "State", "Actions"].map((h) =>
+                      el("th", {
+                        scope: "col",
+                        class: h === "Size" || h.startsWith("Memory") ? "num" : undefined,
+                        text: h,
+                      }),
+                    ),
+                  ),
                 ),
                 el("tbody", {}, ...m.variants.map(variantRow)),
               ),
@@ -113,8 +156,14 @@ export function createModelsView(): View {
       ["Parameters", d.parameter_count.toLocaleString()],
       ["File type", d.file_type],
       ["File size", formatBytes(d.size_bytes)],
-      ["Context", `${d.context.configured.toLocaleString()} configured · ${d.context.trained.toLocaleString()} trained`],
-      ["Memory (est.)", `${formatBytes(d.estimated_memory.total_bytes)} = weights ${formatBytes(d.estimated_memory.weights_bytes)} + repack ${formatBytes(d.estimated_memory.repack_bytes)} + KV ${formatBytes(d.estimated_memory.kv_cache_bytes)} + compute ${formatBytes(d.estimated_memory.compute_bytes)}`],
+      [
+        "Context",
+        `${d.context.configured.toLocaleString()} configured · ${d.context.trained.toLocaleString()} trained`,
+      ],
+      [
+        "Memory (est.)",
+        `${formatBytes(d.estimated_memory.total_bytes)} = weights ${formatBytes(d.estimated_memory.weights_bytes)} + repack ${formatBytes(d.estimated_memory.repack_bytes)} + KV ${formatBytes(d.estimated_memory.kv_cache_bytes)} + compute ${formatBytes(d.estimated_memory.compute_bytes)}`,
+      ],
       ["Source", `${d.source.kind}: ${d.source.from}`],
       ["Digest", d.digest],
       ["Added", new Date(d.created_at).toLocaleString()],
@@ -125,9 +174,18 @@ export function createModelsView(): View {
       { class: "details" },
       el("dl", { class: "kv" }, ...rows.flatMap(([k, v]) => [el("dt", { text: k }), el("dd", { text: v })])),
       el("h3", { text: "Hyperparameters" }),
-      el("dl", { class: "kv" }, ...params.flatMap(([k, v]) => [el("dt", { text: k.replaceAll("_", " ") }), el("dd", { text: v.toLocaleString() })])),
+      el(
+        "dl",
+        { class: "kv" },
+        ...params.flatMap(([k, v]) => [
+          el("dt", { text: k.replaceAll("_", " ") }),
+          el("dd", { text: v.toLocaleString() }),
+        ]),
+      ),
       el("h3", { text: "Chat template" }),
-      d.template ? el("pre", { class: "template", tabindex: "0" }, el("code", { text: d.template })) : el("p", { class: "hint", text: "The file has no chat template; prompts use the engine's default format." }),
+      d.template
+        ? el("pre", { class: "template", tabindex: "0" }, el("code", { text: d.template }))
+        : el("p", { class: "hint", text: "The file has no chat template; prompts use the engine's default format." }),
     );
     await openDialog({ title: d.name, content, wide: true });
   }
@@ -154,7 +212,11 @@ export function createModelsView(): View {
     });
     if (!ok) return;
     try {
-      await api("/api/delete", { method: "DELETE", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ model: v.name }) });
+      await api("/api/delete", {
+        method: "DELETE",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ model: v.name }),
+      });
       say(`Deleted ${v.name}.`);
     } catch (err) {
       say(describeError(err));
@@ -162,7 +224,13 @@ export function createModelsView(): View {
     await load();
   }
 
-  async function streamProgress(path: string, body: unknown, progress: HTMLProgressElement, msg: HTMLElement, done: (line: Record<string, unknown>) => string): Promise<void> {
+  async function streamProgress(
+    path: string,
+    body: unknown,
+    progress: HTMLProgressElement,
+    msg: HTMLElement,
+    done: (line: Record<string, unknown>) => string,
+  ): Promise<void> {
     progress.hidden = false;
     progress.value = 0;
     try {
@@ -210,7 +278,13 @@ export function createModelsView(): View {
       e.preventDefault();
       if (!pullAvailable) return;
       const name = $<HTMLInputElement>("pull-name").value.trim();
-      await streamProgress("/api/pull", { model: name, stream: true }, $<HTMLProgressElement>("pull-progress"), $("pull-msg"), () => `Pulled ${name}.`);
+      await streamProgress(
+        "/api/pull",
+        { model: name, stream: true },
+        $<HTMLProgressElement>("pull-progress"),
+        $("pull-msg"),
+        () => `Pulled ${name}.`,
+      );
       await load();
     });
     $("models-refresh").addEventListener("click", () => void load());

@@ -31,27 +31,47 @@ function renderStatus(s: StatusBody): void {
   const mem = s.memory;
   const cache = s.cache;
   const rows: [string, string | number | undefined][] = [
-    ["State", s.draining ? "draining" : s.ready === false ? `starting${s.ready_reason ? ` (${s.ready_reason})` : ""}` : "ready"],
+    [
+      "State",
+      s.draining ? "draining" : s.ready === false ? `starting${s.ready_reason ? ` (${s.ready_reason})` : ""}` : "ready",
+    ],
     ["Running", `${q.running} of ${q.parallel} per variant`],
     ["Queued", `${q.queued} / ${q.queue_size}`],
     ["Active sequences", s.active_sequences],
     ["Memory", mem ? `${formatBytes(mem.used_bytes)} (${Number(mem.percent).toFixed(1)}%)` : undefined],
     ["Budget", mem ? `${formatBytes(mem.budget_bytes)} · ${Math.round((mem.pressure ?? 0) * 100)}% used` : undefined],
-    ["Compute", s.gpu.backend === "cpu" ? "CPU" : `${s.gpu.backend.toUpperCase()} · ${s.gpu.devices.map((d) => `${d.description}, ${formatBytes(d.free_bytes)} free`).join(" · ")}`],
-    ["Cache", cache.enabled ? `${cache.hits} hits · ${cache.misses} misses · ${plural(cache.size, "entry", "entries")}` : "off"],
+    [
+      "Compute",
+      s.gpu.backend === "cpu"
+        ? "CPU"
+        : `${s.gpu.backend.toUpperCase()} · ${s.gpu.devices.map((d) => `${d.description}, ${formatBytes(d.free_bytes)} free`).join(" · ")}`,
+    ],
+    [
+      "Cache",
+      cache.enabled ? `${cache.hits} hits · ${cache.misses} misses · ${plural(cache.size, "entry", "entries")}` : "off",
+    ],
     ["Documents", s.rag.enabled ? `${s.rag.documents} (${plural(s.rag.chunks, "chunk")})` : undefined],
     ["Adaptive", s.adaptive_quantization ? "on" : "off"],
   ];
-  $("status").replaceChildren(...rows.filter(([, v]) => v !== undefined).flatMap(([k, v]) => [el("dt", { text: k }), el("dd", { text: String(v) })]));
+  $("status").replaceChildren(
+    ...rows
+      .filter(([, v]) => v !== undefined)
+      .flatMap(([k, v]) => [el("dt", { text: k }), el("dd", { text: String(v) })]),
+  );
   const loaded = s.loaded.map((v) =>
     el(
       "li",
       {},
       el("span", { class: "variant-name", text: v.variant }),
-      el("span", { class: "hint", text: `${v.embedding ? "embeddings" : `${v.running} running · ${v.queued} queued`}${v.gpu_layers ? ` · ${v.gpu_layers}/${v.total_layers} layers on GPU` : ""}${!v.embedding && v.expires_at ? ` · unloads ${relativeTime(v.expires_at)}` : ""}` }),
+      el("span", {
+        class: "hint",
+        text: `${v.embedding ? "embeddings" : `${v.running} running · ${v.queued} queued`}${v.gpu_layers ? ` · ${v.gpu_layers}/${v.total_layers} layers on GPU` : ""}${!v.embedding && v.expires_at ? ` · unloads ${relativeTime(v.expires_at)}` : ""}`,
+      }),
     ),
   );
-  const loading = s.loading.map((key) => el("li", {}, el("span", { class: "variant-name", text: key }), el("span", { class: "hint", text: "loading…" })));
+  const loading = s.loading.map((key) =>
+    el("li", {}, el("span", { class: "variant-name", text: key }), el("span", { class: "hint", text: "loading…" })),
+  );
   $("variants").replaceChildren(...loaded, ...loading);
   if (!loaded.length && !loading.length) $("variants").append(el("li", { class: "hint", text: "None loaded yet" }));
   $("status-updated").textContent = `updated ${new Date().toLocaleTimeString()}`;
@@ -80,19 +100,41 @@ export async function loadDocuments(): Promise<void> {
     if (msg.dataset.sticky !== "1") msg.textContent = "";
   } catch (err) {
     $("docs").replaceChildren();
-    msg.textContent = err instanceof ApiError && err.status === 404 ? "Document storage is not available on this server." : describeError(err);
+    msg.textContent =
+      err instanceof ApiError && err.status === 404
+        ? "Document storage is not available on this server."
+        : describeError(err);
   }
 }
 
 function documentItem(d: DocumentBody): HTMLLIElement {
   const name = d.title || d.source || d.id;
-  const del = el("button", { type: "button", class: "btn btn-quiet btn-small", "aria-label": `Delete ${name}`, text: "Delete" });
+  const del = el("button", {
+    type: "button",
+    class: "btn btn-quiet btn-small",
+    "aria-label": `Delete ${name}`,
+    text: "Delete",
+  });
   del.addEventListener("click", () => void deleteDocument(d.id, name));
-  return el("li", {}, el("span", { class: "doc-name", title: name, text: name }), el("span", { class: "hint", text: plural(d.chunk_count, "chunk") }), del);
+  return el(
+    "li",
+    {},
+    el("span", { class: "doc-name", title: name, text: name }),
+    el("span", { class: "hint", text: plural(d.chunk_count, "chunk") }),
+    del,
+  );
 }
 
 async function deleteDocument(id: string, name: string): Promise<void> {
-  if (!(await openDialog({ title: "Delete document", content: `Delete “${name}” and its chunks? Answers can no longer cite it.`, confirm: "Delete", danger: true }))) return;
+  if (
+    !(await openDialog({
+      title: "Delete document",
+      content: `Delete “${name}” and its chunks? Answers can no longer cite it.`,
+      confirm: "Delete",
+      danger: true,
+    }))
+  )
+    return;
   try {
     await api(`/api/documents/${encodeURIComponent(id)}`, { method: "DELETE" });
     announceDocs(`Deleted ${name}.`);
@@ -118,8 +160,13 @@ export function initSidebar(onKeyChange: () => void): void {
     form.append("file", file, file.name);
     announceDocs(`Uploading ${file.name}…`);
     try {
-      const body = await apiJson<{ status: string; document: DocumentBody }>("/api/upload", { method: "POST", body: form });
-      announceDocs(`${body.status === "unchanged" ? "Already stored" : "Added"} ${file.name} (${plural(body.document.chunk_count, "chunk")}).`);
+      const body = await apiJson<{ status: string; document: DocumentBody }>("/api/upload", {
+        method: "POST",
+        body: form,
+      });
+      announceDocs(
+        `${body.status === "unchanged" ? "Already stored" : "Added"} ${file.name} (${plural(body.document.chunk_count, "chunk")}).`,
+      );
       input.value = "";
     } catch (err) {
       announceDocs(describeError(err));

@@ -20,13 +20,25 @@ export interface DeviceBandwidth {
 }
 
 /** Copies `bytes` on device `index` (ggml's global index; the CPU's from devices()) and reports the rate. */
-export async function measureDeviceBandwidth(index: number, options: DeviceBandwidthOptions = {}): Promise<DeviceBandwidth> {
+export async function measureDeviceBandwidth(
+  index: number,
+  options: DeviceBandwidthOptions = {},
+): Promise<DeviceBandwidth> {
   const { addon } = loadNativeAddon();
   let r: { bytes: number; passSeconds: number[] };
   try {
-    r = await addon.deviceBandwidth(index, { bytes: options.bytes ?? 256 * 2 ** 20, passes: options.passes ?? 3, threads: options.threads ?? 1 });
+    r = await addon.deviceBandwidth(index, {
+      bytes: options.bytes ?? 256 * 2 ** 20,
+      passes: options.passes ?? 3,
+      threads: options.threads ?? 1,
+    });
   } catch (e) {
-    throw new ReflexiaError("RFX_ENGINE", `bandwidth of device ${index}: ${e instanceof Error ? e.message : String(e)}`, undefined, { cause: e });
+    throw new ReflexiaError(
+      "RFX_ENGINE",
+      `bandwidth of device ${index}: ${e instanceof Error ? e.message : String(e)}`,
+      undefined,
+      { cause: e },
+    );
   }
   const rates = r.passSeconds.map((s) => (2 * r.bytes) / s);
   const sorted = [...rates].sort((a, b) => a - b);

@@ -31,7 +31,12 @@ export function diagnoseGpu(requested: GpuMode): GpuDiagnosis {
   const pkg = (suffix: string) => `@node-llama-cpp/${process.platform}-${process.arch}${suffix}`;
   const librarySets = [
     { backend: "cpu" as const, package: pkg(""), installed: prebuiltPackageRoot("") !== undefined, modules: [] },
-    ...GPU_BACKENDS.map((b) => ({ backend: b, package: pkg(`-${b}`), installed: backendModules(b).length > 0, modules: backendModules(b).map((m) => m.path) })),
+    ...GPU_BACKENDS.map((b) => ({
+      backend: b,
+      package: pkg(`-${b}`),
+      installed: backendModules(b).length > 0,
+      modules: backendModules(b).map((m) => m.path),
+    })),
   ];
   return { cpuBackend, librarySets, drivers, backends, chosen };
 }

@@ -16,7 +16,14 @@ export interface GpuDriverFacts {
 }
 
 /** Sonames the prebuilt sets need at load: the CUDA 13 and 12 runtimes and cuBLAS, the driver API, the Vulkan loader. */
-export const GPU_SONAMES = ["libcuda.so.1", "libcudart.so.13", "libcublas.so.13", "libcudart.so.12", "libcublas.so.12", "libvulkan.so.1"] as const;
+export const GPU_SONAMES = [
+  "libcuda.so.1",
+  "libcudart.so.13",
+  "libcublas.so.13",
+  "libcudart.so.12",
+  "libcublas.so.12",
+  "libvulkan.so.1",
+] as const;
 
 const ICD_DIRS = ["/usr/share/vulkan/icd.d", "/etc/vulkan/icd.d", "/usr/local/share/vulkan/icd.d"];
 
@@ -25,7 +32,8 @@ function ldconfigCache(): Map<string, string> {
   for (const bin of ["/sbin/ldconfig", "/usr/sbin/ldconfig", "ldconfig"]) {
     const r = spawnSync(bin, ["-p"], { encoding: "utf8", timeout: 5000 });
     if (r.status !== 0 || !r.stdout) continue;
-    for (const m of r.stdout.matchAll(/^\s*(\S+) \(([^)]*)\) => (\S+)$/gm)) if (m[2].includes("x86-64") || !m[2].includes("x86")) out.set(m[1], m[3]);
+    for (const m of r.stdout.matchAll(/^\s*(\S+) \(([^)]*)\) => (\S+)$/gm))
+      if (m[2].includes("x86-64") || !m[2].includes("x86")) out.set(m[1], m[3]);
     break;
   }
   return out;
@@ -46,7 +54,9 @@ export function readGpuDrivers(): GpuDriverFacts {
   });
   const vulkanIcds: { file: string; library: string }[] = [];
   for (const dir of ICD_DIRS) {
-    for (const f of safeReaddir(dir).filter((n) => n.endsWith(".json")).sort()) {
+    for (const f of safeReaddir(dir)
+      .filter((n) => n.endsWith(".json"))
+      .sort()) {
       try {
         const j = JSON.parse(readFileSync(join(dir, f), "utf8")) as { ICD?: { library_path?: string } };
         vulkanIcds.push({ file: join(dir, f), library: j.ICD?.library_path ?? "?" });

@@ -23,7 +23,8 @@ export interface BackendModule {
   package: string;
 }
 
-const moduleFile = (backend: GpuBackend): string => (process.platform === "win32" ? `ggml-${backend}.dll` : `libggml-${backend}.so`);
+const moduleFile = (backend: GpuBackend): string =>
+  process.platform === "win32" ? `ggml-${backend}.dll` : `libggml-${backend}.so`;
 
 /**
  * The installed backend modules of a GPU backend, in the order to try them. Empty when none of its packages is
@@ -40,7 +41,8 @@ export function backendModules(backend: GpuBackend): BackendModule[] {
     for (const dir of safeReaddir(bins)) {
       for (const sub of [join(bins, dir), join(bins, dir, "fallback")]) {
         const path = join(sub, moduleFile(backend));
-        if (existsSync(path)) out.push({ backend, path, package: `@node-llama-cpp/${process.platform}-${process.arch}${suffix}` });
+        if (existsSync(path))
+          out.push({ backend, path, package: `@node-llama-cpp/${process.platform}-${process.arch}${suffix}` });
       }
     }
   }

@@ -46,7 +46,8 @@ export function isSoftwareDevice(description: string): boolean {
 }
 
 const GiB = (n: number): string => `${(n / 2 ** 30).toFixed(1)} GiB`;
-const describe = (d: GpuDeviceInfo): string => `${d.name} "${d.description}"${d.totalBytes > 0 ? ` (${GiB(d.freeBytes)} free of ${GiB(d.totalBytes)})` : ""}`;
+const describe = (d: GpuDeviceInfo): string =>
+  `${d.name} "${d.description}"${d.totalBytes > 0 ? ` (${GiB(d.freeBytes)} free of ${GiB(d.totalBytes)})` : ""}`;
 const LABEL: Record<GpuBackend, string> = { cuda: "CUDA", vulkan: "Vulkan" };
 
 const noDevice = (backend: GpuBackend): string =>
@@ -56,9 +57,16 @@ const noDevice = (backend: GpuBackend): string =>
 
 /** dlopen's words for every module that failed, turned into what is missing on the machine. */
 function explainLoadErrors(backend: GpuBackend, errors: string[]): string {
-  const missing = [...new Set(errors.flatMap((e) => [...e.matchAll(/(lib[\w.+-]+\.so(?:\.\d+)*): cannot open shared object file/g)].map((m) => m[1])))];
+  const missing = [
+    ...new Set(
+      errors.flatMap((e) =>
+        [...e.matchAll(/(lib[\w.+-]+\.so(?:\.\d+)*): cannot open shared object file/g)].map((m) => m[1]),
+      ),
+    ),
+  ];
   if (missing.some((m) => m.startsWith("libcuda.so"))) return "no NVIDIA driver (libcuda.so.1 not found)";
-  if (missing.some((m) => m.startsWith("libvulkan.so"))) return "no Vulkan loader (libvulkan.so.1 not found; install libvulkan1 and the GPU's Vulkan driver)";
+  if (missing.some((m) => m.startsWith("libvulkan.so")))
+    return "no Vulkan loader (libvulkan.so.1 not found; install libvulkan1 and the GPU's Vulkan driver)";
   if (backend === "cuda" && missing.length > 0 && missing.every((m) => /^lib(cudart|cublas|cublasLt)\.so/.test(m)))
     return `the CUDA runtime is not installed (${missing.join(", ")} not found; node-llama-cpp's builds need the CUDA 13 or 12 runtime)`;
   return `the ${LABEL[backend]} backend did not load (${[...new Set(errors)].join("; ")})`;
@@ -66,7 +74,13 @@ function explainLoadErrors(backend: GpuBackend, errors: string[]): string {
 
 function tryBackend(addon: GpuAddon, backend: GpuBackend, modules: (b: GpuBackend) => BackendModule[]): BackendAttempt {
   const mods = modules(backend);
-  if (mods.length === 0) return { backend, loaded: false, devices: [], error: `no prebuilt ${LABEL[backend]} library set is installed (@node-llama-cpp/${process.platform}-${process.arch}-${backend})` };
+  if (mods.length === 0)
+    return {
+      backend,
+      loaded: false,
+      devices: [],
+      error: `no prebuilt ${LABEL[backend]} library set is installed (@node-llama-cpp/${process.platform}-${process.arch}-${backend})`,
+    };
   const loadErrors: string[] = [];
   let attempt: BackendAttempt | undefined;
   for (const m of mods) {
@@ -83,7 +97,9 @@ function tryBackend(addon: GpuAddon, backend: GpuBackend, modules: (b: GpuBacken
     // A module that registered no device (a driver too old for its CUDA runtime) leaves room for the next one.
     if (devices.length > 0) return attempt;
   }
-  return attempt ? { ...attempt, error: noDevice(backend) } : { backend, loaded: false, devices: [], error: explainLoadErrors(backend, loadErrors) };
+  return attempt
+    ? { ...attempt, error: noDevice(backend) }
+    : { backend, loaded: false, devices: [], error: explainLoadErrors(backend, loadErrors) };
 }
 
 /**
@@ -106,34 +122,76 @@ export function selectGpuBackend(
   modules: (b: GpuBackend) => BackendModule[] = backendModules,
   driverPresent: () => boolean = nvidiaDriverPresent,
 ): GpuSelection {
-  if (requested === "off") return { requested, backend: "cpu", reason: "GPU=off: every layer runs on the CPU", devices: [], attempts: [] };
+  if (requested === "off")
+    return { requested, backend: "cpu", reason: "GPU=off: every layer runs on the CPU", devices: [], attempts: [] };
   if (requested === "cuda" || requested === "vulkan") {
     const a = tryBackend(addon, requested, modules);
     if (a.devices.length > 0) {
       const soft = a.devices.filter((d) => d.software);
-      const note = soft.length > 0 ? `; ${soft.map((d) => d.name).join(", ")} ${soft.length > 1 ? "are" : "is a"} software renderer${soft.length > 1 ? "s" : ""} on the CPU: this proves the path, not the speed` : "";
-      return { requested, backend: requested, reason: `GPU=${requested}: ${a.devices.map(describe).join(", ")}${note}`, devices: a.devices, attempts: [a] };
+      const note =
+        soft.length > 0
+          ? `; ${soft.map((d) => d.name).join(", ")} ${soft.length > 1 ? "are" : "is a"} software renderer${soft.length > 1 ? "s" : ""} on the CPU: this proves the path, not the speed`
+          : "";
+      return {
+        requested,
+        backend: requested,
+        reason: `GPU=${requested}: ${a.devices.map(describe).join(", ")}${note}`,
+        devices: a.devices,
+        attempts: [a],
+      };
     }
     let why = a.error ?? noDevice(requested);
-    if (requested === "cuda" && !driverPresent() && !why.startsWith("no NVIDIA driver")) why = `no NVIDIA driver is present and ${why}`;
-    return { requested, backend: "cpu", reason: `GPU=${requested}, but ${why}; running on the CPU`, devices: [], attempts: [{ ...a, error: why }] };
+    if (requested === "cuda" && !driverPresent() && !why.startsWith("no NVIDIA driver"))
+      why = `no NVIDIA driver is present and ${why}`;
+    return {
+      requested,
+      backend: "cpu",
+      reason: `GPU=${requested}, but ${why}; running on the CPU`,
+      devices: [],
+      attempts: [{ ...a, error: why }],
+    };
   }
   const attempts: BackendAttempt[] = [];
   const cuda: BackendAttempt = driverPresent()
     ? tryBackend(addon, "cuda", modules)
-    : { backend: "cuda", loaded: false, devices: [], error: "no NVIDIA driver (no /proc/driver/nvidia/version, /dev/nvidiactl or /dev/dxg)" };
+    : {
+        backend: "cuda",
+        loaded: false,
+        devices: [],
+        error: "no NVIDIA driver (no /proc/driver/nvidia/version, /dev/nvidiactl or /dev/dxg)",
+      };
   attempts.push(cuda);
   const cudaReal = cuda.devices.filter((d) => !d.software);
-  if (cudaReal.length > 0) return { requested, backend: "cuda", reason: `GPU=auto: CUDA on ${cudaReal.map(describe).join(", ")}`, devices: cudaReal, attempts };
+  if (cudaReal.length > 0)
+    return {
+      requested,
+      backend: "cuda",
+      reason: `GPU=auto: CUDA on ${cudaReal.map(describe).join(", ")}`,
+      devices: cudaReal,
+      attempts,
+    };
   const cudaWhy = cuda.error ?? noDevice("cuda");
   const vulkan = tryBackend(addon, "vulkan", modules);
   attempts.push(vulkan);
   const vkReal = vulkan.devices.filter((d) => !d.software);
-  if (vkReal.length > 0) return { requested, backend: "vulkan", reason: `GPU=auto: Vulkan on ${vkReal.map(describe).join(", ")} (CUDA: ${cudaWhy})`, devices: vkReal, attempts };
+  if (vkReal.length > 0)
+    return {
+      requested,
+      backend: "vulkan",
+      reason: `GPU=auto: Vulkan on ${vkReal.map(describe).join(", ")} (CUDA: ${cudaWhy})`,
+      devices: vkReal,
+      attempts,
+    };
   const soft = vulkan.devices.filter((d) => d.software);
   const vkWhy =
     soft.length > 0
       ? `only ${soft.map((d) => `"${d.description}"`).join(", ")}, a software renderer on the CPU, which auto never picks (GPU=vulkan forces it)`
       : (vulkan.error ?? noDevice("vulkan"));
-  return { requested, backend: "cpu", reason: `GPU=auto found no GPU, so the CPU runs every layer (CUDA: ${cudaWhy}; Vulkan: ${vkWhy})`, devices: [], attempts };
+  return {
+    requested,
+    backend: "cpu",
+    reason: `GPU=auto found no GPU, so the CPU runs every layer (CUDA: ${cudaWhy}; Vulkan: ${vkWhy})`,
+    devices: [],
+    attempts,
+  };
 }

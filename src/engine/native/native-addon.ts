@@ -136,15 +136,24 @@ export interface NativeAddon {
   /** Every device in ggml's registry, CPU included, with its memory now. */
   devices(): RawDevice[];
   /** Times a ggml copy of `bytes` on a device: `passes` timed passes after one warm-up. */
-  deviceBandwidth(index: number, options: { bytes: number; passes: number; threads: number }): Promise<{ bytes: number; passSeconds: number[] }>;
+  deviceBandwidth(
+    index: number,
+    options: { bytes: number; passes: number; threads: number },
+  ): Promise<{ bytes: number; passSeconds: number[] }>;
   /** gpuLayers go to `devices` (ggml indices); none listed means CPU only. */
   loadModel(path: string, options: { useMmap?: boolean; gpuLayers?: number; devices?: number[] }): Promise<NativeModel>;
-  Generator: new (model: NativeModel, options: NativeGeneratorOptions, onEvents: (events: NativeEvent[]) => void) => NativeGenerator;
+  Generator: new (
+    model: NativeModel,
+    options: NativeGeneratorOptions,
+    onEvents: (events: NativeEvent[]) => void,
+  ) => NativeGenerator;
   Embedder: new (model: NativeModel, options: { contextSize: number; threads: number; poll: number }) => NativeEmbedder;
 }
 
 /** Where `node native/build.mjs` (run by npm install) puts the addon. */
-export const NATIVE_ADDON_PATH = fileURLToPath(new URL("../../../native/build/Release/reflexia_native.node", import.meta.url));
+export const NATIVE_ADDON_PATH = fileURLToPath(
+  new URL("../../../native/build/Release/reflexia_native.node", import.meta.url),
+);
 
 let loaded: { addon: NativeAddon; cpuBackend: string } | undefined;
 // A backend module registers its devices again each time ggml loads it: one load per path per process.
@@ -174,13 +183,21 @@ export function selectNativeGpu(requested: GpuMode, logLevel = 0): GpuSelection 
 export function loadNativeAddon(logLevel = 0): { addon: NativeAddon; cpuBackend: string } {
   if (loaded) return loaded;
   if (!existsSync(NATIVE_ADDON_PATH)) {
-    throw new ReflexiaError("RFX_ENGINE", `native engine not built (${NATIVE_ADDON_PATH} missing); run \`node native/build.mjs\``);
+    throw new ReflexiaError(
+      "RFX_ENGINE",
+      `native engine not built (${NATIVE_ADDON_PATH} missing); run \`node native/build.mjs\``,
+    );
   }
   let addon: NativeAddon;
   try {
     addon = createRequire(import.meta.url)(NATIVE_ADDON_PATH) as NativeAddon;
   } catch (e) {
-    throw new ReflexiaError("RFX_ENGINE", `native engine failed to load: ${e instanceof Error ? e.message : String(e)}`, undefined, { cause: e });
+    throw new ReflexiaError(
+      "RFX_ENGINE",
+      `native engine failed to load: ${e instanceof Error ? e.message : String(e)}`,
+      undefined,
+      { cause: e },
+    );
   }
   // ggml picks the best CPU variant (libggml-cpu-<arch>.so) from the directory of the prebuilt libllama.
   const info = addon.init(dirname(resolveLlamaLibraryPath()), { logLevel });

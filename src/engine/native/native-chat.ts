@@ -20,9 +20,13 @@ function validate(messages: unknown): asserts messages is ChatMessage[] {
   if (!Array.isArray(messages)) throw new ReflexiaError("RFX_VALIDATION", "messages must be an array");
   if (messages.length === 0) throw new ReflexiaError("RFX_VALIDATION", "messages: at least one message is required");
   for (const m of messages as Array<{ role?: unknown; content?: unknown }>) {
-    if (typeof m?.content !== "string") throw new ReflexiaError("RFX_VALIDATION", "messages: each content must be a string");
+    if (typeof m?.content !== "string")
+      throw new ReflexiaError("RFX_VALIDATION", "messages: each content must be a string");
     if (!(CHAT_ROLES as readonly unknown[]).includes(m.role))
-      throw new ReflexiaError("RFX_VALIDATION", `messages: unknown role '${String(m.role)}' (system, user or assistant)`);
+      throw new ReflexiaError(
+        "RFX_VALIDATION",
+        `messages: unknown role '${String(m.role)}' (system, user or assistant)`,
+      );
   }
 }
 
@@ -31,9 +35,14 @@ export function renderNativeChat(model: NativeModel, messages: readonly ChatMess
   validate(messages);
   const template = model.chatTemplate();
   const rendered = template
-    ? model.applyChatTemplate(template, messages.map((m) => m.role), messages.map((m) => m.content), true)
+    ? model.applyChatTemplate(
+        template,
+        messages.map((m) => m.role),
+        messages.map((m) => m.content),
+        true,
+      )
     : null;
   const text = rendered ?? chatml(messages);
-  const source = rendered ? template ?? "" : "<|im_end|>";
+  const source = rendered ? (template ?? "") : "<|im_end|>";
   return { text, stopStrings: END_OF_TURN_MARKERS.filter((m) => source.includes(m)) };
 }

@@ -37,7 +37,12 @@ async function rejection(p: Promise<unknown>): Promise<unknown> {
 describe("native engine: generation", () => {
   it("streams exactly the returned text and stops at maxTokens", async () => {
     const chunks: string[] = [];
-    const r = await model.generate("Once upon a time", { maxTokens: 24, seed: 3, ignoreEos: true, onText: (t) => chunks.push(t) });
+    const r = await model.generate("Once upon a time", {
+      maxTokens: 24,
+      seed: 3,
+      ignoreEos: true,
+      onText: (t) => chunks.push(t),
+    });
     expect(r.finishReason).toBe("length");
     expect(r.completionTokens).toBe(24);
     expect(chunks.length).toBeGreaterThan(1);
@@ -60,10 +65,23 @@ describe("native engine: generation", () => {
   it("samples from the top-k: top-k 1 is greedy whatever the seed; top-k 0 samples the whole vocabulary", async () => {
     const greedy = await model.generate("Top k check", { maxTokens: 32, temperature: 0, ignoreEos: true });
     for (const seed of [1, 2]) {
-      const top1 = await model.generate("Top k check", { maxTokens: 32, temperature: 1.5, topK: 1, seed, ignoreEos: true });
+      const top1 = await model.generate("Top k check", {
+        maxTokens: 32,
+        temperature: 1.5,
+        topK: 1,
+        seed,
+        ignoreEos: true,
+      });
       expect(top1.text).toBe(greedy.text);
     }
-    const all = await model.generate("Top k check", { maxTokens: 32, temperature: 1.5, topK: 0, topP: 1, seed: 1, ignoreEos: true });
+    const all = await model.generate("Top k check", {
+      maxTokens: 32,
+      temperature: 1.5,
+      topK: 0,
+      topP: 1,
+      seed: 1,
+      ignoreEos: true,
+    });
     expect(all.completionTokens).toBe(32);
   });
 
@@ -75,7 +93,13 @@ describe("native engine: generation", () => {
     expect(stop.length).toBe(4);
     const cut = base.text.indexOf(stop);
     const chunks: string[] = [];
-    const r = await model.generate("Tell me a story", { maxTokens: 48, temperature: 0, ignoreEos: true, stop: [stop], onText: (t) => chunks.push(t) });
+    const r = await model.generate("Tell me a story", {
+      maxTokens: 48,
+      temperature: 0,
+      ignoreEos: true,
+      stop: [stop],
+      onText: (t) => chunks.push(t),
+    });
     expect(r.finishReason).toBe("stop");
     expect(r.text).toBe(base.text.slice(0, cut));
     expect(chunks.join("")).toBe(r.text);
@@ -117,11 +141,15 @@ describe("native engine: generation", () => {
       { role: "system", content: "be brief" },
       { role: "user", content: "hi" },
     ]);
-    expect(text).toBe("<|im_start|>system\nbe brief<|im_end|>\n<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n");
+    expect(text).toBe(
+      "<|im_start|>system\nbe brief<|im_end|>\n<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n",
+    );
     const r = await model.chat([{ role: "user", content: "hi" }], { maxTokens: 16, seed: 5 });
     expect(["stop", "length"]).toContain(r.finishReason);
     expect(r.text).not.toContain("<|im_end|>");
-    await expect(model.chat([{ role: "wizard" as "user", content: "x" }])).rejects.toMatchObject({ code: "RFX_VALIDATION" });
+    await expect(model.chat([{ role: "wizard" as "user", content: "x" }])).rejects.toMatchObject({
+      code: "RFX_VALIDATION",
+    });
   });
 
   it("round-trips text through tokenize and detokenize", () => {
@@ -212,7 +240,9 @@ describe("native engine: robustness", () => {
     const m = await engine.loadModel({ path: modelPath, parallel: 2, contextSize: 1024 });
     let started!: () => void;
     const firstText = new Promise<void>((r) => (started = r));
-    const calls = Array.from({ length: 6 }, (_, i) => m.generate(`in flight ${i}`, { maxTokens: 300, ignoreEos: true, onText: () => started() }));
+    const calls = Array.from({ length: 6 }, (_, i) =>
+      m.generate(`in flight ${i}`, { maxTokens: 300, ignoreEos: true, onText: () => started() }),
+    );
     await firstText;
     await m.dispose();
     const rs = await Promise.all(calls);
@@ -225,11 +255,16 @@ describe("native engine: robustness", () => {
     // Both contexts use one shared threadpool: without the decode lock their graphs would run on it at once.
     const defaults = createNativeEngine();
     try {
-      const [a, b] = await Promise.all([1, 2].map(() => defaults.loadModel({ path: modelPath, parallel: 2, contextSize: 1024 })));
+      const [a, b] = await Promise.all(
+        [1, 2].map(() => defaults.loadModel({ path: modelPath, parallel: 2, contextSize: 1024 })),
+      );
       const opts = { maxTokens: 40, seed: 11, ignoreEos: true };
       const aloneA = await a.generate("first context", opts);
       const aloneB = await b.generate("second context", opts);
-      const [togetherA, togetherB] = await Promise.all([a.generate("first context", opts), b.generate("second context", opts)]);
+      const [togetherA, togetherB] = await Promise.all([
+        a.generate("first context", opts),
+        b.generate("second context", opts),
+      ]);
       expect(togetherA.text).toBe(aloneA.text);
       expect(togetherB.text).toBe(aloneB.text);
     } finally {
@@ -250,12 +285,18 @@ describe("native engine: robustness", () => {
     );
     for (let i = 0; i < 3; i++) {
       const r = spawnSync(process.execPath, ["--import", "tsx", script], { encoding: "utf8", timeout: 60_000 });
-      expect({ status: r.status, signal: r.signal, stderr: r.stderr.slice(-300) }).toEqual({ status: 0, signal: null, stderr: "" });
+      expect({ status: r.status, signal: r.signal, stderr: r.stderr.slice(-300) }).toEqual({
+        status: 0,
+        signal: null,
+        stderr: "",
+      });
     }
   });
 
   it("reports a missing file and a non-GGUF file as domain errors", async () => {
-    expect(await rejection(engine.loadModel({ path: join(dir, "nope.gguf") }))).toMatchObject({ code: "RFX_MODEL_NOT_FOUND" });
+    expect(await rejection(engine.loadModel({ path: join(dir, "nope.gguf") }))).toMatchObject({
+      code: "RFX_MODEL_NOT_FOUND",
+    });
     const bad = join(dir, "bad.gguf");
     writeFileSync(bad, "not a model at all");
     const e = await rejection(engine.loadModel({ path: bad }));
@@ -321,9 +362,13 @@ describe("native engine: batch splitting", () => {
       );
       const rs = await Promise.all(calls);
       expect(rs[3].finishReason).toBe("cancelled");
-      expect(rs.filter((_, i) => i !== 3).every((r) => r.finishReason === "length" && r.completionTokens === 10)).toBe(true);
+      expect(rs.filter((_, i) => i !== 3).every((r) => r.finishReason === "length" && r.completionTokens === 10)).toBe(
+        true,
+      );
       expect(m.activeSequences()).toBe(0);
-      const inFlight = Array.from({ length: 6 }, (_, i) => m.generate(`late ${i}`, { maxTokens: 300, ignoreEos: true }));
+      const inFlight = Array.from({ length: 6 }, (_, i) =>
+        m.generate(`late ${i}`, { maxTokens: 300, ignoreEos: true }),
+      );
       await new Promise((r) => setTimeout(r, 30));
       await m.dispose();
       const ended = await Promise.all(inFlight);
@@ -335,7 +380,9 @@ describe("native engine: batch splitting", () => {
   });
 
   it("rejects an unknown mode", () => {
-    expect(() => createNativeEngine({ batchSplit: "sometimes" as "auto" })).toThrow(expect.objectContaining({ code: "RFX_VALIDATION" }));
+    expect(() => createNativeEngine({ batchSplit: "sometimes" as "auto" })).toThrow(
+      expect.objectContaining({ code: "RFX_VALIDATION" }),
+    );
   });
 });
 

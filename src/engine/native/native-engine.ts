@@ -6,7 +6,16 @@ import { checkLoadOptions, DEFAULT_BATCH_SIZE } from "../check-load-options.ts";
 import { fileTypeName } from "../../gguf/index.ts";
 import type { GpuMode } from "../../config/keys.ts";
 import { isSoftwareDevice } from "../gpu/select-gpu-backend.ts";
-import { BATCH_SPLIT_MODES, loadNativeAddon, selectNativeGpu, type BatchSplitMode, type NativeEvent, type NativeGenerator, type NativeGeneratorStats, type NativeModel } from "./native-addon.ts";
+import {
+  BATCH_SPLIT_MODES,
+  loadNativeAddon,
+  selectNativeGpu,
+  type BatchSplitMode,
+  type NativeEvent,
+  type NativeGenerator,
+  type NativeGeneratorStats,
+  type NativeModel,
+} from "./native-addon.ts";
 import { renderNativeChat } from "./native-chat.ts";
 import { REPEAT_LAST_N, resolveSampling } from "../resolve-sampling.ts";
 import { resolveThreadPolicy } from "../threads.ts";
@@ -100,12 +109,17 @@ export function createNativeEngine(options: NativeEngineOptions = {}): NativeEng
   const { addon, cpuBackend } = loadNativeAddon(NATIVE_LOG_LEVELS.indexOf(options.logLevel ?? "silent"));
   const policy = resolveThreadPolicy({ configured: options.threads });
   const poll = options.poll ?? policy.poll;
-  if (!Number.isInteger(poll) || poll < 0 || poll > 100) throw new ReflexiaError("RFX_VALIDATION", `poll must be an integer in [0, 100] (got ${poll})`);
+  if (!Number.isInteger(poll) || poll < 0 || poll > 100)
+    throw new ReflexiaError("RFX_VALIDATION", `poll must be an integer in [0, 100] (got ${poll})`);
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new ReflexiaError("RFX_VALIDATION", `batchSize must be a positive integer (got ${batchSize})`);
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new ReflexiaError("RFX_VALIDATION", `batchSize must be a positive integer (got ${batchSize})`);
   const batchSplit = options.batchSplit ?? "auto";
   if (!BATCH_SPLIT_MODES.includes(batchSplit)) {
-    throw new ReflexiaError("RFX_VALIDATION", `batchSplit must be one of ${BATCH_SPLIT_MODES.join(", ")} (got ${JSON.stringify(batchSplit)})`);
+    throw new ReflexiaError(
+      "RFX_VALIDATION",
+      `batchSplit must be one of ${BATCH_SPLIT_MODES.join(", ")} (got ${JSON.stringify(batchSplit)})`,
+    );
   }
   const loaded = new Set<LoadedModel>();
   let disposed = false;
@@ -135,15 +149,27 @@ export function createNativeEngine(options: NativeEngineOptions = {}): NativeEng
       const threads = load.threads && load.threads > 0 ? load.threads : policy.threads;
       const gpuLayers = load.gpuLayers ?? 0;
       if (!Number.isInteger(gpuLayers) || gpuLayers < -1)
-        throw new ReflexiaError("RFX_VALIDATION", `gpuLayers must be -1 (all) or a whole number of layers (got ${gpuLayers})`);
+        throw new ReflexiaError(
+          "RFX_VALIDATION",
+          `gpuLayers must be -1 (all) or a whole number of layers (got ${gpuLayers})`,
+        );
       if (gpuLayers !== 0 && deviceIndices.length === 0)
-        throw new ReflexiaError("RFX_VALIDATION", `gpuLayers ${gpuLayers} asks for a GPU, but this engine runs on the CPU (${selection.reason})`);
+        throw new ReflexiaError(
+          "RFX_VALIDATION",
+          `gpuLayers ${gpuLayers} asks for a GPU, but this engine runs on the CPU (${selection.reason})`,
+        );
       let model: NativeModel;
       try {
-        model = await addon.loadModel(load.path, { useMmap: true, gpuLayers, devices: gpuLayers === 0 ? [] : deviceIndices });
+        model = await addon.loadModel(load.path, {
+          useMmap: true,
+          gpuLayers,
+          devices: gpuLayers === 0 ? [] : deviceIndices,
+        });
       } catch (e) {
         const msg = e instanceof Error ? e.message : String(e);
-        const code = /gguf|magic|invalid|truncat|unexpected end|failed to (load|read)/i.test(msg) ? "RFX_INVALID_GGUF" : "RFX_ENGINE";
+        const code = /gguf|magic|invalid|truncat|unexpected end|failed to (load|read)/i.test(msg)
+          ? "RFX_INVALID_GGUF"
+          : "RFX_ENGINE";
         throw new ReflexiaError(code, `cannot load ${load.path}: ${msg}`, { path: load.path }, { cause: e });
       }
       try {
@@ -158,7 +184,11 @@ export function createNativeEngine(options: NativeEngineOptions = {}): NativeEng
           vocabSize: native.vocabSize,
         };
         const contextSize = Math.min(requestedContext, Math.max(16, native.trainContextSize || requestedContext));
-        const offload: ModelOffload = { gpuLayers: native.gpuLayers, totalLayers: native.layers + 1, weightBuffers: native.weightBuffers };
+        const offload: ModelOffload = {
+          gpuLayers: native.gpuLayers,
+          totalLayers: native.layers + 1,
+          weightBuffers: native.weightBuffers,
+        };
         const lm = load.embedding
           ? createEmbeddingModel(addon, load.path, info, model, contextSize, threads, poll, offload)
           : await createGenerationModel(addon, load.path, info, model, offload, {
@@ -181,7 +211,12 @@ export function createNativeEngine(options: NativeEngineOptions = {}): NativeEng
       } catch (e) {
         model.dispose();
         if (isReflexiaError(e)) throw e;
-        throw new ReflexiaError("RFX_ENGINE", `cannot create a context for ${load.path}: ${e instanceof Error ? e.message : String(e)}`, { path: load.path }, { cause: e });
+        throw new ReflexiaError(
+          "RFX_ENGINE",
+          `cannot create a context for ${load.path}: ${e instanceof Error ? e.message : String(e)}`,
+          { path: load.path },
+          { cause: e },
+        );
       }
     },
     async dispose() {
@@ -192,7 +227,6 @@ export function createNativeEngine(options: NativeEngineOptions = {}): NativeEng
   };
 }
 
-
 function notForMode(what: string, mode: string): never {
   throw new ReflexiaError("RFX_BAD_REQUEST", `${what} is not available on a model loaded for ${mode}`);
 }
@@ -201,7 +235,8 @@ function toTokens(model: NativeModel, tokens: number[]): Int32Array {
   if (!Array.isArray(tokens) || tokens.some((t) => !Number.isInteger(t)))
     throw new ReflexiaError("RFX_VALIDATION", "tokens must be an array of integers");
   const vocab = model.info().vocabSize;
-  if (tokens.some((t) => t < 0 || t >= vocab)) throw new ReflexiaError("RFX_VALIDATION", `token ids must be in [0, ${vocab})`);
+  if (tokens.some((t) => t < 0 || t >= vocab))
+    throw new ReflexiaError("RFX_VALIDATION", `token ids must be in [0, ${vocab})`);
   return Int32Array.from(tokens);
 }
 
@@ -307,11 +342,16 @@ async function createGenerationModel(
     if (disposed) throw new ReflexiaError("RFX_NOT_READY", `model ${path} has been unloaded`);
   };
 
-  async function run(prompt: Int32Array, options: NativeGenerateOptions, extraStops: string[]): Promise<GenerationResult> {
+  async function run(
+    prompt: Int32Array,
+    options: NativeGenerateOptions,
+    extraStops: string[],
+  ): Promise<GenerationResult> {
     const t0 = performance.now();
     ensureOpen();
     const s = resolveSampling(options);
-    if (prompt.length === 0) throw new ReflexiaError("RFX_VALIDATION", "prompt is empty and the model has no BOS token to start from");
+    if (prompt.length === 0)
+      throw new ReflexiaError("RFX_VALIDATION", "prompt is empty and the model has no BOS token to start from");
     // At least one cell must stay free for a generated token.
     if (prompt.length >= sequenceContextSize)
       throw new ReflexiaError(
@@ -356,7 +396,12 @@ async function createGenerationModel(
       pending.delete(id);
       signal?.removeEventListener("abort", onAbort);
       ensureOpen();
-      throw new ReflexiaError("RFX_ENGINE", `generation failed: ${e instanceof Error ? e.message : String(e)}`, undefined, { cause: e });
+      throw new ReflexiaError(
+        "RFX_ENGINE",
+        `generation failed: ${e instanceof Error ? e.message : String(e)}`,
+        undefined,
+        { cause: e },
+      );
     }
     const finished = await done;
     signal?.removeEventListener("abort", onAbort);
@@ -364,10 +409,14 @@ async function createGenerationModel(
     const e = finished.event;
     if (e.finish === "error") {
       if (e.error === "context_overflow")
-        throw new ReflexiaError("RFX_CONTEXT_OVERFLOW", `prompt of ${e.promptTokens} tokens does not fit the ${sequenceContextSize}-token context of a sequence`, {
-          promptTokens: e.promptTokens,
-          contextSize: sequenceContextSize,
-        });
+        throw new ReflexiaError(
+          "RFX_CONTEXT_OVERFLOW",
+          `prompt of ${e.promptTokens} tokens does not fit the ${sequenceContextSize}-token context of a sequence`,
+          {
+            promptTokens: e.promptTokens,
+            contextSize: sequenceContextSize,
+          },
+        );
       throw new ReflexiaError("RFX_ENGINE", `generation failed in llama.cpp (${e.error ?? "unknown"})`);
     }
     const times = e.tokenTimes;
@@ -508,16 +557,22 @@ function createEmbeddingModel(
       const inputs = texts.map((t) => (t.length === 0 ? null : model.tokenize(t, true, true)));
       for (const t of inputs)
         if (t && t.length > contextSize)
-          throw new ReflexiaError("RFX_CONTEXT_OVERFLOW", `text of ${t.length} tokens does not fit the ${contextSize}-token embedding context`, {
-            tokens: t.length,
-            contextSize,
-          });
+          throw new ReflexiaError(
+            "RFX_CONTEXT_OVERFLOW",
+            `text of ${t.length} tokens does not fit the ${contextSize}-token embedding context`,
+            {
+              tokens: t.length,
+              contextSize,
+            },
+          );
       const run = async () => {
         ensureOpen();
         const vectors = await embedder.embed(inputs.filter((t): t is Int32Array => t !== null));
         let k = 0;
         // An empty text has no tokens to pool: it embeds as the zero vector, as in the node-llama-cpp engine.
-        return inputs.map((t) => (t === null ? new Array<number>(info.embeddingSize).fill(0) : Array.from(vectors[k++])));
+        return inputs.map((t) =>
+          t === null ? new Array<number>(info.embeddingSize).fill(0) : Array.from(vectors[k++]),
+        );
       };
       // One at a time: the embedding context has one sequence.
       const p = inflight.then(run, run);

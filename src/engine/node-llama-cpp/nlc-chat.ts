@@ -50,9 +50,11 @@ export function createChatRenderer(model: LlamaModel): ChatRenderer {
   return {
     wrapperName: wrapper.wrapperName,
     render(messages) {
-      if (messages.length === 0) throw new ReflexiaError("RFX_VALIDATION", "messages: at least one message is required");
+      if (messages.length === 0)
+        throw new ReflexiaError("RFX_VALIDATION", "messages: at least one message is required");
       const history: ChatHistoryItem[] = messages.map((m): ChatHistoryItem => {
-        if (typeof m?.content !== "string") throw new ReflexiaError("RFX_VALIDATION", "messages: each content must be a string");
+        if (typeof m?.content !== "string")
+          throw new ReflexiaError("RFX_VALIDATION", "messages: each content must be a string");
         switch (m.role) {
           case "system":
             return { type: "system", text: m.content };
@@ -61,7 +63,10 @@ export function createChatRenderer(model: LlamaModel): ChatRenderer {
           case "assistant":
             return { type: "model", response: [m.content] };
           default:
-            throw new ReflexiaError("RFX_VALIDATION", `messages: unknown role '${String((m as { role?: unknown }).role)}' (system, user or assistant)`);
+            throw new ReflexiaError(
+              "RFX_VALIDATION",
+              `messages: unknown role '${String((m as { role?: unknown }).role)}' (system, user or assistant)`,
+            );
         }
       });
       // An empty model turn at the end makes the template open the assistant's reply.

@@ -79,7 +79,9 @@ describe("node-llama-cpp engine on the tiny synthetic model", () => {
     const tokens = model.tokenize(text);
     expect(tokens.length).toBeGreaterThan([...text].length); // byte tokens: several per character
     // What node-llama-cpp does with lastTokens: decode with the preceding tokens, keep only the new suffix.
-    const decoder = createTokenDecoder((t, last) => model.detokenize([...last, ...t]).slice(model.detokenize([...last]).length));
+    const decoder = createTokenDecoder((t, last) =>
+      model.detokenize([...last, ...t]).slice(model.detokenize([...last]).length),
+    );
     const chunks = tokens.map((t) => decoder.push(t));
     chunks.push(decoder.flush());
     for (const c of chunks) expect(c).not.toContain("\uFFFD");
@@ -91,7 +93,8 @@ describe("node-llama-cpp engine on the tiny synthetic model", () => {
     expectCompleted(r, 16);
     expect(r.promptTokens).toBe(model.tokenize("Once upon a time").length + 1); // + BOS
     const t = r.timings;
-    for (const v of [t.queueMs, t.promptEvalMs, t.ttftMs, t.evalMs, t.totalMs, ...t.interTokenMs]) expect(v).toBeGreaterThanOrEqual(0);
+    for (const v of [t.queueMs, t.promptEvalMs, t.ttftMs, t.evalMs, t.totalMs, ...t.interTokenMs])
+      expect(v).toBeGreaterThanOrEqual(0);
     expect(t.ttftMs).toBeGreaterThanOrEqual(t.queueMs + t.promptEvalMs - 1e-6);
     expect(t.totalMs).toBeGreaterThanOrEqual(t.ttftMs + t.evalMs - 1e-6);
   });
@@ -126,7 +129,12 @@ describe("node-llama-cpp engine on the tiny synthetic model", () => {
     }
     expect(stop).not.toBe("");
     const chunks: string[] = [];
-    const r = await model.generate("Stop test", { maxTokens: 40, ...GREEDY, stop: [stop], onText: (c) => chunks.push(c) });
+    const r = await model.generate("Stop test", {
+      maxTokens: 40,
+      ...GREEDY,
+      stop: [stop],
+      onText: (c) => chunks.push(c),
+    });
     expect(r.finishReason).toBe("stop");
     expect(r.text).toBe(free.text.slice(0, free.text.indexOf(stop)));
     expect(r.text).not.toContain(stop);

@@ -84,7 +84,12 @@ export function createNodeLlamaCppEngine(options: NodeLlamaCppEngineOptions = {}
       maxThreads: 0,
     }).catch((e: unknown) => {
       llamaPromise = undefined;
-      throw new ReflexiaError("RFX_ENGINE", `cannot start llama.cpp: ${e instanceof Error ? e.message : String(e)}`, undefined, { cause: e });
+      throw new ReflexiaError(
+        "RFX_ENGINE",
+        `cannot start llama.cpp: ${e instanceof Error ? e.message : String(e)}`,
+        undefined,
+        { cause: e },
+      );
     });
     return llamaPromise;
   }
@@ -115,7 +120,6 @@ export function createNodeLlamaCppEngine(options: NodeLlamaCppEngineOptions = {}
   };
 }
 
-
 function l2normalise(v: readonly number[]): number[] {
   let sum = 0;
   for (const x of v) sum += x * x;
@@ -139,7 +143,10 @@ async function loadNodeLlamaCppModel(
   const embedding = load.embedding ?? false;
   // GPU layers are placed by the native engine (GPU=…); this backend offloads only with its own gpu: "auto".
   if ((load.gpuLayers ?? 0) !== 0)
-    throw new ReflexiaError("RFX_VALIDATION", `gpuLayers ${load.gpuLayers} needs the native engine (ENGINE=native); the node-llama-cpp engine does not place GPU layers`);
+    throw new ReflexiaError(
+      "RFX_VALIDATION",
+      `gpuLayers ${load.gpuLayers} needs the native engine (ENGINE=native); the node-llama-cpp engine does not place GPU layers`,
+    );
 
   let model: LlamaModel;
   try {
@@ -162,7 +169,11 @@ async function loadNodeLlamaCppModel(
     const totalContext = Math.min(requestedContext, Math.max(16, model.trainContextSize || requestedContext));
     const perSequence = Math.floor(totalContext / parallel);
     if (perSequence < 16)
-      throw new ReflexiaError("RFX_VALIDATION", `contextSize ${totalContext} leaves fewer than 16 tokens for each of ${parallel} sequences`, { field: "contextSize" });
+      throw new ReflexiaError(
+        "RFX_VALIDATION",
+        `contextSize ${totalContext} leaves fewer than 16 tokens for each of ${parallel} sequences`,
+        { field: "contextSize" },
+      );
 
     if (embedding) {
       const embeddingContext = await model.createEmbeddingContext({
@@ -184,7 +195,12 @@ async function loadNodeLlamaCppModel(
   } catch (e) {
     await model.dispose().catch(() => undefined);
     if (isReflexiaError(e)) throw e;
-    throw new ReflexiaError("RFX_ENGINE", `cannot create a context for ${load.path}: ${e instanceof Error ? e.message : String(e)}`, { path: load.path }, { cause: e });
+    throw new ReflexiaError(
+      "RFX_ENGINE",
+      `cannot create a context for ${load.path}: ${e instanceof Error ? e.message : String(e)}`,
+      { path: load.path },
+      { cause: e },
+    );
   }
 }
 
@@ -239,7 +255,11 @@ function createEmbeddingModel(
           }
           const n = embeddingContext.calculateInputLength(text);
           if (n >= contextSize)
-            throw new ReflexiaError("RFX_CONTEXT_OVERFLOW", `text of ${n} tokens does not fit the ${contextSize}-token embedding context`, { tokens: n, contextSize });
+            throw new ReflexiaError(
+              "RFX_CONTEXT_OVERFLOW",
+              `text of ${n} tokens does not fit the ${contextSize}-token embedding context`,
+              { tokens: n, contextSize },
+            );
           const e = await embeddingContext.getEmbeddingFor(text);
           out.push(l2normalise(e.vector));
         }
@@ -286,7 +306,8 @@ function createGenerationModel(
     if (disposed) throw new ReflexiaError("RFX_NOT_READY", `model ${path} has been unloaded`);
   };
   const chatRenderer = () => (renderer ??= createChatRenderer(model));
-  const detok = (tokens: readonly number[], last: readonly number[]) => model.detokenize(tokens as Token[], false, last as Token[]);
+  const detok = (tokens: readonly number[], last: readonly number[]) =>
+    model.detokenize(tokens as Token[], false, last as Token[]);
 
   function withBos(tokens: Token[]): Token[] {
     const bos = model.tokens.bos;
@@ -299,7 +320,8 @@ function createGenerationModel(
     ensureOpen();
     const s = resolveSampling(options);
     const prompt = input.tokens;
-    if (prompt.length === 0) throw new ReflexiaError("RFX_VALIDATION", "prompt is empty and the model has no BOS token to start from");
+    if (prompt.length === 0)
+      throw new ReflexiaError("RFX_VALIDATION", "prompt is empty and the model has no BOS token to start from");
     // At least one cell must stay free for a generated token.
     if (prompt.length >= perSequence)
       throw new ReflexiaError(
@@ -311,7 +333,13 @@ function createGenerationModel(
     const signal = linkSignals(options.signal, lifetime.signal);
     const sequence = await pool.acquire(signal);
     const tAcquired = performance.now();
-    const result = (text: string, finishReason: FinishReason, completionTokens: number, t: Partial<Record<"firstYield" | "first" | "last", number>>, inter: number[]): GenerationResult => {
+    const result = (
+      text: string,
+      finishReason: FinishReason,
+      completionTokens: number,
+      t: Partial<Record<"firstYield" | "first" | "last", number>>,
+      inter: number[],
+    ): GenerationResult => {
       const end = performance.now();
       return {
         text,
@@ -358,7 +386,9 @@ function createGenerationModel(
         seed: s.seed,
         yieldEogToken: true,
         repeatPenalty:
-          s.repeatPenalty === 1 ? undefined : { punishTokens: () => recent, penalty: s.repeatPenalty, maxPunishTokens: REPEAT_WINDOW },
+          s.repeatPenalty === 1
+            ? undefined
+            : { punishTokens: () => recent, penalty: s.repeatPenalty, maxPunishTokens: REPEAT_WINDOW },
       };
       let ended = true;
       for await (const token of sequence.evaluate(prompt, evaluateOptions)) {
@@ -400,7 +430,12 @@ function createGenerationModel(
       // Dispose tears the context down under a running loop; that ends the call as cancelled, not as an error.
       if (signal.aborted) return result(text, "cancelled", completion, t, inter);
       if (isReflexiaError(e)) throw e;
-      throw new ReflexiaError("RFX_ENGINE", `generation failed: ${e instanceof Error ? e.message : String(e)}`, undefined, { cause: e });
+      throw new ReflexiaError(
+        "RFX_ENGINE",
+        `generation failed: ${e instanceof Error ? e.message : String(e)}`,
+        undefined,
+        { cause: e },
+      );
     } finally {
       pool.release(sequence);
     }
@@ -436,7 +471,10 @@ function createGenerationModel(
           ensureOpen();
           if (!Array.isArray(messages)) throw new ReflexiaError("RFX_VALIDATION", "messages must be an array");
           const rendered = chatRenderer().render(messages);
-          return run({ tokens: withBos(rendered.tokens), stopTokens: rendered.stopTokens, stopStrings: rendered.stopStrings }, options);
+          return run(
+            { tokens: withBos(rendered.tokens), stopTokens: rendered.stopTokens, stopStrings: rendered.stopStrings },
+            options,
+          );
         })(),
       );
     },

@@ -39,12 +39,19 @@ export function registerBenchmarkRoutes(app: RouteApp, { jobs, history }: Benchm
       // A run deleted between list and get is simply left out.
       runs.push(await history.get(s.id).catch(() => null));
     }
-    return { kinds: jobs.kinds(), current: jobs.current(), total: summaries.length, runs: runs.filter((r) => r !== null) };
+    return {
+      kinds: jobs.kinds(),
+      current: jobs.current(),
+      total: summaries.length,
+      runs: runs.filter((r) => r !== null),
+    };
   });
 
   app.get("/api/benchmarks/current", async () => ({ job: jobs.current() }));
 
-  app.get("/api/benchmarks/:id", { schema: { params: idParamsSchema } }, async (request) => history.get(request.params.id));
+  app.get("/api/benchmarks/:id", { schema: { params: idParamsSchema } }, async (request) =>
+    history.get(request.params.id),
+  );
 
   app.post("/api/benchmarks", { schema: { body: startBodySchema } }, async (request, reply) => {
     const body = request.body;
@@ -53,5 +60,7 @@ export function registerBenchmarkRoutes(app: RouteApp, { jobs, history }: Benchm
     return reply.status(202).send({ job });
   });
 
-  app.post("/api/benchmarks/:id/cancel", { schema: { params: idParamsSchema } }, async (request) => ({ job: jobs.cancel(request.params.id) }));
+  app.post("/api/benchmarks/:id/cancel", { schema: { params: idParamsSchema } }, async (request) => ({
+    job: jobs.cancel(request.params.id),
+  }));
 }

@@ -57,7 +57,10 @@ const TYPE_MIME: Record<string, string> = {
 export function checkClientFilename(name: string | undefined): string | undefined {
   if (name === undefined || name === "") return undefined;
   if (/[\\/]/.test(name) || /[\u0000-\u001f\u007f]/.test(name) || /^\.+$/.test(name.trim())) {
-    throw new ReflexiaError("RFX_VALIDATION", `file name ${JSON.stringify(name.slice(0, 100))} is not a plain name (no path separators, control characters or dot-only names)`);
+    throw new ReflexiaError(
+      "RFX_VALIDATION",
+      `file name ${JSON.stringify(name.slice(0, 100))} is not a plain name (no path separators, control characters or dot-only names)`,
+    );
   }
   return name;
 }
@@ -89,22 +92,26 @@ export async function registerDocumentRoutes(app: RouteApp, options: DocumentRou
   // JSON escaping can double a text's size; the service then enforces the upload limit on the real bytes.
   const jsonBodyLimit = Math.max(config.server.body_limit_bytes, uploadLimit * 2 + 64 * 1024);
 
-  app.post("/api/documents", { schema: { body: documentBodySchema }, bodyLimit: jsonBodyLimit }, async (request, reply) => {
-    const body = request.body;
-    if (body.content !== undefined && body.content_base64 !== undefined) {
-      throw new ReflexiaError("RFX_VALIDATION", "send either content or content_base64, not both");
-    }
-    const content = body.content !== undefined ? body.content : Buffer.from(body.content_base64 ?? "", "base64");
-    const input: IngestInput = {
-      content,
-      title: body.title,
-      source: body.source,
-      filename: checkClientFilename(body.filename),
-      mimeType: body.mime_type ?? (body.type ? TYPE_MIME[body.type] : undefined),
-    };
-    const r = await rag.ingest(input);
-    return reply.status(r.status === "created" ? 201 : 200).send(ingestReply(r));
-  });
+  app.post(
+    "/api/documents",
+    { schema: { body: documentBodySchema }, bodyLimit: jsonBodyLimit },
+    async (request, reply) => {
+      const body = request.body;
+      if (body.content !== undefined && body.content_base64 !== undefined) {
+        throw new ReflexiaError("RFX_VALIDATION", "send either content or content_base64, not both");
+      }
+      const content = body.content !== undefined ? body.content : Buffer.from(body.content_base64 ?? "", "base64");
+      const input: IngestInput = {
+        content,
+        title: body.title,
+        source: body.source,
+        filename: checkClientFilename(body.filename),
+        mimeType: body.mime_type ?? (body.type ? TYPE_MIME[body.type] : undefined),
+      };
+      const r = await rag.ingest(input);
+      return reply.status(r.status === "created" ? 201 : 200).send(ingestReply(r));
+    },
+  );
 
   // Multipart parsing only in this scope: every other route keeps refusing non-JSON bodies.
   await app.register(async (scope) => {
@@ -117,23 +124,36 @@ export async function registerDocumentRoutes(app: RouteApp, options: DocumentRou
     });
     scope.post("/api/upload", async (request, reply) => {
       const upload = await readUpload(request, checkClientFilename);
-      const r = await rag.ingest({ content: upload.content, filename: upload.filename, mimeType: upload.mimeType, title: upload.title, source: upload.source });
+      const r = await rag.ingest({
+        content: upload.content,
+        filename: upload.filename,
+        mimeType: upload.mimeType,
+        title: upload.title,
+        source: upload.source,
+      });
       return reply.status(r.status === "created" ? 201 : 200).send(ingestReply(r));
     });
   });
 
   app.get("/api/documents", { schema: { querystring: listDocumentsQuerySchema } }, async (request) => {
     const q = request.query;
-    const page = await rag.list({ offset: q.offset !== undefined ? Number(q.offset) : undefined, limit: q.limit !== undefined ? Number(q.limit) : undefined });
+    const page = await rag.list({
+      offset: q.offset !== undefined ? Number(q.offset) : undefined,
+      limit: q.limit !== undefined ? Number(q.limit) : undefined,
+    });
     return { documents: page.documents.map(documentJson), total: page.total, offset: page.offset, limit: page.limit };
   });
 
-  app.get("/api/documents/:id", { schema: { params: documentParamsSchema, querystring: getDocumentQuerySchema } }, async (request) => {
-    const { id } = request.params;
-    const q = request.query;
-    const d = await rag.get(id, { withText: isTrue(q.text), withChunks: isTrue(q.chunks) });
-    return { ...documentJson(d), ...(d.chunks ? { chunks: d.chunks.map(chunkJson) } : {}) };
-  });
+  app.get(
+    "/api/documents/:id",
+    { schema: { params: documentParamsSchema, querystring: getDocumentQuerySchema } },
+    async (request) => {
+      const { id } = request.params;
+      const q = request.query;
+      const d = await rag.get(id, { withText: isTrue(q.text), withChunks: isTrue(q.chunks) });
+      return { ...documentJson(d), ...(d.chunks ? { chunks: d.chunks.map(chunkJson) } : {}) };
+    },
+  );
 
   app.delete("/api/documents/:id", { schema: { params: documentParamsSchema } }, async (request) => {
     const { id } = request.params;
@@ -172,7 +192,12 @@ export async function registerDocumentRoutes(app: RouteApp, options: DocumentRou
       store: s.store,
       embedder: s.embedder,
       distance: s.distance,
-      index: { ann: s.index.ann, fts: s.index.fts, unindexed_rows: s.index.unindexedRows, memory: s.index.memory ? memoryIndexJson(s.index.memory) : null },
+      index: {
+        ann: s.index.ann,
+        fts: s.index.fts,
+        unindexed_rows: s.index.unindexedRows,
+        memory: s.index.memory ? memoryIndexJson(s.index.memory) : null,
+      },
       chunk_size: s.chunkSize,
       chunk_overlap: s.chunkOverlap,
       top_k: s.topK,

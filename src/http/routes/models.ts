@@ -6,7 +6,12 @@ import { QUANTIZATIONS } from "../../config/index.ts";
 import { ReflexiaError } from "../../errors/index.ts";
 import { parseModelRef } from "../../registry/index.ts";
 import { normalizeQuantization } from "../../services/model-service.ts";
-import { createModelOverview, type ModelOverview, type VariantDetails, type VariantOverview } from "../../services/model-overview.ts";
+import {
+  createModelOverview,
+  type ModelOverview,
+  type VariantDetails,
+  type VariantOverview,
+} from "../../services/model-overview.ts";
 import { errorBody, toHttpError } from "../error-handler.ts";
 import { endStreamOnShutdown } from "../shutdown-signal.ts";
 import { assertKnownFields } from "../known-fields.ts";
@@ -88,7 +93,11 @@ export type ModelDetailsBody = ReturnType<typeof modelDetailsBody>;
 /** GET /api/models: every model with its variants, and the quantizations a new variant may have. */
 export function modelsBody(list: ModelOverview[]) {
   return {
-    models: list.map((m) => ({ name: m.name, total_bytes: m.totalBytes, variants: m.variants.map((v) => variantBody(m.name, v)) })),
+    models: list.map((m) => ({
+      name: m.name,
+      total_bytes: m.totalBytes,
+      variants: m.variants.map((v) => variantBody(m.name, v)),
+    })),
     quantizations: QUANTIZATIONS,
   };
 }
@@ -100,7 +109,9 @@ export function registerModelRoutes(app: RouteApp, deps: AppDeps): void {
 
   app.get("/api/models", async () => modelsBody(await overview.list()));
 
-  app.get("/api/models/*", { schema: { params: wildcardParamsSchema } }, async (request) => modelDetailsBody(await overview.details(request.params["*"])));
+  app.get("/api/models/*", { schema: { params: wildcardParamsSchema } }, async (request) =>
+    modelDetailsBody(await overview.details(request.params["*"])),
+  );
 
   app.post("/api/models/quantize", { schema: { body: quantizeBodySchema } }, async (request, reply) => {
     const body = request.body;
@@ -111,8 +122,14 @@ export function registerModelRoutes(app: RouteApp, deps: AppDeps): void {
     await deps.models.show(body.from);
     const target = body.model ? parseModelRef(body.model) : { name: from.name, tag: undefined };
     const model = `${target.name}:${target.tag ?? quantize}`;
-    if ((await deps.models.list()).some((m) => m.name === target.name && m.variants.some((v) => v.tag === (target.tag ?? quantize)))) {
-      throw new ReflexiaError("RFX_MODEL_EXISTS", `${model} already exists; delete it first or choose another name`, { model });
+    if (
+      (await deps.models.list()).some(
+        (m) => m.name === target.name && m.variants.some((v) => v.tag === (target.tag ?? quantize)),
+      )
+    ) {
+      throw new ReflexiaError("RFX_MODEL_EXISTS", `${model} already exists; delete it first or choose another name`, {
+        model,
+      });
     }
     const create = (onStatus?: (status: string, progress?: { completed: number; total: number }) => void) =>
       deps.models.create({ model, from: body.from, quantize }, onStatus);
@@ -125,7 +142,10 @@ export function registerModelRoutes(app: RouteApp, deps: AppDeps): void {
     const line = (o: unknown): void => {
       if (!stream.destroyed && !stream.writableEnded) stream.write(`${JSON.stringify(o)}\n`);
     };
-    reply.status(200).headers({ "content-type": "application/x-ndjson", "cache-control": "no-cache", "x-accel-buffering": "no" }).send(stream);
+    reply
+      .status(200)
+      .headers({ "content-type": "application/x-ndjson", "cache-control": "no-cache", "x-accel-buffering": "no" })
+      .send(stream);
     endStreamOnShutdown(request.server, stream, (e) => `${JSON.stringify({ ...errorBody(e), done: true })}\n`);
     // Progress arrives per tensor; a line per percent is plenty for a progress bar.
     let lastPercent = -1;

@@ -51,7 +51,11 @@ export function samplingOfOllama(options: OllamaOptions | undefined, contextSize
   if (o.num_predict === undefined || o.num_predict === -1) maxTokens = undefined;
   else if (o.num_predict === -2) maxTokens = contextSize;
   else if (o.num_predict >= 1) maxTokens = o.num_predict;
-  else throw new ReflexiaError("RFX_VALIDATION", `options.num_predict must be ≥ 1, -1 (default limit) or -2 (fill the context); got ${o.num_predict}`);
+  else
+    throw new ReflexiaError(
+      "RFX_VALIDATION",
+      `options.num_predict must be ≥ 1, -1 (default limit) or -2 (fill the context); got ${o.num_predict}`,
+    );
   const stop = o.stop === null || o.stop === undefined ? undefined : Array.isArray(o.stop) ? o.stop : [o.stop];
   return {
     maxTokens,
@@ -83,7 +87,10 @@ const line = (x: unknown): string => `${JSON.stringify(x)}\n`;
 /** Ollama's `model`, or `name` as older clients send it; both, naming different models, is refused, not guessed. */
 function modelOrName(body: { model?: string; name?: string }): string {
   if (body.model !== undefined && body.name !== undefined && body.model !== body.name) {
-    throw new ReflexiaError("RFX_VALIDATION", `send "model" or its older name "name", not both with different values (${JSON.stringify(body.model)} vs ${JSON.stringify(body.name)})`);
+    throw new ReflexiaError(
+      "RFX_VALIDATION",
+      `send "model" or its older name "name", not both with different values (${JSON.stringify(body.model)} vs ${JSON.stringify(body.name)})`,
+    );
   }
   return (body.model ?? body.name) as string;
 }
@@ -134,11 +141,21 @@ export function registerOllamaRoutes(app: RouteApp, deps: AppDeps): void {
     }
     const sampling = samplingOfOllama(body.options, contextSize);
     const req: InferenceRequest = body.raw
-      ? { kind: "completion", model: body.model, prompt: body.prompt ?? "", role: body.role, sampling, keepAliveSeconds }
+      ? {
+          kind: "completion",
+          model: body.model,
+          prompt: body.prompt ?? "",
+          role: body.role,
+          sampling,
+          keepAliveSeconds,
+        }
       : {
           kind: "chat",
           model: body.model,
-          messages: [...(body.system ? [{ role: "system" as const, content: body.system }] : []), { role: "user" as const, content: body.prompt ?? "" }],
+          messages: [
+            ...(body.system ? [{ role: "system" as const, content: body.system }] : []),
+            { role: "user" as const, content: body.prompt ?? "" },
+          ],
           role: body.role,
           sampling,
           keepAliveSeconds,
@@ -162,10 +179,22 @@ export function registerOllamaRoutes(app: RouteApp, deps: AppDeps): void {
       const sel = await deps.models.show(body.model);
       if (keepAliveSeconds === 0) {
         await scheduler.unload(`${sel.name}:${sel.tag}`);
-        return { model: body.model, created_at: createdAt(), message: { role: "assistant", content: "" }, done: true, done_reason: "unload" };
+        return {
+          model: body.model,
+          created_at: createdAt(),
+          message: { role: "assistant", content: "" },
+          done: true,
+          done_reason: "unload",
+        };
       }
       await scheduler.load(`${sel.name}:${sel.tag}`, { keepAliveSeconds });
-      return { model: body.model, created_at: createdAt(), message: { role: "assistant", content: "" }, done: true, done_reason: "load" };
+      return {
+        model: body.model,
+        created_at: createdAt(),
+        message: { role: "assistant", content: "" },
+        done: true,
+        done_reason: "load",
+      };
     }
     const req: InferenceRequest = {
       kind: "chat",
@@ -183,7 +212,11 @@ export function registerOllamaRoutes(app: RouteApp, deps: AppDeps): void {
       streamed,
       (hooks) => inference.run(req, hooks),
       (t) => ({ model: body.model, message: { role: "assistant", content: t } }),
-      (o) => ({ model: body.model, message: { role: "assistant", content: streamed ? "" : o.text }, ...finalFields(o) }),
+      (o) => ({
+        model: body.model,
+        message: { role: "assistant", content: streamed ? "" : o.text },
+        ...finalFields(o),
+      }),
     );
   });
 
@@ -254,25 +287,55 @@ export function registerOllamaRoutes(app: RouteApp, deps: AppDeps): void {
         model: `${v.name}:${v.tag}`,
         size: (v.estimatedBytes || v.sizeBytes) + v.vramBytes,
         digest: "",
-        details: { parent_model: "", format: "gguf", family: "", families: [], parameter_size: "", quantization_level: v.quantization.toUpperCase() },
+        details: {
+          parent_model: "",
+          format: "gguf",
+          family: "",
+          families: [],
+          parameter_size: "",
+          quantization_level: v.quantization.toUpperCase(),
+        },
         // Kept forever while busy or with keep_alive -1: a far-future date, as Ollama reports.
         expires_at: v.expiresAt ?? "2318-01-01T00:00:00Z",
         size_vram: v.vramBytes,
         context_length: v.contextSize,
-        reflexia: { running: v.running, queued: v.queued, active_sequences: v.activeSequences, parallel: v.parallel, gpu_layers: v.gpuLayers, total_layers: v.totalLayers },
+        reflexia: {
+          running: v.running,
+          queued: v.queued,
+          active_sequences: v.activeSequences,
+          parallel: v.parallel,
+          gpu_layers: v.gpuLayers,
+          total_layers: v.totalLayers,
+        },
       })),
   }));
 
   app.post("/api/embed", { schema: { body: embedBodySchema } }, async (request, reply) => {
     const body = request.body;
     const input = Array.isArray(body.input) ? body.input : [body.input];
-    const out = await embeddings.embed({ model: body.model, input, keepAliveSeconds: parseKeepAlive(body.keep_alive), signal: clientAbortSignal(request, reply) });
-    return { model: body.model, embeddings: out.embeddings, total_duration: ns(out.totalMs), load_duration: ns(out.loadMs), prompt_eval_count: out.promptTokens };
+    const out = await embeddings.embed({
+      model: body.model,
+      input,
+      keepAliveSeconds: parseKeepAlive(body.keep_alive),
+      signal: clientAbortSignal(request, reply),
+    });
+    return {
+      model: body.model,
+      embeddings: out.embeddings,
+      total_duration: ns(out.totalMs),
+      load_duration: ns(out.loadMs),
+      prompt_eval_count: out.promptTokens,
+    };
   });
 
   app.post("/api/embeddings", { schema: { body: legacyEmbeddingsBodySchema } }, async (request, reply) => {
     const body = request.body;
-    const out = await embeddings.embed({ model: body.model, input: [body.prompt], keepAliveSeconds: parseKeepAlive(body.keep_alive), signal: clientAbortSignal(request, reply) });
+    const out = await embeddings.embed({
+      model: body.model,
+      input: [body.prompt],
+      keepAliveSeconds: parseKeepAlive(body.keep_alive),
+      signal: clientAbortSignal(request, reply),
+    });
     return { embedding: out.embeddings[0] ?? [] };
   });
 
@@ -296,13 +359,15 @@ export function registerOllamaRoutes(app: RouteApp, deps: AppDeps): void {
     const finish = (last: unknown): void => {
       if (!stream.writableEnded) stream.end(line(last));
     };
-    models.create(req, (s) => write({ status: s })).then(
-      () => finish({ status: "success" }),
-      (e: unknown) => {
-        const err = toHttpError(e);
-        finish({ error: err.message, code: err.code, done: true });
-      },
-    );
+    models
+      .create(req, (s) => write({ status: s }))
+      .then(
+        () => finish({ status: "success" }),
+        (e: unknown) => {
+          const err = toHttpError(e);
+          finish({ error: err.message, code: err.code, done: true });
+        },
+      );
     return reply;
   });
 

@@ -8,7 +8,13 @@ import { errorBody } from "../error-handler.ts";
 import { parseKeepAlive } from "../keep-alive.ts";
 import { ragOptionOf } from "../../services/rag/rag-request.ts";
 import { wildcardParamsSchema } from "../schemas/common.ts";
-import { chatCompletionBodySchema, completionBodySchema, embeddingsBodySchema, type OpenAiMessage, type OpenAiSamplingBody } from "../schemas/openai.ts";
+import {
+  chatCompletionBodySchema,
+  completionBodySchema,
+  embeddingsBodySchema,
+  type OpenAiMessage,
+  type OpenAiSamplingBody,
+} from "../schemas/openai.ts";
 import { clientAbortSignal, reflexiaHeaders, streamInference } from "../streaming.ts";
 import type { AppDeps, RouteApp } from "../types.ts";
 
@@ -18,7 +24,10 @@ function textOf(content: OpenAiMessage["content"], index: number): string {
   return content
     .map((p) => {
       if (p.type !== "text" || typeof p.text !== "string") {
-        throw new ReflexiaError("RFX_VALIDATION", `messages[${index}] has a ${JSON.stringify(p.type)} content part; only text parts are supported`);
+        throw new ReflexiaError(
+          "RFX_VALIDATION",
+          `messages[${index}] has a ${JSON.stringify(p.type)} content part; only text parts are supported`,
+        );
       }
       return p.text;
     })
@@ -40,7 +49,8 @@ function samplingOf(body: OpenAiSamplingBody): SamplingOptions {
   if (body.n !== undefined && body.n !== null && body.n > 1) {
     throw new ReflexiaError("RFX_VALIDATION", "n > 1 is not supported; send separate requests");
   }
-  const stop = body.stop === null || body.stop === undefined ? undefined : Array.isArray(body.stop) ? body.stop : [body.stop];
+  const stop =
+    body.stop === null || body.stop === undefined ? undefined : Array.isArray(body.stop) ? body.stop : [body.stop];
   return {
     maxTokens: body.max_completion_tokens ?? body.max_tokens ?? undefined,
     temperature: body.temperature ?? undefined,
@@ -57,7 +67,11 @@ function finishReasonOf(r: FinishReason): "stop" | "length" {
 }
 
 function usageOf(o: InferenceOutcome) {
-  return { prompt_tokens: o.promptTokens, completion_tokens: o.completionTokens, total_tokens: o.promptTokens + o.completionTokens };
+  return {
+    prompt_tokens: o.promptTokens,
+    completion_tokens: o.completionTokens,
+    total_tokens: o.promptTokens + o.completionTokens,
+  };
 }
 
 const newId = (prefix: string): string => `${prefix}-${randomBytes(12).toString("hex")}`;
@@ -87,8 +101,21 @@ export function registerOpenAiRoutes(app: RouteApp, deps: AppDeps): void {
     const created = nowSeconds();
     if (body.stream) {
       const includeUsage = body.stream_options?.include_usage === true;
-      const chunk = (meta: ReflexiaMeta, delta: Record<string, unknown>, finish: string | null, extra: Record<string, unknown> = {}) =>
-        sse({ id, object: "chat.completion.chunk", created, model: meta.variant, system_fingerprint: null, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }], ...extra });
+      const chunk = (
+        meta: ReflexiaMeta,
+        delta: Record<string, unknown>,
+        finish: string | null,
+        extra: Record<string, unknown> = {},
+      ) =>
+        sse({
+          id,
+          object: "chat.completion.chunk",
+          created,
+          model: meta.variant,
+          system_fingerprint: null,
+          choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
+          ...extra,
+        });
       return streamInference<InferenceOutcome>(
         reply,
         {
@@ -97,7 +124,16 @@ export function registerOpenAiRoutes(app: RouteApp, deps: AppDeps): void {
           text: (t, meta) => chunk(meta, { content: t }, null),
           done: (o, meta) =>
             chunk(meta, {}, finishReasonOf(o.finishReason), { reflexia: o.meta }) +
-            (includeUsage ? sse({ id, object: "chat.completion.chunk", created, model: meta.variant, choices: [], usage: usageOf(o) }) : "") +
+            (includeUsage
+              ? sse({
+                  id,
+                  object: "chat.completion.chunk",
+                  created,
+                  model: meta.variant,
+                  choices: [],
+                  usage: usageOf(o),
+                })
+              : "") +
             "data: [DONE]\n\n",
           error: (e) => sse(errorBody(e)) + "data: [DONE]\n\n",
         },
@@ -111,7 +147,14 @@ export function registerOpenAiRoutes(app: RouteApp, deps: AppDeps): void {
       created,
       model: o.meta.variant,
       system_fingerprint: null,
-      choices: [{ index: 0, message: { role: "assistant", content: o.text, refusal: null }, logprobs: null, finish_reason: finishReasonOf(o.finishReason) }],
+      choices: [
+        {
+          index: 0,
+          message: { role: "assistant", content: o.text, refusal: null },
+          logprobs: null,
+          finish_reason: finishReasonOf(o.finishReason),
+        },
+      ],
       usage: usageOf(o),
       reflexia: o.meta,
     });
@@ -139,10 +182,20 @@ export function registerOpenAiRoutes(app: RouteApp, deps: AppDeps): void {
         reply,
         {
           contentType: "text/event-stream; charset=utf-8",
-          text: (t, meta) => sse({ id, object: "text_completion", created, model: meta.variant, choices: [choice(t, null)] }),
+          text: (t, meta) =>
+            sse({ id, object: "text_completion", created, model: meta.variant, choices: [choice(t, null)] }),
           done: (o, meta) =>
-            sse({ id, object: "text_completion", created, model: meta.variant, choices: [choice("", finishReasonOf(o.finishReason))], reflexia: o.meta }) +
-            (includeUsage ? sse({ id, object: "text_completion", created, model: meta.variant, choices: [], usage: usageOf(o) }) : "") +
+            sse({
+              id,
+              object: "text_completion",
+              created,
+              model: meta.variant,
+              choices: [choice("", finishReasonOf(o.finishReason))],
+              reflexia: o.meta,
+            }) +
+            (includeUsage
+              ? sse({ id, object: "text_completion", created, model: meta.variant, choices: [], usage: usageOf(o) })
+              : "") +
             "data: [DONE]\n\n",
           error: (e) => sse(errorBody(e)) + "data: [DONE]\n\n",
         },
@@ -183,7 +236,13 @@ export function registerOpenAiRoutes(app: RouteApp, deps: AppDeps): void {
       const created = Math.floor(Math.min(...m.variants.map((v) => Date.parse(v.createdAt) || 0)) / 1000);
       // The bare name lets clients use adaptive variant choice; each name:tag pins a variant.
       out.push({ id: m.name, object: "model", created, owned_by: "reflexia" });
-      for (const v of m.variants) out.push({ id: `${m.name}:${v.tag}`, object: "model", created: Math.floor((Date.parse(v.createdAt) || 0) / 1000), owned_by: "reflexia" });
+      for (const v of m.variants)
+        out.push({
+          id: `${m.name}:${v.tag}`,
+          object: "model",
+          created: Math.floor((Date.parse(v.createdAt) || 0) / 1000),
+          owned_by: "reflexia",
+        });
     }
     return out;
   };

@@ -13,9 +13,16 @@ function gpuStatus(deps: AppDeps, sample: GpuMemorySample | null, loadedVramByte
   return {
     requested: gpu?.requested ?? deps.config.gpu.backend,
     backend: gpu?.backend ?? "cpu",
-    reason: gpu?.reason ?? `the ${deps.config.engine.backend} engine runs on the CPU (GPU offload needs the native engine)`,
+    reason:
+      gpu?.reason ?? `the ${deps.config.engine.backend} engine runs on the CPU (GPU offload needs the native engine)`,
     layers: deps.config.gpu.layers,
-    devices: devices.map((d) => ({ name: d.name, description: d.description, total_bytes: d.totalBytes, free_bytes: d.freeBytes, used_bytes: Math.max(0, d.totalBytes - d.freeBytes) })),
+    devices: devices.map((d) => ({
+      name: d.name,
+      description: d.description,
+      total_bytes: d.totalBytes,
+      free_bytes: d.freeBytes,
+      used_bytes: Math.max(0, d.totalBytes - d.freeBytes),
+    })),
     max_vram_percent: deps.config.memory.max_vram_percent,
     budget_bytes: sample?.budgetBytes ?? null,
     estimated_loaded_vram_bytes: loadedVramBytes,
@@ -25,7 +32,14 @@ function gpuStatus(deps: AppDeps, sample: GpuMemorySample | null, loadedVramByte
 /** GET /api/roles: the expert roles and their categories. */
 export function rolesBody(deps: Pick<AppDeps, "roles">) {
   return {
-    roles: deps.roles.list().map((r) => ({ id: r.id, name: r.name, category: r.category, description: r.description, builtin: r.builtin, system_prompt: r.systemPrompt })),
+    roles: deps.roles.list().map((r) => ({
+      id: r.id,
+      name: r.name,
+      category: r.category,
+      description: r.description,
+      builtin: r.builtin,
+      system_prompt: r.systemPrompt,
+    })),
     categories: deps.roles.categories(),
   };
 }
@@ -107,10 +121,23 @@ export async function statusBody(deps: AppDeps, features: FeatureRegistry, start
       : null,
     gpu: gpuStatus(deps, mem?.gpu ?? null, s.estimatedLoadedVramBytes),
     cache: cache
-      ? { enabled: deps.config.cache.enabled, size: cache.size, max_entries: cache.maxEntries, hits: cache.hits, misses: cache.misses, hit_rate: Math.round(cache.hitRate * 10000) / 10000, evictions: cache.evictions }
+      ? {
+          enabled: deps.config.cache.enabled,
+          size: cache.size,
+          max_entries: cache.maxEntries,
+          hits: cache.hits,
+          misses: cache.misses,
+          hit_rate: Math.round(cache.hitRate * 10000) / 10000,
+          evictions: cache.evictions,
+        }
       : { enabled: false, size: 0, max_entries: 0, hits: 0, misses: 0, hit_rate: 0, evictions: 0 },
     rag: rag
-      ? { enabled: true, documents: rag.documents, chunks: rag.chunks, memory_index: rag.memoryIndex ? memoryIndexJson(rag.memoryIndex) : null }
+      ? {
+          enabled: true,
+          documents: rag.documents,
+          chunks: rag.chunks,
+          memory_index: rag.memoryIndex ? memoryIndexJson(rag.memoryIndex) : null,
+        }
       : { enabled: false, documents: 0, chunks: 0, memory_index: null },
   };
 }
@@ -129,6 +156,8 @@ export function registerReflexiaRoutes(app: FastifyInstance, deps: AppDeps, feat
   app.get("/readyz", { config: PUBLIC_ROUTE }, async (_request, reply) => {
     const r = deps.readiness?.() ?? { ready: true };
     if (deps.scheduler.status().draining) return reply.status(503).send({ status: "draining", ready: false });
-    return reply.status(r.ready ? 200 : 503).send({ status: r.ready ? "ready" : "starting", ready: r.ready, reason: r.reason ?? null });
+    return reply
+      .status(r.ready ? 200 : 503)
+      .send({ status: r.ready ? "ready" : "starting", ready: r.ready, reason: r.reason ?? null });
   });
 }

@@ -11,7 +11,10 @@ export function registerWebViewRoutes(app: FastifyInstance, webDir: string): voi
   for (const path of paths) {
     // The page is the UI itself, not an API: it loads without a key and asks for one when the API does.
     app.get(path, { config: PUBLIC_ROUTE }, async (_request, reply) =>
-      reply.type("text/html; charset=utf-8").header("cache-control", "no-cache").send(await readFile(join(webDir, "index.html"))),
+      reply
+        .type("text/html; charset=utf-8")
+        .header("cache-control", "no-cache")
+        .send(await readFile(join(webDir, "index.html"))),
     );
   }
 }

@@ -6,7 +6,8 @@ import { Type, type TSchema, type TUnsafe } from "typebox";
  * A string from a fixed list, as `{type: "string", enum}`: ajv then says "must be string" for a wrong type and
  * "must be equal to one of the allowed values" otherwise (a union of literals would report every branch).
  */
-export const stringEnum = <const T extends readonly string[]>(values: T): TUnsafe<T[number]> => Type.Unsafe<T[number]>({ type: "string", enum: values });
+export const stringEnum = <const T extends readonly string[]>(values: T): TUnsafe<T[number]> =>
+  Type.Unsafe<T[number]>({ type: "string", enum: values });
 
 /** `schema` or JSON null (OpenAI clients send null for "unset"). */
 export const nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);

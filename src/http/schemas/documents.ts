@@ -29,11 +29,17 @@ export const documentBodySchema = Type.Object(
   { anyOf: [{ required: ["content"] }, { required: ["content_base64"] }] },
 );
 
-export const listDocumentsQuerySchema = Type.Object({ offset: Type.Optional(digits), limit: Type.Optional(digits) }, { additionalProperties: false });
+export const listDocumentsQuerySchema = Type.Object(
+  { offset: Type.Optional(digits), limit: Type.Optional(digits) },
+  { additionalProperties: false },
+);
 
 export const documentParamsSchema = Type.Object({ id: Type.String({ minLength: 1, maxLength: 200 }) });
 
-export const getDocumentQuerySchema = Type.Object({ text: Type.Optional(flag), chunks: Type.Optional(flag) }, { additionalProperties: false });
+export const getDocumentQuerySchema = Type.Object(
+  { text: Type.Optional(flag), chunks: Type.Optional(flag) },
+  { additionalProperties: false },
+);
 
 export const ragQueryBodySchema = Type.Object({
   query: Type.String({ minLength: 1, maxLength: 100_000 }),

@@ -1,7 +1,15 @@
 // Schemas of the OpenAI-compatible request bodies (extra fields are accepted and ignored, as OpenAI does), and the
 // types the routes read them as.
 import { Type, type Static, type TObject } from "typebox";
-import { keepAliveSchema, MAX_TOKENS_BOUND, modelRefSchema, nullable, roleIdSchema, stopSchema, stringEnum } from "./common.ts";
+import {
+  keepAliveSchema,
+  MAX_TOKENS_BOUND,
+  modelRefSchema,
+  nullable,
+  roleIdSchema,
+  stopSchema,
+  stringEnum,
+} from "./common.ts";
 import { ragRequestProperties } from "./documents.ts";
 
 const contentPartSchema = Type.Object({ type: Type.String(), text: Type.Optional(Type.String()) });

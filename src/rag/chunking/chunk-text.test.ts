@@ -8,8 +8,11 @@ const tok = createApproxTokenizer();
 /** Deterministic prose: sentences of 6-20 words, paragraphs of 2-7 sentences. */
 function prose(paragraphs: number, seed = 1): string {
   let s = seed;
-  const rnd = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
-  const words = "river stone lantern quickly harbour seventeen migration orchestra velvet compass ancient ledger whisper".split(" ");
+  const rnd = () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32;
+  const words =
+    "river stone lantern quickly harbour seventeen migration orchestra velvet compass ancient ledger whisper".split(
+      " ",
+    );
   const paras: string[] = [];
   for (let p = 0; p < paragraphs; p++) {
     const sentences: string[] = [];
@@ -52,28 +55,37 @@ describe("chunkText", () => {
     [128, 20],
     [64, 0],
     [32, 31],
-  ])("keeps exact offsets, the size limit, bounded overlap and full coverage (size %i, overlap %i)", (size, overlap) => {
-    const text = prose(40);
-    checkInvariants(text, chunkText(text, { chunkSize: size, chunkOverlap: overlap }), size, overlap);
-  });
+  ])(
+    "keeps exact offsets, the size limit, bounded overlap and full coverage (size %i, overlap %i)",
+    (size, overlap) => {
+      const text = prose(40);
+      checkInvariants(text, chunkText(text, { chunkSize: size, chunkOverlap: overlap }), size, overlap);
+    },
+  );
 
   it("overlaps consecutive chunks by up to chunkOverlap tokens", () => {
     const text = prose(30, 7);
     const chunks = chunkText(text, { chunkSize: 100, chunkOverlap: 20 });
-    const overlaps = chunks.slice(1).map((c, i) => (c.start < chunks[i].end ? tok.count(text.slice(c.start, chunks[i].end)) : 0));
+    const overlaps = chunks
+      .slice(1)
+      .map((c, i) => (c.start < chunks[i].end ? tok.count(text.slice(c.start, chunks[i].end)) : 0));
     expect(Math.min(...overlaps)).toBeGreaterThan(10);
     expect(Math.max(...overlaps)).toBeLessThanOrEqual(20);
   });
 
   it("cuts at paragraph ends when a paragraph boundary lies in the second half of the window", () => {
-    const para = (n: number) => Array.from({ length: 8 }, (_, i) => `Sentence ${n}.${i} has exactly some words.`).join(" ");
+    const para = (n: number) =>
+      Array.from({ length: 8 }, (_, i) => `Sentence ${n}.${i} has exactly some words.`).join(" ");
     const text = Array.from({ length: 12 }, (_, i) => para(i)).join("\n\n");
     const chunks = chunkText(text, { chunkSize: 200, chunkOverlap: 0 });
     for (const c of chunks.slice(0, -1)) expect(text.slice(c.end, c.end + 2)).toBe("\n\n");
   });
 
   it("cuts at sentence ends inside a long paragraph", () => {
-    const text = Array.from({ length: 60 }, (_, i) => `This is sentence number ${i} of one long paragraph without breaks.`).join(" ");
+    const text = Array.from(
+      { length: 60 },
+      (_, i) => `This is sentence number ${i} of one long paragraph without breaks.`,
+    ).join(" ");
     const chunks = chunkText(text, { chunkSize: 64, chunkOverlap: 0 });
     expect(chunks.length).toBeGreaterThan(5);
     for (const c of chunks) expect(c.text.endsWith(".")).toBe(true);
@@ -88,7 +100,9 @@ describe("chunkText", () => {
   });
 
   it("returns one chunk for short text and none for blank text", () => {
-    expect(chunkText("  Hello there.  ")).toEqual([{ index: 0, start: 2, end: 14, text: "Hello there.", tokenCount: 3 }]);
+    expect(chunkText("  Hello there.  ")).toEqual([
+      { index: 0, start: 2, end: 14, text: "Hello there.", tokenCount: 3 },
+    ]);
     expect(chunkText(" \n ")).toEqual([]);
   });
 
@@ -101,8 +115,15 @@ describe("chunkText", () => {
   });
 
   it("refuses invalid sizes", () => {
-    for (const [chunkSize, chunkOverlap] of [[0, 0], [10, 10], [10, -1], [1.5, 0]]) {
-      expect(() => chunkText("x", { chunkSize, chunkOverlap })).toThrow(expect.objectContaining({ code: "RFX_CONFIG_INVALID" }));
+    for (const [chunkSize, chunkOverlap] of [
+      [0, 0],
+      [10, 10],
+      [10, -1],
+      [1.5, 0],
+    ]) {
+      expect(() => chunkText("x", { chunkSize, chunkOverlap })).toThrow(
+        expect.objectContaining({ code: "RFX_CONFIG_INVALID" }),
+      );
     }
     try {
       chunkText("x", { chunkSize: 8, chunkOverlap: 9 });
@@ -115,7 +136,11 @@ describe("chunkText", () => {
     // One token per character: a 20-token budget means at most 20 characters per chunk.
     const charTok = createModelTokenizer({ tokenize: (t) => Array.from(t, (c) => c.charCodeAt(0)) }, "chars");
     expect(charTok.id).toBe("model:chars");
-    const chunks = chunkText("aaaa bbbb cccc dddd eeee ffff gggg", { chunkSize: 10, chunkOverlap: 0, tokenizer: charTok });
+    const chunks = chunkText("aaaa bbbb cccc dddd eeee ffff gggg", {
+      chunkSize: 10,
+      chunkOverlap: 0,
+      tokenizer: charTok,
+    });
     expect(chunks.map((c) => c.text)).toEqual(["aaaa bbbb", "cccc dddd", "eeee ffff", "gggg"]);
   });
 });

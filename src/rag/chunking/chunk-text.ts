@@ -39,7 +39,8 @@ function boundaryAfter(text: string, atomEnd: number, nextStart: number, atomTex
   const newlines = gap.split("\n").length - 1;
   if (newlines >= 2) return BOUNDARY.paragraph;
   // A Markdown heading or list item on the next line starts a new block.
-  if (newlines === 1 && /^(#{1,6} |[-*+] |\d+[.)] |```)/.test(text.slice(nextStart, nextStart + 8))) return BOUNDARY.paragraph;
+  if (newlines === 1 && /^(#{1,6} |[-*+] |\d+[.)] |```)/.test(text.slice(nextStart, nextStart + 8)))
+    return BOUNDARY.paragraph;
   if (SENTENCE_END.test(atomText)) return BOUNDARY.sentence;
   if (newlines === 1) return BOUNDARY.line;
   return BOUNDARY.word;
@@ -51,7 +52,10 @@ function splitAtom(text: string, atom: Atom, maxTokens: number, tokenizer: Token
   let pos = atom.start;
   while (pos < atom.end) {
     const remaining = atom.end - pos;
-    let len = Math.max(1, Math.floor((remaining * maxTokens) / Math.max(1, tokenizer.count(text.slice(pos, atom.end)))));
+    let len = Math.max(
+      1,
+      Math.floor((remaining * maxTokens) / Math.max(1, tokenizer.count(text.slice(pos, atom.end)))),
+    );
     len = Math.min(len, remaining);
     let tokens = tokenizer.count(text.slice(pos, pos + len));
     while (tokens > maxTokens && len > 1) {
@@ -72,14 +76,25 @@ export function chunkText(text: string, options: ChunkTextOptions = {}): TextChu
   const chunkSize = options.chunkSize ?? CONFIG_DEFAULTS.rag.chunk_size;
   const overlap = options.chunkOverlap ?? CONFIG_DEFAULTS.rag.chunk_overlap;
   const tokenizer = options.tokenizer ?? createApproxTokenizer();
-  if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new ReflexiaError("RFX_CONFIG_INVALID", `rag.chunk_size must be a positive integer, got ${chunkSize}`);
+  if (!Number.isInteger(chunkSize) || chunkSize < 1)
+    throw new ReflexiaError("RFX_CONFIG_INVALID", `rag.chunk_size must be a positive integer, got ${chunkSize}`);
   if (!Number.isInteger(overlap) || overlap < 0 || overlap >= chunkSize) {
-    throw new ReflexiaError("RFX_CONFIG_INVALID", `rag.chunk_overlap must be an integer in [0, chunk_size), got ${overlap} with chunk_size ${chunkSize}`);
+    throw new ReflexiaError(
+      "RFX_CONFIG_INVALID",
+      `rag.chunk_overlap must be an integer in [0, chunk_size), got ${overlap} with chunk_size ${chunkSize}`,
+    );
   }
 
   const raw: Atom[] = [];
-  for (const m of text.matchAll(/\S+/g)) raw.push({ start: m.index!, end: m.index! + m[0].length, tokens: tokenizer.count(m[0]), after: BOUNDARY.paragraph });
-  for (let i = 0; i + 1 < raw.length; i++) raw[i].after = boundaryAfter(text, raw[i].end, raw[i + 1].start, text.slice(raw[i].start, raw[i].end));
+  for (const m of text.matchAll(/\S+/g))
+    raw.push({
+      start: m.index!,
+      end: m.index! + m[0].length,
+      tokens: tokenizer.count(m[0]),
+      after: BOUNDARY.paragraph,
+    });
+  for (let i = 0; i + 1 < raw.length; i++)
+    raw[i].after = boundaryAfter(text, raw[i].end, raw[i + 1].start, text.slice(raw[i].start, raw[i].end));
   // Oversized atoms (a long URL, base64) are cut so a chunk always has room for at least a few of them.
   const pieceLimit = Math.max(1, Math.floor(chunkSize / 2));
   const atoms: Atom[] = [];

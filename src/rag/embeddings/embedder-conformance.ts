@@ -53,7 +53,8 @@ export function registerEmbedderConformance(
     it("is deterministic", async () => {
       const a = await embed(TEXTS);
       const b = await embed(TEXTS);
-      for (let i = 0; i < a.length; i++) for (let j = 0; j < a[i].length; j++) expect(Math.abs(a[i][j] - b[i][j])).toBeLessThanOrEqual(1e-6);
+      for (let i = 0; i < a.length; i++)
+        for (let j = 0; j < a[i].length; j++) expect(Math.abs(a[i][j] - b[i][j])).toBeLessThanOrEqual(1e-6);
     });
 
     it("returns L2-normalised vectors that differ between texts", async () => {

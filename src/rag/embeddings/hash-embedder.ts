@@ -27,12 +27,14 @@ export interface HashFeatureWeights {
  * vectors: they are kept at a low weight so a query made only of them still matches something.
  */
 const STOPWORDS = new Set(
-  ("a an and are as at be been being but by can could did do does doing done for from had has have having he her hers " +
+  (
+    "a an and are as at be been being but by can could did do does doing done for from had has have having he her hers " +
     "him his how i if in into is it its itself just me more most my no nor not of off on once only or other our ours " +
     "out over own same she should so some such than that the their theirs them then there these they this those " +
     "through to too under until up very was we were what when where which while who whom why will with would you " +
     "your yours also about above after again against all am any because before below between both down during each " +
-    "few further here let may might must shall us via per upon whose within without yet tell called named known").split(" "),
+    "few further here let may might must shall us via per upon whose within without yet tell called named known"
+  ).split(" "),
 );
 
 /**
@@ -40,7 +42,8 @@ const STOPWORDS = new Set(
  * without IDF they would carry as much weight as a document's rare, topical words.
  */
 const COMMON_WORDS = new Set(
-  ("time year people way day man men woman women thing things life child children world school state family student " +
+  (
+    "time year people way day man men woman women thing things life child children world school state family student " +
     "group country problem hand part place case week company system program question work government number night " +
     "point home water room mother area money story fact month lot right study book eye job word business issue side " +
     "kind head house service friend father power hour game line end member law car city community name president team " +
@@ -58,7 +61,8 @@ const COMMON_WORDS = new Set(
     "second third hundred thousand million new every another same last part many lot often usually often including " +
     "according known used based called make made makes making found given taken seen said says say according also " +
     "use used using uses include includes included various various type types form forms include area areas range " +
-    "order order case cases value values set sets process level levels term terms period periods").split(" "),
+    "order order case cases value values set sets process level levels term terms period periods"
+  ).split(" "),
 );
 
 export const DEFAULT_HASH_WEIGHTS: Readonly<HashFeatureWeights> = {
@@ -88,7 +92,6 @@ function hashRange(s: string, from: number, to: number, seed: number): number {
 const SEED_WORD = 0x9e3779b9;
 const SEED_BIGRAM = 0x7f4a7c15;
 const SEED_CHAR = 0x165667b1;
-
 
 /** Occurrence count and weight per hashed feature; the vector gets weight·(1 + ln count) (sublinear tf). */
 type Features = Map<number, { count: number; weight: number }>;
@@ -137,7 +140,8 @@ function embedOne(text: string, dim: number, WEIGHT: HashFeatureWeights): Float3
     const grams = Math.max(0, marked.length - 2) + Math.max(0, marked.length - 3) + Math.max(0, marked.length - 4);
     if (grams === 0) continue;
     const each = (WEIGHT.charGrams * (weight / WEIGHT.word)) / Math.sqrt(grams);
-    for (let n = 3; n <= 5; n++) for (let i = 0; i + n <= marked.length; i++) bump(charFeat, hashRange(marked, i, i + n, SEED_CHAR + n), each);
+    for (let n = 3; n <= 5; n++)
+      for (let i = 0; i + n <= marked.length; i++) bump(charFeat, hashRange(marked, i, i + n, SEED_CHAR + n), each);
   }
   for (const feats of [wordFeat, bigramFeat, charFeat]) {
     for (const [h, f] of feats) {
@@ -153,7 +157,9 @@ export function createHashEmbedder(options: HashEmbedderOptions = {}): Embedder 
   const dim = options.dim ?? CONFIG_DEFAULTS.vector_db.embedding_dim;
   if (!Number.isInteger(dim) || dim < 8) throw new RangeError(`hash embedder dim must be an integer >= 8, got ${dim}`);
   const weights = { ...DEFAULT_HASH_WEIGHTS, ...options.weights };
-  const custom = Object.keys(DEFAULT_HASH_WEIGHTS).some((k) => weights[k as keyof HashFeatureWeights] !== DEFAULT_HASH_WEIGHTS[k as keyof HashFeatureWeights]);
+  const custom = Object.keys(DEFAULT_HASH_WEIGHTS).some(
+    (k) => weights[k as keyof HashFeatureWeights] !== DEFAULT_HASH_WEIGHTS[k as keyof HashFeatureWeights],
+  );
   const suffix = custom ? `-w${Object.values(weights).join("_")}` : "";
   return {
     id: `hash-v1-${dim}${suffix}`,

@@ -19,7 +19,15 @@ function fakeEmbeddingModel(dim = 48): EmbeddingModel & { batches: number[]; dis
     }
     return v;
   };
-  const info: ModelInfo = { architecture: "fake", parameterCount: 0, trainContextSize: 512, fileType: "f32", sizeBytes: 0, embeddingSize: dim, vocabSize: 0 };
+  const info: ModelInfo = {
+    architecture: "fake",
+    parameterCount: 0,
+    trainContextSize: 512,
+    fileType: "f32",
+    sizeBytes: 0,
+    embeddingSize: dim,
+    vocabSize: 0,
+  };
   const m = {
     path: "/models/fake-embed.gguf",
     info,
@@ -42,7 +50,9 @@ function fakeEmbeddingModel(dim = 48): EmbeddingModel & { batches: number[]; dis
   return m;
 }
 
-registerEmbedderConformance("llama adapter over a fake LoadedModel", async () => createLlamaEmbedder(fakeEmbeddingModel(), { batchSize: 3 }));
+registerEmbedderConformance("llama adapter over a fake LoadedModel", async () =>
+  createLlamaEmbedder(fakeEmbeddingModel(), { batchSize: 3 }),
+);
 
 describe("createLlamaEmbedder", () => {
   it("takes its dimension from the model, names itself after the file and batches calls", async () => {
@@ -64,9 +74,18 @@ describe("createLlamaEmbedder", () => {
   it("wraps model failures and wrong shapes as RFX_ENGINE", async () => {
     const model = fakeEmbeddingModel(8);
     const broken: EmbeddingModel = { ...model, embed: async (t) => t.map(() => [1, 2, 3]) };
-    await expect(createLlamaEmbedder(broken).embed(["x"])).rejects.toSatisfy((e) => isReflexiaError(e) && e.code === "RFX_ENGINE");
-    const failing: EmbeddingModel = { ...model, embed: async () => { throw new Error("boom"); } };
-    await expect(createLlamaEmbedder(failing).embed(["x"])).rejects.toSatisfy((e) => isReflexiaError(e) && e.code === "RFX_ENGINE" && /boom/.test(e.message));
+    await expect(createLlamaEmbedder(broken).embed(["x"])).rejects.toSatisfy(
+      (e) => isReflexiaError(e) && e.code === "RFX_ENGINE",
+    );
+    const failing: EmbeddingModel = {
+      ...model,
+      embed: async () => {
+        throw new Error("boom");
+      },
+    };
+    await expect(createLlamaEmbedder(failing).embed(["x"])).rejects.toSatisfy(
+      (e) => isReflexiaError(e) && e.code === "RFX_ENGINE" && /boom/.test(e.message),
+    );
   });
 
   it("disposes the model only when it owns it", async () => {

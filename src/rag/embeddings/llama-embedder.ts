@@ -17,7 +17,8 @@ export type EmbeddingModel = Pick<LoadedModel, "path" | "info" | "embed" | "disp
 
 export function createLlamaEmbedder(model: EmbeddingModel, options: LlamaEmbedderOptions = {}): Embedder {
   const dim = model.info.embeddingSize;
-  if (!Number.isInteger(dim) || dim <= 0) throw new ReflexiaError("RFX_ENGINE", `model ${model.path} reports no embedding size`);
+  if (!Number.isInteger(dim) || dim <= 0)
+    throw new ReflexiaError("RFX_ENGINE", `model ${model.path} reports no embedding size`);
   const batchSize = Math.max(1, options.batchSize ?? 16);
   const fileName = model.path.split(/[\\/]/).pop() ?? model.path;
   return {
@@ -37,11 +38,18 @@ export function createLlamaEmbedder(model: EmbeddingModel, options: LlamaEmbedde
         try {
           vectors = await model.embed(idx.map((i) => texts[i]));
         } catch (e) {
-          throw new ReflexiaError("RFX_ENGINE", `embedding with ${fileName} failed: ${(e as Error).message}`, undefined, { cause: e });
+          throw new ReflexiaError(
+            "RFX_ENGINE",
+            `embedding with ${fileName} failed: ${(e as Error).message}`,
+            undefined,
+            { cause: e },
+          );
         }
-        if (vectors.length !== idx.length) throw new ReflexiaError("RFX_ENGINE", `model returned ${vectors.length} embeddings for ${idx.length} texts`);
+        if (vectors.length !== idx.length)
+          throw new ReflexiaError("RFX_ENGINE", `model returned ${vectors.length} embeddings for ${idx.length} texts`);
         vectors.forEach((v, k) => {
-          if (v.length !== dim) throw new ReflexiaError("RFX_ENGINE", `model returned a ${v.length}-d embedding, expected ${dim}`);
+          if (v.length !== dim)
+            throw new ReflexiaError("RFX_ENGINE", `model returned a ${v.length}-d embedding, expected ${dim}`);
           // Re-normalised here so every Embedder honours the contract whatever pooling the engine used.
           out[idx[k]] = l2Normalize(Float32Array.from(v));
         });

@@ -14,7 +14,13 @@ describe("extractDocument", () => {
   it("reads UTF-8 text, drops the BOM, normalises line endings and hashes the raw bytes", async () => {
     const bytes = Buffer.from("\uFEFFLine one\r\nLine two\r\n", "utf8");
     const d = await extractDocument({ content: bytes, filename: "notes.txt" });
-    expect(d).toMatchObject({ text: "Line one\nLine two\n", type: "text", mimeType: "text/plain", title: "notes.txt", size: bytes.length });
+    expect(d).toMatchObject({
+      text: "Line one\nLine two\n",
+      type: "text",
+      mimeType: "text/plain",
+      title: "notes.txt",
+      size: bytes.length,
+    });
     expect(d.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect((await extractDocument({ content: bytes })).sha256).toBe(d.sha256);
   });
@@ -27,7 +33,9 @@ describe("extractDocument", () => {
   });
 
   it("titles a document from the title, else the file name, else the content", async () => {
-    expect((await extractDocument({ content: "x", filename: "a.txt", title: "Q3/Q4 report" })).title).toBe("Q3/Q4 report");
+    expect((await extractDocument({ content: "x", filename: "a.txt", title: "Q3/Q4 report" })).title).toBe(
+      "Q3/Q4 report",
+    );
     expect((await extractDocument({ content: "# Heading here\nbody" })).title).toBe("Heading here");
     expect((await extractDocument({ content: "body", filename: ".." })).title).toBe("body");
   });
@@ -50,7 +58,8 @@ describe("extractDocument", () => {
     expect(d.text).toContain("Menu");
     expect(d.text).toContain("Tea <hot> — 3 €");
     expect(d.text).toMatch(/One\s+Two/);
-    for (const hidden of ["secret", "color", "comment", "enable js", "<p>", "&amp;"]) expect(d.text).not.toContain(hidden);
+    for (const hidden of ["secret", "color", "comment", "enable js", "<p>", "&amp;"])
+      expect(d.text).not.toContain(hidden);
     expect((await extractDocument({ content: html })).title).toBe("Café & Bar");
   });
 
@@ -68,8 +77,14 @@ describe("extractDocument", () => {
   });
 
   it("refuses an empty PDF, an unreadable PDF and a PDF without text", async () => {
-    await rejects(extractDocument({ content: Buffer.alloc(0), filename: "empty.pdf", mimeType: "application/pdf" }), "RFX_EMPTY_DOCUMENT");
-    await rejects(extractDocument({ content: Buffer.from("%PDF-1.7\nthis is not really a pdf"), filename: "x.pdf" }), "RFX_UNSUPPORTED_MEDIA");
+    await rejects(
+      extractDocument({ content: Buffer.alloc(0), filename: "empty.pdf", mimeType: "application/pdf" }),
+      "RFX_EMPTY_DOCUMENT",
+    );
+    await rejects(
+      extractDocument({ content: Buffer.from("%PDF-1.7\nthis is not really a pdf"), filename: "x.pdf" }),
+      "RFX_UNSUPPORTED_MEDIA",
+    );
     await rejects(extractDocument({ content: writeMinimalPdf([""]) }), "RFX_EMPTY_DOCUMENT");
   });
 
@@ -79,7 +94,10 @@ describe("extractDocument", () => {
   });
 
   it("flattens JSON and JSON Lines into path: value lines", async () => {
-    const d = await extractDocument({ content: JSON.stringify({ user: { name: "Alice", tags: ["a", "b"] }, ok: true, n: null }), filename: "u.json" });
+    const d = await extractDocument({
+      content: JSON.stringify({ user: { name: "Alice", tags: ["a", "b"] }, ok: true, n: null }),
+      filename: "u.json",
+    });
     expect(d.type).toBe("json");
     expect(d.text).toBe("user.name: Alice\nuser.tags[0]: a\nuser.tags[1]: b\nok: true\nn: null");
     const lines = await extractDocument({ content: '{"city":"Blenport"}\n{"city":"Varnholt"}\n', filename: "c.jsonl" });
@@ -94,17 +112,28 @@ describe("extractDocument", () => {
     await rejects(extractDocument({ content: deep, filename: "deep.json" }), "RFX_VALIDATION");
     const objects = '{"a":'.repeat(50_000) + "1" + "}".repeat(50_000);
     await rejects(extractDocument({ content: objects, mimeType: "application/json" }), "RFX_VALIDATION");
-    const ok = await extractDocument({ content: '{"a":'.repeat(MAX_JSON_DEPTH) + '"leaf"' + "}".repeat(MAX_JSON_DEPTH), filename: "ok.json" });
+    const ok = await extractDocument({
+      content: '{"a":'.repeat(MAX_JSON_DEPTH) + '"leaf"' + "}".repeat(MAX_JSON_DEPTH),
+      filename: "ok.json",
+    });
     expect(ok.type).toBe("json");
     expect(ok.text).toContain("leaf");
-    await rejects(extractDocument({ content: '{"a":'.repeat(MAX_JSON_DEPTH + 1) + "1" + "}".repeat(MAX_JSON_DEPTH + 1), filename: "x.json" }), "RFX_VALIDATION");
+    await rejects(
+      extractDocument({
+        content: '{"a":'.repeat(MAX_JSON_DEPTH + 1) + "1" + "}".repeat(MAX_JSON_DEPTH + 1),
+        filename: "x.json",
+      }),
+      "RFX_VALIDATION",
+    );
   });
 
   it("renders CSV and TSV rows as header: value pairs, honouring quotes", async () => {
     const csv = 'name,city,note\nAlice,Blenport,"likes tea, coffee"\nBob,Varnholt,"two\nlines"\n';
     const d = await extractDocument({ content: csv, filename: "people.csv" });
     expect(d.type).toBe("csv");
-    expect(d.text).toBe("name: Alice; city: Blenport; note: likes tea, coffee\nname: Bob; city: Varnholt; note: two lines");
+    expect(d.text).toBe(
+      "name: Alice; city: Blenport; note: likes tea, coffee\nname: Bob; city: Varnholt; note: two lines",
+    );
     expect((await extractDocument({ content: "a\tb\n1\t2\n", filename: "t.tsv" })).text).toBe("a: 1; b: 2");
   });
 
@@ -117,8 +146,21 @@ describe("extractDocument", () => {
   });
 
   it("refuses binary content whatever its name", async () => {
-    await rejects(extractDocument({ content: Buffer.from([0x48, 0x69, 0x00, 0x01, 0x02, 0x03]), filename: "notes.txt", mimeType: "text/plain" }), "RFX_UNSUPPORTED_MEDIA");
-    await rejects(extractDocument({ content: Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x41]), filename: "readme.md" }), "RFX_UNSUPPORTED_MEDIA");
+    await rejects(
+      extractDocument({
+        content: Buffer.from([0x48, 0x69, 0x00, 0x01, 0x02, 0x03]),
+        filename: "notes.txt",
+        mimeType: "text/plain",
+      }),
+      "RFX_UNSUPPORTED_MEDIA",
+    );
+    await rejects(
+      extractDocument({
+        content: Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x41]),
+        filename: "readme.md",
+      }),
+      "RFX_UNSUPPORTED_MEDIA",
+    );
     // Bytes 0x80-0xff without NULs or control bytes: invalid UTF-8 everywhere.
     const noise = Buffer.from(Array.from({ length: 4096 }, (_, i) => 0x80 + ((i * 37) % 128)));
     await rejects(extractDocument({ content: noise, filename: "x.txt" }), "RFX_UNSUPPORTED_MEDIA");

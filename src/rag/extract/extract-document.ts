@@ -37,8 +37,13 @@ export interface ExtractedDocument {
 }
 
 const MIME_BY_TYPE: Record<DocumentType, string> = {
-  text: "text/plain", markdown: "text/markdown", html: "text/html", pdf: "application/pdf",
-  json: "application/json", csv: "text/csv", code: "text/plain",
+  text: "text/plain",
+  markdown: "text/markdown",
+  html: "text/html",
+  pdf: "application/pdf",
+  json: "application/json",
+  csv: "text/csv",
+  code: "text/plain",
 };
 
 /** Line endings normalised and the BOM dropped: offsets index this text, so it must be stable. */
@@ -49,15 +54,25 @@ function normaliseText(s: string): string {
 function firstLineTitle(text: string): string | undefined {
   const line = text.split("\n").find((l) => l.trim() !== "");
   if (!line) return undefined;
-  const t = line.replace(/^#+\s*/, "").replace(/\s+/g, " ").trim();
+  const t = line
+    .replace(/^#+\s*/, "")
+    .replace(/\s+/g, " ")
+    .trim();
   return t.length > 80 ? `${t.slice(0, 77)}...` : t;
 }
 
 export async function extractDocument(input: ExtractInput, options: ExtractOptions = {}): Promise<ExtractedDocument> {
-  const bytes = typeof input.content === "string" ? Buffer.from(input.content, "utf8") : Buffer.from(input.content.buffer, input.content.byteOffset, input.content.byteLength);
+  const bytes =
+    typeof input.content === "string"
+      ? Buffer.from(input.content, "utf8")
+      : Buffer.from(input.content.buffer, input.content.byteOffset, input.content.byteLength);
   const size = bytes.byteLength;
   if (options.maxBytes !== undefined && size > options.maxBytes) {
-    throw new ReflexiaError("RFX_PAYLOAD_TOO_LARGE", `the document is ${size} bytes; the limit is ${options.maxBytes}`, { size, limit: options.maxBytes });
+    throw new ReflexiaError(
+      "RFX_PAYLOAD_TOO_LARGE",
+      `the document is ${size} bytes; the limit is ${options.maxBytes}`,
+      { size, limit: options.maxBytes },
+    );
   }
   if (size === 0) throw new ReflexiaError("RFX_EMPTY_DOCUMENT", "the document is empty (0 bytes)");
   const sha256 = createHash("sha256").update(bytes).digest("hex");
@@ -65,7 +80,9 @@ export async function extractDocument(input: ExtractInput, options: ExtractOptio
   const hint = typeHint(input.filename, input.mimeType);
   const sniffed = sniffContent(bytes);
   if (sniffed.kind === "binary") {
-    throw new ReflexiaError("RFX_UNSUPPORTED_MEDIA", `unsupported document: ${sniffed.reason}`, { declared: hint.extension ?? input.mimeType });
+    throw new ReflexiaError("RFX_UNSUPPORTED_MEDIA", `unsupported document: ${sniffed.reason}`, {
+      declared: hint.extension ?? input.mimeType,
+    });
   }
 
   let type: DocumentType;
@@ -92,11 +109,18 @@ export async function extractDocument(input: ExtractInput, options: ExtractOptio
     } else if (type === "csv") {
       text = csvToText(raw, hint.extension === "tsv" ? "\t" : undefined);
     } else if (type === "code") {
-      language = hint.language ?? (raw.startsWith("#!") ? /^#!.*?\b(python|node|bash|sh|ruby|perl)\b/.exec(raw)?.[1] : undefined);
+      language =
+        hint.language ??
+        (raw.startsWith("#!") ? /^#!.*?\b(python|node|bash|sh|ruby|perl)\b/.exec(raw)?.[1] : undefined);
     }
   }
   if (text.trim() === "") {
-    throw new ReflexiaError("RFX_EMPTY_DOCUMENT", type === "pdf" ? "the PDF has no text layer (scanned pages need OCR, which is not supported)" : "the document contains no text");
+    throw new ReflexiaError(
+      "RFX_EMPTY_DOCUMENT",
+      type === "pdf"
+        ? "the PDF has no text layer (scanned pages need OCR, which is not supported)"
+        : "the document contains no text",
+    );
   }
   const explicit = input.title === undefined ? undefined : sanitizeLabel(input.title, 200) || undefined;
   const title = explicit ?? fileTitle ?? contentTitle ?? firstLineTitle(text) ?? "Untitled";

@@ -80,11 +80,19 @@ export function jsonToText(records: unknown[]): string {
   const paragraphs: string[] = [];
   for (const rec of records) {
     if (nestsDeeperThan(rec, MAX_JSON_DEPTH)) {
-      throw new ReflexiaError("RFX_VALIDATION", `the JSON document nests deeper than ${MAX_JSON_DEPTH} levels; flatten it or send it as plain text`);
+      throw new ReflexiaError(
+        "RFX_VALIDATION",
+        `the JSON document nests deeper than ${MAX_JSON_DEPTH} levels; flatten it or send it as plain text`,
+      );
     }
     const lines: string[] = [];
     // A top-level array of records reads best as one paragraph per element.
-    if (records.length === 1 && Array.isArray(rec) && rec.length > 0 && rec.every((r) => r !== null && typeof r === "object")) {
+    if (
+      records.length === 1 &&
+      Array.isArray(rec) &&
+      rec.length > 0 &&
+      rec.every((r) => r !== null && typeof r === "object")
+    ) {
       rec.forEach((item, i) => {
         const inner: string[] = [];
         flatten(item, `[${i}]`, inner, 1);

@@ -56,7 +56,8 @@ function countInvalidUtf8(bytes: Uint8Array): number {
   if (replacements === 0) return 0;
   // Literal U+FFFD characters (EF BF BD) in valid text are not decoding errors.
   let literal = 0;
-  for (let i = 0; i + 2 < bytes.length; i++) if (bytes[i] === 0xef && bytes[i + 1] === 0xbf && bytes[i + 2] === 0xbd) literal++;
+  for (let i = 0; i + 2 < bytes.length; i++)
+    if (bytes[i] === 0xef && bytes[i + 1] === 0xbf && bytes[i + 2] === 0xbd) literal++;
   return Math.max(0, replacements - literal);
 }
 
@@ -68,7 +69,8 @@ export function sniffContent(bytes: Uint8Array): SniffResult {
     const text = new TextDecoder(le ? "utf-16le" : "utf-16be").decode(bytes.subarray(2));
     return { kind: "text", text, encoding: le ? "utf-16le" : "utf-16be" };
   }
-  for (const m of BINARY_MAGIC) if (startsWith(bytes, m.bytes)) return { kind: "binary", reason: `content is a ${m.name}` };
+  for (const m of BINARY_MAGIC)
+    if (startsWith(bytes, m.bytes)) return { kind: "binary", reason: `content is a ${m.name}` };
   const sample = bytes.subarray(0, SAMPLE_BYTES);
   if (sample.includes(0)) return { kind: "binary", reason: "content contains NUL bytes" };
   if (controlRatio(bytes) > MAX_CONTROL_RATIO) return { kind: "binary", reason: "content is mostly control bytes" };

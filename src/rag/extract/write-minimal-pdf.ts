@@ -21,7 +21,8 @@ export function writeMinimalPdf(pages: string[], options: { title?: string } = {
     for (const line of lines) ops.push(`(${escapePdfString(line)}) Tj T*`);
     ops.push("ET");
     const stream = ops.join("\n");
-    objects[pageObj(i)] = `<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 842] /Resources << /Font << /F1 3 0 R >> >> /Contents ${contentObj(i)} 0 R >>`;
+    objects[pageObj(i)] =
+      `<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 842] /Resources << /Font << /F1 3 0 R >> >> /Contents ${contentObj(i)} 0 R >>`;
     objects[contentObj(i)] = `<< /Length ${Buffer.byteLength(stream, "latin1")} >>\nstream\n${stream}\nendstream`;
   });
   let out = "%PDF-1.4\n%\xe2\xe3\xcf\xd3\n";

@@ -7,7 +7,11 @@ export const BM25_B = 0.75;
 /** Longer tokens are dropped (hashes, base64), as LanceDB's tokenizer does past its max token length. */
 const MAX_TERM_LENGTH = 40;
 /** English function words (the list of tantivy's stop-word filter): they match nearly every chunk. */
-const STOPWORDS = new Set("a an and are as at be but by for if in into is it no not of on or such that the their then there these they this to was will with".split(" "));
+const STOPWORDS = new Set(
+  "a an and are as at be but by for if in into is it no not of on or such that the their then there these they this to was will with".split(
+    " ",
+  ),
+);
 
 /** Word → term (null for a dropped word): the vocabulary repeats, so each word is analysed once. */
 const termOfWord = new Map<string, string | null>();
@@ -18,7 +22,13 @@ export function bm25Terms(text: string): string[] {
   const out: string[] = [];
   // ASCII text (the usual case) has nothing to fold: skip the Unicode normalisation, which dominated indexing.
   const ascii = !/[^\x00-\x7f]/.test(text);
-  const words = ascii ? text.toLowerCase().match(/[a-z0-9]+/g) : text.toLowerCase().normalize("NFKD").replace(/\p{M}+/gu, "").match(/[\p{L}\p{N}]+/gu);
+  const words = ascii
+    ? text.toLowerCase().match(/[a-z0-9]+/g)
+    : text
+        .toLowerCase()
+        .normalize("NFKD")
+        .replace(/\p{M}+/gu, "")
+        .match(/[\p{L}\p{N}]+/gu);
   if (!words) return out;
   for (const w of words) {
     let term = termOfWord.get(w);

@@ -69,7 +69,11 @@ function prefixWithin(text: string, budget: number, tokenizer: Tokenizer): strin
  * Adds results in rank order while they fit `maxContextTokens`; the first that does not fit is quoted as a
  * word-boundary prefix when at least a few dozen tokens remain, and later ones are dropped.
  */
-export function buildRagPrompt(question: string, results: CitableResult[], options: BuildRagPromptOptions = {}): RagPrompt {
+export function buildRagPrompt(
+  question: string,
+  results: CitableResult[],
+  options: BuildRagPromptOptions = {},
+): RagPrompt {
   const tokenizer = options.tokenizer ?? createApproxTokenizer();
   const budget = options.maxContextTokens ?? 3072;
   const instructions = options.instructions ?? DEFAULT_RAG_INSTRUCTIONS;
@@ -77,7 +81,11 @@ export function buildRagPrompt(question: string, results: CitableResult[], optio
   const assemble = (blocks: string[]) => `${instructions}\n\nSources:\n\n${blocks.join("\n\n")}`;
   let used = tokenizer.count(assemble([]) + tail);
   if (used > budget) {
-    throw new ReflexiaError("RFX_CONTEXT_OVERFLOW", `the question and instructions take ${used} tokens; the context budget is ${budget}`, { tokens: used, budget });
+    throw new ReflexiaError(
+      "RFX_CONTEXT_OVERFLOW",
+      `the question and instructions take ${used} tokens; the context budget is ${budget}`,
+      { tokens: used, budget },
+    );
   }
   const blocks: string[] = [];
   const sources: RagSource[] = [];

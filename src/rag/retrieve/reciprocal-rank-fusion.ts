@@ -10,7 +10,10 @@ export interface FusedHit extends SearchHit {
 /** k = 60 as in Cormack et al. (2009): damps the head so agreement between lists beats one list's top rank. */
 export const RRF_K = 60;
 
-export function reciprocalRankFusion(lists: Record<string, SearchHit[]>, options: { k?: number; limit?: number } = {}): FusedHit[] {
+export function reciprocalRankFusion(
+  lists: Record<string, SearchHit[]>,
+  options: { k?: number; limit?: number } = {},
+): FusedHit[] {
   const k = options.k ?? RRF_K;
   const fused = new Map<string, FusedHit>();
   for (const [name, hits] of Object.entries(lists)) {
@@ -21,7 +24,12 @@ export function reciprocalRankFusion(lists: Record<string, SearchHit[]>, options
         prev.score += add;
         prev.scores[name] = hit.score;
       } else {
-        fused.set(hit.chunk.id, { chunk: hit.chunk, score: add, scores: { [name]: hit.score }, ...(hit.distance !== undefined ? { distance: hit.distance } : {}) });
+        fused.set(hit.chunk.id, {
+          chunk: hit.chunk,
+          score: add,
+          scores: { [name]: hit.score },
+          ...(hit.distance !== undefined ? { distance: hit.distance } : {}),
+        });
       }
     });
   }

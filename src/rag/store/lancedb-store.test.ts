@@ -31,7 +31,10 @@ const lancedbFactory = (memoryIndex: MemoryIndexOption) => ({
 });
 registerStoreConformance("lancedb (LanceDB searches)", lancedbFactory(undefined));
 registerStoreConformance("lancedb + in-memory index (int8, native scan)", lancedbFactory(MEMORY_INDEX));
-registerStoreConformance("lancedb + in-memory index (float32, TypeScript scan)", lancedbFactory({ maxBytes: 64 << 20, quantization: "none", forceJs: true }));
+registerStoreConformance(
+  "lancedb + in-memory index (float32, TypeScript scan)",
+  lancedbFactory({ maxBytes: 64 << 20, quantization: "none", forceJs: true }),
+);
 
 function unitVector(dim: number, seed: number): Float32Array {
   let s = seed * 2654435761 + 1;
@@ -51,18 +54,50 @@ function docWithChunks(id: string, vectors: Float32Array[]) {
   const chunks = texts.map((t, index) => {
     const start = text.indexOf(t, pos);
     pos = start + t.length;
-    return { id: `${id}:${index}`, documentId: id, index, text: t, start, end: start + t.length, tokenCount: 5, vector: vectors[index] };
+    return {
+      id: `${id}:${index}`,
+      documentId: id,
+      index,
+      text: t,
+      start,
+      end: start + t.length,
+      tokenCount: 5,
+      vector: vectors[index],
+    };
   });
-  const doc = { id, source: id, title: id, type: "text" as const, mimeType: "text/plain", size: text.length, sha256: `sha-${id}`, addedAt: new Date().toISOString(), chunkCount: chunks.length, charCount: text.length, text };
+  const doc = {
+    id,
+    source: id,
+    title: id,
+    type: "text" as const,
+    mimeType: "text/plain",
+    size: text.length,
+    sha256: `sha-${id}`,
+    addedAt: new Date().toISOString(),
+    chunkCount: chunks.length,
+    charCount: text.length,
+    text,
+  };
   return { doc, chunks };
 }
 
 describe("openLanceDbStore", () => {
   it("builds an HNSW index past the threshold, keeps recall against exact search and covers rows added later", async () => {
     const dim = 32;
-    const store = await openLanceDbStore({ dir: join(root, "ann"), dim, embedderId: "t", annThreshold: 300, optimizeEvery: 1_000_000 });
+    const store = await openLanceDbStore({
+      dir: join(root, "ann"),
+      dim,
+      embedderId: "t",
+      annThreshold: 300,
+      optimizeEvery: 1_000_000,
+    });
     try {
-      const items = Array.from({ length: 40 }, (_, d) => docWithChunks(`d${d}`, Array.from({ length: 10 }, (_, c) => unitVector(dim, d * 10 + c))));
+      const items = Array.from({ length: 40 }, (_, d) =>
+        docWithChunks(
+          `d${d}`,
+          Array.from({ length: 10 }, (_, c) => unitVector(dim, d * 10 + c)),
+        ),
+      );
       await store.commitDocuments(items);
       await store.optimize();
       expect((await store.indexInfo()).ann).toBe(true);
@@ -87,69 +122,111 @@ describe("openLanceDbStore", () => {
   it.each([
     ["LanceDB searches", undefined],
     ["in-memory index", MEMORY_INDEX],
-  ] as const)("never returns chunks of an interrupted commit, and deletes them at the next open (%s)", async (name, memoryIndex) => {
-    const dir = join(root, `orphans-${name.replace(/\W/g, "")}`);
-    const dim = 16;
-    let failAt: "chunks" | "documents" | undefined;
-    const onCommitStep = (step: "chunks" | "documents") => {
-      if (step === failAt) throw new Error(`simulated crash after ${step}`);
-    };
-    let store = await openLanceDbStore({ dir, dim, embedderId: "t", onCommitStep, memoryIndex });
-    const withText = (id: string, version: string, seeds: number[]) => {
-      const d = docWithChunks(id, seeds.map((x) => unitVector(dim, x)));
-      d.chunks = d.chunks.map((c) => ({ ...c, id: `${c.id}:${version}`, text: c.text.replace("chunk", `${version} chunk`) }));
-      d.doc.text = d.chunks.map((c) => c.text).join("\n\n");
-      let pos = 0;
-      d.chunks = d.chunks.map((c) => {
-        const start = d.doc.text.indexOf(c.text, pos);
-        pos = start + c.text.length;
-        return { ...c, start, end: pos };
+  ] as const)(
+    "never returns chunks of an interrupted commit, and deletes them at the next open (%s)",
+    async (name, memoryIndex) => {
+      const dir = join(root, `orphans-${name.replace(/\W/g, "")}`);
+      const dim = 16;
+      let failAt: "chunks" | "documents" | undefined;
+      const onCommitStep = (step: "chunks" | "documents") => {
+        if (step === failAt) throw new Error(`simulated crash after ${step}`);
+      };
+      let store = await openLanceDbStore({ dir, dim, embedderId: "t", onCommitStep, memoryIndex });
+      const withText = (id: string, version: string, seeds: number[]) => {
+        const d = docWithChunks(
+          id,
+          seeds.map((x) => unitVector(dim, x)),
+        );
+        d.chunks = d.chunks.map((c) => ({
+          ...c,
+          id: `${c.id}:${version}`,
+          text: c.text.replace("chunk", `${version} chunk`),
+        }));
+        d.doc.text = d.chunks.map((c) => c.text).join("\n\n");
+        let pos = 0;
+        d.chunks = d.chunks.map((c) => {
+          const start = d.doc.text.indexOf(c.text, pos);
+          pos = start + c.text.length;
+          return { ...c, start, end: pos };
+        });
+        d.doc.charCount = d.doc.text.length;
+        d.doc.sha256 = `sha-${id}-${version}`;
+        return d;
+      };
+      const v1 = withText("a", "v1", [1, 2]);
+      await store.commitDocument(v1.doc, v1.chunks);
+      // Crash between step 1 and step 2: a new document and a replacement whose rows were never written.
+      failAt = "chunks";
+      const ghost = withText("ghost", "g", [50]);
+      await expect(store.commitDocument(ghost.doc, ghost.chunks)).rejects.toMatchObject({ code: "RFX_INTERNAL" });
+      const v2 = withText("a", "v2", [51]);
+      await expect(store.commitDocument(v2.doc, v2.chunks)).rejects.toMatchObject({ code: "RFX_INTERNAL" });
+      failAt = undefined;
+      for (const seed of [50, 51]) {
+        const hits = await store.vectorSearch(unitVector(dim, seed), { limit: 3 });
+        expect(hits.map((h) => h.chunk.text).filter((t) => !t.startsWith("v1"))).toEqual([]);
+      }
+      expect(await store.textSearch("g chunk", { limit: 5 })).toSatisfy((hs: { chunk: { text: string } }[]) =>
+        hs.every((h) => h.chunk.text.startsWith("v1")),
+      );
+      expect(await store.getDocument("ghost")).toBeUndefined();
+      expect((await store.getChunks("a")).map((c) => c.text)).toEqual(v1.chunks.map((c) => c.text));
+      expect(await store.verify()).toMatchObject({
+        documents: 1,
+        orphanChunks: 2,
+        incompleteDocuments: [],
+        ...(memoryIndex ? { memoryIndex: { chunks: 2, mismatched: [] } } : {}),
       });
-      d.doc.charCount = d.doc.text.length;
-      d.doc.sha256 = `sha-${id}-${version}`;
-      return d;
-    };
-    const v1 = withText("a", "v1", [1, 2]);
-    await store.commitDocument(v1.doc, v1.chunks);
-    // Crash between step 1 and step 2: a new document and a replacement whose rows were never written.
-    failAt = "chunks";
-    const ghost = withText("ghost", "g", [50]);
-    await expect(store.commitDocument(ghost.doc, ghost.chunks)).rejects.toMatchObject({ code: "RFX_INTERNAL" });
-    const v2 = withText("a", "v2", [51]);
-    await expect(store.commitDocument(v2.doc, v2.chunks)).rejects.toMatchObject({ code: "RFX_INTERNAL" });
-    failAt = undefined;
-    for (const seed of [50, 51]) {
-      const hits = await store.vectorSearch(unitVector(dim, seed), { limit: 3 });
-      expect(hits.map((h) => h.chunk.text).filter((t) => !t.startsWith("v1"))).toEqual([]);
-    }
-    expect(await store.textSearch("g chunk", { limit: 5 })).toSatisfy((hs: { chunk: { text: string } }[]) => hs.every((h) => h.chunk.text.startsWith("v1")));
-    expect(await store.getDocument("ghost")).toBeUndefined();
-    expect((await store.getChunks("a")).map((c) => c.text)).toEqual(v1.chunks.map((c) => c.text));
-    expect(await store.verify()).toMatchObject({ documents: 1, orphanChunks: 2, incompleteDocuments: [], ...(memoryIndex ? { memoryIndex: { chunks: 2, mismatched: [] } } : {}) });
-    // Crash after the commit point of a replacement, before the old chunks are deleted: the new version stands.
-    failAt = "documents";
-    const v3 = withText("a", "v3", [60, 61, 62]);
-    await expect(store.commitDocument(v3.doc, v3.chunks)).rejects.toThrow(/simulated crash/);
-    failAt = undefined;
-    expect((await store.getChunks("a")).map((c) => c.text)).toEqual(v3.chunks.map((c) => c.text));
-    expect((await store.vectorSearch(unitVector(dim, 1), { limit: 10 })).every((h) => h.chunk.text.startsWith("v3"))).toBe(true);
-    expect(await store.verify()).toMatchObject({ documents: 1, chunks: 3, orphanChunks: 4, incompleteDocuments: [], ...(memoryIndex ? { memoryIndex: { chunks: 3, mismatched: [] } } : {}) });
-    await store.close();
-    store = await openLanceDbStore({ dir, dim, embedderId: "t", memoryIndex });
-    try {
-      expect(await store.verify()).toEqual({ documents: 1, chunks: 3, orphanChunks: 0, incompleteDocuments: [], ...(memoryIndex ? { memoryIndex: { chunks: 3, mismatched: [] } } : {}) });
-      expect((await store.getDocument("a"))?.sha256).toBe("sha-a-v3");
-    } finally {
+      // Crash after the commit point of a replacement, before the old chunks are deleted: the new version stands.
+      failAt = "documents";
+      const v3 = withText("a", "v3", [60, 61, 62]);
+      await expect(store.commitDocument(v3.doc, v3.chunks)).rejects.toThrow(/simulated crash/);
+      failAt = undefined;
+      expect((await store.getChunks("a")).map((c) => c.text)).toEqual(v3.chunks.map((c) => c.text));
+      expect(
+        (await store.vectorSearch(unitVector(dim, 1), { limit: 10 })).every((h) => h.chunk.text.startsWith("v3")),
+      ).toBe(true);
+      expect(await store.verify()).toMatchObject({
+        documents: 1,
+        chunks: 3,
+        orphanChunks: 4,
+        incompleteDocuments: [],
+        ...(memoryIndex ? { memoryIndex: { chunks: 3, mismatched: [] } } : {}),
+      });
       await store.close();
-    }
-  });
+      store = await openLanceDbStore({ dir, dim, embedderId: "t", memoryIndex });
+      try {
+        expect(await store.verify()).toEqual({
+          documents: 1,
+          chunks: 3,
+          orphanChunks: 0,
+          incompleteDocuments: [],
+          ...(memoryIndex ? { memoryIndex: { chunks: 3, mismatched: [] } } : {}),
+        });
+        expect((await store.getDocument("a"))?.sha256).toBe("sha-a-v3");
+      } finally {
+        await store.close();
+      }
+    },
+  );
 
   it("drops the in-memory index past its bound: LanceDB serves the same results and builds its ANN index", async () => {
     const dim = 32;
-    const items = Array.from({ length: 40 }, (_, d) => docWithChunks(`b${d}`, Array.from({ length: 10 }, (_, c) => unitVector(dim, d * 10 + c))));
+    const items = Array.from({ length: 40 }, (_, d) =>
+      docWithChunks(
+        `b${d}`,
+        Array.from({ length: 10 }, (_, c) => unitVector(dim, d * 10 + c)),
+      ),
+    );
     // Room for about half the chunks: the first half fits, the commit of the second crosses the bound.
     const maxBytes = 260_000;
-    const store = await openLanceDbStore({ dir: join(root, "bound"), dim, embedderId: "t", annThreshold: 300, memoryIndex: { maxBytes, quantization: "int8" } });
+    const store = await openLanceDbStore({
+      dir: join(root, "bound"),
+      dim,
+      embedderId: "t",
+      annThreshold: 300,
+      memoryIndex: { maxBytes, quantization: "int8" },
+    });
     try {
       await store.commitDocuments(items.slice(0, 20));
       const info = store.memoryIndexInfo!();
@@ -162,7 +239,9 @@ describe("openLanceDbStore", () => {
       expect((await store.indexInfo()).memory?.state).toBe("over_limit");
       const exact = (await store.vectorSearch(q, { limit: 400, exact: true })).map((h) => h.chunk.id);
       expect(exact).toHaveLength(400);
-      expect(exact.filter((id) => id.startsWith("b") && Number(id.slice(1).split(":")[0]) < 20).slice(0, 5)).toEqual(before);
+      expect(exact.filter((id) => id.startsWith("b") && Number(id.slice(1).split(":")[0]) < 20).slice(0, 5)).toEqual(
+        before,
+      );
       expect((await store.textSearch("document b33", { limit: 3 })).length).toBeGreaterThan(0);
       // Past rag.ann_threshold with LanceDB serving again, its HNSW index is built in the background.
       await store.optimize();
@@ -177,12 +256,23 @@ describe("openLanceDbStore", () => {
     const dir = join(root, "meta");
     const dim = 16;
     let store = await openLanceDbStore({ dir, dim, embedderId: "e1", distance: "ip", annThreshold: 256 });
-    await store.commitDocuments(Array.from({ length: 30 }, (_, d) => docWithChunks(`m${d}`, Array.from({ length: 10 }, (_, c) => unitVector(dim, d * 10 + c)))));
+    await store.commitDocuments(
+      Array.from({ length: 30 }, (_, d) =>
+        docWithChunks(
+          `m${d}`,
+          Array.from({ length: 10 }, (_, c) => unitVector(dim, d * 10 + c)),
+        ),
+      ),
+    );
     await store.optimize();
     expect((await store.indexInfo()).ann).toBe(true);
     await store.close();
-    await expect(openLanceDbStore({ dir, dim, embedderId: "e2" })).rejects.toMatchObject({ code: "RFX_CONFIG_INVALID" });
-    await expect(openLanceDbStore({ dir, dim: 32, embedderId: "e1" })).rejects.toMatchObject({ code: "RFX_CONFIG_INVALID" });
+    await expect(openLanceDbStore({ dir, dim, embedderId: "e2" })).rejects.toMatchObject({
+      code: "RFX_CONFIG_INVALID",
+    });
+    await expect(openLanceDbStore({ dir, dim: 32, embedderId: "e1" })).rejects.toMatchObject({
+      code: "RFX_CONFIG_INVALID",
+    });
     store = await openLanceDbStore({ dir, dim, embedderId: "e1", distance: "l2", annThreshold: 256 });
     try {
       expect((await store.indexInfo()).ann).toBe(false);
@@ -205,9 +295,15 @@ describe("openLanceDbStore", () => {
         d.chunks[0] = { ...d.chunks[0], text, start: 0, end: text.length };
         return d;
       };
-      await store.commitDocuments([mk("weak", "lighthouse mentioned once among many many other ordinary words here"), mk("other", "nothing relevant at all")]);
+      await store.commitDocuments([
+        mk("weak", "lighthouse mentioned once among many many other ordinary words here"),
+        mk("other", "nothing relevant at all"),
+      ]);
       await store.optimize();
-      await store.commitDocument(mk("strong", "lighthouse lighthouse lighthouse").doc, mk("strong", "lighthouse lighthouse lighthouse").chunks);
+      await store.commitDocument(
+        mk("strong", "lighthouse lighthouse lighthouse").doc,
+        mk("strong", "lighthouse lighthouse lighthouse").chunks,
+      );
       const hits = await store.textSearch("lighthouse", { limit: 2 });
       expect(hits.map((h) => h.chunk.documentId)).toEqual(["strong", "weak"]);
     } finally {
@@ -235,7 +331,9 @@ describe("lancedb store after a kill right after an acknowledged commit", () => 
       process.kill(process.pid, "SIGKILL");
     `;
     const { spawnSync } = await import("node:child_process");
-    const r = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { encoding: "utf8" });
+    const r = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
+      encoding: "utf8",
+    });
     expect(r.stdout, r.stderr).toBe("acked\n");
     expect(r.signal).toBe("SIGKILL");
     const s = await openLanceDbStore({ dir, dim: 4, embedderId: "test" });

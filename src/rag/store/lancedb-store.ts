@@ -34,7 +34,13 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from "
 import { join } from "node:path";
 import * as lancedb from "@lancedb/lancedb";
 import { createRequire } from "node:module";
-import type { Data, FixedSizeList as FixedSizeListType, Float32 as Float32Type, Schema as SchemaType, Table as ArrowTableType } from "apache-arrow";
+import type {
+  Data,
+  FixedSizeList as FixedSizeListType,
+  Float32 as Float32Type,
+  Schema as SchemaType,
+  Table as ArrowTableType,
+} from "apache-arrow";
 import { CONFIG_DEFAULTS } from "../../config/index.ts";
 import { ReflexiaError } from "../../errors/index.ts";
 import type { DistanceMetric, DocumentType, RagChunk, RagDocument } from "../types.ts";
@@ -55,9 +61,20 @@ import {
 
 // Arrow through require: LanceDB loads apache-arrow's CommonJS build, and its `instanceof` checks only accept
 // objects of that instance (an ESM import is a second copy whose tables LanceDB would have to rebuild).
-const { Field, FixedSizeList, Float32, Float64, Int32, makeData, RecordBatch, Schema, Struct, Table: ArrowTable, Utf8, vectorFromArray } = createRequire(import.meta.url)(
-  "apache-arrow",
-) as typeof import("apache-arrow");
+const {
+  Field,
+  FixedSizeList,
+  Float32,
+  Float64,
+  Int32,
+  makeData,
+  RecordBatch,
+  Schema,
+  Struct,
+  Table: ArrowTable,
+  Utf8,
+  vectorFromArray,
+} = createRequire(import.meta.url)("apache-arrow") as typeof import("apache-arrow");
 
 export interface LanceDbStoreOptions {
   /** Directory of the database, e.g. `$REFLEXIA_HOME/rag/lancedb`; created when missing. */
@@ -108,9 +125,38 @@ interface DocState extends Omit<RagDocument, "text"> {
 
 const DOCS = "documents";
 const CHUNKS = "chunks";
-const CHUNK_COLUMNS = ["id", "document_id", "ingest_id", "chunk_index", "text", "char_start", "char_end", "token_count"];
-const DOC_META_COLUMNS = ["id", "source", "title", "type", "mime_type", "size", "sha256", "added_at", "chunk_count", "char_count", "ingest_id"];
-const CHUNK_FIELDS = ["id", "documentId", "index", "text", "start", "end", "tokenCount"] as const satisfies readonly (keyof RagChunk)[];
+const CHUNK_COLUMNS = [
+  "id",
+  "document_id",
+  "ingest_id",
+  "chunk_index",
+  "text",
+  "char_start",
+  "char_end",
+  "token_count",
+];
+const DOC_META_COLUMNS = [
+  "id",
+  "source",
+  "title",
+  "type",
+  "mime_type",
+  "size",
+  "sha256",
+  "added_at",
+  "chunk_count",
+  "char_count",
+  "ingest_id",
+];
+const CHUNK_FIELDS = [
+  "id",
+  "documentId",
+  "index",
+  "text",
+  "start",
+  "end",
+  "tokenCount",
+] as const satisfies readonly (keyof RagChunk)[];
 const LANCE_DISTANCE: Record<DistanceMetric, "dot" | "cosine" | "l2"> = { ip: "dot", cosine: "cosine", l2: "l2" };
 /**
  * Distance the ANN index is trained and searched with. LanceDB 0.31's IVF_HNSW_SQ with "dot" returns near-random
@@ -183,7 +229,8 @@ function chunksTableOf(rows: { c: EmbeddedChunk; ingestId: string }[]): ArrowTab
   const vectors = new Float32Array(n * dim);
   rows.forEach(({ c }, i) => vectors.set(c.vector, i * dim));
   const schema = chunksSchema(dim);
-  const ints = (f: (c: EmbeddedChunk) => number) => makeData({ type: new Int32(), length: n, nullCount: 0, data: Int32Array.from(rows, ({ c }) => f(c)) });
+  const ints = (f: (c: EmbeddedChunk) => number) =>
+    makeData({ type: new Int32(), length: n, nullCount: 0, data: Int32Array.from(rows, ({ c }) => f(c)) });
   const strings = (values: string[]) => vectorFromArray(values, new Utf8()).data[0];
   const vectorType = schema.fields.find((f) => f.name === "vector")!.type as FixedSizeListType<Float32Type>;
   const columns: Record<string, Data> = {
@@ -195,9 +242,19 @@ function chunksTableOf(rows: { c: EmbeddedChunk; ingestId: string }[]): ArrowTab
     char_start: ints((c) => c.start),
     char_end: ints((c) => c.end),
     token_count: ints((c) => c.tokenCount),
-    vector: makeData({ type: vectorType, length: n, nullCount: 0, child: makeData({ type: new Float32(), length: n * dim, nullCount: 0, data: vectors }) }),
+    vector: makeData({
+      type: vectorType,
+      length: n,
+      nullCount: 0,
+      child: makeData({ type: new Float32(), length: n * dim, nullCount: 0, data: vectors }),
+    }),
   };
-  const struct = makeData({ type: new Struct(schema.fields), length: n, nullCount: 0, children: schema.fields.map((f) => columns[f.name]) });
+  const struct = makeData({
+    type: new Struct(schema.fields),
+    length: n,
+    nullCount: 0,
+    children: schema.fields.map((f) => columns[f.name]),
+  });
   return new ArrowTable(schema, [new RecordBatch(schema, struct)]);
 }
 
@@ -249,7 +306,10 @@ function readMeta(path: string): StoreMeta | undefined {
   try {
     return JSON.parse(readFileSync(path, "utf8")) as StoreMeta;
   } catch (e) {
-    throw new ReflexiaError("RFX_CONFIG_INVALID", `vector store metadata ${path} is unreadable: ${(e as Error).message}`);
+    throw new ReflexiaError(
+      "RFX_CONFIG_INVALID",
+      `vector store metadata ${path} is unreadable: ${(e as Error).message}`,
+    );
   }
 }
 
@@ -269,7 +329,9 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
   const ef = options.ef ?? 300;
   const hnswM = options.hnsw?.m ?? 32;
   const hnswEfConstruction = options.hnsw?.efConstruction ?? 400;
-  const onBackgroundError = options.onBackgroundError ?? ((e: unknown) => console.warn(`[rag] background optimize failed: ${(e as Error).message}`));
+  const onBackgroundError =
+    options.onBackgroundError ??
+    ((e: unknown) => console.warn(`[rag] background optimize failed: ${(e as Error).message}`));
   mkdirSync(dir, { recursive: true });
   const metaPath = join(dir, "reflexia-store.json");
   let meta = readMeta(metaPath);
@@ -288,7 +350,9 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
   const db = await lancedb.connect(dir);
   const names = new Set(await db.tableNames());
   const docsTable = names.has(DOCS) ? await db.openTable(DOCS) : await db.createEmptyTable(DOCS, documentsSchema());
-  const chunksTable = names.has(CHUNKS) ? await db.openTable(CHUNKS) : await db.createEmptyTable(CHUNKS, chunksSchema(dim));
+  const chunksTable = names.has(CHUNKS)
+    ? await db.openTable(CHUNKS)
+    : await db.createEmptyTable(CHUNKS, chunksSchema(dim));
 
   const indices = await chunksTable.listIndices();
   if (!indices.some((i) => i.columns.includes("text") && i.indexType === "FTS")) {
@@ -309,7 +373,8 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
   const bySource = new Map<string, string>();
   /** Content hash → ids of the documents with it, so a duplicate check is a lookup, not a scan of every document. */
   const bySha = new Map<string, Set<string>>();
-  const indexSha = (d: { id: string; sha256: string }) => (bySha.get(d.sha256) ?? bySha.set(d.sha256, new Set()).get(d.sha256)!).add(d.id);
+  const indexSha = (d: { id: string; sha256: string }) =>
+    (bySha.get(d.sha256) ?? bySha.set(d.sha256, new Set()).get(d.sha256)!).add(d.id);
   const unindexSha = (d: { id: string; sha256: string }) => {
     const ids = bySha.get(d.sha256);
     ids?.delete(d.id);
@@ -337,7 +402,12 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
   for (const r of (await chunksTable.query().select(["ingest_id"]).toArray()) as Row[]) seen.add(r.ingest_id as string);
   const orphans = [...seen].filter((g) => !liveIngests.has(g));
   for (let i = 0; i < orphans.length; i += 200) {
-    await chunksTable.delete(`ingest_id IN (${orphans.slice(i, i + 200).map(sqlString).join(", ")})`);
+    await chunksTable.delete(
+      `ingest_id IN (${orphans
+        .slice(i, i + 200)
+        .map(sqlString)
+        .join(", ")})`,
+    );
   }
 
   const exclusive = createMutex();
@@ -372,7 +442,13 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
   let memState: MemoryIndexInfo["state"] = memOptions ? "loading" : "off";
   let memLoaded: Promise<void> = Promise.resolve();
   if (memOptions) {
-    const index = createMemoryIndex({ dim, metric, quantization: memOptions.quantization, candidates: memOptions.candidates, forceJs: memOptions.forceJs });
+    const index = createMemoryIndex({
+      dim,
+      metric,
+      quantization: memOptions.quantization,
+      candidates: memOptions.candidates,
+      forceJs: memOptions.forceJs,
+    });
     mem = index;
     memLoaded = exclusive(async () => {
       if (closed) return dropMemoryIndex();
@@ -404,7 +480,11 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
         list.push({ ...rowToChunk(r), vector: Float32Array.from(vectors.get(i)!.toArray() as Float32Array) });
         const d = docs.get(documentId)!;
         if (list.length === d.chunkCount) {
-          index.setDocument(documentId, d.ingestId, list.sort((a, b) => a.index - b.index));
+          index.setDocument(
+            documentId,
+            d.ingestId,
+            list.sort((a, b) => a.index - b.index),
+          );
           partial.delete(documentId);
         }
       }
@@ -412,7 +492,9 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
     }
     // A document whose rows did not all arrive cannot be mirrored exactly: LanceDB serves instead.
     if (partial.size > 0) {
-      onBackgroundError(new Error(`in-memory index: ${partial.size} document(s) with missing chunk rows; searching LanceDB instead`));
+      onBackgroundError(
+        new Error(`in-memory index: ${partial.size} document(s) with missing chunk rows; searching LanceDB instead`),
+      );
       dropMemoryIndex();
     }
   }
@@ -428,7 +510,6 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
   function checkMemoryBound(): void {
     if (mem && memOptions && mem.stats().bytes > memOptions.maxBytes) dropMemoryIndex();
   }
-
 
   /** Folds new rows into the FTS (and ANN) indexes; compacts the documents table now and then. */
   /** How long the last refresh took (it bounds how often a burst of commits triggers one). */
@@ -449,14 +530,20 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
 
   // While the in-memory index serves, an HNSW index would only cost CPU (minutes at 100k rows): it is built once
   // LanceDB serves again.
-  const annWanted = (rows: number) => !mem && rows >= Math.max(annThreshold, MIN_ANN_ROWS) && (!hasAnn || rows >= annBuiltRows * ANN_REBUILD_GROWTH);
+  const annWanted = (rows: number) =>
+    !mem && rows >= Math.max(annThreshold, MIN_ANN_ROWS) && (!hasAnn || rows >= annBuiltRows * ANN_REBUILD_GROWTH);
 
   async function buildAnnLocked(): Promise<void> {
     const rows = await chunksTable.countRows();
     if (!annWanted(rows)) return;
     await chunksTable.createIndex("vector", {
       // One partition: a single HNSW graph, the layout LanceDB recommends below millions of rows.
-      config: lancedb.Index.hnswSq({ distanceType: ANN_DISTANCE[metric], numPartitions: 1, m: hnswM, efConstruction: hnswEfConstruction }),
+      config: lancedb.Index.hnswSq({
+        distanceType: ANN_DISTANCE[metric],
+        numPartitions: 1,
+        m: hnswM,
+        efConstruction: hnswEfConstruction,
+      }),
       replace: true,
     });
     hasAnn = true;
@@ -493,7 +580,11 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
     // briefly (concurrent uploads) would otherwise start a refresh in every pause.
     const gap = REFRESH_DUTY_FACTOR * lastRefreshMs;
     const maxDelay = Math.max(REFRESH_MAX_DELAY_MS, gap);
-    const wait = Math.max(0, lastRefreshEnd + gap - performance.now(), Math.min(REFRESH_DEBOUNCE_MS, dirtySince + maxDelay - now));
+    const wait = Math.max(
+      0,
+      lastRefreshEnd + gap - performance.now(),
+      Math.min(REFRESH_DEBOUNCE_MS, dirtySince + maxDelay - now),
+    );
     refreshTimer = setTimeout(() => {
       refreshTimer = undefined;
       dirtySince = 0;
@@ -575,14 +666,25 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
         if (items.length === 0) return;
         const ids = new Set<string>();
         for (const { doc, chunks } of items) {
-          if (ids.has(doc.id)) throw new ReflexiaError("RFX_INTERNAL", `document ${doc.id} appears twice in one commit`);
+          if (ids.has(doc.id))
+            throw new ReflexiaError("RFX_INTERNAL", `document ${doc.id} appears twice in one commit`);
           ids.add(doc.id);
           for (const c of chunks) {
-            if (c.vector.length !== dim) throw new ReflexiaError("RFX_INTERNAL", `chunk vector has ${c.vector.length} dimensions, the store ${dim}`);
-            if (c.documentId !== doc.id) throw new ReflexiaError("RFX_INTERNAL", `chunk ${c.id} belongs to ${c.documentId}, not ${doc.id}`);
+            if (c.vector.length !== dim)
+              throw new ReflexiaError(
+                "RFX_INTERNAL",
+                `chunk vector has ${c.vector.length} dimensions, the store ${dim}`,
+              );
+            if (c.documentId !== doc.id)
+              throw new ReflexiaError("RFX_INTERNAL", `chunk ${c.id} belongs to ${c.documentId}, not ${doc.id}`);
           }
         }
-        const staged = items.map(({ doc, chunks }) => ({ doc, chunks, ingestId: crypto.randomUUID(), previous: docs.get(doc.id) }));
+        const staged = items.map(({ doc, chunks }) => ({
+          doc,
+          chunks,
+          ingestId: crypto.randomUUID(),
+          previous: docs.get(doc.id),
+        }));
         const chunkRows = chunksTableOf(staged.flatMap(({ chunks, ingestId }) => chunks.map((c) => ({ c, ingestId }))));
         const docRow = ({ doc, chunks, ingestId }: (typeof staged)[number]) => ({
           id: doc.id,
@@ -610,7 +712,12 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
           // in between would lose an acknowledged document. mergeInsert joins against the whole table, so it is
           // kept to replacements.
           if (fresh.length > 0) await docsTable.add(fresh.map(docRow));
-          if (replacing.length > 0) await docsTable.mergeInsert("id").whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(replacing.map(docRow));
+          if (replacing.length > 0)
+            await docsTable
+              .mergeInsert("id")
+              .whenMatchedUpdateAll()
+              .whenNotMatchedInsertAll()
+              .execute(replacing.map(docRow));
         } catch (e) {
           // Rows of step 1 are now orphans: searches must keep skipping them until the next open removes them.
           afterWrite();
@@ -619,17 +726,25 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
           await reloadDocs().catch(() => undefined);
           // The index follows the reloaded map: documents of this batch whose row did commit, and no others.
           if (mem) {
-            for (const id of [...mem.documentIds()]) if (docs.get(id)?.ingestId !== mem.ingestOf(id)) mem.removeDocument(id);
-            for (const { doc, chunks, ingestId } of staged) if (docs.get(doc.id)?.ingestId === ingestId) mem.setDocument(doc.id, ingestId, chunks);
+            for (const id of [...mem.documentIds()])
+              if (docs.get(id)?.ingestId !== mem.ingestOf(id)) mem.removeDocument(id);
+            for (const { doc, chunks, ingestId } of staged)
+              if (docs.get(doc.id)?.ingestId === ingestId) mem.setDocument(doc.id, ingestId, chunks);
             // A document the map names but the index lacks (the reload itself failed): only LanceDB can serve.
             if (mem.stats().documents !== docs.size) dropMemoryIndex();
           }
           checkMemoryBound();
-          throw new ReflexiaError("RFX_INTERNAL", `storing ${items.length} document(s) failed: ${(e as Error).message}`, undefined, { cause: e });
+          throw new ReflexiaError(
+            "RFX_INTERNAL",
+            `storing ${items.length} document(s) failed: ${(e as Error).message}`,
+            undefined,
+            { cause: e },
+          );
         }
         for (const { doc, chunks, ingestId, previous } of staged) {
           const { text: _t, ...metaOnly } = doc;
-          if (previous && previous.source !== doc.source && bySource.get(previous.source) === doc.id) bySource.delete(previous.source);
+          if (previous && previous.source !== doc.source && bySource.get(previous.source) === doc.id)
+            bySource.delete(previous.source);
           if (previous) unindexSha(previous);
           docs.set(doc.id, { ...metaOnly, chunkCount: chunks.length, ingestId });
           bySource.set(doc.source, doc.id);
@@ -645,7 +760,8 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
         try {
           await options.onCommitStep?.("documents");
           // Step 3: the superseded chunks; a crash here leaves them to the recovery at open.
-          if (superseded.length > 0) await chunksTable.delete(`ingest_id IN (${superseded.map((p) => sqlString(p.ingestId)).join(", ")})`);
+          if (superseded.length > 0)
+            await chunksTable.delete(`ingest_id IN (${superseded.map((p) => sqlString(p.ingestId)).join(", ")})`);
           staleRows -= oldRows;
         } finally {
           afterWrite();
@@ -678,7 +794,11 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
       const d = docs.get(id);
       if (!d) return undefined;
       if (!opts?.withText) return publicDoc(d);
-      const rows = (await docsTable.query().where(`id = ${sqlString(id)}`).select(["text", "ingest_id"]).toArray()) as Row[];
+      const rows = (await docsTable
+        .query()
+        .where(`id = ${sqlString(id)}`)
+        .select(["text", "ingest_id"])
+        .toArray()) as Row[];
       const row = rows.find((r) => r.ingest_id === docs.get(id)?.ingestId) ?? rows[0];
       return row ? { ...publicDoc(d), text: row.text as string } : undefined;
     },
@@ -700,7 +820,9 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
       live();
       const offset = Math.max(0, opts.offset ?? 0);
       const limit = Math.max(0, opts.limit ?? 50);
-      sortedCache ??= [...docs.values()].sort((a, b) => (a.addedAt < b.addedAt ? -1 : a.addedAt > b.addedAt ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      sortedCache ??= [...docs.values()].sort((a, b) =>
+        a.addedAt < b.addedAt ? -1 : a.addedAt > b.addedAt ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0,
+      );
       return { documents: sortedCache.slice(offset, offset + limit).map(publicDoc), total: sortedCache.length };
     },
 
@@ -718,7 +840,8 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
 
     async vectorSearch(vector: Float32Array, opts: SearchOptions): Promise<SearchHit[]> {
       live();
-      if (vector.length !== dim) throw new ReflexiaError("RFX_INTERNAL", `query vector has ${vector.length} dimensions, the store ${dim}`);
+      if (vector.length !== dim)
+        throw new ReflexiaError("RFX_INTERNAL", `query vector has ${vector.length} dimensions, the store ${dim}`);
       if (opts.limit <= 0 || docs.size === 0) return [];
       const m = serving();
       if (m) return m.vectorSearch(vector, opts);
@@ -777,7 +900,12 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
       const vec = list.find((i) => i.columns.includes("vector"));
       let unindexedRows = 0;
       if (vec) unindexedRows = (await chunksTable.indexStats(vec.name))?.numUnindexedRows ?? 0;
-      return { ann: Boolean(vec), unindexedRows, fts: list.some((i) => i.indexType === "FTS"), ...(memOptions || memState !== "off" ? { memory: memoryInfo() } : {}) };
+      return {
+        ann: Boolean(vec),
+        unindexedRows,
+        fts: list.some((i) => i.indexType === "FTS"),
+        ...(memOptions || memState !== "off" ? { memory: memoryInfo() } : {}),
+      };
     },
 
     optimize() {
@@ -793,7 +921,8 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
       return exclusive(async (): Promise<StoreVerifyReport> => {
         live();
         const texts = new Map<string, string>();
-        for (const r of (await docsTable.query().select(["id", "text"]).toArray()) as Row[]) texts.set(r.id as string, r.text as string);
+        for (const r of (await docsTable.query().select(["id", "text"]).toArray()) as Row[])
+          texts.set(r.id as string, r.text as string);
         const byDoc = new Map<string, RagChunk[]>();
         let orphanChunks = 0;
         let total = 0;
@@ -810,17 +939,30 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
             }
             const c = rowToChunk(r);
             (byDoc.get(c.documentId) ?? byDoc.set(c.documentId, []).get(c.documentId)!).push(c);
-            if (mem) liveRows.set(c.id, { chunk: c, ingestId: r.ingest_id as string, vector: vectors.get(i)!.toArray() as Float32Array });
+            if (mem)
+              liveRows.set(c.id, {
+                chunk: c,
+                ingestId: r.ingest_id as string,
+                vector: vectors.get(i)!.toArray() as Float32Array,
+              });
           }
         }
         const incompleteDocuments: string[] = [];
         for (const d of docs.values()) {
           const cs = (byDoc.get(d.id) ?? []).sort((a, b) => a.index - b.index);
           const text = texts.get(d.id);
-          const ok = text !== undefined && cs.length === d.chunkCount && cs.every((c, i) => c.index === i && text.slice(c.start, c.end) === c.text);
+          const ok =
+            text !== undefined &&
+            cs.length === d.chunkCount &&
+            cs.every((c, i) => c.index === i && text.slice(c.start, c.end) === c.text);
           if (!ok) incompleteDocuments.push(d.id);
         }
-        const report: StoreVerifyReport = { documents: docs.size, chunks: total - orphanChunks, orphanChunks, incompleteDocuments };
+        const report: StoreVerifyReport = {
+          documents: docs.size,
+          chunks: total - orphanChunks,
+          orphanChunks,
+          incompleteDocuments,
+        };
         if (mem) {
           const mismatched: string[] = [];
           let held = 0;

@@ -6,7 +6,10 @@ import { createVectorMatrix } from "./vector-matrix.ts";
 import type { DocumentRecord, EmbeddedChunk, VectorStore } from "./vector-store.ts";
 
 const DIM = 48;
-const WORDS = "amber basalt cedar dune ember fjord glacier harbour island juniper kelp lagoon meadow nectar orchard pebble quarry reef saffron tundra".split(" ");
+const WORDS =
+  "amber basalt cedar dune ember fjord glacier harbour island juniper kelp lagoon meadow nectar orchard pebble quarry reef saffron tundra".split(
+    " ",
+  );
 
 /** Deterministic numbers in [0, 1) (a 32-bit LCG): the same data on every run. */
 function rng(seed: number) {
@@ -15,8 +18,15 @@ function rng(seed: number) {
 }
 
 /** A document of `n` chunks with random unit vectors (a few unnormalised, for cosine and l2) and random words. */
-function makeDoc(id: string, n: number, rand: () => number, version = 1): { doc: DocumentRecord; chunks: EmbeddedChunk[] } {
-  const texts = Array.from({ length: n }, () => Array.from({ length: 4 + Math.floor(rand() * 10) }, () => WORDS[Math.floor(rand() * WORDS.length)]).join(" "));
+function makeDoc(
+  id: string,
+  n: number,
+  rand: () => number,
+  version = 1,
+): { doc: DocumentRecord; chunks: EmbeddedChunk[] } {
+  const texts = Array.from({ length: n }, () =>
+    Array.from({ length: 4 + Math.floor(rand() * 10) }, () => WORDS[Math.floor(rand() * WORDS.length)]).join(" "),
+  );
   const text = texts.join("\n");
   let pos = 0;
   const chunks = texts.map((t, index) => {
@@ -24,9 +34,30 @@ function makeDoc(id: string, n: number, rand: () => number, version = 1): { doc:
     const norm = Math.hypot(...v) * (index % 5 === 4 ? 0.5 : 1);
     const start = text.indexOf(t, pos);
     pos = start + t.length;
-    return { id: `${id}:v${version}:${index}`, documentId: id, index, text: t, start, end: pos, tokenCount: t.split(" ").length, vector: v.map((x) => x / norm) };
+    return {
+      id: `${id}:v${version}:${index}`,
+      documentId: id,
+      index,
+      text: t,
+      start,
+      end: pos,
+      tokenCount: t.split(" ").length,
+      vector: v.map((x) => x / norm),
+    };
   });
-  const doc: DocumentRecord = { id, source: id, title: id, type: "text", mimeType: "text/plain", size: text.length, sha256: `${id}-${version}`, addedAt: new Date(0).toISOString(), chunkCount: n, charCount: text.length, text };
+  const doc: DocumentRecord = {
+    id,
+    source: id,
+    title: id,
+    type: "text",
+    mimeType: "text/plain",
+    size: text.length,
+    sha256: `${id}-${version}`,
+    addedAt: new Date(0).toISOString(),
+    chunkCount: n,
+    charCount: text.length,
+    text,
+  };
   return { doc, chunks };
 }
 
@@ -65,21 +96,30 @@ describe("createMemoryIndex", () => {
     { name: "float32, TypeScript", quantization: "none" as const, forceJs: true },
   ];
   for (const form of forms) {
-    it.each(["ip", "cosine", "l2"] as const)(`${form.name}: returns the exact top-k (%s) after replacements, deletions and slot reuse`, async (metric) => {
-      const index = createMemoryIndex({ dim: DIM, metric, quantization: form.quantization, forceJs: form.forceJs, candidates: 32 });
-      const ref = await build(metric, index, 11);
-      const rand = rng(99);
-      for (let q = 0; q < 25; q++) {
-        const v = new Float32Array(DIM).map(() => rand() - 0.5);
-        for (const exact of [false, true]) {
-          const got = index.vectorSearch(v, { limit: 10, exact });
-          const want = await ref.vectorSearch(v, { limit: 10, exact: true });
-          expect(got.map((h) => h.chunk.id)).toEqual(want.map((h) => h.chunk.id));
-          got.forEach((h, i) => expect(h.distance).toBeCloseTo(want[i].distance!, 4));
+    it.each(["ip", "cosine", "l2"] as const)(
+      `${form.name}: returns the exact top-k (%s) after replacements, deletions and slot reuse`,
+      async (metric) => {
+        const index = createMemoryIndex({
+          dim: DIM,
+          metric,
+          quantization: form.quantization,
+          forceJs: form.forceJs,
+          candidates: 32,
+        });
+        const ref = await build(metric, index, 11);
+        const rand = rng(99);
+        for (let q = 0; q < 25; q++) {
+          const v = new Float32Array(DIM).map(() => rand() - 0.5);
+          for (const exact of [false, true]) {
+            const got = index.vectorSearch(v, { limit: 10, exact });
+            const want = await ref.vectorSearch(v, { limit: 10, exact: true });
+            expect(got.map((h) => h.chunk.id)).toEqual(want.map((h) => h.chunk.id));
+            got.forEach((h, i) => expect(h.distance).toBeCloseTo(want[i].distance!, 4));
+          }
         }
-      }
-      expect(index.stats().chunks).toBe((await ref.counts()).chunks);
-    });
+        expect(index.stats().chunks).toBe((await ref.counts()).chunks);
+      },
+    );
   }
 
   it("ranks full text like the reference BM25, and purges removed postings without changing results", async () => {
@@ -92,7 +132,9 @@ describe("createMemoryIndex", () => {
       const got = index.textSearch(q, { limit: 8 });
       expect(got.map((h) => h.score)).toEqual(want.map((h) => expect.closeTo(h.score, 6)));
       // Equal scores may order differently (slot vs id); the sets of ids at each score agree.
-      expect(new Set(got.map((h) => `${h.score.toFixed(6)} ${h.chunk.id}`))).toEqual(new Set(want.map((h) => `${h.score.toFixed(6)} ${h.chunk.id}`)));
+      expect(new Set(got.map((h) => `${h.score.toFixed(6)} ${h.chunk.id}`))).toEqual(
+        new Set(want.map((h) => `${h.score.toFixed(6)} ${h.chunk.id}`)),
+      );
       expect(before[i]).toEqual(got.map((h) => h.chunk.id));
     }
     // Removing a quarter of the chunks triggers a purge; what remains still ranks like the reference.
@@ -102,7 +144,9 @@ describe("createMemoryIndex", () => {
     }
     for (const q of queries) {
       const want = await ref.textSearch(q, { limit: 8 });
-      expect(index.textSearch(q, { limit: 8 }).map((h) => h.score)).toEqual(want.map((h) => expect.closeTo(h.score, 6)));
+      expect(index.textSearch(q, { limit: 8 }).map((h) => h.score)).toEqual(
+        want.map((h) => expect.closeTo(h.score, 6)),
+      );
     }
   });
 

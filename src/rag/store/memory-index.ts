@@ -86,9 +86,14 @@ export function createMemoryIndex(options: MemoryIndexOptions): MemoryIndex {
   let live = 0;
   let chunkBytes = 0;
 
-  const sizeOf = (c: RagChunk) => stringBytes(c.text) + stringBytes(c.id) + stringBytes(c.documentId) + CHUNK_OVERHEAD_BYTES;
+  const sizeOf = (c: RagChunk) =>
+    stringBytes(c.text) + stringBytes(c.id) + stringBytes(c.documentId) + CHUNK_OVERHEAD_BYTES;
   // Hits carry copies: a caller changing a result must not change what the index holds.
-  const hit = (slot: number, distance: number): SearchHit => ({ chunk: { ...chunks[slot]! }, score: distanceToScore(distance, metric), distance });
+  const hit = (slot: number, distance: number): SearchHit => ({
+    chunk: { ...chunks[slot]! },
+    score: distanceToScore(distance, metric),
+    distance,
+  });
 
   const removeDocument = (documentId: string): void => {
     const d = docs.get(documentId);

@@ -20,7 +20,6 @@ export interface MemoryStoreOptions {
   distance?: DistanceMetric;
 }
 
-
 export function distanceBetween(a: Float32Array, b: Float32Array, metric: DistanceMetric): number {
   if (metric === "l2") {
     let s = 0;
@@ -72,13 +71,17 @@ export function createMemoryStore(options: MemoryStoreOptions): VectorStore {
       if (ids.size !== items.length) throw new ReflexiaError("RFX_INTERNAL", "a document appears twice in one commit");
       for (const { chunks: docChunks } of items) {
         for (const c of docChunks) {
-          if (c.vector.length !== dim) throw new ReflexiaError("RFX_INTERNAL", `chunk vector has ${c.vector.length} dimensions, the store ${dim}`);
+          if (c.vector.length !== dim)
+            throw new ReflexiaError("RFX_INTERNAL", `chunk vector has ${c.vector.length} dimensions, the store ${dim}`);
         }
       }
       for (const { doc, chunks: docChunks } of items) {
         // Copies, so a caller mutating its arrays cannot change committed data.
         docs.set(doc.id, { ...doc, chunkCount: docChunks.length });
-        chunks.set(doc.id, docChunks.map((c) => ({ ...c, vector: Float32Array.from(c.vector) })));
+        chunks.set(
+          doc.id,
+          docChunks.map((c) => ({ ...c, vector: Float32Array.from(c.vector) })),
+        );
       }
     },
     async deleteDocument(id) {
@@ -94,14 +97,18 @@ export function createMemoryStore(options: MemoryStoreOptions): VectorStore {
     async findDocument({ source, sha256 }) {
       live();
       const all = [...docs.values()];
-      const hit = (source !== undefined ? all.find((d) => d.source === source) : undefined) ?? (sha256 !== undefined ? all.find((d) => d.sha256 === sha256) : undefined);
+      const hit =
+        (source !== undefined ? all.find((d) => d.source === source) : undefined) ??
+        (sha256 !== undefined ? all.find((d) => d.sha256 === sha256) : undefined);
       return hit && publicDoc(hit, false);
     },
     async listDocuments(opts: ListDocumentsOptions = {}) {
       live();
       const offset = opts.offset ?? 0;
       const limit = opts.limit ?? 50;
-      const sorted = [...docs.values()].sort((a, b) => (a.addedAt < b.addedAt ? -1 : a.addedAt > b.addedAt ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      const sorted = [...docs.values()].sort((a, b) =>
+        a.addedAt < b.addedAt ? -1 : a.addedAt > b.addedAt ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0,
+      );
       return { documents: sorted.slice(offset, offset + limit).map((d) => publicDoc(d, false)), total: sorted.length };
     },
     async getChunks(documentId) {
@@ -112,7 +119,9 @@ export function createMemoryStore(options: MemoryStoreOptions): VectorStore {
       live();
       const scored = allChunks().map((c) => ({ c, d: distanceBetween(vector, c.vector, metric) }));
       scored.sort((a, b) => a.d - b.d || (a.c.id < b.c.id ? -1 : 1));
-      return scored.slice(0, opts.limit).map(({ c, d }) => ({ chunk: stripVector(c), score: distanceToScore(d, metric), distance: d }));
+      return scored
+        .slice(0, opts.limit)
+        .map(({ c, d }) => ({ chunk: stripVector(c), score: distanceToScore(d, metric), distance: d }));
     },
     async textSearch(query: string, opts: SearchOptions): Promise<SearchHit[]> {
       live();
@@ -122,7 +131,8 @@ export function createMemoryStore(options: MemoryStoreOptions): VectorStore {
       const docTerms = all.map((c) => bm25Terms(c.text));
       const avgLen = docTerms.reduce((s, t) => s + t.length, 0) / all.length;
       const df = new Map<string, number>();
-      for (const t of docTerms) for (const term of new Set(t)) if (q.includes(term)) df.set(term, (df.get(term) ?? 0) + 1);
+      for (const t of docTerms)
+        for (const term of new Set(t)) if (q.includes(term)) df.set(term, (df.get(term) ?? 0) + 1);
       const hits: SearchHit[] = [];
       all.forEach((c, i) => {
         const tf = new Map<string, number>();
@@ -151,9 +161,16 @@ export function createMemoryStore(options: MemoryStoreOptions): VectorStore {
       live();
       const incomplete = [...docs.values()].filter((d) => {
         const cs = chunks.get(d.id) ?? [];
-        return cs.length !== d.chunkCount || cs.some((c, i) => c.index !== i || d.text.slice(c.start, c.end) !== c.text);
+        return (
+          cs.length !== d.chunkCount || cs.some((c, i) => c.index !== i || d.text.slice(c.start, c.end) !== c.text)
+        );
       });
-      return { documents: docs.size, chunks: allChunks().length, orphanChunks: 0, incompleteDocuments: incomplete.map((d) => d.id) };
+      return {
+        documents: docs.size,
+        chunks: allChunks().length,
+        orphanChunks: 0,
+        incompleteDocuments: incomplete.map((d) => d.id),
+      };
     },
     async close() {
       closed = true;

@@ -23,13 +23,27 @@ function axisVector(axis: number, tilt = (axis + 1) % DIM, amount = 0.1): Float3
 }
 
 let seq = 0;
-function makeDoc(id: string, paragraphs: string[], vectors: Float32Array[], extra: Partial<DocumentRecord> = {}): { doc: DocumentRecord; chunks: EmbeddedChunk[] } {
+function makeDoc(
+  id: string,
+  paragraphs: string[],
+  vectors: Float32Array[],
+  extra: Partial<DocumentRecord> = {},
+): { doc: DocumentRecord; chunks: EmbeddedChunk[] } {
   const text = paragraphs.join("\n\n");
   let pos = 0;
   const chunks = paragraphs.map((p, index) => {
     const start = text.indexOf(p, pos);
     pos = start + p.length;
-    return { id: `${id}-${index}-${seq++}`, documentId: id, index, text: p, start, end: start + p.length, tokenCount: p.split(" ").length, vector: vectors[index] };
+    return {
+      id: `${id}-${index}-${seq++}`,
+      documentId: id,
+      index,
+      text: p,
+      start,
+      end: start + p.length,
+      tokenCount: p.split(" ").length,
+      vector: vectors[index],
+    };
   });
   const doc: DocumentRecord = {
     id,
@@ -84,7 +98,13 @@ export function registerStoreConformance(name: string, factory: StoreFactory): v
       expect(hits.map((h) => h.chunk.text)).toEqual(["alpha two", "alpha one", "bravo one"]);
       for (let i = 1; i < hits.length; i++) expect(hits[i - 1].score).toBeGreaterThanOrEqual(hits[i].score);
       const top = hits[0].chunk;
-      expect(top).toMatchObject({ documentId: "a", index: 1, text: "alpha two", start: a.chunks[1].start, end: a.chunks[1].end });
+      expect(top).toMatchObject({
+        documentId: "a",
+        index: 1,
+        text: "alpha two",
+        start: a.chunks[1].start,
+        end: a.chunks[1].end,
+      });
       const doc = await s.getDocument("a", { withText: true });
       expect(doc?.text?.slice(top.start, top.end)).toBe(top.text);
       expect(doc).toMatchObject({ id: "a", source: "src/a.txt", title: "Title a", type: "text", chunkCount: 2 });
@@ -96,13 +116,18 @@ export function registerStoreConformance(name: string, factory: StoreFactory): v
 
     it("finds chunks by full text, ranking the chunk with the rarer matching term first", async () => {
       const s = await open();
-      const d = makeDoc("t", ["the harbour city of Blenport lies east", "the city has a harbour", "mountains and rivers"], [axisVector(0), axisVector(1), axisVector(2)]);
+      const d = makeDoc(
+        "t",
+        ["the harbour city of Blenport lies east", "the city has a harbour", "mountains and rivers"],
+        [axisVector(0), axisVector(1), axisVector(2)],
+      );
       await s.commitDocument(d.doc, d.chunks);
       const hits = await s.textSearch("Blenport harbour", { limit: 5 });
       expect(hits[0].chunk.text).toContain("Blenport");
       expect(hits.some((h) => h.chunk.text === "mountains and rivers")).toBe(false);
       for (let i = 1; i < hits.length; i++) expect(hits[i - 1].score).toBeGreaterThanOrEqual(hits[i].score);
-      for (const q of ["what's C++ (v2)?: AND OR * \"quoted", "   ", "?!"]) await expect(s.textSearch(q, { limit: 3 })).resolves.toBeInstanceOf(Array);
+      for (const q of ["what's C++ (v2)?: AND OR * \"quoted", "   ", "?!"])
+        await expect(s.textSearch(q, { limit: 3 })).resolves.toBeInstanceOf(Array);
     });
 
     it("replaces a document's chunks on recommit and never returns the old ones", async () => {
@@ -210,17 +235,18 @@ export function registerStoreConformance(name: string, factory: StoreFactory): v
     });
 
     // Persistence applies only to stores that can be reopened (the in-memory reference cannot); not a skip.
-    if (factory.reopen) it("keeps committed documents across reopen", async () => {
-      let s = await open();
-      const a = makeDoc("p", ["persisted words here"], [axisVector(5)]);
-      await s.commitDocument(a.doc, a.chunks);
-      s = await factory.reopen!(s);
-      opened.push(s);
-      expect(await s.counts()).toEqual({ documents: 1, chunks: 1 });
-      expect((await s.vectorSearch(axisVector(5), { limit: 1 }))[0].chunk.text).toBe("persisted words here");
-      expect((await s.textSearch("persisted", { limit: 1 }))[0].chunk.documentId).toBe("p");
-      expect((await s.getDocument("p", { withText: true }))?.text).toBe(a.doc.text);
-    });
+    if (factory.reopen)
+      it("keeps committed documents across reopen", async () => {
+        let s = await open();
+        const a = makeDoc("p", ["persisted words here"], [axisVector(5)]);
+        await s.commitDocument(a.doc, a.chunks);
+        s = await factory.reopen!(s);
+        opened.push(s);
+        expect(await s.counts()).toEqual({ documents: 1, chunks: 1 });
+        expect((await s.vectorSearch(axisVector(5), { limit: 1 }))[0].chunk.text).toBe("persisted words here");
+        expect((await s.textSearch("persisted", { limit: 1 }))[0].chunk.documentId).toBe("p");
+        expect((await s.getDocument("p", { withText: true }))?.text).toBe(a.doc.text);
+      });
 
     it("rejects use after close", async () => {
       const s = await open();

@@ -18,7 +18,12 @@ describe("createTextIndex", () => {
     // Slot 0 now holds other text: the old "harbour" posting must not resurface.
     t.add(0, "glacier fjord");
     expect(t.search("harbour", 5)).toEqual([]);
-    expect(t.search("fjord lighthouse", 5).map((h) => h.slot).sort()).toEqual([0, 1]);
+    expect(
+      t
+        .search("fjord lighthouse", 5)
+        .map((h) => h.slot)
+        .sort(),
+    ).toEqual([0, 1]);
     expect(() => t.add(1, "again")).toThrow(/live/);
     t.clear();
     expect(t.stats()).toMatchObject({ slots: 0, terms: 0, postings: 0 });

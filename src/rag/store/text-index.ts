@@ -138,7 +138,8 @@ export function createTextIndex(): TextIndex {
       }
       // Top `limit` of the touched slots: a sorted window, since limit is small next to the matches.
       const best: { slot: number; score: number }[] = [];
-      const before = (a: { slot: number; score: number }, b: { slot: number; score: number }) => b.score - a.score || a.slot - b.slot;
+      const before = (a: { slot: number; score: number }, b: { slot: number; score: number }) =>
+        b.score - a.score || a.slot - b.slot;
       for (const slot of touched) {
         const score = acc[slot];
         acc[slot] = 0;
@@ -190,7 +191,13 @@ export function createTextIndex(): TextIndex {
         terms: dict.size,
         postings,
         deadPostings: dead,
-        bytes: postingBytes + dictChars * 2 + dict.size * TERM_OVERHEAD_BYTES + lens.byteLength + alive.byteLength + acc.byteLength,
+        bytes:
+          postingBytes +
+          dictChars * 2 +
+          dict.size * TERM_OVERHEAD_BYTES +
+          lens.byteLength +
+          alive.byteLength +
+          acc.byteLength,
       };
     },
 

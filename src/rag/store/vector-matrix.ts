@@ -51,7 +51,9 @@ let nativeCtor: NativeCtor | null | undefined;
 function loadNative(): NativeCtor | null {
   if (nativeCtor !== undefined) return nativeCtor;
   try {
-    nativeCtor = existsSync(NATIVE_ADDON_PATH) ? ((createRequire(import.meta.url)(NATIVE_ADDON_PATH) as { VectorIndex?: NativeCtor }).VectorIndex ?? null) : null;
+    nativeCtor = existsSync(NATIVE_ADDON_PATH)
+      ? ((createRequire(import.meta.url)(NATIVE_ADDON_PATH) as { VectorIndex?: NativeCtor }).VectorIndex ?? null)
+      : null;
   } catch {
     nativeCtor = null;
   }

@@ -23,13 +23,18 @@ describe("openRag: a rag.embedding_model that cannot be used is a configuration 
   };
 
   it("names the key when the model is not in the store", async () => {
-    const err = await openRag(config, { getEngine: neverEngine, store: createStoreFromConfig(config) }).catch((e: unknown) => e);
+    const err = await openRag(config, { getEngine: neverEngine, store: createStoreFromConfig(config) }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toMatchObject({ code: "RFX_CONFIG_INVALID", details: { key: "rag.embedding_model" } });
     expect((err as Error).message).toContain("no-such-embedder");
   });
 
   it("names the key when no engine or store was given to load it", async () => {
-    await expect(openRag(config)).rejects.toMatchObject({ code: "RFX_CONFIG_INVALID", details: { key: "rag.embedding_model" } });
+    await expect(openRag(config)).rejects.toMatchObject({
+      code: "RFX_CONFIG_INVALID",
+      details: { key: "rag.embedding_model" },
+    });
   });
 
   it("opens with the builtin embedder without an engine, and reports counts", async () => {

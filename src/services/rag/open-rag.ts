@@ -4,7 +4,14 @@ import type { Config } from "../../config/index.ts";
 import type { Engine, LoadedModel } from "../../engine/types.ts";
 import type { ReflexiaMetrics } from "../../metrics/index.ts";
 import { ReflexiaError, isReflexiaError } from "../../errors/index.ts";
-import { buildRagPrompt, createLlamaEmbedder, createRagService, type MemoryIndexInfo, type RagObserver, type RagService } from "../../rag/index.ts";
+import {
+  buildRagPrompt,
+  createLlamaEmbedder,
+  createRagService,
+  type MemoryIndexInfo,
+  type RagObserver,
+  type RagService,
+} from "../../rag/index.ts";
 import type { ModelStore } from "../../registry/index.ts";
 import { createRagAugmenter, type RagAugmenter } from "./rag-augment.ts";
 import { ragOptionsFromConfig } from "./rag-options-from-config.ts";
@@ -57,15 +64,27 @@ export async function openRag(config: Config, deps: OpenRagOptions = {}): Promis
       if (opened) deps.onChange?.();
     },
   };
-  const options = { ...ragOptionsFromConfig(config), observer, ...(deps.withoutMemoryIndex ? { memoryIndex: false as const } : {}) };
+  const options = {
+    ...ragOptionsFromConfig(config),
+    observer,
+    ...(deps.withoutMemoryIndex ? { memoryIndex: false as const } : {}),
+  };
   let embedModel: LoadedModel | undefined;
   if (!options.embedder) {
     // A model name that cannot be used is a configuration mistake: say which key to fix (never a bare 500).
     const invalid = (why: string, cause?: unknown) =>
-      new ReflexiaError("RFX_CONFIG_INVALID", `rag.embedding_model (RAG_EMBEDDING_MODEL) "${options.embeddingModel}" ${why}; set it to "builtin" or to a model in the store`, { key: "rag.embedding_model" }, cause === undefined ? undefined : { cause });
-    if (!deps.getEngine || !deps.store) throw invalid("names a store model, but no engine and model store were given to load it");
+      new ReflexiaError(
+        "RFX_CONFIG_INVALID",
+        `rag.embedding_model (RAG_EMBEDDING_MODEL) "${options.embeddingModel}" ${why}; set it to "builtin" or to a model in the store`,
+        { key: "rag.embedding_model" },
+        cause === undefined ? undefined : { cause },
+      );
+    if (!deps.getEngine || !deps.store)
+      throw invalid("names a store model, but no engine and model store were given to load it");
     const variant = await deps.store.resolve(options.embeddingModel).catch((e: unknown) => {
-      throw isReflexiaError(e) && e.code === "RFX_MODEL_NOT_FOUND" ? invalid(`is not in the model store (${e.message})`, e) : e;
+      throw isReflexiaError(e) && e.code === "RFX_MODEL_NOT_FOUND"
+        ? invalid(`is not in the model store (${e.message})`, e)
+        : e;
     });
     embedModel = await (await deps.getEngine()).loadModel({ path: variant.path, embedding: true, contextSize: 2048 });
     options.embedder = createLlamaEmbedder(embedModel, { id: `${variant.name}:${variant.tag}` });
@@ -78,8 +97,13 @@ export async function openRag(config: Config, deps: OpenRagOptions = {}): Promis
     counts: () => counts,
     async answerPrompt(question) {
       const r = await service.query(question);
-      const built = buildRagPrompt(question, r.results, { maxContextTokens: Math.floor(config.models.context_size * 0.75) });
-      return { prompt: built.prompt, sources: built.sources.map((s) => `[${s.n}] ${s.title} #${s.chunkIndex} (${s.score.toFixed(3)})`) };
+      const built = buildRagPrompt(question, r.results, {
+        maxContextTokens: Math.floor(config.models.context_size * 0.75),
+      });
+      return {
+        prompt: built.prompt,
+        sources: built.sources.map((s) => `[${s.n}] ${s.title} #${s.chunkIndex} (${s.score.toFixed(3)})`),
+      };
     },
     async close() {
       await service.close();

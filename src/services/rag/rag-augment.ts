@@ -64,12 +64,21 @@ export interface RagApplied {
 export interface RagTurn {
   /** Changes whenever the retrieved chunks change (new, replaced or deleted documents). */
   fingerprint: string;
-  apply(input: { kind: "chat" | "completion"; messages?: ChatMessage[]; prompt?: string }, model: RagPromptModel, options: RagApplyOptions): RagApplied;
+  apply(
+    input: { kind: "chat" | "completion"; messages?: ChatMessage[]; prompt?: string },
+    model: RagPromptModel,
+    options: RagApplyOptions,
+  ): RagApplied;
 }
 
 export interface RagAugmenter {
   /** Retrieves for the last user message (chat) or the prompt (completion). */
-  begin(request: { kind: "chat" | "completion"; messages?: ChatMessage[]; prompt?: string; rag: RagRequestOptions }): Promise<RagTurn>;
+  begin(request: {
+    kind: "chat" | "completion";
+    messages?: ChatMessage[];
+    prompt?: string;
+    rag: RagRequestOptions;
+  }): Promise<RagTurn>;
 }
 
 export interface RagAugmenterOptions {
@@ -90,7 +99,8 @@ function questionOf(req: { kind: "chat" | "completion"; messages?: ChatMessage[]
 
 /** Adds the RAG context to the first system message (chat templates expect at most one, first). */
 function withContext(messages: ChatMessage[], context: string): ChatMessage[] {
-  if (messages[0]?.role === "system") return [{ role: "system", content: `${messages[0].content}\n\n${context}` }, ...messages.slice(1)];
+  if (messages[0]?.role === "system")
+    return [{ role: "system", content: `${messages[0].content}\n\n${context}` }, ...messages.slice(1)];
   return [{ role: "system", content: context }, ...messages];
 }
 
@@ -104,7 +114,14 @@ export function createRagAugmenter(options: RagAugmenterOptions): RagAugmenter {
       const r: RagQueryResult = await service.query(question, { topK: request.rag.topK, hybrid: request.rag.hybrid });
       const topK = request.rag.topK ?? (defaultTopK ??= (await service.stats()).topK);
       const fingerprint = createHash("sha256")
-        .update(JSON.stringify([r.mode, topK, options.instructions ?? null, r.results.map((x) => [x.chunkId, x.start, x.end, x.text])]))
+        .update(
+          JSON.stringify([
+            r.mode,
+            topK,
+            options.instructions ?? null,
+            r.results.map((x) => [x.chunkId, x.start, x.end, x.text]),
+          ]),
+        )
         .digest("hex");
       return {
         fingerprint,
@@ -113,19 +130,34 @@ export function createRagAugmenter(options: RagAugmenterOptions): RagAugmenter {
           const count = (s: string) => tokenizer.count(s);
           const free = contextTokens - maxTokens - SAFETY_TOKENS;
           // What the request costs without sources: the rendered conversation (chat) or the role prefix (completion).
-          const base = input.kind === "chat" ? count(model.formatChat(input.messages ?? [])) : count(input.prompt ?? "") - count(question);
+          const base =
+            input.kind === "chat"
+              ? count(model.formatChat(input.messages ?? []))
+              : count(input.prompt ?? "") - count(question);
           // buildRagPrompt budgets instructions + sources + question tail; for chat the question is already in `base`.
-          const empty = buildRagPrompt(question, [], { tokenizer, instructions: options.instructions, maxContextTokens: Number.MAX_SAFE_INTEGER });
+          const empty = buildRagPrompt(question, [], {
+            tokenizer,
+            instructions: options.instructions,
+            maxContextTokens: Number.MAX_SAFE_INTEGER,
+          });
           const overhead = input.kind === "chat" ? count(empty.context) : empty.tokens;
           let room = free - base - overhead;
           for (let attempt = 0; ; attempt++) {
             if (room < 0) {
-              throw new ReflexiaError("RFX_CONTEXT_OVERFLOW", `the request leaves no room for RAG sources in the ${contextTokens}-token context (max_tokens ${maxTokens})`, {
-                contextTokens,
-                maxTokens,
-              });
+              throw new ReflexiaError(
+                "RFX_CONTEXT_OVERFLOW",
+                `the request leaves no room for RAG sources in the ${contextTokens}-token context (max_tokens ${maxTokens})`,
+                {
+                  contextTokens,
+                  maxTokens,
+                },
+              );
             }
-            const built = buildRagPrompt(question, r.results, { tokenizer, instructions: options.instructions, maxContextTokens: empty.tokens + room });
+            const built = buildRagPrompt(question, r.results, {
+              tokenizer,
+              instructions: options.instructions,
+              maxContextTokens: empty.tokens + room,
+            });
             let messages: ChatMessage[] | undefined;
             let prompt: string | undefined;
             let used: number;

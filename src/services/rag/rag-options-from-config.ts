@@ -13,7 +13,9 @@ export function ragStoreDir(home: string): string {
  * name the caller loads that model (embedding: true) and passes `createLlamaEmbedder(model)` instead, since
  * loading models is the scheduler's job, not the RAG layer's.
  */
-export function ragOptionsFromConfig(config: Pick<Config, "home" | "rag" | "vector_db" | "server">): RagServiceOptions & { embeddingModel: string } {
+export function ragOptionsFromConfig(
+  config: Pick<Config, "home" | "rag" | "vector_db" | "server">,
+): RagServiceOptions & { embeddingModel: string } {
   return {
     dir: ragStoreDir(config.home),
     chunkSize: config.rag.chunk_size,
@@ -25,6 +27,8 @@ export function ragOptionsFromConfig(config: Pick<Config, "home" | "rag" | "vect
     distance: config.vector_db.distance_metric,
     maxBytes: config.server.upload_limit_bytes,
     embeddingModel: config.rag.embedding_model,
-    ...(config.rag.embedding_model === "builtin" ? { embedder: createHashEmbedder({ dim: config.vector_db.embedding_dim }) } : {}),
+    ...(config.rag.embedding_model === "builtin"
+      ? { embedder: createHashEmbedder({ dim: config.vector_db.embedding_dim }) }
+      : {}),
   };
 }
