@@ -190,6 +190,8 @@ const DEFAULT_BATCH_CHUNKS = 2048;
 const FUSION_DEPTH_FACTOR = 4;
 const MIN_FUSION_DEPTH = 20;
 const MAX_TOP_K = 100;
+/** The longest a commit waits for concurrent uploads to join it (see gatherCommits). */
+const COMMIT_LINGER_MAX_MS = 20;
 
 function checkInt(name: string, v: number, min: number, max: number): number {
   if (!Number.isInteger(v) || v < min || v > max)
@@ -384,6 +386,38 @@ export async function createRagService(options: RagServiceOptions): Promise<RagS
   /** The committer while it runs (close waits for it); `draining` drops synchronously as its loop ends. */
   let committing: Promise<void> = Promise.resolve();
   let draining = false;
+  /**
+   * The last commit's documents plus those that queued while it ran (the concurrency it saw), and its duration:
+   * what the next commit waits for, and for how long at most.
+   */
+  let lastCommitDocs = 1;
+  let lastCommitMs = 0;
+  /** Wakes a committer waiting for more documents (set while it waits), once the queue holds `gatherTarget`. */
+  let wakeCommitter: (() => void) | undefined;
+  let gatherTarget = 0;
+
+  /**
+   * Concurrent uploads arrive staggered: the first document in after a commit would otherwise be committed alone
+   * while the others queue behind it (commits of 1 and 15 alternated with 16 uploads in flight, two commits per
+   * round, and every commit costs two LanceDB appends whatever its size). So the committer waits for as many
+   * documents as the last commit carried plus those that queued during it, at most half that commit's duration
+   * (and COMMIT_LINGER_MAX_MS): a lone sequential upload never waits (its last commit carried one and nothing
+   * queued), and when uploads stop, the next commit carries fewer and the wait shrinks with it.
+   */
+  async function gatherCommits(): Promise<void> {
+    const target = Math.min(lastCommitDocs, commitQueue[0].maxDocs);
+    const linger = Math.min(COMMIT_LINGER_MAX_MS, lastCommitMs / 2);
+    if (commitQueue.length >= target || linger < 1) return;
+    gatherTarget = target;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => wakeCommitter?.(), linger);
+      wakeCommitter = () => {
+        clearTimeout(timer);
+        wakeCommitter = undefined;
+        resolve();
+      };
+    });
+  }
 
   function enqueueCommit(p: Prepared, maxDocs: number, maxChunks: number): Promise<IngestResult> {
     countKey(`s:${p.source}`, 1);
@@ -391,6 +425,7 @@ export async function createRagService(options: RagServiceOptions): Promise<RagS
     const done = new Promise<IngestResult>((resolve, reject) =>
       commitQueue.push({ p, maxDocs, maxChunks, resolve, reject }),
     );
+    if (commitQueue.length >= gatherTarget) wakeCommitter?.();
     if (!draining) {
       draining = true;
       committing = drainCommits();
@@ -406,6 +441,7 @@ export async function createRagService(options: RagServiceOptions): Promise<RagS
     await Promise.resolve();
     try {
       while (commitQueue.length > 0) {
+        await gatherCommits();
         // The next batch: in queue order, within every member's limits, each source and content at most once.
         const batch: Queued[] = [];
         const keys = new Set<string>();
@@ -424,12 +460,15 @@ export async function createRagService(options: RagServiceOptions): Promise<RagS
           maxDocs = docsCap;
           maxChunks = chunksCap;
         }
+        const t0 = performance.now();
         try {
           const results = await commit(batch.map((b) => b.p));
           batch.forEach((b, k) => b.resolve(results[k]));
         } catch (e) {
           for (const b of batch) b.reject(e);
         }
+        lastCommitDocs = batch.length + commitQueue.length;
+        lastCommitMs = performance.now() - t0;
       }
     } finally {
       draining = false;

@@ -173,6 +173,12 @@ const REFRESH_MAX_DELAY_MS = 2000;
  * of a long ingest goes to it instead of most of it.
  */
 const REFRESH_DUTY_FACTOR = 4;
+/**
+ * The same while the in-memory index serves: no search reads LanceDB's BM25 index then (a LanceDB text search first
+ * waits for the refresh it needs), so the refresh only compacts fragments, and at most about 1/17 of an ingest goes
+ * to it (4× gave a fifth of 2,000 concurrent small uploads).
+ */
+const REFRESH_DUTY_FACTOR_MEMORY = 16;
 /** Small fragments found at open past which a refresh (compaction) is started at once. */
 const SMALL_FRAGMENTS_AT_OPEN = 16;
 /** The ANN index is rebuilt once the table has grown by this factor since it was built (deltas degrade it). */
@@ -381,15 +387,23 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
     if (ids?.size === 0) bySha.delete(d.sha256);
   };
   let sortedCache: DocState[] | undefined;
+  /** The sum of the documents' chunk counts, kept with `docs` (a sum per commit cost O(documents) each time). */
+  let liveChunks = 0;
+  /** Called whenever `docs` changes, with the change in live chunks: updates what is derived from it. */
+  const docsChanged = (chunkDelta: number) => {
+    sortedCache = undefined;
+    liveChunks += chunkDelta;
+  };
   /** Rebuilds the in-memory view of committed documents from the table (the source of truth). */
   async function reloadDocs(): Promise<void> {
     docs.clear();
     bySource.clear();
     bySha.clear();
-    sortedCache = undefined;
+    docsChanged(-liveChunks);
     for (const r of (await docsTable.query().select(DOC_META_COLUMNS).toArray()) as Row[]) {
       const d = rowToDoc(r);
       docs.set(d.id, d);
+      liveChunks += d.chunkCount;
       bySource.set(d.source, d.id);
       indexSha(d);
     }
@@ -426,11 +440,7 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
   const live = () => {
     if (closed) throw new ReflexiaError("RFX_INTERNAL", "the vector store is closed");
   };
-  const liveChunkCount = () => {
-    let n = 0;
-    for (const d of docs.values()) n += d.chunkCount;
-    return n;
-  };
+  const liveChunkCount = () => liveChunks;
   const isLive = (r: Row) => docs.get(r.document_id as string)?.ingestId === r.ingest_id;
   const keepAfter = () => new Date(Date.now() - KEEP_VERSIONS_MS);
 
@@ -578,7 +588,7 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
     if (refreshTimer) clearTimeout(refreshTimer);
     // Never sooner than REFRESH_DUTY_FACTOR × its last duration after the last one ended: commits that pause
     // briefly (concurrent uploads) would otherwise start a refresh in every pause.
-    const gap = REFRESH_DUTY_FACTOR * lastRefreshMs;
+    const gap = (serving() ? REFRESH_DUTY_FACTOR_MEMORY : REFRESH_DUTY_FACTOR) * lastRefreshMs;
     const maxDelay = Math.max(REFRESH_MAX_DELAY_MS, gap);
     const wait = Math.max(
       0,
@@ -747,12 +757,12 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
             bySource.delete(previous.source);
           if (previous) unindexSha(previous);
           docs.set(doc.id, { ...metaOnly, chunkCount: chunks.length, ingestId });
+          docsChanged(chunks.length - (previous?.chunkCount ?? 0));
           bySource.set(doc.source, doc.id);
           indexSha(doc);
           mem?.setDocument(doc.id, ingestId, chunks);
         }
         checkMemoryBound();
-        sortedCache = undefined;
         staleRows -= chunkRows.numRows;
         const superseded = replacing.map((r) => r.previous!);
         const oldRows = superseded.reduce((n, p) => n + p.chunkCount, 0);
@@ -781,7 +791,7 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
         mem?.removeDocument(id);
         if (bySource.get(d.source) === id) bySource.delete(d.source);
         unindexSha(d);
-        sortedCache = undefined;
+        docsChanged(-d.chunkCount);
         await chunksTable.delete(`document_id = ${sqlString(id)}`);
         staleRows -= d.chunkCount;
         afterWrite();
