@@ -44,9 +44,27 @@ export interface RagBenchmarkOptions {
 }
 
 export interface LatencyStats {
+  /** Wall time, ms. */
   p50: number;
   p95: number;
   mean: number;
+  /**
+   * The process's CPU time per call (all its threads), ms: on a loaded machine the wall tail is mostly time spent
+   * waiting for a core, which this leaves out.
+   */
+  cpuP50: number;
+  cpuP95: number;
+  /** Share of calls during which the OS preempted the process (an involuntary context switch). */
+  preempted: number;
+  /** Wall p95 over the calls that were not preempted (absent when every call was). */
+  unpreemptedP95?: number;
+}
+
+/** One timed call. */
+interface Sample {
+  wall: number;
+  cpu: number;
+  preempted: boolean;
 }
 
 export interface RagBenchmarkRow {
@@ -124,6 +142,11 @@ export interface RagIngestFigures {
   /** POST /api/upload over HTTP (one file per request), `uploadsInFlight` requests at once, documents per second (client-side). */
   uploadPerSecond: number;
   uploadsInFlight: number;
+  /**
+   * The process's CPU time per document on each path (all its threads, the HTTP client included for uploads), ms:
+   * what a loaded machine's wall figures hide.
+   */
+  cpuMsPerDocument: { ingestMany: number; concurrentSingle: number; upload: number };
 }
 
 export interface RagBenchmarkResult {
@@ -139,22 +162,37 @@ export interface RagBenchmarkResult {
   ingest?: RagIngestFigures;
 }
 
-function stats(samples: number[]): LatencyStats {
+function stats(samples: Sample[]): LatencyStats {
+  const wall = samples.map((x) => x.wall);
+  const cpu = samples.map((x) => x.cpu);
+  const clean = samples.filter((x) => !x.preempted).map((x) => x.wall);
   return {
-    p50: percentile(samples, 50),
-    p95: percentile(samples, 95),
-    mean: samples.reduce((a, b) => a + b, 0) / Math.max(1, samples.length),
+    p50: percentile(wall, 50),
+    p95: percentile(wall, 95),
+    mean: wall.reduce((a, b) => a + b, 0) / Math.max(1, wall.length),
+    cpuP50: percentile(cpu, 50),
+    cpuP95: percentile(cpu, 95),
+    preempted: (samples.length - clean.length) / Math.max(1, samples.length),
+    ...(clean.length > 0 ? { unpreemptedP95: percentile(clean, 95) } : {}),
   };
 }
 
-async function time<T>(n: number, fn: (i: number) => Promise<T>): Promise<number[]> {
+async function time<T>(n: number, fn: (i: number) => Promise<T>): Promise<Sample[]> {
   // Warm-up: the first searches load index pages and JIT the bindings.
   for (let i = 0; i < Math.min(20, n); i++) await fn(i);
-  const out: number[] = [];
+  const out: Sample[] = [];
   for (let i = 0; i < n; i++) {
+    const switches = process.resourceUsage().involuntaryContextSwitches;
+    const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     await fn(i);
-    out.push(performance.now() - t0);
+    const wall = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    out.push({
+      wall,
+      cpu: (cpu.user + cpu.system) / 1000,
+      preempted: process.resourceUsage().involuntaryContextSwitches > switches,
+    });
   }
   return out;
 }
@@ -383,6 +421,12 @@ export async function runRagBenchmark(options: RagBenchmarkOptions = {}): Promis
  * Small documents (two filler sentences and the fact, ≈ 35 words) into a fresh store three ways, each with its
  * own documents: one ingestMany, single ingests from concurrent callers, and multi-file HTTP uploads.
  */
+/** The process's CPU time since `since`, per document, ms. */
+function cpuMsPer(n: number, since: NodeJS.CpuUsage): number {
+  const c = process.cpuUsage(since);
+  return (c.user + c.system) / 1000 / n;
+}
+
 /** Upload requests the ingest measurement keeps in flight. */
 const UPLOADS_IN_FLIGHT = 16;
 
@@ -401,13 +445,16 @@ async function measureIngest(
   try {
     const a = corpus(11);
     const words = a.reduce((s, d) => s + d.text.split(/\s+/).length, 0) / n;
+    let cpu0 = process.cpuUsage();
     let t0 = performance.now();
     const items = await svc.ingestMany(a.map((d) => ({ content: d.text, source: `many/${d.source}` })));
     if (items.some((i) => !i.ok)) throw new Error("ingestMany failed for some benchmark documents");
     const ingestManyPerSecond = n / ((performance.now() - t0) / 1000);
+    const manyCpu = cpuMsPer(n, cpu0);
 
     const b = corpus(12);
     let next = 0;
+    cpu0 = process.cpuUsage();
     t0 = performance.now();
     await Promise.all(
       Array.from({ length: concurrency }, async () => {
@@ -418,6 +465,7 @@ async function measureIngest(
       }),
     );
     const concurrentSinglePerSecond = n / ((performance.now() - t0) / 1000);
+    const singleCpu = cpuMsPer(n, cpu0);
 
     await registerDocumentRoutes(app, { config: CONFIG_DEFAULTS, rag: svc });
     const url = await app.listen({ host: "127.0.0.1", port: 0 });
@@ -456,6 +504,7 @@ async function measureIngest(
         req.end(body);
       });
     let nextUpload = 0;
+    cpu0 = process.cpuUsage();
     t0 = performance.now();
     // One file per request (the route's contract), several requests in flight as a client uploading a folder keeps:
     // the service commits whatever has gathered together.
@@ -466,6 +515,7 @@ async function measureIngest(
     );
     agent.destroy();
     const uploadPerSecond = n / ((performance.now() - t0) / 1000);
+    const uploadCpu = cpuMsPer(n, cpu0);
     const figures = {
       documents: n,
       words,
@@ -474,6 +524,7 @@ async function measureIngest(
       concurrency,
       uploadPerSecond,
       uploadsInFlight: UPLOADS_IN_FLIGHT,
+      cpuMsPerDocument: { ingestMany: manyCpu, concurrentSingle: singleCpu, upload: uploadCpu },
     };
     log(formatIngest(figures));
     return figures;
@@ -485,6 +536,8 @@ async function measureIngest(
 }
 
 const ms = (s: LatencyStats | undefined) => (s ? `${s.p50.toFixed(2)} / ${s.p95.toFixed(2)}` : "-");
+const tail = (s: LatencyStats) =>
+  `${s.p95.toFixed(2)} cpu ${s.cpuP95.toFixed(2)} (${(100 * s.preempted).toFixed(0)}% preempted, others ${s.unpreemptedP95?.toFixed(2) ?? "-"})`;
 const num = (x: number | undefined, d = 3) => (x === undefined ? "-" : x.toFixed(d));
 const MiB = (b: number) => `${(b / 2 ** 20).toFixed(1)}`;
 
@@ -514,7 +567,8 @@ function formatRow(r: RagBenchmarkRow): string {
 function formatIngest(f: RagIngestFigures): string {
   return (
     `ingest of ${f.documents} small documents (~${f.words.toFixed(0)} words): ingestMany ${f.ingestManyPerSecond.toFixed(0)} docs/s; ` +
-    `${f.concurrency} concurrent single ingests ${f.concurrentSinglePerSecond.toFixed(0)} docs/s; HTTP /api/upload (one file per request, ${f.uploadsInFlight} in flight) ${f.uploadPerSecond.toFixed(0)} docs/s`
+    `${f.concurrency} concurrent single ingests ${f.concurrentSinglePerSecond.toFixed(0)} docs/s; HTTP /api/upload (one file per request, ${f.uploadsInFlight} in flight) ${f.uploadPerSecond.toFixed(0)} docs/s; ` +
+    `CPU ms per document ${f.cpuMsPerDocument.ingestMany.toFixed(2)} / ${f.cpuMsPerDocument.concurrentSingle.toFixed(2)} / ${f.cpuMsPerDocument.upload.toFixed(2)}`
   );
 }
 
@@ -543,6 +597,25 @@ export function formatRagBenchmark(result: RagBenchmarkResult): string {
     "mem MiB: the index's own accounting (resident growth while filling it); lance rss: resident growth from opening LanceDB through its searches",
     head,
     ...result.rows.map(formatRow),
+    "",
+    "the in-memory paths, wall p95 vs the process's CPU p95 per call, share of calls the OS preempted, and wall p95 of the others (on a loaded machine the wall tail is the wait for a core):",
+    ...result.rows.flatMap((r) =>
+      r.memory.state === "serving"
+        ? [
+            `  ${String(r.chunks).padStart(7)} chunks: ${(
+              [
+                ["int8", r.memory.int8],
+                ["f32", r.memory.exact],
+                ["bm25", r.memory.text],
+                ["query", r.queryVector],
+                ["hybrid", r.queryHybrid],
+              ] as const
+            )
+              .map(([name, x]) => `${name} ${tail(x)}`)
+              .join("; ")}`,
+          ]
+        : [],
+    ),
     "",
     "answer hit@3 (share of questions whose answer chunk is in the top 3):",
     ...result.rows.map(

@@ -173,12 +173,6 @@ const REFRESH_MAX_DELAY_MS = 2000;
  * of a long ingest goes to it instead of most of it.
  */
 const REFRESH_DUTY_FACTOR = 4;
-/**
- * The same while the in-memory index serves: no search reads LanceDB's BM25 index then (a LanceDB text search first
- * waits for the refresh it needs), so the refresh only compacts fragments, and at most about 1/17 of an ingest goes
- * to it (4× gave a fifth of 2,000 concurrent small uploads).
- */
-const REFRESH_DUTY_FACTOR_MEMORY = 16;
 /** Small fragments found at open past which a refresh (compaction) is started at once. */
 const SMALL_FRAGMENTS_AT_OPEN = 16;
 /** The ANN index is rebuilt once the table has grown by this factor since it was built (deltas degrade it). */
@@ -562,12 +556,22 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
     writeMeta(metaPath, meta);
   }
 
+  /** A refresh is queued or running (from queueRefresh until it ends). */
+  let refreshPending = false;
   /** Queues one refresh behind the writes unless one is already waiting to start. */
   function queueRefresh(): Promise<void> {
     if (queuedRefresh) return queuedRefresh;
+    refreshPending = true;
     const p: Promise<void> = exclusive(async () => {
       queuedRefresh = undefined;
-      if (!closed) await refreshLocked();
+      try {
+        if (closed) return;
+        await refreshLocked();
+        // Commits that came in while it was queued or ran wait for the next one, timed from this one's end.
+        if (commitGen > indexedGen) scheduleRefresh();
+      } finally {
+        refreshPending = false;
+      }
     }).catch(onBackgroundError);
     queuedRefresh = p;
     lastRefresh = p;
@@ -588,7 +592,7 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
     if (refreshTimer) clearTimeout(refreshTimer);
     // Never sooner than REFRESH_DUTY_FACTOR × its last duration after the last one ended: commits that pause
     // briefly (concurrent uploads) would otherwise start a refresh in every pause.
-    const gap = (serving() ? REFRESH_DUTY_FACTOR_MEMORY : REFRESH_DUTY_FACTOR) * lastRefreshMs;
+    const gap = REFRESH_DUTY_FACTOR * lastRefreshMs;
     const maxDelay = Math.max(REFRESH_MAX_DELAY_MS, gap);
     const wait = Math.max(
       0,
@@ -598,7 +602,9 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
     refreshTimer = setTimeout(() => {
       refreshTimer = undefined;
       dirtySince = 0;
-      void queueRefresh();
+      // One already queued covers these commits; one running reschedules for them when it ends. Queuing another
+      // behind a running one gave back-to-back refreshes, the second for a single commit (half of them wasted).
+      if (!refreshPending) void queueRefresh();
     }, wait);
     refreshTimer.unref();
   }
