@@ -15,7 +15,7 @@ import { openLanceDbStore } from "../rag/store/lancedb-store.ts";
 import type { MemoryIndexInfo, SearchHit, VectorStore } from "../rag/store/vector-store.ts";
 import { createRagService, type RagService } from "../rag/create-rag-service.ts";
 import type { DistanceMetric } from "../rag/types.ts";
-import { percentile } from "./bench-stats.ts";
+import { callTail, percentile, timeCall, type CallSample } from "./bench-stats.ts";
 import { generateRagCorpus, type CorpusDocument } from "./rag-corpus.ts";
 
 export interface RagBenchmarkOptions {
@@ -58,13 +58,6 @@ export interface LatencyStats {
   preempted: number;
   /** Wall p95 over the calls that were not preempted (absent when every call was). */
   unpreemptedP95?: number;
-}
-
-/** One timed call. */
-interface Sample {
-  wall: number;
-  cpu: number;
-  preempted: boolean;
 }
 
 export interface RagBenchmarkRow {
@@ -162,38 +155,25 @@ export interface RagBenchmarkResult {
   ingest?: RagIngestFigures;
 }
 
-function stats(samples: Sample[]): LatencyStats {
+function stats(samples: CallSample[]): LatencyStats {
   const wall = samples.map((x) => x.wall);
-  const cpu = samples.map((x) => x.cpu);
-  const clean = samples.filter((x) => !x.preempted).map((x) => x.wall);
+  const p95 = callTail(samples, 95);
   return {
     p50: percentile(wall, 50),
-    p95: percentile(wall, 95),
+    p95: p95.wall,
     mean: wall.reduce((a, b) => a + b, 0) / Math.max(1, wall.length),
-    cpuP50: percentile(cpu, 50),
-    cpuP95: percentile(cpu, 95),
-    preempted: (samples.length - clean.length) / Math.max(1, samples.length),
-    ...(clean.length > 0 ? { unpreemptedP95: percentile(clean, 95) } : {}),
+    cpuP50: callTail(samples, 50).cpu,
+    cpuP95: p95.cpu,
+    preempted: p95.preempted,
+    ...(p95.unpreempted !== undefined ? { unpreemptedP95: p95.unpreempted } : {}),
   };
 }
 
-async function time<T>(n: number, fn: (i: number) => Promise<T>): Promise<Sample[]> {
+async function time<T>(n: number, fn: (i: number) => Promise<T>): Promise<CallSample[]> {
   // Warm-up: the first searches load index pages and JIT the bindings.
   for (let i = 0; i < Math.min(20, n); i++) await fn(i);
-  const out: Sample[] = [];
-  for (let i = 0; i < n; i++) {
-    const switches = process.resourceUsage().involuntaryContextSwitches;
-    const cpu0 = process.cpuUsage();
-    const t0 = performance.now();
-    await fn(i);
-    const wall = performance.now() - t0;
-    const cpu = process.cpuUsage(cpu0);
-    out.push({
-      wall,
-      cpu: (cpu.user + cpu.system) / 1000,
-      preempted: process.resourceUsage().involuntaryContextSwitches > switches,
-    });
-  }
+  const out: CallSample[] = [];
+  for (let i = 0; i < n; i++) out.push((await timeCall(() => fn(i))).sample);
   return out;
 }
 
