@@ -375,7 +375,10 @@ export async function runRagBenchmark(options: RagBenchmarkOptions = {}): Promis
         },
       };
       rows.push(row);
+      if (rows.length === 1) log(TABLE_HEAD);
       log(formatRow(row));
+      const rowTail = formatTail(row);
+      if (rowTail) log(rowTail);
       rmSync(dir, { recursive: true, force: true });
     }
     const nIngest = options.ingestDocuments ?? Math.min(2000, Math.max(0, ...sizes));
@@ -521,6 +524,36 @@ const tail = (s: LatencyStats) =>
 const num = (x: number | undefined, d = 3) => (x === undefined ? "-" : x.toFixed(d));
 const MiB = (b: number) => `${(b / 2 ** 20).toFixed(1)}`;
 
+const TABLE_HEAD = [
+  " chunks".padStart(7),
+  "mem int8 p50/95".padStart(14),
+  "rec".padStart(6),
+  "mem f32 p50/95".padStart(14),
+  "rec".padStart(6),
+  "lance exact p50/95".padStart(16),
+  "lance hnsw".padStart(14),
+  "rec".padStart(6),
+  "mem bm25".padStart(13),
+  "lance bm25".padStart(14),
+  "hybrid (mem)".padStart(14),
+  "hybrid (lance)".padStart(15),
+  "mem MiB (rss)".padStart(15),
+  "lance rss".padStart(9),
+].join(" ");
+
+/** The in-memory paths' wall tail next to their CPU time and preemption (undefined when the index did not serve). */
+function formatTail(r: RagBenchmarkRow): string | undefined {
+  if (r.memory.state !== "serving") return undefined;
+  const paths = [
+    ["int8", r.memory.int8],
+    ["f32", r.memory.exact],
+    ["bm25", r.memory.text],
+    ["query", r.queryVector],
+    ["hybrid", r.queryHybrid],
+  ] as const;
+  return `  ${String(r.chunks).padStart(7)} chunks: ${paths.map(([name, x]) => `${name} ${tail(x)}`).join("; ")}`;
+}
+
 function formatRow(r: RagBenchmarkRow): string {
   const cells = [
     String(r.chunks).padStart(7),
@@ -554,48 +587,16 @@ function formatIngest(f: RagIngestFigures): string {
 
 /** The tables printed by the standalone command. */
 export function formatRagBenchmark(result: RagBenchmarkResult): string {
-  const head = [
-    " chunks".padStart(7),
-    "mem int8 p50/95".padStart(14),
-    "rec".padStart(6),
-    "mem f32 p50/95".padStart(14),
-    "rec".padStart(6),
-    "lance exact p50/95".padStart(16),
-    "lance hnsw".padStart(14),
-    "rec".padStart(6),
-    "mem bm25".padStart(13),
-    "lance bm25".padStart(14),
-    "hybrid (mem)".padStart(14),
-    "hybrid (lance)".padStart(15),
-    "mem MiB (rss)".padStart(15),
-    "lance rss".padStart(9),
-  ].join(" ");
   const lines = [
     `RAG retrieval, ${result.embedder} (${result.dim}-d, ${result.distance}), chunks of ${result.chunkSize} tokens, ${result.queries} queries, k=${result.k}, ${result.cpus} CPUs; times in ms (p50 / p95)`,
     `mem: the in-memory index (${result.memoryIndex.quantization}, ${MiB(result.memoryIndex.maxBytes)} MiB limit): int8 pass + float32 re-rank, and the float32 scan of every vector; lance: LanceDB exact and HNSW`,
     "rec: recall@k against LanceDB's exact top-k; bm25: full-text search alone; hybrid: service query (embed + vector + BM25 + fusion + lookup)",
     "mem MiB: the index's own accounting (resident growth while filling it); lance rss: resident growth from opening LanceDB through its searches",
-    head,
+    TABLE_HEAD,
     ...result.rows.map(formatRow),
     "",
     "the in-memory paths, wall p95 vs the process's CPU p95 per call, share of calls the OS preempted, and wall p95 of the others (on a loaded machine the wall tail is the wait for a core):",
-    ...result.rows.flatMap((r) =>
-      r.memory.state === "serving"
-        ? [
-            `  ${String(r.chunks).padStart(7)} chunks: ${(
-              [
-                ["int8", r.memory.int8],
-                ["f32", r.memory.exact],
-                ["bm25", r.memory.text],
-                ["query", r.queryVector],
-                ["hybrid", r.queryHybrid],
-              ] as const
-            )
-              .map(([name, x]) => `${name} ${tail(x)}`)
-              .join("; ")}`,
-          ]
-        : [],
-    ),
+    ...result.rows.flatMap((r) => formatTail(r) ?? []),
     "",
     "answer hit@3 (share of questions whose answer chunk is in the top 3):",
     ...result.rows.map(

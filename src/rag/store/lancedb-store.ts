@@ -468,21 +468,31 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
 
   /** Fills the index from the table, a document at a time (its rows come from one append, so they arrive together). */
   async function loadMemoryIndex(index: MemoryIndex, maxBytes: number): Promise<void> {
-    let live = 0;
-    for (const d of docs.values()) live += d.chunkCount;
     // The float32 rows alone would not fit: do not even start.
-    if (live * dim * 4 > maxBytes) return dropMemoryIndex();
-    index.reserve(live);
+    if (liveChunks * dim * 4 > maxBytes) return dropMemoryIndex();
+    index.reserve(liveChunks);
     const partial = new Map<string, EmbeddedChunk[]>();
     for await (const batch of chunksTable.query().select([...CHUNK_COLUMNS, "vector"])) {
-      const vectors = batch.getChild("vector")!;
+      // Column by column: a row object per chunk (toJSON) and a vector copied element by element cost more than
+      // the BM25 analysis of its text. The vectors are one contiguous float32 column, viewed (the index copies).
+      const column = (name: string) => batch.getChild(name)!.toArray() as ArrayLike<unknown>;
+      const [ids, documentIds, ingestIds, indexes, texts, starts, ends, tokens] = CHUNK_COLUMNS.map(column);
+      const vectors = batch.getChild("vector")!.getChildAt(0)!.toArray() as Float32Array;
       for (let i = 0; i < batch.numRows; i++) {
-        const r = batch.get(i)!.toJSON() as Row;
-        if (!isLive(r)) continue;
-        const documentId = r.document_id as string;
+        const documentId = documentIds[i] as string;
+        const d = docs.get(documentId);
+        if (!d || d.ingestId !== ingestIds[i]) continue;
         const list = partial.get(documentId) ?? partial.set(documentId, []).get(documentId)!;
-        list.push({ ...rowToChunk(r), vector: Float32Array.from(vectors.get(i)!.toArray() as Float32Array) });
-        const d = docs.get(documentId)!;
+        list.push({
+          id: ids[i] as string,
+          documentId,
+          index: Number(indexes[i]),
+          text: texts[i] as string,
+          start: Number(starts[i]),
+          end: Number(ends[i]),
+          tokenCount: Number(tokens[i]),
+          vector: vectors.subarray(i * dim, (i + 1) * dim),
+        });
         if (list.length === d.chunkCount) {
           index.setDocument(
             documentId,
