@@ -60,3 +60,45 @@ export function callTail(
     ...(clean.length > 0 ? { unpreempted: percentile(clean, p) } : {}),
   };
 }
+
+/** Latency of a timed call, summarised (benchmarks report these side by side per path). */
+export interface LatencyStats {
+  /** Wall time, ms. */
+  p50: number;
+  p95: number;
+  mean: number;
+  /**
+   * The process's CPU time per call (all its threads), ms: on a loaded machine the wall tail is mostly time spent
+   * waiting for a core, which this leaves out.
+   */
+  cpuP50: number;
+  cpuP95: number;
+  /** Share of calls during which the OS preempted the process (an involuntary context switch). */
+  preempted: number;
+  /** Wall p95 over the calls that were not preempted (absent when every call was). */
+  unpreemptedP95?: number;
+}
+
+/** Wall p50/p95/mean, CPU p50/p95 and preemption of the samples. */
+export function latencyStats(samples: CallSample[]): LatencyStats {
+  const wall = samples.map((x) => x.wall);
+  const p95 = callTail(samples, 95);
+  return {
+    p50: percentile(wall, 50),
+    p95: p95.wall,
+    mean: wall.reduce((a, b) => a + b, 0) / Math.max(1, wall.length),
+    cpuP50: callTail(samples, 50).cpu,
+    cpuP95: p95.cpu,
+    preempted: p95.preempted,
+    ...(p95.unpreempted !== undefined ? { unpreemptedP95: p95.unpreempted } : {}),
+  };
+}
+
+/** Times `n` calls of `fn(i)` after up to 20 untimed ones. */
+export async function timeCalls<T>(n: number, fn: (i: number) => Promise<T>): Promise<CallSample[]> {
+  // Warm-up: the first calls load index pages and JIT the bindings.
+  for (let i = 0; i < Math.min(20, n); i++) await fn(i);
+  const out: CallSample[] = [];
+  for (let i = 0; i < n; i++) out.push((await timeCall(() => fn(i))).sample);
+  return out;
+}

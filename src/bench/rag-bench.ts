@@ -15,7 +15,7 @@ import { openLanceDbStore } from "../rag/store/lancedb-store.ts";
 import type { MemoryIndexInfo, SearchHit, VectorStore } from "../rag/store/vector-store.ts";
 import { createRagService, type RagService } from "../rag/create-rag-service.ts";
 import type { DistanceMetric } from "../rag/types.ts";
-import { callTail, percentile, timeCall, type CallSample } from "./bench-stats.ts";
+import { latencyStats, timeCalls, type LatencyStats } from "./bench-stats.ts";
 import { generateRagCorpus, type CorpusDocument } from "./rag-corpus.ts";
 
 export interface RagBenchmarkOptions {
@@ -43,22 +43,7 @@ export interface RagBenchmarkOptions {
   log?: (line: string) => void;
 }
 
-export interface LatencyStats {
-  /** Wall time, ms. */
-  p50: number;
-  p95: number;
-  mean: number;
-  /**
-   * The process's CPU time per call (all its threads), ms: on a loaded machine the wall tail is mostly time spent
-   * waiting for a core, which this leaves out.
-   */
-  cpuP50: number;
-  cpuP95: number;
-  /** Share of calls during which the OS preempted the process (an involuntary context switch). */
-  preempted: number;
-  /** Wall p95 over the calls that were not preempted (absent when every call was). */
-  unpreemptedP95?: number;
-}
+export type { LatencyStats };
 
 export interface RagBenchmarkRow {
   documents: number;
@@ -155,28 +140,6 @@ export interface RagBenchmarkResult {
   ingest?: RagIngestFigures;
 }
 
-function stats(samples: CallSample[]): LatencyStats {
-  const wall = samples.map((x) => x.wall);
-  const p95 = callTail(samples, 95);
-  return {
-    p50: percentile(wall, 50),
-    p95: p95.wall,
-    mean: wall.reduce((a, b) => a + b, 0) / Math.max(1, wall.length),
-    cpuP50: callTail(samples, 50).cpu,
-    cpuP95: p95.cpu,
-    preempted: p95.preempted,
-    ...(p95.unpreempted !== undefined ? { unpreemptedP95: p95.unpreempted } : {}),
-  };
-}
-
-async function time<T>(n: number, fn: (i: number) => Promise<T>): Promise<CallSample[]> {
-  // Warm-up: the first searches load index pages and JIT the bindings.
-  for (let i = 0; i < Math.min(20, n); i++) await fn(i);
-  const out: CallSample[] = [];
-  for (let i = 0; i < n; i++) out.push((await timeCall(() => fn(i))).sample);
-  return out;
-}
-
 const rss = () => process.memoryUsage.rss();
 const ids = (hits: SearchHit[]) => new Set(hits.map((h) => h.chunk.id));
 
@@ -263,15 +226,15 @@ export async function runRagBenchmark(options: RagBenchmarkOptions = {}): Promis
       log(
         `${size} documents, ${chunks} chunks: ingested in ${ingestSeconds.toFixed(1)} s${annBuildSeconds !== undefined ? `, LanceDB HNSW built in ${annBuildSeconds.toFixed(1)} s` : ""}`,
       );
-      const exact = await time(nQueries, (i) => lance.vectorSearch(vectors[i], { limit: k, exact: true }));
+      const exact = await timeCalls(nQueries, (i) => lance.vectorSearch(vectors[i], { limit: k, exact: true }));
       const truth: Set<string>[] = [];
       for (let i = 0; i < nQueries; i++)
         truth.push(ids(await lance.vectorSearch(vectors[i], { limit: k, exact: true })));
-      const ann = hasAnn ? await time(nQueries, (i) => lance.vectorSearch(vectors[i], { limit: k })) : undefined;
+      const ann = hasAnn ? await timeCalls(nQueries, (i) => lance.vectorSearch(vectors[i], { limit: k })) : undefined;
       const recallAtK = hasAnn
         ? await recall(nQueries, truth, (i) => lance.vectorSearch(vectors[i], { limit: k }))
         : undefined;
-      const lanceText = await time(nQueries, (i) => lance.textSearch(questions[i], { limit: k }));
+      const lanceText = await timeCalls(nQueries, (i) => lance.textSearch(questions[i], { limit: k }));
       const lanceRss = rss() - rss0;
       await lance.close();
 
@@ -283,11 +246,11 @@ export async function runRagBenchmark(options: RagBenchmarkOptions = {}): Promis
       const buildSeconds = (performance.now() - t0) / 1000;
       const info: MemoryIndexInfo = mem.memoryIndexInfo!();
       const memRss = rss() - rss0;
-      const memExact = await time(nQueries, (i) => mem.vectorSearch(vectors[i], { limit: k, exact: true }));
-      const memInt8 = await time(nQueries, (i) => mem.vectorSearch(vectors[i], { limit: k }));
+      const memExact = await timeCalls(nQueries, (i) => mem.vectorSearch(vectors[i], { limit: k, exact: true }));
+      const memInt8 = await timeCalls(nQueries, (i) => mem.vectorSearch(vectors[i], { limit: k }));
       const recallExact = await recall(nQueries, truth, (i) => mem.vectorSearch(vectors[i], { limit: k, exact: true }));
       const recallInt8 = await recall(nQueries, truth, (i) => mem.vectorSearch(vectors[i], { limit: k }));
-      const memText = await time(nQueries, (i) => mem.textSearch(questions[i], { limit: k }));
+      const memText = await timeCalls(nQueries, (i) => mem.textSearch(questions[i], { limit: k }));
       await mem.close();
       log(
         `  in-memory index: ${info.state}, ${(info.bytes / 2 ** 20).toFixed(1)} MiB (${info.scan} scan), filled in ${buildSeconds.toFixed(2)} s`,
@@ -304,10 +267,10 @@ export async function runRagBenchmark(options: RagBenchmarkOptions = {}): Promis
         memoryIndex: false,
       });
       const lanceExact = chunks < annThreshold || !hasAnn;
-      const lanceQueryVector = await time(nQueries, (i) =>
+      const lanceQueryVector = await timeCalls(nQueries, (i) =>
         lanceSvc.query(questions[i], { topK: 3, hybrid: false, exact: lanceExact }),
       );
-      const lanceQueryHybrid = await time(nQueries, (i) =>
+      const lanceQueryHybrid = await timeCalls(nQueries, (i) =>
         lanceSvc.query(questions[i], { topK: 3, hybrid: true, exact: lanceExact }),
       );
       const hits = {
@@ -331,8 +294,8 @@ export async function runRagBenchmark(options: RagBenchmarkOptions = {}): Promis
         memoryIndex,
       });
       await memSvc.ready();
-      const memQueryVector = await time(nQueries, (i) => memSvc.query(questions[i], { topK: 3, hybrid: false }));
-      const memQueryHybrid = await time(nQueries, (i) => memSvc.query(questions[i], { topK: 3, hybrid: true }));
+      const memQueryVector = await timeCalls(nQueries, (i) => memSvc.query(questions[i], { topK: 3, hybrid: false }));
+      const memQueryHybrid = await timeCalls(nQueries, (i) => memSvc.query(questions[i], { topK: 3, hybrid: true }));
       const memHits = {
         vectorMemory: await hitAt3(memSvc, picks, false, false),
         hybridMemory: await hitAt3(memSvc, picks, true, false),
@@ -345,17 +308,17 @@ export async function runRagBenchmark(options: RagBenchmarkOptions = {}): Promis
         chunks,
         ingestSeconds,
         ...(annBuildSeconds !== undefined ? { annBuildSeconds } : {}),
-        exact: stats(exact),
-        ...(ann ? { ann: stats(ann) } : {}),
+        exact: latencyStats(exact),
+        ...(ann ? { ann: latencyStats(ann) } : {}),
         ...(recallAtK !== undefined ? { recallAtK } : {}),
         defaultPath,
-        queryVector: stats(defaultPath === "memory" ? memQueryVector : lanceQueryVector),
-        queryHybrid: stats(defaultPath === "memory" ? memQueryHybrid : lanceQueryHybrid),
+        queryVector: latencyStats(defaultPath === "memory" ? memQueryVector : lanceQueryVector),
+        queryHybrid: latencyStats(defaultPath === "memory" ? memQueryHybrid : lanceQueryHybrid),
         hitAt3: { ...hits, ...memHits },
         lancedb: {
-          text: stats(lanceText),
-          queryVector: stats(lanceQueryVector),
-          queryHybrid: stats(lanceQueryHybrid),
+          text: latencyStats(lanceText),
+          queryVector: latencyStats(lanceQueryVector),
+          queryHybrid: latencyStats(lanceQueryHybrid),
           rssDeltaBytes: lanceRss,
         },
         memory: {
@@ -367,11 +330,11 @@ export async function runRagBenchmark(options: RagBenchmarkOptions = {}): Promis
           chunkBytes: info.chunkBytes,
           rssDeltaBytes: memRss,
           scan: info.scan,
-          exact: stats(memExact),
+          exact: latencyStats(memExact),
           recallExact,
-          int8: stats(memInt8),
+          int8: latencyStats(memInt8),
           recallInt8,
-          text: stats(memText),
+          text: latencyStats(memText),
         },
       };
       rows.push(row);

@@ -383,6 +383,8 @@ export async function createRagService(options: RagServiceOptions): Promise<RagS
     reject(e: unknown): void;
   }
   const commitQueue: Queued[] = [];
+  /** Chunks of the documents in commitQueue. */
+  let queuedChunks = 0;
   /** The committer while it runs (close waits for it); `draining` drops synchronously as its loop ends. */
   let committing: Promise<void> = Promise.resolve();
   let draining = false;
@@ -396,18 +398,23 @@ export async function createRagService(options: RagServiceOptions): Promise<RagS
   let wakeCommitter: (() => void) | undefined;
   let gatherTarget = 0;
 
+  /** The queue holds `target` documents, or a full commit's worth of chunks. */
+  const gathered = (target: number) =>
+    commitQueue.length >= target || (commitQueue.length > 0 && queuedChunks >= commitQueue[0].maxChunks);
+
   /**
    * Concurrent uploads arrive staggered: the first document in after a commit would otherwise be committed alone
    * while the others queue behind it (commits of 1 and 15 alternated with 16 uploads in flight, two commits per
    * round, and every commit costs two LanceDB appends whatever its size). So the committer waits for as many
    * documents as the last commit carried plus those that queued during it, at most half that commit's duration
    * (and COMMIT_LINGER_MAX_MS): a lone sequential upload never waits (its last commit carried one and nothing
-   * queued), and when uploads stop, the next commit carries fewer and the wait shrinks with it.
+   * queued), and when uploads stop, the next commit carries fewer and the wait shrinks with it. A full commit's
+   * worth of chunks never waits.
    */
   async function gatherCommits(): Promise<void> {
     const target = Math.min(lastCommitDocs, commitQueue[0].maxDocs);
     const linger = Math.min(COMMIT_LINGER_MAX_MS, lastCommitMs / 2);
-    if (commitQueue.length >= target || linger < 1) return;
+    if (linger < 1 || gathered(target)) return;
     gatherTarget = target;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => wakeCommitter?.(), linger);
@@ -425,7 +432,8 @@ export async function createRagService(options: RagServiceOptions): Promise<RagS
     const done = new Promise<IngestResult>((resolve, reject) =>
       commitQueue.push({ p, maxDocs, maxChunks, resolve, reject }),
     );
-    if (commitQueue.length >= gatherTarget) wakeCommitter?.();
+    queuedChunks += p.spans.length;
+    if (gathered(gatherTarget)) wakeCommitter?.();
     if (!draining) {
       draining = true;
       committing = drainCommits();
@@ -455,6 +463,7 @@ export async function createRagService(options: RagServiceOptions): Promise<RagS
           const clash = keys.has(`s:${q.p.source}`) || keys.has(`h:${q.p.extracted.sha256}`);
           if (batch.length > 0 && (clash || batch.length >= docsCap || chunks + q.p.spans.length > chunksCap)) break;
           batch.push(commitQueue.shift()!);
+          queuedChunks -= q.p.spans.length;
           keys.add(`s:${q.p.source}`).add(`h:${q.p.extracted.sha256}`);
           chunks += q.p.spans.length;
           maxDocs = docsCap;
