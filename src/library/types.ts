@@ -3,7 +3,6 @@
 import type { Config } from "../config/index.ts";
 import type { ChatMessage, SamplingOptions } from "../engine/types.ts";
 import type { ReflexiaError } from "../errors/index.ts";
-import type { RunningServer } from "../main.ts";
 import type {
   IngestInput,
   IngestManyItem,
@@ -222,7 +221,18 @@ export interface ServeOptions {
 }
 
 /** A listening HTTP server over the library's own services; close() stops it and leaves the library open. */
-export type ReflexiaServer = Pick<RunningServer, "url" | "metricsUrl" | "ready" | "closed" | "close">;
+export interface ReflexiaServer {
+  /** http://host:port of the API (OpenAI `/v1`, Ollama `/api`, the web UI). */
+  url: string;
+  /** http://host:port of the metrics listener (scrape `${metricsUrl}/metrics`). */
+  metricsUrl: string;
+  /** Resolves once the default model is loaded (rejects when the warm-up failed). */
+  ready: Promise<void>;
+  /** Resolves after close() finished. */
+  closed: Promise<void>;
+  /** Stops admitting, waits for in-flight requests (up to the drain timeout), closes both listeners. */
+  close(): Promise<void>;
+}
 
 export interface Reflexia {
   /** The resolved configuration (options over environment over config file over defaults), frozen. */
