@@ -1,4 +1,4 @@
-// Streaming chat with an AbortSignal: print the answer as it is generated and stop it early (here after 20 pieces
+// Streaming chat with an AbortSignal: print the answer as it is generated and stop it early (here after 5 pieces
 // or 10 seconds, whichever comes first); the outcome still arrives, with finishReason "cancelled".
 // Run: node --conditions=reflexia-source --import tsx examples/streaming-chat.ts   (in a checkout)
 import { createReflexia, ReflexiaError } from "reflexia";
@@ -12,13 +12,12 @@ try {
       { role: "system", content: "You are a concise assistant." },
       { role: "user", content: "Explain how a transformer model generates text, step by step." },
     ],
-    maxTokens: 256,
     signal: controller.signal,
   });
   let pieces = 0;
   for await (const text of stream) {
     process.stdout.write(text);
-    if (++pieces === 20) controller.abort();
+    if (++pieces === 5) controller.abort();
   }
   const result = await stream.result;
   console.log(`\n[${result.meta.variant}] ${result.completionTokens} tokens, finish: ${result.finishReason}`);
