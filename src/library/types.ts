@@ -20,7 +20,7 @@ import type {
   QuantizeResult,
   SynthProgress,
   SynthResult,
-  DownloadProgress,
+  PullOptions,
 } from "../registry/index.ts";
 import type { BenchmarkOutcome } from "../services/benchmark-jobs.ts";
 import type { EmbedOutcome } from "../services/embed-service.ts";
@@ -112,18 +112,8 @@ export interface EmbedOptions {
 
 export type EmbedResult = EmbedOutcome;
 
-export interface PullModelOptions {
-  name: string;
-  /** Defaults to the file type read from the GGUF header. */
-  tag?: string;
-  /** Expected sha256 (hex); a mismatch fails the pull. Defaults to no check. */
-  sha256?: string;
-  /** Replace an existing variant. Defaults to `false`. */
-  force?: boolean;
-  onProgress?: (p: DownloadProgress) => void;
-  /** Aborting keeps the partial file, so the next pull resumes. */
-  signal?: AbortSignal;
-}
+/** A pull's options; the stall limits come from the `registry.*` keys. */
+export type PullModelOptions = Omit<PullOptions, "readTimeoutSeconds" | "minBytesPerSecond">;
 
 export interface SynthModelOptions {
   name: string;
