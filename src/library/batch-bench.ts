@@ -1,6 +1,7 @@
 // Benchmark of the library's batchGenerate against the same prompts generated one after another, on one pinned
 // variant with a fixed number of parallel sequences: the wall-time ratio shows what the scheduler's batching buys.
-// Run: npm run bench:batch -- [--shape small] [--prompts 8] [--tokens 64] [--parallel 4] [--rounds 2] [--home DIR]
+// Run: npm run bench:batch -- [--shape small] [--prompts 8] [--tokens 64] [--parallel 4] [--rounds 2] [--threads N]
+//        [--home DIR]
 import { mkdtemp, rm } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,6 +20,8 @@ export interface BatchBenchOptions {
   parallel?: number;
   /** Rounds of (sequential, batch); the medians are reported. Defaults to 2. */
   rounds?: number;
+  /** Decode threads (performance.thread_pool_size). Defaults to the measured default for the cores (0). */
+  threads?: number;
   /** Model store to use (keeps the synthetic model between runs). Defaults to a temp folder removed after. */
   home?: string;
   log?: (line: string) => void;
@@ -29,10 +32,12 @@ export interface BatchBenchResult {
   prompts: number;
   tokens: number;
   parallel: number;
+  /** Decode threads asked for (0: the engine's default for the cores). */
+  threads: number;
   rounds: { sequentialMs: number; batchMs: number; sequentialTokens: number; batchTokens: number }[];
   sequentialMs: number;
   batchMs: number;
-  /** batch time / sequential time (medians): below 1 means batching helped. */
+  /** Median over the rounds of batch time / sequential time (each round's pair runs back to back): below 1, batching helped. */
   ratio: number;
   loadAverage: number[];
 }
@@ -69,6 +74,7 @@ export async function runBatchBenchmark(options: BatchBenchOptions = {}): Promis
     documentStore: false,
     models: { default: name, keep_alive_seconds: -1 },
     scheduler: { parallel },
+    performance: { thread_pool_size: options.threads ?? 0 },
     // Every generation must run: a cache hit would time nothing.
     cache: { enabled: false },
     adaptive: { enabled: false },
@@ -84,22 +90,35 @@ export async function runBatchBenchmark(options: BatchBenchOptions = {}): Promis
     const request = { model, maxTokens: tokens, temperature: 0.7, seed: 11 };
     await reflexia.generate({ ...request, prompt: "warm up", maxTokens: 2 });
     const rounds: BatchBenchResult["rounds"] = [];
-    for (let r = 0; r < roundCount; r++) {
-      let t0 = performance.now();
-      let sequentialTokens = 0;
-      for (const prompt of prompts)
-        sequentialTokens += (await reflexia.generate({ ...request, prompt })).completionTokens;
-      const sequentialMs = performance.now() - t0;
-      t0 = performance.now();
+    const sequential = async () => {
+      const t0 = performance.now();
+      let n = 0;
+      for (const prompt of prompts) n += (await reflexia.generate({ ...request, prompt })).completionTokens;
+      return { ms: performance.now() - t0, tokens: n };
+    };
+    const batch = async () => {
+      const t0 = performance.now();
       const items = await reflexia.batchGenerate(prompts, { ...request, concurrency: parallel });
-      const batchMs = performance.now() - t0;
+      const ms = performance.now() - t0;
       const failed = items.find((i) => !i.ok);
       if (failed && !failed.ok) throw failed.error;
-      const batchTokens = items.reduce((n, i) => n + (i.ok ? i.result.completionTokens : 0), 0);
-      rounds.push({ sequentialMs, batchMs, sequentialTokens, batchTokens });
+      return { ms, tokens: items.reduce((n, i) => n + (i.ok ? i.result.completionTokens : 0), 0) };
+    };
+    for (let r = 0; r < roundCount; r++) {
+      // Alternating which mode goes first spreads a drift in the machine's load over both.
+      let s: { ms: number; tokens: number };
+      let b: { ms: number; tokens: number };
+      if (r % 2 === 0) {
+        s = await sequential();
+        b = await batch();
+      } else {
+        b = await batch();
+        s = await sequential();
+      }
+      rounds.push({ sequentialMs: s.ms, batchMs: b.ms, sequentialTokens: s.tokens, batchTokens: b.tokens });
       log(
-        `round ${r + 1}: sequential ${sequentialMs.toFixed(0)} ms (${sequentialTokens} tokens), ` +
-          `batch ${batchMs.toFixed(0)} ms (${batchTokens} tokens), ratio ${(batchMs / sequentialMs).toFixed(2)}`,
+        `round ${r + 1}: sequential ${s.ms.toFixed(0)} ms (${s.tokens} tokens), ` +
+          `batch ${b.ms.toFixed(0)} ms (${b.tokens} tokens), ratio ${(b.ms / s.ms).toFixed(2)}`,
       );
     }
     const sequentialMs = median(rounds.map((r) => r.sequentialMs));
@@ -109,10 +128,11 @@ export async function runBatchBenchmark(options: BatchBenchOptions = {}): Promis
       prompts: count,
       tokens,
       parallel,
+      threads: options.threads ?? 0,
       rounds,
       sequentialMs,
       batchMs,
-      ratio: batchMs / sequentialMs,
+      ratio: median(rounds.map((r) => r.batchMs / r.sequentialMs)),
       loadAverage: loadavg(),
     };
   } finally {
@@ -129,6 +149,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
       tokens: { type: "string" },
       parallel: { type: "string" },
       rounds: { type: "string" },
+      threads: { type: "string" },
       home: { type: "string" },
     },
   });
@@ -139,6 +160,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     tokens: num(values.tokens),
     parallel: num(values.parallel),
     rounds: num(values.rounds),
+    threads: num(values.threads),
     home: values.home,
     log: (line) => process.stderr.write(`${line}\n`),
   });
