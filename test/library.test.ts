@@ -99,6 +99,12 @@ describe("generate and chat", () => {
     expect(result.completionTokens).toBeLessThan(2000);
   });
 
+  it("refuses malformed messages by name", async () => {
+    const bad = reflexia.chat({ messages: [{ role: "robot", content: "hi" }] } as never);
+    await expect(bad.result).rejects.toMatchObject({ code: "RFX_VALIDATION" });
+    await expect(reflexia.chat({ messages: "hi" } as never).result).rejects.toMatchObject({ code: "RFX_VALIDATION" });
+  });
+
   it("rejects with RFX_CANCELLED when the signal is aborted before the request starts", async () => {
     const stream = reflexia.chat({ messages: [{ role: "user", content: "hi" }], signal: AbortSignal.abort() });
     await expect(stream.result).rejects.toMatchObject({ code: "RFX_CANCELLED" });

@@ -7,6 +7,7 @@ import { createBenchmarkHistory } from "../bench/history.ts";
 import { createServerBenchmarks } from "../bench/server-benchmarks.ts";
 import { loadConfig } from "../config/index.ts";
 import { createAppDeps } from "../create-app-deps.ts";
+import { CHAT_ROLES, type ChatMessage } from "../engine/types.ts";
 import { ReflexiaError, toReflexiaError } from "../errors/index.ts";
 import { startServer, type RunningServer } from "../main.ts";
 import type { IngestInput } from "../rag/index.ts";
@@ -136,8 +137,18 @@ export async function createReflexia(options: ReflexiaOptions = {}): Promise<Ref
     },
     chat(request: ChatRequest) {
       return createTextStream(async (onText) => {
-        if (!Array.isArray(request?.messages))
-          throw new ReflexiaError("RFX_VALIDATION", "messages must be an array of {role, content}");
+        const messages: unknown = request?.messages;
+        if (
+          !Array.isArray(messages) ||
+          !messages.every(
+            (m: Partial<ChatMessage> | null) =>
+              typeof m?.content === "string" && (CHAT_ROLES as readonly unknown[]).includes(m.role),
+          )
+        )
+          throw new ReflexiaError(
+            "RFX_VALIDATION",
+            `messages must be an array of {role, content} with role one of ${CHAT_ROLES.join(", ")}`,
+          );
         return run({ ...baseRequest(request), kind: "chat", messages: request.messages }, onText);
       });
     },
