@@ -14,7 +14,7 @@ import { openRag } from "../src/services/rag/open-rag.ts";
 import { createFakeEngine } from "./support/fake-engine.ts";
 import { isValidFor } from "./support/json-schema-check.ts";
 import { rawHttp } from "./support/raw-http.ts";
-import { buildTestApp, createTinyHome, testConfig, TINY } from "./support/server-fixture.ts";
+import { buildTestApp, createTinyHome, errorOf, testConfig, TINY } from "./support/server-fixture.ts";
 
 const MODEL = `${TINY}:q4_0`;
 const GHOST = "fuzz-ghost:q4_0";
@@ -448,9 +448,9 @@ describe("fuzz: no 5xx, RFX_ errors, /healthz alive and stores unchanged after e
           refused++;
           let code: unknown;
           try {
-            const body = res.json();
-            code = body.error?.code;
-            if (typeof body.error?.message !== "string") failures.push(`no message — ${where}`);
+            const err = errorOf(res.json());
+            code = err.code;
+            if (typeof err.message !== "string") failures.push(`no message — ${where}`);
           } catch {
             failures.push(`not JSON — ${where}`);
           }
@@ -535,7 +535,12 @@ describe("malformed HTTP on the wire answers in the RFX_ shape with the security
           414,
           "RFX_URI_TOO_LONG",
         ],
-        ["invalid JSON", { method: "POST", target: "/api/chat", headers: json, body: "{bad" }, 400, "RFX_INVALID_JSON"],
+        [
+          "invalid JSON",
+          { method: "POST", target: "/v1/chat/completions", headers: json, body: "{bad" },
+          400,
+          "RFX_INVALID_JSON",
+        ],
       ];
       for (const [name, req, status, code] of cases) {
         const r = await rawHttp(port, req);

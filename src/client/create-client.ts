@@ -96,9 +96,11 @@ async function errorOf(res: Response): Promise<ReflexiaError> {
   let code: ErrorCode = "RFX_INTERNAL";
   let message = `HTTP ${res.status}`;
   try {
-    const body = (await res.json()) as { error?: { code?: string; message?: string } };
-    if (body.error?.code && body.error.code in ERROR_CODES) code = body.error.code as ErrorCode;
-    if (body.error?.message) message = body.error.message;
+    // Native routes answer {error: {code, message}}, Ollama routes {error: "message", code}.
+    const body = (await res.json()) as { error?: string | { code?: string; message?: string }; code?: string };
+    const e = typeof body.error === "string" ? { code: body.code, message: body.error } : body.error;
+    if (e?.code && e.code in ERROR_CODES) code = e.code as ErrorCode;
+    if (e?.message) message = e.message;
   } catch {
     // Not JSON: keep the status line.
   }

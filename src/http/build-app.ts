@@ -12,6 +12,7 @@ import { UNMATCHED_ENDPOINT } from "../metrics/index.ts";
 import { createApiKeyVerifier, presentedKey } from "./auth.ts";
 import { clientErrorHandler, frameworkErrorHandler, httpErrorHandler } from "./error-handler.ts";
 import { createFeatureRegistry } from "./features.ts";
+import { declareScopeOllama } from "./ollama-scope.ts";
 import { declareCorsPreflightPublic, declareScopePublic, isPublicRoute, trackRouteAccess } from "./route-access.ts";
 import { registerBenchmarkRoutes } from "./routes/benchmarks.ts";
 import { registerDocumentRoutes } from "./routes/documents.ts";
@@ -149,7 +150,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     const api = scope.withTypeProvider<TypeBoxTypeProvider>();
     registerReflexiaRoutes(api, deps, features);
     registerOpenAiRoutes(api, deps);
-    registerOllamaRoutes(api, deps);
+    await api.register(async (ollama) => {
+      declareScopeOllama(ollama);
+      registerOllamaRoutes(ollama.withTypeProvider<TypeBoxTypeProvider>(), deps);
+    });
     registerModelRoutes(api, deps);
     if (deps.liveMetrics) registerLiveMetricsRoutes(api, deps.liveMetrics);
     if (deps.benchmarks) registerBenchmarkRoutes(api, deps.benchmarks);

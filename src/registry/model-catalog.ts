@@ -98,7 +98,7 @@ export function digestHex(digest: string): string {
 
 /** RFX_MODEL_NOT_FOUND for `ref`, with an optional hint after the name. */
 export function modelNotFound(ref: string, hint = ""): ReflexiaError {
-  return new ReflexiaError("RFX_MODEL_NOT_FOUND", `model ${ref} not found${hint}`, { model: ref });
+  return new ReflexiaError("RFX_MODEL_NOT_FOUND", `model ${JSON.stringify(ref)} not found${hint}`, { model: ref });
 }
 
 /** RFX_MODEL_EXISTS for `ref`. */

@@ -5,7 +5,7 @@ import type { SamplingOptions } from "../../engine/types.ts";
 import { ReflexiaError } from "../../errors/index.ts";
 import type { ModelDetails, ModelManifest } from "../../registry/index.ts";
 import type { InferenceOutcome, InferenceRequest, ReflexiaMeta } from "../../services/inference-service.ts";
-import { toHttpError } from "../error-handler.ts";
+import { ollamaErrorBody, toHttpError } from "../error-handler.ts";
 import { endStreamOnShutdown } from "../shutdown-signal.ts";
 import { parseKeepAlive } from "../keep-alive.ts";
 import { ragOptionOf } from "../../services/rag/rag-request.ts";
@@ -110,7 +110,7 @@ async function respond(
         contentType: "application/x-ndjson",
         text: (t) => line({ ...piece(t), created_at: createdAt(), done: false }),
         done: (o) => line({ ...final(o), created_at: createdAt() }),
-        error: (e) => line({ error: e.message, code: e.code, done: true }),
+        error: (e) => line(ollamaErrorBody(e)),
       },
       (hooks) => run(hooks),
     );
@@ -352,7 +352,7 @@ export function registerOllamaRoutes(app: RouteApp, deps: AppDeps): void {
     const stream = new PassThrough();
     stream.on("error", () => {});
     reply.type("application/x-ndjson").send(stream);
-    endStreamOnShutdown(request.server, stream, (e) => line({ error: e.message, code: e.code, done: true }));
+    endStreamOnShutdown(request.server, stream, (e) => line(ollamaErrorBody(e)));
     const write = (x: unknown): void => {
       if (!stream.writableEnded) stream.write(line(x));
     };
@@ -365,7 +365,7 @@ export function registerOllamaRoutes(app: RouteApp, deps: AppDeps): void {
         () => finish({ status: "success" }),
         (e: unknown) => {
           const err = toHttpError(e);
-          finish({ error: err.message, code: err.code, done: true });
+          finish(ollamaErrorBody(err));
         },
       );
     return reply;

@@ -1,0 +1,125 @@
+// Ollama parity over a real listening server (real engine, tiny synthetic model): the official `ollama` npm
+// client reads our errors, Ollama's README curl bodies (no or form Content-Type) work unchanged.
+import { request as httpRequest } from "node:http";
+import { Ollama } from "ollama";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startServer, type RunningServer } from "../src/main.ts";
+import { createTinyHome, liveServerConfig, parseNdjson, TINY, type TinyHome } from "./support/server-fixture.ts";
+
+let home: TinyHome;
+let server: RunningServer;
+let ollama: Ollama;
+
+beforeAll(async () => {
+  home = await createTinyHome(["q4_0"]);
+  server = await startServer({
+    loaded: liveServerConfig(home.home, { "models.context_size": 1024 }),
+    store: home.store,
+    logger: false,
+  });
+  await server.ready;
+  ollama = new Ollama({ host: server.url });
+}, 60_000);
+
+afterAll(async () => {
+  await server?.close();
+  await home?.cleanup();
+});
+
+/** A POST as curl -d sends it: the given Content-Type header, or none at all. */
+function rawPost(path: string, body: string, contentType?: string): Promise<{ status: number; text: string }> {
+  const url = new URL(path, server.url);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      url,
+      {
+        method: "POST",
+        headers: { ...(contentType ? { "content-type": contentType } : {}), "content-length": Buffer.byteLength(body) },
+      },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (c: string) => (text += c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+describe("Ollama error shape", () => {
+  it("the ollama client reports an unknown model by its message", async () => {
+    const err = await ollama.generate({ model: "nope", prompt: "hi", stream: false }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect(String(err)).toBe('ResponseError: model "nope" not found');
+    expect((err as { status_code?: number }).status_code).toBe(404);
+    const chatErr = await ollama.chat({ model: "nope", messages: [{ role: "user", content: "x" }] }).catch((e) => e);
+    expect(String(chatErr)).toBe('ResponseError: model "nope" not found');
+    const showErr = await ollama.show({ model: "nope" }).catch((e) => e);
+    expect(String(showErr)).toBe('ResponseError: model "nope" not found');
+  });
+
+  it("errors are {error: message, code} on Ollama routes", async () => {
+    const r = await rawPost("/api/chat", JSON.stringify({ model: "nope", messages: [] }), "application/json");
+    expect(r.status).toBe(404);
+    expect(JSON.parse(r.text)).toEqual({ error: 'model "nope" not found', code: "RFX_MODEL_NOT_FOUND" });
+    const bad = await rawPost("/api/generate", "{", undefined);
+    expect(bad.status).toBe(400);
+    expect(JSON.parse(bad.text)).toMatchObject({ code: "RFX_INVALID_JSON" });
+    expect(typeof JSON.parse(bad.text).error).toBe("string");
+  });
+
+  it("native routes keep the {error: {code, message}} shape", async () => {
+    const r = await rawPost(
+      "/v1/chat/completions",
+      JSON.stringify({ model: "nope", messages: [] }),
+      "application/json",
+    );
+    expect(JSON.parse(r.text).error.code).toBeDefined();
+  });
+});
+
+describe("Ollama README curl examples", () => {
+  it("generate with curl -d (form Content-Type) and with no Content-Type", async () => {
+    const body = JSON.stringify({
+      model: TINY,
+      prompt: "Why is the sky blue?",
+      stream: false,
+      options: { num_predict: 4 },
+    });
+    for (const ct of ["application/x-www-form-urlencoded", undefined]) {
+      const r = await rawPost("/api/generate", body, ct);
+      expect(r.status).toBe(200);
+      const j = JSON.parse(r.text);
+      expect(j.done).toBe(true);
+      expect(typeof j.response).toBe("string");
+      expect(j.eval_count).toBeGreaterThan(0);
+    }
+  });
+
+  it("streamed chat with curl -d", async () => {
+    const r = await rawPost(
+      "/api/chat",
+      JSON.stringify({
+        model: TINY,
+        messages: [{ role: "user", content: "why is the sky blue?" }],
+        options: { num_predict: 3 },
+      }),
+      "application/x-www-form-urlencoded",
+    );
+    expect(r.status).toBe(200);
+    const lines = parseNdjson(r.text);
+    expect(lines.at(-1)).toMatchObject({ done: true });
+    expect(lines.length).toBeGreaterThan(1);
+  });
+
+  it("show and embed with no Content-Type", async () => {
+    const show = await rawPost("/api/show", JSON.stringify({ model: TINY }));
+    expect(show.status).toBe(200);
+    expect(JSON.parse(show.text).details.format).toBe("gguf");
+    const embed = await rawPost("/api/embed", JSON.stringify({ model: TINY, input: "hello" }));
+    expect(embed.status).toBe(200);
+    expect(JSON.parse(embed.text).embeddings[0].length).toBeGreaterThan(0);
+  });
+});
