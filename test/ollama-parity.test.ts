@@ -4,16 +4,34 @@ import { request as httpRequest } from "node:http";
 import { Ollama } from "ollama";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startServer, type RunningServer } from "../src/main.ts";
+import { cleanupTempDirs, makeTempDir, writeTinyGguf } from "./registry-fixtures.ts";
+import { sha256Digest, startLoopbackRegistry, type LoopbackRegistry } from "./support/loopback-registry.ts";
 import { createTinyHome, liveServerConfig, parseNdjson, TINY, type TinyHome } from "./support/server-fixture.ts";
 
 let home: TinyHome;
 let server: RunningServer;
 let ollama: Ollama;
+let registry: LoopbackRegistry;
+let pulledGguf: Buffer;
 
 beforeAll(async () => {
   home = await createTinyHome(["q4_0"]);
+  pulledGguf = (await writeTinyGguf(makeTempDir(), 3)).bytes;
+  registry = await startLoopbackRegistry([
+    {
+      repository: "library/pulled",
+      tag: "latest",
+      layers: [
+        { mediaType: "application/vnd.ollama.image.model", bytes: pulledGguf },
+        { mediaType: "application/vnd.ollama.image.system", bytes: Buffer.from("You answer in one word.") },
+      ],
+    },
+  ]);
   server = await startServer({
-    loaded: liveServerConfig(home.home, { "models.context_size": 1024 }),
+    loaded: liveServerConfig(home.home, {
+      "models.context_size": 1024,
+      "registry.ollama_base_url": registry.url,
+    }),
     store: home.store,
     logger: false,
   });
@@ -23,7 +41,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.close();
+  await registry?.close();
   await home?.cleanup();
+  await cleanupTempDirs();
 });
 
 /** A POST as curl -d sends it: the given Content-Type header, or none at all. */
@@ -121,5 +141,36 @@ describe("Ollama README curl examples", () => {
     const embed = await rawPost("/api/embed", JSON.stringify({ model: TINY, input: "hello" }));
     expect(embed.status).toBe(200);
     expect(JSON.parse(embed.text).embeddings[0].length).toBeGreaterThan(0);
+  });
+});
+
+describe("ollama.pull from a registry", () => {
+  it("streams progress objects, then the pulled model generates", async () => {
+    const events: { status: string; digest?: string; total?: number; completed?: number }[] = [];
+    for await (const p of await ollama.pull({ model: "pulled", stream: true })) events.push(p);
+    expect(events[0].status).toBe("pulling manifest");
+    const digest = sha256Digest(pulledGguf);
+    expect(events.filter((e) => e.digest === digest).at(-1)).toMatchObject({
+      total: pulledGguf.length,
+      completed: pulledGguf.length,
+    });
+    expect(events.at(-1)).toEqual({ status: "success" });
+    const tags = await ollama.list();
+    expect(tags.models.map((m) => m.name)).toContain("pulled:latest");
+    const r = await ollama.generate({ model: "pulled", prompt: "hi", stream: false, options: { num_predict: 3 } });
+    expect(r.done).toBe(true);
+    expect(r.eval_count).toBeGreaterThan(0);
+  });
+
+  it("an unknown name is the client's ResponseError with a 404, before any stream", async () => {
+    const err = await ollama.pull({ model: "nothing-here" }).catch((e: unknown) => e);
+    expect(String(err)).toContain('model "nothing-here:latest" not found');
+    expect((err as { status_code: number }).status_code).toBe(404);
+  });
+
+  it("push is refused with a documented 400", async () => {
+    const err = await ollama.push({ model: TINY }).catch((e: unknown) => e);
+    expect(String(err)).toContain("pushing models to a registry is not supported");
+    expect((err as { status_code: number }).status_code).toBe(400);
   });
 });

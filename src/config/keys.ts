@@ -35,6 +35,7 @@ const bool = () =>
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const num = (min: number, max: number) => z.coerce.number().min(min).max(max);
 const str = () => z.string();
+const httpUrl = () => str().refine((s) => /^https?:\/\//i.test(s) && URL.canParse(s), "must be an http(s) URL");
 const strList = () =>
   z.preprocess(
     (v) =>
@@ -164,6 +165,18 @@ export const CONFIG_SCHEMA = z.object({
       "PULL_MIN_SPEED",
       1024,
       "Slowest average rate (bytes/s) over each registry.pull_read_timeout_seconds window that a pull accepts; 0 fails only on a full stall.",
+    ),
+    ollama_base_url: key(
+      httpUrl(),
+      "OLLAMA_REGISTRY_URL",
+      "https://registry.ollama.ai",
+      "Base URL of the Ollama registry that `reflexia pull NAME` and /api/pull use for names without a host (`llama3.2:1b`, `user/model:tag`); speaks the registry protocol (GET /v2/<namespace>/<model>/manifests/<tag>, blobs by digest).",
+    ),
+    huggingface_base_url: key(
+      httpUrl(),
+      "HF_REGISTRY_URL",
+      "https://hf.co",
+      "Base URL that `hf.co/OWNER/REPO:QUANT` (and `huggingface.co/…`) names are pulled from, by the same registry protocol Hugging Face serves for Ollama.",
     ),
   }),
   models: z.object({

@@ -17,6 +17,7 @@ import { declareCorsPreflightPublic, declareScopePublic, isPublicRoute, trackRou
 import { registerBenchmarkRoutes } from "./routes/benchmarks.ts";
 import { registerDocumentRoutes } from "./routes/documents.ts";
 import { registerOllamaRoutes } from "./routes/ollama.ts";
+import { registerOllamaPullRoutes } from "./routes/ollama/pull-push.ts";
 import { registerOpenAiRoutes } from "./routes/openai.ts";
 import { registerLiveMetricsRoutes } from "./routes/live-metrics.ts";
 import { registerModelRoutes } from "./routes/models.ts";
@@ -152,7 +153,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     registerOpenAiRoutes(api, deps);
     await api.register(async (ollama) => {
       declareScopeOllama(ollama);
-      registerOllamaRoutes(ollama.withTypeProvider<TypeBoxTypeProvider>(), deps);
+      const typed = ollama.withTypeProvider<TypeBoxTypeProvider>();
+      registerOllamaRoutes(typed, deps);
+      registerOllamaPullRoutes(typed, deps);
     });
     registerModelRoutes(api, deps);
     if (deps.liveMetrics) registerLiveMetricsRoutes(api, deps.liveMetrics);

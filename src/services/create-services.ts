@@ -147,7 +147,7 @@ export function createServices(options: CreateServicesOptions): Services {
       return { name: v.name, tag: v.tag };
     },
   });
-  const models = createModelService({ store, scheduler });
+  const models = createModelService({ store, scheduler, registry: config.registry });
   return {
     config,
     engine,

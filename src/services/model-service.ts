@@ -1,5 +1,5 @@
 // Model administration for the APIs: list, show, running variants, copy, delete (unloading first) and create.
-import { QUANTIZATIONS, type Quantization } from "../config/index.ts";
+import { QUANTIZATIONS, type Config, type Quantization } from "../config/index.ts";
 import { ReflexiaError } from "../errors/index.ts";
 import {
   parseModelRef,
@@ -7,6 +7,8 @@ import {
   type ModelListing,
   type ModelManifest,
   type ModelStore,
+  type RegistryPullProgress,
+  type RegistryPullResult,
 } from "../registry/index.ts";
 import type { Scheduler, VariantStatus } from "../scheduler/index.ts";
 
@@ -20,6 +22,11 @@ export interface CreateModelRequest {
 }
 
 export interface ModelService {
+  /** Pulls an Ollama-style name from the configured registry (registry.ollama_base_url, …huggingface_base_url). */
+  pull(
+    name: string,
+    options?: { onProgress?: (p: RegistryPullProgress) => void; signal?: AbortSignal },
+  ): Promise<RegistryPullResult>;
   list(): Promise<ModelListing[]>;
   show(ref: string): Promise<ModelDetails>;
   running(): VariantStatus[];
@@ -50,9 +57,20 @@ export function normalizeQuantization(q: string): Quantization {
   return n as Quantization;
 }
 
-export function createModelService(deps: { store: ModelStore; scheduler: Scheduler }): ModelService {
-  const { store, scheduler } = deps;
+export function createModelService(deps: {
+  store: ModelStore;
+  scheduler: Scheduler;
+  registry: Config["registry"];
+}): ModelService {
+  const { store, scheduler, registry } = deps;
   return {
+    pull: (name, options = {}) =>
+      store.pullFromRegistry(name, {
+        bases: { ollama: registry.ollama_base_url, huggingface: registry.huggingface_base_url },
+        readTimeoutSeconds: registry.pull_read_timeout_seconds,
+        minBytesPerSecond: registry.pull_min_bytes_per_second,
+        ...options,
+      }),
     list: () => store.list(),
     show: (ref) => store.show(ref),
     running: () => scheduler.status().variants,
