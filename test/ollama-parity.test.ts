@@ -174,3 +174,100 @@ describe("ollama.pull from a registry", () => {
     expect((err as { status_code: number }).status_code).toBe(400);
   });
 });
+
+describe("blobs and create", () => {
+  it("uploads a GGUF by digest (checked), creates a model from it with system and parameters, shows and applies them", async () => {
+    const bytes = (await writeTinyGguf(makeTempDir(), 9)).bytes;
+    const digest = sha256Digest(bytes);
+    const blobUrl = `${server.url}/api/blobs/${digest}`;
+    expect((await fetch(blobUrl, { method: "HEAD" })).status).toBe(404);
+    const wrong = await fetch(`${server.url}/api/blobs/${sha256Digest(Buffer.from("other"))}`, {
+      method: "POST",
+      body: new Uint8Array(bytes),
+    });
+    expect(wrong.status).toBe(400);
+    expect(await wrong.json()).toMatchObject({ code: "RFX_DIGEST_MISMATCH" });
+    expect((await fetch(blobUrl, { method: "POST", body: new Uint8Array(bytes) })).status).toBe(201);
+    expect((await fetch(blobUrl, { method: "HEAD" })).status).toBe(200);
+
+    const events: { status: string }[] = [];
+    const create = {
+      model: "made:latest",
+      files: { "model.gguf": digest },
+      system: "You are a pirate.",
+      parameters: { num_predict: 2, temperature: 0, stop: ["\n\n"] },
+      stream: true,
+    } as Parameters<typeof ollama.create>[0] & { stream: true };
+    for await (const e of await ollama.create(create)) events.push(e);
+    expect(events.at(-1)).toEqual({ status: "success" });
+
+    const show = await ollama.show({ model: "made" });
+    expect(show.system).toBe("You are a pirate.");
+    expect(show.parameters).toContain("num_predict");
+    expect(show.parameters).toContain("temperature");
+    expect(show.modelfile).toContain('SYSTEM "You are a pirate."');
+    expect(show.modelfile).toContain("PARAMETER num_predict 2");
+    expect(show.capabilities).toContain("completion");
+    expect(show.details.format).toBe("gguf");
+
+    // Applied: the default num_predict bounds the answer, and the system prompt lengthens the prompt.
+    const made = await ollama.generate({ model: "made", prompt: "hello there", stream: false });
+    expect(made.eval_count).toBeLessThanOrEqual(2);
+    const copy = await ollama.create({ model: "plain", from: "made", system: "" });
+    expect(copy.status).toBe("success");
+    const plain = await ollama.generate({
+      model: "plain",
+      prompt: "hello there",
+      stream: false,
+      options: { num_predict: 2 },
+    });
+    expect(made.prompt_eval_count).toBeGreaterThan(plain.prompt_eval_count);
+  });
+
+  it("create refuses unknown parameters, a missing blob and adapters by name", async () => {
+    const bad = await ollama.create({ model: "x", from: TINY, parameters: { mirostat: 2 } }).catch((e: unknown) => e);
+    expect(String(bad)).toContain('"mirostat"');
+    const missing = await ollama
+      .create({ model: "y", files: { "m.gguf": sha256Digest(Buffer.from("nothing")) } } as never)
+      .catch((e: unknown) => e);
+    expect(String(missing)).toContain("upload it first");
+    const tmpl = await ollama.create({ model: "z", from: TINY, template: "{{ .Prompt | upper }}" }).catch((e) => e);
+    expect(String(tmpl)).toContain("template:");
+    expect((await ollama.list()).models.map((m) => m.name)).not.toContain("x:latest");
+  });
+
+  it("a template given with generate formats the prompt; options it cannot honour are refused by name", async () => {
+    const a = await ollama.generate({
+      model: TINY,
+      prompt: "hi",
+      template: "{{ .Prompt }}",
+      stream: false,
+      options: { num_predict: 1 },
+    });
+    const b = await ollama.generate({
+      model: TINY,
+      prompt: "hi",
+      template: "A long preamble before the prompt. {{ .Prompt }}",
+      stream: false,
+      options: { num_predict: 1 },
+    });
+    expect(b.prompt_eval_count).toBeGreaterThan(a.prompt_eval_count);
+    for (const [opt, word] of [
+      [{ num_thread: 2 }, "num_thread"],
+      [{ num_keep: 4 }, "num_keep"],
+      [{ min_p: 0.1 }, "min_p"],
+      [{ mirostat_tau: 1 }, "mirostat_tau"],
+    ] as const) {
+      const err = await ollama.generate({ model: TINY, prompt: "x", options: opt as never }).catch((e: unknown) => e);
+      expect(String(err)).toContain(word);
+      expect((err as { status_code: number }).status_code).toBe(400);
+    }
+    const ok = await ollama.generate({
+      model: TINY,
+      prompt: "x",
+      stream: false,
+      options: { min_p: 0, num_predict: 1 },
+    });
+    expect(ok.done).toBe(true);
+  });
+});

@@ -17,6 +17,8 @@ import { declareCorsPreflightPublic, declareScopePublic, isPublicRoute, trackRou
 import { registerBenchmarkRoutes } from "./routes/benchmarks.ts";
 import { registerDocumentRoutes } from "./routes/documents.ts";
 import { registerOllamaRoutes } from "./routes/ollama.ts";
+import { registerOllamaBlobRoutes } from "./routes/ollama/blobs.ts";
+import { registerOllamaCreateShowRoutes } from "./routes/ollama/create-show.ts";
 import { registerOllamaPullRoutes } from "./routes/ollama/pull-push.ts";
 import { registerOpenAiRoutes } from "./routes/openai.ts";
 import { registerLiveMetricsRoutes } from "./routes/live-metrics.ts";
@@ -156,6 +158,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       const typed = ollama.withTypeProvider<TypeBoxTypeProvider>();
       registerOllamaRoutes(typed, deps);
       registerOllamaPullRoutes(typed, deps);
+      registerOllamaCreateShowRoutes(typed, deps);
+      registerOllamaBlobRoutes(typed, deps);
     });
     registerModelRoutes(api, deps);
     if (deps.liveMetrics) registerLiveMetricsRoutes(api, deps.liveMetrics);

@@ -490,7 +490,9 @@ export function createModelCatalog(options: ModelCatalogOptions): ModelCatalog {
       opts.tag,
       opts.source ?? { kind: "file", from: abs },
       Boolean(opts.force),
+      opts.expectedSha256,
     );
+    if (opts.modelfile) staged.modelfile = opts.modelfile;
     try {
       return (await commit([staged], Boolean(opts.force)))[0];
     } finally {

@@ -107,6 +107,10 @@ export interface AddModelOptions {
   force?: boolean;
   /** Recorded in the manifest. Defaults to {kind: "file", from: <absolute path>}. */
   source?: ModelSource;
+  /** Settings stored with the variant (system prompt, parameters, …). */
+  modelfile?: ModelfileSettings;
+  /** The file must hash to this (hex); RFX_INVALID_GGUF otherwise. */
+  expectedSha256?: string;
 }
 
 export interface DownloadProgress {

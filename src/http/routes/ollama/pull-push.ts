@@ -4,6 +4,7 @@ import { Type } from "typebox";
 import { ReflexiaError } from "../../../errors/index.ts";
 import { modelRefSchema } from "../../schemas/common.ts";
 import type { AppDeps, RouteApp } from "../../types.ts";
+import { modelOrName } from "../ollama.ts";
 import { respondWithProgress } from "./progress-stream.ts";
 
 /** Ollama sends `model` (older clients `name`); `insecure` allows plain-http registries, which Reflexia's config decides. */
@@ -25,12 +26,7 @@ const pushBodySchema = Type.Object({
 export function registerOllamaPullRoutes(app: RouteApp, deps: AppDeps): void {
   app.post("/api/pull", { schema: { body: pullBodySchema } }, async (request, reply) => {
     const body = request.body;
-    if (body.model !== undefined && body.name !== undefined && body.model !== body.name)
-      throw new ReflexiaError(
-        "RFX_VALIDATION",
-        `send "model" or its older name "name", not both with different values`,
-      );
-    const name = (body.model ?? body.name)!;
+    const name = modelOrName(body);
     return respondWithProgress(
       request,
       reply,
