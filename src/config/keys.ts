@@ -129,6 +129,20 @@ export const CONFIG_SCHEMA = z.object({
       "Requests per minute per client on API routes; 0 disables rate limiting.",
     ),
   }),
+  client: z.object({
+    host: key(
+      str().refine((s) => s === "" || (/^https?:\/\//i.test(s) && URL.canParse(s)), "must be an http(s) URL or empty"),
+      "REFLEXIA_HOST",
+      "",
+      "Server the CLI talks to (generate, chat, run, docs, models, ps, …); empty means http://127.0.0.1:<server.port>. When none answers the CLI runs embedded; --local always does.",
+    ),
+    connect_timeout_ms: key(
+      int(50, 60_000),
+      "REFLEXIA_CONNECT_TIMEOUT_MS",
+      800,
+      "How long the CLI waits for the server to answer its probe before running embedded.",
+    ),
+  }),
   auth: z.object({
     enabled: key(
       bool(),
