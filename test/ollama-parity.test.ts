@@ -271,3 +271,14 @@ describe("blobs and create", () => {
     expect(ok.done).toBe(true);
   });
 });
+
+describe("metrics of a deleted model", () => {
+  it("its series leave the scrape when it is deleted", async () => {
+    await ollama.copy({ source: `${TINY}:q4_0`, destination: "doomed:q4_0" });
+    await ollama.generate({ model: "doomed:q4_0", prompt: "hi", stream: false, options: { num_predict: 2 } });
+    const scrape = async () => (await fetch(`${server.metricsUrl}/metrics`)).text();
+    expect(await scrape()).toMatch(/^reflexia_generated_tokens_total\{model="doomed",quantization="q4_0"\} [1-9]/m);
+    await ollama.delete({ model: "doomed:q4_0" });
+    expect(await scrape()).not.toContain('model="doomed"');
+  });
+});

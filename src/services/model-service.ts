@@ -102,6 +102,8 @@ export function createModelService(deps: {
   store: ModelStore;
   scheduler: Scheduler;
   registry: Config["registry"];
+  /** Hears the variants a remove deleted and which quantizations of that name no variant holds any more. */
+  onRemoved?: (name: string, goneQuantizations: string[]) => void;
 }): ModelService {
   const { store, scheduler, registry } = deps;
   const checkFiles = (req: CreateModelRequest) => checkFilesOf(store, req);
@@ -123,7 +125,11 @@ export function createModelService(deps: {
       const targets = parsed.tag ? [(await store.resolve(ref)).manifest] : await store.variants(parsed.name);
       if (targets.length === 0) await store.resolve(ref); // RFX_MODEL_NOT_FOUND with the store's wording
       for (const m of targets) await scheduler.unload(`${parsed.name}:${m.tag}`);
-      return store.remove(ref);
+      const removed = await store.remove(ref);
+      const left = new Set((await store.variants(parsed.name)).map((v) => v.quantization));
+      const gone = [...new Set(removed.map((m) => m.quantization))].filter((q) => !left.has(q));
+      if (gone.length > 0) deps.onRemoved?.(parsed.name, gone);
+      return removed;
     },
     async checkCreate(req) {
       if (req.files !== undefined) {
