@@ -282,3 +282,22 @@ describe("metrics of a deleted model", () => {
     expect(await scrape()).not.toContain('model="doomed"');
   });
 });
+
+describe("LangChain ChatOllama", () => {
+  it("chats, streams, and surfaces errors readably", async () => {
+    const { ChatOllama } = await import("@langchain/ollama");
+    const chat = new ChatOllama({ baseUrl: server.url, model: `${TINY}:q4_0`, numPredict: 3, temperature: 0 });
+    const answer = await chat.invoke("Say hi");
+    expect(typeof answer.content).toBe("string");
+    let pieces = 0;
+    for await (const chunk of await chat.stream("Count")) if (typeof chunk.content === "string") pieces++;
+    expect(pieces).toBeGreaterThan(0);
+    const missing = await new ChatOllama({ baseUrl: server.url, model: "nope" }).invoke("hi").catch((e: unknown) => e);
+    expect(String(missing)).toContain('model "nope" not found');
+    expect(String(missing)).not.toContain("[object Object]");
+    const refused = await new ChatOllama({ baseUrl: server.url, model: TINY, numThread: 2 })
+      .invoke("hi")
+      .catch((e: unknown) => e);
+    expect(String(refused)).toContain("options.num_thread is not supported");
+  });
+});
