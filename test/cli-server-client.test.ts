@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startServer, type RunningServer } from "../src/main.ts";
 import { checkBinaries } from "./deploy-require-binary.ts";
-import { createTinyHome, liveServerConfig, TINY, type TinyHome } from "./support/server-fixture.ts";
+import { createTinyHome, liveServerConfig, TINY, waitFor, type TinyHome } from "./support/server-fixture.ts";
 
 const BIN = join(import.meta.dirname, "..", "bin", "reflexia.js");
 const bins = checkBinaries(["time"]);
@@ -44,7 +44,7 @@ beforeAll(async () => {
   writeFileSync(join(dir, "atlantis.txt"), "The capital of Atlantis is Poseidonia, founded by the sea god.");
   writeFileSync(join(dir, "zebra.md"), "# Zebras\nZebras have black and white stripes.");
   server = await startServer({
-    loaded: liveServerConfig(home.home, { "models.context_size": 1024 }),
+    loaded: liveServerConfig(home.home, { "models.context_size": 1024, "rag.watch_interval_ms": 200 }),
     store: home.store,
     logger: false,
     webDir: null,
@@ -65,6 +65,36 @@ describe("with a server running", () => {
     expect(listed.documents.map((d) => d.title).sort()).toEqual(["atlantis.txt", "zebra.md"]);
     const q = await cli(["docs", "query", "capital of Atlantis", "-k", "1"], server!.url);
     expect(q.stdout).toContain("Poseidonia");
+  });
+
+  it("the server notices documents another process adds or deletes (--local), and counts them", async () => {
+    const extra = join(home.home, "giraffe.txt");
+    writeFileSync(extra, "Giraffes have very long necks and eat acacia leaves.");
+    const r = await cli(["--local", "docs", "add", extra, "--json"], server!.url);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain("--local: running embedded");
+    const id = (JSON.parse(r.stdout) as { id: string }[])[0].id;
+    const titles = async () =>
+      (
+        (await (await fetch(`${server!.url}/api/documents`)).json()) as { documents: { title: string }[] }
+      ).documents.map((d) => d.title);
+    await waitFor(async () => (await titles()).includes("giraffe.txt"), "the server to list the new document");
+    const hits = (await (
+      await fetch(`${server!.url}/api/rag/query`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ query: "giraffes necks acacia", top_k: 1 }),
+      })
+    ).json()) as { results: { title: string }[] };
+    expect(hits.results[0].title).toBe("giraffe.txt");
+    const gauge = async () =>
+      Number(
+        /^reflexia_rag_document_count (\S+)$/m.exec(await (await fetch(`${server!.metricsUrl}/metrics`)).text())?.[1],
+      );
+    expect(await gauge()).toBe(3);
+    expect((await cli(["--local", "docs", "rm", id], server!.url)).code).toBe(0);
+    await waitFor(async () => !(await titles()).includes("giraffe.txt"), "the server to drop the deleted document");
+    await waitFor(async () => (await gauge()) === 2, "the document gauge to fall");
   });
 
   let viaServerRss: number | undefined;

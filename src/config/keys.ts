@@ -318,6 +318,12 @@ export const CONFIG_SCHEMA = z.object({
     similarity_top_k: key(int(1, 100), "RAG_SIMILARITY_TOP_K", 3, "Chunks retrieved per RAG query."),
     chunk_size: key(int(16, 8192), "RAG_CHUNK_SIZE", 512, "Chunk length in tokens."),
     chunk_overlap: key(int(0, 4096), "RAG_CHUNK_OVERLAP", 50, "Tokens shared by consecutive chunks."),
+    watch_interval_ms: key(
+      int(0, 3_600_000),
+      "RAG_WATCH_INTERVAL_MS",
+      2000,
+      "How often the server looks for documents another process (reflexia --local docs …) added to or deleted from the store, so it lists, searches and counts them; 0 turns it off.",
+    ),
     embedding_model: key(
       str(),
       "RAG_EMBEDDING_MODEL",
