@@ -104,11 +104,12 @@ describe("with a server running", () => {
     expect(r.stderr).toContain("using the server");
     expect(r.stdout.trim().length).toBeGreaterThan(0);
     const ps = (await (await fetch(`${server!.url}/api/ps`)).json()) as {
-      models: { name: string; size: number; size_vram: number; expires_at: string }[];
+      models: { name: string; size: number; size_vram: number; expires_at: string; details: { family: string } }[];
     };
     expect(ps.models.map((m) => m.name)).toEqual([`${TINY}:q4_0`]);
     expect(ps.models[0].size).toBeGreaterThan(0);
     expect(ps.models[0].size_vram).toBe(0);
+    expect(ps.models[0].details.family).toBe("llama");
     expect(Date.parse(ps.models[0].expires_at)).toBeGreaterThan(Date.now());
     const piped = await cli(["run", `${TINY}:q4_0`], server!.url, "a prompt from stdin");
     expect(piped.code, piped.stderr).toBe(0);

@@ -241,37 +241,45 @@ export function registerOllamaRoutes(app: RouteApp, deps: AppDeps): void {
     };
   });
 
-  app.get("/api/ps", async () => ({
-    models: models
-      .running()
-      .filter((v) => !v.embedding)
-      .map((v) => ({
-        name: `${v.name}:${v.tag}`,
-        model: `${v.name}:${v.tag}`,
-        size: (v.estimatedBytes || v.sizeBytes) + v.vramBytes,
-        digest: "",
-        details: {
-          parent_model: "",
-          format: "gguf",
-          family: "",
-          families: [],
-          parameter_size: "",
-          quantization_level: v.quantization.toUpperCase(),
-        },
-        // Kept forever while busy or with keep_alive -1: a far-future date, as Ollama reports.
-        expires_at: v.expiresAt ?? "2318-01-01T00:00:00Z",
-        size_vram: v.vramBytes,
-        context_length: v.contextSize,
-        reflexia: {
-          running: v.running,
-          queued: v.queued,
-          active_sequences: v.activeSequences,
-          parallel: v.parallel,
-          gpu_layers: v.gpuLayers,
-          total_layers: v.totalLayers,
-        },
-      })),
-  }));
+  app.get("/api/ps", async () => {
+    // Details come from the manifests (one listing), as /api/tags shows them.
+    const manifests = new Map(
+      (await models.list()).flatMap((m) => m.variants.map((v) => [`${v.name}:${v.tag}`, v] as const)),
+    );
+    return {
+      models: models
+        .running()
+        .filter((v) => !v.embedding)
+        .map((v) => ({
+          name: `${v.name}:${v.tag}`,
+          model: `${v.name}:${v.tag}`,
+          size: (v.estimatedBytes || v.sizeBytes) + v.vramBytes,
+          digest: digestHex(manifests.get(`${v.name}:${v.tag}`)?.digest ?? ""),
+          details: manifests.has(`${v.name}:${v.tag}`)
+            ? detailsOf(manifests.get(`${v.name}:${v.tag}`)!)
+            : {
+                parent_model: "",
+                format: "gguf",
+                family: "",
+                families: [],
+                parameter_size: "",
+                quantization_level: v.quantization.toUpperCase(),
+              },
+          // Kept forever while busy or with keep_alive -1: a far-future date, as Ollama reports.
+          expires_at: v.expiresAt ?? "2318-01-01T00:00:00Z",
+          size_vram: v.vramBytes,
+          context_length: v.contextSize,
+          reflexia: {
+            running: v.running,
+            queued: v.queued,
+            active_sequences: v.activeSequences,
+            parallel: v.parallel,
+            gpu_layers: v.gpuLayers,
+            total_layers: v.totalLayers,
+          },
+        })),
+    };
+  });
 
   app.post("/api/embed", { schema: { body: embedBodySchema } }, async (request, reply) => {
     const body = request.body;

@@ -392,11 +392,14 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
   let sortedCache: DocState[] | undefined;
   /** Rebuilds the in-memory view of committed documents from the table (the source of truth). */
   async function reloadDocs(): Promise<void> {
+    // Read first, then swap in one synchronous step: a listing that runs during the read sees the old view whole,
+    // never a half-filled map (nor caches one).
+    const rows = (await docsTable.query().select(DOC_META_COLUMNS).toArray()) as Row[];
     docs.clear();
     bySource.clear();
     bySha.clear();
     sortedCache = undefined;
-    for (const r of (await docsTable.query().select(DOC_META_COLUMNS).toArray()) as Row[]) {
+    for (const r of rows) {
       const d = rowToDoc(r);
       docs.set(d.id, d);
       bySource.set(d.source, d.id);
