@@ -40,7 +40,7 @@ afterAll(async () => {
 });
 
 describe.skipIf(bins.skip)("reflexia run in a terminal (tmux)", () => {
-  it('takes """ multi-line input, /set parameter temperature 0, Ctrl-C at the prompt, and leaves on /bye', async () => {
+  it('takes """ multi-line input, /set parameter temperature 0, Ctrl-C at the prompt and during a reply, and leaves on /bye', async () => {
     // A closed port as REFLEXIA_HOST: embedded, whatever else runs on this machine.
     const cmd = `REFLEXIA_HOME=${home.home} REFLEXIA_HOST=http://127.0.0.1:9 ${process.execPath} ${BIN} run ${TINY}:q4_0`;
     tmux("new-session", "-d", "-s", SESSION, "-x", "160", "-y", "50", cmd);
@@ -70,6 +70,17 @@ describe.skipIf(bins.skip)("reflexia run in a terminal (tmux)", () => {
 
     tmux("send-keys", "-t", SESSION, "C-c");
     await waitFor(() => screen().includes("Use Ctrl + d or /bye to exit."), "the Ctrl-C hint");
+    expect(alive()).toBe(true);
+
+    // Ctrl-C during a reply cancels the reply, not the session: a long answer is cut and the prompt comes back.
+    type("/set parameter num_predict 3500");
+    await waitFor(() => screen().includes("Set parameter 'num_predict' to '3500'"), "num_predict raised");
+    const prompts = count(screen(), ">>> ");
+    type("tell me a very long story");
+    await waitFor(() => /tell me a very long story\n.+/.test(screen()), "the reply to start streaming", 60_000);
+    tmux("send-keys", "-t", SESSION, "C-c");
+    await waitFor(() => screen().includes("[cancelled]"), "the reply to be cancelled", 60_000);
+    await waitFor(() => count(screen(), ">>> ") > prompts, "the prompt after the cancelled reply");
     expect(alive()).toBe(true);
 
     type("/bye");
