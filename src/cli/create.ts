@@ -3,6 +3,7 @@
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
+import { homedir } from "node:os";
 import { dirname, resolve } from "node:path";
 import type { Command } from "commander";
 import { parseModelfile } from "../registry/parse-modelfile.ts";
@@ -24,7 +25,7 @@ export function registerCreateCommand(program: Command, getContext: CliContextFa
       const text = await readFile(opts.file, "utf8");
       const parsed = parseModelfile(text, opts.file, MODEL_PARAMETER_NAMES);
       // FROM names a file when one exists there (relative to the Modelfile), else a model, as Ollama decides.
-      const fromPath = resolve(dirname(resolve(opts.file)), parsed.from.replace(/^~(?=\/)/, process.env.HOME ?? "~"));
+      const fromPath = resolve(dirname(resolve(opts.file)), parsed.from.replace(/^~(?=\/)/, homedir()));
       const isFile = existsSync(fromPath);
       const server = await ctx.server();
       const print = progressPrinter();
