@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the Debian packages CI tests drive for real: prometheus (+ promtool), chromium, git (the llama.cpp
+# Installs the Debian packages CI tests drive for real: prometheus (+ promtool), chromium, tmux, git (the llama.cpp
 # release test reads node-llama-cpp's bundled source, a git bundle), and Mesa's software Vulkan driver (llvmpipe)
 # with the Vulkan loader, which the GPU path test runs ggml's Vulkan backend on. Idempotent: skips apt when all are
 # present.
@@ -10,11 +10,13 @@ need=()
 command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 command -v git >/dev/null 2>&1 || need+=(git)
+# tmux drives `reflexia run` in a real terminal (test/cli-run-tmux.test.ts: """, /set parameter, /bye, Ctrl-C).
+command -v tmux >/dev/null 2>&1 || need+=(tmux)
 ls /usr/share/vulkan/icd.d/lvp_icd.*.json >/dev/null 2>&1 || need+=(mesa-vulkan-drivers)
 ldconfig -p 2>/dev/null | grep 'libvulkan\.so\.1 ' >/dev/null || need+=(libvulkan1)
 
 if [ ${#need[@]} -eq 0 ]; then
-  echo "ci-system-deps: prometheus, promtool, chromium, git, mesa-vulkan-drivers and libvulkan1 already installed"
+  echo "ci-system-deps: prometheus, promtool, chromium, git, tmux, mesa-vulkan-drivers and libvulkan1 already installed"
 else
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"

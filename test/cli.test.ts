@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 const run = promisify(execFile);
 const BIN = join(import.meta.dirname, "..", "bin", "reflexia.js");
 let home: string;
-const env = () => ({ ...process.env, REFLEXIA_HOME: home });
+// REFLEXIA_HOST points at a closed port: these tests exercise the embedded path whatever else runs on this machine.
+const env = () => ({ ...process.env, REFLEXIA_HOME: home, REFLEXIA_HOST: "http://127.0.0.1:9" });
 
 async function cli(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -87,7 +88,7 @@ describe("reflexia CLI", () => {
     expect(r.stdout).toMatch(/turns 1 · prompt tokens \d+ · generated 4/);
     expect(r.stdout).toContain("unknown role 'nope'");
     expect(r.stdout).toContain("model: t:f16");
-    expect(r.stdout).toContain("history cleared");
+    expect(r.stdout).toContain("Cleared session context");
   });
 
   it("rejects bad arguments with one line and a non-zero exit", async () => {
@@ -96,7 +97,10 @@ describe("reflexia CLI", () => {
     expect(r.stderr).toContain("--max-tokens");
     const unknown = await cli(["generate", "hi", "--model", "nosuch:q4_0"]);
     expect(unknown.code).not.toBe(0);
-    expect(unknown.stderr.trim().split("\n")).toHaveLength(1);
+    // One error line, besides the line that says where the command ran.
+    const lines = unknown.stderr.trim().split("\n");
+    expect(lines[0]).toBe("reflexia: no server at http://127.0.0.1:9; running embedded");
+    expect(lines.slice(1), unknown.stderr).toHaveLength(1);
     expect(unknown.stderr).toContain("RFX_MODEL_NOT_FOUND");
     const role = await cli(["generate", "hi", "--model", "t:q4_0", "--role", "astrologer"]);
     expect(role.code).not.toBe(0);

@@ -404,3 +404,15 @@ describe("grafana dashboard", () => {
     }
   });
 });
+
+describe("dashboard ratio panels at idle", () => {
+  it("every ratio of rates guards its denominator, so an idle server reads 0, not NaN", () => {
+    const ratios = dashboardQueries(loadDashboard()).filter((q) => /rate\(/.test(q.expr) && / \/ /.test(q.expr));
+    expect(ratios.length).toBeGreaterThan(0);
+    for (const q of ratios) {
+      const [numerator, denominator] = q.expr.split(" / ");
+      expect(numerator, q.panel).toMatch(/or vector\(0\)\)?$/);
+      expect(denominator, q.panel).toMatch(/^clamp_min\(.*or vector\(0\)\)?, 1e-12\)$/);
+    }
+  });
+});

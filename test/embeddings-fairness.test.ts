@@ -138,8 +138,9 @@ describe("a 2,048-input embeddings request cannot hold the engine", () => {
     const before = calls.length;
     const r = await embed(Array.from({ length: 2049 }, (_, i) => `w${i}`));
     expect(r.status).toBe(413);
-    expect(r.body.error.code).toBe("RFX_PAYLOAD_TOO_LARGE");
-    expect(r.body.error.message).toContain("EMBED_MAX_INPUTS");
+    // /api/embed answers in Ollama's shape: {error: "message", code}.
+    expect(r.body.code).toBe("RFX_PAYLOAD_TOO_LARGE");
+    expect(r.body.error).toContain("EMBED_MAX_INPUTS");
     const openai = await fetch(`${server.url}/v1/embeddings`, {
       method: "POST",
       headers: { "content-type": "application/json" },

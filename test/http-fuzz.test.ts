@@ -14,7 +14,8 @@ import { openRag } from "../src/services/rag/open-rag.ts";
 import { createFakeEngine } from "./support/fake-engine.ts";
 import { isValidFor } from "./support/json-schema-check.ts";
 import { rawHttp } from "./support/raw-http.ts";
-import { buildTestApp, createTinyHome, testConfig, TINY } from "./support/server-fixture.ts";
+import { startLoopbackRegistry } from "./support/loopback-registry.ts";
+import { buildTestApp, createTinyHome, errorOf, testConfig, TINY } from "./support/server-fixture.ts";
 
 const MODEL = `${TINY}:q4_0`;
 const GHOST = "fuzz-ghost:q4_0";
@@ -28,7 +29,11 @@ const BODY_METHODS = ["POST", "DELETE", "PUT", "PATCH"];
 // ---- the server under test (built before the tests are collected, so there is one test per route) ----
 
 const home = await createTinyHome(["q4_0"]);
+// An empty registry on loopback: a well-formed /api/pull finds nothing (404) instead of reaching for the internet.
+const registry = await startLoopbackRegistry([]);
 const config = testConfig(home.home, {
+  "registry.ollama_base_url": registry.url,
+  "registry.huggingface_base_url": registry.url,
   "scheduler.parallel": 2,
   "models.default_max_tokens": 4,
   "server.upload_limit_bytes": UPLOAD_LIMIT,
@@ -57,6 +62,7 @@ const ROUTES = routeAccessOf(app).filter((r) => BODY_METHODS.includes(r.method))
 
 afterAll(async () => {
   await app.close();
+  await registry.close();
   await rag.service.close();
   await home.cleanup();
 });
@@ -448,9 +454,9 @@ describe("fuzz: no 5xx, RFX_ errors, /healthz alive and stores unchanged after e
           refused++;
           let code: unknown;
           try {
-            const body = res.json();
-            code = body.error?.code;
-            if (typeof body.error?.message !== "string") failures.push(`no message — ${where}`);
+            const err = errorOf(res.json());
+            code = err.code;
+            if (typeof err.message !== "string") failures.push(`no message — ${where}`);
           } catch {
             failures.push(`not JSON — ${where}`);
           }
@@ -535,7 +541,12 @@ describe("malformed HTTP on the wire answers in the RFX_ shape with the security
           414,
           "RFX_URI_TOO_LONG",
         ],
-        ["invalid JSON", { method: "POST", target: "/api/chat", headers: json, body: "{bad" }, 400, "RFX_INVALID_JSON"],
+        [
+          "invalid JSON",
+          { method: "POST", target: "/v1/chat/completions", headers: json, body: "{bad" },
+          400,
+          "RFX_INVALID_JSON",
+        ],
       ];
       for (const [name, req, status, code] of cases) {
         const r = await rawHttp(port, req);

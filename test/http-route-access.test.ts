@@ -10,7 +10,7 @@ import { WEB_VIEW_ALIASES, WEB_VIEWS } from "../src/http/web-views.ts";
 import { startServer, type RunningServer } from "../src/main.ts";
 import { createFakeEngine } from "./support/fake-engine.ts";
 import { rawHttp, type RawResponse } from "./support/raw-http.ts";
-import { createTinyHome, liveServerConfig, TINY, type TinyHome } from "./support/server-fixture.ts";
+import { createTinyHome, errorOf, liveServerConfig, TINY, type TinyHome } from "./support/server-fixture.ts";
 
 const KEY = "k-route-access-test";
 // The served UI: the built bundle (vitest's setup builds it) and the view paths that load its page.
@@ -153,7 +153,7 @@ describe("auth is decided by the matched route, for every route × method × spe
         if (good.status === 401 || good.status >= 500) failures.push(where);
         else if (!route.public) {
           if (none.status !== 401 || wrong.status !== 401) failures.push(where);
-          else if (route.method !== "HEAD" && JSON.parse(none.body).error?.code !== "RFX_UNAUTHORIZED")
+          else if (route.method !== "HEAD" && errorOf(JSON.parse(none.body)).code !== "RFX_UNAUTHORIZED")
             failures.push(`${where}: body ${none.body}`);
         } else if (s.name === "plain" ? none.status !== good.status : ![401, good.status].includes(none.status))
           failures.push(where);
@@ -197,7 +197,7 @@ describe("auth is decided by the matched route, for every route × method × spe
         headers: t.body ? { "content-type": "application/json" } : {},
       });
       expect(r.status, `${t.method} ${t.target}`).toBe(401);
-      expect(JSON.parse(r.body).error.code).toBe("RFX_UNAUTHORIZED");
+      expect(errorOf(JSON.parse(r.body)).code).toBe("RFX_UNAUTHORIZED");
     }
     expect((await home.store.list()).map((m) => m.name)).toEqual(before);
     // …while the key still opens them, spelled the same way.

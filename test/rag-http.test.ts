@@ -605,7 +605,7 @@ describe("rag: true on the generation endpoints (the tiny model's text is gibber
       json: { model: TINY, messages: [{ role: "user", content: "hi" }], rag: "yes" },
     });
     expect(wrong.status).toBe(400);
-    expect(wrong.body.error.code).toBe("RFX_VALIDATION");
+    expect(wrong.body.code).toBe("RFX_VALIDATION"); // Ollama's shape on /api/chat
   });
 });
 

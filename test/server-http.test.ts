@@ -8,6 +8,7 @@ import {
   buildTestApp,
   createTinyHome,
   parseNdjson,
+  errorOf,
   parseSse,
   testConfig,
   TINY,
@@ -32,6 +33,14 @@ function appWith(overrides: Record<string, unknown> = {}, extra: Partial<Paramet
     ...extra,
   });
 }
+
+const OLLAMA_ROUTES = new Set([
+  "POST /api/generate",
+  "POST /api/chat",
+  "DELETE /api/delete",
+  "POST /api/show",
+  "POST /api/create",
+]);
 
 describe("server error table: every bad input is a 4xx with a code, and the server stays up", () => {
   const cases: {
@@ -176,11 +185,21 @@ describe("server error table: every bad input is a 4xx with a code, and the serv
     {
       name: "text/plain body",
       method: "POST",
-      url: "/api/chat",
+      url: "/v1/chat/completions",
       raw: "hello",
       headers: { "content-type": "text/plain" },
       status: 415,
       code: "RFX_UNSUPPORTED_MEDIA",
+    },
+    {
+      // Ollama reads any body as JSON, whatever the Content-Type says.
+      name: "text/plain non-JSON body on an Ollama route",
+      method: "POST",
+      url: "/api/chat",
+      raw: "hello",
+      headers: { "content-type": "text/plain" },
+      status: 400,
+      code: "RFX_INVALID_JSON",
     },
     { name: "unknown route", method: "GET", url: "/v1/nothing-here", status: 404, code: "RFX_NOT_FOUND" },
     { name: "wrong method", method: "GET", url: "/api/chat", status: 404, code: "RFX_NOT_FOUND" },
@@ -217,9 +236,11 @@ describe("server error table: every bad input is a 4xx with a code, and the serv
         payload: c.raw !== undefined ? c.raw : c.body !== undefined ? JSON.stringify(c.body) : undefined,
       });
       expect(res.statusCode).toBe(c.status);
-      const body = res.json();
-      expect(body.error.code).toBe(c.code);
-      expect(typeof body.error.message).toBe("string");
+      const err = errorOf(res.json());
+      expect(err.code).toBe(c.code);
+      expect(typeof err.message).toBe("string");
+      // Ollama routes answer in Ollama's shape, every other URL (unmatched ones too) in the native one.
+      expect(err.ollama).toBe(OLLAMA_ROUTES.has(`${c.method} ${c.url}`));
       expect(res.headers["content-type"]).toMatch(/application\/json/);
     });
   }
@@ -231,7 +252,7 @@ describe("server error table: every bad input is a 4xx with a code, and the serv
       payload: { model: TINY, prompt: "b".repeat(200_000), stream: false },
     });
     expect(res.statusCode).toBe(413);
-    expect(res.json().error.code).toBe("RFX_PAYLOAD_TOO_LARGE");
+    expect(errorOf(res.json()).code).toBe("RFX_PAYLOAD_TOO_LARGE");
   });
 
   it("still serves after all of them", async () => {
@@ -528,7 +549,7 @@ describe("Ollama-compatible API", () => {
       ] as const) {
         const res = await app.inject({ method: "POST", url: "/api/create", payload: { ...payload, stream } });
         expect(res.statusCode, `${JSON.stringify(payload)} stream ${stream}: ${res.body}`).toBe(status);
-        expect(res.json().error.code).toBe(code);
+        expect(errorOf(res.json()).code).toBe(code);
       }
     }
     expect(await tags()).toEqual(before);
@@ -558,7 +579,7 @@ describe("Reflexia endpoints", () => {
     await services.scheduler.drain();
     const res = await app.inject({ method: "POST", url: "/api/generate", payload: { model: TINY, prompt: "x" } });
     expect(res.statusCode).toBe(503);
-    expect(res.json().error.code).toBe("RFX_NOT_READY");
+    expect(errorOf(res.json()).code).toBe("RFX_NOT_READY");
     expect(res.headers["retry-after"]).toBe("5");
     expect((await app.inject({ url: "/readyz" })).statusCode).toBe(503);
     expect((await app.inject({ url: "/healthz" })).statusCode).toBe(200);
@@ -639,7 +660,7 @@ describe("security", () => {
     );
     const none = await app.inject({ url: "/api/tags" });
     expect(none.statusCode).toBe(401);
-    expect(none.json().error.code).toBe("RFX_UNAUTHORIZED");
+    expect(errorOf(none.json()).code).toBe("RFX_UNAUTHORIZED");
     expect((await app.inject({ url: "/api/tags", headers: { authorization: "Bearer wrong" } })).statusCode).toBe(401);
     expect((await app.inject({ url: "/api/tags", headers: { authorization: "Bearer s3cret" } })).statusCode).toBe(200);
     expect((await app.inject({ url: "/v1/models", headers: { "x-api-key": "other-key" } })).statusCode).toBe(200);
@@ -654,7 +675,7 @@ describe("security", () => {
     expect((await app.inject({ url: "/api/version" })).statusCode).toBe(200);
     const third = await app.inject({ url: "/api/version" });
     expect(third.statusCode).toBe(429);
-    expect(third.json().error.code).toBe("RFX_RATE_LIMITED");
+    expect(errorOf(third.json()).code).toBe("RFX_RATE_LIMITED");
     expect(third.headers["retry-after"]).toBeDefined();
     expect((await app.inject({ url: "/healthz" })).statusCode).toBe(200);
     await app.close();
@@ -696,7 +717,7 @@ describe("no error message shows a model-store path", () => {
         url: "/api/generate",
         payload: { model: `${TINY}:q4_0`, prompt: "hi", stream: false },
       });
-      expect(gen.json().error.code).toBe("RFX_ENGINE");
+      expect(errorOf(gen.json()).code).toBe("RFX_ENGINE");
       const streamed = await app.inject({
         method: "POST",
         url: "/v1/chat/completions",

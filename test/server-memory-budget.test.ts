@@ -86,8 +86,9 @@ describe("memory budget (MAX_MEMORY_PERCENT) on the small family", () => {
   it("refuses a pinned variant that cannot fit with 503 RFX_MEMORY_BUDGET", async () => {
     const r = await generate("small:f16", "hello");
     expect(r.status).toBe(503);
-    expect(r.body.error.code).toBe("RFX_MEMORY_BUDGET");
-    expect(r.body.error.message).toContain("f16");
+    // /api/generate answers in Ollama's shape: {error: "message", code}.
+    expect(r.body.code).toBe("RFX_MEMORY_BUDGET");
+    expect(r.body.error).toContain("f16");
     expect(server.services.scheduler.isLoaded("small:f16")).toBe(false);
   });
 

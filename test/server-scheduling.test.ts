@@ -10,6 +10,7 @@ import {
   waitFor,
   type TestApp,
   type TinyHome,
+  errorOf,
 } from "./support/server-fixture.ts";
 
 let home: TinyHome;
@@ -88,7 +89,7 @@ describe("scheduling over HTTP", () => {
     });
     expect(rejected.status).toBe(503);
     expect(Number(rejected.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
-    expect(((await rejected.json()) as { error: { code: string } }).error.code).toBe("RFX_QUEUE_FULL");
+    expect(errorOf(await rejected.json()).code).toBe("RFX_QUEUE_FULL");
     engine.resume();
     await Promise.all(accepted);
     const scrape = await t.services.metrics.registry.metrics();

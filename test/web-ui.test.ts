@@ -10,6 +10,8 @@ import { chromium, type Browser, type BrowserContext, type Page } from "playwrig
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLiveServer, TINY, type LiveServer } from "./deploy-live-server.ts";
 import { checkBinaries } from "./deploy-require-binary.ts";
+import { cleanupTempDirs, makeTempDir, writeTinyGguf } from "./registry-fixtures.ts";
+import { startLoopbackRegistry, type LoopbackRegistry } from "./support/loopback-registry.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const bins = checkBinaries([CHROMIUM]);
@@ -109,9 +111,19 @@ describe.skipIf(bins.skip)("web UI in chromium", () => {
     });
   };
 
+  let registry: LoopbackRegistry;
   beforeAll(async () => {
+    // A registry on loopback for the pull box (Ollama's protocol), serving one synthetic GGUF.
+    const gguf = await writeTinyGguf(makeTempDir(), 13);
+    registry = await startLoopbackRegistry([
+      {
+        repository: "library/webpulled",
+        tag: "latest",
+        layers: [{ mediaType: "application/vnd.ollama.image.model", bytes: gguf.bytes }],
+      },
+    ]);
     // q4_0 + f16: the q8_0 variant the models test creates is really quantized (from f16), not copied.
-    live = await startLiveServer({}, ["q4_0", "f16"]);
+    live = await startLiveServer({ "registry.ollama_base_url": registry.url }, ["q4_0", "f16"]);
     browser = await launch();
     context = await browser.newContext({ viewport: DESKTOP });
     await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: live.server.url });
@@ -124,6 +136,8 @@ describe.skipIf(bins.skip)("web UI in chromium", () => {
   afterAll(async () => {
     await browser?.close();
     await live?.stop();
+    await registry?.close();
+    await cleanupTempDirs();
     console.log(`web UI screenshots: ${SHOTS}`);
   });
 
@@ -148,9 +162,8 @@ describe.skipIf(bins.skip)("web UI in chromium", () => {
     expect(status.limits.max_tokens).toBe(512);
     expect(await page.getAttribute("#max-tokens", "max")).toBe("512");
     expect(await page.textContent("#max-tokens-hint")).toContain("512");
-    // No pull route on this server yet: the pull box stays hidden (and nothing requests it).
-    expect(status.features.pull).toBe(false);
-    expect(await page.locator("#pull-panel").isHidden()).toBe(true);
+    // The server has POST /api/pull, so the status advertises it (the models view then shows the pull box).
+    expect(status.features.pull).toBe(true);
   });
 
   it("streams a chat answer over SSE and shows which variant served it, why, and what it cost", async () => {
@@ -591,6 +604,16 @@ describe.skipIf(bins.skip)("web UI in chromium", () => {
       await page.waitForSelector(`#view-${view}:not([hidden])`);
     }
     expect((await fetch(`${live.server.url}/nope`)).status).toBe(404);
+  });
+
+  it("models view: pulls a model by name from the registry, with progress, and lists it", async () => {
+    await openView(page, "models");
+    expect(await page.locator("#pull-panel").isVisible()).toBe(true);
+    await page.fill("#pull-name", "webpulled");
+    await page.click('#pull-form button[type="submit"]');
+    await page.waitForFunction(() => document.querySelector("#pull-msg")?.textContent === "Pulled webpulled.");
+    await page.locator('tr[data-variant="webpulled:latest"]').waitFor();
+    expect(registry.requests[0]).toBe("GET /v2/library/webpulled/manifests/latest");
   });
 
   it("ran without a single console error", () => {

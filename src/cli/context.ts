@@ -2,7 +2,9 @@
 import type { Command } from "commander";
 import { loadConfig, type LoadedConfig } from "../config/index.ts";
 import type { Engine } from "../engine/types.ts";
+import type { ReflexiaClient } from "../client/index.ts";
 import type { ModelStore } from "../registry/index.ts";
+import { connectServer } from "./connect-server.ts";
 
 export type { ModelStore };
 
@@ -13,6 +15,8 @@ export interface CliContext {
   ensureDefaultModel(options?: { quiet?: boolean }): Promise<void>;
   /** The inference engine, created on first use (loading native code takes a moment). */
   getEngine(): Promise<Engine>;
+  /** The running server's client, or null to run embedded (--local, or none answers); says which on stderr. */
+  server(options?: { quiet?: boolean }): Promise<ReflexiaClient | null>;
 }
 
 export type CliContextFactory = (options?: { needsStore?: boolean }) => Promise<CliContext>;
@@ -22,7 +26,7 @@ export function createCliContextFactory(program: Command): CliContextFactory {
   let cached: Promise<CliContext> | undefined;
   return async () => {
     cached ??= (async () => {
-      const g = program.opts<{ config?: string; home?: string; threads?: string }>();
+      const g = program.opts<{ config?: string; home?: string; threads?: string; local?: boolean }>();
       const loaded = loadConfig({
         file: g.config,
         overrides: { home: g.home, "performance.thread_pool_size": g.threads },
@@ -30,7 +34,12 @@ export function createCliContextFactory(program: Command): CliContextFactory {
       const { createStoreFromConfig } = await import("../registry/index.ts");
       const store = createStoreFromConfig(loaded.config);
       let engine: Promise<Engine> | undefined;
+      let server: Promise<ReflexiaClient | null> | undefined;
       return {
+        server(options = {}) {
+          server ??= connectServer(loaded.config, { local: g.local, quiet: options.quiet });
+          return server;
+        },
         loaded,
         store,
         async ensureDefaultModel(options = {}) {

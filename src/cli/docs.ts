@@ -3,10 +3,41 @@ import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
 import { Presets, SingleBar } from "cli-progress";
 import type { Command } from "commander";
+import type { DocumentBody, DocumentListBody, ReflexiaClient } from "../client/index.ts";
 import { expandPaths } from "../services/rag/expand-paths.ts";
 import type { CliContextFactory } from "./context.ts";
 import { printJson, table } from "./output.ts";
 import { parseIntOption } from "./parse-options.ts";
+
+function printDocuments(docs: { id: string; title: string; type: string; size: number; chunks: number }[]): void {
+  process.stdout.write(table(docs, ["id", "title", "type", "size", "chunks"]) + "\n");
+}
+
+interface RagQueryBody {
+  results: { score: number; title: string; chunk_index: number; text: string }[];
+  timings: { total_ms: number };
+}
+
+/** `docs add` through the running server: each file posted to /api/documents, so the server sees it at once. */
+async function addThroughServer(server: ReflexiaClient, files: string[], opts: { json?: boolean }): Promise<void> {
+  const results: Record<string, unknown>[] = [];
+  for (const file of files) {
+    try {
+      const r = await server.call<{ status: string; document: DocumentBody }>("POST", "/api/documents", {
+        content_base64: (await readFile(file)).toString("base64"),
+        filename: basename(file),
+        source: file,
+      });
+      results.push({ file, status: r.status, id: r.document.id, chunks: r.document.chunk_count });
+    } catch (e) {
+      const err = e as { message: string; code?: string };
+      results.push({ file, status: "failed", error: `${err.message} (${err.code ?? ""})` });
+    }
+  }
+  if (opts.json) printJson(results);
+  else process.stdout.write(table(results, ["file", "status", "chunks", "error"]) + "\n");
+  if (results.some((r) => r.status === "failed")) process.exitCode = 1;
+}
 
 export function registerDocsCommand(program: Command, getContext: CliContextFactory): void {
   const docs = program.command("docs").description("manage the documents used for retrieval-augmented answers");
@@ -22,6 +53,8 @@ export function registerDocsCommand(program: Command, getContext: CliContextFact
     .argument("<paths...>")
     .option("--json", "machine-readable output")
     .action(async (paths: string[], opts: { json?: boolean }) => {
+      const server = await (await getContext()).server();
+      if (server) return addThroughServer(server, await expandPaths(paths), opts);
       const rag = await open();
       try {
         const files = await expandPaths(paths);
@@ -62,23 +95,17 @@ export function registerDocsCommand(program: Command, getContext: CliContextFact
     .option("--json", "machine-readable output")
     .option("--limit <n>", "page size", parseIntOption("--limit", 1, 10_000), 100)
     .action(async (opts: { json?: boolean; limit: number }) => {
+      const server = await (await getContext()).server();
+      if (server) {
+        const page = await server.call<DocumentListBody>("GET", `/api/documents?limit=${opts.limit}`);
+        if (opts.json) return printJson(page);
+        return printDocuments(page.documents.map((d) => ({ ...d, chunks: d.chunk_count })));
+      }
       const rag = await open();
       try {
         const page = await rag.service.list({ offset: 0, limit: opts.limit });
         if (opts.json) printJson(page);
-        else
-          process.stdout.write(
-            table(
-              page.documents.map((d) => ({
-                id: d.id,
-                title: d.title,
-                type: d.type,
-                size: d.size,
-                chunks: d.chunkCount,
-              })),
-              ["id", "title", "type", "size", "chunks"],
-            ) + "\n",
-          );
+        else printDocuments(page.documents.map((d) => ({ ...d, chunks: d.chunkCount })));
       } finally {
         await rag.close();
       }
@@ -87,6 +114,8 @@ export function registerDocsCommand(program: Command, getContext: CliContextFact
     .command("rm")
     .argument("<id>")
     .action(async (id: string) => {
+      const server = await (await getContext()).server();
+      if (server) return void (await server.call("DELETE", `/api/documents/${encodeURIComponent(id)}`));
       const rag = await open();
       try {
         await rag.service.delete(id);
@@ -101,6 +130,16 @@ export function registerDocsCommand(program: Command, getContext: CliContextFact
     .option("-k, --top-k <n>", "results", parseIntOption("--top-k", 1, 100))
     .option("--json", "machine-readable output")
     .action(async (question: string, opts: { topK?: number; json?: boolean }) => {
+      const server = await (await getContext()).server();
+      if (server) {
+        const r = await server.call<RagQueryBody>("POST", "/api/rag/query", { query: question, top_k: opts.topK });
+        if (opts.json) return printJson(r);
+        for (const [i, x] of r.results.entries())
+          process.stdout.write(
+            `${i + 1}. [${x.score.toFixed(3)}] ${x.title} #${x.chunk_index}\n   ${x.text.slice(0, 200).replace(/\s+/g, " ")}\n`,
+          );
+        return void process.stdout.write(`(${r.timings.total_ms.toFixed(1)} ms)\n`);
+      }
       const rag = await open();
       try {
         const r = await rag.service.query(question, { topK: opts.topK });

@@ -1,6 +1,7 @@
 // `reflexia generate "…"`: one answer, streamed to the terminal, with its timings.
 import type { Command } from "commander";
 import { runLocalGeneration } from "../services/run-local-generation.ts";
+import type { ReflexiaClient } from "../client/index.ts";
 import type { CliContextFactory } from "./context.ts";
 import { printJson } from "./output.ts";
 import { parseIntOption, parseNumberOption } from "./parse-options.ts";
@@ -22,6 +23,8 @@ export function registerGenerateCommand(program: Command, getContext: CliContext
     .option("--json", "print one JSON object with the text, token counts and timings")
     .action(async (prompt: string, opts) => {
       const ctx = await getContext();
+      const server = await ctx.server();
+      if (server) return generateThroughServer(server, ctx.loaded.config.models.default, prompt, opts);
       await ctx.ensureDefaultModel({ quiet: opts.json });
       const engine = await ctx.getEngine();
       const ac = new AbortController();
@@ -63,6 +66,80 @@ export function registerGenerateCommand(program: Command, getContext: CliContext
           `ttft ${t.ttftMs.toFixed(1)} ms · ${tokensPerSecond(result.completionTokens, t.evalMs).toFixed(1)} tok/s · load ${result.loadMs.toFixed(0)} ms\n`,
       );
     });
+}
+
+interface GenerateCliOptions {
+  model?: string;
+  role?: string;
+  maxTokens: number;
+  temperature?: number;
+  topP?: number;
+  topK?: number;
+  seed?: number;
+  stop?: string[];
+  raw?: boolean;
+  json?: boolean;
+}
+
+/** The same command through the running server's /api/generate: its loaded model answers, none is loaded here. */
+async function generateThroughServer(
+  server: ReflexiaClient,
+  defaultModel: string,
+  prompt: string,
+  opts: GenerateCliOptions,
+): Promise<void> {
+  const ac = new AbortController();
+  process.once("SIGINT", () => ac.abort());
+  let text = "";
+  const final = await server.generateStream(
+    {
+      model: opts.model ?? defaultModel,
+      prompt,
+      role: opts.role,
+      raw: opts.raw,
+      options: {
+        num_predict: opts.maxTokens,
+        temperature: opts.temperature,
+        top_p: opts.topP,
+        top_k: opts.topK,
+        seed: opts.seed,
+        stop: opts.stop,
+      },
+    },
+    {
+      signal: ac.signal,
+      onText: (t) => {
+        text += t;
+        if (!opts.json) process.stdout.write(t);
+      },
+    },
+  );
+  const ms = (ns: number) => ns / 1e6;
+  const tps = tokensPerSecond(final.eval_count, ms(final.eval_duration));
+  if (opts.json) {
+    return printJson({
+      model: final.reflexia.model,
+      variant: final.reflexia.variant,
+      quantization: final.reflexia.quantization,
+      role: final.reflexia.role ?? null,
+      text,
+      finish_reason: final.done_reason,
+      prompt_tokens: final.prompt_eval_count,
+      completion_tokens: final.eval_count,
+      via: server.baseUrl,
+      timings: {
+        load_ms: ms(final.load_duration),
+        prompt_eval_ms: ms(final.prompt_eval_duration),
+        eval_ms: ms(final.eval_duration),
+        total_ms: ms(final.total_duration),
+        tokens_per_second: tps,
+      },
+    });
+  }
+  process.stdout.write("\n");
+  process.stderr.write(
+    `\n[${final.reflexia.variant} via ${server.baseUrl}] ${final.eval_count} tokens (${final.done_reason}) · prompt ${final.prompt_eval_count} tok in ${ms(final.prompt_eval_duration).toFixed(1)} ms · ${tps.toFixed(1)} tok/s · load ${ms(final.load_duration).toFixed(0)} ms\n`,
+  );
 }
 
 /** Decode rate after the first token: tokens beyond the first over the time spent generating them. */

@@ -2,6 +2,9 @@
 import { Command } from "commander";
 import { CONFIG_KEYS, packageVersion } from "../config/index.ts";
 import { registerChatCommand } from "./chat.ts";
+import { registerCreateCommand } from "./create.ts";
+import { registerModelAdminCommands } from "./model-admin.ts";
+import { registerRunCommand } from "./run.ts";
 import { registerConfigCommand } from "./config-command.ts";
 import { createCliContextFactory } from "./context.ts";
 import { registerGenerateCommand } from "./generate.ts";
@@ -22,6 +25,7 @@ export function buildProgram(): Command {
     .option("-c, --config <file>", "config file (default: $REFLEXIA_CONFIG or ./reflexia.config.json)")
     .option("--home <dir>", "data directory (overrides REFLEXIA_HOME)")
     .option("--threads <n>", "decode threads (overrides performance.thread_pool_size)")
+    .option("--local", "run embedded even when a server answers (generate, chat, run, docs, models, ps, …)")
     .option("--benchmark", "run the benchmark suite (same as `reflexia benchmark`)")
     .showHelpAfterError()
     .addHelpText(
@@ -37,6 +41,9 @@ export function buildProgram(): Command {
   registerModelsFitCommand(registerModelsCommand(program, modelsContext), modelsContext);
   registerGenerateCommand(program, getContext);
   registerChatCommand(program, getContext);
+  registerRunCommand(program, getContext);
+  registerCreateCommand(program, getContext);
+  registerModelAdminCommands(program, getContext);
   registerRolesCommand(program, getContext);
   registerServeCommand(program, getContext);
   registerBenchmarkCommand(program, getContext);
@@ -45,6 +52,12 @@ export function buildProgram(): Command {
   registerLoadTestCommand(program, getContext);
   return program;
 }
+
+// `reflexia run m "…" | head` closes stdout early: that ends the output, it is not an error.
+process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+  if (e.code === "EPIPE") process.exit(0);
+  throw e;
+});
 
 const program = buildProgram();
 const argv = process.argv.slice(2);

@@ -13,6 +13,7 @@ export interface ClientOptions {
 
 export interface GenerateOptionsBody {
   temperature?: number;
+  num_ctx?: number;
   top_p?: number;
   top_k?: number;
   seed?: number;
@@ -36,7 +37,7 @@ export interface ReflexiaMetaBody {
 }
 
 export interface GenerateRequestBody {
-  model: string;
+  model?: string;
   prompt: string;
   system?: string;
   raw?: boolean;
@@ -46,7 +47,8 @@ export interface GenerateRequestBody {
 }
 
 export interface ChatRequestBody {
-  model: string;
+  model?: string;
+  rag?: boolean;
   messages: { role: "system" | "user" | "assistant"; content: string }[];
   role?: string;
   keep_alive?: number | string;
@@ -90,15 +92,23 @@ export interface ReflexiaClient {
   version(): Promise<{ version: string }>;
   /** True when /readyz answers 200. */
   ready(): Promise<boolean>;
+  /** Any JSON endpoint (RFX_ errors thrown as ReflexiaError); `undefined` for an empty body. */
+  call<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T>;
+  /** An NDJSON progress endpoint (/api/pull, /api/create): each object to `onLine`, a streamed error thrown. */
+  progress(path: string, body: unknown, onLine: (line: Record<string, unknown>) => void): Promise<void>;
+  /** Uploads a blob by digest (POST /api/blobs/:digest) unless the server already has it. */
+  uploadBlob(digest: string, body: Uint8Array<ArrayBuffer>): Promise<void>;
 }
 
 async function errorOf(res: Response): Promise<ReflexiaError> {
   let code: ErrorCode = "RFX_INTERNAL";
   let message = `HTTP ${res.status}`;
   try {
-    const body = (await res.json()) as { error?: { code?: string; message?: string } };
-    if (body.error?.code && body.error.code in ERROR_CODES) code = body.error.code as ErrorCode;
-    if (body.error?.message) message = body.error.message;
+    // Native routes answer {error: {code, message}}, Ollama routes {error: "message", code}.
+    const body = (await res.json()) as { error?: string | { code?: string; message?: string }; code?: string };
+    const e = typeof body.error === "string" ? { code: body.code, message: body.error } : body.error;
+    if (e?.code && e.code in ERROR_CODES) code = e.code as ErrorCode;
+    if (e?.message) message = e.message;
   } catch {
     // Not JSON: keep the status line.
   }
@@ -124,17 +134,11 @@ export function createReflexiaClient(options: ClientOptions): ReflexiaClient {
   const json = async <T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> =>
     (await (await request(method, path, body, signal)).json()) as T;
 
-  const stream = async (
-    path: string,
-    body: unknown,
-    field: "response" | "message",
-    events: StreamEvents = {},
-  ): Promise<GenerateFinal> => {
-    const res = await request("POST", path, body, events.signal);
+  /** Reads an NDJSON body line by line; a `{"error": …}` line is thrown. */
+  const ndjson = async (res: Response, onLine: (chunk: Record<string, unknown>, at: number) => void): Promise<void> => {
     const reader = res.body!.getReader();
     const decoder = new TextDecoder();
     let buf = "";
-    let final: GenerateFinal | null = null;
     for (;;) {
       const { value, done } = await reader.read();
       if (done) break;
@@ -147,15 +151,30 @@ export function createReflexiaClient(options: ClientOptions): ReflexiaClient {
         if (!line) continue;
         const chunk = JSON.parse(line) as Record<string, unknown>;
         if (typeof chunk.error === "string")
-          throw new ReflexiaError((chunk.code as ErrorCode) ?? "RFX_INTERNAL", chunk.error);
-        if (chunk.done === true) final = chunk as unknown as GenerateFinal;
-        else {
-          const text =
-            field === "response" ? (chunk.response as string) : (chunk.message as { content: string }).content;
-          if (text) events.onText?.(text, at);
-        }
+          throw new ReflexiaError(
+            chunk.code && (chunk.code as string) in ERROR_CODES ? (chunk.code as ErrorCode) : "RFX_INTERNAL",
+            chunk.error,
+          );
+        onLine(chunk, at);
       }
     }
+  };
+
+  const stream = async (
+    path: string,
+    body: unknown,
+    field: "response" | "message",
+    events: StreamEvents = {},
+  ): Promise<GenerateFinal> => {
+    const res = await request("POST", path, body, events.signal);
+    let final: GenerateFinal | null = null;
+    await ndjson(res, (chunk, at) => {
+      if (chunk.done === true) final = chunk as unknown as GenerateFinal;
+      else {
+        const text = field === "response" ? (chunk.response as string) : (chunk.message as { content: string }).content;
+        if (text) events.onText?.(text, at);
+      }
+    });
     if (!final) throw new ReflexiaError("RFX_INTERNAL", "the stream ended without a final chunk");
     return final;
   };
@@ -171,6 +190,25 @@ export function createReflexiaClient(options: ClientOptions): ReflexiaClient {
     roles: () => json("GET", "/api/roles"),
     tags: () => json("GET", "/api/tags"),
     version: () => json("GET", "/api/version"),
+    async call<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+      const res = await request(method, path, body, signal);
+      const text = await res.text();
+      return (text ? JSON.parse(text) : undefined) as T;
+    },
+    async progress(path, body, onLine) {
+      await ndjson(await request("POST", path, body), (chunk) => onLine(chunk));
+    },
+    async uploadBlob(digest, body) {
+      const url = `${baseUrl}/api/blobs/${digest}`;
+      const auth = options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : undefined;
+      if ((await doFetch(url, { method: "HEAD", headers: auth })).status === 200) return;
+      const res = await doFetch(url, {
+        method: "POST",
+        headers: { ...auth, "content-type": "application/octet-stream" },
+        body,
+      });
+      if (!res.ok) throw await errorOf(res);
+    },
     async ready() {
       try {
         return (await doFetch(`${baseUrl}/readyz`)).status === 200;

@@ -35,6 +35,7 @@ const bool = () =>
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const num = (min: number, max: number) => z.coerce.number().min(min).max(max);
 const str = () => z.string();
+const httpUrl = () => str().refine((s) => /^https?:\/\//i.test(s) && URL.canParse(s), "must be an http(s) URL");
 const strList = () =>
   z.preprocess(
     (v) =>
@@ -128,6 +129,20 @@ export const CONFIG_SCHEMA = z.object({
       "Requests per minute per client on API routes; 0 disables rate limiting.",
     ),
   }),
+  client: z.object({
+    host: key(
+      str().refine((s) => s === "" || (/^https?:\/\//i.test(s) && URL.canParse(s)), "must be an http(s) URL or empty"),
+      "REFLEXIA_HOST",
+      "",
+      "Server the CLI talks to (generate, chat, run, docs, models, ps, …); empty means http://127.0.0.1:<server.port>. When none answers the CLI runs embedded; --local always does.",
+    ),
+    connect_timeout_ms: key(
+      int(50, 60_000),
+      "REFLEXIA_CONNECT_TIMEOUT_MS",
+      800,
+      "How long the CLI waits for the server to answer its probe before running embedded.",
+    ),
+  }),
   auth: z.object({
     enabled: key(
       bool(),
@@ -164,6 +179,18 @@ export const CONFIG_SCHEMA = z.object({
       "PULL_MIN_SPEED",
       1024,
       "Slowest average rate (bytes/s) over each registry.pull_read_timeout_seconds window that a pull accepts; 0 fails only on a full stall.",
+    ),
+    ollama_base_url: key(
+      httpUrl(),
+      "OLLAMA_REGISTRY_URL",
+      "https://registry.ollama.ai",
+      "Base URL of the Ollama registry that `reflexia pull NAME` and /api/pull use for names without a host (`llama3.2:1b`, `user/model:tag`); speaks the registry protocol (GET /v2/<namespace>/<model>/manifests/<tag>, blobs by digest).",
+    ),
+    huggingface_base_url: key(
+      httpUrl(),
+      "HF_REGISTRY_URL",
+      "https://hf.co",
+      "Base URL that `hf.co/OWNER/REPO:QUANT` (and `huggingface.co/…`) names are pulled from, by the same registry protocol Hugging Face serves for Ollama.",
     ),
   }),
   models: z.object({
@@ -291,6 +318,12 @@ export const CONFIG_SCHEMA = z.object({
     similarity_top_k: key(int(1, 100), "RAG_SIMILARITY_TOP_K", 3, "Chunks retrieved per RAG query."),
     chunk_size: key(int(16, 8192), "RAG_CHUNK_SIZE", 512, "Chunk length in tokens."),
     chunk_overlap: key(int(0, 4096), "RAG_CHUNK_OVERLAP", 50, "Tokens shared by consecutive chunks."),
+    watch_interval_ms: key(
+      int(0, 3_600_000),
+      "RAG_WATCH_INTERVAL_MS",
+      2000,
+      "How often the server looks for documents another process (reflexia --local docs …) added to or deleted from the store, so it lists, searches and counts them; 0 turns it off.",
+    ),
     embedding_model: key(
       str(),
       "RAG_EMBEDDING_MODEL",

@@ -13,6 +13,14 @@ export const ERROR_CODES = {
   RFX_MODEL_NOT_FOUND: { status: 404, description: "No model or variant with that name is in the store." },
   RFX_DOCUMENT_NOT_FOUND: { status: 404, description: "No document with that id is stored." },
   RFX_MODEL_EXISTS: { status: 409, description: "A model variant with that name and tag already exists." },
+  RFX_PUSH_UNSUPPORTED: {
+    status: 400,
+    description: "/api/push: Reflexia pulls from registries but never publishes to one.",
+  },
+  RFX_DIGEST_MISMATCH: {
+    status: 400,
+    description: "An uploaded blob's sha256 does not match the digest in its URL.",
+  },
   RFX_BENCHMARK_RUNNING: {
     status: 409,
     description: "A benchmark started over the API is still running; cancel it or wait for it to finish.",

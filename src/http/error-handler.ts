@@ -1,10 +1,12 @@
 // The one place HTTP maps errors to responses: ReflexiaError codes via the code table, fastify's and Node's HTTP
-// parser's own errors to their codes, anything else to RFX_INTERNAL; the body is always {error: {code, message}}.
+// parser's own errors to their codes, anything else to RFX_INTERNAL; the body is {error: {code, message}}, or on
+// Ollama routes Ollama's {error: "message"} with the code beside it.
 import { STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import { ERROR_CODES, ReflexiaError, type ErrorCode } from "../errors/index.ts";
 import { redactStorePaths } from "../registry/redact-store-paths.ts";
+import { isOllamaRoute } from "./ollama-scope.ts";
 import { SECURITY_HEADERS } from "./security-headers.ts";
 
 const FASTIFY_CODES: Record<string, ErrorCode> = {
@@ -71,6 +73,11 @@ export function errorBody(e: ReflexiaError): { error: { code: string; message: s
   return { error: { code: e.code, message: e.message } };
 }
 
+/** Ollama's error shape (its clients read `error` as a string), with the code as a second top-level field. */
+export function ollamaErrorBody(e: ReflexiaError): { error: string; code: string } {
+  return { error: e.message, code: e.code };
+}
+
 export function httpErrorHandler(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const e = toHttpError(error);
   const status = ERROR_CODES[e.code].status;
@@ -81,7 +88,10 @@ export function httpErrorHandler(error: unknown, request: FastifyRequest, reply:
     const retry = typeof e.details?.retryAfterSeconds === "number" ? e.details.retryAfterSeconds : 1;
     reply.header("retry-after", String(retry));
   }
-  return reply.status(status).type("application/json; charset=utf-8").send(errorBody(e));
+  return reply
+    .status(status)
+    .type("application/json; charset=utf-8")
+    .send(isOllamaRoute(request) ? ollamaErrorBody(e) : errorBody(e));
 }
 
 /**

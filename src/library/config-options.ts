@@ -61,6 +61,22 @@ export interface ReflexiaConfigOptions {
      */
     rate_limit_per_minute?: Config["server"]["rate_limit_per_minute"];
   };
+  /** The `client.*` keys. */
+  client?: {
+    /**
+     * Server the CLI talks to (generate, chat, run, docs, models, ps, …); empty means
+     * http://127.0.0.1:<server.port>. When none answers the CLI runs embedded; --local always does.
+     *
+     * Defaults to `""` (config file `client.host`, environment `REFLEXIA_HOST`).
+     */
+    host?: Config["client"]["host"];
+    /**
+     * How long the CLI waits for the server to answer its probe before running embedded.
+     *
+     * Defaults to `800` (config file `client.connect_timeout_ms`, environment `REFLEXIA_CONNECT_TIMEOUT_MS`).
+     */
+    connect_timeout_ms?: Config["client"]["connect_timeout_ms"];
+  };
   /** The `auth.*` keys. */
   auth?: {
     /**
@@ -117,6 +133,22 @@ export interface ReflexiaConfigOptions {
      * Defaults to `1024` (config file `registry.pull_min_bytes_per_second`, environment `PULL_MIN_SPEED`).
      */
     pull_min_bytes_per_second?: Config["registry"]["pull_min_bytes_per_second"];
+    /**
+     * Base URL of the Ollama registry that `reflexia pull NAME` and /api/pull use for names without a host
+     * (`llama3.2:1b`, `user/model:tag`); speaks the registry protocol (GET /v2/<namespace>/<model>/manifests/<tag>,
+     * blobs by digest).
+     *
+     * Defaults to `"https://registry.ollama.ai"` (config file `registry.ollama_base_url`, environment
+     * `OLLAMA_REGISTRY_URL`).
+     */
+    ollama_base_url?: Config["registry"]["ollama_base_url"];
+    /**
+     * Base URL that `hf.co/OWNER/REPO:QUANT` (and `huggingface.co/…`) names are pulled from, by the same registry
+     * protocol Hugging Face serves for Ollama.
+     *
+     * Defaults to `"https://hf.co"` (config file `registry.huggingface_base_url`, environment `HF_REGISTRY_URL`).
+     */
+    huggingface_base_url?: Config["registry"]["huggingface_base_url"];
   };
   /** The `models.*` keys. */
   models?: {
@@ -289,6 +321,13 @@ export interface ReflexiaConfigOptions {
      * Defaults to `50` (config file `rag.chunk_overlap`, environment `RAG_CHUNK_OVERLAP`).
      */
     chunk_overlap?: Config["rag"]["chunk_overlap"];
+    /**
+     * How often the server looks for documents another process (reflexia --local docs …) added to or deleted from
+     * the store, so it lists, searches and counts them; 0 turns it off.
+     *
+     * Defaults to `2000` (config file `rag.watch_interval_ms`, environment `RAG_WATCH_INTERVAL_MS`).
+     */
+    watch_interval_ms?: Config["rag"]["watch_interval_ms"];
     /**
      * Embedder: 'builtin' (offline hashed features) or a model name in the store.
      *

@@ -11,8 +11,8 @@ describe("createMetrics", () => {
     expect(types.get("reflexia_memory_usage_bytes")).toBe("gauge");
     expect(types.get("reflexia_memory_usage_percent")).toBe("gauge");
     expect(types.get("reflexia_rag_retrieval_duration_seconds")).toBe("histogram");
-    // reflexia_rag_document_count is the _count series of this summary (promtool rejects a gauge named *_count).
-    expect(types.get("reflexia_rag_document")).toBe("summary");
+    // A gauge: it falls on delete, which rate() would read as a reset of a summary's _count.
+    expect(types.get("reflexia_rag_document_count")).toBe("gauge");
     const text = await registry.metrics();
     expect(text).toMatch(/^reflexia_rag_document_count 0$/m);
     expect(text).not.toMatch(/^# TYPE \S+_total gauge$/m);

@@ -26,6 +26,11 @@ export interface InferenceMetrics {
   schedulerSink: SchedulerMetricsSink;
   /** Sets the status provider that the running/queued/loaded gauges read at scrape time. */
   bindScheduler(status: () => SchedulerStatus): void;
+  /**
+   * Drops every series of `model` in the given quantizations (a deleted model's histograms and counters would
+   * otherwise stay in every scrape until restart).
+   */
+  forgetModel(model: string, quantizations: readonly string[]): void;
 }
 
 export function createInferenceMetrics(registry: Registry): InferenceMetrics {
@@ -143,8 +148,20 @@ export function createInferenceMetrics(registry: Registry): InferenceMetrics {
     }),
   };
   const labelsOf = (v: { name: string; quantization: string }) => ({ model: v.name, quantization: v.quantization });
+  const perVariant = [
+    m.inferenceDuration,
+    m.timeToFirstToken,
+    m.interTokenLatency,
+    m.queueWait,
+    m.promptTokens,
+    m.generatedTokens,
+    m.modelLoadDuration,
+  ];
   return {
     ...m,
+    forgetModel(model, quantizations) {
+      for (const quantization of quantizations) for (const metric of perVariant) metric.remove({ model, quantization });
+    },
     observeGeneration(variant, result) {
       const l = labelsOf(variant);
       const t = result.timings;

@@ -68,6 +68,8 @@ export interface RagServiceOptions {
   embedBatchSize?: number;
   /** Commits between background compactions of the LanceDB store. Defaults to the store's own default. */
   optimizeEvery?: number;
+  /** How often (ms) the store looks for documents another process added or deleted (0: only before own writes). */
+  watchIntervalMs?: number;
   observer?: RagObserver;
 }
 
@@ -231,6 +233,8 @@ export async function createRagService(options: RagServiceOptions): Promise<RagS
       annThreshold,
       optimizeEvery: options.optimizeEvery,
       memoryIndex,
+      watchIntervalMs: options.watchIntervalMs,
+      onExternalChange: () => void reportCounts().catch(() => undefined),
     }));
   if (store.dim !== embedder.dim)
     throw new ReflexiaError(

@@ -1,5 +1,6 @@
 // The model store: the catalog on disk plus every way a model comes in (pull, Ollama import, synthesis, quantization).
 import type { Config, Quantization } from "../config/index.ts";
+import { createBlobUploads, type BlobUploads } from "./blob-uploads.ts";
 import { importOllamaModels, type ImportOllamaOptions } from "./import-ollama.ts";
 import {
   createModelCatalog,
@@ -7,6 +8,7 @@ import {
   type ModelCatalog,
   type ModelCatalogOptions,
 } from "./model-catalog.ts";
+import { pullFromRegistry, type RegistryPullOptions, type RegistryPullResult } from "./pull-from-registry.ts";
 import { pullModel } from "./pull-model.ts";
 import { quantizeVariants, type QuantizeVariantsOptions } from "./quantize-variants.ts";
 import { ensureDefaultModel, synthModel } from "./synth-model.ts";
@@ -31,6 +33,10 @@ export interface ModelStore extends Pick<
 > {
   /** Downloads a GGUF over HTTP(S) with resume, checks size, sha256 and format, then adds it. */
   pull(url: string, options: PullOptions): Promise<PullResult>;
+  /** Blobs uploaded by digest (POST /api/blobs/:digest) for a later create. */
+  readonly uploads: BlobUploads;
+  /** Pulls an Ollama-style name (`model:tag`, `ns/model`, `hf.co/OWNER/REPO:QUANT`) from a registry by Ollama's protocol. */
+  pullFromRegistry(name: string, options: RegistryPullOptions): Promise<RegistryPullResult>;
   /** Adds every model of an Ollama models directory. Defaults to ~/.ollama/models. */
   importOllama(dir?: string, options?: ImportOllamaOptions): Promise<OllamaImportResult>;
   /** Writes a synthetic model and adds one variant per requested quantization (or only estimates, with dryRun). */
@@ -64,6 +70,8 @@ export function createModelStore(options: ModelStoreOptions): ModelStore {
     remove,
     copy,
     pull: (url, opts) => pullModel(catalog, url, opts),
+    pullFromRegistry: (name, opts) => pullFromRegistry(catalog, name, opts),
+    uploads: createBlobUploads(root, catalog.blobPath),
     importOllama: (dir, opts) => importOllamaModels(catalog, dir, opts),
     synth: (opts) => synthModel(catalog, opts),
     quantize: (ref, to, opts) => quantizeVariants(catalog, ref, to, opts),

@@ -17,3 +17,6 @@ export {
 } from "./read-ollama-models.ts";
 export { compareByPrecision, fileTypePrecision } from "./file-types.ts";
 export * from "./types.ts";
+export type { RegistryPullOptions, RegistryPullProgress, RegistryPullResult } from "./pull-from-registry.ts";
+export { parseRegistryName, type RegistryBases, type RegistryName } from "./parse-registry-name.ts";
+export { assertDigest, type BlobUploads } from "./blob-uploads.ts";

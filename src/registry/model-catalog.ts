@@ -16,6 +16,7 @@ import type {
   ModelDetails,
   ModelListing,
   ModelManifest,
+  ModelfileSettings,
   ModelSource,
   ResolvedModel,
 } from "./types.ts";
@@ -32,6 +33,10 @@ export interface ModelCatalogOptions {
 export interface CopyModelOptions {
   /** Replace existing destination variants instead of failing with RFX_MODEL_EXISTS. */
   force?: boolean;
+  /** Settings of the copies: each field given replaces the source's (absent fields keep the source's). */
+  modelfile?: ModelfileSettings;
+  /** Recorded as the copies' source. Defaults to {kind: "copy", from: <source ref>}. */
+  source?: ModelSource;
 }
 
 /** One file a way-in produces, under the tag and source it will be committed as. */
@@ -98,7 +103,7 @@ export function digestHex(digest: string): string {
 
 /** RFX_MODEL_NOT_FOUND for `ref`, with an optional hint after the name. */
 export function modelNotFound(ref: string, hint = ""): ReflexiaError {
-  return new ReflexiaError("RFX_MODEL_NOT_FOUND", `model ${ref} not found${hint}`, { model: ref });
+  return new ReflexiaError("RFX_MODEL_NOT_FOUND", `model ${JSON.stringify(ref)} not found${hint}`, { model: ref });
 }
 
 /** RFX_MODEL_EXISTS for `ref`. */
@@ -108,6 +113,13 @@ export function modelExists(ref: string): ReflexiaError {
     `model ${ref} already exists (remove it first, or replace it with --force)`,
     { model: ref },
   );
+}
+
+/** `over`'s fields replace `base`'s; undefined when the result holds nothing. */
+function mergeModelfile(base?: ModelfileSettings, over?: ModelfileSettings): ModelfileSettings | undefined {
+  const merged: ModelfileSettings = { ...base };
+  for (const [k, v] of Object.entries(over ?? {})) if (v !== undefined) (merged as Record<string, unknown>)[k] = v;
+  return Object.keys(merged).length > 0 ? merged : undefined;
 }
 
 function isManifest(x: unknown): x is ModelManifest {
@@ -128,6 +140,7 @@ function manifestFromHeader(
   sizeBytes: number,
   header: GgufHeader,
   source: ModelSource,
+  modelfile?: ModelfileSettings,
 ): ModelManifest {
   return {
     name,
@@ -142,6 +155,7 @@ function manifestFromHeader(
     fileType: header.fileType,
     source,
     createdAt: new Date().toISOString(),
+    ...(modelfile && Object.keys(modelfile).length > 0 ? { modelfile } : {}),
   };
 }
 
@@ -188,6 +202,8 @@ export interface StagedFile {
   name: string;
   tag: string;
   source: ModelSource;
+  /** Stored with the manifest (registry text layers, /api/create settings). */
+  modelfile?: ModelfileSettings;
 }
 
 /** Builds the catalog over `<home>/models`; the ways a model comes in (pull, import, synth, quantize) go through it. */
@@ -317,7 +333,7 @@ export function createModelCatalog(options: ModelCatalogOptions): ModelCatalog {
         const target = blobPath(s.sha256);
         if (existsSync(target)) await rm(s.path, { force: true });
         else await rename(s.path, target);
-        manifests.push(manifestFromHeader(s.name, s.tag, s.sha256, s.sizeBytes, s.header, s.source));
+        manifests.push(manifestFromHeader(s.name, s.tag, s.sha256, s.sizeBytes, s.header, s.source, s.modelfile));
       }
       await fsyncDir(blobsDir);
       for (const m of manifests) await writeFileAtomic(manifestPath(m.name, m.tag), JSON.stringify(m, null, 2) + "\n");
@@ -474,7 +490,9 @@ export function createModelCatalog(options: ModelCatalogOptions): ModelCatalog {
       opts.tag,
       opts.source ?? { kind: "file", from: abs },
       Boolean(opts.force),
+      opts.expectedSha256,
     );
+    if (opts.modelfile) staged.modelfile = opts.modelfile;
     try {
       return (await commit([staged], Boolean(opts.force)))[0];
     } finally {
@@ -516,12 +534,16 @@ export function createModelCatalog(options: ModelCatalogOptions): ModelCatalog {
         // The blob must still be there: a concurrent remove could have collected it since resolve().
         if (!existsSync(blobPath(p.src.digest)))
           throw modelNotFound(`${p.src.name}:${p.src.tag}`, " (its blob is missing)");
+        const modelfile = mergeModelfile(p.src.modelfile, opts.modelfile);
+        const { modelfile: _dropped, ...rest } = p.src;
+        void _dropped;
         const m: ModelManifest = {
-          ...p.src,
+          ...rest,
           name: to.name,
           tag: p.tag,
-          source: { kind: "copy", from: `${p.src.name}:${p.src.tag}` },
+          source: opts.source ?? { kind: "copy", from: `${p.src.name}:${p.src.tag}` },
           createdAt: new Date().toISOString(),
+          ...(modelfile ? { modelfile } : {}),
         };
         await writeFileAtomic(manifestPath(m.name, m.tag), JSON.stringify(m, null, 2) + "\n");
         created.push(m);

@@ -1,7 +1,7 @@
 // The shapes the model store reads and writes: manifests, variants, listings and operation results.
 import type { Quantization } from "../config/index.ts";
 
-export const MODEL_SOURCE_KINDS = ["file", "url", "ollama", "synth", "quantize", "copy"] as const;
+export const MODEL_SOURCE_KINDS = ["file", "url", "ollama", "synth", "quantize", "copy", "registry", "create"] as const;
 export type ModelSourceKind = (typeof MODEL_SOURCE_KINDS)[number];
 
 /** Where a variant's bytes came from; kept so `show` can say how a model got into the store. */
@@ -9,6 +9,27 @@ export interface ModelSource {
   kind: ModelSourceKind;
   /** Path, URL, Ollama name, synthetic shape or source ref, depending on kind. */
   from: string;
+}
+
+/** One message of a model's stored conversation (Modelfile MESSAGE, /api/create `messages`). */
+export interface ModelfileMessage {
+  role: "system" | "user" | "assistant";
+  content: string;
+}
+
+/**
+ * What a Modelfile (or /api/create, or a registry manifest's text layers) adds to the weights; stored in the
+ * variant's manifest and applied at inference: the system prompt when a request brings none, the parameters as
+ * default options under the request's own, the messages before the request's.
+ */
+export interface ModelfileSettings {
+  system?: string;
+  /** Go-template prompt format (the Ollama subset src/services/render-go-template.ts renders). */
+  template?: string;
+  /** Default options by Ollama's names (temperature, top_p, top_k, min_p, seed, num_predict, stop, …). */
+  parameters?: Record<string, unknown>;
+  messages?: ModelfileMessage[];
+  license?: string[];
 }
 
 /** One variant on disk: `$home/models/manifests/<name>/<tag>.json`, pointing at a content-addressed blob. */
@@ -29,6 +50,8 @@ export interface ModelManifest {
   source: ModelSource;
   /** ISO-8601 time the variant was added. */
   createdAt: string;
+  /** System prompt, template, default parameters, messages and license stored with the variant (absent: none). */
+  modelfile?: ModelfileSettings;
 }
 
 export interface ModelListing {
@@ -84,6 +107,10 @@ export interface AddModelOptions {
   force?: boolean;
   /** Recorded in the manifest. Defaults to {kind: "file", from: <absolute path>}. */
   source?: ModelSource;
+  /** Settings stored with the variant (system prompt, parameters, …). */
+  modelfile?: ModelfileSettings;
+  /** The file must hash to this (hex); RFX_INVALID_GGUF otherwise. */
+  expectedSha256?: string;
 }
 
 export interface DownloadProgress {

@@ -147,7 +147,12 @@ export function createServices(options: CreateServicesOptions): Services {
       return { name: v.name, tag: v.tag };
     },
   });
-  const models = createModelService({ store, scheduler });
+  const models = createModelService({
+    store,
+    scheduler,
+    registry: config.registry,
+    onRemoved: (name, quantizations) => metrics.inference.forgetModel(name, quantizations),
+  });
   return {
     config,
     engine,

@@ -13,6 +13,7 @@ import { ReflexiaError } from "../errors/index.ts";
 import type { ReflexiaMetrics } from "../metrics/index.ts";
 import type { Scheduler } from "../scheduler/index.ts";
 import type { RagAnswerInfo, RagAugmenter, RagRequestOptions, RagSourceInfo } from "./rag/rag-augment.ts";
+import { effectiveTemplate, renderTemplatePrompt, withModelDefaults, withModelMessages } from "./apply-modelfile.ts";
 import { applyRole, type RoleCatalog } from "./roles.ts";
 import type { VariantSelection, VariantSelector } from "./select-variant.ts";
 
@@ -37,6 +38,8 @@ export interface InferenceRequest {
   signal?: AbortSignal;
   /** Answer from the stored documents: retrieve for the question and quote the sources in the prompt. */
   rag?: RagRequestOptions;
+  /** Go template (Ollama's `template`) that formats a chat's messages instead of the model's own template. */
+  template?: string;
 }
 
 /** Why this variant served the request: the Reflexia-specific part of every response. */
@@ -215,9 +218,14 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
         messages: req.messages,
         prompt: req.prompt,
       });
+      // What the model was created with (system prompt, parameters, messages) fills what the request leaves out.
+      const settings = sel.variant.manifest.modelfile;
+      if (messages) messages = withModelMessages(messages, settings);
+      const template = req.kind === "chat" ? effectiveTemplate(req.template, settings) : undefined;
+      const requested = withModelDefaults(req.sampling, settings);
       const sampling: SamplingOptions = {
-        ...req.sampling,
-        maxTokens: req.sampling.maxTokens ?? defaultMaxTokens,
+        ...requested,
+        maxTokens: requested.maxTokens ?? defaultMaxTokens,
       };
       if (req.rag && !options.rag)
         throw new ReflexiaError("RFX_VALIDATION", "rag was requested but this server has no document store");
@@ -244,7 +252,7 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
             role: req.role,
             sampling: { ...sampling },
             ragFingerprint: ragTurn?.fingerprint,
-            extra: { contextSize, perSequence },
+            extra: { contextSize, perSequence, template },
           })
         : "";
       if (cacheable) {
@@ -285,9 +293,12 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
         hooks.onStart?.(meta);
         const opts = { ...sampling, signal: req.signal, onText: hooks.onText };
         result =
-          req.kind === "chat"
+          req.kind === "chat" && template === undefined
             ? await lease.model.chat(messages ?? [], opts)
-            : await lease.model.generate(prompt ?? "", opts);
+            : await lease.model.generate(
+                template === undefined ? (prompt ?? "") : renderTemplatePrompt(template, messages ?? []),
+                opts,
+              );
       } finally {
         lease.release();
       }

@@ -1,25 +1,41 @@
 // Model administration for the APIs: list, show, running variants, copy, delete (unloading first) and create.
-import { QUANTIZATIONS, type Quantization } from "../config/index.ts";
+import { QUANTIZATIONS, type Config, type Quantization } from "../config/index.ts";
 import { ReflexiaError } from "../errors/index.ts";
 import {
+  assertDigest,
   parseModelRef,
   type ModelDetails,
   type ModelListing,
   type ModelManifest,
+  type BlobUploads,
+  type ModelfileSettings,
   type ModelStore,
+  type RegistryPullProgress,
+  type RegistryPullResult,
 } from "../registry/index.ts";
 import type { Scheduler, VariantStatus } from "../scheduler/index.ts";
 
 export interface CreateModelRequest {
   /** New model reference (`name` or `name:tag`). */
   model: string;
-  /** Existing model it is made from. */
-  from: string;
+  /** Existing model it is made from (or `files`). */
+  from?: string;
+  /** Ollama's `files`: file name → digest of an uploaded blob; exactly one GGUF (instead of `from`). */
+  files?: Record<string, string>;
+  /** System prompt, template, parameters, messages, license stored with the new model. */
+  modelfile?: ModelfileSettings;
   /** Quantization of the new model (q4_0, q4_k_m, q5_k_m, q8_0, f16; case-insensitive, Ollama spelling accepted). */
   quantize?: string;
 }
 
 export interface ModelService {
+  /** Blobs uploaded by digest (Ollama's /api/blobs) for create with `files`. */
+  readonly uploads: BlobUploads;
+  /** Pulls an Ollama-style name from the configured registry (registry.ollama_base_url, …huggingface_base_url). */
+  pull(
+    name: string,
+    options?: { onProgress?: (p: RegistryPullProgress) => void; signal?: AbortSignal },
+  ): Promise<RegistryPullResult>;
   list(): Promise<ModelListing[]>;
   show(ref: string): Promise<ModelDetails>;
   running(): VariantStatus[];
@@ -50,9 +66,56 @@ export function normalizeQuantization(q: string): Quantization {
   return n as Quantization;
 }
 
-export function createModelService(deps: { store: ModelStore; scheduler: Scheduler }): ModelService {
-  const { store, scheduler } = deps;
+/** `files` as Ollama sends them, checked: one GGUF blob the store holds; the destination tag is free. */
+async function checkFilesOf(store: ModelStore, req: CreateModelRequest): Promise<{ digest: string; path: string }> {
+  if (req.from !== undefined) throw new ReflexiaError("RFX_VALIDATION", 'send "from" or "files", not both');
+  if (req.quantize !== undefined)
+    throw new ReflexiaError(
+      "RFX_VALIDATION",
+      'quantize applies to "from": create the model from the file first, then create a quantized one from it',
+    );
+  const entries = Object.entries(req.files ?? {});
+  if (entries.length !== 1)
+    throw new ReflexiaError(
+      "RFX_VALIDATION",
+      `files must name exactly one GGUF blob (got ${entries.length}); safetensors directories and adapters are not supported`,
+    );
+  const [[file, digestRaw]] = entries;
+  const digest = assertDigest(digestRaw);
+  const path = store.uploads.pathOf(digest);
+  if (!path)
+    throw new ReflexiaError(
+      "RFX_VALIDATION",
+      `files.${file}: blob ${digest} is not on the server; upload it first with POST /api/blobs/${digest}`,
+      { digest },
+    );
+  const to = parseModelRef(req.model);
+  const tag = to.tag ?? "latest";
+  if ((await store.variants(to.name)).some((m) => m.tag === tag))
+    throw new ReflexiaError("RFX_MODEL_EXISTS", `model ${to.name}:${tag} already exists (delete it first)`, {
+      model: `${to.name}:${tag}`,
+    });
+  return { digest, path };
+}
+
+export function createModelService(deps: {
+  store: ModelStore;
+  scheduler: Scheduler;
+  registry: Config["registry"];
+  /** Hears the variants a remove deleted and which quantizations of that name no variant holds any more. */
+  onRemoved?: (name: string, goneQuantizations: string[]) => void;
+}): ModelService {
+  const { store, scheduler, registry } = deps;
+  const checkFiles = (req: CreateModelRequest) => checkFilesOf(store, req);
   return {
+    uploads: store.uploads,
+    pull: (name, options = {}) =>
+      store.pullFromRegistry(name, {
+        bases: { ollama: registry.ollama_base_url, huggingface: registry.huggingface_base_url },
+        readTimeoutSeconds: registry.pull_read_timeout_seconds,
+        minBytesPerSecond: registry.pull_min_bytes_per_second,
+        ...options,
+      }),
     list: () => store.list(),
     show: (ref) => store.show(ref),
     running: () => scheduler.status().variants,
@@ -62,9 +125,19 @@ export function createModelService(deps: { store: ModelStore; scheduler: Schedul
       const targets = parsed.tag ? [(await store.resolve(ref)).manifest] : await store.variants(parsed.name);
       if (targets.length === 0) await store.resolve(ref); // RFX_MODEL_NOT_FOUND with the store's wording
       for (const m of targets) await scheduler.unload(`${parsed.name}:${m.tag}`);
-      return store.remove(ref);
+      const removed = await store.remove(ref);
+      const left = new Set((await store.variants(parsed.name)).map((v) => v.quantization));
+      const gone = [...new Set(removed.map((m) => m.quantization))].filter((q) => !left.has(q));
+      if (gone.length > 0) deps.onRemoved?.(parsed.name, gone);
+      return removed;
     },
     async checkCreate(req) {
+      if (req.files !== undefined) {
+        await checkFiles(req);
+        return;
+      }
+      if (req.from === undefined)
+        throw new ReflexiaError("RFX_VALIDATION", 'create needs "from" (a model) or "files" (an uploaded GGUF blob)');
       const from = parseModelRef(req.from);
       const to = parseModelRef(req.model);
       const q = req.quantize ? normalizeQuantization(req.quantize) : undefined;
@@ -85,31 +158,46 @@ export function createModelService(deps: { store: ModelStore; scheduler: Schedul
         });
     },
     async create(req, onStatus) {
-      const from = parseModelRef(req.from);
       const to = parseModelRef(req.model);
+      if (req.files !== undefined) {
+        const { digest, path } = await checkFiles(req);
+        onStatus?.(`using blob ${digest}`);
+        const m = await store.add(path, {
+          name: to.name,
+          tag: to.tag ?? "latest",
+          source: { kind: "create", from: digest },
+          modelfile: req.modelfile,
+          expectedSha256: digest.slice("sha256:".length),
+        });
+        onStatus?.(`writing manifest ${m.name}:${m.tag}`);
+        return [m];
+      }
+      const fromRef = req.from!;
+      const from = parseModelRef(fromRef);
+      const settings = { modelfile: req.modelfile };
       if (!req.quantize) {
-        onStatus?.(`copying ${req.from}`);
-        return store.copy(req.from, req.model);
+        onStatus?.(`copying ${fromRef}`);
+        return store.copy(fromRef, req.model, settings);
       }
       const q = normalizeQuantization(req.quantize);
       const have = await store.variants(from.name);
-      if (have.length === 0) await store.resolve(req.from);
+      if (have.length === 0) await store.resolve(fromRef);
       if (!have.some((v) => v.tag === q)) {
-        const status = `quantizing ${req.from} to ${q}`;
+        const status = `quantizing ${fromRef} to ${q}`;
         onStatus?.(status, { completed: 0, total: 1 });
-        const r = await store.quantize(req.from, [q], {
+        const r = await store.quantize(fromRef, [q], {
           onProgress: (p) => onStatus?.(status, { completed: p.done, total: p.total }),
         });
         if (r.created.length === 0) {
           throw new ReflexiaError(
             "RFX_VALIDATION",
-            r.skipped.map((s) => s.reason).join("; ") || `cannot quantize ${req.from} to ${q}`,
+            r.skipped.map((s) => s.reason).join("; ") || `cannot quantize ${fromRef} to ${q}`,
           );
         }
       }
       onStatus?.(`writing manifest ${to.name}:${to.tag ?? q}`);
       if (to.name === from.name && (to.tag ?? q) === q) return [(await store.resolve(`${from.name}:${q}`)).manifest];
-      return store.copy(`${from.name}:${q}`, to.tag ? req.model : `${to.name}:${q}`);
+      return store.copy(`${from.name}:${q}`, to.tag ? req.model : `${to.name}:${q}`, settings);
     },
   };
 }

@@ -119,3 +119,14 @@ export async function waitFor(
   }
   throw new Error(`timed out waiting for ${what}`);
 }
+
+/**
+ * The code and message of an error body in either shape: native `{error: {code, message}}` or Ollama's
+ * `{error: "message", code}` (what Ollama routes send).
+ */
+export function errorOf(body: unknown): { code?: string; message?: string; ollama: boolean } {
+  const b = body as { error?: unknown; code?: unknown };
+  if (typeof b?.error === "string") return { code: b.code as string, message: b.error, ollama: true };
+  const e = b?.error as { code?: string; message?: string } | undefined;
+  return { code: e?.code, message: e?.message, ollama: false };
+}

@@ -1,18 +1,17 @@
-// Ollama-compatible routes: generate, chat, tags, show, ps, embed(dings), create, copy, delete, version.
-import { PassThrough } from "node:stream";
+// Ollama-compatible routes: generate, chat, tags, ps, embed(dings), copy, delete, version (show, create, pull,
+// push and blobs live in routes/ollama/).
 import type { FastifyReply } from "fastify";
 import type { SamplingOptions } from "../../engine/types.ts";
 import { ReflexiaError } from "../../errors/index.ts";
-import type { ModelDetails, ModelManifest } from "../../registry/index.ts";
+import type { ModelManifest } from "../../registry/index.ts";
 import type { InferenceOutcome, InferenceRequest, ReflexiaMeta } from "../../services/inference-service.ts";
-import { toHttpError } from "../error-handler.ts";
-import { endStreamOnShutdown } from "../shutdown-signal.ts";
+import { ollamaErrorBody } from "../error-handler.ts";
 import { parseKeepAlive } from "../keep-alive.ts";
 import { ragOptionOf } from "../../services/rag/rag-request.ts";
+import { assertOllamaOptions } from "./ollama/check-options.ts";
 import {
   chatBodySchema,
   copyBodySchema,
-  createBodySchema,
   embedBodySchema,
   generateBodySchema,
   legacyEmbeddingsBodySchema,
@@ -32,7 +31,7 @@ export function formatParameterSize(n: number): string {
   return String(n);
 }
 
-function detailsOf(m: ModelManifest) {
+export function detailsOf(m: ModelManifest) {
   return {
     parent_model: "",
     format: "gguf",
@@ -46,6 +45,7 @@ function detailsOf(m: ModelManifest) {
 const digestHex = (d: string): string => d.replace(/^sha256:/, "");
 
 export function samplingOfOllama(options: OllamaOptions | undefined, contextSize: number): SamplingOptions {
+  assertOllamaOptions(options);
   const o = options ?? {};
   let maxTokens: number | undefined;
   if (o.num_predict === undefined || o.num_predict === -1) maxTokens = undefined;
@@ -85,7 +85,7 @@ function finalFields(o: InferenceOutcome) {
 const line = (x: unknown): string => `${JSON.stringify(x)}\n`;
 
 /** Ollama's `model`, or `name` as older clients send it; both, naming different models, is refused, not guessed. */
-function modelOrName(body: { model?: string; name?: string }): string {
+export function modelOrName(body: { model?: string; name?: string }): string {
   if (body.model !== undefined && body.name !== undefined && body.model !== body.name) {
     throw new ReflexiaError(
       "RFX_VALIDATION",
@@ -110,7 +110,7 @@ async function respond(
         contentType: "application/x-ndjson",
         text: (t) => line({ ...piece(t), created_at: createdAt(), done: false }),
         done: (o) => line({ ...final(o), created_at: createdAt() }),
-        error: (e) => line({ error: e.message, code: e.code, done: true }),
+        error: (e) => line(ollamaErrorBody(e)),
       },
       (hooks) => run(hooks),
     );
@@ -162,6 +162,11 @@ export function registerOllamaRoutes(app: RouteApp, deps: AppDeps): void {
         };
     req.signal = clientAbortSignal(request, reply);
     req.rag = ragOptionOf(body);
+    if (body.template !== undefined) {
+      // raw means "no formatting at all" in Ollama; a template with it is a contradiction, not a choice to guess.
+      if (body.raw) throw new ReflexiaError("RFX_VALIDATION", "template cannot be combined with raw: true");
+      req.template = body.template;
+    }
     return respond(
       reply,
       body.stream !== false,
@@ -236,79 +241,45 @@ export function registerOllamaRoutes(app: RouteApp, deps: AppDeps): void {
     };
   });
 
-  app.post("/api/show", { schema: { body: modelNameBodySchema } }, async (request) => {
-    const body = request.body;
-    const d: ModelDetails = await models.show(modelOrName(body));
-    const g = d.gguf;
-    const arch = g.architecture;
-    const modelInfo: Record<string, unknown> = {
-      "general.architecture": arch,
-      "general.parameter_count": g.parameterCount,
-      "general.file_type": g.fileType,
-      [`${arch}.context_length`]: g.contextLength,
-    };
-    for (const [k, key] of [
-      ["embeddingLength", "embedding_length"],
-      ["blockCount", "block_count"],
-      ["headCount", "attention.head_count"],
-      ["headCountKv", "attention.head_count_kv"],
-      ["feedForwardLength", "feed_forward_length"],
-      ["vocabSize", "vocab_size"],
-    ] as const) {
-      if (g[k] !== undefined) modelInfo[`${arch}.${key}`] = g[k];
-    }
+  app.get("/api/ps", async () => {
+    // Details come from the manifests (one listing), as /api/tags shows them.
+    const manifests = new Map(
+      (await models.list()).flatMap((m) => m.variants.map((v) => [`${v.name}:${v.tag}`, v] as const)),
+    );
     return {
-      license: "",
-      modelfile: `# Reflexia model ${d.name}:${d.tag}\nFROM ${d.path}\n`,
-      parameters: "",
-      template: "{{ .Prompt }}",
-      details: detailsOf(d.manifest),
-      model_info: modelInfo,
-      capabilities: ["completion", "embedding"],
-      modified_at: d.manifest.createdAt,
-      reflexia: {
-        variant: `${d.name}:${d.tag}`,
-        quantization: d.quantization,
-        variants: d.variants,
-        size_bytes: d.sizeBytes,
-        estimated_memory_bytes: d.estimatedMemoryBytes,
-        context_size: d.contextSize,
-        source: d.manifest.source,
-      },
+      models: models
+        .running()
+        .filter((v) => !v.embedding)
+        .map((v) => ({
+          name: `${v.name}:${v.tag}`,
+          model: `${v.name}:${v.tag}`,
+          size: (v.estimatedBytes || v.sizeBytes) + v.vramBytes,
+          digest: digestHex(manifests.get(`${v.name}:${v.tag}`)?.digest ?? ""),
+          details: manifests.has(`${v.name}:${v.tag}`)
+            ? detailsOf(manifests.get(`${v.name}:${v.tag}`)!)
+            : {
+                parent_model: "",
+                format: "gguf",
+                family: "",
+                families: [],
+                parameter_size: "",
+                quantization_level: v.quantization.toUpperCase(),
+              },
+          // Kept forever while busy or with keep_alive -1: a far-future date, as Ollama reports.
+          expires_at: v.expiresAt ?? "2318-01-01T00:00:00Z",
+          size_vram: v.vramBytes,
+          context_length: v.contextSize,
+          reflexia: {
+            running: v.running,
+            queued: v.queued,
+            active_sequences: v.activeSequences,
+            parallel: v.parallel,
+            gpu_layers: v.gpuLayers,
+            total_layers: v.totalLayers,
+          },
+        })),
     };
   });
-
-  app.get("/api/ps", async () => ({
-    models: models
-      .running()
-      .filter((v) => !v.embedding)
-      .map((v) => ({
-        name: `${v.name}:${v.tag}`,
-        model: `${v.name}:${v.tag}`,
-        size: (v.estimatedBytes || v.sizeBytes) + v.vramBytes,
-        digest: "",
-        details: {
-          parent_model: "",
-          format: "gguf",
-          family: "",
-          families: [],
-          parameter_size: "",
-          quantization_level: v.quantization.toUpperCase(),
-        },
-        // Kept forever while busy or with keep_alive -1: a far-future date, as Ollama reports.
-        expires_at: v.expiresAt ?? "2318-01-01T00:00:00Z",
-        size_vram: v.vramBytes,
-        context_length: v.contextSize,
-        reflexia: {
-          running: v.running,
-          queued: v.queued,
-          active_sequences: v.activeSequences,
-          parallel: v.parallel,
-          gpu_layers: v.gpuLayers,
-          total_layers: v.totalLayers,
-        },
-      })),
-  }));
 
   app.post("/api/embed", { schema: { body: embedBodySchema } }, async (request, reply) => {
     const body = request.body;
@@ -337,38 +308,6 @@ export function registerOllamaRoutes(app: RouteApp, deps: AppDeps): void {
       signal: clientAbortSignal(request, reply),
     });
     return { embedding: out.embeddings[0] ?? [] };
-  });
-
-  app.post("/api/create", { schema: { body: createBodySchema } }, async (request, reply) => {
-    const body = request.body;
-    const req = { model: modelOrName(body), from: body.from, quantize: body.quantize };
-    // What can be refused is refused before the first byte, with its status; the stream only carries progress
-    // and the errors that can only happen on the way (a failed quantization).
-    await models.checkCreate(req);
-    if (body.stream === false) {
-      await models.create(req);
-      return { status: "success" };
-    }
-    const stream = new PassThrough();
-    stream.on("error", () => {});
-    reply.type("application/x-ndjson").send(stream);
-    endStreamOnShutdown(request.server, stream, (e) => line({ error: e.message, code: e.code, done: true }));
-    const write = (x: unknown): void => {
-      if (!stream.writableEnded) stream.write(line(x));
-    };
-    const finish = (last: unknown): void => {
-      if (!stream.writableEnded) stream.end(line(last));
-    };
-    models
-      .create(req, (s) => write({ status: s }))
-      .then(
-        () => finish({ status: "success" }),
-        (e: unknown) => {
-          const err = toHttpError(e);
-          finish({ error: err.message, code: err.code, done: true });
-        },
-      );
-    return reply;
   });
 
   app.post("/api/copy", { schema: { body: copyBodySchema } }, async (request, reply) => {

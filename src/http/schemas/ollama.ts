@@ -13,6 +13,10 @@ export const ollamaOptionsSchema = Type.Object({
   stop: Type.Optional(stopSchema),
   repeat_penalty: Type.Optional(Type.Number({ minimum: 0, maximum: 10 })),
   num_ctx: Type.Optional(Type.Integer({ minimum: 1 })),
+  // Accepted by the schema so the refusal names them (routes/ollama/check-options.ts says which values work).
+  min_p: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+  num_keep: Type.Optional(Type.Integer()),
+  num_thread: Type.Optional(Type.Integer()),
 });
 
 export type OllamaOptions = Static<typeof ollamaOptionsSchema>;
@@ -76,16 +80,5 @@ export const legacyEmbeddingsBodySchema = Type.Object({
   options: Type.Optional(ollamaOptionsSchema),
   keep_alive: Type.Optional(keepAliveSchema),
 });
-
-export const createBodySchema = Type.Object(
-  {
-    model: Type.Optional(modelRefSchema),
-    name: Type.Optional(modelRefSchema),
-    from: modelRefSchema,
-    quantize: Type.Optional(Type.String({ maxLength: 32 })),
-    stream: Type.Optional(Type.Boolean()),
-  },
-  { anyOf: [{ required: ["model"] }, { required: ["name"] }] },
-);
 
 export const copyBodySchema = Type.Object({ source: modelRefSchema, destination: modelRefSchema });

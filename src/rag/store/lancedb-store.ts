@@ -43,6 +43,7 @@ import type {
 } from "apache-arrow";
 import { CONFIG_DEFAULTS } from "../../config/index.ts";
 import { ReflexiaError } from "../../errors/index.ts";
+import { withStoreLock } from "../../registry/store-lock.ts";
 import type { DistanceMetric, DocumentType, RagChunk, RagDocument } from "../types.ts";
 import { createMemoryIndex, type MemoryIndex, type MemoryIndexQuantization } from "./memory-index.ts";
 import {
@@ -100,6 +101,14 @@ export interface LanceDbStoreOptions {
   memoryIndex?: { maxBytes: number; quantization: MemoryIndexQuantization; candidates?: number; forceJs?: boolean };
   /** Receives errors of background maintenance (they never fail a commit). Defaults to console.warn. */
   onBackgroundError?: (e: unknown) => void;
+  /**
+   * How often (ms) to look for changes another process made to the store (documents added or deleted by a CLI
+   * with --local), so a long-lived server lists and searches them within that time. 0 looks only before this
+   * process's own writes. Defaults to 0.
+   */
+  watchIntervalMs?: number;
+  /** Called (outside the store's lock) after the view was reloaded because another process changed the store. */
+  onExternalChange?: () => void;
   /**
    * Fault-injection seam for tests: called after each write of a commit (`chunks`: step 1 appended, `documents`:
    * step 2 committed). Throwing from it leaves the tables exactly as a crash at that point would.
@@ -390,11 +399,14 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
   };
   /** Rebuilds the in-memory view of committed documents from the table (the source of truth). */
   async function reloadDocs(): Promise<void> {
+    // Read first, then swap in one synchronous step: a listing that runs during the read sees the old view whole,
+    // never a half-filled map (nor caches one).
+    const rows = (await docsTable.query().select(DOC_META_COLUMNS).toArray()) as Row[];
     docs.clear();
     bySource.clear();
     bySha.clear();
     docsChanged(-liveChunks);
-    for (const r of (await docsTable.query().select(DOC_META_COLUMNS).toArray()) as Row[]) {
+    for (const r of rows) {
       const d = rowToDoc(r);
       docs.set(d.id, d);
       liveChunks += d.chunkCount;
@@ -402,23 +414,66 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
       indexSha(d);
     }
   }
-  await reloadDocs();
-
+  // Another process may share this store (a CLI with --local beside the server): every write, refresh and the
+  // recovery below run under a lock file as well as the in-process mutex, so its in-flight chunks are never taken
+  // for orphans and two commit protocols never interleave.
+  const lockPath = join(dir, ".write.lock");
   // Recovery: drop chunks no committed document owns (see the module comment).
-  const liveIngests = new Set([...docs.values()].map((d) => d.ingestId));
-  const seen = new Set<string>();
-  for (const r of (await chunksTable.query().select(["ingest_id"]).toArray()) as Row[]) seen.add(r.ingest_id as string);
-  const orphans = [...seen].filter((g) => !liveIngests.has(g));
-  for (let i = 0; i < orphans.length; i += 200) {
-    await chunksTable.delete(
-      `ingest_id IN (${orphans
-        .slice(i, i + 200)
-        .map(sqlString)
-        .join(", ")})`,
-    );
-  }
+  const orphans = await withStoreLock(lockPath, async () => {
+    await reloadDocs();
+    const liveIngests = new Set([...docs.values()].map((d) => d.ingestId));
+    const seen = new Set<string>();
+    for (const r of (await chunksTable.query().select(["ingest_id"]).toArray()) as Row[])
+      seen.add(r.ingest_id as string);
+    const found = [...seen].filter((g) => !liveIngests.has(g));
+    for (let i = 0; i < found.length; i += 200) {
+      await chunksTable.delete(
+        `ingest_id IN (${found
+          .slice(i, i + 200)
+          .map(sqlString)
+          .join(", ")})`,
+      );
+    }
+    return found;
+  });
 
-  const exclusive = createMutex();
+  const mutex = createMutex();
+  let watchTimer: NodeJS.Timeout | undefined;
+  /** The documents table's version this process's view (docs, memory index) was built from. */
+  let knownVersion = await docsTable.version();
+  /**
+   * Runs `fn` alone, in this process and across processes. First it brings the view up to date when another
+   * process changed the store since (its commits move the documents table's version): the document map is
+   * reloaded and the in-memory index refilled, so what that process added or deleted is listed and searched here.
+   */
+  const exclusive = <T>(fn: () => Promise<T>): Promise<T> =>
+    mutex(() =>
+      withStoreLock(lockPath, async () => {
+        if (!closed) await catchUpWithOtherWriters();
+        try {
+          return await fn();
+        } finally {
+          if (!closed) knownVersion = await docsTable.version();
+        }
+      }),
+    );
+  async function catchUpWithOtherWriters(): Promise<void> {
+    await docsTable.checkoutLatest();
+    await chunksTable.checkoutLatest();
+    const latest = await docsTable.version();
+    if (latest === knownVersion) return;
+    knownVersion = latest;
+    await reloadDocs();
+    if (options.onExternalChange) setImmediate(options.onExternalChange);
+    if (mem && memOptions && memState === "serving") {
+      // Searches go to LanceDB while the index refills (it answers only when "serving").
+      const index = mem;
+      memState = "loading";
+      index.clear();
+      await loadMemoryIndex(index, memOptions.maxBytes);
+      if (mem === index) memState = "serving";
+    }
+  }
   /** Upper bound of chunk rows in the table that are not live (in flight, superseded, deleted). */
   let staleRows = 0;
   let commitsSinceCompaction = orphans.length > 0 ? optimizeEvery : 0;
@@ -462,6 +517,12 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
       onBackgroundError(e);
       dropMemoryIndex();
     });
+  }
+  if (options.watchIntervalMs && options.watchIntervalMs > 0) {
+    watchTimer = setInterval(() => {
+      if (!closed) exclusive(async () => undefined).catch(onBackgroundError);
+    }, options.watchIntervalMs);
+    watchTimer.unref();
   }
   /** The index when it answers searches (not while it fills). */
   const serving = () => (memState === "serving" ? mem : undefined);
@@ -1013,6 +1074,7 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
 
     async close() {
       if (closed) return;
+      if (watchTimer) clearInterval(watchTimer);
       // Pending maintenance runs first, so the next open starts from fresh indexes.
       if (refreshTimer) {
         clearTimeout(refreshTimer);

@@ -67,7 +67,8 @@ export async function openRag(config: Config, deps: OpenRagOptions = {}): Promis
   const options = {
     ...ragOptionsFromConfig(config),
     observer,
-    ...(deps.withoutMemoryIndex ? { memoryIndex: false as const } : {}),
+    // A one-shot CLI command neither keeps an index nor lives long enough to need to watch the store.
+    ...(deps.withoutMemoryIndex ? { memoryIndex: false as const, watchIntervalMs: 0 } : {}),
   };
   let embedModel: LoadedModel | undefined;
   if (!options.embedder) {

@@ -26,6 +26,7 @@ export function ragOptionsFromConfig(
     memoryIndex: { maxBytes: config.rag.memory_index_max_bytes, quantization: config.rag.memory_index_quantization },
     distance: config.vector_db.distance_metric,
     maxBytes: config.server.upload_limit_bytes,
+    watchIntervalMs: config.rag.watch_interval_ms,
     embeddingModel: config.rag.embedding_model,
     ...(config.rag.embedding_model === "builtin"
       ? { embedder: createHashEmbedder({ dim: config.vector_db.embedding_dim }) }

@@ -1,0 +1,143 @@
+// /api/create (from a model or an uploaded GGUF, with system, template, parameters, messages, license, quantize)
+// and /api/show (details, the settings as a Modelfile and as fields, capabilities).
+import { Type } from "typebox";
+import { ReflexiaError } from "../../../errors/index.ts";
+import type { ModelDetails, ModelfileSettings } from "../../../registry/index.ts";
+import { MODEL_PARAMETER_NAMES } from "../../../services/apply-modelfile.ts";
+import { parseGoTemplate } from "../../../services/render-go-template.ts";
+import { assertKnownFields } from "../../known-fields.ts";
+import { modelRefSchema, stringEnum } from "../../schemas/common.ts";
+import { modelNameBodySchema } from "../../schemas/ollama.ts";
+import type { AppDeps, RouteApp } from "../../types.ts";
+import { detailsOf, modelOrName } from "../ollama.ts";
+import { respondWithProgress } from "./progress-stream.ts";
+import { formatModelfile, formatParameters } from "../../../registry/format-modelfile.ts";
+
+const messageSchema = Type.Object({
+  role: stringEnum(["system", "user", "assistant"]),
+  content: Type.String({ maxLength: 1_000_000 }),
+});
+
+export const createBodySchema = Type.Object(
+  {
+    model: Type.Optional(modelRefSchema),
+    name: Type.Optional(modelRefSchema),
+    from: Type.Optional(modelRefSchema),
+    files: Type.Optional(Type.Record(Type.String({ maxLength: 256 }), Type.String({ maxLength: 80 }))),
+    adapters: Type.Optional(Type.Record(Type.String(), Type.String(), { maxProperties: 0 })),
+    quantize: Type.Optional(Type.String({ maxLength: 32 })),
+    system: Type.Optional(Type.String({ maxLength: 1_000_000 })),
+    template: Type.Optional(Type.String({ maxLength: 1_000_000 })),
+    license: Type.Optional(Type.Union([Type.String(), Type.Array(Type.String(), { maxItems: 64 })])),
+    parameters: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    messages: Type.Optional(Type.Array(messageSchema, { maxItems: 1000 })),
+    stream: Type.Optional(Type.Boolean()),
+  },
+  { anyOf: [{ required: ["model"] }, { required: ["name"] }] },
+);
+
+/** The settings of a create body, checked: parameters by name and type, the template against the rendered subset. */
+function settingsOf(body: {
+  system?: string;
+  template?: string;
+  license?: string | string[];
+  parameters?: Record<string, unknown>;
+  messages?: { role: "system" | "user" | "assistant"; content: string }[];
+}): ModelfileSettings | undefined {
+  const s: ModelfileSettings = {};
+  if (body.system !== undefined) s.system = body.system;
+  if (body.template !== undefined) {
+    parseGoTemplate(body.template);
+    s.template = body.template;
+  }
+  if (body.license !== undefined) s.license = Array.isArray(body.license) ? body.license : [body.license];
+  if (body.messages !== undefined) s.messages = body.messages;
+  if (body.parameters !== undefined) {
+    assertKnownFields(body.parameters, MODEL_PARAMETER_NAMES, "parameters");
+    for (const [k, v] of Object.entries(body.parameters)) {
+      const ok =
+        k === "stop"
+          ? typeof v === "string" || (Array.isArray(v) && v.every((x) => typeof x === "string"))
+          : typeof v === "number" && Number.isFinite(v);
+      if (!ok)
+        throw new ReflexiaError(
+          "RFX_VALIDATION",
+          `parameters.${k} must be ${k === "stop" ? "a string or an array of strings" : "a number"}`,
+        );
+    }
+    s.parameters = body.parameters;
+  }
+  return Object.keys(s).length > 0 ? s : undefined;
+}
+
+/** Capabilities as Ollama reports them: every stored model completes and embeds; `tools` when its template can. */
+function capabilitiesOf(d: ModelDetails): string[] {
+  const caps = ["completion", "embedding"];
+  if (d.manifest.modelfile?.template?.includes(".Tools")) caps.push("tools");
+  return caps;
+}
+
+export function registerOllamaCreateShowRoutes(app: RouteApp, deps: AppDeps): void {
+  const { models } = deps;
+
+  app.post("/api/create", { schema: { body: createBodySchema } }, async (request, reply) => {
+    const body = request.body;
+    const req = {
+      model: modelOrName(body),
+      from: body.from,
+      files: body.files,
+      quantize: body.quantize,
+      modelfile: settingsOf(body),
+    };
+    // What can be refused is refused before the first byte, with its status.
+    await models.checkCreate(req);
+    return respondWithProgress(request, reply, body.stream !== false, async ({ emit }) => {
+      await models.create(req, (status) => emit({ status }));
+    });
+  });
+
+  app.post("/api/show", { schema: { body: modelNameBodySchema } }, async (request) => {
+    const body = request.body;
+    const d: ModelDetails = await models.show(modelOrName(body));
+    const g = d.gguf;
+    const arch = g.architecture;
+    const modelInfo: Record<string, unknown> = {
+      "general.architecture": arch,
+      "general.parameter_count": g.parameterCount,
+      "general.file_type": g.fileType,
+      [`${arch}.context_length`]: g.contextLength,
+    };
+    for (const [k, key] of [
+      ["embeddingLength", "embedding_length"],
+      ["blockCount", "block_count"],
+      ["headCount", "attention.head_count"],
+      ["headCountKv", "attention.head_count_kv"],
+      ["feedForwardLength", "feed_forward_length"],
+      ["vocabSize", "vocab_size"],
+    ] as const) {
+      if (g[k] !== undefined) modelInfo[`${arch}.${key}`] = g[k];
+    }
+    const settings = d.manifest.modelfile ?? {};
+    return {
+      license: (settings.license ?? []).join("\n"),
+      modelfile: formatModelfile(`${d.name}:${d.tag}`, settings),
+      parameters: formatParameters(settings.parameters),
+      template: settings.template ?? "{{ .Prompt }}",
+      system: settings.system ?? "",
+      ...(settings.messages ? { messages: settings.messages } : {}),
+      details: detailsOf(d.manifest),
+      model_info: modelInfo,
+      capabilities: capabilitiesOf(d),
+      modified_at: d.manifest.createdAt,
+      reflexia: {
+        variant: `${d.name}:${d.tag}`,
+        quantization: d.quantization,
+        variants: d.variants,
+        size_bytes: d.sizeBytes,
+        estimated_memory_bytes: d.estimatedMemoryBytes,
+        context_size: d.contextSize,
+        source: d.manifest.source,
+      },
+    };
+  });
+}

@@ -1,0 +1,48 @@
+// /api/pull (Ollama's registry protocol, through the model service) and /api/push (refused: Reflexia publishes
+// nothing to registries).
+import { Type } from "typebox";
+import { ReflexiaError } from "../../../errors/index.ts";
+import { modelRefSchema } from "../../schemas/common.ts";
+import type { AppDeps, RouteApp } from "../../types.ts";
+import { modelOrName } from "../ollama.ts";
+import { respondWithProgress } from "./progress-stream.ts";
+
+/** Ollama sends `model` (older clients `name`); `insecure` allows plain-http registries, which Reflexia's config decides. */
+const pullBodySchema = Type.Object(
+  {
+    model: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
+    insecure: Type.Optional(Type.Boolean()),
+    stream: Type.Optional(Type.Boolean()),
+  },
+  { anyOf: [{ required: ["model"] }, { required: ["name"] }] },
+);
+
+const pushBodySchema = Type.Object({
+  model: Type.Optional(modelRefSchema),
+  name: Type.Optional(modelRefSchema),
+});
+
+export function registerOllamaPullRoutes(app: RouteApp, deps: AppDeps): void {
+  app.post("/api/pull", { schema: { body: pullBodySchema } }, async (request, reply) => {
+    const body = request.body;
+    const name = modelOrName(body);
+    return respondWithProgress(
+      request,
+      reply,
+      body.stream !== false,
+      async ({ emit, signal }) => {
+        await deps.models.pull(name, { onProgress: (p) => emit({ ...p }), signal });
+      },
+      // The stream opens once the manifest is read: an unknown name or an unusable model still gets its status.
+      (p) => p.status.startsWith("pulling ") && p.status !== "pulling manifest",
+    );
+  });
+
+  app.post("/api/push", { schema: { body: pushBodySchema } }, async () => {
+    throw new ReflexiaError(
+      "RFX_PUSH_UNSUPPORTED",
+      "pushing models to a registry is not supported by Reflexia; copy the GGUF blob (reflexia show --modelfile) or serve it from this server",
+    );
+  });
+}

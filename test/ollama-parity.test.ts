@@ -1,0 +1,303 @@
+// Ollama parity over a real listening server (real engine, tiny synthetic model): the official `ollama` npm
+// client reads our errors, Ollama's README curl bodies (no or form Content-Type) work unchanged.
+import { request as httpRequest } from "node:http";
+import { Ollama } from "ollama";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startServer, type RunningServer } from "../src/main.ts";
+import { cleanupTempDirs, makeTempDir, writeTinyGguf } from "./registry-fixtures.ts";
+import { sha256Digest, startLoopbackRegistry, type LoopbackRegistry } from "./support/loopback-registry.ts";
+import { createTinyHome, liveServerConfig, parseNdjson, TINY, type TinyHome } from "./support/server-fixture.ts";
+
+let home: TinyHome;
+let server: RunningServer;
+let ollama: Ollama;
+let registry: LoopbackRegistry;
+let pulledGguf: Buffer;
+
+beforeAll(async () => {
+  home = await createTinyHome(["q4_0"]);
+  pulledGguf = (await writeTinyGguf(makeTempDir(), 3)).bytes;
+  registry = await startLoopbackRegistry([
+    {
+      repository: "library/pulled",
+      tag: "latest",
+      layers: [
+        { mediaType: "application/vnd.ollama.image.model", bytes: pulledGguf },
+        { mediaType: "application/vnd.ollama.image.system", bytes: Buffer.from("You answer in one word.") },
+      ],
+    },
+  ]);
+  server = await startServer({
+    loaded: liveServerConfig(home.home, {
+      "models.context_size": 1024,
+      "registry.ollama_base_url": registry.url,
+    }),
+    store: home.store,
+    logger: false,
+  });
+  await server.ready;
+  ollama = new Ollama({ host: server.url });
+}, 60_000);
+
+afterAll(async () => {
+  await server?.close();
+  await registry?.close();
+  await home?.cleanup();
+  await cleanupTempDirs();
+});
+
+/** A POST as curl -d sends it: the given Content-Type header, or none at all. */
+function rawPost(path: string, body: string, contentType?: string): Promise<{ status: number; text: string }> {
+  const url = new URL(path, server.url);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      url,
+      {
+        method: "POST",
+        headers: { ...(contentType ? { "content-type": contentType } : {}), "content-length": Buffer.byteLength(body) },
+      },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (c: string) => (text += c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+describe("Ollama error shape", () => {
+  it("the ollama client reports an unknown model by its message", async () => {
+    const err = await ollama.generate({ model: "nope", prompt: "hi", stream: false }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect(String(err)).toBe('ResponseError: model "nope" not found');
+    expect((err as { status_code?: number }).status_code).toBe(404);
+    const chatErr = await ollama.chat({ model: "nope", messages: [{ role: "user", content: "x" }] }).catch((e) => e);
+    expect(String(chatErr)).toBe('ResponseError: model "nope" not found');
+    const showErr = await ollama.show({ model: "nope" }).catch((e) => e);
+    expect(String(showErr)).toBe('ResponseError: model "nope" not found');
+  });
+
+  it("errors are {error: message, code} on Ollama routes", async () => {
+    const r = await rawPost("/api/chat", JSON.stringify({ model: "nope", messages: [] }), "application/json");
+    expect(r.status).toBe(404);
+    expect(JSON.parse(r.text)).toEqual({ error: 'model "nope" not found', code: "RFX_MODEL_NOT_FOUND" });
+    const bad = await rawPost("/api/generate", "{", undefined);
+    expect(bad.status).toBe(400);
+    expect(JSON.parse(bad.text)).toMatchObject({ code: "RFX_INVALID_JSON" });
+    expect(typeof JSON.parse(bad.text).error).toBe("string");
+  });
+
+  it("native routes keep the {error: {code, message}} shape", async () => {
+    const r = await rawPost(
+      "/v1/chat/completions",
+      JSON.stringify({ model: "nope", messages: [] }),
+      "application/json",
+    );
+    expect(JSON.parse(r.text).error.code).toBeDefined();
+  });
+});
+
+describe("Ollama README curl examples", () => {
+  it("generate with curl -d (form Content-Type) and with no Content-Type", async () => {
+    const body = JSON.stringify({
+      model: TINY,
+      prompt: "Why is the sky blue?",
+      stream: false,
+      options: { num_predict: 4 },
+    });
+    for (const ct of ["application/x-www-form-urlencoded", undefined]) {
+      const r = await rawPost("/api/generate", body, ct);
+      expect(r.status).toBe(200);
+      const j = JSON.parse(r.text);
+      expect(j.done).toBe(true);
+      expect(typeof j.response).toBe("string");
+      expect(j.eval_count).toBeGreaterThan(0);
+    }
+  });
+
+  it("streamed chat with curl -d", async () => {
+    const r = await rawPost(
+      "/api/chat",
+      JSON.stringify({
+        model: TINY,
+        messages: [{ role: "user", content: "why is the sky blue?" }],
+        options: { num_predict: 3 },
+      }),
+      "application/x-www-form-urlencoded",
+    );
+    expect(r.status).toBe(200);
+    const lines = parseNdjson(r.text);
+    expect(lines.at(-1)).toMatchObject({ done: true });
+    expect(lines.length).toBeGreaterThan(1);
+  });
+
+  it("show and embed with no Content-Type", async () => {
+    const show = await rawPost("/api/show", JSON.stringify({ model: TINY }));
+    expect(show.status).toBe(200);
+    expect(JSON.parse(show.text).details.format).toBe("gguf");
+    const embed = await rawPost("/api/embed", JSON.stringify({ model: TINY, input: "hello" }));
+    expect(embed.status).toBe(200);
+    expect(JSON.parse(embed.text).embeddings[0].length).toBeGreaterThan(0);
+  });
+});
+
+describe("ollama.pull from a registry", () => {
+  it("streams progress objects, then the pulled model generates", async () => {
+    const events: { status: string; digest?: string; total?: number; completed?: number }[] = [];
+    for await (const p of await ollama.pull({ model: "pulled", stream: true })) events.push(p);
+    expect(events[0].status).toBe("pulling manifest");
+    const digest = sha256Digest(pulledGguf);
+    expect(events.filter((e) => e.digest === digest).at(-1)).toMatchObject({
+      total: pulledGguf.length,
+      completed: pulledGguf.length,
+    });
+    expect(events.at(-1)).toEqual({ status: "success" });
+    const tags = await ollama.list();
+    expect(tags.models.map((m) => m.name)).toContain("pulled:latest");
+    const r = await ollama.generate({ model: "pulled", prompt: "hi", stream: false, options: { num_predict: 3 } });
+    expect(r.done).toBe(true);
+    expect(r.eval_count).toBeGreaterThan(0);
+  });
+
+  it("an unknown name is the client's ResponseError with a 404, before any stream", async () => {
+    const err = await ollama.pull({ model: "nothing-here" }).catch((e: unknown) => e);
+    expect(String(err)).toContain('model "nothing-here:latest" not found');
+    expect((err as { status_code: number }).status_code).toBe(404);
+  });
+
+  it("push is refused with a documented 400", async () => {
+    const err = await ollama.push({ model: TINY }).catch((e: unknown) => e);
+    expect(String(err)).toContain("pushing models to a registry is not supported");
+    expect((err as { status_code: number }).status_code).toBe(400);
+  });
+});
+
+describe("blobs and create", () => {
+  it("uploads a GGUF by digest (checked), creates a model from it with system and parameters, shows and applies them", async () => {
+    const bytes = (await writeTinyGguf(makeTempDir(), 9)).bytes;
+    const digest = sha256Digest(bytes);
+    const blobUrl = `${server.url}/api/blobs/${digest}`;
+    expect((await fetch(blobUrl, { method: "HEAD" })).status).toBe(404);
+    const wrong = await fetch(`${server.url}/api/blobs/${sha256Digest(Buffer.from("other"))}`, {
+      method: "POST",
+      body: new Uint8Array(bytes),
+    });
+    expect(wrong.status).toBe(400);
+    expect(await wrong.json()).toMatchObject({ code: "RFX_DIGEST_MISMATCH" });
+    expect((await fetch(blobUrl, { method: "POST", body: new Uint8Array(bytes) })).status).toBe(201);
+    expect((await fetch(blobUrl, { method: "HEAD" })).status).toBe(200);
+
+    const events: { status: string }[] = [];
+    const create = {
+      model: "made:latest",
+      files: { "model.gguf": digest },
+      system: "You are a pirate.",
+      parameters: { num_predict: 2, temperature: 0, stop: ["\n\n"] },
+      stream: true,
+    } as Parameters<typeof ollama.create>[0] & { stream: true };
+    for await (const e of await ollama.create(create)) events.push(e);
+    expect(events.at(-1)).toEqual({ status: "success" });
+
+    const show = await ollama.show({ model: "made" });
+    expect(show.system).toBe("You are a pirate.");
+    expect(show.parameters).toContain("num_predict");
+    expect(show.parameters).toContain("temperature");
+    expect(show.modelfile).toContain('SYSTEM "You are a pirate."');
+    expect(show.modelfile).toContain("PARAMETER num_predict 2");
+    expect(show.capabilities).toContain("completion");
+    expect(show.details.format).toBe("gguf");
+
+    // Applied: the default num_predict bounds the answer, and the system prompt lengthens the prompt.
+    const made = await ollama.generate({ model: "made", prompt: "hello there", stream: false });
+    expect(made.eval_count).toBeLessThanOrEqual(2);
+    const copy = await ollama.create({ model: "plain", from: "made", system: "" });
+    expect(copy.status).toBe("success");
+    const plain = await ollama.generate({
+      model: "plain",
+      prompt: "hello there",
+      stream: false,
+      options: { num_predict: 2 },
+    });
+    expect(made.prompt_eval_count).toBeGreaterThan(plain.prompt_eval_count);
+  });
+
+  it("create refuses unknown parameters, a missing blob and adapters by name", async () => {
+    const bad = await ollama.create({ model: "x", from: TINY, parameters: { mirostat: 2 } }).catch((e: unknown) => e);
+    expect(String(bad)).toContain('"mirostat"');
+    const missing = await ollama
+      .create({ model: "y", files: { "m.gguf": sha256Digest(Buffer.from("nothing")) } } as never)
+      .catch((e: unknown) => e);
+    expect(String(missing)).toContain("upload it first");
+    const tmpl = await ollama.create({ model: "z", from: TINY, template: "{{ .Prompt | upper }}" }).catch((e) => e);
+    expect(String(tmpl)).toContain("template:");
+    expect((await ollama.list()).models.map((m) => m.name)).not.toContain("x:latest");
+  });
+
+  it("a template given with generate formats the prompt; options it cannot honour are refused by name", async () => {
+    const a = await ollama.generate({
+      model: TINY,
+      prompt: "hi",
+      template: "{{ .Prompt }}",
+      stream: false,
+      options: { num_predict: 1 },
+    });
+    const b = await ollama.generate({
+      model: TINY,
+      prompt: "hi",
+      template: "A long preamble before the prompt. {{ .Prompt }}",
+      stream: false,
+      options: { num_predict: 1 },
+    });
+    expect(b.prompt_eval_count).toBeGreaterThan(a.prompt_eval_count);
+    for (const [opt, word] of [
+      [{ num_thread: 2 }, "num_thread"],
+      [{ num_keep: 4 }, "num_keep"],
+      [{ min_p: 0.1 }, "min_p"],
+      [{ mirostat_tau: 1 }, "mirostat_tau"],
+    ] as const) {
+      const err = await ollama.generate({ model: TINY, prompt: "x", options: opt as never }).catch((e: unknown) => e);
+      expect(String(err)).toContain(word);
+      expect((err as { status_code: number }).status_code).toBe(400);
+    }
+    const ok = await ollama.generate({
+      model: TINY,
+      prompt: "x",
+      stream: false,
+      options: { min_p: 0, num_predict: 1 },
+    });
+    expect(ok.done).toBe(true);
+  });
+});
+
+describe("metrics of a deleted model", () => {
+  it("its series leave the scrape when it is deleted", async () => {
+    await ollama.copy({ source: `${TINY}:q4_0`, destination: "doomed:q4_0" });
+    await ollama.generate({ model: "doomed:q4_0", prompt: "hi", stream: false, options: { num_predict: 2 } });
+    const scrape = async () => (await fetch(`${server.metricsUrl}/metrics`)).text();
+    expect(await scrape()).toMatch(/^reflexia_generated_tokens_total\{model="doomed",quantization="q4_0"\} [1-9]/m);
+    await ollama.delete({ model: "doomed:q4_0" });
+    expect(await scrape()).not.toContain('model="doomed"');
+  });
+});
+
+describe("LangChain ChatOllama", () => {
+  it("chats, streams, and surfaces errors readably", async () => {
+    const { ChatOllama } = await import("@langchain/ollama");
+    const chat = new ChatOllama({ baseUrl: server.url, model: `${TINY}:q4_0`, numPredict: 3, temperature: 0 });
+    const answer = await chat.invoke("Say hi");
+    expect(typeof answer.content).toBe("string");
+    let pieces = 0;
+    for await (const chunk of await chat.stream("Count")) if (typeof chunk.content === "string") pieces++;
+    expect(pieces).toBeGreaterThan(0);
+    const missing = await new ChatOllama({ baseUrl: server.url, model: "nope" }).invoke("hi").catch((e: unknown) => e);
+    expect(String(missing)).toContain('model "nope" not found');
+    expect(String(missing)).not.toContain("[object Object]");
+    const refused = await new ChatOllama({ baseUrl: server.url, model: TINY, numThread: 2 })
+      .invoke("hi")
+      .catch((e: unknown) => e);
+    expect(String(refused)).toContain("options.num_thread is not supported");
+  });
+});

@@ -1,0 +1,144 @@
+// Pull by name over Ollama's registry protocol from a real loopback registry: progress objects, text layers kept
+// as settings, resume after a cut, digest verification, refusal of non-GGUF and multimodal layers, hf.co names.
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createModelStore, type ModelStore, type RegistryPullProgress } from "../src/registry/index.ts";
+import { cleanupTempDirs, makeTempDir, writeTinyGguf } from "./registry-fixtures.ts";
+import { sha256Digest, startLoopbackRegistry, type LoopbackRegistry } from "./support/loopback-registry.ts";
+
+const MODEL = "application/vnd.ollama.image.model";
+const TEMPLATE = "{{ if .System }}<|system|>{{ .System }}{{ end }}<|user|>{{ .Prompt }}<|assistant|>";
+let registry: LoopbackRegistry;
+let gguf: Buffer;
+
+beforeAll(async () => {
+  const work = makeTempDir();
+  gguf = (await writeTinyGguf(work, 5)).bytes;
+  registry = await startLoopbackRegistry([
+    {
+      repository: "library/tiny",
+      tag: "latest",
+      layers: [
+        { mediaType: MODEL, bytes: gguf },
+        { mediaType: "application/vnd.ollama.image.template", bytes: Buffer.from(TEMPLATE) },
+        { mediaType: "application/vnd.ollama.image.system", bytes: Buffer.from("You are terse.") },
+        {
+          mediaType: "application/vnd.ollama.image.params",
+          bytes: Buffer.from('{"temperature":0.2,"stop":["<|user|>"]}'),
+        },
+        { mediaType: "application/vnd.ollama.image.license", bytes: Buffer.from("MIT") },
+      ],
+    },
+    { repository: "owner/Tiny-GGUF", tag: "Q8_0", layers: [{ mediaType: MODEL, bytes: gguf }] },
+    {
+      repository: "library/safetensors",
+      tag: "latest",
+      layers: [{ mediaType: MODEL, bytes: Buffer.from("{}".repeat(500)) }],
+    },
+    {
+      repository: "library/vision",
+      tag: "latest",
+      layers: [
+        { mediaType: MODEL, bytes: gguf },
+        { mediaType: "application/vnd.ollama.image.projector", bytes: Buffer.from("proj") },
+      ],
+    },
+    { repository: "library/corrupt", tag: "latest", layers: [{ mediaType: MODEL, bytes: gguf, corrupt: true }] },
+  ]);
+});
+afterAll(async () => {
+  await registry?.close();
+  await cleanupTempDirs();
+});
+
+function freshStore(): ModelStore {
+  return createModelStore({ home: makeTempDir("rfx-regpull-") });
+}
+const bases = () => ({ ollama: registry.url, huggingface: `${registry.url}/` });
+
+describe("pull by name from an Ollama-protocol registry", () => {
+  it("fetches the manifest then each blob by digest, streams Ollama's progress objects, keeps the text layers", async () => {
+    const store = freshStore();
+    const events: RegistryPullProgress[] = [];
+    registry.requests.length = 0;
+    const r = await store.pullFromRegistry("tiny", { bases: bases(), onProgress: (p) => events.push(p) });
+    expect(registry.requests[0]).toBe("GET /v2/library/tiny/manifests/latest");
+    expect(registry.requests).toContain(`GET /v2/library/tiny/blobs/${sha256Digest(gguf)}`);
+    expect(events[0]).toEqual({ status: "pulling manifest" });
+    const modelEvents = events.filter((e) => e.digest === sha256Digest(gguf));
+    expect(modelEvents.at(-1)).toEqual({
+      status: `pulling ${sha256Digest(gguf).slice(7, 19)}`,
+      digest: sha256Digest(gguf),
+      total: gguf.length,
+      completed: gguf.length,
+    });
+    expect(events.slice(-3).map((e) => e.status)).toEqual(["verifying sha256 digest", "writing manifest", "success"]);
+    expect(r.manifest).toMatchObject({
+      name: "tiny",
+      tag: "latest",
+      digest: sha256Digest(gguf),
+      source: { kind: "registry" },
+    });
+    expect(r.manifest.modelfile).toEqual({
+      template: TEMPLATE,
+      system: "You are terse.",
+      parameters: { temperature: 0.2, stop: ["<|user|>"] },
+      license: ["MIT"],
+    });
+    expect((await store.resolve("tiny:latest")).sizeBytes).toBe(gguf.length);
+    // Nothing left behind in partial/.
+    expect(readdirSync(join(store.root, "partial")).filter((f) => !f.endsWith(".lock"))).toEqual([]);
+  });
+
+  it("resumes a cut download with a Range request", async () => {
+    const store = freshStore();
+    registry.cutNextBlobAfter = 4096;
+    await expect(store.pullFromRegistry("tiny", { bases: bases() })).rejects.toMatchObject({
+      code: "RFX_DOWNLOAD_FAILED",
+    });
+    expect(existsSync(join(store.root, "manifests", "tiny"))).toBe(false);
+    registry.requests.length = 0;
+    const r = await store.pullFromRegistry("tiny:latest", { bases: bases() });
+    expect(r.resumedBytes).toBe(4096);
+    expect(registry.requests).toContain(`GET /v2/library/tiny/blobs/${sha256Digest(gguf)} [bytes=4096-]`);
+    expect(readFileSync(join(store.root, "blobs", `sha256-${sha256Digest(gguf).slice(7)}`)).equals(gguf)).toBe(true);
+  });
+
+  it("hf.co/OWNER/REPO:QUANT resolves against the Hugging Face base", async () => {
+    const store = freshStore();
+    registry.requests.length = 0;
+    const r = await store.pullFromRegistry("hf.co/owner/Tiny-GGUF:Q8_0", {
+      bases: { ollama: "http://127.0.0.1:9", huggingface: registry.url },
+    });
+    expect(registry.requests[0]).toBe("GET /v2/owner/Tiny-GGUF/manifests/Q8_0");
+    expect(r.manifest).toMatchObject({ name: "hf.co/owner/Tiny-GGUF", tag: "Q8_0" });
+  });
+
+  it("refuses what it cannot serve, and leaves the store as it was", async () => {
+    const store = freshStore();
+    await expect(store.pullFromRegistry("nope", { bases: bases() })).rejects.toMatchObject({
+      code: "RFX_MODEL_NOT_FOUND",
+      message: expect.stringContaining('model "nope:latest" not found'),
+    });
+    await expect(store.pullFromRegistry("safetensors", { bases: bases() })).rejects.toMatchObject({
+      code: "RFX_INVALID_GGUF",
+      message: expect.stringContaining("is not a GGUF file"),
+    });
+    registry.requests.length = 0;
+    await expect(store.pullFromRegistry("vision", { bases: bases() })).rejects.toMatchObject({
+      code: "RFX_UNSUPPORTED_MEDIA",
+      message: expect.stringContaining("vision projector"),
+    });
+    expect(registry.requests.some((r) => r.includes("/blobs/"))).toBe(false);
+    await expect(store.pullFromRegistry("corrupt", { bases: bases() })).rejects.toMatchObject({
+      code: "RFX_DOWNLOAD_FAILED",
+      message: expect.stringContaining("digest mismatch"),
+    });
+    await expect(store.pullFromRegistry("a/b/c/d", { bases: bases() })).rejects.toMatchObject({
+      code: "RFX_VALIDATION",
+    });
+    expect(await store.list()).toEqual([]);
+    expect(readdirSync(join(store.root, "blobs"))).toEqual([]);
+  });
+});
