@@ -16,4 +16,5 @@ export {
   type OllamaModelEntry,
 } from "./read-ollama-models.ts";
 export { compareByPrecision, fileTypePrecision } from "./file-types.ts";
+export { validateQuantizations } from "./quantize-variants.ts";
 export * from "./types.ts";

@@ -219,6 +219,12 @@ export function createNativeEngine(options: NativeEngineOptions = {}): NativeEng
         );
       }
     },
+    async loadEvaluator(load) {
+      if (disposed) throw new ReflexiaError("RFX_NOT_READY", "engine has been disposed");
+      const { loadNativeEvaluator } = await import("./native-evaluator.ts");
+      const threads = load.threads && load.threads > 0 ? load.threads : policy.threads;
+      return loadNativeEvaluator(addon, load, threads, poll);
+    },
     async dispose() {
       if (disposed) return;
       disposed = true;
