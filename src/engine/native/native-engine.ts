@@ -27,7 +27,9 @@ import type {
   EngineGpu,
   GenerationResult,
   LoadedModel,
+  LoadEvaluatorOptions,
   LoadModelOptions,
+  LogitsEvaluator,
   ModelInfo,
   ModelOffload,
 } from "../types.ts";
@@ -99,6 +101,7 @@ export interface NativeEngine extends Engine {
   /** Threadpool polling level of this engine's contexts. */
   readonly poll: number;
   loadModel(options: LoadModelOptions): Promise<NativeLoadedModel>;
+  loadEvaluator(options: LoadEvaluatorOptions): Promise<LogitsEvaluator>;
 }
 
 // One frame at 60 Hz: streaming looks continuous, and at ~200 tok/s Node wakes once per ~3 tokens instead of each.
