@@ -10,6 +10,7 @@
         "src/split-tuner.cpp",
         "src/seq-sampler.cpp",
         "src/embedder.cpp",
+        "src/evaluator.cpp",
         "src/threadpool.cpp",
         "src/vector-index.cpp",
         "src/devices.cpp"

@@ -1,4 +1,4 @@
-// Entry of the Reflexia native addon: backend loading, logging, and the Model / Generator / Embedder / VectorIndex classes.
+// Entry of the Reflexia native addon: backend loading, logging, and the Model / Generator / Embedder / Evaluator / VectorIndex classes.
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -8,6 +8,7 @@
 
 #include "common.h"
 #include "embedder.h"
+#include "evaluator.h"
 #include "devices.h"
 #include "generator.h"
 #include "ggml-backend.h"
@@ -109,6 +110,7 @@ static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
     exports.Set("Model", Model::Define(env));
     exports.Set("Generator", Generator::Define(env));
     exports.Set("Embedder", Embedder::Define(env));
+    exports.Set("Evaluator", Evaluator::Define(env));
     exports.Set("VectorIndex", VectorIndex::Define(env));
     env.AddCleanupHook([]() { stop_all_native_work(); });
     return exports;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds llama.cpp's own llama-bench and llama-server from the source node-llama-cpp bundles, linked to the same
+# Builds llama.cpp's own llama-bench, llama-perplexity and llama-server from the source node-llama-cpp bundles, linked to the same
 # prebuilt libraries Reflexia's native engine uses, so the engine benchmark has a same-kernels reference.
 # Usage: native/tools/build-llama-reference.sh [--gpu cuda|vulkan] OUT_DIR   (never inside the repo; ~10 CPU-minutes)
 #   --gpu SET  links the CUDA or Vulkan prebuilt set instead of the CPU one and puts its backend module
@@ -23,6 +23,9 @@ INC="-I$OUT/gen -I$SRC/common -I$SRC/include -I$SRC/ggml/include -I$SRC/vendor -
 
 # llama-bench: one translation unit plus main.
 g++ -O2 -DNDEBUG -std=c++17 $INC "$SRC"/tools/llama-bench/*.cpp -o "$OUT/llama-bench" $LIBS
+
+# llama-perplexity (the quality benchmark's cross-check: `--kl-divergence`): one translation unit.
+g++ -O2 -DNDEBUG -std=c++17 $INC "$SRC"/tools/perplexity/*.cpp -o "$OUT/llama-perplexity" $LIBS
 
 # llama-server: server + mtmd sources; cpp-httplib comes from the prebuilt libllama-common; the web UI is stubbed.
 cat > "$OUT/gen/ui.h" <<'H'
@@ -67,4 +70,4 @@ ln -sf "$BINS"/libggml-cpu-*.so "$OUT/"
 rm -f "$OUT/libggml-cuda.so" "$OUT/libggml-vulkan.so"
 [ "$SET" = cpu ] || ln -sf "$BINS/libggml-$SET.so" "$OUT/"
 echo "$SET" > "$OUT/library-set"
-echo "built $OUT/llama-bench and $OUT/llama-server against the $SET set"
+echo "built $OUT/llama-bench, $OUT/llama-perplexity and $OUT/llama-server against the $SET set"

@@ -2,6 +2,8 @@
 // tables plus inline SVG charts, no script and nothing fetched, so the file can be mailed or archived as it is.
 import type { InferenceBenchmarkResult } from "./inference-bench.ts";
 import type { MemoryBenchmarkResult } from "./memory-bench.ts";
+import type { QualityBenchmarkResult } from "./quality-bench.ts";
+import type { TrendPoint } from "./run-metrics.ts";
 import type { RagBenchmarkResult } from "./rag-bench.ts";
 import type { ThroughputBenchmarkResult } from "./throughput-bench.ts";
 
@@ -273,6 +275,63 @@ function ragSection(r: RagBenchmarkResult): string {
   );
 }
 
+function qualitySection(r: QualityBenchmarkResult): string {
+  return (
+    `<section id="quality"><h2>Quality against ${escapeHtml(r.base.ref)}</h2><p>${r.chunks} chunks of ${r.chunkSize} tokens of ${escapeHtml(r.text.source)}, ${r.scoredTokens} scored predictions; ${r.continuation.prompts} greedy continuations of ${r.continuation.tokens} tokens.</p>` +
+    htmlTable(
+      ["variant", "perplexity", "mean KL", "p99 KL", "top-1 agreement", "same continuation"],
+      r.variants.map((v) => [
+        v.ref,
+        fmt(v.perplexity, 3),
+        fmt(v.kl.mean, 6),
+        fmt(v.kl.p99, 6),
+        fmt(v.top1Agreement, 4),
+        fmt(v.sameContinuationRate, 3),
+      ]),
+    ) +
+    barChart(
+      "top-1 agreement with the reference",
+      r.variants.map((v) => v.quantization),
+      [{ name: "top-1 agreement", values: r.variants.map((v) => v.top1Agreement) }],
+      "share",
+    ) +
+    `</section>`
+  );
+}
+
+/** Earlier stored runs of the same kind: each figure over time (oldest left), so a regression shows as a step. */
+export function trendSection(points: readonly TrendPoint[]): string {
+  if (points.length < 2) return "";
+  const names = [...new Set(points.flatMap((p) => p.metrics.map((m) => m.name)))];
+  const byUnit = new Map<string, string[]>();
+  for (const n of names) {
+    const unit = points.flatMap((p) => p.metrics).find((m) => m.name === n)!.unit || "value";
+    byUnit.set(unit, [...(byUnit.get(unit) ?? []), n]);
+  }
+  const xs = points.map((_, i) => i + 1);
+  const charts = [...byUnit].map(([unit, ns]) =>
+    lineChart(
+      `trend: ${unit}`,
+      xs,
+      ns.slice(0, COLORS.length).map((n) => ({
+        name: n,
+        values: points.map((p) => p.metrics.find((m) => m.name === n)?.value ?? Number.NaN),
+      })),
+      unit,
+      "stored run (oldest → newest)",
+    ),
+  );
+  return (
+    `<section id="trend"><h2>Trend over the last ${points.length} stored runs</h2>` +
+    htmlTable(
+      ["#", "run", "stored"],
+      points.map((p, i) => [String(i + 1), p.id, p.createdAt]),
+    ) +
+    charts.join("") +
+    `</section>`
+  );
+}
+
 /**
  * The report's sections (tables and SVG charts) of a result by kind: the suite holds all four; a single kind holds
  * its own (throughput as runs). The web UI's benchmarks view shows these same sections.
@@ -291,15 +350,19 @@ export function renderBenchmarkSections(result: Record<string, unknown>): string
   if (memory?.variants?.length) out.push(memorySection(memory));
   if (throughput?.length) out.push(throughputSection(throughput));
   if (rag?.rows?.length) out.push(ragSection(rag));
+  if (kind === "quality" && Array.isArray(result.variants))
+    out.push(qualitySection(result as unknown as QualityBenchmarkResult));
   return out;
 }
 
 /** The whole page. Kinds without charts (engine, api) still get their JSON, so a report never drops figures. */
 export function renderBenchmarkReport(
   result: Record<string, unknown>,
-  meta: { generatedAt?: Date; host?: string } = {},
+  meta: { generatedAt?: Date; host?: string; trend?: readonly TrendPoint[] } = {},
 ): string {
   const sections = renderBenchmarkSections(result);
+  const trend = trendSection(meta.trend ?? []);
+  if (trend) sections.push(trend);
   const when = (meta.generatedAt ?? new Date()).toISOString();
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Reflexia benchmark: ${escapeHtml(String(result.kind ?? "suite"))}</title>

@@ -1,5 +1,6 @@
 // Inference benchmark: per quantization variant, the time between generated tokens (avg / p50 / p95 / max from the
-// engine's interTokenMs), decode and prompt tok/s and time to first token, on the engine the server runs.
+// engine's interTokenMs), decode and prompt tok/s and time to first token, on the engine the server runs; next to
+// each, the decode rate the memory bandwidth allows and the fraction of it achieved.
 import type { Engine } from "../engine/types.ts";
 import { ReflexiaError } from "../errors/index.ts";
 import { compareByPrecision, type ModelStore } from "../registry/index.ts";
@@ -19,6 +20,13 @@ export interface InferenceBenchmarkOptions {
   threads?: number;
   /** GPU layers for a load (GPU_LAYERS fitted as the server would: gpuLayersForLoad). Defaults to none (CPU). */
   gpuLayersFor?: (path: string, load: { contextSize: number; parallel: number }) => Promise<number>;
+  /**
+   * The memory-bandwidth bound on single-stream decode tok/s of a variant (measured bandwidth ÷ weight bytes one
+   * token reads; null when unknown). Defaults to none: the rows carry no bound.
+   */
+  decodeBound?: (ref: string, contextSize: number) => Promise<number | null>;
+  /** Measured bandwidth the bound came from, recorded in the result. */
+  bandwidth?: { cpuBytesPerSecond?: number; gpuBytesPerSecond?: number };
   /** Receives each printed line. Defaults to console.log. */
   log?: (line: string) => void;
   /** Aborting stops the run mid-generation and rejects with RFX_CANCELLED (the server's background runs). */
@@ -47,6 +55,10 @@ export interface InferenceVariantResult {
   promptTokensPerSecond: number;
   /** Median time to first token, ms. */
   ttftMs: number;
+  /** Single-stream decode tok/s the memory bandwidth allows (null when not measured). */
+  boundTokensPerSecond: number | null;
+  /** tokensPerSecond / boundTokensPerSecond. */
+  achievedFraction: number | null;
 }
 
 export interface InferenceBenchmarkResult {
@@ -54,6 +66,8 @@ export interface InferenceBenchmarkResult {
   tokens: number;
   repetitions: number;
   prompt: string;
+  /** Bytes/s of the copy benchmark the bounds use (best pass, read + write). */
+  bandwidth: { cpuBytesPerSecond: number | null; gpuBytesPerSecond: number | null };
   variants: InferenceVariantResult[];
 }
 
@@ -84,6 +98,10 @@ export async function runInferenceBenchmark(options: InferenceBenchmarkOptions):
     tokens,
     repetitions: reps,
     prompt: PROMPT,
+    bandwidth: {
+      cpuBytesPerSecond: options.bandwidth?.cpuBytesPerSecond ?? null,
+      gpuBytesPerSecond: options.bandwidth?.gpuBytesPerSecond ?? null,
+    },
     variants: [],
   };
   log(
@@ -121,6 +139,8 @@ export async function runInferenceBenchmark(options: InferenceBenchmarkOptions):
       }
       const sorted = [...gaps].sort((a, b) => a - b);
       const avg = sorted.reduce((a, b) => a + b, 0) / Math.max(1, sorted.length);
+      const tokensPerSecond = avg > 0 ? 1000 / avg : Number.NaN;
+      const bound = (await options.decodeBound?.(ref, contextSize)) ?? null;
       const row: InferenceVariantResult = {
         ref,
         quantization: v.quantization,
@@ -128,16 +148,29 @@ export async function runInferenceBenchmark(options: InferenceBenchmarkOptions):
         runs: reps,
         completionTokens: completion,
         msPerToken: { avg, p50: percentile(sorted, 50), p95: percentile(sorted, 95), max: sorted.at(-1) ?? Number.NaN },
-        tokensPerSecond: avg > 0 ? 1000 / avg : Number.NaN,
+        tokensPerSecond,
         promptTokensPerSecond: median(pp),
         ttftMs: median(ttft),
+        boundTokensPerSecond: bound,
+        achievedFraction: bound && Number.isFinite(tokensPerSecond) ? tokensPerSecond / bound : null,
       };
       result.variants.push(row);
     } finally {
       await model.dispose();
     }
   }
-  const head = ["variant", "ms/tok avg", "p50", "p95", "max", "tok/s", "prompt tok/s", "TTFT ms"];
+  const head = [
+    "variant",
+    "ms/tok avg",
+    "p50",
+    "p95",
+    "max",
+    "tok/s",
+    "prompt tok/s",
+    "TTFT ms",
+    "bound tok/s",
+    "of bound",
+  ];
   const rows = result.variants.map((r) => [
     r.ref,
     r.msPerToken.avg.toFixed(2),
@@ -147,6 +180,8 @@ export async function runInferenceBenchmark(options: InferenceBenchmarkOptions):
     r.tokensPerSecond.toFixed(1),
     r.promptTokensPerSecond.toFixed(1),
     r.ttftMs.toFixed(1),
+    r.boundTokensPerSecond === null ? "-" : r.boundTokensPerSecond.toFixed(1),
+    r.achievedFraction === null ? "-" : `${(r.achievedFraction * 100).toFixed(0)}%`,
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) =>
@@ -156,5 +191,26 @@ export async function runInferenceBenchmark(options: InferenceBenchmarkOptions):
       .trimEnd();
   log(line(head));
   for (const r of rows) log(line(r));
+  if (result.bandwidth.cpuBytesPerSecond !== null)
+    log(
+      `bound: memory bandwidth ${(result.bandwidth.cpuBytesPerSecond / 1e9).toFixed(1)} GB/s (CPU, ggml copy)${result.bandwidth.gpuBytesPerSecond !== null ? `, ${(result.bandwidth.gpuBytesPerSecond / 1e9).toFixed(1)} GB/s (GPU)` : ""} ÷ weight bytes read per token`,
+    );
+  log("");
+  for (const l of guideTable(result.variants)) log(l);
   return result;
+}
+
+/** The product guide's table: Quantization | Model Size | Avg. Latency | 95th Percentile | Max Latency (per token). */
+export function guideTable(variants: readonly InferenceVariantResult[]): string[] {
+  const size = (b: number) => (b >= 1e9 ? `${(b / 1e9).toFixed(1)} GB` : `${(b / 1e6).toFixed(0)} MB`);
+  const ms = (x: number) => `${x.toFixed(1)} ms`;
+  return [
+    "| Quantization | Model Size | Avg. Latency | 95th Percentile | Max Latency |",
+    "|---|---|---|---|---|",
+    ...variants.map(
+      (v) =>
+        `| ${v.quantization} | ${size(v.fileSizeBytes)} | ${ms(v.msPerToken.avg)} | ${ms(v.msPerToken.p95)} | ${ms(v.msPerToken.max)} |`,
+    ),
+    "(latency per generated token)",
+  ];
 }

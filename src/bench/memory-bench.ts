@@ -22,6 +22,8 @@ export interface MemoryBenchmarkOptions {
   refs?: string[];
   /** KV cells of the loaded context (capped at the model's training context by the engine). Defaults to 4096. */
   contextSize?: number;
+  /** Complexity levels to run (the guide's `--complexity low,medium,high`). Defaults to all three. */
+  levels?: readonly ComplexityLevel[];
   /** Tokens generated per complexity level. Defaults to 256. */
   tokens?: number;
   /** RSS sampling period during generation, ms (≥ 10). Defaults to 20. */
@@ -241,7 +243,10 @@ export async function runMemoryBenchmark(options: MemoryBenchmarkOptions): Promi
   if (!Number.isFinite(interval) || interval < 10)
     throw new ReflexiaError("RFX_VALIDATION", "sampleIntervalMs must be at least 10");
   const refs = await resolveRefs(options);
-  const prompts = pickLevelPrompts();
+  const levels = options.levels ?? COMPLEXITY_LEVELS;
+  if (levels.length === 0 || levels.some((l) => !COMPLEXITY_LEVELS.includes(l)))
+    throw new ReflexiaError("RFX_VALIDATION", `levels must list some of ${COMPLEXITY_LEVELS.join(", ")}`);
+  const prompts = pickLevelPrompts().filter((p) => levels.includes(p.level));
   const monitor = options.monitor ?? createMemoryMonitor({ maxMemoryPercent: 100 });
   const rss = () => monitor.sample().rssBytes;
 

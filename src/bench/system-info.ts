@@ -1,7 +1,7 @@
 // What a benchmark figure depends on besides the model: CPU (model, SIMD flags, ggml's CPU variant), cores, memory
 // and Node, read once per run so a stored run says where it was measured and two runs can be told apart.
 import { readFileSync } from "node:fs";
-import { arch, cpus, hostname, platform, release, totalmem } from "node:os";
+import { arch, cpus, hostname, loadavg, platform, release, totalmem } from "node:os";
 import { availableCpus, readCgroup } from "../memory/index.ts";
 
 export interface BenchmarkSystemInfo {
@@ -21,6 +21,8 @@ export interface BenchmarkSystemInfo {
   /** The cgroup memory limit, when one is set. */
   memoryLimitBytes?: number;
   nodeVersion: string;
+  /** 1, 5 and 15 minute load averages when the run was stored: other work on the host skews every figure. */
+  loadAverage?: number[];
 }
 
 /** Flags that decide which ggml kernels run; everything else in /proc/cpuinfo does not change a figure. */
@@ -82,6 +84,7 @@ export function collectSystemInfo(): BenchmarkSystemInfo {
     availableCpus: availableCpus(),
     totalMemoryBytes: totalmem(),
     nodeVersion: process.version,
+    loadAverage: loadavg().map((x) => Math.round(x * 100) / 100),
   };
   const variant = parseGgmlCpuVariant(readText("/proc/self/maps"));
   if (variant) info.ggmlCpuVariant = variant;

@@ -68,38 +68,18 @@ export function registerModelsFitCommand(models: Command, getContext: () => Prom
             `--shape: unknown shape ${JSON.stringify(opts.shape)} (known: ${MODEL_SHAPE_NAMES.join(", ")})`,
           );
         const { config, store } = await getContext();
-        const [{ createEngine }, { buildFitReport }, { measureDeviceBandwidth }, { loadNativeAddon }] =
-          await Promise.all([
-            import("../engine/index.ts"),
-            import("../services/fit-report.ts"),
-            import("../engine/gpu/device-bandwidth.ts"),
-            import("../engine/native/native-addon.ts"),
-          ]);
+        const [{ createEngine }, { buildFitReport }, { measureEngineBandwidth }] = await Promise.all([
+          import("../engine/index.ts"),
+          import("../services/fit-report.ts"),
+          import("../services/measure-bandwidth.ts"),
+        ]);
         const engine = createEngine({
           backend: config.engine.backend,
           threads: config.performance.thread_pool_size || undefined,
           gpu: config.gpu.backend,
         });
         try {
-          const bandwidth: { cpuBytesPerSecond?: number; gpuBytesPerSecond?: number } = {};
-          if (opts.measure && engine.name === "native") {
-            const cpu = loadNativeAddon()
-              .addon.devices()
-              .find((d) => d.type === "cpu");
-            if (cpu)
-              bandwidth.cpuBytesPerSecond = (
-                await measureDeviceBandwidth(cpu.index, { threads: engine.defaultThreads })
-              ).bytesPerSecond;
-            const dev = engine.gpu?.devices[0];
-            // A software Vulkan device copies at ~0.1 GB/s: a small buffer keeps the measurement to a second or two.
-            if (dev)
-              bandwidth.gpuBytesPerSecond = (
-                await measureDeviceBandwidth(
-                  dev.index,
-                  dev.software ? { bytes: 16 * 2 ** 20, passes: 1 } : { bytes: 1024 * 2 ** 20 },
-                )
-              ).bytesPerSecond;
-          }
+          const bandwidth = opts.measure ? await measureEngineBandwidth(engine) : {};
           const report = await buildFitReport({
             config,
             target: opts.shape !== undefined ? { shape: opts.shape as never } : { ref: model!, store },

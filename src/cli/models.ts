@@ -7,6 +7,8 @@ import type { ModelDetails, ModelManifest, ModelStore, SynthProgress } from "../
 import { formatBytes, printJson, reportError, table } from "./output.ts";
 import { parseIntOption, parseListOption } from "./parse-options.ts";
 
+import type { VariantQuality } from "../registry/variant-quality.ts";
+
 export interface ModelsCommandContext {
   config: Readonly<Config>;
   store: ModelStore;
@@ -91,7 +93,7 @@ function variantLine(verb: string, m: ModelManifest): string {
   return `${verb} ${m.name}:${m.tag}  (${m.quantization}, ${formatBytes(m.sizeBytes)}, ${m.digest.slice(0, 19)}…)\n`;
 }
 
-function printDetails(d: ModelDetails): void {
+function printDetails(d: ModelDetails, q?: VariantQuality): void {
   const rows: [string, string][] = [
     ["Model", `${d.name}:${d.tag}`],
     ["Architecture", d.gguf.architecture],
@@ -112,6 +114,12 @@ function printDetails(d: ModelDetails): void {
     ["Added", d.manifest.createdAt],
     ["Path", d.path],
     ["Variants", d.variants.join(", ")],
+    [
+      "Quality",
+      q
+        ? `vs ${q.reference}: top-1 agreement ${q.top1Agreement.toFixed(3)}, mean KL ${q.klMean.toFixed(5)}, p99 KL ${q.klP99.toFixed(5)}, perplexity ${q.perplexity.toFixed(3)}, same greedy continuation ${q.sameContinuationRate.toFixed(2)} (measured ${q.measuredAt})`
+        : "not measured (`reflexia benchmark --test quality --model NAME`)",
+    ],
   ];
   const w = Math.max(...rows.map(([k]) => k.length));
   process.stdout.write(rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join("\n") + "\n");
@@ -173,10 +181,16 @@ export function registerModelsCommand(program: Command, getContext: () => Promis
     .option("--json", "machine-readable output")
     .action(
       run(async (name: string, opts: JsonFlag) => {
-        const { store } = await getContext();
+        const { store, config } = await getContext();
         const details = await store.show(name);
-        if (opts.json) return printJson(details);
-        printDetails(details);
+        const { readVariantQuality } = await import("../registry/variant-quality.ts");
+        const quality = await readVariantQuality(
+          config.home,
+          `${details.name}:${details.tag}`,
+          details.manifest.digest,
+        );
+        if (opts.json) return printJson(quality ? { ...details, quality } : details);
+        printDetails(details, quality);
       }),
     );
 

@@ -289,6 +289,12 @@ export const CONFIG_SCHEMA = z.object({
       [0.3, 0.6],
       "Complexity scores separating low|medium and medium|high.",
     ),
+    quality_floor: key(
+      numList(z.tuple([num(0, 1), num(0, 1), num(0, 1)])),
+      "ADAPTIVE_QUALITY_FLOOR",
+      [0, 0.9, 0.97],
+      "Least measured top-1 agreement with the model's reference variant (`reflexia benchmark --test quality`) a variant needs to serve low, medium and high complexity; one measured below it gives way to the next more precise stored variant measured at or above it. Unmeasured variants keep the static order.",
+    ),
   }),
   memory: z.object({
     max_memory_percent: key(

@@ -164,5 +164,34 @@ export interface Engine {
   /** The GPU backend decision; undefined for engines that run on the CPU only. */
   readonly gpu?: EngineGpu;
   loadModel(options: LoadModelOptions): Promise<LoadedModel>;
+  /**
+   * Loads a model for evaluation: next-token logits at every position of a token sequence (quality benchmarks).
+   * Undefined on engines that cannot return them (node-llama-cpp).
+   */
+  loadEvaluator?(options: LoadEvaluatorOptions): Promise<LogitsEvaluator>;
+  dispose(): Promise<void>;
+}
+
+export interface LoadEvaluatorOptions {
+  /** Path of the GGUF file. */
+  path: string;
+  /** Most tokens one evaluate() takes (capped at the model's train context). */
+  contextSize: number;
+  /** Decode threads; 0 or undefined picks the measured default. */
+  threads?: number;
+}
+
+/** A model with a context whose every position keeps its logits; holds native memory until dispose(). */
+export interface LogitsEvaluator {
+  readonly info: ModelInfo;
+  readonly contextSize: number;
+  /** Token ids of `text`, with the model's BOS first when addBos (as llama-perplexity tokenizes). */
+  tokenize(text: string, addBos: boolean): number[];
+  detokenize(tokens: number[]): string;
+  /**
+   * Evaluates `tokens` from position 0 on an empty cache and returns tokens.length × vocabSize logits: row i is the
+   * distribution over the token after tokens[i].
+   */
+  evaluate(tokens: number[]): Promise<Float32Array>;
   dispose(): Promise<void>;
 }

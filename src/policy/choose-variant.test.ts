@@ -442,3 +442,54 @@ describe("chooseVariant with a GPU", () => {
     expect(d).toMatchObject({ quantization: "q4_0", reason: "gpu_offload_downgrade" });
   });
 });
+
+describe("chooseVariant: measured quality", () => {
+  const floor = [0, 0.9, 0.97] as const;
+  it("raises a target measured below its level's floor to the next more precise variant that meets it", () => {
+    const d = chooseVariant(
+      input({
+        complexity: at(0.9),
+        quality: {
+          q8_0: { top1Agreement: 0.93, reference: "f16" },
+          f16: { top1Agreement: 1, reference: "f16" },
+        },
+        qualityFloor: floor,
+      }),
+    );
+    expect(d.quantization).toBe("f16");
+    expect(d.reason).toBe("quality_floor");
+    expect(d.detail).toContain("q8_0: top-1 agreement 0.93 vs f16");
+  });
+
+  it("keeps the static choice when the target meets the floor, and says its measured agreement", () => {
+    const d = chooseVariant(
+      input({
+        complexity: at(0.9),
+        quality: { q8_0: { top1Agreement: 0.98, reference: "f16" } },
+        qualityFloor: floor,
+      }),
+    );
+    expect(d.quantization).toBe("q8_0");
+    expect(d.reason).toBe("complexity_high");
+    expect(d.detail).toContain("q8_0: top-1 agreement 0.98 vs f16");
+  });
+
+  it("keeps the static choice when no more precise variant is measured at or above the floor", () => {
+    const d = chooseVariant(
+      input({
+        complexity: at(0.45),
+        quality: { q5_k_m: { top1Agreement: 0.5, reference: "f16" } },
+        qualityFloor: floor,
+      }),
+    );
+    expect(d.quantization).toBe("q5_k_m");
+    expect(d.reason).toBe("complexity_medium");
+  });
+
+  it("ignores measured quality without a floor (low level: 0)", () => {
+    const d = chooseVariant(
+      input({ quality: { q4_0: { top1Agreement: 0.2, reference: "f16" } }, qualityFloor: floor }),
+    );
+    expect(d.quantization).toBe("q4_0");
+  });
+});

@@ -13,6 +13,7 @@ export const REASONS = [
   "prefer_loaded",
   "memory_pressure_downgrade",
   "gpu_offload_downgrade",
+  "quality_floor",
   "nearest_available",
   "only_available",
   "no_variant_fits",
@@ -82,6 +83,10 @@ export interface ChooseVariantInput {
    * larger one split with the CPU (the CPU part bounds every token), so the choice steps down to one that fits whole.
    */
   gpuLayers?: Partial<Record<Quantization, { gpuLayers: number; totalLayers: number }>>;
+  /** Measured quality per stored variant (the quality benchmark, stored with the model). Defaults to none. */
+  quality?: Partial<Record<Quantization, { top1Agreement: number; reference: string }>>;
+  /** Least top-1 agreement per level (adaptive.quality_floor as low, medium, high). Defaults to no floor. */
+  qualityFloor?: readonly [number, number, number];
 }
 
 export interface ChooseVariantOptions {
@@ -247,11 +252,25 @@ export function chooseVariant(input: ChooseVariantInput, options: ChooseVariantO
   const level = levelWithHysteresis(input.complexity.score, input.thresholds, input.hysteresis, previousLevel);
   const preferred = levelTargets[level].find((q) => stored.includes(q));
   const wanted = levelTargets[level][0] ?? input.defaultQuantization;
-  const target = preferred ?? nearest(wanted, stored);
+  const staticTarget = preferred ?? nearest(wanted, stored);
+  // Measured quality can raise the target: a variant measured below the level's floor gives way to the next more
+  // precise stored one measured at or above it (none such: the static choice stands).
+  const floor = input.qualityFloor?.[["low", "medium", "high"].indexOf(level)] ?? 0;
+  const measured = (q: Quantization) => input.quality?.[q];
+  const agreement = (q: Quantization) =>
+    measured(q) ? `${q}: top-1 agreement ${measured(q)!.top1Agreement.toFixed(2)} vs ${measured(q)!.reference}` : "";
+  const belowFloor = floor > 0 && measured(staticTarget) !== undefined && measured(staticTarget)!.top1Agreement < floor;
+  const raised = belowFloor
+    ? stored.find((q) => rankOf(q) > rankOf(staticTarget) && (measured(q)?.top1Agreement ?? -1) >= floor)
+    : undefined;
+  const target = raised ?? staticTarget;
   const score = input.complexity.score.toFixed(3);
   let reason: Reason;
   let why: string;
-  if (stored.length === 1) {
+  if (raised !== undefined) {
+    reason = "quality_floor";
+    why = `complexity ${level} (score ${score}) → ${staticTarget}, but ${agreement(staticTarget)} is below the ${level} floor ${floor}; ${agreement(raised)}`;
+  } else if (stored.length === 1) {
     reason = "only_available";
     why = `${target} is the only stored variant`;
   } else if (level !== rawLevel) {
@@ -261,6 +280,7 @@ export function chooseVariant(input: ChooseVariantInput, options: ChooseVariantO
     reason = preferred ? (`complexity_${level}` as Reason) : "nearest_available";
     why = `complexity ${level} (score ${score}) → ${target}${preferred ? "" : ` (nearest stored to ${wanted})`}`;
   }
+  if (raised === undefined && measured(target)) why += ` (${agreement(target)})`;
 
   // Loaded: the target itself, or a neighbour close enough that loading the target is not worth its memory.
   if (loaded.has(target)) {

@@ -16,6 +16,7 @@ export {
   type OllamaModelEntry,
 } from "./read-ollama-models.ts";
 export { compareByPrecision, fileTypePrecision } from "./file-types.ts";
+export { validateQuantizations } from "./quantize-variants.ts";
 export * from "./types.ts";
 export type { RegistryPullOptions, RegistryPullProgress, RegistryPullResult } from "./pull-from-registry.ts";
 export { parseRegistryName, type RegistryBases, type RegistryName } from "./parse-registry-name.ts";

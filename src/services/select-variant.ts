@@ -4,7 +4,8 @@ import { QUANTIZATIONS, type Config, type Quantization } from "../config/index.t
 import { ReflexiaError } from "../errors/index.ts";
 import type { MemoryMonitor, MemorySample } from "../memory/index.ts";
 import type { ReflexiaMetrics } from "../metrics/index.ts";
-import { analyzeComplexity, chooseVariant, type ComplexityLevel } from "../policy/index.ts";
+import { analyzeComplexity, chooseVariant, type ChooseVariantInput, type ComplexityLevel } from "../policy/index.ts";
+import { readModelQuality } from "../registry/variant-quality.ts";
 import { parseModelRef, type ModelManifest, type ModelStore, type ResolvedModel } from "../registry/index.ts";
 import type { Scheduler } from "../scheduler/index.ts";
 import type { GpuPlacer } from "./gpu-placement.ts";
@@ -56,6 +57,7 @@ const isQuantization = (t: string): t is Quantization => (QUANTIZATIONS as reado
 /** Inputs remembered by the complexity memo, and the longest input it keys (longer ones are analysed each time). */
 const COMPLEXITY_MEMO_ENTRIES = 512;
 const COMPLEXITY_MEMO_MAX_CHARS = 16_384;
+const QUALITY_REFRESH_MS = 2000;
 
 export function createVariantSelector(options: VariantSelectorOptions): VariantSelector {
   const { config, store, scheduler, memory, metrics, gpu } = options;
@@ -100,6 +102,24 @@ export function createVariantSelector(options: VariantSelectorOptions): VariantS
     const fresh = { stamp: stamp ?? "", manifests, variants };
     if (stamp !== undefined) catalogs.set(name, fresh);
     return fresh;
+  }
+
+  // Per model: measured quality (the quality benchmark's file beside the store), re-read at most every
+  // QUALITY_REFRESH_MS so a request costs no file read while a new quality run still shows up within seconds.
+  const qualities = new Map<string, { at: number; stamp: string; quality: ChooseVariantInput["quality"] }>();
+  async function qualityOf(name: string, stamp: string, variants: SelectableVariant[]) {
+    const cached = qualities.get(name);
+    if (cached && cached.stamp === stamp && Date.now() - cached.at < QUALITY_REFRESH_MS) return cached.quality;
+    const digests = Object.fromEntries(variants.map((v) => [v.tag, v.manifest.digest]));
+    const measured = await readModelQuality(config.home, name, digests).catch(() => ({}));
+    const quality = Object.fromEntries(
+      Object.entries(measured).map(([tag, q]) => [
+        tag,
+        { top1Agreement: q.top1Agreement, reference: q.referenceQuantization },
+      ]),
+    );
+    qualities.set(name, { at: Date.now(), stamp, quality });
+    return quality;
   }
 
   return {
@@ -167,6 +187,9 @@ export function createVariantSelector(options: VariantSelectorOptions): VariantS
         }
         return gpuLayers;
       };
+      const quality = config.adaptive.enabled
+        ? await qualityOf(parsed.name, store.catalogStamp?.(parsed.name) ?? "", variants)
+        : undefined;
       const decide = (sample: MemorySample | undefined, gpuLayers: ReturnType<typeof placeOnGpu>) =>
         chooseVariant({
           complexity: { score: complexity.score, level: complexity.level },
@@ -186,6 +209,8 @@ export function createVariantSelector(options: VariantSelectorOptions): VariantS
           defaultQuantization: config.models.default_quantization,
           pinned: parsed.tag as Quantization | undefined,
           gpuLayers,
+          quality,
+          qualityFloor: config.adaptive.quality_floor,
         });
       // The last periodic sample first and no GPU placement: when a loaded variant is chosen regardless of memory
       // (the usual case once warm) neither could change the choice; otherwise it is made again on a fresh sample

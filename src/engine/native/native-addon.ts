@@ -129,6 +129,13 @@ export interface NativeEmbedder {
   contextSize(): number;
 }
 
+export interface NativeEvaluator {
+  /** tokens.length × n_vocab logits, row i predicting the token after tokens[i]. */
+  evaluate(tokens: Int32Array): Promise<Float32Array>;
+  close(): void;
+  contextSize(): number;
+}
+
 export interface NativeAddon {
   init(backendDir: string, options: { logLevel: number }): { cpuBackend: string; cpuBackendName: string };
   /** Registers a ggml backend module (libggml-cuda.so / libggml-vulkan.so); never call twice for one path. */
@@ -148,6 +155,10 @@ export interface NativeAddon {
     onEvents: (events: NativeEvent[]) => void,
   ) => NativeGenerator;
   Embedder: new (model: NativeModel, options: { contextSize: number; threads: number; poll: number }) => NativeEmbedder;
+  Evaluator: new (
+    model: NativeModel,
+    options: { contextSize: number; batchSize: number; threads: number; poll: number },
+  ) => NativeEvaluator;
 }
 
 /** Where `node native/build.mjs` (run by npm install) puts the addon. */

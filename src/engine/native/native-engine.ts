@@ -27,7 +27,9 @@ import type {
   EngineGpu,
   GenerationResult,
   LoadedModel,
+  LoadEvaluatorOptions,
   LoadModelOptions,
+  LogitsEvaluator,
   ModelInfo,
   ModelOffload,
 } from "../types.ts";
@@ -99,6 +101,7 @@ export interface NativeEngine extends Engine {
   /** Threadpool polling level of this engine's contexts. */
   readonly poll: number;
   loadModel(options: LoadModelOptions): Promise<NativeLoadedModel>;
+  loadEvaluator(options: LoadEvaluatorOptions): Promise<LogitsEvaluator>;
 }
 
 // One frame at 60 Hz: streaming looks continuous, and at ~200 tok/s Node wakes once per ~3 tokens instead of each.
@@ -218,6 +221,12 @@ export function createNativeEngine(options: NativeEngineOptions = {}): NativeEng
           { cause: e },
         );
       }
+    },
+    async loadEvaluator(load) {
+      if (disposed) throw new ReflexiaError("RFX_NOT_READY", "engine has been disposed");
+      const { loadNativeEvaluator } = await import("./native-evaluator.ts");
+      const threads = load.threads && load.threads > 0 ? load.threads : policy.threads;
+      return loadNativeEvaluator(addon, load, threads, poll);
     },
     async dispose() {
       if (disposed) return;

@@ -1,0 +1,108 @@
+// The product guide's five benchmark commands, typed as the guide prints them (plus size flags that keep them short),
+// each checked for what its flags ask: the variants, complexity levels, document counts and concurrency levels.
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const ROOT = join(import.meta.dirname, "..");
+const BIN = join(ROOT, "bin", "reflexia.js");
+let home: string;
+
+/** As the guide prints them; the README's Benchmarks block lists them verbatim. */
+const GUIDE = {
+  suite: "reflexia --benchmark",
+  inference: "reflexia benchmark --test inference --quantization q4_0,q5_k_m,f16",
+  memory: "reflexia benchmark --test memory --complexity low,medium,high",
+  rag: "reflexia benchmark --test rag --documents 10,100,1000",
+  throughput: "reflexia benchmark --test throughput --concurrency 1,5,10,20",
+} as const;
+
+/** Flags that only shorten a run (fewer tokens, repetitions, documents); none changes what a guide flag asks. */
+const SHORT: Record<keyof typeof GUIDE, string[]> = {
+  suite: ["--tokens", "8", "--repetitions", "1", "--documents", "10"],
+  inference: ["--tokens", "8", "--repetitions", "1"],
+  memory: ["--tokens", "8"],
+  rag: [],
+  throughput: ["--tokens", "4"],
+};
+
+function run(kind: keyof typeof GUIDE): Promise<{ code: number; out: Record<string, unknown>; stderr: string }> {
+  const args = [...GUIDE[kind].split(" ").slice(1), ...SHORT[kind], "--json"];
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: { ...process.env, REFLEXIA_HOME: home },
+      cwd: home,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("close", (code) =>
+      resolve({ code: code ?? -1, out: code === 0 ? JSON.parse(stdout) : {}, stderr: stderr.slice(-2000) }),
+    );
+  });
+}
+
+beforeAll(() => {
+  home = mkdtempSync(join(tmpdir(), "rfx-guide-"));
+});
+afterAll(() => rmSync(home, { recursive: true, force: true }));
+
+describe("the guide's benchmark commands", () => {
+  it("are in the README as the guide prints them", () => {
+    const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+    for (const c of Object.values(GUIDE)) expect(readme).toContain(c);
+  });
+
+  it("--test inference --quantization q4_0,q5_k_m,f16 measures exactly those variants, each with its decode bound", async () => {
+    const r = await run("inference");
+    expect(r.code, r.stderr).toBe(0);
+    const variants = r.out.variants as { quantization: string; boundTokensPerSecond: number | null }[];
+    expect(variants.map((v) => v.quantization)).toEqual(["q4_0", "q5_k_m", "f16"]);
+    for (const v of variants) expect(v.boundTokensPerSecond).toBeGreaterThan(0);
+    expect((r.out.bandwidth as { cpuBytesPerSecond: number }).cpuBytesPerSecond).toBeGreaterThan(0);
+  });
+
+  it("--test memory --complexity low,medium,high runs those levels", async () => {
+    const r = await run("memory");
+    expect(r.code, r.stderr).toBe(0);
+    const variants = r.out.variants as { levels: { level: string }[] }[];
+    expect(variants.length).toBeGreaterThan(0);
+    for (const v of variants) expect(v.levels.map((l) => l.level)).toEqual(["low", "medium", "high"]);
+  });
+
+  it("--test rag --documents 10,100,1000 searches those corpus sizes", async () => {
+    const r = await run("rag");
+    expect(r.code, r.stderr).toBe(0);
+    expect((r.out.rows as { documents: number }[]).map((x) => x.documents)).toEqual([10, 100, 1000]);
+  });
+
+  it("--test throughput --concurrency 1,5,10,20 runs those levels", async () => {
+    const r = await run("throughput");
+    expect(r.code, r.stderr).toBe(0);
+    const runs = r.out.runs as { rows: { concurrency: number }[] }[];
+    expect(runs[0].rows.map((x) => x.concurrency)).toEqual([1, 5, 10, 20]);
+  });
+
+  it("--benchmark runs the suite (inference, memory, throughput, rag)", async () => {
+    const r = await run("suite");
+    expect(r.code, r.stderr).toBe(0);
+    expect(Object.keys(r.out)).toEqual(expect.arrayContaining(["inference", "memory", "throughput", "rag"]));
+    expect(((r.out.rag as { rows: { documents: number }[] }).rows ?? []).map((x) => x.documents)).toEqual([10]);
+  });
+
+  it("refuses a flag the kind would ignore, by name", async () => {
+    const child = spawn(process.execPath, [BIN, "benchmark", "--test", "rag", "--complexity", "low"], {
+      env: { ...process.env, REFLEXIA_HOME: home },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (d) => (stderr += d));
+    const code = await new Promise<number>((res) => child.on("close", (c) => res(c ?? -1)));
+    expect(code).not.toBe(0);
+    expect(stderr).toContain("--complexity does not apply to the rag benchmark");
+  });
+});
