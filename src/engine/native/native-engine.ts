@@ -480,6 +480,18 @@ async function createGenerationModel(
     return model.tokenize(text, true, true);
   };
 
+  // A continuation (Ollama's `context`) is the previous prompt and answer, then this prompt without a second BOS.
+  const promptTokens = (text: string, context: number[] | undefined): Int32Array => {
+    if (context === undefined) return tokenizePrompt(text);
+    const before = toTokens(model, context);
+    if (typeof text !== "string") throw new ReflexiaError("RFX_VALIDATION", "prompt must be a string");
+    const after = model.tokenize(text, false, true);
+    const all = new Int32Array(before.length + after.length);
+    all.set(before);
+    all.set(after, before.length);
+    return all;
+  };
+
   const lm: NativeLoadedModel = {
     path,
     info,
@@ -490,26 +502,14 @@ async function createGenerationModel(
     sequenceContextSize,
     activeSequences: () => (disposed ? 0 : generator.activeCount()),
     generate(prompt: string, options: NativeGenerateOptions = {}) {
-      return track(
-        (async () => {
-          ensureOpen();
-          if (options.contextTokens === undefined) return run(tokenizePrompt(prompt), options, []);
-          // A continuation: the previous prompt and answer, then this prompt without a second BOS.
-          const before = toTokens(model, options.contextTokens);
-          const after = model.tokenize(typeof prompt === "string" ? prompt : "", false, true);
-          const all = new Int32Array(before.length + after.length);
-          all.set(before);
-          all.set(after, before.length);
-          return run(all, options, []);
-        })(),
-      );
+      return track((async () => (ensureOpen(), run(promptTokens(prompt, options.contextTokens), options, [])))());
     },
     chat(messages: ChatMessage[], options: NativeGenerateOptions = {}) {
       return track(
         (async () => {
           ensureOpen();
           const rendered = renderNativeChat(model, messages);
-          return run(tokenizePrompt(rendered.text), options, rendered.stopStrings);
+          return run(promptTokens(rendered.text, options.contextTokens), options, rendered.stopStrings);
         })(),
       );
     },
