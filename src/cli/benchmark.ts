@@ -9,7 +9,16 @@ import { printJson } from "./output.ts";
 import { parseIntOption, parseListOption } from "./parse-options.ts";
 
 /** The product guide's kinds (inference, rag, memory, throughput) plus the engine/api deep dives; suite runs a short mix. */
-export const BENCHMARK_KINDS = ["suite", "inference", "memory", "throughput", "rag", "engine", "api"] as const;
+export const BENCHMARK_KINDS = [
+  "suite",
+  "inference",
+  "memory",
+  "throughput",
+  "rag",
+  "engine",
+  "api",
+  "serving",
+] as const;
 export type BenchmarkKind = (typeof BENCHMARK_KINDS)[number];
 
 const DEFAULT_TOKENS: Record<BenchmarkKind, number> = {
@@ -20,6 +29,7 @@ const DEFAULT_TOKENS: Record<BenchmarkKind, number> = {
   rag: 0,
   engine: 128,
   api: 128,
+  serving: 64,
 };
 
 interface BenchmarkOptions {
@@ -31,6 +41,9 @@ interface BenchmarkOptions {
   concurrency?: string[];
   sizes?: string[];
   llamaBench?: string;
+  llamaServer?: string;
+  trials?: number;
+  turns?: number;
   json?: boolean;
   output?: string;
   html?: string;
@@ -96,6 +109,16 @@ export function registerBenchmarkCommand(program: Command, getContext: CliContex
     .option(
       "--llama-bench <path>",
       "engine: a llama-bench binary (native/tools/build-llama-reference.sh; --gpu cuda|vulkan for GPU runs) run on the same file, threads and GPU layers as the reference",
+    )
+    .option(
+      "--llama-server <path>",
+      "serving: the llama-server binary (native/tools/build-llama-reference.sh) started on the same file, threads, context (--context) and slots",
+    )
+    .option("--trials <n>", "serving: paired trials per figure (default 3)", parseIntOption("--trials", 1, 100))
+    .option(
+      "--turns <n>",
+      "serving: turns of the multi-turn chat, 0 to skip (default 6)",
+      parseIntOption("--turns", 0, 50),
     )
     .option("--json", "print the results as JSON on stdout")
     .option("--output <file>", "also write the JSON results to this file")
@@ -207,6 +230,30 @@ export function registerBenchmarkCommand(program: Command, getContext: CliContex
           }
           case "rag":
             return { kind, ...(await rag(sizes)) };
+          case "serving": {
+            if (!opts.llamaServer)
+              throw new ReflexiaError(
+                "RFX_VALIDATION",
+                "benchmark serving needs --llama-server PATH (the reference to compare with)",
+              );
+            const { runServingBenchmark } = await import("../bench/serving-bench.ts");
+            const model = opts.model?.includes(":")
+              ? opts.model
+              : `${opts.model ?? config.models.default}:${config.models.default_quantization}`;
+            return {
+              ...(await runServingBenchmark({
+                loaded: ctx.loaded,
+                model,
+                llamaServer: opts.llamaServer,
+                contextSize: opts.context,
+                concurrency,
+                tokens,
+                trials: opts.trials,
+                turns: opts.turns,
+                log: log ?? quiet,
+              })),
+            };
+          }
           case "engine":
           case "api": {
             const refs = opts.model ? [opts.model] : await variantRefs(ctx, undefined);
