@@ -121,6 +121,7 @@ void DecodeLoop::run() {
     batch_ = llama_batch_init(n_batch_, 0, 1);
     slots_.resize(opt_.n_seq);
     tuner_.reset(opt_.batch_split, opt_.n_seq);
+    governor_.reset(opt_.n_threads, opt_.n_seq, opt_.adapt_threads);
     for (uint32_t i = 0; i < opt_.n_seq; ++i) slots_[i].seq = (llama_seq_id) i;
     Event ready(Event::READY);
     ready.context_size = n_ctx_;
@@ -390,9 +391,20 @@ static int batch_add(llama_batch & b, llama_token t, llama_pos pos, llama_seq_id
     return i;
 }
 
-// One llama_decode of batch_, taking this context's turn on the shared threadpool; `ms` is its wall time.
-int32_t DecodeLoop::decode_batch(double & ms) {
+// One llama_decode of batch_, taking this context's turn on the shared threadpool (or, `reduced`, one thread of its
+// own: no pool, so no worker spins); `ms` is its wall time.
+int32_t DecodeLoop::decode_batch(double & ms, bool reduced) {
     int32_t ret;
+    if (reduced != threads_reduced_) {
+        threads_reduced_ = reduced;
+        if (reduced) {
+            llama_detach_threadpool(ctx_);
+            llama_set_n_threads(ctx_, 1, 1);
+        } else {
+            threadpool_->attach(ctx_);
+            llama_set_n_threads(ctx_, opt_.n_threads, opt_.n_threads);
+        }
+    }
     {
         std::lock_guard<FairLock> turn(decode_lock());
         const double t0 = now_ms();
@@ -460,7 +472,9 @@ void DecodeLoop::step() {
     }
 
     double decode_ms = 0;
-    const int32_t ret = decode_batch(decode_ms);
+    const bool pure = chunks.empty();
+    const bool reduced = pure ? governor_.reduce(b.n_tokens) : governor_.reduced();
+    const int32_t ret = decode_batch(decode_ms, reduced);
     const double t1 = now_ms();
     if (ret == 2 && stopping_) return;
     if (ret == 1) {
@@ -485,6 +499,8 @@ void DecodeLoop::step() {
     int32_t n_prompt = 0;
     for (auto & c : chunks) n_prompt += c.second;
     if (n_prompt == 0) tuner_.record(b.n_tokens, decode_ms);
+    if (pure) governor_.record(b.n_tokens, decode_ms, reduced);
+    count_threads(reduced, 1);
 
     // Sample every sequence that produced logits this step.
     int32_t n_sampled = 0;
@@ -515,7 +531,8 @@ bool DecodeLoop::split_step(double t_step) {
         b.n_tokens = 0;
         batch_add(b, s.last, s.n_past, s.seq, true);
         double ms = 0;
-        const int32_t ret = decode_batch(ms);
+        const bool reduced = governor_.reduce(1);
+        const int32_t ret = decode_batch(ms, reduced);
         if (ret == 2 && stopping_) {
             ok = false;
             break;
@@ -532,6 +549,8 @@ bool DecodeLoop::split_step(double t_step) {
         decode_total += ms;
         ++calls;
         tuner_.record(1, ms);
+        governor_.record(1, ms, reduced);
+        count_threads(reduced, 1);
         s.n_past += 1;
         s.cached.push_back(s.last);
         const double ts = now_ms();
@@ -582,6 +601,12 @@ void DecodeLoop::take_token(Slot & s, const float * logits) {
         e.text = std::move(ready);
         emit(std::move(e));
     }
+}
+
+void DecodeLoop::count_threads(bool reduced, int32_t calls) {
+    std::lock_guard<std::mutex> lk(stats_mu_);
+    if (reduced) stats_.reduced_calls += calls;
+    stats_.contention_events = (double) governor_.contention_events();
 }
 
 // `t1` is when decoding ended and sampling began.

@@ -23,6 +23,7 @@
 #include "common.h"
 #include "seq-sampler.h"
 #include "split-tuner.h"
+#include "thread-governor.h"
 #include "text-stream.h"
 #include "threadpool.h"
 
@@ -37,6 +38,8 @@ struct LoopOptions {
     bool kv_unified = false;
     // Keep a finished sequence's KV and token history for the next request's longest common prefix.
     bool prefix_cache = false;
+    // Drop to one thread without spin-polling while decode steps show CPU contention (ThreadGovernor).
+    bool adapt_threads = false;
     BatchSplit batch_split = BatchSplit::AUTO;
     // Least ms between two hand-overs of streamed text (0 = after every decode step).
     double flush_ms = 0;
@@ -90,6 +93,8 @@ struct GeneratorStats {
     double cache_evictions = 0; // idle cached sequences dropped to make room
     double max_batch_seqs = 0;
     double split_steps = 0;   // decode steps run as one llama_decode per sequence (see BatchSplit)
+    double reduced_calls = 0;       // llama_decode calls run on one thread because of contention
+    double contention_events = 0;   // times the governor left the full pool
     llama_perf_context_data perf{};
 };
 
@@ -140,7 +145,8 @@ class DecodeLoop {
     void run();
     void step();
     bool split_step(double t_step);
-    int32_t decode_batch(double & ms);
+    int32_t decode_batch(double & ms, bool reduced);
+    void count_threads(bool reduced, int32_t calls);
     void take_token(Slot & s, const float * logits);
     void record_step(double t_step, double t1, double decode_ms, int32_t decode_calls, int32_t n_tokens, int32_t n_prompt,
                      int32_t n_sampled, int32_t n_seqs, bool split);
@@ -168,6 +174,8 @@ class DecodeLoop {
     std::vector<int> prompt_order_;
     bool exit_stop_registered_ = false;
     SplitTuner tuner_;
+    ThreadGovernor governor_;
+    bool threads_reduced_ = false;  // what the context runs with now
     double last_notify_ = 0;
 
     // Shared with other threads.

@@ -46,7 +46,8 @@ static uint32_t required_u32(Napi::Env env, const Napi::Object & o, const char *
     return o.Get(k).As<Napi::Number>().Uint32Value();
 }
 
-// new Generator(model, {contextSize, parallel, batchSize, ubatchSize, threads, poll, kvUnified, prefixCache, batchSplit,
+// new Generator(model, {contextSize, parallel, batchSize, ubatchSize, threads, poll, kvUnified, prefixCache, adaptiveThreads,
+//               batchSplit,
 //               flushIntervalMs},
 //               onEvents)
 Generator::Generator(const Napi::CallbackInfo & info) : Napi::ObjectWrap<Generator>(info) {
@@ -72,6 +73,8 @@ Generator::Generator(const Napi::CallbackInfo & info) : Napi::ObjectWrap<Generat
     opt.kv_unified = o.Get("kvUnified").As<Napi::Boolean>().Value();
     if (!o.Has("prefixCache") || !o.Get("prefixCache").IsBoolean()) throw Napi::TypeError::New(env, "prefixCache is required (a boolean)");
     opt.prefix_cache = o.Get("prefixCache").As<Napi::Boolean>().Value();
+    if (!o.Has("adaptiveThreads") || !o.Get("adaptiveThreads").IsBoolean()) throw Napi::TypeError::New(env, "adaptiveThreads is required (a boolean)");
+    opt.adapt_threads = o.Get("adaptiveThreads").As<Napi::Boolean>().Value();
     const std::string split = o.Has("batchSplit") && o.Get("batchSplit").IsString() ? o.Get("batchSplit").As<Napi::String>().Utf8Value() : "";
     if (split == "never") opt.batch_split = BatchSplit::NEVER;
     else if (split == "always") opt.batch_split = BatchSplit::ALWAYS;
@@ -185,6 +188,8 @@ Napi::Value Generator::Stats(const Napi::CallbackInfo & info) {
     o.Set("prefixCacheEvictions", s.cache_evictions);
     o.Set("maxBatchSequences", s.max_batch_seqs);
     o.Set("splitSteps", s.split_steps);
+    o.Set("reducedThreadCalls", s.reduced_calls);
+    o.Set("contentionEvents", s.contention_events);
     // llama.cpp's own accounting: single-token decodes in "eval", multi-token batches in "promptEval".
     o.Set("llamaEvalMs", s.perf.t_eval_ms);
     o.Set("llamaEvalCount", s.perf.n_eval);

@@ -18,6 +18,7 @@ export const BENCHMARK_KINDS = [
   "engine",
   "api",
   "serving",
+  "contention",
 ] as const;
 export type BenchmarkKind = (typeof BENCHMARK_KINDS)[number];
 
@@ -30,6 +31,7 @@ const DEFAULT_TOKENS: Record<BenchmarkKind, number> = {
   engine: 128,
   api: 128,
   serving: 64,
+  contention: 64,
 };
 
 interface BenchmarkOptions {
@@ -108,7 +110,7 @@ export function registerBenchmarkCommand(program: Command, getContext: CliContex
     .option("--sizes <list>", "rag: document counts (default 100,1000,10000)", parseListOption)
     .option(
       "--llama-bench <path>",
-      "engine: a llama-bench binary (native/tools/build-llama-reference.sh; --gpu cuda|vulkan for GPU runs) run on the same file, threads and GPU layers as the reference",
+      "engine/contention: a llama-bench binary (native/tools/build-llama-reference.sh; --gpu cuda|vulkan for GPU runs) run on the same file, threads and GPU layers as the reference",
     )
     .option(
       "--llama-server <path>",
@@ -230,6 +232,23 @@ export function registerBenchmarkCommand(program: Command, getContext: CliContex
           }
           case "rag":
             return { kind, ...(await rag(sizes)) };
+          case "contention": {
+            const { runContentionBenchmark } = await import("../bench/contention-bench.ts");
+            const ref = opts.model?.includes(":")
+              ? opts.model
+              : `${opts.model ?? config.models.default}:${config.models.default_quantization}`;
+            const variant = await ctx.store.resolve(ref);
+            return {
+              ...(await runContentionBenchmark({
+                modelPath: variant.path,
+                threads,
+                tokens,
+                repetitions: opts.repetitions,
+                llamaBench: opts.llamaBench,
+                log: log ?? quiet,
+              })),
+            };
+          }
           case "serving": {
             if (!opts.llamaServer)
               throw new ReflexiaError(

@@ -100,6 +100,10 @@ export interface NativeGeneratorStats {
   maxBatchSequences: number;
   /** Decode steps run as one one-token llama_decode per sequence instead of one batch (see batchSplit). */
   splitSteps: number;
+  /** llama_decode calls run on one thread because step times showed CPU contention (adaptiveThreads). */
+  reducedThreadCalls: number;
+  /** Times the decode loop left the full threadpool for one thread. */
+  contentionEvents: number;
   llamaEvalMs: number;
   llamaEvalCount: number;
   llamaPromptEvalMs: number;
@@ -123,6 +127,8 @@ export interface NativeGeneratorOptions {
   kvUnified: boolean;
   /** Keep finished sequences' KV for the next request's common prefix. */
   prefixCache: boolean;
+  /** Decode on one thread without the spinning pool while step times show CPU contention. */
+  adaptiveThreads: boolean;
   batchSplit: BatchSplitMode;
   /** Least ms between two hand-overs of streamed text to JS (0 = after every decode step). */
   flushIntervalMs: number;

@@ -58,6 +58,12 @@ export interface NativeEngineOptions {
    */
   prefixCache?: boolean;
   /**
+   * Watch decode step times and, while they stay far above their own baseline (another process busy on the same
+   * cores), decode on one thread without the spinning pool; the full pool is probed every 16th step and taken back
+   * when it is fast again (native/README.md, "Threads under contention"). Defaults to true.
+   */
+  adaptiveThreads?: boolean;
+  /**
    * How a decode step of several generating sequences (and no prompt) reaches llama.cpp: "auto" times one batched
    * call against one call per sequence on the running model and takes the faster (batching wins almost always, but
    * ggml's batched q8_0 kernel can lose to its one-row kernel at 2–4 rows); "never" always batches; "always" gives
@@ -205,6 +211,7 @@ export function createNativeEngine(options: NativeEngineOptions = {}): NativeEng
               batchSize: Math.max(batchSize, parallel),
               kvUnified: options.kvUnified ?? true,
               prefixCache: options.prefixCache ?? CONFIG_DEFAULTS.models.prefix_cache,
+              adaptiveThreads: options.adaptiveThreads ?? true,
               batchSplit,
               flushIntervalMs: options.flushIntervalMs ?? DEFAULT_FLUSH_MS,
             });
@@ -271,6 +278,7 @@ interface GenerationSetup {
   batchSize: number;
   kvUnified: boolean;
   prefixCache: boolean;
+  adaptiveThreads: boolean;
   batchSplit: BatchSplitMode;
   flushIntervalMs: number;
 }
@@ -299,6 +307,7 @@ async function createGenerationModel(
       poll: setup.poll,
       kvUnified: setup.kvUnified,
       prefixCache: setup.prefixCache,
+      adaptiveThreads: setup.adaptiveThreads,
       batchSplit: setup.batchSplit,
       flushIntervalMs: setup.flushIntervalMs,
     },
