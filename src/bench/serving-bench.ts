@@ -8,6 +8,8 @@ import { createServer } from "node:net";
 import { loadavg } from "node:os";
 import type { LoadedConfig } from "../config/index.ts";
 import { resolveThreadPolicy } from "../engine/threads.ts";
+import { createNativeEngine } from "../engine/native/native-engine.ts";
+import { createModelStore } from "../registry/index.ts";
 import { ReflexiaError } from "../errors/index.ts";
 import { median, percentile } from "./bench-stats.ts";
 import { startBenchServer } from "./start-bench-server.ts";
@@ -122,7 +124,9 @@ async function streamChat(base: string, body: Record<string, unknown>): Promise<
       const j = JSON.parse(event.slice(6)) as {
         choices?: { delta?: { content?: string } }[];
         usage?: typeof usage;
+        error?: unknown;
       };
+      if (j.error !== undefined) throw new ReflexiaError("RFX_ENGINE", `${base}: ${JSON.stringify(j.error)}`);
       const piece = j.choices?.[0]?.delta?.content;
       if (piece) {
         if (Number.isNaN(ttft)) ttft = performance.now() - t0;
@@ -131,6 +135,8 @@ async function streamChat(base: string, body: Record<string, unknown>): Promise<
       if (j.usage) usage = j.usage;
     }
   }
+  if (usage.completion_tokens === undefined)
+    throw new ReflexiaError("RFX_ENGINE", `${base}: the stream ended without usage`);
   return {
     ttftMs: Number.isNaN(ttft) ? performance.now() - t0 : ttft,
     completionTokens: usage.completion_tokens ?? 0,
@@ -145,10 +151,13 @@ interface Side {
   url: string;
   /** What requests name: Reflexia routes by it, llama-server serves its one file whatever the name. */
   model: string;
+  /** Fields only this side gets (llama-server's logit_bias, see runServingBenchmark). */
+  extra: Record<string, unknown>;
   close(): Promise<void>;
 }
 
 async function startLlamaServer(
+  extra: Record<string, unknown>,
   bin: string,
   file: string,
   threads: number,
@@ -181,6 +190,7 @@ async function startLlamaServer(
     name: "llama",
     url,
     model: "llama",
+    extra,
     close: async () => {
       process.removeListener("exit", kill);
       const gone = new Promise((r) => child.once("exit", r));
@@ -207,6 +217,7 @@ async function concurrencyTrial(side: Side, n: number, tokens: number, seed: num
   const turns = await Promise.all(
     Array.from({ length: n }, (_, i) =>
       streamChat(side.url, {
+        ...side.extra,
         model: side.model,
         messages: [{ role: "user", content: uniquePrompt(seed + i) }],
         max_tokens: tokens,
@@ -239,7 +250,14 @@ async function conversation(side: Side, trial: number, turns: number): Promise<T
   const out: Turn[] = [];
   for (let k = 0; k < turns; k++) {
     messages.push({ role: "user", content: `Question ${k + 1}: what should a visitor know about ${WORDS[k]} today?` });
-    const t = await streamChat(side.url, { model: side.model, messages, max_tokens: 32, temperature: 0, seed: 1 });
+    const t = await streamChat(side.url, {
+      ...side.extra,
+      model: side.model,
+      messages,
+      max_tokens: 32,
+      temperature: 0,
+      seed: 1,
+    });
     messages.push({ role: "assistant", content: t.text });
     out.push(t);
   }
@@ -262,6 +280,24 @@ export async function runServingBenchmark(options: ServingBenchmarkOptions): Pro
   const threads = policy.threads;
   const parallel = Math.max(...concurrency);
 
+  // llama-server ends a stream whose text is not valid UTF-8 (the random byte tokens of synthetic models): it gets
+  // the tokens that do not decode to text on their own banned (logit_bias); Reflexia samples without the ban. The
+  // work per token is the same.
+  const banned: Array<[number, false]> = [];
+  {
+    const variant = await createModelStore({
+      home: config.home,
+      defaultQuantization: config.models.default_quantization,
+    }).resolve(options.model);
+    const engine = createNativeEngine({ threads: 1 });
+    try {
+      const m = await engine.loadModel({ path: variant.path, contextSize: 64, threads: 1 });
+      for (let id = 0; id < m.info.vocabSize; id++) if (m.detokenize([id]).includes("\uFFFD")) banned.push([id, false]);
+    } finally {
+      await engine.dispose();
+    }
+  }
+
   // Both servers for one slot count, started one after the other; both stay up for the paired trials.
   const startBoth = async (slots: number): Promise<{ sides: Side[]; file: string }> => {
     const { server } = await startBenchServer({
@@ -274,7 +310,13 @@ export async function runServingBenchmark(options: ServingBenchmarkOptions): Pro
     });
     const variant = await server.services.models.show(options.model);
     const file = variant.path;
-    const reflexia: Side = { name: "reflexia", url: server.url, model: options.model, close: () => server.close() };
+    const reflexia: Side = {
+      name: "reflexia",
+      url: server.url,
+      model: options.model,
+      extra: {},
+      close: () => server.close(),
+    };
     try {
       // Load the variant before timing anything.
       await streamChat(reflexia.url, {
@@ -282,7 +324,15 @@ export async function runServingBenchmark(options: ServingBenchmarkOptions): Pro
         messages: [{ role: "user", content: "hi" }],
         max_tokens: 1,
       });
-      const llama = await startLlamaServer(options.llamaServer, file, threads, policy.poll, contextSize, slots);
+      const llama = await startLlamaServer(
+        { logit_bias: banned },
+        options.llamaServer,
+        file,
+        threads,
+        policy.poll,
+        contextSize,
+        slots,
+      );
       return { sides: [reflexia, llama], file };
     } catch (e) {
       await reflexia.close();
