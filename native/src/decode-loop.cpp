@@ -133,6 +133,7 @@ void DecodeLoop::run() {
     while (true) {
         {
             std::unique_lock<std::mutex> lk(mu_);
+            if (n_active_ == 0 && pending_.empty()) governor_.idle();
             cv_.wait(lk, [&] {
                 return stopping_ || !pending_.empty() || !cancels_.empty() || reset_stats_ || n_active_ > 0;
             });

@@ -16,6 +16,11 @@ void ThreadGovernor::reset(int n_threads, uint32_t n_max, bool enabled) {
     steps_.assign(n_max + 1, 0);
 }
 
+void ThreadGovernor::idle() {
+    contended_ = false;
+    std::fill(slow_.begin(), slow_.end(), 0);
+}
+
 // While contended, every 16th step at a size runs on the full pool again: one slow step in 16 is the price of
 // noticing that the load has gone.
 bool ThreadGovernor::reduce(int n) {

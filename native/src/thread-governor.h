@@ -20,6 +20,9 @@ class ThreadGovernor {
     // Records a pure decode step of `n` tokens that took `ms`, run reduced or not.
     void record(int n, double ms, bool reduced);
     uint64_t contention_events() const { return events_; }
+    // The loop went idle: contention seen before says nothing about the next request's prompt, so it starts on the
+    // full pool again (and is reduced again within 4 steps if the load is still there).
+    void idle();
 
   private:
     bool enabled_ = false;
