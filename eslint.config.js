@@ -15,7 +15,7 @@ const NODE_GLOBALS = {
 };
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "native/build/", "web/", "coverage/"] },
+  { ignores: ["node_modules/", "native/build/", "web/", "coverage/", "dist/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -41,6 +41,9 @@ export async function buildWebUi({ outdir = path.join(webDir, "dist"), minify = 
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  // The packed package (npm pack) ships the UI built and no web/src: nothing to do on its install.
+  if (!existsSync(path.join(webDir, "src", "main.ts")) && existsSync(path.join(webDir, "dist", "index.html")))
+    process.exit(0);
   // The Docker deps stage installs before the sources are copied; the image builds the UI in a later step.
   if (!existsSync(path.join(webDir, "src", "main.ts"))) {
     console.warn("reflexia: web/src is not here; the web UI is not built (run npm run build:web once it is).");

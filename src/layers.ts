@@ -18,6 +18,7 @@ export const LAYERS = [
   "wiring", // create-app-deps.ts: the one wiring of the server (and this file)
   "bench", // benchmarks: start a server through the wiring, talk HTTP through client
   "server", // main.ts: listens, warms up, drains; composes the server's background benchmarks
+  "library", // index.ts and library/: the package's public API (createReflexia) over the wiring and the server
   "cli", // one file per command
 ] as const;
 
@@ -28,4 +29,5 @@ export const ROOT_FILE_LAYERS: Readonly<Record<string, Layer>> = {
   "create-app-deps.ts": "wiring",
   "layers.ts": "wiring",
   "main.ts": "server",
+  "index.ts": "library",
 };

@@ -3,7 +3,7 @@
 import { pathToFileURL } from "node:url";
 import type { FastifyInstance } from "fastify";
 import { loadConfig, type Config, type LoadedConfig } from "./config/index.ts";
-import { createAppDeps } from "./create-app-deps.ts";
+import { createAppDeps, type AppWiring } from "./create-app-deps.ts";
 import type { Engine } from "./engine/types.ts";
 import { isReflexiaError } from "./errors/index.ts";
 import { buildApp, shutdownReason, type AppDeps, type Readiness } from "./http/index.ts";
@@ -38,6 +38,12 @@ export interface StartServerOptions {
   services?: Partial<CreateServicesOptions>;
   /** RAG (document routes, `rag` requests) over the document store under REFLEXIA_HOME; false disables it. */
   rag?: false;
+  /**
+   * Serve over this wiring (the library's createReflexia) instead of building one: the routes then share its
+   * services (scheduler, cache, loaded models), and close() leaves them running (no drain, no engine dispose).
+   * store, engine, services, rag, webDir and logger are the wiring's then. Defaults to a wiring of its own.
+   */
+  wiring?: AppWiring;
 }
 
 export interface RunningServer {
@@ -93,27 +99,34 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   let readiness: Readiness = { ready: false, reason: `loading ${config.models.default}` };
   // Aborted at the drain limit: what still runs is cancelled and told so (streams end with an error event).
   const shutdown = new AbortController();
-  const wiring = await createAppDeps(config, {
-    store: options.store,
-    engine: options.engine,
-    ensureDefaultModel: options.ensureDefaultModel,
-    rag: options.rag,
-    services: options.services,
-    readiness: () => readiness,
-    webDir: options.webDir,
-    logger: options.logger,
-    shutdown: shutdown.signal,
-    // The server runs benchmarks in the background for /api/benchmarks; bench/ sits above the wiring, so it is
-    // composed here.
-    benchmarks: ({ store, engine }) => {
-      const history = createBenchmarkHistory({ home: config.home });
-      return {
-        jobs: createBenchmarkJobs({ kinds: createServerBenchmarks({ loaded, store, engine }), store: history }),
-        history,
-      };
-    },
-  });
-  const { deps, services } = wiring;
+  const shared = options.wiring;
+  const wiring =
+    shared ??
+    (await createAppDeps(config, {
+      store: options.store,
+      engine: options.engine,
+      ensureDefaultModel: options.ensureDefaultModel,
+      rag: options.rag,
+      services: options.services,
+      readiness: () => readiness,
+      webDir: options.webDir,
+      logger: options.logger,
+      shutdown: shutdown.signal,
+      // The server runs benchmarks in the background for /api/benchmarks; bench/ sits above the wiring, so it is
+      // composed here.
+      benchmarks: ({ store, engine }) => {
+        const history = createBenchmarkHistory({ home: config.home });
+        return {
+          jobs: createBenchmarkJobs({ kinds: createServerBenchmarks({ loaded, store, engine }), store: history }),
+          history,
+        };
+      },
+    }));
+  const { services } = wiring;
+  // A shared wiring answers /readyz and the drain limit for this server.
+  const deps: AppDeps = shared
+    ? { ...shared.deps, readiness: () => readiness, shutdown: shutdown.signal }
+    : wiring.deps;
   const liveMetrics = deps.liveMetrics;
   const benchmarkJobs = deps.benchmarks?.jobs;
   services.memory?.startSampling(2000);
@@ -168,7 +181,10 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       // stream afterwards would hold close() open until the client's keep-alive timeout, so sweep them.
       const sweep = setInterval(() => app.server.closeIdleConnections?.(), 100);
       sweep.unref();
-      const drained = Promise.all([services.scheduler.drain(), app.close()]).finally(() => clearInterval(sweep));
+      // A shared scheduler stays open for its owner: app.close() alone waits for this server's requests.
+      const drained = Promise.all([shared ? undefined : services.scheduler.drain(), app.close()]).finally(() =>
+        clearInterval(sweep),
+      );
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<"timeout">((r) => {
         timer = setTimeout(() => r("timeout"), drainTimeoutMs);
@@ -187,8 +203,10 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       // A benchmark still running holds models on the engine: stop it before the engine goes.
       if (benchmarkJobs?.current()?.status === "running") benchmarkJobs.cancel("current");
       await benchmarkJobs?.idle();
-      services.memory?.stop();
-      await wiring.close();
+      if (!shared) {
+        services.memory?.stop();
+        await wiring.close();
+      }
       markClosed();
     })();
     return closing;

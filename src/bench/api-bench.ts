@@ -8,7 +8,7 @@ import { createReflexiaClient } from "../client/index.ts";
 import { loadConfig, type LoadedConfig } from "../config/index.ts";
 import type { Engine, GenerationResult } from "../engine/types.ts";
 import { ReflexiaError } from "../errors/index.ts";
-import { median, percentile } from "./bench-stats.ts";
+import { callTail, median, timeCall, type CallSample } from "./bench-stats.ts";
 import { startBenchServer } from "./start-bench-server.ts";
 
 export interface ApiBenchmarkOptions {
@@ -66,6 +66,13 @@ export interface ApiBenchmarkResult {
     hitP50Ms: number;
     hitP99Ms: number;
     hitMeanMs: number;
+    /**
+     * Process CPU time p99 per hit (server and client share the process), the share of hits during which the OS
+     * preempted the process, and the wall p99 of the others: on a loaded machine the wall tail is the wait for a core.
+     */
+    hitCpuP99Ms: number;
+    hitPreempted: number;
+    hitUnpreemptedP99Ms?: number;
     fetchHitP50Ms: number;
     fetchHitP99Ms: number;
     keyDerivationUs: number;
@@ -165,6 +172,8 @@ export async function runApiBenchmark(options: ApiBenchmarkOptions = {}): Promis
         hitP50Ms: 0,
         hitP99Ms: 0,
         hitMeanMs: 0,
+        hitCpuP99Ms: 0,
+        hitPreempted: 0,
         fetchHitP50Ms: 0,
         fetchHitP99Ms: 0,
         keyDerivationUs: 0,
@@ -247,13 +256,12 @@ export async function runApiBenchmark(options: ApiBenchmarkOptions = {}): Promis
         req.on("error", reject);
         req.end(body);
       });
-    const timeHits = async (send: () => Promise<{ reflexia: { cache: string } }>): Promise<number[]> => {
+    const timeHits = async (send: () => Promise<{ reflexia: { cache: string } }>): Promise<CallSample[]> => {
       for (let i = 0; i < 50; i++) await send();
-      const out: number[] = [];
+      const out: CallSample[] = [];
       for (let i = 0; i < cacheRequests; i++) {
-        const t1 = performance.now();
-        const r = await send();
-        out.push(performance.now() - t1);
+        const { value: r, sample } = await timeCall(send);
+        out.push(sample);
         if (r.reflexia.cache !== "hit")
           throw new ReflexiaError("RFX_INTERNAL", `request ${i + 1} after the first was not a cache hit`);
       }
@@ -269,20 +277,25 @@ export async function runApiBenchmark(options: ApiBenchmarkOptions = {}): Promis
       sampling: { maxTokens: 32, temperature: 0 },
       extra: { contextSize: config.models.context_size },
     };
+    const hitTail = callTail(hits, 99);
     const t2 = performance.now();
     for (let i = 0; i < 10_000; i++) deriveCacheKey(parts);
     result.cache = {
       requests: cacheRequests,
       missMs,
-      hitP50Ms: percentile(hits, 50),
-      hitP99Ms: percentile(hits, 99),
-      hitMeanMs: hits.reduce((a, b) => a + b, 0) / Math.max(1, hits.length),
-      fetchHitP50Ms: percentile(fetchHits, 50),
-      fetchHitP99Ms: percentile(fetchHits, 99),
+      hitP50Ms: callTail(hits, 50).wall,
+      hitP99Ms: hitTail.wall,
+      hitMeanMs: hits.reduce((a, b) => a + b.wall, 0) / Math.max(1, hits.length),
+      hitCpuP99Ms: hitTail.cpu,
+      hitPreempted: hitTail.preempted,
+      ...(hitTail.unpreempted !== undefined ? { hitUnpreemptedP99Ms: hitTail.unpreempted } : {}),
+      fetchHitP50Ms: callTail(fetchHits, 50).wall,
+      fetchHitP99Ms: callTail(fetchHits, 99).wall,
       keyDerivationUs: ((performance.now() - t2) / 10_000) * 1000,
     };
     log(
-      `cache hit over HTTP (${cacheRequests} requests after 50 warm ones, 32-token answer): keep-alive node:http p50 ${result.cache.hitP50Ms.toFixed(2)} ms, p99 ${result.cache.hitP99Ms.toFixed(2)} ms; ` +
+      `cache hit over HTTP (${cacheRequests} requests after 50 warm ones, 32-token answer): keep-alive node:http p50 ${result.cache.hitP50Ms.toFixed(2)} ms, p99 ${result.cache.hitP99Ms.toFixed(2)} ms ` +
+        `(CPU p99 ${result.cache.hitCpuP99Ms.toFixed(2)} ms; ${(100 * result.cache.hitPreempted).toFixed(0)}% preempted, p99 of the others ${result.cache.hitUnpreemptedP99Ms?.toFixed(2) ?? "-"} ms); ` +
         `fetch p50 ${result.cache.fetchHitP50Ms.toFixed(2)} ms, p99 ${result.cache.fetchHitP99Ms.toFixed(2)} ms; key derivation ${result.cache.keyDerivationUs.toFixed(1)} µs (the generating miss took ${missMs.toFixed(1)} ms)`,
     );
     return result;

@@ -2,6 +2,7 @@
 // recall against exact search, memory each uses, answer hit rate), and ingest throughput of small documents
 // through ingestMany (`reflexia docs add`), concurrent single ingests and HTTP /api/upload.
 import { mkdtempSync, rmSync } from "node:fs";
+import { Agent, request as httpRequest } from "node:http";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -14,7 +15,7 @@ import { openLanceDbStore } from "../rag/store/lancedb-store.ts";
 import type { MemoryIndexInfo, SearchHit, VectorStore } from "../rag/store/vector-store.ts";
 import { createRagService, type RagService } from "../rag/create-rag-service.ts";
 import type { DistanceMetric } from "../rag/types.ts";
-import { percentile } from "./bench-stats.ts";
+import { latencyStats, timeCalls, type LatencyStats } from "./bench-stats.ts";
 import { generateRagCorpus, type CorpusDocument } from "./rag-corpus.ts";
 
 export interface RagBenchmarkOptions {
@@ -42,11 +43,7 @@ export interface RagBenchmarkOptions {
   log?: (line: string) => void;
 }
 
-export interface LatencyStats {
-  p50: number;
-  p95: number;
-  mean: number;
-}
+export type { LatencyStats };
 
 export interface RagBenchmarkRow {
   documents: number;
@@ -123,6 +120,11 @@ export interface RagIngestFigures {
   /** POST /api/upload over HTTP (one file per request), `uploadsInFlight` requests at once, documents per second (client-side). */
   uploadPerSecond: number;
   uploadsInFlight: number;
+  /**
+   * The process's CPU time per document on each path (all its threads, the HTTP client included for uploads), ms:
+   * what a loaded machine's wall figures hide.
+   */
+  cpuMsPerDocument: { ingestMany: number; concurrentSingle: number; upload: number };
 }
 
 export interface RagBenchmarkResult {
@@ -136,26 +138,6 @@ export interface RagBenchmarkResult {
   memoryIndex: { maxBytes: number; quantization: MemoryIndexQuantization };
   rows: RagBenchmarkRow[];
   ingest?: RagIngestFigures;
-}
-
-function stats(samples: number[]): LatencyStats {
-  return {
-    p50: percentile(samples, 50),
-    p95: percentile(samples, 95),
-    mean: samples.reduce((a, b) => a + b, 0) / Math.max(1, samples.length),
-  };
-}
-
-async function time<T>(n: number, fn: (i: number) => Promise<T>): Promise<number[]> {
-  // Warm-up: the first searches load index pages and JIT the bindings.
-  for (let i = 0; i < Math.min(20, n); i++) await fn(i);
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t0 = performance.now();
-    await fn(i);
-    out.push(performance.now() - t0);
-  }
-  return out;
 }
 
 const rss = () => process.memoryUsage.rss();
@@ -244,15 +226,15 @@ export async function runRagBenchmark(options: RagBenchmarkOptions = {}): Promis
       log(
         `${size} documents, ${chunks} chunks: ingested in ${ingestSeconds.toFixed(1)} s${annBuildSeconds !== undefined ? `, LanceDB HNSW built in ${annBuildSeconds.toFixed(1)} s` : ""}`,
       );
-      const exact = await time(nQueries, (i) => lance.vectorSearch(vectors[i], { limit: k, exact: true }));
+      const exact = await timeCalls(nQueries, (i) => lance.vectorSearch(vectors[i], { limit: k, exact: true }));
       const truth: Set<string>[] = [];
       for (let i = 0; i < nQueries; i++)
         truth.push(ids(await lance.vectorSearch(vectors[i], { limit: k, exact: true })));
-      const ann = hasAnn ? await time(nQueries, (i) => lance.vectorSearch(vectors[i], { limit: k })) : undefined;
+      const ann = hasAnn ? await timeCalls(nQueries, (i) => lance.vectorSearch(vectors[i], { limit: k })) : undefined;
       const recallAtK = hasAnn
         ? await recall(nQueries, truth, (i) => lance.vectorSearch(vectors[i], { limit: k }))
         : undefined;
-      const lanceText = await time(nQueries, (i) => lance.textSearch(questions[i], { limit: k }));
+      const lanceText = await timeCalls(nQueries, (i) => lance.textSearch(questions[i], { limit: k }));
       const lanceRss = rss() - rss0;
       await lance.close();
 
@@ -264,11 +246,11 @@ export async function runRagBenchmark(options: RagBenchmarkOptions = {}): Promis
       const buildSeconds = (performance.now() - t0) / 1000;
       const info: MemoryIndexInfo = mem.memoryIndexInfo!();
       const memRss = rss() - rss0;
-      const memExact = await time(nQueries, (i) => mem.vectorSearch(vectors[i], { limit: k, exact: true }));
-      const memInt8 = await time(nQueries, (i) => mem.vectorSearch(vectors[i], { limit: k }));
+      const memExact = await timeCalls(nQueries, (i) => mem.vectorSearch(vectors[i], { limit: k, exact: true }));
+      const memInt8 = await timeCalls(nQueries, (i) => mem.vectorSearch(vectors[i], { limit: k }));
       const recallExact = await recall(nQueries, truth, (i) => mem.vectorSearch(vectors[i], { limit: k, exact: true }));
       const recallInt8 = await recall(nQueries, truth, (i) => mem.vectorSearch(vectors[i], { limit: k }));
-      const memText = await time(nQueries, (i) => mem.textSearch(questions[i], { limit: k }));
+      const memText = await timeCalls(nQueries, (i) => mem.textSearch(questions[i], { limit: k }));
       await mem.close();
       log(
         `  in-memory index: ${info.state}, ${(info.bytes / 2 ** 20).toFixed(1)} MiB (${info.scan} scan), filled in ${buildSeconds.toFixed(2)} s`,
@@ -285,10 +267,10 @@ export async function runRagBenchmark(options: RagBenchmarkOptions = {}): Promis
         memoryIndex: false,
       });
       const lanceExact = chunks < annThreshold || !hasAnn;
-      const lanceQueryVector = await time(nQueries, (i) =>
+      const lanceQueryVector = await timeCalls(nQueries, (i) =>
         lanceSvc.query(questions[i], { topK: 3, hybrid: false, exact: lanceExact }),
       );
-      const lanceQueryHybrid = await time(nQueries, (i) =>
+      const lanceQueryHybrid = await timeCalls(nQueries, (i) =>
         lanceSvc.query(questions[i], { topK: 3, hybrid: true, exact: lanceExact }),
       );
       const hits = {
@@ -312,8 +294,8 @@ export async function runRagBenchmark(options: RagBenchmarkOptions = {}): Promis
         memoryIndex,
       });
       await memSvc.ready();
-      const memQueryVector = await time(nQueries, (i) => memSvc.query(questions[i], { topK: 3, hybrid: false }));
-      const memQueryHybrid = await time(nQueries, (i) => memSvc.query(questions[i], { topK: 3, hybrid: true }));
+      const memQueryVector = await timeCalls(nQueries, (i) => memSvc.query(questions[i], { topK: 3, hybrid: false }));
+      const memQueryHybrid = await timeCalls(nQueries, (i) => memSvc.query(questions[i], { topK: 3, hybrid: true }));
       const memHits = {
         vectorMemory: await hitAt3(memSvc, picks, false, false),
         hybridMemory: await hitAt3(memSvc, picks, true, false),
@@ -326,17 +308,17 @@ export async function runRagBenchmark(options: RagBenchmarkOptions = {}): Promis
         chunks,
         ingestSeconds,
         ...(annBuildSeconds !== undefined ? { annBuildSeconds } : {}),
-        exact: stats(exact),
-        ...(ann ? { ann: stats(ann) } : {}),
+        exact: latencyStats(exact),
+        ...(ann ? { ann: latencyStats(ann) } : {}),
         ...(recallAtK !== undefined ? { recallAtK } : {}),
         defaultPath,
-        queryVector: stats(defaultPath === "memory" ? memQueryVector : lanceQueryVector),
-        queryHybrid: stats(defaultPath === "memory" ? memQueryHybrid : lanceQueryHybrid),
+        queryVector: latencyStats(defaultPath === "memory" ? memQueryVector : lanceQueryVector),
+        queryHybrid: latencyStats(defaultPath === "memory" ? memQueryHybrid : lanceQueryHybrid),
         hitAt3: { ...hits, ...memHits },
         lancedb: {
-          text: stats(lanceText),
-          queryVector: stats(lanceQueryVector),
-          queryHybrid: stats(lanceQueryHybrid),
+          text: latencyStats(lanceText),
+          queryVector: latencyStats(lanceQueryVector),
+          queryHybrid: latencyStats(lanceQueryHybrid),
           rssDeltaBytes: lanceRss,
         },
         memory: {
@@ -348,15 +330,18 @@ export async function runRagBenchmark(options: RagBenchmarkOptions = {}): Promis
           chunkBytes: info.chunkBytes,
           rssDeltaBytes: memRss,
           scan: info.scan,
-          exact: stats(memExact),
+          exact: latencyStats(memExact),
           recallExact,
-          int8: stats(memInt8),
+          int8: latencyStats(memInt8),
           recallInt8,
-          text: stats(memText),
+          text: latencyStats(memText),
         },
       };
       rows.push(row);
+      if (rows.length === 1) log(TABLE_HEAD);
       log(formatRow(row));
+      const rowTail = formatTail(row);
+      if (rowTail) log(rowTail);
       rmSync(dir, { recursive: true, force: true });
     }
     const nIngest = options.ingestDocuments ?? Math.min(2000, Math.max(0, ...sizes));
@@ -382,6 +367,12 @@ export async function runRagBenchmark(options: RagBenchmarkOptions = {}): Promis
  * Small documents (two filler sentences and the fact, ≈ 35 words) into a fresh store three ways, each with its
  * own documents: one ingestMany, single ingests from concurrent callers, and multi-file HTTP uploads.
  */
+/** The process's CPU time since `since`, per document, ms. */
+function cpuMsPer(n: number, since: NodeJS.CpuUsage): number {
+  const c = process.cpuUsage(since);
+  return (c.user + c.system) / 1000 / n;
+}
+
 /** Upload requests the ingest measurement keeps in flight. */
 const UPLOADS_IN_FLIGHT = 16;
 
@@ -400,13 +391,16 @@ async function measureIngest(
   try {
     const a = corpus(11);
     const words = a.reduce((s, d) => s + d.text.split(/\s+/).length, 0) / n;
+    let cpu0 = process.cpuUsage();
     let t0 = performance.now();
     const items = await svc.ingestMany(a.map((d) => ({ content: d.text, source: `many/${d.source}` })));
     if (items.some((i) => !i.ok)) throw new Error("ingestMany failed for some benchmark documents");
     const ingestManyPerSecond = n / ((performance.now() - t0) / 1000);
+    const manyCpu = cpuMsPer(n, cpu0);
 
     const b = corpus(12);
     let next = 0;
+    cpu0 = process.cpuUsage();
     t0 = performance.now();
     await Promise.all(
       Array.from({ length: concurrency }, async () => {
@@ -417,32 +411,57 @@ async function measureIngest(
       }),
     );
     const concurrentSinglePerSecond = n / ((performance.now() - t0) / 1000);
+    const singleCpu = cpuMsPer(n, cpu0);
 
     await registerDocumentRoutes(app, { config: CONFIG_DEFAULTS, rag: svc });
     const url = await app.listen({ host: "127.0.0.1", port: 0 });
     const c = corpus(13);
+    // Bodies built before the clock starts, sent by a keep-alive node:http client: the client shares this process
+    // and its two cores with the server, so the figure is the server's, not undici's FormData and fetch.
+    const boundary = "----reflexia-rag-bench";
+    const bodies = c.map((d) =>
+      Buffer.from(
+        `--${boundary}\r\ncontent-disposition: form-data; name="file"; filename="${d.source.replace(/[^A-Za-z0-9-]+/g, "-")}.txt"\r\n` +
+          `content-type: text/plain\r\n\r\n${d.text}\r\n--${boundary}--\r\n`,
+      ),
+    );
+    const agent = new Agent({ keepAlive: true, maxSockets: UPLOADS_IN_FLIGHT });
+    const upload = (body: Buffer) =>
+      new Promise<void>((resolve, reject) => {
+        const req = httpRequest(
+          `${url}/api/upload`,
+          {
+            method: "POST",
+            agent,
+            headers: { "content-type": `multipart/form-data; boundary=${boundary}`, "content-length": body.length },
+          },
+          (res) => {
+            let text = "";
+            res.setEncoding("utf8");
+            res.on("data", (d: string) => (text += d));
+            res.on("end", () =>
+              res.statusCode === 201
+                ? resolve()
+                : reject(new Error(`/api/upload answered ${res.statusCode}: ${text.slice(0, 300)}`)),
+            );
+          },
+        );
+        req.on("error", reject);
+        req.end(body);
+      });
     let nextUpload = 0;
+    cpu0 = process.cpuUsage();
     t0 = performance.now();
     // One file per request (the route's contract), several requests in flight as a client uploading a folder keeps:
     // the service commits whatever has gathered together.
     await Promise.all(
       Array.from({ length: UPLOADS_IN_FLIGHT }, async () => {
-        while (nextUpload < n) {
-          const d = c[nextUpload++];
-          const form = new FormData();
-          form.append(
-            "file",
-            new Blob([d.text], { type: "text/plain" }),
-            `${d.source.replace(/[^A-Za-z0-9-]+/g, "-")}.txt`,
-          );
-          const res = await fetch(`${url}/api/upload`, { method: "POST", body: form });
-          if (res.status !== 201)
-            throw new Error(`/api/upload answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
-          await res.arrayBuffer().catch(() => undefined);
-        }
+        while (nextUpload < n) await upload(bodies[nextUpload++]);
       }),
     );
+    agent.destroy();
     const uploadPerSecond = n / ((performance.now() - t0) / 1000);
+    const uploadCpu = cpuMsPer(n, cpu0);
     const figures = {
       documents: n,
       words,
@@ -451,6 +470,7 @@ async function measureIngest(
       concurrency,
       uploadPerSecond,
       uploadsInFlight: UPLOADS_IN_FLIGHT,
+      cpuMsPerDocument: { ingestMany: manyCpu, concurrentSingle: singleCpu, upload: uploadCpu },
     };
     log(formatIngest(figures));
     return figures;
@@ -462,8 +482,40 @@ async function measureIngest(
 }
 
 const ms = (s: LatencyStats | undefined) => (s ? `${s.p50.toFixed(2)} / ${s.p95.toFixed(2)}` : "-");
+const tail = (s: LatencyStats) =>
+  `${s.p95.toFixed(2)} cpu ${s.cpuP95.toFixed(2)} (${(100 * s.preempted).toFixed(0)}% preempted, others ${s.unpreemptedP95?.toFixed(2) ?? "-"})`;
 const num = (x: number | undefined, d = 3) => (x === undefined ? "-" : x.toFixed(d));
 const MiB = (b: number) => `${(b / 2 ** 20).toFixed(1)}`;
+
+const TABLE_HEAD = [
+  " chunks".padStart(7),
+  "mem int8 p50/95".padStart(14),
+  "rec".padStart(6),
+  "mem f32 p50/95".padStart(14),
+  "rec".padStart(6),
+  "lance exact p50/95".padStart(16),
+  "lance hnsw".padStart(14),
+  "rec".padStart(6),
+  "mem bm25".padStart(13),
+  "lance bm25".padStart(14),
+  "hybrid (mem)".padStart(14),
+  "hybrid (lance)".padStart(15),
+  "mem MiB (rss)".padStart(15),
+  "lance rss".padStart(9),
+].join(" ");
+
+/** The in-memory paths' wall tail next to their CPU time and preemption (undefined when the index did not serve). */
+function formatTail(r: RagBenchmarkRow): string | undefined {
+  if (r.memory.state !== "serving") return undefined;
+  const paths = [
+    ["int8", r.memory.int8],
+    ["f32", r.memory.exact],
+    ["bm25", r.memory.text],
+    ["query", r.queryVector],
+    ["hybrid", r.queryHybrid],
+  ] as const;
+  return `  ${String(r.chunks).padStart(7)} chunks: ${paths.map(([name, x]) => `${name} ${tail(x)}`).join("; ")}`;
+}
 
 function formatRow(r: RagBenchmarkRow): string {
   const cells = [
@@ -491,35 +543,23 @@ function formatRow(r: RagBenchmarkRow): string {
 function formatIngest(f: RagIngestFigures): string {
   return (
     `ingest of ${f.documents} small documents (~${f.words.toFixed(0)} words): ingestMany ${f.ingestManyPerSecond.toFixed(0)} docs/s; ` +
-    `${f.concurrency} concurrent single ingests ${f.concurrentSinglePerSecond.toFixed(0)} docs/s; HTTP /api/upload (one file per request, ${f.uploadsInFlight} in flight) ${f.uploadPerSecond.toFixed(0)} docs/s`
+    `${f.concurrency} concurrent single ingests ${f.concurrentSinglePerSecond.toFixed(0)} docs/s; HTTP /api/upload (one file per request, ${f.uploadsInFlight} in flight) ${f.uploadPerSecond.toFixed(0)} docs/s; ` +
+    `CPU ms per document ${f.cpuMsPerDocument.ingestMany.toFixed(2)} / ${f.cpuMsPerDocument.concurrentSingle.toFixed(2)} / ${f.cpuMsPerDocument.upload.toFixed(2)}`
   );
 }
 
 /** The tables printed by the standalone command. */
 export function formatRagBenchmark(result: RagBenchmarkResult): string {
-  const head = [
-    " chunks".padStart(7),
-    "mem int8 p50/95".padStart(14),
-    "rec".padStart(6),
-    "mem f32 p50/95".padStart(14),
-    "rec".padStart(6),
-    "lance exact p50/95".padStart(16),
-    "lance hnsw".padStart(14),
-    "rec".padStart(6),
-    "mem bm25".padStart(13),
-    "lance bm25".padStart(14),
-    "hybrid (mem)".padStart(14),
-    "hybrid (lance)".padStart(15),
-    "mem MiB (rss)".padStart(15),
-    "lance rss".padStart(9),
-  ].join(" ");
   const lines = [
     `RAG retrieval, ${result.embedder} (${result.dim}-d, ${result.distance}), chunks of ${result.chunkSize} tokens, ${result.queries} queries, k=${result.k}, ${result.cpus} CPUs; times in ms (p50 / p95)`,
     `mem: the in-memory index (${result.memoryIndex.quantization}, ${MiB(result.memoryIndex.maxBytes)} MiB limit): int8 pass + float32 re-rank, and the float32 scan of every vector; lance: LanceDB exact and HNSW`,
     "rec: recall@k against LanceDB's exact top-k; bm25: full-text search alone; hybrid: service query (embed + vector + BM25 + fusion + lookup)",
     "mem MiB: the index's own accounting (resident growth while filling it); lance rss: resident growth from opening LanceDB through its searches",
-    head,
+    TABLE_HEAD,
     ...result.rows.map(formatRow),
+    "",
+    "the in-memory paths, wall p95 vs the process's CPU p95 per call, share of calls the OS preempted, and wall p95 of the others (on a loaded machine the wall tail is the wait for a core):",
+    ...result.rows.flatMap((r) => formatTail(r) ?? []),
     "",
     "answer hit@3 (share of questions whose answer chunk is in the top 3):",
     ...result.rows.map(

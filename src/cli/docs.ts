@@ -1,23 +1,12 @@
 // `reflexia docs add|list|rm|query`: the RAG document store from the terminal.
-import { readdir, readFile, stat } from "node:fs/promises";
-import { basename, join } from "node:path";
+import { readFile } from "node:fs/promises";
+import { basename } from "node:path";
 import { Presets, SingleBar } from "cli-progress";
 import type { Command } from "commander";
+import { expandPaths } from "../services/rag/expand-paths.ts";
 import type { CliContextFactory } from "./context.ts";
 import { printJson, table } from "./output.ts";
 import { parseIntOption } from "./parse-options.ts";
-
-async function expandPaths(paths: string[]): Promise<string[]> {
-  const out: string[] = [];
-  for (const p of paths) {
-    const s = await stat(p);
-    if (s.isDirectory()) {
-      const entries = await readdir(p, { recursive: true, withFileTypes: true });
-      for (const e of entries) if (e.isFile()) out.push(join(e.parentPath, e.name));
-    } else out.push(p);
-  }
-  return out.sort();
-}
 
 export function registerDocsCommand(program: Command, getContext: CliContextFactory): void {
   const docs = program.command("docs").description("manage the documents used for retrieval-augmented answers");

@@ -29,7 +29,9 @@ export interface QuantizeModelOptions {
 
 // Weight types llama.cpp quantizes from without allow_requantize.
 const UNQUANTIZED_SOURCES = new Set(["f32", "f16", "bf16"]);
-const CHILD = fileURLToPath(new URL("./quantize-child.ts", import.meta.url));
+// The child beside this module: quantize-child.ts under tsx in a checkout, quantize-child.js in the built package.
+const COMPILED = import.meta.url.endsWith(".js");
+const CHILD = fileURLToPath(new URL(COMPILED ? "./quantize-child.js" : "./quantize-child.ts", import.meta.url));
 
 /** Writes `output` as `type`; throws RFX_NOT_FOUND / RFX_INVALID_GGUF / RFX_VALIDATION for bad input, RFX_ENGINE if llama.cpp fails. */
 export async function quantizeModel(options: QuantizeModelOptions): Promise<void> {
@@ -79,10 +81,10 @@ export async function quantizeModel(options: QuantizeModelOptions): Promise<void
 }
 
 function runChild(args: QuantizeChildArgs, tensorCount: number, options: QuantizeModelOptions): Promise<void> {
-  const tsxLoader = createRequire(import.meta.url).resolve("tsx/esm");
+  const loader = COMPILED ? [] : ["--import", pathToFileURL(createRequire(import.meta.url).resolve("tsx/esm")).href];
   return new Promise((done, reject) => {
     if (options.signal?.aborted) return reject(cancelled());
-    const child = spawn(process.execPath, ["--import", pathToFileURL(tsxLoader).href, CHILD, JSON.stringify(args)], {
+    const child = spawn(process.execPath, [...loader, CHILD, JSON.stringify(args)], {
       stdio: ["ignore", "ignore", "pipe"],
     });
     let log = "";

@@ -190,6 +190,8 @@ const DEFAULT_BATCH_CHUNKS = 2048;
 const FUSION_DEPTH_FACTOR = 4;
 const MIN_FUSION_DEPTH = 20;
 const MAX_TOP_K = 100;
+/** The longest a commit waits for concurrent uploads to join it (see gatherCommits). */
+const COMMIT_LINGER_MAX_MS = 20;
 
 function checkInt(name: string, v: number, min: number, max: number): number {
   if (!Number.isInteger(v) || v < min || v > max)
@@ -381,9 +383,48 @@ export async function createRagService(options: RagServiceOptions): Promise<RagS
     reject(e: unknown): void;
   }
   const commitQueue: Queued[] = [];
+  /** Chunks of the documents in commitQueue. */
+  let queuedChunks = 0;
   /** The committer while it runs (close waits for it); `draining` drops synchronously as its loop ends. */
   let committing: Promise<void> = Promise.resolve();
   let draining = false;
+  /**
+   * The last commit's documents plus those that queued while it ran (the concurrency it saw), and its duration:
+   * what the next commit waits for, and for how long at most.
+   */
+  let lastCommitDocs = 1;
+  let lastCommitMs = 0;
+  /** Wakes a committer waiting for more documents (set while it waits), once the queue holds `gatherTarget`. */
+  let wakeCommitter: (() => void) | undefined;
+  let gatherTarget = 0;
+
+  /** The queue holds `target` documents, or a full commit's worth of chunks. */
+  const gathered = (target: number) =>
+    commitQueue.length >= target || (commitQueue.length > 0 && queuedChunks >= commitQueue[0].maxChunks);
+
+  /**
+   * Concurrent uploads arrive staggered: the first document in after a commit would otherwise be committed alone
+   * while the others queue behind it (commits of 1 and 15 alternated with 16 uploads in flight, two commits per
+   * round, and every commit costs two LanceDB appends whatever its size). So the committer waits for as many
+   * documents as the last commit carried plus those that queued during it, at most half that commit's duration
+   * (and COMMIT_LINGER_MAX_MS): a lone sequential upload never waits (its last commit carried one and nothing
+   * queued), and when uploads stop, the next commit carries fewer and the wait shrinks with it. A full commit's
+   * worth of chunks never waits.
+   */
+  async function gatherCommits(): Promise<void> {
+    const target = Math.min(lastCommitDocs, commitQueue[0].maxDocs);
+    const linger = Math.min(COMMIT_LINGER_MAX_MS, lastCommitMs / 2);
+    if (linger < 1 || gathered(target)) return;
+    gatherTarget = target;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => wakeCommitter?.(), linger);
+      wakeCommitter = () => {
+        clearTimeout(timer);
+        wakeCommitter = undefined;
+        resolve();
+      };
+    });
+  }
 
   function enqueueCommit(p: Prepared, maxDocs: number, maxChunks: number): Promise<IngestResult> {
     countKey(`s:${p.source}`, 1);
@@ -391,6 +432,8 @@ export async function createRagService(options: RagServiceOptions): Promise<RagS
     const done = new Promise<IngestResult>((resolve, reject) =>
       commitQueue.push({ p, maxDocs, maxChunks, resolve, reject }),
     );
+    queuedChunks += p.spans.length;
+    if (gathered(gatherTarget)) wakeCommitter?.();
     if (!draining) {
       draining = true;
       committing = drainCommits();
@@ -406,6 +449,7 @@ export async function createRagService(options: RagServiceOptions): Promise<RagS
     await Promise.resolve();
     try {
       while (commitQueue.length > 0) {
+        await gatherCommits();
         // The next batch: in queue order, within every member's limits, each source and content at most once.
         const batch: Queued[] = [];
         const keys = new Set<string>();
@@ -419,17 +463,21 @@ export async function createRagService(options: RagServiceOptions): Promise<RagS
           const clash = keys.has(`s:${q.p.source}`) || keys.has(`h:${q.p.extracted.sha256}`);
           if (batch.length > 0 && (clash || batch.length >= docsCap || chunks + q.p.spans.length > chunksCap)) break;
           batch.push(commitQueue.shift()!);
+          queuedChunks -= q.p.spans.length;
           keys.add(`s:${q.p.source}`).add(`h:${q.p.extracted.sha256}`);
           chunks += q.p.spans.length;
           maxDocs = docsCap;
           maxChunks = chunksCap;
         }
+        const t0 = performance.now();
         try {
           const results = await commit(batch.map((b) => b.p));
           batch.forEach((b, k) => b.resolve(results[k]));
         } catch (e) {
           for (const b of batch) b.reject(e);
         }
+        lastCommitDocs = batch.length + commitQueue.length;
+        lastCommitMs = performance.now() - t0;
       }
     } finally {
       draining = false;

@@ -381,15 +381,23 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
     if (ids?.size === 0) bySha.delete(d.sha256);
   };
   let sortedCache: DocState[] | undefined;
+  /** The sum of the documents' chunk counts, kept with `docs` (a sum per commit cost O(documents) each time). */
+  let liveChunks = 0;
+  /** Called whenever `docs` changes, with the change in live chunks: updates what is derived from it. */
+  const docsChanged = (chunkDelta: number) => {
+    sortedCache = undefined;
+    liveChunks += chunkDelta;
+  };
   /** Rebuilds the in-memory view of committed documents from the table (the source of truth). */
   async function reloadDocs(): Promise<void> {
     docs.clear();
     bySource.clear();
     bySha.clear();
-    sortedCache = undefined;
+    docsChanged(-liveChunks);
     for (const r of (await docsTable.query().select(DOC_META_COLUMNS).toArray()) as Row[]) {
       const d = rowToDoc(r);
       docs.set(d.id, d);
+      liveChunks += d.chunkCount;
       bySource.set(d.source, d.id);
       indexSha(d);
     }
@@ -426,11 +434,7 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
   const live = () => {
     if (closed) throw new ReflexiaError("RFX_INTERNAL", "the vector store is closed");
   };
-  const liveChunkCount = () => {
-    let n = 0;
-    for (const d of docs.values()) n += d.chunkCount;
-    return n;
-  };
+  const liveChunkCount = () => liveChunks;
   const isLive = (r: Row) => docs.get(r.document_id as string)?.ingestId === r.ingest_id;
   const keepAfter = () => new Date(Date.now() - KEEP_VERSIONS_MS);
 
@@ -464,21 +468,31 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
 
   /** Fills the index from the table, a document at a time (its rows come from one append, so they arrive together). */
   async function loadMemoryIndex(index: MemoryIndex, maxBytes: number): Promise<void> {
-    let live = 0;
-    for (const d of docs.values()) live += d.chunkCount;
     // The float32 rows alone would not fit: do not even start.
-    if (live * dim * 4 > maxBytes) return dropMemoryIndex();
-    index.reserve(live);
+    if (liveChunks * dim * 4 > maxBytes) return dropMemoryIndex();
+    index.reserve(liveChunks);
     const partial = new Map<string, EmbeddedChunk[]>();
     for await (const batch of chunksTable.query().select([...CHUNK_COLUMNS, "vector"])) {
-      const vectors = batch.getChild("vector")!;
+      // Column by column: a row object per chunk (toJSON) and a vector copied element by element cost more than
+      // the BM25 analysis of its text. The vectors are one contiguous float32 column, viewed (the index copies).
+      const column = (name: string) => batch.getChild(name)!.toArray() as ArrayLike<unknown>;
+      const [ids, documentIds, ingestIds, indexes, texts, starts, ends, tokens] = CHUNK_COLUMNS.map(column);
+      const vectors = batch.getChild("vector")!.getChildAt(0)!.toArray() as Float32Array;
       for (let i = 0; i < batch.numRows; i++) {
-        const r = batch.get(i)!.toJSON() as Row;
-        if (!isLive(r)) continue;
-        const documentId = r.document_id as string;
+        const documentId = documentIds[i] as string;
+        const d = docs.get(documentId);
+        if (!d || d.ingestId !== ingestIds[i]) continue;
         const list = partial.get(documentId) ?? partial.set(documentId, []).get(documentId)!;
-        list.push({ ...rowToChunk(r), vector: Float32Array.from(vectors.get(i)!.toArray() as Float32Array) });
-        const d = docs.get(documentId)!;
+        list.push({
+          id: ids[i] as string,
+          documentId,
+          index: Number(indexes[i]),
+          text: texts[i] as string,
+          start: Number(starts[i]),
+          end: Number(ends[i]),
+          tokenCount: Number(tokens[i]),
+          vector: vectors.subarray(i * dim, (i + 1) * dim),
+        });
         if (list.length === d.chunkCount) {
           index.setDocument(
             documentId,
@@ -552,12 +566,22 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
     writeMeta(metaPath, meta);
   }
 
+  /** A refresh is queued or running (from queueRefresh until it ends). */
+  let refreshPending = false;
   /** Queues one refresh behind the writes unless one is already waiting to start. */
   function queueRefresh(): Promise<void> {
     if (queuedRefresh) return queuedRefresh;
+    refreshPending = true;
     const p: Promise<void> = exclusive(async () => {
       queuedRefresh = undefined;
-      if (!closed) await refreshLocked();
+      try {
+        if (closed) return;
+        await refreshLocked();
+        // Commits that came in while it was queued or ran wait for the next one, timed from this one's end.
+        if (commitGen > indexedGen) scheduleRefresh();
+      } finally {
+        refreshPending = false;
+      }
     }).catch(onBackgroundError);
     queuedRefresh = p;
     lastRefresh = p;
@@ -588,7 +612,9 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
     refreshTimer = setTimeout(() => {
       refreshTimer = undefined;
       dirtySince = 0;
-      void queueRefresh();
+      // One already queued covers these commits; one running reschedules for them when it ends. Queuing another
+      // behind a running one gave back-to-back refreshes, the second for a single commit (half of them wasted).
+      if (!refreshPending) void queueRefresh();
     }, wait);
     refreshTimer.unref();
   }
@@ -747,12 +773,12 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
             bySource.delete(previous.source);
           if (previous) unindexSha(previous);
           docs.set(doc.id, { ...metaOnly, chunkCount: chunks.length, ingestId });
+          docsChanged(chunks.length - (previous?.chunkCount ?? 0));
           bySource.set(doc.source, doc.id);
           indexSha(doc);
           mem?.setDocument(doc.id, ingestId, chunks);
         }
         checkMemoryBound();
-        sortedCache = undefined;
         staleRows -= chunkRows.numRows;
         const superseded = replacing.map((r) => r.previous!);
         const oldRows = superseded.reduce((n, p) => n + p.chunkCount, 0);
@@ -781,7 +807,7 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
         mem?.removeDocument(id);
         if (bySource.get(d.source) === id) bySource.delete(d.source);
         unindexSha(d);
-        sortedCache = undefined;
+        docsChanged(-d.chunkCount);
         await chunksTable.delete(`document_id = ${sqlString(id)}`);
         staleRows -= d.chunkCount;
         afterWrite();
