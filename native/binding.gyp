@@ -8,6 +8,7 @@
         "src/generator.cpp",
         "src/decode-loop.cpp",
         "src/split-tuner.cpp",
+        "src/thread-governor.cpp",
         "src/seq-sampler.cpp",
         "src/embedder.cpp",
         "src/evaluator.cpp",

@@ -154,14 +154,14 @@ describe.skipIf(bins.skip)("web UI in chromium", () => {
     expect(await page.locator("#status dt").allTextContents()).toEqual(
       expect.arrayContaining(["Running", "Queued", "Memory", "Cache"]),
     );
-    // context 1024 shared by 2 sequences: the server refuses max_tokens above 512, and the field says so.
+    // context 1024, one KV pool: a request may use all of it but one prompt token, and the field says so.
     const status = (await (await fetch(`${live.server.url}/api/status`)).json()) as {
       limits: { max_tokens: number };
       features: Record<string, boolean>;
     };
-    expect(status.limits.max_tokens).toBe(512);
-    expect(await page.getAttribute("#max-tokens", "max")).toBe("512");
-    expect(await page.textContent("#max-tokens-hint")).toContain("512");
+    expect(status.limits.max_tokens).toBe(1023);
+    expect(await page.getAttribute("#max-tokens", "max")).toBe("1023");
+    expect(await page.textContent("#max-tokens-hint")).toContain("1023");
     // The server has POST /api/pull, so the status advertises it (the models view then shows the pull box).
     expect(status.features.pull).toBe(true);
   });

@@ -1,4 +1,5 @@
-// The continuous-batching decode loop: requests join between steps, prompts are fed in chunks, KV cells freed at end.
+// The continuous-batching decode loop: requests join between steps, prompts are fed in chunks, and a finished
+// sequence's KV stays as a prefix cache (slot affinity, as llama-server's cache_prompt) until evicted LRU.
 #include "decode-loop.h"
 
 #include <algorithm>
@@ -120,6 +121,7 @@ void DecodeLoop::run() {
     batch_ = llama_batch_init(n_batch_, 0, 1);
     slots_.resize(opt_.n_seq);
     tuner_.reset(opt_.batch_split, opt_.n_seq);
+    governor_.reset(opt_.n_threads, opt_.n_seq, opt_.adapt_threads);
     for (uint32_t i = 0; i < opt_.n_seq; ++i) slots_[i].seq = (llama_seq_id) i;
     Event ready(Event::READY);
     ready.context_size = n_ctx_;
@@ -131,6 +133,7 @@ void DecodeLoop::run() {
     while (true) {
         {
             std::unique_lock<std::mutex> lk(mu_);
+            if (n_active_ == 0 && pending_.empty()) governor_.idle();
             cv_.wait(lk, [&] {
                 return stopping_ || !pending_.empty() || !cancels_.empty() || reset_stats_ || n_active_ > 0;
             });
@@ -198,18 +201,75 @@ void DecodeLoop::run() {
     exited_();
 }
 
+// Cells the sequences occupy now, idle cached ones included.
 int32_t DecodeLoop::used_cells() const {
     int32_t used = 0;
-    for (auto & s : slots_)
-        if (s.active) used += s.n_past;
+    for (auto & s : slots_) used += s.n_past;
     return used;
 }
 
-// Moves queued requests into free slots, oldest first, while the shared KV cache can hold their prompts.
+// Cells of the unified pool spoken for by every slot but `except`: an active request holds its whole reservation
+// (prompt + max_tokens) from admission, so a running request can never run out of cells; an idle one its cache.
+int32_t DecodeLoop::held_cells(const Slot * except) const {
+    int32_t held = 0;
+    for (auto & s : slots_)
+        if (&s != except) held += s.active ? std::max(s.reserve, s.n_past) : s.n_past;
+    return held;
+}
+
+void DecodeLoop::drop_cache(Slot & s) {
+    if (s.n_past > 0 || !s.cached.empty()) llama_memory_seq_rm(llama_get_memory(ctx_), s.seq, -1, -1);
+    s.n_past = 0;
+    s.cached.clear();
+}
+
+// Frees the least recently used idle cached sequence other than `keep`; false when there is none.
+bool DecodeLoop::evict_idle(const Slot * keep) {
+    Slot * victim = nullptr;
+    for (auto & s : slots_)
+        if (!s.active && &s != keep && s.n_past > 0 && (!victim || s.last_used < victim->last_used)) victim = &s;
+    if (!victim) return false;
+    drop_cache(*victim);
+    std::lock_guard<std::mutex> lk(stats_mu_);
+    stats_.cache_evictions += 1;
+    return true;
+}
+
+// The free slot for `r`: with the prefix cache, the one whose cached tokens share the longest prefix with the prompt
+// when that prefix is at least a tenth of the prompt (as llama-server's slot similarity: a shared BOS alone must not
+// cost another conversation its cache); otherwise an empty slot, then the least recently used. `n_keep` is how many
+// cached tokens to reuse. At least the prompt's last token is always evaluated: its logits give the first token.
+DecodeLoop::Slot * DecodeLoop::pick_slot(const Request & r, size_t & n_keep) {
+    Slot * best = nullptr;
+    size_t best_lcp = 0, best_score = 0;
+    n_keep = 0;
+    for (auto & s : slots_) {
+        if (s.active) continue;
+        size_t lcp = 0;
+        if (opt_.prefix_cache) {
+            const size_t n = std::min(s.cached.size(), r.prompt.size());
+            while (lcp < n && s.cached[lcp] == r.prompt[lcp]) ++lcp;
+        }
+        const size_t score = lcp * 10 >= r.prompt.size() ? lcp : 0;
+        const bool better = !best || score > best_score ||
+                            (score == best_score && (s.n_past == 0 ? best->n_past > 0
+                                                                  : best->n_past > 0 && s.last_used < best->last_used));
+        if (better) {
+            best = &s;
+            best_lcp = lcp;
+            best_score = score;
+        }
+    }
+    if (best) n_keep = std::min(best_lcp, r.prompt.size() - 1);
+    return best;
+}
+
+// Moves queued requests into free slots, oldest first, while the KV pool can hold their prompt and max_tokens.
 void DecodeLoop::admit_locked() {
     while (!pending_.empty()) {
         auto & r = pending_.front();
-        if ((int32_t) r.prompt.size() >= n_ctx_seq_ || r.prompt.empty()) {
+        const int32_t limit = r.n_ctx_limit > 0 ? std::min(r.n_ctx_limit, n_ctx_seq_) : n_ctx_seq_;
+        if ((int32_t) r.prompt.size() >= limit || r.prompt.empty()) {
             Event e(Event::DONE);
             e.id = r.id;
             e.finish = "error";
@@ -221,24 +281,34 @@ void DecodeLoop::admit_locked() {
             pending_.pop_front();
             continue;
         }
-        Slot * free_slot = nullptr;
-        for (auto & s : slots_)
-            if (!s.active) {
-                free_slot = &s;
-                break;
-            }
+        size_t n_keep = 0;
+        Slot * free_slot = pick_slot(r, n_keep);
         if (!free_slot) return;
-        // With a unified cache all sequences share n_ctx cells: a prompt waits until its cells (plus one step of
-        // growth for everyone running) are free, rather than failing the batch.
-        if (opt_.kv_unified && n_active_ > 0 && used_cells() + n_active_ + (int32_t) r.prompt.size() + 1 > n_ctx_) return;
+        const int32_t need = (int32_t) std::min<int64_t>(limit, (int64_t) r.prompt.size() + std::max(1, r.max_tokens));
+        if (opt_.kv_unified) {
+            // Idle caches go first (least recently used), so an active request never loses cells to one. When the
+            // active reservations leave no room the request waits at the head of the queue (FIFO, no overtaking).
+            while (held_cells(free_slot) + need > n_ctx_ && evict_idle(free_slot)) {}
+            if (held_cells(free_slot) + need > n_ctx_) return;
+        }
         Slot & s = *free_slot;
+        auto * mem = llama_get_memory(ctx_);
+        if (n_keep == 0 || !llama_memory_seq_rm(mem, s.seq, (llama_pos) n_keep, -1)) {
+            // A memory that cannot drop a tail (recurrent models) starts the sequence afresh.
+            n_keep = 0;
+            drop_cache(s);
+        }
+        s.cached.resize(n_keep);
+        s.n_past = (int32_t) n_keep;
         s.active = true;
         s.cancelled = false;
         s.generating = false;
         s.req = std::move(r);
         pending_.pop_front();
-        s.prompt_pos = 0;
-        s.n_past = 0;
+        s.limit = limit;
+        s.reserve = need;
+        s.n_reused = (int32_t) n_keep;
+        s.prompt_pos = n_keep;
         s.n_gen = 0;
         s.batch_idx = -1;
         s.t_admit = now_ms();
@@ -246,6 +316,8 @@ void DecodeLoop::admit_locked() {
         s.sent_text = false;
         s.token_times.clear();
         s.token_times.reserve(std::min(s.req.max_tokens, 4096));
+        s.generated.clear();
+        s.cached.reserve(need);
         s.sampler = std::make_unique<SeqSampler>(s.req.sampling, n_vocab_);
         const size_t window = (size_t) std::max(0, s.req.sampling.repeat_last_n);
         size_t from = s.req.prompt.size() > window ? s.req.prompt.size() - window : 0;
@@ -253,6 +325,10 @@ void DecodeLoop::admit_locked() {
         s.text = std::make_unique<TextStream>(s.req.stops);
         prompt_order_.push_back((int) (&s - slots_.data()));
         ++n_active_;
+        if (n_keep > 0) {
+            std::lock_guard<std::mutex> lk(stats_mu_);
+            stats_.cached_tokens += (double) n_keep;
+        }
     }
 }
 
@@ -263,19 +339,25 @@ void DecodeLoop::finish(Slot & s, const char * reason, const char * error) {
     e.error = error;
     e.text = s.text ? s.text->take_rest() : std::string();
     e.prompt_tokens = (int32_t) s.req.prompt.size();
+    e.cached_tokens = s.n_reused;
     e.completion_tokens = s.n_gen;
+    e.tokens = std::move(s.generated);
     e.t_submit = s.req.t_submit;
     e.t_admit = s.t_admit;
     e.t_prompt_done = s.t_prompt_done;
     e.t_end = now_ms();
     e.token_times = std::move(s.token_times);
     emit(std::move(e));
-    // The sequence's KV cells go back to the pool now, not when the slot is reused.
-    llama_memory_seq_rm(llama_get_memory(ctx_), s.seq, -1, -1);
+    // With the prefix cache the sequence keeps its KV (what was decoded is valid, a cancelled prompt's chunks
+    // included) for the next request; otherwise, or after a failed decode, its cells go back to the pool now.
+    if (!opt_.prefix_cache || std::strcmp(reason, "error") == 0) drop_cache(s);
+    s.last_used = now_ms();
     s.active = false;
     s.generating = false;
+    s.reserve = 0;
     s.sampler.reset();
     s.text.reset();
+    s.generated.clear();
     s.req.prompt.clear();
     s.req.prompt.shrink_to_fit();
     prompt_order_.erase(std::remove(prompt_order_.begin(), prompt_order_.end(), (int) (&s - slots_.data())),
@@ -283,8 +365,11 @@ void DecodeLoop::finish(Slot & s, const char * reason, const char * error) {
     --n_active_;
 }
 
-// The shared cache is full: a generating sequence ends "length" (it has output), else the largest prompt fails.
+// The KV cache has no room for this step: idle caches go first; then a generating sequence ends "length" (it has
+// output), else the largest prompt fails. With reservations this is only reached when llama.cpp finds no slot
+// for a micro-batch (fragmentation).
 void DecodeLoop::evict_one() {
+    if (evict_idle(nullptr)) return;
     Slot * victim = nullptr;
     for (auto & s : slots_)
         if (s.active && s.generating && (!victim || s.n_past > victim->n_past)) victim = &s;
@@ -307,9 +392,20 @@ static int batch_add(llama_batch & b, llama_token t, llama_pos pos, llama_seq_id
     return i;
 }
 
-// One llama_decode of batch_, taking this context's turn on the shared threadpool; `ms` is its wall time.
-int32_t DecodeLoop::decode_batch(double & ms) {
+// One llama_decode of batch_, taking this context's turn on the shared threadpool (or, `reduced`, one thread of its
+// own: no pool, so no worker spins); `ms` is its wall time.
+int32_t DecodeLoop::decode_batch(double & ms, bool reduced) {
     int32_t ret;
+    if (reduced != threads_reduced_) {
+        threads_reduced_ = reduced;
+        if (reduced) {
+            llama_detach_threadpool(ctx_);
+            llama_set_n_threads(ctx_, 1, 1);
+        } else {
+            threadpool_->attach(ctx_);
+            llama_set_n_threads(ctx_, opt_.n_threads, opt_.n_threads);
+        }
+    }
     {
         std::lock_guard<FairLock> turn(decode_lock());
         const double t0 = now_ms();
@@ -337,7 +433,7 @@ void DecodeLoop::step() {
             prompts_waiting = true;
             continue;
         }
-        if (s.n_past + 1 > n_ctx_seq_) {
+        if (s.n_past + 1 > s.limit) {
             finish(s, "length");
             continue;
         }
@@ -377,7 +473,9 @@ void DecodeLoop::step() {
     }
 
     double decode_ms = 0;
-    const int32_t ret = decode_batch(decode_ms);
+    const bool pure = chunks.empty();
+    const bool reduced = pure ? governor_.reduce(b.n_tokens) : governor_.reduced();
+    const int32_t ret = decode_batch(decode_ms, reduced);
     const double t1 = now_ms();
     if (ret == 2 && stopping_) return;
     if (ret == 1) {
@@ -393,12 +491,17 @@ void DecodeLoop::step() {
         return;
     }
     for (auto & c : chunks) {
+        auto & p = c.first->req.prompt;
+        c.first->cached.insert(c.first->cached.end(), p.begin() + (long) c.first->prompt_pos,
+                               p.begin() + (long) (c.first->prompt_pos + c.second));
         c.first->prompt_pos += c.second;
         c.first->n_past += c.second;
     }
     int32_t n_prompt = 0;
     for (auto & c : chunks) n_prompt += c.second;
     if (n_prompt == 0) tuner_.record(b.n_tokens, decode_ms);
+    if (pure) governor_.record(b.n_tokens, decode_ms, reduced);
+    count_threads(reduced, 1);
 
     // Sample every sequence that produced logits this step.
     int32_t n_sampled = 0;
@@ -406,6 +509,7 @@ void DecodeLoop::step() {
         if (!s.active || s.batch_idx < 0) continue;
         if (s.generating) {
             s.n_past += 1;
+            s.cached.push_back(s.last);
         } else if (s.prompt_pos < s.req.prompt.size()) {
             continue;  // mid-prompt chunk: no logits yet
         }
@@ -428,7 +532,8 @@ bool DecodeLoop::split_step(double t_step) {
         b.n_tokens = 0;
         batch_add(b, s.last, s.n_past, s.seq, true);
         double ms = 0;
-        const int32_t ret = decode_batch(ms);
+        const bool reduced = governor_.reduce(1);
+        const int32_t ret = decode_batch(ms, reduced);
         if (ret == 2 && stopping_) {
             ok = false;
             break;
@@ -445,7 +550,10 @@ bool DecodeLoop::split_step(double t_step) {
         decode_total += ms;
         ++calls;
         tuner_.record(1, ms);
+        governor_.record(1, ms, reduced);
+        count_threads(reduced, 1);
         s.n_past += 1;
+        s.cached.push_back(s.last);
         const double ts = now_ms();
         take_token(s, llama_get_logits_ith(ctx_, 0));
         sample_ms += now_ms() - ts;
@@ -471,6 +579,7 @@ void DecodeLoop::take_token(Slot & s, const float * logits) {
     s.sampler->accept(t);
     s.last = t;
     s.n_gen += 1;
+    if (s.req.want_tokens) s.generated.push_back(t);
     s.token_times.push_back(t_tok);
     char piece[256];
     int32_t n = llama_token_to_piece(model_->vocab, t, piece, sizeof(piece), 0, false);
@@ -493,6 +602,12 @@ void DecodeLoop::take_token(Slot & s, const float * logits) {
         e.text = std::move(ready);
         emit(std::move(e));
     }
+}
+
+void DecodeLoop::count_threads(bool reduced, int32_t calls) {
+    std::lock_guard<std::mutex> lk(stats_mu_);
+    if (reduced) stats_.reduced_calls += calls;
+    stats_.contention_events = (double) governor_.contention_events();
 }
 
 // `t1` is when decoding ended and sampling began.

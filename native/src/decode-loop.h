@@ -1,5 +1,6 @@
 // The continuous-batching decode loop: one llama_context whose sequences (slots) are decoded together by one native
-// thread; requests join between steps, prompts are fed in chunks, a finished sequence's KV cells are freed at once.
+// thread; requests join between steps, prompts are fed in chunks, and a finished sequence keeps its KV (prefix cache)
+// until a new request reuses its longest common prefix or the pool needs the cells.
 //
 // Threading: start() launches the loop thread, which alone touches the context, the slots, the batch and the tuner.
 // submit(), cancel(), request_stop(), reset_stats(), stats(), active_count() and take_events() may be called from any
@@ -22,6 +23,7 @@
 #include "common.h"
 #include "seq-sampler.h"
 #include "split-tuner.h"
+#include "thread-governor.h"
 #include "text-stream.h"
 #include "threadpool.h"
 
@@ -34,6 +36,10 @@ struct LoopOptions {
     int32_t n_threads = 0;
     uint32_t poll = 0;
     bool kv_unified = false;
+    // Keep a finished sequence's KV and token history for the next request's longest common prefix.
+    bool prefix_cache = false;
+    // Drop to one thread without spin-polling while decode steps show CPU contention (ThreadGovernor).
+    bool adapt_threads = false;
     BatchSplit batch_split = BatchSplit::AUTO;
     // Least ms between two hand-overs of streamed text (0 = after every decode step).
     double flush_ms = 0;
@@ -45,7 +51,11 @@ struct Request {
     SamplingParams sampling;
     std::vector<std::string> stops;
     int32_t max_tokens = 0;
+    // Most tokens (prompt + generated) this request may hold in the KV cache; 0 = the context of a sequence.
+    int32_t n_ctx_limit = 0;
     bool ignore_eos = false;
+    // DONE carries the generated token ids (Ollama's `context`).
+    bool want_tokens = false;
     // Without a listener for streamed text the whole text comes with DONE: no JS wake-up per token.
     bool stream = true;
     double t_submit = 0;
@@ -61,7 +71,9 @@ struct Event {
     std::string error;   // machine code for JS ("context_overflow", "decode_failed", ...) or fatal message
     int32_t context_size = 0, sequence_context_size = 0, batch_size = 0;  // READY only
     int32_t prompt_tokens = 0;
+    int32_t cached_tokens = 0;  // prompt tokens whose KV came from the prefix cache (not evaluated)
     int32_t completion_tokens = 0;
+    std::vector<int32_t> tokens;  // generated ids, when the request asked
     double t_submit = 0, t_admit = 0, t_prompt_done = 0, t_last = 0, t_end = 0;
     std::vector<double> token_times;
 };
@@ -77,8 +89,12 @@ struct GeneratorStats {
     double batch_tokens = 0;  // tokens submitted to llama_decode
     double generated = 0;     // tokens sampled
     double prompt_tokens = 0;
+    double cached_tokens = 0;   // prompt tokens taken from the prefix cache instead of evaluated
+    double cache_evictions = 0; // idle cached sequences dropped to make room
     double max_batch_seqs = 0;
     double split_steps = 0;   // decode steps run as one llama_decode per sequence (see BatchSplit)
+    double reduced_calls = 0;       // llama_decode calls run on one thread because of contention
+    double contention_events = 0;   // times the governor left the full pool
     llama_perf_context_data perf{};
 };
 
@@ -110,8 +126,14 @@ class DecodeLoop {
         llama_seq_id seq = 0;
         Request req;
         size_t prompt_pos = 0;
-        int32_t n_past = 0;
+        int32_t n_past = 0;        // == cached.size(): cells this sequence holds
         int32_t n_gen = 0;
+        int32_t limit = 0;         // most cells this request may hold
+        int32_t reserve = 0;       // cells held for it in the unified pool while active (prompt + max_tokens)
+        int32_t n_reused = 0;      // prompt tokens taken from the cache
+        double last_used = 0;      // LRU order of idle cached sequences
+        std::vector<llama_token> cached;     // tokens whose KV is in this sequence, positions 0..n_past-1
+        std::vector<int32_t> generated;      // when req.want_tokens
         llama_token last = 0;
         int32_t batch_idx = -1;  // row of this slot's logits in the current batch, -1 if none
         double t_admit = 0, t_prompt_done = 0;
@@ -123,14 +145,19 @@ class DecodeLoop {
     void run();
     void step();
     bool split_step(double t_step);
-    int32_t decode_batch(double & ms);
+    int32_t decode_batch(double & ms, bool reduced);
+    void count_threads(bool reduced, int32_t calls);
     void take_token(Slot & s, const float * logits);
     void record_step(double t_step, double t1, double decode_ms, int32_t decode_calls, int32_t n_tokens, int32_t n_prompt,
                      int32_t n_sampled, int32_t n_seqs, bool split);
     void admit_locked();
     void finish(Slot & s, const char * reason, const char * error = "");
     void evict_one();
+    bool evict_idle(const Slot * keep);
+    void drop_cache(Slot & s);
+    Slot * pick_slot(const Request & r, size_t & n_keep);
     int32_t used_cells() const;
+    int32_t held_cells(const Slot * except) const;
     void emit(Event && e);
     void flush();
 
@@ -147,6 +174,8 @@ class DecodeLoop {
     std::vector<int> prompt_order_;
     bool exit_stop_registered_ = false;
     SplitTuner tuner_;
+    ThreadGovernor governor_;
+    bool threads_reduced_ = false;  // what the context runs with now
     double last_notify_ = 0;
 
     // Shared with other threads.

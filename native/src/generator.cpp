@@ -46,7 +46,9 @@ static uint32_t required_u32(Napi::Env env, const Napi::Object & o, const char *
     return o.Get(k).As<Napi::Number>().Uint32Value();
 }
 
-// new Generator(model, {contextSize, parallel, batchSize, ubatchSize, threads, poll, kvUnified, batchSplit, flushIntervalMs},
+// new Generator(model, {contextSize, parallel, batchSize, ubatchSize, threads, poll, kvUnified, prefixCache, adaptiveThreads,
+//               batchSplit,
+//               flushIntervalMs},
 //               onEvents)
 Generator::Generator(const Napi::CallbackInfo & info) : Napi::ObjectWrap<Generator>(info) {
     auto env = info.Env();
@@ -69,6 +71,10 @@ Generator::Generator(const Napi::CallbackInfo & info) : Napi::ObjectWrap<Generat
     opt.poll = std::min<uint32_t>(100, required_u32(env, o, "poll"));
     if (!o.Has("kvUnified") || !o.Get("kvUnified").IsBoolean()) throw Napi::TypeError::New(env, "kvUnified is required (a boolean)");
     opt.kv_unified = o.Get("kvUnified").As<Napi::Boolean>().Value();
+    if (!o.Has("prefixCache") || !o.Get("prefixCache").IsBoolean()) throw Napi::TypeError::New(env, "prefixCache is required (a boolean)");
+    opt.prefix_cache = o.Get("prefixCache").As<Napi::Boolean>().Value();
+    if (!o.Has("adaptiveThreads") || !o.Get("adaptiveThreads").IsBoolean()) throw Napi::TypeError::New(env, "adaptiveThreads is required (a boolean)");
+    opt.adapt_threads = o.Get("adaptiveThreads").As<Napi::Boolean>().Value();
     const std::string split = o.Has("batchSplit") && o.Get("batchSplit").IsString() ? o.Get("batchSplit").As<Napi::String>().Utf8Value() : "";
     if (split == "never") opt.batch_split = BatchSplit::NEVER;
     else if (split == "always") opt.batch_split = BatchSplit::ALWAYS;
@@ -119,7 +125,8 @@ static SamplingParams read_sampling(Napi::Env env, const Napi::Object & o) {
     return p;
 }
 
-// submit(id, Int32Array prompt, {maxTokens, temperature, topP, topK, seed, repeatPenalty, repeatLastN, stop, ignoreEos, stream})
+// submit(id, Int32Array prompt, {maxTokens, temperature, topP, topK, seed, repeatPenalty, repeatLastN, stop, ignoreEos, stream,
+//                                contextLimit, wantTokens})
 Napi::Value Generator::Submit(const Napi::CallbackInfo & info) {
     auto env = info.Env();
     if (close_requested_) throw Napi::Error::New(env, "generator is closed");
@@ -132,6 +139,9 @@ Napi::Value Generator::Submit(const Napi::CallbackInfo & info) {
     r.max_tokens = (int32_t) required_number(env, o, "maxTokens");
     if (o.Has("ignoreEos")) r.ignore_eos = o.Get("ignoreEos").ToBoolean();
     if (o.Has("stream")) r.stream = o.Get("stream").ToBoolean();
+    if (o.Has("contextLimit") && o.Get("contextLimit").IsNumber())
+        r.n_ctx_limit = std::max(0, (int32_t) o.Get("contextLimit").As<Napi::Number>().Int32Value());
+    if (o.Has("wantTokens")) r.want_tokens = o.Get("wantTokens").ToBoolean();
     if (o.Has("stop") && o.Get("stop").IsArray()) {
         auto a = o.Get("stop").As<Napi::Array>();
         for (uint32_t i = 0; i < a.Length(); ++i) {
@@ -174,8 +184,12 @@ Napi::Value Generator::Stats(const Napi::CallbackInfo & info) {
     o.Set("batchTokens", s.batch_tokens);
     o.Set("generatedTokens", s.generated);
     o.Set("promptTokens", s.prompt_tokens);
+    o.Set("cachedPromptTokens", s.cached_tokens);
+    o.Set("prefixCacheEvictions", s.cache_evictions);
     o.Set("maxBatchSequences", s.max_batch_seqs);
     o.Set("splitSteps", s.split_steps);
+    o.Set("reducedThreadCalls", s.reduced_calls);
+    o.Set("contentionEvents", s.contention_events);
     // llama.cpp's own accounting: single-token decodes in "eval", multi-token batches in "promptEval".
     o.Set("llamaEvalMs", s.perf.t_eval_ms);
     o.Set("llamaEvalCount", s.perf.n_eval);
@@ -231,7 +245,13 @@ void Generator::drain(Napi::Env env, Napi::Function fn) {
         } else if (e.kind == Event::DONE) {
             o.Set("finish", e.finish);
             o.Set("promptTokens", e.prompt_tokens);
+            o.Set("cachedTokens", e.cached_tokens);
             o.Set("completionTokens", e.completion_tokens);
+            if (!e.tokens.empty()) {
+                auto ids = Napi::Int32Array::New(env, e.tokens.size());
+                std::copy(e.tokens.begin(), e.tokens.end(), ids.Data());
+                o.Set("tokens", ids);
+            }
             o.Set("tSubmit", e.t_submit);
             o.Set("tAdmit", e.t_admit);
             o.Set("tPromptDone", e.t_prompt_done);

@@ -51,4 +51,41 @@ describe("benchmark HTML report", () => {
     expect(page).toContain("<details open>");
     expect(page).toContain("123.4");
   });
+
+  it("renders the serving comparison with its ratios and multi-turn rows", () => {
+    const sample = (t: number, p50: number) => ({ tokensPerSecond: t, ttftP50Ms: p50, ttftP95Ms: p50 * 2 });
+    const page = renderBenchmarkReport({
+      kind: "serving",
+      model: "small:q4_0",
+      file: "/x",
+      threads: 2,
+      contextSize: 4096,
+      parallel: 8,
+      tokens: 64,
+      trials: 1,
+      loadAverage: [1, 2, 3],
+      rows: [
+        {
+          concurrency: 4,
+          reflexia: [sample(40, 500)],
+          llama: [sample(20, 1000)],
+          medianRatio: { tokensPerSecond: 2, ttftP50: 0.5, ttftP95: 0.5 },
+        },
+      ],
+      multiTurn: [
+        {
+          turn: 2,
+          promptTokens: 1469,
+          cachedTokens: 1433,
+          reflexiaTtftMs: [767],
+          llamaTtftMs: [2493],
+          medianRatio: 0.308,
+          vsNewTokensBound: 3.2,
+        },
+      ],
+    });
+    expect(page).toContain('<section id="serving">');
+    expect(page).toContain("<td>4</td><td>40.0</td><td>20.0</td><td>2.000</td>");
+    expect(page).toContain("<td>1469</td><td>1433</td><td>767</td><td>2493</td><td>0.308</td>");
+  });
 });

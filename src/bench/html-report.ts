@@ -5,7 +5,9 @@ import type { MemoryBenchmarkResult } from "./memory-bench.ts";
 import type { QualityBenchmarkResult } from "./quality-bench.ts";
 import type { TrendPoint } from "./run-metrics.ts";
 import type { RagBenchmarkResult } from "./rag-bench.ts";
+import type { ServingBenchmarkResult, ServingSample } from "./serving-bench.ts";
 import type { ThroughputBenchmarkResult } from "./throughput-bench.ts";
+import { median } from "./bench-stats.ts";
 
 export interface ChartSeries {
   name: string;
@@ -332,6 +334,52 @@ export function trendSection(points: readonly TrendPoint[]): string {
   );
 }
 
+function servingSection(r: ServingBenchmarkResult): string {
+  const med = (xs: ServingSample[], k: keyof ServingSample) => fmt(median(xs.map((x) => x[k])), 1);
+  return (
+    `<section id="serving"><h2>Serving: Reflexia vs llama-server through one HTTP client</h2>` +
+    `<p>${escapeHtml(r.model)}, ${r.threads} threads, context ${r.contextSize}, ${r.parallel} slots, ${r.tokens} tokens per request, ${r.trials} paired trials (medians; ratio = Reflexia / llama-server); load average ${r.loadAverage.join(" ")}.</p>` +
+    htmlTable(
+      [
+        "concurrency",
+        "tok/s Reflexia",
+        "tok/s llama-server",
+        "ratio",
+        "TTFT p50 ms",
+        "llama-server",
+        "ratio",
+        "TTFT p95 ratio",
+      ],
+      r.rows.map((x) => [
+        String(x.concurrency),
+        med(x.reflexia, "tokensPerSecond"),
+        med(x.llama, "tokensPerSecond"),
+        fmt(x.medianRatio.tokensPerSecond, 3),
+        med(x.reflexia, "ttftP50Ms"),
+        med(x.llama, "ttftP50Ms"),
+        fmt(x.medianRatio.ttftP50, 3),
+        fmt(x.medianRatio.ttftP95, 3),
+      ]),
+    ) +
+    (r.multiTurn.length
+      ? `<h3>Multi-turn chat (2 slots)</h3>` +
+        htmlTable(
+          ["turn", "prompt tokens", "cached", "TTFT Reflexia ms", "llama-server ms", "ratio", "vs new-token bound"],
+          r.multiTurn.map((t) => [
+            String(t.turn),
+            String(t.promptTokens),
+            String(t.cachedTokens),
+            fmt(median(t.reflexiaTtftMs), 0),
+            fmt(median(t.llamaTtftMs), 0),
+            fmt(t.medianRatio, 3),
+            fmt(t.vsNewTokensBound, 2),
+          ]),
+        )
+      : "") +
+    `</section>`
+  );
+}
+
 /**
  * The report's sections (tables and SVG charts) of a result by kind: the suite holds all four; a single kind holds
  * its own (throughput as runs). The web UI's benchmarks view shows these same sections.
@@ -352,6 +400,8 @@ export function renderBenchmarkSections(result: Record<string, unknown>): string
   if (rag?.rows?.length) out.push(ragSection(rag));
   if (kind === "quality" && Array.isArray(result.variants))
     out.push(qualitySection(result as unknown as QualityBenchmarkResult));
+  if (kind === "serving" && Array.isArray(result.rows))
+    out.push(servingSection(result as unknown as ServingBenchmarkResult));
   return out;
 }
 

@@ -17,6 +17,10 @@ export interface StartBenchServerOptions {
   engine?: Engine;
   /** Open the document store too. Defaults to false. */
   rag?: boolean;
+  /** Exact context size (tokens of the KV pool). Defaults to room for `tokens` + 64 per sequence, at least the base's. */
+  contextSize?: number;
+  /** Further dotted config keys (e.g. "models.prefix_cache"). */
+  overrides?: Record<string, unknown>;
 }
 
 /** A listening API server of the production wiring (no metrics listener, warm-up or signal handling). */
@@ -54,11 +58,12 @@ export async function startBenchServer(
       "server.metrics_port": 0,
       "scheduler.parallel": parallel,
       "scheduler.queue_size": Math.max(64, parallel * 4),
-      "models.context_size": Math.max(base.config.models.context_size, perSequence * parallel),
+      "models.context_size": options.contextSize ?? Math.max(base.config.models.context_size, perSequence * parallel),
       "cache.enabled": options.cache,
       "auth.enabled": false,
       "server.rate_limit_per_minute": 0,
       "log.level": "warn",
+      ...options.overrides,
     },
   });
   const config = loaded.config;

@@ -14,7 +14,8 @@ import { parseIntOption, parseListOption } from "./parse-options.ts";
 
 /**
  * The product guide's kinds (inference, rag, memory, throughput), the quality of each quantization against the most
- * precise variant, and the engine/api deep dives; suite runs a short mix.
+ * precise variant, the engine/api deep dives, and the serving/contention comparisons with llama.cpp; suite runs a short
+ * mix.
  */
 export const BENCHMARK_KINDS = [
   "suite",
@@ -25,6 +26,8 @@ export const BENCHMARK_KINDS = [
   "quality",
   "engine",
   "api",
+  "serving",
+  "contention",
 ] as const;
 export type BenchmarkKind = (typeof BENCHMARK_KINDS)[number];
 
@@ -37,6 +40,8 @@ const DEFAULT_TOKENS: Record<BenchmarkKind, number> = {
   quality: 0,
   engine: 128,
   api: 128,
+  serving: 64,
+  contention: 64,
 };
 
 interface BenchmarkOptions {
@@ -56,6 +61,9 @@ interface BenchmarkOptions {
   compare?: string[];
   history?: boolean;
   llamaBench?: string;
+  llamaServer?: string;
+  trials?: number;
+  turns?: number;
   json?: boolean;
   output?: string;
   html?: string;
@@ -68,6 +76,9 @@ const KIND_FLAGS: Record<string, BenchmarkKind[]> = {
   complexity: ["suite", "memory"],
   documents: ["suite", "rag"],
   text: ["quality"],
+  llamaServer: ["serving"],
+  trials: ["serving"],
+  turns: ["serving"],
 };
 
 export function registerBenchmarkCommand(program: Command, getContext: CliContextFactory): void {
@@ -116,7 +127,17 @@ export function registerBenchmarkCommand(program: Command, getContext: CliContex
     .option("--text <file>", "quality: the text to evaluate (default: the text shipped in src/bench/quality-text.txt)")
     .option(
       "--llama-bench <path>",
-      "engine: a llama-bench binary (native/tools/build-llama-reference.sh; --gpu cuda|vulkan for GPU runs) run on the same file, threads and GPU layers as the reference",
+      "engine/contention: a llama-bench binary (native/tools/build-llama-reference.sh; --gpu cuda|vulkan for GPU runs) run on the same file, threads and GPU layers as the reference",
+    )
+    .option(
+      "--llama-server <path>",
+      "serving: the llama-server binary (native/tools/build-llama-reference.sh) started on the same file, threads, context (--context) and slots",
+    )
+    .option("--trials <n>", "serving: paired trials per figure (default 3)", parseIntOption("--trials", 1, 100))
+    .option(
+      "--turns <n>",
+      "serving: turns of the multi-turn chat, 0 to skip (default 6)",
+      parseIntOption("--turns", 0, 50),
     )
     .option("--compare <runs...>", "compare two stored runs (ids from `benchmark history`, or JSON files)")
     .option("--no-history", "do not store this run in the benchmark history")
@@ -133,7 +154,10 @@ export function registerBenchmarkCommand(program: Command, getContext: CliContex
         throw new ReflexiaError("RFX_VALIDATION", `unknown benchmark '${kind}'; one of ${BENCHMARK_KINDS.join(", ")}`);
       for (const [flag, kinds] of Object.entries(KIND_FLAGS))
         if (opts[flag as keyof BenchmarkOptions] !== undefined && !kinds.includes(kind))
-          throw new ReflexiaError("RFX_VALIDATION", `--${flag} does not apply to the ${kind} benchmark`);
+          throw new ReflexiaError(
+            "RFX_VALIDATION",
+            `--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} does not apply to the ${kind} benchmark`,
+          );
       const concurrency = (opts.concurrency ?? ["1", "4", "8"]).map(Number);
       if (concurrency.some((c) => !Number.isInteger(c) || c < 1 || c > 256))
         throw new ReflexiaError("RFX_VALIDATION", "--concurrency must list integers in [1, 256]");
@@ -297,6 +321,47 @@ export function registerBenchmarkCommand(program: Command, getContext: CliContex
           }
           case "rag":
             return { kind, ...(await rag(sizes)) };
+          case "contention": {
+            const { runContentionBenchmark } = await import("../bench/contention-bench.ts");
+            const ref = opts.model?.includes(":")
+              ? opts.model
+              : `${opts.model ?? config.models.default}:${config.models.default_quantization}`;
+            const variant = await ctx.store.resolve(ref);
+            return {
+              ...(await runContentionBenchmark({
+                modelPath: variant.path,
+                threads,
+                tokens,
+                repetitions: opts.repetitions,
+                llamaBench: opts.llamaBench,
+                log: log ?? quiet,
+              })),
+            };
+          }
+          case "serving": {
+            if (!opts.llamaServer)
+              throw new ReflexiaError(
+                "RFX_VALIDATION",
+                "benchmark serving needs --llama-server PATH (the reference to compare with)",
+              );
+            const { runServingBenchmark } = await import("../bench/serving-bench.ts");
+            const model = opts.model?.includes(":")
+              ? opts.model
+              : `${opts.model ?? config.models.default}:${config.models.default_quantization}`;
+            return {
+              ...(await runServingBenchmark({
+                loaded: ctx.loaded,
+                model,
+                llamaServer: opts.llamaServer,
+                contextSize: opts.context,
+                concurrency,
+                tokens,
+                trials: opts.trials,
+                turns: opts.turns,
+                log: log ?? quiet,
+              })),
+            };
+          }
           case "engine":
           case "api": {
             const refs = opts.model?.includes(":") ? [opts.model] : await refsFor();

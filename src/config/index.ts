@@ -2,6 +2,7 @@
 export {
   CONFIG_KEYS,
   CONFIG_SCHEMA,
+  CONTEXT_OVERFLOW_POLICIES,
   DISTANCE_METRICS,
   ENGINE_BACKENDS,
   GPU_LAYER_MODES,
@@ -10,6 +11,7 @@ export {
   MEMORY_INDEX_QUANTIZATIONS,
   QUANTIZATIONS,
   type Config,
+  type ContextOverflowPolicy,
   type DistanceMetric,
   type EngineBackend,
   type GpuLayersSetting,

@@ -21,6 +21,9 @@ export type GpuMode = (typeof GPU_MODES)[number];
 /** GPU_LAYERS=…: "auto" fits layers to free VRAM, "max" offloads every layer, or an exact count. */
 export const GPU_LAYER_MODES = ["auto", "max"] as const;
 export type GpuLayersSetting = (typeof GPU_LAYER_MODES)[number] | number;
+/** CONTEXT_OVERFLOW=…: what a request whose prompt plus max_tokens exceeds its context gets. */
+export const CONTEXT_OVERFLOW_POLICIES = ["truncate", "error"] as const;
+export type ContextOverflowPolicy = (typeof CONTEXT_OVERFLOW_POLICIES)[number];
 
 // Each helper returns a fresh schema: a key's metadata is registered on its own schema instance.
 const bool = () =>
@@ -205,7 +208,19 @@ export const CONFIG_SCHEMA = z.object({
       int(128, 1 << 20),
       "CONTEXT_SIZE",
       4096,
-      "Context window (tokens) of each loaded variant, shared by its parallel sequences.",
+      "Context window (tokens) of each loaded variant: one KV pool shared by its parallel sequences, of which any one request may use all (or its own num_ctx when smaller); when the pool is full new requests wait in the queue.",
+    ),
+    context_overflow: key(
+      z.enum(CONTEXT_OVERFLOW_POLICIES),
+      "CONTEXT_OVERFLOW",
+      "truncate",
+      "A request whose prompt plus max_tokens exceeds its context: truncate drops the oldest non-system chat messages until it fits (as Ollama does), then lowers a max_tokens the client did not set, and says so in the response (`reflexia.context`); error refuses it with a 400 naming the limit.",
+    ),
+    prefix_cache: key(
+      bool(),
+      "PREFIX_CACHE",
+      true,
+      "Keep a finished sequence's KV cache and reuse the longest common token prefix of the next prompt (llama-server's cache_prompt): a chat's next turn evaluates only its new tokens. Idle cached KV is evicted least recently used before any active request is refused cells.",
     ),
     default_max_tokens: key(
       int(1, 1 << 20),

@@ -24,6 +24,8 @@ export interface CreateEngineOptions extends Omit<NodeLlamaCppEngineOptions, "gp
   gpu?: GpuMode;
   /** Which backend runs inference ("auto": native when its addon loads, else node-llama-cpp). Defaults to config `engine.backend`. */
   backend?: EngineBackend;
+  /** Prefix cache of the native engine. Defaults to config `models.prefix_cache`. */
+  prefixCache?: boolean;
   /** Called once when "auto" falls back to node-llama-cpp, with the reason. Defaults to a warning on stderr. */
   onFallback?: (reason: string) => void;
 }
@@ -33,10 +35,16 @@ export interface CreateEngineOptions extends Omit<NodeLlamaCppEngineOptions, "gp
  * thread (issue 6). node-llama-cpp stays as the fallback for machines where the addon did not build.
  */
 export function createEngine(options: CreateEngineOptions = {}): Engine {
-  const { backend = CONFIG_DEFAULTS.engine.backend, onFallback, gpu = CONFIG_DEFAULTS.gpu.backend, ...rest } = options;
+  const {
+    backend = CONFIG_DEFAULTS.engine.backend,
+    onFallback,
+    gpu = CONFIG_DEFAULTS.gpu.backend,
+    prefixCache,
+    ...rest
+  } = options;
   if (backend === "node-llama-cpp") return createNodeLlamaCppEngine(rest);
   try {
-    return createNativeEngine({ threads: rest.threads, gpu });
+    return createNativeEngine({ threads: rest.threads, gpu, prefixCache });
   } catch (e) {
     if (backend === "native") throw e;
     const reason = e instanceof ReflexiaError || e instanceof Error ? e.message : String(e);
@@ -50,12 +58,13 @@ export function createEngine(options: CreateEngineOptions = {}): Engine {
 /** The configured backend and GPU with performance.thread_pool_size threads (0 picks the measured default). */
 export function createEngineFromConfig(
   config: Config,
-  options: Omit<CreateEngineOptions, "backend" | "threads" | "gpu"> = {},
+  options: Omit<CreateEngineOptions, "backend" | "threads" | "gpu" | "prefixCache"> = {},
 ): Engine {
   return createEngine({
     ...options,
     backend: config.engine.backend,
     threads: config.performance.thread_pool_size > 0 ? config.performance.thread_pool_size : undefined,
     gpu: config.gpu.backend,
+    prefixCache: config.models.prefix_cache,
   });
 }

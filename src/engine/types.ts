@@ -33,6 +33,18 @@ export interface GenerateOptions extends SamplingOptions {
   onText?: (text: string) => void;
   /** Aborting ends generation with finishReason "cancelled" and frees the sequence. */
   signal?: AbortSignal;
+  /**
+   * Most tokens (prompt + generated) this request may use, when smaller than the engine's limit for one request
+   * (Ollama's num_ctx). Defaults to that limit (LoadedModel.sequenceContextSize).
+   */
+  contextSize?: number;
+  /**
+   * Token ids evaluated before the prompt (Ollama's `context`: a previous prompt and answer). generate() only; the
+   * prompt is then tokenized without a BOS. Defaults to none.
+   */
+  contextTokens?: number[];
+  /** Return the prompt's and the answer's token ids (GenerationResult.tokens). Defaults to false. */
+  returnTokens?: boolean;
 }
 
 export interface GenerationTimings {
@@ -54,8 +66,12 @@ export interface GenerationResult {
   text: string;
   finishReason: FinishReason;
   promptTokens: number;
+  /** Prompt tokens whose KV came from the prefix cache: only promptTokens - cachedPromptTokens were evaluated. Absent: 0. */
+  cachedPromptTokens?: number;
   completionTokens: number;
   timings: GenerationTimings;
+  /** The prompt's then the answer's token ids, when asked (returnTokens). */
+  tokens?: number[];
 }
 
 export interface ModelInfo {
@@ -137,6 +153,8 @@ export interface LoadedModel {
   readonly info: ModelInfo;
   readonly contextSize: number;
   readonly parallel: number;
+  /** Most tokens (prompt + generated) one request may use: the whole context with a unified KV pool. */
+  readonly sequenceContextSize: number;
   /** Where the layers went; undefined for engines without GPU support (all on the CPU). */
   readonly offload?: ModelOffload;
   /** Sequences currently generating. */

@@ -165,11 +165,29 @@ export interface ReflexiaConfigOptions {
      */
     default_quantization?: Config["models"]["default_quantization"];
     /**
-     * Context window (tokens) of each loaded variant, shared by its parallel sequences.
+     * Context window (tokens) of each loaded variant: one KV pool shared by its parallel sequences, of which any
+     * one request may use all (or its own num_ctx when smaller); when the pool is full new requests wait in the
+     * queue.
      *
      * Defaults to `4096` (config file `models.context_size`, environment `CONTEXT_SIZE`).
      */
     context_size?: Config["models"]["context_size"];
+    /**
+     * A request whose prompt plus max_tokens exceeds its context: truncate drops the oldest non-system chat
+     * messages until it fits (as Ollama does), then lowers a max_tokens the client did not set, and says so in the
+     * response (`reflexia.context`); error refuses it with a 400 naming the limit.
+     *
+     * Defaults to `"truncate"` (config file `models.context_overflow`, environment `CONTEXT_OVERFLOW`).
+     */
+    context_overflow?: Config["models"]["context_overflow"];
+    /**
+     * Keep a finished sequence's KV cache and reuse the longest common token prefix of the next prompt
+     * (llama-server's cache_prompt): a chat's next turn evaluates only its new tokens. Idle cached KV is evicted
+     * least recently used before any active request is refused cells.
+     *
+     * Defaults to `true` (config file `models.prefix_cache`, environment `PREFIX_CACHE`).
+     */
+    prefix_cache?: Config["models"]["prefix_cache"];
     /**
      * Tokens generated at most when a request sets no limit (max_tokens / num_predict); always capped by the
      * context.
@@ -263,6 +281,14 @@ export interface ReflexiaConfigOptions {
      * Defaults to `[0.3,0.6]` (config file `adaptive.thresholds`, environment `COMPLEXITY_THRESHOLDS`).
      */
     thresholds?: Config["adaptive"]["thresholds"];
+    /**
+     * Least measured top-1 agreement with the model's reference variant (`reflexia benchmark --test quality`) a
+     * variant needs to serve low, medium and high complexity; one measured below it gives way to the next more
+     * precise stored variant measured at or above it. Unmeasured variants keep the static order.
+     *
+     * Defaults to `[0,0.9,0.97]` (config file `adaptive.quality_floor`, environment `ADAPTIVE_QUALITY_FLOOR`).
+     */
+    quality_floor?: Config["adaptive"]["quality_floor"];
   };
   /** The `memory.*` keys. */
   memory?: {

@@ -11,6 +11,7 @@ export interface InferenceMetrics {
   interTokenLatency: Histogram<VariantLabels>;
   queueWait: Histogram<VariantLabels>;
   promptTokens: Counter<VariantLabels>;
+  cachedPromptTokens: Counter<VariantLabels>;
   generatedTokens: Counter<VariantLabels>;
   modelLoadDuration: Histogram<VariantLabels>;
   evictions: Counter<"reason">;
@@ -75,7 +76,13 @@ export function createInferenceMetrics(registry: Registry): InferenceMetrics {
     }),
     promptTokens: new Counter({
       name: "reflexia_prompt_tokens_total",
-      help: "Prompt tokens evaluated.",
+      help: "Prompt tokens of generations, evaluated or served from the prefix cache.",
+      labelNames,
+      registers,
+    }),
+    cachedPromptTokens: new Counter({
+      name: "reflexia_prompt_tokens_cached_total",
+      help: "Prompt tokens served from the prefix cache (KV kept from an earlier request) instead of evaluated.",
       labelNames,
       registers,
     }),
@@ -169,6 +176,7 @@ export function createInferenceMetrics(registry: Registry): InferenceMetrics {
       if (result.completionTokens > 0) m.timeToFirstToken.observe(l, Math.max(0, t.ttftMs - t.queueMs) / 1000);
       for (const ms of t.interTokenMs) m.interTokenLatency.observe(l, ms / 1000);
       m.promptTokens.inc(l, result.promptTokens);
+      m.cachedPromptTokens.inc(l, result.cachedPromptTokens ?? 0);
       m.generatedTokens.inc(l, result.completionTokens);
     },
     schedulerSink: {

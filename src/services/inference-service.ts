@@ -16,6 +16,7 @@ import type { RagAnswerInfo, RagAugmenter, RagRequestOptions, RagSourceInfo } fr
 import { effectiveTemplate, renderTemplatePrompt, withModelDefaults, withModelMessages } from "./apply-modelfile.ts";
 import { applyRole, type RoleCatalog } from "./roles.ts";
 import type { VariantSelection, VariantSelector } from "./select-variant.ts";
+import { fitContext, type ContextFit } from "./fit-context.ts";
 
 export const INFERENCE_KINDS = ["chat", "completion"] as const;
 /** chat: messages through the model's chat template; completion: a raw prompt continued as is. */
@@ -40,6 +41,14 @@ export interface InferenceRequest {
   rag?: RagRequestOptions;
   /** Go template (Ollama's `template`) that formats a chat's messages instead of the model's own template. */
   template?: string;
+  /** Most tokens (prompt + generated) for this request when below what the engine allows one request (num_ctx). */
+  contextSize?: number;
+  /** Token ids of a previous prompt and answer to continue from (Ollama's `context`). */
+  contextTokens?: number[];
+  /** Return the prompt's and answer's token ids (InferenceOutcome.tokens). */
+  returnTokens?: boolean;
+  /** Generate until the context is full (Ollama's num_predict -2): sampling.maxTokens is then not the client's. */
+  fillContext?: boolean;
 }
 
 /** Why this variant served the request: the Reflexia-specific part of every response. */
@@ -63,6 +72,14 @@ export interface ReflexiaMeta {
   role: string | null;
   queue_ms: number;
   load_ms: number;
+  /** Present when the context-overflow policy changed the request: messages dropped or max_tokens lowered. */
+  context?: {
+    limit: number;
+    prompt_tokens: number;
+    dropped_messages: number;
+    max_tokens: number;
+    max_tokens_lowered: boolean;
+  };
 }
 
 export interface InferenceHooks {
@@ -76,7 +93,11 @@ export interface InferenceOutcome {
   text: string;
   finishReason: FinishReason;
   promptTokens: number;
+  /** Prompt tokens served from the prefix cache (only promptTokens - cachedPromptTokens were evaluated). */
+  cachedPromptTokens: number;
   completionTokens: number;
+  /** The prompt's then the answer's token ids, when the request asked (returnTokens). */
+  tokens?: number[];
   timings: GenerationTimings;
   /** Time waiting for the variant to load, ms. */
   loadMs: number;
@@ -104,15 +125,16 @@ export interface CachedGeneration {
   finishReason: FinishReason;
   promptTokens: number;
   completionTokens: number;
+  tokens?: number[];
   /** The sources a RAG answer cited (the entry is tagged "rag" and dropped when documents change). */
   rag?: { sources: RagSourceInfo[]; info: RagAnswerInfo };
 }
 
 /** The per-request limits run() enforces, for clients that size their input to them (the web UI's fields). */
 export interface InferenceLimits {
-  /** Largest max_tokens accepted: a sequence's share of the context (CONTEXT_SIZE / PARALLEL). */
+  /** Largest max_tokens accepted: the context one request may use (CONTEXT_SIZE), less its prompt. */
   maxTokens: number;
-  /** Tokens generated when a request sets no limit (DEFAULT_MAX_TOKENS, capped at maxTokens). */
+  /** Tokens generated when a request sets no limit (DEFAULT_MAX_TOKENS, capped at CONTEXT_SIZE / PARALLEL). */
   defaultMaxTokens: number;
   /** Largest prompt (or sum of messages) in characters (MAX_PROMPT_CHARS). */
   maxPromptChars: number;
@@ -138,13 +160,22 @@ const ZERO_TIMINGS: GenerationTimings = {
   interTokenMs: [],
 };
 
+const contextMeta = (f: ContextFit): NonNullable<ReflexiaMeta["context"]> => ({
+  limit: f.limit,
+  prompt_tokens: f.promptTokens,
+  dropped_messages: f.droppedMessages,
+  max_tokens: f.maxTokens,
+  max_tokens_lowered: f.maxTokensLowered,
+});
+
 export function createInferenceService(options: InferenceServiceOptions): InferenceService {
   const { config, scheduler, selector, roles, metrics } = options;
   const cache = config.cache.enabled ? options.cache : undefined;
   const contextSize = config.models.context_size;
-  // The engine splits the context between the parallel sequences (as llama.cpp's server does).
-  const perSequence = Math.floor(contextSize / scheduler.parallel);
-  const defaultMaxTokens = Math.min(config.models.default_max_tokens, perSequence);
+  // Any one request may use the whole context (one KV pool), but admission reserves prompt + max_tokens: a request
+  // that sets no limit gets at most its fair share, so PARALLEL of them can still run at once.
+  const fairShare = Math.floor(contextSize / scheduler.parallel);
+  const defaultMaxTokens = Math.min(config.models.default_max_tokens, fairShare);
 
   const validate = (req: InferenceRequest): void => {
     const chars = promptChars(req);
@@ -168,16 +199,41 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
     if (max !== undefined && (!Number.isInteger(max) || max < 1)) {
       throw new ReflexiaError("RFX_VALIDATION", `max_tokens must be a positive integer, got ${String(max)}`);
     }
-    if (max !== undefined && max > perSequence) {
+    if (max !== undefined && !req.fillContext && max >= contextSize) {
       throw new ReflexiaError(
         "RFX_VALIDATION",
-        `max_tokens ${max} exceeds the ${perSequence}-token context of a sequence (CONTEXT_SIZE ${contextSize} / PARALLEL ${scheduler.parallel})`,
-        {
-          maxTokens: max,
-          contextPerSequence: perSequence,
-        },
+        `max_tokens ${max} leaves no room for a prompt in the ${contextSize}-token context (CONTEXT_SIZE)`,
+        { maxTokens: max, contextSize },
       );
     }
+    const n = req.contextSize;
+    if (n !== undefined && (!Number.isInteger(n) || n < 1))
+      throw new ReflexiaError("RFX_VALIDATION", `num_ctx must be a positive integer, got ${String(n)}`);
+  };
+
+  // The overflow policy applied to this turn, with the prompt counted as the engine will evaluate it.
+  const fitTurn = (
+    req: InferenceRequest,
+    model: { tokenize(text: string): number[]; formatChat(messages: ChatMessage[]): string },
+    limit: number,
+    messages: ChatMessage[] | undefined,
+    prompt: string | undefined,
+    maxTokens: number,
+  ) => {
+    // BOS, or the continued context's tokens.
+    const before = req.contextTokens ? req.contextTokens.length : 1;
+    return fitContext({
+      policy: config.models.context_overflow,
+      limit,
+      messages: req.kind === "chat" ? messages : undefined,
+      countTokens: (m) => before + model.tokenize(m ? model.formatChat(m) : (prompt ?? "")).length,
+      maxTokens: req.fillContext ? limit : maxTokens,
+      maxTokensExplicit: req.sampling.maxTokens !== undefined && !req.fillContext,
+      limitName:
+        req.contextSize !== undefined && req.contextSize < limit + 1
+          ? `num_ctx ${req.contextSize}`
+          : `CONTEXT_SIZE ${contextSize}`,
+    });
   };
 
   const metaOf = (
@@ -204,7 +260,7 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
   });
 
   return {
-    limits: () => ({ maxTokens: perSequence, defaultMaxTokens, maxPromptChars: config.server.max_prompt_chars }),
+    limits: () => ({ maxTokens: contextSize - 1, defaultMaxTokens, maxPromptChars: config.server.max_prompt_chars }),
     async run(req, hooks = {}) {
       const t0 = performance.now();
       validate(req);
@@ -252,7 +308,14 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
             role: req.role,
             sampling: { ...sampling },
             ragFingerprint: ragTurn?.fingerprint,
-            extra: { contextSize, perSequence, template },
+            extra: {
+              contextSize,
+              fairShare,
+              numCtx: req.contextSize ?? null,
+              context: req.contextTokens ?? null,
+              fill: req.fillContext === true,
+              template,
+            },
           })
         : "";
       if (cacheable) {
@@ -267,7 +330,17 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
           hooks.onStart?.(meta);
           if (hit.text) hooks.onText?.(hit.text);
           const totalMs = performance.now() - t0;
-          return { ...hit, timings: { ...ZERO_TIMINGS, totalMs }, loadMs: 0, queueMs: 0, totalMs, meta };
+          const { tokens, ...rest } = hit;
+          return {
+            ...rest,
+            ...(req.returnTokens && tokens ? { tokens } : {}),
+            cachedPromptTokens: 0,
+            timings: { ...ZERO_TIMINGS, totalMs },
+            loadMs: 0,
+            queueMs: 0,
+            totalMs,
+            meta,
+          };
         }
         metrics?.cache.misses.inc();
       }
@@ -280,18 +353,31 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
       let meta: ReflexiaMeta;
       try {
         meta = metaOf(sel, cacheable ? "miss" : "bypass", req.role, lease.queueMs, lease.loadMs);
+        const model = lease.model;
+        const limit = Math.min(model.sequenceContextSize, req.contextSize ?? Infinity);
         if (ragTurn) {
-          const contextTokens = Math.min(perSequence, Math.floor(lease.model.contextSize / lease.model.parallel));
-          const applied = ragTurn.apply({ kind: req.kind, messages, prompt }, lease.model, {
-            contextTokens,
-            maxTokens: sampling.maxTokens!,
+          const applied = ragTurn.apply({ kind: req.kind, messages, prompt }, model, {
+            contextTokens: limit,
+            maxTokens: Math.min(sampling.maxTokens!, fairShare),
           });
           ({ messages, prompt } = applied);
           meta = { ...meta, sources: applied.sources, rag: applied.info };
         }
+        const fitted = fitTurn(req, model, limit, messages, prompt, sampling.maxTokens!);
+        messages = fitted.messages;
+        if (fitted.fit.droppedMessages > 0 || (fitted.fit.maxTokensLowered && !req.fillContext))
+          meta = { ...meta, context: contextMeta(fitted.fit) };
         selector.record(sel);
         hooks.onStart?.(meta);
-        const opts = { ...sampling, signal: req.signal, onText: hooks.onText };
+        const opts = {
+          ...sampling,
+          maxTokens: fitted.fit.maxTokens,
+          signal: req.signal,
+          onText: hooks.onText,
+          contextSize: req.contextSize,
+          contextTokens: req.contextTokens,
+          returnTokens: req.returnTokens,
+        };
         result =
           req.kind === "chat" && template === undefined
             ? await lease.model.chat(messages ?? [], opts)
@@ -317,12 +403,20 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
             finishReason: result.finishReason,
             promptTokens: result.promptTokens,
             completionTokens: result.completionTokens,
+            tokens: result.tokens,
             rag,
           },
           rag ? { tags: ["rag"] } : undefined,
         );
       }
-      return { ...result, loadMs: lease.loadMs, queueMs: lease.queueMs, totalMs: performance.now() - t0, meta };
+      return {
+        ...result,
+        cachedPromptTokens: result.cachedPromptTokens ?? 0,
+        loadMs: lease.loadMs,
+        queueMs: lease.queueMs,
+        totalMs: performance.now() - t0,
+        meta,
+      };
     },
   };
 }

@@ -138,6 +138,7 @@ export function createFakeEngine(options: FakeEngineOptions = {}): FakeEngine {
       path: load.path,
       contextSize,
       parallel,
+      sequenceContextSize: contextSize,
       // As a 32-layer model would report it: the layers the load asked for (-1 = all 33).
       offload: {
         gpuLayers: load.gpuLayers === -1 ? 33 : Math.min(load.gpuLayers ?? 0, 33),

@@ -50,6 +50,10 @@ export interface NativeSubmitParams {
   ignoreEos?: boolean;
   /** false: no text events, the whole text arrives with "done". Defaults to true. */
   stream?: boolean;
+  /** Most tokens (prompt + generated) the request may hold; 0 or absent: the context of a sequence. */
+  contextLimit?: number;
+  /** "done" carries the generated token ids. Defaults to false. */
+  wantTokens?: boolean;
 }
 
 export type NativeEvent =
@@ -64,7 +68,11 @@ export type NativeEvent =
       finish: "stop" | "length" | "cancelled" | "error";
       error?: string;
       promptTokens: number;
+      /** Prompt tokens taken from the prefix cache (not evaluated). */
+      cachedTokens: number;
       completionTokens: number;
+      /** Generated token ids, when the request asked (wantTokens). */
+      tokens?: Int32Array;
       tSubmit: number;
       tAdmit: number;
       tPromptDone: number;
@@ -85,9 +93,17 @@ export interface NativeGeneratorStats {
   batchTokens: number;
   generatedTokens: number;
   promptTokens: number;
+  /** Prompt tokens whose KV came from the prefix cache instead of being evaluated. */
+  cachedPromptTokens: number;
+  /** Idle cached sequences dropped to make room. */
+  prefixCacheEvictions: number;
   maxBatchSequences: number;
   /** Decode steps run as one one-token llama_decode per sequence instead of one batch (see batchSplit). */
   splitSteps: number;
+  /** llama_decode calls run on one thread because step times showed CPU contention (adaptiveThreads). */
+  reducedThreadCalls: number;
+  /** Times the decode loop left the full threadpool for one thread. */
+  contentionEvents: number;
   llamaEvalMs: number;
   llamaEvalCount: number;
   llamaPromptEvalMs: number;
@@ -109,6 +125,10 @@ export interface NativeGeneratorOptions {
   threads: number;
   poll: number;
   kvUnified: boolean;
+  /** Keep finished sequences' KV for the next request's common prefix. */
+  prefixCache: boolean;
+  /** Decode on one thread without the spinning pool while step times show CPU contention. */
+  adaptiveThreads: boolean;
   batchSplit: BatchSplitMode;
   /** Least ms between two hand-overs of streamed text to JS (0 = after every decode step). */
   flushIntervalMs: number;

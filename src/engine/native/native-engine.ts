@@ -18,6 +18,7 @@ import {
 } from "./native-addon.ts";
 import { renderNativeChat } from "./native-chat.ts";
 import { REPEAT_LAST_N, resolveSampling } from "../resolve-sampling.ts";
+import { CONFIG_DEFAULTS } from "../../config/index.ts";
 import { resolveThreadPolicy } from "../threads.ts";
 import type {
   ChatMessage,
@@ -47,10 +48,23 @@ export interface NativeEngineOptions {
   /** Most tokens per decode step: one per generating sequence plus prompt chunks. Defaults to DEFAULT_BATCH_SIZE (check-load-options.ts). */
   batchSize?: number;
   /**
-   * One KV cache shared by all sequences (a sequence may use the whole context) instead of contextSize / parallel
-   * cells each. Defaults to false, as llama.cpp's server does with an explicit parallel count.
+   * One KV pool shared by all sequences (any one request may use the whole context; admission reserves each request's
+   * prompt + maxTokens, so a running request never runs out) instead of contextSize / parallel cells each. Defaults
+   * to true (llama.cpp's `kv_unified`).
    */
   kvUnified?: boolean;
+  /**
+   * Keep a finished sequence's KV and reuse the longest common token prefix of the next prompt (slot affinity, as
+   * llama-server's cache_prompt); idle cached KV is evicted least recently used when cells are needed. Defaults to
+   * config `models.prefix_cache`.
+   */
+  prefixCache?: boolean;
+  /**
+   * Watch decode step times and, while they stay far above their own baseline (another process busy on the same
+   * cores), decode on one thread without the spinning pool; the full pool is probed every 16th step and taken back
+   * when it is fast again (native/README.md, "Threads under contention"). Defaults to true.
+   */
+  adaptiveThreads?: boolean;
   /**
    * How a decode step of several generating sequences (and no prompt) reaches llama.cpp: "auto" times one batched
    * call against one call per sequence on the running model and takes the faster (batching wins almost always, but
@@ -86,8 +100,6 @@ export interface NativeLoadedModel extends LoadedModel {
   readonly offload: ModelOffload;
   /** Decode threads of this context. */
   readonly threads: number;
-  /** Tokens one sequence can hold (contextSize / parallel unless kvUnified). */
-  readonly sequenceContextSize: number;
   generate(prompt: string, options?: NativeGenerateOptions): Promise<GenerationResult>;
   batchGenerate(prompts: string[], options?: NativeGenerateOptions): Promise<GenerationResult[]>;
   stats(): NativeEngineStats;
@@ -200,7 +212,9 @@ export function createNativeEngine(options: NativeEngineOptions = {}): NativeEng
               threads,
               poll,
               batchSize: Math.max(batchSize, parallel),
-              kvUnified: options.kvUnified ?? false,
+              kvUnified: options.kvUnified ?? true,
+              prefixCache: options.prefixCache ?? CONFIG_DEFAULTS.models.prefix_cache,
+              adaptiveThreads: options.adaptiveThreads ?? true,
               batchSplit,
               flushIntervalMs: options.flushIntervalMs ?? DEFAULT_FLUSH_MS,
             });
@@ -272,6 +286,8 @@ interface GenerationSetup {
   poll: number;
   batchSize: number;
   kvUnified: boolean;
+  prefixCache: boolean;
+  adaptiveThreads: boolean;
   batchSplit: BatchSplitMode;
   flushIntervalMs: number;
 }
@@ -299,6 +315,8 @@ async function createGenerationModel(
       threads: setup.threads,
       poll: setup.poll,
       kvUnified: setup.kvUnified,
+      prefixCache: setup.prefixCache,
+      adaptiveThreads: setup.adaptiveThreads,
       batchSplit: setup.batchSplit,
       flushIntervalMs: setup.flushIntervalMs,
     },
@@ -344,6 +362,16 @@ async function createGenerationModel(
   const sequenceContextSize = r.sequenceContextSize;
   const contextSize = r.contextSize;
 
+  // A request's own limit (num_ctx) when smaller than what one request may hold.
+  const contextLimit = (requested: number | undefined): number => {
+    if (requested === undefined) return sequenceContextSize;
+    if (!Number.isInteger(requested) || requested < 1)
+      throw new ReflexiaError("RFX_VALIDATION", `contextSize must be a positive integer (got ${String(requested)})`, {
+        field: "contextSize",
+      });
+    return Math.min(requested, sequenceContextSize);
+  };
+
   let nextId = 1;
   let disposed = false;
   let disposing: Promise<void> | undefined;
@@ -361,12 +389,13 @@ async function createGenerationModel(
     const s = resolveSampling(options);
     if (prompt.length === 0)
       throw new ReflexiaError("RFX_VALIDATION", "prompt is empty and the model has no BOS token to start from");
+    const limit = contextLimit(options.contextSize);
     // At least one cell must stay free for a generated token.
-    if (prompt.length >= sequenceContextSize)
+    if (prompt.length >= limit)
       throw new ReflexiaError(
         "RFX_CONTEXT_OVERFLOW",
-        `prompt of ${prompt.length} tokens does not fit the ${sequenceContextSize}-token context of a sequence`,
-        { promptTokens: prompt.length, contextSize: sequenceContextSize },
+        `prompt of ${prompt.length} tokens does not fit the ${limit}-token context of a request`,
+        { promptTokens: prompt.length, contextSize: limit },
       );
     const empty = (finishReason: FinishReason): GenerationResult => {
       const totalMs = performance.now() - t0;
@@ -374,7 +403,9 @@ async function createGenerationModel(
         text: "",
         finishReason,
         promptTokens: prompt.length,
+        cachedPromptTokens: 0,
         completionTokens: 0,
+        ...(options.returnTokens ? { tokens: Array.from(prompt) } : {}),
         timings: { queueMs: 0, promptEvalMs: 0, ttftMs: totalMs, evalMs: 0, totalMs, interTokenMs: [] },
       };
     };
@@ -389,7 +420,10 @@ async function createGenerationModel(
     const tSubmitJs = performance.now();
     try {
       generator.submit(id, prompt, {
-        maxTokens: s.maxTokens,
+        // The request's own cells end it "length" at its limit; admission reserves prompt + maxTokens in the pool.
+        maxTokens: Math.min(s.maxTokens, limit - prompt.length),
+        contextLimit: limit,
+        wantTokens: options.returnTokens === true,
         temperature: s.temperature,
         topP: s.topP,
         topK: s.topK,
@@ -420,11 +454,8 @@ async function createGenerationModel(
       if (e.error === "context_overflow")
         throw new ReflexiaError(
           "RFX_CONTEXT_OVERFLOW",
-          `prompt of ${e.promptTokens} tokens does not fit the ${sequenceContextSize}-token context of a sequence`,
-          {
-            promptTokens: e.promptTokens,
-            contextSize: sequenceContextSize,
-          },
+          `prompt of ${e.promptTokens} tokens does not fit the ${limit}-token context of a request`,
+          { promptTokens: e.promptTokens, contextSize: limit },
         );
       throw new ReflexiaError("RFX_ENGINE", `generation failed in llama.cpp (${e.error ?? "unknown"})`);
     }
@@ -438,7 +469,9 @@ async function createGenerationModel(
       text: finished.text,
       finishReason: e.finish,
       promptTokens: e.promptTokens,
+      cachedPromptTokens: e.cachedTokens,
       completionTokens: e.completionTokens,
+      ...(options.returnTokens ? { tokens: [...prompt, ...(e.tokens ?? [])] } : {}),
       timings: {
         queueMs: pre + (admitted - e.tSubmit),
         promptEvalMs: e.tPromptDone > 0 ? e.tPromptDone - admitted : 0,
@@ -465,6 +498,18 @@ async function createGenerationModel(
     return model.tokenize(text, true, true);
   };
 
+  // A continuation (Ollama's `context`) is the previous prompt and answer, then this prompt without a second BOS.
+  const promptTokens = (text: string, context: number[] | undefined): Int32Array => {
+    if (context === undefined) return tokenizePrompt(text);
+    const before = toTokens(model, context);
+    if (typeof text !== "string") throw new ReflexiaError("RFX_VALIDATION", "prompt must be a string");
+    const after = model.tokenize(text, false, true);
+    const all = new Int32Array(before.length + after.length);
+    all.set(before);
+    all.set(after, before.length);
+    return all;
+  };
+
   const lm: NativeLoadedModel = {
     path,
     info,
@@ -475,14 +520,14 @@ async function createGenerationModel(
     sequenceContextSize,
     activeSequences: () => (disposed ? 0 : generator.activeCount()),
     generate(prompt: string, options: NativeGenerateOptions = {}) {
-      return track((async () => (ensureOpen(), run(tokenizePrompt(prompt), options, [])))());
+      return track((async () => (ensureOpen(), run(promptTokens(prompt, options.contextTokens), options, [])))());
     },
     chat(messages: ChatMessage[], options: NativeGenerateOptions = {}) {
       return track(
         (async () => {
           ensureOpen();
           const rendered = renderNativeChat(model, messages);
-          return run(tokenizePrompt(rendered.text), options, rendered.stopStrings);
+          return run(promptTokens(rendered.text, options.contextTokens), options, rendered.stopStrings);
         })(),
       );
     },

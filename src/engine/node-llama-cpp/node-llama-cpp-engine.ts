@@ -234,6 +234,7 @@ function createEmbeddingModel(
     info,
     contextSize,
     parallel: 1,
+    sequenceContextSize: contextSize,
     activeSequences: () => 0,
     generate: async () => notForMode("generate", "embeddings"),
     chat: async () => notForMode("chat", "embeddings"),
@@ -320,14 +321,21 @@ function createGenerationModel(
     ensureOpen();
     const s = resolveSampling(options);
     const prompt = input.tokens;
+    if (options.contextTokens !== undefined)
+      throw new ReflexiaError(
+        "RFX_VALIDATION",
+        "context (token ids to continue from) needs the native engine; the node-llama-cpp engine does not support it",
+        { field: "context" },
+      );
     if (prompt.length === 0)
       throw new ReflexiaError("RFX_VALIDATION", "prompt is empty and the model has no BOS token to start from");
+    const limit = Math.min(perSequence, options.contextSize ?? perSequence);
     // At least one cell must stay free for a generated token.
-    if (prompt.length >= perSequence)
+    if (prompt.length >= limit)
       throw new ReflexiaError(
         "RFX_CONTEXT_OVERFLOW",
-        `prompt of ${prompt.length} tokens does not fit the ${perSequence}-token context of a sequence`,
-        { promptTokens: prompt.length, contextSize: perSequence },
+        `prompt of ${prompt.length} tokens does not fit the ${limit}-token context of a sequence`,
+        { promptTokens: prompt.length, contextSize: limit },
       );
 
     const signal = linkSignals(options.signal, lifetime.signal);
@@ -368,7 +376,7 @@ function createGenerationModel(
     const matcher = createStopMatcher([...s.stop, ...(input.stopStrings ?? [])]);
     const decoder = createTokenDecoder(detok, prompt);
     const recent = prompt.slice(-REPEAT_WINDOW);
-    const budget = Math.min(s.maxTokens, perSequence - prompt.length);
+    const budget = Math.min(s.maxTokens, limit - prompt.length);
     const t: Partial<Record<"firstYield" | "first" | "last", number>> = {};
     const inter: number[] = [];
     let completion = 0;
@@ -452,6 +460,7 @@ function createGenerationModel(
     path,
     info,
     contextSize: perSequence * parallel,
+    sequenceContextSize: perSequence,
     parallel,
     activeSequences: () => pool.busy(),
     generate(prompt: string, options: GenerateOptions = {}) {

@@ -44,12 +44,12 @@ export function detailsOf(m: ModelManifest) {
 
 const digestHex = (d: string): string => d.replace(/^sha256:/, "");
 
-export function samplingOfOllama(options: OllamaOptions | undefined, contextSize: number): SamplingOptions {
+export function samplingOfOllama(options: OllamaOptions | undefined): SamplingOptions {
   assertOllamaOptions(options);
   const o = options ?? {};
   let maxTokens: number | undefined;
-  if (o.num_predict === undefined || o.num_predict === -1) maxTokens = undefined;
-  else if (o.num_predict === -2) maxTokens = contextSize;
+  // -2 (fill the context) is InferenceRequest.fillContext (see contextOfOllama).
+  if (o.num_predict === undefined || o.num_predict === -1 || o.num_predict === -2) maxTokens = undefined;
   else if (o.num_predict >= 1) maxTokens = o.num_predict;
   else
     throw new ReflexiaError(
@@ -68,13 +68,22 @@ export function samplingOfOllama(options: OllamaOptions | undefined, contextSize
   };
 }
 
+/** The request's context fields: num_ctx (its own limit), num_predict -2 (generate until the context is full). */
+function contextOfOllama(options: OllamaOptions | undefined): Pick<InferenceRequest, "contextSize" | "fillContext"> {
+  return {
+    ...(options?.num_ctx !== undefined ? { contextSize: options.num_ctx } : {}),
+    ...(options?.num_predict === -2 ? { fillContext: true } : {}),
+  };
+}
+
 function finalFields(o: InferenceOutcome) {
   return {
     done: true,
     done_reason: o.finishReason === "length" ? "length" : "stop",
     total_duration: ns(o.totalMs),
     load_duration: ns(o.loadMs),
-    prompt_eval_count: o.promptTokens,
+    // Ollama counts the prompt tokens it evaluated: those served from the prefix cache are not.
+    prompt_eval_count: o.promptTokens - o.cachedPromptTokens,
     prompt_eval_duration: ns(o.timings.promptEvalMs),
     eval_count: o.completionTokens,
     eval_duration: ns(o.timings.evalMs),
@@ -120,9 +129,7 @@ async function respond(
 }
 
 export function registerOllamaRoutes(app: RouteApp, deps: AppDeps): void {
-  const { inference, embeddings, models, scheduler, config } = deps;
-  // num_predict -2 (fill the context) means a sequence's share of the context.
-  const contextSize = Math.floor(config.models.context_size / scheduler.parallel);
+  const { inference, embeddings, models, scheduler } = deps;
 
   app.post("/api/generate", { schema: { body: generateBodySchema } }, async (request, reply) => {
     const body = request.body;
@@ -139,7 +146,9 @@ export function registerOllamaRoutes(app: RouteApp, deps: AppDeps): void {
       await scheduler.load(`${sel.name}:${sel.tag}`, { keepAliveSeconds });
       return { model: body.model, created_at: createdAt(), response: "", done: true, done_reason: "load" };
     }
-    const sampling = samplingOfOllama(body.options, contextSize);
+    const sampling = samplingOfOllama(body.options);
+    // `context` (the previous answer's token ids) is continued; the answer returns the new one.
+    const continuation = { returnTokens: true, ...(body.context?.length ? { contextTokens: body.context } : {}) };
     const req: InferenceRequest = body.raw
       ? {
           kind: "completion",
@@ -148,6 +157,8 @@ export function registerOllamaRoutes(app: RouteApp, deps: AppDeps): void {
           role: body.role,
           sampling,
           keepAliveSeconds,
+          ...contextOfOllama(body.options),
+          ...continuation,
         }
       : {
           kind: "chat",
@@ -159,6 +170,8 @@ export function registerOllamaRoutes(app: RouteApp, deps: AppDeps): void {
           role: body.role,
           sampling,
           keepAliveSeconds,
+          ...contextOfOllama(body.options),
+          ...continuation,
         };
     req.signal = clientAbortSignal(request, reply);
     req.rag = ragOptionOf(body);
@@ -172,7 +185,12 @@ export function registerOllamaRoutes(app: RouteApp, deps: AppDeps): void {
       body.stream !== false,
       (hooks) => inference.run(req, hooks),
       (t) => ({ model: body.model, response: t }),
-      (o) => ({ model: body.model, response: body.stream !== false ? "" : o.text, ...finalFields(o) }),
+      (o) => ({
+        model: body.model,
+        response: body.stream !== false ? "" : o.text,
+        ...finalFields(o),
+        ...(o.tokens ? { context: o.tokens } : {}),
+      }),
     );
   });
 
@@ -206,7 +224,8 @@ export function registerOllamaRoutes(app: RouteApp, deps: AppDeps): void {
       model: body.model,
       messages,
       role: body.role,
-      sampling: samplingOfOllama(body.options, contextSize),
+      sampling: samplingOfOllama(body.options),
+      ...contextOfOllama(body.options),
       keepAliveSeconds,
       signal: clientAbortSignal(request, reply),
       rag: ragOptionOf(body),

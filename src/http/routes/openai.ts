@@ -71,6 +71,8 @@ function usageOf(o: InferenceOutcome) {
     prompt_tokens: o.promptTokens,
     completion_tokens: o.completionTokens,
     total_tokens: o.promptTokens + o.completionTokens,
+    // OpenAI's field for prompt tokens served from a cache: here, KV reused from the prefix cache.
+    prompt_tokens_details: { cached_tokens: o.cachedPromptTokens },
   };
 }
 

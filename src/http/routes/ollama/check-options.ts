@@ -12,7 +12,7 @@ const REFUSED: Partial<Record<keyof OllamaOptions, { allowed: (v: unknown) => bo
   },
   num_keep: {
     allowed: () => false,
-    why: "Reflexia never shifts the context window (a prompt that does not fit is refused with RFX_CONTEXT_OVERFLOW), so there is nothing to keep",
+    why: "Reflexia never shifts the context window token by token (CONTEXT_OVERFLOW drops whole oldest messages, keeping the system prompt, or refuses with RFX_CONTEXT_OVERFLOW), so there is no token count to keep",
   },
   num_thread: {
     allowed: () => false,

@@ -1,0 +1,434 @@
+// Serving benchmark: a real Reflexia server and llama.cpp's llama-server on the same GGUF file, threads, context and
+// parallel slots, driven by one streaming OpenAI-chat HTTP client: aggregate tok/s and time to first token at several
+// concurrencies (unique prompts), and a multi-turn chat on 2 slots; paired trials, median ratios.
+// Run: reflexia benchmark serving --llama-server PATH [--model name:tag] [--concurrency 1,4,8] [--tokens 64]
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { createServer } from "node:net";
+import { loadavg } from "node:os";
+import type { LoadedConfig } from "../config/index.ts";
+import { resolveThreadPolicy } from "../engine/threads.ts";
+import { createNativeEngine } from "../engine/native/native-engine.ts";
+import { createModelStore } from "../registry/index.ts";
+import { ReflexiaError } from "../errors/index.ts";
+import { median, percentile } from "./bench-stats.ts";
+import { startBenchServer } from "./start-bench-server.ts";
+
+export interface ServingBenchmarkOptions {
+  loaded: LoadedConfig;
+  /** `name:tag` of the variant (both servers load its file). */
+  model: string;
+  /** llama-server built against the same libraries (native/tools/build-llama-reference.sh). */
+  llamaServer: string;
+  /** Decode threads of both. Defaults to performance.thread_pool_size, else the thread policy's. */
+  threads?: number;
+  /** KV pool of both (llama-server -c). Defaults to models.context_size. */
+  contextSize?: number;
+  /** Concurrency levels; the highest is both servers' parallel slots. Defaults to [1, 4, 8]. */
+  concurrency?: number[];
+  /** Tokens generated per request of the concurrency runs. Defaults to 64. */
+  tokens?: number;
+  /** Paired trials per figure. Defaults to 3. */
+  trials?: number;
+  /** Turns of the multi-turn chat (0 skips it). Defaults to 6. */
+  turns?: number;
+  log?: (line: string) => void;
+}
+
+/** One side's numbers of one trial. */
+export interface ServingSample {
+  tokensPerSecond: number;
+  ttftP50Ms: number;
+  ttftP95Ms: number;
+}
+
+export interface ServingRow {
+  concurrency: number;
+  reflexia: ServingSample[];
+  llama: ServingSample[];
+  /** Median over trials of Reflexia / llama-server: ≥ 1 is better for tok/s, ≤ 1 for TTFT. */
+  medianRatio: { tokensPerSecond: number; ttftP50: number; ttftP95: number };
+}
+
+export interface MultiTurnRow {
+  turn: number;
+  /** Reflexia's prompt tokens and those it served from its prefix cache (median over trials). */
+  promptTokens: number;
+  cachedTokens: number;
+  reflexiaTtftMs: number[];
+  llamaTtftMs: number[];
+  medianRatio: number;
+  /** Reflexia's TTFT over (new tokens / the prompt rate of turn 1): 1 means only the new tokens cost time. */
+  vsNewTokensBound: number;
+}
+
+export interface ServingBenchmarkResult {
+  kind: "serving";
+  model: string;
+  file: string;
+  threads: number;
+  contextSize: number;
+  parallel: number;
+  tokens: number;
+  trials: number;
+  loadAverage: number[];
+  rows: ServingRow[];
+  multiTurn: MultiTurnRow[];
+}
+
+interface Turn {
+  ttftMs: number;
+  completionTokens: number;
+  promptTokens: number;
+  cachedTokens: number;
+  text: string;
+}
+
+type Message = { role: "system" | "user" | "assistant"; content: string };
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const a = s.address();
+      s.close(() => (typeof a === "object" && a ? resolve(a.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
+/** The one client both servers get: a streamed /v1/chat/completions, timed to the first content. */
+async function streamChat(base: string, body: Record<string, unknown>): Promise<Turn> {
+  const t0 = performance.now();
+  const res = await fetch(`${base}/v1/chat/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ ...body, stream: true, stream_options: { include_usage: true } }),
+  });
+  if (!res.ok || !res.body) throw new ReflexiaError("RFX_ENGINE", `${base}: HTTP ${res.status} ${await res.text()}`);
+  let ttft = Number.NaN;
+  let buf = "";
+  let text = "";
+  let usage: {
+    completion_tokens?: number;
+    prompt_tokens?: number;
+    prompt_tokens_details?: { cached_tokens?: number };
+  } = {};
+  const decoder = new TextDecoder();
+  for await (const chunk of res.body) {
+    buf += decoder.decode(chunk as Uint8Array, { stream: true });
+    let i: number;
+    while ((i = buf.indexOf("\n\n")) >= 0) {
+      const event = buf.slice(0, i).trim();
+      buf = buf.slice(i + 2);
+      if (!event.startsWith("data: ") || event === "data: [DONE]") continue;
+      const j = JSON.parse(event.slice(6)) as {
+        choices?: { delta?: { content?: string } }[];
+        usage?: typeof usage;
+        error?: unknown;
+      };
+      if (j.error !== undefined) throw new ReflexiaError("RFX_ENGINE", `${base}: ${JSON.stringify(j.error)}`);
+      const piece = j.choices?.[0]?.delta?.content;
+      if (piece) {
+        if (Number.isNaN(ttft)) ttft = performance.now() - t0;
+        text += piece;
+      }
+      if (j.usage) usage = j.usage;
+    }
+  }
+  if (usage.completion_tokens === undefined)
+    throw new ReflexiaError("RFX_ENGINE", `${base}: the stream ended without usage`);
+  return {
+    ttftMs: Number.isNaN(ttft) ? performance.now() - t0 : ttft,
+    completionTokens: usage.completion_tokens ?? 0,
+    promptTokens: usage.prompt_tokens ?? 0,
+    cachedTokens: usage.prompt_tokens_details?.cached_tokens ?? 0,
+    text,
+  };
+}
+
+interface Side {
+  name: "reflexia" | "llama";
+  url: string;
+  /** What requests name: Reflexia routes by it, llama-server serves its one file whatever the name. */
+  model: string;
+  /** Fields only this side gets (llama-server's logit_bias, see runServingBenchmark). */
+  extra: Record<string, unknown>;
+  close(): Promise<void>;
+}
+
+async function startLlamaServer(
+  extra: Record<string, unknown>,
+  bin: string,
+  file: string,
+  threads: number,
+  poll: number,
+  contextSize: number,
+  parallel: number,
+): Promise<Side> {
+  const port = await freePort();
+  const args = ["-m", file, "-t", String(threads), "-tb", String(threads), "-np", String(parallel)];
+  args.push("-c", String(contextSize), "--port", String(port), "--host", "127.0.0.1", "--poll", String(poll));
+  const child: ChildProcess = spawn(bin, [...args, "--no-warmup"], { stdio: ["ignore", "ignore", "pipe"] });
+  const kill = () => child.kill("SIGTERM");
+  process.once("exit", kill);
+  let log = "";
+  child.stderr?.on("data", (d: Buffer) => (log = (log + d.toString()).slice(-4000)));
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    if (child.exitCode !== null) throw new ReflexiaError("RFX_ENGINE", `llama-server exited: ${log}`);
+    if (
+      await fetch(`${url}/health`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      break;
+    if (i > 1200) throw new ReflexiaError("RFX_ENGINE", `llama-server did not start: ${log}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    name: "llama",
+    url,
+    model: "llama",
+    extra,
+    close: async () => {
+      process.removeListener("exit", kill);
+      const gone = new Promise((r) => child.once("exit", r));
+      kill();
+      await gone;
+    },
+  };
+}
+
+// ~60 tokens of words that differ per request from the first word on: no prefix is shared beyond the template.
+const WORDS = "sea ship harbour wind sail rope anchor tide wave storm coast island map star compass deck".split(" ");
+function uniquePrompt(seed: number): string {
+  let x = seed * 2654435761;
+  const out: string[] = [`Request ${seed}:`];
+  for (let i = 0; i < 44; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    out.push(WORDS[x % WORDS.length]);
+  }
+  return out.join(" ");
+}
+
+async function concurrencyTrial(side: Side, n: number, tokens: number, seed: number): Promise<ServingSample> {
+  const t0 = performance.now();
+  const turns = await Promise.all(
+    Array.from({ length: n }, (_, i) =>
+      streamChat(side.url, {
+        ...side.extra,
+        model: side.model,
+        messages: [{ role: "user", content: uniquePrompt(seed + i) }],
+        max_tokens: tokens,
+        temperature: 0.8,
+        seed: seed + i,
+      }),
+    ),
+  );
+  const wall = performance.now() - t0;
+  const ttfts = turns.map((t) => t.ttftMs);
+  return {
+    tokensPerSecond: (turns.reduce((s, t) => s + t.completionTokens, 0) / wall) * 1000,
+    ttftP50Ms: median(ttfts),
+    ttftP95Ms: percentile(ttfts, 95),
+  };
+}
+
+const SYSTEM_WORDS = "You are a patient harbour master who explains ships tides weather and knots to visitors".split(
+  " ",
+);
+/** A ~600-word system prompt, distinct per trial from its first word (each trial starts cold on both servers). */
+function systemPrompt(trial: number): string {
+  const words = [`Trial ${trial}.`];
+  for (let i = 0; words.length < 600; i++) words.push(SYSTEM_WORDS[(i * 7 + trial) % SYSTEM_WORDS.length]);
+  return words.join(" ");
+}
+
+async function conversation(side: Side, trial: number, turns: number): Promise<Turn[]> {
+  const messages: Message[] = [{ role: "system", content: systemPrompt(trial) }];
+  const out: Turn[] = [];
+  for (let k = 0; k < turns; k++) {
+    messages.push({ role: "user", content: `Question ${k + 1}: what should a visitor know about ${WORDS[k]} today?` });
+    const t = await streamChat(side.url, {
+      ...side.extra,
+      model: side.model,
+      messages,
+      max_tokens: 32,
+      temperature: 0,
+      seed: 1,
+    });
+    messages.push({ role: "assistant", content: t.text });
+    out.push(t);
+  }
+  return out;
+}
+
+const ratio = (a: number, b: number) => Math.round((a / b) * 1000) / 1000;
+
+export async function runServingBenchmark(options: ServingBenchmarkOptions): Promise<ServingBenchmarkResult> {
+  const log = options.log ?? ((l: string) => console.log(l));
+  const config = options.loaded.config;
+  if (!existsSync(options.llamaServer))
+    throw new ReflexiaError("RFX_NOT_FOUND", `llama-server not found: ${options.llamaServer}`);
+  const concurrency = options.concurrency ?? [1, 4, 8];
+  const tokens = options.tokens ?? 64;
+  const trials = options.trials ?? 3;
+  const turns = options.turns ?? 6;
+  const contextSize = options.contextSize ?? config.models.context_size;
+  const policy = resolveThreadPolicy({ configured: options.threads ?? config.performance.thread_pool_size });
+  const threads = policy.threads;
+  const parallel = Math.max(...concurrency);
+
+  // llama-server ends a stream whose text is not valid UTF-8 (the random byte tokens of synthetic models): it gets
+  // the tokens that do not decode to text on their own banned (logit_bias); Reflexia samples without the ban. The
+  // work per token is the same.
+  const banned: Array<[number, false]> = [];
+  {
+    const variant = await createModelStore({
+      home: config.home,
+      defaultQuantization: config.models.default_quantization,
+    }).resolve(options.model);
+    const engine = createNativeEngine({ threads: 1 });
+    try {
+      const m = await engine.loadModel({ path: variant.path, contextSize: 64, threads: 1 });
+      for (let id = 0; id < m.info.vocabSize; id++) if (m.detokenize([id]).includes("\uFFFD")) banned.push([id, false]);
+    } finally {
+      await engine.dispose();
+    }
+  }
+
+  // Both servers for one slot count, started one after the other; both stay up for the paired trials.
+  const startBoth = async (slots: number): Promise<{ sides: Side[]; file: string }> => {
+    const { server } = await startBenchServer({
+      base: options.loaded,
+      parallel: slots,
+      tokens,
+      cache: false,
+      contextSize,
+      overrides: { "performance.thread_pool_size": threads, "adaptive.enabled": false },
+    });
+    const variant = await server.services.models.show(options.model);
+    const file = variant.path;
+    const reflexia: Side = {
+      name: "reflexia",
+      url: server.url,
+      model: options.model,
+      extra: {},
+      close: () => server.close(),
+    };
+    try {
+      // Load the variant before timing anything.
+      await streamChat(reflexia.url, {
+        model: options.model,
+        messages: [{ role: "user", content: "hi" }],
+        max_tokens: 1,
+      });
+      const llama = await startLlamaServer(
+        { logit_bias: banned },
+        options.llamaServer,
+        file,
+        threads,
+        policy.poll,
+        contextSize,
+        slots,
+      );
+      return { sides: [reflexia, llama], file };
+    } catch (e) {
+      await reflexia.close();
+      throw e;
+    }
+  };
+
+  const rows: ServingRow[] = [];
+  let file = "";
+  {
+    const { sides, file: f } = await startBoth(parallel);
+    file = f;
+    try {
+      log(
+        `serving: ${options.model} (${file}), ${threads} threads, context ${contextSize}, ${parallel} slots, ${tokens} tokens per request, ${trials} paired trials; load ${loadavg()
+          .map((x) => x.toFixed(2))
+          .join(" ")}`,
+      );
+      for (const s of sides) await concurrencyTrial(s, 1, 4, 999_000); // warm-up
+      for (const n of concurrency) {
+        const row: ServingRow = {
+          concurrency: n,
+          reflexia: [],
+          llama: [],
+          medianRatio: { tokensPerSecond: 0, ttftP50: 0, ttftP95: 0 },
+        };
+        for (let t = 0; t < trials; t++) {
+          // Alternate who goes first; both get the same prompts and seeds.
+          const order = t % 2 === 0 ? sides : [...sides].reverse();
+          for (const s of order) row[s.name].push(await concurrencyTrial(s, n, tokens, (n * 100 + t) * 1000));
+        }
+        const r = (k: keyof ServingSample) => median(row.reflexia.map((x, i) => x[k] / row.llama[i][k]));
+        row.medianRatio = {
+          tokensPerSecond: ratio(r("tokensPerSecond"), 1),
+          ttftP50: ratio(r("ttftP50Ms"), 1),
+          ttftP95: ratio(r("ttftP95Ms"), 1),
+        };
+        const m = (xs: ServingSample[], k: keyof ServingSample) => median(xs.map((x) => x[k])).toFixed(1);
+        log(
+          `  ${n} concurrent: tok/s ${m(row.reflexia, "tokensPerSecond")} vs ${m(row.llama, "tokensPerSecond")} (${row.medianRatio.tokensPerSecond}x), TTFT p50 ${m(row.reflexia, "ttftP50Ms")} vs ${m(row.llama, "ttftP50Ms")} ms (${row.medianRatio.ttftP50}x), p95 ${row.medianRatio.ttftP95}x`,
+        );
+        rows.push(row);
+      }
+    } finally {
+      for (const s of sides) await s.close();
+    }
+  }
+
+  const multiTurn: MultiTurnRow[] = [];
+  if (turns > 0) {
+    const { sides } = await startBoth(2);
+    try {
+      log(`multi-turn: ${turns} turns, ~600-word system prompt, 2 slots, 32 tokens per answer`);
+      const runs: Record<Side["name"], Turn[][]> = { reflexia: [], llama: [] };
+      for (let t = 0; t < trials; t++) {
+        const order = t % 2 === 0 ? sides : [...sides].reverse();
+        for (const s of order) runs[s.name].push(await conversation(s, t, turns));
+      }
+      for (let k = 0; k < turns; k++) {
+        const rf = runs.reflexia.map((c) => c[k]);
+        const ll = runs.llama.map((c) => c[k]);
+        // Prompt rate of this machine: turn 1 (nothing cached) of the same trial.
+        const bound = rf.map((x, i) => {
+          const first = runs.reflexia[i][0];
+          const rate = first.promptTokens / first.ttftMs;
+          return x.ttftMs / (Math.max(1, x.promptTokens - x.cachedTokens) / rate);
+        });
+        const row: MultiTurnRow = {
+          turn: k + 1,
+          promptTokens: median(rf.map((x) => x.promptTokens)),
+          cachedTokens: median(rf.map((x) => x.cachedTokens)),
+          reflexiaTtftMs: rf.map((x) => Math.round(x.ttftMs)),
+          llamaTtftMs: ll.map((x) => Math.round(x.ttftMs)),
+          medianRatio: ratio(median(rf.map((x, i) => x.ttftMs / ll[i].ttftMs)), 1),
+          vsNewTokensBound: ratio(median(bound), 1),
+        };
+        log(
+          `  turn ${row.turn}: prompt ${row.promptTokens} (cached ${row.cachedTokens}), TTFT ${median(row.reflexiaTtftMs).toFixed(0)} vs ${median(row.llamaTtftMs).toFixed(0)} ms (${row.medianRatio}x), ${row.vsNewTokensBound}x the new-token bound`,
+        );
+        multiTurn.push(row);
+      }
+    } finally {
+      for (const s of sides) await s.close();
+    }
+  }
+  return {
+    kind: "serving",
+    model: options.model,
+    file,
+    threads,
+    contextSize,
+    parallel,
+    tokens,
+    trials,
+    loadAverage: loadavg().map((x) => Math.round(x * 100) / 100),
+    rows,
+    multiTurn,
+  };
+}

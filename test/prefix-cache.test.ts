@@ -1,0 +1,136 @@
+// The native engine's unified KV pool and prefix cache on a real (tiny synthetic) model: reuse must not change
+// output, must count what it saved, and must survive concurrency, eviction and cancellation.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { isReflexiaError } from "../src/errors/index.ts";
+import { writeSyntheticModel } from "../src/gguf/index.ts";
+import { createNativeEngine, type NativeEngine, type NativeLoadedModel } from "../src/engine/native/native-engine.ts";
+
+let dir: string;
+let modelPath: string;
+let cached: NativeEngine;
+let plain: NativeEngine;
+
+const SYSTEM = "You are a careful assistant who answers questions about the weather in short sentences. ".repeat(6);
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "rfx-prefix-"));
+  modelPath = join(dir, "tiny-f16.gguf");
+  await writeSyntheticModel({ path: modelPath, shape: "tiny", seed: 7 });
+  // "always": every llama_decode holds one sequence, so a sequence's numbers never depend on its neighbours and the
+  // only difference between the two engines is the reuse itself.
+  cached = createNativeEngine({ threads: 1, prefixCache: true, batchSplit: "always" });
+  plain = createNativeEngine({ threads: 1, prefixCache: false, batchSplit: "always" });
+});
+
+afterAll(async () => {
+  await cached?.dispose();
+  await plain?.dispose();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function load(engine: NativeEngine, parallel: number, contextSize: number): Promise<NativeLoadedModel> {
+  return engine.loadModel({ path: modelPath, parallel, contextSize });
+}
+
+describe("prefix cache", () => {
+  it("gives the same fixed-seed output with reuse on and off, and evaluates only the new tokens", async () => {
+    const on = await load(cached, 2, 1024);
+    const off = await load(plain, 2, 1024);
+    try {
+      const turns = ["What is the weather like?", "And tomorrow?", "Will it rain on Sunday?"];
+      let history = SYSTEM;
+      for (const [i, q] of turns.entries()) {
+        history += `\nUser: ${q}\nAssistant:`;
+        for (const temperature of [0, 0.9]) {
+          const opts = { maxTokens: 12, seed: 99 + i, temperature, ignoreEos: true };
+          const a = await on.generate(history, opts);
+          const b = await off.generate(history, opts);
+          expect(a.text).toBe(b.text);
+          expect(b.cachedPromptTokens).toBe(0);
+          // Turn 1 at temperature 0 is the first sight of the prompt; everything after reuses a prefix.
+          if (i > 0 || temperature > 0) expect(a.cachedPromptTokens).toBeGreaterThan(0);
+          expect(a.cachedPromptTokens).toBeLessThan(a.promptTokens);
+        }
+        history += (await off.generate(history, { maxTokens: 12, seed: 1, temperature: 0, ignoreEos: true })).text;
+      }
+      // The same prompt twice: the second time all but its last token come from the cache.
+      await on.generate(history, { maxTokens: 4, temperature: 0, ignoreEos: true });
+      const again = await on.generate(history, { maxTokens: 4, temperature: 0, ignoreEos: true });
+      expect(again.cachedPromptTokens).toBe(again.promptTokens - 1);
+      const stats = on.stats();
+      expect(stats.cachedPromptTokens).toBeGreaterThan(0);
+    } finally {
+      await on.dispose();
+      await off.dispose();
+    }
+  });
+
+  it("lets one request use the whole context of a unified pool: 3,000-token prompt + 1,000 tokens, 4096 / 4", async () => {
+    const m = await load(cached, 4, 4096);
+    try {
+      expect(m.sequenceContextSize).toBe(4096);
+      let prompt = "";
+      while (m.tokenize(prompt).length < 2999) prompt += "the quick brown fox jumps over the lazy dog ";
+      const ids = m.tokenize(prompt).slice(0, 2999);
+      prompt = m.detokenize(ids);
+      const promptTokens = m.tokenize(prompt).length + 1;
+      expect(promptTokens).toBeGreaterThanOrEqual(2990);
+      const r = await m.generate(prompt, { maxTokens: 1000, temperature: 0, ignoreEos: true });
+      expect(r.finishReason).toBe("length");
+      expect(r.completionTokens).toBe(1000);
+      // A request that can never fit fails by name, and a smaller per-request limit (num_ctx) is honoured.
+      const e = await m.generate(prompt + prompt, { maxTokens: 4 }).catch((x: unknown) => x);
+      expect(isReflexiaError(e) && e.code).toBe("RFX_CONTEXT_OVERFLOW");
+      const small = await m.generate("Once upon a time", { maxTokens: 100, contextSize: 20, ignoreEos: true });
+      expect(small.promptTokens + small.completionTokens).toBe(20);
+      expect(small.finishReason).toBe("length");
+    } finally {
+      await m.dispose();
+    }
+  }, 300_000);
+
+  it("survives reuse while another sequence decodes, eviction mid-queue and cancellation during a reused prompt", async () => {
+    // 3 sequences in a 256-token pool and ~100-token prompts that share nothing: a prompt waits while others hold
+    // the cells, and a cached prompt's KV is evicted (LRU) for another while its own next request is still queued.
+    const m = await load(cached, 3, 256);
+    try {
+      const long = (k: number) => m.detokenize(m.tokenize(`${"abcdefgh"[k]} ${k} ${SYSTEM}`).slice(0, 100));
+      const runner = m.generate("A long story begins", { maxTokens: 120, ignoreEos: true, temperature: 0.7 });
+      const reused: Promise<unknown>[] = [];
+      for (let k = 0; k < 6; k++) reused.push(m.generate(long(k % 3), { maxTokens: 16, ignoreEos: true }));
+      // Cancel one whose prompt is mostly cached, while it waits or runs.
+      const ac = new AbortController();
+      const cancelled = m.generate(long(1), { maxTokens: 64, ignoreEos: true, signal: ac.signal });
+      setTimeout(() => ac.abort(), 5);
+      const results = await Promise.all([runner, cancelled, ...reused]);
+      expect((results[0] as { completionTokens: number }).completionTokens).toBe(120);
+      expect(["cancelled", "length"]).toContain((results[1] as { finishReason: string }).finishReason);
+      for (const r of results.slice(2)) expect((r as { completionTokens: number }).completionTokens).toBe(16);
+      expect(m.stats().prefixCacheEvictions).toBeGreaterThan(0);
+      // The engine still answers correctly after all that.
+      const after = await m.generate(long(2), { maxTokens: 8, temperature: 0, ignoreEos: true });
+      expect(after.completionTokens).toBe(8);
+    } finally {
+      await m.dispose();
+    }
+  }, 120_000);
+
+  it("serves 64 requests sharing one system prompt on 8 sequences", async () => {
+    const m = await load(cached, 8, 4096);
+    try {
+      const rs = await Promise.all(
+        Array.from({ length: 64 }, (_, i) =>
+          m.generate(`${SYSTEM}\nUser: question number ${i}?\nAssistant:`, { maxTokens: 6, ignoreEos: true, seed: i }),
+        ),
+      );
+      for (const r of rs) expect(r.completionTokens).toBe(6);
+      const reusedCount = rs.filter((r) => (r.cachedPromptTokens ?? 0) > 0).length;
+      expect(reusedCount).toBeGreaterThanOrEqual(56);
+    } finally {
+      await m.dispose();
+    }
+  }, 300_000);
+});

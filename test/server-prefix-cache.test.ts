@@ -1,0 +1,159 @@
+// The serving path's context features end to end on the tiny model through the real `openai` and `ollama` clients:
+// prefix-cache accounting (usage.prompt_tokens_details.cached_tokens, prompt_eval_count, the cached-tokens metric),
+// Ollama's `context` round trip, num_ctx, the whole context for one request, and the overflow policy.
+import { Ollama } from "ollama";
+import OpenAI from "openai";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startServer, type RunningServer } from "../src/main.ts";
+import { createTinyHome, liveServerConfig, TINY, type TinyHome } from "./support/server-fixture.ts";
+
+let home: TinyHome;
+const servers: RunningServer[] = [];
+
+async function serve(overrides: Record<string, unknown>): Promise<RunningServer> {
+  const loaded = liveServerConfig(home.home, {
+    "scheduler.parallel": 4,
+    "models.context_size": 1024,
+    "adaptive.enabled": false,
+    "cache.enabled": false,
+    ...overrides,
+  });
+  const server = await startServer({ loaded, store: home.store, logger: false });
+  servers.push(server);
+  await server.ready;
+  return server;
+}
+
+beforeAll(async () => {
+  home = await createTinyHome(["q4_0"]);
+});
+
+afterAll(async () => {
+  for (const s of servers) await s.close();
+  await home?.cleanup();
+});
+
+const SYSTEM = "You are a helpful assistant that answers in one short sentence about the sea and ships. ".repeat(4);
+
+describe("prefix cache through HTTP", () => {
+  it("reports cached tokens to OpenAI and Ollama clients and counts them in /metrics", async () => {
+    const server = await serve({});
+    const openai = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: "unused", maxRetries: 0 });
+    const messages: OpenAI.ChatCompletionMessageParam[] = [
+      { role: "system", content: SYSTEM },
+      { role: "user", content: "What is a ship?" },
+    ];
+    const first = await openai.chat.completions.create({ model: TINY, messages, max_tokens: 6, temperature: 0 });
+    messages.push({ role: "assistant", content: first.choices[0].message.content ?? "" });
+    messages.push({ role: "user", content: "And a boat?" });
+    const second = await openai.chat.completions.create({ model: TINY, messages, max_tokens: 6, temperature: 0 });
+    const cached = second.usage!.prompt_tokens_details!.cached_tokens!;
+    expect(cached).toBeGreaterThan(first.usage!.prompt_tokens / 2);
+    expect(cached).toBeLessThan(second.usage!.prompt_tokens);
+
+    // Ollama counts only what it evaluated.
+    const ollama = new Ollama({ host: server.url });
+    const ask = () =>
+      ollama.chat({
+        model: TINY,
+        messages: [
+          { role: "system", content: SYSTEM },
+          { role: "user", content: "What is a harbour?" },
+        ],
+        options: { num_predict: 4, temperature: 0 },
+      });
+    const o1 = await ask();
+    const o2 = await ask();
+    expect(o2.prompt_eval_count).toBeLessThan(o1.prompt_eval_count);
+    expect(o2.prompt_eval_count).toBeGreaterThanOrEqual(1);
+
+    const metrics = await (await fetch(`${server.metricsUrl ?? server.url}/metrics`)).text();
+    const line = metrics.split("\n").find((l) => l.startsWith("reflexia_prompt_tokens_cached_total{"));
+    expect(line).toBeDefined();
+    expect(Number(line!.split(" ").pop())).toBeGreaterThan(0);
+  });
+
+  it("returns Ollama's context and continues from it, evaluating only the new tokens", async () => {
+    const server = await serve({});
+    const ollama = new Ollama({ host: server.url });
+    const a = await ollama.generate({ model: TINY, prompt: SYSTEM, options: { num_predict: 8, temperature: 0 } });
+    expect(Array.isArray(a.context)).toBe(true);
+    expect(a.context.length).toBe(a.prompt_eval_count + a.eval_count);
+    const b = await ollama.generate({
+      model: TINY,
+      prompt: "Tell me more.",
+      context: a.context,
+      options: { num_predict: 8, temperature: 0 },
+    });
+    const promptTokens = (b.context.length as number) - b.eval_count;
+    expect(promptTokens).toBeGreaterThan(a.context.length);
+    // Everything up to the previous answer's last token came from the cache.
+    expect(b.prompt_eval_count).toBeLessThan(promptTokens - a.context.length + 3);
+    // A bad context is refused by name.
+    const bad = await fetch(`${server.url}/api/generate`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: TINY, prompt: "x", context: [-5], stream: false }),
+    });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(await bad.json())).toContain("token ids");
+  });
+
+  it("lets one request use the whole context, honours num_ctx, and applies CONTEXT_OVERFLOW", async () => {
+    const server = await serve({ "models.context_overflow": "truncate" });
+    const openai = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: "unused", maxRetries: 0 });
+    // max_tokens beyond CONTEXT_SIZE / PARALLEL (256) but within CONTEXT_SIZE.
+    const big = await openai.completions.create({ model: TINY, prompt: "Once", max_tokens: 700, temperature: 0.8 });
+    expect(big.usage!.completion_tokens).toBeGreaterThan(0);
+    // max_tokens that leaves no room is a 400 naming CONTEXT_SIZE.
+    const err = await openai.completions.create({ model: TINY, prompt: "Once", max_tokens: 1024 }).catch((e) => e);
+    expect(err.status).toBe(400);
+    expect(String(err.message)).toContain("CONTEXT_SIZE");
+
+    // Truncate: a long history loses its oldest non-system messages, and the response says so.
+    const history: { role: "system" | "user" | "assistant"; content: string }[] = [
+      { role: "system", content: "Be brief." },
+    ];
+    for (let i = 0; i < 30; i++)
+      history.push({ role: i % 2 ? "assistant" : "user", content: `message ${i} ${"about the weather ".repeat(10)}` });
+    history.push({ role: "user", content: "Last question?" });
+    const r = (await openai.chat.completions.create({
+      model: TINY,
+      messages: history,
+      max_tokens: 100,
+      temperature: 0,
+    })) as OpenAI.ChatCompletion & { reflexia: { context?: { dropped_messages: number; limit: number } } };
+    expect(r.reflexia.context!.dropped_messages).toBeGreaterThan(0);
+    expect(r.usage!.prompt_tokens + 100).toBeLessThanOrEqual(1024);
+
+    // num_ctx: a smaller limit for one Ollama request.
+    const ollama = new Ollama({ host: server.url });
+    const small = await ollama.generate({
+      model: TINY,
+      prompt: "Once upon a time",
+      raw: true,
+      options: { num_ctx: 24, num_predict: -2, temperature: 0.9 },
+    });
+    expect((small.context.length as number) <= 24).toBe(true);
+  });
+
+  it("refuses instead of truncating with CONTEXT_OVERFLOW=error", async () => {
+    const server = await serve({ "models.context_overflow": "error" });
+    const res = await fetch(`${server.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        model: TINY,
+        max_tokens: 200,
+        messages: [
+          { role: "user", content: "old ".repeat(500) },
+          { role: "user", content: "new ".repeat(400) },
+        ],
+      }),
+    });
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe("RFX_CONTEXT_OVERFLOW");
+    expect(body.error.message).toContain("1024-token context");
+  });
+});
