@@ -10,6 +10,7 @@
 #include "embedder.h"
 #include "devices.h"
 #include "generator.h"
+#include "grammar.h"
 #include "ggml-backend.h"
 #include "model.h"
 #include "vector-index.h"
@@ -105,6 +106,7 @@ static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
     exports.Set("loadModel", Napi::Function::New(env, Model::Load));
     exports.Set("loadBackend", Napi::Function::New(env, LoadBackend));
     exports.Set("devices", Napi::Function::New(env, Devices));
+    exports.Set("jsonSchemaToGrammar", Napi::Function::New(env, JsonSchemaToGrammar));
     exports.Set("deviceBandwidth", Napi::Function::New(env, DeviceBandwidth));
     exports.Set("Model", Model::Define(env));
     exports.Set("Generator", Generator::Define(env));
