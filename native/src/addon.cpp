@@ -107,6 +107,7 @@ static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
     exports.Set("loadBackend", Napi::Function::New(env, LoadBackend));
     exports.Set("devices", Napi::Function::New(env, Devices));
     exports.Set("jsonSchemaToGrammar", Napi::Function::New(env, JsonSchemaToGrammar));
+    exports.Set("checkGrammar", Napi::Function::New(env, CheckGrammar));
     exports.Set("deviceBandwidth", Napi::Function::New(env, DeviceBandwidth));
     exports.Set("Model", Model::Define(env));
     exports.Set("Generator", Generator::Define(env));

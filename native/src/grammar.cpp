@@ -26,7 +26,7 @@ Napi::Value JsonSchemaToGrammar(const Napi::CallbackInfo & info) {
 
 // llama.cpp's grammar parser reports syntax errors with fprintf(stderr) (only "failed to parse grammar" reaches the
 // log hook), so the check reads stderr into a temporary file for its duration. One check at a time.
-std::string check_grammar(const llama_vocab * vocab, const std::string & gbnf, const std::string & root) {
+static std::string check_grammar(const std::string & gbnf, const std::string & root) {
     static std::mutex mu;
     std::lock_guard<std::mutex> lk(mu);
     clear_llama_error();
@@ -37,7 +37,7 @@ std::string check_grammar(const llama_vocab * vocab, const std::string & gbnf, c
         saved = dup(STDERR_FILENO);
         if (saved >= 0) dup2(fileno(tmp), STDERR_FILENO);
     }
-    llama_sampler * s = llama_sampler_init_grammar(vocab, gbnf.c_str(), root.c_str());
+    llama_sampler * s = llama_sampler_init_grammar(nullptr, gbnf.c_str(), root.c_str());
     std::string captured;
     if (saved >= 0) {
         std::fflush(stderr);
@@ -62,6 +62,19 @@ std::string check_grammar(const llama_vocab * vocab, const std::string & gbnf, c
     if (at != std::string::npos) return trim(captured.substr(at + prefix.size()));
     std::string why = trim(last_llama_error());
     return why.empty() ? "llama.cpp could not parse the grammar" : why;
+}
+
+}  // namespace rfx
+
+namespace rfx {
+
+Napi::Value CheckGrammar(const Napi::CallbackInfo & info) {
+    auto env = info.Env();
+    if (info.Length() < 2 || !info[0].IsString() || !info[1].IsString())
+        throw Napi::TypeError::New(env, "checkGrammar(gbnf, root)");
+    std::string why = check_grammar(info[0].As<Napi::String>().Utf8Value(), info[1].As<Napi::String>().Utf8Value());
+    if (why.empty()) return env.Null();
+    return Napi::String::New(env, why);
 }
 
 }  // namespace rfx

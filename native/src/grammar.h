@@ -13,7 +13,8 @@ namespace rfx {
 // jsonSchemaToGrammar(schemaJsonText) -> {grammar} | {error}
 Napi::Value JsonSchemaToGrammar(const Napi::CallbackInfo & info);
 
-// "" when `gbnf` parses for `vocab` and has rule `root`, else llama.cpp's reason.
-std::string check_grammar(const llama_vocab * vocab, const std::string & gbnf, const std::string & root);
+// checkGrammar(gbnf, root) -> null | reason. Parsed without a vocabulary, so before any model is chosen (a grammar
+// naming token ids, <[123]>, is refused here).
+Napi::Value CheckGrammar(const Napi::CallbackInfo & info);
 
 }  // namespace rfx

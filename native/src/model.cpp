@@ -5,7 +5,6 @@
 #include <vector>
 
 #include "devices.h"
-#include "grammar.h"
 
 namespace rfx {
 
@@ -20,7 +19,6 @@ Napi::Function Model::Define(Napi::Env env) {
                               InstanceMethod("detokenize", &Model::Detokenize),
                               InstanceMethod("chatTemplate", &Model::ChatTemplate),
                               InstanceMethod("applyChatTemplate", &Model::ApplyChatTemplate),
-                              InstanceMethod("checkGrammar", &Model::CheckGrammar),
                               InstanceMethod("fimTokens", &Model::FimTokens),
                               InstanceMethod("dispose", &Model::Dispose),
                           });
@@ -258,15 +256,6 @@ Napi::Value Model::ApplyChatTemplate(const Napi::CallbackInfo & info) {
     }
     buf.resize(n);
     return Napi::String::New(env, buf);
-}
-
-// checkGrammar(gbnf, root) -> null | reason
-Napi::Value Model::CheckGrammar(const Napi::CallbackInfo & info) {
-    auto env = info.Env();
-    const auto & h = live(env);
-    std::string why = check_grammar(h.vocab, info[0].As<Napi::String>().Utf8Value(), info[1].As<Napi::String>().Utf8Value());
-    if (why.empty()) return env.Null();
-    return Napi::String::New(env, why);
 }
 
 // fimTokens() -> {prefix, suffix, middle} token ids (-1 where the vocabulary has none)

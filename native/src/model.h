@@ -23,7 +23,6 @@ class Model : public Napi::ObjectWrap<Model> {
     Napi::Value Detokenize(const Napi::CallbackInfo & info);
     Napi::Value ChatTemplate(const Napi::CallbackInfo & info);
     Napi::Value ApplyChatTemplate(const Napi::CallbackInfo & info);
-    Napi::Value CheckGrammar(const Napi::CallbackInfo & info);
     Napi::Value FimTokens(const Napi::CallbackInfo & info);
     Napi::Value Dispose(const Napi::CallbackInfo & info);
 

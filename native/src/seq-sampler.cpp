@@ -36,7 +36,7 @@ SeqSampler::SeqSampler(const SamplingParams & p, const llama_vocab * vocab, int3
             grammar_ = llama_sampler_init_grammar(vocab, p_.grammar.c_str(), p_.grammar_root.c_str());
         }
         if (!grammar_) throw std::runtime_error("grammar_invalid");
-        close_from_ = max_tokens / 4;
+        close_from_ = std::max(max_tokens / 4, std::min(48, max_tokens / 2));
     }
     if (p_.temperature > 0.0f) {
         auto cp = llama_sampler_chain_default_params();
@@ -56,7 +56,10 @@ SeqSampler::~SeqSampler() {
 
 void SeqSampler::accept_generated(llama_token t) {
     accept(t);
-    if (grammar_) llama_sampler_accept(grammar_, t);
+    if (!grammar_) return;
+    llama_sampler_accept(grammar_, t);
+    char piece[256];
+    json_.push(piece, llama_token_to_piece(vocab_, t, piece, sizeof(piece), 0, false));
 }
 
 void SeqSampler::accept(llama_token t) {
@@ -103,18 +106,44 @@ bool SeqSampler::grammar_allows(llama_token t, const float * row) {
     return d.logit != -INFINITY;
 }
 
-// How strongly a token's text closes open JSON structure: closers count, openers count against.
-int32_t SeqSampler::closer_score(llama_token t) {
-    char piece[256];
-    int32_t n = llama_token_to_piece(vocab_, t, piece, sizeof(piece), 0, false);
-    int32_t score = 0;
+void JsonDepth::push(const char * piece, int32_t n) {
     for (int32_t i = 0; i < n; ++i) {
         const char c = piece[i];
-        if (c == '}' || c == ']') score += 3;
-        else if (c == '"') score += 1;
-        else if (c == '{' || c == '[') score -= 2;
+        if (in_string) {
+            if (escaped) escaped = false;
+            else if (c == '\\') escaped = true;
+            else if (c == '"') in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '{' || c == '[') {
+            stack.push_back(c);
+        } else if ((c == '}' || c == ']') && !stack.empty()) {
+            stack.pop_back();
+        }
     }
-    return score;
+}
+
+// Closing preference of appending `t`: a token that closes a string, array or object first, then structural
+// punctuation over other text over bare whitespace (digits and padding end nothing), then the fewest left open, then
+// the longer piece (fewer steps).
+int64_t SeqSampler::closing_rank(llama_token t) {
+    char piece[256];
+    int32_t n = llama_token_to_piece(vocab_, t, piece, sizeof(piece), 0, false);
+    if (n < 0) n = 0;
+    JsonDepth d = json_;
+    d.push(piece, n);
+    int32_t kind = 0;  // 0 whitespace only, 1 other text, 2 has punctuation
+    for (int32_t i = 0; i < n; ++i) {
+        const char c = piece[i];
+        if (c == ',' || c == ':' || c == '"' || c == '}' || c == ']') {
+            kind = 2;
+            break;
+        }
+        if (c != ' ' && c != '\n' && c != '\t' && c != '\r') kind = 1;
+    }
+    // Closing something beats everything; opening a string for a required key (punctuation) beats padding.
+    const int64_t category = d.depth() < json_.depth() ? 3 : kind;
+    return category * 100000000 - (int64_t) d.depth() * 1000 + n;
 }
 
 // The whole vocabulary masked by the grammar, then the usual chain over what is left (greedy in closing mode, by
@@ -131,12 +160,12 @@ llama_token SeqSampler::pick_constrained(const float * row, bool closing) {
     if (n == 0) return -1;
     if (closing || !chain_) {
         size_t best = 0;
-        int32_t best_score = closing ? closer_score(cur_[0].id) : 0;
+        int64_t best_rank = closing ? closing_rank(cur_[0].id) : 0;
         for (size_t i = 1; i < n; ++i) {
-            const int32_t sc = closing ? closer_score(cur_[i].id) : 0;
-            if (sc > best_score || (sc == best_score && cur_[i].logit > cur_[best].logit)) {
+            const int64_t r = closing ? closing_rank(cur_[i].id) : 0;
+            if (r > best_rank || (r == best_rank && cur_[i].logit > cur_[best].logit)) {
                 best = i;
-                best_score = sc;
+                best_rank = r;
             }
         }
         return cur_[best].id;

@@ -37,6 +37,15 @@ struct TokenLogprob {
     std::vector<std::pair<llama_token, float>> top;
 };
 
+// Open JSON structure of the generated text (brackets and strings), for closing it when the budget runs out.
+struct JsonDepth {
+    std::string stack;  // '{' / '[' still open
+    bool in_string = false;
+    bool escaped = false;
+    void push(const char * piece, int32_t n);
+    int32_t depth() const { return (int32_t) stack.size() + (in_string ? 1 : 0); }
+};
+
 class SeqSampler {
   public:
     // Throws std::runtime_error when the grammar does not parse (JS checks it before submitting).
@@ -51,8 +60,9 @@ class SeqSampler {
     void accept_generated(llama_token t);
     // Picks the next token from one row of logits; `left` is how many more tokens the request may generate. -1 when
     // the grammar allows no token at all (it cannot continue). With a grammar, the last quarter of the budget closes
-    // the structure: tokens that end strings, arrays and objects are preferred, so output that runs long still ends
-    // as a complete, parseable value (a random-weight model would otherwise fill strings until the limit).
+    // the structure: of the tokens the grammar allows, the one leaving the fewest strings, arrays and objects open
+    // wins (then the likeliest), so output that runs long still ends as a complete, parseable value (a random-weight
+    // model would otherwise fill a string until the limit).
     llama_token sample(const float * logits, int32_t left);
     // The last sample()'s log-probabilities (when asked for).
     const TokenLogprob & last_logprob() const { return lp_; }
@@ -63,7 +73,7 @@ class SeqSampler {
     llama_token pick_constrained(const float * row, bool closing);
     bool grammar_allows(llama_token t, const float * row);
     void compute_logprobs(const float * row, llama_token chosen);
-    int32_t closer_score(llama_token t);
+    int64_t closing_rank(llama_token t);
 
     SamplingParams p_;
     const llama_vocab * vocab_;
@@ -79,6 +89,7 @@ class SeqSampler {
     llama_sampler * chain_ = nullptr;
     llama_sampler * grammar_ = nullptr;
     TokenLogprob lp_;
+    JsonDepth json_;
 };
 
 }  // namespace rfx
