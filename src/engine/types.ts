@@ -43,6 +43,9 @@ export interface GrammarConstraint {
   triggers?: string[];
 }
 
+/** Most alternatives per token a request may ask for (OpenAI's top_logprobs limit). */
+export const MAX_TOP_LOGPROBS = 20;
+
 /** One generated token's log-probability, with the most likely alternatives at that step. */
 export interface TokenLogprob {
   token: string;

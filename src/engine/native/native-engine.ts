@@ -34,6 +34,7 @@ import type {
   TokenLogprob,
   ToolDefinition,
 } from "../types.ts";
+import { MAX_TOP_LOGPROBS } from "../types.ts";
 import { checkGrammar } from "../grammar.ts";
 
 export { BATCH_SPLIT_MODES, type BatchSplitMode } from "./native-addon.ts";
@@ -104,9 +105,6 @@ export interface NativeEngine extends Engine {
   readonly poll: number;
   loadModel(options: LoadModelOptions): Promise<NativeLoadedModel>;
 }
-
-/** Most alternatives per token (OpenAI's top_logprobs limit). */
-export const MAX_TOP_LOGPROBS = 20;
 
 // One frame at 60 Hz: streaming looks continuous, and at ~200 tok/s Node wakes once per ~3 tokens instead of each.
 const DEFAULT_FLUSH_MS = 16;
@@ -324,13 +322,11 @@ async function createGenerationModel(
 
   function deliver(p: Pending, id: number, text: string, native?: NativeLogprob[]): void {
     p.text += text;
-    const logprobs = native?.map(
-      (l): TokenLogprob => ({
-        token: l.text,
-        logprob: l.logprob,
-        top: l.top.map((t) => ({ token: t.text, logprob: t.logprob })),
-      }),
-    );
+    const logprobs = native?.map((l): TokenLogprob => ({
+      token: l.text,
+      logprob: l.logprob,
+      top: l.top.map((t) => ({ token: t.text, logprob: t.logprob })),
+    }));
     if (logprobs && p.logprobs) p.logprobs.push(...logprobs);
     if (!p.onText || p.callbackError !== undefined) return;
     try {

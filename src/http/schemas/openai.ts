@@ -14,13 +14,54 @@ import { ragRequestProperties } from "./documents.ts";
 
 const contentPartSchema = Type.Object({ type: Type.String(), text: Type.Optional(Type.String()) });
 
+const toolCallSchema = Type.Object({
+  id: Type.String({ maxLength: 200 }),
+  type: Type.Optional(Type.Literal("function")),
+  function: Type.Object({ name: Type.String({ maxLength: 200 }), arguments: Type.String() }),
+});
+
 const messageSchema = Type.Object({
   role: stringEnum(["system", "developer", "user", "assistant", "tool", "function"]),
   content: Type.Optional(Type.Union([Type.String(), Type.Null(), Type.Array(contentPartSchema, { maxItems: 1000 })])),
   name: Type.Optional(Type.String()),
+  tool_calls: Type.Optional(nullable(Type.Array(toolCallSchema, { maxItems: 128 }))),
+  tool_call_id: Type.Optional(Type.String({ maxLength: 200 })),
 });
 
 export type OpenAiMessage = Static<typeof messageSchema>;
+
+/** Most choices one request may ask for (`n`): each is a sequence of its own. */
+export const MAX_CHOICES = 8;
+
+export const functionToolSchema = Type.Object({
+  type: Type.Literal("function"),
+  function: Type.Object({
+    name: Type.String({ maxLength: 200 }),
+    description: Type.Optional(Type.String()),
+    parameters: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    strict: Type.Optional(nullable(Type.Boolean())),
+  }),
+});
+export type OpenAiTool = Static<typeof functionToolSchema>;
+
+const toolChoiceSchema = Type.Union([
+  stringEnum(["auto", "none", "required"]),
+  Type.Object({ type: Type.Literal("function"), function: Type.Object({ name: Type.String() }) }),
+]);
+export type OpenAiToolChoice = Static<typeof toolChoiceSchema>;
+
+const responseFormatSchema = Type.Object({
+  type: stringEnum(["text", "json_object", "json_schema"]),
+  json_schema: Type.Optional(
+    Type.Object({
+      name: Type.Optional(Type.String()),
+      description: Type.Optional(Type.String()),
+      schema: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+      strict: Type.Optional(nullable(Type.Boolean())),
+    }),
+  ),
+});
+export type OpenAiResponseFormat = Static<typeof responseFormatSchema>;
 
 const tokenCount = nullable(Type.Integer({ minimum: 1, maximum: MAX_TOKENS_BOUND }));
 
@@ -31,7 +72,7 @@ const sampling = {
   top_p: Type.Optional(nullable(Type.Number({ minimum: 0, maximum: 1 }))),
   top_k: Type.Optional(Type.Integer({ minimum: 0, maximum: 100000 })),
   seed: Type.Optional(nullable(Type.Integer({ minimum: -(2 ** 53), maximum: 2 ** 53 }))),
-  n: Type.Optional(nullable(Type.Integer({ minimum: 1, maximum: 128 }))),
+  n: Type.Optional(nullable(Type.Integer({ minimum: 1 }))),
   stop: Type.Optional(stopSchema),
   frequency_penalty: Type.Optional(nullable(Type.Number({ minimum: -2, maximum: 2 }))),
   presence_penalty: Type.Optional(nullable(Type.Number({ minimum: -2, maximum: 2 }))),
@@ -50,16 +91,26 @@ export type OpenAiSamplingBody = Static<TObject<typeof sampling>>;
 export const chatCompletionBodySchema = Type.Object({
   model: Type.Optional(modelRefSchema),
   messages: Type.Array(messageSchema, { minItems: 1, maxItems: 10000 }),
-  tools: Type.Optional(Type.Array(Type.Unknown(), { maxItems: 0 })),
+  tools: Type.Optional(nullable(Type.Array(functionToolSchema, { maxItems: 128 }))),
+  tool_choice: Type.Optional(nullable(toolChoiceSchema)),
+  parallel_tool_calls: Type.Optional(nullable(Type.Boolean())),
+  response_format: Type.Optional(nullable(responseFormatSchema)),
+  /** llama-server's raw GBNF constraint. */
+  grammar: Type.Optional(Type.String({ maxLength: 1_000_000 })),
+  logprobs: Type.Optional(nullable(Type.Boolean())),
+  top_logprobs: Type.Optional(nullable(Type.Integer({ minimum: 0 }))),
   ...sampling,
 });
 
 export const completionBodySchema = Type.Object({
   model: Type.Optional(modelRefSchema),
-  prompt: Type.Union([Type.String(), Type.Array(Type.String(), { minItems: 1, maxItems: 1 })]),
-  suffix: Type.Optional(nullable(Type.String({ maxLength: 0 }))),
-  echo: Type.Optional(nullable(Type.Literal(false))),
-  best_of: Type.Optional(nullable(Type.Integer({ minimum: 1, maximum: 1 }))),
+  // Checked in the route, so a token-id prompt or an empty list gets a sentence rather than a validator's text.
+  prompt: Type.Unknown(),
+  suffix: Type.Optional(nullable(Type.String())),
+  echo: Type.Optional(nullable(Type.Boolean())),
+  best_of: Type.Optional(nullable(Type.Integer())),
+  logprobs: Type.Optional(nullable(Type.Integer({ minimum: 0 }))),
+  grammar: Type.Optional(Type.String({ maxLength: 1_000_000 })),
   ...sampling,
 });
 
