@@ -186,8 +186,12 @@ describe("openai: logprobs and n", () => {
       stream: true,
     });
     let n = 0;
-    for await (const chunk of stream)
-      for (const t of chunk.choices[0]?.logprobs?.content ?? []) (n++, expect(t.top_logprobs).toHaveLength(2));
+    for await (const chunk of stream) {
+      for (const t of chunk.choices[0]?.logprobs?.content ?? []) {
+        n++;
+        expect(t.top_logprobs).toHaveLength(2);
+      }
+    }
     expect(n).toBeGreaterThan(0);
   });
 
