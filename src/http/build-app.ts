@@ -17,6 +17,7 @@ import { registerBenchmarkRoutes } from "./routes/benchmarks.ts";
 import { registerDocumentRoutes } from "./routes/documents.ts";
 import { registerOllamaRoutes } from "./routes/ollama.ts";
 import { registerOpenAiRoutes } from "./routes/openai.ts";
+import { registerResponsesRoutes } from "./routes/openai-responses.ts";
 import { registerLiveMetricsRoutes } from "./routes/live-metrics.ts";
 import { registerModelRoutes } from "./routes/models.ts";
 import { registerReflexiaRoutes } from "./routes/reflexia.ts";
@@ -149,6 +150,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     const api = scope.withTypeProvider<TypeBoxTypeProvider>();
     registerReflexiaRoutes(api, deps, features);
     registerOpenAiRoutes(api, deps);
+    registerResponsesRoutes(api, deps);
     registerOllamaRoutes(api, deps);
     registerModelRoutes(api, deps);
     if (deps.liveMetrics) registerLiveMetricsRoutes(api, deps.liveMetrics);

@@ -107,163 +107,167 @@ function sendBuffered(reply: FastifyReply, meta: ReflexiaMeta, body: unknown): F
 export function registerOpenAiRoutes(app: RouteApp, deps: AppDeps): void {
   const { inference, embeddings, models } = deps;
 
-  app.post("/v1/chat/completions", { schema: { body: chatCompletionBodySchema } }, async (request, reply) => {
-    const body = request.body;
-    const n = choiceCount(body.n);
-    const plan = planTools(toToolDefinitions(body.tools), toToolChoice(body.tool_choice));
-    const formatGrammar = grammarForOutput(formatOf(body.response_format), body.grammar, "response_format");
-    if (plan.grammar && formatGrammar)
-      throw new ReflexiaError(
-        "RFX_VALIDATION",
-        "tool_choice forces a call and response_format/grammar constrain the reply too; send one of them",
-      );
-    const base = samplingOf(body);
-    const sampling: SamplingOptions = {
-      ...base,
-      grammar: plan.grammar ?? formatGrammar,
-      logprobs: logprobsOption(body.logprobs, body.top_logprobs),
-    };
-    const signal = clientAbortSignal(request, reply);
-    const messages = toChatMessages(body.messages);
-    const reqFor = (i: number): InferenceRequest => ({
-      kind: "chat",
-      model: body.model,
-      messages,
-      tools: plan.tools,
-      role: body.role,
-      sampling: { ...sampling, seed: choiceSeed(base.seed, i) },
-      keepAliveSeconds: parseKeepAlive(body.keep_alive),
-      signal,
-      rag: ragOptionOf(body),
-    });
-    const answer = (o: InferenceOutcome) => {
-      const parsed = plan.parse && plan.tools ? parseToolCalls(o.text, plan.tools) : { content: o.text, calls: [] };
-      const calls = body.parallel_tool_calls === false ? parsed.calls.slice(0, 1) : parsed.calls;
-      return {
-        content: calls.length > 0 ? parsed.content || null : o.text,
-        toolCalls: calls.map((c) => ({
-          id: c.id,
-          type: "function" as const,
-          function: { name: c.name, arguments: JSON.stringify(c.arguments) },
-        })),
-        finish: calls.length > 0 ? ("tool_calls" as const) : finishReasonOf(o.finishReason),
+  app.post(
+    "/v1/chat/completions",
+    { schema: { body: chatCompletionBodySchema }, config: { capabilities: ["json_mode", "tools"] } },
+    async (request, reply) => {
+      const body = request.body;
+      const n = choiceCount(body.n);
+      const plan = planTools(toToolDefinitions(body.tools), toToolChoice(body.tool_choice));
+      const formatGrammar = grammarForOutput(formatOf(body.response_format), body.grammar, "response_format");
+      if (plan.grammar && formatGrammar)
+        throw new ReflexiaError(
+          "RFX_VALIDATION",
+          "tool_choice forces a call and response_format/grammar constrain the reply too; send one of them",
+        );
+      const base = samplingOf(body);
+      const sampling: SamplingOptions = {
+        ...base,
+        grammar: plan.grammar ?? formatGrammar,
+        logprobs: logprobsOption(body.logprobs, body.top_logprobs),
       };
-    };
-    const logprobsOf = (o: InferenceOutcome) =>
-      o.logprobs ? { content: openAiLogprobs(o.logprobs), refusal: null } : null;
-    const id = newId("chatcmpl");
-    const created = nowSeconds();
-    if (body.stream) {
-      const includeUsage = body.stream_options?.include_usage === true;
-      // With tools the reply is held back until it can be told apart from a call, then sent as content or calls.
-      const holdBack = plan.parse;
-      let variant = "";
-      const chunk = (
-        i: number,
-        delta: Record<string, unknown>,
-        finish: string | null,
-        extra: Record<string, unknown> = {},
-      ) =>
-        sse({
-          id,
-          object: "chat.completion.chunk",
-          created,
-          model: variant,
-          system_fingerprint: null,
-          choices: [{ index: i, delta, logprobs: extra.logprobs ?? null, finish_reason: finish }],
-          ...(extra.reflexia ? { reflexia: extra.reflexia } : {}),
-        });
-      const last = (o: InferenceOutcome, i: number): string => {
-        let out = "";
-        if (holdBack) {
-          const a = answer(o);
-          if (a.content) out += chunk(i, { content: a.content }, null, { logprobs: logprobsOf(o) });
-          a.toolCalls.forEach((c, k) => {
-            // The SDK's accumulator takes id, type and name from a call's first delta and appends arguments.
-            out += chunk(
-              i,
-              {
-                tool_calls: [
-                  { index: k, id: c.id, type: "function", function: { name: c.function.name, arguments: "" } },
-                ],
-              },
-              null,
-            );
-            out += chunk(i, { tool_calls: [{ index: k, function: { arguments: c.function.arguments } }] }, null);
-          });
-          return out + chunk(i, {}, a.finish, { reflexia: o.meta });
-        }
-        return chunk(i, {}, finishReasonOf(o.finishReason), { reflexia: o.meta });
-      };
-      return streamInference<InferenceOutcome[]>(
-        reply,
-        {
-          contentType: "text/event-stream; charset=utf-8",
-          start: (meta) => {
-            variant = meta.variant;
-            return Array.from({ length: n }, (_, i) => chunk(i, { role: "assistant", content: "" }, null)).join("");
-          },
-          // Pieces arrive already shaped (each choice formats its own, with its index).
-          text: (piece) => piece,
-          done: (outcomes) =>
-            outcomes.map(last).join("") +
-            (includeUsage
-              ? sse({
-                  id,
-                  object: "chat.completion.chunk",
-                  created,
-                  model: variant,
-                  choices: [],
-                  usage: usageOf(outcomes),
-                })
-              : "") +
-            "data: [DONE]\n\n",
-          error: (e) => sse(errorBody(e)) + "data: [DONE]\n\n",
-        },
-        (hooks) =>
-          Promise.all(
-            Array.from({ length: n }, (_, i) =>
-              inference.run(reqFor(i), {
-                onStart: hooks.onStart,
-                onText: (t, lps) => {
-                  if (holdBack) return;
-                  hooks.onText?.(
-                    chunk(i, { content: t }, null, {
-                      logprobs: lps ? { content: openAiLogprobs(lps), refusal: null } : null,
-                    }),
-                  );
-                },
-              }),
-            ),
-          ),
-      );
-    }
-    const outcomes = await Promise.all(Array.from({ length: n }, (_, i) => inference.run(reqFor(i))));
-    const o0 = outcomes[0];
-    return sendBuffered(reply, o0.meta, {
-      id,
-      object: "chat.completion",
-      created,
-      model: o0.meta.variant,
-      system_fingerprint: null,
-      choices: outcomes.map((o, index) => {
-        const a = answer(o);
+      const signal = clientAbortSignal(request, reply);
+      const messages = toChatMessages(body.messages);
+      const reqFor = (i: number): InferenceRequest => ({
+        kind: "chat",
+        model: body.model,
+        messages,
+        tools: plan.tools,
+        role: body.role,
+        sampling: { ...sampling, seed: choiceSeed(base.seed, i) },
+        keepAliveSeconds: parseKeepAlive(body.keep_alive),
+        signal,
+        rag: ragOptionOf(body),
+      });
+      const answer = (o: InferenceOutcome) => {
+        const parsed = plan.parse && plan.tools ? parseToolCalls(o.text, plan.tools) : { content: o.text, calls: [] };
+        const calls = body.parallel_tool_calls === false ? parsed.calls.slice(0, 1) : parsed.calls;
         return {
-          index,
-          message: {
-            role: "assistant",
-            content: a.content,
-            refusal: null,
-            ...(a.toolCalls.length > 0 ? { tool_calls: a.toolCalls } : {}),
-          },
-          logprobs: logprobsOf(o),
-          finish_reason: a.finish,
+          content: calls.length > 0 ? parsed.content || null : o.text,
+          toolCalls: calls.map((c) => ({
+            id: c.id,
+            type: "function" as const,
+            function: { name: c.name, arguments: JSON.stringify(c.arguments) },
+          })),
+          finish: calls.length > 0 ? ("tool_calls" as const) : finishReasonOf(o.finishReason),
         };
-      }),
-      usage: usageOf(outcomes),
-      reflexia: o0.meta,
-    });
-  });
+      };
+      const logprobsOf = (o: InferenceOutcome) =>
+        o.logprobs ? { content: openAiLogprobs(o.logprobs), refusal: null } : null;
+      const id = newId("chatcmpl");
+      const created = nowSeconds();
+      if (body.stream) {
+        const includeUsage = body.stream_options?.include_usage === true;
+        // With tools the reply is held back until it can be told apart from a call, then sent as content or calls.
+        const holdBack = plan.parse;
+        let variant = "";
+        const chunk = (
+          i: number,
+          delta: Record<string, unknown>,
+          finish: string | null,
+          extra: Record<string, unknown> = {},
+        ) =>
+          sse({
+            id,
+            object: "chat.completion.chunk",
+            created,
+            model: variant,
+            system_fingerprint: null,
+            choices: [{ index: i, delta, logprobs: extra.logprobs ?? null, finish_reason: finish }],
+            ...(extra.reflexia ? { reflexia: extra.reflexia } : {}),
+          });
+        const last = (o: InferenceOutcome, i: number): string => {
+          let out = "";
+          if (holdBack) {
+            const a = answer(o);
+            if (a.content) out += chunk(i, { content: a.content }, null, { logprobs: logprobsOf(o) });
+            a.toolCalls.forEach((c, k) => {
+              // The SDK's accumulator takes id, type and name from a call's first delta and appends arguments.
+              out += chunk(
+                i,
+                {
+                  tool_calls: [
+                    { index: k, id: c.id, type: "function", function: { name: c.function.name, arguments: "" } },
+                  ],
+                },
+                null,
+              );
+              out += chunk(i, { tool_calls: [{ index: k, function: { arguments: c.function.arguments } }] }, null);
+            });
+            return out + chunk(i, {}, a.finish, { reflexia: o.meta });
+          }
+          return chunk(i, {}, finishReasonOf(o.finishReason), { reflexia: o.meta });
+        };
+        return streamInference<InferenceOutcome[]>(
+          reply,
+          {
+            contentType: "text/event-stream; charset=utf-8",
+            start: (meta) => {
+              variant = meta.variant;
+              return Array.from({ length: n }, (_, i) => chunk(i, { role: "assistant", content: "" }, null)).join("");
+            },
+            // Pieces arrive already shaped (each choice formats its own, with its index).
+            text: (piece) => piece,
+            done: (outcomes) =>
+              outcomes.map(last).join("") +
+              (includeUsage
+                ? sse({
+                    id,
+                    object: "chat.completion.chunk",
+                    created,
+                    model: variant,
+                    choices: [],
+                    usage: usageOf(outcomes),
+                  })
+                : "") +
+              "data: [DONE]\n\n",
+            error: (e) => sse(errorBody(e)) + "data: [DONE]\n\n",
+          },
+          (hooks) =>
+            Promise.all(
+              Array.from({ length: n }, (_, i) =>
+                inference.run(reqFor(i), {
+                  onStart: hooks.onStart,
+                  onText: (t, lps) => {
+                    if (holdBack) return;
+                    hooks.onText?.(
+                      chunk(i, { content: t }, null, {
+                        logprobs: lps ? { content: openAiLogprobs(lps), refusal: null } : null,
+                      }),
+                    );
+                  },
+                }),
+              ),
+            ),
+        );
+      }
+      const outcomes = await Promise.all(Array.from({ length: n }, (_, i) => inference.run(reqFor(i))));
+      const o0 = outcomes[0];
+      return sendBuffered(reply, o0.meta, {
+        id,
+        object: "chat.completion",
+        created,
+        model: o0.meta.variant,
+        system_fingerprint: null,
+        choices: outcomes.map((o, index) => {
+          const a = answer(o);
+          return {
+            index,
+            message: {
+              role: "assistant",
+              content: a.content,
+              refusal: null,
+              ...(a.toolCalls.length > 0 ? { tool_calls: a.toolCalls } : {}),
+            },
+            logprobs: logprobsOf(o),
+            finish_reason: a.finish,
+          };
+        }),
+        usage: usageOf(outcomes),
+        reflexia: o0.meta,
+      });
+    },
+  );
 
   app.post("/v1/completions", { schema: { body: completionBodySchema } }, async (request, reply) => {
     const body = request.body;

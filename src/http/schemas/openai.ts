@@ -44,7 +44,7 @@ export const functionToolSchema = Type.Object({
 });
 export type OpenAiTool = Static<typeof functionToolSchema>;
 
-const toolChoiceSchema = Type.Union([
+export const toolChoiceSchema = Type.Union([
   stringEnum(["auto", "none", "required"]),
   Type.Object({ type: Type.Literal("function"), function: Type.Object({ name: Type.String() }) }),
 ]);
@@ -124,4 +124,45 @@ export const embeddingsBodySchema = Type.Object({
   encoding_format: Type.Optional(stringEnum(["float", "base64"])),
   dimensions: Type.Optional(Type.Integer({ minimum: 1 })),
   user: Type.Optional(Type.String()),
+});
+
+/** POST /v1/responses. Input items are checked in the route, so each refusal names the item and what to send. */
+export const responsesBodySchema = Type.Object({
+  model: Type.Optional(modelRefSchema),
+  input: Type.Union([Type.String(), Type.Array(Type.Unknown(), { minItems: 1, maxItems: 10000 })]),
+  instructions: Type.Optional(nullable(Type.String())),
+  tools: Type.Optional(nullable(Type.Array(Type.Unknown(), { maxItems: 128 }))),
+  tool_choice: Type.Optional(nullable(Type.Unknown())),
+  parallel_tool_calls: Type.Optional(nullable(Type.Boolean())),
+  text: Type.Optional(
+    nullable(
+      Type.Object({
+        format: Type.Optional(
+          nullable(
+            Type.Object({
+              type: stringEnum(["text", "json_object", "json_schema"]),
+              name: Type.Optional(Type.String()),
+              schema: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+              strict: Type.Optional(nullable(Type.Boolean())),
+              description: Type.Optional(Type.String()),
+            }),
+          ),
+        ),
+        verbosity: Type.Optional(nullable(Type.String())),
+      }),
+    ),
+  ),
+  max_output_tokens: Type.Optional(tokenCount),
+  temperature: sampling.temperature,
+  top_p: sampling.top_p,
+  top_k: sampling.top_k,
+  seed: sampling.seed,
+  stream: sampling.stream,
+  previous_response_id: Type.Optional(nullable(Type.String())),
+  conversation: Type.Optional(nullable(Type.Unknown())),
+  store: Type.Optional(nullable(Type.Boolean())),
+  metadata: Type.Optional(nullable(Type.Record(Type.String(), Type.String()))),
+  user: Type.Optional(Type.String()),
+  role: Type.Optional(roleIdSchema),
+  keep_alive: Type.Optional(keepAliveSchema),
 });
