@@ -213,3 +213,59 @@ describe("openai: logprobs and n", () => {
     expect(final.choices.map((c) => c.index).sort()).toEqual([0, 1]);
   });
 });
+
+describe("openai: completions and embeddings", () => {
+  it("a prompt array gives one choice per prompt (times n), echo prepends the prompt", async () => {
+    const r = await openai.completions.create({
+      model: TINY,
+      prompt: ["Once upon", "In a galaxy"],
+      n: 2,
+      max_tokens: 4,
+      echo: true,
+    });
+    expect(r.choices.map((c) => c.index)).toEqual([0, 1, 2, 3]);
+    expect(r.choices[0].text.startsWith("Once upon")).toBe(true);
+    expect(r.choices[3].text.startsWith("In a galaxy")).toBe(true);
+    const s = await openai.completions.create({ model: TINY, prompt: ["a", "b"], max_tokens: 3, stream: true });
+    const seen = new Set<number>();
+    for await (const chunk of s) for (const c of chunk.choices) seen.add(c.index);
+    expect([...seen].sort()).toEqual([0, 1]);
+  });
+
+  it("logprobs in the legacy shape", async () => {
+    const r = await openai.completions.create({ model: TINY, prompt: "Hi", max_tokens: 4, logprobs: 2 });
+    const lp = r.choices[0].logprobs!;
+    expect(lp.tokens!.length).toBe(r.usage!.completion_tokens);
+    expect(lp.token_logprobs!.length).toBe(lp.tokens!.length);
+    expect(Object.keys(lp.top_logprobs![0]).length).toBeGreaterThanOrEqual(1);
+  });
+
+  it("refusals are sentences in the RFX shape: suffix without FIM tokens, token prompts, best_of, dimensions", async () => {
+    const cases: [() => Promise<unknown>, RegExp][] = [
+      [
+        () => openai.completions.create({ model: TINY, prompt: "def f(", suffix: "return x", max_tokens: 4 }),
+        /fill-in-the-middle/,
+      ],
+      [() => openai.completions.create({ model: TINY, prompt: [1, 2, 3], max_tokens: 4 }), /token-id prompts/],
+      [() => openai.completions.create({ model: TINY, prompt: "x", best_of: 3, max_tokens: 4 }), /best_of/],
+      [() => openai.completions.create({ model: TINY, prompt: [], max_tokens: 4 }), /non-empty array/],
+      [
+        () => openai.embeddings.create({ model: "builtin", input: "hello", dimensions: 7 }),
+        /dimensions 7 is not supported/,
+      ],
+      [
+        () => openai.chat.completions.create({ model: TINY, messages: [{ role: "user", content: "x" }], n: 99 }),
+        /at most 8/,
+      ],
+    ];
+    for (const [p, message] of cases) {
+      const e = (await p().then(
+        () => null,
+        (err: unknown) => err,
+      )) as { status: number; error: { code: string; message: string } } | null;
+      expect(e?.status).toBe(400);
+      expect(e?.error.code).toBe("RFX_VALIDATION");
+      expect(e?.error.message).toMatch(message);
+    }
+  });
+});

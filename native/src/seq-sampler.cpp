@@ -36,7 +36,8 @@ SeqSampler::SeqSampler(const SamplingParams & p, const llama_vocab * vocab, int3
             grammar_ = llama_sampler_init_grammar(vocab, p_.grammar.c_str(), p_.grammar_root.c_str());
         }
         if (!grammar_) throw std::runtime_error("grammar_invalid");
-        close_from_ = std::max(max_tokens / 4, std::min(48, max_tokens / 2));
+        // A lazy grammar may never trigger, and the sampler cannot tell when it has: free text is never closed.
+        close_from_ = p_.grammar_lazy ? -1 : std::max(max_tokens / 4, std::min(48, max_tokens / 2));
     }
     if (p_.temperature > 0.0f) {
         auto cp = llama_sampler_chain_default_params();
@@ -57,7 +58,15 @@ SeqSampler::~SeqSampler() {
 void SeqSampler::accept_generated(llama_token t) {
     accept(t);
     if (!grammar_) return;
-    llama_sampler_accept(grammar_, t);
+    try {
+        llama_sampler_accept(grammar_, t);
+    } catch (const std::exception &) {
+        // Only a lazy grammar can get here: the token that triggered it carried text the grammar rejects. The rest
+        // of the output goes unconstrained (the tool-call parser then finds no valid call) rather than failing.
+        llama_sampler_free(grammar_);
+        grammar_ = nullptr;
+        return;
+    }
     char piece[256];
     json_.push(piece, llama_token_to_piece(vocab_, t, piece, sizeof(piece), 0, false));
 }

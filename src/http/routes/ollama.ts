@@ -295,7 +295,7 @@ export function registerOllamaRoutes(app: RouteApp, deps: AppDeps): void {
         role: body.role,
         sampling: {
           ...samplingOfOllama(body.options, contextSize),
-          grammar: plan.grammar ?? formatGrammar,
+          grammar: plan.grammar ?? formatGrammar ?? plan.lazyGrammar,
           logprobs: ollamaLogprobs(body),
         },
         keepAliveSeconds,

@@ -167,7 +167,7 @@ export function registerResponsesRoutes(app: RouteApp, deps: AppDeps): void {
           topP: body.top_p ?? undefined,
           topK: body.top_k,
           seed: body.seed ?? undefined,
-          grammar: plan.grammar ?? formatGrammar,
+          grammar: plan.grammar ?? formatGrammar ?? plan.lazyGrammar,
         },
         keepAliveSeconds: parseKeepAlive(body.keep_alive),
         signal: clientAbortSignal(request, reply),

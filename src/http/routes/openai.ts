@@ -123,7 +123,7 @@ export function registerOpenAiRoutes(app: RouteApp, deps: AppDeps): void {
       const base = samplingOf(body);
       const sampling: SamplingOptions = {
         ...base,
-        grammar: plan.grammar ?? formatGrammar,
+        grammar: plan.grammar ?? formatGrammar ?? plan.lazyGrammar,
         logprobs: logprobsOption(body.logprobs, body.top_logprobs),
       };
       const signal = clientAbortSignal(request, reply);
@@ -368,6 +368,14 @@ export function registerOpenAiRoutes(app: RouteApp, deps: AppDeps): void {
     const body = request.body;
     const input = Array.isArray(body.input) ? body.input : [body.input];
     const out = await embeddings.embed({ model: body.model, input, signal: clientAbortSignal(request, reply) });
+    // Shortening a vector is only sound for models trained for it (Matryoshka); a GGUF does not say whether it was,
+    // so only the model's own size is accepted.
+    const size = out.embeddings[0]?.length;
+    if (body.dimensions !== undefined && size !== undefined && body.dimensions !== size)
+      throw new ReflexiaError(
+        "RFX_VALIDATION",
+        `dimensions ${body.dimensions} is not supported: ${out.model} gives ${size}-dimensional vectors and is not known to support truncation; omit dimensions or send ${size}`,
+      );
     const encode = (v: number[]): number[] | string =>
       body.encoding_format === "base64" ? Buffer.from(Float32Array.from(v).buffer).toString("base64") : v;
     return {

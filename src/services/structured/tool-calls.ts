@@ -13,6 +13,11 @@ export interface ToolPlan {
   tools?: ToolDefinition[];
   /** Set when a call is forced: the output is then exactly one call as JSON. */
   grammar?: GrammarConstraint;
+  /**
+   * tool_choice auto: a lazy grammar that applies once the model opens a `<tool_call>` (Hermes/Qwen and the fallback
+   * format), so a call it starts is valid JSON matching its function. Yields to any other grammar of the request.
+   */
+  lazyGrammar?: GrammarConstraint;
   /** Whether the output is searched for calls. */
   parse: boolean;
 }
@@ -42,7 +47,19 @@ export function planTools(
       throw new ReflexiaError("RFX_VALIDATION", `tool_choice ${JSON.stringify(c)} needs at least one tool in ${field}`);
     return { parse: false };
   }
-  if (c === "auto") return { tools: list, parse: true };
+  if (c === "auto")
+    return {
+      tools: list,
+      parse: true,
+      lazyGrammar: {
+        // The call grammar's own root is wrapped: one or more tagged calls (later text is not part of the grammar).
+        gbnf:
+          callGrammar(list, field) +
+          `\ntool-calls ::= tool-call (tc-ws tool-call)*\ntool-call ::= "<tool_call>" tc-ws root tc-ws "</tool_call>"\ntc-ws ::= [ \\t\\n]{0,4}\n`,
+        root: "tool-calls",
+        triggers: ["[\\s\\S]*?(<tool_call>[\\s\\S]*)"],
+      },
+    };
   const forced = c === "required" ? list : list.filter((t) => t.name === c.name);
   if (forced.length === 0 && c !== "required")
     throw new ReflexiaError(
