@@ -9,7 +9,16 @@ import { printJson } from "./output.ts";
 import { parseIntOption, parseListOption } from "./parse-options.ts";
 
 /** The product guide's kinds (inference, rag, memory, throughput) plus the engine/api deep dives; suite runs a short mix. */
-export const BENCHMARK_KINDS = ["suite", "inference", "memory", "throughput", "rag", "engine", "api"] as const;
+export const BENCHMARK_KINDS = [
+  "suite",
+  "inference",
+  "memory",
+  "throughput",
+  "rag",
+  "engine",
+  "api",
+  "grammar",
+] as const;
 export type BenchmarkKind = (typeof BENCHMARK_KINDS)[number];
 
 const DEFAULT_TOKENS: Record<BenchmarkKind, number> = {
@@ -17,6 +26,7 @@ const DEFAULT_TOKENS: Record<BenchmarkKind, number> = {
   inference: 128,
   memory: 256,
   throughput: 64,
+  grammar: 128,
   rag: 0,
   engine: 128,
   api: 128,
@@ -207,6 +217,23 @@ export function registerBenchmarkCommand(program: Command, getContext: CliContex
           }
           case "rag":
             return { kind, ...(await rag(sizes)) };
+          case "grammar": {
+            // Constrained vs unconstrained decode on one variant (native engine): the cost factor of a grammar.
+            const { runGrammarBenchmark } = await import("../bench/grammar-bench.ts");
+            const ref = opts.model ?? `${config.models.default}:${config.models.default_quantization}`;
+            const variant = await ctx.store.resolve(ref);
+            return {
+              kind,
+              model: ref,
+              ...(await runGrammarBenchmark({
+                modelPath: variant.path,
+                threads,
+                tokens,
+                repetitions: opts.repetitions,
+                log: log ?? quiet,
+              })),
+            };
+          }
           case "engine":
           case "api": {
             const refs = opts.model ? [opts.model] : await variantRefs(ctx, undefined);

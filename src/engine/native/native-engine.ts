@@ -387,7 +387,11 @@ async function createGenerationModel(
     if (s.maxTokens === 0) return empty("length");
 
     const id = nextId++;
-    if (options.grammar) checkGrammar(options.grammar);
+    if (options.grammar) {
+      checkGrammar(options.grammar);
+      // A finished grammar allows only end-of-generation; sampling on past it has no valid token.
+      if (options.ignoreEos) throw new ReflexiaError("RFX_VALIDATION", "ignoreEos cannot be combined with a grammar");
+    }
     const logprobs = options.logprobs;
     if (logprobs !== undefined && (!Number.isInteger(logprobs) || logprobs < 0 || logprobs > MAX_TOP_LOGPROBS))
       throw new ReflexiaError("RFX_VALIDATION", `logprobs must be an integer in [0, ${MAX_TOP_LOGPROBS}]`);
