@@ -97,7 +97,8 @@ llama_token SeqSampler::sample(const float * logits, int32_t left) {
     if (!grammar_) {
         t = pick(row);
     } else if (left <= close_from_) {
-        t = pick_constrained(row, true);
+        t = pick_closer(row);
+        if (t < 0) t = pick_constrained(row, true);
     } else {
         // Most tokens a grammar-following model picks are allowed: checking the one pick is far cheaper than
         // masking the whole vocabulary first.
@@ -153,6 +154,44 @@ int64_t SeqSampler::closing_rank(llama_token t) {
     // Closing something beats everything; opening a string for a required key (punctuation) beats padding.
     const int64_t category = d.depth() < json_.depth() ? 3 : kind;
     return category * 100000000 - (int64_t) d.depth() * 1000 + n;
+}
+
+// Closing mode's cheap step: only the vocabulary's structural tokens (pieces made of `"}],:` and whitespace, found
+// once per request) are offered to the grammar; -1 when it allows none of them (a key's letters, a number's digits),
+// and the whole vocabulary is masked instead.
+llama_token SeqSampler::pick_closer(const float * row) {
+    if (!closers_ready_) {
+        closers_ready_ = true;
+        char piece[256];
+        for (llama_token t = 0; t < n_vocab_; ++t) {
+            const int32_t n = llama_token_to_piece(vocab_, t, piece, sizeof(piece), 0, false);
+            bool structural = n > 0, closes = false;
+            for (int32_t i = 0; i < n && structural; ++i) {
+                const char c = piece[i];
+                structural = c == '"' || c == '}' || c == ']' || c == ',' || c == ':' || c == ' ' || c == '\n' || c == '\t';
+                closes = closes || c == '"' || c == '}' || c == ']';
+            }
+            if (structural && closes) closers_.push_back(t);
+        }
+    }
+    std::vector<llama_token_data> cand;
+    cand.reserve(closers_.size());
+    for (llama_token t : closers_) cand.push_back({t, row[t], 0.0f});
+    llama_token_data_array arr = {cand.data(), cand.size(), -1, false};
+    llama_sampler_apply(grammar_, &arr);
+    llama_token best = -1;
+    int64_t best_rank = 0;
+    float best_logit = 0;
+    for (size_t i = 0; i < arr.size; ++i) {
+        if (arr.data[i].logit == -INFINITY) continue;
+        const int64_t r = closing_rank(arr.data[i].id);
+        if (best < 0 || r > best_rank || (r == best_rank && arr.data[i].logit > best_logit)) {
+            best = arr.data[i].id;
+            best_rank = r;
+            best_logit = arr.data[i].logit;
+        }
+    }
+    return best;
 }
 
 // The whole vocabulary masked by the grammar, then the usual chain over what is left (greedy in closing mode, by

@@ -71,6 +71,7 @@ class SeqSampler {
   private:
     llama_token pick(const float * row);
     llama_token pick_constrained(const float * row, bool closing);
+    llama_token pick_closer(const float * row);
     bool grammar_allows(llama_token t, const float * row);
     void compute_logprobs(const float * row, llama_token chosen);
     int64_t closing_rank(llama_token t);
@@ -90,6 +91,8 @@ class SeqSampler {
     llama_sampler * grammar_ = nullptr;
     TokenLogprob lp_;
     JsonDepth json_;
+    std::vector<llama_token> closers_;  // structural tokens that close something (closing mode), found on first use
+    bool closers_ready_ = false;
 };
 
 }  // namespace rfx
