@@ -130,6 +130,22 @@ describe("ollama client", () => {
     expect(typeof JSON.parse(text)).toBe("object");
   });
 
+  it("generate({format}) and logprobs", async () => {
+    const r = await ollama().generate({ model: TINY, prompt: "A person", format: z.toJSONSchema(Person) });
+    expect(Person.parse(JSON.parse(r.response))).toBeTruthy();
+    const l = (await ollama().generate({
+      model: TINY,
+      prompt: "Hi",
+      options: { num_predict: 3 },
+      ...({ logprobs: true } as object),
+    })) as unknown as { logprobs: { logprob: number }[]; eval_count: number };
+    expect(l.logprobs).toHaveLength(l.eval_count);
+    // (The message's wording is the Ollama error shape's business; the status says it is the request.)
+    await expect(ollama().generate({ model: TINY, prompt: "x", format: "yaml" })).rejects.toMatchObject({
+      status_code: 400,
+    });
+  });
+
   it("chat({tools}) with a forced call returns message.tool_calls", async () => {
     const r = await ollama().chat({
       model: TINY,
