@@ -132,7 +132,7 @@ describe("ollama client", () => {
 
   it("generate({format}) and logprobs", async () => {
     const r = await ollama().generate({ model: TINY, prompt: "A person", format: z.toJSONSchema(Person) });
-    expect(Person.parse(JSON.parse(r.response))).toBeTruthy();
+    expect(Person.parse(JSON.parse(r.response ?? ""))).toBeTruthy();
     const l = (await ollama().generate({
       model: TINY,
       prompt: "Hi",

@@ -63,10 +63,11 @@ export async function runGrammarBenchmark(options: GrammarBenchmarkOptions): Pro
     ]);
     const gaps: Record<GrammarBenchMode, number[]> = { unconstrained: [], json_schema: [], any_text: [] };
     const counts: Record<GrammarBenchMode, number[]> = { unconstrained: [], json_schema: [], any_text: [] };
-    // One warm-up run, then the modes in turn for each repetition.
+    // One warm-up run, then the modes in turn for each repetition, the order rotated so none always runs first.
     await model.generate(prompt, { maxTokens: 16, temperature: 0.8, seed: 1 });
     for (let r = 0; r < repetitions; r++) {
-      for (const mode of GRAMMAR_BENCH_MODES) {
+      const order = GRAMMAR_BENCH_MODES.map((_, i) => GRAMMAR_BENCH_MODES[(i + r) % GRAMMAR_BENCH_MODES.length]);
+      for (const mode of order) {
         const res = await model.generate(prompt, {
           maxTokens: tokens,
           temperature: 0.8,
