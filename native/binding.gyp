@@ -14,11 +14,15 @@
         "src/evaluator.cpp",
         "src/threadpool.cpp",
         "src/vector-index.cpp",
-        "src/devices.cpp"
+        "src/devices.cpp",
+        "src/grammar.cpp",
+        "vendor/llama-common/json-schema-to-grammar.cpp",
+        "vendor/llama-common/json.cpp"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
-        "include"
+        "include",
+        "vendor/llama-common"
       ],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NDEBUG"],
       "cflags!": ["-fno-exceptions"],

@@ -422,6 +422,7 @@ describe("fuzz: no 5xx, RFX_ errors, /healthz alive and stores unchanged after e
       "DELETE /api/delete",
       "POST /v1/chat/completions",
       "POST /v1/completions",
+      "POST /v1/responses",
       "POST /v1/embeddings",
       "POST /api/documents",
       "POST /api/upload",

@@ -95,10 +95,10 @@ describe("server error table: every bad input is a 4xx with a code, and the serv
       code: "RFX_VALIDATION",
     },
     {
-      name: "n > 1",
+      name: "n above the documented limit",
       method: "POST",
       url: "/v1/chat/completions",
-      body: { model: TINY, messages: [{ role: "user", content: "hi" }], n: 2 },
+      body: { model: TINY, messages: [{ role: "user", content: "hi" }], n: 9 },
       status: 400,
       code: "RFX_VALIDATION",
     },
@@ -167,7 +167,7 @@ describe("server error table: every bad input is a 4xx with a code, and the serv
       code: "RFX_VALIDATION",
     },
     {
-      name: "tool messages are unsupported",
+      name: "a tool message must name the call it answers",
       method: "POST",
       url: "/v1/chat/completions",
       body: { messages: [{ role: "tool", content: "x" }] },

@@ -164,6 +164,9 @@ describe.skipIf(bins.skip)("web UI in chromium", () => {
     expect(await page.textContent("#max-tokens-hint")).toContain("1023");
     // The server has POST /api/pull, so the status advertises it (the models view then shows the pull box).
     expect(status.features.pull).toBe(true);
+    // The chat route honours response_format and tools, so the JSON-mode toggle shows.
+    expect(status.features).toMatchObject({ json_mode: true, tools: true });
+    expect(await page.locator("#json-toggle-label").isVisible()).toBe(true);
   });
 
   it("streams a chat answer over SSE and shows which variant served it, why, and what it cost", async () => {
@@ -614,6 +617,22 @@ describe.skipIf(bins.skip)("web UI in chromium", () => {
     await page.waitForFunction(() => document.querySelector("#pull-msg")?.textContent === "Pulled webpulled.");
     await page.locator('tr[data-variant="webpulled:latest"]').waitFor();
     expect(registry.requests[0]).toBe("GET /v2/library/webpulled/manifests/latest");
+  });
+
+  it("JSON mode asks for a JSON object and the answer parses as one", async () => {
+    await page.goto(live.server.url);
+    await page.waitForSelector("#view-chat:not([hidden])");
+    await page.click("#new-chat");
+    await page.fill("#max-tokens", "120");
+    await page.check("#json-toggle");
+    try {
+      const { request, reply } = await chat(page, "Give me a JSON object.");
+      expect(JSON.parse(request.postData() ?? "{}")).toMatchObject({ response_format: { type: "json_object" } });
+      const text = (await reply.locator(".msg-body pre code").textContent()) ?? "";
+      expect(typeof JSON.parse(text)).toBe("object");
+    } finally {
+      await page.uncheck("#json-toggle");
+    }
   });
 
   it("ran without a single console error", () => {

@@ -11,6 +11,7 @@
 #include "evaluator.h"
 #include "devices.h"
 #include "generator.h"
+#include "grammar.h"
 #include "ggml-backend.h"
 #include "model.h"
 #include "vector-index.h"
@@ -106,6 +107,8 @@ static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
     exports.Set("loadModel", Napi::Function::New(env, Model::Load));
     exports.Set("loadBackend", Napi::Function::New(env, LoadBackend));
     exports.Set("devices", Napi::Function::New(env, Devices));
+    exports.Set("jsonSchemaToGrammar", Napi::Function::New(env, JsonSchemaToGrammar));
+    exports.Set("checkGrammar", Napi::Function::New(env, CheckGrammar));
     exports.Set("deviceBandwidth", Napi::Function::New(env, DeviceBandwidth));
     exports.Set("Model", Model::Define(env));
     exports.Set("Generator", Generator::Define(env));

@@ -71,6 +71,7 @@ void DecodeLoop::emit(Event && e) {
         for (auto it = outbox_.rbegin(); it != outbox_.rend(); ++it) {
             if (it->id == e.id && it->kind == Event::TEXT) {
                 it->text += e.text;
+                for (auto & l : e.logprobs) it->logprobs.push_back(std::move(l));
                 return;
             }
             if (it->id == e.id) break;
@@ -291,6 +292,22 @@ void DecodeLoop::admit_locked() {
             while (held_cells(free_slot) + need > n_ctx_ && evict_idle(free_slot)) {}
             if (held_cells(free_slot) + need > n_ctx_) return;
         }
+        std::unique_ptr<SeqSampler> sampler;
+        try {
+            sampler = std::make_unique<SeqSampler>(r.sampling, model_->vocab, r.max_tokens);
+        } catch (const std::exception &) {
+            // JS checks grammars before submitting; this is the backstop.
+            Event e(Event::DONE);
+            e.id = r.id;
+            e.finish = "error";
+            e.error = "grammar_invalid";
+            e.prompt_tokens = (int32_t) r.prompt.size();
+            e.t_submit = r.t_submit;
+            e.t_end = now_ms();
+            emit(std::move(e));
+            pending_.pop_front();
+            continue;
+        }
         Slot & s = *free_slot;
         auto * mem = llama_get_memory(ctx_);
         if (n_keep == 0 || !llama_memory_seq_rm(mem, s.seq, (llama_pos) n_keep, -1)) {
@@ -318,7 +335,8 @@ void DecodeLoop::admit_locked() {
         s.token_times.reserve(std::min(s.req.max_tokens, 4096));
         s.generated.clear();
         s.cached.reserve(need);
-        s.sampler = std::make_unique<SeqSampler>(s.req.sampling, n_vocab_);
+        s.logprobs.clear();
+        s.sampler = std::move(sampler);
         const size_t window = (size_t) std::max(0, s.req.sampling.repeat_last_n);
         size_t from = s.req.prompt.size() > window ? s.req.prompt.size() - window : 0;
         for (size_t i = from; i < s.req.prompt.size(); ++i) s.sampler->accept(s.req.prompt[i]);
@@ -347,6 +365,8 @@ void DecodeLoop::finish(Slot & s, const char * reason, const char * error) {
     e.t_prompt_done = s.t_prompt_done;
     e.t_end = now_ms();
     e.token_times = std::move(s.token_times);
+    e.logprobs = std::move(s.logprobs);
+    s.logprobs.clear();
     emit(std::move(e));
     // With the prefix cache the sequence keeps its KV (what was decoded is valid, a cancelled prompt's chunks
     // included) for the next request; otherwise, or after a failed decode, its cells go back to the pool now.
@@ -566,17 +586,19 @@ bool DecodeLoop::split_step(double t_step) {
 
 // Samples the slot's next token from `logits`, streams its text, and ends the sequence when it is done.
 void DecodeLoop::take_token(Slot & s, const float * logits) {
-    llama_token t = s.sampler->sample(logits);
+    llama_token t = s.sampler->sample(logits, s.req.max_tokens - s.n_gen);
     const double t_tok = now_ms();
     if (!s.generating) {
         s.generating = true;
         s.t_prompt_done = t_tok;
     }
-    if (!s.req.ignore_eos && llama_vocab_is_eog(model_->vocab, t)) {
+    // t < 0: the grammar allows no token (it is complete and the vocabulary has no end-of-generation token).
+    if (t < 0 || (!s.req.ignore_eos && llama_vocab_is_eog(model_->vocab, t))) {
         finish(s, "stop");
         return;
     }
-    s.sampler->accept(t);
+    if (s.sampler->wants_logprobs()) record_logprob(s);
+    s.sampler->accept_generated(t);
     s.last = t;
     s.n_gen += 1;
     if (s.req.want_tokens) s.generated.push_back(t);
@@ -600,6 +622,8 @@ void DecodeLoop::take_token(Slot & s, const float * logits) {
         Event e(Event::TEXT);
         e.id = s.req.id;
         e.text = std::move(ready);
+        e.logprobs = std::move(s.logprobs);
+        s.logprobs.clear();
         emit(std::move(e));
     }
 }
@@ -608,6 +632,21 @@ void DecodeLoop::count_threads(bool reduced, int32_t calls) {
     std::lock_guard<std::mutex> lk(stats_mu_);
     if (reduced) stats_.reduced_calls += calls;
     stats_.contention_events = (double) governor_.contention_events();
+}
+
+static std::string piece_of(const llama_vocab * vocab, llama_token t) {
+    char buf[256];
+    int32_t n = llama_token_to_piece(vocab, t, buf, sizeof(buf), 0, true);
+    return std::string(buf, n > 0 ? (size_t) n : 0);
+}
+
+void DecodeLoop::record_logprob(Slot & s) {
+    const auto & lp = s.sampler->last_logprob();
+    LogprobOut o;
+    o.text = piece_of(model_->vocab, lp.id);
+    o.logprob = lp.logprob;
+    for (auto & e : lp.top) o.top.emplace_back(piece_of(model_->vocab, e.first), e.second);
+    s.logprobs.push_back(std::move(o));
 }
 
 // `t1` is when decoding ended and sampling began.

@@ -61,6 +61,13 @@ struct Request {
     double t_submit = 0;
 };
 
+// One generated token's log-probabilities, with the text of each token named (SeqSampler::TokenLogprob resolved).
+struct LogprobOut {
+    std::string text;
+    float logprob = 0;
+    std::vector<std::pair<std::string, float>> top;
+};
+
 // One event for JS; READY carries the context's sizes, DONE the final text piece and the request's numbers.
 struct Event {
     enum Kind { READY, TEXT, DONE, FATAL, CLOSED } kind;
@@ -76,6 +83,7 @@ struct Event {
     std::vector<int32_t> tokens;  // generated ids, when the request asked
     double t_submit = 0, t_admit = 0, t_prompt_done = 0, t_last = 0, t_end = 0;
     std::vector<double> token_times;
+    std::vector<LogprobOut> logprobs;  // TEXT and DONE: the tokens sampled since the last event, when asked for
 };
 
 struct GeneratorStats {
@@ -138,6 +146,7 @@ class DecodeLoop {
         int32_t batch_idx = -1;  // row of this slot's logits in the current batch, -1 if none
         double t_admit = 0, t_prompt_done = 0;
         std::vector<double> token_times;
+        std::vector<LogprobOut> logprobs;  // not yet handed out
         std::unique_ptr<SeqSampler> sampler;
         std::unique_ptr<TextStream> text;
     };
@@ -148,6 +157,7 @@ class DecodeLoop {
     int32_t decode_batch(double & ms, bool reduced);
     void count_threads(bool reduced, int32_t calls);
     void take_token(Slot & s, const float * logits);
+    void record_logprob(Slot & s);
     void record_step(double t_step, double t1, double decode_ms, int32_t decode_calls, int32_t n_tokens, int32_t n_prompt,
                      int32_t n_sampled, int32_t n_seqs, bool split);
     void admit_locked();

@@ -122,6 +122,17 @@ static SamplingParams read_sampling(Napi::Env env, const Napi::Object & o) {
     p.seed = (uint32_t) (int64_t) required_number(env, o, "seed");
     p.repeat_penalty = (float) required_number(env, o, "repeatPenalty");
     p.repeat_last_n = (int32_t) required_number(env, o, "repeatLastN");
+    // Optional: structured output and log-probabilities (JS validates the grammar before submitting).
+    if (o.Has("grammar") && o.Get("grammar").IsString()) p.grammar = o.Get("grammar").As<Napi::String>().Utf8Value();
+    if (o.Has("grammarRoot") && o.Get("grammarRoot").IsString())
+        p.grammar_root = o.Get("grammarRoot").As<Napi::String>().Utf8Value();
+    if (o.Has("grammarTriggers") && o.Get("grammarTriggers").IsArray()) {
+        auto a = o.Get("grammarTriggers").As<Napi::Array>();
+        for (uint32_t i = 0; i < a.Length(); ++i) p.grammar_triggers.push_back(a.Get(i).As<Napi::String>().Utf8Value());
+        p.grammar_lazy = true;
+    }
+    if (o.Has("logprobs") && o.Get("logprobs").IsNumber())
+        p.n_logprobs = std::min(20, o.Get("logprobs").As<Napi::Number>().Int32Value());
     return p;
 }
 
@@ -235,6 +246,25 @@ void Generator::drain(Napi::Env env, Napi::Function fn) {
         o.Set("id", e.id);
         if (!e.text.empty()) o.Set("text", e.text);
         if (!e.error.empty()) o.Set("error", e.error);
+        if (!e.logprobs.empty()) {
+            auto lps = Napi::Array::New(env, e.logprobs.size());
+            for (size_t j = 0; j < e.logprobs.size(); ++j) {
+                auto & l = e.logprobs[j];
+                auto lo = Napi::Object::New(env);
+                lo.Set("text", l.text);
+                lo.Set("logprob", l.logprob);
+                auto top = Napi::Array::New(env, l.top.size());
+                for (size_t k = 0; k < l.top.size(); ++k) {
+                    auto to = Napi::Object::New(env);
+                    to.Set("text", l.top[k].first);
+                    to.Set("logprob", l.top[k].second);
+                    top.Set(k, to);
+                }
+                lo.Set("top", top);
+                lps.Set(j, lo);
+            }
+            o.Set("logprobs", lps);
+        }
         if (e.kind == Event::READY) {
             o.Set("contextSize", (double) e.context_size);
             o.Set("sequenceContextSize", (double) e.sequence_context_size);

@@ -19,6 +19,7 @@ Napi::Function Model::Define(Napi::Env env) {
                               InstanceMethod("detokenize", &Model::Detokenize),
                               InstanceMethod("chatTemplate", &Model::ChatTemplate),
                               InstanceMethod("applyChatTemplate", &Model::ApplyChatTemplate),
+                              InstanceMethod("fimTokens", &Model::FimTokens),
                               InstanceMethod("dispose", &Model::Dispose),
                           });
     constructor = new Napi::FunctionReference(Napi::Persistent(fn));
@@ -255,6 +256,17 @@ Napi::Value Model::ApplyChatTemplate(const Napi::CallbackInfo & info) {
     }
     buf.resize(n);
     return Napi::String::New(env, buf);
+}
+
+// fimTokens() -> {prefix, suffix, middle} token ids (-1 where the vocabulary has none)
+Napi::Value Model::FimTokens(const Napi::CallbackInfo & info) {
+    auto env = info.Env();
+    const auto & h = live(env);
+    auto o = Napi::Object::New(env);
+    o.Set("prefix", llama_vocab_fim_pre(h.vocab));
+    o.Set("suffix", llama_vocab_fim_suf(h.vocab));
+    o.Set("middle", llama_vocab_fim_mid(h.vocab));
+    return o;
 }
 
 // Drops this handle's reference; the weights are freed once no generator/embedder still uses them.

@@ -23,6 +23,7 @@ class Model : public Napi::ObjectWrap<Model> {
     Napi::Value Detokenize(const Napi::CallbackInfo & info);
     Napi::Value ChatTemplate(const Napi::CallbackInfo & info);
     Napi::Value ApplyChatTemplate(const Napi::CallbackInfo & info);
+    Napi::Value FimTokens(const Napi::CallbackInfo & info);
     Napi::Value Dispose(const Napi::CallbackInfo & info);
 
     const ModelHolder & live(Napi::Env env) const;

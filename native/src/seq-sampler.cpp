@@ -1,8 +1,10 @@
-// Per-sequence sampling; semantics follow llama.cpp's common sampler order (penalties, top_k, top_p, temp, dist).
+// Per-sequence sampling; semantics follow llama.cpp's common sampler order (penalties, grammar, top_k, top_p, temp,
+// dist), with its "sample first, check the grammar, resample only if rejected" shortcut.
 #include "seq-sampler.h"
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
 
 namespace rfx {
 
@@ -21,8 +23,22 @@ static float block_max(const float * x, int32_t n) {
     return r;
 }
 
-SeqSampler::SeqSampler(const SamplingParams & p, int32_t n_vocab) : p_(p), n_vocab_(n_vocab) {
-    counts_.assign(n_vocab, 0);
+SeqSampler::SeqSampler(const SamplingParams & p, const llama_vocab * vocab, int32_t max_tokens)
+    : p_(p), vocab_(vocab), n_vocab_(llama_vocab_n_tokens(vocab)) {
+    counts_.assign(n_vocab_, 0);
+    if (!p_.grammar.empty()) {
+        if (p_.grammar_lazy) {
+            std::vector<const char *> pats;
+            for (auto & t : p_.grammar_triggers) pats.push_back(t.c_str());
+            grammar_ = llama_sampler_init_grammar_lazy_patterns(vocab, p_.grammar.c_str(), p_.grammar_root.c_str(),
+                                                                pats.data(), pats.size(), nullptr, 0);
+        } else {
+            grammar_ = llama_sampler_init_grammar(vocab, p_.grammar.c_str(), p_.grammar_root.c_str());
+        }
+        if (!grammar_) throw std::runtime_error("grammar_invalid");
+        // A lazy grammar may never trigger, and the sampler cannot tell when it has: free text is never closed.
+        close_from_ = p_.grammar_lazy ? -1 : std::max(max_tokens / 4, std::min(48, max_tokens / 2));
+    }
     if (p_.temperature > 0.0f) {
         auto cp = llama_sampler_chain_default_params();
         cp.no_perf = true;
@@ -36,6 +52,23 @@ SeqSampler::SeqSampler(const SamplingParams & p, int32_t n_vocab) : p_(p), n_voc
 
 SeqSampler::~SeqSampler() {
     if (chain_) llama_sampler_free(chain_);
+    if (grammar_) llama_sampler_free(grammar_);
+}
+
+void SeqSampler::accept_generated(llama_token t) {
+    accept(t);
+    if (!grammar_) return;
+    try {
+        llama_sampler_accept(grammar_, t);
+    } catch (const std::exception &) {
+        // Only a lazy grammar can get here: the token that triggered it carried text the grammar rejects. The rest
+        // of the output goes unconstrained (the tool-call parser then finds no valid call) rather than failing.
+        llama_sampler_free(grammar_);
+        grammar_ = nullptr;
+        return;
+    }
+    char piece[256];
+    json_.push(piece, llama_token_to_piece(vocab_, t, piece, sizeof(piece), 0, false));
 }
 
 void SeqSampler::accept(llama_token t) {
@@ -49,7 +82,7 @@ void SeqSampler::accept(llama_token t) {
     }
 }
 
-llama_token SeqSampler::sample(const float * logits) {
+llama_token SeqSampler::sample(const float * logits, int32_t left) {
     // The penalty goes onto a copy of the logits at the window's few tokens, so the scans below are plain loops.
     const float * row = logits;
     if (!distinct_.empty()) {
@@ -60,6 +93,175 @@ llama_token SeqSampler::sample(const float * logits) {
         }
         row = scratch_.data();
     }
+    llama_token t;
+    if (!grammar_) {
+        t = pick(row);
+    } else if (left <= close_from_) {
+        t = pick_closer(row);
+        if (t < 0) t = pick_constrained(row, true);
+    } else {
+        // Most tokens a grammar-following model picks are allowed: checking the one pick is far cheaper than
+        // masking the whole vocabulary first.
+        t = pick(row);
+        if (!grammar_allows(t, row)) t = pick_constrained(row, false);
+    }
+    if (p_.n_logprobs >= 0 && t >= 0) compute_logprobs(row, t);
+    return t;
+}
+
+bool SeqSampler::grammar_allows(llama_token t, const float * row) {
+    llama_token_data d = {t, row[t], 0.0f};
+    llama_token_data_array arr = {&d, 1, -1, false};
+    llama_sampler_apply(grammar_, &arr);
+    return d.logit != -INFINITY;
+}
+
+void JsonDepth::push(const char * piece, int32_t n) {
+    for (int32_t i = 0; i < n; ++i) {
+        const char c = piece[i];
+        if (in_string) {
+            if (escaped) escaped = false;
+            else if (c == '\\') escaped = true;
+            else if (c == '"') in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '{' || c == '[') {
+            stack.push_back(c);
+        } else if ((c == '}' || c == ']') && !stack.empty()) {
+            stack.pop_back();
+        }
+    }
+}
+
+// Closing preference of appending `t`: a token that closes a string, array or object first, then structural
+// punctuation over other text over bare whitespace (digits and padding end nothing), then the fewest left open, then
+// the longer piece (fewer steps).
+int64_t SeqSampler::closing_rank(llama_token t) {
+    char piece[256];
+    int32_t n = llama_token_to_piece(vocab_, t, piece, sizeof(piece), 0, false);
+    if (n < 0) n = 0;
+    JsonDepth d = json_;
+    d.push(piece, n);
+    int32_t kind = 0;  // 0 whitespace only, 1 other text, 2 has punctuation
+    for (int32_t i = 0; i < n; ++i) {
+        const char c = piece[i];
+        if (c == ',' || c == ':' || c == '"' || c == '}' || c == ']') {
+            kind = 2;
+            break;
+        }
+        if (c != ' ' && c != '\n' && c != '\t' && c != '\r') kind = 1;
+    }
+    // Closing something beats everything; opening a string for a required key (punctuation) beats padding.
+    const int64_t category = d.depth() < json_.depth() ? 3 : kind;
+    return category * 100000000 - (int64_t) d.depth() * 1000 + n;
+}
+
+// Closing mode's cheap step: only the vocabulary's structural tokens (pieces made of `"}],:` and whitespace, found
+// once per request) are offered to the grammar; -1 when it allows none of them (a key's letters, a number's digits),
+// and the whole vocabulary is masked instead.
+llama_token SeqSampler::pick_closer(const float * row) {
+    if (!closers_ready_) {
+        closers_ready_ = true;
+        char piece[256];
+        for (llama_token t = 0; t < n_vocab_; ++t) {
+            const int32_t n = llama_token_to_piece(vocab_, t, piece, sizeof(piece), 0, false);
+            bool structural = n > 0, closes = false;
+            for (int32_t i = 0; i < n && structural; ++i) {
+                const char c = piece[i];
+                structural = c == '"' || c == '}' || c == ']' || c == ',' || c == ':' || c == ' ' || c == '\n' || c == '\t';
+                closes = closes || c == '"' || c == '}' || c == ']';
+            }
+            if (structural && closes) closers_.push_back(t);
+        }
+    }
+    std::vector<llama_token_data> cand;
+    cand.reserve(closers_.size());
+    for (llama_token t : closers_) cand.push_back({t, row[t], 0.0f});
+    llama_token_data_array arr = {cand.data(), cand.size(), -1, false};
+    llama_sampler_apply(grammar_, &arr);
+    llama_token best = -1;
+    int64_t best_rank = 0;
+    float best_logit = 0;
+    for (size_t i = 0; i < arr.size; ++i) {
+        if (arr.data[i].logit == -INFINITY) continue;
+        const int64_t r = closing_rank(arr.data[i].id);
+        if (best < 0 || r > best_rank || (r == best_rank && arr.data[i].logit > best_logit)) {
+            best = arr.data[i].id;
+            best_rank = r;
+            best_logit = arr.data[i].logit;
+        }
+    }
+    return best;
+}
+
+// The whole vocabulary masked by the grammar, then the usual chain over what is left (greedy in closing mode, by
+// closing strength first).
+llama_token SeqSampler::pick_constrained(const float * row, bool closing) {
+    cur_.resize(n_vocab_);
+    for (int32_t i = 0; i < n_vocab_; ++i) cur_[i] = llama_token_data{i, row[i], 0.0f};
+    llama_token_data_array all = {cur_.data(), cur_.size(), -1, false};
+    llama_sampler_apply(grammar_, &all);
+    size_t n = 0;
+    for (size_t i = 0; i < all.size; ++i)
+        if (all.data[i].logit != -INFINITY) cur_[n++] = all.data[i];
+    cur_.resize(n);
+    if (n == 0) return -1;
+    if (closing || !chain_) {
+        size_t best = 0;
+        int64_t best_rank = closing ? closing_rank(cur_[0].id) : 0;
+        for (size_t i = 1; i < n; ++i) {
+            const int64_t r = closing ? closing_rank(cur_[i].id) : 0;
+            if (r > best_rank || (r == best_rank && cur_[i].logit > cur_[best].logit)) {
+                best = i;
+                best_rank = r;
+            }
+        }
+        return cur_[best].id;
+    }
+    auto desc = [](const llama_token_data & a, const llama_token_data & b) {
+        return a.logit != b.logit ? a.logit > b.logit : a.id < b.id;
+    };
+    const size_t k = (p_.top_k > 0 && (size_t) p_.top_k < n) ? (size_t) p_.top_k : n;
+    std::partial_sort(cur_.begin(), cur_.begin() + k, cur_.end(), desc);
+    cur_.resize(k);
+    llama_token_data_array arr = {cur_.data(), cur_.size(), -1, true};
+    llama_sampler_apply(chain_, &arr);
+    if (arr.selected < 0 || (size_t) arr.selected >= arr.size) return arr.data[0].id;
+    return arr.data[arr.selected].id;
+}
+
+void SeqSampler::compute_logprobs(const float * row, llama_token chosen) {
+    const float m = block_max(row, n_vocab_);
+    double sum = 0;
+    for (int32_t i = 0; i < n_vocab_; ++i) sum += std::exp((double) (row[i] - m));
+    const float log_z = m + (float) std::log(sum);
+    lp_.id = chosen;
+    lp_.logprob = row[chosen] - log_z;
+    lp_.top.clear();
+    const int32_t k = std::min(p_.n_logprobs, n_vocab_);
+    if (k <= 0) return;
+    // The k largest in one pass (a min-heap on the logit, k <= 20).
+    auto worse = [](const std::pair<llama_token, float> & a, const std::pair<llama_token, float> & b) {
+        return a.second > b.second;
+    };
+    auto & h = lp_.top;
+    for (int32_t i = 0; i < n_vocab_; ++i) {
+        if ((int32_t) h.size() < k) {
+            h.push_back({i, row[i]});
+            std::push_heap(h.begin(), h.end(), worse);
+        } else if (row[i] > h.front().second) {
+            std::pop_heap(h.begin(), h.end(), worse);
+            h.back() = {i, row[i]};
+            std::push_heap(h.begin(), h.end(), worse);
+        }
+    }
+    std::sort(h.begin(), h.end(), [](const auto & a, const auto & b) {
+        return a.second != b.second ? a.second > b.second : a.first < b.first;
+    });
+    for (auto & e : h) e.second -= log_z;
+}
+
+llama_token SeqSampler::pick(const float * row) {
     if (!chain_) {
         // Greedy: the maximum (vectorised), then its first position.
         const float m = block_max(row, n_vocab_);

@@ -1,9 +1,10 @@
-// Per-sequence sampling: repeat penalty over a recent-token window, then top-k, top-p, temperature and a seeded draw.
-// Threading: a SeqSampler belongs to one sequence of one decode loop and is used only on that loop's thread.
+// Per-sequence sampling: repeat penalty over a recent-token window, an optional GBNF grammar, then top-k, top-p,
+// temperature and a seeded draw; optionally the log-probabilities of each step. Threading: a SeqSampler belongs to one sequence of one decode loop and is used only on that loop's thread.
 #pragma once
 
 #include <cstdint>
 #include <deque>
+#include <string>
 #include <vector>
 
 #include "llama.h"
@@ -18,23 +19,67 @@ struct SamplingParams {
     uint32_t seed = 0;
     float repeat_penalty = 1;
     int32_t repeat_last_n = 0;
+    // GBNF constraining the output ("" = none) and its start rule. Lazy: the grammar applies only from the first
+    // match of a trigger pattern on (a tool call that may start mid-text); the grammar text must start there too.
+    std::string grammar;
+    std::string grammar_root = "root";
+    bool grammar_lazy = false;
+    std::vector<std::string> grammar_triggers;
+    // -1: no log-probabilities; 0: the sampled token's; k > 0: also the k most likely.
+    int32_t n_logprobs = -1;
+};
+
+// One step's log-probabilities: log-softmax of the logits after the repeat penalty, before grammar, top-k, top-p
+// and temperature (the model's own distribution, as OpenAI reports it).
+struct TokenLogprob {
+    llama_token id = 0;
+    float logprob = 0;
+    std::vector<std::pair<llama_token, float>> top;
+};
+
+// Open JSON structure of the generated text (brackets and strings), for closing it when the budget runs out.
+struct JsonDepth {
+    std::string stack;  // '{' / '[' still open
+    bool in_string = false;
+    bool escaped = false;
+    void push(const char * piece, int32_t n);
+    int32_t depth() const { return (int32_t) stack.size() + (in_string ? 1 : 0); }
 };
 
 class SeqSampler {
   public:
-    SeqSampler(const SamplingParams & p, int32_t n_vocab);
+    // Throws std::runtime_error when the grammar does not parse (JS checks it before submitting).
+    SeqSampler(const SamplingParams & p, const llama_vocab * vocab, int32_t max_tokens);
     ~SeqSampler();
     SeqSampler(const SeqSampler &) = delete;
     SeqSampler & operator=(const SeqSampler &) = delete;
 
     // Records a token (prompt or generated) in the repeat-penalty window.
     void accept(llama_token t);
-    // Picks the next token from one row of logits.
-    llama_token sample(const float * logits);
+    // A generated token: the repeat-penalty window and the grammar's state.
+    void accept_generated(llama_token t);
+    // Picks the next token from one row of logits; `left` is how many more tokens the request may generate. -1 when
+    // the grammar allows no token at all (it cannot continue). With a grammar, the last quarter of the budget closes
+    // the structure: of the tokens the grammar allows, the one leaving the fewest strings, arrays and objects open
+    // wins (then the likeliest), so output that runs long still ends as a complete, parseable value (a random-weight
+    // model would otherwise fill a string until the limit).
+    llama_token sample(const float * logits, int32_t left);
+    // The last sample()'s log-probabilities (when asked for).
+    const TokenLogprob & last_logprob() const { return lp_; }
+    bool wants_logprobs() const { return p_.n_logprobs >= 0; }
 
   private:
+    llama_token pick(const float * row);
+    llama_token pick_constrained(const float * row, bool closing);
+    llama_token pick_closer(const float * row);
+    bool grammar_allows(llama_token t, const float * row);
+    void compute_logprobs(const float * row, llama_token chosen);
+    int64_t closing_rank(llama_token t);
+
     SamplingParams p_;
+    const llama_vocab * vocab_;
     int32_t n_vocab_;
+    int32_t close_from_ = 0;  // `left` at or below which the grammar's structure is closed
     // The penalty is applied here rather than by llama.cpp's penalties sampler: that one does a hash lookup for
     // every vocabulary entry per token (~32k lookups), this touches only the window's tokens.
     std::deque<llama_token> window_;
@@ -43,6 +88,11 @@ class SeqSampler {
     std::vector<llama_token_data> cur_;
     std::vector<float> scratch_;
     llama_sampler * chain_ = nullptr;
+    llama_sampler * grammar_ = nullptr;
+    TokenLogprob lp_;
+    JsonDepth json_;
+    std::vector<llama_token> closers_;  // structural tokens that close something (closing mode), found on first use
+    bool closers_ready_ = false;
 };
 
 }  // namespace rfx

@@ -14,8 +14,8 @@ import { parseIntOption, parseListOption } from "./parse-options.ts";
 
 /**
  * The product guide's kinds (inference, rag, memory, throughput), the quality of each quantization against the most
- * precise variant, the engine/api deep dives, and the serving/contention comparisons with llama.cpp; suite runs a short
- * mix.
+ * precise variant, the engine/api deep dives, the serving/contention comparisons with llama.cpp and the cost of a
+ * grammar; suite runs a short mix.
  */
 export const BENCHMARK_KINDS = [
   "suite",
@@ -28,6 +28,7 @@ export const BENCHMARK_KINDS = [
   "api",
   "serving",
   "contention",
+  "grammar",
 ] as const;
 export type BenchmarkKind = (typeof BENCHMARK_KINDS)[number];
 
@@ -42,6 +43,7 @@ const DEFAULT_TOKENS: Record<BenchmarkKind, number> = {
   api: 128,
   serving: 64,
   contention: 64,
+  grammar: 128,
 };
 
 interface BenchmarkOptions {
@@ -321,6 +323,23 @@ export function registerBenchmarkCommand(program: Command, getContext: CliContex
           }
           case "rag":
             return { kind, ...(await rag(sizes)) };
+          case "grammar": {
+            // Constrained vs unconstrained decode on one variant (native engine): the cost factor of a grammar.
+            const { runGrammarBenchmark } = await import("../bench/grammar-bench.ts");
+            const ref = opts.model ?? `${config.models.default}:${config.models.default_quantization}`;
+            const variant = await ctx.store.resolve(ref);
+            return {
+              kind,
+              model: ref,
+              ...(await runGrammarBenchmark({
+                modelPath: variant.path,
+                threads,
+                tokens,
+                repetitions: opts.repetitions,
+                log: log ?? quiet,
+              })),
+            };
+          }
           case "contention": {
             const { runContentionBenchmark } = await import("../bench/contention-bench.ts");
             const ref = opts.model?.includes(":")

@@ -49,7 +49,7 @@ export interface GenerateRequestBody {
 export interface ChatRequestBody {
   model?: string;
   rag?: boolean;
-  messages: { role: "system" | "user" | "assistant"; content: string }[];
+  messages: { role: "system" | "user" | "assistant" | "tool"; content: string }[];
   role?: string;
   keep_alive?: number | string;
   options?: GenerateOptionsBody;

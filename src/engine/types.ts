@@ -4,11 +4,53 @@ import type { GpuMode } from "../config/keys.ts";
 export const FINISH_REASONS = ["stop", "length", "cancelled"] as const;
 export type FinishReason = (typeof FINISH_REASONS)[number];
 
-export const CHAT_ROLES = ["system", "user", "assistant"] as const;
+export const CHAT_ROLES = ["system", "user", "assistant", "tool"] as const;
 export type ChatRole = (typeof CHAT_ROLES)[number];
+
+/** A function call the assistant made (OpenAI's shape, arguments already parsed). */
+export interface ToolCall {
+  id: string;
+  name: string;
+  arguments: Record<string, unknown>;
+}
+
+/** A function the model may call: name, description and a JSON Schema of its arguments. */
+export interface ToolDefinition {
+  name: string;
+  description?: string;
+  parameters?: Record<string, unknown>;
+}
+
 export interface ChatMessage {
   role: ChatRole;
   content: string;
+  /** assistant: the calls it made. */
+  toolCalls?: ToolCall[];
+  /** tool: the call this message answers, and that function's name. */
+  toolCallId?: string;
+  name?: string;
+}
+
+/** GBNF the output must match (llama.cpp's grammar dialect). */
+export interface GrammarConstraint {
+  gbnf: string;
+  /** Start rule. Defaults to "root". */
+  root?: string;
+  /**
+   * Lazy grammar: the output is free until one of these regular expressions (ECMAScript-compatible subset, matched
+   * from the start of the output) matches; from its first capture group on, the grammar applies.
+   */
+  triggers?: string[];
+}
+
+/** Most alternatives per token a request may ask for (OpenAI's top_logprobs limit). */
+export const MAX_TOP_LOGPROBS = 20;
+
+/** One generated token's log-probability, with the most likely alternatives at that step. */
+export interface TokenLogprob {
+  token: string;
+  logprob: number;
+  top: { token: string; logprob: number }[];
 }
 
 export interface SamplingOptions {
@@ -26,11 +68,20 @@ export interface SamplingOptions {
   repeatPenalty?: number;
   /** Generation stops before any of these strings; they are not part of the output. */
   stop?: string[];
+  /** Constrains the output to a grammar. Defaults to none. */
+  grammar?: GrammarConstraint;
+  /**
+   * Log-probabilities of the generated tokens: 0 the sampled token's only, k (≤ 20) also the k most likely ones.
+   * Computed from the logits after the repeat penalty, before grammar, top-k, top-p and temperature. Defaults to none.
+   */
+  logprobs?: number;
 }
 
 export interface GenerateOptions extends SamplingOptions {
-  /** Receives text as it is produced (already free of stop strings). */
-  onText?: (text: string) => void;
+  /** Receives text as it is produced (already free of stop strings), and the log-probabilities of its tokens when asked. */
+  onText?: (text: string, logprobs?: TokenLogprob[]) => void;
+  /** chat(): functions the template presents to the model. Defaults to none. */
+  tools?: ToolDefinition[];
   /** Aborting ends generation with finishReason "cancelled" and frees the sequence. */
   signal?: AbortSignal;
   /**
@@ -72,6 +123,8 @@ export interface GenerationResult {
   timings: GenerationTimings;
   /** The prompt's then the answer's token ids, when asked (returnTokens). */
   tokens?: number[];
+  /** When asked (options.logprobs): one entry per generated token. */
+  logprobs?: TokenLogprob[];
 }
 
 export interface ModelInfo {
@@ -166,7 +219,9 @@ export interface LoadedModel {
   /** Runs prompts concurrently as sequences of the one context. */
   batchGenerate(prompts: string[], options?: GenerateOptions): Promise<GenerationResult[]>;
   /** Renders messages with the model's chat template (what chat() evaluates). */
-  formatChat(messages: ChatMessage[]): string;
+  formatChat(messages: ChatMessage[], tools?: ToolDefinition[]): string;
+  /** Fill-in-the-middle prompt for `prefix` … `suffix`; null when the vocabulary has no FIM tokens. */
+  fillInMiddlePrompt?(prefix: string, suffix: string): string | null;
   tokenize(text: string): number[];
   detokenize(tokens: number[]): string;
   /** Embeds texts (mean-pooled, L2-normalised). Requires a model loaded with embedding: true. */

@@ -21,6 +21,7 @@ import { registerOllamaBlobRoutes } from "./routes/ollama/blobs.ts";
 import { registerOllamaCreateShowRoutes } from "./routes/ollama/create-show.ts";
 import { registerOllamaPullRoutes } from "./routes/ollama/pull-push.ts";
 import { registerOpenAiRoutes } from "./routes/openai.ts";
+import { registerResponsesRoutes } from "./routes/openai-responses.ts";
 import { registerLiveMetricsRoutes } from "./routes/live-metrics.ts";
 import { registerModelRoutes } from "./routes/models.ts";
 import { registerReflexiaRoutes } from "./routes/reflexia.ts";
@@ -153,6 +154,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     const api = scope.withTypeProvider<TypeBoxTypeProvider>();
     registerReflexiaRoutes(api, deps, features);
     registerOpenAiRoutes(api, deps);
+    registerResponsesRoutes(api, deps);
     await api.register(async (ollama) => {
       declareScopeOllama(ollama);
       const typed = ollama.withTypeProvider<TypeBoxTypeProvider>();

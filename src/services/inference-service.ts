@@ -8,6 +8,8 @@ import type {
   GenerationResult,
   GenerationTimings,
   SamplingOptions,
+  TokenLogprob,
+  ToolDefinition,
 } from "../engine/types.ts";
 import { ReflexiaError } from "../errors/index.ts";
 import type { ReflexiaMetrics } from "../metrics/index.ts";
@@ -31,9 +33,13 @@ export interface InferenceRequest {
   model?: string;
   messages?: ChatMessage[];
   prompt?: string;
+  /** completion: text after the gap; the prompt is then a fill-in-the-middle prompt (the model needs FIM tokens). */
+  suffix?: string;
   /** Expert role id; its system prompt is prepended. */
   role?: string;
   sampling: SamplingOptions;
+  /** chat: functions offered to the model (rendered by its chat template). */
+  tools?: ToolDefinition[];
   /** Per-request keep-alive override in seconds. */
   keepAliveSeconds?: number;
   signal?: AbortSignal;
@@ -85,8 +91,8 @@ export interface ReflexiaMeta {
 export interface InferenceHooks {
   /** Called once the variant is chosen and a sequence is held (or a cache hit is found), before any text. */
   onStart?(meta: ReflexiaMeta): void;
-  /** Text as it is generated (stop strings already removed). */
-  onText?(text: string): void;
+  /** Text as it is generated (stop strings already removed), with its tokens' log-probabilities when asked. */
+  onText?(text: string, logprobs?: TokenLogprob[]): void;
 }
 
 export interface InferenceOutcome {
@@ -99,6 +105,8 @@ export interface InferenceOutcome {
   /** The prompt's then the answer's token ids, when the request asked (returnTokens). */
   tokens?: number[];
   timings: GenerationTimings;
+  /** One entry per generated token when sampling.logprobs was set. */
+  logprobs?: TokenLogprob[];
   /** Time waiting for the variant to load, ms. */
   loadMs: number;
   /** Time waiting in the queue, ms. */
@@ -290,8 +298,10 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
         ? await options.rag!.begin({ kind: req.kind, messages: req.messages, prompt: req.prompt, rag: req.rag })
         : undefined;
 
+      // Log-probabilities are not stored with an entry, so such requests always generate.
       const cacheable =
         cache !== undefined &&
+        sampling.logprobs === undefined &&
         isCacheable(
           { temperature: sampling.temperature, seed: sampling.seed },
           { deterministicOnly: config.cache.deterministic_only },
@@ -315,6 +325,9 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
               context: req.contextTokens ?? null,
               fill: req.fillContext === true,
               template,
+              // Tools change the rendered prompt (a grammar, if any, is part of `sampling`).
+              tools: req.tools,
+              suffix: req.suffix,
             },
           })
         : "";
@@ -363,6 +376,15 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
           ({ messages, prompt } = applied);
           meta = { ...meta, sources: applied.sources, rag: applied.info };
         }
+        if (req.suffix !== undefined && prompt !== undefined) {
+          const fim = lease.model.fillInMiddlePrompt?.(prompt, req.suffix) ?? null;
+          if (fim === null)
+            throw new ReflexiaError(
+              "RFX_VALIDATION",
+              `suffix needs a model with fill-in-the-middle tokens; ${meta.variant} has none (send the prompt without suffix)`,
+            );
+          prompt = fim;
+        }
         const fitted = fitTurn(req, model, limit, messages, prompt, sampling.maxTokens!);
         messages = fitted.messages;
         if (fitted.fit.droppedMessages > 0 || (fitted.fit.maxTokensLowered && !req.fillContext))
@@ -371,6 +393,7 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
         hooks.onStart?.(meta);
         const opts = {
           ...sampling,
+          tools: req.tools,
           maxTokens: fitted.fit.maxTokens,
           signal: req.signal,
           onText: hooks.onText,

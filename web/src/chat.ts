@@ -242,11 +242,20 @@ export function createChatView(): ChatView {
     return r;
   }
 
+  /** A JSON-mode answer shows as a JSON code block (verbatim), anything else as Markdown. */
+  function displayText(m: StoredMessage): string {
+    if (!m.json) return m.content;
+    // The fence is longer than any backtick run inside, so the JSON cannot close it.
+    const longest = Math.max(2, ...(m.content.match(/`+/g) ?? []).map((x) => x.length));
+    const fence = "`".repeat(longest + 1);
+    return `${fence}json\n${m.content}\n${fence}`;
+  }
+
   /** Fills a finished assistant message: body, tool calls, sources, badge, stats and actions. */
   function finishRender(r: Rendered, m: StoredMessage, index: number): void {
     r.node.classList.toggle("msg-error", Boolean(m.error));
     r.node.classList.toggle("msg-stopped", Boolean(m.stopped));
-    if (m.content) renderMarkdown(r.body, m.content);
+    if (m.content) renderMarkdown(r.body, displayText(m));
     else r.body.replaceChildren();
     if (m.stopped)
       r.body.append(
@@ -487,7 +496,7 @@ export function createChatView(): ChatView {
     let frame = 0;
     const paint = (): void => {
       frame = 0;
-      renderMarkdown(r.body, message.content);
+      renderMarkdown(r.body, displayText(message));
       scrollToEnd();
     };
     try {

@@ -33,6 +33,8 @@ export interface NativeModel {
   tokenize(text: string, addSpecial: boolean, parseSpecial: boolean): Int32Array;
   detokenize(tokens: Int32Array, removeSpecial: boolean, unparseSpecial: boolean): string;
   chatTemplate(): string | null;
+  /** The vocabulary's fill-in-the-middle token ids, -1 where it has none. */
+  fimTokens(): { prefix: number; suffix: number; middle: number };
   /** null when llama.cpp does not recognise the template. */
   applyChatTemplate(template: string | null, roles: string[], contents: string[], addAssistant: boolean): string | null;
   dispose(): void;
@@ -54,17 +56,30 @@ export interface NativeSubmitParams {
   contextLimit?: number;
   /** "done" carries the generated token ids. Defaults to false. */
   wantTokens?: boolean;
+  /** GBNF the output must match; grammarTriggers make it lazy (see GrammarConstraint). */
+  grammar?: string;
+  grammarRoot?: string;
+  grammarTriggers?: string[];
+  /** Log-probabilities per token: 0 the sampled token's, k (≤ 20) also the top k. */
+  logprobs?: number;
+}
+
+export interface NativeLogprob {
+  text: string;
+  logprob: number;
+  top: { text: string; logprob: number }[];
 }
 
 export type NativeEvent =
   | { kind: "ready"; id: number; contextSize: number; sequenceContextSize: number; batchSize: number }
   | { kind: "fatal"; id: number; error: string }
   | { kind: "closed"; id: number }
-  | { kind: "text"; id: number; text: string }
+  | { kind: "text"; id: number; text: string; logprobs?: NativeLogprob[] }
   | {
       kind: "done";
       id: number;
       text?: string;
+      logprobs?: NativeLogprob[];
       finish: "stop" | "length" | "cancelled" | "error";
       error?: string;
       promptTokens: number;
@@ -162,6 +177,10 @@ export interface NativeAddon {
   loadBackend(path: string): { name: string; devices: number } | { error: string };
   /** Every device in ggml's registry, CPU included, with its memory now. */
   devices(): RawDevice[];
+  /** JSON Schema (as JSON text) → GBNF with llama.cpp common's converter; `error` names what it cannot convert. */
+  jsonSchemaToGrammar(schemaJson: string): { grammar: string } | { error: string };
+  /** null when the GBNF parses and has rule `root`, else llama.cpp's reason. */
+  checkGrammar(gbnf: string, root: string): string | null;
   /** Times a ggml copy of `bytes` on a device: `passes` timed passes after one warm-up. */
   deviceBandwidth(
     index: number,

@@ -1,6 +1,7 @@
 // Chat rendering for the native engine: the model's GGUF template through llama_chat_apply_template, ChatML otherwise.
 import { ReflexiaError } from "../../errors/index.ts";
-import { CHAT_ROLES, type ChatMessage } from "../types.ts";
+import { foldToolsIntoMessages, needsToolRendering, renderJinjaChat, templateSupportsTools } from "../tool-chat.ts";
+import { CHAT_ROLES, type ChatMessage, type ToolDefinition } from "../types.ts";
 import type { NativeModel } from "./native-addon.ts";
 
 export interface NativeRenderedChat {
@@ -25,15 +26,33 @@ function validate(messages: unknown): asserts messages is ChatMessage[] {
     if (!(CHAT_ROLES as readonly unknown[]).includes(m.role))
       throw new ReflexiaError(
         "RFX_VALIDATION",
-        `messages: unknown role '${String(m.role)}' (system, user or assistant)`,
+        `messages: unknown role '${String(m.role)}' (${CHAT_ROLES.join(", ")})`,
       );
   }
 }
 
-/** Renders messages (with the assistant turn opened) and the stop strings that end the assistant's turn. */
-export function renderNativeChat(model: NativeModel, messages: readonly ChatMessage[]): NativeRenderedChat {
-  validate(messages);
+/**
+ * Renders messages (with the assistant turn opened) and the stop strings that end the assistant's turn. With tools
+ * (or tool calls in the history) a template that knows tools renders through Jinja; any other template gets the
+ * tools folded into its system message (tool-chat.ts).
+ */
+export function renderNativeChat(
+  model: NativeModel,
+  input: readonly ChatMessage[],
+  tools?: readonly ToolDefinition[],
+): NativeRenderedChat {
+  validate(input);
   const template = model.chatTemplate();
+  let messages = input;
+  if (needsToolRendering(input, tools)) {
+    if (templateSupportsTools(template)) {
+      const info = model.info();
+      const special = (id: number) => (id >= 0 ? model.detokenize(Int32Array.of(id), false, true) : "");
+      const text = renderJinjaChat(template, input, tools, { bos: special(info.bos), eos: special(info.eos) });
+      if (text !== null) return { text, stopStrings: END_OF_TURN_MARKERS.filter((m) => template.includes(m)) };
+    }
+    messages = foldToolsIntoMessages(input, tools);
+  }
   const rendered = template
     ? model.applyChatTemplate(
         template,

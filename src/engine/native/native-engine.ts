@@ -14,6 +14,7 @@ import {
   type NativeEvent,
   type NativeGenerator,
   type NativeGeneratorStats,
+  type NativeLogprob,
   type NativeModel,
 } from "./native-addon.ts";
 import { renderNativeChat } from "./native-chat.ts";
@@ -33,7 +34,11 @@ import type {
   LogitsEvaluator,
   ModelInfo,
   ModelOffload,
+  TokenLogprob,
+  ToolDefinition,
 } from "../types.ts";
+import { MAX_TOP_LOGPROBS } from "../types.ts";
+import { checkGrammar } from "../grammar.ts";
 
 export { BATCH_SPLIT_MODES, type BatchSplitMode } from "./native-addon.ts";
 
@@ -268,13 +273,15 @@ type DoneEvent = Extract<NativeEvent, { kind: "done" }>;
 interface Finished {
   event: DoneEvent;
   text: string;
+  logprobs?: TokenLogprob[];
   /** What the caller's onText threw, if it did; the request was cancelled then. */
   callbackError?: unknown;
 }
 
 interface Pending {
   text: string;
-  onText?: (text: string) => void;
+  logprobs?: TokenLogprob[];
+  onText?: (text: string, logprobs?: TokenLogprob[]) => void;
   callbackError?: unknown;
   resolve: (f: Finished) => void;
 }
@@ -324,13 +331,13 @@ async function createGenerationModel(
       for (const e of events) {
         if (e.kind === "text") {
           const p = pending.get(e.id);
-          if (p) deliver(p, e.id, e.text);
+          if (p) deliver(p, e.id, e.text, e.logprobs);
         } else if (e.kind === "done") {
           const p = pending.get(e.id);
           if (!p) continue;
           pending.delete(e.id);
-          if (e.text) deliver(p, e.id, e.text);
-          p.resolve({ event: e, text: p.text, callbackError: p.callbackError });
+          if (e.text || e.logprobs) deliver(p, e.id, e.text ?? "", e.logprobs);
+          p.resolve({ event: e, text: p.text, logprobs: p.logprobs, callbackError: p.callbackError });
         } else if (e.kind === "ready" || e.kind === "fatal") {
           onReady(e);
         } else if (e.kind === "closed") {
@@ -340,11 +347,17 @@ async function createGenerationModel(
     },
   );
 
-  function deliver(p: Pending, id: number, text: string): void {
+  function deliver(p: Pending, id: number, text: string, native?: NativeLogprob[]): void {
     p.text += text;
+    const logprobs = native?.map((l): TokenLogprob => ({
+      token: l.text,
+      logprob: l.logprob,
+      top: l.top.map((t) => ({ token: t.text, logprob: t.logprob })),
+    }));
+    if (logprobs && p.logprobs) p.logprobs.push(...logprobs);
     if (!p.onText || p.callbackError !== undefined) return;
     try {
-      p.onText(text);
+      p.onText(text, logprobs);
     } catch (err) {
       // A throwing onText ends its own generation; the error reaches the caller, not the event loop.
       p.callbackError = err;
@@ -414,7 +427,22 @@ async function createGenerationModel(
     if (s.maxTokens === 0) return empty("length");
 
     const id = nextId++;
-    const done = new Promise<Finished>((resolve) => pending.set(id, { text: "", onText: options.onText, resolve }));
+    if (options.grammar) {
+      checkGrammar(options.grammar);
+      // A finished grammar allows only end-of-generation; sampling on past it has no valid token.
+      if (options.ignoreEos) throw new ReflexiaError("RFX_VALIDATION", "ignoreEos cannot be combined with a grammar");
+    }
+    const logprobs = options.logprobs;
+    if (logprobs !== undefined && (!Number.isInteger(logprobs) || logprobs < 0 || logprobs > MAX_TOP_LOGPROBS))
+      throw new ReflexiaError("RFX_VALIDATION", `logprobs must be an integer in [0, ${MAX_TOP_LOGPROBS}]`);
+    const done = new Promise<Finished>((resolve) =>
+      pending.set(id, {
+        text: "",
+        logprobs: logprobs === undefined ? undefined : [],
+        onText: options.onText,
+        resolve,
+      }),
+    );
     const onAbort = () => generator.cancel(id);
     signal?.addEventListener("abort", onAbort, { once: true });
     const tSubmitJs = performance.now();
@@ -434,6 +462,14 @@ async function createGenerationModel(
         ignoreEos: options.ignoreEos ?? false,
         // Text is only streamed to a listener; otherwise Node is not woken per token at all.
         stream: options.onText !== undefined,
+        ...(options.grammar
+          ? {
+              grammar: options.grammar.gbnf,
+              grammarRoot: options.grammar.root ?? "root",
+              ...(options.grammar.triggers?.length ? { grammarTriggers: options.grammar.triggers } : {}),
+            }
+          : {}),
+        ...(logprobs !== undefined ? { logprobs } : {}),
       });
     } catch (e) {
       pending.delete(id);
@@ -466,6 +502,7 @@ async function createGenerationModel(
     const admitted = e.tAdmit > 0 ? e.tAdmit : e.tEnd;
     const firstToken = times.length > 0 ? times[0] : e.tPromptDone > 0 ? e.tPromptDone : e.tEnd;
     return {
+      ...(finished.logprobs ? { logprobs: finished.logprobs } : {}),
       text: finished.text,
       finishReason: e.finish,
       promptTokens: e.promptTokens,
@@ -526,7 +563,7 @@ async function createGenerationModel(
       return track(
         (async () => {
           ensureOpen();
-          const rendered = renderNativeChat(model, messages);
+          const rendered = renderNativeChat(model, messages, options.tools);
           return run(promptTokens(rendered.text, options.contextTokens), options, rendered.stopStrings);
         })(),
       );
@@ -538,9 +575,17 @@ async function createGenerationModel(
       const { onText: _ignored, ...rest } = options;
       return Promise.all(prompts.map((p) => lm.generate(p, rest)));
     },
-    formatChat(messages: ChatMessage[]) {
+    formatChat(messages: ChatMessage[], tools?: ToolDefinition[]) {
       ensureOpen();
-      return renderNativeChat(model, messages).text;
+      return renderNativeChat(model, messages, tools).text;
+    },
+    fillInMiddlePrompt(prefix: string, suffix: string) {
+      ensureOpen();
+      const fim = model.fimTokens();
+      if (fim.prefix < 0 || fim.suffix < 0 || fim.middle < 0) return null;
+      const text = (id: number) => model.detokenize(Int32Array.of(id), false, true);
+      // The prefix-suffix-middle order llama.cpp's server uses for /infill.
+      return `${text(fim.prefix)}${prefix}${text(fim.suffix)}${suffix}${text(fim.middle)}`;
     },
     tokenize(text: string) {
       ensureOpen();

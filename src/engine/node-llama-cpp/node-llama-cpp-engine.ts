@@ -12,6 +12,7 @@ import {
   type Token,
 } from "node-llama-cpp";
 import { ReflexiaError, isReflexiaError } from "../../errors/index.ts";
+import { foldToolsIntoMessages, needsToolRendering } from "../tool-chat.ts";
 import { checkLoadOptions, DEFAULT_BATCH_SIZE } from "../check-load-options.ts";
 import { createChatRenderer, type ChatRenderer } from "./nlc-chat.ts";
 import { readModelInfo } from "./nlc-model-info.ts";
@@ -319,6 +320,12 @@ function createGenerationModel(
   async function run(input: RunInput, options: GenerateOptions): Promise<GenerationResult> {
     const t0 = performance.now();
     ensureOpen();
+    // Constrained sampling and log-probabilities live in the native engine's sampler chain.
+    if (options.grammar || options.logprobs !== undefined)
+      throw new ReflexiaError(
+        "RFX_VALIDATION",
+        `${options.grammar ? "grammar-constrained output (response_format, format, grammar, forced tool calls)" : "logprobs"} needs the native engine (ENGINE=native); this server runs node-llama-cpp`,
+      );
     const s = resolveSampling(options);
     const prompt = input.tokens;
     if (options.contextTokens !== undefined)
@@ -479,7 +486,10 @@ function createGenerationModel(
         (async () => {
           ensureOpen();
           if (!Array.isArray(messages)) throw new ReflexiaError("RFX_VALIDATION", "messages must be an array");
-          const rendered = chatRenderer().render(messages);
+          // Tools reach this engine's templates through the documented fallback (tool-chat.ts).
+          const rendered = chatRenderer().render(
+            needsToolRendering(messages, options.tools) ? foldToolsIntoMessages(messages, options.tools) : messages,
+          );
           return run(
             { tokens: withBos(rendered.tokens), stopTokens: rendered.stopTokens, stopStrings: rendered.stopStrings },
             options,

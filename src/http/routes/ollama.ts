@@ -1,7 +1,10 @@
 // Ollama-compatible routes: generate, chat, tags, ps, embed(dings), copy, delete, version (show, create, pull,
 // push and blobs live in routes/ollama/).
 import type { FastifyReply } from "fastify";
-import type { SamplingOptions } from "../../engine/types.ts";
+import { MAX_TOP_LOGPROBS, type ChatMessage, type SamplingOptions, type TokenLogprob } from "../../engine/types.ts";
+import { grammarForOutput, type OutputFormat } from "../../services/structured/response-format.ts";
+import { parseToolCalls, planTools } from "../../services/structured/tool-calls.ts";
+import { toToolChoice, toToolDefinitions } from "../openai-request.ts";
 import { ReflexiaError } from "../../errors/index.ts";
 import type { ModelManifest } from "../../registry/index.ts";
 import type { InferenceOutcome, InferenceRequest, ReflexiaMeta } from "../../services/inference-service.ts";
@@ -18,6 +21,9 @@ import {
   modelNameBodySchema,
   type OllamaOptions,
 } from "../schemas/ollama.ts";
+import type { Static } from "typebox";
+
+type ChatBody = Static<typeof chatBodySchema>;
 import { clientAbortSignal, reflexiaHeaders, streamInference } from "../streaming.ts";
 import type { AppDeps, RouteApp } from "../types.ts";
 
@@ -76,6 +82,39 @@ function contextOfOllama(options: OllamaOptions | undefined): Pick<InferenceRequ
   };
 }
 
+/** Ollama's `format`: "json" (any JSON object) or a JSON Schema. */
+function ollamaFormat(format: string | Record<string, unknown> | undefined): OutputFormat | undefined {
+  if (format === undefined || format === "") return undefined;
+  if (format === "json") return { type: "json_object" };
+  if (typeof format === "string")
+    throw new ReflexiaError(
+      "RFX_VALIDATION",
+      `format must be "json" or a JSON Schema object (got ${JSON.stringify(format)})`,
+    );
+  return { type: "json_schema", schema: format };
+}
+
+/** Ollama's logprobs / top_logprobs → the engine option. */
+function ollamaLogprobs(body: { logprobs?: boolean; top_logprobs?: number }): number | undefined {
+  if (body.top_logprobs !== undefined && body.top_logprobs > MAX_TOP_LOGPROBS)
+    throw new ReflexiaError("RFX_VALIDATION", `top_logprobs is ${body.top_logprobs}; at most ${MAX_TOP_LOGPROBS}`);
+  return body.logprobs === true ? (body.top_logprobs ?? 0) : undefined;
+}
+
+/** Ollama's logprobs entries (as in its /api/chat and /api/generate responses). */
+function ollamaLogprobEntries(lps: readonly TokenLogprob[] | undefined) {
+  if (!lps) return {};
+  const bytes = (t: string) => [...Buffer.from(t, "utf8")];
+  return {
+    logprobs: lps.map((l) => ({
+      token: l.token,
+      logprob: l.logprob,
+      bytes: bytes(l.token),
+      top_logprobs: l.top.map((t) => ({ token: t.token, logprob: t.logprob, bytes: bytes(t.token) })),
+    })),
+  };
+}
+
 function finalFields(o: InferenceOutcome) {
   return {
     done: true,
@@ -89,6 +128,26 @@ function finalFields(o: InferenceOutcome) {
     eval_duration: ns(o.timings.evalMs),
     reflexia: o.meta,
   };
+}
+
+/** Ollama chat history: tool calls of the assistant (arguments as objects) and tool results by function name. */
+function ollamaMessages(messages: NonNullable<ChatBody["messages"]>): ChatMessage[] {
+  let n = 0;
+  const pendingIds: string[] = [];
+  return messages.map((m): ChatMessage => {
+    if (m.role === "assistant" && m.tool_calls?.length) {
+      const toolCalls = m.tool_calls.map((c) => ({
+        id: `call_${n++}`,
+        name: c.function.name,
+        arguments: c.function.arguments,
+      }));
+      pendingIds.push(...toolCalls.map((c) => c.id));
+      return { role: "assistant", content: m.content, toolCalls };
+    }
+    if (m.role === "tool")
+      return { role: "tool", content: m.content, toolCallId: pendingIds.shift(), name: m.tool_name };
+    return { role: m.role, content: m.content };
+  });
 }
 
 const line = (x: unknown): string => `${JSON.stringify(x)}\n`;
@@ -113,15 +172,28 @@ async function respond(
   final: (o: InferenceOutcome) => Record<string, unknown>,
 ): Promise<unknown> {
   if (stream) {
+    // Log-probabilities ride with the text piece they belong to.
+    let pending: TokenLogprob[] | undefined;
     return streamInference<InferenceOutcome>(
       reply,
       {
         contentType: "application/x-ndjson",
-        text: (t) => line({ ...piece(t), created_at: createdAt(), done: false }),
+        text: (t) => {
+          const lps = pending;
+          pending = undefined;
+          return line({ ...piece(t), ...ollamaLogprobEntries(lps), created_at: createdAt(), done: false });
+        },
         done: (o) => line({ ...final(o), created_at: createdAt() }),
         error: (e) => line(ollamaErrorBody(e)),
       },
-      (hooks) => run(hooks),
+      (hooks) =>
+        run({
+          ...hooks,
+          onText: (t, lps) => {
+            pending = lps;
+            hooks.onText?.(t);
+          },
+        }),
     );
   }
   const o = await run();
@@ -146,7 +218,11 @@ export function registerOllamaRoutes(app: RouteApp, deps: AppDeps): void {
       await scheduler.load(`${sel.name}:${sel.tag}`, { keepAliveSeconds });
       return { model: body.model, created_at: createdAt(), response: "", done: true, done_reason: "load" };
     }
-    const sampling = samplingOfOllama(body.options);
+    const sampling: SamplingOptions = {
+      ...samplingOfOllama(body.options),
+      grammar: grammarForOutput(ollamaFormat(body.format), undefined, "format"),
+      logprobs: ollamaLogprobs(body),
+    };
     // `context` (the previous answer's token ids) is continued; the answer returns the new one.
     const continuation = { returnTokens: true, ...(body.context?.length ? { contextTokens: body.context } : {}) };
     const req: InferenceRequest = body.raw
@@ -188,61 +264,90 @@ export function registerOllamaRoutes(app: RouteApp, deps: AppDeps): void {
       (o) => ({
         model: body.model,
         response: body.stream !== false ? "" : o.text,
+        ...(body.stream !== false ? {} : ollamaLogprobEntries(o.logprobs)),
         ...finalFields(o),
         ...(o.tokens ? { context: o.tokens } : {}),
       }),
     );
   });
 
-  app.post("/api/chat", { schema: { body: chatBodySchema } }, async (request, reply) => {
-    const body = request.body;
-    const keepAliveSeconds = parseKeepAlive(body.keep_alive);
-    const messages = (body.messages ?? []).map((m) => ({ role: m.role, content: m.content }));
-    if (messages.length === 0) {
-      const sel = await deps.models.show(body.model);
-      if (keepAliveSeconds === 0) {
-        await scheduler.unload(`${sel.name}:${sel.tag}`);
+  app.post(
+    "/api/chat",
+    { schema: { body: chatBodySchema }, config: { capabilities: ["json_mode", "tools"] } },
+    async (request, reply) => {
+      const body = request.body;
+      const keepAliveSeconds = parseKeepAlive(body.keep_alive);
+      const messages = ollamaMessages(body.messages ?? []);
+      if (messages.length === 0) {
+        const sel = await deps.models.show(body.model);
+        if (keepAliveSeconds === 0) {
+          await scheduler.unload(`${sel.name}:${sel.tag}`);
+          return {
+            model: body.model,
+            created_at: createdAt(),
+            message: { role: "assistant", content: "" },
+            done: true,
+            done_reason: "unload",
+          };
+        }
+        await scheduler.load(`${sel.name}:${sel.tag}`, { keepAliveSeconds });
         return {
           model: body.model,
           created_at: createdAt(),
           message: { role: "assistant", content: "" },
           done: true,
-          done_reason: "unload",
+          done_reason: "load",
         };
       }
-      await scheduler.load(`${sel.name}:${sel.tag}`, { keepAliveSeconds });
-      return {
+      const plan = planTools(toToolDefinitions(body.tools), toToolChoice(body.tool_choice));
+      const formatGrammar = grammarForOutput(ollamaFormat(body.format), undefined, "format");
+      if (plan.grammar && formatGrammar)
+        throw new ReflexiaError(
+          "RFX_VALIDATION",
+          "tool_choice forces a call and format constrains the reply too; send one",
+        );
+      const req: InferenceRequest = {
+        kind: "chat",
         model: body.model,
-        created_at: createdAt(),
-        message: { role: "assistant", content: "" },
-        done: true,
-        done_reason: "load",
+        messages,
+        tools: plan.tools,
+        role: body.role,
+        sampling: {
+          ...samplingOfOllama(body.options),
+          grammar: plan.grammar ?? formatGrammar ?? plan.lazyGrammar,
+          logprobs: ollamaLogprobs(body),
+        },
+        ...contextOfOllama(body.options),
+        keepAliveSeconds,
+        signal: clientAbortSignal(request, reply),
+        rag: ragOptionOf(body),
       };
-    }
-    const req: InferenceRequest = {
-      kind: "chat",
-      model: body.model,
-      messages,
-      role: body.role,
-      sampling: samplingOfOllama(body.options),
-      ...contextOfOllama(body.options),
-      keepAliveSeconds,
-      signal: clientAbortSignal(request, reply),
-      rag: ragOptionOf(body),
-    };
-    const streamed = body.stream !== false;
-    return respond(
-      reply,
-      streamed,
-      (hooks) => inference.run(req, hooks),
-      (t) => ({ model: body.model, message: { role: "assistant", content: t } }),
-      (o) => ({
-        model: body.model,
-        message: { role: "assistant", content: streamed ? "" : o.text },
-        ...finalFields(o),
-      }),
-    );
-  });
+      const streamed = body.stream !== false;
+      // With tools the reply is held back until it can be told apart from a call (then it comes with the last line).
+      const holdBack = plan.parse;
+      return respond(
+        reply,
+        streamed,
+        (hooks) => inference.run(req, holdBack ? { onStart: hooks?.onStart } : hooks),
+        (t) => ({ model: body.model, message: { role: "assistant", content: t } }),
+        (o) => {
+          const parsed = plan.parse && plan.tools ? parseToolCalls(o.text, plan.tools) : { content: o.text, calls: [] };
+          return {
+            model: body.model,
+            message: {
+              role: "assistant",
+              content: streamed && !holdBack ? "" : parsed.calls.length > 0 ? parsed.content : o.text,
+              ...(parsed.calls.length > 0
+                ? { tool_calls: parsed.calls.map((c) => ({ function: { name: c.name, arguments: c.arguments } })) }
+                : {}),
+            },
+            ...(streamed && !holdBack ? {} : ollamaLogprobEntries(o.logprobs)),
+            ...finalFields(o),
+          };
+        },
+      );
+    },
+  );
 
   app.get("/api/tags", async () => {
     const listing = await models.list();

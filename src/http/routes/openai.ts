@@ -1,7 +1,7 @@
 // OpenAI-compatible routes: /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models.
 import { randomBytes } from "node:crypto";
 import type { FastifyReply } from "fastify";
-import type { ChatMessage, FinishReason, SamplingOptions } from "../../engine/types.ts";
+import { MAX_TOP_LOGPROBS, type FinishReason, type SamplingOptions, type TokenLogprob } from "../../engine/types.ts";
 import { ReflexiaError } from "../../errors/index.ts";
 import type { InferenceOutcome, InferenceRequest, ReflexiaMeta } from "../../services/inference-service.ts";
 import { errorBody } from "../error-handler.ts";
@@ -12,43 +12,24 @@ import {
   chatCompletionBodySchema,
   completionBodySchema,
   embeddingsBodySchema,
-  type OpenAiMessage,
+  type OpenAiResponseFormat,
   type OpenAiSamplingBody,
 } from "../schemas/openai.ts";
+import {
+  choiceCount,
+  choiceSeed,
+  logprobsOption,
+  openAiLogprobs,
+  toChatMessages,
+  toToolChoice,
+  toToolDefinitions,
+} from "../openai-request.ts";
+import { grammarForOutput, type OutputFormat } from "../../services/structured/response-format.ts";
+import { parseToolCalls, planTools } from "../../services/structured/tool-calls.ts";
 import { clientAbortSignal, reflexiaHeaders, streamInference } from "../streaming.ts";
 import type { AppDeps, RouteApp } from "../types.ts";
 
-function textOf(content: OpenAiMessage["content"], index: number): string {
-  if (content === null || content === undefined) return "";
-  if (typeof content === "string") return content;
-  return content
-    .map((p) => {
-      if (p.type !== "text" || typeof p.text !== "string") {
-        throw new ReflexiaError(
-          "RFX_VALIDATION",
-          `messages[${index}] has a ${JSON.stringify(p.type)} content part; only text parts are supported`,
-        );
-      }
-      return p.text;
-    })
-    .join("");
-}
-
-export function toChatMessages(messages: OpenAiMessage[]): ChatMessage[] {
-  return messages.map((m, i) => {
-    if (m.role === "tool" || m.role === "function") {
-      throw new ReflexiaError("RFX_VALIDATION", `messages[${i}].role ${m.role} is not supported (no tool calling)`);
-    }
-    // "developer" is OpenAI's newer name for the system message.
-    const role = m.role === "developer" ? "system" : m.role;
-    return { role, content: textOf(m.content, i) };
-  });
-}
-
 function samplingOf(body: OpenAiSamplingBody): SamplingOptions {
-  if (body.n !== undefined && body.n !== null && body.n > 1) {
-    throw new ReflexiaError("RFX_VALIDATION", "n > 1 is not supported; send separate requests");
-  }
   const stop =
     body.stop === null || body.stop === undefined ? undefined : Array.isArray(body.stop) ? body.stop : [body.stop];
   return {
@@ -66,14 +47,60 @@ function finishReasonOf(r: FinishReason): "stop" | "length" {
   return r === "length" ? "length" : "stop";
 }
 
-function usageOf(o: InferenceOutcome) {
+/** Usage of one or several choices: each choice's prompt counts (it was evaluated for each sequence). */
+function usageOf(o: InferenceOutcome | InferenceOutcome[]) {
+  const all = Array.isArray(o) ? o : [o];
+  const prompt = all.reduce((s, x) => s + x.promptTokens, 0);
+  const completion = all.reduce((s, x) => s + x.completionTokens, 0);
+  // OpenAI's field for prompt tokens served from a cache: here, KV reused from the prefix cache.
+  const cached = all.reduce((s, x) => s + (x.cachedPromptTokens ?? 0), 0);
   return {
-    prompt_tokens: o.promptTokens,
-    completion_tokens: o.completionTokens,
-    total_tokens: o.promptTokens + o.completionTokens,
-    // OpenAI's field for prompt tokens served from a cache: here, KV reused from the prefix cache.
-    prompt_tokens_details: { cached_tokens: o.cachedPromptTokens },
+    prompt_tokens: prompt,
+    completion_tokens: completion,
+    total_tokens: prompt + completion,
+    prompt_tokens_details: { cached_tokens: cached },
   };
+}
+
+/** Most prompts one /v1/completions request may carry (each becomes its own choice or choices). */
+const MAX_PROMPTS = 32;
+
+function promptsOf(prompt: unknown): string[] {
+  const list = typeof prompt === "string" ? [prompt] : prompt;
+  if (!Array.isArray(list) || list.length === 0)
+    throw new ReflexiaError("RFX_VALIDATION", "prompt must be a string or a non-empty array of strings");
+  if (list.some((p) => typeof p !== "string"))
+    throw new ReflexiaError(
+      "RFX_VALIDATION",
+      "prompt must be text: token-id prompts (arrays of integers) are not supported, send the text instead",
+    );
+  if (list.length > MAX_PROMPTS)
+    throw new ReflexiaError("RFX_VALIDATION", `prompt has ${list.length} entries; at most ${MAX_PROMPTS} per request`);
+  return list as string[];
+}
+
+/** The legacy completions shape: parallel arrays, alternatives as token → log-probability maps. */
+function completionLogprobs(lps: readonly TokenLogprob[]) {
+  let offset = 0;
+  const textOffset: number[] = [];
+  for (const l of lps) {
+    textOffset.push(offset);
+    offset += l.token.length;
+  }
+  return {
+    tokens: lps.map((l) => l.token),
+    token_logprobs: lps.map((l) => l.logprob),
+    top_logprobs: lps.map((l) => Object.fromEntries(l.top.map((t) => [t.token, t.logprob]))),
+    text_offset: textOffset,
+  };
+}
+
+function formatOf(f: OpenAiResponseFormat | null | undefined): OutputFormat | undefined {
+  if (!f) return undefined;
+  if (f.type !== "json_schema") return { type: f.type };
+  if (!f.json_schema?.schema)
+    throw new ReflexiaError("RFX_VALIDATION", "response_format json_schema needs json_schema.schema (a JSON Schema)");
+  return { type: "json_schema", schema: f.json_schema.schema };
 }
 
 const newId = (prefix: string): string => `${prefix}-${randomBytes(12).toString("hex")}`;
@@ -87,133 +114,260 @@ function sendBuffered(reply: FastifyReply, meta: ReflexiaMeta, body: unknown): F
 export function registerOpenAiRoutes(app: RouteApp, deps: AppDeps): void {
   const { inference, embeddings, models } = deps;
 
-  app.post("/v1/chat/completions", { schema: { body: chatCompletionBodySchema } }, async (request, reply) => {
-    const body = request.body;
-    const req: InferenceRequest = {
-      kind: "chat",
-      model: body.model,
-      messages: toChatMessages(body.messages),
-      role: body.role,
-      sampling: samplingOf(body),
-      keepAliveSeconds: parseKeepAlive(body.keep_alive),
-      signal: clientAbortSignal(request, reply),
-      rag: ragOptionOf(body),
-    };
-    const id = newId("chatcmpl");
-    const created = nowSeconds();
-    if (body.stream) {
-      const includeUsage = body.stream_options?.include_usage === true;
-      const chunk = (
-        meta: ReflexiaMeta,
-        delta: Record<string, unknown>,
-        finish: string | null,
-        extra: Record<string, unknown> = {},
-      ) =>
-        sse({
-          id,
-          object: "chat.completion.chunk",
-          created,
-          model: meta.variant,
-          system_fingerprint: null,
-          choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
-          ...extra,
-        });
-      return streamInference<InferenceOutcome>(
-        reply,
-        {
-          contentType: "text/event-stream; charset=utf-8",
-          start: (meta) => chunk(meta, { role: "assistant", content: "" }, null),
-          text: (t, meta) => chunk(meta, { content: t }, null),
-          done: (o, meta) =>
-            chunk(meta, {}, finishReasonOf(o.finishReason), { reflexia: o.meta }) +
-            (includeUsage
-              ? sse({
-                  id,
-                  object: "chat.completion.chunk",
-                  created,
-                  model: meta.variant,
-                  choices: [],
-                  usage: usageOf(o),
-                })
-              : "") +
-            "data: [DONE]\n\n",
-          error: (e) => sse(errorBody(e)) + "data: [DONE]\n\n",
-        },
-        (hooks) => inference.run(req, hooks),
-      );
-    }
-    const o = await inference.run(req);
-    return sendBuffered(reply, o.meta, {
-      id,
-      object: "chat.completion",
-      created,
-      model: o.meta.variant,
-      system_fingerprint: null,
-      choices: [
-        {
-          index: 0,
-          message: { role: "assistant", content: o.text, refusal: null },
-          logprobs: null,
-          finish_reason: finishReasonOf(o.finishReason),
-        },
-      ],
-      usage: usageOf(o),
-      reflexia: o.meta,
-    });
-  });
+  app.post(
+    "/v1/chat/completions",
+    { schema: { body: chatCompletionBodySchema }, config: { capabilities: ["json_mode", "tools"] } },
+    async (request, reply) => {
+      const body = request.body;
+      const n = choiceCount(body.n);
+      const plan = planTools(toToolDefinitions(body.tools), toToolChoice(body.tool_choice));
+      const formatGrammar = grammarForOutput(formatOf(body.response_format), body.grammar, "response_format");
+      if (plan.grammar && formatGrammar)
+        throw new ReflexiaError(
+          "RFX_VALIDATION",
+          "tool_choice forces a call and response_format/grammar constrain the reply too; send one of them",
+        );
+      const base = samplingOf(body);
+      const sampling: SamplingOptions = {
+        ...base,
+        grammar: plan.grammar ?? formatGrammar ?? plan.lazyGrammar,
+        logprobs: logprobsOption(body.logprobs, body.top_logprobs),
+      };
+      const signal = clientAbortSignal(request, reply);
+      const messages = toChatMessages(body.messages);
+      const reqFor = (i: number): InferenceRequest => ({
+        kind: "chat",
+        model: body.model,
+        messages,
+        tools: plan.tools,
+        role: body.role,
+        sampling: { ...sampling, seed: choiceSeed(base.seed, i) },
+        keepAliveSeconds: parseKeepAlive(body.keep_alive),
+        signal,
+        rag: ragOptionOf(body),
+      });
+      const answer = (o: InferenceOutcome) => {
+        const parsed = plan.parse && plan.tools ? parseToolCalls(o.text, plan.tools) : { content: o.text, calls: [] };
+        const calls = body.parallel_tool_calls === false ? parsed.calls.slice(0, 1) : parsed.calls;
+        return {
+          content: calls.length > 0 ? parsed.content || null : o.text,
+          toolCalls: calls.map((c) => ({
+            id: c.id,
+            type: "function" as const,
+            function: { name: c.name, arguments: JSON.stringify(c.arguments) },
+          })),
+          finish: calls.length > 0 ? ("tool_calls" as const) : finishReasonOf(o.finishReason),
+        };
+      };
+      const logprobsOf = (o: InferenceOutcome) =>
+        o.logprobs ? { content: openAiLogprobs(o.logprobs), refusal: null } : null;
+      const id = newId("chatcmpl");
+      const created = nowSeconds();
+      if (body.stream) {
+        const includeUsage = body.stream_options?.include_usage === true;
+        // With tools the reply is held back until it can be told apart from a call, then sent as content or calls.
+        const holdBack = plan.parse;
+        let variant = "";
+        const chunk = (
+          i: number,
+          delta: Record<string, unknown>,
+          finish: string | null,
+          extra: Record<string, unknown> = {},
+        ) =>
+          sse({
+            id,
+            object: "chat.completion.chunk",
+            created,
+            model: variant,
+            system_fingerprint: null,
+            choices: [{ index: i, delta, logprobs: extra.logprobs ?? null, finish_reason: finish }],
+            ...(extra.reflexia ? { reflexia: extra.reflexia } : {}),
+          });
+        const last = (o: InferenceOutcome, i: number): string => {
+          let out = "";
+          if (holdBack) {
+            const a = answer(o);
+            if (a.content) out += chunk(i, { content: a.content }, null, { logprobs: logprobsOf(o) });
+            a.toolCalls.forEach((c, k) => {
+              // The SDK's accumulator takes id, type and name from a call's first delta and appends arguments.
+              out += chunk(
+                i,
+                {
+                  tool_calls: [
+                    { index: k, id: c.id, type: "function", function: { name: c.function.name, arguments: "" } },
+                  ],
+                },
+                null,
+              );
+              out += chunk(i, { tool_calls: [{ index: k, function: { arguments: c.function.arguments } }] }, null);
+            });
+            return out + chunk(i, {}, a.finish, { reflexia: o.meta });
+          }
+          return chunk(i, {}, finishReasonOf(o.finishReason), { reflexia: o.meta });
+        };
+        return streamInference<InferenceOutcome[]>(
+          reply,
+          {
+            contentType: "text/event-stream; charset=utf-8",
+            start: (meta) => {
+              variant = meta.variant;
+              return Array.from({ length: n }, (_, i) => chunk(i, { role: "assistant", content: "" }, null)).join("");
+            },
+            // Pieces arrive already shaped (each choice formats its own, with its index).
+            text: (piece) => piece,
+            done: (outcomes) =>
+              outcomes.map(last).join("") +
+              (includeUsage
+                ? sse({
+                    id,
+                    object: "chat.completion.chunk",
+                    created,
+                    model: variant,
+                    choices: [],
+                    usage: usageOf(outcomes),
+                  })
+                : "") +
+              "data: [DONE]\n\n",
+            error: (e) => sse(errorBody(e)) + "data: [DONE]\n\n",
+          },
+          (hooks) =>
+            Promise.all(
+              Array.from({ length: n }, (_, i) =>
+                inference.run(reqFor(i), {
+                  onStart: hooks.onStart,
+                  onText: (t, lps) => {
+                    if (holdBack) return;
+                    hooks.onText?.(
+                      chunk(i, { content: t }, null, {
+                        logprobs: lps ? { content: openAiLogprobs(lps), refusal: null } : null,
+                      }),
+                    );
+                  },
+                }),
+              ),
+            ),
+        );
+      }
+      const outcomes = await Promise.all(Array.from({ length: n }, (_, i) => inference.run(reqFor(i))));
+      const o0 = outcomes[0];
+      return sendBuffered(reply, o0.meta, {
+        id,
+        object: "chat.completion",
+        created,
+        model: o0.meta.variant,
+        system_fingerprint: null,
+        choices: outcomes.map((o, index) => {
+          const a = answer(o);
+          return {
+            index,
+            message: {
+              role: "assistant",
+              content: a.content,
+              refusal: null,
+              ...(a.toolCalls.length > 0 ? { tool_calls: a.toolCalls } : {}),
+            },
+            logprobs: logprobsOf(o),
+            finish_reason: a.finish,
+          };
+        }),
+        usage: usageOf(outcomes),
+        reflexia: o0.meta,
+      });
+    },
+  );
 
   app.post("/v1/completions", { schema: { body: completionBodySchema } }, async (request, reply) => {
     const body = request.body;
-    const prompt = Array.isArray(body.prompt) ? body.prompt[0] : body.prompt;
-    const req: InferenceRequest = {
+    const prompts = promptsOf(body.prompt);
+    const n = choiceCount(body.n);
+    if (body.best_of !== undefined && body.best_of !== null && body.best_of !== 1)
+      throw new ReflexiaError("RFX_VALIDATION", "best_of is not supported (only 1); ask for n choices instead");
+    const echo = body.echo === true;
+    const logprobs = body.logprobs ?? undefined;
+    if (logprobs !== undefined && logprobs > MAX_TOP_LOGPROBS)
+      throw new ReflexiaError("RFX_VALIDATION", `logprobs is ${logprobs}; at most ${MAX_TOP_LOGPROBS}`);
+    if (echo && logprobs !== undefined)
+      throw new ReflexiaError(
+        "RFX_VALIDATION",
+        "echo with logprobs is not supported: log-probabilities are computed for generated tokens only",
+      );
+    const suffix = body.suffix ? body.suffix : undefined;
+    const base = samplingOf(body);
+    const sampling: SamplingOptions = {
+      ...base,
+      grammar: grammarForOutput(undefined, body.grammar, "grammar"),
+      logprobs,
+    };
+    const signal = clientAbortSignal(request, reply);
+    // Choice order as OpenAI's: every choice of the first prompt, then the second prompt's, …
+    const runs = prompts.flatMap((prompt) => Array.from({ length: n }, (_, i) => ({ prompt, i })));
+    const reqFor = (r: { prompt: string; i: number }): InferenceRequest => ({
       kind: "completion",
       model: body.model,
-      prompt,
+      prompt: r.prompt,
+      suffix,
       role: body.role,
-      sampling: samplingOf(body),
+      sampling: { ...sampling, seed: choiceSeed(base.seed, r.i) },
       keepAliveSeconds: parseKeepAlive(body.keep_alive),
-      signal: clientAbortSignal(request, reply),
+      signal,
       rag: ragOptionOf(body),
-    };
+    });
     const id = newId("cmpl");
     const created = nowSeconds();
-    const choice = (text: string, finish: string | null) => ({ text, index: 0, logprobs: null, finish_reason: finish });
+    const choice = (index: number, text: string, finish: string | null, lps?: TokenLogprob[]) => ({
+      text,
+      index,
+      logprobs: lps ? completionLogprobs(lps) : null,
+      finish_reason: finish,
+    });
     if (body.stream) {
       const includeUsage = body.stream_options?.include_usage === true;
-      return streamInference<InferenceOutcome>(
+      let variant = "";
+      const event = (c: ReturnType<typeof choice>, extra: Record<string, unknown> = {}) =>
+        sse({ id, object: "text_completion", created, model: variant, choices: [c], ...extra });
+      return streamInference<InferenceOutcome[]>(
         reply,
         {
           contentType: "text/event-stream; charset=utf-8",
-          text: (t, meta) =>
-            sse({ id, object: "text_completion", created, model: meta.variant, choices: [choice(t, null)] }),
-          done: (o, meta) =>
-            sse({
-              id,
-              object: "text_completion",
-              created,
-              model: meta.variant,
-              choices: [choice("", finishReasonOf(o.finishReason))],
-              reflexia: o.meta,
-            }) +
+          start: (meta) => {
+            variant = meta.variant;
+            return echo ? runs.map((r, k) => event(choice(k, r.prompt, null))).join("") : null;
+          },
+          text: (piece) => piece,
+          done: (outcomes) =>
+            outcomes
+              .map((o, k) => event(choice(k, "", finishReasonOf(o.finishReason)), { reflexia: o.meta }))
+              .join("") +
             (includeUsage
-              ? sse({ id, object: "text_completion", created, model: meta.variant, choices: [], usage: usageOf(o) })
+              ? sse({ id, object: "text_completion", created, model: variant, choices: [], usage: usageOf(outcomes) })
               : "") +
             "data: [DONE]\n\n",
           error: (e) => sse(errorBody(e)) + "data: [DONE]\n\n",
         },
-        (hooks) => inference.run(req, hooks),
+        (hooks) =>
+          Promise.all(
+            runs.map((r, k) =>
+              inference.run(reqFor(r), {
+                onStart: hooks.onStart,
+                onText: (t, lps) => hooks.onText?.(event(choice(k, t, null, lps))),
+              }),
+            ),
+          ),
       );
     }
-    const o = await inference.run(req);
-    return sendBuffered(reply, o.meta, {
+    const outcomes = await Promise.all(runs.map((r) => inference.run(reqFor(r))));
+    const o0 = outcomes[0];
+    return sendBuffered(reply, o0.meta, {
       id,
       object: "text_completion",
       created,
-      model: o.meta.variant,
+      model: o0.meta.variant,
       system_fingerprint: null,
-      choices: [choice(o.text, finishReasonOf(o.finishReason))],
-      usage: usageOf(o),
-      reflexia: o.meta,
+      choices: outcomes.map((o, k) =>
+        choice(k, echo ? runs[k].prompt + o.text : o.text, finishReasonOf(o.finishReason), o.logprobs),
+      ),
+      usage: usageOf(outcomes),
+      reflexia: o0.meta,
     });
   });
 
@@ -221,6 +375,14 @@ export function registerOpenAiRoutes(app: RouteApp, deps: AppDeps): void {
     const body = request.body;
     const input = Array.isArray(body.input) ? body.input : [body.input];
     const out = await embeddings.embed({ model: body.model, input, signal: clientAbortSignal(request, reply) });
+    // Shortening a vector is only sound for models trained for it (Matryoshka); a GGUF does not say whether it was,
+    // so only the model's own size is accepted.
+    const size = out.embeddings[0]?.length;
+    if (body.dimensions !== undefined && size !== undefined && body.dimensions !== size)
+      throw new ReflexiaError(
+        "RFX_VALIDATION",
+        `dimensions ${body.dimensions} is not supported: ${out.model} gives ${size}-dimensional vectors and is not known to support truncation; omit dimensions or send ${size}`,
+      );
     const encode = (v: number[]): number[] | string =>
       body.encoding_format === "base64" ? Buffer.from(Float32Array.from(v).buffer).toString("base64") : v;
     return {

@@ -2,6 +2,7 @@
 import { Type, type Static } from "typebox";
 import { keepAliveSchema, MAX_TOKENS_BOUND, modelRefSchema, roleIdSchema, stopSchema, stringEnum } from "./common.ts";
 import { ragRequestProperties } from "./documents.ts";
+import { functionToolSchema, toolChoiceSchema } from "./openai.ts";
 
 export const ollamaOptionsSchema = Type.Object({
   temperature: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
@@ -28,6 +29,8 @@ const common = {
   keep_alive: Type.Optional(keepAliveSchema),
   format: Type.Optional(Type.Union([Type.String(), Type.Unsafe<Record<string, unknown>>({ type: "object" })])),
   role: Type.Optional(roleIdSchema),
+  logprobs: Type.Optional(Type.Boolean()),
+  top_logprobs: Type.Optional(Type.Integer({ minimum: 0 })),
   ...ragRequestProperties,
 };
 
@@ -49,14 +52,28 @@ export const chatBodySchema = Type.Object({
   messages: Type.Optional(
     Type.Array(
       Type.Object({
-        role: stringEnum(["system", "user", "assistant"]),
+        role: stringEnum(["system", "user", "assistant", "tool"]),
         content: Type.String(),
         images: imagesSchema,
+        tool_calls: Type.Optional(
+          Type.Array(
+            Type.Object({
+              function: Type.Object({
+                name: Type.String({ maxLength: 200 }),
+                arguments: Type.Record(Type.String(), Type.Unknown()),
+              }),
+            }),
+            { maxItems: 128 },
+          ),
+        ),
+        tool_name: Type.Optional(Type.String({ maxLength: 200 })),
       }),
       { maxItems: 10000 },
     ),
   ),
-  tools: Type.Optional(Type.Array(Type.Unknown(), { maxItems: 0 })),
+  tools: Type.Optional(Type.Array(functionToolSchema, { maxItems: 128 })),
+  /** Reflexia's extension (OpenAI's semantics): Ollama itself cannot force a call. */
+  tool_choice: Type.Optional(toolChoiceSchema),
 });
 
 /** /api/show, /api/delete: Ollama clients send `model` (older ones `name`). */

@@ -14,13 +14,54 @@ import { ragRequestProperties } from "./documents.ts";
 
 const contentPartSchema = Type.Object({ type: Type.String(), text: Type.Optional(Type.String()) });
 
+const toolCallSchema = Type.Object({
+  id: Type.String({ maxLength: 200 }),
+  type: Type.Optional(Type.Literal("function")),
+  function: Type.Object({ name: Type.String({ maxLength: 200 }), arguments: Type.String() }),
+});
+
 const messageSchema = Type.Object({
   role: stringEnum(["system", "developer", "user", "assistant", "tool", "function"]),
   content: Type.Optional(Type.Union([Type.String(), Type.Null(), Type.Array(contentPartSchema, { maxItems: 1000 })])),
   name: Type.Optional(Type.String()),
+  tool_calls: Type.Optional(nullable(Type.Array(toolCallSchema, { maxItems: 128 }))),
+  tool_call_id: Type.Optional(Type.String({ maxLength: 200 })),
 });
 
 export type OpenAiMessage = Static<typeof messageSchema>;
+
+/** Most choices one request may ask for (`n`): each is a sequence of its own. */
+export const MAX_CHOICES = 8;
+
+export const functionToolSchema = Type.Object({
+  type: Type.Literal("function"),
+  function: Type.Object({
+    name: Type.String({ maxLength: 200 }),
+    description: Type.Optional(Type.String()),
+    parameters: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    strict: Type.Optional(nullable(Type.Boolean())),
+  }),
+});
+export type OpenAiTool = Static<typeof functionToolSchema>;
+
+export const toolChoiceSchema = Type.Union([
+  stringEnum(["auto", "none", "required"]),
+  Type.Object({ type: Type.Literal("function"), function: Type.Object({ name: Type.String() }) }),
+]);
+export type OpenAiToolChoice = Static<typeof toolChoiceSchema>;
+
+const responseFormatSchema = Type.Object({
+  type: stringEnum(["text", "json_object", "json_schema"]),
+  json_schema: Type.Optional(
+    Type.Object({
+      name: Type.Optional(Type.String()),
+      description: Type.Optional(Type.String()),
+      schema: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+      strict: Type.Optional(nullable(Type.Boolean())),
+    }),
+  ),
+});
+export type OpenAiResponseFormat = Static<typeof responseFormatSchema>;
 
 const tokenCount = nullable(Type.Integer({ minimum: 1, maximum: MAX_TOKENS_BOUND }));
 
@@ -31,7 +72,7 @@ const sampling = {
   top_p: Type.Optional(nullable(Type.Number({ minimum: 0, maximum: 1 }))),
   top_k: Type.Optional(Type.Integer({ minimum: 0, maximum: 100000 })),
   seed: Type.Optional(nullable(Type.Integer({ minimum: -(2 ** 53), maximum: 2 ** 53 }))),
-  n: Type.Optional(nullable(Type.Integer({ minimum: 1, maximum: 128 }))),
+  n: Type.Optional(nullable(Type.Integer({ minimum: 1 }))),
   stop: Type.Optional(stopSchema),
   frequency_penalty: Type.Optional(nullable(Type.Number({ minimum: -2, maximum: 2 }))),
   presence_penalty: Type.Optional(nullable(Type.Number({ minimum: -2, maximum: 2 }))),
@@ -50,16 +91,26 @@ export type OpenAiSamplingBody = Static<TObject<typeof sampling>>;
 export const chatCompletionBodySchema = Type.Object({
   model: Type.Optional(modelRefSchema),
   messages: Type.Array(messageSchema, { minItems: 1, maxItems: 10000 }),
-  tools: Type.Optional(Type.Array(Type.Unknown(), { maxItems: 0 })),
+  tools: Type.Optional(nullable(Type.Array(functionToolSchema, { maxItems: 128 }))),
+  tool_choice: Type.Optional(nullable(toolChoiceSchema)),
+  parallel_tool_calls: Type.Optional(nullable(Type.Boolean())),
+  response_format: Type.Optional(nullable(responseFormatSchema)),
+  /** llama-server's raw GBNF constraint. */
+  grammar: Type.Optional(Type.String({ maxLength: 1_000_000 })),
+  logprobs: Type.Optional(nullable(Type.Boolean())),
+  top_logprobs: Type.Optional(nullable(Type.Integer({ minimum: 0 }))),
   ...sampling,
 });
 
 export const completionBodySchema = Type.Object({
   model: Type.Optional(modelRefSchema),
-  prompt: Type.Union([Type.String(), Type.Array(Type.String(), { minItems: 1, maxItems: 1 })]),
-  suffix: Type.Optional(nullable(Type.String({ maxLength: 0 }))),
-  echo: Type.Optional(nullable(Type.Literal(false))),
-  best_of: Type.Optional(nullable(Type.Integer({ minimum: 1, maximum: 1 }))),
+  // Checked in the route, so a token-id prompt or an empty list gets a sentence rather than a validator's text.
+  prompt: Type.Unknown(),
+  suffix: Type.Optional(nullable(Type.String())),
+  echo: Type.Optional(nullable(Type.Boolean())),
+  best_of: Type.Optional(nullable(Type.Integer())),
+  logprobs: Type.Optional(nullable(Type.Integer({ minimum: 0 }))),
+  grammar: Type.Optional(Type.String({ maxLength: 1_000_000 })),
   ...sampling,
 });
 
@@ -73,4 +124,45 @@ export const embeddingsBodySchema = Type.Object({
   encoding_format: Type.Optional(stringEnum(["float", "base64"])),
   dimensions: Type.Optional(Type.Integer({ minimum: 1 })),
   user: Type.Optional(Type.String()),
+});
+
+/** POST /v1/responses. Input items are checked in the route, so each refusal names the item and what to send. */
+export const responsesBodySchema = Type.Object({
+  model: Type.Optional(modelRefSchema),
+  input: Type.Union([Type.String(), Type.Array(Type.Unknown(), { minItems: 1, maxItems: 10000 })]),
+  instructions: Type.Optional(nullable(Type.String())),
+  tools: Type.Optional(nullable(Type.Array(Type.Unknown(), { maxItems: 128 }))),
+  tool_choice: Type.Optional(nullable(Type.Unknown())),
+  parallel_tool_calls: Type.Optional(nullable(Type.Boolean())),
+  text: Type.Optional(
+    nullable(
+      Type.Object({
+        format: Type.Optional(
+          nullable(
+            Type.Object({
+              type: stringEnum(["text", "json_object", "json_schema"]),
+              name: Type.Optional(Type.String()),
+              schema: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+              strict: Type.Optional(nullable(Type.Boolean())),
+              description: Type.Optional(Type.String()),
+            }),
+          ),
+        ),
+        verbosity: Type.Optional(nullable(Type.String())),
+      }),
+    ),
+  ),
+  max_output_tokens: Type.Optional(tokenCount),
+  temperature: sampling.temperature,
+  top_p: sampling.top_p,
+  top_k: sampling.top_k,
+  seed: sampling.seed,
+  stream: sampling.stream,
+  previous_response_id: Type.Optional(nullable(Type.String())),
+  conversation: Type.Optional(nullable(Type.Unknown())),
+  store: Type.Optional(nullable(Type.Boolean())),
+  metadata: Type.Optional(nullable(Type.Record(Type.String(), Type.String()))),
+  user: Type.Optional(Type.String()),
+  role: Type.Optional(roleIdSchema),
+  keep_alive: Type.Optional(keepAliveSchema),
 });

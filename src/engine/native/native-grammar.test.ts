@@ -1,0 +1,116 @@
+// Grammar-constrained sampling and log-probabilities in the native sampler chain, on the random-weight tiny model.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { isReflexiaError } from "../../errors/index.ts";
+import { writeSyntheticModel } from "../../gguf/index.ts";
+import { JSON_VALUE_GBNF, jsonSchemaToGbnf } from "../grammar.ts";
+import { createNativeEngine, type NativeEngine, type NativeLoadedModel } from "./native-engine.ts";
+
+let dir: string;
+let engine: NativeEngine;
+let model: NativeLoadedModel;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "rfx-grammar-"));
+  const path = join(dir, "tiny.gguf");
+  await writeSyntheticModel({ path, shape: "tiny", seed: 42 });
+  engine = createNativeEngine({ threads: 1 });
+  model = await engine.loadModel({ path, parallel: 4, contextSize: 2048 });
+});
+
+afterAll(async () => {
+  await engine?.dispose();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const schema = {
+  type: "object",
+  properties: {
+    name: { type: "string" },
+    age: { type: "integer" },
+    tags: { type: "array", items: { type: "string" } },
+    kind: { enum: ["a", "b"] },
+  },
+  required: ["name", "age", "tags", "kind"],
+  additionalProperties: false,
+};
+
+function matchesSchema(v: unknown): boolean {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
+  const o = v as Record<string, unknown>;
+  return (
+    Object.keys(o).sort().join() === "age,kind,name,tags" &&
+    typeof o.name === "string" &&
+    Number.isInteger(o.age) &&
+    Array.isArray(o.tags) &&
+    o.tags.every((t) => typeof t === "string") &&
+    (o.kind === "a" || o.kind === "b")
+  );
+}
+
+describe("native engine: grammar", () => {
+  it("every reply parses and matches the schema: greedy, sampled, hot, and short budgets", async () => {
+    const gbnf = jsonSchemaToGbnf(schema);
+    const runs = [
+      { temperature: 0, maxTokens: 300 },
+      ...[1, 2, 3, 4, 5].map((seed) => ({ temperature: 0.8, maxTokens: 200, seed })),
+      { temperature: 1.5, maxTokens: 120, seed: 6 },
+      { temperature: 0.8, maxTokens: 60, seed: 7 },
+    ];
+    const replies = await Promise.all(
+      runs.map((o) => model.chat([{ role: "user", content: "A person please" }], { ...o, grammar: { gbnf } })),
+    );
+    for (const r of replies) {
+      expect(matchesSchema(JSON.parse(r.text)), r.text).toBe(true);
+      expect(r.completionTokens).toBeLessThanOrEqual(300);
+    }
+  });
+
+  it("json mode gives an object; raw GBNF is followed exactly", async () => {
+    const j = await model.chat([{ role: "user", content: "x" }], { grammar: { gbnf: JSON_VALUE_GBNF }, seed: 3 });
+    expect(typeof JSON.parse(j.text)).toBe("object");
+    const g = await model.generate("Answer:", { grammar: { gbnf: 'root ::= "yes" | "no" | "maybe"' }, seed: 4 });
+    expect(["yes", "no", "maybe"]).toContain(g.text);
+    expect(g.finishReason).toBe("stop");
+  });
+
+  it("refuses GBNF that does not parse, naming the problem", async () => {
+    const e = await model.generate("x", { grammar: { gbnf: "root ::= nothing-here" } }).catch((err: unknown) => err);
+    expect(isReflexiaError(e) && e.code === "RFX_VALIDATION").toBe(true);
+    expect((e as Error).message).toContain("nothing-here");
+  });
+});
+
+describe("native engine: logprobs", () => {
+  it("one entry per token; greedy picks the most likely token; alternatives sorted and ≤ 0", async () => {
+    const chunks: number[] = [];
+    const r = await model.generate("Once upon a time", {
+      temperature: 0,
+      repeatPenalty: 1,
+      maxTokens: 12,
+      logprobs: 5,
+      onText: (_t, lps) => chunks.push(lps?.length ?? 0),
+    });
+    const lps = r.logprobs!;
+    expect(lps).toHaveLength(r.completionTokens);
+    expect(chunks.reduce((a, b) => a + b, 0)).toBe(lps.length);
+    expect(lps.map((l) => l.token).join("")).toBe(r.text);
+    for (const l of lps) {
+      expect(l.top).toHaveLength(5);
+      expect(l.logprob).toBeLessThanOrEqual(0);
+      for (let i = 1; i < l.top.length; i++) expect(l.top[i - 1].logprob).toBeGreaterThanOrEqual(l.top[i].logprob);
+      // Greedy without a penalty samples the argmax, the first alternative.
+      expect(l.token).toBe(l.top[0].token);
+      expect(l.logprob).toBeCloseTo(l.top[0].logprob, 5);
+    }
+  });
+
+  it("0 gives the sampled token's log-probability only; out of range is refused", async () => {
+    const r = await model.generate("Hi", { maxTokens: 4, logprobs: 0, seed: 1 });
+    expect(r.logprobs!.every((l) => l.top.length === 0 && l.logprob <= 0)).toBe(true);
+    const e = await model.generate("Hi", { logprobs: 21 }).catch((err: unknown) => err);
+    expect(isReflexiaError(e) && e.code === "RFX_VALIDATION").toBe(true);
+  });
+});

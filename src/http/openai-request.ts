@@ -1,0 +1,119 @@
+// OpenAI request pieces shared by /v1/chat/completions and /v1/responses: messages with tool calls, tools and
+// tool_choice, n, and the OpenAI shape of log-probabilities.
+import type { ChatMessage, ToolCall, ToolDefinition, TokenLogprob } from "../engine/types.ts";
+import { MAX_TOP_LOGPROBS } from "../engine/types.ts";
+import { ReflexiaError } from "../errors/index.ts";
+import type { ToolChoice } from "../services/structured/tool-calls.ts";
+import { MAX_CHOICES, type OpenAiMessage, type OpenAiTool, type OpenAiToolChoice } from "./schemas/openai.ts";
+
+function textOf(content: OpenAiMessage["content"], index: number): string {
+  if (content === null || content === undefined) return "";
+  if (typeof content === "string") return content;
+  return content
+    .map((p) => {
+      if (p.type !== "text" || typeof p.text !== "string") {
+        throw new ReflexiaError(
+          "RFX_VALIDATION",
+          `messages[${index}] has a ${JSON.stringify(p.type)} content part; only text parts are supported`,
+        );
+      }
+      return p.text;
+    })
+    .join("");
+}
+
+/** Parses a call's JSON arguments string; RFX_VALIDATION naming `where` when it is not a JSON object. */
+export function parseArguments(args: string, where: string): Record<string, unknown> {
+  let v: unknown;
+  try {
+    v = JSON.parse(args === "" ? "{}" : args);
+  } catch {
+    throw new ReflexiaError("RFX_VALIDATION", `${where} is not valid JSON`);
+  }
+  if (typeof v !== "object" || v === null || Array.isArray(v))
+    throw new ReflexiaError("RFX_VALIDATION", `${where} must be a JSON object`);
+  return v as Record<string, unknown>;
+}
+
+export function toChatMessages(messages: OpenAiMessage[]): ChatMessage[] {
+  const names = new Map<string, string>();
+  return messages.map((m, i) => {
+    if (m.role === "function")
+      throw new ReflexiaError(
+        "RFX_VALIDATION",
+        `messages[${i}].role "function" belongs to the deprecated functions API; send tools and role "tool" instead`,
+      );
+    const content = textOf(m.content, i);
+    if (m.role === "tool") {
+      if (!m.tool_call_id)
+        throw new ReflexiaError("RFX_VALIDATION", `messages[${i}] (role tool) needs the tool_call_id it answers`);
+      return { role: "tool", content, toolCallId: m.tool_call_id, name: names.get(m.tool_call_id) ?? m.name };
+    }
+    if (m.role === "assistant" && m.tool_calls?.length) {
+      const toolCalls: ToolCall[] = m.tool_calls.map((c, j) => {
+        names.set(c.id, c.function.name);
+        return {
+          id: c.id,
+          name: c.function.name,
+          arguments: parseArguments(c.function.arguments, `messages[${i}].tool_calls[${j}].function.arguments`),
+        };
+      });
+      return { role: "assistant", content, toolCalls };
+    }
+    // "developer" is OpenAI's newer name for the system message.
+    return { role: m.role === "developer" ? "system" : m.role, content };
+  });
+}
+
+export function toToolDefinitions(tools: OpenAiTool[] | null | undefined): ToolDefinition[] | undefined {
+  return tools?.map((t) => ({
+    name: t.function.name,
+    description: t.function.description,
+    parameters: t.function.parameters,
+  }));
+}
+
+export function toToolChoice(c: OpenAiToolChoice | null | undefined): ToolChoice | undefined {
+  if (c === null || c === undefined) return undefined;
+  return typeof c === "string" ? c : { name: c.function.name };
+}
+
+/** `n` checked against the documented limit. */
+export function choiceCount(n: number | null | undefined): number {
+  const count = n ?? 1;
+  if (count > MAX_CHOICES)
+    throw new ReflexiaError(
+      "RFX_VALIDATION",
+      `n is ${count}; at most ${MAX_CHOICES} choices per request (each is a sequence of its own)`,
+    );
+  return count;
+}
+
+/** The engine's logprobs option for OpenAI's `logprobs` + `top_logprobs`. */
+export function logprobsOption(
+  logprobs: boolean | null | undefined,
+  top: number | null | undefined,
+): number | undefined {
+  if (top !== null && top !== undefined) {
+    if (top > MAX_TOP_LOGPROBS)
+      throw new ReflexiaError("RFX_VALIDATION", `top_logprobs is ${top}; at most ${MAX_TOP_LOGPROBS}`);
+    if (logprobs !== true) throw new ReflexiaError("RFX_VALIDATION", "top_logprobs needs logprobs: true");
+  }
+  return logprobs === true ? (top ?? 0) : undefined;
+}
+
+/** OpenAI's per-token entry: the token, its log-probability, its UTF-8 bytes, and the alternatives. */
+export function openAiLogprobs(lps: readonly TokenLogprob[]) {
+  const bytes = (t: string) => [...Buffer.from(t, "utf8")];
+  return lps.map((l) => ({
+    token: l.token,
+    logprob: l.logprob,
+    bytes: bytes(l.token),
+    top_logprobs: l.top.map((t) => ({ token: t.token, logprob: t.logprob, bytes: bytes(t.token) })),
+  }));
+}
+
+/** Each choice's seed: a fixed seed gives choice i seed + i, so the choices differ but the request reproduces. */
+export function choiceSeed(seed: number | undefined, i: number): number | undefined {
+  return seed === undefined ? undefined : (seed + i) % 2 ** 32;
+}

@@ -1,0 +1,152 @@
+// Tool calling independent of API dialect: which tools a request offers, the grammar that forces a call, and the
+// parsing of calls back out of generated text for the common template families.
+import { randomBytes } from "node:crypto";
+import { jsonSchemaToGbnf } from "../../engine/grammar.ts";
+import type { GrammarConstraint, ToolCall, ToolDefinition } from "../../engine/types.ts";
+import { ReflexiaError } from "../../errors/index.ts";
+
+/** auto: the model may call; none: it may not; required: it must call one; {name}: it must call that one. */
+export type ToolChoice = "auto" | "none" | "required" | { name: string };
+
+export interface ToolPlan {
+  /** What the template is shown (none when tool_choice is "none"). */
+  tools?: ToolDefinition[];
+  /** Set when a call is forced: the output is then exactly one call as JSON. */
+  grammar?: GrammarConstraint;
+  /**
+   * tool_choice auto: a lazy grammar that applies once the model opens a `<tool_call>` (Hermes/Qwen and the fallback
+   * format), so a call it starts is valid JSON matching its function. Yields to any other grammar of the request.
+   */
+  lazyGrammar?: GrammarConstraint;
+  /** Whether the output is searched for calls. */
+  parse: boolean;
+}
+
+const NAME = /^[a-zA-Z0-9_.-]{1,64}$/;
+
+/** Checks the tools and the choice and says how to generate; RFX_VALIDATION names what is wrong. */
+export function planTools(
+  tools: ToolDefinition[] | undefined,
+  choice: ToolChoice | undefined,
+  field = "tools",
+): ToolPlan {
+  const list = tools ?? [];
+  const seen = new Set<string>();
+  list.forEach((t, i) => {
+    if (!NAME.test(t.name))
+      throw new ReflexiaError(
+        "RFX_VALIDATION",
+        `${field}[${i}].function.name must be 1–64 letters, digits, '_', '.' or '-' (got ${JSON.stringify(t.name)})`,
+      );
+    if (seen.has(t.name)) throw new ReflexiaError("RFX_VALIDATION", `${field}: function ${t.name} is listed twice`);
+    seen.add(t.name);
+  });
+  const c = choice ?? "auto";
+  if (c === "none" || list.length === 0) {
+    if (c !== "none" && c !== "auto")
+      throw new ReflexiaError("RFX_VALIDATION", `tool_choice ${JSON.stringify(c)} needs at least one tool in ${field}`);
+    return { parse: false };
+  }
+  if (c === "auto")
+    return {
+      tools: list,
+      parse: true,
+      lazyGrammar: {
+        // The call grammar's own root is wrapped: one or more tagged calls (later text is not part of the grammar).
+        gbnf:
+          callGrammar(list, field) +
+          `\ntool-calls ::= tool-call (tc-ws tool-call)*\ntool-call ::= "<tool_call>" tc-ws root tc-ws "</tool_call>"\ntc-ws ::= [ \\t\\n]{0,4}\n`,
+        root: "tool-calls",
+        triggers: ["[\\s\\S]*?(<tool_call>[\\s\\S]*)"],
+      },
+    };
+  const forced = c === "required" ? list : list.filter((t) => t.name === c.name);
+  if (forced.length === 0 && c !== "required")
+    throw new ReflexiaError(
+      "RFX_VALIDATION",
+      `tool_choice names function ${JSON.stringify(c.name)}, which is not in ${field}`,
+    );
+  return { tools: list, grammar: { gbnf: callGrammar(forced, field) }, parse: true };
+}
+
+/** GBNF for one call `{"name": …, "arguments": …}` of one of `tools`, arguments matching its parameter schema. */
+function callGrammar(tools: ToolDefinition[], field: string): string {
+  const one = (t: ToolDefinition) => ({
+    type: "object",
+    properties: { name: { const: t.name }, arguments: t.parameters ?? { type: "object" } },
+    required: ["name", "arguments"],
+    additionalProperties: false,
+  });
+  const schema = tools.length === 1 ? one(tools[0]) : { anyOf: tools.map(one) };
+  return jsonSchemaToGbnf(schema, `${field} parameters`);
+}
+
+export const newToolCallId = (): string => `call_${randomBytes(12).toString("hex")}`;
+
+export interface ParsedOutput {
+  /** Text outside the calls. */
+  content: string;
+  calls: ToolCall[];
+}
+
+function tryJson(s: string): unknown {
+  try {
+    return JSON.parse(s);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A call object in any of the usual spellings: {name, arguments|parameters}, or {function: {name, arguments}}. */
+function asCall(v: unknown, known: ReadonlySet<string>): ToolCall | null {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return null;
+  const o = v as Record<string, unknown>;
+  const f = (typeof o.function === "object" && o.function !== null ? o.function : o) as Record<string, unknown>;
+  const name = f.name;
+  let args: unknown = f.arguments ?? f.parameters ?? {};
+  if (typeof args === "string") args = tryJson(args);
+  if (typeof name !== "string" || !known.has(name)) return null;
+  if (typeof args !== "object" || args === null || Array.isArray(args)) return null;
+  return { id: newToolCallId(), name, arguments: args as Record<string, unknown> };
+}
+
+function callsOf(v: unknown, known: ReadonlySet<string>): ToolCall[] | null {
+  const items = Array.isArray(v) ? v : [v];
+  const calls = items.map((x) => asCall(x, known));
+  return calls.length > 0 && calls.every((c) => c !== null) ? (calls as ToolCall[]) : null;
+}
+
+/**
+ * Finds tool calls in generated text: Hermes/Qwen `<tool_call>{…}</tool_call>` (also the fallback format), Mistral
+ * `[TOOL_CALLS][{…}]` or `[TOOL_CALLS]name[ARGS]{…}`, Llama 3.x `<|python_tag|>{…}` or a bare `{"name", "parameters"}`,
+ * and a generic JSON object or array of calls. Only functions in `tools` count; anything else stays content.
+ */
+export function parseToolCalls(text: string, tools: readonly ToolDefinition[]): ParsedOutput {
+  const known = new Set(tools.map((t) => t.name));
+  const hermes = [...text.matchAll(/<tool_call>\s*([\s\S]*?)\s*(?:<\/tool_call>|$)/g)];
+  if (hermes.length > 0) {
+    const calls = hermes.map((m) => asCall(tryJson(m[1]), known));
+    if (calls.every((c) => c !== null))
+      return {
+        content: text.replace(/<tool_call>[\s\S]*?(?:<\/tool_call>|$)/g, "").trim(),
+        calls: calls as ToolCall[],
+      };
+  }
+  const mistral = text.indexOf("[TOOL_CALLS]");
+  if (mistral >= 0) {
+    const rest = text.slice(mistral + "[TOOL_CALLS]".length).trim();
+    const named = /^([a-zA-Z0-9_.-]+)\[ARGS\]([\s\S]*)$/.exec(rest);
+    const calls = named
+      ? callsOf({ name: named[1], arguments: tryJson(named[2]) }, known)
+      : callsOf(tryJson(rest), known);
+    if (calls) return { content: text.slice(0, mistral).trim(), calls };
+  }
+  const python = text.indexOf("<|python_tag|>");
+  const body = (python >= 0 ? text.slice(python + "<|python_tag|>".length) : text).trim();
+  // Llama 3.x may separate parallel calls with ';'.
+  const parts = body.startsWith("{") && body.includes("};") ? body.split(/;\s*(?=\{)/) : [body];
+  const calls = parts.flatMap((p) => callsOf(tryJson(p), known) ?? [null]);
+  if (calls.length > 0 && calls.every((c) => c !== null))
+    return { content: python >= 0 ? text.slice(0, python).trim() : "", calls: calls as ToolCall[] };
+  return { content: text, calls: [] };
+}

@@ -1,0 +1,271 @@
+// Structured output, tool calling, logprobs and n through the unmodified `openai` npm client against the real server
+// on the tiny random-weight model: every reply must parse and validate even though the model's text is noise.
+import OpenAI from "openai";
+import { zodFunction, zodResponseFormat } from "openai/helpers/zod";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
+import { startServer, type RunningServer } from "../src/main.ts";
+import { createTinyHome, liveServerConfig, TINY, type TinyHome } from "./support/server-fixture.ts";
+
+let home: TinyHome;
+let server: RunningServer;
+let openai: OpenAI;
+
+const Person = z.object({ name: z.string(), age: z.number().int(), tags: z.array(z.string()) });
+const Weather = z.object({ city: z.string(), unit: z.enum(["c", "f"]) });
+
+beforeAll(async () => {
+  home = await createTinyHome(["q8_0"]);
+  const loaded = liveServerConfig(home.home, {
+    "scheduler.parallel": 4,
+    "models.context_size": 4096,
+    "models.default_max_tokens": 200,
+  });
+  server = await startServer({ loaded, store: home.store, logger: false });
+  await server.ready;
+  openai = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: "unused", maxRetries: 0 });
+});
+
+afterAll(async () => {
+  await server?.close();
+  await home?.cleanup();
+});
+
+describe("openai: structured output", () => {
+  it("chat.completions.parse(zodResponseFormat) returns a parsed, valid object", async () => {
+    for (const seed of [1, 2, 3]) {
+      const r = await openai.chat.completions.parse({
+        model: TINY,
+        messages: [{ role: "user", content: "Describe a person" }],
+        response_format: zodResponseFormat(Person, "person"),
+        seed,
+      });
+      const parsed = r.choices[0].message.parsed;
+      expect(Person.parse(parsed)).toEqual(parsed);
+    }
+  });
+
+  it("json_object mode returns a JSON object", async () => {
+    const r = await openai.chat.completions.create({
+      model: TINY,
+      messages: [{ role: "user", content: "Reply in JSON" }],
+      response_format: { type: "json_object" },
+      seed: 5,
+    });
+    const v = JSON.parse(r.choices[0].message.content!);
+    expect(typeof v).toBe("object");
+    expect(Array.isArray(v)).toBe(false);
+  });
+
+  it("a raw GBNF grammar constrains the output", async () => {
+    const r = await openai.chat.completions.create({
+      model: TINY,
+      messages: [{ role: "user", content: "yes or no?" }],
+      // @ts-expect-error llama-server's extension
+      grammar: 'root ::= ("yes" | "no") "!"',
+    });
+    expect(["yes!", "no!"]).toContain(r.choices[0].message.content);
+  });
+
+  it("an invalid schema or grammar is a 400 naming the problem", async () => {
+    const bad = openai.chat.completions.create({
+      model: TINY,
+      messages: [{ role: "user", content: "x" }],
+      response_format: { type: "json_schema", json_schema: { name: "x", schema: { type: "strin" } } },
+    });
+    await expect(bad).rejects.toMatchObject({ status: 400, message: expect.stringMatching(/schema.*strin/s) });
+    const badGrammar = openai.chat.completions.create({
+      model: TINY,
+      messages: [{ role: "user", content: "x" }],
+      // @ts-expect-error llama-server's extension
+      grammar: "root ::= missing",
+    });
+    await expect(badGrammar).rejects.toMatchObject({ status: 400, message: expect.stringMatching(/missing/) });
+  });
+});
+
+describe("openai: tools", () => {
+  const tools = [zodFunction({ name: "get_weather", parameters: Weather, description: "Weather in a city" })];
+
+  it("tool_choice required returns a call whose arguments validate", async () => {
+    const r = await openai.chat.completions.create({
+      model: TINY,
+      messages: [{ role: "user", content: "Weather in Paris?" }],
+      tools,
+      tool_choice: "required",
+      seed: 9,
+    });
+    const c = r.choices[0];
+    expect(c.finish_reason).toBe("tool_calls");
+    const call = c.message.tool_calls![0];
+    expect(call.type).toBe("function");
+    if (call.type !== "function") throw new Error("not a function call");
+    expect(call.function.name).toBe("get_weather");
+    expect(Weather.parse(JSON.parse(call.function.arguments))).toBeTruthy();
+  });
+
+  it("the streamed call accumulates to the same call", async () => {
+    const req = {
+      model: TINY,
+      messages: [{ role: "user" as const, content: "Weather in Paris?" }],
+      tools,
+      tool_choice: { type: "function" as const, function: { name: "get_weather" } },
+      seed: 9,
+      temperature: 0,
+    };
+    const plain = await openai.chat.completions.create(req);
+    const stream = openai.chat.completions.stream(req);
+    const final = await stream.finalChatCompletion();
+    const a = plain.choices[0].message.tool_calls![0];
+    const b = final.choices[0].message.tool_calls![0];
+    if (a.type !== "function" || b.type !== "function") throw new Error("not function calls");
+    expect(b.function.name).toBe(a.function.name);
+    expect(JSON.parse(b.function.arguments)).toEqual(JSON.parse(a.function.arguments));
+    expect(final.choices[0].finish_reason).toBe("tool_calls");
+  });
+
+  it("a tool-result round trip is accepted", async () => {
+    const r = await openai.chat.completions.create({
+      model: TINY,
+      messages: [
+        { role: "user", content: "Weather in Paris?" },
+        {
+          role: "assistant",
+          content: null,
+          tool_calls: [
+            {
+              id: "call_1",
+              type: "function",
+              function: { name: "get_weather", arguments: '{"city":"Paris","unit":"c"}' },
+            },
+          ],
+        },
+        { role: "tool", tool_call_id: "call_1", content: '{"temperature": 21}' },
+      ],
+      tools,
+      max_tokens: 8,
+    });
+    expect(["stop", "length", "tool_calls"]).toContain(r.choices[0].finish_reason);
+    expect(r.usage!.prompt_tokens).toBeGreaterThan(0);
+  });
+
+  it("a tool_choice naming an unknown function is a 400", async () => {
+    await expect(
+      openai.chat.completions.create({
+        model: TINY,
+        messages: [{ role: "user", content: "x" }],
+        tools,
+        tool_choice: { type: "function", function: { name: "nope" } },
+      }),
+    ).rejects.toMatchObject({ status: 400, message: expect.stringContaining("nope") });
+  });
+});
+
+describe("openai: logprobs and n", () => {
+  it("logprobs with top_logprobs of the asked length, streamed and not", async () => {
+    const r = await openai.chat.completions.create({
+      model: TINY,
+      messages: [{ role: "user", content: "Hi" }],
+      logprobs: true,
+      top_logprobs: 3,
+      max_tokens: 6,
+    });
+    const content = r.choices[0].logprobs!.content!;
+    expect(content.length).toBe(r.usage!.completion_tokens);
+    for (const t of content) {
+      expect(t.logprob).toBeLessThanOrEqual(0);
+      expect(t.top_logprobs).toHaveLength(3);
+      expect(t.top_logprobs[0].logprob).toBeGreaterThanOrEqual(t.top_logprobs[2].logprob);
+    }
+    const stream = await openai.chat.completions.create({
+      model: TINY,
+      messages: [{ role: "user", content: "Hi" }],
+      logprobs: true,
+      top_logprobs: 2,
+      max_tokens: 6,
+      stream: true,
+    });
+    let n = 0;
+    for await (const chunk of stream) {
+      for (const t of chunk.choices[0]?.logprobs?.content ?? []) {
+        n++;
+        expect(t.top_logprobs).toHaveLength(2);
+      }
+    }
+    expect(n).toBeGreaterThan(0);
+  });
+
+  it("n: 2 gives two choices, streamed and not", async () => {
+    const r = await openai.chat.completions.create({
+      model: TINY,
+      messages: [{ role: "user", content: "Hi" }],
+      n: 2,
+      max_tokens: 5,
+    });
+    expect(r.choices.map((c) => c.index)).toEqual([0, 1]);
+    const stream = openai.chat.completions.stream({
+      model: TINY,
+      messages: [{ role: "user", content: "Hi" }],
+      n: 2,
+      max_tokens: 5,
+    });
+    const final = await stream.finalChatCompletion();
+    expect(final.choices.map((c) => c.index).sort()).toEqual([0, 1]);
+  });
+});
+
+describe("openai: completions and embeddings", () => {
+  it("a prompt array gives one choice per prompt (times n), echo prepends the prompt", async () => {
+    const r = await openai.completions.create({
+      model: TINY,
+      prompt: ["Once upon", "In a galaxy"],
+      n: 2,
+      max_tokens: 4,
+      echo: true,
+    });
+    expect(r.choices.map((c) => c.index)).toEqual([0, 1, 2, 3]);
+    expect(r.choices[0].text.startsWith("Once upon")).toBe(true);
+    expect(r.choices[3].text.startsWith("In a galaxy")).toBe(true);
+    const s = await openai.completions.create({ model: TINY, prompt: ["a", "b"], max_tokens: 3, stream: true });
+    const seen = new Set<number>();
+    for await (const chunk of s) for (const c of chunk.choices) seen.add(c.index);
+    expect([...seen].sort()).toEqual([0, 1]);
+  });
+
+  it("logprobs in the legacy shape", async () => {
+    const r = await openai.completions.create({ model: TINY, prompt: "Hi", max_tokens: 4, logprobs: 2 });
+    const lp = r.choices[0].logprobs!;
+    expect(lp.tokens!.length).toBe(r.usage!.completion_tokens);
+    expect(lp.token_logprobs!.length).toBe(lp.tokens!.length);
+    expect(Object.keys(lp.top_logprobs![0]).length).toBeGreaterThanOrEqual(1);
+  });
+
+  it("refusals are sentences in the RFX shape: suffix without FIM tokens, token prompts, best_of, dimensions", async () => {
+    const cases: [() => Promise<unknown>, RegExp][] = [
+      [
+        () => openai.completions.create({ model: TINY, prompt: "def f(", suffix: "return x", max_tokens: 4 }),
+        /fill-in-the-middle/,
+      ],
+      [() => openai.completions.create({ model: TINY, prompt: [1, 2, 3], max_tokens: 4 }), /token-id prompts/],
+      [() => openai.completions.create({ model: TINY, prompt: "x", best_of: 3, max_tokens: 4 }), /best_of/],
+      [() => openai.completions.create({ model: TINY, prompt: [], max_tokens: 4 }), /non-empty array/],
+      [
+        () => openai.embeddings.create({ model: "builtin", input: "hello", dimensions: 7 }),
+        /dimensions 7 is not supported/,
+      ],
+      [
+        () => openai.chat.completions.create({ model: TINY, messages: [{ role: "user", content: "x" }], n: 99 }),
+        /at most 8/,
+      ],
+    ];
+    for (const [p, message] of cases) {
+      const e = (await p().then(
+        () => null,
+        (err: unknown) => err,
+      )) as { status: number; error: { code: string; message: string } } | null;
+      expect(e?.status).toBe(400);
+      expect(e?.error.code).toBe("RFX_VALIDATION");
+      expect(e?.error.message).toMatch(message);
+    }
+  });
+});
