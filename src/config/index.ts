@@ -29,3 +29,4 @@ export {
   type LoadConfigOptions,
   type LoadedConfig,
 } from "./load-config.ts";
+export { readSecret, type SecretSource } from "./read-secret.ts";

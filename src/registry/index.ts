@@ -17,3 +17,12 @@ export {
 } from "./read-ollama-models.ts";
 export { compareByPrecision, fileTypePrecision } from "./file-types.ts";
 export * from "./types.ts";
+export {
+  isRemoteManifest,
+  publicRemoteSpec,
+  remoteManifest,
+  remoteSpecFromFields,
+  remoteVariantsFromConfig,
+  validateRemoteSpec,
+  type RemoteFields,
+} from "./remote-variants.ts";

@@ -46,6 +46,8 @@ export interface ReflexiaMeta {
   model: string;
   tag: string;
   quantization: string;
+  /** Where the variant runs: the local engine or remote upstream servers. */
+  kind: "local" | "remote";
   /** Machine-readable reason of the variant choice (the policy's label: pinned, complexity_high, prefer_loaded…). */
   reason: string;
   /** Human-readable explanation of the choice. */
@@ -188,6 +190,7 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
     model: sel.variant.name,
     tag: sel.variant.tag,
     quantization: sel.variant.quantization,
+    kind: sel.variant.remote ? "remote" : "local",
     reason: sel.reason,
     detail: sel.detail,
     complexity: sel.complexity

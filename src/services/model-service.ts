@@ -3,6 +3,7 @@ import { QUANTIZATIONS, type Quantization } from "../config/index.ts";
 import { ReflexiaError } from "../errors/index.ts";
 import {
   parseModelRef,
+  type AddRemoteOptions,
   type ModelDetails,
   type ModelListing,
   type ModelManifest,
@@ -31,6 +32,8 @@ export interface ModelService {
    * quantization is supported, the destination is free. Throws the 4xx a client should get before any byte.
    */
   checkCreate(request: CreateModelRequest): Promise<void>;
+  /** Declares a remote variant (replacing one with force, after unloading it). */
+  addRemote(options: AddRemoteOptions): Promise<ModelManifest>;
   /** onStatus hears each step; while quantizing, also how far it got (`completed` of `total` variants, fractional). */
   create(
     request: CreateModelRequest,
@@ -63,6 +66,12 @@ export function createModelService(deps: { store: ModelStore; scheduler: Schedul
       if (targets.length === 0) await store.resolve(ref); // RFX_MODEL_NOT_FOUND with the store's wording
       for (const m of targets) await scheduler.unload(`${parsed.name}:${m.tag}`);
       return store.remove(ref);
+    },
+    async addRemote(opts) {
+      const m = await store.addRemote(opts);
+      // A replaced variant must not keep serving from its old endpoints.
+      if (opts.force) await scheduler.unload(`${m.name}:${m.tag}`);
+      return m;
     },
     async checkCreate(req) {
       const from = parseModelRef(req.from);

@@ -1,9 +1,16 @@
 // Ollama-compatible routes: generate, chat, tags, show, ps, embed(dings), create, copy, delete, version.
 import { PassThrough } from "node:stream";
 import type { FastifyReply } from "fastify";
+import type { Static } from "typebox";
 import type { SamplingOptions } from "../../engine/types.ts";
 import { ReflexiaError } from "../../errors/index.ts";
-import type { ModelDetails, ModelManifest } from "../../registry/index.ts";
+import {
+  parseModelRef,
+  publicRemoteSpec,
+  remoteSpecFromFields,
+  type ModelDetails,
+  type ModelManifest,
+} from "../../registry/index.ts";
 import type { InferenceOutcome, InferenceRequest, ReflexiaMeta } from "../../services/inference-service.ts";
 import { toHttpError } from "../error-handler.ts";
 import { endStreamOnShutdown } from "../shutdown-signal.ts";
@@ -17,9 +24,11 @@ import {
   generateBodySchema,
   legacyEmbeddingsBodySchema,
   modelNameBodySchema,
+  remoteBodySchema,
   type OllamaOptions,
 } from "../schemas/ollama.ts";
 import { clientAbortSignal, reflexiaHeaders, streamInference } from "../streaming.ts";
+import { assertKnownFields } from "../known-fields.ts";
 import type { AppDeps, RouteApp } from "../types.ts";
 
 const ns = (ms: number): number => Math.max(0, Math.round(ms * 1e6));
@@ -35,7 +44,7 @@ export function formatParameterSize(n: number): string {
 function detailsOf(m: ModelManifest) {
   return {
     parent_model: "",
-    format: "gguf",
+    format: m.format ?? "gguf",
     family: m.architecture,
     families: [m.architecture],
     parameter_size: formatParameterSize(m.parameterCount),
@@ -44,6 +53,8 @@ function detailsOf(m: ModelManifest) {
 }
 
 const digestHex = (d: string): string => d.replace(/^sha256:/, "");
+
+const REMOTE_FIELDS = Object.keys(remoteBodySchema.properties);
 
 export function samplingOfOllama(options: OllamaOptions | undefined, contextSize: number): SamplingOptions {
   const o = options ?? {};
@@ -231,6 +242,7 @@ export function registerOllamaRoutes(app: RouteApp, deps: AppDeps): void {
           size: v.sizeBytes,
           digest: digestHex(v.digest),
           details: detailsOf(v),
+          kind: v.kind ?? "local",
         })),
       ),
     };
@@ -259,12 +271,12 @@ export function registerOllamaRoutes(app: RouteApp, deps: AppDeps): void {
     }
     return {
       license: "",
-      modelfile: `# Reflexia model ${d.name}:${d.tag}\nFROM ${d.path}\n`,
+      modelfile: `# Reflexia model ${d.name}:${d.tag}\nFROM ${d.remote ? "remote" : d.path}\n`,
       parameters: "",
       template: "{{ .Prompt }}",
       details: detailsOf(d.manifest),
       model_info: modelInfo,
-      capabilities: ["completion", "embedding"],
+      capabilities: d.remote ? ["completion"] : ["completion", "embedding"],
       modified_at: d.manifest.createdAt,
       reflexia: {
         variant: `${d.name}:${d.tag}`,
@@ -274,6 +286,9 @@ export function registerOllamaRoutes(app: RouteApp, deps: AppDeps): void {
         estimated_memory_bytes: d.estimatedMemoryBytes,
         context_size: d.contextSize,
         source: d.manifest.source,
+        kind: d.manifest.kind ?? "local",
+        // Where the upstream is and whether a key is configured; never the key, its file or its variable.
+        ...(d.remote ? { remote: publicRemoteSpec(d.remote) } : {}),
       },
     };
   });
@@ -341,6 +356,8 @@ export function registerOllamaRoutes(app: RouteApp, deps: AppDeps): void {
 
   app.post("/api/create", { schema: { body: createBodySchema } }, async (request, reply) => {
     const body = request.body;
+    if (body.remote) return createRemote(body.remote, modelOrName(body), body);
+    if (body.from === undefined) throw new ReflexiaError("RFX_VALIDATION", "from or remote is required");
     const req = { model: modelOrName(body), from: body.from, quantize: body.quantize };
     // What can be refused is refused before the first byte, with its status; the stream only carries progress
     // and the errors that can only happen on the way (a failed quantization).
@@ -370,6 +387,31 @@ export function registerOllamaRoutes(app: RouteApp, deps: AppDeps): void {
       );
     return reply;
   });
+
+  /** `/api/create {remote}`: a remote variant; the key may only come from a REFLEXIA_UPSTREAM_* variable. */
+  async function createRemote(
+    remote: Static<typeof remoteBodySchema>,
+    model: string,
+    body: { from?: string; quantize?: string; stream?: boolean },
+  ) {
+    if (body.from !== undefined || body.quantize !== undefined)
+      throw new ReflexiaError("RFX_VALIDATION", "remote cannot be combined with from or quantize");
+    if ("api_key_file" in remote)
+      throw new ReflexiaError(
+        "RFX_VALIDATION",
+        "remote.api_key_file is accepted only from the CLI or the config file (a client must not make the server send a file of its choosing); use remote.api_key_env with a REFLEXIA_UPSTREAM_* variable",
+      );
+    assertKnownFields(remote, REMOTE_FIELDS, "remote");
+    const ref = parseModelRef(model);
+    await models.addRemote({
+      name: ref.name,
+      tag: ref.tag ?? remote.quantization ?? "latest",
+      quantization: remote.quantization,
+      remote: remoteSpecFromFields(remote),
+      force: remote.force,
+    });
+    return { status: "success" };
+  }
 
   app.post("/api/copy", { schema: { body: copyBodySchema } }, async (request, reply) => {
     const body = request.body;
