@@ -123,7 +123,10 @@ function printRemoteDetails(d: ModelDetails): void {
     ["Upstream model", r.upstream_model],
     ["Endpoints", r.endpoints.join(", ")],
     ["API key", r.api_key === "none" ? "none" : `from ${r.api_key === "file" ? "a file" : "an environment variable"}`],
-    ["Timeouts", `first byte ${r.timeout_seconds ?? "default"} s, whole request ${r.request_timeout_seconds ?? "default"} s`],
+    [
+      "Timeouts",
+      `first byte ${r.timeout_seconds ?? "default"} s, whole request ${r.request_timeout_seconds ?? "default"} s`,
+    ],
     ["Per endpoint", `${r.max_concurrent ?? "default"} concurrent requests`],
     ["Digest", d.manifest.digest],
     ["Source", `${d.manifest.source.kind}: ${d.manifest.source.from}`],

@@ -148,7 +148,12 @@ export const CONFIG_SCHEMA = z.object({
           key: z.string().min(1),
           tokens: z.number().int().min(1).optional(),
           requests: z.number().int().min(1).optional(),
-          window_seconds: z.number().int().min(1).max(31 * 86_400).default(86_400),
+          window_seconds: z
+            .number()
+            .int()
+            .min(1)
+            .max(31 * 86_400)
+            .default(86_400),
         }),
       ),
       "API_KEY_QUOTAS",
@@ -173,7 +178,7 @@ export const CONFIG_SCHEMA = z.object({
       int(1, 10_000),
       "USAGE_MAX_KEY_LABELS",
       50,
-      "Distinct key names the per-key metrics carry; further names are counted under key=\"other\" (bounded label cardinality).",
+      'Distinct key names the per-key metrics carry; further names are counted under key="other" (bounded label cardinality).',
     ),
   }),
   remote: z.object({

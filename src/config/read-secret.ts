@@ -21,7 +21,10 @@ export function readSecret(
     try {
       text = readFileSync(source.file, "utf8");
     } catch (e) {
-      throw new ReflexiaError("RFX_CONFIG_INVALID", `${what}: key file ${source.file}: ${(e as NodeJS.ErrnoException).code ?? "unreadable"}`);
+      throw new ReflexiaError(
+        "RFX_CONFIG_INVALID",
+        `${what}: key file ${source.file}: ${(e as NodeJS.ErrnoException).code ?? "unreadable"}`,
+      );
     }
     const line = text.split(/\r?\n/).find((l) => l.trim() !== "");
     if (!line) throw new ReflexiaError("RFX_CONFIG_INVALID", `${what}: key file ${source.file} is empty`);

@@ -76,7 +76,9 @@ export function createApiKeyVerifier(keys: readonly string[]): (presented: strin
 }
 
 /** As createApiKeyVerifier, answering the name of the matching key (undefined when none matches). */
-export function createApiKeyIdentifier(keys: readonly NamedApiKey[]): (presented: string | undefined) => string | undefined {
+export function createApiKeyIdentifier(
+  keys: readonly NamedApiKey[],
+): (presented: string | undefined) => string | undefined {
   const hashes = keys.map((k) => ({ name: k.name, hash: digest(k.key) }));
   return (presented) => {
     if (typeof presented !== "string" || presented.length === 0) return undefined;

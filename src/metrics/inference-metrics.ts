@@ -12,6 +12,7 @@ export interface InferenceMetrics {
   queueWait: Histogram<VariantLabels>;
   promptTokens: Counter<VariantLabels>;
   generatedTokens: Counter<VariantLabels>;
+  generations: Counter<VariantLabels | "finish_reason">;
   modelLoadDuration: Histogram<VariantLabels>;
   evictions: Counter<"reason">;
   rejections: Counter<"reason">;
@@ -40,6 +41,12 @@ export function createInferenceMetrics(registry: Registry): InferenceMetrics {
       if (!v.embedding) gauge.inc({ model: v.name, quantization: v.quantization }, value(v));
   };
   const m = {
+    generations: new Counter({
+      name: "reflexia_generations_total",
+      help: "Finished generations by finish reason: stop, length, or cancelled (the client went away; the sequence was freed).",
+      labelNames: [...labelNames, "finish_reason"],
+      registers,
+    }),
     inferenceDuration: new Histogram({
       name: "reflexia_model_inference_duration_seconds",
       help: "Duration of a generation on a loaded variant (prompt evaluation + decoding, queue excluded).",
@@ -153,6 +160,7 @@ export function createInferenceMetrics(registry: Registry): InferenceMetrics {
       for (const ms of t.interTokenMs) m.interTokenLatency.observe(l, ms / 1000);
       m.promptTokens.inc(l, result.promptTokens);
       m.generatedTokens.inc(l, result.completionTokens);
+      m.generations.inc({ ...l, finish_reason: result.finishReason });
     },
     schedulerSink: {
       observeQueueWait: (v, s) => m.queueWait.observe(labelsOf(v), s),

@@ -27,7 +27,7 @@ export function createUpstreamMetrics(registry: Registry): UpstreamMetrics {
     }),
     errors: new Counter({
       name: "reflexia_upstream_errors_total",
-      help: "Failed attempts on a remote endpoint by kind: connect, timeout, http_5xx, http_4xx, stream, cancelled.",
+      help: "Failed attempts on a remote endpoint by kind: connect, timeout, http_5xx, http_4xx, stream, error_event, cancelled.",
       labelNames: [...labelNames, "kind"],
       registers,
     }),

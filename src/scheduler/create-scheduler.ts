@@ -305,7 +305,8 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     let credit = 0;
     for (;;) {
       const othersCount =
-        [...loaded.values()].filter((e) => !e.variant.remote).length + [...loading.keys()].filter((k) => k !== key).length;
+        [...loaded.values()].filter((e) => !e.variant.remote).length +
+        [...loading.keys()].filter((k) => k !== key).length;
       const overCount = othersCount >= maxLoadedVariants;
       let overMemory = false;
       if (memory) {

@@ -20,13 +20,7 @@ export interface SchedulableVariant {
 export interface SchedulerRemoteLoader {
   /** Requests the variant runs at once (its endpoints × per-endpoint cap), in place of the scheduler's parallel. */
   parallelOf(spec: RemoteSpec): number;
-  load(variant: {
-    name: string;
-    tag: string;
-    quantization: string;
-    digest: string;
-    remote: RemoteSpec;
-  }): LoadedModel;
+  load(variant: { name: string; tag: string; quantization: string; digest: string; remote: RemoteSpec }): LoadedModel;
 }
 
 /**

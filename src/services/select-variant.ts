@@ -60,7 +60,8 @@ const isQuantization = (t: string): t is Quantization => (QUANTIZATIONS as reado
 function whereItRuns(chosen: SelectableVariant, all: readonly SelectableVariant[], pinned: boolean): string {
   const remote = all.some((v) => v.remote);
   const local = all.some((v) => !v.remote);
-  if (!remote || !local || pinned) return chosen.remote ? ` (remote: ${chosen.remote.endpoints.length} endpoint(s))` : "";
+  if (!remote || !local || pinned)
+    return chosen.remote ? ` (remote: ${chosen.remote.endpoints.length} endpoint(s))` : "";
   return chosen.remote
     ? `; ${chosen.tag} is remote (${chosen.remote.endpoints.length} endpoint(s), no local memory), chosen over the local variants`
     : `; ${chosen.tag} runs locally, chosen over the remote variants`;

@@ -1,5 +1,11 @@
 // Remote inference: OpenAI-compatible upstream servers behind a remote variant (pool, routing, health, streaming).
-export { createEndpointPool, endpointLabel, normalizeBaseUrl, type EndpointLease, type EndpointPool } from "./endpoint-pool.ts";
+export {
+  createEndpointPool,
+  endpointLabel,
+  normalizeBaseUrl,
+  type EndpointLease,
+  type EndpointPool,
+} from "./endpoint-pool.ts";
 export {
   createRemoteBackend,
   type RemoteBackend,
@@ -7,7 +13,12 @@ export {
   type RemoteVariantHealth,
   type RemoteVariantRef,
 } from "./remote-backend.ts";
-export { createRemoteModel, estimateTokens, type RemoteGenerateOptions, type UpstreamExtraFields } from "./remote-model.ts";
+export {
+  createRemoteModel,
+  estimateTokens,
+  type RemoteGenerateOptions,
+  type UpstreamExtraFields,
+} from "./remote-model.ts";
 export {
   UPSTREAM_ERROR_KINDS,
   type EndpointHealth,

@@ -130,7 +130,11 @@ export function createRemoteModel(options: RemoteModelOptions): LoadedModel {
       } catch (e) {
         if (opts.signal?.aborted) throw new AttemptError("cancelled", "cancelled", false);
         if (timedOut) throw new AttemptError("timeout", "no answer in time", true);
-        throw new AttemptError("connect", ((e as Error).cause as Error | undefined)?.message ?? (e as Error).message, true);
+        throw new AttemptError(
+          "connect",
+          ((e as Error).cause as Error | undefined)?.message ?? (e as Error).message,
+          true,
+        );
       }
       if (!res.ok || !res.body) {
         const detail = (await res.text().catch(() => "")).slice(0, 500);
@@ -150,7 +154,9 @@ export function createRemoteModel(options: RemoteModelOptions): LoadedModel {
           } catch {
             throw new AttemptError("stream", "the upstream sent an event that is not JSON", !emitted.any);
           }
-          if (chunk.error) throw new AttemptError("stream", chunk.error.message ?? "upstream error", !emitted.any);
+          // The server is up and answered about this request (e.g. llama-server's output parser failing): not the
+          // endpoint's health, and another endpoint would likely say the same.
+          if (chunk.error) throw new AttemptError("error_event", chunk.error.message ?? "upstream error", false);
           if (chunk.usage) usage = chunk.usage;
           const choice = chunk.choices?.[0];
           if (!choice) continue;
@@ -228,7 +234,11 @@ export function createRemoteModel(options: RemoteModelOptions): LoadedModel {
         } catch (e) {
           if (opts.signal?.aborted) return cancelledResult(t0);
           if (lastError && e instanceof ReflexiaError && e.code === "RFX_UPSTREAM_UNAVAILABLE")
-            throw new ReflexiaError("RFX_UPSTREAM_UNAVAILABLE", `${e.message}; last attempt: ${lastError.message}`, e.details);
+            throw new ReflexiaError(
+              "RFX_UPSTREAM_UNAVAILABLE",
+              `${e.message}; last attempt: ${lastError.message}`,
+              e.details,
+            );
           throw e;
         }
         tried.add(lease.url);
@@ -236,19 +246,27 @@ export function createRemoteModel(options: RemoteModelOptions): LoadedModel {
         try {
           const result = await attempt(lease, route, body, opts, started, emitted);
           lease.release("ok");
-          metrics?.observeAttempt(lease.labels, "ok", (performance.now() - started) / 1000, result.timings.ttftMs / 1000);
+          metrics?.observeAttempt(
+            lease.labels,
+            "ok",
+            (performance.now() - started) / 1000,
+            result.timings.ttftMs / 1000,
+          );
           return { ...result, timings: { ...result.timings, totalMs: performance.now() - t0 } };
         } catch (e) {
-          const err =
-            e instanceof AttemptError ? e : new AttemptError("stream", (e as Error).message, !emitted.any);
+          const err = e instanceof AttemptError ? e : new AttemptError("stream", (e as Error).message, !emitted.any);
           lease.release(err.kind, err.message);
           metrics?.observeAttempt(lease.labels, err.kind, (performance.now() - started) / 1000, undefined);
           if (err.kind === "cancelled") return cancelledResult(t0);
-          if (err.kind === "http_4xx")
-            throw new ReflexiaError("RFX_UPSTREAM_ERROR", `${lease.labels.endpoint} refused the request: ${err.message}`, {
-              endpoint: lease.labels.endpoint,
-              status: err.status,
-            });
+          if (err.kind === "http_4xx" || err.kind === "error_event")
+            throw new ReflexiaError(
+              "RFX_UPSTREAM_ERROR",
+              `${lease.labels.endpoint} refused the request: ${err.message}`,
+              {
+                endpoint: lease.labels.endpoint,
+                status: err.status,
+              },
+            );
           // Text already reached the client: another endpoint would start the answer over inside it.
           if (!err.retryable || emitted.any)
             throw new ReflexiaError("RFX_UPSTREAM_ERROR", `${lease.labels.endpoint}: ${err.message}`, {

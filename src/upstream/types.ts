@@ -19,8 +19,19 @@ export interface RemoteSpec {
   maxConcurrent?: number;
 }
 
-export const UPSTREAM_ERROR_KINDS = ["connect", "timeout", "http_5xx", "http_4xx", "stream", "cancelled"] as const;
-/** Why an upstream attempt failed: connect/timeout/http_5xx/stream eject the endpoint, http_4xx and cancelled do not. */
+export const UPSTREAM_ERROR_KINDS = [
+  "connect",
+  "timeout",
+  "http_5xx",
+  "http_4xx",
+  "stream",
+  "error_event",
+  "cancelled",
+] as const;
+/**
+ * Why an upstream attempt failed: connect/timeout/http_5xx/stream (a broken connection or garbled events) eject
+ * the endpoint; http_4xx, error_event (the server answered with an error about this request) and cancelled do not.
+ */
 export type UpstreamErrorKind = (typeof UPSTREAM_ERROR_KINDS)[number];
 
 export interface EndpointHealth {
