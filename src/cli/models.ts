@@ -104,7 +104,20 @@ interface RemoteCliOptions {
   timeout?: number;
   requestTimeout?: number;
   maxConcurrent?: number;
+  extraBody?: Record<string, unknown>;
   force?: boolean;
+}
+
+function parseJsonObject(text: string, flag: string): Record<string, unknown> {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    throw new ReflexiaError("RFX_VALIDATION", `${flag}: not JSON`);
+  }
+  if (!v || typeof v !== "object" || Array.isArray(v))
+    throw new ReflexiaError("RFX_VALIDATION", `${flag}: expected a JSON object`);
+  return v as Record<string, unknown>;
 }
 
 /** commander's accumulator for a repeatable option. */
@@ -255,6 +268,11 @@ export function registerModelsCommand(program: Command, getContext: () => Promis
     .option("--timeout <seconds>", "seconds to the first byte before an attempt times out", Number)
     .option("--request-timeout <seconds>", "seconds a whole request may take", Number)
     .option("--max-concurrent <n>", "requests in flight per endpoint", Number)
+    .option(
+      "--extra-body <json>",
+      "JSON object of fields added to every upstream request (server options)",
+      (v: string) => parseJsonObject(v, "--extra-body"),
+    )
     .option("--force", "replace an existing variant with the same name and tag")
     .option("--json", "machine-readable output")
     .description("Declare a remote variant served by OpenAI-compatible servers (vLLM, llama-server, Ollama /v1, …)")
@@ -276,6 +294,7 @@ export function registerModelsCommand(program: Command, getContext: () => Promis
             timeout_seconds: opts.timeout,
             request_timeout_seconds: opts.requestTimeout,
             max_concurrent: opts.maxConcurrent,
+            extra_body: opts.extraBody,
           }),
         });
         if (opts.json) return printJson(m);

@@ -195,11 +195,12 @@ export const CONFIG_SCHEMA = z.object({
           timeout_seconds: z.number().min(0.1).max(3600).optional(),
           request_timeout_seconds: z.number().min(1).max(86_400).optional(),
           max_concurrent: z.number().int().min(1).max(4096).optional(),
+          extra_body: z.record(z.string(), z.unknown()).optional(),
         }),
       ),
       "REFLEXIA_REMOTE_MODELS",
       [],
-      "Remote variants declared in config: [{name, tag, urls: [OpenAI-compatible base URLs], upstream_model, quantization?, api_key_file? | api_key_env?, timeout_seconds?, request_timeout_seconds?, max_concurrent?}]; listed with the stored models, kind remote.",
+      "Remote variants declared in config: [{name, tag, urls: [OpenAI-compatible base URLs], upstream_model, quantization?, api_key_file? | api_key_env?, timeout_seconds?, request_timeout_seconds?, max_concurrent?, extra_body? (fields added to every upstream request)}]; listed with the stored models, kind remote.",
     ),
     timeout_seconds: key(
       num(0.1, 3600),

@@ -29,12 +29,16 @@ export function validateRemoteSpec(spec: RemoteSpec): RemoteSpec {
   positive(spec.timeoutSeconds, "timeout_seconds");
   positive(spec.requestTimeoutSeconds, "request_timeout_seconds");
   positive(spec.maxConcurrent, "max_concurrent", true);
+  const eb = spec.extraBody;
+  if (eb !== undefined && (eb === null || typeof eb !== "object" || Array.isArray(eb)))
+    throw new ReflexiaError("RFX_VALIDATION", "remote.extra_body must be a JSON object");
   const out: RemoteSpec = { endpoints, upstreamModel: spec.upstreamModel };
   if (spec.apiKeyFile) out.apiKeyFile = spec.apiKeyFile;
   if (spec.apiKeyEnv) out.apiKeyEnv = spec.apiKeyEnv;
   if (spec.timeoutSeconds !== undefined) out.timeoutSeconds = spec.timeoutSeconds;
   if (spec.requestTimeoutSeconds !== undefined) out.requestTimeoutSeconds = spec.requestTimeoutSeconds;
   if (spec.maxConcurrent !== undefined) out.maxConcurrent = spec.maxConcurrent;
+  if (eb !== undefined && Object.keys(eb).length > 0) out.extraBody = eb;
   return out;
 }
 
@@ -73,6 +77,7 @@ export interface RemoteFields {
   timeout_seconds?: number;
   request_timeout_seconds?: number;
   max_concurrent?: number;
+  extra_body?: Record<string, unknown>;
 }
 
 export function remoteSpecFromFields(f: RemoteFields): RemoteSpec {
@@ -84,6 +89,7 @@ export function remoteSpecFromFields(f: RemoteFields): RemoteSpec {
     timeoutSeconds: f.timeout_seconds,
     requestTimeoutSeconds: f.request_timeout_seconds,
     maxConcurrent: f.max_concurrent,
+    extraBody: f.extra_body,
   };
 }
 
@@ -99,6 +105,7 @@ export function publicRemoteSpec(spec: RemoteSpec) {
     timeout_seconds: spec.timeoutSeconds ?? null,
     request_timeout_seconds: spec.requestTimeoutSeconds ?? null,
     max_concurrent: spec.maxConcurrent ?? null,
+    extra_body: spec.extraBody ?? null,
   };
 }
 

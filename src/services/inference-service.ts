@@ -37,6 +37,11 @@ export interface InferenceRequest {
   signal?: AbortSignal;
   /** Answer from the stored documents: retrieve for the question and quote the sources in the prompt. */
   rag?: RagRequestOptions;
+  /**
+   * OpenAI request fields a route carries through unchanged to a remote variant's upstream (structured output,
+   * tools, vendor options); a local variant refuses them by name.
+   */
+  upstreamFields?: Record<string, unknown>;
 }
 
 /** Why this variant served the request: the Reflexia-specific part of every response. */
@@ -222,6 +227,13 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
         ...req.sampling,
         maxTokens: req.sampling.maxTokens ?? defaultMaxTokens,
       };
+      const upstreamFields =
+        req.upstreamFields && Object.keys(req.upstreamFields).length ? req.upstreamFields : undefined;
+      if (upstreamFields && !sel.variant.remote)
+        throw new ReflexiaError(
+          "RFX_VALIDATION",
+          `${Object.keys(upstreamFields).join(", ")}: passed through only to remote variants; ${sel.variant.name}:${sel.variant.tag} is local`,
+        );
       if (req.rag && !options.rag)
         throw new ReflexiaError("RFX_VALIDATION", "rag was requested but this server has no document store");
       // Retrieval precedes the cache lookup: what was retrieved is part of the key.
@@ -247,7 +259,7 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
             role: req.role,
             sampling: { ...sampling },
             ragFingerprint: ragTurn?.fingerprint,
-            extra: { contextSize, perSequence },
+            extra: { contextSize, perSequence, upstreamFields },
           })
         : "";
       if (cacheable) {
@@ -286,7 +298,7 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
         }
         selector.record(sel);
         hooks.onStart?.(meta);
-        const opts = { ...sampling, signal: req.signal, onText: hooks.onText };
+        const opts = { ...sampling, signal: req.signal, onText: hooks.onText, extra: upstreamFields };
         result =
           req.kind === "chat"
             ? await lease.model.chat(messages ?? [], opts)

@@ -91,6 +91,7 @@ export function createRemoteBackend(options: RemoteBackendOptions): RemoteBacken
         requestTimeoutMs: (spec.requestTimeoutSeconds ?? defaults.requestTimeoutSeconds) * 1000,
         parallel: spec.endpoints.length * capOf(spec),
         contextSize: defaults.contextSize,
+        extraBody: spec.extraBody,
         metrics,
       });
     },

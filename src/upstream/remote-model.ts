@@ -25,6 +25,8 @@ export interface RemoteModelOptions {
   parallel: number;
   /** Context tokens per request reported to callers (RAG's budget); the upstream enforces its own. */
   contextSize: number;
+  /** Added to every upstream body (RemoteSpec.extraBody). */
+  extraBody?: Record<string, unknown>;
   metrics?: UpstreamMetricsSink;
 }
 
@@ -215,6 +217,7 @@ export function createRemoteModel(options: RemoteModelOptions): LoadedModel {
   ): Promise<GenerationResult> {
     const t0 = performance.now();
     const body = {
+      ...(options.extraBody ?? {}),
       ...(opts.extra ?? {}),
       ...payload,
       model: options.upstreamModel,

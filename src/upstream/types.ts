@@ -17,6 +17,11 @@ export interface RemoteSpec {
   requestTimeoutSeconds?: number;
   /** Requests in flight per endpoint. Defaults to config remote.max_concurrent. */
   maxConcurrent?: number;
+  /**
+   * Fields added to every request body sent upstream (the server's own options: llama-server's `cache_prompt`,
+   * vLLM's `chat_template_kwargs`, …); the request's own fields win over them.
+   */
+  extraBody?: Record<string, unknown>;
 }
 
 export const UPSTREAM_ERROR_KINDS = [

@@ -86,6 +86,7 @@ export const remoteBodySchema = Type.Object({
   timeout_seconds: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 3600 })),
   request_timeout_seconds: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 86400 })),
   max_concurrent: Type.Optional(Type.Integer({ minimum: 1, maximum: 4096 })),
+  extra_body: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
   force: Type.Optional(Type.Boolean()),
 });
 
