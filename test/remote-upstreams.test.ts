@@ -325,8 +325,9 @@ describe("routing across endpoints", () => {
     const m = await frontMetrics();
     expect(metric(m, "reflexia_upstream_endpoint_healthy", { endpoint: label })).toBe(0);
     expect(
-      metric(m, "reflexia_upstream_errors_total", { endpoint: label, kind: "connect" }) +
-        metric(m, "reflexia_upstream_errors_total", { endpoint: label, kind: "stream" }),
+      ["connect", "reset", "stream"]
+        .map((kind) => metric(m, "reflexia_upstream_errors_total", { endpoint: label, kind }))
+        .reduce((x, y) => x + y),
     ).toBeGreaterThan(0);
 
     ups[0] = await spawnUpstream(victim.home, victim.port);

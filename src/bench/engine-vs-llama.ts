@@ -2,11 +2,11 @@
 // and llama-bench (single-stream decode), same file, same threads, alternating trials so machine load hits both alike.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
-import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { ReflexiaError } from "../errors/index.ts";
 import { loadConfig, type Config } from "../config/index.ts";
 import { createNativeEngine, type BatchSplitMode } from "../engine/native/native-engine.ts";
+import { freePort } from "./free-port.ts";
 import { benchGpuLayers, checkReferenceSet, describeBenchGpu } from "./gpu-load.ts";
 
 export interface EngineVsLlamaOptions {
@@ -45,15 +45,6 @@ const median = (xs: number[]) => {
 };
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const a = s.address();
-      s.close(() => (typeof a === "object" && a ? resolve(a.port) : reject(new Error("no port"))));
-    });
-  });
-}
 
 /** Runs the paired trials and prints one line per figure; resolves with every sample. */
 export async function runEngineVsLlama(options: EngineVsLlamaOptions): Promise<PairedFigure[]> {

@@ -27,7 +27,7 @@ export function createUpstreamMetrics(registry: Registry): UpstreamMetrics {
     }),
     errors: new Counter({
       name: "reflexia_upstream_errors_total",
-      help: "Failed attempts on a remote endpoint by kind: connect, timeout, http_5xx, http_4xx, stream, error_event, cancelled.",
+      help: "Failed attempts on a remote endpoint by kind: connect, reset (a reused connection the server had closed; retried once on the same endpoint), timeout, http_5xx, http_4xx, stream, error_event, cancelled.",
       labelNames: [...labelNames, "kind"],
       registers,
     }),

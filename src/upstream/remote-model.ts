@@ -132,11 +132,11 @@ export function createRemoteModel(options: RemoteModelOptions): LoadedModel {
       } catch (e) {
         if (opts.signal?.aborted) throw new AttemptError("cancelled", "cancelled", false);
         if (timedOut) throw new AttemptError("timeout", "no answer in time", true);
-        throw new AttemptError(
-          "connect",
-          ((e as Error).cause as Error | undefined)?.message ?? (e as Error).message,
-          true,
-        );
+        const cause = (e as Error).cause as (Error & { code?: string }) | undefined;
+        // A socket the pool reused and the server had meanwhile closed (its keep-alive timeout) fails like this
+        // before any byte; a refused connection is ECONNREFUSED. Only the latter says the endpoint is down.
+        const reset = cause?.code === "UND_ERR_SOCKET" || cause?.code === "ECONNRESET";
+        throw new AttemptError(reset ? "reset" : "connect", cause?.message ?? (e as Error).message, true);
       }
       if (!res.ok || !res.body) {
         const detail = (await res.text().catch(() => "")).slice(0, 500);
@@ -227,6 +227,7 @@ export function createRemoteModel(options: RemoteModelOptions): LoadedModel {
     };
     const tried = new Set<string>();
     const emitted = { any: false };
+    let resetRetried = false;
     let lastError: AttemptError | undefined;
     active++;
     try {
@@ -258,9 +259,16 @@ export function createRemoteModel(options: RemoteModelOptions): LoadedModel {
           return { ...result, timings: { ...result.timings, totalMs: performance.now() - t0 } };
         } catch (e) {
           const err = e instanceof AttemptError ? e : new AttemptError("stream", (e as Error).message, !emitted.any);
-          lease.release(err.kind, err.message);
-          metrics?.observeAttempt(lease.labels, err.kind, (performance.now() - started) / 1000, undefined);
-          if (err.kind === "cancelled") return cancelledResult(t0);
+          // One reset per request is the connection's fault, not the endpoint's: retry there; a second one ejects.
+          const kind = err.kind === "reset" && resetRetried ? "connect" : err.kind;
+          lease.release(kind, err.message);
+          metrics?.observeAttempt(lease.labels, kind, (performance.now() - started) / 1000, undefined);
+          if (kind === "cancelled") return cancelledResult(t0);
+          if (kind === "reset" && !emitted.any) {
+            resetRetried = true;
+            tried.delete(lease.url);
+            continue;
+          }
           if (err.kind === "http_4xx" || err.kind === "error_event")
             throw new ReflexiaError(
               "RFX_UPSTREAM_ERROR",

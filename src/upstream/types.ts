@@ -26,6 +26,7 @@ export interface RemoteSpec {
 
 export const UPSTREAM_ERROR_KINDS = [
   "connect",
+  "reset",
   "timeout",
   "http_5xx",
   "http_4xx",
@@ -35,7 +36,8 @@ export const UPSTREAM_ERROR_KINDS = [
 ] as const;
 /**
  * Why an upstream attempt failed: connect/timeout/http_5xx/stream (a broken connection or garbled events) eject
- * the endpoint; http_4xx, error_event (the server answered with an error about this request) and cancelled do not.
+ * the endpoint; http_4xx, error_event (the server answered with an error about this request) and cancelled do not;
+ * reset (a kept-alive connection the server had closed, before any answer) is retried once on the same endpoint.
  */
 export type UpstreamErrorKind = (typeof UPSTREAM_ERROR_KINDS)[number];
 
