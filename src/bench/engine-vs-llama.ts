@@ -7,6 +7,7 @@ import { ReflexiaError } from "../errors/index.ts";
 import { loadConfig, type Config } from "../config/index.ts";
 import { createNativeEngine, type BatchSplitMode } from "../engine/native/native-engine.ts";
 import { freePort } from "./free-port.ts";
+import { scriptArgs } from "./script-args.ts";
 import { benchGpuLayers, checkReferenceSet, describeBenchGpu } from "./gpu-load.ts";
 
 export interface EngineVsLlamaOptions {
@@ -44,7 +45,6 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 
 /** Runs the paired trials and prints one line per figure; resolves with every sample. */
 export async function runEngineVsLlama(options: EngineVsLlamaOptions): Promise<PairedFigure[]> {
@@ -255,12 +255,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   // npx tsx src/bench/engine-vs-llama.ts --model PATH --llama-server BIN [--llama-bench BIN] [--threads N]
   //   [--tokens N] [--concurrency 1,4,8] [--trials N] [--batch-split auto|never|always]
   //   GPU / GPU_LAYERS from the environment or config file, as for the server.
-  const a = process.argv.slice(2);
-  const get = (k: string) => {
-    const i = a.indexOf(k);
-    return i >= 0 ? a[i + 1] : undefined;
-  };
-  const num = (k: string) => (get(k) === undefined ? undefined : Number(get(k)));
+  const { get, num } = scriptArgs();
   runEngineVsLlama({
     modelPath: get("--model") ?? "",
     llamaServer: get("--llama-server") ?? "",

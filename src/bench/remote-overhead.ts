@@ -18,6 +18,7 @@ import { buildApp } from "../http/index.ts";
 import { createModelStore } from "../registry/index.ts";
 import { median, percentile } from "./bench-stats.ts";
 import { freePort } from "./free-port.ts";
+import { scriptArgs } from "./script-args.ts";
 
 export interface RemoteOverheadOptions {
   llamaServer: string;
@@ -123,7 +124,13 @@ export async function runRemoteOverhead(options: RemoteOverheadOptions): Promise
     const upstream = `http://127.0.0.1:${port}`;
     for (let i = 0; ; i++) {
       if (server.exitCode !== null) throw new ReflexiaError("RFX_ENGINE", `llama-server exited: ${serverLog}`);
-      if (await fetch(`${upstream}/health`).then((r) => r.ok, () => false)) break;
+      if (
+        await fetch(`${upstream}/health`).then(
+          (r) => r.ok,
+          () => false,
+        )
+      )
+        break;
       if (i > 600) throw new ReflexiaError("RFX_ENGINE", `llama-server did not start: ${serverLog}`);
       await pause(100);
     }
@@ -247,12 +254,7 @@ export async function runRemoteOverhead(options: RemoteOverheadOptions): Promise
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const a = process.argv.slice(2);
-  const get = (k: string) => {
-    const i = a.indexOf(k);
-    return i >= 0 ? a[i + 1] : undefined;
-  };
-  const num = (k: string) => (get(k) === undefined ? undefined : Number(get(k)));
+  const { get, num, has } = scriptArgs();
   runRemoteOverhead({
     llamaServer: get("--llama-server") ?? process.env.LLAMA_SERVER ?? "",
     model: get("--model"),
@@ -264,10 +266,14 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     threads: num("--threads"),
   })
     .then((r) => {
-      if (a.includes("--json")) console.log(JSON.stringify(r));
+      if (has("--json")) console.log(JSON.stringify(r));
     })
     .catch((e: unknown) => {
-      console.error(e instanceof Error ? `${e.message}${e.cause ? ` (${String((e.cause as Error).message ?? e.cause)})` : ""}` : String(e));
+      console.error(
+        e instanceof Error
+          ? `${e.message}${e.cause ? ` (${String((e.cause as Error).message ?? e.cause)})` : ""}`
+          : String(e),
+      );
       process.exitCode = 1;
     });
 }
