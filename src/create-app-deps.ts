@@ -130,6 +130,7 @@ export async function createAppDeps(config: Config, options: CreateAppDepsOption
     async close() {
       await rag?.close().catch(() => {});
       services.remote.close();
+      services.usage.close();
       await engine.dispose().catch(() => {});
     },
   };

@@ -1,6 +1,16 @@
 // Usage per API key name: counts requests, errors and tokens into the metrics (bounded label set), appends one
 // JSON line per request to the rotated usage log under the home, and enforces the per-key quotas.
-import { appendFileSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
+import {
+  closeSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from "node:fs";
 import { join } from "node:path";
 import type { Config } from "../config/index.ts";
 import { ReflexiaError } from "../errors/index.ts";
@@ -32,6 +42,8 @@ export interface UsageLedger {
   checkQuota(key: string): void;
   /** Where the log lives. */
   readonly logPath: string;
+  /** Closes the log file (it reopens on the next record). */
+  close(): void;
 }
 
 /** The usage log of a home: `<home>/usage/usage.log` (rotated to usage.log.1 … .N). */
@@ -62,14 +74,21 @@ export function createUsageLedger(options: UsageLedgerOptions): UsageLedger {
     return w;
   };
 
+  // The log stays open (O_APPEND) and its size is tracked here: a request costs one write, no open or stat.
+  let fd: number | undefined;
+  let size = 0;
+  const open = (): number => {
+    mkdirSync(join(config.home, "usage"), { recursive: true });
+    fd = openSync(logPath, "a");
+    size = fstatSync(fd).size;
+    return fd;
+  };
+  const close = (): void => {
+    if (fd !== undefined) closeSync(fd);
+    fd = undefined;
+  };
   const rotate = (): void => {
-    let size = 0;
-    try {
-      size = statSync(logPath).size;
-    } catch {
-      return;
-    }
-    if (size < config.usage.log_max_bytes) return;
+    close();
     const keep = config.usage.log_keep_files;
     if (keep === 0) {
       rmSync(logPath, { force: true });
@@ -85,7 +104,6 @@ export function createUsageLedger(options: UsageLedgerOptions): UsageLedger {
     }
     renameSync(logPath, `${logPath}.1`);
   };
-  let dirReady = false;
 
   return {
     logPath,
@@ -102,17 +120,21 @@ export function createUsageLedger(options: UsageLedgerOptions): UsageLedger {
         w.tokens += entry.prompt_tokens + entry.completion_tokens;
       }
       try {
-        if (!dirReady) {
-          mkdirSync(join(config.home, "usage"), { recursive: true });
-          dirReady = true;
+        const line = Buffer.from(JSON.stringify({ ts: new Date(now()).toISOString(), ...entry }) + "\n");
+        if (fd === undefined) open();
+        if (size > 0 && size + line.length > config.usage.log_max_bytes) {
+          rotate();
+          open();
         }
-        rotate();
-        // One write per line with O_APPEND: lines of concurrent requests never interleave.
-        appendFileSync(logPath, JSON.stringify({ ts: new Date(now()).toISOString(), ...entry }) + "\n");
+        // One write per line with O_APPEND: lines never interleave, even with another writer on the file.
+        writeSync(fd!, line);
+        size += line.length;
       } catch {
         // Accounting must never fail a request: the metrics above still count it.
+        close();
       }
     },
+    close,
     checkQuota(key) {
       const q = quotaOf(key);
       if (!q) return;
