@@ -219,7 +219,7 @@ describe("official clients through a remote variant", () => {
       ],
       max_tokens: 8,
     });
-    expect(r.choices[0].message.content!.length).toBeGreaterThan(0);
+    expect(typeof r.choices[0].message.content).toBe("string");
     expect(r.usage!.completion_tokens).toBeGreaterThan(0);
     expect(r.usage!.completion_tokens).toBeLessThanOrEqual(8);
     const stream = await openai.chat.completions.create({
@@ -235,10 +235,12 @@ describe("official clients through a remote variant", () => {
       text += c.choices[0]?.delta?.content ?? "";
       if (c.usage) usage = c.usage;
     }
-    expect(text.length).toBeGreaterThan(0);
+    // Random weights: a piece can be a partial UTF-8 byte, so the counts, not the text length, say tokens came.
+    expect(typeof text).toBe("string");
     expect(usage!.completion_tokens).toBeGreaterThan(0);
     const c = await openai.completions.create({ model: "mix:f16", prompt: "Once upon", max_tokens: 5 });
-    expect(c.choices[0].text.length).toBeGreaterThan(0);
+    expect(c.usage!.completion_tokens).toBeGreaterThan(0);
+    expect(typeof c.choices[0].text).toBe("string");
   });
 
   it("ollama: buffered and streamed chat and generate (NDJSON out of SSE in)", async () => {
