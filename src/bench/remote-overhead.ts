@@ -110,6 +110,9 @@ export async function runRemoteOverhead(options: RemoteOverheadOptions): Promise
         "0",
         "--alias",
         "bench",
+        // Enough HTTP threads for every stream of both clients: cpp-httplib closes connections it cannot queue.
+        "--threads-http",
+        String(2 * n + 2),
       ],
       { stdio: ["ignore", "ignore", "pipe"] },
     );

@@ -6,7 +6,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 const httpAgent = new HttpAgent({ keepAlive: true });
 const httpsAgent = new HttpsAgent({ keepAlive: true });
 
-/** A failed request before any response: `reset` when a reused kept-alive socket was closed under it. */
+/** A failed request before any response: `reset` when the server closed the connection rather than refusing it. */
 export class PostError extends Error {
   constructor(
     message: string,
@@ -40,7 +40,9 @@ export function postStream(
       },
     );
     req.on("error", (e: NodeJS.ErrnoException) => {
-      const reset = req.reusedSocket && (e.code === "ECONNRESET" || e.message === "socket hang up");
+      // Closed before any response: a kept-alive socket the server had let go, or a server shedding connections
+      // (cpp-httplib closes what its HTTP thread pool cannot queue). A refused connection is ECONNREFUSED instead.
+      const reset = e.code === "ECONNRESET" || e.message === "socket hang up";
       reject(new PostError(e.message, reset));
     });
     req.end(body);
