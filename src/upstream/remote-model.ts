@@ -1,6 +1,5 @@
 // A remote variant as a LoadedModel: each generation is a streamed OpenAI-compatible request to one endpoint of
 // the pool, retried on another endpoint while nothing has reached the client yet.
-import type { IncomingMessage } from "node:http";
 import type {
   ChatMessage,
   FinishReason,
@@ -11,7 +10,6 @@ import type {
 } from "../engine/types.ts";
 import { ReflexiaError } from "../errors/index.ts";
 import type { EndpointLease, EndpointPool } from "./endpoint-pool.ts";
-import { postStream, PostError } from "./post-stream.ts";
 import { readSseData } from "./sse.ts";
 import type { UpstreamErrorKind, UpstreamMetricsSink } from "./types.ts";
 
@@ -118,45 +116,38 @@ export function createRemoteModel(options: RemoteModelOptions): LoadedModel {
     let finish: FinishReason = "stop";
     let usage: { prompt_tokens?: number; completion_tokens?: number } | undefined;
     let chunks = 0;
-    let completed = false;
     try {
-      let res: IncomingMessage;
+      let res: Response;
       try {
-        res = await postStream(
-          `${lease.url}/${route}`,
-          {
+        res = await fetch(`${lease.url}/${route}`, {
+          method: "POST",
+          headers: {
             "content-type": "application/json",
             accept: "text/event-stream",
             ...(options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {}),
           },
-          JSON.stringify(body),
-          ctl.signal,
-        );
+          body: JSON.stringify(body),
+          signal: ctl.signal,
+        });
       } catch (e) {
         if (opts.signal?.aborted) throw new AttemptError("cancelled", "cancelled", false);
         if (timedOut) throw new AttemptError("timeout", "no answer in time", true);
-        // A socket the agent reused and the server had meanwhile closed (its keep-alive timeout) fails like this
-        // before any byte; a refused connection does not. Only the latter says the endpoint is down.
-        throw new AttemptError(e instanceof PostError && e.reset ? "reset" : "connect", (e as Error).message, true);
+        const cause = (e as Error).cause as (Error & { code?: string }) | undefined;
+        // A socket the pool reused and the server had meanwhile closed (its keep-alive timeout) fails like this
+        // before any byte; a refused connection is ECONNREFUSED. Only the latter says the endpoint is down.
+        // Closed before any response (a kept-alive socket the server had let go, or a server shedding connections):
+        // retried once on the same endpoint. A refused connection (ECONNREFUSED) says the endpoint is down.
+        const reset = cause?.code === "UND_ERR_SOCKET" || cause?.code === "ECONNRESET";
+        throw new AttemptError(reset ? "reset" : "connect", cause?.message ?? (e as Error).message, true);
       }
-      const status = res.statusCode ?? 0;
-      if (status < 200 || status >= 300) {
-        let detail = "";
-        try {
-          for await (const piece of res) if ((detail += piece).length > 500) break;
-        } catch {
-          // the body is only for the message
-        }
-        res.destroy();
-        detail = detail.slice(0, 500);
-        const kind = status >= 500 ? "http_5xx" : "http_4xx";
-        throw new AttemptError(kind, `HTTP ${status}${detail ? `: ${detail}` : ""}`, status >= 500, status);
+      if (!res.ok || !res.body) {
+        const detail = (await res.text().catch(() => "")).slice(0, 500);
+        const kind = res.status >= 500 ? "http_5xx" : "http_4xx";
+        throw new AttemptError(kind, `HTTP ${res.status}${detail ? `: ${detail}` : ""}`, res.status >= 500, res.status);
       }
       try {
-        for await (const data of readSseData(res)) {
-          // Read on to the body's end rather than breaking here: a body read to its end gives its socket back to
-          // the keep-alive pool; one abandoned early destroys it.
-          if (data === "[DONE]") continue;
+        for await (const data of readSseData(res.body)) {
+          if (data === "[DONE]") break;
           let chunk: {
             choices?: { delta?: { content?: string | null }; text?: string; finish_reason?: string | null }[];
             usage?: { prompt_tokens?: number; completion_tokens?: number } | null;
@@ -195,7 +186,6 @@ export function createRemoteModel(options: RemoteModelOptions): LoadedModel {
         throw new AttemptError("stream", `the stream broke: ${(e as Error).message}`, !emitted.any);
       }
       if (opts.signal?.aborted) throw new AttemptError("cancelled", "cancelled", false);
-      completed = true;
       const totalMs = performance.now() - t0;
       return {
         text,
@@ -216,8 +206,9 @@ export function createRemoteModel(options: RemoteModelOptions): LoadedModel {
       clearTimeout(firstByte);
       clearTimeout(whole);
       opts.signal?.removeEventListener("abort", onAbort);
-      // Ends the upstream request when we stop early (abort, error); a completed one keeps its socket.
-      if (!completed && !ctl.signal.aborted) ctl.abort();
+      // Ends the upstream request when we stop early (abort, error, [DONE] before the body closed).
+      if (!ctl.signal.aborted) ctl.abort();
+      void ttft;
     }
   }
 
