@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { packageVersion, type Config } from "./config/index.ts";
 import type { Engine } from "./engine/types.ts";
-import { loadApiKeys, type AppDeps, type Readiness } from "./http/index.ts";
+import { loadNamedApiKeys, type AppDeps, type Readiness } from "./http/index.ts";
 import type { MemoryMonitor } from "./memory/index.ts";
 import { createMetrics } from "./metrics/index.ts";
 import { createHashEmbedder } from "./rag/embeddings/hash-embedder.ts";
@@ -30,8 +30,8 @@ export interface CreateAppDepsOptions {
   memory?: MemoryMonitor | null;
   /** Extra service options (adaptive chooser, embedder, metrics, cpus). */
   services?: Partial<CreateServicesOptions>;
-  /** Accepted API keys. Defaults to loadApiKeys(config) when auth.enabled. */
-  apiKeys?: readonly string[];
+  /** Accepted API keys. Defaults to loadNamedApiKeys(config) when auth.enabled. */
+  apiKeys?: AppDeps["apiKeys"];
   /** /readyz. Defaults to always ready. */
   readiness?: () => Readiness;
   /** Reported by /api/version. Defaults to package.json's version. */
@@ -105,7 +105,9 @@ export async function createAppDeps(config: Config, options: CreateAppDepsOption
     gpu: engine.gpu,
     cacheStats: services.cache ? () => services.cache!.stats() : undefined,
     rag,
-    apiKeys: options.apiKeys ?? (config.auth.enabled ? loadApiKeys(config) : []),
+    apiKeys: options.apiKeys ?? (config.auth.enabled ? loadNamedApiKeys(config) : []),
+    usage: services.usage,
+    remoteStatus: () => services.remote.status(),
     readiness: options.readiness,
     version: options.version ?? packageVersion(),
     // Sampled from the same registry /metrics exposes; the caller starts and stops the sampling.
@@ -127,6 +129,8 @@ export async function createAppDeps(config: Config, options: CreateAppDepsOption
     rag,
     async close() {
       await rag?.close().catch(() => {});
+      services.remote.close();
+      services.usage.close();
       await engine.dispose().catch(() => {});
     },
   };

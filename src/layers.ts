@@ -5,6 +5,7 @@ export const LAYERS = [
   "config", // the only reader of env and config files; keys, defaults, allowed values
   "gguf", // GGUF reader, synthetic writer, size and memory estimates
   "engine", // the only importer of llama.cpp bindings: Engine interface, native/ and node-llama-cpp/ rooms
+  "upstream", // remote variants: OpenAI-compatible endpoint pools, routing, health, streamed requests
   "registry", // model catalog on disk and the ways a model comes in
   "policy", // pure decisions: complexity, variant choice
   "memory", // process, system and cgroup memory

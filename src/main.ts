@@ -133,7 +133,10 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
 
   const app = buildApp(deps);
   logGpuChoice(app, config, wiring.engine);
-  const metricsApp = createMetricsServer({ registry: services.metrics.registry, apiKeys: deps.apiKeys });
+  const metricsApp = createMetricsServer({
+    registry: services.metrics.registry,
+    apiKeys: deps.apiKeys?.map((k) => (typeof k === "string" ? k : k.key)),
+  });
   const host = options.overrides?.host ?? config.server.host;
   const address = await app.listen({ port: options.overrides?.port ?? config.server.port, host });
   let metricsAddress: string;

@@ -160,8 +160,8 @@ describe("models synth / list / show / quantize / cp / rm", () => {
     expect(sizes.q4_0).toBeLessThan(sizes.q8_0);
     expect(sizes.q8_0).toBeLessThan(sizes.f16);
     const human = (await cli("list")).stdout;
-    expect(human).toMatch(/^NAME\s+TAG\s+QUANT\s+SIZE/);
-    expect(human).toMatch(/t\s+q8_0\s+q8_0\s+[\d.]+ MiB/);
+    expect(human).toMatch(/^NAME\s+TAG\s+KIND\s+QUANT\s+SIZE/);
+    expect(human).toMatch(/t\s+q8_0\s+local\s+q8_0\s+[\d.]+ MiB/);
   });
 
   it("show prints architecture, parameters, context length, quantization, file size and estimated memory", async () => {

@@ -2,11 +2,12 @@
 // and llama-bench (single-stream decode), same file, same threads, alternating trials so machine load hits both alike.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
-import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { ReflexiaError } from "../errors/index.ts";
 import { loadConfig, type Config } from "../config/index.ts";
 import { createNativeEngine, type BatchSplitMode } from "../engine/native/native-engine.ts";
+import { freePort } from "./free-port.ts";
+import { scriptArgs } from "./script-args.ts";
 import { benchGpuLayers, checkReferenceSet, describeBenchGpu } from "./gpu-load.ts";
 
 export interface EngineVsLlamaOptions {
@@ -44,16 +45,6 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const a = s.address();
-      s.close(() => (typeof a === "object" && a ? resolve(a.port) : reject(new Error("no port"))));
-    });
-  });
-}
 
 /** Runs the paired trials and prints one line per figure; resolves with every sample. */
 export async function runEngineVsLlama(options: EngineVsLlamaOptions): Promise<PairedFigure[]> {
@@ -264,12 +255,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   // npx tsx src/bench/engine-vs-llama.ts --model PATH --llama-server BIN [--llama-bench BIN] [--threads N]
   //   [--tokens N] [--concurrency 1,4,8] [--trials N] [--batch-split auto|never|always]
   //   GPU / GPU_LAYERS from the environment or config file, as for the server.
-  const a = process.argv.slice(2);
-  const get = (k: string) => {
-    const i = a.indexOf(k);
-    return i >= 0 ? a[i + 1] : undefined;
-  };
-  const num = (k: string) => (get(k) === undefined ? undefined : Number(get(k)));
+  const { get, num } = scriptArgs();
   runEngineVsLlama({
     modelPath: get("--model") ?? "",
     llamaServer: get("--llama-server") ?? "",

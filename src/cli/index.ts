@@ -17,6 +17,7 @@ import { registerBenchmarkCommand } from "./benchmark.ts";
 import { registerDocsCommand } from "./docs.ts";
 import { registerDoctorCommand } from "./doctor.ts";
 import { registerLoadTestCommand } from "./load-test.ts";
+import { registerUsageCommand } from "./usage.ts";
 
 export function buildProgram(): Command {
   const program = new Command("reflexia")
@@ -50,6 +51,7 @@ export function buildProgram(): Command {
   registerDocsCommand(program, getContext);
   registerDoctorCommand(program, getContext);
   registerLoadTestCommand(program, getContext);
+  registerUsageCommand(program, getContext);
   return program;
 }
 

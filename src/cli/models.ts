@@ -1,9 +1,17 @@
-// `reflexia models …`: list, show, add, rm, cp, synth, quantize, pull and import-ollama over the model store.
+// `reflexia models …`: list, show, add, add-remote, rm, cp, synth, quantize, pull and import-ollama over the model store.
 import { Command } from "commander";
 import cliProgress from "cli-progress";
 import { QUANTIZATIONS, type Config, type Quantization } from "../config/index.ts";
 import { ReflexiaError, toReflexiaError } from "../errors/index.ts";
-import type { ModelDetails, ModelManifest, ModelStore, SynthProgress } from "../registry/index.ts";
+import {
+  parseModelRef,
+  publicRemoteSpec,
+  remoteSpecFromFields,
+  type ModelDetails,
+  type ModelManifest,
+  type ModelStore,
+  type SynthProgress,
+} from "../registry/index.ts";
 import { formatBytes, printJson, reportError, table } from "./output.ts";
 import { parseIntOption, parseListOption } from "./parse-options.ts";
 
@@ -89,11 +97,62 @@ function parseQuantList(flag: string, value: string): Quantization[] {
   return list as Quantization[];
 }
 
+interface RemoteCliOptions {
+  url: string[];
+  upstreamModel?: string;
+  quantization?: string;
+  apiKeyFile?: string;
+  apiKeyEnv?: string;
+  timeout?: number;
+  requestTimeout?: number;
+  maxConcurrent?: number;
+  extraBody?: Record<string, unknown>;
+  force?: boolean;
+}
+
+function parseJsonObject(text: string, flag: string): Record<string, unknown> {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    throw new ReflexiaError("RFX_VALIDATION", `${flag}: not JSON`);
+  }
+  if (!v || typeof v !== "object" || Array.isArray(v))
+    throw new ReflexiaError("RFX_VALIDATION", `${flag}: expected a JSON object`);
+  return v as Record<string, unknown>;
+}
+
+/** commander's accumulator for a repeatable option. */
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
 function variantLine(verb: string, m: ModelManifest): string {
   return `${verb} ${m.name}:${m.tag}  (${m.quantization}, ${formatBytes(m.sizeBytes)}, ${m.digest.slice(0, 19)}…)\n`;
 }
 
+function printRemoteDetails(d: ModelDetails): void {
+  const r = publicRemoteSpec(d.remote!);
+  const rows: [string, string][] = [
+    ["Model", `${d.name}:${d.tag}`],
+    ["Kind", "remote"],
+    ["Quantization", d.quantization],
+    ["Upstream model", r.upstream_model],
+    ["Endpoints", r.endpoints.join(", ")],
+    ["API key", r.api_key === "none" ? "none" : `from ${r.api_key === "file" ? "a file" : "an environment variable"}`],
+    [
+      "Timeouts",
+      `first byte ${r.timeout_seconds ?? "default"} s, whole request ${r.request_timeout_seconds ?? "default"} s`,
+    ],
+    ["Per endpoint", `${r.max_concurrent ?? "default"} concurrent requests`],
+    ["Digest", d.manifest.digest],
+    ["Source", `${d.manifest.source.kind}: ${d.manifest.source.from}`],
+    ["Variants", d.variants.join(", ")],
+  ];
+  const w = Math.max(...rows.map(([k]) => k.length));
+  process.stdout.write(rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join("\n") + "\n");
+}
+
 function printDetails(d: ModelDetails, q?: VariantQuality): void {
+  if (d.remote) return printRemoteDetails(d);
   const rows: [string, string][] = [
     ["Model", `${d.name}:${d.tag}`],
     ["Architecture", d.gguf.architecture],
@@ -161,6 +220,7 @@ export function registerModelsCommand(program: Command, getContext: () => Promis
           m.variants.map((v) => ({
             name: m.name,
             tag: v.tag,
+            kind: v.kind ?? "local",
             quant: v.quantization,
             size: formatBytes(v.sizeBytes),
             params: formatCount(v.parameterCount),
@@ -208,6 +268,53 @@ export function registerModelsCommand(program: Command, getContext: () => Promis
         const m = await store.add(path, { name: opts.name, tag: opts.tag, force: opts.force });
         if (opts.json) return printJson(m);
         process.stdout.write(variantLine("added", m));
+      }),
+    );
+
+  models
+    .command("add-remote")
+    .argument("<ref>", "variant NAME:TAG (a quantization tag such as f16 lets adaptive choice weigh it)")
+    .requiredOption("--url <url>", "OpenAI-compatible base URL of an endpoint (repeat for more)", collect, [])
+    .option("--upstream-model <name>", "model name the upstream servers know (default: NAME)")
+    .option("--quantization <q>", "quantization the upstream serves (default: the tag when it is one)")
+    .option("--api-key-file <path>", "file whose first line is the upstream's API key")
+    .option("--api-key-env <var>", "environment variable holding the upstream's API key")
+    .option("--timeout <seconds>", "seconds to the first byte before an attempt times out", Number)
+    .option("--request-timeout <seconds>", "seconds a whole request may take", Number)
+    .option("--max-concurrent <n>", "requests in flight per endpoint", Number)
+    .option(
+      "--extra-body <json>",
+      "JSON object of fields added to every upstream request (server options)",
+      (v: string) => parseJsonObject(v, "--extra-body"),
+    )
+    .option("--force", "replace an existing variant with the same name and tag")
+    .option("--json", "machine-readable output")
+    .description("Declare a remote variant served by OpenAI-compatible servers (vLLM, llama-server, Ollama /v1, …)")
+    .action(
+      run(async (ref: string, opts: JsonFlag & RemoteCliOptions) => {
+        const { store } = await getContext();
+        const parsed = parseModelRef(ref);
+        if (!parsed.tag) throw new ReflexiaError("RFX_VALIDATION", "add-remote needs NAME:TAG");
+        const m = await store.addRemote({
+          name: parsed.name,
+          tag: parsed.tag,
+          quantization: opts.quantization,
+          force: opts.force,
+          remote: remoteSpecFromFields({
+            urls: opts.url,
+            upstream_model: opts.upstreamModel ?? parsed.name,
+            api_key_file: opts.apiKeyFile,
+            api_key_env: opts.apiKeyEnv,
+            timeout_seconds: opts.timeout,
+            request_timeout_seconds: opts.requestTimeout,
+            max_concurrent: opts.maxConcurrent,
+            extra_body: opts.extraBody,
+          }),
+        });
+        if (opts.json) return printJson(m);
+        process.stdout.write(
+          `added ${m.name}:${m.tag}  (remote, ${m.quantization}, ${m.remote!.endpoints.length} endpoint(s))\n`,
+        );
       }),
     );
 

@@ -31,3 +31,4 @@ export {
   type LoadConfigOptions,
   type LoadedConfig,
 } from "./load-config.ts";
+export { readSecret, type SecretSource } from "./read-secret.ts";

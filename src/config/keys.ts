@@ -154,7 +154,102 @@ export const CONFIG_SCHEMA = z.object({
       "Require an API key (Authorization: Bearer or X-API-Key) on every route but the probes and the web UI's files, and on /metrics.",
     ),
     api_key: key(str(), "API_KEY", "", "The API key accepted when auth is enabled."),
-    keys_file: key(str(), "API_KEYS_FILE", "", "File with one accepted API key per line."),
+    keys_file: key(
+      str(),
+      "API_KEYS_FILE",
+      "",
+      "File with one accepted API key per line, either `name:key` (usage is counted under the name) or a bare key (counted as key-N, its line number).",
+    ),
+    quotas: key(
+      jsonList(
+        z.strictObject({
+          key: z.string().min(1),
+          tokens: z.number().int().min(1).optional(),
+          requests: z.number().int().min(1).optional(),
+          window_seconds: z
+            .number()
+            .int()
+            .min(1)
+            .max(31 * 86_400)
+            .default(86_400),
+        }),
+      ),
+      "API_KEY_QUOTAS",
+      [],
+      "Per-key quotas: [{key: <key name>, tokens?, requests?, window_seconds (default 86400)}]; past either limit in the current window the key gets 429 + Retry-After (the window's end).",
+    ),
+  }),
+  usage: z.object({
+    log_max_bytes: key(
+      int(1024, 1 << 30),
+      "USAGE_LOG_MAX_BYTES",
+      16 * 1024 * 1024,
+      "Size at which the per-key usage log ($REFLEXIA_HOME/usage/usage.log, one JSON line per request) is rotated to usage.log.1.",
+    ),
+    log_keep_files: key(
+      int(0, 1000),
+      "USAGE_LOG_KEEP_FILES",
+      5,
+      "Rotated usage logs kept (usage.log.1 … usage.log.N); older ones are deleted.",
+    ),
+    max_key_labels: key(
+      int(1, 10_000),
+      "USAGE_MAX_KEY_LABELS",
+      50,
+      'Distinct key names the per-key metrics carry; further names are counted under key="other" (bounded label cardinality).',
+    ),
+  }),
+  remote: z.object({
+    models: key(
+      jsonList(
+        z.strictObject({
+          name: z.string().min(1),
+          tag: z.string().min(1),
+          urls: z.array(z.string().url()).min(1),
+          upstream_model: z.string().min(1),
+          quantization: z.string().optional(),
+          api_key_file: z.string().optional(),
+          api_key_env: z.string().optional(),
+          timeout_seconds: z.number().min(0.1).max(3600).optional(),
+          request_timeout_seconds: z.number().min(1).max(86_400).optional(),
+          max_concurrent: z.number().int().min(1).max(4096).optional(),
+          extra_body: z.record(z.string(), z.unknown()).optional(),
+        }),
+      ),
+      "REFLEXIA_REMOTE_MODELS",
+      [],
+      "Remote variants declared in config: [{name, tag, urls: [OpenAI-compatible base URLs], upstream_model, quantization?, api_key_file? | api_key_env?, timeout_seconds?, request_timeout_seconds?, max_concurrent?, extra_body? (fields added to every upstream request)}]; listed with the stored models, kind remote.",
+    ),
+    timeout_seconds: key(
+      num(0.1, 3600),
+      "REMOTE_TIMEOUT",
+      60,
+      "Default seconds a remote endpoint may take to send the first byte of its answer; past it the attempt counts as a timeout (and is retried on another endpoint).",
+    ),
+    request_timeout_seconds: key(
+      num(1, 86_400),
+      "REMOTE_REQUEST_TIMEOUT",
+      600,
+      "Default seconds a whole request to a remote endpoint may take.",
+    ),
+    max_concurrent: key(
+      int(1, 4096),
+      "REMOTE_MAX_CONCURRENT",
+      8,
+      "Default requests in flight per remote endpoint; a remote variant runs endpoints × this at once (beyond, requests queue).",
+    ),
+    health_interval_seconds: key(
+      num(0.05, 3600),
+      "REMOTE_HEALTH_INTERVAL",
+      5,
+      "Seconds between active health checks (GET <base>/models) of each remote endpoint.",
+    ),
+    eject_base_seconds: key(
+      num(0.01, 3600),
+      "REMOTE_EJECT_SECONDS",
+      1,
+      "First ejection of a failing endpoint (connection error, 5xx, timeout) lasts this long, doubling on each further failure up to 60× (backoff); a passing health check restores it.",
+    ),
   }),
   embeddings: z.object({
     max_inputs: key(

@@ -38,6 +38,10 @@ export const ERROR_CODES = {
   RFX_EMPTY_DOCUMENT: { status: 422, description: "The document contains no extractable text." },
   RFX_CONTEXT_OVERFLOW: { status: 400, description: "The prompt does not fit in the model's context window." },
   RFX_RATE_LIMITED: { status: 429, description: "Too many requests from this client; retry later." },
+  RFX_QUOTA_EXCEEDED: {
+    status: 429,
+    description: "The API key used up its token or request quota for the current window; retry after Retry-After.",
+  },
   RFX_HEADERS_TOO_LARGE: {
     status: 431,
     description: "The request's headers exceed the server's limit (16 KiB by default).",
@@ -45,6 +49,14 @@ export const ERROR_CODES = {
   RFX_CANCELLED: { status: 499, description: "The client cancelled the request before it finished." },
   RFX_INTERNAL: { status: 500, description: "An unexpected internal error." },
   RFX_DOWNLOAD_FAILED: { status: 502, description: "A model download failed (HTTP error, size or sha256 mismatch)." },
+  RFX_UPSTREAM_ERROR: {
+    status: 502,
+    description: "A remote variant's upstream server refused the request or broke off its answer after it had begun.",
+  },
+  RFX_UPSTREAM_UNAVAILABLE: {
+    status: 503,
+    description: "No endpoint of a remote variant is healthy or every one failed; retry after the Retry-After delay.",
+  },
   RFX_QUEUE_FULL: { status: 503, description: "The request queue is full; retry after the Retry-After delay." },
   RFX_MEMORY_BUDGET: {
     status: 503,

@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ReflexiaError } from "../errors/index.ts";
-import { createApiKeyVerifier, loadApiKeys, presentedKey } from "./auth.ts";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createApiKeyIdentifier, createApiKeyVerifier, loadApiKeys, loadNamedApiKeys, presentedKey } from "./auth.ts";
 
 let dir: string;
 beforeAll(async () => {
@@ -59,5 +60,26 @@ describe("presentedKey and the verifier", () => {
     expect(verify("")).toBe(false);
     expect(verify(undefined)).toBe(false);
     expect(createApiKeyVerifier([])("k1")).toBe(false);
+  });
+});
+
+describe("named keys", () => {
+  it("reads name:key lines, names bare keys by line, refuses a name used twice, and identifies the key", () => {
+    const dir = mkdtempSync(join(tmpdir(), "rfx-named-"));
+    const file = join(dir, "keys");
+    writeFileSync(file, "# team keys\nalice:sk-a\nsk-bare\nbob: sk-b \n");
+    const keys = loadNamedApiKeys({ auth: { enabled: true, api_key: "main", keys_file: file } });
+    expect(keys).toEqual([
+      { name: "default", key: "main" },
+      { name: "alice", key: "sk-a" },
+      { name: "key-3", key: "sk-bare" },
+      { name: "bob", key: "sk-b" },
+    ]);
+    const identify = createApiKeyIdentifier(keys);
+    expect(identify("sk-b")).toBe("bob");
+    expect(identify("alice:sk-a")).toBeUndefined();
+    writeFileSync(file, "a:1\na:2\n");
+    expect(() => loadNamedApiKeys({ auth: { enabled: true, api_key: "", keys_file: file } })).toThrow(/used twice/);
+    rmSync(dir, { recursive: true, force: true });
   });
 });

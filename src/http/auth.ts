@@ -5,10 +5,29 @@ import { readFileSync } from "node:fs";
 import type { Config } from "../config/index.ts";
 import { ReflexiaError } from "../errors/index.ts";
 
+/** An accepted key and the name its usage is counted under. */
+export interface NamedApiKey {
+  name: string;
+  key: string;
+}
+
+type AuthKeyConfig = { auth: Pick<Config["auth"], "enabled" | "api_key" | "keys_file"> };
+
 /** The accepted keys: auth.api_key plus one per non-empty, non-# line of auth.keys_file. */
-export function loadApiKeys(config: Pick<Config, "auth">): string[] {
-  const keys: string[] = [];
-  if (config.auth.api_key) keys.push(config.auth.api_key);
+export function loadApiKeys(config: AuthKeyConfig): string[] {
+  return loadNamedApiKeys(config).map((k) => k.key);
+}
+
+/** `name:key` with a name of letters, digits, `_`, `.`, `-` (at most 64); anything else on a line is a bare key. */
+const NAMED_LINE = /^([A-Za-z0-9_.-]{1,64}):(.+)$/;
+
+/**
+ * The accepted keys with their names: auth.api_key is "default"; a keys_file line `name:key` is named, a bare key
+ * is `key-<line number>` (so its usage is still told apart without writing the key anywhere).
+ */
+export function loadNamedApiKeys(config: AuthKeyConfig): NamedApiKey[] {
+  const keys: NamedApiKey[] = [];
+  if (config.auth.api_key) keys.push({ name: "default", key: config.auth.api_key });
   if (config.auth.keys_file) {
     let text: string;
     try {
@@ -20,9 +39,19 @@ export function loadApiKeys(config: Pick<Config, "auth">): string[] {
         { key: "auth.keys_file" },
       );
     }
-    for (const line of text.split(/\r?\n/)) {
-      const k = line.trim();
-      if (k && !k.startsWith("#")) keys.push(k);
+    const lines = text.split(/\r?\n/);
+    for (let i = 0; i < lines.length; i++) {
+      const k = lines[i].trim();
+      if (!k || k.startsWith("#")) continue;
+      const m = NAMED_LINE.exec(k);
+      const entry = m ? { name: m[1], key: m[2].trim() } : { name: `key-${i + 1}`, key: k };
+      if (keys.some((e) => e.name === entry.name))
+        throw new ReflexiaError(
+          "RFX_CONFIG_INVALID",
+          `auth.keys_file (API_KEYS_FILE) line ${i + 1}: the key name ${entry.name} is used twice`,
+          { key: "auth.keys_file" },
+        );
+      keys.push(entry);
     }
   }
   if (config.auth.enabled && keys.length === 0) {
@@ -42,13 +71,21 @@ const digest = (s: string): Buffer => createHash("sha256").update(s, "utf8").dig
  * stored key is compared (no early exit), so neither the key's length nor which key matched leaks through time.
  */
 export function createApiKeyVerifier(keys: readonly string[]): (presented: string | undefined) => boolean {
-  const hashes = keys.map(digest);
+  const identify = createApiKeyIdentifier(keys.map((key, i) => ({ name: String(i), key })));
+  return (presented) => identify(presented) !== undefined;
+}
+
+/** As createApiKeyVerifier, answering the name of the matching key (undefined when none matches). */
+export function createApiKeyIdentifier(
+  keys: readonly NamedApiKey[],
+): (presented: string | undefined) => string | undefined {
+  const hashes = keys.map((k) => ({ name: k.name, hash: digest(k.key) }));
   return (presented) => {
-    if (typeof presented !== "string" || presented.length === 0) return false;
+    if (typeof presented !== "string" || presented.length === 0) return undefined;
     const h = digest(presented);
-    let ok = false;
-    for (const k of hashes) ok = timingSafeEqual(h, k) || ok;
-    return ok;
+    let name: string | undefined;
+    for (const k of hashes) if (timingSafeEqual(h, k.hash) && name === undefined) name = k.name;
+    return name;
   };
 }
 

@@ -9,7 +9,7 @@ import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import Fastify, { type FastifyInstance } from "fastify";
 import { ReflexiaError } from "../errors/index.ts";
 import { UNMATCHED_ENDPOINT } from "../metrics/index.ts";
-import { createApiKeyVerifier, presentedKey } from "./auth.ts";
+import { createApiKeyIdentifier, presentedKey } from "./auth.ts";
 import { clientErrorHandler, frameworkErrorHandler, httpErrorHandler } from "./error-handler.ts";
 import { createFeatureRegistry } from "./features.ts";
 import { declareScopeOllama } from "./ollama-scope.ts";
@@ -29,9 +29,12 @@ import { registerWebViewRoutes } from "./routes/web-ui.ts";
 import { SECURITY_HEADERS } from "./security-headers.ts";
 import { installShutdownSignal } from "./shutdown-signal.ts";
 import type { AppDeps } from "./types.ts";
+import { accountedInference, installUsageAccounting } from "./usage-accounting.ts";
 
-export function buildApp(deps: AppDeps): FastifyInstance {
-  const { config, metrics } = deps;
+export function buildApp(appDeps: AppDeps): FastifyInstance {
+  const { config, metrics } = appDeps;
+  // Every generation adds its token counts to the request it ran for (per-key usage, below).
+  const deps: AppDeps = appDeps.usage ? { ...appDeps, inference: accountedInference(appDeps.inference) } : appDeps;
   const app = Fastify({
     logger: deps.logger ?? false,
     bodyLimit: config.server.body_limit_bytes,
@@ -72,8 +75,12 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     metrics.http.duration.observe({ method, endpoint }, reply.elapsedTime / 1000);
   });
 
+  if (deps.usage) installUsageAccounting(app, deps.usage, isPublicRoute, config.auth.enabled);
+
   if (config.auth.enabled) {
-    const verify = createApiKeyVerifier(deps.apiKeys ?? []);
+    // Bare strings (tests, older callers) are named by position, as a keys_file line without a name is.
+    const named = (deps.apiKeys ?? []).map((k, i) => (typeof k === "string" ? { name: `key-${i + 1}`, key: k } : k));
+    const identify = createApiKeyIdentifier(named);
     if ((deps.apiKeys ?? []).length === 0) {
       throw new ReflexiaError(
         "RFX_CONFIG_INVALID",
@@ -84,12 +91,15 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     // guesses count against it; the body is still unread, so nothing is parsed for a client without a key.
     app.addHook("preParsing", async (request) => {
       if (isPublicRoute(request)) return;
-      if (!verify(presentedKey(request.headers))) {
+      const name = identify(presentedKey(request.headers));
+      if (name === undefined) {
         throw new ReflexiaError(
           "RFX_UNAUTHORIZED",
           "a valid API key is required (Authorization: Bearer <key> or X-API-Key: <key>)",
         );
       }
+      request.apiKeyName = name;
+      deps.usage?.checkQuota(name);
     });
   }
 

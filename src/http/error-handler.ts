@@ -78,13 +78,21 @@ export function ollamaErrorBody(e: ReflexiaError): { error: string; code: string
   return { error: e.message, code: e.code };
 }
 
+/** Refusals a client should retry later: each carries Retry-After (details.retryAfterSeconds, else 1 s). */
+const RETRY_AFTER_CODES: ReadonlySet<string> = new Set([
+  "RFX_QUEUE_FULL",
+  "RFX_NOT_READY",
+  "RFX_UPSTREAM_UNAVAILABLE",
+  "RFX_QUOTA_EXCEEDED",
+]);
+
 export function httpErrorHandler(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const e = toHttpError(error);
   const status = ERROR_CODES[e.code].status;
-  if (status >= 500 && e.code !== "RFX_QUEUE_FULL" && e.code !== "RFX_NOT_READY" && e.code !== "RFX_MEMORY_BUDGET") {
+  if (status >= 500 && !RETRY_AFTER_CODES.has(e.code) && e.code !== "RFX_MEMORY_BUDGET") {
     request.log.error({ err: e.cause ?? error }, "request failed");
   }
-  if (e.code === "RFX_QUEUE_FULL" || e.code === "RFX_NOT_READY") {
+  if (RETRY_AFTER_CODES.has(e.code)) {
     const retry = typeof e.details?.retryAfterSeconds === "number" ? e.details.retryAfterSeconds : 1;
     reply.header("retry-after", String(retry));
   }

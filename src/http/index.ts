@@ -2,7 +2,14 @@
 export { buildApp } from "./build-app.ts";
 export { isPublicRoute, PUBLIC_ROUTE, routeAccessOf, type RouteAccess } from "./route-access.ts";
 export { httpErrorHandler, toHttpError, errorBody } from "./error-handler.ts";
-export { loadApiKeys, createApiKeyVerifier, presentedKey } from "./auth.ts";
+export {
+  loadApiKeys,
+  loadNamedApiKeys,
+  createApiKeyIdentifier,
+  createApiKeyVerifier,
+  presentedKey,
+  type NamedApiKey,
+} from "./auth.ts";
 export { parseKeepAlive } from "./keep-alive.ts";
 export { shutdownReason } from "./shutdown-signal.ts";
 export type { AppDeps, AppRag, Readiness } from "./types.ts";

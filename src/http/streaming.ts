@@ -7,12 +7,21 @@ import type { InferenceHooks, ReflexiaMeta } from "../services/inference-service
 import { toHttpError } from "./error-handler.ts";
 import "./shutdown-signal.ts";
 
+/** The request each clientAbortSignal belongs to: how per-key accounting finds the request an inference ran for. */
+const requestOfSignal = new WeakMap<AbortSignal, FastifyRequest>();
+
+/** The request whose clientAbortSignal this is (undefined for signals made elsewhere). */
+export function requestOf(signal: AbortSignal | undefined): FastifyRequest | undefined {
+  return signal ? requestOfSignal.get(signal) : undefined;
+}
+
 /**
  * Aborts when the client goes away before the response finished (frees the sequence or leaves the queue), or
  * when the server's shutdown reaches its drain limit (with the shutdown's reason, so the client is told why).
  */
 export function clientAbortSignal(request: FastifyRequest, reply: FastifyReply): AbortSignal {
   const ac = new AbortController();
+  requestOfSignal.set(ac.signal, request);
   const shutdown = request.server.shutdownSignal;
   const onShutdown = (): void => ac.abort(shutdown.reason);
   const onClose = (): void => {

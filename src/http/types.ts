@@ -15,6 +15,9 @@ import type { BenchmarkHistoryReader, BenchmarkJobs } from "../services/benchmar
 import type { LiveMetrics } from "../services/live-metrics.ts";
 import type { ModelService } from "../services/model-service.ts";
 import type { RoleCatalog } from "../services/roles.ts";
+import type { UsageLedger } from "../services/usage-ledger.ts";
+import type { RemoteVariantHealth } from "../upstream/index.ts";
+import type { NamedApiKey } from "./auth.ts";
 
 /** The app as route files see it: bodies, params and query strings are typed from their TypeBox schemas. */
 export type RouteApp = FastifyInstance<
@@ -61,8 +64,12 @@ export interface AppDeps {
   liveMetrics?: LiveMetrics;
   /** Background benchmark runs and the stored history behind /api/benchmarks; the routes are absent without it. */
   benchmarks?: { jobs: BenchmarkJobs; history: BenchmarkHistoryReader };
-  /** Accepted API keys (loadApiKeys(config)); used only when config.auth.enabled. */
-  apiKeys?: readonly string[];
+  /** Accepted API keys (loadNamedApiKeys(config)); bare strings are named key-1, key-2, …; used only when config.auth.enabled. */
+  apiKeys?: readonly (string | NamedApiKey)[];
+  /** Per-key usage (metrics, log, quotas); requests are not accounted without it. */
+  usage?: UsageLedger;
+  /** Endpoint health of remote variants for /api/status; absent without remote variants. */
+  remoteStatus?: () => RemoteVariantHealth[];
   /** /readyz: 503 until this says ready (main: the default model is loaded). Defaults to always ready. */
   readiness?: () => Readiness;
   /** Reported by /api/version. */

@@ -93,11 +93,86 @@ export interface ReflexiaConfigOptions {
      */
     api_key?: Config["auth"]["api_key"];
     /**
-     * File with one accepted API key per line.
+     * File with one accepted API key per line, either `name:key` (usage is counted under the name) or a bare key
+     * (counted as key-N, its line number).
      *
      * Defaults to `""` (config file `auth.keys_file`, environment `API_KEYS_FILE`).
      */
     keys_file?: Config["auth"]["keys_file"];
+    /**
+     * Per-key quotas: [{key: <key name>, tokens?, requests?, window_seconds (default 86400)}]; past either limit in
+     * the current window the key gets 429 + Retry-After (the window's end).
+     *
+     * Defaults to `[]` (config file `auth.quotas`, environment `API_KEY_QUOTAS`).
+     */
+    quotas?: Config["auth"]["quotas"];
+  };
+  /** The `usage.*` keys. */
+  usage?: {
+    /**
+     * Size at which the per-key usage log ($REFLEXIA_HOME/usage/usage.log, one JSON line per request) is rotated to
+     * usage.log.1.
+     *
+     * Defaults to `16777216` (config file `usage.log_max_bytes`, environment `USAGE_LOG_MAX_BYTES`).
+     */
+    log_max_bytes?: Config["usage"]["log_max_bytes"];
+    /**
+     * Rotated usage logs kept (usage.log.1 … usage.log.N); older ones are deleted.
+     *
+     * Defaults to `5` (config file `usage.log_keep_files`, environment `USAGE_LOG_KEEP_FILES`).
+     */
+    log_keep_files?: Config["usage"]["log_keep_files"];
+    /**
+     * Distinct key names the per-key metrics carry; further names are counted under key="other" (bounded label
+     * cardinality).
+     *
+     * Defaults to `50` (config file `usage.max_key_labels`, environment `USAGE_MAX_KEY_LABELS`).
+     */
+    max_key_labels?: Config["usage"]["max_key_labels"];
+  };
+  /** The `remote.*` keys. */
+  remote?: {
+    /**
+     * Remote variants declared in config: [{name, tag, urls: [OpenAI-compatible base URLs], upstream_model,
+     * quantization?, api_key_file? | api_key_env?, timeout_seconds?, request_timeout_seconds?, max_concurrent?,
+     * extra_body? (fields added to every upstream request)}]; listed with the stored models, kind remote.
+     *
+     * Defaults to `[]` (config file `remote.models`, environment `REFLEXIA_REMOTE_MODELS`).
+     */
+    models?: Config["remote"]["models"];
+    /**
+     * Default seconds a remote endpoint may take to send the first byte of its answer; past it the attempt counts
+     * as a timeout (and is retried on another endpoint).
+     *
+     * Defaults to `60` (config file `remote.timeout_seconds`, environment `REMOTE_TIMEOUT`).
+     */
+    timeout_seconds?: Config["remote"]["timeout_seconds"];
+    /**
+     * Default seconds a whole request to a remote endpoint may take.
+     *
+     * Defaults to `600` (config file `remote.request_timeout_seconds`, environment `REMOTE_REQUEST_TIMEOUT`).
+     */
+    request_timeout_seconds?: Config["remote"]["request_timeout_seconds"];
+    /**
+     * Default requests in flight per remote endpoint; a remote variant runs endpoints × this at once (beyond,
+     * requests queue).
+     *
+     * Defaults to `8` (config file `remote.max_concurrent`, environment `REMOTE_MAX_CONCURRENT`).
+     */
+    max_concurrent?: Config["remote"]["max_concurrent"];
+    /**
+     * Seconds between active health checks (GET <base>/models) of each remote endpoint.
+     *
+     * Defaults to `5` (config file `remote.health_interval_seconds`, environment `REMOTE_HEALTH_INTERVAL`).
+     */
+    health_interval_seconds?: Config["remote"]["health_interval_seconds"];
+    /**
+     * First ejection of a failing endpoint (connection error, 5xx, timeout) lasts this long, doubling on each
+     * further failure up to 60× (backoff); a passing health check restores it.
+     *
+     * Defaults to `1` (config file `remote.eject_base_seconds`, environment `REMOTE_EJECT_SECONDS`).
+     */
+    eject_base_seconds?: Config["remote"]["eject_base_seconds"];
   };
   /** The `embeddings.*` keys. */
   embeddings?: {

@@ -6,6 +6,8 @@ import { createInferenceMetrics, type InferenceMetrics } from "./inference-metri
 import { createMemoryMetrics, type MemoryMetrics } from "./memory-metrics.ts";
 import { createPolicyMetrics, type PolicyMetrics } from "./policy-metrics.ts";
 import { createRagMetrics, type RagMetrics } from "./rag-metrics.ts";
+import { createUpstreamMetrics, type UpstreamMetrics } from "./upstream-metrics.ts";
+import { createUsageMetrics, type UsageMetrics } from "./usage-metrics.ts";
 
 export interface CreateMetricsOptions {
   /**
@@ -23,6 +25,8 @@ export interface ReflexiaMetrics {
   rag: RagMetrics;
   cache: CacheMetrics;
   policy: PolicyMetrics;
+  upstream: UpstreamMetrics;
+  usage: UsageMetrics;
 }
 
 /** A fresh registry per call, so tests and several apps in one process never share counters. */
@@ -43,5 +47,7 @@ export function createMetrics(options: CreateMetricsOptions = {}): ReflexiaMetri
     rag: createRagMetrics(registry),
     cache: createCacheMetrics(registry),
     policy: createPolicyMetrics(registry),
+    upstream: createUpstreamMetrics(registry),
+    usage: createUsageMetrics(registry),
   };
 }

@@ -6,6 +6,8 @@ export type { MemoryMetrics } from "./memory-metrics.ts";
 export type { RagMetrics, RagStatsSnapshot } from "./rag-metrics.ts";
 export type { CacheMetrics } from "./cache-metrics.ts";
 export type { PolicyMetrics } from "./policy-metrics.ts";
+export type { UpstreamMetrics } from "./upstream-metrics.ts";
+export type { UsageMetrics } from "./usage-metrics.ts";
 export {
   bucketDelta,
   counterTotals,

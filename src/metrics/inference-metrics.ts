@@ -13,6 +13,7 @@ export interface InferenceMetrics {
   promptTokens: Counter<VariantLabels>;
   cachedPromptTokens: Counter<VariantLabels>;
   generatedTokens: Counter<VariantLabels>;
+  generations: Counter<VariantLabels | "finish_reason">;
   modelLoadDuration: Histogram<VariantLabels>;
   evictions: Counter<"reason">;
   rejections: Counter<"reason">;
@@ -46,6 +47,12 @@ export function createInferenceMetrics(registry: Registry): InferenceMetrics {
       if (!v.embedding) gauge.inc({ model: v.name, quantization: v.quantization }, value(v));
   };
   const m = {
+    generations: new Counter({
+      name: "reflexia_generations_total",
+      help: "Finished generations by finish reason: stop, length, or cancelled (the client went away; the sequence was freed).",
+      labelNames: [...labelNames, "finish_reason"],
+      registers,
+    }),
     inferenceDuration: new Histogram({
       name: "reflexia_model_inference_duration_seconds",
       help: "Duration of a generation on a loaded variant (prompt evaluation + decoding, queue excluded).",
@@ -179,6 +186,7 @@ export function createInferenceMetrics(registry: Registry): InferenceMetrics {
       m.promptTokens.inc(l, result.promptTokens);
       m.cachedPromptTokens.inc(l, result.cachedPromptTokens ?? 0);
       m.generatedTokens.inc(l, result.completionTokens);
+      m.generations.inc({ ...l, finish_reason: result.finishReason });
     },
     schedulerSink: {
       observeQueueWait: (v, s) => m.queueWait.observe(labelsOf(v), s),

@@ -10,6 +10,7 @@ import {
 } from "./model-catalog.ts";
 import { pullFromRegistry, type RegistryPullOptions, type RegistryPullResult } from "./pull-from-registry.ts";
 import { pullModel } from "./pull-model.ts";
+import { remoteVariantsFromConfig } from "./remote-variants.ts";
 import { quantizeVariants, type QuantizeVariantsOptions } from "./quantize-variants.ts";
 import { ensureDefaultModel, synthModel } from "./synth-model.ts";
 import type {
@@ -29,7 +30,7 @@ export type { CopyModelOptions, ImportOllamaOptions, QuantizeVariantsOptions };
 /** What callers get: the catalog's public half (the staging primitives stay with the ways in) plus the ways in. */
 export interface ModelStore extends Pick<
   ModelCatalog,
-  "root" | "list" | "variants" | "catalogStamp" | "resolve" | "show" | "add" | "remove" | "copy"
+  "root" | "list" | "variants" | "catalogStamp" | "resolve" | "show" | "add" | "addRemote" | "remove" | "copy"
 > {
   /** Downloads a GGUF over HTTP(S) with resume, checks size, sha256 and format, then adds it. */
   pull(url: string, options: PullOptions): Promise<PullResult>;
@@ -53,12 +54,13 @@ export function createStoreFromConfig(config: Config): ModelStore {
     home: config.home,
     defaultQuantization: config.models.default_quantization,
     contextSize: config.models.context_size,
+    declared: remoteVariantsFromConfig(config),
   });
 }
 
 export function createModelStore(options: ModelStoreOptions): ModelStore {
   const catalog = createModelCatalog(options);
-  const { root, list, variants, catalogStamp, resolve, show, add, remove, copy } = catalog;
+  const { root, list, variants, catalogStamp, resolve, show, add, addRemote, remove, copy } = catalog;
   return {
     root,
     list,
@@ -67,6 +69,7 @@ export function createModelStore(options: ModelStoreOptions): ModelStore {
     resolve,
     show,
     add,
+    addRemote,
     remove,
     copy,
     pull: (url, opts) => pullModel(catalog, url, opts),

@@ -21,3 +21,12 @@ export * from "./types.ts";
 export type { RegistryPullOptions, RegistryPullProgress, RegistryPullResult } from "./pull-from-registry.ts";
 export { parseRegistryName, type RegistryBases, type RegistryName } from "./parse-registry-name.ts";
 export { assertDigest, type BlobUploads } from "./blob-uploads.ts";
+export {
+  isRemoteManifest,
+  publicRemoteSpec,
+  remoteManifest,
+  remoteSpecFromFields,
+  remoteVariantsFromConfig,
+  validateRemoteSpec,
+  type RemoteFields,
+} from "./remote-variants.ts";

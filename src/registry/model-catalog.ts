@@ -10,9 +10,11 @@ import { readGgufHeader, estimateMemoryBreakdown, type GgufHeader, type MemoryEs
 import { copyFileHashed, feedHash, fsyncDir, fsyncFile, tempPath, writeFileAtomic } from "./atomic-fs.ts";
 import { compareByPrecision, tagFromFileType } from "./file-types.ts";
 import { assertModelName, assertTag, formatModelRef, parseModelRef } from "./parse-model-ref.ts";
+import { isRemoteManifest, remoteManifest } from "./remote-variants.ts";
 import { isProcessAlive, withStoreLock } from "./store-lock.ts";
 import type {
   AddModelOptions,
+  AddRemoteOptions,
   ModelDetails,
   ModelListing,
   ModelManifest,
@@ -28,6 +30,8 @@ export interface ModelCatalogOptions {
   defaultQuantization?: string;
   /** Context size `show` estimates memory for. Defaults to config `models.context_size`. */
   contextSize?: number;
+  /** Remote variants declared in config (remote.models); a stored variant of the same name:tag takes precedence. */
+  declared?: readonly ModelManifest[];
 }
 
 export interface CopyModelOptions {
@@ -70,6 +74,8 @@ export interface ModelCatalog {
   show(ref: string): Promise<ModelDetails>;
   /** Validates `path` as GGUF, copies it into the blobs and writes its manifest. */
   add(path: string, options: AddModelOptions): Promise<ModelManifest>;
+  /** Writes the manifest of a remote variant (no blob): RFX_MODEL_EXISTS unless force. */
+  addRemote(options: AddRemoteOptions): Promise<ModelManifest>;
   /** Removes one variant (`name:tag`) or all of a name; blobs go once no manifest references them. */
   remove(ref: string): Promise<ModelManifest[]>;
   /** New manifests for `dst` pointing at the blobs of `src` (no bytes are copied). */
@@ -230,13 +236,21 @@ export function createModelCatalog(options: ModelCatalogOptions): ModelCatalog {
     for (const d of [blobsDir, manifestsDir, partialDir, tmpDir]) await mkdir(d, { recursive: true });
   }
 
-  async function readManifest(name: string, tag: string): Promise<ModelManifest | undefined> {
+  const declared = options.declared ?? [];
+  const declaredOf = (name: string, tag?: string): ModelManifest[] =>
+    declared.filter((m) => m.name === name && (tag === undefined || m.tag === tag));
+
+  async function readStoredManifest(name: string, tag: string): Promise<ModelManifest | undefined> {
     try {
       const m = JSON.parse(await readFile(manifestPath(name, tag), "utf8"));
       return isManifest(m) ? m : undefined;
     } catch {
       return undefined;
     }
+  }
+
+  async function readManifest(name: string, tag: string): Promise<ModelManifest | undefined> {
+    return (await readStoredManifest(name, tag)) ?? declaredOf(name, tag)[0];
   }
 
   async function allManifests(): Promise<ModelManifest[]> {
@@ -255,14 +269,15 @@ export function createModelCatalog(options: ModelCatalogOptions): ModelCatalog {
         else if (e.isFile() && e.name.endsWith(".json")) {
           const name = relative(manifestsDir, dir).split(sep).join("/");
           const tag = e.name.slice(0, -5);
-          const m = await readManifest(name, tag);
+          const m = await readStoredManifest(name, tag);
           // The path is the identity: a manifest copied by hand under another name still lists where it lies.
           if (m) out.push({ ...m, name, tag });
         }
       }
     }
     await walk(manifestsDir);
-    return out;
+    const stored = new Set(out.map((m) => `${m.name}:${m.tag}`));
+    return [...out, ...declared.filter((m) => !stored.has(`${m.name}:${m.tag}`))];
   }
 
   function catalogStamp(name: string): string {
@@ -283,13 +298,14 @@ export function createModelCatalog(options: ModelCatalogOptions): ModelCatalog {
         .filter((e) => e.isFile() && e.name.endsWith(".json") && !e.name.startsWith(TEMP_PREFIX))
         .map((e) => e.name);
     } catch {
-      return [];
+      files = [];
     }
     const out: ModelManifest[] = [];
     for (const f of files) {
-      const m = await readManifest(name, f.slice(0, -5));
+      const m = await readStoredManifest(name, f.slice(0, -5));
       if (m) out.push({ ...m, name, tag: f.slice(0, -5) });
     }
+    for (const m of declaredOf(name)) if (!out.some((o) => o.tag === m.tag)) out.push(m);
     return out.sort((a, b) => compareByPrecision(a.quantization, b.quantization) || a.tag.localeCompare(b.tag));
   }
 
@@ -422,6 +438,16 @@ export function createModelCatalog(options: ModelCatalogOptions): ModelCatalog {
         all.find((v) => v.tag === "latest") ??
         [...all].sort((a, b) => a.sizeBytes - b.sizeBytes)[0];
     }
+    if (isRemoteManifest(manifest))
+      return {
+        name: manifest.name,
+        tag: manifest.tag,
+        quantization: manifest.quantization,
+        path: `remote://${manifest.name}:${manifest.tag}`,
+        sizeBytes: 0,
+        manifest,
+        remote: manifest.remote,
+      };
     const path = blobPath(manifest.digest);
     if (!existsSync(path))
       throw modelNotFound(
@@ -452,6 +478,24 @@ export function createModelCatalog(options: ModelCatalogOptions): ModelCatalog {
 
   async function show(ref: string): Promise<ModelDetails> {
     const r = await resolve(ref);
+    if (r.remote) {
+      const none = { weightsBytes: 0, repackBytes: 0, kvCacheBytes: 0, computeBytes: 0, totalBytes: 0 };
+      return {
+        ...r,
+        gguf: {
+          version: 0,
+          architecture: "remote",
+          parameterCount: 0,
+          contextLength: 0,
+          fileType: r.quantization,
+          tensorCount: 0,
+        },
+        estimatedMemoryBytes: 0,
+        estimatedMemory: none,
+        contextSize,
+        variants: (await variants(r.name)).map((v) => v.tag),
+      };
+    }
     const header = await readGgufHeader(r.path);
     // The engine caps the context at the model's training context; estimate what it would really allocate.
     const ctx = header.contextLength > 0 ? Math.min(contextSize, header.contextLength) : contextSize;
@@ -500,12 +544,30 @@ export function createModelCatalog(options: ModelCatalogOptions): ModelCatalog {
     }
   }
 
+  async function addRemote(opts: AddRemoteOptions): Promise<ModelManifest> {
+    const m = { ...remoteManifest(opts, { kind: "remote", from: opts.remote.endpoints.join(",") }) };
+    m.createdAt = new Date().toISOString();
+    return locked(async () => {
+      if (!opts.force && (await readStoredManifest(m.name, m.tag))) throw modelExists(`${m.name}:${m.tag}`);
+      await ensureDirs();
+      await writeFileAtomic(manifestPath(m.name, m.tag), JSON.stringify(m, null, 2) + "\n");
+      // A forced overwrite of a local variant may have orphaned its blob.
+      if (opts.force) await collectGarbage();
+      return m;
+    });
+  }
+
   async function remove(ref: string): Promise<ModelManifest[]> {
     const parsed = parseModelRef(ref);
     const lookup = async () =>
       parsed.tag
-        ? [await readManifest(parsed.name, parsed.tag)].filter((m): m is ModelManifest => Boolean(m))
-        : await variants(parsed.name);
+        ? [await readStoredManifest(parsed.name, parsed.tag)].filter((m): m is ModelManifest => Boolean(m))
+        : (await variants(parsed.name)).filter((m) => m.source.kind !== "config");
+    if ((await lookup()).length === 0 && declaredOf(parsed.name, parsed.tag).length > 0)
+      throw new ReflexiaError(
+        "RFX_VALIDATION",
+        `${formatModelRef(parsed)} is declared in the config file (remote.models); remove it there`,
+      );
     // Unknown refs fail before the lock, so a typo never creates or touches anything.
     if ((await lookup()).length === 0) throw modelNotFound(formatModelRef(parsed));
     return locked(async () => {
@@ -532,7 +594,7 @@ export function createModelCatalog(options: ModelCatalogOptions): ModelCatalog {
         for (const p of planned) if (await readManifest(to.name, p.tag)) throw modelExists(`${to.name}:${p.tag}`);
       for (const p of planned) {
         // The blob must still be there: a concurrent remove could have collected it since resolve().
-        if (!existsSync(blobPath(p.src.digest)))
+        if (!isRemoteManifest(p.src) && !existsSync(blobPath(p.src.digest)))
           throw modelNotFound(`${p.src.name}:${p.src.tag}`, " (its blob is missing)");
         const modelfile = mergeModelfile(p.src.modelfile, opts.modelfile);
         const { modelfile: _dropped, ...rest } = p.src;
@@ -582,6 +644,7 @@ export function createModelCatalog(options: ModelCatalogOptions): ModelCatalog {
     resolve,
     show,
     add,
+    addRemote,
     remove,
     copy,
     readManifest,

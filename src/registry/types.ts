@@ -1,7 +1,19 @@
 // The shapes the model store reads and writes: manifests, variants, listings and operation results.
 import type { Quantization } from "../config/index.ts";
+import type { RemoteSpec } from "../upstream/index.ts";
 
-export const MODEL_SOURCE_KINDS = ["file", "url", "ollama", "synth", "quantize", "copy", "registry", "create"] as const;
+export const MODEL_SOURCE_KINDS = [
+  "file",
+  "url",
+  "ollama",
+  "synth",
+  "quantize",
+  "copy",
+  "registry",
+  "create",
+  "remote",
+  "config",
+] as const;
 export type ModelSourceKind = (typeof MODEL_SOURCE_KINDS)[number];
 
 /** Where a variant's bytes came from; kept so `show` can say how a model got into the store. */
@@ -41,7 +53,12 @@ export interface ModelManifest {
   /** `sha256:<hex>` of the blob. */
   digest: string;
   sizeBytes: number;
-  format: "gguf";
+  /** "remote" for a variant served by upstream servers (no blob; `remote` says where). */
+  format: "gguf" | "remote";
+  /** Absent on manifests written before remote variants existed: those are local. */
+  kind?: VariantKind;
+  /** Present on remote variants: endpoints, upstream model, where the API key is (never the key). */
+  remote?: RemoteSpec;
   architecture: string;
   parameterCount: number;
   contextLength: number;
@@ -52,6 +69,20 @@ export interface ModelManifest {
   createdAt: string;
   /** System prompt, template, default parameters, messages and license stored with the variant (absent: none). */
   modelfile?: ModelfileSettings;
+}
+
+export const VARIANT_KINDS = ["local", "remote"] as const;
+/** local: a GGUF blob run by the engine; remote: OpenAI-compatible upstream servers. */
+export type VariantKind = (typeof VARIANT_KINDS)[number];
+
+/** What `models add-remote` / `/api/create {remote}` / config remote.models declare. */
+export interface AddRemoteOptions {
+  name: string;
+  tag: string;
+  /** Defaults to the tag when it is a quantization name (so adaptive choice can weigh it), else "unknown". */
+  quantization?: string;
+  remote: RemoteSpec;
+  force?: boolean;
 }
 
 export interface ModelListing {
@@ -66,10 +97,12 @@ export interface ResolvedModel {
   name: string;
   tag: string;
   quantization: string;
-  /** Absolute path of the GGUF blob. */
+  /** Absolute path of the GGUF blob; `remote://name:tag` for a remote variant. */
   path: string;
   sizeBytes: number;
   manifest: ModelManifest;
+  /** Present on remote variants. */
+  remote?: RemoteSpec;
 }
 
 export interface ModelDetails extends ResolvedModel {

@@ -23,6 +23,8 @@ interface Waiter {
 
 interface Slot {
   key: string;
+  /** Requests that may run at once: the scheduler's parallel, or a remote variant's own. */
+  parallel: number;
   running: number;
   waiters: Waiter[];
 }
@@ -108,9 +110,12 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     return !s || (s.running === 0 && s.waiters.length === 0);
   };
 
-  const slotOf = (key: string): Slot => {
+  const parallelOf = (variant: SchedulableVariant): number =>
+    variant.remote && options.remote ? Math.max(1, options.remote.parallelOf(variant.remote)) : parallel;
+
+  const slotOf = (key: string, variant: SchedulableVariant): Slot => {
     let s = slots.get(key);
-    if (!s) slots.set(key, (s = { key, running: 0, waiters: [] }));
+    if (!s) slots.set(key, (s = { key, parallel: parallelOf(variant), running: 0, waiters: [] }));
     return s;
   };
 
@@ -173,7 +178,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     Math.min(60, Math.max(1, Math.ceil((holdMsEwma * (queued / parallel + 1)) / 1000)));
 
   const admit = (slot: Slot, signal?: AbortSignal): Promise<void> => {
-    if (slot.running < parallel && slot.waiters.length === 0) {
+    if (slot.running < slot.parallel && slot.waiters.length === 0) {
       slot.running++;
       bumpPeaks();
       return Promise.resolve();
@@ -238,7 +243,8 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   const lruIdle = (exceptKey: string): LoadedEntry | undefined => {
     let best: LoadedEntry | undefined;
     for (const e of loaded.values()) {
-      if (e.key === exceptKey || !isIdle(e.key)) continue;
+      // Evicting a remote variant frees nothing (and would drop its model for no gain).
+      if (e.key === exceptKey || !isIdle(e.key) || e.variant.remote) continue;
       if (!best || e.lastUsedAt < best.lastUsedAt) best = e;
     }
     return best;
@@ -298,7 +304,9 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     // RSS does not shrink the instant a model is disposed; count what was evicted here as already freed.
     let credit = 0;
     for (;;) {
-      const othersCount = loaded.size + [...loading.keys()].filter((k) => k !== key).length;
+      const othersCount =
+        [...loaded.values()].filter((e) => !e.variant.remote).length +
+        [...loading.keys()].filter((k) => k !== key).length;
       const overCount = othersCount >= maxLoadedVariants;
       let overMemory = false;
       if (memory) {
@@ -349,6 +357,39 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   const estimateOf = (variant: SchedulableVariant, embedding: boolean): number =>
     memory ? memory.estimateBytes(variant, { contextSize, parallel, embedding }) : 0;
 
+  /** A remote variant holds no memory and counts against no variant limit: it never evicts a local one. */
+  const loadRemote = async (key: string, variant: SchedulableVariant, embedding: boolean): Promise<LoadedEntry> => {
+    if (embedding || !options.remote || !variant.remote)
+      throw new ReflexiaError(
+        "RFX_VALIDATION",
+        `${key} is a remote variant: ${embedding ? "embeddings are not served by remote variants" : "this server has no remote backend"}`,
+      );
+    const t0 = now();
+    const model = options.remote.load({
+      name: variant.name,
+      tag: variant.tag,
+      quantization: variant.quantization,
+      digest: variant.manifest?.digest ?? variant.path,
+      remote: variant.remote,
+    });
+    const entry: LoadedEntry = {
+      key,
+      variant,
+      embedding,
+      model,
+      estimatedBytes: 0,
+      vramBytes: 0,
+      loadMs: now() - t0,
+      loadedAt: now(),
+      lastUsedAt: now(),
+      keepAliveMs: defaultKeepAliveMs,
+      expiresAt: null,
+      timer: null,
+    };
+    loaded.set(key, entry);
+    return entry;
+  };
+
   const ensureLoaded = (variant: SchedulableVariant, embedding: boolean): Promise<LoadedEntry> => {
     const key = variantKey(variant, embedding);
     const existing = loaded.get(key);
@@ -364,6 +405,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       vramBytes: 0,
     };
     const promise = (async () => {
+      if (variant.remote) return loadRemote(key, variant, embedding);
       const plan = await placeOnGpu(key, variant, embedding);
       if (plan) {
         state.estimatedBytes = plan.ramBytes;
@@ -452,7 +494,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     const variant = await resolveModel(ref);
     const embedding = opts.embedding === true;
     const key = variantKey(variant, embedding);
-    const slot = slotOf(key);
+    const slot = slotOf(key, variant);
     const tQueue = now();
     await admit(slot, opts.signal);
     const queueMs = now() - tQueue;
@@ -553,7 +595,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     fit(variant, embedding = false) {
       const key = variantKey(variant, embedding);
       if (loaded.has(key)) return "loaded";
-      if (!memory) return "fits";
+      if (!memory || variant.remote) return "fits";
       const estimate = estimateOf(variant, embedding);
       const budget = memory.budgetBytes();
       const used = memory.usedBytes();

@@ -1,14 +1,26 @@
 // The scheduler's public shapes: resolved variants, leases, memory and metrics seams, and status snapshots.
 import type { Engine, LoadedModel } from "../engine/types.ts";
+import type { RemoteSpec } from "../upstream/index.ts";
 
 /** A variant the scheduler can load; the registry's ResolvedModel satisfies it. */
 export interface SchedulableVariant {
   name: string;
   tag: string;
   quantization: string;
-  /** Absolute path of the GGUF file. */
+  /** Absolute path of the GGUF file (`remote://name:tag` for a remote variant). */
   path: string;
   sizeBytes: number;
+  /** Present on remote variants: loaded through SchedulerOptions.remote, outside the memory budget. */
+  remote?: RemoteSpec;
+  /** Identity of the variant's content (manifest digest); a remote variant's pool is kept per digest. */
+  manifest?: { digest: string };
+}
+
+/** Loads remote variants (src/upstream): the scheduler queues and admits them as local ones, holding no memory. */
+export interface SchedulerRemoteLoader {
+  /** Requests the variant runs at once (its endpoints × per-endpoint cap), in place of the scheduler's parallel. */
+  parallelOf(spec: RemoteSpec): number;
+  load(variant: { name: string; tag: string; quantization: string; digest: string; remote: RemoteSpec }): LoadedModel;
 }
 
 /**
@@ -86,6 +98,8 @@ export interface SchedulerOptions {
   threads?: number;
   memory?: SchedulerMemoryHook;
   metrics?: SchedulerMetricsSink;
+  /** Loads remote variants; without it a remote variant fails to load with RFX_ENGINE. */
+  remote?: SchedulerRemoteLoader;
   /** Clock in ms. Defaults to performance.now-based wall time (Date.now). */
   now?: () => number;
 }

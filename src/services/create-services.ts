@@ -2,7 +2,7 @@
 // selector, response cache, inference, embeddings and model administration.
 import { availableParallelism } from "node:os";
 import { createResponseCache, type ResponseCache } from "../cache/index.ts";
-import type { Config } from "../config/index.ts";
+import { readSecret, type Config } from "../config/index.ts";
 import type { Engine } from "../engine/types.ts";
 import { availableCpus, createMemoryMonitor, type MemoryMonitor } from "../memory/index.ts";
 import { createMetrics, type ReflexiaMetrics } from "../metrics/index.ts";
@@ -15,6 +15,8 @@ import { createModelService, type ModelService } from "./model-service.ts";
 import type { RagAugmenter } from "./rag/rag-augment.ts";
 import { createRoleCatalog, type RoleCatalog } from "./roles.ts";
 import { createVariantSelector, type SelectableVariant, type VariantSelector } from "./select-variant.ts";
+import { createUsageLedger, type UsageLedger } from "./usage-ledger.ts";
+import { createRemoteBackend, type RemoteBackend } from "../upstream/index.ts";
 
 export interface CreateServicesOptions {
   config: Config;
@@ -47,6 +49,10 @@ export interface Services {
   cache: ResponseCache<CachedGeneration> | undefined;
   /** VRAM placement of variants (inactive on the CPU). */
   gpu: GpuPlacer;
+  /** Endpoint pools of the remote variants (routing, health). */
+  remote: RemoteBackend;
+  /** Per-key usage: metrics, the usage log, quotas. */
+  usage: UsageLedger;
   /** Resolves a reference to a variant with its memory estimate (cached per blob digest). */
   resolveVariant(ref: string): Promise<SelectableVariant>;
 }
@@ -84,12 +90,27 @@ export function createServices(options: CreateServicesOptions): Services {
       est = (await store.show(`${r.name}:${r.tag}`)).estimatedMemoryBytes;
       estimates.set(r.manifest.digest, est);
     }
-    await gpu.prepare(r);
+    if (!r.remote) await gpu.prepare(r);
     return { ...r, estimatedBytes: est };
   };
 
+  const remote = createRemoteBackend({
+    defaults: {
+      timeoutSeconds: config.remote.timeout_seconds,
+      requestTimeoutSeconds: config.remote.request_timeout_seconds,
+      maxConcurrent: config.remote.max_concurrent,
+      healthIntervalSeconds: config.remote.health_interval_seconds,
+      ejectBaseSeconds: config.remote.eject_base_seconds,
+      contextSize: config.models.context_size,
+    },
+    readApiKey: (spec, variant) =>
+      readSecret({ file: spec.apiKeyFile, env: spec.apiKeyEnv }, `remote variant ${variant}`),
+    metrics: metrics.upstream.sink,
+  });
+
   const scheduler = createScheduler({
     engine,
+    remote,
     resolveModel: resolveVariant,
     contextSize: config.models.context_size,
     parallel,
@@ -153,6 +174,7 @@ export function createServices(options: CreateServicesOptions): Services {
     registry: config.registry,
     onRemoved: (name, quantizations) => metrics.inference.forgetModel(name, quantizations),
   });
+  const usage = createUsageLedger({ config, metrics: metrics.usage });
   return {
     config,
     engine,
@@ -167,6 +189,8 @@ export function createServices(options: CreateServicesOptions): Services {
     memory,
     cache,
     gpu,
+    remote,
+    usage,
     resolveVariant,
   };
 }

@@ -55,6 +55,11 @@ export interface InferenceRequest {
   returnTokens?: boolean;
   /** Generate until the context is full (Ollama's num_predict -2): sampling.maxTokens is then not the client's. */
   fillContext?: boolean;
+  /**
+   * OpenAI request fields a route carries through unchanged to a remote variant's upstream (structured output,
+   * tools, vendor options); a local variant refuses them by name.
+   */
+  upstreamFields?: Record<string, unknown>;
 }
 
 /** Why this variant served the request: the Reflexia-specific part of every response. */
@@ -64,6 +69,8 @@ export interface ReflexiaMeta {
   model: string;
   tag: string;
   quantization: string;
+  /** Where the variant runs: the local engine or remote upstream servers. */
+  kind: "local" | "remote";
   /** Machine-readable reason of the variant choice (the policy's label: pinned, complexity_high, prefer_loaded…). */
   reason: string;
   /** Human-readable explanation of the choice. */
@@ -255,6 +262,7 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
     model: sel.variant.name,
     tag: sel.variant.tag,
     quantization: sel.variant.quantization,
+    kind: sel.variant.remote ? "remote" : "local",
     reason: sel.reason,
     detail: sel.detail,
     complexity: sel.complexity
@@ -291,6 +299,13 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
         ...requested,
         maxTokens: requested.maxTokens ?? defaultMaxTokens,
       };
+      const upstreamFields =
+        req.upstreamFields && Object.keys(req.upstreamFields).length ? req.upstreamFields : undefined;
+      if (upstreamFields && !sel.variant.remote)
+        throw new ReflexiaError(
+          "RFX_VALIDATION",
+          `${Object.keys(upstreamFields).join(", ")}: passed through only to remote variants; ${sel.variant.name}:${sel.variant.tag} is local`,
+        );
       if (req.rag && !options.rag)
         throw new ReflexiaError("RFX_VALIDATION", "rag was requested but this server has no document store");
       // Retrieval precedes the cache lookup: what was retrieved is part of the key.
@@ -328,6 +343,7 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
               // Tools change the rendered prompt (a grammar, if any, is part of `sampling`).
               tools: req.tools,
               suffix: req.suffix,
+              upstreamFields,
             },
           })
         : "";
@@ -400,6 +416,7 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
           contextSize: req.contextSize,
           contextTokens: req.contextTokens,
           returnTokens: req.returnTokens,
+          extra: upstreamFields,
         };
         result =
           req.kind === "chat" && template === undefined

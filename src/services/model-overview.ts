@@ -47,6 +47,7 @@ export function createModelOverview(deps: {
     if (cached) return cached;
     const p = (async () => {
       const d = await models.show(ref);
+      if (d.remote) return { details: d, chatTemplate: null };
       const header = await readGgufHeader(d.path, { maxArrayLength: 0 });
       const t = header.metadata["tokenizer.chat_template"];
       return { details: d, chatTemplate: typeof t === "string" ? t : null };

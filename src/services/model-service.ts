@@ -4,6 +4,7 @@ import { ReflexiaError } from "../errors/index.ts";
 import {
   assertDigest,
   parseModelRef,
+  type AddRemoteOptions,
   type ModelDetails,
   type ModelListing,
   type ModelManifest,
@@ -47,6 +48,8 @@ export interface ModelService {
    * quantization is supported, the destination is free. Throws the 4xx a client should get before any byte.
    */
   checkCreate(request: CreateModelRequest): Promise<void>;
+  /** Declares a remote variant (replacing one with force, after unloading it). */
+  addRemote(options: AddRemoteOptions): Promise<ModelManifest>;
   /** onStatus hears each step; while quantizing, also how far it got (`completed` of `total` variants, fractional). */
   create(
     request: CreateModelRequest,
@@ -130,6 +133,12 @@ export function createModelService(deps: {
       const gone = [...new Set(removed.map((m) => m.quantization))].filter((q) => !left.has(q));
       if (gone.length > 0) deps.onRemoved?.(parsed.name, gone);
       return removed;
+    },
+    async addRemote(opts) {
+      const m = await store.addRemote(opts);
+      // A replaced variant must not keep serving from its old endpoints.
+      if (opts.force) await scheduler.unload(`${m.name}:${m.tag}`);
+      return m;
     },
     async checkCreate(req) {
       if (req.files !== undefined) {

@@ -54,6 +54,20 @@ export interface VariantSelectorOptions {
 
 const isQuantization = (t: string): t is Quantization => (QUANTIZATIONS as readonly string[]).includes(t);
 
+/**
+ * When a model has local and remote variants, where the chosen one runs: the policy weighs a remote variant as one
+ * that needs no local memory, so the detail says which side won and on how many endpoints.
+ */
+function whereItRuns(chosen: SelectableVariant, all: readonly SelectableVariant[], pinned: boolean): string {
+  const remote = all.some((v) => v.remote);
+  const local = all.some((v) => !v.remote);
+  if (!remote || !local || pinned)
+    return chosen.remote ? ` (remote: ${chosen.remote.endpoints.length} endpoint(s))` : "";
+  return chosen.remote
+    ? `; ${chosen.tag} is remote (${chosen.remote.endpoints.length} endpoint(s), no local memory), chosen over the local variants`
+    : `; ${chosen.tag} runs locally, chosen over the remote variants`;
+}
+
 /** Inputs remembered by the complexity memo, and the longest input it keys (longer ones are analysed each time). */
 const COMPLEXITY_MEMO_ENTRIES = 512;
 const COMPLEXITY_MEMO_MAX_CHARS = 16_384;
@@ -236,10 +250,11 @@ export function createVariantSelector(options: VariantSelectorOptions): VariantS
           },
         );
       }
+      const chosen = byQuant.get(decision.quantization)!;
       return {
-        variant: byQuant.get(decision.quantization)!,
+        variant: chosen,
         reason: decision.reason,
-        detail: decision.detail,
+        detail: decision.detail + whereItRuns(chosen, variants, parsed.tag !== undefined),
         pinned: parsed.tag !== undefined,
         complexity: { level: decision.level, score: complexity.score },
         pressure: sample ? sample.pressure : pressureNow,

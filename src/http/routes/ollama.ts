@@ -19,12 +19,14 @@ import {
   generateBodySchema,
   legacyEmbeddingsBodySchema,
   modelNameBodySchema,
+  remoteBodySchema,
   type OllamaOptions,
 } from "../schemas/ollama.ts";
 import type { Static } from "typebox";
 
 type ChatBody = Static<typeof chatBodySchema>;
 import { clientAbortSignal, reflexiaHeaders, streamInference } from "../streaming.ts";
+import { assertKnownFields } from "../known-fields.ts";
 import type { AppDeps, RouteApp } from "../types.ts";
 
 const ns = (ms: number): number => Math.max(0, Math.round(ms * 1e6));
@@ -40,7 +42,7 @@ export function formatParameterSize(n: number): string {
 export function detailsOf(m: ModelManifest) {
   return {
     parent_model: "",
-    format: "gguf",
+    format: m.format ?? "gguf",
     family: m.architecture,
     families: [m.architecture],
     parameter_size: formatParameterSize(m.parameterCount),
@@ -360,6 +362,7 @@ export function registerOllamaRoutes(app: RouteApp, deps: AppDeps): void {
           size: v.sizeBytes,
           digest: digestHex(v.digest),
           details: detailsOf(v),
+          kind: v.kind ?? "local",
         })),
       ),
     };

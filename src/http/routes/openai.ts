@@ -395,7 +395,7 @@ export function registerOpenAiRoutes(app: RouteApp, deps: AppDeps): void {
 
   const modelEntries = async () => {
     const listing = await models.list();
-    const out: { id: string; object: "model"; created: number; owned_by: string }[] = [];
+    const out: { id: string; object: "model"; created: number; owned_by: string; kind?: string }[] = [];
     for (const m of listing) {
       const created = Math.floor(Math.min(...m.variants.map((v) => Date.parse(v.createdAt) || 0)) / 1000);
       // The bare name lets clients use adaptive variant choice; each name:tag pins a variant.
@@ -406,6 +406,7 @@ export function registerOpenAiRoutes(app: RouteApp, deps: AppDeps): void {
           object: "model",
           created: Math.floor((Date.parse(v.createdAt) || 0) / 1000),
           owned_by: "reflexia",
+          kind: v.kind ?? "local",
         });
     }
     return out;

@@ -83,11 +83,27 @@ export async function statusBody(deps: AppDeps, features: FeatureRegistry, start
     },
     active_sequences: s.variants.reduce((a, v) => a + v.activeSequences, 0),
     loading: s.loading,
+    // Endpoint health of every remote variant used since start (routing state: in flight, ejection, last error).
+    remote: (deps.remoteStatus?.() ?? []).map((r) => ({
+      variant: r.variant,
+      upstream_model: r.upstreamModel,
+      endpoints: r.endpoints.map((e) => ({
+        endpoint: e.endpoint,
+        healthy: e.healthy,
+        in_flight: e.inFlight,
+        max_concurrent: e.maxConcurrent,
+        consecutive_failures: e.consecutiveFailures,
+        ejected_until: e.ejectedUntil,
+        last_error: e.lastError,
+        last_check_at: e.lastCheckAt,
+      })),
+    })),
     loaded: s.variants.map((v) => ({
       variant: `${v.name}:${v.tag}`,
       name: v.name,
       tag: v.tag,
       quantization: v.quantization,
+      kind: v.path.startsWith("remote://") ? "remote" : "local",
       embedding: v.embedding,
       size_bytes: v.sizeBytes,
       estimated_memory_bytes: v.estimatedBytes,

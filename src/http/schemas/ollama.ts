@@ -98,4 +98,17 @@ export const legacyEmbeddingsBodySchema = Type.Object({
   keep_alive: Type.Optional(keepAliveSchema),
 });
 
+/** `/api/create {remote}`: the remote variant's upstream servers (snake_case as in config remote.models). */
+export const remoteBodySchema = Type.Object({
+  urls: Type.Array(Type.String({ minLength: 1, maxLength: 2048 }), { minItems: 1, maxItems: 64 }),
+  upstream_model: Type.String({ minLength: 1, maxLength: 512 }),
+  quantization: Type.Optional(Type.String({ minLength: 1, maxLength: 32 })),
+  api_key_env: Type.Optional(Type.String({ pattern: "^REFLEXIA_UPSTREAM_[A-Z0-9_]+$", maxLength: 128 })),
+  timeout_seconds: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 3600 })),
+  request_timeout_seconds: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 86400 })),
+  max_concurrent: Type.Optional(Type.Integer({ minimum: 1, maximum: 4096 })),
+  extra_body: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  force: Type.Optional(Type.Boolean()),
+});
+
 export const copyBodySchema = Type.Object({ source: modelRefSchema, destination: modelRefSchema });

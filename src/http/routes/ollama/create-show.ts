@@ -2,12 +2,19 @@
 // and /api/show (details, the settings as a Modelfile and as fields, capabilities).
 import { Type } from "typebox";
 import { ReflexiaError } from "../../../errors/index.ts";
-import type { ModelDetails, ModelfileSettings } from "../../../registry/index.ts";
+import type { Static } from "typebox";
+import {
+  parseModelRef,
+  publicRemoteSpec,
+  remoteSpecFromFields,
+  type ModelDetails,
+  type ModelfileSettings,
+} from "../../../registry/index.ts";
 import { MODEL_PARAMETER_NAMES } from "../../../services/apply-modelfile.ts";
 import { parseGoTemplate } from "../../../services/render-go-template.ts";
 import { assertKnownFields } from "../../known-fields.ts";
 import { modelRefSchema, stringEnum } from "../../schemas/common.ts";
-import { modelNameBodySchema } from "../../schemas/ollama.ts";
+import { modelNameBodySchema, remoteBodySchema } from "../../schemas/ollama.ts";
 import type { AppDeps, RouteApp } from "../../types.ts";
 import { detailsOf, modelOrName } from "../ollama.ts";
 import { respondWithProgress } from "./progress-stream.ts";
@@ -31,10 +38,25 @@ export const createBodySchema = Type.Object(
     license: Type.Optional(Type.Union([Type.String(), Type.Array(Type.String(), { maxItems: 64 })])),
     parameters: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
     messages: Type.Optional(Type.Array(messageSchema, { maxItems: 1000 })),
+    /** A remote variant instead of a local one (Reflexia's extension): where its upstream servers are. */
+    remote: Type.Optional(remoteBodySchema),
     stream: Type.Optional(Type.Boolean()),
   },
   { anyOf: [{ required: ["model"] }, { required: ["name"] }] },
 );
+
+const REMOTE_FIELDS = Object.keys(remoteBodySchema.properties);
+/** Fields of a create body that describe a local model: none of them applies to a remote variant. */
+const LOCAL_ONLY_FIELDS = [
+  "from",
+  "files",
+  "quantize",
+  "system",
+  "template",
+  "license",
+  "parameters",
+  "messages",
+] as const;
 
 /** The settings of a create body, checked: parameters by name and type, the template against the rendered subset. */
 function settingsOf(body: {
@@ -72,6 +94,8 @@ function settingsOf(body: {
 
 /** Capabilities as Ollama reports them: every stored model completes and embeds; `tools` when its template can. */
 function capabilitiesOf(d: ModelDetails): string[] {
+  // A remote variant completes through its upstream; embeddings are not relayed.
+  if (d.remote) return ["completion"];
   const caps = ["completion", "embedding"];
   if (d.manifest.modelfile?.template?.includes(".Tools")) caps.push("tools");
   return caps;
@@ -80,8 +104,31 @@ function capabilitiesOf(d: ModelDetails): string[] {
 export function registerOllamaCreateShowRoutes(app: RouteApp, deps: AppDeps): void {
   const { models } = deps;
 
+  /** `/api/create {remote}`: a remote variant; the key may only come from a REFLEXIA_UPSTREAM_* variable. */
+  async function createRemote(remote: Static<typeof remoteBodySchema>, model: string, body: Record<string, unknown>) {
+    for (const f of LOCAL_ONLY_FIELDS)
+      if (body[f] !== undefined)
+        throw new ReflexiaError("RFX_VALIDATION", `remote cannot be combined with ${f} (it describes a local model)`);
+    if ("api_key_file" in remote)
+      throw new ReflexiaError(
+        "RFX_VALIDATION",
+        "remote.api_key_file is accepted only from the CLI or the config file (a client must not make the server send a file of its choosing); use remote.api_key_env",
+      );
+    assertKnownFields(remote, REMOTE_FIELDS, "remote");
+    const ref = parseModelRef(model);
+    await models.addRemote({
+      name: ref.name,
+      tag: ref.tag ?? remote.quantization ?? "latest",
+      quantization: remote.quantization,
+      remote: remoteSpecFromFields(remote),
+      force: remote.force,
+    });
+    return { status: "success" };
+  }
+
   app.post("/api/create", { schema: { body: createBodySchema } }, async (request, reply) => {
     const body = request.body;
+    if (body.remote) return createRemote(body.remote, modelOrName(body), body);
     const req = {
       model: modelOrName(body),
       from: body.from,
@@ -137,6 +184,9 @@ export function registerOllamaCreateShowRoutes(app: RouteApp, deps: AppDeps): vo
         estimated_memory_bytes: d.estimatedMemoryBytes,
         context_size: d.contextSize,
         source: d.manifest.source,
+        kind: d.manifest.kind ?? "local",
+        // Where the upstream is and whether a key is configured; never the key, its file or its variable.
+        ...(d.remote ? { remote: publicRemoteSpec(d.remote) } : {}),
       },
     };
   });

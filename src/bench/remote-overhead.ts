@@ -1,0 +1,282 @@
+// Overhead of Reflexia as a front door: the same `openai` client streams completions from a llama-server directly
+// and through a Reflexia server whose remote variant points at that llama-server, N concurrent, alternating sides
+// per trial. Reports aggregate tok/s (ratio via/direct) and TTFT p50 (added ms).
+// Run: npx tsx src/bench/remote-overhead.ts --llama-server BIN [--model GGUF | --shape small] [--concurrency 8]
+//        [--tokens 64] [--requests 4] [--trials 3] [--threads N]
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import OpenAI from "openai";
+import { loadConfig, QUANTIZATIONS, type Quantization } from "../config/index.ts";
+import { createAppDeps } from "../create-app-deps.ts";
+import { createEngineFromConfig } from "../engine/index.ts";
+import { ReflexiaError } from "../errors/index.ts";
+import { buildApp } from "../http/index.ts";
+import { createModelStore } from "../registry/index.ts";
+import { median, percentile } from "./bench-stats.ts";
+import { freePort } from "./free-port.ts";
+import { scriptArgs } from "./script-args.ts";
+
+export interface RemoteOverheadOptions {
+  llamaServer: string;
+  /** GGUF to serve; without it a synthetic model of `shape` (q4_0) is written to a temp home. */
+  model?: string;
+  /** Defaults to "small". */
+  shape?: string;
+  /** Defaults to 8. */
+  concurrency?: number;
+  /** Completion tokens per request (EOS ignored). Defaults to 64. */
+  tokens?: number;
+  /** Requests per worker per run. Defaults to 4. */
+  requests?: number;
+  /** Paired trials (direct and via Reflexia each once per trial, order alternating). Defaults to 3. */
+  trials?: number;
+  /** llama-server threads. Defaults to 2. */
+  threads?: number;
+  log?: (line: string) => void;
+}
+
+export interface SideFigures {
+  tokensPerSecond: number;
+  ttftMs: number[];
+}
+
+export interface RemoteOverheadResult {
+  concurrency: number;
+  tokens: number;
+  trials: { direct: number; via: number; ratio: number }[];
+  /** Median over trials of via/direct aggregate tok/s. */
+  medianRatio: number;
+  ttftP50DirectMs: number;
+  ttftP50ViaMs: number;
+  /** ttftP50Via − ttftP50Direct over every request of every trial. */
+  addedTtftP50Ms: number;
+  loadAverage: number[];
+}
+
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function runRemoteOverhead(options: RemoteOverheadOptions): Promise<RemoteOverheadResult> {
+  const log = options.log ?? ((l: string) => console.log(l));
+  const n = options.concurrency ?? 8;
+  const tokens = options.tokens ?? 64;
+  const perWorker = options.requests ?? 4;
+  const trials = options.trials ?? 3;
+  if (!existsSync(options.llamaServer)) throw new ReflexiaError("RFX_NOT_FOUND", `not found: ${options.llamaServer}`);
+  const tmp = await mkdtemp(join(tmpdir(), "rfx-remote-bench-"));
+  const cleanups: (() => Promise<void> | void)[] = [() => rm(tmp, { recursive: true, force: true })];
+  try {
+    let modelPath = options.model;
+    if (!modelPath) {
+      const store = createModelStore({ home: join(tmp, "up") });
+      const q: Quantization = QUANTIZATIONS[0];
+      await store.synth({ shape: options.shape ?? "small", quant: [q], name: "bench", seed: 1 });
+      modelPath = (await store.resolve(`bench:${q}`)).path;
+    }
+    // llama-server refuses output that is not valid UTF-8 (byte tokens of synthetic models): ban the tokens that do
+    // not decode to text alone. Both sides send the same ban (through Reflexia as the variant's extra body).
+    const { config: engineConfig } = loadConfig({ env: {}, overrides: { home: tmp, "gpu.backend": "off" } });
+    const engine = createEngineFromConfig(engineConfig);
+    const probe = await engine.loadModel({ path: modelPath, contextSize: 256 });
+    const banned: Array<[number, false]> = [];
+    for (let id = 0; id < probe.info.vocabSize; id++)
+      if (probe.detokenize([id]).includes("\uFFFD")) banned.push([id, false]);
+    await probe.dispose();
+    await engine.dispose();
+    const upstreamExtra = { logit_bias: banned, ignore_eos: true, cache_prompt: false };
+
+    const port = await freePort();
+    const perSeq = Math.ceil((tokens + 64) / 256) * 256;
+    const server: ChildProcess = spawn(
+      options.llamaServer,
+      [
+        "-m",
+        modelPath,
+        "-t",
+        String(options.threads ?? 2),
+        "-np",
+        String(n),
+        "-c",
+        String(perSeq * n),
+        "--port",
+        String(port),
+        "--host",
+        "127.0.0.1",
+        "--no-warmup",
+        "--cache-ram",
+        "0",
+        "--alias",
+        "bench",
+        // Enough HTTP threads for every stream of both clients: cpp-httplib closes connections it cannot queue.
+        "--threads-http",
+        String(2 * n + 2),
+      ],
+      { stdio: ["ignore", "ignore", "pipe"] },
+    );
+    let serverLog = "";
+    server.stderr?.on("data", (d: Buffer) => (serverLog = (serverLog + d.toString()).slice(-4000)));
+    const kill = () => server.kill("SIGKILL");
+    process.once("exit", kill);
+    cleanups.push(() => {
+      kill();
+      process.off("exit", kill);
+    });
+    const upstream = `http://127.0.0.1:${port}`;
+    for (let i = 0; ; i++) {
+      if (server.exitCode !== null) throw new ReflexiaError("RFX_ENGINE", `llama-server exited: ${serverLog}`);
+      if (
+        await fetch(`${upstream}/health`).then(
+          (r) => r.ok,
+          () => false,
+        )
+      )
+        break;
+      if (i > 600) throw new ReflexiaError("RFX_ENGINE", `llama-server did not start: ${serverLog}`);
+      await pause(100);
+    }
+
+    // The front: the production wiring with the remote variant declared in config, cache and auth off.
+    const { config } = loadConfig({
+      env: {},
+      overrides: {
+        home: join(tmp, "front"),
+        "models.default": "bench",
+        "models.context_size": 65536,
+        "scheduler.parallel": n,
+        "cache.enabled": false,
+        "log.level": "silent",
+        "remote.models": [
+          {
+            name: "bench",
+            tag: "remote",
+            urls: [upstream],
+            upstream_model: "bench",
+            max_concurrent: n,
+            extra_body: upstreamExtra,
+          },
+        ],
+      },
+    });
+    const wiring = await createAppDeps(config, { ensureDefaultModel: false, rag: false, webDir: null, logger: false });
+    const app = buildApp(wiring.deps);
+    const front = await app.listen({ port: 0, host: "127.0.0.1" });
+    cleanups.push(async () => {
+      await app.close();
+      await wiring.close();
+    });
+
+    const direct = new OpenAI({ baseURL: `${upstream}/v1`, apiKey: "none", maxRetries: 2 });
+    const via = new OpenAI({ baseURL: `${front}/v1`, apiKey: "none", maxRetries: 2 });
+    const one = async (client: OpenAI, model: string, extra: object, prompt: string): Promise<[number, number]> => {
+      const t0 = performance.now();
+      let ttft = -1;
+      let count = 0;
+      const stream = await client.completions.create({
+        model,
+        prompt,
+        max_tokens: tokens,
+        temperature: 0.8,
+        stream: true,
+        stream_options: { include_usage: true },
+        ...extra,
+      });
+      for await (const c of stream) {
+        if (ttft < 0 && c.choices[0]?.text) ttft = performance.now() - t0;
+        if (c.usage) count = c.usage.completion_tokens;
+      }
+      return [count, ttft];
+    };
+    const run = async (side: "direct" | "via", trial: number): Promise<SideFigures> => {
+      const ttftMs: number[] = [];
+      let total = 0;
+      const t0 = performance.now();
+      await Promise.all(
+        Array.from({ length: n }, async (_, w) => {
+          for (let k = 0; k < perWorker; k++) {
+            // The same prompts on both sides (cache_prompt off, so neither reuses the other's KV).
+            const prompt = `Request ${w}-${k} of trial ${trial}: tell me about the sea and the ships on it`;
+            const [c, t] = await (
+              side === "direct" ? one(direct, "bench", upstreamExtra, prompt) : one(via, "bench:remote", {}, prompt)
+            ).catch((e: unknown) => {
+              const cause = (e as { cause?: { cause?: unknown } }).cause;
+              throw new ReflexiaError(
+                "RFX_ENGINE",
+                `${side}: ${(e as Error).message} ${String((cause?.cause as Error | undefined)?.message ?? cause ?? "")}`,
+              );
+            });
+            total += c;
+            ttftMs.push(t);
+          }
+        }),
+      );
+      return { tokensPerSecond: (total / (performance.now() - t0)) * 1000, ttftMs };
+    };
+    log(
+      `llama-server ${options.threads ?? 2} threads, ${n} slots; ${n} concurrent × ${perWorker} requests × ${tokens} tokens per run; ${trials} paired trials; load ${loadavg()
+        .map((x) => x.toFixed(2))
+        .join(" ")}`,
+    );
+    await run("direct", -1);
+    await run("via", -1);
+    const rows: RemoteOverheadResult["trials"] = [];
+    const allDirect: number[] = [];
+    const allVia: number[] = [];
+    for (let t = 0; t < trials; t++) {
+      const order: ("direct" | "via")[] = t % 2 === 0 ? ["direct", "via"] : ["via", "direct"];
+      const figures: Partial<Record<"direct" | "via", SideFigures>> = {};
+      for (const side of order) figures[side] = await run(side, t);
+      const d = figures.direct!;
+      const v = figures.via!;
+      allDirect.push(...d.ttftMs);
+      allVia.push(...v.ttftMs);
+      rows.push({ direct: d.tokensPerSecond, via: v.tokensPerSecond, ratio: v.tokensPerSecond / d.tokensPerSecond });
+      log(
+        `trial ${t + 1}: direct ${d.tokensPerSecond.toFixed(1)} tok/s, via Reflexia ${v.tokensPerSecond.toFixed(1)} tok/s (×${(v.tokensPerSecond / d.tokensPerSecond).toFixed(3)}); TTFT p50 ${median(d.ttftMs).toFixed(1)} / ${median(v.ttftMs).toFixed(1)} ms`,
+      );
+    }
+    const result: RemoteOverheadResult = {
+      concurrency: n,
+      tokens,
+      trials: rows,
+      medianRatio: median(rows.map((r) => r.ratio)),
+      ttftP50DirectMs: percentile(allDirect, 50),
+      ttftP50ViaMs: percentile(allVia, 50),
+      addedTtftP50Ms: percentile(allVia, 50) - percentile(allDirect, 50),
+      loadAverage: loadavg(),
+    };
+    log(
+      `median aggregate tok/s ratio via/direct ${result.medianRatio.toFixed(3)}; TTFT p50 direct ${result.ttftP50DirectMs.toFixed(1)} ms, via ${result.ttftP50ViaMs.toFixed(1)} ms (added ${result.addedTtftP50Ms.toFixed(1)} ms); load ${result.loadAverage.map((x) => x.toFixed(2)).join(" ")}`,
+    );
+    return result;
+  } finally {
+    for (const c of cleanups.reverse()) await c();
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const { get, num, has } = scriptArgs();
+  runRemoteOverhead({
+    llamaServer: get("--llama-server") ?? process.env.LLAMA_SERVER ?? "",
+    model: get("--model"),
+    shape: get("--shape"),
+    concurrency: num("--concurrency"),
+    tokens: num("--tokens"),
+    requests: num("--requests"),
+    trials: num("--trials"),
+    threads: num("--threads"),
+  })
+    .then((r) => {
+      if (has("--json")) console.log(JSON.stringify(r));
+    })
+    .catch((e: unknown) => {
+      console.error(
+        e instanceof Error
+          ? `${e.message}${e.cause ? ` (${String((e.cause as Error).message ?? e.cause)})` : ""}`
+          : String(e),
+      );
+      process.exitCode = 1;
+    });
+}

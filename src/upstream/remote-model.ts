@@ -1,0 +1,346 @@
+// A remote variant as a LoadedModel: each generation is a streamed OpenAI-compatible request to one endpoint of
+// the pool, retried on another endpoint while nothing has reached the client yet.
+import type {
+  ChatMessage,
+  FinishReason,
+  GenerateOptions,
+  GenerationResult,
+  LoadedModel,
+  ModelInfo,
+} from "../engine/types.ts";
+import { ReflexiaError } from "../errors/index.ts";
+import type { EndpointLease, EndpointPool } from "./endpoint-pool.ts";
+import { readSseData } from "./sse.ts";
+import type { UpstreamErrorKind, UpstreamMetricsSink } from "./types.ts";
+
+export interface RemoteModelOptions {
+  /** `remote://name:tag`: what the scheduler shows as the variant's path. */
+  path: string;
+  upstreamModel: string;
+  pool: EndpointPool;
+  apiKey?: string;
+  timeoutMs: number;
+  requestTimeoutMs: number;
+  /** Requests this variant may run at once (endpoints × cap): the scheduler's parallelism for it. */
+  parallel: number;
+  /** Context tokens per request reported to callers (RAG's budget); the upstream enforces its own. */
+  contextSize: number;
+  /** Added to every upstream body (RemoteSpec.extraBody). */
+  extraBody?: Record<string, unknown>;
+  metrics?: UpstreamMetricsSink;
+}
+
+/** Fields of the OpenAI request that a generation carries through unchanged (structured output, tools, …). */
+export type UpstreamExtraFields = Readonly<Record<string, unknown>>;
+
+/** GenerateOptions plus what only a remote variant can use. */
+export interface RemoteGenerateOptions extends GenerateOptions {
+  extra?: UpstreamExtraFields;
+}
+
+/** An attempt failed; `kind` says whether the endpoint is to blame and `retryable` whether another may try. */
+class AttemptError extends Error {
+  constructor(
+    readonly kind: UpstreamErrorKind,
+    message: string,
+    readonly retryable: boolean,
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}
+
+const PIECES = /[\p{L}\p{N}]+|[^\s\p{L}\p{N}]/gu;
+
+/**
+ * Token count estimate for budgets that must be computed here (RAG's context share): about one token per 4
+ * characters of a word, one per punctuation mark. The usage a request reports comes from the upstream instead.
+ */
+export function estimateTokens(text: string): number {
+  let n = 0;
+  for (const m of text.matchAll(PIECES)) n += Math.max(1, Math.ceil(m[0].length / 4));
+  return n;
+}
+
+function samplingBody(o: GenerateOptions): Record<string, unknown> {
+  const b: Record<string, unknown> = {};
+  if (o.maxTokens !== undefined) b.max_tokens = o.maxTokens;
+  if (o.temperature !== undefined) b.temperature = o.temperature;
+  if (o.topP !== undefined) b.top_p = o.topP;
+  // top_k and repeat_penalty are llama.cpp/vLLM extensions: sent only when the request set them.
+  if (o.topK !== undefined) b.top_k = o.topK;
+  if (o.repeatPenalty !== undefined) b.repeat_penalty = o.repeatPenalty;
+  if (o.seed !== undefined) b.seed = o.seed;
+  if (o.stop && o.stop.length) b.stop = o.stop;
+  return b;
+}
+
+export function createRemoteModel(options: RemoteModelOptions): LoadedModel {
+  const { pool, metrics } = options;
+  let active = 0;
+  const info: ModelInfo = {
+    architecture: "remote",
+    parameterCount: 0,
+    trainContextSize: options.contextSize,
+    fileType: "remote",
+    sizeBytes: 0,
+    embeddingSize: 0,
+    vocabSize: 0,
+  };
+
+  async function attempt(
+    lease: EndpointLease,
+    route: "chat/completions" | "completions",
+    body: Record<string, unknown>,
+    opts: GenerateOptions,
+    t0: number,
+    emitted: { any: boolean },
+  ): Promise<GenerationResult> {
+    const ctl = new AbortController();
+    let timedOut = false;
+    const onAbort = (): void => ctl.abort(opts.signal?.reason);
+    opts.signal?.addEventListener("abort", onAbort, { once: true });
+    const firstByte = setTimeout(() => {
+      timedOut = true;
+      ctl.abort();
+    }, options.timeoutMs);
+    const whole = setTimeout(() => {
+      timedOut = true;
+      ctl.abort();
+    }, options.requestTimeoutMs);
+    const started = performance.now();
+    let ttft: number | undefined;
+    let last = 0;
+    const interTokenMs: number[] = [];
+    let text = "";
+    let finish: FinishReason = "stop";
+    let usage: { prompt_tokens?: number; completion_tokens?: number } | undefined;
+    let chunks = 0;
+    try {
+      let res: Response;
+      try {
+        res = await fetch(`${lease.url}/${route}`, {
+          method: "POST",
+          headers: {
+            "content-type": "application/json",
+            accept: "text/event-stream",
+            ...(options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {}),
+          },
+          body: JSON.stringify(body),
+          signal: ctl.signal,
+        });
+      } catch (e) {
+        if (opts.signal?.aborted) throw new AttemptError("cancelled", "cancelled", false);
+        if (timedOut) throw new AttemptError("timeout", "no answer in time", true);
+        const cause = (e as Error).cause as (Error & { code?: string }) | undefined;
+        // A socket the pool reused and the server had meanwhile closed (its keep-alive timeout) fails like this
+        // before any byte; a refused connection is ECONNREFUSED. Only the latter says the endpoint is down.
+        // Closed before any response (a kept-alive socket the server had let go, or a server shedding connections):
+        // retried once on the same endpoint. A refused connection (ECONNREFUSED) says the endpoint is down.
+        const reset = cause?.code === "UND_ERR_SOCKET" || cause?.code === "ECONNRESET";
+        throw new AttemptError(reset ? "reset" : "connect", cause?.message ?? (e as Error).message, true);
+      }
+      if (!res.ok || !res.body) {
+        const detail = (await res.text().catch(() => "")).slice(0, 500);
+        const kind = res.status >= 500 ? "http_5xx" : "http_4xx";
+        throw new AttemptError(kind, `HTTP ${res.status}${detail ? `: ${detail}` : ""}`, res.status >= 500, res.status);
+      }
+      try {
+        for await (const data of readSseData(res.body)) {
+          if (data === "[DONE]") break;
+          let chunk: {
+            choices?: { delta?: { content?: string | null }; text?: string; finish_reason?: string | null }[];
+            usage?: { prompt_tokens?: number; completion_tokens?: number } | null;
+            error?: { message?: string };
+          };
+          try {
+            chunk = JSON.parse(data);
+          } catch {
+            throw new AttemptError("stream", "the upstream sent an event that is not JSON", !emitted.any);
+          }
+          // The server is up and answered about this request (e.g. llama-server's output parser failing): not the
+          // endpoint's health, and another endpoint would likely say the same.
+          if (chunk.error) throw new AttemptError("error_event", chunk.error.message ?? "upstream error", false);
+          if (chunk.usage) usage = chunk.usage;
+          const choice = chunk.choices?.[0];
+          if (!choice) continue;
+          const piece = route === "completions" ? choice.text : choice.delta?.content;
+          if (piece) {
+            const t = performance.now();
+            if (ttft === undefined) {
+              ttft = t - t0;
+              clearTimeout(firstByte);
+            } else interTokenMs.push(t - last);
+            last = t;
+            chunks++;
+            text += piece;
+            emitted.any = opts.onText !== undefined;
+            opts.onText?.(piece);
+          }
+          if (choice.finish_reason) finish = choice.finish_reason === "length" ? "length" : "stop";
+        }
+      } catch (e) {
+        if (e instanceof AttemptError) throw e;
+        if (opts.signal?.aborted) throw new AttemptError("cancelled", "cancelled", false);
+        if (timedOut) throw new AttemptError("timeout", "the answer took too long", !emitted.any);
+        throw new AttemptError("stream", `the stream broke: ${(e as Error).message}`, !emitted.any);
+      }
+      if (opts.signal?.aborted) throw new AttemptError("cancelled", "cancelled", false);
+      const totalMs = performance.now() - t0;
+      return {
+        text,
+        finishReason: finish,
+        promptTokens: usage?.prompt_tokens ?? 0,
+        // Without a usage event (a server ignoring stream_options), one content event counts as one token.
+        completionTokens: usage?.completion_tokens ?? chunks,
+        timings: {
+          queueMs: 0,
+          promptEvalMs: ttft ?? performance.now() - started,
+          ttftMs: ttft ?? totalMs,
+          evalMs: ttft === undefined ? 0 : performance.now() - t0 - ttft,
+          totalMs,
+          interTokenMs,
+        },
+      };
+    } finally {
+      clearTimeout(firstByte);
+      clearTimeout(whole);
+      opts.signal?.removeEventListener("abort", onAbort);
+      // Ends the upstream request when we stop early (abort, error, [DONE] before the body closed).
+      if (!ctl.signal.aborted) ctl.abort();
+      void ttft;
+    }
+  }
+
+  async function run(
+    route: "chat/completions" | "completions",
+    payload: Record<string, unknown>,
+    opts: RemoteGenerateOptions,
+  ): Promise<GenerationResult> {
+    refuseLocalOnly(opts);
+    const t0 = performance.now();
+    const body = {
+      ...(options.extraBody ?? {}),
+      ...(opts.extra ?? {}),
+      ...payload,
+      model: options.upstreamModel,
+      ...samplingBody(opts),
+      stream: true,
+      stream_options: { include_usage: true },
+    };
+    const tried = new Set<string>();
+    const emitted = { any: false };
+    let resetRetried = false;
+    let lastError: AttemptError | undefined;
+    active++;
+    try {
+      for (;;) {
+        let lease: EndpointLease;
+        try {
+          lease = await pool.acquire(tried, opts.signal);
+        } catch (e) {
+          if (opts.signal?.aborted) return cancelledResult(t0);
+          if (lastError && e instanceof ReflexiaError && e.code === "RFX_UPSTREAM_UNAVAILABLE")
+            throw new ReflexiaError(
+              "RFX_UPSTREAM_UNAVAILABLE",
+              `${e.message}; last attempt: ${lastError.message}`,
+              e.details,
+            );
+          throw e;
+        }
+        tried.add(lease.url);
+        const started = performance.now();
+        try {
+          const result = await attempt(lease, route, body, opts, started, emitted);
+          lease.release("ok");
+          metrics?.observeAttempt(
+            lease.labels,
+            "ok",
+            (performance.now() - started) / 1000,
+            result.timings.ttftMs / 1000,
+          );
+          return { ...result, timings: { ...result.timings, totalMs: performance.now() - t0 } };
+        } catch (e) {
+          const err = e instanceof AttemptError ? e : new AttemptError("stream", (e as Error).message, !emitted.any);
+          // One reset per request is the connection's fault, not the endpoint's: retry there; a second one ejects.
+          const kind = err.kind === "reset" && resetRetried ? "connect" : err.kind;
+          lease.release(kind, err.message);
+          metrics?.observeAttempt(lease.labels, kind, (performance.now() - started) / 1000, undefined);
+          if (kind === "cancelled") return cancelledResult(t0);
+          if (kind === "reset" && !emitted.any) {
+            resetRetried = true;
+            tried.delete(lease.url);
+            continue;
+          }
+          if (err.kind === "http_4xx" || err.kind === "error_event")
+            throw new ReflexiaError(
+              "RFX_UPSTREAM_ERROR",
+              `${lease.labels.endpoint} refused the request: ${err.message}`,
+              {
+                endpoint: lease.labels.endpoint,
+                status: err.status,
+              },
+            );
+          // Text already reached the client: another endpoint would start the answer over inside it.
+          if (!err.retryable || emitted.any)
+            throw new ReflexiaError("RFX_UPSTREAM_ERROR", `${lease.labels.endpoint}: ${err.message}`, {
+              endpoint: lease.labels.endpoint,
+              kind: err.kind,
+            });
+          lastError = err;
+        }
+      }
+    } finally {
+      active--;
+    }
+  }
+
+  const cancelledResult = (t0: number): GenerationResult => {
+    const totalMs = performance.now() - t0;
+    return {
+      text: "",
+      finishReason: "cancelled",
+      promptTokens: 0,
+      completionTokens: 0,
+      timings: { queueMs: 0, promptEvalMs: 0, ttftMs: totalMs, evalMs: 0, totalMs, interTokenMs: [] },
+    };
+  };
+
+  /**
+   * Options the local engine implements on its own sampler or KV (a GBNF grammar, log-probabilities, rendered tools,
+   * Ollama's token `context`): not relayed yet, so refused by name rather than dropped on the way upstream.
+   */
+  function refuseLocalOnly(o: RemoteGenerateOptions): void {
+    const names: [unknown, string][] = [
+      [o.grammar, "structured output (response_format / format / grammar)"],
+      [o.logprobs, "logprobs"],
+      [o.tools?.length ? o.tools : undefined, "tools"],
+      [o.contextTokens?.length ? o.contextTokens : undefined, "context"],
+    ];
+    for (const [v, what] of names) if (v !== undefined) unsupported(what);
+  }
+
+  const unsupported = (what: string): never => {
+    throw new ReflexiaError("RFX_VALIDATION", `${what} is not available on a remote variant (${options.path})`);
+  };
+
+  return {
+    path: options.path,
+    info,
+    contextSize: options.contextSize,
+    parallel: options.parallel,
+    // The upstream holds the context; one request may ask for all of it.
+    sequenceContextSize: options.contextSize,
+    activeSequences: () => active,
+    generate: (prompt, opts = {}) => run("completions", { prompt }, opts),
+    chat: (messages, opts = {}) =>
+      run("chat/completions", { messages: messages.map((m) => ({ role: m.role, content: m.content })) }, opts),
+    batchGenerate: (prompts, opts = {}) => Promise.all(prompts.map((p) => run("completions", { prompt: p }, opts))),
+    // Only token counts are derived from these (RAG budgets); the upstream applies its own template.
+    formatChat: (messages: ChatMessage[]) => messages.map((m) => `${m.role}: ${m.content}\n`).join(""),
+    tokenize: (text) => new Array<number>(estimateTokens(text)).fill(0),
+    detokenize: () => unsupported("detokenize"),
+    embed: () => unsupported("embeddings"),
+    dispose: async () => {},
+  };
+}
