@@ -19,14 +19,12 @@ import {
   generateBodySchema,
   legacyEmbeddingsBodySchema,
   modelNameBodySchema,
-  remoteBodySchema,
   type OllamaOptions,
 } from "../schemas/ollama.ts";
 import type { Static } from "typebox";
 
 type ChatBody = Static<typeof chatBodySchema>;
 import { clientAbortSignal, reflexiaHeaders, streamInference } from "../streaming.ts";
-import { assertKnownFields } from "../known-fields.ts";
 import type { AppDeps, RouteApp } from "../types.ts";
 
 const ns = (ms: number): number => Math.max(0, Math.round(ms * 1e6));
