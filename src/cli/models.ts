@@ -36,7 +36,7 @@ export interface ModelsCommandContext {
  * the new variants at once.
  */
 const EMBEDDED_NOTE =
-  "Runs on this machine's store even when a server answers (it reads local files); a running server sees the result at once.";
+  "Runs on this machine's store even when a server answers (no HTTP route: it reads local files or uses this machine's CPU); a running server sees the result at once.";
 
 /** A variant of GET /api/models as the store's manifest (what `models list`/`rm` print in either mode). */
 function manifestOfVariant(v: ModelsBody["models"][number]["variants"][number]): ModelManifest {
@@ -300,7 +300,14 @@ async function quantizeThroughServer(
 
 /** Registers `models` and its subcommands on `program`; every action prints one `error: … (CODE)` line on failure. */
 export function registerModelsCommand(program: Command, getContext: () => Promise<ModelsCommandContext>): Command {
-  const models = program.command("models").description("Manage the local model store (GGUF variants by quantization)");
+  const models = program
+    .command("models")
+    .description("Manage the local model store (GGUF variants by quantization)")
+    .addHelpText(
+      "after",
+      "\nlist, show, rm, cp and quantize go through the running server when one answers (stderr says which ran;\n" +
+        "--local forces this machine's store). add, synth, pull URL, import-ollama and fit always run here.",
+    );
 
   // Wraps an action so any failure becomes one line on stderr and exit code 1, never a stack trace.
   const run =
