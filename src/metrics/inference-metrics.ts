@@ -161,6 +161,7 @@ export function createInferenceMetrics(registry: Registry): InferenceMetrics {
     m.interTokenLatency,
     m.queueWait,
     m.promptTokens,
+    m.cachedPromptTokens,
     m.generatedTokens,
     m.modelLoadDuration,
   ];
