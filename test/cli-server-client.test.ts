@@ -117,6 +117,54 @@ describe("with a server running", () => {
     viaServerRss = r.maxRssKiB;
   });
 
+  it("models list/show/cp/quantize/rm go through the server, whose /api/tags reflects them at once", async () => {
+    const tags = async () =>
+      ((await (await fetch(`${server!.url}/api/tags`)).json()) as { models: { name: string }[] }).models.map(
+        (m) => m.name,
+      );
+    // synth has no route (it writes a model with this machine's CPU): embedded, and the server sees it at once.
+    const synth = await cli(["models", "synth", "--shape", "tiny", "--quant", "f16", "--name", "src"], server!.url);
+    expect(synth.code, synth.stderr).toBe(0);
+    expect(synth.stderr).not.toContain("using the server");
+    expect(await tags()).toContain("src:f16");
+
+    const q = await cli(["models", "quantize", "src", "--to", "q8_0,f16"], server!.url);
+    expect(q.code, q.stderr).toBe(0);
+    expect(q.stderr).toContain(`using the server at ${server!.url}`);
+    expect(q.stdout).toContain("source src:f16 (f16)");
+    expect(q.stdout).toMatch(/created src:q8_0 {2}\(q8_0, /);
+    expect(q.stdout).toContain("skipped f16: src:f16 already exists");
+    expect(await tags()).toContain("src:q8_0");
+
+    const cp = await cli(["models", "cp", "src:q8_0", "dup"], server!.url);
+    expect(cp.code, cp.stderr).toBe(0);
+    expect(cp.stderr).toContain("using the server");
+    expect(cp.stdout).toContain("copied to dup:q8_0");
+    expect(await tags()).toContain("dup:q8_0");
+
+    const list = await cli(["models", "list", "--json"], server!.url);
+    expect(list.stderr).toContain("using the server");
+    const listed = JSON.parse(list.stdout) as { name: string; variants: { tag: string; quantization: string }[] }[];
+    expect(listed.find((m) => m.name === "src")?.variants.map((v) => v.tag)).toEqual(["q8_0", "f16"]);
+
+    const show = await cli(["models", "show", "src:q8_0"], server!.url);
+    expect(show.code, show.stderr).toBe(0);
+    expect(show.stderr).toContain("using the server");
+    expect(show.stdout).toMatch(/Quantization +q8_0/);
+    expect(show.stdout).toContain("(on the server's machine)");
+
+    const rm = await cli(["models", "rm", "src:q8_0"], server!.url);
+    expect(rm.code, rm.stderr).toBe(0);
+    expect(rm.stderr).toContain("using the server");
+    expect(rm.stdout).toBe("removed src:q8_0\n");
+    const after = await tags();
+    expect(after).not.toContain("src:q8_0");
+    expect(after).toContain("src:f16");
+    const missing = await cli(["models", "rm", "nope"], server!.url);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain("RFX_MODEL_NOT_FOUND");
+  }, 120_000);
+
   it("with no server answering the same commands run embedded", async () => {
     await server!.close();
     server = undefined;
@@ -130,5 +178,14 @@ describe("with a server running", () => {
     const list = await cli(["docs", "list"], closed);
     expect(list.code, list.stderr).toBe(0);
     expect(list.stdout).toContain("atlantis.txt");
+    const models = await cli(["models", "list"], closed);
+    expect(models.code, models.stderr).toBe(0);
+    expect(models.stderr).toContain("running embedded");
+    expect(models.stdout).toContain("dup");
+    const show = await cli(["models", "show", "dup"], closed);
+    expect(show.stdout).toContain(join(home.home, "models"));
+    const rm = await cli(["models", "rm", "dup"], closed);
+    expect(rm.stdout).toBe("removed dup:q8_0\n");
+    expect((await cli(["models", "list"], closed)).stdout).not.toContain("dup");
   }, 60_000);
 });

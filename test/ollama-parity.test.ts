@@ -224,6 +224,40 @@ describe("blobs and create", () => {
     expect(made.prompt_eval_count).toBeGreaterThan(plain.prompt_eval_count);
   });
 
+  it("create with files and quantize quantizes the uploaded f16 GGUF; a quantize above the file's precision is refused", async () => {
+    const bytes = (await writeTinyGguf(makeTempDir(), 11)).bytes;
+    const digest = sha256Digest(bytes);
+    expect(
+      (await fetch(`${server.url}/api/blobs/${digest}`, { method: "POST", body: new Uint8Array(bytes) })).status,
+    ).toBe(201);
+    const events: { status: string; completed?: number; total?: number }[] = [];
+    const create = { model: "madeq8", files: { "model.gguf": digest }, quantize: "q8_0", stream: true } as Parameters<
+      typeof ollama.create
+    >[0] & { stream: true };
+    for await (const e of await ollama.create(create)) events.push(e);
+    expect(events.some((e) => e.status.startsWith("quantizing f16 model to q8_0"))).toBe(true);
+    expect(events.at(-1)).toEqual({ status: "success" });
+    const show = await ollama.show({ model: "madeq8" });
+    expect(show.details.quantization_level).toBe("Q8_0");
+    const listed = (await ollama.list()).models.find((m) => m.name === "madeq8:latest");
+    expect(listed?.details.quantization_level).toBe("Q8_0");
+    expect(listed?.size).toBeLessThan(bytes.length); // q8_0 is about half of f16
+    const answer = await ollama.generate({ model: "madeq8", prompt: "hi", stream: false, options: { num_predict: 2 } });
+    expect(answer.done).toBe(true);
+
+    // The q8_0 file is now a stored blob: quantizing it up to f16 cannot restore precision, so it is refused by name.
+    const q8Digest = `sha256:${listed!.digest}`;
+    const up = await ollama
+      .create({ model: "up", files: { "m.gguf": q8Digest }, quantize: "f16" } as never)
+      .catch((e: unknown) => e);
+    expect(String(up)).toContain("less precise than quantize f16");
+    const unknown = await ollama
+      .create({ model: "up", files: { "m.gguf": digest }, quantize: "q3_z" } as never)
+      .catch((e: unknown) => e);
+    expect(String(unknown)).toContain('unsupported quantize "q3_z"');
+    expect((await ollama.list()).models.map((m) => m.name)).not.toContain("up:latest");
+  });
+
   it("create refuses unknown parameters, a missing blob and adapters by name", async () => {
     const bad = await ollama.create({ model: "x", from: TINY, parameters: { mirostat: 2 } }).catch((e: unknown) => e);
     expect(String(bad)).toContain('"mirostat"');

@@ -52,7 +52,7 @@ async function cli(...args: string[]): Promise<{ stdout: string; stderr: string;
   const file = join(work, "reflexia.config.json");
   writeFileSync(file, "{}");
   const { config } = loadConfig({ env: { ...cliEnv, REFLEXIA_HOME: home }, file });
-  registerModelsCommand(program, async () => ({ config, store }));
+  registerModelsCommand(program, async () => ({ config, store, server: async () => null }));
   let stdout = "";
   let stderr = "";
   const out = vi

@@ -37,7 +37,7 @@ export function buildProgram(): Command {
   registerConfigCommand(program, getContext);
   const modelsContext = async () => {
     const ctx = await getContext();
-    return { config: ctx.loaded.config, store: ctx.store };
+    return { config: ctx.loaded.config, store: ctx.store, server: () => ctx.server() };
   };
   registerModelsFitCommand(registerModelsCommand(program, modelsContext), modelsContext);
   registerGenerateCommand(program, getContext);

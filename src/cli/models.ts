@@ -1,5 +1,9 @@
-// `reflexia models …`: list, show, add, add-remote, rm, cp, synth, quantize, pull and import-ollama over the model store.
+// `reflexia models …`: list, show, add, add-remote, rm, cp, synth, quantize, pull and import-ollama over the model store;
+// list, show, rm, cp and quantize go through the running server's HTTP API when one answers (one view of the store,
+// and a removed model is unloaded first), the others write the store directly (see EMBEDDED_NOTE).
 import { Command } from "commander";
+import type { ModelDetailsBody, ModelsBody, QuantizeProgressLine } from "../client/api-types.ts";
+import type { ReflexiaClient } from "../client/index.ts";
 import cliProgress from "cli-progress";
 import { QUANTIZATIONS, type Config, type Quantization } from "../config/index.ts";
 import { ReflexiaError, toReflexiaError } from "../errors/index.ts";
@@ -7,9 +11,12 @@ import {
   parseModelRef,
   publicRemoteSpec,
   remoteSpecFromFields,
+  UNQUANTIZED_FILE_TYPES,
   type ModelDetails,
+  type ModelListing,
   type ModelManifest,
   type ModelStore,
+  type QuantizeResult,
   type SynthProgress,
 } from "../registry/index.ts";
 import { formatBytes, printJson, reportError, table } from "./output.ts";
@@ -20,6 +27,122 @@ import type { VariantQuality } from "../registry/variant-quality.ts";
 export interface ModelsCommandContext {
   config: Readonly<Config>;
   store: ModelStore;
+  /** The running server's client, or null (--local, or none answers); says which on stderr. */
+  server(): Promise<ReflexiaClient | null>;
+}
+
+/**
+ * Why add, synth, pull (by URL) and import-ollama have no HTTP route: they read files or directories on this
+ * machine (or write a multi-GB synthetic model with this machine's CPU), so they run here, under the store lock
+ * that keeps two processes writing one home consistent; a running server reads the store per request and sees
+ * the new variants at once.
+ */
+const EMBEDDED_NOTE =
+  "Runs on this machine's store even when a server answers (no HTTP route: it reads local files or uses this machine's CPU); a running server sees the result at once.";
+
+/** A variant of GET /api/models as the store's manifest (what `models list`/`rm` print in either mode). */
+function manifestOfVariant(v: ModelsBody["models"][number]["variants"][number]): ModelManifest {
+  return {
+    name: v.name.slice(0, v.name.length - v.tag.length - 1),
+    tag: v.tag,
+    quantization: v.quantization,
+    digest: v.digest,
+    sizeBytes: v.size_bytes,
+    format: "gguf",
+    architecture: v.architecture,
+    parameterCount: v.parameter_count,
+    contextLength: v.context_length,
+    fileType: v.quantization,
+    source: v.source,
+    createdAt: v.created_at,
+  };
+}
+
+/** The store's listing, from the server (GET /api/models) or the store itself. */
+async function listModels(server: ReflexiaClient | null, store: ModelStore): Promise<ModelListing[]> {
+  if (!server) return store.list();
+  const body = await server.call<ModelsBody>("GET", "/api/models");
+  return body.models.map((m) => ({
+    name: m.name,
+    totalBytes: m.total_bytes,
+    variants: m.variants.map(manifestOfVariant),
+  }));
+}
+
+/** What `models show` prints, from either source. */
+interface ShowView {
+  ref: string;
+  architecture: string;
+  parameterCount: number;
+  contextLength: number;
+  quantization: string;
+  sizeBytes: number;
+  contextSize: number;
+  memory: { weightsBytes: number; repackBytes: number; kvCacheBytes: number; computeBytes: number; totalBytes: number };
+  blockCount: unknown;
+  embeddingLength: unknown;
+  headCount: unknown;
+  headCountKv: unknown;
+  vocabSize: unknown;
+  digest: string;
+  source: { kind: string; from: string };
+  createdAt: string;
+  /** Null through a server: the file is on its machine. */
+  path: string | null;
+  variants: string[];
+}
+
+function showViewOfDetails(d: ModelDetails): ShowView {
+  return {
+    ref: `${d.name}:${d.tag}`,
+    architecture: d.gguf.architecture,
+    parameterCount: d.gguf.parameterCount,
+    contextLength: d.gguf.contextLength,
+    quantization: d.quantization,
+    sizeBytes: d.sizeBytes,
+    contextSize: d.contextSize,
+    memory: d.estimatedMemory,
+    blockCount: d.gguf.blockCount ?? null,
+    embeddingLength: d.gguf.embeddingLength ?? null,
+    headCount: d.gguf.headCount ?? null,
+    headCountKv: d.gguf.headCountKv ?? null,
+    vocabSize: d.gguf.vocabSize ?? null,
+    digest: d.manifest.digest,
+    source: d.manifest.source,
+    createdAt: d.manifest.createdAt,
+    path: d.path,
+    variants: d.variants,
+  };
+}
+
+function showViewOfBody(b: ModelDetailsBody): ShowView {
+  const m = b.estimated_memory;
+  return {
+    ref: b.name,
+    architecture: b.architecture,
+    parameterCount: b.parameter_count,
+    contextLength: b.context.trained,
+    quantization: b.quantization,
+    sizeBytes: b.size_bytes,
+    contextSize: b.context.configured,
+    memory: {
+      weightsBytes: m.weights_bytes,
+      repackBytes: m.repack_bytes,
+      kvCacheBytes: m.kv_cache_bytes,
+      computeBytes: m.compute_bytes,
+      totalBytes: m.total_bytes,
+    },
+    blockCount: b.parameters.block_count,
+    embeddingLength: b.parameters.embedding_length,
+    headCount: b.parameters.head_count,
+    headCountKv: b.parameters.head_count_kv,
+    vocabSize: b.parameters.vocab_size,
+    digest: b.digest,
+    source: b.source,
+    createdAt: b.created_at,
+    path: null,
+    variants: b.variants,
+  };
 }
 
 interface JsonFlag {
@@ -151,27 +274,26 @@ function printRemoteDetails(d: ModelDetails): void {
   process.stdout.write(rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join("\n") + "\n");
 }
 
-function printDetails(d: ModelDetails, q?: VariantQuality): void {
-  if (d.remote) return printRemoteDetails(d);
+function printDetails(d: ShowView, q?: VariantQuality): void {
   const rows: [string, string][] = [
-    ["Model", `${d.name}:${d.tag}`],
-    ["Architecture", d.gguf.architecture],
-    ["Parameters", `${formatCount(d.gguf.parameterCount)} (${d.gguf.parameterCount.toLocaleString("en-US")})`],
-    ["Context length", String(d.gguf.contextLength)],
+    ["Model", d.ref],
+    ["Architecture", d.architecture],
+    ["Parameters", `${formatCount(d.parameterCount)} (${d.parameterCount.toLocaleString("en-US")})`],
+    ["Context length", String(d.contextLength)],
     ["Quantization", d.quantization],
     ["File size", `${formatBytes(d.sizeBytes)} (${d.sizeBytes.toLocaleString("en-US")} bytes)`],
     [
       "Est. memory",
-      `${formatBytes(d.estimatedMemoryBytes)} at a ${d.contextSize}-token context (file ${formatBytes(d.estimatedMemory.weightsBytes)} + repacked ${formatBytes(d.estimatedMemory.repackBytes)} + KV ${formatBytes(d.estimatedMemory.kvCacheBytes)} + compute ${formatBytes(d.estimatedMemory.computeBytes)})`,
+      `${formatBytes(d.memory.totalBytes)} at a ${d.contextSize}-token context (file ${formatBytes(d.memory.weightsBytes)} + repacked ${formatBytes(d.memory.repackBytes)} + KV ${formatBytes(d.memory.kvCacheBytes)} + compute ${formatBytes(d.memory.computeBytes)})`,
     ],
-    ["Layers", String(d.gguf.blockCount)],
-    ["Embedding", String(d.gguf.embeddingLength)],
-    ["Heads (KV)", `${d.gguf.headCount} (${d.gguf.headCountKv})`],
-    ["Vocabulary", String(d.gguf.vocabSize)],
-    ["Digest", d.manifest.digest],
-    ["Source", `${d.manifest.source.kind}: ${d.manifest.source.from}`],
-    ["Added", d.manifest.createdAt],
-    ["Path", d.path],
+    ["Layers", String(d.blockCount)],
+    ["Embedding", String(d.embeddingLength)],
+    ["Heads (KV)", `${d.headCount} (${d.headCountKv})`],
+    ["Vocabulary", String(d.vocabSize)],
+    ["Digest", d.digest],
+    ["Source", `${d.source.kind}: ${d.source.from}`],
+    ["Added", d.createdAt],
+    ["Path", d.path ?? "(on the server's machine)"],
     ["Variants", d.variants.join(", ")],
     [
       "Quality",
@@ -184,9 +306,60 @@ function printDetails(d: ModelDetails, q?: VariantQuality): void {
   process.stdout.write(rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join("\n") + "\n");
 }
 
+/**
+ * `models quantize` through POST /api/models/quantize, one target at a time, with the store's result shape: a
+ * target that exists or is more precise than the source is skipped with the server's reason.
+ */
+async function quantizeThroughServer(
+  client: ReflexiaClient,
+  store: ModelStore,
+  ref: string,
+  to: Quantization[],
+  progress: Progress,
+): Promise<QuantizeResult> {
+  const parsed = parseModelRef(ref);
+  const variantsOf = async () => (await listModels(client, store)).find((m) => m.name === parsed.name)?.variants ?? [];
+  const before = await variantsOf();
+  if (before.length === 0) await client.call("GET", `/api/models/${encodeURIComponent(ref)}`); // the server's 404
+  // variants are ordered by precision, most precise last: the source the server quantizes from.
+  const from = parsed.tag ? before.find((v) => v.tag === parsed.tag) : before.at(-1);
+  const created: ModelManifest[] = [];
+  const skipped: QuantizeResult["skipped"] = [];
+  for (const q of to) {
+    try {
+      let done: string | undefined;
+      await client.progress("/api/models/quantize", { from: ref, quantize: q, stream: true }, (l) => {
+        const line = l as QuantizeProgressLine;
+        if ("model" in line) done = line.model;
+        else if ("status" in line && line.total)
+          progress.update(line.completed ?? 0, line.total, "quantizing", `${q} (${line.status})`);
+      });
+      const made = (await variantsOf()).find((v) => `${v.name}:${v.tag}` === done);
+      if (made) created.push(made);
+    } catch (e) {
+      const err = toReflexiaError(e);
+      if (err.code !== "RFX_MODEL_EXISTS" && err.code !== "RFX_VALIDATION") throw err;
+      skipped.push({ tag: q, reason: err.message });
+    }
+  }
+  return {
+    from: from!,
+    created,
+    skipped,
+    requantized: created.length > 0 && !!from && !UNQUANTIZED_FILE_TYPES.has(from.quantization),
+  };
+}
+
 /** Registers `models` and its subcommands on `program`; every action prints one `error: … (CODE)` line on failure. */
 export function registerModelsCommand(program: Command, getContext: () => Promise<ModelsCommandContext>): Command {
-  const models = program.command("models").description("Manage the local model store (GGUF variants by quantization)");
+  const models = program
+    .command("models")
+    .description("Manage the local model store (GGUF variants by quantization)")
+    .addHelpText(
+      "after",
+      "\nlist, show, rm, cp and quantize go through the running server when one answers (stderr says which ran;\n" +
+        "--local forces this machine's store). add, synth, pull URL, import-ollama and fit always run here.",
+    );
 
   // Wraps an action so any failure becomes one line on stderr and exit code 1, never a stack trace.
   const run =
@@ -207,8 +380,8 @@ export function registerModelsCommand(program: Command, getContext: () => Promis
     .option("--json", "machine-readable output")
     .action(
       run(async (opts: JsonFlag) => {
-        const { store } = await getContext();
-        const all = await store.list();
+        const { store, server } = await getContext();
+        const all = await listModels(await server(), store);
         if (opts.json) return printJson(all);
         if (all.length === 0) {
           process.stdout.write(
@@ -241,16 +414,21 @@ export function registerModelsCommand(program: Command, getContext: () => Promis
     .option("--json", "machine-readable output")
     .action(
       run(async (name: string, opts: JsonFlag) => {
-        const { store, config } = await getContext();
-        const details = await store.show(name);
+        const { store, config, server } = await getContext();
+        const client = await server();
+        const body = client
+          ? await client.call<ModelDetailsBody>("GET", `/api/models/${encodeURIComponent(name)}`)
+          : await store.show(name);
+        if (!client && (body as ModelDetails).remote) {
+          if (opts.json) return printJson(body);
+          return printRemoteDetails(body as ModelDetails);
+        }
+        const view = "gguf" in body ? showViewOfDetails(body) : showViewOfBody(body);
+        // Measured quality lives beside the store; through a server on another machine there is none here to read.
         const { readVariantQuality } = await import("../registry/variant-quality.ts");
-        const quality = await readVariantQuality(
-          config.home,
-          `${details.name}:${details.tag}`,
-          details.manifest.digest,
-        );
-        if (opts.json) return printJson(quality ? { ...details, quality } : details);
-        printDetails(details, quality);
+        const quality = await readVariantQuality(config.home, view.ref, view.digest);
+        if (opts.json) return printJson(quality ? { ...body, quality } : body);
+        printDetails(view, quality);
       }),
     );
 
@@ -262,6 +440,7 @@ export function registerModelsCommand(program: Command, getContext: () => Promis
     .option("--force", "replace an existing variant with the same name and tag")
     .option("--json", "machine-readable output")
     .description("Validate a GGUF file and copy it into the store")
+    .addHelpText("after", `\n${EMBEDDED_NOTE}`)
     .action(
       run(async (path: string, opts: JsonFlag & { name: string; tag?: string; force?: boolean }) => {
         const { store } = await getContext();
@@ -326,8 +505,16 @@ export function registerModelsCommand(program: Command, getContext: () => Promis
     .description("Remove a model or one variant; blobs go once nothing references them")
     .action(
       run(async (name: string, opts: JsonFlag) => {
-        const { store } = await getContext();
-        const removed = await store.remove(name);
+        const { store, server } = await getContext();
+        const client = await server();
+        let removed: ModelManifest[];
+        if (client) {
+          // The server unloads the variants before deleting them; its listing says which ones a name covers.
+          const ref = parseModelRef(name);
+          const listed = (await listModels(client, store)).find((m) => m.name === ref.name)?.variants ?? [];
+          removed = listed.filter((v) => !ref.tag || v.tag === ref.tag);
+          await client.call("DELETE", "/api/delete", { model: name });
+        } else removed = await store.remove(name);
         if (opts.json) return printJson({ removed });
         for (const m of removed) process.stdout.write(`removed ${m.name}:${m.tag}\n`);
       }),
@@ -343,8 +530,20 @@ export function registerModelsCommand(program: Command, getContext: () => Promis
     .description("Copy a model or variant under another name (blobs are shared, not duplicated)")
     .action(
       run(async (src: string, dst: string, opts: JsonFlag & { force?: boolean }) => {
-        const { store } = await getContext();
-        const created = await store.copy(src, dst, { force: opts.force });
+        const { store, server } = await getContext();
+        // /api/copy never replaces, so --force writes the store here.
+        const client = opts.force ? null : await server();
+        let created: ModelManifest[];
+        if (client) {
+          const before = new Set(
+            (await listModels(client, store)).flatMap((m) => m.variants.map((v) => v.digest + v.name + v.tag)),
+          );
+          await client.call("POST", "/api/copy", { source: src, destination: dst });
+          const to = parseModelRef(dst).name;
+          created = ((await listModels(client, store)).find((m) => m.name === to)?.variants ?? []).filter(
+            (v) => !before.has(v.digest + v.name + v.tag),
+          );
+        } else created = await store.copy(src, dst, { force: opts.force });
         if (opts.json) return printJson({ created });
         for (const m of created) process.stdout.write(variantLine("copied to", m));
       }),
@@ -353,6 +552,7 @@ export function registerModelsCommand(program: Command, getContext: () => Promis
   models
     .command("synth")
     .description("Write a synthetic random-weights llama model and add one variant per quantization")
+    .addHelpText("after", `\n${EMBEDDED_NOTE}`)
     .option("--shape <shape>", "tiny | small | 1b | 3b | 7b", "tiny")
     .option("--quant <list>", `comma-separated quantizations (${QUANTIZATIONS.join(", ")})`, QUANTIZATIONS.join(","))
     .option("--name <name>", "model name (required unless --dry-run)")
@@ -423,11 +623,14 @@ export function registerModelsCommand(program: Command, getContext: () => Promis
     .action(
       run(async (name: string, opts: JsonFlag & { to: string }) => {
         const to = parseQuantList("--to", opts.to);
-        const { store } = await getContext();
+        const { store, server } = await getContext();
+        const client = await server();
         const progress = createProgress(opts.json);
         let result;
         try {
-          result = await store.quantize(name, to, { onProgress: synthProgress(progress) });
+          result = client
+            ? await quantizeThroughServer(client, store, name, to, progress)
+            : await store.quantize(name, to, { onProgress: synthProgress(progress) });
         } finally {
           progress.stop();
         }
@@ -451,6 +654,7 @@ export function registerModelsCommand(program: Command, getContext: () => Promis
     .option("--force", "replace an existing variant")
     .option("--json", "machine-readable output")
     .description("Download a GGUF (resumes an interrupted download) and add it")
+    .addHelpText("after", `\n${EMBEDDED_NOTE} (Registry names go through the server: \`reflexia pull NAME\`.)`)
     .action(
       run(async (url: string, opts: JsonFlag & { name: string; tag?: string; sha256?: string; force?: boolean }) => {
         const { store, config } = await getContext();
@@ -492,6 +696,7 @@ export function registerModelsCommand(program: Command, getContext: () => Promis
     .argument("[dir]", "Ollama models directory (default: ~/.ollama/models)")
     .option("--json", "machine-readable output")
     .description("Add the GGUF models of an Ollama installation (manifests → blobs)")
+    .addHelpText("after", `\n${EMBEDDED_NOTE}`)
     .action(
       run(async (dir: string | undefined, opts: JsonFlag) => {
         const { store } = await getContext();

@@ -150,11 +150,15 @@ export function createReflexiaClient(options: ClientOptions): ReflexiaClient {
         buf = buf.slice(nl + 1);
         if (!line) continue;
         const chunk = JSON.parse(line) as Record<string, unknown>;
-        if (typeof chunk.error === "string")
+        // Ollama routes stream {"error": "message", "code"}, native ones (/api/models/quantize) {"error": {code, message}}.
+        const error = chunk.error as string | { code?: string; message?: string } | undefined;
+        if (error !== undefined) {
+          const e = typeof error === "string" ? { code: chunk.code as string | undefined, message: error } : error;
           throw new ReflexiaError(
-            chunk.code && (chunk.code as string) in ERROR_CODES ? (chunk.code as ErrorCode) : "RFX_INTERNAL",
-            chunk.error,
+            e.code && e.code in ERROR_CODES ? (e.code as ErrorCode) : "RFX_INTERNAL",
+            e.message ?? "the stream ended with an error",
           );
+        }
         onLine(chunk, at);
       }
     }

@@ -16,7 +16,8 @@ export {
   type OllamaModelEntry,
 } from "./read-ollama-models.ts";
 export { compareByPrecision, fileTypePrecision } from "./file-types.ts";
-export { validateQuantizations } from "./quantize-variants.ts";
+export { quantizeFile, UNQUANTIZED_FILE_TYPES, validateQuantizations } from "./quantize-variants.ts";
+export { tempPath } from "./atomic-fs.ts";
 export * from "./types.ts";
 export type { RegistryPullOptions, RegistryPullProgress, RegistryPullResult } from "./pull-from-registry.ts";
 export { parseRegistryName, type RegistryBases, type RegistryName } from "./parse-registry-name.ts";

@@ -11,7 +11,7 @@ export interface QuantizeVariantsOptions {
 }
 
 // Sources llama.cpp quantizes from without re-quantizing (and compounding the loss of) already quantized weights.
-const UNQUANTIZED = new Set(["f32", "f16", "bf16"]);
+export const UNQUANTIZED_FILE_TYPES: ReadonlySet<string> = new Set(["f32", "f16", "bf16"]);
 
 // Loaded on first use: the quantizer binds libllama through FFI, which listing or resolving models never needs.
 export async function quantizeFile(
@@ -71,7 +71,7 @@ export async function quantizeVariants(
     } else todo.push(q);
   }
   const source: ModelSource = { kind: "quantize", from: `${from.name}:${from.tag}` };
-  const requantized = todo.length > 0 && !UNQUANTIZED.has(from.quantization);
+  const requantized = todo.length > 0 && !UNQUANTIZED_FILE_TYPES.has(from.quantization);
   const created = await catalog.produceAndCommit(
     todo.map((q, i) => ({
       tag: q,

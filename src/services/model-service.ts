@@ -1,10 +1,17 @@
 // Model administration for the APIs: list, show, running variants, copy, delete (unloading first) and create.
+import { rm } from "node:fs/promises";
+import { dirname } from "node:path";
 import { QUANTIZATIONS, type Config, type Quantization } from "../config/index.ts";
+import { readGgufHeader } from "../gguf/index.ts";
 import { ReflexiaError } from "../errors/index.ts";
 import {
   assertDigest,
+  fileTypePrecision,
   parseModelRef,
   type AddRemoteOptions,
+  quantizeFile,
+  tempPath,
+  UNQUANTIZED_FILE_TYPES,
   type ModelDetails,
   type ModelListing,
   type ModelManifest,
@@ -69,14 +76,16 @@ export function normalizeQuantization(q: string): Quantization {
   return n as Quantization;
 }
 
-/** `files` as Ollama sends them, checked: one GGUF blob the store holds; the destination tag is free. */
-async function checkFilesOf(store: ModelStore, req: CreateModelRequest): Promise<{ digest: string; path: string }> {
+/**
+ * `files` as Ollama sends them, checked: one GGUF blob the store holds; the destination tag is free; a `quantize`
+ * is no more precise than the file (llama.cpp cannot restore precision a file does not have).
+ */
+async function checkFilesOf(
+  store: ModelStore,
+  req: CreateModelRequest,
+): Promise<{ digest: string; path: string; quantize?: { to: Quantization; fromFileType: string } }> {
   if (req.from !== undefined) throw new ReflexiaError("RFX_VALIDATION", 'send "from" or "files", not both');
-  if (req.quantize !== undefined)
-    throw new ReflexiaError(
-      "RFX_VALIDATION",
-      'quantize applies to "from": create the model from the file first, then create a quantized one from it',
-    );
+  const q = req.quantize === undefined ? undefined : normalizeQuantization(req.quantize);
   const entries = Object.entries(req.files ?? {});
   if (entries.length !== 1)
     throw new ReflexiaError(
@@ -98,7 +107,15 @@ async function checkFilesOf(store: ModelStore, req: CreateModelRequest): Promise
     throw new ReflexiaError("RFX_MODEL_EXISTS", `model ${to.name}:${tag} already exists (delete it first)`, {
       model: `${to.name}:${tag}`,
     });
-  return { digest, path };
+  if (!q) return { digest, path };
+  const { fileType } = await readGgufHeader(path);
+  if (fileTypePrecision(q) > fileTypePrecision(fileType))
+    throw new ReflexiaError(
+      "RFX_VALIDATION",
+      `files.${file}: the uploaded GGUF is ${fileType}, less precise than quantize ${q}; upload a more precise file (f16, f32)`,
+      { quantize: req.quantize },
+    );
+  return { digest, path, quantize: fileType === q ? undefined : { to: q, fromFileType: fileType } };
 }
 
 export function createModelService(deps: {
@@ -169,17 +186,36 @@ export function createModelService(deps: {
     async create(req, onStatus) {
       const to = parseModelRef(req.model);
       if (req.files !== undefined) {
-        const { digest, path } = await checkFiles(req);
+        const { digest, path, quantize } = await checkFiles(req);
         onStatus?.(`using blob ${digest}`);
-        const m = await store.add(path, {
-          name: to.name,
-          tag: to.tag ?? "latest",
-          source: { kind: "create", from: digest },
-          modelfile: req.modelfile,
-          expectedSha256: digest.slice("sha256:".length),
-        });
-        onStatus?.(`writing manifest ${m.name}:${m.tag}`);
-        return [m];
+        const add = (file: string, expectedSha256?: string) =>
+          store.add(file, {
+            name: to.name,
+            tag: to.tag ?? "latest",
+            source: { kind: "create", from: digest },
+            modelfile: req.modelfile,
+            expectedSha256,
+          });
+        if (!quantize) {
+          const m = await add(path, digest.slice("sha256:".length));
+          onStatus?.(`writing manifest ${m.name}:${m.tag}`);
+          return [m];
+        }
+        // The quantized file is written beside the upload (same disk), added (copied into the store) and removed.
+        const out = tempPath(dirname(path), ".gguf");
+        const status = `quantizing ${quantize.fromFileType} model to ${quantize.to}`;
+        onStatus?.(status, { completed: 0, total: 1 });
+        try {
+          await quantizeFile(path, out, quantize.to, {
+            allowRequantize: !UNQUANTIZED_FILE_TYPES.has(quantize.fromFileType),
+            onProgress: (done, total) => onStatus?.(status, { completed: done / total, total: 1 }),
+          });
+          const m = await add(out);
+          onStatus?.(`writing manifest ${m.name}:${m.tag}`);
+          return [m];
+        } finally {
+          await rm(out, { force: true });
+        }
       }
       const fromRef = req.from!;
       const from = parseModelRef(fromRef);
