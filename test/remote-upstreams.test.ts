@@ -195,7 +195,8 @@ describe("a remote variant in the catalog", () => {
       remote: { urls: [ups[0].url], upstream_model: "up:f16", api_key_file: "/etc/passwd" },
     });
     expect(bad.status).toBe(400);
-    expect(((await bad.json()) as any).error.message).toContain("api_key_file");
+    // An Ollama route: Ollama's error shape, the message as a string.
+    expect(((await bad.json()) as any).error).toContain("api_key_file");
     const ok = await post({
       model: "other:f16",
       stream: false,

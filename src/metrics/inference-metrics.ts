@@ -1,6 +1,6 @@
 // Inference and scheduling metrics: durations, token latencies, token counts, queue, loads and loaded variants.
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
-import type { GenerationResult } from "../engine/types.ts";
+import { FINISH_REASONS, type GenerationResult } from "../engine/types.ts";
 import type { SchedulerMetricsSink, SchedulerStatus, VariantStatus } from "../scheduler/index.ts";
 
 type VariantLabels = "model" | "quantization";
@@ -175,7 +175,10 @@ export function createInferenceMetrics(registry: Registry): InferenceMetrics {
   return {
     ...m,
     forgetModel(model, quantizations) {
-      for (const quantization of quantizations) for (const metric of perVariant) metric.remove({ model, quantization });
+      for (const quantization of quantizations) {
+        for (const metric of perVariant) metric.remove({ model, quantization });
+        for (const finish_reason of FINISH_REASONS) m.generations.remove({ model, quantization, finish_reason });
+      }
     },
     observeGeneration(variant, result) {
       const l = labelsOf(variant);

@@ -1,8 +1,14 @@
 // Mutual exclusion for store mutations, within this process (a promise chain) and across processes (a pid lock file).
-import { open, readFile, rm } from "node:fs/promises";
+import { open, readFile, rm, stat } from "node:fs/promises";
 import { ReflexiaError } from "../errors/index.ts";
 
 const chains = new Map<string, Promise<unknown>>();
+
+/**
+ * An empty lock file older than this was left by a process killed between creating it and writing its pid (a
+ * SIGKILL can land there): no live writer takes this long to write a few bytes, so it is stale.
+ */
+const EMPTY_LOCK_STALE_MS = 2_000;
 
 /** Whether a process with this pid exists (used to tell stale locks and temp files from live ones). */
 export function isProcessAlive(pid: number): boolean {
@@ -38,6 +44,13 @@ export async function acquirePidLock(path: string, waitMs: number, what: string)
     if (holder && holder !== process.pid && !isProcessAlive(holder)) {
       await rm(path, { force: true });
       continue;
+    }
+    if (!holder) {
+      const st = await stat(path).catch(() => null);
+      if (st && Date.now() - st.mtimeMs > EMPTY_LOCK_STALE_MS) {
+        await rm(path, { force: true });
+        continue;
+      }
     }
     if (Date.now() >= deadline) {
       throw new ReflexiaError(
