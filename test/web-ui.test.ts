@@ -244,12 +244,44 @@ describe.skipIf(bins.skip)("web UI in chromium", () => {
 
   it("stopping a reply keeps what came and says what it cost", async () => {
     await page.fill("#max-tokens", "512");
-    await page.fill("#prompt", "Tell me a long story.");
-    await page.press("#prompt", "Enter");
-    await page.waitForFunction(
-      () => (document.querySelector(".msg-assistant.streaming .msg-body")?.textContent ?? "").length > 0,
-    );
-    await page.click("#stop");
+    // Stop from inside the page on the first streamed text: the random tiny model often ends a reply by itself within
+    // a few hundred milliseconds, so a click sent from the test process could land after the reply ended. The
+    // observer is installed before the message is sent.
+    await page.evaluate(() => {
+      const w = window as unknown as { stopOnFirstText: Promise<void> };
+      w.stopOnFirstText = new Promise<void>((resolve) => {
+        const check = () => {
+          if ((document.querySelector(".msg-assistant.streaming .msg-body")?.textContent ?? "").length === 0) return;
+          obs.disconnect();
+          (document.getElementById("stop") as HTMLButtonElement).click();
+          resolve();
+        };
+        const obs = new MutationObserver(check);
+        obs.observe(document.body, { subtree: true, childList: true, characterData: true });
+      });
+    });
+    // A slow link (CDP network emulation) spreads the reply over seconds, so it is still streaming when stopped.
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send("Network.enable");
+    await cdp.send("Network.emulateNetworkConditions", {
+      offline: false,
+      latency: 0,
+      downloadThroughput: 2000,
+      uploadThroughput: -1,
+    });
+    try {
+      await page.fill("#prompt", "Tell me a long story.");
+      await page.press("#prompt", "Enter");
+      await page.evaluate(() => (window as unknown as { stopOnFirstText: Promise<void> }).stopOnFirstText);
+    } finally {
+      await cdp.send("Network.emulateNetworkConditions", {
+        offline: false,
+        latency: 0,
+        downloadThroughput: -1,
+        uploadThroughput: -1,
+      });
+      await cdp.detach();
+    }
     const reply = page.locator(".msg-assistant").last();
     await page.waitForFunction(() => !document.querySelector(".msg-assistant.streaming"));
     expect(await reply.getAttribute("class")).toMatch(/msg-stopped/);
