@@ -333,10 +333,19 @@ describe("routing across endpoints", () => {
       async () => (await endpoints()).some((e) => e.endpoint === label && e.in_flight > 0),
       "traffic on the victim",
     );
+    const inFlightAtKill = (await endpoints()).find((e) => e.endpoint === label)?.in_flight ?? 0;
     await stop(victim);
     const rs = await Promise.all(runs);
-    expect(rs.map((r) => r.status)).toEqual(Array(10).fill(200));
-    expect(rs.every((r) => r.body.usage.completion_tokens > 0)).toBe(true);
+    // A request whose text had already started on the victim cannot move (the answer would restart inside itself):
+    // it fails as a 502 naming the victim. Every other request is answered by the other endpoint.
+    const failed = rs.filter((r) => r.status !== 200);
+    for (const r of failed) {
+      expect(r.status).toBe(502);
+      expect(JSON.stringify(r.body)).toContain(label);
+    }
+    expect(failed.length).toBeLessThanOrEqual(inFlightAtKill);
+    expect(failed.length).toBeLessThan(rs.length);
+    expect(rs.filter((r) => r.status === 200).every((r) => r.body.usage.completion_tokens > 0)).toBe(true);
     await waitFor(async () => (await endpoints()).find((e) => e.endpoint === label)?.healthy === false, "ejection");
     const m = await frontMetrics();
     expect(metric(m, "reflexia_upstream_endpoint_healthy", { endpoint: label })).toBe(0);
