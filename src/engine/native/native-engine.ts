@@ -1,5 +1,6 @@
 // The native Engine: generation runs in Reflexia's C++ addon, whose own thread decodes every running sequence of a
 // context in one continuous batch and hands text to JS in chunks; only tokenizing and bookkeeping stay in JS.
+import { createSerialQueue } from "./serial-queue.ts";
 import { statSync } from "node:fs";
 import { ReflexiaError, isReflexiaError } from "../../errors/index.ts";
 import { checkLoadOptions, DEFAULT_BATCH_SIZE } from "../check-load-options.ts";
@@ -627,7 +628,7 @@ function createEmbeddingModel(
 ): NativeLoadedModel {
   const embedder = new addon.Embedder(model, { contextSize, threads, poll });
   let disposed = false;
-  let inflight: Promise<unknown> = Promise.resolve();
+  const queue = createSerialQueue();
   const ensureOpen = () => {
     if (disposed) throw new ReflexiaError("RFX_NOT_READY", `model ${path} has been unloaded`);
   };
@@ -674,14 +675,12 @@ function createEmbeddingModel(
         );
       };
       // One at a time: the embedding context has one sequence.
-      const p = inflight.then(run, run);
-      inflight = p.catch(() => undefined);
-      return p;
+      return queue.run(run);
     },
     async dispose() {
       if (disposed) return;
       disposed = true;
-      await inflight;
+      await queue.idle();
       embedder.close();
       model.dispose();
     },

@@ -1,5 +1,6 @@
 // The native engine's logits evaluator: a model and a context that keeps the logits of every position (the addon's
 // Evaluator), for quality measurements that compare variants token by token.
+import { createSerialQueue } from "./serial-queue.ts";
 import { statSync } from "node:fs";
 import { ReflexiaError } from "../../errors/index.ts";
 import { fileTypeName } from "../../gguf/index.ts";
@@ -57,7 +58,7 @@ export async function loadNativeEvaluator(
     );
   }
   let disposed = false;
-  let inflight: Promise<unknown> = Promise.resolve();
+  const queue = createSerialQueue();
   const ensureOpen = () => {
     if (disposed) throw new ReflexiaError("RFX_NOT_READY", `model ${load.path} has been unloaded`);
   };
@@ -82,14 +83,12 @@ export async function loadNativeEvaluator(
         );
       // One at a time: the context has one sequence.
       const run = () => (ensureOpen(), evaluator.evaluate(input));
-      const p = inflight.then(run, run);
-      inflight = p.catch(() => undefined);
-      return p;
+      return queue.run(run);
     },
     async dispose() {
       if (disposed) return;
       disposed = true;
-      await inflight;
+      await queue.idle();
       evaluator.close();
       model.dispose();
     },
