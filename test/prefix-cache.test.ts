@@ -133,4 +133,42 @@ describe("prefix cache", () => {
       await m.dispose();
     }
   }, 300_000);
+
+  it("evaluates a prompt once for concurrent requests that share it (n > 1), with the same fixed-seed output", async () => {
+    const on = await load(cached, 4, 2048);
+    const off = await load(plain, 4, 2048);
+    try {
+      const prompt = `${SYSTEM}\nUser: Describe the sky.\nAssistant:`;
+      const run = (m: NativeLoadedModel) =>
+        Promise.all(
+          [0, 1, 2, 3].map((i) =>
+            m.generate(prompt, { maxTokens: 10, seed: 40 + i, temperature: 0.9, ignoreEos: true }),
+          ),
+        );
+      const before = on.stats().sharedPrefixes;
+      const [shared, alone] = [await run(on), await run(off)];
+      expect(shared.map((r) => r.text)).toEqual(alone.map((r) => r.text));
+      // The first evaluates the prompt; the other three take all of it but the last token from its sequence.
+      const cachedCounts = shared.map((r) => r.cachedPromptTokens ?? 0).sort((a, b) => a - b);
+      expect(cachedCounts).toEqual([
+        0,
+        shared[0].promptTokens - 1,
+        shared[0].promptTokens - 1,
+        shared[0].promptTokens - 1,
+      ]);
+      expect(on.stats().sharedPrefixes - before).toBe(3);
+      // A leader cancelled mid-prompt: its followers evaluate the prompt themselves and still answer.
+      const ac = new AbortController();
+      const other = `${SYSTEM.repeat(3)}\nUser: and the sea?\nAssistant:`;
+      const lead = on.generate(other, { maxTokens: 10, ignoreEos: true, signal: ac.signal });
+      const followers = [1, 2].map((i) => on.generate(other, { maxTokens: 10, seed: i, ignoreEos: true }));
+      setTimeout(() => ac.abort(), 1);
+      const [l, ...f] = await Promise.all([lead, ...followers]);
+      expect(["cancelled", "length"]).toContain(l.finishReason);
+      for (const r of f) expect(r.completionTokens).toBe(10);
+    } finally {
+      await on.dispose();
+      await off.dispose();
+    }
+  }, 120_000);
 });

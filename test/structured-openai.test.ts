@@ -203,6 +203,17 @@ describe("openai: logprobs and n", () => {
       max_tokens: 5,
     });
     expect(r.choices.map((c) => c.index)).toEqual([0, 1]);
+    // The prompt is evaluated once: the second choice takes all of it but its last token from the first's sequence.
+    const shared = await openai.chat.completions.create({
+      model: TINY,
+      messages: [
+        { role: "user", content: "Tell me, in a few words, what the two choices of n share with each other." },
+      ],
+      n: 2,
+      max_tokens: 3,
+    });
+    const perChoice = shared.usage!.prompt_tokens / 2;
+    expect(shared.usage!.prompt_tokens_details?.cached_tokens).toBeGreaterThanOrEqual(perChoice - 1);
     const stream = openai.chat.completions.stream({
       model: TINY,
       messages: [{ role: "user", content: "Hi" }],

@@ -265,6 +265,58 @@ DecodeLoop::Slot * DecodeLoop::pick_slot(const Request & r, size_t & n_keep) {
     return best;
 }
 
+// Concurrent prefix sharing (prefix cache on, unified KV): a request whose prompt shares a longer prefix with a
+// running request's prompt than with any idle cache (the n choices of one prompt, many requests with one system
+// prompt) does not evaluate that prefix itself. It waits until the running one has evaluated it, then takes it with
+// llama_memory_seq_cp, which in the unified cache only adds the sequence to the same cells (no copy, no new cells),
+// and evaluates the rest. The prefix must be a tenth of the prompt and 8 tokens beyond what the slot's own cache
+// gives; the last prompt token is always evaluated (its logits give the first token).
+void DecodeLoop::pick_lead(Slot & s) {
+    s.lead = -1;
+    if (!opt_.prefix_cache || !opt_.kv_unified) return;
+    const auto & p = s.req.prompt;
+    size_t best = 0;
+    int lead = -1;
+    for (auto & o : slots_) {
+        if (!o.active || &o == &s) continue;
+        const auto & q = o.req.prompt;
+        const size_t n = std::min(q.size(), p.size() - 1);
+        size_t lcp = 0;
+        while (lcp < n && q[lcp] == p[lcp]) ++lcp;
+        if (lcp > best) {
+            best = lcp;
+            lead = (int) (&o - slots_.data());
+        }
+    }
+    if (lead < 0 || best < s.prompt_pos + 8 || best * 10 < p.size()) return;
+    s.lead = lead;
+    s.lead_id = slots_[lead].req.id;
+    s.lead_upto = best;
+}
+
+// A following slot before its prompt step: false while its lead has not evaluated the shared prefix yet (nothing
+// of this prompt is scheduled then). A lead that ended first is let go and the prompt is evaluated as usual.
+bool DecodeLoop::follow_lead(Slot & s) {
+    if (s.lead < 0) return true;
+    Slot & l = slots_[s.lead];
+    if (!l.active || l.req.id != s.lead_id) {
+        s.lead = -1;
+        return true;
+    }
+    if (l.prompt_pos < s.lead_upto) return false;
+    llama_memory_seq_cp(llama_get_memory(ctx_), l.seq, s.seq, (llama_pos) s.n_past, (llama_pos) s.lead_upto);
+    const size_t from = s.prompt_pos;
+    s.cached.insert(s.cached.end(), s.req.prompt.begin() + (long) from, s.req.prompt.begin() + (long) s.lead_upto);
+    s.prompt_pos = s.lead_upto;
+    s.n_past = (int32_t) s.lead_upto;
+    s.n_reused = (int32_t) s.lead_upto;
+    s.lead = -1;
+    std::lock_guard<std::mutex> lk(stats_mu_);
+    stats_.cached_tokens += (double) (s.lead_upto - from);
+    stats_.shared_prefixes += 1;
+    return true;
+}
+
 // Moves queued requests into free slots, oldest first, while the KV pool can hold their prompt and max_tokens.
 void DecodeLoop::admit_locked() {
     while (!pending_.empty()) {
@@ -341,6 +393,7 @@ void DecodeLoop::admit_locked() {
         size_t from = s.req.prompt.size() > window ? s.req.prompt.size() - window : 0;
         for (size_t i = from; i < s.req.prompt.size(); ++i) s.sampler->accept(s.req.prompt[i]);
         s.text = std::make_unique<TextStream>(s.req.stops);
+        pick_lead(s);
         prompt_order_.push_back((int) (&s - slots_.data()));
         ++n_active_;
         if (n_keep > 0) {
@@ -473,7 +526,7 @@ void DecodeLoop::step() {
     if (opt_.kv_unified) budget = std::min(budget, n_ctx_ - used_cells() - b.n_tokens);
     for (int idx : std::vector<int>(prompt_order_)) {
         auto & s = slots_[idx];
-        if (!s.active || s.generating || budget <= 0) continue;
+        if (!s.active || s.generating || budget <= 0 || !follow_lead(s)) continue;
         if (opt_.batch_split == BatchSplit::ALWAYS && !chunks.empty()) break;  // one sequence per call
         int32_t left = (int32_t) (s.req.prompt.size() - s.prompt_pos);
         int32_t n = std::min(left, budget);

@@ -101,6 +101,7 @@ struct GeneratorStats {
     double cache_evictions = 0; // idle cached sequences dropped to make room
     double max_batch_seqs = 0;
     double split_steps = 0;   // decode steps run as one llama_decode per sequence (see BatchSplit)
+    double shared_prefixes = 0;     // prompts that took a running request's prefix (seq_cp) instead of evaluating it
     double reduced_calls = 0;       // llama_decode calls run on one thread because of contention
     double contention_events = 0;   // times the governor left the full pool
     llama_perf_context_data perf{};
@@ -139,6 +140,11 @@ class DecodeLoop {
         int32_t limit = 0;         // most cells this request may hold
         int32_t reserve = 0;       // cells held for it in the unified pool while active (prompt + max_tokens)
         int32_t n_reused = 0;      // prompt tokens taken from the cache
+        // Sharing a prompt prefix with a running request (n > 1 choices, one system prompt): that request's slot and
+        // id, and how many prompt tokens to copy from it once it has evaluated them; lead < 0 when not following.
+        int lead = -1;
+        double lead_id = 0;
+        size_t lead_upto = 0;
         double last_used = 0;      // LRU order of idle cached sequences
         std::vector<llama_token> cached;     // tokens whose KV is in this sequence, positions 0..n_past-1
         std::vector<int32_t> generated;      // when req.want_tokens
@@ -166,6 +172,8 @@ class DecodeLoop {
     bool evict_idle(const Slot * keep);
     void drop_cache(Slot & s);
     Slot * pick_slot(const Request & r, size_t & n_keep);
+    void pick_lead(Slot & s);
+    bool follow_lead(Slot & s);
     int32_t used_cells() const;
     int32_t held_cells(const Slot * except) const;
     void emit(Event && e);

@@ -197,6 +197,7 @@ Napi::Value Generator::Stats(const Napi::CallbackInfo & info) {
     o.Set("promptTokens", s.prompt_tokens);
     o.Set("cachedPromptTokens", s.cached_tokens);
     o.Set("prefixCacheEvictions", s.cache_evictions);
+    o.Set("sharedPrefixes", s.shared_prefixes);
     o.Set("maxBatchSequences", s.max_batch_seqs);
     o.Set("splitSteps", s.split_steps);
     o.Set("reducedThreadCalls", s.reduced_calls);

@@ -112,6 +112,8 @@ export interface NativeGeneratorStats {
   cachedPromptTokens: number;
   /** Idle cached sequences dropped to make room. */
   prefixCacheEvictions: number;
+  /** Prompts that took a running request's prefix (n > 1 choices, a shared system prompt) instead of evaluating it. */
+  sharedPrefixes: number;
   maxBatchSequences: number;
   /** Decode steps run as one one-token llama_decode per sequence instead of one batch (see batchSplit). */
   splitSteps: number;

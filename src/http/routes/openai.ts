@@ -47,7 +47,10 @@ function finishReasonOf(r: FinishReason): "stop" | "length" {
   return r === "length" ? "length" : "stop";
 }
 
-/** Usage of one or several choices: each choice's prompt counts (it was evaluated for each sequence). */
+/**
+ * Usage of one or several choices: each choice's prompt counts (each is a sequence of its own), and a prompt the
+ * choices share is evaluated once: the others' copies are in `cached_tokens` (KV shared, see native/README.md).
+ */
 function usageOf(o: InferenceOutcome | InferenceOutcome[]) {
   const all = Array.isArray(o) ? o : [o];
   const prompt = all.reduce((s, x) => s + x.promptTokens, 0);
