@@ -5,16 +5,14 @@
 //        [--tokens 64] [--requests 4] [--trials 3] [--threads N]
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import OpenAI from "openai";
-import { loadConfig, QUANTIZATIONS, type Quantization } from "../config/index.ts";
-import { createAppDeps } from "../create-app-deps.ts";
+import { CONFIG_KEYS, loadConfig, QUANTIZATIONS, type Quantization } from "../config/index.ts";
 import { createEngineFromConfig } from "../engine/index.ts";
 import { ReflexiaError } from "../errors/index.ts";
-import { buildApp } from "../http/index.ts";
 import { createModelStore } from "../registry/index.ts";
 import { median, percentile } from "./bench-stats.ts";
 import { freePort } from "./free-port.ts";
@@ -42,6 +40,8 @@ export interface RemoteOverheadOptions {
 export interface SideFigures {
   tokensPerSecond: number;
   ttftMs: number[];
+  /** Via Reflexia: the mean TTFT of its upstream requests as the front measured them (from its metrics). */
+  upstreamMeanMs?: number;
 }
 
 export interface RemoteOverheadResult {
@@ -56,6 +56,11 @@ export interface RemoteOverheadResult {
   addedTtftP50Ms: number;
   loadAverage: number[];
 }
+
+/** The CLI launcher, beside src/ in a checkout and dist/ in a package. */
+const REFLEXIA_BIN = fileURLToPath(new URL("../../bin/reflexia.js", import.meta.url));
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -138,35 +143,64 @@ export async function runRemoteOverhead(options: RemoteOverheadOptions): Promise
       await pause(100);
     }
 
-    // The front: the production wiring with the remote variant declared in config, cache and auth off.
-    const { config } = loadConfig({
-      env: {},
-      overrides: {
+    // The front: `reflexia serve` in a process of its own (as deployed), the remote variant declared in its config
+    // file, cache and auth off. The client runs in this process for both sides, so the front's relay work never
+    // shares an event loop with the client's.
+    const frontPort = await freePort();
+    const metricsPort = await freePort();
+    const configFile = join(tmp, "front.json");
+    await writeFile(
+      configFile,
+      JSON.stringify({
         home: join(tmp, "front"),
-        "models.default": "bench",
-        "models.context_size": 65536,
-        "scheduler.parallel": n,
-        "cache.enabled": false,
-        "log.level": "silent",
-        "remote.models": [
-          {
-            name: "bench",
-            tag: "remote",
-            urls: [upstream],
-            upstream_model: "bench",
-            max_concurrent: n,
-            extra_body: upstreamExtra,
-          },
-        ],
-      },
+        server: { host: "127.0.0.1", port: frontPort, metrics_port: metricsPort },
+        models: { default: "bench", context_size: 65536 },
+        scheduler: { parallel: n },
+        cache: { enabled: false },
+        log: { level: "silent" },
+        remote: {
+          models: [
+            {
+              name: "bench",
+              tag: "remote",
+              urls: [upstream],
+              upstream_model: "bench",
+              max_concurrent: n,
+              extra_body: upstreamExtra,
+            },
+          ],
+        },
+      }),
+    );
+    // Only the file configures it: a config variable of this shell (PORT, REFLEXIA_HOME, …) would override it.
+    const frontEnv: Record<string, string | undefined> = { ...process.env };
+    for (const d of CONFIG_KEYS) delete frontEnv[d.env];
+    frontEnv.REFLEXIA_CONFIG = configFile;
+    const frontProc: ChildProcess = spawn(process.execPath, [REFLEXIA_BIN, "serve"], {
+      env: frontEnv as NodeJS.ProcessEnv,
+      stdio: ["ignore", "ignore", "pipe"],
     });
-    const wiring = await createAppDeps(config, { ensureDefaultModel: false, rag: false, webDir: null, logger: false });
-    const app = buildApp(wiring.deps);
-    const front = await app.listen({ port: 0, host: "127.0.0.1" });
-    cleanups.push(async () => {
-      await app.close();
-      await wiring.close();
+    let frontLog = "";
+    frontProc.stderr?.on("data", (d: Buffer) => (frontLog = (frontLog + d.toString()).slice(-4000)));
+    const killFront = () => frontProc.kill(process.env.RFX_FRONT_SIG === "TERM" ? "SIGTERM" : "SIGKILL");
+    process.once("exit", killFront);
+    cleanups.push(() => {
+      killFront();
+      process.off("exit", killFront);
     });
+    const front = `http://127.0.0.1:${frontPort}`;
+    for (let i = 0; ; i++) {
+      if (frontProc.exitCode !== null) throw new ReflexiaError("RFX_ENGINE", `reflexia serve exited: ${frontLog}`);
+      if (
+        await fetch(`${front}/readyz`).then(
+          (r) => r.ok,
+          () => false,
+        )
+      )
+        break;
+      if (i > 600) throw new ReflexiaError("RFX_ENGINE", `reflexia serve did not start: ${frontLog}`);
+      await pause(100);
+    }
 
     const direct = new OpenAI({ baseURL: `${upstream}/v1`, apiKey: "none", maxRetries: 2 });
     const via = new OpenAI({ baseURL: `${front}/v1`, apiKey: "none", maxRetries: 2 });
@@ -189,9 +223,23 @@ export async function runRemoteOverhead(options: RemoteOverheadOptions): Promise
       }
       return [count, ttft];
     };
+    // The front's own view of the upstream (its TTFT histogram's sum and count): what it adds is the rest.
+    const upstreamTtft = async (): Promise<{ sum: number; count: number }> => {
+      const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      const value = (name: string) =>
+        text
+          .split("\n")
+          .filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `))
+          .reduce((a, l) => a + Number(l.slice(l.lastIndexOf(" ") + 1)), 0);
+      return {
+        sum: value("reflexia_upstream_time_to_first_token_seconds_sum") * 1000,
+        count: value("reflexia_upstream_time_to_first_token_seconds_count"),
+      };
+    };
     const run = async (side: "direct" | "via", trial: number): Promise<SideFigures> => {
       const ttftMs: number[] = [];
       let total = 0;
+      const before = side === "via" ? await upstreamTtft() : undefined;
       const t0 = performance.now();
       await Promise.all(
         Array.from({ length: n }, async (_, w) => {
@@ -212,7 +260,11 @@ export async function runRemoteOverhead(options: RemoteOverheadOptions): Promise
           }
         }),
       );
-      return { tokensPerSecond: (total / (performance.now() - t0)) * 1000, ttftMs };
+      const tokensPerSecond = (total / (performance.now() - t0)) * 1000;
+      if (!before) return { tokensPerSecond, ttftMs };
+      const after = await upstreamTtft();
+      const upstreamMeanMs = (after.sum - before.sum) / Math.max(1, after.count - before.count);
+      return { tokensPerSecond, ttftMs, upstreamMeanMs };
     };
     log(
       `llama-server ${options.threads ?? 2} threads, ${n} slots; ${n} concurrent × ${perWorker} requests × ${tokens} tokens per run; ${trials} paired trials; load ${loadavg()
@@ -234,7 +286,7 @@ export async function runRemoteOverhead(options: RemoteOverheadOptions): Promise
       allVia.push(...v.ttftMs);
       rows.push({ direct: d.tokensPerSecond, via: v.tokensPerSecond, ratio: v.tokensPerSecond / d.tokensPerSecond });
       log(
-        `trial ${t + 1}: direct ${d.tokensPerSecond.toFixed(1)} tok/s, via Reflexia ${v.tokensPerSecond.toFixed(1)} tok/s (×${(v.tokensPerSecond / d.tokensPerSecond).toFixed(3)}); TTFT p50 ${median(d.ttftMs).toFixed(1)} / ${median(v.ttftMs).toFixed(1)} ms`,
+        `trial ${t + 1}: direct ${d.tokensPerSecond.toFixed(1)} tok/s, via Reflexia ${v.tokensPerSecond.toFixed(1)} tok/s (×${(v.tokensPerSecond / d.tokensPerSecond).toFixed(3)}); TTFT p50 ${median(d.ttftMs).toFixed(1)} / ${median(v.ttftMs).toFixed(1)} ms, mean ${mean(d.ttftMs).toFixed(1)} / ${mean(v.ttftMs).toFixed(1)} ms (upstream as the front saw it ${v.upstreamMeanMs?.toFixed(1)} ms)`,
       );
     }
     const result: RemoteOverheadResult = {
