@@ -491,7 +491,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   const acquire = async (ref: string, opts: AcquireOptions = {}): Promise<Lease> => {
     assertAdmitting();
     if (opts.signal?.aborted) throw cancelled(opts.signal);
-    const variant = await resolveModel(ref);
+    const variant = opts.variant ?? (await resolveModel(ref));
     const embedding = opts.embedding === true;
     const key = variantKey(variant, embedding);
     const slot = slotOf(key, variant);

@@ -111,6 +111,11 @@ export interface AcquireOptions {
   keepAliveSeconds?: number;
   /** Load the variant for embeddings (a separate context from the generation one). Defaults to false. */
   embedding?: boolean;
+  /**
+   * `ref` already resolved by the caller (the variant selector's catalog, current as of the store's stamp): no
+   * store read per request. Defaults to resolving `ref`.
+   */
+  variant?: SchedulableVariant;
 }
 
 /** A running slot on a loaded variant; release() exactly once when the generation ends (extra calls are no-ops). */

@@ -377,6 +377,7 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
       const lease = await scheduler.acquire(`${sel.variant.name}:${sel.variant.tag}`, {
         signal: req.signal,
         keepAliveSeconds: req.keepAliveSeconds,
+        variant: sel.variant,
       });
       let result: GenerationResult;
       let meta: ReflexiaMeta;

@@ -81,7 +81,10 @@ export function createVariantSelector(options: VariantSelectorOptions): VariantS
   const previous = new Map<string, { quantization: string; level?: ComplexityLevel }>();
   // Per model: its manifests and resolved policy variants, valid while the store's catalog stamp is unchanged, so
   // a request reads no file (a cache hit then costs no I/O at all).
-  const catalogs = new Map<string, { stamp: string; manifests: ModelManifest[]; variants: SelectableVariant[] }>();
+  const catalogs = new Map<
+    string,
+    { stamp: string; manifests: ModelManifest[]; variants: SelectableVariant[]; all: SelectableVariant[] }
+  >();
   // The analysis is a pure function of the text (≈ 0.1-0.2 ms of regexes for a short prompt): a repeated request,
   // the case the response cache serves, reuses it.
   const complexityMemo = new Map<string, ReturnType<typeof analyzeComplexity>>();
@@ -104,16 +107,27 @@ export function createVariantSelector(options: VariantSelectorOptions): VariantS
     return result;
   };
 
-  async function catalogOf(name: string): Promise<{ manifests: ModelManifest[]; variants: SelectableVariant[] }> {
+  async function catalogOf(
+    name: string,
+  ): Promise<{ manifests: ModelManifest[]; variants: SelectableVariant[]; all: SelectableVariant[] }> {
     const stamp = store.catalogStamp?.(name);
     const cached = catalogs.get(name);
     if (cached && stamp !== undefined && cached.stamp === stamp) return cached;
     // Read after the stamp: the data is at least as new as the stamp it is filed under.
     const manifests = await store.variants(name);
-    const variants = await Promise.all(
-      manifests.filter((m) => isQuantization(m.tag)).map((m) => resolveVariant(`${m.name}:${m.tag}`)),
-    );
-    const fresh = { stamp: stamp ?? "", manifests, variants };
+    // Every tag, so a pinned one (":latest", a remote ":remote") costs no store read per request either.
+    // A pinned tag that does not resolve is left out here and fails by name when asked for.
+    const all = (
+      await Promise.all(
+        manifests.map((m) =>
+          isQuantization(m.tag)
+            ? resolveVariant(`${m.name}:${m.tag}`)
+            : resolveVariant(`${m.name}:${m.tag}`).catch(() => undefined),
+        ),
+      )
+    ).filter((v): v is SelectableVariant => v !== undefined);
+    const variants = all.filter((v) => isQuantization(v.tag));
+    const fresh = { stamp: stamp ?? "", manifests, variants, all };
     if (stamp !== undefined) catalogs.set(name, fresh);
     return fresh;
   }
@@ -139,13 +153,13 @@ export function createVariantSelector(options: VariantSelectorOptions): VariantS
   return {
     async select(ref, input) {
       const parsed = parseModelRef(ref);
-      const { manifests, variants } = await catalogOf(parsed.name);
+      const { manifests, variants, all } = await catalogOf(parsed.name);
       if (manifests.length === 0) await resolveVariant(ref); // RFX_MODEL_NOT_FOUND in the store's words
       const pressureNow = memory ? memory.latest().pressure : null;
 
       // A tag outside the quantization names (e.g. "latest", "v2") is pinned as is: only the budget applies.
       if (parsed.tag && !isQuantization(parsed.tag)) {
-        const variant = await resolveVariant(ref);
+        const variant = all.find((v) => v.tag === parsed.tag) ?? (await resolveVariant(ref));
         return {
           variant,
           reason: "pinned",
