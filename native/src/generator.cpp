@@ -124,6 +124,7 @@ static SamplingParams read_sampling(Napi::Env env, const Napi::Object & o) {
     p.repeat_last_n = (int32_t) required_number(env, o, "repeatLastN");
     // Optional: structured output and log-probabilities (JS validates the grammar before submitting).
     if (o.Has("grammar") && o.Get("grammar").IsString()) p.grammar = o.Get("grammar").As<Napi::String>().Utf8Value();
+    if (o.Has("grammarCloseJson")) p.grammar_close_json = o.Get("grammarCloseJson").ToBoolean().Value();
     if (o.Has("grammarRoot") && o.Get("grammarRoot").IsString())
         p.grammar_root = o.Get("grammarRoot").As<Napi::String>().Utf8Value();
     if (o.Has("grammarTriggers") && o.Get("grammarTriggers").IsArray()) {

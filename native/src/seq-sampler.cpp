@@ -36,8 +36,10 @@ SeqSampler::SeqSampler(const SamplingParams & p, const llama_vocab * vocab, int3
             grammar_ = llama_sampler_init_grammar(vocab, p_.grammar.c_str(), p_.grammar_root.c_str());
         }
         if (!grammar_) throw std::runtime_error("grammar_invalid");
-        // A lazy grammar may never trigger, and the sampler cannot tell when it has: free text is never closed.
-        close_from_ = p_.grammar_lazy ? -1 : std::max(max_tokens / 4, std::min(48, max_tokens / 2));
+        // Only JSON is closed (other grammars have their own ends), and never a lazy grammar: it may never trigger,
+        // and the sampler cannot tell when it has, so free text would be closed.
+        close_from_ = p_.grammar_lazy || !p_.grammar_close_json ? -1
+                                                                 : std::max(max_tokens / 4, std::min(48, max_tokens / 2));
     }
     if (p_.temperature > 0.0f) {
         auto cp = llama_sampler_chain_default_params();

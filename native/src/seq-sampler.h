@@ -24,6 +24,8 @@ struct SamplingParams {
     std::string grammar;
     std::string grammar_root = "root";
     bool grammar_lazy = false;
+    // The grammar writes JSON: near max_tokens, prefer tokens that close open strings, arrays and objects.
+    bool grammar_close_json = false;
     std::vector<std::string> grammar_triggers;
     // -1: no log-probabilities; 0: the sampled token's; k > 0: also the k most likely.
     int32_t n_logprobs = -1;

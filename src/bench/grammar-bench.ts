@@ -54,7 +54,7 @@ export async function runGrammarBenchmark(options: GrammarBenchmarkOptions): Pro
   try {
     const grammars: Record<GrammarBenchMode, GrammarConstraint | undefined> = {
       unconstrained: undefined,
-      json_schema: { gbnf: jsonSchemaToGbnf(SCHEMA) },
+      json_schema: { gbnf: jsonSchemaToGbnf(SCHEMA), closeJson: true },
       // Every token's text passes, so no resampling: what remains is the per-token check and grammar update.
       any_text: { gbnf: "root ::= [^\\x00]*" },
     };

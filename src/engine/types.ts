@@ -41,6 +41,12 @@ export interface GrammarConstraint {
    * from the start of the output) matches; from its first capture group on, the grammar applies.
    */
   triggers?: string[];
+  /**
+   * The grammar writes JSON (a schema, JSON mode, a forced tool call): as max_tokens nears, sampling prefers tokens
+   * that close the open strings, arrays and objects, so an answer cut by the budget still parses. Raw GBNF (the
+   * `grammar` field) leaves it unset: closing JSON would only corrupt other languages.
+   */
+  closeJson?: boolean;
 }
 
 /** Most alternatives per token a request may ask for (OpenAI's top_logprobs limit). */

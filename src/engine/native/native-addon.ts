@@ -59,6 +59,8 @@ export interface NativeSubmitParams {
   /** GBNF the output must match; grammarTriggers make it lazy (see GrammarConstraint). */
   grammar?: string;
   grammarRoot?: string;
+  /** The grammar writes JSON: close open strings, arrays and objects as max_tokens nears (GrammarConstraint.closeJson). */
+  grammarCloseJson?: boolean;
   grammarTriggers?: string[];
   /** Log-probabilities per token: 0 the sampled token's, k (≤ 20) also the top k. */
   logprobs?: number;

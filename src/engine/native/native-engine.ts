@@ -467,6 +467,7 @@ async function createGenerationModel(
           ? {
               grammar: options.grammar.gbnf,
               grammarRoot: options.grammar.root ?? "root",
+              grammarCloseJson: options.grammar.closeJson === true,
               ...(options.grammar.triggers?.length ? { grammarTriggers: options.grammar.triggers } : {}),
             }
           : {}),

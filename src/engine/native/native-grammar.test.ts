@@ -60,7 +60,9 @@ describe("native engine: grammar", () => {
       { temperature: 0.8, maxTokens: 60, seed: 7 },
     ];
     const replies = await Promise.all(
-      runs.map((o) => model.chat([{ role: "user", content: "A person please" }], { ...o, grammar: { gbnf } })),
+      runs.map((o) =>
+        model.chat([{ role: "user", content: "A person please" }], { ...o, grammar: { gbnf, closeJson: true } }),
+      ),
     );
     for (const r of replies) {
       expect(matchesSchema(JSON.parse(r.text)), r.text).toBe(true);
@@ -69,11 +71,48 @@ describe("native engine: grammar", () => {
   });
 
   it("json mode gives an object; raw GBNF is followed exactly", async () => {
-    const j = await model.chat([{ role: "user", content: "x" }], { grammar: { gbnf: JSON_VALUE_GBNF }, seed: 3 });
+    const j = await model.chat([{ role: "user", content: "x" }], {
+      grammar: { gbnf: JSON_VALUE_GBNF, closeJson: true },
+      seed: 3,
+    });
     expect(typeof JSON.parse(j.text)).toBe("object");
     const g = await model.generate("Answer:", { grammar: { gbnf: 'root ::= "yes" | "no" | "maybe"' }, seed: 4 });
     expect(["yes", "no", "maybe"]).toContain(g.text);
     expect(g.finishReason).toBe("stop");
+  });
+
+  it("closes JSON only when asked: raw GBNF that allows any text is not ended with brackets", async () => {
+    const anyText = { gbnf: "root ::= [^\\x00]*" };
+    for (const seed of [1, 2, 3]) {
+      const r = await model.generate("Once upon a time", { grammar: anyText, maxTokens: 60, seed, temperature: 0.8 });
+      // With the JSON close-out the last quarter would be closing punctuation, since every token is allowed.
+      expect(r.text, r.text).not.toMatch(/[}\]"]{6,}\s*$/);
+    }
+  });
+
+  it("a lazy grammar is free until its trigger matches, then constrains the rest", async () => {
+    // llama.cpp matches the trigger on the bytes out so far: it fires on the token that takes the output past 24
+    // bytes, and the grammar starts at byte 24. The rest of that token may be anything (at most 16 characters),
+    // then only lowercase letters and spaces.
+    const lazy = { gbnf: "root ::= [^\\x00]{0,16} [a-z ]*", triggers: ["[\\s\\S]{24}([\\s\\S]+)"] };
+    const bytes = (t: string) => Buffer.from(t, "utf8");
+    let freeBeforeTrigger = 0;
+    let checked = 0;
+    for (const seed of [11, 12, 13, 14, 15, 16]) {
+      const opts = { maxTokens: 48, seed, temperature: 0.9 };
+      const free = await model.generate("Once upon a time", opts);
+      const r = await model.generate("Once upon a time", { ...opts, grammar: lazy });
+      if (bytes(free.text).length < 24 || bytes(r.text).length < 100) continue;
+      checked++;
+      // Before the trigger the draws are the unconstrained ones (same seed, same tokens) ...
+      expect(bytes(r.text).subarray(0, 24).equals(bytes(free.text).subarray(0, 24))).toBe(true);
+      // ... well after it, the grammar holds.
+      expect(r.text.slice(-30), r.text).toMatch(/^[a-z ]*$/);
+      // An eager grammar would have forbidden these (bytes 16-24 outside [a-z ]).
+      if (/[^a-z ]/.test(bytes(free.text).subarray(16, 24).toString("latin1"))) freeBeforeTrigger++;
+    }
+    expect(checked).toBeGreaterThan(2);
+    expect(freeBeforeTrigger).toBeGreaterThan(0);
   });
 
   it("refuses GBNF that does not parse, naming the problem", async () => {

@@ -25,6 +25,6 @@ export function grammarForOutput(
     return g;
   }
   if (!format || format.type === "text") return undefined;
-  if (format.type === "json_object") return { gbnf: JSON_VALUE_GBNF };
-  return { gbnf: jsonSchemaToGbnf(format.schema, `${field} schema`) };
+  if (format.type === "json_object") return { gbnf: JSON_VALUE_GBNF, closeJson: true };
+  return { gbnf: jsonSchemaToGbnf(format.schema, `${field} schema`), closeJson: true };
 }

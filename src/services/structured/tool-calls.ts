@@ -66,7 +66,7 @@ export function planTools(
       "RFX_VALIDATION",
       `tool_choice names function ${JSON.stringify(c.name)}, which is not in ${field}`,
     );
-  return { tools: list, grammar: { gbnf: callGrammar(forced, field) }, parse: true };
+  return { tools: list, grammar: { gbnf: callGrammar(forced, field), closeJson: true }, parse: true };
 }
 
 /** GBNF for one call `{"name": …, "arguments": …}` of one of `tools`, arguments matching its parameter schema. */
