@@ -374,7 +374,7 @@ function cpuMsPer(n: number, since: NodeJS.CpuUsage): number {
 }
 
 /** Upload requests the ingest measurement keeps in flight. */
-const UPLOADS_IN_FLIGHT = 16;
+const UPLOADS_IN_FLIGHT = 32;
 
 async function measureIngest(
   dir: string,
