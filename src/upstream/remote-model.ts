@@ -50,6 +50,13 @@ class AttemptError extends Error {
   }
 }
 
+/**
+ * Resets before any byte of an answer retried on the same endpoint before it counts as down. llama-server
+ * (cpp-httplib) closes kept-alive connections after a few requests, so under load the pool can hand out several
+ * sockets in a row that the server has already closed; a request sent on one was never read.
+ */
+const MAX_RESET_RETRIES = 3;
+
 const PIECES = /[\p{L}\p{N}]+|[^\s\p{L}\p{N}]/gu;
 
 /**
@@ -230,7 +237,7 @@ export function createRemoteModel(options: RemoteModelOptions): LoadedModel {
     };
     const tried = new Set<string>();
     const emitted = { any: false };
-    let resetRetried = false;
+    let resets = 0;
     let lastError: AttemptError | undefined;
     active++;
     try {
@@ -262,13 +269,13 @@ export function createRemoteModel(options: RemoteModelOptions): LoadedModel {
           return { ...result, timings: { ...result.timings, totalMs: performance.now() - t0 } };
         } catch (e) {
           const err = e instanceof AttemptError ? e : new AttemptError("stream", (e as Error).message, !emitted.any);
-          // One reset per request is the connection's fault, not the endpoint's: retry there; a second one ejects.
-          const kind = err.kind === "reset" && resetRetried ? "connect" : err.kind;
+          // A reset before any byte is the connection's fault, not the endpoint's: retried there (MAX_RESET_RETRIES), then it ejects.
+          const kind = err.kind === "reset" && resets >= MAX_RESET_RETRIES ? "connect" : err.kind;
           lease.release(kind, err.message);
           metrics?.observeAttempt(lease.labels, kind, (performance.now() - started) / 1000, undefined);
           if (kind === "cancelled") return cancelledResult(t0);
           if (kind === "reset" && !emitted.any) {
-            resetRetried = true;
+            resets++;
             tried.delete(lease.url);
             continue;
           }
