@@ -1,5 +1,6 @@
 // A remote variant as a LoadedModel: each generation is a streamed OpenAI-compatible request to one endpoint of
 // the pool, retried on another endpoint while nothing has reached the client yet.
+import type { IncomingMessage } from "node:http";
 import type {
   ChatMessage,
   FinishReason,
@@ -10,6 +11,7 @@ import type {
 } from "../engine/types.ts";
 import { ReflexiaError } from "../errors/index.ts";
 import type { EndpointLease, EndpointPool } from "./endpoint-pool.ts";
+import { PostError, postStream, readText } from "./post-stream.ts";
 import { readSseData } from "./sse.ts";
 import type { UpstreamErrorKind, UpstreamMetricsSink } from "./types.ts";
 
@@ -56,6 +58,9 @@ class AttemptError extends Error {
  * sockets in a row that the server has already closed; a request sent on one was never read.
  */
 const MAX_RESET_RETRIES = 3;
+
+/** How long the body may stay open after [DONE] before its connection is dropped. */
+const DONE_DRAIN_MS = 1000;
 
 const PIECES = /[\p{L}\p{N}]+|[^\s\p{L}\p{N}]/gu;
 
@@ -123,38 +128,41 @@ export function createRemoteModel(options: RemoteModelOptions): LoadedModel {
     let finish: FinishReason = "stop";
     let usage: { prompt_tokens?: number; completion_tokens?: number } | undefined;
     let chunks = 0;
+    let complete = false;
+    let res: IncomingMessage | undefined;
     try {
-      let res: Response;
       try {
-        res = await fetch(`${lease.url}/${route}`, {
-          method: "POST",
-          headers: {
-            "content-type": "application/json",
+        res = await postStream(
+          `${lease.url}/${route}`,
+          JSON.stringify(body),
+          {
             accept: "text/event-stream",
             ...(options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {}),
           },
-          body: JSON.stringify(body),
-          signal: ctl.signal,
-        });
+          ctl.signal,
+        );
       } catch (e) {
         if (opts.signal?.aborted) throw new AttemptError("cancelled", "cancelled", false);
         if (timedOut) throw new AttemptError("timeout", "no answer in time", true);
-        const cause = (e as Error).cause as (Error & { code?: string }) | undefined;
-        // A socket the pool reused and the server had meanwhile closed (its keep-alive timeout) fails like this
-        // before any byte; a refused connection is ECONNREFUSED. Only the latter says the endpoint is down.
         // Closed before any response (a kept-alive socket the server had let go, or a server shedding connections):
-        // retried once on the same endpoint. A refused connection (ECONNREFUSED) says the endpoint is down.
-        const reset = cause?.code === "UND_ERR_SOCKET" || cause?.code === "ECONNRESET";
-        throw new AttemptError(reset ? "reset" : "connect", cause?.message ?? (e as Error).message, true);
+        // retried on the same endpoint. A refused connection (ECONNREFUSED) says the endpoint is down.
+        const failure = e instanceof PostError ? e.failure : "connect";
+        throw new AttemptError(failure === "reset" ? "reset" : "connect", (e as Error).message, true);
       }
-      if (!res.ok || !res.body) {
-        const detail = (await res.text().catch(() => "")).slice(0, 500);
-        const kind = res.status >= 500 ? "http_5xx" : "http_4xx";
-        throw new AttemptError(kind, `HTTP ${res.status}${detail ? `: ${detail}` : ""}`, res.status >= 500, res.status);
+      const status = res.statusCode ?? 0;
+      if (status < 200 || status >= 300) {
+        const detail = await readText(res, 500);
+        const kind = status >= 500 ? "http_5xx" : "http_4xx";
+        throw new AttemptError(kind, `HTTP ${status}${detail ? `: ${detail}` : ""}`, status >= 500, status);
       }
+      res.setEncoding("utf8");
       try {
-        for await (const data of readSseData(res.body)) {
-          if (data === "[DONE]") break;
+        // The body stays open when we stop reading at [DONE]: it is drained below and the connection kept.
+        for await (const data of readSseData(res.iterator({ destroyOnReturn: false }))) {
+          if (data === "[DONE]") {
+            complete = true;
+            break;
+          }
           let chunk: {
             choices?: { delta?: { content?: string | null }; text?: string; finish_reason?: string | null }[];
             usage?: { prompt_tokens?: number; completion_tokens?: number } | null;
@@ -213,8 +221,18 @@ export function createRemoteModel(options: RemoteModelOptions): LoadedModel {
       clearTimeout(firstByte);
       clearTimeout(whole);
       opts.signal?.removeEventListener("abort", onAbort);
-      // Ends the upstream request when we stop early (abort, error, [DONE] before the body closed).
-      if (!ctl.signal.aborted) ctl.abort();
+      if (complete && res && !res.readableEnded) {
+        // After [DONE] the server ends the body at once: read it out so the connection goes back to the pool
+        // (aborting would close it), and give up on it after DONE_DRAIN_MS.
+        const body = res;
+        const drop = setTimeout(() => body.destroy(), DONE_DRAIN_MS);
+        drop.unref();
+        body.once("close", () => clearTimeout(drop));
+        body.resume();
+      } else if (!complete && !res?.readableEnded && !ctl.signal.aborted) {
+        // Stopped early (abort, error): end the upstream request, which closes its connection.
+        ctl.abort();
+      }
       void ttft;
     }
   }
