@@ -22,28 +22,68 @@ export class PostError extends Error {
 const RESET_CODES = new Set(["ECONNRESET", "EPIPE", "ECONNABORTED"]);
 
 /**
- * POSTs `body` (JSON) to `url` and resolves with the response once its headers are in. `signal` aborts the request
- * (and its response body) at any point; the connection then closes. Rejects with PostError.
+ * POSTs `body` (JSON) to `url` and resolves with the response once its headers are in; `signal` aborts it until
+ * then. The caller ends the response early with `res.destroy()` (the connection then closes) or reads it to its end
+ * (the connection goes back to the pool). Rejects with PostError.
  */
-export function postStream(
+export async function postStream(
   url: string,
   body: string,
   headers: Record<string, string>,
   signal: AbortSignal,
 ): Promise<IncomingMessage> {
+  for (let stale = 0; ; stale++) {
+    try {
+      return await postOnce(url, body, headers, signal, stale < MAX_STALE_RETRIES);
+    } catch (e) {
+      if (!(e instanceof StaleSocket)) throw e;
+    }
+  }
+}
+
+/** Sockets in a row that may turn out closed by the server before a request is sent afresh (see StaleSocket). */
+const MAX_STALE_RETRIES = 8;
+
+/**
+ * A kept-alive socket the server had already closed (llama-server's cpp-httplib closes them after a few requests and
+ * on its own timeout): the request was never read, so it is sent again, on another socket, without counting against
+ * the endpoint. This is what Node's `request.reusedSocket` is for.
+ */
+class StaleSocket extends Error {}
+
+function postOnce(
+  url: string,
+  body: string,
+  headers: Record<string, string>,
+  signal: AbortSignal,
+  retryStale: boolean,
+): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
     const target = new URL(url);
     const https = target.protocol === "https:";
+    // The signal ends the request only until the response begins: from then on the caller owns the response and
+    // ends it with res.destroy(). (A request signal that fires later destroys a socket that may already be back in
+    // the agent's pool, with an 'error' nobody listens to.)
     const req = (https ? httpsRequest : httpRequest)(target, {
       method: "POST",
       agent: https ? httpsAgent : httpAgent,
       headers: { ...headers, "content-type": "application/json", "content-length": Buffer.byteLength(body) },
-      signal,
     });
-    req.on("response", resolve);
+    const onAbort = (): void => {
+      req.destroy(new PostError("aborted", "aborted"));
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+    req.on("response", (res) => {
+      signal.removeEventListener("abort", onAbort);
+      resolve(res);
+    });
     req.on("error", (e: Error & { code?: string }) => {
-      if (signal.aborted || e.name === "AbortError") reject(new PostError("aborted", "aborted"));
-      else reject(new PostError(e.code && RESET_CODES.has(e.code) ? "reset" : "connect", e.message));
+      signal.removeEventListener("abort", onAbort);
+      const reset = e.code !== undefined && RESET_CODES.has(e.code);
+      if (signal.aborted || e instanceof PostError) reject(new PostError("aborted", "aborted"));
+      else if (reset && req.reusedSocket && retryStale) reject(new StaleSocket(e.message));
+      else reject(new PostError(reset ? "reset" : "connect", e.message));
     });
     req.end(body);
   });

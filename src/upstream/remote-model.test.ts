@@ -154,6 +154,45 @@ describe("remote model", () => {
   });
 });
 
+describe("remote model: connections", () => {
+  it("keeps the connection after [DONE], drops one held open past it, and survives a listener that throws", async () => {
+    const ports: number[] = [];
+    let holdAfterDone = false;
+    const a = await serve((req, _b, res) => {
+      ports.push(req.socket.remotePort!);
+      if (!holdAfterDone) return sse(res, ["x", "y"]);
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      res.write(`data: ${JSON.stringify({ choices: [{ delta: { content: "z" } }] })}\n\n`);
+      res.write("data: [DONE]\n\n"); // and the body stays open
+    });
+    const { m, pool } = model([a.url]);
+    for (let i = 0; i < 3; i++) {
+      expect((await m.chat([{ role: "user", content: "q" }])).text).toBe("xy");
+      await new Promise((res) => setTimeout(res, 20)); // the body's end is read just after [DONE]
+    }
+    // Read to its end after [DONE], each answer gave its connection back for the next request.
+    expect(new Set(ports).size).toBe(1);
+    holdAfterDone = true;
+    const t0 = performance.now();
+    expect((await m.chat([{ role: "user", content: "q" }])).text).toBe("z");
+    // The answer is complete at [DONE]: it does not wait for the body to close.
+    expect(performance.now() - t0).toBeLessThan(900);
+    // A listener throwing mid-stream ends the upstream response early; nothing is left to fail later.
+    holdAfterDone = false;
+    const thrown = await m
+      .chat([{ role: "user", content: "q" }], {
+        onText: () => {
+          throw new Error("client gone");
+        },
+      })
+      .catch((e: unknown) => e);
+    expect((thrown as Error).message).toContain("client gone");
+    await new Promise((res) => setTimeout(res, 1200));
+    expect((await m.chat([{ role: "user", content: "q" }])).text).toBe("xy");
+    pool.close();
+  });
+});
+
 describe("endpoint pool", () => {
   it("picks the endpoint with the fewest in flight, waits at the cap, and fails fast with none healthy", async () => {
     let t = 0;

@@ -130,6 +130,7 @@ export function createRemoteModel(options: RemoteModelOptions): LoadedModel {
     let chunks = 0;
     let complete = false;
     let res: IncomingMessage | undefined;
+    let stopBody: (() => void) | undefined;
     try {
       try {
         res = await postStream(
@@ -156,6 +157,14 @@ export function createRemoteModel(options: RemoteModelOptions): LoadedModel {
         throw new AttemptError(kind, `HTTP ${status}${detail ? `: ${detail}` : ""}`, status >= 500, status);
       }
       res.setEncoding("utf8");
+      // From here a timeout or the client going away ends the response itself; its errors surface in the loop.
+      const answer = res;
+      stopBody = (): void => {
+        answer.destroy();
+      };
+      if (ctl.signal.aborted) stopBody();
+      else ctl.signal.addEventListener("abort", stopBody, { once: true });
+      res.on("error", () => {});
       try {
         // The body stays open when we stop reading at [DONE]: it is drained below and the connection kept.
         for await (const data of readSseData(res.iterator({ destroyOnReturn: false }))) {
@@ -229,10 +238,11 @@ export function createRemoteModel(options: RemoteModelOptions): LoadedModel {
         drop.unref();
         body.once("close", () => clearTimeout(drop));
         body.resume();
-      } else if (!complete && !res?.readableEnded && !ctl.signal.aborted) {
-        // Stopped early (abort, error): end the upstream request, which closes its connection.
-        ctl.abort();
+      } else if (!complete && res && !res.readableEnded) {
+        // Stopped early (abort, error): end the upstream response, which closes its connection.
+        res.destroy();
       }
+      if (stopBody) ctl.signal.removeEventListener("abort", stopBody);
       void ttft;
     }
   }
