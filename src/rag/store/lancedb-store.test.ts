@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -82,6 +82,25 @@ function docWithChunks(id: string, vectors: Float32Array[]) {
 }
 
 describe("openLanceDbStore", () => {
+  it.runIf(process.platform === "linux")(
+    "runs Lance's compute pool on at least 4 threads (on one, optimize deadlocks as a table grows)",
+    async () => {
+      const dim = 8;
+      const store = await openLanceDbStore({ dir: join(root, "threads"), dim, embedderId: "t", optimizeEvery: 1 });
+      try {
+        await store.commitDocuments([docWithChunks("t0", [unitVector(dim, 1), unitVector(dim, 2)])]);
+        await store.optimize();
+        const comm = (t: string) => readFileSync(`/proc/self/task/${t}/comm`, "utf8").trim();
+        const lanceCpu = readdirSync("/proc/self/task").filter((t) => comm(t) === "lance-cpu").length;
+        // The store sets LANCE_CPU_THREADS when it is loaded (Lance's own default here is one worker).
+        expect(Number(process.env.LANCE_CPU_THREADS)).toBeGreaterThanOrEqual(4);
+        expect(lanceCpu).toBeGreaterThanOrEqual(4);
+      } finally {
+        await store.close();
+      }
+    },
+  );
+
   it("builds an HNSW index past the threshold, keeps recall against exact search and covers rows added later", async () => {
     const dim = 32;
     const store = await openLanceDbStore({

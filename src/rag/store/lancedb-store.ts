@@ -31,6 +31,7 @@
 // vector compared) until the table reaches `annThreshold` rows; then an IVF_HNSW_SQ index is built in the
 // background, and rebuilt whenever the table has doubled since.
 import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import * as lancedb from "@lancedb/lancedb";
 import { createRequire } from "node:module";
@@ -59,6 +60,18 @@ import {
   type StoreVerifyReport,
   type VectorStore,
 } from "./vector-store.ts";
+
+/**
+ * Lance sizes its compute pool from the cores less two it keeps for I/O, and at two cores or fewer runs it on one
+ * thread ("not a supported configuration", in its own words). `optimize` then deadlocks once a table grows: a task on
+ * the only compute thread waits for another (seen at ~50,000 chunks on a 2-core machine: the process idle for good,
+ * a "lance-cpu" thread parked in `EventListenerFuture::wait`). With four threads the same 100,000-document ingest
+ * completes. Unless the user set it, the pool gets at least MIN_LANCE_CPU_THREADS; Lance reads the variable when it
+ * first computes, after this module is loaded.
+ */
+const MIN_LANCE_CPU_THREADS = 4;
+if (!process.env.LANCE_CPU_THREADS)
+  process.env.LANCE_CPU_THREADS = String(Math.max(MIN_LANCE_CPU_THREADS, availableParallelism() - 2));
 
 // Arrow through require: LanceDB loads apache-arrow's CommonJS build, and its `instanceof` checks only accept
 // objects of that instance (an ESM import is a second copy whose tables LanceDB would have to rebuild).
