@@ -60,6 +60,37 @@ export interface RemoteOverheadResult {
 /** The CLI launcher, beside src/ in a checkout and dist/ in a package. */
 const REFLEXIA_BIN = fileURLToPath(new URL("../../bin/reflexia.js", import.meta.url));
 
+/**
+ * Waits until `url` answers 2xx (a child that exits first, or 60 s without an answer, fails with its last stderr),
+ * and returns the cleanup that kills the child. The child is killed at this process's exit too.
+ */
+async function startedAt(child: ChildProcess, name: string, url: string): Promise<() => void> {
+  let log = "";
+  child.stderr?.on("data", (d: Buffer) => (log = (log + d.toString()).slice(-4000)));
+  const kill = () => child.kill("SIGKILL");
+  process.once("exit", kill);
+  const cleanup = () => {
+    kill();
+    process.off("exit", kill);
+  };
+  for (let i = 0; ; i++) {
+    if (child.exitCode !== null) {
+      cleanup();
+      throw new ReflexiaError("RFX_ENGINE", `${name} exited: ${log}`);
+    }
+    const ok = await fetch(url).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) return cleanup;
+    if (i > 600) {
+      cleanup();
+      throw new ReflexiaError("RFX_ENGINE", `${name} did not start: ${log}`);
+    }
+    await pause(100);
+  }
+}
+
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -121,27 +152,8 @@ export async function runRemoteOverhead(options: RemoteOverheadOptions): Promise
       ],
       { stdio: ["ignore", "ignore", "pipe"] },
     );
-    let serverLog = "";
-    server.stderr?.on("data", (d: Buffer) => (serverLog = (serverLog + d.toString()).slice(-4000)));
-    const kill = () => server.kill("SIGKILL");
-    process.once("exit", kill);
-    cleanups.push(() => {
-      kill();
-      process.off("exit", kill);
-    });
     const upstream = `http://127.0.0.1:${port}`;
-    for (let i = 0; ; i++) {
-      if (server.exitCode !== null) throw new ReflexiaError("RFX_ENGINE", `llama-server exited: ${serverLog}`);
-      if (
-        await fetch(`${upstream}/health`).then(
-          (r) => r.ok,
-          () => false,
-        )
-      )
-        break;
-      if (i > 600) throw new ReflexiaError("RFX_ENGINE", `llama-server did not start: ${serverLog}`);
-      await pause(100);
-    }
+    cleanups.push(await startedAt(server, "llama-server", `${upstream}/health`));
 
     // The front: `reflexia serve` in a process of its own (as deployed), the remote variant declared in its config
     // file, cache and auth off. The client runs in this process for both sides, so the front's relay work never
@@ -180,27 +192,8 @@ export async function runRemoteOverhead(options: RemoteOverheadOptions): Promise
       env: frontEnv as NodeJS.ProcessEnv,
       stdio: ["ignore", "ignore", "pipe"],
     });
-    let frontLog = "";
-    frontProc.stderr?.on("data", (d: Buffer) => (frontLog = (frontLog + d.toString()).slice(-4000)));
-    const killFront = () => frontProc.kill(process.env.RFX_FRONT_SIG === "TERM" ? "SIGTERM" : "SIGKILL");
-    process.once("exit", killFront);
-    cleanups.push(() => {
-      killFront();
-      process.off("exit", killFront);
-    });
     const front = `http://127.0.0.1:${frontPort}`;
-    for (let i = 0; ; i++) {
-      if (frontProc.exitCode !== null) throw new ReflexiaError("RFX_ENGINE", `reflexia serve exited: ${frontLog}`);
-      if (
-        await fetch(`${front}/readyz`).then(
-          (r) => r.ok,
-          () => false,
-        )
-      )
-        break;
-      if (i > 600) throw new ReflexiaError("RFX_ENGINE", `reflexia serve did not start: ${frontLog}`);
-      await pause(100);
-    }
+    cleanups.push(await startedAt(frontProc, "reflexia serve", `${front}/readyz`));
 
     const direct = new OpenAI({ baseURL: `${upstream}/v1`, apiKey: "none", maxRetries: 2 });
     const via = new OpenAI({ baseURL: `${front}/v1`, apiKey: "none", maxRetries: 2 });

@@ -1,5 +1,6 @@
-// One streamed POST to an upstream over node:http(s) with kept-alive connections: far less work per request and per
-// event than fetch's web streams, which matters when a front relays thousands of events a second on a small host.
+// One streamed POST to an upstream over node:http(s) with kept-alive connections: less work per request and per event
+// than fetch's web streams (their promise machinery showed in the front's profile), which matters when a front relays
+// thousands of events a second on a small host.
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 
@@ -45,8 +46,8 @@ export async function postStream(
 const MAX_STALE_RETRIES = 8;
 
 /**
- * A kept-alive socket the server had already closed (llama-server's cpp-httplib closes them after a few requests and
- * on its own timeout): the request was never read, so it is sent again, on another socket, without counting against
+ * A kept-alive socket the server had already closed (llama-server closes its connection after every streamed answer,
+ * other servers on their keep-alive timeout): the request was never read, so it is sent again, on another socket, without counting against
  * the endpoint. This is what Node's `request.reusedSocket` is for.
  */
 class StaleSocket extends Error {}
