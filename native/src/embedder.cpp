@@ -19,42 +19,13 @@ Napi::Function Embedder::Define(Napi::Env env) {
 
 // new Embedder(model, {contextSize, threads, poll})
 Embedder::Embedder(const Napi::CallbackInfo & info) : Napi::ObjectWrap<Embedder>(info) {
-    auto env = info.Env();
-    if (info.Length() < 2 || !info[0].IsObject() || !info[1].IsObject()) {
-        throw Napi::TypeError::New(env, "Embedder(model, options)");
-    }
-    auto model = Model::Unwrap(info[0].As<Napi::Object>())->ref();
-    if (!model) throw Napi::Error::New(env, "model is disposed");
-    auto o = info[1].As<Napi::Object>();
-    // JS always passes these: no default is restated on this side of the binding.
-    auto u32 = [&](const char * k) {
-        if (!o.Has(k) || !o.Get(k).IsNumber()) throw Napi::TypeError::New(env, std::string(k) + " is required (a number)");
-        return o.Get(k).As<Napi::Number>().Uint32Value();
-    };
-    uint32_t n_ctx = u32("contextSize");
-    int32_t threads = (int32_t) std::max<uint32_t>(1, u32("threads"));
-    auto cp = llama_context_default_params();
-    cp.n_ctx = n_ctx;
-    // Pooling needs a whole text in one ubatch.
-    cp.n_batch = n_ctx;
-    cp.n_ubatch = n_ctx;
-    cp.n_seq_max = 1;
-    cp.n_threads = threads;
-    cp.n_threads_batch = threads;
-    cp.embeddings = true;
-    cp.pooling_type = LLAMA_POOLING_TYPE_MEAN;
-    clear_llama_error();
-    auto st = std::make_shared<State>();
-    st->model = model;
-    st->ctx = llama_init_from_model(model->model, cp);
-    if (!st->ctx) {
-        std::string why = last_llama_error();
-        throw Napi::Error::New(env, why.empty() ? "llama.cpp could not create the embedding context" : why);
-    }
-    st->pool = shared_threadpool(threads, u32("poll"));
-    st->pool->attach(st->ctx);
-    st->n_ctx = (int32_t) llama_n_ctx(st->ctx);
-    state_ = st;
+    state_ = open_solo_context(info, "Embedder(model, options)", "embedding", [](llama_context_params & cp, const RequiredNumber &) {
+        // Pooling needs a whole text in one ubatch.
+        cp.n_batch = cp.n_ctx;
+        cp.n_ubatch = cp.n_ctx;
+        cp.embeddings = true;
+        cp.pooling_type = LLAMA_POOLING_TYPE_MEAN;
+    });
 }
 
 Embedder::~Embedder() = default;

@@ -8,7 +8,7 @@
 #include <mutex>
 
 #include "common.h"
-#include "threadpool.h"
+#include "solo-context.h"
 
 namespace rfx {
 
@@ -19,18 +19,7 @@ class Embedder : public Napi::ObjectWrap<Embedder> {
     ~Embedder() override;
 
   private:
-    struct State {
-        ModelRef model;
-        llama_context * ctx = nullptr;
-        std::shared_ptr<Threadpool> pool;
-        std::mutex mu;  // one embed() at a time per context
-        int32_t n_ctx = 0;
-        std::atomic<bool> exit_stop_registered{false};
-        ~State() {
-            if (ctx) llama_free(ctx);
-            pool.reset();  // after llama_free
-        }
-    };
+    using State = SoloContext;
 
     Napi::Value Embed(const Napi::CallbackInfo & info);
     Napi::Value Close(const Napi::CallbackInfo & info);

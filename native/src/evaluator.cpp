@@ -20,42 +20,12 @@ Napi::Function Evaluator::Define(Napi::Env env) {
 
 // new Evaluator(model, {contextSize, batchSize, threads, poll})
 Evaluator::Evaluator(const Napi::CallbackInfo & info) : Napi::ObjectWrap<Evaluator>(info) {
-    auto env = info.Env();
-    if (info.Length() < 2 || !info[0].IsObject() || !info[1].IsObject()) {
-        throw Napi::TypeError::New(env, "Evaluator(model, options)");
-    }
-    auto model = Model::Unwrap(info[0].As<Napi::Object>())->ref();
-    if (!model) throw Napi::Error::New(env, "model is disposed");
-    auto o = info[1].As<Napi::Object>();
-    // JS always passes these: no default is restated on this side of the binding.
-    auto u32 = [&](const char * k) {
-        if (!o.Has(k) || !o.Get(k).IsNumber()) throw Napi::TypeError::New(env, std::string(k) + " is required (a number)");
-        return o.Get(k).As<Napi::Number>().Uint32Value();
-    };
-    uint32_t n_ctx = u32("contextSize");
-    uint32_t n_batch = std::max<uint32_t>(1, std::min(u32("batchSize"), n_ctx));
-    int32_t threads = (int32_t) std::max<uint32_t>(1, u32("threads"));
-    auto cp = llama_context_default_params();
-    cp.n_ctx = n_ctx;
-    cp.n_batch = n_batch;
-    cp.n_ubatch = n_batch;
-    cp.n_seq_max = 1;
-    cp.n_threads = threads;
-    cp.n_threads_batch = threads;
-    cp.embeddings = false;
-    clear_llama_error();
-    auto st = std::make_shared<State>();
-    st->model = model;
-    st->ctx = llama_init_from_model(model->model, cp);
-    if (!st->ctx) {
-        std::string why = last_llama_error();
-        throw Napi::Error::New(env, why.empty() ? "llama.cpp could not create the evaluation context" : why);
-    }
-    st->pool = shared_threadpool(threads, u32("poll"));
-    st->pool->attach(st->ctx);
-    st->n_ctx = (int32_t) llama_n_ctx(st->ctx);
-    st->n_batch = (int32_t) llama_n_batch(st->ctx);
-    state_ = st;
+    state_ = open_solo_context(info, "Evaluator(model, options)", "evaluation", [](llama_context_params & cp, const RequiredNumber & u32) {
+        const uint32_t n_batch = std::max<uint32_t>(1, std::min(u32("batchSize"), cp.n_ctx));
+        cp.n_batch = n_batch;
+        cp.n_ubatch = n_batch;
+        cp.embeddings = false;
+    });
 }
 
 Evaluator::~Evaluator() = default;

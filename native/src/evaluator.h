@@ -9,7 +9,7 @@
 #include <mutex>
 
 #include "common.h"
-#include "threadpool.h"
+#include "solo-context.h"
 
 namespace rfx {
 
@@ -20,19 +20,7 @@ class Evaluator : public Napi::ObjectWrap<Evaluator> {
     ~Evaluator() override;
 
   private:
-    struct State {
-        ModelRef model;
-        llama_context * ctx = nullptr;
-        std::shared_ptr<Threadpool> pool;
-        std::mutex mu;  // one evaluate() at a time per context
-        int32_t n_ctx = 0;
-        int32_t n_batch = 0;
-        std::atomic<bool> exit_stop_registered{false};
-        ~State() {
-            if (ctx) llama_free(ctx);
-            pool.reset();  // after llama_free
-        }
-    };
+    using State = SoloContext;
 
     Napi::Value Evaluate(const Napi::CallbackInfo & info);
     Napi::Value Close(const Napi::CallbackInfo & info);
