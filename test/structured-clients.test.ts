@@ -11,32 +11,22 @@ import OpenAI from "openai";
 import { zodTextFormat } from "openai/helpers/zod";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { startServer, type RunningServer } from "../src/main.ts";
-import { createTinyHome, liveServerConfig, TINY, type TinyHome } from "./support/server-fixture.ts";
+import type { RunningServer } from "../src/main.ts";
+import { TINY } from "./support/server-fixture.ts";
+import { Person, startStructuredServer, Weather, type StructuredServer } from "./support/structured-fixture.ts";
 
-let home: TinyHome;
+let live: StructuredServer;
 let server: RunningServer;
 let openai: OpenAI;
-
-const Person = z.object({ name: z.string(), age: z.number().int(), tags: z.array(z.string()) });
-const Weather = z.object({ city: z.string(), unit: z.enum(["c", "f"]) });
 const weatherJsonSchema = z.toJSONSchema(Weather) as Record<string, unknown>;
 
 beforeAll(async () => {
-  home = await createTinyHome(["q8_0"]);
-  const loaded = liveServerConfig(home.home, {
-    "scheduler.parallel": 4,
-    "models.context_size": 4096,
-    "models.default_max_tokens": 200,
-  });
-  server = await startServer({ loaded, store: home.store, logger: false });
-  await server.ready;
-  openai = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: "unused", maxRetries: 0 });
+  live = await startStructuredServer();
+  ({ server, openai } = live);
 });
 
 afterAll(async () => {
-  await server?.close();
-  await home?.cleanup();
+  await live?.close();
 });
 
 describe("openai: Responses API", () => {
