@@ -13,7 +13,7 @@ import {
 } from "../engine/native/native-engine.ts";
 import { loadConfig, type Config } from "../config/index.ts";
 import { median } from "./bench-stats.ts";
-import { benchGpuLayers, checkReferenceSet, describeBenchGpu, type BenchGpu } from "./gpu-load.ts";
+import { loadBenchModel, checkReferenceSet, describeBenchGpu, type BenchGpu } from "./gpu-load.ts";
 
 export interface EngineBenchmarkOptions {
   modelPath: string;
@@ -173,16 +173,10 @@ export async function runEngineBenchmark(options: EngineBenchmarkOptions): Promi
   const parallel = Math.max(1, ...concurrency);
   // Each sequence needs room for the long prompt plus its generation.
   const perSeq = Math.ceil((promptTokens + tokens + 16) / 256) * 256;
-  const gpuLayers = await benchGpuLayers(engine, options.config, options.modelPath, {
+  const model = await loadBenchModel(engine, options.config, options.modelPath, {
     contextSize: perSeq * parallel,
     parallel,
-  });
-  const model = await engine.loadModel({
-    path: options.modelPath,
-    parallel,
-    contextSize: perSeq * parallel,
     threads: options.threads,
-    ...(gpuLayers > 0 ? { gpuLayers } : {}),
   });
   try {
     const threads = model.threads;

@@ -8,7 +8,7 @@ import { loadConfig, type Config } from "../config/index.ts";
 import { createNativeEngine, type BatchSplitMode } from "../engine/native/native-engine.ts";
 import { freePort } from "./free-port.ts";
 import { scriptArgs } from "./script-args.ts";
-import { benchGpuLayers, checkReferenceSet, describeBenchGpu } from "./gpu-load.ts";
+import { loadBenchModel, checkReferenceSet, describeBenchGpu } from "./gpu-load.ts";
 
 export interface EngineVsLlamaOptions {
   modelPath: string;
@@ -64,16 +64,10 @@ export async function runEngineVsLlama(options: EngineVsLlamaOptions): Promise<P
   });
   for (const bin of [options.llamaServer, options.llamaBench].filter((x): x is string => !!x))
     checkReferenceSet(bin, engine.gpu.backend);
-  const gpuLayers = await benchGpuLayers(engine, options.config, options.modelPath, {
+  const model = await loadBenchModel(engine, options.config, options.modelPath, {
     contextSize: perSeq * parallel,
     parallel,
-  });
-  const model = await engine.loadModel({
-    path: options.modelPath,
-    parallel,
-    contextSize: perSeq * parallel,
     threads: options.threads,
-    ...(gpuLayers > 0 ? { gpuLayers } : {}),
   });
   const threads = model.threads;
   const gpu = describeBenchGpu(engine, model.offload);

@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Config } from "../config/index.ts";
-import type { NativeEngine } from "../engine/native/native-engine.ts";
+import type { NativeEngine, NativeLoadedModel } from "../engine/native/native-engine.ts";
 import { ReflexiaError } from "../errors/index.ts";
 import { gpuLayersForLoad } from "../services/gpu-placement.ts";
 
@@ -25,6 +25,23 @@ export async function benchGpuLayers(
   load: { contextSize: number; parallel: number },
 ): Promise<number> {
   return config ? gpuLayersForLoad(engine, config, path, load) : 0;
+}
+
+/** Loads `path` for a benchmark with the configured GPU offload (benchGpuLayers), `parallel` sequences sharing `contextSize`. */
+export async function loadBenchModel(
+  engine: NativeEngine,
+  config: Config | undefined,
+  path: string,
+  load: { contextSize: number; parallel: number; threads?: number },
+): Promise<NativeLoadedModel> {
+  const gpuLayers = await benchGpuLayers(engine, config, path, load);
+  return engine.loadModel({
+    path,
+    parallel: load.parallel,
+    contextSize: load.contextSize,
+    threads: load.threads,
+    ...(gpuLayers > 0 ? { gpuLayers } : {}),
+  });
 }
 
 export function describeBenchGpu(engine: NativeEngine, offload: { gpuLayers: number; totalLayers: number }): BenchGpu {
