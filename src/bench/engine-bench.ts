@@ -168,6 +168,9 @@ export async function runEngineBenchmark(options: EngineBenchmarkOptions): Promi
     flushIntervalMs: options.flushIntervalMs,
     batchSplit: options.batchSplit,
     gpu: options.config?.gpu.backend ?? "off",
+    // The prompt is timed on the same text several times, and llama-bench keeps no cache: every repetition must
+    // evaluate the whole prompt (with the prefix cache the later ones evaluated one token and reported ~10× llama-bench).
+    prefixCache: false,
   });
   if (options.llamaBench) checkReferenceSet(options.llamaBench, engine.gpu.backend);
   const parallel = Math.max(1, ...concurrency);
