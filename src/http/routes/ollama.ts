@@ -3,7 +3,7 @@
 import type { FastifyReply } from "fastify";
 import { MAX_TOP_LOGPROBS, type ChatMessage, type SamplingOptions, type TokenLogprob } from "../../engine/types.ts";
 import { grammarForOutput, type OutputFormat } from "../../services/structured/response-format.ts";
-import { parseToolCalls, planTools } from "../../services/structured/tool-calls.ts";
+import { parseToolCalls, planTools, replyGrammar } from "../../services/structured/tool-calls.ts";
 import { toToolChoice, toToolDefinitions } from "../openai-request.ts";
 import { ReflexiaError } from "../../errors/index.ts";
 import type { ModelManifest } from "../../registry/index.ts";
@@ -301,11 +301,6 @@ export function registerOllamaRoutes(app: RouteApp, deps: AppDeps): void {
       }
       const plan = planTools(toToolDefinitions(body.tools), toToolChoice(body.tool_choice));
       const formatGrammar = grammarForOutput(ollamaFormat(body.format), undefined, "format");
-      if (plan.grammar && formatGrammar)
-        throw new ReflexiaError(
-          "RFX_VALIDATION",
-          "tool_choice forces a call and format constrains the reply too; send one",
-        );
       const req: InferenceRequest = {
         kind: "chat",
         model: body.model,
@@ -314,7 +309,7 @@ export function registerOllamaRoutes(app: RouteApp, deps: AppDeps): void {
         role: body.role,
         sampling: {
           ...samplingOfOllama(body.options),
-          grammar: plan.grammar ?? formatGrammar ?? plan.lazyGrammar,
+          grammar: replyGrammar(plan, formatGrammar, "format"),
           logprobs: ollamaLogprobs(body),
         },
         ...contextOfOllama(body.options),

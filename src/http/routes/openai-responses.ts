@@ -7,7 +7,7 @@ import { ReflexiaError } from "../../errors/index.ts";
 import type { InferenceOutcome, InferenceRequest } from "../../services/inference-service.ts";
 import { ragOptionOf } from "../../services/rag/rag-request.ts";
 import { grammarForOutput, type OutputFormat } from "../../services/structured/response-format.ts";
-import { parseToolCalls, planTools, type ToolChoice } from "../../services/structured/tool-calls.ts";
+import { parseToolCalls, planTools, replyGrammar, type ToolChoice } from "../../services/structured/tool-calls.ts";
 import { errorBody } from "../error-handler.ts";
 import { parseKeepAlive } from "../keep-alive.ts";
 import { parseArguments } from "../openai-request.ts";
@@ -150,11 +150,6 @@ export function registerResponsesRoutes(app: RouteApp, deps: AppDeps): void {
       const messages = responsesMessages(body);
       const plan = planTools(responsesTools(body.tools), responsesToolChoice(body.tool_choice));
       const formatGrammar = grammarForOutput(responsesFormat(body), undefined, "text.format");
-      if (plan.grammar && formatGrammar)
-        throw new ReflexiaError(
-          "RFX_VALIDATION",
-          "tool_choice forces a call and text.format constrains the reply too; send one",
-        );
       const req: InferenceRequest = {
         kind: "chat",
         model: body.model,
@@ -167,7 +162,7 @@ export function registerResponsesRoutes(app: RouteApp, deps: AppDeps): void {
           topP: body.top_p ?? undefined,
           topK: body.top_k,
           seed: body.seed ?? undefined,
-          grammar: plan.grammar ?? formatGrammar ?? plan.lazyGrammar,
+          grammar: replyGrammar(plan, formatGrammar, "text.format"),
         },
         keepAliveSeconds: parseKeepAlive(body.keep_alive),
         signal: clientAbortSignal(request, reply),

@@ -25,7 +25,7 @@ import {
   toToolDefinitions,
 } from "../openai-request.ts";
 import { grammarForOutput, type OutputFormat } from "../../services/structured/response-format.ts";
-import { parseToolCalls, planTools } from "../../services/structured/tool-calls.ts";
+import { parseToolCalls, planTools, replyGrammar } from "../../services/structured/tool-calls.ts";
 import { clientAbortSignal, reflexiaHeaders, streamInference } from "../streaming.ts";
 import type { AppDeps, RouteApp } from "../types.ts";
 
@@ -125,15 +125,10 @@ export function registerOpenAiRoutes(app: RouteApp, deps: AppDeps): void {
       const n = choiceCount(body.n);
       const plan = planTools(toToolDefinitions(body.tools), toToolChoice(body.tool_choice));
       const formatGrammar = grammarForOutput(formatOf(body.response_format), body.grammar, "response_format");
-      if (plan.grammar && formatGrammar)
-        throw new ReflexiaError(
-          "RFX_VALIDATION",
-          "tool_choice forces a call and response_format/grammar constrain the reply too; send one of them",
-        );
       const base = samplingOf(body);
       const sampling: SamplingOptions = {
         ...base,
-        grammar: plan.grammar ?? formatGrammar ?? plan.lazyGrammar,
+        grammar: replyGrammar(plan, formatGrammar, "response_format/grammar"),
         logprobs: logprobsOption(body.logprobs, body.top_logprobs),
       };
       const signal = clientAbortSignal(request, reply);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { isReflexiaError } from "../../errors/index.ts";
-import { parseToolCalls, planTools } from "./tool-calls.ts";
+import { parseToolCalls, planTools, replyGrammar } from "./tool-calls.ts";
 
 const tools = [
   { name: "get_weather", parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } },
@@ -94,5 +94,28 @@ describe("planTools", () => {
     expect(fail(() => planTools(tools, { name: "nope" }))).toContain("nope");
     expect(fail(() => planTools([], "required"))).toContain("at least one tool");
     expect(fail(() => planTools([{ name: "f", parameters: { type: "strin" } }], "required"))).toContain("strin");
+  });
+});
+
+describe("replyGrammar", () => {
+  const tools = [{ name: "f", parameters: { type: "object", properties: { a: { type: "string" } } } }];
+  const format = { gbnf: 'root ::= "x"', closeJson: true };
+  it("takes a forced call's grammar, else the format's, else the lazy tool-call one", () => {
+    const forced = planTools(tools, "required");
+    const auto = planTools(tools, "auto");
+    expect(replyGrammar(forced, undefined, "format")).toBe(forced.grammar);
+    expect(replyGrammar(auto, format, "format")).toBe(format);
+    expect(replyGrammar(auto, undefined, "format")).toBe(auto.lazyGrammar);
+    expect(replyGrammar(planTools(undefined, undefined), undefined, "format")).toBeUndefined();
+  });
+  it("refuses a forced call together with an output format, naming the format field", () => {
+    let e: unknown;
+    try {
+      replyGrammar(planTools(tools, "required"), format, "text.format");
+    } catch (x) {
+      e = x;
+    }
+    expect(isReflexiaError(e) && e.code).toBe("RFX_VALIDATION");
+    expect((e as Error).message).toContain("text.format");
   });
 });

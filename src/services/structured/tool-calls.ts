@@ -22,6 +22,23 @@ export interface ToolPlan {
   parse: boolean;
 }
 
+/**
+ * The one grammar a reply runs under: a forced call's, else the requested output format's, else the lazy tool-call
+ * grammar. A forced call and an output format together are refused, `fields` naming the request's format field(s).
+ */
+export function replyGrammar(
+  plan: ToolPlan,
+  format: GrammarConstraint | undefined,
+  fields: string,
+): GrammarConstraint | undefined {
+  if (plan.grammar && format)
+    throw new ReflexiaError(
+      "RFX_VALIDATION",
+      `tool_choice forces a call, and ${fields} would constrain the reply too: send one of them`,
+    );
+  return plan.grammar ?? format ?? plan.lazyGrammar;
+}
+
 const NAME = /^[a-zA-Z0-9_.-]{1,64}$/;
 
 /** Checks the tools and the choice and says how to generate; RFX_VALIDATION names what is wrong. */
