@@ -1,9 +1,11 @@
 // Loads Reflexia's native decode addon (native/build/Release/reflexia_native.node) and types its surface.
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ReflexiaError } from "../../errors/index.ts";
+import { fileTypeName } from "../../gguf/index.ts";
+import type { ModelInfo } from "../types.ts";
 import type { GpuMode } from "../../config/keys.ts";
 import { selectGpuBackend, type GpuSelection, type RawDevice } from "../gpu/select-gpu-backend.ts";
 import { resolveLlamaLibraryPath } from "../llama-library.ts";
@@ -25,6 +27,19 @@ export interface NativeModelInfo {
   gpuLayers: number;
   /** Weight buffers llama.cpp allocated ("CPU_Mapped", "CPU_REPACK", "Vulkan0", ...), from its load log. */
   weightBuffers: { name: string; bytes: number }[];
+}
+
+/** The engine's ModelInfo of a loaded native model (`path` is the GGUF it came from, for its size). */
+export function modelInfoOf(native: NativeModelInfo, path: string): ModelInfo {
+  return {
+    architecture: native.architecture || "unknown",
+    parameterCount: native.parameterCount,
+    trainContextSize: native.trainContextSize,
+    fileType: native.fileType === null ? "unknown" : fileTypeName(native.fileType),
+    sizeBytes: statSync(path).size,
+    embeddingSize: native.embeddingSize,
+    vocabSize: native.vocabSize,
+  };
 }
 
 export interface NativeModel {

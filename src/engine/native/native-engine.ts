@@ -1,15 +1,14 @@
 // The native Engine: generation runs in Reflexia's C++ addon, whose own thread decodes every running sequence of a
 // context in one continuous batch and hands text to JS in chunks; only tokenizing and bookkeeping stay in JS.
 import { createSerialQueue } from "./serial-queue.ts";
-import { statSync } from "node:fs";
 import { ReflexiaError, isReflexiaError } from "../../errors/index.ts";
 import { checkLoadOptions, DEFAULT_BATCH_SIZE } from "../check-load-options.ts";
-import { fileTypeName } from "../../gguf/index.ts";
 import type { GpuMode } from "../../config/keys.ts";
 import { isSoftwareDevice } from "../gpu/select-gpu-backend.ts";
 import {
   BATCH_SPLIT_MODES,
   loadNativeAddon,
+  modelInfoOf,
   selectNativeGpu,
   type BatchSplitMode,
   type NativeEvent,
@@ -195,15 +194,7 @@ export function createNativeEngine(options: NativeEngineOptions = {}): NativeEng
       }
       try {
         const native = model.info();
-        const info: ModelInfo = {
-          architecture: native.architecture || "unknown",
-          parameterCount: native.parameterCount,
-          trainContextSize: native.trainContextSize,
-          fileType: native.fileType === null ? "unknown" : fileTypeName(native.fileType),
-          sizeBytes: statSync(load.path).size,
-          embeddingSize: native.embeddingSize,
-          vocabSize: native.vocabSize,
-        };
+        const info = modelInfoOf(native, load.path);
         const contextSize = Math.min(requestedContext, Math.max(16, native.trainContextSize || requestedContext));
         const offload: ModelOffload = {
           gpuLayers: native.gpuLayers,

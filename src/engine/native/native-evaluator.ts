@@ -1,11 +1,9 @@
 // The native engine's logits evaluator: a model and a context that keeps the logits of every position (the addon's
 // Evaluator), for quality measurements that compare variants token by token.
 import { createSerialQueue } from "./serial-queue.ts";
-import { statSync } from "node:fs";
 import { ReflexiaError } from "../../errors/index.ts";
-import { fileTypeName } from "../../gguf/index.ts";
-import type { LoadEvaluatorOptions, LogitsEvaluator, ModelInfo } from "../types.ts";
-import type { NativeAddon } from "./native-addon.ts";
+import type { LoadEvaluatorOptions, LogitsEvaluator } from "../types.ts";
+import { modelInfoOf, type NativeAddon } from "./native-addon.ts";
 
 // One micro-batch per evaluation up to this size: llama-perplexity's default n_batch, the same graph shapes.
 const MAX_BATCH = 2048;
@@ -30,15 +28,7 @@ export async function loadNativeEvaluator(
     );
   }
   const native = model.info();
-  const info: ModelInfo = {
-    architecture: native.architecture || "unknown",
-    parameterCount: native.parameterCount,
-    trainContextSize: native.trainContextSize,
-    fileType: native.fileType === null ? "unknown" : fileTypeName(native.fileType),
-    sizeBytes: statSync(load.path).size,
-    embeddingSize: native.embeddingSize,
-    vocabSize: native.vocabSize,
-  };
+  const info = modelInfoOf(native, load.path);
   const contextSize = Math.min(load.contextSize, native.trainContextSize || load.contextSize);
   let evaluator;
   try {
