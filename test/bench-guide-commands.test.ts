@@ -1,13 +1,12 @@
 // The product guide's five benchmark commands, typed as the guide prints them (plus size flags that keep them short),
 // each checked for what its flags ask: the variants, complexity levels, document counts and concurrency levels.
-import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli } from "./support/run-cli.ts";
 
 const ROOT = join(import.meta.dirname, "..");
-const BIN = join(ROOT, "bin", "reflexia.js");
 let home: string;
 
 /** As the guide prints them; the README's Benchmarks block lists them verbatim. */
@@ -28,22 +27,9 @@ const SHORT: Record<keyof typeof GUIDE, string[]> = {
   throughput: ["--tokens", "4"],
 };
 
-function run(kind: keyof typeof GUIDE): Promise<{ code: number; out: Record<string, unknown>; stderr: string }> {
-  const args = [...GUIDE[kind].split(" ").slice(1), ...SHORT[kind], "--json"];
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: { ...process.env, REFLEXIA_HOME: home },
-      cwd: home,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("close", (code) =>
-      resolve({ code: code ?? -1, out: code === 0 ? JSON.parse(stdout) : {}, stderr: stderr.slice(-2000) }),
-    );
-  });
+async function run(kind: keyof typeof GUIDE): Promise<{ code: number; out: Record<string, unknown>; stderr: string }> {
+  const r = await runCli(home, [...GUIDE[kind].split(" ").slice(1), ...SHORT[kind], "--json"]);
+  return { code: r.code, out: r.code === 0 ? JSON.parse(r.stdout) : {}, stderr: r.stderr.slice(-2000) };
 }
 
 beforeAll(() => {
@@ -95,14 +81,8 @@ describe("the guide's benchmark commands", () => {
   });
 
   it("refuses a flag the kind would ignore, by name", async () => {
-    const child = spawn(process.execPath, [BIN, "benchmark", "--test", "rag", "--complexity", "low"], {
-      env: { ...process.env, REFLEXIA_HOME: home },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stderr = "";
-    child.stderr.on("data", (d) => (stderr += d));
-    const code = await new Promise<number>((res) => child.on("close", (c) => res(c ?? -1)));
-    expect(code).not.toBe(0);
-    expect(stderr).toContain("--complexity does not apply to the rag benchmark");
+    const r = await runCli(home, ["benchmark", "--test", "rag", "--complexity", "low"]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("--complexity does not apply to the rag benchmark");
   });
 });

@@ -1,28 +1,14 @@
 // `reflexia benchmark` kinds as a user runs them: memory, inference and throughput on a tiny synthetic model, JSON
 // on stdout and in --output, and the guide's `reflexia --benchmark --test KIND` spelling.
-import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli } from "./support/run-cli.ts";
 
-const BIN = join(import.meta.dirname, "..", "bin", "reflexia.js");
 let home: string;
 
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: { ...process.env, REFLEXIA_HOME: home },
-      cwd: home,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+const cli = (args: string[]) => runCli(home, args);
 
 beforeAll(async () => {
   home = mkdtempSync(join(tmpdir(), "rfx-bench-cli-"));

@@ -1,32 +1,18 @@
 // The quality benchmark end to end on the tiny synthetic family: the CLI's JSON against the schema in the repo,
 // KL of the reference against itself and of q4_0 against it, the figures stored with the model (`models show`),
 // the run stored in the history and compared with itself.
-import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli } from "./support/run-cli.ts";
 import { isValidFor } from "./support/json-schema-check.ts";
 
 const ROOT = join(import.meta.dirname, "..");
-const BIN = join(ROOT, "bin", "reflexia.js");
 const SCHEMA = JSON.parse(readFileSync(join(ROOT, "src", "bench", "quality-result.schema.json"), "utf8"));
 let home: string;
 
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: { ...process.env, REFLEXIA_HOME: home },
-      cwd: home,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+const cli = (args: string[]) => runCli(home, args);
 
 beforeAll(() => {
   home = mkdtempSync(join(tmpdir(), "rfx-quality-"));
