@@ -148,13 +148,7 @@ void DecodeLoop::run() {
             for (double id : cancels_) {
                 auto it = std::find_if(pending_.begin(), pending_.end(), [&](const Request & r) { return r.id == id; });
                 if (it != pending_.end()) {
-                    Event e(Event::DONE);
-                    e.id = id;
-                    e.finish = "cancelled";
-                    e.prompt_tokens = (int32_t) it->prompt.size();
-                    e.t_submit = it->t_submit;
-                    e.t_end = now_ms();
-                    emit(std::move(e));
+                    end_queued(*it, "cancelled");
                     pending_.erase(it);
                     continue;
                 }
@@ -182,15 +176,7 @@ void DecodeLoop::run() {
         if (s.active) finish(s, "cancelled");
     {
         std::lock_guard<std::mutex> lk(mu_);
-        for (auto & r : pending_) {
-            Event e(Event::DONE);
-            e.id = r.id;
-            e.finish = "cancelled";
-            e.prompt_tokens = (int32_t) r.prompt.size();
-            e.t_submit = r.t_submit;
-            e.t_end = now_ms();
-            emit(std::move(e));
-        }
+        for (auto & r : pending_) end_queued(r, "cancelled");
         pending_.clear();
     }
     llama_batch_free(batch_);
@@ -200,6 +186,18 @@ void DecodeLoop::run() {
     emit(Event(Event::CLOSED));
     flush();
     exited_();
+}
+
+// Ends a request that never got a sequence (cancelled or refused while queued, or queued at shutdown).
+void DecodeLoop::end_queued(const Request & r, const char * finish, const char * error) {
+    Event e(Event::DONE);
+    e.id = r.id;
+    e.finish = finish;
+    e.error = error;
+    e.prompt_tokens = (int32_t) r.prompt.size();
+    e.t_submit = r.t_submit;
+    e.t_end = now_ms();
+    emit(std::move(e));
 }
 
 // Cells the sequences occupy now, idle cached ones included.
@@ -323,14 +321,7 @@ void DecodeLoop::admit_locked() {
         auto & r = pending_.front();
         const int32_t limit = r.n_ctx_limit > 0 ? std::min(r.n_ctx_limit, n_ctx_seq_) : n_ctx_seq_;
         if ((int32_t) r.prompt.size() >= limit || r.prompt.empty()) {
-            Event e(Event::DONE);
-            e.id = r.id;
-            e.finish = "error";
-            e.error = r.prompt.empty() ? "empty_prompt" : "context_overflow";
-            e.prompt_tokens = (int32_t) r.prompt.size();
-            e.t_submit = r.t_submit;
-            e.t_end = now_ms();
-            emit(std::move(e));
+            end_queued(r, "error", r.prompt.empty() ? "empty_prompt" : "context_overflow");
             pending_.pop_front();
             continue;
         }
@@ -349,14 +340,7 @@ void DecodeLoop::admit_locked() {
             sampler = std::make_unique<SeqSampler>(r.sampling, model_->vocab, r.max_tokens);
         } catch (const std::exception &) {
             // JS checks grammars before submitting; this is the backstop.
-            Event e(Event::DONE);
-            e.id = r.id;
-            e.finish = "error";
-            e.error = "grammar_invalid";
-            e.prompt_tokens = (int32_t) r.prompt.size();
-            e.t_submit = r.t_submit;
-            e.t_end = now_ms();
-            emit(std::move(e));
+            end_queued(r, "error", "grammar_invalid");
             pending_.pop_front();
             continue;
         }

@@ -168,6 +168,7 @@ class DecodeLoop {
                      int32_t n_sampled, int32_t n_seqs, bool split);
     void admit_locked();
     void finish(Slot & s, const char * reason, const char * error = "");
+    void end_queued(const Request & r, const char * finish, const char * error = "");
     void evict_one();
     bool evict_idle(const Slot * keep);
     void drop_cache(Slot & s);
