@@ -357,6 +357,30 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   const estimateOf = (variant: SchedulableVariant, embedding: boolean): number =>
     memory ? memory.estimateBytes(variant, { contextSize, parallel, embedding }) : 0;
 
+  /** Enters a just-loaded model in `loaded`, used now, on the default keep-alive. */
+  const register = (
+    key: string,
+    variant: SchedulableVariant,
+    embedding: boolean,
+    model: LoadedEntry["model"],
+    cost: Pick<LoadedEntry, "estimatedBytes" | "vramBytes" | "loadMs">,
+  ): LoadedEntry => {
+    const entry: LoadedEntry = {
+      key,
+      variant,
+      embedding,
+      model,
+      ...cost,
+      loadedAt: now(),
+      lastUsedAt: now(),
+      keepAliveMs: defaultKeepAliveMs,
+      expiresAt: null,
+      timer: null,
+    };
+    loaded.set(key, entry);
+    return entry;
+  };
+
   /** A remote variant holds no memory and counts against no variant limit: it never evicts a local one. */
   const loadRemote = async (key: string, variant: SchedulableVariant, embedding: boolean): Promise<LoadedEntry> => {
     if (embedding || !options.remote || !variant.remote)
@@ -372,22 +396,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       digest: variant.manifest?.digest ?? variant.path,
       remote: variant.remote,
     });
-    const entry: LoadedEntry = {
-      key,
-      variant,
-      embedding,
-      model,
-      estimatedBytes: 0,
-      vramBytes: 0,
-      loadMs: now() - t0,
-      loadedAt: now(),
-      lastUsedAt: now(),
-      keepAliveMs: defaultKeepAliveMs,
-      expiresAt: null,
-      timer: null,
-    };
-    loaded.set(key, entry);
-    return entry;
+    return register(key, variant, embedding, model, { estimatedBytes: 0, vramBytes: 0, loadMs: now() - t0 });
   };
 
   const ensureLoaded = (variant: SchedulableVariant, embedding: boolean): Promise<LoadedEntry> => {
@@ -435,22 +444,11 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       }
       const loadMs = now() - t0;
       metrics?.observeLoad?.(variant, loadMs / 1000);
-      const entry: LoadedEntry = {
-        key,
-        variant,
-        embedding,
-        model,
+      return register(key, variant, embedding, model, {
         estimatedBytes: state.estimatedBytes,
         vramBytes: state.vramBytes,
         loadMs,
-        loadedAt: now(),
-        lastUsedAt: now(),
-        keepAliveMs: defaultKeepAliveMs,
-        expiresAt: null,
-        timer: null,
-      };
-      loaded.set(key, entry);
-      return entry;
+      });
     })();
     state.promise = promise;
     loading.set(key, state);
