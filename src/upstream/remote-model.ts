@@ -52,13 +52,6 @@ class AttemptError extends Error {
   }
 }
 
-/**
- * Resets before any byte of an answer retried on the same endpoint before it counts as down. llama-server
- * (cpp-httplib) closes kept-alive connections after a few requests, so under load the pool can hand out several
- * sockets in a row that the server has already closed; a request sent on one was never read.
- */
-const MAX_RESET_RETRIES = 3;
-
 /** How long the body may stay open after [DONE] before its connection is dropped. */
 const DONE_DRAIN_MS = 1000;
 
@@ -233,11 +226,11 @@ export function createRemoteModel(options: RemoteModelOptions): LoadedModel {
       if (complete && res && !res.readableEnded) {
         // After [DONE] the server ends the body at once: read it out so the connection goes back to the pool
         // (aborting would close it), and give up on it after DONE_DRAIN_MS.
-        const body = res;
-        const drop = setTimeout(() => body.destroy(), DONE_DRAIN_MS);
+        const rest = res;
+        const drop = setTimeout(() => rest.destroy(), DONE_DRAIN_MS);
         drop.unref();
-        body.once("close", () => clearTimeout(drop));
-        body.resume();
+        rest.once("close", () => clearTimeout(drop));
+        rest.resume();
       } else if (!complete && res && !res.readableEnded) {
         // Stopped early (abort, error): end the upstream response, which closes its connection.
         res.destroy();
@@ -265,7 +258,7 @@ export function createRemoteModel(options: RemoteModelOptions): LoadedModel {
     };
     const tried = new Set<string>();
     const emitted = { any: false };
-    let resets = 0;
+    let resetRetried = false;
     let lastError: AttemptError | undefined;
     active++;
     try {
@@ -297,13 +290,14 @@ export function createRemoteModel(options: RemoteModelOptions): LoadedModel {
           return { ...result, timings: { ...result.timings, totalMs: performance.now() - t0 } };
         } catch (e) {
           const err = e instanceof AttemptError ? e : new AttemptError("stream", (e as Error).message, !emitted.any);
-          // A reset before any byte is the connection's fault, not the endpoint's: retried there (MAX_RESET_RETRIES), then it ejects.
-          const kind = err.kind === "reset" && resets >= MAX_RESET_RETRIES ? "connect" : err.kind;
+          // One reset of a fresh connection before any byte is the connection's fault, not the endpoint's: retried
+          // there; a second one ejects. (A kept-alive socket the server had closed is resent by postStream itself.)
+          const kind = err.kind === "reset" && resetRetried ? "connect" : err.kind;
           lease.release(kind, err.message);
           metrics?.observeAttempt(lease.labels, kind, (performance.now() - started) / 1000, undefined);
           if (kind === "cancelled") return cancelledResult(t0);
           if (kind === "reset" && !emitted.any) {
-            resets++;
+            resetRetried = true;
             tried.delete(lease.url);
             continue;
           }
