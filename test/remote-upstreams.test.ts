@@ -209,6 +209,8 @@ describe("a remote variant in the catalog", () => {
   });
 });
 
+// Fixed seeds: a random-weights model samples its end-of-text token first now and then, and the counts checked
+// here must not depend on that draw.
 describe("official clients through a remote variant", () => {
   it("openai: buffered and streamed chat and completions", async () => {
     const openai = new OpenAI({ baseURL: `${front.url}/v1`, apiKey: KEYS.ops, maxRetries: 0 });
@@ -219,6 +221,7 @@ describe("official clients through a remote variant", () => {
         { role: "user", content: "Say hi" },
       ],
       max_tokens: 8,
+      seed: 1,
     });
     expect(typeof r.choices[0].message.content).toBe("string");
     expect(r.usage!.completion_tokens).toBeGreaterThan(0);
@@ -227,6 +230,7 @@ describe("official clients through a remote variant", () => {
       model: "mix:f16",
       messages: [{ role: "user", content: "Count" }],
       max_tokens: 6,
+      seed: 1,
       stream: true,
       stream_options: { include_usage: true },
     });
@@ -239,7 +243,7 @@ describe("official clients through a remote variant", () => {
     // Random weights: a piece can be a partial UTF-8 byte, so the counts, not the text length, say tokens came.
     expect(typeof text).toBe("string");
     expect(usage!.completion_tokens).toBeGreaterThan(0);
-    const c = await openai.completions.create({ model: "mix:f16", prompt: "Once upon", max_tokens: 5 });
+    const c = await openai.completions.create({ model: "mix:f16", prompt: "Once upon", max_tokens: 5, seed: 1 });
     expect(c.usage!.completion_tokens).toBeGreaterThan(0);
     expect(typeof c.choices[0].text).toBe("string");
   });
@@ -262,6 +266,132 @@ describe("official clients through a remote variant", () => {
     }
     expect(streamed.length).toBeGreaterThan(0);
     expect(done).toBe(true);
+  });
+});
+
+describe("structured output, tools and logprobs through a remote variant", () => {
+  const weather = {
+    type: "function" as const,
+    function: {
+      name: "get_weather",
+      description: "Weather in a city",
+      parameters: {
+        type: "object",
+        properties: { city: { type: "string", enum: ["Oslo", "Rome"] } },
+        required: ["city"],
+        additionalProperties: false,
+      },
+    },
+  };
+  const schema = {
+    type: "object",
+    properties: { n: { type: "integer" } },
+    required: ["n"],
+    additionalProperties: false,
+  };
+
+  it("openai: response_format, a forced tool call (chat streamed and not, Responses), a tool turn, logprobs; raw GBNF refused", async () => {
+    const openai = new OpenAI({ baseURL: `${front.url}/v1`, apiKey: KEYS.ops, maxRetries: 0 });
+    // The upstream (a Reflexia with a random-weights model) holds the reply to the schema: valid JSON or nothing.
+    const j = await openai.chat.completions.create({
+      model: "mix:f16",
+      messages: [{ role: "user", content: "A number" }],
+      max_tokens: 96,
+      response_format: { type: "json_schema", json_schema: { name: "n", schema, strict: true } },
+    });
+    expect(Number.isInteger(JSON.parse(j.choices[0].message.content!).n)).toBe(true);
+
+    // The tiny model's vocabulary is nearly one token per character: a call takes 40–50 tokens.
+    const t = await openai.chat.completions.create({
+      model: "mix:f16",
+      messages: [{ role: "user", content: "Weather in Oslo?" }],
+      max_tokens: 96,
+      tools: [weather],
+      tool_choice: { type: "function", function: { name: "get_weather" } },
+    });
+    expect(t.choices[0].finish_reason).toBe("tool_calls");
+    const call = t.choices[0].message.tool_calls![0] as OpenAI.ChatCompletionMessageFunctionToolCall;
+    expect(call.function.name).toBe("get_weather");
+    expect(["Oslo", "Rome"]).toContain(JSON.parse(call.function.arguments).city);
+
+    const streamed = await openai.chat.completions.create({
+      model: "mix:f16",
+      messages: [{ role: "user", content: "Weather in Rome?" }],
+      max_tokens: 96,
+      tools: [weather],
+      tool_choice: "required",
+      stream: true,
+    });
+    let name = "";
+    let args = "";
+    let finish: string | null = null;
+    for await (const c of streamed) {
+      for (const d of c.choices[0]?.delta?.tool_calls ?? []) {
+        name += d.function?.name ?? "";
+        args += d.function?.arguments ?? "";
+      }
+      finish = c.choices[0]?.finish_reason ?? finish;
+    }
+    expect(name).toBe("get_weather");
+    expect(["Oslo", "Rome"]).toContain(JSON.parse(args).city);
+    expect(finish).toBe("tool_calls");
+
+    // The next turn carries the call and its result upstream (assistant tool_calls, tool_call_id).
+    const next = await openai.chat.completions.create({
+      model: "mix:f16",
+      messages: [
+        { role: "user", content: "Weather in Oslo?" },
+        { role: "assistant", content: null, tool_calls: [call] },
+        { role: "tool", tool_call_id: call.id, content: "sunny" },
+      ],
+      max_tokens: 6,
+      tools: [weather],
+      tool_choice: "none",
+      logprobs: true,
+      top_logprobs: 2,
+    });
+    const lps = next.choices[0].logprobs!.content!;
+    expect(lps).toHaveLength(next.usage!.completion_tokens);
+    for (const l of lps) {
+      expect(l.logprob).toBeLessThanOrEqual(0);
+      expect(l.top_logprobs).toHaveLength(2);
+    }
+
+    const resp = await openai.responses.create({
+      model: "mix:f16",
+      input: "Weather in Oslo?",
+      max_output_tokens: 96,
+      tools: [{ type: "function", strict: true, ...weather.function }],
+      tool_choice: { type: "function", name: "get_weather" },
+    });
+    const item = resp.output.find((o) => o.type === "function_call");
+    expect(item?.name).toBe("get_weather");
+    expect(["Oslo", "Rome"]).toContain(JSON.parse(item!.arguments).city);
+
+    const raw = await chat(KEYS.ops, { model: "mix:f16", grammar: 'root ::= "a"' });
+    expect(raw.status).toBe(400);
+    expect(raw.body.error.message).toMatch(/grammar \(raw GBNF.*remote variant/);
+  });
+
+  it("ollama: format (a JSON Schema) and tools", async () => {
+    const ollama = new Ollama({ host: front.url, headers: auth(KEYS.ops) });
+    const f = await ollama.chat({
+      model: "mix:f16",
+      messages: [{ role: "user", content: "A number" }],
+      format: schema,
+      options: { num_predict: 96 },
+    });
+    expect(Number.isInteger(JSON.parse(f.message.content).n)).toBe(true);
+    // Ollama has no tool_choice: the model may answer in text. The upstream's lazy call grammar makes any call it
+    // starts valid, so what comes back is either text or a well-formed call of get_weather.
+    const t = await ollama.chat({
+      model: "mix:f16",
+      messages: [{ role: "user", content: "Weather in Oslo?" }],
+      tools: [weather],
+      options: { num_predict: 24 },
+    });
+    for (const c of t.message.tool_calls ?? []) expect(c.function.name).toBe("get_weather");
+    expect(t.done).toBe(true);
   });
 });
 

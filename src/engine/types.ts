@@ -31,6 +31,19 @@ export interface ChatMessage {
   name?: string;
 }
 
+/** auto: the model may call; none: it may not; required: it must call one; {name}: it must call that one. */
+export type ToolChoice = "auto" | "none" | "required" | { name: string };
+
+/**
+ * What a grammar was made from: a backend with structured output of its own (a remote variant's OpenAI-compatible
+ * upstream) asks for the same thing in its terms instead of running the GBNF. Raw GBNF has none.
+ */
+export type GrammarSource =
+  | { kind: "json_schema"; schema: Record<string, unknown> }
+  | { kind: "json_object" }
+  /** The request's tools (GenerateOptions.tools) with this choice: a forced call, or auto's lazy call grammar. */
+  | { kind: "tool_call"; choice: Exclude<ToolChoice, "none"> };
+
 /** GBNF the output must match (llama.cpp's grammar dialect). */
 export interface GrammarConstraint {
   gbnf: string;
@@ -47,6 +60,8 @@ export interface GrammarConstraint {
    * `grammar` field) leaves it unset: closing JSON would only corrupt other languages.
    */
   closeJson?: boolean;
+  /** What the grammar was made from; unset for raw GBNF. */
+  source?: GrammarSource;
 }
 
 /** Most alternatives per token a request may ask for (OpenAI's top_logprobs limit). */

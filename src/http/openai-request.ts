@@ -1,9 +1,8 @@
 // OpenAI request pieces shared by /v1/chat/completions and /v1/responses: messages with tool calls, tools and
 // tool_choice, n, and the OpenAI shape of log-probabilities.
-import type { ChatMessage, ToolCall, ToolDefinition, TokenLogprob } from "../engine/types.ts";
+import type { ChatMessage, ToolCall, ToolChoice, ToolDefinition, TokenLogprob } from "../engine/types.ts";
 import { MAX_TOP_LOGPROBS } from "../engine/types.ts";
 import { ReflexiaError } from "../errors/index.ts";
-import type { ToolChoice } from "../services/structured/tool-calls.ts";
 import { MAX_CHOICES, type OpenAiMessage, type OpenAiTool, type OpenAiToolChoice } from "./schemas/openai.ts";
 
 function textOf(content: OpenAiMessage["content"], index: number): string {

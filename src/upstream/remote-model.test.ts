@@ -86,6 +86,78 @@ describe("remote model", () => {
     pool.close();
   });
 
+  it("relays structured output, tools, tool turns and logprobs in OpenAI's terms, and hands calls back as text", async () => {
+    const bodies: Record<string, unknown>[] = [];
+    const a = await serve((_req, body, res) => {
+      bodies.push(body);
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      const ev = (choice: Record<string, unknown>) => res.write(`data: ${JSON.stringify({ choices: [choice] })}\n\n`);
+      if (body.tools) {
+        // A call streamed as the OpenAI API does: id, type and name first, the arguments in pieces.
+        ev({
+          delta: { tool_calls: [{ index: 0, id: "x", type: "function", function: { name: "f", arguments: "" } }] },
+        });
+        ev({ delta: { tool_calls: [{ index: 0, function: { arguments: '{"city":' } }] } });
+        ev({ delta: { tool_calls: [{ index: 0, function: { arguments: '"Oslo"}' } }] }, finish_reason: "tool_calls" });
+      } else
+        ev({
+          delta: { content: "{}" },
+          logprobs: { content: [{ token: "{}", logprob: -0.5, top_logprobs: [{ token: "{}", logprob: -0.5 }] }] },
+        });
+      res.end("data: [DONE]\n\n");
+    });
+    const { m, pool } = model([a.url]);
+    const schema = { type: "object", properties: { n: { type: "integer" } } };
+    const pieces: unknown[] = [];
+    const r = await m.chat([{ role: "user", content: "hi" }], {
+      grammar: { gbnf: "root ::= x", source: { kind: "json_schema", schema } },
+      logprobs: 1,
+      onText: (t, l) => pieces.push([t, l]),
+    });
+    expect(bodies[0]).toMatchObject({
+      response_format: { type: "json_schema", json_schema: { schema } },
+      logprobs: true,
+      top_logprobs: 1,
+    });
+    expect(r.logprobs).toEqual([{ token: "{}", logprob: -0.5, top: [{ token: "{}", logprob: -0.5 }] }]);
+    expect(pieces).toEqual([["{}", r.logprobs]]);
+
+    const tools = [{ name: "f", description: "weather", parameters: { type: "object" } }];
+    const t = await m.chat(
+      [
+        { role: "user", content: "weather?" },
+        { role: "assistant", content: "", toolCalls: [{ id: "call_1", name: "f", arguments: { city: "Rome" } }] },
+        { role: "tool", content: "sunny", toolCallId: "call_1", name: "f" },
+      ],
+      { tools, grammar: { gbnf: "root ::= x", source: { kind: "tool_call", choice: { name: "f" } } } },
+    );
+    expect(bodies[1]).toMatchObject({
+      tools: [{ type: "function", function: { name: "f", description: "weather", parameters: { type: "object" } } }],
+      tool_choice: { type: "function", function: { name: "f" } },
+      messages: [
+        { role: "user", content: "weather?" },
+        {
+          role: "assistant",
+          tool_calls: [{ id: "call_1", type: "function", function: { name: "f", arguments: '{"city":"Rome"}' } }],
+        },
+        { role: "tool", content: "sunny", tool_call_id: "call_1", name: "f" },
+      ],
+    });
+    expect(t.text).toBe('<tool_call>{"name":"f","arguments":{"city":"Oslo"}}</tool_call>');
+    expect(bodies[1]).not.toHaveProperty("response_format");
+
+    // What has no OpenAI spelling is refused by name before anything is sent.
+    await expect(m.chat([{ role: "user", content: "x" }], { grammar: { gbnf: 'root ::= "a"' } })).rejects.toThrow(
+      /grammar \(raw GBNF/,
+    );
+    await expect(m.generate("x", { grammar: { gbnf: "root ::= x", source: { kind: "json_object" } } })).rejects.toThrow(
+      /structured output on a raw prompt/,
+    );
+    await expect(m.generate("x", { contextTokens: [1, 2] })).rejects.toThrow(/context/);
+    expect(bodies).toHaveLength(2);
+    pool.close();
+  });
+
   it("retries on another endpoint before the first byte, and ejects the failed one", async () => {
     const bad = await serve((_req, _b, res) => res.writeHead(503).end("overloaded"));
     const good = await serve((_req, _b, res) => sse(res, ["ok"]));

@@ -8,6 +8,7 @@ import type {
   GenerationResult,
   LoadedModel,
   ModelInfo,
+  TokenLogprob,
 } from "../engine/types.ts";
 import { ReflexiaError } from "../errors/index.ts";
 import type { EndpointLease, EndpointPool } from "./endpoint-pool.ts";
@@ -80,6 +81,61 @@ function samplingBody(o: GenerateOptions): Record<string, unknown> {
   return b;
 }
 
+type Route = "chat/completions" | "completions";
+
+/** One message in OpenAI's shape, with the calls an assistant made and the call a tool message answers. */
+function upstreamMessage(m: ChatMessage): Record<string, unknown> {
+  const out: Record<string, unknown> = { role: m.role, content: m.content };
+  if (m.toolCalls?.length)
+    out.tool_calls = m.toolCalls.map((c) => ({
+      id: c.id,
+      type: "function",
+      function: { name: c.name, arguments: JSON.stringify(c.arguments) },
+    }));
+  if (m.toolCallId !== undefined) out.tool_call_id = m.toolCallId;
+  if (m.role === "tool" && m.name !== undefined) out.name = m.name;
+  return out;
+}
+
+/** An upstream event's log-probabilities (chat's `content` list or the completions API's parallel arrays). */
+interface UpstreamLogprobs {
+  content?: { token: string; logprob: number; top_logprobs?: { token: string; logprob: number }[] }[] | null;
+  tokens?: string[];
+  token_logprobs?: number[];
+  top_logprobs?: (Record<string, number> | null)[];
+}
+
+function logprobsOf(l: UpstreamLogprobs | null | undefined): TokenLogprob[] | undefined {
+  if (!l) return undefined;
+  if (l.content)
+    return l.content.map((e) => ({
+      token: e.token,
+      logprob: e.logprob,
+      top: (e.top_logprobs ?? []).map((t) => ({ token: t.token, logprob: t.logprob })),
+    }));
+  if (l.tokens && l.token_logprobs)
+    return l.tokens.map((token, i) => ({
+      token,
+      logprob: l.token_logprobs![i],
+      top: Object.entries(l.top_logprobs?.[i] ?? {}).map(([t, logprob]) => ({ token: t, logprob })),
+    }));
+  return undefined;
+}
+
+/**
+ * A call the upstream made, in the text form the routes' tool-call parser reads (Hermes' `<tool_call>{…}</tool_call>`),
+ * so a remote variant's calls reach every API (OpenAI, Ollama, Responses) and the response cache as a local one's do.
+ */
+function callText(name: string, args: string): string {
+  let parsed: unknown = args;
+  try {
+    parsed = args.trim() === "" ? {} : JSON.parse(args);
+  } catch {
+    // Arguments that are not JSON stay a string: the parser then leaves the call as content.
+  }
+  return `<tool_call>${JSON.stringify({ name, arguments: parsed })}</tool_call>`;
+}
+
 export function createRemoteModel(options: RemoteModelOptions): LoadedModel {
   const { pool, metrics } = options;
   let active = 0;
@@ -95,7 +151,7 @@ export function createRemoteModel(options: RemoteModelOptions): LoadedModel {
 
   async function attempt(
     lease: EndpointLease,
-    route: "chat/completions" | "completions",
+    route: Route,
     body: Record<string, unknown>,
     opts: GenerateOptions,
     t0: number,
@@ -118,6 +174,8 @@ export function createRemoteModel(options: RemoteModelOptions): LoadedModel {
     let last = 0;
     const interTokenMs: number[] = [];
     let text = "";
+    const logprobs: TokenLogprob[] = [];
+    const calls: { name: string; args: string }[] = [];
     let finish: FinishReason = "stop";
     let usage: { prompt_tokens?: number; completion_tokens?: number } | undefined;
     let chunks = 0;
@@ -166,7 +224,15 @@ export function createRemoteModel(options: RemoteModelOptions): LoadedModel {
             break;
           }
           let chunk: {
-            choices?: { delta?: { content?: string | null }; text?: string; finish_reason?: string | null }[];
+            choices?: {
+              delta?: {
+                content?: string | null;
+                tool_calls?: { index?: number; function?: { name?: string; arguments?: string } }[];
+              };
+              text?: string;
+              logprobs?: UpstreamLogprobs | null;
+              finish_reason?: string | null;
+            }[];
             usage?: { prompt_tokens?: number; completion_tokens?: number } | null;
             error?: { message?: string };
           };
@@ -181,6 +247,13 @@ export function createRemoteModel(options: RemoteModelOptions): LoadedModel {
           if (chunk.usage) usage = chunk.usage;
           const choice = chunk.choices?.[0];
           if (!choice) continue;
+          for (const c of choice.delta?.tool_calls ?? []) {
+            const call = (calls[c.index ?? Math.max(0, calls.length - 1)] ??= { name: "", args: "" });
+            call.name += c.function?.name ?? "";
+            call.args += c.function?.arguments ?? "";
+          }
+          const lps = logprobsOf(choice.logprobs);
+          if (lps) logprobs.push(...lps);
           const piece = route === "completions" ? choice.text : choice.delta?.content;
           if (piece) {
             const t = performance.now();
@@ -192,7 +265,7 @@ export function createRemoteModel(options: RemoteModelOptions): LoadedModel {
             chunks++;
             text += piece;
             emitted.any = opts.onText !== undefined;
-            opts.onText?.(piece);
+            opts.onText?.(piece, lps);
           }
           if (choice.finish_reason) finish = choice.finish_reason === "length" ? "length" : "stop";
         }
@@ -203,6 +276,12 @@ export function createRemoteModel(options: RemoteModelOptions): LoadedModel {
         throw new AttemptError("stream", `the stream broke: ${(e as Error).message}`, !emitted.any);
       }
       if (opts.signal?.aborted) throw new AttemptError("cancelled", "cancelled", false);
+      const made = calls.filter((c) => c !== undefined && c.name !== "");
+      if (made.length > 0) {
+        const tail = (text ? "\n" : "") + made.map((c) => callText(c.name, c.args)).join("\n");
+        text += tail;
+        opts.onText?.(tail);
+      }
       const totalMs = performance.now() - t0;
       return {
         text,
@@ -210,6 +289,7 @@ export function createRemoteModel(options: RemoteModelOptions): LoadedModel {
         promptTokens: usage?.prompt_tokens ?? 0,
         // Without a usage event (a server ignoring stream_options), one content event counts as one token.
         completionTokens: usage?.completion_tokens ?? chunks,
+        ...(opts.logprobs !== undefined ? { logprobs } : {}),
         timings: {
           queueMs: 0,
           promptEvalMs: ttft ?? performance.now() - started,
@@ -241,11 +321,10 @@ export function createRemoteModel(options: RemoteModelOptions): LoadedModel {
   }
 
   async function run(
-    route: "chat/completions" | "completions",
+    route: Route,
     payload: Record<string, unknown>,
     opts: RemoteGenerateOptions,
   ): Promise<GenerationResult> {
-    refuseLocalOnly(opts);
     const t0 = performance.now();
     const body = {
       ...(options.extraBody ?? {}),
@@ -253,6 +332,7 @@ export function createRemoteModel(options: RemoteModelOptions): LoadedModel {
       ...payload,
       model: options.upstreamModel,
       ...samplingBody(opts),
+      ...structuredBody(route, opts),
       stream: true,
       stream_options: { include_usage: true },
     };
@@ -336,17 +416,45 @@ export function createRemoteModel(options: RemoteModelOptions): LoadedModel {
   };
 
   /**
-   * Options the local engine implements on its own sampler or KV (a GBNF grammar, log-probabilities, rendered tools,
-   * Ollama's token `context`): not relayed yet, so refused by name rather than dropped on the way upstream.
+   * The request's structured output, tools and log-probabilities in OpenAI's terms (the upstream runs them). What
+   * has no OpenAI spelling is refused by name rather than dropped on the way: raw GBNF (llama.cpp's own field),
+   * structured output on a raw prompt (the completions API has no response_format), Ollama's token `context`.
    */
-  function refuseLocalOnly(o: RemoteGenerateOptions): void {
-    const names: [unknown, string][] = [
-      [o.grammar, "structured output (response_format / format / grammar)"],
-      [o.logprobs, "logprobs"],
-      [o.tools?.length ? o.tools : undefined, "tools"],
-      [o.contextTokens?.length ? o.contextTokens : undefined, "context"],
-    ];
-    for (const [v, what] of names) if (v !== undefined) unsupported(what);
+  function structuredBody(route: Route, o: GenerateOptions): Record<string, unknown> {
+    const b: Record<string, unknown> = {};
+    if (o.contextTokens?.length) unsupported("context (token ids of an earlier answer)");
+    if (o.tools?.length)
+      b.tools = o.tools.map((t) => ({
+        type: "function",
+        function: {
+          name: t.name,
+          ...(t.description !== undefined ? { description: t.description } : {}),
+          parameters: t.parameters ?? { type: "object" },
+        },
+      }));
+    const source = o.grammar?.source;
+    if (o.grammar && !source) unsupported("grammar (raw GBNF; use response_format or format with a JSON Schema)");
+    if (source && route === "completions")
+      unsupported("structured output on a raw prompt (completions / generate; the chat endpoints relay it)");
+    if (source?.kind === "json_object") b.response_format = { type: "json_object" };
+    if (source?.kind === "json_schema")
+      b.response_format = {
+        type: "json_schema",
+        json_schema: { name: "response", schema: source.schema, strict: true },
+      };
+    if (source?.kind === "tool_call")
+      b.tool_choice =
+        typeof source.choice === "string"
+          ? source.choice
+          : { type: "function", function: { name: source.choice.name } };
+    if (o.logprobs !== undefined) {
+      if (route === "completions") b.logprobs = o.logprobs;
+      else {
+        b.logprobs = true;
+        b.top_logprobs = o.logprobs;
+      }
+    }
+    return b;
   }
 
   const unsupported = (what: string): never => {
@@ -362,8 +470,7 @@ export function createRemoteModel(options: RemoteModelOptions): LoadedModel {
     sequenceContextSize: options.contextSize,
     activeSequences: () => active,
     generate: (prompt, opts = {}) => run("completions", { prompt }, opts),
-    chat: (messages, opts = {}) =>
-      run("chat/completions", { messages: messages.map((m) => ({ role: m.role, content: m.content })) }, opts),
+    chat: (messages, opts = {}) => run("chat/completions", { messages: messages.map(upstreamMessage) }, opts),
     batchGenerate: (prompts, opts = {}) => Promise.all(prompts.map((p) => run("completions", { prompt: p }, opts))),
     // Only token counts are derived from these (RAG budgets); the upstream applies its own template.
     formatChat: (messages: ChatMessage[]) => messages.map((m) => `${m.role}: ${m.content}\n`).join(""),

@@ -2,12 +2,12 @@
 // outputs, text.format, streaming with the Responses event sequence. Nothing is stored, so previous_response_id
 // and conversation are refused.
 import { randomBytes } from "node:crypto";
-import type { ChatMessage, ToolCall, ToolDefinition } from "../../engine/types.ts";
+import type { ChatMessage, ToolCall, ToolChoice, ToolDefinition } from "../../engine/types.ts";
 import { ReflexiaError } from "../../errors/index.ts";
 import type { InferenceOutcome, InferenceRequest } from "../../services/inference-service.ts";
 import { ragOptionOf } from "../../services/rag/rag-request.ts";
 import { grammarForOutput, type OutputFormat } from "../../services/structured/response-format.ts";
-import { parseToolCalls, planTools, replyGrammar, type ToolChoice } from "../../services/structured/tool-calls.ts";
+import { parseToolCalls, planTools, replyGrammar } from "../../services/structured/tool-calls.ts";
 import { errorBody } from "../error-handler.ts";
 import { parseKeepAlive } from "../keep-alive.ts";
 import { parseArguments } from "../openai-request.ts";

@@ -25,6 +25,10 @@ export function grammarForOutput(
     return g;
   }
   if (!format || format.type === "text") return undefined;
-  if (format.type === "json_object") return { gbnf: JSON_VALUE_GBNF, closeJson: true };
-  return { gbnf: jsonSchemaToGbnf(format.schema, `${field} schema`), closeJson: true };
+  if (format.type === "json_object") return { gbnf: JSON_VALUE_GBNF, closeJson: true, source: { kind: "json_object" } };
+  return {
+    gbnf: jsonSchemaToGbnf(format.schema, `${field} schema`),
+    closeJson: true,
+    source: { kind: "json_schema", schema: format.schema },
+  };
 }

@@ -2,11 +2,8 @@
 // parsing of calls back out of generated text for the common template families.
 import { randomBytes } from "node:crypto";
 import { jsonSchemaToGbnf } from "../../engine/grammar.ts";
-import type { GrammarConstraint, ToolCall, ToolDefinition } from "../../engine/types.ts";
+import type { GrammarConstraint, ToolCall, ToolChoice, ToolDefinition } from "../../engine/types.ts";
 import { ReflexiaError } from "../../errors/index.ts";
-
-/** auto: the model may call; none: it may not; required: it must call one; {name}: it must call that one. */
-export type ToolChoice = "auto" | "none" | "required" | { name: string };
 
 export interface ToolPlan {
   /** What the template is shown (none when tool_choice is "none"). */
@@ -75,6 +72,7 @@ export function planTools(
           `\ntool-calls ::= tool-call (tc-ws tool-call)*\ntool-call ::= "<tool_call>" tc-ws root tc-ws "</tool_call>"\ntc-ws ::= [ \\t\\n]{0,4}\n`,
         root: "tool-calls",
         triggers: ["[\\s\\S]*?(<tool_call>[\\s\\S]*)"],
+        source: { kind: "tool_call", choice: "auto" },
       },
     };
   const forced = c === "required" ? list : list.filter((t) => t.name === c.name);
@@ -83,7 +81,11 @@ export function planTools(
       "RFX_VALIDATION",
       `tool_choice names function ${JSON.stringify(c.name)}, which is not in ${field}`,
     );
-  return { tools: list, grammar: { gbnf: callGrammar(forced, field), closeJson: true }, parse: true };
+  return {
+    tools: list,
+    grammar: { gbnf: callGrammar(forced, field), closeJson: true, source: { kind: "tool_call", choice: c } },
+    parse: true,
+  };
 }
 
 /** GBNF for one call `{"name": …, "arguments": …}` of one of `tools`, arguments matching its parameter schema. */
