@@ -2,7 +2,7 @@
 // and through a Reflexia server whose remote variant points at that llama-server, N concurrent, alternating sides
 // per trial. Reports aggregate tok/s (ratio via/direct) and TTFT p50 (added ms).
 // Run: npx tsx src/bench/remote-overhead.ts --llama-server BIN [--model GGUF | --shape small] [--concurrency 8]
-//        [--tokens 64] [--requests 4] [--trials 3] [--threads N]
+//        [--tokens 64] [--requests 4] [--trials 3] [--threads N] [--warmup 400] [--burst]
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -34,6 +34,18 @@ export interface RemoteOverheadOptions {
   trials?: number;
   /** llama-server threads. Defaults to 2. */
   threads?: number;
+  /**
+   * Short requests (2 tokens, `concurrency` at a time) sent through the front, and as many straight to llama-server,
+   * before the trials: a server that has been up a while runs JIT-compiled code, one just started does not.
+   * Defaults to 400.
+   */
+  warmup?: number;
+  /**
+   * How the N workers start. "staggered" (default): worker w starts w/N of a request's duration after the first, so
+   * requests arrive one at a time into a running batch, as independent clients' do. "burst": all at once, and since
+   * every answer has the same length the N stay in lock-step: each round's N requests arrive together.
+   */
+  arrivals?: "staggered" | "burst";
   log?: (line: string) => void;
 }
 
@@ -46,6 +58,7 @@ export interface SideFigures {
 
 export interface RemoteOverheadResult {
   concurrency: number;
+  arrivals: "staggered" | "burst";
   tokens: number;
   trials: { direct: number; via: number; ratio: number }[];
   /** Median over trials of via/direct aggregate tok/s. */
@@ -101,6 +114,8 @@ export async function runRemoteOverhead(options: RemoteOverheadOptions): Promise
   const tokens = options.tokens ?? 64;
   const perWorker = options.requests ?? 4;
   const trials = options.trials ?? 3;
+  const warmup = options.warmup ?? 400;
+  const arrivals = options.arrivals ?? "staggered";
   if (!existsSync(options.llamaServer)) throw new ReflexiaError("RFX_NOT_FOUND", `not found: ${options.llamaServer}`);
   const tmp = await mkdtemp(join(tmpdir(), "rfx-remote-bench-"));
   const cleanups: (() => Promise<void> | void)[] = [() => rm(tmp, { recursive: true, force: true })];
@@ -197,14 +212,20 @@ export async function runRemoteOverhead(options: RemoteOverheadOptions): Promise
 
     const direct = new OpenAI({ baseURL: `${upstream}/v1`, apiKey: "none", maxRetries: 2 });
     const via = new OpenAI({ baseURL: `${front}/v1`, apiKey: "none", maxRetries: 2 });
-    const one = async (client: OpenAI, model: string, extra: object, prompt: string): Promise<[number, number]> => {
+    const one = async (
+      client: OpenAI,
+      model: string,
+      extra: object,
+      prompt: string,
+      maxTokens = tokens,
+    ): Promise<[number, number]> => {
       const t0 = performance.now();
       let ttft = -1;
       let count = 0;
       const stream = await client.completions.create({
         model,
         prompt,
-        max_tokens: tokens,
+        max_tokens: maxTokens,
         temperature: 0.8,
         stream: true,
         stream_options: { include_usage: true },
@@ -229,13 +250,17 @@ export async function runRemoteOverhead(options: RemoteOverheadOptions): Promise
         count: value("reflexia_upstream_time_to_first_token_seconds_count"),
       };
     };
+    // One request's duration at full concurrency (set by the first direct run): the staggered start's period.
+    let requestMs = 0;
     const run = async (side: "direct" | "via", trial: number): Promise<SideFigures> => {
       const ttftMs: number[] = [];
       let total = 0;
       const before = side === "via" ? await upstreamTtft() : undefined;
       const t0 = performance.now();
+      const staggerMs = arrivals === "staggered" ? requestMs / n : 0;
       await Promise.all(
         Array.from({ length: n }, async (_, w) => {
+          if (staggerMs > 0) await pause(w * staggerMs);
           for (let k = 0; k < perWorker; k++) {
             // The same prompts on both sides (cache_prompt off, so neither reuses the other's KV).
             const prompt = `Request ${w}-${k} of trial ${trial}: tell me about the sea and the ships on it`;
@@ -253,17 +278,30 @@ export async function runRemoteOverhead(options: RemoteOverheadOptions): Promise
           }
         }),
       );
-      const tokensPerSecond = (total / (performance.now() - t0)) * 1000;
+      const elapsed = performance.now() - t0;
+      if (requestMs === 0) requestMs = elapsed / perWorker;
+      const tokensPerSecond = (total / elapsed) * 1000;
       if (!before) return { tokensPerSecond, ttftMs };
       const after = await upstreamTtft();
       const upstreamMeanMs = (after.sum - before.sum) / Math.max(1, after.count - before.count);
       return { tokensPerSecond, ttftMs, upstreamMeanMs };
     };
     log(
-      `llama-server ${options.threads ?? 2} threads, ${n} slots; ${n} concurrent × ${perWorker} requests × ${tokens} tokens per run; ${trials} paired trials; load ${loadavg()
+      `llama-server ${options.threads ?? 2} threads, ${n} slots; ${n} concurrent × ${perWorker} requests × ${tokens} tokens per run; ${trials} paired trials after ${warmup} warm-up requests per side; ${arrivals} arrivals; load ${loadavg()
         .map((x) => x.toFixed(2))
         .join(" ")}`,
     );
+    for (const [client, model, extra] of [
+      [direct, "bench", upstreamExtra],
+      [via, "bench:remote", {}],
+    ] as const) {
+      let left = warmup;
+      await Promise.all(
+        Array.from({ length: n }, async (_, w) => {
+          while (left-- > 0) await one(client, model, extra, `Warm-up ${w}-${left}: the sea`, 2);
+        }),
+      );
+    }
     await run("direct", -1);
     await run("via", -1);
     const rows: RemoteOverheadResult["trials"] = [];
@@ -284,6 +322,7 @@ export async function runRemoteOverhead(options: RemoteOverheadOptions): Promise
     }
     const result: RemoteOverheadResult = {
       concurrency: n,
+      arrivals,
       tokens,
       trials: rows,
       medianRatio: median(rows.map((r) => r.ratio)),
@@ -312,6 +351,8 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     requests: num("--requests"),
     trials: num("--trials"),
     threads: num("--threads"),
+    warmup: num("--warmup"),
+    arrivals: has("--burst") ? "burst" : "staggered",
   })
     .then((r) => {
       if (has("--json")) console.log(JSON.stringify(r));
