@@ -60,13 +60,19 @@ export interface RemoteOverheadResult {
   concurrency: number;
   arrivals: "staggered" | "burst";
   tokens: number;
-  trials: { direct: number; via: number; ratio: number }[];
+  trials: { direct: number; via: number; ratio: number; ttftP50DirectMs: number; ttftP50ViaMs: number }[];
   /** Median over trials of via/direct aggregate tok/s. */
   medianRatio: number;
+  /** TTFT p50 over every request of every trial. */
   ttftP50DirectMs: number;
   ttftP50ViaMs: number;
-  /** ttftP50Via − ttftP50Direct over every request of every trial. */
+  /**
+   * Median over trials of (via TTFT p50 − direct TTFT p50) within the trial: paired like the tok/s ratio, so a
+   * trial the whole host stalled in (both sides of it slow) does not move it.
+   */
   addedTtftP50Ms: number;
+  /** ttftP50ViaMs − ttftP50DirectMs (pooled). */
+  pooledAddedTtftP50Ms: number;
   loadAverage: number[];
 }
 
@@ -315,7 +321,13 @@ export async function runRemoteOverhead(options: RemoteOverheadOptions): Promise
       const v = figures.via!;
       allDirect.push(...d.ttftMs);
       allVia.push(...v.ttftMs);
-      rows.push({ direct: d.tokensPerSecond, via: v.tokensPerSecond, ratio: v.tokensPerSecond / d.tokensPerSecond });
+      rows.push({
+        direct: d.tokensPerSecond,
+        via: v.tokensPerSecond,
+        ratio: v.tokensPerSecond / d.tokensPerSecond,
+        ttftP50DirectMs: median(d.ttftMs),
+        ttftP50ViaMs: median(v.ttftMs),
+      });
       log(
         `trial ${t + 1}: direct ${d.tokensPerSecond.toFixed(1)} tok/s, via Reflexia ${v.tokensPerSecond.toFixed(1)} tok/s (×${(v.tokensPerSecond / d.tokensPerSecond).toFixed(3)}); TTFT p50 ${median(d.ttftMs).toFixed(1)} / ${median(v.ttftMs).toFixed(1)} ms, mean ${mean(d.ttftMs).toFixed(1)} / ${mean(v.ttftMs).toFixed(1)} ms (upstream as the front saw it ${v.upstreamMeanMs?.toFixed(1)} ms)`,
       );
@@ -328,11 +340,12 @@ export async function runRemoteOverhead(options: RemoteOverheadOptions): Promise
       medianRatio: median(rows.map((r) => r.ratio)),
       ttftP50DirectMs: percentile(allDirect, 50),
       ttftP50ViaMs: percentile(allVia, 50),
-      addedTtftP50Ms: percentile(allVia, 50) - percentile(allDirect, 50),
+      addedTtftP50Ms: median(rows.map((r) => r.ttftP50ViaMs - r.ttftP50DirectMs)),
+      pooledAddedTtftP50Ms: percentile(allVia, 50) - percentile(allDirect, 50),
       loadAverage: loadavg(),
     };
     log(
-      `median aggregate tok/s ratio via/direct ${result.medianRatio.toFixed(3)}; TTFT p50 direct ${result.ttftP50DirectMs.toFixed(1)} ms, via ${result.ttftP50ViaMs.toFixed(1)} ms (added ${result.addedTtftP50Ms.toFixed(1)} ms); load ${result.loadAverage.map((x) => x.toFixed(2)).join(" ")}`,
+      `median aggregate tok/s ratio via/direct ${result.medianRatio.toFixed(3)}; added TTFT p50 (median of the trials' differences) ${result.addedTtftP50Ms.toFixed(1)} ms; TTFT p50 of all requests direct ${result.ttftP50DirectMs.toFixed(1)} ms, via ${result.ttftP50ViaMs.toFixed(1)} ms (${result.pooledAddedTtftP50Ms >= 0 ? "+" : ""}${result.pooledAddedTtftP50Ms.toFixed(1)} ms); load ${result.loadAverage.map((x) => x.toFixed(2)).join(" ")}`,
     );
     return result;
   } finally {
