@@ -13,7 +13,7 @@ import type {
 import { ReflexiaError } from "../errors/index.ts";
 import type { EndpointLease, EndpointPool } from "./endpoint-pool.ts";
 import { PostError, postStream, readText } from "./post-stream.ts";
-import { readSseData } from "./sse.ts";
+import { SseParser } from "./sse.ts";
 import type { UpstreamErrorKind, UpstreamMetricsSink } from "./types.ts";
 
 export interface RemoteModelOptions {
@@ -216,59 +216,88 @@ export function createRemoteModel(options: RemoteModelOptions): LoadedModel {
       if (ctl.signal.aborted) stopBody();
       else ctl.signal.addEventListener("abort", stopBody, { once: true });
       res.on("error", () => {});
-      try {
-        // The body stays open when we stop reading at [DONE]: it is drained below and the connection kept.
-        for await (const data of readSseData(res.iterator({ destroyOnReturn: false }))) {
-          if (data === "[DONE]") {
-            complete = true;
-            break;
-          }
-          let chunk: {
-            choices?: {
-              delta?: {
-                content?: string | null;
-                tool_calls?: { index?: number; function?: { name?: string; arguments?: string } }[];
-              };
-              text?: string;
-              logprobs?: UpstreamLogprobs | null;
-              finish_reason?: string | null;
-            }[];
-            usage?: { prompt_tokens?: number; completion_tokens?: number } | null;
-            error?: { message?: string };
-          };
-          try {
-            chunk = JSON.parse(data);
-          } catch {
-            throw new AttemptError("stream", "the upstream sent an event that is not JSON", !emitted.any);
-          }
-          // The server is up and answered about this request (e.g. llama-server's output parser failing): not the
-          // endpoint's health, and another endpoint would likely say the same.
-          if (chunk.error) throw new AttemptError("error_event", chunk.error.message ?? "upstream error", false);
-          if (chunk.usage) usage = chunk.usage;
-          const choice = chunk.choices?.[0];
-          if (!choice) continue;
-          for (const c of choice.delta?.tool_calls ?? []) {
-            const call = (calls[c.index ?? Math.max(0, calls.length - 1)] ??= { name: "", args: "" });
-            call.name += c.function?.name ?? "";
-            call.args += c.function?.arguments ?? "";
-          }
-          const lps = logprobsOf(choice.logprobs);
-          if (lps) logprobs.push(...lps);
-          const piece = route === "completions" ? choice.text : choice.delta?.content;
-          if (piece) {
-            const t = performance.now();
-            if (ttft === undefined) {
-              ttft = t - t0;
-              clearTimeout(firstByte);
-            } else interTokenMs.push(t - last);
-            last = t;
-            chunks++;
-            text += piece;
-            emitted.any = opts.onText !== undefined;
-            opts.onText?.(piece, lps);
-          }
-          if (choice.finish_reason) finish = choice.finish_reason === "length" ? "length" : "stop";
+      // One event, as the upstream sent it (JSON of a chat or completions chunk).
+      const handle = (data: string): void => {
+        let chunk: {
+          choices?: {
+            delta?: {
+              content?: string | null;
+              tool_calls?: { index?: number; function?: { name?: string; arguments?: string } }[];
+            };
+            text?: string;
+            logprobs?: UpstreamLogprobs | null;
+            finish_reason?: string | null;
+          }[];
+          usage?: { prompt_tokens?: number; completion_tokens?: number } | null;
+          error?: { message?: string };
+        };
+        try {
+          chunk = JSON.parse(data);
+        } catch {
+          throw new AttemptError("stream", "the upstream sent an event that is not JSON", !emitted.any);
         }
+        // The server is up and answered about this request (e.g. llama-server's output parser failing): not the
+        // endpoint's health, and another endpoint would likely say the same.
+        if (chunk.error) throw new AttemptError("error_event", chunk.error.message ?? "upstream error", false);
+        if (chunk.usage) usage = chunk.usage;
+        const choice = chunk.choices?.[0];
+        if (!choice) return;
+        for (const c of choice.delta?.tool_calls ?? []) {
+          const call = (calls[c.index ?? Math.max(0, calls.length - 1)] ??= { name: "", args: "" });
+          call.name += c.function?.name ?? "";
+          call.args += c.function?.arguments ?? "";
+        }
+        const lps = logprobsOf(choice.logprobs);
+        if (lps) logprobs.push(...lps);
+        const piece = route === "completions" ? choice.text : choice.delta?.content;
+        if (piece) {
+          const t = performance.now();
+          if (ttft === undefined) {
+            ttft = t - t0;
+            clearTimeout(firstByte);
+          } else interTokenMs.push(t - last);
+          last = t;
+          chunks++;
+          text += piece;
+          emitted.any = opts.onText !== undefined;
+          opts.onText?.(piece, lps);
+        }
+        if (choice.finish_reason) finish = choice.finish_reason === "length" ? "length" : "stop";
+      };
+      try {
+        // Events are handled in the callback their bytes arrived in (no async iteration per event). At [DONE] the
+        // body stays open: it is drained below and the connection kept.
+        const parser = new SseParser();
+        await new Promise<void>((resolve, reject) => {
+          let settled = false;
+          const settle = (e?: unknown): void => {
+            if (settled) return;
+            settled = true;
+            answer.off("data", onData);
+            answer.off("end", onEnd);
+            answer.off("close", onClose);
+            if (e === undefined) resolve();
+            else reject(e);
+          };
+          const onData = (chunk: string): void => {
+            try {
+              for (const data of parser.push(chunk)) {
+                if (data === "[DONE]") {
+                  complete = true;
+                  return settle();
+                }
+                handle(data);
+              }
+            } catch (e) {
+              settle(e);
+            }
+          };
+          const onEnd = (): void => settle();
+          const onClose = (): void => settle(new Error("the connection closed before the answer ended"));
+          answer.on("data", onData);
+          answer.once("end", onEnd);
+          answer.once("close", onClose);
+        });
       } catch (e) {
         if (e instanceof AttemptError) throw e;
         if (opts.signal?.aborted) throw new AttemptError("cancelled", "cancelled", false);
