@@ -88,7 +88,13 @@ async function startedAt(child: ChildProcess, name: string, url: string): Promis
   child.stderr?.on("data", (d: Buffer) => (log = (log + d.toString()).slice(-4000)));
   const kill = () => child.kill("SIGKILL");
   process.once("exit", kill);
+  let stopping = false;
+  // A server that dies under the benchmark says why (its clients would only see connection errors).
+  child.once("exit", (code, signal) => {
+    if (!stopping) console.error(`${name} exited during the run (${signal ?? `code ${code}`}): ${log}`);
+  });
   const cleanup = () => {
+    stopping = true;
     kill();
     process.off("exit", kill);
   };

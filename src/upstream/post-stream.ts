@@ -1,51 +1,13 @@
 // One streamed POST to an upstream over node:http(s) with kept-alive connections: less work per request and per event
 // than fetch's web streams (their promise machinery showed in the front's profile), which matters when a front relays
-// thousands of events a second on a small host.
+// thousands of events a second on a small host. No connection is opened ahead of a request (tried): an idle
+// connection pins one of llama-server's HTTP threads (cpp-httplib serves a connection on one thread until its
+// keep-alive timeout), taken from its other clients, and the gain was within the benchmark's noise.
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
-import { connect, type Socket } from "node:net";
 
 const httpAgent = new HttpAgent({ keepAlive: true, maxSockets: Infinity, scheduling: "lifo" });
 const httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: Infinity, scheduling: "lifo" });
-
-/**
- * A connection opened ahead, per plain-HTTP upstream origin, for the next request. llama-server closes its
- * connection after every streamed answer, so the kept-alive pool stays empty and each request would first wait for a
- * connect (one more round of the event loop, one more wakeup on a loaded host) before its body goes out. When an
- * upstream closes a connection a request used, one warm socket replaces it; a request takes it (with
- * `Connection: close`: it serves that one request) when the agent has no kept-alive socket to offer. At most one per
- * origin: an idle connection holds one of the upstream's HTTP threads until its keep-alive timeout closes it.
- */
-const warm = new Map<string, Socket>();
-
-function takeWarm(origin: string): Socket | undefined {
-  const s = warm.get(origin);
-  if (!s) return undefined;
-  warm.delete(origin);
-  if (s.destroyed || s.readyState !== "open") {
-    s.destroy();
-    return undefined;
-  }
-  s.ref();
-  return s;
-}
-
-/** Whether the agent holds a kept-alive connection to `target` (reused before a warm one). */
-function hasFreeSocket(target: URL): boolean {
-  const name = httpAgent.getName({ host: target.hostname, port: Number(target.port) || 80 });
-  return (httpAgent.freeSockets[name]?.length ?? 0) > 0;
-}
-
-function refill(target: URL): void {
-  if (warm.has(target.origin)) return;
-  const s = connect({ host: target.hostname, port: Number(target.port) || 80, noDelay: true });
-  s.unref();
-  s.on("error", () => {});
-  s.once("close", () => {
-    if (warm.get(target.origin) === s) warm.delete(target.origin);
-  });
-  warm.set(target.origin, s);
-}
 
 /** Why a request failed before its response began. */
 export type PostFailure = "reset" | "connect" | "aborted";
@@ -105,13 +67,11 @@ function postOnce(
     // The signal ends the request only until the response begins: from then on the caller owns the response and
     // ends it with res.destroy(). (A request signal that fires later destroys a socket that may already be back in
     // the agent's pool, with an 'error' nobody listens to.)
-    const socket = https || hasFreeSocket(target) ? undefined : takeWarm(target.origin);
     const req = (https ? httpsRequest : httpRequest)(target, {
       method: "POST",
-      ...(socket ? { createConnection: () => socket } : { agent: https ? httpsAgent : httpAgent }),
+      agent: https ? httpsAgent : httpAgent,
       headers: { ...headers, "content-type": "application/json", "content-length": Buffer.byteLength(body) },
     });
-    if (!https) req.once("socket", (s) => s.once("close", () => refill(target)));
     const onAbort = (): void => {
       req.destroy(new PostError("aborted", "aborted"));
     };
@@ -125,7 +85,7 @@ function postOnce(
       signal.removeEventListener("abort", onAbort);
       const reset = e.code !== undefined && RESET_CODES.has(e.code);
       if (signal.aborted || e instanceof PostError) reject(new PostError("aborted", "aborted"));
-      else if (reset && (req.reusedSocket || socket) && retryStale) reject(new StaleSocket(e.message));
+      else if (reset && req.reusedSocket && retryStale) reject(new StaleSocket(e.message));
       else reject(new PostError(reset ? "reset" : "connect", e.message));
     });
     req.end(body);

@@ -265,35 +265,6 @@ describe("remote model: connections", () => {
   });
 });
 
-describe("remote model: warm connections", () => {
-  it("replaces a connection the upstream closed with one opened ahead; a warm socket closed under it is resent", async () => {
-    const accepted: number[] = [];
-    const seen: { port: number; at: number }[] = [];
-    const a = await serve((req, _b, res) => {
-      seen.push({ port: req.socket.remotePort!, at: performance.now() });
-      res.setHeader("connection", "close"); // as llama-server does after a streamed answer
-      sse(res, ["x"]);
-    });
-    a.server.on("connection", () => accepted.push(performance.now()));
-    const { m, pool } = model([a.url]);
-    expect((await m.chat([{ role: "user", content: "q" }])).text).toBe("x");
-    await new Promise((res) => setTimeout(res, 50));
-    // The first answer's connection closed, and a new one was opened before any request asked for it.
-    expect(accepted).toHaveLength(2);
-    const sent = performance.now();
-    expect((await m.chat([{ role: "user", content: "q" }])).text).toBe("x");
-    expect(accepted[1]).toBeLessThan(sent);
-    expect(seen[1].port).not.toBe(seen[0].port);
-    expect(accepted).toHaveLength(2); // the request went out on the warm socket, not a connection of its own
-    // A warm socket the server drops while idle (its keep-alive timeout) costs nothing: the request goes afresh.
-    await new Promise((res) => setTimeout(res, 50));
-    a.server.closeAllConnections();
-    expect((await m.chat([{ role: "user", content: "q" }])).text).toBe("x");
-    expect(pool.status()[0].consecutiveFailures).toBe(0);
-    pool.close();
-  });
-});
-
 describe("endpoint pool", () => {
   it("picks the endpoint with the fewest in flight, waits at the cap, and fails fast with none healthy", async () => {
     let t = 0;
