@@ -35,9 +35,8 @@ export interface RemoteOverheadOptions {
   /** llama-server threads. Defaults to 2. */
   threads?: number;
   /**
-   * Short requests (2 tokens, `concurrency` at a time) sent through the front, and as many straight to llama-server,
-   * before the trials: a server that has been up a while runs JIT-compiled code, one just started does not.
-   * Defaults to 400.
+   * Short requests (2 tokens, `concurrency` at a time) sent through the front before the trials: a server that has
+   * been up a while runs JIT-compiled code, one just started does not. Defaults to 400.
    */
   warmup?: number;
   /**
@@ -117,6 +116,14 @@ async function startedAt(child: ChildProcess, name: string, url: string): Promis
 }
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+
+/** A client error with the causes the openai client wraps (fetch failed ← ECONNRESET …). */
+function causeOf(e: unknown): string {
+  const parts: string[] = [];
+  for (let c: unknown = e; c instanceof Error && parts.length < 4; c = (c as { cause?: unknown }).cause)
+    parts.push(`${c.message}${(c as { code?: string }).code ? ` (${(c as { code?: string }).code})` : ""}`);
+  return parts.join(" ← ");
+}
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -279,11 +286,7 @@ export async function runRemoteOverhead(options: RemoteOverheadOptions): Promise
             const [c, t] = await (
               side === "direct" ? one(direct, "bench", upstreamExtra, prompt) : one(via, "bench:remote", {}, prompt)
             ).catch((e: unknown) => {
-              const cause = (e as { cause?: { cause?: unknown } }).cause;
-              throw new ReflexiaError(
-                "RFX_ENGINE",
-                `${side}: ${(e as Error).message} ${String((cause?.cause as Error | undefined)?.message ?? cause ?? "")}`,
-              );
+              throw new ReflexiaError("RFX_ENGINE", `${side}: ${causeOf(e)}`);
             });
             total += c;
             ttftMs.push(t);
@@ -299,21 +302,20 @@ export async function runRemoteOverhead(options: RemoteOverheadOptions): Promise
       return { tokensPerSecond, ttftMs, upstreamMeanMs };
     };
     log(
-      `llama-server ${options.threads ?? 2} threads, ${n} slots; ${n} concurrent × ${perWorker} requests × ${tokens} tokens per run; ${trials} paired trials after ${warmup} warm-up requests per side; ${arrivals} arrivals; load ${loadavg()
+      `llama-server ${options.threads ?? 2} threads, ${n} slots; ${n} concurrent × ${perWorker} requests × ${tokens} tokens per run; ${trials} paired trials after ${warmup} warm-up requests through the front; ${arrivals} arrivals; load ${loadavg()
         .map((x) => x.toFixed(2))
         .join(" ")}`,
     );
-    for (const [client, model, extra] of [
-      [direct, "bench", upstreamExtra],
-      [via, "bench:remote", {}],
-    ] as const) {
-      let left = warmup;
-      await Promise.all(
-        Array.from({ length: n }, async (_, w) => {
-          while (left-- > 0) await one(client, model, extra, `Warm-up ${w}-${left}: the sea`, 2);
-        }),
-      );
-    }
+    // Only the front runs JavaScript that warms up (the client is this process for both sides, and warms with it).
+    let left = warmup;
+    await Promise.all(
+      Array.from({ length: n }, async (_, w) => {
+        while (left-- > 0)
+          await one(via, "bench:remote", {}, `Warm-up ${w}-${left}: the sea`, 2).catch((e: unknown) => {
+            throw new ReflexiaError("RFX_ENGINE", `warm-up: ${causeOf(e)}`);
+          });
+      }),
+    );
     await run("direct", -1);
     await run("via", -1);
     const rows: RemoteOverheadResult["trials"] = [];
