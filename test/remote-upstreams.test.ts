@@ -181,6 +181,8 @@ describe("a remote variant in the catalog", () => {
     });
     expect(text).not.toContain(UPSTREAM_KEY);
     expect(text).not.toContain("REFLEXIA_UPSTREAM_KEY_TEST");
+    // Tools are relayed to the upstream; embeddings are not.
+    expect(JSON.parse(text).capabilities).toEqual(["completion", "tools"]);
   });
 
   it("/api/create {remote} declares one, refusing api_key_file by name", async () => {

@@ -94,8 +94,9 @@ function settingsOf(body: {
 
 /** Capabilities as Ollama reports them: every stored model completes and embeds; `tools` when its template can. */
 function capabilitiesOf(d: ModelDetails): string[] {
-  // A remote variant completes through its upstream; embeddings are not relayed.
-  if (d.remote) return ["completion"];
+  // A remote variant completes through its upstream, which is sent the tools (it may still refuse them: its 4xx
+  // comes back as RFX_UPSTREAM_ERROR); embeddings are not relayed.
+  if (d.remote) return ["completion", "tools"];
   const caps = ["completion", "embedding"];
   if (d.manifest.modelfile?.template?.includes(".Tools")) caps.push("tools");
   return caps;
