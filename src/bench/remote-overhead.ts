@@ -2,7 +2,9 @@
 // and through a Reflexia server whose remote variant points at that llama-server, N concurrent, alternating sides
 // per trial. Reports aggregate tok/s (ratio via/direct) and TTFT p50 (added ms).
 // Run: npx tsx src/bench/remote-overhead.ts --llama-server BIN [--model GGUF | --shape small] [--concurrency 8]
-//        [--tokens 64] [--requests 4] [--trials 3] [--threads N] [--warmup 400] [--burst]
+//        [--tokens 64] [--requests 4] [--trials 3] [--threads N] [--warmup 400] [--burst] [--upstream-cpus LIST]
+// With --upstream-cpus llama-server runs on those CPUs only (taskset), as an upstream on another host would; run the
+// command itself under `taskset -c REST` to keep the front and the client off them.
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -45,6 +47,8 @@ export interface RemoteOverheadOptions {
    * every answer has the same length the N stay in lock-step: each round's N requests arrive together.
    */
   arrivals?: "staggered" | "burst";
+  /** CPUs llama-server is pinned to (a taskset list such as "1"); defaults to none (it shares every CPU). */
+  upstreamCpus?: string;
   log?: (line: string) => void;
 }
 
@@ -160,32 +164,33 @@ export async function runRemoteOverhead(options: RemoteOverheadOptions): Promise
 
     const port = await freePort();
     const perSeq = Math.ceil((tokens + 64) / 256) * 256;
-    const server: ChildProcess = spawn(
-      options.llamaServer,
-      [
-        "-m",
-        modelPath,
-        "-t",
-        String(options.threads ?? 2),
-        "-np",
-        String(n),
-        "-c",
-        String(perSeq * n),
-        "--port",
-        String(port),
-        "--host",
-        "127.0.0.1",
-        "--no-warmup",
-        "--cache-ram",
-        "0",
-        "--alias",
-        "bench",
-        // Enough HTTP threads for every stream of both clients: cpp-httplib closes connections it cannot queue.
-        "--threads-http",
-        String(2 * n + 2),
-      ],
-      { stdio: ["ignore", "ignore", "pipe"] },
-    );
+    const serverArgs = [
+      "-m",
+      modelPath,
+      "-t",
+      String(options.threads ?? 2),
+      "-np",
+      String(n),
+      "-c",
+      String(perSeq * n),
+      "--port",
+      String(port),
+      "--host",
+      "127.0.0.1",
+      "--no-warmup",
+      "--cache-ram",
+      "0",
+      "--alias",
+      "bench",
+      // Enough HTTP threads for every stream of both clients: cpp-httplib closes connections it cannot queue.
+      "--threads-http",
+      String(2 * n + 2),
+    ];
+    const server: ChildProcess = options.upstreamCpus
+      ? spawn("taskset", ["-c", options.upstreamCpus, options.llamaServer, ...serverArgs], {
+          stdio: ["ignore", "ignore", "pipe"],
+        })
+      : spawn(options.llamaServer, serverArgs, { stdio: ["ignore", "ignore", "pipe"] });
     const upstream = `http://127.0.0.1:${port}`;
     cleanups.push(await startedAt(server, "llama-server", `${upstream}/health`));
 
@@ -302,7 +307,7 @@ export async function runRemoteOverhead(options: RemoteOverheadOptions): Promise
       return { tokensPerSecond, ttftMs, upstreamMeanMs };
     };
     log(
-      `llama-server ${options.threads ?? 2} threads, ${n} slots; ${n} concurrent × ${perWorker} requests × ${tokens} tokens per run; ${trials} paired trials after ${warmup} warm-up requests through the front; ${arrivals} arrivals; load ${loadavg()
+      `llama-server ${options.threads ?? 2} threads, ${n} slots; ${n} concurrent × ${perWorker} requests × ${tokens} tokens per run; ${trials} paired trials after ${warmup} warm-up requests through the front; ${arrivals} arrivals${options.upstreamCpus ? `; llama-server on CPU ${options.upstreamCpus}` : ""}; load ${loadavg()
         .map((x) => x.toFixed(2))
         .join(" ")}`,
     );
@@ -374,6 +379,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     threads: num("--threads"),
     warmup: num("--warmup"),
     arrivals: has("--burst") ? "burst" : "staggered",
+    upstreamCpus: get("--upstream-cpus"),
   })
     .then((r) => {
       if (has("--json")) console.log(JSON.stringify(r));
