@@ -55,11 +55,6 @@ export interface InferenceRequest {
   returnTokens?: boolean;
   /** Generate until the context is full (Ollama's num_predict -2): sampling.maxTokens is then not the client's. */
   fillContext?: boolean;
-  /**
-   * OpenAI request fields a route carries through unchanged to a remote variant's upstream (structured output,
-   * tools, vendor options); a local variant refuses them by name.
-   */
-  upstreamFields?: Record<string, unknown>;
 }
 
 /** Why this variant served the request: the Reflexia-specific part of every response. */
@@ -299,13 +294,6 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
         ...requested,
         maxTokens: requested.maxTokens ?? defaultMaxTokens,
       };
-      const upstreamFields =
-        req.upstreamFields && Object.keys(req.upstreamFields).length ? req.upstreamFields : undefined;
-      if (upstreamFields && !sel.variant.remote)
-        throw new ReflexiaError(
-          "RFX_VALIDATION",
-          `${Object.keys(upstreamFields).join(", ")}: passed through only to remote variants; ${sel.variant.name}:${sel.variant.tag} is local`,
-        );
       if (req.rag && !options.rag)
         throw new ReflexiaError("RFX_VALIDATION", "rag was requested but this server has no document store");
       // Retrieval precedes the cache lookup: what was retrieved is part of the key.
@@ -343,7 +331,6 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
               // Tools change the rendered prompt (a grammar, if any, is part of `sampling`).
               tools: req.tools,
               suffix: req.suffix,
-              upstreamFields,
             },
           })
         : "";
@@ -417,7 +404,6 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
           contextSize: req.contextSize,
           contextTokens: req.contextTokens,
           returnTokens: req.returnTokens,
-          extra: upstreamFields,
         };
         result =
           req.kind === "chat" && template === undefined

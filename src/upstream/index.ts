@@ -13,12 +13,7 @@ export {
   type RemoteVariantHealth,
   type RemoteVariantRef,
 } from "./remote-backend.ts";
-export {
-  createRemoteModel,
-  estimateTokens,
-  type RemoteGenerateOptions,
-  type UpstreamExtraFields,
-} from "./remote-model.ts";
+export { createRemoteModel, estimateTokens } from "./remote-model.ts";
 export {
   UPSTREAM_ERROR_KINDS,
   type EndpointHealth,

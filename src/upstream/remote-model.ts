@@ -33,14 +33,6 @@ export interface RemoteModelOptions {
   metrics?: UpstreamMetricsSink;
 }
 
-/** Fields of the OpenAI request that a generation carries through unchanged (structured output, tools, …). */
-export type UpstreamExtraFields = Readonly<Record<string, unknown>>;
-
-/** GenerateOptions plus what only a remote variant can use. */
-export interface RemoteGenerateOptions extends GenerateOptions {
-  extra?: UpstreamExtraFields;
-}
-
 /** An attempt failed; `kind` says whether the endpoint is to blame and `retryable` whether another may try. */
 class AttemptError extends Error {
   constructor(
@@ -349,15 +341,10 @@ export function createRemoteModel(options: RemoteModelOptions): LoadedModel {
     }
   }
 
-  async function run(
-    route: Route,
-    payload: Record<string, unknown>,
-    opts: RemoteGenerateOptions,
-  ): Promise<GenerationResult> {
+  async function run(route: Route, payload: Record<string, unknown>, opts: GenerateOptions): Promise<GenerationResult> {
     const t0 = performance.now();
     const body = {
       ...(options.extraBody ?? {}),
-      ...(opts.extra ?? {}),
       ...payload,
       model: options.upstreamModel,
       ...samplingBody(opts),
