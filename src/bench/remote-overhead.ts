@@ -186,11 +186,10 @@ export async function runRemoteOverhead(options: RemoteOverheadOptions): Promise
       "--threads-http",
       String(2 * n + 2),
     ];
-    const server: ChildProcess = options.upstreamCpus
-      ? spawn("taskset", ["-c", options.upstreamCpus, options.llamaServer, ...serverArgs], {
-          stdio: ["ignore", "ignore", "pipe"],
-        })
-      : spawn(options.llamaServer, serverArgs, { stdio: ["ignore", "ignore", "pipe"] });
+    const [command, args] = options.upstreamCpus
+      ? ["taskset", ["-c", options.upstreamCpus, options.llamaServer, ...serverArgs]]
+      : [options.llamaServer, serverArgs];
+    const server: ChildProcess = spawn(command, args, { stdio: ["ignore", "ignore", "pipe"] });
     const upstream = `http://127.0.0.1:${port}`;
     cleanups.push(await startedAt(server, "llama-server", `${upstream}/health`));
 
@@ -274,7 +273,7 @@ export async function runRemoteOverhead(options: RemoteOverheadOptions): Promise
         count: value("reflexia_upstream_time_to_first_token_seconds_count"),
       };
     };
-    // One request's duration at full concurrency (set by the first direct run): the staggered start's period.
+    // One request's duration at full concurrency (set by the first, unmeasured run): the staggered start's period.
     let requestMs = 0;
     const run = async (side: "direct" | "via", trial: number): Promise<SideFigures> => {
       const ttftMs: number[] = [];
@@ -334,15 +333,16 @@ export async function runRemoteOverhead(options: RemoteOverheadOptions): Promise
       const v = figures.via!;
       allDirect.push(...d.ttftMs);
       allVia.push(...v.ttftMs);
-      rows.push({
+      const row = {
         direct: d.tokensPerSecond,
         via: v.tokensPerSecond,
         ratio: v.tokensPerSecond / d.tokensPerSecond,
         ttftP50DirectMs: median(d.ttftMs),
         ttftP50ViaMs: median(v.ttftMs),
-      });
+      };
+      rows.push(row);
       log(
-        `trial ${t + 1}: direct ${d.tokensPerSecond.toFixed(1)} tok/s, via Reflexia ${v.tokensPerSecond.toFixed(1)} tok/s (×${(v.tokensPerSecond / d.tokensPerSecond).toFixed(3)}); TTFT p50 ${median(d.ttftMs).toFixed(1)} / ${median(v.ttftMs).toFixed(1)} ms, mean ${mean(d.ttftMs).toFixed(1)} / ${mean(v.ttftMs).toFixed(1)} ms (upstream as the front saw it ${v.upstreamMeanMs?.toFixed(1)} ms)`,
+        `trial ${t + 1}: direct ${row.direct.toFixed(1)} tok/s, via Reflexia ${row.via.toFixed(1)} tok/s (×${row.ratio.toFixed(3)}); TTFT p50 ${row.ttftP50DirectMs.toFixed(1)} / ${row.ttftP50ViaMs.toFixed(1)} ms, mean ${mean(d.ttftMs).toFixed(1)} / ${mean(v.ttftMs).toFixed(1)} ms (upstream as the front saw it ${v.upstreamMeanMs?.toFixed(1)} ms)`,
       );
     }
     const result: RemoteOverheadResult = {
