@@ -2,13 +2,15 @@
 // and through a Reflexia server whose remote variant points at that llama-server, N concurrent, alternating sides
 // per trial. Reports aggregate tok/s (ratio via/direct) and TTFT p50 (added ms).
 // Run: npx tsx src/bench/remote-overhead.ts --llama-server BIN [--model GGUF | --shape small] [--concurrency 8]
-//        [--tokens 64] [--requests 4] [--trials 3] [--threads N] [--warmup 400] [--burst] [--upstream-cpus LIST]
-// With --upstream-cpus llama-server runs on those CPUs only (taskset), as an upstream on another host would; run the
-// command itself under `taskset -c REST` to keep the front and the client off them.
-import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
+//        [--tokens 64] [--requests 4] [--trials 3] [--threads N] [--warmup 400] [--burst]
+//        [--upstream-cpus LIST | --shared]
+// The upstream is remote, as in the issue's setup: by default llama-server runs on the upper half of the CPUs and the
+// front and the client on the rest (taskset), as if on two hosts; --upstream-cpus chooses llama-server's CPUs, and
+// --shared runs all three on every CPU (a front on the inference host itself, sharing its cores).
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { loadavg, tmpdir } from "node:os";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import OpenAI from "openai";
@@ -34,7 +36,7 @@ export interface RemoteOverheadOptions {
   requests?: number;
   /** Paired trials (direct and via Reflexia each once per trial, order alternating). Defaults to 3. */
   trials?: number;
-  /** llama-server threads. Defaults to 2. */
+  /** llama-server threads. Defaults to the number of CPUs it runs on. */
   threads?: number;
   /**
    * Short requests (2 tokens, `concurrency` at a time) sent through the front before the trials: a server that has
@@ -47,7 +49,12 @@ export interface RemoteOverheadOptions {
    * every answer has the same length the N stay in lock-step: each round's N requests arrive together.
    */
   arrivals?: "staggered" | "burst";
-  /** CPUs llama-server is pinned to (a taskset list such as "1"); defaults to none (it shares every CPU). */
+  /**
+   * Where the processes run. "split" (default): llama-server on `upstreamCpus`, the front and the client on the
+   * other CPUs, as an upstream on another host. "shared": every process on every CPU.
+   */
+  layout?: "split" | "shared";
+  /** llama-server's CPUs in the split layout (a taskset list such as "1" or "2-3"); defaults to the upper half. */
   upstreamCpus?: string;
   log?: (line: string) => void;
 }
@@ -55,6 +62,8 @@ export interface RemoteOverheadOptions {
 export interface SideFigures {
   tokensPerSecond: number;
   ttftMs: number[];
+  /** Requests the client sent again (the SDK retries a failed connection after a backoff). */
+  retries: number;
   /** Via Reflexia: the mean TTFT of its upstream requests as the front measured them (from its metrics). */
   upstreamMeanMs?: number;
 }
@@ -131,6 +140,72 @@ function causeOf(e: unknown): string {
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A taskset CPU list ("1", "0,2", "2-3") as CPU numbers. */
+export function parseCpuList(list: string): number[] {
+  const cpus = new Set<number>();
+  for (const item of list.split(",")) {
+    const m = /^\s*(\d+)(?:-(\d+))?\s*$/.exec(item);
+    if (!m) throw new ReflexiaError("RFX_VALIDATION", `not a CPU list: ${JSON.stringify(list)} (e.g. 1 or 0,2 or 2-3)`);
+    const [from, to] = [Number(m[1]), Number(m[2] ?? m[1])];
+    for (let c = from; c <= to; c++) cpus.add(c);
+  }
+  return [...cpus].sort((a, b) => a - b);
+}
+
+/** The CPUs this process may run on (Linux: its affinity; elsewhere 0..n-1). */
+function allowedCpus(): number[] {
+  try {
+    const m = /^Cpus_allowed_list:\s*(\S+)/m.exec(readFileSync("/proc/self/status", "utf8"));
+    if (m) return parseCpuList(m[1]);
+  } catch {
+    // not Linux
+  }
+  return Array.from({ length: availableParallelism() }, (_, i) => i);
+}
+
+export interface Placement {
+  /** taskset lists; undefined: unpinned. */
+  upstream?: string;
+  front?: string;
+  threads: number;
+  description: string;
+}
+
+/** Where llama-server, the front and the client run (see RemoteOverheadOptions.layout), on `cpus`. */
+export function placementOf(
+  options: Pick<RemoteOverheadOptions, "layout" | "upstreamCpus" | "threads">,
+  cpus: number[] = allowedCpus(),
+): Placement {
+  if ((options.layout ?? "split") === "shared")
+    return {
+      threads: options.threads ?? cpus.length,
+      description: `llama-server, the front and the client share CPUs ${cpus.join(",")}`,
+    };
+  const upstream = options.upstreamCpus ? parseCpuList(options.upstreamCpus) : cpus.slice(Math.floor(cpus.length / 2));
+  const front = cpus.filter((c) => !upstream.includes(c));
+  if (front.length === 0 || upstream.length === 0)
+    throw new ReflexiaError(
+      "RFX_VALIDATION",
+      `the split layout needs CPUs for llama-server and others for the front and the client; this process may use ${cpus.join(",")}${options.upstreamCpus ? ` and --upstream-cpus is ${options.upstreamCpus}` : ""} (use --shared on one CPU)`,
+    );
+  return {
+    upstream: upstream.join(","),
+    front: front.join(","),
+    threads: options.threads ?? upstream.length,
+    description: `llama-server on CPU ${upstream.join(",")}, the front and the client on CPU ${front.join(",")} (as on two hosts)`,
+  };
+}
+
+/** Pins this process (every thread: the client runs here) to `cpus` with taskset. */
+function pinSelf(cpus: string): void {
+  const r = spawnSync("taskset", ["-a", "-cp", cpus, String(process.pid)], { encoding: "utf8" });
+  if (r.error || r.status !== 0)
+    throw new ReflexiaError(
+      "RFX_ENGINE",
+      `taskset could not pin the client to CPU ${cpus} (${r.error?.message ?? r.stderr.trim()}); install util-linux or use --shared`,
+    );
+}
+
 export async function runRemoteOverhead(options: RemoteOverheadOptions): Promise<RemoteOverheadResult> {
   const log = options.log ?? ((l: string) => console.log(l));
   const n = options.concurrency ?? 8;
@@ -140,6 +215,9 @@ export async function runRemoteOverhead(options: RemoteOverheadOptions): Promise
   const warmup = options.warmup ?? 400;
   const arrivals = options.arrivals ?? "staggered";
   if (!existsSync(options.llamaServer)) throw new ReflexiaError("RFX_NOT_FOUND", `not found: ${options.llamaServer}`);
+  const placement = placementOf(options);
+  // The client is this process: in the split layout it keeps to the front's side (for the rest of its life).
+  if (placement.front) pinSelf(placement.front);
   const tmp = await mkdtemp(join(tmpdir(), "rfx-remote-bench-"));
   const cleanups: (() => Promise<void> | void)[] = [() => rm(tmp, { recursive: true, force: true })];
   try {
@@ -168,7 +246,7 @@ export async function runRemoteOverhead(options: RemoteOverheadOptions): Promise
       "-m",
       modelPath,
       "-t",
-      String(options.threads ?? 2),
+      String(placement.threads),
       "-np",
       String(n),
       "-c",
@@ -186,8 +264,8 @@ export async function runRemoteOverhead(options: RemoteOverheadOptions): Promise
       "--threads-http",
       String(2 * n + 2),
     ];
-    const [command, args] = options.upstreamCpus
-      ? ["taskset", ["-c", options.upstreamCpus, options.llamaServer, ...serverArgs]]
+    const [command, args] = placement.upstream
+      ? ["taskset", ["-c", placement.upstream, options.llamaServer, ...serverArgs]]
       : [options.llamaServer, serverArgs];
     const server: ChildProcess = spawn(command, args, { stdio: ["ignore", "ignore", "pipe"] });
     const upstream = `http://127.0.0.1:${port}`;
@@ -226,15 +304,36 @@ export async function runRemoteOverhead(options: RemoteOverheadOptions): Promise
     const frontEnv: Record<string, string | undefined> = { ...process.env };
     for (const d of CONFIG_KEYS) delete frontEnv[d.env];
     frontEnv.REFLEXIA_CONFIG = configFile;
-    const frontProc: ChildProcess = spawn(process.execPath, [REFLEXIA_BIN, "serve"], {
+    const frontCommand = [process.execPath, REFLEXIA_BIN, "serve"];
+    if (placement.front) frontCommand.unshift("taskset", "-c", placement.front);
+    const frontProc: ChildProcess = spawn(frontCommand[0], frontCommand.slice(1), {
       env: frontEnv as NodeJS.ProcessEnv,
       stdio: ["ignore", "ignore", "pipe"],
     });
     const front = `http://127.0.0.1:${frontPort}`;
     cleanups.push(await startedAt(frontProc, "reflexia serve", `${front}/readyz`));
 
-    const direct = new OpenAI({ baseURL: `${upstream}/v1`, apiKey: "none", maxRetries: 2 });
-    const via = new OpenAI({ baseURL: `${front}/v1`, apiKey: "none", maxRetries: 2 });
+    // HTTP requests each side's client sent: more than the completions asked for means the SDK retried (a failed
+    // connection), which costs that side a backoff and is reported.
+    const sent = { direct: 0, via: 0 };
+    const counting =
+      (side: "direct" | "via"): typeof fetch =>
+      (input, init) => {
+        sent[side]++;
+        return fetch(input, init);
+      };
+    // llama-server closes its connection after each streamed answer without saying so (no `Connection: close`): a
+    // client that keeps it for the next request sometimes writes into a closing socket, fails, and the SDK retries
+    // after a backoff. The front resends such a request at once (post-stream.ts); the direct client asks for a new
+    // connection per request instead, which llama-server would have made it open anyway.
+    const direct = new OpenAI({
+      baseURL: `${upstream}/v1`,
+      apiKey: "none",
+      maxRetries: 2,
+      defaultHeaders: { connection: "close" },
+      fetch: counting("direct"),
+    });
+    const via = new OpenAI({ baseURL: `${front}/v1`, apiKey: "none", maxRetries: 2, fetch: counting("via") });
     const one = async (
       client: OpenAI,
       model: string,
@@ -279,6 +378,7 @@ export async function runRemoteOverhead(options: RemoteOverheadOptions): Promise
       const ttftMs: number[] = [];
       let total = 0;
       const before = side === "via" ? await upstreamTtft() : undefined;
+      const sentBefore = sent[side];
       const t0 = performance.now();
       const staggerMs = arrivals === "staggered" ? requestMs / n : 0;
       await Promise.all(
@@ -300,13 +400,14 @@ export async function runRemoteOverhead(options: RemoteOverheadOptions): Promise
       const elapsed = performance.now() - t0;
       if (requestMs === 0) requestMs = elapsed / perWorker;
       const tokensPerSecond = (total / elapsed) * 1000;
-      if (!before) return { tokensPerSecond, ttftMs };
+      const retries = sent[side] - sentBefore - n * perWorker;
+      if (!before) return { tokensPerSecond, ttftMs, retries };
       const after = await upstreamTtft();
       const upstreamMeanMs = (after.sum - before.sum) / Math.max(1, after.count - before.count);
-      return { tokensPerSecond, ttftMs, upstreamMeanMs };
+      return { tokensPerSecond, ttftMs, retries, upstreamMeanMs };
     };
     log(
-      `llama-server ${options.threads ?? 2} threads, ${n} slots; ${n} concurrent × ${perWorker} requests × ${tokens} tokens per run; ${trials} paired trials after ${warmup} warm-up requests through the front; ${arrivals} arrivals${options.upstreamCpus ? `; llama-server on CPU ${options.upstreamCpus}` : ""}; load ${loadavg()
+      `${placement.description}; llama-server ${placement.threads} threads, ${n} slots; ${n} concurrent × ${perWorker} requests × ${tokens} tokens per run; ${trials} paired trials after ${warmup} warm-up requests through the front; ${arrivals} arrivals; load ${loadavg()
         .map((x) => x.toFixed(2))
         .join(" ")}`,
     );
@@ -342,7 +443,7 @@ export async function runRemoteOverhead(options: RemoteOverheadOptions): Promise
       };
       rows.push(row);
       log(
-        `trial ${t + 1}: direct ${row.direct.toFixed(1)} tok/s, via Reflexia ${row.via.toFixed(1)} tok/s (×${row.ratio.toFixed(3)}); TTFT p50 ${row.ttftP50DirectMs.toFixed(1)} / ${row.ttftP50ViaMs.toFixed(1)} ms, mean ${mean(d.ttftMs).toFixed(1)} / ${mean(v.ttftMs).toFixed(1)} ms (upstream as the front saw it ${v.upstreamMeanMs?.toFixed(1)} ms)`,
+        `trial ${t + 1}: direct ${row.direct.toFixed(1)} tok/s, via Reflexia ${row.via.toFixed(1)} tok/s (×${row.ratio.toFixed(3)}); TTFT p50 ${row.ttftP50DirectMs.toFixed(1)} / ${row.ttftP50ViaMs.toFixed(1)} ms, mean ${mean(d.ttftMs).toFixed(1)} / ${mean(v.ttftMs).toFixed(1)} ms (upstream as the front saw it ${v.upstreamMeanMs?.toFixed(1)} ms)${d.retries || v.retries ? `; client retries ${d.retries} / ${v.retries}` : ""}`,
       );
     }
     const result: RemoteOverheadResult = {
@@ -379,6 +480,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     threads: num("--threads"),
     warmup: num("--warmup"),
     arrivals: has("--burst") ? "burst" : "staggered",
+    layout: has("--shared") ? "shared" : "split",
     upstreamCpus: get("--upstream-cpus"),
   })
     .then((r) => {
