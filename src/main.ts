@@ -8,7 +8,7 @@ import type { Engine } from "./engine/types.ts";
 import { isReflexiaError } from "./errors/index.ts";
 import { buildApp, shutdownReason, type AppDeps, type Readiness } from "./http/index.ts";
 import { createMetricsServer } from "./http/metrics-server.ts";
-import type { ModelStore } from "./registry/index.ts";
+import { UPLOAD_KEEP_MS, type ModelStore } from "./registry/index.ts";
 import type { CreateServicesOptions, Services } from "./services/create-services.ts";
 import { createBenchmarkHistory } from "./bench/history.ts";
 import { createServerBenchmarks } from "./bench/server-benchmarks.ts";
@@ -152,6 +152,17 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   }
 
   liveMetrics?.start();
+
+  // Uploads no create used (a client that gave up, or a server stopped in between) are deleted at start, as Ollama
+  // prunes unused blobs; recent ones stay for a create that follows a restart.
+  void wiring.store.uploads
+    .prune(UPLOAD_KEEP_MS)
+    .then(
+      (r) =>
+        r.files > 0 &&
+        app.log.info(`deleted ${r.files} upload(s) no create used (${Math.round(r.bytes / 2 ** 20)} MiB)`),
+    )
+    .catch((e: unknown) => app.log.warn({ err: e }, "pruning unused uploads failed"));
 
   // Warm the default model so the first request does not pay the load; /readyz turns 200 when it is in.
   const ready =

@@ -1,9 +1,12 @@
 // Ollama parity over a real listening server (real engine, tiny synthetic model): the official `ollama` npm
 // client reads our errors, Ollama's README curl bodies (no or form Content-Type) work unchanged.
+import { existsSync, mkdirSync, readdirSync, utimesSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { request as httpRequest } from "node:http";
 import { Ollama } from "ollama";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { startServer, type RunningServer } from "../src/main.ts";
+import { UPLOAD_KEEP_MS } from "../src/registry/index.ts";
 import { cleanupTempDirs, makeTempDir, writeTinyGguf } from "./registry-fixtures.ts";
 import { sha256Digest, startLoopbackRegistry, type LoopbackRegistry } from "./support/loopback-registry.ts";
 import { createTinyHome, liveServerConfig, parseNdjson, TINY, type TinyHome } from "./support/server-fixture.ts";
@@ -13,6 +16,7 @@ let server: RunningServer;
 let ollama: Ollama;
 let registry: LoopbackRegistry;
 let pulledGguf: Buffer;
+const abandonedUpload = () => join(home.store.root, "uploads", `sha256-${"0".repeat(64)}`);
 
 beforeAll(async () => {
   home = await createTinyHome(["q4_0"]);
@@ -27,6 +31,11 @@ beforeAll(async () => {
       ],
     },
   ]);
+  // An upload left from before this start, older than the window: the server deletes it when it starts.
+  mkdirSync(join(home.store.root, "uploads"), { recursive: true });
+  writeFileSync(abandonedUpload(), "abandoned");
+  const past = new Date(Date.now() - UPLOAD_KEEP_MS - 60_000);
+  utimesSync(abandonedUpload(), past, past);
   server = await startServer({
     loaded: liveServerConfig(home.home, {
       "models.context_size": 1024,
@@ -176,6 +185,10 @@ describe("ollama.pull from a registry", () => {
 });
 
 describe("blobs and create", () => {
+  it("deletes at start an upload no create used for longer than UPLOAD_KEEP_MS", async () => {
+    await vi.waitFor(() => expect(existsSync(abandonedUpload())).toBe(false), { timeout: 5000 });
+  });
+
   it("uploads a GGUF by digest (checked), creates a model from it with system and parameters, shows and applies them", async () => {
     const bytes = (await writeTinyGguf(makeTempDir(), 9)).bytes;
     const digest = sha256Digest(bytes);
@@ -200,6 +213,9 @@ describe("blobs and create", () => {
     } as Parameters<typeof ollama.create>[0] & { stream: true };
     for await (const e of await ollama.create(create)) events.push(e);
     expect(events.at(-1)).toEqual({ status: "success" });
+    // The upload is gone (no second copy of the model's file); the digest is still there as the model's blob.
+    expect(readdirSync(join(home.store.root, "uploads"))).toEqual([]);
+    expect((await fetch(blobUrl, { method: "HEAD" })).status).toBe(200);
 
     const show = await ollama.show({ model: "made" });
     expect(show.system).toBe("You are a pirate.");
@@ -237,6 +253,8 @@ describe("blobs and create", () => {
     for await (const e of await ollama.create(create)) events.push(e);
     expect(events.some((e) => e.status.startsWith("quantizing f16 model to q8_0"))).toBe(true);
     expect(events.at(-1)).toEqual({ status: "success" });
+    // The f16 upload was only the quantize's input: deleted, so a client asks for it again (HEAD) before reusing it.
+    expect((await fetch(`${server.url}/api/blobs/${digest}`, { method: "HEAD" })).status).toBe(404);
     const show = await ollama.show({ model: "madeq8" });
     expect(show.details.quantization_level).toBe("Q8_0");
     const listed = (await ollama.list()).models.find((m) => m.name === "madeq8:latest");

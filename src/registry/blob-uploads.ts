@@ -1,14 +1,28 @@
 // Blobs uploaded by digest before a create (Ollama's POST /api/blobs/:digest): received into the store's uploads/,
 // hashed on the way, kept only when the bytes match their digest; model blobs are looked up there and in blobs/.
+// An upload is an input, not a model: the create that uses it deletes it (its bytes are copied into the model's blob,
+// or were the source of a quantize), and `reflexia serve` deletes the ones no create has used at start (as Ollama
+// prunes unused blobs when it starts), so a store never keeps a second copy of a model's file.
 import { createHash } from "node:crypto";
 import { createWriteStream, existsSync } from "node:fs";
-import { mkdir, rename, rm } from "node:fs/promises";
+import { mkdir, readdir, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { ReflexiaError } from "../errors/index.ts";
 import { fsyncFile, tempPath } from "./atomic-fs.ts";
 import { digestHex } from "./model-catalog.ts";
+import { isProcessAlive } from "./store-lock.ts";
+
+/** How long `reflexia serve` keeps an upload no create has used when it starts (a create may follow a restart). */
+export const UPLOAD_KEEP_MS = 60 * 60 * 1000;
+
+/** An upload a create is reading; `done` lets it go. */
+export interface HeldBlob {
+  path: string;
+  /** `used`: the create succeeded, so the upload is deleted once no other create holds it (never a model's blob). */
+  done(used: boolean): Promise<void>;
+}
 
 export interface BlobUploads {
   /** Whether the store holds the blob (uploaded, or already a model's). */
@@ -17,6 +31,13 @@ export interface BlobUploads {
   pathOf(digest: string): string | undefined;
   /** Receives `body` as the blob `digest`; RFX_DIGEST_MISMATCH (and nothing kept) when the bytes hash otherwise. */
   receive(digest: string, body: Readable): Promise<{ sizeBytes: number }>;
+  /** The blob for a create to read, held until `done`; undefined when the store does not hold it. */
+  hold(digest: string): HeldBlob | undefined;
+  /**
+   * Deletes uploads not written for `keepMs` that no create holds, and the partial uploads of dead processes;
+   * returns what it removed.
+   */
+  prune(keepMs: number): Promise<{ files: number; bytes: number }>;
 }
 
 /** Parses `sha256:<64 hex>` (Ollama also accepts `sha256-<hex>`); RFX_VALIDATION otherwise. */
@@ -34,6 +55,9 @@ export function createBlobUploads(root: string, modelBlobPath: (digest: string) 
     const d = assertDigest(digest);
     return [uploadPath(d), modelBlobPath(d)].find((p) => existsSync(p));
   };
+  /** Creates reading each upload (by path), so a finished one does not delete it under another. */
+  const holders = new Map<string, number>();
+  const consumed = new Set<string>();
   return {
     has: (digest) => pathOf(digest) !== undefined,
     pathOf,
@@ -67,6 +91,45 @@ export function createBlobUploads(root: string, modelBlobPath: (digest: string) 
       } finally {
         await rm(tmp, { force: true });
       }
+    },
+    hold(digest) {
+      const path = pathOf(digest);
+      if (!path) return undefined;
+      const upload = path === uploadPath(assertDigest(digest));
+      if (upload) holders.set(path, (holders.get(path) ?? 0) + 1);
+      let released = false;
+      return {
+        path,
+        async done(used) {
+          if (!upload || released) return;
+          released = true;
+          if (used) consumed.add(path);
+          const left = holders.get(path)! - 1;
+          if (left > 0) {
+            holders.set(path, left);
+            return;
+          }
+          holders.delete(path);
+          if (consumed.delete(path)) await rm(path, { force: true });
+        },
+      };
+    },
+    async prune(keepMs) {
+      let files = 0;
+      let bytes = 0;
+      const now = Date.now();
+      for (const f of await readdir(dir).catch(() => [] as string[])) {
+        const path = join(dir, f);
+        const pid = Number(/^\.tmp-(\d+)-.*\.upload$/.exec(f)?.[1]);
+        const stale = pid ? pid !== process.pid && !isProcessAlive(pid) : f.startsWith("sha256-") && !holders.has(path);
+        if (!stale) continue;
+        const st = await stat(path).catch(() => undefined);
+        if (!st || (!pid && now - st.mtimeMs < keepMs)) continue;
+        await rm(path, { force: true });
+        files++;
+        bytes += st.size;
+      }
+      return { files, bytes };
     },
   };
 }

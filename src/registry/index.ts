@@ -21,7 +21,7 @@ export { tempPath } from "./atomic-fs.ts";
 export * from "./types.ts";
 export type { RegistryPullOptions, RegistryPullProgress, RegistryPullResult } from "./pull-from-registry.ts";
 export { parseRegistryName, type RegistryBases, type RegistryName } from "./parse-registry-name.ts";
-export { assertDigest, type BlobUploads } from "./blob-uploads.ts";
+export { assertDigest, UPLOAD_KEEP_MS, type BlobUploads, type HeldBlob } from "./blob-uploads.ts";
 export {
   isRemoteManifest,
   publicRemoteSpec,

@@ -16,6 +16,7 @@ import {
   type ModelListing,
   type ModelManifest,
   type BlobUploads,
+  type HeldBlob,
   type ModelfileSettings,
   type ModelStore,
   type RegistryPullProgress,
@@ -83,7 +84,7 @@ export function normalizeQuantization(q: string): Quantization {
 async function checkFilesOf(
   store: ModelStore,
   req: CreateModelRequest,
-): Promise<{ digest: string; path: string; quantize?: { to: Quantization; fromFileType: string } }> {
+): Promise<{ digest: string; blob: HeldBlob; quantize?: { to: Quantization; fromFileType: string } }> {
   if (req.from !== undefined) throw new ReflexiaError("RFX_VALIDATION", 'send "from" or "files", not both');
   const q = req.quantize === undefined ? undefined : normalizeQuantization(req.quantize);
   const entries = Object.entries(req.files ?? {});
@@ -94,28 +95,33 @@ async function checkFilesOf(
     );
   const [[file, digestRaw]] = entries;
   const digest = assertDigest(digestRaw);
-  const path = store.uploads.pathOf(digest);
-  if (!path)
+  const blob = store.uploads.hold(digest);
+  if (!blob)
     throw new ReflexiaError(
       "RFX_VALIDATION",
       `files.${file}: blob ${digest} is not on the server; upload it first with POST /api/blobs/${digest}`,
       { digest },
     );
-  const to = parseModelRef(req.model);
-  const tag = to.tag ?? "latest";
-  if ((await store.variants(to.name)).some((m) => m.tag === tag))
-    throw new ReflexiaError("RFX_MODEL_EXISTS", `model ${to.name}:${tag} already exists (delete it first)`, {
-      model: `${to.name}:${tag}`,
-    });
-  if (!q) return { digest, path };
-  const { fileType } = await readGgufHeader(path);
-  if (fileTypePrecision(q) > fileTypePrecision(fileType))
-    throw new ReflexiaError(
-      "RFX_VALIDATION",
-      `files.${file}: the uploaded GGUF is ${fileType}, less precise than quantize ${q}; upload a more precise file (f16, f32)`,
-      { quantize: req.quantize },
-    );
-  return { digest, path, quantize: fileType === q ? undefined : { to: q, fromFileType: fileType } };
+  try {
+    const to = parseModelRef(req.model);
+    const tag = to.tag ?? "latest";
+    if ((await store.variants(to.name)).some((m) => m.tag === tag))
+      throw new ReflexiaError("RFX_MODEL_EXISTS", `model ${to.name}:${tag} already exists (delete it first)`, {
+        model: `${to.name}:${tag}`,
+      });
+    if (!q) return { digest, blob };
+    const { fileType } = await readGgufHeader(blob.path);
+    if (fileTypePrecision(q) > fileTypePrecision(fileType))
+      throw new ReflexiaError(
+        "RFX_VALIDATION",
+        `files.${file}: the uploaded GGUF is ${fileType}, less precise than quantize ${q}; upload a more precise file (f16, f32)`,
+        { quantize: req.quantize },
+      );
+    return { digest, blob, quantize: fileType === q ? undefined : { to: q, fromFileType: fileType } };
+  } catch (e) {
+    await blob.done(false);
+    throw e;
+  }
 }
 
 export function createModelService(deps: {
@@ -159,7 +165,7 @@ export function createModelService(deps: {
     },
     async checkCreate(req) {
       if (req.files !== undefined) {
-        await checkFiles(req);
+        await (await checkFiles(req)).blob.done(false);
         return;
       }
       if (req.from === undefined)
@@ -186,35 +192,43 @@ export function createModelService(deps: {
     async create(req, onStatus) {
       const to = parseModelRef(req.model);
       if (req.files !== undefined) {
-        const { digest, path, quantize } = await checkFiles(req);
-        onStatus?.(`using blob ${digest}`);
-        const add = (file: string, expectedSha256?: string) =>
-          store.add(file, {
-            name: to.name,
-            tag: to.tag ?? "latest",
-            source: { kind: "create", from: digest },
-            modelfile: req.modelfile,
-            expectedSha256,
-          });
-        if (!quantize) {
-          const m = await add(path, digest.slice("sha256:".length));
-          onStatus?.(`writing manifest ${m.name}:${m.tag}`);
-          return [m];
-        }
-        // The quantized file is written beside the upload (same disk), added (copied into the store) and removed.
-        const out = tempPath(dirname(path), ".gguf");
-        const status = `quantizing ${quantize.fromFileType} model to ${quantize.to}`;
-        onStatus?.(status, { completed: 0, total: 1 });
+        const { digest, blob, quantize } = await checkFiles(req);
+        let made = false;
         try {
-          await quantizeFile(path, out, quantize.to, {
-            allowRequantize: !UNQUANTIZED_FILE_TYPES.has(quantize.fromFileType),
-            onProgress: (done, total) => onStatus?.(status, { completed: done / total, total: 1 }),
-          });
-          const m = await add(out);
-          onStatus?.(`writing manifest ${m.name}:${m.tag}`);
-          return [m];
+          onStatus?.(`using blob ${digest}`);
+          const add = (file: string, expectedSha256?: string) =>
+            store.add(file, {
+              name: to.name,
+              tag: to.tag ?? "latest",
+              source: { kind: "create", from: digest },
+              modelfile: req.modelfile,
+              expectedSha256,
+            });
+          if (!quantize) {
+            const m = await add(blob.path, digest.slice("sha256:".length));
+            made = true;
+            onStatus?.(`writing manifest ${m.name}:${m.tag}`);
+            return [m];
+          }
+          // The quantized file is written beside the upload (same disk), added (copied into the store) and removed.
+          const out = tempPath(dirname(blob.path), ".gguf");
+          const status = `quantizing ${quantize.fromFileType} model to ${quantize.to}`;
+          onStatus?.(status, { completed: 0, total: 1 });
+          try {
+            await quantizeFile(blob.path, out, quantize.to, {
+              allowRequantize: !UNQUANTIZED_FILE_TYPES.has(quantize.fromFileType),
+              onProgress: (done, total) => onStatus?.(status, { completed: done / total, total: 1 }),
+            });
+            const m = await add(out);
+            made = true;
+            onStatus?.(`writing manifest ${m.name}:${m.tag}`);
+            return [m];
+          } finally {
+            await rm(out, { force: true });
+          }
         } finally {
-          await rm(out, { force: true });
+          // A used upload goes (its bytes are the model's blob now, or were quantized); a failed create keeps it.
+          await blob.done(made);
         }
       }
       const fromRef = req.from!;
