@@ -175,9 +175,13 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
           await services.scheduler.load(`${sel.variant.name}:${sel.variant.tag}`);
           readiness = { ready: true };
         })().catch((e: unknown) => {
+          const missing = isReflexiaError(e) && e.code === "RFX_MODEL_NOT_FOUND";
           readiness = {
             ready: false,
-            reason: `default model failed to load: ${isReflexiaError(e) ? e.message : String(e)}`,
+            failed: true,
+            reason:
+              `default model failed to load: ${isReflexiaError(e) ? e.message : String(e)}` +
+              (missing ? " (set DEFAULT_MODEL to a model in the store, see `reflexia models list`, and restart)" : ""),
           };
           app.log.error({ err: e }, "warm-up failed");
           throw e;

@@ -45,6 +45,8 @@ export interface Readiness {
   ready: boolean;
   /** Why not ready (e.g. "loading reflexia-tiny:q4_0", "draining"). */
   reason?: string;
+  /** Getting ready failed (the default model did not load): it will not become ready without a restart. */
+  failed?: boolean;
 }
 
 export interface AppDeps {

@@ -174,6 +174,6 @@ export function registerReflexiaRoutes(app: FastifyInstance, deps: AppDeps, feat
     if (deps.scheduler.status().draining) return reply.status(503).send({ status: "draining", ready: false });
     return reply
       .status(r.ready ? 200 : 503)
-      .send({ status: r.ready ? "ready" : "starting", ready: r.ready, reason: r.reason ?? null });
+      .send({ status: r.ready ? "ready" : r.failed ? "failed" : "starting", ready: r.ready, reason: r.reason ?? null });
   });
 }
