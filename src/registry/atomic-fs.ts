@@ -3,6 +3,7 @@ import { createHash, randomBytes, type Hash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { mkdir, open, rename, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import { isProcessAlive } from "./store-lock.ts";
 
 /** Flushes a directory entry so a rename inside it survives a crash (a no-op where directories cannot be opened). */
 export async function fsyncDir(dir: string): Promise<void> {
@@ -30,6 +31,12 @@ export async function fsyncFile(path: string): Promise<void> {
 /** A unique temp path in `dir`; temp names start with `.tmp-` so listings can skip them. */
 export function tempPath(dir: string, hint = ""): string {
   return join(dir, `.tmp-${process.pid}-${randomBytes(6).toString("hex")}${hint}`);
+}
+
+/** Whether `name` is a tempPath() file of another process that is gone (left by a crash: safe to delete). */
+export function isOrphanTemp(name: string): boolean {
+  const pid = Number(/^\.tmp-(\d+)-/.exec(name)?.[1]);
+  return pid > 0 && pid !== process.pid && !isProcessAlive(pid);
 }
 
 /** Writes `data` to `path` so that readers see either the old file or the complete new one, never a partial one. */

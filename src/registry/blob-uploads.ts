@@ -10,9 +10,8 @@ import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { ReflexiaError } from "../errors/index.ts";
-import { fsyncFile, tempPath } from "./atomic-fs.ts";
+import { fsyncFile, isOrphanTemp, tempPath } from "./atomic-fs.ts";
 import { digestHex } from "./model-catalog.ts";
-import { isProcessAlive } from "./store-lock.ts";
 
 /** How long `reflexia serve` keeps an upload no create has used when it starts (a create may follow a restart). */
 export const UPLOAD_KEEP_MS = 60 * 60 * 1000;
@@ -55,9 +54,8 @@ export function createBlobUploads(root: string, modelBlobPath: (digest: string) 
     const d = assertDigest(digest);
     return [uploadPath(d), modelBlobPath(d)].find((p) => existsSync(p));
   };
-  /** Creates reading each upload (by path), so a finished one does not delete it under another. */
-  const holders = new Map<string, number>();
-  const consumed = new Set<string>();
+  /** Creates reading each upload (by path), and whether one of them used it: the last to finish deletes a used one. */
+  const holders = new Map<string, { count: number; used: boolean }>();
   return {
     has: (digest) => pathOf(digest) !== undefined,
     pathOf,
@@ -95,22 +93,21 @@ export function createBlobUploads(root: string, modelBlobPath: (digest: string) 
     hold(digest) {
       const path = pathOf(digest);
       if (!path) return undefined;
-      const upload = path === uploadPath(assertDigest(digest));
-      if (upload) holders.set(path, (holders.get(path) ?? 0) + 1);
+      // A model's blob is only read: nothing to count or delete.
+      if (path !== uploadPath(assertDigest(digest))) return { path, done: async () => undefined };
+      const h = holders.get(path) ?? { count: 0, used: false };
+      h.count++;
+      holders.set(path, h);
       let released = false;
       return {
         path,
         async done(used) {
-          if (!upload || released) return;
+          if (released) return;
           released = true;
-          if (used) consumed.add(path);
-          const left = holders.get(path)! - 1;
-          if (left > 0) {
-            holders.set(path, left);
-            return;
-          }
+          h.used ||= used;
+          if (--h.count > 0) return;
           holders.delete(path);
-          if (consumed.delete(path)) await rm(path, { force: true });
+          if (h.used) await rm(path, { force: true });
         },
       };
     },
@@ -120,11 +117,10 @@ export function createBlobUploads(root: string, modelBlobPath: (digest: string) 
       const now = Date.now();
       for (const f of await readdir(dir).catch(() => [] as string[])) {
         const path = join(dir, f);
-        const pid = Number(/^\.tmp-(\d+)-.*\.upload$/.exec(f)?.[1]);
-        const stale = pid ? pid !== process.pid && !isProcessAlive(pid) : f.startsWith("sha256-") && !holders.has(path);
-        if (!stale) continue;
+        const partial = isOrphanTemp(f);
+        if (!partial && !(f.startsWith("sha256-") && !holders.has(path))) continue;
         const st = await stat(path).catch(() => undefined);
-        if (!st || (!pid && now - st.mtimeMs < keepMs)) continue;
+        if (!st || (!partial && now - st.mtimeMs < keepMs)) continue;
         await rm(path, { force: true });
         files++;
         bytes += st.size;

@@ -7,11 +7,11 @@ import { dirname, join, relative, resolve as resolvePath, sep } from "node:path"
 import { CONFIG_DEFAULTS } from "../config/index.ts";
 import { ReflexiaError } from "../errors/index.ts";
 import { readGgufHeader, estimateMemoryBreakdown, type GgufHeader, type MemoryEstimate } from "../gguf/index.ts";
-import { copyFileHashed, feedHash, fsyncDir, fsyncFile, tempPath, writeFileAtomic } from "./atomic-fs.ts";
+import { copyFileHashed, feedHash, fsyncDir, fsyncFile, isOrphanTemp, tempPath, writeFileAtomic } from "./atomic-fs.ts";
 import { compareByPrecision, tagFromFileType } from "./file-types.ts";
 import { assertModelName, assertTag, formatModelRef, parseModelRef } from "./parse-model-ref.ts";
 import { isRemoteManifest, remoteManifest } from "./remote-variants.ts";
-import { isProcessAlive, withStoreLock } from "./store-lock.ts";
+import { withStoreLock } from "./store-lock.ts";
 import type {
   AddModelOptions,
   AddRemoteOptions,
@@ -317,8 +317,7 @@ export function createModelCatalog(options: ModelCatalogOptions): ModelCatalog {
     }
     await fsyncDir(blobsDir);
     for (const f of await readdir(tmpDir).catch(() => [] as string[])) {
-      const pid = Number(/^\.tmp-(\d+)-/.exec(f)?.[1]);
-      if (pid && pid !== process.pid && !isProcessAlive(pid)) await rm(join(tmpDir, f), { force: true });
+      if (isOrphanTemp(f)) await rm(join(tmpDir, f), { force: true });
     }
   }
 
