@@ -68,6 +68,38 @@ describe("prefix cache", () => {
     }
   });
 
+  it("fills a flash-attention tile with cached tokens: same fixed-seed output, the refilled tokens not counted as cached", async () => {
+    // "always" fills whenever the cache allows ("auto" only where its cost model expects a gain, deep caches); the
+    // other engine never fills. A turn of fewer than 64 new tokens after a long history: the filled batch holds 64.
+    const filling = createNativeEngine({ threads: 1, prefixCache: true, batchSplit: "always", tileFill: "always" });
+    const never = createNativeEngine({ threads: 1, prefixCache: true, batchSplit: "always", tileFill: "never" });
+    const a = await filling.loadModel({ path: modelPath, parallel: 2, contextSize: 1024 });
+    const b = await never.loadModel({ path: modelPath, parallel: 2, contextSize: 1024 });
+    try {
+      let history = `${SYSTEM}\nUser: What is the weather like?\nAssistant:`;
+      for (const m of [a, b]) await m.generate(history, { maxTokens: 4, seed: 5, temperature: 0, ignoreEos: true });
+      history += "\nUser: And?\nAssistant:";
+      for (const temperature of [0, 0.9]) {
+        const opts = { maxTokens: 12, seed: 11, temperature, ignoreEos: true };
+        const filled = await a.generate(history, opts);
+        const plainTurn = await b.generate(history, opts);
+        expect(filled.text).toBe(plainTurn.text);
+        const fresh = plainTurn.promptTokens - (plainTurn.cachedPromptTokens ?? 0);
+        expect(fresh).toBeLessThan(64);
+        // The new turn's tokens; at temperature 0.9 (the same prompt again) only the last prompt token.
+        if (temperature === 0) expect(fresh).toBeGreaterThan(4);
+        expect(filled.promptTokens - (filled.cachedPromptTokens ?? 0)).toBe(64);
+      }
+      expect(a.stats().tileFills).toBe(2);
+      expect(b.stats().tileFills).toBe(0);
+    } finally {
+      await a.dispose();
+      await b.dispose();
+      await filling.dispose();
+      await never.dispose();
+    }
+  });
+
   it("lets one request use the whole context of a unified pool: 3,000-token prompt + 1,000 tokens, 4096 / 4", async () => {
     const m = await load(cached, 4, 4096);
     try {

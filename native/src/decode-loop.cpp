@@ -7,6 +7,14 @@
 
 namespace rfx {
 
+// fill_attention_tile's cost model: time per attention flop (QK and V) on ggml-cpu's per-row flash-attention path and
+// on its tiled path (a full tile), in units of the time per flop of the weight matrices; and how much faster the
+// filled batch must be predicted to be. Fitted on `small` q4_0, 2 threads, AVX2 (native/README.md, "Tile fill").
+constexpr double TILE_ROW_COST = 11.0;
+constexpr double TILE_TILED_COST = 2.4;
+constexpr double TILE_MARGIN = 1.1;
+constexpr int32_t TILE_ROWS = 64;  // GGML_FA_TILE_Q in ggml-cpu
+
 DecodeLoop::DecodeLoop(ModelRef model, const LoopOptions & options, std::function<void()> wake, std::function<void()> exited)
     : model_(std::move(model)), opt_(options), wake_(std::move(wake)), exited_(std::move(exited)) {}
 
@@ -124,6 +132,17 @@ void DecodeLoop::run() {
     tuner_.reset(opt_.batch_split, opt_.n_seq);
     governor_.reset(opt_.n_threads, opt_.n_seq, opt_.adapt_threads);
     for (uint32_t i = 0; i < opt_.n_seq; ++i) slots_[i].seq = (llama_seq_id) i;
+    {
+        // The per-row path is ggml-cpu's, under llama.cpp's default flash attention ("auto": on for the CPU); with
+        // layers on a GPU, sliding-window attention or per-sequence KV streams the batch shapes differ: no fill.
+        const llama_model * m = model_->model;
+        const double n_embd = llama_model_n_embd(m);
+        tile_fill_ = opt_.tile_fill != TileFill::NEVER && opt_.kv_unified && model_->gpu_layers == 0 &&
+                     llama_model_n_swa(m) == 0 && n_batch_ >= TILE_ROWS && (int32_t) llama_n_ubatch(ctx_) >= TILE_ROWS;
+        // Weights: every matrix but the token embeddings (a lookup) and the output (rows without logits skip it).
+        tile_weight_flops_ = 2.0 * std::max(0.0, (double) llama_model_n_params(m) - 2.0 * n_vocab_ * n_embd);
+        tile_attn_flops_ = 4.0 * llama_model_n_layer(m) * n_embd;
+    }
     Event ready(Event::READY);
     ready.context_size = n_ctx_;
     ready.sequence_context_size = n_ctx_seq_;
@@ -476,6 +495,59 @@ int32_t DecodeLoop::decode_batch(double & ms, bool reduced) {
     return ret;
 }
 
+// ggml-cpu's flash attention (llama.cpp's default on the CPU) takes a batch of fewer than 64 query rows one row at a
+// time, each row walking its sequence's cached cells on its own; from 64 rows on it goes in tiles of 64 rows x 64
+// cells, as matrix products, several times faster per row and cell. A chat's next turn is typically 20-60 new tokens
+// after 1,000 or more cached ones: the slow case. When the batch is short of 64 rows and its last prompt chunk follows
+// enough cached tokens of its own sequence, those cached tokens are dropped and evaluated again in front of the chunk
+// (same tokens, same positions), which fills the tile, if the cost model says that the extra rows' weight work costs
+// less than the per-row walk it saves. The re-evaluated tokens no longer count as cached (usage, stats).
+void DecodeLoop::fill_attention_tile(std::vector<std::pair<Slot *, int32_t>> & chunks) {
+    constexpr int32_t TILE = TILE_ROWS;
+    auto & b = batch_;
+    if (!tile_fill_ || chunks.empty() || b.n_tokens >= TILE) return;
+    Slot & s = *chunks.back().first;
+    const int32_t n = chunks.back().second;
+    const int32_t m = TILE - b.n_tokens;
+    if (s.n_past < m || s.prompt_pos != (size_t) s.n_past) return;
+    if (opt_.tile_fill == TileFill::AUTO) {
+        // Cells walked per row (per-row path) and cells of the sequences in the batch (the tiled path's KV tiles).
+        double row_cells = 0, seq_cells = 0;
+        for (auto & o : slots_) {
+            if (!o.active || !o.generating || o.batch_idx < 0) continue;
+            row_cells += o.n_past + 1;
+            seq_cells += o.n_past + 1;
+        }
+        for (auto & c : chunks) {
+            row_cells += (double) c.second * c.first->n_past + 0.5 * c.second * (c.second + 1);
+            seq_cells += c.first->n_past + c.second;
+        }
+        const double now = b.n_tokens * tile_weight_flops_ + TILE_ROW_COST * tile_attn_flops_ * row_cells;
+        const double filled = TILE * tile_weight_flops_ + TILE_TILED_COST * tile_attn_flops_ * TILE * seq_cells;
+        if (now <= TILE_MARGIN * filled) return;
+    }
+    if (!llama_memory_seq_rm(llama_get_memory(ctx_), s.seq, (llama_pos) (s.n_past - m), -1)) return;
+    s.n_past -= m;
+    s.prompt_pos -= (size_t) m;
+    s.cached.resize((size_t) s.n_past);
+    const int32_t reused = std::min(s.n_reused, s.n_past);
+    {
+        std::lock_guard<std::mutex> lk(stats_mu_);
+        stats_.cached_tokens -= (double) (s.n_reused - reused);
+        stats_.tile_fills += 1;
+    }
+    s.n_reused = reused;
+    // The chunk is the batch's last rows: put it back with the m tokens in front.
+    b.n_tokens -= n;
+    s.batch_idx = -1;
+    for (int32_t k = 0; k < n + m; ++k) {
+        const bool last = s.prompt_pos + k + 1 == s.req.prompt.size();
+        const int i = batch_add(b, s.req.prompt[s.prompt_pos + k], s.n_past + k, s.seq, last);
+        if (last) s.batch_idx = i;
+    }
+    chunks.back().second = n + m;
+}
+
 // One decode step: one token for every generating sequence, then prompt chunks up to the batch size.
 void DecodeLoop::step() {
     double t_step = now_ms();
@@ -523,6 +595,7 @@ void DecodeLoop::step() {
         budget -= n;
         ++n_seqs;
     }
+    fill_attention_tile(chunks);
     if (b.n_tokens == 0) {
         // Unified cache full with only prompts waiting: end the longest sequence to make room.
         evict_one();

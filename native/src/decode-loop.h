@@ -31,6 +31,9 @@ namespace rfx {
 
 // Fixed for the life of a loop. The binding fills every field from the Generator options, which JS always passes:
 // the defaults live once, in src/engine/native/native-engine.ts.
+// fill_attention_tile: AUTO when its cost model says it is faster, NEVER, ALWAYS whenever the cache allows (tests).
+enum class TileFill { NEVER, AUTO, ALWAYS };
+
 struct LoopOptions {
     uint32_t n_ctx = 0, n_batch = 0, n_ubatch = 0, n_seq = 0;
     int32_t n_threads = 0;
@@ -41,6 +44,7 @@ struct LoopOptions {
     // Drop to one thread without spin-polling while decode steps show CPU contention (ThreadGovernor).
     bool adapt_threads = false;
     BatchSplit batch_split = BatchSplit::AUTO;
+    TileFill tile_fill = TileFill::AUTO;
     // Least ms between two hand-overs of streamed text (0 = after every decode step).
     double flush_ms = 0;
 };
@@ -104,6 +108,7 @@ struct GeneratorStats {
     double shared_prefixes = 0;     // prompts that took a running request's prefix (seq_cp) instead of evaluating it
     double reduced_calls = 0;       // llama_decode calls run on one thread because of contention
     double contention_events = 0;   // times the governor left the full pool
+    double tile_fills = 0;          // prompt batches filled to a flash-attention tile with cached tokens
     llama_perf_context_data perf{};
 };
 
@@ -175,6 +180,7 @@ class DecodeLoop {
     Slot * pick_slot(const Request & r, size_t & n_keep);
     void pick_lead(Slot & s);
     bool follow_lead(Slot & s);
+    void fill_attention_tile(std::vector<std::pair<Slot *, int32_t>> & chunks);
     int32_t used_cells() const;
     int32_t held_cells(const Slot * except) const;
     void emit(Event && e);
@@ -191,6 +197,10 @@ class DecodeLoop {
     std::vector<Slot> slots_;
     int32_t n_ctx_ = 0, n_ctx_seq_ = 0, n_batch_ = 0, n_vocab_ = 0;
     std::vector<int> prompt_order_;
+    // fill_attention_tile: whether it applies to this context, and its cost model's flops per row of the weight
+    // matrices and per row and cached cell of attention.
+    bool tile_fill_ = false;
+    double tile_weight_flops_ = 0, tile_attn_flops_ = 0;
     bool exit_stop_registered_ = false;
     SplitTuner tuner_;
     ThreadGovernor governor_;

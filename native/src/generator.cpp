@@ -47,7 +47,7 @@ static uint32_t required_u32(Napi::Env env, const Napi::Object & o, const char *
 }
 
 // new Generator(model, {contextSize, parallel, batchSize, ubatchSize, threads, poll, kvUnified, prefixCache, adaptiveThreads,
-//               batchSplit,
+//               batchSplit, tileFill,
 //               flushIntervalMs},
 //               onEvents)
 Generator::Generator(const Napi::CallbackInfo & info) : Napi::ObjectWrap<Generator>(info) {
@@ -80,6 +80,11 @@ Generator::Generator(const Napi::CallbackInfo & info) : Napi::ObjectWrap<Generat
     else if (split == "always") opt.batch_split = BatchSplit::ALWAYS;
     else if (split == "auto") opt.batch_split = BatchSplit::AUTO;
     else throw Napi::TypeError::New(env, "batchSplit must be \"auto\", \"never\" or \"always\"");
+    const std::string fill = o.Has("tileFill") && o.Get("tileFill").IsString() ? o.Get("tileFill").As<Napi::String>().Utf8Value() : "";
+    if (fill == "never") opt.tile_fill = TileFill::NEVER;
+    else if (fill == "always") opt.tile_fill = TileFill::ALWAYS;
+    else if (fill == "auto") opt.tile_fill = TileFill::AUTO;
+    else throw Napi::TypeError::New(env, "tileFill must be \"auto\", \"never\" or \"always\"");
     opt.flush_ms = required_number(env, o, "flushIntervalMs");
 
     tsfn_ = Napi::ThreadSafeFunction::New(env, info[2].As<Napi::Function>(), "rfx.generator", 0, 1);
@@ -203,6 +208,7 @@ Napi::Value Generator::Stats(const Napi::CallbackInfo & info) {
     o.Set("splitSteps", s.split_steps);
     o.Set("reducedThreadCalls", s.reduced_calls);
     o.Set("contentionEvents", s.contention_events);
+    o.Set("tileFills", s.tile_fills);
     // llama.cpp's own accounting: single-token decodes in "eval", multi-token batches in "promptEval".
     o.Set("llamaEvalMs", s.perf.t_eval_ms);
     o.Set("llamaEvalCount", s.perf.n_eval);

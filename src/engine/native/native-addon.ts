@@ -138,6 +138,8 @@ export interface NativeGeneratorStats {
   reducedThreadCalls: number;
   /** Times the decode loop left the full threadpool for one thread. */
   contentionEvents: number;
+  /** Prompt batches filled to a flash-attention tile with re-evaluated cached tokens (see tileFill). */
+  tileFills: number;
   llamaEvalMs: number;
   llamaEvalCount: number;
   llamaPromptEvalMs: number;
@@ -148,6 +150,8 @@ export interface NativeGeneratorStats {
 
 export const BATCH_SPLIT_MODES = ["auto", "never", "always"] as const;
 export type BatchSplitMode = (typeof BATCH_SPLIT_MODES)[number];
+export const TILE_FILL_MODES = ["auto", "never", "always"] as const;
+export type TileFillMode = (typeof TILE_FILL_MODES)[number];
 
 /** Every field but ubatchSize is required: the addon restates no default (they live in native-engine.ts). */
 export interface NativeGeneratorOptions {
@@ -164,6 +168,7 @@ export interface NativeGeneratorOptions {
   /** Decode on one thread without the spinning pool while step times show CPU contention. */
   adaptiveThreads: boolean;
   batchSplit: BatchSplitMode;
+  tileFill: TileFillMode;
   /** Least ms between two hand-overs of streamed text to JS (0 = after every decode step). */
   flushIntervalMs: number;
 }

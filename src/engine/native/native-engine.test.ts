@@ -383,6 +383,9 @@ describe("native engine: batch splitting", () => {
     expect(() => createNativeEngine({ batchSplit: "sometimes" as "auto" })).toThrow(
       expect.objectContaining({ code: "RFX_VALIDATION" }),
     );
+    expect(() => createNativeEngine({ tileFill: "sometimes" as "auto" })).toThrow(
+      expect.objectContaining({ code: "RFX_VALIDATION" }),
+    );
   });
 });
 

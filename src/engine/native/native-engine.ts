@@ -7,10 +7,12 @@ import type { GpuMode } from "../../config/keys.ts";
 import { isSoftwareDevice } from "../gpu/select-gpu-backend.ts";
 import {
   BATCH_SPLIT_MODES,
+  TILE_FILL_MODES,
   loadNativeAddon,
   modelInfoOf,
   selectNativeGpu,
   type BatchSplitMode,
+  type TileFillMode,
   type NativeEvent,
   type NativeGenerator,
   type NativeGeneratorStats,
@@ -40,7 +42,7 @@ import type {
 import { MAX_TOP_LOGPROBS } from "../types.ts";
 import { checkGrammar } from "../grammar.ts";
 
-export { BATCH_SPLIT_MODES, type BatchSplitMode } from "./native-addon.ts";
+export { BATCH_SPLIT_MODES, type BatchSplitMode, TILE_FILL_MODES, type TileFillMode } from "./native-addon.ts";
 
 export const NATIVE_LOG_LEVELS = ["silent", "warn", "debug"] as const;
 export type NativeLogLevel = (typeof NATIVE_LOG_LEVELS)[number];
@@ -78,6 +80,14 @@ export interface NativeEngineOptions {
    * would be alone (slower: for tests and reproducibility). Defaults to "auto".
    */
   batchSplit?: BatchSplitMode;
+  /**
+   * A prompt batch of fewer than 64 rows on the CPU (a chat's next turn after its cached history) goes through
+   * ggml-cpu's flash attention one row at a time; "auto" re-evaluates cached tokens in front of it to fill a 64-row
+   * tile when a cost model says that is faster (native/README.md, "Tile fill"); "never" does not; "always" fills
+   * whenever the cache allows (tests). Reported as `cachedPromptTokens` lower by the re-evaluated tokens and in
+   * stats().tileFills. Defaults to "auto".
+   */
+  tileFill?: TileFillMode;
   /**
    * Least milliseconds between two hand-overs of streamed text to JS; a request's first text and its end are handed
    * over at once. Fewer wake-ups of Node's thread leave the cores to the decode threads. Defaults to 16.
@@ -139,6 +149,13 @@ export function createNativeEngine(options: NativeEngineOptions = {}): NativeEng
     throw new ReflexiaError(
       "RFX_VALIDATION",
       `batchSplit must be one of ${BATCH_SPLIT_MODES.join(", ")} (got ${JSON.stringify(batchSplit)})`,
+    );
+  }
+  const tileFill = options.tileFill ?? "auto";
+  if (!TILE_FILL_MODES.includes(tileFill)) {
+    throw new ReflexiaError(
+      "RFX_VALIDATION",
+      `tileFill must be one of ${TILE_FILL_MODES.join(", ")} (got ${JSON.stringify(tileFill)})`,
     );
   }
   const loaded = new Set<LoadedModel>();
@@ -213,6 +230,7 @@ export function createNativeEngine(options: NativeEngineOptions = {}): NativeEng
               prefixCache: options.prefixCache ?? CONFIG_DEFAULTS.models.prefix_cache,
               adaptiveThreads: options.adaptiveThreads ?? true,
               batchSplit,
+              tileFill,
               flushIntervalMs: options.flushIntervalMs ?? DEFAULT_FLUSH_MS,
             });
         loaded.add(lm);
@@ -288,6 +306,7 @@ interface GenerationSetup {
   prefixCache: boolean;
   adaptiveThreads: boolean;
   batchSplit: BatchSplitMode;
+  tileFill: TileFillMode;
   flushIntervalMs: number;
 }
 
@@ -317,6 +336,7 @@ async function createGenerationModel(
       prefixCache: setup.prefixCache,
       adaptiveThreads: setup.adaptiveThreads,
       batchSplit: setup.batchSplit,
+      tileFill: setup.tileFill,
       flushIntervalMs: setup.flushIntervalMs,
     },
     (events) => {
