@@ -100,6 +100,40 @@ describe("prefix cache", () => {
     }
   });
 
+  it("parks an idle cache in host memory while another conversation runs, and restores it for its next turn", async () => {
+    // Greedy, without tile fill: the restored cells may sit in another order in the pool than a fresh evaluation's,
+    // and ggml's flash attention sums cells in pool order (per-row path: f16 accumulators), so sampled output may
+    // differ in the last bits' consequences; a KV that came back wrong changes the greedy text.
+    const parking = createNativeEngine({ threads: 1, prefixCache: true, batchSplit: "always", tileFill: "never" });
+    const on = await load(parking, 2, 1024);
+    const off = await load(plain, 2, 1024);
+    try {
+      const a = `${SYSTEM}\nUser: What is the weather like in Oslo?\nAssistant:`;
+      const b = `Another conversation entirely. ${SYSTEM}\nUser: And in Rome?\nAssistant:`;
+      const opts = { maxTokens: 8, temperature: 0, ignoreEos: true };
+      const run = async (m: NativeLoadedModel) => {
+        const a1 = await m.generate(a, opts);
+        const b1 = await m.generate(b, opts); // A's cache is parked while B runs
+        const a2 = await m.generate(`${a}${a1.text}\nUser: And tomorrow?\nAssistant:`, opts); // restored
+        const b2 = await m.generate(`${b}${b1.text}\nUser: Sunny?\nAssistant:`, opts);
+        return [a1, b1, a2, b2];
+      };
+      const before = on.stats();
+      const [withParking, plainRuns] = [await run(on), await run(off)];
+      expect(withParking.map((r) => r.text)).toEqual(plainRuns.map((r) => r.text));
+      const after = on.stats();
+      expect(after.cacheParks - before.cacheParks).toBeGreaterThanOrEqual(2);
+      expect(after.cacheRestores - before.cacheRestores).toBe(2);
+      // The restored turns evaluated only what follows their conversation's cached prefix.
+      for (const r of [withParking[2], withParking[3]])
+        expect(r.cachedPromptTokens).toBeGreaterThan(r.promptTokens / 2);
+    } finally {
+      await on.dispose();
+      await off.dispose();
+      await parking.dispose();
+    }
+  });
+
   it("lets one request use the whole context of a unified pool: 3,000-token prompt + 1,000 tokens, 4096 / 4", async () => {
     const m = await load(cached, 4, 4096);
     try {

@@ -109,6 +109,8 @@ struct GeneratorStats {
     double reduced_calls = 0;       // llama_decode calls run on one thread because of contention
     double contention_events = 0;   // times the governor left the full pool
     double tile_fills = 0;          // prompt batches filled to a flash-attention tile with cached tokens
+    double cache_parks = 0;         // idle cached sequences copied to host memory to leave the pool to active ones
+    double cache_restores = 0;      // parked caches put back for a request that reuses their prefix
     llama_perf_context_data perf{};
 };
 
@@ -151,7 +153,12 @@ class DecodeLoop {
         double lead_id = 0;
         size_t lead_upto = 0;
         double last_used = 0;      // LRU order of idle cached sequences
-        std::vector<llama_token> cached;     // tokens whose KV is in this sequence, positions 0..n_past-1
+        // Tokens whose KV this sequence holds, positions 0..cached.size()-1: in the pool (n_past == cached.size()),
+        // or parked in host memory (`parked`, llama_state_seq_get_data; n_past == 0) while other sequences run.
+        std::vector<llama_token> cached;
+        std::vector<uint8_t> parked;
+        size_t parked_n = 0;       // tokens in `parked`
+        bool restore = false;      // admitted on a parked cache: put it back before the prompt's first step
         std::vector<int32_t> generated;      // when req.want_tokens
         llama_token last = 0;
         int32_t batch_idx = -1;  // row of this slot's logits in the current batch, -1 if none
@@ -177,6 +184,8 @@ class DecodeLoop {
     void evict_one();
     bool evict_idle(const Slot * keep);
     void drop_cache(Slot & s);
+    void park_idle();
+    void restore_parked();
     Slot * pick_slot(const Request & r, size_t & n_keep);
     void pick_lead(Slot & s);
     bool follow_lead(Slot & s);
@@ -200,6 +209,7 @@ class DecodeLoop {
     // fill_attention_tile: whether it applies to this context, and its cost model's flops per row of the weight
     // matrices and per row and cached cell of attention.
     bool tile_fill_ = false;
+    size_t parked_tokens_ = 0;  // tokens of all parked caches; at most the pool's size (LRU dropped beyond)
     double tile_weight_flops_ = 0, tile_attn_flops_ = 0;
     bool exit_stop_registered_ = false;
     SplitTuner tuner_;

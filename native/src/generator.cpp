@@ -209,6 +209,8 @@ Napi::Value Generator::Stats(const Napi::CallbackInfo & info) {
     o.Set("reducedThreadCalls", s.reduced_calls);
     o.Set("contentionEvents", s.contention_events);
     o.Set("tileFills", s.tile_fills);
+    o.Set("cacheParks", s.cache_parks);
+    o.Set("cacheRestores", s.cache_restores);
     // llama.cpp's own accounting: single-token decodes in "eval", multi-token batches in "promptEval".
     o.Set("llamaEvalMs", s.perf.t_eval_ms);
     o.Set("llamaEvalCount", s.perf.n_eval);

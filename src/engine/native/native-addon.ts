@@ -140,6 +140,10 @@ export interface NativeGeneratorStats {
   contentionEvents: number;
   /** Prompt batches filled to a flash-attention tile with re-evaluated cached tokens (see tileFill). */
   tileFills: number;
+  /** Idle cached sequences copied to host memory (and their cells freed) while other requests ran. */
+  cacheParks: number;
+  /** Parked caches put back into the pool for a request that reused their prefix. */
+  cacheRestores: number;
   llamaEvalMs: number;
   llamaEvalCount: number;
   llamaPromptEvalMs: number;
