@@ -149,6 +149,7 @@ Napi::Value Model::Info(const Napi::CallbackInfo & info) {
     o.Set("bos", llama_vocab_bos(h.vocab));
     o.Set("eos", llama_vocab_eos(h.vocab));
     o.Set("addBos", llama_vocab_get_add_bos(h.vocab));
+    o.Set("addEos", llama_vocab_get_add_eos(h.vocab));
     o.Set("gpuLayers", h.gpu_layers);
     auto bufs = Napi::Array::New(env, h.weight_buffers.size());
     for (size_t i = 0; i < h.weight_buffers.size(); ++i) {

@@ -42,9 +42,11 @@ export async function runTileFillBench(options: {
     // Token-exact texts: a base of d tokens (distinct per repetition from its first token) and k more.
     const words = "harbour tide wind rope sail anchor storm coast island compass deck lantern".split(" ");
     const tokensOf = (n: number, seed: number) => {
-      let text = "";
-      for (let i = 0; m0.tokenize(text).length < n + 8; i++) text += `${words[(i * 7 + seed) % words.length]} `;
-      return m0.tokenize(text).slice(0, n);
+      for (let count = n + 8; ; count *= 2) {
+        const text = Array.from({ length: count }, (_, i) => words[(i * 7 + seed) % words.length]).join(" ");
+        const ids = m0.tokenize(text);
+        if (ids.length >= n) return ids.slice(0, n);
+      }
     };
     log(
       `tile fill: ${options.path}, ${models[0].threads} threads, load ${loadavg()

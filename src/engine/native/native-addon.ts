@@ -23,6 +23,7 @@ export interface NativeModelInfo {
   bos: number;
   eos: number;
   addBos: boolean;
+  addEos: boolean;
   /** Layers llama.cpp put on the load's devices (the output layer counts as one). */
   gpuLayers: number;
   /** Weight buffers llama.cpp allocated ("CPU_Mapped", "CPU_REPACK", "Vulkan0", ...), from its load log. */

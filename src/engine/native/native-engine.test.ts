@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isReflexiaError } from "../../errors/index.ts";
 import { writeSyntheticModel } from "../../gguf/index.ts";
+import { loadNativeAddon } from "./native-addon.ts";
 import { createNativeEngine, type NativeEngine, type NativeLoadedModel } from "./native-engine.ts";
 
 let dir: string;
@@ -174,6 +175,35 @@ describe("native engine: generation", () => {
       ),
     ).toBe(boom);
     expect(model.activeSequences()).toBe(0);
+  });
+});
+
+describe("native engine: prompt tokens", () => {
+  it("tokenizes a prompt as llama.cpp does with BOS (BOS + the text's tokens, kept for the second request)", async () => {
+    const { addon } = loadNativeAddon();
+    const raw = await addon.loadModel(modelPath, { useMmap: true, gpuLayers: 0, devices: [] });
+    try {
+      const info = raw.info();
+      expect(info.addBos && !info.addEos).toBe(true);
+      for (const text of [
+        "",
+        " leading space",
+        "Hello, world!",
+        "  two\n\nlines\t",
+        "naïve café 日本語",
+        "<s>special</s>",
+      ]) {
+        const direct = Array.from(raw.tokenize(text, true, true));
+        expect(direct).toEqual([info.bos, ...Array.from(raw.tokenize(text, false, true))]);
+        // What the engine evaluates: the same ids, whether or not the service counted the prompt first.
+        const counted = model.tokenize(text);
+        const r = await model.generate(text, { maxTokens: 1, temperature: 0 });
+        expect(r.promptTokens).toBe(direct.length);
+        expect(counted.length + 1).toBe(direct.length);
+      }
+    } finally {
+      raw.dispose();
+    }
   });
 });
 

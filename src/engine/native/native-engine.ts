@@ -133,6 +133,8 @@ export interface NativeEngine extends Engine {
 
 // One frame at 60 Hz: streaming looks continuous, and at ~200 tok/s Node wakes once per ~3 tokens instead of each.
 const DEFAULT_FLUSH_MS = 16;
+// Texts whose token ids a generation model keeps (see tokenizeText): a few requests in flight at once.
+const RECENT_TOKENIZED = 8;
 
 /** Creates the native engine; RFX_ENGINE when the addon is not built (`node native/build.mjs`). */
 export function createNativeEngine(options: NativeEngineOptions = {}): NativeEngine {
@@ -318,6 +320,7 @@ async function createGenerationModel(
   offload: ModelOffload,
   setup: GenerationSetup,
 ): Promise<NativeLoadedModel> {
+  const nativeInfo = model.info();
   const pending = new Map<number, Pending>();
   let onReady: (e: NativeEvent) => void = () => {};
   let onClosed: () => void = () => {};
@@ -541,11 +544,30 @@ async function createGenerationModel(
     return p;
   }
 
-  const tokenizePrompt = (text: string) => {
+  // A request's prompt is tokenized twice in a row: the service counts it for the context check (tokenize()), then
+  // the engine evaluates it. The last few texts' ids are kept, so the second time is free (a 1,700-token chat takes
+  // 2-7 ms on the JS thread). Special-token text is parsed, as llama.cpp's server does for raw prompts, so a prompt
+  // rendered by formatChat() evaluates exactly as chat() would.
+  const recent: { text: string; ids: Int32Array }[] = [];
+  const tokenizeText = (text: string): Int32Array => {
+    let hit = recent.find((r) => r.text === text);
+    if (!hit) {
+      hit = { text, ids: model.tokenize(text, false, true) };
+      recent.unshift(hit);
+      recent.length = Math.min(recent.length, RECENT_TOKENIZED);
+    }
+    return hit.ids;
+  };
+  const tokenizePrompt = (text: string): Int32Array => {
     if (typeof text !== "string") throw new ReflexiaError("RFX_VALIDATION", "prompt must be a string");
-    // BOS as the vocabulary asks; special-token text parsed, as llama.cpp's server does for raw prompts, so a prompt
-    // rendered by formatChat() evaluates exactly as chat() would.
-    return model.tokenize(text, true, true);
+    // BOS as the vocabulary asks. With BOS and no EOS added, llama.cpp's tokenizers give BOS + the text's tokens
+    // (test: native-engine.test.ts); a vocabulary that adds more (BERT's SEP, T5's EOS) is tokenized as it says.
+    if (!nativeInfo.addBos || nativeInfo.addEos) return model.tokenize(text, true, true);
+    const ids = tokenizeText(text);
+    const all = new Int32Array(ids.length + 1);
+    all[0] = nativeInfo.bos;
+    all.set(ids, 1);
+    return all;
   };
 
   // A continuation (Ollama's `context`) is the previous prompt and answer, then this prompt without a second BOS.
@@ -553,7 +575,7 @@ async function createGenerationModel(
     if (context === undefined) return tokenizePrompt(text);
     const before = toTokens(model, context);
     if (typeof text !== "string") throw new ReflexiaError("RFX_VALIDATION", "prompt must be a string");
-    const after = model.tokenize(text, false, true);
+    const after = tokenizeText(text);
     const all = new Int32Array(before.length + after.length);
     all.set(before);
     all.set(after, before.length);
@@ -603,7 +625,7 @@ async function createGenerationModel(
     tokenize(text: string) {
       ensureOpen();
       if (typeof text !== "string") throw new ReflexiaError("RFX_VALIDATION", "text must be a string");
-      return Array.from(model.tokenize(text, false, true));
+      return Array.from(tokenizeText(text));
     },
     detokenize(tokens: number[]) {
       ensureOpen();
