@@ -256,7 +256,10 @@ void DecodeLoop::drop_cache(Slot & s) {
 // reuses one puts it back (restore_parked) before its first step. Parked tokens are bounded by the pool's size,
 // least recently used dropped first.
 void DecodeLoop::park_idle() {
-    if (!opt_.prefix_cache || n_active_ == 0) return;
+    // Per-sequence streams (kvUnified off) never see each other's cells: nothing to gain there. batchSplit "always"
+    // promises each sequence exactly its output alone, and a restored cache's cells may come back in another order
+    // (flash attention sums in pool order), so it keeps idle caches in place.
+    if (!opt_.prefix_cache || !opt_.kv_unified || opt_.batch_split == BatchSplit::ALWAYS || n_active_ == 0) return;
     auto * mem = llama_get_memory(ctx_);
     for (auto & s : slots_) {
         if (s.active || s.n_past == 0) continue;

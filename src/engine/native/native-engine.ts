@@ -77,7 +77,8 @@ export interface NativeEngineOptions {
    * call against one call per sequence on the running model and takes the faster (batching wins almost always, but
    * ggml's batched q8_0 kernel can lose to its one-row kernel at 2–4 rows); "never" always batches; "always" gives
    * every llama_decode call a single sequence, prompt chunks included, so each sequence's output is exactly what it
-   * would be alone (slower: for tests and reproducibility). Defaults to "auto".
+   * would be alone (slower: for tests and reproducibility; idle prefix caches then stay in the pool instead of being
+   * parked in host memory, native/README.md). Defaults to "auto".
    */
   batchSplit?: BatchSplitMode;
   /**
