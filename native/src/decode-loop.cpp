@@ -241,10 +241,14 @@ void DecodeLoop::drop_cache(Slot & s) {
     if (s.n_past > 0 || !s.cached.empty()) llama_memory_seq_rm(llama_get_memory(ctx_), s.seq, -1, -1);
     s.n_past = 0;
     s.cached.clear();
+    release_parked(s);
+    s.restore = false;
+}
+
+void DecodeLoop::release_parked(Slot & s) {
     parked_tokens_ -= s.parked_n;
     s.parked_n = 0;
     s.parked = std::vector<uint8_t>();
-    s.restore = false;
 }
 
 // An idle cached sequence's cells stay in the unified pool, and every active sequence's attention walks them: ggml's
@@ -298,9 +302,7 @@ void DecodeLoop::restore_parked() {
         const size_t n_keep = s.cached.size();
         const bool ok = llama_state_seq_set_data(ctx_, s.parked.data(), s.parked.size(), s.seq) > 0 &&
                         llama_memory_seq_rm(mem, s.seq, (llama_pos) n_keep, -1);
-        parked_tokens_ -= s.parked_n;
-        s.parked_n = 0;
-        s.parked = std::vector<uint8_t>();
+        release_parked(s);
         std::lock_guard<std::mutex> lk(stats_mu_);
         if (ok) {
             s.n_past = (int32_t) n_keep;
@@ -579,13 +581,21 @@ int32_t DecodeLoop::decode_batch(double & ms, bool reduced) {
 // enough cached tokens of its own sequence, those cached tokens are dropped and evaluated again in front of the chunk
 // (same tokens, same positions), which fills the tile, if the cost model says that the extra rows' weight work costs
 // less than the per-row walk it saves. The re-evaluated tokens no longer count as cached (usage, stats).
+// The next n prompt tokens of `s` as batch rows (positions from n_past); the prompt's last token asks for logits.
+void DecodeLoop::add_prompt_rows(Slot & s, int32_t n) {
+    for (int32_t k = 0; k < n; ++k) {
+        const bool last = s.prompt_pos + k + 1 == s.req.prompt.size();
+        const int i = batch_add(batch_, s.req.prompt[s.prompt_pos + k], s.n_past + k, s.seq, last);
+        if (last) s.batch_idx = i;
+    }
+}
+
 void DecodeLoop::fill_attention_tile(std::vector<std::pair<Slot *, int32_t>> & chunks) {
-    constexpr int32_t TILE = TILE_ROWS;
     auto & b = batch_;
-    if (!tile_fill_ || chunks.empty() || b.n_tokens >= TILE) return;
+    if (!tile_fill_ || chunks.empty() || b.n_tokens >= TILE_ROWS) return;
     Slot & s = *chunks.back().first;
     const int32_t n = chunks.back().second;
-    const int32_t m = TILE - b.n_tokens;
+    const int32_t m = TILE_ROWS - b.n_tokens;
     if (s.n_past < m || s.prompt_pos != (size_t) s.n_past) return;
     if (opt_.tile_fill == TileFill::AUTO) {
         // Cells walked per row (per-row path) and cells of the sequences in the batch (the tiled path's KV tiles).
@@ -600,7 +610,8 @@ void DecodeLoop::fill_attention_tile(std::vector<std::pair<Slot *, int32_t>> & c
             seq_cells += c.first->n_past + c.second;
         }
         const double now = b.n_tokens * tile_weight_flops_ + TILE_ROW_COST * tile_attn_flops_ * row_cells;
-        const double filled = TILE * tile_weight_flops_ + TILE_TILED_COST * tile_attn_flops_ * TILE * seq_cells;
+        const double filled =
+            TILE_ROWS * tile_weight_flops_ + TILE_TILED_COST * tile_attn_flops_ * TILE_ROWS * seq_cells;
         if (now <= TILE_MARGIN * filled) return;
     }
     if (!llama_memory_seq_rm(llama_get_memory(ctx_), s.seq, (llama_pos) (s.n_past - m), -1)) return;
@@ -617,11 +628,7 @@ void DecodeLoop::fill_attention_tile(std::vector<std::pair<Slot *, int32_t>> & c
     // The chunk is the batch's last rows: put it back with the m tokens in front.
     b.n_tokens -= n;
     s.batch_idx = -1;
-    for (int32_t k = 0; k < n + m; ++k) {
-        const bool last = s.prompt_pos + k + 1 == s.req.prompt.size();
-        const int i = batch_add(b, s.req.prompt[s.prompt_pos + k], s.n_past + k, s.seq, last);
-        if (last) s.batch_idx = i;
-    }
+    add_prompt_rows(s, n + m);
     chunks.back().second = n + m;
 }
 
@@ -663,11 +670,7 @@ void DecodeLoop::step() {
         if (opt_.batch_split == BatchSplit::ALWAYS && !chunks.empty()) break;  // one sequence per call
         int32_t left = (int32_t) (s.req.prompt.size() - s.prompt_pos);
         int32_t n = std::min(left, budget);
-        for (int32_t k = 0; k < n; ++k) {
-            bool last = (s.prompt_pos + k + 1 == s.req.prompt.size());
-            int i = batch_add(b, s.req.prompt[s.prompt_pos + k], s.n_past + k, s.seq, last);
-            if (last) s.batch_idx = i;
-        }
+        add_prompt_rows(s, n);
         chunks.push_back({&s, n});
         budget -= n;
         ++n_seqs;

@@ -184,6 +184,8 @@ class DecodeLoop {
     void evict_one();
     bool evict_idle(const Slot * keep);
     void drop_cache(Slot & s);
+    void release_parked(Slot & s);
+    void add_prompt_rows(Slot & s, int32_t n);
     void park_idle();
     void restore_parked();
     Slot * pick_slot(const Request & r, size_t & n_keep);

@@ -46,6 +46,16 @@ static uint32_t required_u32(Napi::Env env, const Napi::Object & o, const char *
     return o.Get(k).As<Napi::Number>().Uint32Value();
 }
 
+// An "auto" | "never" | "always" option (batchSplit, tileFill) as its enum.
+template <class Mode>
+static Mode required_mode(Napi::Env env, const Napi::Object & o, const char * k) {
+    const std::string v = o.Has(k) && o.Get(k).IsString() ? o.Get(k).As<Napi::String>().Utf8Value() : "";
+    if (v == "never") return Mode::NEVER;
+    if (v == "always") return Mode::ALWAYS;
+    if (v == "auto") return Mode::AUTO;
+    throw Napi::TypeError::New(env, std::string(k) + " must be \"auto\", \"never\" or \"always\"");
+}
+
 // new Generator(model, {contextSize, parallel, batchSize, ubatchSize, threads, poll, kvUnified, prefixCache, adaptiveThreads,
 //               batchSplit, tileFill,
 //               flushIntervalMs},
@@ -75,16 +85,8 @@ Generator::Generator(const Napi::CallbackInfo & info) : Napi::ObjectWrap<Generat
     opt.prefix_cache = o.Get("prefixCache").As<Napi::Boolean>().Value();
     if (!o.Has("adaptiveThreads") || !o.Get("adaptiveThreads").IsBoolean()) throw Napi::TypeError::New(env, "adaptiveThreads is required (a boolean)");
     opt.adapt_threads = o.Get("adaptiveThreads").As<Napi::Boolean>().Value();
-    const std::string split = o.Has("batchSplit") && o.Get("batchSplit").IsString() ? o.Get("batchSplit").As<Napi::String>().Utf8Value() : "";
-    if (split == "never") opt.batch_split = BatchSplit::NEVER;
-    else if (split == "always") opt.batch_split = BatchSplit::ALWAYS;
-    else if (split == "auto") opt.batch_split = BatchSplit::AUTO;
-    else throw Napi::TypeError::New(env, "batchSplit must be \"auto\", \"never\" or \"always\"");
-    const std::string fill = o.Has("tileFill") && o.Get("tileFill").IsString() ? o.Get("tileFill").As<Napi::String>().Utf8Value() : "";
-    if (fill == "never") opt.tile_fill = TileFill::NEVER;
-    else if (fill == "always") opt.tile_fill = TileFill::ALWAYS;
-    else if (fill == "auto") opt.tile_fill = TileFill::AUTO;
-    else throw Napi::TypeError::New(env, "tileFill must be \"auto\", \"never\" or \"always\"");
+    opt.batch_split = required_mode<BatchSplit>(env, o, "batchSplit");
+    opt.tile_fill = required_mode<TileFill>(env, o, "tileFill");
     opt.flush_ms = required_number(env, o, "flushIntervalMs");
 
     tsfn_ = Napi::ThreadSafeFunction::New(env, info[2].As<Napi::Function>(), "rfx.generator", 0, 1);

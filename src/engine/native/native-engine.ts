@@ -137,6 +137,16 @@ const DEFAULT_FLUSH_MS = 16;
 // Texts whose token ids a generation model keeps (see tokenizeText): a few requests in flight at once.
 const RECENT_TOKENIZED = 8;
 
+/** `value` when it is one of `modes`; otherwise RFX_VALIDATION naming the option and its modes. */
+function checkMode<M extends string>(name: string, modes: readonly M[], value: M): M {
+  if (!modes.includes(value))
+    throw new ReflexiaError(
+      "RFX_VALIDATION",
+      `${name} must be one of ${modes.join(", ")} (got ${JSON.stringify(value)})`,
+    );
+  return value;
+}
+
 /** Creates the native engine; RFX_ENGINE when the addon is not built (`node native/build.mjs`). */
 export function createNativeEngine(options: NativeEngineOptions = {}): NativeEngine {
   const { addon, cpuBackend } = loadNativeAddon(NATIVE_LOG_LEVELS.indexOf(options.logLevel ?? "silent"));
@@ -147,20 +157,8 @@ export function createNativeEngine(options: NativeEngineOptions = {}): NativeEng
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
   if (!Number.isInteger(batchSize) || batchSize < 1)
     throw new ReflexiaError("RFX_VALIDATION", `batchSize must be a positive integer (got ${batchSize})`);
-  const batchSplit = options.batchSplit ?? "auto";
-  if (!BATCH_SPLIT_MODES.includes(batchSplit)) {
-    throw new ReflexiaError(
-      "RFX_VALIDATION",
-      `batchSplit must be one of ${BATCH_SPLIT_MODES.join(", ")} (got ${JSON.stringify(batchSplit)})`,
-    );
-  }
-  const tileFill = options.tileFill ?? "auto";
-  if (!TILE_FILL_MODES.includes(tileFill)) {
-    throw new ReflexiaError(
-      "RFX_VALIDATION",
-      `tileFill must be one of ${TILE_FILL_MODES.join(", ")} (got ${JSON.stringify(tileFill)})`,
-    );
-  }
+  const batchSplit = checkMode("batchSplit", BATCH_SPLIT_MODES, options.batchSplit ?? "auto");
+  const tileFill = checkMode("tileFill", TILE_FILL_MODES, options.tileFill ?? "auto");
   const loaded = new Set<LoadedModel>();
   let disposed = false;
   const selection = selectNativeGpu(options.gpu ?? "off", NATIVE_LOG_LEVELS.indexOf(options.logLevel ?? "silent"));
