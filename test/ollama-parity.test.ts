@@ -321,6 +321,18 @@ describe("blobs and create", () => {
       options: { min_p: 0, num_predict: 1 },
     });
     expect(ok.done).toBe(true);
+    // Ollama's frequency and presence penalties are honoured: on a greedy answer they change what comes out.
+    const greedy = { temperature: 0, num_predict: 8, repeat_penalty: 1 };
+    const prompt = "the cat and the dog and the cat and the dog";
+    const plain = await ollama.generate({ model: TINY, prompt, raw: true, stream: false, options: greedy });
+    const penalized = await ollama.generate({
+      model: TINY,
+      prompt,
+      raw: true,
+      stream: false,
+      options: { ...greedy, frequency_penalty: 2, presence_penalty: 2 },
+    });
+    expect(penalized.context).not.toEqual(plain.context);
   });
 });
 

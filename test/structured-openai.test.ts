@@ -182,6 +182,42 @@ describe("openai: logprobs and n", () => {
     expect(n).toBeGreaterThan(0);
   });
 
+  it("logit_bias, frequency_penalty and presence_penalty are honoured (and a bad logit_bias is a 400 by name)", async () => {
+    // A token id and its text: Ollama's /api/generate returns the prompt's and answer's ids as `context`.
+    const g = (await (
+      await fetch(`${live.server.url}/api/generate`, {
+        method: "POST",
+        body: JSON.stringify({
+          model: TINY,
+          prompt: "Hello there",
+          raw: true,
+          stream: false,
+          options: { num_predict: 1 },
+        }),
+      })
+    ).json()) as { context: number[] };
+    const id = g.context[g.context.length - 2];
+    const ask = { model: TINY, messages: [{ role: "user" as const, content: "Hi" }], max_tokens: 5, temperature: 0 };
+    const forced = await openai.chat.completions.create({ ...ask, logit_bias: { [id]: 100 }, logprobs: true });
+    const pieces = forced.choices[0].logprobs!.content!.map((t) => t.token);
+    expect(pieces).toHaveLength(5);
+    expect(new Set(pieces).size).toBe(1);
+    const plain = await openai.chat.completions.create({ ...ask, logprobs: true, top_logprobs: 2 });
+    const penalized = await openai.chat.completions.create({
+      ...ask,
+      logprobs: true,
+      top_logprobs: 2,
+      frequency_penalty: 2,
+      presence_penalty: 2,
+    });
+    expect(penalized.choices[0].logprobs!.content).not.toEqual(plain.choices[0].logprobs!.content);
+    for (const logit_bias of [{ hello: -1 }, { [id]: 101 }, { "99999999": 1 }] as Record<string, number>[]) {
+      const bad = await openai.chat.completions.create({ ...ask, logit_bias }).catch((e: unknown) => e);
+      expect(bad).toBeInstanceOf(OpenAI.BadRequestError);
+      expect((bad as InstanceType<typeof OpenAI.BadRequestError>).message).toMatch(/logit_bias/);
+    }
+  });
+
   it("n: 2 gives two choices, streamed and not", async () => {
     const r = await openai.chat.completions.create({
       model: TINY,

@@ -129,6 +129,15 @@ static SamplingParams read_sampling(Napi::Env env, const Napi::Object & o) {
     p.seed = (uint32_t) (int64_t) required_number(env, o, "seed");
     p.repeat_penalty = (float) required_number(env, o, "repeatPenalty");
     p.repeat_last_n = (int32_t) required_number(env, o, "repeatLastN");
+    if (o.Has("frequencyPenalty")) p.penalty_freq = (float) required_number(env, o, "frequencyPenalty");
+    if (o.Has("presencePenalty")) p.penalty_present = (float) required_number(env, o, "presencePenalty");
+    // [token, bias, token, bias, ...]; JS checked the ids against the vocabulary (the sampler drops any outside it).
+    if (o.Has("logitBias") && o.Get("logitBias").IsArray()) {
+        auto a = o.Get("logitBias").As<Napi::Array>();
+        for (uint32_t i = 0; i + 1 < a.Length(); i += 2)
+            p.logit_bias.push_back({a.Get(i).As<Napi::Number>().Int32Value(),
+                                    (float) a.Get(i + 1).As<Napi::Number>().DoubleValue()});
+    }
     // Optional: structured output and log-probabilities (JS validates the grammar before submitting).
     if (o.Has("grammar") && o.Get("grammar").IsString()) p.grammar = o.Get("grammar").As<Napi::String>().Utf8Value();
     if (o.Has("grammarCloseJson")) p.grammar_close_json = o.Get("grammarCloseJson").ToBoolean().Value();

@@ -26,6 +26,9 @@ static float block_max(const float * x, int32_t n) {
 SeqSampler::SeqSampler(const SamplingParams & p, const llama_vocab * vocab, int32_t max_tokens)
     : p_(p), vocab_(vocab), n_vocab_(llama_vocab_n_tokens(vocab)) {
     counts_.assign(n_vocab_, 0);
+    auto & bias = p_.logit_bias;
+    bias.erase(std::remove_if(bias.begin(), bias.end(), [this](const auto & e) { return e.first < 0 || e.first >= n_vocab_; }),
+               bias.end());
     if (!p_.grammar.empty()) {
         if (p_.grammar_lazy) {
             std::vector<const char *> pats;
@@ -74,7 +77,7 @@ void SeqSampler::accept_generated(llama_token t) {
 }
 
 void SeqSampler::accept(llama_token t) {
-    if (p_.repeat_penalty == 1.0f || p_.repeat_last_n <= 0 || t < 0 || t >= n_vocab_) return;
+    if (!penalized() || t < 0 || t >= n_vocab_) return;
     window_.push_back(t);
     if (counts_[t]++ == 0) distinct_.push_back(t);
     if ((int32_t) window_.size() > p_.repeat_last_n) {
@@ -85,13 +88,16 @@ void SeqSampler::accept(llama_token t) {
 }
 
 llama_token SeqSampler::sample(const float * logits, int32_t left) {
-    // The penalty goes onto a copy of the logits at the window's few tokens, so the scans below are plain loops.
+    // Bias and penalties go onto a copy of the logits at the few tokens they name, so the scans below are plain
+    // loops. llama.cpp's order: logit bias, then repeat penalty, then frequency and presence.
     const float * row = logits;
-    if (!distinct_.empty()) {
+    if (!distinct_.empty() || !p_.logit_bias.empty()) {
         scratch_.assign(logits, logits + n_vocab_);
+        for (const auto & [t, b] : p_.logit_bias) scratch_[t] += b;
         for (llama_token t : distinct_) {
             float & v = scratch_[t];
             v = v <= 0 ? v * p_.repeat_penalty : v / p_.repeat_penalty;
+            v -= (float) counts_[t] * p_.penalty_freq + p_.penalty_present;
         }
         row = scratch_.data();
     }

@@ -18,7 +18,13 @@ struct SamplingParams {
     int32_t top_k = 0;
     uint32_t seed = 0;
     float repeat_penalty = 1;
+    // OpenAI's frequency and presence penalties, llama.cpp's semantics: a window token's logit loses
+    // count * penalty_freq + penalty_present (after the repeat penalty). 0 turns each off.
+    float penalty_freq = 0;
+    float penalty_present = 0;
     int32_t repeat_last_n = 0;
+    // Added to the named tokens' logits before the penalties (OpenAI's logit_bias; -INFINITY bans a token).
+    std::vector<std::pair<llama_token, float>> logit_bias;
     // GBNF constraining the output ("" = none) and its start rule. Lazy: the grammar applies only from the first
     // match of a trigger pattern on (a tool call that may start mid-text); the grammar text must start there too.
     std::string grammar;
@@ -82,8 +88,11 @@ class SeqSampler {
     const llama_vocab * vocab_;
     int32_t n_vocab_;
     int32_t close_from_ = 0;  // `left` at or below which the grammar's structure is closed
-    // The penalty is applied here rather than by llama.cpp's penalties sampler: that one does a hash lookup for
-    // every vocabulary entry per token (~32k lookups), this touches only the window's tokens.
+    bool penalized() const {
+        return p_.repeat_last_n > 0 && (p_.repeat_penalty != 1.0f || p_.penalty_freq != 0.0f || p_.penalty_present != 0.0f);
+    }
+    // The penalties are applied here rather than by llama.cpp's penalties sampler: that one does a hash lookup for
+    // every vocabulary entry per token (~32k lookups), this touches only the window's tokens (and the biased ones).
     std::deque<llama_token> window_;
     std::vector<int32_t> counts_;
     std::vector<llama_token> distinct_;

@@ -87,6 +87,18 @@ export interface SamplingOptions {
   seed?: number;
   /** Penalty for repeating recent tokens; 1 disables. Defaults to 1.1. */
   repeatPenalty?: number;
+  /**
+   * OpenAI's frequency_penalty with llama.cpp's semantics: a token in the repeat window (REPEAT_LAST_N, prompt
+   * included) loses count × this from its logit, after the repeat penalty. Defaults to 0 (off).
+   */
+  frequencyPenalty?: number;
+  /** OpenAI's presence_penalty: a token in the repeat window loses this once from its logit. Defaults to 0 (off). */
+  presencePenalty?: number;
+  /**
+   * OpenAI's logit_bias: [token id, bias] pairs added to those tokens' logits before the penalties (-100 all but
+   * bans a token, +100 all but forces it). Ids must be in the model's vocabulary. Defaults to none.
+   */
+  logitBias?: ReadonlyArray<readonly [number, number]>;
   /** Generation stops before any of these strings; they are not part of the output. */
   stop?: string[];
   /** Constrains the output to a grammar. Defaults to none. */

@@ -56,6 +56,9 @@ function baseRequest(o: InferenceOptions): Omit<InferenceRequest, "kind"> {
       topK: o.topK,
       seed: o.seed,
       repeatPenalty: o.repeatPenalty,
+      frequencyPenalty: o.frequencyPenalty,
+      presencePenalty: o.presencePenalty,
+      logitBias: o.logitBias,
       stop: o.stop,
     },
   };

@@ -12,6 +12,8 @@ const PARAMETER_MAP = {
   seed: "seed",
   num_predict: "maxTokens",
   repeat_penalty: "repeatPenalty",
+  frequency_penalty: "frequencyPenalty",
+  presence_penalty: "presencePenalty",
   stop: "stop",
 } as const satisfies Record<string, keyof SamplingOptions>;
 

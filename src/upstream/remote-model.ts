@@ -68,6 +68,9 @@ function samplingBody(o: GenerateOptions): Record<string, unknown> {
   // top_k and repeat_penalty are llama.cpp/vLLM extensions: sent only when the request set them.
   if (o.topK !== undefined) b.top_k = o.topK;
   if (o.repeatPenalty !== undefined) b.repeat_penalty = o.repeatPenalty;
+  if (o.frequencyPenalty !== undefined) b.frequency_penalty = o.frequencyPenalty;
+  if (o.presencePenalty !== undefined) b.presence_penalty = o.presencePenalty;
+  if (o.logitBias?.length) b.logit_bias = Object.fromEntries(o.logitBias.map(([id, v]) => [String(id), v]));
   if (o.seed !== undefined) b.seed = o.seed;
   if (o.stop && o.stop.length) b.stop = o.stop;
   return b;

@@ -63,7 +63,12 @@ export interface NativeSubmitParams {
   topK: number;
   seed: number;
   repeatPenalty: number;
+  /** Off when absent (0). */
+  frequencyPenalty?: number;
+  presencePenalty?: number;
   repeatLastN: number;
+  /** Flattened [token, bias, token, bias, …]; added to the logits before the penalties. */
+  logitBias?: number[];
   stop: string[];
   ignoreEos?: boolean;
   /** false: no text events, the whole text arrives with "done". Defaults to true. */

@@ -86,6 +86,44 @@ describe("native engine: generation", () => {
     expect(all.completionTokens).toBe(32);
   });
 
+  it("applies logit_bias before the penalties, and frequency / presence penalties as llama.cpp does", async () => {
+    const prompt = "the cat and the dog and the cat";
+    const greedy = { maxTokens: 12, temperature: 0, repeatPenalty: 1, ignoreEos: true, returnTokens: true };
+    const base = await model.generate(prompt, greedy);
+    const promptIds = base.tokens!.slice(0, base.promptTokens);
+    const answer = base.tokens!.slice(base.promptTokens);
+    // -100 on every token the plain answer used: none of them comes back.
+    const banned = [...new Set(answer)].map((id): [number, number] => [id, -100]);
+    const avoid = await model.generate(prompt, { ...greedy, logitBias: banned });
+    expect(avoid.tokens!.slice(avoid.promptTokens).filter((id) => answer.includes(id))).toEqual([]);
+    // +100 on one token: it is every pick.
+    const forced = answer[0] === promptIds[1] ? promptIds[2] : promptIds[1];
+    const only = await model.generate(prompt, { ...greedy, logitBias: [[forced, 100]] });
+    expect(only.tokens!.slice(only.promptTokens)).toEqual(new Array(12).fill(forced));
+    // On the first step the window is the prompt: a frequency penalty f and a presence penalty p are exactly a bias
+    // of -(count * f + p) on each prompt token (the same log-probabilities, the same pick).
+    const counts = new Map<number, number>();
+    for (const id of promptIds) counts.set(id, (counts.get(id) ?? 0) + 1);
+    const first = { maxTokens: 1, temperature: 0, repeatPenalty: 1, logprobs: 5 };
+    const penalized = await model.generate(prompt, { ...first, frequencyPenalty: 0.5, presencePenalty: 1.5 });
+    const biased = await model.generate(prompt, {
+      ...first,
+      logitBias: [...counts].map(([id, n]): [number, number] => [id, -(n * 0.5 + 1.5)]),
+    });
+    expect(penalized.logprobs).toEqual(biased.logprobs);
+    const plain = await model.generate(prompt, first);
+    expect(plain.logprobs).not.toEqual(penalized.logprobs);
+    // Ids outside the vocabulary are refused by name.
+    const vocab = model.info.vocabSize;
+    expect(await rejection(model.generate(prompt, { ...greedy, logitBias: [[vocab, 1]] }))).toMatchObject({
+      code: "RFX_VALIDATION",
+      message: expect.stringContaining(`logit_bias names token ${vocab}`),
+    });
+    expect(await rejection(model.generate(prompt, { ...greedy, logitBias: [[1, 101]] }))).toMatchObject({
+      code: "RFX_VALIDATION",
+    });
+  });
+
   it("ends before a stop string and never streams any part of it", async () => {
     const base = await model.generate("Tell me a story", { maxTokens: 48, temperature: 0, ignoreEos: true });
     // A stop string taken from the middle of the greedy output, spanning several characters.

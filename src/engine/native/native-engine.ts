@@ -20,7 +20,7 @@ import {
   type NativeModel,
 } from "./native-addon.ts";
 import { renderNativeChat } from "./native-chat.ts";
-import { REPEAT_LAST_N, resolveSampling } from "../resolve-sampling.ts";
+import { checkLogitBiasIds, REPEAT_LAST_N, resolveSampling } from "../resolve-sampling.ts";
 import { CONFIG_DEFAULTS } from "../../config/index.ts";
 import { resolveThreadPolicy } from "../threads.ts";
 import type {
@@ -414,6 +414,7 @@ async function createGenerationModel(
     const t0 = performance.now();
     ensureOpen();
     const s = resolveSampling(options);
+    checkLogitBiasIds(s.logitBias, info.vocabSize);
     if (prompt.length === 0)
       throw new ReflexiaError("RFX_VALIDATION", "prompt is empty and the model has no BOS token to start from");
     const limit = contextLimit(options.contextSize);
@@ -471,7 +472,10 @@ async function createGenerationModel(
         topK: s.topK,
         seed: s.seed,
         repeatPenalty: s.repeatPenalty,
+        frequencyPenalty: s.frequencyPenalty,
+        presencePenalty: s.presencePenalty,
         repeatLastN: REPEAT_LAST_N,
+        ...(s.logitBias.length > 0 ? { logitBias: s.logitBias.flat() } : {}),
         stop: [...s.stop.filter((x) => x.length > 0), ...extraStops],
         ignoreEos: options.ignoreEos ?? false,
         // Text is only streamed to a listener; otherwise Node is not woken per token at all.

@@ -3,6 +3,7 @@ import {
   getLlama,
   LlamaLogLevel,
   readGgufFileInfo,
+  TokenBias,
   type Llama,
   type LlamaContext,
   type LlamaContextSequence,
@@ -16,7 +17,7 @@ import { foldToolsIntoMessages, needsToolRendering } from "../tool-chat.ts";
 import { checkLoadOptions, DEFAULT_BATCH_SIZE } from "../check-load-options.ts";
 import { createChatRenderer, type ChatRenderer } from "./nlc-chat.ts";
 import { readModelInfo } from "./nlc-model-info.ts";
-import { REPEAT_LAST_N, resolveSampling } from "../resolve-sampling.ts";
+import { checkLogitBiasIds, REPEAT_LAST_N, resolveSampling } from "../resolve-sampling.ts";
 import { createSequencePool } from "./nlc-sequence-pool.ts";
 import { createStopMatcher } from "./nlc-stop-matcher.ts";
 import { createTokenDecoder } from "./nlc-token-decoder.ts";
@@ -327,6 +328,7 @@ function createGenerationModel(
         `${options.grammar ? "grammar-constrained output (response_format, format, grammar, forced tool calls)" : "logprobs"} needs the native engine (ENGINE=native); this server runs node-llama-cpp`,
       );
     const s = resolveSampling(options);
+    checkLogitBiasIds(s.logitBias, info.vocabSize);
     const prompt = input.tokens;
     if (options.contextTokens !== undefined)
       throw new ReflexiaError(
@@ -401,9 +403,19 @@ function createGenerationModel(
         seed: s.seed,
         yieldEogToken: true,
         repeatPenalty:
-          s.repeatPenalty === 1
+          s.repeatPenalty === 1 && s.frequencyPenalty === 0 && s.presencePenalty === 0
             ? undefined
-            : { punishTokens: () => recent, penalty: s.repeatPenalty, maxPunishTokens: REPEAT_WINDOW },
+            : {
+                punishTokens: () => recent,
+                penalty: s.repeatPenalty,
+                frequencyPenalty: s.frequencyPenalty,
+                presencePenalty: s.presencePenalty,
+                maxPunishTokens: REPEAT_WINDOW,
+              },
+        tokenBias:
+          s.logitBias.length === 0
+            ? undefined
+            : s.logitBias.reduce((b, [id, v]) => b.set(id as Token, { logit: v }), new TokenBias(model.tokenizer)),
       };
       let ended = true;
       for await (const token of sequence.evaluate(prompt, evaluateOptions)) {

@@ -70,6 +70,8 @@ export function samplingOfOllama(options: OllamaOptions | undefined): SamplingOp
     topK: o.top_k,
     seed: o.seed,
     repeatPenalty: o.repeat_penalty,
+    frequencyPenalty: o.frequency_penalty,
+    presencePenalty: o.presence_penalty,
     stop: stop?.filter((s) => s.length > 0),
   };
 }

@@ -39,8 +39,27 @@ function samplingOf(body: OpenAiSamplingBody): SamplingOptions {
     topK: body.top_k,
     seed: body.seed ?? undefined,
     repeatPenalty: body.repeat_penalty,
+    frequencyPenalty: body.frequency_penalty ?? undefined,
+    presencePenalty: body.presence_penalty ?? undefined,
+    logitBias: logitBiasOf(body.logit_bias),
     stop: stop?.filter((s) => s.length > 0),
   };
+}
+
+/** OpenAI's `{"token id": bias}` as [id, bias] pairs; a key that is not a token id is refused by name. */
+function logitBiasOf(map: Record<string, number> | null | undefined): [number, number][] | undefined {
+  if (!map) return undefined;
+  const out: [number, number][] = [];
+  for (const [key, bias] of Object.entries(map)) {
+    if (!/^\d{1,9}$/.test(key))
+      throw new ReflexiaError(
+        "RFX_VALIDATION",
+        `logit_bias keys are token ids (decimal strings such as "1234"); ${JSON.stringify(key.slice(0, 40))} is not one`,
+        { field: "logit_bias" },
+      );
+    out.push([Number(key), bias]);
+  }
+  return out.length > 0 ? out : undefined;
 }
 
 function finishReasonOf(r: FinishReason): "stop" | "length" {

@@ -13,6 +13,8 @@ export const ollamaOptionsSchema = Type.Object({
   num_predict: Type.Optional(Type.Integer({ minimum: -2, maximum: MAX_TOKENS_BOUND })),
   stop: Type.Optional(stopSchema),
   repeat_penalty: Type.Optional(Type.Number({ minimum: 0, maximum: 10 })),
+  frequency_penalty: Type.Optional(Type.Number({ minimum: -2, maximum: 2 })),
+  presence_penalty: Type.Optional(Type.Number({ minimum: -2, maximum: 2 })),
   num_ctx: Type.Optional(Type.Integer({ minimum: 1 })),
   // Accepted by the schema so the refusal names them (routes/ollama/check-options.ts says which values work).
   min_p: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),

@@ -1,6 +1,7 @@
 // Schemas of the OpenAI-compatible request bodies (extra fields are accepted and ignored, as OpenAI does), and the
 // types the routes read them as.
 import { Type, type Static, type TObject } from "typebox";
+import { LOGIT_BIAS_BOUND } from "../../engine/resolve-sampling.ts";
 import {
   keepAliveSchema,
   MAX_TOKENS_BOUND,
@@ -76,6 +77,14 @@ const sampling = {
   stop: Type.Optional(stopSchema),
   frequency_penalty: Type.Optional(nullable(Type.Number({ minimum: -2, maximum: 2 }))),
   presence_penalty: Type.Optional(nullable(Type.Number({ minimum: -2, maximum: 2 }))),
+  /** Token id (a decimal string, OpenAI's form) → bias added to its logit; ids are checked against the vocabulary. */
+  logit_bias: Type.Optional(
+    nullable(
+      Type.Record(Type.String(), Type.Number({ minimum: -LOGIT_BIAS_BOUND, maximum: LOGIT_BIAS_BOUND }), {
+        maxProperties: 100_000,
+      }),
+    ),
+  ),
   repeat_penalty: Type.Optional(Type.Number({ minimum: 0, maximum: 10 })),
   stream: Type.Optional(nullable(Type.Boolean())),
   stream_options: Type.Optional(nullable(Type.Object({ include_usage: Type.Optional(Type.Boolean()) }))),
