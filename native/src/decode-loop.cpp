@@ -32,6 +32,14 @@ void DecodeLoop::submit(Request && r) {
     cv_.notify_one();
 }
 
+void DecodeLoop::hold_admission(bool on) {
+    {
+        std::lock_guard<std::mutex> lk(mu_);
+        admission_held_ = on;
+    }
+    if (!on) cv_.notify_one();
+}
+
 void DecodeLoop::cancel(double id) {
     {
         std::lock_guard<std::mutex> lk(mu_);
@@ -155,7 +163,8 @@ void DecodeLoop::run() {
             std::unique_lock<std::mutex> lk(mu_);
             if (n_active_ == 0 && pending_.empty()) governor_.idle();
             cv_.wait(lk, [&] {
-                return stopping_ || !pending_.empty() || !cancels_.empty() || reset_stats_ || n_active_ > 0;
+                return stopping_ || (!pending_.empty() && !admission_held_) || !cancels_.empty() || reset_stats_ ||
+                       n_active_ > 0;
             });
             if (stopping_) break;
             if (reset_stats_) {
@@ -175,7 +184,7 @@ void DecodeLoop::run() {
                     if (s.active && s.req.id == id) s.cancelled = true;
             }
             cancels_.clear();
-            admit_locked();
+            if (!admission_held_) admit_locked();
         }
         for (auto & s : slots_)
             if (s.active && s.cancelled) finish(s, "cancelled");

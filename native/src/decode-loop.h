@@ -123,6 +123,8 @@ class DecodeLoop {
 
     void start();
     void submit(Request && r);
+    // While held, submitted requests wait in the queue (a batch of submissions then starts together).
+    void hold_admission(bool on);
     void cancel(double id);
     // Every queued and running request ends "cancelled", then CLOSED is queued and the context is freed.
     void request_stop();
@@ -224,6 +226,7 @@ class DecodeLoop {
     std::mutex mu_;
     std::condition_variable cv_;
     std::deque<Request> pending_;
+    bool admission_held_ = false;  // guarded by mu_
     std::unordered_set<double> cancels_;
     std::atomic<bool> stopping_{false};
     std::atomic<int32_t> n_active_{0};

@@ -28,6 +28,7 @@ Napi::Function Generator::Define(Napi::Env env) {
                        {
                            InstanceMethod("submit", &Generator::Submit),
                            InstanceMethod("cancel", &Generator::Cancel),
+                           InstanceMethod("holdAdmission", &Generator::HoldAdmission),
                            InstanceMethod("close", &Generator::Close),
                            InstanceMethod("stats", &Generator::Stats),
                            InstanceMethod("resetStats", &Generator::ResetStats),
@@ -181,6 +182,12 @@ Napi::Value Generator::Submit(const Napi::CallbackInfo & info) {
     hold(env);
     loop_->submit(std::move(r));
     return env.Undefined();
+}
+
+// holdAdmission(on): submissions made while held are admitted together when it is released.
+Napi::Value Generator::HoldAdmission(const Napi::CallbackInfo & info) {
+    loop_->hold_admission(info[0].ToBoolean().Value());
+    return info.Env().Undefined();
 }
 
 Napi::Value Generator::Cancel(const Napi::CallbackInfo & info) {

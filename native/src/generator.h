@@ -25,6 +25,7 @@ class Generator : public Napi::ObjectWrap<Generator> {
   private:
     Napi::Value Submit(const Napi::CallbackInfo & info);
     Napi::Value Cancel(const Napi::CallbackInfo & info);
+    Napi::Value HoldAdmission(const Napi::CallbackInfo & info);
     Napi::Value Close(const Napi::CallbackInfo & info);
     Napi::Value Stats(const Napi::CallbackInfo & info);
     Napi::Value ResetStats(const Napi::CallbackInfo & info);

@@ -185,6 +185,8 @@ export interface NativeGeneratorOptions {
 
 export interface NativeGenerator {
   submit(id: number, prompt: Int32Array, params: NativeSubmitParams): void;
+  /** While held, submissions wait; released, the decode loop admits them together. */
+  holdAdmission(on: boolean): void;
   cancel(id: number): void;
   close(): void;
   stats(): NativeGeneratorStats;

@@ -275,6 +275,29 @@ describe("native engine: robustness", () => {
     }
   });
 
+  it("requests arriving a few event-loop turns apart share their first prompt batch", async () => {
+    // As HTTP requests do: each is prepared in a turn of its own. Submitted as they came, the first would start its
+    // prompt batch alone and the others would follow a batch later.
+    const m = await engine.loadModel({ path: modelPath, parallel: 4, contextSize: 1024 });
+    try {
+      m.resetStats();
+      const runs: Promise<unknown>[] = [];
+      for (let i = 0; i < 4; i++) {
+        // Prompts that differ from their first word: none waits to take another's prefix.
+        const word = ["North", "South", "East", "West"][i];
+        runs.push(m.generate(`${word} harbour at dawn, ships and gulls`, { maxTokens: 1, temperature: 0 }));
+        await new Promise((r) => setImmediate(r));
+      }
+      await Promise.all(runs);
+      const st = m.stats();
+      expect(st.promptTokens).toBeGreaterThan(4 * 8);
+      expect(st.decodeCalls).toBe(1);
+      expect(st.maxBatchSequences).toBe(4);
+    } finally {
+      await m.dispose();
+    }
+  });
+
   it("serves 64 concurrent generations on a context with 8 sequences (default thread policy)", async () => {
     const defaults = createNativeEngine();
     const m = await defaults.loadModel({ path: modelPath, parallel: 8, contextSize: 2048 });
