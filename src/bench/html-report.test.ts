@@ -76,7 +76,8 @@ describe("benchmark HTML report", () => {
         {
           turn: 2,
           promptTokens: 1469,
-          cachedTokens: 1433,
+          cachedTokens: 1405,
+          newTokens: 36,
           reflexiaTtftMs: [767],
           llamaTtftMs: [2493],
           medianRatio: 0.308,
@@ -86,6 +87,6 @@ describe("benchmark HTML report", () => {
     });
     expect(page).toContain('<section id="serving">');
     expect(page).toContain("<td>4</td><td>40.0</td><td>20.0</td><td>2.000</td>");
-    expect(page).toContain("<td>1469</td><td>1433</td><td>767</td><td>2493</td><td>0.308</td>");
+    expect(page).toContain("<td>1469</td><td>1405</td><td>36</td><td>767</td><td>2493</td><td>0.308</td>");
   });
 });

@@ -364,11 +364,22 @@ function servingSection(r: ServingBenchmarkResult): string {
     (r.multiTurn.length
       ? `<h3>Multi-turn chat (2 slots)</h3>` +
         htmlTable(
-          ["turn", "prompt tokens", "cached", "TTFT Reflexia ms", "llama-server ms", "ratio", "vs new-token bound"],
+          [
+            "turn",
+            "prompt tokens",
+            "cached",
+            "new",
+            "TTFT Reflexia ms",
+            "llama-server ms",
+            "ratio",
+            "vs new-token bound",
+          ],
           r.multiTurn.map((t) => [
             String(t.turn),
             String(t.promptTokens),
             String(t.cachedTokens),
+            // Results stored before the field existed show "—".
+            t.newTokens === undefined ? "—" : String(t.newTokens),
             fmt(median(t.reflexiaTtftMs), 0),
             fmt(median(t.llamaTtftMs), 0),
             fmt(t.medianRatio, 3),

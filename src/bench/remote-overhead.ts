@@ -20,6 +20,7 @@ import { ReflexiaError } from "../errors/index.ts";
 import { createModelStore } from "../registry/index.ts";
 import { median, percentile } from "./bench-stats.ts";
 import { freePort } from "./free-port.ts";
+import { REFLEXIA_BIN, startedAt } from "./child-server.ts";
 import { scriptArgs } from "./script-args.ts";
 
 export interface RemoteOverheadOptions {
@@ -89,45 +90,6 @@ export interface RemoteOverheadResult {
 }
 
 /** The CLI launcher, beside src/ in a checkout and dist/ in a package. */
-const REFLEXIA_BIN = fileURLToPath(new URL("../../bin/reflexia.js", import.meta.url));
-
-/**
- * Waits until `url` answers 2xx (a child that exits first, or 60 s without an answer, fails with its last stderr),
- * and returns the cleanup that kills the child. The child is killed at this process's exit too.
- */
-async function startedAt(child: ChildProcess, name: string, url: string): Promise<() => void> {
-  let log = "";
-  child.stderr?.on("data", (d: Buffer) => (log = (log + d.toString()).slice(-4000)));
-  const kill = () => child.kill("SIGKILL");
-  process.once("exit", kill);
-  let stopping = false;
-  // A server that dies under the benchmark says why (its clients would only see connection errors).
-  child.once("exit", (code, signal) => {
-    if (!stopping) console.error(`${name} exited during the run (${signal ?? `code ${code}`}): ${log}`);
-  });
-  const cleanup = () => {
-    stopping = true;
-    kill();
-    process.off("exit", kill);
-  };
-  for (let i = 0; ; i++) {
-    if (child.exitCode !== null) {
-      cleanup();
-      throw new ReflexiaError("RFX_ENGINE", `${name} exited: ${log}`);
-    }
-    const ok = await fetch(url).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) return cleanup;
-    if (i > 600) {
-      cleanup();
-      throw new ReflexiaError("RFX_ENGINE", `${name} did not start: ${log}`);
-    }
-    await pause(100);
-  }
-}
-
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 
 /** A client error with the causes the openai client wraps (fetch failed ← ECONNRESET …). */

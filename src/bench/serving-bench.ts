@@ -4,15 +4,18 @@
 // Run: reflexia benchmark serving --llama-server PATH [--model name:tag] [--concurrency 1,4,8] [--tokens 64]
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
-import { createServer } from "node:net";
-import { loadavg } from "node:os";
-import type { LoadedConfig } from "../config/index.ts";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { CONFIG_KEYS, loadConfig, type LoadedConfig } from "../config/index.ts";
 import { resolveThreadPolicy } from "../engine/threads.ts";
 import { createNativeEngine } from "../engine/native/native-engine.ts";
 import { createModelStore } from "../registry/index.ts";
 import { ReflexiaError } from "../errors/index.ts";
 import { median, percentile } from "./bench-stats.ts";
-import { startBenchServer } from "./start-bench-server.ts";
+import { freePort } from "./free-port.ts";
+import { REFLEXIA_BIN, startedAt } from "./child-server.ts";
+import { flatten } from "./start-bench-server.ts";
 
 export interface ServingBenchmarkOptions {
   loaded: LoadedConfig;
@@ -55,10 +58,18 @@ export interface MultiTurnRow {
   /** Reflexia's prompt tokens and those it served from its prefix cache (median over trials). */
   promptTokens: number;
   cachedTokens: number;
+  /**
+   * Tokens no cache held (median): the prompt less the longer of the two servers' cached prefixes when both got the
+   * same prompt, else less Reflexia's. Below cachedTokens' complement when a tile fill re-evaluated cached tokens.
+   * Absent from results stored before 2026-12-03.
+   */
+  newTokens?: number;
+  /** How many of the trials' prompts were the same on both servers (same answers before them). */
+  samePrompts?: number;
   reflexiaTtftMs: number[];
   llamaTtftMs: number[];
   medianRatio: number;
-  /** Reflexia's TTFT over (new tokens / the prompt rate of turn 1): 1 means only the new tokens cost time. */
+  /** Reflexia's TTFT over (newTokens / the prompt rate of turn 1): 1 means only the new tokens cost time. */
   vsNewTokensBound: number;
 }
 
@@ -85,16 +96,6 @@ interface Turn {
 }
 
 type Message = { role: "system" | "user" | "assistant"; content: string };
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const a = s.address();
-      s.close(() => (typeof a === "object" && a ? resolve(a.port) : reject(new Error("no port"))));
-    });
-  });
-}
 
 /** The one client both servers get: a streamed /v1/chat/completions, timed to the first content. */
 async function streamChat(base: string, body: Record<string, unknown>): Promise<Turn> {
@@ -151,7 +152,7 @@ interface Side {
   url: string;
   /** What requests name: Reflexia routes by it, llama-server serves its one file whatever the name. */
   model: string;
-  /** Fields only this side gets (llama-server's logit_bias, see runServingBenchmark). */
+  /** Fields every request carries (the same on both sides: the logit_bias of runServingBenchmark). */
   extra: Record<string, unknown>;
   close(): Promise<void>;
 }
@@ -169,34 +170,70 @@ async function startLlamaServer(
   const args = ["-m", file, "-t", String(threads), "-tb", String(threads), "-np", String(parallel)];
   args.push("-c", String(contextSize), "--port", String(port), "--host", "127.0.0.1", "--poll", String(poll));
   const child: ChildProcess = spawn(bin, [...args, "--no-warmup"], { stdio: ["ignore", "ignore", "pipe"] });
-  const kill = () => child.kill("SIGTERM");
-  process.once("exit", kill);
-  let log = "";
-  child.stderr?.on("data", (d: Buffer) => (log = (log + d.toString()).slice(-4000)));
   const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    if (child.exitCode !== null) throw new ReflexiaError("RFX_ENGINE", `llama-server exited: ${log}`);
-    if (
-      await fetch(`${url}/health`).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      break;
-    if (i > 1200) throw new ReflexiaError("RFX_ENGINE", `llama-server did not start: ${log}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
   return {
     name: "llama",
     url,
     model: "llama",
     extra,
-    close: async () => {
-      process.removeListener("exit", kill);
-      const gone = new Promise((r) => child.once("exit", r));
-      kill();
-      await gone;
+    close: stopper(child, await startedAt(child, "llama-server", `${url}/health`)),
+  };
+}
+
+/**
+ * `reflexia serve` in a process of its own, as a user runs it, configured by a file only (the loaded configuration
+ * with the benchmark's settings over it): the client runs in this process for both sides, so neither server shares
+ * an event loop with it.
+ */
+async function startReflexia(
+  base: LoadedConfig,
+  dir: string,
+  model: string,
+  extra: Record<string, unknown>,
+  overrides: Record<string, unknown>,
+): Promise<Side> {
+  const port = await freePort();
+  const loaded = loadConfig({
+    env: {},
+    overrides: {
+      ...flatten(base.config as unknown as Record<string, unknown>),
+      ...overrides,
+      "server.host": "127.0.0.1",
+      "server.port": port,
+      "server.metrics_port": await freePort(),
+      "models.default": model,
+      "cache.enabled": false,
+      "auth.enabled": false,
+      "server.rate_limit_per_minute": 0,
+      "log.level": "warn",
     },
+  });
+  const configFile = join(dir, `reflexia-${port}.json`);
+  await writeFile(configFile, JSON.stringify(loaded.config));
+  const env: Record<string, string | undefined> = { ...process.env };
+  for (const d of CONFIG_KEYS) delete env[d.env];
+  env.REFLEXIA_CONFIG = configFile;
+  const child = spawn(process.execPath, [REFLEXIA_BIN, "serve"], {
+    env: env as NodeJS.ProcessEnv,
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  // /readyz answers once the default model (the benchmark's) is loaded.
+  return {
+    name: "reflexia",
+    url,
+    model,
+    extra,
+    close: stopper(child, await startedAt(child, "reflexia serve", `${url}/readyz`)),
+  };
+}
+
+/** Kills a started child and resolves once it is gone (its cores are free for what runs next). */
+function stopper(child: ChildProcess, cleanup: () => void): () => Promise<void> {
+  return async () => {
+    const gone = child.exitCode !== null ? Promise.resolve() : new Promise((r) => child.once("exit", r));
+    cleanup();
+    await gone;
   };
 }
 
@@ -245,16 +282,22 @@ function systemPrompt(trial: number): string {
   return words.join(" ");
 }
 
-async function conversation(side: Side, trial: number, turns: number): Promise<Turn[]> {
+/** Tokens per chat answer. */
+const ANSWER_TOKENS = 32;
+
+/** One trial's chat; answerToken ≥ 0: every answer is that token repeated (see runServingBenchmark). */
+async function conversation(side: Side, trial: number, turns: number, answerToken: number): Promise<Turn[]> {
+  const force = answerToken < 0 ? {} : { logit_bias: { ...(side.extra.logit_bias as object), [answerToken]: 100 } };
   const messages: Message[] = [{ role: "system", content: systemPrompt(trial) }];
   const out: Turn[] = [];
   for (let k = 0; k < turns; k++) {
     messages.push({ role: "user", content: `Question ${k + 1}: what should a visitor know about ${WORDS[k]} today?` });
     const t = await streamChat(side.url, {
       ...side.extra,
+      ...force,
       model: side.model,
       messages,
-      max_tokens: 32,
+      max_tokens: ANSWER_TOKENS,
       temperature: 0,
       seed: 1,
     });
@@ -280,43 +323,50 @@ export async function runServingBenchmark(options: ServingBenchmarkOptions): Pro
   const threads = policy.threads;
   const parallel = Math.max(...concurrency);
 
-  // llama-server ends a stream whose text is not valid UTF-8 (the random byte tokens of synthetic models): it gets
-  // the tokens that do not decode to text on their own banned (logit_bias); Reflexia samples without the ban. The
-  // work per token is the same.
-  const banned: Array<[number, false]> = [];
+  // llama-server ends a stream whose text is not valid UTF-8 (the random byte tokens of synthetic models), so the
+  // tokens that do not decode to text on their own are biased out (logit_bias -100, OpenAI's form, which both
+  // servers add to the logits): every token streams text at once, and both sides get the same request.
+  const banned: number[] = [];
+  // The chat's answers are one token repeated (logit_bias +100), the same on both servers. Left to greedy picks, a
+  // near-tie in a random-weight model's logits flips one server's answer now and then (its batch shapes differ), and
+  // an answer whose text does not tokenize back into the same tokens is not found in the cache next turn: the two
+  // servers then get different prompts (seen: 36 new tokens on one, 68 on the other in the same turn).
+  let answerToken = -1;
+  const file = (
+    await createModelStore({ home: config.home, defaultQuantization: config.models.default_quantization }).resolve(
+      options.model,
+    )
+  ).path;
   {
-    const variant = await createModelStore({
-      home: config.home,
-      defaultQuantization: config.models.default_quantization,
-    }).resolve(options.model);
     const engine = createNativeEngine({ threads: 1 });
     try {
-      const m = await engine.loadModel({ path: variant.path, contextSize: 64, threads: 1 });
-      for (let id = 0; id < m.info.vocabSize; id++) if (m.detokenize([id]).includes("\uFFFD")) banned.push([id, false]);
+      const m = await engine.loadModel({ path: file, contextSize: 64, threads: 1 });
+      for (let id = 0; id < m.info.vocabSize; id++) if (m.detokenize([id]).includes("\uFFFD")) banned.push(id);
+      const newline = m.tokenize("\n");
+      for (let id = 0; id < m.info.vocabSize && answerToken < 0; id++) {
+        const piece = m.detokenize([id]);
+        if (!/^[a-z]{3,}$/.test(piece)) continue;
+        const ids = m.tokenize(`\n${piece.repeat(ANSWER_TOKENS)}`);
+        if (ids.join() === [...newline, ...new Array<number>(ANSWER_TOKENS).fill(id)].join()) answerToken = id;
+      }
     } finally {
       await engine.dispose();
     }
   }
 
+  // repeat_penalty: llama-server's default is 1 (off), Reflexia's Ollama's 1.1; the same on both.
+  const shared = { logit_bias: Object.fromEntries(banned.map((id) => [String(id), -100])), repeat_penalty: 1 };
+
   // Both servers for one slot count, started one after the other; both stay up for the paired trials.
-  const startBoth = async (slots: number): Promise<{ sides: Side[]; file: string }> => {
-    const { server } = await startBenchServer({
-      base: options.loaded,
-      parallel: slots,
-      tokens,
-      cache: false,
-      contextSize,
-      overrides: { "performance.thread_pool_size": threads, "adaptive.enabled": false },
+  const dir = await mkdtemp(join(tmpdir(), "rfx-serving-"));
+  const startBoth = async (slots: number): Promise<Side[]> => {
+    const reflexia = await startReflexia(options.loaded, dir, options.model, shared, {
+      "scheduler.parallel": slots,
+      "scheduler.queue_size": Math.max(64, slots * 4),
+      "models.context_size": contextSize,
+      "performance.thread_pool_size": threads,
+      "adaptive.enabled": false,
     });
-    const variant = await server.services.models.show(options.model);
-    const file = variant.path;
-    const reflexia: Side = {
-      name: "reflexia",
-      url: server.url,
-      model: options.model,
-      extra: {},
-      close: () => server.close(),
-    };
     try {
       // Load the variant before timing anything.
       await streamChat(reflexia.url, {
@@ -324,111 +374,113 @@ export async function runServingBenchmark(options: ServingBenchmarkOptions): Pro
         messages: [{ role: "user", content: "hi" }],
         max_tokens: 1,
       });
-      const llama = await startLlamaServer(
-        { logit_bias: banned },
-        options.llamaServer,
-        file,
-        threads,
-        policy.poll,
-        contextSize,
-        slots,
-      );
-      return { sides: [reflexia, llama], file };
+      const llama = await startLlamaServer(shared, options.llamaServer, file, threads, policy.poll, contextSize, slots);
+      return [reflexia, llama];
     } catch (e) {
       await reflexia.close();
       throw e;
     }
   };
 
-  const rows: ServingRow[] = [];
-  let file = "";
-  {
-    const { sides, file: f } = await startBoth(parallel);
-    file = f;
-    try {
-      log(
-        `serving: ${options.model} (${file}), ${threads} threads, context ${contextSize}, ${parallel} slots, ${tokens} tokens per request, ${trials} paired trials; load ${loadavg()
-          .map((x) => x.toFixed(2))
-          .join(" ")}`,
-      );
-      for (const s of sides) await concurrencyTrial(s, 1, 4, 999_000); // warm-up
-      for (const n of concurrency) {
-        const row: ServingRow = {
-          concurrency: n,
-          reflexia: [],
-          llama: [],
-          medianRatio: { tokensPerSecond: 0, ttftP50: 0, ttftP95: 0 },
-        };
-        for (let t = 0; t < trials; t++) {
-          // Alternate who goes first; both get the same prompts and seeds.
-          const order = t % 2 === 0 ? sides : [...sides].reverse();
-          for (const s of order) row[s.name].push(await concurrencyTrial(s, n, tokens, (n * 100 + t) * 1000));
+  try {
+    const rows: ServingRow[] = [];
+    {
+      const sides = await startBoth(parallel);
+      try {
+        log(
+          `serving: ${options.model} (${file}), ${threads} threads, context ${contextSize}, ${parallel} slots, ${tokens} tokens per request, ${trials} paired trials; load ${loadavg()
+            .map((x) => x.toFixed(2))
+            .join(" ")}`,
+        );
+        for (const s of sides) await concurrencyTrial(s, 1, 4, 999_000); // warm-up
+        for (const n of concurrency) {
+          const row: ServingRow = {
+            concurrency: n,
+            reflexia: [],
+            llama: [],
+            medianRatio: { tokensPerSecond: 0, ttftP50: 0, ttftP95: 0 },
+          };
+          for (let t = 0; t < trials; t++) {
+            // Alternate who goes first; both get the same prompts and seeds.
+            const order = t % 2 === 0 ? sides : [...sides].reverse();
+            for (const s of order) row[s.name].push(await concurrencyTrial(s, n, tokens, (n * 100 + t) * 1000));
+          }
+          const r = (k: keyof ServingSample) => median(row.reflexia.map((x, i) => x[k] / row.llama[i][k]));
+          row.medianRatio = {
+            tokensPerSecond: ratio(r("tokensPerSecond"), 1),
+            ttftP50: ratio(r("ttftP50Ms"), 1),
+            ttftP95: ratio(r("ttftP95Ms"), 1),
+          };
+          const m = (xs: ServingSample[], k: keyof ServingSample) => median(xs.map((x) => x[k])).toFixed(1);
+          log(
+            `  ${n} concurrent: tok/s ${m(row.reflexia, "tokensPerSecond")} vs ${m(row.llama, "tokensPerSecond")} (${row.medianRatio.tokensPerSecond}x), TTFT p50 ${m(row.reflexia, "ttftP50Ms")} vs ${m(row.llama, "ttftP50Ms")} ms (${row.medianRatio.ttftP50}x), p95 ${row.medianRatio.ttftP95}x`,
+          );
+          rows.push(row);
         }
-        const r = (k: keyof ServingSample) => median(row.reflexia.map((x, i) => x[k] / row.llama[i][k]));
-        row.medianRatio = {
-          tokensPerSecond: ratio(r("tokensPerSecond"), 1),
-          ttftP50: ratio(r("ttftP50Ms"), 1),
-          ttftP95: ratio(r("ttftP95Ms"), 1),
-        };
-        const m = (xs: ServingSample[], k: keyof ServingSample) => median(xs.map((x) => x[k])).toFixed(1);
-        log(
-          `  ${n} concurrent: tok/s ${m(row.reflexia, "tokensPerSecond")} vs ${m(row.llama, "tokensPerSecond")} (${row.medianRatio.tokensPerSecond}x), TTFT p50 ${m(row.reflexia, "ttftP50Ms")} vs ${m(row.llama, "ttftP50Ms")} ms (${row.medianRatio.ttftP50}x), p95 ${row.medianRatio.ttftP95}x`,
-        );
-        rows.push(row);
+      } finally {
+        for (const s of sides) await s.close();
       }
-    } finally {
-      for (const s of sides) await s.close();
     }
-  }
 
-  const multiTurn: MultiTurnRow[] = [];
-  if (turns > 0) {
-    const { sides } = await startBoth(2);
-    try {
-      log(`multi-turn: ${turns} turns, ~600-word system prompt, 2 slots, 32 tokens per answer`);
-      const runs: Record<Side["name"], Turn[][]> = { reflexia: [], llama: [] };
-      for (let t = 0; t < trials; t++) {
-        const order = t % 2 === 0 ? sides : [...sides].reverse();
-        for (const s of order) runs[s.name].push(await conversation(s, t, turns));
-      }
-      for (let k = 0; k < turns; k++) {
-        const rf = runs.reflexia.map((c) => c[k]);
-        const ll = runs.llama.map((c) => c[k]);
-        // Prompt rate of this machine: turn 1 (nothing cached) of the same trial.
-        const bound = rf.map((x, i) => {
-          const first = runs.reflexia[i][0];
-          const rate = first.promptTokens / first.ttftMs;
-          return x.ttftMs / (Math.max(1, x.promptTokens - x.cachedTokens) / rate);
-        });
-        const row: MultiTurnRow = {
-          turn: k + 1,
-          promptTokens: median(rf.map((x) => x.promptTokens)),
-          cachedTokens: median(rf.map((x) => x.cachedTokens)),
-          reflexiaTtftMs: rf.map((x) => Math.round(x.ttftMs)),
-          llamaTtftMs: ll.map((x) => Math.round(x.ttftMs)),
-          medianRatio: ratio(median(rf.map((x, i) => x.ttftMs / ll[i].ttftMs)), 1),
-          vsNewTokensBound: ratio(median(bound), 1),
-        };
+    const multiTurn: MultiTurnRow[] = [];
+    if (turns > 0) {
+      const sides = await startBoth(2);
+      try {
         log(
-          `  turn ${row.turn}: prompt ${row.promptTokens} (cached ${row.cachedTokens}), TTFT ${median(row.reflexiaTtftMs).toFixed(0)} vs ${median(row.llamaTtftMs).toFixed(0)} ms (${row.medianRatio}x), ${row.vsNewTokensBound}x the new-token bound`,
+          `multi-turn: ${turns} turns, ~600-word system prompt, 2 slots, ${ANSWER_TOKENS} tokens per answer, ${answerToken < 0 ? "greedy (no token repeats into its own tokens)" : `token ${answerToken} repeated`}`,
         );
-        multiTurn.push(row);
+        const runs: Record<Side["name"], Turn[][]> = { reflexia: [], llama: [] };
+        for (let t = 0; t < trials; t++) {
+          const order = t % 2 === 0 ? sides : [...sides].reverse();
+          for (const s of order) runs[s.name].push(await conversation(s, t, turns, answerToken));
+        }
+        for (let k = 0; k < turns; k++) {
+          const rf = runs.reflexia.map((c) => c[k]);
+          const ll = runs.llama.map((c) => c[k]);
+          // Prompt rate of this machine: turn 1 (nothing cached) of the same trial.
+          const same = rf.map((x, i) => x.text === ll[i].text && x.promptTokens === ll[i].promptTokens);
+          const fresh = rf.map(
+            (x, i) => x.promptTokens - (same[i] ? Math.max(x.cachedTokens, ll[i].cachedTokens) : x.cachedTokens),
+          );
+          const bound = rf.map((x, i) => {
+            const first = runs.reflexia[i][0];
+            const rate = first.promptTokens / first.ttftMs;
+            return x.ttftMs / (Math.max(1, fresh[i]) / rate);
+          });
+          const row: MultiTurnRow = {
+            turn: k + 1,
+            promptTokens: median(rf.map((x) => x.promptTokens)),
+            cachedTokens: median(rf.map((x) => x.cachedTokens)),
+            newTokens: median(fresh),
+            samePrompts: same.filter(Boolean).length,
+            reflexiaTtftMs: rf.map((x) => Math.round(x.ttftMs)),
+            llamaTtftMs: ll.map((x) => Math.round(x.ttftMs)),
+            medianRatio: ratio(median(rf.map((x, i) => x.ttftMs / ll[i].ttftMs)), 1),
+            vsNewTokensBound: ratio(median(bound), 1),
+          };
+          log(
+            `  turn ${row.turn}: prompt ${row.promptTokens} (cached ${row.cachedTokens}, new ${row.newTokens}; same prompt on both in ${row.samePrompts}/${rf.length}), TTFT ${median(row.reflexiaTtftMs).toFixed(0)} vs ${median(row.llamaTtftMs).toFixed(0)} ms (${row.medianRatio}x), ${row.vsNewTokensBound}x the new-token bound`,
+          );
+          multiTurn.push(row);
+        }
+      } finally {
+        for (const s of sides) await s.close();
       }
-    } finally {
-      for (const s of sides) await s.close();
     }
+    return {
+      kind: "serving",
+      model: options.model,
+      file,
+      threads,
+      contextSize,
+      parallel,
+      tokens,
+      trials,
+      loadAverage: loadavg().map((x) => Math.round(x * 100) / 100),
+      rows,
+      multiTurn,
+    };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
-  return {
-    kind: "serving",
-    model: options.model,
-    file,
-    threads,
-    contextSize,
-    parallel,
-    tokens,
-    trials,
-    loadAverage: loadavg().map((x) => Math.round(x * 100) / 100),
-    rows,
-    multiTurn,
-  };
 }

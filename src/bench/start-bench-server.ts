@@ -33,7 +33,7 @@ export interface BenchServer {
 }
 
 /** Nested config → dotted keys, so a loaded config can be re-validated with overrides. */
-function flatten(obj: Record<string, unknown>, prefix = ""): Record<string, unknown> {
+export function flatten(obj: Record<string, unknown>, prefix = ""): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(obj)) {
     const key = prefix ? `${prefix}.${k}` : k;
