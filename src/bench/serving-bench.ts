@@ -102,7 +102,9 @@ async function streamChat(base: string, body: Record<string, unknown>): Promise<
   const t0 = performance.now();
   const res = await fetch(`${base}/v1/chat/completions`, {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    // A connection per request on both sides: llama-server closes its connection after each streamed answer without
+    // saying so, and a client that reuses it may write into a closing socket ("fetch failed", seen at 8 concurrent).
+    headers: { "content-type": "application/json", connection: "close" },
     body: JSON.stringify({ ...body, stream: true, stream_options: { include_usage: true } }),
   });
   if (!res.ok || !res.body) throw new ReflexiaError("RFX_ENGINE", `${base}: HTTP ${res.status} ${await res.text()}`);
