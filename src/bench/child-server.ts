@@ -1,5 +1,6 @@
 // Benchmark servers in processes of their own (as deployed): `reflexia serve` and llama-server, started and waited for.
-import type { ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
+import { CONFIG_KEYS } from "../config/index.ts";
 import { fileURLToPath } from "node:url";
 import { ReflexiaError } from "../errors/index.ts";
 
@@ -43,4 +44,25 @@ export async function startedAt(child: ChildProcess, name: string, url: string):
     }
     await pause(100);
   }
+}
+
+/**
+ * `reflexia serve` in a process of its own (as deployed), configured by `configFile` only: a config variable of this
+ * shell (PORT, REFLEXIA_HOME, …) would override the file, so none is passed on. Resolves once `url`/readyz answers,
+ * with the child and the cleanup that kills it. `prefix` runs it under another command (taskset -c …).
+ */
+export async function startReflexiaServe(
+  configFile: string,
+  url: string,
+  prefix: string[] = [],
+): Promise<{ child: ChildProcess; cleanup: () => void }> {
+  const env: Record<string, string | undefined> = { ...process.env };
+  for (const d of CONFIG_KEYS) delete env[d.env];
+  env.REFLEXIA_CONFIG = configFile;
+  const command = [...prefix, process.execPath, REFLEXIA_BIN, "serve"];
+  const child = spawn(command[0], command.slice(1), {
+    env: env as NodeJS.ProcessEnv,
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  return { child, cleanup: await startedAt(child, "reflexia serve", `${url}/readyz`) };
 }

@@ -14,13 +14,13 @@ import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import OpenAI from "openai";
-import { CONFIG_KEYS, loadConfig, QUANTIZATIONS, type Quantization } from "../config/index.ts";
+import { loadConfig, QUANTIZATIONS, type Quantization } from "../config/index.ts";
 import { createEngineFromConfig } from "../engine/index.ts";
 import { ReflexiaError } from "../errors/index.ts";
 import { createModelStore } from "../registry/index.ts";
 import { median, percentile } from "./bench-stats.ts";
 import { freePort } from "./free-port.ts";
-import { REFLEXIA_BIN, startedAt } from "./child-server.ts";
+import { startedAt, startReflexiaServe } from "./child-server.ts";
 import { scriptArgs } from "./script-args.ts";
 
 export interface RemoteOverheadOptions {
@@ -262,18 +262,13 @@ export async function runRemoteOverhead(options: RemoteOverheadOptions): Promise
         },
       }),
     );
-    // Only the file configures it: a config variable of this shell (PORT, REFLEXIA_HOME, …) would override it.
-    const frontEnv: Record<string, string | undefined> = { ...process.env };
-    for (const d of CONFIG_KEYS) delete frontEnv[d.env];
-    frontEnv.REFLEXIA_CONFIG = configFile;
-    const frontCommand = [process.execPath, REFLEXIA_BIN, "serve"];
-    if (placement.front) frontCommand.unshift("taskset", "-c", placement.front);
-    const frontProc: ChildProcess = spawn(frontCommand[0], frontCommand.slice(1), {
-      env: frontEnv as NodeJS.ProcessEnv,
-      stdio: ["ignore", "ignore", "pipe"],
-    });
     const front = `http://127.0.0.1:${frontPort}`;
-    cleanups.push(await startedAt(frontProc, "reflexia serve", `${front}/readyz`));
+    const frontProc = await startReflexiaServe(
+      configFile,
+      front,
+      placement.front ? ["taskset", "-c", placement.front] : [],
+    );
+    cleanups.push(frontProc.cleanup);
 
     // HTTP requests each side's client sent: more than the completions asked for means the SDK retried (a failed
     // connection), which costs that side a backoff and is reported.

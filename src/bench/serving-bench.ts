@@ -7,14 +7,14 @@ import { existsSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { CONFIG_KEYS, loadConfig, type LoadedConfig } from "../config/index.ts";
+import { loadConfig, type LoadedConfig } from "../config/index.ts";
 import { resolveThreadPolicy } from "../engine/threads.ts";
 import { createNativeEngine } from "../engine/native/native-engine.ts";
 import { createModelStore } from "../registry/index.ts";
 import { ReflexiaError } from "../errors/index.ts";
 import { median, percentile } from "./bench-stats.ts";
 import { freePort } from "./free-port.ts";
-import { REFLEXIA_BIN, startedAt } from "./child-server.ts";
+import { startedAt, startReflexiaServe } from "./child-server.ts";
 import { flatten } from "./start-bench-server.ts";
 
 export interface ServingBenchmarkOptions {
@@ -212,22 +212,10 @@ async function startReflexia(
   });
   const configFile = join(dir, `reflexia-${port}.json`);
   await writeFile(configFile, JSON.stringify(loaded.config));
-  const env: Record<string, string | undefined> = { ...process.env };
-  for (const d of CONFIG_KEYS) delete env[d.env];
-  env.REFLEXIA_CONFIG = configFile;
-  const child = spawn(process.execPath, [REFLEXIA_BIN, "serve"], {
-    env: env as NodeJS.ProcessEnv,
-    stdio: ["ignore", "ignore", "pipe"],
-  });
   const url = `http://127.0.0.1:${port}`;
   // /readyz answers once the default model (the benchmark's) is loaded.
-  return {
-    name: "reflexia",
-    url,
-    model,
-    extra,
-    close: stopper(child, await startedAt(child, "reflexia serve", `${url}/readyz`)),
-  };
+  const { child, cleanup } = await startReflexiaServe(configFile, url);
+  return { name: "reflexia", url, model, extra, close: stopper(child, cleanup) };
 }
 
 /** Kills a started child and resolves once it is gone (its cores are free for what runs next). */

@@ -526,9 +526,9 @@ async function createGenerationModel(
     const inter: number[] = [];
     for (let i = 1; i < times.length; i++) inter.push(times[i] - times[i - 1]);
     const pre = tSubmitted - t0;
-    if (e.tPromptDone > 0 && e.promptTokens > e.cachedTokens)
-      lastPromptMs = e.tPromptDone - (e.tAdmit > 0 ? e.tAdmit : e.tSubmit);
     const admitted = e.tAdmit > 0 ? e.tAdmit : e.tEnd;
+    const promptEvalMs = e.tPromptDone > 0 ? e.tPromptDone - admitted : 0;
+    if (e.promptTokens > e.cachedTokens && promptEvalMs > 0) lastPromptMs = promptEvalMs;
     const firstToken = times.length > 0 ? times[0] : e.tPromptDone > 0 ? e.tPromptDone : e.tEnd;
     return {
       ...(finished.logprobs ? { logprobs: finished.logprobs } : {}),
@@ -540,7 +540,7 @@ async function createGenerationModel(
       ...(options.returnTokens ? { tokens: [...prompt, ...(e.tokens ?? [])] } : {}),
       timings: {
         queueMs: pre + (admitted - e.tSubmit),
-        promptEvalMs: e.tPromptDone > 0 ? e.tPromptDone - admitted : 0,
+        promptEvalMs,
         ttftMs: pre + (firstToken - e.tSubmit),
         evalMs: times.length > 1 ? times[times.length - 1] - times[0] : 0,
         totalMs: performance.now() - t0,
