@@ -75,6 +75,19 @@ describe("generate and chat", () => {
     await expect(reflexia.generate({ prompt: "x", role: "no-such-role" })).rejects.toBeInstanceOf(ReflexiaError);
   });
 
+  it("honours a grammar and log-probabilities given with the other sampling options", async () => {
+    const r = await reflexia.generate({
+      prompt: "Answer yes or no",
+      maxTokens: 8,
+      temperature: 0,
+      grammar: { gbnf: 'root ::= "yes" | "no"' },
+      logprobs: 2,
+    });
+    expect(["yes", "no"]).toContain(r.text);
+    expect(r.logprobs?.length).toBe(r.completionTokens);
+    expect(r.logprobs?.[0].top).toHaveLength(2);
+  });
+
   it("streams a chat: the pieces make up the result's text", async () => {
     const stream = reflexia.chat({ messages: [{ role: "user", content: "Say something" }], maxTokens: 12, seed: 3 });
     const pieces: string[] = [];

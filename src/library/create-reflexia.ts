@@ -7,7 +7,7 @@ import { createBenchmarkHistory } from "../bench/history.ts";
 import { createServerBenchmarks } from "../bench/server-benchmarks.ts";
 import { loadConfig } from "../config/index.ts";
 import { createAppDeps } from "../create-app-deps.ts";
-import { CHAT_ROLES, type ChatMessage } from "../engine/types.ts";
+import { CHAT_ROLES, type ChatMessage, type SamplingOptions } from "../engine/types.ts";
 import { ReflexiaError, toReflexiaError } from "../errors/index.ts";
 import { startServer, type RunningServer } from "../main.ts";
 import type { IngestInput } from "../rag/index.ts";
@@ -43,24 +43,28 @@ function ragOf(rag: RagOption | undefined): RagRequestOptions | undefined {
 
 /** The request fields every inference takes, as the service reads them. */
 function baseRequest(o: InferenceOptions): Omit<InferenceRequest, "kind"> {
+  // Every sampling option, spelt out so that one added to SamplingOptions and not passed on fails to compile.
+  const sampling = {
+    maxTokens: o.maxTokens,
+    temperature: o.temperature,
+    topP: o.topP,
+    topK: o.topK,
+    seed: o.seed,
+    repeatPenalty: o.repeatPenalty,
+    frequencyPenalty: o.frequencyPenalty,
+    presencePenalty: o.presencePenalty,
+    logitBias: o.logitBias,
+    stop: o.stop,
+    grammar: o.grammar,
+    logprobs: o.logprobs,
+  } satisfies { [K in keyof Required<SamplingOptions>]: SamplingOptions[K] };
   return {
     model: o.model,
     role: o.role,
     rag: ragOf(o.rag),
     keepAliveSeconds: o.keepAliveSeconds,
     signal: o.signal,
-    sampling: {
-      maxTokens: o.maxTokens,
-      temperature: o.temperature,
-      topP: o.topP,
-      topK: o.topK,
-      seed: o.seed,
-      repeatPenalty: o.repeatPenalty,
-      frequencyPenalty: o.frequencyPenalty,
-      presencePenalty: o.presencePenalty,
-      logitBias: o.logitBias,
-      stop: o.stop,
-    },
+    sampling,
   };
 }
 
