@@ -321,6 +321,15 @@ describe("blobs and create", () => {
       options: { min_p: 0, num_predict: 1 },
     });
     expect(ok.done).toBe(true);
+    // Thinking is refused as Ollama refuses it for a model without the capability; a field Ollama does not define is
+    // refused by name rather than ignored.
+    const think = await ollama
+      .chat({ model: TINY, messages: [{ role: "user", content: "x" }], think: true })
+      .catch((e: unknown) => e);
+    expect(String(think)).toContain("does not support thinking");
+    expect((think as { status_code: number }).status_code).toBe(400);
+    const unknown = await ollama.generate({ model: TINY, prompt: "x", shift: false } as never).catch((e: unknown) => e);
+    expect(String(unknown)).toContain('"shift" not supported here');
     // Ollama's frequency and presence penalties are honoured: on a greedy answer they change what comes out.
     const greedy = { temperature: 0, num_predict: 8, repeat_penalty: 1 };
     const prompt = "the cat and the dog and the cat and the dog";

@@ -216,6 +216,13 @@ describe("openai: logprobs and n", () => {
       expect(bad).toBeInstanceOf(OpenAI.BadRequestError);
       expect((bad as InstanceType<typeof OpenAI.BadRequestError>).message).toMatch(/logit_bias/);
     }
+    // An OpenAI argument this server does not implement is refused by name, not ignored; so is a stored response.
+    const effort = await openai.chat.completions.create({ ...ask, reasoning_effort: "low" }).catch((e: unknown) => e);
+    expect(effort).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((effort as Error).message).toContain('"reasoning_effort" not supported here');
+    const stored = await openai.responses.create({ model: TINY, input: "Hi", store: true }).catch((e: unknown) => e);
+    expect(stored).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((stored as Error).message).toContain("store: true is not supported");
   });
 
   it("n: 2 gives two choices, streamed and not", async () => {

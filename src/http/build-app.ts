@@ -27,6 +27,8 @@ import { registerModelRoutes } from "./routes/models.ts";
 import { registerReflexiaRoutes } from "./routes/reflexia.ts";
 import { registerWebViewRoutes } from "./routes/web-ui.ts";
 import { SECURITY_HEADERS } from "./security-headers.ts";
+import { logEndUser } from "./end-user.ts";
+import { refuseUnknownFields } from "./known-fields.ts";
 import { installShutdownSignal } from "./shutdown-signal.ts";
 import type { AppDeps } from "./types.ts";
 import { accountedInference, installUsageAccounting } from "./usage-accounting.ts";
@@ -38,7 +40,8 @@ export function buildApp(appDeps: AppDeps): FastifyInstance {
   const app = Fastify({
     logger: deps.logger ?? false,
     bodyLimit: config.server.body_limit_bytes,
-    // Wrong types are errors, not silently coerced; unknown fields are kept (clients send vendor extras).
+    // Wrong types are errors, not silently coerced; unknown top-level fields are refused by name before validation
+    // (refuseUnknownFields), not removed.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: false } },
     // Refusals while draining come from the hook below, in the one error shape, with Retry-After.
     return503OnClosing: false,
@@ -161,6 +164,8 @@ export function buildApp(appDeps: AppDeps): FastifyInstance {
   // Routes live in a child plugin so that they load after rate-limit (its onRoute hook must see them); through `api`
   // each route's body, params and query string are typed from its TypeBox schema.
   void app.register(async (scope) => {
+    refuseUnknownFields(scope);
+    logEndUser(scope);
     const api = scope.withTypeProvider<TypeBoxTypeProvider>();
     registerReflexiaRoutes(api, deps, features);
     registerOpenAiRoutes(api, deps);

@@ -69,6 +69,8 @@ export async function buildTestApp(options: {
   services?: Partial<CreateServicesOptions>;
   /** Open the real document store under the config's home (document routes, `rag` requests). Defaults to false. */
   rag?: boolean;
+  /** Fastify's logger setting. Defaults to none. */
+  logger?: AppDeps["logger"];
 }): Promise<TestApp> {
   const { deps, services } = await createAppDeps(options.config, {
     store: options.store,
@@ -83,7 +85,7 @@ export async function buildTestApp(options: {
       : undefined,
     version: "test",
     webDir: null,
-    logger: false,
+    logger: options.logger ?? false,
   });
   return { app: buildApp(deps), services, deps };
 }

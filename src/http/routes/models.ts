@@ -14,11 +14,8 @@ import {
 } from "../../services/model-overview.ts";
 import { errorBody, toHttpError } from "../error-handler.ts";
 import { endStreamOnShutdown } from "../shutdown-signal.ts";
-import { assertKnownFields } from "../known-fields.ts";
 import { modelRefSchema, wildcardParamsSchema } from "../schemas/common.ts";
 import type { AppDeps, RouteApp } from "../types.ts";
-
-const QUANTIZE_FIELDS = ["from", "quantize", "model", "stream"] as const;
 
 const quantizeBodySchema = Type.Object({
   /** Model (or variant) the new variant is made from. */
@@ -115,7 +112,6 @@ export function registerModelRoutes(app: RouteApp, deps: AppDeps): void {
 
   app.post("/api/models/quantize", { schema: { body: quantizeBodySchema } }, async (request, reply) => {
     const body = request.body;
-    assertKnownFields(body, QUANTIZE_FIELDS);
     // Everything that can be refused is refused before the stream opens, so it gets its 4xx status.
     const quantize = normalizeQuantization(body.quantize);
     const from = parseModelRef(body.from);

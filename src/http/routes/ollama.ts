@@ -202,11 +202,21 @@ async function respond(
   return reply.headers(reflexiaHeaders(o.meta)).send({ ...final(o), created_at: createdAt() });
 }
 
+/**
+ * `think` asks for the model's reasoning trace apart from its answer. No model here has the "thinking" capability
+ * (/api/show), so true or a level is refused as Ollama refuses it for such a model; false asks for what happens anyway.
+ */
+function refuseThinking(body: { model: string; think?: boolean | string | null }): void {
+  if (body.think !== undefined && body.think !== null && body.think !== false)
+    throw new ReflexiaError("RFX_VALIDATION", `${JSON.stringify(body.model)} does not support thinking`);
+}
+
 export function registerOllamaRoutes(app: RouteApp, deps: AppDeps): void {
   const { inference, embeddings, models, scheduler } = deps;
 
   app.post("/api/generate", { schema: { body: generateBodySchema } }, async (request, reply) => {
     const body = request.body;
+    refuseThinking(body);
     const keepAliveSeconds = parseKeepAlive(body.keep_alive);
     // An empty prompt loads (or, with keep_alive 0, unloads) the model, as in Ollama.
     if (!body.prompt && !body.system) {
@@ -278,6 +288,7 @@ export function registerOllamaRoutes(app: RouteApp, deps: AppDeps): void {
     { schema: { body: chatBodySchema }, config: { capabilities: ["json_mode", "tools"] } },
     async (request, reply) => {
       const body = request.body;
+      refuseThinking(body);
       const keepAliveSeconds = parseKeepAlive(body.keep_alive);
       const messages = ollamaMessages(body.messages ?? []);
       if (messages.length === 0) {

@@ -142,11 +142,20 @@ export function registerResponsesRoutes(app: RouteApp, deps: AppDeps): void {
           "RFX_VALIDATION",
           `${body.previous_response_id ? "previous_response_id" : "conversation"} is not supported: this server keeps no responses; send the whole conversation as input items`,
         );
-      const extra = body as Obj;
-      if (extra.background === true)
+      if (body.background === true)
         throw new ReflexiaError("RFX_VALIDATION", "background responses are not supported (nothing is stored)");
-      if (extra.prompt !== undefined && extra.prompt !== null)
+      if (body.prompt !== undefined && body.prompt !== null)
         throw new ReflexiaError("RFX_VALIDATION", "prompt (stored prompt templates) is not supported; send input");
+      if (body.store === true)
+        throw new ReflexiaError(
+          "RFX_VALIDATION",
+          "store: true is not supported: this server keeps no responses; omit store or send false",
+        );
+      if (body.text?.verbosity !== undefined && body.text.verbosity !== null)
+        throw new ReflexiaError(
+          "RFX_VALIDATION",
+          "text.verbosity is not supported: the length of an answer is set by max_output_tokens here",
+        );
       const messages = responsesMessages(body);
       const plan = planTools(responsesTools(body.tools), responsesToolChoice(body.tool_choice));
       const formatGrammar = grammarForOutput(responsesFormat(body), undefined, "text.format");

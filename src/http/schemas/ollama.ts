@@ -1,6 +1,14 @@
 // Schemas of the Ollama-compatible request bodies, and the types the routes read them as.
 import { Type, type Static } from "typebox";
-import { keepAliveSchema, MAX_TOKENS_BOUND, modelRefSchema, roleIdSchema, stopSchema, stringEnum } from "./common.ts";
+import {
+  keepAliveSchema,
+  MAX_TOKENS_BOUND,
+  modelRefSchema,
+  nullable,
+  roleIdSchema,
+  stopSchema,
+  stringEnum,
+} from "./common.ts";
 import { ragRequestProperties } from "./documents.ts";
 import { functionToolSchema, toolChoiceSchema } from "./openai.ts";
 
@@ -33,6 +41,8 @@ const common = {
   role: Type.Optional(roleIdSchema),
   logprobs: Type.Optional(Type.Boolean()),
   top_logprobs: Type.Optional(Type.Integer({ minimum: 0 })),
+  /** A reasoning trace: true or a level is refused (no model here has the "thinking" capability); false is a no-op. */
+  think: Type.Optional(nullable(Type.Union([Type.Boolean(), stringEnum(["high", "medium", "low"])]))),
   ...ragRequestProperties,
 };
 

@@ -1,5 +1,5 @@
-// Schemas of the OpenAI-compatible request bodies (extra fields are accepted and ignored, as OpenAI does), and the
-// types the routes read them as.
+// Schemas of the OpenAI-compatible request bodies, and the types the routes read them as. A top-level field not
+// declared here is refused by name (known-fields.ts), as OpenAI refuses an unrecognized argument.
 import { Type, type Static, type TObject } from "typebox";
 import { LOGIT_BIAS_BOUND } from "../../engine/resolve-sampling.ts";
 import {
@@ -169,7 +169,11 @@ export const responsesBodySchema = Type.Object({
   stream: sampling.stream,
   previous_response_id: Type.Optional(nullable(Type.String())),
   conversation: Type.Optional(nullable(Type.Unknown())),
+  /** Refused when true: nothing is stored (the response says `store: false`). */
   store: Type.Optional(nullable(Type.Boolean())),
+  /** Refused when true, as is a stored `prompt` template: both need stored state. */
+  background: Type.Optional(nullable(Type.Boolean())),
+  prompt: Type.Optional(nullable(Type.Unknown())),
   metadata: Type.Optional(nullable(Type.Record(Type.String(), Type.String()))),
   user: Type.Optional(Type.String()),
   role: Type.Optional(roleIdSchema),

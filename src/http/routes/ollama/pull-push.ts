@@ -18,10 +18,11 @@ const pullBodySchema = Type.Object(
   { anyOf: [{ required: ["model"] }, { required: ["name"] }] },
 );
 
-const pushBodySchema = Type.Object({
-  model: Type.Optional(modelRefSchema),
-  name: Type.Optional(modelRefSchema),
-});
+/** Every push is refused, whatever else the client sends (ollama-js adds `stream`, `insecure`). */
+const pushBodySchema = Type.Object(
+  { model: Type.Optional(modelRefSchema), name: Type.Optional(modelRefSchema) },
+  { additionalProperties: true },
+);
 
 export function registerOllamaPullRoutes(app: RouteApp, deps: AppDeps): void {
   app.post("/api/pull", { schema: { body: pullBodySchema } }, async (request, reply) => {

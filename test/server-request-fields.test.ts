@@ -1,0 +1,188 @@
+// Every field a client sends is honoured or refused by name: a route whose schema lists its fields answers 400 for
+// any other top-level field (body or query string), in its own error shape, before anything runs or is stored;
+// fields that ask for what the server cannot do (Responses `store: true`, Ollama `think`) are refused with a reason;
+// OpenAI's `user` is honoured as a tag on the request's log lines.
+import { Writable } from "node:stream";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createFakeEngine } from "./support/fake-engine.ts";
+import { buildTestApp, createTinyHome, errorOf, testConfig, TINY, type TinyHome } from "./support/server-fixture.ts";
+
+let home: TinyHome;
+beforeAll(async () => {
+  home = await createTinyHome(["q4_0"]);
+});
+afterAll(async () => {
+  await home?.cleanup();
+});
+
+const appWith = (extra: Partial<Parameters<typeof buildTestApp>[0]> = {}) =>
+  buildTestApp({ store: home.store, engine: createFakeEngine(), config: testConfig(home.home), ...extra });
+
+const chat = [{ role: "user", content: "hi" }];
+// A valid body for each route that lists its fields; the bogus field is added to it.
+const ROUTES: { method: "POST" | "DELETE"; url: string; body: Record<string, unknown>; ollama: boolean }[] = [
+  { method: "POST", url: "/v1/chat/completions", body: { model: TINY, messages: chat }, ollama: false },
+  { method: "POST", url: "/v1/completions", body: { model: TINY, prompt: "hi" }, ollama: false },
+  { method: "POST", url: "/v1/embeddings", body: { model: TINY, input: "hi" }, ollama: false },
+  { method: "POST", url: "/v1/responses", body: { model: TINY, input: "hi" }, ollama: false },
+  { method: "POST", url: "/api/generate", body: { model: TINY, prompt: "hi" }, ollama: true },
+  { method: "POST", url: "/api/chat", body: { model: TINY, messages: chat }, ollama: true },
+  { method: "POST", url: "/api/embed", body: { model: TINY, input: "hi" }, ollama: true },
+  { method: "POST", url: "/api/embeddings", body: { model: TINY, prompt: "hi" }, ollama: true },
+  { method: "POST", url: "/api/show", body: { model: TINY }, ollama: true },
+  { method: "POST", url: "/api/copy", body: { source: TINY, destination: "copied-model" }, ollama: true },
+  { method: "DELETE", url: "/api/delete", body: { model: TINY }, ollama: true },
+  { method: "POST", url: "/api/create", body: { model: "created-model", from: TINY }, ollama: true },
+  { method: "POST", url: "/api/pull", body: { model: "pulled-model" }, ollama: true },
+  { method: "POST", url: "/api/models/quantize", body: { from: TINY, quantize: "q8_0" }, ollama: false },
+];
+
+describe("unknown fields are refused by name", () => {
+  it.each(ROUTES)("$method $url: 400 naming the field, in the route's shape, and nothing changes", async (r) => {
+    const { app } = await appWith();
+    try {
+      const before = (await app.inject({ method: "GET", url: "/api/tags" })).json();
+      const res = await app.inject({ method: r.method, url: r.url, payload: { ...r.body, bogus_field: 1 } });
+      expect(res.statusCode).toBe(400);
+      const e = errorOf(res.json());
+      expect(e.code).toBe("RFX_VALIDATION");
+      expect(e.ollama).toBe(r.ollama);
+      expect(e.message).toContain('"bogus_field"');
+      expect((await app.inject({ method: "GET", url: "/api/tags" })).json()).toEqual(before);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it("every unknown field is named, and the accepted ones are listed", async () => {
+    const { app } = await appWith();
+    try {
+      const res = await app.inject({
+        method: "POST",
+        url: "/v1/chat/completions",
+        payload: { model: TINY, messages: chat, reasoning_effort: "low", cache_prompt: false },
+      });
+      expect(res.statusCode).toBe(400);
+      const { message } = errorOf(res.json());
+      expect(message).toMatch(/^body fields "reasoning_effort", "cache_prompt" not supported here \(accepted: model, /);
+      expect(message).toContain("logit_bias");
+    } finally {
+      await app.close();
+    }
+  });
+
+  it("a query string field a route does not declare is refused too", async () => {
+    const { app } = await appWith();
+    try {
+      const res = await app.inject({ method: "GET", url: "/api/metrics/live?since=1&window=5" });
+      expect(res.statusCode).toBe(400);
+      expect(errorOf(res.json()).message).toContain('query field "window" not supported here (accepted: since)');
+      expect((await app.inject({ method: "GET", url: "/api/metrics/live?since=1" })).statusCode).toBe(200);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it("a route that refuses every request anyway (push) keeps its own answer", async () => {
+    const { app } = await appWith();
+    try {
+      const res = await app.inject({ method: "POST", url: "/api/push", payload: { model: TINY, stream: false } });
+      expect(res.statusCode).toBe(400);
+      expect(errorOf(res.json()).message).toContain("pushing models to a registry is not supported");
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe("fields that ask for what this server cannot do", () => {
+  it.each([
+    [{ store: true }, "store: true is not supported"],
+    [{ background: true }, "background responses are not supported"],
+    [{ prompt: { id: "pmpt_1" } }, "prompt (stored prompt templates) is not supported"],
+    [{ text: { verbosity: "low" } }, "text.verbosity is not supported"],
+  ])("/v1/responses %j is a 400 saying why", async (extra, why) => {
+    const { app } = await appWith();
+    try {
+      const res = await app.inject({
+        method: "POST",
+        url: "/v1/responses",
+        payload: { model: TINY, input: "hi", ...extra },
+      });
+      expect(res.statusCode).toBe(400);
+      expect(errorOf(res.json()).message).toContain(why);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it("/v1/responses with store false answers, and says store false", async () => {
+    const { app } = await appWith();
+    try {
+      const res = await app.inject({
+        method: "POST",
+        url: "/v1/responses",
+        payload: { model: TINY, input: "hi", store: false, background: false, max_output_tokens: 4 },
+      });
+      expect(res.statusCode).toBe(200);
+      expect(res.json().store).toBe(false);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it.each(["/api/chat", "/api/generate"])(
+    "%s: think true or a level is refused as Ollama refuses it; false answers",
+    async (url) => {
+      const { app } = await appWith();
+      try {
+        const body = url === "/api/chat" ? { model: TINY, messages: chat } : { model: TINY, prompt: "hi" };
+        for (const think of [true, "high"]) {
+          const res = await app.inject({ method: "POST", url, payload: { ...body, think, stream: false } });
+          expect(res.statusCode).toBe(400);
+          expect(res.json()).toEqual({ error: `"${TINY}" does not support thinking`, code: "RFX_VALIDATION" });
+        }
+        const ok = await app.inject({
+          method: "POST",
+          url,
+          payload: { ...body, think: false, stream: false, options: { num_predict: 3 } },
+        });
+        expect(ok.statusCode).toBe(200);
+      } finally {
+        await app.close();
+      }
+    },
+  );
+});
+
+describe("OpenAI's user field", () => {
+  it("tags the request's log lines with end_user, 'request completed' included", async () => {
+    const lines: Record<string, unknown>[] = [];
+    const stream = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const l of chunk.toString().split("\n").filter(Boolean)) lines.push(JSON.parse(l));
+        done();
+      },
+    });
+    const { app } = await appWith({ logger: { level: "info", stream } });
+    try {
+      const res = await app.inject({
+        method: "POST",
+        url: "/v1/chat/completions",
+        payload: { model: TINY, messages: chat, max_tokens: 3, user: "alice-42" },
+      });
+      expect(res.statusCode).toBe(200);
+      const completed = lines.filter((l) => l.msg === "request completed");
+      expect(completed).toHaveLength(1);
+      expect(completed[0].end_user).toBe("alice-42");
+      await app.inject({
+        method: "POST",
+        url: "/v1/chat/completions",
+        payload: { model: TINY, messages: chat, max_tokens: 3 },
+      });
+      expect(lines.filter((l) => l.msg === "request completed")[1].end_user).toBeUndefined();
+    } finally {
+      await app.close();
+    }
+  });
+});
