@@ -1,6 +1,6 @@
 // Streaming responses (SSE and NDJSON) over a running inference: headers go out once a sequence is held, so
 // errors before that (queue full, unknown model) still get their status; errors after it end the stream.
-import { PassThrough } from "node:stream";
+import type { OutgoingHttpHeaders, ServerResponse } from "node:http";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { ReflexiaError } from "../errors/index.ts";
 import type { InferenceHooks, ReflexiaMeta } from "../services/inference-service.ts";
@@ -58,13 +58,18 @@ export interface StreamFormat<T> {
 /**
  * Runs `run` with hooks that open the stream on start and write each text piece. Resolves once the stream is
  * open (the route returns the reply) or rejects with the error that prevented it from opening.
+ *
+ * Once open, the response is written directly (reply.hijack()): one res.write per piece, where a piped stream cost
+ * a transform, a readable push and a 'data' event per token on the thread the decode loop shares its cores with.
+ * The headers fastify's hooks set on the reply (security, CORS, rate limit) go out with it; onResponse hooks (request
+ * metrics, usage per key, the log's "request completed") still run when the response finishes.
  */
 export async function streamInference<T>(
   reply: FastifyReply,
   format: StreamFormat<T>,
   run: (hooks: InferenceHooks) => Promise<T>,
 ): Promise<FastifyReply> {
-  let stream: PassThrough | null = null;
+  let stream: ServerResponse | null = null;
   let meta: ReflexiaMeta | null = null;
   let markStarted!: () => void;
   const started = new Promise<void>((r) => (markStarted = r));
@@ -85,19 +90,19 @@ export async function streamInference<T>(
   const open = (m: ReflexiaMeta): void => {
     if (stream) return;
     meta = m;
-    stream = new PassThrough();
-    // A client that disconnects destroys the pipe; a late write must not become an unhandled 'error'.
+    const headers: OutgoingHttpHeaders = {
+      ...(reply.getHeaders() as OutgoingHttpHeaders),
+      ...reflexiaHeaders(m),
+      "content-type": format.contentType,
+      "cache-control": "no-cache",
+      "x-accel-buffering": "no",
+    };
+    reply.hijack();
+    stream = reply.raw;
+    // A client that disconnects destroys the socket; a late write must not become an unhandled 'error'.
     stream.on("error", () => {});
     stream.once("close", () => shutdown.removeEventListener("abort", onShutdown));
-    reply
-      .status(200)
-      .headers({
-        ...reflexiaHeaders(m),
-        "content-type": format.contentType,
-        "cache-control": "no-cache",
-        "x-accel-buffering": "no",
-      })
-      .send(stream);
+    stream.writeHead(200, headers);
     write(format.start?.(m) ?? null);
     markStarted();
   };

@@ -200,6 +200,13 @@ export function registerOpenAiRoutes(app: RouteApp, deps: AppDeps): void {
             choices: [{ index: i, delta, logprobs: extra.logprobs ?? null, finish_reason: finish }],
             ...(extra.reflexia ? { reflexia: extra.reflexia } : {}),
           });
+        // Content deltas are most of a stream: each choice's JSON around the text is built once (after start has set
+        // the variant) and the text is spliced in, instead of a chunk object serialized per token.
+        const frames: [string, string][] = [];
+        const contentChunk = (i: number, text: string): string => {
+          const f = (frames[i] ??= chunk(i, { content: "" }, null).split('"content":""', 2) as [string, string]);
+          return `${f[0]}"content":${JSON.stringify(text)}${f[1]}`;
+        };
         const last = (o: InferenceOutcome, i: number): string => {
           let out = "";
           if (holdBack) {
@@ -255,9 +262,9 @@ export function registerOpenAiRoutes(app: RouteApp, deps: AppDeps): void {
                   onText: (t, lps) => {
                     if (holdBack) return;
                     hooks.onText?.(
-                      chunk(i, { content: t }, null, {
-                        logprobs: lps ? { content: openAiLogprobs(lps), refusal: null } : null,
-                      }),
+                      lps
+                        ? chunk(i, { content: t }, null, { logprobs: { content: openAiLogprobs(lps), refusal: null } })
+                        : contentChunk(i, t),
                     );
                   },
                 }),
