@@ -11,13 +11,21 @@ export const REFLEXIA_BIN = fileURLToPath(new URL("../../bin/reflexia.js", impor
 
 /**
  * Waits until `url` answers 2xx (a child that exits first, or 60 s without an answer, fails with its last stderr),
- * and returns the cleanup that kills the child. The child is killed at this process's exit too.
+ * and returns the cleanup that kills the child. The child is killed at this process's exit too, and when this
+ * process gets SIGINT or SIGTERM (the signal is then delivered again, to whoever else handles it or to end this
+ * process): `kill <benchmark pid>` leaves no server behind.
  */
 export async function startedAt(child: ChildProcess, name: string, url: string): Promise<() => void> {
   let log = "";
   child.stderr?.on("data", (d: Buffer) => (log = (log + d.toString()).slice(-4000)));
   const kill = () => child.kill("SIGKILL");
+  const onSignal = (signal: NodeJS.Signals) => {
+    cleanup();
+    process.kill(process.pid, signal);
+  };
   process.once("exit", kill);
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
   let stopping = false;
   // A server that dies under the benchmark says why (its clients would only see connection errors).
   child.once("exit", (code, signal) => {
@@ -27,6 +35,8 @@ export async function startedAt(child: ChildProcess, name: string, url: string):
     stopping = true;
     kill();
     process.off("exit", kill);
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
   };
   for (let i = 0; ; i++) {
     if (child.exitCode !== null) {

@@ -7,6 +7,8 @@ import { ReflexiaError } from "../errors/index.ts";
 import { loadConfig, type Config } from "../config/index.ts";
 import { createNativeEngine, type BatchSplitMode } from "../engine/native/native-engine.ts";
 import { freePort } from "./free-port.ts";
+import { startedAt } from "./child-server.ts";
+import { nonTextTokens } from "./non-text-tokens.ts";
 import { scriptArgs } from "./script-args.ts";
 import { loadBenchModel, checkReferenceSet, describeBenchGpu } from "./gpu-load.ts";
 
@@ -75,9 +77,7 @@ export async function runEngineVsLlama(options: EngineVsLlamaOptions): Promise<P
   const ngl = String(gpu.gpuLayers);
   // llama-server rejects output that is not valid UTF-8 (random byte tokens of synthetic models): ban the tokens that
   // do not decode to text on their own. The native engine samples without the ban; the work per token is the same.
-  const banned: Array<[number, false]> = [];
-  for (let id = 0; id < model.info.vocabSize; id++)
-    if (model.detokenize([id]).includes("\uFFFD")) banned.push([id, false]);
+  const banned = nonTextTokens(model).map((id): [number, false] => [id, false]);
 
   const port = await freePort();
   const server: ChildProcess = spawn(
@@ -107,29 +107,11 @@ export async function runEngineVsLlama(options: EngineVsLlamaOptions): Promise<P
     ],
     { stdio: ["ignore", "ignore", "pipe"] },
   );
-  // The server must not outlive this benchmark, whichever way it ends.
-  const killServer = () => server.kill("SIGTERM");
-  const onSignal = () => {
-    killServer();
-    process.exit(130);
-  };
-  process.once("exit", killServer);
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
-  let serverLog = "";
-  server.stderr?.on("data", (d: Buffer) => (serverLog = (serverLog + d.toString()).slice(-4000)));
   const url = `http://127.0.0.1:${port}`;
+  // The server must not outlive this benchmark, whichever way it ends (startedAt kills it on exit and on a signal).
+  let stopServer: (() => void) | undefined;
   try {
-    for (let i = 0; ; i++) {
-      if (server.exitCode !== null) throw new ReflexiaError("RFX_ENGINE", `llama-server exited: ${serverLog}`);
-      const ok = await fetch(`${url}/health`).then(
-        (r) => r.ok,
-        () => false,
-      );
-      if (ok) break;
-      if (i > 600) throw new ReflexiaError("RFX_ENGINE", `llama-server did not start: ${serverLog}`);
-      await pause(100);
-    }
+    stopServer = await startedAt(server, "llama-server", `${url}/health`);
     log(
       `model ${options.modelPath} (${model.info.fileType}), ${threads} threads, poll ${engine.poll}, ${tokens} tokens per request, ${trials} paired trials`,
     );
@@ -237,10 +219,7 @@ export async function runEngineVsLlama(options: EngineVsLlamaOptions): Promise<P
     }
     return figures;
   } finally {
-    killServer();
-    process.off("exit", killServer);
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    stopServer?.();
     await engine.dispose();
   }
 }

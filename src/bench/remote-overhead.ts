@@ -20,6 +20,7 @@ import { ReflexiaError } from "../errors/index.ts";
 import { createModelStore } from "../registry/index.ts";
 import { median, percentile } from "./bench-stats.ts";
 import { freePort } from "./free-port.ts";
+import { nonTextTokens } from "./non-text-tokens.ts";
 import { startedAt, startReflexiaServe } from "./child-server.ts";
 import { scriptArgs } from "./script-args.ts";
 
@@ -195,9 +196,7 @@ export async function runRemoteOverhead(options: RemoteOverheadOptions): Promise
     const { config: engineConfig } = loadConfig({ env: {}, overrides: { home: tmp, "gpu.backend": "off" } });
     const engine = createEngineFromConfig(engineConfig);
     const probe = await engine.loadModel({ path: modelPath, contextSize: 256 });
-    const banned: Array<[number, false]> = [];
-    for (let id = 0; id < probe.info.vocabSize; id++)
-      if (probe.detokenize([id]).includes("\uFFFD")) banned.push([id, false]);
+    const banned = nonTextTokens(probe).map((id): [number, false] => [id, false]);
     await probe.dispose();
     await engine.dispose();
     const upstreamExtra = { logit_bias: banned, ignore_eos: true, cache_prompt: false };

@@ -14,6 +14,7 @@ import { createModelStore } from "../registry/index.ts";
 import { ReflexiaError } from "../errors/index.ts";
 import { median, percentile } from "./bench-stats.ts";
 import { freePort } from "./free-port.ts";
+import { nonTextTokens } from "./non-text-tokens.ts";
 import { startedAt, startReflexiaServe } from "./child-server.ts";
 import { flatten } from "./start-bench-server.ts";
 
@@ -331,7 +332,7 @@ export async function runServingBenchmark(options: ServingBenchmarkOptions): Pro
     const engine = createNativeEngine({ threads: 1 });
     try {
       const m = await engine.loadModel({ path: file, contextSize: 64, threads: 1 });
-      for (let id = 0; id < m.info.vocabSize; id++) if (m.detokenize([id]).includes("\uFFFD")) banned.push(id);
+      banned.push(...nonTextTokens(m));
       const newline = m.tokenize("\n");
       for (let id = 0; id < m.info.vocabSize && answerToken < 0; id++) {
         const piece = m.detokenize([id]);
