@@ -70,6 +70,13 @@ describe("benchmark HTML report", () => {
           reflexia: [sample(40, 500)],
           llama: [sample(20, 1000)],
           medianRatio: { tokensPerSecond: 2, ttftP50: 0.5, ttftP95: 0.5 },
+          frontCpuUsPerToken: { reflexia: 150, llama: 180 },
+        },
+        {
+          concurrency: 8,
+          reflexia: [sample(40, 500)],
+          llama: [sample(40, 500)],
+          medianRatio: { tokensPerSecond: 1, ttftP50: 1, ttftP95: 1 },
         },
       ],
       multiTurn: [
@@ -87,6 +94,9 @@ describe("benchmark HTML report", () => {
     });
     expect(page).toContain('<section id="serving">');
     expect(page).toContain("<td>4</td><td>40.0</td><td>20.0</td><td>2.000</td>");
+    // Front CPU per token where it was measured, a dash where it was not (an older stored run).
+    expect(page).toContain("<td>0.500</td><td>150 / 180</td></tr>");
+    expect(page).toContain("<td>1.000</td><td>–</td></tr>");
     expect(page).toContain("<td>1469</td><td>1405</td><td>36</td><td>767</td><td>2493</td><td>0.308</td>");
   });
 });

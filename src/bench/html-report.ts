@@ -335,7 +335,7 @@ export function trendSection(points: readonly TrendPoint[]): string {
 }
 
 function servingSection(r: ServingBenchmarkResult): string {
-  const med = (xs: ServingSample[], k: keyof ServingSample) => fmt(median(xs.map((x) => x[k])), 1);
+  const med = (xs: ServingSample[], k: "tokensPerSecond" | "ttftP50Ms") => fmt(median(xs.map((x) => x[k])), 1);
   return (
     `<section id="serving"><h2>Serving: Reflexia vs llama-server through one HTTP client</h2>` +
     `<p>${escapeHtml(r.model)}, ${r.threads} threads, context ${r.contextSize}, ${r.parallel} slots, ${r.tokens} tokens per request, ${r.trials} paired trials (medians; ratio = Reflexia / llama-server); load average ${r.loadAverage.join(" ")}.</p>` +
@@ -349,6 +349,7 @@ function servingSection(r: ServingBenchmarkResult): string {
         "llama-server",
         "ratio",
         "TTFT p95 ratio",
+        "front CPU µs/token (Reflexia / llama-server)",
       ],
       r.rows.map((x) => [
         String(x.concurrency),
@@ -359,6 +360,7 @@ function servingSection(r: ServingBenchmarkResult): string {
         med(x.llama, "ttftP50Ms"),
         fmt(x.medianRatio.ttftP50, 3),
         fmt(x.medianRatio.ttftP95, 3),
+        x.frontCpuUsPerToken ? `${x.frontCpuUsPerToken.reflexia} / ${x.frontCpuUsPerToken.llama}` : "–",
       ]),
     ) +
     (r.multiTurn.length

@@ -15,6 +15,7 @@ import { ReflexiaError } from "../errors/index.ts";
 import { median, percentile } from "./bench-stats.ts";
 import { freePort } from "./free-port.ts";
 import { nonTextTokens } from "./non-text-tokens.ts";
+import { splitThreadCpu, threadCpuMs } from "./thread-cpu.ts";
 import { startedAt, startReflexiaServe } from "./child-server.ts";
 import { flatten } from "./start-bench-server.ts";
 
@@ -44,6 +45,13 @@ export interface ServingSample {
   tokensPerSecond: number;
   ttftP50Ms: number;
   ttftP95Ms: number;
+  /** Tokens the trial's answers held. Absent from results stored before 2026-12-03. */
+  completionTokens?: number;
+  /**
+   * CPU the server's front used during the trial (threads busy less than half of it: HTTP, JSON, event loop; not the
+   * decode threads), ms; absent where /proc cannot be read and from results stored before 2026-12-03.
+   */
+  frontCpuMs?: number;
 }
 
 export interface ServingRow {
@@ -52,6 +60,11 @@ export interface ServingRow {
   llama: ServingSample[];
   /** Median over trials of Reflexia / llama-server: ≥ 1 is better for tok/s, ≤ 1 for TTFT. */
   medianRatio: { tokensPerSecond: number; ttftP50: number; ttftP95: number };
+  /**
+   * Front CPU per generated token over all trials, µs (frontCpuMs summed over completionTokens summed): what each
+   * server's HTTP side takes from the cores its decode threads run on. Absent where /proc cannot be read.
+   */
+  frontCpuUsPerToken?: { reflexia: number; llama: number };
 }
 
 export interface MultiTurnRow {
@@ -157,6 +170,8 @@ interface Side {
   model: string;
   /** Fields every request carries (the same on both sides: the logit_bias of runServingBenchmark). */
   extra: Record<string, unknown>;
+  /** The server's process, whose threads' CPU each concurrency trial reads. */
+  pid: number | undefined;
   close(): Promise<void>;
 }
 
@@ -179,6 +194,7 @@ async function startLlamaServer(
     url,
     model: "llama",
     extra,
+    pid: child.pid,
     close: stopper(child, await startedAt(child, "llama-server", `${url}/health`)),
   };
 }
@@ -216,7 +232,7 @@ async function startReflexia(
   const url = `http://127.0.0.1:${port}`;
   // /readyz answers once the default model (the benchmark's) is loaded.
   const { child, cleanup } = await startReflexiaServe(configFile, url);
-  return { name: "reflexia", url, model, extra, close: stopper(child, cleanup) };
+  return { name: "reflexia", url, model, extra, pid: child.pid, close: stopper(child, cleanup) };
 }
 
 /** Kills a started child and resolves once it is gone (its cores are free for what runs next). */
@@ -241,6 +257,7 @@ function uniquePrompt(seed: number): string {
 }
 
 async function concurrencyTrial(side: Side, n: number, tokens: number, seed: number): Promise<ServingSample> {
+  const cpuBefore = threadCpuMs(side.pid);
   const t0 = performance.now();
   const turns = await Promise.all(
     Array.from({ length: n }, (_, i) =>
@@ -255,11 +272,15 @@ async function concurrencyTrial(side: Side, n: number, tokens: number, seed: num
     ),
   );
   const wall = performance.now() - t0;
+  const cpuAfter = threadCpuMs(side.pid);
   const ttfts = turns.map((t) => t.ttftMs);
+  const completionTokens = turns.reduce((s, t) => s + t.completionTokens, 0);
   return {
-    tokensPerSecond: (turns.reduce((s, t) => s + t.completionTokens, 0) / wall) * 1000,
+    tokensPerSecond: (completionTokens / wall) * 1000,
     ttftP50Ms: median(ttfts),
     ttftP95Ms: percentile(ttfts, 95),
+    completionTokens,
+    ...(cpuBefore && cpuAfter ? { frontCpuMs: splitThreadCpu(cpuBefore, cpuAfter, wall).frontMs } : {}),
   };
 }
 
@@ -396,15 +417,30 @@ export async function runServingBenchmark(options: ServingBenchmarkOptions): Pro
             const order = t % 2 === 0 ? sides : [...sides].reverse();
             for (const s of order) row[s.name].push(await concurrencyTrial(s, n, tokens, (n * 100 + t) * 1000));
           }
-          const r = (k: keyof ServingSample) => median(row.reflexia.map((x, i) => x[k] / row.llama[i][k]));
+          const r = (k: "tokensPerSecond" | "ttftP50Ms" | "ttftP95Ms") =>
+            median(row.reflexia.map((x, i) => x[k] / row.llama[i][k]));
           row.medianRatio = {
             tokensPerSecond: ratio(r("tokensPerSecond"), 1),
             ttftP50: ratio(r("ttftP50Ms"), 1),
             ttftP95: ratio(r("ttftP95Ms"), 1),
           };
-          const m = (xs: ServingSample[], k: keyof ServingSample) => median(xs.map((x) => x[k])).toFixed(1);
+          const front = (xs: ServingSample[]) =>
+            xs.every((x) => x.frontCpuMs !== undefined)
+              ? Math.round(
+                  (xs.reduce((s, x) => s + x.frontCpuMs!, 0) * 1000) /
+                    Math.max(
+                      1,
+                      xs.reduce((s, x) => s + (x.completionTokens ?? 0), 0),
+                    ),
+                )
+              : undefined;
+          const fr = front(row.reflexia);
+          const fl = front(row.llama);
+          if (fr !== undefined && fl !== undefined) row.frontCpuUsPerToken = { reflexia: fr, llama: fl };
+          const m = (xs: ServingSample[], k: "tokensPerSecond" | "ttftP50Ms") => median(xs.map((x) => x[k])).toFixed(1);
           log(
-            `  ${n} concurrent: tok/s ${m(row.reflexia, "tokensPerSecond")} vs ${m(row.llama, "tokensPerSecond")} (${row.medianRatio.tokensPerSecond}x), TTFT p50 ${m(row.reflexia, "ttftP50Ms")} vs ${m(row.llama, "ttftP50Ms")} ms (${row.medianRatio.ttftP50}x), p95 ${row.medianRatio.ttftP95}x`,
+            `  ${n} concurrent: tok/s ${m(row.reflexia, "tokensPerSecond")} vs ${m(row.llama, "tokensPerSecond")} (${row.medianRatio.tokensPerSecond}x), TTFT p50 ${m(row.reflexia, "ttftP50Ms")} vs ${m(row.llama, "ttftP50Ms")} ms (${row.medianRatio.ttftP50}x), p95 ${row.medianRatio.ttftP95}x` +
+              (row.frontCpuUsPerToken ? `; front CPU ${fr} vs ${fl} µs per token` : ""),
           );
           rows.push(row);
         }
