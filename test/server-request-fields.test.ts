@@ -83,6 +83,18 @@ describe("unknown fields are refused by name", () => {
     }
   });
 
+  it("a field a schema forbids (additionalProperties: false) is named too, not 'must NOT have additional properties'", async () => {
+    const { app } = await appWith({ rag: true });
+    try {
+      const res = await app.inject({ method: "GET", url: "/api/documents?limit=5&page=2" });
+      expect(res.statusCode).toBe(400);
+      expect(errorOf(res.json()).message).toBe('query field "page" not supported here (accepted: offset, limit)');
+      expect((await app.inject({ method: "GET", url: "/api/documents?limit=5" })).statusCode).toBe(200);
+    } finally {
+      await app.close();
+    }
+  });
+
   it("a route that refuses every request anyway (push) keeps its own answer", async () => {
     const { app } = await appWith();
     try {

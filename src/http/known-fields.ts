@@ -23,12 +23,14 @@ interface ObjectSchemaShape {
 }
 
 /**
- * The top-level fields an object schema declares, or undefined when it takes any: not an object schema, or one that
- * says what to do with other fields itself (`additionalProperties`, which the validator then enforces).
+ * The top-level fields an object schema declares, or undefined when it takes others: not an object schema, or one
+ * whose `additionalProperties` allows them (true, or a schema they must match). `additionalProperties: false` is a
+ * declaration too: the validator would refuse the field without naming it.
  */
 export function declaredFields(schema: unknown): string[] | undefined {
   const s = schema as ObjectSchemaShape | undefined;
-  if (!s || s.type !== "object" || !s.properties || s.additionalProperties !== undefined) return undefined;
+  if (!s || s.type !== "object" || !s.properties) return undefined;
+  if (s.additionalProperties !== undefined && s.additionalProperties !== false) return undefined;
   return Object.keys(s.properties);
 }
 
