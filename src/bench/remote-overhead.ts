@@ -90,7 +90,6 @@ export interface RemoteOverheadResult {
   loadAverage: number[];
 }
 
-/** The CLI launcher, beside src/ in a checkout and dist/ in a package. */
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 
 /** A client error with the causes the openai client wraps (fetch failed ← ECONNRESET …). */

@@ -5,6 +5,8 @@ import {
   MAX_TOKENS_BOUND,
   modelRefSchema,
   nullable,
+  penaltySchema,
+  repeatPenaltySchema,
   roleIdSchema,
   stopSchema,
   stringEnum,
@@ -20,9 +22,9 @@ export const ollamaOptionsSchema = Type.Object({
   // -1: until the default limit, -2: until the context is full (Ollama's meanings).
   num_predict: Type.Optional(Type.Integer({ minimum: -2, maximum: MAX_TOKENS_BOUND })),
   stop: Type.Optional(stopSchema),
-  repeat_penalty: Type.Optional(Type.Number({ minimum: 0, maximum: 10 })),
-  frequency_penalty: Type.Optional(Type.Number({ minimum: -2, maximum: 2 })),
-  presence_penalty: Type.Optional(Type.Number({ minimum: -2, maximum: 2 })),
+  repeat_penalty: Type.Optional(repeatPenaltySchema),
+  frequency_penalty: Type.Optional(penaltySchema),
+  presence_penalty: Type.Optional(penaltySchema),
   num_ctx: Type.Optional(Type.Integer({ minimum: 1 })),
   // Accepted by the schema so the refusal names them (routes/ollama/check-options.ts says which values work).
   min_p: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),

@@ -7,6 +7,8 @@ import {
   MAX_TOKENS_BOUND,
   modelRefSchema,
   nullable,
+  penaltySchema,
+  repeatPenaltySchema,
   roleIdSchema,
   stopSchema,
   stringEnum,
@@ -75,8 +77,8 @@ const sampling = {
   seed: Type.Optional(nullable(Type.Integer({ minimum: -(2 ** 53), maximum: 2 ** 53 }))),
   n: Type.Optional(nullable(Type.Integer({ minimum: 1 }))),
   stop: Type.Optional(stopSchema),
-  frequency_penalty: Type.Optional(nullable(Type.Number({ minimum: -2, maximum: 2 }))),
-  presence_penalty: Type.Optional(nullable(Type.Number({ minimum: -2, maximum: 2 }))),
+  frequency_penalty: Type.Optional(nullable(penaltySchema)),
+  presence_penalty: Type.Optional(nullable(penaltySchema)),
   /** Token id (a decimal string, OpenAI's form) → bias added to its logit; ids are checked against the vocabulary. */
   logit_bias: Type.Optional(
     nullable(
@@ -85,7 +87,7 @@ const sampling = {
       }),
     ),
   ),
-  repeat_penalty: Type.Optional(Type.Number({ minimum: 0, maximum: 10 })),
+  repeat_penalty: Type.Optional(repeatPenaltySchema),
   stream: Type.Optional(nullable(Type.Boolean())),
   stream_options: Type.Optional(nullable(Type.Object({ include_usage: Type.Optional(Type.Boolean()) }))),
   user: Type.Optional(Type.String()),
