@@ -404,8 +404,11 @@ export async function runServingBenchmark(options: ServingBenchmarkOptions): Pro
             .map((x) => x.toFixed(2))
             .join(" ")}`,
         );
-        for (const s of sides) await concurrencyTrial(s, 1, 4, 999_000); // warm-up
         for (const n of concurrency) {
+          // One untimed trial of the row's shape on each side first (llama-bench's warm-up run): Node compiles its hot
+          // paths as they become hot, on threads that share the decode threads' cores, and a server that has been up
+          // a while has done so. Its prompts are its own, so no cache holds a timed trial's prompt.
+          for (const s of sides) await concurrencyTrial(s, n, tokens, 999_000 + n * 100);
           const row: ServingRow = {
             concurrency: n,
             reflexia: [],
