@@ -85,4 +85,10 @@ describe("the guide's benchmark commands", () => {
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain("--complexity does not apply to the rag benchmark");
   });
+
+  it("refuses --llama-kv-unified outside the serving benchmark", async () => {
+    const r = await runCli(home, ["benchmark", "engine", "--llama-kv-unified"]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("--llama-kv-unified does not apply to the engine benchmark");
+  });
 });

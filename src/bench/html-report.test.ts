@@ -52,18 +52,22 @@ describe("benchmark HTML report", () => {
     expect(page).toContain("123.4");
   });
 
+  const servingRun = {
+    kind: "serving",
+    model: "small:q4_0",
+    file: "/x",
+    threads: 2,
+    contextSize: 4096,
+    parallel: 8,
+    tokens: 64,
+    trials: 1,
+    loadAverage: [1, 2, 3],
+  } as const;
+
   it("renders the serving comparison with its ratios and multi-turn rows", () => {
     const sample = (t: number, p50: number) => ({ tokensPerSecond: t, ttftP50Ms: p50, ttftP95Ms: p50 * 2 });
     const page = renderBenchmarkReport({
-      kind: "serving",
-      model: "small:q4_0",
-      file: "/x",
-      threads: 2,
-      contextSize: 4096,
-      parallel: 8,
-      tokens: 64,
-      trials: 1,
-      loadAverage: [1, 2, 3],
+      ...servingRun,
       rows: [
         {
           concurrency: 4,
@@ -98,5 +102,11 @@ describe("benchmark HTML report", () => {
     expect(page).toContain("<td>0.500</td><td>150 / 180</td></tr>");
     expect(page).toContain("<td>1.000</td><td>–</td></tr>");
     expect(page).toContain("<td>1469</td><td>1405</td><td>36</td><td>767</td><td>2493</td><td>0.308</td>");
+    expect(page).not.toContain("--kv-unified");
+  });
+
+  it("says when llama-server ran with one KV pool", () => {
+    const page = renderBenchmarkReport({ ...servingRun, llamaKvUnified: true, rows: [], multiTurn: [] });
+    expect(page).toContain("8 slots (llama-server with --kv-unified: one KV pool, as Reflexia's)");
   });
 });

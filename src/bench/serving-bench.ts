@@ -37,6 +37,11 @@ export interface ServingBenchmarkOptions {
   trials?: number;
   /** Turns of the multi-turn chat (0 skips it). Defaults to 6. */
   turns?: number;
+  /**
+   * Start llama-server with `--kv-unified`: one KV pool shared by its slots, as Reflexia's is (any one request may use
+   * the whole context), instead of `-c ÷ -np` cells per slot. Defaults to false (llama-server's default with `-np`).
+   */
+  llamaKvUnified?: boolean;
   log?: (line: string) => void;
 }
 
@@ -94,6 +99,8 @@ export interface ServingBenchmarkResult {
   threads: number;
   contextSize: number;
   parallel: number;
+  /** llama-server ran with one KV pool (--kv-unified). Absent from results stored before 2026-12-03 (it did not). */
+  llamaKvUnified?: boolean;
   tokens: number;
   trials: number;
   loadAverage: number[];
@@ -183,9 +190,11 @@ async function startLlamaServer(
   poll: number,
   contextSize: number,
   parallel: number,
+  kvUnified: boolean,
 ): Promise<Side> {
   const port = await freePort();
   const args = ["-m", file, "-t", String(threads), "-tb", String(threads), "-np", String(parallel)];
+  if (kvUnified) args.push("--kv-unified");
   args.push("-c", String(contextSize), "--port", String(port), "--host", "127.0.0.1", "--poll", String(poll));
   const child: ChildProcess = spawn(bin, [...args, "--no-warmup"], { stdio: ["ignore", "ignore", "pipe"] });
   const url = `http://127.0.0.1:${port}`;
@@ -386,7 +395,16 @@ export async function runServingBenchmark(options: ServingBenchmarkOptions): Pro
         messages: [{ role: "user", content: "hi" }],
         max_tokens: 1,
       });
-      const llama = await startLlamaServer(shared, options.llamaServer, file, threads, policy.poll, contextSize, slots);
+      const llama = await startLlamaServer(
+        shared,
+        options.llamaServer,
+        file,
+        threads,
+        policy.poll,
+        contextSize,
+        slots,
+        options.llamaKvUnified ?? false,
+      );
       return [reflexia, llama];
     } catch (e) {
       await reflexia.close();
@@ -400,7 +418,7 @@ export async function runServingBenchmark(options: ServingBenchmarkOptions): Pro
       const sides = await startBoth(parallel);
       try {
         log(
-          `serving: ${options.model} (${file}), ${threads} threads, context ${contextSize}, ${parallel} slots, ${tokens} tokens per request, ${trials} paired trials; load ${loadavg()
+          `serving: ${options.model} (${file}), ${threads} threads, context ${contextSize}, ${parallel} slots${options.llamaKvUnified ? " (llama-server --kv-unified: one KV pool, as Reflexia's)" : ""}, ${tokens} tokens per request, ${trials} paired trials; load ${loadavg()
             .map((x) => x.toFixed(2))
             .join(" ")}`,
         );
@@ -504,6 +522,7 @@ export async function runServingBenchmark(options: ServingBenchmarkOptions): Pro
       threads,
       contextSize,
       parallel,
+      ...(options.llamaKvUnified ? { llamaKvUnified: true } : {}),
       tokens,
       trials,
       loadAverage: loadavg().map((x) => Math.round(x * 100) / 100),

@@ -66,6 +66,7 @@ interface BenchmarkOptions {
   llamaServer?: string;
   trials?: number;
   turns?: number;
+  llamaKvUnified?: boolean;
   json?: boolean;
   output?: string;
   html?: string;
@@ -81,6 +82,7 @@ const KIND_FLAGS: Record<string, BenchmarkKind[]> = {
   llamaServer: ["serving"],
   trials: ["serving"],
   turns: ["serving"],
+  llamaKvUnified: ["serving"],
 };
 
 export function registerBenchmarkCommand(program: Command, getContext: CliContextFactory): void {
@@ -140,6 +142,10 @@ export function registerBenchmarkCommand(program: Command, getContext: CliContex
       "--turns <n>",
       "serving: turns of the multi-turn chat, 0 to skip (default 6)",
       parseIntOption("--turns", 0, 50),
+    )
+    .option(
+      "--llama-kv-unified",
+      "serving: start llama-server with --kv-unified (one KV pool shared by its slots, as Reflexia's) instead of context ÷ slots cells per slot",
     )
     .option("--compare <runs...>", "compare two stored runs (ids from `benchmark history`, or JSON files)")
     .option("--no-history", "do not store this run in the benchmark history")
@@ -377,6 +383,7 @@ export function registerBenchmarkCommand(program: Command, getContext: CliContex
                 tokens,
                 trials: opts.trials,
                 turns: opts.turns,
+                llamaKvUnified: opts.llamaKvUnified,
                 log: log ?? quiet,
               })),
             };
