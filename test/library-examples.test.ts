@@ -52,9 +52,13 @@ describe("examples/", () => {
   });
 
   it("streaming-chat.ts streams and stops on abort", () => {
-    const { stdout } = runExample("streaming-chat.ts");
+    let { stdout } = runExample("streaming-chat.ts");
     expect(stdout).toMatch(/\[reflexia-tiny:\w+\] \d+ tokens, finish: (cancelled|stop|length)\n$/);
-    // Five pieces, then abort: far short of the default token limit, even on the fast tiny model.
+    // Five pieces, then abort: far short of the default token limit, even on the fast tiny model. But text of one
+    // request merges while Node's thread is busy (a loaded CI machine: seen once, 281 tokens in five pieces), so the
+    // fifth piece can be read after the answer already ended by itself. One more run settles it: an abort that does
+    // not work never ends "cancelled".
+    if (!stdout.includes("finish: cancelled")) ({ stdout } = runExample("streaming-chat.ts"));
     expect(stdout).toContain("finish: cancelled");
   });
 
