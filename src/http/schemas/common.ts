@@ -15,13 +15,13 @@ export const nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Ty
 /** A model reference: `name` or `name:tag` (validated precisely by the registry). */
 export const modelRefSchema = Type.String({ minLength: 1, maxLength: 300 });
 
-/** A stop sequence or a list of them. */
 /** frequency_penalty and presence_penalty: OpenAI's range, on the OpenAI bodies and in Ollama's options alike. */
 export const penaltySchema = Type.Number({ minimum: -2, maximum: 2 });
 
 /** repeat_penalty (llama.cpp's multiplicative penalty; 1 is off), on both APIs. */
 export const repeatPenaltySchema = Type.Number({ minimum: 0, maximum: 10 });
 
+/** A stop sequence or a list of them. */
 export const stopSchema = Type.Union([
   Type.String({ maxLength: 1000 }),
   Type.Array(Type.String({ maxLength: 1000 }), { maxItems: 16 }),
