@@ -641,6 +641,22 @@ void DecodeLoop::fill_attention_tile(std::vector<std::pair<Slot *, int32_t>> & c
     chunks.back().second = n + m;
 }
 
+// Whether a step that already holds a prompt leaves the next waiting one (n rows now) to the next step. A burst of
+// prompts evaluated in one step all reach their first token when the whole batch is done; one at a time, the first
+// gets it after its own rows, the next one after its rows and a step's own cost, and so on. The next prompt joins
+// when the time its rows add to every sequence already waiting for this step (the generating ones and the prompts
+// this step completes) is less than the call's own cost that a step of its own would add to it and to every prompt
+// still waiting behind it: n_delayed x row cost x n < n_waiting x call cost (their sum of waits is the smaller).
+// Row cost: the prompt steps' time per row beyond one call's (EWMA); call cost: the tuner's fewest-row decode call.
+// Until both are measured, and with PromptSplit::NEVER, the step takes every prompt the batch holds.
+bool DecodeLoop::prompt_split_stops(int32_t n_rows, int32_t n_waiting, int32_t n_delayed) const {
+    if (opt_.prompt_split == PromptSplit::ALWAYS) return true;
+    if (opt_.prompt_split == PromptSplit::NEVER) return false;
+    const double call_ms = tuner_.least_call_ms();
+    if (call_ms <= 0 || prompt_row_ms_ <= 0) return false;
+    return (double) n_delayed * prompt_row_ms_ * n_rows >= (double) n_waiting * call_ms;
+}
+
 // One decode step: one token for every generating sequence, then prompt chunks up to the batch size.
 void DecodeLoop::step() {
     double t_step = now_ms();
@@ -673,15 +689,30 @@ void DecodeLoop::step() {
     std::vector<std::pair<Slot *, int32_t>> chunks;
     int32_t budget = n_batch_ - b.n_tokens;
     if (opt_.kv_unified) budget = std::min(budget, n_ctx_ - used_cells() - b.n_tokens);
+    int32_t n_waiting = 0;  // prompts not yet in this step, in order
+    for (int idx : prompt_order_)
+        if (slots_[idx].active && !slots_[idx].generating) ++n_waiting;
+    int32_t n_delayed = n_seqs;  // sequences whose next token comes at the end of this step
     for (int idx : std::vector<int>(prompt_order_)) {
         auto & s = slots_[idx];
-        if (!s.active || s.generating || budget <= 0 || !follow_lead(s)) continue;
+        if (!s.active || s.generating) continue;
+        if (budget <= 0 || !follow_lead(s)) {
+            --n_waiting;
+            continue;
+        }
         if (opt_.batch_split == BatchSplit::ALWAYS && !chunks.empty()) break;  // one sequence per call
         int32_t left = (int32_t) (s.req.prompt.size() - s.prompt_pos);
         int32_t n = std::min(left, budget);
+        if (!chunks.empty() && prompt_split_stops(n, n_waiting, n_delayed)) {
+            std::lock_guard<std::mutex> lk(stats_mu_);
+            stats_.prompt_splits += 1;
+            break;
+        }
         add_prompt_rows(s, n);
         chunks.push_back({&s, n});
         budget -= n;
+        --n_waiting;
+        if (n == left) ++n_delayed;
         ++n_seqs;
     }
     fill_attention_tile(chunks);
@@ -719,6 +750,10 @@ void DecodeLoop::step() {
     int32_t n_prompt = 0;
     for (auto & c : chunks) n_prompt += c.second;
     if (n_prompt == 0) tuner_.record(b.n_tokens, decode_ms);
+    if (n_prompt > 0 && !reduced && tuner_.least_call_ms() > 0) {
+        const double row_ms = std::max(0.0, decode_ms - tuner_.least_call_ms()) / b.n_tokens;
+        prompt_row_ms_ = prompt_row_ms_ == 0 ? row_ms : 0.8 * prompt_row_ms_ + 0.2 * row_ms;
+    }
     if (pure) governor_.record(b.n_tokens, decode_ms, reduced);
     count_threads(reduced, 1);
 

@@ -33,6 +33,10 @@ namespace rfx {
 // the defaults live once, in src/engine/native/native-engine.ts.
 // fill_attention_tile: AUTO when its cost model says it is faster, NEVER, ALWAYS whenever the cache allows (tests).
 enum class TileFill { NEVER, AUTO, ALWAYS };
+// How many waiting prompts one step evaluates (prompt_split_stops): NEVER as many as the batch holds, AUTO while the
+// cost model says the next one costs the step's other sequences less than a step of its own would cost it and the
+// prompts behind it, ALWAYS one prompt per step.
+enum class PromptSplit { NEVER, AUTO, ALWAYS };
 
 struct LoopOptions {
     uint32_t n_ctx = 0, n_batch = 0, n_ubatch = 0, n_seq = 0;
@@ -45,6 +49,7 @@ struct LoopOptions {
     bool adapt_threads = false;
     BatchSplit batch_split = BatchSplit::AUTO;
     TileFill tile_fill = TileFill::AUTO;
+    PromptSplit prompt_split = PromptSplit::AUTO;
     // Least ms between two hand-overs of streamed text (0 = after every decode step).
     double flush_ms = 0;
 };
@@ -111,6 +116,7 @@ struct GeneratorStats {
     double tile_fills = 0;          // prompt batches filled to a flash-attention tile with cached tokens
     double cache_parks = 0;         // idle cached sequences copied to host memory to leave the pool to active ones
     double cache_restores = 0;      // parked caches put back for a request that reuses their prefix
+    double prompt_splits = 0;       // steps that left a waiting prompt to the next step (PromptSplit)
     llama_perf_context_data perf{};
 };
 
@@ -194,6 +200,7 @@ class DecodeLoop {
     void pick_lead(Slot & s);
     bool follow_lead(Slot & s);
     void fill_attention_tile(std::vector<std::pair<Slot *, int32_t>> & chunks);
+    bool prompt_split_stops(int32_t n_rows, int32_t n_waiting, int32_t n_delayed) const;
     int32_t used_cells() const;
     int32_t held_cells(const Slot * except) const;
     void emit(Event && e);
@@ -217,6 +224,9 @@ class DecodeLoop {
     double tile_weight_flops_ = 0, tile_attn_flops_ = 0;
     bool exit_stop_registered_ = false;
     SplitTuner tuner_;
+    // prompt_split_stops' cost model: ms of one row in a prompt step beyond the call's own cost (EWMA); the call's
+    // own cost is the tuner's fewest-row decode call.
+    double prompt_row_ms_ = 0;
     ThreadGovernor governor_;
     bool threads_reduced_ = false;  // what the context runs with now
     double last_notify_ = 0;

@@ -47,7 +47,7 @@ static uint32_t required_u32(Napi::Env env, const Napi::Object & o, const char *
     return o.Get(k).As<Napi::Number>().Uint32Value();
 }
 
-// An "auto" | "never" | "always" option (batchSplit, tileFill) as its enum.
+// An "auto" | "never" | "always" option (batchSplit, tileFill, promptSplit) as its enum.
 template <class Mode>
 static Mode required_mode(Napi::Env env, const Napi::Object & o, const char * k) {
     const std::string v = o.Has(k) && o.Get(k).IsString() ? o.Get(k).As<Napi::String>().Utf8Value() : "";
@@ -58,7 +58,7 @@ static Mode required_mode(Napi::Env env, const Napi::Object & o, const char * k)
 }
 
 // new Generator(model, {contextSize, parallel, batchSize, ubatchSize, threads, poll, kvUnified, prefixCache, adaptiveThreads,
-//               batchSplit, tileFill,
+//               batchSplit, tileFill, promptSplit,
 //               flushIntervalMs},
 //               onEvents)
 Generator::Generator(const Napi::CallbackInfo & info) : Napi::ObjectWrap<Generator>(info) {
@@ -88,6 +88,7 @@ Generator::Generator(const Napi::CallbackInfo & info) : Napi::ObjectWrap<Generat
     opt.adapt_threads = o.Get("adaptiveThreads").As<Napi::Boolean>().Value();
     opt.batch_split = required_mode<BatchSplit>(env, o, "batchSplit");
     opt.tile_fill = required_mode<TileFill>(env, o, "tileFill");
+    opt.prompt_split = required_mode<PromptSplit>(env, o, "promptSplit");
     opt.flush_ms = required_number(env, o, "flushIntervalMs");
 
     tsfn_ = Napi::ThreadSafeFunction::New(env, info[2].As<Napi::Function>(), "rfx.generator", 0, 1);
@@ -227,6 +228,7 @@ Napi::Value Generator::Stats(const Napi::CallbackInfo & info) {
     o.Set("reducedThreadCalls", s.reduced_calls);
     o.Set("contentionEvents", s.contention_events);
     o.Set("tileFills", s.tile_fills);
+    o.Set("promptSplits", s.prompt_splits);
     o.Set("cacheParks", s.cache_parks);
     o.Set("cacheRestores", s.cache_restores);
     // llama.cpp's own accounting: single-token decodes in "eval", multi-token batches in "promptEval".

@@ -33,4 +33,10 @@ void SplitTuner::record(int n, double ms) {
     ms_[n] = ms_[n] == 0 ? ms : 0.8 * ms_[n] + 0.2 * ms;
 }
 
+double SplitTuner::least_call_ms() const {
+    for (double ms : ms_)
+        if (ms > 0) return ms;
+    return 0;
+}
+
 }  // namespace rfx

@@ -18,6 +18,9 @@ class SplitTuner {
     void reset(BatchSplit mode, uint32_t n_max);
     bool split(int n, bool prompts_waiting);
     void record(int n, double ms);
+    // The measured wall ms of a pure decode call with the fewest tokens measured so far (0 before any): what a
+    // llama_decode call costs beyond its rows, near enough (the weights stream through once per call).
+    double least_call_ms() const;
 
   private:
     BatchSplit mode_ = BatchSplit::AUTO;

@@ -9,6 +9,7 @@ export {
   GPU_MODES,
   LOG_LEVELS,
   MEMORY_INDEX_QUANTIZATIONS,
+  PROMPT_SPLIT_MODES,
   QUANTIZATIONS,
   type Config,
   type ContextOverflowPolicy,
@@ -19,6 +20,7 @@ export {
   type KeyDef,
   type LogLevel,
   type MemoryIndexQuantization,
+  type PromptSplitMode,
   type Quantization,
 } from "./keys.ts";
 export { packageVersion } from "./package-version.ts";

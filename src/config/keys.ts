@@ -23,6 +23,9 @@ export const GPU_LAYER_MODES = ["auto", "max"] as const;
 export type GpuLayersSetting = (typeof GPU_LAYER_MODES)[number] | number;
 /** CONTEXT_OVERFLOW=…: what a request whose prompt plus max_tokens exceeds its context gets. */
 export const CONTEXT_OVERFLOW_POLICIES = ["truncate", "error"] as const;
+/** How many waiting prompts one decode step of the native engine evaluates (scheduler.prompt_split). */
+export const PROMPT_SPLIT_MODES = ["auto", "never", "always"] as const;
+export type PromptSplitMode = (typeof PROMPT_SPLIT_MODES)[number];
 export type ContextOverflowPolicy = (typeof CONTEXT_OVERFLOW_POLICIES)[number];
 
 // Each helper returns a fresh schema: a key's metadata is registered on its own schema instance.
@@ -348,6 +351,12 @@ export const CONFIG_SCHEMA = z.object({
       "MAX_LOADED_VARIANTS",
       3,
       "Most variants kept loaded at once (LRU eviction beyond).",
+    ),
+    prompt_split: key(
+      z.enum(PROMPT_SPLIT_MODES),
+      "PROMPT_SPLIT",
+      "auto",
+      "Native engine: how many waiting prompts one decode step evaluates. Prompts evaluated together all get their first token when the whole batch is done; auto leaves the next one to the next step when the measured costs say the requests wait less in sum that way (on the CPU a burst of short prompts goes one or a few per step: the first answer sooner, the last slightly later, a few per cent less throughput), never takes as many as the batch holds (llama-server's way), always one per step.",
     ),
   }),
   engine: z.object({

@@ -1,5 +1,11 @@
 // The engine package's public surface: the Engine contract and the factory the rest of Reflexia calls.
-import { CONFIG_DEFAULTS, type Config, type EngineBackend, type GpuMode } from "../config/index.ts";
+import {
+  CONFIG_DEFAULTS,
+  type Config,
+  type EngineBackend,
+  type GpuMode,
+  type PromptSplitMode,
+} from "../config/index.ts";
 import { ReflexiaError } from "../errors/index.ts";
 import { createNativeEngine } from "./native/native-engine.ts";
 import { createNodeLlamaCppEngine, type NodeLlamaCppEngineOptions } from "./node-llama-cpp/node-llama-cpp-engine.ts";
@@ -26,6 +32,8 @@ export interface CreateEngineOptions extends Omit<NodeLlamaCppEngineOptions, "gp
   backend?: EngineBackend;
   /** Prefix cache of the native engine. Defaults to config `models.prefix_cache`. */
   prefixCache?: boolean;
+  /** Prompts per decode step of the native engine. Defaults to config `scheduler.prompt_split`. */
+  promptSplit?: PromptSplitMode;
   /** Called once when "auto" falls back to node-llama-cpp, with the reason. Defaults to a warning on stderr. */
   onFallback?: (reason: string) => void;
 }
@@ -40,11 +48,12 @@ export function createEngine(options: CreateEngineOptions = {}): Engine {
     onFallback,
     gpu = CONFIG_DEFAULTS.gpu.backend,
     prefixCache,
+    promptSplit,
     ...rest
   } = options;
   if (backend === "node-llama-cpp") return createNodeLlamaCppEngine(rest);
   try {
-    return createNativeEngine({ threads: rest.threads, gpu, prefixCache });
+    return createNativeEngine({ threads: rest.threads, gpu, prefixCache, promptSplit });
   } catch (e) {
     if (backend === "native") throw e;
     const reason = e instanceof ReflexiaError || e instanceof Error ? e.message : String(e);
@@ -58,7 +67,7 @@ export function createEngine(options: CreateEngineOptions = {}): Engine {
 /** The configured backend and GPU with performance.thread_pool_size threads (0 picks the measured default). */
 export function createEngineFromConfig(
   config: Config,
-  options: Omit<CreateEngineOptions, "backend" | "threads" | "gpu" | "prefixCache"> = {},
+  options: Omit<CreateEngineOptions, "backend" | "threads" | "gpu" | "prefixCache" | "promptSplit"> = {},
 ): Engine {
   return createEngine({
     ...options,
@@ -66,5 +75,6 @@ export function createEngineFromConfig(
     threads: config.performance.thread_pool_size > 0 ? config.performance.thread_pool_size : undefined,
     gpu: config.gpu.backend,
     prefixCache: config.models.prefix_cache,
+    promptSplit: config.scheduler.prompt_split,
   });
 }

@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { ReflexiaError } from "../../errors/index.ts";
 import { fileTypeName } from "../../gguf/index.ts";
 import type { ModelInfo } from "../types.ts";
-import type { GpuMode } from "../../config/keys.ts";
+import type { GpuMode, PromptSplitMode } from "../../config/keys.ts";
 import { selectGpuBackend, type GpuSelection, type RawDevice } from "../gpu/select-gpu-backend.ts";
 import { resolveLlamaLibraryPath } from "../llama-library.ts";
 
@@ -150,6 +150,8 @@ export interface NativeGeneratorStats {
   cacheParks: number;
   /** Parked caches put back into the pool for a request that reused their prefix. */
   cacheRestores: number;
+  /** Steps that left a waiting prompt to the next step so that the ones before it reach their first token sooner (see promptSplit). */
+  promptSplits: number;
   llamaEvalMs: number;
   llamaEvalCount: number;
   llamaPromptEvalMs: number;
@@ -179,6 +181,7 @@ export interface NativeGeneratorOptions {
   adaptiveThreads: boolean;
   batchSplit: BatchSplitMode;
   tileFill: TileFillMode;
+  promptSplit: PromptSplitMode;
   /** Least ms between two hand-overs of streamed text to JS (0 = after every decode step). */
   flushIntervalMs: number;
 }

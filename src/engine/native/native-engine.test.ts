@@ -477,6 +477,53 @@ describe("native engine: batch splitting", () => {
     expect(() => createNativeEngine({ tileFill: "sometimes" as "auto" })).toThrow(
       expect.objectContaining({ code: "RFX_VALIDATION" }),
     );
+    expect(() => createNativeEngine({ promptSplit: "sometimes" as "auto" })).toThrow(
+      expect.objectContaining({ code: "RFX_VALIDATION", message: expect.stringContaining("promptSplit") }),
+    );
+  });
+});
+
+describe("native engine: prompt split", () => {
+  // Submitted in one turn of the event loop: admitted together, in this order.
+  const burst = (m: NativeLoadedModel) =>
+    Promise.all(
+      ["North", "South", "East", "West"].map((w) =>
+        m.generate(`${w} harbour at dawn, ships and gulls`, { maxTokens: 4, temperature: 0, ignoreEos: true }),
+      ),
+    );
+
+  it("always: a burst's prompts go one per step, each reaching its first token a step before the next", async () => {
+    const e = createNativeEngine({ threads: 1, promptSplit: "always" });
+    try {
+      const m = await e.loadModel({ path: modelPath, parallel: 4, contextSize: 1024 });
+      const rs = await burst(m);
+      const st = m.stats();
+      expect(st.promptSplits).toBe(3);
+      // Four prompt steps (the later ones with the earlier sequences' tokens), then the last one's three tokens.
+      expect(st.decodeSteps).toBe(4 + 3);
+      const ttft = rs.map((r) => r.timings.ttftMs);
+      for (let i = 1; i < ttft.length; i++) expect(ttft[i]).toBeGreaterThan(ttft[i - 1]);
+      expect(rs.every((r) => r.completionTokens === 4)).toBe(true);
+    } finally {
+      await e.dispose();
+    }
+  });
+
+  it("never: a burst's prompts share the first step", async () => {
+    const e = createNativeEngine({ threads: 1, promptSplit: "never" });
+    try {
+      const m = await e.loadModel({ path: modelPath, parallel: 4, contextSize: 1024 });
+      for (let i = 0; i < 2; i++) {
+        m.resetStats();
+        const rs = await burst(m);
+        const st = m.stats();
+        expect(st.promptSplits).toBe(0);
+        expect(st.decodeSteps).toBe(4); // one prompt step, then three decode steps of all four
+        expect(rs.every((r) => r.completionTokens === 4)).toBe(true);
+      }
+    } finally {
+      await e.dispose();
+    }
   });
 });
 

@@ -21,7 +21,7 @@ import {
 } from "./native-addon.ts";
 import { renderNativeChat } from "./native-chat.ts";
 import { checkLogitBiasIds, REPEAT_LAST_N, resolveSampling } from "../resolve-sampling.ts";
-import { CONFIG_DEFAULTS } from "../../config/index.ts";
+import { CONFIG_DEFAULTS, PROMPT_SPLIT_MODES, type PromptSplitMode } from "../../config/index.ts";
 import { resolveThreadPolicy } from "../threads.ts";
 import type {
   ChatMessage,
@@ -43,6 +43,7 @@ import { MAX_TOP_LOGPROBS } from "../types.ts";
 import { checkGrammar } from "../grammar.ts";
 
 export { BATCH_SPLIT_MODES, type BatchSplitMode, TILE_FILL_MODES, type TileFillMode } from "./native-addon.ts";
+export { PROMPT_SPLIT_MODES, type PromptSplitMode } from "../../config/index.ts";
 
 export const NATIVE_LOG_LEVELS = ["silent", "warn", "debug"] as const;
 export type NativeLogLevel = (typeof NATIVE_LOG_LEVELS)[number];
@@ -89,6 +90,15 @@ export interface NativeEngineOptions {
    * stats().tileFills. Defaults to "auto".
    */
   tileFill?: TileFillMode;
+  /**
+   * How many waiting prompts one decode step evaluates. Prompts evaluated together all reach their first token when
+   * the whole batch is done; "auto" leaves the next waiting prompt to the next step when a cost model (time per row
+   * and per llama_decode call, measured on the running model) says the requests' waits are shorter in sum that way —
+   * on the CPU a burst of short prompts goes one or a few per step, the first ones answering sooner (native/README.md,
+   * "Prompt scheduling"); "never" takes as many as the batch size allows; "always" one prompt per step (tests).
+   * Counted in stats().promptSplits. Defaults to config `scheduler.prompt_split`.
+   */
+  promptSplit?: PromptSplitMode;
   /**
    * Least milliseconds between two hand-overs of streamed text to JS; a request's first text and its end are handed
    * over at once. Fewer wake-ups of Node's thread leave the cores to the decode threads. Defaults to 16.
@@ -163,6 +173,11 @@ export function createNativeEngine(options: NativeEngineOptions = {}): NativeEng
     throw new ReflexiaError("RFX_VALIDATION", `batchSize must be a positive integer (got ${batchSize})`);
   const batchSplit = checkMode("batchSplit", BATCH_SPLIT_MODES, options.batchSplit ?? "auto");
   const tileFill = checkMode("tileFill", TILE_FILL_MODES, options.tileFill ?? "auto");
+  const promptSplit = checkMode(
+    "promptSplit",
+    PROMPT_SPLIT_MODES,
+    options.promptSplit ?? CONFIG_DEFAULTS.scheduler.prompt_split,
+  );
   const loaded = new Set<LoadedModel>();
   let disposed = false;
   const selection = selectNativeGpu(options.gpu ?? "off", NATIVE_LOG_LEVELS.indexOf(options.logLevel ?? "silent"));
@@ -236,6 +251,7 @@ export function createNativeEngine(options: NativeEngineOptions = {}): NativeEng
               adaptiveThreads: options.adaptiveThreads ?? true,
               batchSplit,
               tileFill,
+              promptSplit,
               flushIntervalMs: options.flushIntervalMs ?? DEFAULT_FLUSH_MS,
             });
         loaded.add(lm);
@@ -312,6 +328,7 @@ interface GenerationSetup {
   adaptiveThreads: boolean;
   batchSplit: BatchSplitMode;
   tileFill: TileFillMode;
+  promptSplit: PromptSplitMode;
   flushIntervalMs: number;
 }
 
@@ -343,6 +360,7 @@ async function createGenerationModel(
       adaptiveThreads: setup.adaptiveThreads,
       batchSplit: setup.batchSplit,
       tileFill: setup.tileFill,
+      promptSplit: setup.promptSplit,
       flushIntervalMs: setup.flushIntervalMs,
     },
     (events) => {
