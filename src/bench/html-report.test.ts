@@ -109,4 +109,10 @@ describe("benchmark HTML report", () => {
     const page = renderBenchmarkReport({ ...servingRun, llamaKvUnified: true, rows: [], multiTurn: [] });
     expect(page).toContain("8 slots (llama-server with --kv-unified: one KV pool, as Reflexia's)");
   });
+
+  it("names Reflexia's prompt split where the run recorded it", () => {
+    const page = renderBenchmarkReport({ ...servingRun, promptSplit: "never", rows: [], multiTurn: [] });
+    expect(page).toContain("8 slots, Reflexia prompt split never, 64 tokens per request");
+    expect(renderBenchmarkReport({ ...servingRun, rows: [], multiTurn: [] })).not.toContain("prompt split");
+  });
 });

@@ -338,7 +338,7 @@ function servingSection(r: ServingBenchmarkResult): string {
   const med = (xs: ServingSample[], k: "tokensPerSecond" | "ttftP50Ms") => fmt(median(xs.map((x) => x[k])), 1);
   return (
     `<section id="serving"><h2>Serving: Reflexia vs llama-server through one HTTP client</h2>` +
-    `<p>${escapeHtml(r.model)}, ${r.threads} threads, context ${r.contextSize}, ${r.parallel} slots${r.llamaKvUnified ? " (llama-server with --kv-unified: one KV pool, as Reflexia's)" : ""}, ${r.tokens} tokens per request, ${r.trials} paired trials (medians; ratio = Reflexia / llama-server); load average ${r.loadAverage.join(" ")}.</p>` +
+    `<p>${escapeHtml(r.model)}, ${r.threads} threads, context ${r.contextSize}, ${r.parallel} slots${r.llamaKvUnified ? " (llama-server with --kv-unified: one KV pool, as Reflexia's)" : ""}${r.promptSplit ? `, Reflexia prompt split ${r.promptSplit}` : ""}, ${r.tokens} tokens per request, ${r.trials} paired trials (medians; ratio = Reflexia / llama-server); load average ${r.loadAverage.join(" ")}.</p>` +
     htmlTable(
       [
         "concurrency",

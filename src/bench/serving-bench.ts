@@ -7,7 +7,7 @@ import { existsSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadConfig, type LoadedConfig } from "../config/index.ts";
+import { loadConfig, type LoadedConfig, type PromptSplitMode } from "../config/index.ts";
 import { resolveThreadPolicy } from "../engine/threads.ts";
 import { createNativeEngine } from "../engine/native/native-engine.ts";
 import { createModelStore } from "../registry/index.ts";
@@ -101,6 +101,8 @@ export interface ServingBenchmarkResult {
   parallel: number;
   /** llama-server ran with one KV pool (--kv-unified). Absent from results stored before 2026-12-03 (it did not). */
   llamaKvUnified?: boolean;
+  /** Reflexia's scheduler.prompt_split. Absent from results stored before 2026-12-03 (they ran "never"'s way). */
+  promptSplit?: PromptSplitMode;
   tokens: number;
   trials: number;
   loadAverage: number[];
@@ -375,6 +377,8 @@ export async function runServingBenchmark(options: ServingBenchmarkOptions): Pro
     }
   }
 
+  // The configured scheduler.prompt_split (PROMPT_SPLIT=never compares llama-server's way of taking a burst).
+  const promptSplit = options.loaded.config.scheduler.prompt_split;
   // repeat_penalty: llama-server's default is 1 (off), Reflexia's Ollama's 1.1; the same on both.
   const shared = { logit_bias: Object.fromEntries(banned.map((id) => [String(id), -100])), repeat_penalty: 1 };
 
@@ -418,7 +422,7 @@ export async function runServingBenchmark(options: ServingBenchmarkOptions): Pro
       const sides = await startBoth(parallel);
       try {
         log(
-          `serving: ${options.model} (${file}), ${threads} threads, context ${contextSize}, ${parallel} slots${options.llamaKvUnified ? " (llama-server --kv-unified: one KV pool, as Reflexia's)" : ""}, ${tokens} tokens per request, ${trials} paired trials; load ${loadavg()
+          `serving: ${options.model} (${file}), ${threads} threads, context ${contextSize}, ${parallel} slots${options.llamaKvUnified ? " (llama-server --kv-unified: one KV pool, as Reflexia's)" : ""}, Reflexia prompt split ${promptSplit}, ${tokens} tokens per request, ${trials} paired trials; load ${loadavg()
             .map((x) => x.toFixed(2))
             .join(" ")}`,
         );
@@ -523,6 +527,7 @@ export async function runServingBenchmark(options: ServingBenchmarkOptions): Pro
       contextSize,
       parallel,
       ...(options.llamaKvUnified ? { llamaKvUnified: true } : {}),
+      promptSplit,
       tokens,
       trials,
       loadAverage: loadavg().map((x) => Math.round(x * 100) / 100),
