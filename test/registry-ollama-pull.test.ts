@@ -115,6 +115,35 @@ describe("pull by name from an Ollama-protocol registry", () => {
     expect(r.manifest).toMatchObject({ name: "hf.co/owner/Tiny-GGUF", tag: "Q8_0" });
   });
 
+  it("insecure: an http:// registry name only with it, and plain http to the configured registry (as Ollama)", async () => {
+    const store = freshStore();
+    const nowhere = { ollama: "http://127.0.0.1:9", huggingface: "http://127.0.0.1:9" };
+    const host = new URL(registry.url).host;
+    const byUrl = `${registry.url}/library/tiny:latest`;
+    await expect(store.pullFromRegistry(byUrl, { bases: nowhere })).rejects.toMatchObject({
+      code: "RFX_VALIDATION",
+      message: expect.stringContaining("needs insecure: true"),
+    });
+    await expect(
+      store.pullFromRegistry(`ftp://${host}/library/tiny`, { bases: nowhere, insecure: true }),
+    ).rejects.toMatchObject({
+      code: "RFX_VALIDATION",
+      message: expect.stringContaining('invalid protocol scheme "ftp"'),
+    });
+    expect(await store.list()).toEqual([]);
+    registry.requests.length = 0;
+    const r = await store.pullFromRegistry(byUrl, { bases: nowhere, insecure: true });
+    expect(registry.requests[0]).toBe("GET /v2/library/tiny/manifests/latest");
+    expect(r.manifest).toMatchObject({ name: `${host.replace(":", "_")}/library/tiny`, tag: "latest" });
+    // The configured registry named https://: refused by a plain-http server without insecure, reached with it.
+    const https = { ollama: registry.url.replace(/^http:/, "https:"), huggingface: nowhere.huggingface };
+    await expect(store.pullFromRegistry("tiny", { bases: https })).rejects.toMatchObject({
+      code: "RFX_DOWNLOAD_FAILED",
+    });
+    const plain = await store.pullFromRegistry("tiny", { bases: https, insecure: true });
+    expect(plain.manifest).toMatchObject({ name: "tiny", tag: "latest" });
+  });
+
   it("refuses what it cannot serve, and leaves the store as it was", async () => {
     const store = freshStore();
     await expect(store.pullFromRegistry("nope", { bases: bases() })).rejects.toMatchObject({

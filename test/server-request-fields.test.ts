@@ -4,7 +4,9 @@
 // OpenAI's `user` is honoured as a tag on the request's log lines.
 import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cleanupTempDirs, makeTempDir, writeTinyGguf } from "./registry-fixtures.ts";
 import { createFakeEngine } from "./support/fake-engine.ts";
+import { startLoopbackRegistry } from "./support/loopback-registry.ts";
 import { buildTestApp, createTinyHome, errorOf, testConfig, TINY, type TinyHome } from "./support/server-fixture.ts";
 
 let home: TinyHome;
@@ -195,6 +197,45 @@ describe("OpenAI's user field", () => {
       expect(lines.filter((l) => l.msg === "request completed")[1].end_user).toBeUndefined();
     } finally {
       await app.close();
+    }
+  });
+});
+
+describe("/api/pull honours insecure (as Ollama)", () => {
+  it("an http:// registry name is a 400 naming insecure without it, and is pulled from that registry with it", async () => {
+    const bytes = (await writeTinyGguf(makeTempDir(), 3)).bytes;
+    const registry = await startLoopbackRegistry([
+      {
+        repository: "library/tiny",
+        tag: "latest",
+        layers: [{ mediaType: "application/vnd.ollama.image.model", bytes }],
+      },
+    ]);
+    const { app } = await appWith();
+    try {
+      const model = `${registry.url}/library/tiny:latest`;
+      const refused = await app.inject({ method: "POST", url: "/api/pull", payload: { model, stream: false } });
+      expect(refused.statusCode).toBe(400);
+      const e = errorOf(refused.json());
+      expect(e).toMatchObject({ code: "RFX_VALIDATION", ollama: true });
+      expect(e.message).toContain("needs insecure: true");
+      expect(registry.requests).toEqual([]);
+      const pulled = await app.inject({
+        method: "POST",
+        url: "/api/pull",
+        payload: { model, stream: false, insecure: true },
+      });
+      expect(pulled.statusCode).toBe(200);
+      expect(pulled.json()).toEqual({ status: "success" });
+      expect(registry.requests[0]).toBe("GET /v2/library/tiny/manifests/latest");
+      const tags = (await app.inject({ method: "GET", url: "/api/tags" })).json() as { models: { name: string }[] };
+      expect(tags.models.map((m) => m.name)).toContain(
+        `${new URL(registry.url).host.replace(":", "_")}/library/tiny:latest`,
+      );
+    } finally {
+      await app.close();
+      await registry.close();
+      await cleanupTempDirs();
     }
   });
 });

@@ -106,11 +106,13 @@ export function registerModelAdminCommands(program: Command, getContext: CliCont
     .command("pull")
     .description("pull a model by name from the Ollama registry (or hf.co/OWNER/REPO:QUANT from Hugging Face)")
     .argument("<name>")
-    .action(async (name: string) => {
+    .option("--insecure", "allow a name with an http:// registry (as ollama pull --insecure)")
+    .action(async (name: string, opts: { insecure?: boolean }) => {
       const ctx = await getContext();
       const server = await ctx.server();
       const print = progressPrinter();
-      if (server) await server.progress("/api/pull", { model: name, stream: true }, print);
+      const insecure = opts.insecure === true;
+      if (server) await server.progress("/api/pull", { model: name, stream: true, insecure }, print);
       else {
         const r = ctx.loaded.config.registry;
         await ctx.store.pullFromRegistry(name, {
@@ -118,6 +120,7 @@ export function registerModelAdminCommands(program: Command, getContext: CliCont
           readTimeoutSeconds: r.pull_read_timeout_seconds,
           minBytesPerSecond: r.pull_min_bytes_per_second,
           onProgress: print,
+          insecure,
         });
       }
     });

@@ -29,11 +29,37 @@ export interface RegistryName {
 
 const SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
-/** Parses `name` as Ollama does; a first segment with a '.' or ':' is a host. Throws RFX_VALIDATION on bad names. */
-export function parseRegistryName(ref: string, bases: RegistryBases): RegistryName {
-  const trimmed = ref.trim();
+/**
+ * Parses `name` as Ollama does; a first segment with a '.' or ':' is a host. A host may carry its scheme, as in
+ * Ollama: `https://host/ns/model:tag`, or `http://…`, which only `insecure` allows. `insecure` (Ollama's
+ * `insecure: true`, `ollama pull --insecure`) speaks plain http to whichever registry the name resolves to, as
+ * Ollama's makeRequest does. Throws RFX_VALIDATION on bad names.
+ */
+export function parseRegistryName(
+  ref: string,
+  bases: RegistryBases,
+  options: { insecure?: boolean } = {},
+): RegistryName {
   const bad = (why: string) =>
     new ReflexiaError("RFX_VALIDATION", `invalid model name ${JSON.stringify(ref)} to pull: ${why}`, { model: ref });
+  const done = (n: RegistryName): RegistryName =>
+    options.insecure === true ? { ...n, baseUrl: n.baseUrl.replace(/^https:\/\//i, "http://") } : n;
+  let trimmed = ref.trim();
+  let scheme: "http" | "https" | undefined;
+  const cut = trimmed.indexOf("://");
+  if (cut >= 0) {
+    const given = trimmed.slice(0, cut).toLowerCase();
+    if (given !== "http" && given !== "https")
+      throw bad(`invalid protocol scheme ${JSON.stringify(given)} (http or https)`);
+    if (given === "http" && options.insecure !== true)
+      throw new ReflexiaError(
+        "RFX_VALIDATION",
+        `insecure protocol http in ${JSON.stringify(ref)}: pulling over plain http needs insecure: true (reflexia pull --insecure)`,
+        { model: ref, field: "insecure" },
+      );
+    scheme = given;
+    trimmed = trimmed.slice(cut + 3);
+  }
   const slash = trimmed.lastIndexOf("/");
   const colon = trimmed.lastIndexOf(":");
   const hasTag = colon > slash;
@@ -42,43 +68,45 @@ export function parseRegistryName(ref: string, bases: RegistryBases): RegistryNa
   const parts = path.split("/");
   let host: string | undefined;
   if (parts.length > 1 && /[.:]/.test(parts[0])) host = parts.shift()!.toLowerCase();
+  if (scheme !== undefined && host === undefined) throw bad(`a ${scheme}:// name names its registry host`);
   if (parts.length === 0 || parts.length > 2) throw bad("expected [host/][namespace/]model[:tag]");
   if (!parts.every((p) => SEGMENT.test(p))) throw bad("use letters, digits, '.', '_', '-'");
   assertTag(tag);
   const model = parts.at(-1)!;
   const namespace = parts.length === 2 ? parts[0] : DEFAULT_NAMESPACE;
   const repository = `${namespace}/${model}`;
-  if (host === undefined || host === OLLAMA_REGISTRY_HOST) {
+  if (host === undefined || (host === OLLAMA_REGISTRY_HOST && scheme === undefined)) {
     const name = namespace === DEFAULT_NAMESPACE ? model : repository;
-    return {
+    return done({
       baseUrl: trimSlash(bases.ollama),
       repository,
       tag,
       name: assertModelName(name),
       display: `${name}:${tag}`,
-    };
+    });
   }
-  if (HUGGINGFACE_HOSTS.includes(host)) {
+  if (HUGGINGFACE_HOSTS.includes(host) && scheme === undefined) {
     if (parts.length !== 2) throw bad("Hugging Face names are hf.co/OWNER/REPO[:QUANT]");
     const name = `hf.co/${repository}`;
-    return {
+    return done({
       baseUrl: trimSlash(bases.huggingface),
       repository,
       tag,
       name: assertModelName(name),
       display: `${name}:${tag}`,
-    };
+    });
   }
-  // Any other host is a registry of its own, over https as Ollama speaks to it. A port cannot be part of a
-  // Reflexia name (its ':' starts the tag), so it becomes '_' there, as `models import-ollama` does.
+  // Any other host (or one named with its scheme) is a registry of its own, over https as Ollama speaks to it unless
+  // the name says http. A port cannot be part of a Reflexia name (its ':' starts the tag), so it becomes '_' there,
+  // as `models import-ollama` does.
   const name = `${host.replace(/:/g, "_")}/${repository}`;
-  return {
-    baseUrl: `https://${host}`,
+  return done({
+    baseUrl: `${scheme ?? "https"}://${host}`,
     repository,
     tag,
     name: assertModelName(name),
     display: `${host}/${repository}:${tag}`,
-  };
+  });
 }
 
 function trimSlash(u: string): string {

@@ -29,6 +29,8 @@ export interface RegistryPullOptions {
   readTimeoutSeconds?: number;
   /** Slowest accepted rate (config registry.pull_min_bytes_per_second). */
   minBytesPerSecond?: number;
+  /** Allows an `http://host/…` name (Ollama's `insecure`); without it such a name is refused. */
+  insecure?: boolean;
 }
 
 export interface RegistryPullResult {
@@ -84,7 +86,7 @@ export async function pullFromRegistry(
   ref: string,
   opts: RegistryPullOptions,
 ): Promise<RegistryPullResult> {
-  const name = parseRegistryName(ref, opts.bases);
+  const name = parseRegistryName(ref, opts.bases, { insecure: opts.insecure });
   const progress = opts.onProgress ?? (() => {});
   const manifestUrl = `${name.baseUrl}/v2/${name.repository}/manifests/${name.tag}`;
   progress({ status: "pulling manifest" });

@@ -43,7 +43,7 @@ export interface ModelService {
   /** Pulls an Ollama-style name from the configured registry (registry.ollama_base_url, …huggingface_base_url). */
   pull(
     name: string,
-    options?: { onProgress?: (p: RegistryPullProgress) => void; signal?: AbortSignal },
+    options?: { onProgress?: (p: RegistryPullProgress) => void; signal?: AbortSignal; insecure?: boolean },
   ): Promise<RegistryPullResult>;
   list(): Promise<ModelListing[]>;
   show(ref: string): Promise<ModelDetails>;

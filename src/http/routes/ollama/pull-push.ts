@@ -7,7 +7,7 @@ import type { AppDeps, RouteApp } from "../../types.ts";
 import { modelOrName } from "../ollama.ts";
 import { respondWithProgress } from "./progress-stream.ts";
 
-/** Ollama sends `model` (older clients `name`); `insecure` allows plain-http registries, which Reflexia's config decides. */
+/** Ollama sends `model` (older clients `name`); `insecure` allows an `http://host/…` name, as Ollama's does. */
 const pullBodySchema = Type.Object(
   {
     model: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
@@ -33,7 +33,7 @@ export function registerOllamaPullRoutes(app: RouteApp, deps: AppDeps): void {
       reply,
       body.stream !== false,
       async ({ emit, signal }) => {
-        await deps.models.pull(name, { onProgress: (p) => emit({ ...p }), signal });
+        await deps.models.pull(name, { onProgress: (p) => emit({ ...p }), signal, insecure: body.insecure === true });
       },
       // The stream opens once the manifest is read: an unknown name or an unusable model still gets its status.
       (p) => p.status.startsWith("pulling ") && p.status !== "pulling manifest",
