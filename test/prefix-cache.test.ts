@@ -36,6 +36,31 @@ async function load(engine: NativeEngine, parallel: number, contextSize: number)
 }
 
 describe("prefix cache", () => {
+  it("cachePrompt false (llama-server's cache_prompt: false) evaluates the whole prompt, same output", async () => {
+    const on = await load(cached, 2, 1024);
+    try {
+      const prompt = `${SYSTEM}\nUser: Is it windy?\nAssistant:`;
+      const opts = { maxTokens: 8, temperature: 0, ignoreEos: true };
+      const first = await on.generate(prompt, opts);
+      const whole = await on.generate(prompt, { ...opts, cachePrompt: false });
+      expect(whole.cachedPromptTokens).toBe(0);
+      expect(whole.text).toBe(first.text);
+      // Two at once: the second takes no prefix from the running first one either.
+      const [a, b] = await Promise.all([
+        on.generate(`${prompt} Yes`, opts),
+        on.generate(`${prompt} No`, { ...opts, cachePrompt: false }),
+      ]);
+      expect(a.cachedPromptTokens).toBeGreaterThan(0);
+      expect(b.cachedPromptTokens).toBe(0);
+      // What it left in the cache serves the next request as usual.
+      const after = await on.generate(prompt, opts);
+      expect(after.cachedPromptTokens).toBe(after.promptTokens - 1);
+      expect(after.text).toBe(first.text);
+    } finally {
+      await on.dispose();
+    }
+  });
+
   it("gives the same fixed-seed output with reuse on and off, and evaluates only the new tokens", async () => {
     const on = await load(cached, 2, 1024);
     const off = await load(plain, 2, 1024);

@@ -73,6 +73,49 @@ describe("prefix cache through HTTP", () => {
     expect(Number(line!.split(" ").pop())).toBeGreaterThan(0);
   });
 
+  it("honours llama-server's cache_prompt: false (the whole prompt evaluated) on chat and completions", async () => {
+    const server = await serve({});
+    const openai = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: "unused", maxRetries: 0 });
+    const messages: OpenAI.ChatCompletionMessageParam[] = [
+      { role: "system", content: SYSTEM },
+      { role: "user", content: "What is a mast?" },
+    ];
+    // The openai client passes a field its types do not know through unchanged, as llama-server's users send it.
+    const chat = (cachePrompt?: boolean) =>
+      openai.chat.completions.create({
+        model: TINY,
+        messages,
+        max_tokens: 4,
+        temperature: 0,
+        ...(cachePrompt === undefined ? {} : { cache_prompt: cachePrompt }),
+      } as OpenAI.ChatCompletionCreateParamsNonStreaming);
+    const first = await chat();
+    const whole = await chat(false);
+    expect(whole.usage!.prompt_tokens_details!.cached_tokens).toBe(0);
+    expect(whole.choices[0].message.content).toBe(first.choices[0].message.content);
+    const reused = await chat(true);
+    expect(reused.usage!.prompt_tokens_details!.cached_tokens).toBe(reused.usage!.prompt_tokens - 1);
+    const completion = (cachePrompt: boolean) =>
+      openai.completions.create({
+        model: TINY,
+        prompt: SYSTEM,
+        max_tokens: 2,
+        temperature: 0,
+        cache_prompt: cachePrompt,
+      } as OpenAI.CompletionCreateParamsNonStreaming);
+    await completion(true);
+    expect((await completion(false)).usage!.prompt_tokens_details?.cached_tokens ?? 0).toBe(0);
+    expect((await completion(true)).usage!.prompt_tokens_details!.cached_tokens).toBeGreaterThan(0);
+    await expect(
+      openai.chat.completions.create({
+        model: TINY,
+        messages,
+        max_tokens: 1,
+        cache_prompt: "no",
+      } as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming),
+    ).rejects.toMatchObject({ status: 400 });
+  });
+
   it("returns Ollama's context and continues from it, evaluating only the new tokens", async () => {
     const server = await serve({});
     const ollama = new Ollama({ host: server.url });

@@ -62,11 +62,11 @@ describe("unknown fields are refused by name", () => {
       const res = await app.inject({
         method: "POST",
         url: "/v1/chat/completions",
-        payload: { model: TINY, messages: chat, reasoning_effort: "low", cache_prompt: false },
+        payload: { model: TINY, messages: chat, reasoning_effort: "low", n_probs: 2 },
       });
       expect(res.statusCode).toBe(400);
       const { message } = errorOf(res.json());
-      expect(message).toMatch(/^body fields "reasoning_effort", "cache_prompt" not supported here \(accepted: model, /);
+      expect(message).toMatch(/^body fields "reasoning_effort", "n_probs" not supported here \(accepted: model, /);
       expect(message).toContain("logit_bias");
     } finally {
       await app.close();

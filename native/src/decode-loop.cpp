@@ -350,7 +350,7 @@ DecodeLoop::Slot * DecodeLoop::pick_slot(const Request & r, size_t & n_keep) {
     for (auto & s : slots_) {
         if (s.active) continue;
         size_t lcp = 0;
-        if (opt_.prefix_cache) {
+        if (opt_.prefix_cache && r.reuse_prefix) {
             const size_t n = std::min(s.cached.size(), r.prompt.size());
             while (lcp < n && s.cached[lcp] == r.prompt[lcp]) ++lcp;
         }
@@ -376,7 +376,7 @@ DecodeLoop::Slot * DecodeLoop::pick_slot(const Request & r, size_t & n_keep) {
 // gives; the last prompt token is always evaluated (its logits give the first token).
 void DecodeLoop::pick_lead(Slot & s) {
     s.lead = -1;
-    if (!opt_.prefix_cache || !opt_.kv_unified) return;
+    if (!opt_.prefix_cache || !opt_.kv_unified || !s.req.reuse_prefix) return;
     const auto & p = s.req.prompt;
     size_t best = 0;
     int lead = -1;

@@ -65,6 +65,8 @@ struct Request {
     bool ignore_eos = false;
     // DONE carries the generated token ids (Ollama's `context`).
     bool want_tokens = false;
+    // false (llama-server's cache_prompt: false): the whole prompt is evaluated, no cached or running prefix taken.
+    bool reuse_prefix = true;
     // Without a listener for streamed text the whole text comes with DONE: no JS wake-up per token.
     bool stream = true;
     double t_submit = 0;

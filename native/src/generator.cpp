@@ -156,7 +156,7 @@ static SamplingParams read_sampling(Napi::Env env, const Napi::Object & o) {
 }
 
 // submit(id, Int32Array prompt, {maxTokens, temperature, topP, topK, seed, repeatPenalty, repeatLastN, stop, ignoreEos, stream,
-//                                contextLimit, wantTokens})
+//                                contextLimit, wantTokens, reusePrefix})
 Napi::Value Generator::Submit(const Napi::CallbackInfo & info) {
     auto env = info.Env();
     if (close_requested_) throw Napi::Error::New(env, "generator is closed");
@@ -172,6 +172,7 @@ Napi::Value Generator::Submit(const Napi::CallbackInfo & info) {
     if (o.Has("contextLimit") && o.Get("contextLimit").IsNumber())
         r.n_ctx_limit = std::max(0, (int32_t) o.Get("contextLimit").As<Napi::Number>().Int32Value());
     if (o.Has("wantTokens")) r.want_tokens = o.Get("wantTokens").ToBoolean();
+    if (o.Has("reusePrefix")) r.reuse_prefix = o.Get("reusePrefix").ToBoolean();
     if (o.Has("stop") && o.Get("stop").IsArray()) {
         auto a = o.Get("stop").As<Napi::Array>();
         for (uint32_t i = 0; i < a.Length(); ++i) {

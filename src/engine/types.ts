@@ -129,6 +129,12 @@ export interface GenerateOptions extends SamplingOptions {
   contextTokens?: number[];
   /** Return the prompt's and the answer's token ids (GenerationResult.tokens). Defaults to false. */
   returnTokens?: boolean;
+  /**
+   * false: take no cached prefix for this request (llama-server's `cache_prompt: false`): its whole prompt is
+   * evaluated; what it leaves in the cache serves later requests as usual. Defaults to true (the engine's prefix
+   * cache decides; an engine without one evaluates every prompt whole anyway).
+   */
+  cachePrompt?: boolean;
 }
 
 export interface GenerationTimings {

@@ -53,6 +53,8 @@ export interface InferenceRequest {
   contextTokens?: number[];
   /** Return the prompt's and answer's token ids (InferenceOutcome.tokens). */
   returnTokens?: boolean;
+  /** false: reuse no cached prompt prefix (llama-server's cache_prompt: false; GenerateOptions.cachePrompt). */
+  cachePrompt?: boolean;
   /** Generate until the context is full (Ollama's num_predict -2): sampling.maxTokens is then not the client's. */
   fillContext?: boolean;
 }
@@ -404,6 +406,7 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
           contextSize: req.contextSize,
           contextTokens: req.contextTokens,
           returnTokens: req.returnTokens,
+          cachePrompt: req.cachePrompt,
         };
         result =
           req.kind === "chat" && template === undefined

@@ -83,6 +83,9 @@ describe("remote model", () => {
     expect(seen!.body).toMatchObject({ model: "up", max_tokens: 5, temperature: 0, stream: true, cache_prompt: true });
     expect(seen!.body.messages).toEqual([{ role: "user", content: "hi" }]);
     expect(seen!.auth).toBe("Bearer k-123");
+    // A request's own cache_prompt goes up over the extra body's.
+    await m.chat([{ role: "user", content: "hi" }], { maxTokens: 5, cachePrompt: false });
+    expect(seen!.body.cache_prompt).toBe(false);
     pool.close();
   });
 

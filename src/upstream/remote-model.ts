@@ -442,6 +442,9 @@ export function createRemoteModel(options: RemoteModelOptions): LoadedModel {
   function structuredBody(route: Route, o: GenerateOptions): Record<string, unknown> {
     const b: Record<string, unknown> = {};
     if (o.contextTokens?.length) unsupported("context (token ids of an earlier answer)");
+    // The request's own cache_prompt goes up as it came (llama-server and Reflexia honour it; a server that does not
+    // know the field refuses it, which reaches the client), over an extraBody default.
+    if (o.cachePrompt !== undefined) b.cache_prompt = o.cachePrompt;
     if (o.tools?.length)
       b.tools = o.tools.map((t) => ({
         type: "function",

@@ -77,6 +77,8 @@ export interface NativeSubmitParams {
   contextLimit?: number;
   /** "done" carries the generated token ids. Defaults to false. */
   wantTokens?: boolean;
+  /** false: no cached or running sequence's prefix is taken, the whole prompt is evaluated. Defaults to true. */
+  reusePrefix?: boolean;
   /** GBNF the output must match; grammarTriggers make it lazy (see GrammarConstraint). */
   grammar?: string;
   grammarRoot?: string;

@@ -490,6 +490,7 @@ async function createGenerationModel(
         maxTokens: Math.min(s.maxTokens, limit - prompt.length),
         contextLimit: limit,
         wantTokens: options.returnTokens === true,
+        reusePrefix: options.cachePrompt !== false,
         temperature: s.temperature,
         topP: s.topP,
         topK: s.topK,

@@ -162,6 +162,7 @@ export function registerOpenAiRoutes(app: RouteApp, deps: AppDeps): void {
         keepAliveSeconds: parseKeepAlive(body.keep_alive),
         signal,
         rag: ragOptionOf(body),
+        cachePrompt: body.cache_prompt,
       });
       const answer = (o: InferenceOutcome) => {
         const parsed = plan.parse && plan.tools ? parseToolCalls(o.text, plan.tools) : { content: o.text, calls: [] };
@@ -335,6 +336,7 @@ export function registerOpenAiRoutes(app: RouteApp, deps: AppDeps): void {
       keepAliveSeconds: parseKeepAlive(body.keep_alive),
       signal,
       rag: ragOptionOf(body),
+      cachePrompt: body.cache_prompt,
     });
     const id = newId("cmpl");
     const created = nowSeconds();

@@ -91,6 +91,8 @@ const sampling = {
   stream: Type.Optional(nullable(Type.Boolean())),
   stream_options: Type.Optional(nullable(Type.Object({ include_usage: Type.Optional(Type.Boolean()) }))),
   user: Type.Optional(Type.String()),
+  /** llama-server's: false evaluates the whole prompt, taking no cached prefix (true, the default, allows it). */
+  cache_prompt: Type.Optional(Type.Boolean()),
   role: Type.Optional(roleIdSchema),
   keep_alive: Type.Optional(keepAliveSchema),
   ...ragRequestProperties,
