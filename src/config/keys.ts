@@ -23,10 +23,10 @@ export const GPU_LAYER_MODES = ["auto", "max"] as const;
 export type GpuLayersSetting = (typeof GPU_LAYER_MODES)[number] | number;
 /** CONTEXT_OVERFLOW=…: what a request whose prompt plus max_tokens exceeds its context gets. */
 export const CONTEXT_OVERFLOW_POLICIES = ["truncate", "error"] as const;
+export type ContextOverflowPolicy = (typeof CONTEXT_OVERFLOW_POLICIES)[number];
 /** How many waiting prompts one decode step of the native engine evaluates (scheduler.prompt_split). */
 export const PROMPT_SPLIT_MODES = ["auto", "never", "always"] as const;
 export type PromptSplitMode = (typeof PROMPT_SPLIT_MODES)[number];
-export type ContextOverflowPolicy = (typeof CONTEXT_OVERFLOW_POLICIES)[number];
 
 // Each helper returns a fresh schema: a key's metadata is registered on its own schema instance.
 const bool = () =>

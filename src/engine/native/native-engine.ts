@@ -95,7 +95,7 @@ export interface NativeEngineOptions {
    * the whole batch is done; "auto" leaves the next waiting prompt to the next step when a cost model (time per row
    * and per llama_decode call, measured on the running model) says the requests' waits are shorter in sum that way —
    * on the CPU a burst of short prompts goes one or a few per step, the first ones answering sooner (native/README.md,
-   * "Prompt scheduling"); "never" takes as many as the batch size allows; "always" one prompt per step (tests).
+   * "Prompt split"); "never" takes as many as the batch size allows; "always" one prompt per step (tests).
    * Counted in stats().promptSplits. Defaults to config `scheduler.prompt_split`.
    */
   promptSplit?: PromptSplitMode;
