@@ -2,7 +2,7 @@
 // server when one answers (one view of the store and of what is loaded), else works on the store directly.
 import type { Command } from "commander";
 import { formatModelfile, formatParameters } from "../registry/format-modelfile.ts";
-import type { RegistryPullProgress } from "../registry/index.ts";
+import { configuredPullOptions, type RegistryPullProgress } from "../registry/index.ts";
 import type { CliContextFactory } from "./context.ts";
 import { formatBytes, printJson, table } from "./output.ts";
 
@@ -114,11 +114,8 @@ export function registerModelAdminCommands(program: Command, getContext: CliCont
       const insecure = opts.insecure === true;
       if (server) await server.progress("/api/pull", { model: name, stream: true, insecure }, print);
       else {
-        const r = ctx.loaded.config.registry;
         await ctx.store.pullFromRegistry(name, {
-          bases: { ollama: r.ollama_base_url, huggingface: r.huggingface_base_url },
-          readTimeoutSeconds: r.pull_read_timeout_seconds,
-          minBytesPerSecond: r.pull_min_bytes_per_second,
+          ...configuredPullOptions(ctx.loaded.config.registry),
           onProgress: print,
           insecure,
         });

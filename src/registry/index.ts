@@ -19,7 +19,12 @@ export { compareByPrecision, fileTypePrecision } from "./file-types.ts";
 export { quantizeFile, UNQUANTIZED_FILE_TYPES, validateQuantizations } from "./quantize-variants.ts";
 export { tempPath } from "./atomic-fs.ts";
 export * from "./types.ts";
-export type { RegistryPullOptions, RegistryPullProgress, RegistryPullResult } from "./pull-from-registry.ts";
+export {
+  configuredPullOptions,
+  type RegistryPullOptions,
+  type RegistryPullProgress,
+  type RegistryPullResult,
+} from "./pull-from-registry.ts";
 export { parseRegistryName, type RegistryBases, type RegistryName } from "./parse-registry-name.ts";
 export { assertDigest, UPLOAD_KEEP_MS, type BlobUploads, type HeldBlob } from "./blob-uploads.ts";
 export {

@@ -3,6 +3,7 @@
 import { existsSync } from "node:fs";
 import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
+import type { Config } from "../config/index.ts";
 import { ReflexiaError } from "../errors/index.ts";
 import { readGgufHeader } from "../gguf/index.ts";
 import { downloadWithResume } from "./download-with-resume.ts";
@@ -31,6 +32,17 @@ export interface RegistryPullOptions {
   minBytesPerSecond?: number;
   /** Allows an `http://host/…` name (Ollama's `insecure`); without it such a name is refused. */
   insecure?: boolean;
+}
+
+/** The configured registries and transfer limits (config `registry.*`) as pull options: the server's and the CLI's. */
+export function configuredPullOptions(
+  registry: Config["registry"],
+): Pick<RegistryPullOptions, "bases" | "readTimeoutSeconds" | "minBytesPerSecond"> {
+  return {
+    bases: { ollama: registry.ollama_base_url, huggingface: registry.huggingface_base_url },
+    readTimeoutSeconds: registry.pull_read_timeout_seconds,
+    minBytesPerSecond: registry.pull_min_bytes_per_second,
+  };
 }
 
 export interface RegistryPullResult {

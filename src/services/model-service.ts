@@ -19,7 +19,8 @@ import {
   type HeldBlob,
   type ModelfileSettings,
   type ModelStore,
-  type RegistryPullProgress,
+  configuredPullOptions,
+  type RegistryPullOptions,
   type RegistryPullResult,
 } from "../registry/index.ts";
 import type { Scheduler, VariantStatus } from "../scheduler/index.ts";
@@ -43,7 +44,7 @@ export interface ModelService {
   /** Pulls an Ollama-style name from the configured registry (registry.ollama_base_url, …huggingface_base_url). */
   pull(
     name: string,
-    options?: { onProgress?: (p: RegistryPullProgress) => void; signal?: AbortSignal; insecure?: boolean },
+    options?: Pick<RegistryPullOptions, "onProgress" | "signal" | "insecure">,
   ): Promise<RegistryPullResult>;
   list(): Promise<ModelListing[]>;
   show(ref: string): Promise<ModelDetails>;
@@ -135,13 +136,7 @@ export function createModelService(deps: {
   const checkFiles = (req: CreateModelRequest) => checkFilesOf(store, req);
   return {
     uploads: store.uploads,
-    pull: (name, options = {}) =>
-      store.pullFromRegistry(name, {
-        bases: { ollama: registry.ollama_base_url, huggingface: registry.huggingface_base_url },
-        readTimeoutSeconds: registry.pull_read_timeout_seconds,
-        minBytesPerSecond: registry.pull_min_bytes_per_second,
-        ...options,
-      }),
+    pull: (name, options = {}) => store.pullFromRegistry(name, { ...configuredPullOptions(registry), ...options }),
     list: () => store.list(),
     show: (ref) => store.show(ref),
     running: () => scheduler.status().variants,
