@@ -6,8 +6,9 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { chromium, type Browser, type BrowserContext, type Page, type Route } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildSyntheticVocab, MODEL_SHAPES } from "../src/gguf/index.ts";
 import { startLiveServer, TINY, type LiveServer } from "./deploy-live-server.ts";
 import { checkBinaries } from "./deploy-require-binary.ts";
 import { cleanupTempDirs, makeTempDir, writeTinyGguf } from "./registry-fixtures.ts";
@@ -244,9 +245,22 @@ describe.skipIf(bins.skip)("web UI in chromium", () => {
 
   it("stopping a reply keeps what came and says what it cost", async () => {
     await page.fill("#max-tokens", "512");
-    // Greedy, so the reply is the same every run: the tiny model's greedy answer here runs to the token limit (a
-    // sampled one sometimes ended after a few tokens, before Stop could be clicked).
     await page.fill("#temperature", "0");
+    // The reply must still be streaming when Stop lands, but the random tiny model may end it after a few tokens (the
+    // history before this turn is sampled, so even a greedy reply here differs between runs; CI saw one end in a
+    // single render). So this one request carries a logit_bias that bans the end-of-generation tokens (</s>,
+    // <|im_end|>), added on its way out: the page and its Stop are unchanged, the reply just cannot end by itself.
+    const vocab = buildSyntheticVocab(MODEL_SHAPES.tiny.nVocab);
+    const endIds = ["</s>", "<|im_end|>"].map((t) => vocab.tokens.indexOf(t));
+    expect(endIds.every((id) => id >= 0)).toBe(true);
+    let routed = 0;
+    const banEnd = async (route: Route) => {
+      routed++;
+      const body = JSON.parse(route.request().postData() ?? "{}") as Record<string, unknown>;
+      body.logit_bias = Object.fromEntries(endIds.map((id) => [String(id), -100]));
+      await route.continue({ postData: JSON.stringify(body) });
+    };
+    await page.route("**/v1/chat/completions", banEnd);
     // Stop from inside the page on the first streamed text: the random tiny model often ends a reply by itself within
     // a few hundred milliseconds, so a click sent from the test process could land after the reply ended. The
     // observer is installed before the message is sent.
@@ -295,9 +309,11 @@ describe.skipIf(bins.skip)("web UI in chromium", () => {
         uploadThroughput: -1,
       });
       await cdp.detach();
+      await page.unroute("**/v1/chat/completions", banEnd);
     }
     const reply = page.locator(".msg-assistant").last();
     await page.waitForFunction(() => !document.querySelector(".msg-assistant.streaming"));
+    expect(routed).toBe(1);
     expect(stopped, "the reply was still streaming when Stop was clicked").toBe(true);
     expect(await reply.getAttribute("class")).toMatch(/msg-stopped/);
     expect(await reply.locator(".stopped-note").count()).toBe(1);
