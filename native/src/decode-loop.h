@@ -33,9 +33,10 @@ namespace rfx {
 // the defaults live once, in src/engine/native/native-engine.ts.
 // fill_attention_tile: AUTO when its cost model says it is faster, NEVER, ALWAYS whenever the cache allows (tests).
 enum class TileFill { NEVER, AUTO, ALWAYS };
-// How many waiting prompts one step evaluates (prompt_split_stops): NEVER as many as the batch holds, AUTO while the
-// cost model says the next one costs the step's other sequences less than a step of its own would cost it and the
-// prompts behind it, ALWAYS one prompt per step.
+// How many waiting prompts one step evaluates (prompt_split_may_stop, prompt_split_stops): NEVER as many as the batch
+// holds; AUTO at least half of the waiting prompt rows, then more while the cost model says the next one costs the
+// step's other sequences less than a step of its own would cost it and the prompts behind it, and a prompt left to
+// the next step once is not left again (a burst goes in at most two steps); ALWAYS one prompt per step.
 enum class PromptSplit { NEVER, AUTO, ALWAYS };
 
 struct LoopOptions {
@@ -169,6 +170,7 @@ class DecodeLoop {
         std::vector<uint8_t> parked;
         size_t parked_n = 0;       // tokens in `parked`
         bool restore = false;      // admitted on a parked cache: put it back before the prompt's first step
+        bool left_once = false;    // a prompt split left this prompt to the next step once: it is not left again
         std::vector<int32_t> generated;      // when req.want_tokens
         llama_token last = 0;
         int32_t batch_idx = -1;  // row of this slot's logits in the current batch, -1 if none
@@ -202,6 +204,7 @@ class DecodeLoop {
     void pick_lead(Slot & s);
     bool follow_lead(Slot & s);
     void fill_attention_tile(std::vector<std::pair<Slot *, int32_t>> & chunks);
+    bool prompt_split_may_stop(const Slot & s, int64_t taken_rows, int64_t waiting_rows) const;
     bool prompt_split_stops(int32_t n_rows, int32_t n_waiting, int32_t n_delayed) const;
     int32_t used_cells() const;
     int32_t held_cells(const Slot * except) const;

@@ -356,7 +356,7 @@ export const CONFIG_SCHEMA = z.object({
       z.enum(PROMPT_SPLIT_MODES),
       "PROMPT_SPLIT",
       "auto",
-      "Native engine: how many waiting prompts one decode step evaluates. Prompts evaluated together all get their first token when the whole batch is done; auto leaves the next one to the next step when the measured costs say the requests wait less in sum that way (on the CPU a burst of short prompts goes one or a few per step: the first answer sooner, the last slightly later, a few per cent less throughput), never takes as many as the batch holds (llama-server's way), always one per step.",
+      "Native engine: how many waiting prompts one decode step evaluates. Prompts evaluated together all get their first token when the whole batch is done; auto takes at least half of the waiting prompt rows and leaves the rest to the next step when the measured costs say the requests wait less in sum that way, never leaving a prompt twice (on the CPU a burst goes in two steps: its first half answers sooner, the rest one call later, a few per cent less throughput in bursts), never takes as many as the batch holds (llama-server's way), always one per step.",
     ),
   }),
   engine: z.object({

@@ -299,10 +299,11 @@ export interface ReflexiaConfigOptions {
     max_loaded_variants?: Config["scheduler"]["max_loaded_variants"];
     /**
      * Native engine: how many waiting prompts one decode step evaluates. Prompts evaluated together all get their
-     * first token when the whole batch is done; auto leaves the next one to the next step when the measured costs
-     * say the requests wait less in sum that way (on the CPU a burst of short prompts goes one or a few per step:
-     * the first answer sooner, the last slightly later, a few per cent less throughput), never takes as many as the
-     * batch holds (llama-server's way), always one per step.
+     * first token when the whole batch is done; auto takes at least half of the waiting prompt rows and leaves the
+     * rest to the next step when the measured costs say the requests wait less in sum that way, never leaving a
+     * prompt twice (on the CPU a burst goes in two steps: its first half answers sooner, the rest one call later, a
+     * few per cent less throughput in bursts), never takes as many as the batch holds (llama-server's way), always
+     * one per step.
      *
      * Defaults to `"auto"` (config file `scheduler.prompt_split`, environment `PROMPT_SPLIT`).
      */

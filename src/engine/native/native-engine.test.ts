@@ -509,6 +509,41 @@ describe("native engine: prompt split", () => {
     }
   });
 
+  it("auto: a burst goes in at most two prompt steps, the first half first", async () => {
+    const e = createNativeEngine({ threads: 1, promptSplit: "auto" });
+    try {
+      const m = await e.loadModel({ path: modelPath, parallel: 4, contextSize: 4096 });
+      let splitBursts = 0;
+      // The first bursts measure the costs (until then a step takes every prompt); each burst's prompts are new
+      // (~128 tokens, where one prompt's rows cost more than a call, so the cost rule alone would go one per step).
+      for (let i = 0; i < 8; i++) {
+        m.resetStats();
+        const rs = await Promise.all(
+          ["North", "South", "East", "West"].map((w) =>
+            m.generate(`${i} ${w} harbour at dawn, ${"ships and gulls over the grey water, ".repeat(4)}`, {
+              maxTokens: 4,
+              temperature: 0,
+              ignoreEos: true,
+            }),
+          ),
+        );
+        const st = m.stats();
+        expect(st.promptSplits).toBeLessThanOrEqual(1);
+        // One prompt step, or two (the second with the first half's tokens) and the second half's extra token.
+        expect(st.decodeSteps).toBe(4 + st.promptSplits);
+        expect(rs.every((r) => r.completionTokens === 4)).toBe(true);
+        if (st.promptSplits === 1) {
+          splitBursts++;
+          const ttft = rs.map((r) => r.timings.ttftMs);
+          expect(Math.max(ttft[0], ttft[1])).toBeLessThan(Math.min(ttft[2], ttft[3]));
+        }
+      }
+      expect(splitBursts).toBeGreaterThan(0);
+    } finally {
+      await e.dispose();
+    }
+  });
+
   it("never: a burst's prompts share the first step", async () => {
     const e = createNativeEngine({ threads: 1, promptSplit: "never" });
     try {

@@ -92,10 +92,11 @@ export interface NativeEngineOptions {
   tileFill?: TileFillMode;
   /**
    * How many waiting prompts one decode step evaluates. Prompts evaluated together all reach their first token when
-   * the whole batch is done; "auto" leaves the next waiting prompt to the next step when a cost model (time per row
-   * and per llama_decode call, measured on the running model) says the requests' waits are shorter in sum that way —
-   * on the CPU a burst of short prompts goes one or a few per step, the first ones answering sooner (native/README.md,
-   * "Prompt split"); "never" takes as many as the batch size allows; "always" one prompt per step (tests).
+   * the whole batch is done; "auto" takes at least half of the waiting prompt rows and leaves the rest to the next
+   * step when a cost model (time per row and per llama_decode call, measured on the running model) says the requests'
+   * waits are shorter in sum that way, never leaving a prompt twice — on the CPU a burst goes in two steps, its first
+   * half answering sooner (native/README.md, "Prompt split"); "never" takes as many as the batch size allows;
+   * "always" one prompt per step (tests).
    * Counted in stats().promptSplits. Defaults to config `scheduler.prompt_split`.
    */
   promptSplit?: PromptSplitMode;
