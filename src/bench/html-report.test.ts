@@ -115,4 +115,16 @@ describe("benchmark HTML report", () => {
     expect(page).toContain("8 slots, Reflexia prompt split never, 64 tokens per request");
     expect(renderBenchmarkReport({ ...servingRun, rows: [], multiTurn: [] })).not.toContain("prompt split");
   });
+
+  it("names the ggml CPU variant both servers loaded, and both when they differ", () => {
+    const same = { reflexia: "haswell", llama: "haswell" };
+    expect(renderBenchmarkReport({ ...servingRun, ggmlCpuVariants: same, rows: [], multiTurn: [] })).toContain(
+      "paired trials (medians; ratio = Reflexia / llama-server), ggml CPU haswell; load average",
+    );
+    const differ = { reflexia: "zen4", llama: "haswell" };
+    expect(renderBenchmarkReport({ ...servingRun, ggmlCpuVariants: differ, rows: [], multiTurn: [] })).toContain(
+      "ggml CPU Reflexia zen4 vs llama-server haswell (different kernels)",
+    );
+    expect(renderBenchmarkReport({ ...servingRun, rows: [], multiTurn: [] })).not.toContain("ggml CPU");
+  });
 });

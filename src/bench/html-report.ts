@@ -334,11 +334,19 @@ export function trendSection(points: readonly TrendPoint[]): string {
   );
 }
 
+/** ", ggml CPU X" (both servers loaded X), the two names when they differ, nothing for runs stored without them. */
+function servingVariants(r: ServingBenchmarkResult): string {
+  const v = r.ggmlCpuVariants;
+  if (!v || (!v.reflexia && !v.llama)) return "";
+  if (v.reflexia === v.llama) return `, ggml CPU ${escapeHtml(v.reflexia ?? "")}`;
+  return `, ggml CPU Reflexia ${escapeHtml(v.reflexia ?? "unknown")} vs llama-server ${escapeHtml(v.llama ?? "unknown")} (different kernels)`;
+}
+
 function servingSection(r: ServingBenchmarkResult): string {
   const med = (xs: ServingSample[], k: "tokensPerSecond" | "ttftP50Ms") => fmt(median(xs.map((x) => x[k])), 1);
   return (
     `<section id="serving"><h2>Serving: Reflexia vs llama-server through one HTTP client</h2>` +
-    `<p>${escapeHtml(r.model)}, ${r.threads} threads, context ${r.contextSize}, ${r.parallel} slots${r.llamaKvUnified ? " (llama-server with --kv-unified: one KV pool, as Reflexia's)" : ""}${r.promptSplit ? `, Reflexia prompt split ${r.promptSplit}` : ""}, ${r.tokens} tokens per request, ${r.trials} paired trials (medians; ratio = Reflexia / llama-server); load average ${r.loadAverage.join(" ")}.</p>` +
+    `<p>${escapeHtml(r.model)}, ${r.threads} threads, context ${r.contextSize}, ${r.parallel} slots${r.llamaKvUnified ? " (llama-server with --kv-unified: one KV pool, as Reflexia's)" : ""}${r.promptSplit ? `, Reflexia prompt split ${r.promptSplit}` : ""}, ${r.tokens} tokens per request, ${r.trials} paired trials (medians; ratio = Reflexia / llama-server)${servingVariants(r)}; load average ${r.loadAverage.join(" ")}.</p>` +
     htmlTable(
       [
         "concurrency",

@@ -3,7 +3,7 @@
 // concurrencies (unique prompts), and a multi-turn chat on 2 slots; paired trials, median ratios.
 // Run: reflexia benchmark serving --llama-server PATH [--model name:tag] [--concurrency 1,4,8] [--tokens 64]
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,6 +15,7 @@ import { ReflexiaError } from "../errors/index.ts";
 import { median, percentile } from "./bench-stats.ts";
 import { freePort } from "./free-port.ts";
 import { nonTextTokens } from "./non-text-tokens.ts";
+import { collectSystemInfo, parseGgmlCpuVariant, type BenchmarkSystemInfo } from "./system-info.ts";
 import { splitThreadCpu, threadCpuMs } from "./thread-cpu.ts";
 import { startedAt, startReflexiaServe } from "./child-server.ts";
 import { flatten } from "./start-bench-server.ts";
@@ -106,6 +107,14 @@ export interface ServingBenchmarkResult {
   tokens: number;
   trials: number;
   loadAverage: number[];
+  /**
+   * ggml's CPU variant each server process loaded (from its /proc/PID/maps; `haswell`, `sapphirerapids` …): both link
+   * the same prebuilt libraries, so they should match; a mismatch means the ratios compare kernels too. Absent from
+   * results stored before 2026-12-04, and a side whose maps could not be read is left out.
+   */
+  ggmlCpuVariants?: { reflexia?: string; llama?: string };
+  /** The machine (CPU model, SIMD flags, cores, memory). Absent from results stored before 2026-12-04. */
+  system?: BenchmarkSystemInfo;
   rows: ServingRow[];
   multiTurn: MultiTurnRow[];
 }
@@ -182,6 +191,22 @@ interface Side {
   /** The server's process, whose threads' CPU each concurrency trial reads. */
   pid: number | undefined;
   close(): Promise<void>;
+}
+
+/** ggml's CPU variant that a server process has loaded, from its memory maps; undefined when they cannot be read. */
+function loadedCpuVariant(pid: number | undefined): string | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    return parseGgmlCpuVariant(readFileSync(`/proc/${pid}/maps`, "utf8"));
+  } catch {
+    return undefined;
+  }
+}
+
+/** The log's words for the variants: one name when both loaded the same, both (and why it matters) when not. */
+function describeVariants(v: { reflexia?: string; llama?: string }): string {
+  if (v.reflexia && v.reflexia === v.llama) return `ggml CPU ${v.reflexia}`;
+  return `ggml CPU Reflexia ${v.reflexia ?? "unknown"} vs llama-server ${v.llama ?? "unknown"} (different kernels: the ratios compare them too)`;
 }
 
 async function startLlamaServer(
@@ -418,11 +443,16 @@ export async function runServingBenchmark(options: ServingBenchmarkOptions): Pro
 
   try {
     const rows: ServingRow[] = [];
+    const variants: { reflexia?: string; llama?: string } = {};
     {
       const sides = await startBoth(parallel);
       try {
+        for (const s of sides) {
+          const v = loadedCpuVariant(s.pid);
+          if (v) variants[s.name] = v;
+        }
         log(
-          `serving: ${options.model} (${file}), ${threads} threads, context ${contextSize}, ${parallel} slots${options.llamaKvUnified ? " (llama-server --kv-unified: one KV pool, as Reflexia's)" : ""}, Reflexia prompt split ${promptSplit}, ${tokens} tokens per request, ${trials} paired trials; load ${loadavg()
+          `serving: ${options.model} (${file}), ${threads} threads, context ${contextSize}, ${parallel} slots${options.llamaKvUnified ? " (llama-server --kv-unified: one KV pool, as Reflexia's)" : ""}, Reflexia prompt split ${promptSplit}, ${tokens} tokens per request, ${trials} paired trials; ${describeVariants(variants)}; load ${loadavg()
             .map((x) => x.toFixed(2))
             .join(" ")}`,
         );
@@ -531,6 +561,11 @@ export async function runServingBenchmark(options: ServingBenchmarkOptions): Pro
       tokens,
       trials,
       loadAverage: loadavg().map((x) => Math.round(x * 100) / 100),
+      ggmlCpuVariants: variants,
+      system: {
+        ...collectSystemInfo(),
+        ...(variants.reflexia ? { ggmlCpuVariant: variants.reflexia } : {}),
+      },
       rows,
       multiTurn,
     };
