@@ -109,6 +109,100 @@ describe("unknown fields are refused by name", () => {
   });
 });
 
+describe("fields inside chat messages", () => {
+  const post = async (app: Awaited<ReturnType<typeof appWith>>["app"], messages: unknown[]) =>
+    app.inject({ method: "POST", url: "/v1/chat/completions", payload: { model: TINY, messages, max_tokens: 4 } });
+  const call = { id: "call_1", type: "function", function: { name: "lookup", arguments: "{}" } };
+
+  it.each([
+    ["a message", [{ role: "user", content: "hi", priority: 1 }], 'messages[0] field "priority"'],
+    [
+      "a content part",
+      [{ role: "user", content: [{ type: "text", text: "hi", cache_control: { type: "ephemeral" } }] }],
+      'messages[0].content[0] field "cache_control"',
+    ],
+    [
+      "a tool call",
+      [{ role: "assistant", content: null, tool_calls: [{ ...call, status: "done" }] }],
+      'messages[0].tool_calls[0] field "status"',
+    ],
+    [
+      "a tool call's function",
+      [{ role: "assistant", content: null, tool_calls: [{ ...call, function: { ...call.function, strict: true } }] }],
+      'messages[0].tool_calls[0].function field "strict"',
+    ],
+  ])("an unknown field of %s is a 400 naming it by path", async (_what, messages, named) => {
+    const { app } = await appWith();
+    try {
+      const res = await post(app, messages);
+      expect(res.statusCode).toBe(400);
+      const e = errorOf(res.json());
+      expect(e.code).toBe("RFX_VALIDATION");
+      expect(e.message).toContain(named);
+      expect(e.message).toContain("not supported here (accepted: ");
+    } finally {
+      await app.close();
+    }
+  });
+
+  it("an assistant message sent back as OpenAI returns it (refusal, annotations, audio, function_call null; index) is taken", async () => {
+    const { app } = await appWith();
+    try {
+      const res = await post(app, [
+        { role: "user", content: "hi" },
+        {
+          role: "assistant",
+          content: null,
+          refusal: null,
+          annotations: [],
+          audio: null,
+          function_call: null,
+          tool_calls: [{ ...call, index: 0 }],
+        },
+        { role: "tool", tool_call_id: "call_1", content: "42" },
+      ]);
+      expect(res.statusCode).toBe(200);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it("a refusal is the assistant turn's text; audio, function_call and misplaced refusals are refused by name", async () => {
+    const { app } = await appWith();
+    try {
+      const turn = (assistant: Record<string, unknown>) => [
+        { role: "user", content: "hi" },
+        { role: "assistant", ...assistant },
+        { role: "user", content: "why?" },
+      ];
+      const usage = async (assistant: Record<string, unknown>) => {
+        const res = await post(app, turn(assistant));
+        expect(res.statusCode).toBe(200);
+        return res.json().usage.prompt_tokens as number;
+      };
+      const said = "I cannot help with that request";
+      expect(await usage({ content: null, refusal: said })).toBe(await usage({ content: said }));
+      expect(await usage({ content: null, refusal: said })).toBeGreaterThan(await usage({ content: null }));
+      for (const [assistant, field, words] of [
+        [{ content: null, audio: { id: "audio_1" } }, "messages[1].audio", "text only"],
+        [{ content: null, function_call: { name: "f", arguments: "{}" } }, "messages[1].function_call", "tool_calls"],
+        [{ content: "yes", refusal: "no" }, "messages[1] has both content and a refusal", "one or the other"],
+      ] as const) {
+        const res = await post(app, turn(assistant));
+        expect(res.statusCode).toBe(400);
+        const e = errorOf(res.json());
+        expect(e.message).toContain(field);
+        expect(e.message).toContain(words);
+      }
+      const res = await post(app, [{ role: "user", content: "hi", refusal: "no" }]);
+      expect(res.statusCode).toBe(400);
+      expect(errorOf(res.json()).message).toContain("messages[0].refusal belongs to assistant messages");
+    } finally {
+      await app.close();
+    }
+  });
+});
+
 describe("fields that ask for what this server cannot do", () => {
   it.each([
     [{ store: true }, "store: true is not supported"],

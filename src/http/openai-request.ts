@@ -3,7 +3,36 @@
 import type { ChatMessage, ToolCall, ToolChoice, ToolDefinition, TokenLogprob } from "../engine/types.ts";
 import { MAX_TOP_LOGPROBS } from "../engine/types.ts";
 import { ReflexiaError } from "../errors/index.ts";
-import { MAX_CHOICES, type OpenAiMessage, type OpenAiTool, type OpenAiToolChoice } from "./schemas/openai.ts";
+import { assertKnownFields } from "./known-fields.ts";
+import {
+  contentPartSchema,
+  MAX_CHOICES,
+  messageSchema,
+  toolCallSchema,
+  type OpenAiMessage,
+  type OpenAiTool,
+  type OpenAiToolChoice,
+} from "./schemas/openai.ts";
+
+const MESSAGE_FIELDS = Object.keys(messageSchema.properties);
+const CONTENT_PART_FIELDS = Object.keys(contentPartSchema.properties);
+const TOOL_CALL_FIELDS = Object.keys(toolCallSchema.properties);
+const TOOL_CALL_FUNCTION_FIELDS = Object.keys(toolCallSchema.properties.function.properties);
+
+/**
+ * Refuses, by path, a field of a message, a content part or a tool call that the schema does not declare: the
+ * top-level check (known-fields.ts) does not reach inside `messages`, and a field accepted there and ignored is a
+ * bug too. OpenAI refuses them as well ("Additional properties are not allowed").
+ */
+function assertKnownMessageFields(m: OpenAiMessage, i: number): void {
+  assertKnownFields(m, MESSAGE_FIELDS, `messages[${i}]`);
+  if (Array.isArray(m.content))
+    m.content.forEach((p, j) => assertKnownFields(p, CONTENT_PART_FIELDS, `messages[${i}].content[${j}]`));
+  m.tool_calls?.forEach((c, j) => {
+    assertKnownFields(c, TOOL_CALL_FIELDS, `messages[${i}].tool_calls[${j}]`);
+    assertKnownFields(c.function, TOOL_CALL_FUNCTION_FIELDS, `messages[${i}].tool_calls[${j}].function`);
+  });
+}
 
 function textOf(content: OpenAiMessage["content"], index: number): string {
   if (content === null || content === undefined) return "";
@@ -37,12 +66,36 @@ export function parseArguments(args: string, where: string): Record<string, unkn
 export function toChatMessages(messages: OpenAiMessage[]): ChatMessage[] {
   const names = new Map<string, string>();
   return messages.map((m, i) => {
+    assertKnownMessageFields(m, i);
     if (m.role === "function")
       throw new ReflexiaError(
         "RFX_VALIDATION",
         `messages[${i}].role "function" belongs to the deprecated functions API; send tools and role "tool" instead`,
       );
-    const content = textOf(m.content, i);
+    if (m.function_call)
+      throw new ReflexiaError(
+        "RFX_VALIDATION",
+        `messages[${i}].function_call belongs to the deprecated functions API; send the call in tool_calls instead`,
+        { field: `messages[${i}].function_call` },
+      );
+    if (m.audio)
+      throw new ReflexiaError(
+        "RFX_VALIDATION",
+        `messages[${i}].audio refers to an audio answer; this server answers in text only, so send its transcript as content`,
+        { field: `messages[${i}].audio` },
+      );
+    // An assistant turn OpenAI refused has its text in `refusal` and no content: that text is what the model said.
+    // (`annotations`, the citations of a web-search answer, describe the content and have no place in a prompt.)
+    const text = textOf(m.content, i);
+    if (m.refusal && (m.role !== "assistant" || text !== ""))
+      throw new ReflexiaError(
+        "RFX_VALIDATION",
+        m.role !== "assistant"
+          ? `messages[${i}].refusal belongs to assistant messages (this one is role ${m.role})`
+          : `messages[${i}] has both content and a refusal; an assistant turn has one or the other`,
+        { field: `messages[${i}].refusal` },
+      );
+    const content = text || (m.refusal ?? "");
     if (m.role === "tool") {
       if (!m.tool_call_id)
         throw new ReflexiaError("RFX_VALIDATION", `messages[${i}] (role tool) needs the tool_call_id it answers`);

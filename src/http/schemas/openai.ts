@@ -15,20 +15,29 @@ import {
 } from "./common.ts";
 import { ragRequestProperties } from "./documents.ts";
 
-const contentPartSchema = Type.Object({ type: Type.String(), text: Type.Optional(Type.String()) });
+export const contentPartSchema = Type.Object({ type: Type.String(), text: Type.Optional(Type.String()) });
 
-const toolCallSchema = Type.Object({
+export const toolCallSchema = Type.Object({
   id: Type.String({ maxLength: 200 }),
   type: Type.Optional(Type.Literal("function")),
   function: Type.Object({ name: Type.String({ maxLength: 200 }), arguments: Type.String() }),
+  // The call's place in a streamed answer: clients that add up the deltas keep it; the array's order says the same.
+  index: Type.Optional(Type.Integer({ minimum: 0 })),
 });
 
-const messageSchema = Type.Object({
+// The fields of an assistant message as OpenAI returns it (refusal, annotations, audio, function_call) are declared
+// because clients send the message back as they got it; openai-request.ts honours or refuses each. Any other field
+// of a message, a content part or a tool call is refused by name (assertKnownMessageFields), as OpenAI does.
+export const messageSchema = Type.Object({
   role: stringEnum(["system", "developer", "user", "assistant", "tool", "function"]),
   content: Type.Optional(Type.Union([Type.String(), Type.Null(), Type.Array(contentPartSchema, { maxItems: 1000 })])),
   name: Type.Optional(Type.String()),
   tool_calls: Type.Optional(nullable(Type.Array(toolCallSchema, { maxItems: 128 }))),
   tool_call_id: Type.Optional(Type.String({ maxLength: 200 })),
+  refusal: Type.Optional(nullable(Type.String())),
+  annotations: Type.Optional(nullable(Type.Array(Type.Unknown(), { maxItems: 1000 }))),
+  audio: Type.Optional(nullable(Type.Object({ id: Type.String() }))),
+  function_call: Type.Optional(nullable(Type.Object({ name: Type.String(), arguments: Type.String() }))),
 });
 
 export type OpenAiMessage = Static<typeof messageSchema>;
