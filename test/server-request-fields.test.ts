@@ -203,6 +203,66 @@ describe("fields inside chat messages", () => {
   });
 });
 
+describe("fields inside Ollama chat messages", () => {
+  const post = async (app: Awaited<ReturnType<typeof appWith>>["app"], messages: unknown[]) =>
+    app.inject({ method: "POST", url: "/api/chat", payload: { model: TINY, messages, stream: false } });
+  const call = { function: { name: "lookup", arguments: { q: "x" } } };
+
+  it.each([
+    ["a message", [{ role: "user", content: "hi", priority: 1 }], 'messages[0] field "priority"'],
+    [
+      "a tool call",
+      [{ role: "assistant", content: "", tool_calls: [{ ...call, id: "call_1" }] }],
+      'messages[0].tool_calls[0] field "id"',
+    ],
+    [
+      "a tool call's function",
+      [{ role: "assistant", content: "", tool_calls: [{ function: { ...call.function, strict: true } }] }],
+      'messages[0].tool_calls[0].function field "strict"',
+    ],
+    [
+      "a thinking trace",
+      [{ role: "assistant", content: "ok", thinking: "let me see" }],
+      'messages[0].thinking: no model here has the "thinking" capability',
+    ],
+    [
+      "a tool_name outside a tool message",
+      [{ role: "user", content: "hi", tool_name: "lookup" }],
+      "messages[0].tool_name names the tool",
+    ],
+  ])("%s: a 400 in Ollama's shape naming it by path", async (_what, messages, named) => {
+    const { app } = await appWith();
+    try {
+      const res = await post(app, messages);
+      expect(res.statusCode).toBe(400);
+      const e = errorOf(res.json());
+      expect(e.ollama).toBe(true);
+      expect(e.message).toContain(named);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it("an assistant message sent back as Ollama returns it (tool call index, empty thinking) is taken", async () => {
+    const { app } = await appWith();
+    try {
+      const res = await post(app, [
+        { role: "user", content: "hi" },
+        {
+          role: "assistant",
+          content: "",
+          thinking: "",
+          tool_calls: [{ function: { index: 0, ...call.function } }],
+        },
+        { role: "tool", content: "42", tool_name: "lookup" },
+      ]);
+      expect(res.statusCode).toBe(200);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
 describe("fields that ask for what this server cannot do", () => {
   it.each([
     [{ store: true }, "store: true is not supported"],

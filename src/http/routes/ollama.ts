@@ -10,6 +10,7 @@ import type { ModelManifest } from "../../registry/index.ts";
 import type { InferenceOutcome, InferenceRequest, ReflexiaMeta } from "../../services/inference-service.ts";
 import { ollamaErrorBody } from "../error-handler.ts";
 import { parseKeepAlive } from "../keep-alive.ts";
+import { assertKnownFields } from "../known-fields.ts";
 import { ragOptionOf } from "../../services/rag/rag-request.ts";
 import { assertOllamaOptions } from "./ollama/check-options.ts";
 import {
@@ -19,6 +20,8 @@ import {
   generateBodySchema,
   legacyEmbeddingsBodySchema,
   modelNameBodySchema,
+  ollamaMessageSchema,
+  ollamaToolCallSchema,
   type OllamaOptions,
 } from "../schemas/ollama.ts";
 import type { Static } from "typebox";
@@ -132,11 +135,36 @@ function finalFields(o: InferenceOutcome) {
   };
 }
 
-/** Ollama chat history: tool calls of the assistant (arguments as objects) and tool results by function name. */
+const MESSAGE_FIELDS = Object.keys(ollamaMessageSchema.properties);
+const TOOL_CALL_FIELDS = Object.keys(ollamaToolCallSchema.properties);
+const TOOL_CALL_FUNCTION_FIELDS = Object.keys(ollamaToolCallSchema.properties.function.properties);
+
+/**
+ * Ollama chat history: tool calls of the assistant (arguments as objects) and tool results by function name. A field
+ * of a message or a tool call that the schema does not declare is refused by path, as the top-level ones are; a
+ * thinking trace (no model here thinks) and tool_name outside a tool message are refused with the reason.
+ */
 function ollamaMessages(messages: NonNullable<ChatBody["messages"]>): ChatMessage[] {
   let n = 0;
   const pendingIds: string[] = [];
-  return messages.map((m): ChatMessage => {
+  return messages.map((m, i): ChatMessage => {
+    assertKnownFields(m, MESSAGE_FIELDS, `messages[${i}]`);
+    m.tool_calls?.forEach((c, j) => {
+      assertKnownFields(c, TOOL_CALL_FIELDS, `messages[${i}].tool_calls[${j}]`);
+      assertKnownFields(c.function, TOOL_CALL_FUNCTION_FIELDS, `messages[${i}].tool_calls[${j}].function`);
+    });
+    if (m.thinking)
+      throw new ReflexiaError(
+        "RFX_VALIDATION",
+        `messages[${i}].thinking: no model here has the "thinking" capability, so a reasoning trace has no place in its prompt; send it as content or leave it out`,
+        { field: `messages[${i}].thinking` },
+      );
+    if (m.tool_name !== undefined && m.role !== "tool")
+      throw new ReflexiaError(
+        "RFX_VALIDATION",
+        `messages[${i}].tool_name names the tool whose result a tool message carries; this one is role ${m.role}`,
+        { field: `messages[${i}].tool_name` },
+      );
     if (m.role === "assistant" && m.tool_calls?.length) {
       const toolCalls = m.tool_calls.map((c) => ({
         id: `call_${n++}`,

@@ -61,30 +61,29 @@ export const generateBodySchema = Type.Object({
   images: imagesSchema,
 });
 
+export const ollamaToolCallSchema = Type.Object({
+  function: Type.Object({
+    // The call's place among the message's calls, as newer Ollama servers return it; the array's order says the same.
+    index: Type.Optional(Type.Integer({ minimum: 0 })),
+    name: Type.String({ maxLength: 200 }),
+    arguments: Type.Record(Type.String(), Type.Unknown()),
+  }),
+});
+
+// Any other field of a message or a tool call is refused by name (routes/ollama.ts, ollamaMessages).
+export const ollamaMessageSchema = Type.Object({
+  role: stringEnum(["system", "user", "assistant", "tool"]),
+  content: Type.String(),
+  images: imagesSchema,
+  tool_calls: Type.Optional(Type.Array(ollamaToolCallSchema, { maxItems: 128 })),
+  tool_name: Type.Optional(Type.String({ maxLength: 200 })),
+  /** An assistant turn's reasoning trace, as Ollama returns it with think: taken when empty (no model here thinks). */
+  thinking: Type.Optional(Type.String()),
+});
+
 export const chatBodySchema = Type.Object({
   ...common,
-  messages: Type.Optional(
-    Type.Array(
-      Type.Object({
-        role: stringEnum(["system", "user", "assistant", "tool"]),
-        content: Type.String(),
-        images: imagesSchema,
-        tool_calls: Type.Optional(
-          Type.Array(
-            Type.Object({
-              function: Type.Object({
-                name: Type.String({ maxLength: 200 }),
-                arguments: Type.Record(Type.String(), Type.Unknown()),
-              }),
-            }),
-            { maxItems: 128 },
-          ),
-        ),
-        tool_name: Type.Optional(Type.String({ maxLength: 200 })),
-      }),
-      { maxItems: 10000 },
-    ),
-  ),
+  messages: Type.Optional(Type.Array(ollamaMessageSchema, { maxItems: 10000 })),
   tools: Type.Optional(Type.Array(functionToolSchema, { maxItems: 128 })),
   /** Reflexia's extension (OpenAI's semantics): Ollama itself cannot force a call. */
   tool_choice: Type.Optional(toolChoiceSchema),
