@@ -263,6 +263,68 @@ describe("fields inside Ollama chat messages", () => {
   });
 });
 
+describe("fields inside /v1/responses input items and tools", () => {
+  const post = async (app: Awaited<ReturnType<typeof appWith>>["app"], body: Record<string, unknown>) =>
+    app.inject({ method: "POST", url: "/v1/responses", payload: { model: TINY, max_output_tokens: 4, ...body } });
+
+  it.each([
+    ["a message item", { input: [{ role: "user", content: "hi", priority: 1 }] }, 'input[0] field "priority"'],
+    [
+      "a text part",
+      { input: [{ role: "user", content: [{ type: "input_text", text: "hi", cache_control: {} }] }] },
+      'input[0].content[0] field "cache_control"',
+    ],
+    [
+      "a function_call item",
+      { input: [{ type: "function_call", call_id: "c1", name: "f", arguments: "{}", namespace: "x" }] },
+      'input[0] field "namespace"',
+    ],
+    [
+      "a function_call_output item",
+      { input: [{ type: "function_call_output", call_id: "c1", output: "42", ttl: 5 }] },
+      'input[0] field "ttl"',
+    ],
+    [
+      "a function tool",
+      { input: "hi", tools: [{ type: "function", name: "f", cache: true }] },
+      'tools[0] field "cache"',
+    ],
+  ])("an unknown field of %s is a 400 naming it by path", async (_what, body, named) => {
+    const { app } = await appWith();
+    try {
+      const res = await post(app, body);
+      expect(res.statusCode).toBe(400);
+      expect(errorOf(res.json()).message).toContain(named);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it("an earlier response's output items sent back whole (id, status, annotations, logprobs) are taken", async () => {
+    const { app } = await appWith();
+    try {
+      const res = await post(app, {
+        input: [
+          { role: "user", content: "hi" },
+          {
+            type: "message",
+            id: "msg_1",
+            status: "completed",
+            role: "assistant",
+            content: [{ type: "output_text", text: "calling", annotations: [], logprobs: [] }],
+          },
+          { type: "function_call", id: "fc_1", status: "completed", call_id: "c1", name: "f", arguments: "{}" },
+          { type: "function_call_output", call_id: "c1", output: "42" },
+        ],
+        tools: [{ type: "function", name: "f", parameters: { type: "object" }, strict: true }],
+      });
+      expect(res.statusCode).toBe(200);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
 describe("fields that ask for what this server cannot do", () => {
   it.each([
     [{ store: true }, "store: true is not supported"],

@@ -10,6 +10,7 @@ import { grammarForOutput, type OutputFormat } from "../../services/structured/r
 import { parseToolCalls, planTools, replyGrammar } from "../../services/structured/tool-calls.ts";
 import { errorBody } from "../error-handler.ts";
 import { parseKeepAlive } from "../keep-alive.ts";
+import { assertKnownFields } from "../known-fields.ts";
 import { parseArguments } from "../openai-request.ts";
 import { responsesBodySchema } from "../schemas/openai.ts";
 import { clientAbortSignal, reflexiaHeaders, streamInference } from "../streaming.ts";
@@ -23,6 +24,19 @@ const newId = (prefix: string): string => `${prefix}_${randomBytes(12).toString(
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 
+// The fields of each input item type and of a text part, as clients send them: their own items, and the output items
+// of an earlier response sent back whole (`id` and `status` of the item, an output_text part's `annotations` and
+// `logprobs`: they describe that output and have no place in a prompt). Any other field is refused by path, as the
+// top-level ones are (known-fields.ts); the Responses API refuses unknown parameters too.
+const ITEM_FIELDS: Record<string, readonly string[]> = {
+  message: ["type", "role", "content", "id", "status"],
+  function_call: ["type", "call_id", "name", "arguments", "id", "status"],
+  function_call_output: ["type", "call_id", "output", "id", "status"],
+};
+const TEXT_PART_FIELDS = ["type", "text", "annotations", "logprobs"];
+// `strict`: a call's arguments are always generated under the grammar of its parameters (tool-calls.ts).
+const FUNCTION_TOOL_FIELDS = ["type", "name", "description", "parameters", "strict"];
+
 function contentText(content: unknown, where: string): string {
   if (typeof content === "string") return content;
   if (!Array.isArray(content))
@@ -33,8 +47,10 @@ function contentText(content: unknown, where: string): string {
         isObj(p) &&
         (p.type === "input_text" || p.type === "output_text" || p.type === "text") &&
         typeof p.text === "string"
-      )
+      ) {
+        assertKnownFields(p, TEXT_PART_FIELDS, `${where}.content[${k}]`);
         return p.text;
+      }
       throw new ReflexiaError(
         "RFX_VALIDATION",
         `${where}.content[${k}] is a ${JSON.stringify(isObj(p) ? p.type : typeof p)} part; only text parts are supported`,
@@ -56,6 +72,8 @@ export function responsesMessages(body: ResponsesBody): ChatMessage[] {
     const where = `input[${i}]`;
     if (!isObj(item)) throw new ReflexiaError("RFX_VALIDATION", `${where} must be an object`);
     const type = item.type ?? "message";
+    const fields = typeof type === "string" ? ITEM_FIELDS[type] : undefined;
+    if (fields) assertKnownFields(item, fields, where);
     if (type === "message") {
       const role = item.role;
       if (role !== "user" && role !== "system" && role !== "developer" && role !== "assistant")
@@ -100,6 +118,7 @@ function responsesTools(tools: unknown[] | null | undefined): ToolDefinition[] |
         "RFX_VALIDATION",
         `tools[${i}] has type ${JSON.stringify(isObj(t) ? t.type : typeof t)}; only function tools are supported`,
       );
+    assertKnownFields(t, FUNCTION_TOOL_FIELDS, `tools[${i}]`);
     if (typeof t.name !== "string") throw new ReflexiaError("RFX_VALIDATION", `tools[${i}].name is required`);
     if (t.parameters !== undefined && t.parameters !== null && !isObj(t.parameters))
       throw new ReflexiaError("RFX_VALIDATION", `tools[${i}].parameters must be a JSON Schema object`);
