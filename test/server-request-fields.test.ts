@@ -20,6 +20,25 @@ afterAll(async () => {
 const appWith = (extra: Partial<Parameters<typeof buildTestApp>[0]> = {}) =>
   buildTestApp({ store: home.store, engine: createFakeEngine(), config: testConfig(home.home), ...extra });
 
+/** Sends one body to a fresh app and expects a 400 RFX_VALIDATION naming `named` (in Ollama's shape on its routes). */
+async function expectRefused(
+  send: (app: Awaited<ReturnType<typeof appWith>>["app"]) => Promise<{ statusCode: number; json(): unknown }>,
+  named: string,
+  ollama: boolean,
+) {
+  const { app } = await appWith();
+  try {
+    const res = await send(app);
+    expect(res.statusCode).toBe(400);
+    const e = errorOf(res.json());
+    expect(e.code).toBe("RFX_VALIDATION");
+    expect(e.ollama).toBe(ollama);
+    expect(e.message).toContain(named);
+  } finally {
+    await app.close();
+  }
+}
+
 const chat = [{ role: "user", content: "hi" }];
 // A valid body for each route that lists its fields; the bogus field is added to it.
 const ROUTES: { method: "POST" | "DELETE"; url: string; body: Record<string, unknown>; ollama: boolean }[] = [
@@ -132,17 +151,7 @@ describe("fields inside chat messages", () => {
       'messages[0].tool_calls[0].function field "strict"',
     ],
   ])("an unknown field of %s is a 400 naming it by path", async (_what, messages, named) => {
-    const { app } = await appWith();
-    try {
-      const res = await post(app, messages);
-      expect(res.statusCode).toBe(400);
-      const e = errorOf(res.json());
-      expect(e.code).toBe("RFX_VALIDATION");
-      expect(e.message).toContain(named);
-      expect(e.message).toContain("not supported here (accepted: ");
-    } finally {
-      await app.close();
-    }
+    await expectRefused((app) => post(app, messages), `${named} not supported here (accepted: `, false);
   });
 
   it("an assistant message sent back as OpenAI returns it (refusal, annotations, audio, function_call null; index) is taken", async () => {
@@ -231,16 +240,7 @@ describe("fields inside Ollama chat messages", () => {
       "messages[0].tool_name names the tool",
     ],
   ])("%s: a 400 in Ollama's shape naming it by path", async (_what, messages, named) => {
-    const { app } = await appWith();
-    try {
-      const res = await post(app, messages);
-      expect(res.statusCode).toBe(400);
-      const e = errorOf(res.json());
-      expect(e.ollama).toBe(true);
-      expect(e.message).toContain(named);
-    } finally {
-      await app.close();
-    }
+    await expectRefused((app) => post(app, messages), named, true);
   });
 
   it("an assistant message sent back as Ollama returns it (tool call index, empty thinking) is taken", async () => {
@@ -290,14 +290,7 @@ describe("fields inside /v1/responses input items and tools", () => {
       'tools[0] field "cache"',
     ],
   ])("an unknown field of %s is a 400 naming it by path", async (_what, body, named) => {
-    const { app } = await appWith();
-    try {
-      const res = await post(app, body);
-      expect(res.statusCode).toBe(400);
-      expect(errorOf(res.json()).message).toContain(named);
-    } finally {
-      await app.close();
-    }
+    await expectRefused((app) => post(app, body), `${named} not supported here (accepted: `, false);
   });
 
   it("an earlier response's output items sent back whole (id, status, annotations, logprobs) are taken", async () => {
