@@ -120,6 +120,7 @@ struct GeneratorStats {
     double cache_parks = 0;         // idle cached sequences copied to host memory to leave the pool to active ones
     double cache_restores = 0;      // parked caches put back for a request that reuses their prefix
     double prompt_splits = 0;       // steps that left a waiting prompt to the next step (PromptSplit)
+    double pool_resets = 0;         // empty unified pool's placement reset to cell 0 (compact_empty_pool)
     llama_perf_context_data perf{};
 };
 
@@ -200,6 +201,7 @@ class DecodeLoop {
     void add_prompt_rows(Slot & s, int32_t n);
     void park_idle();
     void restore_parked();
+    void compact_empty_pool();
     Slot * pick_slot(const Request & r, size_t & n_keep);
     void pick_lead(Slot & s);
     bool follow_lead(Slot & s);

@@ -230,6 +230,7 @@ Napi::Value Generator::Stats(const Napi::CallbackInfo & info) {
     o.Set("contentionEvents", s.contention_events);
     o.Set("tileFills", s.tile_fills);
     o.Set("promptSplits", s.prompt_splits);
+    o.Set("poolResets", s.pool_resets);
     o.Set("cacheParks", s.cache_parks);
     o.Set("cacheRestores", s.cache_restores);
     // llama.cpp's own accounting: single-token decodes in "eval", multi-token batches in "promptEval".

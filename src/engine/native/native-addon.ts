@@ -154,6 +154,8 @@ export interface NativeGeneratorStats {
   cacheRestores: number;
   /** Steps that left a waiting prompt to the next step so that the ones before it reach their first token sooner (see promptSplit). */
   promptSplits: number;
+  /** Times the unified pool held no sequence's cells as new prompts started, and its placement went back to cell 0. */
+  poolResets: number;
   llamaEvalMs: number;
   llamaEvalCount: number;
   llamaPromptEvalMs: number;

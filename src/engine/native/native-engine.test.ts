@@ -562,6 +562,42 @@ describe("native engine: prompt split", () => {
   });
 });
 
+describe("native engine: empty pool placement", () => {
+  it("goes back to cell 0 when no sequence holds cells as a prompt starts, never while one does", async () => {
+    const e = createNativeEngine({ threads: 1 });
+    try {
+      const m = await e.loadModel({ path: modelPath, parallel: 2, contextSize: 2048 });
+      const text = (w: string) => `${w} harbour at dawn, ${"ships and gulls over the grey water, ".repeat(6)}`;
+      await m.generate(text("North"), { maxTokens: 2, temperature: 0 });
+      const first = m.stats().poolResets;
+      expect(first).toBe(1); // the pool was empty
+      // The next conversation: the first one's cache is parked, so nothing is left in the pool.
+      await m.generate(text("South"), { maxTokens: 2, temperature: 0 });
+      expect(m.stats().poolResets).toBe(2);
+      // A long answer holds its cells while another request starts beside it: no reset then.
+      let started!: () => void;
+      const firstText = new Promise<void>((r) => (started = r));
+      const long = m.generate(text("East"), {
+        maxTokens: 48,
+        temperature: 0,
+        ignoreEos: true,
+        onText: () => started(),
+      });
+      await firstText;
+      const beside = await m.generate(text("West"), { maxTokens: 4, temperature: 0, ignoreEos: true });
+      const r = await long;
+      expect(r.completionTokens).toBe(48);
+      // East took the least recently used cache (North's), sharing only its first tokens, below a tenth of the
+      // prompt: nothing of it is kept (those cells would have stayed where North's cache was in the pool).
+      expect(r.cachedPromptTokens).toBe(0);
+      expect(beside.completionTokens).toBe(4);
+      expect(m.stats().poolResets).toBe(3); // East's start only
+    } finally {
+      await e.dispose();
+    }
+  });
+});
+
 describe("native engine: embeddings", () => {
   it("returns L2-normalised mean-pooled vectors, identical for identical text", async () => {
     const m = await engine.loadModel({ path: modelPath, embedding: true, contextSize: 512 });
