@@ -34,6 +34,42 @@ export function declaredFields(schema: unknown): string[] | undefined {
   return Object.keys(s.properties);
 }
 
+interface NestedSchemaShape {
+  type?: unknown;
+  properties?: Record<string, unknown>;
+  items?: unknown;
+  anyOf?: unknown[];
+}
+
+/**
+ * Refuses, by path, a field that `schema` does not declare anywhere inside `value`: its own fields, then those of
+ * each nested object and array item the schema describes (`messages[2].tool_calls[0].function field "strict" …`).
+ * A union is followed into the member of the value's kind (object or array); records, `additionalProperties` and
+ * unknown values are not walked. The top-level check (refuseUnknownFields) stops at the body's own fields.
+ */
+export function assertKnownNested(value: unknown, schema: unknown, where: string): void {
+  if (value === null || typeof value !== "object") return;
+  const s = schema as NestedSchemaShape | undefined;
+  if (!s) return;
+  if (Array.isArray(s.anyOf)) {
+    const kind = Array.isArray(value) ? "array" : "object";
+    assertKnownNested(
+      value,
+      s.anyOf.find((m) => (m as NestedSchemaShape).type === kind),
+      where,
+    );
+    return;
+  }
+  if (Array.isArray(value)) {
+    if (s.type === "array") value.forEach((v, j) => assertKnownNested(v, s.items, `${where}[${j}]`));
+    return;
+  }
+  const known = declaredFields(s);
+  if (!known || !s.properties) return;
+  assertKnownFields(value, known, where);
+  for (const [k, v] of Object.entries(value)) assertKnownNested(v, s.properties[k], `${where}.${k}`);
+}
+
 /**
  * Every route registered later in `scope` whose body or query-string schema lists its fields refuses any other
  * top-level field by name (400, in the route's error shape), before the schema is checked. OpenAI's API refuses

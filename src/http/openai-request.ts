@@ -3,36 +3,14 @@
 import type { ChatMessage, ToolCall, ToolChoice, ToolDefinition, TokenLogprob } from "../engine/types.ts";
 import { MAX_TOP_LOGPROBS } from "../engine/types.ts";
 import { ReflexiaError } from "../errors/index.ts";
-import { assertKnownFields } from "./known-fields.ts";
+import { assertKnownNested } from "./known-fields.ts";
 import {
-  contentPartSchema,
   MAX_CHOICES,
   messageSchema,
-  toolCallSchema,
   type OpenAiMessage,
   type OpenAiTool,
   type OpenAiToolChoice,
 } from "./schemas/openai.ts";
-
-const MESSAGE_FIELDS = Object.keys(messageSchema.properties);
-const CONTENT_PART_FIELDS = Object.keys(contentPartSchema.properties);
-const TOOL_CALL_FIELDS = Object.keys(toolCallSchema.properties);
-const TOOL_CALL_FUNCTION_FIELDS = Object.keys(toolCallSchema.properties.function.properties);
-
-/**
- * Refuses, by path, a field of a message, a content part or a tool call that the schema does not declare: the
- * top-level check (known-fields.ts) does not reach inside `messages`, and a field accepted there and ignored is a
- * bug too. OpenAI refuses them as well ("Additional properties are not allowed").
- */
-function assertKnownMessageFields(m: OpenAiMessage, i: number): void {
-  assertKnownFields(m, MESSAGE_FIELDS, `messages[${i}]`);
-  if (Array.isArray(m.content))
-    m.content.forEach((p, j) => assertKnownFields(p, CONTENT_PART_FIELDS, `messages[${i}].content[${j}]`));
-  m.tool_calls?.forEach((c, j) => {
-    assertKnownFields(c, TOOL_CALL_FIELDS, `messages[${i}].tool_calls[${j}]`);
-    assertKnownFields(c.function, TOOL_CALL_FUNCTION_FIELDS, `messages[${i}].tool_calls[${j}].function`);
-  });
-}
 
 function textOf(content: OpenAiMessage["content"], index: number): string {
   if (content === null || content === undefined) return "";
@@ -66,7 +44,8 @@ export function parseArguments(args: string, where: string): Record<string, unkn
 export function toChatMessages(messages: OpenAiMessage[]): ChatMessage[] {
   const names = new Map<string, string>();
   return messages.map((m, i) => {
-    assertKnownMessageFields(m, i);
+    // Fields inside a message (its content parts, tool calls) are refused by path too, as OpenAI refuses them.
+    assertKnownNested(m, messageSchema, `messages[${i}]`);
     if (m.role === "function")
       throw new ReflexiaError(
         "RFX_VALIDATION",

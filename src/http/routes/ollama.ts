@@ -10,7 +10,7 @@ import type { ModelManifest } from "../../registry/index.ts";
 import type { InferenceOutcome, InferenceRequest, ReflexiaMeta } from "../../services/inference-service.ts";
 import { ollamaErrorBody } from "../error-handler.ts";
 import { parseKeepAlive } from "../keep-alive.ts";
-import { assertKnownFields } from "../known-fields.ts";
+import { assertKnownNested } from "../known-fields.ts";
 import { ragOptionOf } from "../../services/rag/rag-request.ts";
 import { assertOllamaOptions } from "./ollama/check-options.ts";
 import {
@@ -21,7 +21,6 @@ import {
   legacyEmbeddingsBodySchema,
   modelNameBodySchema,
   ollamaMessageSchema,
-  ollamaToolCallSchema,
   type OllamaOptions,
 } from "../schemas/ollama.ts";
 import type { Static } from "typebox";
@@ -135,10 +134,6 @@ function finalFields(o: InferenceOutcome) {
   };
 }
 
-const MESSAGE_FIELDS = Object.keys(ollamaMessageSchema.properties);
-const TOOL_CALL_FIELDS = Object.keys(ollamaToolCallSchema.properties);
-const TOOL_CALL_FUNCTION_FIELDS = Object.keys(ollamaToolCallSchema.properties.function.properties);
-
 /**
  * Ollama chat history: tool calls of the assistant (arguments as objects) and tool results by function name. A field
  * of a message or a tool call that the schema does not declare is refused by path, as the top-level ones are; a
@@ -148,11 +143,7 @@ function ollamaMessages(messages: NonNullable<ChatBody["messages"]>): ChatMessag
   let n = 0;
   const pendingIds: string[] = [];
   return messages.map((m, i): ChatMessage => {
-    assertKnownFields(m, MESSAGE_FIELDS, `messages[${i}]`);
-    m.tool_calls?.forEach((c, j) => {
-      assertKnownFields(c, TOOL_CALL_FIELDS, `messages[${i}].tool_calls[${j}]`);
-      assertKnownFields(c.function, TOOL_CALL_FUNCTION_FIELDS, `messages[${i}].tool_calls[${j}].function`);
-    });
+    assertKnownNested(m, ollamaMessageSchema, `messages[${i}]`);
     if (m.thinking)
       throw new ReflexiaError(
         "RFX_VALIDATION",

@@ -61,7 +61,7 @@ export const generateBodySchema = Type.Object({
   images: imagesSchema,
 });
 
-export const ollamaToolCallSchema = Type.Object({
+const ollamaToolCallSchema = Type.Object({
   function: Type.Object({
     // The call's place among the message's calls, as newer Ollama servers return it; the array's order says the same.
     index: Type.Optional(Type.Integer({ minimum: 0 })),

@@ -15,9 +15,9 @@ import {
 } from "./common.ts";
 import { ragRequestProperties } from "./documents.ts";
 
-export const contentPartSchema = Type.Object({ type: Type.String(), text: Type.Optional(Type.String()) });
+const contentPartSchema = Type.Object({ type: Type.String(), text: Type.Optional(Type.String()) });
 
-export const toolCallSchema = Type.Object({
+const toolCallSchema = Type.Object({
   id: Type.String({ maxLength: 200 }),
   type: Type.Optional(Type.Literal("function")),
   function: Type.Object({ name: Type.String({ maxLength: 200 }), arguments: Type.String() }),
@@ -27,7 +27,8 @@ export const toolCallSchema = Type.Object({
 
 // The fields of an assistant message as OpenAI returns it (refusal, annotations, audio, function_call) are declared
 // because clients send the message back as they got it; openai-request.ts honours or refuses each. Any other field
-// of a message, a content part or a tool call is refused by name (assertKnownMessageFields), as OpenAI does.
+// of a message, a content part or a tool call is refused by path (assertKnownNested in openai-request.ts), as
+// OpenAI does.
 export const messageSchema = Type.Object({
   role: stringEnum(["system", "developer", "user", "assistant", "tool", "function"]),
   content: Type.Optional(Type.Union([Type.String(), Type.Null(), Type.Array(contentPartSchema, { maxItems: 1000 })])),
