@@ -198,7 +198,9 @@ describe("a remote variant in the catalog", () => {
     });
     expect(bad.status).toBe(400);
     // An Ollama route: Ollama's error shape, the message as a string.
-    expect(((await bad.json()) as any).error).toContain("api_key_file");
+    expect(((await bad.json()) as any).error).toContain(
+      "api_key_file is accepted only from the CLI or the config file",
+    );
     const ok = await post({
       model: "other:f16",
       stream: false,

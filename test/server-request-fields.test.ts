@@ -212,6 +212,84 @@ describe("fields inside chat messages", () => {
   });
 });
 
+describe("fields inside other objects of a body", () => {
+  const fn = { name: "lookup", parameters: { type: "object", properties: {} } };
+  const oa = { model: TINY, messages: chat, max_tokens: 4 };
+  const ol = { model: TINY, messages: chat, stream: false, options: { num_predict: 4 } };
+  it.each([
+    [
+      "/v1/chat/completions",
+      { ...oa, tools: [{ type: "function", function: fn, cache: 1 }] },
+      'tools[0] field "cache"',
+    ],
+    [
+      "/v1/chat/completions",
+      { ...oa, tools: [{ type: "function", function: { ...fn, examples: [] } }] },
+      'tools[0].function field "examples"',
+    ],
+    [
+      "/v1/chat/completions",
+      {
+        ...oa,
+        tools: [{ type: "function", function: fn }],
+        tool_choice: { type: "function", function: { name: "lookup", force: true } },
+      },
+      'tool_choice.function field "force"',
+    ],
+    [
+      "/v1/chat/completions",
+      { ...oa, response_format: { type: "json_object", schema: {} } },
+      'response_format field "schema"',
+    ],
+    [
+      "/v1/chat/completions",
+      {
+        ...oa,
+        response_format: { type: "json_schema", json_schema: { name: "a", schema: { type: "object" }, version: 2 } },
+      },
+      'response_format.json_schema field "version"',
+    ],
+    [
+      "/v1/completions",
+      {
+        model: TINY,
+        prompt: "hi",
+        max_tokens: 4,
+        stream: true,
+        stream_options: { include_usage: true, include_obfuscation: false },
+      },
+      'stream_options field "include_obfuscation"',
+    ],
+    [
+      "/v1/responses",
+      { model: TINY, input: "hi", text: { format: { type: "text", indent: 2 } } },
+      'text.format field "indent"',
+    ],
+    [
+      "/v1/responses",
+      {
+        model: TINY,
+        input: "hi",
+        tools: [{ type: "function", name: "f" }],
+        tool_choice: { type: "function", name: "f", force: 1 },
+      },
+      'tool_choice field "force"',
+    ],
+    ["/api/chat", { ...ol, tools: [{ type: "function", function: fn, items: {} }] }, 'tools[0] field "items"'],
+    [
+      "/api/chat",
+      { ...ol, tools: [{ type: "function", function: { ...fn, examples: [] } }] },
+      'tools[0].function field "examples"',
+    ],
+  ])("%s: an unknown field is a 400 naming it by path (%#)", async (url, payload, named) => {
+    await expectRefused(
+      (app) => app.inject({ method: "POST", url, payload }),
+      `${named} not supported here (accepted: `,
+      url.startsWith("/api/"),
+    );
+  });
+});
+
 describe("fields inside Ollama chat messages", () => {
   const post = async (app: Awaited<ReturnType<typeof appWith>>["app"], messages: unknown[]) =>
     app.inject({ method: "POST", url: "/api/chat", payload: { model: TINY, messages, stream: false } });
@@ -312,6 +390,47 @@ describe("fields inside /v1/responses input items and tools", () => {
         tools: [{ type: "function", name: "f", parameters: { type: "object" }, strict: true }],
       });
       expect(res.statusCode).toBe(200);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe("/v1/responses reasoning items", () => {
+  const input = (reasoning: Record<string, unknown>) => [
+    { role: "user", content: "hi" },
+    { type: "reasoning", id: "rs_1", ...reasoning },
+    { role: "user", content: "and now?" },
+  ];
+  it.each([
+    [{ summary: [{ type: "summary_text", text: "The user greets." }] }],
+    [{ summary: [], content: [{ type: "reasoning_text", text: "The user greets." }] }],
+    [{ summary: [], encrypted_content: "gAAAAB..." }],
+  ])("one with a trace (%j) is refused: no model here reasons", async (reasoning) => {
+    await expectRefused(
+      (app) => app.inject({ method: "POST", url: "/v1/responses", payload: { model: TINY, input: input(reasoning) } }),
+      "input[1] is a reasoning item with a trace",
+      false,
+    );
+  });
+
+  it("one without a trace (an empty summary) is taken and adds nothing to the prompt", async () => {
+    const engine = createFakeEngine();
+    const { app } = await appWith({ engine });
+    try {
+      const with_ = await app.inject({
+        method: "POST",
+        url: "/v1/responses",
+        payload: { model: TINY, input: input({ summary: [], encrypted_content: null }), max_output_tokens: 4 },
+      });
+      expect(with_.statusCode).toBe(200);
+      const without = await app.inject({
+        method: "POST",
+        url: "/v1/responses",
+        payload: { model: TINY, input: input({}).filter((i) => !("type" in i)), max_output_tokens: 4 },
+      });
+      expect(without.statusCode).toBe(200);
+      expect(with_.json().usage.input_tokens).toBe(without.json().usage.input_tokens);
     } finally {
       await app.close();
     }

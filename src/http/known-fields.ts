@@ -36,28 +36,44 @@ export function declaredFields(schema: unknown): string[] | undefined {
 
 interface NestedSchemaShape {
   type?: unknown;
-  properties?: Record<string, unknown>;
+  properties?: Record<string, { const?: unknown } | undefined>;
+  required?: string[];
   items?: unknown;
   anyOf?: unknown[];
 }
 
 /**
+ * The member of a union that describes `value`: of its kind (object or array); among several objects, the one whose
+ * `type` field is the literal the value carries (a discriminated union: Responses input items), or that leaves
+ * `type` out when the value does. Undefined when none or more than one fits: the value is then not walked further,
+ * and the route's own checks say what is wrong with it.
+ */
+function unionMember(value: object, members: unknown[]): NestedSchemaShape | undefined {
+  const kind = Array.isArray(value) ? "array" : "object";
+  // A union of unions (nullable(Type.Union(…))) is one union.
+  const flat = (ms: unknown[]): NestedSchemaShape[] =>
+    (ms as NestedSchemaShape[]).flatMap((m) => (Array.isArray(m.anyOf) && !m.properties ? flat(m.anyOf) : [m]));
+  const ofKind = flat(members).filter((m) => m.type === kind);
+  if (ofKind.length <= 1 || kind === "array") return ofKind[0];
+  const tag = (value as { type?: unknown }).type;
+  const tagged = ofKind.filter((m) =>
+    tag === undefined ? !m.required?.includes("type") : m.properties?.type?.const === tag,
+  );
+  return tagged.length === 1 ? tagged[0] : undefined;
+}
+
+/**
  * Refuses, by path, a field that `schema` does not declare anywhere inside `value`: its own fields, then those of
  * each nested object and array item the schema describes (`messages[2].tool_calls[0].function field "strict" …`).
- * A union is followed into the member of the value's kind (object or array); records, `additionalProperties` and
- * unknown values are not walked. The top-level check (refuseUnknownFields) stops at the body's own fields.
+ * A union is followed into the member that describes the value (unionMember); records, `additionalProperties` and
+ * unknown values are not walked. `where` is the value's path; a body is walked from "" (its fields by name).
  */
-export function assertKnownNested(value: unknown, schema: unknown, where: string): void {
+export function assertKnownNested(value: unknown, schema: unknown, where = ""): void {
   if (value === null || typeof value !== "object") return;
   const s = schema as NestedSchemaShape | undefined;
   if (!s) return;
-  if (Array.isArray(s.anyOf)) {
-    const kind = Array.isArray(value) ? "array" : "object";
-    assertKnownNested(
-      value,
-      s.anyOf.find((m) => (m as NestedSchemaShape).type === kind),
-      where,
-    );
+  if (Array.isArray(s.anyOf) && !s.properties) {
+    assertKnownNested(value, unionMember(value, s.anyOf), where);
     return;
   }
   if (Array.isArray(value)) {
@@ -66,14 +82,16 @@ export function assertKnownNested(value: unknown, schema: unknown, where: string
   }
   const known = declaredFields(s);
   if (!known || !s.properties) return;
-  assertKnownFields(value, known, where);
-  for (const [k, v] of Object.entries(value)) assertKnownNested(v, s.properties[k], `${where}.${k}`);
+  assertKnownFields(value, known, where || "body");
+  for (const [k, v] of Object.entries(value)) assertKnownNested(v, s.properties[k], where ? `${where}.${k}` : k);
 }
 
 /**
  * Every route registered later in `scope` whose body or query-string schema lists its fields refuses any other
- * top-level field by name (400, in the route's error shape), before the schema is checked. OpenAI's API refuses
- * unknown arguments too; Ollama's server ignores them, which is what lets a client's option silently do nothing.
+ * field by name (400, in the route's error shape), before the schema is checked: a body's own fields and, through
+ * assertKnownNested, those of every object inside it that the schema describes (messages, tools, response_format,
+ * options …). OpenAI's API refuses unknown arguments too; Ollama's server ignores them, which is what lets a
+ * client's option silently do nothing.
  */
 export function refuseUnknownFields(scope: FastifyInstance): void {
   scope.addHook("onRoute", (route) => {
@@ -83,7 +101,7 @@ export function refuseUnknownFields(scope: FastifyInstance): void {
     if (!body && !query) return;
     const check: preValidationAsyncHookHandler = async (request) => {
       if (query) assertKnownFields(request.query, query, "query");
-      if (body) assertKnownFields(request.body, body);
+      if (body) assertKnownNested(request.body, schema?.body);
     };
     const existing = route.preValidation;
     route.preValidation =

@@ -3,14 +3,7 @@
 import type { ChatMessage, ToolCall, ToolChoice, ToolDefinition, TokenLogprob } from "../engine/types.ts";
 import { MAX_TOP_LOGPROBS } from "../engine/types.ts";
 import { ReflexiaError } from "../errors/index.ts";
-import { assertKnownNested } from "./known-fields.ts";
-import {
-  MAX_CHOICES,
-  messageSchema,
-  type OpenAiMessage,
-  type OpenAiTool,
-  type OpenAiToolChoice,
-} from "./schemas/openai.ts";
+import { MAX_CHOICES, type OpenAiMessage, type OpenAiTool, type OpenAiToolChoice } from "./schemas/openai.ts";
 
 function textOf(content: OpenAiMessage["content"], index: number): string {
   if (content === null || content === undefined) return "";
@@ -44,8 +37,6 @@ export function parseArguments(args: string, where: string): Record<string, unkn
 export function toChatMessages(messages: OpenAiMessage[]): ChatMessage[] {
   const names = new Map<string, string>();
   return messages.map((m, i) => {
-    // Fields inside a message (its content parts, tool calls) are refused by path too, as OpenAI refuses them.
-    assertKnownNested(m, messageSchema, `messages[${i}]`);
     if (m.role === "function")
       throw new ReflexiaError(
         "RFX_VALIDATION",

@@ -10,7 +10,6 @@ import type { ModelManifest } from "../../registry/index.ts";
 import type { InferenceOutcome, InferenceRequest, ReflexiaMeta } from "../../services/inference-service.ts";
 import { ollamaErrorBody } from "../error-handler.ts";
 import { parseKeepAlive } from "../keep-alive.ts";
-import { assertKnownNested } from "../known-fields.ts";
 import { ragOptionOf } from "../../services/rag/rag-request.ts";
 import { assertOllamaOptions } from "./ollama/check-options.ts";
 import {
@@ -20,7 +19,6 @@ import {
   generateBodySchema,
   legacyEmbeddingsBodySchema,
   modelNameBodySchema,
-  ollamaMessageSchema,
   type OllamaOptions,
 } from "../schemas/ollama.ts";
 import type { Static } from "typebox";
@@ -136,14 +134,13 @@ function finalFields(o: InferenceOutcome) {
 
 /**
  * Ollama chat history: tool calls of the assistant (arguments as objects) and tool results by function name. A field
- * of a message or a tool call that the schema does not declare is refused by path, as the top-level ones are; a
- * thinking trace (no model here thinks) and tool_name outside a tool message are refused with the reason.
+ * the schema does not declare was refused by path before (refuseUnknownFields); a thinking trace (no model here
+ * thinks) and tool_name outside a tool message are refused with the reason.
  */
 function ollamaMessages(messages: NonNullable<ChatBody["messages"]>): ChatMessage[] {
   let n = 0;
   const pendingIds: string[] = [];
   return messages.map((m, i): ChatMessage => {
-    assertKnownNested(m, ollamaMessageSchema, `messages[${i}]`);
     if (m.thinking)
       throw new ReflexiaError(
         "RFX_VALIDATION",

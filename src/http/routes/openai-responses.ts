@@ -10,9 +10,14 @@ import { grammarForOutput, type OutputFormat } from "../../services/structured/r
 import { parseToolCalls, planTools, replyGrammar } from "../../services/structured/tool-calls.ts";
 import { errorBody } from "../error-handler.ts";
 import { parseKeepAlive } from "../keep-alive.ts";
-import { assertKnownFields } from "../known-fields.ts";
+import { assertKnownNested } from "../known-fields.ts";
 import { parseArguments } from "../openai-request.ts";
-import { responsesBodySchema } from "../schemas/openai.ts";
+import {
+  responsesBodySchema,
+  responsesItemSchema,
+  responsesToolChoiceSchema,
+  responsesToolSchema,
+} from "../schemas/openai.ts";
 import { clientAbortSignal, reflexiaHeaders, streamInference } from "../streaming.ts";
 import type { AppDeps, RouteApp } from "../types.ts";
 import type { Static } from "typebox";
@@ -23,19 +28,6 @@ const newId = (prefix: string): string => `${prefix}_${randomBytes(12).toString(
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
-
-// The fields of each input item type and of a text part, as clients send them: their own items, and the output items
-// of an earlier response sent back whole (`id` and `status` of the item, an output_text part's `annotations` and
-// `logprobs`: they describe that output and have no place in a prompt). Any other field is refused by path, as the
-// top-level ones are (known-fields.ts); the Responses API refuses unknown parameters too.
-const ITEM_FIELDS: Record<string, readonly string[]> = {
-  message: ["type", "role", "content", "id", "status"],
-  function_call: ["type", "call_id", "name", "arguments", "id", "status"],
-  function_call_output: ["type", "call_id", "output", "id", "status"],
-};
-const TEXT_PART_FIELDS = ["type", "text", "annotations", "logprobs"];
-// `strict`: a call's arguments are always generated under the grammar of its parameters (tool-calls.ts).
-const FUNCTION_TOOL_FIELDS = ["type", "name", "description", "parameters", "strict"];
 
 function contentText(content: unknown, where: string): string {
   if (typeof content === "string") return content;
@@ -48,7 +40,6 @@ function contentText(content: unknown, where: string): string {
         (p.type === "input_text" || p.type === "output_text" || p.type === "text") &&
         typeof p.text === "string"
       ) {
-        assertKnownFields(p, TEXT_PART_FIELDS, `${where}.content[${k}]`);
         return p.text;
       }
       throw new ReflexiaError(
@@ -72,8 +63,6 @@ export function responsesMessages(body: ResponsesBody): ChatMessage[] {
     const where = `input[${i}]`;
     if (!isObj(item)) throw new ReflexiaError("RFX_VALIDATION", `${where} must be an object`);
     const type = item.type ?? "message";
-    const fields = typeof type === "string" ? ITEM_FIELDS[type] : undefined;
-    if (fields) assertKnownFields(item, fields, where);
     if (type === "message") {
       const role = item.role;
       if (role !== "user" && role !== "system" && role !== "developer" && role !== "assistant")
@@ -103,10 +92,20 @@ export function responsesMessages(body: ResponsesBody): ChatMessage[] {
         `${where} is an item_reference; this server stores nothing, so send the item itself (AI SDK: providerOptions.openai.store = false)`,
       );
     } else if (type === "reasoning") {
-      // A reasoning item of an earlier turn carries no text this server could have produced; it is left out.
+      // No model here reasons, so a reasoning item with a trace came from another model, and the trace has no place
+      // in this one's prompt: refused rather than dropped. One without (an empty summary) is taken and adds nothing.
+      const traces = [item.summary, item.content].flatMap((v) => (Array.isArray(v) ? v : []));
+      if (item.encrypted_content || traces.some((t) => isObj(t) && typeof t.text === "string" && t.text !== ""))
+        throw new ReflexiaError(
+          "RFX_VALIDATION",
+          `${where} is a reasoning item with a trace (summary, content or encrypted_content): no model here reasons, so it has no place in the prompt; leave reasoning items out of the input`,
+          { field: where },
+        );
     } else {
       throw new ReflexiaError("RFX_VALIDATION", `${where} has type ${JSON.stringify(type)}, which is not supported`);
     }
+    // The item's type and content are known to be supported: any field it should not have is refused by path.
+    assertKnownNested(item, responsesItemSchema, where);
   });
   return out;
 }
@@ -118,7 +117,7 @@ function responsesTools(tools: unknown[] | null | undefined): ToolDefinition[] |
         "RFX_VALIDATION",
         `tools[${i}] has type ${JSON.stringify(isObj(t) ? t.type : typeof t)}; only function tools are supported`,
       );
-    assertKnownFields(t, FUNCTION_TOOL_FIELDS, `tools[${i}]`);
+    assertKnownNested(t, responsesToolSchema, `tools[${i}]`);
     if (typeof t.name !== "string") throw new ReflexiaError("RFX_VALIDATION", `tools[${i}].name is required`);
     if (t.parameters !== undefined && t.parameters !== null && !isObj(t.parameters))
       throw new ReflexiaError("RFX_VALIDATION", `tools[${i}].parameters must be a JSON Schema object`);
@@ -133,7 +132,10 @@ function responsesTools(tools: unknown[] | null | undefined): ToolDefinition[] |
 function responsesToolChoice(c: unknown): ToolChoice | undefined {
   if (c === null || c === undefined) return undefined;
   if (c === "auto" || c === "none" || c === "required") return c;
-  if (isObj(c) && c.type === "function" && typeof c.name === "string") return { name: c.name };
+  if (isObj(c) && c.type === "function" && typeof c.name === "string") {
+    assertKnownNested(c, responsesToolChoiceSchema, "tool_choice");
+    return { name: c.name };
+  }
   throw new ReflexiaError(
     "RFX_VALIDATION",
     'tool_choice must be "auto", "none", "required" or {"type": "function", "name": …}',

@@ -70,7 +70,7 @@ const ollamaToolCallSchema = Type.Object({
   }),
 });
 
-// Any other field of a message or a tool call is refused by name (routes/ollama.ts, ollamaMessages).
+// Any other field of a message or a tool call is refused by path (refuseUnknownFields in known-fields.ts).
 export const ollamaMessageSchema = Type.Object({
   role: stringEnum(["system", "user", "assistant", "tool"]),
   content: Type.String(),

@@ -1,5 +1,5 @@
-// Schemas of the OpenAI-compatible request bodies, and the types the routes read them as. A top-level field not
-// declared here is refused by name (known-fields.ts), as OpenAI refuses an unrecognized argument.
+// Schemas of the OpenAI-compatible request bodies, and the types the routes read them as. A field not declared here,
+// at any depth the schema describes, is refused by path (known-fields.ts), as OpenAI refuses an unrecognized argument.
 import { Type, type Static, type TObject } from "typebox";
 import { LOGIT_BIAS_BOUND } from "../../engine/resolve-sampling.ts";
 import {
@@ -27,8 +27,8 @@ const toolCallSchema = Type.Object({
 
 // The fields of an assistant message as OpenAI returns it (refusal, annotations, audio, function_call) are declared
 // because clients send the message back as they got it; openai-request.ts honours or refuses each. Any other field
-// of a message, a content part or a tool call is refused by path (assertKnownNested in openai-request.ts), as
-// OpenAI does.
+// of a message, a content part or a tool call is refused by path (refuseUnknownFields in known-fields.ts walks the
+// whole body), as OpenAI does.
 export const messageSchema = Type.Object({
   role: stringEnum(["system", "developer", "user", "assistant", "tool", "function"]),
   content: Type.Optional(Type.Union([Type.String(), Type.Null(), Type.Array(contentPartSchema, { maxItems: 1000 })])),
@@ -150,6 +150,62 @@ export const embeddingsBodySchema = Type.Object({
 });
 
 /** POST /v1/responses. Input items are checked in the route, so each refusal names the item and what to send. */
+// Responses input items, function tools and tool_choice as clients send them. The body schema takes them as unknown
+// values, checked one by one in openai-responses.ts with a sentence a person can act on; these schemas say which
+// fields each has, and any other is refused by path (assertKnownNested). Output items of an earlier response sent
+// back whole keep `id` and `status`, an output_text part its `annotations` and `logprobs`: they describe that output
+// and have no place in a prompt.
+const responsesTextPartSchema = Type.Object({
+  type: stringEnum(["input_text", "output_text", "text"]),
+  text: Type.String(),
+  annotations: Type.Optional(Type.Array(Type.Unknown())),
+  logprobs: Type.Optional(Type.Array(Type.Unknown())),
+});
+const responsesItemTrace = { id: Type.Optional(Type.String()), status: Type.Optional(Type.String()) };
+const reasoningTextSchema = <T extends string>(type: T) =>
+  Type.Object({ type: Type.Literal(type), text: Type.String() });
+export const responsesItemSchema = Type.Union([
+  Type.Object({
+    type: Type.Optional(Type.Literal("message")),
+    role: stringEnum(["user", "system", "developer", "assistant"]),
+    content: Type.Union([Type.String(), Type.Array(responsesTextPartSchema)]),
+    ...responsesItemTrace,
+  }),
+  Type.Object({
+    type: Type.Literal("function_call"),
+    call_id: Type.String(),
+    name: Type.String(),
+    arguments: Type.String(),
+    ...responsesItemTrace,
+  }),
+  Type.Object({
+    type: Type.Literal("function_call_output"),
+    call_id: Type.String(),
+    output: Type.Unknown(),
+    ...responsesItemTrace,
+  }),
+  // Taken only without a trace: no model here reasons (openai-responses.ts).
+  Type.Object({
+    type: Type.Literal("reasoning"),
+    summary: Type.Array(reasoningTextSchema("summary_text")),
+    content: Type.Optional(Type.Array(reasoningTextSchema("reasoning_text"))),
+    encrypted_content: Type.Optional(nullable(Type.String())),
+    ...responsesItemTrace,
+  }),
+]);
+// `strict`: a call's arguments are always generated under the grammar of its parameters (tool-calls.ts).
+export const responsesToolSchema = Type.Object({
+  type: Type.Literal("function"),
+  name: Type.String(),
+  description: Type.Optional(nullable(Type.String())),
+  parameters: Type.Optional(nullable(Type.Record(Type.String(), Type.Unknown()))),
+  strict: Type.Optional(nullable(Type.Boolean())),
+});
+export const responsesToolChoiceSchema = Type.Union([
+  stringEnum(["auto", "none", "required"]),
+  Type.Object({ type: Type.Literal("function"), name: Type.String() }),
+]);
+
 export const responsesBodySchema = Type.Object({
   model: Type.Optional(modelRefSchema),
   input: Type.Union([Type.String(), Type.Array(Type.Unknown(), { minItems: 1, maxItems: 10000 })]),

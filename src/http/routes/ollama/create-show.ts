@@ -1,5 +1,6 @@
 // /api/create (from a model or an uploaded GGUF, with system, template, parameters, messages, license, quantize)
 // and /api/show (details, the settings as a Modelfile and as fields, capabilities).
+import type { preValidationAsyncHookHandler } from "fastify";
 import { Type } from "typebox";
 import { ReflexiaError } from "../../../errors/index.ts";
 import type { Static } from "typebox";
@@ -45,7 +46,19 @@ export const createBodySchema = Type.Object(
   { anyOf: [{ required: ["model"] }, { required: ["name"] }] },
 );
 
-const REMOTE_FIELDS = Object.keys(remoteBodySchema.properties);
+/**
+ * `remote.api_key_file` is the config file's and the CLI's: from a client it would make the server send a file of the
+ * client's choosing. Refused with that reason at the route's own preValidation, which runs before the unknown-field
+ * check (known-fields.ts) would refuse it without one.
+ */
+const refuseApiKeyFile: preValidationAsyncHookHandler = async (request) => {
+  const remote = (request.body as { remote?: unknown } | null | undefined)?.remote;
+  if (remote !== null && typeof remote === "object" && "api_key_file" in remote)
+    throw new ReflexiaError(
+      "RFX_VALIDATION",
+      "remote.api_key_file is accepted only from the CLI or the config file (a client must not make the server send a file of its choosing); use remote.api_key_env",
+    );
+};
 /** Fields of a create body that describe a local model: none of them applies to a remote variant. */
 const LOCAL_ONLY_FIELDS = [
   "from",
@@ -110,12 +123,6 @@ export function registerOllamaCreateShowRoutes(app: RouteApp, deps: AppDeps): vo
     for (const f of LOCAL_ONLY_FIELDS)
       if (body[f] !== undefined)
         throw new ReflexiaError("RFX_VALIDATION", `remote cannot be combined with ${f} (it describes a local model)`);
-    if ("api_key_file" in remote)
-      throw new ReflexiaError(
-        "RFX_VALIDATION",
-        "remote.api_key_file is accepted only from the CLI or the config file (a client must not make the server send a file of its choosing); use remote.api_key_env",
-      );
-    assertKnownFields(remote, REMOTE_FIELDS, "remote");
     const ref = parseModelRef(model);
     await models.addRemote({
       name: ref.name,
@@ -127,22 +134,26 @@ export function registerOllamaCreateShowRoutes(app: RouteApp, deps: AppDeps): vo
     return { status: "success" };
   }
 
-  app.post("/api/create", { schema: { body: createBodySchema } }, async (request, reply) => {
-    const body = request.body;
-    if (body.remote) return createRemote(body.remote, modelOrName(body), body);
-    const req = {
-      model: modelOrName(body),
-      from: body.from,
-      files: body.files,
-      quantize: body.quantize,
-      modelfile: settingsOf(body),
-    };
-    // What can be refused is refused before the first byte, with its status.
-    await models.checkCreate(req);
-    return respondWithProgress(request, reply, body.stream !== false, async ({ emit }) => {
-      await models.create(req, (status) => emit({ status }));
-    });
-  });
+  app.post(
+    "/api/create",
+    { schema: { body: createBodySchema }, preValidation: refuseApiKeyFile },
+    async (request, reply) => {
+      const body = request.body;
+      if (body.remote) return createRemote(body.remote, modelOrName(body), body);
+      const req = {
+        model: modelOrName(body),
+        from: body.from,
+        files: body.files,
+        quantize: body.quantize,
+        modelfile: settingsOf(body),
+      };
+      // What can be refused is refused before the first byte, with its status.
+      await models.checkCreate(req);
+      return respondWithProgress(request, reply, body.stream !== false, async ({ emit }) => {
+        await models.create(req, (status) => emit({ status }));
+      });
+    },
+  );
 
   app.post("/api/show", { schema: { body: modelNameBodySchema } }, async (request) => {
     const body = request.body;
