@@ -36,6 +36,53 @@ afterAll(async () => {
 const SYSTEM = "You are a helpful assistant that answers in one short sentence about the sea and ships. ".repeat(4);
 
 describe("prefix cache through HTTP", () => {
+  it("llama-server's timings beside usage: evaluated and cached prompt tokens, generated ones, their rates", async () => {
+    const server = await serve({});
+    const openai = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: "unused", maxRetries: 0 });
+    type Timings = {
+      cache_n: number;
+      prompt_n: number;
+      prompt_ms: number;
+      prompt_per_second: number | null;
+      predicted_n: number;
+      predicted_ms: number;
+      predicted_per_second: number | null;
+    };
+    const messages: OpenAI.ChatCompletionMessageParam[] = [
+      { role: "system", content: SYSTEM },
+      { role: "user", content: "What is a mast?" },
+    ];
+    const ask = { model: TINY, messages, max_tokens: 8, temperature: 0 };
+    const buffered = await openai.chat.completions.create(ask);
+    const t1 = (buffered as unknown as { timings: Timings }).timings;
+    expect(t1.prompt_n + t1.cache_n).toBe(buffered.usage!.prompt_tokens);
+    expect(t1.cache_n).toBe(buffered.usage!.prompt_tokens_details!.cached_tokens);
+    expect(t1.predicted_n).toBe(buffered.usage!.completion_tokens);
+    expect(t1.prompt_ms).toBeGreaterThan(0);
+    // Rates from the unrounded times: within 1 % of those from the rounded ms.
+    expect(t1.prompt_per_second! / ((t1.prompt_n / t1.prompt_ms) * 1000)).toBeCloseTo(1, 2);
+    expect(t1.predicted_per_second! / (((t1.predicted_n - 1) / t1.predicted_ms) * 1000)).toBeCloseTo(1, 2);
+
+    // Streamed: in the last chunk, the same prompt now mostly cached.
+    const stream = await openai.chat.completions.create({
+      ...ask,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    let t2: Timings | undefined;
+    let usage: OpenAI.CompletionUsage | undefined;
+    for await (const c of stream) {
+      const t = (c as unknown as { timings?: Timings }).timings;
+      if (t) t2 = t;
+      if (c.usage) usage = c.usage;
+    }
+    expect(t2).toBeDefined();
+    expect(t2!.cache_n).toBe(usage!.prompt_tokens_details!.cached_tokens);
+    expect(t2!.cache_n).toBeGreaterThan(0);
+    expect(t2!.prompt_n + t2!.cache_n).toBe(usage!.prompt_tokens);
+    expect(t2!.predicted_n).toBe(usage!.completion_tokens);
+  });
+
   it("reports cached tokens to OpenAI and Ollama clients and counts them in /metrics", async () => {
     const server = await serve({});
     const openai = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: "unused", maxRetries: 0 });

@@ -491,6 +491,7 @@ export function createChatView(): ChatView {
     let lastAt = 0;
     let pieces = 0;
     let usageTokens: number | undefined;
+    let serverRate: number | undefined;
     let finishReason: string | undefined;
     const toolCalls: { id?: string; name: string; arguments: string }[] = [];
     let frame = 0;
@@ -509,6 +510,8 @@ export function createChatView(): ChatView {
       await readSseJson(res, (chunk) => {
         if (chunk.reflexia) message.meta = chunk.reflexia as ReflexiaMetaJson;
         if (chunk.usage) usageTokens = chunk.usage.completion_tokens;
+        // The engine's own generation rate (llama-server's timings): a stream read in one go has no pace to time.
+        if (typeof chunk.timings?.predicted_per_second === "number") serverRate = chunk.timings.predicted_per_second;
         const choice = chunk.choices?.[0];
         if (choice?.finish_reason) finishReason = choice.finish_reason;
         for (const t of choice?.delta?.tool_calls ?? []) {
@@ -541,7 +544,7 @@ export function createChatView(): ChatView {
           tokens,
           counted: usageTokens !== undefined ? "usage" : "stream",
           ttftMs: firstAt ? firstAt - started : undefined,
-          tokensPerSecond: tokens > 1 && decodeSecs > 0 ? (tokens - 1) / decodeSecs : undefined,
+          tokensPerSecond: serverRate ?? (tokens > 1 && decodeSecs > 0 ? (tokens - 1) / decodeSecs : undefined),
           durationMs: end - started,
           finishReason,
         };

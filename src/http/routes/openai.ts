@@ -70,6 +70,27 @@ function finishReasonOf(r: FinishReason): "stop" | "length" {
  * Usage of one or several choices: each choice's prompt counts (each is a sequence of its own), and a prompt the
  * choices share is evaluated once: the others' copies are in `cached_tokens` (KV shared, see native/README.md).
  */
+/**
+ * llama-server's `timings` of one choice (beside `reflexia` in its last chunk, and of the first choice in a buffered
+ * answer): prompt tokens evaluated and cached, generated tokens, their times and rates as the engine measured them
+ * (the rate after the first token, as Ollama's eval rate). Clients that do not know the field ignore it; the web UI
+ * shows this rate rather than one timed from when pieces reached the page, which a stream read in one go cannot give.
+ */
+function timingsOf(o: InferenceOutcome) {
+  const t = o.timings;
+  const promptN = o.promptTokens - o.cachedPromptTokens;
+  const rate = (n: number, ms: number) => (n > 0 && ms > 0 ? Math.round((n / ms) * 1e5) / 100 : null);
+  return {
+    cache_n: o.cachedPromptTokens,
+    prompt_n: promptN,
+    prompt_ms: Math.round(t.promptEvalMs * 100) / 100,
+    prompt_per_second: rate(promptN, t.promptEvalMs),
+    predicted_n: o.completionTokens,
+    predicted_ms: Math.round(t.evalMs * 100) / 100,
+    predicted_per_second: rate(o.completionTokens - 1, t.evalMs),
+  };
+}
+
 function usageOf(o: InferenceOutcome | InferenceOutcome[]) {
   const all = Array.isArray(o) ? o : [o];
   const prompt = all.reduce((s, x) => s + x.promptTokens, 0);
@@ -200,6 +221,7 @@ export function registerOpenAiRoutes(app: RouteApp, deps: AppDeps): void {
             system_fingerprint: null,
             choices: [{ index: i, delta, logprobs: extra.logprobs ?? null, finish_reason: finish }],
             ...(extra.reflexia ? { reflexia: extra.reflexia } : {}),
+            ...(extra.timings ? { timings: extra.timings } : {}),
           });
         // Content deltas are most of a stream: each choice's JSON around the text is built once (after start has set
         // the variant) and the text is spliced in, instead of a chunk object serialized per token.
@@ -226,9 +248,9 @@ export function registerOpenAiRoutes(app: RouteApp, deps: AppDeps): void {
               );
               out += chunk(i, { tool_calls: [{ index: k, function: { arguments: c.function.arguments } }] }, null);
             });
-            return out + chunk(i, {}, a.finish, { reflexia: o.meta });
+            return out + chunk(i, {}, a.finish, { reflexia: o.meta, timings: timingsOf(o) });
           }
-          return chunk(i, {}, finishReasonOf(o.finishReason), { reflexia: o.meta });
+          return chunk(i, {}, finishReasonOf(o.finishReason), { reflexia: o.meta, timings: timingsOf(o) });
         };
         return streamInference<InferenceOutcome[]>(
           reply,
@@ -297,6 +319,7 @@ export function registerOpenAiRoutes(app: RouteApp, deps: AppDeps): void {
         }),
         usage: usageOf(outcomes),
         reflexia: o0.meta,
+        timings: timingsOf(o0),
       });
     },
   );
@@ -362,7 +385,9 @@ export function registerOpenAiRoutes(app: RouteApp, deps: AppDeps): void {
           text: (piece) => piece,
           done: (outcomes) =>
             outcomes
-              .map((o, k) => event(choice(k, "", finishReasonOf(o.finishReason)), { reflexia: o.meta }))
+              .map((o, k) =>
+                event(choice(k, "", finishReasonOf(o.finishReason)), { reflexia: o.meta, timings: timingsOf(o) }),
+              )
               .join("") +
             (includeUsage
               ? sse({ id, object: "text_completion", created, model: variant, choices: [], usage: usageOf(outcomes) })
@@ -394,6 +419,7 @@ export function registerOpenAiRoutes(app: RouteApp, deps: AppDeps): void {
       ),
       usage: usageOf(outcomes),
       reflexia: o0.meta,
+      timings: timingsOf(o0),
     });
   });
 
