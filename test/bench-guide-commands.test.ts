@@ -86,6 +86,12 @@ describe("the guide's benchmark commands", () => {
     expect(r.stderr).toContain("--complexity does not apply to the rag benchmark");
   });
 
+  it("refuses --llama-bench where no llama-bench runs (rag)", async () => {
+    const r = await runCli(home, ["benchmark", "rag", "--llama-bench", "/bin/true"]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("--llama-bench does not apply to the rag benchmark");
+  });
+
   it("refuses --llama-kv-unified outside the serving benchmark", async () => {
     const r = await runCli(home, ["benchmark", "engine", "--llama-kv-unified"]);
     expect(r.code).not.toBe(0);

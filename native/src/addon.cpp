@@ -115,6 +115,7 @@ static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
     exports.Set("Embedder", Embedder::Define(env));
     exports.Set("Evaluator", Evaluator::Define(env));
     exports.Set("VectorIndex", VectorIndex::Define(env));
+    exports.Set("attentionTileRows", Napi::Number::New(env, TILE_ROWS));
     env.AddCleanupHook([]() { stop_all_native_work(); });
     return exports;
 }

@@ -13,7 +13,6 @@ namespace rfx {
 constexpr double TILE_ROW_COST = 11.0;
 constexpr double TILE_TILED_COST = 2.4;
 constexpr double TILE_MARGIN = 1.1;
-constexpr int32_t TILE_ROWS = 64;  // GGML_FA_TILE_Q in ggml-cpu
 
 DecodeLoop::DecodeLoop(ModelRef model, const LoopOptions & options, std::function<void()> wake, std::function<void()> exited)
     : model_(std::move(model)), opt_(options), wake_(std::move(wake)), exited_(std::move(exited)) {}

@@ -29,6 +29,10 @@
 
 namespace rfx {
 
+// Query rows from which ggml-cpu's flash attention goes in tiles (GGML_FA_TILE_Q) instead of one row at a time
+// (fill_attention_tile); exported to JS as attentionTileRows (the serving benchmark's kernel floor).
+constexpr int32_t TILE_ROWS = 64;
+
 // Fixed for the life of a loop. The binding fills every field from the Generator options, which JS always passes:
 // the defaults live once, in src/engine/native/native-engine.ts.
 // fill_attention_tile: AUTO when its cost model says it is faster, NEVER, ALWAYS whenever the cache allows (tests).

@@ -1,13 +1,14 @@
 // Contention benchmark: single-stream decode tok/s of the native engine with and without a competing CPU hog (busy
 // processes on every core), adaptive threads on and off, next to llama-bench's tg under the same hog.
 // Run: reflexia benchmark contention [--model name:tag] [--llama-bench PATH] [--tokens 64]
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { loadavg } from "node:os";
 import { createNativeEngine } from "../engine/native/native-engine.ts";
 import { availableCores, resolveThreadPolicy } from "../engine/threads.ts";
 import { ReflexiaError } from "../errors/index.ts";
 import { median } from "./bench-stats.ts";
+import { runLlamaBench } from "./llama-bench.ts";
 
 export interface ContentionBenchmarkOptions {
   modelPath: string;
@@ -71,13 +72,8 @@ export async function runContentionBenchmark(options: ContentionBenchmarkOptions
   };
   const llamaBench = (): number | null => {
     if (!options.llamaBench) return null;
-    const args = ["-m", options.modelPath, "-t", String(threads), "-p", "0", "-n", String(tokens)];
-    const res = spawnSync(options.llamaBench, [...args, "-r", String(reps), "-o", "json"], {
-      encoding: "utf8",
-      maxBuffer: 16 << 20,
-    });
-    const rows = JSON.parse(res.stdout || "[]") as { avg_ts?: number }[];
-    return rows[0]?.avg_ts ?? null;
+    const args = ["-m", options.modelPath, "-t", String(threads), "-p", "0", "-n", String(tokens), "-r", String(reps)];
+    return runLlamaBench(options.llamaBench, args).rows[0]?.avg_ts ?? null;
   };
   const rows: ContentionRow[] = [];
   try {

@@ -1,6 +1,5 @@
 // Engine speed benchmark: single-stream decode and prompt tok/s, aggregate tok/s at several concurrencies, and the
 // share of wall time inside llama.cpp's decode, on the native engine (optionally beside llama-bench on the same file).
-import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { ReflexiaError } from "../errors/index.ts";
@@ -13,6 +12,7 @@ import {
 } from "../engine/native/native-engine.ts";
 import { loadConfig, type Config } from "../config/index.ts";
 import { median } from "./bench-stats.ts";
+import { runLlamaBench } from "./llama-bench.ts";
 import { loadBenchModel, checkReferenceSet, describeBenchGpu, type BenchGpu } from "./gpu-load.ts";
 
 export interface EngineBenchmarkOptions {
@@ -104,7 +104,7 @@ function statsDelta(a: NativeEngineStats, b: NativeEngineStats): NativeEngineSta
   return out;
 }
 
-function runLlamaBench(
+function llamaBenchFigures(
   bin: string,
   modelPath: string,
   threads: number,
@@ -114,7 +114,7 @@ function runLlamaBench(
   repetitions: number,
 ) {
   // -ngl always: llama-bench offloads 99 layers by default, which on a GPU build is not what the engine ran.
-  const args = [
+  const { rows, command } = runLlamaBench(bin, [
     "-m",
     modelPath,
     "-t",
@@ -127,28 +127,16 @@ function runLlamaBench(
     String(tokens),
     "-r",
     String(repetitions),
-    "-o",
-    "json",
-  ];
-  const res = spawnSync(bin, args, { encoding: "utf8", maxBuffer: 16 << 20 });
-  if (res.status !== 0) throw new ReflexiaError("RFX_ENGINE", `llama-bench failed: ${res.stderr.slice(-500)}`);
-  const rows = JSON.parse(res.stdout) as Array<{
-    n_prompt: number;
-    n_gen: number;
-    avg_ts: number;
-    backends?: string;
-    n_gpu_layers?: number;
-  }>;
+  ]);
   return {
     promptTokensPerSecond: rows.find((r) => r.n_prompt > 0 && r.n_gen === 0)?.avg_ts ?? 0,
     decodeTokensPerSecond: rows.find((r) => r.n_gen > 0 && r.n_prompt === 0)?.avg_ts ?? 0,
-    command: [bin, ...args].join(" "),
+    command,
     backends: rows[0]?.backends ?? "unknown",
     gpuLayers: rows[0]?.n_gpu_layers ?? gpuLayers,
   };
 }
 
-/** Runs the benchmark on the native engine and prints one line per figure. */
 export async function runEngineBenchmark(options: EngineBenchmarkOptions): Promise<EngineBenchmarkResult> {
   const log = options.log ?? ((l: string) => console.log(l));
   const tokens = options.tokens ?? 128;
@@ -281,7 +269,7 @@ export async function runEngineBenchmark(options: EngineBenchmarkOptions): Promi
 
     if (options.llamaBench) {
       await model.dispose(); // free the cores' caches and memory before the reference run
-      result.llamaBench = runLlamaBench(
+      result.llamaBench = llamaBenchFigures(
         options.llamaBench,
         options.modelPath,
         threads,

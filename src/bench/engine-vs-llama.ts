@@ -1,6 +1,6 @@
 // Paired comparison of the native engine with llama.cpp's own llama-server (aggregate tok/s at N concurrent requests)
 // and llama-bench (single-stream decode), same file, same threads, alternating trials so machine load hits both alike.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { ReflexiaError } from "../errors/index.ts";
@@ -8,6 +8,7 @@ import { loadConfig, type Config } from "../config/index.ts";
 import { createNativeEngine, type BatchSplitMode } from "../engine/native/native-engine.ts";
 import { freePort } from "./free-port.ts";
 import { startedAt } from "./child-server.ts";
+import { runLlamaBench } from "./llama-bench.ts";
 import { nonTextTokens } from "./non-text-tokens.ts";
 import { scriptArgs } from "./script-args.ts";
 import { loadBenchModel, checkReferenceSet, describeBenchGpu } from "./gpu-load.ts";
@@ -201,12 +202,8 @@ export async function runEngineVsLlama(options: EngineVsLlamaOptions): Promise<P
           String(tokens),
           "-r",
           "1",
-          "-o",
-          "json",
         ];
-        const res = spawnSync(options.llamaBench, args, { encoding: "utf8", maxBuffer: 16 << 20 });
-        if (res.status !== 0) throw new ReflexiaError("RFX_ENGINE", `llama-bench failed: ${res.stderr.slice(-500)}`);
-        f.llama.push((JSON.parse(res.stdout) as Array<{ avg_ts: number }>)[0].avg_ts);
+        f.llama.push(runLlamaBench(options.llamaBench, args).rows[0].avg_ts);
       }
       figures.push(f);
     }

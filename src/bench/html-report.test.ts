@@ -93,6 +93,17 @@ describe("benchmark HTML report", () => {
           llamaTtftMs: [2493],
           medianRatio: 0.308,
           vsNewTokensBound: 3.2,
+          kernel: { newTokensMs: 218.4, tileMs: 118.2, floorMs: 118.2, command: "llama-bench …" },
+        },
+        {
+          turn: 3,
+          promptTokens: 1530,
+          cachedTokens: 1470,
+          newTokens: 36,
+          reflexiaTtftMs: [780],
+          llamaTtftMs: [2500],
+          medianRatio: 0.312,
+          vsNewTokensBound: 3.3,
         },
       ],
     });
@@ -102,6 +113,9 @@ describe("benchmark HTML report", () => {
     expect(page).toContain("<td>0.500</td><td>150 / 180</td></tr>");
     expect(page).toContain("<td>1.000</td><td>–</td></tr>");
     expect(page).toContain("<td>1469</td><td>1405</td><td>36</td><td>767</td><td>2493</td><td>0.308</td>");
+    // The kernels' time for the turn where llama-bench measured it (the faster shape), a dash where it did not.
+    expect(page).toContain("<td>0.308</td><td>3.20</td><td>118</td></tr>");
+    expect(page).toContain("<td>0.312</td><td>3.30</td><td>—</td></tr>");
     expect(page).not.toContain("--kv-unified");
   });
 

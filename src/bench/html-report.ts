@@ -383,6 +383,7 @@ function servingSection(r: ServingBenchmarkResult): string {
             "llama-server ms",
             "ratio",
             "vs new-token bound",
+            "kernels alone ms (llama-bench)",
           ],
           r.multiTurn.map((t) => [
             String(t.turn),
@@ -394,6 +395,8 @@ function servingSection(r: ServingBenchmarkResult): string {
             fmt(median(t.llamaTtftMs), 0),
             fmt(t.medianRatio, 3),
             fmt(t.vsNewTokensBound, 2),
+            // The faster of the new tokens and a full 64-row batch at the turn's depth; "—" without llama-bench.
+            t.kernel ? fmt(t.kernel.floorMs, 0) : "—",
           ]),
         )
       : "") +

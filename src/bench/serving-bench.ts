@@ -6,14 +6,16 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { loadConfig, type LoadedConfig, type PromptSplitMode } from "../config/index.ts";
 import { resolveThreadPolicy } from "../engine/threads.ts";
+import { loadNativeAddon } from "../engine/native/native-addon.ts";
 import { createNativeEngine } from "../engine/native/native-engine.ts";
 import { createModelStore } from "../registry/index.ts";
 import { ReflexiaError } from "../errors/index.ts";
 import { median, percentile } from "./bench-stats.ts";
 import { freePort } from "./free-port.ts";
+import { runLlamaBench } from "./llama-bench.ts";
 import { nonTextTokens } from "./non-text-tokens.ts";
 import { collectSystemInfo, parseGgmlCpuVariant, type BenchmarkSystemInfo } from "./system-info.ts";
 import { splitThreadCpu, threadCpuMs } from "./thread-cpu.ts";
@@ -43,6 +45,12 @@ export interface ServingBenchmarkOptions {
    * the whole context), instead of `-c ÷ -np` cells per slot. Defaults to false (llama-server's default with `-np`).
    */
   llamaKvUnified?: boolean;
+  /**
+   * llama-bench built with llama-server (native/tools/build-llama-reference.sh): times each chat turn's new tokens at
+   * its cached depth on the kernels alone (MultiTurnRow.kernel). Defaults to llama-bench beside llamaServer when there
+   * is one.
+   */
+  llamaBench?: string;
   log?: (line: string) => void;
 }
 
@@ -91,6 +99,16 @@ export interface MultiTurnRow {
   medianRatio: number;
   /** Reflexia's TTFT over (newTokens / the prompt rate of turn 1): 1 means only the new tokens cost time. */
   vsNewTokensBound: number;
+  /** That bound, ms (median over trials). Absent from results stored before 2026-12-04. */
+  newTokensBoundMs?: number;
+  /**
+   * What llama.cpp's kernels alone take for this turn (llama-bench, after the servers stopped, flash attention on as
+   * both servers run it): the new tokens after the cached ones (`ppN @ dD`) and, below 64 new tokens, a full 64-row
+   * batch at that depth (ggml-cpu's flash attention takes fewer than 64 rows one row at a time; Reflexia fills the
+   * batch with cached tokens). `floorMs` is the faster of the two. Absent without llama-bench, and from turn 1 and
+   * results stored before 2026-12-04.
+   */
+  kernel?: { newTokensMs: number; tileMs?: number; floorMs: number; command: string };
 }
 
 export interface ServingBenchmarkResult {
@@ -362,6 +380,10 @@ export async function runServingBenchmark(options: ServingBenchmarkOptions): Pro
   const config = options.loaded.config;
   if (!existsSync(options.llamaServer))
     throw new ReflexiaError("RFX_NOT_FOUND", `llama-server not found: ${options.llamaServer}`);
+  if (options.llamaBench && !existsSync(options.llamaBench))
+    throw new ReflexiaError("RFX_NOT_FOUND", `llama-bench not found: ${options.llamaBench}`);
+  const beside = join(dirname(options.llamaServer), "llama-bench");
+  const llamaBench = options.llamaBench ?? (existsSync(beside) ? beside : undefined);
   const concurrency = options.concurrency ?? [1, 4, 8];
   const tokens = options.tokens ?? 64;
   const trials = options.trials ?? 3;
@@ -524,10 +546,9 @@ export async function runServingBenchmark(options: ServingBenchmarkOptions): Pro
           const fresh = rf.map(
             (x, i) => x.promptTokens - (same[i] ? Math.max(x.cachedTokens, ll[i].cachedTokens) : x.cachedTokens),
           );
-          const bound = rf.map((x, i) => {
+          const boundMs = rf.map((_, i) => {
             const first = runs.reflexia[i][0];
-            const rate = first.promptTokens / first.ttftMs;
-            return x.ttftMs / (Math.max(1, fresh[i]) / rate);
+            return Math.max(1, fresh[i]) / (first.promptTokens / first.ttftMs);
           });
           const row: MultiTurnRow = {
             turn: k + 1,
@@ -538,7 +559,8 @@ export async function runServingBenchmark(options: ServingBenchmarkOptions): Pro
             reflexiaTtftMs: rf.map((x) => Math.round(x.ttftMs)),
             llamaTtftMs: ll.map((x) => Math.round(x.ttftMs)),
             medianRatio: ratio(median(rf.map((x, i) => x.ttftMs / ll[i].ttftMs)), 1),
-            vsNewTokensBound: ratio(median(bound), 1),
+            vsNewTokensBound: ratio(median(rf.map((x, i) => x.ttftMs / boundMs[i])), 1),
+            newTokensBoundMs: Math.round(median(boundMs) * 10) / 10,
           };
           log(
             `  turn ${row.turn}: prompt ${row.promptTokens} (cached ${row.cachedTokens}, new ${row.newTokens}; same prompt on both in ${row.samePrompts}/${rf.length}), TTFT ${median(row.reflexiaTtftMs).toFixed(0)} vs ${median(row.llamaTtftMs).toFixed(0)} ms (${row.medianRatio}x), ${row.vsNewTokensBound}x the new-token bound`,
@@ -547,6 +569,27 @@ export async function runServingBenchmark(options: ServingBenchmarkOptions): Pro
         }
       } finally {
         for (const s of sides) await s.close();
+      }
+      if (llamaBench) {
+        log(`  kernel floor of turns 2-${turns}: llama-bench (${llamaBench}), ${threads} threads, flash attention on`);
+        const tileRows = loadNativeAddon().addon.attentionTileRows;
+        for (const row of multiTurn.slice(1)) {
+          const n = Math.max(1, row.newTokens ?? row.promptTokens - row.cachedTokens);
+          const tile = n < tileRows;
+          const { rows: lb, command } = runLlamaBench(llamaBench, [
+            ...["-m", file, "-t", String(threads), "-ngl", "0", "-fa", "1", "-n", "0", "-r", "3"],
+            ...["-p", tile ? `${n},${tileRows}` : String(n), "-d", String(row.cachedTokens)],
+          ]);
+          const ms = (p: number) => {
+            const r = lb.find((x) => x.n_prompt === p && x.n_gen === 0);
+            return r ? Math.round((p / r.avg_ts) * 10000) / 10 : NaN;
+          };
+          const kernel = { newTokensMs: ms(n), ...(tile ? { tileMs: ms(tileRows) } : {}) };
+          row.kernel = { ...kernel, floorMs: Math.min(kernel.newTokensMs, kernel.tileMs ?? Infinity), command };
+          log(
+            `  turn ${row.turn}: kernels ${row.kernel.floorMs} ms (llama-bench pp${n} @ d${row.cachedTokens} ${kernel.newTokensMs} ms${tile ? `, pp${tileRows} ${kernel.tileMs} ms` : ""}); Reflexia ${ratio(median(row.reflexiaTtftMs), row.kernel.floorMs)}x that, llama-server ${ratio(median(row.llamaTtftMs), row.kernel.floorMs)}x; 1.5x the new-token bound is ${((row.newTokensBoundMs ?? 0) * 1.5).toFixed(0)} ms`,
+          );
+        }
       }
     }
     return {

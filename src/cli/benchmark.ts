@@ -83,6 +83,7 @@ const KIND_FLAGS: Record<string, BenchmarkKind[]> = {
   trials: ["serving"],
   turns: ["serving"],
   llamaKvUnified: ["serving"],
+  llamaBench: ["engine", "contention", "serving"],
 };
 
 export function registerBenchmarkCommand(program: Command, getContext: CliContextFactory): void {
@@ -131,7 +132,7 @@ export function registerBenchmarkCommand(program: Command, getContext: CliContex
     .option("--text <file>", "quality: the text to evaluate (default: the text shipped in src/bench/quality-text.txt)")
     .option(
       "--llama-bench <path>",
-      "engine/contention: a llama-bench binary (native/tools/build-llama-reference.sh; --gpu cuda|vulkan for GPU runs) run on the same file, threads and GPU layers as the reference",
+      "engine/contention/serving: a llama-bench binary (native/tools/build-llama-reference.sh; --gpu cuda|vulkan for GPU runs) run on the same file, threads and GPU layers as the reference; serving: times each chat turn's new tokens on the kernels alone (default: llama-bench beside --llama-server)",
     )
     .option(
       "--llama-server <path>",
@@ -384,6 +385,7 @@ export function registerBenchmarkCommand(program: Command, getContext: CliContex
                 trials: opts.trials,
                 turns: opts.turns,
                 llamaKvUnified: opts.llamaKvUnified,
+                llamaBench: opts.llamaBench,
                 log: log ?? quiet,
               })),
             };

@@ -237,6 +237,8 @@ export interface NativeAddon {
     onEvents: (events: NativeEvent[]) => void,
   ) => NativeGenerator;
   Embedder: new (model: NativeModel, options: { contextSize: number; threads: number; poll: number }) => NativeEmbedder;
+  /** Query rows from which ggml-cpu's flash attention goes in tiles (GGML_FA_TILE_Q), not one row at a time. */
+  attentionTileRows: number;
   Evaluator: new (
     model: NativeModel,
     options: { contextSize: number; batchSize: number; threads: number; poll: number },
