@@ -104,6 +104,31 @@ describe("unknown fields are refused by name", () => {
     }
   });
 
+  it("a route that takes no query string refuses one by name, in its shape; public probes stay lenient", async () => {
+    const { app } = await appWith();
+    try {
+      const azure = await app.inject({
+        method: "POST",
+        url: "/v1/chat/completions?api-version=2024-10-21",
+        payload: { model: TINY, messages: chat, max_tokens: 4 },
+      });
+      expect(azure.statusCode).toBe(400);
+      expect(errorOf(azure.json()).message).toBe(
+        'query field "api-version" not supported here (this route takes no query string)',
+      );
+      const tags = await app.inject({ method: "GET", url: "/api/tags?limit=5&sort=size" });
+      expect(tags.statusCode).toBe(400);
+      expect(tags.json().error).toBe(
+        'query fields "limit", "sort" not supported here (this route takes no query string)',
+      );
+      expect((await app.inject({ method: "GET", url: "/v1/models?limit=1" })).statusCode).toBe(400);
+      expect((await app.inject({ method: "GET", url: "/v1/models" })).statusCode).toBe(200);
+      expect((await app.inject({ method: "GET", url: "/healthz?ts=1" })).statusCode).toBe(200);
+    } finally {
+      await app.close();
+    }
+  });
+
   it("a field a schema forbids (additionalProperties: false) is named too, not 'must NOT have additional properties'", async () => {
     const { app } = await appWith({ rag: true });
     try {

@@ -87,8 +87,8 @@ export function assertKnownNested(value: unknown, schema: unknown, where = ""): 
 }
 
 /**
- * Every route registered later in `scope` whose body or query-string schema lists its fields refuses any other
- * field by name (400, in the route's error shape), before the schema is checked: a body's own fields and, through
+ * Every route registered later in `scope` whose body or query-string schema lists its fields (or that has no
+ * query-string schema: it takes no query string) refuses any other field by name (400, in the route's error shape), before the schema is checked: a body's own fields and, through
  * assertKnownNested, those of every object inside it that the schema describes (messages, tools, response_format,
  * options …). OpenAI's API refuses unknown arguments too; Ollama's server ignores them, which is what lets a
  * client's option silently do nothing.
@@ -97,10 +97,21 @@ export function refuseUnknownFields(scope: FastifyInstance): void {
   scope.addHook("onRoute", (route) => {
     const schema = route.schema as { body?: unknown; querystring?: unknown } | undefined;
     const body = declaredFields(schema?.body);
-    const query = declaredFields(schema?.querystring);
+    // A route without a query-string schema takes none (`?api-version=…` on a chat completion would do nothing);
+    // public probes (/healthz, /readyz) stay lenient for checkers that add a cache buster.
+    const isPublic = (route.config as { public?: boolean } | undefined)?.public === true;
+    const query = schema?.querystring === undefined ? (isPublic ? undefined : []) : declaredFields(schema.querystring);
     if (!body && !query) return;
     const check: preValidationAsyncHookHandler = async (request) => {
-      if (query) assertKnownFields(request.query, query, "query");
+      if (query?.length === 0) {
+        const sent = Object.keys((request.query ?? {}) as object);
+        if (sent.length > 0)
+          throw new ReflexiaError(
+            "RFX_VALIDATION",
+            `query field${sent.length > 1 ? "s" : ""} ${sent.map((k) => JSON.stringify(k)).join(", ")} not supported here (this route takes no query string)`,
+            { fields: sent },
+          );
+      } else if (query) assertKnownFields(request.query, query, "query");
       if (body) assertKnownNested(request.body, schema?.body);
     };
     const existing = route.preValidation;
