@@ -439,6 +439,18 @@ describe("/v1/responses reasoning items", () => {
     );
   });
 
+  it.each([[{ summary: "The user greets." }], [{ summary: [null] }], [{ summary: [], content: {} }]])(
+    "one whose parts are not a list of text parts (%j) is refused",
+    async (reasoning) => {
+      await expectRefused(
+        (app) =>
+          app.inject({ method: "POST", url: "/v1/responses", payload: { model: TINY, input: input(reasoning) } }),
+        "must be a list of {type, text} parts",
+        false,
+      );
+    },
+  );
+
   it("one without a trace (an empty summary) is taken and adds nothing to the prompt", async () => {
     const engine = createFakeEngine();
     const { app } = await appWith({ engine });

@@ -94,8 +94,14 @@ export function responsesMessages(body: ResponsesBody): ChatMessage[] {
     } else if (type === "reasoning") {
       // No model here reasons, so a reasoning item with a trace came from another model, and the trace has no place
       // in this one's prompt: refused rather than dropped. One without (an empty summary) is taken and adds nothing.
-      const traces = [item.summary, item.content].flatMap((v) => (Array.isArray(v) ? v : []));
-      if (item.encrypted_content || traces.some((t) => isObj(t) && typeof t.text === "string" && t.text !== ""))
+      const traces = (["summary", "content"] as const).flatMap((k) => {
+        const v = item[k];
+        if (v === undefined || (v === null && k === "content")) return [];
+        if (!Array.isArray(v) || !v.every((t) => isObj(t) && typeof t.text === "string"))
+          throw new ReflexiaError("RFX_VALIDATION", `${where}.${k} must be a list of {type, text} parts`);
+        return v as Obj[];
+      });
+      if (item.encrypted_content || traces.some((t) => t.text !== ""))
         throw new ReflexiaError(
           "RFX_VALIDATION",
           `${where} is a reasoning item with a trace (summary, content or encrypted_content): no model here reasons, so it has no place in the prompt; leave reasoning items out of the input`,
