@@ -88,10 +88,10 @@ export function assertKnownNested(value: unknown, schema: unknown, where = ""): 
 
 /**
  * Every route registered later in `scope` whose body or query-string schema lists its fields (or that has no
- * query-string schema: it takes no query string) refuses any other field by name (400, in the route's error shape), before the schema is checked: a body's own fields and, through
- * assertKnownNested, those of every object inside it that the schema describes (messages, tools, response_format,
- * options …). OpenAI's API refuses unknown arguments too; Ollama's server ignores them, which is what lets a
- * client's option silently do nothing.
+ * query-string schema: it takes no query string) refuses any other field by name (400, in the route's error shape),
+ * before the schema is checked: a body's own fields and, through assertKnownNested, those of every object inside it
+ * that the schema describes (messages, tools, response_format, options …). OpenAI's API refuses unknown arguments
+ * too; Ollama's server ignores them, which is what lets a client's option silently do nothing.
  */
 export function refuseUnknownFields(scope: FastifyInstance): void {
   scope.addHook("onRoute", (route) => {

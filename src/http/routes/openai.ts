@@ -67,10 +67,6 @@ function finishReasonOf(r: FinishReason): "stop" | "length" {
 }
 
 /**
- * Usage of one or several choices: each choice's prompt counts (each is a sequence of its own), and a prompt the
- * choices share is evaluated once: the others' copies are in `cached_tokens` (KV shared, see native/README.md).
- */
-/**
  * llama-server's `timings` of one choice (beside `reflexia` in its last chunk, and of the first choice in a buffered
  * answer): prompt tokens evaluated and cached, generated tokens, their times and rates as the engine measured them
  * (the rate after the first token, as Ollama's eval rate). Clients that do not know the field ignore it; the web UI
@@ -91,6 +87,10 @@ function timingsOf(o: InferenceOutcome) {
   };
 }
 
+/**
+ * Usage of one or several choices: each choice's prompt counts (each is a sequence of its own), and a prompt the
+ * choices share is evaluated once: the others' copies are in `cached_tokens` (KV shared, see native/README.md).
+ */
 function usageOf(o: InferenceOutcome | InferenceOutcome[]) {
   const all = Array.isArray(o) ? o : [o];
   const prompt = all.reduce((s, x) => s + x.promptTokens, 0);
