@@ -532,6 +532,15 @@ describe("fields that ask for what this server cannot do", () => {
       }
     },
   );
+
+  it.each(["/api/chat", "/api/generate"])("%s: top_logprobs without logprobs: true is refused by name", async (url) => {
+    const body = url === "/api/chat" ? { model: TINY, messages: chat } : { model: TINY, prompt: "hi" };
+    await expectRefused(
+      (app) => app.inject({ method: "POST", url, payload: { ...body, top_logprobs: 2, stream: false } }),
+      "top_logprobs needs logprobs: true",
+      true,
+    );
+  });
 });
 
 describe("OpenAI's user field", () => {

@@ -100,6 +100,9 @@ function ollamaFormat(format: string | Record<string, unknown> | undefined): Out
 function ollamaLogprobs(body: { logprobs?: boolean; top_logprobs?: number }): number | undefined {
   if (body.top_logprobs !== undefined && body.top_logprobs > MAX_TOP_LOGPROBS)
     throw new ReflexiaError("RFX_VALIDATION", `top_logprobs is ${body.top_logprobs}; at most ${MAX_TOP_LOGPROBS}`);
+  // Alternatives without logprobs would be asked for and never returned (as on the OpenAI routes).
+  if (body.top_logprobs && body.logprobs !== true)
+    throw new ReflexiaError("RFX_VALIDATION", "top_logprobs needs logprobs: true");
   return body.logprobs === true ? (body.top_logprobs ?? 0) : undefined;
 }
 
