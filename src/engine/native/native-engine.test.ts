@@ -38,18 +38,20 @@ async function rejection(p: Promise<unknown>): Promise<unknown> {
 describe("native engine: generation", () => {
   it("streams exactly the returned text and stops at maxTokens", async () => {
     const chunks: string[] = [];
+    // Pieces that reach JS together are handed over in one call, so a JS thread starved for the whole generation saw
+    // one chunk (seen once with 24 tokens of the tiny model, other tests running): 96 tokens make that implausible.
     const r = await model.generate("Once upon a time", {
-      maxTokens: 24,
+      maxTokens: 96,
       seed: 3,
       ignoreEos: true,
       onText: (t) => chunks.push(t),
     });
     expect(r.finishReason).toBe("length");
-    expect(r.completionTokens).toBe(24);
+    expect(r.completionTokens).toBe(96);
     expect(chunks.length).toBeGreaterThan(1);
     expect(chunks.join("")).toBe(r.text);
     expect(r.promptTokens).toBe(model.tokenize("Once upon a time").length + 1); // + BOS
-    expect(r.timings.interTokenMs).toHaveLength(23);
+    expect(r.timings.interTokenMs).toHaveLength(95);
     expect(r.timings.totalMs).toBeGreaterThanOrEqual(r.timings.ttftMs);
   });
 
