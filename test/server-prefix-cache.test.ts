@@ -227,6 +227,27 @@ describe("prefix cache through HTTP", () => {
     expect((small.context.length as number) <= 24).toBe(true);
   });
 
+  it("/api/embed honours truncate: Ollama's default cuts a long input's end to the context, false refuses it", async () => {
+    const server = await serve({ "models.context_size": 256 });
+    const ollama = new Ollama({ host: server.url });
+    const base = "the tide turns under the harbour wall ".repeat(60);
+    const input = [`${base} and then the ship sails`, `${base} while gulls circle over the nets`];
+    // Default (truncate omitted, as the ollama client sends it): both cut to the same first 256 tokens.
+    const cut = await ollama.embed({ model: TINY, input });
+    expect(cut.embeddings).toHaveLength(2);
+    expect(cut.embeddings[0]).toEqual(cut.embeddings[1]);
+    expect(cut.prompt_eval_count).toBe(2 * 256);
+    // A short input is not touched: its own vector.
+    const short = await ollama.embed({ model: TINY, input: "the ship sails" });
+    expect(short.embeddings[0]).not.toEqual(cut.embeddings[0]);
+    // truncate: false refuses, naming the context, in Ollama's shape.
+    const refused = await ollama.embed({ model: TINY, input, truncate: false }).catch((e: unknown) => e);
+    expect(String((refused as Error).message)).toContain("256-token embedding context");
+    // Options change nothing in an embedding here: refused by name, not ignored.
+    const opts = await ollama.embed({ model: TINY, input: "x", options: { num_ctx: 64 } }).catch((e: unknown) => e);
+    expect(String((opts as Error).message)).toContain('options "num_ctx" do not apply to embeddings');
+  });
+
   it("refuses instead of truncating with CONTEXT_OVERFLOW=error", async () => {
     const server = await serve({ "models.context_overflow": "error" });
     const res = await fetch(`${server.url}/v1/chat/completions`, {

@@ -239,6 +239,11 @@ export interface EngineGpu {
   memory(): GpuDeviceInfo[];
 }
 
+export interface EmbedOptions {
+  /** Cut a text's tokens from the end to the embedding context instead of refusing it. Defaults to false. */
+  truncate?: boolean;
+}
+
 /** A loaded variant with its context; holds native memory until dispose(). */
 export interface LoadedModel {
   readonly path: string;
@@ -263,8 +268,11 @@ export interface LoadedModel {
   fillInMiddlePrompt?(prefix: string, suffix: string): string | null;
   tokenize(text: string): number[];
   detokenize(tokens: number[]): string;
-  /** Embeds texts (mean-pooled, L2-normalised). Requires a model loaded with embedding: true. */
-  embed(texts: string[]): Promise<number[][]>;
+  /**
+   * Embeds texts (mean-pooled, L2-normalised). Requires a model loaded with embedding: true. A text longer than the
+   * embedding context is RFX_CONTEXT_OVERFLOW, or with `truncate` cut from its end to fit (Ollama's /api/embed).
+   */
+  embed(texts: string[], options?: EmbedOptions): Promise<number[][]>;
   dispose(): Promise<void>;
 }
 

@@ -21,6 +21,11 @@ export interface EmbedRequest {
   input: string[];
   keepAliveSeconds?: number;
   signal?: AbortSignal;
+  /**
+   * An input longer than the model's embedding context is cut from its end to fit (Ollama's /api/embed default)
+   * instead of refused with RFX_CONTEXT_OVERFLOW (OpenAI's /v1/embeddings). The builtin embedder has no such limit.
+   */
+  truncate?: boolean;
 }
 
 export interface EmbedOutcome {
@@ -103,8 +108,12 @@ export function createEmbedService(options: EmbedServiceOptions): EmbedService {
           { embedding: true, signal: req.signal, keepAliveSeconds: req.keepAliveSeconds },
           async (lease) => {
             if (start === 0) loadMs = lease.loadMs;
-            if (batch.length > 0) embeddings.push(...(await lease.model.embed(batch)));
-            for (const t of batch) promptTokens += lease.model.tokenize(t).length;
+            if (batch.length > 0) embeddings.push(...(await lease.model.embed(batch, { truncate: req.truncate })));
+            // Tokens evaluated: a truncated input counts what was kept.
+            for (const t of batch) {
+              const n = lease.model.tokenize(t).length;
+              promptTokens += req.truncate ? Math.min(n, lease.model.contextSize) : n;
+            }
           },
         );
       }

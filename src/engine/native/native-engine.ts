@@ -25,6 +25,7 @@ import { CONFIG_DEFAULTS, PROMPT_SPLIT_MODES, type PromptSplitMode } from "../..
 import { resolveThreadPolicy } from "../threads.ts";
 import type {
   ChatMessage,
+  EmbedOptions,
   Engine,
   FinishReason,
   GenerateOptions,
@@ -765,11 +766,15 @@ function createEmbeddingModel(
     detokenize: (tokens) => (ensureOpen(), model.detokenize(toTokens(model, tokens), false, true)),
     stats: () => notForMode("stats", mode),
     resetStats: () => notForMode("resetStats", mode),
-    async embed(texts: string[]): Promise<number[][]> {
+    async embed(texts: string[], options: EmbedOptions = {}): Promise<number[][]> {
       ensureOpen();
       if (!Array.isArray(texts) || texts.some((t) => typeof t !== "string"))
         throw new ReflexiaError("RFX_VALIDATION", "texts must be an array of strings");
-      const inputs = texts.map((t) => (t.length === 0 ? null : model.tokenize(t, true, true)));
+      const inputs = texts.map((t) => {
+        if (t.length === 0) return null;
+        const tokens = model.tokenize(t, true, true);
+        return options.truncate && tokens.length > contextSize ? tokens.subarray(0, contextSize) : tokens;
+      });
       for (const t of inputs)
         if (t && t.length > contextSize)
           throw new ReflexiaError(

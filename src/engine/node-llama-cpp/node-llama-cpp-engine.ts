@@ -24,6 +24,7 @@ import { createTokenDecoder } from "./nlc-token-decoder.ts";
 import { availableCores } from "../threads.ts";
 import type {
   ChatMessage,
+  EmbedOptions,
   Engine,
   FinishReason,
   GenerateOptions,
@@ -244,7 +245,7 @@ function createEmbeddingModel(
     formatChat: () => notForMode("formatChat", "embeddings"),
     tokenize: (text) => (ensureOpen(), model.tokenize(text, true)),
     detokenize: (tokens) => (ensureOpen(), model.detokenize(tokens as Token[], true)),
-    async embed(texts: string[]): Promise<number[][]> {
+    async embed(texts: string[], options: EmbedOptions = {}): Promise<number[][]> {
       ensureOpen();
       if (!Array.isArray(texts) || texts.some((t) => typeof t !== "string"))
         throw new ReflexiaError("RFX_VALIDATION", "texts must be an array of strings");
@@ -257,6 +258,12 @@ function createEmbeddingModel(
             continue;
           }
           const n = embeddingContext.calculateInputLength(text);
+          if (n >= contextSize && options.truncate) {
+            // Cut from the end, one token short of the context as the check below requires.
+            const cut = model.tokenize(text, true).slice(0, contextSize - 1);
+            out.push(l2normalise((await embeddingContext.getEmbeddingFor(cut)).vector));
+            continue;
+          }
           if (n >= contextSize)
             throw new ReflexiaError(
               "RFX_CONTEXT_OVERFLOW",

@@ -96,6 +96,20 @@ function ollamaFormat(format: string | Record<string, unknown> | undefined): Out
   return { type: "json_schema", schema: format };
 }
 
+/**
+ * Ollama's embedding routes take `options`, but none of them changes an embedding here (sampling does not apply, the
+ * embedding context is the model's load): refused by name rather than accepted and ignored.
+ */
+function assertNoEmbedOptions(options: OllamaOptions | undefined): void {
+  const names = Object.keys(options ?? {});
+  if (names.length > 0)
+    throw new ReflexiaError(
+      "RFX_VALIDATION",
+      `options ${names.map((n) => JSON.stringify(n)).join(", ")} do not apply to embeddings here (nothing in options changes an embedding); leave options out`,
+      { fields: names },
+    );
+}
+
 /** Ollama's logprobs / top_logprobs → the engine option. */
 function ollamaLogprobs(body: { logprobs?: boolean; top_logprobs?: number }): number | undefined {
   if (body.top_logprobs !== undefined && body.top_logprobs > MAX_TOP_LOGPROBS)
@@ -436,11 +450,14 @@ export function registerOllamaRoutes(app: RouteApp, deps: AppDeps): void {
   app.post("/api/embed", { schema: { body: embedBodySchema } }, async (request, reply) => {
     const body = request.body;
     const input = Array.isArray(body.input) ? body.input : [body.input];
+    assertNoEmbedOptions(body.options);
     const out = await embeddings.embed({
       model: body.model,
       input,
       keepAliveSeconds: parseKeepAlive(body.keep_alive),
       signal: clientAbortSignal(request, reply),
+      // Ollama's default: the end of a long input is cut to the context; false refuses it.
+      truncate: body.truncate ?? true,
     });
     return {
       model: body.model,
@@ -453,6 +470,7 @@ export function registerOllamaRoutes(app: RouteApp, deps: AppDeps): void {
 
   app.post("/api/embeddings", { schema: { body: legacyEmbeddingsBodySchema } }, async (request, reply) => {
     const body = request.body;
+    assertNoEmbedOptions(body.options);
     const out = await embeddings.embed({
       model: body.model,
       input: [body.prompt],
