@@ -533,6 +533,43 @@ describe("fields that ask for what this server cannot do", () => {
     },
   );
 
+  it("/api/generate suffix is a fill-in-the-middle prompt: refused with why on a model without FIM tokens", async () => {
+    const gen = { model: TINY, prompt: "def f(x):", stream: false };
+    await expectRefused(
+      (app) => app.inject({ method: "POST", url: "/api/generate", payload: { ...gen, suffix: "  return y" } }),
+      "suffix needs a model with fill-in-the-middle tokens",
+      true,
+    );
+    await expectRefused(
+      (app) =>
+        app.inject({
+          method: "POST",
+          url: "/api/generate",
+          payload: { ...gen, suffix: "  return y", system: "Code." },
+        }),
+      "suffix (fill-in-the-middle) cannot be combined with system",
+      true,
+    );
+    // An empty prompt with a suffix is a gap at the start, not a load request.
+    await expectRefused(
+      (app) =>
+        app.inject({ method: "POST", url: "/api/generate", payload: { model: TINY, suffix: "x", stream: false } }),
+      "suffix needs a model with fill-in-the-middle tokens",
+      true,
+    );
+    const { app } = await appWith();
+    try {
+      const ok = await app.inject({
+        method: "POST",
+        url: "/api/generate",
+        payload: { ...gen, suffix: "", options: { num_predict: 3 } },
+      });
+      expect(ok.statusCode).toBe(200);
+    } finally {
+      await app.close();
+    }
+  });
+
   it.each(["/api/chat", "/api/generate"])("%s: top_logprobs without logprobs: true is refused by name", async (url) => {
     const body = url === "/api/chat" ? { model: TINY, messages: chat } : { model: TINY, prompt: "hi" };
     await expectRefused(

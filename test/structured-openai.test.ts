@@ -281,6 +281,31 @@ describe("openai: completions and embeddings", () => {
     expect(Object.keys(lp.top_logprobs![0]).length).toBeGreaterThanOrEqual(1);
   });
 
+  it("suffix on a model with fill-in-the-middle tokens: the same FIM prompt on /v1/completions and /api/generate", async () => {
+    await live.store.synth({ shape: "tiny", quant: ["q8_0"], name: "reflexia-fim", seed: 7, fim: true });
+    const model = "reflexia-fim:q8_0";
+    const ask = { prompt: "def area(r):\n    ", suffix: "\n    return a", max_tokens: 6, temperature: 0 };
+    const plain = await openai.completions.create({ model, prompt: ask.prompt, max_tokens: 6, temperature: 0 });
+    const fim = await openai.completions.create({ model, ...ask });
+    // The three FIM markers frame prefix and suffix: more prompt tokens than the prefix alone, and text comes back.
+    expect(fim.usage!.prompt_tokens).toBeGreaterThan(plain.usage!.prompt_tokens + 3);
+    expect(fim.choices[0].text.length).toBeGreaterThan(0);
+    const res = await fetch(`${live.server.url}/api/generate`, {
+      method: "POST",
+      body: JSON.stringify({
+        model,
+        prompt: ask.prompt,
+        suffix: ask.suffix,
+        stream: false,
+        options: { num_predict: 6, temperature: 0 },
+      }),
+    });
+    expect(res.status).toBe(200);
+    const ollama = (await res.json()) as { response: string };
+    // The same prompt evaluated (whatever the prefix cache held of it) and the same greedy answer.
+    expect(ollama.response).toBe(fim.choices[0].text);
+  });
+
   it("refusals are sentences in the RFX shape: suffix without FIM tokens, token prompts, best_of, dimensions", async () => {
     const cases: [() => Promise<unknown>, RegExp][] = [
       [

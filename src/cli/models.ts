@@ -557,6 +557,7 @@ export function registerModelsCommand(program: Command, getContext: () => Promis
     .option("--quant <list>", `comma-separated quantizations (${QUANTIZATIONS.join(", ")})`, QUANTIZATIONS.join(","))
     .option("--name <name>", "model name (required unless --dry-run)")
     .option("--seed <n>", "random seed (same seed, same weights)", parseIntOption("--seed", 0, 2 ** 31 - 1))
+    .option("--fim", "give the vocabulary fill-in-the-middle tokens (for suffix requests)")
     .option("--dry-run", "only estimate each variant's size and memory")
     .option("--force", "replace existing variants")
     .option("--json", "machine-readable output")
@@ -568,6 +569,7 @@ export function registerModelsCommand(program: Command, getContext: () => Promis
             quant: string;
             name?: string;
             seed?: number;
+            fim?: boolean;
             dryRun?: boolean;
             force?: boolean;
           },
@@ -584,6 +586,7 @@ export function registerModelsCommand(program: Command, getContext: () => Promis
               quant,
               name: opts.name ?? `synthetic-${opts.shape}`,
               seed: opts.seed,
+              fim: opts.fim,
               dryRun: opts.dryRun,
               force: opts.force,
               onProgress: synthProgress(progress),

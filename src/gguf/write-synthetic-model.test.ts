@@ -77,6 +77,27 @@ describe("writeSyntheticModel", () => {
     expect(bytes[255]).toBe("<0xFF>");
     expect(types[tokens.indexOf("\u2581")]).toBe(TOKEN_TYPE.NORMAL);
     expect(h.metadata["tokenizer.chat_template"]).toContain("<|im_start|>");
+    expect(h.metadata["tokenizer.ggml.fim_pre_token_id"]).toBeUndefined();
+  });
+
+  it("with fim, names the last three pieces as FIM tokens and makes them control tokens; nothing else changes", async () => {
+    const n = MODEL_SHAPES.tiny.nVocab;
+    const plain = await readGgufHeader((await writeSyntheticModel({ path: join(dir, "p.gguf") })).path, {
+      maxArrayLength: 1e6,
+    });
+    const h = await readGgufHeader((await writeSyntheticModel({ path: join(dir, "f.gguf"), fim: true })).path, {
+      maxArrayLength: 1e6,
+    });
+    expect(["pre", "suf", "mid"].map((k) => h.metadata[`tokenizer.ggml.fim_${k}_token_id`])).toEqual([
+      n - 3,
+      n - 2,
+      n - 1,
+    ]);
+    const types = h.metadata["tokenizer.ggml.token_type"] as number[];
+    const plainTypes = plain.metadata["tokenizer.ggml.token_type"] as number[];
+    expect(types.slice(n - 3)).toEqual([TOKEN_TYPE.CONTROL, TOKEN_TYPE.CONTROL, TOKEN_TYPE.CONTROL]);
+    expect(types.slice(0, n - 3)).toEqual(plainTypes.slice(0, n - 3));
+    expect(h.metadata["tokenizer.ggml.tokens"]).toEqual(plain.metadata["tokenizer.ggml.tokens"]);
   });
 
   it("rejects impossible dims with RFX_VALIDATION", async () => {

@@ -3,7 +3,7 @@ import { open, rename, rm } from "node:fs/promises";
 import { GGML_TYPE, ggmlTypeBytes } from "./ggml-types.ts";
 import { alignUp, encodeGgufHeader, type GgufEntry, type GgufTensorEntry } from "./gguf-encoder.ts";
 import { countParameters, llamaTensorSpecs, resolveModelDims, type ModelDims, type ModelShapeName } from "./shapes.ts";
-import { buildSyntheticVocab } from "./synthetic-vocab.ts";
+import { buildSyntheticVocab, TOKEN_TYPE } from "./synthetic-vocab.ts";
 
 export const SYNTHETIC_DTYPES = ["f16", "f32"] as const;
 export type SyntheticDtype = (typeof SYNTHETIC_DTYPES)[number];
@@ -19,6 +19,12 @@ export interface WriteSyntheticModelOptions {
   seed?: number;
   /** general.name. Defaults to "reflexia-synthetic-<shape>". */
   name?: string;
+  /**
+   * Fill-in-the-middle tokens: the vocabulary's last three pieces become control tokens named by
+   * `tokenizer.ggml.fim_{pre,suf,mid}_token_id`, so suffix requests (/v1/completions, /api/generate) run on a
+   * synthetic model. Defaults to false (the same bytes as before the option).
+   */
+  fim?: boolean;
   /** Called after each chunk with bytes written so far and the final size. */
   onProgress?: (writtenBytes: number, totalBytes: number) => void;
 }
@@ -40,9 +46,16 @@ const WEIGHT_STD = 0.02;
 const CHUNK_BYTES = 8 << 20;
 
 /** Metadata KV pairs of a synthetic llama model (the quantizer keeps them, only general.file_type changes). */
-export function syntheticMetadata(dims: ModelDims, fileType: number, name: string): Array<[string, GgufEntry]> {
+export function syntheticMetadata(
+  dims: ModelDims,
+  fileType: number,
+  name: string,
+  fim = false,
+): Array<[string, GgufEntry]> {
   const v = buildSyntheticVocab(dims.nVocab);
   const u32 = (value: number): GgufEntry => ({ type: "u32", value });
+  const fimIds = fim ? [dims.nVocab - 3, dims.nVocab - 2, dims.nVocab - 1] : [];
+  const types = fim ? v.types.map((t, i) => (fimIds.includes(i) ? TOKEN_TYPE.CONTROL : t)) : v.types;
   return [
     ["general.architecture", { type: "string", value: "llama" }],
     ["general.name", { type: "string", value: name }],
@@ -69,13 +82,20 @@ export function syntheticMetadata(dims: ModelDims, fileType: number, name: strin
     ["tokenizer.ggml.model", { type: "string", value: "llama" }],
     ["tokenizer.ggml.tokens", { type: "array", itemType: "string", value: v.tokens }],
     ["tokenizer.ggml.scores", { type: "array", itemType: "f32", value: v.scores }],
-    ["tokenizer.ggml.token_type", { type: "array", itemType: "i32", value: v.types }],
+    ["tokenizer.ggml.token_type", { type: "array", itemType: "i32", value: types }],
     ["tokenizer.ggml.bos_token_id", u32(v.bosId)],
     ["tokenizer.ggml.eos_token_id", u32(v.eosId)],
     ["tokenizer.ggml.unknown_token_id", u32(v.unkId)],
     ["tokenizer.ggml.add_bos_token", { type: "bool", value: true }],
     ["tokenizer.ggml.add_eos_token", { type: "bool", value: false }],
     ["tokenizer.chat_template", { type: "string", value: SYNTHETIC_CHAT_TEMPLATE }],
+    ...(fim
+      ? ([
+          ["tokenizer.ggml.fim_pre_token_id", u32(fimIds[0])],
+          ["tokenizer.ggml.fim_suf_token_id", u32(fimIds[1])],
+          ["tokenizer.ggml.fim_mid_token_id", u32(fimIds[2])],
+        ] as Array<[string, GgufEntry]>)
+      : []),
   ];
 }
 
@@ -88,6 +108,7 @@ export function layoutLlamaModel(
   fileType: number,
   name: string,
   typeOf: (name: string, dims: number[]) => number,
+  fim = false,
 ) {
   let offset = 0;
   const tensors: Array<GgufTensorEntry & { sizeBytes: number; norm: boolean }> = [];
@@ -100,7 +121,7 @@ export function layoutLlamaModel(
     tensors.push({ name: spec.name, dims: spec.dims, type, offset, sizeBytes, norm: spec.norm });
     offset = alignUp(offset + sizeBytes);
   }
-  const header = encodeGgufHeader(syntheticMetadata(dims, fileType, name), tensors);
+  const header = encodeGgufHeader(syntheticMetadata(dims, fileType, name, fim), tensors);
   const last = tensors[tensors.length - 1];
   return { header, tensors, totalBytes: header.length + last.offset + last.sizeBytes };
 }
@@ -117,6 +138,7 @@ export async function writeSyntheticModel(options: WriteSyntheticModelOptions): 
     dtype === "f16" ? 1 : 0,
     options.name ?? `reflexia-synthetic-${shapeLabel}`,
     () => weightType,
+    options.fim,
   );
 
   const table = normalTable(seed, dtype);

@@ -49,13 +49,14 @@ export async function synthModel(catalog: ModelCatalog, opts: SynthOptions): Pro
     for (const q of quants) if (await catalog.readManifest(opts.name, q)) throw modelExists(`${opts.name}:${q}`);
   await catalog.ensureDirs();
   const f16 = tempPath(catalog.tmpDir, ".f16.gguf");
-  const source: ModelSource = { kind: "synth", from: `${shape} seed=${opts.seed ?? 42}` };
+  const source: ModelSource = { kind: "synth", from: `${shape} seed=${opts.seed ?? 42}${opts.fim ? " fim" : ""}` };
   try {
     await writeSyntheticModel({
       path: f16,
       shape,
       seed: opts.seed,
       name: opts.name,
+      fim: opts.fim,
       onProgress: (done, total) => opts.onProgress?.({ phase: "write", done, total }),
     });
     // f16 goes last so it can be committed by renaming the source file after every quantization read it.

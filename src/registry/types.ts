@@ -196,6 +196,8 @@ export interface SynthOptions {
   quant: Quantization[];
   name: string;
   seed?: number;
+  /** Give the vocabulary fill-in-the-middle tokens (WriteSyntheticModelOptions.fim). Defaults to false. */
+  fim?: boolean;
   force?: boolean;
   /** Only estimate the size of each variant; nothing is written. */
   dryRun?: boolean;

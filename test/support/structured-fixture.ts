@@ -3,7 +3,7 @@
 import OpenAI from "openai";
 import { z } from "zod";
 import { startServer, type RunningServer } from "../../src/main.ts";
-import { createTinyHome, liveServerConfig } from "./server-fixture.ts";
+import { createTinyHome, liveServerConfig, type TinyHome } from "./server-fixture.ts";
 
 export const Person = z.object({ name: z.string(), age: z.number().int(), tags: z.array(z.string()) });
 export const Weather = z.object({ city: z.string(), unit: z.enum(["c", "f"]) });
@@ -11,6 +11,8 @@ export const Weather = z.object({ city: z.string(), unit: z.enum(["c", "f"]) });
 export interface StructuredServer {
   server: RunningServer;
   openai: OpenAI;
+  /** The server's model store (a test may add variants while it runs). */
+  store: TinyHome["store"];
   close(): Promise<void>;
 }
 
@@ -25,6 +27,7 @@ export async function startStructuredServer(): Promise<StructuredServer> {
   await server.ready;
   return {
     server,
+    store: home.store,
     openai: new OpenAI({ baseURL: `${server.url}/v1`, apiKey: "unused", maxRetries: 0 }),
     async close() {
       await server.close();

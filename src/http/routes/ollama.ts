@@ -252,7 +252,7 @@ export function registerOllamaRoutes(app: RouteApp, deps: AppDeps): void {
     refuseThinking(body);
     const keepAliveSeconds = parseKeepAlive(body.keep_alive);
     // An empty prompt loads (or, with keep_alive 0, unloads) the model, as in Ollama.
-    if (!body.prompt && !body.system) {
+    if (!body.prompt && !body.system && !body.suffix) {
       const ref = body.model;
       if (keepAliveSeconds === 0) {
         const sel = await deps.models.show(ref);
@@ -270,30 +270,45 @@ export function registerOllamaRoutes(app: RouteApp, deps: AppDeps): void {
     };
     // `context` (the previous answer's token ids) is continued; the answer returns the new one.
     const continuation = { returnTokens: true, ...(body.context?.length ? { contextTokens: body.context } : {}) };
-    const req: InferenceRequest = body.raw
-      ? {
-          kind: "completion",
-          model: body.model,
-          prompt: body.prompt ?? "",
-          role: body.role,
-          sampling,
-          keepAliveSeconds,
-          ...contextOfOllama(body.options),
-          ...continuation,
-        }
-      : {
-          kind: "chat",
-          model: body.model,
-          messages: [
-            ...(body.system ? [{ role: "system" as const, content: body.system }] : []),
-            { role: "user" as const, content: body.prompt ?? "" },
-          ],
-          role: body.role,
-          sampling,
-          keepAliveSeconds,
-          ...contextOfOllama(body.options),
-          ...continuation,
-        };
+    // suffix: the prompt is the text before a gap and suffix the text after it; the model's FIM tokens frame them
+    // (llama-server's /infill order), so nothing else may shape that prompt.
+    const fim = body.suffix ? body.suffix : undefined;
+    if (fim !== undefined) {
+      const clash = (["system", "template", "context"] as const).find((k) =>
+        k === "context" ? body.context?.length : body[k] !== undefined,
+      );
+      if (clash)
+        throw new ReflexiaError(
+          "RFX_VALIDATION",
+          `suffix (fill-in-the-middle) cannot be combined with ${clash}: the prompt is the text before the gap and suffix the text after it, framed by the model's FIM tokens`,
+        );
+    }
+    const req: InferenceRequest =
+      body.raw || fim !== undefined
+        ? {
+            kind: "completion",
+            model: body.model,
+            prompt: body.prompt ?? "",
+            suffix: fim,
+            role: body.role,
+            sampling,
+            keepAliveSeconds,
+            ...contextOfOllama(body.options),
+            ...continuation,
+          }
+        : {
+            kind: "chat",
+            model: body.model,
+            messages: [
+              ...(body.system ? [{ role: "system" as const, content: body.system }] : []),
+              { role: "user" as const, content: body.prompt ?? "" },
+            ],
+            role: body.role,
+            sampling,
+            keepAliveSeconds,
+            ...contextOfOllama(body.options),
+            ...continuation,
+          };
     req.signal = clientAbortSignal(request, reply);
     req.rag = ragOptionOf(body);
     if (body.template !== undefined) {

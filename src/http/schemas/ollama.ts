@@ -53,7 +53,8 @@ const imagesSchema = Type.Optional(Type.Array(Type.Unknown(), { maxItems: 0 }));
 export const generateBodySchema = Type.Object({
   ...common,
   prompt: Type.Optional(Type.String()),
-  suffix: Type.Optional(Type.String({ maxLength: 0 })),
+  /** Text after the gap: a fill-in-the-middle prompt (the model needs FIM tokens), as on /v1/completions. */
+  suffix: Type.Optional(Type.String()),
   system: Type.Optional(Type.String()),
   template: Type.Optional(Type.String()),
   context: Type.Optional(Type.Array(Type.Integer())),
