@@ -52,6 +52,8 @@ describe("server error table: every bad input is a 4xx with a code, and the serv
     headers?: Record<string, string>;
     status: number;
     code: string;
+    /** The whole message, where the case pins it. */
+    message?: string;
   }[] = [
     {
       name: "malformed JSON",
@@ -165,6 +167,16 @@ describe("server error table: every bad input is a 4xx with a code, and the serv
       body: { model: TINY, prompt: "x", images: ["aGVsbG8="] },
       status: 400,
       code: "RFX_VALIDATION",
+      message: `images: "${TINY}" does not support images (it has no vision projector); send text only`,
+    },
+    {
+      name: "images in a chat message are unsupported, by path",
+      method: "POST",
+      url: "/api/chat",
+      body: { model: TINY, messages: [{ role: "user", content: "x", images: ["aGVsbG8="] }] },
+      status: 400,
+      code: "RFX_VALIDATION",
+      message: `messages[0].images: "${TINY}" does not support images (it has no vision projector); send text only`,
     },
     {
       name: "a tool message must name the call it answers",
@@ -239,6 +251,7 @@ describe("server error table: every bad input is a 4xx with a code, and the serv
       const err = errorOf(res.json());
       expect(err.code).toBe(c.code);
       expect(typeof err.message).toBe("string");
+      if (c.message !== undefined) expect(err.message).toBe(c.message);
       // Ollama routes answer in Ollama's shape, every other URL (unmatched ones too) in the native one.
       expect(err.ollama).toBe(OLLAMA_ROUTES.has(`${c.method} ${c.url}`));
       expect(res.headers["content-type"]).toMatch(/application\/json/);

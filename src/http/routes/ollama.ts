@@ -244,12 +244,23 @@ function refuseThinking(body: { model: string; think?: boolean | string | null }
     throw new ReflexiaError("RFX_VALIDATION", `${JSON.stringify(body.model)} does not support thinking`);
 }
 
+/** Images need a vision projector, which no model here has (pull refuses projector layers): refused with why. */
+function refuseImages(model: string, images: string[] | undefined, where: string): void {
+  if (images?.length)
+    throw new ReflexiaError(
+      "RFX_VALIDATION",
+      `${where}: ${JSON.stringify(model)} does not support images (it has no vision projector); send text only`,
+      { field: where },
+    );
+}
+
 export function registerOllamaRoutes(app: RouteApp, deps: AppDeps): void {
   const { inference, embeddings, models, scheduler } = deps;
 
   app.post("/api/generate", { schema: { body: generateBodySchema } }, async (request, reply) => {
     const body = request.body;
     refuseThinking(body);
+    refuseImages(body.model, body.images, "images");
     const keepAliveSeconds = parseKeepAlive(body.keep_alive);
     // An empty prompt loads (or, with keep_alive 0, unloads) the model, as in Ollama.
     if (!body.prompt && !body.system && !body.suffix) {
@@ -337,6 +348,7 @@ export function registerOllamaRoutes(app: RouteApp, deps: AppDeps): void {
     async (request, reply) => {
       const body = request.body;
       refuseThinking(body);
+      body.messages?.forEach((m, i) => refuseImages(body.model, m.images, `messages[${i}].images`));
       const keepAliveSeconds = parseKeepAlive(body.keep_alive);
       const messages = ollamaMessages(body.messages ?? []);
       if (messages.length === 0) {

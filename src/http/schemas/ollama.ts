@@ -48,7 +48,8 @@ const common = {
   ...ragRequestProperties,
 };
 
-const imagesSchema = Type.Optional(Type.Array(Type.Unknown(), { maxItems: 0 }));
+/** Base64 images: taken only when empty (no model here has a vision projector; routes/ollama.ts says so). */
+const imagesSchema = Type.Optional(Type.Array(Type.String(), { maxItems: 64 }));
 
 export const generateBodySchema = Type.Object({
   ...common,
