@@ -533,6 +533,24 @@ describe("fields that ask for what this server cannot do", () => {
     },
   );
 
+  it("max_tokens and max_completion_tokens that differ are refused; the same value twice is taken", async () => {
+    const ask = (extra: Record<string, unknown>) => (app: Awaited<ReturnType<typeof appWith>>["app"]) =>
+      app.inject({ method: "POST", url: "/v1/chat/completions", payload: { model: TINY, messages: chat, ...extra } });
+    await expectRefused(
+      ask({ max_tokens: 4, max_completion_tokens: 8 }),
+      "max_tokens (4) and max_completion_tokens (8) differ",
+      false,
+    );
+    const { app } = await appWith();
+    try {
+      const res = await ask({ max_tokens: 4, max_completion_tokens: 4 })(app);
+      expect(res.statusCode).toBe(200);
+      expect(res.json().usage.completion_tokens).toBeLessThanOrEqual(4);
+    } finally {
+      await app.close();
+    }
+  });
+
   it("/api/generate suffix is a fill-in-the-middle prompt: refused with why on a model without FIM tokens", async () => {
     const gen = { model: TINY, prompt: "def f(x):", stream: false };
     await expectRefused(

@@ -32,6 +32,19 @@ import type { AppDeps, RouteApp } from "../types.ts";
 function samplingOf(body: OpenAiSamplingBody): SamplingOptions {
   const stop =
     body.stop === null || body.stop === undefined ? undefined : Array.isArray(body.stop) ? body.stop : [body.stop];
+  // Both limits set to different values: one would be ignored, so neither is guessed.
+  if (
+    body.max_tokens !== null &&
+    body.max_tokens !== undefined &&
+    body.max_completion_tokens !== null &&
+    body.max_completion_tokens !== undefined &&
+    body.max_tokens !== body.max_completion_tokens
+  )
+    throw new ReflexiaError(
+      "RFX_VALIDATION",
+      `max_tokens (${body.max_tokens}) and max_completion_tokens (${body.max_completion_tokens}) differ; send one of them (max_completion_tokens is OpenAI's current name)`,
+      { fields: ["max_tokens", "max_completion_tokens"] },
+    );
   return {
     maxTokens: body.max_completion_tokens ?? body.max_tokens ?? undefined,
     temperature: body.temperature ?? undefined,
