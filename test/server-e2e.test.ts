@@ -166,6 +166,14 @@ describe("ollama npm client", () => {
     const show = await ollama.show({ model: `${TINY}:q8_0` });
     expect(show.details.quantization_level).toBe("Q8_0");
     expect((show.model_info as unknown as Record<string, unknown>)["general.architecture"]).toBe("llama");
+    expect((show.model_info as unknown as Record<string, unknown>)["tokenizer.ggml.tokens"]).toBeUndefined();
+    // verbose: every header key, the vocabulary whole (as Ollama's verbose show; this client's types lack the field).
+    const verbose = { model: `${TINY}:q8_0`, verbose: true } as Parameters<typeof ollama.show>[0];
+    const full = (await ollama.show(verbose)).model_info as unknown as Record<string, unknown>;
+    expect(full["general.architecture"]).toBe("llama");
+    expect(full["llama.rope.freq_base"]).toBe(10000);
+    expect(full["tokenizer.ggml.tokens"]).toHaveLength(full["llama.vocab_size"] as number);
+    expect((full["tokenizer.ggml.tokens"] as string[]).slice(0, 3)).toEqual(["<unk>", "<s>", "</s>"]);
   });
 
   it("embed", async () => {

@@ -1,6 +1,7 @@
 // GGUF reading, synthetic llama model writing, and size/memory estimation.
 export {
   readGgufHeader,
+  ggufValueToJson,
   type GgufHeader,
   type GgufTensorInfo,
   type GgufValue,

@@ -11,6 +11,14 @@ export interface GgufArraySummary {
 }
 export type GgufValue = number | bigint | string | boolean | GgufValue[] | GgufArraySummary;
 
+/** A metadata value as JSON can carry it: a 64-bit integer as a number when it is exact, else as a string. */
+export function ggufValueToJson(v: GgufValue): unknown {
+  if (typeof v === "bigint")
+    return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
+  if (Array.isArray(v)) return v.map(ggufValueToJson);
+  return v;
+}
+
 export interface GgufTensorInfo {
   name: string;
   /** ggml order: dims[0] is the row length (ne0). */

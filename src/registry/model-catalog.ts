@@ -6,7 +6,13 @@ import { mkdir, readdir, readFile, rename, rm, rmdir, stat } from "node:fs/promi
 import { dirname, join, relative, resolve as resolvePath, sep } from "node:path";
 import { CONFIG_DEFAULTS } from "../config/index.ts";
 import { ReflexiaError } from "../errors/index.ts";
-import { readGgufHeader, estimateMemoryBreakdown, type GgufHeader, type MemoryEstimate } from "../gguf/index.ts";
+import {
+  readGgufHeader,
+  estimateMemoryBreakdown,
+  ggufValueToJson,
+  type GgufHeader,
+  type MemoryEstimate,
+} from "../gguf/index.ts";
 import { copyFileHashed, feedHash, fsyncDir, fsyncFile, isOrphanTemp, tempPath, writeFileAtomic } from "./atomic-fs.ts";
 import { compareByPrecision, tagFromFileType } from "./file-types.ts";
 import { assertModelName, assertTag, formatModelRef, parseModelRef } from "./parse-model-ref.ts";
@@ -71,7 +77,8 @@ export interface ModelCatalog {
   /** A variant's blob path and manifest; a bare name resolves to the default quantization. RFX_MODEL_NOT_FOUND otherwise. */
   resolve(ref: string): Promise<ResolvedModel>;
   /** resolve() plus the GGUF header facts of the blob and the estimated memory at the configured context size. */
-  show(ref: string): Promise<ModelDetails>;
+  /** With `metadata`, `gguf.metadata` carries every key of the header, arrays (the vocabulary) whole. */
+  show(ref: string, options?: { metadata?: boolean }): Promise<ModelDetails>;
   /** Validates `path` as GGUF, copies it into the blobs and writes its manifest. */
   add(path: string, options: AddModelOptions): Promise<ModelManifest>;
   /** Writes the manifest of a remote variant (no blob): RFX_MODEL_EXISTS unless force. */
@@ -475,7 +482,7 @@ export function createModelCatalog(options: ModelCatalogOptions): ModelCatalog {
       });
   }
 
-  async function show(ref: string): Promise<ModelDetails> {
+  async function show(ref: string, options: { metadata?: boolean } = {}): Promise<ModelDetails> {
     const r = await resolve(ref);
     if (r.remote) {
       const none = { weightsBytes: 0, repackBytes: 0, kvCacheBytes: 0, computeBytes: 0, totalBytes: 0 };
@@ -495,7 +502,7 @@ export function createModelCatalog(options: ModelCatalogOptions): ModelCatalog {
         variants: (await variants(r.name)).map((v) => v.tag),
       };
     }
-    const header = await readGgufHeader(r.path);
+    const header = await readGgufHeader(r.path, options.metadata ? { maxArrayLength: Number.MAX_SAFE_INTEGER } : {});
     // The engine caps the context at the model's training context; estimate what it would really allocate.
     const ctx = header.contextLength > 0 ? Math.min(contextSize, header.contextLength) : contextSize;
     const memory = estimateVariantMemory(header, r.sizeBytes, ctx);
@@ -515,6 +522,9 @@ export function createModelCatalog(options: ModelCatalogOptions): ModelCatalog {
         feedForwardLength: header.feedForwardLength,
         vocabSize: header.vocabSize,
         alignment: header.alignment,
+        ...(options.metadata
+          ? { metadata: Object.fromEntries(Object.entries(header.metadata).map(([k, v]) => [k, ggufValueToJson(v)])) }
+          : {}),
       },
       estimatedMemoryBytes: memory.totalBytes,
       estimatedMemory: memory,

@@ -47,7 +47,8 @@ export interface ModelService {
     options?: Pick<RegistryPullOptions, "onProgress" | "signal" | "insecure">,
   ): Promise<RegistryPullResult>;
   list(): Promise<ModelListing[]>;
-  show(ref: string): Promise<ModelDetails>;
+  /** With `metadata`, every GGUF header key (ModelCatalog.show). */
+  show(ref: string, options?: { metadata?: boolean }): Promise<ModelDetails>;
   running(): VariantStatus[];
   copy(source: string, destination: string): Promise<ModelManifest[]>;
   /** Unloads the variants (waiting for in-flight requests), then removes them from the store. */
@@ -138,7 +139,7 @@ export function createModelService(deps: {
     uploads: store.uploads,
     pull: (name, options = {}) => store.pullFromRegistry(name, { ...configuredPullOptions(registry), ...options }),
     list: () => store.list(),
-    show: (ref) => store.show(ref),
+    show: (ref, options) => store.show(ref, options),
     running: () => scheduler.status().variants,
     copy: (source, destination) => store.copy(source, destination),
     async remove(ref) {

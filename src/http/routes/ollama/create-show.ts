@@ -157,10 +157,12 @@ export function registerOllamaCreateShowRoutes(app: RouteApp, deps: AppDeps): vo
 
   app.post("/api/show", { schema: { body: modelNameBodySchema } }, async (request) => {
     const body = request.body;
-    const d: ModelDetails = await models.show(modelOrName(body));
+    // verbose: every key of the GGUF header, the vocabulary's arrays whole, as Ollama's verbose show.
+    const d: ModelDetails = await models.show(modelOrName(body), { metadata: body.verbose === true });
     const g = d.gguf;
     const arch = g.architecture;
     const modelInfo: Record<string, unknown> = {
+      ...(body.verbose === true ? (g.metadata as Record<string, unknown> | undefined) : {}),
       "general.architecture": arch,
       "general.parameter_count": g.parameterCount,
       "general.file_type": g.fileType,
