@@ -76,8 +76,10 @@ export interface ModelCatalog {
   catalogStamp(name: string): string;
   /** A variant's blob path and manifest; a bare name resolves to the default quantization. RFX_MODEL_NOT_FOUND otherwise. */
   resolve(ref: string): Promise<ResolvedModel>;
-  /** resolve() plus the GGUF header facts of the blob and the estimated memory at the configured context size. */
-  /** With `metadata`, `gguf.metadata` carries every key of the header, arrays (the vocabulary) whole. */
+  /**
+   * resolve() plus the GGUF header facts of the blob and the estimated memory at the configured context size; with
+   * `metadata`, `gguf.metadata` carries every key of the header, arrays (the vocabulary) whole.
+   */
   show(ref: string, options?: { metadata?: boolean }): Promise<ModelDetails>;
   /** Validates `path` as GGUF, copies it into the blobs and writes its manifest. */
   add(path: string, options: AddModelOptions): Promise<ModelManifest>;
