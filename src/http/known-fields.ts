@@ -6,9 +6,15 @@ export function assertKnownFields(body: unknown, known: readonly string[], where
   if (!body || typeof body !== "object" || Array.isArray(body)) return;
   const unknown = Object.keys(body).filter((k) => !known.includes(k));
   if (unknown.length > 0) {
+    const accepted =
+      known.length > 0
+        ? `accepted: ${known.join(", ")}`
+        : where === "query"
+          ? "this route takes no query string"
+          : "none are accepted";
     throw new ReflexiaError(
       "RFX_VALIDATION",
-      `${where} field${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => JSON.stringify(k)).join(", ")} not supported here (accepted: ${known.join(", ")})`,
+      `${where} field${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => JSON.stringify(k)).join(", ")} not supported here (${accepted})`,
       {
         fields: unknown,
       },
@@ -103,15 +109,7 @@ export function refuseUnknownFields(scope: FastifyInstance): void {
     const query = schema?.querystring === undefined ? (isPublic ? undefined : []) : declaredFields(schema.querystring);
     if (!body && !query) return;
     const check: preValidationAsyncHookHandler = async (request) => {
-      if (query?.length === 0) {
-        const sent = Object.keys((request.query ?? {}) as object);
-        if (sent.length > 0)
-          throw new ReflexiaError(
-            "RFX_VALIDATION",
-            `query field${sent.length > 1 ? "s" : ""} ${sent.map((k) => JSON.stringify(k)).join(", ")} not supported here (this route takes no query string)`,
-            { fields: sent },
-          );
-      } else if (query) assertKnownFields(request.query, query, "query");
+      if (query) assertKnownFields(request.query, query, "query");
       if (body) assertKnownNested(request.body, schema?.body);
     };
     const existing = route.preValidation;
