@@ -13,6 +13,8 @@ import { parseKeepAlive } from "../keep-alive.ts";
 import { assertKnownNested } from "../known-fields.ts";
 import { parseArguments } from "../openai-request.ts";
 import {
+  RESPONSES_MESSAGE_ROLES,
+  RESPONSES_TEXT_PART_TYPES,
   responsesBodySchema,
   responsesItemSchema,
   responsesToolChoiceSchema,
@@ -37,7 +39,7 @@ function contentText(content: unknown, where: string): string {
     .map((p, k) => {
       if (
         isObj(p) &&
-        (p.type === "input_text" || p.type === "output_text" || p.type === "text") &&
+        (RESPONSES_TEXT_PART_TYPES as readonly unknown[]).includes(p.type) &&
         typeof p.text === "string"
       ) {
         return p.text;
@@ -64,9 +66,12 @@ export function responsesMessages(body: ResponsesBody): ChatMessage[] {
     if (!isObj(item)) throw new ReflexiaError("RFX_VALIDATION", `${where} must be an object`);
     const type = item.type ?? "message";
     if (type === "message") {
-      const role = item.role;
-      if (role !== "user" && role !== "system" && role !== "developer" && role !== "assistant")
-        throw new ReflexiaError("RFX_VALIDATION", `${where}.role must be user, system, developer or assistant`);
+      const role = item.role as (typeof RESPONSES_MESSAGE_ROLES)[number];
+      if (!RESPONSES_MESSAGE_ROLES.includes(role))
+        throw new ReflexiaError(
+          "RFX_VALIDATION",
+          `${where}.role must be ${RESPONSES_MESSAGE_ROLES.slice(0, -1).join(", ")} or ${RESPONSES_MESSAGE_ROLES.at(-1)}`,
+        );
       out.push({ role: role === "developer" ? "system" : role, content: contentText(item.content, where) });
     } else if (type === "function_call") {
       if (typeof item.call_id !== "string" || typeof item.name !== "string" || typeof item.arguments !== "string")

@@ -149,14 +149,16 @@ export const embeddingsBodySchema = Type.Object({
   user: Type.Optional(Type.String()),
 });
 
-/** POST /v1/responses. Input items are checked in the route, so each refusal names the item and what to send. */
 // Responses input items, function tools and tool_choice as clients send them. The body schema takes them as unknown
 // values, checked one by one in openai-responses.ts with a sentence a person can act on; these schemas say which
 // fields each has, and any other is refused by path (assertKnownNested). Output items of an earlier response sent
 // back whole keep `id` and `status`, an output_text part its `annotations` and `logprobs`: they describe that output
 // and have no place in a prompt.
+/** The text parts a Responses message may carry, and its roles (openai-responses.ts checks both with a sentence). */
+export const RESPONSES_TEXT_PART_TYPES = ["input_text", "output_text", "text"] as const;
+export const RESPONSES_MESSAGE_ROLES = ["user", "system", "developer", "assistant"] as const;
 const responsesTextPartSchema = Type.Object({
-  type: stringEnum(["input_text", "output_text", "text"]),
+  type: stringEnum(RESPONSES_TEXT_PART_TYPES),
   text: Type.String(),
   annotations: Type.Optional(Type.Array(Type.Unknown())),
   logprobs: Type.Optional(Type.Array(Type.Unknown())),
@@ -167,7 +169,7 @@ const reasoningTextSchema = <T extends string>(type: T) =>
 export const responsesItemSchema = Type.Union([
   Type.Object({
     type: Type.Optional(Type.Literal("message")),
-    role: stringEnum(["user", "system", "developer", "assistant"]),
+    role: stringEnum(RESPONSES_MESSAGE_ROLES),
     content: Type.Union([Type.String(), Type.Array(responsesTextPartSchema)]),
     ...responsesItemTrace,
   }),
@@ -206,6 +208,7 @@ export const responsesToolChoiceSchema = Type.Union([
   Type.Object({ type: Type.Literal("function"), name: Type.String() }),
 ]);
 
+/** POST /v1/responses. Input items are checked in the route, so each refusal names the item and what to send. */
 export const responsesBodySchema = Type.Object({
   model: Type.Optional(modelRefSchema),
   input: Type.Union([Type.String(), Type.Array(Type.Unknown(), { minItems: 1, maxItems: 10000 })]),
