@@ -151,13 +151,14 @@ function finalFields(o: InferenceOutcome) {
 
 /**
  * Ollama chat history: tool calls of the assistant (arguments as objects) and tool results by function name. A field
- * the schema does not declare was refused by path before (refuseUnknownFields); a thinking trace (no model here
- * thinks) and tool_name outside a tool message are refused with the reason.
+ * the schema does not declare was refused by path before (refuseUnknownFields); images (no vision projector), a
+ * thinking trace (no model here thinks) and tool_name outside a tool message are refused with the reason.
  */
-function ollamaMessages(messages: NonNullable<ChatBody["messages"]>): ChatMessage[] {
+function ollamaMessages(messages: NonNullable<ChatBody["messages"]>, model: string): ChatMessage[] {
   let n = 0;
   const pendingIds: string[] = [];
   return messages.map((m, i): ChatMessage => {
+    refuseImages(model, m.images, `messages[${i}].images`);
     if (m.thinking)
       throw new ReflexiaError(
         "RFX_VALIDATION",
@@ -348,9 +349,8 @@ export function registerOllamaRoutes(app: RouteApp, deps: AppDeps): void {
     async (request, reply) => {
       const body = request.body;
       refuseThinking(body);
-      body.messages?.forEach((m, i) => refuseImages(body.model, m.images, `messages[${i}].images`));
       const keepAliveSeconds = parseKeepAlive(body.keep_alive);
-      const messages = ollamaMessages(body.messages ?? []);
+      const messages = ollamaMessages(body.messages ?? [], body.model);
       if (messages.length === 0) {
         const sel = await deps.models.show(body.model);
         if (keepAliveSeconds === 0) {
