@@ -244,6 +244,14 @@ export interface EmbedOptions {
   truncate?: boolean;
 }
 
+/** What LoadedModel.embed returns. */
+export interface EmbedResult {
+  /** One mean-pooled, L2-normalised vector per text, in order; an empty text gets the zero vector. */
+  embeddings: number[][];
+  /** Tokens the model evaluated over all texts: after truncation, with the BOS it adds (Ollama's prompt_eval_count). */
+  promptTokens: number;
+}
+
 /** A loaded variant with its context; holds native memory until dispose(). */
 export interface LoadedModel {
   readonly path: string;
@@ -272,7 +280,7 @@ export interface LoadedModel {
    * Embeds texts (mean-pooled, L2-normalised). Requires a model loaded with embedding: true. A text longer than the
    * embedding context is RFX_CONTEXT_OVERFLOW, or with `truncate` cut from its end to fit (Ollama's /api/embed).
    */
-  embed(texts: string[], options?: EmbedOptions): Promise<number[][]>;
+  embed(texts: string[], options?: EmbedOptions): Promise<EmbedResult>;
   dispose(): Promise<void>;
 }
 

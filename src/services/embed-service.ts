@@ -108,12 +108,10 @@ export function createEmbedService(options: EmbedServiceOptions): EmbedService {
           { embedding: true, signal: req.signal, keepAliveSeconds: req.keepAliveSeconds },
           async (lease) => {
             if (start === 0) loadMs = lease.loadMs;
-            if (batch.length > 0) embeddings.push(...(await lease.model.embed(batch, { truncate: req.truncate })));
-            // Tokens evaluated: a truncated input counts what was kept.
-            for (const t of batch) {
-              const n = lease.model.tokenize(t).length;
-              promptTokens += req.truncate ? Math.min(n, lease.model.contextSize) : n;
-            }
+            if (batch.length === 0) return;
+            const out = await lease.model.embed(batch, { truncate: req.truncate });
+            embeddings.push(...out.embeddings);
+            promptTokens += out.promptTokens;
           },
         );
       }

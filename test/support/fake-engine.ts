@@ -163,12 +163,13 @@ export function createFakeEngine(options: FakeEngineOptions = {}): FakeEngine {
       detokenize: (tokens) => tokens.map((t) => WORDS[t % WORDS.length]).join(" "),
       async embed(texts) {
         if (!load.embedding) throw new Error("model not loaded for embeddings");
-        return texts.map((t) => {
+        const embeddings = texts.map((t) => {
           const h = createHash("sha256").update(t).digest();
           const v = Array.from({ length: 16 }, (_, i) => h[i] - 128);
           const n = Math.hypot(...v) || 1;
           return v.map((x) => x / n);
         });
+        return { embeddings, promptTokens: texts.reduce((n, t) => n + tokenize(t).length, 0) };
       },
       async dispose() {
         if (disposedFlag) return;

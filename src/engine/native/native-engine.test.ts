@@ -604,13 +604,23 @@ describe("native engine: embeddings", () => {
   it("returns L2-normalised mean-pooled vectors, identical for identical text", async () => {
     const m = await engine.loadModel({ path: modelPath, embedding: true, contextSize: 512 });
     try {
-      const [a, b, c, empty] = await m.embed(["the cat sat", "the cat sat", "a different sentence", ""]);
+      const texts = ["the cat sat", "the cat sat", "a different sentence", ""];
+      const { embeddings, promptTokens } = await m.embed(texts);
+      const [a, b, c, empty] = embeddings;
+      // Every token evaluated, the BOS included; the empty text none.
+      expect(promptTokens).toBe(texts.slice(0, 3).reduce((n, t) => n + m.tokenize(t).length + 1, 0));
       expect(a).toHaveLength(m.info.embeddingSize);
       expect(Math.hypot(...a)).toBeCloseTo(1, 5);
       expect(b).toEqual(a);
       expect(c).not.toEqual(a);
       expect(empty.every((x) => x === 0)).toBe(true);
       expect(await rejection(m.generate("x"))).toMatchObject({ code: "RFX_BAD_REQUEST" });
+
+      const long = Array.from({ length: 400 }, (_, i) => `word${i}`).join(" ");
+      expect(await rejection(m.embed([long]))).toMatchObject({ code: "RFX_CONTEXT_OVERFLOW" });
+      const cut = await m.embed([long, `${long} and a different ending`], { truncate: true });
+      expect(cut.promptTokens).toBe(2 * 512);
+      expect(cut.embeddings[1]).toEqual(cut.embeddings[0]);
     } finally {
       await m.dispose();
     }

@@ -26,6 +26,7 @@ import { resolveThreadPolicy } from "../threads.ts";
 import type {
   ChatMessage,
   EmbedOptions,
+  EmbedResult,
   Engine,
   FinishReason,
   GenerateOptions,
@@ -766,7 +767,7 @@ function createEmbeddingModel(
     detokenize: (tokens) => (ensureOpen(), model.detokenize(toTokens(model, tokens), false, true)),
     stats: () => notForMode("stats", mode),
     resetStats: () => notForMode("resetStats", mode),
-    async embed(texts: string[], options: EmbedOptions = {}): Promise<number[][]> {
+    async embed(texts: string[], options: EmbedOptions = {}): Promise<EmbedResult> {
       ensureOpen();
       if (!Array.isArray(texts) || texts.some((t) => typeof t !== "string"))
         throw new ReflexiaError("RFX_VALIDATION", "texts must be an array of strings");
@@ -790,9 +791,12 @@ function createEmbeddingModel(
         const vectors = await embedder.embed(inputs.filter((t): t is Int32Array => t !== null));
         let k = 0;
         // An empty text has no tokens to pool: it embeds as the zero vector, as in the node-llama-cpp engine.
-        return inputs.map((t) =>
-          t === null ? new Array<number>(info.embeddingSize).fill(0) : Array.from(vectors[k++]),
-        );
+        return {
+          embeddings: inputs.map((t) =>
+            t === null ? new Array<number>(info.embeddingSize).fill(0) : Array.from(vectors[k++]),
+          ),
+          promptTokens: inputs.reduce((n, t) => n + (t?.length ?? 0), 0),
+        };
       };
       // One at a time: the embedding context has one sequence.
       return queue.run(run);

@@ -248,7 +248,12 @@ describe("batching, embeddings and dispose", () => {
   it("embeds texts mean-pooled and L2-normalised when loaded for embeddings", async () => {
     const emb = await engine.loadModel({ path: synth.path, contextSize: 256, embedding: true });
     try {
-      const [a, b, c] = await emb.embed(["the cat sat on the mat", "the cat sat on the mat", "quantum field theory"]);
+      const texts = ["the cat sat on the mat", "the cat sat on the mat", "quantum field theory"];
+      const {
+        embeddings: [a, b, c],
+        promptTokens,
+      } = await emb.embed(texts);
+      expect(promptTokens).toBe(texts.reduce((n, t) => n + emb.tokenize(t).length + 1, 0));
       expect(a).toHaveLength(synth.dims.nEmbd);
       const dot = (x: number[], y: number[]) => x.reduce((s, v, i) => s + v * y[i], 0);
       expect(dot(a, a)).toBeCloseTo(1, 6);
@@ -256,6 +261,14 @@ describe("batching, embeddings and dispose", () => {
       expect(dot(a, b)).toBeCloseTo(1, 6);
       expect(dot(a, c)).toBeLessThan(0.999);
       expect((await rejection(emb.generate("x"))).code).toBe("RFX_BAD_REQUEST");
+
+      // Longer than the context: refused, or with truncate cut from the end to what the context takes (the BOS it
+      // adds counted), so texts that differ only past the cut embed alike.
+      const long = Array.from({ length: 200 }, (_, i) => `word${i}`).join(" ");
+      expect((await rejection(emb.embed([long]))).code).toBe("RFX_CONTEXT_OVERFLOW");
+      const cut = await emb.embed([long, `${long} and a different ending`], { truncate: true });
+      expect(cut.promptTokens).toBe(2 * 255);
+      expect(dot(cut.embeddings[0], cut.embeddings[1])).toBeCloseTo(1, 6);
     } finally {
       await emb.dispose();
     }

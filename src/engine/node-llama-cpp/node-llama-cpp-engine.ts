@@ -25,6 +25,7 @@ import { availableCores } from "../threads.ts";
 import type {
   ChatMessage,
   EmbedOptions,
+  EmbedResult,
   Engine,
   FinishReason,
   GenerateOptions,
@@ -245,23 +246,28 @@ function createEmbeddingModel(
     formatChat: () => notForMode("formatChat", "embeddings"),
     tokenize: (text) => (ensureOpen(), model.tokenize(text, true)),
     detokenize: (tokens) => (ensureOpen(), model.detokenize(tokens as Token[], true)),
-    async embed(texts: string[], options: EmbedOptions = {}): Promise<number[][]> {
+    async embed(texts: string[], options: EmbedOptions = {}): Promise<EmbedResult> {
       ensureOpen();
       if (!Array.isArray(texts) || texts.some((t) => typeof t !== "string"))
         throw new ReflexiaError("RFX_VALIDATION", "texts must be an array of strings");
       const run = async () => {
         const out: number[][] = [];
+        let promptTokens = 0;
         for (const text of texts) {
           ensureOpen();
           if (text.length === 0) {
             out.push(new Array<number>(info.embeddingSize).fill(0));
             continue;
           }
+          // What the embedding context evaluates: the text tokenized as it does (no special tokens), plus the BOS /
+          // EOS it adds, which must stay one short of the context.
           const n = embeddingContext.calculateInputLength(text);
           if (n >= contextSize && options.truncate) {
-            // Cut from the end, one token short of the context as the check below requires.
-            const cut = model.tokenize(text, true).slice(0, contextSize - 1);
+            const tokens = model.tokenize(text, false);
+            const added = n - tokens.length;
+            const cut = tokens.slice(0, contextSize - 1 - added);
             out.push(l2normalise((await embeddingContext.getEmbeddingFor(cut)).vector));
+            promptTokens += cut.length + added;
             continue;
           }
           if (n >= contextSize)
@@ -272,8 +278,9 @@ function createEmbeddingModel(
             );
           const e = await embeddingContext.getEmbeddingFor(text);
           out.push(l2normalise(e.vector));
+          promptTokens += n;
         }
-        return out;
+        return { embeddings: out, promptTokens };
       };
       // Calls are serialised: the embedding context has one sequence.
       const p = inflight.then(run, run);

@@ -35,13 +35,14 @@ function fakeEmbeddingModel(dim = 48): EmbeddingModel & { batches: number[]; dis
     disposed: false,
     async embed(texts: string[]) {
       m.batches.push(texts.length);
-      return texts.map((t) => {
+      const embeddings = texts.map((t) => {
         const toks = t.toLowerCase().split(/\s+/).filter(Boolean);
         if (toks.length === 0) throw new Error("cannot embed an empty sequence");
         const acc = new Array(dim).fill(0);
         for (const tok of toks) tokenVec(tok).forEach((x, i) => (acc[i] += x * 3));
         return acc;
       });
+      return { embeddings, promptTokens: 0 };
     },
     async dispose() {
       m.disposed = true;
@@ -73,7 +74,10 @@ describe("createLlamaEmbedder", () => {
 
   it("wraps model failures and wrong shapes as RFX_ENGINE", async () => {
     const model = fakeEmbeddingModel(8);
-    const broken: EmbeddingModel = { ...model, embed: async (t) => t.map(() => [1, 2, 3]) };
+    const broken: EmbeddingModel = {
+      ...model,
+      embed: async (t) => ({ embeddings: t.map(() => [1, 2, 3]), promptTokens: 0 }),
+    };
     await expect(createLlamaEmbedder(broken).embed(["x"])).rejects.toSatisfy(
       (e) => isReflexiaError(e) && e.code === "RFX_ENGINE",
     );

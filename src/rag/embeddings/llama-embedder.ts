@@ -36,7 +36,7 @@ export function createLlamaEmbedder(model: EmbeddingModel, options: LlamaEmbedde
         const idx = pending.slice(b, b + batchSize);
         let vectors: number[][];
         try {
-          vectors = await model.embed(idx.map((i) => texts[i]));
+          vectors = (await model.embed(idx.map((i) => texts[i]))).embeddings;
         } catch (e) {
           throw new ReflexiaError(
             "RFX_ENGINE",
