@@ -173,6 +173,14 @@ describe("auth is decided by the matched route, for every route × method × spe
     ]) {
       const none = await rawHttp(port, { method, target });
       expect(none.status, `${method} ${target}`).toBe(401);
+      // The same answer as an existing route of either family gives: its shape must not tell them apart.
+      for (const existing of ["/api/tags", "/v1/models", "/api/documents"]) {
+        const known = await rawHttp(port, { method: "GET", target: existing });
+        expect([none.body, none.headers["content-type"]], `${method} ${target} vs ${existing}`).toEqual([
+          known.body,
+          known.headers["content-type"],
+        ]);
+      }
       const good = await rawHttp(port, { method, target, headers: { "x-api-key": KEY } });
       expect(good.status, `${method} ${target}`).toBe(404);
       expect(JSON.parse(good.body).error.code).toBe("RFX_NOT_FOUND");
@@ -235,5 +243,13 @@ describe("the rate limit is decided by the matched route too", () => {
       }
     }
     expect(failures).toEqual([]);
+    // Unmatched URLs count too, and their 429 reads as an existing route's of either family.
+    const bodies = new Set<string>();
+    for (const target of ["/api/tags", "/v1/models", "/api/documents", "/api/nothing-here", "/nothing-here"]) {
+      const r = await rawHttp(port, { method: "GET", target });
+      expect(r.status, target).toBe(429);
+      bodies.add(r.body.replace(/retry in [^"]+/, "retry in …"));
+    }
+    expect([...bodies]).toHaveLength(1);
   }, 120_000);
 });

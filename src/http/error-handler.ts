@@ -86,6 +86,14 @@ const RETRY_AFTER_CODES: ReadonlySet<string> = new Set([
   "RFX_QUOTA_EXCEEDED",
 ]);
 
+/**
+ * Refusals made before any route's own work, which an unmatched URL gets too (a missing key, the rate limit): their
+ * body is the same on every URL, or its shape would tell an existing Ollama route from one that does not exist and
+ * the route map could be probed without a key. Ollama's shape, which the OpenAI clients report as well (the `ollama`
+ * client shows the native shape's object as "[object Object]").
+ */
+const ROUTE_BLIND_CODES: ReadonlySet<string> = new Set(["RFX_UNAUTHORIZED", "RFX_RATE_LIMITED"]);
+
 export function httpErrorHandler(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const e = toHttpError(error);
   const status = ERROR_CODES[e.code].status;
@@ -99,7 +107,7 @@ export function httpErrorHandler(error: unknown, request: FastifyRequest, reply:
   return reply
     .status(status)
     .type("application/json; charset=utf-8")
-    .send(isOllamaRoute(request) ? ollamaErrorBody(e) : errorBody(e));
+    .send(isOllamaRoute(request) || ROUTE_BLIND_CODES.has(e.code) ? ollamaErrorBody(e) : errorBody(e));
 }
 
 /**
