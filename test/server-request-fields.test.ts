@@ -274,6 +274,7 @@ describe("fields inside other objects of a body", () => {
       },
       'response_format.json_schema field "version"',
     ],
+
     [
       "/v1/completions",
       {
@@ -312,6 +313,21 @@ describe("fields inside other objects of a body", () => {
       `${named} not supported here (accepted: `,
       url.startsWith("/api/"),
     );
+  });
+
+  it.each([
+    [
+      "/v1/chat/completions",
+      { ...oa, response_format: { type: "json_object", json_schema: { name: "a", schema: { type: "string" } } } },
+      'response_format.json_schema is only read with type "json_schema" (type is "json_object")',
+    ],
+    [
+      "/v1/responses",
+      { model: TINY, input: "hi", text: { format: { type: "text", schema: { type: "string" } } } },
+      'text.format.schema is only read with type "json_schema" (type is "text")',
+    ],
+  ])("%s: a JSON Schema beside another output type is refused, not dropped", async (url, payload, named) => {
+    await expectRefused((app) => app.inject({ method: "POST", url, payload }), named, false);
   });
 });
 

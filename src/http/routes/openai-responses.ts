@@ -156,7 +156,16 @@ function responsesToolChoice(c: unknown): ToolChoice | undefined {
 function responsesFormat(body: ResponsesBody): OutputFormat | undefined {
   const f = body.text?.format;
   if (!f) return undefined;
-  if (f.type !== "json_schema") return { type: f.type };
+  if (f.type !== "json_schema") {
+    // Fields of a JSON Schema format beside another type would be dropped without a word.
+    const stray = (["name", "schema", "strict", "description"] as const).find((k) => f[k] !== undefined);
+    if (stray)
+      throw new ReflexiaError(
+        "RFX_VALIDATION",
+        `text.format.${stray} is only read with type "json_schema" (type is "${f.type}")`,
+      );
+    return { type: f.type };
+  }
   if (!f.schema) throw new ReflexiaError("RFX_VALIDATION", "text.format json_schema needs schema (a JSON Schema)");
   return { type: "json_schema", schema: f.schema };
 }

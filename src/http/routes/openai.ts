@@ -153,7 +153,15 @@ function completionLogprobs(lps: readonly TokenLogprob[]) {
 
 function formatOf(f: OpenAiResponseFormat | null | undefined): OutputFormat | undefined {
   if (!f) return undefined;
-  if (f.type !== "json_schema") return { type: f.type };
+  if (f.type !== "json_schema") {
+    // A schema beside another type would be dropped without a word: the output would not follow it.
+    if (f.json_schema !== undefined)
+      throw new ReflexiaError(
+        "RFX_VALIDATION",
+        `response_format.json_schema is only read with type "json_schema" (type is "${f.type}")`,
+      );
+    return { type: f.type };
+  }
   if (!f.json_schema?.schema)
     throw new ReflexiaError("RFX_VALIDATION", "response_format json_schema needs json_schema.schema (a JSON Schema)");
   return { type: "json_schema", schema: f.json_schema.schema };
