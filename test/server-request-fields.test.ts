@@ -235,6 +235,41 @@ describe("fields inside chat messages", () => {
       await app.close();
     }
   });
+
+  it("tool calls and tool results are refused on other roles, and a result must answer a call made earlier", async () => {
+    const { app } = await appWith();
+    try {
+      const call = { id: "call_1", type: "function", function: { name: "lookup", arguments: "{}" } };
+      const asked = { role: "assistant", content: null, tool_calls: [call] };
+      const ok = await post(app, [
+        { role: "user", content: "hi" },
+        asked,
+        { role: "tool", tool_call_id: "call_1", content: "4" },
+      ]);
+      expect(ok.statusCode).toBe(200);
+      for (const [messages, words] of [
+        [[{ role: "user", content: "hi", tool_calls: [call] }], "messages[0].tool_calls belongs to assistant messages"],
+        [
+          [{ role: "user", content: "hi", tool_call_id: "call_1" }],
+          "messages[0].tool_call_id belongs to tool messages",
+        ],
+        [
+          [{ role: "user", content: "hi" }, asked, { role: "tool", tool_call_id: "call_9", content: "4" }],
+          'messages[2] (role tool) answers tool_call_id "call_9", which no earlier assistant message\'s tool_calls has',
+        ],
+        [
+          [{ role: "tool", tool_call_id: "call_1", content: "4" }, asked],
+          'messages[0] (role tool) answers tool_call_id "call_1"',
+        ],
+      ] as const) {
+        const res = await post(app, messages as unknown as Record<string, unknown>[]);
+        expect(res.statusCode, words).toBe(400);
+        expect(errorOf(res.json()).message).toContain(words);
+      }
+    } finally {
+      await app.close();
+    }
+  });
 });
 
 describe("fields inside other objects of a body", () => {
@@ -329,6 +364,36 @@ describe("fields inside other objects of a body", () => {
   ])("%s: a JSON Schema beside another output type is refused, not dropped", async (url, payload, named) => {
     await expectRefused((app) => app.inject({ method: "POST", url, payload }), named, false);
   });
+
+  it.each([
+    ["/v1/chat/completions", { ...oa }],
+    ["/v1/completions", { model: TINY, prompt: "hi", max_tokens: 4 }],
+  ])(
+    "%s: stream_options without a stream is refused; with include_usage every chunk carries usage",
+    async (url, body) => {
+      const stream_options = { include_usage: true };
+      await expectRefused(
+        (app) => app.inject({ method: "POST", url, payload: { ...body, stream_options } }),
+        "stream_options is only allowed when stream is true",
+        false,
+      );
+      const { app } = await appWith();
+      try {
+        const res = await app.inject({ method: "POST", url, payload: { ...body, stream: true, stream_options } });
+        expect(res.statusCode).toBe(200);
+        const chunks = res.body
+          .split("\n\n")
+          .filter((l) => l.startsWith("data: {"))
+          .map((l) => JSON.parse(l.slice(6)));
+        // As OpenAI: null on every chunk but the last, which has the counts and no choices.
+        expect(chunks.length).toBeGreaterThan(2);
+        expect(chunks.slice(0, -1).every((c) => "usage" in c && c.usage === null)).toBe(true);
+        expect(chunks.at(-1)).toMatchObject({ choices: [], usage: { completion_tokens: expect.any(Number) } });
+      } finally {
+        await app.close();
+      }
+    },
+  );
 });
 
 describe("fields inside Ollama chat messages", () => {

@@ -4,8 +4,8 @@ import type { ReflexiaClient } from "../client/index.ts";
 import type { Config } from "../config/index.ts";
 import type { ChatMessage, Engine, LoadedModel } from "../engine/types.ts";
 import type { ModelStore, ResolvedModel } from "../registry/index.ts";
-import { samplingOfParameters, withModelDefaults, withModelMessages } from "../services/apply-modelfile.ts";
-import { openLocalModel, resolveLocalModel } from "../services/run-local-generation.ts";
+import { samplingOfParameters } from "../services/apply-modelfile.ts";
+import { answerWithModel, openLocalModel, resolveLocalModel } from "../services/run-local-generation.ts";
 import { tokensPerSecond } from "./generate.ts";
 
 export interface ChatTurnResult {
@@ -116,14 +116,13 @@ export async function createLocalChatBackend(
     via: "embedded",
     loadMs: opened.loadMs,
     async chat(turn) {
-      const settings = variant.manifest.modelfile;
-      const sampling = withModelDefaults(samplingOfParameters(turn.options), settings);
-      const r = await model.chat(withModelMessages(turn.messages, settings), {
-        ...sampling,
-        maxTokens: sampling.maxTokens ?? 256,
-        signal: turn.signal,
-        onText: turn.onText,
-      });
+      const r = await answerWithModel(
+        model,
+        variant.manifest.modelfile,
+        { messages: turn.messages },
+        { ...samplingOfParameters(turn.options), signal: turn.signal, onText: turn.onText },
+        deps.config.models.default_max_tokens,
+      );
       return {
         text: r.text,
         cancelled: r.finishReason === "cancelled",

@@ -13,7 +13,11 @@ export function registerGenerateCommand(program: Command, getContext: CliContext
     .argument("<prompt>", "the prompt")
     .option("-m, --model <ref>", "model name or name:tag (e.g. reflexia-tiny:q4_0)")
     .option("-r, --role <id>", "expert role (see `reflexia roles`)")
-    .option("-n, --max-tokens <n>", "tokens to generate at most", parseIntOption("--max-tokens", 1, 1 << 20), 256)
+    .option(
+      "-n, --max-tokens <n>",
+      "tokens to generate at most (default: the model's num_predict, else DEFAULT_MAX_TOKENS)",
+      parseIntOption("--max-tokens", 1, 1 << 20),
+    )
     .option("-t, --temperature <t>", "sampling temperature (0 = greedy)", parseNumberOption("--temperature", 0, 10))
     .option("--top-p <p>", "nucleus sampling", parseNumberOption("--top-p", 0, 1))
     .option("--top-k <k>", "top-k sampling", parseIntOption("--top-k", 0, 1 << 20))
@@ -51,6 +55,7 @@ export function registerGenerateCommand(program: Command, getContext: CliContext
           text: result.text,
           finish_reason: result.finishReason,
           prompt_tokens: result.promptTokens,
+          cached_prompt_tokens: result.cachedPromptTokens ?? 0,
           completion_tokens: result.completionTokens,
           timings: {
             load_ms: result.loadMs,
@@ -71,7 +76,7 @@ export function registerGenerateCommand(program: Command, getContext: CliContext
 interface GenerateCliOptions {
   model?: string;
   role?: string;
-  maxTokens: number;
+  maxTokens?: number;
   temperature?: number;
   topP?: number;
   topK?: number;
@@ -115,6 +120,9 @@ async function generateThroughServer(
     },
   );
   const ms = (ns: number) => ns / 1e6;
+  // The whole prompt, as embedded reports it: prompt_eval_count leaves out what the server's prefix cache held.
+  const cached = final.reflexia.cached_prompt_tokens ?? 0;
+  const promptTokens = final.prompt_eval_count + cached;
   const tps = tokensPerSecond(final.eval_count, ms(final.eval_duration));
   if (opts.json) {
     return printJson({
@@ -124,7 +132,8 @@ async function generateThroughServer(
       role: final.reflexia.role ?? null,
       text,
       finish_reason: final.done_reason,
-      prompt_tokens: final.prompt_eval_count,
+      prompt_tokens: promptTokens,
+      cached_prompt_tokens: cached,
       completion_tokens: final.eval_count,
       via: server.baseUrl,
       timings: {
@@ -138,7 +147,7 @@ async function generateThroughServer(
   }
   process.stdout.write("\n");
   process.stderr.write(
-    `\n[${final.reflexia.variant} via ${server.baseUrl}] ${final.eval_count} tokens (${final.done_reason}) · prompt ${final.prompt_eval_count} tok in ${ms(final.prompt_eval_duration).toFixed(1)} ms · ${tps.toFixed(1)} tok/s · load ${ms(final.load_duration).toFixed(0)} ms\n`,
+    `\n[${final.reflexia.variant} via ${server.baseUrl}] ${final.eval_count} tokens (${final.done_reason}) · prompt ${promptTokens} tok (${cached} cached) in ${ms(final.prompt_eval_duration).toFixed(1)} ms · ${tps.toFixed(1)} tok/s · load ${ms(final.load_duration).toFixed(0)} ms\n`,
   );
 }
 

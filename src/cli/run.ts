@@ -39,7 +39,6 @@ export function registerRunCommand(program: Command, getContext: CliContextFacto
           prompt,
           {
             model,
-            maxTokens: ctx.loaded.config.models.default_max_tokens,
             signal: ac.signal,
             onText: (t) => process.stdout.write(t),
           },

@@ -34,6 +34,8 @@ export interface ReflexiaMetaBody {
   role: string | null;
   queue_ms: number;
   load_ms: number;
+  /** Prompt tokens served from the prefix cache, which prompt_eval_count leaves out. */
+  cached_prompt_tokens: number;
 }
 
 export interface GenerateRequestBody {

@@ -66,9 +66,29 @@ export function toChatMessages(messages: OpenAiMessage[]): ChatMessage[] {
         { field: `messages[${i}].refusal` },
       );
     const content = text || (m.refusal ?? "");
+    // Fields of another role would be dropped without a word: the call or answer they carry would vanish.
+    if (m.tool_calls?.length && m.role !== "assistant")
+      throw new ReflexiaError(
+        "RFX_VALIDATION",
+        `messages[${i}].tool_calls belongs to assistant messages (this one is role ${m.role})`,
+        { field: `messages[${i}].tool_calls` },
+      );
+    if (m.tool_call_id != null && m.role !== "tool")
+      throw new ReflexiaError(
+        "RFX_VALIDATION",
+        `messages[${i}].tool_call_id belongs to tool messages (this one is role ${m.role})`,
+        { field: `messages[${i}].tool_call_id` },
+      );
     if (m.role === "tool") {
       if (!m.tool_call_id)
         throw new ReflexiaError("RFX_VALIDATION", `messages[${i}] (role tool) needs the tool_call_id it answers`);
+      // As OpenAI: a tool result answers a call the conversation made.
+      if (!names.has(m.tool_call_id))
+        throw new ReflexiaError(
+          "RFX_VALIDATION",
+          `messages[${i}] (role tool) answers tool_call_id "${m.tool_call_id}", which no earlier assistant message's tool_calls has`,
+          { field: `messages[${i}].tool_call_id` },
+        );
       return { role: "tool", content, toolCallId: m.tool_call_id, name: names.get(m.tool_call_id) ?? m.name };
     }
     if (m.role === "assistant" && m.tool_calls?.length) {

@@ -1,7 +1,8 @@
 // One-shot local generation for the CLI: resolve a model reference, load it, apply a role, generate, unload.
 import type { Config } from "../config/index.ts";
 import type { ChatMessage, Engine, GenerateOptions, GenerationResult, LoadedModel } from "../engine/types.ts";
-import type { ModelStore } from "../registry/index.ts";
+import type { ModelfileSettings, ModelStore } from "../registry/index.ts";
+import { effectiveTemplate, renderTemplatePrompt, withModelDefaults, withModelMessages } from "./apply-modelfile.ts";
 import { gpuLayersForLoad } from "./gpu-placement.ts";
 import { createRoleCatalog } from "./roles.ts";
 
@@ -63,6 +64,29 @@ export function buildMessages(
   return [...messages, ...history, { role: "user", content: prompt }];
 }
 
+/**
+ * One answer of a model loaded in this process, shaped as the server shapes it (inference-service.ts): the model's
+ * stored messages and SYSTEM before `input.messages`, its TEMPLATE when Reflexia can render it, its PARAMETERs under
+ * the options the caller set (an option left undefined never overrides one), `defaultMaxTokens` when neither sets
+ * num_predict. `input.prompt` is sent as-is (raw), with only the parameters applied.
+ */
+export function answerWithModel(
+  model: LoadedModel,
+  settings: ModelfileSettings | undefined,
+  input: { messages: ChatMessage[] } | { prompt: string },
+  options: GenerateOptions,
+  defaultMaxTokens: number,
+): Promise<GenerationResult> {
+  const sampling = withModelDefaults(options, settings);
+  const opts: GenerateOptions = { ...options, ...sampling, maxTokens: sampling.maxTokens ?? defaultMaxTokens };
+  if ("prompt" in input) return model.generate(input.prompt, opts);
+  const messages = withModelMessages(input.messages, settings);
+  const template = effectiveTemplate(undefined, settings);
+  return template === undefined
+    ? model.chat(messages, opts)
+    : model.generate(renderTemplatePrompt(template, messages), opts);
+}
+
 export async function runLocalGeneration(
   deps: { engine: Engine; store: ModelStore; config: Config },
   prompt: string,
@@ -74,7 +98,16 @@ export async function runLocalGeneration(
   const variant = await resolveLocalModel(store, config, options.model);
   const { model, loadMs } = await openLocalModel(engine, config, variant.path);
   try {
-    const result = options.raw ? await model.generate(prompt, options) : await model.chat(messages, options);
+    // Raw, the role's system prompt leads the text, as the server's completion does.
+    const { model: _ref, role, raw, ...generateOptions } = options;
+    const input = raw ? { prompt: role ? `${messages[0].content}\n\n${prompt}` : prompt } : { messages };
+    const result = await answerWithModel(
+      model,
+      variant.manifest.modelfile,
+      input,
+      generateOptions,
+      config.models.default_max_tokens,
+    );
     return {
       ...result,
       model: variant.name,

@@ -10,11 +10,11 @@ export interface CliRun {
   stderr: string;
 }
 
-/** `reflexia ...args` with REFLEXIA_HOME=home, run in home; resolves when it exits. */
-export function runCli(home: string, args: string[]): Promise<CliRun> {
+/** `reflexia ...args` with REFLEXIA_HOME=home (and `env` on top), run in home; resolves when it exits. */
+export function runCli(home: string, args: string[], env: Record<string, string> = {}): Promise<CliRun> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [REFLEXIA_BIN, ...args], {
-      env: { ...process.env, REFLEXIA_HOME: home },
+      env: { ...process.env, REFLEXIA_HOME: home, ...env },
       cwd: home,
       stdio: ["ignore", "pipe", "pipe"],
     });

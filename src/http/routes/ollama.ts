@@ -145,7 +145,8 @@ function finalFields(o: InferenceOutcome) {
     prompt_eval_duration: ns(o.timings.promptEvalMs),
     eval_count: o.completionTokens,
     eval_duration: ns(o.timings.evalMs),
-    reflexia: o.meta,
+    // Ollama's count leaves the cached tokens out; this says how many, so a client can report the whole prompt.
+    reflexia: { ...o.meta, cached_prompt_tokens: o.cachedPromptTokens },
   };
 }
 

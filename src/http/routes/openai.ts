@@ -167,6 +167,18 @@ function formatOf(f: OpenAiResponseFormat | null | undefined): OutputFormat | un
   return { type: "json_schema", schema: f.json_schema.schema };
 }
 
+/** stream_options.include_usage; stream_options without a stream is refused, as OpenAI does, not ignored. */
+function includeUsageOf(body: {
+  stream?: boolean | null;
+  stream_options?: { include_usage?: boolean | null } | null;
+}): boolean {
+  if (body.stream_options != null && body.stream !== true)
+    throw new ReflexiaError("RFX_VALIDATION", "stream_options is only allowed when stream is true", {
+      field: "stream_options",
+    });
+  return body.stream_options?.include_usage === true;
+}
+
 const newId = (prefix: string): string => `${prefix}-${randomBytes(12).toString("hex")}`;
 const nowSeconds = (): number => Math.floor(Date.now() / 1000);
 const sse = (data: unknown): string => `data: ${JSON.stringify(data)}\n\n`;
@@ -223,8 +235,8 @@ export function registerOpenAiRoutes(app: RouteApp, deps: AppDeps): void {
         o.logprobs ? { content: openAiLogprobs(o.logprobs), refusal: null } : null;
       const id = newId("chatcmpl");
       const created = nowSeconds();
+      const includeUsage = includeUsageOf(body);
       if (body.stream) {
-        const includeUsage = body.stream_options?.include_usage === true;
         // With tools the reply is held back until it can be told apart from a call, then sent as content or calls.
         const holdBack = plan.parse;
         let variant = "";
@@ -241,6 +253,8 @@ export function registerOpenAiRoutes(app: RouteApp, deps: AppDeps): void {
             model: variant,
             system_fingerprint: null,
             choices: [{ index: i, delta, logprobs: extra.logprobs ?? null, finish_reason: finish }],
+            // As OpenAI: with include_usage every chunk has the field, null until the last.
+            ...(includeUsage ? { usage: null } : {}),
             ...(extra.reflexia ? { reflexia: extra.reflexia } : {}),
             ...(extra.timings ? { timings: extra.timings } : {}),
           });
@@ -390,11 +404,19 @@ export function registerOpenAiRoutes(app: RouteApp, deps: AppDeps): void {
       logprobs: lps ? completionLogprobs(lps) : null,
       finish_reason: finish,
     });
+    const includeUsage = includeUsageOf(body);
     if (body.stream) {
-      const includeUsage = body.stream_options?.include_usage === true;
       let variant = "";
       const event = (c: ReturnType<typeof choice>, extra: Record<string, unknown> = {}) =>
-        sse({ id, object: "text_completion", created, model: variant, choices: [c], ...extra });
+        sse({
+          id,
+          object: "text_completion",
+          created,
+          model: variant,
+          choices: [c],
+          ...(includeUsage ? { usage: null } : {}),
+          ...extra,
+        });
       return streamInference<InferenceOutcome[]>(
         reply,
         {

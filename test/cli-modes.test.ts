@@ -1,0 +1,105 @@
+// The same CLI command through a running server and embedded (--local), real processes on one home: a model's
+// Modelfile settings shape both answers alike, and a flag the user did not give overrides none of them.
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startServer, type RunningServer } from "../src/main.ts";
+import { runCli } from "./support/run-cli.ts";
+import { createTinyHome, liveServerConfig, TINY, type TinyHome } from "./support/server-fixture.ts";
+
+let home: TinyHome;
+let server: RunningServer;
+
+const MODES = ["server", "embedded"] as const;
+type Mode = (typeof MODES)[number];
+
+/** `reflexia …args` on the test home, through the server or with --local; stdin is empty (not a TTY). */
+const cli = (mode: Mode, args: string[], env: Record<string, string> = {}) =>
+  runCli(home.home, [...(mode === "embedded" ? ["--local"] : []), ...args], { REFLEXIA_HOST: server.url, ...env });
+
+interface GenerateJson {
+  text: string;
+  finish_reason: string;
+  prompt_tokens: number;
+  cached_prompt_tokens: number;
+  completion_tokens: number;
+}
+
+async function generateJson(mode: Mode, args: string[]): Promise<GenerateJson> {
+  const r = await cli(mode, ["generate", ...args, "--json"]);
+  expect(r.code, r.stderr).toBe(0);
+  expect(r.stderr).toContain(mode === "server" ? "using the server" : "running embedded");
+  return JSON.parse(r.stdout) as GenerateJson;
+}
+
+/** Writes a Modelfile and creates NAME from it (embedded: the server reads the store per request). */
+async function createModel(name: string, modelfile: string): Promise<void> {
+  const file = join(home.home, `Modelfile.${name}`);
+  writeFileSync(file, modelfile);
+  const r = await cli("embedded", ["create", name, "-f", file]);
+  expect(r.code, r.stderr).toBe(0);
+}
+
+beforeAll(async () => {
+  home = await createTinyHome(["q4_0"]);
+  const loaded = liveServerConfig(home.home, { "models.context_size": 1024 });
+  server = await startServer({ loaded, store: home.store, logger: false, webDir: null });
+  await server.ready;
+}, 60_000);
+afterAll(async () => {
+  await server?.close();
+  await home?.cleanup();
+});
+
+describe("a model's Modelfile settings, through the server and embedded", () => {
+  it("PARAMETER num_predict bounds generate and run in both modes; --max-tokens given overrides it", async () => {
+    await createModel("np", `FROM ${TINY}:q4_0\nPARAMETER num_predict 3\nPARAMETER temperature 0\n`);
+    const runs: string[] = [];
+    for (const mode of MODES) {
+      const g = await generateJson(mode, ["hi", "--model", "np"]);
+      expect(g.completion_tokens, mode).toBe(3);
+      expect(g.finish_reason, mode).toBe("length");
+      const n = await generateJson(mode, ["hi", "--model", "np", "--max-tokens", "5"]);
+      expect(n.completion_tokens, mode).toBe(5);
+      const r = await cli(mode, ["run", "np", "hi"]);
+      expect(r.code, r.stderr).toBe(0);
+      // Greedy (the model's temperature 0): the three tokens generate gave, then run's newline.
+      expect(r.stdout, mode).toBe(`${g.text}\n`);
+      runs.push(r.stdout);
+    }
+    expect(runs[0]).toBe(runs[1]);
+  }, 120_000);
+
+  it("a PARAMETER out of a request option's range is refused by line in both modes, and nothing is stored", async () => {
+    const file = join(home.home, "Modelfile.hot");
+    writeFileSync(file, `FROM ${TINY}:q4_0\nPARAMETER temperature 0\nPARAMETER top_p 0\n`);
+    for (const mode of MODES) {
+      const r = await cli(mode, ["create", "hot", "-f", file]);
+      expect(r.code, mode).not.toBe(0);
+      expect(r.stderr, mode).toContain(`${file}:3: PARAMETER top_p must be > 0 (got 0)`);
+    }
+    expect((await home.store.variants("hot")).length).toBe(0);
+  }, 60_000);
+
+  it("SYSTEM and MESSAGE make the same prompt in both modes", async () => {
+    await createModel(
+      "sm",
+      `FROM ${TINY}:q4_0\nSYSTEM You are a pirate.\nMESSAGE user Who are you?\nMESSAGE assistant A pirate.\n`,
+    );
+    const plain = await generateJson("embedded", ["hi", "--model", `${TINY}:q4_0`, "-n", "1"]);
+    const counts: number[] = [];
+    for (const mode of MODES) counts.push((await generateJson(mode, ["hi", "--model", "sm", "-n", "1"])).prompt_tokens);
+    expect(counts[0]).toBe(counts[1]);
+    expect(counts[1]).toBeGreaterThan(plain.prompt_tokens + 10);
+  }, 60_000);
+
+  it("a plain model's prompt counts the same in both modes, the server's prefix cache included", async () => {
+    // A first request shares the chat template's opening with the next one: the server then evaluates only the rest.
+    await generateJson("server", ["hello there", "--model", `${TINY}:q4_0`, "-n", "1"]);
+    const viaServer = await generateJson("server", ["hi", "--model", `${TINY}:q4_0`, "-n", "1"]);
+    const embedded = await generateJson("embedded", ["hi", "--model", `${TINY}:q4_0`, "-n", "1"]);
+    expect(viaServer.cached_prompt_tokens).toBeGreaterThan(0);
+    expect(embedded.cached_prompt_tokens).toBe(0);
+    expect(viaServer.prompt_tokens).toBe(embedded.prompt_tokens);
+  }, 60_000);
+});
