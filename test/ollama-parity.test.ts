@@ -3,11 +3,14 @@
 import { existsSync, mkdirSync, readdirSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { request as httpRequest } from "node:http";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { Ollama } from "ollama";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { startServer, type RunningServer } from "../src/main.ts";
 import { UPLOAD_KEEP_MS } from "../src/registry/index.ts";
 import { cleanupTempDirs, makeTempDir, writeTinyGguf } from "./registry-fixtures.ts";
+import { REFLEXIA_BIN } from "./support/run-cli.ts";
 import { sha256Digest, startLoopbackRegistry, type LoopbackRegistry } from "./support/loopback-registry.ts";
 import { createTinyHome, liveServerConfig, parseNdjson, TINY, type TinyHome } from "./support/server-fixture.ts";
 
@@ -287,6 +290,64 @@ describe("blobs and create", () => {
     expect(String(tmpl)).toContain("template:");
     expect((await ollama.list()).models.map((m) => m.name)).not.toContain("x:latest");
   });
+
+  it("create refuses parameters a request's options would be refused for, naming each; in-range ones, -2 included, run", async () => {
+    const bad: [string, unknown][] = [
+      ["temperature", -5],
+      ["top_k", -1],
+      ["top_p", 0],
+      ["top_p", 5],
+      ["seed", -1],
+      ["repeat_penalty", 0],
+      ["num_predict", 1.5],
+      ["num_predict", 0],
+      ["num_predict", -3],
+      ["stop", [1]],
+    ];
+    for (const [name, value] of bad) {
+      const e = await ollama
+        .create({ model: "ranged", from: `${TINY}:q4_0`, parameters: { [name]: value } })
+        .catch((x: unknown) => x);
+      expect((e as { status_code?: number }).status_code, `${name} ${String(value)}`).toBe(400);
+      expect(String(e)).toContain(`parameters.${name} must be`);
+      // The request's own options are held to the same rules (not one code path for create, another for generate).
+      if (name !== "stop") {
+        const g = await ollama
+          .generate({ model: `${TINY}:q4_0`, prompt: "hi", stream: false, options: { [name]: value } })
+          .catch((x: unknown) => x);
+        expect((g as { status_code?: number }).status_code, `options.${name} ${String(value)}`).toBe(400);
+      }
+    }
+    expect((await ollama.list()).models.map((m) => m.name)).not.toContain("ranged:q4_0");
+
+    // The edges are taken and every request runs; num_predict -2 fills the context as a request's -2 does.
+    const edges = { top_p: 1, top_k: 0, seed: 0, repeat_penalty: 0.5, temperature: 0, num_predict: -2 };
+    await ollama.create({ model: "ranged", from: `${TINY}:q4_0`, parameters: edges });
+    const filled = await ollama.generate({ model: "ranged:q4_0", prompt: "hi", stream: false });
+    const asked = await ollama.generate({
+      model: `${TINY}:q4_0`,
+      prompt: "hi",
+      stream: false,
+      options: { ...edges, num_predict: -2 },
+    });
+    expect(filled.done_reason).toBe("length");
+    expect(filled.eval_count).toBe(asked.eval_count);
+    // Past the default limit (the fair share of the 1024-token context when PARALLEL > 1): the context was filled.
+    expect(filled.eval_count).toBeGreaterThan(512);
+  }, 60_000);
+
+  it("reflexia create -f refuses a PARAMETER out of a request option's range by line, through the server and embedded", async () => {
+    const file = join(home.home, "Modelfile.hot");
+    writeFileSync(file, `FROM ${TINY}:q4_0\nPARAMETER temperature 0\nPARAMETER top_p 0\n`);
+    for (const local of [[], ["--local"]]) {
+      const r = await promisify(execFile)(process.execPath, [REFLEXIA_BIN, ...local, "create", "hot", "-f", file], {
+        env: { ...process.env, REFLEXIA_HOME: home.home, REFLEXIA_HOST: server.url },
+      }).catch((e: { code: number; stderr: string }) => e);
+      expect((r as { code?: number }).code, local.join()).not.toBe(0);
+      expect(r.stderr, local.join()).toContain(`${file}:3: PARAMETER top_p must be > 0 (got 0)`);
+    }
+    expect((await ollama.list()).models.map((m) => m.name)).not.toContain("hot:latest");
+  }, 60_000);
 
   it("a template given with generate formats the prompt; options it cannot honour are refused by name", async () => {
     const a = await ollama.generate({

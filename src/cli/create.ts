@@ -6,6 +6,7 @@ import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, resolve } from "node:path";
 import type { Command } from "commander";
+import { modelParameterProblem } from "../http/routes/ollama/check-options.ts";
 import { parseModelfile } from "../registry/parse-modelfile.ts";
 import { parseModelRef } from "../registry/index.ts";
 import { MODEL_PARAMETER_NAMES } from "../services/apply-modelfile.ts";
@@ -23,7 +24,8 @@ export function registerCreateCommand(program: Command, getContext: CliContextFa
     .action(async (name: string, opts: { file: string; quantize?: string }) => {
       const ctx = await getContext();
       const text = await readFile(opts.file, "utf8");
-      const parsed = parseModelfile(text, opts.file, MODEL_PARAMETER_NAMES);
+      // Values are held to a request option's rules here too, so neither path stores what no request could run.
+      const parsed = parseModelfile(text, opts.file, MODEL_PARAMETER_NAMES, modelParameterProblem);
       // FROM names a file when one exists there (relative to the Modelfile), else a model, as Ollama decides.
       const fromPath = resolve(dirname(resolve(opts.file)), parsed.from.replace(/^~(?=\/)/, homedir()));
       const isFile = existsSync(fromPath);

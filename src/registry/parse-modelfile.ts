@@ -12,8 +12,16 @@ export interface ParsedModelfile {
 const INSTRUCTIONS = ["from", "parameter", "system", "template", "message", "license", "adapter"] as const;
 const ROLES = ["system", "user", "assistant"];
 
-/** `where` names the file in errors (`Modelfile:12: …`); `parameterNames` are the ones a model may carry. */
-export function parseModelfile(text: string, where: string, parameterNames: readonly string[]): ParsedModelfile {
+/**
+ * `where` names the file in errors (`Modelfile:12: …`); `parameterNames` are the ones a model may carry, and
+ * `parameterProblem` says why a value cannot be one's default (the caller's rules: a request option's range).
+ */
+export function parseModelfile(
+  text: string,
+  where: string,
+  parameterNames: readonly string[],
+  parameterProblem?: (name: string, value: unknown) => string | undefined,
+): ParsedModelfile {
   const lines = text.split(/\r?\n/);
   const fail = (line: number, why: string): never => {
     throw new ReflexiaError("RFX_VALIDATION", `${where}:${line}: ${why}`, { line });
@@ -84,6 +92,8 @@ export function parseModelfile(text: string, where: string, parameterNames: read
         if (!Number.isFinite(n)) fail(lineNo, `PARAMETER ${name} needs a number, got ${JSON.stringify(raw)}`);
         params[name] = n;
       }
+      const problem = parameterProblem?.(name, params[name]);
+      if (problem) fail(lineNo, `PARAMETER ${name} ${problem}`);
     }
     rest = "";
   }

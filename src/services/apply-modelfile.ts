@@ -27,7 +27,8 @@ export function samplingOfParameters(parameters: Record<string, unknown> | undef
     const key = (PARAMETER_MAP as Record<string, keyof SamplingOptions>)[name];
     if (key === undefined) continue;
     if (name === "stop") out.stop = (Array.isArray(value) ? value : [value]).map(String);
-    // num_predict -1/-2 mean "the default"/"fill the context": the server's own limit then applies.
+    // num_predict -1 means "the default": the server's own limit then applies; -2 (fill the context) is the
+    // inference service's fillContext.
     else if (name === "num_predict") {
       if (typeof value === "number" && value >= 1) out.maxTokens = value;
     } else if (typeof value === "number") out[key] = value;

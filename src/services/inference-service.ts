@@ -289,6 +289,9 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
       });
       // What the model was created with (system prompt, parameters, messages) fills what the request leaves out.
       const settings = sel.variant.manifest.modelfile;
+      // A model's num_predict -2 is a request's -2 (fill the context) whenever the request sets no limit of its own.
+      if (req.sampling.maxTokens === undefined && settings?.parameters?.num_predict === -2)
+        req = { ...req, fillContext: true };
       if (messages) messages = withModelMessages(messages, settings);
       const template = req.kind === "chat" ? effectiveTemplate(req.template, settings) : undefined;
       const requested = withModelDefaults(req.sampling, settings);

@@ -11,7 +11,7 @@ import type { InferenceOutcome, InferenceRequest, ReflexiaMeta } from "../../ser
 import { ollamaErrorBody } from "../error-handler.ts";
 import { parseKeepAlive } from "../keep-alive.ts";
 import { ragOptionOf } from "../../services/rag/rag-request.ts";
-import { assertOllamaOptions } from "./ollama/check-options.ts";
+import { assertOllamaOptions, NUM_PREDICT_RULE } from "./ollama/check-options.ts";
 import {
   chatBodySchema,
   copyBodySchema,
@@ -57,11 +57,7 @@ export function samplingOfOllama(options: OllamaOptions | undefined): SamplingOp
   // -2 (fill the context) is InferenceRequest.fillContext (see contextOfOllama).
   if (o.num_predict === undefined || o.num_predict === -1 || o.num_predict === -2) maxTokens = undefined;
   else if (o.num_predict >= 1) maxTokens = o.num_predict;
-  else
-    throw new ReflexiaError(
-      "RFX_VALIDATION",
-      `options.num_predict must be ≥ 1, -1 (default limit) or -2 (fill the context); got ${o.num_predict}`,
-    );
+  else throw new ReflexiaError("RFX_VALIDATION", `options.num_predict ${NUM_PREDICT_RULE}; got ${o.num_predict}`);
   const stop = o.stop === null || o.stop === undefined ? undefined : Array.isArray(o.stop) ? o.stop : [o.stop];
   return {
     maxTokens,

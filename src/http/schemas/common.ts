@@ -18,8 +18,8 @@ export const modelRefSchema = Type.String({ minLength: 1, maxLength: 300 });
 /** frequency_penalty and presence_penalty: OpenAI's range, on the OpenAI bodies and in Ollama's options alike. */
 export const penaltySchema = Type.Number({ minimum: -2, maximum: 2 });
 
-/** repeat_penalty (llama.cpp's multiplicative penalty; 1 is off), on both APIs. */
-export const repeatPenaltySchema = Type.Number({ minimum: 0, maximum: 10 });
+/** repeat_penalty (llama.cpp's multiplicative penalty; 1 is off; 0 would divide by zero), on both APIs. */
+export const repeatPenaltySchema = Type.Number({ exclusiveMinimum: 0, maximum: 10 });
 
 /** A stop sequence or a list of them. */
 export const stopSchema = Type.Union([

@@ -14,12 +14,17 @@ import {
 import { ragRequestProperties } from "./documents.ts";
 import { functionToolSchema, toolChoiceSchema } from "./openai.ts";
 
+/**
+ * The one statement of the Ollama options' ranges: requests are validated against it, and so are a created model's
+ * `parameters` and Modelfile PARAMETER lines (routes/ollama/check-options.ts), so a model never stores a default its
+ * requests would then be refused for. Each range lies within what engine/resolve-sampling.ts accepts.
+ */
 export const ollamaOptionsSchema = Type.Object({
   temperature: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
-  top_p: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+  top_p: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1 })),
   top_k: Type.Optional(Type.Integer({ minimum: 0, maximum: 100000 })),
-  seed: Type.Optional(Type.Integer({ minimum: -(2 ** 53), maximum: 2 ** 53 })),
-  // -1: until the default limit, -2: until the context is full (Ollama's meanings).
+  seed: Type.Optional(Type.Integer({ minimum: 0, maximum: 2 ** 32 - 1 })),
+  // -1: until the default limit, -2: until the context is full (Ollama's meanings); 0 is refused (NUM_PREDICT_RULE).
   num_predict: Type.Optional(Type.Integer({ minimum: -2, maximum: MAX_TOKENS_BOUND })),
   stop: Type.Optional(stopSchema),
   repeat_penalty: Type.Optional(repeatPenaltySchema),

@@ -14,6 +14,7 @@ import {
 import { MODEL_PARAMETER_NAMES } from "../../../services/apply-modelfile.ts";
 import { parseGoTemplate } from "../../../services/render-go-template.ts";
 import { assertKnownFields } from "../../known-fields.ts";
+import { modelParameterProblem } from "./check-options.ts";
 import { modelRefSchema, stringEnum } from "../../schemas/common.ts";
 import { modelNameBodySchema, remoteBodySchema } from "../../schemas/ollama.ts";
 import type { AppDeps, RouteApp } from "../../types.ts";
@@ -71,7 +72,7 @@ const LOCAL_ONLY_FIELDS = [
   "messages",
 ] as const;
 
-/** The settings of a create body, checked: parameters by name and type, the template against the rendered subset. */
+/** The settings of a create body, checked: parameters by name and by a request option's range, the template against the rendered subset. */
 function settingsOf(body: {
   system?: string;
   template?: string;
@@ -90,15 +91,8 @@ function settingsOf(body: {
   if (body.parameters !== undefined) {
     assertKnownFields(body.parameters, MODEL_PARAMETER_NAMES, "parameters");
     for (const [k, v] of Object.entries(body.parameters)) {
-      const ok =
-        k === "stop"
-          ? typeof v === "string" || (Array.isArray(v) && v.every((x) => typeof x === "string"))
-          : typeof v === "number" && Number.isFinite(v);
-      if (!ok)
-        throw new ReflexiaError(
-          "RFX_VALIDATION",
-          `parameters.${k} must be ${k === "stop" ? "a string or an array of strings" : "a number"}`,
-        );
+      const problem = modelParameterProblem(k, v);
+      if (problem) throw new ReflexiaError("RFX_VALIDATION", `parameters.${k} ${problem}`, { field: k });
     }
     s.parameters = body.parameters;
   }
