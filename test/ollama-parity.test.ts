@@ -3,14 +3,11 @@
 import { existsSync, mkdirSync, readdirSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { request as httpRequest } from "node:http";
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
 import { Ollama } from "ollama";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { startServer, type RunningServer } from "../src/main.ts";
 import { UPLOAD_KEEP_MS } from "../src/registry/index.ts";
 import { cleanupTempDirs, makeTempDir, writeTinyGguf } from "./registry-fixtures.ts";
-import { REFLEXIA_BIN } from "./support/run-cli.ts";
 import { sha256Digest, startLoopbackRegistry, type LoopbackRegistry } from "./support/loopback-registry.ts";
 import { createTinyHome, liveServerConfig, parseNdjson, TINY, type TinyHome } from "./support/server-fixture.ts";
 
@@ -334,19 +331,6 @@ describe("blobs and create", () => {
     expect(filled.eval_count).toBe(asked.eval_count);
     // Past the default limit (the fair share of the 1024-token context when PARALLEL > 1): the context was filled.
     expect(filled.eval_count).toBeGreaterThan(512);
-  }, 60_000);
-
-  it("reflexia create -f refuses a PARAMETER out of a request option's range by line, through the server and embedded", async () => {
-    const file = join(home.home, "Modelfile.hot");
-    writeFileSync(file, `FROM ${TINY}:q4_0\nPARAMETER temperature 0\nPARAMETER top_p 0\n`);
-    for (const local of [[], ["--local"]]) {
-      const r = await promisify(execFile)(process.execPath, [REFLEXIA_BIN, ...local, "create", "hot", "-f", file], {
-        env: { ...process.env, REFLEXIA_HOME: home.home, REFLEXIA_HOST: server.url },
-      }).catch((e: { code: number; stderr: string }) => e);
-      expect((r as { code?: number }).code, local.join()).not.toBe(0);
-      expect(r.stderr, local.join()).toContain(`${file}:3: PARAMETER top_p must be > 0 (got 0)`);
-    }
-    expect((await ollama.list()).models.map((m) => m.name)).not.toContain("hot:latest");
   }, 60_000);
 
   it("a template given with generate formats the prompt; options it cannot honour are refused by name", async () => {
