@@ -103,3 +103,18 @@ describe("a model's Modelfile settings, through the server and embedded", () => 
     expect(viaServer.prompt_tokens).toBe(embedded.prompt_tokens);
   }, 60_000);
 });
+
+describe("generate with an empty prompt", () => {
+  it("loads the model and generates nothing, in both modes (as Ollama's empty-prompt request)", async () => {
+    for (const mode of MODES) {
+      const g = await generateJson(mode, ["", "--model", `${TINY}:q4_0`]);
+      expect(g).toMatchObject({ text: "", finish_reason: "load", prompt_tokens: 0, completion_tokens: 0 });
+      const plain = await cli(mode, ["generate", "", "--model", `${TINY}:q4_0`, "--max-tokens", "4"]);
+      expect(plain.code, plain.stderr).toBe(0);
+      expect(plain.stdout).toBe("");
+      expect(plain.stderr).toContain(`loaded ${TINY}:q4_0`);
+    }
+    const ps = (await (await fetch(`${server.url}/api/ps`)).json()) as { models: { name: string }[] };
+    expect(ps.models.map((m) => m.name)).toContain(`${TINY}:q4_0`);
+  }, 60_000);
+});

@@ -1,8 +1,8 @@
 // `reflexia generate "…"`: one answer, streamed to the terminal, with its timings.
 import type { Command } from "commander";
-import { runLocalGeneration } from "../services/run-local-generation.ts";
+import { openLocalModel, resolveLocalModel, runLocalGeneration } from "../services/run-local-generation.ts";
 import type { ReflexiaClient } from "../client/index.ts";
-import type { CliContextFactory } from "./context.ts";
+import type { CliContext, CliContextFactory } from "./context.ts";
 import { printJson } from "./output.ts";
 import { parseIntOption, parseNumberOption } from "./parse-options.ts";
 
@@ -28,6 +28,7 @@ export function registerGenerateCommand(program: Command, getContext: CliContext
     .action(async (prompt: string, opts) => {
       const ctx = await getContext();
       const server = await ctx.server();
+      if (!prompt) return loadOnly(ctx, server, opts);
       if (server) return generateThroughServer(server, ctx.loaded.config.models.default, prompt, opts);
       await ctx.ensureDefaultModel({ quiet: opts.json });
       const engine = await ctx.getEngine();
@@ -84,6 +85,40 @@ interface GenerateCliOptions {
   stop?: string[];
   raw?: boolean;
   json?: boolean;
+}
+
+/**
+ * An empty prompt loads the model and generates nothing, as Ollama's /api/generate (and `ollama run m ""`) does: the
+ * server keeps it loaded for the next request; embedded, loading it shows that it loads, and it is unloaded on exit.
+ */
+async function loadOnly(ctx: CliContext, server: ReflexiaClient | null, opts: GenerateCliOptions): Promise<void> {
+  const model = opts.model ?? ctx.loaded.config.models.default;
+  let loadMs: number;
+  if (server) {
+    const t0 = performance.now();
+    await server.generateStream({ model, prompt: "" });
+    loadMs = performance.now() - t0;
+  } else {
+    await ctx.ensureDefaultModel({ quiet: opts.json });
+    const variant = await resolveLocalModel(ctx.store, ctx.loaded.config, model);
+    const opened = await openLocalModel(await ctx.getEngine(), ctx.loaded.config, variant.path);
+    await opened.model.dispose();
+    loadMs = opened.loadMs;
+  }
+  if (opts.json) {
+    return printJson({
+      model,
+      text: "",
+      finish_reason: "load",
+      prompt_tokens: 0,
+      completion_tokens: 0,
+      ...(server ? { via: server.baseUrl } : {}),
+      timings: { load_ms: loadMs },
+    });
+  }
+  process.stderr.write(
+    `loaded ${model}${server ? ` on ${server.baseUrl}` : ""}; the prompt was empty, so nothing was generated\n`,
+  );
 }
 
 /** The same command through the running server's /api/generate: its loaded model answers, none is loaded here. */

@@ -120,13 +120,13 @@ async function errorOf(res: Response): Promise<ReflexiaError> {
 export function createReflexiaClient(options: ClientOptions): ReflexiaClient {
   const baseUrl = options.baseUrl.replace(/\/+$/, "");
   const doFetch = options.fetch ?? fetch;
-  const headers: Record<string, string> = { "content-type": "application/json" };
-  if (options.apiKey) headers.authorization = `Bearer ${options.apiKey}`;
+  const auth: Record<string, string> = options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {};
 
   const request = async (method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<Response> => {
+    // A content-type without a body is refused by the server (an empty JSON body is invalid JSON).
     const res = await doFetch(`${baseUrl}${path}`, {
       method,
-      headers,
+      headers: body === undefined ? auth : { ...auth, "content-type": "application/json" },
       body: body === undefined ? undefined : JSON.stringify(body),
       signal,
     });
@@ -136,10 +136,28 @@ export function createReflexiaClient(options: ClientOptions): ReflexiaClient {
   const json = async <T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> =>
     (await (await request(method, path, body, signal)).json()) as T;
 
-  /** Reads an NDJSON body line by line; a `{"error": …}` line is thrown. */
+  /**
+   * Reads an NDJSON body line by line; a `{"error": …}` line is thrown. The last line may lack its newline (a reply
+   * that is one JSON object, such as /api/generate's load-only answer).
+   */
   const ndjson = async (res: Response, onLine: (chunk: Record<string, unknown>, at: number) => void): Promise<void> => {
     const reader = res.body!.getReader();
     const decoder = new TextDecoder();
+    const take = (text: string, at: number): void => {
+      const line = text.trim();
+      if (!line) return;
+      const chunk = JSON.parse(line) as Record<string, unknown>;
+      // Ollama routes stream {"error": "message", "code"}, native ones (/api/models/quantize) {"error": {code, message}}.
+      const error = chunk.error as string | { code?: string; message?: string } | undefined;
+      if (error !== undefined) {
+        const e = typeof error === "string" ? { code: chunk.code as string | undefined, message: error } : error;
+        throw new ReflexiaError(
+          e.code && e.code in ERROR_CODES ? (e.code as ErrorCode) : "RFX_INTERNAL",
+          e.message ?? "the stream ended with an error",
+        );
+      }
+      onLine(chunk, at);
+    };
     let buf = "";
     for (;;) {
       const { value, done } = await reader.read();
@@ -148,22 +166,11 @@ export function createReflexiaClient(options: ClientOptions): ReflexiaClient {
       buf += decoder.decode(value, { stream: true });
       let nl: number;
       while ((nl = buf.indexOf("\n")) >= 0) {
-        const line = buf.slice(0, nl).trim();
+        take(buf.slice(0, nl), at);
         buf = buf.slice(nl + 1);
-        if (!line) continue;
-        const chunk = JSON.parse(line) as Record<string, unknown>;
-        // Ollama routes stream {"error": "message", "code"}, native ones (/api/models/quantize) {"error": {code, message}}.
-        const error = chunk.error as string | { code?: string; message?: string } | undefined;
-        if (error !== undefined) {
-          const e = typeof error === "string" ? { code: chunk.code as string | undefined, message: error } : error;
-          throw new ReflexiaError(
-            e.code && e.code in ERROR_CODES ? (e.code as ErrorCode) : "RFX_INTERNAL",
-            e.message ?? "the stream ended with an error",
-          );
-        }
-        onLine(chunk, at);
       }
     }
+    take(buf + decoder.decode(), performance.now());
   };
 
   const stream = async (
@@ -206,7 +213,6 @@ export function createReflexiaClient(options: ClientOptions): ReflexiaClient {
     },
     async uploadBlob(digest, body) {
       const url = `${baseUrl}/api/blobs/${digest}`;
-      const auth = options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : undefined;
       if ((await doFetch(url, { method: "HEAD", headers: auth })).status === 200) return;
       const res = await doFetch(url, {
         method: "POST",
