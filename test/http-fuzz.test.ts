@@ -552,7 +552,9 @@ describe("malformed HTTP on the wire answers in the RFX_ shape with the security
       for (const [name, req, status, code] of cases) {
         const r = await rawHttp(port, req);
         expect(r.status, name).toBe(status);
-        expect(JSON.parse(r.body), name).toEqual({ error: { code, message: expect.any(String) } });
+        expect(JSON.parse(r.body), name).toEqual({
+          error: { code, message: expect.any(String), type: expect.any(String), param: null },
+        });
         expect(r.headers["x-content-type-options"], name).toBe("nosniff");
         expect((await rawHttp(port, { method: "GET", target: "/healthz" })).status, `alive after ${name}`).toBe(200);
       }

@@ -98,10 +98,22 @@ describe("openai npm client", () => {
     expect(ids).toEqual(expect.arrayContaining([TINY, `${TINY}:q4_0`, `${TINY}:q8_0`, `${TINY}:f16`]));
   });
 
-  it("maps server errors to the client's error classes", async () => {
+  it("maps server errors to the client's error classes, with OpenAI's type and param", async () => {
     await expect(
       openai.chat.completions.create({ model: "missing-model", messages: [{ role: "user", content: "x" }] }),
-    ).rejects.toMatchObject({ status: 404 });
+    ).rejects.toMatchObject({ status: 404, type: "not_found_error", param: null, code: "RFX_MODEL_NOT_FOUND" });
+    const user = { role: "user" as const, content: "x" };
+    // The field at fault, as a path: a schema's range, an unknown field, a route's own check.
+    for (const [body, param] of [
+      [{ temperature: 7 }, "temperature"],
+      [{ messages: [{ role: "user", content: 5 }] }, "messages[0].content"],
+      [{ reasoning_budget: 1 }, "reasoning_budget"],
+      [{ messages: [user, { role: "tool", tool_call_id: "call_9", content: "4" }] }, "messages[1].tool_call_id"],
+    ] as const) {
+      await expect(
+        openai.chat.completions.create({ model: TINY, messages: [user], max_tokens: 1, ...body } as never),
+      ).rejects.toMatchObject({ status: 400, type: "invalid_request_error", param });
+    }
   });
 });
 

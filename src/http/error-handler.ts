@@ -69,8 +69,39 @@ export function toHttpError(error: unknown): ReflexiaError {
   return new ReflexiaError("RFX_INTERNAL", "internal server error", undefined, { cause: error });
 }
 
-export function errorBody(e: ReflexiaError): { error: { code: string; message: string } } {
-  return { error: { code: e.code, message: e.message } };
+/** OpenAI's `error.type`, which its clients branch on, from the status; the names llama-server gives them. */
+function errorTypeOf(status: number): string {
+  if (status === 401) return "authentication_error";
+  if (status === 403) return "permission_error";
+  if (status === 404) return "not_found_error";
+  if (status === 429) return "rate_limit_error";
+  if (status === 503) return "unavailable_error";
+  return status >= 500 ? "server_error" : "invalid_request_error";
+}
+
+/**
+ * OpenAI's `error.param`: the request field an error is about, as a path (`messages[0].content`), when it names one
+ * (`details.field`, or the first of a schema validation's failures); otherwise null.
+ */
+function paramOf(e: ReflexiaError): string | null {
+  if (typeof e.details?.field === "string") return e.details.field;
+  const first = (
+    e.details?.validation as { instancePath?: string; params?: { missingProperty?: string } }[] | undefined
+  )?.[0];
+  if (!first) return null;
+  const parts = (first.instancePath ?? "").split("/").filter(Boolean);
+  if (first.params?.missingProperty) parts.push(first.params.missingProperty);
+  const path = parts.map((p, i) => (/^\d+$/.test(p) ? `[${p}]` : i === 0 ? p : `.${p}`)).join("");
+  return path === "" ? null : path;
+}
+
+/** The native (and OpenAI) error shape: OpenAI's `message`, `type`, `param` and `code` (an RFX_ code here). */
+export function errorBody(e: ReflexiaError): {
+  error: { code: string; message: string; type: string; param: string | null };
+} {
+  return {
+    error: { code: e.code, message: e.message, type: errorTypeOf(ERROR_CODES[e.code].status), param: paramOf(e) },
+  };
 }
 
 /** Ollama's error shape (its clients read `error` as a string), with the code as a second top-level field. */

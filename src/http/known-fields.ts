@@ -15,9 +15,8 @@ export function assertKnownFields(body: unknown, known: readonly string[], where
     throw new ReflexiaError(
       "RFX_VALIDATION",
       `${where} field${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => JSON.stringify(k)).join(", ")} not supported here (${accepted})`,
-      {
-        fields: unknown,
-      },
+      // The first as OpenAI's `param`: a path to the field.
+      { fields: unknown, field: where === "body" ? unknown[0] : `${where}.${unknown[0]}` },
     );
   }
 }
