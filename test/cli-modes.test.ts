@@ -118,3 +118,26 @@ describe("generate with an empty prompt", () => {
     expect(ps.models.map((m) => m.name)).toContain(`${TINY}:q4_0`);
   }, 60_000);
 });
+
+describe("a server that requires an API key", () => {
+  it("is an error naming API_KEY and --local when the key is missing or wrong, never a silent embedded run", async () => {
+    const loaded = liveServerConfig(home.home, { "auth.enabled": true, "auth.api_key": "sekret" });
+    const guarded = await startServer({ loaded, store: home.store, logger: false, webDir: null, warmUp: false });
+    try {
+      await guarded.ready;
+      const args = ["generate", "hi", "--model", `${TINY}:q4_0`, "-n", "1"];
+      for (const key of ["", "wrong"]) {
+        const r = await runCli(home.home, args, { REFLEXIA_HOST: guarded.url, API_KEY: key });
+        expect(r.code).toBe(1);
+        expect(r.stderr).not.toContain("running embedded");
+        expect(r.stderr).toContain(key ? "refused the one in API_KEY" : "API_KEY is not set");
+        expect(r.stderr).toMatch(/set API_KEY to one of its keys, or pass --local .*\(RFX_UNAUTHORIZED\)/);
+      }
+      const ok = await runCli(home.home, args, { REFLEXIA_HOST: guarded.url, API_KEY: "sekret" });
+      expect(ok.code, ok.stderr).toBe(0);
+      expect(ok.stderr).toContain(`using the server at ${guarded.url}`);
+    } finally {
+      await guarded.close();
+    }
+  }, 60_000);
+});

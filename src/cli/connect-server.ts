@@ -2,6 +2,7 @@
 // the server at client.host (REFLEXIA_HOST, else this config's port) when it answers, unless --local.
 import type { Config } from "../config/index.ts";
 import { createReflexiaClient, type ReflexiaClient } from "../client/index.ts";
+import { ReflexiaError } from "../errors/index.ts";
 
 /** Where the CLI looks for a server: REFLEXIA_HOST, else the configured port on loopback. */
 export function serverUrlOf(config: Config): string {
@@ -32,14 +33,33 @@ export async function connectServer(
       signal: AbortSignal.timeout(config.client.connect_timeout_ms),
       headers: config.auth.api_key ? { authorization: `Bearer ${config.auth.api_key}` } : {},
     });
-    const body = (await res.json()) as { version?: unknown };
+    const body = (await res.json()) as { version?: unknown; code?: unknown; error?: unknown };
     if (res.ok && typeof body.version === "string") {
       say(`using the server at ${baseUrl}`);
       return client;
     }
+    if (refusedKey(res.status, body)) throw keyRefused(baseUrl, config.auth.api_key !== "");
     say(`${baseUrl} answered ${res.status}, not as a Reflexia server; running embedded`);
-  } catch {
+  } catch (e) {
+    if (e instanceof ReflexiaError) throw e;
     say(`no server at ${baseUrl}; running embedded`);
   }
   return null;
+}
+
+/**
+ * A Reflexia server that wants a key (its 401 carries RFX_UNAUTHORIZED, in Ollama's shape or the native one): running
+ * embedded instead would load a second copy of the model and write the stores here, behind the server's back.
+ */
+function refusedKey(status: number, body: { code?: unknown; error?: unknown }): boolean {
+  const code =
+    typeof body.error === "object" && body.error !== null ? (body.error as { code?: unknown }).code : body.code;
+  return (status === 401 || status === 403) && typeof code === "string" && code.startsWith("RFX_");
+}
+
+function keyRefused(baseUrl: string, keyGiven: boolean): ReflexiaError {
+  return new ReflexiaError(
+    "RFX_UNAUTHORIZED",
+    `the server at ${baseUrl} requires an API key and ${keyGiven ? "refused the one in API_KEY" : "API_KEY is not set"}: set API_KEY to one of its keys, or pass --local to run embedded`,
+  );
 }
