@@ -160,6 +160,15 @@ describe("with a server running", () => {
     const after = await tags();
     expect(after).not.toContain("src:q8_0");
     expect(after).toContain("src:f16");
+    // An untagged name removes every variant here, although /api/delete (as Ollama's) takes it as one variant.
+    await fetch(`${server!.url}/api/copy`, {
+      method: "POST",
+      body: JSON.stringify({ source: "src:f16", destination: "src:g" }),
+    });
+    const rmAll = await cli(["models", "rm", "src"], server!.url);
+    expect(rmAll.code, rmAll.stderr).toBe(0);
+    expect(rmAll.stdout.split("\n").sort()).toEqual(["", "removed src:f16", "removed src:g"]);
+    expect((await tags()).filter((n) => n.startsWith("src:"))).toEqual([]);
     const missing = await cli(["models", "rm", "nope"], server!.url);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain("RFX_MODEL_NOT_FOUND");

@@ -390,6 +390,27 @@ describe("blobs and create", () => {
   });
 });
 
+describe("delete", () => {
+  it("an untagged name deletes one variant, the one show reports for it (as Ollama deletes name:latest); verbose is refused", async () => {
+    await ollama.copy({ source: `${TINY}:q4_0`, destination: "multi:a" });
+    await ollama.copy({ source: `${TINY}:q4_0`, destination: "multi:b" });
+    const shown = ((await ollama.show({ model: "multi" })) as unknown as { reflexia: { variant: string } }).reflexia
+      .variant;
+    expect(["multi:a", "multi:b"]).toContain(shown);
+    const verbose = await fetch(`${server.url}/api/delete`, {
+      method: "DELETE",
+      body: JSON.stringify({ model: "multi", verbose: true }),
+    });
+    expect(verbose.status).toBe(400);
+    expect((await verbose.json()).error).toContain('"verbose"');
+    await ollama.delete({ model: "multi" });
+    const names = (await ollama.list()).models.map((m) => m.name);
+    expect(names.filter((n) => n.startsWith("multi:"))).toEqual(["multi:a", "multi:b"].filter((n) => n !== shown));
+    await ollama.delete({ model: "multi" });
+    expect((await ollama.list()).models.map((m) => m.name).filter((n) => n.startsWith("multi:"))).toEqual([]);
+  });
+});
+
 describe("metrics of a deleted model", () => {
   it("its series leave the scrape when it is deleted", async () => {
     await ollama.copy({ source: `${TINY}:q4_0`, destination: "doomed:q4_0" });

@@ -2,7 +2,7 @@
 // server when one answers (one view of the store and of what is loaded), else works on the store directly.
 import type { Command } from "commander";
 import { formatModelfile, formatParameters } from "../registry/format-modelfile.ts";
-import { configuredPullOptions, type RegistryPullProgress } from "../registry/index.ts";
+import { configuredPullOptions, parseModelRef, type RegistryPullProgress } from "../registry/index.ts";
 import type { CliContextFactory } from "./context.ts";
 import { formatBytes, printJson, table } from "./output.ts";
 
@@ -124,14 +124,19 @@ export function registerModelAdminCommands(program: Command, getContext: CliCont
 
   program
     .command("rm")
-    .description("remove models (name or name:tag)")
+    .description("remove models: name:tag, or a name as the variant `show` reports for it (`models rm` removes all)")
     .argument("<models...>")
     .action(async (refs: string[]) => {
       const ctx = await getContext();
       const server = await ctx.server();
       for (const ref of refs) {
         if (server) await server.call("DELETE", "/api/delete", { model: ref });
-        else await ctx.store.remove(ref);
+        // As /api/delete (and `ollama rm`): an untagged name is one variant, the one `show` reports.
+        else if (parseModelRef(ref).tag) await ctx.store.remove(ref);
+        else {
+          const r = await ctx.store.resolve(ref);
+          await ctx.store.remove(`${r.name}:${r.tag}`);
+        }
         process.stdout.write(`deleted '${ref}'\n`);
       }
     });

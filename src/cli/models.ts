@@ -509,11 +509,13 @@ export function registerModelsCommand(program: Command, getContext: () => Promis
         const client = await server();
         let removed: ModelManifest[];
         if (client) {
-          // The server unloads the variants before deleting them; its listing says which ones a name covers.
+          // The server unloads the variants before deleting them; its listing says which ones a name covers, and
+          // each is deleted by name:tag (/api/delete, like Ollama's, takes an untagged name as one variant).
           const ref = parseModelRef(name);
           const listed = (await listModels(client, store)).find((m) => m.name === ref.name)?.variants ?? [];
           removed = listed.filter((v) => !ref.tag || v.tag === ref.tag);
-          await client.call("DELETE", "/api/delete", { model: name });
+          if (removed.length === 0) await client.call("DELETE", "/api/delete", { model: name }); // its 404
+          for (const v of removed) await client.call("DELETE", "/api/delete", { model: `${ref.name}:${v.tag}` });
         } else removed = await store.remove(name);
         if (opts.json) return printJson({ removed });
         for (const m of removed) process.stdout.write(`removed ${m.name}:${m.tag}\n`);

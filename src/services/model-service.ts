@@ -51,8 +51,11 @@ export interface ModelService {
   show(ref: string, options?: { metadata?: boolean }): Promise<ModelDetails>;
   running(): VariantStatus[];
   copy(source: string, destination: string): Promise<ModelManifest[]>;
-  /** Unloads the variants (waiting for in-flight requests), then removes them from the store. */
-  remove(ref: string): Promise<ModelManifest[]>;
+  /**
+   * Unloads the variants (waiting for in-flight requests), then removes them from the store: `name:tag` one, an
+   * untagged name every variant, or with `oneVariant` only the one it resolves to (the variant show reports).
+   */
+  remove(ref: string, options?: { oneVariant?: boolean }): Promise<ModelManifest[]>;
   /**
    * Everything about a create request that can be known before it starts: the names parse, `from` exists, the
    * quantization is supported, the destination is free. Throws the 4xx a client should get before any byte.
@@ -142,12 +145,13 @@ export function createModelService(deps: {
     show: (ref, options) => store.show(ref, options),
     running: () => scheduler.status().variants,
     copy: (source, destination) => store.copy(source, destination),
-    async remove(ref) {
+    async remove(ref, options = {}) {
       const parsed = parseModelRef(ref);
-      const targets = parsed.tag ? [(await store.resolve(ref)).manifest] : await store.variants(parsed.name);
+      const one = parsed.tag || options.oneVariant;
+      const targets = one ? [(await store.resolve(ref)).manifest] : await store.variants(parsed.name);
       if (targets.length === 0) await store.resolve(ref); // RFX_MODEL_NOT_FOUND with the store's wording
       for (const m of targets) await scheduler.unload(`${parsed.name}:${m.tag}`);
-      const removed = await store.remove(ref);
+      const removed = await store.remove(one ? `${parsed.name}:${targets[0].tag}` : ref);
       const left = new Set((await store.variants(parsed.name)).map((v) => v.quantization));
       const gone = [...new Set(removed.map((m) => m.quantization))].filter((q) => !left.has(q));
       if (gone.length > 0) deps.onRemoved?.(parsed.name, gone);

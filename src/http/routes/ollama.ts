@@ -15,10 +15,10 @@ import { assertOllamaOptions, NUM_PREDICT_RULE } from "./ollama/check-options.ts
 import {
   chatBodySchema,
   copyBodySchema,
+  deleteBodySchema,
   embedBodySchema,
   generateBodySchema,
   legacyEmbeddingsBodySchema,
-  modelNameBodySchema,
   type OllamaOptions,
 } from "../schemas/ollama.ts";
 import type { Static } from "typebox";
@@ -510,9 +510,10 @@ export function registerOllamaRoutes(app: RouteApp, deps: AppDeps): void {
     return reply.status(200).send();
   });
 
-  app.delete("/api/delete", { schema: { body: modelNameBodySchema } }, async (request, reply) => {
+  // One variant, as Ollama deletes `name:latest` for an untagged name: here the variant /api/show reports for it.
+  app.delete("/api/delete", { schema: { body: deleteBodySchema } }, async (request, reply) => {
     const body = request.body;
-    await models.remove(modelOrName(body));
+    await models.remove(modelOrName(body), { oneVariant: true });
     return reply.status(200).send();
   });
 

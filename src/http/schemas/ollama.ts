@@ -96,9 +96,15 @@ export const chatBodySchema = Type.Object({
   tool_choice: Type.Optional(toolChoiceSchema),
 });
 
-/** /api/show, /api/delete: Ollama clients send `model` (older ones `name`). */
+/** /api/show: Ollama clients send `model` (older ones `name`); `verbose` adds the GGUF header's every key. */
 export const modelNameBodySchema = Type.Object(
   { model: Type.Optional(modelRefSchema), name: Type.Optional(modelRefSchema), verbose: Type.Optional(Type.Boolean()) },
+  { anyOf: [{ required: ["model"] }, { required: ["name"] }] },
+);
+
+/** /api/delete: `model` (older clients: `name`) and nothing else, so a `verbose` is refused by name, not ignored. */
+export const deleteBodySchema = Type.Object(
+  { model: Type.Optional(modelRefSchema), name: Type.Optional(modelRefSchema) },
   { anyOf: [{ required: ["model"] }, { required: ["name"] }] },
 );
 
