@@ -141,3 +141,32 @@ describe("a server that requires an API key", () => {
     }
   }, 60_000);
 });
+
+describe("create -q QUANT", () => {
+  it("quantizes a GGUF file FROM in both modes, and FROM a model without adding a variant to the source", async () => {
+    const synth = await cli("embedded", ["models", "synth", "--shape", "tiny", "--quant", "f16", "--name", "fsrc"]);
+    expect(synth.code, synth.stderr).toBe(0);
+    const f16 = await home.store.resolve("fsrc:f16");
+    for (const mode of MODES) {
+      const file = join(home.home, `Modelfile.file-${mode}`);
+      writeFileSync(file, `FROM ${f16.path}\nPARAMETER temperature 0\n`);
+      const r = await cli(mode, ["create", `ffq-${mode}`, "-f", file, "-q", "q4_0"]);
+      expect(r.code, r.stderr).toBe(0);
+      const made = await home.store.resolve(`ffq-${mode}:latest`);
+      expect(made.quantization, mode).toBe("q4_0");
+      expect(made.manifest.modelfile?.parameters).toEqual({ temperature: 0 });
+    }
+    const file = join(home.home, "Modelfile.from-model");
+    writeFileSync(file, "FROM fsrc\nSYSTEM Be brief.\n");
+    const r = await cli("embedded", ["create", "fq", "-f", file, "-q", "q8_0"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect((await home.store.variants("fq")).map((v) => [v.tag, v.quantization])).toEqual([["q8_0", "q8_0"]]);
+    expect((await home.store.resolve("fq:q8_0")).manifest.modelfile?.system).toBe("Be brief.");
+    expect((await home.store.variants("fsrc")).map((v) => v.tag)).toEqual(["f16"]);
+    const q4 = join(home.home, "Modelfile.q4");
+    writeFileSync(q4, `FROM ${(await home.store.resolve("ffq-embedded:latest")).path}\n`);
+    const finer = await cli("embedded", ["create", "up", "-f", q4, "-q", "q8_0"]);
+    expect(finer.code).toBe(1);
+    expect(finer.stderr).toContain("is q4_0, less precise than --quantize q8_0");
+  }, 120_000);
+});

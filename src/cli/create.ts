@@ -1,14 +1,23 @@
 // `reflexia create NAME -f Modelfile`: a model from a Modelfile (FROM a model or a GGUF file, with its settings),
 // through the running server (the GGUF uploaded as a blob) or directly into the store.
-import { createHash } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { mkdir, readFile, rm } from "node:fs/promises";
 import { homedir } from "node:os";
-import { dirname, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import type { Command } from "commander";
+import type { Quantization } from "../config/index.ts";
+import { ReflexiaError } from "../errors/index.ts";
+import { readGgufHeader } from "../gguf/index.ts";
 import { modelParameterProblem } from "../http/routes/ollama/check-options.ts";
-import { parseModelfile } from "../registry/parse-modelfile.ts";
-import { parseModelRef } from "../registry/index.ts";
+import { parseModelfile, type ParsedModelfile } from "../registry/parse-modelfile.ts";
+import {
+  fileTypePrecision,
+  parseModelRef,
+  quantizeFile,
+  UNQUANTIZED_FILE_TYPES,
+  type ModelStore,
+} from "../registry/index.ts";
 import { MODEL_PARAMETER_NAMES } from "../services/apply-modelfile.ts";
 import { normalizeQuantization } from "../services/model-service.ts";
 import type { CliContextFactory } from "./context.ts";
@@ -41,28 +50,83 @@ export function registerCreateCommand(program: Command, getContext: CliContextFa
             digest,
             new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length) as Uint8Array<ArrayBuffer>,
           );
-          body = { model: name, files: { "model.gguf": digest } };
+          body = { model: name, files: { "model.gguf": digest }, quantize: opts.quantize };
         } else body = { model: name, from: parsed.from, quantize: opts.quantize };
         await server.progress("/api/create", { ...body, ...parsed.settings, stream: true }, print);
       } else {
-        const ref = parseModelRef(name);
-        if (isFile) {
-          await ctx.store.add(fromPath, {
-            name: ref.name,
-            tag: ref.tag ?? "latest",
-            source: { kind: "create", from: fromPath },
-            modelfile: parsed.settings,
-          });
-        } else {
-          const q = opts.quantize ? normalizeQuantization(opts.quantize) : undefined;
-          if (q && !(await ctx.store.variants(parseModelRef(parsed.from).name)).some((v) => v.tag === q))
-            await ctx.store.quantize(parsed.from, [q]);
-          await ctx.store.copy(q ? `${parseModelRef(parsed.from).name}:${q}` : parsed.from, name, {
-            modelfile: parsed.settings,
-            source: { kind: "create", from: parsed.from },
-          });
-        }
+        const q = opts.quantize ? normalizeQuantization(opts.quantize) : undefined;
+        await createEmbedded(ctx.store, name, parsed, isFile ? fromPath : undefined, q);
       }
       process.stdout.write(`created ${name}\n`);
     });
+}
+
+/**
+ * The embedded create, as /api/create makes it: FROM a file is added under `name` (tag `latest` unless named); FROM a
+ * model is copied (its settings under the Modelfile's). With `q`, the new model is quantized from the file or from
+ * the model's variant (FROM's tag, else its most precise one) into a file of its own: the source gains no variant.
+ */
+async function createEmbedded(
+  store: ModelStore,
+  name: string,
+  parsed: ParsedModelfile,
+  fromPath: string | undefined,
+  q: Quantization | undefined,
+): Promise<void> {
+  const to = parseModelRef(name);
+  const source = { kind: "create" as const, from: fromPath ?? parsed.from };
+  if (fromPath !== undefined) {
+    const add = (file: string) =>
+      store.add(file, { name: to.name, tag: to.tag ?? "latest", source, modelfile: parsed.settings });
+    const { fileType } = await readGgufHeader(fromPath);
+    if (!q || q === fileType) return void (await add(fromPath));
+    return quantizedFile(store, fromPath, fileType, q, `FROM ${parsed.from}`, add);
+  }
+  const from = parseModelRef(parsed.from);
+  const variants = await store.variants(from.name);
+  const have = variants.find((v) => v.tag === q);
+  if (!q || have) {
+    const src = q ? `${from.name}:${q}` : parsed.from;
+    return void (await store.copy(src, to.tag || !q ? name : `${to.name}:${q}`, {
+      modelfile: parsed.settings,
+      source,
+    }));
+  }
+  const src =
+    from.tag || variants.length === 0
+      ? await store.resolve(parsed.from)
+      : await store.resolve(`${from.name}:${variants.at(-1)!.tag}`);
+  const settings = { ...src.manifest.modelfile, ...definedFields(parsed.settings) };
+  await quantizedFile(store, src.path, src.quantization, q, `${src.name}:${src.tag}`, (file) =>
+    store.add(file, { name: to.name, tag: to.tag ?? q, source, modelfile: settings }),
+  );
+}
+
+/** `input` quantized to `q` in a temporary file under the store (same disk as the blobs), handed to `use`, removed. */
+async function quantizedFile(
+  store: ModelStore,
+  input: string,
+  fileType: string,
+  q: Quantization,
+  what: string,
+  use: (file: string) => Promise<unknown>,
+): Promise<void> {
+  if (fileTypePrecision(q) > fileTypePrecision(fileType))
+    throw new ReflexiaError(
+      "RFX_VALIDATION",
+      `${what} is ${fileType}, less precise than --quantize ${q}; create from a more precise model or file (f16, f32)`,
+    );
+  const dir = join(store.root, "tmp");
+  await mkdir(dir, { recursive: true });
+  const out = join(dir, `.create-${randomUUID()}.gguf`);
+  try {
+    await quantizeFile(input, out, q, { allowRequantize: !UNQUANTIZED_FILE_TYPES.has(fileType) });
+    await use(out);
+  } finally {
+    await rm(out, { force: true });
+  }
+}
+
+function definedFields<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
