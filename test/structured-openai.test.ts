@@ -182,6 +182,51 @@ describe("openai: logprobs and n", () => {
     expect(n).toBeGreaterThan(0);
   });
 
+  it("bytes are each token's own: a token holding part of a character gives its byte, not U+FFFD's", async () => {
+    // The vocabulary's byte tokens (byte fallback), found by name in the GGUF's token list.
+    const show = (await (
+      await fetch(`${live.server.url}/api/show`, {
+        method: "POST",
+        body: JSON.stringify({ model: TINY, verbose: true }),
+      })
+    ).json()) as { model_info: Record<string, unknown> };
+    const tokens = show.model_info["tokenizer.ggml.tokens"] as string[];
+    const lead = tokens.indexOf("<0xC5>"); // the first byte of "Ń" (C5 83), a character on its own no token holds
+    expect(lead).toBeGreaterThan(0);
+    const ask = { model: TINY, messages: [{ role: "user" as const, content: "Hi" }], max_tokens: 2, temperature: 0 };
+    const r = await openai.chat.completions.create({
+      ...ask,
+      logit_bias: { [lead]: 100 },
+      logprobs: true,
+      top_logprobs: 2,
+    });
+    const content = r.choices[0].logprobs!.content!;
+    expect(content.map((t) => t.bytes)).toEqual([[0xc5], [0xc5]]);
+    expect(content[0].top_logprobs[0].bytes).toEqual([0xc5]);
+    // Ollama's logprobs carry the tokens' own bytes too (it has no logit_bias): sampled hot, byte tokens come up,
+    // and each shows U+FFFD as its text but its one byte in bytes.
+    let split: { token: string; bytes: number[] } | undefined;
+    for (let seed = 1; seed <= 10 && !split; seed++) {
+      const o = (await (
+        await fetch(`${live.server.url}/api/generate`, {
+          method: "POST",
+          body: JSON.stringify({
+            model: TINY,
+            prompt: "Hi",
+            raw: true,
+            stream: false,
+            logprobs: true,
+            options: { num_predict: 32, temperature: 1.5, seed },
+          }),
+        })
+      ).json()) as { logprobs: { token: string; bytes: number[] }[] };
+      split = o.logprobs.find((t) => t.token === "\uFFFD");
+    }
+    expect(split).toBeDefined();
+    expect(split!.bytes).toHaveLength(1);
+    expect(split!.bytes[0]).toBeGreaterThanOrEqual(0x80);
+  });
+
   it("logit_bias, frequency_penalty and presence_penalty are honoured (and a bad logit_bias is a 400 by name)", async () => {
     // A token id and its text: Ollama's /api/generate returns the prompt's and answer's ids as `context`.
     const g = (await (

@@ -283,12 +283,17 @@ void Generator::drain(Napi::Env env, Napi::Function fn) {
             for (size_t j = 0; j < e.logprobs.size(); ++j) {
                 auto & l = e.logprobs[j];
                 auto lo = Napi::Object::New(env);
+                // `text` is read as UTF-8 (a token holding part of a character shows U+FFFD there); `bytes` are the
+                // token's own, from which a client rebuilds characters split across tokens.
                 lo.Set("text", l.text);
+                lo.Set("bytes", Napi::Buffer<uint8_t>::Copy(env, (const uint8_t *) l.text.data(), l.text.size()));
                 lo.Set("logprob", l.logprob);
                 auto top = Napi::Array::New(env, l.top.size());
                 for (size_t k = 0; k < l.top.size(); ++k) {
                     auto to = Napi::Object::New(env);
                     to.Set("text", l.top[k].first);
+                    to.Set("bytes", Napi::Buffer<uint8_t>::Copy(env, (const uint8_t *) l.top[k].first.data(),
+                                                                 l.top[k].first.size()));
                     to.Set("logprob", l.top[k].second);
                     top.Set(k, to);
                 }

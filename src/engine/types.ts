@@ -70,8 +70,13 @@ export const MAX_TOP_LOGPROBS = 20;
 /** One generated token's log-probability, with the most likely alternatives at that step. */
 export interface TokenLogprob {
   token: string;
+  /**
+   * The token's own UTF-8 bytes, where the engine knows them: a token may hold part of a character, which `token`
+   * shows as U+FFFD. Absent: the bytes of `token`.
+   */
+  bytes?: number[];
   logprob: number;
-  top: { token: string; logprob: number }[];
+  top: { token: string; bytes?: number[]; logprob: number }[];
 }
 
 export interface SamplingOptions {

@@ -31,6 +31,8 @@ export function parseArguments(args: string, where: string): Record<string, unkn
   }
   if (typeof v !== "object" || v === null || Array.isArray(v))
     throw new ReflexiaError("RFX_VALIDATION", `${where} must be a JSON object`);
+  // JSON text inside the body escaped the body's own limit; what renders the call again (tool-chat) recurses.
+  assertJsonDepth(v, where);
   return v as Record<string, unknown>;
 }
 
@@ -144,14 +146,17 @@ export function logprobsOption(
   return logprobs === true ? (top ?? 0) : undefined;
 }
 
-/** OpenAI's per-token entry: the token, its log-probability, its UTF-8 bytes, and the alternatives. */
+/**
+ * OpenAI's per-token entry (Ollama's too): the token, its log-probability, its UTF-8 bytes (the token's own where the
+ * engine gives them, so characters split across tokens can be rebuilt), and the alternatives.
+ */
 export function openAiLogprobs(lps: readonly TokenLogprob[]) {
-  const bytes = (t: string) => [...Buffer.from(t, "utf8")];
+  const bytes = (t: { token: string; bytes?: number[] }) => t.bytes ?? [...Buffer.from(t.token, "utf8")];
   return lps.map((l) => ({
     token: l.token,
     logprob: l.logprob,
-    bytes: bytes(l.token),
-    top_logprobs: l.top.map((t) => ({ token: t.token, logprob: t.logprob, bytes: bytes(t.token) })),
+    bytes: bytes(l),
+    top_logprobs: l.top.map((t) => ({ token: t.token, logprob: t.logprob, bytes: bytes(t) })),
   }));
 }
 

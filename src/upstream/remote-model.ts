@@ -94,7 +94,14 @@ function upstreamMessage(m: ChatMessage): Record<string, unknown> {
 
 /** An upstream event's log-probabilities (chat's `content` list or the completions API's parallel arrays). */
 interface UpstreamLogprobs {
-  content?: { token: string; logprob: number; top_logprobs?: { token: string; logprob: number }[] }[] | null;
+  content?:
+    | {
+        token: string;
+        logprob: number;
+        bytes?: number[] | null;
+        top_logprobs?: { token: string; logprob: number; bytes?: number[] | null }[];
+      }[]
+    | null;
   tokens?: string[];
   token_logprobs?: number[];
   top_logprobs?: (Record<string, number> | null)[];
@@ -103,10 +110,16 @@ interface UpstreamLogprobs {
 function logprobsOf(l: UpstreamLogprobs | null | undefined): TokenLogprob[] | undefined {
   if (!l) return undefined;
   if (l.content)
+    // The upstream's bytes are the token's own (a part of a character shows U+FFFD in `token`): kept.
     return l.content.map((e) => ({
       token: e.token,
+      ...(e.bytes ? { bytes: e.bytes } : {}),
       logprob: e.logprob,
-      top: (e.top_logprobs ?? []).map((t) => ({ token: t.token, logprob: t.logprob })),
+      top: (e.top_logprobs ?? []).map((t) => ({
+        token: t.token,
+        ...(t.bytes ? { bytes: t.bytes } : {}),
+        logprob: t.logprob,
+      })),
     }));
   if (l.tokens && l.token_logprobs)
     return l.tokens.map((token, i) => ({

@@ -91,8 +91,10 @@ export interface NativeSubmitParams {
 
 export interface NativeLogprob {
   text: string;
+  /** The token's own bytes (`text` shows U+FFFD for a part of a character). */
+  bytes: Uint8Array;
   logprob: number;
-  top: { text: string; logprob: number }[];
+  top: { text: string; bytes: Uint8Array; logprob: number }[];
 }
 
 export type NativeEvent =

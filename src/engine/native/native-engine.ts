@@ -390,8 +390,9 @@ async function createGenerationModel(
     p.text += text;
     const logprobs = native?.map((l): TokenLogprob => ({
       token: l.text,
+      bytes: Array.from(l.bytes),
       logprob: l.logprob,
-      top: l.top.map((t) => ({ token: t.text, logprob: t.logprob })),
+      top: l.top.map((t) => ({ token: t.text, bytes: Array.from(t.bytes), logprob: t.logprob })),
     }));
     if (logprobs && p.logprobs) p.logprobs.push(...logprobs);
     if (!p.onText || p.callbackError !== undefined) return;

@@ -4,7 +4,7 @@ import type { FastifyReply } from "fastify";
 import { MAX_TOP_LOGPROBS, type ChatMessage, type SamplingOptions, type TokenLogprob } from "../../engine/types.ts";
 import { grammarForOutput, type OutputFormat } from "../../services/structured/response-format.ts";
 import { parseToolCalls, planTools, replyGrammar } from "../../services/structured/tool-calls.ts";
-import { toToolChoice, toToolDefinitions } from "../openai-request.ts";
+import { openAiLogprobs, toToolChoice, toToolDefinitions } from "../openai-request.ts";
 import { ReflexiaError } from "../../errors/index.ts";
 import type { ModelManifest } from "../../registry/index.ts";
 import type { InferenceOutcome, InferenceRequest, ReflexiaMeta } from "../../services/inference-service.ts";
@@ -119,15 +119,7 @@ function ollamaLogprobs(body: { logprobs?: boolean; top_logprobs?: number }): nu
 /** Ollama's logprobs entries (as in its /api/chat and /api/generate responses). */
 function ollamaLogprobEntries(lps: readonly TokenLogprob[] | undefined) {
   if (!lps) return {};
-  const bytes = (t: string) => [...Buffer.from(t, "utf8")];
-  return {
-    logprobs: lps.map((l) => ({
-      token: l.token,
-      logprob: l.logprob,
-      bytes: bytes(l.token),
-      top_logprobs: l.top.map((t) => ({ token: t.token, logprob: t.logprob, bytes: bytes(t.token) })),
-    })),
-  };
+  return { logprobs: openAiLogprobs(lps) };
 }
 
 function finalFields(o: InferenceOutcome) {
