@@ -1,10 +1,11 @@
 // `reflexia create NAME -f Modelfile`: a model from a Modelfile (FROM a model or a GGUF file, with its settings),
 // through the running server (the GGUF uploaded as a blob) or directly into the store.
 import { createHash, randomUUID } from "node:crypto";
-import { existsSync } from "node:fs";
+import { createReadStream, existsSync } from "node:fs";
 import { mkdir, readFile, rm } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
+import { Readable } from "node:stream";
 import type { Command } from "commander";
 import type { Quantization } from "../config/index.ts";
 import { ReflexiaError } from "../errors/index.ts";
@@ -12,6 +13,7 @@ import { readGgufHeader } from "../gguf/index.ts";
 import { modelParameterProblem } from "../http/routes/ollama/check-options.ts";
 import { parseModelfile, type ParsedModelfile } from "../registry/parse-modelfile.ts";
 import {
+  feedHash,
   fileTypePrecision,
   parseModelRef,
   quantizeFile,
@@ -43,12 +45,12 @@ export function registerCreateCommand(program: Command, getContext: CliContextFa
       if (server) {
         let body: Record<string, unknown>;
         if (isFile) {
-          const bytes = await readFile(fromPath);
-          const digest = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+          // Hashed, then uploaded, as streams: a GGUF may be larger than one read (2 GiB) or than memory.
+          const digest = `sha256:${(await feedHash(createHash("sha256"), fromPath)).digest("hex")}`;
           print({ status: `uploading ${digest.slice(7, 19)}` });
           await server.uploadBlob(
             digest,
-            new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length) as Uint8Array<ArrayBuffer>,
+            () => Readable.toWeb(createReadStream(fromPath)) as ReadableStream<Uint8Array>,
           );
           body = { model: name, files: { "model.gguf": digest }, quantize: opts.quantize };
         } else body = { model: name, from: parsed.from, quantize: opts.quantize };

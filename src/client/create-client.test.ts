@@ -38,4 +38,22 @@ describe("createReflexiaClient", () => {
     expect(texts).toEqual(["a"]);
     expect(final.done_reason).toBe("stop");
   });
+
+  it("uploads a blob from a stream it opens only when the server lacks the blob (no file is read whole)", async () => {
+    let has = 200;
+    const { client, seen } = clientAnswering(() => new Response(null, { status: seen.length === 1 ? has : 201 }));
+    let opened = 0;
+    const open = () => {
+      opened++;
+      return new Blob([new Uint8Array([1, 2, 3])]).stream();
+    };
+    await client.uploadBlob("sha256:ab", open);
+    expect(opened).toBe(0);
+    seen.length = 0;
+    has = 404;
+    await client.uploadBlob("sha256:ab", open);
+    expect(opened).toBe(1);
+    expect(seen.map((s) => s.method)).toEqual(["HEAD", "POST"]);
+    expect(seen[1].body).toBeInstanceOf(ReadableStream);
+  });
 });

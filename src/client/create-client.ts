@@ -98,8 +98,11 @@ export interface ReflexiaClient {
   call<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T>;
   /** An NDJSON progress endpoint (/api/pull, /api/create): each object to `onLine`, a streamed error thrown. */
   progress(path: string, body: unknown, onLine: (line: Record<string, unknown>) => void): Promise<void>;
-  /** Uploads a blob by digest (POST /api/blobs/:digest) unless the server already has it. */
-  uploadBlob(digest: string, body: Uint8Array<ArrayBuffer>): Promise<void>;
+  /**
+   * Uploads a blob by digest (POST /api/blobs/:digest) unless the server already has it. A function body is opened
+   * only when the upload happens, and streamed (a file of any size, never read whole into memory).
+   */
+  uploadBlob(digest: string, body: Uint8Array<ArrayBuffer> | (() => ReadableStream<Uint8Array>)): Promise<void>;
 }
 
 async function errorOf(res: Response): Promise<ReflexiaError> {
@@ -217,8 +220,8 @@ export function createReflexiaClient(options: ClientOptions): ReflexiaClient {
       const res = await doFetch(url, {
         method: "POST",
         headers: { ...auth, "content-type": "application/octet-stream" },
-        body,
-      });
+        ...(typeof body === "function" ? { body: body(), duplex: "half" } : { body }),
+      } as RequestInit);
       if (!res.ok) throw await errorOf(res);
     },
     async ready() {

@@ -15,6 +15,7 @@ export {
   OLLAMA_MODEL_MEDIA_TYPE,
   type OllamaModelEntry,
 } from "./read-ollama-models.ts";
+export { feedHash } from "./atomic-fs.ts";
 export { compareByPrecision, fileTypePrecision } from "./file-types.ts";
 export { quantizeFile, UNQUANTIZED_FILE_TYPES, validateQuantizations } from "./quantize-variants.ts";
 export { tempPath } from "./atomic-fs.ts";
