@@ -170,3 +170,29 @@ describe("create -q QUANT", () => {
     expect(finer.stderr).toContain("is q4_0, less precise than --quantize q8_0");
   }, 120_000);
 });
+
+describe("create and cp onto an existing name", () => {
+  it("refuse naming --force, which replaces, with or without a server running", async () => {
+    await createModel("pirate", `FROM ${TINY}:q4_0\nSYSTEM Arr.\n`);
+    const file = join(home.home, "Modelfile.pirate2");
+    writeFileSync(file, `FROM ${TINY}:q4_0\nSYSTEM Ahoy.\n`);
+    await cli("embedded", ["cp", "pirate", "p2"]);
+    for (const mode of MODES) {
+      const again = await cli(mode, ["create", "pirate", "-f", file]);
+      expect(again.code, mode).toBe(1);
+      expect(again.stderr).toContain("RFX_MODEL_EXISTS");
+      const cp = await cli(mode, ["cp", "pirate", "p2"]);
+      expect(cp.code, mode).toBe(1);
+      expect(cp.stderr).toContain("RFX_MODEL_EXISTS");
+      if (mode === "embedded") expect(`${again.stderr}${cp.stderr}`).toContain("replace it with --force");
+    }
+    for (const mode of MODES) {
+      const forced = await cli(mode, ["create", "pirate", "-f", file, "--force"]);
+      expect(forced.code, forced.stderr).toBe(0);
+      expect((await home.store.resolve("pirate:q4_0")).manifest.modelfile?.system).toBe("Ahoy.");
+      const cp = await cli(mode, ["cp", "pirate", "p2", "--force"]);
+      expect(cp.code, cp.stderr).toBe(0);
+      expect((await home.store.resolve("p2:q4_0")).manifest.modelfile?.system).toBe("Ahoy.");
+    }
+  }, 120_000);
+});

@@ -32,7 +32,8 @@ export function registerCreateCommand(program: Command, getContext: CliContextFa
     .argument("<name>", "name or name:tag of the new model")
     .option("-f, --file <path>", "the Modelfile", "Modelfile")
     .option("-q, --quantize <type>", "quantize the FROM model (q4_0, q4_k_m, q5_k_m, q8_0, f16)")
-    .action(async (name: string, opts: { file: string; quantize?: string }) => {
+    .option("--force", "replace an existing model of that name (writes the store here: /api/create never replaces)")
+    .action(async (name: string, opts: { file: string; quantize?: string; force?: boolean }) => {
       const ctx = await getContext();
       const text = await readFile(opts.file, "utf8");
       // Values are held to a request option's rules here too, so neither path stores what no request could run.
@@ -40,7 +41,7 @@ export function registerCreateCommand(program: Command, getContext: CliContextFa
       // FROM names a file when one exists there (relative to the Modelfile), else a model, as Ollama decides.
       const fromPath = resolve(dirname(resolve(opts.file)), parsed.from.replace(/^~(?=\/)/, homedir()));
       const isFile = existsSync(fromPath);
-      const server = await ctx.server();
+      const server = opts.force ? null : await ctx.server();
       const print = progressPrinter();
       if (server) {
         let body: Record<string, unknown>;
@@ -57,7 +58,7 @@ export function registerCreateCommand(program: Command, getContext: CliContextFa
         await server.progress("/api/create", { ...body, ...parsed.settings, stream: true }, print);
       } else {
         const q = opts.quantize ? normalizeQuantization(opts.quantize) : undefined;
-        await createEmbedded(ctx.store, name, parsed, isFile ? fromPath : undefined, q);
+        await createEmbedded(ctx.store, name, parsed, isFile ? fromPath : undefined, q, opts.force === true);
       }
       process.stdout.write(`created ${name}\n`);
     });
@@ -74,12 +75,13 @@ async function createEmbedded(
   parsed: ParsedModelfile,
   fromPath: string | undefined,
   q: Quantization | undefined,
+  force: boolean,
 ): Promise<void> {
   const to = parseModelRef(name);
   const source = { kind: "create" as const, from: fromPath ?? parsed.from };
   if (fromPath !== undefined) {
     const add = (file: string) =>
-      store.add(file, { name: to.name, tag: to.tag ?? "latest", source, modelfile: parsed.settings });
+      store.add(file, { name: to.name, tag: to.tag ?? "latest", source, modelfile: parsed.settings, force });
     const { fileType } = await readGgufHeader(fromPath);
     if (!q || q === fileType) return void (await add(fromPath));
     return quantizedFile(store, fromPath, fileType, q, `FROM ${parsed.from}`, add);
@@ -92,6 +94,7 @@ async function createEmbedded(
     return void (await store.copy(src, to.tag || !q ? name : `${to.name}:${q}`, {
       modelfile: parsed.settings,
       source,
+      force,
     }));
   }
   const src =
@@ -100,7 +103,7 @@ async function createEmbedded(
       : await store.resolve(`${from.name}:${variants.at(-1)!.tag}`);
   const settings = { ...src.manifest.modelfile, ...definedFields(parsed.settings) };
   await quantizedFile(store, src.path, src.quantization, q, `${src.name}:${src.tag}`, (file) =>
-    store.add(file, { name: to.name, tag: to.tag ?? q, source, modelfile: settings }),
+    store.add(file, { name: to.name, tag: to.tag ?? q, source, modelfile: settings, force }),
   );
 }
 
