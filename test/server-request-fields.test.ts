@@ -749,3 +749,18 @@ describe("/api/pull honours insecure (as Ollama)", () => {
     }
   });
 });
+
+describe("Ollama generate: fields that cannot apply together", () => {
+  it("raw with a system text is refused (raw sends the prompt as is; the system text was dropped)", async () => {
+    await expectRefused(
+      (app) =>
+        app.inject({
+          method: "POST",
+          url: "/api/generate",
+          payload: { model: TINY, prompt: "hi", raw: true, system: "be brief", stream: false },
+        }),
+      "system cannot be combined with raw: true",
+      true,
+    );
+  });
+});

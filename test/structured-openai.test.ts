@@ -182,6 +182,32 @@ describe("openai: logprobs and n", () => {
     expect(n).toBeGreaterThan(0);
   });
 
+  it("seed: -1 is random (llama.cpp's default seed), any other integer is taken modulo 2^32 as llama-server does", async () => {
+    const ask = { model: TINY, messages: [{ role: "user" as const, content: "Hi" }], max_tokens: 12, temperature: 1.5 };
+    const text = async (seed: number) =>
+      (await openai.chat.completions.create({ ...ask, seed })).choices[0].message.content;
+    const fixed = await text(5);
+    expect(await text(5 + 2 ** 32)).toBe(fixed);
+    expect(await text(5 - 2 ** 32)).toBe(fixed);
+    expect(new Set([await text(-1), await text(-1), await text(-1)]).size).toBeGreaterThan(1);
+    // Ollama's default seed is -1 too (random): taken, not refused.
+    const ollama = async () =>
+      (await (
+        await fetch(`${live.server.url}/api/generate`, {
+          method: "POST",
+          body: JSON.stringify({
+            model: TINY,
+            prompt: "Hi",
+            stream: false,
+            options: { seed: -1, temperature: 1.5, num_predict: 12 },
+          }),
+        })
+      ).json()) as { response?: string; error?: string };
+    const outs = [await ollama(), await ollama(), await ollama()];
+    expect(outs.map((o) => o.error)).toEqual([undefined, undefined, undefined]);
+    expect(new Set(outs.map((o) => o.response)).size).toBeGreaterThan(1);
+  });
+
   it("bytes are each token's own: a token holding part of a character gives its byte, not U+FFFD's", async () => {
     // The vocabulary's byte tokens (byte fallback), found by name in the GGUF's token list.
     const show = (await (

@@ -68,6 +68,14 @@ export interface GrammarConstraint {
 export const MAX_TOP_LOGPROBS = 20;
 
 /** One generated token's log-probability, with the most likely alternatives at that step. */
+/** The seed clients send for "random": llama.cpp's LLAMA_DEFAULT_SEED as a signed integer, Ollama's default option. */
+export const RANDOM_SEED = -1;
+
+/** A client's seed as SamplingOptions.seed takes it: none or RANDOM_SEED is undefined (a random seed per call). */
+export function fixedSeed(seed: number | null | undefined): number | undefined {
+  return seed === undefined || seed === null || seed === RANDOM_SEED ? undefined : seed;
+}
+
 export interface TokenLogprob {
   token: string;
   /**
@@ -88,7 +96,7 @@ export interface SamplingOptions {
   topP?: number;
   /** Defaults to 40. */
   topK?: number;
-  /** Fixed seed for reproducible sampling. Defaults to a random seed. */
+  /** Fixed seed in [0, 2^32) for reproducible sampling (a client's RANDOM_SEED: see fixedSeed). Defaults to random. */
   seed?: number;
   /** Penalty for repeating recent tokens; 1 disables. Defaults to 1.1. */
   repeatPenalty?: number;

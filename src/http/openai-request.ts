@@ -1,7 +1,7 @@
 // OpenAI request pieces shared by /v1/chat/completions and /v1/responses: messages with tool calls, tools and
 // tool_choice, n, and the OpenAI shape of log-probabilities.
 import type { ChatMessage, ToolCall, ToolChoice, ToolDefinition, TokenLogprob } from "../engine/types.ts";
-import { MAX_TOP_LOGPROBS } from "../engine/types.ts";
+import { fixedSeed, MAX_TOP_LOGPROBS } from "../engine/types.ts";
 import { ReflexiaError } from "../errors/index.ts";
 import { MAX_CHOICES, type OpenAiMessage, type OpenAiTool, type OpenAiToolChoice } from "./schemas/openai.ts";
 
@@ -160,7 +160,14 @@ export function openAiLogprobs(lps: readonly TokenLogprob[]) {
   }));
 }
 
-/** Each choice's seed: a fixed seed gives choice i seed + i, so the choices differ but the request reproduces. */
-export function choiceSeed(seed: number | undefined, i: number): number | undefined {
-  return seed === undefined ? undefined : (seed + i) % 2 ** 32;
+/**
+ * Each choice's seed: a fixed seed gives choice i seed + i, so the choices differ but the request reproduces. OpenAI's
+ * seed is any 64-bit integer and llama.cpp's 32 bits: it is taken modulo 2^32 (as llama-server does), so seeds that
+ * differ by a multiple of 2^32 sample alike; RANDOM_SEED is random, as none.
+ */
+export function choiceSeed(seed: number | null | undefined, i: number): number | undefined {
+  const fixed = fixedSeed(seed);
+  if (fixed === undefined) return undefined;
+  const m = 2 ** 32;
+  return (((fixed % m) + m + i) % m) % m;
 }

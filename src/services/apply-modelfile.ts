@@ -1,6 +1,6 @@
 // Applies what a model was created with (system prompt, default parameters, stored messages) to a request, the
 // way Ollama does: the request's own values win, the model's fill what it leaves out.
-import type { ChatMessage, SamplingOptions } from "../engine/types.ts";
+import { fixedSeed, type ChatMessage, type SamplingOptions } from "../engine/types.ts";
 import type { ModelfileSettings } from "../registry/index.ts";
 import { parseGoTemplate, renderParsed } from "./render-go-template.ts";
 
@@ -29,7 +29,10 @@ export function samplingOfParameters(parameters: Record<string, unknown> | undef
     if (name === "stop") out.stop = (Array.isArray(value) ? value : [value]).map(String);
     // num_predict -1 means "the default": the server's own limit then applies; -2 (fill the context) is the
     // inference service's fillContext.
-    else if (name === "num_predict") {
+    else if (name === "seed") {
+      const seed = typeof value === "number" ? fixedSeed(value) : undefined;
+      if (seed !== undefined) out.seed = seed;
+    } else if (name === "num_predict") {
       if (typeof value === "number" && value >= 1) out.maxTokens = value;
     } else if (typeof value === "number") out[key] = value;
   }

@@ -1,7 +1,13 @@
 // Ollama-compatible routes: generate, chat, tags, ps, embed(dings), copy, delete, version (show, create, pull,
 // push and blobs live in routes/ollama/).
 import type { FastifyReply } from "fastify";
-import { MAX_TOP_LOGPROBS, type ChatMessage, type SamplingOptions, type TokenLogprob } from "../../engine/types.ts";
+import {
+  fixedSeed,
+  MAX_TOP_LOGPROBS,
+  type ChatMessage,
+  type SamplingOptions,
+  type TokenLogprob,
+} from "../../engine/types.ts";
 import { grammarForOutput, type OutputFormat } from "../../services/structured/response-format.ts";
 import { parseToolCalls, planTools, replyGrammar } from "../../services/structured/tool-calls.ts";
 import { openAiLogprobs, toToolChoice, toToolDefinitions } from "../openai-request.ts";
@@ -64,7 +70,7 @@ export function samplingOfOllama(options: OllamaOptions | undefined): SamplingOp
     temperature: o.temperature,
     topP: o.top_p,
     topK: o.top_k,
-    seed: o.seed,
+    seed: fixedSeed(o.seed),
     repeatPenalty: o.repeat_penalty,
     frequencyPenalty: o.frequency_penalty,
     presencePenalty: o.presence_penalty,
@@ -284,6 +290,12 @@ export function registerOllamaRoutes(app: RouteApp, deps: AppDeps): void {
           `suffix (fill-in-the-middle) cannot be combined with ${clash}: the prompt is the text before the gap and suffix the text after it, framed by the model's FIM tokens`,
         );
     }
+    // raw sends the prompt as is: a system text would have nowhere to go, and dropping it is not an answer.
+    if (body.raw && body.system !== undefined)
+      throw new ReflexiaError(
+        "RFX_VALIDATION",
+        "system cannot be combined with raw: true (the prompt is sent as is, with no template to place it); put it in the prompt",
+      );
     const req: InferenceRequest =
       body.raw || fim !== undefined
         ? {

@@ -11,7 +11,7 @@ import { parseToolCalls, planTools, replyGrammar } from "../../services/structur
 import { errorBody } from "../error-handler.ts";
 import { parseKeepAlive } from "../keep-alive.ts";
 import { assertKnownNested } from "../known-fields.ts";
-import { parseArguments } from "../openai-request.ts";
+import { choiceSeed, parseArguments } from "../openai-request.ts";
 import {
   RESPONSES_MESSAGE_ROLES,
   RESPONSES_TEXT_PART_TYPES,
@@ -211,7 +211,7 @@ export function registerResponsesRoutes(app: RouteApp, deps: AppDeps): void {
           temperature: body.temperature ?? undefined,
           topP: body.top_p ?? undefined,
           topK: body.top_k,
-          seed: body.seed ?? undefined,
+          seed: choiceSeed(body.seed, 0),
           grammar: replyGrammar(plan, formatGrammar, "text.format"),
         },
         keepAliveSeconds: parseKeepAlive(body.keep_alive),

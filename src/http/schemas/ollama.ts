@@ -23,7 +23,8 @@ export const ollamaOptionsSchema = Type.Object({
   temperature: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
   top_p: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1 })),
   top_k: Type.Optional(Type.Integer({ minimum: 0, maximum: 100000 })),
-  seed: Type.Optional(Type.Integer({ minimum: 0, maximum: 2 ** 32 - 1 })),
+  /** -1 is random, as Ollama's default (llama.cpp's LLAMA_DEFAULT_SEED). */
+  seed: Type.Optional(Type.Integer({ minimum: -1, maximum: 2 ** 32 - 1 })),
   // -1: until the default limit, -2: until the context is full (Ollama's meanings); 0 is refused (NUM_PREDICT_RULE).
   num_predict: Type.Optional(Type.Integer({ minimum: -2, maximum: MAX_TOKENS_BOUND })),
   stop: Type.Optional(stopSchema),
