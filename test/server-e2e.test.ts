@@ -106,6 +106,7 @@ describe("openai npm client", () => {
     // The field at fault, as a path: a schema's range, an unknown field, a route's own check.
     for (const [body, param] of [
       [{ temperature: 7 }, "temperature"],
+      [{ top_p: 0 }, "top_p"],
       [{ messages: [{ role: "user", content: 5 }] }, "messages[0].content"],
       [{ reasoning_budget: 1 }, "reasoning_budget"],
       [{ messages: [user, { role: "tool", tool_call_id: "call_9", content: "4" }] }, "messages[1].tool_call_id"],

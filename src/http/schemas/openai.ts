@@ -82,7 +82,8 @@ const sampling = {
   max_tokens: Type.Optional(tokenCount),
   max_completion_tokens: Type.Optional(tokenCount),
   temperature: Type.Optional(nullable(Type.Number({ minimum: 0, maximum: 2 }))),
-  top_p: Type.Optional(nullable(Type.Number({ minimum: 0, maximum: 1 }))),
+  /** Above 0, as the engine takes it (a nucleus of no probability keeps nothing). */
+  top_p: Type.Optional(nullable(Type.Number({ exclusiveMinimum: 0, maximum: 1 }))),
   top_k: Type.Optional(Type.Integer({ minimum: 0, maximum: 100000 })),
   seed: Type.Optional(nullable(Type.Integer({ minimum: -(2 ** 53), maximum: 2 ** 53 }))),
   n: Type.Optional(nullable(Type.Integer({ minimum: 1 }))),
