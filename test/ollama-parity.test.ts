@@ -6,6 +6,7 @@ import { request as httpRequest } from "node:http";
 import { Ollama } from "ollama";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { startServer, type RunningServer } from "../src/main.ts";
+import { SYNTHETIC_CHAT_TEMPLATE } from "../src/gguf/index.ts";
 import { UPLOAD_KEEP_MS } from "../src/registry/index.ts";
 import { cleanupTempDirs, makeTempDir, writeTinyGguf } from "./registry-fixtures.ts";
 import { sha256Digest, startLoopbackRegistry, type LoopbackRegistry } from "./support/loopback-registry.ts";
@@ -294,7 +295,7 @@ describe("blobs and create", () => {
       ["top_k", -1],
       ["top_p", 0],
       ["top_p", 5],
-      ["seed", -1],
+      ["seed", -2],
       ["repeat_penalty", 0],
       ["num_predict", 1.5],
       ["num_predict", 0],
@@ -388,6 +389,60 @@ describe("blobs and create", () => {
     });
     expect(penalized.context).not.toEqual(plain.context);
   });
+});
+
+describe("show says what runs", () => {
+  // model_info is a plain object on the wire (the client's type says Map); verbose is sent as given.
+  type Show = Omit<Awaited<ReturnType<Ollama["show"]>>, "model_info"> & {
+    model_info: Record<string, unknown>;
+    reflexia: { template_source: string };
+  };
+  const show = async (model: string, verbose = false) =>
+    (await ollama.show({ model, ...(verbose ? { verbose } : {}) } as { model: string })) as unknown as Show;
+
+  it("template: the GGUF's chat template that formats the prompt, or a stored Go template; capabilities as they work", async () => {
+    const plain = await show(`${TINY}:q4_0`);
+    expect(plain.template).toBe(SYNTHETIC_CHAT_TEMPLATE);
+    expect(plain.reflexia.template_source).toBe("gguf");
+    // Tools work on every local model whose prompt the engine's template makes; no FIM tokens here: no insert.
+    expect(plain.capabilities).toEqual(["completion", "tools", "embedding"]);
+    const tools = [{ type: "function", function: { name: "f", parameters: { type: "object", properties: {} } } }];
+    const called = await ollama.chat({
+      model: `${TINY}:q4_0`,
+      messages: [{ role: "user", content: "call f" }],
+      tools,
+      stream: false,
+      options: { num_predict: 4 },
+    });
+    expect(called.done).toBe(true);
+
+    await ollama.create({ model: "gotmpl", from: `${TINY}:q4_0`, template: "Q: {{ .Prompt }}\nA:" });
+    const go = await show("gotmpl:q4_0");
+    expect(go.template).toBe("Q: {{ .Prompt }}\nA:");
+    expect(go.reflexia.template_source).toBe("modelfile");
+    // A Go template is rendered without the tools: the model would never see them.
+    expect(go.capabilities).toEqual(["completion", "embedding"]);
+  });
+
+  it("insert when the model has fill-in-the-middle tokens, and a suffix then works", async () => {
+    await home.store.synth({ shape: "tiny", quant: ["q8_0"], name: "fim", seed: 7, fim: true });
+    expect((await show("fim:q8_0")).capabilities).toEqual(["completion", "tools", "insert", "embedding"]);
+    const r = await ollama.generate({
+      model: "fim:q8_0",
+      prompt: "a",
+      suffix: "b",
+      stream: false,
+      options: { num_predict: 2 },
+    });
+    expect(r.done).toBe(true);
+  }, 60_000);
+
+  it("model_info general.file_type is GGUF's integer (2 for q4_0, 7 for q8_0), verbose or not", async () => {
+    expect((await show(`${TINY}:q4_0`)).model_info["general.file_type"]).toBe(2);
+    expect((await show(`${TINY}:q4_0`, true)).model_info["general.file_type"]).toBe(2);
+    await home.store.synth({ shape: "tiny", quant: ["q8_0"], name: "ft", seed: 7 });
+    expect((await show("ft:q8_0")).model_info["general.file_type"]).toBe(7);
+  }, 60_000);
 });
 
 describe("delete", () => {

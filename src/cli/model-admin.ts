@@ -1,7 +1,7 @@
 // Ollama's model commands at the top level: list/ls, ps, pull, rm, show, stop, cp. Each goes through the running
 // server when one answers (one view of the store and of what is loaded), else works on the store directly.
 import type { Command } from "commander";
-import { formatModelfile, formatParameters } from "../registry/format-modelfile.ts";
+import { ollamaShowBody } from "../http/routes/ollama/create-show.ts";
 import { configuredPullOptions, parseModelRef, type RegistryPullProgress } from "../registry/index.ts";
 import type { CliContextFactory } from "./context.ts";
 import { formatBytes, printJson, table } from "./output.ts";
@@ -185,26 +185,11 @@ export function registerModelAdminCommands(program: Command, getContext: CliCont
       let body: ShowBody;
       if (server) body = await server.call<ShowBody>("POST", "/api/show", { model });
       else {
-        const d = await ctx.store.show(model);
-        const s = d.manifest.modelfile ?? {};
-        body = {
-          modelfile: formatModelfile(`${d.name}:${d.tag}`, s),
-          parameters: formatParameters(s.parameters),
-          template: s.template ?? "{{ .Prompt }}",
-          system: s.system ?? "",
-          license: (s.license ?? []).join("\n"),
-          details: {
-            family: d.gguf.architecture,
-            parameter_size: String(d.gguf.parameterCount),
-            quantization_level: d.quantization,
-            format: "gguf",
-          },
-          model_info: {
-            "general.architecture": d.gguf.architecture,
-            [`${d.gguf.architecture}.context_length`]: d.gguf.contextLength,
-          },
-          capabilities: ["completion", "embedding"],
-        };
+        // The server's own body, built here: the same template, capabilities and model_info either way.
+        body = ollamaShowBody(await ctx.store.show(model), {
+          verbose: false,
+          engineFim: ctx.loaded.config.engine.backend !== "node-llama-cpp",
+        });
       }
       if (opts.json) return printJson(body);
       for (const k of ["modelfile", "parameters", "template", "system", "license"] as const)

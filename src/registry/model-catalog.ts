@@ -8,6 +8,7 @@ import { CONFIG_DEFAULTS } from "../config/index.ts";
 import { ReflexiaError } from "../errors/index.ts";
 import {
   readGgufHeader,
+  LLAMA_FTYPE_BY_NAME,
   estimateMemoryBreakdown,
   ggufValueToJson,
   type GgufHeader,
@@ -128,6 +129,24 @@ export function modelExists(ref: string): ReflexiaError {
     `model ${ref} already exists (remove it first, or replace it with --force)`,
     { model: ref },
   );
+}
+
+/** The GGUF's general.file_type as the integer it is (llama.cpp's LLAMA_FTYPE), else the one its name stands for. */
+function fileTypeIdOf(header: GgufHeader): { fileTypeId?: number } {
+  const raw = header.metadata["general.file_type"];
+  const id = typeof raw === "number" ? raw : LLAMA_FTYPE_BY_NAME.get(header.fileType);
+  return id === undefined ? {} : { fileTypeId: id };
+}
+
+/** What the file says about prompting it: its chat template, and whether it has fill-in-the-middle tokens. */
+function chatFactsOf(m: GgufHeader["metadata"]): { chatTemplate?: string; fillInMiddle: boolean } {
+  const t = m["tokenizer.chat_template"];
+  // llama.cpp reads fim_{pre,suf,mid}_token_id, and the older prefix/suffix/middle_token_id names alike.
+  const has = (names: string[]) => names.every((n) => m[`tokenizer.ggml.${n}_token_id`] !== undefined);
+  return {
+    ...(typeof t === "string" ? { chatTemplate: t } : {}),
+    fillInMiddle: has(["fim_pre", "fim_suf", "fim_mid"]) || has(["prefix", "suffix", "middle"]),
+  };
 }
 
 /** `over`'s fields replace `base`'s; undefined when the result holds nothing. */
@@ -524,6 +543,8 @@ export function createModelCatalog(options: ModelCatalogOptions): ModelCatalog {
         feedForwardLength: header.feedForwardLength,
         vocabSize: header.vocabSize,
         alignment: header.alignment,
+        ...fileTypeIdOf(header),
+        ...chatFactsOf(header.metadata),
         ...(options.metadata
           ? { metadata: Object.fromEntries(Object.entries(header.metadata).map(([k, v]) => [k, ggufValueToJson(v)])) }
           : {}),

@@ -113,6 +113,12 @@ export interface ModelDetails extends ResolvedModel {
     parameterCount: number;
     contextLength: number;
     fileType: string;
+    /** general.file_type as the integer llama.cpp writes (LLAMA_FTYPE); absent for a remote variant. */
+    fileTypeId?: number;
+    /** The GGUF's `tokenizer.chat_template` (Jinja), when it has one. */
+    chatTemplate?: string;
+    /** The tokenizer has fill-in-the-middle tokens (prefix, suffix, middle). */
+    fillInMiddle?: boolean;
     tensorCount: number;
     [key: string]: unknown;
   };

@@ -11,7 +11,7 @@ import {
   type ModelDetails,
   type ModelfileSettings,
 } from "../../../registry/index.ts";
-import { MODEL_PARAMETER_NAMES } from "../../../services/apply-modelfile.ts";
+import { effectiveTemplate, MODEL_PARAMETER_NAMES } from "../../../services/apply-modelfile.ts";
 import { parseGoTemplate } from "../../../services/render-go-template.ts";
 import { assertKnownFields } from "../../known-fields.ts";
 import { modelParameterProblem } from "./check-options.ts";
@@ -99,14 +99,86 @@ function settingsOf(body: {
   return Object.keys(s).length > 0 ? s : undefined;
 }
 
-/** Capabilities as Ollama reports them: every stored model completes and embeds; `tools` when its template can. */
-function capabilitiesOf(d: ModelDetails): string[] {
+/**
+ * Capabilities by Ollama's names, as they work here (Ollama clients check them before sending tools or a suffix).
+ * `goTemplate` is the stored Go template prompts are rendered with, when there is one.
+ */
+function capabilitiesOf(d: ModelDetails, goTemplate: string | undefined, engineFim: boolean): string[] {
   // A remote variant completes through its upstream, which is sent the tools (it may still refuse them: its 4xx
   // comes back as RFX_UPSTREAM_ERROR); embeddings are not relayed.
   if (d.remote) return ["completion", "tools"];
-  const caps = ["completion", "embedding"];
-  if (d.manifest.modelfile?.template?.includes(".Tools")) caps.push("tools");
+  const caps = ["completion"];
+  // The engine's chat template carries the tools (rendered by a Jinja template that knows them, else folded into
+  // the system message); a stored Go template is rendered without them, so the model would never see them.
+  if (goTemplate === undefined) caps.push("tools");
+  // suffix on /api/generate frames the prompt with the model's FIM tokens, which only the native engine does.
+  if (d.gguf.fillInMiddle === true && engineFim) caps.push("insert");
+  caps.push("embedding");
   return caps;
+}
+
+/**
+ * The /api/show body of a variant (`reflexia show` builds the same one embedded). `d` carries the GGUF header's
+ * every key when `verbose`; `engineFim`: the engine frames a suffix with FIM tokens (the native one does).
+ */
+export function ollamaShowBody(d: ModelDetails, options: { verbose: boolean; engineFim: boolean }) {
+  const g = d.gguf;
+  const arch = g.architecture;
+  const modelInfo: Record<string, unknown> = {
+    ...(options.verbose ? (g.metadata as Record<string, unknown> | undefined) : {}),
+    "general.architecture": arch,
+    "general.parameter_count": g.parameterCount,
+    // The integer llama.cpp writes (2 for q4_0), as Ollama reports it; the name is details.quantization_level.
+    ...(g.fileTypeId !== undefined ? { "general.file_type": g.fileTypeId } : {}),
+    [`${arch}.context_length`]: g.contextLength,
+  };
+  for (const [k, key] of [
+    ["embeddingLength", "embedding_length"],
+    ["blockCount", "block_count"],
+    ["headCount", "attention.head_count"],
+    ["headCountKv", "attention.head_count_kv"],
+    ["feedForwardLength", "feed_forward_length"],
+    ["vocabSize", "vocab_size"],
+  ] as const) {
+    if (g[k] !== undefined) modelInfo[`${arch}.${key}`] = g[k];
+  }
+  const settings = d.manifest.modelfile ?? {};
+  // What formats a chat prompt: a stored Go template when Reflexia renders it, else the GGUF's own chat template.
+  const goTemplate = d.remote ? undefined : effectiveTemplate(undefined, settings);
+  const templateSource = d.remote
+    ? "upstream"
+    : goTemplate !== undefined
+      ? "modelfile"
+      : g.chatTemplate !== undefined
+        ? "gguf"
+        : "engine";
+  return {
+    license: (settings.license ?? []).join("\n"),
+    modelfile: formatModelfile(`${d.name}:${d.tag}`, settings),
+    parameters: formatParameters(settings.parameters),
+    template: goTemplate ?? g.chatTemplate ?? "",
+    system: settings.system ?? "",
+    ...(settings.messages ? { messages: settings.messages } : {}),
+    details: detailsOf(d.manifest),
+    model_info: modelInfo,
+    capabilities: capabilitiesOf(d, goTemplate, options.engineFim),
+    modified_at: d.manifest.createdAt,
+    reflexia: {
+      variant: `${d.name}:${d.tag}`,
+      quantization: d.quantization,
+      variants: d.variants,
+      size_bytes: d.sizeBytes,
+      estimated_memory_bytes: d.estimatedMemoryBytes,
+      context_size: d.contextSize,
+      source: d.manifest.source,
+      kind: d.manifest.kind ?? "local",
+      // Where `template` comes from: "modelfile" (a Go template), "gguf" (its tokenizer.chat_template, Jinja),
+      // "engine" (the file has none: the engine's fallback format), "upstream" (a remote variant's server).
+      template_source: templateSource,
+      // Where the upstream is and whether a key is configured; never the key, its file or its variable.
+      ...(d.remote ? { remote: publicRemoteSpec(d.remote) } : {}),
+    },
+  };
 }
 
 export function registerOllamaCreateShowRoutes(app: RouteApp, deps: AppDeps): void {
@@ -153,49 +225,9 @@ export function registerOllamaCreateShowRoutes(app: RouteApp, deps: AppDeps): vo
     const body = request.body;
     // verbose: every key of the GGUF header, the vocabulary's arrays whole, as Ollama's verbose show.
     const d: ModelDetails = await models.show(modelOrName(body), { metadata: body.verbose === true });
-    const g = d.gguf;
-    const arch = g.architecture;
-    const modelInfo: Record<string, unknown> = {
-      ...(body.verbose === true ? (g.metadata as Record<string, unknown> | undefined) : {}),
-      "general.architecture": arch,
-      "general.parameter_count": g.parameterCount,
-      "general.file_type": g.fileType,
-      [`${arch}.context_length`]: g.contextLength,
-    };
-    for (const [k, key] of [
-      ["embeddingLength", "embedding_length"],
-      ["blockCount", "block_count"],
-      ["headCount", "attention.head_count"],
-      ["headCountKv", "attention.head_count_kv"],
-      ["feedForwardLength", "feed_forward_length"],
-      ["vocabSize", "vocab_size"],
-    ] as const) {
-      if (g[k] !== undefined) modelInfo[`${arch}.${key}`] = g[k];
-    }
-    const settings = d.manifest.modelfile ?? {};
-    return {
-      license: (settings.license ?? []).join("\n"),
-      modelfile: formatModelfile(`${d.name}:${d.tag}`, settings),
-      parameters: formatParameters(settings.parameters),
-      template: settings.template ?? "{{ .Prompt }}",
-      system: settings.system ?? "",
-      ...(settings.messages ? { messages: settings.messages } : {}),
-      details: detailsOf(d.manifest),
-      model_info: modelInfo,
-      capabilities: capabilitiesOf(d),
-      modified_at: d.manifest.createdAt,
-      reflexia: {
-        variant: `${d.name}:${d.tag}`,
-        quantization: d.quantization,
-        variants: d.variants,
-        size_bytes: d.sizeBytes,
-        estimated_memory_bytes: d.estimatedMemoryBytes,
-        context_size: d.contextSize,
-        source: d.manifest.source,
-        kind: d.manifest.kind ?? "local",
-        // Where the upstream is and whether a key is configured; never the key, its file or its variable.
-        ...(d.remote ? { remote: publicRemoteSpec(d.remote) } : {}),
-      },
-    };
+    return ollamaShowBody(d, {
+      verbose: body.verbose === true,
+      engineFim: deps.config.engine.backend !== "node-llama-cpp",
+    });
   });
 }
