@@ -225,6 +225,12 @@ describe("prefix cache through HTTP", () => {
       options: { num_ctx: 24, num_predict: -2, temperature: 0.9 },
     });
     expect((small.context.length as number) <= 24).toBe(true);
+    // A larger one cannot be honoured (the pool is the server's): refused by name, not quietly capped.
+    const large = await ollama
+      .generate({ model: TINY, prompt: "x", raw: true, options: { num_ctx: 1_000_000, num_predict: 2 } })
+      .catch((e: unknown) => e as { status_code: number; error: string });
+    expect(large).toMatchObject({ status_code: 400 });
+    expect(String((large as Error).message)).toContain("num_ctx 1000000 is above this server's 1024-token context");
   });
 
   it("/api/embed honours truncate: Ollama's default cuts a long input's end to the context, false refuses it", async () => {

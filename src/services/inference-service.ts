@@ -221,6 +221,14 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
     const n = req.contextSize;
     if (n !== undefined && (!Number.isInteger(n) || n < 1))
       throw new ReflexiaError("RFX_VALIDATION", `num_ctx must be a positive integer, got ${String(n)}`);
+    // Ollama would reload the model with the larger context; here the pool is the server's, so a larger num_ctx
+    // cannot be honoured and is refused rather than quietly capped.
+    if (n !== undefined && n > contextSize)
+      throw new ReflexiaError(
+        "RFX_VALIDATION",
+        `num_ctx ${n} is above this server's ${contextSize}-token context (CONTEXT_SIZE); send at most ${contextSize}, or start the server with a larger CONTEXT_SIZE`,
+        { field: "options.num_ctx", contextSize },
+      );
   };
 
   // The overflow policy applied to this turn, with the prompt counted as the engine will evaluate it.
