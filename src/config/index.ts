@@ -27,6 +27,7 @@ export { packageVersion } from "./package-version.ts";
 export {
   CONFIG_DEFAULTS,
   describeConfig,
+  flattenConfigKeys,
   isDebugEnabled,
   loadConfig,
   type ConfigSource,

@@ -67,6 +67,20 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ env: {}, file: p })).toThrow(/bad\.json/);
   });
 
+  it("refuses a config file key it does not know, by its path (a typo must not be ignored quietly)", () => {
+    expect(() => loadConfig({ env: {}, file: fileWith({ rag: { similarty_top_k: 3 } }) })).toThrow(
+      /unknown key rag\.similarty_top_k/,
+    );
+    expect(() => loadConfig({ env: {}, file: fileWith({ MAX_MEMORY_PRECENT: 60 }) })).toThrow(
+      /unknown key MAX_MEMORY_PRECENT/,
+    );
+    expect(() => loadConfig({ env: {}, file: fileWith({ rag: 5 }) })).toThrow(/unknown key rag\b/);
+    expect(() => loadConfig({ env: {}, file: fileWith([]) })).toThrow(/not a JSON object/);
+    // Structured keys are taken whole (their own schema checks them), env names at the top as before.
+    const ok = loadConfig({ env: {}, file: fileWith({ adaptive: { enabled: false }, PARALLEL: 3 }) });
+    expect(ok.config.scheduler.parallel).toBe(3);
+  });
+
   it("freezes the result", () => {
     const { config } = loadConfig({ env: {}, file: fileWith({}) });
     expect(Object.isFrozen(config)).toBe(true);

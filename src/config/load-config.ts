@@ -44,6 +44,29 @@ function deepFreeze<T>(o: T): T {
   return o;
 }
 
+/**
+ * The options as dotted keys (`{models: {default: "x"}}` → `{"models.default": "x"}`); a name that is neither a key
+ * nor a section is refused by name (`unknown ${what} rag.similarty_top_k`): a typo must not be ignored quietly. With
+ * `envNames`, a key's environment name is taken at the top level too (a config file may use them).
+ */
+export function flattenConfigKeys(options: object, what = "option", envNames = false): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const walk = (obj: object, prefix: string): void => {
+    for (const [name, value] of Object.entries(obj)) {
+      const path = prefix + name;
+      if (value === undefined) continue;
+      const byEnv = envNames && prefix === "" ? CONFIG_KEYS.find((k) => k.env === name) : undefined;
+      if (byEnv) out[byEnv.key] = value;
+      else if (CONFIG_KEYS.some((k) => k.key === path)) out[path] = value;
+      else if (CONFIG_KEYS.some((k) => k.key.startsWith(`${path}.`)) && value !== null && typeof value === "object")
+        walk(value, `${path}.`);
+      else throw new ReflexiaError("RFX_CONFIG_INVALID", `unknown ${what} ${path}`, { key: path });
+    }
+  };
+  walk(options, "");
+  return out;
+}
+
 export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   const env = options.env ?? process.env;
   const filePath =
@@ -54,6 +77,15 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
       fileData = JSON.parse(readFileSync(filePath, "utf8"));
     } catch (e) {
       throw new ReflexiaError("RFX_CONFIG_INVALID", `config file ${filePath}: ${(e as Error).message}`);
+    }
+    if (fileData === null || typeof fileData !== "object" || Array.isArray(fileData))
+      throw new ReflexiaError("RFX_CONFIG_INVALID", `config file ${filePath}: not a JSON object of configuration keys`);
+    try {
+      flattenConfigKeys(fileData, "key", true);
+    } catch (e) {
+      throw new ReflexiaError("RFX_CONFIG_INVALID", `config file ${filePath}: ${(e as Error).message}`, {
+        key: (e as ReflexiaError).details?.key,
+      });
     }
   }
   return { ...resolveConfig(fileData, env, options.overrides), file: filePath };

@@ -5,7 +5,7 @@ import { readFile } from "node:fs/promises";
 import { basename, resolve } from "node:path";
 import { createBenchmarkHistory } from "../bench/history.ts";
 import { createServerBenchmarks } from "../bench/server-benchmarks.ts";
-import { loadConfig } from "../config/index.ts";
+import { flattenConfigKeys, loadConfig } from "../config/index.ts";
 import { createAppDeps } from "../create-app-deps.ts";
 import { CHAT_ROLES, type ChatMessage, type SamplingOptions } from "../engine/types.ts";
 import { ReflexiaError, toReflexiaError } from "../errors/index.ts";
@@ -16,7 +16,6 @@ import type { InferenceRequest } from "../services/inference-service.ts";
 import { expandPaths } from "../services/rag/expand-paths.ts";
 import type { RagRequestOptions } from "../services/rag/rag-augment.ts";
 import type { ReflexiaConfigOptions } from "./config-options.ts";
-import { flattenConfigOptions } from "./render-config-options.ts";
 import { createTextStream } from "./text-stream.ts";
 import {
   LIBRARY_BENCHMARK_KINDS,
@@ -99,7 +98,7 @@ export async function createReflexia(options: ReflexiaOptions = {}): Promise<Ref
   const loaded = loadConfig({
     env: options.env,
     file: options.configFile,
-    overrides: flattenConfigOptions(configOptions),
+    overrides: flattenConfigKeys(configOptions),
   });
   const config = loaded.config;
   const wiring = await createAppDeps(config, {

@@ -5,7 +5,6 @@ import { writeFileSync } from "node:fs";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { z } from "zod";
 import { CONFIG_KEYS, CONFIG_SCHEMA } from "../config/index.ts";
-import { ReflexiaError } from "../errors/index.ts";
 
 export const CONFIG_OPTIONS_FILE = fileURLToPath(new URL("./config-options.ts", import.meta.url));
 
@@ -69,26 +68,6 @@ export function renderConfigOptions(): string {
     "}",
     "",
   ].join("\n");
-}
-
-/**
- * The options as dotted keys for loadConfig's overrides (`{models: {default: "x"}}` → `{"models.default": "x"}`);
- * a name that is neither a key nor a section is refused by name (a typo must not be ignored quietly).
- */
-export function flattenConfigOptions(options: object): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  const walk = (obj: object, prefix: string): void => {
-    for (const [name, value] of Object.entries(obj)) {
-      const path = prefix + name;
-      if (value === undefined) continue;
-      if (CONFIG_KEYS.some((k) => k.key === path)) out[path] = value;
-      else if (CONFIG_KEYS.some((k) => k.key.startsWith(`${path}.`)) && value !== null && typeof value === "object")
-        walk(value, `${path}.`);
-      else throw new ReflexiaError("RFX_CONFIG_INVALID", `unknown option ${path}`, { key: path });
-    }
-  };
-  walk(options, "");
-  return out;
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
