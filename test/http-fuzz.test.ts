@@ -561,3 +561,239 @@ describe("malformed HTTP on the wire answers in the RFX_ shape with the security
     }
   });
 });
+
+describe("deep nesting: a 4xx naming the depth and the limit, never a crash or a 5xx; at the limit, served", () => {
+  const LIMIT = 1000; // MAX_JSON_DEPTH, stated in README's "HTTP APIs"
+  const SCHEMA_LIMIT = 64; // MAX_STRUCTURE_DEPTH
+  /** `body` as JSON with the string "__DEEP__" replaced by raw JSON text. */
+  const withDeep = (body: unknown, raw: string): string => JSON.stringify(body).replace('"__DEEP__"', raw);
+  /** A JSON Schema nested `depth` levels (arrays of arrays of strings). */
+  const schemaOf = (depth: number): Record<string, unknown> => {
+    let s: Record<string, unknown> = { type: "string" };
+    for (let i = 1; i < depth; i++) s = { type: "array", items: s };
+    return s;
+  };
+  const parens = (n: number) => "root ::= " + "(".repeat(n) + '"a"' + ")".repeat(n);
+  const user = [{ role: "user", content: "hi" }];
+  const chatBody = { model: MODEL, messages: user, max_tokens: 2 };
+  const ollamaChat = { model: MODEL, messages: user, stream: false, options: { num_predict: 2 } };
+  const generate = { model: MODEL, prompt: "hi", stream: false, options: { num_predict: 2 } };
+  const responses = { model: MODEL, input: "hi", max_output_tokens: 16 };
+  const call = (args: unknown) => ({ id: "c1", type: "function", function: { name: "f", arguments: args } });
+  const toolsOf = (parameters: unknown) => [{ type: "function", function: { name: "f", parameters } }];
+  const withCallOutput = (output: unknown) => ({
+    ...responses,
+    input: [
+      { type: "function_call", call_id: "c1", name: "f", arguments: "{}" },
+      { type: "function_call_output", call_id: "c1", output },
+    ],
+  });
+  const ollamaWithCall = {
+    ...ollamaChat,
+    messages: [
+      ...user,
+      { role: "assistant", content: "", tool_calls: [{ function: { name: "f", arguments: "__DEEP__" } }] },
+      ...user,
+    ],
+  };
+  /** An OpenAI chat whose assistant turn called f with `args` (a string) and got "ok" back. */
+  const openAiWithCall = (args: string) =>
+    JSON.stringify({
+      ...chatBody,
+      messages: [
+        ...user,
+        { role: "assistant", content: null, tool_calls: [call(args)] },
+        { role: "tool", tool_call_id: "c1", content: "ok" },
+      ],
+    });
+  /** Raw JSON text `depth` levels deep: {"x":[[…]]}. */
+  const deepText = (depth: number) => '{"x":' + deepArrayText(depth - 1) + "}";
+  /** Raw JSON text of a body nested exactly `depth` levels with its deep part at "__DEEP__", `above` levels down. */
+  const toDepth = (depth: number, above: number) => deepText(depth - above);
+
+  // [name, url, payload, status, what the message says]
+  const cases: [string, string, string, number, string | RegExp][] = [
+    // GBNF groups: llama.cpp's recursive-descent parser overflowed the native stack and ended the process.
+    ...(["/v1/chat/completions", "/v1/completions"] as const).flatMap((url): typeof cases => {
+      const base = url === "/v1/completions" ? { model: MODEL, prompt: "hi", max_tokens: 2 } : chatBody;
+      return [
+        [
+          `${url} grammar 30,000 groups deep`,
+          url,
+          JSON.stringify({ ...base, grammar: parens(30_000) }),
+          400,
+          "grammar (its parenthesised groups) is nested 30,000 levels deep; the limit is 64",
+        ],
+        [
+          `${url} grammar 65 groups deep`,
+          url,
+          JSON.stringify({ ...base, grammar: parens(SCHEMA_LIMIT + 1) }),
+          400,
+          "is nested 65 levels deep; the limit is 64",
+        ],
+        [`${url} grammar 64 groups deep`, url, JSON.stringify({ ...base, grammar: parens(SCHEMA_LIMIT) }), 200, ""],
+        [
+          `${url} grammar with 100 parentheses in a literal and a class`,
+          url,
+          JSON.stringify({ ...base, grammar: `root ::= "${"(".repeat(100)}" [(]* # ${"(".repeat(100)}` }),
+          200,
+          "",
+        ],
+      ];
+    }),
+    // JSON Schemas that become grammars.
+    [
+      "/api/generate format 65 deep",
+      "/api/generate",
+      JSON.stringify({ ...generate, format: schemaOf(65) }),
+      400,
+      "format schema is nested 65 levels deep; the limit is 64",
+    ],
+    ["/api/generate format 64 deep", "/api/generate", JSON.stringify({ ...generate, format: schemaOf(64) }), 200, ""],
+    [
+      "/v1/chat/completions response_format schema 65 deep",
+      "/v1/chat/completions",
+      JSON.stringify({
+        ...chatBody,
+        response_format: { type: "json_schema", json_schema: { name: "a", schema: schemaOf(65) } },
+      }),
+      400,
+      "response_format schema is nested 65 levels deep; the limit is 64",
+    ],
+    [
+      "/v1/chat/completions response_format schema 64 deep",
+      "/v1/chat/completions",
+      JSON.stringify({
+        ...chatBody,
+        response_format: { type: "json_schema", json_schema: { name: "a", schema: schemaOf(64) } },
+      }),
+      200,
+      "",
+    ],
+    ...(
+      [
+        ["/v1/chat/completions", (p: unknown) => ({ ...chatBody, tools: toolsOf(p) })],
+        ["/api/chat", (p: unknown) => ({ ...ollamaChat, tools: toolsOf(p) })],
+        ["/v1/responses", (p: unknown) => ({ ...responses, tools: [{ type: "function", name: "f", parameters: p }] })],
+      ] as const
+    ).flatMap(([url, body]): typeof cases => [
+      [
+        `${url} tool parameters 65 deep`,
+        url,
+        JSON.stringify(body(schemaOf(65))),
+        400,
+        "function f's parameters is nested 65 levels deep; the limit is 64",
+      ],
+      [`${url} tool parameters 64 deep`, url, JSON.stringify(body(schemaOf(64))), 200, ""],
+      [
+        `${url} tool parameters 5,000 deep`,
+        url,
+        withDeep(body("__DEEP__"), deepText(5000)),
+        400,
+        /^the request body \(through "tools"\) is nested 5,00\d levels deep; the limit is 1,000$/,
+      ],
+    ]),
+    // JSON documents: the body itself (README: 400 past 1,000 levels), and JSON text inside it.
+    [
+      "/api/generate format 5,000 deep",
+      "/api/generate",
+      withDeep({ ...generate, format: "__DEEP__" }, deepText(5000)),
+      400,
+      'the request body (through "format") is nested 5,001 levels deep; the limit is 1,000',
+    ],
+    [
+      "/api/generate body 1,001 deep",
+      "/api/generate",
+      withDeep({ ...generate, format: "__DEEP__" }, toDepth(LIMIT + 1, 1)),
+      400,
+      "is nested 1,001 levels deep; the limit is 1,000",
+    ],
+    [
+      "/api/generate body 1,000 deep: the schema limit speaks",
+      "/api/generate",
+      withDeep({ ...generate, format: "__DEEP__" }, toDepth(LIMIT, 1)),
+      400,
+      "format schema is nested 999 levels deep",
+    ],
+    [
+      "/v1/chat/completions response_format schema 5,000 deep",
+      "/v1/chat/completions",
+      withDeep(
+        { ...chatBody, response_format: { type: "json_schema", json_schema: { name: "a", schema: "__DEEP__" } } },
+        deepText(5000),
+      ),
+      400,
+      'the request body (through "response_format") is nested 5,003 levels deep; the limit is 1,000',
+    ],
+    [
+      "/v1/responses function_call_output.output 5,000 deep",
+      "/v1/responses",
+      withDeep(withCallOutput("__DEEP__"), deepText(5000)),
+      400,
+      'the request body (through "input") is nested',
+    ],
+    [
+      "/v1/responses function_call_output.output at the body limit",
+      "/v1/responses",
+      withDeep(withCallOutput("__DEEP__"), toDepth(LIMIT, 3)),
+      200,
+      "",
+    ],
+    [
+      "/api/chat assistant tool_calls arguments 5,000 deep",
+      "/api/chat",
+      withDeep(ollamaWithCall, deepText(5000)),
+      400,
+      'the request body (through "messages") is nested',
+    ],
+    [
+      "/api/chat assistant tool_calls arguments at the body limit",
+      "/api/chat",
+      withDeep(ollamaWithCall, toDepth(LIMIT, 6)),
+      200,
+      "",
+    ],
+    [
+      "/v1/chat/completions tool_calls arguments string 5,000 deep",
+      "/v1/chat/completions",
+      openAiWithCall(deepText(5000)),
+      400,
+      "messages[1].tool_calls[0].function.arguments is nested 5,000 levels deep; the limit is 1,000",
+    ],
+    [
+      "/v1/chat/completions tool_calls arguments string 1,000 deep",
+      "/v1/chat/completions",
+      openAiWithCall(deepText(LIMIT)),
+      200,
+      "",
+    ],
+    [
+      "/v1/responses function_call arguments string 5,000 deep",
+      "/v1/responses",
+      JSON.stringify({
+        ...responses,
+        input: [
+          { type: "function_call", call_id: "c1", name: "f", arguments: deepText(5000) },
+          { type: "function_call_output", call_id: "c1", output: "ok" },
+        ],
+      }),
+      400,
+      "arguments is nested 5,000 levels deep; the limit is 1,000",
+    ],
+  ];
+
+  it.each(cases.map((c) => [c[0], c] as const))("%s", async (_name, [, url, payload, status, says]) => {
+    const before = await snapshot();
+    const res = await app.inject({ method: "POST", url, headers: json, payload });
+    expect(res.statusCode, res.body.slice(0, 300)).toBe(status);
+    if (status >= 400) {
+      const err = errorOf(res.json());
+      expect(err.code).toBe("RFX_VALIDATION");
+      expect(err.ollama).toBe(url.startsWith("/api/"));
+      if (typeof says === "string") expect(err.message).toContain(says);
+      else expect(err.message).toMatch(says);
+    }
+    expect((await app.inject({ url: "/healthz" })).statusCode).toBe(200);
+    expect(await snapshot()).toBe(before);
+  });
+});

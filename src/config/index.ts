@@ -35,3 +35,4 @@ export {
   type LoadedConfig,
 } from "./load-config.ts";
 export { readSecret, type SecretSource } from "./read-secret.ts";
+export { assertJsonDepth, jsonDepth, MAX_JSON_DEPTH, MAX_STRUCTURE_DEPTH, nestingError } from "./nesting-limits.ts";

@@ -12,6 +12,7 @@ import { UNMATCHED_ENDPOINT } from "../metrics/index.ts";
 import { createApiKeyIdentifier, presentedKey } from "./auth.ts";
 import { clientErrorHandler, frameworkErrorHandler, httpErrorHandler } from "./error-handler.ts";
 import { createFeatureRegistry } from "./features.ts";
+import { depthLimitedJsonParser } from "./json-body-parser.ts";
 import { declareScopeOllama } from "./ollama-scope.ts";
 import { declareCorsPreflightPublic, declareScopePublic, isPublicRoute, trackRouteAccess } from "./route-access.ts";
 import { registerBenchmarkRoutes } from "./routes/benchmarks.ts";
@@ -56,6 +57,8 @@ export function buildApp(appDeps: AppDeps): FastifyInstance {
 
   // JSON only: a text/plain body is 415, not a string that fails validation further down.
   app.removeContentTypeParser("text/plain");
+  app.removeContentTypeParser("application/json");
+  app.addContentTypeParser("application/json", { parseAs: "string" }, depthLimitedJsonParser(app));
   app.setErrorHandler(httpErrorHandler);
   // Security headers first, so errors, streams and static files all carry them.
   app.addHook("onRequest", async (_request, reply) => {

@@ -1,6 +1,7 @@
 // What makes a route an Ollama route: its config says so (set for every route of the Ollama scope), and that
 // config alone decides the error shape and that any body is read as JSON, as Ollama's own server does.
 import type { FastifyInstance, FastifyRequest } from "fastify";
+import { depthLimitedJsonParser } from "./json-body-parser.ts";
 
 declare module "fastify" {
   interface FastifyContextConfig {
@@ -15,13 +16,14 @@ declare module "fastify" {
 
 /**
  * Declares every route registered later in `scope` an Ollama route, and gives the scope a catch-all body parser
- * that reads JSON (fastify's own parser, with its prototype-poisoning checks) for any or no Content-Type.
+ * that reads JSON (fastify's own parser, with its prototype-poisoning checks, and the nesting limit) for any or no
+ * Content-Type.
  */
 export function declareScopeOllama(scope: FastifyInstance): void {
   scope.addHook("onRoute", (route) => {
     route.config = { ...route.config, ollama: true };
   });
-  scope.addContentTypeParser("*", { parseAs: "string" }, scope.getDefaultJsonParser("error", "error"));
+  scope.addContentTypeParser("*", { parseAs: "string" }, depthLimitedJsonParser(scope));
 }
 
 /** Whether the router matched an Ollama route (unmatched URLs are not: they answer in the native shape). */

@@ -1,5 +1,6 @@
 // OpenAI request pieces shared by /v1/chat/completions and /v1/responses: messages with tool calls, tools and
 // tool_choice, n, and the OpenAI shape of log-probabilities.
+import { assertJsonDepth } from "../config/index.ts";
 import type { ChatMessage, ToolCall, ToolChoice, ToolDefinition, TokenLogprob } from "../engine/types.ts";
 import { fixedSeed, MAX_TOP_LOGPROBS } from "../engine/types.ts";
 import { ReflexiaError } from "../errors/index.ts";

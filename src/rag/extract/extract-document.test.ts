@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { isReflexiaError, type ErrorCode } from "../../errors/index.ts";
 import { decodeHtmlEntities } from "./html-to-text.ts";
 import { extractDocument } from "./extract-document.ts";
-import { MAX_JSON_DEPTH } from "./json-to-text.ts";
+import { MAX_JSON_DEPTH } from "../../config/index.ts";
 import { sanitizeTitle } from "./sanitize-title.ts";
 import { writeMinimalPdf } from "./write-minimal-pdf.ts";
 

@@ -1,25 +1,8 @@
 // Flattens JSON (or JSON Lines) into readable "path: value" lines so its facts can be chunked and retrieved.
+// JSON.parse reads any depth, but writing the part below depth 64 back as JSON (flatten's fallback) recurses, so a
+// document nested past MAX_JSON_DEPTH is refused.
+import { jsonDepth, MAX_JSON_DEPTH } from "../../config/index.ts";
 import { ReflexiaError } from "../../errors/index.ts";
-
-/**
- * Deepest nesting a JSON document may have. JSON.parse reads any depth, but writing the part below depth 64 back
- * as JSON (flatten's fallback) recurses, and a document nested 100,000 deep would exhaust the stack.
- */
-export const MAX_JSON_DEPTH = 1000;
-
-/** Whether `value` nests deeper than `limit` arrays/objects; iterative, so any depth is safe to ask about. */
-export function nestsDeeperThan(value: unknown, limit: number): boolean {
-  const stack: [unknown, number][] = [[value, 0]];
-  while (stack.length > 0) {
-    const [v, depth] = stack.pop()!;
-    if (v === null || typeof v !== "object") continue;
-    if (depth + 1 > limit) return true;
-    for (const child of Array.isArray(v) ? v : Object.values(v as Record<string, unknown>)) {
-      if (child !== null && typeof child === "object") stack.push([child, depth + 1]);
-    }
-  }
-  return false;
-}
 
 /** Parses JSON, then JSON Lines; returns undefined when neither parses. */
 export function parseJsonOrLines(text: string): unknown[] | undefined {
@@ -79,7 +62,7 @@ function flatten(value: unknown, prefix: string, out: string[], depth: number): 
 export function jsonToText(records: unknown[]): string {
   const paragraphs: string[] = [];
   for (const rec of records) {
-    if (nestsDeeperThan(rec, MAX_JSON_DEPTH)) {
+    if (jsonDepth(rec) > MAX_JSON_DEPTH) {
       throw new ReflexiaError(
         "RFX_VALIDATION",
         `the JSON document nests deeper than ${MAX_JSON_DEPTH} levels; flatten it or send it as plain text`,

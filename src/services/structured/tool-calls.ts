@@ -97,7 +97,8 @@ function callGrammar(tools: ToolDefinition[], field: string): string {
     additionalProperties: false,
   });
   const schema = tools.length === 1 ? one(tools[0]) : { anyOf: tools.map(one) };
-  return jsonSchemaToGbnf(schema, `${field} parameters`);
+  const parts = tools.map((t) => ({ schema: t.parameters, what: `${field}: function ${t.name}'s parameters` }));
+  return jsonSchemaToGbnf(schema, `${field} parameters`, parts);
 }
 
 export const newToolCallId = (): string => `call_${randomBytes(12).toString("hex")}`;
