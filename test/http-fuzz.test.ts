@@ -574,6 +574,8 @@ describe("deep nesting: a 4xx naming the depth and the limit, never a crash or a
     return s;
   };
   const parens = (n: number) => "root ::= " + "(".repeat(n) + '"a"' + ")".repeat(n);
+  const ifs = (n: number) => "{{ if .Prompt }}".repeat(n) + "{{ .Prompt }}" + "{{ end }}".repeat(n);
+  const nots = (n: number) => "{{ if " + "not (".repeat(n) + ".Prompt" + ")".repeat(n) + " }}x{{ end }}";
   const user = [{ role: "user", content: "hi" }];
   const chatBody = { model: MODEL, messages: user, max_tokens: 2 };
   const ollamaChat = { model: MODEL, messages: user, stream: false, options: { num_predict: 2 } };
@@ -780,6 +782,62 @@ describe("deep nesting: a 4xx naming the depth and the limit, never a crash or a
       400,
       "arguments is nested 5,000 levels deep; the limit is 1,000",
     ],
+    // Go templates: a request's, and one a model would be created with (which must not be stored).
+    [
+      "/api/generate template 64 blocks deep",
+      "/api/generate",
+      JSON.stringify({ ...generate, template: ifs(SCHEMA_LIMIT) }),
+      200,
+      "",
+    ],
+    [
+      "/api/generate template 65 blocks deep",
+      "/api/generate",
+      JSON.stringify({ ...generate, template: ifs(SCHEMA_LIMIT + 1) }),
+      400,
+      "the template ({{ if }} / {{ range }} blocks) is nested 65 levels deep; the limit is 64",
+    ],
+    [
+      "/api/generate template 8,000 blocks deep",
+      "/api/generate",
+      JSON.stringify({ ...generate, template: ifs(8000) }),
+      400,
+      "is nested 8,000 levels deep; the limit is 64",
+    ],
+    [
+      "/api/generate template 20,000 parentheses deep",
+      "/api/generate",
+      JSON.stringify({ ...generate, template: nots(20_000) }),
+      400,
+      "a template expression (its parentheses) is nested 20,000 levels deep; the limit is 64",
+    ],
+    [
+      "/api/generate template with an unclosed action",
+      "/api/generate",
+      JSON.stringify({ ...generate, template: "{{" }),
+      400,
+      "template: unclosed action at line 1",
+    ],
+    [
+      "/api/generate template reading a field Ollama's data lacks",
+      "/api/generate",
+      JSON.stringify({ ...generate, template: "{{ .Foo }}" }),
+      400,
+      "template: can't evaluate field Foo",
+    ],
+    ...(
+      [
+        ["10,000 blocks deep", ifs(10_000), "is nested 10,000 levels deep; the limit is 64"],
+        ["an unclosed action", "{{", "unclosed action"],
+        ["a field Ollama's data lacks", "{{ .Foo }}", "can't evaluate field Foo"],
+      ] as const
+    ).map(([name, template, says]): (typeof cases)[number] => [
+      `/api/create with a template ${name}`,
+      "/api/create",
+      JSON.stringify({ model: "deeptpl", from: MODEL, stream: false, template }),
+      400,
+      says,
+    ]),
   ];
 
   it.each(cases.map((c) => [c[0], c] as const))("%s", async (_name, [, url, payload, status, says]) => {

@@ -1,6 +1,7 @@
 // The subset of Go's text/template that Ollama prompt templates use: {{ .Field }}, {{ $.Field }}, if / else if /
 // else / end (with not, and, or, eq, ne), range .Messages, and the {{- -}} trim markers. Anything else is refused
 // by name when the template is parsed, so a model is never created with a template it would render wrongly.
+import { MAX_STRUCTURE_DEPTH, nestingError } from "../config/index.ts";
 import { ReflexiaError } from "../errors/index.ts";
 
 type Value = string | boolean | number | undefined | Record<string, unknown> | unknown[];
@@ -15,6 +16,26 @@ type Expr =
   | { kind: "call"; fn: "not" | "and" | "or" | "eq" | "ne" | "len"; args: Expr[] };
 
 const FUNCS = ["not", "and", "or", "eq", "ne", "len"] as const;
+
+/**
+ * The fields of the data Ollama executes a template with (server/template's Execute: its legacy, .Messages and
+ * suffix forms together). Go refuses any other field at render time; Reflexia refuses it when the template is
+ * parsed, since rendering it empty would silently drop what the author meant to put there.
+ */
+export const TEMPLATE_FIELDS = [
+  "System",
+  "Prompt",
+  "Response",
+  "Suffix",
+  "Messages",
+  "Tools",
+  "Think",
+  "ThinkLevel",
+  "IsThinkSet",
+] as const;
+
+/** Go text/template's delimiters around an action, with the {{- -}} trim markers. */
+const ACTION = /\{\{(-?)\s*([\s\S]*?)\s*(-?)\}\}/g;
 
 function unsupported(what: string): ReflexiaError {
   return new ReflexiaError(
@@ -37,6 +58,15 @@ function tokenizeExpr(src: string): string[] {
 }
 
 function parseExpr(tokens: string[]): Expr {
+  let open = 0;
+  let deepest = 0;
+  for (const t of tokens) {
+    if (t === "(") deepest = Math.max(deepest, ++open);
+    else if (t === ")") open--;
+  }
+  // operand and call recurse once per parenthesis.
+  if (deepest > MAX_STRUCTURE_DEPTH)
+    throw nestingError("a template expression (its parentheses)", deepest, MAX_STRUCTURE_DEPTH);
   let i = 0;
   const operand = (): Expr => {
     const t = tokens[i++];
@@ -69,15 +99,63 @@ function parseExpr(tokens: string[]): Expr {
   return e;
 }
 
-/** Parses a template; RFX_VALIDATION naming the first construct outside the supported subset. */
+/** How deep {{ if }} / {{ range }} blocks nest in `src` (rendering recurses once per level). */
+function blockDepth(src: string): number {
+  let depth = 0;
+  let deepest = 0;
+  for (const m of src.matchAll(ACTION)) {
+    const word = m[2].split(/\s+/, 1)[0];
+    if (word === "if" || word === "range") deepest = Math.max(deepest, ++depth);
+    else if (word === "end") depth--;
+  }
+  return deepest;
+}
+
+/** Go's "unclosed action": text between actions that still holds a {{ (it would otherwise render as is). */
+function assertNoOpenAction(src: string, from: number, to: number): void {
+  const at = src.slice(from, to).indexOf("{{");
+  if (at < 0) return;
+  const index = from + at;
+  const line = src.slice(0, index).split("\n").length;
+  throw new ReflexiaError(
+    "RFX_VALIDATION",
+    `template: unclosed action at line ${line}: ${JSON.stringify(src.slice(index, index + 20))} has no closing }}`,
+  );
+}
+
+/** RFX_VALIDATION unless each field read from the template's data (not from a range's element) is Ollama's. */
+function assertKnownFields(e: Expr, dotIsData: boolean): void {
+  if (e.kind === "call") for (const a of e.args) assertKnownFields(a, dotIsData);
+  if (e.kind !== "path" || e.fields.length === 0 || (e.root === "dot" && !dotIsData)) return;
+  if (!(TEMPLATE_FIELDS as readonly string[]).includes(e.fields[0]))
+    throw new ReflexiaError(
+      "RFX_VALIDATION",
+      `template: can't evaluate field ${e.fields[0]} (Ollama's template data has ${TEMPLATE_FIELDS.map((f) => `.${f}`).join(", ")})`,
+    );
+}
+
+/**
+ * Parses a template; RFX_VALIDATION naming the first construct outside the supported subset, an unclosed action, a
+ * field Ollama's template data lacks, or blocks / parentheses nested past MAX_STRUCTURE_DEPTH.
+ */
 export function parseGoTemplate(src: string): Node[] {
-  const actions = /\{\{(-?)\s*([\s\S]*?)\s*(-?)\}\}/g;
+  const depth = blockDepth(src);
+  if (depth > MAX_STRUCTURE_DEPTH)
+    throw nestingError("the template ({{ if }} / {{ range }} blocks)", depth, MAX_STRUCTURE_DEPTH);
+  const actions = new RegExp(ACTION);
   const root: Node[] = [];
-  const stack: { nodes: Node[]; node?: Node }[] = [{ nodes: root }];
+  // dotIsData: dot is the template's data, not the element of an enclosing range.
+  const stack: { nodes: Node[]; node?: Node; dotIsData: boolean }[] = [{ nodes: root, dotIsData: true }];
+  const expr = (text: string, dotIsData: boolean): Expr => {
+    const e = parseExpr(tokenizeExpr(text));
+    assertKnownFields(e, dotIsData);
+    return e;
+  };
   let last = 0;
   let trimNext = false;
   let m: RegExpExecArray | null;
   while ((m = actions.exec(src)) !== null) {
+    assertNoOpenAction(src, last, m.index);
     let text = src.slice(last, m.index);
     if (trimNext) text = text.replace(/^\s+/, "");
     if (m[1] === "-") text = text.replace(/\s+$/, "");
@@ -89,25 +167,27 @@ export function parseGoTemplate(src: string): Node[] {
     const [word, ...rest] = body.split(/\s+/);
     const top = stack.at(-1)!;
     if (word === "if") {
-      const node: Node = { kind: "if", branches: [{ cond: parseExpr(tokenizeExpr(rest.join(" "))), body: [] }] };
+      const node: Node = { kind: "if", branches: [{ cond: expr(rest.join(" "), top.dotIsData), body: [] }] };
       top.nodes.push(node);
-      stack.push({ nodes: node.branches[0].body, node });
+      stack.push({ nodes: node.branches[0].body, node, dotIsData: top.dotIsData });
     } else if (word === "range") {
-      const expr = rest.join(" ");
-      if (/[:=]/.test(expr)) throw unsupported("range with variables");
-      const node: Node = { kind: "range", over: parseExpr(tokenizeExpr(expr)), body: [], otherwise: [] };
+      const over = rest.join(" ");
+      if (/[:=]/.test(over)) throw unsupported("range with variables");
+      const node: Node = { kind: "range", over: expr(over, top.dotIsData), body: [], otherwise: [] };
       top.nodes.push(node);
-      stack.push({ nodes: node.body, node });
+      stack.push({ nodes: node.body, node, dotIsData: false });
     } else if (word === "else") {
       const node = top.node;
       if (!node || (node.kind !== "if" && node.kind !== "range")) throw unsupported("{{ else }} outside if/range");
       stack.pop();
+      // The enclosing block's dot: an if's branches and a range's {{ else }} see what the block itself saw.
+      const outer = stack.at(-1)!.dotIsData;
       if (node.kind === "if") {
-        const cond = rest[0] === "if" ? parseExpr(tokenizeExpr(rest.slice(1).join(" "))) : null;
+        const cond = rest[0] === "if" ? expr(rest.slice(1).join(" "), outer) : null;
         if (rest.length > 0 && rest[0] !== "if") throw unsupported(`{{ else ${rest.join(" ")} }}`);
         node.branches.push({ cond, body: [] });
-        stack.push({ nodes: node.branches.at(-1)!.body, node });
-      } else stack.push({ nodes: node.otherwise, node });
+        stack.push({ nodes: node.branches.at(-1)!.body, node, dotIsData: outer });
+      } else stack.push({ nodes: node.otherwise, node, dotIsData: outer });
     } else if (word === "end") {
       if (stack.length === 1) throw unsupported("an {{ end }} without if/range");
       stack.pop();
@@ -115,9 +195,10 @@ export function parseGoTemplate(src: string): Node[] {
       throw unsupported(`{{ ${word} }}`);
     } else {
       if (/:=|=/.test(body) || body.includes("|")) throw unsupported(`{{ ${body} }}`);
-      top.nodes.push({ kind: "field", expr: parseExpr(tokenizeExpr(body)) });
+      top.nodes.push({ kind: "field", expr: expr(body, top.dotIsData) });
     }
   }
+  assertNoOpenAction(src, last, src.length);
   let tail = src.slice(last);
   if (trimNext) tail = tail.replace(/^\s+/, "");
   if (tail) stack.at(-1)!.nodes.push({ kind: "text", text: tail });
