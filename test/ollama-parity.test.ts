@@ -420,8 +420,13 @@ describe("show says what runs", () => {
     const go = await show("gotmpl:q4_0");
     expect(go.template).toBe("Q: {{ .Prompt }}\nA:");
     expect(go.reflexia.template_source).toBe("modelfile");
-    // A Go template is rendered without the tools: the model would never see them.
+    // A Go template is rendered without the tools: the model would never see them, so a chat with tools is refused.
     expect(go.capabilities).toEqual(["completion", "embedding"]);
+    const refused = await ollama
+      .chat({ model: "gotmpl:q4_0", messages: [{ role: "user", content: "call f" }], tools, stream: false })
+      .catch((e: unknown) => e);
+    expect(refused).toMatchObject({ status_code: 400 });
+    expect(String(refused)).toContain("gotmpl:q4_0 does not support tools");
   });
 
   it("insert when the model has fill-in-the-middle tokens, and a suffix then works", async () => {

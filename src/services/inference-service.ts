@@ -302,6 +302,14 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
         req = { ...req, fillContext: true };
       if (messages) messages = withModelMessages(messages, settings);
       const template = req.kind === "chat" ? effectiveTemplate(req.template, settings) : undefined;
+      // A stored Go template is rendered without the tools (as /api/show's capabilities say): the model would never
+      // see them, so they are refused as Ollama refuses tools to a model whose template lacks them.
+      if (template !== undefined && req.tools?.length)
+        throw new ReflexiaError(
+          "RFX_VALIDATION",
+          `${sel.variant.name}:${sel.variant.tag} does not support tools: its stored Go template is rendered without them, so the model would never see them (send the request without tools, or use a model without a template)`,
+          { field: "tools" },
+        );
       const requested = withModelDefaults(req.sampling, settings);
       const sampling: SamplingOptions = {
         ...requested,
