@@ -534,8 +534,23 @@ describe("Ollama-compatible API", () => {
     });
     expect(created.statusCode).toBe(200);
     expect(parseNdjson(created.body).at(-1)).toEqual({ status: "success" });
+    // A quantization the source lacks is the new model's own file: the source gains no variant (as in Ollama).
+    const own = await app.inject({
+      method: "POST",
+      url: "/api/create",
+      payload: { model: "made5", from: TINY, quantize: "q5_k_m", system: "Hi.", stream: false },
+    });
+    expect(own.json()).toEqual({ status: "success" });
+    expect((await home.store.variants(TINY)).map((v) => v.tag)).toEqual(["q4_0", "q8_0"]);
+    expect((await home.store.resolve("made5:q5_k_m")).manifest).toMatchObject({
+      quantization: "q5_k_m",
+      modelfile: { system: "Hi." },
+    });
     const names = (await app.inject({ url: "/api/tags" })).json().models.map((m: { name: string }) => m.name);
-    expect(names).toEqual(expect.arrayContaining(["copied:q4_0", "made:q4_0"]));
+    expect(names).toEqual(expect.arrayContaining(["copied:q4_0", "made:q4_0", "made5:q5_k_m"]));
+    expect((await app.inject({ method: "DELETE", url: "/api/delete", payload: { model: "made5" } })).statusCode).toBe(
+      200,
+    );
     expect(
       (await app.inject({ method: "DELETE", url: "/api/delete", payload: { model: "copied:q4_0" } })).statusCode,
     ).toBe(200);

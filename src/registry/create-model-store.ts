@@ -12,8 +12,10 @@ import { pullFromRegistry, type RegistryPullOptions, type RegistryPullResult } f
 import { pullModel } from "./pull-model.ts";
 import { remoteVariantsFromConfig } from "./remote-variants.ts";
 import { quantizeVariants, type QuantizeVariantsOptions } from "./quantize-variants.ts";
+import { quantizeInto, type QuantizeIntoOptions, type QuantizeIntoSource } from "./quantize-into.ts";
 import { ensureDefaultModel, synthModel } from "./synth-model.ts";
 import type {
+  ModelManifest,
   EnsureDefaultModelOptions,
   EnsureDefaultModelResult,
   OllamaImportResult,
@@ -25,7 +27,7 @@ import type {
 } from "./types.ts";
 
 export type ModelStoreOptions = ModelCatalogOptions;
-export type { CopyModelOptions, ImportOllamaOptions, QuantizeVariantsOptions };
+export type { CopyModelOptions, ImportOllamaOptions, QuantizeIntoOptions, QuantizeIntoSource, QuantizeVariantsOptions };
 
 /** What callers get: the catalog's public half (the staging primitives stay with the ways in) plus the ways in. */
 export interface ModelStore extends Pick<
@@ -44,6 +46,16 @@ export interface ModelStore extends Pick<
   synth(options: SynthOptions): Promise<SynthResult>;
   /** Creates variants `to` of a model from its most precise stored variant (or from the variant `ref` names). */
   quantize(ref: string, to: Quantization[], options?: QuantizeVariantsOptions): Promise<QuantizeResult>;
+  /**
+   * A new model `to` quantized to `q` from a GGUF file or a stored model's variant, in a blob of its own: the source
+   * model gains no variant (create with quantize, over HTTP and embedded). See quantizeInto.
+   */
+  quantizeInto(
+    from: QuantizeIntoSource,
+    q: Quantization,
+    to: string,
+    options?: QuantizeIntoOptions,
+  ): Promise<ModelManifest>;
   /** Creates the missing variants of the offline default model; `created` says whether anything was written. */
   ensureDefaultModel(options?: EnsureDefaultModelOptions): Promise<EnsureDefaultModelResult>;
 }
@@ -78,6 +90,7 @@ export function createModelStore(options: ModelStoreOptions): ModelStore {
     importOllama: (dir, opts) => importOllamaModels(catalog, dir, opts),
     synth: (opts) => synthModel(catalog, opts),
     quantize: (ref, to, opts) => quantizeVariants(catalog, ref, to, opts),
+    quantizeInto: (from, q, to, opts) => quantizeInto(catalog, from, q, to, opts),
     ensureDefaultModel: (opts) => ensureDefaultModel(catalog, opts),
   };
 }

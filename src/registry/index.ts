@@ -7,6 +7,8 @@ export {
   type CopyModelOptions,
   type ImportOllamaOptions,
   type QuantizeVariantsOptions,
+  type QuantizeIntoOptions,
+  type QuantizeIntoSource,
 } from "./create-model-store.ts";
 export { parseModelRef, formatModelRef, isValidModelName, isValidTag, type ModelRef } from "./parse-model-ref.ts";
 export {

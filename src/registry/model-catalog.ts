@@ -50,10 +50,12 @@ export interface CopyModelOptions {
   source?: ModelSource;
 }
 
-/** One file a way-in produces, under the tag and source it will be committed as. */
+/** One file a way-in produces, under the tag and source (and settings) it will be committed as. */
 export interface ProduceJob {
   tag: string;
   source: ModelSource;
+  /** Stored with the variant's manifest. */
+  modelfile?: ModelfileSettings;
   produce: (out: string) => Promise<void>;
 }
 
@@ -150,7 +152,7 @@ function chatFactsOf(m: GgufHeader["metadata"]): { chatTemplate?: string; fillIn
 }
 
 /** `over`'s fields replace `base`'s; undefined when the result holds nothing. */
-function mergeModelfile(base?: ModelfileSettings, over?: ModelfileSettings): ModelfileSettings | undefined {
+export function mergeModelfile(base?: ModelfileSettings, over?: ModelfileSettings): ModelfileSettings | undefined {
   const merged: ModelfileSettings = { ...base };
   for (const [k, v] of Object.entries(over ?? {})) if (v !== undefined) (merged as Record<string, unknown>)[k] = v;
   return Object.keys(merged).length > 0 ? merged : undefined;
@@ -657,7 +659,9 @@ export function createModelCatalog(options: ModelCatalogOptions): ModelCatalog {
         const out = tempPath(tmpDir, ".gguf");
         temps.push(out);
         await job.produce(out);
-        staged.push(await stageInPlace(out, name, job.tag, job.source));
+        const file = await stageInPlace(out, name, job.tag, job.source);
+        if (job.modelfile) file.modelfile = job.modelfile;
+        staged.push(file);
       }
       return await commit(staged, force);
     } finally {

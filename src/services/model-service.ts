@@ -1,6 +1,4 @@
 // Model administration for the APIs: list, show, running variants, copy, delete (unloading first) and create.
-import { rm } from "node:fs/promises";
-import { dirname } from "node:path";
 import { QUANTIZATIONS, type Config, type Quantization } from "../config/index.ts";
 import { readGgufHeader } from "../gguf/index.ts";
 import { ReflexiaError } from "../errors/index.ts";
@@ -9,9 +7,6 @@ import {
   fileTypePrecision,
   parseModelRef,
   type AddRemoteOptions,
-  quantizeFile,
-  tempPath,
-  UNQUANTIZED_FILE_TYPES,
   type ModelDetails,
   type ModelListing,
   type ModelManifest,
@@ -196,67 +191,44 @@ export function createModelService(deps: {
         let made = false;
         try {
           onStatus?.(`using blob ${digest}`);
-          const add = (file: string, expectedSha256?: string) =>
-            store.add(file, {
-              name: to.name,
-              tag: to.tag ?? "latest",
-              source: { kind: "create", from: digest },
-              modelfile: req.modelfile,
-              expectedSha256,
-            });
-          if (!quantize) {
-            const m = await add(blob.path, digest.slice("sha256:".length));
-            made = true;
-            onStatus?.(`writing manifest ${m.name}:${m.tag}`);
-            return [m];
-          }
-          // The quantized file is written beside the upload (same disk), added (copied into the store) and removed.
-          const out = tempPath(dirname(blob.path), ".gguf");
-          const status = `quantizing ${quantize.fromFileType} model to ${quantize.to}`;
-          onStatus?.(status, { completed: 0, total: 1 });
-          try {
-            await quantizeFile(blob.path, out, quantize.to, {
-              allowRequantize: !UNQUANTIZED_FILE_TYPES.has(quantize.fromFileType),
-              onProgress: (done, total) => onStatus?.(status, { completed: done / total, total: 1 }),
-            });
-            const m = await add(out);
-            made = true;
-            onStatus?.(`writing manifest ${m.name}:${m.tag}`);
-            return [m];
-          } finally {
-            await rm(out, { force: true });
-          }
+          const source = { kind: "create" as const, from: digest };
+          const status = quantize && `quantizing ${quantize.fromFileType} model to ${quantize.to}`;
+          const m = quantize
+            ? await store.quantizeInto({ file: blob.path }, quantize.to, req.model, {
+                source,
+                modelfile: req.modelfile,
+                onProgress: (done, total) => onStatus?.(status!, { completed: done / total, total: 1 }),
+              })
+            : await store.add(blob.path, {
+                name: to.name,
+                tag: to.tag ?? "latest",
+                source,
+                modelfile: req.modelfile,
+                expectedSha256: digest.slice("sha256:".length),
+              });
+          made = true;
+          onStatus?.(`writing manifest ${m.name}:${m.tag}`);
+          return [m];
         } finally {
           // A used upload goes (its bytes are the model's blob now, or were quantized); a failed create keeps it.
           await blob.done(made);
         }
       }
       const fromRef = req.from!;
-      const from = parseModelRef(fromRef);
       const settings = { modelfile: req.modelfile };
       if (!req.quantize) {
         onStatus?.(`copying ${fromRef}`);
         return store.copy(fromRef, req.model, settings);
       }
+      // The new model's own variant, quantized from FROM's (the source gains none, as in Ollama).
       const q = normalizeQuantization(req.quantize);
-      const have = await store.variants(from.name);
-      if (have.length === 0) await store.resolve(fromRef);
-      if (!have.some((v) => v.tag === q)) {
-        const status = `quantizing ${fromRef} to ${q}`;
-        onStatus?.(status, { completed: 0, total: 1 });
-        const r = await store.quantize(fromRef, [q], {
-          onProgress: (p) => onStatus?.(status, { completed: p.done, total: p.total }),
-        });
-        if (r.created.length === 0) {
-          throw new ReflexiaError(
-            "RFX_VALIDATION",
-            r.skipped.map((s) => s.reason).join("; ") || `cannot quantize ${fromRef} to ${q}`,
-          );
-        }
-      }
-      onStatus?.(`writing manifest ${to.name}:${to.tag ?? q}`);
-      if (to.name === from.name && (to.tag ?? q) === q) return [(await store.resolve(`${from.name}:${q}`)).manifest];
-      return store.copy(`${from.name}:${q}`, to.tag ? req.model : `${to.name}:${q}`, settings);
+      const status = `quantizing ${fromRef} to ${q}`;
+      const m = await store.quantizeInto({ model: fromRef }, q, req.model, {
+        modelfile: req.modelfile,
+        onProgress: (done, total) => onStatus?.(status, { completed: done / total, total: 1 }),
+      });
+      onStatus?.(`writing manifest ${m.name}:${m.tag}`);
+      return [m];
     },
   };
 }
