@@ -144,6 +144,27 @@ describe("pull by name from an Ollama-protocol registry", () => {
     expect(plain.manifest).toMatchObject({ name: "tiny", tag: "latest" });
   });
 
+  it("host:port/ns/model is stored with the port as '_', says so, and the pulled spelling finds it everywhere", async () => {
+    const store = freshStore();
+    const host = new URL(registry.url).host;
+    const stored = `${host.replace(":", "_")}/library/tiny`;
+    const events: RegistryPullProgress[] = [];
+    const r = await store.pullFromRegistry(`${host}/library/tiny`, {
+      bases: bases(),
+      insecure: true,
+      onProgress: (p) => events.push(p),
+    });
+    expect(r.manifest).toMatchObject({ name: stored, tag: "latest" });
+    expect(events.slice(-2).map((e) => e.status)).toEqual([`stored as ${stored}:latest`, "success"]);
+    for (const ref of [`${host}/library/tiny`, `${host}/library/tiny:latest`]) {
+      expect((await store.resolve(ref)).manifest.digest, ref).toBe(sha256Digest(gguf));
+      expect((await store.show(ref)).name, ref).toBe(stored);
+    }
+    await store.copy(`${host}/library/tiny`, "copied");
+    expect((await store.remove(`${host}/library/tiny`)).map((m) => `${m.name}:${m.tag}`)).toEqual([`${stored}:latest`]);
+    expect((await store.list()).map((m) => m.name)).toEqual(["copied"]);
+  });
+
   it("refuses what it cannot serve, and leaves the store as it was", async () => {
     const store = freshStore();
     await expect(store.pullFromRegistry("nope", { bases: bases() })).rejects.toMatchObject({

@@ -7,6 +7,17 @@ describe("parseModelRef", () => {
     expect(parseModelRef("  llama3.2 ")).toEqual({ name: "llama3.2" });
     expect(parseModelRef("user/model:7b-instruct-q4_K_M")).toEqual({ name: "user/model", tag: "7b-instruct-q4_K_M" });
     expect(formatModelRef({ name: "a", tag: "b" })).toBe("a:b");
+  });
+
+  it("reads a registry host's port as Ollama spells a pulled name, naming the model stored with '_' for ':'", () => {
+    expect(parseModelRef("127.0.0.1:5000/library/tiny")).toEqual({ name: "127.0.0.1_5000/library/tiny" });
+    expect(parseModelRef("LocalHost:5000/ns/m:q4_0")).toEqual({ name: "localhost_5000/ns/m", tag: "q4_0" });
+    expect(parseModelRef("127.0.0.1_5000/library/tiny:latest")).toEqual({
+      name: "127.0.0.1_5000/library/tiny",
+      tag: "latest",
+    });
+    for (const bad of ["host:port/m", "a:5000/../x", "a:5000/"])
+      expect(() => parseModelRef(bad), bad).toThrow(expect.objectContaining({ code: "RFX_VALIDATION" }));
     expect(formatModelRef({ name: "a" })).toBe("a");
   });
 

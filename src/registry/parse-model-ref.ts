@@ -42,16 +42,28 @@ export function assertTag(tag: string): string {
   return tag;
 }
 
-/** `reflexia-tiny:q4_0` → {name, tag}; `reflexia-tiny` → {name}. Throws RFX_VALIDATION on malformed input. */
+/** A registry host with its port, as the first part of a pulled name (`127.0.0.1:5000`, `localhost:5000`). */
+const HOST_PORT = /^([A-Za-z0-9][A-Za-z0-9.-]*):(\d{1,5})$/;
+
+/**
+ * `reflexia-tiny:q4_0` → {name, tag}; `reflexia-tiny` → {name}. The tag follows the first ':' after the last '/', so
+ * a name pulled from a registry with a port reads as Ollama spells it: `host:5000/ns/model[:tag]` is the model stored
+ * as `host_5000/ns/model` (a ':' cannot be in a stored name), the form pull and import-ollama store it under.
+ * Throws RFX_VALIDATION on malformed input.
+ */
 export function parseModelRef(ref: string): ModelRef {
   const trimmed = ref.trim();
-  const colon = trimmed.indexOf(":");
-  if (colon === -1) return { name: assertModelName(trimmed) };
-  const name = trimmed.slice(0, colon);
-  const tag = trimmed.slice(colon + 1);
+  const colon = trimmed.indexOf(":", trimmed.lastIndexOf("/") + 1);
+  const name = storedName(colon === -1 ? trimmed : trimmed.slice(0, colon));
   assertModelName(name);
-  assertTag(tag);
-  return { name, tag };
+  if (colon === -1) return { name };
+  return { name, tag: assertTag(trimmed.slice(colon + 1)) };
+}
+
+function storedName(name: string): string {
+  const slash = name.indexOf("/");
+  const host = slash > 0 ? HOST_PORT.exec(name.slice(0, slash)) : null;
+  return host ? `${host[1].toLowerCase()}_${host[2]}${name.slice(slash)}` : name;
 }
 
 export function formatModelRef(ref: ModelRef): string {

@@ -248,6 +248,8 @@ export async function pullFromRegistry(
     modelfile: settings,
   };
   const [manifest] = await catalog.commit([staged], true);
+  // A registry port cannot be in a stored name; the pulled spelling still finds the model (parseModelRef).
+  if (`${name.name}:${name.tag}` !== name.display) progress({ status: `stored as ${name.name}:${name.tag}` });
   progress({ status: "success" });
   return { manifest, resumedBytes };
 }
