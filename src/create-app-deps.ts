@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { packageVersion, type Config } from "./config/index.ts";
 import type { Engine } from "./engine/types.ts";
 import { loadNamedApiKeys, type AppDeps, type Readiness } from "./http/index.ts";
+import { publishedParameterProblem } from "./http/routes/ollama/check-options.ts";
 import type { MemoryMonitor } from "./memory/index.ts";
 import { createMetrics } from "./metrics/index.ts";
 import { createHashEmbedder } from "./rag/embeddings/hash-embedder.ts";
@@ -65,7 +66,8 @@ export interface AppWiring {
 }
 
 export async function createAppDeps(config: Config, options: CreateAppDepsOptions = {}): Promise<AppWiring> {
-  const store = options.store ?? createStoreFromConfig(config);
+  // A pulled model's params are held to the range a request's options have (routes/ollama/check-options.ts).
+  const store = options.store ?? createStoreFromConfig(config, { parameterProblem: publishedParameterProblem });
   if (options.ensureDefaultModel !== false) {
     await ensureDefaultModel(store, config, { onNotice: options.onNotice ?? ((n) => process.stderr.write(n)) });
   }

@@ -3,6 +3,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { publishedParameterProblem } from "../src/http/routes/ollama/check-options.ts";
 import { createModelStore, type ModelStore, type RegistryPullProgress } from "../src/registry/index.ts";
 import { cleanupTempDirs, makeTempDir, writeTinyGguf } from "./registry-fixtures.ts";
 import { sha256Digest, startLoopbackRegistry, type LoopbackRegistry } from "./support/loopback-registry.ts";
@@ -31,6 +32,14 @@ beforeAll(async () => {
       ],
     },
     { repository: "owner/Tiny-GGUF", tag: "Q8_0", layers: [{ mediaType: MODEL, bytes: gguf }] },
+    {
+      repository: "library/badparams",
+      tag: "latest",
+      layers: [
+        { mediaType: MODEL, bytes: gguf },
+        { mediaType: "application/vnd.ollama.image.params", bytes: Buffer.from('{"temperature":0.2,"top_p":0}') },
+      ],
+    },
     {
       repository: "library/safetensors",
       tag: "latest",
@@ -89,6 +98,14 @@ describe("pull by name from an Ollama-protocol registry", () => {
     expect((await store.resolve("tiny:latest")).sizeBytes).toBe(gguf.length);
     // Nothing left behind in partial/.
     expect(readdirSync(join(store.root, "partial")).filter((f) => !f.endsWith(".lock"))).toEqual([]);
+  });
+
+  it("a params layer's parameter no request could carry is left out, said so in the progress", async () => {
+    const store = createModelStore({ home: makeTempDir("rfx-regpull-"), parameterProblem: publishedParameterProblem });
+    const events: RegistryPullProgress[] = [];
+    const r = await store.pullFromRegistry("badparams", { bases: bases(), onProgress: (p) => events.push(p) });
+    expect(r.manifest.modelfile).toEqual({ parameters: { temperature: 0.2 } });
+    expect(events.map((e) => e.status)).toContain("parameter top_p left out: it must be > 0 (got 0)");
   });
 
   it("resumes a cut download with a Range request", async () => {

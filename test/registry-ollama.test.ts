@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createModelStore, OLLAMA_MODEL_MEDIA_TYPE, readOllamaModels } from "../src/registry/index.ts";
+import { publishedParameterProblem } from "../src/http/routes/ollama/check-options.ts";
 import { cleanupTempDirs, makeTempDir, sha256, snapshotStore, writeTinyGguf } from "./registry-fixtures.ts";
 
 let work: string;
@@ -102,5 +103,52 @@ describe("store.importOllama", () => {
     expect(again.imported).toEqual([]);
     expect(again.skipped.find((s) => s.ollamaName === "tinyllama:latest")?.reason).toMatch(/already imported/);
     expect(await snapshotStore(store)).toEqual(before);
+  });
+});
+
+describe("store.importOllama keeps the text layers, as pull does", () => {
+  it("stores template, system, params and license as the model's settings; a parameter no request could carry is left out, said so", async () => {
+    const dir = join(work, "ollama-chatty");
+    mkdirSync(join(dir, "blobs"), { recursive: true });
+    writeFileSync(join(dir, "blobs", `sha256-${gguf.sha256}`), gguf.bytes);
+    const text = (kind: string, body: string) => {
+      const bytes = Buffer.from(body);
+      writeFileSync(join(dir, "blobs", `sha256-${sha256(bytes)}`), bytes);
+      return {
+        mediaType: `application/vnd.ollama.image.${kind}`,
+        digest: `sha256:${sha256(bytes)}`,
+        size: bytes.length,
+      };
+    };
+    const model = { mediaType: OLLAMA_MODEL_MEDIA_TYPE, digest: `sha256:${gguf.sha256}`, size: gguf.bytes.length };
+    const layers = [
+      model,
+      text("template", "{{ .System }} {{ .Prompt }}"),
+      text("system", "You are terse."),
+      text("params", JSON.stringify({ temperature: 0.1, stop: ["<|user|>"], top_p: 0, num_gpu: 99 })),
+      text("license", "MIT"),
+    ];
+    const at = ollama;
+    ollama = dir;
+    try {
+      writeManifest("registry.ollama.ai/library/chatty/latest", layers);
+    } finally {
+      ollama = at;
+    }
+    const store = createModelStore({ home: makeTempDir("rfx-home-"), parameterProblem: publishedParameterProblem });
+    const r = await store.importOllama(dir);
+    expect(r.skipped).toEqual([]);
+    expect(r.imported.map((m) => m.modelfile)).toEqual([
+      {
+        template: "{{ .System }} {{ .Prompt }}",
+        system: "You are terse.",
+        parameters: { temperature: 0.1, stop: ["<|user|>"], num_gpu: 99 },
+        license: ["MIT"],
+      },
+    ]);
+    expect((await store.resolve("chatty")).manifest.modelfile?.system).toBe("You are terse.");
+    expect(r.warnings).toEqual([
+      { ollamaName: "chatty:latest", warning: expect.stringMatching(/^parameter top_p left out: it must be > 0/) },
+    ]);
   });
 });

@@ -2,6 +2,7 @@
 import type { Config, Quantization } from "../config/index.ts";
 import { createBlobUploads, type BlobUploads } from "./blob-uploads.ts";
 import { importOllamaModels, type ImportOllamaOptions } from "./import-ollama.ts";
+import type { ParameterProblem } from "./ollama-text-layers.ts";
 import {
   createModelCatalog,
   type CopyModelOptions,
@@ -26,7 +27,13 @@ import type {
   SynthResult,
 } from "./types.ts";
 
-export type ModelStoreOptions = ModelCatalogOptions;
+export interface ModelStoreOptions extends ModelCatalogOptions {
+  /**
+   * Why a parameter of a pulled or imported model's params layer would make every request to it fail; such parameters
+   * are left out (and said so) instead of stored as published. Defaults to none (everything is stored as published).
+   */
+  parameterProblem?: ParameterProblem;
+}
 export type { CopyModelOptions, ImportOllamaOptions, QuantizeIntoOptions, QuantizeIntoSource, QuantizeVariantsOptions };
 
 /** What callers get: the catalog's public half (the staging primitives stay with the ways in) plus the ways in. */
@@ -61,8 +68,12 @@ export interface ModelStore extends Pick<
 }
 
 /** The store under config.home, resolving bare names and estimating memory as the config says. */
-export function createStoreFromConfig(config: Config): ModelStore {
+export function createStoreFromConfig(
+  config: Config,
+  extra: Pick<ModelStoreOptions, "parameterProblem"> = {},
+): ModelStore {
   return createModelStore({
+    ...extra,
     home: config.home,
     defaultQuantization: config.models.default_quantization,
     contextSize: config.models.context_size,
@@ -85,9 +96,11 @@ export function createModelStore(options: ModelStoreOptions): ModelStore {
     remove,
     copy,
     pull: (url, opts) => pullModel(catalog, url, opts),
-    pullFromRegistry: (name, opts) => pullFromRegistry(catalog, name, opts),
+    pullFromRegistry: (name, opts) =>
+      pullFromRegistry(catalog, name, { parameterProblem: options.parameterProblem, ...opts }),
     uploads: createBlobUploads(root, catalog.blobPath),
-    importOllama: (dir, opts) => importOllamaModels(catalog, dir, opts),
+    importOllama: (dir, opts) =>
+      importOllamaModels(catalog, dir, { parameterProblem: options.parameterProblem, ...opts }),
     synth: (opts) => synthModel(catalog, opts),
     quantize: (ref, to, opts) => quantizeVariants(catalog, ref, to, opts),
     quantizeInto: (from, q, to, opts) => quantizeInto(catalog, from, q, to, opts),

@@ -18,6 +18,7 @@ export {
   type OllamaModelEntry,
 } from "./read-ollama-models.ts";
 export { feedHash } from "./atomic-fs.ts";
+export { type ParameterProblem } from "./ollama-text-layers.ts";
 export { compareByPrecision, fileTypePrecision } from "./file-types.ts";
 export { quantizeFile, UNQUANTIZED_FILE_TYPES, validateQuantizations } from "./quantize-variants.ts";
 export { tempPath } from "./atomic-fs.ts";

@@ -11,7 +11,13 @@ import { digestHex, modelNotFound, type ModelCatalog, type StagedFile } from "./
 import { parseRegistryName, type RegistryBases } from "./parse-registry-name.ts";
 import { OLLAMA_MODEL_MEDIA_TYPE } from "./read-ollama-models.ts";
 import { acquirePidLock } from "./store-lock.ts";
-import type { ModelfileMessage, ModelfileSettings, ModelManifest } from "./types.ts";
+import {
+  OLLAMA_TEXT_LAYER_LIMIT,
+  OLLAMA_TEXT_LAYERS,
+  settingsOfTextLayers,
+  type ParameterProblem,
+} from "./ollama-text-layers.ts";
+import type { ModelManifest } from "./types.ts";
 
 /** One progress object, as Ollama streams them from /api/pull. */
 export interface RegistryPullProgress {
@@ -32,6 +38,11 @@ export interface RegistryPullOptions {
   minBytesPerSecond?: number;
   /** Allows an `http://host/…` name (Ollama's `insecure`); without it such a name is refused. */
   insecure?: boolean;
+  /**
+   * A params layer's parameters it names a problem for are left out of the stored settings (a progress status says
+   * which), so no model is stored that every request then fails on. Defaults to the store's (ModelStoreOptions).
+   */
+  parameterProblem?: ParameterProblem;
 }
 
 /** The configured registries and transfer limits (config `registry.*`) as pull options: the server's and the CLI's. */
@@ -58,10 +69,7 @@ interface Layer {
 }
 
 const MANIFEST_ACCEPT = "application/vnd.docker.distribution.manifest.v2+json";
-const TEXT_LAYER_LIMIT = 1 << 20;
 const IMAGE = "application/vnd.ollama.image.";
-/** Text layers Ollama manifests carry beside the weights; each becomes a field of the stored settings. */
-const TEXT_LAYERS = ["template", "system", "params", "license", "messages"].map((k) => IMAGE + k);
 /** Layers Reflexia cannot serve, refused by name before anything is downloaded. */
 const REFUSED_LAYERS: Record<string, string> = {
   [`${IMAGE}projector`]: "a vision projector (multimodal models are not supported)",
@@ -134,12 +142,12 @@ export async function pullFromRegistry(
         "RFX_UNSUPPORTED_MEDIA",
         `${name.display} has ${why}; only GGUF text models can be pulled`,
       );
-    if (l.mediaType !== OLLAMA_MODEL_MEDIA_TYPE && !TEXT_LAYERS.includes(l.mediaType))
+    if (l.mediaType !== OLLAMA_MODEL_MEDIA_TYPE && !OLLAMA_TEXT_LAYERS.includes(l.mediaType))
       throw new ReflexiaError(
         "RFX_UNSUPPORTED_MEDIA",
         `${name.display} has a layer of type ${l.mediaType}, which Reflexia cannot use (only GGUF model layers and text layers)`,
       );
-    if (l.mediaType !== OLLAMA_MODEL_MEDIA_TYPE && l.size > TEXT_LAYER_LIMIT)
+    if (l.mediaType !== OLLAMA_MODEL_MEDIA_TYPE && l.size > OLLAMA_TEXT_LAYER_LIMIT)
       throw new ReflexiaError("RFX_PAYLOAD_TOO_LARGE", `${name.display}: its ${l.mediaType} layer is ${l.size} bytes`);
   }
   if (models.length !== 1)
@@ -198,29 +206,17 @@ export async function pullFromRegistry(
 
   const modelLayer = models[0];
   const modelPart = await fetchLayer(modelLayer);
-  const settings: ModelfileSettings = {};
-  const license: string[] = [];
+  const texts: { mediaType: string; text: string }[] = [];
   for (const l of layers.filter((x) => x.mediaType !== OLLAMA_MODEL_MEDIA_TYPE)) {
     const part = (await fetchLayer(l))!;
-    const body = await readFile(part, "utf8").finally(() => rm(part, { force: true }));
-    const kind = l.mediaType.slice(IMAGE.length);
-    if (kind === "license") license.push(body);
-    else if (kind === "template") settings.template = body;
-    else if (kind === "system") settings.system = body;
-    else {
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(body);
-      } catch {
-        throw new ReflexiaError("RFX_DOWNLOAD_FAILED", `${name.display}: its ${kind} layer is not JSON`);
-      }
-      if (kind === "params" && parsed && typeof parsed === "object" && !Array.isArray(parsed))
-        settings.parameters = parsed as Record<string, unknown>;
-      else if (kind === "messages" && Array.isArray(parsed)) settings.messages = parsed as ModelfileMessage[];
-      else throw new ReflexiaError("RFX_DOWNLOAD_FAILED", `${name.display}: its ${kind} layer has the wrong shape`);
-    }
+    texts.push({ mediaType: l.mediaType, text: await readFile(part, "utf8").finally(() => rm(part, { force: true })) });
   }
-  if (license.length > 0) settings.license = license;
+  const { settings, leftOut } = settingsOfTextLayers(texts, {
+    what: name.display,
+    code: "RFX_DOWNLOAD_FAILED",
+    parameterProblem: opts.parameterProblem,
+  });
+  for (const note of leftOut) progress({ status: note });
 
   progress({ status: "verifying sha256 digest" });
   const path = modelPart ?? catalog.blobPath(modelLayer.digest);

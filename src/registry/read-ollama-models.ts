@@ -4,6 +4,7 @@ import { readdir, readFile, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join, relative, sep } from "node:path";
 import { ReflexiaError } from "../errors/index.ts";
+import { OLLAMA_TEXT_LAYERS } from "./ollama-text-layers.ts";
 
 /** The layer of an Ollama manifest that holds the GGUF weights. */
 export const OLLAMA_MODEL_MEDIA_TYPE = "application/vnd.ollama.image.model";
@@ -20,6 +21,8 @@ export interface OllamaModelEntry {
   digest?: string;
   /** Path of the GGUF blob, or undefined when it is missing from blobs/. */
   blobPath?: string;
+  /** The manifest's text layers (template, system, params, messages, license), in its order, each with its blob. */
+  textLayers?: { mediaType: string; digest: string; path: string }[];
   /** Why the entry cannot be imported, when it cannot. */
   problem?: string;
 }
@@ -81,17 +84,29 @@ export async function readOllamaModels(dir: string = defaultOllamaModelsDir()): 
       entries.push({ ...entry, problem: "manifest has no model layer" });
       continue;
     }
-    const hex = layer.digest.slice(7);
-    entry.digest = `sha256:${hex}`;
-    // Current Ollama names blobs sha256-<hex>; older versions used sha256:<hex>.
-    const blobPath = [join(dir, "blobs", `sha256-${hex}`), join(dir, "blobs", `sha256:${hex}`)].find((p) =>
-      existsSync(p),
-    );
+    entry.digest = `sha256:${layer.digest.slice(7)}`;
+    const blobPath = blobOf(dir, layer.digest);
     if (!blobPath) {
       entries.push({ ...entry, problem: `blob ${entry.digest} is missing` });
       continue;
     }
-    entries.push({ ...entry, blobPath });
+    const textLayers: NonNullable<OllamaModelEntry["textLayers"]> = [];
+    for (const l of manifest.layers ?? []) {
+      if (!l.mediaType || !OLLAMA_TEXT_LAYERS.includes(l.mediaType)) continue;
+      const path = l.digest && /^sha256[:-][0-9a-f]{64}$/.test(l.digest) ? blobOf(dir, l.digest) : undefined;
+      if (!path) {
+        entry.problem = `its ${l.mediaType} layer's blob ${l.digest ?? "(no digest)"} is missing`;
+        break;
+      }
+      textLayers.push({ mediaType: l.mediaType, digest: `sha256:${l.digest!.slice(7)}`, path });
+    }
+    entries.push({ ...entry, blobPath, textLayers });
   }
   return entries;
+}
+
+/** The blob of `digest` in an Ollama models directory: current Ollama names it sha256-<hex>, older ones sha256:<hex>. */
+function blobOf(dir: string, digest: string): string | undefined {
+  const hex = digest.slice(7);
+  return [join(dir, "blobs", `sha256-${hex}`), join(dir, "blobs", `sha256:${hex}`)].find((p) => existsSync(p));
 }

@@ -184,8 +184,11 @@ export interface PullResult {
 }
 
 export interface OllamaImportResult {
+  /** With the model's template, system, params, messages and license layers as their settings. */
   imported: ModelManifest[];
   skipped: { ollamaName: string; reason: string }[];
+  /** What an imported model came in without, and why (a parameter no request could carry). */
+  warnings: { ollamaName: string; warning: string }[];
 }
 
 export interface SynthProgress {

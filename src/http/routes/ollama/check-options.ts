@@ -2,6 +2,7 @@
 // option is ever accepted and ignored.
 import { Value } from "typebox/value";
 import { ReflexiaError } from "../../../errors/index.ts";
+import { MODEL_PARAMETER_NAMES } from "../../../services/apply-modelfile.ts";
 import { assertKnownFields } from "../../known-fields.ts";
 import { ollamaOptionsSchema, type OllamaOptions } from "../../schemas/ollama.ts";
 
@@ -55,4 +56,13 @@ export function modelParameterProblem(name: string, value: unknown): string | un
   if (name === "num_predict" && (errors.length > 0 || value === 0))
     return `${NUM_PREDICT_RULE} (got ${JSON.stringify(value)})`;
   return errors[0] ? `${errors[0].message} (got ${JSON.stringify(value)})` : undefined;
+}
+
+/**
+ * modelParameterProblem for a published model's params layer (pull, import-ollama: the store's parameterProblem):
+ * only the parameters a model applies are held to their range; others are kept as published (show lists them,
+ * inference ignores them), as Ollama keeps them.
+ */
+export function publishedParameterProblem(name: string, value: unknown): string | undefined {
+  return (MODEL_PARAMETER_NAMES as readonly string[]).includes(name) ? modelParameterProblem(name, value) : undefined;
 }
