@@ -154,9 +154,12 @@ describe("pull by name from an Ollama-protocol registry", () => {
     expect(r.manifest).toMatchObject({ name: `${host.replace(":", "_")}/library/tiny`, tag: "latest" });
     // The configured registry named https://: refused by a plain-http server without insecure, reached with it.
     const https = { ollama: registry.url.replace(/^http:/, "https:"), huggingface: nowhere.huggingface };
-    await expect(store.pullFromRegistry("tiny", { bases: https })).rejects.toMatchObject({
-      code: "RFX_DOWNLOAD_FAILED",
-    });
+    const tls = await store.pullFromRegistry("tiny", { bases: https }).catch((e: Error) => e);
+    expect(tls).toMatchObject({ code: "RFX_DOWNLOAD_FAILED" });
+    // One sentence naming the remedy, not OpenSSL's multi-line text.
+    expect((tls as Error).message).toBe(
+      `pull model manifest ${https.ollama}/v2/library/tiny/manifests/latest: the server answered in plain HTTP, not HTTPS; if it speaks plain HTTP, pull with --insecure (the API's insecure: true)`,
+    );
     const plain = await store.pullFromRegistry("tiny", { bases: https, insecure: true });
     expect(plain.manifest).toMatchObject({ name: "tiny", tag: "latest" });
   });

@@ -288,6 +288,11 @@ describe("pull failures leave the store unchanged", () => {
       code: "RFX_DOWNLOAD_FAILED",
     });
     await expect(store.pull(`file://${gguf.path}`, { name: "web" })).rejects.toMatchObject({ code: "RFX_VALIDATION" });
+    // https:// to a plain-http server: one sentence with the remedy, not OpenSSL's multi-line text.
+    const tls = await store.pull(`${base.replace(/^http:/, "https:")}/model.gguf`, { name: "web" }).catch((e) => e);
+    expect(tls).toMatchObject({ code: "RFX_DOWNLOAD_FAILED" });
+    expect(tls.message).toMatch(/failed: the server answered in plain HTTP, not HTTPS; use its http:\/\/ URL/);
+    expect(tls.message).not.toContain("\n");
     await expect(store.pull(`${base}/model.gguf`, { name: "keep", tag: "f16" })).rejects.toMatchObject({
       code: "RFX_MODEL_EXISTS",
     });

@@ -5,6 +5,7 @@ import { open, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { ReflexiaError } from "../errors/index.ts";
 import { feedHash } from "./atomic-fs.ts";
+import { fetchFailureReason } from "./fetch-failure.ts";
 import { startTransferWatchdog, type TransferWatchdog } from "./transfer-watchdog.ts";
 import type { DownloadProgress } from "./types.ts";
 
@@ -111,8 +112,8 @@ export async function downloadWithResume(options: DownloadWithResumeOptions): Pr
       if (watchdog.tripped) throw watchdog.tripped;
       if (isAbort(e, signal))
         throw new ReflexiaError("RFX_CANCELLED", `download of ${url} cancelled`, { receivedBytes: offset });
-      const cause = (e as Error & { cause?: Error }).cause?.message ?? (e as Error).message;
-      throw new ReflexiaError("RFX_DOWNLOAD_FAILED", `download of ${url} failed: ${cause}`, { url }, { cause: e });
+      const why = fetchFailureReason(e, "use its http:// URL if it serves plain HTTP");
+      throw new ReflexiaError("RFX_DOWNLOAD_FAILED", `download of ${url} failed: ${why}`, { url }, { cause: e });
     }
 
     if (res.status === 416 && offset > 0) {

@@ -7,6 +7,7 @@ import type { Config } from "../config/index.ts";
 import { ReflexiaError } from "../errors/index.ts";
 import { readGgufHeader } from "../gguf/index.ts";
 import { downloadWithResume } from "./download-with-resume.ts";
+import { fetchFailureReason } from "./fetch-failure.ts";
 import { digestHex, modelNotFound, type ModelCatalog, type StagedFile } from "./model-catalog.ts";
 import { parseRegistryName, type RegistryBases } from "./parse-registry-name.ts";
 import { OLLAMA_MODEL_MEDIA_TYPE } from "./read-ollama-models.ts";
@@ -119,8 +120,8 @@ export async function pullFromRegistry(
     });
   } catch (e) {
     if (opts.signal?.aborted) throw new ReflexiaError("RFX_CANCELLED", `pull of ${name.display} cancelled`);
-    const cause = (e as Error & { cause?: Error }).cause?.message ?? (e as Error).message;
-    throw new ReflexiaError("RFX_DOWNLOAD_FAILED", `pull model manifest ${manifestUrl}: ${cause}`, {
+    const why = fetchFailureReason(e, "if it speaks plain HTTP, pull with --insecure (the API's insecure: true)");
+    throw new ReflexiaError("RFX_DOWNLOAD_FAILED", `pull model manifest ${manifestUrl}: ${why}`, {
       url: manifestUrl,
     });
   }
