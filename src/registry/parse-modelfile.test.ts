@@ -45,5 +45,16 @@ describe("Modelfile parser", () => {
     expect(() => parseModelfile("FROM x\nMESSAGE wizard hi", "M", NAMES)).toThrow(/^M:2: MESSAGE needs a role/);
     expect(() => parseModelfile("FROM x\nADAPTER ./lora.gguf", "M", NAMES)).toThrow(/^M:2: ADAPTER/);
     expect(() => parseModelfile("SYSTEM hi", "M", NAMES)).toThrow(/^M:1: no FROM/);
+    expect(() => parseModelfile('FROM x\nMESSAGE user "never closed', "M", NAMES)).toThrow(
+      /^M:2: unterminated quoted value/,
+    );
+  });
+
+  it("takes a quoted word leading plain text as text, quotes included (the quote is closed)", () => {
+    const text = 'FROM x\nMESSAGE user "quoted" words\nSYSTEM "Be" brief';
+    expect(parseModelfile(text, "M", NAMES).settings).toEqual({
+      messages: [{ role: "user", content: '"quoted" words' }],
+      system: '"Be" brief',
+    });
   });
 });

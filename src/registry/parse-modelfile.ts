@@ -52,8 +52,12 @@ export function parseModelfile(
         }
         return body.slice(0, -3);
       }
+      // A quoted word leading plain text (MESSAGE user "quoted" words) is text, quotes and all: the quote is closed.
+      if (value.startsWith('"') && !(value.endsWith('"') && value.length >= 2)) {
+        if (!/^"(?:[^"\\]|\\.)*"/.test(value)) fail(lineNo, "unterminated quoted value");
+        return value;
+      }
       if (value.startsWith('"')) {
-        if (!value.endsWith('"') || value.length < 2) fail(lineNo, "unterminated quoted value");
         try {
           return JSON.parse(value) as string;
         } catch {
