@@ -274,9 +274,22 @@ describe("pull failures leave the store unchanged", () => {
     expect(await snapshotStore(store)).toEqual(before);
   });
 
-  it("a file that is not GGUF → RFX_INVALID_GGUF, download discarded", async () => {
-    await expect(store.pull(`${base}/notes.txt`, { name: "web" })).rejects.toMatchObject({ code: "RFX_INVALID_GGUF" });
+  it("a file that is not GGUF → RFX_INVALID_GGUF naming the URL, download discarded", async () => {
+    await expect(store.pull(`${base}/notes.txt`, { name: "web" })).rejects.toMatchObject({
+      code: "RFX_INVALID_GGUF",
+      message: `${base}/notes.txt: not a GGUF file (bad magic); only GGUF files can be pulled`,
+    });
     expect(await snapshotStore(store)).toEqual(before);
+  });
+
+  it("without --tag, a name whose tag the file type would take is refused once the header is in, not after the whole file", async () => {
+    const seen: number[] = [];
+    const err = await store
+      .pull(`${base}/model.gguf`, { name: "keep", onProgress: (p) => seen.push(p.receivedBytes) })
+      .catch((e) => e);
+    expect(err).toMatchObject({ code: "RFX_MODEL_EXISTS", message: expect.stringContaining("keep:f16") });
+    expect(Math.max(...seen)).toBeLessThan(gguf.bytes.length);
+    expect((await snapshotStore(store)).listing).toEqual(before.listing);
   });
 
   it("an unreachable server, a non-http URL and an existing tag fail before writing anything", async () => {

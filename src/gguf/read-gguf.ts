@@ -57,6 +57,8 @@ export interface GgufHeader {
 export interface ReadGgufHeaderOptions {
   /** Arrays with more elements are summarised instead of kept. Defaults to 64. */
   maxArrayLength?: number;
+  /** Accept a file that ends before its tensor data does (a download in progress: only the header is read). Defaults to false. */
+  dataMayBeCut?: boolean;
 }
 
 const GGUF_MAGIC = 0x46554747; // "GGUF" read as little-endian u32
@@ -293,7 +295,7 @@ export async function readGgufHeader(path: string, options: ReadGgufHeaderOption
       }
       const dataOffset = Math.ceil(r.offset / alignment) * alignment;
       const dataEnd = tensors.reduce((m, t) => Math.max(m, dataOffset + t.offset + t.sizeBytes), dataOffset);
-      if (tensors.length > 0 && dataEnd > fileSizeBytes) {
+      if (tensors.length > 0 && dataEnd > fileSizeBytes && options.dataMayBeCut !== true) {
         throw invalid(path, `truncated (tensor data ends at ${dataEnd} bytes, file has ${fileSizeBytes})`);
       }
       return summarise({

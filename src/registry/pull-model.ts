@@ -2,7 +2,7 @@
 import { createHash } from "node:crypto";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
-import { ReflexiaError } from "../errors/index.ts";
+import { isReflexiaError, ReflexiaError } from "../errors/index.ts";
 import { readGgufHeader, type GgufHeader } from "../gguf/index.ts";
 import { downloadWithResume } from "./download-with-resume.ts";
 import { tagFromFileType } from "./file-types.ts";
@@ -42,6 +42,24 @@ export async function pullModel(catalog: ModelCatalog, url: string, opts: PullOp
   const partPath = join(catalog.partialDir, `${key}.part`);
   const metaPath = join(catalog.partialDir, `${key}.json`);
   const release = await acquirePidLock(join(catalog.partialDir, `${key}.lock`), 0, `the download of ${url}`);
+  // Without --tag the tag is the file type: read from the header as soon as it has arrived, so a taken tag is refused
+  // then, not after the whole file (the partial is kept: the same pull with --force or --tag resumes it).
+  const early = new AbortController();
+  let taken: ReflexiaError | undefined;
+  let nextTry = 0;
+  const checkTag = async (received: number) => {
+    if (opts.tag !== undefined || opts.force || taken || received < nextTry) return;
+    nextTry = Math.max(received * 2, 64 * 1024);
+    const header = await readGgufHeader(partPath, { dataMayBeCut: true }).catch(() => undefined);
+    if (!header) return;
+    nextTry = Infinity;
+    const tag = tagFromFileType(header.fileType);
+    if (await catalog.readManifest(opts.name, tag)) {
+      taken = modelExists(`${opts.name}:${tag}`);
+      early.abort();
+    }
+  };
+  let checking = Promise.resolve();
   const discard = async () => {
     await rm(partPath, { force: true });
     await rm(metaPath, { force: true });
@@ -51,11 +69,19 @@ export async function pullModel(catalog: ModelCatalog, url: string, opts: PullOp
       url: parsedUrl.href,
       partPath,
       metaPath,
-      onProgress: opts.onProgress,
-      signal: opts.signal,
+      onProgress: (p) => {
+        opts.onProgress?.(p);
+        checking = checking.then(() => checkTag(p.receivedBytes));
+      },
+      signal: opts.signal ? AbortSignal.any([opts.signal, early.signal]) : early.signal,
       readTimeoutSeconds: opts.readTimeoutSeconds,
       minBytesPerSecond: opts.minBytesPerSecond,
+    }).catch(async (e: unknown) => {
+      await checking;
+      throw taken ?? e;
     });
+    await checking;
+    if (taken) throw taken;
     if (expected !== undefined && dl.sha256 !== expected) {
       await discard();
       throw new ReflexiaError(
@@ -69,7 +95,9 @@ export async function pullModel(catalog: ModelCatalog, url: string, opts: PullOp
       header = await readGgufHeader(partPath);
     } catch (e) {
       await discard();
-      throw e;
+      // The part file is the store's internals: name what the user gave.
+      const why = isReflexiaError(e) ? e.message.replace(`${partPath}: `, "") : String(e);
+      throw new ReflexiaError("RFX_INVALID_GGUF", `${url}: ${why}; only GGUF files can be pulled`, { url });
     }
     const staged: StagedFile = {
       path: partPath,
