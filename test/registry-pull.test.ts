@@ -292,6 +292,14 @@ describe("pull failures leave the store unchanged", () => {
     expect((await snapshotStore(store)).listing).toEqual(before.listing);
   });
 
+  it("a --tag naming another quantization than the file's is refused (the tag is the quantization)", async () => {
+    await expect(store.pull(`${base}/model.gguf`, { name: "web", tag: "q4_0" })).rejects.toMatchObject({
+      code: "RFX_VALIDATION",
+      message: expect.stringContaining('tag "q4_0" names the quantization q4_0, but the file is f16'),
+    });
+    expect((await snapshotStore(store)).listing).toEqual(before.listing);
+  });
+
   it("an unreachable server, a non-http URL and an existing tag fail before writing anything", async () => {
     const server2 = createServer();
     await new Promise<void>((r) => server2.listen(0, "127.0.0.1", r));

@@ -56,7 +56,7 @@ describe("createModelStore: add / list / resolve / show", () => {
   it("resolves name:tag to the blob, and a bare name to the configured default quantization", async () => {
     const store = freshStore("q8_0");
     await store.add(tiny.path, { name: "m", tag: "f16" });
-    await store.add(other.path, { name: "m", tag: "q8_0" }); // tags are labels; the file type stays f16
+    await store.quantize("m", ["q8_0"]);
     const exact = await store.resolve("m:f16");
     expect(exact).toMatchObject({ name: "m", tag: "f16", quantization: "f16", sizeBytes: tiny.bytes.length });
     expect(readFileSync(exact.path).equals(tiny.bytes)).toBe(true);
@@ -65,6 +65,19 @@ describe("createModelStore: add / list / resolve / show", () => {
     await expectCode(store.resolve("m:q4_0"), "RFX_MODEL_NOT_FOUND");
     await expectCode(store.resolve("nope"), "RFX_MODEL_NOT_FOUND");
     await expectCode(store.resolve("bad name!"), "RFX_VALIDATION");
+  });
+
+  it("a tag that names a quantization must be the file's; other tags are labels", async () => {
+    const store = freshStore();
+    await expect(store.add(tiny.path, { name: "m", tag: "q8_0" })).rejects.toMatchObject({
+      code: "RFX_VALIDATION",
+      message: expect.stringContaining('tag "q8_0" names the quantization q8_0, but the file is f16'),
+    });
+    await expect(store.add(tiny.path, { name: "m", tag: "Q4_K_M" })).rejects.toMatchObject({ code: "RFX_VALIDATION" });
+    expect(await store.list()).toEqual([]);
+    await store.add(tiny.path, { name: "m", tag: "F16" });
+    await store.add(tiny.path, { name: "m", tag: "7b-instruct" });
+    expect((await store.variants("m")).map((v) => v.tag)).toEqual(["7b-instruct", "F16"]);
   });
 
   it("falls back to the smallest variant when the default quantization is absent", async () => {

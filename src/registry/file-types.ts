@@ -1,4 +1,5 @@
 // Precision order of GGUF file types, so variants sort and the best source for re-quantization is found.
+import { ReflexiaError } from "../errors/index.ts";
 
 /** Approximate bits per weight of llama.cpp file types; only the order matters (higher = more precise). */
 const BITS_PER_WEIGHT: Record<string, number> = {
@@ -54,4 +55,19 @@ export function tagFromFileType(fileType: string): string {
     .replace(/[^a-z0-9._-]+/g, "-")
     .replace(/^[^a-z0-9]+|-+$/g, "");
   return tag || "latest";
+}
+
+/**
+ * RFX_VALIDATION when `tag` is a quantization name (any case) other than the file's own type: a tag that names a
+ * quantization is the quantization (README: `name:tag` where the tag is the quantization), so `m:q8_0` never holds a
+ * q4_0 file. Any other tag (`latest`, `7b-instruct`) is a label and fits every file.
+ */
+export function assertTagFitsFileType(name: string, tag: string, fileType: string): void {
+  const named = tag.toLowerCase();
+  if (BITS_PER_WEIGHT[named] === undefined || named === fileType.toLowerCase()) return;
+  throw new ReflexiaError(
+    "RFX_VALIDATION",
+    `tag ${JSON.stringify(tag)} names the quantization ${named}, but the file is ${fileType}: use --tag ${tagFromFileType(fileType)} (or leave it out), or a tag that is not a quantization name`,
+    { model: `${name}:${tag}`, fileType },
+  );
 }

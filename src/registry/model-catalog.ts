@@ -15,7 +15,7 @@ import {
   type MemoryEstimate,
 } from "../gguf/index.ts";
 import { copyFileHashed, feedHash, fsyncDir, fsyncFile, isOrphanTemp, tempPath, writeFileAtomic } from "./atomic-fs.ts";
-import { compareByPrecision, tagFromFileType } from "./file-types.ts";
+import { assertTagFitsFileType, compareByPrecision, tagFromFileType } from "./file-types.ts";
 import { assertModelName, assertTag, formatModelRef, parseModelRef } from "./parse-model-ref.ts";
 import { isRemoteManifest, remoteManifest } from "./remote-variants.ts";
 import { withStoreLock } from "./store-lock.ts";
@@ -562,6 +562,8 @@ export function createModelCatalog(options: ModelCatalogOptions): ModelCatalog {
     assertModelName(opts.name);
     if (opts.tag !== undefined) assertTag(opts.tag);
     const abs = resolvePath(path);
+    // A tag the user chose (a registry's or Ollama's tags are the publisher's, stored as published).
+    if (opts.tag !== undefined) assertTagFitsFileType(opts.name, opts.tag, (await readGgufHeader(abs)).fileType);
     const staged = await stageCopy(
       abs,
       opts.name,
@@ -660,6 +662,7 @@ export function createModelCatalog(options: ModelCatalogOptions): ModelCatalog {
         temps.push(out);
         await job.produce(out);
         const file = await stageInPlace(out, name, job.tag, job.source);
+        assertTagFitsFileType(name, file.tag, file.header.fileType);
         if (job.modelfile) file.modelfile = job.modelfile;
         staged.push(file);
       }

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { isReflexiaError, ReflexiaError } from "../errors/index.ts";
 import { readGgufHeader, type GgufHeader } from "../gguf/index.ts";
 import { downloadWithResume } from "./download-with-resume.ts";
-import { tagFromFileType } from "./file-types.ts";
+import { assertTagFitsFileType, tagFromFileType } from "./file-types.ts";
 import { modelExists, type ModelCatalog, type StagedFile } from "./model-catalog.ts";
 import { assertModelName, assertTag } from "./parse-model-ref.ts";
 import { acquirePidLock } from "./store-lock.ts";
@@ -99,6 +99,8 @@ export async function pullModel(catalog: ModelCatalog, url: string, opts: PullOp
       const why = isReflexiaError(e) ? e.message.replace(`${partPath}: `, "") : String(e);
       throw new ReflexiaError("RFX_INVALID_GGUF", `${url}: ${why}; only GGUF files can be pulled`, { url });
     }
+    // The file stays in partial/: the same URL with a fitting tag completes at once.
+    if (opts.tag !== undefined) assertTagFitsFileType(opts.name, opts.tag, header.fileType);
     const staged: StagedFile = {
       path: partPath,
       sha256: dl.sha256,
