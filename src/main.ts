@@ -183,7 +183,13 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
               `default model failed to load: ${isReflexiaError(e) ? e.message : String(e)}` +
               (missing ? " (set DEFAULT_MODEL to a model in the store, see `reflexia models list`, and restart)" : ""),
           };
-          app.log.error({ err: e }, "warm-up failed");
+          // No default model in the store is a setup choice the operator fixes with DEFAULT_MODEL, not a fault: one
+          // line saying so, where a failed load (a bad file, no memory) is an error with its stack.
+          if (missing)
+            app.log.warn(
+              `warm-up skipped: the default model ${JSON.stringify(config.models.default)} is not in the store; set DEFAULT_MODEL to one that is (\`reflexia models list\`) and restart, or name a model in each request`,
+            );
+          else app.log.error({ err: e }, "warm-up failed");
           throw e;
         });
   ready.catch(() => {});

@@ -166,7 +166,7 @@ describe("models synth / list / show / quantize / cp / rm", () => {
 
   it("show prints architecture, parameters, context length, quantization, file size and estimated memory", async () => {
     const r = await cli("show", "t:q4_0");
-    expect(r.exitCode).toBe(0);
+    expect(r.exitCode, r.stderr).toBe(0);
     for (const re of [
       /Architecture\s+llama/,
       /Parameters\s+[\d.]+M/,
@@ -177,18 +177,18 @@ describe("models synth / list / show / quantize / cp / rm", () => {
     ]) {
       expect(r.stdout).toMatch(re);
     }
+    // --json is GET /api/models/NAME:TAG's object, as through a server.
     const json = JSON.parse((await cli("show", "t", "--json")).stdout);
-    expect(json).toMatchObject({ name: "t", tag: "q4_0", gguf: { architecture: "llama", fileType: "q4_0" } });
+    expect(json).toMatchObject({ name: "t:q4_0", kind: "local", architecture: "llama", file_type: "q4_0" });
     // The file's real size replaces the estimated weights; the rest comes from the estimator for these dims.
     const b = estimateMemoryBreakdown("tiny", "q4_0", 4096);
-    expect(json.estimatedMemory).toEqual({
-      weightsBytes: json.sizeBytes,
-      repackBytes: b.repackBytes,
-      kvCacheBytes: b.kvCacheBytes,
-      computeBytes: b.computeBytes,
-      totalBytes: json.estimatedMemoryBytes,
+    expect(json.estimated_memory).toEqual({
+      weights_bytes: json.size_bytes,
+      repack_bytes: b.repackBytes,
+      kv_cache_bytes: b.kvCacheBytes,
+      compute_bytes: b.computeBytes,
+      total_bytes: json.size_bytes + b.repackBytes + b.kvCacheBytes + b.computeBytes,
     });
-    expect(json.estimatedMemoryBytes).toBe(json.sizeBytes + b.repackBytes + b.kvCacheBytes + b.computeBytes);
   });
 
   it("quantize creates the missing variants from the most precise one and skips existing ones", async () => {

@@ -10,7 +10,7 @@ import type { BenchmarkModelRef } from "../bench/history.ts";
 import { headlineOf, trendOf } from "../bench/run-metrics.ts";
 import { COMPLEXITY_LEVELS, type ComplexityLevel } from "../policy/index.ts";
 import { printJson } from "./output.ts";
-import { parseIntOption, parseListOption } from "./parse-options.ts";
+import { parseIntOption, parseListOption, parseQuantizationList } from "./parse-options.ts";
 
 /**
  * The product guide's kinds (inference, rag, memory, throughput), the quality of each quantization against the most
@@ -102,7 +102,7 @@ export function registerBenchmarkCommand(program: Command, getContext: CliContex
     .option(
       "--quantization <list>",
       "variants of the default (or --model) model to measure, e.g. q4_0,q5_k_m,f16; missing ones are quantized for the run",
-      parseListOption,
+      (v: string) => parseQuantizationList("--quantization", v),
     )
     .option("--shape <shape>", "synthesize a model of this shape (tiny, small, 1b, 3b, 7b) first, as bench-<shape>")
     .option("--keep", "keep the variants --shape / --quantization made (default: removed after the run)")

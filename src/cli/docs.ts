@@ -3,19 +3,28 @@ import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
 import { Presets, SingleBar } from "cli-progress";
 import type { Command } from "commander";
-import type { DocumentBody, DocumentListBody, ReflexiaClient } from "../client/index.ts";
+import type { DocumentBody, DocumentListBody, RagQueryBody, ReflexiaClient } from "../client/index.ts";
+import { documentListJson, ragQueryJson } from "../http/routes/documents.ts";
 import { expandPaths } from "../services/rag/expand-paths.ts";
 import type { CliContextFactory } from "./context.ts";
 import { printJson, table } from "./output.ts";
 import { parseIntOption } from "./parse-options.ts";
 
-function printDocuments(docs: { id: string; title: string; type: string; size: number; chunks: number }[]): void {
-  process.stdout.write(table(docs, ["id", "title", "type", "size", "chunks"]) + "\n");
+/** `docs list`: the page as GET /api/documents answers, whether from the server or built here (one --json shape). */
+function printDocuments(page: DocumentListBody, json: boolean | undefined): void {
+  if (json) return printJson(page);
+  const rows = page.documents.map((d) => ({ ...d, chunks: d.chunk_count }));
+  process.stdout.write(table(rows, ["id", "title", "type", "size", "chunks"]) + "\n");
 }
 
-interface RagQueryBody {
-  results: { score: number; title: string; chunk_index: number; text: string }[];
-  timings: { total_ms: number };
+/** `docs query`: the answer as POST /api/rag/query gives it, from the server or built here (one --json shape). */
+function printQuery(r: RagQueryBody, json: boolean | undefined): void {
+  if (json) return printJson(r);
+  for (const [i, x] of r.results.entries())
+    process.stdout.write(
+      `${i + 1}. [${x.score.toFixed(3)}] ${x.title} #${x.chunk_index}\n   ${x.text.slice(0, 200).replace(/\s+/g, " ")}\n`,
+    );
+  process.stdout.write(`(${r.timings.total_ms.toFixed(1)} ms)\n`);
 }
 
 /** `docs add` through the running server: each file posted to /api/documents, so the server sees it at once. */
@@ -96,16 +105,14 @@ export function registerDocsCommand(program: Command, getContext: CliContextFact
     .option("--limit <n>", "page size", parseIntOption("--limit", 1, 10_000), 100)
     .action(async (opts: { json?: boolean; limit: number }) => {
       const server = await (await getContext()).server();
-      if (server) {
-        const page = await server.call<DocumentListBody>("GET", `/api/documents?limit=${opts.limit}`);
-        if (opts.json) return printJson(page);
-        return printDocuments(page.documents.map((d) => ({ ...d, chunks: d.chunk_count })));
-      }
+      if (server)
+        return printDocuments(
+          await server.call<DocumentListBody>("GET", `/api/documents?limit=${opts.limit}`),
+          opts.json,
+        );
       const rag = await open();
       try {
-        const page = await rag.service.list({ offset: 0, limit: opts.limit });
-        if (opts.json) printJson(page);
-        else printDocuments(page.documents.map((d) => ({ ...d, chunks: d.chunkCount })));
+        printDocuments(documentListJson(await rag.service.list({ offset: 0, limit: opts.limit })), opts.json);
       } finally {
         await rag.close();
       }
@@ -131,24 +138,14 @@ export function registerDocsCommand(program: Command, getContext: CliContextFact
     .option("--json", "machine-readable output")
     .action(async (question: string, opts: { topK?: number; json?: boolean }) => {
       const server = await (await getContext()).server();
-      if (server) {
-        const r = await server.call<RagQueryBody>("POST", "/api/rag/query", { query: question, top_k: opts.topK });
-        if (opts.json) return printJson(r);
-        for (const [i, x] of r.results.entries())
-          process.stdout.write(
-            `${i + 1}. [${x.score.toFixed(3)}] ${x.title} #${x.chunk_index}\n   ${x.text.slice(0, 200).replace(/\s+/g, " ")}\n`,
-          );
-        return void process.stdout.write(`(${r.timings.total_ms.toFixed(1)} ms)\n`);
-      }
+      if (server)
+        return printQuery(
+          await server.call<RagQueryBody>("POST", "/api/rag/query", { query: question, top_k: opts.topK }),
+          opts.json,
+        );
       const rag = await open();
       try {
-        const r = await rag.service.query(question, { topK: opts.topK });
-        if (opts.json) return printJson(r);
-        for (const [i, x] of r.results.entries())
-          process.stdout.write(
-            `${i + 1}. [${x.score.toFixed(3)}] ${x.title} #${x.chunkIndex}\n   ${x.text.slice(0, 200).replace(/\s+/g, " ")}\n`,
-          );
-        process.stdout.write(`(${r.timings.totalMs.toFixed(1)} ms)\n`);
+        printQuery(ragQueryJson(question, await rag.service.query(question, { topK: opts.topK })), opts.json);
       } finally {
         await rag.close();
       }

@@ -1,8 +1,15 @@
 // `reflexia generate "…"`: one answer, streamed to the terminal, with its timings.
 import type { Command } from "commander";
-import { openLocalModel, resolveLocalModel, runLocalGeneration } from "../services/run-local-generation.ts";
-import type { ReflexiaClient } from "../client/index.ts";
+import {
+  openLocalModel,
+  resolveLocalModel,
+  runLocalGeneration,
+  type LocalGenerationResult,
+} from "../services/run-local-generation.ts";
+import type { GenerateFinal, ReflexiaClient } from "../client/index.ts";
+import { parseModelRef } from "../registry/index.ts";
 import type { CliContext, CliContextFactory } from "./context.ts";
+import { withDefaultModelHint } from "./default-model-hint.ts";
 import { printJson } from "./output.ts";
 import { parseIntOption, parseNumberOption } from "./parse-options.ts";
 
@@ -25,53 +32,153 @@ export function registerGenerateCommand(program: Command, getContext: CliContext
     .option("--stop <s...>", "stop sequences")
     .option("--raw", "send the prompt without the chat template")
     .option("--json", "print one JSON object with the text, token counts and timings")
-    .action(async (prompt: string, opts) => {
+    .action(async (prompt: string, opts: GenerateCliOptions) => {
       const ctx = await getContext();
       const server = await ctx.server();
-      if (!prompt) return loadOnly(ctx, server, opts);
-      if (server) return generateThroughServer(server, ctx.loaded.config.models.default, prompt, opts);
-      await ctx.ensureDefaultModel({ quiet: opts.json });
-      const engine = await ctx.getEngine();
-      const ac = new AbortController();
-      process.once("SIGINT", () => ac.abort());
-      const result = await runLocalGeneration({ engine, store: ctx.store, config: ctx.loaded.config }, prompt, {
-        model: opts.model,
-        role: opts.role,
-        maxTokens: opts.maxTokens,
-        temperature: opts.temperature,
-        topP: opts.topP,
-        topK: opts.topK,
-        seed: opts.seed,
-        stop: opts.stop,
-        raw: opts.raw,
-        signal: ac.signal,
-        onText: opts.json ? undefined : (t) => process.stdout.write(t),
-      });
-      if (opts.json) {
-        return printJson({
-          model: result.model,
-          variant: result.variant,
-          quantization: result.quantization,
-          role: result.role ?? null,
-          text: result.text,
-          finish_reason: result.finishReason,
-          prompt_tokens: result.promptTokens,
-          cached_prompt_tokens: result.cachedPromptTokens ?? 0,
-          completion_tokens: result.completionTokens,
-          timings: {
-            load_ms: result.loadMs,
-            ...result.timings,
-            tokens_per_second: tokensPerSecond(result.completionTokens, result.timings.evalMs),
-          },
-        });
+      try {
+        await generate(ctx, server, prompt, opts);
+      } catch (e) {
+        throw opts.model === undefined
+          ? await withDefaultModelHint(e, ctx.loaded.config.models.default, { server, store: ctx.store })
+          : e;
       }
-      const t = result.timings;
-      process.stdout.write("\n");
-      process.stderr.write(
-        `\n[${result.variant}] ${result.completionTokens} tokens (${result.finishReason}) · prompt ${result.promptTokens} tok in ${t.promptEvalMs.toFixed(1)} ms · ` +
-          `ttft ${t.ttftMs.toFixed(1)} ms · ${tokensPerSecond(result.completionTokens, t.evalMs).toFixed(1)} tok/s · load ${result.loadMs.toFixed(0)} ms\n`,
-      );
     });
+}
+
+/** One answer, through the server when one answered, else from a model loaded here. */
+async function generate(
+  ctx: CliContext,
+  server: ReflexiaClient | null,
+  prompt: string,
+  opts: GenerateCliOptions,
+): Promise<void> {
+  if (!prompt) return loadOnly(ctx, server, opts);
+  if (server) return generateThroughServer(server, ctx.loaded.config.models.default, prompt, opts);
+  await ctx.ensureDefaultModel({ quiet: opts.json });
+  const engine = await ctx.getEngine();
+  const ac = new AbortController();
+  process.once("SIGINT", () => ac.abort());
+  const result = await runLocalGeneration({ engine, store: ctx.store, config: ctx.loaded.config }, prompt, {
+    model: opts.model,
+    role: opts.role,
+    maxTokens: opts.maxTokens,
+    temperature: opts.temperature,
+    topP: opts.topP,
+    topK: opts.topK,
+    seed: opts.seed,
+    stop: opts.stop,
+    raw: opts.raw,
+    signal: ac.signal,
+    onText: opts.json ? undefined : (t) => process.stdout.write(t),
+  });
+  if (opts.json) return printJson(generateJsonOfLocal(result));
+  const t = result.timings;
+  process.stdout.write("\n");
+  process.stderr.write(
+    `\n[${result.variant}] ${result.completionTokens} tokens (${result.finishReason}) · prompt ${result.promptTokens} tok in ${t.promptEvalMs.toFixed(1)} ms · ` +
+      `ttft ${t.ttftMs.toFixed(1)} ms · ${tokensPerSecond(result.completionTokens, t.evalMs).toFixed(1)} tok/s · load ${result.loadMs.toFixed(0)} ms\n`,
+  );
+}
+
+/**
+ * `generate --json`, one shape whether a server answered or it ran embedded (scripts must not break when a server
+ * starts or stops): the server's snake_case, its Ollama durations in ms. `via` is the server's URL, null embedded.
+ */
+export interface GenerateJson {
+  model: string;
+  variant: string;
+  quantization: string;
+  role: string | null;
+  text: string;
+  finish_reason: string;
+  /** The whole prompt, prefix-cached tokens included (the server's prompt_eval_count leaves those out). */
+  prompt_tokens: number;
+  cached_prompt_tokens: number;
+  completion_tokens: number;
+  via: string | null;
+  timings: {
+    load_ms: number;
+    /** Waiting for a free sequence. */
+    queue_ms: number;
+    prompt_eval_ms: number;
+    /** Request to first token, loading left out (through a server: its queue wait plus prompt evaluation). */
+    ttft_ms: number;
+    /** Generation after the first token. */
+    eval_ms: number;
+    /** The whole request, loading included. */
+    total_ms: number;
+    tokens_per_second: number;
+  };
+}
+
+const NO_TIMINGS: GenerateJson["timings"] = {
+  load_ms: 0,
+  queue_ms: 0,
+  prompt_eval_ms: 0,
+  ttft_ms: 0,
+  eval_ms: 0,
+  total_ms: 0,
+  tokens_per_second: 0,
+};
+
+type LocalAnswer = Pick<
+  LocalGenerationResult,
+  "model" | "variant" | "quantization" | "role" | "text" | "finishReason" | "promptTokens" | "completionTokens"
+> &
+  Pick<LocalGenerationResult, "cachedPromptTokens" | "loadMs" | "timings">;
+
+function generateJsonOfLocal(r: LocalAnswer): GenerateJson {
+  const t = r.timings;
+  return {
+    model: r.model,
+    variant: r.variant,
+    quantization: r.quantization,
+    role: r.role ?? null,
+    text: r.text,
+    finish_reason: r.finishReason,
+    prompt_tokens: r.promptTokens,
+    cached_prompt_tokens: r.cachedPromptTokens ?? 0,
+    completion_tokens: r.completionTokens,
+    via: null,
+    timings: {
+      load_ms: r.loadMs,
+      queue_ms: t.queueMs,
+      prompt_eval_ms: t.promptEvalMs,
+      ttft_ms: t.ttftMs,
+      eval_ms: t.evalMs,
+      total_ms: r.loadMs + t.totalMs,
+      tokens_per_second: tokensPerSecond(r.completionTokens, t.evalMs),
+    },
+  };
+}
+
+function generateJsonOfServer(final: GenerateFinal, text: string, via: string): GenerateJson {
+  const ms = (ns: number) => ns / 1e6;
+  const m = final.reflexia;
+  const cached = m.cached_prompt_tokens ?? 0;
+  const loadMs = ms(final.load_duration);
+  const totalMs = ms(final.total_duration);
+  return {
+    model: m.model,
+    variant: m.variant,
+    quantization: m.quantization,
+    role: m.role ?? null,
+    text,
+    finish_reason: final.done_reason,
+    prompt_tokens: final.prompt_eval_count + cached,
+    cached_prompt_tokens: cached,
+    completion_tokens: final.eval_count,
+    via,
+    timings: {
+      load_ms: loadMs,
+      queue_ms: m.queue_ms,
+      prompt_eval_ms: ms(final.prompt_eval_duration),
+      ttft_ms: m.queue_ms + ms(final.prompt_eval_duration),
+      eval_ms: ms(final.eval_duration),
+      total_ms: totalMs,
+      tokens_per_second: tokensPerSecond(final.eval_count, ms(final.eval_duration)),
+    },
+  };
 }
 
 interface GenerateCliOptions {
@@ -93,29 +200,52 @@ interface GenerateCliOptions {
  */
 async function loadOnly(ctx: CliContext, server: ReflexiaClient | null, opts: GenerateCliOptions): Promise<void> {
   const model = opts.model ?? ctx.loaded.config.models.default;
-  let loadMs: number;
+  let json: GenerateJson;
   if (server) {
     const t0 = performance.now();
     await server.generateStream({ model, prompt: "" });
-    loadMs = performance.now() - t0;
+    const loadMs = performance.now() - t0;
+    // Ollama's load-only answer names no variant: the server's loaded list does.
+    const ps = await server.call<{ models: { name: string; details: { quantization_level: string } }[] }>(
+      "GET",
+      "/api/ps",
+    );
+    const loaded = ps.models.find((m) => m.name === model || m.name.startsWith(`${model}:`));
+    const variant = loaded?.name ?? model;
+    json = {
+      model: parseModelRef(variant).name,
+      variant,
+      quantization: loaded?.details.quantization_level.toLowerCase() ?? "",
+      role: null,
+      text: "",
+      finish_reason: "load",
+      prompt_tokens: 0,
+      cached_prompt_tokens: 0,
+      completion_tokens: 0,
+      via: server.baseUrl,
+      timings: { ...NO_TIMINGS, load_ms: loadMs, total_ms: loadMs },
+    };
   } else {
     await ctx.ensureDefaultModel({ quiet: opts.json });
     const variant = await resolveLocalModel(ctx.store, ctx.loaded.config, model);
     const opened = await openLocalModel(await ctx.getEngine(), ctx.loaded.config, variant.path);
     await opened.model.dispose();
-    loadMs = opened.loadMs;
-  }
-  if (opts.json) {
-    return printJson({
-      model,
+    const t = { queueMs: 0, promptEvalMs: 0, ttftMs: 0, evalMs: 0, totalMs: 0, interTokenMs: [] };
+    json = generateJsonOfLocal({
+      role: undefined,
+      model: variant.name,
+      variant: `${variant.name}:${variant.tag}`,
+      quantization: variant.quantization,
       text: "",
-      finish_reason: "load",
-      prompt_tokens: 0,
-      completion_tokens: 0,
-      ...(server ? { via: server.baseUrl } : {}),
-      timings: { load_ms: loadMs },
+      finishReason: "stop",
+      promptTokens: 0,
+      completionTokens: 0,
+      loadMs: opened.loadMs,
+      timings: t,
     });
   }
+  json.finish_reason = "load";
+  if (opts.json) return printJson(json);
   process.stderr.write(
     `loaded ${model}${server ? ` on ${server.baseUrl}` : ""}; the prompt was empty, so nothing was generated\n`,
   );
@@ -154,35 +284,12 @@ async function generateThroughServer(
       },
     },
   );
-  const ms = (ns: number) => ns / 1e6;
-  // The whole prompt, as embedded reports it: prompt_eval_count leaves out what the server's prefix cache held.
-  const cached = final.reflexia.cached_prompt_tokens ?? 0;
-  const promptTokens = final.prompt_eval_count + cached;
-  const tps = tokensPerSecond(final.eval_count, ms(final.eval_duration));
-  if (opts.json) {
-    return printJson({
-      model: final.reflexia.model,
-      variant: final.reflexia.variant,
-      quantization: final.reflexia.quantization,
-      role: final.reflexia.role ?? null,
-      text,
-      finish_reason: final.done_reason,
-      prompt_tokens: promptTokens,
-      cached_prompt_tokens: cached,
-      completion_tokens: final.eval_count,
-      via: server.baseUrl,
-      timings: {
-        load_ms: ms(final.load_duration),
-        prompt_eval_ms: ms(final.prompt_eval_duration),
-        eval_ms: ms(final.eval_duration),
-        total_ms: ms(final.total_duration),
-        tokens_per_second: tps,
-      },
-    });
-  }
+  const json = generateJsonOfServer(final, text, server.baseUrl);
+  if (opts.json) return printJson(json);
+  const t = json.timings;
   process.stdout.write("\n");
   process.stderr.write(
-    `\n[${final.reflexia.variant} via ${server.baseUrl}] ${final.eval_count} tokens (${final.done_reason}) · prompt ${promptTokens} tok (${cached} cached) in ${ms(final.prompt_eval_duration).toFixed(1)} ms · ${tps.toFixed(1)} tok/s · load ${ms(final.load_duration).toFixed(0)} ms\n`,
+    `\n[${json.variant} via ${server.baseUrl}] ${json.completion_tokens} tokens (${json.finish_reason}) · prompt ${json.prompt_tokens} tok (${json.cached_prompt_tokens} cached) in ${t.prompt_eval_ms.toFixed(1)} ms · ${t.tokens_per_second.toFixed(1)} tok/s · load ${t.load_ms.toFixed(0)} ms\n`,
   );
 }
 

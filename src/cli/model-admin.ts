@@ -4,7 +4,7 @@ import type { Command } from "commander";
 import { ollamaShowBody } from "../http/routes/ollama/create-show.ts";
 import { configuredPullOptions, parseModelRef, type RegistryPullProgress } from "../registry/index.ts";
 import type { CliContextFactory } from "./context.ts";
-import { formatBytes, printJson, table } from "./output.ts";
+import { formatAgo, formatBytes, printJson, table } from "./output.ts";
 
 interface TagsBody {
   models: { name: string; digest: string; size: number; modified_at: string }[];
@@ -22,14 +22,6 @@ interface ShowBody {
   model_info: Record<string, unknown>;
   capabilities: string[];
 }
-
-const ago = (iso: string): string => {
-  const s = Math.max(0, (Date.now() - Date.parse(iso)) / 1000);
-  if (s < 60) return "seconds ago";
-  if (s < 3600) return `${Math.round(s / 60)} minutes ago`;
-  if (s < 86400) return `${Math.round(s / 3600)} hours ago`;
-  return `${Math.round(s / 86400)} days ago`;
-};
 
 /** One progress line per status and per whole percent, on stderr (stdout stays for results). */
 export function progressPrinter(): (p: RegistryPullProgress | Record<string, unknown>) => void {
@@ -70,7 +62,7 @@ export function registerModelAdminCommands(program: Command, getContext: CliCont
               name: m.name,
               id: m.digest.slice(0, 12),
               size: formatBytes(m.size),
-              modified: ago(m.modified_at),
+              modified: formatAgo(m.modified_at),
             })),
             ["name", "id", "size", "modified"],
           ) + "\n",
@@ -97,9 +89,8 @@ export function registerModelAdminCommands(program: Command, getContext: CliCont
             until: m.expires_at,
           })),
           ["name", "size", "processor", "context", "until"],
-        ) || "NAME  SIZE  PROCESSOR  CONTEXT  UNTIL",
+        ) + "\n",
       );
-      process.stdout.write("\n");
     });
 
   program

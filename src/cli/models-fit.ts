@@ -26,15 +26,22 @@ function printReport(r: FitReport): void {
     `bandwidth (ggml copy, this run): CPU ${GB(r.bandwidth.cpuBytesPerSecond)}${r.backend === "cpu" ? "" : `, GPU ${GB(r.bandwidth.gpuBytesPerSecond)}`}`,
     "",
     table(
-      r.rows.map((x) => ({
-        variant: x.variant,
-        file: formatBytes(x.fileBytes),
-        ram: `${formatBytes(x.ramBytes)}${x.fitsRam ? "" : " (over budget)"}`,
-        vram: x.vramBytes > 0 ? `${formatBytes(x.vramBytes)}${x.fitsVram ? "" : " (does not fit)"}` : "-",
-        "gpu layers": `${x.gpuLayers}/${x.totalLayers}`,
-        "decode tok/s (bound)": x.decodeTokensPerSecond === null ? "-" : x.decodeTokensPerSecond.toFixed(1),
-      })),
+      r.rows.map((x) =>
+        x.kind === "remote"
+          ? { variant: x.variant, file: "remote", ram: "-", vram: "-", "gpu layers": "-", "decode tok/s (bound)": "-" }
+          : {
+              variant: x.variant,
+              file: formatBytes(x.fileBytes),
+              ram: `${formatBytes(x.ramBytes)}${x.fitsRam ? "" : " (over budget)"}`,
+              vram: x.vramBytes > 0 ? `${formatBytes(x.vramBytes)}${x.fitsVram ? "" : " (does not fit)"}` : "-",
+              "gpu layers": `${x.gpuLayers}/${x.totalLayers}`,
+              "decode tok/s (bound)": x.decodeTokensPerSecond === null ? "-" : x.decodeTokensPerSecond.toFixed(1),
+            },
+      ),
     ),
+    ...(r.rows.some((x) => x.kind === "remote")
+      ? ["remote: served by its upstream endpoints through `reflexia serve`; it takes no memory on this machine."]
+      : []),
     "",
     "decode tok/s (bound): one stream at an empty context, every weight read once per token at the measured bandwidth.",
     "It is an upper bound for models far larger than the CPU caches; `reflexia benchmark engine` measures the real rate.",

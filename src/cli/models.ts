@@ -3,16 +3,15 @@
 // and a removed model is unloaded first), the others write the store directly (see EMBEDDED_NOTE).
 import { Command } from "commander";
 import type { ModelDetailsBody, ModelsBody, QuantizeProgressLine } from "../client/api-types.ts";
+import { modelDetailsBody } from "../http/routes/models.ts";
 import type { ReflexiaClient } from "../client/index.ts";
 import cliProgress from "cli-progress";
 import { QUANTIZATIONS, type Config, type Quantization } from "../config/index.ts";
 import { ReflexiaError, toReflexiaError } from "../errors/index.ts";
 import {
   parseModelRef,
-  publicRemoteSpec,
   remoteSpecFromFields,
   UNQUANTIZED_FILE_TYPES,
-  type ModelDetails,
   type ModelListing,
   type ModelManifest,
   type ModelStore,
@@ -20,7 +19,7 @@ import {
   type SynthProgress,
 } from "../registry/index.ts";
 import { formatBytes, printJson, reportError, table } from "./output.ts";
-import { parseIntOption, parseListOption } from "./parse-options.ts";
+import { parseIntOption, parseQuantizationList } from "./parse-options.ts";
 
 import type { VariantQuality } from "../registry/variant-quality.ts";
 
@@ -90,29 +89,6 @@ interface ShowView {
   /** Null through a server: the file is on its machine. */
   path: string | null;
   variants: string[];
-}
-
-function showViewOfDetails(d: ModelDetails): ShowView {
-  return {
-    ref: `${d.name}:${d.tag}`,
-    architecture: d.gguf.architecture,
-    parameterCount: d.gguf.parameterCount,
-    contextLength: d.gguf.contextLength,
-    quantization: d.quantization,
-    sizeBytes: d.sizeBytes,
-    contextSize: d.contextSize,
-    memory: d.estimatedMemory,
-    blockCount: d.gguf.blockCount ?? null,
-    embeddingLength: d.gguf.embeddingLength ?? null,
-    headCount: d.gguf.headCount ?? null,
-    headCountKv: d.gguf.headCountKv ?? null,
-    vocabSize: d.gguf.vocabSize ?? null,
-    digest: d.manifest.digest,
-    source: d.manifest.source,
-    createdAt: d.manifest.createdAt,
-    path: d.path,
-    variants: d.variants,
-  };
 }
 
 function showViewOfBody(b: ModelDetailsBody): ShowView {
@@ -207,19 +183,6 @@ function formatCount(n: number): string {
   return String(n);
 }
 
-function parseQuantList(flag: string, value: string): Quantization[] {
-  const list = parseListOption(value);
-  for (const q of list) {
-    if (!(QUANTIZATIONS as readonly string[]).includes(q)) {
-      throw new ReflexiaError(
-        "RFX_VALIDATION",
-        `${flag}: unknown quantization ${JSON.stringify(q)} (supported: ${QUANTIZATIONS.join(", ")})`,
-      );
-    }
-  }
-  return list as Quantization[];
-}
-
 interface RemoteCliOptions {
   url: string[];
   upstreamModel?: string;
@@ -252,11 +215,10 @@ function variantLine(verb: string, m: ModelManifest): string {
   return `${verb} ${m.name}:${m.tag}  (${m.quantization}, ${formatBytes(m.sizeBytes)}, ${m.digest.slice(0, 19)}…)\n`;
 }
 
-function printRemoteDetails(d: ModelDetails): void {
-  const r = publicRemoteSpec(d.remote!);
+function printRemoteDetails(d: ModelDetailsBody, r: NonNullable<ModelDetailsBody["remote"]>): void {
   const rows: [string, string][] = [
-    ["Model", `${d.name}:${d.tag}`],
-    ["Kind", "remote"],
+    ["Model", d.name],
+    ["Kind", "remote (served through `reflexia serve`, which forwards to the endpoints)"],
     ["Quantization", d.quantization],
     ["Upstream model", r.upstream_model],
     ["Endpoints", r.endpoints.join(", ")],
@@ -266,8 +228,9 @@ function printRemoteDetails(d: ModelDetails): void {
       `first byte ${r.timeout_seconds ?? "default"} s, whole request ${r.request_timeout_seconds ?? "default"} s`,
     ],
     ["Per endpoint", `${r.max_concurrent ?? "default"} concurrent requests`],
-    ["Digest", d.manifest.digest],
-    ["Source", `${d.manifest.source.kind}: ${d.manifest.source.from}`],
+    ["Memory here", "none (no weights are loaded on this machine)"],
+    ["Digest", d.digest],
+    ["Source", `${d.source.kind}: ${d.source.from}`],
     ["Variants", d.variants.join(", ")],
   ];
   const w = Math.max(...rows.map(([k]) => k.length));
@@ -416,19 +379,21 @@ export function registerModelsCommand(program: Command, getContext: () => Promis
       run(async (name: string, opts: JsonFlag) => {
         const { store, config, server } = await getContext();
         const client = await server();
-        const body = client
-          ? await client.call<ModelDetailsBody>("GET", `/api/models/${encodeURIComponent(name)}`)
-          : await store.show(name);
-        if (!client && (body as ModelDetails).remote) {
-          if (opts.json) return printJson(body);
-          return printRemoteDetails(body as ModelDetails);
+        // One object either way: the server's GET /api/models/NAME:TAG body, built here from the store embedded.
+        let body: ModelDetailsBody;
+        let path: string | null = null;
+        if (client) body = await client.call<ModelDetailsBody>("GET", `/api/models/${encodeURIComponent(name)}`);
+        else {
+          const d = await store.show(name);
+          body = modelDetailsBody({ details: d, chatTemplate: d.gguf.chatTemplate ?? null });
+          path = d.remote ? null : d.path;
         }
-        const view = "gguf" in body ? showViewOfDetails(body) : showViewOfBody(body);
+        if (body.remote) return opts.json ? printJson(body) : printRemoteDetails(body, body.remote);
         // Measured quality lives beside the store; through a server on another machine there is none here to read.
         const { readVariantQuality } = await import("../registry/variant-quality.ts");
-        const quality = await readVariantQuality(config.home, view.ref, view.digest);
-        if (opts.json) return printJson(quality ? { ...body, quality } : body);
-        printDetails(view, quality);
+        const quality = await readVariantQuality(config.home, body.name, body.digest);
+        if (opts.json) return printJson({ ...body, quality: quality ?? null });
+        printDetails({ ...showViewOfBody(body), path }, quality);
       }),
     );
 
@@ -576,7 +541,7 @@ export function registerModelsCommand(program: Command, getContext: () => Promis
             force?: boolean;
           },
         ) => {
-          const quant = parseQuantList("--quant", opts.quant);
+          const quant = parseQuantizationList("--quant", opts.quant);
           if (!opts.name && !opts.dryRun)
             throw new ReflexiaError("RFX_VALIDATION", "synth needs --name (or --dry-run)");
           const { store } = await getContext();
@@ -627,7 +592,7 @@ export function registerModelsCommand(program: Command, getContext: () => Promis
     .description("Create new variants with llama.cpp's quantizer")
     .action(
       run(async (name: string, opts: JsonFlag & { to: string }) => {
-        const to = parseQuantList("--to", opts.to);
+        const to = parseQuantizationList("--to", opts.to);
         const { store, server } = await getContext();
         const client = await server();
         const progress = createProgress(opts.json);

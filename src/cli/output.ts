@@ -26,8 +26,19 @@ export function formatBytes(n: number): string {
   return `${n} B`;
 }
 
+/** How long ago `iso` was, in whole units ("1 minute ago", "3 hours ago"), as `list` shows MODIFIED. */
+export function formatAgo(iso: string, now = Date.now()): string {
+  const s = Math.max(0, (now - Date.parse(iso)) / 1000);
+  if (s < 60) return "seconds ago";
+  const n = (count: number, unit: string) => `${count} ${unit}${count === 1 ? "" : "s"} ago`;
+  if (s < 3600) return n(Math.floor(s / 60), "minute");
+  if (s < 86400) return n(Math.floor(s / 3600), "hour");
+  return n(Math.floor(s / 86400), "day");
+}
+
+/** Columns padded to their widest cell under an upper-case header; with `columns` named, no rows is the header alone. */
 export function table(rows: Record<string, unknown>[], columns?: string[]): string {
-  if (rows.length === 0) return "";
+  if (rows.length === 0 && !columns) return "";
   const cols = columns ?? Object.keys(rows[0]);
   const cell = (v: unknown) =>
     v === undefined || v === null ? "" : typeof v === "object" ? JSON.stringify(v) : String(v);

@@ -1,6 +1,6 @@
 // The JSON bodies of the Reflexia endpoints the web UI and other clients read, typed from the very functions
 // that build them on the server (one shape in one place; imports here are types only, erased from bundles).
-import type { documentJson } from "../http/routes/documents.ts";
+import type { documentJson, ragQueryJson } from "../http/routes/documents.ts";
 import type { ModelDetailsBody, ModelsBody } from "../http/routes/models.ts";
 import type { RolesBody, StatusBody } from "../http/routes/reflexia.ts";
 import type { BenchmarkJob, BenchmarkJobs } from "../services/benchmark-jobs.ts";
@@ -21,6 +21,8 @@ export type {
 
 export type ServerFeaturesBody = StatusBody["features"];
 export type DocumentBody = ReturnType<typeof documentJson>;
+/** POST /api/rag/query. */
+export type RagQueryBody = ReturnType<typeof ragQueryJson>;
 export type ModelVariantBody = ModelsBody["models"][number]["variants"][number];
 
 /** GET /api/documents. */

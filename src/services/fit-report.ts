@@ -24,6 +24,8 @@ export type FitTarget = { ref: string; store: Pick<ModelStore, "variants" | "res
 
 export interface FitRow {
   variant: string;
+  /** "remote": served by its upstream endpoints, so it needs no memory here (every size and layer count is 0). */
+  kind: "local" | "remote";
   quantization: string;
   fileBytes: number;
   /** Host memory with this placement: CPU weights, repacked copies, CPU layers' KV cache, compute buffers. */
@@ -68,7 +70,8 @@ interface Candidate {
   variant: string;
   quantization: string;
   fileBytes: number;
-  profile: (contextSize: number) => OffloadProfile;
+  /** Null for a remote variant: nothing of it is loaded here. */
+  profile: ((contextSize: number) => OffloadProfile) | null;
   /** Training context (caps the context planned for). */
   trainContext: number;
 }
@@ -92,6 +95,10 @@ async function candidatesOf(target: FitTarget): Promise<Candidate[]> {
   const out: Candidate[] = [];
   for (const ref of refs) {
     const r = await target.store.resolve(ref);
+    if (r.remote) {
+      out.push({ variant: ref, quantization: r.quantization, fileBytes: 0, profile: null, trainContext: 0 });
+      continue;
+    }
     const h = await readGgufHeader(r.path);
     out.push({
       variant: ref,
@@ -102,6 +109,23 @@ async function candidatesOf(target: FitTarget): Promise<Candidate[]> {
     });
   }
   return out;
+}
+
+/** A remote variant's row: it fits (nothing is loaded here); its speed is the upstream's, not bounded here. */
+function remoteRow(c: Candidate): FitRow {
+  return {
+    variant: c.variant,
+    kind: "remote",
+    quantization: c.quantization,
+    fileBytes: 0,
+    ramBytes: 0,
+    vramBytes: 0,
+    gpuLayers: 0,
+    totalLayers: 0,
+    fitsRam: true,
+    fitsVram: true,
+    decodeTokensPerSecond: null,
+  };
 }
 
 export async function buildFitReport(options: FitReportOptions): Promise<FitReport> {
@@ -126,6 +150,7 @@ export async function buildFitReport(options: FitReportOptions): Promise<FitRepo
   const candidates = await candidatesOf(target);
   let contextSize = wanted;
   const rows = candidates.map((c): FitRow => {
+    if (!c.profile) return remoteRow(c);
     contextSize = c.trainContext > 0 ? Math.min(wanted, c.trainContext) : wanted;
     const profile = c.profile(contextSize);
     const p = gpu ? fitGpuLayers(profile, config.gpu.layers, available) : { ...placeLayers(profile, 0), fits: true };
@@ -135,6 +160,7 @@ export async function buildFitReport(options: FitReportOptions): Promise<FitRepo
       (gpuBytes > 0 ? (gpuBw ? gpuBytes / gpuBw : Number.NaN) : 0);
     return {
       variant: c.variant,
+      kind: "local",
       quantization: c.quantization,
       fileBytes: c.fileBytes,
       ramBytes: p.ramBytes,

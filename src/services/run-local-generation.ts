@@ -1,5 +1,6 @@
 // One-shot local generation for the CLI: resolve a model reference, load it, apply a role, generate, unload.
 import type { Config } from "../config/index.ts";
+import { ReflexiaError } from "../errors/index.ts";
 import type { ChatMessage, Engine, GenerateOptions, GenerationResult, LoadedModel } from "../engine/types.ts";
 import type { ModelfileSettings, ModelStore } from "../registry/index.ts";
 import { effectiveTemplate, renderTemplatePrompt, withModelDefaults, withModelMessages } from "./apply-modelfile.ts";
@@ -22,9 +23,24 @@ export interface LocalGenerationResult extends GenerationResult {
   loadMs: number;
 }
 
-/** Resolves `name` or `name:tag`; an untagged name uses the configured default quantization when it exists. */
+/**
+ * Resolves `name` or `name:tag`; an untagged name uses the configured default quantization when it exists. A remote
+ * variant is refused by name: this process loads GGUF files only, and the server's upstream pools (endpoint health,
+ * retries, per-endpoint concurrency) serve remote variants, so an embedded run would bypass what they guarantee.
+ */
 export async function resolveLocalModel(store: ModelStore, config: Config, ref?: string) {
   const wanted = ref ?? config.models.default;
+  const variant = await resolveStored(store, config, wanted);
+  if (variant.remote)
+    throw new ReflexiaError(
+      "RFX_VALIDATION",
+      `${variant.name}:${variant.tag} is a remote variant (served by ${variant.remote.endpoints.length} OpenAI-compatible endpoint(s)): this process loads local GGUF files only; remote variants are served by \`reflexia serve\` (start it and the CLI goes through it, without --local), or choose a local variant`,
+      { model: `${variant.name}:${variant.tag}` },
+    );
+  return variant;
+}
+
+async function resolveStored(store: ModelStore, config: Config, wanted: string) {
   if (wanted.includes(":")) return store.resolve(wanted);
   try {
     return await store.resolve(`${wanted}:${config.models.default_quantization}`);

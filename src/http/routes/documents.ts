@@ -3,7 +3,15 @@
 import multipart from "@fastify/multipart";
 import type { Config } from "../../config/index.ts";
 import { ReflexiaError } from "../../errors/index.ts";
-import type { IngestInput, IngestResult, MemoryIndexInfo, RagChunk, RagDocument, RagService } from "../../rag/index.ts";
+import type {
+  IngestInput,
+  IngestResult,
+  MemoryIndexInfo,
+  RagChunk,
+  RagDocument,
+  RagQueryResult,
+  RagService,
+} from "../../rag/index.ts";
 import { readUpload } from "../read-upload.ts";
 import {
   documentBodySchema,
@@ -33,6 +41,33 @@ export function documentJson(d: RagDocument) {
     chunk_count: d.chunkCount,
     char_count: d.charCount,
     ...(d.text !== undefined ? { text: d.text } : {}),
+  };
+}
+
+/** GET /api/documents: one page of documents (`reflexia docs list --json` prints it in either mode). */
+export function documentListJson(page: Awaited<ReturnType<RagService["list"]>>) {
+  return { documents: page.documents.map(documentJson), total: page.total, offset: page.offset, limit: page.limit };
+}
+
+/** POST /api/rag/query's answer (`reflexia docs query --json` prints it in either mode). */
+export function ragQueryJson(query: string, r: RagQueryResult) {
+  const ms = (x: number) => Math.round(x * 1000) / 1000;
+  return {
+    query,
+    mode: r.mode,
+    results: r.results.map((x) => ({
+      document_id: x.documentId,
+      title: x.title,
+      source: x.source,
+      chunk_id: x.chunkId,
+      chunk_index: x.chunkIndex,
+      score: x.score,
+      text: x.text,
+      start: x.start,
+      end: x.end,
+      ...(x.scores ? { scores: x.scores } : {}),
+    })),
+    timings: { embed_ms: ms(r.timings.embedMs), search_ms: ms(r.timings.searchMs), total_ms: ms(r.timings.totalMs) },
   };
 }
 
@@ -141,7 +176,7 @@ export async function registerDocumentRoutes(app: RouteApp, options: DocumentRou
       offset: q.offset !== undefined ? Number(q.offset) : undefined,
       limit: q.limit !== undefined ? Number(q.limit) : undefined,
     });
-    return { documents: page.documents.map(documentJson), total: page.total, offset: page.offset, limit: page.limit };
+    return documentListJson(page);
   });
 
   app.get(
@@ -163,25 +198,10 @@ export async function registerDocumentRoutes(app: RouteApp, options: DocumentRou
 
   app.post("/api/rag/query", { schema: { body: ragQueryBodySchema } }, async (request) => {
     const body = request.body;
-    const r = await rag.query(body.query, { topK: body.top_k, hybrid: body.hybrid, exact: body.exact });
-    const ms = (x: number) => Math.round(x * 1000) / 1000;
-    return {
-      query: body.query,
-      mode: r.mode,
-      results: r.results.map((x) => ({
-        document_id: x.documentId,
-        title: x.title,
-        source: x.source,
-        chunk_id: x.chunkId,
-        chunk_index: x.chunkIndex,
-        score: x.score,
-        text: x.text,
-        start: x.start,
-        end: x.end,
-        ...(x.scores ? { scores: x.scores } : {}),
-      })),
-      timings: { embed_ms: ms(r.timings.embedMs), search_ms: ms(r.timings.searchMs), total_ms: ms(r.timings.totalMs) },
-    };
+    return ragQueryJson(
+      body.query,
+      await rag.query(body.query, { topK: body.top_k, hybrid: body.hybrid, exact: body.exact }),
+    );
   });
 
   app.get("/api/rag/stats", async () => {

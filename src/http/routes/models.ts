@@ -4,7 +4,7 @@ import { PassThrough } from "node:stream";
 import { Type } from "typebox";
 import { QUANTIZATIONS } from "../../config/index.ts";
 import { ReflexiaError } from "../../errors/index.ts";
-import { parseModelRef } from "../../registry/index.ts";
+import { parseModelRef, publicRemoteSpec } from "../../registry/index.ts";
 import { normalizeQuantization } from "../../services/model-service.ts";
 import {
   createModelOverview,
@@ -49,11 +49,18 @@ function variantBody(name: string, v: VariantOverview) {
   };
 }
 
-/** GET /api/models/NAME:TAG: one variant's file, architecture, context, chat template and hyperparameters. */
+/**
+ * GET /api/models/NAME:TAG: one variant's file, architecture, context, chat template and hyperparameters; for a
+ * remote variant (`kind: "remote"`) its endpoints instead, the file fields empty. `reflexia models show --json`
+ * prints this object in either mode.
+ */
 export function modelDetailsBody({ details: d, chatTemplate }: VariantDetails) {
   const g = d.gguf;
   return {
     name: `${d.name}:${d.tag}`,
+    kind: d.remote ? ("remote" as const) : ("local" as const),
+    /** The upstream servers (URLs without credentials, the key's source but never the key); null for a file. */
+    remote: d.remote ? publicRemoteSpec(d.remote) : null,
     quantization: d.quantization,
     size_bytes: d.sizeBytes,
     digest: d.manifest.digest,

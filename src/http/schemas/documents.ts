@@ -42,7 +42,8 @@ export const getDocumentQuerySchema = Type.Object(
 );
 
 export const ragQueryBodySchema = Type.Object({
-  query: Type.String({ minLength: 1, maxLength: 100_000 }),
+  /** No minLength: an empty (or blank) query is refused by the RAG service, in the one sentence embedded runs give. */
+  query: Type.String({ maxLength: 100_000 }),
   top_k: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
   hybrid: Type.Optional(Type.Boolean()),
   /** Bypass the ANN index (exact search). */
