@@ -1,6 +1,6 @@
 // HTTP layer over the real store, scheduler and services with the pausable fake engine: API shapes, the error
 // table, security, and request metrics (app.inject, no socket).
-import { truncateSync } from "node:fs";
+import { rmSync, truncateSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createMemoryMonitor } from "../src/memory/index.ts";
 import { createFakeEngine } from "./support/fake-engine.ts";
@@ -758,6 +758,32 @@ describe("no error message shows a model-store path", () => {
         expect(res.body).not.toContain(own.home);
         expect(res.body).not.toContain("blobs");
         expect(res.body).toMatch(/blob sha256:[0-9a-f]{12}/);
+      }
+      await app.close();
+    } finally {
+      await own.cleanup();
+    }
+  });
+
+  it("a variant whose blob went missing is refused for a run, and can be deleted by name or name:tag", async () => {
+    const own = await createTinyHome(["q4_0", "q8_0"]);
+    try {
+      const { app } = await buildTestApp({
+        store: own.store,
+        engine: createFakeEngine(),
+        config: testConfig(own.home),
+      });
+      for (const [tag, ref] of [
+        ["q4_0", TINY], // untagged: the variant show reports (the default quantization)
+        ["q8_0", `${TINY}:q8_0`],
+      ]) {
+        rmSync((await own.store.resolve(`${TINY}:${tag}`)).path);
+        const show = await app.inject({ method: "POST", url: "/api/show", payload: { model: `${TINY}:${tag}` } });
+        expect(show.statusCode).toBe(404);
+        expect(errorOf(show.json()).message).toContain("is missing; remove the variant and add the model again");
+        const del = await app.inject({ method: "DELETE", url: "/api/delete", payload: { model: ref } });
+        expect(del.statusCode, ref).toBe(200);
+        expect((await own.store.variants(TINY)).map((v) => v.tag)).not.toContain(tag);
       }
       await app.close();
     } finally {

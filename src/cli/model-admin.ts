@@ -125,7 +125,7 @@ export function registerModelAdminCommands(program: Command, getContext: CliCont
         // As /api/delete (and `ollama rm`): an untagged name is one variant, the one `show` reports.
         else if (parseModelRef(ref).tag) await ctx.store.remove(ref);
         else {
-          const r = await ctx.store.resolve(ref);
+          const r = await ctx.store.resolve(ref, { requireBlob: false });
           await ctx.store.remove(`${r.name}:${r.tag}`);
         }
         process.stdout.write(`deleted '${ref}'\n`);

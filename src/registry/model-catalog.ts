@@ -77,8 +77,11 @@ export interface ModelCatalog {
    * manifest write is a rename into that directory, so an unchanged stamp means unchanged variants.
    */
   catalogStamp(name: string): string;
-  /** A variant's blob path and manifest; a bare name resolves to the default quantization. RFX_MODEL_NOT_FOUND otherwise. */
-  resolve(ref: string): Promise<ResolvedModel>;
+  /**
+   * A variant's blob path and manifest; a bare name resolves to the default quantization. RFX_MODEL_NOT_FOUND
+   * otherwise, and when the blob is missing unless `requireBlob` is false (what removing such a variant needs).
+   */
+  resolve(ref: string, options?: { requireBlob?: boolean }): Promise<ResolvedModel>;
   /**
    * resolve() plus the GGUF header facts of the blob and the estimated memory at the configured context size; with
    * `metadata`, `gguf.metadata` carries every key of the header, arrays (the vocabulary) whole.
@@ -444,7 +447,7 @@ export function createModelCatalog(options: ModelCatalogOptions): ModelCatalog {
     }
   }
 
-  async function resolve(ref: string): Promise<ResolvedModel> {
+  async function resolve(ref: string, options: { requireBlob?: boolean } = {}): Promise<ResolvedModel> {
     const parsed = parseModelRef(ref);
     let manifest: ModelManifest | undefined;
     if (parsed.tag) {
@@ -478,10 +481,10 @@ export function createModelCatalog(options: ModelCatalogOptions): ModelCatalog {
         remote: manifest.remote,
       };
     const path = blobPath(manifest.digest);
-    if (!existsSync(path))
+    if (options.requireBlob !== false && !existsSync(path))
       throw modelNotFound(
         `${manifest.name}:${manifest.tag}`,
-        ` (its blob ${manifest.digest} is missing; add the model again)`,
+        ` (its blob ${manifest.digest} is missing; remove the variant and add the model again)`,
       );
     return {
       name: manifest.name,

@@ -143,7 +143,10 @@ export function createModelService(deps: {
     async remove(ref, options = {}) {
       const parsed = parseModelRef(ref);
       const one = parsed.tag || options.oneVariant;
-      const targets = one ? [(await store.resolve(ref)).manifest] : await store.variants(parsed.name);
+      // A variant whose blob went missing can still be removed (resolving it for a run would refuse it).
+      const targets = one
+        ? [(await store.resolve(ref, { requireBlob: false })).manifest]
+        : await store.variants(parsed.name);
       if (targets.length === 0) await store.resolve(ref); // RFX_MODEL_NOT_FOUND with the store's wording
       for (const m of targets) await scheduler.unload(`${parsed.name}:${m.tag}`);
       const removed = await store.remove(one ? `${parsed.name}:${targets[0].tag}` : ref);
