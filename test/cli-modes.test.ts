@@ -169,6 +169,23 @@ describe("create -q QUANT", () => {
     expect(finer.code).toBe(1);
     expect(finer.stderr).toContain("is q4_0, less precise than --quantize q8_0");
   }, 120_000);
+
+  it("FROM a model whose most precise variant is remote quantizes its most precise local one, in both modes", async () => {
+    const synth = await cli("embedded", ["models", "synth", "--shape", "tiny", "--quant", "q8_0", "--name", "rmix"]);
+    expect(synth.code, synth.stderr).toBe(0);
+    const remote = await cli("embedded", ["models", "add-remote", "rmix:f16", "--url", "http://127.0.0.1:9/v1"]);
+    expect(remote.code, remote.stderr).toBe(0);
+    const file = join(home.home, "Modelfile.rmix");
+    writeFileSync(file, "FROM rmix\nSYSTEM Mixed.\n");
+    for (const mode of MODES) {
+      const r = await cli(mode, ["create", `rmq-${mode}`, "-f", file, "-q", "q4_0"]);
+      expect(r.code, `${mode}: ${r.stderr}`).toBe(0);
+      const made = await home.store.resolve(`rmq-${mode}:q4_0`);
+      expect(made.quantization, mode).toBe("q4_0");
+      expect(made.manifest.modelfile?.system, mode).toBe("Mixed.");
+    }
+    expect((await home.store.variants("rmix")).map((v) => v.tag).sort()).toEqual(["f16", "q8_0"]);
+  }, 120_000);
 });
 
 describe("create and cp onto an existing name", () => {

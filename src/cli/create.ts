@@ -1,25 +1,16 @@
 // `reflexia create NAME -f Modelfile`: a model from a Modelfile (FROM a model or a GGUF file, with its settings),
 // through the running server (the GGUF uploaded as a blob) or directly into the store.
-import { createHash, randomUUID } from "node:crypto";
+import { createHash } from "node:crypto";
 import { createReadStream, existsSync } from "node:fs";
-import { mkdir, readFile, rm } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { Readable } from "node:stream";
 import type { Command } from "commander";
 import type { Quantization } from "../config/index.ts";
-import { ReflexiaError } from "../errors/index.ts";
-import { readGgufHeader } from "../gguf/index.ts";
 import { modelParameterProblem } from "../http/routes/ollama/check-options.ts";
 import { parseModelfile, type ParsedModelfile } from "../registry/parse-modelfile.ts";
-import {
-  feedHash,
-  fileTypePrecision,
-  parseModelRef,
-  quantizeFile,
-  UNQUANTIZED_FILE_TYPES,
-  type ModelStore,
-} from "../registry/index.ts";
+import { feedHash, parseModelRef, type ModelStore } from "../registry/index.ts";
 import { MODEL_PARAMETER_NAMES } from "../services/apply-modelfile.ts";
 import { normalizeQuantization } from "../services/model-service.ts";
 import type { CliContextFactory } from "./context.ts";
@@ -66,8 +57,8 @@ export function registerCreateCommand(program: Command, getContext: CliContextFa
 
 /**
  * The embedded create, as /api/create makes it: FROM a file is added under `name` (tag `latest` unless named); FROM a
- * model is copied (its settings under the Modelfile's). With `q`, the new model is quantized from the file or from
- * the model's variant (FROM's tag, else its most precise one) into a file of its own: the source gains no variant.
+ * model is copied (its settings under the Modelfile's). With `q`, the store's quantizeInto makes it, as /api/create
+ * does: the new model is quantized from the file or from the model's variant into a file of its own.
  */
 async function createEmbedded(
   store: ModelStore,
@@ -77,61 +68,14 @@ async function createEmbedded(
   q: Quantization | undefined,
   force: boolean,
 ): Promise<void> {
-  const to = parseModelRef(name);
   const source = { kind: "create" as const, from: fromPath ?? parsed.from };
+  const options = { modelfile: parsed.settings, source, force, option: "--quantize" };
   if (fromPath !== undefined) {
-    const add = (file: string) =>
-      store.add(file, { name: to.name, tag: to.tag ?? "latest", source, modelfile: parsed.settings, force });
-    const { fileType } = await readGgufHeader(fromPath);
-    if (!q || q === fileType) return void (await add(fromPath));
-    return quantizedFile(store, fromPath, fileType, q, `FROM ${parsed.from}`, add);
-  }
-  const from = parseModelRef(parsed.from);
-  const variants = await store.variants(from.name);
-  const have = variants.find((v) => v.tag === q);
-  if (!q || have) {
-    const src = q ? `${from.name}:${q}` : parsed.from;
-    return void (await store.copy(src, to.tag || !q ? name : `${to.name}:${q}`, {
-      modelfile: parsed.settings,
-      source,
-      force,
-    }));
-  }
-  const src =
-    from.tag || variants.length === 0
-      ? await store.resolve(parsed.from)
-      : await store.resolve(`${from.name}:${variants.at(-1)!.tag}`);
-  const settings = { ...src.manifest.modelfile, ...definedFields(parsed.settings) };
-  await quantizedFile(store, src.path, src.quantization, q, `${src.name}:${src.tag}`, (file) =>
-    store.add(file, { name: to.name, tag: to.tag ?? q, source, modelfile: settings, force }),
-  );
-}
-
-/** `input` quantized to `q` in a temporary file under the store (same disk as the blobs), handed to `use`, removed. */
-async function quantizedFile(
-  store: ModelStore,
-  input: string,
-  fileType: string,
-  q: Quantization,
-  what: string,
-  use: (file: string) => Promise<unknown>,
-): Promise<void> {
-  if (fileTypePrecision(q) > fileTypePrecision(fileType))
-    throw new ReflexiaError(
-      "RFX_VALIDATION",
-      `${what} is ${fileType}, less precise than --quantize ${q}; create from a more precise model or file (f16, f32)`,
-    );
-  const dir = join(store.root, "tmp");
-  await mkdir(dir, { recursive: true });
-  const out = join(dir, `.create-${randomUUID()}.gguf`);
-  try {
-    await quantizeFile(input, out, q, { allowRequantize: !UNQUANTIZED_FILE_TYPES.has(fileType) });
-    await use(out);
-  } finally {
-    await rm(out, { force: true });
-  }
-}
-
-function definedFields<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+    if (q) await store.quantizeInto({ file: fromPath }, q, name, { ...options, fileLabel: `FROM ${parsed.from}` });
+    else {
+      const to = parseModelRef(name);
+      await store.add(fromPath, { name: to.name, tag: to.tag ?? "latest", source, modelfile: parsed.settings, force });
+    }
+  } else if (q) await store.quantizeInto({ model: parsed.from }, q, name, options);
+  else await store.copy(parsed.from, name, { modelfile: parsed.settings, source, force });
 }
