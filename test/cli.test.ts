@@ -1,10 +1,12 @@
 // End-to-end tests of the reflexia binary: the commands a user types, run as child processes on real tiny models.
 import { execFile, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createModelStore, OLLAMA_MODEL_MEDIA_TYPE } from "../src/registry/index.ts";
+import { sha256, writeTinyGguf } from "./registry-fixtures.ts";
 
 const run = promisify(execFile);
 const BIN = join(import.meta.dirname, "..", "bin", "reflexia.js");
@@ -220,5 +222,27 @@ describe("reflexia CLI", () => {
     } finally {
       rmSync(fresh, { recursive: true, force: true });
     }
+  });
+
+  it("import-ollama leaves out a published parameter no request could carry, and prints why", async () => {
+    const dir = join(home, "ollama-models");
+    mkdirSync(join(dir, "blobs"), { recursive: true });
+    const blob = (mediaType: string, bytes: Buffer) => {
+      writeFileSync(join(dir, "blobs", `sha256-${sha256(bytes)}`), bytes);
+      return { mediaType, digest: `sha256:${sha256(bytes)}`, size: bytes.length };
+    };
+    const gguf = await writeTinyGguf(home, 3);
+    const layers = [
+      blob(OLLAMA_MODEL_MEDIA_TYPE, gguf.bytes),
+      blob("application/vnd.ollama.image.params", Buffer.from(JSON.stringify({ temperature: 0.2, top_p: 0 }))),
+    ];
+    const manifest = join(dir, "manifests", "registry.ollama.ai", "library", "zerop", "latest");
+    mkdirSync(join(manifest, ".."), { recursive: true });
+    writeFileSync(manifest, JSON.stringify({ schemaVersion: 2, layers }));
+    const r = await cli(["models", "import-ollama", dir]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^warning zerop:latest: parameter top_p left out: it must be > 0/m);
+    const stored = await createModelStore({ home }).resolve("zerop");
+    expect(stored.manifest.modelfile?.parameters).toEqual({ temperature: 0.2 });
   });
 });

@@ -32,7 +32,9 @@ export function createCliContextFactory(program: Command): CliContextFactory {
         overrides: { home: g.home, "performance.thread_pool_size": g.threads },
       });
       const { createStoreFromConfig } = await import("../registry/index.ts");
-      const store = createStoreFromConfig(loaded.config);
+      // Held to the server's rule, so a pull or import-ollama run here stores no default every request would fail on.
+      const { publishedParameterProblem } = await import("../http/routes/ollama/check-options.ts");
+      const store = createStoreFromConfig(loaded.config, { parameterProblem: publishedParameterProblem });
       let engine: Promise<Engine> | undefined;
       let server: Promise<ReflexiaClient | null> | undefined;
       return {

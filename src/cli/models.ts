@@ -682,6 +682,7 @@ export function registerModelsCommand(program: Command, getContext: () => Promis
         if (opts.json) return printJson(result);
         for (const m of result.imported) process.stdout.write(variantLine("imported", m));
         for (const s of result.skipped) process.stdout.write(`skipped ${s.ollamaName}: ${s.reason}\n`);
+        for (const w of result.warnings) process.stdout.write(`warning ${w.ollamaName}: ${w.warning}\n`);
         if (result.imported.length === 0 && result.skipped.length === 0)
           process.stdout.write("no Ollama models found\n");
       }),
