@@ -143,14 +143,16 @@ describe("remote variants in CLI commands", () => {
 });
 
 describe("no model named and no default model in the store", () => {
-  it("generate names --model and DEFAULT_MODEL and lists the models, in both modes", async () => {
-    for (const mode of MODES) {
-      const r = await cli(mode, ["generate", "hi", "-n", "1"]);
-      expect(r.code, mode).toBe(1);
-      expect(r.stderr, mode).toContain(`the default model "${TINY}" is not in the store`);
-      expect(r.stderr, mode).toContain("pass --model NAME or set DEFAULT_MODEL");
-      expect(r.stderr, mode).toContain("t:q4_0");
-    }
+  it("generate and chat name --model and DEFAULT_MODEL and list the models, in both modes", async () => {
+    for (const args of [["generate", "hi", "-n", "1"], ["chat"]])
+      for (const mode of MODES) {
+        const r = await cli(mode, args);
+        const what = `${mode} ${args[0]}`;
+        expect(r.code, `${what}: ${r.stderr}`).toBe(1);
+        expect(r.stderr, what).toContain(`the default model "${TINY}" is not in the store`);
+        expect(r.stderr, what).toContain("pass --model NAME or set DEFAULT_MODEL");
+        expect(r.stderr, what).toContain("t:q4_0");
+      }
   }, 60_000);
 
   it("the server's warm-up logs one warning line for it, not an error with a stack", () => {

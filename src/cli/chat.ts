@@ -5,6 +5,7 @@ import { createRoleCatalog } from "../services/roles.ts";
 import { createLocalChatBackend, createServerChatBackend, type ChatBackend } from "./chat-backends.ts";
 import { runChatSession } from "./chat-session.ts";
 import type { CliContext, CliContextFactory } from "./context.ts";
+import { withDefaultModelHint } from "./default-model-hint.ts";
 import { parseIntOption, parseNumberOption } from "./parse-options.ts";
 
 export interface ChatCliOptions {
@@ -26,12 +27,23 @@ export async function startChat(ctx: CliContext, opts: ChatCliOptions): Promise<
   const server = await ctx.server();
   let backend: ChatBackend;
   let rag: Awaited<ReturnType<typeof openRag>> | undefined;
-  if (server) backend = createServerChatBackend(server, opts.model ?? config.models.default);
-  else {
-    await ctx.ensureDefaultModel();
-    backend = await createLocalChatBackend({ engine: await ctx.getEngine(), store: ctx.store, config }, opts.model);
-    if (opts.rag) rag = await openRag(ctx);
+  try {
+    if (server) {
+      const model = opts.model ?? config.models.default;
+      // Asked before the first prompt, as embedded opens the model first: a missing one ends the command here, with
+      // the hint below, instead of failing every turn of a session.
+      await server.call("POST", "/api/show", { model });
+      backend = createServerChatBackend(server, model);
+    } else {
+      await ctx.ensureDefaultModel();
+      backend = await createLocalChatBackend({ engine: await ctx.getEngine(), store: ctx.store, config }, opts.model);
+    }
+  } catch (e) {
+    throw opts.model === undefined
+      ? await withDefaultModelHint(e, config.models.default, { server, store: ctx.store })
+      : e;
   }
+  if (!server && opts.rag) rag = await openRag(ctx);
   try {
     await runChatSession(backend, {
       roles,
