@@ -1,11 +1,12 @@
 // `reflexia docs add|list|rm|query`: the RAG document store from the terminal.
-import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
 import { Presets, SingleBar } from "cli-progress";
 import type { Command } from "commander";
 import type { DocumentBody, DocumentListBody, RagQueryBody, ReflexiaClient } from "../client/index.ts";
 import { documentListJson, ragQueryJson } from "../http/routes/documents.ts";
+import { MAX_DOCUMENT_PAGE } from "../rag/types.ts";
 import { expandPaths } from "../services/rag/expand-paths.ts";
+import { readDocumentFile } from "../services/rag/read-document-file.ts";
 import type { CliContextFactory } from "./context.ts";
 import { printJson, table } from "./output.ts";
 import { parseIntOption } from "./parse-options.ts";
@@ -27,25 +28,46 @@ function printQuery(r: RagQueryBody, json: boolean | undefined): void {
   process.stdout.write(`(${r.timings.total_ms.toFixed(1)} ms)\n`);
 }
 
-/** `docs add` through the running server: each file posted to /api/documents, so the server sees it at once. */
-async function addThroughServer(server: ReflexiaClient, files: string[], opts: { json?: boolean }): Promise<void> {
-  const results: Record<string, unknown>[] = [];
+type AddResult = Record<string, unknown> & { file: string; status: string };
+
+const failedRow = (file: string, e: unknown): AddResult => {
+  const err = e as { message: string; code?: string };
+  return { file, status: "failed", error: `${err.message} (${err.code ?? ""})` };
+};
+
+function printAdded(results: AddResult[], json: boolean | undefined): void {
+  if (json) printJson(results);
+  else process.stdout.write(table(results, ["file", "status", "chunks", "error"]) + "\n");
+  if (results.some((r) => r.status === "failed")) process.exitCode = 1;
+}
+
+/**
+ * `docs add` through the running server: each file posted to /api/documents, so the server sees it at once. The
+ * server's own upload limit (its /api/status) is checked against each file's size before the file is read.
+ */
+async function addThroughServer(
+  server: ReflexiaClient,
+  files: string[],
+  opts: { json?: boolean },
+  localLimit: number,
+): Promise<void> {
+  const status = await server.status().catch(() => undefined);
+  const limits = status?.limits as { upload_bytes?: unknown } | undefined;
+  const maxBytes = typeof limits?.upload_bytes === "number" ? limits.upload_bytes : localLimit;
+  const results: AddResult[] = [];
   for (const file of files) {
     try {
       const r = await server.call<{ status: string; document: DocumentBody }>("POST", "/api/documents", {
-        content_base64: (await readFile(file)).toString("base64"),
+        content_base64: (await readDocumentFile(file, maxBytes)).toString("base64"),
         filename: basename(file),
         source: file,
       });
       results.push({ file, status: r.status, id: r.document.id, chunks: r.document.chunk_count });
     } catch (e) {
-      const err = e as { message: string; code?: string };
-      results.push({ file, status: "failed", error: `${err.message} (${err.code ?? ""})` });
+      results.push(failedRow(file, e));
     }
   }
-  if (opts.json) printJson(results);
-  else process.stdout.write(table(results, ["file", "status", "chunks", "error"]) + "\n");
-  if (results.some((r) => r.status === "failed")) process.exitCode = 1;
+  printAdded(results, opts.json);
 }
 
 export function registerDocsCommand(program: Command, getContext: CliContextFactory): void {
@@ -62,39 +84,47 @@ export function registerDocsCommand(program: Command, getContext: CliContextFact
     .argument("<paths...>")
     .option("--json", "machine-readable output")
     .action(async (paths: string[], opts: { json?: boolean }) => {
-      const server = await (await getContext()).server();
-      if (server) return addThroughServer(server, await expandPaths(paths), opts);
+      const ctx = await getContext();
+      const maxBytes = ctx.loaded.config.server.upload_limit_bytes;
+      const files = await expandPaths(paths);
+      const server = await ctx.server();
+      if (server) return addThroughServer(server, files, opts, maxBytes);
+      // Each file is checked (regular, within the upload limit) before it is read; a refused one is a failed row.
+      const read = await Promise.all(
+        files.map((file) =>
+          readDocumentFile(file, maxBytes).then(
+            (content) => ({ file, content }),
+            (e: unknown) => ({ file, failed: failedRow(file, e) }),
+          ),
+        ),
+      );
       const rag = await open();
       try {
-        const files = await expandPaths(paths);
-        // One batched ingest: documents are committed together (each still all-or-nothing), far faster than one by one.
-        const inputs = await Promise.all(
-          files.map(async (file) => ({ content: await readFile(file), filename: basename(file), source: file })),
+        const inputs = read.flatMap((r) =>
+          "content" in r ? [{ content: r.content, filename: basename(r.file), source: r.file }] : [],
         );
         const bar =
           !opts.json && process.stderr.isTTY
             ? new SingleBar({ format: "ingesting [{bar}] {value}/{total} documents" }, Presets.shades_classic)
             : undefined;
-        bar?.start(files.length, 0);
+        bar?.start(inputs.length, 0);
+        // One batched ingest: documents are committed together (each still all-or-nothing), far faster than one by one.
         const items = await rag.service.ingestMany(inputs, { onProgress: (p) => bar?.update(p.done) });
         bar?.stop();
-        const results = items.map((item, i) =>
-          item.ok
+        let next = 0;
+        const results = read.map((r): AddResult => {
+          if (!("content" in r)) return r.failed;
+          const item = items[next++];
+          return item.ok
             ? {
-                file: files[i],
+                file: r.file,
                 status: item.result.status,
                 id: item.result.document.id,
                 chunks: item.result.chunks.length,
               }
-            : { file: files[i], status: "failed", error: `${item.error.message} (${item.error.code})` },
-        );
-        const failed = results.filter((r) => r.status === "failed").length;
-        if (opts.json) printJson(results);
-        else
-          process.stdout.write(
-            table(results as Record<string, unknown>[], ["file", "status", "chunks", "error"]) + "\n",
-          );
-        if (failed) process.exitCode = 1;
+            : { file: r.file, status: "failed", error: `${item.error.message} (${item.error.code})` };
+        });
+        printAdded(results, opts.json);
       } finally {
         await rag.close();
       }
@@ -102,7 +132,12 @@ export function registerDocsCommand(program: Command, getContext: CliContextFact
   docs
     .command("list")
     .option("--json", "machine-readable output")
-    .option("--limit <n>", "page size", parseIntOption("--limit", 1, 10_000), 100)
+    .option(
+      "--limit <n>",
+      `page size (at most ${MAX_DOCUMENT_PAGE})`,
+      parseIntOption("--limit", 1, MAX_DOCUMENT_PAGE),
+      100,
+    )
     .action(async (opts: { json?: boolean; limit: number }) => {
       const server = await (await getContext()).server();
       if (server)

@@ -24,7 +24,7 @@ import type {
   StoreVerifyReport,
   VectorStore,
 } from "./store/vector-store.ts";
-import type { DistanceMetric, RagChunk, RagDocument } from "./types.ts";
+import { MAX_DOCUMENT_PAGE, type DistanceMetric, type RagChunk, type RagDocument } from "./types.ts";
 
 /** Receives measurements for metrics; the service never imports a metrics library itself. */
 export interface RagObserver {
@@ -588,7 +588,7 @@ export async function createRagService(options: RagServiceOptions): Promise<RagS
 
     async list(opts = {}) {
       const offset = checkInt("offset", opts.offset ?? 0, 0, Number.MAX_SAFE_INTEGER);
-      const limit = checkInt("limit", opts.limit ?? 50, 1, 1000);
+      const limit = checkInt("limit", opts.limit ?? 50, 1, MAX_DOCUMENT_PAGE);
       const page = await store.listDocuments({ offset, limit });
       return { ...page, offset, limit };
     },

@@ -3,6 +3,9 @@
 export const DOCUMENT_TYPES = ["text", "markdown", "html", "pdf", "json", "csv", "code"] as const;
 export type DocumentType = (typeof DOCUMENT_TYPES)[number];
 
+/** The most documents one listing page holds (GET /api/documents, `reflexia docs list --limit`). */
+export const MAX_DOCUMENT_PAGE = 1000;
+
 // The allowed metrics are listed once, beside the config key vector_db.distance_metric.
 export { DISTANCE_METRICS, type DistanceMetric } from "../config/index.ts";
 
