@@ -183,11 +183,14 @@ describe("embed, models, documents", () => {
     expect(synth.created.map((m) => m.tag)).toEqual(["f16"]);
     const q = await reflexia.models.quantize("lib-synth", ["q8_0"]);
     expect(q.created.map((m) => m.tag)).toEqual(["q8_0"]);
+    // Any case, as the CLI and the HTTP API take a quantization name.
+    const upper = await reflexia.models.quantize("lib-synth", ["Q4_K_M"]);
+    expect(upper.created.map((m) => [m.tag, m.quantization])).toEqual([["q4_k_m", "q4_k_m"]]);
     const listed = (await reflexia.models.list()).find((m) => m.name === "lib-synth");
-    expect(listed?.variants.map((v) => v.tag).sort()).toEqual(["f16", "q8_0"]);
+    expect(listed?.variants.map((v) => v.tag).sort()).toEqual(["f16", "q4_k_m", "q8_0"]);
     const answer = await reflexia.generate({ prompt: "hi", model: "lib-synth:q8_0", maxTokens: 2 });
     expect(answer.meta.quantization).toBe("q8_0");
-    expect((await reflexia.models.remove("lib-synth")).length).toBe(2);
+    expect((await reflexia.models.remove("lib-synth")).length).toBe(3);
     expect((await reflexia.models.list()).some((m) => m.name === "lib-synth")).toBe(false);
   });
 

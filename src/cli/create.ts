@@ -7,12 +7,11 @@ import { homedir } from "node:os";
 import { dirname, resolve } from "node:path";
 import { Readable } from "node:stream";
 import type { Command } from "commander";
-import type { Quantization } from "../config/index.ts";
+import { normalizeQuantization, type Quantization } from "../config/index.ts";
 import { modelParameterProblem } from "../http/routes/ollama/check-options.ts";
 import { parseModelfile, type ParsedModelfile } from "../registry/parse-modelfile.ts";
 import { feedHash, parseModelRef, type ModelStore } from "../registry/index.ts";
 import { MODEL_PARAMETER_NAMES } from "../services/apply-modelfile.ts";
-import { normalizeQuantization } from "../services/model-service.ts";
 import type { CliContextFactory } from "./context.ts";
 import { progressPrinter } from "./model-admin.ts";
 

@@ -1,8 +1,7 @@
 // Commander option parsers that reject bad numbers and quantization names with the flag named.
 import { InvalidArgumentError } from "commander";
-import type { Quantization } from "../config/index.ts";
+import { normalizeQuantization, type Quantization } from "../config/index.ts";
 import { ReflexiaError } from "../errors/index.ts";
-import { normalizeQuantization } from "../services/model-service.ts";
 
 export function parseIntOption(flag: string, min: number, max: number) {
   return (v: string): number => {

@@ -23,6 +23,7 @@ export {
   type PromptSplitMode,
   type Quantization,
 } from "./keys.ts";
+export { normalizeQuantization, parseQuantization } from "./normalize-quantization.ts";
 export { packageVersion } from "./package-version.ts";
 export {
   CONFIG_DEFAULTS,

@@ -1,6 +1,6 @@
 // The public shapes of the library API (createReflexia): options, requests and results. Results are the services'
 // own types, so a library caller and an HTTP client read the same fields (the variant, its reason, cache, sources).
-import type { Config } from "../config/index.ts";
+import type { Config, Quantization } from "../config/index.ts";
 import type { ChatMessage, SamplingOptions } from "../engine/types.ts";
 import type { ReflexiaError } from "../errors/index.ts";
 import type {
@@ -138,10 +138,13 @@ export interface ReflexiaModels {
   add(path: string, options: { name: string; tag?: string; force?: boolean }): Promise<ModelManifest>;
   /** Downloads a GGUF over http(s), resuming an interrupted download, with `registry.*` stall limits. */
   pull(url: string, options: PullModelOptions): Promise<PullResult>;
-  /** New variants of `ref` with llama.cpp's quantizer (from its most precise variant unless `ref` names a tag). */
+  /**
+   * New variants of `ref` with llama.cpp's quantizer (from its most precise variant unless `ref` names a tag); names
+   * in any case, as the CLI and the HTTP API take them (`Q4_K_M` is `q4_k_m`).
+   */
   quantize(
     ref: string,
-    to: Config["models"]["default_quantization"][],
+    to: readonly (Quantization | Uppercase<Quantization>)[],
     options?: { onProgress?: (p: SynthProgress) => void },
   ): Promise<QuantizeResult>;
   /** Writes a synthetic random-weights model (for benchmarks and wiring; its output is gibberish). */

@@ -51,8 +51,11 @@ export interface ModelStore extends Pick<
   importOllama(dir?: string, options?: ImportOllamaOptions): Promise<OllamaImportResult>;
   /** Writes a synthetic model and adds one variant per requested quantization (or only estimates, with dryRun). */
   synth(options: SynthOptions): Promise<SynthResult>;
-  /** Creates variants `to` of a model from its most precise stored variant (or from the variant `ref` names). */
-  quantize(ref: string, to: Quantization[], options?: QuantizeVariantsOptions): Promise<QuantizeResult>;
+  /**
+   * Creates variants `to` of a model from its most precise stored variant (or from the variant `ref` names); `to`
+   * names quantizations in any case (Q4_K_M is q4_k_m), an unknown one is refused with RFX_VALIDATION.
+   */
+  quantize(ref: string, to: readonly string[], options?: QuantizeVariantsOptions): Promise<QuantizeResult>;
   /**
    * A new model `to` quantized to `q` from a GGUF file or a stored model's variant, in a blob of its own: the source
    * model gains no variant (create with quantize, over HTTP and embedded). See quantizeInto.

@@ -1,5 +1,5 @@
 // Quantizing stored models: new variants from the most precise one, with llama.cpp's own quantizer.
-import { QUANTIZATIONS, type Quantization } from "../config/index.ts";
+import { parseQuantization, QUANTIZATIONS, type Quantization } from "../config/index.ts";
 import { ReflexiaError } from "../errors/index.ts";
 import { fileTypePrecision } from "./file-types.ts";
 import { modelNotFound, type ModelCatalog } from "./model-catalog.ts";
@@ -30,27 +30,31 @@ export async function quantizeFile(
   });
 }
 
-/** The distinct names in `quants`; RFX_VALIDATION when it is empty or names an unknown quantization. */
+/**
+ * The distinct quantizations `quants` names, in any case as the CLI and the HTTP API take them (Q4_K_M is q4_k_m);
+ * RFX_VALIDATION when it is empty or names an unknown quantization.
+ */
 export function validateQuantizations(quants: readonly string[], what: string): Quantization[] {
   if (quants.length === 0)
     throw new ReflexiaError("RFX_VALIDATION", `${what}: name at least one quantization (${QUANTIZATIONS.join(", ")})`);
-  for (const q of quants) {
-    if (!(QUANTIZATIONS as readonly string[]).includes(q)) {
+  const named = quants.map((q) => {
+    const n = parseQuantization(q);
+    if (n === undefined)
       throw new ReflexiaError(
         "RFX_VALIDATION",
         `${what}: unknown quantization ${JSON.stringify(q)} (supported: ${QUANTIZATIONS.join(", ")})`,
         { quantization: q },
       );
-    }
-  }
-  return [...new Set(quants)] as Quantization[];
+    return n;
+  });
+  return [...new Set(named)];
 }
 
 /** Creates variants `to` of a model from its most precise stored variant (or from the variant `ref` names). */
 export async function quantizeVariants(
   catalog: ModelCatalog,
   ref: string,
-  to: Quantization[],
+  to: readonly string[],
   opts: QuantizeVariantsOptions = {},
 ): Promise<QuantizeResult> {
   const parsed = parseModelRef(ref);

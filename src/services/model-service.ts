@@ -1,5 +1,5 @@
 // Model administration for the APIs: list, show, running variants, copy, delete (unloading first) and create.
-import { QUANTIZATIONS, type Config, type Quantization } from "../config/index.ts";
+import { normalizeQuantization, type Config, type Quantization } from "../config/index.ts";
 import { readGgufHeader } from "../gguf/index.ts";
 import { ReflexiaError } from "../errors/index.ts";
 import {
@@ -63,18 +63,6 @@ export interface ModelService {
     request: CreateModelRequest,
     onStatus?: (status: string, progress?: { completed: number; total: number }) => void,
   ): Promise<ModelManifest[]>;
-}
-
-export function normalizeQuantization(q: string): Quantization {
-  const n = q.trim().toLowerCase();
-  if (!(QUANTIZATIONS as readonly string[]).includes(n)) {
-    throw new ReflexiaError(
-      "RFX_VALIDATION",
-      `unsupported quantize ${JSON.stringify(q)} (supported: ${QUANTIZATIONS.join(", ")})`,
-      { quantize: q },
-    );
-  }
-  return n as Quantization;
 }
 
 /**

@@ -2,10 +2,9 @@
 // creating a variant by quantizing, streamed as NDJSON progress lines.
 import { PassThrough } from "node:stream";
 import { Type } from "typebox";
-import { QUANTIZATIONS } from "../../config/index.ts";
+import { normalizeQuantization, QUANTIZATIONS } from "../../config/index.ts";
 import { ReflexiaError } from "../../errors/index.ts";
 import { parseModelRef, publicRemoteSpec } from "../../registry/index.ts";
-import { normalizeQuantization } from "../../services/model-service.ts";
 import {
   createModelOverview,
   type ModelOverview,
