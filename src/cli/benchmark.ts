@@ -72,19 +72,65 @@ interface BenchmarkOptions {
   html?: string;
 }
 
-/** What each kind accepts besides the common flags, so a flag a kind would ignore is refused by name. */
-const KIND_FLAGS: Record<string, BenchmarkKind[]> = {
-  quantization: ["suite", "inference", "memory", "throughput", "quality", "engine", "api"],
-  shape: ["suite", "inference", "memory", "throughput", "quality", "engine", "api"],
+/** The kinds that measure variants picked by --model/--quantization/--shape (prepareBenchmarkVariants). */
+const VARIANT_KINDS = ["suite", "inference", "memory", "throughput", "quality", "engine", "api"] as const;
+
+/**
+ * Which runs read each option, by its commander attribute name: the kinds listed, `run` for every benchmark run,
+ * `history` for `benchmark history` / `--compare`, `any` for both. A flag given where it would be ignored is refused
+ * by name; the Record type and a test (every registered option is a key here) keep a new flag from being forgotten.
+ */
+export const BENCHMARK_FLAG_SCOPES: Readonly<
+  Record<keyof BenchmarkOptions, readonly BenchmarkKind[] | "run" | "history" | "any">
+> = {
+  test: "run",
+  model: ["suite", "inference", "memory", "throughput", "quality", "engine", "api", "serving", "contention", "grammar"],
+  quantization: VARIANT_KINDS,
+  shape: VARIANT_KINDS,
+  keep: VARIANT_KINDS,
+  tokens: ["suite", "inference", "memory", "throughput", "engine", "api", "serving", "contention", "grammar"],
+  context: ["suite", "memory", "quality", "serving"],
+  repetitions: ["suite", "inference", "contention", "grammar"],
+  concurrency: ["suite", "throughput", "engine", "api", "serving"],
   complexity: ["suite", "memory"],
   documents: ["suite", "rag"],
+  sizes: ["suite", "rag"],
   text: ["quality"],
+  llamaBench: ["engine", "contention", "serving"],
   llamaServer: ["serving"],
   trials: ["serving"],
   turns: ["serving"],
   llamaKvUnified: ["serving"],
-  llamaBench: ["engine", "contention", "serving"],
+  compare: "history",
+  history: "run",
+  json: "any",
+  output: "run",
+  html: "run",
 };
+
+/**
+ * Refuses, by name, each option given on the command line that `what` (a kind, or "history") would not read.
+ * `given` lists the attribute names the user gave; `flagOf` spells one as typed (--llama-bench, --no-history).
+ */
+export function checkBenchmarkFlags(
+  what: BenchmarkKind | "history",
+  given: string[],
+  flagOf: (name: string) => string,
+): void {
+  for (const name of given) {
+    const scope = BENCHMARK_FLAG_SCOPES[name as keyof BenchmarkOptions];
+    if (scope === undefined || scope === "any") continue;
+    const applies =
+      what === "history" ? scope === "history" : scope === "run" || (Array.isArray(scope) && scope.includes(what));
+    if (!applies)
+      throw new ReflexiaError(
+        "RFX_VALIDATION",
+        what === "history"
+          ? `${flagOf(name)} does not apply to benchmark history or --compare`
+          : `${flagOf(name)} does not apply to the ${what} benchmark`,
+      );
+  }
+}
 
 export function registerBenchmarkCommand(program: Command, getContext: CliContextFactory): void {
   program
@@ -153,20 +199,26 @@ export function registerBenchmarkCommand(program: Command, getContext: CliContex
     .option("--json", "print the results as JSON on stdout")
     .option("--output <file>", "also write the JSON results to this file")
     .option("--html <file>", "also write an HTML report (tables and charts, self-contained) to this file")
-    .action(async (kindArg: string | undefined, opts: BenchmarkOptions) => {
+    .action(async (kindArg: string | undefined, opts: BenchmarkOptions, cmd: Command) => {
+      // Only what the user typed counts (--no-history has a default of true that nobody gave).
+      const given = Object.keys(opts).filter((k) => cmd.getOptionValueSource(k) === "cli");
+      const flagOf = (name: string) => cmd.options.find((o) => o.attributeName() === name)?.long ?? name;
       if (kindArg === "history" || opts.compare) {
+        if (opts.test !== undefined || (kindArg !== undefined && kindArg !== "history"))
+          throw new ReflexiaError("RFX_VALIDATION", "--compare takes no benchmark kind: it compares two stored runs");
+        checkBenchmarkFlags("history", given, flagOf);
         await historyCommand(getContext, opts);
         return;
       }
+      if (opts.test !== undefined && kindArg !== undefined && opts.test !== kindArg)
+        throw new ReflexiaError(
+          "RFX_VALIDATION",
+          `the kind is given twice and differs: ${kindArg} and --test ${opts.test}; give one`,
+        );
       const kind = (opts.test ?? kindArg ?? "suite") as BenchmarkKind;
       if (!BENCHMARK_KINDS.includes(kind))
         throw new ReflexiaError("RFX_VALIDATION", `unknown benchmark '${kind}'; one of ${BENCHMARK_KINDS.join(", ")}`);
-      for (const [flag, kinds] of Object.entries(KIND_FLAGS))
-        if (opts[flag as keyof BenchmarkOptions] !== undefined && !kinds.includes(kind))
-          throw new ReflexiaError(
-            "RFX_VALIDATION",
-            `--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} does not apply to the ${kind} benchmark`,
-          );
+      checkBenchmarkFlags(kind, given, flagOf);
       const concurrency = (opts.concurrency ?? ["1", "4", "8"]).map(Number);
       if (concurrency.some((c) => !Number.isInteger(c) || c < 1 || c > 256))
         throw new ReflexiaError("RFX_VALIDATION", "--concurrency must list integers in [1, 256]");
