@@ -526,9 +526,9 @@ describe.skipIf(bins.skip)("web UI in chromium", () => {
     await page.click("#bench-compare");
     const table = page.locator("#bench-report table.table");
     await table.waitFor();
-    expect(await table.locator("tbody tr", { hasText: "q4_0 tok/s" }).locator("td").last().textContent()).toMatch(
-      /^[\d.]+×$/,
-    );
+    expect(
+      await table.locator("tbody tr", { hasText: "inference q4_0 decode (tok/s)" }).locator("td").last().textContent(),
+    ).toMatch(/^[\d.]+×$/);
     expect(await page.locator("#bench-report .bench-compare .report").count()).toBe(2);
     expect(await page.textContent("#bench-report")).toContain("same machine");
     await shot(page, "desktop-benchmarks");

@@ -71,4 +71,30 @@ describe("run metrics", () => {
     expect(html).toContain("trend: tok/s");
     expect(html.match(/<title>inference q4_0 decode:/g)).toHaveLength(3);
   });
+
+  it("reads a rag run's retrieval figures, alone and in the suite", () => {
+    const rows = [
+      { documents: 1000, exact: { p95: 2.5 }, queryVector: { p95: 4 }, hitAt3: { hybridExact: 0.9 } },
+      { documents: 10000, exact: { p95: 20 }, queryVector: { p95: 9 }, hitAt3: { hybridExact: 0.8 } },
+    ];
+    const m = runMetrics({ kind: "rag", rows });
+    expect(m.find((x) => x.name === "rag 10000 docs exact p95")).toMatchObject({
+      value: 20,
+      unit: "ms",
+      better: "lower",
+    });
+    expect(m.find((x) => x.name === "rag 1000 docs hit@3 hybrid")).toMatchObject({ value: 0.9, better: "higher" });
+    expect(runMetrics({ kind: "suite", rag: { rows } })).toEqual(m);
+    expect(headlineOf({ kind: "rag", rows })).toBe("1000 docs exact p95 2.500 ms, 10000 docs exact p95 20.0 ms");
+    const c = compareRuns(run("a", { kind: "rag", rows }), run("b", { kind: "rag", rows }));
+    expect(c.changes.map((x) => x.name)).toContain("rag 1000 docs exact p95");
+  });
+
+  it("compares the ggml CPU variant only when both runs recorded it", () => {
+    const rag = { kind: "rag", rows: [] };
+    const withVariant = system({ ggmlCpuVariant: "haswell" });
+    expect(compareRuns(run("a", rag), run("b", inference(1, 1), withVariant)).sameMachine).toBe(true);
+    const other = system({ ggmlCpuVariant: "zen4" });
+    expect(compareRuns(run("a", rag, other), run("b", rag, withVariant)).sameMachine).toBe(false);
+  });
 });

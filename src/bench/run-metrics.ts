@@ -1,9 +1,11 @@
-// The comparable figures of a stored benchmark run (tok/s, latency, memory, quality per variant), and what two runs'
-// figures say side by side: `reflexia benchmark --compare A B`, the listing's headline and the HTML report's trend.
+// The comparable figures of a stored benchmark run (tok/s, latency, memory, quality per variant, retrieval time per
+// document count), and what two runs' figures say side by side: `reflexia benchmark --compare A B`, the listing's
+// headline, the HTML report's trend and the web UI's comparison all read them from here.
 import type { BenchmarkHistory, BenchmarkRun } from "./history.ts";
 import type { InferenceBenchmarkResult } from "./inference-bench.ts";
 import type { MemoryBenchmarkResult } from "./memory-bench.ts";
 import type { QualityBenchmarkResult } from "./quality-bench.ts";
+import type { RagBenchmarkResult } from "./rag-bench.ts";
 import type { ThroughputBenchmarkResult } from "./throughput-bench.ts";
 
 /** One figure of a run; `better` says which direction is an improvement. */
@@ -36,6 +38,7 @@ export function runMetrics(result: Record<string, unknown>): RunMetric[] {
     push(`inference ${v.quantization} decode`, v.tokensPerSecond, "tok/s", "higher");
     push(`inference ${v.quantization} ms/token p95`, v.msPerToken?.p95, "ms", "lower");
     push(`inference ${v.quantization} of bound`, v.achievedFraction, "", "higher");
+    push(`inference ${v.quantization} TTFT`, v.ttftMs, "ms", "lower");
   }
   const memory = (kind === "suite" ? result.memory : kind === "memory" ? result : undefined) as
     MemoryBenchmarkResult | undefined;
@@ -45,6 +48,12 @@ export function runMetrics(result: Record<string, unknown>): RunMetric[] {
   for (const t of throughput ?? [])
     for (const r of t.rows ?? [])
       push(`throughput ${t.quantization} ×${r.concurrency}`, r.aggregateTokensPerSecond, "tok/s", "higher");
+  const rag = (kind === "suite" ? result.rag : kind === "rag" ? result : undefined) as RagBenchmarkResult | undefined;
+  for (const r of rag?.rows ?? []) {
+    push(`rag ${r.documents} docs exact p95`, r.exact?.p95, "ms", "lower");
+    push(`rag ${r.documents} docs query p95`, r.queryVector?.p95, "ms", "lower");
+    push(`rag ${r.documents} docs hit@3 hybrid`, r.hitAt3?.hybridExact, "", "higher");
+  }
   if (kind === "quality") {
     for (const v of (result as unknown as QualityBenchmarkResult).variants ?? []) {
       push(`quality ${v.quantization} perplexity`, v.perplexity, "", "lower");
@@ -95,8 +104,19 @@ export interface RunComparison {
 
 const load = (r: BenchmarkRun) => (r.system.loadAverage ? r.system.loadAverage[0].toFixed(2) : "not recorded");
 
-const machineOf = (r: BenchmarkRun) =>
-  [r.system.hostname, r.system.cpuModel, r.system.ggmlCpuVariant ?? "", r.system.availableCpus].join("|");
+/**
+ * Same host, CPU and cores. The ggml CPU variant is recorded only by runs that loaded the engine (a CLI rag run
+ * never does), so it tells machines apart only when both runs have it.
+ */
+export function sameMachine(a: BenchmarkRun, b: BenchmarkRun): boolean {
+  const [x, y] = [a.system, b.system];
+  return (
+    x.hostname === y.hostname &&
+    x.cpuModel === y.cpuModel &&
+    x.availableCpus === y.availableCpus &&
+    (!x.ggmlCpuVariant || !y.ggmlCpuVariant || x.ggmlCpuVariant === y.ggmlCpuVariant)
+  );
+}
 
 export function compareRuns(a: BenchmarkRun, b: BenchmarkRun): RunComparison {
   const ma = new Map(runMetrics(a.result).map((m) => [m.name, m]));
@@ -115,7 +135,7 @@ export function compareRuns(a: BenchmarkRun, b: BenchmarkRun): RunComparison {
       verdict: Math.abs(change) < NOISE_FRACTION ? "within noise" : improved ? "better" : "worse",
     });
   }
-  const sameMachine = machineOf(a) === machineOf(b);
+  const same = sameMachine(a, b);
   const digests = (r: BenchmarkRun) =>
     r.models
       .map((m) => `${m.quantization}:${m.digest}`)
@@ -124,7 +144,7 @@ export function compareRuns(a: BenchmarkRun, b: BenchmarkRun): RunComparison {
   const sameModels = digests(a) === digests(b);
   const sameConfig = JSON.stringify(a.config) === JSON.stringify(b.config);
   const pct = `${(NOISE_FRACTION * 100).toFixed(0)}%`;
-  const note = !sameMachine
+  const note = !same
     ? `different machines (${a.system.cpuModel}${a.system.ggmlCpuVariant ? `, ${a.system.ggmlCpuVariant}` : ""} vs ${b.system.cpuModel}${b.system.ggmlCpuVariant ? `, ${b.system.ggmlCpuVariant}` : ""}): speed differences are the hardware's, not a change; compare ratios measured within each run (e.g. q4_0 vs f16)`
     : `same machine: changes under ${pct} are within run-to-run noise on a shared host (load average ${load(a)} vs ${load(b)}); repeat a run before trusting a change just above it` +
       (sameModels ? "" : "; the model bytes differ (digests)") +
@@ -135,7 +155,7 @@ export function compareRuns(a: BenchmarkRun, b: BenchmarkRun): RunComparison {
     kind: r.kind,
     host: `${r.system.hostname} (${r.system.cpuModel})`,
   });
-  return { a: who(a), b: who(b), sameMachine, sameModels, sameConfig, changes, note };
+  return { a: who(a), b: who(b), sameMachine: same, sameModels, sameConfig, changes, note };
 }
 
 /** A stored run's figures over time: the newest `limit` runs of `kind`, oldest first. */

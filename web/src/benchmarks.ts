@@ -3,6 +3,7 @@
 import DOMPurify from "dompurify";
 import type { BenchmarkRun } from "../../src/bench/history.ts";
 import { renderBenchmarkSections } from "../../src/bench/html-report.ts";
+import { runMetrics, sameMachine } from "../../src/bench/run-metrics.ts";
 import type { BenchmarkJob, BenchmarksBody, ModelsBody } from "../../src/client/index.ts";
 import { api, apiJson, describeError, postJson } from "./api.ts";
 import { $, el, formatNumber } from "./dom.ts";
@@ -11,26 +12,14 @@ import type { View } from "./main.ts";
 
 const POLL_MS = 1000;
 
-/** Headline figures of a result, by name, for the side-by-side comparison (higher is better unless `lower`). */
+/** A run's figures by name, as `reflexia benchmark --compare` reads them (src/bench/run-metrics.ts). */
 function figures(run: BenchmarkRun): Map<string, { value: number; lower: boolean }> {
-  const out = new Map<string, { value: number; lower: boolean }>();
-  const r = run.result as Record<string, any>;
-  for (const v of r.variants ?? []) {
-    if (typeof v.tokensPerSecond === "number")
-      out.set(`${v.quantization} tok/s`, { value: v.tokensPerSecond, lower: false });
-    if (typeof v.msPerToken?.p95 === "number")
-      out.set(`${v.quantization} ms/token p95`, { value: v.msPerToken.p95, lower: true });
-    if (typeof v.ttftMs === "number") out.set(`${v.quantization} TTFT ms`, { value: v.ttftMs, lower: true });
-  }
-  for (const t of r.runs ?? [])
-    for (const row of t.rows ?? [])
-      out.set(`${t.quantization ?? t.model} c=${row.concurrency} tok/s`, {
-        value: row.aggregateTokensPerSecond,
-        lower: false,
-      });
-  for (const row of r.rows ?? [])
-    if (row.exact) out.set(`${row.documents} docs exact p95 ms`, { value: row.exact.p95, lower: true });
-  return out;
+  return new Map(
+    runMetrics(run.result).map((m) => [
+      m.unit ? `${m.name} (${m.unit})` : m.name,
+      { value: m.value, lower: m.better === "lower" },
+    ]),
+  );
 }
 
 function reportOf(run: BenchmarkRun): HTMLElement {
@@ -62,7 +51,7 @@ function comparison(a: BenchmarkRun, b: BenchmarkRun): HTMLElement {
   const fa = figures(a);
   const fb = figures(b);
   const names = [...new Set([...fa.keys(), ...fb.keys()])];
-  const sameHost = a.system.hostname === b.system.hostname && a.system.cpuModel === b.system.cpuModel;
+  const sameHost = sameMachine(a, b);
   const rows = names.map((n) => {
     const x = fa.get(n);
     const y = fb.get(n);
