@@ -63,7 +63,14 @@ describe("createBenchmarkHistory", () => {
     await expect(h.get("../etc/passwd")).rejects.toMatchObject({ code: "RFX_VALIDATION" });
     await expect(h.get("a/b")).rejects.toMatchObject({ code: "RFX_VALIDATION" });
     await expect(h.get("")).rejects.toMatchObject({ code: "RFX_VALIDATION" });
-    await expect(h.get("20260101T000000000Z-inference-000000")).rejects.toMatchObject({ code: "RFX_NOT_FOUND" });
+    const missing = h.get("20260101T000000000Z-inference-000000");
+    await expect(missing).rejects.toMatchObject({ code: "RFX_NOT_FOUND" });
+    // The server answers GET /api/benchmarks/:id with this message: it names no path of the server's.
+    const message = ((await missing.catch((e: Error) => e)) as Error).message;
+    expect(message).toBe(
+      "no benchmark run 20260101T000000000Z-inference-000000 (`reflexia benchmark history` lists them)",
+    );
+    expect(message).not.toContain(home);
     await expect(h.save({ ...run(), kind: "" })).rejects.toMatchObject({ code: "RFX_VALIDATION" });
   });
 

@@ -210,14 +210,14 @@ export function createBenchmarkHistory(options: BenchmarkHistoryOptions): Benchm
       try {
         run = await read(id);
       } catch (e) {
-        if (e instanceof SyntaxError)
-          throw new ReflexiaError("RFX_VALIDATION", `stored run ${id} is not valid JSON (${file(id)})`);
+        if (e instanceof SyntaxError) throw new ReflexiaError("RFX_VALIDATION", `stored run ${id} is not valid JSON`);
         throw e;
       }
       if (!run)
         throw new ReflexiaError(
           "RFX_NOT_FOUND",
-          `no benchmark run ${id} in ${dir} (\`reflexia benchmark history\` lists them)`,
+          // No path: the API answers with this message, and a client has no business knowing the server's home.
+          `no benchmark run ${id} (\`reflexia benchmark history\` lists them)`,
           { id },
         );
       return run;

@@ -9,7 +9,7 @@ import type { CliContext, CliContextFactory } from "./context.ts";
 import type { BenchmarkModelRef } from "../bench/history.ts";
 import { headlineOf, trendOf } from "../bench/run-metrics.ts";
 import { COMPLEXITY_LEVELS, type ComplexityLevel } from "../policy/index.ts";
-import { printJson } from "./output.ts";
+import { checkOutputPath, printJson } from "./output.ts";
 import { parseIntOption, parseListOption, parseQuantizationList } from "./parse-options.ts";
 
 /**
@@ -219,6 +219,8 @@ export function registerBenchmarkCommand(program: Command, getContext: CliContex
       if (!BENCHMARK_KINDS.includes(kind))
         throw new ReflexiaError("RFX_VALIDATION", `unknown benchmark '${kind}'; one of ${BENCHMARK_KINDS.join(", ")}`);
       checkBenchmarkFlags(kind, given, flagOf);
+      if (opts.output !== undefined) checkOutputPath("--output", opts.output);
+      if (opts.html !== undefined) checkOutputPath("--html", opts.html);
       const concurrency = (opts.concurrency ?? ["1", "4", "8"]).map(Number);
       if (concurrency.some((c) => !Number.isInteger(c) || c < 1 || c > 256))
         throw new ReflexiaError("RFX_VALIDATION", "--concurrency must list integers in [1, 256]");
@@ -581,12 +583,31 @@ async function historyCommand(getContext: CliContextFactory, opts: BenchmarkOpti
         `--compare ${x}: neither a stored run id nor a readable file (${(e as Error).message})`,
       );
     }
+    let data: unknown;
     try {
-      return parseBenchmarkRun(JSON.parse(text), x);
-    } catch (e) {
-      if (e instanceof SyntaxError) throw new ReflexiaError("RFX_VALIDATION", `--compare ${x}: not JSON`);
-      throw e;
+      data = JSON.parse(text);
+    } catch {
+      throw new ReflexiaError("RFX_VALIDATION", `--compare ${x}: not JSON`);
     }
+    // What --output wrote: the result, which names its stored run (the machine, models and settings live there).
+    const output = data as Record<string, unknown> | null;
+    if (output && typeof output === "object" && !("version" in output) && typeof output.kind === "string") {
+      const runId = output.runId;
+      if (typeof runId !== "string")
+        throw new ReflexiaError(
+          "RFX_VALIDATION",
+          `--compare ${x}: the output of a run made with --no-history records no machine, models or settings to compare`,
+        );
+      return history.get(runId).catch((e: unknown) => {
+        if (e instanceof ReflexiaError && e.code === "RFX_NOT_FOUND")
+          throw new ReflexiaError(
+            "RFX_NOT_FOUND",
+            `--compare ${x}: the output of run ${runId}, which is not stored in this home's benchmark history`,
+          );
+        throw e;
+      });
+    }
+    return parseBenchmarkRun(data, x);
   };
   const c = compareRuns(await load(opts.compare[0]), await load(opts.compare[1]));
   if (opts.json) return printJson(c);

@@ -1,7 +1,25 @@
 // Printing helpers shared by CLI commands: JSON vs human output and the one-line error format.
+import { accessSync, constants, statSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { isDebugEnabled } from "../config/index.ts";
-import { isReflexiaError } from "../errors/index.ts";
+import { isReflexiaError, ReflexiaError } from "../errors/index.ts";
 import { redactStorePaths } from "../registry/redact-store-paths.ts";
+
+/**
+ * Refuses, before a long run starts, an output file (`--output`, `--html`) that could not be written at its end: its
+ * folder missing or not writable, or the path itself a folder.
+ */
+export function checkOutputPath(flag: string, path: string): void {
+  const dir = dirname(resolve(path));
+  const isDir = (p: string) => statSync(p, { throwIfNoEntry: false })?.isDirectory();
+  if (!isDir(dir)) throw new ReflexiaError("RFX_VALIDATION", `${flag} ${path}: the folder ${dir} does not exist`);
+  if (isDir(resolve(path))) throw new ReflexiaError("RFX_VALIDATION", `${flag} ${path} is a folder; name a file`);
+  try {
+    accessSync(dir, constants.W_OK);
+  } catch {
+    throw new ReflexiaError("RFX_VALIDATION", `${flag} ${path}: the folder ${dir} is not writable`);
+  }
+}
 
 export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + "\n");
