@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isLoopbackHost, runLoadTest } from "../src/bench/load-test.ts";
 import { startServer, type RunningServer } from "../src/main.ts";
+import { runCli } from "./support/run-cli.ts";
 import { createTinyHome, liveServerConfig, TINY, type TinyHome } from "./support/server-fixture.ts";
 
 let home: TinyHome;
@@ -13,6 +14,16 @@ const BIN = join(import.meta.dirname, "..", "bin", "reflexia.js");
 
 beforeAll(async () => {
   home = await createTinyHome(["q4_0", "f16"]);
+  // A model the server lists whose every request fails: its endpoint is a closed port.
+  const remote = await runCli(home.home, [
+    "--local",
+    "models",
+    "add-remote",
+    "dead:f16",
+    "--url",
+    "http://127.0.0.1:9/v1",
+  ]);
+  expect(remote.code, remote.stderr).toBe(0);
   const loaded = liveServerConfig(home.home, {
     "scheduler.parallel": 2,
     "scheduler.queue_size": 2,
@@ -71,15 +82,59 @@ describe("load test", () => {
     expect(Object.values(r.errors).reduce((a, b) => a + b, 0)).toBe(r.failed);
     expect(Object.keys(r.variants)).toEqual([`${TINY}:f16`]);
     expect(r.ttftMs).toBeNull();
-    const unknown = await runLoadTest({
+    expect(r.errorMessages.RFX_QUEUE_FULL).toMatch(/queue/i);
+  });
+
+  it("refuses before any load what the server would refuse every time: an unknown model, too many tokens, a path", async () => {
+    await expect(
+      runLoadTest({ url: server.url, model: "no-such-model", workers: 1, durationS: 1, maxRequests: 3 }),
+    ).rejects.toMatchObject({
+      code: "RFX_MODEL_NOT_FOUND",
+      message: expect.stringContaining("has no model no-such-model"),
+    });
+    // A bare name is a model whose variant the server picks.
+    const bare = await runLoadTest({
       url: server.url,
-      model: "no-such-model",
+      model: TINY,
       workers: 1,
       durationS: 1,
-      maxRequests: 3,
+      maxRequests: 1,
+      maxTokens: 2,
     });
-    expect(unknown.requests).toBe(3);
-    expect(unknown.errors).toEqual({ RFX_MODEL_NOT_FOUND: 3 });
+    expect(bare.succeeded).toBe(1);
+    const status = (await (await fetch(`${server.url}/api/status`)).json()) as { limits: { max_tokens: number } };
+    await expect(
+      runLoadTest({ url: server.url, durationS: 1, maxTokens: status.limits.max_tokens + 1 }),
+    ).rejects.toMatchObject({
+      message: `max-tokens ${status.limits.max_tokens + 1} is over the server's limit of ${status.limits.max_tokens} (limits.max_tokens at ${server.url}/api/status)`,
+    });
+    await expect(runLoadTest({ url: `${server.url}/v1`, durationS: 1 })).rejects.toMatchObject({
+      message: `url must be the server's base URL, without a path (got ${server.url}/v1; try ${server.url})`,
+    });
+  });
+
+  it("says why every request failed, shows no latency figures, and exits non-zero when none succeeded", async () => {
+    const r = await cli([
+      "load-test",
+      "--url",
+      server.url,
+      "--model",
+      "dead:f16",
+      "--workers",
+      "1",
+      "--duration",
+      "1",
+      "--max-requests",
+      "2",
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain("latency     no successful request");
+    expect(r.stdout).not.toContain("NaN");
+    expect(r.stdout).toMatch(/^ {2}RFX_\w+: \S/m);
+    expect(r.stderr).toContain("none of the 2 requests succeeded");
+    const out = await cli(["load-test", "--url", server.url, "--duration", "1", "--output", "/nonexistent-rfx/x.json"]);
+    expect(out.code).toBe(1);
+    expect(out.stderr).toContain("--output /nonexistent-rfx/x.json: the folder /nonexistent-rfx does not exist");
   });
 
   it("targets loopback only and rejects bad bounds before sending anything", async () => {

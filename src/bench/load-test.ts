@@ -63,6 +63,8 @@ export interface LoadTestResult {
   failed: number;
   /** Failed requests by error code (RFX_QUEUE_FULL, RFX_RATE_LIMITED, …; NETWORK when no HTTP answer came, ABORTED when still running at the hard stop). */
   errors: Record<string, number>;
+  /** The first message seen for each code in `errors`: why the requests failed. */
+  errorMessages: Record<string, string>;
   requestsPerSecond: number;
   /** Generated tokens of successful requests / wall time. */
   tokensPerSecond: number;
@@ -76,7 +78,14 @@ export interface LoadTestResult {
   timeline: LoadTestSecond[];
 }
 
-const LIMITS = { workers: [1, 256], durationS: [1, 3600], maxTokens: [1, 4096], maxRequests: [1, 1_000_000] } as const;
+/** Bounds of a run; max tokens is then held to the server's own limit (its /api/status `limits.max_tokens`). */
+export const LOAD_TEST_LIMITS = {
+  workers: [1, 256],
+  durationS: [1, 3600],
+  maxTokens: [1, 1_000_000],
+  maxRequests: [1, 1_000_000],
+} as const;
+const LIMITS = LOAD_TEST_LIMITS;
 
 /** True for 127.0.0.0/8, ::1 and localhost: the only hosts a load test may target. */
 export function isLoopbackHost(hostname: string): boolean {
@@ -135,11 +144,15 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestRes
       `load tests only target this machine (127.0.0.1, localhost, ::1), not ${url.hostname}`,
       { field: "url" },
     );
+  // The routes (/api/status, /api/generate) hang off the server's root: a path (/v1) would name other URLs.
+  if (url.pathname.replace(/\/+$/, "") !== "" || url.search || url.hash)
+    throw new ReflexiaError(
+      "RFX_VALIDATION",
+      `url must be the server's base URL, without a path (got ${options.url}; try ${url.origin})`,
+      { field: "url" },
+    );
 
-  const client = createReflexiaClient({
-    baseUrl: url.origin + url.pathname.replace(/\/+$/, ""),
-    apiKey: options.apiKey,
-  });
+  const client = createReflexiaClient({ baseUrl: url.origin, apiKey: options.apiKey });
   // One look before any load: a server that is not there (or not Reflexia) fails the run at once, not 30 s later.
   const status = await client.status().catch((e: unknown) => {
     if (isReflexiaError(e) && e.code === "RFX_UNAUTHORIZED") throw e;
@@ -150,10 +163,29 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestRes
     );
   });
   const model = options.model ?? String(status.default_model);
+  // Requests the server would refuse every time are refused here, in one sentence, before any load.
+  const serverMax = (status.limits as { max_tokens?: unknown } | undefined)?.max_tokens;
+  if (typeof serverMax === "number" && maxTokens > serverMax)
+    throw new ReflexiaError(
+      "RFX_VALIDATION",
+      `max-tokens ${maxTokens} is over the server's limit of ${serverMax} (limits.max_tokens at ${url.origin}/api/status)`,
+      { field: "max-tokens" },
+    );
+  if (options.model !== undefined) {
+    const names = (await client.tags().catch(() => undefined))?.models.map((m) => m.name);
+    const known = (n: string) => n === model || n.split(":")[0] === model || n === `${model}:latest`;
+    if (names && !names.some(known))
+      throw new ReflexiaError(
+        "RFX_MODEL_NOT_FOUND",
+        `the server at ${url.origin} has no model ${model} (it has ${names.join(", ") || "none"})`,
+        { model },
+      );
+  }
 
   const latencies: number[] = [];
   const ttfts: number[] = [];
   const errors: Record<string, number> = {};
+  const errorMessages: Record<string, string> = {};
   const variants: Record<string, number> = {};
   const timeline: LoadTestSecond[] = Array.from({ length: durationS + Math.ceil(graceS) + 1 }, (_, second) => ({
     second,
@@ -210,6 +242,7 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestRes
       } catch (e) {
         const code = hardStop.signal.aborted ? "ABORTED" : isReflexiaError(e) ? e.code : "NETWORK";
         errors[code] = (errors[code] ?? 0) + 1;
+        errorMessages[code] ??= e instanceof Error ? e.message : String(e);
         const end = performance.now();
         rowAt(end).errors += 1;
         lastEnd = Math.max(lastEnd, end);
@@ -241,6 +274,7 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestRes
     succeeded,
     failed,
     errors,
+    errorMessages,
     requestsPerSecond: (succeeded / wallMs) * 1000,
     tokensPerSecond: (completionTokens / wallMs) * 1000,
     completionTokens,
@@ -251,8 +285,13 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestRes
   };
   log(
     `${result.requests} requests (${failed} failed) in ${(wallMs / 1000).toFixed(1)} s: ${result.requestsPerSecond.toFixed(2)} req/s, ` +
-      `${result.tokensPerSecond.toFixed(1)} tok/s; latency p50 ${result.latencyMs.p50.toFixed(0)} ms p95 ${result.latencyMs.p95.toFixed(0)} ms` +
-      (result.ttftMs ? `; TTFT p50 ${result.ttftMs.p50.toFixed(0)} ms p95 ${result.ttftMs.p95.toFixed(0)} ms` : ""),
+      `${result.tokensPerSecond.toFixed(1)} tok/s; ` +
+      (succeeded === 0
+        ? "no successful request"
+        : `latency p50 ${result.latencyMs.p50.toFixed(0)} ms p95 ${result.latencyMs.p95.toFixed(0)} ms` +
+          (result.ttftMs
+            ? `; TTFT p50 ${result.ttftMs.p50.toFixed(0)} ms p95 ${result.ttftMs.p95.toFixed(0)} ms`
+            : "")),
   );
   return result;
 }

@@ -2,9 +2,9 @@
 // printing a summary and a per-second timeline, or JSON.
 import { writeFileSync } from "node:fs";
 import type { Command } from "commander";
-import { runLoadTest, type LoadTestResult } from "../bench/load-test.ts";
+import { LOAD_TEST_LIMITS, runLoadTest, type LoadTestResult } from "../bench/load-test.ts";
 import type { CliContextFactory } from "./context.ts";
-import { printJson, table } from "./output.ts";
+import { checkOutputPath, printJson, table } from "./output.ts";
 import { parseIntOption, parseNumberOption } from "./parse-options.ts";
 
 interface LoadTestCliOptions {
@@ -38,10 +38,14 @@ function printSummary(r: LoadTestResult): void {
             .join(", ")}`
         : ""
     }) in ${(r.wallMs / 1000).toFixed(1)} s`,
+    // Why requests failed: the first message of each code.
+    ...Object.entries(r.errorMessages).map(([c, m]) => `  ${c}: ${m}`),
     `throughput  ${r.requestsPerSecond.toFixed(2)} req/s, ${r.tokensPerSecond.toFixed(1)} generated tok/s`,
-    `latency ms  p50 ${ms(r.latencyMs.p50)}  p95 ${ms(r.latencyMs.p95)}  p99 ${ms(r.latencyMs.p99)}  max ${ms(r.latencyMs.max)}`,
+    r.succeeded === 0
+      ? "latency     no successful request"
+      : `latency ms  p50 ${ms(r.latencyMs.p50)}  p95 ${ms(r.latencyMs.p95)}  p99 ${ms(r.latencyMs.p99)}  max ${ms(r.latencyMs.max)}`,
   ];
-  if (r.ttftMs)
+  if (r.ttftMs && r.succeeded > 0)
     lines.push(
       `TTFT ms     p50 ${ms(r.ttftMs.p50)}  p95 ${ms(r.ttftMs.p95)}  p99 ${ms(r.ttftMs.p99)}  max ${ms(r.ttftMs.max)}`,
     );
@@ -75,7 +79,12 @@ export function registerLoadTestCommand(program: Command, getContext: CliContext
       parseNumberOption("--ramp-up", 0, 3600),
       0,
     )
-    .option("--max-tokens <n>", "tokens generated per request", parseIntOption("--max-tokens", 1, 4096), 32)
+    .option(
+      "--max-tokens <n>",
+      "tokens generated per request, at most the server's limits.max_tokens",
+      parseIntOption("--max-tokens", ...LOAD_TEST_LIMITS.maxTokens),
+      32,
+    )
     .option(
       "--max-requests <n>",
       "requests at most over the run",
@@ -87,6 +96,7 @@ export function registerLoadTestCommand(program: Command, getContext: CliContext
     .option("--json", "print the result as JSON")
     .option("--output <file>", "also write the JSON result to this file")
     .action(async (opts: LoadTestCliOptions) => {
+      if (opts.output !== undefined) checkOutputPath("--output", opts.output);
       const ctx = await getContext();
       const config = ctx.loaded.config;
       const result = await runLoadTest({
@@ -104,5 +114,9 @@ export function registerLoadTestCommand(program: Command, getContext: CliContext
       if (opts.output) writeFileSync(opts.output, JSON.stringify(result, null, 2) + "\n");
       if (opts.json) printJson(result);
       else printSummary(result);
+      if (result.succeeded === 0) {
+        process.stderr.write(`error: none of the ${result.requests} requests succeeded\n`);
+        process.exitCode = 1;
+      }
     });
 }
