@@ -487,7 +487,8 @@ const tail = (s: LatencyStats) =>
 const num = (x: number | undefined, d = 3) => (x === undefined ? "-" : x.toFixed(d));
 const MiB = (b: number) => `${(b / 2 ** 20).toFixed(1)}`;
 
-const TABLE_HEAD = [
+/** The per-size table the run logs as it goes (`reflexia benchmark rag`): one row per corpus size. */
+export const TABLE_HEAD = [
   " chunks".padStart(7),
   "mem int8 p50/95".padStart(14),
   "rec".padStart(6),
@@ -502,7 +503,20 @@ const TABLE_HEAD = [
   "hybrid (lance)".padStart(15),
   "mem MiB (rss)".padStart(15),
   "lance rss".padStart(9),
+  "hit@3 vec/hyb".padStart(13),
 ].join(" ");
+
+/** Answer hit@3 (vector / hybrid) on the path the product searches at this size. */
+function defaultHits(r: RagBenchmarkRow): string {
+  const h = r.hitAt3;
+  const [v, y] =
+    r.defaultPath === "memory"
+      ? [h.vectorMemory, h.hybridMemory]
+      : r.defaultPath === "ann"
+        ? [h.vectorAnn, h.hybridAnn]
+        : [h.vectorExact, h.hybridExact];
+  return `${num(v, 2)} / ${num(y, 2)}`;
+}
 
 /** The in-memory paths' wall tail next to their CPU time and preemption (undefined when the index did not serve). */
 function formatTail(r: RagBenchmarkRow): string | undefined {
@@ -517,7 +531,7 @@ function formatTail(r: RagBenchmarkRow): string | undefined {
   return `  ${String(r.chunks).padStart(7)} chunks: ${paths.map(([name, x]) => `${name} ${tail(x)}`).join("; ")}`;
 }
 
-function formatRow(r: RagBenchmarkRow): string {
+export function formatRow(r: RagBenchmarkRow): string {
   const cells = [
     String(r.chunks).padStart(7),
     ms(r.memory.int8).padStart(14),
@@ -536,6 +550,7 @@ function formatRow(r: RagBenchmarkRow): string {
       : r.memory.state
     ).padStart(15),
     MiB(r.lancedb.rssDeltaBytes).padStart(9),
+    defaultHits(r).padStart(13),
   ];
   return cells.join(" ");
 }
@@ -555,6 +570,7 @@ export function formatRagBenchmark(result: RagBenchmarkResult): string {
     `mem: the in-memory index (${result.memoryIndex.quantization}, ${MiB(result.memoryIndex.maxBytes)} MiB limit): int8 pass + float32 re-rank, and the float32 scan of every vector; lance: LanceDB exact and HNSW`,
     "rec: recall@k against LanceDB's exact top-k; bm25: full-text search alone; hybrid: service query (embed + vector + BM25 + fusion + lookup)",
     "mem MiB: the index's own accounting (resident growth while filling it); lance rss: resident growth from opening LanceDB through its searches",
+    "hit@3: share of questions whose answer chunk is in the top 3, on the path the product searches at that size (every path below)",
     TABLE_HEAD,
     ...result.rows.map(formatRow),
     "",
