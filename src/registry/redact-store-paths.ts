@@ -1,8 +1,9 @@
-// Rewrites paths inside the model store (blobs, staged, partial and uploaded files) in a message a person will read: they are
-// the store's internals, say nothing useful to an API client and reveal the server's directory layout.
+// Rewrites paths inside the model store (blobs, staged, partial and uploaded files) in a message a person will read:
+// they are the store's internals, say nothing useful to an API client and reveal the server's directory layout.
 
 /** `…/models/blobs/sha256-<hex>`, `…/models/{tmp,partial,uploads}/…`, with any directory prefix. */
-const STORE_PATH = /(?:[A-Za-z]:)?(?:[^\s'"`()<>,;]*[\\/])?models[\\/](blobs|tmp|partial|uploads)[\\/]([^\s'"`()<>,;:]+)/g;
+const STORE_PATH =
+  /(?:[A-Za-z]:)?(?:[^\s'"`()<>,;]*[\\/])?models[\\/](blobs|tmp|partial|uploads)[\\/]([^\s'"`()<>,;:]+)/g;
 
 /** The message with every model-store path replaced by a short name: `blob sha256:1a2b3c4d5e6f`. */
 export function redactStorePaths(message: string): string {
