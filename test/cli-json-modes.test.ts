@@ -120,6 +120,25 @@ describe("remote variants in CLI commands", () => {
     }
   }, 60_000);
 
+  it("models list says remote for a remote variant in both modes (through the server it said local)", async () => {
+    for (const mode of MODES) {
+      const r = await cli(mode, ["models", "list"]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout, mode).toMatch(/^t +f16 +remote /m);
+      expect(r.stdout, mode).toMatch(/^t +q4_0 +local /m);
+      const j = await cli(mode, ["models", "list", "--json"]);
+      const variants = (JSON.parse(j.stdout) as { variants: { tag: string; kind?: string; format: string }[] }[])
+        .flatMap((m) => m.variants)
+        .map((v) => [v.tag, v.kind ?? "local", v.format]);
+      expect(variants, mode).toEqual(
+        expect.arrayContaining([
+          ["f16", "remote", "remote"],
+          ["q4_0", "local", "gguf"],
+        ]),
+      );
+    }
+  }, 60_000);
+
   it("models fit plans the local variants and shows the remote one as remote, needing no memory here", async () => {
     const r = await runCli(home, ["models", "fit", "t", "--no-measure", "--json"]);
     expect(r.code, r.stderr).toBe(0);

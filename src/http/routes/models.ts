@@ -31,6 +31,8 @@ function variantBody(name: string, v: VariantOverview) {
   return {
     name: `${name}:${m.tag}`,
     tag: m.tag,
+    // `models list` through the server prints this: a remote variant must not read as local.
+    kind: m.kind ?? ("local" as const),
     quantization: m.quantization,
     size_bytes: m.sizeBytes,
     digest: m.digest,
