@@ -764,3 +764,32 @@ describe("Ollama generate: fields that cannot apply together", () => {
     );
   });
 });
+
+describe("schema failures read as one sentence naming the field", () => {
+  const m = [{ role: "user", content: "hi" }];
+  it.each([
+    ["/v1/chat/completions", { model: TINY, messages: m, temperature: 7 }, "temperature must be <= 2"],
+    [
+      "/v1/chat/completions",
+      { model: TINY, messages: [{ role: "user", content: 5 }] },
+      "messages[0].content must be string or array",
+    ],
+    ["/v1/chat/completions", { model: TINY }, "messages is required"],
+    [
+      "/v1/embeddings",
+      { model: TINY, input: "x", encoding_format: "hex" },
+      'encoding_format must be one of "float", "base64"',
+    ],
+    ["/api/generate", { model: TINY, prompt: "x", options: { top_k: -1 } }, "options.top_k must be >= 0"],
+  ])("%s: %j", async (url, payload, sentence) => {
+    const { app } = await appWith();
+    try {
+      const res = await app.inject({ method: "POST", url, payload });
+      expect(res.statusCode).toBe(400);
+      // Exactly the sentence: a nullable field's failure was three ("…, must be null, must match a schema in anyOf").
+      expect(errorOf(res.json()).message).toBe(sentence);
+    } finally {
+      await app.close();
+    }
+  });
+});

@@ -10,7 +10,7 @@ import Fastify, { type FastifyInstance } from "fastify";
 import { ReflexiaError } from "../errors/index.ts";
 import { UNMATCHED_ENDPOINT } from "../metrics/index.ts";
 import { createApiKeyIdentifier, presentedKey } from "./auth.ts";
-import { clientErrorHandler, frameworkErrorHandler, httpErrorHandler } from "./error-handler.ts";
+import { clientErrorHandler, formatSchemaErrors, frameworkErrorHandler, httpErrorHandler } from "./error-handler.ts";
 import { createFeatureRegistry } from "./features.ts";
 import { depthLimitedJsonParser } from "./json-body-parser.ts";
 import { declareScopeOllama } from "./ollama-scope.ts";
@@ -44,6 +44,8 @@ export function buildApp(appDeps: AppDeps): FastifyInstance {
     // Wrong types are errors, not silently coerced; unknown top-level fields are refused by name before validation
     // (refuseUnknownFields), not removed.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: false } },
+    // One sentence per failure, naming the field as a path (`temperature must be <= 2`).
+    schemaErrorFormatter: formatSchemaErrors,
     // Refusals while draining come from the hook below, in the one error shape, with Retry-After.
     return503OnClosing: false,
     // Errors raised before fastify has a route (router, HTTP parser) go through the one mapper too.

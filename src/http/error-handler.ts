@@ -85,14 +85,61 @@ function errorTypeOf(status: number): string {
  */
 function paramOf(e: ReflexiaError): string | null {
   if (typeof e.details?.field === "string") return e.details.field;
-  const first = (
-    e.details?.validation as { instancePath?: string; params?: { missingProperty?: string } }[] | undefined
-  )?.[0];
-  if (!first) return null;
-  const parts = (first.instancePath ?? "").split("/").filter(Boolean);
-  if (first.params?.missingProperty) parts.push(first.params.missingProperty);
+  const first = (e.details?.validation as SchemaFailure[] | undefined)?.[0];
+  return first ? schemaFieldPath(first) : null;
+}
+
+/** One failure of a route's schema, as the validator reports it. */
+interface SchemaFailure {
+  keyword?: string;
+  instancePath?: string;
+  message?: string;
+  params?: { missingProperty?: string; type?: unknown; allowedValues?: unknown[] };
+}
+
+/** The field a schema failure is about, as a path (`messages[0].content`); null for the whole body. */
+function schemaFieldPath(f: SchemaFailure): string | null {
+  const parts = (f.instancePath ?? "").split("/").filter(Boolean);
+  if (f.params?.missingProperty) parts.push(f.params.missingProperty);
   const path = parts.map((p, i) => (/^\d+$/.test(p) ? `[${p}]` : i === 0 ? p : `.${p}`)).join("");
   return path === "" ? null : path;
+}
+
+const SCHEMA_PART: Record<string, string> = {
+  body: "",
+  querystring: "query ",
+  params: "path parameter ",
+  headers: "header ",
+};
+
+/**
+ * Fastify's schemaErrorFormatter: one sentence naming the field as a path (`temperature must be <= 2`). The validator
+ * reports a nullable field's failure three times (the branch that failed, "must be null", "must match a schema in
+ * anyOf"); only the first says what is wrong, so the other two are left out, and an enum lists its values.
+ */
+export function formatSchemaErrors(failures: SchemaFailure[], dataVar: string): Error {
+  const told = failures.filter((f) => f.keyword !== "anyOf" && !(f.keyword === "type" && f.params?.type === "null"));
+  // A field's type failures in the union's branches read as one: "must be string or array".
+  const types = new Map<string, string[]>();
+  const lines: string[] = [];
+  for (const f of told.length > 0 ? told : failures) {
+    const field = schemaFieldPath(f);
+    const where = `${SCHEMA_PART[dataVar] ?? `${dataVar} `}${field ?? ""}`.trim() || dataVar;
+    if (f.keyword === "type" && typeof f.params?.type === "string") {
+      if (!types.has(where)) lines.push(where);
+      types.set(where, [...(types.get(where) ?? []), f.params.type]);
+      continue;
+    }
+    const what =
+      f.keyword === "enum" && Array.isArray(f.params?.allowedValues)
+        ? `must be one of ${f.params.allowedValues.map((v) => JSON.stringify(v)).join(", ")}`
+        : f.keyword === "required"
+          ? "is required"
+          : (f.message ?? "is not valid");
+    lines.push(`${where} ${what}`);
+  }
+  const said = lines.map((l) => (types.has(l) ? `${l} must be ${[...new Set(types.get(l))].join(" or ")}` : l));
+  return new Error([...new Set(said)].join("; "));
 }
 
 /** The native (and OpenAI) error shape: OpenAI's `message`, `type`, `param` and `code` (an RFX_ code here). */
