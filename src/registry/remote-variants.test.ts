@@ -50,6 +50,21 @@ describe("remote variants", () => {
     ).toBe("unknown");
   });
 
+  it("refuse a quantization that is no quantization name or contradicts a quantization tag", () => {
+    const spec = { endpoints: ["http://a"], upstreamModel: "x" };
+    const src = { kind: "remote" as const, from: "" };
+    expect(() => remoteManifest({ name: "m", tag: "q4_0", quantization: "f16", remote: spec }, src)).toThrow(
+      /remote\.quantization f16 contradicts the tag q4_0/,
+    );
+    expect(() => remoteManifest({ name: "m", tag: "pool", quantization: "zzz", remote: spec }, src)).toThrow(
+      /remote\.quantization "zzz" is not a quantization name/,
+    );
+    expect(remoteManifest({ name: "m", tag: "pool", quantization: "F16", remote: spec }, src).quantization).toBe("f16");
+    expect(remoteManifest({ name: "m", tag: "q8_0", quantization: "q8_0", remote: spec }, src).quantization).toBe(
+      "q8_0",
+    );
+  });
+
   it("from config are listed and resolved with stored ones, and refused by remove", async () => {
     const home = mkdtempSync(join(tmpdir(), "rfx-remote-reg-"));
     homes.push(home);

@@ -1,7 +1,7 @@
 // Remote variants in the catalog: their manifests (digest = hash of the spec, no blob), validation of a spec,
 // and the variants config remote.models declares.
 import { createHash } from "node:crypto";
-import { QUANTIZATIONS, type Config } from "../config/index.ts";
+import { parseQuantization, QUANTIZATIONS, type Config } from "../config/index.ts";
 import { ReflexiaError } from "../errors/index.ts";
 import { normalizeBaseUrl, type RemoteSpec } from "../upstream/index.ts";
 import { assertModelName, assertTag } from "./parse-model-ref.ts";
@@ -42,13 +42,36 @@ export function validateRemoteSpec(spec: RemoteSpec): RemoteSpec {
   return out;
 }
 
+/**
+ * A remote variant's quantization: the tag when it is a quantization name (adaptive choice weighs the variant as its
+ * tag, so a different `quantization` would make the response's quantization contradict the reason), else the one
+ * given, else "unknown". A value that is no quantization name is refused rather than shown as one.
+ */
+function remoteQuantization(tag: string, given: string | undefined): string {
+  const fromTag = (QUANTIZATIONS as readonly string[]).includes(tag) ? tag : undefined;
+  if (given === undefined) return fromTag ?? "unknown";
+  const q = parseQuantization(given);
+  if (q === undefined)
+    throw new ReflexiaError(
+      "RFX_VALIDATION",
+      `remote.quantization ${JSON.stringify(given)} is not a quantization name (one of ${QUANTIZATIONS.join(", ")}); leave it out when the upstream's is not one of them`,
+      { field: "quantization" },
+    );
+  if (fromTag !== undefined && q !== fromTag)
+    throw new ReflexiaError(
+      "RFX_VALIDATION",
+      `remote.quantization ${q} contradicts the tag ${tag}, which is a quantization name that adaptive choice weighs the variant as; leave quantization out or use tag ${q}`,
+      { field: "quantization" },
+    );
+  return q;
+}
+
 /** The manifest of a remote variant; its digest names the spec, so a changed spec is a different variant. */
 export function remoteManifest(options: AddRemoteOptions, source: ModelSource): ModelManifest {
   assertModelName(options.name);
   assertTag(options.tag);
   const remote = validateRemoteSpec(options.remote);
-  const quantization =
-    options.quantization ?? ((QUANTIZATIONS as readonly string[]).includes(options.tag) ? options.tag : "unknown");
+  const quantization = remoteQuantization(options.tag, options.quantization);
   const digest = createHash("sha256").update(JSON.stringify({ quantization, remote })).digest("hex");
   return {
     name: options.name,
