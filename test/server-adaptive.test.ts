@@ -134,6 +134,25 @@ describe("adaptive quantization on the tiny family", () => {
       "bypass",
     );
   });
+  it("an /api/generate answered from a chat's cache entry still returns its context (token ids)", async () => {
+    const opts = { num_predict: 3, temperature: 0 };
+    const post = async (path: string, body: Record<string, unknown>) =>
+      (await (
+        await fetch(`${server.url}${path}`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ model: `${TINY}:q4_0`, stream: false, options: opts, ...body }),
+        })
+      ).json()) as Record<string, any>;
+    const viaChat = await post("/api/chat", { messages: [{ role: "user", content: "Name a fruit." }] });
+    expect(viaChat.reflexia.cache).toBe("miss");
+    const gen = await post("/api/generate", { prompt: "Name a fruit." });
+    expect(gen.response).toBe(viaChat.message.content);
+    expect(Array.isArray(gen.context) && gen.context.length).toBeGreaterThan(0);
+    const again = await post("/api/generate", { prompt: "Name a fruit." });
+    expect(again.reflexia.cache).toBe("hit");
+    expect(again.context).toEqual(gen.context);
+  });
 });
 
 describe("ENABLE_ADAPTIVE_QUANTIZATION=false", () => {

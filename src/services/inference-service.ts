@@ -424,7 +424,9 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
           onText: hooks.onText,
           contextSize: req.contextSize,
           contextTokens: req.contextTokens,
-          returnTokens: req.returnTokens,
+          // A cached entry keeps the token ids, so a hit for a request that returns them (Ollama's /api/generate
+          // `context`) has them as a miss would, whichever request stored it (a chat, a library call).
+          returnTokens: req.returnTokens === true || cacheable,
           cachePrompt: req.cachePrompt,
         };
         result =
@@ -458,8 +460,10 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
           rag ? { tags: ["rag"] } : undefined,
         );
       }
+      const { tokens, ...generated } = result;
       return {
-        ...result,
+        ...generated,
+        ...(req.returnTokens && tokens ? { tokens } : {}),
         cachedPromptTokens: result.cachedPromptTokens ?? 0,
         loadMs: lease.loadMs,
         queueMs: lease.queueMs,
