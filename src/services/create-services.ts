@@ -148,7 +148,21 @@ export function createServices(options: CreateServicesOptions): Services {
       : undefined;
   if (cache) metrics.cache.bindCacheSize(() => cache.stats().size);
 
-  const selector = createVariantSelector({ config, store, scheduler, resolveVariant, memory, metrics, gpu });
+  // A remote variant may be chosen while any endpoint may be tried: not ejected, or its backoff ran out (a trial).
+  const remoteAvailable = (v: SelectableVariant): boolean => {
+    const health = remote.status().find((h) => h.variant === `${v.name}:${v.tag}`);
+    return !health || health.endpoints.some((e) => e.ejectedUntil === null || Date.parse(e.ejectedUntil) <= Date.now());
+  };
+  const selector = createVariantSelector({
+    config,
+    store,
+    scheduler,
+    resolveVariant,
+    memory,
+    metrics,
+    gpu,
+    remoteAvailable,
+  });
   const roles = createRoleCatalog(config.roles.custom);
   const inference = createInferenceService({
     config,

@@ -50,6 +50,11 @@ export interface VariantSelectorOptions {
   metrics?: ReflexiaMetrics;
   /** With a GPU: how many layers each variant would get, so the choice prefers one that runs whole on it. */
   gpu?: GpuPlacer;
+  /**
+   * False for a remote variant none of whose endpoints may be tried now (all ejected after failures): an untagged
+   * request then chooses among the model's other variants instead of failing with 503. Defaults to always true.
+   */
+  remoteAvailable?: (variant: SelectableVariant) => boolean;
 }
 
 const isQuantization = (t: string): t is Quantization => (QUANTIZATIONS as readonly string[]).includes(t);
@@ -182,7 +187,19 @@ export function createVariantSelector(options: VariantSelectorOptions): VariantS
         };
       }
 
-      const byQuant = new Map(variants.map((v) => [v.tag as Quantization, v]));
+      // A remote variant whose endpoints are all ejected would answer 503: the choice is made among the others
+      // (when any is left), and the detail says which was left out and why.
+      const down =
+        parsed.tag === undefined && options.remoteAvailable
+          ? variants.filter((v) => v.remote && !options.remoteAvailable!(v))
+          : [];
+      const usable =
+        down.length > 0 && down.length < variants.length ? variants.filter((v) => !down.includes(v)) : variants;
+      const downNote =
+        usable === variants
+          ? ""
+          : `; ${down.map((v) => `${v.name}:${v.tag}`).join(", ")} left out: every endpoint is ejected after failures`;
+      const byQuant = new Map(usable.map((v) => [v.tag as Quantization, v]));
       const complexity = complexityOf(input);
       const status = scheduler.status();
       const loaded = status.variants
@@ -268,7 +285,7 @@ export function createVariantSelector(options: VariantSelectorOptions): VariantS
       return {
         variant: chosen,
         reason: decision.reason,
-        detail: decision.detail + whereItRuns(chosen, variants, parsed.tag !== undefined),
+        detail: decision.detail + whereItRuns(chosen, usable, parsed.tag !== undefined) + downNote,
         pinned: parsed.tag !== undefined,
         complexity: { level: decision.level, score: complexity.score },
         pressure: sample ? sample.pressure : pressureNow,
