@@ -53,9 +53,19 @@ const strList = () =>
         : v,
     z.array(z.string()),
   );
-/** A comma-separated env value becomes numbers. */
+/** A comma-separated env value becomes numbers; `[0.3,0.6]`, the way `reflexia config` prints it, is read too. */
 const numList = <S extends z.ZodType>(schema: S) =>
-  z.preprocess((v) => (typeof v === "string" ? v.split(",").map(Number) : v), schema);
+  z.preprocess(
+    (v) =>
+      typeof v === "string"
+        ? v
+            .trim()
+            .replace(/^\[(.*)\]$/s, "$1")
+            .split(",")
+            .map(Number)
+        : v,
+    schema,
+  );
 /** An env value holds JSON; text that is not JSON stays a string, so the schema refuses it with a message. */
 const jsonList = <S extends z.ZodType>(item: S) =>
   z.preprocess((v) => {

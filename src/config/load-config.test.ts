@@ -118,6 +118,13 @@ describe("loadConfig", () => {
     );
   });
 
+  it("reads a number list in the JSON form `reflexia config` prints as well as comma-separated", () => {
+    const env = { COMPLEXITY_THRESHOLDS: "[0.25, 0.7]", ADAPTIVE_QUALITY_FLOOR: "0,0.8,0.95" };
+    const { config } = loadConfig({ env, file: fileWith({}) });
+    expect(config.adaptive.thresholds).toEqual([0.25, 0.7]);
+    expect(config.adaptive.quality_floor).toEqual([0, 0.8, 0.95]);
+  });
+
   it("reads REFLEXIA_DEBUG through the key table, even without a valid configuration", () => {
     expect(CONFIG_KEYS.find((k) => k.env === "REFLEXIA_DEBUG")?.key).toBe("log.debug");
     expect(isDebugEnabled({ REFLEXIA_DEBUG: "1" })).toBe(true);
