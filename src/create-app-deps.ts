@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { packageVersion, type Config } from "./config/index.ts";
 import type { Engine } from "./engine/types.ts";
-import { loadNamedApiKeys, type AppDeps, type Readiness } from "./http/index.ts";
+import { assertQuotaKeys, loadNamedApiKeys, type AppDeps, type Readiness } from "./http/index.ts";
 import { publishedParameterProblem } from "./http/routes/ollama/check-options.ts";
 import type { MemoryMonitor } from "./memory/index.ts";
 import { createMetrics } from "./metrics/index.ts";
@@ -66,6 +66,9 @@ export interface AppWiring {
 }
 
 export async function createAppDeps(config: Config, options: CreateAppDepsOptions = {}): Promise<AppWiring> {
+  // Keys and quotas first: a bad keys file or a quota on no key is refused before anything opens.
+  const apiKeys = options.apiKeys ?? (config.auth.enabled ? loadNamedApiKeys(config) : []);
+  if (config.auth.enabled) assertQuotaKeys(config.auth.quotas, apiKeys);
   // A pulled model's params are held to the range a request's options have (routes/ollama/check-options.ts).
   const store = options.store ?? createStoreFromConfig(config, { parameterProblem: publishedParameterProblem });
   if (options.ensureDefaultModel !== false) {
@@ -107,7 +110,7 @@ export async function createAppDeps(config: Config, options: CreateAppDepsOption
     gpu: engine.gpu,
     cacheStats: services.cache ? () => services.cache!.stats() : undefined,
     rag,
-    apiKeys: options.apiKeys ?? (config.auth.enabled ? loadNamedApiKeys(config) : []),
+    apiKeys,
     usage: services.usage,
     remoteStatus: () => services.remote.status(),
     readiness: options.readiness,

@@ -5,7 +5,14 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ReflexiaError } from "../errors/index.ts";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createApiKeyIdentifier, createApiKeyVerifier, loadApiKeys, loadNamedApiKeys, presentedKey } from "./auth.ts";
+import {
+  assertQuotaKeys,
+  createApiKeyIdentifier,
+  createApiKeyVerifier,
+  loadApiKeys,
+  loadNamedApiKeys,
+  presentedKey,
+} from "./auth.ts";
 
 let dir: string;
 beforeAll(async () => {
@@ -81,5 +88,23 @@ describe("named keys", () => {
     writeFileSync(file, "a:1\na:2\n");
     expect(() => loadNamedApiKeys({ auth: { enabled: true, api_key: "", keys_file: file } })).toThrow(/used twice/);
     rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe("quotas", () => {
+  const keys = [
+    { name: "alice", key: "a-secret" },
+    { name: "bob", key: "b-secret" },
+  ];
+  it("refuse a quota on a key name no key has, naming the names there are", () => {
+    expect(() => assertQuotaKeys([{ key: "alcie", tokens: 10, window_seconds: 60 }], keys)).toThrow(
+      /API_KEY_QUOTAS\) \[0\]: key "alcie" names no API key \(named: alice, bob\)/,
+    );
+  });
+  it("refuse a quota that sets no limit, and take one that does", () => {
+    expect(() => assertQuotaKeys([{ key: "bob", window_seconds: 60 }], keys)).toThrow(
+      /sets neither tokens nor requests/,
+    );
+    expect(() => assertQuotaKeys([{ key: "alice", requests: 5, window_seconds: 60 }], keys)).not.toThrow();
   });
 });

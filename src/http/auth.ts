@@ -64,6 +64,29 @@ export function loadNamedApiKeys(config: AuthKeyConfig): NamedApiKey[] {
   return keys;
 }
 
+/**
+ * Refuses a quota whose key names no accepted key (a typo would leave that key unlimited) or that sets no limit
+ * (neither tokens nor requests: it would limit nothing). Checked where the keys are loaded, with auth on.
+ */
+export function assertQuotaKeys(quotas: Config["auth"]["quotas"], keys: readonly (string | NamedApiKey)[]): void {
+  // Bare strings (AppDeps.apiKeys) are named key-1, key-2, … as the auth hook names them.
+  const names = keys.map((k, i) => (typeof k === "string" ? `key-${i + 1}` : k.name));
+  quotas.forEach((q, i) => {
+    if (!names.includes(q.key))
+      throw new ReflexiaError(
+        "RFX_CONFIG_INVALID",
+        `auth.quotas (API_KEY_QUOTAS) [${i}]: key ${JSON.stringify(q.key)} names no API key (named: ${names.join(", ")}), so its quota would never apply; use one of those names (API_KEYS_FILE lines name:key, API_KEY is default)`,
+        { key: "auth.quotas" },
+      );
+    if (q.tokens === undefined && q.requests === undefined)
+      throw new ReflexiaError(
+        "RFX_CONFIG_INVALID",
+        `auth.quotas (API_KEY_QUOTAS) [${i}]: the quota of ${q.key} sets neither tokens nor requests, so it limits nothing; give one or both`,
+        { key: "auth.quotas" },
+      );
+  });
+}
+
 const digest = (s: string): Buffer => createHash("sha256").update(s, "utf8").digest();
 
 /**

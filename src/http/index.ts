@@ -3,6 +3,7 @@ export { buildApp } from "./build-app.ts";
 export { isPublicRoute, PUBLIC_ROUTE, routeAccessOf, type RouteAccess } from "./route-access.ts";
 export { httpErrorHandler, toHttpError, errorBody } from "./error-handler.ts";
 export {
+  assertQuotaKeys,
   loadApiKeys,
   loadNamedApiKeys,
   createApiKeyIdentifier,
