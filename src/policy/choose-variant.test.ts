@@ -131,6 +131,16 @@ const rows: Row[] = [
     { quantization: "q4_k_m", reason: "memory_pressure_downgrade" },
   ],
   [
+    "pressure does not lower a target that needs no local memory (a remote variant)",
+    {
+      complexity: at(0.8),
+      pressure: 0.95,
+      available: ["q4_0", "q4_k_m", "f16"],
+      estimateBytes: { ...SIZES, f16: 0 },
+    },
+    { quantization: "f16", reason: "complexity_high", target: "f16" },
+  ],
+  [
     "pressure does not move a loaded target",
     { complexity: at(0.8), pressure: 0.95, loaded: ["q8_0"] },
     { quantization: "q8_0", action: "use", reason: "complexity_high" },

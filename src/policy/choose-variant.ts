@@ -316,7 +316,8 @@ export function chooseVariant(input: ChooseVariantInput, options: ChooseVariantO
 
   // Pressure lowers a target that would have to be loaded, keeping headroom before the hard budget.
   const atOrBelow = stored.filter((q) => rankOf(q) <= rankOf(target));
-  const steps = input.pressure >= pressureTwo ? 2 : input.pressure >= pressureOne ? 1 : 0;
+  // A target that needs no local memory (a remote variant) frees nothing by being lowered: pressure leaves it.
+  const steps = need(target) === 0 ? 0 : input.pressure >= pressureTwo ? 2 : input.pressure >= pressureOne ? 1 : 0;
   const start = atOrBelow[Math.max(0, atOrBelow.length - 1 - steps)]!;
   const pressureNote = start !== target ? `; pressure ${input.pressure.toFixed(2)} lowers ${target} to ${start}` : "";
 
