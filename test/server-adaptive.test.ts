@@ -153,6 +153,28 @@ describe("adaptive quantization on the tiny family", () => {
     expect(again.reflexia.cache).toBe("hit");
     expect(again.context).toEqual(gen.context);
   });
+  it("a cache hit reports the messages the context policy dropped, as the miss did", async () => {
+    const body = JSON.stringify({
+      model: `${TINY}:q4_0`,
+      stream: false,
+      messages: [
+        { role: "user", content: "one two three four five six seven eight nine ten eleven twelve" },
+        { role: "assistant", content: "thirteen fourteen fifteen sixteen seventeen eighteen" },
+        { role: "user", content: "go" },
+      ],
+      options: { num_predict: 3, temperature: 0, num_ctx: 40 },
+    });
+    const post = async () =>
+      (await (
+        await fetch(`${server.url}/api/chat`, { method: "POST", headers: { "content-type": "application/json" }, body })
+      ).json()) as Record<string, any>;
+    const miss = await post();
+    expect(miss.reflexia.cache).toBe("miss");
+    expect(miss.reflexia.context.dropped_messages).toBeGreaterThan(0);
+    const hit = await post();
+    expect(hit.reflexia.cache).toBe("hit");
+    expect(hit.reflexia.context).toEqual(miss.reflexia.context);
+  });
 });
 
 describe("ENABLE_ADAPTIVE_QUANTIZATION=false", () => {

@@ -140,6 +140,8 @@ export interface CachedGeneration {
   tokens?: number[];
   /** The sources a RAG answer cited (the entry is tagged "rag" and dropped when documents change). */
   rag?: { sources: RagSourceInfo[]; info: RagAnswerInfo };
+  /** What the context-overflow policy changed (messages dropped, max_tokens lowered), reported on a hit as on the miss. */
+  context?: ReflexiaMeta["context"];
 }
 
 /** The per-request limits run() enforces, for clients that size their input to them (the web UI's fields). */
@@ -363,11 +365,12 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
           const meta: ReflexiaMeta = {
             ...metaOf(sel, "hit", req.role, 0, 0),
             ...(hit.rag ? { sources: hit.rag.sources, rag: hit.rag.info } : {}),
+            ...(hit.context ? { context: hit.context } : {}),
           };
           hooks.onStart?.(meta);
           if (hit.text) hooks.onText?.(hit.text);
           const totalMs = performance.now() - t0;
-          const { tokens, ...rest } = hit;
+          const { tokens, context: _context, ...rest } = hit;
           return {
             ...rest,
             ...(req.returnTokens && tokens ? { tokens } : {}),
@@ -456,6 +459,7 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
             completionTokens: result.completionTokens,
             tokens: result.tokens,
             rag,
+            context: meta.context,
           },
           rag ? { tags: ["rag"] } : undefined,
         );
