@@ -47,6 +47,8 @@ describe("a remote variant with every endpoint ejected", () => {
     const sel = await selector((v) => !v.remote).select("mix", { messages: [{ role: "user", content: COMPLEX }] });
     expect(`${sel.variant.name}:${sel.variant.tag}`).toBe("mix:q4_0");
     expect(sel.detail).toContain("mix:f16 left out: every endpoint is ejected after failures");
+    expect(sel.detail).toContain("q4_0 is the only variant that can serve now");
+    expect(sel.detail).not.toContain("only stored variant");
   });
 
   it("stays the variant of a request that pins it", async () => {

@@ -285,7 +285,16 @@ export function createVariantSelector(options: VariantSelectorOptions): VariantS
       return {
         variant: chosen,
         reason: decision.reason,
-        detail: decision.detail + whereItRuns(chosen, usable, parsed.tag !== undefined) + downNote,
+        detail:
+          // The policy saw only the usable variants: "the only stored variant" is not so when a remote one is down.
+          (downNote
+            ? decision.detail.replace(
+                `${decision.quantization} is the only stored variant`,
+                `${decision.quantization} is the only variant that can serve now`,
+              )
+            : decision.detail) +
+          whereItRuns(chosen, usable, parsed.tag !== undefined) +
+          downNote,
         pinned: parsed.tag !== undefined,
         complexity: { level: decision.level, score: complexity.score },
         pressure: sample ? sample.pressure : pressureNow,
