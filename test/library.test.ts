@@ -21,6 +21,7 @@ beforeAll(async () => {
     models: { default: TINY, context_size: 4096 },
     scheduler: { parallel: 2 },
     adaptive: { enabled: false },
+    server: { upload_limit_bytes: 64 * 1024 },
   });
 });
 
@@ -215,6 +216,21 @@ describe("embed, models, documents", () => {
     await reflexia.documents.remove(listed.documents[0].id);
     expect((await reflexia.documents.list()).total).toBe(1);
     await expect(reflexia.documents.remove("no-such-id")).rejects.toMatchObject({ code: "RFX_DOCUMENT_NOT_FOUND" });
+  });
+
+  it("refuses a file over the upload limit before reading it, as a failed item in its place", async () => {
+    const dir = join(tiny.home, "lib-docs-big");
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, "a-big.txt"), "lava ".repeat(20_000)); // 100,000 bytes > the 65,536 set above
+    await writeFile(join(dir, "b-small.txt"), "A glacier is a river of ice.\n");
+    const added = await reflexia.documents.add(dir);
+    expect(added.map((a) => [a.ok, a.source.split("/").pop()])).toEqual([
+      [false, "a-big.txt"],
+      [true, "b-small.txt"],
+    ]);
+    const refused = added[0];
+    expect(!refused.ok && refused.error.code).toBe("RFX_PAYLOAD_TOO_LARGE");
+    expect(!refused.ok && refused.error.message).toContain("the upload limit is 65,536 (UPLOAD_LIMIT_BYTES)");
   });
 
   it("refuses an unknown benchmark kind by name", async () => {

@@ -1,7 +1,6 @@
 // createReflexia: Reflexia in-process. It builds the server's own wiring (create-app-deps.ts), so generate, chat,
 // batchGenerate and embed run through the same inference and embedding services as the HTTP routes (adaptive
 // variant choice with its reason, response cache, roles, RAG with sources), and serve() listens over them.
-import { readFile } from "node:fs/promises";
 import { basename, resolve } from "node:path";
 import { createBenchmarkHistory } from "../bench/history.ts";
 import { createServerBenchmarks } from "../bench/server-benchmarks.ts";
@@ -14,6 +13,7 @@ import type { IngestInput } from "../rag/index.ts";
 import { createBenchmarkJobs } from "../services/benchmark-jobs.ts";
 import type { InferenceRequest } from "../services/inference-service.ts";
 import { expandPaths } from "../services/rag/expand-paths.ts";
+import { readDocumentFile } from "../services/rag/read-document-file.ts";
 import type { RagRequestOptions } from "../services/rag/rag-augment.ts";
 import type { ReflexiaConfigOptions } from "./config-options.ts";
 import { createTextStream } from "./text-stream.ts";
@@ -225,23 +225,39 @@ export async function createReflexia(options: ReflexiaOptions = {}): Promise<Ref
         const service = rag();
         const list = typeof items === "string" ? [items] : items;
         const inputs: (IngestInput & { source: string })[] = [];
+        // A file refused before it is read (not regular, over the upload limit) is a failed item in its place.
+        const refused = new Map<number, ReflexiaError>();
+        const maxBytes = config.server.upload_limit_bytes;
         for (const item of list) {
           if (typeof item !== "string") {
             inputs.push({ ...item, source: item.source ?? item.filename ?? "" });
             continue;
           }
           // A path names a file or a folder; the absolute path is the source, as `reflexia docs add` records it.
-          for (const file of await expandPaths([item]))
-            inputs.push({ content: await readFile(file), filename: basename(file), source: resolve(file) });
+          for (const file of await expandPaths([item])) {
+            const source = resolve(file);
+            try {
+              inputs.push({ content: await readDocumentFile(file, maxBytes), filename: basename(file), source });
+            } catch (e) {
+              refused.set(inputs.length, toReflexiaError(e));
+              inputs.push({ content: "", filename: basename(file), source });
+            }
+          }
         }
+        const read = inputs.filter((_, i) => !refused.has(i));
+        const total = inputs.length;
+        let done = refused.size;
         const settled = await service.ingestMany(
-          inputs.map((i) => (i.source ? i : { ...i, source: undefined })),
-          { onProgress: (p) => addOptions.onProgress?.({ done: p.done, total: p.total }) },
+          read.map((i) => (i.source ? i : { ...i, source: undefined })),
+          { onProgress: () => addOptions.onProgress?.({ done: ++done, total }) },
         );
-        return settled.map((s, i) => ({
-          ...s,
-          source: s.ok ? s.result.document.source : inputs[i].source,
-        }));
+        let next = 0;
+        return inputs.map((input, i) => {
+          const error = refused.get(i);
+          if (error) return { ok: false as const, error, source: input.source };
+          const s = settled[next++];
+          return { ...s, source: s.ok ? s.result.document.source : input.source };
+        });
       },
       list: async (o) => rag().list(o),
       remove: async (id) => rag().delete(id),

@@ -159,7 +159,8 @@ export type DocumentInput = IngestInput;
 export interface ReflexiaDocuments {
   /**
    * Ingests files and folders (every file below, recursively) or in-memory inputs, committed in batches. One item
-   * per file or input, in order; a file that fails (unsupported, empty) does not stop the others.
+   * per file or input, in order; a file that fails (unsupported, empty, over `server.upload_limit_bytes`: refused
+   * by its size before it is read) does not stop the others.
    */
   add(
     items: string | readonly (string | DocumentInput)[],
