@@ -189,27 +189,35 @@ describe("create -q QUANT", () => {
 });
 
 describe("create and cp onto an existing name", () => {
-  it("refuse naming --force, which replaces, with or without a server running", async () => {
+  it("replace it as ollama create / ollama cp do, with or without a server; models cp only with --force", async () => {
     await createModel("pirate", `FROM ${TINY}:q4_0\nSYSTEM Arr.\n`);
-    const file = join(home.home, "Modelfile.pirate2");
-    writeFileSync(file, `FROM ${TINY}:q4_0\nSYSTEM Ahoy.\n`);
     await cli("embedded", ["cp", "pirate", "p2"]);
     for (const mode of MODES) {
+      const file = join(home.home, `Modelfile.pirate-${mode}`);
+      writeFileSync(file, `FROM ${TINY}:q4_0\nSYSTEM Ahoy ${mode}.\n`);
       const again = await cli(mode, ["create", "pirate", "-f", file]);
-      expect(again.code, mode).toBe(1);
-      expect(again.stderr).toContain("RFX_MODEL_EXISTS");
+      expect(again.code, again.stderr).toBe(0);
+      expect((await home.store.resolve("pirate:q4_0")).manifest.modelfile?.system).toBe(`Ahoy ${mode}.`);
       const cp = await cli(mode, ["cp", "pirate", "p2"]);
-      expect(cp.code, mode).toBe(1);
-      expect(cp.stderr).toContain("RFX_MODEL_EXISTS");
-      if (mode === "embedded") expect(`${again.stderr}${cp.stderr}`).toContain("replace it with --force");
+      expect(cp.code, cp.stderr).toBe(0);
+      expect((await home.store.resolve("p2:q4_0")).manifest.modelfile?.system).toBe(`Ahoy ${mode}.`);
+      // The flag older scripts pass is still accepted.
+      expect((await cli(mode, ["cp", "pirate", "p2", "--force"])).code).toBe(0);
+    }
+    await createModel("pirate", `FROM ${TINY}:q4_0\nSYSTEM Arr.\n`);
+    for (const mode of MODES) {
+      const refused = await cli(mode, ["models", "cp", "pirate", "p2"]);
+      expect(refused.code, mode).toBe(1);
+      expect(refused.stderr, mode).toContain(
+        "model p2:q4_0 already exists (remove it first, or replace it with --force)",
+      );
+      expect((await home.store.resolve("p2:q4_0")).manifest.modelfile?.system).not.toBe("Arr.");
     }
     for (const mode of MODES) {
-      const forced = await cli(mode, ["create", "pirate", "-f", file, "--force"]);
+      await createModel("pirate", `FROM ${TINY}:q4_0\nSYSTEM Arr ${mode}.\n`);
+      const forced = await cli(mode, ["models", "cp", "pirate", "p2", "--force"]);
       expect(forced.code, forced.stderr).toBe(0);
-      expect((await home.store.resolve("pirate:q4_0")).manifest.modelfile?.system).toBe("Ahoy.");
-      const cp = await cli(mode, ["cp", "pirate", "p2", "--force"]);
-      expect(cp.code, cp.stderr).toBe(0);
-      expect((await home.store.resolve("p2:q4_0")).manifest.modelfile?.system).toBe("Ahoy.");
+      expect((await home.store.resolve("p2:q4_0")).manifest.modelfile?.system).toBe(`Arr ${mode}.`);
     }
   }, 120_000);
 });

@@ -210,6 +210,15 @@ describe("a remote variant in the catalog", () => {
     const r = await chat(KEYS.ops, { model: "other:f16" });
     expect(r.status).toBe(200);
     expect(r.body.reflexia).toMatchObject({ kind: "remote", variant: "other:f16" });
+    // A taken name is refused naming this API's switch, then replaced with it.
+    const again = { model: "other:f16", stream: false, remote: { urls: [ups[1].url], upstream_model: "up:f16" } };
+    const taken = await post(again);
+    expect(taken.status).toBe(409);
+    expect(((await taken.json()) as any).error).toBe(
+      "model other:f16 already exists; set remote.force to true to replace it with this remote variant",
+    );
+    const forced = await post({ ...again, remote: { ...again.remote, force: true } });
+    expect(forced.status).toBe(200);
   });
 });
 

@@ -517,6 +517,44 @@ describe("Ollama-compatible API", () => {
     expect(l.embedding).toEqual(e.embeddings[0]);
   });
 
+  it("create and copy replace an existing destination, as Ollama's do; a loaded variant whose weights changed is unloaded", async () => {
+    const post = (url: string, payload: object) => app.inject({ method: "POST", url, payload });
+    const ps = async () =>
+      (await app.inject({ url: "/api/ps" })).json().models.map((m: { name: string; digest: string }) => m.name);
+    const gen = (model: string) =>
+      post("/api/generate", { model, prompt: "hi", stream: false, options: { num_predict: 1 } });
+    // Settings changed in place (the usual way to update a model: create it again): same weights, still loaded.
+    expect(
+      (await post("/api/create", { model: "redo", from: `${TINY}:q4_0`, system: "One.", stream: false })).statusCode,
+    ).toBe(200);
+    expect((await gen("redo:q4_0")).statusCode).toBe(200);
+    const again = await post("/api/create", { model: "redo", from: `${TINY}:q4_0`, system: "Two.", stream: false });
+    expect(again.json()).toEqual({ status: "success" });
+    const redo = (await home.store.resolve("redo:q4_0")).manifest;
+    expect(redo.modelfile?.system).toBe("Two.");
+    expect(redo.digest).toBe((await home.store.resolve(`${TINY}:q4_0`)).manifest.digest);
+    expect(await ps()).toContain("redo:q4_0");
+    // Other weights under the same name:tag: the loaded ones go, the next request loads the new file.
+    expect((await post("/api/copy", { source: `${TINY}:q4_0`, destination: "redo:mine" })).statusCode).toBe(200);
+    expect((await gen("redo:mine")).statusCode).toBe(200);
+    expect(await ps()).toContain("redo:mine");
+    expect((await post("/api/copy", { source: `${TINY}:q8_0`, destination: "redo:mine" })).statusCode).toBe(200);
+    expect(await ps()).not.toContain("redo:mine");
+    expect((await home.store.resolve("redo:mine")).manifest.quantization).toBe("q8_0");
+    const shown = await gen("redo:mine");
+    expect(shown.statusCode).toBe(200);
+    const loaded = (await app.inject({ url: "/api/ps" }))
+      .json()
+      .models.find((m: { name: string }) => m.name === "redo:mine");
+    expect(loaded.details.quantization_level.toLowerCase()).toBe("q8_0");
+    expect(
+      (await app.inject({ method: "DELETE", url: "/api/delete", payload: { model: "redo:q4_0" } })).statusCode,
+    ).toBe(200);
+    expect(
+      (await app.inject({ method: "DELETE", url: "/api/delete", payload: { model: "redo:mine" } })).statusCode,
+    ).toBe(200);
+  });
+
   it("copy, create (quantize from an existing model) and delete", async () => {
     expect(
       (
@@ -561,7 +599,7 @@ describe("Ollama-compatible API", () => {
     expect(after).toEqual([`${TINY}:q4_0`, `${TINY}:q8_0`]);
   });
 
-  it("create refuses before the first byte what it can know (missing from, bad names, taken destination), streaming or not", async () => {
+  it("create refuses before the first byte what it can know (missing from, bad names, quantization), streaming or not", async () => {
     const tags = async () =>
       (await app.inject({ url: "/api/tags" })).json().models.map((m: { name: string }) => m.name);
     const before = await tags();
@@ -572,8 +610,6 @@ describe("Ollama-compatible API", () => {
         [{ model: "x", from: "ghost", quantize: "q8_0" }, 404, "RFX_MODEL_NOT_FOUND"],
         [{ model: "../x", from: TINY }, 400, "RFX_VALIDATION"],
         [{ model: "x", from: TINY, quantize: "q3_k" }, 400, "RFX_VALIDATION"],
-        [{ model: TINY, from: `${TINY}:q4_0` }, 409, "RFX_MODEL_EXISTS"],
-        [{ model: `${TINY}:q8_0`, from: `${TINY}:q4_0` }, 409, "RFX_MODEL_EXISTS"],
       ] as const) {
         const res = await app.inject({ method: "POST", url: "/api/create", payload: { ...payload, stream } });
         expect(res.statusCode, `${JSON.stringify(payload)} stream ${stream}: ${res.body}`).toBe(status);
@@ -665,13 +701,15 @@ describe("Reflexia endpoints", () => {
       expect((await ask(TINY)).reflexia).toMatchObject({ cache: "hit", variant: `${TINY}:q4_0` });
       expect((await ask(`${TINY}:q4_0`)).reflexia.cache).toBe("hit");
       expect(samples).toBe(before);
-      // The same name:tag now points at other weights: the old answer must not be served, and what the still-loaded
-      // old file generates must not be filed under the new weights either.
+      // The same name:tag now points at other weights (written here, as another process would): the old answer
+      // must not be served; the scheduler sees the loaded file is not the variant's any more and loads the new one,
+      // so what is filed under the new weights is theirs.
+      const loadsBefore = services.scheduler.status().variants.map((v) => v.path);
       await own.store.copy(`${TINY}:q8_0`, `${TINY}:q4_0`, { force: true });
       expect((await ask(`${TINY}:q4_0`)).reflexia.cache).toBe("miss");
-      expect((await ask(`${TINY}:q4_0`)).reflexia.cache).toBe("miss");
-      await services.scheduler.unload(`${TINY}:q4_0`);
-      expect((await ask(`${TINY}:q4_0`)).reflexia.cache).toBe("miss");
+      const after = services.scheduler.status().variants.map((v) => v.path);
+      expect(after).toEqual([(await own.store.resolve(`${TINY}:q8_0`)).path]);
+      expect(after).not.toEqual(loadsBefore);
       expect((await ask(`${TINY}:q4_0`)).reflexia.cache).toBe("hit");
       await app.close();
     } finally {

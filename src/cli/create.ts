@@ -6,7 +6,7 @@ import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, resolve } from "node:path";
 import { Readable } from "node:stream";
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
 import { normalizeQuantization, type Quantization } from "../config/index.ts";
 import { modelParameterProblem } from "../http/routes/ollama/check-options.ts";
 import { parseModelfile, type ParsedModelfile } from "../registry/parse-modelfile.ts";
@@ -22,8 +22,9 @@ export function registerCreateCommand(program: Command, getContext: CliContextFa
     .argument("<name>", "name or name:tag of the new model")
     .option("-f, --file <path>", "the Modelfile", "Modelfile")
     .option("-q, --quantize <type>", "quantize the FROM model (q4_0, q4_k_m, q5_k_m, q8_0, f16)")
-    .option("--force", "replace an existing model of that name (writes the store here: /api/create never replaces)")
-    .action(async (name: string, opts: { file: string; quantize?: string; force?: boolean }) => {
+    // As `ollama create`, an existing model of that name is replaced; --force is still accepted from older scripts.
+    .addOption(new Option("--force").hideHelp())
+    .action(async (name: string, opts: { file: string; quantize?: string }) => {
       const ctx = await getContext();
       const text = await readFile(opts.file, "utf8");
       // Values are held to a request option's rules here too, so neither path stores what no request could run.
@@ -31,7 +32,7 @@ export function registerCreateCommand(program: Command, getContext: CliContextFa
       // FROM names a file when one exists there (relative to the Modelfile), else a model, as Ollama decides.
       const fromPath = resolve(dirname(resolve(opts.file)), parsed.from.replace(/^~(?=\/)/, homedir()));
       const isFile = existsSync(fromPath);
-      const server = opts.force ? null : await ctx.server();
+      const server = await ctx.server();
       const print = progressPrinter();
       if (server) {
         let body: Record<string, unknown>;
@@ -48,7 +49,7 @@ export function registerCreateCommand(program: Command, getContext: CliContextFa
         await server.progress("/api/create", { ...body, ...parsed.settings, stream: true }, print);
       } else {
         const q = opts.quantize ? normalizeQuantization(opts.quantize) : undefined;
-        await createEmbedded(ctx.store, name, parsed, isFile ? fromPath : undefined, q, opts.force === true);
+        await createEmbedded(ctx.store, name, parsed, isFile ? fromPath : undefined, q);
       }
       process.stdout.write(`created ${name}\n`);
     });
@@ -57,7 +58,8 @@ export function registerCreateCommand(program: Command, getContext: CliContextFa
 /**
  * The embedded create, as /api/create makes it: FROM a file is added under `name` (tag `latest` unless named); FROM a
  * model is copied (its settings under the Modelfile's). With `q`, the store's quantizeInto makes it, as /api/create
- * does: the new model is quantized from the file or from the model's variant into a file of its own.
+ * does: the new model is quantized from the file or from the model's variant into a file of its own. What `name` held
+ * under the tags written is replaced, as /api/create replaces it.
  */
 async function createEmbedded(
   store: ModelStore,
@@ -65,8 +67,8 @@ async function createEmbedded(
   parsed: ParsedModelfile,
   fromPath: string | undefined,
   q: Quantization | undefined,
-  force: boolean,
 ): Promise<void> {
+  const force = true;
   const source = { kind: "create" as const, from: fromPath ?? parsed.from };
   const options = { modelfile: parsed.settings, source, force, option: "--quantize" };
   if (fromPath !== undefined) {

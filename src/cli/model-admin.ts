@@ -1,6 +1,6 @@
 // Ollama's model commands at the top level: list/ls, ps, pull, rm, show, stop, cp. Each goes through the running
 // server when one answers (one view of the store and of what is loaded), else works on the store directly.
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
 import { ollamaShowBody } from "../http/routes/ollama/create-show.ts";
 import { configuredPullOptions, parseModelRef, type RegistryPullProgress } from "../registry/index.ts";
 import type { CliContextFactory } from "./context.ts";
@@ -137,12 +137,13 @@ export function registerModelAdminCommands(program: Command, getContext: CliCont
     .description("copy a model under another name")
     .argument("<source>")
     .argument("<destination>")
-    .option("--force", "replace an existing destination (writes the store here: /api/copy never replaces)")
-    .action(async (source: string, destination: string, opts: { force?: boolean }) => {
+    // As `ollama cp`, an existing destination is replaced; --force is still accepted from older scripts.
+    .addOption(new Option("--force").hideHelp())
+    .action(async (source: string, destination: string) => {
       const ctx = await getContext();
-      const server = opts.force ? null : await ctx.server();
+      const server = await ctx.server();
       if (server) await server.call("POST", "/api/copy", { source, destination });
-      else await ctx.store.copy(source, destination, { force: opts.force });
+      else await ctx.store.copy(source, destination, { force: true });
       process.stdout.write(`copied '${source}' to '${destination}'\n`);
     });
 

@@ -9,6 +9,7 @@ import cliProgress from "cli-progress";
 import { QUANTIZATIONS, type Config, type Quantization } from "../config/index.ts";
 import { ReflexiaError, toReflexiaError } from "../errors/index.ts";
 import {
+  modelExists,
   parseModelRef,
   remoteSpecFromFields,
   UNQUANTIZED_FILE_TYPES,
@@ -499,17 +500,21 @@ export function registerModelsCommand(program: Command, getContext: () => Promis
     .action(
       run(async (src: string, dst: string, opts: JsonFlag & { force?: boolean }) => {
         const { store, server } = await getContext();
-        // /api/copy never replaces, so --force writes the store here.
-        const client = opts.force ? null : await server();
+        const client = await server();
         let created: ModelManifest[];
         if (client) {
-          const before = new Set(
-            (await listModels(client, store)).flatMap((m) => m.variants.map((v) => v.digest + v.name + v.tag)),
-          );
+          const listed = await listModels(client, store);
+          // The tags the copy writes: the destination's own, else each source variant's (as the store copies).
+          const from = parseModelRef(src);
+          const to = parseModelRef(dst);
+          const sources = listed.find((m) => m.name === from.name)?.variants ?? [];
+          const tags = to.tag ? [to.tag] : from.tag ? [from.tag] : sources.map((v) => v.tag);
+          // /api/copy replaces (as Ollama's); this command replaces only with --force.
+          const taken = listed.find((m) => m.name === to.name)?.variants.find((v) => tags.includes(v.tag));
+          if (taken && !opts.force) throw modelExists(`${to.name}:${taken.tag}`);
           await client.call("POST", "/api/copy", { source: src, destination: dst });
-          const to = parseModelRef(dst).name;
-          created = ((await listModels(client, store)).find((m) => m.name === to)?.variants ?? []).filter(
-            (v) => !before.has(v.digest + v.name + v.tag),
+          created = ((await listModels(client, store)).find((m) => m.name === to.name)?.variants ?? []).filter((v) =>
+            tags.includes(v.tag),
           );
         } else created = await store.copy(src, dst, { force: opts.force });
         if (opts.json) return printJson({ created });

@@ -1,7 +1,12 @@
 // Inference and scheduling metrics: durations, token latencies, token counts, queue, loads and loaded variants.
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import { FINISH_REASONS, type GenerationResult } from "../engine/types.ts";
-import type { SchedulerMetricsSink, SchedulerStatus, VariantStatus } from "../scheduler/index.ts";
+import {
+  EVICTION_REASONS,
+  type SchedulerMetricsSink,
+  type SchedulerStatus,
+  type VariantStatus,
+} from "../scheduler/index.ts";
 
 type VariantLabels = "model" | "quantization";
 
@@ -108,7 +113,7 @@ export function createInferenceMetrics(registry: Registry): InferenceMetrics {
     }),
     evictions: new Counter({
       name: "reflexia_model_evictions_total",
-      help: "Variants unloaded, by reason (keep_alive, lru, memory, explicit, drain).",
+      help: `Variants unloaded, by reason (${EVICTION_REASONS.join(", ")}).`,
       labelNames: ["reason"],
       registers,
     }),

@@ -10,6 +10,7 @@ export {
   type QuantizeIntoOptions,
   type QuantizeIntoSource,
 } from "./create-model-store.ts";
+export { modelExists } from "./model-catalog.ts";
 export { parseModelRef, formatModelRef, isValidModelName, isValidTag, type ModelRef } from "./parse-model-ref.ts";
 export {
   readOllamaModels,

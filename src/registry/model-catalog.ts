@@ -642,7 +642,12 @@ export function createModelCatalog(options: ModelCatalogOptions): ModelCatalog {
           ...rest,
           name: to.name,
           tag: p.tag,
-          source: opts.source ?? { kind: "copy", from: `${p.src.name}:${p.src.tag}` },
+          // Onto itself (a create that only changes settings) the variant keeps where it came from.
+          source:
+            opts.source ??
+            (p.src.name === to.name && p.src.tag === p.tag
+              ? p.src.source
+              : { kind: "copy", from: `${p.src.name}:${p.src.tag}` }),
           createdAt: new Date().toISOString(),
           ...(modelfile ? { modelfile } : {}),
         };

@@ -392,6 +392,29 @@ describe("createScheduler", () => {
     await waitFor(() => !scheduler.isLoaded("m:a"));
   });
 
+  it("a variant replaced in the store (other weights, same name:tag) is reloaded once its running requests end", async () => {
+    const { engine, scheduler } = setup({ parallel: 2 });
+    const original = VARIANTS["m:a"];
+    try {
+      engine.hold();
+      const old = scheduler.run("m:a", {}, (l) => l.model.generate("x", { maxTokens: 1 }).then(() => l.variant.path));
+      await waitFor(() => engine.held() === 1);
+      VARIANTS["m:a"] = { ...original, path: "/models/m-a-new.gguf" };
+      expect(scheduler.fit(VARIANTS["m:a"])).not.toBe("loaded");
+      // Arrives while the old weights still stream: waits for them instead of being answered by them.
+      const next = scheduler.run("m:a", {}, (l) => l.model.generate("y", { maxTokens: 1 }).then(() => l.variant.path));
+      await new Promise((r) => setTimeout(r, 30));
+      expect(engine.loads.map((l) => l.path)).toEqual(["/models/m-a.gguf"]);
+      engine.resume();
+      expect(await old).toBe("/models/m-a.gguf");
+      expect(await next).toBe("/models/m-a-new.gguf");
+      expect(engine.loads.map((l) => l.path)).toEqual(["/models/m-a.gguf", "/models/m-a-new.gguf"]);
+      expect(scheduler.status().variants.map((v) => v.path)).toEqual(["/models/m-a-new.gguf"]);
+    } finally {
+      VARIANTS["m:a"] = original;
+    }
+  });
+
   it("drain() refuses new requests, finishes running and queued ones, then unloads", async () => {
     const { engine, scheduler } = setup({ parallel: 1 });
     engine.hold();

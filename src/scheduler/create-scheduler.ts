@@ -44,6 +44,8 @@ interface LoadedEntry {
   keepAliveMs: number;
   expiresAt: number | null;
   timer: NodeJS.Timeout | null;
+  /** Leases handed out on this entry and not yet released (the slot also counts requests still waiting for it). */
+  leases: number;
 }
 
 interface Loading {
@@ -376,6 +378,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       keepAliveMs: defaultKeepAliveMs,
       expiresAt: null,
       timer: null,
+      leases: 0,
     };
     loaded.set(key, entry);
     return entry;
@@ -399,12 +402,20 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     return register(key, variant, embedding, model, { estimatedBytes: 0, vramBytes: 0, loadMs: now() - t0 });
   };
 
-  const ensureLoaded = (variant: SchedulableVariant, embedding: boolean): Promise<LoadedEntry> => {
+  const ensureLoaded = async (variant: SchedulableVariant, embedding: boolean): Promise<LoadedEntry> => {
     const key = variantKey(variant, embedding);
-    const existing = loaded.get(key);
+    let existing = loaded.get(key);
+    // The store replaced the weights under this name:tag (create, copy or add over it): the loaded ones must not
+    // answer for the new ones. Their requests finish on them; then they go, and this request loads the new file.
+    while (existing && existing.variant.path !== variant.path) {
+      existing.keepAliveMs = 0;
+      if (existing.leases === 0) await unloadEntry(existing, "replaced");
+      else await waitForChange();
+      existing = loaded.get(key);
+    }
     if (existing) {
       clearTimer(existing);
-      return Promise.resolve(existing);
+      return existing;
     }
     const pending = loading.get(key);
     if (pending) return pending.promise;
@@ -507,6 +518,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       if (opts.keepAliveSeconds !== undefined) entry.keepAliveMs = keepAliveMsOf(opts.keepAliveSeconds);
       clearTimer(entry);
       entry.lastUsedAt = now();
+      entry.leases++;
       const started = now();
       let released = false;
       return {
@@ -520,6 +532,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
           released = true;
           holdMsEwma = holdMsEwma * 0.8 + (now() - started) * 0.2;
           entry.lastUsedAt = now();
+          entry.leases--;
           releaseSlot(slot);
         },
       };
@@ -592,7 +605,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     },
     fit(variant, embedding = false) {
       const key = variantKey(variant, embedding);
-      if (loaded.has(key)) return "loaded";
+      if (loaded.get(key)?.variant.path === variant.path) return "loaded";
       if (!memory || variant.remote) return "fits";
       const estimate = estimateOf(variant, embedding);
       const budget = memory.budgetBytes();

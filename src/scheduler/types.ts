@@ -77,7 +77,8 @@ export interface SchedulerMetricsSink {
   countRejection?(reason: "queue_full" | "memory_budget" | "draining"): void;
 }
 
-export const EVICTION_REASONS = ["keep_alive", "lru", "memory", "explicit", "drain"] as const;
+/** `replaced`: the store now names other weights under the variant's name:tag (create, copy or add over it). */
+export const EVICTION_REASONS = ["keep_alive", "lru", "memory", "explicit", "drain", "replaced"] as const;
 export type EvictionReason = (typeof EVICTION_REASONS)[number];
 
 export interface SchedulerOptions {

@@ -45,6 +45,7 @@ export interface ModelService {
   /** With `metadata`, every GGUF header key (ModelCatalog.show). */
   show(ref: string, options?: { metadata?: boolean }): Promise<ModelDetails>;
   running(): VariantStatus[];
+  /** Replaces the destination's variants of the same tags, as Ollama's copy does (a replaced loaded one is unloaded). */
   copy(source: string, destination: string): Promise<ModelManifest[]>;
   /**
    * Unloads the variants (waiting for in-flight requests), then removes them from the store: `name:tag` one, an
@@ -53,7 +54,8 @@ export interface ModelService {
   remove(ref: string, options?: { oneVariant?: boolean }): Promise<ModelManifest[]>;
   /**
    * Everything about a create request that can be known before it starts: the names parse, `from` exists, the
-   * quantization is supported, the destination is free. Throws the 4xx a client should get before any byte.
+   * quantization is supported. Throws the 4xx a client should get before any byte. (An existing destination is
+   * replaced, as Ollama's create replaces it.)
    */
   checkCreate(request: CreateModelRequest): Promise<void>;
   /** Declares a remote variant (replacing one with force, after unloading it). */
@@ -91,12 +93,7 @@ async function checkFilesOf(
       { digest },
     );
   try {
-    const to = parseModelRef(req.model);
-    const tag = to.tag ?? "latest";
-    if ((await store.variants(to.name)).some((m) => m.tag === tag))
-      throw new ReflexiaError("RFX_MODEL_EXISTS", `model ${to.name}:${tag} already exists (delete it first)`, {
-        model: `${to.name}:${tag}`,
-      });
+    parseModelRef(req.model);
     if (!q) return { digest, blob };
     const { fileType } = await readGgufHeader(blob.path);
     if (fileTypePrecision(q) > fileTypePrecision(fileType))
@@ -121,13 +118,27 @@ export function createModelService(deps: {
 }): ModelService {
   const { store, scheduler, registry } = deps;
   const checkFiles = (req: CreateModelRequest) => checkFilesOf(store, req);
+  /**
+   * Runs a create or copy that replaces whatever `name` holds under the tags it writes (as Ollama's do), then
+   * unloads each loaded variant whose weights it replaced (the scheduler would also notice on the next request).
+   */
+  const replacing = async (name: string, write: () => Promise<ModelManifest[]>): Promise<ModelManifest[]> => {
+    const before = new Map((await store.variants(name)).map((m) => [m.tag, m.digest]));
+    const written = await write();
+    for (const m of written) {
+      const old = before.get(m.tag);
+      if (old !== undefined && old !== m.digest) await scheduler.unload(`${name}:${m.tag}`);
+    }
+    return written;
+  };
   return {
     uploads: store.uploads,
     pull: (name, options = {}) => store.pullFromRegistry(name, { ...configuredPullOptions(registry), ...options }),
     list: () => store.list(),
     show: (ref, options) => store.show(ref, options),
     running: () => scheduler.status().variants,
-    copy: (source, destination) => store.copy(source, destination),
+    copy: (source, destination) =>
+      replacing(parseModelRef(destination).name, () => store.copy(source, destination, { force: true })),
     async remove(ref, options = {}) {
       const parsed = parseModelRef(ref);
       const one = parsed.tag || options.oneVariant;
@@ -162,64 +173,61 @@ export function createModelService(deps: {
       const sources =
         from.tag || to.tag || q ? [(await store.resolve(req.from)).manifest] : await store.variants(from.name);
       if (sources.length === 0) await store.resolve(req.from); // RFX_MODEL_NOT_FOUND with the store's wording
-      // The tags create() will write under `to.name` (a quantize that lands on the source itself writes nothing).
-      const tags = q
-        ? to.name === from.name && (to.tag ?? q) === q
-          ? []
-          : [to.tag ?? q]
-        : sources.map((m) => to.tag ?? m.tag);
-      const taken = new Set((await store.variants(to.name)).map((m) => m.tag));
-      const clash = tags.find((t) => taken.has(t));
-      if (clash)
-        throw new ReflexiaError("RFX_MODEL_EXISTS", `model ${to.name}:${clash} already exists (delete it first)`, {
-          model: `${to.name}:${clash}`,
-        });
     },
-    async create(req, onStatus) {
-      const to = parseModelRef(req.model);
-      if (req.files !== undefined) {
-        const { digest, blob, quantize } = await checkFiles(req);
-        let made = false;
-        try {
-          onStatus?.(`using blob ${digest}`);
-          const source = { kind: "create" as const, from: digest };
-          const status = quantize && `quantizing ${quantize.fromFileType} model to ${quantize.to}`;
-          const m = quantize
-            ? await store.quantizeInto({ file: blob.path }, quantize.to, req.model, {
-                source,
-                modelfile: req.modelfile,
-                onProgress: (done, total) => onStatus?.(status!, { completed: done / total, total: 1 }),
-              })
-            : await store.add(blob.path, {
-                name: to.name,
-                tag: to.tag ?? "latest",
-                source,
-                modelfile: req.modelfile,
-                expectedSha256: digest.slice("sha256:".length),
-              });
-          made = true;
-          onStatus?.(`writing manifest ${m.name}:${m.tag}`);
-          return [m];
-        } finally {
-          // A used upload goes (its bytes are the model's blob now, or were quantized); a failed create keeps it.
-          await blob.done(made);
-        }
-      }
-      const fromRef = req.from!;
-      const settings = { modelfile: req.modelfile };
-      if (!req.quantize) {
-        onStatus?.(`copying ${fromRef}`);
-        return store.copy(fromRef, req.model, settings);
-      }
-      // The new model's own variant, quantized from FROM's (the source gains none, as in Ollama).
-      const q = normalizeQuantization(req.quantize);
-      const status = `quantizing ${fromRef} to ${q}`;
-      const m = await store.quantizeInto({ model: fromRef }, q, req.model, {
-        modelfile: req.modelfile,
-        onProgress: (done, total) => onStatus?.(status, { completed: done / total, total: 1 }),
-      });
-      onStatus?.(`writing manifest ${m.name}:${m.tag}`);
-      return [m];
-    },
+    create: (req, onStatus) => replacing(parseModelRef(req.model).name, () => createModel(req, onStatus)),
   };
+
+  /** The new variants of a create request; each replaces what its name:tag held. */
+  async function createModel(
+    req: CreateModelRequest,
+    onStatus?: (status: string, progress?: { completed: number; total: number }) => void,
+  ): Promise<ModelManifest[]> {
+    const to = parseModelRef(req.model);
+    if (req.files !== undefined) {
+      const { digest, blob, quantize } = await checkFiles(req);
+      let made = false;
+      try {
+        onStatus?.(`using blob ${digest}`);
+        const source = { kind: "create" as const, from: digest };
+        const status = quantize && `quantizing ${quantize.fromFileType} model to ${quantize.to}`;
+        const m = quantize
+          ? await store.quantizeInto({ file: blob.path }, quantize.to, req.model, {
+              source,
+              modelfile: req.modelfile,
+              force: true,
+              onProgress: (done, total) => onStatus?.(status!, { completed: done / total, total: 1 }),
+            })
+          : await store.add(blob.path, {
+              name: to.name,
+              tag: to.tag ?? "latest",
+              source,
+              modelfile: req.modelfile,
+              expectedSha256: digest.slice("sha256:".length),
+              force: true,
+            });
+        made = true;
+        onStatus?.(`writing manifest ${m.name}:${m.tag}`);
+        return [m];
+      } finally {
+        // A used upload goes (its bytes are the model's blob now, or were quantized); a failed create keeps it.
+        await blob.done(made);
+      }
+    }
+    const fromRef = req.from!;
+    const settings = { modelfile: req.modelfile, force: true };
+    if (!req.quantize) {
+      onStatus?.(`copying ${fromRef}`);
+      return store.copy(fromRef, req.model, settings);
+    }
+    // The new model's own variant, quantized from FROM's (the source gains none, as in Ollama).
+    const q = normalizeQuantization(req.quantize);
+    const status = `quantizing ${fromRef} to ${q}`;
+    const m = await store.quantizeInto({ model: fromRef }, q, req.model, {
+      modelfile: req.modelfile,
+      force: true,
+      onProgress: (done, total) => onStatus?.(status, { completed: done / total, total: 1 }),
+    });
+    onStatus?.(`writing manifest ${m.name}:${m.tag}`);
+    return [m];
+  }
 }

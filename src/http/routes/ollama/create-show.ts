@@ -190,13 +190,25 @@ export function registerOllamaCreateShowRoutes(app: RouteApp, deps: AppDeps): vo
       if (body[f] !== undefined)
         throw new ReflexiaError("RFX_VALIDATION", `remote cannot be combined with ${f} (it describes a local model)`);
     const ref = parseModelRef(model);
-    await models.addRemote({
-      name: ref.name,
-      tag: ref.tag ?? remote.quantization ?? "latest",
-      quantization: remote.quantization,
-      remote: remoteSpecFromFields(remote),
-      force: remote.force,
-    });
+    const tag = ref.tag ?? remote.quantization ?? "latest";
+    try {
+      await models.addRemote({
+        name: ref.name,
+        tag,
+        quantization: remote.quantization,
+        remote: remoteSpecFromFields(remote),
+        force: remote.force,
+      });
+    } catch (e) {
+      // The store's sentence names the CLI's --force; this API's switch is remote.force.
+      if (e instanceof ReflexiaError && e.code === "RFX_MODEL_EXISTS")
+        throw new ReflexiaError(
+          "RFX_MODEL_EXISTS",
+          `model ${ref.name}:${tag} already exists; set remote.force to true to replace it with this remote variant`,
+          { model: `${ref.name}:${tag}` },
+        );
+      throw e;
+    }
     return { status: "success" };
   }
 
