@@ -88,5 +88,9 @@ describe("usage ledger", () => {
     expect(parseSince("2h", 10_000_000)).toBe(10_000_000 - 7_200_000);
     expect(parseSince("2026-01-01T00:00:00Z")).toBe(Date.parse("2026-01-01T00:00:00Z"));
     expect(() => parseSince("yesterday")).toThrow(/--since/);
+    expect(parseSince("2026-03-04")).toBe(Date.parse("2026-03-04"));
+    // A bare number is no date (Date.parse reads "0" as the year 2000): it lacks its unit.
+    expect(() => parseSince("0")).toThrow("--since 0: a duration needs its unit (30m, 24h, 7d; 0s for seconds)");
+    expect(() => parseSince("March 7")).toThrow(/expected 30m, 24h, 7d or an ISO date/);
   });
 });

@@ -187,9 +187,15 @@ export interface KeyUsageSummary {
 export function parseSince(since: string, now = Date.now()): number {
   const m = /^(\d+(?:\.\d+)?)\s*([smhd])$/.exec(since.trim());
   if (m) return now - Number(m[1]) * { s: 1e3, m: 6e4, h: 3.6e6, d: 8.64e7 }[m[2] as "s" | "m" | "h" | "d"];
-  const t = Date.parse(since);
+  // An ISO date (2026-01-01, 2026-01-01T08:00:00Z) or a year-month; Date.parse alone reads "0" as the year 2000.
+  const t = /^\d{4}-\d{2}(-\d{2}([T ]\S+)?)?$/.test(since.trim()) ? Date.parse(since.trim()) : NaN;
   if (Number.isNaN(t))
-    throw new ReflexiaError("RFX_VALIDATION", `--since ${JSON.stringify(since)}: expected 30m, 24h, 7d or an ISO date`);
+    throw new ReflexiaError(
+      "RFX_VALIDATION",
+      /^\d+(\.\d+)?$/.test(since.trim())
+        ? `--since ${since.trim()}: a duration needs its unit (30m, 24h, 7d; ${since.trim()}s for seconds)`
+        : `--since ${JSON.stringify(since)}: expected 30m, 24h, 7d or an ISO date`,
+    );
   return t;
 }
 
