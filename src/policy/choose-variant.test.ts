@@ -138,7 +138,12 @@ const rows: Row[] = [
       available: ["q4_0", "q4_k_m", "f16"],
       estimateBytes: { ...SIZES, f16: 0 },
     },
-    { quantization: "f16", reason: "complexity_high", target: "f16" },
+    {
+      quantization: "f16",
+      reason: "complexity_high",
+      target: "f16",
+      detail: "complexity high (score 0.800) → f16; f16 needs no local memory",
+    },
   ],
   [
     "pressure does not move a loaded target",

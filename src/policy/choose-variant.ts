@@ -192,7 +192,9 @@ export function chooseVariant(input: ChooseVariantInput, options: ChooseVariantO
   const actionNote = (q: Quantization, action: Action): string =>
     action === "use"
       ? `${q} is loaded`
-      : `${q} needs ${MiB(need(q))}${action === "evict_then_load" ? " after evicting idle variants" : ""}; ${budgetNote}`;
+      : need(q) === 0
+        ? `${q} needs no local memory` // a remote variant
+        : `${q} needs ${MiB(need(q))}${action === "evict_then_load" ? " after evicting idle variants" : ""}; ${budgetNote}`;
 
   // The exact-variant paths (pinned, adaptive off): that variant or a refusal.
   const exact = (q: Quantization, reason: Reason, level: ComplexityLevel, why: string): VariantDecision => {
