@@ -292,11 +292,15 @@ describe("pull failures leave the store unchanged", () => {
     expect((await snapshotStore(store)).listing).toEqual(before.listing);
   });
 
-  it("a --tag naming another quantization than the file's is refused (the tag is the quantization)", async () => {
-    await expect(store.pull(`${base}/model.gguf`, { name: "web", tag: "q4_0" })).rejects.toMatchObject({
+  it("a --tag naming another quantization than the file's is refused once the header is in (the tag is the quantization)", async () => {
+    const seen: number[] = [];
+    await expect(
+      store.pull(`${base}/model.gguf`, { name: "web", tag: "q4_0", onProgress: (p) => seen.push(p.receivedBytes) }),
+    ).rejects.toMatchObject({
       code: "RFX_VALIDATION",
       message: expect.stringContaining('tag "q4_0" names the quantization q4_0, but the file is f16'),
     });
+    expect(Math.max(...seen)).toBeLessThan(gguf.bytes.length);
     expect((await snapshotStore(store)).listing).toEqual(before.listing);
   });
 

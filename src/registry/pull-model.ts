@@ -42,17 +42,27 @@ export async function pullModel(catalog: ModelCatalog, url: string, opts: PullOp
   const partPath = join(catalog.partialDir, `${key}.part`);
   const metaPath = join(catalog.partialDir, `${key}.json`);
   const release = await acquirePidLock(join(catalog.partialDir, `${key}.lock`), 0, `the download of ${url}`);
-  // Without --tag the tag is the file type: read from the header as soon as it has arrived, so a taken tag is refused
-  // then, not after the whole file (the partial is kept: the same pull with --force or --tag resumes it).
+  // The tag is checked against the header as soon as it has arrived, not after the whole file (the partial is kept:
+  // the same pull with --force or a fitting --tag resumes it): a --tag must fit the file type; without --tag the tag
+  // is the file type, which must not be taken.
   const early = new AbortController();
   let taken: ReflexiaError | undefined;
   let nextTry = 0;
   const checkTag = async (received: number) => {
-    if (opts.tag !== undefined || opts.force || taken || received < nextTry) return;
+    if ((opts.tag === undefined && opts.force) || taken || received < nextTry) return;
     nextTry = Math.max(received * 2, 64 * 1024);
     const header = await readGgufHeader(partPath, { dataMayBeCut: true }).catch(() => undefined);
     if (!header) return;
     nextTry = Infinity;
+    if (opts.tag !== undefined) {
+      try {
+        assertTagFitsFileType(opts.name, opts.tag, header.fileType);
+      } catch (e) {
+        taken = e as ReflexiaError;
+        early.abort();
+      }
+      return;
+    }
     const tag = tagFromFileType(header.fileType);
     if (await catalog.readManifest(opts.name, tag)) {
       taken = modelExists(`${opts.name}:${tag}`);
