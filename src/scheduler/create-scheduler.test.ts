@@ -415,6 +415,63 @@ describe("createScheduler", () => {
     }
   });
 
+  it("loads waiting for room do not wait on each other: more than maxLoadedVariants of them are served in turn", async () => {
+    const { engine, scheduler } = setup({ maxLoadedVariants: 1 });
+    engine.hold();
+    const busy = scheduler.run("m:a", {}, (l) => l.model.generate("x", { maxTokens: 1 }));
+    await waitFor(() => engine.held() === 1);
+    // Two loads wait for m:a's room; each used to count the other as a load that would free something.
+    const waiting = ["m:b", "m:c", "big:f16"].map((ref) =>
+      scheduler.run(ref, {}, (l) => l.model.generate("y", { maxTokens: 1 }).then(() => l.key)),
+    );
+    await new Promise((r) => setTimeout(r, 30));
+    engine.resume();
+    await busy;
+    expect((await Promise.all(waiting)).sort()).toEqual(["big:f16", "m:b", "m:c"]);
+    expect(scheduler.status().loading).toEqual([]);
+  });
+
+  it("a request handed a loaded entry keeps it, even when a request for replaced weights arrives in the same turn", async () => {
+    const { engine, scheduler } = setup();
+    await scheduler.load("m:a");
+    const old = VARIANTS["m:a"];
+    const replaced = { ...old, path: "/models/m-a-new.gguf" };
+    const first = scheduler.acquire("m:a", { variant: old });
+    const second = scheduler.acquire("m:a", { variant: replaced });
+    const lease = await first;
+    // Was disposed under it: "model disposed" (503 "has been unloaded" through HTTP).
+    expect((await lease.model.generate("x", { maxTokens: 2 })).completionTokens).toBe(2);
+    expect(engine.disposed).toEqual([]);
+    lease.release();
+    const next = await second;
+    expect(next.variant.path).toBe(replaced.path);
+    next.release();
+    expect(engine.disposed).toEqual([old.path]);
+  });
+
+  it("a request for replaced weights is not handed the load of the old file still in progress", async () => {
+    const { engine, scheduler } = setup({}, { loadDelayMs: 40 });
+    const old = VARIANTS["m:a"];
+    const replaced = { ...old, path: "/models/m-a-new.gguf" };
+    const first = scheduler.run("m:a", { variant: old }, (l) => Promise.resolve(l.variant.path));
+    await new Promise((r) => setTimeout(r, 10));
+    const second = scheduler.run("m:a", { variant: replaced }, (l) => Promise.resolve(l.variant.path));
+    expect(await first).toBe(old.path);
+    expect(await second).toBe(replaced.path);
+    expect(engine.loads.map((l) => l.path)).toEqual([old.path, replaced.path]);
+  });
+
+  it("unload() of a variant still loading waits for the load, then unloads it once its requests end", async () => {
+    const { engine, scheduler } = setup({}, { loadDelayMs: 40 });
+    const job = scheduler.run("m:a", {}, (l) => l.model.generate("x", { maxTokens: 2 }));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(scheduler.status().loading).toEqual(["m:a"]);
+    expect(await scheduler.unload("m:a")).toBe(1);
+    expect((await job).completionTokens).toBe(2);
+    await waitFor(() => !scheduler.isLoaded("m:a"), "m:a unloaded");
+    expect(engine.disposed).toEqual(["/models/m-a.gguf"]);
+  });
+
   it("drain() refuses new requests, finishes running and queued ones, then unloads", async () => {
     const { engine, scheduler } = setup({ parallel: 1 });
     engine.hold();

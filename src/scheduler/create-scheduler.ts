@@ -1,5 +1,6 @@
 // The scheduler: owns loaded variants and their sequences, admits requests through a bounded FIFO queue,
 // loads on demand (deduplicated), keeps idle variants for keep_alive and evicts them by LRU or memory budget.
+import { existsSync } from "node:fs";
 import { ReflexiaError } from "../errors/index.ts";
 import type { LoadedModel } from "../engine/types.ts";
 import { keepAliveMsOf } from "./keep-alive-ms.ts";
@@ -50,9 +51,16 @@ interface LoadedEntry {
 
 interface Loading {
   promise: Promise<LoadedEntry>;
+  /** The file being loaded (a replaced variant's next request must not be handed the old one). */
+  path: string;
   /** Updated once makeRoom has placed the load (RAM may shrink when layers go to the GPU). */
   estimatedBytes: number;
   vramBytes: number;
+  /**
+   * Set when makeRoom has made room for it: only then does it count against the variant limit and the memory of the
+   * loads after it. A load still waiting for room holds nothing, so loads waiting on each other never deadlock.
+   */
+  placed: boolean;
 }
 
 /** `name:tag`, with `#embedding` for the separate embedding context of the same file. */
@@ -226,7 +234,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     }
     for (const [k, l] of loading) {
       if (k === exceptKey) continue;
-      loadingBytes += l.estimatedBytes;
+      if (l.placed) loadingBytes += l.estimatedBytes;
       vramBytes += l.vramBytes;
     }
     return { loadedBytes, loadingBytes, vramBytes };
@@ -302,13 +310,13 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
    * variants stand in the way it waits for one to become idle; when even an empty server could not hold the
    * variant it refuses with RFX_MEMORY_BUDGET.
    */
-  const makeRoom = async (key: string, variant: SchedulableVariant, estimate: number): Promise<void> => {
+  const makeRoom = async (key: string, variant: SchedulableVariant, state: Loading): Promise<void> => {
+    const estimate = state.estimatedBytes;
+    const placedOthers = (): number => [...loading].filter(([k, l]) => k !== key && l.placed).length;
     // RSS does not shrink the instant a model is disposed; count what was evicted here as already freed.
     let credit = 0;
     for (;;) {
-      const othersCount =
-        [...loaded.values()].filter((e) => !e.variant.remote).length +
-        [...loading.keys()].filter((k) => k !== key).length;
+      const othersCount = [...loaded.values()].filter((e) => !e.variant.remote).length + placedOthers();
       const overCount = othersCount >= maxLoadedVariants;
       let overMemory = false;
       if (memory) {
@@ -331,15 +339,18 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         }
         overMemory = used + loadingBytes + estimate > budget;
       }
-      if (!overCount && !overMemory) return;
+      if (!overCount && !overMemory) {
+        // Set before any await: a load woken by the same change then counts this one.
+        state.placed = true;
+        return;
+      }
       const victim = lruIdle(key);
       if (victim) {
         credit += overMemory ? victim.estimatedBytes : 0;
         await unloadEntry(victim, overMemory ? "memory" : "lru");
         continue;
       }
-      const othersBusy =
-        [...loaded.values()].some((e) => e.key !== key && !isIdle(e.key)) || [...loading.keys()].some((k) => k !== key);
+      const othersBusy = [...loaded.values()].some((e) => e.key !== key && !isIdle(e.key)) || placedOthers() > 0;
       if (!othersBusy) {
         // Nothing will ever be released: the estimates say it cannot fit next to what is resident.
         metrics?.countRejection?.("memory_budget");
@@ -402,27 +413,41 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     return register(key, variant, embedding, model, { estimatedBytes: 0, vramBytes: 0, loadMs: now() - t0 });
   };
 
-  const ensureLoaded = async (variant: SchedulableVariant, embedding: boolean): Promise<LoadedEntry> => {
+  /**
+   * The loaded entry of `variant`, loading it when needed. With `claim` the entry's `leases` is raised in the same
+   * turn as it is chosen, so a replacement never disposes an entry a request has been handed; the caller lowers it
+   * when done (or when it gives up, see acquire).
+   */
+  const ensureLoaded = async (variant: SchedulableVariant, embedding: boolean, claim = false): Promise<LoadedEntry> => {
     const key = variantKey(variant, embedding);
-    let existing = loaded.get(key);
-    // The store replaced the weights under this name:tag (create, copy or add over it): the loaded ones must not
-    // answer for the new ones. Their requests finish on them; then they go, and this request loads the new file.
-    while (existing && existing.variant.path !== variant.path) {
-      existing.keepAliveMs = 0;
-      if (existing.leases === 0) await unloadEntry(existing, "replaced");
-      else await waitForChange();
-      existing = loaded.get(key);
+    for (;;) {
+      const existing = loaded.get(key);
+      // The store replaced the weights under this name:tag (create, copy or add over it): the loaded ones must not
+      // answer for the new ones. Their requests finish on them; then they go, and this request loads the new file.
+      if (existing && existing.variant.path !== variant.path) {
+        existing.keepAliveMs = 0;
+        if (existing.leases === 0) await unloadEntry(existing, "replaced");
+        else await waitForChange();
+        continue;
+      }
+      if (existing) {
+        clearTimer(existing);
+        if (claim) existing.leases++;
+        return existing;
+      }
+      const pending = loading.get(key);
+      if (!pending) break;
+      // A load of this file: its outcome is this request's (a failed load fails it too). A load of the file the
+      // variant had before: wait for it, then it is replaced as above.
+      if (pending.path === variant.path) await pending.promise;
+      else await pending.promise.catch(() => undefined);
     }
-    if (existing) {
-      clearTimer(existing);
-      return existing;
-    }
-    const pending = loading.get(key);
-    if (pending) return pending.promise;
     const state: Loading = {
       promise: undefined as unknown as Promise<LoadedEntry>,
+      path: variant.path,
       estimatedBytes: estimateOf(variant, embedding),
       vramBytes: 0,
+      placed: false,
     };
     const promise = (async () => {
       if (variant.remote) return loadRemote(key, variant, embedding);
@@ -431,7 +456,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         state.estimatedBytes = plan.ramBytes;
         state.vramBytes = plan.vramBytes;
       }
-      await makeRoom(key, variant, state.estimatedBytes);
+      await makeRoom(key, variant, state);
       const t0 = now();
       let model: LoadedModel;
       try {
@@ -444,6 +469,11 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
           ...(plan && plan.gpuLayers > 0 ? { gpuLayers: plan.gpuLayers } : {}),
         });
       } catch (e) {
+        // The variant was removed while this request waited for its load (its file went with it).
+        if (!variant.remote && /ENOENT|no such file/i.test(String((e as Error).message)) && !existsSync(variant.path))
+          throw new ReflexiaError("RFX_MODEL_NOT_FOUND", `model ${key} was deleted while the request waited for it`, {
+            variant: key,
+          });
         throw e instanceof ReflexiaError
           ? e
           : new ReflexiaError(
@@ -468,7 +498,10 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       notifyChange();
     };
     promise.then(settle, settle);
-    return promise;
+    const entry = await promise;
+    // Handed over in the turn the load settles in (before any other request's turn can unload it).
+    if (claim) entry.leases++;
+    return entry;
   };
 
   const abortable = <T>(p: Promise<T>, signal?: AbortSignal): Promise<T> => {
@@ -509,21 +542,22 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     const queueMs = now() - tQueue;
     metrics?.observeQueueWait?.(variant, queueMs / 1000);
     const tLoad = now();
-    let entry: LoadedEntry;
+    const wasLoaded = loaded.get(key)?.variant.path === variant.path;
+    const claimed = ensureLoaded(variant, embedding, true);
+    let entry: LoadedEntry | undefined;
     try {
-      const wasLoaded = loaded.has(key);
-      entry = await abortable(ensureLoaded(variant, embedding), opts.signal);
+      const held = await abortable(claimed, opts.signal);
+      entry = held;
       if (opts.signal?.aborted) throw cancelled(opts.signal);
       const loadMs = wasLoaded ? 0 : now() - tLoad;
-      if (opts.keepAliveSeconds !== undefined) entry.keepAliveMs = keepAliveMsOf(opts.keepAliveSeconds);
-      clearTimer(entry);
-      entry.lastUsedAt = now();
-      entry.leases++;
+      if (opts.keepAliveSeconds !== undefined) held.keepAliveMs = keepAliveMsOf(opts.keepAliveSeconds);
+      clearTimer(held);
+      held.lastUsedAt = now();
       const started = now();
       let released = false;
       return {
-        model: entry.model,
-        variant: entry.variant,
+        model: held.model,
+        variant: held.variant,
         key,
         queueMs,
         loadMs,
@@ -531,12 +565,19 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
           if (released) return;
           released = true;
           holdMsEwma = holdMsEwma * 0.8 + (now() - started) * 0.2;
-          entry.lastUsedAt = now();
-          entry.leases--;
+          held.lastUsedAt = now();
+          held.leases--;
           releaseSlot(slot);
         },
       };
     } catch (e) {
+      // Given up (cancelled, or the load failed): the claim ensureLoaded made, now or when the load ends, goes.
+      const drop = (held: LoadedEntry): void => {
+        held.leases--;
+        notifyChange();
+      };
+      if (entry) drop(entry);
+      else claimed.then(drop, () => {});
       releaseSlot(slot);
       throw e;
     }
@@ -590,10 +631,14 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       return statusOf(entry);
     },
     async unload(refOrPath) {
+      const matching = (key: string, path: string): boolean =>
+        path === refOrPath || key === refOrPath || key === `${refOrPath}#embedding`;
+      // A load in progress ends first (a removal must not delete the file while it is opened); then it goes as a
+      // loaded one does.
+      for (const [k, l] of [...loading]) if (matching(k, l.path)) await l.promise.catch(() => undefined);
       let n = 0;
       for (const e of [...loaded.values()]) {
-        const matches = e.variant.path === refOrPath || e.key === refOrPath || e.key === `${refOrPath}#embedding`;
-        if (!matches) continue;
+        if (!matching(e.key, e.variant.path)) continue;
         n++;
         if (isIdle(e.key)) await unloadEntry(e, "explicit");
         else e.keepAliveMs = 0; // unloads when its last request ends

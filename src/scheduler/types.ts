@@ -190,7 +190,10 @@ export interface Scheduler {
   run<T>(ref: string, options: AcquireOptions, fn: (lease: Lease) => Promise<T>): Promise<T>;
   /** Loads the variant without holding a sequence (warm-up, /readyz). */
   load(ref: string, options?: Omit<AcquireOptions, "signal">): Promise<VariantStatus>;
-  /** Unloads every loaded variant of this file path or `name:tag` key once idle; returns how many were unloaded. */
+  /**
+   * Unloads every loaded variant of this file path or `name:tag` key once idle (a load in progress is awaited first);
+   * returns how many were unloaded.
+   */
   unload(refOrPath: string): Promise<number>;
   /** Whether the `name:tag` variant is loaded (its generation context, or its embedding one). */
   isLoaded(key: string, embedding?: boolean): boolean;
