@@ -705,10 +705,11 @@ describe("Reflexia endpoints", () => {
       // must not be served; the scheduler sees the loaded file is not the variant's any more and loads the new one,
       // so what is filed under the new weights is theirs.
       const loadsBefore = services.scheduler.status().variants.map((v) => v.path);
-      await own.store.copy(`${TINY}:q8_0`, `${TINY}:q4_0`, { force: true });
+      await own.store.synth({ shape: "tiny", quant: ["q4_0"], name: "other", seed: 2 });
+      await own.store.copy("other:q4_0", `${TINY}:q4_0`, { force: true });
       expect((await ask(`${TINY}:q4_0`)).reflexia.cache).toBe("miss");
       const after = services.scheduler.status().variants.map((v) => v.path);
-      expect(after).toEqual([(await own.store.resolve(`${TINY}:q8_0`)).path]);
+      expect(after).toEqual([(await own.store.resolve("other:q4_0")).path]);
       expect(after).not.toEqual(loadsBefore);
       expect((await ask(`${TINY}:q4_0`)).reflexia.cache).toBe("hit");
       await app.close();

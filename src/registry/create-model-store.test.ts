@@ -131,6 +131,13 @@ describe("createModelStore: remove and copy share blobs safely", () => {
     const blobs = () => readdirSync(join(store.root, "blobs"));
     expect(blobs()).toEqual([`sha256-${tiny.sha256}`]);
     await expectCode(store.copy("a", "b"), "RFX_MODEL_EXISTS");
+    // A quantization-named tag must say what the file is, as add and pull hold it.
+    await expect(store.copy("a", "c:q4_0")).rejects.toMatchObject({
+      code: "RFX_VALIDATION",
+      message:
+        'tag "q4_0" names the quantization q4_0, but the file is f16: use c:f16, or a tag that is not a quantization name',
+    });
+    expect((await store.list()).map((m) => m.name)).toEqual(["a", "b"]);
     await store.remove("a");
     expect(blobs()).toEqual([`sha256-${tiny.sha256}`]);
     expect((await store.list()).map((m) => m.name)).toEqual(["b"]);

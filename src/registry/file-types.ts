@@ -62,12 +62,18 @@ export function tagFromFileType(fileType: string): string {
  * quantization is the quantization (README: `name:tag` where the tag is the quantization), so `m:q8_0` never holds a
  * q4_0 file. Any other tag (`latest`, `7b-instruct`) is a label and fits every file.
  */
-export function assertTagFitsFileType(name: string, tag: string, fileType: string): void {
+export function assertTagFitsFileType(
+  name: string,
+  tag: string,
+  fileType: string,
+  /** How the refusal says to name the fitting tag. Defaults to the CLI's `--tag T (or leave it out)`. */
+  advice: (fitting: string) => string = (t) => `--tag ${t} (or leave it out)`,
+): void {
   const named = tag.toLowerCase();
   if (BITS_PER_WEIGHT[named] === undefined || named === fileType.toLowerCase()) return;
   throw new ReflexiaError(
     "RFX_VALIDATION",
-    `tag ${JSON.stringify(tag)} names the quantization ${named}, but the file is ${fileType}: use --tag ${tagFromFileType(fileType)} (or leave it out), or a tag that is not a quantization name`,
+    `tag ${JSON.stringify(tag)} names the quantization ${named}, but the file is ${fileType}: use ${advice(tagFromFileType(fileType))}, or a tag that is not a quantization name`,
     { model: `${name}:${tag}`, fileType },
   );
 }

@@ -629,6 +629,15 @@ export function createModelCatalog(options: ModelCatalogOptions): ModelCatalog {
     return locked(async () => {
       const created: ModelManifest[] = [];
       const planned = sources.map((m) => ({ src: m, tag: to.tag ?? m.tag }));
+      // A tag that is a quantization name says what the file is, as add and pull hold it (a remote variant's
+      // quantization is its declared one).
+      for (const p of planned)
+        assertTagFitsFileType(
+          to.name,
+          p.tag,
+          isRemoteManifest(p.src) ? p.src.quantization : p.src.fileType,
+          (t) => `${to.name}:${t}`,
+        );
       if (!opts.force)
         for (const p of planned) if (await readManifest(to.name, p.tag)) throw modelExists(`${to.name}:${p.tag}`);
       for (const p of planned) {
