@@ -9,6 +9,26 @@ export interface QuantizeChildArgs {
   ftype: number;
   threads: number;
   allowRequantize: boolean;
+  /** The process that started this one: when it dies (kill -9 of the server) this one is killed with it. */
+  parentPid: number;
+}
+
+const PR_SET_PDEATHSIG = 1; // <linux/prctl.h>
+const SIGKILL = 9;
+
+/**
+ * On Linux, asks the kernel to kill this process when its parent dies: the quantizer (minutes of every core and
+ * gigabytes of a temporary file for a large model) must not run on for a server that was killed. False when the
+ * parent is already gone.
+ */
+function dieWithParent(parentPid: number): boolean {
+  if (process.platform !== "linux") return true;
+  const prctl = koffi
+    .load("libc.so.6")
+    .func("int prctl(int option, unsigned long arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5)");
+  prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  // The parent may have died before the request took effect: then this one was reparented already.
+  return process.ppid === parentPid;
 }
 
 const GGML_TYPE_COUNT = 43; // enum ggml_type of the bundled llama.cpp; the defaults below must read it back
@@ -16,6 +36,7 @@ const QUANT_MAX_BUF_SIZE = 8n * 1024n * 1024n * 1024n;
 
 function main(): number {
   const args = JSON.parse(process.argv[2] ?? "{}") as QuantizeChildArgs;
+  if (!dieWithParent(args.parentPid)) return 4;
   const lib = koffi.load(args.library);
   // Field order and types of `struct llama_model_quantize_params` in include/llama.h of the llama.cpp release that
   // node-llama-cpp 3.21.1 bundles (enums are C ints); koffi applies the C alignment rules.

@@ -1,11 +1,16 @@
+import { execFileSync, spawn } from "node:child_process";
 import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { getLlama, LlamaCompletion, LlamaLogLevel } from "node-llama-cpp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { QUANTIZATIONS } from "../config/index.ts";
 import { estimateModelBytes, readGgufHeader, writeSyntheticModel } from "../gguf/index.ts";
+import { resolveLlamaLibraryPath } from "./llama-library.ts";
 import { quantizeModel } from "./quantize.ts";
+import type { QuantizeChildArgs } from "./quantize-child.ts";
 
 let dir: string;
 let f16: string;
@@ -104,4 +109,55 @@ describe("quantizeModel", () => {
     expect(await leftovers()).toEqual([]);
     expect((await readdir(dir)).includes("aborted.gguf")).toBe(false);
   });
+
+  it.runIf(process.platform === "linux")(
+    "the quantizer process dies with the process that started it (kill -9 of the server)",
+    async () => {
+      // A FIFO input with no writer: llama.cpp's open blocks, so the quantizer would wait forever on its own.
+      const fifo = join(dir, "input.fifo");
+      execFileSync("mkfifo", [fifo]);
+      const child = fileURLToPath(new URL("./quantize-child.ts", import.meta.url));
+      const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx/esm")).href;
+      const args: Omit<QuantizeChildArgs, "parentPid"> = {
+        library: resolveLlamaLibraryPath(),
+        input: fifo,
+        output: join(dir, "never.gguf"),
+        ftype: 2,
+        threads: 1,
+        allowRequantize: false,
+      };
+      // The "server": starts the quantizer as quantize.ts does, prints its pid, and waits.
+      const parentScript = `
+        const { spawn } = require("node:child_process");
+        const args = { ...${JSON.stringify(args)}, parentPid: process.pid };
+        const c = spawn(process.execPath, ["--import", ${JSON.stringify(tsx)}, ${JSON.stringify(child)}, JSON.stringify(args)], { stdio: "ignore" });
+        console.log(c.pid);
+        setInterval(() => {}, 1000);`;
+      const parent = spawn(process.execPath, ["-e", parentScript], { stdio: ["ignore", "pipe", "inherit"] });
+      const pid = await new Promise<number>((resolve) =>
+        parent.stdout.once("data", (d: Buffer) => resolve(Number(String(d).trim()))),
+      );
+      const alive = (p: number) => {
+        try {
+          process.kill(p, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      try {
+        // Loaded and blocked in llama.cpp (library load and backend init take about a second).
+        await new Promise((r) => setTimeout(r, 2500));
+        expect(alive(pid)).toBe(true);
+        parent.kill("SIGKILL");
+        for (let i = 0; i < 50 && alive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+        expect(alive(pid)).toBe(false);
+      } finally {
+        parent.kill("SIGKILL");
+        if (alive(pid)) process.kill(pid, "SIGKILL");
+        await rm(fifo, { force: true });
+      }
+    },
+    20_000,
+  );
 });

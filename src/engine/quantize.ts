@@ -66,6 +66,7 @@ export async function quantizeModel(options: QuantizeModelOptions): Promise<void
     ftype: LLAMA_FTYPE_BY_NAME.get(type)!,
     threads,
     allowRequantize: options.allowRequantize ?? false,
+    parentPid: process.pid,
   };
   try {
     await runChild(args, header.tensorCount, options);
