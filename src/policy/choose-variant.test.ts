@@ -191,6 +191,42 @@ const rows: Row[] = [
     { complexity: at(0.8), freeBudgetBytes: 50 * MiB, evictableBytes: 40 * MiB },
     { quantization: "q4_0", action: "refuse", refuseCode: "RFX_MEMORY_BUDGET", reason: "no_variant_fits" },
   ],
+  // busy variants: their memory is freed once they finish, so a load that needs it waits instead of a refusal
+  [
+    "nothing fits after eviction but the target fits once busy variants finish → wait for them",
+    { complexity: at(0.8), freeBudgetBytes: 50 * MiB, evictableBytes: 40 * MiB, busyBytes: 200 * MiB },
+    { quantization: "q8_0", action: "wait_then_load", reason: "complexity_high", dependsOnMemory: true },
+  ],
+  [
+    "under pressure the lowered target waits for busy variants",
+    { complexity: at(0.8), pressure: 0.95, freeBudgetBytes: 50 * MiB, busyBytes: 100 * MiB },
+    { quantization: "q4_k_m", action: "wait_then_load", reason: "memory_pressure_downgrade", target: "q8_0" },
+  ],
+  [
+    "only a smaller variant fits once busy variants finish → that one waits",
+    { complexity: at(0.8), freeBudgetBytes: 50 * MiB, evictableBytes: 40 * MiB, busyBytes: 40 * MiB },
+    { quantization: "q4_k_m", action: "wait_then_load", reason: "memory_pressure_downgrade" },
+  ],
+  [
+    "a smaller variant that fits now is preferred to waiting for the target",
+    { complexity: at(0.8), freeBudgetBytes: 150 * MiB, busyBytes: 1000 * MiB },
+    { quantization: "q5_k_m", action: "load", reason: "memory_pressure_downgrade" },
+  ],
+  [
+    "a smaller variant that fits after evicting idle ones is preferred to waiting for the target",
+    { complexity: at(0.8), freeBudgetBytes: 50 * MiB, evictableBytes: 80 * MiB, busyBytes: 1000 * MiB },
+    { quantization: "q4_k_m", action: "evict_then_load", reason: "memory_pressure_downgrade" },
+  ],
+  [
+    "a loaded variant serves rather than waiting to load another",
+    { complexity: at(0.1), freeBudgetBytes: 0, loaded: ["f16"], busyBytes: 380 * MiB },
+    { quantization: "f16", action: "use", reason: "prefer_loaded" },
+  ],
+  [
+    "nothing fits even once busy variants finish → refuse",
+    { complexity: at(0.8), freeBudgetBytes: 50 * MiB, evictableBytes: 40 * MiB, busyBytes: 5 * MiB },
+    { quantization: "q4_0", action: "refuse", refuseCode: "RFX_MEMORY_BUDGET", reason: "no_variant_fits" },
+  ],
   [
     "a variant without an estimate never counts as fitting",
     { complexity: at(0.8), estimateBytes: { q4_0: SIZES.q4_0, q4_k_m: SIZES.q4_k_m, q5_k_m: SIZES.q5_k_m } },
@@ -228,6 +264,38 @@ const rows: Row[] = [
     { quantization: "f16", reason: "pinned", action: "refuse", refuseCode: "RFX_MEMORY_BUDGET" },
   ],
   [
+    "pinned that fits only once busy variants finish waits for them (the QA repro: 472 MiB, 123 free + 18 evictable)",
+    {
+      pinned: "q8_0",
+      pressure: 0.97,
+      estimateBytes: { ...SIZES, q8_0: 472 * MiB },
+      freeBudgetBytes: 123 * MiB,
+      evictableBytes: 18 * MiB,
+      busyBytes: 350 * MiB,
+    },
+    {
+      quantization: "q8_0",
+      reason: "pinned",
+      action: "wait_then_load",
+      detail:
+        "pinned q8_0; q8_0 needs 472 MiB, more than is free after evicting idle variants: it waits for busy variants " +
+        "to finish; free budget 123 MiB + 18 MiB evictable + 350 MiB held by busy variants, pressure 0.97",
+    },
+  ],
+  [
+    "pinned that cannot fit even once busy variants finish is refused",
+    { pinned: "f16", freeBudgetBytes: 300 * MiB, evictableBytes: 50 * MiB, busyBytes: 20 * MiB },
+    {
+      quantization: "f16",
+      reason: "pinned",
+      action: "refuse",
+      refuseCode: "RFX_MEMORY_BUDGET",
+      detail:
+        "pinned f16; f16 needs 380 MiB, more than can be made free within the budget (free budget 300 MiB + 50 MiB " +
+        "evictable + 20 MiB held by busy variants, pressure 0.20)",
+    },
+  ],
+  [
     "pinned that is not stored is not found",
     { pinned: "q5_k_m", available: ["q4_0", "q8_0"] },
     { quantization: "q5_k_m", action: "refuse", refuseCode: "RFX_MODEL_NOT_FOUND" },
@@ -258,6 +326,11 @@ const rows: Row[] = [
     { adaptive: false, defaultQuantization: "q8_0", freeBudgetBytes: 150 * MiB },
     { quantization: "q8_0", action: "refuse", refuseCode: "RFX_MEMORY_BUDGET", reason: "adaptive_disabled" },
   ],
+  [
+    "adaptive off with the default fitting once busy variants finish → wait, no downgrade",
+    { adaptive: false, defaultQuantization: "q8_0", freeBudgetBytes: 150 * MiB, busyBytes: 100 * MiB },
+    { quantization: "q8_0", action: "wait_then_load", reason: "adaptive_disabled" },
+  ],
 ];
 
 describe("chooseVariant", () => {
@@ -270,7 +343,7 @@ describe("chooseVariant", () => {
     else expect(d.refuseCode).toBeUndefined();
   });
 
-  it("never returns a non-loaded variant that exceeds free + evictable memory (exhaustive sweep)", () => {
+  it("never returns a non-loaded variant that exceeds free + evictable + busy memory (exhaustive sweep)", () => {
     const subsets = (xs: Quantization[]): Quantization[][] =>
       xs.reduce<Quantization[][]>((acc, x) => acc.concat(acc.map((s) => [...s, x])), [[]]);
     let checked = 0;
@@ -280,29 +353,49 @@ describe("chooseVariant", () => {
           for (const free of [0, 90, 130, 210, 1000].map((m) => m * MiB)) {
             for (const evictable of [0, 100 * MiB]) {
               for (const pressure of [0.1, 0.95]) {
-                const d = chooseVariant(
-                  input({
-                    available,
-                    loaded,
-                    complexity: at(score),
-                    freeBudgetBytes: free,
-                    evictableBytes: evictable,
-                    pressure,
-                  }),
-                );
-                checked++;
-                if (d.action === "refuse") {
-                  // Refusing is only allowed when no stored variant is loaded or fits after eviction.
-                  expect(loaded.length).toBe(0);
-                  expect(available.every((q) => SIZES[q] > free + evictable)).toBe(true);
-                  continue;
-                }
-                expect(available).toContain(d.quantization);
-                if (d.action === "use") expect(loaded).toContain(d.quantization);
-                if (d.action === "load") expect(SIZES[d.quantization]).toBeLessThanOrEqual(free);
-                if (d.action === "evict_then_load") {
-                  expect(SIZES[d.quantization]).toBeGreaterThan(free);
-                  expect(SIZES[d.quantization]).toBeLessThanOrEqual(free + evictable);
+                const over = {
+                  available,
+                  loaded,
+                  complexity: at(score),
+                  freeBudgetBytes: free,
+                  evictableBytes: evictable,
+                  pressure,
+                };
+                const withoutBusy = chooseVariant(input(over));
+                for (const busy of [0, 150 * MiB, 400 * MiB]) {
+                  const d = busy === 0 ? withoutBusy : chooseVariant(input({ ...over, busyBytes: busy }));
+                  checked++;
+                  // Busy memory only turns refusals into waits: whatever is chosen without it is chosen with it.
+                  if (
+                    withoutBusy.action !== "refuse" &&
+                    `${d.quantization} ${d.action} ${d.reason}` !==
+                      `${withoutBusy.quantization} ${withoutBusy.action} ${withoutBusy.reason}`
+                  )
+                    expect(d).toMatchObject({
+                      quantization: withoutBusy.quantization,
+                      action: withoutBusy.action,
+                      reason: withoutBusy.reason,
+                    });
+                  if (d.action === "refuse") {
+                    // Refusing is only allowed when no stored variant is loaded or fits once busy variants finish.
+                    expect(loaded.length).toBe(0);
+                    expect(available.every((q) => SIZES[q] > free + evictable + busy)).toBe(true);
+                    continue;
+                  }
+                  expect(available).toContain(d.quantization);
+                  if (d.action === "use") expect(loaded).toContain(d.quantization);
+                  if (d.action === "load") expect(SIZES[d.quantization]).toBeLessThanOrEqual(free);
+                  if (d.action === "evict_then_load") {
+                    expect(SIZES[d.quantization]).toBeGreaterThan(free);
+                    expect(SIZES[d.quantization]).toBeLessThanOrEqual(free + evictable);
+                  }
+                  if (d.action === "wait_then_load") {
+                    // Waiting only when nothing is loaded and nothing fits now or after evicting idle variants.
+                    expect(loaded.length).toBe(0);
+                    expect(available.every((q) => SIZES[q] > free + evictable)).toBe(true);
+                    expect(SIZES[d.quantization]).toBeLessThanOrEqual(free + evictable + busy);
+                    expect(d.detail).toContain("waits for busy variants to finish");
+                  }
                 }
               }
             }
@@ -310,7 +403,7 @@ describe("chooseVariant", () => {
         }
       }
     }
-    expect(checked).toBeGreaterThan(10_000);
+    expect(checked).toBeGreaterThan(30_000);
   });
 });
 

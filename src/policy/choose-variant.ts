@@ -21,8 +21,11 @@ export const REASONS = [
 ] as const;
 export type Reason = (typeof REASONS)[number];
 
-/** What the caller must do: serve from a loaded variant, load it, evict idle variants then load it, or refuse. */
-export const ACTIONS = ["use", "load", "evict_then_load", "refuse"] as const;
+/**
+ * What the caller must do: serve from a loaded variant, load it, evict idle variants then load it, wait for busy
+ * variants to finish (the scheduler evicts them once idle) then load it, or refuse.
+ */
+export const ACTIONS = ["use", "load", "evict_then_load", "wait_then_load", "refuse"] as const;
 export type Action = (typeof ACTIONS)[number];
 
 export const REFUSE_CODES = ["RFX_MEMORY_BUDGET", "RFX_MODEL_NOT_FOUND"] as const;
@@ -67,6 +70,11 @@ export interface ChooseVariantInput {
   freeBudgetBytes: number;
   /** Memory that evicting idle variants (of any model) would free. Defaults to 0. */
   evictableBytes?: number;
+  /**
+   * Memory that loaded variants busy now (of any model, with requests running or queued) hold: not freeable now, but
+   * the scheduler waits for them to go idle and evicts them for a load that needs it. Defaults to 0.
+   */
+  busyBytes?: number;
   /** Margin a score must pass a threshold by before the level changes (adaptive.hysteresis). */
   hysteresis: number;
   /** Scores separating low|medium and medium|high (adaptive.thresholds). */
@@ -162,9 +170,9 @@ function nearest(wanted: Quantization, stored: readonly Quantization[]): Quantiz
  * the action, and passes the choice (and its level) back as the next call's `previous`/`previousLevel`.
  * Order of decisions:
  * 1. pinned → exactly that variant, or a refusal (RFX_MODEL_NOT_FOUND when not stored, RFX_MEMORY_BUDGET when it
- *    cannot fit even after evicting idle variants); no substitute is ever served;
+ *    cannot fit even once busy variants finish and every other variant is evicted); no substitute is ever served;
  * 2. adaptive off → defaultQuantization (the nearest stored one if it is not stored), loaded, loaded after
- *    eviction, or refused; no other substitute;
+ *    eviction, loaded after busy variants finish, or refused; no other substitute;
  * 3. adaptive: the level (held by hysteresis while the score is within the margin of a threshold) gives the
  *    target, the first of its preferred variants in the store;
  * 4. a loaded target is used; else a loaded variant within preferLoadedMaxGap ranks of it (prefer_loaded);
@@ -172,7 +180,8 @@ function nearest(wanted: Quantization, stored: readonly Quantization[]): Quantiz
  * 6. with a GPU (input.gpuLayers), a start variant that would be split between GPU and CPU gives way to the
  *    largest variant below it that runs whole on the GPU and fits RAM (gpu_offload_downgrade);
  * 7. from there downward, the first variant that is loaded or fits the free budget; then the first that fits
- *    once idle variants are evicted; then any loaded variant, even a larger one; else RFX_MEMORY_BUDGET.
+ *    once idle variants are evicted; then any loaded variant, even a larger one; then the first that fits once
+ *    busy variants finish (the request waits for them, as Ollama queues it); else RFX_MEMORY_BUDGET.
  * A variant without a size estimate never counts as fitting unless it is loaded.
  */
 export function chooseVariant(input: ChooseVariantInput, options: ChooseVariantOptions = {}): VariantDecision {
@@ -184,17 +193,23 @@ export function chooseVariant(input: ChooseVariantInput, options: ChooseVariantO
   const loaded = new Set(input.loaded.filter((q) => known(q) && stored.includes(q)));
   const free = Math.max(0, input.freeBudgetBytes);
   const evictable = Math.max(0, input.evictableBytes ?? 0);
+  const busy = Math.max(0, input.busyBytes ?? 0);
   const need = (q: Quantization): number => (loaded.has(q) ? 0 : (input.estimateBytes[q] ?? Number.POSITIVE_INFINITY));
   const fitsNow = (q: Quantization): boolean => need(q) <= free;
   const fitsEvicting = (q: Quantization): boolean => need(q) <= free + evictable;
-  const actionFor = (q: Quantization): Action => (loaded.has(q) ? "use" : fitsNow(q) ? "load" : "evict_then_load");
-  const budgetNote = `free budget ${MiB(free)}${evictable > 0 ? ` + ${MiB(evictable)} evictable` : ""}, pressure ${input.pressure.toFixed(2)}`;
+  // Once busy variants finish they are idle and the scheduler evicts them too: more than this can never be freed.
+  const fitsAfterBusy = (q: Quantization): boolean => need(q) <= free + evictable + busy;
+  const actionFor = (q: Quantization): Action =>
+    loaded.has(q) ? "use" : fitsNow(q) ? "load" : fitsEvicting(q) ? "evict_then_load" : "wait_then_load";
+  const budgetNote = `free budget ${MiB(free)}${evictable > 0 ? ` + ${MiB(evictable)} evictable` : ""}${busy > 0 ? ` + ${MiB(busy)} held by busy variants` : ""}, pressure ${input.pressure.toFixed(2)}`;
   const actionNote = (q: Quantization, action: Action): string =>
     action === "use"
       ? `${q} is loaded`
       : need(q) === 0
         ? `${q} needs no local memory` // a remote variant
-        : `${q} needs ${MiB(need(q))}${action === "evict_then_load" ? " after evicting idle variants" : ""}; ${budgetNote}`;
+        : action === "wait_then_load"
+          ? `${q} needs ${MiB(need(q))}, more than is free after evicting idle variants: it waits for busy variants to finish; ${budgetNote}`
+          : `${q} needs ${MiB(need(q))}${action === "evict_then_load" ? " after evicting idle variants" : ""}; ${budgetNote}`;
 
   // The exact-variant paths (pinned, adaptive off): that variant or a refusal.
   const exact = (q: Quantization, reason: Reason, level: ComplexityLevel, why: string): VariantDecision => {
@@ -207,7 +222,7 @@ export function chooseVariant(input: ChooseVariantInput, options: ChooseVariantO
         detail: `${why}; ${q} is not in the store`,
       };
     }
-    if (fitsEvicting(q)) {
+    if (fitsAfterBusy(q)) {
       const action = actionFor(q);
       return { ...base, action, detail: `${why}; ${actionNote(q, action)}` };
     }
@@ -367,6 +382,9 @@ export function chooseVariant(input: ChooseVariantInput, options: ChooseVariantO
   // A larger variant that is already loaded serves better than a refusal.
   const anyLoaded = stored.find((q) => loaded.has(q));
   if (anyLoaded !== undefined) return decide(anyLoaded, "use");
+  // Only busy variants stand in the way: the scheduler waits for them to finish, then evicts them and loads.
+  const waiting = candidates.find(fitsAfterBusy);
+  if (waiting !== undefined) return decide(waiting, "wait_then_load");
 
   const smallest = stored[0]!;
   return {

@@ -205,17 +205,16 @@ export function createVariantSelector(options: VariantSelectorOptions): VariantS
       const loaded = status.variants
         .filter((v) => !v.embedding && v.name === parsed.name && isQuantization(v.tag))
         .map((v) => v.tag as Quantization);
-      // Idle variants of any model can be evicted to make room.
-      const evictableBytes = status.variants
-        .filter((v) => v.running === 0 && v.queued === 0)
-        .reduce((a, v) => a + v.estimatedBytes, 0);
+      // Idle variants of any model can be evicted to make room; busy ones hold theirs until they finish, and then
+      // the scheduler evicts them for a load that needs it (it waits for them rather than refusing).
+      const idle = (v: (typeof status.variants)[number]): boolean => v.running === 0 && v.queued === 0;
+      const evictableBytes = status.variants.filter(idle).reduce((a, v) => a + v.estimatedBytes, 0);
+      const busyBytes = status.variants.filter((v) => !idle(v)).reduce((a, v) => a + v.estimatedBytes, 0);
       const prev = previous.get(parsed.name);
       // VRAM held by idle variants counts as free here, as their RAM does: the scheduler evicts them for a load.
       const placeOnGpu = (): Partial<Record<Quantization, { gpuLayers: number; totalLayers: number }>> | undefined => {
         if (!gpu?.active) return undefined;
-        const idleVram = status.variants
-          .filter((v) => v.running === 0 && v.queued === 0)
-          .reduce((a, v) => a + v.vramBytes, 0);
+        const idleVram = status.variants.filter(idle).reduce((a, v) => a + v.vramBytes, 0);
         const available = gpu.availableVramBytes(status.estimatedLoadedVramBytes) + idleVram;
         const gpuLayers: Partial<Record<Quantization, { gpuLayers: number; totalLayers: number }>> = {};
         for (const v of variants) {
@@ -248,6 +247,7 @@ export function createVariantSelector(options: VariantSelectorOptions): VariantS
           ),
           freeBudgetBytes: sample ? sample.freeBudgetBytes : Number.MAX_SAFE_INTEGER,
           evictableBytes,
+          busyBytes,
           hysteresis: config.adaptive.hysteresis,
           thresholds: config.adaptive.thresholds,
           adaptive: config.adaptive.enabled,
