@@ -13,7 +13,9 @@
 //   over-fetching by the number of rows that may be stale), so chunks of an ingest in flight, of a replaced
 //   version not yet deleted, or of a deleted document are never returned.
 // - Opening the store deletes every chunk whose ingest_id no document row names: the leftovers of a crash between
-//   (1) and (2) (a document never acknowledged) or after (2) (old version, deleted document). Deleting a document
+//   (1) and (2) (a document never acknowledged) or after (2) (old version, deleted document). It decides under the
+//   cross-process lock on the latest version of both tables, as every write does, so a document another process
+//   sharing the store committed is never taken for an orphan. Deleting a document
 //   removes its row first (the commit point of a delete), then its chunks.
 // So after any crash and reopen each document is either absent or present with exactly the chunks of its last
 // acknowledged ingest.
@@ -356,40 +358,6 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
     ((e: unknown) => console.warn(`[rag] background optimize failed: ${(e as Error).message}`));
   mkdirSync(dir, { recursive: true });
   const metaPath = join(dir, "reflexia-store.json");
-  let meta = readMeta(metaPath);
-  if (meta && (meta.embedderId !== embedderId || meta.dim !== dim)) {
-    throw new ReflexiaError(
-      "RFX_CONFIG_INVALID",
-      `the vector store at ${dir} holds vectors of embedder ${meta.embedderId} (${meta.dim}-d), not ${embedderId} (${dim}-d); ` +
-        "use the same embedder (rag.embedding_model, vector_db.embedding_dim) or another store directory",
-    );
-  }
-  if (!meta) {
-    meta = { format: 1, embedderId, dim, createdAt: new Date().toISOString() };
-    writeMeta(metaPath, meta);
-  }
-
-  const db = await lancedb.connect(dir);
-  const names = new Set(await db.tableNames());
-  const docsTable = names.has(DOCS) ? await db.openTable(DOCS) : await db.createEmptyTable(DOCS, documentsSchema());
-  const chunksTable = names.has(CHUNKS)
-    ? await db.openTable(CHUNKS)
-    : await db.createEmptyTable(CHUNKS, chunksSchema(dim));
-
-  const indices = await chunksTable.listIndices();
-  if (!indices.some((i) => i.columns.includes("text") && i.indexType === "FTS")) {
-    // BM25 index. LanceDB 0.31's search of rows not yet indexed drops matches unpredictably, so searches use only
-    // the index (fastSearch) and every commit is followed by a refresh that folds new rows into it.
-    await chunksTable.createIndex("text", { config: lancedb.Index.fts({ withPosition: false }), replace: true });
-  }
-  let hasAnn = indices.some((i) => i.columns.includes("vector"));
-  let annBuiltRows = hasAnn ? (meta.annRows ?? 0) : 0;
-  if (hasAnn && meta.annDistance !== metric) {
-    // An index trained for another distance would rank wrongly: drop it, optimize() rebuilds it.
-    const vectorIndex = indices.find((i) => i.columns.includes("vector"))!;
-    await chunksTable.dropIndex(vectorIndex.name);
-    hasAnn = false;
-  }
 
   const docs = new Map<string, DocState>();
   const bySource = new Map<string, string>();
@@ -411,10 +379,10 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
     liveChunks += chunkDelta;
   };
   /** Rebuilds the in-memory view of committed documents from the table (the source of truth). */
-  async function reloadDocs(): Promise<void> {
+  async function loadDocs(table: lancedb.Table): Promise<void> {
     // Read first, then swap in one synchronous step: a listing that runs during the read sees the old view whole,
     // never a half-filled map (nor caches one).
-    const rows = (await docsTable.query().select(DOC_META_COLUMNS).toArray()) as Row[];
+    const rows = (await table.query().select(DOC_META_COLUMNS).toArray()) as Row[];
     docs.clear();
     bySource.clear();
     bySha.clear();
@@ -429,31 +397,73 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
   }
   // Another process may share this store (a CLI with --local beside the server): every write, refresh and the
   // recovery below run under a lock file as well as the in-process mutex, so its in-flight chunks are never taken
-  // for orphans and two commit protocols never interleave.
+  // for orphans and two commit protocols never interleave. A table handle shows the version it was opened or last
+  // checked out at, not what the other process committed since: whatever deletes or replaces data decides on both
+  // tables at their latest version, read under the lock (the tables are opened under it here; `exclusive` checks
+  // them out again). Opened before the lock, the recovery would take the chunks of a document the other process
+  // committed meanwhile for orphans and delete them.
   const lockPath = join(dir, ".write.lock");
-  // Recovery: drop chunks no committed document owns (see the module comment).
-  const orphans = await withStoreLock(lockPath, async () => {
-    await reloadDocs();
+  const db = await lancedb.connect(dir);
+  let meta: StoreMeta | undefined;
+  let hasAnn = false;
+  let annBuiltRows = 0;
+  const { docsTable, chunksTable, indices, orphans, openedVersion } = await withStoreLock(lockPath, async () => {
+    meta = readMeta(metaPath);
+    if (meta && (meta.embedderId !== embedderId || meta.dim !== dim)) {
+      throw new ReflexiaError(
+        "RFX_CONFIG_INVALID",
+        `the vector store at ${dir} holds vectors of embedder ${meta.embedderId} (${meta.dim}-d), not ${embedderId} (${dim}-d); ` +
+          "use the same embedder (rag.embedding_model, vector_db.embedding_dim) or another store directory",
+      );
+    }
+    if (!meta) {
+      meta = { format: 1, embedderId, dim, createdAt: new Date().toISOString() };
+      writeMeta(metaPath, meta);
+    }
+    const names = new Set(await db.tableNames());
+    const docsTable = names.has(DOCS) ? await db.openTable(DOCS) : await db.createEmptyTable(DOCS, documentsSchema());
+    const chunksTable = names.has(CHUNKS)
+      ? await db.openTable(CHUNKS)
+      : await db.createEmptyTable(CHUNKS, chunksSchema(dim));
+
+    const indices = await chunksTable.listIndices();
+    if (!indices.some((i) => i.columns.includes("text") && i.indexType === "FTS")) {
+      // BM25 index. LanceDB 0.31's search of rows not yet indexed drops matches unpredictably, so searches use only
+      // the index (fastSearch) and every commit is followed by a refresh that folds new rows into it.
+      await chunksTable.createIndex("text", { config: lancedb.Index.fts({ withPosition: false }), replace: true });
+    }
+    hasAnn = indices.some((i) => i.columns.includes("vector"));
+    annBuiltRows = hasAnn ? (meta.annRows ?? 0) : 0;
+    if (hasAnn && meta.annDistance !== metric) {
+      // An index trained for another distance would rank wrongly: drop it, optimize() rebuilds it.
+      const vectorIndex = indices.find((i) => i.columns.includes("vector"))!;
+      await chunksTable.dropIndex(vectorIndex.name);
+      hasAnn = false;
+    }
+
+    // Recovery: drop chunks no committed document owns (see the module comment).
+    await loadDocs(docsTable);
     const liveIngests = new Set([...docs.values()].map((d) => d.ingestId));
     const seen = new Set<string>();
     for (const r of (await chunksTable.query().select(["ingest_id"]).toArray()) as Row[])
       seen.add(r.ingest_id as string);
-    const found = [...seen].filter((g) => !liveIngests.has(g));
-    for (let i = 0; i < found.length; i += 200) {
+    const orphans = [...seen].filter((g) => !liveIngests.has(g));
+    for (let i = 0; i < orphans.length; i += 200) {
       await chunksTable.delete(
-        `ingest_id IN (${found
+        `ingest_id IN (${orphans
           .slice(i, i + 200)
           .map(sqlString)
           .join(", ")})`,
       );
     }
-    return found;
+    return { docsTable, chunksTable, indices, orphans, openedVersion: await docsTable.version() };
   });
+  const reloadDocs = () => loadDocs(docsTable);
 
   const mutex = createMutex();
   let watchTimer: NodeJS.Timeout | undefined;
   /** The documents table's version this process's view (docs, memory index) was built from. */
-  let knownVersion = await docsTable.version();
+  let knownVersion = openedVersion;
   /**
    * Runs `fn` alone, in this process and across processes. First it brings the view up to date when another
    * process changed the store since (its commits move the documents table's version): the document map is
@@ -636,7 +646,8 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
     });
     hasAnn = true;
     annBuiltRows = rows;
-    meta = { ...meta!, annDistance: metric, annRows: rows };
+    // Read again: another process sharing the store may have rewritten the file since this one read it.
+    meta = { ...(readMeta(metaPath) ?? meta!), annDistance: metric, annRows: rows };
     writeMeta(metaPath, meta);
   }
 

@@ -14,7 +14,7 @@ export interface StoreFactory {
 const DIM = 16;
 
 /** A unit vector pointing mostly along axis `axis` with a small tilt towards `tilt`, so rankings are known. */
-function axisVector(axis: number, tilt = (axis + 1) % DIM, amount = 0.1): Float32Array {
+export function axisVector(axis: number, tilt = (axis + 1) % DIM, amount = 0.1): Float32Array {
   const v = new Float32Array(DIM);
   v[axis] = 1;
   v[tilt] += amount;
@@ -23,7 +23,7 @@ function axisVector(axis: number, tilt = (axis + 1) % DIM, amount = 0.1): Float3
 }
 
 let seq = 0;
-function makeDoc(
+export function makeDoc(
   id: string,
   paragraphs: string[],
   vectors: Float32Array[],
