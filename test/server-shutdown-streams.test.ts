@@ -1,6 +1,9 @@
 // Requests still running when shutdown reaches its drain limit are told so: SSE and NDJSON streams end with a final
-// error event (RFX_NOT_READY; NDJSON as Ollama's {"error": "…"} line), a buffered request gets 503, and the generations are
-// cancelled, instead of connections being cut mid-line. Real server (startServer) over a slow fake engine.
+// error event (RFX_NOT_READY; NDJSON as Ollama's {"error": "…"} line, no `done`, as the README says), a buffered
+// request gets 503, and the generations are cancelled, instead of connections being cut mid-line. Real server
+// (startServer) over a slow fake engine.
+import { readFileSync } from "node:fs";
+import { Ollama } from "ollama";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startServer, type RunningServer } from "../src/main.ts";
 import { createFakeEngine, type FakeEngine } from "./support/fake-engine.ts";
@@ -14,6 +17,15 @@ import {
   waitFor,
   type TinyHome,
 } from "./support/server-fixture.ts";
+
+/** The NDJSON line README's Shutdown paragraph says a stream ended at the drain limit finishes with. */
+function readmeNdjsonShutdownLine(): string {
+  const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
+  const bullet = readme.slice(readme.indexOf("- **Shutdown**"));
+  const m = /NDJSON streams with[^`]*`(\{[^`]*\})`/.exec(bullet.slice(0, bullet.indexOf("\n- ")));
+  if (!m) throw new Error("README's Shutdown paragraph does not show the NDJSON line");
+  return m[1];
+}
 
 let home: TinyHome;
 beforeAll(async () => {
@@ -31,7 +43,7 @@ describe("shutdown at the drain limit", () => {
     // 40 ms a token and 900 tokens asked: nothing below finishes within the 1 s drain limit.
     engine = createFakeEngine({ tokenDelayMs: 40 });
     server = await startServer({
-      loaded: liveServerConfig(home.home, { "scheduler.parallel": 4 }),
+      loaded: liveServerConfig(home.home, { "scheduler.parallel": 6 }),
       store: home.store,
       engine,
       logger: false,
@@ -61,12 +73,28 @@ describe("shutdown at the drain limit", () => {
       stream: false,
       options: { num_predict: 900 },
     });
+    // The official client, as an Ollama user meets the shutdown: the error line is thrown with its message.
+    const viaClient = (async () => {
+      const it = await new Ollama({ host: server.url }).generate({
+        model: TINY,
+        prompt: "an epic",
+        stream: true,
+        options: { num_predict: 900 },
+      });
+      let pieces = 0;
+      for await (const part of it) if (!part.done) pieces++;
+      return pieces;
+    })();
+    viaClient.catch(() => {});
     expect(sse.status).toBe(200);
     expect(ndjson.status).toBe(200);
-    await waitFor(() => engine.running() === 3, "three generations running");
+    await waitFor(() => engine.running() === 4, "four generations running");
+    // Tokens have gone out on every stream before the drain starts.
+    await new Promise((r) => setTimeout(r, 200));
 
     const closing = server.close();
     const [sseText, ndjsonText, bufferedRes] = await Promise.all([sse.text(), ndjson.text(), buffered]);
+    await expect(viaClient).rejects.toThrow(/the server shut down before this request finished/);
     await closing;
 
     const events = parseSse(sseText);
@@ -81,6 +109,11 @@ describe("shutdown at the drain limit", () => {
     expect(typeof lines.at(-1)!.error).toBe("string");
     expect(lines.slice(0, -1).every((l) => l.done === false)).toBe(true);
     expect(lines.length).toBeGreaterThan(2);
+    // Ollama's failed-stream line: no `done`, which would tell a client reading up to `done` that the answer is whole.
+    expect(lines.at(-1)).not.toHaveProperty("done");
+    // …and the README shows that line, field for field.
+    const documented = [...readmeNdjsonShutdownLine().matchAll(/"(\w+)":/g)].map((m) => m[1]);
+    expect(documented.sort()).toEqual(Object.keys(lines.at(-1)!).sort());
 
     expect(bufferedRes.status).toBe(503);
     expect(errorOf(await bufferedRes.json())).toMatchObject({ code: "RFX_NOT_READY", ollama: true });
