@@ -1,7 +1,7 @@
 // Requests still running when shutdown reaches its drain limit are told so: SSE and NDJSON streams end with a final
-// error event (RFX_NOT_READY; NDJSON as Ollama's {"error": "…"} line, no `done`, as the README says), a buffered
-// request gets 503, and the generations are cancelled, instead of connections being cut mid-line. Real server
-// (startServer) over a slow fake engine.
+// error event (RFX_NOT_READY; NDJSON as Ollama's {"error": "…"} line, no `done`, as the README says; /v1/responses
+// with response.failed carrying the partial message), a buffered request gets 503, and the generations are
+// cancelled, instead of connections being cut mid-line. Real server (startServer) over a slow fake engine.
 import { readFileSync } from "node:fs";
 import { Ollama } from "ollama";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -17,6 +17,15 @@ import {
   waitFor,
   type TinyHome,
 } from "./support/server-fixture.ts";
+
+/** The events of a /v1/responses stream (`event: type` + `data: {...}` blocks), by their data. */
+function responseEvents(body: string): { type: string; [k: string]: unknown }[] {
+  return body
+    .split("\n\n")
+    .map((block) => /^data: (.*)$/m.exec(block)?.[1])
+    .filter((data): data is string => data !== undefined)
+    .map((data) => JSON.parse(data) as { type: string });
+}
 
 /** The NDJSON line README's Shutdown paragraph says a stream ended at the drain limit finishes with. */
 function readmeNdjsonShutdownLine(): string {
@@ -73,6 +82,12 @@ describe("shutdown at the drain limit", () => {
       stream: false,
       options: { num_predict: 900 },
     });
+    const responses = await post("/v1/responses", {
+      model: TINY,
+      input: "tell me a saga",
+      max_output_tokens: 900,
+      stream: true,
+    });
     // The official client, as an Ollama user meets the shutdown: the error line is thrown with its message.
     const viaClient = (async () => {
       const it = await new Ollama({ host: server.url }).generate({
@@ -88,12 +103,18 @@ describe("shutdown at the drain limit", () => {
     viaClient.catch(() => {});
     expect(sse.status).toBe(200);
     expect(ndjson.status).toBe(200);
-    await waitFor(() => engine.running() === 4, "four generations running");
+    expect(responses.status).toBe(200);
+    await waitFor(() => engine.running() === 5, "five generations running");
     // Tokens have gone out on every stream before the drain starts.
     await new Promise((r) => setTimeout(r, 200));
 
     const closing = server.close();
-    const [sseText, ndjsonText, bufferedRes] = await Promise.all([sse.text(), ndjson.text(), buffered]);
+    const [sseText, ndjsonText, bufferedRes, responsesText] = await Promise.all([
+      sse.text(),
+      ndjson.text(),
+      buffered,
+      responses.text(),
+    ]);
     await expect(viaClient).rejects.toThrow(/the server shut down before this request finished/);
     await closing;
 
@@ -114,6 +135,26 @@ describe("shutdown at the drain limit", () => {
     // …and the README shows that line, field for field.
     const documented = [...readmeNdjsonShutdownLine().matchAll(/"(\w+)":/g)].map((m) => m[1]);
     expect(documented.sort()).toEqual(Object.keys(lines.at(-1)!).sort());
+
+    // /v1/responses: response.failed carries the message the deltas built, marked incomplete.
+    const rEvents = responseEvents(responsesText);
+    const deltas = rEvents.filter((e) => e.type === "response.output_text.delta").map((e) => e.delta as string);
+    expect(deltas.length).toBeGreaterThan(0);
+    const failed = rEvents.at(-1) as { type: string; response: { status: string; output: unknown[]; error: unknown } };
+    expect(failed.type).toBe("response.failed");
+    expect(failed.response.status).toBe("failed");
+    expect(failed.response.error).toMatchObject({ code: "RFX_NOT_READY" });
+    expect(failed.response.output).toEqual([
+      {
+        type: "message",
+        id: expect.any(String),
+        status: "incomplete",
+        role: "assistant",
+        content: [{ type: "output_text", text: deltas.join(""), annotations: [], logprobs: [] }],
+      },
+    ]);
+    const added = rEvents.find((e) => e.type === "response.output_item.added");
+    expect((failed.response.output[0] as { id: string }).id).toBe((added?.item as { id: string }).id);
 
     expect(bufferedRes.status).toBe(503);
     expect(errorOf(await bufferedRes.json())).toMatchObject({ code: "RFX_NOT_READY", ollama: true });

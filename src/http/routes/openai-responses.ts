@@ -391,10 +391,15 @@ export function registerResponsesRoutes(app: RouteApp, deps: AppDeps): void {
                 event(o.finishReason === "length" ? "response.incomplete" : "response.completed", { response: final })
               );
             },
+            // The failed response carries what was produced, as OpenAI's does: the message the deltas went
+            // to, incomplete (a reply held back for tool calls sent nothing, so it has no output).
             error: (e) =>
               event("error", { code: e.code, message: e.message, param: null }) +
               event("response.failed", {
-                response: { ...envelope(variant, "failed"), error: errorBody(e).error },
+                response: {
+                  ...envelope(variant, "failed", undefined, holdBack ? [] : [messageItem(streamed, "incomplete")]),
+                  error: errorBody(e).error,
+                },
               }),
           },
           (hooks) => inference.run(req, holdBack ? { onStart: hooks.onStart } : hooks),
