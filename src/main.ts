@@ -194,34 +194,52 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
         });
   ready.catch(() => {});
 
+  // Requests in flight on the API listener (streams until their last byte): the drain waits for them with the
+  // listener still open, so that new requests are answered 503 and /readyz 503 `draining`, not refused a connection.
+  let inFlight = 0;
+  let noneInFlight: (() => void) | null = null;
+  app.server.on("request", (_req, res) => {
+    inFlight++;
+    res.once("close", () => {
+      if (--inFlight === 0) noneInFlight?.();
+    });
+  });
+  const requestsFinished = (): Promise<void> =>
+    new Promise<void>((r) => {
+      noneInFlight = r;
+      if (inFlight === 0) r();
+    });
+
   let closing: Promise<void> | null = null;
   let markClosed!: () => void;
   const closed = new Promise<void>((r) => (markClosed = r));
   const drainTimeoutMs = (options.drainTimeoutSeconds ?? 25) * 1000;
   const close = (): Promise<void> => {
     closing ??= (async () => {
-      readiness = { ready: false, reason: "draining" };
-      // server.close() only drops keep-alive connections that are idle when it is called; one that finishes its
-      // stream afterwards would hold close() open until the client's keep-alive timeout, so sweep them.
-      const sweep = setInterval(() => app.server.closeIdleConnections?.(), 100);
-      sweep.unref();
-      // A shared scheduler stays open for its owner: app.close() alone waits for this server's requests.
-      const drained = Promise.all([shared ? undefined : services.scheduler.drain(), app.close()]).finally(() =>
-        clearInterval(sweep),
-      );
+      readiness = { ready: false, reason: "draining", draining: true };
+      // A shared scheduler stays open for its owner: the drain waits for this server's requests alone.
+      const drained = Promise.all([shared ? undefined : services.scheduler.drain(), requestsFinished()]);
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<"timeout">((r) => {
         timer = setTimeout(() => r("timeout"), drainTimeoutMs);
         timer.unref();
       });
-      if ((await Promise.race([drained.then(() => "ok" as const), timeout])) === "timeout") {
+      const timedOut = (await Promise.race([drained.then(() => "ok" as const), timeout])) === "timeout";
+      clearTimeout(timer);
+      if (timedOut) {
         app.log.warn(`drain did not finish within ${drainTimeoutMs / 1000} s; ending the requests still running`);
         // Streams write their final error event and end; generations see the abort at their next token. Give
         // the replies a moment to reach their clients before the listeners and the engine go.
         shutdown.abort(shutdownReason());
         await Promise.race([drained, new Promise((r) => setTimeout(r, 2000).unref())]);
       }
-      clearTimeout(timer);
+      // Now the listener closes. server.close() drops the keep-alive connections idle at that moment; sweep the
+      // ones a late response leaves idle afterwards, which would otherwise hold close() (and the process) open
+      // until the client's keep-alive timeout. Past the drain limit, what is still connected has been told.
+      const sweep = setInterval(() => app.server.closeIdleConnections(), 100);
+      sweep.unref();
+      if (timedOut) app.server.closeAllConnections();
+      await app.close().finally(() => clearInterval(sweep));
       await metricsApp.close();
       liveMetrics?.stop();
       // A benchmark still running holds models on the engine: stop it before the engine goes.

@@ -67,8 +67,11 @@ export function buildApp(appDeps: AppDeps): FastifyInstance {
     reply.headers(SECURITY_HEADERS);
   });
 
-  app.addHook("onRequest", async (request) => {
-    if (!isPublicRoute(request) && deps.scheduler.isDraining()) {
+  // While the server drains, its listener stays open so that a new request is told (503, Retry-After) rather than
+  // refused a connection; Connection: close sends the client's next request to another instance.
+  app.addHook("onRequest", async (request, reply) => {
+    if (!isPublicRoute(request) && (deps.scheduler.isDraining() || deps.readiness?.().draining === true)) {
+      reply.header("connection", "close");
       throw new ReflexiaError("RFX_NOT_READY", "the server is shutting down and no longer accepts requests", {
         retryAfterSeconds: 5,
       });

@@ -47,6 +47,8 @@ export interface Readiness {
   reason?: string;
   /** Getting ready failed (the default model did not load): it will not become ready without a restart. */
   failed?: boolean;
+  /** The server is shutting down: new requests are refused (503) while the running ones finish. */
+  draining?: boolean;
 }
 
 export interface AppDeps {

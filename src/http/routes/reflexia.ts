@@ -171,7 +171,8 @@ export function registerReflexiaRoutes(app: FastifyInstance, deps: AppDeps, feat
 
   app.get("/readyz", { config: PUBLIC_ROUTE }, async (_request, reply) => {
     const r = deps.readiness?.() ?? { ready: true };
-    if (deps.scheduler.status().draining) return reply.status(503).send({ status: "draining", ready: false });
+    if (r.draining || deps.scheduler.status().draining)
+      return reply.status(503).send({ status: "draining", ready: false });
     return reply
       .status(r.ready ? 200 : 503)
       .send({ status: r.ready ? "ready" : r.failed ? "failed" : "starting", ready: r.ready, reason: r.reason ?? null });
