@@ -1,5 +1,6 @@
 // Composition root: config → store → engine → services (scheduler, cache, policy) → http → listen on server.port,
 // plus the separate metrics listener on server.metrics_port; SIGTERM drains in-flight requests, then exits.
+import { constants as osConstants } from "node:os";
 import { pathToFileURL } from "node:url";
 import type { FastifyInstance } from "fastify";
 import { loadConfig, type Config, type LoadedConfig } from "./config/index.ts";
@@ -255,15 +256,27 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   };
 
   if (options.installSignalHandlers) {
+    // The first SIGTERM/SIGINT drains, then exits 0; a second one (Ctrl-C twice) exits at once with 128 + the
+    // signal's number (130, 143), after ending what still streams with its final error event.
+    let draining = false;
     const onSignal = (signal: NodeJS.Signals): void => {
-      app.log.info(`${signal}: draining in-flight requests`);
+      if (draining) {
+        app.log.warn(`${signal} again: exiting without waiting for the drain`);
+        if (!shutdown.signal.aborted) shutdown.abort(shutdownReason());
+        setImmediate(() => process.exit(128 + (osConstants.signals[signal] ?? 0)));
+        return;
+      }
+      draining = true;
+      app.log.info(
+        `${signal}: draining in-flight requests (up to ${drainTimeoutMs / 1000} s; send ${signal} again to exit now)`,
+      );
       void close().then(
         () => process.exit(0),
         () => process.exit(1),
       );
     };
-    process.once("SIGTERM", onSignal);
-    process.once("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+    process.on("SIGINT", onSignal);
   }
 
   return {

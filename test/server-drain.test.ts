@@ -1,6 +1,7 @@
 // Shutdown of the real server process. SIGTERM: the in-flight stream finishes while the listener stays open, new
 // requests get 503 RFX_NOT_READY and /readyz 503 `draining`, then the process exits 0 after unloading, with no
-// keep-alive connection holding it; a stream that outlasts the drain limit ends with its error line.
+// keep-alive connection holding it; a stream that outlasts the drain limit ends with its error line. A second
+// SIGTERM or SIGINT exits at once (143, 130).
 import { spawn, type ChildProcessByStdio } from "node:child_process";
 import { Agent, request } from "node:http";
 import type { Readable } from "node:stream";
@@ -155,4 +156,27 @@ describe("graceful shutdown", () => {
     expect(at - signalled).toBeLessThan(6000);
     await expect(fresh(port, "/healthz")).rejects.toThrow();
   });
+
+  for (const [signal, exitCode] of [
+    ["SIGTERM", 143],
+    ["SIGINT", 130],
+  ] as const) {
+    it(`exits at once with ${exitCode} on a second ${signal}, ending the open stream with its error line`, async () => {
+      const { child, port, url, exited } = await spawnServer("test/support/drain-server.ts", {
+        DRAIN_SECONDS: "25",
+        TOKEN_DELAY_MS: "30",
+      });
+      const stream = await startStream(url, 900);
+      child.kill(signal);
+      // The first signal is being handled (the drain began) before the second is sent.
+      expect((await firstRefusal(port)).status).toBe(503);
+      const again = Date.now();
+      child.kill(signal);
+      const { code, at } = await exited;
+      expect(code).toBe(exitCode);
+      expect(at - again).toBeLessThan(2000);
+      const lines = parseNdjson(await stream.rest());
+      expect(lines.at(-1)).toMatchObject({ code: "RFX_NOT_READY" });
+    });
+  }
 });
