@@ -154,6 +154,25 @@ describe("ollama client", () => {
     expect(Weather.parse(call.function.arguments)).toBeTruthy();
   });
 
+  it("chat({tools}) whose parameters $ref their $defs: a forced call validates", async () => {
+    const parameters = {
+      type: "object",
+      properties: { where: { $ref: "#/$defs/Place" } },
+      required: ["where"],
+      additionalProperties: false,
+      $defs: { Place: { type: "string", enum: ["Paris", "Rome"] } },
+    };
+    const r = await ollama().chat({
+      model: TINY,
+      messages: [{ role: "user", content: "Weather?" }],
+      tools: [{ type: "function", function: { name: "get_weather", parameters: parameters as never } }],
+      ...({ tool_choice: "required" } as object),
+    });
+    const call = r.message.tool_calls![0];
+    expect(call.function.name).toBe("get_weather");
+    expect(["Paris", "Rome"]).toContain(call.function.arguments.where);
+  });
+
   it("logprobs", async () => {
     const r = (await ollama().chat({
       model: TINY,

@@ -3,6 +3,7 @@
 import OpenAI from "openai";
 import { zodFunction, zodResponseFormat } from "openai/helpers/zod";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
 import { TINY } from "./support/server-fixture.ts";
 import { Person, startStructuredServer, Weather, type StructuredServer } from "./support/structured-fixture.ts";
 
@@ -134,6 +135,95 @@ describe("openai: tools", () => {
     });
     expect(["stop", "length", "tool_calls"]).toContain(r.choices[0].finish_reason);
     expect(r.usage!.prompt_tokens).toBeGreaterThan(0);
+  });
+
+  // zodFunction writes a recursive schema's parts to `definitions` (`#/definitions/__schema0`); hand-written schemas use
+  // `$defs`. Two tools defining the same name differently must each get their own.
+  const TreeNode: z.ZodType<{ label: string; children: unknown[] }> = z.lazy(() =>
+    z.object({ label: z.string(), children: z.array(TreeNode) }),
+  );
+  const Tree = z.object({ root: TreeNode });
+  const refTools: OpenAI.ChatCompletionFunctionTool[] = [
+    zodFunction({ name: "tree", parameters: Tree, description: "A tree" }),
+    {
+      type: "function",
+      function: {
+        name: "pick",
+        parameters: {
+          type: "object",
+          properties: { p: { $ref: "#/$defs/P" } },
+          required: ["p"],
+          additionalProperties: false,
+          $defs: { P: { type: "string", enum: ["x", "y"] } },
+        },
+      },
+    },
+    {
+      type: "function",
+      function: {
+        name: "count",
+        parameters: {
+          type: "object",
+          properties: { p: { $ref: "#/$defs/P" } },
+          required: ["p"],
+          additionalProperties: false,
+          $defs: { P: { type: "integer" } },
+        },
+      },
+    },
+  ];
+  const argsMatch = (name: string, args: unknown) => {
+    if (name === "tree") return Tree.parse(args);
+    const p = (args as { p: unknown }).p;
+    if (name === "pick") expect(["x", "y"]).toContain(p);
+    else expect(Number.isInteger(p)).toBe(true);
+    return args;
+  };
+
+  it("tool parameters with $ref into $defs or definitions: required, named and auto all answer, calls validate", async () => {
+    const choices: ("required" | OpenAI.ChatCompletionNamedToolChoice)[] = [
+      "required",
+      { type: "function", function: { name: "tree" } },
+      { type: "function", function: { name: "pick" } },
+      { type: "function", function: { name: "count" } },
+    ];
+    for (const [k, tool_choice] of choices.entries()) {
+      const r = await openai.chat.completions.create({
+        model: TINY,
+        messages: [{ role: "user", content: "Call a tool" }],
+        tools: refTools,
+        tool_choice,
+        seed: 11 + k,
+        max_tokens: 120,
+      });
+      const call = r.choices[0].message.tool_calls![0];
+      if (call.type !== "function") throw new Error("not a function call");
+      if (typeof tool_choice === "object") expect(call.function.name).toBe(tool_choice.function.name);
+      expect(argsMatch(call.function.name, JSON.parse(call.function.arguments))).toBeTruthy();
+    }
+    const auto = await openai.chat.completions.create({
+      model: TINY,
+      messages: [{ role: "user", content: "Call a tool" }],
+      tools: refTools,
+      tool_choice: "auto",
+      seed: 3,
+      max_tokens: 40,
+    });
+    for (const call of auto.choices[0].message.tool_calls ?? [])
+      if (call.type === "function") argsMatch(call.function.name, JSON.parse(call.function.arguments));
+    // A ref that does not resolve is still a 400, naming the ref as the client wrote it and whose it is.
+    await expect(
+      openai.chat.completions.create({
+        model: TINY,
+        messages: [{ role: "user", content: "x" }],
+        tools: [{ type: "function", function: { name: "bad", parameters: { $ref: "#/$defs/Missing" } } }],
+        tool_choice: "required",
+      }),
+    ).rejects.toMatchObject({
+      status: 400,
+      param: "tools",
+      message: expect.stringMatching(/ref #\/\$defs\/Missing.*function bad/s),
+    });
   });
 
   it("a tool_choice naming an unknown function is a 400", async () => {

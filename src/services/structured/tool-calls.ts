@@ -72,6 +72,7 @@ export function planTools(
           `\ntool-calls ::= tool-call (tc-ws tool-call)*\ntool-call ::= "<tool_call>" tc-ws root tc-ws "</tool_call>"\ntc-ws ::= [ \\t\\n]{0,4}\n`,
         root: "tool-calls",
         triggers: ["[\\s\\S]*?(<tool_call>[\\s\\S]*)"],
+        triggerWords: ["<tool_call>"],
         source: { kind: "tool_call", choice: "auto" },
       },
     };
@@ -88,17 +89,67 @@ export function planTools(
   };
 }
 
-/** GBNF for one call `{"name": …, "arguments": …}` of one of `tools`, arguments matching its parameter schema. */
+/**
+ * GBNF for one call `{"name": …, "arguments": …}` of one of `tools`, arguments matching its parameter schema. A
+ * parameter schema whose `$ref`s point into itself (`#/$defs/P`, `#/definitions/__schema0` as zod writes a recursive
+ * schema, `#` for the whole) is moved under the wrapper's `$defs` as `tool_<i>`, its refs rewritten to point there,
+ * so they resolve from the wrapper's root and two tools' definitions of the same name stay apart.
+ */
 function callGrammar(tools: ToolDefinition[], field: string): string {
-  const one = (t: ToolDefinition) => ({
-    type: "object",
-    properties: { name: { const: t.name }, arguments: t.parameters ?? { type: "object" } },
-    required: ["name", "arguments"],
-    additionalProperties: false,
-  });
-  const schema = tools.length === 1 ? one(tools[0]) : { anyOf: tools.map(one) };
+  const defs: Record<string, unknown> = {};
+  const one = (t: ToolDefinition, i: number) => {
+    const params = t.parameters ?? { type: "object" };
+    let args: unknown = params;
+    if (hasLocalRef(params)) {
+      const key = `tool_${i}`;
+      defs[key] = rebaseRefs(params, `#/$defs/${key}`);
+      args = { $ref: `#/$defs/${key}` };
+    }
+    return {
+      type: "object",
+      properties: { name: { const: t.name }, arguments: args },
+      required: ["name", "arguments"],
+      additionalProperties: false,
+    };
+  };
+  const calls = tools.map(one);
+  const schema = {
+    ...(tools.length === 1 ? calls[0] : { anyOf: calls }),
+    ...(Object.keys(defs).length > 0 ? { $defs: defs } : {}),
+  };
   const parts = tools.map((t) => ({ schema: t.parameters, what: `${field}: function ${t.name}'s parameters` }));
-  return jsonSchemaToGbnf(schema, `${field} parameters`, parts);
+  try {
+    return jsonSchemaToGbnf(schema, `${field} parameters`, parts);
+  } catch (e) {
+    // The converter names refs as it resolved them: say them as the client wrote them, and whose they are.
+    if (!(e instanceof ReflexiaError)) throw e;
+    const whose = new Set<string>();
+    const message = e.message.replace(/#\/\$defs\/tool_(\d+)/g, (_, i: string) => {
+      whose.add(tools[Number(i)].name);
+      return "#";
+    });
+    const suffix = whose.size > 0 ? ` (in the parameters of function ${[...whose].join(", ")})` : "";
+    throw new ReflexiaError(e.code, message + suffix, { ...e.details, field });
+  }
+}
+
+/** Whether a schema has a `$ref` into its own document, read as llama.cpp's converter reads refs. */
+function hasLocalRef(v: unknown): boolean {
+  if (Array.isArray(v)) return v.some(hasLocalRef);
+  if (typeof v !== "object" || v === null) return false;
+  const ref = (v as Record<string, unknown>).$ref;
+  if (ref !== undefined) return typeof ref === "string" && ref.startsWith("#");
+  return Object.values(v).some(hasLocalRef);
+}
+
+/** `v` with every `$ref` into its own document (`#…`) rewritten to the same place under `base`. */
+function rebaseRefs(v: unknown, base: string): unknown {
+  if (Array.isArray(v)) return v.map((x) => rebaseRefs(x, base));
+  if (typeof v !== "object" || v === null) return v;
+  const o = v as Record<string, unknown>;
+  // As the converter: an object with a $ref is a reference, its other keys are not searched.
+  if (typeof o.$ref === "string") return o.$ref.startsWith("#") ? { ...o, $ref: base + o.$ref.slice(1) } : o;
+  return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, rebaseRefs(x, base)]));
 }
 
 export const newToolCallId = (): string => `call_${randomBytes(12).toString("hex")}`;
