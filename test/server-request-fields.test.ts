@@ -405,8 +405,36 @@ describe("fields inside Ollama chat messages", () => {
     ["a message", [{ role: "user", content: "hi", priority: 1 }], 'messages[0] field "priority"'],
     [
       "a tool call",
-      [{ role: "assistant", content: "", tool_calls: [{ ...call, id: "call_1" }] }],
-      'messages[0].tool_calls[0] field "id"',
+      [{ role: "assistant", content: "", tool_calls: [{ ...call, id: "call_1", status: "done" }] }],
+      'messages[0].tool_calls[0] field "status"',
+    ],
+    [
+      "a tool call of another type",
+      [{ role: "assistant", content: "", tool_calls: [{ ...call, type: "custom" }] }],
+      'messages[0].tool_calls[0].type "custom" is not supported (only "function")',
+    ],
+    [
+      "a tool result answering no call",
+      [
+        { role: "assistant", content: "", tool_calls: [{ ...call, id: "call_1" }] },
+        { role: "tool", content: "42", tool_call_id: "call_2" },
+      ],
+      'messages[1] (role tool) answers tool_call_id "call_2", which no earlier assistant message\'s tool_calls has',
+    ],
+    [
+      "a tool_call_id outside a tool message",
+      [{ role: "user", content: "hi", tool_call_id: "call_1" }],
+      "messages[0].tool_call_id names the call",
+    ],
+    [
+      "tool_calls outside an assistant message",
+      [{ role: "user", content: "hi", tool_calls: [call] }],
+      "messages[0].tool_calls belongs to assistant messages",
+    ],
+    [
+      "a user message without content",
+      [{ role: "user" }],
+      "messages[0].content is required (only an assistant message with tool_calls may leave it out)",
     ],
     [
       "a tool call's function",
@@ -441,6 +469,46 @@ describe("fields inside Ollama chat messages", () => {
         { role: "tool", content: "42", tool_name: "lookup" },
       ]);
       expect(res.statusCode).toBe(200);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it("tool calls as LangChain sends them back (id, type, no content), answered by tool_call_id, and tools without a type are taken", async () => {
+    const { app } = await appWith();
+    try {
+      const res = await app.inject({
+        method: "POST",
+        url: "/api/chat",
+        payload: {
+          model: TINY,
+          stream: false,
+          tools: [
+            { function: { name: "lookup", parameters: { type: "object", properties: { q: { type: "string" } } } } },
+          ],
+          messages: [
+            { role: "user", content: "hi" },
+            {
+              role: "assistant",
+              tool_calls: [
+                { id: "a1", type: "function", ...call },
+                { id: "a2", type: "function", function: { name: "other", arguments: {} } },
+              ],
+            },
+            // Answered out of order by id; the one without an id answers the oldest call still open.
+            { role: "tool", content: "43", tool_call_id: "a2" },
+            { role: "tool", content: "42" },
+          ],
+        },
+      });
+      expect(res.statusCode).toBe(200);
+      const tool = await app.inject({
+        method: "POST",
+        url: "/api/chat",
+        payload: { model: TINY, stream: false, messages: chat, tools: [{ type: "custom", function: { name: "x" } }] },
+      });
+      expect(tool.statusCode).toBe(400);
+      expect(errorOf(tool.json()).message).toContain("type");
     } finally {
       await app.close();
     }

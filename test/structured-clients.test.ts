@@ -4,6 +4,7 @@ import { createOpenAI } from "@ai-sdk/openai";
 import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
 import { ChatOllama } from "@langchain/ollama";
 import { ChatOpenAI } from "@langchain/openai";
+import { AIMessage, HumanMessage, ToolMessage } from "@langchain/core/messages";
 import { tool as langchainTool } from "@langchain/core/tools";
 import { generateObject, generateText, Output, streamText, tool } from "ai";
 import { Ollama } from "ollama";
@@ -220,6 +221,26 @@ describe("LangChain", () => {
       .bindTools([weather])
       .invoke("Weather in Paris?");
     expect(Array.isArray(msg.tool_calls)).toBe(true);
+  });
+
+  it("a ChatOllama tool loop: the call it sends back (id, type) and the tool's result take a second turn", async () => {
+    const weather = langchainTool(async () => "sunny", {
+      name: "get_weather",
+      description: "Weather",
+      schema: Weather,
+    });
+    const llm = new ChatOllama({ model: TINY, baseUrl: server.url, numPredict: 8 }).bindTools([weather]);
+    const history = [
+      new HumanMessage("Weather in Paris?"),
+      // As ChatOllama returned it: no text, one call with LangChain's id (sent back as {id, type, function}).
+      new AIMessage({
+        content: "",
+        tool_calls: [{ id: "call_7", name: "get_weather", args: { city: "Paris", unit: "c" }, type: "tool_call" }],
+      }),
+      new ToolMessage({ content: "sunny", tool_call_id: "call_7" }),
+    ];
+    const second = await llm.invoke(history);
+    expect(second.response_metadata.done).toBe(true);
   });
 });
 

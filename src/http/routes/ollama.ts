@@ -145,13 +145,17 @@ function finalFields(o: InferenceOutcome) {
 }
 
 /**
- * Ollama chat history: tool calls of the assistant (arguments as objects) and tool results by function name. A field
- * the schema does not declare was refused by path before (refuseUnknownFields); images (no vision projector), a
- * thinking trace (no model here thinks) and tool_name outside a tool message are refused with the reason.
+ * Ollama chat history: tool calls of the assistant (arguments as objects) and tool results. A field the schema does
+ * not declare was refused by path before (refuseUnknownFields); images (no vision projector), a thinking trace (no
+ * model here thinks), tool_name or tool_call_id outside a tool message and a tool call of a type other than
+ * "function" are refused with the reason. A tool result answers the call its tool_call_id names (an id an earlier
+ * assistant message's tool_calls gave, as on /v1), else the oldest call not yet answered, as Ollama's history reads.
+ * `content` may be left out only by an assistant message with tool_calls (Ollama reads it as "").
  */
 function ollamaMessages(messages: NonNullable<ChatBody["messages"]>, model: string): ChatMessage[] {
   let n = 0;
-  const pendingIds: string[] = [];
+  const pending: { id: string; name: string }[] = [];
+  const given = new Map<string, string>();
   return messages.map((m, i): ChatMessage => {
     refuseImages(model, m.images, `messages[${i}].images`);
     if (m.thinking)
@@ -160,24 +164,57 @@ function ollamaMessages(messages: NonNullable<ChatBody["messages"]>, model: stri
         `messages[${i}].thinking: no model here has the "thinking" capability, so a reasoning trace has no place in its prompt; send it as content or leave it out`,
         { field: `messages[${i}].thinking` },
       );
-    if (m.tool_name !== undefined && m.role !== "tool")
+    for (const f of ["tool_name", "tool_call_id"] as const)
+      if (m[f] !== undefined && m.role !== "tool")
+        throw new ReflexiaError(
+          "RFX_VALIDATION",
+          `messages[${i}].${f} ${f === "tool_name" ? "names the tool" : "names the call"} whose result a tool message carries; this one is role ${m.role}`,
+          { field: `messages[${i}].${f}` },
+        );
+    if (m.tool_calls?.length && m.role !== "assistant")
       throw new ReflexiaError(
         "RFX_VALIDATION",
-        `messages[${i}].tool_name names the tool whose result a tool message carries; this one is role ${m.role}`,
-        { field: `messages[${i}].tool_name` },
+        `messages[${i}].tool_calls belongs to assistant messages (this one is role ${m.role})`,
+        { field: `messages[${i}].tool_calls` },
       );
-    if (m.role === "assistant" && m.tool_calls?.length) {
-      const toolCalls = m.tool_calls.map((c) => ({
-        id: `call_${n++}`,
-        name: c.function.name,
-        arguments: c.function.arguments,
-      }));
-      pendingIds.push(...toolCalls.map((c) => c.id));
-      return { role: "assistant", content: m.content, toolCalls };
+    const withCalls = m.role === "assistant" && Boolean(m.tool_calls?.length);
+    if (m.content === undefined && !withCalls)
+      throw new ReflexiaError(
+        "RFX_VALIDATION",
+        `messages[${i}].content is required (only an assistant message with tool_calls may leave it out)`,
+        { field: `messages[${i}].content` },
+      );
+    const content = m.content ?? "";
+    if (withCalls) {
+      const toolCalls = m.tool_calls!.map((c, j) => {
+        if (c.type !== undefined && c.type !== "function")
+          throw new ReflexiaError(
+            "RFX_VALIDATION",
+            `messages[${i}].tool_calls[${j}].type ${JSON.stringify(c.type)} is not supported (only "function")`,
+            { field: `messages[${i}].tool_calls[${j}].type` },
+          );
+        const id = c.id ?? `call_${n++}`;
+        if (c.id !== undefined) given.set(c.id, c.function.name);
+        return { id, name: c.function.name, arguments: c.function.arguments };
+      });
+      pending.push(...toolCalls.map((c) => ({ id: c.id, name: c.name })));
+      return { role: "assistant", content, toolCalls };
     }
-    if (m.role === "tool")
-      return { role: "tool", content: m.content, toolCallId: pendingIds.shift(), name: m.tool_name };
-    return { role: m.role, content: m.content };
+    if (m.role === "tool") {
+      if (m.tool_call_id === undefined)
+        return { role: "tool", content, toolCallId: pending.shift()?.id, name: m.tool_name };
+      // As OpenAI: a tool result that names its call answers one the conversation made.
+      if (!given.has(m.tool_call_id))
+        throw new ReflexiaError(
+          "RFX_VALIDATION",
+          `messages[${i}] (role tool) answers tool_call_id "${m.tool_call_id}", which no earlier assistant message's tool_calls has`,
+          { field: `messages[${i}].tool_call_id` },
+        );
+      const at = pending.findIndex((p) => p.id === m.tool_call_id);
+      if (at >= 0) pending.splice(at, 1);
+      return { role: "tool", content, toolCallId: m.tool_call_id, name: m.tool_name ?? given.get(m.tool_call_id) };
+    }
+    return { role: m.role, content };
   });
 }
 
@@ -373,7 +410,9 @@ export function registerOllamaRoutes(app: RouteApp, deps: AppDeps): void {
           done_reason: "load",
         };
       }
-      const plan = planTools(toToolDefinitions(body.tools), toToolChoice(body.tool_choice));
+      // A tool's type defaults to "function", as in Ollama (the schema accepts no other).
+      const tools = body.tools?.map((t) => ({ ...t, type: "function" as const }));
+      const plan = planTools(toToolDefinitions(tools), toToolChoice(body.tool_choice));
       const formatGrammar = grammarForOutput(ollamaFormat(body.format), undefined, "format");
       const req: InferenceRequest = {
         kind: "chat",

@@ -70,6 +70,10 @@ export const generateBodySchema = Type.Object({
 });
 
 const ollamaToolCallSchema = Type.Object({
+  /** The call's id (newer Ollama servers return one; LangChain's ChatOllama sends it back): a tool message's tool_call_id may answer it. */
+  id: Type.Optional(Type.String({ maxLength: 200 })),
+  /** Only "function" (routes/ollama.ts refuses another by name). */
+  type: Type.Optional(Type.String({ maxLength: 64 })),
   function: Type.Object({
     // The call's place among the message's calls, as newer Ollama servers return it; the array's order says the same.
     index: Type.Optional(Type.Integer({ minimum: 0 })),
@@ -81,18 +85,27 @@ const ollamaToolCallSchema = Type.Object({
 // Any other field of a message or a tool call is refused by path (refuseUnknownFields in known-fields.ts).
 export const ollamaMessageSchema = Type.Object({
   role: stringEnum(["system", "user", "assistant", "tool"]),
-  content: Type.String(),
+  /** Required except on an assistant message with tool_calls, where Ollama reads a missing one as "" (routes/ollama.ts). */
+  content: Type.Optional(Type.String()),
   images: imagesSchema,
   tool_calls: Type.Optional(Type.Array(ollamaToolCallSchema, { maxItems: 128 })),
   tool_name: Type.Optional(Type.String({ maxLength: 200 })),
+  /** Which call a tool message answers: an id an earlier assistant message's tool_calls gave (as on /v1). */
+  tool_call_id: Type.Optional(Type.String({ maxLength: 200 })),
   /** An assistant turn's reasoning trace, as Ollama returns it with think: taken when empty (no model here thinks). */
   thinking: Type.Optional(Type.String()),
+});
+
+/** An Ollama tool: `type` defaults to "function" as in Ollama (routes/ollama.ts), and no other is accepted. */
+const ollamaToolSchema = Type.Object({
+  type: Type.Optional(Type.Literal("function")),
+  function: functionToolSchema.properties.function,
 });
 
 export const chatBodySchema = Type.Object({
   ...common,
   messages: Type.Optional(Type.Array(ollamaMessageSchema, { maxItems: 10000 })),
-  tools: Type.Optional(Type.Array(functionToolSchema, { maxItems: 128 })),
+  tools: Type.Optional(Type.Array(ollamaToolSchema, { maxItems: 128 })),
   /** Reflexia's extension (OpenAI's semantics): Ollama itself cannot force a call. */
   tool_choice: Type.Optional(toolChoiceSchema),
 });
