@@ -191,6 +191,7 @@ export function registerResponsesRoutes(app: RouteApp, deps: AppDeps): void {
         throw new ReflexiaError(
           "RFX_VALIDATION",
           "store: true is not supported: this server keeps no responses; omit store or send false",
+          { field: "store" },
         );
       if (body.text?.verbosity !== undefined && body.text.verbosity !== null)
         throw new ReflexiaError(

@@ -195,6 +195,13 @@ export function registerOpenAiRoutes(app: RouteApp, deps: AppDeps): void {
     { schema: { body: chatCompletionBodySchema }, config: { capabilities: ["json_mode", "tools"] } },
     async (request, reply) => {
       const body = request.body;
+      // No stored-completions API here: store true would promise a completion to fetch or list later.
+      if (body.store === true)
+        throw new ReflexiaError(
+          "RFX_VALIDATION",
+          "store: true is not supported: this server keeps no chat completions (there is nothing to list or fetch later); omit store or send false",
+          { field: "store" },
+        );
       const n = choiceCount(body.n);
       const plan = planTools(toToolDefinitions(body.tools), toToolChoice(body.tool_choice));
       const formatGrammar = grammarForOutput(formatOf(body.response_format), body.grammar, "response_format");

@@ -112,6 +112,11 @@ const sampling = {
 /** The sampling fields chat and completion bodies share. */
 export type OpenAiSamplingBody = Static<TObject<typeof sampling>>;
 
+/** OpenAI's key-value pairs for a stored object: accepted, and nothing is stored (README). */
+const metadataSchema = Type.Optional(nullable(Type.Record(Type.String(), Type.String())));
+/** Refused when true (the route says so by name): nothing is stored, so there is no stored object to make. */
+const storeSchema = Type.Optional(nullable(Type.Boolean()));
+
 export const chatCompletionBodySchema = Type.Object({
   model: Type.Optional(modelRefSchema),
   messages: Type.Array(messageSchema, { minItems: 1, maxItems: 10000 }),
@@ -123,6 +128,8 @@ export const chatCompletionBodySchema = Type.Object({
   grammar: Type.Optional(Type.String({ maxLength: 1_000_000 })),
   logprobs: Type.Optional(nullable(Type.Boolean())),
   top_logprobs: Type.Optional(nullable(Type.Integer({ minimum: 0 }))),
+  store: storeSchema,
+  metadata: metadataSchema,
   ...sampling,
 });
 
@@ -243,12 +250,12 @@ export const responsesBodySchema = Type.Object({
   stream: sampling.stream,
   previous_response_id: Type.Optional(nullable(Type.String())),
   conversation: Type.Optional(nullable(Type.Unknown())),
-  /** Refused when true: nothing is stored (the response says `store: false`). */
-  store: Type.Optional(nullable(Type.Boolean())),
+  /** The response says `store: false`. */
+  store: storeSchema,
   /** Refused when true, as is a stored `prompt` template: both need stored state. */
   background: Type.Optional(nullable(Type.Boolean())),
   prompt: Type.Optional(nullable(Type.Unknown())),
-  metadata: Type.Optional(nullable(Type.Record(Type.String(), Type.String()))),
+  metadata: metadataSchema,
   user: Type.Optional(Type.String()),
   role: Type.Optional(roleIdSchema),
   keep_alive: Type.Optional(keepAliveSchema),

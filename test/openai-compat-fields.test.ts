@@ -1,0 +1,61 @@
+// Fields and errors of the OpenAI routes as the real clients send and read them (openai, @langchain/openai, the AI
+// SDK), against the live server on the tiny model: each field is honoured or refused by name with a sentence.
+import { createOpenAI } from "@ai-sdk/openai";
+import { generateText } from "ai";
+import type OpenAI from "openai";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RunningServer } from "../src/main.ts";
+import { TINY } from "./support/server-fixture.ts";
+import { startStructuredServer, type StructuredServer } from "./support/structured-fixture.ts";
+
+let live: StructuredServer;
+let server: RunningServer;
+let openai: OpenAI;
+
+beforeAll(async () => {
+  live = await startStructuredServer();
+  ({ server, openai } = live);
+});
+
+afterAll(async () => {
+  await live?.close();
+});
+
+/** The error a call rejects with (null when it succeeds), as the openai client exposes it. */
+async function failure(p: Promise<unknown>) {
+  return (await p.then(
+    () => null,
+    (e: unknown) => e,
+  )) as { status: number; code: string | null; param: string | null; type: string; message: string } | null;
+}
+
+describe("chat completions: store and metadata", () => {
+  it("store false or null and metadata are accepted; store true is refused by name", async () => {
+    for (const store of [false, null]) {
+      const r = await openai.chat.completions.create({
+        model: TINY,
+        messages: [{ role: "user", content: "Hi" }],
+        max_tokens: 2,
+        store,
+        metadata: { session: "s1" },
+      });
+      expect(r.object).toBe("chat.completion");
+    }
+    const e = await failure(
+      openai.chat.completions.create({ model: TINY, messages: [{ role: "user", content: "Hi" }], store: true }),
+    );
+    expect(e).toMatchObject({ status: 400, code: "RFX_VALIDATION", param: "store" });
+    expect(e?.message).toMatch(/store: true is not supported/);
+  });
+
+  it("the AI SDK's openai.chat() with providerOptions.openai.store = false answers", async () => {
+    const provider = createOpenAI({ baseURL: `${server.url}/v1`, apiKey: "unused" });
+    const r = await generateText({
+      model: provider.chat(TINY),
+      prompt: "Hi",
+      maxOutputTokens: 2,
+      providerOptions: { openai: { store: false, metadata: { session: "s1" } } },
+    });
+    expect(typeof r.text).toBe("string");
+  });
+});
