@@ -471,6 +471,49 @@ describe("delete", () => {
   });
 });
 
+describe("NAME:latest", () => {
+  type Shown = { reflexia: { variant: string } };
+  type Meta = { reflexia: { variant: string; reason: string } };
+  it("with no variant tagged latest means the untagged NAME (show, the adaptive choice, delete); a stored latest tag wins", async () => {
+    await ollama.create({ model: "mymodel", from: `${TINY}:q4_0` });
+    expect((await ollama.list()).models.map((m) => m.name)).toContain("mymodel:q4_0");
+    expect(((await ollama.show({ model: "mymodel:latest" })) as unknown as Shown).reflexia.variant).toBe(
+      "mymodel:q4_0",
+    );
+    expect(((await ollama.show({ model: `${TINY}:latest` })) as unknown as Shown).reflexia.variant).toBe(
+      `${TINY}:q4_0`,
+    );
+    // A request: what the untagged name gets (the policy's choice), not a pin.
+    const ask = { messages: [{ role: "user", content: "hi" }], stream: false as const, options: { num_predict: 2 } };
+    const untagged = (await ollama.chat({ model: `${TINY}`, ...ask })) as unknown as Meta;
+    const latest = (await ollama.chat({ model: `${TINY}:latest`, ...ask })) as unknown as Meta;
+    expect(latest.reflexia.reason).not.toBe("pinned");
+    expect(latest.reflexia.reason).toBe(untagged.reflexia.reason);
+    expect(latest.reflexia.variant).toBe(`${TINY}:q4_0`);
+    const generated = await ollama.generate({ model: "mymodel:latest", prompt: "hi", options: { num_predict: 2 } });
+    expect(generated.done).toBe(true);
+    // A destination's latest is a real tag, and then it wins.
+    await ollama.copy({ source: "mymodel", destination: "mymodel:latest" });
+    expect((await ollama.list()).models.map((m) => m.name).filter((n) => n.startsWith("mymodel:"))).toEqual(
+      expect.arrayContaining(["mymodel:latest", "mymodel:q4_0"]),
+    );
+    expect(((await ollama.show({ model: "mymodel:latest" })) as unknown as Shown).reflexia.variant).toBe(
+      "mymodel:latest",
+    );
+    const pinned = (await ollama.chat({ model: "mymodel:latest", ...ask })) as unknown as Meta;
+    expect(pinned.reflexia.reason).toBe("pinned");
+    await ollama.delete({ model: "mymodel:latest" });
+    // Now no latest is stored again: delete of NAME:latest deletes the variant show reports for NAME.
+    expect((await ollama.list()).models.map((m) => m.name).filter((n) => n.startsWith("mymodel:"))).toEqual([
+      "mymodel:q4_0",
+    ]);
+    await ollama.delete({ model: "mymodel:latest" });
+    expect((await ollama.list()).models.map((m) => m.name).filter((n) => n.startsWith("mymodel:"))).toEqual([]);
+    const gone = await ollama.show({ model: "mymodel:latest" }).catch((e: unknown) => e);
+    expect(String(gone)).toContain('model "mymodel:latest" not found');
+  });
+});
+
 describe("metrics of a deleted model", () => {
   it("its series leave the scrape when it is deleted", async () => {
     await ollama.copy({ source: `${TINY}:q4_0`, destination: "doomed:q4_0" });

@@ -16,7 +16,7 @@ import {
 } from "../gguf/index.ts";
 import { copyFileHashed, feedHash, fsyncDir, fsyncFile, isOrphanTemp, tempPath, writeFileAtomic } from "./atomic-fs.ts";
 import { assertTagFitsFileType, compareByPrecision, tagFromFileType } from "./file-types.ts";
-import { assertModelName, assertTag, formatModelRef, parseModelRef } from "./parse-model-ref.ts";
+import { assertModelName, assertTag, formatModelRef, lookupRef, parseModelRef } from "./parse-model-ref.ts";
 import { isRemoteManifest, remoteManifest } from "./remote-variants.ts";
 import { withStoreLock } from "./store-lock.ts";
 import type {
@@ -448,10 +448,11 @@ export function createModelCatalog(options: ModelCatalogOptions): ModelCatalog {
   }
 
   async function resolve(ref: string, options: { requireBlob?: boolean } = {}): Promise<ResolvedModel> {
-    const parsed = parseModelRef(ref);
-    let manifest: ModelManifest | undefined;
+    const asked = parseModelRef(ref);
+    let manifest = asked.tag ? await readManifest(asked.name, asked.tag) : undefined;
+    // `name:latest` with no variant tagged latest is the untagged name (lookupRef).
+    const parsed = lookupRef(asked, manifest !== undefined);
     if (parsed.tag) {
-      manifest = await readManifest(parsed.name, parsed.tag);
       if (!manifest) {
         const tags = (await variants(parsed.name)).map((v) => v.tag);
         throw modelNotFound(
@@ -462,7 +463,7 @@ export function createModelCatalog(options: ModelCatalogOptions): ModelCatalog {
       manifest = { ...manifest, name: parsed.name, tag: parsed.tag };
     } else {
       const all = await variants(parsed.name);
-      if (all.length === 0) throw modelNotFound(parsed.name);
+      if (all.length === 0) throw modelNotFound(formatModelRef(asked));
       // The configured default first, then a conventional "latest", then the smallest file (cheapest to load).
       manifest =
         all.find((v) => v.tag === defaultQuantization) ??

@@ -66,6 +66,16 @@ function storedName(name: string): string {
   return host ? `${host[1].toLowerCase()}_${host[2]}${name.slice(slash)}` : name;
 }
 
+/**
+ * A reference as a lookup (never as a destination: create and copy to `name:latest` write a real `latest` tag).
+ * Ollama reads an untagged name as `name:latest`, and many clients append `:latest`; here the untagged name is the
+ * choice among the variants (adaptive for requests, the default variant for show and delete), so `name:latest`
+ * means the untagged `name` unless a variant is tagged `latest` (`latestStored`), which then wins.
+ */
+export function lookupRef(ref: ModelRef, latestStored: boolean): ModelRef {
+  return ref.tag === "latest" && !latestStored ? { name: ref.name } : ref;
+}
+
 export function formatModelRef(ref: ModelRef): string {
   return ref.tag ? `${ref.name}:${ref.tag}` : ref.name;
 }

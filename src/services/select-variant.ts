@@ -5,6 +5,7 @@ import { ReflexiaError } from "../errors/index.ts";
 import type { MemoryMonitor, MemorySample } from "../memory/index.ts";
 import type { ReflexiaMetrics } from "../metrics/index.ts";
 import { analyzeComplexity, chooseVariant, type ChooseVariantInput, type ComplexityLevel } from "../policy/index.ts";
+import { lookupRef } from "../registry/parse-model-ref.ts";
 import { readModelQuality } from "../registry/variant-quality.ts";
 import { parseModelRef, type ModelManifest, type ModelStore, type ResolvedModel } from "../registry/index.ts";
 import type { Scheduler } from "../scheduler/index.ts";
@@ -157,8 +158,13 @@ export function createVariantSelector(options: VariantSelectorOptions): VariantS
 
   return {
     async select(ref, input) {
-      const parsed = parseModelRef(ref);
-      const { manifests, variants, all } = await catalogOf(parsed.name);
+      const asked = parseModelRef(ref);
+      const { manifests, variants, all } = await catalogOf(asked.name);
+      // `name:latest` with no variant tagged latest is the untagged name: the adaptive choice (lookupRef).
+      const parsed = lookupRef(
+        asked,
+        manifests.some((m) => m.tag === asked.tag),
+      );
       if (manifests.length === 0) await resolveVariant(ref); // RFX_MODEL_NOT_FOUND in the store's words
       const pressureNow = memory ? memory.latest().pressure : null;
 
