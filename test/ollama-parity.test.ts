@@ -253,6 +253,15 @@ describe("blobs and create", () => {
     >[0] & { stream: true };
     for await (const e of await ollama.create(create)) events.push(e);
     expect(events.some((e) => e.status.startsWith("quantizing f16 model to q8_0"))).toBe(true);
+    // Progress as Ollama's integers, each line a change (no repeats), completed rising to total.
+    const quantizing = events.filter((e) => e.status.startsWith("quantizing"));
+    for (const e of quantizing) {
+      expect(e.total).toBe(100);
+      expect(Number.isInteger(e.completed)).toBe(true);
+    }
+    expect(quantizing.map((e) => e.completed)).toEqual([...quantizing.map((e) => e.completed)].sort((x, y) => x! - y!));
+    expect(new Set(quantizing.map((e) => e.completed)).size).toBe(quantizing.length);
+    expect(quantizing.at(-1)?.completed).toBe(100);
     expect(events.at(-1)).toEqual({ status: "success" });
     // The f16 upload was only the quantize's input: deleted, so a client asks for it again (HEAD) before reusing it.
     expect((await fetch(`${server.url}/api/blobs/${digest}`, { method: "HEAD" })).status).toBe(404);

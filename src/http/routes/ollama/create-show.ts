@@ -228,7 +228,20 @@ export function registerOllamaCreateShowRoutes(app: RouteApp, deps: AppDeps): vo
       // What can be refused is refused before the first byte, with its status.
       await models.checkCreate(req);
       return respondWithProgress(request, reply, body.stream !== false, async ({ emit }) => {
-        await models.create(req, (status) => emit({ status }));
+        // Quantize progress as Ollama's integer total/completed (here percent: the service reports a fraction), one
+        // line per change, so a client's bar moves and no line repeats.
+        let last = "";
+        await models.create(req, (status, progress) => {
+          const p = progress && {
+            total: 100,
+            completed: Math.max(0, Math.min(100, Math.floor((progress.completed / progress.total) * 100))),
+          };
+          const line = { status, ...p };
+          const key = JSON.stringify(line);
+          if (key === last) return;
+          last = key;
+          emit(line);
+        });
       });
     },
   );
