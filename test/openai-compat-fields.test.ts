@@ -1,6 +1,8 @@
 // Fields and errors of the OpenAI routes as the real clients send and read them (openai, @langchain/openai, the AI
 // SDK), against the live server on the tiny model: each field is honoured or refused by name with a sentence.
 import { createOpenAI } from "@ai-sdk/openai";
+import { ContextOverflowError } from "@langchain/core/errors";
+import { ChatOpenAI } from "@langchain/openai";
 import { generateText } from "ai";
 import type OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -57,5 +59,40 @@ describe("chat completions: store and metadata", () => {
       providerOptions: { openai: { store: false, metadata: { session: "s1" } } },
     });
     expect(typeof r.text).toBe("string");
+  });
+});
+
+describe("context overflow as OpenAI's clients recognise it", () => {
+  const long = "word ".repeat(6000);
+
+  it("code context_length_exceeded, reflexia_code beside it, a message saying maximum context length", async () => {
+    const e = (await failure(
+      openai.chat.completions.create({ model: TINY, messages: [{ role: "user", content: long }], max_tokens: 10 }),
+    )) as { code: string; error: { reflexia_code: string }; message: string; type: string } | null;
+    expect(e).toMatchObject({ status: 400, code: "context_length_exceeded", type: "invalid_request_error" });
+    expect(e?.error.reflexia_code).toBe("RFX_CONTEXT_OVERFLOW");
+    expect(e?.message).toMatch(
+      /maximum context length of a request is 4096 tokens .*a prompt of \d+ tokens plus max_tokens 10/,
+    );
+    const emb = (await failure(openai.embeddings.create({ model: TINY, input: long }))) as {
+      code: string;
+      message: string;
+    } | null;
+    expect(emb).toMatchObject({ status: 400, code: "context_length_exceeded" });
+    expect(emb?.message).toMatch(/maximum context length/);
+  });
+
+  it("LangChain's ChatOpenAI raises ContextOverflowError", async () => {
+    const llm = new ChatOpenAI({
+      model: TINY,
+      apiKey: "unused",
+      configuration: { baseURL: `${server.url}/v1` },
+      maxRetries: 0,
+    });
+    const e = await llm.invoke(long).then(
+      () => null,
+      (x: unknown) => x,
+    );
+    expect(ContextOverflowError.isInstance(e)).toBe(true);
   });
 });

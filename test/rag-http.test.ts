@@ -564,7 +564,7 @@ describe("rag: true on the generation endpoints (the tiny model's text is gibber
       json: { model: TINY, messages: msg, max_tokens: 4090, rag: true },
     });
     expect(over.status).toBe(400);
-    expect(over.body.error.code).toBe("RFX_CONTEXT_OVERFLOW");
+    expect(over.body.error.reflexia_code).toBe("RFX_CONTEXT_OVERFLOW");
   });
 
   it("deterministic RAG answers are cached, and any document change invalidates them", async () => {

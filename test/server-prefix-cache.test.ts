@@ -269,8 +269,10 @@ describe("prefix cache through HTTP", () => {
       }),
     });
     expect(res.status).toBe(400);
-    const body = (await res.json()) as { error: { code: string; message: string } };
-    expect(body.error.code).toBe("RFX_CONTEXT_OVERFLOW");
+    const body = (await res.json()) as { error: { code: string; message: string; reflexia_code: string } };
+    // OpenAI's code on an OpenAI route, Reflexia's beside it.
+    expect(body.error.code).toBe("context_length_exceeded");
+    expect(body.error.reflexia_code).toBe("RFX_CONTEXT_OVERFLOW");
     expect(body.error.message).toContain("1024-token context");
   });
 });

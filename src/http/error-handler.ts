@@ -142,13 +142,42 @@ export function formatSchemaErrors(failures: SchemaFailure[], dataVar: string): 
   return new Error([...new Set(said)].join("; "));
 }
 
-/** The native (and OpenAI) error shape: OpenAI's `message`, `type`, `param` and `code` (an RFX_ code here). */
-export function errorBody(e: ReflexiaError): {
-  error: { code: string; message: string; type: string; param: string | null };
+declare module "fastify" {
+  interface FastifyContextConfig {
+    /** True on the OpenAI-compatible routes: errors OpenAI has a code of its own for carry it (errorBody). */
+    openai?: boolean;
+  }
+}
+
+/**
+ * Reflexia codes OpenAI has a code of its own for, which its clients branch on: on the OpenAI routes `code` is
+ * OpenAI's and `reflexia_code` Reflexia's, and the message says what OpenAI's says (LangChain's ContextOverflowError
+ * is recognised by "maximum context length" in it).
+ */
+const OPENAI_CODES: Partial<Record<ErrorCode, { code: string; says: string }>> = {
+  RFX_CONTEXT_OVERFLOW: { code: "context_length_exceeded", says: "maximum context length" },
+};
+
+/**
+ * The native and OpenAI error shape: OpenAI's `message`, `type`, `param` and `code` (an RFX_ code, except for the
+ * errors OPENAI_CODES lists on the OpenAI routes, which carry OpenAI's code and the RFX_ code as `reflexia_code`).
+ */
+export function errorBody(
+  e: ReflexiaError,
+  dialect: "native" | "openai" = "native",
+): {
+  error: { code: string; message: string; type: string; param: string | null; reflexia_code?: string };
 } {
-  return {
-    error: { code: e.code, message: e.message, type: errorTypeOf(ERROR_CODES[e.code].status), param: paramOf(e) },
-  };
+  const error = { code: e.code, message: e.message, type: errorTypeOf(ERROR_CODES[e.code].status), param: paramOf(e) };
+  const openai = dialect === "openai" ? OPENAI_CODES[e.code] : undefined;
+  if (!openai) return { error };
+  const message = error.message.includes(openai.says) ? error.message : `${error.message} (${openai.says} exceeded)`;
+  return { error: { ...error, code: openai.code, message, reflexia_code: e.code } };
+}
+
+/** Which error shape a matched route answers in, by its config (never by the URL). */
+export function errorDialectOf(request: FastifyRequest): "native" | "openai" {
+  return !request.is404 && request.routeOptions.config?.openai === true ? "openai" : "native";
 }
 
 /** Ollama's error shape (its clients read `error` as a string), with the code as a second top-level field. */
@@ -185,7 +214,11 @@ export function httpErrorHandler(error: unknown, request: FastifyRequest, reply:
   return reply
     .status(status)
     .type("application/json; charset=utf-8")
-    .send(isOllamaRoute(request) || ROUTE_BLIND_CODES.has(e.code) ? ollamaErrorBody(e) : errorBody(e));
+    .send(
+      isOllamaRoute(request) || ROUTE_BLIND_CODES.has(e.code)
+        ? ollamaErrorBody(e)
+        : errorBody(e, errorDialectOf(request)),
+    );
 }
 
 /**

@@ -55,7 +55,7 @@ export function fitContext(input: FitContextInput): { messages?: ChatMessage[]; 
       : `a prompt of ${prompt} tokens`;
     throw new ReflexiaError(
       "RFX_CONTEXT_OVERFLOW",
-      `${what} does not fit the ${limit}-token context of a request (${input.limitName}; CONTEXT_OVERFLOW=${policy})`,
+      `the maximum context length of a request is ${limit} tokens (${input.limitName}; CONTEXT_OVERFLOW=${policy}), and ${what} does not fit the ${limit}-token context`,
       { promptTokens: prompt, maxTokens: input.maxTokens, contextSize: limit },
     );
   }

@@ -175,7 +175,7 @@ export function registerResponsesRoutes(app: RouteApp, deps: AppDeps): void {
 
   app.post(
     "/v1/responses",
-    { schema: { body: responsesBodySchema }, config: { capabilities: ["json_mode", "tools"] } },
+    { schema: { body: responsesBodySchema }, config: { capabilities: ["json_mode", "tools"], openai: true } },
     async (request, reply) => {
       const body = request.body;
       if (body.previous_response_id || body.conversation)
@@ -394,14 +394,18 @@ export function registerResponsesRoutes(app: RouteApp, deps: AppDeps): void {
             },
             // The failed response carries what was produced, as OpenAI's does: the message the deltas went
             // to, incomplete (a reply held back for tool calls sent nothing, so it has no output).
-            error: (e) =>
-              event("error", { code: e.code, message: e.message, param: null }) +
-              event("response.failed", {
-                response: {
-                  ...envelope(variant, "failed", undefined, holdBack ? [] : [messageItem(streamed, "incomplete")]),
-                  error: errorBody(e).error,
-                },
-              }),
+            error: (e) => {
+              const error = errorBody(e, "openai").error;
+              return (
+                event("error", { code: error.code, message: error.message, param: error.param }) +
+                event("response.failed", {
+                  response: {
+                    ...envelope(variant, "failed", undefined, holdBack ? [] : [messageItem(streamed, "incomplete")]),
+                    error,
+                  },
+                })
+              );
+            },
           },
           (hooks) => inference.run(req, holdBack ? { onStart: hooks.onStart } : hooks),
         );

@@ -187,12 +187,15 @@ function sendBuffered(reply: FastifyReply, meta: ReflexiaMeta, body: unknown): F
   return reply.headers(reflexiaHeaders(meta)).send(body);
 }
 
+/** Every route here: errors OpenAI has a code of its own for carry it (error-handler.ts). */
+const OPENAI = { openai: true } as const;
+
 export function registerOpenAiRoutes(app: RouteApp, deps: AppDeps): void {
   const { inference, embeddings, models } = deps;
 
   app.post(
     "/v1/chat/completions",
-    { schema: { body: chatCompletionBodySchema }, config: { capabilities: ["json_mode", "tools"] } },
+    { schema: { body: chatCompletionBodySchema }, config: { ...OPENAI, capabilities: ["json_mode", "tools"] } },
     async (request, reply) => {
       const body = request.body;
       // No stored-completions API here: store true would promise a completion to fetch or list later.
@@ -317,7 +320,7 @@ export function registerOpenAiRoutes(app: RouteApp, deps: AppDeps): void {
                   })
                 : "") +
               "data: [DONE]\n\n",
-            error: (e) => sse(errorBody(e)) + "data: [DONE]\n\n",
+            error: (e) => sse(errorBody(e, "openai")) + "data: [DONE]\n\n",
           },
           (hooks) =>
             Promise.all(
@@ -366,7 +369,7 @@ export function registerOpenAiRoutes(app: RouteApp, deps: AppDeps): void {
     },
   );
 
-  app.post("/v1/completions", { schema: { body: completionBodySchema } }, async (request, reply) => {
+  app.post("/v1/completions", { schema: { body: completionBodySchema }, config: OPENAI }, async (request, reply) => {
     const body = request.body;
     const prompts = promptsOf(body.prompt);
     const n = choiceCount(body.n);
@@ -443,7 +446,7 @@ export function registerOpenAiRoutes(app: RouteApp, deps: AppDeps): void {
               ? sse({ id, object: "text_completion", created, model: variant, choices: [], usage: usageOf(outcomes) })
               : "") +
             "data: [DONE]\n\n",
-          error: (e) => sse(errorBody(e)) + "data: [DONE]\n\n",
+          error: (e) => sse(errorBody(e, "openai")) + "data: [DONE]\n\n",
         },
         (hooks) =>
           Promise.all(
@@ -473,7 +476,7 @@ export function registerOpenAiRoutes(app: RouteApp, deps: AppDeps): void {
     });
   });
 
-  app.post("/v1/embeddings", { schema: { body: embeddingsBodySchema } }, async (request, reply) => {
+  app.post("/v1/embeddings", { schema: { body: embeddingsBodySchema }, config: OPENAI }, async (request, reply) => {
     const body = request.body;
     const input = Array.isArray(body.input) ? body.input : [body.input];
     const out = await embeddings.embed({ model: body.model, input, signal: clientAbortSignal(request, reply) });
@@ -514,9 +517,9 @@ export function registerOpenAiRoutes(app: RouteApp, deps: AppDeps): void {
     return out;
   };
 
-  app.get("/v1/models", async () => ({ object: "list", data: await modelEntries() }));
+  app.get("/v1/models", { config: OPENAI }, async () => ({ object: "list", data: await modelEntries() }));
 
-  app.get("/v1/models/*", { schema: { params: wildcardParamsSchema } }, async (request) => {
+  app.get("/v1/models/*", { schema: { params: wildcardParamsSchema }, config: OPENAI }, async (request) => {
     const id = request.params["*"];
     const found = (await modelEntries()).find((m) => m.id === id);
     if (!found) throw new ReflexiaError("RFX_MODEL_NOT_FOUND", `model ${id} not found`, { model: id });
