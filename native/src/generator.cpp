@@ -150,6 +150,11 @@ static SamplingParams read_sampling(Napi::Env env, const Napi::Object & o) {
         for (uint32_t i = 0; i < a.Length(); ++i) p.grammar_triggers.push_back(a.Get(i).As<Napi::String>().Utf8Value());
         p.grammar_lazy = true;
     }
+    if (o.Has("grammarTriggerWords") && o.Get("grammarTriggerWords").IsArray()) {
+        auto a = o.Get("grammarTriggerWords").As<Napi::Array>();
+        for (uint32_t i = 0; i < a.Length(); ++i)
+            p.grammar_trigger_words.push_back(a.Get(i).As<Napi::String>().Utf8Value());
+    }
     if (o.Has("logprobs") && o.Get("logprobs").IsNumber())
         p.n_logprobs = std::min(20, o.Get("logprobs").As<Napi::Number>().Int32Value());
     return p;

@@ -39,6 +39,10 @@ SeqSampler::SeqSampler(const SamplingParams & p, const llama_vocab * vocab, int3
             grammar_ = llama_sampler_init_grammar(vocab, p_.grammar.c_str(), p_.grammar_root.c_str());
         }
         if (!grammar_) throw std::runtime_error("grammar_invalid");
+        if (p_.grammar_lazy && !p_.grammar_trigger_words.empty()) {
+            watching_ = true;
+            for (auto & w : p_.grammar_trigger_words) longest_word_ = std::max(longest_word_, w.size());
+        }
         // Only JSON is closed (other grammars have their own ends), and never a lazy grammar: it may never trigger,
         // and the sampler cannot tell when it has, so free text would be closed.
         close_from_ = p_.grammar_lazy || !p_.grammar_close_json ? -1
@@ -63,6 +67,14 @@ SeqSampler::~SeqSampler() {
 void SeqSampler::accept_generated(llama_token t) {
     accept(t);
     if (!grammar_) return;
+    char piece[256];
+    const int32_t n = llama_token_to_piece(vocab_, t, piece, sizeof(piece), 0, false);
+    if (watching_) return watch(t, piece, std::max(0, n));
+    grammar_accept(t);
+    if (grammar_) json_.push(piece, n);
+}
+
+void SeqSampler::grammar_accept(llama_token t) {
     try {
         llama_sampler_accept(grammar_, t);
     } catch (const std::exception &) {
@@ -70,10 +82,39 @@ void SeqSampler::accept_generated(llama_token t) {
         // of the output goes unconstrained (the tool-call parser then finds no valid call) rather than failing.
         llama_sampler_free(grammar_);
         grammar_ = nullptr;
+    }
+}
+
+void SeqSampler::watch(llama_token t, const char * piece, int32_t n) {
+    const size_t before = watch_text_.size();
+    watch_tokens_.push_back({t, before});
+    watch_text_.append(piece, (size_t) n);
+    // Only where the new bytes could complete a word.
+    const size_t from = before >= longest_word_ ? before - longest_word_ + 1 : 0;
+    size_t at = std::string::npos;
+    for (auto & w : p_.grammar_trigger_words) at = std::min(at, watch_text_.find(w, from));
+    if (at != std::string::npos) {
+        // The grammar gets the tokens from the one the word starts in: its trigger pattern matches on that short
+        // text at once and constrains everything after the word's start, as it would have on the whole output.
+        watching_ = false;
+        size_t k = watch_tokens_.size() - 1;
+        while (k > 0 && watch_tokens_[k].second > at) --k;
+        for (size_t i = k; i < watch_tokens_.size() && grammar_; ++i) grammar_accept(watch_tokens_[i].first);
+        watch_tokens_.clear();
+        watch_text_.clear();
         return;
     }
-    char piece[256];
-    json_.push(piece, llama_token_to_piece(vocab_, t, piece, sizeof(piece), 0, false));
+    // Keep the last longest_word_ - 1 bytes (a word may have started there) and the tokens they belong to.
+    const size_t keep = longest_word_ > 0 ? longest_word_ - 1 : 0;
+    if (watch_text_.size() > keep) {
+        const size_t cut = watch_text_.size() - keep;
+        size_t first = 0;
+        while (first + 1 < watch_tokens_.size() && watch_tokens_[first + 1].second <= cut) ++first;
+        const size_t base = watch_tokens_[first].second;
+        watch_tokens_.erase(watch_tokens_.begin(), watch_tokens_.begin() + (std::ptrdiff_t) first);
+        for (auto & e : watch_tokens_) e.second -= base;
+        watch_text_.erase(0, base);
+    }
 }
 
 void SeqSampler::accept(llama_token t) {

@@ -33,6 +33,11 @@ struct SamplingParams {
     // The grammar writes JSON: near max_tokens, prefer tokens that close open strings, arrays and objects.
     bool grammar_close_json = false;
     std::vector<std::string> grammar_triggers;
+    // Literal words the trigger patterns wait for (each pattern's capture starts with one). When given, the output is
+    // watched for them here, and the grammar is handed only the tokens from the one where a word starts: llama.cpp
+    // runs a trigger pattern over the whole output so far on every token (a long free-text reply then costs
+    // polynomial time), a word search over the last few bytes does not.
+    std::vector<std::string> grammar_trigger_words;
     // -1: no log-probabilities; 0: the sampled token's; k > 0: also the k most likely.
     int32_t n_logprobs = -1;
 };
@@ -104,6 +109,13 @@ class SeqSampler {
     JsonDepth json_;
     std::vector<llama_token> closers_;  // structural tokens that close something (closing mode), found on first use
     bool closers_ready_ = false;
+    // Trigger words (SamplingParams::grammar_trigger_words): the grammar sees no token until a word appears.
+    bool watching_ = false;
+    std::string watch_text_;                              // the output's tail a word may still be starting in
+    std::vector<std::pair<llama_token, size_t>> watch_tokens_;  // tokens of that tail, with their start in it
+    size_t longest_word_ = 0;
+    void watch(llama_token t, const char * piece, int32_t n);
+    void grammar_accept(llama_token t);
 };
 
 }  // namespace rfx

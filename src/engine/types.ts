@@ -55,6 +55,12 @@ export interface GrammarConstraint {
    */
   triggers?: string[];
   /**
+   * The literal words the triggers wait for (each trigger's capture starts with one of them). When given, the engine
+   * watches the output for them and hands the grammar only the text from the word on: llama.cpp matches a trigger
+   * over the whole output so far on every token, so without them a long free-text reply costs polynomial time.
+   */
+  triggerWords?: string[];
+  /**
    * The grammar writes JSON (a schema, JSON mode, a forced tool call): as max_tokens nears, sampling prefers tokens
    * that close the open strings, arrays and objects, so an answer cut by the budget still parses. Raw GBNF (the
    * `grammar` field) leaves it unset: closing JSON would only corrupt other languages.

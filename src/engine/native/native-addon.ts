@@ -85,6 +85,8 @@ export interface NativeSubmitParams {
   /** The grammar writes JSON: close open strings, arrays and objects as max_tokens nears (GrammarConstraint.closeJson). */
   grammarCloseJson?: boolean;
   grammarTriggers?: string[];
+  /** The literal words of grammarTriggers, watched for natively (GrammarConstraint.triggerWords). */
+  grammarTriggerWords?: string[];
   /** Log-probabilities per token: 0 the sampled token's, k (≤ 20) also the top k. */
   logprobs?: number;
 }

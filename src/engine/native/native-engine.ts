@@ -514,6 +514,7 @@ async function createGenerationModel(
               grammarRoot: options.grammar.root ?? "root",
               grammarCloseJson: options.grammar.closeJson === true,
               ...(options.grammar.triggers?.length ? { grammarTriggers: options.grammar.triggers } : {}),
+              ...(options.grammar.triggerWords?.length ? { grammarTriggerWords: options.grammar.triggerWords } : {}),
             }
           : {}),
         ...(logprobs !== undefined ? { logprobs } : {}),

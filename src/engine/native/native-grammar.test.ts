@@ -115,6 +115,30 @@ describe("native engine: grammar", () => {
     expect(freeBeforeTrigger).toBeGreaterThan(0);
   });
 
+  it("trigger words watched natively give the same output as the trigger pattern alone", async () => {
+    // llama.cpp runs a lazy grammar's trigger pattern over the whole output on every token; with triggerWords the
+    // engine finds the word itself and hands the grammar only the tokens from it, which must change nothing.
+    let compared = 0;
+    for (const seed of [21, 22, 23, 24, 25, 26]) {
+      const opts = { maxTokens: 64, seed, temperature: 0.9 };
+      const free = await model.generate("Once upon a time", opts);
+      // A word the free output first writes well into it (two ASCII letters), so the trigger fires mid-reply.
+      const m = /[a-z]{2}/.exec(free.text.slice(12));
+      if (!m) continue;
+      const word = m[0];
+      if (free.text.indexOf(word) < 12) continue;
+      const lazy = { gbnf: `root ::= "${word}" [a-z ]*`, triggers: [`[\\s\\S]*?(${word}[\\s\\S]*)`] };
+      const byPattern = await model.generate("Once upon a time", { ...opts, grammar: lazy });
+      const byWord = await model.generate("Once upon a time", { ...opts, grammar: { ...lazy, triggerWords: [word] } });
+      expect(byWord.text).toBe(byPattern.text);
+      const from = byWord.text.indexOf(word);
+      expect(byWord.text.slice(0, from)).toBe(free.text.slice(0, from));
+      expect(byWord.text.slice(from)).toMatch(/^[a-z ]*$/);
+      compared++;
+    }
+    expect(compared).toBeGreaterThan(2);
+  });
+
   it("refuses GBNF that does not parse, naming the problem", async () => {
     const e = await model.generate("x", { grammar: { gbnf: "root ::= nothing-here" } }).catch((err: unknown) => err);
     expect(isReflexiaError(e) && e.code === "RFX_VALIDATION").toBe(true);
