@@ -96,3 +96,22 @@ describe("context overflow as OpenAI's clients recognise it", () => {
     expect(ContextOverflowError.isInstance(e)).toBe(true);
   });
 });
+
+describe("embeddings input", () => {
+  it("token ids and an empty list are refused with a sentence naming input; text lists are embedded", async () => {
+    const cases: [OpenAI.EmbeddingCreateParams["input"], RegExp][] = [
+      [[1, 2, 3], /input must be text: token-id input is not supported .*send the text/],
+      [[[1, 2], [3]], /input must be text: token-id input is not supported/],
+      [[], /input must be a string or a non-empty array of strings$/],
+    ];
+    for (const [input, message] of cases) {
+      const e = await failure(openai.embeddings.create({ model: TINY, input }));
+      expect(e).toMatchObject({ status: 400, code: "RFX_VALIDATION", param: "input" });
+      expect(e?.message).toMatch(message);
+    }
+    const mixed = await failure(openai.embeddings.create({ model: TINY, input: ["a", 7 as unknown as string] }));
+    expect(mixed).toMatchObject({ status: 400, param: "input" });
+    const ok = await openai.embeddings.create({ model: TINY, input: ["a", "b"] });
+    expect(ok.data).toHaveLength(2);
+  });
+});

@@ -121,18 +121,35 @@ function usageOf(o: InferenceOutcome | InferenceOutcome[]) {
 /** Most prompts one /v1/completions request may carry (each becomes its own choice or choices). */
 const MAX_PROMPTS = 32;
 
-function promptsOf(prompt: unknown): string[] {
-  const list = typeof prompt === "string" ? [prompt] : prompt;
+/**
+ * A field OpenAI takes as text or token ids (`prompt`, `input`): a string or a non-empty list of strings. Token ids
+ * are refused with a sentence: they belong to the tokenizer that made them (a client's tiktoken ids are not this
+ * model's), so only text means the same here. `tokenIds` says what they are called (`token-id prompts are`).
+ */
+function textsOf(value: unknown, field: string, tokenIds: string): string[] {
+  const list = typeof value === "string" ? [value] : value;
   if (!Array.isArray(list) || list.length === 0)
-    throw new ReflexiaError("RFX_VALIDATION", "prompt must be a string or a non-empty array of strings");
-  if (list.some((p) => typeof p !== "string"))
+    throw new ReflexiaError("RFX_VALIDATION", `${field} must be a string or a non-empty array of strings`, { field });
+  const ids = (v: unknown) => typeof v === "number" || (Array.isArray(v) && v.every((x) => typeof x === "number"));
+  if (list.some(ids))
     throw new ReflexiaError(
       "RFX_VALIDATION",
-      "prompt must be text: token-id prompts (arrays of integers) are not supported, send the text instead",
+      `${field} must be text: ${tokenIds} not supported (integers or arrays of integers are token ids of the client's tokenizer, not this model's), send the text instead`,
+      { field },
     );
-  if (list.length > MAX_PROMPTS)
-    throw new ReflexiaError("RFX_VALIDATION", `prompt has ${list.length} entries; at most ${MAX_PROMPTS} per request`);
+  const bad = list.findIndex((p) => typeof p !== "string");
+  if (bad >= 0)
+    throw new ReflexiaError("RFX_VALIDATION", `${field}[${bad}] must be a string`, { field: `${field}[${bad}]` });
   return list as string[];
+}
+
+function promptsOf(prompt: unknown): string[] {
+  const list = textsOf(prompt, "prompt", "token-id prompts are");
+  if (list.length > MAX_PROMPTS)
+    throw new ReflexiaError("RFX_VALIDATION", `prompt has ${list.length} entries; at most ${MAX_PROMPTS} per request`, {
+      field: "prompt",
+    });
+  return list;
 }
 
 /** The legacy completions shape: parallel arrays, alternatives as token → log-probability maps. */
@@ -478,7 +495,7 @@ export function registerOpenAiRoutes(app: RouteApp, deps: AppDeps): void {
 
   app.post("/v1/embeddings", { schema: { body: embeddingsBodySchema }, config: OPENAI }, async (request, reply) => {
     const body = request.body;
-    const input = Array.isArray(body.input) ? body.input : [body.input];
+    const input = textsOf(body.input, "input", "token-id input is");
     const out = await embeddings.embed({ model: body.model, input, signal: clientAbortSignal(request, reply) });
     // Shortening a vector is only sound for models trained for it (Matryoshka); a GGUF does not say whether it was,
     // so only the model's own size is accepted.

@@ -147,11 +147,9 @@ export const completionBodySchema = Type.Object({
 
 export const embeddingsBodySchema = Type.Object({
   model: Type.Optional(modelRefSchema),
-  input: Type.Union([
-    Type.String(),
-    // How many inputs is embeddings.max_inputs (EMBED_MAX_INPUTS), checked by the embed service.
-    Type.Array(Type.String(), { minItems: 1 }),
-  ]),
+  // Text or a non-empty list of texts, checked in the route, so token ids or an empty list get a sentence rather than
+  // a validator's text. How many inputs is embeddings.max_inputs (EMBED_MAX_INPUTS), checked by the embed service.
+  input: Type.Unknown(),
   encoding_format: Type.Optional(stringEnum(["float", "base64"])),
   dimensions: Type.Optional(Type.Integer({ minimum: 1 })),
   user: Type.Optional(Type.String()),
