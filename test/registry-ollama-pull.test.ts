@@ -4,7 +4,10 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { publishedParameterProblem } from "../src/http/routes/ollama/check-options.ts";
+import { CONFIG_DEFAULTS } from "../src/config/index.ts";
 import { createModelStore, type ModelStore, type RegistryPullProgress } from "../src/registry/index.ts";
+import type { Scheduler } from "../src/scheduler/index.ts";
+import { createModelService } from "../src/services/model-service.ts";
 import { cleanupTempDirs, makeTempDir, writeTinyGguf } from "./registry-fixtures.ts";
 import { sha256Digest, startLoopbackRegistry, type LoopbackRegistry } from "./support/loopback-registry.ts";
 
@@ -65,6 +68,45 @@ function freshStore(): ModelStore {
   return createModelStore({ home: makeTempDir("rfx-regpull-") });
 }
 const bases = () => ({ ollama: registry.url, huggingface: `${registry.url}/` });
+
+describe("pulls of one name at once (the model service, as /api/pull and reflexia pull use it)", () => {
+  const service = (store: ModelStore) =>
+    createModelService({
+      store,
+      scheduler: {} as Scheduler, // pulling loads nothing
+      registry: {
+        ...CONFIG_DEFAULTS.registry,
+        ollama_base_url: registry.url,
+        huggingface_base_url: `${registry.url}/`,
+      },
+    });
+
+  it("a second pull of the same name joins the first, as Ollama's do, instead of failing on its lock", async () => {
+    const models = service(freshStore());
+    registry.requests.length = 0;
+    const heard: number[] = [0, 0];
+    const [a, b] = await Promise.all([0, 1].map((i) => models.pull("tiny", { onProgress: () => heard[i]++ })));
+    expect(b.manifest.digest).toBe(a.manifest.digest);
+    expect(registry.requests.filter((r) => r.includes("/manifests/"))).toEqual([
+      "GET /v2/library/tiny/manifests/latest",
+    ]);
+    expect(heard.every((n) => n > 0)).toBe(true);
+  });
+
+  it("one puller cancelling leaves the download to the other; the last one cancelling stops it", async () => {
+    const models = service(freshStore());
+    const leaving = new AbortController();
+    const first = models.pull("tiny", { signal: leaving.signal });
+    const second = models.pull("tiny");
+    leaving.abort();
+    await expect(first).rejects.toMatchObject({ code: "RFX_CANCELLED" });
+    expect((await second).manifest.name).toBe("tiny");
+    const alone = new AbortController();
+    const last = models.pull("tiny:latest", { signal: alone.signal });
+    alone.abort();
+    await expect(last).rejects.toMatchObject({ code: "RFX_CANCELLED" });
+  });
+});
 
 describe("pull by name from an Ollama-protocol registry", () => {
   it("fetches the manifest then each blob by digest, streams Ollama's progress objects, keeps the text layers", async () => {

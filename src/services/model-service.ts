@@ -109,6 +109,10 @@ async function checkFilesOf(
   }
 }
 
+type PullListener = NonNullable<RegistryPullOptions["onProgress"]>;
+
+const pullCancelled = (name: string): ReflexiaError => new ReflexiaError("RFX_CANCELLED", `pull of ${name} cancelled`);
+
 export function createModelService(deps: {
   store: ModelStore;
   scheduler: Scheduler;
@@ -117,6 +121,66 @@ export function createModelService(deps: {
   onRemoved?: (name: string, goneQuantizations: string[]) => void;
 }): ModelService {
   const { store, scheduler, registry } = deps;
+  /**
+   * Pulls in progress by name: a second pull of the same name joins the first, as Ollama's do, hearing its progress
+   * from then on; the download stops only when every puller has gone (each one's cancellation is its own).
+   */
+  const pulls = new Map<
+    string,
+    { result: Promise<RegistryPullResult>; listeners: Set<PullListener>; stop: AbortController }
+  >();
+  const joinPull = (
+    name: string,
+    options: Pick<RegistryPullOptions, "onProgress" | "signal" | "insecure">,
+  ): Promise<RegistryPullResult> => {
+    if (options.signal?.aborted) return Promise.reject(pullCancelled(name));
+    const key = JSON.stringify([name, options.insecure === true]);
+    let pull = pulls.get(key);
+    if (!pull) {
+      const listeners = new Set<PullListener>();
+      const stop = new AbortController();
+      const result = store.pullFromRegistry(name, {
+        ...configuredPullOptions(registry),
+        insecure: options.insecure,
+        signal: stop.signal,
+        onProgress: (p) => {
+          for (const l of listeners) l(p);
+        },
+      });
+      const entry = { result, listeners, stop };
+      pulls.set(key, entry);
+      const forget = () => {
+        if (pulls.get(key) === entry) pulls.delete(key);
+      };
+      result.then(forget, forget);
+      pull = entry;
+    }
+    const joined = pull;
+    const listener: PullListener = (p) => options.onProgress?.(p);
+    joined.listeners.add(listener);
+    return new Promise<RegistryPullResult>((resolve, reject) => {
+      const leave = () => {
+        joined.listeners.delete(listener);
+        options.signal?.removeEventListener("abort", onAbort);
+      };
+      const onAbort = () => {
+        leave();
+        if (joined.listeners.size === 0) joined.stop.abort();
+        reject(pullCancelled(name));
+      };
+      options.signal?.addEventListener("abort", onAbort, { once: true });
+      joined.result.then(
+        (r) => {
+          leave();
+          resolve(r);
+        },
+        (e: unknown) => {
+          leave();
+          reject(e);
+        },
+      );
+    });
+  };
   const checkFiles = (req: CreateModelRequest) => checkFilesOf(store, req);
   /**
    * Runs a create or copy that replaces whatever `name` holds under the tags it writes (as Ollama's do), then
@@ -133,7 +197,7 @@ export function createModelService(deps: {
   };
   return {
     uploads: store.uploads,
-    pull: (name, options = {}) => store.pullFromRegistry(name, { ...configuredPullOptions(registry), ...options }),
+    pull: (name, options = {}) => joinPull(name, options),
     list: () => store.list(),
     show: (ref, options) => store.show(ref, options),
     running: () => scheduler.status().variants,
