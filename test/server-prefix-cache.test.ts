@@ -1,6 +1,7 @@
 // The serving path's context features end to end on the tiny model through the real `openai` and `ollama` clients:
 // prefix-cache accounting (usage.prompt_tokens_details.cached_tokens, prompt_eval_count, the cached-tokens metric),
 // Ollama's `context` round trip, num_ctx, the whole context for one request, and the overflow policy.
+import { OllamaEmbeddings } from "@langchain/ollama";
 import { Ollama } from "ollama";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -249,9 +250,34 @@ describe("prefix cache through HTTP", () => {
     // truncate: false refuses, naming the context, in Ollama's shape.
     const refused = await ollama.embed({ model: TINY, input, truncate: false }).catch((e: unknown) => e);
     expect(String((refused as Error).message)).toContain("256-token embedding context");
-    // Options change nothing in an embedding here: refused by name, not ignored.
-    const opts = await ollama.embed({ model: TINY, input: "x", options: { num_ctx: 64 } }).catch((e: unknown) => e);
-    expect(String((opts as Error).message)).toContain('options "num_ctx" do not apply to embeddings');
+    // options.num_ctx bounds each input in tokens as the model's context does: cut to it, or with truncate false refused.
+    const short64 = await ollama.embed({ model: TINY, input, options: { num_ctx: 64 } });
+    expect(short64.embeddings[0]).toEqual(short64.embeddings[1]);
+    expect(short64.prompt_eval_count).toBeLessThanOrEqual(2 * 64);
+    expect(short64.prompt_eval_count).toBeGreaterThan(2 * 56);
+    const over64 = await ollama
+      .embed({ model: TINY, input, truncate: false, options: { num_ctx: 64 } })
+      .catch((e: unknown) => e);
+    expect(String((over64 as Error).message)).toContain("64-token embedding context options.num_ctx asks for");
+    // LangChain's OllamaEmbeddings sends requestOptions as options (and truncate, false by default).
+    const lc = await new OllamaEmbeddings({
+      model: TINY,
+      baseUrl: server.url,
+      truncate: true,
+      maxRetries: 0,
+      requestOptions: { numCtx: 64 },
+    }).embedQuery(input[0]);
+    expect(lc).toEqual(short64.embeddings[0]);
+    // Other options change nothing in an embedding: refused by name, in one sentence, not ignored.
+    const opts = await ollama
+      .embed({ model: TINY, input: "x", options: { num_ctx: 64, temperature: 0.5, top_k: 3 } })
+      .catch((e: unknown) => e);
+    expect(String((opts as Error).message)).toContain('options "temperature", "top_k" do not apply to embeddings');
+    // dimensions as on /v1/embeddings: the model's own size is taken, another refused.
+    const size = cut.embeddings[0].length;
+    expect((await ollama.embed({ model: TINY, input: "x", dimensions: size })).embeddings[0]).toHaveLength(size);
+    const dims = await ollama.embed({ model: TINY, input: "x", dimensions: size - 1 }).catch((e: unknown) => e);
+    expect(String((dims as Error).message)).toContain(`dimensions ${size - 1} is not supported`);
   });
 
   it("refuses instead of truncating with CONTEXT_OVERFLOW=error", async () => {

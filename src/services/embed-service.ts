@@ -26,6 +26,62 @@ export interface EmbedRequest {
    * instead of refused with RFX_CONTEXT_OVERFLOW (OpenAI's /v1/embeddings). The builtin embedder has no such limit.
    */
   truncate?: boolean;
+  /**
+   * The most tokens an input may have (Ollama's options.num_ctx), the special tokens the model adds included: a
+   * longer one is cut to it with `truncate`, else refused with RFX_CONTEXT_OVERFLOW, as for the model's own context
+   * (whichever is smaller applies). Not for the builtin embedder, which counts no tokens.
+   */
+  maxInputTokens?: number;
+  /** The vector size asked for: only the model's own is accepted (assertDimensions). */
+  dimensions?: number;
+}
+
+/**
+ * `dimensions` (OpenAI's, and Ollama's /api/embed): shortening a vector is only sound for models trained for it
+ * (Matryoshka); a GGUF does not say whether it was, so only the model's own size is accepted.
+ */
+export function assertDimensions(dimensions: number | undefined, model: string, embeddings: number[][]): void {
+  const size = embeddings[0]?.length;
+  if (dimensions !== undefined && size !== undefined && dimensions !== size)
+    throw new ReflexiaError(
+      "RFX_VALIDATION",
+      `dimensions ${dimensions} is not supported: ${model} gives ${size}-dimensional vectors and is not known to support truncation; omit dimensions or send ${size}`,
+    );
+}
+
+/** The model's loaded embedding context, as the lease gives it: what fitting inputs to a token limit needs. */
+type EmbeddingModel = {
+  tokenize(text: string): number[];
+  detokenize(tokens: number[]): string;
+  embed(texts: string[]): Promise<{ promptTokens: number }>;
+};
+
+/**
+ * Fits each input to `limit` tokens counted as the model evaluates them (its BOS/EOS included, learnt once from a
+ * one-character probe): cut from the end and detokenized (as Ollama does) with `truncate`, else refused.
+ */
+async function fitInputs(model: EmbeddingModel, texts: string[], limit: number, truncate: boolean): Promise<string[]> {
+  let added: number | undefined;
+  const out: string[] = [];
+  for (const text of texts) {
+    const tokens = text.length === 0 ? [] : model.tokenize(text);
+    // At most two tokens (BOS, EOS) are added: below that no probe is needed.
+    if (tokens.length + 2 <= limit || tokens.length === 0) {
+      out.push(text);
+      continue;
+    }
+    added ??= Math.max(0, (await model.embed(["a"])).promptTokens - model.tokenize("a").length);
+    const n = tokens.length + added;
+    if (n <= limit) out.push(text);
+    else if (truncate) out.push(model.detokenize(tokens.slice(0, Math.max(0, limit - added))));
+    else
+      throw new ReflexiaError(
+        "RFX_CONTEXT_OVERFLOW",
+        `text of ${n} tokens does not fit the ${limit}-token embedding context options.num_ctx asks for`,
+        { tokens: n, contextSize: limit },
+      );
+  }
+  return out;
 }
 
 export interface EmbedOutcome {
@@ -82,10 +138,17 @@ export function createEmbedService(options: EmbedServiceOptions): EmbedService {
       }
       const model = req.model ?? config.models.default;
       if (isBuiltin(model) && builtin) {
-        const vectors = await builtin.embed(req.input);
+        if (req.maxInputTokens !== undefined)
+          throw new ReflexiaError(
+            "RFX_VALIDATION",
+            `options.num_ctx bounds a model's input in tokens; the builtin embedder ${builtin.id} counts none, so leave it out`,
+            { field: "options.num_ctx" },
+          );
+        const vectors = (await builtin.embed(req.input)).map((v) => Array.from(v));
+        assertDimensions(req.dimensions, model, vectors);
         return {
           model,
-          embeddings: vectors.map((v) => Array.from(v)),
+          embeddings: vectors,
           promptTokens: req.input.reduce((a, t) => a + roughTokens(t), 0),
           loadMs: 0,
           totalMs: performance.now() - t0,
@@ -109,12 +172,17 @@ export function createEmbedService(options: EmbedServiceOptions): EmbedService {
           async (lease) => {
             if (start === 0) loadMs = lease.loadMs;
             if (batch.length === 0) return;
-            const out = await lease.model.embed(batch, { truncate: req.truncate });
+            const texts =
+              req.maxInputTokens === undefined
+                ? batch
+                : await fitInputs(lease.model, batch, req.maxInputTokens, req.truncate === true);
+            const out = await lease.model.embed(texts, { truncate: req.truncate });
             embeddings.push(...out.embeddings);
             promptTokens += out.promptTokens;
           },
         );
       }
+      assertDimensions(req.dimensions, ref, embeddings);
       return {
         model: ref,
         embeddings,

@@ -99,15 +99,16 @@ function ollamaFormat(format: string | Record<string, unknown> | undefined): Out
 }
 
 /**
- * Ollama's embedding routes take `options`, but none of them changes an embedding here (sampling does not apply, the
- * embedding context is the model's load): refused by name rather than accepted and ignored.
+ * Ollama's embedding routes take `options`; sampling does not apply to an embedding, so only those in `allowed` are
+ * taken (on /api/embed num_ctx, the most tokens an input may have) and the others are refused by name rather than
+ * accepted and ignored.
  */
-function assertNoEmbedOptions(options: OllamaOptions | undefined): void {
-  const names = Object.keys(options ?? {});
+function assertEmbedOptions(options: OllamaOptions | undefined, allowed: readonly string[] = []): void {
+  const names = Object.keys(options ?? {}).filter((n) => !allowed.includes(n));
   if (names.length > 0)
     throw new ReflexiaError(
       "RFX_VALIDATION",
-      `options ${names.map((n) => JSON.stringify(n)).join(", ")} do not apply to embeddings here (nothing in options changes an embedding); leave options out`,
+      `options ${names.map((n) => JSON.stringify(n)).join(", ")} do not apply to embeddings here (${allowed.length ? `only ${allowed.join(", ")}, the input length in tokens, does` : "nothing in options changes an embedding"}); leave them out`,
       { fields: names },
     );
 }
@@ -517,10 +518,13 @@ export function registerOllamaRoutes(app: RouteApp, deps: AppDeps): void {
   app.post("/api/embed", { schema: { body: embedBodySchema } }, async (request, reply) => {
     const body = request.body;
     const input = Array.isArray(body.input) ? body.input : [body.input];
-    assertNoEmbedOptions(body.options);
+    assertEmbedOptions(body.options, ["num_ctx"]);
     const out = await embeddings.embed({
       model: body.model,
       input,
+      // num_ctx bounds each input's tokens as the model's own context does (cut with truncate, else refused).
+      ...(body.options?.num_ctx !== undefined ? { maxInputTokens: body.options.num_ctx } : {}),
+      dimensions: body.dimensions,
       keepAliveSeconds: parseKeepAlive(body.keep_alive),
       signal: clientAbortSignal(request, reply),
       // Ollama's default: the end of a long input is cut to the context; false refuses it.
@@ -537,7 +541,7 @@ export function registerOllamaRoutes(app: RouteApp, deps: AppDeps): void {
 
   app.post("/api/embeddings", { schema: { body: legacyEmbeddingsBodySchema } }, async (request, reply) => {
     const body = request.body;
-    assertNoEmbedOptions(body.options);
+    assertEmbedOptions(body.options);
     const out = await embeddings.embed({
       model: body.model,
       input: [body.prompt],

@@ -127,6 +127,9 @@ export const embedBodySchema = Type.Object({
   // How many inputs is embeddings.max_inputs (EMBED_MAX_INPUTS), checked by the embed service.
   input: Type.Union([Type.String(), Type.Array(Type.String())]),
   truncate: Type.Optional(Type.Boolean()),
+  /** Only the model's own vector size (as /v1/embeddings: embed-service's assertDimensions). */
+  dimensions: Type.Optional(Type.Integer({ minimum: 1 })),
+  /** Only num_ctx applies: the most tokens an input may have (routes/ollama.ts). */
   options: Type.Optional(ollamaOptionsSchema),
   keep_alive: Type.Optional(keepAliveSchema),
 });
