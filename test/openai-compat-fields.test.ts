@@ -115,3 +115,58 @@ describe("embeddings input", () => {
     expect(ok.data).toHaveLength(2);
   });
 });
+
+describe("responses: truncation, temperature and top_p echo what applied", () => {
+  // Three turns of about 1,800 tokens each do not fit the 4096-token context together; the last one alone does.
+  const turns = ["old ", "mid ", "new "].map((w) => ({ role: "user" as const, content: w.repeat(600) }));
+
+  it("truncation: auto drops the oldest turns, disabled refuses with context_length_exceeded, unset follows CONTEXT_OVERFLOW", async () => {
+    const auto = await openai.responses.create({ model: TINY, input: turns, truncation: "auto", max_output_tokens: 4 });
+    expect(auto.truncation).toBe("auto");
+    const dropped = (auto as unknown as { reflexia: { context?: { dropped_messages: number } } }).reflexia.context;
+    expect(dropped?.dropped_messages).toBeGreaterThan(0);
+    const e = await failure(
+      openai.responses.create({ model: TINY, input: turns, truncation: "disabled", max_output_tokens: 4 }),
+    );
+    expect(e).toMatchObject({ status: 400, code: "context_length_exceeded" });
+    const fits = await openai.responses.create({
+      model: TINY,
+      input: "Hi",
+      truncation: "disabled",
+      max_output_tokens: 2,
+    });
+    expect(fits.truncation).toBe("disabled");
+    // The server runs with CONTEXT_OVERFLOW=truncate (the default): what an unset truncation does is "auto".
+    const unset = await openai.responses.create({ model: TINY, input: "Hi", max_output_tokens: 2 });
+    expect(unset.truncation).toBe("auto");
+  });
+
+  it("temperature and top_p: the request's, else the model's stored parameter, else the engine's default", async () => {
+    const plain = await openai.responses.create({ model: TINY, input: "Hi", max_output_tokens: 2 });
+    expect([plain.temperature, plain.top_p]).toEqual([0.8, 0.95]);
+    const set = await openai.responses.create({
+      model: TINY,
+      input: "Hi",
+      max_output_tokens: 2,
+      temperature: 0.2,
+      top_p: 0.5,
+    });
+    expect([set.temperature, set.top_p]).toEqual([0.2, 0.5]);
+    const stream = await openai.responses.create({ model: TINY, input: "Hi", max_output_tokens: 2, stream: true });
+    const seen: [number | null, number | null][] = [];
+    for await (const ev of stream)
+      if (ev.type === "response.created" || ev.type === "response.completed" || ev.type === "response.incomplete")
+        seen.push([ev.response.temperature, ev.response.top_p]);
+    expect(seen).toEqual([
+      [0.8, 0.95],
+      [0.8, 0.95],
+    ]);
+    const created = await fetch(`${server.url}/api/create`, {
+      method: "POST",
+      body: JSON.stringify({ model: "cool-tiny", from: TINY, parameters: { temperature: 0.3 }, stream: false }),
+    });
+    expect(created.status).toBe(200);
+    const stored = await openai.responses.create({ model: "cool-tiny", input: "Hi", max_output_tokens: 2 });
+    expect([stored.temperature, stored.top_p]).toEqual([0.3, 0.95]);
+  });
+});

@@ -1,6 +1,7 @@
 // The generate/chat use-case behind every API: validate, choose the variant, consult the cache, run on a
 // scheduler lease, record metrics and explain the decision.
-import type { Config } from "../config/index.ts";
+import type { Config, ContextOverflowPolicy } from "../config/index.ts";
+import { SAMPLING_DEFAULTS } from "../engine/resolve-sampling.ts";
 import { deriveCacheKey, isCacheable, type ResponseCache } from "../cache/index.ts";
 import type {
   ChatMessage,
@@ -57,6 +58,17 @@ export interface InferenceRequest {
   cachePrompt?: boolean;
   /** Generate until the context is full (Ollama's num_predict -2): sampling.maxTokens is then not the client's. */
   fillContext?: boolean;
+  /** This request's context-overflow policy instead of CONTEXT_OVERFLOW (the Responses API's `truncation`). */
+  contextOverflow?: ContextOverflowPolicy;
+}
+
+/**
+ * The temperature and top_p a generation runs with: the request's, else the model's stored parameter, else the
+ * engine's default; null on a remote variant when neither the request nor the model sets it (its server decides).
+ */
+export interface AppliedSampling {
+  temperature: number | null;
+  topP: number | null;
 }
 
 /** Why this variant served the request: the Reflexia-specific part of every response. */
@@ -94,7 +106,7 @@ export interface ReflexiaMeta {
 
 export interface InferenceHooks {
   /** Called once the variant is chosen and a sequence is held (or a cache hit is found), before any text. */
-  onStart?(meta: ReflexiaMeta): void;
+  onStart?(meta: ReflexiaMeta, applied: AppliedSampling): void;
   /** Text as it is generated (stop strings already removed), with its tokens' log-probabilities when asked. */
   onText?(text: string, logprobs?: TokenLogprob[]): void;
 }
@@ -245,7 +257,7 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
     // BOS, or the continued context's tokens.
     const before = req.contextTokens ? req.contextTokens.length : 1;
     return fitContext({
-      policy: config.models.context_overflow,
+      policy: req.contextOverflow ?? config.models.context_overflow,
       limit,
       messages: req.kind === "chat" ? messages : undefined,
       countTokens: (m) => before + model.tokenize(m ? model.formatChat(m) : (prompt ?? "")).length,
@@ -317,6 +329,11 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
         ...requested,
         maxTokens: requested.maxTokens ?? defaultMaxTokens,
       };
+      const remote = Boolean(sel.variant.remote);
+      const applied: AppliedSampling = {
+        temperature: sampling.temperature ?? (remote ? null : SAMPLING_DEFAULTS.temperature),
+        topP: sampling.topP ?? (remote ? null : SAMPLING_DEFAULTS.topP),
+      };
       if (req.rag && !options.rag)
         throw new ReflexiaError("RFX_VALIDATION", "rag was requested but this server has no document store");
       // Retrieval precedes the cache lookup: what was retrieved is part of the key.
@@ -350,6 +367,8 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
               numCtx: req.contextSize ?? null,
               context: req.contextTokens ?? null,
               fill: req.fillContext === true,
+              // A hit must not answer a request that refuses to truncate with an answer to a truncated prompt.
+              overflow: req.contextOverflow ?? config.models.context_overflow,
               template,
               // Tools change the rendered prompt (a grammar, if any, is part of `sampling`).
               tools: req.tools,
@@ -367,7 +386,7 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
             ...(hit.rag ? { sources: hit.rag.sources, rag: hit.rag.info } : {}),
             ...(hit.context ? { context: hit.context } : {}),
           };
-          hooks.onStart?.(meta);
+          hooks.onStart?.(meta, applied);
           if (hit.text) hooks.onText?.(hit.text);
           const totalMs = performance.now() - t0;
           const { tokens, context: _context, ...rest } = hit;
@@ -418,7 +437,7 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
         if (fitted.fit.droppedMessages > 0 || (fitted.fit.maxTokensLowered && !req.fillContext))
           meta = { ...meta, context: contextMeta(fitted.fit) };
         selector.record(sel);
-        hooks.onStart?.(meta);
+        hooks.onStart?.(meta, applied);
         const opts = {
           ...sampling,
           tools: req.tools,

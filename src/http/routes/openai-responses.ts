@@ -4,7 +4,7 @@
 import { randomBytes } from "node:crypto";
 import type { ChatMessage, ToolCall, ToolChoice, ToolDefinition } from "../../engine/types.ts";
 import { ReflexiaError } from "../../errors/index.ts";
-import type { InferenceOutcome, InferenceRequest } from "../../services/inference-service.ts";
+import type { AppliedSampling, InferenceOutcome, InferenceRequest } from "../../services/inference-service.ts";
 import { ragOptionOf } from "../../services/rag/rag-request.ts";
 import { grammarForOutput, type OutputFormat } from "../../services/structured/response-format.ts";
 import { parseToolCalls, planTools, replyGrammar } from "../../services/structured/tool-calls.ts";
@@ -171,7 +171,7 @@ function responsesFormat(body: ResponsesBody): OutputFormat | undefined {
 }
 
 export function registerResponsesRoutes(app: RouteApp, deps: AppDeps): void {
-  const { inference } = deps;
+  const { inference, config } = deps;
 
   app.post(
     "/v1/responses",
@@ -218,7 +218,16 @@ export function registerResponsesRoutes(app: RouteApp, deps: AppDeps): void {
         keepAliveSeconds: parseKeepAlive(body.keep_alive),
         signal: clientAbortSignal(request, reply),
         rag: ragOptionOf(body as Parameters<typeof ragOptionOf>[0]),
+        // OpenAI's truncation: "auto" drops the oldest turns of a conversation that does not fit, "disabled" refuses
+        // it (context_length_exceeded), as the two CONTEXT_OVERFLOW policies do; unset, the server's policy applies.
+        contextOverflow: body.truncation ? (body.truncation === "auto" ? "truncate" : "error") : undefined,
       };
+      const truncation =
+        body.truncation ?? (config.models.context_overflow === "truncate" ? ("auto" as const) : ("disabled" as const));
+      // What sampling ran with (the request's, the model's stored parameter or the engine's default), known once
+      // the variant is chosen: the response echoes it, as OpenAI's does.
+      let applied: AppliedSampling | undefined;
+      const noteApplied = (a: AppliedSampling) => (applied = a);
 
       const id = newId("resp");
       const msgId = newId("msg");
@@ -239,12 +248,12 @@ export function registerResponsesRoutes(app: RouteApp, deps: AppDeps): void {
         previous_response_id: null,
         reasoning: { effort: null, summary: null },
         store: false,
-        temperature: body.temperature ?? null,
+        temperature: applied ? applied.temperature : (body.temperature ?? null),
         text: { format: formatEcho },
         tool_choice: body.tool_choice ?? "auto",
         tools: body.tools ?? [],
-        top_p: body.top_p ?? null,
-        truncation: "disabled",
+        top_p: applied ? applied.topP : (body.top_p ?? null),
+        truncation,
         usage: o
           ? {
               input_tokens: o.promptTokens,
@@ -407,10 +416,17 @@ export function registerResponsesRoutes(app: RouteApp, deps: AppDeps): void {
               );
             },
           },
-          (hooks) => inference.run(req, holdBack ? { onStart: hooks.onStart } : hooks),
+          (hooks) =>
+            inference.run(req, {
+              onStart: (meta, a) => {
+                noteApplied(a);
+                hooks.onStart?.(meta, a);
+              },
+              ...(holdBack ? {} : { onText: hooks.onText }),
+            }),
         );
       }
-      const o = await inference.run(req);
+      const o = await inference.run(req, { onStart: (_meta, a) => noteApplied(a) });
       return reply
         .headers(reflexiaHeaders(o.meta))
         .send({ ...envelope(o.meta.variant, statusOf(o), o, outputOf(o)), reflexia: o.meta });

@@ -254,6 +254,8 @@ export const responsesBodySchema = Type.Object({
   background: Type.Optional(nullable(Type.Boolean())),
   prompt: Type.Optional(nullable(Type.Unknown())),
   metadata: metadataSchema,
+  /** "auto" truncates a conversation that does not fit, "disabled" refuses it; unset, CONTEXT_OVERFLOW decides. */
+  truncation: Type.Optional(nullable(stringEnum(["auto", "disabled"]))),
   user: Type.Optional(Type.String()),
   role: Type.Optional(roleIdSchema),
   keep_alive: Type.Optional(keepAliveSchema),
