@@ -170,3 +170,43 @@ describe("responses: truncation, temperature and top_p echo what applied", () =>
     expect([stored.temperature, stored.top_p]).toEqual([0.3, 0.95]);
   });
 });
+
+describe("chat completions: refusal content parts", () => {
+  const ask = (assistant: OpenAI.ChatCompletionAssistantMessageParam) =>
+    openai.chat.completions.create({
+      model: TINY,
+      messages: [{ role: "user", content: "Do the thing" }, assistant, { role: "user", content: "Why not?" }],
+      max_tokens: 1,
+      temperature: 0,
+    });
+
+  it("an assistant's refusal part is that turn's text, rendered as its content", async () => {
+    const said = "I cannot help with that.";
+    const asPart = await ask({ role: "assistant", content: [{ type: "refusal", refusal: said }] });
+    const asText = await ask({ role: "assistant", content: said });
+    expect(asPart.usage!.prompt_tokens).toBe(asText.usage!.prompt_tokens);
+    const mixed = await ask({
+      role: "assistant",
+      content: [
+        { type: "text", text: "I cannot " },
+        { type: "refusal", refusal: "help with that." },
+      ],
+    });
+    expect(mixed.usage!.prompt_tokens).toBe(asText.usage!.prompt_tokens);
+  });
+
+  it("a refusal part on another role, or a part's field of the other type, is refused by name", async () => {
+    const onUser = await failure(
+      openai.chat.completions.create({
+        model: TINY,
+        messages: [{ role: "user", content: [{ type: "refusal", refusal: "no" } as never] }],
+      }),
+    );
+    expect(onUser).toMatchObject({ status: 400, param: "messages[0].content[0]" });
+    expect(onUser?.message).toMatch(/refusal part, which only assistant messages carry \(this one is role user\)/);
+    const stray = await failure(
+      ask({ role: "assistant", content: [{ type: "refusal", refusal: "no", text: "x" } as never] }),
+    );
+    expect(stray).toMatchObject({ status: 400, param: "messages[1].content[0].text" });
+  });
+});

@@ -6,18 +6,40 @@ import { fixedSeed, MAX_TOP_LOGPROBS } from "../engine/types.ts";
 import { ReflexiaError } from "../errors/index.ts";
 import { MAX_CHOICES, type OpenAiMessage, type OpenAiTool, type OpenAiToolChoice } from "./schemas/openai.ts";
 
-function textOf(content: OpenAiMessage["content"], index: number): string {
+/**
+ * A message's content as text: a string, or its parts joined. A `refusal` part (`{type: "refusal", refusal}`, as
+ * OpenAI returns a refused turn) is what the assistant said, so it is that turn's text; on another role it is refused
+ * by name, as is a part's field of the other type.
+ */
+function textOf(content: OpenAiMessage["content"], index: number, role: OpenAiMessage["role"]): string {
   if (content === null || content === undefined) return "";
   if (typeof content === "string") return content;
   return content
-    .map((p) => {
-      if (p.type !== "text" || typeof p.text !== "string") {
+    .map((p, k) => {
+      const where = `messages[${index}].content[${k}]`;
+      const own = p.type === "refusal" ? "refusal" : "text";
+      const stray = own === "refusal" ? "text" : "refusal";
+      if ((p.type === "text" || p.type === "refusal") && p[stray] !== undefined)
         throw new ReflexiaError(
           "RFX_VALIDATION",
-          `messages[${index}] has a ${JSON.stringify(p.type)} content part; only text parts are supported`,
+          `${where}.${stray} does not belong to a ${p.type} part (its text is in ${own})`,
+          { field: `${where}.${stray}` },
+        );
+      if (p.type === "refusal" && role !== "assistant")
+        throw new ReflexiaError(
+          "RFX_VALIDATION",
+          `${where} is a refusal part, which only assistant messages carry (this one is role ${role})`,
+          { field: where },
+        );
+      const text = p[own];
+      if ((p.type !== "text" && p.type !== "refusal") || typeof text !== "string") {
+        throw new ReflexiaError(
+          "RFX_VALIDATION",
+          `messages[${index}] has a ${JSON.stringify(p.type)} content part; only text parts (and an assistant's refusal parts) are supported`,
+          { field: where },
         );
       }
-      return p.text;
+      return text;
     })
     .join("");
 }
@@ -59,7 +81,7 @@ export function toChatMessages(messages: OpenAiMessage[]): ChatMessage[] {
       );
     // An assistant turn OpenAI refused has its text in `refusal` and no content: that text is what the model said.
     // (`annotations`, the citations of a web-search answer, describe the content and have no place in a prompt.)
-    const text = textOf(m.content, i);
+    const text = textOf(m.content, i, m.role);
     if (m.refusal && (m.role !== "assistant" || text !== ""))
       throw new ReflexiaError(
         "RFX_VALIDATION",

@@ -15,7 +15,12 @@ import {
 } from "./common.ts";
 import { ragRequestProperties } from "./documents.ts";
 
-const contentPartSchema = Type.Object({ type: Type.String(), text: Type.Optional(Type.String()) });
+// `refusal`: an assistant message sent back as OpenAI returned it may carry its refusal as a part of that type.
+const contentPartSchema = Type.Object({
+  type: Type.String(),
+  text: Type.Optional(Type.String()),
+  refusal: Type.Optional(Type.String()),
+});
 
 const toolCallSchema = Type.Object({
   id: Type.String({ maxLength: 200 }),
