@@ -136,8 +136,10 @@ export function createModelService(deps: {
     if (options.signal?.aborted) return Promise.reject(pullCancelled(name));
     const key = JSON.stringify([name, options.insecure === true]);
     let pull = pulls.get(key);
+    const listener: PullListener = (p) => options.onProgress?.(p);
     if (!pull) {
-      const listeners = new Set<PullListener>();
+      // The first puller hears from the first status on ("pulling manifest" is reported before any await).
+      const listeners = new Set<PullListener>([listener]);
       const stop = new AbortController();
       const result = store.pullFromRegistry(name, {
         ...configuredPullOptions(registry),
@@ -156,7 +158,6 @@ export function createModelService(deps: {
       pull = entry;
     }
     const joined = pull;
-    const listener: PullListener = (p) => options.onProgress?.(p);
     joined.listeners.add(listener);
     return new Promise<RegistryPullResult>((resolve, reject) => {
       const leave = () => {
