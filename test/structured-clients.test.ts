@@ -155,6 +155,35 @@ describe("ollama client", () => {
     expect(Weather.parse(call.function.arguments)).toBeTruthy();
   });
 
+  it("chat({tools}) streamed with tool_choice auto: a text reply streams as it comes, the same text as unstreamed", async () => {
+    const ask = {
+      model: TINY,
+      messages: [{ role: "user" as const, content: "Tell me a story" }],
+      tools: [
+        {
+          type: "function",
+          function: { name: "get_weather", description: "Weather", parameters: weatherJsonSchema as never },
+        },
+      ],
+      options: { seed: 7, temperature: 0.8, num_predict: 48 },
+    };
+    // Streamed first: the unstreamed repeat is then the response cache's hit, the same text in one piece.
+    let live = "";
+    let atEnd = "";
+    for await (const part of await ollama().chat({ ...ask, stream: true }))
+      if (part.done) atEnd += part.message.content;
+      else live += part.message.content;
+    const whole = await ollama().chat({ ...ask, stream: false });
+    expect(whole.message.tool_calls).toBeUndefined();
+    // This seed's reply is text that opens no call (a reply opening with { or [ would wait for the end, as a call).
+    expect(whole.message.content.trimStart()).not.toMatch(/^[[{]/);
+    // The text went out before the final line (it used to be held back whole and sent in that line); at most a
+    // tail that could open a call (such as a last "<") waits for it.
+    expect(live + atEnd).toBe(whole.message.content);
+    expect(atEnd.length).toBeLessThan(12);
+    expect(live.length).toBeGreaterThan(whole.message.content.length / 2);
+  });
+
   it("chat({tools}) whose parameters $ref their $defs: a forced call validates", async () => {
     const parameters = {
       type: "object",

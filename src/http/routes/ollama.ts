@@ -9,6 +9,7 @@ import {
   type TokenLogprob,
 } from "../../engine/types.ts";
 import { grammarForOutput, type OutputFormat } from "../../services/structured/response-format.ts";
+import { createToolCallStream } from "../../services/structured/tool-call-stream.ts";
 import { parseToolCalls, planTools, replyGrammar } from "../../services/structured/tool-calls.ts";
 import { openAiLogprobs, toToolChoice, toToolDefinitions } from "../openai-request.ts";
 import { ReflexiaError } from "../../errors/index.ts";
@@ -434,18 +435,38 @@ export function registerOllamaRoutes(app: RouteApp, deps: AppDeps): void {
       const streamed = body.stream !== false;
       // With tools the reply is held back until it can be told apart from a call (then it comes with the last line).
       const holdBack = plan.parse;
+      // With tools offered, text streams except what may be part of a call (held to the end, then parsed); with
+      // logprobs too the whole reply waits, so each piece's logprobs stay with the text that goes out.
+      const gate = streamed && holdBack && req.sampling.logprobs === undefined ? createToolCallStream() : undefined;
       return respond(
         reply,
         streamed,
-        (hooks) => inference.run(req, holdBack ? { onStart: hooks?.onStart } : hooks),
+        (hooks) =>
+          inference.run(
+            req,
+            !holdBack
+              ? hooks
+              : {
+                  onStart: hooks?.onStart,
+                  ...(gate && hooks?.onText
+                    ? {
+                        onText: (t: string) => {
+                          const out = gate.push(t);
+                          if (out) hooks.onText!(out);
+                        },
+                      }
+                    : {}),
+                },
+          ),
         (t) => ({ model: body.model, message: { role: "assistant", content: t } }),
         (o) => {
           const parsed = plan.parse && plan.tools ? parseToolCalls(o.text, plan.tools) : { content: o.text, calls: [] };
+          const content = parsed.calls.length > 0 ? parsed.content : o.text;
           return {
             model: body.model,
             message: {
               role: "assistant",
-              content: streamed && !holdBack ? "" : parsed.calls.length > 0 ? parsed.content : o.text,
+              content: streamed && !holdBack ? "" : gate ? gate.rest(content) : content,
               ...(parsed.calls.length > 0
                 ? { tool_calls: parsed.calls.map((c) => ({ function: { name: c.name, arguments: c.arguments } })) }
                 : {}),

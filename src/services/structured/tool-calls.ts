@@ -187,6 +187,9 @@ function callsOf(v: unknown, known: ReadonlySet<string>): ToolCall[] | null {
   return calls.length > 0 && calls.every((c) => c !== null) ? (calls as ToolCall[]) : null;
 }
 
+/** The texts that open a tool call in the formats parseToolCalls reads (a reply may also be a call as bare JSON). */
+export const TOOL_CALL_OPENERS = ["<tool_call>", "[TOOL_CALLS]", "<|python_tag|>"] as const;
+
 /**
  * Finds tool calls in generated text: Hermes/Qwen `<tool_call>{…}</tool_call>` (also the fallback format), Mistral
  * `[TOOL_CALLS][{…}]` or `[TOOL_CALLS]name[ARGS]{…}`, Llama 3.x `<|python_tag|>{…}` or a bare `{"name", "parameters"}`,
