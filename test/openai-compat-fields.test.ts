@@ -210,3 +210,75 @@ describe("chat completions: refusal content parts", () => {
     expect(stray).toMatchObject({ status: 400, param: "messages[1].content[0].text" });
   });
 });
+
+describe("param names the field at fault", () => {
+  it("n, dimensions, top_logprobs, a schema or grammar, tool_choice, an input_image part", async () => {
+    const user = [{ role: "user" as const, content: "x" }];
+    const tools: OpenAI.ChatCompletionFunctionTool[] = [{ type: "function", function: { name: "f" } }];
+    const cases: [() => Promise<unknown>, string][] = [
+      [() => openai.chat.completions.create({ model: TINY, messages: user, n: 99 }), "n"],
+      [() => openai.completions.create({ model: TINY, prompt: "x", n: 99 }), "n"],
+      [() => openai.embeddings.create({ model: TINY, input: "hello", dimensions: 7 }), "dimensions"],
+      [
+        () => openai.chat.completions.create({ model: TINY, messages: user, logprobs: true, top_logprobs: 30 }),
+        "top_logprobs",
+      ],
+      [() => openai.chat.completions.create({ model: TINY, messages: user, top_logprobs: 2 }), "top_logprobs"],
+      [
+        () =>
+          openai.chat.completions.create({
+            model: TINY,
+            messages: user,
+            response_format: { type: "json_schema", json_schema: { name: "x", schema: { type: "strin" } } },
+          }),
+        "response_format.json_schema.schema",
+      ],
+      [
+        () =>
+          openai.chat.completions.create({
+            model: TINY,
+            messages: user,
+            // @ts-expect-error llama-server's extension
+            grammar: "root ::= missing",
+          }),
+        "grammar",
+      ],
+      [
+        () =>
+          openai.chat.completions.create({
+            model: TINY,
+            messages: user,
+            tools,
+            tool_choice: { type: "function", function: { name: "nope" } },
+          }),
+        "tool_choice",
+      ],
+      [
+        () =>
+          openai.responses.create({
+            model: TINY,
+            input: [
+              {
+                role: "user",
+                content: [
+                  { type: "input_text", text: "What is this?" },
+                  { type: "input_image", image_url: "https://example.com/a.png", detail: "auto" },
+                ],
+              },
+            ],
+          }),
+        "input[0].content[1]",
+      ],
+      [
+        () =>
+          openai.responses.create({
+            model: TINY,
+            input: "x",
+            text: { format: { type: "json_schema", name: "x", schema: { type: "strin" } } },
+          }),
+        "text.format.schema",
+      ],
+    ];
+    for (const [p, param] of cases) expect(await failure(p())).toMatchObject({ status: 400, param });
+  });
+});

@@ -152,6 +152,7 @@ export function choiceCount(n: number | null | undefined): number {
     throw new ReflexiaError(
       "RFX_VALIDATION",
       `n is ${count}; at most ${MAX_CHOICES} choices per request (each is a sequence of its own)`,
+      { field: "n" },
     );
   return count;
 }
@@ -163,8 +164,11 @@ export function logprobsOption(
 ): number | undefined {
   if (top !== null && top !== undefined) {
     if (top > MAX_TOP_LOGPROBS)
-      throw new ReflexiaError("RFX_VALIDATION", `top_logprobs is ${top}; at most ${MAX_TOP_LOGPROBS}`);
-    if (logprobs !== true) throw new ReflexiaError("RFX_VALIDATION", "top_logprobs needs logprobs: true");
+      throw new ReflexiaError("RFX_VALIDATION", `top_logprobs is ${top}; at most ${MAX_TOP_LOGPROBS}`, {
+        field: "top_logprobs",
+      });
+    if (logprobs !== true)
+      throw new ReflexiaError("RFX_VALIDATION", "top_logprobs needs logprobs: true", { field: "top_logprobs" });
   }
   return logprobs === true ? (top ?? 0) : undefined;
 }

@@ -34,7 +34,9 @@ const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !
 function contentText(content: unknown, where: string): string {
   if (typeof content === "string") return content;
   if (!Array.isArray(content))
-    throw new ReflexiaError("RFX_VALIDATION", `${where}.content must be a string or a list of parts`);
+    throw new ReflexiaError("RFX_VALIDATION", `${where}.content must be a string or a list of parts`, {
+      field: `${where}.content`,
+    });
   return content
     .map((p, k) => {
       if (
@@ -47,6 +49,7 @@ function contentText(content: unknown, where: string): string {
       throw new ReflexiaError(
         "RFX_VALIDATION",
         `${where}.content[${k}] is a ${JSON.stringify(isObj(p) ? p.type : typeof p)} part; only text parts are supported`,
+        { field: `${where}.content[${k}]` },
       );
     })
     .join("");
@@ -127,11 +130,15 @@ function responsesTools(tools: unknown[] | null | undefined): ToolDefinition[] |
       throw new ReflexiaError(
         "RFX_VALIDATION",
         `tools[${i}] has type ${JSON.stringify(isObj(t) ? t.type : typeof t)}; only function tools are supported`,
+        { field: `tools[${i}]` },
       );
     assertKnownNested(t, responsesToolSchema, `tools[${i}]`);
-    if (typeof t.name !== "string") throw new ReflexiaError("RFX_VALIDATION", `tools[${i}].name is required`);
+    if (typeof t.name !== "string")
+      throw new ReflexiaError("RFX_VALIDATION", `tools[${i}].name is required`, { field: `tools[${i}].name` });
     if (t.parameters !== undefined && t.parameters !== null && !isObj(t.parameters))
-      throw new ReflexiaError("RFX_VALIDATION", `tools[${i}].parameters must be a JSON Schema object`);
+      throw new ReflexiaError("RFX_VALIDATION", `tools[${i}].parameters must be a JSON Schema object`, {
+        field: `tools[${i}].parameters`,
+      });
     return {
       name: t.name,
       description: typeof t.description === "string" ? t.description : undefined,
@@ -150,6 +157,7 @@ function responsesToolChoice(c: unknown): ToolChoice | undefined {
   throw new ReflexiaError(
     "RFX_VALIDATION",
     'tool_choice must be "auto", "none", "required" or {"type": "function", "name": …}',
+    { field: "tool_choice" },
   );
 }
 
@@ -163,10 +171,14 @@ function responsesFormat(body: ResponsesBody): OutputFormat | undefined {
       throw new ReflexiaError(
         "RFX_VALIDATION",
         `text.format.${stray} is only read with type "json_schema" (type is "${f.type}")`,
+        { field: `text.format.${stray}` },
       );
     return { type: f.type };
   }
-  if (!f.schema) throw new ReflexiaError("RFX_VALIDATION", "text.format json_schema needs schema (a JSON Schema)");
+  if (!f.schema)
+    throw new ReflexiaError("RFX_VALIDATION", "text.format json_schema needs schema (a JSON Schema)", {
+      field: "text.format.schema",
+    });
   return { type: "json_schema", schema: f.schema };
 }
 
@@ -178,15 +190,22 @@ export function registerResponsesRoutes(app: RouteApp, deps: AppDeps): void {
     { schema: { body: responsesBodySchema }, config: { capabilities: ["json_mode", "tools"], openai: true } },
     async (request, reply) => {
       const body = request.body;
-      if (body.previous_response_id || body.conversation)
+      if (body.previous_response_id || body.conversation) {
+        const field = body.previous_response_id ? "previous_response_id" : "conversation";
         throw new ReflexiaError(
           "RFX_VALIDATION",
-          `${body.previous_response_id ? "previous_response_id" : "conversation"} is not supported: this server keeps no responses; send the whole conversation as input items`,
+          `${field} is not supported: this server keeps no responses; send the whole conversation as input items`,
+          { field },
         );
+      }
       if (body.background === true)
-        throw new ReflexiaError("RFX_VALIDATION", "background responses are not supported (nothing is stored)");
+        throw new ReflexiaError("RFX_VALIDATION", "background responses are not supported (nothing is stored)", {
+          field: "background",
+        });
       if (body.prompt !== undefined && body.prompt !== null)
-        throw new ReflexiaError("RFX_VALIDATION", "prompt (stored prompt templates) is not supported; send input");
+        throw new ReflexiaError("RFX_VALIDATION", "prompt (stored prompt templates) is not supported; send input", {
+          field: "prompt",
+        });
       if (body.store === true)
         throw new ReflexiaError(
           "RFX_VALIDATION",
@@ -197,10 +216,11 @@ export function registerResponsesRoutes(app: RouteApp, deps: AppDeps): void {
         throw new ReflexiaError(
           "RFX_VALIDATION",
           "text.verbosity is not supported: the length of an answer is set by max_output_tokens here",
+          { field: "text.verbosity" },
         );
       const messages = responsesMessages(body);
       const plan = planTools(responsesTools(body.tools), responsesToolChoice(body.tool_choice));
-      const formatGrammar = grammarForOutput(responsesFormat(body), undefined, "text.format");
+      const formatGrammar = grammarForOutput(responsesFormat(body), undefined, "text.format", "text.format.schema");
       const req: InferenceRequest = {
         kind: "chat",
         model: body.model,

@@ -176,11 +176,14 @@ function formatOf(f: OpenAiResponseFormat | null | undefined): OutputFormat | un
       throw new ReflexiaError(
         "RFX_VALIDATION",
         `response_format.json_schema is only read with type "json_schema" (type is "${f.type}")`,
+        { field: "response_format.json_schema" },
       );
     return { type: f.type };
   }
   if (!f.json_schema?.schema)
-    throw new ReflexiaError("RFX_VALIDATION", "response_format json_schema needs json_schema.schema (a JSON Schema)");
+    throw new ReflexiaError("RFX_VALIDATION", "response_format json_schema needs json_schema.schema (a JSON Schema)", {
+      field: "response_format.json_schema.schema",
+    });
   return { type: "json_schema", schema: f.json_schema.schema };
 }
 
@@ -224,7 +227,12 @@ export function registerOpenAiRoutes(app: RouteApp, deps: AppDeps): void {
         );
       const n = choiceCount(body.n);
       const plan = planTools(toToolDefinitions(body.tools), toToolChoice(body.tool_choice));
-      const formatGrammar = grammarForOutput(formatOf(body.response_format), body.grammar, "response_format");
+      const formatGrammar = grammarForOutput(
+        formatOf(body.response_format),
+        body.grammar,
+        "response_format",
+        "response_format.json_schema.schema",
+      );
       const base = samplingOf(body);
       const sampling: SamplingOptions = {
         ...base,
@@ -391,15 +399,20 @@ export function registerOpenAiRoutes(app: RouteApp, deps: AppDeps): void {
     const prompts = promptsOf(body.prompt);
     const n = choiceCount(body.n);
     if (body.best_of !== undefined && body.best_of !== null && body.best_of !== 1)
-      throw new ReflexiaError("RFX_VALIDATION", "best_of is not supported (only 1); ask for n choices instead");
+      throw new ReflexiaError("RFX_VALIDATION", "best_of is not supported (only 1); ask for n choices instead", {
+        field: "best_of",
+      });
     const echo = body.echo === true;
     const logprobs = body.logprobs ?? undefined;
     if (logprobs !== undefined && logprobs > MAX_TOP_LOGPROBS)
-      throw new ReflexiaError("RFX_VALIDATION", `logprobs is ${logprobs}; at most ${MAX_TOP_LOGPROBS}`);
+      throw new ReflexiaError("RFX_VALIDATION", `logprobs is ${logprobs}; at most ${MAX_TOP_LOGPROBS}`, {
+        field: "logprobs",
+      });
     if (echo && logprobs !== undefined)
       throw new ReflexiaError(
         "RFX_VALIDATION",
         "echo with logprobs is not supported: log-probabilities are computed for generated tokens only",
+        { field: "echo" },
       );
     const suffix = body.suffix ? body.suffix : undefined;
     const base = samplingOf(body);
@@ -504,6 +517,7 @@ export function registerOpenAiRoutes(app: RouteApp, deps: AppDeps): void {
       throw new ReflexiaError(
         "RFX_VALIDATION",
         `dimensions ${body.dimensions} is not supported: ${out.model} gives ${size}-dimensional vectors and is not known to support truncation; omit dimensions or send ${size}`,
+        { field: "dimensions" },
       );
     const encode = (v: number[]): number[] | string =>
       body.encoding_format === "base64" ? Buffer.from(Float32Array.from(v).buffer).toString("base64") : v;

@@ -32,6 +32,7 @@ export function replyGrammar(
     throw new ReflexiaError(
       "RFX_VALIDATION",
       `tool_choice forces a call, and ${fields} would constrain the reply too: send one of them`,
+      { field: "tool_choice" },
     );
   return plan.grammar ?? format ?? plan.lazyGrammar;
 }
@@ -51,14 +52,22 @@ export function planTools(
       throw new ReflexiaError(
         "RFX_VALIDATION",
         `${field}[${i}].function.name must be 1–64 letters, digits, '_', '.' or '-' (got ${JSON.stringify(t.name)})`,
+        { field: `${field}[${i}]` },
       );
-    if (seen.has(t.name)) throw new ReflexiaError("RFX_VALIDATION", `${field}: function ${t.name} is listed twice`);
+    if (seen.has(t.name))
+      throw new ReflexiaError("RFX_VALIDATION", `${field}: function ${t.name} is listed twice`, {
+        field: `${field}[${i}]`,
+      });
     seen.add(t.name);
   });
   const c = choice ?? "auto";
   if (c === "none" || list.length === 0) {
     if (c !== "none" && c !== "auto")
-      throw new ReflexiaError("RFX_VALIDATION", `tool_choice ${JSON.stringify(c)} needs at least one tool in ${field}`);
+      throw new ReflexiaError(
+        "RFX_VALIDATION",
+        `tool_choice ${JSON.stringify(c)} needs at least one tool in ${field}`,
+        { field: "tool_choice" },
+      );
     return { parse: false };
   }
   if (c === "auto")
@@ -81,6 +90,7 @@ export function planTools(
     throw new ReflexiaError(
       "RFX_VALIDATION",
       `tool_choice names function ${JSON.stringify(c.name)}, which is not in ${field}`,
+      { field: "tool_choice" },
     );
   return {
     tools: list,
