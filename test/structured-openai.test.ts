@@ -112,6 +112,59 @@ describe("openai: tools", () => {
     expect(final.choices[0].finish_reason).toBe("tool_calls");
   });
 
+  it("tool_choice auto, streamed: the content deltas make the unstreamed reply (chat and Responses)", async () => {
+    const responsesTools = [
+      {
+        type: "function",
+        name: "get_weather",
+        parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
+        strict: false,
+      },
+    ];
+    for (const seed of [7, 8]) {
+      const req = {
+        model: TINY,
+        messages: [{ role: "user" as const, content: "Tell me a story" }],
+        tools,
+        seed,
+        temperature: 0.8,
+        max_tokens: 48,
+      };
+      // Streamed first (the unstreamed repeat is then the response cache's hit of the same text).
+      let text = "";
+      for await (const c of await openai.chat.completions.create({ ...req, stream: true }))
+        text += c.choices[0]?.delta?.content ?? "";
+      const plain = await openai.chat.completions.create(req);
+      expect(text).toBe(plain.choices[0].message.content ?? "");
+      const ask = {
+        model: TINY,
+        input: "Tell me a story",
+        tools: responsesTools,
+        seed,
+        temperature: 0.8,
+        max_output_tokens: 48,
+      };
+      const events: string[] = [];
+      let deltas = "";
+      for await (const e of (await openai.responses.create({
+        ...ask,
+        stream: true,
+      } as never)) as unknown as AsyncIterable<{
+        type: string;
+        delta?: string;
+        response?: { output_text?: string };
+      }>) {
+        events.push(e.type);
+        if (e.type === "response.output_text.delta") deltas += e.delta;
+      }
+      const whole = await openai.responses.create(ask as never);
+      expect(deltas).toBe((whole as { output_text: string }).output_text);
+      // The message item opens once, before its first delta.
+      expect(events.filter((t) => t === "response.output_item.added").length).toBeGreaterThanOrEqual(1);
+      expect(events.indexOf("response.output_item.added")).toBeLessThan(events.indexOf("response.output_text.delta"));
+    }
+  });
+
   it("a tool-result round trip is accepted", async () => {
     const r = await openai.chat.completions.create({
       model: TINY,

@@ -7,6 +7,7 @@ import { ReflexiaError } from "../../errors/index.ts";
 import type { AppliedSampling, InferenceOutcome, InferenceRequest } from "../../services/inference-service.ts";
 import { ragOptionOf } from "../../services/rag/rag-request.ts";
 import { grammarForOutput, type OutputFormat } from "../../services/structured/response-format.ts";
+import { createToolCallStream } from "../../services/structured/tool-call-stream.ts";
 import { parseToolCalls, planTools, replyGrammar } from "../../services/structured/tool-calls.ts";
 import { errorBody } from "../error-handler.ts";
 import { parseKeepAlive } from "../keep-alive.ts";
@@ -319,6 +320,10 @@ export function registerResponsesRoutes(app: RouteApp, deps: AppDeps): void {
           `event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: seq++, ...data })}\n\n`;
         // With tools the reply is held back until it can be told apart from a call; plain text streams as it comes.
         const holdBack = plan.parse;
+        // With tools offered, text streams except what may be part of a call (held to the end, parsed then); the
+        // message item opens with the first text that goes out.
+        const gate = holdBack ? createToolCallStream() : undefined;
+        let opened = !holdBack;
         const openMessage = () =>
           event("response.output_item.added", {
             output_index: 0,
@@ -330,6 +335,23 @@ export function registerResponsesRoutes(app: RouteApp, deps: AppDeps): void {
             content_index: 0,
             part: { type: "output_text", text: "", annotations: [], logprobs: [] },
           });
+        type CallItem = { type: string; id: string; arguments: string };
+        const callEvents = (item: CallItem, index: number) =>
+          event("response.output_item.added", {
+            output_index: index,
+            item: { ...item, arguments: "", status: "in_progress" },
+          }) +
+          event("response.function_call_arguments.delta", {
+            item_id: item.id,
+            output_index: index,
+            delta: item.arguments,
+          }) +
+          event("response.function_call_arguments.done", {
+            item_id: item.id,
+            output_index: index,
+            arguments: item.arguments,
+          }) +
+          event("response.output_item.done", { output_index: index, item });
         const closeMessage = (text: string, index: number, status: string) =>
           event("response.output_text.done", {
             item_id: msgId,
@@ -358,19 +380,40 @@ export function registerResponsesRoutes(app: RouteApp, deps: AppDeps): void {
             },
             text: (t) => {
               streamed += t;
-              return event("response.output_text.delta", {
-                item_id: msgId,
-                output_index: 0,
-                content_index: 0,
-                delta: t,
-                logprobs: [],
-              });
+              const open = opened ? "" : openMessage();
+              opened = true;
+              return (
+                open +
+                event("response.output_text.delta", {
+                  item_id: msgId,
+                  output_index: 0,
+                  content_index: 0,
+                  delta: t,
+                  logprobs: [],
+                })
+              );
             },
             done: (o) => {
-              const output = outputOf(o);
+              let output = outputOf(o);
               let out = "";
               if (!holdBack) out += closeMessage(streamed, 0, statusOf(o));
-              else
+              else if (opened) {
+                // The message went out in part: the rest of its text, then the calls after it.
+                const message = output.find((x) => x.type === "message") as ReturnType<typeof messageItem> | undefined;
+                const rest = gate!.rest(message ? message.content[0].text : "");
+                if (rest)
+                  out += event("response.output_text.delta", {
+                    item_id: msgId,
+                    output_index: 0,
+                    content_index: 0,
+                    delta: rest,
+                    logprobs: [],
+                  });
+                out += closeMessage(streamed + rest, 0, statusOf(o));
+                const calls = output.filter((x) => x.type !== "message");
+                calls.forEach((item, k) => (out += callEvents(item as CallItem, k + 1)));
+                output = [messageItem(streamed + rest, statusOf(o)), ...calls];
+              } else
                 output.forEach((item, index) => {
                   if (item.type === "message") {
                     const text = (item as ReturnType<typeof messageItem>).content[0].text;
@@ -395,25 +438,7 @@ export function registerResponsesRoutes(app: RouteApp, deps: AppDeps): void {
                           })
                         : "") +
                       closeMessage(text, index, statusOf(o));
-                  } else {
-                    const call = item as { id: string; arguments: string };
-                    out +=
-                      event("response.output_item.added", {
-                        output_index: index,
-                        item: { ...item, arguments: "", status: "in_progress" },
-                      }) +
-                      event("response.function_call_arguments.delta", {
-                        item_id: call.id,
-                        output_index: index,
-                        delta: call.arguments,
-                      }) +
-                      event("response.function_call_arguments.done", {
-                        item_id: call.id,
-                        output_index: index,
-                        arguments: call.arguments,
-                      }) +
-                      event("response.output_item.done", { output_index: index, item });
-                  }
+                  } else out += callEvents(item as CallItem, index);
                 });
               const final = envelope(variant, statusOf(o), o, holdBack ? output : [messageItem(streamed, statusOf(o))]);
               return (
@@ -422,14 +447,14 @@ export function registerResponsesRoutes(app: RouteApp, deps: AppDeps): void {
               );
             },
             // The failed response carries what was produced, as OpenAI's does: the message the deltas went
-            // to, incomplete (a reply held back for tool calls sent nothing, so it has no output).
+            // to, incomplete (a reply with tools offered that sent no text yet has no output).
             error: (e) => {
               const error = errorBody(e, "openai").error;
               return (
                 event("error", { code: error.code, message: error.message, param: error.param }) +
                 event("response.failed", {
                   response: {
-                    ...envelope(variant, "failed", undefined, holdBack ? [] : [messageItem(streamed, "incomplete")]),
+                    ...envelope(variant, "failed", undefined, opened ? [messageItem(streamed, "incomplete")] : []),
                     error,
                   },
                 })
@@ -442,7 +467,12 @@ export function registerResponsesRoutes(app: RouteApp, deps: AppDeps): void {
                 noteApplied(a);
                 hooks.onStart?.(meta, a);
               },
-              ...(holdBack ? {} : { onText: hooks.onText }),
+              onText: !gate
+                ? hooks.onText
+                : (t) => {
+                    const out = gate.push(t);
+                    if (out) hooks.onText?.(out);
+                  },
             }),
         );
       }

@@ -25,6 +25,7 @@ import {
   toToolDefinitions,
 } from "../openai-request.ts";
 import { grammarForOutput, type OutputFormat } from "../../services/structured/response-format.ts";
+import { createToolCallStream } from "../../services/structured/tool-call-stream.ts";
 import { parseToolCalls, planTools, replyGrammar } from "../../services/structured/tool-calls.ts";
 import { clientAbortSignal, reflexiaHeaders, streamInference } from "../streaming.ts";
 import type { AppDeps, RouteApp } from "../types.ts";
@@ -272,8 +273,12 @@ export function registerOpenAiRoutes(app: RouteApp, deps: AppDeps): void {
       const created = nowSeconds();
       const includeUsage = includeUsageOf(body);
       if (body.stream) {
-        // With tools the reply is held back until it can be told apart from a call, then sent as content or calls.
+        // With tools offered, text streams except what may be part of a call, held to the end and parsed then (with
+        // logprobs too the whole reply waits, so the logprobs go out with the text they belong to).
         const holdBack = plan.parse;
+        const gates = Array.from({ length: n }, () =>
+          holdBack && !body.logprobs ? createToolCallStream() : undefined,
+        );
         let variant = "";
         const chunk = (
           i: number,
@@ -304,7 +309,9 @@ export function registerOpenAiRoutes(app: RouteApp, deps: AppDeps): void {
           let out = "";
           if (holdBack) {
             const a = answer(o);
-            if (a.content) out += chunk(i, { content: a.content }, null, { logprobs: logprobsOf(o) });
+            const gate = gates[i];
+            const content = gate ? gate.rest(a.content ?? "") : a.content;
+            if (content) out += chunk(i, { content }, null, { logprobs: gate ? null : logprobsOf(o) });
             a.toolCalls.forEach((c, k) => {
               // The SDK's accumulator takes id, type and name from a call's first delta and appends arguments.
               out += chunk(
@@ -353,7 +360,11 @@ export function registerOpenAiRoutes(app: RouteApp, deps: AppDeps): void {
                 inference.run(reqFor(i), {
                   onStart: hooks.onStart,
                   onText: (t, lps) => {
-                    if (holdBack) return;
+                    if (holdBack) {
+                      const out = gates[i]?.push(t);
+                      if (out) hooks.onText?.(contentChunk(i, out));
+                      return;
+                    }
                     hooks.onText?.(
                       lps
                         ? chunk(i, { content: t }, null, { logprobs: { content: openAiLogprobs(lps), refusal: null } })
