@@ -46,6 +46,7 @@ export function assertDimensions(dimensions: number | undefined, model: string, 
     throw new ReflexiaError(
       "RFX_VALIDATION",
       `dimensions ${dimensions} is not supported: ${model} gives ${size}-dimensional vectors and is not known to support truncation; omit dimensions or send ${size}`,
+      { field: "dimensions" },
     );
 }
 

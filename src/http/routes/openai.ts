@@ -520,16 +520,12 @@ export function registerOpenAiRoutes(app: RouteApp, deps: AppDeps): void {
   app.post("/v1/embeddings", { schema: { body: embeddingsBodySchema }, config: OPENAI }, async (request, reply) => {
     const body = request.body;
     const input = textsOf(body.input, "input", "token-id input is");
-    const out = await embeddings.embed({ model: body.model, input, signal: clientAbortSignal(request, reply) });
-    // Shortening a vector is only sound for models trained for it (Matryoshka); a GGUF does not say whether it was,
-    // so only the model's own size is accepted.
-    const size = out.embeddings[0]?.length;
-    if (body.dimensions !== undefined && size !== undefined && body.dimensions !== size)
-      throw new ReflexiaError(
-        "RFX_VALIDATION",
-        `dimensions ${body.dimensions} is not supported: ${out.model} gives ${size}-dimensional vectors and is not known to support truncation; omit dimensions or send ${size}`,
-        { field: "dimensions" },
-      );
+    const out = await embeddings.embed({
+      model: body.model,
+      input,
+      dimensions: body.dimensions,
+      signal: clientAbortSignal(request, reply),
+    });
     const encode = (v: number[]): number[] | string =>
       body.encoding_format === "base64" ? Buffer.from(Float32Array.from(v).buffer).toString("base64") : v;
     return {
