@@ -33,7 +33,7 @@ export interface StartServerOptions {
   webDir?: string | null;
   /** Fastify logger setting. Defaults to {level: config.log.level}. */
   logger?: AppDeps["logger"];
-  /** Seconds close() waits for in-flight requests before cutting them off. Defaults to 25 (k8s grace is 30). */
+  /** Seconds close() waits for in-flight requests before cutting them off. Defaults to `server.drain_timeout_seconds`. */
   drainTimeoutSeconds?: number;
   /** Extra service options (adaptive chooser, memory monitor, embedder). */
   services?: Partial<CreateServicesOptions>;
@@ -214,7 +214,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   let closing: Promise<void> | null = null;
   let markClosed!: () => void;
   const closed = new Promise<void>((r) => (markClosed = r));
-  const drainTimeoutMs = (options.drainTimeoutSeconds ?? 25) * 1000;
+  const drainTimeoutMs = (options.drainTimeoutSeconds ?? config.server.drain_timeout_seconds) * 1000;
   const close = (): Promise<void> => {
     closing ??= (async () => {
       readiness = { ready: false, reason: "draining", draining: true };

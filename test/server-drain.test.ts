@@ -140,7 +140,7 @@ describe("graceful shutdown", () => {
 
   it("ends a stream that outlasts the drain limit with its error line, closes the listener and exits 0", async () => {
     const { child, port, url, exited } = await spawnServer("test/support/drain-server.ts", {
-      DRAIN_SECONDS: "1",
+      DRAIN_TIMEOUT_SECONDS: "1",
       TOKEN_DELAY_MS: "30",
     });
     const stream = await startStream(url, 900);
@@ -163,7 +163,7 @@ describe("graceful shutdown", () => {
   ] as const) {
     it(`exits at once with ${exitCode} on a second ${signal}, ending the open stream with its error line`, async () => {
       const { child, port, url, exited } = await spawnServer("test/support/drain-server.ts", {
-        DRAIN_SECONDS: "25",
+        DRAIN_TIMEOUT_SECONDS: "25",
         TOKEN_DELAY_MS: "30",
       });
       const stream = await startStream(url, 900);

@@ -119,6 +119,12 @@ export const CONFIG_SCHEMA = z.object({
     host: key(str(), "HOST", "127.0.0.1", "Address the API server listens on."),
     port: key(int(0, 65535), "PORT", 8000, "Port of the OpenAI/Ollama-compatible API and web UI."),
     metrics_port: key(int(0, 65535), "METRICS_PORT", 9090, "Port of the separate Prometheus /metrics listener."),
+    drain_timeout_seconds: key(
+      int(0, 3600),
+      "DRAIN_TIMEOUT_SECONDS",
+      25,
+      "Seconds a SIGTERM/SIGINT waits for running requests before ending them (keep it under the orchestrator's grace period).",
+    ),
     body_limit_bytes: key(
       int(1024, 1 << 30),
       "BODY_LIMIT_BYTES",

@@ -31,6 +31,13 @@ export interface ReflexiaConfigOptions {
      */
     metrics_port?: Config["server"]["metrics_port"];
     /**
+     * Seconds a SIGTERM/SIGINT waits for running requests before ending them (keep it under the orchestrator's
+     * grace period).
+     *
+     * Defaults to `25` (config file `server.drain_timeout_seconds`, environment `DRAIN_TIMEOUT_SECONDS`).
+     */
+    drain_timeout_seconds?: Config["server"]["drain_timeout_seconds"];
+    /**
      * Largest accepted JSON request body in bytes.
      *
      * Defaults to `4194304` (config file `server.body_limit_bytes`, environment `BODY_LIMIT_BYTES`).

@@ -210,7 +210,7 @@ export interface ServeOptions {
   host?: string;
   /** Load the default model before `ready` resolves. Defaults to `true`. */
   warmUp?: boolean;
-  /** Seconds close() waits for in-flight requests. Defaults to 25. */
+  /** Seconds close() waits for in-flight requests. Defaults to `server.drain_timeout_seconds` (25). */
   drainTimeoutSeconds?: number;
 }
 
