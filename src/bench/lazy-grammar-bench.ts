@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { loadConfig } from "../config/index.ts";
 import { createNativeEngine } from "../engine/native/native-engine.ts";
 import type { GrammarConstraint } from "../engine/types.ts";
-import { createModelStore } from "../registry/index.ts";
+import { createStoreFromConfig } from "../registry/index.ts";
 import { planTools } from "../services/structured/tool-calls.ts";
 import { scriptArgs } from "./script-args.ts";
 
@@ -57,10 +57,7 @@ export async function runLazyGrammarBench(options: {
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const { get, num } = scriptArgs();
   const { config } = loadConfig({ env: process.env });
-  const variant = await createModelStore({
-    home: config.home,
-    defaultQuantization: config.models.default_quantization,
-  }).resolve(get("--model") ?? "reflexia-tiny:q4_0");
+  const variant = await createStoreFromConfig(config).resolve(get("--model") ?? "reflexia-tiny:q4_0");
   await runLazyGrammarBench({
     path: variant.path,
     maxTokens: (get("--tokens") ?? "400,800").split(",").map(Number),

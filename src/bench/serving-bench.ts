@@ -11,7 +11,7 @@ import { loadConfig, type LoadedConfig, type PromptSplitMode } from "../config/i
 import { resolveThreadPolicy } from "../engine/threads.ts";
 import { loadNativeAddon } from "../engine/native/native-addon.ts";
 import { createNativeEngine } from "../engine/native/native-engine.ts";
-import { createModelStore } from "../registry/index.ts";
+import { createStoreFromConfig } from "../registry/index.ts";
 import { ReflexiaError } from "../errors/index.ts";
 import { median, percentile } from "./bench-stats.ts";
 import { freePort } from "./free-port.ts";
@@ -402,11 +402,7 @@ export async function runServingBenchmark(options: ServingBenchmarkOptions): Pro
   // an answer whose text does not tokenize back into the same tokens is not found in the cache next turn: the two
   // servers then get different prompts (seen: 36 new tokens on one, 68 on the other in the same turn).
   let answerToken = -1;
-  const file = (
-    await createModelStore({ home: config.home, defaultQuantization: config.models.default_quantization }).resolve(
-      options.model,
-    )
-  ).path;
+  const file = (await createStoreFromConfig(config).resolve(options.model)).path;
   {
     const engine = createNativeEngine({ threads: 1 });
     try {

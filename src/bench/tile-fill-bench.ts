@@ -6,7 +6,7 @@ import { loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { loadConfig } from "../config/index.ts";
 import { createNativeEngine, type NativeLoadedModel, type TileFillMode } from "../engine/native/native-engine.ts";
-import { createModelStore } from "../registry/index.ts";
+import { createStoreFromConfig } from "../registry/index.ts";
 import { median } from "./bench-stats.ts";
 import { scriptArgs } from "./script-args.ts";
 
@@ -92,10 +92,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const { get, num } = scriptArgs();
   const list = (k: string, d: string) => (get(k) ?? d).split(",").map(Number);
   const { config } = loadConfig({ env: process.env });
-  const variant = await createModelStore({
-    home: config.home,
-    defaultQuantization: config.models.default_quantization,
-  }).resolve(get("--model") ?? "small:q4_0");
+  const variant = await createStoreFromConfig(config).resolve(get("--model") ?? "small:q4_0");
   await runTileFillBench({
     path: variant.path,
     depths: list("--depths", "300,800,1400,2500"),
