@@ -123,9 +123,18 @@ const NO_TIMINGS: GenerateJson["timings"] = {
 
 type LocalAnswer = Pick<
   LocalGenerationResult,
-  "model" | "variant" | "quantization" | "role" | "text" | "finishReason" | "promptTokens" | "completionTokens"
-> &
-  Pick<LocalGenerationResult, "cachedPromptTokens" | "loadMs" | "timings">;
+  | "model"
+  | "variant"
+  | "quantization"
+  | "role"
+  | "text"
+  | "finishReason"
+  | "promptTokens"
+  | "completionTokens"
+  | "cachedPromptTokens"
+  | "loadMs"
+  | "timings"
+>;
 
 function generateJsonOfLocal(r: LocalAnswer): GenerateJson {
   const t = r.timings;
