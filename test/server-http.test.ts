@@ -674,6 +674,32 @@ describe("Reflexia endpoints", () => {
     await app.close();
   });
 
+  it("tool-call arguments in another key order are another prompt, so not a hit", async () => {
+    const { app } = await appWith();
+    const chat = (args: string) =>
+      app.inject({
+        method: "POST",
+        url: "/v1/chat/completions",
+        payload: {
+          model: TINY,
+          temperature: 0,
+          max_tokens: 4,
+          messages: [
+            { role: "user", content: "where is it" },
+            {
+              role: "assistant",
+              tool_calls: [{ id: "c1", type: "function", function: { name: "f", arguments: args } }],
+            },
+            { role: "tool", tool_call_id: "c1", content: "42" },
+          ],
+        },
+      });
+    expect((await chat('{"zeta":"v","alpha":"q"}')).json().reflexia.cache).toBe("miss");
+    expect((await chat('{"zeta":"v","alpha":"q"}')).json().reflexia.cache).toBe("hit");
+    expect((await chat('{"alpha":"q","zeta":"v"}')).json().reflexia.cache).toBe("miss");
+    await app.close();
+  });
+
   it("a hit is what a miss would run: keyed by the variant's weights, and answered without a fresh memory sample only when the choice cannot depend on memory", async () => {
     const own = await createTinyHome(["q4_0", "q8_0"]);
     try {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { canonicalJson, deriveCacheKey, type CacheKeyParts } from "./derive-cache-key.ts";
+import { canonicalJson, deriveCacheKey, verbatim, type CacheKeyParts } from "./derive-cache-key.ts";
 
 const base: CacheKeyParts = {
   variant: "reflexia-tiny:q4_0",
@@ -114,5 +114,29 @@ describe("canonicalJson", () => {
   });
   it("escapes strings so keys cannot be forged by content", () => {
     expect(canonicalJson({ a: '","b":"x' })).not.toBe(canonicalJson({ a: "", b: "x" }));
+  });
+});
+
+describe("verbatim", () => {
+  const call = (args: Record<string, unknown>): CacheKeyParts => ({
+    ...base,
+    messages: [{ role: "assistant", content: "", toolCalls: [{ id: "c1", name: "f", arguments: verbatim(args) }] }],
+  });
+
+  it("keeps the key order of JSON that reaches the prompt as text", () => {
+    expect(deriveCacheKey(call({ zeta: "v", alpha: "q" }))).not.toBe(deriveCacheKey(call({ alpha: "q", zeta: "v" })));
+    expect(deriveCacheKey(call({ zeta: "v", alpha: "q" }))).toBe(deriveCacheKey(call({ zeta: "v", alpha: "q" })));
+  });
+
+  it("cannot be forged by a string or an object of the same text", () => {
+    const json = JSON.stringify({ a: 1 });
+    const forms = [verbatim({ a: 1 }), json, { a: 1 }, `~${JSON.stringify(json)}`].map((v) =>
+      deriveCacheKey({ ...base, extra: { v } }),
+    );
+    expect(new Set(forms).size).toBe(forms.length);
+  });
+
+  it("leaves undefined undefined", () => {
+    expect(verbatim(undefined)).toBeUndefined();
   });
 });

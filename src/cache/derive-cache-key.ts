@@ -19,13 +19,29 @@ export interface CacheKeyParts {
   extra?: Record<string, unknown>;
 }
 
+/** A JSON value whose key order is part of what it means: see `verbatim`. */
+class Verbatim {
+  constructor(readonly json: string) {}
+}
+
+/**
+ * Marks JSON that reaches the model as text in the order it was sent (a tool call's `arguments` in an assistant
+ * message, a tool's `parameters`): `{"a":1,"b":2}` and `{"b":2,"a":1}` are two prompts, so they must be two keys,
+ * where everywhere else key order is only the shape of our own objects and is ignored.
+ */
+export function verbatim(value: unknown): unknown {
+  return value === undefined ? undefined : new Verbatim(JSON.stringify(value));
+}
+
 /**
  * Serialises a value as JSON with object keys sorted at every depth and `undefined` members dropped, so two
  * requests that differ only in key order or in explicitly-undefined options share a key. Arrays keep order
- * (message order matters); non-finite numbers are tagged so NaN and null do not collide.
+ * (message order matters); non-finite numbers are tagged so NaN and null do not collide; a `verbatim` value keeps
+ * its own key order, behind a `~` no other serialised value starts with.
  */
 export function canonicalJson(value: unknown): string {
   if (value === null) return "null";
+  if (value instanceof Verbatim) return `~${JSON.stringify(value.json)}`;
   switch (typeof value) {
     case "string":
     case "boolean":

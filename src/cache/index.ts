@@ -6,5 +6,5 @@ export {
   type ResponseCacheStats,
   type CacheSetOptions,
 } from "./response-cache.ts";
-export { deriveCacheKey, canonicalJson, type CacheKeyParts } from "./derive-cache-key.ts";
+export { deriveCacheKey, canonicalJson, verbatim, type CacheKeyParts } from "./derive-cache-key.ts";
 export { isCacheable, type CacheabilityInput, type IsCacheableOptions } from "./is-cacheable.ts";

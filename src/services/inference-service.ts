@@ -2,7 +2,7 @@
 // scheduler lease, record metrics and explain the decision.
 import type { Config, ContextOverflowPolicy } from "../config/index.ts";
 import { SAMPLING_DEFAULTS } from "../engine/resolve-sampling.ts";
-import { deriveCacheKey, isCacheable, type ResponseCache } from "../cache/index.ts";
+import { deriveCacheKey, isCacheable, verbatim, type ResponseCache } from "../cache/index.ts";
 import type {
   ChatMessage,
   FinishReason,
@@ -357,7 +357,12 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
             variant: `${sel.variant.name}:${sel.variant.tag}@${sel.variant.manifest.digest}`,
             kind: req.kind,
             prompt,
-            messages,
+            // Arguments and parameters reach the prompt as JSON text in the order sent: their key order is kept.
+            messages: messages?.map((m) =>
+              m.toolCalls
+                ? { ...m, toolCalls: m.toolCalls.map((c) => ({ ...c, arguments: verbatim(c.arguments) })) }
+                : m,
+            ),
             role: req.role,
             sampling: { ...sampling },
             ragFingerprint: ragTurn?.fingerprint,
@@ -371,7 +376,7 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
               overflow: req.contextOverflow ?? config.models.context_overflow,
               template,
               // Tools change the rendered prompt (a grammar, if any, is part of `sampling`).
-              tools: req.tools,
+              tools: req.tools?.map((t) => ({ ...t, parameters: verbatim(t.parameters) })),
               suffix: req.suffix,
             },
           })
