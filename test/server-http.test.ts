@@ -700,6 +700,24 @@ describe("Reflexia endpoints", () => {
     await app.close();
   });
 
+  it("a hit evaluates nothing and says so: the whole prompt is cached on both APIs", async () => {
+    const { app } = await appWith();
+    const payload = { model: TINY, messages: [{ role: "user", content: "count me" }], max_tokens: 4, temperature: 0 };
+    const miss = (await app.inject({ method: "POST", url: "/v1/chat/completions", payload })).json();
+    const hit = (await app.inject({ method: "POST", url: "/v1/chat/completions", payload })).json();
+    expect(hit.reflexia.cache).toBe("hit");
+    expect(hit.usage.prompt_tokens).toBe(miss.usage.prompt_tokens);
+    expect(hit.usage.prompt_tokens_details.cached_tokens).toBe(miss.usage.prompt_tokens);
+    expect(hit.timings).toMatchObject({ prompt_n: 0, cache_n: miss.usage.prompt_tokens });
+    const body = { model: TINY, prompt: "count me too", stream: false, options: { temperature: 0, num_predict: 4 } };
+    const first = (await app.inject({ method: "POST", url: "/api/generate", payload: body })).json();
+    const again = (await app.inject({ method: "POST", url: "/api/generate", payload: body })).json();
+    expect(again.reflexia.cache).toBe("hit");
+    expect(again.prompt_eval_count).toBe(0);
+    expect(again.reflexia.cached_prompt_tokens).toBe(first.prompt_eval_count + first.reflexia.cached_prompt_tokens);
+    await app.close();
+  });
+
   it("a hit is what a miss would run: keyed by the variant's weights, and answered without a fresh memory sample only when the choice cannot depend on memory", async () => {
     const own = await createTinyHome(["q4_0", "q8_0"]);
     try {

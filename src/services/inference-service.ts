@@ -398,7 +398,9 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
           return {
             ...rest,
             ...(req.returnTokens && tokens ? { tokens } : {}),
-            cachedPromptTokens: 0,
+            // Nothing was evaluated: the whole prompt counts as cached (OpenAI's cached_tokens, Ollama's
+            // prompt_eval_count 0, llama-server's prompt_n 0), as the zero timings say.
+            cachedPromptTokens: hit.promptTokens,
             timings: { ...ZERO_TIMINGS, totalMs },
             loadMs: 0,
             queueMs: 0,
