@@ -494,6 +494,16 @@ describe("hysteresis over a sequence of requests", () => {
     });
     expect(moved).toMatchObject({ quantization: "q8_0", reason: "complexity_high", level: "high" });
   });
+
+  it("a one-step move within the margin of the next threshold is told as a move, not a hold", () => {
+    // Thresholds 0.3 / 0.6, margin 0.08: 0.25 reads low, yet 0.25 + 0.08 is medium, so high steps down to medium.
+    const r = chooseVariant(input({ complexity: at(0.25), previous: "q8_0", loaded: ["q8_0"] }), {
+      preferLoadedMaxGap: 0,
+    });
+    expect(r).toMatchObject({ level: "medium", reason: "hysteresis_hold" });
+    expect(r.detail).toContain("moving high → medium only");
+    expect(r.detail).not.toContain("holding");
+  });
 });
 
 describe("chooseVariant with a GPU", () => {

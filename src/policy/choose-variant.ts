@@ -292,7 +292,12 @@ export function chooseVariant(input: ChooseVariantInput, options: ChooseVariantO
     why = `${target} is the only stored variant`;
   } else if (level !== rawLevel) {
     reason = "hysteresis_hold";
-    why = `score ${score} reads ${rawLevel} but is within ${input.hysteresis} of the threshold; holding ${level} → ${target}`;
+    // Past one threshold but within the margin of the next, the level moves one step only (high → medium on a
+    // score that reads low): that is not a hold, and the detail must not call it one.
+    why =
+      level === previousLevel
+        ? `score ${score} reads ${rawLevel} but is within ${input.hysteresis} of the threshold; holding ${level} → ${target}`
+        : `score ${score} reads ${rawLevel} but is within ${input.hysteresis} of the threshold; moving ${previousLevel} → ${level} only → ${target}`;
   } else {
     reason = preferred ? (`complexity_${level}` as Reason) : "nearest_available";
     why = `complexity ${level} (score ${score}) → ${target}${preferred ? "" : ` (nearest stored to ${wanted})`}`;
