@@ -1,5 +1,5 @@
 // `reflexia run MODEL` in a real terminal, driven through tmux as a person types: """ multi-line input, /set
-// parameter, /show info, Ctrl-C at the prompt, /stats, /bye (the process exits).
+// parameter, /show info, /set system """ over two lines, Ctrl-C at the prompt, /stats, /bye (the process exits).
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -67,6 +67,15 @@ describe.skipIf(bins.skip)("reflexia run in a terminal (tmux)", () => {
 
     type("/show info");
     await waitFor(() => screen().includes("architecture"), "/show info");
+
+    // /set system """ gathers a multi-line system message, as a prompt's """ does.
+    const continuations = count(screen(), "... ");
+    type('/set system """Speak');
+    await waitFor(() => count(screen(), "... ") > continuations, "the continuation prompt of /set system");
+    type('like a pirate."""');
+    await waitFor(() => screen().includes("Set system message."), "the multi-line system message set");
+    type("/show system");
+    await waitFor(() => screen().includes("/show system\nSpeak\nlike a pirate."), "the system message shown");
 
     tmux("send-keys", "-t", SESSION, "C-c");
     await waitFor(() => screen().includes("Use Ctrl + d or /bye to exit."), "the Ctrl-C hint");

@@ -1,5 +1,6 @@
 // The interactive chat loop `reflexia chat` and `reflexia run` share, with Ollama's habits: /bye, """ multi-line
-// input, /set parameter, /set system, /show info; Ctrl-C cancels a reply (or says how to leave), Ctrl-D exits.
+// input (always a prompt, never a command), /set parameter, /set system (""" for several lines), /show info; Ctrl-C
+// cancels a reply (or says how to leave), Ctrl-D exits.
 import { createInterface } from "node:readline";
 import type { ChatMessage } from "../engine/types.ts";
 import { MODEL_PARAMETER_NAMES } from "../services/apply-modelfile.ts";
@@ -9,7 +10,7 @@ import type { ChatBackend } from "./chat-backends.ts";
 export const CHAT_HELP = [
   "Available commands:",
   "  /set parameter <name> <value>   set a parameter (" + MODEL_PARAMETER_NAMES.join(", ") + ")",
-  "  /set system <text>              set the system message",
+  '  /set system <text>              set the system message (""" … """ for several lines)',
   "  /show info                      details of this model",
   "  /show parameters | system       what is set in this session",
   "  /clear                          forget the conversation",
@@ -30,6 +31,9 @@ export interface ChatSessionOptions {
   /** Initial options by Ollama's names (e.g. num_predict from --max-tokens). */
   options?: Record<string, unknown>;
   banner?: boolean;
+  /** Where lines come from and text goes (the terminal unless given: tests pass streams). */
+  input?: NodeJS.ReadableStream & { isTTY?: boolean };
+  output?: NodeJS.WritableStream;
 }
 
 /** Parses `/set parameter` values as Ollama does: stop accumulates strings, the others are numbers. */
@@ -55,9 +59,11 @@ export async function runChatSession(backend: ChatBackend, opts: ChatSessionOpti
   let options: Record<string, unknown> = { ...opts.options };
   let history: ChatMessage[] = [];
   const stats = { turns: 0, promptTokens: 0, completionTokens: 0, lastTps: 0, lastTtft: 0 };
-  const tty = Boolean(process.stdin.isTTY);
-  const out = (s: string): void => void process.stdout.write(s);
-  const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: tty });
+  const input = opts.input ?? process.stdin;
+  const output = opts.output ?? process.stdout;
+  const tty = Boolean(input.isTTY);
+  const out = (s: string): void => void output.write(s);
+  const rl = createInterface({ input, output, terminal: tty });
   if (opts.banner !== false)
     out(
       `reflexia · ${backend.model} (${backend.via})${roleId ? ` · role ${roleId}` : ""}${opts.rag ? " · rag" : ""}\n` +
@@ -79,28 +85,31 @@ export async function runChatSession(backend: ChatBackend, opts: ChatSessionOpti
     if (!tty) out(line + "\n");
     return line;
   };
+  // """ opens multi-line input, closed by a line ending in """ (Ollama's rule). `first` is what followed the opening
+  // quotes on their line; the text between the quotes comes back, without them.
+  const readMultiline = async (first: string): Promise<string> => {
+    const parts = [first];
+    let closed = first.trimEnd().endsWith('"""');
+    while (!closed) {
+      out("... ");
+      const more = await readLine();
+      if (more === null) break;
+      parts.push(more);
+      closed = more.trimEnd().endsWith('"""');
+    }
+    const joined = parts.join("\n").trimEnd();
+    return (joined.endsWith('"""') ? joined.slice(0, -3) : joined).replace(/^\n/, "");
+  };
   try {
     for (;;) {
       out(">>> ");
-      let line = await readLine();
-      if (line === null) break;
-      // """ opens multi-line input, closed by a line ending in """ (Ollama's rule).
-      if (line.trimStart().startsWith('"""')) {
-        const parts = [line.trimStart().slice(3)];
-        let closed = parts[0].trimEnd().endsWith('"""') && parts[0].trim().length >= 3;
-        while (!closed) {
-          out("... ");
-          const more = await readLine();
-          if (more === null) break;
-          parts.push(more);
-          closed = more.trimEnd().endsWith('"""');
-        }
-        const joined = parts.join("\n").trimEnd();
-        line = joined.endsWith('"""') ? joined.slice(0, -3) : joined;
-        line = line.replace(/^\n/, "");
-      } else line = line.trim();
-      if (!line) continue;
-      if (line.startsWith("/")) {
+      const read = await readLine();
+      if (read === null) break;
+      // Only a single line is a command, as in Ollama: text gathered by """ is the prompt even when it starts with /.
+      const multiline = read.trimStart().startsWith('"""');
+      const line = multiline ? await readMultiline(read.trimStart().slice(3)) : read.trim();
+      if (!line.trim()) continue;
+      if (!multiline && line.startsWith("/")) {
         const [cmd, ...rest] = line.split(/\s+/);
         const arg = rest.join(" ");
         try {
@@ -117,11 +126,12 @@ export async function runChatSession(backend: ChatBackend, opts: ChatSessionOpti
               out(`Set parameter '${rest[1]}' to '${rest.slice(2).join(" ")}'\n`);
             }
           } else if (cmd === "/set" && rest[0] === "system") {
+            // `/set system """` gathers lines until the closing quotes, as a prompt's """ does; else the rest of the
+            // line, without one pair of surrounding quotes.
+            const text = line.replace(/^\/set\s+system\s*/, "");
             system =
-              rest
-                .slice(1)
-                .join(" ")
-                .replace(/^"(.*)"$/, "$1") || undefined;
+              (text.startsWith('"""') ? await readMultiline(text.slice(3)) : text.replace(/^"(.*)"$/, "$1")) ||
+              undefined;
             out("Set system message.\n");
           } else if (cmd === "/show" && rest[0] === "info") out((await backend.info()).join("\n") + "\n");
           else if (cmd === "/show" && rest[0] === "parameters")

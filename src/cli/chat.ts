@@ -64,7 +64,12 @@ export function registerChatCommand(program: Command, getContext: CliContextFact
     .description('interactive chat in the terminal (streaming; /set, /show, /role, /model, /bye; """ multi-line)')
     .option("-m, --model <ref>", "model name or name:tag")
     .option("-r, --role <id>", "expert role")
-    .option("-n, --max-tokens <n>", "tokens per answer at most", parseIntOption("--max-tokens", 1, 1 << 20), 256)
+    // No default here: an unset --max-tokens leaves num_predict to the model's PARAMETER (as `reflexia run` does).
+    .option(
+      "-n, --max-tokens <n>",
+      "tokens per answer at most (default: the model's num_predict, else DEFAULT_MAX_TOKENS)",
+      parseIntOption("--max-tokens", 1, 1 << 20),
+    )
     .option("-t, --temperature <t>", "sampling temperature", parseNumberOption("--temperature", 0, 10))
     .option("--rag", "answer from ingested documents (retrieval-augmented)")
     .action(async (opts: ChatCliOptions) => startChat(await getContext(), opts));
