@@ -253,3 +253,36 @@ describe("the rate limit is decided by the matched route too", () => {
     expect([...bodies]).toHaveLength(1);
   }, 120_000);
 });
+
+describe("with keys and a rate limit, guesses count wherever they are sent", () => {
+  let server: RunningServer;
+  let port: number;
+
+  beforeAll(async () => {
+    server = await start({ "auth.enabled": true, "auth.api_key": KEY, "server.rate_limit_per_minute": 6 });
+    port = Number(new URL(server.url).port);
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it("wrong keys at unknown URLs spend the budget, and their 401 reads as a route's, rate-limit headers included", async () => {
+    const known = await rawHttp(port, { method: "GET", target: "/api/tags", headers: { "x-api-key": "guess-0" } });
+    const unknown = await rawHttp(port, { method: "GET", target: "/zz-1", headers: { "x-api-key": "guess-1" } });
+    expect([known.status, unknown.status]).toEqual([401, 401]);
+    const rateHeaders = (r: RawResponse) => Object.keys(r.headers).filter((h) => h.startsWith("x-ratelimit"));
+    expect(rateHeaders(known).length).toBeGreaterThan(0);
+    expect(rateHeaders(unknown)).toEqual(rateHeaders(known));
+    expect(unknown.headers["x-ratelimit-remaining"]).toBe("4");
+    const statuses: number[] = [];
+    for (let i = 2; i < 8; i++)
+      statuses.push(
+        (await rawHttp(port, { method: "GET", target: `/zz-${i}`, headers: { "x-api-key": `guess-${i}` } })).status,
+      );
+    expect(statuses).toEqual([401, 401, 401, 401, 429, 429]);
+    // The budget is spent for this client on every route, the right key included (it is per client, not per key).
+    expect((await rawHttp(port, { method: "GET", target: "/api/tags", headers: { "x-api-key": KEY } })).status).toBe(
+      429,
+    );
+  });
+});

@@ -152,11 +152,18 @@ export function buildApp(appDeps: AppDeps): FastifyInstance {
   }
 
   // Unmatched URLs are protected like any route (drain, key, rate limit): without a key they answer 401, exactly
-  // as an existing protected route does, so the route map cannot be probed; with a key, 404. (A not-found
-  // handler takes no onRequest hook, so its rate limit runs at preValidation.)
+  // as an existing protected route does, so the route map cannot be probed; with a key, 404. A not-found handler
+  // takes no onRequest hook of its own, so its rate limit is a root onRequest hook for unmatched requests: it must
+  // run before the key check (preParsing), as a route's does, so that wrong keys sent to unknown URLs count and
+  // their 401 carries the same rate-limit headers as a route's.
   app.after(() => {
-    const limit = config.server.rate_limit_per_minute > 0 ? { preValidation: app.rateLimit() } : {};
-    app.setNotFoundHandler(limit, (request, reply) =>
+    if (config.server.rate_limit_per_minute > 0) {
+      const limit = app.rateLimit();
+      app.addHook("onRequest", async function (request, reply) {
+        if (request.is404) await limit.call(this, request, reply);
+      });
+    }
+    app.setNotFoundHandler((request, reply) =>
       httpErrorHandler(
         new ReflexiaError("RFX_NOT_FOUND", `no route ${request.method} ${request.url.split("?")[0].slice(0, 200)}`),
         request,
