@@ -700,6 +700,20 @@ describe("Reflexia endpoints", () => {
     await app.close();
   });
 
+  it("a context overflow past the model's trained context names it, not only CONTEXT_SIZE", async () => {
+    const { app } = await appWith({ "models.context_size": 8192, "models.context_overflow": "error" });
+    const res = await app.inject({
+      method: "POST",
+      url: "/v1/chat/completions",
+      payload: { model: TINY, messages: [{ role: "user", content: "hi" }], max_tokens: 5000 },
+    });
+    expect(res.statusCode).toBe(400);
+    expect(errorOf(res.json()).message).toContain(
+      "maximum context length of a request is 4096 tokens (the model's trained context; CONTEXT_SIZE 8192 is capped to it",
+    );
+    await app.close();
+  });
+
   it("a hit evaluates nothing and says so: the whole prompt is cached on both APIs", async () => {
     const { app } = await appWith();
     const payload = { model: TINY, messages: [{ role: "user", content: "count me" }], max_tokens: 4, temperature: 0 };

@@ -20,7 +20,7 @@ const GB = (bytesPerSecond: number | null) =>
 
 function printReport(r: FitReport): void {
   const lines = [
-    `${r.target}, context ${r.contextSize}, GPU_LAYERS=${r.gpuLayersSetting}`,
+    `${r.target}, context ${r.contextSize}${r.requestedContextSize ? ` (${r.requestedContextSize} asked for: a load caps it at the model's trained context)` : ""}, GPU_LAYERS=${r.gpuLayersSetting}`,
     `compute: ${r.backend} — ${r.reason}`,
     `RAM: ${formatBytes(r.freeRamBudgetBytes)} free within MAX_MEMORY_PERCENT${r.backend === "cpu" ? "" : `; VRAM: ${formatBytes(r.availableVramBytes)} available (free minus the safety margin, within MAX_VRAM_PERCENT)`}`,
     `bandwidth (ggml copy, this run): CPU ${GB(r.bandwidth.cpuBytesPerSecond)}${r.backend === "cpu" ? "" : `, GPU ${GB(r.bandwidth.gpuBytesPerSecond)}`}`,

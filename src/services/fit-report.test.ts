@@ -53,6 +53,14 @@ describe("buildFitReport", () => {
     expect(rates[0]).toBeGreaterThan(rates[4]!);
   });
 
+  it("a context above the model's trained one is planned at the trained one, and the report says what was asked", async () => {
+    const r = await buildFitReport({ config: config(), target: { shape: "7b" }, contextSize: 16384 });
+    expect(r).toMatchObject({ contextSize: MODEL_SHAPES["7b"].nCtx, requestedContextSize: 16384 });
+    const within = await buildFitReport({ config: config(), target: { shape: "7b" }, contextSize: 2048 });
+    expect(within.contextSize).toBe(2048);
+    expect(within.requestedContextSize).toBeUndefined();
+  });
+
   it("with a GPU: fits each variant to the available VRAM; a split one is bounded by both bandwidths", async () => {
     const gpu = fakeGpu(9);
     const r = await buildFitReport({

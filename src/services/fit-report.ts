@@ -44,7 +44,10 @@ export interface FitRow {
 
 export interface FitReport {
   target: string;
+  /** Context cells planned for: the requested size, capped at the model's trained context as a load caps it. */
   contextSize: number;
+  /** The size asked for (option or models.context_size), when the trained context capped it; else absent. */
+  requestedContextSize?: number;
   gpuLayersSetting: Config["gpu"]["layers"];
   backend: string;
   reason: string;
@@ -178,6 +181,7 @@ export async function buildFitReport(options: FitReportOptions): Promise<FitRepo
         ? `shape ${target.shape} (${MODEL_SHAPES[target.shape].nLayer} layers, estimated from the planned tensor layout)`
         : target.ref,
     contextSize,
+    ...(contextSize < wanted ? { requestedContextSize: wanted } : {}),
     gpuLayersSetting: config.gpu.layers,
     backend: options.gpu?.backend ?? "cpu",
     reason: options.gpu?.reason ?? "the engine runs on the CPU",

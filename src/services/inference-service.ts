@@ -266,7 +266,9 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
       limitName:
         req.contextSize !== undefined && req.contextSize < limit + 1
           ? `num_ctx ${req.contextSize}`
-          : `CONTEXT_SIZE ${contextSize}`,
+          : limit < contextSize
+            ? `the model's trained context; CONTEXT_SIZE ${contextSize} is capped to it`
+            : `CONTEXT_SIZE ${contextSize}`,
     });
   };
 

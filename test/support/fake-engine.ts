@@ -44,6 +44,9 @@ function tokenize(text: string): number[] {
     .map((t) => createHash("sha1").update(t).digest().readUInt16BE(0));
 }
 
+/** The context the fake models were "trained" on. */
+const FAKE_TRAIN_CONTEXT = 4096;
+
 export function createFakeEngine(options: FakeEngineOptions = {}): FakeEngine {
   const tokenDelayMs = options.tokenDelayMs ?? 1;
   const loadDelayMs = options.loadDelayMs ?? 5;
@@ -64,7 +67,8 @@ export function createFakeEngine(options: FakeEngineOptions = {}): FakeEngine {
     let active = 0;
     let disposedFlag = false;
     const parallel = load.parallel ?? 1;
-    const contextSize = load.contextSize ?? 4096;
+    // Capped at the trained context (info.trainContextSize below), as the native engine caps a load.
+    const contextSize = Math.min(load.contextSize ?? FAKE_TRAIN_CONTEXT, FAKE_TRAIN_CONTEXT);
 
     const generate = async (prompt: string, o: GenerateOptions = {}): Promise<GenerationResult> => {
       if (disposedFlag) throw new Error("model disposed");
@@ -148,7 +152,7 @@ export function createFakeEngine(options: FakeEngineOptions = {}): FakeEngine {
       info: {
         architecture: "llama",
         parameterCount: 1_000_000,
-        trainContextSize: 4096,
+        trainContextSize: FAKE_TRAIN_CONTEXT,
         fileType: "q4_0",
         sizeBytes: 1024,
         embeddingSize: 16,
