@@ -304,7 +304,7 @@ describe("blobs and create", () => {
       ["top_k", -1],
       ["top_p", 0],
       ["top_p", 5],
-      ["seed", -2],
+      ["seed", 1.5],
       ["repeat_penalty", 0],
       ["num_predict", 1.5],
       ["num_predict", 0],
@@ -326,6 +326,21 @@ describe("blobs and create", () => {
       }
     }
     expect((await ollama.list()).models.map((m) => m.name)).not.toContain("ranged:q4_0");
+    // Any integer seed runs, taken modulo 2^32 as on the OpenAI routes (Ollama's seed is a 64-bit int).
+    const negative = { temperature: 1, num_predict: 6 };
+    const wrapped = await ollama.generate({
+      model: `${TINY}:q4_0`,
+      prompt: "seeded",
+      stream: false,
+      options: { ...negative, seed: -5 },
+    });
+    const plain = await ollama.generate({
+      model: `${TINY}:q4_0`,
+      prompt: "seeded",
+      stream: false,
+      options: { ...negative, seed: 2 ** 32 - 5 },
+    });
+    expect(wrapped.response).toBe(plain.response);
 
     // The edges are taken and every request runs; num_predict -2 fills the context as a request's -2 does.
     const edges = { top_p: 1, top_k: 0, seed: 0, repeat_penalty: 0.5, temperature: 0, num_predict: -2 };

@@ -73,15 +73,22 @@ export interface GrammarConstraint {
 /** Most alternatives per token a request may ask for (OpenAI's top_logprobs limit). */
 export const MAX_TOP_LOGPROBS = 20;
 
-/** One generated token's log-probability, with the most likely alternatives at that step. */
 /** The seed clients send for "random": llama.cpp's LLAMA_DEFAULT_SEED as a signed integer, Ollama's default option. */
 export const RANDOM_SEED = -1;
 
-/** A client's seed as SamplingOptions.seed takes it: none or RANDOM_SEED is undefined (a random seed per call). */
+const SEED_MODULUS = 2 ** 32;
+
+/**
+ * A client's seed as SamplingOptions.seed takes it: none or RANDOM_SEED is undefined (a random seed per call); any
+ * other integer (OpenAI's and Ollama's are 64-bit) is taken modulo 2^32, llama.cpp's seed width, as llama-server
+ * does, so seeds 2^32 apart sample alike.
+ */
 export function fixedSeed(seed: number | null | undefined): number | undefined {
-  return seed === undefined || seed === null || seed === RANDOM_SEED ? undefined : seed;
+  if (seed === undefined || seed === null || seed === RANDOM_SEED) return undefined;
+  return ((seed % SEED_MODULUS) + SEED_MODULUS) % SEED_MODULUS;
 }
 
+/** One generated token's log-probability, with the most likely alternatives at that step. */
 export interface TokenLogprob {
   token: string;
   /**

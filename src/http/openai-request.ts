@@ -188,13 +188,10 @@ export function openAiLogprobs(lps: readonly TokenLogprob[]) {
 }
 
 /**
- * Each choice's seed: a fixed seed gives choice i seed + i, so the choices differ but the request reproduces. OpenAI's
- * seed is any 64-bit integer and llama.cpp's 32 bits: it is taken modulo 2^32 (as llama-server does), so seeds that
- * differ by a multiple of 2^32 sample alike; RANDOM_SEED is random, as none.
+ * Each choice's seed: a fixed seed gives choice i seed + i, so the choices differ but the request reproduces
+ * (fixedSeed takes the seed modulo 2^32; RANDOM_SEED is random, as none).
  */
 export function choiceSeed(seed: number | null | undefined, i: number): number | undefined {
   const fixed = fixedSeed(seed);
-  if (fixed === undefined) return undefined;
-  const m = 2 ** 32;
-  return (((fixed % m) + m + i) % m) % m;
+  return fixed === undefined ? undefined : fixedSeed(fixed + i);
 }

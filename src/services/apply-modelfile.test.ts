@@ -11,6 +11,9 @@ describe("a model's stored parameters as sampling options", () => {
       stop: ["x"],
     });
     expect(samplingOfParameters({ seed: -1, num_predict: -1 })).toEqual({});
+    // Other integers are taken modulo 2^32, llama.cpp's seed width.
+    expect(samplingOfParameters({ seed: -5 })).toEqual({ seed: 2 ** 32 - 5 });
+    expect(samplingOfParameters({ seed: 2 ** 32 + 7 })).toEqual({ seed: 7 });
   });
 
   it("the request's own values win over the model's", () => {

@@ -38,6 +38,9 @@ export const keepAliveSchema = Type.Union([Type.Number(), Type.String({ maxLengt
 export const wildcardParamsSchema = Type.Object({ "*": Type.String() });
 
 /** Reflexia's expert role id. */
+/** A sampling seed: any integer JSON can carry exactly (OpenAI's and Ollama's are 64-bit), taken modulo 2^32. */
+export const seedSchema = Type.Integer({ minimum: -(2 ** 53), maximum: 2 ** 53 });
+
 export const roleIdSchema = Type.String({ minLength: 1, maxLength: 100 });
 
 /** Upper bound for token-count fields in schemas; the service then checks against the real context size. */

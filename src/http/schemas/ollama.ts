@@ -8,6 +8,7 @@ import {
   penaltySchema,
   repeatPenaltySchema,
   roleIdSchema,
+  seedSchema,
   stopSchema,
   stringEnum,
 } from "./common.ts";
@@ -24,7 +25,7 @@ export const ollamaOptionsSchema = Type.Object({
   top_p: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1 })),
   top_k: Type.Optional(Type.Integer({ minimum: 0, maximum: 100000 })),
   /** -1 is random, as Ollama's default (llama.cpp's LLAMA_DEFAULT_SEED). */
-  seed: Type.Optional(Type.Integer({ minimum: -1, maximum: 2 ** 32 - 1 })),
+  seed: Type.Optional(seedSchema),
   // -1: until the default limit, -2: until the context is full (Ollama's meanings); 0 is refused (NUM_PREDICT_RULE).
   num_predict: Type.Optional(Type.Integer({ minimum: -2, maximum: MAX_TOKENS_BOUND })),
   stop: Type.Optional(stopSchema),

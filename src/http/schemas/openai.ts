@@ -10,6 +10,7 @@ import {
   penaltySchema,
   repeatPenaltySchema,
   roleIdSchema,
+  seedSchema,
   stopSchema,
   stringEnum,
 } from "./common.ts";
@@ -90,7 +91,7 @@ const sampling = {
   /** Above 0, as the engine takes it (a nucleus of no probability keeps nothing). */
   top_p: Type.Optional(nullable(Type.Number({ exclusiveMinimum: 0, maximum: 1 }))),
   top_k: Type.Optional(Type.Integer({ minimum: 0, maximum: 100000 })),
-  seed: Type.Optional(nullable(Type.Integer({ minimum: -(2 ** 53), maximum: 2 ** 53 }))),
+  seed: Type.Optional(nullable(seedSchema)),
   n: Type.Optional(nullable(Type.Integer({ minimum: 1 }))),
   stop: Type.Optional(stopSchema),
   frequency_penalty: Type.Optional(nullable(penaltySchema)),
