@@ -162,7 +162,7 @@ describe("selectGpuBackend", () => {
     const s = selectGpuBackend(addon, "cuda", both, () => false);
     expect(s.backend).toBe("cpu");
     expect(s.reason).toBe(
-      "GPU=cuda, but no NVIDIA driver is present and the CUDA runtime is not installed (libcublas.so.13, libcudart.so.12 not found; node-llama-cpp's builds need the CUDA 13 or 12 runtime); running on the CPU",
+      "GPU=cuda, but no NVIDIA driver is present and the CUDA runtime is not installed (libcublas.so.13, libcudart.so.12 not found, the first library each build lacks; node-llama-cpp's builds need the CUDA 13 or 12 runtime); running on the CPU",
     );
     expect(s.attempts[0]!.error).toBe(s.reason.slice("GPU=cuda, but ".length, -"; running on the CPU".length));
   });

@@ -68,7 +68,7 @@ function explainLoadErrors(backend: GpuBackend, errors: string[]): string {
   if (missing.some((m) => m.startsWith("libvulkan.so")))
     return "no Vulkan loader (libvulkan.so.1 not found; install libvulkan1 and the GPU's Vulkan driver)";
   if (backend === "cuda" && missing.length > 0 && missing.every((m) => /^lib(cudart|cublas|cublasLt)\.so/.test(m)))
-    return `the CUDA runtime is not installed (${missing.join(", ")} not found; node-llama-cpp's builds need the CUDA 13 or 12 runtime)`;
+    return `the CUDA runtime is not installed (${missing.join(", ")} not found, the first library each build lacks; node-llama-cpp's builds need the CUDA 13 or 12 runtime)`;
   return `the ${LABEL[backend]} backend did not load (${[...new Set(errors)].join("; ")})`;
 }
 
