@@ -212,6 +212,8 @@ describe("server error table: every bad input is a 4xx with a code, and the serv
       headers: { "content-type": "text/plain" },
       status: 400,
       code: "RFX_INVALID_JSON",
+      // Not fastify's "… but content-type is set to 'application/json'": the client sent text/plain.
+      message: "the request body is not valid JSON",
     },
     { name: "unknown route", method: "GET", url: "/v1/nothing-here", status: 404, code: "RFX_NOT_FOUND" },
     { name: "wrong method", method: "GET", url: "/api/chat", status: 404, code: "RFX_NOT_FOUND" },

@@ -10,7 +10,13 @@ import Fastify, { type FastifyInstance } from "fastify";
 import { ReflexiaError } from "../errors/index.ts";
 import { UNMATCHED_ENDPOINT } from "../metrics/index.ts";
 import { createApiKeyIdentifier, presentedKey } from "./auth.ts";
-import { clientErrorHandler, formatSchemaErrors, frameworkErrorHandler, httpErrorHandler } from "./error-handler.ts";
+import {
+  clientErrorHandler,
+  formatSchemaErrors,
+  frameworkErrorHandler,
+  httpErrorHandler,
+  MAX_PARAM_LENGTH,
+} from "./error-handler.ts";
 import { createFeatureRegistry } from "./features.ts";
 import { depthLimitedJsonParser } from "./json-body-parser.ts";
 import { declareScopeOllama } from "./ollama-scope.ts";
@@ -41,6 +47,7 @@ export function buildApp(appDeps: AppDeps): FastifyInstance {
   const app = Fastify({
     logger: deps.logger ?? false,
     bodyLimit: config.server.body_limit_bytes,
+    maxParamLength: MAX_PARAM_LENGTH,
     // Wrong types are errors, not silently coerced; unknown top-level fields are refused by name before validation
     // (refuseUnknownFields), not removed.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: false } },

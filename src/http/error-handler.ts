@@ -36,6 +36,20 @@ const PARSER_MESSAGES: Partial<Record<ErrorCode, string>> = {
   RFX_REQUEST_TIMEOUT: "the request was not received completely in time",
 };
 
+/** The longest path parameter the router takes (fastify's default, set explicitly so the 414 message can say it). */
+export const MAX_PARAM_LENGTH = 100;
+
+/**
+ * fastify's messages that mislead or echo: its invalid-JSON text blames a content-type the client may not have
+ * sent (Ollama routes parse any type as JSON, as Ollama does: curl -d sends a form type), and its long-parameter
+ * text repeats the whole URL back.
+ */
+const FASTIFY_MESSAGES: Record<string, string> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: "the request body is not valid JSON",
+  FST_ERR_CTP_EMPTY_JSON_BODY: "the request body is empty; send a JSON object",
+  FST_ERR_MAX_PARAM_LENGTH: `a path parameter of the URL is longer than the server accepts (${MAX_PARAM_LENGTH} characters)`,
+};
+
 /**
  * Converts anything thrown in a route into a ReflexiaError with the right code and a message fit for a client:
  * an internal error's own text (a stack overflow, a library's message) stays in the log, and paths inside the
@@ -53,7 +67,7 @@ export function toHttpError(error: unknown): ReflexiaError {
     return new ReflexiaError("RFX_VALIDATION", e.message, { validation: e.validation });
   }
   const mapped = e?.code ? FASTIFY_CODES[e.code] : undefined;
-  if (mapped) return new ReflexiaError(mapped, PARSER_MESSAGES[mapped] ?? e.message);
+  if (mapped) return new ReflexiaError(mapped, FASTIFY_MESSAGES[e.code] ?? PARSER_MESSAGES[mapped] ?? e.message);
   if (typeof e?.code === "string" && e.code.startsWith("HPE_")) {
     return new ReflexiaError("RFX_BAD_REQUEST", `malformed HTTP request (${e.code}${e.reason ? `: ${e.reason}` : ""})`);
   }
