@@ -517,6 +517,22 @@ describe("Ollama-compatible API", () => {
       await app.inject({ method: "POST", url: "/api/embeddings", payload: { model: TINY, prompt: "x" } })
     ).json();
     expect(l.embedding).toEqual(e.embeddings[0]);
+    // No input or "" embeds nothing, as Ollama's (a request that only loads the model); OpenAI refuses "" by path.
+    for (const payload of [{ model: TINY }, { model: TINY, input: "" }]) {
+      const none = await app.inject({ method: "POST", url: "/api/embed", payload });
+      expect(none.statusCode).toBe(200);
+      expect(none.json().embeddings).toEqual([]);
+    }
+    const openai = await app.inject({
+      method: "POST",
+      url: "/v1/embeddings",
+      payload: { model: TINY, input: ["x", ""] },
+    });
+    expect(openai.statusCode).toBe(400);
+    expect(openai.json().error).toMatchObject({
+      param: "input[1]",
+      message: "input[1] is an empty string; send text to embed",
+    });
   });
 
   it("create and copy replace an existing destination, as Ollama's do; a loaded variant whose weights changed is unloaded", async () => {

@@ -538,7 +538,7 @@ export function registerOllamaRoutes(app: RouteApp, deps: AppDeps): void {
 
   app.post("/api/embed", { schema: { body: embedBodySchema } }, async (request, reply) => {
     const body = request.body;
-    const input = Array.isArray(body.input) ? body.input : [body.input];
+    const input = Array.isArray(body.input) ? body.input : body.input ? [body.input] : [];
     assertEmbedOptions(body.options, ["num_ctx"]);
     const out = await embeddings.embed({
       model: body.model,

@@ -520,6 +520,12 @@ export function registerOpenAiRoutes(app: RouteApp, deps: AppDeps): void {
   app.post("/v1/embeddings", { schema: { body: embeddingsBodySchema }, config: OPENAI }, async (request, reply) => {
     const body = request.body;
     const input = textsOf(body.input, "input", "token-id input is");
+    // An empty text has no embedding; OpenAI refuses it too (a zero vector would match nothing and everything).
+    const empty = input.indexOf("");
+    if (empty >= 0) {
+      const field = typeof body.input === "string" ? "input" : `input[${empty}]`;
+      throw new ReflexiaError("RFX_VALIDATION", `${field} is an empty string; send text to embed`, { field });
+    }
     const out = await embeddings.embed({
       model: body.model,
       input,

@@ -125,8 +125,9 @@ export const deleteBodySchema = Type.Object(
 
 export const embedBodySchema = Type.Object({
   model: modelRefSchema,
-  // How many inputs is embeddings.max_inputs (EMBED_MAX_INPUTS), checked by the embed service.
-  input: Type.Union([Type.String(), Type.Array(Type.String())]),
+  // How many inputs is embeddings.max_inputs (EMBED_MAX_INPUTS), checked by the embed service. None or "" embeds
+  // nothing and only loads the model, as Ollama's (an empty `embeddings` list).
+  input: Type.Optional(Type.Union([Type.String(), Type.Array(Type.String())])),
   truncate: Type.Optional(Type.Boolean()),
   /** Only the model's own vector size (as /v1/embeddings: embed-service's assertDimensions). */
   dimensions: Type.Optional(Type.Integer({ minimum: 1 })),
