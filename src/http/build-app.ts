@@ -117,7 +117,7 @@ export function buildApp(appDeps: AppDeps): FastifyInstance {
         );
       }
       request.apiKeyName = name;
-      deps.usage?.checkQuota(name);
+      request.quotaAdmission = deps.usage?.admit(name, request.routeOptions.url ?? "");
     });
   }
 

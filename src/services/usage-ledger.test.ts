@@ -57,23 +57,67 @@ describe("usage ledger", () => {
     expect(kept).toBeLessThan(40);
   });
 
-  it("refuses a key past its quota until the window ends, with Retry-After", () => {
+  const refusal = (f: () => unknown): ReflexiaError | undefined => {
+    try {
+      f();
+    } catch (err) {
+      return err as ReflexiaError;
+    }
+  };
+  const CHAT = "/v1/chat/completions";
+
+  it("refuses a key past its token quota until the window ends, with Retry-After", () => {
     let t = 3_600_000 * 10 + 1000;
     const { ledger } = setup({ "auth.quotas": [{ key: "c", tokens: 10, window_seconds: 3600 }] }, () => t);
-    ledger.checkQuota("c");
-    ledger.record(entry("c", 6, 4));
-    const e = (() => {
-      try {
-        ledger.checkQuota("c");
-      } catch (err) {
-        return err as ReflexiaError;
-      }
-    })();
+    ledger.admit("c", CHAT)!.addTokens(10);
+    const e = refusal(() => ledger.admit("c", CHAT));
     expect(e?.code).toBe("RFX_QUOTA_EXCEEDED");
+    expect(e?.message).toContain("used 10 of 10 tokens");
     expect(e?.details?.retryAfterSeconds).toBe(3599);
-    ledger.checkQuota("other");
+    expect(ledger.admit("other", CHAT)).toBeUndefined();
     t += 3600_000;
-    expect(() => ledger.checkQuota("c")).not.toThrow();
+    expect(ledger.admit("c", CHAT)).toBeDefined();
+  });
+
+  it("reserves a request at admission: 8 admissions at once pass a quota of 3 exactly 3 times", () => {
+    const { ledger } = setup({ "auth.quotas": [{ key: "bob", requests: 3, window_seconds: 120 }] });
+    // No record() between them: all eight are in flight together.
+    const outcomes = Array.from({ length: 8 }, () => refusal(() => ledger.admit("bob", CHAT)));
+    expect(outcomes.filter((e) => e === undefined)).toHaveLength(3);
+    expect(outcomes.filter((e) => e?.code === "RFX_QUOTA_EXCEEDED")).toHaveLength(5);
+    // The refusals reserved nothing: the count stays at the quota.
+    expect(refusal(() => ledger.admit("bob", CHAT))?.message).toContain("used 3 of 3 requests");
+  });
+
+  it("gives a released request back (once), and counts tokens of requests still in flight", () => {
+    const { ledger } = setup({ "auth.quotas": [{ key: "bob", requests: 2, tokens: 100, window_seconds: 120 }] });
+    const a = ledger.admit("bob", CHAT)!;
+    const b = ledger.admit("bob", "/api/embed")!;
+    expect(refusal(() => ledger.admit("bob", CHAT))?.code).toBe("RFX_QUOTA_EXCEEDED");
+    // a failed before running a model (a 400, say): its request is free again, whatever else calls release.
+    a.release();
+    a.release();
+    const c = ledger.admit("bob", CHAT)!;
+    expect(refusal(() => ledger.admit("bob", CHAT))?.message).toContain("used 2 of 2 requests");
+    c.release();
+    // b has not ended, but the tokens its generation reported already count.
+    b.addTokens(100);
+    expect(refusal(() => ledger.admit("bob", CHAT))?.message).toContain("used 100 of 100 tokens");
+  });
+
+  it("routes that run no model are neither counted nor refused", () => {
+    const { ledger } = setup({ "auth.quotas": [{ key: "bob", requests: 1, window_seconds: 120 }] });
+    for (const route of ["/api/tags", "/api/status", "/v1/models", "/api/ps", "/api/show"])
+      expect(ledger.admit("bob", route)).toBeUndefined();
+    ledger.admit("bob", "/api/generate");
+    expect(ledger.admit("bob", "/api/tags")).toBeUndefined();
+    expect(refusal(() => ledger.admit("bob", "/v1/embeddings"))?.code).toBe("RFX_QUOTA_EXCEEDED");
+  });
+
+  it("record() only logs: the quota counts admissions, not finished requests", () => {
+    const { ledger } = setup({ "auth.quotas": [{ key: "bob", requests: 1, window_seconds: 120 }] });
+    for (let i = 0; i < 3; i++) ledger.record({ ...entry("bob", 5, 5, 429), route: "/api/tags" });
+    expect(ledger.admit("bob", CHAT)).toBeDefined();
   });
 
   it("bounds the key label set", async () => {

@@ -1,5 +1,6 @@
 // Usage per API key name: counts requests, errors and tokens into the metrics (bounded label set), appends one
-// JSON line per request to the rotated usage log under the home, and enforces the per-key quotas.
+// JSON line per request to the rotated usage log under the home, and enforces the per-key quotas on the requests
+// that run a model (reserved at admission, so concurrent requests cannot pass a quota together).
 import {
   closeSync,
   fstatSync,
@@ -35,11 +36,38 @@ export interface UsageLedgerOptions {
   now?: () => number;
 }
 
+/**
+ * The routes whose requests run a model (generation and embeddings, on every API family): the only ones a quota
+ * counts and refuses. Listing models, status and the like are free, so a client polling them keeps its quota.
+ */
+export const MODEL_ROUTES: ReadonlySet<string> = new Set([
+  "/v1/chat/completions",
+  "/v1/completions",
+  "/v1/responses",
+  "/v1/embeddings",
+  "/api/generate",
+  "/api/chat",
+  "/api/embed",
+  "/api/embeddings",
+]);
+
+/** A request admitted under its key's quota: one request of the window is reserved for it. */
+export interface QuotaAdmission {
+  /** Adds tokens the request's generation reported to the window at once, so later admissions see them. */
+  addTokens(tokens: number): void;
+  /** The request ran no model after all (refused, invalid): its reserved request is given back. Idempotent. */
+  release(): void;
+}
+
 export interface UsageLedger {
-  /** Records a finished request (status ≥ 400 counts as an error). */
+  /** Records a finished request in the metrics and the log (status ≥ 400 counts as an error); quotas are apart. */
   record(entry: Omit<UsageRecord, "ts">): void;
-  /** Throws RFX_QUOTA_EXCEEDED (retryAfterSeconds = the window's end) when the key used up a quota. */
-  checkQuota(key: string): void;
+  /**
+   * Admits a request of `key` to `route`: undefined when the route runs no model or the key has no quota; else
+   * checks the quota and reserves one request in the same step (throws RFX_QUOTA_EXCEEDED, retryAfterSeconds = the
+   * window's end, when the requests reserved or the tokens counted reached it).
+   */
+  admit(key: string, route: string): QuotaAdmission | undefined;
   /** Where the log lives. */
   readonly logPath: string;
   /** Closes the log file (it reopens on the next record). */
@@ -63,7 +91,7 @@ export function createUsageLedger(options: UsageLedgerOptions): UsageLedger {
     }
     return "other";
   };
-  // Per key and quota: the current fixed window's start and what it used.
+  // Per key and quota: the current fixed window's start and what it used (requests reserved, tokens reported).
   const windows = new Map<string, { start: number; tokens: number; requests: number }>();
   const quotaOf = (key: string) => config.auth.quotas.find((q) => q.key === key);
   const windowOf = (key: string, seconds: number) => {
@@ -113,12 +141,6 @@ export function createUsageLedger(options: UsageLedgerOptions): UsageLedger {
       if (entry.status >= 400) metrics?.errors.inc({ key: label });
       if (entry.prompt_tokens) metrics?.tokens.inc({ key: label, type: "prompt" }, entry.prompt_tokens);
       if (entry.completion_tokens) metrics?.tokens.inc({ key: label, type: "completion" }, entry.completion_tokens);
-      const q = quotaOf(entry.key);
-      if (q) {
-        const w = windowOf(entry.key, q.window_seconds);
-        w.requests++;
-        w.tokens += entry.prompt_tokens + entry.completion_tokens;
-      }
       try {
         const line = Buffer.from(JSON.stringify({ ts: new Date(now()).toISOString(), ...entry }) + "\n");
         if (fd === undefined) open();
@@ -135,9 +157,10 @@ export function createUsageLedger(options: UsageLedgerOptions): UsageLedger {
       }
     },
     close,
-    checkQuota(key) {
+    admit(key, route) {
       const q = quotaOf(key);
-      if (!q) return;
+      if (!q || !MODEL_ROUTES.has(route)) return undefined;
+      // Check and reserve in one synchronous step: no other admission can run between them.
       const w = windowOf(key, q.window_seconds);
       const over =
         q.requests !== undefined && w.requests >= q.requests
@@ -145,13 +168,28 @@ export function createUsageLedger(options: UsageLedgerOptions): UsageLedger {
           : q.tokens !== undefined && w.tokens >= q.tokens
             ? `${w.tokens} of ${q.tokens} tokens`
             : undefined;
-      if (!over) return;
-      const retryAfterSeconds = Math.max(1, Math.ceil((w.start + q.window_seconds * 1000 - now()) / 1000));
-      throw new ReflexiaError(
-        "RFX_QUOTA_EXCEEDED",
-        `API key ${key} used ${over} of its quota for this ${q.window_seconds} s window; retry in ${retryAfterSeconds} s`,
-        { retryAfterSeconds, key },
-      );
+      if (over) {
+        const retryAfterSeconds = Math.max(1, Math.ceil((w.start + q.window_seconds * 1000 - now()) / 1000));
+        throw new ReflexiaError(
+          "RFX_QUOTA_EXCEEDED",
+          `API key ${key} used ${over} of its quota for this ${q.window_seconds} s window; retry in ${retryAfterSeconds} s`,
+          { retryAfterSeconds, key },
+        );
+      }
+      w.requests++;
+      let released = false;
+      return {
+        addTokens(tokens) {
+          // Into the window current now: a request that outlives its admission's window counts in the next one.
+          windowOf(key, q.window_seconds).tokens += tokens;
+        },
+        release() {
+          if (released) return;
+          released = true;
+          // A window that ended since is no longer counted; decrementing it changes nothing.
+          w.requests--;
+        },
+      };
     },
   };
 }
