@@ -200,6 +200,7 @@ describe("prefix cache through HTTP", () => {
     const err = await openai.completions.create({ model: TINY, prompt: "Once", max_tokens: 1024 }).catch((e) => e);
     expect(err.status).toBe(400);
     expect(String(err.message)).toContain("CONTEXT_SIZE");
+    expect(err.param).toBe("max_tokens");
 
     // Truncate: a long history loses its oldest non-system messages, and the response says so.
     const history: { role: "system" | "user" | "assistant"; content: string }[] = [

@@ -223,13 +223,15 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
     }
     const max = req.sampling.maxTokens;
     if (max !== undefined && (!Number.isInteger(max) || max < 1)) {
-      throw new ReflexiaError("RFX_VALIDATION", `max_tokens must be a positive integer, got ${String(max)}`);
+      throw new ReflexiaError("RFX_VALIDATION", `max_tokens must be a positive integer, got ${String(max)}`, {
+        field: "max_tokens",
+      });
     }
     if (max !== undefined && !req.fillContext && max >= contextSize) {
       throw new ReflexiaError(
         "RFX_VALIDATION",
         `max_tokens ${max} leaves no room for a prompt in the ${contextSize}-token context (CONTEXT_SIZE)`,
-        { maxTokens: max, contextSize },
+        { field: "max_tokens", maxTokens: max, contextSize },
       );
     }
     const n = req.contextSize;
