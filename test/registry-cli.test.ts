@@ -18,6 +18,10 @@ let work: string;
 let home: string;
 let store: ModelStore;
 let gguf: { path: string; sha256: string; bytes: Buffer };
+/** The 208-byte GGUF of the QA report: magic, version 3, no tensors, no metadata (valid, but not a model). */
+const HEADER_ONLY = Buffer.alloc(208);
+HEADER_ONLY.write("GGUF", 0, "latin1");
+HEADER_ONLY.writeUInt32LE(3, 4);
 let server: Server;
 let base: string;
 
@@ -28,6 +32,8 @@ beforeAll(async () => {
   gguf = await writeTinyGguf(work, 5);
   server = createServer((req, res) => {
     if (req.url === "/model.gguf") res.writeHead(200, { "content-length": String(gguf.bytes.length) }).end(gguf.bytes);
+    else if (req.url === "/header-only.gguf")
+      res.writeHead(200, { "content-length": String(HEADER_ONLY.length) }).end(HEADER_ONLY);
     // Headers and a few bytes, then nothing: a stalled mirror.
     else if (req.url === "/stall.gguf")
       res.writeHead(200, { "content-length": String(gguf.bytes.length) }).write(gguf.bytes.subarray(0, 10));
@@ -262,6 +268,18 @@ describe("models errors: one line, exit code 1, store unchanged", () => {
       await expectCleanFailure("RFX_INVALID_GGUF", "add", p, "--name", "x");
       expect((await cli("add", p, "--name", "x")).stderr).toContain(`general.alignment is ${value}`);
     }
+  });
+  it("add or pull of a GGUF without general.architecture or tensors: refused by name, nothing stored", async () => {
+    const p = join(work, "junk.gguf");
+    writeFileSync(p, HEADER_ONLY);
+    await expectCleanFailure("RFX_INVALID_GGUF", "add", p, "--name", "j2");
+    const added = await cli("add", p, "--name", "j2");
+    expect(added.stderr).toContain(`${p}: not a model llama.cpp can load: it has no general.architecture`);
+    expect(added.stderr).toContain("and no tensors");
+    await expectCleanFailure("RFX_INVALID_GGUF", "pull", `${base}/header-only.gguf`, "--name", "j3");
+    expect((await cli("pull", `${base}/header-only.gguf`, "--name", "j3")).stderr).toContain(
+      `${base}/header-only.gguf: not a model llama.cpp can load`,
+    );
   });
   it("rm of an unknown name", () => expectCleanFailure("RFX_MODEL_NOT_FOUND", "rm", "ghost"));
   it("show of an unknown variant", () => expectCleanFailure("RFX_MODEL_NOT_FOUND", "show", "t:q2_k"));

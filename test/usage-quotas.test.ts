@@ -112,4 +112,27 @@ describe("per-key quotas over HTTP", () => {
     expect(errorOf(refused.json()).message).toContain(`used ${used} of 1 tokens`);
     await app.close();
   });
+
+  it("embedding tokens count as the responses report them, in the log and against a token quota", async () => {
+    const { app, logLines } = await appWithQuota({ tokens: 1 });
+    const embed = await app.inject({
+      method: "POST",
+      url: "/v1/embeddings",
+      headers: BOB,
+      payload: { model: TINY, input: ["some words to embed", "more"] },
+    });
+    expect(embed.statusCode).toBe(200);
+    const used = (embed.json() as { usage: { prompt_tokens: number } }).usage.prompt_tokens;
+    expect(used).toBeGreaterThan(0);
+    expect(JSON.parse(logLines().at(-1)!)).toMatchObject({ prompt_tokens: used, completion_tokens: 0 });
+    const refused = await app.inject({
+      method: "POST",
+      url: "/api/embed",
+      headers: BOB,
+      payload: { model: TINY, input: "x" },
+    });
+    expect(refused.statusCode).toBe(429);
+    expect(errorOf(refused.json()).message).toContain(`used ${used} of 1 tokens`);
+    await app.close();
+  });
 });

@@ -195,7 +195,7 @@ export const CONFIG_SCHEMA = z.object({
       ),
       "API_KEY_QUOTAS",
       [],
-      "Per-key quotas: [{key: <key name>, tokens?, requests?, window_seconds (default 86400)}]; past either limit in the current window the key gets 429 + Retry-After (the window's end).",
+      "Per-key quotas: [{key: <key name>, tokens?, requests?, window_seconds (default 86400)}]; past either limit in the current window the key gets 429 + Retry-After (the window's end) on the routes that run a model (generation and embeddings); other routes stay open.",
     ),
   }),
   usage: z.object({

@@ -38,12 +38,18 @@ import { logEndUser } from "./end-user.ts";
 import { refuseUnknownFields } from "./known-fields.ts";
 import { installShutdownSignal } from "./shutdown-signal.ts";
 import type { AppDeps } from "./types.ts";
-import { accountedInference, installUsageAccounting } from "./usage-accounting.ts";
+import { accountedEmbeddings, accountedInference, installUsageAccounting } from "./usage-accounting.ts";
 
 export function buildApp(appDeps: AppDeps): FastifyInstance {
   const { config, metrics } = appDeps;
-  // Every generation adds its token counts to the request it ran for (per-key usage, below).
-  const deps: AppDeps = appDeps.usage ? { ...appDeps, inference: accountedInference(appDeps.inference) } : appDeps;
+  // Every generation and embedding adds its token counts to the request it ran for (per-key usage, below).
+  const deps: AppDeps = appDeps.usage
+    ? {
+        ...appDeps,
+        inference: accountedInference(appDeps.inference),
+        embeddings: accountedEmbeddings(appDeps.embeddings),
+      }
+    : appDeps;
   const app = Fastify({
     logger: deps.logger ?? false,
     bodyLimit: config.server.body_limit_bytes,

@@ -2,6 +2,7 @@
 // auth hook in build-app.ts), adds the tokens its generations report, gives the reserved request back when it ran no
 // model, and hands each finished request to the usage ledger.
 import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { EmbedService } from "../services/embed-service.ts";
 import type { InferenceService } from "../services/inference-service.ts";
 import type { QuotaAdmission, UsageLedger } from "../services/usage-ledger.ts";
 import { requestOf } from "./streaming.ts";
@@ -40,6 +41,24 @@ export function accountedInference(inner: InferenceService): InferenceService {
         u.prompt += out.promptTokens;
         u.completion += out.completionTokens;
         request.quotaAdmission?.addTokens(out.promptTokens + out.completionTokens);
+      }
+      return out;
+    },
+  };
+}
+
+/** Embeddings that add each request's prompt tokens to the request it ran for, as generations do. */
+export function accountedEmbeddings(inner: EmbedService): EmbedService {
+  return {
+    isBuiltin: (model) => inner.isBuiltin(model),
+    async embed(req) {
+      const request = requestOf(req.signal);
+      const out = await inner.embed(req);
+      if (request) {
+        request.modelStarted = true;
+        const u = (request.tokenUsage ??= { prompt: 0, completion: 0 });
+        u.prompt += out.promptTokens;
+        request.quotaAdmission?.addTokens(out.promptTokens);
       }
       return out;
     },

@@ -8,6 +8,8 @@ import { CONFIG_DEFAULTS } from "../config/index.ts";
 import { ReflexiaError } from "../errors/index.ts";
 import {
   readGgufHeader,
+  readModelHeader,
+  modelProblem,
   LLAMA_FTYPE_BY_NAME,
   estimateMemoryBreakdown,
   ggufValueToJson,
@@ -376,6 +378,14 @@ export function createModelCatalog(options: ModelCatalogOptions): ModelCatalog {
       if (!force) {
         for (const s of staged) if (await readManifest(s.name, s.tag)) throw modelExists(`${s.name}:${s.tag}`);
       }
+      // Every way in reads its file with readModelHeader; this holds it for whatever is committed.
+      for (const s of staged) {
+        const problem = modelProblem(s.header);
+        if (problem)
+          throw new ReflexiaError("RFX_INVALID_GGUF", `the file of ${s.name}:${s.tag}: ${problem}`, {
+            model: `${s.name}:${s.tag}`,
+          });
+      }
       const manifests: ModelManifest[] = [];
       for (const s of staged) {
         const target = blobPath(s.sha256);
@@ -398,7 +408,7 @@ export function createModelCatalog(options: ModelCatalogOptions): ModelCatalog {
     tag: string | undefined,
     source: ModelSource,
   ): Promise<StagedFile> {
-    const header = await readGgufHeader(path);
+    const header = await readModelHeader(path);
     await fsyncFile(path);
     const hash = await feedHash(createHash("sha256"), path);
     const { size } = await stat(path);
@@ -422,7 +432,7 @@ export function createModelCatalog(options: ModelCatalogOptions): ModelCatalog {
     force: boolean,
     expectedSha256?: string,
   ): Promise<StagedFile> {
-    const header = await readGgufHeader(src);
+    const header = await readModelHeader(src);
     const finalTag = tag ?? tagFromFileType(header.fileType);
     assertTag(finalTag);
     if (!force && (await readManifest(name, finalTag))) throw modelExists(`${name}:${finalTag}`);
@@ -567,7 +577,7 @@ export function createModelCatalog(options: ModelCatalogOptions): ModelCatalog {
     if (opts.tag !== undefined) assertTag(opts.tag);
     const abs = resolvePath(path);
     // A tag the user chose (a registry's or Ollama's tags are the publisher's, stored as published).
-    if (opts.tag !== undefined) assertTagFitsFileType(opts.name, opts.tag, (await readGgufHeader(abs)).fileType);
+    if (opts.tag !== undefined) assertTagFitsFileType(opts.name, opts.tag, (await readModelHeader(abs)).fileType);
     const staged = await stageCopy(
       abs,
       opts.name,
