@@ -57,6 +57,8 @@ beforeAll(async () => {
       ],
     },
     { repository: "library/corrupt", tag: "latest", layers: [{ mediaType: MODEL, bytes: gguf, corrupt: true }] },
+    // A valid GGUF that is no model: magic, version 3, no tensors, no metadata (208 bytes).
+    { repository: "library/headeronly", tag: "latest", layers: [{ mediaType: MODEL, bytes: headerOnlyGguf() }] },
   ]);
 });
 afterAll(async () => {
@@ -250,7 +252,21 @@ describe("pull by name from an Ollama-protocol registry", () => {
     await expect(store.pullFromRegistry("a/b/c/d", { bases: bases() })).rejects.toMatchObject({
       code: "RFX_VALIDATION",
     });
+    await expect(store.pullFromRegistry("headeronly", { bases: bases() })).rejects.toMatchObject({
+      code: "RFX_INVALID_GGUF",
+      message: expect.stringMatching(
+        /^the model layer sha256:\w+ of headeronly:latest is not a model llama\.cpp can load: it has no general\.architecture .* and no tensors/,
+      ),
+    });
     expect(await store.list()).toEqual([]);
     expect(readdirSync(join(store.root, "blobs"))).toEqual([]);
+    expect(readdirSync(join(store.root, "partial")).filter((f) => !f.endsWith(".lock"))).toEqual([]);
   });
 });
+
+function headerOnlyGguf(): Buffer {
+  const b = Buffer.alloc(208);
+  b.write("GGUF", 0, "latin1");
+  b.writeUInt32LE(3, 4);
+  return b;
+}

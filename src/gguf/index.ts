@@ -1,6 +1,8 @@
 // GGUF reading, synthetic llama model writing, and size/memory estimation.
 export {
   readGgufHeader,
+  readModelHeader,
+  modelProblem,
   ggufValueToJson,
   type GgufHeader,
   type GgufTensorInfo,

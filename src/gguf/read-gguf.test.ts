@@ -1,10 +1,10 @@
-import { mkdtemp, open, rm, writeFile, truncate, copyFile, mkdir } from "node:fs/promises";
+import { mkdtemp, open, readFile, rm, writeFile, truncate, copyFile, mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
 import { encodeGgufHeader, type GgufEntry } from "./gguf-encoder.ts";
-import { readGgufHeader } from "./read-gguf.ts";
+import { readGgufHeader, readModelHeader } from "./read-gguf.ts";
 import { writeSyntheticModel } from "./write-synthetic-model.ts";
 import { MODEL_SHAPES } from "./shapes.ts";
 
@@ -148,4 +148,46 @@ describe("readGgufHeader", () => {
     }
     expect((await readGgufHeader(await write("align-64.gguf", { type: "u32", value: 64 }))).alignment).toBe(64);
   });
+
+  it("readModelHeader refuses a GGUF llama.cpp cannot load as a model, naming what it lacks; readGgufHeader reads it", async () => {
+    const write = async (name: string, entries: [string, GgufEntry][]) => {
+      const p = join(dir, name);
+      await writeFile(p, encodeGgufHeader(entries, []));
+      return p;
+    };
+    // The 208-byte file of the report: magic, version 3, no tensors, no metadata.
+    const bare = join(dir, "bare.gguf");
+    const bytes = Buffer.alloc(208);
+    bytes.write("GGUF", 0, "latin1");
+    bytes.writeUInt32LE(3, 4);
+    await writeFile(bare, bytes);
+    expect(await readGgufHeader(bare)).toMatchObject({ architecture: "unknown", tensorCount: 0 });
+    await expectCode(
+      readModelHeader(bare),
+      "RFX_INVALID_GGUF",
+      `${bare}: not a model llama.cpp can load: it has no general.architecture (llama.cpp's loader requires it to know what model the file is) and no tensors (no weights to run)`,
+    );
+    const archOnly = await write("arch-only.gguf", [["general.architecture", { type: "string", value: "llama" }]]);
+    await expectCode(readModelHeader(archOnly), "RFX_INVALID_GGUF", "it has no tensors (no weights to run)");
+    await expect(readModelHeader(archOnly)).rejects.not.toThrow("general.architecture");
+    // A real model without general.architecture: only that is named.
+    const tensorsOnly = join(dir, "no-arch.gguf");
+    await writeFile(tensorsOnly, renameKey(await readFile(tiny), "general.architecture", "general.architecturX"));
+    await expectCode(
+      readModelHeader(tensorsOnly),
+      "RFX_INVALID_GGUF",
+      "it has no general.architecture (llama.cpp's loader requires it to know what model the file is)",
+    );
+    await expect(readModelHeader(tensorsOnly)).rejects.not.toThrow("no tensors");
+    expect((await readModelHeader(tiny)).architecture).toBe("llama");
+  });
 });
+
+/** `bytes` with the metadata key `from` spelled `to` (same length, so nothing else moves). */
+function renameKey(bytes: Buffer, from: string, to: string): Buffer {
+  const at = bytes.indexOf(Buffer.from(from, "utf8"));
+  if (at < 0 || from.length !== to.length) throw new Error(`no ${from} to rename`);
+  const out = Buffer.from(bytes);
+  out.write(to, at, "utf8");
+  return out;
+}

@@ -319,6 +319,31 @@ export async function readGgufHeader(path: string, options: ReadGgufHeaderOption
   }
 }
 
+/**
+ * What keeps llama.cpp from loading the GGUF as a model, said after its path (`x.gguf: not a model …`), or
+ * undefined: its loader refuses a file without `general.architecture` (which model code reads the file), and a file
+ * with no tensors has no weights to run. Such a file is a valid GGUF: readGgufHeader reads it, readModelHeader not.
+ */
+export function modelProblem(header: Pick<GgufHeader, "metadata" | "tensorCount">): string | undefined {
+  const arch = header.metadata["general.architecture"];
+  const missing: string[] = [];
+  if (typeof arch !== "string" || arch === "")
+    missing.push("no general.architecture (llama.cpp's loader requires it to know what model the file is)");
+  if (header.tensorCount === 0) missing.push("no tensors (no weights to run)");
+  return missing.length === 0 ? undefined : `not a model llama.cpp can load: it has ${missing.join(" and ")}`;
+}
+
+/**
+ * readGgufHeader, also refusing (RFX_INVALID_GGUF) a file modelProblem names a fault of: what every way into the
+ * model store reads a file with, so no model is stored that every request then fails on.
+ */
+export async function readModelHeader(path: string, options: ReadGgufHeaderOptions = {}): Promise<GgufHeader> {
+  const header = await readGgufHeader(path, options);
+  const problem = modelProblem(header);
+  if (problem) throw invalid(path, problem);
+  return header;
+}
+
 type Parsed = Pick<
   GgufHeader,
   "version" | "tensorCount" | "metadata" | "tensors" | "dataOffset" | "alignment" | "fileSizeBytes" | "parameterCount"

@@ -5,7 +5,7 @@ import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Config } from "../config/index.ts";
 import { ReflexiaError } from "../errors/index.ts";
-import { readGgufHeader } from "../gguf/index.ts";
+import { modelProblem, readGgufHeader } from "../gguf/index.ts";
 import { downloadWithResume } from "./download-with-resume.ts";
 import { fetchFailureReason } from "./fetch-failure.ts";
 import { digestHex, modelNotFound, type ModelCatalog, type StagedFile } from "./model-catalog.ts";
@@ -231,6 +231,12 @@ export async function pullFromRegistry(
       `the model layer ${modelLayer.digest} of ${name.display} is not a GGUF file (${(e as Error).message.replace(/^.*: /, "")}); only GGUF models can be pulled`,
       { digest: modelLayer.digest },
     );
+  }
+  const problem = modelProblem(header);
+  if (problem) {
+    if (modelPart) await rm(modelPart, { force: true });
+    const what = `the model layer ${modelLayer.digest} of ${name.display}`;
+    throw new ReflexiaError("RFX_INVALID_GGUF", `${what} is ${problem}`, { digest: modelLayer.digest });
   }
   progress({ status: "writing manifest" });
   const staged: StagedFile = {

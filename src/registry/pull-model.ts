@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { isReflexiaError, ReflexiaError } from "../errors/index.ts";
-import { readGgufHeader, type GgufHeader } from "../gguf/index.ts";
+import { modelProblem, readGgufHeader, type GgufHeader } from "../gguf/index.ts";
 import { downloadWithResume } from "./download-with-resume.ts";
 import { assertTagFitsFileType, tagFromFileType } from "./file-types.ts";
 import { modelExists, type ModelCatalog, type StagedFile } from "./model-catalog.ts";
@@ -108,6 +108,11 @@ export async function pullModel(catalog: ModelCatalog, url: string, opts: PullOp
       // The part file is the store's internals: name what the user gave.
       const why = isReflexiaError(e) ? e.message.replace(`${partPath}: `, "") : String(e);
       throw new ReflexiaError("RFX_INVALID_GGUF", `${url}: ${why}; only GGUF files can be pulled`, { url });
+    }
+    const problem = modelProblem(header);
+    if (problem) {
+      await discard();
+      throw new ReflexiaError("RFX_INVALID_GGUF", `${url}: ${problem}`, { url });
     }
     // The file stays in partial/: the same URL with a fitting tag completes at once.
     if (opts.tag !== undefined) assertTagFitsFileType(opts.name, opts.tag, header.fileType);
