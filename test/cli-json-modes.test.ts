@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ModelsBody, RolesBody } from "../src/client/api-types.ts";
 import { formatAgo } from "../src/cli/output.ts";
 import { createModelStore, type ModelStore } from "../src/registry/index.ts";
 import { startServer, type RunningServer } from "../src/main.ts";
@@ -107,6 +108,32 @@ describe("--json has one shape in both modes", () => {
     const { server: remote } = await sameShape(["models", "show", "t:f16"]);
     expect(remote).toMatchObject({ kind: "remote", remote: { endpoints: ["http://127.0.0.1:9/v1"] } });
   }, 60_000);
+
+  it("models list: GET /api/models's object {models, quantizations}, built from the store embedded", async () => {
+    const { server: s, embedded: e } = await sameShape(["models", "list"]);
+    const route = (await (await fetch(`${server.url}/api/models`)).json()) as ModelsBody;
+    // Only whether the server holds a variant loaded differs: nothing is loaded in an embedded `models list`.
+    const unloaded = (b: ModelsBody) => ({
+      ...b,
+      models: b.models.map((m) => ({
+        ...m,
+        variants: m.variants.map((v) => ({ ...v, loaded: false, loading: false, expires_at: null, running: 0 })),
+      })),
+    });
+    expect(unloaded(s as ModelsBody)).toEqual(unloaded(route));
+    expect(e).toEqual(unloaded(route));
+    const t = (e as ModelsBody).models.find((m) => m.name === "t")!;
+    expect(t.total_bytes).toBeGreaterThan(0);
+    expect(t.variants.find((v) => v.tag === "q4_0")).toMatchObject({ kind: "local", size_bytes: expect.any(Number) });
+  }, 60_000);
+
+  it("roles: GET /api/roles's object {roles, categories}, with builtin and system_prompt", async () => {
+    const { server: s, embedded: e } = await sameShape(["roles"]);
+    const route = await (await fetch(`${server.url}/api/roles`)).json();
+    expect(s).toEqual(route);
+    expect(e).toEqual(route);
+    expect((e as RolesBody).roles[0]).toMatchObject({ builtin: true, system_prompt: expect.any(String) });
+  }, 60_000);
 });
 
 describe("remote variants in CLI commands", () => {
@@ -127,13 +154,13 @@ describe("remote variants in CLI commands", () => {
       expect(r.stdout, mode).toMatch(/^t +f16 +remote /m);
       expect(r.stdout, mode).toMatch(/^t +q4_0 +local /m);
       const j = await cli(mode, ["models", "list", "--json"]);
-      const variants = (JSON.parse(j.stdout) as { variants: { tag: string; kind?: string; format: string }[] }[])
+      const variants = (JSON.parse(j.stdout) as ModelsBody).models
         .flatMap((m) => m.variants)
-        .map((v) => [v.tag, v.kind ?? "local", v.format]);
+        .map((v) => [v.tag, v.kind]);
       expect(variants, mode).toEqual(
         expect.arrayContaining([
-          ["f16", "remote", "remote"],
-          ["q4_0", "local", "gguf"],
+          ["f16", "remote"],
+          ["q4_0", "local"],
         ]),
       );
     }

@@ -4,6 +4,7 @@ import { execFile } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ModelsBody } from "../src/client/api-types.ts";
 import { startServer, type RunningServer } from "../src/main.ts";
 import { checkBinaries } from "./deploy-require-binary.ts";
 import { createTinyHome, liveServerConfig, TINY, waitFor, type TinyHome } from "./support/server-fixture.ts";
@@ -144,7 +145,7 @@ describe("with a server running", () => {
 
     const list = await cli(["models", "list", "--json"], server!.url);
     expect(list.stderr).toContain("using the server");
-    const listed = JSON.parse(list.stdout) as { name: string; variants: { tag: string; quantization: string }[] }[];
+    const listed = (JSON.parse(list.stdout) as ModelsBody).models;
     expect(listed.find((m) => m.name === "src")?.variants.map((v) => v.tag)).toEqual(["q8_0", "f16"]);
 
     const show = await cli(["models", "show", "src:q8_0"], server!.url);

@@ -45,9 +45,9 @@ describe("reflexia CLI", () => {
       "--json",
     ]);
     expect(synth.code, synth.stderr).toBe(0);
-    const list = JSON.parse((await cli(["models", "list", "--json"])).stdout);
+    const list = JSON.parse((await cli(["models", "list", "--json"])).stdout).models;
     const t = list.find((m: { name: string }) => m.name === "t");
-    expect(t.variants.map((v: { fileType: string }) => v.fileType).sort()).toEqual(["f16", "q4_0", "q8_0"]);
+    expect(t.variants.map((v: { quantization: string }) => v.quantization).sort()).toEqual(["f16", "q4_0", "q8_0"]);
 
     const gen = await cli(["generate", "hello", "--model", "t:q4_0", "--max-tokens", "16", "--json"]);
     expect(gen.code, gen.stderr).toBe(0);
@@ -76,7 +76,7 @@ describe("reflexia CLI", () => {
     const text = r.stdout;
     const bytes = Number(text.match(/"(?:sizeBytes|bytes|estimatedBytes)"\s*:\s*(\d+)/)?.[1]);
     expect(Math.abs(bytes / 1024 ** 3 - 3.56) / 3.56).toBeLessThan(0.05);
-    const list = JSON.parse((await cli(["models", "list", "--json"])).stdout);
+    const list = JSON.parse((await cli(["models", "list", "--json"])).stdout).models;
     expect(list.some((m: { name: string }) => m.name === "big")).toBe(false);
   });
 
@@ -210,7 +210,7 @@ describe("reflexia CLI", () => {
       const list = JSON.parse(
         (await run(process.execPath, [BIN, "models", "list", "--json"], { env: { ...env(), REFLEXIA_HOME: fresh } }))
           .stdout,
-      );
+      ).models;
       expect(list[0].name).toBe("reflexia-tiny");
       expect(list[0].variants.map((v: { quantization: string }) => v.quantization).sort()).toEqual([
         "f16",

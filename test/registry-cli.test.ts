@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { registerModelsCommand } from "../src/cli/models.ts";
 import { loadConfig } from "../src/config/index.ts";
 import { estimateMemoryBreakdown, readGgufHeader } from "../src/gguf/index.ts";
-import { createModelStore, type ModelListing, type ModelStore } from "../src/registry/index.ts";
+import type { ModelsBody } from "../src/client/api-types.ts";
+import { createModelStore, type ModelStore } from "../src/registry/index.ts";
 import { cleanupTempDirs, makeTempDir, snapshotStore, writeTinyGguf } from "./registry-fixtures.ts";
 
 const GIB = 1024 ** 3;
@@ -150,9 +151,9 @@ describe("models synth / list / show / quantize / cp / rm", () => {
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toMatch(/created t:q4_0/);
     expect(r.stderr).toBe(""); // stderr is not a TTY here, so no progress bar
-    const list: ModelListing[] = JSON.parse((await cli("list", "--json")).stdout);
+    const list = (JSON.parse((await cli("list", "--json")).stdout) as ModelsBody).models;
     expect(list.map((m) => m.name)).toEqual(["t"]);
-    expect(list[0].variants.map((v) => [v.tag, v.fileType])).toEqual([
+    expect(list[0].variants.map((v) => [v.tag, v.quantization])).toEqual([
       ["q4_0", "q4_0"],
       ["q8_0", "q8_0"],
       ["f16", "f16"],
@@ -162,7 +163,7 @@ describe("models synth / list / show / quantize / cp / rm", () => {
       expect((await readGgufHeader(resolved.path)).fileType).toBe(v.tag);
       expect(v.source).toEqual({ kind: "synth", from: "tiny seed=3" });
     }
-    const sizes = Object.fromEntries(list[0].variants.map((v) => [v.tag, v.sizeBytes]));
+    const sizes = Object.fromEntries(list[0].variants.map((v) => [v.tag, v.size_bytes]));
     expect(sizes.q4_0).toBeLessThan(sizes.q8_0);
     expect(sizes.q8_0).toBeLessThan(sizes.f16);
     const human = (await cli("list")).stdout;

@@ -3,7 +3,7 @@
 // and a removed model is unloaded first), the others write the store directly (see EMBEDDED_NOTE).
 import { Command } from "commander";
 import type { ModelDetailsBody, ModelsBody, QuantizeProgressLine } from "../client/api-types.ts";
-import { modelDetailsBody } from "../http/routes/models.ts";
+import { modelDetailsBody, modelsBody } from "../http/routes/models.ts";
 import type { ReflexiaClient } from "../client/index.ts";
 import cliProgress from "cli-progress";
 import { QUANTIZATIONS, type Config, type Quantization } from "../config/index.ts";
@@ -23,6 +23,9 @@ import { formatBytes, printJson, reportError, table } from "./output.ts";
 import { parseIntOption, parseQuantizationList } from "./parse-options.ts";
 
 import type { VariantQuality } from "../registry/variant-quality.ts";
+import type { SchedulerStatus } from "../scheduler/index.ts";
+import { createModelOverview } from "../services/model-overview.ts";
+import type { ModelService } from "../services/model-service.ts";
 
 export interface ModelsCommandContext {
   config: Readonly<Config>;
@@ -68,6 +71,38 @@ async function listModels(server: ReflexiaClient | null, store: ModelStore): Pro
     totalBytes: m.total_bytes,
     variants: m.variants.map(manifestOfVariant),
   }));
+}
+
+/** Nothing is loaded in a CLI process that lists the store: the scheduler status an idle server reports. */
+const NOTHING_LOADED: SchedulerStatus = {
+  draining: false,
+  parallel: 0,
+  queueSize: 0,
+  maxLoadedVariants: 0,
+  contextSize: 0,
+  running: 0,
+  queued: 0,
+  peakRunning: 0,
+  peakQueued: 0,
+  loading: [],
+  variants: [],
+  estimatedLoadedBytes: 0,
+  estimatedLoadedVramBytes: 0,
+};
+
+/**
+ * GET /api/models's body, from the server or built here from the store by the route's own mapping (`models list
+ * --json` prints it either way, so a script reads one shape whether a server answers or not).
+ */
+async function modelsListBody(server: ReflexiaClient | null, store: ModelStore): Promise<ModelsBody> {
+  if (server) return server.call<ModelsBody>("GET", "/api/models");
+  // The overview reads only list() and show() of the model service; the rest (pull, create, remove) is the server's.
+  const models: Pick<ModelService, "list" | "show"> = {
+    list: () => store.list(),
+    show: (ref, options) => store.show(ref, options),
+  };
+  const overview = createModelOverview({ models: models as ModelService, scheduler: { status: () => NOTHING_LOADED } });
+  return modelsBody(await overview.list());
 }
 
 /** What `models show` prints, from either source. */
@@ -346,26 +381,26 @@ export function registerModelsCommand(program: Command, getContext: () => Promis
     .action(
       run(async (opts: JsonFlag) => {
         const { store, server } = await getContext();
-        const all = await listModels(await server(), store);
-        if (opts.json) return printJson(all);
-        if (all.length === 0) {
+        const body = await modelsListBody(await server(), store);
+        if (opts.json) return printJson(body);
+        if (body.models.length === 0) {
           process.stdout.write(
             "no models in the store; try: reflexia models synth --shape tiny --quant q4_0,f16 --name tiny\n",
           );
           return;
         }
-        const rows = all.flatMap((m) =>
+        const rows = body.models.flatMap((m) =>
           m.variants.map((v) => ({
             name: m.name,
             tag: v.tag,
-            kind: v.kind ?? "local",
+            kind: v.kind,
             quant: v.quantization,
-            size: formatBytes(v.sizeBytes),
-            params: formatCount(v.parameterCount),
+            size: formatBytes(v.size_bytes),
+            params: formatCount(v.parameter_count),
             arch: v.architecture,
-            ctx: v.contextLength,
+            ctx: v.context_length,
             source: v.source.kind,
-            added: v.createdAt.slice(0, 19).replace("T", " "),
+            added: v.created_at.slice(0, 19).replace("T", " "),
           })),
         );
         process.stdout.write(table(rows) + "\n");
