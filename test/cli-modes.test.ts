@@ -119,6 +119,19 @@ describe("generate with an empty prompt", () => {
   }, 60_000);
 });
 
+describe("run MODEL with empty piped stdin and no prompt", () => {
+  it("loads the model and exits 0 without opening the chat, in both modes (as ollama run < /dev/null)", async () => {
+    for (const mode of MODES) {
+      const r = await cli(mode, ["run", `${TINY}:q4_0`]); // stdin: /dev/null
+      expect(r.code, `${mode}: ${r.stderr}`).toBe(0);
+      expect(r.stdout, mode).toBe("");
+      const missing = await cli(mode, ["run", "nope"]);
+      expect(missing.code, mode).toBe(1);
+      expect(missing.stderr, mode).toContain('model "nope" not found');
+    }
+  }, 60_000);
+});
+
 describe("a server that requires an API key", () => {
   it("is an error naming API_KEY and --local when the key is missing or wrong, never a silent embedded run", async () => {
     const loaded = liveServerConfig(home.home, { "auth.enabled": true, "auth.api_key": "sekret" });
