@@ -14,8 +14,13 @@ const MODES = ["server", "embedded"] as const;
 type Mode = (typeof MODES)[number];
 
 /** `reflexia …args` on the test home, through the server or with --local; stdin is empty (not a TTY). */
-const cli = (mode: Mode, args: string[], env: Record<string, string> = {}) =>
-  runCli(home.home, [...(mode === "embedded" ? ["--local"] : []), ...args], { REFLEXIA_HOST: server.url, ...env });
+const cli = (mode: Mode, args: string[], env: Record<string, string> = {}, input?: string) =>
+  runCli(
+    home.home,
+    [...(mode === "embedded" ? ["--local"] : []), ...args],
+    { REFLEXIA_HOST: server.url, ...env },
+    input,
+  );
 
 interface GenerateJson {
   text: string;
@@ -129,6 +134,23 @@ describe("run MODEL with empty piped stdin and no prompt", () => {
       expect(missing.code, mode).toBe(1);
       expect(missing.stderr, mode).toContain('model "nope" not found');
     }
+  }, 60_000);
+});
+
+describe("/show info in the chat", () => {
+  it("prints the same lines in both modes: the parameter size as 2.1M, the System and Parameters sections", async () => {
+    await createModel("info", `FROM ${TINY}:q4_0\nPARAMETER temperature 0.5\nPARAMETER stop "<x>"\nSYSTEM Be brief.\n`);
+    const infos: string[] = [];
+    for (const mode of MODES) {
+      const r = await cli(mode, ["chat", "--model", "info"], {}, "/show info\n/bye\n");
+      expect(r.code, `${mode}: ${r.stderr}`).toBe(0);
+      const info = r.stdout.slice(r.stdout.indexOf("  Model\n"), r.stdout.lastIndexOf(">>> /bye"));
+      expect(info, mode).toMatch(/^ {4}parameters {10}\d+(\.\d)?[KMB]$/m);
+      expect(info, mode).toContain("  System\n    Be brief.\n");
+      expect(info, mode).toMatch(/ {2}Parameters\n {4}temperature +0\.5\n {4}stop +"<x>"\n/);
+      infos.push(info);
+    }
+    expect(infos[1]).toBe(infos[0]);
   }, 60_000);
 });
 

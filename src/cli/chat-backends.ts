@@ -3,6 +3,7 @@
 import type { ReflexiaClient } from "../client/index.ts";
 import type { Config } from "../config/index.ts";
 import type { ChatMessage, Engine, LoadedModel } from "../engine/types.ts";
+import { ollamaShowBody } from "../http/routes/ollama/create-show.ts";
 import type { ModelStore, ResolvedModel } from "../registry/index.ts";
 import { samplingOfParameters } from "../services/apply-modelfile.ts";
 import { answerWithModel, openLocalModel, resolveLocalModel } from "../services/run-local-generation.ts";
@@ -37,6 +38,22 @@ export interface ChatBackend {
   info(): Promise<string[]>;
   switchModel(ref: string): Promise<void>;
   dispose(): Promise<void>;
+}
+
+type ShowBody = ReturnType<typeof ollamaShowBody>;
+
+/** /show info's lines from POST /api/show's body, as `ollama run`'s /show info prints them, in either mode. */
+function infoLines(s: ShowBody): string[] {
+  const arch = String(s.model_info["general.architecture"] ?? s.details.family);
+  return [
+    `  Model`,
+    `    architecture        ${arch}`,
+    `    parameters          ${s.details.parameter_size}`,
+    `    context length      ${String(s.model_info[`${arch}.context_length`] ?? "")}`,
+    `    quantization        ${s.details.quantization_level}`,
+    ...(s.system ? [`  System`, `    ${s.system}`] : []),
+    ...(s.parameters ? [`  Parameters`, ...s.parameters.split("\n").map((l) => `    ${l}`)] : []),
+  ];
 }
 
 export function createServerChatBackend(client: ReflexiaClient, model: string): ChatBackend {
@@ -76,24 +93,7 @@ export function createServerChatBackend(client: ReflexiaClient, model: string): 
         throw e;
       }
     },
-    async info() {
-      const s = await client.call<{
-        details: { family: string; parameter_size: string; quantization_level: string };
-        model_info: Record<string, unknown>;
-        system: string;
-        parameters: string;
-      }>("POST", "/api/show", { model: current });
-      const arch = String(s.model_info["general.architecture"] ?? s.details.family);
-      return [
-        `  Model`,
-        `    architecture        ${arch}`,
-        `    parameters          ${s.details.parameter_size}`,
-        `    context length      ${String(s.model_info[`${arch}.context_length`] ?? "")}`,
-        `    quantization        ${s.details.quantization_level}`,
-        ...(s.system ? [`  System`, `    ${s.system}`] : []),
-        ...(s.parameters ? [`  Parameters`, ...s.parameters.split("\n").map((l) => `    ${l}`)] : []),
-      ];
-    },
+    info: async () => infoLines(await client.call<ShowBody>("POST", "/api/show", { model: current })),
     async switchModel(ref) {
       await client.call("POST", "/api/show", { model: ref });
       current = ref;
@@ -133,16 +133,11 @@ export async function createLocalChatBackend(
       };
     },
     async info() {
+      // The server's /api/show body, built here (as `reflexia show` does embedded): /show info reads the same.
       const d = await deps.store.show(`${variant.name}:${variant.tag}`);
-      const s = d.manifest.modelfile;
-      return [
-        `  Model`,
-        `    architecture        ${d.gguf.architecture}`,
-        `    parameters          ${d.gguf.parameterCount}`,
-        `    context length      ${d.gguf.contextLength}`,
-        `    quantization        ${d.quantization}`,
-        ...(s?.system ? [`  System`, `    ${s.system}`] : []),
-      ];
+      return infoLines(
+        ollamaShowBody(d, { verbose: false, engineFim: deps.config.engine.backend !== "node-llama-cpp" }),
+      );
     },
     async switchModel(ref) {
       const next = await resolveLocalModel(deps.store, deps.config, ref);

@@ -10,18 +10,27 @@ export interface CliRun {
   stderr: string;
 }
 
-/** `reflexia ...args` with REFLEXIA_HOME=home (and `env` on top), run in home; resolves when it exits. */
-export function runCli(home: string, args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+/**
+ * `reflexia ...args` with REFLEXIA_HOME=home (and `env` on top), run in home; resolves when it exits. stdin is empty
+ * (/dev/null), or `input` piped.
+ */
+export function runCli(
+  home: string,
+  args: string[],
+  env: Record<string, string> = {},
+  input?: string,
+): Promise<CliRun> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [REFLEXIA_BIN, ...args], {
       env: { ...process.env, REFLEXIA_HOME: home, ...env },
       cwd: home,
-      stdio: ["ignore", "pipe", "pipe"],
+      stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
     });
+    child.stdin?.end(input);
     let stdout = "";
     let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
+    child.stdout!.on("data", (d) => (stdout += d));
+    child.stderr!.on("data", (d) => (stderr += d));
     child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });
 }
