@@ -1,5 +1,6 @@
-// Streaming responses (SSE and NDJSON) over a running inference: headers go out once a sequence is held, so
-// errors before that (queue full, unknown model) still get their status; errors after it end the stream.
+// Streaming responses (SSE and NDJSON) over a running inference: headers go out once a sequence is held (on a
+// remote variant, once its first piece arrived), so errors before that (queue full, unknown model, no upstream
+// endpoint left) still get their status; errors after it end the stream.
 import type { OutgoingHttpHeaders, ServerResponse } from "node:http";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { ReflexiaError } from "../errors/index.ts";
@@ -59,6 +60,12 @@ export interface StreamFormat<T> {
  * Runs `run` with hooks that open the stream on start and write each text piece. Resolves once the stream is
  * open (the route returns the reply) or rejects with the error that prevented it from opening.
  *
+ * A remote variant's stream opens with its first piece (or its end, when no text came), not when its slot is held:
+ * until then a failure is retried on another endpoint (or, untagged, on another variant) and, when none is left, is a
+ * status of its own (503 RFX_UPSTREAM_UNAVAILABLE with Retry-After, 502 RFX_UPSTREAM_ERROR) in the route's error
+ * shape, as a buffered request's is. The first piece goes out in the same write turn as the headers, so the time to
+ * the first token is unchanged.
+ *
  * Once open, the response is written directly (reply.hijack()): one res.write per piece, where a piped stream cost
  * a transform, a readable push and a 'data' event per token on the thread the decode loop shares its cores with.
  * The headers fastify's hooks set on the reply (security, CORS, rate limit) go out with it; onResponse hooks (request
@@ -71,6 +78,8 @@ export async function streamInference<T>(
 ): Promise<FastifyReply> {
   let stream: ServerResponse | null = null;
   let meta: ReflexiaMeta | null = null;
+  /** Set once `run` failed before the stream opened: its error is the response; later hooks are dropped. */
+  let refused = false;
   let markStarted!: () => void;
   const started = new Promise<void>((r) => (markStarted = r));
   const write = (s: string | null): void => {
@@ -88,7 +97,7 @@ export async function streamInference<T>(
   };
   shutdown.addEventListener("abort", onShutdown, { once: true });
   const open = (m: ReflexiaMeta): void => {
-    if (stream) return;
+    if (stream || refused) return;
     meta = m;
     const headers: OutgoingHttpHeaders = {
       ...(reply.getHeaders() as OutgoingHttpHeaders),
@@ -107,17 +116,27 @@ export async function streamInference<T>(
     markStarted();
   };
   const work = run({
-    onStart: open,
+    onStart: (m) => {
+      // A remote variant's headers wait for its first piece (a later onStart, e.g. a fallback variant, replaces m).
+      if (m.kind === "remote" && !stream) meta = m;
+      else open(m);
+    },
     onText: (t) => {
-      if (meta) write(format.text(t, meta));
+      if (!meta) return;
+      open(meta);
+      write(format.text(t, meta));
     },
   }).then(
     (outcome) => {
-      if (!stream || !meta) return;
+      if (!meta) return;
+      open(meta);
       finish(format.done(outcome, meta));
     },
     (err) => {
-      if (!stream) throw err;
+      if (!stream) {
+        refused = true;
+        throw err;
+      }
       finish(format.error(toHttpError(err)));
     },
   );

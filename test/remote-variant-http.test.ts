@@ -1,0 +1,139 @@
+// Remote variants through the HTTP routes, against a scripted OpenAI-compatible upstream on loopback and a port
+// nothing listens on.
+import { createServer, type Server } from "node:http";
+import OpenAI from "openai";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  buildTestApp,
+  createTinyHome,
+  errorOf,
+  parseNdjson,
+  parseSse,
+  testConfig,
+  TINY,
+  type TestApp,
+  type TinyHome,
+} from "./support/server-fixture.ts";
+import { createFakeEngine } from "./support/fake-engine.ts";
+
+let home: TinyHome;
+let t: TestApp;
+let upstream: Server;
+let up: string;
+let dead: string;
+
+/** An upstream that streams "Hel" "lo" for model "ok" and refuses model "refuse" with a 400. */
+function startUpstream(): Promise<Server> {
+  const server = createServer((req, res) => {
+    let raw = "";
+    req.on("data", (d) => (raw += d));
+    req.on("end", () => {
+      if (req.url?.endsWith("/models")) return res.end(JSON.stringify({ data: [] }));
+      const body = JSON.parse(raw) as { model: string };
+      if (body.model === "refuse") {
+        res.writeHead(400, { "content-type": "application/json" });
+        return res.end(JSON.stringify({ error: { message: "no such thing" } }));
+      }
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      for (const p of ["Hel", "lo"]) res.write(`data: ${JSON.stringify({ choices: [{ delta: { content: p } }] })}\n\n`);
+      res.write(`data: ${JSON.stringify({ choices: [{ delta: {}, finish_reason: "stop" }] })}\n\n`);
+      res.write(`data: ${JSON.stringify({ choices: [], usage: { prompt_tokens: 3, completion_tokens: 2 } })}\n\n`);
+      res.end("data: [DONE]\n\n");
+    });
+  });
+  return new Promise((r) => server.listen(0, "127.0.0.1", () => r(server)));
+}
+
+const portOf = (s: Server): number => (s.address() as { port: number }).port;
+
+beforeAll(async () => {
+  home = await createTinyHome(["q4_0"]);
+  upstream = await startUpstream();
+  up = `http://127.0.0.1:${portOf(upstream)}/v1`;
+  const closed = await startUpstream();
+  dead = `http://127.0.0.1:${portOf(closed)}/v1`;
+  await new Promise((r) => closed.close(r));
+  const add = (name: string, tag: string, url: string, upstreamModel = "ok") =>
+    home.store.addRemote({ name, tag, remote: { endpoints: [url], upstreamModel } });
+  await add("dead", "f16", dead);
+  await add("bad", "f16", up, "refuse");
+  await add("good", "f16", up);
+  await add("gone", "f16", up);
+  await add("rep", "f16", dead);
+  // The tiny family: local q4_0, remote f16 on the dead port.
+  await add(TINY, "f16", dead);
+  t = await buildTestApp({ store: home.store, engine: createFakeEngine(), config: testConfig(home.home) });
+}, 60_000);
+
+afterAll(async () => {
+  await t?.app.close();
+  t?.services.remote.close();
+  upstream?.closeAllConnections();
+  await new Promise((r) => upstream?.close(r));
+  await home?.cleanup();
+});
+
+const post = (url: string, payload: Record<string, unknown>) => t.app.inject({ method: "POST", url, payload });
+const messages = [{ role: "user", content: "hi" }];
+
+describe("a streamed request to a remote variant that fails before its first piece", () => {
+  it("gets 503 RFX_UPSTREAM_UNAVAILABLE with Retry-After when no endpoint is left (OpenAI, Responses, Ollama)", async () => {
+    for (const [url, payload] of [
+      ["/v1/chat/completions", { model: "dead:f16", messages, stream: true }],
+      ["/v1/completions", { model: "dead:f16", prompt: "hi", stream: true }],
+      ["/v1/responses", { model: "dead:f16", input: "hi", stream: true }],
+    ] as const) {
+      const res = await post(url, payload);
+      expect(res.statusCode, url).toBe(503);
+      expect(res.headers["retry-after"], url).toMatch(/^\d+$/);
+      expect(res.headers["content-type"], url).toMatch(/application\/json/);
+      expect(errorOf(res.json()), url).toMatchObject({ code: "RFX_UPSTREAM_UNAVAILABLE", ollama: false });
+    }
+    for (const [url, payload] of [
+      ["/api/chat", { model: "dead:f16", messages }],
+      ["/api/generate", { model: "dead:f16", prompt: "hi" }],
+    ] as const) {
+      const res = await post(url, payload);
+      expect(res.statusCode, url).toBe(503);
+      expect(res.headers["retry-after"], url).toMatch(/^\d+$/);
+      // Ollama's shape: the message as a string.
+      expect(errorOf(res.json()), url).toMatchObject({ ollama: true });
+      expect(errorOf(res.json()).message, url).toMatch(/no healthy endpoint of dead/);
+    }
+  });
+
+  it("is an APIError with status 503 to the openai SDK (so its retry logic applies)", async () => {
+    const url = await t.app.listen({ host: "127.0.0.1", port: 0 });
+    const openai = new OpenAI({ baseURL: `${url}/v1`, apiKey: "none", maxRetries: 0 });
+    const failed = openai.chat.completions.create({
+      model: "dead:f16",
+      messages: [{ role: "user", content: "hi" }],
+      stream: true,
+    });
+    await expect(failed).rejects.toMatchObject({ status: 503, code: "RFX_UPSTREAM_UNAVAILABLE" });
+  });
+
+  it("gets 502 RFX_UPSTREAM_ERROR when the upstream refuses it", async () => {
+    const res = await post("/v1/chat/completions", { model: "bad:f16", messages, stream: true });
+    expect(res.statusCode).toBe(502);
+    expect(errorOf(res.json())).toMatchObject({ code: "RFX_UPSTREAM_ERROR" });
+    const ollama = await post("/api/chat", { model: "bad:f16", messages });
+    expect(ollama.statusCode).toBe(502);
+    expect(errorOf(ollama.json()).message).toMatch(/no such thing/);
+  });
+
+  it("streams as before when the upstream answers: role chunk, pieces, [DONE]", async () => {
+    const res = await post("/v1/chat/completions", { model: "good:f16", messages, stream: true });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers["x-reflexia-variant"]).toBe("good:f16");
+    const events = parseSse(res.body) as any[];
+    expect(events[0].choices[0].delta).toEqual({ role: "assistant", content: "" });
+    expect(events.map((e) => e.choices?.[0]?.delta?.content ?? "").join("")).toBe("Hello");
+    expect(events.at(-1)).toBe("[DONE]");
+    const ollama = await post("/api/chat", { model: "good:f16", messages });
+    expect(ollama.statusCode).toBe(200);
+    const lines = parseNdjson(ollama.body) as any[];
+    expect(lines.map((l) => l.message.content).join("")).toBe("Hello");
+    expect(lines.at(-1)!.done).toBe(true);
+  });
+});
