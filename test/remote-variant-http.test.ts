@@ -137,3 +137,38 @@ describe("a streamed request to a remote variant that fails before its first pie
     expect(lines.at(-1)!.done).toBe(true);
   });
 });
+
+describe("a deleted or replaced remote variant", () => {
+  const scrape = () => t.services.metrics.registry.metrics();
+  const statusVariants = async () =>
+    ((await t.app.inject({ method: "GET", url: "/api/status" })).json() as { remote: { variant: string }[] }).remote;
+
+  it("leaves the upstream metrics and /api/status when deleted", async () => {
+    expect((await post("/v1/chat/completions", { model: "gone:f16", messages })).statusCode).toBe(200);
+    expect(await scrape()).toMatch(/reflexia_upstream_endpoint_healthy\{model="gone"/);
+    expect((await statusVariants()).map((r) => r.variant)).toContain("gone:f16");
+    const del = await t.app.inject({ method: "DELETE", url: "/api/delete", payload: { model: "gone:f16" } });
+    expect(del.statusCode).toBe(200);
+    expect(await scrape()).not.toMatch(/reflexia_upstream_\w+\{[^}]*model="gone"/);
+    expect((await statusVariants()).map((r) => r.variant)).not.toContain("gone:f16");
+  });
+
+  it("leaves only its new endpoints' series when replaced", async () => {
+    // Its dead endpoint is ejected (and reported unhealthy) by a request.
+    expect((await post("/v1/chat/completions", { model: "rep:f16", messages })).statusCode).toBe(503);
+    const deadSeries = `reflexia_upstream_endpoint_healthy{model="rep",quantization="f16",endpoint="${dead}"} 0`;
+    expect(await scrape()).toContain(deadSeries);
+    const created = await post("/api/create", {
+      model: "rep:f16",
+      stream: false,
+      remote: { urls: [up], upstream_model: "ok", force: true },
+    });
+    expect(created.statusCode).toBe(200);
+    expect(await scrape()).not.toContain(`model="rep",quantization="f16",endpoint="${dead}"`);
+    expect((await statusVariants()).map((r) => r.variant)).not.toContain("rep:f16");
+    expect((await post("/v1/chat/completions", { model: "rep:f16", messages })).statusCode).toBe(200);
+    expect(await scrape()).toContain(
+      `reflexia_upstream_endpoint_healthy{model="rep",quantization="f16",endpoint="${up}"} 1`,
+    );
+  });
+});

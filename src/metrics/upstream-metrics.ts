@@ -1,7 +1,7 @@
 // Remote upstream metrics per {model, quantization, endpoint}: attempts, errors by kind, in-flight, latency, TTFT
 // and endpoint health; implements the upstream room's sink.
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
-import type { UpstreamLabels, UpstreamMetricsSink } from "../upstream/index.ts";
+import { UPSTREAM_ERROR_KINDS, type UpstreamLabels, type UpstreamMetricsSink } from "../upstream/index.ts";
 
 type Labels = "model" | "quantization" | "endpoint";
 
@@ -67,6 +67,11 @@ export function createUpstreamMetrics(registry: Registry): UpstreamMetrics {
     },
     setInFlight: (labels, n) => m.inFlight.set(labels, n),
     setHealthy: (labels, healthy) => m.healthy.set(labels, healthy ? 1 : 0),
+    forget(labels) {
+      for (const outcome of ["ok", ...UPSTREAM_ERROR_KINDS]) m.requests.remove({ ...labels, outcome });
+      for (const kind of UPSTREAM_ERROR_KINDS) m.errors.remove({ ...labels, kind });
+      for (const metric of [m.inFlight, m.duration, m.ttft, m.healthy]) metric.remove(labels);
+    },
   };
   return { ...m, sink };
 }

@@ -184,7 +184,16 @@ export function createServices(options: CreateServicesOptions): Services {
   });
   const models = createModelService({
     store,
-    scheduler,
+    // A delete, or a create/copy/add over a variant with other contents, unloads it through here: a remote
+    // variant's endpoint pool goes with it (health checks, metric series, /api/status entry).
+    scheduler: {
+      ...scheduler,
+      unload: async (ref) => {
+        const n = await scheduler.unload(ref);
+        remote.forget(ref);
+        return n;
+      },
+    },
     registry: config.registry,
     onRemoved: (name, quantizations) => metrics.inference.forgetModel(name, quantizations),
   });

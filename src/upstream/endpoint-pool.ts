@@ -37,6 +37,11 @@ export interface EndpointPool {
   checkNow(): Promise<void>;
   /** Stops the health checks and wakes every waiter with RFX_UPSTREAM_UNAVAILABLE. */
   close(): void;
+  /**
+   * Stops the health checks only (the variant was deleted or replaced): a model still holding the pool finishes
+   * what it runs, with passive ejection alone.
+   */
+  retire(): void;
 }
 
 /** Kinds that say the endpoint itself is in trouble (a 4xx or a client abort says nothing about it). */
@@ -216,5 +221,6 @@ export function createEndpointPool(options: EndpointPoolOptions): EndpointPool {
       clearInterval(timer);
       wake();
     },
+    retire: () => clearInterval(timer),
   };
 }

@@ -1,9 +1,10 @@
 // Every remote variant's endpoint pool, kept across loads and unloads so endpoint health outlives a keep-alive:
-// the scheduler loads a remote variant through here as it loads a local one through the engine.
+// the scheduler loads a remote variant through here as it loads a local one through the engine. A variant deleted or
+// replaced is forgotten: its pool's health checks stop and its metric series and /api/status entry go.
 import type { LoadedModel } from "../engine/types.ts";
 import { createEndpointPool, normalizeBaseUrl, type EndpointPool } from "./endpoint-pool.ts";
 import { createRemoteModel } from "./remote-model.ts";
-import type { EndpointHealth, RemoteSpec, UpstreamMetricsSink } from "./types.ts";
+import type { EndpointHealth, RemoteSpec, UpstreamLabels, UpstreamMetricsSink } from "./types.ts";
 
 export interface RemoteDefaults {
   timeoutSeconds: number;
@@ -42,8 +43,14 @@ export interface RemoteBackend {
   parallelOf(spec: RemoteSpec): number;
   /** A LoadedModel over the variant's pool (created on first use). */
   load(variant: RemoteVariantRef): LoadedModel;
-  /** Endpoint health of every variant used since start. */
+  /** Endpoint health of every variant used since start (and not deleted or replaced since). */
   status(): RemoteVariantHealth[];
+  /**
+   * The variant `name:tag` was deleted or its spec replaced: its pool stops its health checks and leaves status(),
+   * and its endpoints' metric series are removed (a model still holding the pool finishes its requests unreported).
+   * The next load of a variant of that name makes a fresh pool.
+   */
+  forget(key: string): void;
   /** The pool of a variant, once used (tests and /api/status). */
   poolOf(key: string): EndpointPool | undefined;
   close(): void;
@@ -51,19 +58,58 @@ export interface RemoteBackend {
 
 export function createRemoteBackend(options: RemoteBackendOptions): RemoteBackend {
   const { defaults, metrics } = options;
-  const pools = new Map<string, { digest: string; pool: EndpointPool; spec: RemoteSpec; apiKey?: string }>();
+  /** Whether a pool still reports, and every series label set it reported under (removed when it is forgotten). */
+  interface Reporting {
+    live: boolean;
+    labels: Map<string, UpstreamLabels>;
+  }
+  interface PoolEntry {
+    digest: string;
+    pool: EndpointPool;
+    spec: RemoteSpec;
+    apiKey?: string;
+    /** The pool's metrics: silent once the variant is forgotten, so a late report cannot bring a series back. */
+    sink?: UpstreamMetricsSink;
+    reporting: Reporting;
+  }
+  const pools = new Map<string, PoolEntry>();
   const capOf = (spec: RemoteSpec): number => spec.maxConcurrent ?? defaults.maxConcurrent;
 
-  const poolFor = (v: RemoteVariantRef) => {
+  const sinkOf = (r: Reporting, m: UpstreamMetricsSink): UpstreamMetricsSink => {
+    const seen = (l: UpstreamLabels): boolean => {
+      if (r.live) r.labels.set(l.endpoint, l);
+      return r.live;
+    };
+    return {
+      observeAttempt: (l, outcome, seconds, ttft) => seen(l) && m.observeAttempt(l, outcome, seconds, ttft),
+      setInFlight: (l, n) => seen(l) && m.setInFlight(l, n),
+      setHealthy: (l, healthy) => seen(l) && m.setHealthy(l, healthy),
+      forget: (l) => m.forget(l),
+    };
+  };
+
+  const drop = (key: string, entry: PoolEntry, how: "close" | "retire"): void => {
+    if (pools.get(key) === entry) pools.delete(key);
+    entry.reporting.live = false;
+    if (how === "close") entry.pool.close();
+    else entry.pool.retire();
+    for (const l of entry.reporting.labels.values()) metrics?.forget(l);
+  };
+
+  const poolFor = (v: RemoteVariantRef): PoolEntry => {
     const key = `${v.name}:${v.tag}`;
     const existing = pools.get(key);
     if (existing && existing.digest === v.digest) return existing;
-    existing?.pool.close();
+    if (existing) drop(key, existing, "close");
     const apiKey = options.readApiKey(v.remote, key);
-    const entry = {
+    const reporting: Reporting = { live: true, labels: new Map() };
+    const sink = metrics && sinkOf(reporting, metrics);
+    const entry: PoolEntry = {
       digest: v.digest,
       spec: v.remote,
       apiKey,
+      sink,
+      reporting,
       pool: createEndpointPool({
         endpoints: v.remote.endpoints.map(normalizeBaseUrl),
         maxConcurrent: capOf(v.remote),
@@ -71,7 +117,7 @@ export function createRemoteBackend(options: RemoteBackendOptions): RemoteBacken
         healthIntervalMs: defaults.healthIntervalSeconds * 1000,
         ejectBaseMs: defaults.ejectBaseSeconds * 1000,
         labels: { model: v.name, quantization: v.quantization },
-        metrics,
+        metrics: sink,
       }),
     };
     pools.set(key, entry);
@@ -81,7 +127,7 @@ export function createRemoteBackend(options: RemoteBackendOptions): RemoteBacken
   return {
     parallelOf: (spec) => spec.endpoints.length * capOf(spec),
     load(v) {
-      const { pool, spec, apiKey } = poolFor(v);
+      const { pool, spec, apiKey, sink } = poolFor(v);
       return createRemoteModel({
         path: `remote://${v.name}:${v.tag}`,
         upstreamModel: spec.upstreamModel,
@@ -92,7 +138,7 @@ export function createRemoteBackend(options: RemoteBackendOptions): RemoteBacken
         parallel: spec.endpoints.length * capOf(spec),
         contextSize: defaults.contextSize,
         extraBody: spec.extraBody,
-        metrics,
+        metrics: sink,
       });
     },
     status: () =>
@@ -102,6 +148,10 @@ export function createRemoteBackend(options: RemoteBackendOptions): RemoteBacken
         endpoints: e.pool.status(),
       })),
     poolOf: (key) => pools.get(key)?.pool,
+    forget(key) {
+      const entry = pools.get(key);
+      if (entry) drop(key, entry, "retire");
+    },
     close() {
       for (const e of pools.values()) e.pool.close();
       pools.clear();

@@ -74,4 +74,6 @@ export interface UpstreamMetricsSink {
   ): void;
   setInFlight(labels: UpstreamLabels, n: number): void;
   setHealthy(labels: UpstreamLabels, healthy: boolean): void;
+  /** Removes every series of an endpoint (its variant was deleted or its spec replaced). */
+  forget(labels: UpstreamLabels): void;
 }
