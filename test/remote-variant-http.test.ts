@@ -16,6 +16,9 @@ import {
 } from "./support/server-fixture.ts";
 import { createFakeEngine } from "./support/fake-engine.ts";
 
+const COMPLEX =
+  "Implement a thread-safe LRU cache in TypeScript with O(1) get/put, then prove its amortized complexity:\n```ts\nclass LRU<K, V> { get(k: K): V | undefined { /* TODO */ } }\n```\nDerive $T(n) = \\sum_{i=1}^{n} O(1) = O(n)$ and explain the invariants, edge cases and a benchmark plan.";
+
 let home: TinyHome;
 let t: TestApp;
 let upstream: Server;
@@ -170,5 +173,27 @@ describe("a deleted or replaced remote variant", () => {
     expect(await scrape()).toContain(
       `reflexia_upstream_endpoint_healthy{model="rep",quantization="f16",endpoint="${up}"} 1`,
     );
+  });
+});
+
+describe("an untagged request whose choice is a remote variant never used yet, on a dead endpoint", () => {
+  it("falls back to the local variant on its first request, buffered and streamed", async () => {
+    const r = await post("/v1/chat/completions", {
+      model: TINY,
+      messages: [{ role: "user", content: COMPLEX }],
+      max_tokens: 4,
+    });
+    expect(r.statusCode).toBe(200);
+    expect(r.json().reflexia).toMatchObject({ variant: `${TINY}:q4_0`, kind: "local" });
+    expect(r.json().reflexia.detail).toContain(`${TINY}:f16 left out: every endpoint is ejected after failures`);
+    // The ejection has run out by now or not: either way the streamed answer comes from the local variant.
+    const s = await post("/v1/chat/completions", {
+      model: TINY,
+      messages: [{ role: "user", content: `${COMPLEX} Again.` }],
+      max_tokens: 4,
+      stream: true,
+    });
+    expect(s.statusCode).toBe(200);
+    expect(s.headers["x-reflexia-variant"]).toBe(`${TINY}:q4_0`);
   });
 });

@@ -13,6 +13,7 @@ import type {
   ToolDefinition,
 } from "../engine/types.ts";
 import { ReflexiaError } from "../errors/index.ts";
+import { parseModelRef } from "../registry/index.ts";
 import type { ReflexiaMetrics } from "../metrics/index.ts";
 import type { Scheduler } from "../scheduler/index.ts";
 import type { RagAnswerInfo, RagAugmenter, RagRequestOptions, RagSourceInfo } from "./rag/rag-augment.ts";
@@ -298,7 +299,7 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
     load_ms: Math.round(loadMs * 100) / 100,
   });
 
-  return {
+  const service: InferenceService = {
     limits: () => ({ maxTokens: contextSize - 1, defaultMaxTokens, maxPromptChars: config.server.max_prompt_chars }),
     async run(req, hooks = {}) {
       const t0 = performance.now();
@@ -504,6 +505,25 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
         totalMs: performance.now() - t0,
         meta,
       };
+    },
+  };
+  return {
+    limits: service.limits,
+    async run(req, hooks = {}) {
+      try {
+        return await service.run(req, hooks);
+      } catch (e) {
+        // An untagged request whose choice was a remote variant with no endpoint left (it fails before any text,
+        // having ejected what it tried) is chosen again, once: the selector now leaves that variant out when the
+        // model has another, so a first request to a dead endpoint falls back as later ones do.
+        if (
+          !(e instanceof ReflexiaError && e.code === "RFX_UPSTREAM_UNAVAILABLE") ||
+          req.signal?.aborted ||
+          parseModelRef(req.model ?? config.models.default).tag !== undefined
+        )
+          throw e;
+        return service.run(req, hooks);
+      }
     },
   };
 }
