@@ -39,7 +39,17 @@ export type { CopyModelOptions, ImportOllamaOptions, QuantizeIntoOptions, Quanti
 /** What callers get: the catalog's public half (the staging primitives stay with the ways in) plus the ways in. */
 export interface ModelStore extends Pick<
   ModelCatalog,
-  "root" | "list" | "variants" | "catalogStamp" | "resolve" | "show" | "add" | "addRemote" | "remove" | "copy"
+  | "root"
+  | "list"
+  | "variants"
+  | "catalogStamp"
+  | "resolve"
+  | "show"
+  | "add"
+  | "addRemote"
+  | "remove"
+  | "copy"
+  | "checkCopy"
 > {
   /** Downloads a GGUF over HTTP(S) with resume, checks size, sha256 and format, then adds it. */
   pull(url: string, options: PullOptions): Promise<PullResult>;
@@ -86,7 +96,7 @@ export function createStoreFromConfig(
 
 export function createModelStore(options: ModelStoreOptions): ModelStore {
   const catalog = createModelCatalog(options);
-  const { root, list, variants, catalogStamp, resolve, show, add, addRemote, remove, copy } = catalog;
+  const { root, list, variants, catalogStamp, resolve, show, add, addRemote, remove, copy, checkCopy } = catalog;
   return {
     root,
     list,
@@ -98,6 +108,7 @@ export function createModelStore(options: ModelStoreOptions): ModelStore {
     addRemote,
     remove,
     copy,
+    checkCopy,
     pull: (url, opts) => pullModel(catalog, url, opts),
     pullFromRegistry: (name, opts) =>
       pullFromRegistry(catalog, name, { parameterProblem: options.parameterProblem, ...opts }),

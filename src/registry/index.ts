@@ -20,7 +20,7 @@ export {
 } from "./read-ollama-models.ts";
 export { feedHash } from "./atomic-fs.ts";
 export { type ParameterProblem } from "./ollama-text-layers.ts";
-export { compareByPrecision, fileTypePrecision } from "./file-types.ts";
+export { assertTagFitsFileType, compareByPrecision, fileTypePrecision } from "./file-types.ts";
 export { quantizeFile, UNQUANTIZED_FILE_TYPES, validateQuantizations } from "./quantize-variants.ts";
 export { tempPath } from "./atomic-fs.ts";
 export * from "./types.ts";

@@ -97,6 +97,11 @@ export interface ModelCatalog {
   remove(ref: string): Promise<ModelManifest[]>;
   /** New manifests for `dst` pointing at the blobs of `src` (no bytes are copied). */
   copy(src: string, dst: string, options?: CopyModelOptions): Promise<ModelManifest[]>;
+  /**
+   * What copy(src, dst) would refuse regardless of the destination's contents, refused without writing: a missing
+   * source, a destination tag that names another quantization than the file's. (A taken destination is copy's.)
+   */
+  checkCopy(src: string, dst: string): Promise<void>;
   /** The manifest of `name:tag`, or undefined when there is none (or it is unreadable). */
   readManifest(name: string, tag: string): Promise<ModelManifest | undefined>;
   /** Where the blob of `digest` (`sha256:<hex>` or hex) lives. */
@@ -632,23 +637,33 @@ export function createModelCatalog(options: ModelCatalogOptions): ModelCatalog {
     });
   }
 
-  async function copy(src: string, dst: string, opts: CopyModelOptions = {}): Promise<ModelManifest[]> {
+  /** The variants a copy of `src` to `dst` writes (each source variant and its destination tag), checked. */
+  async function planCopy(src: string, dst: string) {
     const from = parseModelRef(src);
     const to = parseModelRef(dst);
     const sources = from.tag || to.tag ? [(await resolve(src)).manifest] : await variants(from.name);
     if (sources.length === 0) throw modelNotFound(formatModelRef(from));
+    const planned = sources.map((m) => ({ src: m, tag: to.tag ?? m.tag }));
+    // A tag that is a quantization name says what the file is, as add and pull hold it (a remote variant's
+    // quantization is its declared one).
+    for (const p of planned)
+      assertTagFitsFileType(
+        to.name,
+        p.tag,
+        isRemoteManifest(p.src) ? p.src.quantization : p.src.fileType,
+        (t) => `${to.name}:${t}`,
+      );
+    return { to, planned };
+  }
+
+  async function checkCopy(src: string, dst: string): Promise<void> {
+    await planCopy(src, dst);
+  }
+
+  async function copy(src: string, dst: string, opts: CopyModelOptions = {}): Promise<ModelManifest[]> {
+    const { to, planned } = await planCopy(src, dst);
     return locked(async () => {
       const created: ModelManifest[] = [];
-      const planned = sources.map((m) => ({ src: m, tag: to.tag ?? m.tag }));
-      // A tag that is a quantization name says what the file is, as add and pull hold it (a remote variant's
-      // quantization is its declared one).
-      for (const p of planned)
-        assertTagFitsFileType(
-          to.name,
-          p.tag,
-          isRemoteManifest(p.src) ? p.src.quantization : p.src.fileType,
-          (t) => `${to.name}:${t}`,
-        );
       if (!opts.force)
         for (const p of planned) if (await readManifest(to.name, p.tag)) throw modelExists(`${to.name}:${p.tag}`);
       for (const p of planned) {
@@ -714,6 +729,7 @@ export function createModelCatalog(options: ModelCatalogOptions): ModelCatalog {
     addRemote,
     remove,
     copy,
+    checkCopy,
     readManifest,
     blobPath,
     ensureDirs,

@@ -2,8 +2,8 @@
 // never changed (as Ollama's create with quantize). /api/create and the embedded `reflexia create -q` share it.
 import type { Quantization } from "../config/index.ts";
 import { ReflexiaError } from "../errors/index.ts";
-import { readGgufHeader } from "../gguf/index.ts";
-import { fileTypePrecision } from "./file-types.ts";
+import { readModelHeader } from "../gguf/index.ts";
+import { assertTagFitsFileType, fileTypePrecision } from "./file-types.ts";
 import { mergeModelfile, modelExists, modelNotFound, type ModelCatalog } from "./model-catalog.ts";
 import { assertTag, formatModelRef, parseModelRef } from "./parse-model-ref.ts";
 import { quantizeFile, UNQUANTIZED_FILE_TYPES } from "./quantize-variants.ts";
@@ -53,10 +53,13 @@ export async function quantizeInto(
   const assertFree = async (tag: string) => {
     if (!force && (await catalog.readManifest(dest.name, tag))) throw modelExists(`${dest.name}:${tag}`);
   };
+  // The new file is q: a destination tag naming another quantization is refused before anything is quantized.
+  const fits = (tag: string) => assertTagFitsFileType(dest.name, tag, q, (t) => `${dest.name}:${t}`);
   if ("file" in from) {
     const tag = assertTag(dest.tag ?? "latest");
+    fits(tag);
     await assertFree(tag);
-    const { fileType } = await readGgufHeader(from.file);
+    const { fileType } = await readModelHeader(from.file);
     const source = opts.source ?? { kind: "file" as const, from: from.file };
     if (fileType === q)
       return catalog.add(from.file, { name: dest.name, tag, source, modelfile: opts.modelfile, force });
@@ -73,6 +76,7 @@ export async function quantizeInto(
   }
   const src = parseModelRef(from.model);
   const tag = assertTag(dest.tag ?? q);
+  fits(tag);
   const all = await catalog.variants(src.name);
   if (all.length === 0) throw modelNotFound(formatModelRef(src));
   const sibling = all.find((v) => v.tag === q && v.quantization === q);

@@ -1,9 +1,10 @@
 // Model administration for the APIs: list, show, running variants, copy, delete (unloading first) and create.
 import { normalizeQuantization, type Config, type Quantization } from "../config/index.ts";
-import { readGgufHeader } from "../gguf/index.ts";
-import { ReflexiaError } from "../errors/index.ts";
+import { readModelHeader } from "../gguf/index.ts";
+import { isReflexiaError, ReflexiaError } from "../errors/index.ts";
 import {
   assertDigest,
+  assertTagFitsFileType,
   fileTypePrecision,
   parseModelRef,
   type AddRemoteOptions,
@@ -68,8 +69,9 @@ export interface ModelService {
 }
 
 /**
- * `files` as Ollama sends them, checked: one GGUF blob the store holds; the destination tag is free; a `quantize`
- * is no more precise than the file (llama.cpp cannot restore precision a file does not have).
+ * `files` as Ollama sends them, checked: one GGUF blob the store holds, a model llama.cpp can load (its header read,
+ * not its data); a destination tag that names a quantization is the new file's; a `quantize` is no more precise than
+ * the file (llama.cpp cannot restore precision a file does not have).
  */
 async function checkFilesOf(
   store: ModelStore,
@@ -93,9 +95,17 @@ async function checkFilesOf(
       { digest },
     );
   try {
-    parseModelRef(req.model);
+    const to = parseModelRef(req.model);
+    const { fileType } = await readModelHeader(blob.path).catch((e: unknown) => {
+      // The blob's path is the store's: name the request's file and digest instead.
+      if (isReflexiaError(e) && e.code === "RFX_INVALID_GGUF")
+        throw new ReflexiaError("RFX_INVALID_GGUF", e.message.replace(blob.path, `files.${file} (${digest})`), {
+          digest,
+        });
+      throw e;
+    });
+    assertTagFitsFileType(to.name, to.tag ?? "latest", q ?? fileType, (t) => `${to.name}:${t}`);
     if (!q) return { digest, blob };
-    const { fileType } = await readGgufHeader(blob.path);
     if (fileTypePrecision(q) > fileTypePrecision(fileType))
       throw new ReflexiaError(
         "RFX_VALIDATION",
@@ -232,12 +242,13 @@ export function createModelService(deps: {
       }
       if (req.from === undefined)
         throw new ReflexiaError("RFX_VALIDATION", 'create needs "from" (a model) or "files" (an uploaded GGUF blob)');
-      const from = parseModelRef(req.from);
+      parseModelRef(req.from);
       const to = parseModelRef(req.model);
-      const q = req.quantize ? normalizeQuantization(req.quantize) : undefined;
-      const sources =
-        from.tag || to.tag || q ? [(await store.resolve(req.from)).manifest] : await store.variants(from.name);
-      if (sources.length === 0) await store.resolve(req.from); // RFX_MODEL_NOT_FOUND with the store's wording
+      if (!req.quantize) return store.checkCopy(req.from, req.model); // the copy createModel makes
+      const q = normalizeQuantization(req.quantize);
+      await store.resolve(req.from); // RFX_MODEL_NOT_FOUND with the store's wording
+      // The new file is q (quantizeInto holds the same before it quantizes).
+      assertTagFitsFileType(to.name, to.tag ?? q, q, (t) => `${to.name}:${t}`);
     },
     create: (req, onStatus) => replacing(parseModelRef(req.model).name, () => createModel(req, onStatus)),
   };
@@ -281,6 +292,8 @@ export function createModelService(deps: {
     const fromRef = req.from!;
     const settings = { modelfile: req.modelfile, force: true };
     if (!req.quantize) {
+      // What the copy would refuse is refused before its first status (a stream opens at the first one).
+      await store.checkCopy(fromRef, req.model);
       onStatus?.(`copying ${fromRef}`);
       return store.copy(fromRef, req.model, settings);
     }
