@@ -1,8 +1,9 @@
-// A light English stemmer shared by the built-in embedder's word features and the BM25 term analysis.
+// A light English stemmer for the built-in embedder's word features. The BM25 side does not use it: it stems as
+// LanceDB's full-text index does (src/rag/retrieve/snowball-english.ts).
 
 /**
  * Strips the commonest English inflections so "exports"/"exported"/"exporting" share one form. Changing it
- * changes the built-in embedder's vector space (bump its id) and the in-memory full-text index's terms.
+ * changes the built-in embedder's vector space: bump its id (stores of the old id then refuse to open).
  */
 export function stemEnglish(w: string): string {
   if (w.length <= 3 || /\d/.test(w)) return w;
