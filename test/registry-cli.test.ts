@@ -219,6 +219,15 @@ describe("models synth / list / show / quantize / cp / rm", () => {
     expect((await store.list()).map((m) => m.name)).toEqual(["t"]);
   });
 
+  it("show, cp and rm take a tag that is a quantization name in any case; a model name is matched as spelled", async () => {
+    expect((await cli("show", "t:Q8_0")).stdout).toMatch(/Quantization\s+q8_0/);
+    expect((await cli("cp", "t:Q8_0", "upper")).stdout).toMatch(/copied to upper:q8_0/);
+    const removed = JSON.parse((await cli("rm", "upper:Q8_0", "--json")).stdout);
+    expect(removed.removed.map((m: { name: string; tag: string }) => `${m.name}:${m.tag}`)).toEqual(["upper:q8_0"]);
+    expect((await store.list()).map((m) => m.name)).toEqual(["t"]);
+    await expectCleanFailure("RFX_MODEL_NOT_FOUND", "show", "T:q8_0");
+  });
+
   it("add and pull succeed through the CLI", async () => {
     expect((await cli("add", gguf.path, "--name", "added")).stdout).toMatch(/^added added:f16 /);
     const pulled = JSON.parse(

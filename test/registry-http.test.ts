@@ -7,6 +7,7 @@ import { createFakeEngine } from "./support/fake-engine.ts";
 import {
   buildTestApp,
   createTinyHome,
+  errorOf,
   testConfig,
   TINY,
   type TestApp,
@@ -138,5 +139,57 @@ describe("/api/create: what needs no long work is refused before the first byte,
 
   it("from a model that is not there", async () => {
     await expectRefusedBeforeStream({ model: "x", from: `${TINY}:q5_k_m` }, 404, /not found/);
+  });
+});
+
+const post = (url: string, payload: object, method: "POST" | "DELETE" = "POST") =>
+  t.app.inject({ method, url, payload });
+
+// A model reference whose tag is a quantization name is taken in any case (README: quantization names are taken in any
+// case; Ollama users write `:Q4_K_M`): requests, show, delete, a copy or create source. Names are matched as spelled.
+describe("a quantization tag in upper case names the stored variant", () => {
+  it("/api/generate, /api/chat and /v1/chat/completions run the pinned variant", async () => {
+    const gen = await post("/api/generate", {
+      model: `${TINY}:Q8_0`,
+      prompt: "hi",
+      stream: false,
+      options: { num_predict: 1 },
+    });
+    expect(gen.statusCode, gen.body).toBe(200);
+    const chat = await post("/api/chat", {
+      model: `${TINY}:Q4_0`,
+      messages: [{ role: "user", content: "hi" }],
+      stream: false,
+      options: { num_predict: 1 },
+    });
+    expect(chat.statusCode, chat.body).toBe(200);
+    const openai = await post("/v1/chat/completions", {
+      model: `${TINY}:Q8_0`,
+      messages: [{ role: "user", content: "hi" }],
+      max_tokens: 1,
+    });
+    expect(openai.statusCode, openai.body).toBe(200);
+    // Loaded under the stored spelling: one variant each, no second copy for the other spelling.
+    const ps = (await t.app.inject({ url: "/api/ps" })).json().models.map((m: { name: string }) => m.name);
+    expect(ps.sort()).toEqual([`${TINY}:q4_0`, `${TINY}:q8_0`]);
+  });
+
+  it("/api/show, and /api/copy, /api/create and /api/delete by it", async () => {
+    const show = await post("/api/show", { model: `${TINY}:Q8_0` });
+    expect(show.statusCode, show.body).toBe(200);
+    expect(show.json().details.quantization_level.toLowerCase()).toBe("q8_0");
+    expect((await post("/api/copy", { source: `${TINY}:Q4_0`, destination: "cased" })).statusCode).toBe(200);
+    const created = await post("/api/create", { model: "cased", from: `${TINY}:Q8_0`, stream: false });
+    expect(created.statusCode, created.body).toBe(200);
+    expect((await home.store.variants("cased")).map((v) => v.tag)).toEqual(["q4_0", "q8_0"]);
+    expect((await post("/api/delete", { model: "cased:Q4_0" }, "DELETE")).statusCode).toBe(200);
+    expect((await post("/api/delete", { model: "cased:Q8_0" }, "DELETE")).statusCode).toBe(200);
+    expect(await home.store.variants("cased")).toEqual([]);
+  });
+
+  it("a model name in another case is another name (not found)", async () => {
+    const res = await post("/api/show", { model: `${TINY.toUpperCase()}:q4_0` });
+    expect(res.statusCode).toBe(404);
+    expect(errorOf(res.json()).code).toBe("RFX_MODEL_NOT_FOUND");
   });
 });

@@ -185,6 +185,26 @@ describe("createModelStore: remove and copy share blobs safely", () => {
   });
 });
 
+describe("createModelStore: a tag that is a quantization name is looked up in any case", () => {
+  it("resolve, show, copy from and remove find the stored spelling; a label and a name are matched as spelled", async () => {
+    const store = freshStore();
+    await store.add(tiny.path, { name: "m", tag: "f16" });
+    // A tag published in upper case (hf.co/…:Q8_0 is stored as published).
+    await store.add(other.path, { name: "m", tag: "F16-label" });
+    await store.copy("m:f16", "p:F16");
+    expect((await store.resolve("m:F16")).manifest).toMatchObject({ name: "m", tag: "f16" });
+    expect((await store.resolve("p:f16")).manifest).toMatchObject({ name: "p", tag: "F16" });
+    expect((await store.show("m:F16")).tag).toBe("f16");
+    await expectCode(store.resolve("m:f16-LABEL"), "RFX_MODEL_NOT_FOUND");
+    await expectCode(store.resolve("M:f16"), "RFX_MODEL_NOT_FOUND");
+    const [c] = await store.copy("m:F16", "c");
+    expect(c).toMatchObject({ name: "c", tag: "f16", source: { kind: "copy", from: "m:f16" } });
+    expect((await store.remove("c:F16")).map((r) => `${r.name}:${r.tag}`)).toEqual(["c:f16"]);
+    expect((await store.remove("p:f16")).map((r) => `${r.name}:${r.tag}`)).toEqual(["p:F16"]);
+    expect((await store.list()).map((l) => l.name)).toEqual(["m"]);
+  });
+});
+
 describe("createModelStore: an empty home", () => {
   it("lists nothing and fails lookups without creating anything", async () => {
     const home = makeTempDir("rfx-home-");

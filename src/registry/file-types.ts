@@ -43,6 +43,11 @@ export function fileTypePrecision(fileType: string): number {
   return BITS_PER_WEIGHT[fileType] ?? 0;
 }
 
+/** Whether `tag` names a llama.cpp file type (a quantization), in any case: `Q4_K_M` does. */
+export function isQuantizationTag(tag: string): boolean {
+  return BITS_PER_WEIGHT[tag.toLowerCase()] !== undefined;
+}
+
 /** Sort comparator: lowest precision first, ties by name. */
 export function compareByPrecision(a: string, b: string): number {
   return fileTypePrecision(a) - fileTypePrecision(b) || a.localeCompare(b);
@@ -70,7 +75,7 @@ export function assertTagFitsFileType(
   advice: (fitting: string) => string = (t) => `--tag ${t} (or leave it out)`,
 ): void {
   const named = tag.toLowerCase();
-  if (BITS_PER_WEIGHT[named] === undefined || named === fileType.toLowerCase()) return;
+  if (!isQuantizationTag(named) || named === fileType.toLowerCase()) return;
   throw new ReflexiaError(
     "RFX_VALIDATION",
     `tag ${JSON.stringify(tag)} names the quantization ${named}, but the file is ${fileType}: use ${advice(tagFromFileType(fileType))}, or a tag that is not a quantization name`,

@@ -18,7 +18,14 @@ import {
 } from "../gguf/index.ts";
 import { copyFileHashed, feedHash, fsyncDir, fsyncFile, isOrphanTemp, tempPath, writeFileAtomic } from "./atomic-fs.ts";
 import { assertTagFitsFileType, compareByPrecision, tagFromFileType } from "./file-types.ts";
-import { assertModelName, assertTag, formatModelRef, lookupRef, parseModelRef } from "./parse-model-ref.ts";
+import {
+  assertModelName,
+  assertTag,
+  formatModelRef,
+  lookupRef,
+  parseModelRef,
+  type ModelRef,
+} from "./parse-model-ref.ts";
 import { isRemoteManifest, remoteManifest } from "./remote-variants.ts";
 import { withStoreLock } from "./store-lock.ts";
 import type {
@@ -329,21 +336,29 @@ export function createModelCatalog(options: ModelCatalogOptions): ModelCatalog {
     }
   }
 
+  /** The tags of the manifest files under `name` (one directory listing, no manifest read). */
+  async function storedTags(name: string): Promise<string[]> {
+    try {
+      return (await readdir(join(manifestsDir, ...name.split("/")), { withFileTypes: true }))
+        .filter((e) => e.isFile() && e.name.endsWith(".json") && !e.name.startsWith(TEMP_PREFIX))
+        .map((e) => e.name.slice(0, -5));
+    } catch {
+      return [];
+    }
+  }
+
+  /** `ref` as a lookup (lookupRef) among the tags stored or declared under its name. */
+  async function lookup(ref: ModelRef): Promise<ModelRef> {
+    if (ref.tag === undefined) return ref;
+    return lookupRef(ref, [...(await storedTags(ref.name)), ...declaredOf(ref.name).map((m) => m.tag)]);
+  }
+
   async function variants(name: string): Promise<ModelManifest[]> {
     assertModelName(name);
-    const dir = join(manifestsDir, ...name.split("/"));
-    let files: string[];
-    try {
-      files = (await readdir(dir, { withFileTypes: true }))
-        .filter((e) => e.isFile() && e.name.endsWith(".json") && !e.name.startsWith(TEMP_PREFIX))
-        .map((e) => e.name);
-    } catch {
-      files = [];
-    }
     const out: ModelManifest[] = [];
-    for (const f of files) {
-      const m = await readStoredManifest(name, f.slice(0, -5));
-      if (m) out.push({ ...m, name, tag: f.slice(0, -5) });
+    for (const tag of await storedTags(name)) {
+      const m = await readStoredManifest(name, tag);
+      if (m) out.push({ ...m, name, tag });
     }
     for (const m of declaredOf(name)) if (!out.some((o) => o.tag === m.tag)) out.push(m);
     return out.sort((a, b) => compareByPrecision(a.quantization, b.quantization) || a.tag.localeCompare(b.tag));
@@ -464,9 +479,10 @@ export function createModelCatalog(options: ModelCatalogOptions): ModelCatalog {
 
   async function resolve(ref: string, options: { requireBlob?: boolean } = {}): Promise<ResolvedModel> {
     const asked = parseModelRef(ref);
-    let manifest = asked.tag ? await readManifest(asked.name, asked.tag) : undefined;
-    // `name:latest` with no variant tagged latest is the untagged name (lookupRef).
-    const parsed = lookupRef(asked, manifest !== undefined);
+    // The tag as stored: `name:latest` with no variant tagged latest is the untagged name, a quantization is taken
+    // in any case (lookupRef).
+    const parsed = await lookup(asked);
+    let manifest = parsed.tag ? await readManifest(parsed.name, parsed.tag) : undefined;
     if (parsed.tag) {
       if (!manifest) {
         const tags = (await variants(parsed.name)).map((v) => v.tag);
@@ -613,20 +629,23 @@ export function createModelCatalog(options: ModelCatalogOptions): ModelCatalog {
   }
 
   async function remove(ref: string): Promise<ModelManifest[]> {
-    const parsed = parseModelRef(ref);
-    const lookup = async () =>
+    // A quantization tag in any case, as resolve takes it (`name:latest` stays a real tag: all of a name goes only
+    // when it is named without one).
+    const asked = parseModelRef(ref);
+    const parsed = asked.tag === "latest" ? asked : await lookup(asked);
+    const lookupTargets = async () =>
       parsed.tag
         ? [await readStoredManifest(parsed.name, parsed.tag)].filter((m): m is ModelManifest => Boolean(m))
         : (await variants(parsed.name)).filter((m) => m.source.kind !== "config");
-    if ((await lookup()).length === 0 && declaredOf(parsed.name, parsed.tag).length > 0)
+    if ((await lookupTargets()).length === 0 && declaredOf(parsed.name, parsed.tag).length > 0)
       throw new ReflexiaError(
         "RFX_VALIDATION",
         `${formatModelRef(parsed)} is declared in the config file (remote.models); remove it there`,
       );
     // Unknown refs fail before the lock, so a typo never creates or touches anything.
-    if ((await lookup()).length === 0) throw modelNotFound(formatModelRef(parsed));
+    if ((await lookupTargets()).length === 0) throw modelNotFound(formatModelRef(parsed));
     return locked(async () => {
-      const targets = await lookup();
+      const targets = await lookupTargets();
       if (targets.length === 0) throw modelNotFound(formatModelRef(parsed));
       // Manifests go first: after a crash at any point no manifest names a deleted blob.
       for (const m of targets) await rm(manifestPath(parsed.name, m.tag), { force: true });

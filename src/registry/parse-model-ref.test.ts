@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatModelRef, isValidModelName, parseModelRef } from "./parse-model-ref.ts";
+import { formatModelRef, isValidModelName, lookupRef, parseModelRef } from "./parse-model-ref.ts";
 
 describe("parseModelRef", () => {
   it("splits name:tag and keeps a bare name without tag", () => {
@@ -27,5 +27,21 @@ describe("parseModelRef", () => {
     }
     expect(isValidModelName("a/b/c/d/e")).toBe(false);
     expect(isValidModelName("x".repeat(129))).toBe(false);
+  });
+
+  it("lookupRef: a tag that is a quantization name in any case is the stored one; latest is the untagged name", () => {
+    const stored = ["q4_0", "Q8_0", "f16", "Q4_K_M", "q4_k_m", "v2"];
+    expect(lookupRef({ name: "m", tag: "Q4_0" }, stored)).toEqual({ name: "m", tag: "q4_0" });
+    expect(lookupRef({ name: "m", tag: "q8_0" }, stored)).toEqual({ name: "m", tag: "Q8_0" });
+    expect(lookupRef({ name: "m", tag: "F16" }, stored)).toEqual({ name: "m", tag: "f16" });
+    // Spelled as stored wins; else the lower-case spelling.
+    expect(lookupRef({ name: "m", tag: "Q4_K_M" }, stored)).toEqual({ name: "m", tag: "Q4_K_M" });
+    expect(lookupRef({ name: "m", tag: "q4_K_m" }, stored)).toEqual({ name: "m", tag: "q4_k_m" });
+    // A label is matched as spelled; an absent quantization stays as asked (not found by the caller).
+    expect(lookupRef({ name: "m", tag: "V2" }, stored)).toEqual({ name: "m", tag: "V2" });
+    expect(lookupRef({ name: "m", tag: "Q5_K_M" }, stored)).toEqual({ name: "m", tag: "Q5_K_M" });
+    expect(lookupRef({ name: "m", tag: "latest" }, stored)).toEqual({ name: "m" });
+    expect(lookupRef({ name: "m", tag: "latest" }, [...stored, "latest"])).toEqual({ name: "m", tag: "latest" });
+    expect(lookupRef({ name: "m" }, stored)).toEqual({ name: "m" });
   });
 });

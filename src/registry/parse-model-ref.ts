@@ -1,5 +1,6 @@
 // Parsing and validation of model references (`name` or `name:tag`), the only place that decides what a legal name is.
 import { ReflexiaError } from "../errors/index.ts";
+import { isQuantizationTag } from "./file-types.ts";
 
 /** A name is one or more `/`-separated segments; each starts with a letter or digit, so `..` can never escape the store. */
 const NAME_SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -67,13 +68,23 @@ function storedName(name: string): string {
 }
 
 /**
- * A reference as a lookup (never as a destination: create and copy to `name:latest` write a real `latest` tag).
- * Ollama reads an untagged name as `name:latest`, and many clients append `:latest`; here the untagged name is the
- * choice among the variants (adaptive for requests, the default variant for show and delete), so `name:latest`
- * means the untagged `name` unless a variant is tagged `latest` (`latestStored`), which then wins.
+ * A reference as a lookup among the tags stored under its name (never as a destination: create and copy to
+ * `name:latest` write a real `latest` tag). A stored tag spelled as asked is that variant. Ollama reads an untagged
+ * name as `name:latest`, and many clients append `:latest`; here the untagged name is the choice among the variants
+ * (adaptive for requests, the default variant for show and delete), so `name:latest` means the untagged `name`
+ * unless a variant is tagged `latest`, which then wins. A tag that is a quantization name is taken in any case, as
+ * quantizations are everywhere (`m:Q4_K_M` is the stored `m:q4_k_m`, and `m:q4_k_m` a pulled `m:Q4_K_M`); the
+ * lower-case spelling wins where both are stored. The name is matched as spelled (names are case-sensitive).
  */
-export function lookupRef(ref: ModelRef, latestStored: boolean): ModelRef {
-  return ref.tag === "latest" && !latestStored ? { name: ref.name } : ref;
+export function lookupRef(ref: ModelRef, storedTags: readonly string[]): ModelRef {
+  const { tag } = ref;
+  if (tag === undefined || storedTags.includes(tag)) return ref;
+  if (tag === "latest") return { name: ref.name };
+  if (!isQuantizationTag(tag)) return ref;
+  const lower = tag.toLowerCase();
+  const same = storedTags.filter((t) => t.toLowerCase() === lower).sort();
+  if (same.length === 0) return ref;
+  return { name: ref.name, tag: same.includes(lower) ? lower : same[0] };
 }
 
 export function formatModelRef(ref: ModelRef): string {

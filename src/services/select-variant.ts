@@ -160,10 +160,11 @@ export function createVariantSelector(options: VariantSelectorOptions): VariantS
     async select(ref, input) {
       const asked = parseModelRef(ref);
       const { manifests, variants, all } = await catalogOf(asked.name);
-      // `name:latest` with no variant tagged latest is the untagged name: the adaptive choice (lookupRef).
+      // `name:latest` with no variant tagged latest is the untagged name: the adaptive choice; `Q4_0` the stored
+      // `q4_0` (lookupRef).
       const parsed = lookupRef(
         asked,
-        manifests.some((m) => m.tag === asked.tag),
+        manifests.map((m) => m.tag),
       );
       if (manifests.length === 0) await resolveVariant(ref); // RFX_MODEL_NOT_FOUND in the store's words
       const pressureNow = memory ? memory.latest().pressure : null;
