@@ -461,6 +461,47 @@ describe("createScheduler", () => {
     expect(engine.loads.map((l) => l.path)).toEqual([old.path, replaced.path]);
   });
 
+  it("a remote variant whose spec was replaced (same remote:// path, new digest) is reloaded once its requests end", async () => {
+    const engine = createFakeEngine();
+    const models = new Map(
+      await Promise.all(
+        ["d1", "d2"].map(async (d) => [d, await engine.loadModel({ path: `remote://r:f16@${d}` })] as const),
+      ),
+    );
+    const loads: string[] = [];
+    const { scheduler } = setup({
+      remote: {
+        parallelOf: () => 2,
+        load: (v) => {
+          loads.push(v.digest);
+          return models.get(v.digest)!;
+        },
+      },
+    });
+    const spec = { endpoints: ["http://127.0.0.1:9/v1"], upstreamModel: "u" };
+    const variant = (digest: string): SchedulableVariant => ({
+      name: "r",
+      tag: "f16",
+      quantization: "f16",
+      path: "remote://r:f16",
+      sizeBytes: 0,
+      remote: spec,
+      manifest: { digest },
+    });
+    engine.hold();
+    const old = scheduler.run("r:f16", { variant: variant("d1") }, (l) =>
+      l.model.generate("x", { maxTokens: 1 }).then(() => l.model.path),
+    );
+    await waitFor(() => engine.held() === 1);
+    const next = scheduler.run("r:f16", { variant: variant("d2") }, (l) => Promise.resolve(l.model.path));
+    await new Promise((r) => setTimeout(r, 30));
+    expect(loads).toEqual(["d1"]);
+    engine.resume();
+    expect(await old).toBe("remote://r:f16@d1");
+    expect(await next).toBe("remote://r:f16@d2");
+    expect(loads).toEqual(["d1", "d2"]);
+  });
+
   it("unload() of a variant still loading waits for the load, then unloads it once its requests end", async () => {
     const { engine, scheduler } = setup({}, { loadDelayMs: 40 });
     const job = scheduler.run("m:a", {}, (l) => l.model.generate("x", { maxTokens: 2 }));

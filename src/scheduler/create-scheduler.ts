@@ -49,9 +49,19 @@ interface LoadedEntry {
   leases: number;
 }
 
+/**
+ * What a loaded entry answers for: a local variant's file (a settings-only change keeps it), a remote variant's spec
+ * digest (its path is always `remote://name:tag`, so a replaced spec — new endpoints — shows only in the digest).
+ */
+function contentOf(variant: SchedulableVariant): string {
+  return variant.remote ? `${variant.path}@${variant.manifest?.digest ?? ""}` : variant.path;
+}
+
 interface Loading {
   promise: Promise<LoadedEntry>;
-  /** The file being loaded (a replaced variant's next request must not be handed the old one). */
+  /** contentOf the variant being loaded (a replaced variant's next request must not be handed the old one). */
+  content: string;
+  /** Its file (an unload by path waits for it). */
   path: string;
   /** Updated once makeRoom has placed the load (RAM may shrink when layers go to the GPU). */
   estimatedBytes: number;
@@ -424,7 +434,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       const existing = loaded.get(key);
       // The store replaced the weights under this name:tag (create, copy or add over it): the loaded ones must not
       // answer for the new ones. Their requests finish on them; then they go, and this request loads the new file.
-      if (existing && existing.variant.path !== variant.path) {
+      if (existing && contentOf(existing.variant) !== contentOf(variant)) {
         existing.keepAliveMs = 0;
         if (existing.leases === 0) await unloadEntry(existing, "replaced");
         else await waitForChange();
@@ -439,11 +449,12 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       if (!pending) break;
       // A load of this file: its outcome is this request's (a failed load fails it too). A load of the file the
       // variant had before: wait for it, then it is replaced as above.
-      if (pending.path === variant.path) await pending.promise;
+      if (pending.content === contentOf(variant)) await pending.promise;
       else await pending.promise.catch(() => undefined);
     }
     const state: Loading = {
       promise: undefined as unknown as Promise<LoadedEntry>,
+      content: contentOf(variant),
       path: variant.path,
       estimatedBytes: estimateOf(variant, embedding),
       vramBytes: 0,
@@ -650,7 +661,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     },
     fit(variant, embedding = false) {
       const key = variantKey(variant, embedding);
-      if (loaded.get(key)?.variant.path === variant.path) return "loaded";
+      if (loaded.get(key) && contentOf(loaded.get(key)!.variant) === contentOf(variant)) return "loaded";
       if (!memory || variant.remote) return "fits";
       const estimate = estimateOf(variant, embedding);
       const budget = memory.budgetBytes();
