@@ -286,6 +286,18 @@ export function createModelCatalog(options: ModelCatalogOptions): ModelCatalog {
   const declared = options.declared ?? [];
   const declaredOf = (name: string, tag?: string): ModelManifest[] =>
     declared.filter((m) => m.name === name && (tag === undefined || m.tag === tag));
+  /**
+   * A config-declared variant is changed where it is declared: a stored one of its name:tag would shadow it (the
+   * store takes precedence) while `rm` refuses it, so a write over it is refused as its removal is.
+   */
+  const assertNotDeclared = (name: string, tag: string): void => {
+    if (declaredOf(name, tag).length > 0)
+      throw new ReflexiaError(
+        "RFX_VALIDATION",
+        `${name}:${tag} is declared in the configuration (remote.models, from REFLEXIA_REMOTE_MODELS or the config file); change it there`,
+        { model: `${name}:${tag}` },
+      );
+  };
 
   async function readStoredManifest(name: string, tag: string): Promise<ModelManifest | undefined> {
     try {
@@ -398,6 +410,7 @@ export function createModelCatalog(options: ModelCatalogOptions): ModelCatalog {
       if (!force) {
         for (const s of staged) if (await readManifest(s.name, s.tag)) throw modelExists(`${s.name}:${s.tag}`);
       }
+      for (const s of staged) assertNotDeclared(s.name, s.tag);
       // Every way in reads its file with readModelHeader; this holds it for whatever is committed.
       for (const s of staged) {
         const problem = modelProblem(s.header);
@@ -618,6 +631,7 @@ export function createModelCatalog(options: ModelCatalogOptions): ModelCatalog {
   async function addRemote(opts: AddRemoteOptions): Promise<ModelManifest> {
     const m = { ...remoteManifest(opts, { kind: "remote", from: opts.remote.endpoints.join(",") }) };
     m.createdAt = new Date().toISOString();
+    assertNotDeclared(m.name, m.tag);
     return locked(async () => {
       if (!opts.force && (await readStoredManifest(m.name, m.tag))) throw modelExists(`${m.name}:${m.tag}`);
       await ensureDirs();
@@ -637,11 +651,8 @@ export function createModelCatalog(options: ModelCatalogOptions): ModelCatalog {
       parsed.tag
         ? [await readStoredManifest(parsed.name, parsed.tag)].filter((m): m is ModelManifest => Boolean(m))
         : (await variants(parsed.name)).filter((m) => m.source.kind !== "config");
-    if ((await lookupTargets()).length === 0 && declaredOf(parsed.name, parsed.tag).length > 0)
-      throw new ReflexiaError(
-        "RFX_VALIDATION",
-        `${formatModelRef(parsed)} is declared in the config file (remote.models); remove it there`,
-      );
+    if ((await lookupTargets()).length === 0)
+      for (const m of declaredOf(parsed.name, parsed.tag)) assertNotDeclared(m.name, m.tag);
     // Unknown refs fail before the lock, so a typo never creates or touches anything.
     if ((await lookupTargets()).length === 0) throw modelNotFound(formatModelRef(parsed));
     return locked(async () => {
@@ -663,6 +674,7 @@ export function createModelCatalog(options: ModelCatalogOptions): ModelCatalog {
     const sources = from.tag || to.tag ? [(await resolve(src)).manifest] : await variants(from.name);
     if (sources.length === 0) throw modelNotFound(formatModelRef(from));
     const planned = sources.map((m) => ({ src: m, tag: to.tag ?? m.tag }));
+    for (const p of planned) assertNotDeclared(to.name, p.tag);
     // A tag that is a quantization name says what the file is, as add and pull hold it (a remote variant's
     // quantization is its declared one).
     for (const p of planned)

@@ -81,7 +81,12 @@ describe("remote variants", () => {
     const r = await store.resolve("m:f16");
     expect(r).toMatchObject({ path: "remote://m:f16", remote: { endpoints: ["http://a:1/v1"], upstreamModel: "up" } });
     expect((await store.show("m:q8_0")).estimatedMemoryBytes).toBe(0);
-    await expect(store.remove("m:f16")).rejects.toThrow(/config file/);
+    await expect(store.remove("m:f16")).rejects.toThrow(/declared in the configuration .*; change it there/);
+    // Nor can a stored variant shadow it: forced remote, copy or add over its name:tag are refused as its removal is.
+    const over = { name: "m", tag: "f16", remote: { endpoints: ["http://c"], upstreamModel: "up" }, force: true };
+    await expect(store.addRemote(over)).rejects.toThrow(/m:f16 is declared in the configuration/);
+    await expect(store.copy("m:q8_0", "m:f16", { force: true })).rejects.toThrow(/m:f16 is declared/);
+    expect((await store.resolve("m:f16")).remote?.endpoints).toEqual(["http://a:1/v1"]);
     await expect(
       store.addRemote({ name: "m", tag: "q8_0", remote: { endpoints: ["http://c"], upstreamModel: "up" } }),
     ).rejects.toThrow(/already exists/);
