@@ -237,8 +237,9 @@ describe("openLanceDbStore", () => {
         Array.from({ length: 10 }, (_, c) => unitVector(dim, d * 10 + c)),
       ),
     );
-    // Room for about half the chunks: the first half fits, the commit of the second crosses the bound.
-    const maxBytes = 260_000;
+    // Room for the first half of the chunks, not both: the commit of the second crosses the bound (≈ 120 KB and
+    // 240 KB with the native int8 rows, ≈ 80 KB and 160 KB with the TypeScript float32 ones).
+    const maxBytes = 150_000;
     const store = await openLanceDbStore({
       dir: join(root, "bound"),
       dim,
@@ -266,6 +267,36 @@ describe("openLanceDbStore", () => {
       await store.optimize();
       expect((await store.indexInfo()).ann).toBe(true);
       expect((await store.verify()).memoryIndex).toBeUndefined();
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("bounds the in-memory index by what its chunks need, not by room reserved for growth", async () => {
+    const dim = 384;
+    const dir = join(root, "bound-data");
+    const memoryIndex = { maxBytes: 100_000, quantization: "int8" } as const;
+    const item = (d: number) => docWithChunks(`k${d}`, [unitVector(dim, d)]);
+    let store = await openLanceDbStore({ dir, dim, embedderId: "t", memoryIndex });
+    await store.commitDocuments([item(0), item(1)]);
+    await store.close();
+    // As a server starting on 2 chunks (the index is filled with room for exactly those) when one more arrives:
+    // growth used to reserve 256 rows (≈ 490 KB at 384-d int8) and count them, dropping the index at once.
+    store = await openLanceDbStore({ dir, dim, embedderId: "t", memoryIndex });
+    try {
+      await store.memoryIndexReady!();
+      await store.commitDocuments([item(2)]);
+      const info = store.memoryIndexInfo!();
+      expect(info).toMatchObject({ state: "serving", chunks: 3 });
+      // A 384-d row with its int8 copy, norm and flag: under 2 KB, counted for the 3 rows there are.
+      expect(info.vectorBytes / 3).toBeLessThan(2_000);
+      expect(info.bytes).toBeLessThan(20_000);
+      // Growth stays within the bound: the index serves until the chunks themselves no longer fit.
+      let d = 3;
+      while (store.memoryIndexInfo!().state === "serving" && d < 200) await store.commitDocuments([item(d++)]);
+      expect(store.memoryIndexInfo!().state).toBe("over_limit");
+      // Dropped only once the data itself outgrew the bound (a chunk here costs about 2.5 KB).
+      expect(d).toBeGreaterThan(30);
     } finally {
       await store.close();
     }

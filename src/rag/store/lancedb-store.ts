@@ -530,6 +530,7 @@ export async function openLanceDbStore(options: LanceDbStoreOptions): Promise<Ve
       quantization: memOptions.quantization,
       candidates: memOptions.candidates,
       forceJs: memOptions.forceJs,
+      maxBytes: memOptions.maxBytes,
     });
     mem = index;
     memLoaded = exclusive(async () => {

@@ -4,7 +4,7 @@
 import type { MemoryIndexQuantization } from "../../config/keys.ts";
 import type { DistanceMetric, RagChunk } from "../types.ts";
 import { createTextIndex } from "./text-index.ts";
-import { createVectorMatrix } from "./vector-matrix.ts";
+import { createVectorMatrix, vectorRowBytes } from "./vector-matrix.ts";
 import { distanceToScore, type EmbeddedChunk, type SearchHit } from "./vector-store.ts";
 
 export type { MemoryIndexQuantization };
@@ -20,14 +20,19 @@ export interface MemoryIndexOptions {
   candidates?: number;
   /** Scan with the TypeScript loop even when the native addon is built. Defaults to false. */
   forceJs?: boolean;
+  /**
+   * The bound the owner holds the index to (`stats().bytes`): growth never reserves vector rows past what fits in
+   * it, so memory held stays near what the data needs. Defaults to no bound (growth doubles).
+   */
+  maxBytes?: number;
 }
 
 export interface MemoryIndexStats {
   documents: number;
   chunks: number;
-  /** Everything below, added up. */
+  /** Everything below, added up: what the data needs, not room reserved for growth. */
   bytes: number;
-  /** The vector rows (float32, plus the int8 copy when quantized), as allocated. */
+  /** The vector rows in use (float32, plus the int8 copy when quantized). */
   vectorBytes: number;
   /** The BM25 postings and term dictionary. */
   textBytes: number;
@@ -76,7 +81,11 @@ function stringBytes(s: string): number {
 export function createMemoryIndex(options: MemoryIndexOptions): MemoryIndex {
   const { dim, metric, quantization } = options;
   const candidates = Math.max(1, options.candidates ?? 64);
-  const matrix = createVectorMatrix({ dim, metric, int8: quantization === "int8", forceJs: options.forceJs });
+  const matrixOptions = { dim, metric, int8: quantization === "int8", forceJs: options.forceJs };
+  const matrix = createVectorMatrix(matrixOptions);
+  const rowBytes = vectorRowBytes(matrixOptions);
+  /** Rows the matrix has room for: the index reserves them itself, so the matrix never grows on its own. */
+  let capacity = 0;
   const text = createTextIndex();
   let chunks: (RagChunk | undefined)[] = [];
   let ingests: string[] = [];
@@ -94,6 +103,14 @@ export function createMemoryIndex(options: MemoryIndexOptions): MemoryIndex {
     score: distanceToScore(distance, metric),
     distance,
   });
+
+  /** Makes room for `rows` rows: doubling (256 at least), but never past the rows that fit in `maxBytes`. */
+  const ensureRows = (rows: number): void => {
+    if (rows <= capacity) return;
+    const fit = options.maxBytes ? Math.floor(options.maxBytes / rowBytes) : Infinity;
+    capacity = Math.max(rows, Math.min(Math.max(capacity * 2, 256), fit));
+    matrix.reserve(capacity);
+  };
 
   const removeDocument = (documentId: string): void => {
     const d = docs.get(documentId);
@@ -137,6 +154,7 @@ export function createMemoryIndex(options: MemoryIndexOptions): MemoryIndex {
         chunkBytes += sizeOf(chunk);
         slots.push(slot);
       });
+      ensureRows(chunks.length);
       matrix.set(rows, vectors);
       live += slots.length;
       docs.set(documentId, { ingestId, slots });
@@ -167,11 +185,12 @@ export function createMemoryIndex(options: MemoryIndexOptions): MemoryIndex {
       const m = matrix.stats();
       const t = text.stats();
       const chunkArrays = chunks.length * 16;
+      const vectorBytes = m.rows * rowBytes;
       return {
         documents: docs.size,
         chunks: live,
-        bytes: m.bytes + t.bytes + chunkBytes + chunkArrays,
-        vectorBytes: m.bytes,
+        bytes: vectorBytes + t.bytes + chunkBytes + chunkArrays,
+        vectorBytes,
         textBytes: t.bytes,
         chunkBytes: chunkBytes + chunkArrays,
         quantization,
@@ -180,11 +199,14 @@ export function createMemoryIndex(options: MemoryIndexOptions): MemoryIndex {
     },
 
     reserve(n) {
+      if (n <= capacity) return;
       matrix.reserve(n);
+      capacity = n;
     },
 
     clear() {
       matrix.clear();
+      capacity = 0;
       text.clear();
       chunks = [];
       ingests = [];

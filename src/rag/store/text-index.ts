@@ -12,7 +12,7 @@ export interface TextIndexStats {
   postings: number;
   /** Postings of removed slots not purged yet. */
   deadPostings: number;
-  /** Approximate bytes held: postings, per-slot arrays and the term dictionary. */
+  /** Approximate bytes held: postings, the term dictionary and the per-slot arrays up to the highest slot used. */
   bytes: number;
 }
 
@@ -39,6 +39,8 @@ interface Postings {
 
 /** Rough V8 cost of a dictionary entry beyond its characters (Map slot, string header, Postings object). */
 const TERM_OVERHEAD_BYTES = 120;
+/** The per-slot arrays: length (float64), live flag (byte) and score accumulator (float64). */
+const SLOT_BYTES = 8 + 1 + 8;
 
 /** Counts each term of `text` once per occurrence, capped to what a Uint16 holds. */
 function termCounts(text: string): Map<string, number> {
@@ -59,6 +61,8 @@ export function createTextIndex(): TextIndex {
   /** Bytes of the postings arrays as allocated (kept current, so stats() is O(1)). */
   let postingBytes = 0;
   let dead = 0;
+  /** One past the highest slot ever added (until clear): what the per-slot arrays must hold. */
+  let extent = 0;
   const touched: number[] = [];
 
   const grow = (need: number) => {
@@ -77,6 +81,7 @@ export function createTextIndex(): TextIndex {
     add(slot, text) {
       grow(slot + 1);
       if (alive[slot]) throw new Error(`text index slot ${slot} is live`);
+      extent = Math.max(extent, slot + 1);
       const counts = termCounts(text);
       let len = 0;
       for (const [term, tf] of counts) {
@@ -191,13 +196,7 @@ export function createTextIndex(): TextIndex {
         terms: dict.size,
         postings,
         deadPostings: dead,
-        bytes:
-          postingBytes +
-          dictChars * 2 +
-          dict.size * TERM_OVERHEAD_BYTES +
-          lens.byteLength +
-          alive.byteLength +
-          acc.byteLength,
+        bytes: postingBytes + dictChars * 2 + dict.size * TERM_OVERHEAD_BYTES + extent * SLOT_BYTES,
       };
     },
 
@@ -212,6 +211,7 @@ export function createTextIndex(): TextIndex {
       postings = 0;
       postingBytes = 0;
       dead = 0;
+      extent = 0;
     },
   };
 }

@@ -18,7 +18,7 @@ export interface VectorMatrixStats {
   /** One past the highest row set. */
   rows: number;
   live: number;
-  /** Bytes allocated for the rows (capacity). */
+  /** Bytes allocated for the rows (capacity, which growth may have doubled past `rows`). */
   bytes: number;
   /** The kernel that scans: "avx512", "avx2", "scalar" (native, portable C++) or "js". */
   isa: string;
@@ -58,6 +58,19 @@ function loadNative(): NativeCtor | null {
     nativeCtor = null;
   }
   return nativeCtor;
+}
+
+/** Elements per row in the native matrix: its kernels consume whole blocks of 64 (native/src/vector-index.cpp). */
+const NATIVE_ROW_PAD = 64;
+
+/**
+ * Bytes one row takes in a matrix with these options: float32 elements, its norm and live flag, and with int8 the
+ * int8 copy and its scale (native rows are padded to whole kernel blocks; the TypeScript matrix keeps no int8 copy).
+ */
+export function vectorRowBytes(options: VectorMatrixOptions): number {
+  if (options.forceJs || !loadNative()) return options.dim * 4 + 4 + 1;
+  const stride = Math.ceil(options.dim / NATIVE_ROW_PAD) * NATIVE_ROW_PAD;
+  return stride * 4 + 4 + 1 + (options.int8 ? stride + 4 : 0);
 }
 
 /** Creates a matrix: native SIMD when available, else the TypeScript scan. */
