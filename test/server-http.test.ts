@@ -215,6 +215,15 @@ describe("server error table: every bad input is a 4xx with a code, and the serv
       // Not fastify's "… but content-type is set to 'application/json'": the client sent text/plain.
       message: "the request body is not valid JSON",
     },
+    {
+      // Streamed by default: refused before the stream opens, with its status, not as a 200 and an error line.
+      name: "quantize into a tag that names another quantization",
+      method: "POST",
+      url: "/api/models/quantize",
+      body: { from: `${TINY}:q8_0`, model: "qz:q8_0", quantize: "q4_0" },
+      status: 400,
+      code: "RFX_VALIDATION",
+    },
     { name: "unknown route", method: "GET", url: "/v1/nothing-here", status: 404, code: "RFX_NOT_FOUND" },
     { name: "wrong method", method: "GET", url: "/api/chat", status: 404, code: "RFX_NOT_FOUND" },
     {

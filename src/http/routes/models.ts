@@ -135,8 +135,11 @@ export function registerModelRoutes(app: RouteApp, deps: AppDeps): void {
         model,
       });
     }
+    const createRequest = { model, from: body.from, quantize };
+    // What the create itself refuses without quantizing (a destination tag that names another quantization…).
+    await deps.models.checkCreate(createRequest);
     const create = (onStatus?: (status: string, progress?: { completed: number; total: number }) => void) =>
-      deps.models.create({ model, from: body.from, quantize }, onStatus);
+      deps.models.create(createRequest, onStatus);
     if (body.stream === false) {
       const manifests = await create();
       return { status: "success", model, quantization: quantize, size_bytes: manifests[0]?.sizeBytes ?? null };
