@@ -63,6 +63,12 @@ beforeAll(async () => {
   await add("good", "f16", up);
   await add("gone", "f16", up);
   await add("rep", "f16", dead);
+  // Its key is read from a variable this server's environment lacks.
+  await home.store.addRemote({
+    name: "keyless",
+    tag: "f16",
+    remote: { endpoints: [up], upstreamModel: "ok", apiKeyEnv: "REFLEXIA_UPSTREAM_TEST_NEVER_SET" },
+  });
   // The tiny family: local q4_0, remote f16 on the dead port.
   await add(TINY, "f16", dead);
   t = await buildTestApp({ store: home.store, engine: createFakeEngine(), config: testConfig(home.home) });
@@ -195,5 +201,23 @@ describe("an untagged request whose choice is a remote variant never used yet, o
     });
     expect(s.statusCode).toBe(200);
     expect(s.headers["x-reflexia-variant"]).toBe(`${TINY}:q4_0`);
+  });
+});
+
+describe("an upstream key variable the server's environment lacks", () => {
+  it("is refused when the variant is declared over the API, and is the server's error (500) when one was stored", async () => {
+    const create = await post("/api/create", {
+      model: "keyed:f16",
+      remote: { urls: [up], upstream_model: "ok", api_key_env: "REFLEXIA_UPSTREAM_TEST_NEVER_SET" },
+    });
+    expect(create.statusCode).toBe(400);
+    expect(errorOf(create.json()).message).toContain(
+      "remote.api_key_env names REFLEXIA_UPSTREAM_TEST_NEVER_SET, which is not set in the server's environment",
+    );
+    expect((await post("/api/show", { model: "keyed:f16" })).statusCode).toBe(404);
+    const use = await post("/v1/chat/completions", { model: "keyless:f16", messages });
+    expect(use.statusCode).toBe(500);
+    expect(use.json().error).toMatchObject({ code: "RFX_ENGINE", type: "server_error" });
+    expect(use.json().error.message).toContain("REFLEXIA_UPSTREAM_TEST_NEVER_SET is not set on the server");
   });
 });

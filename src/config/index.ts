@@ -35,5 +35,5 @@ export {
   type LoadConfigOptions,
   type LoadedConfig,
 } from "./load-config.ts";
-export { readSecret, type SecretSource } from "./read-secret.ts";
+export { readSecret, secretVariableIsSet, type SecretSource } from "./read-secret.ts";
 export { assertJsonDepth, jsonDepth, MAX_JSON_DEPTH, MAX_STRUCTURE_DEPTH, nestingError } from "./nesting-limits.ts";

@@ -37,3 +37,11 @@ export function readSecret(
   }
   return undefined;
 }
+
+/** Whether the environment variable `name` holds a secret readSecret would take (set and not empty). */
+export function secretVariableIsSet(
+  name: string,
+  environment: Record<string, string | undefined> = process.env,
+): boolean {
+  return Boolean(environment[name]);
+}

@@ -4,6 +4,7 @@ import { availableParallelism } from "node:os";
 import { createResponseCache, type ResponseCache } from "../cache/index.ts";
 import { readSecret, type Config } from "../config/index.ts";
 import type { Engine } from "../engine/types.ts";
+import { ReflexiaError } from "../errors/index.ts";
 import { availableCpus, createMemoryMonitor, type MemoryMonitor } from "../memory/index.ts";
 import { createMetrics, type ReflexiaMetrics } from "../metrics/index.ts";
 import type { ModelStore } from "../registry/index.ts";
@@ -103,8 +104,18 @@ export function createServices(options: CreateServicesOptions): Services {
       ejectBaseSeconds: config.remote.eject_base_seconds,
       contextSize: config.models.context_size,
     },
-    readApiKey: (spec, variant) =>
-      readSecret({ file: spec.apiKeyFile, env: spec.apiKeyEnv }, `remote variant ${variant}`),
+    // A key that cannot be read is the server's configuration, not the request's fault: a 500 that says what to fix
+    // (RFX_CONFIG_INVALID is a 400, which would send the client looking at its own request).
+    readApiKey: (spec, variant) => {
+      try {
+        return readSecret({ file: spec.apiKeyFile, env: spec.apiKeyEnv }, `remote variant ${variant}`);
+      } catch (e) {
+        if (!(e instanceof ReflexiaError) || e.code !== "RFX_CONFIG_INVALID") throw e;
+        throw new ReflexiaError("RFX_ENGINE", `${e.message} on the server, so its upstream key cannot be sent`, {
+          variant,
+        });
+      }
+    },
     metrics: metrics.upstream.sink,
   });
 

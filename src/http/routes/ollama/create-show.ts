@@ -3,6 +3,7 @@
 import type { preValidationAsyncHookHandler } from "fastify";
 import { Type } from "typebox";
 import { ReflexiaError } from "../../../errors/index.ts";
+import { secretVariableIsSet } from "../../../config/index.ts";
 import type { Static } from "typebox";
 import {
   parseModelRef,
@@ -191,6 +192,14 @@ export function registerOllamaCreateShowRoutes(app: RouteApp, deps: AppDeps): vo
         throw new ReflexiaError("RFX_VALIDATION", `remote cannot be combined with ${f} (it describes a local model)`);
     const ref = parseModelRef(model);
     const tag = ref.tag ?? remote.quantization ?? "latest";
+    // The key is read from the server's environment at the first request: a variable that is not set there would
+    // make every request fail, so the variant is not declared until it is.
+    if (remote.api_key_env && !secretVariableIsSet(remote.api_key_env))
+      throw new ReflexiaError(
+        "RFX_VALIDATION",
+        `remote.api_key_env names ${remote.api_key_env}, which is not set in the server's environment; set it where the server runs (and restart it), then create the variant`,
+        { field: "remote.api_key_env" },
+      );
     try {
       await models.addRemote({
         name: ref.name,
