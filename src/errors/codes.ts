@@ -33,7 +33,8 @@ export const ERROR_CODES = {
   },
   RFX_INVALID_GGUF: {
     status: 422,
-    description: "The file is not a valid GGUF model (bad magic, truncated or unreadable, or no architecture or tensors to load).",
+    description:
+      "The file is not a valid GGUF model (bad magic, truncated or unreadable, or no architecture or tensors to load).",
   },
   RFX_EMPTY_DOCUMENT: { status: 422, description: "The document contains no extractable text." },
   RFX_CONTEXT_OVERFLOW: { status: 400, description: "The prompt does not fit in the model's context window." },
