@@ -3,6 +3,7 @@
 // do not use it; the usage log still gets one line per request.
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { routeAccessOf } from "../src/http/index.ts";
 import { createFakeEngine } from "./support/fake-engine.ts";
 import { buildTestApp, createTinyHome, errorOf, testConfig, TINY, type TinyHome } from "./support/server-fixture.ts";
 
@@ -133,6 +134,37 @@ describe("per-key quotas over HTTP", () => {
     });
     expect(refused.statusCode).toBe(429);
     expect(errorOf(refused.json()).message).toContain(`used ${used} of 1 tokens`);
+    await app.close();
+  });
+
+  it("the routes a quota counts are the ones that run a model, by each route's own flag", async () => {
+    const { app } = await buildTestApp({
+      store: home.store,
+      engine: createFakeEngine(),
+      config: testConfig(home.home),
+      rag: true,
+    });
+    await app.ready();
+    const counted = routeAccessOf(app)
+      .filter((r) => r.runsModel)
+      .map((r) => `${r.method} ${r.url}`)
+      .sort();
+    expect(counted).toEqual(
+      // (POST /api/benchmarks is flagged too; its routes exist only beside the server's benchmark jobs.)
+      [
+        "POST /api/chat",
+        "POST /api/documents",
+        "POST /api/embed",
+        "POST /api/embeddings",
+        "POST /api/generate",
+        "POST /api/rag/query",
+        "POST /api/upload",
+        "POST /v1/chat/completions",
+        "POST /v1/completions",
+        "POST /v1/embeddings",
+        "POST /v1/responses",
+      ].sort(),
+    );
     await app.close();
   });
 });

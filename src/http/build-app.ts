@@ -123,7 +123,7 @@ export function buildApp(appDeps: AppDeps): FastifyInstance {
         );
       }
       request.apiKeyName = name;
-      request.quotaAdmission = deps.usage?.admit(name, request.routeOptions.url ?? "");
+      request.quotaAdmission = deps.usage?.admit(name, request.routeOptions.config?.runsModel === true);
     });
   }
 

@@ -49,6 +49,8 @@ export interface RouteAccess {
   method: string;
   url: string;
   readonly public: boolean;
+  /** Its requests run a model: a key's quota counts and refuses them (config.runsModel, usage-accounting.ts). */
+  readonly runsModel: boolean;
   readonly bodySchema: unknown;
 }
 
@@ -70,6 +72,9 @@ export function trackRouteAccess(app: FastifyInstance): void {
         url: route.url,
         get public() {
           return route.config?.public === true;
+        },
+        get runsModel() {
+          return route.config?.runsModel === true;
         },
         get bodySchema() {
           return (route.schema as { body?: unknown } | undefined)?.body;

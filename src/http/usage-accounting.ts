@@ -8,6 +8,13 @@ import type { QuotaAdmission, UsageLedger } from "../services/usage-ledger.ts";
 import { requestOf } from "./streaming.ts";
 
 declare module "fastify" {
+  interface FastifyContextConfig {
+    /**
+     * True on the routes whose requests run a model (generation, embeddings, document ingestion and retrieval, a
+     * benchmark run): the only ones a key's quota counts and refuses. Defaults to false.
+     */
+    runsModel?: boolean;
+  }
   interface FastifyRequest {
     /** Name of the API key the request authenticated with ("anonymous" with auth off); set before parsing. */
     apiKeyName?: string;
@@ -19,6 +26,9 @@ declare module "fastify" {
     modelStarted?: boolean;
   }
 }
+
+/** The route config of a route whose requests run a model (see FastifyContextConfig.runsModel). */
+export const RUNS_MODEL = { runsModel: true } as const;
 
 /** Key name of requests when auth is off. */
 export const ANONYMOUS_KEY = "anonymous";

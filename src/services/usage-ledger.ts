@@ -36,21 +36,6 @@ export interface UsageLedgerOptions {
   now?: () => number;
 }
 
-/**
- * The routes whose requests run a model (generation and embeddings, on every API family): the only ones a quota
- * counts and refuses. Listing models, status and the like are free, so a client polling them keeps its quota.
- */
-export const MODEL_ROUTES: ReadonlySet<string> = new Set([
-  "/v1/chat/completions",
-  "/v1/completions",
-  "/v1/responses",
-  "/v1/embeddings",
-  "/api/generate",
-  "/api/chat",
-  "/api/embed",
-  "/api/embeddings",
-]);
-
 /** A request admitted under its key's quota: one request of the window is reserved for it. */
 export interface QuotaAdmission {
   /** Adds tokens the request's generation reported to the window at once, so later admissions see them. */
@@ -63,11 +48,12 @@ export interface UsageLedger {
   /** Records a finished request in the metrics and the log (status ≥ 400 counts as an error); quotas are apart. */
   record(entry: Omit<UsageRecord, "ts">): void;
   /**
-   * Admits a request of `key` to `route`: undefined when the route runs no model or the key has no quota; else
+   * Admits a request of `key`: undefined when its route runs no model (`runsModel`, the route's own flag: listing
+   * models, status and the like are free, so a client polling them keeps its quota) or the key has no quota; else
    * checks the quota and reserves one request in the same step (throws RFX_QUOTA_EXCEEDED, retryAfterSeconds = the
    * window's end, when the requests reserved or the tokens counted reached it).
    */
-  admit(key: string, route: string): QuotaAdmission | undefined;
+  admit(key: string, runsModel: boolean): QuotaAdmission | undefined;
   /** Where the log lives. */
   readonly logPath: string;
   /** Closes the log file (it reopens on the next record). */
@@ -157,9 +143,9 @@ export function createUsageLedger(options: UsageLedgerOptions): UsageLedger {
       }
     },
     close,
-    admit(key, route) {
+    admit(key, runsModel) {
       const q = quotaOf(key);
-      if (!q || !MODEL_ROUTES.has(route)) return undefined;
+      if (!q || !runsModel) return undefined;
       // Check and reserve in one synchronous step: no other admission can run between them.
       const w = windowOf(key, q.window_seconds);
       const over =

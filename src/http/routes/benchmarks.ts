@@ -1,6 +1,7 @@
 // Background benchmark runs over the API: POST /api/benchmarks starts one (one at a time), GET
 // /api/benchmarks/current follows it, POST /api/benchmarks/:id/cancel stops it, and GET /api/benchmarks lists
 // the stored runs with their JSON (GET /api/benchmarks/:id for one).
+import { RUNS_MODEL } from "../usage-accounting.ts";
 import { Type } from "typebox";
 import { type BenchmarkHistoryReader, type BenchmarkJobs } from "../../services/benchmark-jobs.ts";
 import { modelRefSchema } from "../schemas/common.ts";
@@ -51,7 +52,7 @@ export function registerBenchmarkRoutes(app: RouteApp, { jobs, history }: Benchm
     history.get(request.params.id),
   );
 
-  app.post("/api/benchmarks", { schema: { body: startBodySchema } }, async (request, reply) => {
+  app.post("/api/benchmarks", { schema: { body: startBodySchema }, config: RUNS_MODEL }, async (request, reply) => {
     const body = request.body;
     const job = await jobs.start(body);
     return reply.status(202).send({ job });

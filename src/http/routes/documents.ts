@@ -1,5 +1,6 @@
 // Document and retrieval routes: ingest (JSON and multipart upload), list/get/delete, retrieval-only queries,
 // store stats and verification. buildApp registers them when given RAG, so auth, limits and the error handler apply.
+import { RUNS_MODEL } from "../usage-accounting.ts";
 import multipart from "@fastify/multipart";
 import type { Config } from "../../config/index.ts";
 import { ReflexiaError } from "../../errors/index.ts";
@@ -129,7 +130,7 @@ export async function registerDocumentRoutes(app: RouteApp, options: DocumentRou
 
   app.post(
     "/api/documents",
-    { schema: { body: documentBodySchema }, bodyLimit: jsonBodyLimit },
+    { schema: { body: documentBodySchema }, bodyLimit: jsonBodyLimit, config: RUNS_MODEL },
     async (request, reply) => {
       const body = request.body;
       if (body.content !== undefined && body.content_base64 !== undefined) {
@@ -157,7 +158,7 @@ export async function registerDocumentRoutes(app: RouteApp, options: DocumentRou
       // files: 2 so that readUpload sees a second file and refuses it by name (busboy would only say "limit").
       limits: { fileSize: uploadLimit, files: 2, fields: 8, fieldSize: 64 * 1024, parts: 10, headerPairs: 100 },
     });
-    scope.post("/api/upload", async (request, reply) => {
+    scope.post("/api/upload", { config: RUNS_MODEL }, async (request, reply) => {
       const upload = await readUpload(request, checkClientFilename);
       const r = await rag.ingest({
         content: upload.content,
@@ -196,7 +197,7 @@ export async function registerDocumentRoutes(app: RouteApp, options: DocumentRou
     return { deleted: true, document: documentJson(d) };
   });
 
-  app.post("/api/rag/query", { schema: { body: ragQueryBodySchema } }, async (request) => {
+  app.post("/api/rag/query", { schema: { body: ragQueryBodySchema }, config: RUNS_MODEL }, async (request) => {
     const body = request.body;
     return ragQueryJson(
       body.query,

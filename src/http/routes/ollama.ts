@@ -1,5 +1,6 @@
 // Ollama-compatible routes: generate, chat, tags, ps, embed(dings), copy, delete, version (show, create, pull,
 // push and blobs live in routes/ollama/).
+import { RUNS_MODEL } from "../usage-accounting.ts";
 import type { FastifyReply } from "fastify";
 import {
   fixedSeed,
@@ -292,7 +293,7 @@ function refuseImages(model: string, images: string[] | undefined, where: string
 export function registerOllamaRoutes(app: RouteApp, deps: AppDeps): void {
   const { inference, embeddings, models, scheduler } = deps;
 
-  app.post("/api/generate", { schema: { body: generateBodySchema } }, async (request, reply) => {
+  app.post("/api/generate", { schema: { body: generateBodySchema }, config: RUNS_MODEL }, async (request, reply) => {
     const body = request.body;
     refuseThinking(body);
     refuseImages(body.model, body.images, "images");
@@ -385,7 +386,7 @@ export function registerOllamaRoutes(app: RouteApp, deps: AppDeps): void {
 
   app.post(
     "/api/chat",
-    { schema: { body: chatBodySchema }, config: { capabilities: ["json_mode", "tools"] } },
+    { schema: { body: chatBodySchema }, config: { ...RUNS_MODEL, capabilities: ["json_mode", "tools"] } },
     async (request, reply) => {
       const body = request.body;
       refuseThinking(body);
@@ -536,7 +537,7 @@ export function registerOllamaRoutes(app: RouteApp, deps: AppDeps): void {
     };
   });
 
-  app.post("/api/embed", { schema: { body: embedBodySchema } }, async (request, reply) => {
+  app.post("/api/embed", { schema: { body: embedBodySchema }, config: RUNS_MODEL }, async (request, reply) => {
     const body = request.body;
     const input = Array.isArray(body.input) ? body.input : body.input ? [body.input] : [];
     assertEmbedOptions(body.options, ["num_ctx"]);
@@ -560,17 +561,21 @@ export function registerOllamaRoutes(app: RouteApp, deps: AppDeps): void {
     };
   });
 
-  app.post("/api/embeddings", { schema: { body: legacyEmbeddingsBodySchema } }, async (request, reply) => {
-    const body = request.body;
-    assertEmbedOptions(body.options);
-    const out = await embeddings.embed({
-      model: body.model,
-      input: [body.prompt],
-      keepAliveSeconds: parseKeepAlive(body.keep_alive),
-      signal: clientAbortSignal(request, reply),
-    });
-    return { embedding: out.embeddings[0] ?? [] };
-  });
+  app.post(
+    "/api/embeddings",
+    { schema: { body: legacyEmbeddingsBodySchema }, config: RUNS_MODEL },
+    async (request, reply) => {
+      const body = request.body;
+      assertEmbedOptions(body.options);
+      const out = await embeddings.embed({
+        model: body.model,
+        input: [body.prompt],
+        keepAliveSeconds: parseKeepAlive(body.keep_alive),
+        signal: clientAbortSignal(request, reply),
+      });
+      return { embedding: out.embeddings[0] ?? [] };
+    },
+  );
 
   app.post("/api/copy", { schema: { body: copyBodySchema } }, async (request, reply) => {
     const body = request.body;

@@ -1,6 +1,7 @@
 // OpenAI's Responses API (POST /v1/responses), stateless: text or item input, instructions, function tools and their
 // outputs, text.format, streaming with the Responses event sequence. Nothing is stored, so previous_response_id
 // and conversation are refused.
+import { RUNS_MODEL } from "../usage-accounting.ts";
 import { randomBytes } from "node:crypto";
 import type { ChatMessage, ToolCall, ToolChoice, ToolDefinition } from "../../engine/types.ts";
 import { ReflexiaError } from "../../errors/index.ts";
@@ -188,7 +189,10 @@ export function registerResponsesRoutes(app: RouteApp, deps: AppDeps): void {
 
   app.post(
     "/v1/responses",
-    { schema: { body: responsesBodySchema }, config: { capabilities: ["json_mode", "tools"], openai: true } },
+    {
+      schema: { body: responsesBodySchema },
+      config: { capabilities: ["json_mode", "tools"], openai: true, ...RUNS_MODEL },
+    },
     async (request, reply) => {
       const body = request.body;
       if (body.previous_response_id || body.conversation) {

@@ -1,4 +1,5 @@
 // OpenAI-compatible routes: /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models.
+import { RUNS_MODEL } from "../usage-accounting.ts";
 import { randomBytes } from "node:crypto";
 import type { FastifyReply } from "fastify";
 import { MAX_TOP_LOGPROBS, type FinishReason, type SamplingOptions, type TokenLogprob } from "../../engine/types.ts";
@@ -216,7 +217,10 @@ export function registerOpenAiRoutes(app: RouteApp, deps: AppDeps): void {
 
   app.post(
     "/v1/chat/completions",
-    { schema: { body: chatCompletionBodySchema }, config: { ...OPENAI, capabilities: ["json_mode", "tools"] } },
+    {
+      schema: { body: chatCompletionBodySchema },
+      config: { ...OPENAI, ...RUNS_MODEL, capabilities: ["json_mode", "tools"] },
+    },
     async (request, reply) => {
       const body = request.body;
       // No stored-completions API here: store true would promise a completion to fetch or list later.
@@ -405,142 +409,150 @@ export function registerOpenAiRoutes(app: RouteApp, deps: AppDeps): void {
     },
   );
 
-  app.post("/v1/completions", { schema: { body: completionBodySchema }, config: OPENAI }, async (request, reply) => {
-    const body = request.body;
-    const prompts = promptsOf(body.prompt);
-    const n = choiceCount(body.n);
-    if (body.best_of !== undefined && body.best_of !== null && body.best_of !== 1)
-      throw new ReflexiaError("RFX_VALIDATION", "best_of is not supported (only 1); ask for n choices instead", {
-        field: "best_of",
-      });
-    const echo = body.echo === true;
-    const logprobs = body.logprobs ?? undefined;
-    if (logprobs !== undefined && logprobs > MAX_TOP_LOGPROBS)
-      throw new ReflexiaError("RFX_VALIDATION", `logprobs is ${logprobs}; at most ${MAX_TOP_LOGPROBS}`, {
-        field: "logprobs",
-      });
-    if (echo && logprobs !== undefined)
-      throw new ReflexiaError(
-        "RFX_VALIDATION",
-        "echo with logprobs is not supported: log-probabilities are computed for generated tokens only",
-        { field: "echo" },
-      );
-    const suffix = body.suffix ? body.suffix : undefined;
-    const base = samplingOf(body);
-    const sampling: SamplingOptions = {
-      ...base,
-      grammar: grammarForOutput(undefined, body.grammar, "grammar"),
-      logprobs,
-    };
-    const signal = clientAbortSignal(request, reply);
-    // Choice order as OpenAI's: every choice of the first prompt, then the second prompt's, …
-    const runs = prompts.flatMap((prompt) => Array.from({ length: n }, (_, i) => ({ prompt, i })));
-    const reqFor = (r: { prompt: string; i: number }): InferenceRequest => ({
-      kind: "completion",
-      model: body.model,
-      prompt: r.prompt,
-      suffix,
-      role: body.role,
-      sampling: { ...sampling, seed: choiceSeed(base.seed, r.i) },
-      keepAliveSeconds: parseKeepAlive(body.keep_alive),
-      signal,
-      rag: ragOptionOf(body),
-      cachePrompt: body.cache_prompt,
-    });
-    const id = newId("cmpl");
-    const created = nowSeconds();
-    const choice = (index: number, text: string, finish: string | null, lps?: TokenLogprob[]) => ({
-      text,
-      index,
-      logprobs: lps ? completionLogprobs(lps) : null,
-      finish_reason: finish,
-    });
-    const includeUsage = includeUsageOf(body);
-    if (body.stream) {
-      let variant = "";
-      const event = (c: ReturnType<typeof choice>, extra: Record<string, unknown> = {}) =>
-        sse({
-          id,
-          object: "text_completion",
-          created,
-          model: variant,
-          choices: [c],
-          ...(includeUsage ? { usage: null } : {}),
-          ...extra,
+  app.post(
+    "/v1/completions",
+    { schema: { body: completionBodySchema }, config: { ...OPENAI, ...RUNS_MODEL } },
+    async (request, reply) => {
+      const body = request.body;
+      const prompts = promptsOf(body.prompt);
+      const n = choiceCount(body.n);
+      if (body.best_of !== undefined && body.best_of !== null && body.best_of !== 1)
+        throw new ReflexiaError("RFX_VALIDATION", "best_of is not supported (only 1); ask for n choices instead", {
+          field: "best_of",
         });
-      return streamInference<InferenceOutcome[]>(
-        reply,
-        {
-          contentType: "text/event-stream; charset=utf-8",
-          start: (meta) => {
-            variant = meta.variant;
-            return echo ? runs.map((r, k) => event(choice(k, r.prompt, null))).join("") : null;
+      const echo = body.echo === true;
+      const logprobs = body.logprobs ?? undefined;
+      if (logprobs !== undefined && logprobs > MAX_TOP_LOGPROBS)
+        throw new ReflexiaError("RFX_VALIDATION", `logprobs is ${logprobs}; at most ${MAX_TOP_LOGPROBS}`, {
+          field: "logprobs",
+        });
+      if (echo && logprobs !== undefined)
+        throw new ReflexiaError(
+          "RFX_VALIDATION",
+          "echo with logprobs is not supported: log-probabilities are computed for generated tokens only",
+          { field: "echo" },
+        );
+      const suffix = body.suffix ? body.suffix : undefined;
+      const base = samplingOf(body);
+      const sampling: SamplingOptions = {
+        ...base,
+        grammar: grammarForOutput(undefined, body.grammar, "grammar"),
+        logprobs,
+      };
+      const signal = clientAbortSignal(request, reply);
+      // Choice order as OpenAI's: every choice of the first prompt, then the second prompt's, …
+      const runs = prompts.flatMap((prompt) => Array.from({ length: n }, (_, i) => ({ prompt, i })));
+      const reqFor = (r: { prompt: string; i: number }): InferenceRequest => ({
+        kind: "completion",
+        model: body.model,
+        prompt: r.prompt,
+        suffix,
+        role: body.role,
+        sampling: { ...sampling, seed: choiceSeed(base.seed, r.i) },
+        keepAliveSeconds: parseKeepAlive(body.keep_alive),
+        signal,
+        rag: ragOptionOf(body),
+        cachePrompt: body.cache_prompt,
+      });
+      const id = newId("cmpl");
+      const created = nowSeconds();
+      const choice = (index: number, text: string, finish: string | null, lps?: TokenLogprob[]) => ({
+        text,
+        index,
+        logprobs: lps ? completionLogprobs(lps) : null,
+        finish_reason: finish,
+      });
+      const includeUsage = includeUsageOf(body);
+      if (body.stream) {
+        let variant = "";
+        const event = (c: ReturnType<typeof choice>, extra: Record<string, unknown> = {}) =>
+          sse({
+            id,
+            object: "text_completion",
+            created,
+            model: variant,
+            choices: [c],
+            ...(includeUsage ? { usage: null } : {}),
+            ...extra,
+          });
+        return streamInference<InferenceOutcome[]>(
+          reply,
+          {
+            contentType: "text/event-stream; charset=utf-8",
+            start: (meta) => {
+              variant = meta.variant;
+              return echo ? runs.map((r, k) => event(choice(k, r.prompt, null))).join("") : null;
+            },
+            text: (piece) => piece,
+            done: (outcomes) =>
+              outcomes
+                .map((o, k) =>
+                  event(choice(k, "", finishReasonOf(o.finishReason)), { reflexia: o.meta, timings: timingsOf(o) }),
+                )
+                .join("") +
+              (includeUsage
+                ? sse({ id, object: "text_completion", created, model: variant, choices: [], usage: usageOf(outcomes) })
+                : "") +
+              "data: [DONE]\n\n",
+            error: (e) => sse(errorBody(e, "openai")) + "data: [DONE]\n\n",
           },
-          text: (piece) => piece,
-          done: (outcomes) =>
-            outcomes
-              .map((o, k) =>
-                event(choice(k, "", finishReasonOf(o.finishReason)), { reflexia: o.meta, timings: timingsOf(o) }),
-              )
-              .join("") +
-            (includeUsage
-              ? sse({ id, object: "text_completion", created, model: variant, choices: [], usage: usageOf(outcomes) })
-              : "") +
-            "data: [DONE]\n\n",
-          error: (e) => sse(errorBody(e, "openai")) + "data: [DONE]\n\n",
-        },
-        (hooks) =>
-          Promise.all(
-            runs.map((r, k) =>
-              inference.run(reqFor(r), {
-                onStart: hooks.onStart,
-                onText: (t, lps) => hooks.onText?.(event(choice(k, t, null, lps))),
-              }),
+          (hooks) =>
+            Promise.all(
+              runs.map((r, k) =>
+                inference.run(reqFor(r), {
+                  onStart: hooks.onStart,
+                  onText: (t, lps) => hooks.onText?.(event(choice(k, t, null, lps))),
+                }),
+              ),
             ),
-          ),
-      );
-    }
-    const outcomes = await Promise.all(runs.map((r) => inference.run(reqFor(r))));
-    const o0 = outcomes[0];
-    return sendBuffered(reply, o0.meta, {
-      id,
-      object: "text_completion",
-      created,
-      model: o0.meta.variant,
-      system_fingerprint: null,
-      choices: outcomes.map((o, k) =>
-        choice(k, echo ? runs[k].prompt + o.text : o.text, finishReasonOf(o.finishReason), o.logprobs),
-      ),
-      usage: usageOf(outcomes),
-      reflexia: o0.meta,
-      timings: timingsOf(o0),
-    });
-  });
+        );
+      }
+      const outcomes = await Promise.all(runs.map((r) => inference.run(reqFor(r))));
+      const o0 = outcomes[0];
+      return sendBuffered(reply, o0.meta, {
+        id,
+        object: "text_completion",
+        created,
+        model: o0.meta.variant,
+        system_fingerprint: null,
+        choices: outcomes.map((o, k) =>
+          choice(k, echo ? runs[k].prompt + o.text : o.text, finishReasonOf(o.finishReason), o.logprobs),
+        ),
+        usage: usageOf(outcomes),
+        reflexia: o0.meta,
+        timings: timingsOf(o0),
+      });
+    },
+  );
 
-  app.post("/v1/embeddings", { schema: { body: embeddingsBodySchema }, config: OPENAI }, async (request, reply) => {
-    const body = request.body;
-    const input = textsOf(body.input, "input", "token-id input is");
-    // An empty text has no embedding; OpenAI refuses it too (a zero vector would match nothing and everything).
-    const empty = input.indexOf("");
-    if (empty >= 0) {
-      const field = typeof body.input === "string" ? "input" : `input[${empty}]`;
-      throw new ReflexiaError("RFX_VALIDATION", `${field} is an empty string; send text to embed`, { field });
-    }
-    const out = await embeddings.embed({
-      model: body.model,
-      input,
-      dimensions: body.dimensions,
-      signal: clientAbortSignal(request, reply),
-    });
-    const encode = (v: number[]): number[] | string =>
-      body.encoding_format === "base64" ? Buffer.from(Float32Array.from(v).buffer).toString("base64") : v;
-    return {
-      object: "list",
-      data: out.embeddings.map((v, index) => ({ object: "embedding", index, embedding: encode(v) })),
-      model: out.model,
-      usage: { prompt_tokens: out.promptTokens, total_tokens: out.promptTokens },
-    };
-  });
+  app.post(
+    "/v1/embeddings",
+    { schema: { body: embeddingsBodySchema }, config: { ...OPENAI, ...RUNS_MODEL } },
+    async (request, reply) => {
+      const body = request.body;
+      const input = textsOf(body.input, "input", "token-id input is");
+      // An empty text has no embedding; OpenAI refuses it too (a zero vector would match nothing and everything).
+      const empty = input.indexOf("");
+      if (empty >= 0) {
+        const field = typeof body.input === "string" ? "input" : `input[${empty}]`;
+        throw new ReflexiaError("RFX_VALIDATION", `${field} is an empty string; send text to embed`, { field });
+      }
+      const out = await embeddings.embed({
+        model: body.model,
+        input,
+        dimensions: body.dimensions,
+        signal: clientAbortSignal(request, reply),
+      });
+      const encode = (v: number[]): number[] | string =>
+        body.encoding_format === "base64" ? Buffer.from(Float32Array.from(v).buffer).toString("base64") : v;
+      return {
+        object: "list",
+        data: out.embeddings.map((v, index) => ({ object: "embedding", index, embedding: encode(v) })),
+        model: out.model,
+        usage: { prompt_tokens: out.promptTokens, total_tokens: out.promptTokens },
+      };
+    },
+  );
 
   const modelEntries = async () => {
     const listing = await models.list();
