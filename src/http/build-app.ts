@@ -53,7 +53,7 @@ export function buildApp(appDeps: AppDeps): FastifyInstance {
   const app = Fastify({
     logger: deps.logger ?? false,
     bodyLimit: config.server.body_limit_bytes,
-    maxParamLength: MAX_PARAM_LENGTH,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     // Wrong types are errors, not silently coerced; unknown top-level fields are refused by name before validation
     // (refuseUnknownFields), not removed.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: false } },
