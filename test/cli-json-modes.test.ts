@@ -147,12 +147,42 @@ describe("remote variants in CLI commands", () => {
     }
   }, 60_000);
 
+  it("models show gives a remote variant's effective timeouts and concurrency, and whether it or the config sets them", async () => {
+    const own = ["models", "add-remote", "own:f16", "--url", "http://127.0.0.1:9/v1", "--timeout", "5"];
+    expect((await cli("embedded", [...own, "--max-concurrent", "2"])).code).toBe(0);
+    try {
+      for (const mode of MODES) {
+        const r = await cli(mode, ["models", "show", "t:f16"]);
+        expect(r.code, r.stderr).toBe(0);
+        // The config's defaults (remote.timeout_seconds 60, request_timeout_seconds 600, max_concurrent 8).
+        expect(r.stdout, mode).toMatch(/^First-byte timeout +60 s \(config remote\.timeout_seconds\)$/m);
+        expect(r.stdout, mode).toMatch(/^Request timeout +600 s \(config remote\.request_timeout_seconds\)$/m);
+        expect(r.stdout, mode).toMatch(
+          /^Per endpoint +8 concurrent requests at most \(config remote\.max_concurrent\)$/m,
+        );
+        expect(r.stdout, mode).not.toContain("default");
+        const o = await cli(mode, ["models", "show", "own:f16"]);
+        expect(o.stdout, mode).toMatch(/^First-byte timeout +5 s \(set on the variant\)$/m);
+        expect(o.stdout, mode).toMatch(/^Request timeout +600 s \(config remote\.request_timeout_seconds\)$/m);
+        expect(o.stdout, mode).toMatch(/^Per endpoint +2 concurrent requests at most \(set on the variant\)$/m);
+      }
+      // The config's value, not a constant: REMOTE_TIMEOUT sets remote.timeout_seconds.
+      const env = await runCli(home, ["--local", "models", "show", "t:f16"], { REMOTE_TIMEOUT: "30" });
+      expect(env.stdout).toMatch(/^First-byte timeout +30 s \(config remote\.timeout_seconds\)$/m);
+    } finally {
+      expect((await cli("embedded", ["models", "rm", "own:f16"])).code).toBe(0);
+    }
+  }, 60_000);
+
   it("models list says remote for a remote variant in both modes (through the server it said local)", async () => {
     for (const mode of MODES) {
       const r = await cli(mode, ["models", "list"]);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout, mode).toMatch(/^t +f16 +remote /m);
       expect(r.stdout, mode).toMatch(/^t +q4_0 +local /m);
+      // No file, parameter count, architecture or trained context here: `-`, never `0 B  0  remote  0`.
+      expect(r.stdout, mode).toMatch(/^t +f16 +remote +f16 +- +- +- +- +remote /m);
+      expect(r.stdout, mode).toMatch(/^t +q4_0 +local +q4_0 +[\d.]+ MiB +[\d.]+M +llama +\d+ +synth /m);
       const j = await cli(mode, ["models", "list", "--json"]);
       const variants = (JSON.parse(j.stdout) as ModelsBody).models
         .flatMap((m) => m.variants)
@@ -165,6 +195,41 @@ describe("remote variants in CLI commands", () => {
       );
     }
   }, 60_000);
+
+  it("models cp, rm and quantize take a quantization tag in any case and print the same in both modes", async () => {
+    const steps = [
+      ["cp", "t:Q4_0", "c"],
+      ["cp", "t:Q4_0", "c"],
+      ["rm", "c:Q4_0"],
+      ["cp", "t:Q4_0", "c:Q4_0"],
+      ["rm", "c:q4_0"],
+      // `name:latest` is a real tag to rm, as the store takes it (the server alone would delete the default variant).
+      ["rm", "t:latest"],
+      ["quantize", "t:Q4_0", "--to", "q4_0"],
+    ];
+    const printed: Record<Mode, string[]> = { server: [], embedded: [] };
+    for (const mode of MODES)
+      for (const step of steps) {
+        const r = await cli(mode, ["models", ...step]);
+        const stderr = r.stderr.replace(/^reflexia: .*\n/gm, "");
+        printed[mode].push(`${r.code} ${r.stdout}${stderr}`);
+      }
+    const [cp, again, rm, cpTagged, rmTagged, latest, quantize] = printed.server;
+    expect(cp).toMatch(/^0 copied to c:q4_0 {2}\(q4_0, /);
+    expect(again).toBe(
+      "1 error: model c:q4_0 already exists (remove it first, or replace it with --force) (RFX_MODEL_EXISTS)\n",
+    );
+    expect(rm).toBe("0 removed c:q4_0\n");
+    expect(cpTagged).toMatch(/^0 copied to c:Q4_0 {2}\(q4_0, /);
+    expect(rmTagged).toBe("0 removed c:Q4_0\n");
+    expect(latest).toBe('1 error: model "t:latest" not found (RFX_MODEL_NOT_FOUND)\n');
+    expect(quantize).toMatch(/^0 source t:q4_0 \(q4_0\)\nskipped q4_0: t:q4_0 already exists/);
+    // The skip reason is the server's own sentence through it; the rest is the same line for line.
+    const common = (lines: string[]) => lines.map((l, i) => (i === 6 ? l.split("\n")[0] : l));
+    expect(common(printed.embedded)).toEqual(common(printed.server));
+    expect((await store.variants("t")).map((v) => v.tag)).toEqual(["q4_0", "f16"]);
+    expect((await store.list()).map((m) => m.name)).toEqual(["t"]);
+  }, 120_000);
 
   it("models fit plans the local variants and shows the remote one as remote, needing no memory here", async () => {
     const r = await runCli(home, ["models", "fit", "t", "--no-measure", "--json"]);

@@ -9,12 +9,14 @@ import cliProgress from "cli-progress";
 import { QUANTIZATIONS, type Config, type Quantization } from "../config/index.ts";
 import { ReflexiaError, toReflexiaError } from "../errors/index.ts";
 import {
+  formatModelRef,
   modelExists,
   parseModelRef,
   remoteSpecFromFields,
   UNQUANTIZED_FILE_TYPES,
   type ModelListing,
   type ModelManifest,
+  type ModelRef,
   type ModelStore,
   type QuantizeResult,
   type SynthProgress,
@@ -22,6 +24,8 @@ import {
 import { formatBytes, printJson, reportError, table } from "./output.ts";
 import { parseIntOption, parseQuantizationList } from "./parse-options.ts";
 
+import { modelNotFound } from "../registry/model-catalog.ts";
+import { lookupRef } from "../registry/parse-model-ref.ts";
 import type { VariantQuality } from "../registry/variant-quality.ts";
 import type { SchedulerStatus } from "../scheduler/index.ts";
 import { createModelOverview } from "../services/model-overview.ts";
@@ -71,6 +75,28 @@ async function listModels(server: ReflexiaClient | null, store: ModelStore): Pro
     totalBytes: m.total_bytes,
     variants: m.variants.map(manifestOfVariant),
   }));
+}
+
+/**
+ * The variant a tagged reference names among `variants` (the listing of its name), as the server's copy and create
+ * resolve it: the stored tag lookupRef picks (a quantization name in any case, so `t:Q8_0` is `t:q8_0`), else, for
+ * `name:latest` with no variant tagged latest (lookupRef's untagged name: the default variant), the variant the
+ * server's GET /api/models/REF reports. Undefined when none matches (the server's copy or create then says so).
+ */
+async function variantThroughServer(
+  client: ReflexiaClient,
+  ref: string,
+  parsed: ModelRef,
+  variants: ModelManifest[],
+): Promise<ModelManifest | undefined> {
+  const found = lookupRef(
+    parsed,
+    variants.map((v) => v.tag),
+  );
+  if (found.tag !== undefined) return variants.find((v) => v.tag === found.tag);
+  if (variants.length === 0) return undefined;
+  const shown = await client.call<ModelDetailsBody>("GET", `/api/models/${encodeURIComponent(ref)}`);
+  return variants.find((v) => `${v.name}:${v.tag}` === shown.name);
 }
 
 /** Nothing is loaded in a CLI process that lists the store: the scheduler status an idle server reports. */
@@ -252,7 +278,24 @@ function variantLine(verb: string, m: ModelManifest): string {
   return `${verb} ${m.name}:${m.tag}  (${m.quantization}, ${formatBytes(m.sizeBytes)}, ${m.digest.slice(0, 19)}…)\n`;
 }
 
-function printRemoteDetails(d: ModelDetailsBody, r: NonNullable<ModelDetailsBody["remote"]>): void {
+/**
+ * The value a remote variant uses for one setting: its own when it sets one, else the config's default (which the
+ * upstream backend falls back to), saying which.
+ */
+function effective(
+  own: number | null,
+  config: Readonly<Config>,
+  key: "timeout_seconds" | "request_timeout_seconds" | "max_concurrent",
+  unit: string,
+): string {
+  return own !== null ? `${own} ${unit} (set on the variant)` : `${config.remote[key]} ${unit} (config remote.${key})`;
+}
+
+function printRemoteDetails(
+  d: ModelDetailsBody,
+  r: NonNullable<ModelDetailsBody["remote"]>,
+  config: Readonly<Config>,
+): void {
   const rows: [string, string][] = [
     ["Model", d.name],
     ["Kind", "remote (served through `reflexia serve`, which forwards to the endpoints)"],
@@ -260,11 +303,9 @@ function printRemoteDetails(d: ModelDetailsBody, r: NonNullable<ModelDetailsBody
     ["Upstream model", r.upstream_model],
     ["Endpoints", r.endpoints.join(", ")],
     ["API key", r.api_key === "none" ? "none" : `from ${r.api_key === "file" ? "a file" : "an environment variable"}`],
-    [
-      "Timeouts",
-      `first byte ${r.timeout_seconds ?? "default"} s, whole request ${r.request_timeout_seconds ?? "default"} s`,
-    ],
-    ["Per endpoint", `${r.max_concurrent ?? "default"} concurrent requests`],
+    ["First-byte timeout", effective(r.timeout_seconds, config, "timeout_seconds", "s")],
+    ["Request timeout", effective(r.request_timeout_seconds, config, "request_timeout_seconds", "s")],
+    ["Per endpoint", effective(r.max_concurrent, config, "max_concurrent", "concurrent requests at most")],
     ["Memory here", "none (no weights are loaded on this machine)"],
     ["Digest", d.digest],
     ["Source", `${d.source.kind}: ${d.source.from}`],
@@ -322,7 +363,7 @@ async function quantizeThroughServer(
   const before = await variantsOf();
   if (before.length === 0) await client.call("GET", `/api/models/${encodeURIComponent(ref)}`); // the server's 404
   // variants are ordered by precision, most precise last: the source the server quantizes from.
-  const from = parsed.tag ? before.find((v) => v.tag === parsed.tag) : before.at(-1);
+  const from = parsed.tag ? await variantThroughServer(client, ref, parsed, before) : before.at(-1);
   const created: ModelManifest[] = [];
   const skipped: QuantizeResult["skipped"] = [];
   for (const q of to) {
@@ -389,16 +430,17 @@ export function registerModelsCommand(program: Command, getContext: () => Promis
           );
           return;
         }
+        // A remote variant has no file, parameter count, architecture or trained context here: `-`, never zeros.
         const rows = body.models.flatMap((m) =>
           m.variants.map((v) => ({
             name: m.name,
             tag: v.tag,
             kind: v.kind,
             quant: v.quantization,
-            size: formatBytes(v.size_bytes),
-            params: formatCount(v.parameter_count),
-            arch: v.architecture,
-            ctx: v.context_length,
+            size: v.kind === "remote" ? "-" : formatBytes(v.size_bytes),
+            params: v.kind === "remote" ? "-" : formatCount(v.parameter_count),
+            arch: v.kind === "remote" ? "-" : v.architecture,
+            ctx: v.kind === "remote" ? "-" : v.context_length,
             source: v.source.kind,
             added: v.created_at.slice(0, 19).replace("T", " "),
           })),
@@ -425,7 +467,7 @@ export function registerModelsCommand(program: Command, getContext: () => Promis
           body = modelDetailsBody({ details: d, chatTemplate: d.gguf.chatTemplate ?? null });
           path = d.remote ? null : d.path;
         }
-        if (body.remote) return opts.json ? printJson(body) : printRemoteDetails(body, body.remote);
+        if (body.remote) return opts.json ? printJson(body) : printRemoteDetails(body, body.remote, config);
         // Measured quality lives beside the store; through a server on another machine there is none here to read.
         const { readVariantQuality } = await import("../registry/variant-quality.ts");
         const quality = await readVariantQuality(config.home, body.name, body.digest);
@@ -512,11 +554,23 @@ export function registerModelsCommand(program: Command, getContext: () => Promis
         let removed: ModelManifest[];
         if (client) {
           // The server unloads the variants before deleting them; its listing says which ones a name covers, and
-          // each is deleted by name:tag (/api/delete, like Ollama's, takes an untagged name as one variant).
+          // each is deleted by its stored name:tag (/api/delete, like Ollama's, takes an untagged name as one
+          // variant). As the store removes: a tag is looked up as stored (lookupRef: a quantization name in any
+          // case), `name:latest` stays a real tag (lookupRef's untagged name matches no tag here), and an untagged
+          // name covers the variants the store holds, not those the config declares.
           const ref = parseModelRef(name);
           const listed = (await listModels(client, store)).find((m) => m.name === ref.name)?.variants ?? [];
-          removed = listed.filter((v) => !ref.tag || v.tag === ref.tag);
-          if (removed.length === 0) await client.call("DELETE", "/api/delete", { model: name }); // its 404
+          const target = lookupRef(
+            ref,
+            listed.map((v) => v.tag),
+          );
+          removed = ref.tag
+            ? listed.filter((v) => v.tag === target.tag)
+            : listed.filter((v) => v.source.kind !== "config");
+          // A tag that names nothing is refused here, as the store words it (the server would take `name:latest` as
+          // its default variant and delete that); an untagged name gets the server's own refusal.
+          if (removed.length === 0 && ref.tag) throw modelNotFound(formatModelRef(ref));
+          if (removed.length === 0) await client.call("DELETE", "/api/delete", { model: name });
           for (const v of removed) await client.call("DELETE", "/api/delete", { model: `${ref.name}:${v.tag}` });
         } else removed = await store.remove(name);
         if (opts.json) return printJson({ removed });
@@ -543,7 +597,9 @@ export function registerModelsCommand(program: Command, getContext: () => Promis
           const from = parseModelRef(src);
           const to = parseModelRef(dst);
           const sources = listed.find((m) => m.name === from.name)?.variants ?? [];
-          const tags = to.tag ? [to.tag] : from.tag ? [from.tag] : sources.map((v) => v.tag);
+          // A tagged source is the stored variant the server resolves it to (`t:Q8_0` copies `t:q8_0` to `x:q8_0`).
+          const source = to.tag || !from.tag ? undefined : await variantThroughServer(client, src, from, sources);
+          const tags = to.tag ? [to.tag] : from.tag ? [source?.tag ?? from.tag] : sources.map((v) => v.tag);
           // /api/copy replaces (as Ollama's); this command replaces only with --force.
           const taken = listed.find((m) => m.name === to.name)?.variants.find((v) => tags.includes(v.tag));
           if (taken && !opts.force) throw modelExists(`${to.name}:${taken.tag}`);
