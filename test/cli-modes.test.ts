@@ -256,3 +256,50 @@ describe("create and cp onto an existing name", () => {
     }
   }, 120_000);
 });
+
+describe("sampling flags", () => {
+  // Each bad value is refused by the CLI itself, before either path runs: one line in the flag's terms, the same in
+  // both modes (through a server it was "options.top_p must be > 0", embedded "topP must be a number in (0, 1]").
+  const BAD: [command: string[], flag: string, value: string, rule: string][] = [
+    [["generate", "hi"], "--top-p", "0", "--top-p must be a number in (0, 1]"],
+    [["generate", "hi"], "--top-p", "1.5", "--top-p must be a number in (0, 1]"],
+    [["generate", "hi"], "--top-k", "100001", "--top-k must be an integer in [0, 100000]"],
+    [["generate", "hi"], "--top-k", "-1", "--top-k must be an integer in [0, 100000]"],
+    [["generate", "hi"], "--top-k", "2.5", "--top-k must be an integer in [0, 100000]"],
+    [["generate", "hi"], "--temperature", "-0.5", "--temperature must be a number in [0, 10]"],
+    [["generate", "hi"], "--temperature", "abc", "--temperature must be a number in [0, 10]"],
+    [["generate", "hi"], "--seed", "-1", "--seed must be an integer in [0, 2147483647]"],
+    [["generate", "hi"], "--seed", "2147483648", "--seed must be an integer in [0, 2147483647]"],
+    [["generate", "hi"], "--max-tokens", "0", "--max-tokens must be an integer in [1, 1048576]"],
+    [["generate", "hi"], "--max-tokens", "1048577", "--max-tokens must be an integer in [1, 1048576]"],
+    [["chat"], "--temperature", "11", "--temperature must be a number in [0, 10]"],
+    [["chat"], "--max-tokens", "0", "--max-tokens must be an integer in [1, 1048576]"],
+  ];
+
+  it.each(BAD)("%j %s %s is refused with the flag's rule in both modes", async (command, flag, value, rule) => {
+    const printed: string[] = [];
+    for (const mode of MODES) {
+      const r = await cli(mode, [...command, "--model", `${TINY}:q4_0`, flag, value]);
+      expect(r.code, mode).toBe(1);
+      expect(r.stdout, mode).toBe("");
+      const first = r.stderr.split("\n")[0];
+      expect(first, mode).toMatch(/^error: option '.*' argument '.*' is invalid\. /);
+      expect(first, mode).toContain(rule);
+      expect(r.stderr, mode).not.toMatch(/options\.|topP|topK|maxTokens|using the server|running embedded/);
+      printed.push(r.stderr);
+    }
+    expect(printed[1]).toBe(printed[0]);
+  });
+
+  it("the values at each flag's bounds are taken by both modes", async () => {
+    const bounds = [
+      ["--top-p", "1e-9", "--top-k", "100000", "--temperature", "10", "--seed", "2147483647"],
+      ["--top-p", "1", "--top-k", "0", "--temperature", "0", "--seed", "0"],
+    ];
+    for (const flags of bounds)
+      for (const mode of MODES) {
+        const g = await generateJson(mode, ["hi", "--model", `${TINY}:q4_0`, "-n", "1", ...flags]);
+        expect(g.completion_tokens, `${mode} ${flags.join(" ")}`).toBe(1);
+      }
+  }, 120_000);
+});

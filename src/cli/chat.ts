@@ -6,7 +6,7 @@ import { createLocalChatBackend, createServerChatBackend, type ChatBackend } fro
 import { runChatSession } from "./chat-session.ts";
 import type { CliContext, CliContextFactory } from "./context.ts";
 import { withDefaultModelHint } from "./default-model-hint.ts";
-import { parseIntOption, parseNumberOption } from "./parse-options.ts";
+import { parseSamplingFlag, SAMPLING_FLAGS } from "./sampling-flags.ts";
 
 export interface ChatCliOptions {
   model?: string;
@@ -68,9 +68,9 @@ export function registerChatCommand(program: Command, getContext: CliContextFact
     .option(
       "-n, --max-tokens <n>",
       "tokens per answer at most (default: the model's num_predict, else DEFAULT_MAX_TOKENS)",
-      parseIntOption("--max-tokens", 1, 1 << 20),
+      parseSamplingFlag(SAMPLING_FLAGS.maxTokens),
     )
-    .option("-t, --temperature <t>", "sampling temperature", parseNumberOption("--temperature", 0, 10))
+    .option("-t, --temperature <t>", "sampling temperature", parseSamplingFlag(SAMPLING_FLAGS.temperature))
     .option("--rag", "answer from ingested documents (retrieval-augmented)")
     .action(async (opts: ChatCliOptions) => startChat(await getContext(), opts));
 }

@@ -11,7 +11,7 @@ import { parseModelRef } from "../registry/index.ts";
 import type { CliContext, CliContextFactory } from "./context.ts";
 import { withDefaultModelHint } from "./default-model-hint.ts";
 import { printJson } from "./output.ts";
-import { parseIntOption, parseNumberOption } from "./parse-options.ts";
+import { parseSamplingFlag, SAMPLING_FLAGS } from "./sampling-flags.ts";
 
 export function registerGenerateCommand(program: Command, getContext: CliContextFactory): void {
   program
@@ -20,15 +20,16 @@ export function registerGenerateCommand(program: Command, getContext: CliContext
     .argument("<prompt>", "the prompt")
     .option("-m, --model <ref>", "model name or name:tag (e.g. reflexia-tiny:q4_0)")
     .option("-r, --role <id>", "expert role (see `reflexia roles`)")
+    // Sampling flags are checked here, one rule each, whether a server or the embedded engine answers.
     .option(
       "-n, --max-tokens <n>",
       "tokens to generate at most (default: the model's num_predict, else DEFAULT_MAX_TOKENS)",
-      parseIntOption("--max-tokens", 1, 1 << 20),
+      parseSamplingFlag(SAMPLING_FLAGS.maxTokens),
     )
-    .option("-t, --temperature <t>", "sampling temperature (0 = greedy)", parseNumberOption("--temperature", 0, 10))
-    .option("--top-p <p>", "nucleus sampling", parseNumberOption("--top-p", 0, 1))
-    .option("--top-k <k>", "top-k sampling", parseIntOption("--top-k", 0, 1 << 20))
-    .option("--seed <n>", "seed for reproducible sampling", parseIntOption("--seed", 0, 2 ** 31 - 1))
+    .option("-t, --temperature <t>", "sampling temperature (0 = greedy)", parseSamplingFlag(SAMPLING_FLAGS.temperature))
+    .option("--top-p <p>", "nucleus sampling, in (0, 1]", parseSamplingFlag(SAMPLING_FLAGS.topP))
+    .option("--top-k <k>", "top-k sampling (0 = off)", parseSamplingFlag(SAMPLING_FLAGS.topK))
+    .option("--seed <n>", "seed for reproducible sampling", parseSamplingFlag(SAMPLING_FLAGS.seed))
     .option("--stop <s...>", "stop sequences")
     .option("--raw", "send the prompt without the chat template")
     .option("--json", "print one JSON object with the text, token counts and timings")
