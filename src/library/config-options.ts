@@ -108,7 +108,8 @@ export interface ReflexiaConfigOptions {
     keys_file?: Config["auth"]["keys_file"];
     /**
      * Per-key quotas: [{key: <key name>, tokens?, requests?, window_seconds (default 86400)}]; past either limit in
-     * the current window the key gets 429 + Retry-After (the window's end).
+     * the current window the key gets 429 + Retry-After (the window's end) on the routes that run a model
+     * (generation and embeddings); other routes stay open.
      *
      * Defaults to `[]` (config file `auth.quotas`, environment `API_KEY_QUOTAS`).
      */
