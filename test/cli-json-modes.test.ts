@@ -286,6 +286,18 @@ describe("small things", () => {
     expect(bad.stderr).toContain('--to: unsupported quantize "Q9_9"');
   }, 60_000);
 
+  it("list (Ollama's): GET /api/tags's object in both modes, and a remote variant's size reads remote", async () => {
+    const { server: s, embedded: e } = await sameShape(["list"]);
+    const route = (await (await fetch(`${server.url}/api/tags`)).json()) as Record<string, unknown>;
+    expect(e).toEqual(route);
+    expect(s).toEqual(route);
+    for (const mode of MODES) {
+      const table = await cli(mode, ["list"]);
+      expect(table.stdout, mode).toMatch(/^t:f16\s+\S+\s+remote\s/m);
+      expect(table.stdout, mode).toMatch(/^t:q4_0\s+\S+\s+[\d.]+ [KMG]iB\s/m);
+    }
+  }, 60_000);
+
   it("list and docs list print their header on an empty store", async () => {
     const empty = await mkdtemp(join(tmpdir(), "rfx-json-modes-empty-"));
     try {

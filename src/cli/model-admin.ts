@@ -1,16 +1,22 @@
 // Ollama's model commands at the top level: list/ls, ps, pull, rm, show, stop, cp. Each goes through the running
 // server when one answers (one view of the store and of what is loaded), else works on the store directly.
 import { Option, type Command } from "commander";
+import { tagsBody } from "../http/routes/ollama.ts";
 import { ollamaShowBody } from "../http/routes/ollama/create-show.ts";
 import { configuredPullOptions, parseModelRef, type RegistryPullProgress } from "../registry/index.ts";
 import type { CliContextFactory } from "./context.ts";
 import { formatAgo, formatBytes, printJson, table } from "./output.ts";
 
-interface TagsBody {
-  models: { name: string; digest: string; size: number; modified_at: string }[];
-}
+type TagsBody = ReturnType<typeof tagsBody>;
 interface PsBody {
-  models: { name: string; size: number; size_vram: number; expires_at: string; context_length: number }[];
+  models: {
+    name: string;
+    size: number;
+    size_vram: number;
+    expires_at: string;
+    context_length: number;
+    kind?: string;
+  }[];
 }
 interface ShowBody {
   modelfile: string;
@@ -47,21 +53,15 @@ export function registerModelAdminCommands(program: Command, getContext: CliCont
         const server = await ctx.server();
         const models: TagsBody["models"] = server
           ? (await server.call<TagsBody>("GET", "/api/tags")).models
-          : (await ctx.store.list()).flatMap((m) =>
-              m.variants.map((v) => ({
-                name: `${m.name}:${v.tag}`,
-                digest: v.digest.replace(/^sha256:/, ""),
-                size: v.sizeBytes,
-                modified_at: v.createdAt,
-              })),
-            );
+          : tagsBody(await ctx.store.list()).models;
         if (opts.json) return printJson({ models });
         process.stdout.write(
           table(
             models.map((m) => ({
               name: m.name,
               id: m.digest.slice(0, 12),
-              size: formatBytes(m.size),
+              // A remote variant has no file here: its size would read as an empty local one.
+              size: m.kind === "remote" ? "remote" : formatBytes(m.size),
               modified: formatAgo(m.modified_at),
             })),
             ["name", "id", "size", "modified"],
@@ -83,8 +83,13 @@ export function registerModelAdminCommands(program: Command, getContext: CliCont
         table(
           models.map((m) => ({
             name: m.name,
-            size: formatBytes(m.size),
-            processor: m.size_vram > 0 ? `${Math.round((m.size_vram / m.size) * 100)}% GPU` : "100% CPU",
+            size: m.kind === "remote" ? "-" : formatBytes(m.size),
+            processor:
+              m.kind === "remote"
+                ? "remote"
+                : m.size_vram > 0
+                  ? `${Math.round((m.size_vram / m.size) * 100)}% GPU`
+                  : "100% CPU",
             context: m.context_length,
             until: m.expires_at,
           })),

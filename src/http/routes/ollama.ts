@@ -45,6 +45,23 @@ export function formatParameterSize(n: number): string {
   return String(n);
 }
 
+/** GET /api/tags's body (`reflexia list` prints the same embedded). */
+export function tagsBody(listing: readonly { name: string; variants: readonly ModelManifest[] }[]) {
+  return {
+    models: listing.flatMap((m) =>
+      m.variants.map((v) => ({
+        name: `${m.name}:${v.tag}`,
+        model: `${m.name}:${v.tag}`,
+        modified_at: v.createdAt,
+        size: v.sizeBytes,
+        digest: digestHex(v.digest),
+        details: detailsOf(v),
+        kind: v.kind ?? "local",
+      })),
+    ),
+  };
+}
+
 export function detailsOf(m: ModelManifest) {
   return {
     parent_model: "",
@@ -480,22 +497,7 @@ export function registerOllamaRoutes(app: RouteApp, deps: AppDeps): void {
     },
   );
 
-  app.get("/api/tags", async () => {
-    const listing = await models.list();
-    return {
-      models: listing.flatMap((m) =>
-        m.variants.map((v) => ({
-          name: `${m.name}:${v.tag}`,
-          model: `${m.name}:${v.tag}`,
-          modified_at: v.createdAt,
-          size: v.sizeBytes,
-          digest: digestHex(v.digest),
-          details: detailsOf(v),
-          kind: v.kind ?? "local",
-        })),
-      ),
-    };
-  });
+  app.get("/api/tags", async () => tagsBody(await models.list()));
 
   app.get("/api/ps", async () => {
     // Details come from the manifests (one listing), as /api/tags shows them.
@@ -525,6 +527,7 @@ export function registerOllamaRoutes(app: RouteApp, deps: AppDeps): void {
           expires_at: v.expiresAt ?? "2318-01-01T00:00:00Z",
           size_vram: v.vramBytes,
           context_length: v.contextSize,
+          kind: manifests.get(`${v.name}:${v.tag}`)?.kind ?? "local",
           reflexia: {
             running: v.running,
             queued: v.queued,
