@@ -224,6 +224,30 @@ describe("server error table: every bad input is a 4xx with a code, and the serv
       status: 400,
       code: "RFX_VALIDATION",
     },
+    {
+      // Known once the model is loaded, and still before the stream opens: a status, not a 200 and an error event.
+      name: "streamed logit_bias naming a token the model lacks",
+      method: "POST",
+      url: "/v1/chat/completions",
+      body: { model: TINY, messages: [{ role: "user", content: "hi" }], stream: true, logit_bias: { "100000": 1 } },
+      status: 400,
+      code: "RFX_VALIDATION",
+    },
+    {
+      name: "a schema property name past the converter's limit",
+      method: "POST",
+      url: "/v1/chat/completions",
+      body: {
+        model: TINY,
+        messages: [{ role: "user", content: "hi" }],
+        response_format: {
+          type: "json_schema",
+          json_schema: { name: "x", schema: { type: "object", properties: { ["!".repeat(30_000)]: {} } } },
+        },
+      },
+      status: 400,
+      code: "RFX_VALIDATION",
+    },
     { name: "unknown route", method: "GET", url: "/v1/nothing-here", status: 404, code: "RFX_NOT_FOUND" },
     { name: "wrong method", method: "GET", url: "/api/chat", status: 404, code: "RFX_NOT_FOUND" },
     {

@@ -40,11 +40,68 @@ export function jsonSchemaToGbnf(
   for (const p of parts) {
     const depth = jsonDepth(p.schema);
     if (depth > MAX_STRUCTURE_DEPTH) throw nestingError(p.what, depth, MAX_STRUCTURE_DEPTH);
+    const long = longName(p.schema);
+    if (long)
+      throw new ReflexiaError(
+        "RFX_VALIDATION",
+        `${p.what} has a ${long.kind} of ${long.length} characters; the limit is ${MAX_SCHEMA_NAME_CHARS}`,
+      );
   }
   const r = loadNativeAddon().addon.jsonSchemaToGrammar(JSON.stringify(schema));
   if ("error" in r)
     throw new ReflexiaError("RFX_VALIDATION", `${what} cannot be turned into a grammar: ${r.error.trim()}`);
+  // What the converter wrote is checked as the schema's: a bound it turned into an impossible repetition
+  // (minLength above maxLength…) or anything llama.cpp's parser refuses is the schema's fault, not a "grammar"'s.
+  checkGrammar({ gbnf: r.grammar }, what);
   return r.grammar;
+}
+
+/**
+ * The longest property name or `$ref` a schema may hold. The converter names grammar rules after them with a
+ * std::regex that recurses once per character of a run of non-alphanumerics, so a 30,000-character name overflowed
+ * the native stack and ended the process; no real schema comes near this.
+ */
+export const MAX_SCHEMA_NAME_CHARS = 1000;
+
+/** The first object key or `$ref` string in `v` longer than MAX_SCHEMA_NAME_CHARS (v nests at most the limit). */
+function longName(v: unknown): { kind: string; length: number } | undefined {
+  if (Array.isArray(v)) {
+    for (const x of v) {
+      const found = longName(x);
+      if (found) return found;
+    }
+    return undefined;
+  }
+  if (v === null || typeof v !== "object") return undefined;
+  for (const [k, x] of Object.entries(v)) {
+    if (k.length > MAX_SCHEMA_NAME_CHARS) return { kind: "property name", length: k.length };
+    if (k === "$ref" && typeof x === "string" && x.length > MAX_SCHEMA_NAME_CHARS)
+      return { kind: "$ref", length: x.length };
+    const found = longName(x);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/**
+ * The first `{m,n}` repetition in `gbnf` whose minimum is above its maximum, read as gbnfGroupDepth reads the text.
+ * llama.cpp's parser takes `n - m` unsigned there and expands rules until memory runs out (22 GB, then the kernel's
+ * OOM killer), so such a grammar must never reach it.
+ */
+export function gbnfImpossibleRepetition(gbnf: string): { min: number; max: number } | undefined {
+  for (let i = 0; i < gbnf.length; i++) {
+    const c = gbnf[i];
+    if (c === '"' || c === "[") {
+      const close = c === '"' ? '"' : "]";
+      for (i++; i < gbnf.length && gbnf[i] !== close; i++) if (gbnf[i] === "\\") i++;
+    } else if (c === "#") {
+      while (i + 1 < gbnf.length && gbnf[i + 1] !== "\n" && gbnf[i + 1] !== "\r") i++;
+    } else if (c === "{") {
+      const m = /^\{\s*(\d+)\s*,\s*(\d+)\s*\}/.exec(gbnf.slice(i, i + 64));
+      if (m && Number(m[1]) > Number(m[2])) return { min: Number(m[1]), max: Number(m[2]) };
+    }
+  }
+  return undefined;
 }
 
 /**
@@ -73,6 +130,12 @@ export function checkGrammar(g: GrammarConstraint, what = "grammar"): void {
     throw new ReflexiaError("RFX_VALIDATION", `${what} must be a non-empty GBNF string`);
   const depth = gbnfGroupDepth(g.gbnf);
   if (depth > MAX_STRUCTURE_DEPTH) throw nestingError(`${what} (its parenthesised groups)`, depth, MAX_STRUCTURE_DEPTH);
+  const impossible = gbnfImpossibleRepetition(g.gbnf);
+  if (impossible)
+    throw new ReflexiaError(
+      "RFX_VALIDATION",
+      `${what} asks for between ${impossible.min} and ${impossible.max} repetitions (a minimum above its maximum: a {m,n} in GBNF, or minLength/maxLength, minItems/maxItems or a pattern's {m,n} in a JSON Schema); nothing can satisfy it`,
+    );
   const why = loadNativeAddon().addon.checkGrammar(g.gbnf, g.root ?? "root");
   if (why !== null) throw new ReflexiaError("RFX_VALIDATION", `${what} is not valid GBNF: ${why}`);
 }

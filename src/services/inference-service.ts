@@ -12,6 +12,7 @@ import type {
   TokenLogprob,
   ToolDefinition,
 } from "../engine/types.ts";
+import { checkLogitBiasIds } from "../engine/resolve-sampling.ts";
 import { ReflexiaError } from "../errors/index.ts";
 import { parseModelRef } from "../registry/index.ts";
 import type { ReflexiaMetrics } from "../metrics/index.ts";
@@ -448,6 +449,9 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
         messages = fitted.messages;
         if (fitted.fit.droppedMessages > 0 || (fitted.fit.maxTokensLowered && !req.fillContext))
           meta = { ...meta, context: contextMeta(fitted.fit) };
+        // Refused before a stream opens (its status, not a 200 and an error event): the vocabulary is known now.
+        if (sampling.logitBias?.length && !sel.variant.remote)
+          checkLogitBiasIds(sampling.logitBias, model.info.vocabSize);
         selector.record(sel);
         hooks.onStart?.(meta, applied);
         const opts = {

@@ -144,6 +144,44 @@ describe("native engine: grammar", () => {
     expect(isReflexiaError(e) && e.code === "RFX_VALIDATION").toBe(true);
     expect((e as Error).message).toContain("nothing-here");
   });
+
+  // Each of these reached llama.cpp's own code and ended the process: a stack overflow in the converter's rule
+  // naming (exit 139), or a repetition expanded until the kernel's OOM killer came (22 GB). Refused before it.
+  it("refuses a minimum above its maximum wherever it is written, before llama.cpp expands it", async () => {
+    const raw = await model.generate("x", { grammar: { gbnf: 'root ::= "a"{5,3}' } }).catch((err: unknown) => err);
+    expect((raw as Error).message).toContain("grammar asks for between 5 and 3 repetitions");
+    for (const [bad, where] of [
+      [{ type: "string", minLength: 5, maxLength: 3 }, "format"],
+      [{ type: "array", items: { type: "string" }, minItems: 5, maxItems: 3 }, "format"],
+      [{ type: "string", pattern: "^a{5,3}$" }, "format"],
+    ] as const) {
+      const e = (() => {
+        try {
+          return jsonSchemaToGbnf(bad, where);
+        } catch (err) {
+          return err;
+        }
+      })();
+      expect(isReflexiaError(e) && e.code === "RFX_VALIDATION", JSON.stringify(bad)).toBe(true);
+      expect((e as Error).message, JSON.stringify(bad)).toMatch(/^format asks for between \d+ and \d+ repetitions \(a minimum above its maximum/);
+    }
+    // Braces inside literals, character classes and comments are text, not repetitions.
+    expect(() => jsonSchemaToGbnf({ type: "string", pattern: "^a{3,5}$" }, "format")).not.toThrow();
+    await model.generate("x", { maxTokens: 1, grammar: { gbnf: 'root ::= "{5,3}" [{}] # {9,1}\n' } });
+  });
+
+  it("refuses property names and $ref past MAX_SCHEMA_NAME_CHARS before the converter names rules after them", () => {
+    const name = "!".repeat(30_000);
+    for (const bad of [
+      { type: "object", properties: { [name]: { type: "string" } } },
+      { $ref: `#/${name}` },
+      { type: "array", items: { type: "object", properties: { ok: { type: "object", properties: { [name]: {} } } } } },
+    ]) {
+      expect(() => jsonSchemaToGbnf(bad, "response_format")).toThrow(/of 30,?00[0-9] characters; the limit is 1000/);
+    }
+    const fine = "!".repeat(1000);
+    expect(jsonSchemaToGbnf({ type: "object", properties: { [fine]: { type: "string" } } })).toContain("root");
+  });
 });
 
 describe("native engine: logprobs", () => {
