@@ -5,6 +5,7 @@ import { pathToFileURL } from "node:url";
 import type { FastifyInstance } from "fastify";
 import { loadConfig, type Config, type LoadedConfig } from "./config/index.ts";
 import { createAppDeps, type AppWiring } from "./create-app-deps.ts";
+import { exitNow } from "./engine/exit-now.ts";
 import type { Engine } from "./engine/types.ts";
 import { isReflexiaError } from "./errors/index.ts";
 import { buildApp, shutdownReason, type AppDeps, type Readiness } from "./http/index.ts";
@@ -263,7 +264,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       if (draining) {
         app.log.warn(`${signal} again: exiting without waiting for the drain`);
         if (!shutdown.signal.aborted) shutdown.abort(shutdownReason());
-        setImmediate(() => process.exit(128 + (osConstants.signals[signal] ?? 0)));
+        // Past the exit handlers: they would wait for native work (a token being sampled), which is what not
+        // waiting means. setImmediate lets the streams' final error events be written first.
+        setImmediate(() => exitNow(128 + (osConstants.signals[signal] ?? 0)));
         return;
       }
       draining = true;
