@@ -179,4 +179,38 @@ describe("graceful shutdown", () => {
       expect(lines.at(-1)).toMatchObject({ code: "RFX_NOT_READY" });
     });
   }
+
+  it("exits at once on a second SIGTERM while the engine is inside a token that takes minutes to sample", async () => {
+    const { child, url, port, exited } = await spawnServer("src/main.ts");
+    // Rules that chain through optional alternatives: llama.cpp's grammar work grows with the cube of their number,
+    // so sampling one token takes far longer than this test (README, "Not guarded"). process.exit() waited for it.
+    const n = 700;
+    const gbnf =
+      "root ::= r0\n" +
+      Array.from({ length: n }, (_, i) => `r${i} ::= "a" r${i + 1} | r${i + 1}\n`).join("") +
+      `r${n} ::= "b"\n`;
+    const inFlight = fetch(`${url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: TINY, messages: [{ role: "user", content: "x" }], max_tokens: 2, grammar: gbnf }),
+    }).catch(() => undefined);
+    for (let i = 0; i < 400; i++) {
+      const st = (await (await fetch(`${url}/api/status`)).json()) as { queue?: { running?: number } };
+      if ((st.queue?.running ?? 0) > 0) break;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    // The grammar is checked on the main thread first (seconds for this one); the signals go once the token is in
+    // the decode thread's hands and the main thread answers again.
+    expect((await rawHttp(port, { method: "GET", target: "/api/version" }, 50_000)).status).toBe(200);
+    const st = (await (await fetch(`${url}/api/status`)).json()) as { queue: { running: number } };
+    expect(st.queue.running).toBe(1);
+    child.kill("SIGTERM");
+    expect((await firstRefusal(port)).status).toBe(503);
+    const again = Date.now();
+    child.kill("SIGTERM");
+    const { code, at } = await exited;
+    expect(code).toBe(143);
+    expect(at - again).toBeLessThan(3000);
+    await inFlight;
+  }, 60_000);
 });
