@@ -163,7 +163,9 @@ describe("native engine: grammar", () => {
         }
       })();
       expect(isReflexiaError(e) && e.code === "RFX_VALIDATION", JSON.stringify(bad)).toBe(true);
-      expect((e as Error).message, JSON.stringify(bad)).toMatch(/^format asks for between \d+ and \d+ repetitions \(a minimum above its maximum/);
+      expect((e as Error).message, JSON.stringify(bad)).toMatch(
+        /^format asks for between \d+ and \d+ repetitions \(a minimum above its maximum/,
+      );
     }
     // Braces inside literals, character classes and comments are text, not repetitions.
     expect(() => jsonSchemaToGbnf({ type: "string", pattern: "^a{3,5}$" }, "format")).not.toThrow();
