@@ -84,33 +84,26 @@ function longName(v: unknown): { kind: string; length: number } | undefined {
 }
 
 /**
- * The first `{m,n}` repetition in `gbnf` whose minimum is above its maximum, read as gbnfGroupDepth reads the text.
+ * The first `{m,n}` repetition in `gbnf` whose minimum is above its maximum, outside literals, classes and comments (scanGbnf).
  * llama.cpp's parser takes `n - m` unsigned there and expands rules until memory runs out (22 GB, then the kernel's
  * OOM killer), so such a grammar must never reach it.
  */
 export function gbnfImpossibleRepetition(gbnf: string): { min: number; max: number } | undefined {
-  for (let i = 0; i < gbnf.length; i++) {
-    const c = gbnf[i];
-    if (c === '"' || c === "[") {
-      const close = c === '"' ? '"' : "]";
-      for (i++; i < gbnf.length && gbnf[i] !== close; i++) if (gbnf[i] === "\\") i++;
-    } else if (c === "#") {
-      while (i + 1 < gbnf.length && gbnf[i + 1] !== "\n" && gbnf[i + 1] !== "\r") i++;
-    } else if (c === "{") {
-      const m = /^\{\s*(\d+)\s*,\s*(\d+)\s*\}/.exec(gbnf.slice(i, i + 64));
-      if (m && Number(m[1]) > Number(m[2])) return { min: Number(m[1]), max: Number(m[2]) };
-    }
-  }
-  return undefined;
+  let found: { min: number; max: number } | undefined;
+  scanGbnf(gbnf, (c, i) => {
+    if (c !== "{") return false;
+    const m = /^\{\s*(\d+)\s*,\s*(\d+)\s*\}/.exec(gbnf.slice(i, i + 64));
+    if (m && Number(m[1]) > Number(m[2])) found = { min: Number(m[1]), max: Number(m[2]) };
+    return found !== undefined;
+  });
+  return found;
 }
 
 /**
- * How deep parenthesised groups nest in GBNF, read as llama.cpp's parser reads it: parentheses inside "literals",
- * [character classes] (both with backslash escapes) and # comments do not count.
+ * Calls `visit` with each character of GBNF that is grammar syntax, as llama.cpp's parser reads it: "literals" and
+ * [character classes] (both with backslash escapes) and # comments are skipped. `visit` returns true to stop.
  */
-export function gbnfGroupDepth(gbnf: string): number {
-  let depth = 0;
-  let max = 0;
+function scanGbnf(gbnf: string, visit: (c: string, i: number) => boolean | void): void {
   for (let i = 0; i < gbnf.length; i++) {
     const c = gbnf[i];
     if (c === '"' || c === "[") {
@@ -118,9 +111,18 @@ export function gbnfGroupDepth(gbnf: string): number {
       for (i++; i < gbnf.length && gbnf[i] !== close; i++) if (gbnf[i] === "\\") i++;
     } else if (c === "#") {
       while (i + 1 < gbnf.length && gbnf[i + 1] !== "\n" && gbnf[i + 1] !== "\r") i++;
-    } else if (c === "(") max = Math.max(max, ++depth);
-    else if (c === ")") depth--;
+    } else if (visit(c, i) === true) return;
   }
+}
+
+/** How deep parenthesised groups nest in GBNF (parentheses in literals, classes and comments do not count). */
+export function gbnfGroupDepth(gbnf: string): number {
+  let depth = 0;
+  let max = 0;
+  scanGbnf(gbnf, (c) => {
+    if (c === "(") max = Math.max(max, ++depth);
+    else if (c === ")") depth--;
+  });
   return max;
 }
 
