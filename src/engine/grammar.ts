@@ -40,12 +40,8 @@ export function jsonSchemaToGbnf(
   for (const p of parts) {
     const depth = jsonDepth(p.schema);
     if (depth > MAX_STRUCTURE_DEPTH) throw nestingError(p.what, depth, MAX_STRUCTURE_DEPTH);
-    const long = longName(p.schema);
-    if (long)
-      throw new ReflexiaError(
-        "RFX_VALIDATION",
-        `${p.what} has a ${long.kind} of ${long.length} characters; the limit is ${MAX_SCHEMA_NAME_CHARS}`,
-      );
+    const problem = schemaProblem(p.schema);
+    if (problem) throw new ReflexiaError("RFX_VALIDATION", `${p.what} has ${problem}`);
   }
   const r = loadNativeAddon().addon.jsonSchemaToGrammar(JSON.stringify(schema));
   if ("error" in r)
@@ -63,21 +59,53 @@ export function jsonSchemaToGbnf(
  */
 export const MAX_SCHEMA_NAME_CHARS = 1000;
 
-/** The first object key or `$ref` string in `v` longer than MAX_SCHEMA_NAME_CHARS (v nests at most the limit). */
-function longName(v: unknown): { kind: string; length: number } | undefined {
+/** Bounds a value cannot meet when the first is above the second. */
+const BOUND_PAIRS = [
+  ["minLength", "maxLength"],
+  ["minItems", "maxItems"],
+  ["minProperties", "maxProperties"],
+  ["minimum", "maximum"],
+] as const;
+
+/** Keywords whose values are data, not schemas: their keys and numbers are not read as schema keywords. */
+const DATA_KEYWORDS = new Set(["const", "enum", "default", "examples"]);
+/** Keywords whose values map names (which become rule names) to schemas. */
+const MAP_KEYWORDS = new Set(["properties", "patternProperties", "$defs", "definitions", "dependentSchemas"]);
+
+/**
+ * What in `v` (a schema nested at most MAX_STRUCTURE_DEPTH) must not reach the converter, as the end of a sentence
+ * ("has …"): an object key or `$ref` longer than MAX_SCHEMA_NAME_CHARS, or a constraint no value meets (an empty
+ * enum, a minimum above its maximum), which the converter would turn into a grammar that admits nothing useful or
+ * expands without end. `names`: `v` maps names to schemas (the value of `properties`…).
+ */
+function schemaProblem(v: unknown, names = false): string | undefined {
   if (Array.isArray(v)) {
     for (const x of v) {
-      const found = longName(x);
+      const found = schemaProblem(x);
       if (found) return found;
     }
     return undefined;
   }
   if (v === null || typeof v !== "object") return undefined;
-  for (const [k, x] of Object.entries(v)) {
-    if (k.length > MAX_SCHEMA_NAME_CHARS) return { kind: "property name", length: k.length };
+  const o = v as Record<string, unknown>;
+  if (!names) {
+    if (Array.isArray(o.enum) && o.enum.length === 0) return "an empty enum: no value can satisfy it";
+    for (const [lo, hi] of BOUND_PAIRS)
+      if (typeof o[lo] === "number" && typeof o[hi] === "number" && o[lo] > o[hi])
+        return `${lo} ${o[lo]} above ${hi} ${o[hi]}: no value can satisfy it`;
+  }
+  for (const [k, x] of Object.entries(o)) {
+    if (k.length > MAX_SCHEMA_NAME_CHARS)
+      return `a property name of ${k.length} characters; the limit is ${MAX_SCHEMA_NAME_CHARS}`;
+    if (names) {
+      const found = schemaProblem(x);
+      if (found) return found;
+      continue;
+    }
     if (k === "$ref" && typeof x === "string" && x.length > MAX_SCHEMA_NAME_CHARS)
-      return { kind: "$ref", length: x.length };
-    const found = longName(x);
+      return `a $ref of ${x.length} characters; the limit is ${MAX_SCHEMA_NAME_CHARS}`;
+    if (DATA_KEYWORDS.has(k)) continue;
+    const found = schemaProblem(x, MAP_KEYWORDS.has(k));
     if (found) return found;
   }
   return undefined;

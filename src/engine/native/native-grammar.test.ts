@@ -150,23 +150,31 @@ describe("native engine: grammar", () => {
   it("refuses a minimum above its maximum wherever it is written, before llama.cpp expands it", async () => {
     const raw = await model.generate("x", { grammar: { gbnf: 'root ::= "a"{5,3}' } }).catch((err: unknown) => err);
     expect((raw as Error).message).toContain("grammar asks for between 5 and 3 repetitions");
-    for (const [bad, where] of [
-      [{ type: "string", minLength: 5, maxLength: 3 }, "format"],
-      [{ type: "array", items: { type: "string" }, minItems: 5, maxItems: 3 }, "format"],
-      [{ type: "string", pattern: "^a{5,3}$" }, "format"],
-    ] as const) {
-      const e = (() => {
-        try {
-          return jsonSchemaToGbnf(bad, where);
-        } catch (err) {
-          return err;
-        }
-      })();
-      expect(isReflexiaError(e) && e.code === "RFX_VALIDATION", JSON.stringify(bad)).toBe(true);
-      expect((e as Error).message, JSON.stringify(bad)).toMatch(
-        /^format asks for between \d+ and \d+ repetitions \(a minimum above its maximum/,
-      );
-    }
+    const refusal = (bad: unknown): string => {
+      try {
+        jsonSchemaToGbnf(bad, "format");
+      } catch (err) {
+        expect(isReflexiaError(err) && err.code === "RFX_VALIDATION", JSON.stringify(bad)).toBe(true);
+        return (err as Error).message;
+      }
+      return "converted";
+    };
+    // Named in the schema's terms where the schema says it, else as the repetition the converter wrote.
+    expect(refusal({ type: "string", minLength: 5, maxLength: 3 })).toBe(
+      "format has minLength 5 above maxLength 3: no value can satisfy it",
+    );
+    expect(refusal({ type: "array", items: { type: "string" }, minItems: 3, maxItems: 0 })).toBe(
+      "format has minItems 3 above maxItems 0: no value can satisfy it",
+    );
+    expect(refusal({ type: "object", properties: { n: { type: "integer", minimum: 5, maximum: 3 } } })).toMatch(
+      /minimum 5 above maximum 3/,
+    );
+    expect(refusal({ enum: [] })).toBe("format has an empty enum: no value can satisfy it");
+    expect(refusal({ type: "string", pattern: "^a{5,3}$" })).toMatch(
+      /^format asks for between \d+ and \d+ repetitions \(a minimum above its maximum/,
+    );
+    // Data is not read as schema: a const holding such keys is a value like any other.
+    expect(refusal({ const: { minItems: 5, maxItems: 3, enum: [] } })).toBe("converted");
     // Braces inside literals, character classes and comments are text, not repetitions.
     expect(() => jsonSchemaToGbnf({ type: "string", pattern: "^a{3,5}$" }, "format")).not.toThrow();
     await model.generate("x", { maxTokens: 1, grammar: { gbnf: 'root ::= "{5,3}" [{}] # {9,1}\n' } });
@@ -178,6 +186,8 @@ describe("native engine: grammar", () => {
       { type: "object", properties: { [name]: { type: "string" } } },
       { $ref: `#/${name}` },
       { type: "array", items: { type: "object", properties: { ok: { type: "object", properties: { [name]: {} } } } } },
+      // A property named like a data keyword is still a name → schema map.
+      { type: "object", properties: { default: { type: "object", properties: { [name]: {} } } } },
     ]) {
       expect(() => jsonSchemaToGbnf(bad, "response_format")).toThrow(/of 30,?00[0-9] characters; the limit is 1000/);
     }
