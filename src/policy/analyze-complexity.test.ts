@@ -186,3 +186,15 @@ describe("estimateTokens", () => {
     expect(estimateTokens("привет")).toBe(3);
   });
 });
+
+describe("analyzeComplexity on pathological text", () => {
+  // `^\s*` under the m flag ran from every line start across all the following newlines: quadratic, 6 s for the
+  // 65,536 characters analysed, on the thread every request shares. Ten runs (a minute before) fit this test's own
+  // 20 s timeout only if the analysis is linear; they take tens of milliseconds now.
+  it("reads a prompt of nothing but newlines (or spaces between them) in linear time", { timeout: 20_000 }, () => {
+    for (let i = 0; i < 10; i++) {
+      expect(analyzeComplexity({ prompt: "\n".repeat(65_536) }).level).toBe("low");
+      expect(analyzeComplexity({ prompt: " \n".repeat(32_768) }).level).toBe("low");
+    }
+  });
+});

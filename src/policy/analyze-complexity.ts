@@ -196,7 +196,7 @@ function matchLexicon(words: string[]): { hits: number; unique: Set<string>; dom
 // ---------------------------------------------------------------------------------------------------------------
 // Code
 
-const FENCE = /^\s*(```|~~~)/gm;
+const FENCE = /^[ \t]*(```|~~~)/gm;
 const INLINE_CODE = /`[^`\n]+`/g;
 const CODE_KEYWORDS = [
   /\b(def|fn|func)\s+\w+\s*\(/g,
@@ -212,7 +212,7 @@ const CODE_KEYWORDS = [
   /\b(async|await)\s+\w+/g,
   /\b(for|while|if)\s*\([^)\n]*\)\s*\{/g,
   /\bfor\s+\w+\s+in\s+[^\n]+:\s*$/gm,
-  /^\s*(apiVersion|kind|metadata|spec):/gm,
+  /^[ \t]*(apiVersion|kind|metadata|spec):/gm,
 ];
 const CODE_OPERATORS = /=>|->|===|!==|==|!=|&&|\|\||\+\+|::|\+=|-=|<=|>=|<<|>>/g;
 const CODE_LINE = [
