@@ -303,6 +303,11 @@ export interface LoadedModel {
   tokenize(text: string): number[];
   detokenize(tokens: number[]): string;
   /**
+   * The most characters (UTF-16 units) one token's text has: a text of n characters is at least n / this tokens,
+   * known without tokenizing it (which can take minutes for some long texts). Absent: unknown.
+   */
+  readonly maxTokenChars?: number;
+  /**
    * Embeds texts (mean-pooled, L2-normalised). Requires a model loaded with embedding: true. A text longer than the
    * embedding context is RFX_CONTEXT_OVERFLOW, or with `truncate` cut from its end to fit (Ollama's /api/embed).
    */

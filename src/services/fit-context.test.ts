@@ -46,4 +46,34 @@ describe("fitContext", () => {
       fitContext({ ...base, policy: "truncate", maxTokens: 10, maxTokensExplicit: true, countTokens: () => 25 }),
     ).toThrow(/does not fit the 30-token context/);
   });
+
+  it("does not tokenize what a bound shows cannot fit: drops it or refuses with 'at least', the same choice as counting", () => {
+    // Two characters per word ("a "), so characters / 2 never exceeds the count.
+    const least = (m: ChatMessage[] | undefined) =>
+      1 + Math.floor((m ?? []).reduce((n, x) => n + x.content.length, 0) / 2);
+    const counted: number[] = [];
+    const countTracked = (m: ChatMessage[] | undefined) => (counted.push(m?.length ?? 0), count(m));
+    const huge: ChatMessage[] = [
+      { role: "system", content: "s s s" },
+      { role: "user", content: Array(200).fill("a").join(" ") },
+      { role: "assistant", content: "b b" },
+      { role: "user", content: "c c" },
+    ];
+    const both = { ...base, policy: "truncate" as const, maxTokens: 4, maxTokensExplicit: true };
+    const r = fitContext({ ...both, messages: huge, countTokens: countTracked, leastTokens: least });
+    const plain = fitContext({ ...both, messages: huge });
+    expect(r).toEqual(plain);
+    // Only the prompt without the 200-word message was tokenized.
+    expect(counted).toEqual([3]);
+    const raw = (() => {
+      try {
+        fitContext({ ...both, policy: "error", messages: huge, countTokens: countTracked, leastTokens: least });
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(isReflexiaError(raw) && raw.code).toBe("RFX_CONTEXT_OVERFLOW");
+    expect((raw as Error).message).toContain("a prompt of at least 206 tokens plus max_tokens 4");
+    expect(counted).toEqual([3]);
+  });
 });

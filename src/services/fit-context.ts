@@ -13,6 +13,12 @@ export interface FitContextInput {
   messages?: ChatMessage[];
   /** Tokens the prompt takes as the engine will evaluate it (template and BOS included). */
   countTokens: (messages: ChatMessage[] | undefined) => number;
+  /**
+   * At most as many tokens as countTokens gives, known without tokenizing (characters / the longest token's): a
+   * prompt whose bound already overflows is dropped from or refused without being tokenized, which for some long
+   * texts takes minutes on the thread every request shares.
+   */
+  leastTokens?: (messages: ChatMessage[] | undefined) => number;
   maxTokens: number;
   /** The client chose maxTokens: it is never lowered (and a request that cannot keep it is refused). */
   maxTokensExplicit: boolean;
@@ -35,10 +41,17 @@ export interface ContextFit {
 export function fitContext(input: FitContextInput): { messages?: ChatMessage[]; fit: ContextFit } {
   const { limit, policy } = input;
   let messages = input.messages;
-  let prompt = input.countTokens(messages);
-  let dropped = 0;
   // The least a request needs besides its prompt: all of an explicit max_tokens, else one token.
   const need = () => (input.maxTokensExplicit ? input.maxTokens : 1);
+  // The prompt's tokens, or only a bound that already overflows (atLeast): then it is not tokenized.
+  let atLeast = false;
+  const measure = (m: ChatMessage[] | undefined): number => {
+    const least = input.leastTokens?.(m) ?? 0;
+    atLeast = least + need() > limit;
+    return atLeast ? least : input.countTokens(m);
+  };
+  let prompt = measure(messages);
+  let dropped = 0;
   if (policy === "truncate" && messages) {
     // The last message (what is being answered) and system messages always stay.
     while (prompt + need() > limit) {
@@ -46,13 +59,14 @@ export function fitContext(input: FitContextInput): { messages?: ChatMessage[]; 
       if (i < 0) break;
       messages = messages.filter((_, k) => k !== i);
       dropped += 1;
-      prompt = input.countTokens(messages);
+      prompt = measure(messages);
     }
   }
   if (prompt + need() > limit) {
+    const tokens = `${atLeast ? "at least " : ""}${prompt} tokens`;
     const what = input.maxTokensExplicit
-      ? `a prompt of ${prompt} tokens plus max_tokens ${input.maxTokens}`
-      : `a prompt of ${prompt} tokens`;
+      ? `a prompt of ${tokens} plus max_tokens ${input.maxTokens}`
+      : `a prompt of ${tokens}`;
     throw new ReflexiaError(
       "RFX_CONTEXT_OVERFLOW",
       `the maximum context length of a request is ${limit} tokens (${input.limitName}; CONTEXT_OVERFLOW=${policy}), and ${what} does not fit the ${limit}-token context`,

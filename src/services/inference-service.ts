@@ -252,7 +252,7 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
   // The overflow policy applied to this turn, with the prompt counted as the engine will evaluate it.
   const fitTurn = (
     req: InferenceRequest,
-    model: { tokenize(text: string): number[]; formatChat(messages: ChatMessage[]): string },
+    model: { tokenize(text: string): number[]; formatChat(messages: ChatMessage[]): string; maxTokenChars?: number },
     limit: number,
     messages: ChatMessage[] | undefined,
     prompt: string | undefined,
@@ -265,6 +265,12 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
       limit,
       messages: req.kind === "chat" ? messages : undefined,
       countTokens: (m) => before + model.tokenize(m ? model.formatChat(m) : (prompt ?? "")).length,
+      ...(model.maxTokenChars
+        ? {
+            leastTokens: (m: ChatMessage[] | undefined) =>
+              before + Math.floor((m ? model.formatChat(m) : (prompt ?? "")).length / model.maxTokenChars!),
+          }
+        : {}),
       maxTokens: req.fillContext ? limit : maxTokens,
       maxTokensExplicit: req.sampling.maxTokens !== undefined && !req.fillContext,
       limitName:

@@ -667,6 +667,7 @@ async function createGenerationModel(
     return all;
   };
 
+  let maxTokenChars: number | undefined;
   const lm: NativeLoadedModel = {
     path,
     info,
@@ -675,6 +676,17 @@ async function createGenerationModel(
     parallel: setup.parallel,
     threads: setup.threads,
     sequenceContextSize,
+    // Read once, on first use: one detokenize per vocabulary entry (tens of milliseconds for 32,000).
+    get maxTokenChars() {
+      if (maxTokenChars === undefined) {
+        ensureOpen();
+        let most = 1;
+        for (let id = 0; id < info.vocabSize; id++)
+          most = Math.max(most, model.detokenize(Int32Array.of(id), false, true).length);
+        maxTokenChars = most;
+      }
+      return maxTokenChars;
+    },
     activeSequences: () => (disposed ? 0 : generator.activeCount()),
     generate(prompt: string, options: NativeGenerateOptions = {}) {
       return track((async () => (ensureOpen(), run(promptTokens(prompt, options.contextTokens), options, [])))());
