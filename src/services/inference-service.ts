@@ -260,16 +260,20 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
   ) => {
     // BOS, or the continued context's tokens.
     const before = req.contextTokens ? req.contextTokens.length : 1;
+    // The bound and the count read the same text: it is rendered once per message list (a chat template per turn).
+    let rendered: { m: ChatMessage[] | undefined; text: string } | undefined;
+    const textOf = (m: ChatMessage[] | undefined): string => {
+      if (rendered === undefined || rendered.m !== m) rendered = { m, text: m ? model.formatChat(m) : (prompt ?? "") };
+      return rendered.text;
+    };
+    const perToken = model.maxTokenChars;
     return fitContext({
       policy: req.contextOverflow ?? config.models.context_overflow,
       limit,
       messages: req.kind === "chat" ? messages : undefined,
-      countTokens: (m) => before + model.tokenize(m ? model.formatChat(m) : (prompt ?? "")).length,
-      ...(model.maxTokenChars
-        ? {
-            leastTokens: (m: ChatMessage[] | undefined) =>
-              before + Math.floor((m ? model.formatChat(m) : (prompt ?? "")).length / model.maxTokenChars!),
-          }
+      countTokens: (m) => before + model.tokenize(textOf(m)).length,
+      ...(perToken
+        ? { leastTokens: (m: ChatMessage[] | undefined) => before + Math.floor(textOf(m).length / perToken) }
         : {}),
       maxTokens: req.fillContext ? limit : maxTokens,
       maxTokensExplicit: req.sampling.maxTokens !== undefined && !req.fillContext,
